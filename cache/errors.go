@@ -1,0 +1,57 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// The kinds of failure the filesystem layer maps to errno values. Errors
+// returned by a Store wrap one of these together with the cause, so that
+// errors.Is finds the kind and the message keeps the API's own words.
+var (
+	ErrNotFound     = errors.New("no such file or folder")
+	ErrPermission   = errors.New("permission denied by the API")
+	ErrInvalid      = errors.New("rejected by the API")
+	ErrTooLarge     = errors.New("file too large")
+	ErrBusy         = errors.New("API rate limit reached")
+	ErrQuota        = errors.New("daily API quota used up")
+	ErrUnavailable  = errors.New("API unavailable")
+	ErrTimeout      = errors.New("timed out")
+	ErrNotEmpty     = errors.New("folder not empty")
+	ErrExists       = errors.New("already exists")
+	ErrReadOnly     = errors.New("read-only mount")
+	ErrCrossFolder  = errors.New("the API cannot move items between folders")
+	ErrNotSupported = errors.New("not supported")
+)
+
+// translate gives an error from the remote layer its kind.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var kind error
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		kind = ErrNotFound
+	case errors.Is(err, remote.ErrUnauthorized), errors.Is(err, remote.ErrForbidden):
+		kind = ErrPermission
+	case errors.Is(err, remote.ErrTooLarge):
+		kind = ErrTooLarge
+	case errors.Is(err, remote.ErrInvalid):
+		kind = ErrInvalid
+	case errors.Is(err, remote.ErrQuotaExhausted):
+		kind = ErrQuota
+	case errors.Is(err, remote.ErrRateLimited):
+		kind = ErrBusy
+	case errors.Is(err, context.DeadlineExceeded):
+		kind = ErrTimeout
+	case errors.Is(err, context.Canceled):
+		return err
+	default:
+		kind = ErrUnavailable
+	}
+	return fmt.Errorf("%w: %w", kind, err)
+}

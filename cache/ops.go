@@ -1,0 +1,220 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Changes made through the mount. Each is sent to the API first; the cached
+// listings change only once the API has said yes.
+
+// Mkdir creates a folder named name in parentID.
+func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error) {
+	if s.opts.ReadOnly {
+		return Entry{}, ErrReadOnly
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	it, err := s.rc.CreateFolder(ctx, parentID, name)
+	if err != nil {
+		return Entry{}, translate(err)
+	}
+	e := entryOf(it)
+	e.ParentID = parentID
+	if e.ModTime.IsZero() {
+		e.ModTime = s.opts.Now()
+	}
+	s.update(parentID, func(entries []Entry) []Entry { return append(entries, e) })
+	s.seedEmpty(e.ID)
+	return e, nil
+}
+
+// Rename gives e the name newName in its folder. If replace is set, that
+// entry (of the same folder) is replaced: e is renamed first and the old
+// entry removed after, so that a failure never leaves neither. A folder
+// can only replace an empty folder.
+func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *Entry) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	if replace != nil && replace.IsDir {
+		if !e.IsDir {
+			return fmt.Errorf("%w: a file cannot replace a folder", ErrExists)
+		}
+		if err := s.checkEmpty(ctx, *replace); err != nil {
+			return err
+		}
+	}
+	if p, ok := s.PendingOf(e); ok {
+		if err := p.rename(ctx, newName); err != nil {
+			return err
+		}
+	} else {
+		if err := s.rc.Rename(ctx, e.ID, newName); err != nil {
+			return translate(err)
+		}
+		s.update(e.ParentID, func(entries []Entry) []Entry {
+			for i := range entries {
+				if entries[i].ID == e.ID {
+					entries[i].Name = newName
+				}
+			}
+			return entries
+		})
+	}
+	if replace != nil && replace.ID != e.ID {
+		if err := s.remove(ctx, *replace); err != nil {
+			return fmt.Errorf("renamed, but the file it replaced is still there: %w", err)
+		}
+	}
+	return nil
+}
+
+// rename gives a pending file a new name: locally, and on the API for an
+// upload already made.
+func (p *Pending) rename(ctx context.Context, newName string) error {
+	s := p.s
+	s.pmu.Lock()
+	remoteID := p.meta.RemoteID
+	s.pmu.Unlock()
+	if remoteID != "" {
+		if err := s.rc.Rename(ctx, remoteID, newName); err != nil {
+			return translate(err)
+		}
+	}
+	s.pmu.Lock()
+	p.meta.Name = newName
+	parent := p.meta.ParentID
+	s.pmu.Unlock()
+	if err := p.saveMeta(); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	s.update(parent, func(entries []Entry) []Entry {
+		for i := range entries {
+			if entries[i].ID == remoteID {
+				entries[i].Name = newName
+			}
+		}
+		return entries
+	})
+	return nil
+}
+
+// Remove removes a file: to the trash by default. A pending file is thrown
+// out of the spool, with what it was to replace.
+func (s *Store) Remove(ctx context.Context, e Entry) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	return s.remove(ctx, e)
+}
+
+func (s *Store) remove(ctx context.Context, e Entry) error {
+	if e.Pending {
+		p, ok := s.PendingOf(e)
+		if !ok {
+			return ErrNotFound
+		}
+		s.pmu.Lock()
+		gone := append([]string(nil), p.meta.Replaces...)
+		if p.meta.RemoteID != "" {
+			gone = append(gone, p.meta.RemoteID)
+		}
+		s.pmu.Unlock()
+		if len(gone) > 0 {
+			if err := s.removeRemote(ctx, gone...); err != nil {
+				return err
+			}
+			s.update(e.ParentID, func(entries []Entry) []Entry { return without(entries, gone...) })
+		}
+		p.drop()
+		return nil
+	}
+	if err := s.removeRemote(ctx, e.ID); err != nil {
+		return err
+	}
+	s.update(e.ParentID, func(entries []Entry) []Entry { return without(entries, e.ID) })
+	if e.IsDir {
+		s.Invalidate(e.ID)
+	}
+	s.forgetTimes(e.ID)
+	return nil
+}
+
+// Rmdir removes an empty folder. Emptiness is judged on a fresh listing:
+// the API is never relied on to delete what a folder holds.
+func (s *Store) Rmdir(ctx context.Context, e Entry) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	if err := s.checkEmpty(ctx, e); err != nil {
+		return err
+	}
+	return s.remove(ctx, e)
+}
+
+func (s *Store) checkEmpty(ctx context.Context, dir Entry) error {
+	s.Invalidate(dir.ID)
+	l, err := s.ListDir(ctx, dir.ID)
+	if err != nil {
+		return err
+	}
+	if len(l.Entries) > 0 {
+		return fmt.Errorf("%w: %s holds %d items", ErrNotEmpty, dir.Name, len(l.Entries))
+	}
+	return nil
+}
+
+// removeRemote trashes (or, with Options.Delete, deletes) items of the API.
+func (s *Store) removeRemote(ctx context.Context, ids ...string) error {
+	status := remote.StatusTrashed
+	if s.opts.Delete {
+		status = remote.StatusDeleted
+	}
+	if err := s.rc.DeleteMany(ctx, ids, status); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// SetModTime keeps t as e's modification time. The API has no field for
+// it, so it is kept locally, beside the cache.
+func (s *Store) SetModTime(e Entry, t time.Time) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	if p, ok := s.PendingOf(e); ok {
+		s.pmu.Lock()
+		p.meta.ModTime = &t
+		uploaded := p.meta.RemoteID
+		s.pmu.Unlock()
+		if uploaded != "" {
+			// The upload made so far keeps the time too, should no other follow.
+			if err := s.times.set(uploaded, t); err != nil {
+				return err
+			}
+		}
+		return p.saveMeta()
+	}
+	if e.Pending {
+		return ErrNotFound
+	}
+	return s.times.set(e.ID, t)
+}
+
+func (s *Store) forgetTimes(ids ...string) {
+	for _, id := range ids {
+		if err := s.times.forget(id); err != nil {
+			s.log.Warn("could not update the file times", "err", err)
+		}
+	}
+}

@@ -1,0 +1,285 @@
+// Package cache is the cached remote layer between the filesystem and the
+// API client: folder listings kept for a while and fetched once however
+// many callers ask, file contents by ranges, and changes made through the
+// mount (folders, renames, deletes, uploads), applied to the API and to the
+// cached view together.
+package cache
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	gocache "github.com/patrickmn/go-cache"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Remote is what the cache needs of the API client; *remote.Client has it.
+type Remote interface {
+	List(ctx context.Context, q remote.ListQuery) ([]remote.Item, error)
+	CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error)
+	UploadFile(ctx context.Context, up remote.Upload) (remote.Item, error)
+	Rename(ctx context.Context, id, name string) error
+	Delete(ctx context.Context, id string) error
+	DeleteMany(ctx context.Context, ids []string, status remote.DeleteStatus) error
+	ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error)
+	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
+}
+
+var _ Remote = (*remote.Client)(nil)
+
+// Options tune a Store.
+type Options struct {
+	// DirTTL is how long a folder listing is trusted (default 1m).
+	DirTTL time.Duration
+	// OpTimeout bounds every operation that reaches the API (default 2m).
+	OpTimeout time.Duration
+	// MemoryBytes caps the in-memory cache of file contents (default 256 MiB).
+	MemoryBytes int64
+	Logger      *slog.Logger
+	// Now is the clock (default time.Now); tests move it to expire listings.
+	Now func() time.Time
+	// CacheDir holds the spool of files waiting for upload and the file
+	// times users set. "" keeps both in a temporary directory.
+	CacheDir string
+	// Delete makes removals permanent; by default they go to the trash.
+	Delete   bool
+	ReadOnly bool
+	// RetryBase is the first delay before a failed upload is tried again
+	// in the background (default 30s); it doubles up to 10 minutes.
+	RetryBase time.Duration
+}
+
+// Store is the cached view of one location's Media Storage.
+//
+// Lock order: Store.mu before blockCache.mu. Neither is held across a call
+// to the remote.
+type Store struct {
+	rc   Remote
+	opts Options
+	log  *slog.Logger
+
+	listings *gocache.Cache     // folder id -> *Listing
+	flights  singleflight.Group // coalesces listing fetches and size look-ups
+
+	mu sync.Mutex
+	// epoch counts changes made to each folder's listing through the
+	// Store, so that a fetch that raced with a change is not kept.
+	epoch map[string]uint64 // guarded by mu
+	// sizes holds sizes learnt from the storage host, by file id. A file's
+	// bytes never change under one id, so they never go stale.
+	sizes map[string]remote.FileInfo // guarded by mu
+
+	blocks  *blockCache
+	fetches *fetchGroup
+
+	spoolDir string
+	times    *timeStore
+	uploads  chan *Pending
+	done     chan struct{}
+	closeOne sync.Once
+
+	pmu sync.Mutex
+	// pending holds the files waiting for upload, by spool key, and hidden
+	// the API ids they supersede (not shown while they wait).
+	pending map[string]*Pending // guarded by pmu
+	hidden  map[string]*Pending // guarded by pmu
+	// successors maps the id of a pending file that left the spool to the
+	// entry of its upload, for nodes that still hold the old entry.
+	successors *gocache.Cache
+}
+
+// New returns a Store over rc. It takes up the files a previous run left
+// in the spool and starts uploading them.
+func New(rc Remote, opts Options) (*Store, error) {
+	if opts.DirTTL <= 0 {
+		opts.DirTTL = time.Minute
+	}
+	if opts.OpTimeout <= 0 {
+		opts.OpTimeout = 2 * time.Minute
+	}
+	if opts.MemoryBytes <= 0 {
+		opts.MemoryBytes = 256 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RetryBase <= 0 {
+		opts.RetryBase = 30 * time.Second
+	}
+	s := &Store{
+		rc:         rc,
+		opts:       opts,
+		log:        opts.Logger,
+		listings:   gocache.New(opts.DirTTL, 2*opts.DirTTL),
+		epoch:      make(map[string]uint64),
+		sizes:      make(map[string]remote.FileInfo),
+		blocks:     newBlockCache(opts.MemoryBytes),
+		fetches:    newFetchGroup(),
+		uploads:    make(chan *Pending),
+		done:       make(chan struct{}),
+		pending:    make(map[string]*Pending),
+		hidden:     make(map[string]*Pending),
+		successors: gocache.New(10*time.Minute, 10*time.Minute),
+	}
+	dir := opts.CacheDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "ghlfs-cache-"); err != nil {
+			return nil, err
+		}
+	}
+	s.spoolDir = filepath.Join(dir, "spool")
+	if err := os.MkdirAll(s.spoolDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache dir: %w", err)
+	}
+	var err error
+	if s.times, err = openTimeStore(filepath.Join(dir, "times.log")); err != nil {
+		return nil, fmt.Errorf("cache dir: %w", err)
+	}
+	if err := s.recoverSpool(); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	go s.uploader()
+	return s, nil
+}
+
+// Close stops background uploads; what is still pending stays in the
+// spool for the next start.
+func (s *Store) Close() error {
+	s.closeOne.Do(func() { close(s.done) })
+	return s.times.close()
+}
+
+// DirTTL is how long listings are trusted.
+func (s *Store) DirTTL() time.Duration { return s.opts.DirTTL }
+
+// withTimeout bounds an operation that reaches the API.
+func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opts.OpTimeout)
+}
+
+// Entry is a file or folder as the filesystem sees it.
+type Entry struct {
+	ID          string
+	Name        string // the name in the API, unescaped
+	ParentID    string // "" = root
+	IsDir       bool
+	Size        int64 // -1 until known; see Store.Stat
+	ModTime     time.Time
+	URL         string
+	ContentType string
+	// Pending marks a file whose bytes wait in the spool for upload.
+	Pending bool
+}
+
+func entryOf(it remote.Item) Entry {
+	return Entry{
+		ID:          it.ID,
+		Name:        it.Name,
+		ParentID:    it.ParentID,
+		IsDir:       it.IsFolder(),
+		Size:        it.Size,
+		ModTime:     it.ModTime(),
+		URL:         it.URL,
+		ContentType: it.ContentType,
+	}
+}
+
+// Stat completes e with what the listing left out: a size the listing
+// did not give is asked of the storage host once per file.
+func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
+	if e.Pending {
+		p, ok := s.PendingOf(e)
+		if !ok {
+			if up, ok := s.successor(e.ID); ok {
+				return s.Stat(ctx, up)
+			}
+			return e, ErrNotFound
+		}
+		e.Size, e.ModTime = p.Size(), p.ModTime()
+		return e, nil
+	}
+	if t, ok := s.times.get(e.ID); ok {
+		e.ModTime = t
+	}
+	if e.IsDir || e.Size >= 0 {
+		return e, nil
+	}
+	fi, err := s.fileInfo(ctx, e)
+	if err != nil {
+		return e, err
+	}
+	e.Size = fi.Size
+	if e.ModTime.IsZero() {
+		e.ModTime = fi.ModTime
+	}
+	return e, nil
+}
+
+func (s *Store) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) {
+	s.mu.Lock()
+	fi, ok := s.sizes[e.ID]
+	s.mu.Unlock()
+	if ok {
+		return fi, nil
+	}
+	if e.URL == "" {
+		return remote.FileInfo{}, ErrNotFound
+	}
+	v, err, _ := s.flights.Do("stat\x00"+e.ID, func() (any, error) {
+		ctx, cancel := s.withTimeout(context.WithoutCancel(ctx))
+		defer cancel()
+		fi, err := s.rc.StatURL(ctx, e.URL)
+		if err != nil {
+			return nil, translate(err)
+		}
+		s.mu.Lock()
+		s.sizes[e.ID] = fi
+		s.mu.Unlock()
+		return fi, nil
+	})
+	if err != nil {
+		return remote.FileInfo{}, err
+	}
+	return v.(remote.FileInfo), nil
+}
+
+// learnSizes asks the storage host, a few at a time in the background, for
+// the sizes a fresh listing did not carry, so that the look-ups that follow
+// a directory read find them ready.
+func (s *Store) learnSizes(entries []Entry) {
+	var todo []Entry
+	for _, e := range entries {
+		if !e.IsDir && e.Size < 0 && e.URL != "" {
+			todo = append(todo, e)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	go func() {
+		sem := make(chan struct{}, 8)
+		var wg sync.WaitGroup
+		for _, e := range todo {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if _, err := s.fileInfo(context.Background(), e); err != nil {
+					s.log.Debug("could not learn a size", "name", e.Name, "err", err)
+				}
+			}()
+		}
+		wg.Wait()
+	}()
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Settings come from flags, then the environment, then a config file of
+// KEY=VALUE lines (the same keys as the environment):
+//
+//	GHL_TOKEN=pit-...            # or GHL_TOKEN_FILE=/path/to/token
+//	GHL_LOCATION_ID=...
+//	GHL_API_URL=https://services.leadconnectorhq.com
+//
+// The token is never taken from the command line: a command line is
+// visible to every user of the machine.
+
+func defaultConfigPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "ghlfs", "config")
+}
+
+// readConfig reads a KEY=VALUE file. A missing file at the default path
+// is no error.
+func readConfig(path string, explicit bool) (map[string]string, error) {
+	conf := map[string]string{}
+	if path == "" {
+		return conf, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !explicit {
+			return conf, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: want KEY=VALUE", path, n)
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"'`)
+		conf[strings.TrimSpace(k)] = v
+	}
+	return conf, sc.Err()
+}
+
+// setting returns the first non-empty of a flag value, an environment
+// variable and a config key.
+func setting(flagValue, key string, conf map[string]string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return conf[key]
+}
+
+// readToken returns the API token from a file (first line) or, failing
+// that, from GHL_TOKEN in the environment or the config file.
+func readToken(tokenFile string, conf map[string]string) (string, error) {
+	if tokenFile == "" {
+		tokenFile = setting("", "GHL_TOKEN_FILE", conf)
+	}
+	if tokenFile != "" {
+		data, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return "", fmt.Errorf("token file: %w", err)
+		}
+		tok, _, _ := strings.Cut(string(data), "\n")
+		if tok = strings.TrimSpace(tok); tok == "" {
+			return "", fmt.Errorf("token file %s is empty", tokenFile)
+		}
+		return tok, nil
+	}
+	if tok := setting("", "GHL_TOKEN", conf); tok != "" {
+		return strings.TrimSpace(tok), nil
+	}
+	return "", errors.New("no API token: set GHL_TOKEN, or pass --token-file FILE, or put GHL_TOKEN in the config file")
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/fs"
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+type mountFlags struct {
+	config       string
+	tokenFile    string
+	location     string
+	apiURL       string
+	readOnly     bool
+	dirCacheTime time.Duration
+	cacheDir     string
+	deleteMode   string
+	memCache     int64
+	opTimeout    time.Duration
+	pageSize     int
+	rateLimit    int
+	allowOther   bool
+	logLevel     string
+	debugFUSE    bool
+}
+
+func parseMountFlags(args []string) (*mountFlags, string, error) {
+	m := &mountFlags{}
+	fl := flag.NewFlagSet("ghlfs mount", flag.ContinueOnError)
+	fl.Usage = func() {
+		fmt.Fprint(fl.Output(), `Usage: ghlfs mount [flags] MOUNTPOINT
+
+Mounts a HighLevel location's Media Storage on MOUNTPOINT and serves it in the
+foreground until Ctrl-C, SIGTERM or "ghlfs unmount MOUNTPOINT".
+
+The API token is read from GHL_TOKEN, from --token-file, or from the config
+file; never from the command line.
+
+Flags:
+`)
+		fl.PrintDefaults()
+	}
+	fl.StringVar(&m.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
+	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN)")
+	fl.StringVar(&m.location, "location", "", "location (sub-account) id (else $GHL_LOCATION_ID)")
+	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+remote.DefaultBaseURL+")")
+	fl.BoolVar(&m.readOnly, "read-only", false, "mount read-only: every change fails with EROFS")
+	fl.DurationVar(&m.dirCacheTime, "dir-cache-time", time.Minute, "how long folder listings are trusted before being asked again")
+	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
+	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete")
+	fl.Int64Var(&m.memCache, "cache-mem", 256<<20, "bytes of file content kept in memory")
+	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation may wait on the API before failing")
+	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
+	fl.IntVar(&m.rateLimit, "rate-limit", 100, "API requests per 10 seconds to keep under (the published burst limit); 0 turns pacing off")
+	fl.BoolVar(&m.allowOther, "allow-other", false, "let other users see the mount (needs user_allow_other for non-root)")
+	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		return nil, "", err
+	}
+	if fl.NArg() != 1 {
+		fl.Usage()
+		return nil, "", errors.New("mount needs exactly one MOUNTPOINT")
+	}
+	if m.deleteMode != "trash" && m.deleteMode != "delete" {
+		return nil, "", fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
+	}
+	return m, fl.Arg(0), nil
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runMount(args []string) error {
+	m, mountpoint, err := parseMountFlags(args)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(m.logLevel)
+	if err != nil {
+		return err
+	}
+	confPath, explicit := m.config, m.config != ""
+	if !explicit {
+		confPath = defaultConfigPath()
+	}
+	conf, err := readConfig(confPath, explicit)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	token, err := readToken(m.tokenFile, conf)
+	if err != nil {
+		return err
+	}
+	location := setting(m.location, "GHL_LOCATION_ID", conf)
+	if location == "" {
+		return errors.New("no location: pass --location or set GHL_LOCATION_ID")
+	}
+	apiURL := setting(m.apiURL, "GHL_API_URL", conf)
+	if mountpoint, err = filepath.Abs(mountpoint); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(mountpoint); err != nil || !fi.IsDir() {
+		return fmt.Errorf("mountpoint %s is not a directory", mountpoint)
+	}
+
+	rate := m.rateLimit
+	if rate == 0 {
+		rate = -1
+	}
+	rc, err := remote.New(remote.Config{
+		BaseURL:      apiURL,
+		Token:        token,
+		LocationID:   location,
+		UserAgent:    "ghlfs/" + version,
+		PageSize:     m.pageSize,
+		RateLimit:    rate,
+		RetryTimeout: m.opTimeout,
+		Logger:       log.With("layer", "remote"),
+	})
+	if err != nil {
+		return err
+	}
+
+	// One call before mounting: a wrong token or location fails here, with
+	// the API's own message, rather than as a mount that errors on every use.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_, err = rc.ListPage(ctx, remote.ListQuery{Type: remote.TypeFolder}, 0, 1)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("checking the token and location: %w", err)
+	}
+
+	cacheDir := m.cacheDir
+	if cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return fmt.Errorf("no cache dir (pass --cache-dir): %w", err)
+		}
+		cacheDir = filepath.Join(base, "ghlfs", location)
+	}
+	store, err := cache.New(rc, cache.Options{
+		DirTTL:      m.dirCacheTime,
+		OpTimeout:   m.opTimeout,
+		MemoryBytes: m.memCache,
+		Logger:      log.With("layer", "cache"),
+		CacheDir:    cacheDir,
+		Delete:      m.deleteMode == "delete",
+		ReadOnly:    m.readOnly,
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	// The kernel may keep names and attributes as long as the listings are
+	// trusted here; names that do not exist only briefly, so that a file
+	// made elsewhere shows up soon after the listing is asked again.
+	negative := min(m.dirCacheTime, 5*time.Second)
+	fsys := fs.New(store, fs.Options{
+		ReadOnly:        m.readOnly,
+		AttrTimeout:     m.dirCacheTime,
+		EntryTimeout:    m.dirCacheTime,
+		NegativeTimeout: negative,
+		UID:             uint32(os.Getuid()),
+		GID:             uint32(os.Getgid()),
+		AllowOther:      m.allowOther,
+		Logger:          log.With("layer", "fs"),
+		Debug:           m.debugFUSE,
+	})
+	server, err := fsys.Mount(mountpoint)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	log.Info("mounted", "mountpoint", mountpoint, "location", location, "api", rcBase(apiURL), "cache", cacheDir, "pending_uploads", store.PendingCount())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		for sig := range sigs {
+			log.Info("unmounting", "signal", sig.String())
+			if err := server.Unmount(); err != nil {
+				log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
+				if err := lazyUnmount(mountpoint); err != nil {
+					log.Error("lazy unmount failed", "err", err)
+				}
+			}
+		}
+	}()
+	server.Wait()
+	signal.Stop(sigs)
+	log.Info("unmounted", "mountpoint", mountpoint, "pending_uploads", store.PendingCount())
+	return nil
+}
+
+func rcBase(u string) string {
+	if u == "" {
+		return remote.DefaultBaseURL
+	}
+	return u
+}
+
+func runUnmount(args []string) error {
+	fl := flag.NewFlagSet("ghlfs unmount", flag.ContinueOnError)
+	fl.Usage = func() {
+		fmt.Fprint(fl.Output(), "Usage: ghlfs unmount MOUNTPOINT\n\nUnmounts a ghlfs mount; the ghlfs serving it then exits.\n")
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		return err
+	}
+	if fl.NArg() != 1 {
+		fl.Usage()
+		return errors.New("unmount needs exactly one MOUNTPOINT")
+	}
+	mp, err := filepath.Abs(fl.Arg(0))
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		if err := syscall.Unmount(mp, 0); err == nil {
+			return nil
+		} else if !errors.Is(err, syscall.EPERM) {
+			return fmt.Errorf("unmount %s: %w", mp, err)
+		}
+	}
+	return fusermount("-u", mp)
+}
+
+func lazyUnmount(mp string) error {
+	if os.Geteuid() == 0 {
+		return syscall.Unmount(mp, syscall.MNT_DETACH)
+	}
+	return fusermount("-u", "-z", mp)
+}
+
+func fusermount(args ...string) error {
+	bin := "fusermount3"
+	if _, err := exec.LookPath(bin); err != nil {
+		bin = "fusermount"
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v: %s", bin, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

@@ -1,0 +1,292 @@
+package fs
+
+import (
+	"context"
+	"sync"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ghlfs/ghlfs/cache"
+)
+
+// Dir is a folder. The root is the location's root (id "").
+type Dir struct {
+	gofs.Inode
+	fsys *FS
+
+	mu    sync.Mutex
+	entry cache.Entry // guarded by mu
+	view  *dirView    // guarded by mu; the names of the last listing seen
+}
+
+func (d *Dir) id() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.entry.ID
+}
+
+func (d *Dir) setEntry(e cache.Entry) {
+	d.mu.Lock()
+	d.entry = e
+	d.mu.Unlock()
+}
+
+// children returns the folder's current names.
+func (d *Dir) children(ctx context.Context) (*dirView, error) {
+	l, err := d.fsys.store.ListDir(ctx, d.id())
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.view == nil || d.view.listing != l {
+		d.view = newDirView(l)
+	}
+	return d.view, nil
+}
+
+// child returns the entry shown as name, or ENOENT.
+func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errno) {
+	v, err := d.children(ctx)
+	if err != nil {
+		return cache.Entry{}, d.fsys.fail("list", &d.Inode, "", err)
+	}
+	e, ok := v.byName[name]
+	if !ok {
+		return cache.Entry{}, syscall.ENOENT
+	}
+	return e, 0
+}
+
+func (d *Dir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	d.mu.Lock()
+	e := d.entry
+	d.mu.Unlock()
+	e, _ = d.fsys.store.Stat(ctx, e)
+	d.fsys.fillAttr(e, d.StableAttr().Ino, &out.Attr)
+	return 0
+}
+
+// Setattr accepts mode and owner changes without keeping them (the API has
+// no permissions), as gcsfuse and rclone do, and keeps times locally.
+func (d *Dir) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	d.mu.Lock()
+	e := d.entry
+	d.mu.Unlock()
+	if errno := d.fsys.setTimes(&d.Inode, e, in); errno != 0 {
+		return errno
+	}
+	return d.Getattr(ctx, fh, out)
+}
+
+func (d *Dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if len(name) > maxNameLen {
+		return nil, syscall.ENAMETOOLONG
+	}
+	e, errno := d.child(ctx, name)
+	if errno != 0 {
+		return nil, errno
+	}
+	return d.fsys.node(ctx, &d.Inode, e, &out.Attr)
+}
+
+// node returns the inode for e under parent, made or found, with its
+// attributes in out.
+func (f *FS) node(ctx context.Context, parent *gofs.Inode, e cache.Entry, out *fuse.Attr) (*gofs.Inode, syscall.Errno) {
+	e, err := f.store.Stat(ctx, e)
+	if err != nil {
+		return nil, f.fail("stat", parent, e.Name, err)
+	}
+	ino := f.ino(e.ID)
+	var ops gofs.InodeEmbedder
+	if e.IsDir {
+		ops = &Dir{fsys: f, entry: e}
+	} else {
+		ops = &File{fsys: f, entry: e}
+	}
+	ch := parent.NewInode(ctx, ops, gofs.StableAttr{Mode: modeOf(e), Ino: ino})
+	// A node already known under this number keeps its object: bring its
+	// entry up to date.
+	switch n := ch.Operations().(type) {
+	case *Dir:
+		n.setEntry(e)
+	case *File:
+		n.setEntry(e)
+	}
+	f.fillAttr(e, ino, out)
+	return ch, 0
+}
+
+func (d *Dir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	v, err := d.children(ctx)
+	if err != nil {
+		return nil, d.fsys.fail("readdir", &d.Inode, "", err)
+	}
+	list := make([]fuse.DirEntry, 0, len(v.names))
+	for _, name := range v.names {
+		e := v.byName[name]
+		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.ID)})
+	}
+	return gofs.NewListDirStream(list), 0
+}
+
+// newName checks a name given for a new or renamed item and returns the
+// name to send to the API.
+func newName(name string) (string, syscall.Errno) {
+	if len(name) > maxNameLen {
+		return "", syscall.ENAMETOOLONG
+	}
+	remoteName := decodeName(name)
+	if remoteName == "." || remoteName == ".." || remoteName == "" {
+		return "", syscall.EINVAL
+	}
+	return remoteName, 0
+}
+
+func (d *Dir) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	remoteName, errno := newName(name)
+	if errno != 0 {
+		return nil, errno
+	}
+	if _, errno := d.child(ctx, name); errno == 0 {
+		return nil, syscall.EEXIST
+	}
+	e, err := d.fsys.store.Mkdir(ctx, d.id(), remoteName)
+	if err != nil {
+		return nil, d.fsys.fail("mkdir", &d.Inode, name, err)
+	}
+	return d.fsys.node(ctx, &d.Inode, e, &out.Attr)
+}
+
+func (d *Dir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
+	remoteName, errno := newName(name)
+	if errno != 0 {
+		return nil, nil, 0, errno
+	}
+	if e, errno := d.child(ctx, name); errno == 0 {
+		// The name exists after all (the kernel's view was older): open it.
+		if flags&syscall.O_EXCL != 0 {
+			return nil, nil, 0, syscall.EEXIST
+		}
+		ch, errno := d.fsys.node(ctx, &d.Inode, e, &out.Attr)
+		if errno != 0 {
+			return nil, nil, 0, errno
+		}
+		fh, fuseFlags, errno := ch.Operations().(*File).Open(ctx, flags)
+		return ch, fh, fuseFlags, errno
+	}
+	p, err := d.fsys.store.Create(ctx, d.id(), remoteName)
+	if err != nil {
+		return nil, nil, 0, d.fsys.fail("create", &d.Inode, name, err)
+	}
+	e := p.Entry()
+	ch, errno := d.fsys.node(ctx, &d.Inode, e, &out.Attr)
+	if errno != 0 {
+		p.Release()
+		return nil, nil, 0, errno
+	}
+	return ch, &handle{file: ch.Operations().(*File), pending: p}, 0, 0
+}
+
+func (d *Dir) Unlink(ctx context.Context, name string) syscall.Errno {
+	e, errno := d.child(ctx, name)
+	if errno != 0 {
+		return errno
+	}
+	if e.IsDir {
+		return syscall.EISDIR
+	}
+	if err := d.fsys.store.Remove(ctx, e); err != nil {
+		return d.fsys.fail("unlink", &d.Inode, name, err)
+	}
+	return 0
+}
+
+func (d *Dir) Rmdir(ctx context.Context, name string) syscall.Errno {
+	e, errno := d.child(ctx, name)
+	if errno != 0 {
+		return errno
+	}
+	if !e.IsDir {
+		return syscall.ENOTDIR
+	}
+	if err := d.fsys.store.Rmdir(ctx, e); err != nil {
+		return d.fsys.fail("rmdir", &d.Inode, name, err)
+	}
+	return 0
+}
+
+// Rename renames within a folder. The API cannot move an item to another
+// folder, so that is EXDEV, and mv copies and deletes instead.
+func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName_ string, flags uint32) syscall.Errno {
+	if newParent.EmbeddedInode() != &d.Inode {
+		return syscall.EXDEV
+	}
+	if flags&gofs.RENAME_EXCHANGE != 0 {
+		return syscall.ENOTSUP
+	}
+	remoteName, errno := newName(newName_)
+	if errno != 0 {
+		return errno
+	}
+	e, errno := d.child(ctx, name)
+	if errno != 0 {
+		return errno
+	}
+	var replace *cache.Entry
+	if t, errno := d.child(ctx, newName_); errno == 0 {
+		if flags&renameNoReplace != 0 {
+			return syscall.EEXIST
+		}
+		if t.ID == e.ID {
+			return 0
+		}
+		if t.IsDir && !e.IsDir {
+			return syscall.EISDIR
+		}
+		if !t.IsDir && e.IsDir {
+			return syscall.ENOTDIR
+		}
+		replace = &t
+	}
+	if err := d.fsys.store.Rename(ctx, e, remoteName, replace); err != nil {
+		return d.fsys.fail("rename", &d.Inode, name, err)
+	}
+	return 0
+}
+
+// Links, symlinks and device files have no place in a media library.
+func (d *Dir) Link(ctx context.Context, target gofs.InodeEmbedder, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}
+
+func (d *Dir) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}
+
+func (d *Dir) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	return nil, syscall.EPERM
+}
+
+func (d *Dir) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	return syscall.ENOTSUP
+}
+
+// Statfs reports a large, mostly free volume: the API tells no quota.
+func (d *Dir) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	const blocks = 1 << 32 // 16 TiB of 4 KiB blocks
+	out.Bsize = blockSize
+	out.Frsize = blockSize
+	out.Blocks = blocks
+	out.Bfree = blocks
+	out.Bavail = blocks
+	out.Files = 1 << 32
+	out.Ffree = 1 << 31
+	out.NameLen = maxNameLen
+	return 0
+}
+
+// renameNoReplace is renameat2's RENAME_NOREPLACE.
+const renameNoReplace = 0x1

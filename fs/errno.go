@@ -1,0 +1,47 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"syscall"
+
+	"github.com/ghlfs/ghlfs/cache"
+)
+
+// toErrno maps an error of the cache layer to what a tool sees.
+func toErrno(err error) syscall.Errno {
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &errno):
+		return errno
+	case errors.Is(err, cache.ErrNotFound):
+		return syscall.ENOENT
+	case errors.Is(err, cache.ErrPermission):
+		return syscall.EACCES
+	case errors.Is(err, cache.ErrTooLarge):
+		return syscall.EFBIG
+	case errors.Is(err, cache.ErrInvalid):
+		return syscall.EINVAL
+	case errors.Is(err, cache.ErrQuota):
+		return syscall.EDQUOT
+	case errors.Is(err, cache.ErrBusy):
+		return syscall.EAGAIN
+	case errors.Is(err, cache.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return syscall.ETIMEDOUT
+	case errors.Is(err, context.Canceled):
+		return syscall.EINTR
+	case errors.Is(err, cache.ErrNotEmpty):
+		return syscall.ENOTEMPTY
+	case errors.Is(err, cache.ErrExists):
+		return syscall.EEXIST
+	case errors.Is(err, cache.ErrReadOnly):
+		return syscall.EROFS
+	case errors.Is(err, cache.ErrCrossFolder):
+		return syscall.EXDEV
+	case errors.Is(err, cache.ErrNotSupported):
+		return syscall.ENOTSUP
+	}
+	return syscall.EIO
+}

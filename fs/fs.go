@@ -1,0 +1,145 @@
+// Package fs maps a location's Media Storage onto a go-fuse node tree:
+// folders are directories, linked through their parentId, and files are
+// regular files whose bytes come from their download URL. It knows nothing
+// of HTTP: every operation goes through the cache layer, and every failure
+// comes back as an errno.
+package fs
+
+import (
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ghlfs/ghlfs/cache"
+)
+
+// Options tune the mount.
+type Options struct {
+	ReadOnly bool
+	// AttrTimeout and EntryTimeout are how long the kernel may keep
+	// attributes and names without asking again; NegativeTimeout is the
+	// same for names that do not exist.
+	AttrTimeout, EntryTimeout, NegativeTimeout time.Duration
+	UID, GID                                   uint32
+	AllowOther                                 bool
+	Logger                                     *slog.Logger
+	// Debug logs every FUSE request.
+	Debug bool
+}
+
+// FS is one mounted location.
+type FS struct {
+	store *cache.Store
+	opts  Options
+	log   *slog.Logger
+	root  *Dir
+
+	started time.Time // the time shown when an item has none
+
+	mu   sync.Mutex
+	inos map[string]uint64 // entry id -> inode number; guarded by mu
+	next uint64            // guarded by mu
+}
+
+// New returns the filesystem over store; Root is its root node.
+func New(store *cache.Store, opts Options) *FS {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), inos: make(map[string]uint64), next: 2}
+	f.root = &Dir{fsys: f, entry: cache.Entry{IsDir: true, Size: 0}}
+	return f
+}
+
+// Root is the node of the location's root folder.
+func (f *FS) Root() gofs.InodeEmbedder { return f.root }
+
+// Mount mounts f on mountpoint and serves it until unmounted. As root it
+// mounts with mount(2) directly; otherwise through fusermount3.
+func (f *FS) Mount(mountpoint string) (*fuse.Server, error) {
+	o := &gofs.Options{
+		MountOptions: fuse.MountOptions{
+			FsName:       "ghlfs",
+			Name:         "ghlfs",
+			DirectMount:  os.Geteuid() == 0,
+			AllowOther:   f.opts.AllowOther,
+			MaxWrite:     1 << 20,
+			MaxReadAhead: 1 << 20,
+			Debug:        f.opts.Debug,
+			// O_TRUNC comes with the open, not as a separate truncate
+			// first: replacing a file's content is then one upload.
+			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
+		},
+		EntryTimeout:    &f.opts.EntryTimeout,
+		AttrTimeout:     &f.opts.AttrTimeout,
+		NegativeTimeout: &f.opts.NegativeTimeout,
+		UID:             f.opts.UID,
+		GID:             f.opts.GID,
+		RootStableAttr:  &gofs.StableAttr{Ino: 1},
+		Logger:          log.New(slogWriter{f.log}, "", 0),
+	}
+	if f.opts.ReadOnly {
+		o.MountOptions.Options = append(o.MountOptions.Options, "ro")
+	}
+	return gofs.Mount(mountpoint, f.root, o)
+}
+
+// slogWriter passes go-fuse's diagnostics to the structured log.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn("fuse", "msg", string(p))
+	return len(p), nil
+}
+
+// ino returns the inode number of an entry: the same for as long as the
+// mount lives.
+func (f *FS) ino(id string) uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.inos[id]
+	if !ok {
+		n = f.next
+		f.next++
+		f.inos[id] = n
+	}
+	return n
+}
+
+// alias gives newID the inode number of oldID: a file whose content was
+// replaced (and so got a new id from the API) stays the same inode.
+func (f *FS) alias(newID, oldID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n, ok := f.inos[oldID]; ok {
+		f.inos[newID] = n
+	}
+}
+
+// fail turns err into an errno and logs it once, with the path it
+// concerns and the API's message.
+func (f *FS) fail(op string, n *gofs.Inode, name string, err error) syscall.Errno {
+	errno := toErrno(err)
+	if errno == syscall.ENOENT && (op == "lookup" || op == "getattr") {
+		return errno
+	}
+	p := "/"
+	if n != nil {
+		p = "/" + n.Path(nil)
+	}
+	if name != "" {
+		if p != "/" {
+			p += "/"
+		}
+		p += name
+	}
+	f.log.Error(fmt.Sprintf("%s %s: %v", op, p, err), "op", op, "path", p, "errno", errno.Error())
+	return errno
+}

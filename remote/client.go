@@ -1,0 +1,266 @@
+// Package remote is the client of the HighLevel Media Storage API: requests,
+// auth headers, pacing, retries and typed errors. It knows nothing of FUSE.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of the real service.
+const (
+	DefaultBaseURL = "https://services.leadconnectorhq.com"
+	APIVersion     = "2021-07-28"
+	// MaxUploadSize is the largest file the upload endpoint accepts.
+	MaxUploadSize = 25 << 20
+)
+
+// Config configures a Client. Token and LocationID are required.
+type Config struct {
+	BaseURL    string // default DefaultBaseURL
+	Token      string // a Private Integration Token or an OAuth access token
+	LocationID string
+	UserAgent  string       // default "ghlfs"
+	HTTPClient *http.Client // default: a client with sane transport timeouts
+	// PageSize is the limit asked for on each list page (default 100).
+	PageSize int
+	// RateLimit requests per RateWindow is the budget the client keeps to on
+	// its own (default 100 per 10s, the published burst limit); negative
+	// turns client-side pacing off.
+	RateLimit  int
+	RateWindow time.Duration
+	// RetryTimeout bounds the time spent retrying one call (default 2m).
+	// A context deadline, when shorter, wins.
+	RetryTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Client talks to one location's Media Storage.
+type Client struct {
+	base     *url.URL
+	token    string
+	location string
+	ua       string
+	http     *http.Client
+	pageSize int
+	retryFor time.Duration
+	log      *slog.Logger
+	pacer    *pacer
+
+	mu sync.Mutex
+	// pageFloor is the largest page the server has ever returned: a page
+	// shorter than that is surely the last one.
+	pageFloor   int
+	quotaLogged bool
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("remote: no API token")
+	}
+	if cfg.LocationID == "" {
+		return nil, errors.New("remote: no location id")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("remote: bad API base URL %q", cfg.BaseURL)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "ghlfs"
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: newTransport()}
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 100
+	}
+	if cfg.RateWindow <= 0 {
+		cfg.RateWindow = 10 * time.Second
+	}
+	if cfg.RetryTimeout <= 0 {
+		cfg.RetryTimeout = 2 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Client{
+		base:     base,
+		token:    cfg.Token,
+		location: cfg.LocationID,
+		ua:       cfg.UserAgent,
+		http:     cfg.HTTPClient,
+		pageSize: cfg.PageSize,
+		retryFor: cfg.RetryTimeout,
+		log:      cfg.Logger,
+		pacer:    newPacer(cfg.RateLimit, cfg.RateWindow),
+	}, nil
+}
+
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	t.ResponseHeaderTimeout = 60 * time.Second
+	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return t
+}
+
+// LocationID is the location this client works on.
+func (c *Client) LocationID() string { return c.location }
+
+// call describes one API request.
+type call struct {
+	method   string
+	endpoint string // pattern for errors and logs, e.g. "/medias/{id}"
+	path     string
+	query    url.Values
+	// body returns a fresh request body and its content type for each
+	// attempt; nil means no body.
+	body func() (io.Reader, string, error)
+	// idempotent requests are retried after 5xx answers and broken
+	// connections; others only when the server surely did not act (429,
+	// a connection that never opened).
+	idempotent bool
+}
+
+func jsonBody(v []byte) func() (io.Reader, string, error) {
+	return func() (io.Reader, string, error) {
+		return bytes.NewReader(v), "application/json", nil
+	}
+}
+
+// errAmbiguous marks a failed non-idempotent request that may have taken
+// effect on the server all the same.
+var errAmbiguous = errors.New("the request may have been carried out")
+
+// do sends c with pacing and retries, and returns the 2xx body.
+func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
+	deadline := time.Now().Add(c.retryFor)
+	u := *c.base
+	u.Path = c.base.Path + cl.path
+	u.RawQuery = cl.query.Encode()
+	for attempt := 0; ; attempt++ {
+		if err := c.pacer.wait(ctx); err != nil {
+			return nil, err
+		}
+		body, status, err := c.send(ctx, cl, u.String())
+		if err == nil {
+			return body, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, ctx.Err())
+		}
+		var wait time.Duration
+		var apiErr *Error
+		switch {
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
+			if apiErr.Daily {
+				c.reportQuota(apiErr)
+				return nil, apiErr
+			}
+			// The server did not act on a 429: retry whatever the method.
+			wait = apiErr.RetryAfter
+			if wait <= 0 {
+				wait = backoff(attempt, time.Second, 20*time.Second)
+			}
+			c.pacer.pause(wait)
+		case errors.As(err, &apiErr):
+			if !apiErr.retryable() {
+				return nil, apiErr
+			}
+			if !cl.idempotent {
+				return nil, fmt.Errorf("%w: %w", errAmbiguous, apiErr)
+			}
+			wait = max(apiErr.RetryAfter, backoff(attempt, 250*time.Millisecond, 10*time.Second))
+		default: // the connection failed
+			if !cl.idempotent && (status != 0 || !neverSent(err)) {
+				return nil, fmt.Errorf("%w: %w", errAmbiguous, err)
+			}
+			wait = backoff(attempt, 250*time.Millisecond, 10*time.Second)
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return nil, fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+			return nil, fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)
+		}
+		c.log.Debug("retrying", "method", cl.method, "endpoint", cl.endpoint, "attempt", attempt+1, "wait", wait, "err", err)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
+		}
+	}
+}
+
+// send makes one attempt. status is the HTTP status when an answer began.
+func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int, error) {
+	var rd io.Reader
+	var ctype string
+	if cl.body != nil {
+		var err error
+		if rd, ctype, err = cl.body(); err != nil {
+			return nil, 0, err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, target, rd)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Version", APIVersion)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.ua)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	c.pacer.observe(resp.Header)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", cl.method, cl.endpoint, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, resp.StatusCode, parseError(cl.method, cl.endpoint, resp, body)
+	}
+	return body, resp.StatusCode, nil
+}
+
+// neverSent reports whether a transport error happened before the request
+// could reach the server (so that resending cannot duplicate its effect).
+func neverSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+func (c *Client) reportQuota(e *Error) {
+	c.mu.Lock()
+	first := !c.quotaLogged
+	c.quotaLogged = true
+	c.mu.Unlock()
+	if first {
+		c.log.Error("the location's daily API quota is used up; calls fail until it resets", "message", e.Message)
+	}
+}

@@ -1,0 +1,145 @@
+package remote
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Kinds of failure the layers above tell apart. An *Error matches the one
+// that fits its status with errors.Is.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrUnauthorized   = errors.New("unauthorized")
+	ErrForbidden      = errors.New("forbidden")
+	ErrInvalid        = errors.New("rejected as invalid")
+	ErrTooLarge       = errors.New("too large")
+	ErrRateLimited    = errors.New("rate limited")
+	ErrQuotaExhausted = errors.New("daily API quota exhausted")
+	ErrUnavailable    = errors.New("service unavailable")
+)
+
+// Error is a non-2xx answer of the API or the storage host.
+type Error struct {
+	Method   string
+	Endpoint string // the path pattern, e.g. "/medias/{id}"
+	Status   int
+	// Message is the API's "message", with an array joined by "; ".
+	Message string
+	// Messages holds each message when the API sent an array.
+	Messages []string
+	// Kind is the API's "error" field, e.g. "Unauthorized".
+	Kind    string
+	TraceID string
+	// RetryAfter is the Retry-After header, zero when absent.
+	RetryAfter time.Duration
+	// Daily is set on a 429 caused by the daily quota.
+	Daily bool
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %d", e.Method, e.Endpoint, e.Status)
+	if t := http.StatusText(e.Status); t != "" {
+		b.WriteString(" " + t)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.TraceID != "" {
+		b.WriteString(" (traceId " + e.TraceID + ")")
+	}
+	return b.String()
+}
+
+// Is matches the sentinel errors of this package.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound || e.Status == http.StatusGone
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.Status == http.StatusForbidden
+	case ErrInvalid:
+		return e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity
+	case ErrTooLarge:
+		return e.Status == http.StatusRequestEntityTooLarge
+	case ErrRateLimited:
+		return e.Status == http.StatusTooManyRequests
+	case ErrQuotaExhausted:
+		return e.Status == http.StatusTooManyRequests && e.Daily
+	case ErrUnavailable:
+		return e.Status >= 500
+	}
+	return false
+}
+
+// retryable reports whether the same request may succeed if sent again.
+func (e *Error) retryable() bool {
+	if e.Status == http.StatusTooManyRequests {
+		return !e.Daily
+	}
+	return e.Status >= 500 || e.Status == http.StatusRequestTimeout
+}
+
+// parseError builds an *Error from a failed response and its body.
+func parseError(method, endpoint string, resp *http.Response, body []byte) *Error {
+	e := &Error{Method: method, Endpoint: endpoint, Status: resp.StatusCode}
+	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("X-RateLimit-Daily-Remaining") == "0" {
+		e.Daily = true
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) == nil {
+		if raw, ok := m["message"]; ok {
+			var s string
+			var list []string
+			switch {
+			case json.Unmarshal(raw, &s) == nil:
+				e.Message = s
+			case json.Unmarshal(raw, &list) == nil:
+				e.Messages = list
+				e.Message = strings.Join(list, "; ")
+			default:
+				e.Message = string(bytes.TrimSpace(raw))
+			}
+		}
+		e.Kind = firstString(m, "error")
+		e.TraceID = firstString(m, "traceId")
+		if e.Message == "" {
+			e.Message = e.Kind
+		}
+	} else if t := strings.TrimSpace(string(body)); t != "" {
+		// Not JSON (a proxy's page, a storage host's XML): keep a short excerpt.
+		if len(t) > 200 {
+			t = t[:200] + "…"
+		}
+		e.Message = t
+	}
+	if e.Status == http.StatusTooManyRequests && strings.Contains(strings.ToLower(e.Message), "daily") {
+		e.Daily = true
+	}
+	return e
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var secs float64
+	if _, err := fmt.Sscanf(v, "%g", &secs); err == nil && secs >= 0 {
+		return time.Duration(secs * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

@@ -1,0 +1,188 @@
+package remote
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Item types as the API spells them.
+const (
+	TypeFile   = "file"
+	TypeFolder = "folder"
+)
+
+// Item is one file or folder of a location's Media Storage.
+//
+// The API is loose about which fields it sends, so the zero value of each
+// optional field means "not sent": Size is -1 when unknown, times are zero
+// when unknown, ParentID is "" at the root whatever form the server used.
+type Item struct {
+	ID          string
+	Name        string
+	Type        string // TypeFile or TypeFolder
+	ParentID    string // "" = the location's root
+	URL         string // files: where the bytes are (a storage host, not the API)
+	Path        string
+	ContentType string
+	Size        int64 // -1 when the listing did not say
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Deleted     bool
+}
+
+// IsFolder reports whether the item is a folder.
+func (it Item) IsFolder() bool { return it.Type == TypeFolder }
+
+// ModTime is the best modification time the item's fields give: updatedAt,
+// else createdAt, else the creation second encoded in a Mongo ObjectID.
+// The zero time means none is known.
+func (it Item) ModTime() time.Time {
+	switch {
+	case !it.UpdatedAt.IsZero():
+		return it.UpdatedAt
+	case !it.CreatedAt.IsZero():
+		return it.CreatedAt
+	}
+	return IDTime(it.ID)
+}
+
+// IDTime returns the creation time encoded in the first four bytes of a
+// 24-hex-digit Mongo ObjectID, or the zero time for any other id.
+func IDTime(id string) time.Time {
+	if len(id) != 24 {
+		return time.Time{}
+	}
+	b, err := hex.DecodeString(id[:8])
+	if err != nil {
+		return time.Time{}
+	}
+	secs := int64(b[0])<<24 | int64(b[1])<<16 | int64(b[2])<<8 | int64(b[3])
+	if secs == 0 {
+		return time.Time{}
+	}
+	return time.Unix(secs, 0).UTC()
+}
+
+// UnmarshalJSON reads an item in any of the forms public clients have seen:
+// "_id" or "id"; "parentId" missing, null or ""; "size" as a number or a
+// numeric string; times as ISO 8601 strings or epoch milliseconds.
+func (it *Item) UnmarshalJSON(data []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	*it = Item{Size: -1}
+	it.ID = firstString(m, "_id", "id", "fileId")
+	it.Name = firstString(m, "name")
+	it.Type = strings.ToLower(firstString(m, "type"))
+	it.ParentID = firstString(m, "parentId")
+	it.URL = firstString(m, "url")
+	it.Path = firstString(m, "path")
+	it.ContentType = firstString(m, "contentType")
+	if n, ok := jsonInt(m["size"]); ok && n >= 0 {
+		it.Size = n
+	}
+	it.CreatedAt = jsonTime(m["createdAt"])
+	it.UpdatedAt = jsonTime(m["updatedAt"])
+	if raw, ok := m["deleted"]; ok {
+		_ = json.Unmarshal(raw, &it.Deleted)
+	}
+	if it.Type != TypeFile && it.Type != TypeFolder {
+		it.Type = "" // the caller knows what it asked for
+	}
+	return nil
+}
+
+// firstString returns the first of keys that holds a non-empty JSON string.
+// null, numbers and other shapes count as absent.
+func firstString(m map[string]json.RawMessage, keys ...string) string {
+	for _, k := range keys {
+		raw, ok := m[k]
+		if !ok {
+			continue
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func jsonInt(raw json.RawMessage) (int64, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return 0, false
+		}
+		raw = []byte(strings.TrimSpace(s))
+	}
+	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return n, true
+	}
+	if f, err := strconv.ParseFloat(string(raw), 64); err == nil && f >= 0 && f < 1<<62 {
+		return int64(f), true
+	}
+	return 0, false
+}
+
+func jsonTime(raw json.RawMessage) time.Time {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}
+	}
+	if raw[0] != '"' {
+		if ms, ok := jsonInt(raw); ok && ms > 0 {
+			return time.UnixMilli(ms).UTC()
+		}
+		return time.Time{}
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil || s == "" {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms).UTC()
+	}
+	return time.Time{}
+}
+
+// decodeItems reads a listing body: {"files": [...]} as documented, and
+// tolerates a bare array or the items under "folders"/"data".
+func decodeItems(body []byte) ([]Item, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '[' {
+		var items []Item
+		err := json.Unmarshal(body, &items)
+		return items, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"files", "folders", "data", "medias"} {
+		raw, ok := m[k]
+		if !ok || string(bytes.TrimSpace(raw)) == "null" {
+			continue
+		}
+		var items []Item
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, err
+		}
+		return items, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,392 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ListQuery selects what List returns.
+type ListQuery struct {
+	Type     string // TypeFile or TypeFolder (required by the API)
+	ParentID string // "" = the root
+	// FetchAll asks for every item of Type in the location, whatever its
+	// parent (fetchAll=true).
+	FetchAll bool
+	Query    string // name search
+}
+
+func (c *Client) values() url.Values {
+	return url.Values{"altType": {"location"}, "altId": {c.location}}
+}
+
+func (c *Client) altBody(m map[string]any) []byte {
+	m["altType"] = "location"
+	m["altId"] = c.location
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // maps of strings and slices always marshal
+	}
+	return b
+}
+
+// List returns every item matching q, reading as many pages as it takes.
+//
+// The API returns no total and may cap a page below the limit asked for, so
+// a short page ends the listing only when it is shorter than a page the
+// server has returned before; otherwise one more page is asked for.
+func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
+	var all []Item
+	seen := make(map[string]bool)
+	for offset := 0; ; {
+		page, err := c.ListPage(ctx, q, offset, c.pageSize)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page {
+			if it.ID == "" || seen[it.ID] {
+				continue
+			}
+			seen[it.ID] = true
+			if !it.Deleted {
+				all = append(all, it)
+			}
+		}
+		n := len(page)
+		if n == 0 {
+			return all, nil
+		}
+		offset += n
+		c.mu.Lock()
+		floor := c.pageFloor
+		if n > c.pageFloor {
+			c.pageFloor = n
+		}
+		c.mu.Unlock()
+		if n < c.pageSize && n < floor {
+			return all, nil
+		}
+	}
+}
+
+// ListPage returns one page of a listing.
+func (c *Client) ListPage(ctx context.Context, q ListQuery, offset, limit int) ([]Item, error) {
+	if q.Type == "" {
+		q.Type = TypeFile
+	}
+	v := c.values()
+	v.Set("type", q.Type)
+	v.Set("sortBy", "createdAt")
+	v.Set("sortOrder", "asc")
+	v.Set("offset", strconv.Itoa(offset))
+	v.Set("limit", strconv.Itoa(limit))
+	if q.ParentID != "" && !q.FetchAll {
+		v.Set("parentId", q.ParentID)
+	}
+	if q.FetchAll {
+		v.Set("fetchAll", "true")
+	}
+	if q.Query != "" {
+		v.Set("query", q.Query)
+	}
+	body, err := c.do(ctx, call{method: "GET", endpoint: "/medias/files", path: "/medias/files", query: v, idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	items, err := decodeItems(body)
+	if err != nil {
+		return nil, fmt.Errorf("GET /medias/files: unreadable answer: %w", err)
+	}
+	// Each listing asks for one type; an item without a type is of that type.
+	for i := range items {
+		if items[i].Type == "" {
+			items[i].Type = q.Type
+		}
+	}
+	return items, nil
+}
+
+// CreateFolder creates a folder named name under parentID ("" = root).
+func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item, error) {
+	m := map[string]any{"name": name}
+	if parentID != "" {
+		m["parentId"] = parentID
+	}
+	payload := c.altBody(m)
+	start := time.Now()
+	for attempt := 0; ; attempt++ {
+		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/folder", path: "/medias/folder", body: jsonBody(payload)})
+		if err == nil {
+			var it Item
+			if jerr := json.Unmarshal(unwrapObject(body, "folder"), &it); jerr != nil || it.ID == "" {
+				// Created, but the answer does not say as what: find it.
+				if found, ok, ferr := c.findCreated(ctx, parentID, TypeFolder, name, -1, start); ferr == nil && ok {
+					return found, nil
+				}
+				return Item{}, fmt.Errorf("POST /medias/folder: answer without an id: %.200s", body)
+			}
+			it.Type = TypeFolder
+			if it.Name == "" {
+				it.Name = name
+			}
+			if it.ParentID == "" {
+				it.ParentID = parentID
+			}
+			return it, nil
+		}
+		if !errors.Is(err, errAmbiguous) || attempt >= 4 {
+			return Item{}, err
+		}
+		found, ok, ferr := c.findCreated(ctx, parentID, TypeFolder, name, -1, start)
+		if ferr != nil {
+			return Item{}, err
+		}
+		if ok {
+			return found, nil
+		}
+		if werr := sleepCtx(ctx, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return Item{}, err
+		}
+	}
+}
+
+// Upload is a file to send with UploadFile.
+type Upload struct {
+	ParentID    string
+	Name        string
+	ContentType string // "" = let the server guess
+	Size        int64
+	// Open returns the bytes from the start; it is called once per attempt.
+	Open func() (io.ReadCloser, error)
+}
+
+// UploadFile uploads a new file and returns it as an Item (ID and URL from
+// the answer). New content always makes a new file: the API cannot replace
+// an existing file's bytes.
+func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
+	if up.Size > MaxUploadSize {
+		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d)", up.Name, up.Size, ErrTooLarge, MaxUploadSize)
+	}
+	start := time.Now()
+	for attempt := 0; ; attempt++ {
+		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/upload-file", path: "/medias/upload-file", body: multipartBody(up)})
+		if err == nil {
+			var res struct {
+				FileID string `json:"fileId"`
+				ID     string `json:"_id"`
+				AltID  string `json:"id"`
+				URL    string `json:"url"`
+			}
+			_ = json.Unmarshal(body, &res)
+			it := Item{ID: firstNonEmpty(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
+				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: time.Now().UTC()}
+			if it.ID == "" {
+				if found, ok, ferr := c.findCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, start); ferr == nil && ok {
+					return found, nil
+				}
+				return Item{}, fmt.Errorf("POST /medias/upload-file: answer without a file id: %.200s", body)
+			}
+			return it, nil
+		}
+		if !errors.Is(err, errAmbiguous) || attempt >= 4 {
+			return Item{}, err
+		}
+		// The first attempt may have landed: look before sending the bytes again.
+		found, ok, ferr := c.findCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, start)
+		if ferr != nil {
+			return Item{}, err
+		}
+		if ok {
+			return found, nil
+		}
+		c.log.Debug("upload did not land; sending it again", "name", up.Name, "err", err)
+		if werr := sleepCtx(ctx, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return Item{}, err
+		}
+	}
+}
+
+// findCreated looks for an item named name under parentID that was created
+// at or after start (less a margin for clock skew), and of the given size
+// when size >= 0: the trace of a create whose answer was lost.
+func (c *Client) findCreated(ctx context.Context, parentID, typ, name string, size int64, start time.Time) (Item, bool, error) {
+	items, err := c.List(ctx, ListQuery{Type: typ, ParentID: parentID, Query: name})
+	if err != nil {
+		return Item{}, false, err
+	}
+	since := start.Add(-30 * time.Second)
+	for _, it := range items {
+		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") {
+			continue
+		}
+		if size >= 0 && it.Size >= 0 && it.Size != size {
+			continue
+		}
+		created := it.CreatedAt
+		if created.IsZero() {
+			created = IDTime(it.ID)
+		}
+		if created.IsZero() || created.Before(since) {
+			continue
+		}
+		return it, true, nil
+	}
+	return Item{}, false, nil
+}
+
+func multipartBody(up Upload) func() (io.Reader, string, error) {
+	return func() (io.Reader, string, error) {
+		src, err := up.Open()
+		if err != nil {
+			return nil, "", err
+		}
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() {
+			defer src.Close()
+			err := writeMultipart(mw, up, src)
+			if err == nil {
+				err = mw.Close()
+			}
+			pw.CloseWithError(err)
+		}()
+		return pr, mw.FormDataContentType(), nil
+	}
+}
+
+func writeMultipart(mw *multipart.Writer, up Upload, src io.Reader) error {
+	if err := mw.WriteField("name", up.Name); err != nil {
+		return err
+	}
+	if up.ParentID != "" {
+		if err := mw.WriteField("parentId", up.ParentID); err != nil {
+			return err
+		}
+	}
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, quoteFilename(up.Name)))
+	ctype := up.ContentType
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	h.Set("Content-Type", ctype)
+	part, err := mw.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(part, src)
+	if err != nil {
+		return err
+	}
+	if up.Size >= 0 && n != up.Size {
+		return fmt.Errorf("upload of %s: read %d bytes, expected %d", up.Name, n, up.Size)
+	}
+	return nil
+}
+
+var filenameEscaper = strings.NewReplacer("\\", "\\\\", `"`, "%22", "\r", "%0D", "\n", "%0A")
+
+func quoteFilename(s string) string { return filenameEscaper.Replace(s) }
+
+// Rename gives the file or folder id a new name (POST /medias/{id}). The API
+// has no way to move an item to another folder.
+func (c *Client) Rename(ctx context.Context, id, name string) error {
+	_, err := c.do(ctx, call{method: "POST", endpoint: "/medias/{id}", path: "/medias/" + url.PathEscape(id),
+		body: jsonBody(c.altBody(map[string]any{"name": name})), idempotent: true})
+	return err
+}
+
+// Renaming is one entry of RenameMany.
+type Renaming struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// RenameMany renames several items in one call (PUT /medias/update-files).
+func (c *Client) RenameMany(ctx context.Context, items []Renaming) error {
+	body, err := c.do(ctx, call{method: "PUT", endpoint: "/medias/update-files", path: "/medias/update-files",
+		body: jsonBody(c.altBody(map[string]any{"filesToBeUpdated": items})), idempotent: true})
+	if err != nil {
+		return err
+	}
+	return checkResults(body, "updated", "PUT /medias/update-files")
+}
+
+// Delete deletes one file or folder (DELETE /medias/{id}).
+func (c *Client) Delete(ctx context.Context, id string) error {
+	_, err := c.do(ctx, call{method: "DELETE", endpoint: "/medias/{id}", path: "/medias/" + url.PathEscape(id), query: c.values(), idempotent: true})
+	return err
+}
+
+// DeleteStatus says what DeleteMany does with the items.
+type DeleteStatus string
+
+const (
+	StatusTrashed DeleteStatus = "trashed"
+	StatusDeleted DeleteStatus = "deleted"
+)
+
+// DeleteMany trashes or deletes several items in one call
+// (PUT /medias/delete-files).
+func (c *Client) DeleteMany(ctx context.Context, ids []string, status DeleteStatus) error {
+	list := make([]map[string]string, len(ids))
+	for i, id := range ids {
+		list[i] = map[string]string{"_id": id}
+	}
+	body, err := c.do(ctx, call{method: "PUT", endpoint: "/medias/delete-files", path: "/medias/delete-files",
+		body: jsonBody(c.altBody(map[string]any{"filesToBeDeleted": list, "status": string(status)})), idempotent: true})
+	if err != nil {
+		return err
+	}
+	return checkResults(body, "deleted", "PUT /medias/delete-files")
+}
+
+// checkResults reads a bulk answer, [{"<flag>": true, "id": ...}], and
+// fails if the server says an item was not done. Other shapes are taken as
+// success: the body is not documented beyond its example.
+func checkResults(body []byte, flag, what string) error {
+	var results []map[string]any
+	if json.Unmarshal(body, &results) != nil {
+		return nil
+	}
+	var failed []string
+	for _, r := range results {
+		if v, ok := r[flag].(bool); ok && !v {
+			id, _ := r["id"].(string)
+			failed = append(failed, id)
+		}
+	}
+	if len(failed) > 0 {
+		return &Error{Method: strings.Fields(what)[0], Endpoint: strings.Fields(what)[1], Status: 404,
+			Message: fmt.Sprintf("not %s: %s", flag, strings.Join(failed, ", "))}
+	}
+	return nil
+}
+
+// unwrapObject returns body["key"] when the answer wraps the object in it.
+func unwrapObject(body []byte, key string) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) == nil {
+		if inner, ok := m[key]; ok && len(inner) > 0 && inner[0] == '{' {
+			return inner
+		}
+	}
+	return body
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,186 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Storage reads go to the file's own URL on a storage host. They carry no
+// API token and do not count against the API's rate limit.
+
+// ReadAt fills p with the bytes of the file at fileURL from off on, with
+// HTTP Range requests. It returns io.EOF, with the bytes read so far, when
+// the file ends first. A body that breaks off is resumed from the byte it
+// reached; failures are retried for as long as the context and the client's
+// retry budget allow.
+func (c *Client) ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error) {
+	deadline := time.Now().Add(c.retryFor)
+	got := 0
+	for attempt := 0; got < len(p); {
+		n, err := c.readOnce(ctx, fileURL, p[got:], off+int64(got))
+		got += n
+		if err == nil || err == io.EOF {
+			if err == io.EOF || n == 0 {
+				return got, io.EOF
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return got, ctx.Err()
+		}
+		var se *Error
+		if errors.As(err, &se) && !se.retryable() {
+			return got, err
+		}
+		if n > 0 {
+			attempt = 0 // progress: the next break starts a fresh count
+		}
+		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		if time.Now().Add(wait).After(deadline) {
+			return got, fmt.Errorf("reading %s: gave up: %w", redactURL(fileURL), err)
+		}
+		c.log.Debug("storage read failed; resuming", "url", redactURL(fileURL), "at", off+int64(got), "err", err)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return got, err
+		}
+		attempt++
+	}
+	return got, nil
+}
+
+// readOnce makes one ranged GET for len(p) bytes at off and reads as much of
+// the body as arrives.
+func (c *Client) readOnce(ctx context.Context, fileURL string, p []byte, off int64) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("User-Agent", c.ua)
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(len(p))-1))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body io.Reader = resp.Body
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		if start, ok := contentRangeStart(resp.Header.Get("Content-Range")); ok && start != off {
+			return 0, fmt.Errorf("storage answered range from %d, asked %d", start, off)
+		}
+	case http.StatusOK:
+		// The host ignored Range: skip to off in the whole body.
+		if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
+			if err == io.EOF {
+				return 0, io.EOF
+			}
+			return 0, err
+		}
+	case http.StatusRequestedRangeNotSatisfiable:
+		return 0, io.EOF
+	default:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return 0, parseError("GET", "storage "+redactURL(fileURL), resp, b)
+	}
+	n, err := io.ReadFull(body, p)
+	if err == io.ErrUnexpectedEOF {
+		// Short: either the file ended, or the connection broke. A declared
+		// length tells which.
+		if resp.ContentLength >= 0 && int64(n) < resp.ContentLength-skipped(resp, off) {
+			return n, io.ErrUnexpectedEOF
+		}
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// skipped is how much of a 200 answer's declared length lies before off.
+func skipped(resp *http.Response, off int64) int64 {
+	if resp.StatusCode == http.StatusOK {
+		return off
+	}
+	return 0
+}
+
+func contentRangeStart(v string) (int64, bool) {
+	// "bytes 100-199/1000"
+	v = strings.TrimPrefix(strings.TrimSpace(v), "bytes ")
+	dash := strings.IndexByte(v, '-')
+	if dash <= 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[:dash], 10, 64)
+	return n, err == nil
+}
+
+// FileInfo is what the storage host says of a file.
+type FileInfo struct {
+	Size        int64
+	ModTime     time.Time
+	ContentType string
+}
+
+// StatURL asks the storage host for a file's size and time (HEAD), for
+// listings that do not carry them.
+func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) {
+	deadline := time.Now().Add(c.retryFor)
+	for attempt := 0; ; attempt++ {
+		fi, err := c.headOnce(ctx, fileURL)
+		if err == nil {
+			return fi, nil
+		}
+		var se *Error
+		if ctx.Err() != nil || (errors.As(err, &se) && !se.retryable()) {
+			return FileInfo{}, err
+		}
+		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		if time.Now().Add(wait).After(deadline) {
+			return FileInfo{}, err
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return FileInfo{}, err
+		}
+	}
+}
+
+func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, fileURL, nil)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	req.Header.Set("User-Agent", c.ua)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return FileInfo{}, parseError("HEAD", "storage "+redactURL(fileURL), resp, nil)
+	}
+	fi := FileInfo{Size: resp.ContentLength, ContentType: resp.Header.Get("Content-Type")}
+	if t, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
+		fi.ModTime = t.UTC()
+	}
+	if fi.Size < 0 {
+		return fi, fmt.Errorf("HEAD %s: no Content-Length", redactURL(fileURL))
+	}
+	return fi, nil
+}
+
+// redactURL drops a URL's query, where signed storage URLs keep their
+// credentials.
+func redactURL(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
