@@ -1,0 +1,319 @@
+// Package integration drives ghlfs on a real kernel mount with real Unix
+// tools, against the fake API on loopback.
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+const (
+	testToken    = "test-token-not-secret"
+	testLocation = "loc-integration"
+)
+
+var binDir string // where TestMain built ghlfs and ghlfake
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	dir, err := os.MkdirTemp("", "ghlfs-bin-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	args := []string{"build", "-o", dir}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "../cmd/ghlfs", "../cmd/ghlfake")
+	cmd := exec.Command("go", args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("building the binaries: %w", err)
+	}
+	return m.Run(), nil
+}
+
+// needFUSE skips a test when this machine cannot mount FUSE, except under
+// CI=true, where that is a failure.
+func needFUSE(t testing.TB) {
+	t.Helper()
+	_, err := os.Stat("/dev/fuse")
+	if err == nil && os.Geteuid() != 0 {
+		if _, lerr := exec.LookPath("fusermount3"); lerr != nil {
+			err = lerr
+		}
+	}
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("FUSE is needed and missing: %v", err)
+	}
+	t.Skipf("no FUSE here: %v", err)
+}
+
+// fake starts the fake API in this process.
+func fake(t testing.TB, opts ghltest.Options) *ghltest.Server {
+	t.Helper()
+	if opts.Token == "" {
+		opts.Token = testToken
+	}
+	if opts.LocationID == "" {
+		opts.LocationID = testLocation
+	}
+	if opts.RateLimit == 0 {
+		opts.RateLimit = -1 // the pacer has its own tests; most tests want speed
+	}
+	s, err := ghltest.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// mount is one running ghlfs.
+type mount struct {
+	t        testing.TB
+	dir      string
+	cacheDir string
+	cmd      *exec.Cmd
+	log      *syncBuffer
+	exited   chan struct{}
+	exitErr  error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type mountOpt struct {
+	args     []string
+	cacheDir string // "" = a new temporary one
+	token    string
+}
+
+// mountFS runs ghlfs mount against srv and returns once the mount is up.
+func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
+	t.Helper()
+	needFUSE(t)
+	m := &mount{t: t, dir: t.TempDir(), cacheDir: o.cacheDir, log: &syncBuffer{}, exited: make(chan struct{})}
+	if m.cacheDir == "" {
+		m.cacheDir = t.TempDir()
+	}
+	token := o.token
+	if token == "" {
+		token = testToken
+	}
+	args := append([]string{"mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug"}, o.args...)
+	args = append(args, m.dir)
+	m.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), args...)
+	m.cmd.Env = append(os.Environ(), "GHL_TOKEN="+token, "XDG_CONFIG_HOME="+t.TempDir())
+	pr, pw := io.Pipe()
+	m.cmd.Stderr = io.MultiWriter(m.log, pw)
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		m.exitErr = m.cmd.Wait()
+		pw.Close()
+		close(m.exited)
+	}()
+	// Ready when ghlfs says so (it logs after the kernel accepted the mount).
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		said := false
+		for sc.Scan() {
+			if !said && strings.Contains(sc.Text(), "msg=mounted") {
+				said = true
+				ready <- true
+			}
+		}
+		if !said {
+			ready <- false
+		}
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("ghlfs exited before mounting: %v\n%s", m.exitErr, m.log)
+		}
+	case <-time.After(30 * time.Second):
+		m.cmd.Process.Kill()
+		t.Fatalf("ghlfs did not mount within 30s:\n%s", m.log)
+	}
+	t.Cleanup(func() { m.stop() })
+	return m
+}
+
+// stop unmounts with SIGTERM and waits for ghlfs to exit.
+func (m *mount) stop() error {
+	select {
+	case <-m.exited:
+		return m.exitErr
+	default:
+	}
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.exited:
+	case <-time.After(30 * time.Second):
+		m.cmd.Process.Kill()
+		<-m.exited
+		syscall.Unmount(m.dir, syscall.MNT_DETACH)
+		return fmt.Errorf("ghlfs did not exit within 30s of SIGTERM")
+	}
+	if isMounted(m.dir) {
+		syscall.Unmount(m.dir, syscall.MNT_DETACH)
+		return fmt.Errorf("%s still mounted after ghlfs exited", m.dir)
+	}
+	return m.exitErr
+}
+
+// kill kills ghlfs with SIGKILL, as a crash would, and clears the dead mount.
+func (m *mount) kill() {
+	m.cmd.Process.Kill()
+	<-m.exited
+	syscall.Unmount(m.dir, syscall.MNT_DETACH)
+}
+
+func (m *mount) path(p ...string) string { return filepath.Join(append([]string{m.dir}, p...)...) }
+
+func isMounted(dir string) bool {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[4] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// sh runs a command and returns its stdout; it fails the test on error.
+func sh(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := shErr(name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// shErr runs a command and returns its combined output and error.
+func shErr(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// stats reads the fake's counters through its HTTP endpoint.
+type stats struct {
+	APIRequests     int            `json:"api_requests"`
+	ByEndpoint      map[string]int `json:"by_endpoint"`
+	StorageRequests int            `json:"storage_requests"`
+	StorageBytes    int64          `json:"storage_bytes"`
+	RateLimited     int            `json:"rate_limited"`
+	MaxInWindow     int            `json:"max_in_window"`
+}
+
+func getStats(t testing.TB, srv *ghltest.Server) stats {
+	t.Helper()
+	resp, err := http.Get(srv.URL + "/_ghlfake/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s stats
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func resetStats(t testing.TB, srv *ghltest.Server) {
+	t.Helper()
+	resp, err := http.Post(srv.URL+"/_ghlfake/stats/reset", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
+
+// apiList lists a folder through the fake's real API (not its Go state),
+// as any client would.
+func apiList(t testing.TB, srv *ghltest.Server, parentID, typ string) []map[string]any {
+	t.Helper()
+	var all []map[string]any
+	for off := 0; ; {
+		u := fmt.Sprintf("%s/medias/files?altType=location&altId=%s&type=%s&sortBy=createdAt&sortOrder=asc&offset=%d&limit=100&parentId=%s",
+			srv.URL, testLocation, typ, off, parentID)
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Version", "2021-07-28")
+		req.Header.Set("User-Agent", "ghlfs-integration-test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Files []map[string]any `json:"files"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("list: %d %v", resp.StatusCode, err)
+		}
+		if len(body.Files) == 0 {
+			return all
+		}
+		all = append(all, body.Files...)
+		off += len(body.Files)
+	}
+}
