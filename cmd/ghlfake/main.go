@@ -1,0 +1,164 @@
+// Command ghlfake serves a fake of the HighLevel Media Storage API (package
+// remote/ghltest) on a local port, for trying ghlfs without the real
+// service.
+//
+//	ghlfake --listen 127.0.0.1:0 --token T --location L --seed demo
+//
+// The first line it prints on stdout is "ghlfake listening on http://HOST:PORT".
+// Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "ghlfake:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage error")
+
+// config is what the command line asks for.
+type config struct {
+	listen  string
+	verbose bool
+	opts    ghltest.Options
+}
+
+// parseArgs reads the command line. The token comes from --token, else
+// --token-file, else $GHLFAKE_TOKEN, else the default "demo-token".
+func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writer) (config, error) {
+	var (
+		cfg       config
+		tokenFile string
+		f         ghltest.Faults
+		latency   time.Duration
+		storLat   time.Duration
+		upDelay   time.Duration
+	)
+	fs := flag.NewFlagSet("ghlfake", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:0", "address to listen on")
+	fs.StringVar(&cfg.opts.Token, "token", "", "bearer token the API accepts (default $GHLFAKE_TOKEN or "+ghltest.DefaultToken+")")
+	fs.StringVar(&tokenFile, "token-file", "", "read the token from this file")
+	fs.StringVar(&cfg.opts.LocationID, "location", ghltest.DefaultLocationID, "location (sub-account) id served")
+	fs.StringVar(&cfg.opts.Seed, "seed", "", `initial library: "" (empty) or "demo"`)
+	fs.StringVar(&cfg.opts.DataDir, "data", "", "keep the library in this directory (default: memory only)")
+	fs.IntVar(&cfg.opts.PageCap, "page-cap", ghltest.DefaultPageCap, "most items per list page")
+	fs.BoolVar(&cfg.opts.MinimalFields, "minimal-fields", false, "leave size, contentType, createdAt, updatedAt (and root parentId) out of items")
+	fs.IntVar(&cfg.opts.RateLimit, "rate-limit", ghltest.DefaultRateLimit, "requests per rate window; negative: no limit")
+	fs.DurationVar(&cfg.opts.RateWindow, "rate-window", ghltest.DefaultRateWindow, "rate limit window")
+	fs.IntVar(&cfg.opts.DailyLimit, "daily-limit", ghltest.DefaultDailyLimit, "requests per UTC day; negative: no limit")
+	fs.Float64Var(&f.Fault500, "fault-500", 0, "fraction of API requests answered 500")
+	fs.Float64Var(&f.Fault429, "fault-429", 0, "fraction of API requests answered 429")
+	fs.BoolVar(&f.Fault429NoRetryAfter, "fault-429-no-retry-after", false, "injected 429s carry no Retry-After")
+	fs.Float64Var(&f.FaultCut, "fault-cut", 0, "fraction of requests whose connection is cut")
+	fs.DurationVar(&latency, "latency", 0, "delay added before every API request")
+	fs.DurationVar(&storLat, "storage-latency", 0, "delay added before every storage request")
+	fs.Int64Var(&f.StorageRate, "storage-rate", 0, "bytes per second per storage response (0: unlimited)")
+	fs.BoolVar(&f.Down, "down", false, "answer every request with 503")
+	fs.BoolVar(&f.RejectUploads, "reject-uploads", false, "answer every upload with 400")
+	fs.DurationVar(&upDelay, "upload-delay", 0, "delay before an upload is stored")
+	fs.BoolVar(&cfg.verbose, "v", false, "log every request")
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API. Control endpoints: GET /_ghlfake/stats,\nPOST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return cfg, err
+		}
+		fs.SetOutput(stderr)
+		fmt.Fprintln(stderr, "ghlfake:", err)
+		fs.Usage()
+		return cfg, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ghlfake: unexpected argument %q\n", fs.Arg(0))
+		return cfg, errUsage
+	}
+	if cfg.opts.Token == "" && tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.opts.Token = strings.TrimSpace(string(b))
+		if cfg.opts.Token == "" {
+			return cfg, fmt.Errorf("%s holds no token", tokenFile)
+		}
+	}
+	if cfg.opts.Token == "" {
+		cfg.opts.Token = getenv("GHLFAKE_TOKEN")
+	}
+	if cfg.opts.Token == "" {
+		cfg.opts.Token = ghltest.DefaultToken
+	}
+	f.Latency = ghltest.Duration(latency)
+	f.StorageLatency = ghltest.Duration(storLat)
+	f.UploadDelay = ghltest.Duration(upDelay)
+	cfg.opts.Faults = f
+	return cfg, nil
+}
+
+// run serves until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseArgs(args, getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if cfg.verbose {
+		level = slog.LevelDebug
+	}
+	cfg.opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	s, err := ghltest.New(cfg.opts)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(cfg.listen); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(stdout, "ghlfake listening on %s\n", s.URL); err != nil {
+		s.Close()
+		return err
+	}
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		_ = f.Sync()
+	}
+
+	<-ctx.Done()
+	cfg.opts.Logger.Info("ghlfake: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

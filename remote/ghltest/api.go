@@ -1,0 +1,289 @@
+package ghltest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Accepted values of the Version header.
+var apiVersions = []string{"2021-07-28", "v3"}
+
+// maxJSONBody bounds JSON request bodies (the service's body parser has a
+// limit too).
+const maxJSONBody = 1 << 20
+
+// route is a matched API endpoint.
+type route struct {
+	key    string // Stats.ByEndpoint key
+	handle func(s *Server, w http.ResponseWriter, r *http.Request, id string)
+	id     string // the {id} path segment
+}
+
+// matchRoute finds the endpoint of a request; ok is false for a path the
+// service has no route for. Like Express, a trailing slash is ignored.
+func matchRoute(method, p string) (route, bool) {
+	if len(p) > 1 {
+		p = strings.TrimSuffix(p, "/")
+	}
+	switch {
+	case method == http.MethodGet && p == "/medias/files":
+		return route{key: EndpointList, handle: (*Server).handleList}, true
+	case method == http.MethodPost && p == "/medias/folder":
+		return route{key: EndpointFolder, handle: (*Server).handleCreateFolder}, true
+	case method == http.MethodPost && p == "/medias/upload-file":
+		return route{key: EndpointUpload, handle: (*Server).handleUpload}, true
+	case method == http.MethodPut && p == "/medias/update-files":
+		return route{key: EndpointUpdateMany, handle: (*Server).handleUpdateMany}, true
+	case method == http.MethodPut && p == "/medias/delete-files":
+		return route{key: EndpointDeleteMany, handle: (*Server).handleDeleteMany}, true
+	}
+	id, ok := strings.CutPrefix(p, "/medias/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return route{}, false
+	}
+	switch method {
+	case http.MethodPost:
+		return route{key: EndpointRename, handle: (*Server).handleRename, id: id}, true
+	case http.MethodDelete:
+		return route{key: EndpointDelete, handle: (*Server).handleDelete, id: id}, true
+	}
+	return route{}, false
+}
+
+// serveAPI runs one API request through the fault injection, the header
+// checks and the rate limiter, in that order, and then its endpoint.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	rt, found := matchRoute(r.Method, r.URL.Path)
+	s.stats.api(rt.key)
+
+	f := s.Faults()
+	if f.Down {
+		errDown(w)
+		return
+	}
+	if !sleepCtx(r.Context(), time.Duration(f.Latency)) {
+		return
+	}
+	if s.draw(f.Fault500) {
+		writeJSON(w, http.StatusInternalServerError, object{
+			{"statusCode", 500}, {"message", "Internal server error"}, {"traceId", s.traceID()},
+		})
+		return
+	}
+	if s.draw(f.Fault429) {
+		if !f.Fault429NoRetryAfter {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeError(w, http.StatusTooManyRequests, "Too many requests", "")
+		return
+	}
+	if s.draw(f.FaultCut) {
+		// Carry the request out, then drop the connection unanswered.
+		defer cutConnection(w, false)
+		w = &discardWriter{h: http.Header{}}
+	}
+
+	if r.Header.Get("User-Agent") == "" {
+		errForbiddenUA(w)
+		return
+	}
+	if !found {
+		errRoute(w, r)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+s.token {
+		errUnauthorized(w)
+		return
+	}
+	if !slices.Contains(apiVersions, r.Header.Get("Version")) {
+		s.limiter.setHeaders(w.Header(), s.limiter.peek())
+		errVersion(w)
+		return
+	}
+	d := s.limiter.admit()
+	s.limiter.setHeaders(w.Header(), d)
+	if !d.ok {
+		s.stats.limited()
+		if d.daily {
+			writeError(w, http.StatusTooManyRequests, "Daily API limit exceeded", "")
+		} else {
+			w.Header().Set("Retry-After", strconv.Itoa(d.retryAfter))
+			writeError(w, http.StatusTooManyRequests, "Too many requests", "")
+		}
+		return
+	}
+	rt.handle(s, w, r, rt.id)
+}
+
+// checker collects class-validator style messages ("name should not be
+// empty") for a 422 answer.
+type checker struct {
+	msgs []string
+}
+
+func (c *checker) add(msg string) { c.msgs = append(c.msgs, msg) }
+
+func (c *checker) failed() bool { return len(c.msgs) > 0 }
+
+// oneOf checks a required value against its allowed values.
+func (c *checker) oneOf(name, v string, allowed ...string) {
+	switch {
+	case v == "":
+		c.add(name + " should not be empty")
+	case !slices.Contains(allowed, v):
+		c.add(name + " must be one of the following values: " + strings.Join(allowed, ", "))
+	}
+}
+
+// required checks that a value is present and not empty.
+func (c *checker) required(name, v string) {
+	if v == "" {
+		c.add(name + " should not be empty")
+	}
+}
+
+// onlyKeys reports every key not in allowed, as the service's
+// forbidNonWhitelisted validation does: "property foo should not exist".
+func (c *checker) onlyKeys(prefix string, keys []string, allowed ...string) {
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			c.add(prefix + "property " + k + " should not exist")
+		}
+	}
+}
+
+// queryFields reads string query parameters; only the first value of a
+// repeated parameter counts.
+type queryFields struct {
+	q url.Values
+}
+
+func (qf queryFields) get(name string) string { return qf.q.Get(name) }
+
+func (qf queryFields) keys() []string {
+	var ks []string
+	for k := range qf.q {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// jsonFields is a decoded JSON object body.
+type jsonFields map[string]any
+
+// str returns a string member, noting a message when it is required and
+// missing or empty, or present and not a string.
+func (jf jsonFields) str(c *checker, prefix, name string, required bool) string {
+	v, ok := jf[name]
+	if !ok || v == nil {
+		if required {
+			c.add(prefix + name + " should not be empty")
+		}
+		return ""
+	}
+	s, isString := v.(string)
+	if !isString {
+		c.add(prefix + name + " must be a string")
+		return ""
+	}
+	if required && s == "" {
+		c.add(prefix + name + " should not be empty")
+	}
+	return s
+}
+
+// objects returns an array member whose elements are objects.
+func (jf jsonFields) objects(c *checker, name string) []jsonFields {
+	v, ok := jf[name]
+	if !ok || v == nil {
+		c.add(name + " should not be empty")
+		return nil
+	}
+	arr, isArray := v.([]any)
+	if !isArray {
+		c.add(name + " must be an array")
+		return nil
+	}
+	if len(arr) == 0 {
+		c.add(name + " should not be empty")
+		return nil
+	}
+	out := make([]jsonFields, len(arr))
+	for i, e := range arr {
+		m, isObject := e.(map[string]any)
+		if !isObject {
+			c.add(name + "." + strconv.Itoa(i) + " must be an object")
+			continue
+		}
+		out[i] = m
+	}
+	return out
+}
+
+func (jf jsonFields) keys() []string {
+	var ks []string
+	for k := range jf {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+var errBodyTooBig = errors.New("body too large")
+
+// readJSON decodes a JSON object body. A body that is not declared as JSON
+// is read as {} (the service's body parser ignores it), so its fields come
+// out missing. It answers 400 (or 413) itself and reports false when the
+// body is not a JSON object.
+func readJSON(w http.ResponseWriter, r *http.Request) (jsonFields, bool) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
+	if err == nil && len(b) > maxJSONBody {
+		err = errBodyTooBig
+	}
+	if err != nil {
+		if errors.Is(err, errBodyTooBig) {
+			errBodyTooLarge(w)
+		} else {
+			errBadRequest(w)
+		}
+		return nil, false
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return jsonFields{}, true
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return jsonFields{}, true
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.Decode(new(any)) != io.EOF {
+		errBadRequest(w)
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		errBadRequest(w)
+		return nil, false
+	}
+	return m, true
+}
+
+// checkLocation answers 403 and reports false when altId is not the
+// location the token belongs to.
+func (s *Server) checkLocation(w http.ResponseWriter, altID string) bool {
+	if altID != s.loc {
+		errLocation(w)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,196 @@
+package ghltest
+
+import (
+	"cmp"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+// maxFormField bounds the text fields of an upload form.
+const maxFormField = 64 << 10
+
+// uploadForm is a parsed upload-file request.
+type uploadForm struct {
+	fields   map[string]string // name, parentId, hosted, fileUrl
+	keys     []string          // every form name seen
+	haveFile bool
+	file     []byte
+	filename string // of the file part
+	partType string // Content-Type of the file part
+	tooLarge bool   // the file part holds more than MaxUploadSize bytes
+}
+
+// readUploadForm reads a multipart/form-data body. A file is a part named
+// "file" that has a filename (as multer sees it); only the first counts. A
+// body that is not multipart gives an empty form. The whole body is read,
+// so that a client that goes away afterwards is noticed.
+func readUploadForm(r *http.Request) (*uploadForm, error) {
+	defer func() { _, _ = io.Copy(io.Discard, r.Body) }()
+	form := &uploadForm{fields: map[string]string{}}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return form, nil
+	}
+	if params["boundary"] == "" {
+		return nil, errors.New("no multipart boundary")
+	}
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return form, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := p.FormName()
+		form.keys = append(form.keys, name)
+		switch {
+		case name == "file" && p.FileName() != "":
+			if form.haveFile || form.tooLarge {
+				break
+			}
+			data, err := io.ReadAll(io.LimitReader(p, MaxUploadSize+1))
+			if err != nil {
+				return nil, err
+			}
+			if len(data) > MaxUploadSize {
+				form.tooLarge = true
+				break
+			}
+			form.haveFile = true
+			form.file = data
+			form.filename = p.FileName()
+			form.partType = p.Header.Get("Content-Type")
+		default:
+			v, err := io.ReadAll(io.LimitReader(p, maxFormField))
+			if err != nil {
+				return nil, err
+			}
+			if _, seen := form.fields[name]; !seen {
+				form.fields[name] = string(v)
+			}
+		}
+		if _, err := io.Copy(io.Discard, p); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// handleUpload serves POST /medias/upload-file.
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) {
+	form, err := readUploadForm(r)
+	if err != nil {
+		errBadRequest(w)
+		return
+	}
+	if form.tooLarge {
+		errTooLarge(w)
+		return
+	}
+	if s.Faults().RejectUploads {
+		writeError(w, http.StatusBadRequest, "File upload rejected (injected fault)", "Bad Request")
+		return
+	}
+
+	var c checker
+	c.onlyKeys("", form.keys, "file", "name", "parentId", "hosted", "fileUrl")
+	hosted, fileURL := form.fields["hosted"], form.fields["fileUrl"]
+	if hosted != "" && hosted != "true" && hosted != "false" {
+		c.add("hosted must be a boolean value")
+	}
+	switch {
+	case form.haveFile:
+	case hosted == "true":
+		c.required("fileUrl", fileURL)
+	default:
+		c.add("file should not be empty")
+	}
+	if c.failed() {
+		errValidation(w, c.msgs)
+		return
+	}
+
+	name, contentType, data := form.fields["name"], form.partType, form.file
+	if !form.haveFile {
+		src, ok := s.hostedSource(r, fileURL)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "Unable to fetch the file from fileUrl", "Bad Request")
+			return
+		}
+		if len(src.data) > MaxUploadSize {
+			errTooLarge(w)
+			return
+		}
+		data, contentType = src.data, src.contentType
+		if name == "" {
+			name = path.Base(src.objectPath)
+		}
+	}
+	if name == "" {
+		name = cmp.Or(form.filename, "file")
+	}
+	parentID := form.fields["parentId"]
+	if parentID != "" {
+		if it, ok := s.store.get(parentID); !ok || it.typ != TypeFolder {
+			errNotFound(w)
+			return
+		}
+	}
+
+	if d := time.Duration(s.Faults().UploadDelay); d > 0 {
+		if s.hooks.uploadWaiting != nil {
+			s.hooks.uploadWaiting()
+		}
+		if !sleepCtx(r.Context(), d) {
+			s.log.Debug("ghlfake: upload abandoned by the client, nothing stored")
+			s.uploadDone(false)
+			return
+		}
+	}
+	it, err := s.store.addFile(parentID, name, contentType, data, s.blobWriter())
+	switch {
+	case errors.Is(err, errNotFolder):
+		errNotFound(w)
+		s.uploadDone(false)
+		return
+	case err != nil:
+		s.log.Error("ghlfake: storing upload", "err", err)
+		writeError(w, http.StatusInternalServerError, "Internal server error", "")
+		s.uploadDone(false)
+		return
+	}
+	s.uploadDone(true)
+	writeJSON(w, http.StatusCreated, object{
+		{"fileId", it.id},
+		{"url", s.baseURL(r) + "/storage/" + it.objectPath},
+		{"traceId", s.traceID()},
+	})
+}
+
+func (s *Server) uploadDone(stored bool) {
+	if s.hooks.uploadDone != nil {
+		s.hooks.uploadDone(stored)
+	}
+}
+
+// hostedSource resolves a fileUrl. The fake can only fetch its own storage
+// URLs: the host must be this server's and the path an active file's.
+func (s *Server) hostedSource(r *http.Request, fileURL string) (item, bool) {
+	u, err := url.Parse(fileURL)
+	if err != nil {
+		return item{}, false
+	}
+	base, err := url.Parse(s.baseURL(r))
+	if err != nil || !strings.EqualFold(u.Host, base.Host) {
+		return item{}, false
+	}
+	return s.storageObject(u.Path)
+}

@@ -1,0 +1,103 @@
+package ghltest
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// altType checks the altType member, which must be "location".
+func (c *checker) altType(v string) {
+	if v != "" && v != "location" {
+		c.add("altType must be one of the following values: location")
+	}
+}
+
+// handleCreateFolder serves POST /medias/folder.
+func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, _ string) {
+	body, ok := readJSON(w, r)
+	if !ok {
+		return
+	}
+	var c checker
+	c.onlyKeys("", body.keys(), "altId", "altType", "name", "parentId")
+	altID := body.str(&c, "", "altId", true)
+	c.altType(body.str(&c, "", "altType", true))
+	name := body.str(&c, "", "name", true)
+	parentID := body.str(&c, "", "parentId", false)
+	if c.failed() {
+		errValidation(w, c.msgs)
+		return
+	}
+	if !s.checkLocation(w, altID) {
+		return
+	}
+	it, err := s.store.addFolder(parentID, name)
+	if err != nil {
+		errNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.itemJSON(it, s.baseURL(r)))
+}
+
+// handleRename serves POST /medias/{id}.
+func (s *Server) handleRename(w http.ResponseWriter, r *http.Request, id string) {
+	body, ok := readJSON(w, r)
+	if !ok {
+		return
+	}
+	var c checker
+	c.onlyKeys("", body.keys(), "name", "altType", "altId")
+	name := body.str(&c, "", "name", true)
+	c.altType(body.str(&c, "", "altType", true))
+	altID := body.str(&c, "", "altId", true)
+	if c.failed() {
+		errValidation(w, c.msgs)
+		return
+	}
+	if !s.checkLocation(w, altID) {
+		return
+	}
+	if err := s.store.rename(id, name); errors.Is(err, errNoItem) {
+		errNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusCreated, object{{"updated", true}, {"traceId", s.traceID()}})
+}
+
+// handleUpdateMany serves PUT /medias/update-files.
+func (s *Server) handleUpdateMany(w http.ResponseWriter, r *http.Request, _ string) {
+	body, ok := readJSON(w, r)
+	if !ok {
+		return
+	}
+	var c checker
+	c.onlyKeys("", body.keys(), "altId", "altType", "filesToBeUpdated")
+	altID := body.str(&c, "", "altId", true)
+	c.altType(body.str(&c, "", "altType", true))
+	entries := body.objects(&c, "filesToBeUpdated")
+	ids := make([]string, len(entries))
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		if e == nil {
+			continue // already reported as not an object
+		}
+		prefix := "filesToBeUpdated." + strconv.Itoa(i) + "."
+		c.onlyKeys(prefix, e.keys(), "id", "name")
+		ids[i] = e.str(&c, prefix, "id", true)
+		names[i] = e.str(&c, prefix, "name", true)
+	}
+	if c.failed() {
+		errValidation(w, c.msgs)
+		return
+	}
+	if !s.checkLocation(w, altID) {
+		return
+	}
+	done := s.store.renameMany(ids, names)
+	out := make([]object, len(ids))
+	for i, id := range ids {
+		out[i] = object{{"updated", done[i]}, {"id", id}}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,454 @@
+package ghltest
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultToken      = "demo-token"
+	DefaultLocationID = "demo-location"
+	DefaultPageCap    = 100
+	DefaultRateLimit  = 100
+	DefaultRateWindow = 10 * time.Second
+	DefaultDailyLimit = 200000
+)
+
+// MaxUploadSize is the largest file upload-file accepts (25 MB).
+const MaxUploadSize = 25 * 1024 * 1024
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	Token      string // bearer token the API accepts; default DefaultToken
+	LocationID string // the one location (sub-account) served; default DefaultLocationID
+	Seed       string // "" (empty library) or "demo"
+	// DataDir, when set, keeps the library on disk there and reloads it on
+	// start. The seed is applied only when the directory holds no state.
+	DataDir string
+	// PageCap is the most items one list page returns; default 100.
+	PageCap int
+	// MinimalFields leaves size, contentType, createdAt and updatedAt out of
+	// items, and parentId out of root items.
+	MinimalFields bool
+	// RateLimit is how many requests one location may make per RateWindow;
+	// default 100, negative turns the limit off.
+	RateLimit  int
+	RateWindow time.Duration // default 10s
+	// DailyLimit is how many requests one location may make per UTC day;
+	// default 200000, negative turns the limit off.
+	DailyLimit int
+	Faults     Faults       // initial faults
+	Logger     *slog.Logger // nil discards logs
+	Now        func() time.Time
+	// Rand, when set, drives every random choice (fault draws, ids,
+	// traceIds) so that a run can be repeated. It is used under a lock.
+	Rand *mrand.Rand
+}
+
+// Server is a fake HighLevel Media Storage service.
+type Server struct {
+	// URL is the base URL of the started server, "http://HOST:PORT". The API
+	// base URL is the same: endpoints are at URL+"/medias/...".
+	URL string
+
+	token   string
+	loc     string
+	seed    string
+	pageCap int
+	minimal bool
+	now     func() time.Time
+	log     *slog.Logger
+	rand    *lockedRand
+	store   *store
+	disk    *persister // nil: memory only
+	limiter *limiter
+	stats   *stats
+
+	faultsMu sync.RWMutex
+	faults   Faults
+
+	mu       sync.Mutex // guards the fields below
+	base     string     // URL, for handlers
+	srv      *http.Server
+	closed   bool
+	handlers sync.WaitGroup
+
+	hooks testHooks
+}
+
+// testHooks let this package's tests follow a request without sleeping.
+// They are set before the first request and never changed.
+type testHooks struct {
+	uploadWaiting func()            // an upload starts waiting UploadDelay
+	uploadDone    func(stored bool) // an upload that passed validation ends
+}
+
+// New builds a server and its library (loaded from DataDir, or seeded) but
+// does not listen: use Start, or serve Handler yourself.
+func New(opts Options) (*Server, error) {
+	s := &Server{
+		token:   cmp.Or(opts.Token, DefaultToken),
+		loc:     cmp.Or(opts.LocationID, DefaultLocationID),
+		seed:    opts.Seed,
+		pageCap: opts.PageCap,
+		minimal: opts.MinimalFields,
+		now:     opts.Now,
+		log:     opts.Logger,
+		rand:    &lockedRand{r: opts.Rand},
+		stats:   newStats(),
+	}
+	if s.pageCap <= 0 {
+		s.pageCap = DefaultPageCap
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := opts.Faults.validate(); err != nil {
+		return nil, err
+	}
+	s.faults = opts.Faults
+
+	limit, window, daily := opts.RateLimit, opts.RateWindow, opts.DailyLimit
+	if limit == 0 {
+		limit = DefaultRateLimit
+	}
+	if window <= 0 {
+		window = DefaultRateWindow
+	}
+	if daily == 0 {
+		daily = DefaultDailyLimit
+	}
+	s.limiter = newLimiter(s.now, limit, window, daily)
+
+	s.store = newStore(s.loc, s.now, newIDGen(s.rand))
+	loaded := false
+	if opts.DataDir != "" {
+		s.disk = &persister{dir: opts.DataDir, log: s.log}
+		var err error
+		if loaded, err = s.disk.load(s.store); err != nil {
+			return nil, fmt.Errorf("ghltest: loading %s: %w", opts.DataDir, err)
+		}
+	}
+	if !loaded {
+		if err := s.applySeed(opts.Seed); err != nil {
+			return nil, err
+		}
+	}
+	if s.disk != nil {
+		s.store.save = s.disk.saveState
+		if !loaded {
+			if err := s.writeAll(); err != nil {
+				return nil, fmt.Errorf("ghltest: writing %s: %w", opts.DataDir, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// writeAll writes the whole library to the data directory.
+func (s *Server) writeAll() error {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	for _, it := range s.store.items {
+		if it.typ == TypeFile {
+			if err := s.disk.writeBlob(it.id, it.data); err != nil {
+				return err
+			}
+		}
+	}
+	s.disk.saveState(s.store)
+	return nil
+}
+
+func (s *Server) applySeed(seed string) error {
+	switch seed {
+	case "":
+		return nil
+	case "demo":
+		seedDemo(s.store)
+		return nil
+	}
+	return fmt.Errorf("ghltest: unknown seed %q (want \"\" or \"demo\")", seed)
+}
+
+// NewServer is New followed by Start("127.0.0.1:0").
+func NewServer(opts Options) (*Server, error) {
+	s, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Start listens on addr ("" = "127.0.0.1:0"), serves in the background and
+// sets URL.
+func (s *Server) Start(addr string) error {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil || s.closed {
+		return errors.New("ghltest: server already started or closed")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("ghltest: %w", err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	s.base = s.URL
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("ghlfake: serve", "err", err)
+		}
+	}()
+	s.log.Info("ghlfake: listening", "url", s.URL, "location", s.loc, "seed", s.seed)
+	return nil
+}
+
+// Close stops the server at once: it closes the listener and every
+// connection, and waits for running handlers to return. The library stays
+// readable through Items, Item and Content.
+func (s *Server) Close() {
+	srv := s.stop()
+	if srv != nil {
+		_ = srv.Close()
+	}
+	s.handlers.Wait()
+}
+
+// Shutdown stops the server gracefully: it stops accepting connections and
+// waits for the running requests, or for ctx, whichever ends first; then it
+// closes what is left as Close does.
+func (s *Server) Shutdown(ctx context.Context) error {
+	srv := s.stop()
+	var err error
+	if srv != nil {
+		err = srv.Shutdown(ctx)
+		_ = srv.Close()
+	}
+	s.handlers.Wait()
+	return err
+}
+
+func (s *Server) stop() *http.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return s.srv
+}
+
+// enter registers a running handler, unless the server is closed.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.handlers.Add(1)
+	return true
+}
+
+// Handler returns the fake's HTTP handler: API, storage and control paths.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		errDown(w)
+		return
+	}
+	defer s.handlers.Done()
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w}
+	switch p := r.URL.Path; {
+	case p == "/_ghlfake" || strings.HasPrefix(p, "/_ghlfake/"):
+		s.serveControl(rec, r)
+	case strings.HasPrefix(p, "/storage/"):
+		s.serveStorage(rec, r)
+	default:
+		s.serveAPI(rec, r)
+	}
+	s.log.Debug("request", "method", r.Method, "uri", r.URL.RequestURI(),
+		"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start))
+}
+
+// baseURL is the URL storage links are made from: the started server's, or
+// the one the request came in on when the handler is served elsewhere.
+func (s *Server) baseURL(r *http.Request) string {
+	s.mu.Lock()
+	base := s.base
+	s.mu.Unlock()
+	if base != "" || r == nil {
+		return base
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// recorder notes the status and body bytes of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (rw *recorder) WriteHeader(code int) {
+	if rw.status == 0 {
+		rw.status = code
+	}
+	rw.ResponseWriter.WriteHeader(code)
+}
+
+func (rw *recorder) Write(p []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	n, err := rw.ResponseWriter.Write(p)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// lockedRand is Options.Rand behind a lock, or the global generators.
+type lockedRand struct {
+	mu sync.Mutex
+	r  *mrand.Rand
+}
+
+func (l *lockedRand) float64() float64 {
+	if l.r == nil {
+		return mrand.Float64()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Float64()
+}
+
+func (l *lockedRand) uint64() uint64 {
+	if l.r == nil {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		return binary.LittleEndian.Uint64(b[:])
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Uint64()
+}
+
+// traceID returns a random UUID (version 4), as the service puts in
+// traceId.
+func (s *Server) traceID() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], s.rand.uint64())
+	binary.LittleEndian.PutUint64(b[8:], s.rand.uint64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Items returns every item, including trashed and deleted ones, sorted by
+// id.
+func (s *Server) Items() []Item {
+	var out []Item
+	for _, it := range s.store.all() {
+		out = append(out, s.publicItem(it))
+	}
+	return out
+}
+
+// Item returns one item, whatever its status.
+func (s *Server) Item(id string) (Item, bool) {
+	it, ok := s.store.lookup(id)
+	if !ok {
+		return Item{}, false
+	}
+	return s.publicItem(it), true
+}
+
+// Content returns a copy of a file's bytes, whatever its status.
+func (s *Server) Content(id string) ([]byte, bool) {
+	it, ok := s.store.lookup(id)
+	if !ok || it.typ != TypeFile {
+		return nil, false
+	}
+	return append([]byte(nil), it.data...), true
+}
+
+// AddFolder creates a folder under parentID ("" = root) and returns its id.
+// It panics when parentID is not an active folder.
+func (s *Server) AddFolder(parentID, name string) string {
+	it, err := s.store.addFolder(parentID, name)
+	if err != nil {
+		panic(fmt.Sprintf("ghltest: AddFolder(%q, %q): %v", parentID, name, err))
+	}
+	return it.id
+}
+
+// AddFile creates a file under parentID ("" = root) and returns its id. An
+// empty contentType is guessed from the name's extension. It panics when
+// parentID is not an active folder or the bytes cannot be stored.
+func (s *Server) AddFile(parentID, name, contentType string, data []byte) string {
+	it, err := s.store.addFile(parentID, name, contentType, append([]byte(nil), data...), s.blobWriter())
+	if err != nil {
+		panic(fmt.Sprintf("ghltest: AddFile(%q, %q): %v", parentID, name, err))
+	}
+	return it.id
+}
+
+// blobWriter is what stores a new file's bytes on disk, or nil.
+func (s *Server) blobWriter() func(string, []byte) error {
+	if s.disk == nil {
+		return nil
+	}
+	return s.disk.writeBlob
+}
+
+func (s *Server) publicItem(it item) Item {
+	out := Item{
+		ID:          it.id,
+		Name:        it.name,
+		Type:        it.typ,
+		ParentID:    it.parentID,
+		Status:      it.status,
+		ContentType: it.contentType,
+		Size:        it.size,
+		CreatedAt:   it.createdAt,
+		UpdatedAt:   it.updatedAt,
+	}
+	if it.typ == TypeFile {
+		out.URL = s.baseURL(nil) + "/storage/" + it.objectPath
+	}
+	return out
+}

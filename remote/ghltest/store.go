@@ -1,0 +1,433 @@
+package ghltest
+
+import (
+	"cmp"
+	"encoding/hex"
+	"errors"
+	"mime"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Item statuses.
+const (
+	StatusActive  = "active"
+	StatusTrashed = "trashed"
+	StatusDeleted = "deleted"
+)
+
+// Item types.
+const (
+	TypeFile   = "file"
+	TypeFolder = "folder"
+)
+
+// Item is a copy of one item of the fake's library, for tests.
+type Item struct {
+	ID          string
+	Name        string
+	Type        string // "file" or "folder"
+	ParentID    string // "" at the root
+	Status      string // "active", "trashed" or "deleted"
+	ContentType string
+	Size        int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	URL         string // storage URL of a file; "" for folders
+}
+
+// item is the stored form of an item. Its data is never modified once the
+// item exists, so it may be shared (the demo library's bytes are shared by
+// every server seeded with it).
+type item struct {
+	id          string
+	name        string
+	typ         string
+	parentID    string
+	status      string
+	contentType string
+	size        int64
+	createdAt   time.Time
+	updatedAt   time.Time
+	objectPath  string // "msgsndr/<loc>/media/<id><ext>" for files
+	data        []byte
+}
+
+var (
+	errNoItem    = errors.New("media not found")
+	errNotFolder = errors.New("parent is not an active folder")
+)
+
+// store holds the library of the one location the fake serves.
+type store struct {
+	loc  string
+	now  func() time.Time
+	ids  *idGen
+	save func(st *store) // called with mu held after every change; may be nil
+
+	mu    sync.RWMutex
+	items map[string]*item
+}
+
+func newStore(loc string, now func() time.Time, ids *idGen) *store {
+	return &store{loc: loc, now: now, ids: ids, items: map[string]*item{}}
+}
+
+// stamp is the current time as the service stores it (milliseconds, UTC).
+func (st *store) stamp() time.Time {
+	return st.now().UTC().Truncate(time.Millisecond)
+}
+
+// changed persists the store. st.mu is held.
+func (st *store) changed() {
+	if st.save != nil {
+		st.save(st)
+	}
+}
+
+// objectPath is the storage path of a file: the extension comes from the
+// name the file had when it was created, and never changes afterwards (a
+// rename does not move the stored object).
+func objectPath(loc, id, name string) string {
+	return "msgsndr/" + loc + "/media/" + id + extOf(name)
+}
+
+// extOf is the extension of a name when it looks like one: a dot and 1 to 16
+// letters or digits after the last slash. Anything else gives "".
+func extOf(name string) string {
+	ext := path.Ext(name)
+	if len(ext) < 2 || len(ext) > 17 {
+		return ""
+	}
+	for _, c := range ext[1:] {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return ""
+		}
+	}
+	return ext
+}
+
+// guessContentType maps a name's extension to a media type.
+func guessContentType(name string) string {
+	if ct := mime.TypeByExtension(strings.ToLower(extOf(name))); ct != "" {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// activeFolder reports whether id is an active folder. st.mu is held.
+func (st *store) activeFolder(id string) bool {
+	it, ok := st.items[id]
+	return ok && it.typ == TypeFolder && it.status == StatusActive
+}
+
+// addFolder creates a folder under parentID ("" = root).
+func (st *store) addFolder(parentID, name string) (item, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if parentID != "" && !st.activeFolder(parentID) {
+		return item{}, errNotFolder
+	}
+	now := st.stamp()
+	it := &item{
+		id:        st.newID(now),
+		name:      name,
+		typ:       TypeFolder,
+		parentID:  parentID,
+		status:    StatusActive,
+		createdAt: now,
+		updatedAt: now,
+	}
+	st.items[it.id] = it
+	st.changed()
+	return *it, nil
+}
+
+// addFile creates a file under parentID ("" = root). blob, when not nil, is
+// called with the new id before the item becomes visible, to store the bytes
+// on disk; it runs without the lock held.
+func (st *store) addFile(parentID, name, contentType string, data []byte, blob func(id string, data []byte) error) (item, error) {
+	st.mu.Lock()
+	if parentID != "" && !st.activeFolder(parentID) {
+		st.mu.Unlock()
+		return item{}, errNotFolder
+	}
+	now := st.stamp()
+	id := st.newID(now)
+	st.mu.Unlock()
+
+	if blob != nil {
+		if err := blob(id, data); err != nil {
+			return item{}, err
+		}
+	}
+	if contentType == "" {
+		contentType = guessContentType(name)
+	}
+	it := &item{
+		id:          id,
+		name:        name,
+		typ:         TypeFile,
+		parentID:    parentID,
+		status:      StatusActive,
+		contentType: contentType,
+		size:        int64(len(data)),
+		createdAt:   now,
+		updatedAt:   now,
+		objectPath:  objectPath(st.loc, id, name),
+		data:        data,
+	}
+
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if parentID != "" && !st.activeFolder(parentID) {
+		return item{}, errNotFolder // the folder went away meanwhile
+	}
+	st.items[id] = it
+	st.changed()
+	return *it, nil
+}
+
+// newID returns an id no item has. st.mu is held.
+func (st *store) newID(t time.Time) string {
+	for {
+		id := st.ids.next(t)
+		if _, taken := st.items[id]; !taken {
+			return id
+		}
+	}
+}
+
+// get returns an active item.
+func (st *store) get(id string) (item, bool) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	it, ok := st.items[id]
+	if !ok || it.status != StatusActive {
+		return item{}, false
+	}
+	return *it, true
+}
+
+// rename renames an active item.
+func (st *store) rename(id, name string) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	it, ok := st.items[id]
+	if !ok || it.status != StatusActive {
+		return errNoItem
+	}
+	it.name = name
+	it.updatedAt = st.stamp()
+	st.changed()
+	return nil
+}
+
+// renameMany renames the active items among ids and reports, per entry,
+// whether it was renamed.
+func (st *store) renameMany(ids, names []string) []bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := st.stamp()
+	done := make([]bool, len(ids))
+	for i, id := range ids {
+		it, ok := st.items[id]
+		if !ok || it.status != StatusActive {
+			continue
+		}
+		it.name = names[i]
+		it.updatedAt = now
+		done[i] = true
+	}
+	st.changed()
+	return done
+}
+
+// canRemove reports whether an item may be given status. Active items may
+// be trashed or deleted; trashed ones may still be deleted (emptying the
+// trash); deleted ones are gone. st.mu is held.
+func (st *store) canRemove(id, status string) bool {
+	it, ok := st.items[id]
+	if !ok {
+		return false
+	}
+	return it.status == StatusActive || (it.status == StatusTrashed && status == StatusDeleted)
+}
+
+// remove gives each of ids, and everything below the folders among them,
+// the status trashed or deleted. Eligibility is judged on the state before
+// the call, so an item listed after its folder is reported removed too.
+func (st *store) remove(ids []string, status string) []bool {
+	return st.removeIf(ids, status, st.canRemove)
+}
+
+// deleteActive deletes one active item (and what is inside it) and reports
+// whether it was there.
+func (st *store) deleteActive(id string) bool {
+	return st.removeIf([]string{id}, StatusDeleted, func(id, _ string) bool {
+		it, ok := st.items[id]
+		return ok && it.status == StatusActive
+	})[0]
+}
+
+// removeIf removes the ids that eligible allows. eligible is called with
+// st.mu held.
+func (st *store) removeIf(ids []string, status string, eligible func(id, status string) bool) []bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	done := make([]bool, len(ids))
+	for i, id := range ids {
+		done[i] = eligible(id, status)
+	}
+	children := map[string][]*item{}
+	for _, it := range st.items {
+		if it.parentID != "" {
+			children[it.parentID] = append(children[it.parentID], it)
+		}
+	}
+	now := st.stamp()
+	var mark func(it *item)
+	mark = func(it *item) {
+		if it.status == StatusDeleted || it.status == status {
+			return
+		}
+		it.status = status
+		it.updatedAt = now
+		for _, c := range children[it.id] {
+			mark(c)
+		}
+	}
+	for i, id := range ids {
+		if done[i] {
+			mark(st.items[id])
+		}
+	}
+	st.changed()
+	return done
+}
+
+// listQuery selects the items of one list page.
+type listQuery struct {
+	typ      string
+	parentID string
+	all      bool // every item of typ regardless of parentID (fetchAll)
+	search   string
+	sortBy   string // createdAt, name or updatedAt
+	desc     bool
+	offset   int
+	limit    int
+}
+
+// list returns one page of active items.
+func (st *store) list(q listQuery) []item {
+	st.mu.RLock()
+	var out []item
+	search := strings.ToLower(q.search)
+	for _, it := range st.items {
+		if it.status != StatusActive || it.typ != q.typ {
+			continue
+		}
+		if !q.all && it.parentID != q.parentID {
+			continue
+		}
+		if search != "" && !strings.Contains(strings.ToLower(it.name), search) {
+			continue
+		}
+		out = append(out, *it)
+	}
+	st.mu.RUnlock()
+
+	slices.SortFunc(out, func(a, b item) int {
+		var c int
+		switch q.sortBy {
+		case "name":
+			c = strings.Compare(a.name, b.name)
+		case "updatedAt":
+			c = a.updatedAt.Compare(b.updatedAt)
+		default:
+			c = a.createdAt.Compare(b.createdAt)
+		}
+		if q.desc {
+			c = -c
+		}
+		return cmp.Or(c, strings.Compare(a.id, b.id))
+	})
+	if q.offset >= len(out) {
+		return nil
+	}
+	out = out[q.offset:]
+	if len(out) > q.limit {
+		out = out[:q.limit]
+	}
+	return out
+}
+
+// all returns a copy of every item, sorted by id.
+func (st *store) all() []item {
+	st.mu.RLock()
+	out := make([]item, 0, len(st.items))
+	for _, it := range st.items {
+		out = append(out, *it)
+	}
+	st.mu.RUnlock()
+	slices.SortFunc(out, func(a, b item) int { return strings.Compare(a.id, b.id) })
+	return out
+}
+
+// lookup returns any item, whatever its status.
+func (st *store) lookup(id string) (item, bool) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	it, ok := st.items[id]
+	if !ok {
+		return item{}, false
+	}
+	return *it, true
+}
+
+// idGen makes MongoDB ObjectID style ids: 4 bytes of Unix seconds, 5 bytes
+// fixed per generator, a 3 byte counter; written as 24 lowercase hex digits.
+type idGen struct {
+	mu      sync.Mutex
+	machine [5]byte
+	counter uint32
+}
+
+func newIDGen(r *lockedRand) *idGen {
+	g := &idGen{}
+	v := r.uint64()
+	for i := range g.machine {
+		g.machine[i] = byte(v >> (8 * i))
+	}
+	g.counter = uint32(v>>40) & 0xffffff
+	return g
+}
+
+func (g *idGen) next(t time.Time) string {
+	g.mu.Lock()
+	c := g.counter
+	g.counter = (g.counter + 1) & 0xffffff
+	g.mu.Unlock()
+	var b [12]byte
+	sec := uint32(t.Unix())
+	b[0], b[1], b[2], b[3] = byte(sec>>24), byte(sec>>16), byte(sec>>8), byte(sec)
+	copy(b[4:9], g.machine[:])
+	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c)
+	return hex.EncodeToString(b[:])
+}
+
+// validID reports whether s looks like an id (24 lowercase hex digits).
+func validID(s string) bool {
+	if len(s) != 24 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
