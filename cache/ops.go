@@ -40,6 +40,11 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if s.opts.ReadOnly {
 		return ErrReadOnly
 	}
+	e = s.Current(e)
+	if replace != nil {
+		r := s.Current(*replace)
+		replace = &r
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	if replace != nil && replace.IsDir {
@@ -117,6 +122,7 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 }
 
 func (s *Store) remove(ctx context.Context, e Entry) error {
+	e = s.Current(e)
 	if e.Pending {
 		p, ok := s.PendingOf(e)
 		if !ok {
@@ -192,16 +198,18 @@ func (s *Store) SetModTime(e Entry, t time.Time) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
 	}
+	e = s.Current(e)
 	if p, ok := s.PendingOf(e); ok {
 		s.pmu.Lock()
 		p.meta.ModTime = &t
-		uploaded := p.meta.RemoteID
-		s.pmu.Unlock()
-		if uploaded != "" {
+		var err error
+		if uploaded := p.meta.RemoteID; uploaded != "" {
 			// The upload made so far keeps the time too, should no other follow.
-			if err := s.times.set(uploaded, t); err != nil {
-				return err
-			}
+			err = s.times.set(uploaded, t)
+		}
+		s.pmu.Unlock()
+		if err != nil {
+			return err
 		}
 		return p.saveMeta()
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -40,6 +41,7 @@ type Pending struct {
 	opens     int
 	dirty     bool // bytes not uploaded yet
 	tooBig    bool // a write went past the upload limit
+	uploading bool // a Commit is under way; it decides what happens next
 	discarded bool
 	lastWrite time.Time
 	failures  int
@@ -65,7 +67,11 @@ type pendingMeta struct {
 	RemoteID     string    `json:"remoteId,omitempty"`
 	UploadedAt   time.Time `json:"uploadedAt,omitzero"`
 	UploadedSize int64     `json:"uploadedSize,omitempty"`
-	Created      time.Time `json:"created"`
+	// AttemptAt is when an upload began whose outcome is not known yet. If
+	// the process dies meanwhile, the next one looks for that upload
+	// before sending the bytes again, so a crash makes no duplicate.
+	AttemptAt time.Time `json:"attemptAt,omitzero"`
+	Created   time.Time `json:"created"`
 }
 
 func (p *Pending) id() string { return pendingPrefix + p.key }
@@ -148,6 +154,7 @@ func (s *Store) Modify(ctx context.Context, e Entry, truncate bool) (*Pending, e
 	if s.opts.ReadOnly {
 		return nil, ErrReadOnly
 	}
+	e = s.Current(e)
 	if p, ok := s.PendingOf(e); ok {
 		p.mu.Lock()
 		p.opens++
@@ -377,6 +384,20 @@ func (p *Pending) Commit(ctx context.Context) error {
 		return nil
 	case p.tooBig:
 		p.mu.Unlock()
+		// Nothing of it is uploaded, and it goes now: the file it was to
+		// replace, if any, is shown again as it was.
+		s.log.Warn("discarding a file that passed the upload limit", "name", p.Name())
+		s.pmu.Lock()
+		own := p.meta.RemoteID
+		s.pmu.Unlock()
+		if own != "" {
+			// An earlier close uploaded part of it: that goes too.
+			if err := s.removeRemote(ctx, own); err != nil {
+				s.log.Error(fmt.Sprintf("%s: could not remove an upload of its first part: %v", p.Name(), err), "name", p.Name())
+			}
+			s.update(p.meta.ParentID, func(entries []Entry) []Entry { return without(entries, own) })
+		}
+		p.drop()
 		return fmt.Errorf("%w: %s was not uploaded: it passed the API's upload limit of %d bytes", ErrTooLarge, p.Name(), remote.MaxUploadSize)
 	case !p.dirty:
 		p.mu.Unlock()
@@ -387,13 +408,29 @@ func (p *Pending) Commit(ctx context.Context) error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	size := p.size
-	p.dirty = false
+	p.dirty = false // a write from now on makes it dirty again
+	p.uploading = true
 	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.uploading = false
+		p.mu.Unlock()
+	}()
 
 	s.pmu.Lock()
 	meta := p.meta
 	meta.Replaces = append([]string(nil), p.meta.Replaces...)
+	prior := p.meta.AttemptAt
+	if prior.IsZero() {
+		p.meta.AttemptAt = time.Now()
+	}
 	s.pmu.Unlock()
+	if err := p.saveMeta(); err != nil {
+		p.mu.Lock()
+		p.dirty = true
+		p.mu.Unlock()
+		return fmt.Errorf("spool: %w", err)
+	}
 
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -409,8 +446,18 @@ func (p *Pending) Commit(ctx context.Context) error {
 			}
 			return readCloser{io.LimitReader(f, size), f}, nil
 		},
+		PriorAttempt: prior,
 	})
 	if err != nil {
+		if refused(err) {
+			// The API said no: nothing landed, nothing to look for later.
+			s.pmu.Lock()
+			p.meta.AttemptAt = time.Time{}
+			s.pmu.Unlock()
+			if serr := p.saveMeta(); serr != nil {
+				s.log.Warn("spool: could not update a record", "name", meta.Name, "err", serr)
+			}
+		}
 		err = translate(err)
 		p.mu.Lock()
 		p.dirty = true
@@ -433,23 +480,27 @@ func (p *Pending) Commit(ctx context.Context) error {
 	}
 	p.meta.Replaces = slicesWithout(p.meta.Replaces, meta.Replaces)
 	p.meta.RemoteID = item.ID
+	p.meta.AttemptAt = time.Time{}
 	p.meta.UploadedAt = time.Now()
 	p.meta.UploadedSize = size
 	s.hidden[item.ID] = p
 	nameNow := p.meta.Name
 	e := entryOf(item)
-	if meta.ModTime != nil {
-		e.ModTime = *meta.ModTime
+	var timeErr error
+	if mt := p.meta.ModTime; mt != nil {
+		// The time as set now (perhaps during the upload), not as it was
+		// when the upload began. Kept under pmu, as SetModTime does, so the
+		// two cannot store in the wrong order.
+		e.ModTime = *mt
+		timeErr = s.times.set(item.ID, *mt)
 	}
 	p.uploaded = e
 	s.pmu.Unlock()
+	if timeErr != nil {
+		s.log.Warn("could not keep a file time", "name", meta.Name, "err", timeErr)
+	}
 	if err := p.saveMeta(); err != nil {
 		s.log.Warn("spool: could not record an upload", "name", meta.Name, "err", err)
-	}
-	if meta.ModTime != nil {
-		if err := s.times.set(item.ID, *meta.ModTime); err != nil {
-			s.log.Warn("could not keep a file time", "name", meta.Name, "err", err)
-		}
 	}
 	if nameNow != meta.Name {
 		// Renamed while it was being uploaded: rename the upload too.
@@ -479,6 +530,13 @@ func (p *Pending) Commit(ctx context.Context) error {
 		p.drop()
 	}
 	return nil
+}
+
+// refused reports whether the API answered a request with a definite no
+// (a 4xx other than 408 and 429): it was not carried out.
+func refused(err error) bool {
+	var e *remote.Error
+	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
 }
 
 type readCloser struct {
@@ -518,14 +576,17 @@ func (p *Pending) Release() {
 	last := p.opens == 0
 	clean := !p.dirty
 	tooBig := p.tooBig
+	uploading := p.uploading
 	p.mu.Unlock()
 	switch {
-	case !last:
-	case tooBig:
-		p.s.log.Warn("discarding a file that passed the upload limit", "name", p.Name())
+	case uploading:
+		// The upload under way drops or keeps p when it ends.
+	case last && (clean || tooBig):
 		p.drop()
-	case clean:
-		p.drop()
+	case last:
+		// Changed but not uploaded by a close (a file made and closed
+		// without a write, as touch does): upload it now, in the background.
+		go p.s.enqueue(p)
 	}
 }
 
@@ -662,6 +723,21 @@ func (s *Store) recoverSpool() error {
 		go s.enqueue(p)
 	}
 	return nil
+}
+
+// Current returns e as it stands now: a pending file that has since been
+// uploaded and left the spool is its upload.
+func (s *Store) Current(e Entry) Entry {
+	if !e.Pending {
+		return e
+	}
+	if _, ok := s.PendingOf(e); ok {
+		return e
+	}
+	if up, ok := s.successor(e.ID); ok {
+		return up
+	}
+	return e
 }
 
 // Successor returns the uploaded file that took the place of a pending

@@ -198,12 +198,10 @@ func entryOf(it remote.Item) Entry {
 // Stat completes e with what the listing left out: a size the listing
 // did not give is asked of the storage host once per file.
 func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
+	e = s.Current(e)
 	if e.Pending {
 		p, ok := s.PendingOf(e)
 		if !ok {
-			if up, ok := s.successor(e.ID); ok {
-				return s.Stat(ctx, up)
-			}
 			return e, ErrNotFound
 		}
 		e.Size, e.ModTime = p.Size(), p.ModTime()

@@ -124,7 +124,8 @@ func (d *Dir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	if err != nil {
 		return nil, d.fsys.fail("readdir", &d.Inode, "", err)
 	}
-	list := make([]fuse.DirEntry, 0, len(v.names))
+	list := make([]fuse.DirEntry, 0, len(v.names)+2)
+	list = append(list, fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR}, fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR})
 	for _, name := range v.names {
 		e := v.byName[name]
 		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.ID)})

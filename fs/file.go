@@ -22,9 +22,14 @@ type File struct {
 	entry cache.Entry // guarded by mu
 }
 
+// current is the node's entry, brought up to date when the pending file it
+// stood for has been uploaded since.
 func (f *File) current() cache.Entry {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.entry.Pending {
+		f.entry = f.fsys.store.Current(f.entry)
+	}
 	return f.entry
 }
 
@@ -79,6 +84,7 @@ func (f *File) truncate(ctx context.Context, fh gofs.FileHandle, size int64) sys
 		if err := p.Truncate(size); err != nil {
 			return f.fsys.fail("truncate", &f.Inode, "", err)
 		}
+		h.markChanged()
 		return 0
 	}
 	// truncate(2) by name: change, upload, done.
@@ -151,6 +157,11 @@ type handle struct {
 	mu      sync.Mutex
 	reader  *cache.Reader  // guarded by mu
 	pending *cache.Pending // guarded by mu; nil until the first change
+	// changed is set by a write or truncate through this handle since its
+	// last upload. A close uploads only then: a descriptor closed after a
+	// dup (as shells and dd do before they write) uploads nothing, and a
+	// file that is made and closed unwritten is uploaded on release.
+	changed bool // guarded by mu
 }
 
 // modify returns the handle's pending copy, making it on the first change.
@@ -167,6 +178,12 @@ func (h *handle) modify(ctx context.Context, truncate bool) (*cache.Pending, sys
 	h.pending = p
 	h.file.follow(p)
 	return p, 0
+}
+
+func (h *handle) markChanged() {
+	h.mu.Lock()
+	h.changed = true
+	h.mu.Unlock()
 }
 
 func (h *handle) get() (*cache.Reader, *cache.Pending) {
@@ -196,6 +213,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 		return 0, errno
 	}
 	n, err := p.WriteAt(data, off)
+	h.markChanged()
 	if err != nil {
 		return uint32(n), h.file.fsys.fail("write", &h.file.Inode, "", err)
 	}
@@ -213,8 +231,11 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 }
 
 func (h *handle) commit(ctx context.Context, op string) syscall.Errno {
-	_, p := h.get()
-	if p == nil {
+	h.mu.Lock()
+	p, changed := h.pending, h.changed
+	h.changed = false
+	h.mu.Unlock()
+	if p == nil || !changed {
 		return 0
 	}
 	if err := p.Commit(ctx); err != nil {

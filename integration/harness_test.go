@@ -181,7 +181,12 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 		m.cmd.Process.Kill()
 		t.Fatalf("ghlfs did not mount within 30s:\n%s", m.log)
 	}
-	t.Cleanup(func() { m.stop() })
+	t.Cleanup(func() {
+		m.stop()
+		if t.Failed() {
+			t.Logf("ghlfs on %s logged:\n%s", m.dir, m.log)
+		}
+	})
 	return m
 }
 

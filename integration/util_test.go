@@ -1,11 +1,17 @@
 package integration
 
 import (
+	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -42,4 +48,63 @@ func lines(out string) []string {
 		return nil
 	}
 	return strings.Split(out, "\n")
+}
+
+func isErrno(err error, want syscall.Errno) bool {
+	var errno syscall.Errno
+	return errors.As(err, &errno) && errno == want
+}
+
+// waitFor polls cond until it holds, failing after a minute. It waits on
+// an outcome the test cannot be told of directly (a background upload).
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitRemote waits until the library lists path.
+func waitRemote(t testing.TB, srv *ghltest.Server, path string) remoteFile {
+	t.Helper()
+	var rf remoteFile
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("library: %v", remoteTree(t, srv))
+		}
+	})
+	waitFor(t, path+" in the library", func() bool {
+		var ok bool
+		rf, ok = remoteTree(t, srv)[path]
+		return ok
+	})
+	return rf
+}
+
+func spoolFiles(t testing.TB, cacheDir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(cacheDir, "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") && !strings.HasSuffix(e.Name(), ".tmp") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func startCmd(t testing.TB, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
 }

@@ -163,6 +163,10 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if err == nil {
 			return body, nil
 		}
+		var local *localError
+		if errors.As(err, &local) {
+			return nil, local.err // nothing was sent: nothing to retry
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, ctx.Err())
 		}
@@ -214,7 +218,7 @@ func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int,
 	if cl.body != nil {
 		var err error
 		if rd, ctype, err = cl.body(); err != nil {
-			return nil, 0, err
+			return nil, 0, &localError{err}
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, target, rd)
@@ -243,6 +247,13 @@ func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int,
 	}
 	return body, resp.StatusCode, nil
 }
+
+// localError is a failure on this side before a request was sent, such
+// as a file to upload that cannot be opened.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
 
 // neverSent reports whether a transport error happened before the request
 // could reach the server (so that resending cannot duplicate its effect).

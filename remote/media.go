@@ -77,6 +77,20 @@ func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
 	}
 }
 
+// Check makes one call that proves the token and location work: it lists
+// a page of the root's files, which also tells List how long a page the
+// server is sure to return.
+func (c *Client) Check(ctx context.Context) error {
+	page, err := c.ListPage(ctx, ListQuery{Type: TypeFile}, 0, c.pageSize)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.pageFloor = max(c.pageFloor, len(page))
+	c.mu.Unlock()
+	return nil
+}
+
 // ListPage returns one page of a listing.
 func (c *Client) ListPage(ctx context.Context, q ListQuery, offset, limit int) ([]Item, error) {
 	if q.Type == "" {
@@ -166,6 +180,11 @@ type Upload struct {
 	Size        int64
 	// Open returns the bytes from the start; it is called once per attempt.
 	Open func() (io.ReadCloser, error)
+	// PriorAttempt, when set, is when an earlier attempt to upload this
+	// file began whose outcome is unknown (its process died waiting for the
+	// answer, say). The upload is then looked for first, and only sent if
+	// it did not land.
+	PriorAttempt time.Time
 }
 
 // UploadFile uploads a new file and returns it as an Item (ID and URL from
@@ -176,6 +195,16 @@ func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
 		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d)", up.Name, up.Size, ErrTooLarge, MaxUploadSize)
 	}
 	start := time.Now()
+	if !up.PriorAttempt.IsZero() {
+		found, ok, err := c.findCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, up.PriorAttempt)
+		if err != nil {
+			return Item{}, err
+		}
+		if ok {
+			c.log.Info("an earlier upload had landed; not sending it again", "name", up.Name, "id", found.ID)
+			return found, nil
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/upload-file", path: "/medias/upload-file", body: multipartBody(up)})
 		if err == nil {

@@ -146,7 +146,7 @@ func runMount(args []string) error {
 	// One call before mounting: a wrong token or location fails here, with
 	// the API's own message, rather than as a mount that errors on every use.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	_, err = rc.ListPage(ctx, remote.ListQuery{Type: remote.TypeFolder}, 0, 1)
+	err = rc.Check(ctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("checking the token and location: %w", err)

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make demo: serve the built-in demo library with the fake API on loopback
+# and mount it with ghlfs. Ctrl-C unmounts and stops the fake. Changes made
+# in the mount are kept in .demo/ across runs (rm -rf .demo to start over).
+set -euo pipefail
+BIN=${BIN:-bin}
+MNT=${MNT:-mnt}
+STATE=${STATE:-.demo}
+mkdir -p "$MNT" "$STATE/data" "$STATE/cache"
+
+# The demo's token is no secret, but it still travels the way a real one
+# does: through the environment, never the command line.
+export GHLFAKE_TOKEN=demo-token GHL_TOKEN=demo-token GHL_LOCATION_ID=demo-location
+
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+"$BIN/ghlfake" --listen 127.0.0.1:0 --location demo-location --seed demo --data "$STATE/data" >"$fifo" 2>"$STATE/ghlfake.log" &
+fake=$!
+read -r first <"$fifo"
+rm -f "$fifo"
+url=${first#ghlfake listening on }
+case $url in http://*) ;; *) echo "ghlfake did not start: $first" >&2; kill $fake 2>/dev/null; exit 1 ;; esac
+
+cleanup() {
+	trap - INT TERM EXIT
+	[ -n "${ghlfs:-}" ] && kill -TERM "$ghlfs" 2>/dev/null && wait "$ghlfs" 2>/dev/null || true
+	kill -TERM "$fake" 2>/dev/null && wait "$fake" 2>/dev/null || true
+	echo "demo stopped; $MNT unmounted"
+}
+trap cleanup INT TERM EXIT
+
+"$BIN/ghlfs" mount --api-url "$url" --cache-dir "$STATE/cache" "$MNT" &
+ghlfs=$!
+for _ in $(seq 100); do
+	if mountpoint -q "$MNT" 2>/dev/null || grep -qs " $(realpath "$MNT") " /proc/self/mountinfo; then
+		break
+	fi
+	kill -0 "$ghlfs" 2>/dev/null || { echo "ghlfs exited" >&2; exit 1; }
+	sleep 0.1
+done
+cat <<MSG
+
+  The demo library is mounted at $(realpath "$MNT") (fake API at $url).
+  Try:  ls -la $MNT   find $MNT   cp $MNT/Logos/*.png /tmp/   mkdir $MNT/New
+  Ctrl-C to unmount and stop.
+
+MSG
+wait "$ghlfs"

@@ -1,0 +1,47 @@
+package integration
+
+import (
+	"path"
+	"testing"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// remoteFile is an item as the fake's API lists it.
+type remoteFile struct {
+	ID, Name, Type, ParentID, URL string
+	Size                          int64
+}
+
+// remoteTree lists the whole library through the fake's API (what any
+// other client of the location would see), keyed by path of API names.
+func remoteTree(t testing.TB, srv *ghltest.Server) map[string]remoteFile {
+	t.Helper()
+	tree := map[string]remoteFile{}
+	var walk func(parentID, prefix string)
+	walk = func(parentID, prefix string) {
+		for _, typ := range []string{"folder", "file"} {
+			for _, m := range apiList(t, srv, parentID, typ) {
+				f := remoteFile{ID: str(m["_id"]), Name: str(m["name"]), Type: typ, ParentID: parentID, URL: str(m["url"])}
+				if n, ok := m["size"].(float64); ok {
+					f.Size = int64(n)
+				}
+				p := path.Join(prefix, f.Name)
+				if _, dup := tree[p]; dup {
+					p += " #" + f.ID
+				}
+				tree[p] = f
+				if typ == "folder" {
+					walk(f.ID, p)
+				}
+			}
+		}
+	}
+	walk("", "")
+	return tree
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}

@@ -1,0 +1,497 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// makeTree writes n files of varied sizes in nested folders under dir.
+func makeTree(t testing.TB, dir string, n int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for i := 0; i < n; i++ {
+		sub := filepath.Join(dir, fmt.Sprintf("d%d", i%7), fmt.Sprintf("e%d", i%3))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data := make([]byte, rng.IntN(40000))
+		for j := range data {
+			data[j] = byte(rng.Uint32())
+		}
+		writeFile(t, filepath.Join(sub, fmt.Sprintf("f%03d.bin", i)), data)
+	}
+}
+
+// checkRemoteMatches compares a local tree with the fake's library under
+// prefix, through the API and direct downloads.
+func checkRemoteMatches(t *testing.T, srv *ghltest.Server, local, prefix string) {
+	t.Helper()
+	tree := remoteTree(t, srv)
+	n := 0
+	err := filepath.Walk(local, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || p == local {
+			return err
+		}
+		rel, _ := filepath.Rel(local, p)
+		rf, ok := tree[filepath.Join(prefix, rel)]
+		if !ok {
+			t.Errorf("%s: not in the library", rel)
+			return nil
+		}
+		if fi.IsDir() != (rf.Type == "folder") {
+			t.Errorf("%s: type %s", rel, rf.Type)
+		}
+		if !fi.IsDir() {
+			n++
+			if got := download(t, rf.URL); !bytes.Equal(got, readFile(t, p)) {
+				t.Errorf("%s: the library holds other bytes", rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing more than the local tree under prefix.
+	for p, rf := range tree {
+		if rel, ok := strings.CutPrefix(p, prefix+"/"); ok {
+			if _, err := os.Lstat(filepath.Join(local, rel)); err != nil {
+				t.Errorf("%s (%s): in the library, not in the local tree", p, rf.ID)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("compared no file")
+	}
+}
+
+func TestMkdirAndCopyTreeIn(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+
+	sh(t, "mkdir", "-p", m.path("a/b/c"))
+	tree := remoteTree(t, srv)
+	for _, p := range []string{"a", "a/b", "a/b/c"} {
+		if tree[p].Type != "folder" {
+			t.Fatalf("%s: not a folder in the library: %+v", p, tree[p])
+		}
+	}
+	if tree["a/b/c"].ParentID != tree["a/b"].ID || tree["a/b"].ParentID != tree["a"].ID {
+		t.Fatalf("parentId links wrong: %+v", tree)
+	}
+
+	src := t.TempDir()
+	makeTree(t, src, 300, 1)
+	sh(t, "cp", "-r", src+"/.", m.path("a/b/c"))
+	sh(t, "diff", "-r", src, m.path("a/b/c"))
+	checkRemoteMatches(t, srv, src, "a/b/c")
+	// A fresh mount (no cache) sees the same.
+	m2 := mountFS(t, srv, mountOpt{})
+	sh(t, "diff", "-r", src, m2.path("a/b/c"))
+}
+
+func TestRenameAndMove(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	sh(t, "mkdir", "-p", m.path("x/sub"), m.path("y"))
+	writeFile(t, m.path("x/one.txt"), []byte("one"))
+	writeFile(t, m.path("x/sub/deep.txt"), []byte("deep"))
+	before := remoteTree(t, srv)
+
+	// Within a folder: one rename call, same id.
+	sh(t, "mv", m.path("x/one.txt"), m.path("x/uno.txt"))
+	sh(t, "mv", m.path("x/sub"), m.path("x/sub2"))
+	after := remoteTree(t, srv)
+	if after["x/uno.txt"].ID != before["x/one.txt"].ID || after["x/sub2"].ID != before["x/sub"].ID {
+		t.Fatalf("rename within a folder changed ids: %+v", after)
+	}
+	if _, ok := after["x/one.txt"]; ok {
+		t.Fatal("old name still listed")
+	}
+
+	// Across folders the API cannot move: rename(2) says EXDEV ...
+	if err := os.Rename(m.path("x/uno.txt"), m.path("y/uno.txt")); !isErrno(err, syscall.EXDEV) {
+		t.Fatalf("rename across folders: %v, want EXDEV", err)
+	}
+	// ... and mv copies and deletes, files and folders alike.
+	sh(t, "mv", m.path("x/uno.txt"), m.path("y/"))
+	sh(t, "mv", m.path("x/sub2"), m.path("y/"))
+	if got := string(readFile(t, m.path("y/uno.txt"))); got != "one" {
+		t.Fatalf("y/uno.txt = %q", got)
+	}
+	if got := string(readFile(t, m.path("y/sub2/deep.txt"))); got != "deep" {
+		t.Fatalf("y/sub2/deep.txt = %q", got)
+	}
+	tree := remoteTree(t, srv)
+	for _, gone := range []string{"x/uno.txt", "x/sub2", "x/sub2/deep.txt"} {
+		if _, ok := tree[gone]; ok {
+			t.Errorf("%s still in the library", gone)
+		}
+	}
+	for _, there := range []string{"y/uno.txt", "y/sub2", "y/sub2/deep.txt"} {
+		if _, ok := tree[there]; !ok {
+			t.Errorf("%s not in the library", there)
+		}
+	}
+	if out := sh(t, "ls", "-A", m.path("x")); out != "" {
+		t.Errorf("x should be empty, holds %q", out)
+	}
+
+	// Onto an existing name: the target is replaced, and goes to the trash.
+	writeFile(t, m.path("y/a.txt"), []byte("A"))
+	writeFile(t, m.path("y/b.txt"), []byte("B"))
+	old := remoteTree(t, srv)["y/b.txt"].ID
+	sh(t, "mv", "-f", m.path("y/a.txt"), m.path("y/b.txt"))
+	if got := string(readFile(t, m.path("y/b.txt"))); got != "A" {
+		t.Fatalf("b.txt = %q after mv over it", got)
+	}
+	if it, _ := srv.Item(old); it.Status != "trashed" {
+		t.Errorf("the replaced file is %q, want trashed", it.Status)
+	}
+	tree = remoteTree(t, srv)
+	if _, ok := tree["y/a.txt"]; ok || tree["y/b.txt"].ID == old {
+		t.Errorf("after mv over: %+v", tree)
+	}
+}
+
+func TestRemove(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	src := t.TempDir()
+	makeTree(t, src, 40, 2)
+	sh(t, "cp", "-r", src, m.path("old"))
+
+	// rmdir of a folder with something in it: ENOTEMPTY.
+	if err := syscall.Rmdir(m.path("old/d1")); !isErrno(err, syscall.ENOTEMPTY) {
+		t.Fatalf("rmdir of a full folder: %v", err)
+	}
+	ids := remoteTree(t, srv)
+	sh(t, "rm", "-r", m.path("old"))
+	if _, err := os.Stat(m.path("old")); !os.IsNotExist(err) {
+		t.Fatalf("old still there: %v", err)
+	}
+	for p, rf := range ids {
+		if it, _ := srv.Item(rf.ID); it.Status != "trashed" {
+			t.Errorf("%s: %s, want trashed", p, it.Status)
+		}
+	}
+	if len(remoteTree(t, srv)) != 0 {
+		t.Errorf("the library still lists: %v", remoteTree(t, srv))
+	}
+
+	// --delete-mode delete deletes for good.
+	m.stop()
+	m2 := mountFS(t, srv, mountOpt{args: []string{"--delete-mode", "delete"}})
+	writeFile(t, m2.path("gone.txt"), []byte("x"))
+	id := remoteTree(t, srv)["gone.txt"].ID
+	sh(t, "rm", m2.path("gone.txt"))
+	if it, _ := srv.Item(id); it.Status != "deleted" {
+		t.Errorf("gone.txt: %s, want deleted", it.Status)
+	}
+}
+
+// rsync -a in, change a few files, rsync -a again: only those are
+// uploaded, because the times rsync sets are kept. rsync -c back out
+// finds nothing different.
+func TestRsync(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	src := t.TempDir()
+	makeTree(t, src, 120, 3)
+	sh(t, "rsync", "-a", src+"/", m.path("site")+"/")
+	checkRemoteMatches(t, srv, src, "site")
+
+	resetStats(t, srv)
+	sh(t, "rsync", "-a", src+"/", m.path("site")+"/")
+	if n := getStats(t, srv).ByEndpoint["POST /medias/upload-file"]; n != 0 {
+		t.Errorf("a second rsync -a of an unchanged tree uploaded %d files", n)
+	}
+
+	changed := []string{"d0/e0/f000.bin", "d3/e0/f003.bin", "d5/e2/f005.bin"}
+	for i, c := range changed {
+		writeFile(t, filepath.Join(src, c), []byte(fmt.Sprintf("changed %d", i)))
+	}
+	resetStats(t, srv)
+	sh(t, "rsync", "-a", src+"/", m.path("site")+"/")
+	if n := getStats(t, srv).ByEndpoint["POST /medias/upload-file"]; n != len(changed) {
+		t.Errorf("rsync -a after changing %d files uploaded %d", len(changed), n)
+	}
+	checkRemoteMatches(t, srv, src, "site")
+
+	back := t.TempDir()
+	sh(t, "rsync", "-a", "-c", m.path("site")+"/", back+"/")
+	sh(t, "diff", "-r", src, back)
+	if out := sh(t, "rsync", "-a", "-c", "-n", "-i", src+"/", m.path("site")+"/"); strings.TrimSpace(out) != "" {
+		t.Errorf("rsync -c still finds differences:\n%s", out)
+	}
+}
+
+func TestTarSedAndEditorSaves(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	src := t.TempDir()
+	makeTree(t, src, 30, 4)
+	writeFile(t, filepath.Join(src, "notes.txt"), []byte("alpha\nbeta\n"))
+	archive := filepath.Join(t.TempDir(), "t.tar")
+	sh(t, "tar", "-C", src, "-cf", archive, ".")
+	sh(t, "mkdir", m.path("untar"))
+	sh(t, "tar", "-C", m.path("untar"), "-xf", archive)
+	sh(t, "diff", "-r", src, m.path("untar"))
+	checkRemoteMatches(t, srv, src, "untar")
+
+	// sed -i: a temp file renamed over the original.
+	notes := m.path("untar/notes.txt")
+	oldID := remoteTree(t, srv)["untar/notes.txt"].ID
+	sh(t, "sed", "-i", "s/beta/gamma/", notes)
+	if got := string(readFile(t, notes)); got != "alpha\ngamma\n" {
+		t.Fatalf("after sed -i: %q", got)
+	}
+	rf := remoteTree(t, srv)["untar/notes.txt"]
+	if got := string(download(t, rf.URL)); got != "alpha\ngamma\n" || rf.ID == oldID {
+		t.Fatalf("library after sed -i: %q (id %s, was %s)", got, rf.ID, oldID)
+	}
+	if it, _ := srv.Item(oldID); it.Status != "trashed" {
+		t.Errorf("old notes.txt is %s, want trashed", it.Status)
+	}
+
+	// An editor's save: write a new file, then rename it over the old one.
+	tmp := m.path("untar/.notes.txt.swp")
+	writeFile(t, tmp, []byte("saved by an editor\n"))
+	if err := os.Rename(tmp, notes); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(readFile(t, notes)); got != "saved by an editor\n" {
+		t.Fatalf("after the save: %q", got)
+	}
+	// Overwriting in place (cp over, O_TRUNC) replaces the content too.
+	sh(t, "cp", filepath.Join(src, "d0/e0/f000.bin"), notes)
+	sh(t, "cmp", filepath.Join(src, "d0/e0/f000.bin"), notes)
+	tree := remoteTree(t, srv)
+	n := 0
+	for p := range tree {
+		if strings.HasPrefix(p, "untar/notes.txt") || strings.HasPrefix(p, "untar/.notes") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d items named like notes.txt in the library, want 1: %v", n, tree)
+	}
+}
+
+func TestTouchTimesAndNames(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+
+	// An empty new file is uploaded when its last descriptor is released.
+	sh(t, "touch", m.path("empty"))
+	if rf := waitRemote(t, srv, "empty"); rf.Size != 0 {
+		t.Fatalf("touch: %+v", rf)
+	}
+	sh(t, "touch", "-d", "2001-02-03 04:05:06", m.path("empty"))
+	if got := strings.TrimSpace(sh(t, "date", "-r", m.path("empty"), "+%F %T")); got != "2001-02-03 04:05:06" {
+		t.Errorf("mtime after touch -d: %s", got)
+	}
+	// Kept across mounts with the same cache directory.
+	m.stop()
+	m = mountFS(t, srv, mountOpt{cacheDir: m.cacheDir})
+	if got := strings.TrimSpace(sh(t, "date", "-r", m.path("empty"), "+%F %T")); got != "2001-02-03 04:05:06" {
+		t.Errorf("mtime after a remount: %s", got)
+	}
+
+	// A '/' typed as its look-alike becomes '/' in the API, and back.
+	writeFile(t, m.path("before／after.txt"), []byte("slash"))
+	if rf := remoteTree(t, srv)["before/after.txt"]; rf.ID == "" {
+		t.Fatalf("no item named before/after.txt: %v", remoteTree(t, srv))
+	}
+	if got := string(readFile(t, m.path("before／after.txt"))); got != "slash" {
+		t.Fatalf("read back %q", got)
+	}
+
+	long := strings.Repeat("n", 256)
+	if err := os.WriteFile(m.path(long), nil, 0o644); !isErrno(err, syscall.ENAMETOOLONG) {
+		t.Errorf("a 256-byte name: %v", err)
+	}
+
+	// chmod and chown are accepted (no permissions in the API); links and
+	// special files are refused.
+	sh(t, "chmod", "600", m.path("empty"))
+	sh(t, "chown", fmt.Sprint(os.Getuid()), m.path("empty"))
+	for _, c := range [][]string{
+		{"ln", m.path("empty"), m.path("hard")},
+		{"ln", "-s", "empty", m.path("soft")},
+		{"mkfifo", m.path("fifo")},
+	} {
+		if out, err := shErr(c[0], c[1:]...); err == nil || !strings.Contains(out, "not permitted") {
+			t.Errorf("%v: %v %s", c, err, out)
+		}
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	resetStats(t, srv)
+	out, err := shErr("dd", "if=/dev/zero", "of="+m.path("big.bin"), "bs=1M", "count=26")
+	if err == nil || !strings.Contains(out, "File too large") {
+		t.Fatalf("26 MB write: %v\n%s", err, out)
+	}
+	if n := getStats(t, srv).ByEndpoint["POST /medias/upload-file"]; n != 0 {
+		t.Errorf("%d uploads after a write past the limit\n%s", n, m.log)
+	}
+	if rf, ok := remoteTree(t, srv)["big.bin"]; ok {
+		t.Errorf("big.bin is in the library: %+v", rf)
+	}
+	// 25 MB exactly is fine.
+	sh(t, "dd", "if=/dev/urandom", "of="+m.path("max.bin"), "bs=1M", "count=25")
+	if rf := remoteTree(t, srv)["max.bin"]; rf.Size != 25<<20 {
+		t.Errorf("max.bin: %+v", rf)
+	}
+}
+
+// An upload the API rejects: close fails with EIO, the bytes stay in the
+// spool (and in the mount), and the next mount uploads them.
+func TestRejectedUploadKeptAndRetried(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	srv.SetFaults(ghltest.Faults{RejectUploads: true})
+	src := filepath.Join(t.TempDir(), "precious.txt")
+	writeFile(t, src, []byte("do not lose me"))
+	out, err := shErr("cp", src, m.path("precious.txt"))
+	if err == nil || !strings.Contains(out, "Input/output error") {
+		t.Fatalf("cp with uploads rejected: %v %s", err, out)
+	}
+	if !strings.Contains(m.log.String(), "precious.txt") || !strings.Contains(m.log.String(), "File upload rejected (injected fault)") {
+		t.Errorf("no log line names the file and the API's message:\n%s", m.log)
+	}
+	if got := string(readFile(t, m.path("precious.txt"))); got != "do not lose me" {
+		t.Errorf("the mount shows %q", got)
+	}
+	if spooled := spoolFiles(t, m.cacheDir); len(spooled) != 1 {
+		t.Fatalf("spool holds %v", spooled)
+	}
+	m.stop()
+
+	srv.SetFaults(ghltest.Faults{})
+	m2 := mountFS(t, srv, mountOpt{cacheDir: m.cacheDir})
+	rf := waitRemote(t, srv, "precious.txt")
+	if got := string(download(t, rf.URL)); got != "do not lose me" {
+		t.Fatalf("uploaded %q", got)
+	}
+	waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m2.cacheDir)) == 0 })
+}
+
+// kill -9 while an upload is under way: the next mount uploads the file,
+// once.
+func TestCrashWithPendingUpload(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(time.Minute)})
+	data := bytes.Repeat([]byte("crash-safe "), 10000)
+	src := filepath.Join(t.TempDir(), "report.bin")
+	writeFile(t, src, data)
+	cp := startCmd(t, "cp", src, m.path("report.bin"))
+	waitFor(t, "the upload to start", func() bool { return getStats(t, srv).ByEndpoint["POST /medias/upload-file"] > 0 })
+	m.kill()
+	cp.Wait()
+	srv.SetFaults(ghltest.Faults{})
+	if _, ok := remoteTree(t, srv)["report.bin"]; ok {
+		t.Fatal("the cut upload was stored")
+	}
+
+	m2 := mountFS(t, srv, mountOpt{cacheDir: m.cacheDir})
+	if got := readFile(t, m2.path("report.bin")); !bytes.Equal(got, data) {
+		t.Errorf("while pending, the mount shows %d bytes", len(got))
+	}
+	rf := waitRemote(t, srv, "report.bin")
+	if got := download(t, rf.URL); !bytes.Equal(got, data) {
+		t.Fatalf("uploaded %d bytes, want %d", len(got), len(data))
+	}
+	waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m2.cacheDir)) == 0 })
+	n := 0
+	for p := range remoteTree(t, srv) {
+		if strings.HasPrefix(p, "report.bin") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d copies of report.bin in the library; stats %+v", n, getStats(t, srv))
+		for _, it := range srv.Items() {
+			t.Logf("%+v", it)
+		}
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	srv := fake(t, ghltest.Options{Seed: "demo"})
+	m := mountFS(t, srv, mountOpt{args: []string{"--read-only"}})
+	before := len(srv.Items())
+	for _, c := range [][]string{
+		{"mkdir", m.path("new")},
+		{"touch", m.path("new.txt")},
+		{"rm", m.path("README.txt")},
+		{"mv", m.path("README.txt"), m.path("README2.txt")},
+		{"rmdir", m.path("Logos")},
+	} {
+		if out, err := shErr(c[0], c[1:]...); err == nil || !strings.Contains(out, "Read-only file system") {
+			t.Errorf("%v: %v %s", c, err, out)
+		}
+	}
+	if err := os.WriteFile(m.path("README.txt"), []byte("x"), 0o644); !isErrno(err, syscall.EROFS) {
+		t.Errorf("write: %v", err)
+	}
+	sh(t, "cat", m.path("README.txt"))
+	if len(srv.Items()) != before || getStats(t, srv).ByEndpoint["POST /medias/upload-file"] != 0 {
+		t.Error("the library changed")
+	}
+}
+
+// An upload that landed but whose answer was lost (the connection cut
+// after the API stored it): the next mount finds it instead of uploading
+// the bytes a second time.
+func TestLostAnswerNotDuplicated(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	// Every answer cut: give up on each operation after a few seconds.
+	m := mountFS(t, srv, mountOpt{args: []string{"--op-timeout", "3s"}})
+	sh(t, "ls", m.dir) // the root's listing, cached before the cuts begin
+	srv.SetFaults(ghltest.Faults{FaultCut: 1})
+	src := filepath.Join(t.TempDir(), "minutes.txt")
+	writeFile(t, src, []byte("minutes of the meeting"))
+	if out, err := shErr("cp", src, m.path("minutes.txt")); err == nil {
+		t.Fatalf("cp succeeded with every answer cut: %s", out)
+	}
+	stored := 0
+	for _, it := range srv.Items() {
+		if it.Name == "minutes.txt" {
+			stored++
+		}
+	}
+	if stored != 1 {
+		t.Fatalf("the fake stored %d uploads, want 1", stored)
+	}
+	m.stop()
+	srv.SetFaults(ghltest.Faults{})
+
+	m2 := mountFS(t, srv, mountOpt{cacheDir: m.cacheDir})
+	waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m2.cacheDir)) == 0 })
+	if got := string(readFile(t, m2.path("minutes.txt"))); got != "minutes of the meeting" {
+		t.Fatalf("read %q", got)
+	}
+	n := 0
+	for _, it := range srv.Items() {
+		if it.Name == "minutes.txt" && it.Status == "active" {
+			n++
+		}
+	}
+	if n != 1 || getStats(t, srv).ByEndpoint["POST /medias/upload-file"] != 1 {
+		t.Errorf("%d copies in the library after %d uploads", n, getStats(t, srv).ByEndpoint["POST /medias/upload-file"])
+	}
+}
