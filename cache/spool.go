@@ -577,15 +577,17 @@ func (p *Pending) Release() {
 	clean := !p.dirty
 	tooBig := p.tooBig
 	uploading := p.uploading
+	failures := p.failures
 	p.mu.Unlock()
 	switch {
 	case uploading:
 		// The upload under way drops or keeps p when it ends.
 	case last && (clean || tooBig):
 		p.drop()
-	case last:
+	case last && failures == 0:
 		// Changed but not uploaded by a close (a file made and closed
 		// without a write, as touch does): upload it now, in the background.
+		// (A failed upload is already set to be tried again.)
 		go p.s.enqueue(p)
 	}
 }
@@ -640,6 +642,7 @@ func (s *Store) enqueue(p *Pending) {
 // uploader uploads pending files that no one has open: those found in the
 // spool at start, and those whose upload failed.
 func (s *Store) uploader() {
+	defer s.workers.Done()
 	for {
 		select {
 		case <-s.done:
@@ -651,15 +654,11 @@ func (s *Store) uploader() {
 			if skip {
 				continue
 			}
+			// Close cancels an upload under way; its bytes stay in the spool.
 			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				select {
-				case <-s.done:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
+			stop := context.AfterFunc(s.closing, cancel)
 			err := p.Commit(ctx)
+			stop()
 			cancel()
 			if err != nil {
 				s.log.Error(fmt.Sprintf("background upload of %s failed: %v", p.Name(), err), "name", p.Name())

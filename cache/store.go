@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
@@ -83,7 +84,11 @@ type Store struct {
 	times    *timeStore
 	uploads  chan *Pending
 	done     chan struct{}
+	closing  context.Context // done when Close begins
+	stopAll  context.CancelFunc
+	workers  sync.WaitGroup
 	closeOne sync.Once
+	lock     *os.File // holds the cache directory's lock
 
 	pmu sync.Mutex
 	// pending holds the files waiting for upload, by spool key, and hidden
@@ -142,22 +147,51 @@ func New(rc Remote, opts Options) (*Store, error) {
 	if err := os.MkdirAll(s.spoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache dir: %w", err)
 	}
-	var err error
+	// One ghlfs per cache directory: two would upload one spool twice.
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
+	s.closing, s.stopAll = context.WithCancel(context.Background())
 	if s.times, err = openTimeStore(filepath.Join(dir, "times.log")); err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("cache dir: %w", err)
 	}
 	if err := s.recoverSpool(); err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
+	s.workers.Add(1)
 	go s.uploader()
 	return s, nil
 }
 
-// Close stops background uploads; what is still pending stays in the
-// spool for the next start.
+// lockDir takes an exclusive lock on dir/lock, or says who holds it.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cache dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cache dir %s is in use by another ghlfs (%v): give each mount its own --cache-dir", dir, err)
+	}
+	return f, nil
+}
+
+// Close stops background uploads and waits for them to stop; what is still
+// pending stays in the spool for the next start.
 func (s *Store) Close() error {
-	s.closeOne.Do(func() { close(s.done) })
-	return s.times.close()
+	var err error
+	s.closeOne.Do(func() {
+		close(s.done)
+		s.stopAll()
+		s.workers.Wait()
+		err = s.times.close()
+		s.lock.Close()
+	})
+	return err
 }
 
 // DirTTL is how long listings are trusted.
