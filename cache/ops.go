@@ -2,7 +2,9 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
@@ -135,7 +137,7 @@ func (s *Store) remove(ctx context.Context, e Entry) error {
 		}
 		s.pmu.Unlock()
 		if len(gone) > 0 {
-			if err := s.removeRemote(ctx, gone...); err != nil {
+			if err := s.removeRemote(ctx, e.ParentID, gone...); err != nil {
 				return err
 			}
 			s.update(e.ParentID, func(entries []Entry) []Entry { return without(entries, gone...) })
@@ -143,7 +145,7 @@ func (s *Store) remove(ctx context.Context, e Entry) error {
 		p.drop()
 		return nil
 	}
-	if err := s.removeRemote(ctx, e.ID); err != nil {
+	if err := s.removeRemote(ctx, e.ParentID, e.ID); err != nil {
 		return err
 	}
 	s.update(e.ParentID, func(entries []Entry) []Entry { return without(entries, e.ID) })
@@ -180,14 +182,34 @@ func (s *Store) checkEmpty(ctx context.Context, dir Entry) error {
 	return nil
 }
 
-// removeRemote trashes (or, with Options.Delete, deletes) items of the API.
-func (s *Store) removeRemote(ctx context.Context, ids ...string) error {
+// removeRemote trashes (or, with Options.Delete, deletes) items of the API
+// in folder parentID. If the API says some were not removed, a fresh
+// listing decides: an item it no longer shows is gone (a retried call whose
+// first attempt did the work answers that way).
+func (s *Store) removeRemote(ctx context.Context, parentID string, ids ...string) error {
 	status := remote.StatusTrashed
 	if s.opts.Delete {
 		status = remote.StatusDeleted
 	}
-	if err := s.rc.DeleteMany(ctx, ids, status); err != nil {
+	err := s.rc.DeleteMany(ctx, ids, status)
+	var notDone *remote.NotDoneError
+	if !errors.As(err, &notDone) {
 		return translate(err)
+	}
+	s.Invalidate(parentID)
+	if _, lerr := s.ListDir(ctx, parentID); lerr != nil {
+		return lerr
+	}
+	s.mu.Lock()
+	v, ok := s.listings.Get(parentID)
+	s.mu.Unlock()
+	if !ok {
+		return translate(err)
+	}
+	for _, e := range v.(*folderState).remote { // what the API lists, hidden or not
+		if slices.Contains(notDone.IDs, e.ID) {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 	}
 	return nil
 }

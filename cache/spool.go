@@ -388,14 +388,14 @@ func (p *Pending) Commit(ctx context.Context) error {
 		// replace, if any, is shown again as it was.
 		s.log.Warn("discarding a file that passed the upload limit", "name", p.Name())
 		s.pmu.Lock()
-		own := p.meta.RemoteID
+		own, parent := p.meta.RemoteID, p.meta.ParentID
 		s.pmu.Unlock()
 		if own != "" {
 			// An earlier close uploaded part of it: that goes too.
-			if err := s.removeRemote(ctx, own); err != nil {
+			if err := s.removeRemote(ctx, parent, own); err != nil {
 				s.log.Error(fmt.Sprintf("%s: could not remove an upload of its first part: %v", p.Name(), err), "name", p.Name())
 			}
-			s.update(p.meta.ParentID, func(entries []Entry) []Entry { return without(entries, own) })
+			s.update(parent, func(entries []Entry) []Entry { return without(entries, own) })
 		}
 		p.drop()
 		return fmt.Errorf("%w: %s was not uploaded: it passed the API's upload limit of %d bytes", ErrTooLarge, p.Name(), remote.MaxUploadSize)
@@ -517,7 +517,7 @@ func (p *Pending) Commit(ctx context.Context) error {
 		return append(without(entries, old...), e)
 	})
 	if len(old) > 0 {
-		if err := s.removeRemote(ctx, old...); err != nil {
+		if err := s.removeRemote(ctx, meta.ParentID, old...); err != nil {
 			s.log.Error(fmt.Sprintf("%s: uploaded, but the old copy could not be removed; both are listed: %v", meta.Name, err), "name", meta.Name)
 		}
 	}

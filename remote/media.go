@@ -378,6 +378,18 @@ func (c *Client) DeleteMany(ctx context.Context, ids []string, status DeleteStat
 	return checkResults(body, "deleted", "PUT /medias/delete-files")
 }
 
+// NotDoneError is a bulk call's answer that some items were not done
+// ({"deleted": false}, say). After a retry that can mean they were done by
+// the first attempt: the caller knows best how to check.
+type NotDoneError struct {
+	Call string // e.g. "PUT /medias/delete-files"
+	IDs  []string
+}
+
+func (e *NotDoneError) Error() string {
+	return fmt.Sprintf("%s: the API did not act on %s", e.Call, strings.Join(e.IDs, ", "))
+}
+
 // checkResults reads a bulk answer, [{"<flag>": true, "id": ...}], and
 // fails if the server says an item was not done. Other shapes are taken as
 // success: the body is not documented beyond its example.
@@ -394,8 +406,7 @@ func checkResults(body []byte, flag, what string) error {
 		}
 	}
 	if len(failed) > 0 {
-		return &Error{Method: strings.Fields(what)[0], Endpoint: strings.Fields(what)[1], Status: 404,
-			Message: fmt.Sprintf("not %s: %s", flag, strings.Join(failed, ", "))}
+		return &NotDoneError{Call: what, IDs: failed}
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ type mountFlags struct {
 	deleteMode   string
 	memCache     int64
 	opTimeout    time.Duration
+	uploadRetry  time.Duration
 	pageSize     int
 	rateLimit    int
 	allowOther   bool
@@ -63,6 +64,7 @@ Flags:
 	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete")
 	fl.Int64Var(&m.memCache, "cache-mem", 256<<20, "bytes of file content kept in memory")
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation may wait on the API before failing")
+	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
 	fl.IntVar(&m.rateLimit, "rate-limit", 100, "API requests per 10 seconds to keep under (the published burst limit); 0 turns pacing off")
 	fl.BoolVar(&m.allowOther, "allow-other", false, "let other users see the mount (needs user_allow_other for non-root)")
@@ -160,6 +162,9 @@ func runMount(args []string) error {
 		}
 		cacheDir = filepath.Join(base, "ghlfs", location)
 	}
+	if cacheDir, err = filepath.Abs(cacheDir); err != nil {
+		return err
+	}
 	store, err := cache.New(rc, cache.Options{
 		DirTTL:      m.dirCacheTime,
 		OpTimeout:   m.opTimeout,
@@ -168,6 +173,7 @@ func runMount(args []string) error {
 		CacheDir:    cacheDir,
 		Delete:      m.deleteMode == "delete",
 		ReadOnly:    m.readOnly,
+		RetryBase:   m.uploadRetry,
 	})
 	if err != nil {
 		return err
