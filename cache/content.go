@@ -194,6 +194,12 @@ func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) ([]byte, 
 	if data, ok := s.blocks.get(k); ok {
 		return data, nil
 	}
+	if s.disk != nil {
+		if data, ok := s.disk.get(k); ok {
+			s.blocks.put(k, data)
+			return data, nil
+		}
+	}
 	fg := s.fetches
 	fg.mu.Lock()
 	if f, ok := fg.inflight[k]; ok {
@@ -212,7 +218,7 @@ func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) ([]byte, 
 	for j := idx; j <= upTo; j++ {
 		kj := chunkKey{e.ID, j}
 		if j > idx {
-			if _, busy := fg.inflight[kj]; busy || s.blocks.has(kj) {
+			if _, busy := fg.inflight[kj]; busy || s.blocks.has(kj) || (s.disk != nil && s.disk.has(kj)) {
 				break
 			}
 		}
@@ -262,6 +268,14 @@ func (s *Store) fetchRun(e Entry, first, last int64, flights []*flight) {
 		close(f.done)
 	}
 	fg.mu.Unlock()
+	if s.disk != nil && err == nil {
+		for i, f := range flights {
+			if werr := s.disk.put(chunkKey{e.ID, first + int64(i)}, f.data); werr != nil {
+				s.log.Warn("could not keep content on disk", "err", werr)
+				break
+			}
+		}
+	}
 }
 
 func waitFlight(ctx context.Context, f *flight) ([]byte, error) {

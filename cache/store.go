@@ -52,6 +52,10 @@ type Options struct {
 	// Delete makes removals permanent; by default they go to the trash.
 	Delete   bool
 	ReadOnly bool
+	// DiskBytes, when positive, keeps file contents on disk under
+	// CacheDir/content, up to this many bytes, least recently used out
+	// first: re-reading a file, even after a restart, costs no download.
+	DiskBytes int64
 	// RetryBase is the first delay before a failed upload is tried again
 	// in the background (default 30s); it doubles up to 10 minutes.
 	RetryBase time.Duration
@@ -78,6 +82,7 @@ type Store struct {
 	sizes map[string]remote.FileInfo // guarded by mu
 
 	blocks  *blockCache
+	disk    *diskCache // nil when off
 	fetches *fetchGroup
 
 	spoolDir string
@@ -154,6 +159,12 @@ func New(rc Remote, opts Options) (*Store, error) {
 	}
 	s.lock = lock
 	s.closing, s.stopAll = context.WithCancel(context.Background())
+	if opts.DiskBytes > 0 {
+		if s.disk, err = openDiskCache(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("cache dir: %w", err)
+		}
+	}
 	if s.times, err = openTimeStore(filepath.Join(dir, "times.log")); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("cache dir: %w", err)

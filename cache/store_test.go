@@ -306,3 +306,49 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d entries: %+v", len(l.Entries), l.Entries)
 	}
 }
+
+func TestDiskCacheAcrossRestarts(t *testing.T) {
+	e := newEnv(t, ghltest.Options{}, func(o *Options) { o.DiskBytes = 3 << 20 })
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	e.srv.AddFile("", "a.bin", "application/octet-stream", data)
+	e.srv.AddFile("", "b.bin", "application/octet-stream", data[:700000])
+	ctx := context.Background()
+	readAll := func(s *Store) {
+		t.Helper()
+		l, err := s.ListDir(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ent := range l.Entries {
+			buf := make([]byte, ent.Size)
+			if n, err := s.NewReader(ent).ReadAt(ctx, buf, 0); int64(n) != ent.Size || (err != nil && err != io.EOF) {
+				t.Fatalf("%s: %d %v", ent.Name, n, err)
+			}
+		}
+	}
+	readAll(e.store)
+	fetched := e.srv.Stats().StorageBytes
+	e.store.Close()
+
+	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	s2, err := New(rc, Options{CacheDir: e.dir, DiskBytes: 3 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	readAll(s2)
+	if got := e.srv.Stats().StorageBytes; got != fetched {
+		t.Errorf("re-reading after a restart fetched %d more bytes", got-fetched)
+	}
+
+	// A smaller cap evicts down to it.
+	s2.Close()
+	s3, err := New(rc, Options{CacheDir: e.dir, DiskBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	if got := s3.disk.size(); got > 1<<20 {
+		t.Errorf("disk cache holds %d bytes over a 1 MiB cap", got)
+	}
+}

@@ -29,6 +29,7 @@ type mountFlags struct {
 	cacheDir     string
 	deleteMode   string
 	memCache     int64
+	diskCache    int64
 	opTimeout    time.Duration
 	uploadRetry  time.Duration
 	pageSize     int
@@ -63,6 +64,7 @@ Flags:
 	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
 	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete")
 	fl.Int64Var(&m.memCache, "cache-mem", 256<<20, "bytes of file content kept in memory")
+	fl.Int64Var(&m.diskCache, "cache-max-size", 0, "bytes of file content kept on disk under --cache-dir (0: none)")
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
@@ -169,6 +171,7 @@ func runMount(args []string) error {
 		DirTTL:      m.dirCacheTime,
 		OpTimeout:   m.opTimeout,
 		MemoryBytes: m.memCache,
+		DiskBytes:   m.diskCache,
 		Logger:      log.With("layer", "cache"),
 		CacheDir:    cacheDir,
 		Delete:      m.deleteMode == "delete",
