@@ -44,8 +44,18 @@ func newListing(folderID string, entries []Entry, fetched time.Time) *Listing {
 // Concurrent calls for one folder share a single fetch: two list calls, one
 // for folders and one for files, plus any further pages.
 func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) {
+	s.touch(folderID)
 	if l, ok := s.cached(folderID); ok {
 		return l, nil
+	}
+	if s.listAll() {
+		// One listing of the whole library fills every folder at once.
+		if err := s.fetchAll(ctx); err != nil {
+			return nil, err
+		}
+		if l, ok := s.cached(folderID); ok {
+			return l, nil
+		}
 	}
 	v, err, _ := s.flights.Do("list\x00"+folderID, func() (any, error) {
 		// Detached from the first caller: a caller that gives up must not

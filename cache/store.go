@@ -52,6 +52,14 @@ type Options struct {
 	// Delete makes removals permanent; by default they go to the trash.
 	Delete   bool
 	ReadOnly bool
+	// ListAll lists the whole library with fetchAll (two listings, paged)
+	// instead of two listings per folder. The API's fetchAll is known from
+	// one report only, so ghlfs checks once that the server honours it, and
+	// falls back to per-folder listings if not.
+	ListAll bool
+	// PollInterval, when positive, re-lists the folders in use that often
+	// and reports changes made elsewhere to OnChange.
+	PollInterval time.Duration
 	// DiskBytes, when positive, keeps file contents on disk under
 	// CacheDir/content, up to this many bytes, least recently used out
 	// first: re-reading a file, even after a restart, costs no download.
@@ -77,6 +85,14 @@ type Store struct {
 	// epoch counts changes made to each folder's listing through the
 	// Store, so that a fetch that raced with a change is not kept.
 	epoch map[string]uint64 // guarded by mu
+	// used is when each folder was last listed through ListDir, so the
+	// poller knows which folders are in use.
+	used map[string]time.Time // guarded by mu
+	// allOff is set once the server was seen to ignore fetchAll, and
+	// allChecked once that was looked at.
+	allOff     bool                                          // guarded by mu
+	allChecked bool                                          // guarded by mu
+	onChange   func(folderID string, before, after *Listing) // guarded by mu
 	// sizes holds sizes learnt from the storage host, by file id. A file's
 	// bytes never change under one id, so they never go stale.
 	sizes map[string]remote.FileInfo // guarded by mu
@@ -132,6 +148,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 		log:        opts.Logger,
 		listings:   gocache.New(opts.DirTTL, 2*opts.DirTTL),
 		epoch:      make(map[string]uint64),
+		used:       make(map[string]time.Time),
 		sizes:      make(map[string]remote.FileInfo),
 		blocks:     newBlockCache(opts.MemoryBytes),
 		fetches:    newFetchGroup(),
@@ -175,6 +192,10 @@ func New(rc Remote, opts Options) (*Store, error) {
 	}
 	s.workers.Add(1)
 	go s.uploader()
+	if opts.PollInterval > 0 {
+		s.workers.Add(1)
+		go s.poller()
+	}
 	return s, nil
 }
 
@@ -203,6 +224,15 @@ func (s *Store) Close() error {
 		s.lock.Close()
 	})
 	return err
+}
+
+// OnChange sets fn to be told of each folder whose listing a poll found
+// changed, with the listings before and after. fn runs on the poller's
+// goroutine, never inside a call to the Store.
+func (s *Store) OnChange(fn func(folderID string, before, after *Listing)) {
+	s.mu.Lock()
+	s.onChange = fn
+	s.mu.Unlock()
 }
 
 // DirTTL is how long listings are trusted.

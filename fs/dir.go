@@ -112,6 +112,9 @@ func (f *FS) node(ctx context.Context, parent *gofs.Inode, e cache.Entry, out *f
 	switch n := ch.Operations().(type) {
 	case *Dir:
 		n.setEntry(e)
+		f.mu.Lock()
+		f.dirs[e.ID] = n
+		f.mu.Unlock()
 	case *File:
 		n.setEntry(e)
 	}
@@ -131,6 +134,16 @@ func (d *Dir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.ID)})
 	}
 	return gofs.NewListDirStream(list), 0
+}
+
+// OnForget drops the folder from the nodes the poller may notify.
+func (d *Dir) OnForget() {
+	id := d.id()
+	d.fsys.mu.Lock()
+	if d.fsys.dirs[id] == d {
+		delete(d.fsys.dirs, id)
+	}
+	d.fsys.mu.Unlock()
 }
 
 // newName checks a name given for a new or renamed item and returns the

@@ -46,6 +46,7 @@ type FS struct {
 	mu   sync.Mutex
 	inos map[string]uint64 // entry id -> inode number; guarded by mu
 	next uint64            // guarded by mu
+	dirs map[string]*Dir   // folder id -> its live node; guarded by mu
 }
 
 // New returns the filesystem over store; Root is its root node.
@@ -53,8 +54,10 @@ func New(store *cache.Store, opts Options) *FS {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), inos: make(map[string]uint64), next: 2}
+	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), inos: make(map[string]uint64), next: 2, dirs: make(map[string]*Dir)}
 	f.root = &Dir{fsys: f, entry: cache.Entry{IsDir: true, Size: 0}}
+	f.dirs[""] = f.root
+	store.OnChange(f.changed)
 	return f
 }
 

@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"io"
+	"net/http"
 	"path"
+	"strings"
 	"testing"
 
 	"github.com/ghlfs/ghlfs/remote/ghltest"
@@ -44,4 +47,24 @@ func remoteTree(t testing.TB, srv *ghltest.Server) map[string]remoteFile {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// apiDo sends one JSON request to the fake's API, as another client of the
+// location (the web UI, say) would.
+func apiDo(t testing.TB, srv *ghltest.Server, method, path, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Version", "2021-07-28")
+	req.Header.Set("User-Agent", "another-client")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s: %s %s", method, path, resp.Status, b)
+	}
 }

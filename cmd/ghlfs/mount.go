@@ -32,6 +32,8 @@ type mountFlags struct {
 	diskCache    int64
 	opTimeout    time.Duration
 	uploadRetry  time.Duration
+	pollInterval time.Duration
+	listAll      bool
 	pageSize     int
 	rateLimit    int
 	allowOther   bool
@@ -68,6 +70,8 @@ Flags:
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
+	fl.DurationVar(&m.pollInterval, "poll-interval", 0, "re-list the folders in use this often, to see changes made elsewhere (0: off)")
+	fl.BoolVar(&m.listAll, "list-all", false, "list the whole library at once (fetchAll) instead of folder by folder")
 	fl.IntVar(&m.rateLimit, "rate-limit", 100, "API requests per 10 seconds to keep under (the published burst limit); 0 turns pacing off")
 	fl.BoolVar(&m.allowOther, "allow-other", false, "let other users see the mount (needs user_allow_other for non-root)")
 	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -168,15 +172,17 @@ func runMount(args []string) error {
 		return err
 	}
 	store, err := cache.New(rc, cache.Options{
-		DirTTL:      m.dirCacheTime,
-		OpTimeout:   m.opTimeout,
-		MemoryBytes: m.memCache,
-		DiskBytes:   m.diskCache,
-		Logger:      log.With("layer", "cache"),
-		CacheDir:    cacheDir,
-		Delete:      m.deleteMode == "delete",
-		ReadOnly:    m.readOnly,
-		RetryBase:   m.uploadRetry,
+		DirTTL:       m.dirCacheTime,
+		OpTimeout:    m.opTimeout,
+		MemoryBytes:  m.memCache,
+		DiskBytes:    m.diskCache,
+		Logger:       log.With("layer", "cache"),
+		CacheDir:     cacheDir,
+		Delete:       m.deleteMode == "delete",
+		ReadOnly:     m.readOnly,
+		RetryBase:    m.uploadRetry,
+		ListAll:      m.listAll,
+		PollInterval: m.pollInterval,
 	})
 	if err != nil {
 		return err
