@@ -13,13 +13,16 @@ import (
 // one id, so cached chunks never go stale.
 const chunkSize = 256 << 10
 
-// Read-ahead: after a few reads that each start where the last ended, the
-// Reader fetches ahead of the reader, in parallel, with a window that
-// doubles up to maxReadAhead. Random reads fetch only the chunks they touch.
+// Read-ahead: once reads keep landing near the furthest point read so far
+// (the kernel sends a sequential reader's requests a few at a time and not
+// always in order), the Reader fetches ahead of that point, in parallel
+// requests of segmentChunks chunks, with a window that doubles up to
+// maxReadAhead. Reads elsewhere fetch only the chunks they touch.
 const (
 	seqThreshold     = 2
-	initialReadAhead = 1 << 20
-	maxReadAhead     = 16 << 20
+	nearFront        = 1 << 20
+	initialReadAhead = 2 << 20
+	maxReadAhead     = 32 << 20
 	segmentChunks    = 8 // chunks per read-ahead request (2 MiB)
 	maxParallelReads = 8
 )
@@ -105,8 +108,8 @@ type Reader struct {
 	e Entry
 
 	mu       sync.Mutex
-	next     int64 // where a sequential read would start
-	seq      int   // sequential reads in a row
+	front    int64 // the furthest byte read so far
+	streak   int   // reads in a row near the front
 	window   int64 // current read-ahead window
 	aheadEnd int64 // read-ahead has been started up to here
 }
@@ -114,6 +117,33 @@ type Reader struct {
 // NewReader returns a Reader of e's bytes. e.Size may be unknown (-1).
 func (s *Store) NewReader(e Entry) *Reader {
 	return &Reader{s: s, e: e}
+}
+
+// Read returns the bytes of the file from off on, as many as fit in buf
+// or up to the end of the file. When they lie in one cached chunk, the
+// result is that chunk's memory, not a copy: the caller must not change
+// it. It returns io.EOF at the end of the file.
+func (r *Reader) Read(ctx context.Context, buf []byte, off int64) ([]byte, error) {
+	e, err := r.s.Stat(ctx, r.e)
+	if err != nil {
+		return nil, err
+	}
+	if off >= e.Size {
+		return nil, io.EOF
+	}
+	n := min(int64(len(buf)), e.Size-off)
+	if off/chunkSize != (off+n-1)/chunkSize {
+		k, err := r.ReadAt(ctx, buf[:n], off)
+		return buf[:k], err
+	}
+	r.planReadAhead(e, off, n)
+	idx := off / chunkSize
+	data, err := r.s.chunkAt(ctx, e, idx, idx)
+	if err != nil {
+		return nil, err
+	}
+	start := off - idx*chunkSize
+	return data[start : start+n], nil
 }
 
 // ReadAt reads len(p) bytes at off, or up to the end of the file, in which
@@ -153,37 +183,70 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 // the chunks ahead of a sequential reader.
 func (r *Reader) planReadAhead(e Entry, off, n int64) {
 	r.mu.Lock()
-	if off == r.next && off > 0 {
-		r.seq++
-	} else if off != r.next {
-		r.seq, r.window, r.aheadEnd = 0, 0, 0
+	if off <= r.front+nearFront && off+n >= r.front-nearFront {
+		r.streak++
+		r.front = max(r.front, off+n)
+	} else {
+		r.streak, r.window, r.aheadEnd, r.front = 1, 0, 0, off+n
 	}
-	r.next = off + n
-	if r.seq < seqThreshold {
+	if r.streak < seqThreshold {
 		r.mu.Unlock()
 		return
 	}
-	if r.window == 0 {
+	switch {
+	case r.window == 0:
 		r.window = initialReadAhead
-	} else if r.window < maxReadAhead && r.next+r.window/2 >= r.aheadEnd {
+	case r.window < maxReadAhead && r.front+r.window/2 >= r.aheadEnd:
 		r.window *= 2
 	}
-	from := max(r.aheadEnd, r.next)
-	to := min(r.next+r.window, e.Size)
-	if to <= from {
+	// Ask in whole segments: wait until a full one is due (or the end of
+	// the file is near), rather than trickle out a chunk per read.
+	from := max(r.aheadEnd, r.front)
+	to := min(r.front+r.window, e.Size)
+	const segment = segmentChunks * chunkSize
+	if to-from < segment && to < e.Size {
 		r.mu.Unlock()
 		return
 	}
+	to = min(from+(to-from+segment-1)/segment*segment, e.Size)
 	r.aheadEnd = to
 	r.mu.Unlock()
 
-	first, last := from/chunkSize, (to-1)/chunkSize
-	for idx := first; idx <= last; idx += segmentChunks {
-		end := min(idx+segmentChunks-1, last)
-		go func() {
-			_, _ = r.s.chunkAt(context.Background(), e, idx, end)
-		}()
+	r.s.prefetch(e, from/chunkSize, (to-1)/chunkSize)
+}
+
+// prefetch starts fetching, without waiting, the chunks first..last of e
+// that are neither cached nor being fetched, in runs of up to
+// segmentChunks per request.
+func (s *Store) prefetch(e Entry, first, last int64) {
+	fg := s.fetches
+	fg.mu.Lock()
+	defer fg.mu.Unlock()
+	var run []*flight
+	start := int64(-1)
+	flush := func() {
+		if len(run) > 0 {
+			go s.fetchRun(e, start, start+int64(len(run))-1, run)
+		}
+		run, start = nil, -1
 	}
+	for idx := first; idx <= last; idx++ {
+		k := chunkKey{e.ID, idx}
+		if _, busy := fg.inflight[k]; busy || s.blocks.has(k) || (s.disk != nil && s.disk.has(k)) {
+			flush()
+			continue
+		}
+		f := &flight{done: make(chan struct{})}
+		fg.inflight[k] = f
+		if start < 0 {
+			start = idx
+		}
+		run = append(run, f)
+		if len(run) == segmentChunks {
+			flush()
+		}
+	}
+	flush()
 }
 
 // chunkAt returns chunk idx of e. On a miss it fetches, in one request,
@@ -243,7 +306,7 @@ func (s *Store) fetchRun(e Entry, first, last int64, flights []*flight) {
 	off := first * chunkSize
 	size := min((last+1)*chunkSize, e.Size) - off
 	buf := make([]byte, size)
-	n, err := s.rc.ReadAt(ctx, e.URL, buf, off)
+	n, err := s.rc.ReadAt(ctx, e.URL(), buf, off)
 	cancel()
 	<-fg.sem
 	if errors.Is(err, io.EOF) && int64(n) < size {

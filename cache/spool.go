@@ -89,11 +89,14 @@ func (p *Pending) Entry() Entry {
 }
 
 // overlay returns a folder's entries as shown: the API's entries, less those
-// a pending file replaces, plus the pending files of that folder. It
-// returns a new slice.
+// a pending file replaces, plus the pending files of that folder. It may
+// return remoteEntries itself; neither is changed after.
 func (s *Store) overlay(folderID string, remoteEntries []Entry) []Entry {
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
+	if len(s.pending) == 0 && len(s.hidden) == 0 {
+		return remoteEntries // nothing to add or hide: share the slice
+	}
 	out := make([]Entry, 0, len(remoteEntries)+len(s.pending))
 	for _, e := range remoteEntries {
 		if _, hidden := s.hidden[e.ID]; !hidden {

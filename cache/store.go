@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -245,29 +246,60 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 
 // Entry is a file or folder as the filesystem sees it.
 type Entry struct {
-	ID          string
-	Name        string // the name in the API, unescaped
-	ParentID    string // "" = root
-	IsDir       bool
-	Size        int64 // -1 until known; see Store.Stat
-	ModTime     time.Time
-	URL         string
-	ContentType string
+	ID       string
+	Name     string // the name in the API, unescaped
+	ParentID string // "" = root
+	// The download URL is urlHead + ID + urlTail when the URL holds the id
+	// (as storage URLs do), else urlHead alone: the head and tail are then
+	// shared by every file of a location, which matters in listings of
+	// hundreds of thousands of files.
+	urlHead, urlTail string
+	urlHasID         bool
+	Size             int64 // -1 until known; see Store.Stat
+	ModTime          time.Time
+	IsDir            bool
 	// Pending marks a file whose bytes wait in the spool for upload.
 	Pending bool
 }
 
 func entryOf(it remote.Item) Entry {
-	return Entry{
-		ID:          it.ID,
-		Name:        it.Name,
-		ParentID:    it.ParentID,
-		IsDir:       it.IsFolder(),
-		Size:        it.Size,
-		ModTime:     it.ModTime(),
-		URL:         it.URL,
-		ContentType: it.ContentType,
+	e := Entry{
+		ID:       it.ID,
+		Name:     it.Name,
+		ParentID: it.ParentID,
+		IsDir:    it.IsFolder(),
+		Size:     it.Size,
+		ModTime:  it.ModTime(),
 	}
+	e.setURL(it.URL)
+	return e
+}
+
+// URL is where the file's bytes are; "" for folders.
+func (e Entry) URL() string {
+	if e.urlHasID {
+		return e.urlHead + e.ID + e.urlTail
+	}
+	return e.urlHead
+}
+
+func (e *Entry) setURL(u string) {
+	if i := strings.Index(u, e.ID); e.ID != "" && i >= 0 {
+		e.urlHead, e.urlTail, e.urlHasID = intern(u[:i]), intern(u[i+len(e.ID):]), true
+		return
+	}
+	e.urlHead, e.urlTail, e.urlHasID = u, "", false
+}
+
+var interned sync.Map // string -> string
+
+func intern(s string) string {
+	if v, ok := interned.Load(s); ok {
+		return v.(string)
+	}
+	c := strings.Clone(s)
+	v, _ := interned.LoadOrStore(c, c)
+	return v.(string)
 }
 
 // Stat completes e with what the listing left out: a size the listing
@@ -306,13 +338,13 @@ func (s *Store) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) 
 	if ok {
 		return fi, nil
 	}
-	if e.URL == "" {
+	if e.URL() == "" {
 		return remote.FileInfo{}, ErrNotFound
 	}
 	v, err, _ := s.flights.Do("stat\x00"+e.ID, func() (any, error) {
 		ctx, cancel := s.withTimeout(context.WithoutCancel(ctx))
 		defer cancel()
-		fi, err := s.rc.StatURL(ctx, e.URL)
+		fi, err := s.rc.StatURL(ctx, e.URL())
 		if err != nil {
 			return nil, translate(err)
 		}
@@ -333,7 +365,7 @@ func (s *Store) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) 
 func (s *Store) learnSizes(entries []Entry) {
 	var todo []Entry
 	for _, e := range entries {
-		if !e.IsDir && e.Size < 0 && e.URL != "" {
+		if !e.IsDir && e.Size < 0 && e.URL() != "" {
 			todo = append(todo, e)
 		}
 	}

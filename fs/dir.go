@@ -53,7 +53,7 @@ func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errn
 	if err != nil {
 		return cache.Entry{}, d.fsys.fail("list", &d.Inode, "", err)
 	}
-	e, ok := v.byName[name]
+	e, ok := v.lookup(name)
 	if !ok {
 		return cache.Entry{}, syscall.ENOENT
 	}
@@ -130,7 +130,7 @@ func (d *Dir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	list := make([]fuse.DirEntry, 0, len(v.names)+2)
 	list = append(list, fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR}, fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR})
 	for _, name := range v.names {
-		e := v.byName[name]
+		e, _ := v.lookup(name)
 		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.ID)})
 	}
 	return gofs.NewListDirStream(list), 0
@@ -282,10 +282,6 @@ func (d *Dir) Symlink(ctx context.Context, target, name string, out *fuse.EntryO
 
 func (d *Dir) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	return nil, syscall.EPERM
-}
-
-func (d *Dir) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return syscall.ENOTSUP
 }
 
 // Statfs reports a large, mostly free volume: the API tells no quota.

@@ -116,10 +116,6 @@ func (fsys *FS) setTimes(n *gofs.Inode, e cache.Entry, in *fuse.SetAttrIn) sysca
 	return 0
 }
 
-func (f *File) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return syscall.ENOTSUP
-}
-
 const writeFlags = syscall.O_WRONLY | syscall.O_RDWR | syscall.O_APPEND | syscall.O_TRUNC
 
 func (f *File) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
@@ -194,17 +190,19 @@ func (h *handle) get() (*cache.Reader, *cache.Pending) {
 
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	r, p := h.get()
-	var n int
+	var data []byte
 	var err error
 	if p != nil {
+		var n int
 		n, err = p.ReadAt(dest, off)
+		data = dest[:n]
 	} else {
-		n, err = r.ReadAt(ctx, dest, off)
+		data, err = r.Read(ctx, dest, off) // often the cache's own memory: no copy
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, h.file.fsys.fail("read", &h.file.Inode, "", err)
 	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return fuse.ReadResultData(data), 0
 }
 
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {

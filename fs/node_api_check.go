@@ -21,10 +21,13 @@ var (
 	_ gofs.NodeSetxattrer  = (*Dir)(nil)
 	_ gofs.NodeOnForgetter = (*Dir)(nil)
 
-	_ gofs.NodeGetattrer  = (*File)(nil)
-	_ gofs.NodeSetattrer  = (*File)(nil)
-	_ gofs.NodeOpener     = (*File)(nil)
-	_ gofs.NodeSetxattrer = (*File)(nil)
+	_ gofs.NodeGetattrer     = (*File)(nil)
+	_ gofs.NodeSetattrer     = (*File)(nil)
+	_ gofs.NodeOpener        = (*File)(nil)
+	_ gofs.NodeGetxattrer    = (*File)(nil)
+	_ gofs.NodeSetxattrer    = (*File)(nil)
+	_ gofs.NodeListxattrer   = (*File)(nil)
+	_ gofs.NodeRemovexattrer = (*File)(nil)
 
 	_ gofs.FileReader    = (*handle)(nil)
 	_ gofs.FileWriter    = (*handle)(nil)

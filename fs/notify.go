@@ -16,8 +16,9 @@ func (f *FS) changed(folderID string, before, after *cache.Listing) {
 		return
 	}
 	old, now := newDirView(before), newDirView(after)
-	for name, e := range old.byName {
-		n, ok := now.byName[name]
+	for _, name := range old.names {
+		e, _ := old.lookup(name)
+		n, ok := now.lookup(name)
 		switch {
 		case !ok:
 			if child := d.GetChild(name); child != nil {
@@ -29,7 +30,7 @@ func (f *FS) changed(folderID string, before, after *cache.Listing) {
 			d.NotifyEntry(name)
 		}
 	}
-	for name := range now.byName {
+	for _, name := range now.names {
 		if _, ok := old.byName[name]; !ok {
 			d.NotifyEntry(name) // a name the kernel may hold as missing
 		}

@@ -109,8 +109,8 @@ func parseError(method, endpoint string, resp *http.Response, body []byte) *Erro
 				e.Message = string(bytes.TrimSpace(raw))
 			}
 		}
-		e.Kind = firstString(m, "error")
-		e.TraceID = firstString(m, "traceId")
+		e.Kind = firstString(m["error"])
+		e.TraceID = firstString(m["traceId"])
 		if e.Message == "" {
 			e.Message = e.Kind
 		}

@@ -71,25 +71,41 @@ func IDTime(id string) time.Time {
 // "_id" or "id"; "parentId" missing, null or ""; "size" as a number or a
 // numeric string; times as ISO 8601 strings or epoch milliseconds.
 func (it *Item) UnmarshalJSON(data []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
+	// Raw fields, read one by one below: a listing holds thousands of
+	// items, and a struct makes far less garbage than a map per item.
+	var r struct {
+		ID          json.RawMessage `json:"_id"`
+		AltID       json.RawMessage `json:"id"`
+		FileID      json.RawMessage `json:"fileId"`
+		Name        json.RawMessage `json:"name"`
+		Type        json.RawMessage `json:"type"`
+		ParentID    json.RawMessage `json:"parentId"`
+		URL         json.RawMessage `json:"url"`
+		Path        json.RawMessage `json:"path"`
+		ContentType json.RawMessage `json:"contentType"`
+		Size        json.RawMessage `json:"size"`
+		CreatedAt   json.RawMessage `json:"createdAt"`
+		UpdatedAt   json.RawMessage `json:"updatedAt"`
+		Deleted     json.RawMessage `json:"deleted"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
 		return err
 	}
 	*it = Item{Size: -1}
-	it.ID = firstString(m, "_id", "id", "fileId")
-	it.Name = firstString(m, "name")
-	it.Type = strings.ToLower(firstString(m, "type"))
-	it.ParentID = firstString(m, "parentId")
-	it.URL = firstString(m, "url")
-	it.Path = firstString(m, "path")
-	it.ContentType = firstString(m, "contentType")
-	if n, ok := jsonInt(m["size"]); ok && n >= 0 {
+	it.ID = firstString(r.ID, r.AltID, r.FileID)
+	it.Name = firstString(r.Name)
+	it.Type = strings.ToLower(firstString(r.Type))
+	it.ParentID = firstString(r.ParentID)
+	it.URL = firstString(r.URL)
+	it.Path = firstString(r.Path)
+	it.ContentType = firstString(r.ContentType)
+	if n, ok := jsonInt(r.Size); ok && n >= 0 {
 		it.Size = n
 	}
-	it.CreatedAt = jsonTime(m["createdAt"])
-	it.UpdatedAt = jsonTime(m["updatedAt"])
-	if raw, ok := m["deleted"]; ok {
-		_ = json.Unmarshal(raw, &it.Deleted)
+	it.CreatedAt = jsonTime(r.CreatedAt)
+	it.UpdatedAt = jsonTime(r.UpdatedAt)
+	if len(r.Deleted) > 0 {
+		_ = json.Unmarshal(r.Deleted, &it.Deleted)
 	}
 	if it.Type != TypeFile && it.Type != TypeFolder {
 		it.Type = "" // the caller knows what it asked for
@@ -97,12 +113,11 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// firstString returns the first of keys that holds a non-empty JSON string.
-// null, numbers and other shapes count as absent.
-func firstString(m map[string]json.RawMessage, keys ...string) string {
-	for _, k := range keys {
-		raw, ok := m[k]
-		if !ok {
+// firstString returns the first of raws that holds a non-empty JSON
+// string. Absent values, null, numbers and other shapes do not count.
+func firstString(raws ...json.RawMessage) string {
+	for _, raw := range raws {
+		if len(raw) == 0 || raw[0] != '"' {
 			continue
 		}
 		var s string

@@ -1,0 +1,389 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// BenchmarkTable measures ghlfs on a real mount against the fake on
+// loopback, and prints one table. Every figure is a count, or a ratio
+// against the best the same machine does in the same run (a direct HTTP
+// request, a local disk): 1.00 means as fast as that.
+//
+//	make bench
+func BenchmarkTable(b *testing.B) {
+	needFUSE(b)
+	var rows []benchRow
+	for range b.N {
+		rows = nil
+		rows = append(rows, benchSequentialRead(b)...)
+		rows = append(rows, benchHeads(b))
+		rows = append(rows, benchWalk(b)...)
+		rows = append(rows, benchBigFolder(b)...)
+		rows = append(rows, benchUpload(b))
+		rows = append(rows, benchCopyMany(b)...)
+		rows = append(rows, benchMemory(b)...)
+	}
+	fmt.Println()
+	fmt.Println("| # | measure | result | target | met |")
+	fmt.Println("| --- | --- | --- | --- | --- |")
+	for _, r := range rows {
+		met := ""
+		if r.target != "" {
+			met = map[bool]string{true: "yes", false: "**no**"}[r.ok]
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s |\n", r.n, r.what, r.result, r.target, met)
+	}
+	fmt.Println()
+}
+
+type benchRow struct {
+	n, what, result, target string
+	ok                      bool
+}
+
+func randomBytes(n int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		v := rng.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b
+}
+
+// timeIt runs f three times and returns the median duration.
+func timeIt(f func()) time.Duration { return timeN(3, f) }
+
+// timeN runs f n times and returns the median duration.
+func timeN(n int, f func()) time.Duration {
+	var ds []time.Duration
+	for range n {
+		start := time.Now()
+		f()
+		ds = append(ds, time.Since(start))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[n/2]
+}
+
+func readWhole(b testing.TB, name string) int64 {
+	f, err := os.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	n, err := io.CopyBuffer(io.Discard, f, make([]byte, 1<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// (1) and (2): a 25 MB file read through the mount, cold, against a direct
+// GET of its URL; then read again, warm, against a local copy.
+func benchSequentialRead(b *testing.B) []benchRow {
+	srv := fake(b, ghltest.Options{})
+	const size = 25 << 20
+	var names []string
+	for i := range 3 {
+		name := fmt.Sprintf("video%d.mp4", i)
+		srv.AddFile("", name, "video/mp4", randomBytes(size, uint64(i)))
+		names = append(names, name)
+	}
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	lib := readLibrary(srv)
+	url := lib.files[0].URL
+
+	direct := timeIt(func() {
+		resp, err := http.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
+		resp.Body.Close()
+		if n != size {
+			b.Fatalf("direct GET read %d", n)
+		}
+	})
+	i := 0
+	cold := timeIt(func() { // a different file each time: nothing cached
+		if n := readWhole(b, m.path(names[i])); n != size {
+			b.Fatalf("read %d", n)
+		}
+		i++
+	})
+	warm := timeN(15, func() { readWhole(b, m.path(names[0])) })
+	local := filepath.Join(b.TempDir(), "local.mp4")
+	writeFile(b, local, randomBytes(size, 0))
+	readWhole(b, local) // in the page cache, as the warm mount file is
+	disk := timeN(15, func() { readWhole(b, local) })
+
+	r1 := direct.Seconds() / cold.Seconds()
+	r2 := disk.Seconds() / warm.Seconds()
+
+	// The same over a storage host as far away as a real one: 20 ms to
+	// answer, 40 MB/s per connection. ghlfs reads ahead in parallel ranges.
+	srv.SetFaults(ghltest.Faults{StorageLatency: ghltest.Duration(20 * time.Millisecond), StorageRate: 40 << 20})
+	for i := range 3 {
+		srv.AddFile("", fmt.Sprintf("far%d.mp4", i), "video/mp4", randomBytes(size, uint64(10+i)))
+	}
+	m2 := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	farURL := ""
+	for _, f := range readLibrary(srv).files {
+		if f.Name == "far0.mp4" {
+			farURL = f.URL
+		}
+	}
+	farDirect := timeIt(func() {
+		resp, err := http.Get(farURL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
+		resp.Body.Close()
+	})
+	j := 0
+	farCold := timeIt(func() {
+		readWhole(b, m2.path(fmt.Sprintf("far%d.mp4", j)))
+		j++
+	})
+	srv.SetFaults(ghltest.Faults{})
+	r1b := farDirect.Seconds() / farCold.Seconds()
+	return []benchRow{
+		{"1", "sequential read of 25 MB, cold, vs a direct GET of its URL", fmt.Sprintf("%.2f (%s vs %s; %.0f MB/s)", r1, cold.Round(time.Millisecond), direct.Round(time.Millisecond), size/cold.Seconds()/1e6), "≥ 0.80", r1 >= 0.8},
+		{"1b", "the same, storage 20 ms away at 40 MB/s a connection", fmt.Sprintf("%.2f (%s vs %s)", r1b, farCold.Round(time.Millisecond), farDirect.Round(time.Millisecond)), "≥ 0.80", r1b >= 0.8},
+		{"2", "re-read of the same file, warm, vs a local copy", fmt.Sprintf("%.2f (%s vs %s)", r2, warm.Round(time.Microsecond), disk.Round(time.Microsecond)), "≥ 0.80", r2 >= 0.8},
+	}
+}
+
+// (3): head -c 4096 of 500 files.
+func benchHeads(b *testing.B) benchRow {
+	srv := fake(b, ghltest.Options{})
+	dir := srv.AddFolder("", "photos")
+	data := randomBytes(512<<10, 3)
+	for i := range 500 {
+		srv.AddFile(dir, fmt.Sprintf("IMG_%04d.jpg", i), "image/jpeg", data)
+	}
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "0"}})
+	sh(b, "ls", "-l", m.path("photos"))
+	resetStats(b, srv)
+	sh(b, "sh", "-c", "for f in "+m.path("photos")+"/*; do head -c 4096 \"$f\" > /dev/null; done")
+	st := getStats(b, srv)
+	limit := int64(500 * 256 << 10)
+	return benchRow{"3", "head -c 4096 of 500 files (512 KiB each): bytes from storage", fmt.Sprintf("%s (%.0f KiB a file, %d requests)", mib(st.StorageBytes), float64(st.StorageBytes)/500/1024, st.StorageRequests), "≤ 500 × 256 KiB", st.StorageBytes <= limit}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// library100x100 puts 100 folders of 100 small files in srv.
+func library100x100(srv *ghltest.Server) {
+	for d := range 100 {
+		dir := srv.AddFolder("", fmt.Sprintf("folder%03d", d))
+		for f := range 100 {
+			srv.AddFile(dir, fmt.Sprintf("file%03d.txt", f), "text/plain", []byte(strconv.Itoa(d*100+f)))
+		}
+	}
+}
+
+// (4): find and stat over 100 folders of 100 files, with the real rate
+// limit on both sides: API calls cold and warm, and time against the same
+// walk over a local copy.
+func benchWalk(b *testing.B) []benchRow {
+	var rows []benchRow
+	for _, strategy := range []string{"per folder", "--list-all"} {
+		srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
+		library100x100(srv)
+		args := []string{"--log-level", "info"}
+		if strategy == "--list-all" {
+			args = append(args, "--list-all", "--page-size", "1000")
+			srv = restartWithCap(b, srv, 1000)
+		}
+		m := mountFS(b, srv, mountOpt{args: args})
+		resetStats(b, srv)
+		start := time.Now()
+		walk := "find " + m.dir + " -exec stat -c '%s %Y' {} + > /dev/null"
+		sh(b, "sh", "-c", walk)
+		coldTime := time.Since(start)
+		cold := getStats(b, srv).APIRequests
+		warmTime := timeIt(func() { sh(b, "sh", "-c", walk) })
+		warm := getStats(b, srv).APIRequests - cold
+
+		local := b.TempDir()
+		sh(b, "cp", "-r", m.dir+"/.", local)
+		localTime := timeIt(func() { sh(b, "sh", "-c", "find "+local+" -exec stat -c '%s %Y' {} + > /dev/null") })
+		ratio := localTime.Seconds() / warmTime.Seconds()
+		// Per folder: a page of folders and, 100 files filling a page of
+		// 100, two pages of files (the second, empty, ends the listing); the
+		// root: two pages of its 100 folders and one of files.
+		pages := 100*3 + 3
+		if strategy == "--list-all" {
+			// Two paged listings of the library (1000 a page) and the
+			// one-time check that the server honours fetchAll.
+			pages = 1 + (10000/1000 + 1) + 2
+		}
+		rows = append(rows,
+			benchRow{"4", "find + stat, 100 folders × 100 files (" + strategy + "): API calls cold / warm", fmt.Sprintf("%d / %d (the pages: %d; cold walk %s, paced at 100 per 10 s)", cold, warm, pages, coldTime.Round(time.Millisecond)), "cold ≤ 2 per folder + pages; warm 0", cold <= pages && warm == 0},
+			benchRow{"4", "find + stat (" + strategy + "), warm, vs the same walk on a local copy", fmt.Sprintf("%.2f (%s vs %s)", ratio, warmTime.Round(time.Millisecond), localTime.Round(time.Millisecond)), "", false},
+		)
+	}
+	return rows
+}
+
+// restartWithCap gives the benchmark a fake with a larger page cap and the
+// same library (the fake's cap is fixed when it starts).
+func restartWithCap(b *testing.B, old *ghltest.Server, pageCap int) *ghltest.Server {
+	srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second, PageCap: pageCap})
+	ids := map[string]string{"": ""}
+	for _, it := range old.Items() {
+		if it.Type == "folder" {
+			ids[it.ID] = srv.AddFolder(ids[it.ParentID], it.Name)
+		}
+	}
+	for _, it := range old.Items() {
+		if it.Type == "file" {
+			data, _ := old.Content(it.ID)
+			srv.AddFile(ids[it.ParentID], it.Name, it.ContentType, data)
+		}
+	}
+	old.Close()
+	return srv
+}
+
+// (5): ls -l of one folder of 10,000 files.
+func benchBigFolder(b *testing.B) []benchRow {
+	srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
+	dir := srv.AddFolder("", "big")
+	for i := range 10000 {
+		srv.AddFile(dir, fmt.Sprintf("asset-%05d.png", i), "image/png", []byte(strconv.Itoa(i)))
+	}
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	sh(b, "stat", m.path("big")) // the root's listing, outside the measure
+	resetStats(b, srv)
+	start := time.Now()
+	out := sh(b, "ls", "-l", m.path("big"))
+	took := time.Since(start)
+	st := getStats(b, srv)
+	if n := strings.Count(out, "\n"); n != 10001 {
+		b.Fatalf("ls -l printed %d lines", n)
+	}
+	pages := 10000/100 + 1 + 1 // file pages, a confirming page, the folders' page
+	warm := timeIt(func() { sh(b, "ls", "-l", m.path("big")) })
+	local := b.TempDir()
+	for i := range 10000 {
+		writeFile(b, filepath.Join(local, fmt.Sprintf("asset-%05d.png", i)), []byte(strconv.Itoa(i)))
+	}
+	localTime := timeIt(func() { sh(b, "ls", "-l", local) })
+	return []benchRow{
+		{"5", "ls -l of a folder of 10,000 files: API calls (cold)", fmt.Sprintf("%d in %s (%d pages of 100, paced at 100 per 10 s)", st.APIRequests, took.Round(time.Millisecond), pages), "no call beyond the listing's pages", st.APIRequests <= pages && st.ByEndpoint["GET /medias/files"] == st.APIRequests},
+		{"5", "ls -l of the same folder, warm, vs a local folder", fmt.Sprintf("%.2f (%s vs %s)", localTime.Seconds()/warm.Seconds(), warm.Round(time.Millisecond), localTime.Round(time.Millisecond)), "", false},
+	}
+}
+
+// (6): cp of a 20 MB file into the mount, against a direct multipart
+// upload of the same bytes to the fake.
+func benchUpload(b *testing.B) benchRow {
+	srv := fake(b, ghltest.Options{})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	src := filepath.Join(b.TempDir(), "clip.mov")
+	data := randomBytes(20<<20, 6)
+	writeFile(b, src, data)
+	i := 0
+	viaMount := timeIt(func() {
+		sh(b, "cp", src, m.path(fmt.Sprintf("clip%d.mov", i)))
+		i++
+	})
+	// The direct upload's body is built before the clock starts: the best
+	// possible is sending bytes already in memory.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("name", "direct.mov")
+	part, _ := mw.CreateFormFile("file", "direct.mov")
+	part.Write(data)
+	mw.Close()
+	direct := timeIt(func() {
+		req, _ := http.NewRequest("POST", srv.URL+"/medias/upload-file", bytes.NewReader(body.Bytes()))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Version", "2021-07-28")
+		req.Header.Set("User-Agent", "bench")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode/100 != 2 {
+			b.Fatalf("direct upload: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	})
+	r := direct.Seconds() / viaMount.Seconds()
+	return benchRow{"6", "cp of a 20 MB file into the mount vs a direct multipart upload", fmt.Sprintf("%.2f (%s vs %s)", r, viaMount.Round(time.Millisecond), direct.Round(time.Millisecond)), "", false}
+}
+
+// (7): cp -r of 500 small files into the mount with the real rate limit on.
+func benchCopyMany(b *testing.B) []benchRow {
+	srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	src := b.TempDir()
+	for i := range 500 {
+		sub := filepath.Join(src, fmt.Sprintf("batch%d", i%5))
+		os.MkdirAll(sub, 0o755)
+		writeFile(b, filepath.Join(sub, fmt.Sprintf("note%03d.txt", i)), []byte(strconv.Itoa(i)))
+	}
+	resetStats(b, srv)
+	start := time.Now()
+	out, err := shErr("cp", "-r", src, m.path("notes"))
+	took := time.Since(start)
+	st := getStats(b, srv)
+	saw429 := err != nil || strings.Contains(out, "Resource temporarily unavailable")
+	return []benchRow{
+		{"7", "cp -r of 500 small files: API calls per file", fmt.Sprintf("%.2f (%d calls in %s, paced at 100 per 10 s)", float64(st.APIRequests)/500, st.APIRequests, took.Round(time.Millisecond)), "", false},
+		{"7", "cp -r of 500 small files: 429s that reached the tool", fmt.Sprintf("%v (the fake sent %d)", map[bool]int{true: 1, false: 0}[saw429], st.RateLimited), "0", !saw429},
+	}
+}
+
+// (8): resident memory of ghlfs after listing 100,000 entries: their names
+// (find), then their attributes too (ls -lR, which makes an inode each).
+func benchMemory(b *testing.B) []benchRow {
+	srv := fake(b, ghltest.Options{PageCap: 1000})
+	for d := range 100 {
+		dir := srv.AddFolder("", fmt.Sprintf("album%03d", d))
+		for f := range 1000 {
+			srv.AddFile(dir, fmt.Sprintf("photo-%04d.jpg", f), "image/jpeg", nil)
+		}
+	}
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "0", "--page-size", "1000"}})
+	rss := func() int64 {
+		status := readFile(b, fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+				return kb
+			}
+		}
+		return 0
+	}
+	out := sh(b, "find", m.dir)
+	if n := strings.Count(out, "\n"); n < 100100 {
+		b.Fatalf("find listed %d entries", n)
+	}
+	names := rss()
+	sh(b, "ls", "-lR", m.dir)
+	attrs := rss()
+	return []benchRow{
+		{"8", "resident memory of ghlfs after listing 100,000 entries (find)", fmt.Sprintf("%.0f MB", float64(names)/1000), "< 100 MB", names < 100_000},
+		{"8", "… and after ls -lR of them all (an inode for each)", fmt.Sprintf("%.0f MB", float64(attrs)/1000), "", false},
+	}
+}
