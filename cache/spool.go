@@ -435,7 +435,9 @@ func (p *Pending) Commit(ctx context.Context) error {
 		return fmt.Errorf("spool: %w", err)
 	}
 
-	ctx, cancel := s.withTimeout(ctx)
+	// The deadline grows with the size: a slow link must still be able to
+	// send 25 MB (the budget allows 64 KiB/s on top of the usual deadline).
+	ctx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout+time.Duration(size>>16)*time.Second)
 	defer cancel()
 	item, err := s.rc.UploadFile(ctx, remote.Upload{
 		ParentID:    meta.ParentID,

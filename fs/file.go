@@ -237,11 +237,13 @@ func (h *handle) commit(ctx context.Context, op string) syscall.Errno {
 		return 0
 	}
 	if err := p.Commit(ctx); err != nil {
-		errno := h.file.fsys.fail(op, &h.file.Inode, "", err)
+		// A failed upload is EIO to the tool, whatever the API said (the
+		// log line has its words); too large and out of quota say more.
+		errno := toErrno(err)
 		if errno != syscall.EFBIG && errno != syscall.EDQUOT {
 			errno = syscall.EIO
 		}
-		return errno
+		return h.file.fsys.failAs(op, &h.file.Inode, "", err, errno)
 	}
 	return 0
 }

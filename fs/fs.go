@@ -137,6 +137,11 @@ func (f *FS) fail(op string, n *gofs.Inode, name string, err error) syscall.Errn
 	if errno == syscall.ENOENT && (op == "lookup" || op == "getattr") {
 		return errno
 	}
+	return f.failAs(op, n, name, err, errno)
+}
+
+// failAs is fail with the errno chosen by the caller.
+func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno syscall.Errno) syscall.Errno {
 	p := "/"
 	if n != nil {
 		p = "/" + n.Path(nil)

@@ -77,9 +77,7 @@ func TestServiceDownMidCopy(t *testing.T) {
 	waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
 	checkRemoteMatches(t, srv, src, "in")
 	sh(t, "diff", "-r", src, m.path("in"))
-	if !strings.Contains(m.log.String(), "Service Unavailable") {
-		t.Errorf("no log line carries the API's message:\n%s", m.log)
-	}
+	waitFor(t, "a log line with the API's message", func() bool { return strings.Contains(m.log.String(), "Service Unavailable") })
 }
 
 // With the real rate limit on (100 calls per 10 s), ghlfs paces itself: the

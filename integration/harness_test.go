@@ -44,6 +44,7 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755) // a test runs ghlfs as a normal user too
 	binDir = dir
 	args := []string{"build", "-o", dir}
 	if raceEnabled {

@@ -369,9 +369,14 @@ func TestRejectedUploadKeptAndRetried(t *testing.T) {
 	if err == nil || !strings.Contains(out, "Input/output error") {
 		t.Fatalf("cp with uploads rejected: %v %s", err, out)
 	}
-	if !strings.Contains(m.log.String(), "precious.txt") || !strings.Contains(m.log.String(), "File upload rejected (injected fault)") {
-		t.Errorf("no log line names the file and the API's message:\n%s", m.log)
-	}
+	waitFor(t, "a log line naming the file and the API's message", func() bool {
+		for _, line := range strings.Split(m.log.String(), "\n") {
+			if strings.Contains(line, "precious.txt") && strings.Contains(line, "File upload rejected (injected fault)") && strings.Contains(line, "input/output error") {
+				return true
+			}
+		}
+		return false
+	})
 	if got := string(readFile(t, m.path("precious.txt"))); got != "do not lose me" {
 		t.Errorf("the mount shows %q", got)
 	}

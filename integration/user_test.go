@@ -1,0 +1,98 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// A normal user mounts through fusermount3 (root mounts with mount(2)).
+// Run as root, this test drops to the user nobody to check that path.
+func TestMountAsNormalUser(t *testing.T) {
+	needFUSE(t)
+	if os.Geteuid() != 0 {
+		t.Skip("already a normal user: every other test mounts through fusermount3")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Fatalf("setpriv is needed to drop to a normal user: %v", err)
+	}
+	// Distributions make /dev/fuse 0666 (udev), so that fusermount3 can
+	// open it for a normal user; a bare container may leave it 0600.
+	// Give it the usual mode for the test, and put back what was there.
+	if fi, err := os.Stat("/dev/fuse"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
+		if err := os.Chmod("/dev/fuse", 0o666); err != nil {
+			t.Fatalf("/dev/fuse is %v and cannot be opened to normal users: %v", fi.Mode().Perm(), err)
+		}
+		t.Cleanup(func() { os.Chmod("/dev/fuse", fi.Mode().Perm()) })
+	}
+	srv := fake(t, ghltest.Options{Seed: "demo"})
+	base, err := os.MkdirTemp("", "ghlfs-user-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	mnt, cache := filepath.Join(base, "mnt"), filepath.Join(base, "cache")
+	for _, d := range []string{base, mnt, cache} {
+		os.MkdirAll(d, 0o755)
+		os.Chown(d, 65534, 65534)
+	}
+	asNobody := func(args ...string) *exec.Cmd {
+		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"}, args...)...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base, "GHL_TOKEN=" + testToken}
+		return cmd
+	}
+	log := &syncBuffer{}
+	cmd := asNobody(filepath.Join(binDir, "ghlfs"), "mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", cache, mnt)
+	cmd.Stderr, cmd.Stdout = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var exited atomic.Bool
+	go func() {
+		err := cmd.Wait()
+		exited.Store(true)
+		done <- err
+	}()
+	t.Cleanup(func() {
+		if !exited.Load() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+			}
+		}
+		syscall.Unmount(mnt, syscall.MNT_DETACH)
+	})
+	waitFor(t, "the mount", func() bool { return strings.Contains(log.String(), "msg=mounted") || exited.Load() })
+	if !isMounted(mnt) {
+		t.Fatalf("not mounted (exited: %v):\n%s", exited.Load(), log)
+	}
+	out, err := asNobody("ls", mnt).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Logos") {
+		t.Fatalf("ls as nobody: %v %s", err, out)
+	}
+	if mi := readFile(t, "/proc/self/mountinfo"); !strings.Contains(string(mi), "user_id=65534") {
+		t.Errorf("the mount is not nobody's (fusermount3 records user_id)")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("ghlfs exited with %v:\n%s", err, log)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("ghlfs did not exit")
+	}
+	if isMounted(mnt) {
+		t.Fatal("still mounted")
+	}
+}
