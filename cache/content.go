@@ -22,7 +22,7 @@ const (
 	seqThreshold     = 2
 	nearFront        = 1 << 20
 	initialReadAhead = 2 << 20
-	maxReadAhead     = 32 << 20
+	maxReadAhead     = 16 << 20
 	segmentChunks    = 8 // chunks per read-ahead request (2 MiB)
 	maxParallelReads = 8
 )
@@ -32,24 +32,63 @@ type chunkKey struct {
 	idx int64
 }
 
+// Chunk memory is recycled, not left to the garbage collector: on a VM,
+// touching fresh memory costs far more than the bytes it holds (each new
+// page faults), so a buffer whose chunk leaves the cache goes back to a
+// pool for the next fetch. A chunk is pinned while a reader uses its bytes
+// (until go-fuse has written them to the kernel), and its buffer returns to
+// the pool only when it is both out of the cache and unpinned.
+type chunk struct {
+	key     chunkKey
+	data    []byte // len = the chunk's bytes; cap = chunkSize
+	pins    int    // guarded by blockCache.mu
+	evicted bool   // guarded by blockCache.mu
+}
+
 type blockCache struct {
 	mu    sync.Mutex
 	max   int64
 	used  int64
 	order *list.List // front = most recently used; values are *chunk
 	m     map[chunkKey]*list.Element
+	free  [][]byte // recycled buffers, at most maxFree
 }
 
-type chunk struct {
-	key  chunkKey
-	data []byte
-}
+const maxFree = 64 // 16 MiB of buffers kept for reuse
 
 func newBlockCache(max int64) *blockCache {
 	return &blockCache{max: max, order: list.New(), m: make(map[chunkKey]*list.Element)}
 }
 
-func (b *blockCache) get(k chunkKey) ([]byte, bool) {
+// buffer returns a chunk-sized buffer, recycled when one is free.
+func (b *blockCache) buffer() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := len(b.free); n > 0 {
+		buf := b.free[n-1]
+		b.free = b.free[:n-1]
+		return buf[:chunkSize]
+	}
+	return make([]byte, chunkSize)
+}
+
+// recycle takes back a buffer that never made it into a chunk.
+func (b *blockCache) recycle(buf []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.recycleLocked(&chunk{data: buf})
+}
+
+// recycleLocked takes back the buffer of a chunk no one holds.
+func (b *blockCache) recycleLocked(c *chunk) {
+	if cap(c.data) == chunkSize && len(b.free) < maxFree {
+		b.free = append(b.free, c.data[:0])
+	}
+	c.data = nil
+}
+
+// acquire returns the cached chunk k, pinned; release it when done.
+func (b *blockCache) acquire(k chunkKey) (*chunk, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	el, ok := b.m[k]
@@ -57,7 +96,18 @@ func (b *blockCache) get(k chunkKey) ([]byte, bool) {
 		return nil, false
 	}
 	b.order.MoveToFront(el)
-	return el.Value.(*chunk).data, true
+	c := el.Value.(*chunk)
+	c.pins++
+	return c, true
+}
+
+func (b *blockCache) release(c *chunk) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c.pins--
+	if c.pins == 0 && c.evicted {
+		b.recycleLocked(c)
+	}
 }
 
 func (b *blockCache) has(k chunkKey) bool {
@@ -67,21 +117,46 @@ func (b *blockCache) has(k chunkKey) bool {
 	return ok
 }
 
-func (b *blockCache) put(k chunkKey, data []byte) {
+// insert adds c, holding pins pins for its callers, and evicts the least
+// recently used chunks over the budget. If k is cached already, that chunk
+// is returned (pinned as asked) and c's buffer recycled.
+func (b *blockCache) insert(c *chunk, pins int) *chunk {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if el, ok := b.m[c.key]; ok {
+		old := el.Value.(*chunk)
+		b.order.MoveToFront(el)
+		old.pins += pins
+		b.recycleLocked(c)
+		return old
+	}
+	c.pins = pins
+	b.m[c.key] = b.order.PushFront(c)
+	b.used += int64(cap(c.data))
+	for b.used > b.max && b.order.Len() > 1 {
+		b.evictLocked(b.order.Back())
+	}
+	return c
+}
+
+// drop takes k out of the cache early: a sequential reader is past it, and
+// the kernel keeps those bytes in its own page cache.
+func (b *blockCache) drop(k chunkKey) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if el, ok := b.m[k]; ok {
-		b.order.MoveToFront(el)
-		return
+		b.evictLocked(el)
 	}
-	b.m[k] = b.order.PushFront(&chunk{key: k, data: data})
-	b.used += int64(len(data))
-	for b.used > b.max && b.order.Len() > 1 {
-		el := b.order.Back()
-		c := el.Value.(*chunk)
-		b.order.Remove(el)
-		delete(b.m, c.key)
-		b.used -= int64(len(c.data))
+}
+
+func (b *blockCache) evictLocked(el *list.Element) {
+	c := el.Value.(*chunk)
+	b.order.Remove(el)
+	delete(b.m, c.key)
+	b.used -= int64(cap(c.data))
+	c.evicted = true
+	if c.pins == 0 {
+		b.recycleLocked(c)
 	}
 }
 
@@ -92,10 +167,13 @@ type fetchGroup struct {
 	sem      chan struct{} // bounds concurrent storage requests
 }
 
+// flight is a chunk being fetched. waiters counts the readers that will
+// each take a pin on it; guarded by fetchGroup.mu.
 type flight struct {
-	done chan struct{}
-	data []byte
-	err  error
+	done    chan struct{}
+	c       *chunk
+	err     error
+	waiters int
 }
 
 func newFetchGroup() *fetchGroup {
@@ -119,32 +197,53 @@ func (s *Store) NewReader(e Entry) *Reader {
 	return &Reader{s: s, e: e}
 }
 
-// Read returns the bytes of the file from off on, as many as fit in buf
-// or up to the end of the file. When they lie in one cached chunk, the
-// result is that chunk's memory, not a copy: the caller must not change
-// it. It returns io.EOF at the end of the file.
-func (r *Reader) Read(ctx context.Context, buf []byte, off int64) ([]byte, error) {
+// Read returns the bytes of the file from off on, up to n of them or to
+// the end of the file, as slices of the cached chunks (no copy), and a
+// function to call once they have been used: the caller must not change
+// them, nor use them after done. It returns io.EOF at the end of the file.
+func (r *Reader) Read(ctx context.Context, n int, off int64) (data [][]byte, done func(), err error) {
 	e, err := r.s.Stat(ctx, r.e)
 	if err != nil {
-		return nil, err
+		return nil, nop, err
 	}
 	if off >= e.Size {
-		return nil, io.EOF
+		return nil, nop, io.EOF
 	}
-	n := min(int64(len(buf)), e.Size-off)
-	if off/chunkSize != (off+n-1)/chunkSize {
-		k, err := r.ReadAt(ctx, buf[:n], off)
-		return buf[:k], err
+	size := min(int64(n), e.Size-off)
+	seq := r.planReadAhead(e, off, size)
+	first, last := off/chunkSize, (off+size-1)/chunkSize
+	var held []*chunk
+	release := func() {
+		for _, c := range held {
+			// A sequential reader that read a chunk to its end is past it:
+			// the kernel keeps those bytes in its page cache, so the buffer
+			// may go to the next fetch.
+			consumed := off+size >= c.key.idx*chunkSize+int64(len(c.data))
+			r.s.blocks.release(c)
+			if seq && consumed {
+				r.s.blocks.drop(c.key)
+			}
+		}
 	}
-	r.planReadAhead(e, off, n)
-	idx := off / chunkSize
-	data, err := r.s.chunkAt(ctx, e, idx, idx)
-	if err != nil {
-		return nil, err
+	for idx := first; idx <= last; idx++ {
+		c, err := r.s.chunkAt(ctx, e, idx, last)
+		if err != nil {
+			release()
+			return nil, nop, err
+		}
+		held = append(held, c)
+		lo := max(off-idx*chunkSize, 0)
+		hi := min(off+size-idx*chunkSize, int64(len(c.data)))
+		if lo > hi {
+			release()
+			return nil, nop, io.ErrUnexpectedEOF
+		}
+		data = append(data, c.data[lo:hi])
 	}
-	start := off - idx*chunkSize
-	return data[start : start+n], nil
+	return data, release, nil
 }
+
+func nop() {}
 
 // ReadAt reads len(p) bytes at off, or up to the end of the file, in which
 // case it returns io.EOF with the bytes read.
@@ -164,14 +263,19 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 
 	first, last := off/chunkSize, (off+int64(len(want))-1)/chunkSize
 	n := 0
-	for idx := first; idx <= last; {
-		data, err := r.s.chunkAt(ctx, e, idx, last)
+	for idx := first; idx <= last; idx++ {
+		c, err := r.s.chunkAt(ctx, e, idx, last)
 		if err != nil {
 			return n, err
 		}
 		start := off + int64(n) - idx*chunkSize
-		n += copy(want[n:], data[start:])
-		idx++
+		if start < int64(len(c.data)) {
+			n += copy(want[n:], c.data[start:])
+		}
+		r.s.blocks.release(c)
+	}
+	if n < len(want) {
+		return n, io.ErrUnexpectedEOF
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -180,8 +284,9 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 }
 
 // planReadAhead notes the read pattern and starts background fetches of
-// the chunks ahead of a sequential reader.
-func (r *Reader) planReadAhead(e Entry, off, n int64) {
+// the chunks ahead of a sequential reader. It reports whether the reader
+// reads sequentially.
+func (r *Reader) planReadAhead(e Entry, off, n int64) bool {
 	r.mu.Lock()
 	if off <= r.front+nearFront && off+n >= r.front-nearFront {
 		r.streak++
@@ -191,7 +296,7 @@ func (r *Reader) planReadAhead(e Entry, off, n int64) {
 	}
 	if r.streak < seqThreshold {
 		r.mu.Unlock()
-		return
+		return false
 	}
 	switch {
 	case r.window == 0:
@@ -204,15 +309,16 @@ func (r *Reader) planReadAhead(e Entry, off, n int64) {
 	from := max(r.aheadEnd, r.front)
 	to := min(r.front+r.window, e.Size)
 	const segment = segmentChunks * chunkSize
-	if to-from < segment && to < e.Size {
+	if (to-from < segment && to < e.Size) || to <= from {
 		r.mu.Unlock()
-		return
+		return true
 	}
 	to = min(from+(to-from+segment-1)/segment*segment, e.Size)
 	r.aheadEnd = to
 	r.mu.Unlock()
 
 	r.s.prefetch(e, from/chunkSize, (to-1)/chunkSize)
+	return true
 }
 
 // prefetch starts fetching, without waiting, the chunks first..last of e
@@ -249,29 +355,31 @@ func (s *Store) prefetch(e Entry, first, last int64) {
 	flush()
 }
 
-// chunkAt returns chunk idx of e. On a miss it fetches, in one request,
-// that chunk and the following ones up to upTo that are neither cached
-// nor being fetched.
-func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) ([]byte, error) {
+// chunkAt returns chunk idx of e, pinned: release it when done. On a miss
+// it fetches, in one request, that chunk and the following ones up to upTo
+// that are neither cached nor being fetched.
+func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, error) {
 	k := chunkKey{e.ID, idx}
-	if data, ok := s.blocks.get(k); ok {
-		return data, nil
+	if c, ok := s.blocks.acquire(k); ok {
+		return c, nil
 	}
 	if s.disk != nil {
-		if data, ok := s.disk.get(k); ok {
-			s.blocks.put(k, data)
-			return data, nil
+		buf := s.blocks.buffer()
+		if data, ok := s.disk.read(k, buf); ok {
+			return s.blocks.insert(&chunk{key: k, data: data}, 1), nil
 		}
+		s.blocks.recycle(buf)
 	}
 	fg := s.fetches
 	fg.mu.Lock()
 	if f, ok := fg.inflight[k]; ok {
+		f.waiters++
 		fg.mu.Unlock()
-		return waitFlight(ctx, f)
+		return s.waitFlight(ctx, f)
 	}
-	if data, ok := s.blocks.get(k); ok { // landed while we took the lock
+	if c, ok := s.blocks.acquire(k); ok { // landed while we took the lock
 		fg.mu.Unlock()
-		return data, nil
+		return c, nil
 	}
 	// Claim chunk idx and the run of missing chunks after it.
 	lastChunk := (e.Size - 1) / chunkSize
@@ -290,23 +398,28 @@ func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) ([]byte, 
 		flights = append(flights, f)
 		end = j
 	}
+	flights[0].waiters++
 	fg.mu.Unlock()
 
 	go s.fetchRun(e, idx, end, flights)
-	return waitFlight(ctx, flights[0])
+	return s.waitFlight(ctx, flights[0])
 }
 
 // fetchRun reads chunks first..last with one ranged request and hands each
-// to its waiters. It runs detached from any one reader, so that a reader
-// that gives up does not fail the others.
+// to its waiters, pinned once for each. It runs detached from any one
+// reader, so that a reader that gives up does not fail the others.
 func (s *Store) fetchRun(e Entry, first, last int64, flights []*flight) {
 	fg := s.fetches
 	fg.sem <- struct{}{}
 	ctx, cancel := s.withTimeout(context.Background())
 	off := first * chunkSize
 	size := min((last+1)*chunkSize, e.Size) - off
-	buf := make([]byte, size)
-	n, err := s.rc.ReadAt(ctx, e.URL(), buf, off)
+	bufs := make([][]byte, len(flights))
+	for i := range bufs {
+		bufs[i] = s.blocks.buffer()
+	}
+	bufs[len(bufs)-1] = bufs[len(bufs)-1][:size-int64(len(bufs)-1)*chunkSize]
+	n, err := s.rc.ReadAtv(ctx, e.URL(), bufs, off)
 	cancel()
 	<-fg.sem
 	if errors.Is(err, io.EOF) && int64(n) < size {
@@ -317,35 +430,46 @@ func (s *Store) fetchRun(e Entry, first, last int64, flights []*flight) {
 	if err != nil {
 		err = translate(err)
 	}
+	var got []*chunk
 	fg.mu.Lock()
 	for i, f := range flights {
-		idx := first + int64(i)
+		k := chunkKey{e.ID, first + int64(i)}
 		if err == nil {
-			lo := int64(i) * chunkSize
-			f.data = buf[lo:min(lo+chunkSize, int64(n))]
-			s.blocks.put(chunkKey{e.ID, idx}, f.data)
+			// One pin per waiter, and one for the disk copy below.
+			f.c = s.blocks.insert(&chunk{key: k, data: bufs[i]}, f.waiters+1)
+			got = append(got, f.c)
 		} else {
 			f.err = err
+			s.blocks.recycle(bufs[i])
 		}
-		delete(fg.inflight, chunkKey{e.ID, idx})
+		delete(fg.inflight, k)
 		close(f.done)
 	}
 	fg.mu.Unlock()
-	if s.disk != nil && err == nil {
-		for i, f := range flights {
-			if werr := s.disk.put(chunkKey{e.ID, first + int64(i)}, f.data); werr != nil {
+	for _, c := range got {
+		if s.disk != nil {
+			if werr := s.disk.put(c.key, c.data); werr != nil {
 				s.log.Warn("could not keep content on disk", "err", werr)
-				break
 			}
 		}
+		s.blocks.release(c)
 	}
 }
 
-func waitFlight(ctx context.Context, f *flight) ([]byte, error) {
+// waitFlight waits for a flight the caller counted itself a waiter of, and
+// returns its chunk, pinned for the caller. A caller that gives up leaves
+// its pin to be dropped when the flight lands.
+func (s *Store) waitFlight(ctx context.Context, f *flight) (*chunk, error) {
 	select {
 	case <-f.done:
-		return f.data, f.err
+		return f.c, f.err
 	case <-ctx.Done():
+		go func() {
+			<-f.done
+			if f.c != nil {
+				s.blocks.release(f.c)
+			}
+		}()
 		return nil, ctx.Err()
 	}
 }

@@ -3,6 +3,7 @@ package cache
 import (
 	"container/list"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -94,7 +95,8 @@ func (d *diskCache) has(k chunkKey) bool {
 	return ok
 }
 
-func (d *diskCache) get(k chunkKey) ([]byte, bool) {
+// read reads chunk k into buf (of chunkSize) and returns its bytes.
+func (d *diskCache) read(k chunkKey, buf []byte) ([]byte, bool) {
 	d.mu.Lock()
 	el, ok := d.m[k]
 	if ok {
@@ -105,7 +107,7 @@ func (d *diskCache) get(k chunkKey) ([]byte, bool) {
 		return nil, false
 	}
 	p := filepath.Join(d.dir, chunkName(k))
-	data, err := os.ReadFile(p)
+	data, err := readInto(p, buf)
 	if err != nil {
 		d.mu.Lock()
 		if el, ok := d.m[k]; ok {
@@ -119,6 +121,19 @@ func (d *diskCache) get(k chunkKey) ([]byte, bool) {
 	now := time.Now()
 	os.Chtimes(p, now, now) // remembered across restarts
 	return data, true
+}
+
+func readInto(name string, buf []byte) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	n, err := io.ReadFull(f, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	return buf[:n], err
 }
 
 func (d *diskCache) put(k chunkKey, data []byte) error {

@@ -250,7 +250,9 @@ func (s *Store) newPending(meta pendingMeta, fill func(*os.File) error) (*Pendin
 	return p, nil
 }
 
-// saveMeta writes p's record beside its bytes, atomically and durably.
+// saveMeta writes p's record beside its bytes, atomically: a process
+// killed at any point leaves the old record or the new one. (Surviving a
+// crash of the whole machine is makeDurable's job.)
 func (p *Pending) saveMeta() error {
 	p.s.pmu.Lock()
 	data, err := json.Marshal(p.meta)
@@ -258,10 +260,39 @@ func (p *Pending) saveMeta() error {
 	if err != nil {
 		return err
 	}
-	return writeFileSync(p.path+".json", data)
+	return writeFileAtomic(p.path+".json", data, false)
 }
 
-func writeFileSync(name string, data []byte) error {
+// makeDurable flushes p's bytes and record to the disk. A spool file only
+// needs to outlive the machine when its upload failed: until then the tool
+// writing it has not been told it is safe, and after a success it goes.
+func (p *Pending) makeDurable() error {
+	p.mu.Lock()
+	f := p.f
+	p.mu.Unlock()
+	if f != nil {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	p.s.pmu.Lock()
+	data, err := json.Marshal(p.meta)
+	p.s.pmu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(p.path+".json", data, true); err != nil {
+		return err
+	}
+	dir, err := os.Open(p.s.spoolDir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
+}
+
+func writeFileAtomic(name string, data []byte, durable bool) error {
 	tmp := name + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -271,9 +302,11 @@ func writeFileSync(name string, data []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -406,10 +439,6 @@ func (p *Pending) Commit(ctx context.Context) error {
 		p.mu.Unlock()
 		return nil
 	}
-	if err := p.f.Sync(); err != nil {
-		p.mu.Unlock()
-		return fmt.Errorf("spool: %w", err)
-	}
 	size := p.size
 	p.dirty = false // a write from now on makes it dirty again
 	p.uploading = true
@@ -469,6 +498,9 @@ func (p *Pending) Commit(ctx context.Context) error {
 		p.failures++
 		p.lastErr = err
 		p.mu.Unlock()
+		if derr := p.makeDurable(); derr != nil {
+			s.log.Error(fmt.Sprintf("spool: could not flush %s to disk: %v", meta.Name, derr), "name", meta.Name)
+		}
 		s.scheduleRetry(p)
 		return fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", meta.Name, err)
 	}

@@ -31,6 +31,7 @@ type Remote interface {
 	Delete(ctx context.Context, id string) error
 	DeleteMany(ctx context.Context, ids []string, status remote.DeleteStatus) error
 	ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error)
+	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
 }
 

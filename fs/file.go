@@ -190,19 +190,20 @@ func (h *handle) get() (*cache.Reader, *cache.Pending) {
 
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	r, p := h.get()
-	var data []byte
-	var err error
 	if p != nil {
-		var n int
-		n, err = p.ReadAt(dest, off)
-		data = dest[:n]
-	} else {
-		data, err = r.Read(ctx, dest, off) // often the cache's own memory: no copy
+		n, err := p.ReadAt(dest, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, h.file.fsys.fail("read", &h.file.Inode, "", err)
+		}
+		return fuse.ReadResultData(dest[:n]), 0
 	}
+	// The cache's own memory goes to the kernel, without a copy; the chunks
+	// are held until go-fuse has written them.
+	data, done, err := r.Read(ctx, len(dest), off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, h.file.fsys.fail("read", &h.file.Inode, "", err)
 	}
-	return fuse.ReadResultData(data), 0
+	return &chunkResult{slices: data, done: done}, 0
 }
 
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
@@ -265,3 +266,36 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 func (h *handle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
 	return h.file.Getattr(ctx, h, out)
 }
+
+// chunkResult is a read answered with slices of cached chunks. go-fuse
+// writes them to the kernel with one writev (Slices) and then calls Done,
+// which lets the cache reuse their memory.
+type chunkResult struct {
+	slices [][]byte
+	done   func()
+}
+
+var _ fuse.ReadResult = (*chunkResult)(nil)
+
+func (r *chunkResult) Slices() ([][]byte, fuse.Status) { return r.slices, fuse.OK }
+
+func (r *chunkResult) Size() int {
+	n := 0
+	for _, s := range r.slices {
+		n += len(s)
+	}
+	return n
+}
+
+func (r *chunkResult) Bytes(buf []byte) ([]byte, fuse.Status) {
+	if len(r.slices) == 1 {
+		return r.slices[0], fuse.OK
+	}
+	out := buf[:0]
+	for _, s := range r.slices {
+		out = append(out, s...)
+	}
+	return out, fuse.OK
+}
+
+func (r *chunkResult) Done() { r.done() }

@@ -20,10 +20,21 @@ import (
 // reached; failures are retried for as long as the context and the client's
 // retry budget allow.
 func (c *Client) ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error) {
+	return c.ReadAtv(ctx, fileURL, [][]byte{p}, off)
+}
+
+// ReadAtv is ReadAt into several buffers, filled in turn from one range:
+// one request can fill buffers that are each kept on their own.
+func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error) {
 	deadline := time.Now().Add(c.retryFor)
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
 	got := 0
-	for attempt := 0; got < len(p); {
-		n, err := c.readOnce(ctx, fileURL, p[got:], off+int64(got))
+	for attempt := 0; got < total; {
+		rest := skipBytes(bufs, got)
+		n, err := c.readOnce(ctx, fileURL, rest, total-got, off+int64(got))
 		got += n
 		if err == nil || err == io.EOF {
 			if err == io.EOF || n == 0 {
@@ -54,15 +65,28 @@ func (c *Client) ReadAt(ctx context.Context, fileURL string, p []byte, off int64
 	return got, nil
 }
 
-// readOnce makes one ranged GET for len(p) bytes at off and reads as much of
-// the body as arrives.
-func (c *Client) readOnce(ctx context.Context, fileURL string, p []byte, off int64) (int, error) {
+// skipBytes returns bufs less their first n bytes.
+func skipBytes(bufs [][]byte, n int) [][]byte {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) == 0 {
+		return nil
+	}
+	out := append([][]byte{bufs[0][n:]}, bufs[1:]...)
+	return out
+}
+
+// readOnce makes one ranged GET for size bytes at off, into bufs in turn,
+// and reads as much of the body as arrives.
+func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off int64) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("User-Agent", c.ua)
-	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(len(p))-1))
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(size)-1))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, err
@@ -88,19 +112,25 @@ func (c *Client) readOnce(ctx context.Context, fileURL string, p []byte, off int
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return 0, parseError("GET", "storage "+redactURL(fileURL), resp, b)
 	}
-	n, err := io.ReadFull(body, p)
-	if err == io.ErrUnexpectedEOF {
-		// Short: either the file ended, or the connection broke. A declared
-		// length tells which.
-		if resp.ContentLength >= 0 && int64(n) < resp.ContentLength-skipped(resp, off) {
-			return n, io.ErrUnexpectedEOF
+	n := 0
+	for _, p := range bufs {
+		k, err := io.ReadFull(body, p)
+		n += k
+		switch {
+		case err == io.ErrUnexpectedEOF || (err == io.EOF && n > 0):
+			// Short: either the file ended, or the connection broke. A
+			// declared length tells which.
+			if resp.ContentLength >= 0 && int64(n) < resp.ContentLength-skipped(resp, off) {
+				return n, io.ErrUnexpectedEOF
+			}
+			return n, io.EOF
+		case err == io.EOF:
+			return 0, io.EOF
+		case err != nil:
+			return n, err
 		}
-		return n, io.EOF
 	}
-	if err == io.EOF {
-		return 0, io.EOF
-	}
-	return n, err
+	return n, nil
 }
 
 // skipped is how much of a 200 answer's declared length lies before off.
