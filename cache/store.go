@@ -222,6 +222,18 @@ func (s *Store) Close() error {
 		close(s.done)
 		s.stopAll()
 		s.workers.Wait()
+		// What waits for upload must outlive the machine, not just ghlfs.
+		s.pmu.Lock()
+		left := make([]*Pending, 0, len(s.pending))
+		for _, p := range s.pending {
+			left = append(left, p)
+		}
+		s.pmu.Unlock()
+		for _, p := range left {
+			if derr := p.makeDurable(); derr != nil {
+				s.log.Error(fmt.Sprintf("spool: could not flush %s to disk: %v", p.Name(), derr), "name", p.Name())
+			}
+		}
 		err = s.times.close()
 		s.lock.Close()
 	})
