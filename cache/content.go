@@ -332,6 +332,7 @@ func (s *Store) prefetch(e Entry, first, last int64) {
 	start := int64(-1)
 	flush := func() {
 		if len(run) > 0 {
+			s.fetching.Add(1)
 			go s.fetchRun(e, start, start+int64(len(run))-1, run)
 		}
 		run, start = nil, -1
@@ -401,6 +402,7 @@ func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, 
 	flights[0].waiters++
 	fg.mu.Unlock()
 
+	s.fetching.Add(1)
 	go s.fetchRun(e, idx, end, flights)
 	return s.waitFlight(ctx, flights[0])
 }
@@ -409,9 +411,10 @@ func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, 
 // to its waiters, pinned once for each. It runs detached from any one
 // reader, so that a reader that gives up does not fail the others.
 func (s *Store) fetchRun(e Entry, first, last int64, flights []*flight) {
+	defer s.fetching.Done()
 	fg := s.fetches
 	fg.sem <- struct{}{}
-	ctx, cancel := s.withTimeout(context.Background())
+	ctx, cancel := s.withTimeout(s.closing)
 	off := first * chunkSize
 	size := min((last+1)*chunkSize, e.Size) - off
 	bufs := make([][]byte, len(flights))

@@ -110,6 +110,7 @@ type Store struct {
 	closing  context.Context // done when Close begins
 	stopAll  context.CancelFunc
 	workers  sync.WaitGroup
+	fetching sync.WaitGroup // content fetches under way, and their disk copies
 	closeOne sync.Once
 	lock     *os.File // holds the cache directory's lock
 
@@ -222,6 +223,7 @@ func (s *Store) Close() error {
 		close(s.done)
 		s.stopAll()
 		s.workers.Wait()
+		s.fetching.Wait()
 		// What waits for upload must outlive the machine, not just ghlfs.
 		s.pmu.Lock()
 		left := make([]*Pending, 0, len(s.pending))
