@@ -29,7 +29,7 @@ func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error)
 	if e.ModTime.IsZero() {
 		e.ModTime = s.opts.Now()
 	}
-	s.update(parentID, func(entries []Entry) []Entry { return append(entries, e) })
+	s.update(parentID, func(entries []Entry) []Entry { return append(without(entries, e.ID), e) })
 	s.seedEmpty(e.ID)
 	return e, nil
 }
@@ -86,18 +86,22 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 // upload already made.
 func (p *Pending) rename(ctx context.Context, newName string) error {
 	s := p.s
+	// The name first, then the upload made so far: an upload that lands in
+	// between sees the new name and renames itself (Pending.landed).
 	s.pmu.Lock()
+	oldName := p.meta.Name
+	p.meta.Name = newName
 	remoteID := p.meta.RemoteID
+	parent := p.meta.ParentID
 	s.pmu.Unlock()
 	if remoteID != "" {
 		if err := s.rc.Rename(ctx, remoteID, newName); err != nil {
+			s.pmu.Lock()
+			p.meta.Name = oldName
+			s.pmu.Unlock()
 			return translate(err)
 		}
 	}
-	s.pmu.Lock()
-	p.meta.Name = newName
-	parent := p.meta.ParentID
-	s.pmu.Unlock()
 	if err := p.saveMeta(); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -130,6 +134,10 @@ func (s *Store) remove(ctx context.Context, e Entry) error {
 		if !ok {
 			return ErrNotFound
 		}
+		// Wait for an upload under way, so that it cannot publish the file
+		// after it is removed.
+		p.commitMu.Lock()
+		defer p.commitMu.Unlock()
 		s.pmu.Lock()
 		gone := append([]string(nil), p.meta.Replaces...)
 		if p.meta.RemoteID != "" {
@@ -142,7 +150,7 @@ func (s *Store) remove(ctx context.Context, e Entry) error {
 			}
 			s.update(e.ParentID, func(entries []Entry) []Entry { return without(entries, gone...) })
 		}
-		p.drop()
+		p.discard()
 		return nil
 	}
 	if err := s.removeRemote(ctx, e.ParentID, e.ID); err != nil {
@@ -170,14 +178,17 @@ func (s *Store) Rmdir(ctx context.Context, e Entry) error {
 	return s.remove(ctx, e)
 }
 
+// checkEmpty lists the folder afresh, on its own (not from the cache, nor
+// from a whole-library listing), and fails if it holds anything, files
+// waiting for upload included.
 func (s *Store) checkEmpty(ctx context.Context, dir Entry) error {
-	s.Invalidate(dir.ID)
-	l, err := s.ListDir(ctx, dir.ID)
+	entries, _, err := s.fetch(ctx, dir.ID)
 	if err != nil {
 		return err
 	}
-	if len(l.Entries) > 0 {
-		return fmt.Errorf("%w: %s holds %d items", ErrNotEmpty, dir.Name, len(l.Entries))
+	n := len(s.overlay(dir.ID, entries))
+	if n > 0 {
+		return fmt.Errorf("%w: %s holds %d items", ErrNotEmpty, dir.Name, n)
 	}
 	return nil
 }

@@ -87,30 +87,39 @@ func (s *Store) fetchAll(ctx context.Context) error {
 
 // checkAll makes sure, once, that the server honoured fetchAll: a server
 // that ignored it would have answered with the root's items only, leaving
-// every other folder looking empty. It lists one folder shown as empty on
-// its own; if that folder holds anything, the strategy is turned off.
+// every other folder looking empty. It lists up to three folders shown as
+// empty on their own; if one holds anything, the strategy is turned off.
+// (Emptiness before a removal is judged on a folder's own listing anyway.)
 func (s *Store) checkAll(ctx context.Context, children map[string][]Entry) bool {
 	s.mu.Lock()
 	checked := s.allChecked
-	s.allChecked = true
 	s.mu.Unlock()
 	if checked {
 		return true
 	}
+	var empty []string
 	for id, entries := range children {
-		if id == "" || len(entries) > 0 {
-			continue
+		if id != "" && len(entries) == 0 {
+			empty = append(empty, id)
 		}
-		own, _, err := s.fetch(ctx, id)
-		if err != nil || len(own) == 0 {
-			return true
-		}
-		s.log.Warn("the server ignores fetchAll: listing folder by folder instead")
-		s.mu.Lock()
-		s.allOff = true
-		s.mu.Unlock()
-		return false
 	}
+	slices.Sort(empty)
+	for _, id := range empty[:min(len(empty), 3)] {
+		own, _, err := s.fetch(ctx, id)
+		if err != nil {
+			return false // not checked: try again on the next listing
+		}
+		if len(own) > 0 {
+			s.log.Warn("the server ignores fetchAll: listing folder by folder instead")
+			s.mu.Lock()
+			s.allOff, s.allChecked = true, true
+			s.mu.Unlock()
+			return false
+		}
+	}
+	s.mu.Lock()
+	s.allChecked = true
+	s.mu.Unlock()
 	return true
 }
 

@@ -33,6 +33,7 @@ type Remote interface {
 	ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error)
 	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
+	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
 }
 
 var _ Remote = (*remote.Client)(nil)
@@ -122,6 +123,9 @@ type Store struct {
 	// successors maps the id of a pending file that left the spool to the
 	// entry of its upload, for nodes that still hold the old entry.
 	successors *gocache.Cache
+	// predecessors maps the id of an upload to the pending file it came
+	// from, so that the filesystem keeps its inode number.
+	predecessors *gocache.Cache
 }
 
 // New returns a Store over rc. It takes up the files a previous run left
@@ -146,20 +150,21 @@ func New(rc Remote, opts Options) (*Store, error) {
 		opts.RetryBase = 30 * time.Second
 	}
 	s := &Store{
-		rc:         rc,
-		opts:       opts,
-		log:        opts.Logger,
-		listings:   gocache.New(opts.DirTTL, 2*opts.DirTTL),
-		epoch:      make(map[string]uint64),
-		used:       make(map[string]time.Time),
-		sizes:      make(map[string]remote.FileInfo),
-		blocks:     newBlockCache(opts.MemoryBytes),
-		fetches:    newFetchGroup(),
-		uploads:    make(chan *Pending),
-		done:       make(chan struct{}),
-		pending:    make(map[string]*Pending),
-		hidden:     make(map[string]*Pending),
-		successors: gocache.New(10*time.Minute, 10*time.Minute),
+		rc:           rc,
+		opts:         opts,
+		log:          opts.Logger,
+		listings:     gocache.New(opts.DirTTL, 2*opts.DirTTL),
+		epoch:        make(map[string]uint64),
+		used:         make(map[string]time.Time),
+		sizes:        make(map[string]remote.FileInfo),
+		blocks:       newBlockCache(opts.MemoryBytes),
+		fetches:      newFetchGroup(),
+		uploads:      make(chan *Pending),
+		done:         make(chan struct{}),
+		pending:      make(map[string]*Pending),
+		hidden:       make(map[string]*Pending),
+		successors:   gocache.New(10*time.Minute, 10*time.Minute),
+		predecessors: gocache.New(10*time.Minute, 10*time.Minute),
 	}
 	dir := opts.CacheDir
 	if dir == "" {

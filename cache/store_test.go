@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -223,7 +225,7 @@ func TestSpoolSurvivesARestart(t *testing.T) {
 
 	e.srv.SetFaults(ghltest.Faults{})
 	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
-	s2, err := New(rc, Options{CacheDir: e.dir})
+	s2, err := New(rc, Options{CacheDir: e.dir, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

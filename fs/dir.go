@@ -2,7 +2,6 @@ package fs
 
 import (
 	"context"
-	"sync"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -15,39 +14,34 @@ import (
 type Dir struct {
 	gofs.Inode
 	fsys *FS
-
-	mu    sync.Mutex
-	entry cache.Entry // guarded by mu
-	view  *dirView    // guarded by mu; the names of the last listing seen
+	st   *nodeState
 }
 
-func (d *Dir) id() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.entry.ID
-}
-
-func (d *Dir) setEntry(e cache.Entry) {
-	d.mu.Lock()
-	d.entry = e
-	d.mu.Unlock()
-}
+func (d *Dir) id() string { return d.st.get().ID }
 
 // children returns the folder's current names.
 func (d *Dir) children(ctx context.Context) (*dirView, error) {
-	l, err := d.fsys.store.ListDir(ctx, d.id())
+	id := d.id()
+	// go-fuse calls only the node it keeps: this is the one to notify.
+	d.fsys.mu.Lock()
+	if d.fsys.dirs[id] != d {
+		d.fsys.dirs[id] = d
+	}
+	d.fsys.mu.Unlock()
+	l, err := d.fsys.store.ListDir(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.view == nil || d.view.listing != l {
-		d.view = newDirView(l)
+	d.st.mu.Lock()
+	defer d.st.mu.Unlock()
+	if d.st.view == nil || d.st.view.listing != l {
+		d.st.view = newDirView(l)
 	}
-	return d.view, nil
+	return d.st.view, nil
 }
 
-// child returns the entry shown as name, or ENOENT.
+// child returns the entry shown as name; ENOENT if there is none, and the
+// listing's own failure if it cannot be read.
 func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errno) {
 	v, err := d.children(ctx)
 	if err != nil {
@@ -61,10 +55,7 @@ func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errn
 }
 
 func (d *Dir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	d.mu.Lock()
-	e := d.entry
-	d.mu.Unlock()
-	e, _ = d.fsys.store.Stat(ctx, e)
+	e, _ := d.fsys.store.Stat(ctx, d.st.get())
 	d.fsys.fillAttr(e, d.StableAttr().Ino, &out.Attr)
 	return 0
 }
@@ -72,10 +63,7 @@ func (d *Dir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut
 // Setattr accepts mode and owner changes without keeping them (the API has
 // no permissions), as gcsfuse and rclone do, and keeps times locally.
 func (d *Dir) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	d.mu.Lock()
-	e := d.entry
-	d.mu.Unlock()
-	if errno := d.fsys.setTimes(&d.Inode, e, in); errno != 0 {
+	if errno := d.fsys.setTimes(&d.Inode, d.st.get(), in); errno != 0 {
 		return errno
 	}
 	return d.Getattr(ctx, fh, out)
@@ -100,24 +88,15 @@ func (f *FS) node(ctx context.Context, parent *gofs.Inode, e cache.Entry, out *f
 		return nil, f.fail("stat", parent, e.Name, err)
 	}
 	ino := f.ino(e.ID)
+	st := f.state(ino)
+	st.set(e)
 	var ops gofs.InodeEmbedder
 	if e.IsDir {
-		ops = &Dir{fsys: f, entry: e}
+		ops = &Dir{fsys: f, st: st}
 	} else {
-		ops = &File{fsys: f, entry: e}
+		ops = &File{fsys: f, st: st}
 	}
 	ch := parent.NewInode(ctx, ops, gofs.StableAttr{Mode: modeOf(e), Ino: ino})
-	// A node already known under this number keeps its object: bring its
-	// entry up to date.
-	switch n := ch.Operations().(type) {
-	case *Dir:
-		n.setEntry(e)
-		f.mu.Lock()
-		f.dirs[e.ID] = n
-		f.mu.Unlock()
-	case *File:
-		n.setEntry(e)
-	}
 	f.fillAttr(e, ino, out)
 	return ch, 0
 }
@@ -136,7 +115,8 @@ func (d *Dir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	return gofs.NewListDirStream(list), 0
 }
 
-// OnForget drops the folder from the nodes the poller may notify.
+// OnForget drops the folder from the nodes the poller may notify, and its
+// state.
 func (d *Dir) OnForget() {
 	id := d.id()
 	d.fsys.mu.Lock()
@@ -144,6 +124,7 @@ func (d *Dir) OnForget() {
 		delete(d.fsys.dirs, id)
 	}
 	d.fsys.mu.Unlock()
+	d.fsys.forget(&d.Inode, d.st)
 }
 
 // newName checks a name given for a new or renamed item and returns the
@@ -164,8 +145,12 @@ func (d *Dir) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.Ent
 	if errno != 0 {
 		return nil, errno
 	}
-	if _, errno := d.child(ctx, name); errno == 0 {
+	switch _, errno := d.child(ctx, name); errno {
+	case 0:
 		return nil, syscall.EEXIST
+	case syscall.ENOENT:
+	default:
+		return nil, errno
 	}
 	e, err := d.fsys.store.Mkdir(ctx, d.id(), remoteName)
 	if err != nil {
@@ -179,24 +164,34 @@ func (d *Dir) Create(ctx context.Context, name string, flags uint32, mode uint32
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
-	if e, errno := d.child(ctx, name); errno == 0 {
+	e, errno := d.child(ctx, name)
+	switch {
+	case errno == 0:
 		// The name exists after all (the kernel's view was older): open it.
 		if flags&syscall.O_EXCL != 0 {
 			return nil, nil, 0, syscall.EEXIST
+		}
+		if e.IsDir {
+			return nil, nil, 0, syscall.EISDIR
 		}
 		ch, errno := d.fsys.node(ctx, &d.Inode, e, &out.Attr)
 		if errno != 0 {
 			return nil, nil, 0, errno
 		}
-		fh, fuseFlags, errno := ch.Operations().(*File).Open(ctx, flags)
+		file, ok := ch.Operations().(*File)
+		if !ok {
+			return nil, nil, 0, syscall.EISDIR
+		}
+		fh, fuseFlags, errno := file.Open(ctx, flags)
 		return ch, fh, fuseFlags, errno
+	case errno != syscall.ENOENT:
+		return nil, nil, 0, errno
 	}
 	p, err := d.fsys.store.Create(ctx, d.id(), remoteName)
 	if err != nil {
 		return nil, nil, 0, d.fsys.fail("create", &d.Inode, name, err)
 	}
-	e := p.Entry()
-	ch, errno := d.fsys.node(ctx, &d.Inode, e, &out.Attr)
+	ch, errno := d.fsys.node(ctx, &d.Inode, p.Entry(), &out.Attr)
 	if errno != 0 {
 		p.Release()
 		return nil, nil, 0, errno
@@ -250,7 +245,11 @@ func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbed
 		return errno
 	}
 	var replace *cache.Entry
-	if t, errno := d.child(ctx, newName_); errno == 0 {
+	t, errno := d.child(ctx, newName_)
+	if errno != 0 && errno != syscall.ENOENT {
+		return errno
+	}
+	if errno == 0 {
 		if flags&renameNoReplace != 0 {
 			return syscall.EEXIST
 		}
@@ -267,6 +266,16 @@ func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbed
 	}
 	if err := d.fsys.store.Rename(ctx, e, remoteName, replace); err != nil {
 		return d.fsys.fail("rename", &d.Inode, name, err)
+	}
+	// The moved node keeps its number: its state takes the new name now,
+	// so that a change made through it before the next look-up keeps it.
+	d.fsys.mu.Lock()
+	st := d.fsys.states[d.fsys.inos[e.ID]]
+	d.fsys.mu.Unlock()
+	if st != nil {
+		st.mu.Lock()
+		st.entry.Name = remoteName
+		st.mu.Unlock()
 	}
 	return 0
 }

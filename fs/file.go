@@ -17,40 +17,37 @@ import (
 type File struct {
 	gofs.Inode
 	fsys *FS
-
-	mu    sync.Mutex
-	entry cache.Entry // guarded by mu
+	st   *nodeState
 }
 
 // current is the node's entry, brought up to date when the pending file it
 // stood for has been uploaded since.
 func (f *File) current() cache.Entry {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.entry.Pending {
-		f.entry = f.fsys.store.Current(f.entry)
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	if f.st.entry.Pending {
+		f.st.entry = f.fsys.store.Current(f.st.entry)
 	}
-	return f.entry
+	return f.st.entry
 }
 
-func (f *File) setEntry(e cache.Entry) {
-	f.mu.Lock()
-	f.entry = e
-	f.mu.Unlock()
-}
+func (f *File) setEntry(e cache.Entry) { f.st.set(e) }
 
 // follow moves the node onto the pending file now behind it, keeping the
 // inode number.
 func (f *File) follow(p *cache.Pending) {
 	e := p.Entry()
-	f.mu.Lock()
-	old := f.entry.ID
-	f.entry = e
-	f.mu.Unlock()
+	f.st.mu.Lock()
+	old := f.st.entry.ID
+	f.st.entry = e
+	f.st.mu.Unlock()
 	if old != e.ID {
 		f.fsys.alias(e.ID, old)
 	}
 }
+
+// OnForget drops the node's state once the kernel has forgotten it.
+func (f *File) OnForget() { f.fsys.forget(&f.Inode, f.st) }
 
 func (f *File) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	e, err := f.fsys.store.Stat(ctx, f.current())
@@ -134,7 +131,9 @@ func (f *File) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 		if !ok {
 			return nil, 0, syscall.ENOENT
 		}
-		p.Open()
+		if err := p.Open(); err != nil {
+			return nil, 0, f.fsys.fail("open", &f.Inode, "", err)
+		}
 		h.pending = p
 	default:
 		h.reader = f.fsys.store.NewReader(e)

@@ -43,10 +43,11 @@ type FS struct {
 
 	started time.Time // the time shown when an item has none
 
-	mu   sync.Mutex
-	inos map[string]uint64 // entry id -> inode number; guarded by mu
-	next uint64            // guarded by mu
-	dirs map[string]*Dir   // folder id -> its live node; guarded by mu
+	mu     sync.Mutex
+	inos   map[string]uint64     // entry id -> inode number; guarded by mu
+	next   uint64                // guarded by mu
+	states map[uint64]*nodeState // inode number -> what is known of it; guarded by mu
+	dirs   map[string]*Dir       // folder id -> the node go-fuse serves it by; guarded by mu
 }
 
 // New returns the filesystem over store; Root is its root node.
@@ -54,8 +55,10 @@ func New(store *cache.Store, opts Options) *FS {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), inos: make(map[string]uint64), next: 2, dirs: make(map[string]*Dir)}
-	f.root = &Dir{fsys: f, entry: cache.Entry{IsDir: true, Size: 0}}
+	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), inos: make(map[string]uint64), next: 2,
+		states: make(map[uint64]*nodeState), dirs: make(map[string]*Dir)}
+	f.root = &Dir{fsys: f, st: &nodeState{entry: cache.Entry{IsDir: true, Size: 0}}}
+	f.states[1] = f.root.st
 	f.dirs[""] = f.root
 	store.OnChange(f.changed)
 	return f
@@ -110,13 +113,25 @@ func (w slogWriter) Write(p []byte) (int, error) {
 // mount lives.
 func (f *FS) ino(id string) uint64 {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	n, ok := f.inos[id]
-	if !ok {
-		n = f.next
-		f.next++
-		f.inos[id] = n
+	f.mu.Unlock()
+	if ok {
+		return n
 	}
+	// An upload takes the number of the pending file it came from.
+	pred, hasPred := f.store.Predecessor(id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n, ok := f.inos[id]; ok {
+		return n
+	}
+	if n, ok := f.inos[pred]; hasPred && ok {
+		f.inos[id] = n
+		return n
+	}
+	n = f.next
+	f.next++
+	f.inos[id] = n
 	return n
 }
 

@@ -163,7 +163,7 @@ func TestFindAPICalls(t *testing.T) {
 	if first != second {
 		t.Errorf("two finds differ")
 	}
-	if cold.APIRequests > 2*folders+4 {
+	if cold.APIRequests > 2*folders+6 {
 		t.Errorf("cold find: %d API calls for %d folders; want at most 2 per folder plus a few confirming pages", cold.APIRequests, folders)
 	}
 	if cold.ByEndpoint["GET /medias/files"] != cold.APIRequests {

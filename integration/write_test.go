@@ -500,3 +500,26 @@ func TestLostAnswerNotDuplicated(t *testing.T) {
 		t.Errorf("%d copies in the library after %d uploads", n, getStats(t, srv).ByEndpoint["POST /medias/upload-file"])
 	}
 }
+
+// A file renamed and then changed keeps its new name: the node the kernel
+// holds follows the rename.
+func TestEditAfterRename(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	writeFile(t, m.path("a.txt"), []byte("first\n"))
+	sh(t, "mv", m.path("a.txt"), m.path("b.txt"))
+	sh(t, "sh", "-c", "echo second >> "+m.path("b.txt"))
+	if got := string(readFile(t, m.path("b.txt"))); got != "first\nsecond\n" {
+		t.Fatalf("b.txt reads %q", got)
+	}
+	tree := remoteTree(t, srv)
+	if _, ok := tree["a.txt"]; ok {
+		t.Errorf("a.txt came back: %v", tree)
+	}
+	if rf, ok := tree["b.txt"]; !ok || string(download(t, rf.URL)) != "first\nsecond\n" {
+		t.Errorf("b.txt in the library: %+v", rf)
+	}
+	if out := strings.Fields(sh(t, "ls", m.dir)); len(out) != 1 || out[0] != "b.txt" {
+		t.Errorf("ls shows %q", out)
+	}
+}

@@ -58,9 +58,9 @@ type Client struct {
 	pacer    *pacer
 
 	mu sync.Mutex
-	// pageFloor is the largest page the server has ever returned: a page
-	// shorter than that is surely the last one.
-	pageFloor   int
+	// pageFloor is, for each kind of listing, the largest page the server
+	// has returned: a page shorter than that is surely the last one.
+	pageFloor   map[string]int
 	quotaLogged bool
 }
 
@@ -101,15 +101,16 @@ func New(cfg Config) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Client{
-		base:     base,
-		token:    cfg.Token,
-		location: cfg.LocationID,
-		ua:       cfg.UserAgent,
-		http:     cfg.HTTPClient,
-		pageSize: cfg.PageSize,
-		retryFor: cfg.RetryTimeout,
-		log:      cfg.Logger,
-		pacer:    newPacer(cfg.RateLimit, cfg.RateWindow),
+		base:      base,
+		token:     cfg.Token,
+		location:  cfg.LocationID,
+		ua:        cfg.UserAgent,
+		http:      cfg.HTTPClient,
+		pageSize:  cfg.PageSize,
+		retryFor:  cfg.RetryTimeout,
+		log:       cfg.Logger,
+		pacer:     newPacer(cfg.RateLimit, cfg.RateWindow),
+		pageFloor: make(map[string]int),
 	}, nil
 }
 

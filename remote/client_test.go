@@ -251,3 +251,44 @@ func TestPacerKeepsUnderTheLimit(t *testing.T) {
 		t.Errorf("rate %v/s", got)
 	}
 }
+
+// A server that ignores offset sends the same page again: the listing ends
+// instead of asking for ever.
+func TestListEndsOnARepeatedPage(t *testing.T) {
+	var calls atomic.Int64
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var items []string
+		for i := range 150 {
+			items = append(items, fmt.Sprintf(`{"_id":"%024x","name":"f%d","type":"file"}`, i+1, i))
+		}
+		fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(items, ","))
+	}))
+	items, err := c.List(context.Background(), ListQuery{Type: TypeFile, FetchAll: true})
+	if err != nil || len(items) != 150 || calls.Load() > 3 {
+		t.Fatalf("%d items, %v, %d calls", len(items), err, calls.Load())
+	}
+}
+
+// Folder pages capped lower than file pages: what was learnt of one kind of
+// listing does not cut the other short.
+func TestPageFloorPerKindOfListing(t *testing.T) {
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		off, _ := strconv.Atoi(q.Get("offset"))
+		capN, total := 100, 250
+		if q.Get("type") == "folder" {
+			capN, total = 20, 50
+		}
+		var items []string
+		for i := off; i < min(off+capN, total); i++ {
+			items = append(items, fmt.Sprintf(`{"_id":"%s%021x","name":"x%d"}`, q.Get("type")[:3], i+1, i))
+		}
+		fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(items, ","))
+	}), func(cfg *Config) { cfg.PageSize = 100 })
+	files, _ := c.List(context.Background(), ListQuery{Type: TypeFile})
+	folders, _ := c.List(context.Background(), ListQuery{Type: TypeFolder})
+	if len(files) != 250 || len(folders) != 50 {
+		t.Fatalf("files %d/250, folders %d/50", len(files), len(folders))
+	}
+}

@@ -84,7 +84,7 @@ func (e *Error) retryable() bool {
 	if e.Status == http.StatusTooManyRequests {
 		return !e.Daily
 	}
-	return e.Status >= 500 || e.Status == http.StatusRequestTimeout
+	return (e.Status >= 500 && e.Status != http.StatusNotImplemented) || e.Status == http.StatusRequestTimeout
 }
 
 // parseError builds an *Error from a failed response and its body.

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,16 +47,19 @@ func (c *Client) altBody(m map[string]any) []byte {
 func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
 	var all []Item
 	seen := make(map[string]bool)
+	kind := q.kind()
 	for offset := 0; ; {
 		page, err := c.ListPage(ctx, q, offset, c.pageSize)
 		if err != nil {
 			return nil, err
 		}
+		fresh := 0
 		for _, it := range page {
 			if it.ID == "" || seen[it.ID] {
 				continue
 			}
 			seen[it.ID] = true
+			fresh++
 			if !it.Deleted {
 				all = append(all, it)
 			}
@@ -64,17 +68,28 @@ func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
 		if n == 0 {
 			return all, nil
 		}
+		if fresh == 0 {
+			// A page of nothing new: a server that ignores offset would
+			// send the same page for ever.
+			c.log.Warn("the server repeated a page; ending the listing", "type", q.Type, "offset", offset)
+			return all, nil
+		}
 		offset += n
 		c.mu.Lock()
-		floor := c.pageFloor
-		if n > c.pageFloor {
-			c.pageFloor = n
+		floor := c.pageFloor[kind]
+		if n > floor {
+			c.pageFloor[kind] = n
 		}
 		c.mu.Unlock()
 		if n < c.pageSize && n < floor {
 			return all, nil
 		}
 	}
+}
+
+// kind tells listings apart whose pages a server may cap differently.
+func (q ListQuery) kind() string {
+	return fmt.Sprintf("%s/%v/%v", q.Type, q.FetchAll, q.Query != "")
 }
 
 // Check makes one call that proves the token and location work: it lists
@@ -85,8 +100,9 @@ func (c *Client) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	kind := ListQuery{Type: TypeFile}.kind()
 	c.mu.Lock()
-	c.pageFloor = max(c.pageFloor, len(page))
+	c.pageFloor[kind] = max(c.pageFloor[kind], len(page))
 	c.mu.Unlock()
 	return nil
 }
@@ -142,7 +158,7 @@ func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item,
 			var it Item
 			if jerr := json.Unmarshal(unwrapObject(body, "folder"), &it); jerr != nil || it.ID == "" {
 				// Created, but the answer does not say as what: find it.
-				if found, ok, ferr := c.findCreated(ctx, parentID, TypeFolder, name, -1, start); ferr == nil && ok {
+				if found, ok, ferr := c.FindCreated(ctx, parentID, TypeFolder, name, -1, start, nil); ferr == nil && ok {
 					return found, nil
 				}
 				return Item{}, fmt.Errorf("POST /medias/folder: answer without an id: %.200s", body)
@@ -159,7 +175,7 @@ func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item,
 		if !errors.Is(err, errAmbiguous) || attempt >= 4 {
 			return Item{}, err
 		}
-		found, ok, ferr := c.findCreated(ctx, parentID, TypeFolder, name, -1, start)
+		found, ok, ferr := c.FindCreated(ctx, parentID, TypeFolder, name, -1, start, nil)
 		if ferr != nil {
 			return Item{}, err
 		}
@@ -180,11 +196,11 @@ type Upload struct {
 	Size        int64
 	// Open returns the bytes from the start; it is called once per attempt.
 	Open func() (io.ReadCloser, error)
-	// PriorAttempt, when set, is when an earlier attempt to upload this
-	// file began whose outcome is unknown (its process died waiting for the
-	// answer, say). The upload is then looked for first, and only sent if
-	// it did not land.
-	PriorAttempt time.Time
+	// Exclude lists ids known to exist before this upload (an earlier
+	// upload of the same file, the file it replaces): when an attempt's
+	// answer is lost and the upload is looked for, they are never taken
+	// for it.
+	Exclude []string
 }
 
 // UploadFile uploads a new file and returns it as an Item (ID and URL from
@@ -195,16 +211,6 @@ func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
 		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d)", up.Name, up.Size, ErrTooLarge, MaxUploadSize)
 	}
 	start := time.Now()
-	if !up.PriorAttempt.IsZero() {
-		found, ok, err := c.findCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, up.PriorAttempt)
-		if err != nil {
-			return Item{}, err
-		}
-		if ok {
-			c.log.Info("an earlier upload had landed; not sending it again", "name", up.Name, "id", found.ID)
-			return found, nil
-		}
-	}
 	for attempt := 0; ; attempt++ {
 		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/upload-file", path: "/medias/upload-file", body: multipartBody(up)})
 		if err == nil {
@@ -218,7 +224,7 @@ func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
 			it := Item{ID: firstNonEmpty(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
 				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: time.Now().UTC()}
 			if it.ID == "" {
-				if found, ok, ferr := c.findCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, start); ferr == nil && ok {
+				if found, ok, ferr := c.FindCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude); ferr == nil && ok {
 					return found, nil
 				}
 				return Item{}, fmt.Errorf("POST /medias/upload-file: answer without a file id: %.200s", body)
@@ -229,7 +235,7 @@ func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
 			return Item{}, err
 		}
 		// The first attempt may have landed: look before sending the bytes again.
-		found, ok, ferr := c.findCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, start)
+		found, ok, ferr := c.FindCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude)
 		if ferr != nil {
 			return Item{}, err
 		}
@@ -243,17 +249,20 @@ func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
 	}
 }
 
-// findCreated looks for an item named name under parentID that was created
-// at or after start (less a margin for clock skew), and of the given size
-// when size >= 0: the trace of a create whose answer was lost.
-func (c *Client) findCreated(ctx context.Context, parentID, typ, name string, size int64, start time.Time) (Item, bool, error) {
+// FindCreated looks for the trace of a create whose answer was lost: the
+// newest item named name under parentID that was created at or after since
+// (less a margin for clock skew), of the given size when size >= 0, and
+// not one of exclude.
+func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (Item, bool, error) {
 	items, err := c.List(ctx, ListQuery{Type: typ, ParentID: parentID, Query: name})
 	if err != nil {
 		return Item{}, false, err
 	}
-	since := start.Add(-30 * time.Second)
+	since = since.Add(-30 * time.Second)
+	var best Item
+	var bestAt time.Time
 	for _, it := range items {
-		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") {
+		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || slices.Contains(exclude, it.ID) {
 			continue
 		}
 		if size >= 0 && it.Size >= 0 && it.Size != size {
@@ -266,9 +275,11 @@ func (c *Client) findCreated(ctx context.Context, parentID, typ, name string, si
 		if created.IsZero() || created.Before(since) {
 			continue
 		}
-		return it, true, nil
+		if best.ID == "" || created.After(bestAt) || (created.Equal(bestAt) && it.ID > best.ID) {
+			best, bestAt = it, created
+		}
 	}
-	return Item{}, false, nil
+	return best, best.ID != "", nil
 }
 
 func multipartBody(up Upload) func() (io.Reader, string, error) {

@@ -201,9 +201,46 @@ func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error)
 		fi.ModTime = t.UTC()
 	}
 	if fi.Size < 0 {
-		return fi, fmt.Errorf("HEAD %s: no Content-Length", redactURL(fileURL))
+		// No length in the HEAD answer: ask for one byte, and read the
+		// total from Content-Range.
+		return c.rangeStat(ctx, fileURL, fi)
 	}
 	return fi, nil
+}
+
+func (c *Client) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (FileInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
+	if err != nil {
+		return fi, err
+	}
+	req.Header.Set("User-Agent", c.ua)
+	req.Header.Set("Range", "bytes=0-0")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fi, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1))
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		cr := resp.Header.Get("Content-Range")
+		if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+			if n, err := strconv.ParseInt(cr[i+1:], 10, 64); err == nil {
+				fi.Size = n
+				return fi, nil
+			}
+		}
+	case http.StatusRequestedRangeNotSatisfiable:
+		fi.Size = 0 // an empty file has no byte 0
+		return fi, nil
+	case http.StatusOK:
+		if resp.ContentLength >= 0 {
+			fi.Size = resp.ContentLength
+			return fi, nil
+		}
+	}
+	// The host says neither: not a fault that a retry would mend.
+	return fi, &Error{Method: "GET", Endpoint: "storage " + redactURL(fileURL), Status: http.StatusNotImplemented, Message: "the storage host gives no file size"}
 }
 
 // redactURL drops a URL's query, where signed storage URLs keep their

@@ -73,8 +73,13 @@ func setting(flagValue, key string, conf map[string]string) string {
 // readToken returns the API token from a file (first line) or, failing
 // that, from GHL_TOKEN in the environment or the config file.
 func readToken(tokenFile string, conf map[string]string) (string, error) {
+	// Flag, then environment, then config file; within each, a token file
+	// before a token.
 	if tokenFile == "" {
-		tokenFile = setting("", "GHL_TOKEN_FILE", conf)
+		tokenFile = os.Getenv("GHL_TOKEN_FILE")
+	}
+	if tokenFile == "" && os.Getenv("GHL_TOKEN") == "" {
+		tokenFile = conf["GHL_TOKEN_FILE"]
 	}
 	if tokenFile != "" {
 		data, err := os.ReadFile(tokenFile)
