@@ -106,7 +106,7 @@ func benchSequentialRead(b *testing.B) []benchRow {
 		srv.AddFile("", name, "video/mp4", randomBytes(size, uint64(i)))
 		names = append(names, name)
 	}
-	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
 	lib := readLibrary(srv)
 	url := lib.files[0].URL
 
@@ -143,7 +143,7 @@ func benchSequentialRead(b *testing.B) []benchRow {
 	for i := range 3 {
 		srv.AddFile("", fmt.Sprintf("far%d.mp4", i), "video/mp4", randomBytes(size, uint64(10+i)))
 	}
-	m2 := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	m2 := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
 	farURL := ""
 	for _, f := range readLibrary(srv).files {
 		if f.Name == "far0.mp4" {
@@ -209,7 +209,7 @@ func benchWalk(b *testing.B) []benchRow {
 	for _, strategy := range []string{"per folder", "--list-all"} {
 		srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
 		library100x100(srv)
-		args := []string{"--log-level", "info"}
+		args := []string{"--log-level", "info", "--rate-limit", "100"}
 		if strategy == "--list-all" {
 			args = append(args, "--list-all", "--page-size", "1000")
 			srv = restartWithCap(b, srv, 1000)
@@ -272,7 +272,7 @@ func benchBigFolder(b *testing.B) []benchRow {
 	for i := range 10000 {
 		srv.AddFile(dir, fmt.Sprintf("asset-%05d.png", i), "image/png", []byte(strconv.Itoa(i)))
 	}
-	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
 	sh(b, "stat", m.path("big")) // the root's listing, outside the measure
 	resetStats(b, srv)
 	start := time.Now()
@@ -299,7 +299,7 @@ func benchBigFolder(b *testing.B) []benchRow {
 // upload of the same bytes to the fake.
 func benchUpload(b *testing.B) benchRow {
 	srv := fake(b, ghltest.Options{})
-	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
 	src := filepath.Join(b.TempDir(), "clip.mov")
 	data := randomBytes(20<<20, 6)
 	writeFile(b, src, data)
@@ -335,7 +335,7 @@ func benchUpload(b *testing.B) benchRow {
 // (7): cp -r of 500 small files into the mount with the real rate limit on.
 func benchCopyMany(b *testing.B) []benchRow {
 	srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
-	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info"}})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
 	src := b.TempDir()
 	for i := range 500 {
 		sub := filepath.Join(src, fmt.Sprintf("batch%d", i%5))

@@ -84,7 +84,7 @@ func TestServiceDownMidCopy(t *testing.T) {
 // fake never has to answer 429, and no window holds more than the limit.
 func TestPacerKeepsUnderTheBurstLimit(t *testing.T) {
 	srv := fake(t, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
-	m := mountFS(t, srv, mountOpt{})
+	m := mountFS(t, srv, mountOpt{args: []string{"--rate-limit", "100"}})
 	src := t.TempDir()
 	for i := range 160 {
 		writeFile(t, filepath.Join(src, fmt.Sprintf("s%03d.txt", i)), []byte(fmt.Sprint(i)))

@@ -144,7 +144,10 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	if token == "" {
 		token = testToken
 	}
-	args := append([]string{"mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug"}, o.args...)
+	// The fake's rate limit is off unless a test turns it on, and so is
+	// ghlfs's pacing (a later --rate-limit in o.args wins): the pacer has
+	// its own tests, and the rest run faster without it.
+	args := append([]string{"mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0"}, o.args...)
 	args = append(args, m.dir)
 	m.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), args...)
 	m.cmd.Env = append(os.Environ(), "GHL_TOKEN="+token, "XDG_CONFIG_HOME="+t.TempDir())

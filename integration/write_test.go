@@ -175,7 +175,9 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("rmdir of a full folder: %v", err)
 	}
 	ids := remoteTree(t, srv)
+	t0 := time.Now()
 	sh(t, "rm", "-r", m.path("old"))
+	t.Logf("rm -r took %v", time.Since(t0))
 	if _, err := os.Stat(m.path("old")); !os.IsNotExist(err) {
 		t.Fatalf("old still there: %v", err)
 	}
