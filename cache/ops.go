@@ -57,10 +57,12 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 			return err
 		}
 	}
-	if p, ok := s.PendingOf(e); ok {
+	if e, p := s.resolve(e); p != nil {
 		if err := p.rename(ctx, newName); err != nil {
 			return err
 		}
+	} else if e.Pending {
+		return ErrNotFound
 	} else {
 		if err := s.rc.Rename(ctx, e.ID, newName); err != nil {
 			return translate(err)
@@ -128,16 +130,19 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 }
 
 func (s *Store) remove(ctx context.Context, e Entry) error {
-	e = s.Current(e)
-	if e.Pending {
-		p, ok := s.PendingOf(e)
-		if !ok {
-			return ErrNotFound
-		}
+	e, p := s.resolve(e)
+	if p != nil {
 		// Wait for an upload under way, so that it cannot publish the file
 		// after it is removed.
 		p.commitMu.Lock()
 		defer p.commitMu.Unlock()
+		p.mu.Lock()
+		left := p.gone
+		p.mu.Unlock()
+		if left {
+			// It finished and left the spool meanwhile: remove its upload.
+			return s.remove(ctx, s.Current(e))
+		}
 		s.pmu.Lock()
 		gone := append([]string(nil), p.meta.Replaces...)
 		if p.meta.RemoteID != "" {
@@ -152,6 +157,9 @@ func (s *Store) remove(ctx context.Context, e Entry) error {
 		}
 		p.discard()
 		return nil
+	}
+	if e.Pending {
+		return ErrNotFound
 	}
 	if err := s.removeRemote(ctx, e.ParentID, e.ID); err != nil {
 		return err
@@ -231,9 +239,14 @@ func (s *Store) SetModTime(e Entry, t time.Time) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
 	}
-	e = s.Current(e)
-	if p, ok := s.PendingOf(e); ok {
+	e, p := s.resolve(e)
+	if p != nil {
 		s.pmu.Lock()
+		if s.pending[p.key] != p {
+			// It left the spool meanwhile: the time goes to its upload.
+			s.pmu.Unlock()
+			return s.SetModTime(s.Current(e), t)
+		}
 		p.meta.ModTime = &t
 		var err error
 		if uploaded := p.meta.RemoteID; uploaded != "" {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -189,21 +190,28 @@ func (s *Store) Modify(ctx context.Context, e Entry, truncate bool) (*Pending, e
 	if s.opts.ReadOnly {
 		return nil, ErrReadOnly
 	}
-	e = s.Current(e)
 	var p *Pending
-	if e.Pending {
-		var ok bool
-		if p, ok = s.PendingOf(e); !ok {
-			return nil, ErrNotFound
+	for attempt := 0; ; attempt++ {
+		var cur Entry
+		cur, p = s.resolve(e)
+		if p == nil {
+			if cur.Pending {
+				return nil, ErrNotFound
+			}
+			var err error
+			if p, err = s.replacement(cur, truncate); err != nil {
+				return nil, err
+			}
 		}
-	} else {
-		var err error
-		if p, err = s.replacement(e, truncate); err != nil {
+		err := p.Open()
+		if err == nil {
+			break
+		}
+		// It left the spool between the look and the open: look again,
+		// and find its upload.
+		if !errors.Is(err, ErrNotFound) || attempt >= 2 {
 			return nil, err
 		}
-	}
-	if err := p.Open(); err != nil {
-		return nil, err
 	}
 	if truncate {
 		if err := p.Truncate(0); err != nil {

@@ -325,14 +325,13 @@ func intern(s string) string {
 // Stat completes e with what the listing left out: a size the listing
 // did not give is asked of the storage host once per file.
 func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
-	e = s.Current(e)
-	if e.Pending {
-		p, ok := s.PendingOf(e)
-		if !ok {
-			return e, ErrNotFound
-		}
+	e, p := s.resolve(e)
+	if p != nil {
 		e.Size, e.ModTime = p.Size(), p.ModTime()
 		return e, nil
+	}
+	if e.Pending {
+		return e, ErrNotFound
 	}
 	if t, ok := s.times.get(e.ID); ok {
 		e.ModTime = t

@@ -344,16 +344,26 @@ func (s *Store) recoverSpool() error {
 // Current returns e as it stands now: a pending file that has since been
 // uploaded and left the spool is its upload.
 func (s *Store) Current(e Entry) Entry {
+	e, _ = s.resolve(e)
+	return e
+}
+
+// Resolve returns e as it stands now and, if it is still a pending file,
+// that file, in one look: a pending file may leave the spool at any
+// moment, and two looks could see it there and then gone.
+func (s *Store) Resolve(e Entry) (Entry, *Pending) { return s.resolve(e) }
+
+func (s *Store) resolve(e Entry) (Entry, *Pending) {
 	if !e.Pending {
-		return e
+		return e, nil
 	}
-	if _, ok := s.PendingOf(e); ok {
-		return e
+	if p, ok := s.PendingOf(e); ok {
+		return e, p
 	}
 	if up, ok := s.successor(e.ID); ok {
-		return up
+		return up, nil
 	}
-	return e
+	return e, nil
 }
 
 // Successor returns the uploaded file that took the place of a pending

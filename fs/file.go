@@ -120,21 +120,24 @@ func (f *File) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 		return nil, 0, syscall.EROFS
 	}
 	h := &handle{file: f}
-	e := f.current()
-	switch {
-	case flags&syscall.O_TRUNC != 0:
+	if flags&syscall.O_TRUNC != 0 {
 		if _, errno := h.modify(ctx, true); errno != 0 {
 			return nil, 0, errno
 		}
-	case e.Pending:
-		p, ok := f.fsys.store.PendingOf(e)
-		if !ok {
+		return h, 0, 0
+	}
+	e, p := f.fsys.store.Resolve(f.current())
+	if p != nil && p.Open() != nil {
+		// It left the spool between the look and the open: its upload.
+		if e, p = f.fsys.store.Resolve(e); p != nil && p.Open() != nil {
 			return nil, 0, syscall.ENOENT
 		}
-		if err := p.Open(); err != nil {
-			return nil, 0, f.fsys.fail("open", &f.Inode, "", err)
-		}
+	}
+	switch {
+	case p != nil:
 		h.pending = p
+	case e.Pending:
+		return nil, 0, syscall.ENOENT
 	default:
 		h.reader = f.fsys.store.NewReader(e)
 		// A file's bytes never change under one id (new content is a new
