@@ -118,20 +118,33 @@ func (s *Store) cached(folderID string) (*Listing, bool) {
 	return st.view, true
 }
 
-func (s *Store) fetch(ctx context.Context, folderID string) ([]Entry, time.Time, error) {
-	started := s.opts.Now()
-	var folders, files []remote.Item
+// listBoth lists the folders and the files that q selects (the API lists
+// one type at a time), both at once.
+func (s *Store) listBoth(ctx context.Context, q remote.ListQuery) (folders, files []remote.Item, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		folders, err = s.rc.List(gctx, remote.ListQuery{Type: remote.TypeFolder, ParentID: folderID})
+		fq := q
+		fq.Type = remote.TypeFolder
+		folders, err = s.rc.List(gctx, fq)
 		return err
 	})
 	g.Go(func() (err error) {
-		files, err = s.rc.List(gctx, remote.ListQuery{Type: remote.TypeFile, ParentID: folderID})
+		fq := q
+		fq.Type = remote.TypeFile
+		files, err = s.rc.List(gctx, fq)
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return nil, started, translate(err)
+		return nil, nil, translate(err)
+	}
+	return folders, files, nil
+}
+
+func (s *Store) fetch(ctx context.Context, folderID string) ([]Entry, time.Time, error) {
+	started := s.opts.Now()
+	folders, files, err := s.listBoth(ctx, remote.ListQuery{ParentID: folderID})
+	if err != nil {
+		return nil, started, err
 	}
 	entries := make([]Entry, 0, len(folders)+len(files))
 	for _, it := range append(folders, files...) {

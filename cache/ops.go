@@ -136,10 +136,7 @@ func (s *Store) remove(ctx context.Context, e Entry) error {
 		// after it is removed.
 		p.commitMu.Lock()
 		defer p.commitMu.Unlock()
-		p.mu.Lock()
-		left := p.gone
-		p.mu.Unlock()
-		if left {
+		if p.isGone() {
 			// It finished and left the spool meanwhile: remove its upload.
 			return s.remove(ctx, s.Current(e))
 		}

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -42,18 +40,9 @@ func (s *Store) fetchAll(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 		started := s.opts.Now()
-		var folders, files []remote.Item
-		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() (err error) {
-			folders, err = s.rc.List(gctx, remote.ListQuery{Type: remote.TypeFolder, FetchAll: true})
-			return err
-		})
-		g.Go(func() (err error) {
-			files, err = s.rc.List(gctx, remote.ListQuery{Type: remote.TypeFile, FetchAll: true})
-			return err
-		})
-		if err := g.Wait(); err != nil {
-			return nil, translate(err)
+		folders, files, err := s.listBoth(ctx, remote.ListQuery{FetchAll: true})
+		if err != nil {
+			return nil, err
 		}
 		children := map[string][]Entry{"": nil}
 		for _, f := range folders {

@@ -360,10 +360,7 @@ func (p *Pending) makeDurable() error {
 func (p *Pending) writeMeta(durable bool) error {
 	p.metaMu.Lock()
 	defer p.metaMu.Unlock()
-	p.mu.Lock()
-	gone := p.gone
-	p.mu.Unlock()
-	if gone {
+	if p.isGone() {
 		return nil // its files are deleted: do not bring the record back
 	}
 	p.s.pmu.Lock()
@@ -395,6 +392,13 @@ func writeFileAtomic(name string, data []byte, durable bool) error {
 		return err
 	}
 	return os.Rename(tmp, name)
+}
+
+// isGone reports whether p has left the Store.
+func (p *Pending) isGone() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gone
 }
 
 // Size is the current size of p's bytes.

@@ -148,10 +148,7 @@ func (p *Pending) landed(ctx context.Context, meta pendingMeta, item remote.Item
 	}
 	old = slices.DeleteFunc(old, func(id string) bool { return id == item.ID })
 
-	p.mu.Lock()
-	gone := p.gone
-	p.mu.Unlock()
-	if gone {
+	if p.isGone() {
 		// Removed while it was uploading (a removal waits for the upload,
 		// so this is a removal that came first): the upload goes too.
 		if err := s.removeRemote(ctx, meta.ParentID, item.ID); err != nil {
