@@ -525,3 +525,36 @@ func TestEditAfterRename(t *testing.T) {
 		t.Errorf("ls shows %q", out)
 	}
 }
+
+// New bytes make a new file in the API (new id), but not a new inode: a
+// tool holding the inode number sees the same file.
+func TestReplacedContentKeepsTheInode(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	writeFile(t, m.path("logo.png"), []byte("first version"))
+	ino := strings.TrimSpace(sh(t, "stat", "-c", "%i", m.path("logo.png")))
+	oldID := remoteTree(t, srv)["logo.png"].ID
+	src := filepath.Join(t.TempDir(), "new.png")
+	writeFile(t, src, []byte("second version, longer"))
+	sh(t, "cp", src, m.path("logo.png"))
+	if got := strings.TrimSpace(sh(t, "stat", "-c", "%i", m.path("logo.png"))); got != ino {
+		t.Errorf("inode %s became %s", ino, got)
+	}
+	if rf := remoteTree(t, srv)["logo.png"]; rf.ID == oldID || string(download(t, rf.URL)) != "second version, longer" {
+		t.Errorf("library: %+v (was %s)", rf, oldID)
+	}
+
+	// A file uploaded in the background (made and closed unwritten) keeps
+	// its number too, even once the kernel has forgotten it and looks it
+	// up afresh.
+	sh(t, "touch", m.path("later.txt"))
+	ino = strings.TrimSpace(sh(t, "stat", "-c", "%i", m.path("later.txt")))
+	waitRemote(t, srv, "later.txt")
+	waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("2"), 0); err != nil {
+		t.Fatalf("dropping the kernel's dentries: %v", err)
+	}
+	if got := strings.TrimSpace(sh(t, "stat", "-c", "%i", m.path("later.txt"))); got != ino {
+		t.Errorf("inode %s became %s after the background upload", ino, got)
+	}
+}
