@@ -30,7 +30,6 @@ type Remote interface {
 	Rename(ctx context.Context, id, name string) error
 	Delete(ctx context.Context, id string) error
 	DeleteMany(ctx context.Context, ids []string, status remote.DeleteStatus) error
-	ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error)
 	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
 	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)

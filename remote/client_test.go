@@ -292,3 +292,24 @@ func TestPageFloorPerKindOfListing(t *testing.T) {
 		t.Fatalf("files %d/250, folders %d/50", len(files), len(folders))
 	}
 }
+
+// When the server's own count says the window is nearly spent (other
+// clients of the location), the pacer holds requests back a while.
+func TestPacerSlowsWhenTheServerSaysSo(t *testing.T) {
+	p := newPacer(-1, 0)
+	h := http.Header{}
+	h.Set("X-RateLimit-Max", "100")
+	h.Set("X-RateLimit-Interval-Milliseconds", "10000")
+	h.Set("X-RateLimit-Remaining", "50")
+	p.observe(h)
+	if !p.pauseUntil.IsZero() {
+		t.Fatalf("paused with half the window left")
+	}
+	h.Set("X-RateLimit-Remaining", "0")
+	before := time.Now()
+	p.observe(h)
+	// 5 below the threshold of 5 (5% of 100), plus one: 6 slots of 100 ms.
+	if d := p.pauseUntil.Sub(before); d < 500*time.Millisecond || d > 700*time.Millisecond {
+		t.Fatalf("paused %v, want about 600ms", d)
+	}
+}
