@@ -2,11 +2,11 @@ module github.com/ghlfs/ghlfs
 
 go 1.26.0
 
-require golang.org/x/time v0.16.0
-
 require (
-	github.com/hanwen/go-fuse/v2 v2.12.1 // indirect
-	github.com/patrickmn/go-cache v2.1.0+incompatible // indirect
-	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/sys v0.28.0 // indirect
+	github.com/hanwen/go-fuse/v2 v2.12.1
+	github.com/patrickmn/go-cache v2.1.0+incompatible
+	golang.org/x/sync v0.25.0
+	golang.org/x/time v0.16.0
 )
+
+require golang.org/x/sys v0.28.0 // indirect
