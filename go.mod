@@ -3,7 +3,9 @@ module github.com/ghlfs/ghlfs
 go 1.26.0
 
 require (
+	github.com/google/renameio/v2 v2.0.2
 	github.com/hanwen/go-fuse/v2 v2.12.1
+	github.com/jonboulle/clockwork v0.5.0
 	github.com/patrickmn/go-cache v2.1.0+incompatible
 	golang.org/x/sync v0.25.0
 	golang.org/x/time v0.16.0

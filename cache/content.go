@@ -5,7 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // File contents are read in chunks of chunkSize, aligned, and kept in a
@@ -180,9 +186,9 @@ func newFetchGroup() *fetchGroup {
 	return &fetchGroup{inflight: make(map[chunkKey]*flight), sem: make(chan struct{}, maxParallelReads)}
 }
 
-// Reader reads one file. It is made per open file handle.
+// Reader reads one file of the API. It is made per open file handle.
 type Reader struct {
-	s *Store
+	c *content
 	e Entry
 
 	mu       sync.Mutex
@@ -192,9 +198,9 @@ type Reader struct {
 	aheadEnd int64 // read-ahead has been started up to here
 }
 
-// NewReader returns a Reader of e's bytes. e.Size may be unknown (-1).
-func (s *Store) NewReader(e Entry) *Reader {
-	return &Reader{s: s, e: e}
+// reader returns a Reader of e's bytes. e.Size may be unknown (-1).
+func (s *content) reader(e Entry) *Reader {
+	return &Reader{c: s, e: e}
 }
 
 // Read returns the bytes of the file from off on, up to n of them or to
@@ -202,7 +208,7 @@ func (s *Store) NewReader(e Entry) *Reader {
 // function to call once they have been used: the caller must not change
 // them, nor use them after done. It returns io.EOF at the end of the file.
 func (r *Reader) Read(ctx context.Context, n int, off int64) (data [][]byte, done func(), err error) {
-	e, err := r.s.Stat(ctx, r.e)
+	e, err := r.c.sized(ctx, r.e)
 	if err != nil {
 		return nil, nop, err
 	}
@@ -219,14 +225,14 @@ func (r *Reader) Read(ctx context.Context, n int, off int64) (data [][]byte, don
 			// the kernel keeps those bytes in its page cache, so the buffer
 			// may go to the next fetch.
 			consumed := off+size >= c.key.idx*chunkSize+int64(len(c.data))
-			r.s.blocks.release(c)
+			r.c.blocks.release(c)
 			if seq && consumed {
-				r.s.blocks.drop(c.key)
+				r.c.blocks.drop(c.key)
 			}
 		}
 	}
 	for idx := first; idx <= last; idx++ {
-		c, err := r.s.chunkAt(ctx, e, idx, last)
+		c, err := r.c.chunkAt(ctx, e, idx, last)
 		if err != nil {
 			release()
 			return nil, nop, err
@@ -248,7 +254,7 @@ func nop() {}
 // ReadAt reads len(p) bytes at off, or up to the end of the file, in which
 // case it returns io.EOF with the bytes read.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	e, err := r.s.Stat(ctx, r.e)
+	e, err := r.c.sized(ctx, r.e)
 	if err != nil {
 		return 0, err
 	}
@@ -264,7 +270,7 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	first, last := off/chunkSize, (off+int64(len(want))-1)/chunkSize
 	n := 0
 	for idx := first; idx <= last; idx++ {
-		c, err := r.s.chunkAt(ctx, e, idx, last)
+		c, err := r.c.chunkAt(ctx, e, idx, last)
 		if err != nil {
 			return n, err
 		}
@@ -272,7 +278,7 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		if start < int64(len(c.data)) {
 			n += copy(want[n:], c.data[start:])
 		}
-		r.s.blocks.release(c)
+		r.c.blocks.release(c)
 	}
 	if n < len(want) {
 		return n, io.ErrUnexpectedEOF
@@ -317,14 +323,14 @@ func (r *Reader) planReadAhead(e Entry, off, n int64) bool {
 	r.aheadEnd = to
 	r.mu.Unlock()
 
-	r.s.prefetch(e, from/chunkSize, (to-1)/chunkSize)
+	r.c.prefetch(e, from/chunkSize, (to-1)/chunkSize)
 	return true
 }
 
 // prefetch starts fetching, without waiting, the chunks first..last of e
 // that are neither cached nor being fetched, in runs of up to
 // segmentChunks per request.
-func (s *Store) prefetch(e Entry, first, last int64) {
+func (s *content) prefetch(e Entry, first, last int64) {
 	fg := s.fetches
 	fg.mu.Lock()
 	defer fg.mu.Unlock()
@@ -359,7 +365,7 @@ func (s *Store) prefetch(e Entry, first, last int64) {
 // chunkAt returns chunk idx of e, pinned: release it when done. On a miss
 // it fetches, in one request, that chunk and the following ones up to upTo
 // that are neither cached nor being fetched.
-func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, error) {
+func (s *content) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, error) {
 	k := chunkKey{e.ID, idx}
 	if c, ok := s.blocks.acquire(k); ok {
 		return c, nil
@@ -410,11 +416,11 @@ func (s *Store) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, 
 // fetchRun reads chunks first..last with one ranged request and hands each
 // to its waiters, pinned once for each. It runs detached from any one
 // reader, so that a reader that gives up does not fail the others.
-func (s *Store) fetchRun(e Entry, first, last int64, flights []*flight) {
+func (s *content) fetchRun(e Entry, first, last int64, flights []*flight) {
 	defer s.fetching.Done()
 	fg := s.fetches
 	fg.sem <- struct{}{}
-	ctx, cancel := s.withTimeout(s.closing)
+	ctx, cancel := context.WithTimeout(s.closing, s.timeout)
 	off := first * chunkSize
 	size := min((last+1)*chunkSize, e.Size) - off
 	bufs := make([][]byte, len(flights))
@@ -462,7 +468,7 @@ func (s *Store) fetchRun(e Entry, first, last int64, flights []*flight) {
 // waitFlight waits for a flight the caller counted itself a waiter of, and
 // returns its chunk, pinned for the caller. A caller that gives up leaves
 // its pin to be dropped when the flight lands.
-func (s *Store) waitFlight(ctx context.Context, f *flight) (*chunk, error) {
+func (s *content) waitFlight(ctx context.Context, f *flight) (*chunk, error) {
 	select {
 	case <-f.done:
 		return f.c, f.err
@@ -475,4 +481,127 @@ func (s *Store) waitFlight(ctx context.Context, f *flight) (*chunk, error) {
 		}()
 		return nil, ctx.Err()
 	}
+}
+
+// content reads file bytes from the storage host, in chunks kept in memory
+// (and on disk, when asked), and learns the sizes listings leave out.
+type content struct {
+	rc      Remote
+	timeout time.Duration
+	log     *slog.Logger
+	closing context.Context // done when the Store closes
+
+	blocks   *blockCache
+	disk     *diskCache // nil when off
+	fetches  *fetchGroup
+	fetching sync.WaitGroup // fetches under way, and their disk copies
+	learning sync.WaitGroup // size look-ups under way in the background
+	flights  singleflight.Group
+
+	mu sync.Mutex
+	// sizes holds sizes learnt from the storage host, by file id. A file's
+	// bytes never change under one id, so they never go stale.
+	sizes map[string]remote.FileInfo // guarded by mu
+}
+
+func newContent(rc Remote, opts Options, closing context.Context, disk *diskCache) *content {
+	return &content{
+		rc:      rc,
+		timeout: opts.OpTimeout,
+		log:     opts.Logger,
+		closing: closing,
+		blocks:  newBlockCache(opts.MemoryBytes),
+		disk:    disk,
+		fetches: newFetchGroup(),
+		sizes:   make(map[string]remote.FileInfo),
+	}
+}
+
+// wait waits for the fetches and look-ups under way; the caller has
+// cancelled closing.
+func (s *content) wait() {
+	s.fetching.Wait()
+	s.learning.Wait()
+}
+
+// sized completes e with a size the listing did not give, asked of the
+// storage host once per file.
+func (s *content) sized(ctx context.Context, e Entry) (Entry, error) {
+	if e.IsDir || e.Size >= 0 {
+		return e, nil
+	}
+	fi, err := s.fileInfo(ctx, e)
+	if err != nil {
+		return e, err
+	}
+	e.Size = fi.Size
+	if e.ModTime.IsZero() {
+		e.ModTime = fi.ModTime
+	}
+	return e, nil
+}
+
+func (s *content) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) {
+	s.mu.Lock()
+	fi, ok := s.sizes[e.ID]
+	s.mu.Unlock()
+	if ok {
+		return fi, nil
+	}
+	if e.URL() == "" {
+		return remote.FileInfo{}, ErrNotFound
+	}
+	v, err, _ := s.flights.Do(e.ID, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+		defer cancel()
+		fi, err := s.rc.StatURL(ctx, e.URL())
+		if err != nil {
+			return nil, translate(err)
+		}
+		s.mu.Lock()
+		s.sizes[e.ID] = fi
+		s.mu.Unlock()
+		return fi, nil
+	})
+	if err != nil {
+		return remote.FileInfo{}, err
+	}
+	return v.(remote.FileInfo), nil
+}
+
+// learnSizes asks the storage host, a few at a time in the background, for
+// the sizes a fresh listing did not carry, so that the look-ups that follow
+// a directory read find them ready.
+func (s *content) learnSizes(entries []Entry) {
+	var todo []Entry
+	for _, e := range entries {
+		if !e.IsDir && e.Size < 0 && e.URL() != "" {
+			todo = append(todo, e)
+		}
+	}
+	if len(todo) == 0 || s.closing.Err() != nil {
+		return
+	}
+	s.learning.Add(1)
+	go func() {
+		defer s.learning.Done()
+		sem := make(chan struct{}, 8)
+		var wg sync.WaitGroup
+		for _, e := range todo {
+			select {
+			case sem <- struct{}{}:
+			case <-s.closing.Done():
+				wg.Wait()
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if _, err := s.fileInfo(s.closing, e); err != nil {
+					s.log.Debug("could not learn a size", "name", e.Name, "err", err)
+				}
+			}()
+		}
+		wg.Wait()
+	}()
 }

@@ -1,23 +1,18 @@
-// Package cache is the cached remote layer between the filesystem and the
-// API client: folder listings kept for a while and fetched once however
-// many callers ask, file contents by ranges, and changes made through the
-// mount (folders, renames, deletes, uploads), applied to the API and to the
-// cached view together.
 package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
 
-	gocache "github.com/patrickmn/go-cache"
-	"golang.org/x/sync/singleflight"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -28,7 +23,6 @@ type Remote interface {
 	CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error)
 	UploadFile(ctx context.Context, up remote.Upload) (remote.Item, error)
 	Rename(ctx context.Context, id, name string) error
-	Delete(ctx context.Context, id string) error
 	DeleteMany(ctx context.Context, ids []string, status remote.DeleteStatus) error
 	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
@@ -46,11 +40,16 @@ type Options struct {
 	// MemoryBytes caps the in-memory cache of file contents (default 256 MiB).
 	MemoryBytes int64
 	Logger      *slog.Logger
-	// Now is the clock (default time.Now); tests move it to expire listings.
-	Now func() time.Time
-	// CacheDir holds the spool of files waiting for upload and the file
-	// times users set. "" keeps both in a temporary directory.
+	// Clock is the one clock of every TTL, delay and backoff (default the
+	// real one); tests move it instead of sleeping.
+	Clock clockwork.Clock
+	// CacheDir holds the write-back queue (spool/), bytes set aside
+	// (recovered/), the file times users set, and the content cache. ""
+	// keeps them in a temporary directory.
 	CacheDir string
+	// Location and API name the library: records of pending files carry
+	// them, and a cache dir holding another library's records is refused.
+	Location, API string
 	// Delete makes removals permanent; by default they go to the trash.
 	Delete   bool
 	ReadOnly bool
@@ -66,69 +65,52 @@ type Options struct {
 	// CacheDir/content, up to this many bytes, least recently used out
 	// first: re-reading a file, even after a restart, costs no download.
 	DiskBytes int64
-	// RetryBase is the first delay before a failed upload is tried again
-	// in the background (default 30s); it doubles up to 10 minutes.
+	// RetryBase is the first delay before a failed upload (or trash, or
+	// rename) is tried again in the background (default 30s); it doubles
+	// up to 10 minutes.
 	RetryBase time.Duration
+	// WriteBackDelay is how long a closed file waits, quiet, before it is
+	// uploaded: a file written and then renamed uploads once, under its
+	// final name. Zero uploads at close, and close reports the result.
+	WriteBackDelay time.Duration
+	// MaxUploadSize is the largest file uploaded (default
+	// remote.MaxUploadSize); a write past it fails with ErrTooLarge.
+	MaxUploadSize int64
 }
 
-// Store is the cached view of one location's Media Storage.
-//
-// Lock order: Store.mu before blockCache.mu. Neither is held across a call
-// to the remote.
+// Store is the cached view of one location's Media Storage: the one front
+// the filesystem talks to (see the package comment for what is behind it).
 type Store struct {
 	rc   Remote
 	opts Options
 	log  *slog.Logger
 
-	listings *gocache.Cache     // folder id -> *Listing
-	flights  singleflight.Group // coalesces listing fetches and size look-ups
+	folders *folders
+	content *content
+	times   *timeStore
+	q       *queue
 
-	mu sync.Mutex
-	// epoch counts changes made to each folder's listing through the
-	// Store, so that a fetch that raced with a change is not kept.
-	epoch map[string]uint64 // guarded by mu
-	// used is when each folder was last listed through ListDir, so the
-	// poller knows which folders are in use.
-	used map[string]time.Time // guarded by mu
-	// allOff is set once the server was seen to ignore fetchAll, and
-	// allChecked once that was looked at.
-	allOff     bool                                          // guarded by mu
-	allChecked bool                                          // guarded by mu
-	onChange   func(folderID string, before, after *Listing) // guarded by mu
-	// sizes holds sizes learnt from the storage host, by file id. A file's
-	// bytes never change under one id, so they never go stale.
-	sizes map[string]remote.FileInfo // guarded by mu
-
-	blocks  *blockCache
-	disk    *diskCache // nil when off
-	fetches *fetchGroup
-
-	spoolDir string
-	times    *timeStore
-	uploads  chan *Pending
-	done     chan struct{}
 	closing  context.Context // done when Close begins
-	stopAll  context.CancelFunc
-	workers  sync.WaitGroup
-	fetching sync.WaitGroup // content fetches under way, and their disk copies
+	stop     context.CancelFunc
+	bg       sync.WaitGroup // the poller
 	closeOne sync.Once
 	lock     *os.File // holds the cache directory's lock
 
-	pmu sync.Mutex
-	// pending holds the files waiting for upload, by spool key, and hidden
-	// the API ids they supersede (not shown while they wait).
-	pending map[string]*Pending // guarded by pmu
-	hidden  map[string]*Pending // guarded by pmu
-	// successors maps the id of a pending file that left the spool to the
-	// entry of its upload, for nodes that still hold the old entry.
-	successors *gocache.Cache
-	// predecessors maps the id of an upload to the pending file it came
-	// from, so that the filesystem keeps its inode number.
-	predecessors *gocache.Cache
+	mu       sync.Mutex
+	views    map[string]*view                              // guarded by mu: folder id -> the view last built
+	onChange func(folderID string, before, after *Listing) // guarded by mu
+}
+
+// view is a folder's listing as shown, built from a stored listing and
+// the write-back queue's overlay of that folder at one generation.
+type view struct {
+	st   *folderState
+	gen  uint64
+	list *Listing
 }
 
 // New returns a Store over rc. It takes up the files a previous run left
-// in the spool and starts uploading them.
+// in the write-back queue and starts on them.
 func New(rc Remote, opts Options) (*Store, error) {
 	if opts.DirTTL <= 0 {
 		opts.DirTTL = time.Minute
@@ -142,28 +124,14 @@ func New(rc Remote, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
 	}
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = 30 * time.Second
 	}
-	s := &Store{
-		rc:           rc,
-		opts:         opts,
-		log:          opts.Logger,
-		listings:     gocache.New(opts.DirTTL, 2*opts.DirTTL),
-		epoch:        make(map[string]uint64),
-		used:         make(map[string]time.Time),
-		sizes:        make(map[string]remote.FileInfo),
-		blocks:       newBlockCache(opts.MemoryBytes),
-		fetches:      newFetchGroup(),
-		uploads:      make(chan *Pending),
-		done:         make(chan struct{}),
-		pending:      make(map[string]*Pending),
-		hidden:       make(map[string]*Pending),
-		successors:   gocache.New(10*time.Minute, 10*time.Minute),
-		predecessors: gocache.New(10*time.Minute, 10*time.Minute),
+	if opts.MaxUploadSize <= 0 {
+		opts.MaxUploadSize = remote.MaxUploadSize
 	}
 	dir := opts.CacheDir
 	if dir == "" {
@@ -172,8 +140,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.spoolDir = filepath.Join(dir, "spool")
-	if err := os.MkdirAll(s.spoolDir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache dir: %w", err)
 	}
 	// One ghlfs per cache directory: two would upload one spool twice.
@@ -181,27 +148,37 @@ func New(rc Remote, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.lock = lock
-	s.closing, s.stopAll = context.WithCancel(context.Background())
+	s := &Store{rc: rc, opts: opts, log: opts.Logger, lock: lock, views: make(map[string]*view)}
+	s.closing, s.stop = context.WithCancel(context.Background())
+	fail := func(err error) (*Store, error) {
+		s.stop()
+		lock.Close()
+		return nil, err
+	}
+	var disk *diskCache
 	if opts.DiskBytes > 0 {
-		if s.disk, err = openDiskCache(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
-			lock.Close()
-			return nil, fmt.Errorf("cache dir: %w", err)
+		if disk, err = openDiskCache(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
+			return fail(fmt.Errorf("cache dir: %w", err))
 		}
 	}
 	if s.times, err = openTimeStore(filepath.Join(dir, "times.log")); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("cache dir: %w", err)
+		return fail(fmt.Errorf("cache dir: %w", err))
 	}
-	if err := s.recoverSpool(); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("spool: %w", err)
+	s.folders = newFolders(rc, opts)
+	s.content = newContent(rc, opts, s.closing, disk)
+	s.folders.fetched = s.content.learnSizes
+	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
+	if err := s.q.recoverSpool(dir); err != nil {
+		s.times.close()
+		return fail(err)
 	}
-	s.workers.Add(1)
-	go s.uploader()
+	s.q.start()
 	if opts.PollInterval > 0 {
-		s.workers.Add(1)
-		go s.poller()
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.folders.poll(s.closing, opts.PollInterval, s.changed)
+		}()
 	}
 	return s, nil
 }
@@ -219,27 +196,23 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// Close stops background uploads and waits for them to stop; what is still
-// pending stays in the spool for the next start.
+// Drain uploads every file waiting for upload now, ignoring the
+// write-back delay, and waits until they are done or ctx ends. It returns
+// how many still wait, and how many were still being written (those are
+// set aside at the next start, never uploaded).
+func (s *Store) Drain(ctx context.Context) (left, writing int) {
+	return s.q.drain(ctx)
+}
+
+// Close stops everything running in the background and waits for it;
+// what is still pending stays in the queue for the next start.
 func (s *Store) Close() error {
 	var err error
 	s.closeOne.Do(func() {
-		close(s.done)
-		s.stopAll()
-		s.workers.Wait()
-		s.fetching.Wait()
-		// What waits for upload must outlive the machine, not just ghlfs.
-		s.pmu.Lock()
-		left := make([]*Pending, 0, len(s.pending))
-		for _, p := range s.pending {
-			left = append(left, p)
-		}
-		s.pmu.Unlock()
-		for _, p := range left {
-			if derr := p.makeDurable(); derr != nil {
-				s.log.Error(fmt.Sprintf("spool: could not flush %s to disk: %v", p.Name(), derr), "name", p.Name())
-			}
-		}
+		s.stop()
+		s.q.close()
+		s.bg.Wait()
+		s.content.wait()
 		err = s.times.close()
 		s.lock.Close()
 	})
@@ -255,79 +228,78 @@ func (s *Store) OnChange(fn func(folderID string, before, after *Listing)) {
 	s.mu.Unlock()
 }
 
+func (s *Store) changed(folderID string, before, after *folderState) {
+	s.mu.Lock()
+	fn := s.onChange
+	s.mu.Unlock()
+	if fn != nil {
+		fn(folderID, s.viewOf(folderID, before), s.viewOf(folderID, after))
+	}
+}
+
 // DirTTL is how long listings are trusted.
 func (s *Store) DirTTL() time.Duration { return s.opts.DirTTL }
 
-// withTimeout bounds an operation that reaches the API.
-func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.opts.OpTimeout)
+// PendingCount is how many files have work left in the API.
+func (s *Store) PendingCount() int {
+	n, _ := s.q.pending()
+	return n
 }
 
-// Entry is a file or folder as the filesystem sees it.
-type Entry struct {
-	ID       string
-	Name     string // the name in the API, unescaped
-	ParentID string // "" = root
-	// The download URL is urlHead + ID + urlTail when the URL holds the id
-	// (as storage URLs do), else urlHead alone: the head and tail are then
-	// shared by every file of a location, which matters in listings of
-	// hundreds of thousands of files.
-	urlHead, urlTail string
-	urlHasID         bool
-	Size             int64 // -1 until known; see Store.Stat
-	ModTime          time.Time
-	IsDir            bool
-	// Pending marks a file whose bytes wait in the spool for upload.
-	Pending bool
-}
-
-func entryOf(it remote.Item) Entry {
-	e := Entry{
-		ID:       it.ID,
-		Name:     it.Name,
-		ParentID: it.ParentID,
-		IsDir:    it.IsFolder(),
-		Size:     it.Size,
-		ModTime:  it.ModTime(),
+// ListDir returns a folder's entries as the mount shows them: the API's,
+// with the pending changes of the write-back queue over them.
+func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) {
+	st, err := s.folders.get(ctx, folderID)
+	if err != nil {
+		return nil, err
 	}
-	e.setURL(it.URL)
-	return e
+	return s.viewOf(folderID, st), nil
 }
 
-// URL is where the file's bytes are; "" for folders.
-func (e Entry) URL() string {
-	if e.urlHasID {
-		return e.urlHead + e.ID + e.urlTail
+// viewOf builds (or finds built) the view of a stored listing.
+func (s *Store) viewOf(folderID string, st *folderState) *Listing {
+	o, gen := s.q.overlayOf(folderID)
+	s.mu.Lock()
+	v := s.views[folderID]
+	s.mu.Unlock()
+	if v != nil && v.st == st && v.gen == gen {
+		return v.list
 	}
-	return e.urlHead
-}
-
-func (e *Entry) setURL(u string) {
-	if i := strings.Index(u, e.ID); e.ID != "" && i >= 0 {
-		e.urlHead, e.urlTail, e.urlHasID = intern(u[:i]), intern(u[i+len(e.ID):]), true
-		return
+	entries := o.apply(s.q.withKeys(st.entries))
+	if len(entries) > 0 && len(st.entries) > 0 && &entries[0] == &st.entries[0] {
+		entries = slices.Clone(entries) // newListing sorts it
 	}
-	e.urlHead, e.urlTail, e.urlHasID = u, "", false
+	list := newListing(folderID, entries, st.fetched)
+	s.mu.Lock()
+	s.views[folderID] = &view{st: st, gen: gen, list: list}
+	s.mu.Unlock()
+	return list
 }
 
-var interned sync.Map // string -> string
+// Invalidate forgets the cached listing of a folder; the next ListDir
+// fetches it again.
+func (s *Store) Invalidate(folderID string) {
+	s.folders.invalidate(folderID)
+}
 
-func intern(s string) string {
-	if v, ok := interned.Load(s); ok {
-		return v.(string)
+// resolve returns e as it stands now, and its record when it has one:
+// the entry of a file uploaded since it was listed is its upload's.
+func (s *Store) resolve(e Entry) (Entry, *record) {
+	if cur, ok := s.q.current(e.Key); ok && cur.ID != e.ID {
+		e = cur
 	}
-	c := strings.Clone(s)
-	v, _ := interned.LoadOrStore(c, c)
-	return v.(string)
+	return e, s.q.lookup(e.Key)
 }
 
-// Stat completes e with what the listing left out: a size the listing
-// did not give is asked of the storage host once per file.
+// Stat completes e as it stands now: a file with pending bytes has their
+// size, and a size the listing did not give is asked of the storage host
+// once per file.
 func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
-	e, p := s.resolve(e)
-	if p != nil {
-		e.Size, e.ModTime = p.Size(), p.ModTime()
-		return e, nil
+	e, r := s.resolve(e)
+	if r != nil {
+		if st, ok := r.statShown(); ok {
+			return st, nil
+		}
 	}
 	if e.Pending {
 		return e, ErrNotFound
@@ -335,74 +307,171 @@ func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
 	if t, ok := s.times.get(e.ID); ok {
 		e.ModTime = t
 	}
-	if e.IsDir || e.Size >= 0 {
-		return e, nil
-	}
-	fi, err := s.fileInfo(ctx, e)
-	if err != nil {
-		return e, err
-	}
-	e.Size = fi.Size
-	if e.ModTime.IsZero() {
-		e.ModTime = fi.ModTime
-	}
-	return e, nil
+	return s.content.sized(ctx, e)
 }
 
-func (s *Store) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) {
-	s.mu.Lock()
-	fi, ok := s.sizes[e.ID]
-	s.mu.Unlock()
-	if ok {
-		return fi, nil
-	}
-	if e.URL() == "" {
-		return remote.FileInfo{}, ErrNotFound
-	}
-	v, err, _ := s.flights.Do("stat\x00"+e.ID, func() (any, error) {
-		ctx, cancel := s.withTimeout(context.WithoutCancel(ctx))
-		defer cancel()
-		fi, err := s.rc.StatURL(ctx, e.URL())
-		if err != nil {
-			return nil, translate(err)
-		}
-		s.mu.Lock()
-		s.sizes[e.ID] = fi
-		s.mu.Unlock()
-		return fi, nil
-	})
-	if err != nil {
-		return remote.FileInfo{}, err
-	}
-	return v.(remote.FileInfo), nil
+// withTimeout bounds an operation that reaches the API.
+func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opts.OpTimeout)
 }
 
-// learnSizes asks the storage host, a few at a time in the background, for
-// the sizes a fresh listing did not carry, so that the look-ups that follow
-// a directory read find them ready.
-func (s *Store) learnSizes(entries []Entry) {
-	var todo []Entry
-	for _, e := range entries {
-		if !e.IsDir && e.Size < 0 && e.URL() != "" {
-			todo = append(todo, e)
+// Mkdir creates a folder named name in parentID.
+func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error) {
+	if s.opts.ReadOnly {
+		return Entry{}, ErrReadOnly
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	return s.folders.mkdir(ctx, parentID, name)
+}
+
+// Rename gives e the name newName in its folder. If replace is set, that
+// entry (of the same folder) is replaced: e is renamed first and the old
+// entry removed after, so that a failure never leaves neither. A folder
+// can only replace an empty folder. A file with pending bytes is renamed
+// in the write-back queue: its copy in the API follows.
+func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *Entry) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	e, src := s.resolve(e)
+	var target *record
+	var rep *Entry
+	if replace != nil {
+		r, t := s.resolve(*replace)
+		rep, target = &r, t
+		if rep.Key == e.Key {
+			return nil
+		}
+		if rep.IsDir {
+			if !e.IsDir {
+				return fmt.Errorf("%w: a file cannot replace a folder", ErrExists)
+			}
+			if err := s.checkEmpty(ctx, *rep); err != nil {
+				return err
+			}
 		}
 	}
-	if len(todo) == 0 {
-		return
-	}
-	go func() {
-		sem := make(chan struct{}, 8)
-		var wg sync.WaitGroup
-		for _, e := range todo {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				if _, err := s.fileInfo(context.Background(), e); err != nil {
-					s.log.Debug("could not learn a size", "name", e.Name, "err", err)
-				}
-			}()
+	if src != nil {
+		var api *Entry
+		if target == nil {
+			api = rep
 		}
-		wg.Wait()
-	}()
+		err := s.q.rename(src, newName, api, target)
+		if !errors.Is(err, errNoRecord) {
+			return err
+		}
+		// It left the queue between the look and the rename: it is a file
+		// of the API now.
+		e, _ = s.resolve(e)
+	}
+	if e.Pending {
+		return ErrNotFound
+	}
+	if err := s.folders.rename(ctx, e.ParentID, e.ID, newName); err != nil {
+		return err
+	}
+	s.q.follow(e.Key, e.ID, newName)
+	if rep == nil {
+		return nil
+	}
+	var err error
+	if target != nil {
+		err = s.q.remove(target)
+		if errors.Is(err, errNoRecord) {
+			err = s.removeAPI(ctx, *rep)
+		}
+	} else {
+		err = s.removeAPI(ctx, *rep)
+	}
+	if err != nil {
+		return fmt.Errorf("renamed, but the file it replaced is still there: %w", err)
+	}
+	return nil
+}
+
+// Remove removes a file: to the trash by default. A file with pending
+// bytes leaves the write-back queue, and its copies in the API go too.
+func (s *Store) Remove(ctx context.Context, e Entry) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	e, r := s.resolve(e)
+	if r != nil {
+		err := s.q.remove(r)
+		if !errors.Is(err, errNoRecord) {
+			return err
+		}
+		e, _ = s.resolve(e)
+	}
+	if e.Pending {
+		return ErrNotFound
+	}
+	return s.removeAPI(ctx, e)
+}
+
+func (s *Store) removeAPI(ctx context.Context, e Entry) error {
+	if err := s.folders.remove(ctx, e.ParentID, e.ID); err != nil {
+		return err
+	}
+	s.q.forget(e.Key, e.ID)
+	if e.IsDir {
+		s.folders.invalidate(e.ID)
+	}
+	if err := s.times.forget(e.ID); err != nil {
+		s.log.Warn("could not update the file times", "err", err)
+	}
+	return nil
+}
+
+// Rmdir removes an empty folder. Emptiness is judged on a fresh listing:
+// the API is never relied on to delete what a folder holds.
+func (s *Store) Rmdir(ctx context.Context, e Entry) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	if err := s.checkEmpty(ctx, e); err != nil {
+		return err
+	}
+	return s.removeAPI(ctx, e)
+}
+
+// checkEmpty lists the folder afresh, on its own (not from the cache, nor
+// from a whole-library listing), and fails if it shows anything, files
+// waiting for upload included.
+func (s *Store) checkEmpty(ctx context.Context, dir Entry) error {
+	st, err := s.folders.load(ctx, dir.ID)
+	if err != nil {
+		return err
+	}
+	if n := len(s.viewOf(dir.ID, st).Entries); n > 0 {
+		return fmt.Errorf("%w: %s holds %d items", ErrNotEmpty, dir.Name, n)
+	}
+	return nil
+}
+
+// SetModTime keeps t as e's modification time. The API has no field for
+// it, so it is kept locally, beside the cache.
+func (s *Store) SetModTime(e Entry, t time.Time) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	e, r := s.resolve(e)
+	if r != nil {
+		err := r.setModTime(t)
+		if !errors.Is(err, errNoRecord) {
+			return err
+		}
+		e, _ = s.resolve(e)
+	}
+	if e.Pending {
+		return ErrNotFound
+	}
+	return s.times.set(e.ID, t)
 }

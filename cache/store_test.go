@@ -5,33 +5,21 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
 
-// clock is a settable clock for listing TTLs.
-type clock struct{ ns atomic.Int64 }
-
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
-func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
-
 type env struct {
 	srv   *ghltest.Server
 	store *Store
-	clock *clock
+	clock *clockwork.FakeClock
 	dir   string
 }
 
@@ -47,8 +35,8 @@ func newEnv(t *testing.T, opts ghltest.Options, mod ...func(*Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{srv: srv, clock: newClock(), dir: t.TempDir()}
-	o := Options{DirTTL: time.Minute, Now: e.clock.now, CacheDir: e.dir}
+	e := &env{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
+	o := Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir}
 	for _, m := range mod {
 		m(&o)
 	}
@@ -86,11 +74,11 @@ func TestListingCachedAndShared(t *testing.T) {
 	if n := e.lists(); n != 3 {
 		t.Fatalf("20 concurrent look-ups made %d list calls, want 3", n)
 	}
-	e.clock.add(59 * time.Second)
+	e.clock.Advance(59 * time.Second)
 	if _, err := e.store.ListDir(ctx, folder); err != nil || e.lists() != 3 {
 		t.Fatalf("within the TTL: %d calls, %v", e.lists(), err)
 	}
-	e.clock.add(2 * time.Second)
+	e.clock.Advance(2 * time.Second)
 	e.srv.AddFile(folder, "new.png", "image/png", []byte{9})
 	l, err := e.store.ListDir(ctx, folder)
 	if err != nil || e.lists() != 6 || len(l.Entries) != 6 {
@@ -114,7 +102,7 @@ func TestReaderRangesAndReadAhead(t *testing.T) {
 	ent := l.Entries[0]
 
 	// A small read at the start fetches one chunk, not the file.
-	r := e.store.NewReader(ent)
+	r := e.store.content.reader(ent)
 	buf := make([]byte, 100)
 	if n, err := r.ReadAt(ctx, buf, 0); n != 100 || err != nil || !bytes.Equal(buf, data[:100]) {
 		t.Fatalf("first read: %d %v", n, err)
@@ -134,7 +122,7 @@ func TestReaderRangesAndReadAhead(t *testing.T) {
 			t.Fatalf("read %d at %d: %d %v", n, off, k, err)
 		}
 	}
-	seq := e.store.NewReader(ent)
+	seq := e.store.content.reader(ent)
 	var out bytes.Buffer
 	for off := int64(0); ; off += 128 << 10 {
 		chunk := make([]byte, 128<<10)
@@ -172,143 +160,8 @@ func TestUnknownSizeFromStorage(t *testing.T) {
 	}
 }
 
-func TestReplaceContentKeepsOneFile(t *testing.T) {
-	e := newEnv(t, ghltest.Options{})
-	old := e.srv.AddFile("", "notes.txt", "text/plain", []byte("old"))
-	ctx := context.Background()
-	l, _ := e.store.ListDir(ctx, "")
-	p, err := e.store.Modify(ctx, l.Entries[0], true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// While it is being written, the listing shows the pending file only.
-	l, _ = e.store.ListDir(ctx, "")
-	if len(l.Entries) != 1 || !l.Entries[0].Pending {
-		t.Fatalf("while writing: %+v", l.Entries)
-	}
-	if _, err := p.WriteAt([]byte("new content"), 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p.Release()
-	l, _ = e.store.ListDir(ctx, "")
-	if len(l.Entries) != 1 || l.Entries[0].Pending || l.Entries[0].ID == old || l.Entries[0].Name != "notes.txt" {
-		t.Fatalf("after: %+v", l.Entries)
-	}
-	if it, _ := e.srv.Item(old); it.Status != "trashed" {
-		t.Errorf("old copy %s", it.Status)
-	}
-	if b, _ := e.srv.Content(l.Entries[0].ID); string(b) != "new content" {
-		t.Errorf("uploaded %q", b)
-	}
-}
-
-func TestSpoolSurvivesARestart(t *testing.T) {
-	e := newEnv(t, ghltest.Options{}, func(o *Options) { o.RetryBase = time.Hour })
-	e.srv.SetFaults(ghltest.Faults{RejectUploads: true})
-	ctx := context.Background()
-	p, err := e.store.Create(ctx, "", "keep.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.WriteAt([]byte("precious"), 0)
-	if err := p.Commit(ctx); err == nil {
-		t.Fatal("commit succeeded with uploads rejected")
-	}
-	p.Release()
-	if l, _ := e.store.ListDir(ctx, ""); len(l.Entries) != 1 || !l.Entries[0].Pending {
-		t.Fatalf("the failed file is not shown: %+v", l.Entries)
-	}
-	e.store.Close()
-
-	e.srv.SetFaults(ghltest.Faults{})
-	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
-	s2, err := New(rc, Options{CacheDir: e.dir, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for s2.PendingCount() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the spooled file was not uploaded")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	var found []string
-	for _, it := range e.srv.Items() {
-		if it.Name == "keep.txt" {
-			b, _ := e.srv.Content(it.ID)
-			found = append(found, string(b))
-		}
-	}
-	if len(found) != 1 || found[0] != "precious" {
-		t.Fatalf("library holds %q", found)
-	}
-}
-
 // Many goroutines listing, reading, creating and removing at once: run
 // with -race.
-func TestConcurrentUse(t *testing.T) {
-	e := newEnv(t, ghltest.Options{})
-	ctx := context.Background()
-	folder, err := e.store.Mkdir(ctx, "", "work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared := e.srv.AddFile(folder.ID, "shared.bin", "application/octet-stream", bytes.Repeat([]byte("x"), 700000))
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 5 {
-				name := fmt.Sprintf("w%d-%d.txt", w, i)
-				p, err := e.store.Create(ctx, folder.ID, name)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				p.WriteAt([]byte(name), 0)
-				if err := p.Commit(ctx); err != nil {
-					t.Error(err)
-				}
-				p.Release()
-				l, err := e.store.ListDir(ctx, folder.ID)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				for _, ent := range l.Entries {
-					if ent.ID == shared {
-						buf := make([]byte, 1000)
-						if _, err := e.store.NewReader(ent).ReadAt(ctx, buf, int64(i*100000)); err != nil {
-							t.Error(err)
-						}
-					}
-					if ent.Name == name && i%2 == 0 {
-						if err := e.store.Remove(ctx, ent); err != nil {
-							t.Error(err)
-						}
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	e.store.Invalidate(folder.ID)
-	l, err := e.store.ListDir(ctx, folder.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 8 writers × 5 files, less the 3 of each removed, plus shared.bin.
-	if len(l.Entries) != 8*2+1 {
-		t.Fatalf("%d entries: %+v", len(l.Entries), l.Entries)
-	}
-}
-
 func TestDiskCacheAcrossRestarts(t *testing.T) {
 	e := newEnv(t, ghltest.Options{}, func(o *Options) { o.DiskBytes = 3 << 20 })
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
@@ -323,7 +176,7 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 		}
 		for _, ent := range l.Entries {
 			buf := make([]byte, ent.Size)
-			if n, err := s.NewReader(ent).ReadAt(ctx, buf, 0); int64(n) != ent.Size || (err != nil && err != io.EOF) {
+			if n, err := s.content.reader(ent).ReadAt(ctx, buf, 0); int64(n) != ent.Size || (err != nil && err != io.EOF) {
 				t.Fatalf("%s: %d %v", ent.Name, n, err)
 			}
 		}
@@ -350,7 +203,7 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s3.Close()
-	if got := s3.disk.size(); got > 1<<20 {
+	if got := s3.content.disk.size(); got > 1<<20 {
 		t.Errorf("disk cache holds %d bytes over a 1 MiB cap", got)
 	}
 }

@@ -87,7 +87,7 @@ func (f *FS) node(ctx context.Context, parent *gofs.Inode, e cache.Entry, out *f
 	if err != nil {
 		return nil, f.fail("stat", parent, e.Name, err)
 	}
-	ino := f.ino(e.ID)
+	ino := f.ino(e.Key)
 	st := f.state(ino)
 	st.set(e)
 	var ops gofs.InodeEmbedder
@@ -110,7 +110,7 @@ func (d *Dir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	list = append(list, fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR}, fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR})
 	for _, name := range v.names {
 		e, _ := v.lookup(name)
-		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.ID)})
+		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.Key)})
 	}
 	return gofs.NewListDirStream(list), 0
 }
@@ -187,16 +187,18 @@ func (d *Dir) Create(ctx context.Context, name string, flags uint32, mode uint32
 	case errno != syscall.ENOENT:
 		return nil, nil, 0, errno
 	}
-	p, err := d.fsys.store.Create(ctx, d.id(), remoteName)
+	ch, e, err := d.fsys.store.Create(ctx, d.id(), remoteName)
 	if err != nil {
-		return nil, nil, 0, d.fsys.fail("create", &d.Inode, name, err)
+		return nil, nil, 0, d.fsys.failAs("create", &d.Inode, name, err, writeErrno(err))
 	}
-	ch, errno := d.fsys.node(ctx, &d.Inode, p.Entry(), &out.Attr)
+	node, errno := d.fsys.node(ctx, &d.Inode, e, &out.Attr)
 	if errno != 0 {
-		p.Release()
+		ch.Release()
 		return nil, nil, 0, errno
 	}
-	return ch, &handle{file: ch.Operations().(*File), pending: p}, 0, 0
+	file := node.Operations().(*File)
+	fh, fuseFlags, errno := file.handle(ch)
+	return node, fh, fuseFlags, errno
 }
 
 func (d *Dir) Unlink(ctx context.Context, name string) syscall.Errno {
@@ -210,6 +212,7 @@ func (d *Dir) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err := d.fsys.store.Remove(ctx, e); err != nil {
 		return d.fsys.fail("unlink", &d.Inode, name, err)
 	}
+	d.fsys.unlinked(e.Key)
 	return 0
 }
 
@@ -253,7 +256,7 @@ func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbed
 		if flags&renameNoReplace != 0 {
 			return syscall.EEXIST
 		}
-		if t.ID == e.ID {
+		if t.Key == e.Key {
 			return 0
 		}
 		if t.IsDir && !e.IsDir {
@@ -269,13 +272,13 @@ func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbed
 	}
 	// The moved node keeps its number: its state takes the new name now,
 	// so that a change made through it before the next look-up keeps it.
-	d.fsys.mu.Lock()
-	st := d.fsys.states[d.fsys.inos[e.ID]]
-	d.fsys.mu.Unlock()
-	if st != nil {
+	if st := d.fsys.stateOf(e.Key); st != nil {
 		st.mu.Lock()
 		st.entry.Name = remoteName
 		st.mu.Unlock()
+	}
+	if replace != nil {
+		d.fsys.unlinked(replace.Key)
 	}
 	return 0
 }

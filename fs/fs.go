@@ -1,8 +1,14 @@
 // Package fs maps a location's Media Storage onto a go-fuse node tree:
 // folders are directories, linked through their parentId, and files are
 // regular files whose bytes come from their download URL. It knows nothing
-// of HTTP: every operation goes through the cache layer, and every failure
-// comes back as an errno.
+// of HTTP: every operation goes through the cache layer's one front
+// (cache.Store, and cache.Handle for open files), and every failure comes
+// back as an errno.
+//
+// Locks: FS.mu and nodeState.mu are leaves. Neither is held while the
+// other is taken, nor across a call into the cache (which may reach the
+// API), nor across a call into go-fuse. Open files keep their state in
+// cache.Handle, which has its own lock.
 package fs
 
 import (
@@ -44,7 +50,7 @@ type FS struct {
 	started time.Time // the time shown when an item has none
 
 	mu     sync.Mutex
-	inos   map[string]uint64     // entry id -> inode number; guarded by mu
+	inos   map[string]uint64     // file key -> inode number; guarded by mu
 	next   uint64                // guarded by mu
 	states map[uint64]*nodeState // inode number -> what is known of it; guarded by mu
 	dirs   map[string]*Dir       // folder id -> the node go-fuse serves it by; guarded by mu
@@ -58,6 +64,7 @@ func New(store *cache.Store, opts Options) *FS {
 	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), inos: make(map[string]uint64), next: 2,
 		states: make(map[uint64]*nodeState), dirs: make(map[string]*Dir)}
 	f.root = &Dir{fsys: f, st: &nodeState{entry: cache.Entry{IsDir: true, Size: 0}}}
+	f.inos[""] = 1
 	f.states[1] = f.root.st
 	f.dirs[""] = f.root
 	store.OnChange(f.changed)
@@ -109,40 +116,19 @@ func (w slogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// ino returns the inode number of an entry: the same for as long as the
-// mount lives.
-func (f *FS) ino(id string) uint64 {
-	f.mu.Lock()
-	n, ok := f.inos[id]
-	f.mu.Unlock()
-	if ok {
-		return n
-	}
-	// An upload takes the number of the pending file it came from.
-	pred, hasPred := f.store.Predecessor(id)
+// ino returns the inode number of a file key: the same for as long as the
+// mount lives. A key stays a file's through uploads and replaced content
+// (cache.Entry.Key), so its inode number does too.
+func (f *FS) ino(key string) uint64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n, ok := f.inos[id]; ok {
-		return n
+	n, ok := f.inos[key]
+	if !ok {
+		n = f.next
+		f.next++
+		f.inos[key] = n
 	}
-	if n, ok := f.inos[pred]; hasPred && ok {
-		f.inos[id] = n
-		return n
-	}
-	n = f.next
-	f.next++
-	f.inos[id] = n
 	return n
-}
-
-// alias gives newID the inode number of oldID: a file whose content was
-// replaced (and so got a new id from the API) stays the same inode.
-func (f *FS) alias(newID, oldID string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if n, ok := f.inos[oldID]; ok {
-		f.inos[newID] = n
-	}
 }
 
 // fail turns err into an errno and logs it once, with the path it

@@ -114,10 +114,11 @@ func (v *dirView) lookup(name string) (cache.Entry, bool) {
 }
 
 // newDirView builds the view of a listing. Of the items that share a shown
-// name, the oldest (by time, then id) keeps it; each other one gets its
-// id's last 8 characters before the extension, as in "logo (5f1a2b3c).png",
+// name, the oldest (by time, then key) keeps it; each other one gets its
+// key's last 8 characters before the extension, as in "logo (5f1a2b3c).png",
 // so a name does not change from one listing to the next. A made-up name
-// that collides with a real one uses the whole id.
+// that collides with a real one uses the whole key. (A key is the item's
+// API id, unless the mount gave it new bytes: then it keeps its first.)
 func newDirView(l *cache.Listing) *dirView {
 	v := &dirView{listing: l, byName: make(map[string]int32, len(l.Entries)), names: make([]string, 0, len(l.Entries))}
 	entries := l.Entries
@@ -136,7 +137,7 @@ func newDirView(l *cache.Listing) *dirView {
 		}
 		n := encodeName(entries[i].Name)
 		if n == "" {
-			n = "(unnamed " + entries[keep].ID + ")"
+			n = "(unnamed " + entries[keep].Key + ")"
 		}
 		v.add(n, keep)
 		for k := i; k < j; k++ {
@@ -148,9 +149,9 @@ func newDirView(l *cache.Listing) *dirView {
 	}
 	for _, k := range dups {
 		e := entries[k]
-		n := dupName(encodeName(e.Name), e.ID, 8)
+		n := dupName(encodeName(e.Name), e.Key, 8)
 		if _, taken := v.byName[n]; taken {
-			n = dupName(encodeName(e.Name), e.ID, len(e.ID))
+			n = dupName(encodeName(e.Name), e.Key, len(e.Key))
 		}
 		for _, taken := v.byName[n]; taken; _, taken = v.byName[n] {
 			n += "~"
@@ -170,7 +171,7 @@ func older(a, b cache.Entry) bool {
 	if !a.ModTime.Equal(b.ModTime) && !a.ModTime.IsZero() && !b.ModTime.IsZero() {
 		return a.ModTime.Before(b.ModTime)
 	}
-	return a.ID < b.ID
+	return a.Key < b.Key
 }
 
 // dupName puts a tag made of the id's last n characters before the

@@ -15,8 +15,15 @@ import (
 // the state, which whichever object go-fuse kept reads.
 type nodeState struct {
 	mu    sync.Mutex
-	entry cache.Entry
-	view  *dirView // folders: the names of the last listing seen
+	entry cache.Entry // guarded by mu
+	view  *dirView    // guarded by mu; folders: the names of the last listing seen
+	// unlinked is set once the file was removed (or replaced by a rename):
+	// an open file of it then says nlink 0.
+	unlinked bool // guarded by mu
+	// content names the bytes the kernel may hold in its page cache for
+	// this inode (cache.Handle.ContentID): an open of other bytes drops
+	// them.
+	content string // guarded by mu
 }
 
 func (st *nodeState) get() cache.Entry {
@@ -25,10 +32,29 @@ func (st *nodeState) get() cache.Entry {
 	return st.entry
 }
 
+// set takes a fresh look-up's entry. A file removed is not brought back
+// by a look-up of its open descriptor's stale name.
 func (st *nodeState) set(e cache.Entry) {
 	st.mu.Lock()
 	st.entry = e
+	st.unlinked = false
 	st.mu.Unlock()
+}
+
+func (st *nodeState) isUnlinked() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.unlinked
+}
+
+// keepCache reports whether an open of the bytes named id may keep the
+// kernel's cached pages of this inode, and records id as what they hold.
+func (st *nodeState) keepCache(id string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	keep := id != "" && id == st.content
+	st.content = id
+	return keep
 }
 
 // state returns the shared state of inode number ino, made on first use.
@@ -43,6 +69,16 @@ func (f *FS) state(ino uint64) *nodeState {
 	return st
 }
 
+// stateOf returns the state of the inode of a key, if the kernel holds it.
+func (f *FS) stateOf(key string) *nodeState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ino, ok := f.inos[key]; ok {
+		return f.states[ino]
+	}
+	return nil
+}
+
 // forget drops the state of a node the kernel has forgotten.
 func (f *FS) forget(n *gofs.Inode, st *nodeState) {
 	ino := n.StableAttr().Ino
@@ -50,5 +86,14 @@ func (f *FS) forget(n *gofs.Inode, st *nodeState) {
 	defer f.mu.Unlock()
 	if f.states[ino] == st {
 		delete(f.states, ino)
+	}
+}
+
+// unlinked marks the inode of a key as removed: its open files say nlink 0.
+func (f *FS) unlinked(key string) {
+	if st := f.stateOf(key); st != nil {
+		st.mu.Lock()
+		st.unlinked = true
+		st.mu.Unlock()
 	}
 }

@@ -46,7 +46,9 @@ func setup(m *testing.M) (int, error) {
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755) // a test runs ghlfs as a normal user too
 	binDir = dir
-	args := []string{"build", "-o", dir}
+	// Built with the crash points on: GHLFS_CRASH_AT, read only by such
+	// builds, stops ghlfs at a named step of the write path (crash_test.go).
+	args := []string{"build", "-tags", "ghlfscrash", "-o", dir}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
@@ -130,6 +132,7 @@ type mountOpt struct {
 	args     []string
 	cacheDir string // "" = a new temporary one
 	token    string
+	env      []string // extra environment (GHLFS_CRASH_AT=...)
 }
 
 // mountFS runs ghlfs mount against srv and returns once the mount is up.
@@ -146,11 +149,13 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	}
 	// The fake's rate limit is off unless a test turns it on, and so is
 	// ghlfs's pacing (a later --rate-limit in o.args wins): the pacer has
-	// its own tests, and the rest run faster without it.
-	args := append([]string{"mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0"}, o.args...)
+	// its own tests, and the rest run faster without it. Uploads happen at
+	// close (--write-back-delay 0), so that a tool's exit means its files
+	// are in the library; the tests of the write-back delay set their own.
+	args := append([]string{"mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"}, o.args...)
 	args = append(args, m.dir)
 	m.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), args...)
-	m.cmd.Env = append(os.Environ(), "GHL_TOKEN="+token, "XDG_CONFIG_HOME="+t.TempDir())
+	m.cmd.Env = append(append(os.Environ(), "GHL_TOKEN="+token, "XDG_CONFIG_HOME="+t.TempDir()), o.env...)
 	pr, pw := io.Pipe()
 	m.cmd.Stderr = io.MultiWriter(m.log, pw)
 	if err := m.cmd.Start(); err != nil {
@@ -220,6 +225,11 @@ func (m *mount) stop() error {
 // kill kills ghlfs with SIGKILL, as a crash would, and clears the dead mount.
 func (m *mount) kill() {
 	m.cmd.Process.Kill()
+	m.reap()
+}
+
+// reap waits for a ghlfs that died (or was killed) and clears its mount.
+func (m *mount) reap() {
 	<-m.exited
 	syscall.Unmount(m.dir, syscall.MNT_DETACH)
 }

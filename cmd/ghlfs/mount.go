@@ -32,6 +32,8 @@ type mountFlags struct {
 	diskCache    int64
 	opTimeout    time.Duration
 	uploadRetry  time.Duration
+	writeBack    time.Duration
+	grace        time.Duration
 	pollInterval time.Duration
 	listAll      bool
 	pageSize     int
@@ -69,6 +71,8 @@ Flags:
 	fl.Int64Var(&m.diskCache, "cache-max-size", 0, "bytes of file content kept on disk under --cache-dir (0: none)")
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
+	fl.DurationVar(&m.writeBack, "write-back-delay", 5*time.Second, "how long a closed file stays quiet before it is uploaded (0: upload at close, and close reports the result)")
+	fl.DurationVar(&m.grace, "unmount-grace", time.Minute, "at unmount, how long to wait for the uploads that are due")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
 	fl.DurationVar(&m.pollInterval, "poll-interval", 0, "re-list the folders in use this often, to see changes made elsewhere (0: off)")
 	fl.BoolVar(&m.listAll, "list-all", false, "list the whole library at once (fetchAll) instead of folder by folder")
@@ -85,6 +89,9 @@ Flags:
 	if fl.NArg() != 1 {
 		fl.Usage()
 		return nil, "", errors.New("mount needs exactly one MOUNTPOINT")
+	}
+	if m.writeBack < 0 || m.grace < 0 {
+		return nil, "", errors.New("--write-back-delay and --unmount-grace must not be negative")
 	}
 	if m.deleteMode != "trash" && m.deleteMode != "delete" {
 		return nil, "", fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
@@ -172,17 +179,20 @@ func runMount(args []string) error {
 		return err
 	}
 	store, err := cache.New(rc, cache.Options{
-		DirTTL:       m.dirCacheTime,
-		OpTimeout:    m.opTimeout,
-		MemoryBytes:  m.memCache,
-		DiskBytes:    m.diskCache,
-		Logger:       log.With("layer", "cache"),
-		CacheDir:     cacheDir,
-		Delete:       m.deleteMode == "delete",
-		ReadOnly:     m.readOnly,
-		RetryBase:    m.uploadRetry,
-		ListAll:      m.listAll,
-		PollInterval: m.pollInterval,
+		DirTTL:         m.dirCacheTime,
+		OpTimeout:      m.opTimeout,
+		MemoryBytes:    m.memCache,
+		DiskBytes:      m.diskCache,
+		Logger:         log.With("layer", "cache"),
+		CacheDir:       cacheDir,
+		Delete:         m.deleteMode == "delete",
+		ReadOnly:       m.readOnly,
+		RetryBase:      m.uploadRetry,
+		ListAll:        m.listAll,
+		PollInterval:   m.pollInterval,
+		WriteBackDelay: m.writeBack,
+		Location:       location,
+		API:            rcBase(apiURL),
 	})
 	if err != nil {
 		return err
@@ -225,7 +235,19 @@ func runMount(args []string) error {
 	}()
 	server.Wait()
 	signal.Stop(sigs)
-	log.Info("unmounted", "mountpoint", mountpoint, "pending_uploads", store.PendingCount())
+	// What is due goes up before ghlfs exits, within the grace period.
+	ctx, cancel = context.WithTimeout(context.Background(), m.grace)
+	left, writing := store.Drain(ctx)
+	cancel()
+	switch {
+	case left > 0:
+		log.Warn(fmt.Sprintf("unmounted with %d files still waiting for upload; they are kept in %s and go up at the next mount", left, cacheDir), "mountpoint", mountpoint, "pending_uploads", left)
+	default:
+		log.Info("unmounted", "mountpoint", mountpoint, "pending_uploads", 0)
+	}
+	if writing > 0 {
+		log.Warn(fmt.Sprintf("%d files were still open for writing; they were not uploaded, and the next mount keeps them aside in %s", writing, filepath.Join(cacheDir, "recovered")))
+	}
 	return nil
 }
 

@@ -66,7 +66,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.stats.api(rt.key)
 
 	f := s.Faults()
-	if f.Down {
+	if f.Down || (f.FailDeletes && (rt.key == EndpointDelete || rt.key == EndpointDeleteMany)) {
 		errDown(w)
 		return
 	}

@@ -90,6 +90,8 @@
 // 25*1024*1024 bytes; the rest of a too large body is read before the 413 is
 // sent so that the client sees the answer. Faults.RejectUploads answers
 // after the body is read and checked for size, before validation.
+// Faults.FailDeletes answers both delete calls 503 before anything else,
+// and removes nothing.
 //
 // Rate limits: one sliding window and one daily count per server (it
 // serves one location). Requests refused by the limiter take no slot; the

@@ -37,6 +37,9 @@ type Faults struct {
 	Down bool `json:"down"`
 	// RejectUploads answers upload-file with 400 and stores nothing.
 	RejectUploads bool `json:"reject_uploads"`
+	// FailDeletes answers the two delete calls (DELETE /medias/{id} and
+	// PUT /medias/delete-files) with 503, and removes nothing.
+	FailDeletes bool `json:"fail_deletes"`
 	// UploadDelay makes upload-file wait this long before it stores the
 	// file; if the client goes away meanwhile nothing is stored.
 	UploadDelay Duration `json:"upload_delay"`

@@ -1,0 +1,44 @@
+// Package cache is the cached remote layer between the filesystem and the
+// API client. The filesystem talks to one front, Store; behind it each
+// concern has its own part, and the dependencies run one way:
+//
+//	Store (store.go, handle.go)      the front: views, Stat, changes, open files
+//	  ├─ queue (queue.go, record.go, worker.go, recover.go)
+//	  │        the write-back queue: every pending change to a file's bytes,
+//	  │        as records with explicit, persisted states
+//	  │    ├─ folders (folders.go, poll.go)   listings with TTLs, and the
+//	  │    │        journal of changes made through the mount
+//	  │    ├─ content (content.go, diskcache.go)   file bytes by ranges
+//	  │    └─ times (times.go)   modification times users set
+//	  └─ (folders, content, times, directly)
+//
+// Nothing below the front knows of the front; the queue calls folders,
+// content and times, never the other way round.
+//
+// # Lock order
+//
+// A goroutine that holds several of these locks took them in this order,
+// and no lock is held across a call to the API or the storage host:
+//
+//	record.mu   one record at a time, never two at once
+//	queue.mu    the records, the folder index, identities, the work list
+//	Store.mu    the cached views
+//	folders.mu  the listings and the journal
+//	content: blockCache.mu, fetchGroup.mu, diskCache.mu, content.mu (leaves)
+//	timeStore.mu (leaf)
+//
+// Waiting for a record's upload to end (a write into a file whose bytes
+// are being sent) is a wait on record.cond, which releases record.mu.
+//
+// # Goroutines
+//
+// Every goroutine the package starts is stopped by Store.Close, which
+// waits for it: the queue's workers and its timers (queue.go), listing
+// refreshes and size look-ups (folders.go, poll.go), and content fetches
+// with their disk copies (content.go).
+//
+// # Time
+//
+// Every TTL, delay and backoff reads one clock, Options.Clock, so tests
+// move time instead of sleeping.
+package cache

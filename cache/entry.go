@@ -1,0 +1,108 @@
+package cache
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Entry is a file or folder as the filesystem sees it.
+type Entry struct {
+	// Key is the item's identity in this mount: it stays the same when a
+	// file's bytes are replaced (which gives the file a new ID in the API)
+	// and when a new file is uploaded. The filesystem keys inodes on it.
+	Key string
+	// ID is the item's id in the API; "" for a file not uploaded yet.
+	ID       string
+	Name     string // the name in the API, unescaped
+	ParentID string // "" = root
+	// The download URL is urlHead + ID + urlTail when the URL holds the id
+	// (as storage URLs do), else urlHead alone: the head and tail are then
+	// shared by every file of a location, which matters in listings of
+	// hundreds of thousands of files.
+	urlHead, urlTail string
+	urlHasID         bool
+	Size             int64 // -1 until known; see Store.Stat
+	ModTime          time.Time
+	IsDir            bool
+	// Pending marks a file whose bytes are held by the write-back queue.
+	Pending bool
+}
+
+func entryOf(it remote.Item) Entry {
+	e := Entry{
+		Key:      it.ID,
+		ID:       it.ID,
+		Name:     it.Name,
+		ParentID: it.ParentID,
+		IsDir:    it.IsFolder(),
+		Size:     it.Size,
+		ModTime:  it.ModTime(),
+	}
+	e.setURL(it.URL)
+	return e
+}
+
+// URL is where the file's bytes are; "" for folders and pending files.
+func (e Entry) URL() string {
+	if e.urlHasID {
+		return e.urlHead + e.ID + e.urlTail
+	}
+	return e.urlHead
+}
+
+func (e *Entry) setURL(u string) {
+	if i := strings.Index(u, e.ID); e.ID != "" && i >= 0 {
+		e.urlHead, e.urlTail, e.urlHasID = intern(u[:i]), intern(u[i+len(e.ID):]), true
+		return
+	}
+	e.urlHead, e.urlTail, e.urlHasID = u, "", false
+}
+
+var interned sync.Map // string -> string
+
+func intern(s string) string {
+	if v, ok := interned.Load(s); ok {
+		return v.(string)
+	}
+	c := strings.Clone(s)
+	v, _ := interned.LoadOrStore(c, c)
+	return v.(string)
+}
+
+// Listing is a snapshot of one folder as the mount shows it. It is never
+// changed once made: a change makes a new Listing, so a caller may key
+// derived data (display names, say) on the pointer.
+type Listing struct {
+	FolderID string
+	Entries  []Entry // sorted by Name, then Key
+	Fetched  time.Time
+}
+
+// Find returns the entry with the given key.
+func (l *Listing) Find(key string) (Entry, bool) {
+	for _, e := range l.Entries {
+		if e.Key == key {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+func newListing(folderID string, entries []Entry, fetched time.Time) *Listing {
+	slices.SortFunc(entries, func(a, b Entry) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return &Listing{FolderID: folderID, Entries: entries, Fetched: fetched}
+}
+
+// without returns entries less those with the given ids.
+func without(entries []Entry, ids ...string) []Entry {
+	return slices.DeleteFunc(entries, func(e Entry) bool { return slices.Contains(ids, e.ID) })
+}

@@ -1,0 +1,373 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	gocache "github.com/patrickmn/go-cache"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// folders holds the listings of folders as the API gives them, each
+// trusted for a while and fetched once however many callers ask, and the
+// journal of the changes made through the mount.
+//
+// The journal is what keeps a listing true while changes land: a listing
+// whose fetch began before a change (an upload, a rename, a removal) may
+// not show it, so every change is kept, with its sequence number, until
+// no fetch that began before it is still under way (and a short grace
+// has passed, for a server slow to show its own changes). A fetched
+// listing is stored with every change newer than the fetch's start
+// applied to it: it never loses a file that landed, nor brings back one
+// that left.
+type folders struct {
+	rc      Remote
+	clock   clockwork.Clock
+	ttl     time.Duration
+	timeout time.Duration
+	log     *slog.Logger
+	del     remote.DeleteStatus
+	listAll bool // Options.ListAll
+	// fetched, when set, is told of every listing fetched from the API
+	// (the content part learns the sizes a listing lacked).
+	fetched func([]Entry)
+
+	cache   *gocache.Cache     // folder id -> *folderState
+	flights singleflight.Group // coalesces fetches
+
+	mu       sync.Mutex
+	seq      uint64               // guarded by mu: the last change's number
+	journal  map[string][]change  // guarded by mu: folder id -> changes, oldest first
+	inflight map[uint64]int       // guarded by mu: fetches under way, by the seq they began at
+	swept    time.Time            // guarded by mu: when the whole journal was last pruned
+	used     map[string]time.Time // guarded by mu: folders listed lately (for the poller)
+	allOff   bool                 // guarded by mu: the server was seen to ignore fetchAll
+	checked  bool                 // guarded by mu: whether that was looked at
+}
+
+// journalGrace is how long a change outlives the fetches it could be
+// missing from.
+const journalGrace = 10 * time.Second
+
+// folderState is a folder's listing as stored; never changed once stored.
+type folderState struct {
+	entries []Entry // as the API lists them, with the journal applied
+	fetched time.Time
+	start   uint64 // the journal's seq when the fetch began
+}
+
+type changeKind int
+
+const (
+	putEntry changeKind = iota // add or replace an entry (by ID)
+	dropID                     // remove the entry with an id
+	renameID                   // give the entry with an id a new name
+)
+
+// change is one change made through the mount to a folder's listing.
+type change struct {
+	seq  uint64
+	at   time.Time
+	kind changeKind
+	e    Entry  // putEntry
+	id   string // dropID, renameID
+	name string // renameID
+}
+
+// apply returns entries with c made; entries may be changed.
+func (c change) apply(entries []Entry) []Entry {
+	switch c.kind {
+	case putEntry:
+		return append(without(entries, c.e.ID), c.e)
+	case dropID:
+		return without(entries, c.id)
+	case renameID:
+		for i := range entries {
+			if entries[i].ID == c.id {
+				entries[i].Name = c.name
+			}
+		}
+	}
+	return entries
+}
+
+func newFolders(rc Remote, opts Options) *folders {
+	del := remote.StatusTrashed
+	if opts.Delete {
+		del = remote.StatusDeleted
+	}
+	return &folders{
+		rc:       rc,
+		clock:    opts.Clock,
+		ttl:      opts.DirTTL,
+		timeout:  opts.OpTimeout,
+		log:      opts.Logger,
+		del:      del,
+		listAll:  opts.ListAll,
+		cache:    gocache.New(opts.DirTTL, 2*opts.DirTTL),
+		journal:  make(map[string][]change),
+		inflight: make(map[uint64]int),
+		used:     make(map[string]time.Time),
+	}
+}
+
+// get returns a folder's listing, from the cache while it is fresh.
+// Concurrent calls for one folder share a single fetch: two list calls,
+// one for folders and one for files, plus any further pages.
+func (f *folders) get(ctx context.Context, folderID string) (*folderState, error) {
+	f.touch(folderID)
+	if st, ok := f.fresh(folderID); ok {
+		return st, nil
+	}
+	if f.wholeLibrary() {
+		// One listing of the whole library fills every folder at once.
+		if err := f.fetchAll(ctx); err != nil {
+			return nil, err
+		}
+		if st, ok := f.fresh(folderID); ok {
+			return st, nil
+		}
+	}
+	v, err, _ := f.flights.Do("list\x00"+folderID, func() (any, error) {
+		// Detached from the first caller: a caller that gives up must not
+		// fail the others waiting on the same fetch.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+		defer cancel()
+		return f.load(ctx, folderID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*folderState), nil
+}
+
+// load fetches a folder's listing and stores it.
+func (f *folders) load(ctx context.Context, folderID string) (*folderState, error) {
+	start := f.begin()
+	defer f.end(start)
+	entries, fetched, err := f.fetch(ctx, folderID)
+	if err != nil {
+		return nil, err
+	}
+	st := f.keep(folderID, entries, fetched, start)
+	if f.fetched != nil {
+		f.fetched(st.entries)
+	}
+	return st, nil
+}
+
+func (f *folders) fresh(folderID string) (*folderState, bool) {
+	v, ok := f.cache.Get(folderID)
+	if !ok {
+		return nil, false
+	}
+	st := v.(*folderState)
+	if f.clock.Since(st.fetched) >= f.ttl {
+		return nil, false
+	}
+	return st, true
+}
+
+// cached returns a folder's stored listing, fresh or not.
+func (f *folders) cached(folderID string) (*folderState, bool) {
+	v, ok := f.cache.Get(folderID)
+	if !ok {
+		return nil, false
+	}
+	return v.(*folderState), true
+}
+
+// begin notes a fetch that starts now and returns its start.
+func (f *folders) begin() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inflight[f.seq]++
+	return f.seq
+}
+
+// end notes that the fetch that began at start is over.
+func (f *folders) end(start uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inflight[start]--; f.inflight[start] <= 0 {
+		delete(f.inflight, start)
+	}
+	if now := f.clock.Now(); now.Sub(f.swept) >= journalGrace {
+		f.swept = now
+		for id := range f.journal {
+			f.pruneLocked(id, now)
+		}
+	}
+}
+
+// keep stores a fetched listing with the changes made since its fetch
+// began applied, unless a listing fetched later is stored already.
+func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, start uint64) *folderState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.journal[folderID] {
+		if c.seq > start {
+			entries = c.apply(entries)
+		}
+	}
+	st := &folderState{entries: entries, fetched: fetched, start: start}
+	if v, ok := f.cache.Get(folderID); ok && v.(*folderState).start > start {
+		return v.(*folderState) // a later fetch, with these changes in it too
+	}
+	f.cache.SetDefault(folderID, st)
+	f.pruneLocked(folderID, f.clock.Now())
+	return st
+}
+
+// note records a change made through the mount, and applies it to the
+// stored listing.
+func (f *folders) note(folderID string, c change) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	c.seq, c.at = f.seq, f.clock.Now()
+	f.journal[folderID] = append(f.journal[folderID], c)
+	if v, ok := f.cache.Get(folderID); ok {
+		old := v.(*folderState)
+		f.cache.SetDefault(folderID, &folderState{entries: c.apply(slices.Clone(old.entries)), fetched: old.fetched, start: old.start})
+	}
+	f.pruneLocked(folderID, c.at)
+}
+
+// pruneLocked drops the changes of a folder that every fetch under way
+// began after, once they are older than the grace; the caller holds mu.
+func (f *folders) pruneLocked(folderID string, now time.Time) {
+	oldest := f.seq + 1
+	for s := range f.inflight {
+		oldest = min(oldest, s+1)
+	}
+	j := f.journal[folderID]
+	n := 0
+	for n < len(j) && j[n].seq < oldest && now.Sub(j[n].at) >= journalGrace {
+		n++
+	}
+	switch {
+	case n == len(j):
+		delete(f.journal, folderID)
+	case n > 0:
+		f.journal[folderID] = slices.Clone(j[n:])
+	}
+}
+
+// invalidate forgets a folder's stored listing; the next get fetches it.
+func (f *folders) invalidate(folderID string) {
+	f.cache.Delete(folderID)
+}
+
+// seed stores a folder known to be empty (one just created), which saves
+// the two list calls its first look would cost.
+func (f *folders) seed(folderID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cache.SetDefault(folderID, &folderState{fetched: f.clock.Now(), start: f.seq})
+}
+
+// listBoth lists the folders and the files that q selects (the API lists
+// one type at a time), both at once.
+func (f *folders) listBoth(ctx context.Context, q remote.ListQuery) (folders, files []remote.Item, err error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		fq := q
+		fq.Type = remote.TypeFolder
+		folders, err = f.rc.List(gctx, fq)
+		return err
+	})
+	g.Go(func() (err error) {
+		fq := q
+		fq.Type = remote.TypeFile
+		files, err = f.rc.List(gctx, fq)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, nil, translate(err)
+	}
+	return folders, files, nil
+}
+
+// fetch lists a folder from the API.
+func (f *folders) fetch(ctx context.Context, folderID string) ([]Entry, time.Time, error) {
+	started := f.clock.Now()
+	folders, files, err := f.listBoth(ctx, remote.ListQuery{ParentID: folderID})
+	if err != nil {
+		return nil, started, err
+	}
+	entries := make([]Entry, 0, len(folders)+len(files))
+	for _, it := range append(folders, files...) {
+		// A server that ignores parentId would hand back the whole
+		// location; keep only this folder's children.
+		if it.ParentID != folderID {
+			continue
+		}
+		entries = append(entries, entryOf(it))
+	}
+	return entries, started, nil
+}
+
+// mkdir creates a folder named name in parentID.
+func (f *folders) mkdir(ctx context.Context, parentID, name string) (Entry, error) {
+	it, err := f.rc.CreateFolder(ctx, parentID, name)
+	if err != nil {
+		return Entry{}, translate(err)
+	}
+	e := entryOf(it)
+	e.ParentID = parentID
+	if e.ModTime.IsZero() {
+		e.ModTime = f.clock.Now()
+	}
+	f.note(parentID, change{kind: putEntry, e: e})
+	f.seed(e.ID)
+	return e, nil
+}
+
+// rename gives the item id of folder parentID the name name.
+func (f *folders) rename(ctx context.Context, parentID, id, name string) error {
+	if err := f.rc.Rename(ctx, id, name); err != nil {
+		return translate(err)
+	}
+	f.note(parentID, change{kind: renameID, id: id, name: name})
+	return nil
+}
+
+// remove trashes (or, with Options.Delete, deletes) items of folder
+// parentID. If the API says some were not removed, a fresh listing
+// decides: an item it no longer shows is gone (a retried call whose first
+// attempt did the work answers that way).
+func (f *folders) remove(ctx context.Context, parentID string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := f.rc.DeleteMany(ctx, ids, f.del)
+	var notDone *remote.NotDoneError
+	if err != nil && !errors.As(err, &notDone) {
+		return translate(err)
+	}
+	if notDone != nil {
+		entries, _, lerr := f.fetch(ctx, parentID)
+		if lerr != nil {
+			return lerr
+		}
+		for _, e := range entries {
+			if slices.Contains(notDone.IDs, e.ID) {
+				return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			}
+		}
+	}
+	for _, id := range ids {
+		f.note(parentID, change{kind: dropID, id: id})
+	}
+	return nil
+}

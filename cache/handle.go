@@ -1,0 +1,241 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// Handle is an open file. It reads the file's copy in the API through the
+// content cache until the file has bytes in the write-back queue, and from
+// then on reads (and, after its first change, writes) those.
+type Handle struct {
+	s *Store
+
+	mu      sync.Mutex
+	e       Entry   // guarded by mu: the file as it was when opened
+	reader  *Reader // guarded by mu: its copy in the API, until rec is set
+	rec     *record // guarded by mu: its record, once it reads or writes one
+	writer  bool    // guarded by mu: counted as a writer of rec
+	changed bool    // guarded by mu: written since the last flush
+	err     error   // guarded by mu: the first write that failed
+	gone    bool    // guarded by mu: released
+}
+
+// Open opens the file e. With truncate, its bytes are emptied at once (as
+// O_TRUNC does); otherwise a first write makes the change.
+func (s *Store) Open(ctx context.Context, e Entry, truncate bool) (*Handle, error) {
+	e, _ = s.resolve(e)
+	h := &Handle{s: s, e: e}
+	if truncate {
+		if s.opts.ReadOnly {
+			return nil, ErrReadOnly
+		}
+		if err := h.modify(ctx, true); err != nil {
+			return nil, err
+		}
+		return h, nil
+	}
+	if r := s.q.read(e.Key); r != nil {
+		h.rec = r
+		return h, nil
+	}
+	if e.Pending {
+		return nil, ErrNotFound
+	}
+	h.reader = s.content.reader(e)
+	return h, nil
+}
+
+// Create makes a new, empty file named name in folder parentID, shown at
+// once and uploaded once complete, and opens it.
+func (s *Store) Create(ctx context.Context, parentID, name string) (*Handle, Entry, error) {
+	if s.opts.ReadOnly {
+		return nil, Entry{}, ErrReadOnly
+	}
+	r, err := s.q.create(parentID, name)
+	if err != nil {
+		return nil, Entry{}, err
+	}
+	e := r.stat()
+	// Not marked changed: a shell's "> file" closes a duplicate descriptor
+	// before it writes, and that close must not upload an empty file. The
+	// last close completes it, written or not (touch).
+	return &Handle{s: s, e: e, rec: r, writer: true}, e, nil
+}
+
+// Truncate sets the size of the file e, which is not open (truncate(2)).
+func (s *Store) Truncate(ctx context.Context, e Entry, size int64) error {
+	h, err := s.Open(ctx, e, size == 0)
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	if size != 0 {
+		if err := h.Truncate(ctx, size); err != nil {
+			return err
+		}
+	}
+	h.mu.Lock()
+	h.changed = true
+	h.mu.Unlock()
+	return h.Flush(ctx)
+}
+
+// modify makes the handle a writer of the file's record, made (from the
+// file's bytes, or empty with truncate) if the file has none; the caller
+// holds no lock.
+func (h *Handle) modify(ctx context.Context, truncate bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.writer {
+		if truncate {
+			return h.rec.truncate(0)
+		}
+		return nil
+	}
+	if h.s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	e, _ := h.s.resolve(h.e)
+	r, err := h.s.q.modify(ctx, e, truncate)
+	if err != nil {
+		return err
+	}
+	if h.rec != nil {
+		h.rec.release(false)
+	}
+	h.rec, h.writer, h.reader, h.e = r, true, nil, e
+	return nil
+}
+
+func (h *Handle) failed(err error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil && h.err == nil && !errors.Is(err, context.Canceled) {
+		h.err = err
+	}
+	return err
+}
+
+// Read returns the bytes from off on, up to len(dest) of them, and a
+// function to call once they have been used. Bytes of the API copy come
+// as slices of the cache's chunks (not copied); pending bytes are read
+// into dest. It returns io.EOF at the end of the file.
+func (h *Handle) Read(ctx context.Context, dest []byte, off int64) ([][]byte, func(), error) {
+	h.mu.Lock()
+	if h.rec == nil && h.reader != nil {
+		// Another open file may have changed it meanwhile: read that.
+		if r := h.s.q.read(h.e.Key); r != nil {
+			h.rec, h.reader = r, nil
+		}
+	}
+	r, rd := h.rec, h.reader
+	h.mu.Unlock()
+	if r != nil {
+		n, err := r.readAt(dest, off)
+		return [][]byte{dest[:n]}, nop, err
+	}
+	return rd.Read(ctx, len(dest), off)
+}
+
+// Write writes data at off; the first write makes the change.
+func (h *Handle) Write(ctx context.Context, data []byte, off int64) (int, error) {
+	if err := h.modify(ctx, false); err != nil {
+		return 0, h.failed(err)
+	}
+	h.mu.Lock()
+	r := h.rec
+	h.changed = true
+	h.mu.Unlock()
+	n, err := r.writeAt(data, off)
+	return n, h.failed(err)
+}
+
+// Truncate sets the file's size.
+func (h *Handle) Truncate(ctx context.Context, size int64) error {
+	if err := h.modify(ctx, size == 0); err != nil {
+		return h.failed(err)
+	}
+	h.mu.Lock()
+	r := h.rec
+	h.changed = true
+	h.mu.Unlock()
+	return h.failed(r.truncate(size))
+}
+
+// Flush is a close(2) of the file (there may be more, for duplicated
+// descriptors). It returns a write's failure. In sync mode (no write-back
+// delay) it also uploads what this descriptor wrote, when no other open
+// file is writing it, and returns the upload's result.
+func (h *Handle) Flush(ctx context.Context) error {
+	h.mu.Lock()
+	err, changed, writer, r := h.err, h.changed, h.writer, h.rec
+	h.changed = false
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if !writer || !changed || h.s.opts.WriteBackDelay > 0 {
+		return nil
+	}
+	r.mu.Lock()
+	only := r.writers == 1
+	r.mu.Unlock()
+	if !only {
+		return nil // the last writer's close completes it
+	}
+	return h.s.q.sync(ctx, r)
+}
+
+// Fsync uploads the file's pending bytes now and returns the upload's
+// result.
+func (h *Handle) Fsync(ctx context.Context) error {
+	h.mu.Lock()
+	err, r := h.err, h.rec
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return nil
+	}
+	return h.s.q.sync(ctx, r)
+}
+
+// Release is the last close of the open file. The last writer's release
+// makes the bytes complete: they are uploaded once quiet for the
+// write-back delay.
+func (h *Handle) Release() {
+	h.mu.Lock()
+	r, writer, gone := h.rec, h.writer, h.gone
+	h.gone = true
+	h.mu.Unlock()
+	if r != nil && !gone {
+		r.release(writer)
+	}
+}
+
+// Stat returns the open file as it stands now: the size of its pending
+// bytes (also once it was removed), or of its copy in the API.
+func (h *Handle) Stat(ctx context.Context) (Entry, error) {
+	h.mu.Lock()
+	r, e := h.rec, h.e
+	h.mu.Unlock()
+	if r != nil {
+		return r.stat(), nil
+	}
+	return h.s.Stat(ctx, e)
+}
+
+// ContentID names the bytes the handle reads: the same name means the
+// same bytes, so the kernel may keep what it read of them; "" for bytes
+// that may change (pending ones).
+func (h *Handle) ContentID() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.rec != nil || h.e.ID == "" {
+		return ""
+	}
+	return h.e.ID
+}

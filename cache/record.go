@@ -1,0 +1,366 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"github.com/jonboulle/clockwork"
+)
+
+// The states of a pending file. Each is written to the record's file
+// before it is acted on; the table says what a restart does with a record
+// found in it.
+//
+//	writing    bytes changed and a writer may still be at it, or a write
+//	           failed: never uploaded on its own. On restart the bytes go
+//	           to recovered/ and the copy in the API stays as it was.
+//	complete   its last writer closed it (or fsynced it) without an error;
+//	           uploaded once quiet for the write-back delay. On restart:
+//	           uploaded.
+//	uploading  the upload may have been sent. On restart it is looked for
+//	           first (uploaded if found, else complete again).
+//	uploaded   the new copy is in the API and owns the name; a rename made
+//	           meanwhile is sent, then the copies it supersedes retire.
+//	retiring   the superseded copies are being sent to the trash; retried
+//	           with backoff, also across restarts, and hidden until done.
+//	removed    the user removed the file: its copies in the API go to the
+//	           trash, a possible upload is looked for first.
+//
+// Two states live in memory only: filling (its bytes are being copied in
+// from the API before a change) and idle (nothing left to do: the record
+// only lives on for the open files that read its bytes).
+const (
+	stateWriting   = "writing"
+	stateComplete  = "complete"
+	stateUploading = "uploading"
+	stateUploaded  = "uploaded"
+	stateRetiring  = "retiring"
+	stateRemoved   = "removed"
+	stateFilling   = "filling"
+	stateIdle      = "idle"
+)
+
+// recordFormat is the version of the record file's layout.
+const recordFormat = 2
+
+// recordFile is what a record's file holds.
+type recordFile struct {
+	Format int `json:"format"`
+	// Location and API name the library the record belongs to: it is
+	// never sent anywhere else.
+	Location string `json:"location"`
+	API      string `json:"api"`
+	Key      string `json:"key"`
+	State    string `json:"state"`
+	ParentID string `json:"parentId"`
+	Name     string `json:"name"`
+	// ModTime is a time the user set; nil means the time of the last write.
+	ModTime *time.Time `json:"modTime,omitempty"`
+	// Content is the version of the bytes in the spool, counted up by the
+	// first change after each upload.
+	Content uint64 `json:"content"`
+	// RemoteID is the copy in the API that owns the name while the record
+	// is pending: the file it changes, or its last upload. It holds version
+	// Uploaded of the bytes, under the name RemoteName.
+	RemoteID   string `json:"remoteId,omitempty"`
+	RemoteName string `json:"remoteName,omitempty"`
+	Uploaded   uint64 `json:"uploaded"`
+	// Replaces lists other copies in the API the file supersedes (a file
+	// it was renamed over, an upload whose answer was lost): they go to
+	// the trash once a copy of this file owns the name, and are hidden
+	// until then.
+	Replaces []string `json:"replaces,omitempty"`
+	// Attempt is an upload that may have landed without its answer coming
+	// back: it is looked for before anything is sent again.
+	Attempt *attempt `json:"attempt,omitempty"`
+	// Size is the size of the bytes when they were complete.
+	Size int64 `json:"size"`
+	// Due is when a complete record is uploaded (the write-back delay).
+	Due time.Time `json:"due,omitzero"`
+	// Failed says why a write failed; such bytes are never uploaded.
+	Failed string `json:"failed,omitempty"`
+	// Supersedes lists records (by spool id) this one was renamed over:
+	// if they are still there after a crash, they are dropped.
+	Supersedes []string  `json:"supersedes,omitempty"`
+	Created    time.Time `json:"created"`
+}
+
+// attempt is one upload whose outcome is not known.
+type attempt struct {
+	At       time.Time `json:"at"` // when it was sent, by this machine's clock
+	Name     string    `json:"name"`
+	ParentID string    `json:"parentId"`
+	Size     int64     `json:"size"`
+	Content  uint64    `json:"content"`
+}
+
+// record is one file with pending changes.
+type record struct {
+	q   *queue
+	id  string // its files in the spool: id.json and id.data
+	key string // the file's identity (Entry.Key); never changes
+
+	mu   sync.Mutex
+	cond *sync.Cond // on mu: a send or a fill ended
+
+	rf      recordFile // guarded by mu; as saved, once saved
+	saved   bool       // guarded by mu: rf is on disk
+	state   string     // guarded by mu: rf.State, or filling or idle
+	data    *os.File   // guarded by mu: the bytes; nil when there are none
+	size    int64      // guarded by mu
+	writers int        // guarded by mu: open files that changed it
+	readers int        // guarded by mu: open files that read it
+	sending bool       // guarded by mu: an upload reads the bytes; writes wait
+	fillErr error      // guarded by mu: why filling failed
+	failed  error      // guarded by mu: a write failed
+	touched time.Time  // guarded by mu: the last write
+	tries   int        // guarded by mu: failed attempts in a row
+	timer   clockwork.Timer
+	waiters []*waiter // guarded by mu: fsyncs waiting for an upload
+	gone    bool      // guarded by mu: out of the queue
+	// aside is set once the bytes are known never to be published (a write
+	// failed): the record no longer stands for the file, only does what
+	// remains to do in the API, and open files keep reading what they had.
+	aside bool // guarded by mu
+
+	// Guarded by queue.mu.
+	queued, busy, again bool
+}
+
+// waiter is an fsync (or a close in sync mode) waiting for the upload of
+// version content.
+type waiter struct {
+	content uint64
+	done    chan error // buffered
+}
+
+func (r *record) jsonPath() string { return filepath.Join(r.q.spool, r.id+".json") }
+func (r *record) dataPath() string { return filepath.Join(r.q.spool, r.id+".data") }
+
+// saveLocked writes the record's file, atomically and durably, as it is
+// now in memory.
+func (r *record) saveLocked() error {
+	r.rf.State = r.state
+	b, err := json.Marshal(r.rf)
+	if err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(r.jsonPath(), b, 0o600); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if !r.saved {
+		if err := syncDir(r.q.spool); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
+	r.saved = true
+	return nil
+}
+
+// setLocked moves the record to state and saves it; on failure the state
+// in memory is what it was.
+func (r *record) setLocked(state string) error {
+	old := r.state
+	r.state = state
+	if err := r.saveLocked(); err != nil {
+		r.state = old
+		r.rf.State = old
+		return err
+	}
+	return nil
+}
+
+// unsaveLocked deletes the record's file: nothing is pending any more.
+func (r *record) unsaveLocked() {
+	if !r.saved {
+		return
+	}
+	if err := os.Remove(r.jsonPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.q.log.Warn("spool: could not delete a record", "name", r.rf.Name, "err", err)
+	}
+	syncDir(r.q.spool)
+	r.saved = false
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// visibleLocked reports whether the mount shows the record's bytes under
+// its name (rather than a copy in the API, or nothing). An idle record is
+// not shown: its copy in the API holds the same bytes, and stands for the
+// file (renames and removals go to it directly).
+func (r *record) visibleLocked() bool {
+	switch {
+	case r.gone, r.aside, r.data == nil:
+		return false
+	}
+	switch r.state {
+	case stateRemoved, stateFilling, stateIdle:
+		return false
+	}
+	return true
+}
+
+// pendingLocked reports whether the record still has work to do in the
+// API (for counts and for draining).
+func (r *record) pendingLocked() bool {
+	switch r.state {
+	case stateComplete, stateUploading, stateUploaded, stateRetiring, stateRemoved:
+		return true
+	}
+	return r.rf.Attempt != nil
+}
+
+// entryLocked is the record as a listing entry.
+func (r *record) entryLocked() Entry {
+	return Entry{Key: r.key, Name: r.rf.Name, ParentID: r.rf.ParentID, Size: -1, Pending: true}
+}
+
+// modTimeLocked is the time the user set, else the time of the last write.
+func (r *record) modTimeLocked() time.Time {
+	if r.rf.ModTime != nil {
+		return *r.rf.ModTime
+	}
+	return r.touched
+}
+
+// changeLocked is called before the bytes change: the first change after
+// an upload (or ever) moves the record to writing, on disk first, so that
+// a crash from here on never uploads what was being written.
+func (r *record) changeLocked() error {
+	if r.failed != nil {
+		return r.failed
+	}
+	switch r.state {
+	case stateWriting, stateRemoved:
+		return nil
+	case stateFilling:
+		return ErrNotFound // cannot happen: writers wait for the fill
+	}
+	prev := r.rf
+	r.rf.Content++
+	r.rf.Due = time.Time{}
+	r.rf.ModTime = nil // a write sets the time, as on any filesystem
+	if err := r.setLocked(stateWriting); err != nil {
+		r.rf = prev
+		return err
+	}
+	crashPoint("writing", r.rf.Name)
+	return nil
+}
+
+// failLocked marks the record as failed by err: its bytes will not be
+// uploaded.
+func (r *record) failLocked(err error) {
+	r.failed = err
+	r.rf.Failed = err.Error()
+	if r.saved {
+		if serr := r.saveLocked(); serr != nil {
+			r.q.log.Debug("spool: could not record a failed write", "name", r.rf.Name, "err", serr)
+		}
+	}
+}
+
+// writeAt writes b at off. It waits while an upload reads the bytes.
+func (r *record) writeAt(b []byte, off int64) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.sending {
+		r.cond.Wait()
+	}
+	if r.data == nil {
+		return 0, ErrNotFound
+	}
+	if end := off + int64(len(b)); end > r.q.maxSize {
+		err := fmt.Errorf("%w: %s would pass the upload limit of %d bytes", ErrTooLarge, r.rf.Name, r.q.maxSize)
+		r.failLocked(err)
+		return 0, err
+	}
+	if err := r.changeLocked(); err != nil {
+		return 0, err
+	}
+	n, err := r.data.WriteAt(b, off)
+	r.size = max(r.size, off+int64(n))
+	r.touched = r.q.clock.Now()
+	if err != nil {
+		err = fmt.Errorf("spool: %w", err)
+		r.failLocked(err)
+		return n, err
+	}
+	return n, nil
+}
+
+// truncate sets the size of the bytes.
+func (r *record) truncate(size int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.sending {
+		r.cond.Wait()
+	}
+	if r.data == nil {
+		return ErrNotFound
+	}
+	if size > r.q.maxSize {
+		err := fmt.Errorf("%w: %s would pass the upload limit of %d bytes", ErrTooLarge, r.rf.Name, r.q.maxSize)
+		r.failLocked(err)
+		return err
+	}
+	if err := r.changeLocked(); err != nil {
+		return err
+	}
+	if err := r.data.Truncate(size); err != nil {
+		err = fmt.Errorf("spool: %w", err)
+		r.failLocked(err)
+		return err
+	}
+	r.size = size
+	r.touched = r.q.clock.Now()
+	return nil
+}
+
+// readAt reads the bytes. The file stays open as long as the caller is
+// counted as a reader or writer.
+func (r *record) readAt(b []byte, off int64) (int, error) {
+	r.mu.Lock()
+	f := r.data
+	r.mu.Unlock()
+	if f == nil {
+		return 0, ErrNotFound
+	}
+	return f.ReadAt(b, off)
+}
+
+// stat returns the record as an entry with its size and time.
+func (r *record) stat() Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.entryLocked()
+	e.Size = r.size
+	e.ModTime = r.modTimeLocked()
+	return e
+}
+
+// statShown is stat, for a record whose bytes the mount shows.
+func (r *record) statShown() (Entry, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.visibleLocked() {
+		return Entry{}, false
+	}
+	e := r.entryLocked()
+	e.Size = r.size
+	e.ModTime = r.modTimeLocked()
+	return e, true
+}

@@ -1,0 +1,254 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+)
+
+// owner is what cacheDir/owner.json says: the library the cache belongs to.
+type owner struct {
+	Location string `json:"location"`
+	API      string `json:"api"`
+}
+
+// recoverSpool takes up the records a previous run left, by the table in
+// record.go, and queues what they still need. A cache directory holding
+// records of another library is refused: they are never sent elsewhere.
+func (q *queue) recoverSpool(dir string) error {
+	if err := os.MkdirAll(q.spool, 0o700); err != nil {
+		return fmt.Errorf("cache dir: %w", err)
+	}
+	names, err := os.ReadDir(q.spool)
+	if err != nil {
+		return err
+	}
+	var records []*record
+	var foreign []string
+	jsons := map[string]bool{}
+	for _, de := range names {
+		name := de.Name()
+		switch {
+		case strings.HasPrefix(name, "."), strings.HasSuffix(name, ".tmp"):
+			os.Remove(filepath.Join(q.spool, name)) // a record half written
+		case strings.HasSuffix(name, ".json"):
+			id := strings.TrimSuffix(name, ".json")
+			jsons[id] = true
+			r, ferr := q.load(id)
+			switch {
+			case ferr != nil:
+				q.log.Error(fmt.Sprintf("spool: unreadable record %s; it is left as it is: %v", filepath.Join(q.spool, name), ferr))
+			case r == nil:
+			case r.rf.Location != q.location || r.rf.API != q.api:
+				foreign = append(foreign, fmt.Sprintf("%s (location %s at %s)", r.rf.Name, r.rf.Location, r.rf.API))
+			default:
+				records = append(records, r)
+			}
+		}
+	}
+	if len(foreign) > 0 {
+		return fmt.Errorf("the cache dir %s holds %d files waiting for upload to another library: %s; mount that library with this cache dir to upload them, or give this mount its own --cache-dir",
+			dir, len(foreign), strings.Join(foreign[:min(len(foreign), 3)], ", "))
+	}
+	if err := q.claim(dir); err != nil {
+		return err
+	}
+	// Bytes with no record: a copy taken to change a file that was never
+	// changed, or the bytes of a record that was done.
+	for _, de := range names {
+		if id, ok := strings.CutSuffix(de.Name(), ".data"); ok && !jsons[id] {
+			os.Remove(filepath.Join(q.spool, de.Name()))
+		}
+	}
+	// A record another was renamed over is dropped (its copies in the API
+	// are the other record's to retire).
+	superseded := map[string]bool{}
+	for _, r := range records {
+		for _, id := range r.rf.Supersedes {
+			superseded[id] = true
+		}
+	}
+	for _, r := range records {
+		r.mu.Lock()
+		if superseded[r.id] && r.state != stateRemoved {
+			r.rf.RemoteID, r.rf.Replaces = "", nil
+			if r.rf.Attempt == nil {
+				r.closeDataLocked()
+				r.unsaveLocked()
+				r.mu.Unlock()
+				continue
+			}
+			r.state = stateRemoved
+			r.saveLocked()
+		}
+		q.resume(r)
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// claim makes sure the cache directory belongs to this library, and says
+// so in owner.json.
+func (q *queue) claim(dir string) error {
+	p := filepath.Join(dir, "owner.json")
+	want := owner{Location: q.location, API: q.api}
+	if b, err := os.ReadFile(p); err == nil {
+		var have owner
+		if json.Unmarshal(b, &have) == nil && have == want {
+			return nil
+		}
+	}
+	b, _ := json.Marshal(want)
+	if err := renameio.WriteFile(p, b, 0o600); err != nil {
+		return fmt.Errorf("cache dir: %w", err)
+	}
+	return nil
+}
+
+// load reads a record's file; nil if it was set aside.
+func (q *queue) load(id string) (*record, error) {
+	b, err := os.ReadFile(filepath.Join(q.spool, id+".json"))
+	if err != nil {
+		return nil, err
+	}
+	var rf recordFile
+	if err := json.Unmarshal(b, &rf); err != nil {
+		return nil, err
+	}
+	r := q.newRecord(id, rf.Key)
+	r.rf, r.state, r.saved = rf, rf.State, true
+	if rf.Format != recordFormat {
+		// Written by an earlier ghlfs, which could not tell bytes still
+		// being written from complete ones: kept aside, never uploaded.
+		r.rf.Name = firstNonEmpty(rf.Name, "unnamed")
+		q.setAsidePath(filepath.Join(q.spool, id), r.rf.Name, id, "it was left by an earlier version of ghlfs, which could not tell whether it was complete")
+		os.Remove(filepath.Join(q.spool, id+".json"))
+		return nil, nil
+	}
+	if f, err := os.OpenFile(r.dataPath(), os.O_RDWR, 0o600); err == nil {
+		fi, serr := f.Stat()
+		if serr != nil {
+			f.Close()
+			return nil, serr
+		}
+		r.data, r.size, r.touched = f, fi.Size(), fi.ModTime()
+	}
+	return r, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// resume puts a record found at start back to work; the caller holds r.mu.
+func (q *queue) resume(r *record) {
+	switch r.state {
+	case stateWriting:
+		// Still being written when ghlfs stopped, or a write failed: never
+		// uploaded on its own.
+		if r.data != nil {
+			why := "it was still being written when ghlfs stopped"
+			if r.rf.Failed != "" {
+				why = "a write failed: " + r.rf.Failed
+			}
+			r.data.Close()
+			r.data = nil
+			q.setAside(r, why)
+		}
+		if a := r.rf.Attempt; a != nil {
+			// An earlier, complete version may have landed: if it did, it
+			// owns the name.
+			r.rf.Content = a.Content
+			r.state = stateUploading
+			r.aside = true
+			r.saveLocked()
+			break
+		}
+		r.rf.Failed = ""
+		r.aside = true
+		r.rf.Content = r.rf.Uploaded
+		if r.rf.RemoteID != "" && (len(r.rf.Replaces) > 0 || r.rf.Name != r.rf.RemoteName) {
+			r.state = stateUploaded
+			r.saveLocked()
+			break
+		}
+		r.unsaveLocked()
+		return
+	case stateComplete, stateUploading:
+		if r.data == nil || r.size != r.rf.Size {
+			// The bytes do not match the record: never uploaded as they are.
+			if r.data != nil {
+				r.data.Close()
+				r.data = nil
+				q.setAside(r, fmt.Sprintf("its bytes (%d) do not match the size recorded when it was complete (%d)", r.size, r.rf.Size))
+			}
+			r.aside = true
+			r.rf.Content = r.rf.Uploaded
+			if r.rf.Attempt == nil {
+				r.state = stateUploaded
+				if r.rf.RemoteID == "" || (len(r.rf.Replaces) == 0 && r.rf.Name == r.rf.RemoteName) {
+					r.unsaveLocked()
+					return
+				}
+				r.saveLocked()
+			}
+		}
+		if r.rf.ModTime == nil && r.data != nil {
+			t := r.touched
+			r.rf.ModTime = &t
+		}
+	case stateRemoved:
+		r.closeDataLocked()
+	case stateUploaded, stateRetiring:
+		if r.data != nil && r.rf.Content != r.rf.Uploaded {
+			r.data.Close()
+			r.data = nil
+		}
+		if r.data == nil {
+			r.aside = true
+		}
+	default:
+		q.log.Error(fmt.Sprintf("spool: record %s of %s in an unknown state %q; left as it is", r.id, r.rf.Name, r.state))
+		if r.data != nil {
+			r.data.Close()
+		}
+		return
+	}
+	q.mu.Lock()
+	if !r.aside && r.state != stateRemoved {
+		q.byKey[r.key] = r
+	}
+	q.byID[r.id] = r
+	q.mu.Unlock()
+	q.log.Info("found a file waiting for upload", "name", r.rf.Name, "state", r.state, "bytes", r.size)
+	r.publishLocked()
+	r.scheduleLocked(time.Time{})
+}
+
+// setAsidePath is setAside for bytes at a path, outside any record.
+func (q *queue) setAsidePath(p, name, id, why string) {
+	if _, err := os.Stat(p); err != nil {
+		return
+	}
+	if err := os.MkdirAll(q.rescue, 0o700); err != nil {
+		q.log.Error(fmt.Sprintf("%s: %s; its bytes stay in %s: %v", name, why, p, err), "name", name)
+		return
+	}
+	dest := filepath.Join(q.rescue, q.clock.Now().UTC().Format("20060102-150405")+"-"+id+"-"+safeFileName(name))
+	if err := os.Rename(p, dest); err != nil && !errors.Is(err, os.ErrNotExist) {
+		q.log.Error(fmt.Sprintf("%s: %s; its bytes stay in %s: %v", name, why, p, err), "name", name)
+		return
+	}
+	q.log.Warn(fmt.Sprintf("%s was not uploaded (%s); its bytes are kept in %s", name, why, dest), "name", name, "path", dest)
+}

@@ -1,0 +1,371 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// What a worker does with a record, state by state. Each step reads the
+// record under its lock, writes the state it is about to act in, lets go
+// of the lock for the call to the API, and then records the outcome under
+// the lock again, relative to the state the record is in by then (a user
+// may have renamed or removed the file meanwhile). The crash points name
+// the moments a test can stop the process at, as kill -9 would.
+
+// process performs the steps a record's state calls for until nothing
+// more can be done now. A failed step is tried again later, with a
+// growing delay.
+func (q *queue) process(r *record) {
+	for {
+		more, err := q.step(r)
+		if err != nil {
+			if q.ctx.Err() != nil {
+				return // closing: the next start takes it up
+			}
+			r.mu.Lock()
+			r.tries++
+			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
+			r.scheduleLocked(q.clock.Now().Add(delay))
+			r.mu.Unlock()
+			return
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// step does the next thing the record needs and reports whether there is
+// more to do at once.
+func (q *queue) step(r *record) (bool, error) {
+	r.mu.Lock()
+	switch {
+	case r.gone, r.state == stateFilling, r.state == stateWriting, r.state == stateIdle:
+		r.mu.Unlock()
+		return false, nil
+	case r.rf.Attempt != nil:
+		return q.findAttempt(r)
+	case r.state == stateRemoved:
+		return q.retireAll(r)
+	case r.state == stateComplete || r.state == stateUploading:
+		if r.state == stateComplete && q.clock.Now().Before(r.rf.Due) && !q.isDraining() {
+			r.scheduleLocked(r.rf.Due)
+			r.mu.Unlock()
+			return false, nil
+		}
+		return q.upload(r)
+	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
+		return q.renameRemote(r)
+	case len(r.rf.Replaces) > 0:
+		return q.retire(r)
+	default: // uploaded or retiring, with nothing left
+		crashPoint("done", r.rf.Name)
+		r.state = stateIdle
+		r.unsaveLocked()
+		r.publishLocked()
+		r.mu.Unlock()
+		return false, nil
+	}
+}
+
+func (q *queue) isDraining() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.draining
+}
+
+// opContext bounds one call to the API made by a worker.
+func (q *queue) opContext(extra time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(q.ctx, q.timeout+extra)
+}
+
+// findAttempt looks for an upload whose answer was lost, before anything
+// is sent again. Found with the bytes the record still holds, it is the
+// upload; found with other bytes (or for a file removed since), it goes to
+// the trash with the other superseded copies. Called with r.mu held; it
+// lets go of it.
+func (q *queue) findAttempt(r *record) (bool, error) {
+	a := *r.rf.Attempt
+	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+	r.mu.Unlock()
+
+	ctx, cancel := q.opContext(0)
+	found, ok, err := q.rc.FindCreated(ctx, a.ParentID, remote.TypeFile, a.Name, a.Size, a.At, exclude)
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("looking for an earlier upload of %s: %w", a.Name, translate(err))
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rf.Attempt == nil || *r.rf.Attempt != a {
+		return true, nil // changed meanwhile: look again
+	}
+	switch {
+	case !ok:
+		r.rf.Attempt = nil
+		if r.state == stateUploading {
+			r.state = stateComplete
+		}
+		if (r.data == nil || r.aside) && r.state != stateRemoved {
+			// Nothing to send (bytes set aside at a restart): what remains
+			// is the copy that owns the name.
+			r.dataLessLocked()
+			return true, nil
+		}
+	case a.Content == r.rf.Content && (r.state == stateComplete || r.state == stateUploading):
+		q.log.Info("an earlier upload had landed; not sending it again", "name", a.Name, "id", found.ID)
+		r.landedLocked(found, a)
+		return true, nil
+	default:
+		// Bytes that were changed since, or a file removed since.
+		if !slices.Contains(r.rf.Replaces, found.ID) {
+			r.rf.Replaces = append(r.rf.Replaces, found.ID)
+		}
+		r.rf.Attempt = nil
+		if r.state == stateUploading {
+			r.state = stateComplete
+		}
+	}
+	if err := r.saveLocked(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// upload sends a complete record's bytes. While it does, writes to them
+// wait, so that what is sent is what was complete. Called with r.mu held;
+// it lets go of it.
+func (q *queue) upload(r *record) (bool, error) {
+	if r.data == nil || r.aside {
+		r.dataLessLocked()
+		r.mu.Unlock()
+		return true, nil
+	}
+	a := attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
+	r.rf.Attempt = &a
+	if err := r.setLocked(stateUploading); err != nil {
+		r.rf.Attempt = nil
+		r.mu.Unlock()
+		return false, err
+	}
+	crashPoint("uploading", a.Name)
+	r.sending = true
+	data := r.data
+	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+	r.mu.Unlock()
+
+	// The deadline grows with the size: a slow link must still be able to
+	// send a large file (64 KiB/s on top of the usual deadline).
+	ctx, cancel := q.opContext(time.Duration(a.Size>>16) * time.Second)
+	item, err := q.rc.UploadFile(ctx, remote.Upload{
+		ParentID:    a.ParentID,
+		Name:        a.Name,
+		ContentType: contentType(a.Name),
+		Size:        a.Size,
+		Open: func() (io.ReadCloser, error) {
+			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
+		},
+		Exclude: exclude,
+	})
+	cancel()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sending = false
+	r.cond.Broadcast()
+	if err != nil {
+		if refused(err) {
+			r.rf.Attempt = nil // the API said no: nothing landed
+		}
+		if r.state == stateUploading {
+			r.state = stateComplete
+		}
+		if serr := r.saveLocked(); serr != nil {
+			q.log.Warn("spool: could not update a record", "name", a.Name, "err", serr)
+		}
+		err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, translate(err))
+		if q.ctx.Err() == nil {
+			told := len(r.waiters) > 0
+			r.notifyLocked(err)
+			if !told {
+				q.log.Error(err.Error(), "name", a.Name)
+			}
+		}
+		return false, err
+	}
+	crashPoint("upload-answered", a.Name)
+	r.landedLocked(item, a)
+	return true, nil
+}
+
+// landedLocked records that attempt a landed as item: the new copy owns
+// the name from now on, and the copies it supersedes retire.
+func (r *record) landedLocked(item remote.Item, a attempt) {
+	q := r.q
+	e := entryOf(item)
+	e.ParentID, e.Name = a.ParentID, a.Name
+	if e.Size < 0 {
+		e.Size = a.Size
+	}
+	if old := r.rf.RemoteID; old != "" && old != item.ID && !slices.Contains(r.rf.Replaces, old) {
+		r.rf.Replaces = append(r.rf.Replaces, old)
+	}
+	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return id == item.ID })
+	r.rf.RemoteID, r.rf.RemoteName, r.rf.Uploaded = item.ID, a.Name, a.Content
+	r.rf.Attempt = nil
+	if r.state == stateUploading || r.state == stateComplete {
+		r.state = stateUploaded
+	}
+	if err := r.saveLocked(); err != nil {
+		// A restart looks for the upload and finds it.
+		q.log.Warn("spool: could not record an upload", "name", a.Name, "err", err)
+	}
+	crashPoint("uploaded", a.Name)
+	q.landed(r.key, e, r.rf.Replaces)
+	q.folders.note(a.ParentID, change{kind: putEntry, e: e})
+	if mt := r.rf.ModTime; mt != nil {
+		if err := q.times.set(item.ID, *mt); err != nil {
+			q.log.Warn("could not keep a file time", "name", a.Name, "err", err)
+		}
+	}
+	r.tries = 0
+	r.notifyLocked(nil)
+	r.publishLocked()
+}
+
+// renameRemote gives the copy that owns the name the name the user gave
+// the file meanwhile. Called with r.mu held; it lets go of it.
+func (q *queue) renameRemote(r *record) (bool, error) {
+	id, name, parent := r.rf.RemoteID, r.rf.Name, r.rf.ParentID
+	r.mu.Unlock()
+	ctx, cancel := q.opContext(0)
+	err := q.folders.rename(ctx, parent, id, name)
+	cancel()
+	if errors.Is(err, ErrNotFound) {
+		q.log.Warn(fmt.Sprintf("%s: its copy in the library is gone; nothing to rename", name), "name", name, "id", id)
+		err = nil
+	}
+	if err != nil {
+		q.log.Error(fmt.Sprintf("%s: could not rename it in the library (will retry): %v", name, err), "name", name)
+		return false, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	crashPoint("renamed", name)
+	if r.rf.RemoteID == id {
+		r.rf.RemoteName = name
+		if err := r.saveLocked(); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// retire sends the copies a landed upload supersedes to the trash.
+// Called with r.mu held; it lets go of it.
+func (q *queue) retire(r *record) (bool, error) {
+	ids := slices.Clone(r.rf.Replaces)
+	if r.state != stateRetiring {
+		if err := r.setLocked(stateRetiring); err != nil {
+			r.mu.Unlock()
+			return false, err
+		}
+	}
+	crashPoint("retiring", r.rf.Name)
+	name, parent := r.rf.Name, r.rf.ParentID
+	r.mu.Unlock()
+	if err := q.trash(name, parent, ids); err != nil {
+		q.log.Error(fmt.Sprintf("%s: uploaded, but the copy it replaces could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
+		return false, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return slices.Contains(ids, id) })
+	if err := r.saveLocked(); err != nil {
+		return false, err
+	}
+	r.publishLocked()
+	return true, nil
+}
+
+// retireAll sends every copy of a removed file to the trash and drops the
+// record. Called with r.mu held; it lets go of it.
+func (q *queue) retireAll(r *record) (bool, error) {
+	ids := slices.Clone(r.rf.Replaces)
+	if r.rf.RemoteID != "" {
+		ids = append(ids, r.rf.RemoteID)
+	}
+	name, parent := r.rf.Name, r.rf.ParentID
+	r.mu.Unlock()
+	if err := q.trash(name, parent, ids); err != nil {
+		q.log.Error(fmt.Sprintf("%s: removed, but its copy could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
+		return false, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rf.Replaces, r.rf.RemoteID = nil, ""
+	r.unsaveLocked()
+	r.dropLocked()
+	r.finishLocked()
+	return false, nil
+}
+
+// trash removes ids from the library; ids already gone count as done.
+func (q *queue) trash(name, parentID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ctx, cancel := q.opContext(0)
+	err := q.folders.remove(ctx, parentID, ids...)
+	cancel()
+	if errors.Is(err, ErrNotFound) {
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	crashPoint("retire-answered", name)
+	for _, id := range ids {
+		if err := q.times.forget(id); err != nil {
+			q.log.Warn("could not update the file times", "err", err)
+		}
+	}
+	q.retired(ids)
+	return nil
+}
+
+// retired records that copies left the library: should one be listed
+// again (taken back out of the trash), it is another file.
+func (q *queue) retired(ids []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, id := range ids {
+		if k, ok := q.keys[id]; !ok || k != "x:"+id {
+			q.keys[id] = "x:" + id
+		}
+	}
+}
+
+// refused reports whether the API answered a request with a definite no
+// (a 4xx other than 408 and 429): it was not carried out.
+func refused(err error) bool {
+	var e *remote.Error
+	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
+}
+
+func contentType(name string) string {
+	if t := mime.TypeByExtension(strings.ToLower(path.Ext(name))); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}

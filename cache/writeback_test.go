@@ -1,0 +1,519 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// The write-back queue on its own, with a fake clock: every delay and
+// retry happens when the test moves time, never by sleeping.
+
+const delay = 5 * time.Second
+
+// live returns the bytes of every active file named name in the library.
+func live(srv *ghltest.Server, name string) []string {
+	var out []string
+	for _, it := range srv.Items() {
+		if it.Name == name && it.Status == ghltest.StatusActive {
+			b, _ := srv.Content(it.ID)
+			out = append(out, string(b))
+		}
+	}
+	return out
+}
+
+// eventually polls cond until it holds or a deadline passes: for outcomes
+// of background work the test cannot be told of directly.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// wbEnv is a Store with the write-back delay on, over the fake, with a
+// transport a test can break.
+type wbEnv struct {
+	srv   *ghltest.Server
+	store *Store
+	clock *clockwork.FakeClock
+	dir   string
+	rt    *breakable
+	opts  Options
+}
+
+// breakable is a transport that can fail requests as a broken proxy
+// would: the request never reaches the fake, the client sees a 502.
+type breakable struct {
+	rt           http.RoundTripper
+	failUploads  atomic.Int32 // fail this many uploads
+	loseAnswers  atomic.Int32 // deliver this many uploads, then lose the answer
+	uploadsBlock chan struct{}
+}
+
+func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
+	upload := r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/medias/upload-file")
+	if upload && b.uploadsBlock != nil {
+		<-b.uploadsBlock
+	}
+	if upload && b.failUploads.Add(-1) >= 0 {
+		if r.Body != nil {
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+		}
+		return &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"statusCode":502,"message":"bad gateway"}`)), Request: r}, nil
+	}
+	resp, err := b.rt.RoundTrip(r)
+	if upload && err == nil && b.loseAnswers.Add(-1) >= 0 {
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer (test)")
+	}
+	return resp, err
+}
+
+func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
+	t.Helper()
+	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	e := &wbEnv{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
+	e.rt = &breakable{rt: http.DefaultTransport}
+	e.opts = Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir, WriteBackDelay: delay, RetryBase: time.Minute,
+		OpTimeout: 10 * time.Second, Location: "loc", API: srv.URL}
+	for _, m := range mod {
+		m(&e.opts)
+	}
+	e.open(t)
+	return e
+}
+
+// open starts a Store on the env's cache dir (again, after a close).
+func (e *wbEnv) open(t *testing.T) {
+	t.Helper()
+	rc, err := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1,
+		RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(rc, e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store = s
+	t.Cleanup(func() { s.Close() })
+}
+
+// idle waits until the queue has nothing left to do in the API.
+func (e *wbEnv) idle(t *testing.T) {
+	t.Helper()
+	eventually(t, "the queue to finish", func() bool { return e.store.PendingCount() == 0 })
+}
+
+// write creates (or replaces the bytes of) name in the root with data,
+// and closes it.
+func (e *wbEnv) write(t *testing.T, name string, data string) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := e.store.ListDir(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h *Handle
+	for _, ent := range l.Entries {
+		if ent.Name == name {
+			if h, err = e.store.Open(ctx, ent, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if h == nil {
+		if h, _, err = e.store.Create(ctx, "", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.Write(ctx, []byte(data), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Release()
+}
+
+func (e *wbEnv) entry(t *testing.T, name string) Entry {
+	t.Helper()
+	l, err := e.store.ListDir(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []Entry
+	for _, ent := range l.Entries {
+		if ent.Name == name {
+			found = append(found, ent)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d entries named %s: %+v", len(found), name, l.Entries)
+	}
+	return found[0]
+}
+
+func (e *wbEnv) read(t *testing.T, ent Entry) string {
+	t.Helper()
+	ctx := context.Background()
+	h, err := e.store.Open(ctx, ent, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	var out []byte
+	for off := int64(0); ; {
+		data, done, err := h.Read(ctx, make([]byte, 64<<10), off)
+		n := 0
+		for _, d := range data {
+			out = append(out, d...)
+			n += len(d)
+		}
+		done()
+		off += int64(n)
+		if errors.Is(err, io.EOF) || (err == nil && n == 0) {
+			return string(out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func uploads(srv *ghltest.Server) int {
+	return int(srv.Stats().ByEndpoint[ghltest.EndpointUpload])
+}
+
+// A closed file waits out the delay; renamed meanwhile (an editor's save
+// through a temporary name), it is uploaded once, under the final name,
+// with that name's content type.
+func TestWriteBackDelayAndSaveThroughATemporaryName(t *testing.T) {
+	e := newWB(t)
+	e.write(t, ".notes.md.tmp", "# notes\n")
+	if n := uploads(e.srv); n != 0 {
+		t.Fatalf("%d uploads before the delay", n)
+	}
+	e.clock.Advance(delay / 2)
+	tmp := e.entry(t, ".notes.md.tmp")
+	if err := e.store.Rename(context.Background(), tmp, "notes.md", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.read(t, e.entry(t, "notes.md")); got != "# notes\n" {
+		t.Fatalf("reads %q while pending", got)
+	}
+	e.clock.Advance(delay)
+	e.idle(t)
+	if n := uploads(e.srv); n != 1 {
+		t.Fatalf("%d uploads, want 1", n)
+	}
+	var it ghltest.Item
+	for _, x := range e.srv.Items() {
+		it = x
+	}
+	if it.Name != "notes.md" || !strings.HasSuffix(it.URL, ".md") || !strings.HasPrefix(it.ContentType, "text/markdown") {
+		t.Errorf("uploaded as %q, %s, %s", it.Name, it.URL, it.ContentType)
+	}
+	if got := live(e.srv, "notes.md"); len(got) != 1 || got[0] != "# notes\n" {
+		t.Errorf("library holds %q", got)
+	}
+}
+
+// New bytes for a file: uploaded as a new file under the same name and
+// key, the old copy trashed only after; if the trash fails, the mount
+// never shows the old copy, and the trash is retried.
+func TestReplaceKeepsKeyAndRetiresOldCopyOnlyAfter(t *testing.T) {
+	e := newWB(t)
+	old := e.srv.AddFile("", "logo.png", "image/png", []byte("old bytes"))
+	before := e.entry(t, "logo.png")
+	e.srv.SetFaults(ghltest.Faults{FailDeletes: true})
+	e.write(t, "logo.png", "new bytes")
+	e.clock.Advance(delay)
+	eventually(t, "the upload", func() bool { return uploads(e.srv) == 1 })
+	eventually(t, "a trash attempt", func() bool { return e.srv.Stats().ByEndpoint[ghltest.EndpointDeleteMany] > 0 })
+	if it, _ := e.srv.Item(old); it.Status != ghltest.StatusActive {
+		t.Fatalf("old copy %s while deletes fail", it.Status)
+	}
+	e.store.Invalidate("")
+	after := e.entry(t, "logo.png") // one entry: the old copy is hidden
+	if after.Key != before.Key {
+		t.Errorf("key %q became %q", before.Key, after.Key)
+	}
+	if got := e.read(t, after); got != "new bytes" {
+		t.Errorf("reads %q", got)
+	}
+	if e.store.PendingCount() != 1 {
+		t.Errorf("pending %d, want the retire", e.store.PendingCount())
+	}
+	e.srv.SetFaults(ghltest.Faults{})
+	e.clock.Advance(time.Minute) // the retry
+	e.idle(t)
+	if it, _ := e.srv.Item(old); it.Status != ghltest.StatusTrashed {
+		t.Errorf("old copy %s after the retry", it.Status)
+	}
+	if got := live(e.srv, "logo.png"); len(got) != 1 || got[0] != "new bytes" {
+		t.Errorf("library holds %q", got)
+	}
+	e.store.Invalidate("")
+	if got := e.entry(t, "logo.png"); got.Key != before.Key || got.ID == old {
+		t.Errorf("after: %+v", got)
+	}
+}
+
+// A write that fails (past the upload limit) keeps the bytes aside in
+// recovered/, uploads nothing, and leaves the original as it was.
+func TestFailedWriteIsSetAsideNotUploaded(t *testing.T) {
+	e := newWB(t, func(o *Options) { o.MaxUploadSize = 100 })
+	orig := e.srv.AddFile("", "a.txt", "text/plain", []byte("original"))
+	ctx := context.Background()
+	h, err := e.store.Open(ctx, e.entry(t, "a.txt"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Write(ctx, bytes.Repeat([]byte("x"), 60), 0)
+	if _, err := h.Write(ctx, bytes.Repeat([]byte("y"), 60), 60); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("write past the limit: %v", err)
+	}
+	if err := h.Flush(ctx); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("close: %v", err)
+	}
+	h.Release()
+	e.clock.Advance(time.Hour)
+	if n := uploads(e.srv); n != 0 {
+		t.Errorf("%d uploads", n)
+	}
+	if got := e.entry(t, "a.txt"); got.ID != orig || e.read(t, got) != "original" {
+		t.Errorf("the name shows %+v", got)
+	}
+	kept, _ := filepath.Glob(filepath.Join(e.dir, "recovered", "*a.txt"))
+	if len(kept) != 1 {
+		t.Fatalf("recovered/ holds %v", kept)
+	}
+	if b, _ := os.ReadFile(kept[0]); string(b) != strings.Repeat("x", 60) {
+		t.Errorf("kept %q", b)
+	}
+}
+
+// Records of one library in a cache dir refuse a mount of another.
+func TestCacheDirOfAnotherLibraryRefused(t *testing.T) {
+	e := newWB(t)
+	e.srv.SetFaults(ghltest.Faults{RejectUploads: true})
+	e.write(t, "mine.txt", "for loc")
+	e.store.Close()
+	e.opts.Location = "other"
+	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "other", RateLimit: -1})
+	if _, err := New(rc, e.opts); err == nil || !strings.Contains(err.Error(), "another library") {
+		t.Fatalf("opened: %v", err)
+	}
+	if n := uploads(e.srv); n != 0 {
+		t.Errorf("%d uploads", n)
+	}
+}
+
+// A restart finds a record still being written: its bytes go aside, the
+// original stays. One that was complete is uploaded.
+func TestRestartSetsAsideWritingUploadsComplete(t *testing.T) {
+	e := newWB(t)
+	e.srv.AddFile("", "draft.txt", "text/plain", []byte("good"))
+	ctx := context.Background()
+	h, err := e.store.Open(ctx, e.entry(t, "draft.txt"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Write(ctx, []byte("half"), 0)
+	e.write(t, "done.txt", "complete")
+	e.store.Close() // the writer never closed draft.txt
+	h.Release()
+
+	e.open(t)
+	e.clock.Advance(delay) // what was complete waits out its delay
+	e.idle(t)
+	if got := live(e.srv, "draft.txt"); len(got) != 1 || got[0] != "good" {
+		t.Errorf("draft.txt: %q", got)
+	}
+	if got := live(e.srv, "done.txt"); len(got) != 1 || got[0] != "complete" {
+		t.Errorf("done.txt: %q", got)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(e.dir, "recovered", "*draft.txt")); len(kept) != 1 {
+		t.Errorf("recovered/ holds %v", kept)
+	}
+}
+
+// An upload whose answer is lost is looked for before it is sent again;
+// found with the same bytes, it is the upload.
+func TestLostAnswerLookedForFirst(t *testing.T) {
+	e := newWB(t)
+	e.rt.loseAnswers.Store(1)
+	e.write(t, "report.pdf", "pdf bytes")
+	e.clock.Advance(delay)
+	eventually(t, "the first attempt", func() bool { return uploads(e.srv) >= 1 })
+	e.clock.Advance(time.Minute)
+	e.idle(t)
+	if got := live(e.srv, "report.pdf"); len(got) != 1 {
+		t.Fatalf("%d copies after a lost answer", len(got))
+	}
+}
+
+// A file removed while open keeps its bytes for its descriptor, which
+// reads what it wrote; nothing is uploaded, and the spool empties at the
+// last close.
+func TestRemovedWhileOpen(t *testing.T) {
+	e := newWB(t)
+	e.srv.AddFile("", "keep.txt", "text/plain", []byte("remote"))
+	ctx := context.Background()
+	ent := e.entry(t, "keep.txt")
+	h, err := e.store.Open(ctx, ent, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Write(ctx, []byte("Hello"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Remove(ctx, ent); err != nil {
+		t.Fatal(err)
+	}
+	data, done, err := h.Read(ctx, make([]byte, 100), 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	if string(data[0]) != "Helloe" { // "Hello" over "remote"
+		t.Errorf("the descriptor reads %q", data[0])
+	}
+	done()
+	if st, _ := h.Stat(ctx); st.Size != 6 {
+		t.Errorf("size %d", st.Size)
+	}
+	h.Release()
+	e.clock.Advance(time.Hour)
+	e.idle(t)
+	if n := uploads(e.srv); n != 0 {
+		t.Errorf("%d uploads", n)
+	}
+	if got := live(e.srv, "keep.txt"); len(got) != 0 {
+		t.Errorf("still in the library: %q", got)
+	}
+	left, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*"))
+	if len(left) != 0 {
+		t.Errorf("spool holds %v", left)
+	}
+}
+
+// fsync uploads at once, whatever the delay, and returns the result.
+func TestFsyncUploadsNow(t *testing.T) {
+	e := newWB(t)
+	ctx := context.Background()
+	h, _, err := e.store.Create(ctx, "", "db.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Write(ctx, []byte("v1"), 0)
+	if err := h.Fsync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := live(e.srv, "db.bin"); len(got) != 1 || got[0] != "v1" {
+		t.Fatalf("after fsync: %q", got)
+	}
+	e.rt.failUploads.Store(100)
+	h.Write(ctx, []byte("v2"), 0)
+	if err := h.Fsync(ctx); err == nil {
+		t.Fatal("fsync succeeded with uploads failing")
+	}
+	e.rt.failUploads.Store(0)
+	h.Release()
+	e.clock.Advance(time.Hour)
+	e.idle(t)
+	if got := live(e.srv, "db.bin"); len(got) != 1 || got[0] != "v2" {
+		t.Fatalf("at the end: %q", got)
+	}
+}
+
+// Many goroutines creating, writing, renaming, removing and listing at
+// once: run with -race.
+func TestConcurrentUse(t *testing.T) {
+	e := newWB(t, func(o *Options) { o.WriteBackDelay = 0 })
+	ctx := context.Background()
+	folder, err := e.store.Mkdir(ctx, "", "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				name := fmt.Sprintf("w%d-%d.txt", w, i)
+				h, _, err := e.store.Create(ctx, folder.ID, name)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				h.Write(ctx, []byte(name), 0)
+				if err := h.Flush(ctx); err != nil {
+					t.Error(err)
+				}
+				h.Release()
+				l, err := e.store.ListDir(ctx, folder.ID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, ent := range l.Entries {
+					if ent.Name == name && i%2 == 0 {
+						if err := e.store.Remove(ctx, ent); err != nil {
+							t.Error(err)
+						}
+					}
+					if ent.Name == name && i%2 == 1 {
+						if err := e.store.Rename(ctx, ent, "r-"+name, nil); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	e.clock.Advance(time.Hour)
+	e.idle(t)
+	e.store.Invalidate(folder.ID)
+	l, err := e.store.ListDir(ctx, folder.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != 6*2 {
+		t.Fatalf("%d entries: %+v", len(l.Entries), l.Entries)
+	}
+	for _, ent := range l.Entries {
+		if !strings.HasPrefix(ent.Name, "r-") || e.read(t, ent) != strings.TrimPrefix(ent.Name, "r-") {
+			t.Errorf("%+v", ent)
+		}
+	}
+}
