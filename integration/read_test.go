@@ -217,4 +217,22 @@ func TestCleanUnmount(t *testing.T) {
 	if isMounted(m2.dir) {
 		t.Fatal("still mounted")
 	}
+
+	// ghlfs unmount returns once the files due are uploaded, whatever the
+	// write-back delay.
+	m3 := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "1h"}})
+	writeFile(t, m3.path("late.txt"), []byte("uploaded at unmount"))
+	if _, ok := remoteTree(t, srv)["late.txt"]; ok {
+		t.Fatal("uploaded before the delay")
+	}
+	sh(t, binDir+"/ghlfs", "unmount", m3.dir)
+	if rf, ok := remoteTree(t, srv)["late.txt"]; !ok || string(download(t, rf.URL)) != "uploaded at unmount" {
+		t.Fatalf("after ghlfs unmount returned, the library holds %+v\n%s", rf, m3.log)
+	}
+	<-m3.exited
+
+	// It refuses what is not a ghlfs mount.
+	if out, err := shErr(binDir+"/ghlfs", "unmount", t.TempDir()); err == nil || !strings.Contains(out, "not a ghlfs mount") {
+		t.Errorf("unmount of a plain directory: %v %s", err, out)
+	}
 }

@@ -218,6 +218,12 @@ func runMount(args []string) error {
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
+	// ghlfs unmount finds this process here, to let it finish its uploads.
+	if pf, err := writePidFile(mountpoint); err != nil {
+		log.Warn("could not write a pid file; ghlfs unmount will not wait for the uploads", "err", err)
+	} else {
+		defer os.Remove(pf)
+	}
 	log.Info("mounted", "mountpoint", mountpoint, "location", location, "api", rcBase(apiURL), "cache", cacheDir, "pending_uploads", store.PendingCount())
 
 	sigs := make(chan os.Signal, 1)
@@ -256,35 +262,6 @@ func rcBase(u string) string {
 		return remote.DefaultBaseURL
 	}
 	return u
-}
-
-func runUnmount(args []string) error {
-	fl := flag.NewFlagSet("ghlfs unmount", flag.ContinueOnError)
-	fl.Usage = func() {
-		fmt.Fprint(fl.Output(), "Usage: ghlfs unmount MOUNTPOINT\n\nUnmounts a ghlfs mount; the ghlfs serving it then exits.\n")
-	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		return err
-	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return errors.New("unmount needs exactly one MOUNTPOINT")
-	}
-	mp, err := filepath.Abs(fl.Arg(0))
-	if err != nil {
-		return err
-	}
-	if os.Geteuid() == 0 {
-		if err := syscall.Unmount(mp, 0); err == nil {
-			return nil
-		} else if !errors.Is(err, syscall.EPERM) {
-			return fmt.Errorf("unmount %s: %w", mp, err)
-		}
-	}
-	return fusermount("-u", mp)
 }
 
 func lazyUnmount(mp string) error {
