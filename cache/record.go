@@ -129,6 +129,10 @@ type record struct {
 	// remains to do in the API, and open files keep reading what they had.
 	aside bool // guarded by mu
 
+	// held is set while another record is renamed over this one: it does
+	// nothing in the API meanwhile.
+	held bool // guarded by mu
+
 	// Guarded by queue.mu.
 	queued, busy, again bool
 }

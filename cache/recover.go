@@ -204,10 +204,6 @@ func (q *queue) resume(r *record) {
 				r.saveLocked()
 			}
 		}
-		if r.rf.ModTime == nil && r.data != nil {
-			t := r.touched
-			r.rf.ModTime = &t
-		}
 	case stateRemoved:
 		r.closeDataLocked()
 	case stateUploaded, stateRetiring:

@@ -49,7 +49,7 @@ func (q *queue) process(r *record) {
 func (q *queue) step(r *record) (bool, error) {
 	r.mu.Lock()
 	switch {
-	case r.gone, r.state == stateFilling, r.state == stateWriting, r.state == stateIdle:
+	case r.gone, r.held, r.state == stateFilling, r.state == stateWriting, r.state == stateIdle:
 		r.mu.Unlock()
 		return false, nil
 	case r.rf.Attempt != nil:

@@ -1,0 +1,627 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+)
+
+// The changes made to files with pending bytes: what a user's create,
+// write, close, rename, removal and fsync do to a record. The worker
+// (worker.go) then carries them to the API.
+
+// create makes a new, empty file named name in folder parentID, with one
+// writer: the caller.
+func (q *queue) create(parentID, name string) (*record, error) {
+	r := q.newRecord(newID(), "n:"+newID())
+	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	now := q.clock.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.data, r.touched, r.writers = f, now, 1
+	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
+	if err := r.setLocked(stateWriting); err != nil {
+		f.Close()
+		os.Remove(r.dataPath())
+		return nil, err
+	}
+	crashPoint("writing", name)
+	q.mu.Lock()
+	q.byKey[r.key], q.byID[r.id] = r, r
+	q.mu.Unlock()
+	r.publishLocked()
+	return r, nil
+}
+
+// modify returns the record through which the bytes of e (a file of the
+// API, or one with a record already) are changed, with one more writer:
+// the caller. A new record starts as a copy of e's bytes, unless truncate
+// is set; then it starts empty. Changes to one file at once share one
+// record.
+func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, error) {
+	for {
+		q.mu.Lock()
+		r := q.byKey[e.Key]
+		q.mu.Unlock()
+		mine := false
+		if r == nil {
+			var err error
+			if r, err = q.reserve(e); err != nil {
+				return nil, err
+			}
+			if r == nil {
+				continue // another change got there first
+			}
+			q.fill(ctx, r, e, truncate)
+			mine = true // reserve counted the caller as a writer
+		}
+		r.mu.Lock()
+		for r.state == stateFilling {
+			r.cond.Wait()
+		}
+		switch {
+		case r.gone && r.fillErr != nil:
+			err := r.fillErr
+			r.mu.Unlock()
+			return nil, err
+		case r.gone || r.aside:
+			r.mu.Unlock()
+			continue // it left the queue between the look and the lock
+		case r.state == stateRemoved:
+			if mine {
+				r.writers--
+				r.finishLocked()
+			}
+			r.mu.Unlock()
+			return nil, ErrNotFound
+		}
+		if !mine {
+			r.writers++
+		}
+		var err error
+		if truncate {
+			err = r.truncateLocked0()
+		}
+		r.mu.Unlock()
+		if err != nil {
+			r.release(true)
+			return nil, err
+		}
+		return r, nil
+	}
+}
+
+// truncateLocked0 empties the bytes (open with O_TRUNC).
+func (r *record) truncateLocked0() error {
+	for r.sending {
+		r.cond.Wait()
+	}
+	if r.size == 0 && r.state == stateWriting {
+		return nil
+	}
+	if err := r.changeLocked(); err != nil {
+		return err
+	}
+	if err := r.data.Truncate(0); err != nil {
+		err = fmt.Errorf("spool: %w", err)
+		r.failLocked(err)
+		return err
+	}
+	r.size = 0
+	r.touched = r.q.clock.Now()
+	return nil
+}
+
+// reserve registers a record for e in state filling, so that a second
+// change to e waits for it; nil if one is there already.
+func (q *queue) reserve(e Entry) (*record, error) {
+	r := q.newRecord(newID(), e.Key)
+	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	r.data, r.state, r.writers = f, stateFilling, 1
+	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
+		RemoteID: e.ID, RemoteName: e.Name, Created: q.clock.Now()}
+	if t, ok := q.times.get(e.ID); ok {
+		r.rf.ModTime = &t
+	}
+	r.touched = e.ModTime
+	q.mu.Lock()
+	if q.byKey[e.Key] != nil {
+		q.mu.Unlock()
+		f.Close()
+		os.Remove(r.dataPath())
+		return nil, nil
+	}
+	q.byKey[r.key], q.byID[r.id] = r, r
+	q.mu.Unlock()
+	return r, nil
+}
+
+// fill copies e's bytes into a reserved record (unless truncate), and
+// makes it idle: a copy of e, changed by nothing yet.
+func (q *queue) fill(ctx context.Context, r *record, e Entry, truncate bool) {
+	var err error
+	var size int64
+	if !truncate {
+		ctx, cancel := context.WithTimeout(ctx, q.timeout)
+		size, err = q.download(ctx, e, r.data)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("copying %s to change it: %w", e.Name, err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer r.cond.Broadcast()
+	if err != nil {
+		r.fillErr = err
+		r.data.Close()
+		r.data = nil
+		os.Remove(r.dataPath())
+		r.dropLocked()
+		return
+	}
+	r.size = size
+	r.state = stateIdle
+	r.publishLocked()
+}
+
+// download copies e's bytes into f and returns how many there were.
+func (q *queue) download(ctx context.Context, e Entry, f *os.File) (int64, error) {
+	rd := q.content.reader(e)
+	buf := make([]byte, 1<<20)
+	var off int64
+	for {
+		n, err := rd.ReadAt(ctx, buf, off)
+		if n > 0 {
+			if _, werr := f.WriteAt(buf[:n], off); werr != nil {
+				return off, fmt.Errorf("spool: %w", werr)
+			}
+			off += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			return off, nil
+		}
+		if err != nil {
+			return off, err
+		}
+	}
+}
+
+// read returns the record of key with one more reader, if it has bytes
+// the mount shows.
+func (q *queue) read(key string) *record {
+	r := q.lookup(key)
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.visibleLocked() {
+		return nil
+	}
+	r.readers++
+	return r
+}
+
+// release counts one reader or writer fewer. When the last writer goes,
+// the bytes are complete (and wait out the write-back delay), or, if a
+// write failed, are set aside unpublished. When no one is left and
+// nothing remains to do, the record goes.
+func (r *record) release(writer bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if writer {
+		r.writers--
+		if r.writers == 0 {
+			r.closedLocked()
+		}
+	} else {
+		r.readers--
+	}
+	r.finishLocked()
+}
+
+// closedLocked handles the last writer's close.
+func (r *record) closedLocked() {
+	q := r.q
+	switch {
+	case r.state == stateRemoved || r.gone:
+	case r.failed != nil:
+		if r.rf.Content > r.rf.Uploaded {
+			q.setAside(r, "a write failed: "+r.failed.Error())
+		}
+		r.failed = nil
+		r.rf.Failed = ""
+		r.dataLessLocked()
+	case r.state == stateWriting:
+		if err := r.completeLocked(q.clock.Now().Add(q.delay)); err != nil {
+			q.log.Error(fmt.Sprintf("%s: could not mark it complete; it stays unpublished: %v", r.rf.Name, err), "name", r.rf.Name)
+		}
+	}
+}
+
+// completeLocked moves a record from writing to complete, due at due:
+// its bytes reach the disk first.
+func (r *record) completeLocked(due time.Time) error {
+	if err := r.data.Sync(); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	r.rf.Size = r.size
+	r.rf.Due = due
+	if err := r.setLocked(stateComplete); err != nil {
+		return err
+	}
+	crashPoint("complete", r.rf.Name)
+	r.scheduleLocked(due)
+	return nil
+}
+
+// dataLessLocked leaves a record with no bytes to publish: the copy in
+// the API (if any) owns the name, and what remains to do for it (a rename,
+// retiring the copies it superseded) is done by the record as a chore. The
+// file's key is free for a new record from then on; open files keep
+// reading the bytes they had, as with a file removed while open.
+func (r *record) dataLessLocked() {
+	q := r.q
+	r.rf.Content = r.rf.Uploaded
+	r.rf.Attempt = nil
+	r.aside = true
+	q.mu.Lock()
+	if q.byKey[r.key] == r {
+		delete(q.byKey, r.key)
+	}
+	q.mu.Unlock()
+	if r.rf.RemoteID != "" && (len(r.rf.Replaces) > 0 || r.rf.Name != r.rf.RemoteName) {
+		if err := r.setLocked(stateUploaded); err != nil {
+			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
+		}
+		r.scheduleLocked(time.Time{})
+	} else {
+		r.state = stateIdle
+		r.unsaveLocked()
+	}
+	r.publishLocked()
+}
+
+// finishLocked drops the record once no one has it open and nothing
+// remains to do.
+func (r *record) finishLocked() {
+	if r.writers+r.readers > 0 || r.sending {
+		return
+	}
+	if r.gone {
+		if r.data != nil { // the last open file of a removed record
+			r.data.Close()
+			r.data = nil
+		}
+		return
+	}
+	if r.state == stateRemoved {
+		// The bytes go now; the record stays until its copies are gone.
+		r.closeDataLocked()
+		return
+	}
+	if r.state != stateIdle {
+		return
+	}
+	r.q.mu.Lock()
+	busy := r.busy
+	r.q.mu.Unlock()
+	if busy {
+		return // the worker drops it when it is done
+	}
+	if r.aside {
+		if r.data != nil {
+			r.data.Close()
+			r.data = nil
+		}
+	} else {
+		r.closeDataLocked()
+	}
+	r.unsaveLocked()
+	r.dropLocked()
+}
+
+func (r *record) closeDataLocked() {
+	if r.data != nil {
+		r.data.Close()
+		r.data = nil
+	}
+	if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.q.log.Warn("spool: could not delete a file's bytes", "name", r.rf.Name, "err", err)
+	}
+}
+
+// dropLocked takes the record out of the queue.
+func (r *record) dropLocked() {
+	r.gone = true
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	for _, w := range r.waiters {
+		w.done <- nil
+	}
+	r.waiters = nil
+	q := r.q
+	q.mu.Lock()
+	if q.byKey[r.key] == r {
+		delete(q.byKey, r.key)
+	}
+	delete(q.byID, r.id)
+	q.progress.Broadcast()
+	q.mu.Unlock()
+	r.publishLocked()
+}
+
+// setAside moves a record's bytes, which must not be uploaded, to
+// recovered/, and says where in one log line.
+func (q *queue) setAside(r *record, why string) {
+	q.setAsidePath(r.dataPath(), r.rf.Name, r.id, why)
+}
+
+// safeFileName makes an API name usable as one local file name.
+func safeFileName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if c == '/' || c == 0 || c < 0x20 {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 120 {
+		b = b[:120]
+	}
+	if len(b) == 0 || string(b) == "." || string(b) == ".." {
+		return "unnamed"
+	}
+	return string(b)
+}
+
+// rename gives a record's file a new name in its folder. If it replaces
+// another file, that is superseded: an API copy (replace) goes to the
+// trash once this file owns the name; another record (target) is dropped
+// and its API copies go the same way.
+func (q *queue) rename(r *record, name string, replace *Entry, target *record) error {
+	var taken []string
+	held := false
+	if target != nil && target != r {
+		taken, held = target.hold()
+	}
+	r.mu.Lock()
+	for r.state == stateFilling && !r.gone {
+		r.cond.Wait()
+	}
+	fail := func(err error) error {
+		r.mu.Unlock()
+		if held {
+			target.unhold()
+		}
+		return err
+	}
+	switch {
+	case r.gone || r.aside || r.state == stateIdle:
+		return fail(errNoRecord)
+	case r.state == stateRemoved:
+		return fail(ErrNotFound)
+	}
+	prev, prevState := r.rf, r.state
+	r.rf.Replaces = slices.Clone(r.rf.Replaces)
+	r.rf.Name = name
+	if replace != nil {
+		taken = append(taken, replace.ID)
+	}
+	for _, id := range taken {
+		if id != "" && id != r.rf.RemoteID && !slices.Contains(r.rf.Replaces, id) {
+			r.rf.Replaces = append(r.rf.Replaces, id)
+		}
+	}
+	if held {
+		r.rf.Supersedes = append(slices.Clone(r.rf.Supersedes), target.id)
+	}
+	if err := r.saveLocked(); err != nil {
+		r.rf, r.state = prev, prevState
+		return fail(err)
+	}
+	if r.state == stateUploaded || r.state == stateRetiring {
+		r.scheduleLocked(time.Time{})
+	}
+	r.publishLocked()
+	r.mu.Unlock()
+	if held {
+		q.supersede(target)
+	}
+	return nil
+}
+
+// hold stops a record another is being renamed over from acting in the
+// API (after its upload under way, if any, ended), and returns the API
+// copies it holds; false if it is gone already.
+func (r *record) hold() ([]string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for (r.sending || r.state == stateFilling) && !r.gone {
+		r.cond.Wait()
+	}
+	if r.gone || r.aside || r.state == stateRemoved {
+		return nil, false
+	}
+	r.held = true
+	return append(slices.Clone(r.rf.Replaces), r.rf.RemoteID), true
+}
+
+// unhold lets a held record act again (the rename over it failed).
+func (r *record) unhold() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held = false
+	r.scheduleLocked(time.Time{})
+}
+
+// supersede drops a held record another was renamed over: its bytes are
+// not published, and its API copies are the other record's to retire now.
+// An upload of it whose answer was lost is still looked for, and trashed
+// if found.
+func (q *queue) supersede(r *record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held = false
+	for _, w := range r.waiters {
+		w.done <- nil
+	}
+	r.waiters = nil
+	r.rf.RemoteID, r.rf.Replaces = "", nil
+	if r.data != nil {
+		os.Remove(r.dataPath()) // open files keep their descriptor
+	}
+	if r.rf.Attempt != nil {
+		r.state = stateRemoved
+		if err := r.saveLocked(); err != nil {
+			q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
+		}
+		q.mu.Lock()
+		if q.byKey[r.key] == r {
+			delete(q.byKey, r.key)
+		}
+		q.mu.Unlock()
+		r.publishLocked()
+		r.scheduleLocked(time.Time{})
+		r.finishLocked()
+		return
+	}
+	r.state = stateIdle
+	r.unsaveLocked()
+	r.dropLocked()
+	r.finishLocked()
+}
+
+// remove removes a record's file: its bytes are not published, open files
+// keep them until they close, and its copies in the API go to the trash.
+func (q *queue) remove(r *record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.state == stateFilling && !r.gone {
+		r.cond.Wait()
+	}
+	switch {
+	case r.gone || r.aside || r.state == stateIdle:
+		return errNoRecord
+	case r.state == stateRemoved:
+		return ErrNotFound
+	}
+	for _, w := range r.waiters {
+		w.done <- nil
+	}
+	r.waiters = nil
+	nothingRemote := r.rf.RemoteID == "" && len(r.rf.Replaces) == 0 && r.rf.Attempt == nil && !r.sending
+	prevState := r.state
+	r.state = stateRemoved
+	if nothingRemote {
+		r.unsaveLocked()
+	} else if err := r.saveLocked(); err != nil {
+		r.state = prevState
+		return err
+	} else {
+		crashPoint("removed", r.rf.Name)
+	}
+	if r.data != nil && !r.sending {
+		os.Remove(r.dataPath()) // open files keep their descriptor
+	}
+	if nothingRemote {
+		r.dropLocked()
+	} else {
+		r.publishLocked()
+		r.scheduleLocked(time.Time{})
+	}
+	r.finishLocked()
+	return nil
+}
+
+// setModTime keeps t as the record's time.
+func (r *record) setModTime(t time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.state == stateFilling && !r.gone {
+		r.cond.Wait()
+	}
+	if r.gone || r.aside {
+		return errNoRecord
+	}
+	r.rf.ModTime = &t
+	if r.rf.RemoteID != "" && r.rf.Uploaded == r.rf.Content {
+		// The copy in the API holds these bytes: it keeps the time too.
+		if err := r.q.times.set(r.rf.RemoteID, t); err != nil {
+			return err
+		}
+	}
+	if r.saved {
+		return r.saveLocked()
+	}
+	return nil
+}
+
+// sync makes the record's bytes complete now, uploads them, and returns
+// the upload's result (fsync, or a close in sync mode).
+func (q *queue) sync(ctx context.Context, r *record) error {
+	r.mu.Lock()
+	if r.failed != nil {
+		err := r.failed
+		r.mu.Unlock()
+		return err
+	}
+	switch r.state {
+	case stateWriting:
+		if err := r.completeLocked(q.clock.Now()); err != nil {
+			r.mu.Unlock()
+			return err
+		}
+	case stateComplete:
+		r.rf.Due = q.clock.Now()
+	case stateRemoved, stateFilling:
+		r.mu.Unlock()
+		return nil
+	}
+	if r.gone || r.rf.Uploaded >= r.rf.Content {
+		r.mu.Unlock()
+		return nil
+	}
+	w := &waiter{content: r.rf.Content, done: make(chan error, 1)}
+	r.waiters = append(r.waiters, w)
+	r.scheduleLocked(time.Time{})
+	r.mu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		r.mu.Lock()
+		r.waiters = slices.DeleteFunc(r.waiters, func(x *waiter) bool { return x == w })
+		r.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// notifyLocked tells the waiters for versions up to uploaded that their
+// upload landed, or all of them that it failed with err.
+func (r *record) notifyLocked(err error) {
+	keep := r.waiters[:0]
+	for _, w := range r.waiters {
+		switch {
+		case err != nil:
+			w.done <- err
+		case w.content <= r.rf.Uploaded:
+			w.done <- nil
+		default:
+			keep = append(keep, w)
+		}
+	}
+	r.waiters = keep
+}
