@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -79,8 +81,10 @@ type recordFile struct {
 	// Attempt is an upload that may have landed without its answer coming
 	// back: it is looked for before anything is sent again.
 	Attempt *attempt `json:"attempt,omitempty"`
-	// Size is the size of the bytes when they were complete.
-	Size int64 `json:"size"`
+	// Size and Sum (CRC-32C) are the size and checksum of the bytes when
+	// they were complete.
+	Size int64  `json:"size"`
+	Sum  uint32 `json:"sum"`
 	// Due is when a complete record is uploaded (the write-back delay).
 	Due time.Time `json:"due,omitzero"`
 	// Failed says why a write failed; such bytes are never uploaded.
@@ -190,6 +194,17 @@ func (r *record) unsaveLocked() {
 	}
 	syncDir(r.q.spool)
 	r.saved = false
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksum is the CRC-32C of the first size bytes of f.
+func checksum(f *os.File, size int64) (uint32, error) {
+	h := crc32.New(castagnoli)
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+		return 0, err
+	}
+	return h.Sum32(), nil
 }
 
 func syncDir(dir string) error {

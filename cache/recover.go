@@ -186,12 +186,12 @@ func (q *queue) resume(r *record) {
 		r.unsaveLocked()
 		return
 	case stateComplete, stateUploading:
-		if r.data == nil || r.size != r.rf.Size {
-			// The bytes do not match the record: never uploaded as they are.
+		if why := r.damagedLocked(); why != "" {
+			// The bytes are not what was complete: never uploaded as they are.
 			if r.data != nil {
 				r.data.Close()
 				r.data = nil
-				q.setAside(r, fmt.Sprintf("its bytes (%d) do not match the size recorded when it was complete (%d)", r.size, r.rf.Size))
+				q.setAside(r, why)
 			}
 			r.aside = true
 			r.rf.Content = r.rf.Uploaded
@@ -230,6 +230,25 @@ func (q *queue) resume(r *record) {
 	q.log.Info("found a file waiting for upload", "name", r.rf.Name, "state", r.state, "bytes", r.size)
 	r.publishLocked()
 	r.scheduleLocked(time.Time{})
+}
+
+// damagedLocked says how a record's bytes differ from what they were when
+// complete; "" if they do not.
+func (r *record) damagedLocked() string {
+	switch {
+	case r.data == nil:
+		return "its bytes are missing"
+	case r.size != r.rf.Size:
+		return fmt.Sprintf("its bytes (%d) are not the size they were when complete (%d)", r.size, r.rf.Size)
+	}
+	sum, err := checksum(r.data, r.size)
+	switch {
+	case err != nil:
+		return "its bytes cannot be read: " + err.Error()
+	case sum != r.rf.Sum:
+		return "its bytes are not what they were when complete (checksum)"
+	}
+	return ""
 }
 
 // setAsidePath is setAside for bytes at a path, outside any record.

@@ -193,6 +193,10 @@ func (q *queue) upload(r *record) (bool, error) {
 		if serr := r.saveLocked(); serr != nil {
 			q.log.Warn("spool: could not update a record", "name", a.Name, "err", serr)
 		}
+		// It waits now: let the bytes outlive the machine, not just ghlfs.
+		if serr := data.Sync(); serr != nil {
+			q.log.Warn("spool: could not flush a file's bytes to the disk", "name", a.Name, "err", serr)
+		}
 		err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, translate(err))
 		if q.ctx.Err() == nil {
 			told := len(r.waiters) > 0

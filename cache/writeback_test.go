@@ -132,6 +132,16 @@ func (e *wbEnv) idle(t *testing.T) {
 	eventually(t, "the queue to finish", func() bool { return e.store.PendingCount() == 0 })
 }
 
+// settle moves time on, a minute at a time, until the queue has nothing
+// left to do: retries happen whenever their timers were set.
+func (e *wbEnv) settle(t *testing.T) {
+	t.Helper()
+	eventually(t, "the queue to finish", func() bool {
+		e.clock.Advance(time.Minute)
+		return e.store.PendingCount() == 0
+	})
+}
+
 // write creates (or replaces the bytes of) name in the root with data,
 // and closes it.
 func (e *wbEnv) write(t *testing.T, name string, data string) {
@@ -273,8 +283,7 @@ func TestReplaceKeepsKeyAndRetiresOldCopyOnlyAfter(t *testing.T) {
 		t.Errorf("pending %d, want the retire", e.store.PendingCount())
 	}
 	e.srv.SetFaults(ghltest.Faults{})
-	e.clock.Advance(time.Minute) // the retry
-	e.idle(t)
+	e.settle(t) // the retry
 	if it, _ := e.srv.Item(old); it.Status != ghltest.StatusTrashed {
 		t.Errorf("old copy %s after the retry", it.Status)
 	}
@@ -374,8 +383,7 @@ func TestLostAnswerLookedForFirst(t *testing.T) {
 	e.write(t, "report.pdf", "pdf bytes")
 	e.clock.Advance(delay)
 	eventually(t, "the first attempt", func() bool { return uploads(e.srv) >= 1 })
-	e.clock.Advance(time.Minute)
-	e.idle(t)
+	e.settle(t)
 	if got := live(e.srv, "report.pdf"); len(got) != 1 {
 		t.Fatalf("%d copies after a lost answer", len(got))
 	}
@@ -447,8 +455,7 @@ func TestFsyncUploadsNow(t *testing.T) {
 	}
 	e.rt.failUploads.Store(0)
 	h.Release()
-	e.clock.Advance(time.Hour)
-	e.idle(t)
+	e.settle(t)
 	if got := live(e.srv, "db.bin"); len(got) != 1 || got[0] != "v2" {
 		t.Fatalf("at the end: %q", got)
 	}

@@ -35,6 +35,7 @@ func BenchmarkTable(b *testing.B) {
 		rows = append(rows, benchBigFolder(b)...)
 		rows = append(rows, benchUpload(b))
 		rows = append(rows, benchCopyMany(b)...)
+		rows = append(rows, benchRsyncWriteBack(b)...)
 		rows = append(rows, benchMemory(b)...)
 	}
 	fmt.Println()
@@ -351,6 +352,42 @@ func benchCopyMany(b *testing.B) []benchRow {
 	return []benchRow{
 		{"7", "cp -r of 500 small files: API calls per file", fmt.Sprintf("%.2f (%d calls in %s, paced at 100 per 10 s)", float64(st.APIRequests)/500, st.APIRequests, took.Round(time.Millisecond)), "", false},
 		{"7", "cp -r of 500 small files: 429s that reached the tool", fmt.Sprintf("%v (the fake sent %d)", map[bool]int{true: 1, false: 0}[saw429], st.RateLimited), "0", !saw429},
+	}
+}
+
+// (9): rsync -a of 200 files into the mount with the write-back delay on
+// (the default 5 s) and the real rate limit: rsync writes each file under
+// a temporary name and renames it, which the delay turns into one upload
+// under the final name. Against rsync into a local directory, and against
+// the same rsync with uploads at close (--write-back-delay 0).
+func benchRsyncWriteBack(b *testing.B) []benchRow {
+	src := b.TempDir()
+	for i := range 200 {
+		sub := filepath.Join(src, fmt.Sprintf("set%d", i%4))
+		os.MkdirAll(sub, 0o755)
+		writeFile(b, filepath.Join(sub, fmt.Sprintf("img%03d.jpg", i)), randomBytes(20_000+i*97, uint64(i)))
+	}
+	local := timeN(1, func() { sh(b, "rsync", "-a", src+"/", filepath.Join(b.TempDir(), "copy")+"/") })
+	run := func(delay string) (calls, uploads int64, tool, all time.Duration) {
+		srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
+		m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100", "--write-back-delay", delay}})
+		resetStats(b, srv)
+		start := time.Now()
+		sh(b, "rsync", "-a", src+"/", m.path("site")+"/")
+		tool = time.Since(start)
+		waitFor(b, "every file in the library", func() bool {
+			return getStats(b, srv).ByEndpoint[ghltest.EndpointUpload] >= 200 && len(spoolFiles(b, m.cacheDir)) == 0
+		})
+		all = time.Since(start)
+		st := getStats(b, srv)
+		return int64(st.APIRequests), int64(st.ByEndpoint[ghltest.EndpointUpload]), tool, all
+	}
+	calls, uploads, tool, all := run("5s")
+	syncCalls, _, syncTool, _ := run("0")
+	return []benchRow{
+		{"9", "rsync -a of 200 files, write-back delay 5 s: API calls per file", fmt.Sprintf("%.2f (%d uploads; with uploads at close: %.2f)", float64(calls)/200, uploads, float64(syncCalls)/200), "", false},
+		{"9", "… rsync's own time vs rsync to a local directory", fmt.Sprintf("%.2f (%s vs %s; with uploads at close %s)", local.Seconds()/tool.Seconds(), tool.Round(time.Millisecond), local.Round(time.Millisecond), syncTool.Round(time.Millisecond)), "", false},
+		{"9", "… until every file is in the library", all.Round(time.Millisecond).String(), "", false},
 	}
 }
 
