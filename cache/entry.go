@@ -92,14 +92,14 @@ func (l *Listing) Find(key string) (Entry, bool) {
 	return Entry{}, false
 }
 
-func newListing(folderID string, entries []Entry, fetched time.Time) *Listing {
+// sortEntries sorts entries as a Listing holds them: by Name, then Key.
+func sortEntries(entries []Entry) {
 	slices.SortFunc(entries, func(a, b Entry) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Key, b.Key)
 	})
-	return &Listing{FolderID: folderID, Entries: entries, Fetched: fetched}
 }
 
 // without returns entries less those with the given ids.

@@ -60,7 +60,7 @@ const journalGrace = 10 * time.Second
 
 // folderState is a folder's listing as stored; never changed once stored.
 type folderState struct {
-	entries []Entry // as the API lists them, with the journal applied
+	entries []Entry // as the API lists them, with the journal applied; sorted (sortEntries)
 	fetched time.Time
 	start   uint64 // the journal's seq when the fetch began
 }
@@ -219,6 +219,7 @@ func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, star
 			entries = c.apply(entries)
 		}
 	}
+	sortEntries(entries)
 	st := &folderState{entries: entries, fetched: fetched, start: start}
 	if v, ok := f.cache.Get(folderID); ok && v.(*folderState).start > start {
 		return v.(*folderState) // a later fetch, with these changes in it too
@@ -238,7 +239,9 @@ func (f *folders) note(folderID string, c change) {
 	f.journal[folderID] = append(f.journal[folderID], c)
 	if v, ok := f.cache.Get(folderID); ok {
 		old := v.(*folderState)
-		f.cache.SetDefault(folderID, &folderState{entries: c.apply(slices.Clone(old.entries)), fetched: old.fetched, start: old.start})
+		entries := c.apply(slices.Clone(old.entries))
+		sortEntries(entries)
+		f.cache.SetDefault(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start})
 	}
 	f.pruneLocked(folderID, c.at)
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -266,10 +265,10 @@ func (s *Store) viewOf(folderID string, st *folderState) *Listing {
 		return v.list
 	}
 	entries := o.apply(s.q.withKeys(st.entries))
-	if len(entries) > 0 && len(st.entries) > 0 && &entries[0] == &st.entries[0] {
-		entries = slices.Clone(entries) // newListing sorts it
+	if len(entries) == 0 || len(st.entries) == 0 || &entries[0] != &st.entries[0] {
+		sortEntries(entries) // a new slice; the stored one is sorted already and shared
 	}
-	list := newListing(folderID, entries, st.fetched)
+	list := &Listing{FolderID: folderID, Entries: entries, Fetched: st.fetched}
 	s.mu.Lock()
 	s.views[folderID] = &view{st: st, gen: gen, list: list}
 	s.mu.Unlock()

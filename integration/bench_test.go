@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,17 +27,29 @@ import (
 //	make bench
 func BenchmarkTable(b *testing.B) {
 	needFUSE(b)
+	// BENCH_ROWS=1,8 runs only those rows.
+	only := strings.Split(os.Getenv("BENCH_ROWS"), ",")
+	want := func(n string) bool { return os.Getenv("BENCH_ROWS") == "" || slices.Contains(only, n) }
 	var rows []benchRow
 	for range b.N {
 		rows = nil
-		rows = append(rows, benchSequentialRead(b)...)
-		rows = append(rows, benchHeads(b))
-		rows = append(rows, benchWalk(b)...)
-		rows = append(rows, benchBigFolder(b)...)
-		rows = append(rows, benchUpload(b))
-		rows = append(rows, benchCopyMany(b)...)
-		rows = append(rows, benchRsyncWriteBack(b)...)
-		rows = append(rows, benchMemory(b)...)
+		for _, r := range []struct {
+			n   string
+			run func(*testing.B) []benchRow
+		}{
+			{"1", benchSequentialRead},
+			{"3", func(b *testing.B) []benchRow { return []benchRow{benchHeads(b)} }},
+			{"4", benchWalk},
+			{"5", benchBigFolder},
+			{"6", func(b *testing.B) []benchRow { return []benchRow{benchUpload(b)} }},
+			{"7", benchCopyMany},
+			{"9", benchRsyncWriteBack},
+			{"8", benchMemory},
+		} {
+			if want(r.n) {
+				rows = append(rows, r.run(b)...)
+			}
+		}
 	}
 	fmt.Println()
 	fmt.Println("| # | measure | result | target | met |")
