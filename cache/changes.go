@@ -324,14 +324,7 @@ func (r *record) finishLocked() {
 	if busy {
 		return // the worker drops it when it is done
 	}
-	if r.aside {
-		if r.data != nil {
-			r.data.Close()
-			r.data = nil
-		}
-	} else {
-		r.closeDataLocked()
-	}
+	r.closeDataLocked()
 	r.unsaveLocked()
 	r.dropLocked()
 }
