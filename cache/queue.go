@@ -50,7 +50,7 @@ type queue struct {
 	latest   map[string]Entry    // guarded by mu: key -> the copy in the API that now holds it
 	work     []*record           // guarded by mu: records to process
 	closed   bool                // guarded by mu
-	draining bool                // guarded by mu: retry at once, ignore the delay
+	draining bool                // guarded by mu: unmounting; complete records are due at once
 }
 
 // overlay is what the records of one folder change in its listing.
@@ -345,11 +345,6 @@ func (r *record) scheduleLocked(at time.Time) {
 	if !at.IsZero() {
 		d = q.clock.Until(at)
 	}
-	q.mu.Lock()
-	if q.draining {
-		d = min(d, 0)
-	}
-	q.mu.Unlock()
 	if d <= 0 {
 		q.enqueue(r)
 		return
