@@ -356,7 +356,7 @@ func (r *record) dropLocked() {
 		delete(q.byKey, r.key)
 	}
 	delete(q.byID, r.id)
-	q.progress.Broadcast()
+	q.stepped()
 	q.mu.Unlock()
 	r.publishLocked()
 }

@@ -40,8 +40,10 @@ type queue struct {
 
 	mu   sync.Mutex
 	cond *sync.Cond // on mu: work to do, or closing
-	// progress is broadcast whenever a record finished a step.
+	// progress is broadcast, and steps counted, whenever a record finished
+	// a step or left.
 	progress *sync.Cond          // on mu
+	steps    uint64              // guarded by mu
 	byKey    map[string]*record  // guarded by mu: records by file key
 	byID     map[string]*record  // guarded by mu: records by spool id
 	index    map[string]*overlay // guarded by mu: what each folder's records show and hide
@@ -396,7 +398,7 @@ func (q *queue) worker() {
 		r.busy = false
 		again := r.again
 		r.again = false
-		q.progress.Broadcast()
+		q.stepped()
 		q.mu.Unlock()
 		if again {
 			q.enqueue(r)
@@ -459,16 +461,26 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 	})
 	defer stop()
 	for {
+		q.mu.Lock()
+		seen := q.steps
+		q.mu.Unlock()
 		left, writing = q.pending()
 		if left == 0 || ctx.Err() != nil {
 			return left, writing
 		}
 		q.mu.Lock()
-		if ctx.Err() == nil {
+		for q.steps == seen && ctx.Err() == nil && !q.closed {
 			q.progress.Wait()
 		}
 		q.mu.Unlock()
 	}
+}
+
+// stepped notes that a record finished a step or left; the caller holds
+// q.mu.
+func (q *queue) stepped() {
+	q.steps++
+	q.progress.Broadcast()
 }
 
 // close stops the workers and the timers; what is pending stays in the

@@ -186,6 +186,8 @@ func (q *queue) resume(r *record) {
 		r.unsaveLocked()
 		return
 	case stateComplete, stateUploading:
+		// Closed before the restart: quiet long enough.
+		r.rf.Due = q.clock.Now()
 		if why := r.damagedLocked(); why != "" {
 			// The bytes are not what was complete: never uploaded as they are.
 			if r.data != nil {
@@ -253,7 +255,13 @@ func (r *record) damagedLocked() string {
 
 // setAsidePath is setAside for bytes at a path, outside any record.
 func (q *queue) setAsidePath(p, name, id, why string) {
-	if _, err := os.Stat(p); err != nil {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return
+	}
+	if fi.Size() == 0 {
+		os.Remove(p) // nothing to keep
+		q.log.Debug("an empty file was not uploaded", "name", name, "why", why)
 		return
 	}
 	if err := os.MkdirAll(q.rescue, 0o700); err != nil {

@@ -247,7 +247,7 @@ func runMount(args []string) error {
 	cancel()
 	switch {
 	case left > 0:
-		log.Warn(fmt.Sprintf("unmounted with %d files still waiting for upload; they are kept in %s and go up at the next mount", left, cacheDir), "mountpoint", mountpoint, "pending_uploads", left)
+		log.Warn(fmt.Sprintf("unmounted with %d files whose changes still wait for the API (an upload, or an old copy to trash); they are kept in %s and done at the next mount", left, cacheDir), "mountpoint", mountpoint, "pending_uploads", left)
 	default:
 		log.Info("unmounted", "mountpoint", mountpoint, "pending_uploads", 0)
 	}
