@@ -36,9 +36,14 @@ demo: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./integration/
 
+# Fuzzing: the name escapes and the API parsers, then the differential
+# random test of the mount against a local directory, with a random seed
+# and more operations (a failure names the seed: FSRAND_SEED=N replays it).
+FSRAND_OPS ?= 10000
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNameRoundTrip -fuzztime 30s ./fs/
 	$(GO) test -run '^$$' -fuzz FuzzItemParse -fuzztime 30s ./remote/
+	FSRAND_SEED=random FSRAND_OPS=$(FSRAND_OPS) $(GO) test -count=1 -timeout 90m -run TestFSRand ./integration/
 
 clean:
 	rm -rf $(BIN) .demo

@@ -1,5 +1,8 @@
 // Package remote is the client of the HighLevel Media Storage API: requests,
 // auth headers, pacing, retries and typed errors. It knows nothing of FUSE.
+//
+// Locks: Client.mu and pacer.mu are leaves, never held together nor across
+// a request; a request's goroutine owns its own state.
 package remote
 
 import (
