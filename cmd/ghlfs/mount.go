@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -192,7 +194,7 @@ func runMount(args []string) error {
 		PollInterval:   m.pollInterval,
 		WriteBackDelay: m.writeBack,
 		Location:       location,
-		API:            rcBase(apiURL),
+		API:            apiIdentity(rcBase(apiURL)),
 	})
 	if err != nil {
 		return err
@@ -255,6 +257,21 @@ func runMount(args []string) error {
 		log.Warn(fmt.Sprintf("%d files were still open for writing; they were not uploaded, and the next mount keeps them aside in %s", writing, filepath.Join(cacheDir, "recovered")))
 	}
 	return nil
+}
+
+// apiIdentity names the service behind an API URL, for the records of the
+// write-back queue (which are never uploaded to another service): the URL
+// itself, but for a service on loopback (a test or the demo), whose port
+// changes from run to run, the host alone.
+func apiIdentity(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		return apiURL
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return u.Scheme + "://" + u.Hostname()
+	}
+	return strings.TrimRight(apiURL, "/")
 }
 
 func rcBase(u string) string {
