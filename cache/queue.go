@@ -423,26 +423,42 @@ func (q *queue) records() []*record {
 // pending counts the records with work left in the API, and those still
 // being written.
 func (q *queue) pending() (due, writing int) {
-	all := q.records()
-	for _, r := range all {
+	due, writing, _ = q.count(time.Time{})
+	return due, writing
+}
+
+// count is pending, and also counts the records whose last attempt failed
+// after since and that no worker has now (they wait out a retry).
+func (q *queue) count(since time.Time) (due, writing, failing int) {
+	for _, r := range q.records() {
 		r.mu.Lock()
 		switch {
 		case r.gone:
 		case r.pendingLocked():
 			due++
+			if !since.IsZero() && !r.failedAt.IsZero() && !r.failedAt.Before(since) {
+				q.mu.Lock()
+				if !r.busy && !r.queued {
+					failing++
+				}
+				q.mu.Unlock()
+			}
 		case r.state == stateWriting:
 			writing++
 		}
 		r.mu.Unlock()
 	}
-	return due, writing
+	return due, writing, failing
 }
 
 // drain uploads every complete record now, ignoring the write-back delay,
-// and waits until nothing is left to do in the API or ctx ends. It
-// returns how many records still wait, and how many were still being
-// written (those are not uploaded).
+// and waits until nothing is left to do in the API, or every record left
+// has failed since the drain began (the API refuses, or cannot be
+// reached: waiting out their retries would only delay the exit), or ctx
+// ends. It returns how many records still wait, and how many were still
+// being written (those are not uploaded).
 func (q *queue) drain(ctx context.Context) (left, writing int) {
+	start := q.clock.Now()
 	q.mu.Lock()
 	q.draining = true
 	q.mu.Unlock()
@@ -464,8 +480,8 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 		q.mu.Lock()
 		seen := q.steps
 		q.mu.Unlock()
-		left, writing = q.pending()
-		if left == 0 || ctx.Err() != nil {
+		left, writing, failing := q.count(start)
+		if left == 0 || left == failing || ctx.Err() != nil {
 			return left, writing
 		}
 		q.mu.Lock()

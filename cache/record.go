@@ -113,21 +113,22 @@ type record struct {
 	mu   sync.Mutex
 	cond *sync.Cond // on mu: a send or a fill ended
 
-	rf      recordFile // guarded by mu; as saved, once saved
-	saved   bool       // guarded by mu: rf is on disk
-	state   string     // guarded by mu: rf.State, or filling or idle
-	data    *os.File   // guarded by mu: the bytes; nil when there are none
-	size    int64      // guarded by mu
-	writers int        // guarded by mu: open files that changed it
-	readers int        // guarded by mu: open files that read it
-	sending bool       // guarded by mu: an upload reads the bytes; writes wait
-	fillErr error      // guarded by mu: why filling failed
-	failed  error      // guarded by mu: a write failed
-	touched time.Time  // guarded by mu: the last write
-	tries   int        // guarded by mu: failed attempts in a row
-	timer   clockwork.Timer
-	waiters []*waiter // guarded by mu: fsyncs waiting for an upload
-	gone    bool      // guarded by mu: out of the queue
+	rf       recordFile // guarded by mu; as saved, once saved
+	saved    bool       // guarded by mu: rf is on disk
+	state    string     // guarded by mu: rf.State, or filling or idle
+	data     *os.File   // guarded by mu: the bytes; nil when there are none
+	size     int64      // guarded by mu
+	writers  int        // guarded by mu: open files that changed it
+	readers  int        // guarded by mu: open files that read it
+	sending  bool       // guarded by mu: an upload reads the bytes; writes wait
+	fillErr  error      // guarded by mu: why filling failed
+	failed   error      // guarded by mu: a write failed
+	touched  time.Time  // guarded by mu: the last write
+	tries    int        // guarded by mu: failed attempts in a row
+	failedAt time.Time  // guarded by mu: when the last one failed
+	timer    clockwork.Timer
+	waiters  []*waiter // guarded by mu: fsyncs waiting for an upload
+	gone     bool      // guarded by mu: out of the queue
 	// aside is set once the bytes are known never to be published (a write
 	// failed): the record no longer stands for the file, only does what
 	// remains to do in the API, and open files keep reading what they had.

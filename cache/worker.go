@@ -33,6 +33,7 @@ func (q *queue) process(r *record) {
 			}
 			r.mu.Lock()
 			r.tries++
+			r.failedAt = q.clock.Now()
 			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
 			r.scheduleLocked(q.clock.Now().Add(delay))
 			r.mu.Unlock()

@@ -14,7 +14,9 @@ export GHLFAKE_TOKEN=demo-token GHL_TOKEN=demo-token GHL_LOCATION_ID=demo-locati
 
 fifo=$(mktemp -u)
 mkfifo "$fifo"
-"$BIN/ghlfake" --listen 127.0.0.1:0 --location demo-location --seed demo --data "$STATE/data" >"$fifo" 2>"$STATE/ghlfake.log" &
+# The fake runs in a session of its own: Ctrl-C reaches ghlfs, which
+# uploads what is due before it exits, and the fake is stopped after it.
+setsid "$BIN/ghlfake" --listen 127.0.0.1:0 --location demo-location --seed demo --data "$STATE/data" >"$fifo" 2>"$STATE/ghlfake.log" &
 fake=$!
 read -r first <"$fifo"
 rm -f "$fifo"

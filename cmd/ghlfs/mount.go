@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -228,21 +229,37 @@ func runMount(args []string) error {
 	}
 	log.Info("mounted", "mountpoint", mountpoint, "location", location, "api", rcBase(apiURL), "cache", cacheDir, "pending_uploads", store.PendingCount())
 
+	// A signal unmounts; the uploads that are due then go up within the
+	// grace period, and further signals do not cut that short (SIGKILL
+	// does: what is left goes up at the next mount).
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	var draining atomic.Bool
 	go func() {
-		for sig := range sigs {
-			log.Info("unmounting", "signal", sig.String())
-			if err := server.Unmount(); err != nil {
-				log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
-				if err := lazyUnmount(mountpoint); err != nil {
-					log.Error("lazy unmount failed", "err", err)
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-sigs:
+				if draining.Load() {
+					log.Info("already unmounted; finishing the uploads that are due", "signal", sig.String(), "grace", m.grace)
+					continue
+				}
+				log.Info("unmounting", "signal", sig.String())
+				if err := server.Unmount(); err != nil {
+					log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
+					if err := lazyUnmount(mountpoint); err != nil {
+						log.Error("lazy unmount failed", "err", err)
+					}
 				}
 			}
 		}
 	}()
 	server.Wait()
-	signal.Stop(sigs)
+	draining.Store(true)
 	// What is due goes up before ghlfs exits, within the grace period.
 	ctx, cancel = context.WithTimeout(context.Background(), m.grace)
 	left, writing := store.Drain(ctx)
