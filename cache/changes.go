@@ -33,6 +33,7 @@ func (q *queue) create(parentID, name string) (*record, error) {
 		return nil, err
 	}
 	crashPoint("writing", name)
+	q.log.Debug("new file", "name", name, "key", r.key)
 	q.mu.Lock()
 	q.byKey[r.key], q.byID[r.id] = r, r
 	q.mu.Unlock()
@@ -49,8 +50,14 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 	for {
 		q.mu.Lock()
 		r := q.byKey[e.Key]
+		if cur, ok := q.latest[e.Key]; ok && r == nil && cur.ID != e.ID {
+			e = cur // uploaded, and out of the queue, since e was resolved
+		}
 		q.mu.Unlock()
 		mine := false
+		if r == nil && e.Pending {
+			return nil, ErrNotFound
+		}
 		if r == nil {
 			var err error
 			if r, err = q.reserve(e); err != nil {
@@ -143,6 +150,7 @@ func (q *queue) reserve(e Entry) (*record, error) {
 	}
 	q.byKey[r.key], q.byID[r.id] = r, r
 	q.mu.Unlock()
+	q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
 	return r, nil
 }
 
@@ -341,6 +349,7 @@ func (r *record) closeDataLocked() {
 
 // dropLocked takes the record out of the queue.
 func (r *record) dropLocked() {
+	r.q.log.Debug("record out of the queue", "name", r.rf.Name, "key", r.key, "state", r.state, "remote", r.rf.RemoteID)
 	r.gone = true
 	if r.timer != nil {
 		r.timer.Stop()

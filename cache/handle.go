@@ -25,7 +25,7 @@ type Handle struct {
 // Open opens the file e. With truncate, its bytes are emptied at once (as
 // O_TRUNC does); otherwise a first write makes the change.
 func (s *Store) Open(ctx context.Context, e Entry, truncate bool) (*Handle, error) {
-	e, _ = s.resolve(e)
+	e = s.latest(e)
 	h := &Handle{s: s, e: e}
 	if truncate {
 		if s.opts.ReadOnly {
@@ -40,9 +40,10 @@ func (s *Store) Open(ctx context.Context, e Entry, truncate bool) (*Handle, erro
 		h.rec = r
 		return h, nil
 	}
-	if e.Pending {
+	if e = s.latest(e); e.Pending {
 		return nil, ErrNotFound
 	}
+	h.e = e
 	h.reader = s.content.reader(e)
 	return h, nil
 }

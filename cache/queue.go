@@ -277,16 +277,32 @@ func (o *overlay) apply(entries []Entry) []Entry {
 	return append(out, o.shown...)
 }
 
+// renamed records that the API copy id was renamed: if it is the latest
+// copy of a key, it holds the new name.
+func (q *queue) renamed(id, name string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.renamedLocked(id, name)
+}
+
+func (q *queue) renamedLocked(id, name string) {
+	key, ok := q.keys[id]
+	if !ok {
+		key = id
+	}
+	if e, ok := q.latest[key]; ok && e.ID == id {
+		e.Name = name
+		q.latest[key] = e
+	}
+}
+
 // follow records that the API copy of a key was renamed (through the API,
 // with no change pending): an idle record and the key's latest copy take
 // the new name.
 func (q *queue) follow(key, id, name string) {
 	q.mu.Lock()
 	r := q.byKey[key]
-	if e, ok := q.latest[key]; ok && e.ID == id {
-		e.Name = name
-		q.latest[key] = e
-	}
+	q.renamedLocked(id, name)
 	q.mu.Unlock()
 	if r == nil {
 		return

@@ -175,6 +175,7 @@ func (r *record) saveLocked() error {
 // setLocked moves the record to state and saves it; on failure the state
 // in memory is what it was.
 func (r *record) setLocked(state string) error {
+	r.q.log.Debug("record", "name", r.rf.Name, "key", r.key, "from", r.state, "to", state)
 	old := r.state
 	r.state = state
 	if err := r.saveLocked(); err != nil {

@@ -282,24 +282,34 @@ func (s *Store) Invalidate(folderID string) {
 }
 
 // resolve returns e as it stands now, and its record when it has one:
-// the entry of a file uploaded since it was listed is its upload's.
+// the entry of a file uploaded since it was listed is its upload's. The
+// record is looked up first: a record leaves the queue (or stops showing
+// its bytes) only after its upload was recorded, so a caller that finds
+// the record gone or hidden and resolves again finds the upload.
 func (s *Store) resolve(e Entry) (Entry, *record) {
+	r := s.q.lookup(e.Key)
+	return s.latest(e), r
+}
+
+// latest returns the upload that now holds e's key, if a file was
+// uploaded under it in this mount, else e.
+func (s *Store) latest(e Entry) Entry {
 	if cur, ok := s.q.current(e.Key); ok && cur.ID != e.ID {
-		e = cur
+		return cur
 	}
-	return e, s.q.lookup(e.Key)
+	return e
 }
 
 // Stat completes e as it stands now: a file with pending bytes has their
 // size, and a size the listing did not give is asked of the storage host
 // once per file.
 func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
-	e, r := s.resolve(e)
-	if r != nil {
+	if r := s.q.lookup(e.Key); r != nil {
 		if st, ok := r.statShown(); ok {
 			return st, nil
 		}
 	}
+	e = s.latest(e)
 	if e.Pending {
 		return e, ErrNotFound
 	}

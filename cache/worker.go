@@ -236,7 +236,10 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 		q.log.Warn("spool: could not record an upload", "name", a.Name, "err", err)
 	}
 	crashPoint("uploaded", a.Name)
+	// The record hides the new copy (it shows its own bytes) before the
+	// listings hold it, so that no listing shows the file twice.
 	q.landed(r.key, e, r.rf.Replaces)
+	r.publishLocked()
 	q.folders.note(a.ParentID, change{kind: putEntry, e: e})
 	if mt := r.rf.ModTime; mt != nil {
 		if err := q.times.set(item.ID, *mt); err != nil {
@@ -245,7 +248,6 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	}
 	r.tries = 0
 	r.notifyLocked(nil)
-	r.publishLocked()
 }
 
 // renameRemote gives the copy that owns the name the name the user gave
@@ -264,6 +266,7 @@ func (q *queue) renameRemote(r *record) (bool, error) {
 		q.log.Error(fmt.Sprintf("%s: could not rename it in the library (will retry): %v", name, err), "name", name)
 		return false, err
 	}
+	q.renamed(id, name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	crashPoint("renamed", name)

@@ -12,6 +12,7 @@
 package fs
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"log/slog"
@@ -134,11 +135,14 @@ func (f *FS) ino(key string) uint64 {
 // fail turns err into an errno and logs it once, with the path it
 // concerns and the API's message.
 func (f *FS) fail(op string, n *gofs.Inode, name string, err error) syscall.Errno {
-	errno := toErrno(err)
-	if errno == syscall.ENOENT && (op == "lookup" || op == "getattr") {
-		return errno
-	}
-	return f.failAs(op, n, name, err, errno)
+	return f.failAs(op, n, name, err, toErrno(err))
+}
+
+// normal lists the errnos that answer a question rather than report a
+// failure: they are logged at debug level, not as errors.
+var normal = map[syscall.Errno]bool{
+	syscall.ENOENT: true, syscall.ENOTEMPTY: true, syscall.EEXIST: true, syscall.EROFS: true,
+	syscall.EINTR: true, syscall.EISDIR: true, syscall.ENOTDIR: true,
 }
 
 // failAs is fail with the errno chosen by the caller.
@@ -153,6 +157,10 @@ func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno sysc
 		}
 		p += name
 	}
-	f.log.Error(fmt.Sprintf("%s %s: %v", op, p, err), "op", op, "path", p, "errno", errno.Error())
+	level := slog.LevelError
+	if normal[errno] {
+		level = slog.LevelDebug
+	}
+	f.log.Log(context.Background(), level, fmt.Sprintf("%s %s: %v", op, p, err), "op", op, "path", p, "errno", errno.Error())
 	return errno
 }
