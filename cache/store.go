@@ -389,11 +389,15 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	var err error
 	if target != nil {
 		err = s.q.remove(target)
-		if errors.Is(err, errNoRecord) {
-			err = s.removeAPI(ctx, *rep)
+	}
+	if target == nil || errors.Is(err, errNoRecord) {
+		// A file of the API (perhaps only since the look-up: its upload
+		// landed meanwhile).
+		if r := s.latest(*rep); !r.Pending {
+			err = s.removeAPI(ctx, r)
+		} else {
+			err = nil // it never reached the API, and is gone
 		}
-	} else {
-		err = s.removeAPI(ctx, *rep)
 	}
 	if err != nil {
 		return fmt.Errorf("renamed, but the file it replaced is still there: %w", err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,8 +194,11 @@ func TestListPagingUnderACap(t *testing.T) {
 	if err != nil || len(items) != total {
 		t.Fatalf("%d items, %v", len(items), err)
 	}
-	if calls.Load() != 5 { // 5+5+5+5+3: the 3 is shorter than pages seen
-		t.Errorf("%d calls, want 5", calls.Load())
+	// Pages of 5 overlap by 2 (List's overlap, at most half a page), so
+	// they start at 0, 3, 6, ... 21; the last, of 2, is shorter than pages
+	// seen and ends the listing.
+	if calls.Load() != 8 {
+		t.Errorf("%d calls, want 8", calls.Load())
 	}
 }
 
@@ -267,6 +271,54 @@ func TestListEndsOnARepeatedPage(t *testing.T) {
 	items, err := c.List(context.Background(), ListQuery{Type: TypeFile, FetchAll: true})
 	if err != nil || len(items) != 150 || calls.Load() > 3 {
 		t.Fatalf("%d items, %v, %d calls", len(items), err, calls.Load())
+	}
+}
+
+// Items removed from an earlier page while a listing runs move the later
+// ones back: the overlap of pages keeps the item at the boundary, and a
+// shift larger than the overlap makes the listing start again.
+func TestListSurvivesRemovalsWhileItRuns(t *testing.T) {
+	for _, removed := range []int{1, 3, 10} {
+		t.Run(fmt.Sprint(removed), func(t *testing.T) {
+			var mu sync.Mutex
+			items := make([]string, 250)
+			for i := range items {
+				items[i] = fmt.Sprintf("%024x", i+1)
+			}
+			var calls atomic.Int32
+			c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				if calls.Add(1) == 2 {
+					// Between the first and second page, the first items go.
+					items = items[removed:]
+				}
+				q := r.URL.Query()
+				off, _ := strconv.Atoi(q.Get("offset"))
+				lim, _ := strconv.Atoi(q.Get("limit"))
+				var parts []string
+				for i := off; i < min(off+lim, len(items)); i++ {
+					parts = append(parts, fmt.Sprintf(`{"_id":"%s","name":"n"}`, items[i]))
+				}
+				fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
+			}))
+			got, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			want := slices.Clone(items)
+			mu.Unlock()
+			ids := map[string]bool{}
+			for _, it := range got {
+				ids[it.ID] = true
+			}
+			for _, id := range want {
+				if !ids[id] {
+					t.Errorf("%s is missing from the listing (%d items, %d calls)", id, len(got), calls.Load())
+				}
+			}
+		})
 	}
 }
 

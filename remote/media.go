@@ -44,37 +44,72 @@ func (c *Client) altBody(m map[string]any) []byte {
 // The API returns no total and may cap a page below the limit asked for, so
 // a short page ends the listing only when it is shorter than a page the
 // server has returned before; otherwise one more page is asked for.
+//
+// The API pages by offset: an item removed from an earlier page while a
+// listing runs moves every later item back one place, and the item at the
+// next page boundary would be skipped (a file that exists, missing from its
+// folder). So pages overlap: each page after the first starts a few items
+// before the end of the one before, and must begin with one of them. When
+// one does not (more removals than the overlap, or an order that is not
+// stable), the listing starts again, a few times at most.
 func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
-	var all []Item
-	seen := make(map[string]bool)
-	kind := q.kind()
-	for offset := 0; ; {
-		page, err := c.ListPage(ctx, q, offset, c.pageSize)
+	for attempt := 0; ; attempt++ {
+		items, whole, err := c.listOnce(ctx, q)
 		if err != nil {
 			return nil, err
 		}
+		if whole || attempt >= 3 {
+			if !whole {
+				c.log.Warn("the listing kept shifting while it was read; it may miss items", "type", q.Type, "parent", q.ParentID)
+			}
+			return items, nil
+		}
+		c.log.Debug("the listing shifted while it was read; reading it again", "type", q.Type, "parent", q.ParentID)
+	}
+}
+
+// pageOverlap is how many items of one page the next one asks for again.
+const pageOverlap = 4
+
+// listOnce reads a listing page by page; whole is false when a page did
+// not begin where the one before ended.
+func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole bool, err error) {
+	seen := make(map[string]bool)
+	kind := q.kind()
+	var anchors []string // the last items of the page before
+	for offset := 0; ; {
+		page, err := c.ListPage(ctx, q, offset, c.pageSize)
+		if err != nil {
+			return nil, false, err
+		}
+		n := len(page)
+		if n == 0 {
+			return all, true, nil
+		}
 		fresh := 0
+		for _, it := range page {
+			if it.ID != "" && !seen[it.ID] {
+				fresh++
+			}
+		}
+		if fresh == 0 && n > len(anchors) {
+			// A page of nothing new: a server that ignores offset would
+			// send the same page for ever.
+			c.log.Warn("the server repeated a page; ending the listing", "type", q.Type, "offset", offset)
+			return all, true, nil
+		}
+		if len(anchors) > 0 && !slices.Contains(anchors, page[0].ID) {
+			return all, false, nil
+		}
 		for _, it := range page {
 			if it.ID == "" || seen[it.ID] {
 				continue
 			}
 			seen[it.ID] = true
-			fresh++
 			if !it.Deleted {
 				all = append(all, it)
 			}
 		}
-		n := len(page)
-		if n == 0 {
-			return all, nil
-		}
-		if fresh == 0 {
-			// A page of nothing new: a server that ignores offset would
-			// send the same page for ever.
-			c.log.Warn("the server repeated a page; ending the listing", "type", q.Type, "offset", offset)
-			return all, nil
-		}
-		offset += n
 		c.mu.Lock()
 		floor := c.pageFloor[kind]
 		if n > floor {
@@ -82,8 +117,14 @@ func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
 		}
 		c.mu.Unlock()
 		if n < c.pageSize && n < floor {
-			return all, nil
+			return all, true, nil
 		}
+		overlap := min(pageOverlap, n/2)
+		anchors = anchors[:0]
+		for _, it := range page[n-overlap:] {
+			anchors = append(anchors, it.ID)
+		}
+		offset += n - overlap
 	}
 }
 
