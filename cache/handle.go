@@ -186,7 +186,9 @@ func (h *Handle) Flush(ctx context.Context) error {
 	if !only {
 		return nil // the last writer's close completes it
 	}
-	return h.s.q.sync(ctx, r)
+	// A signal to the tool does not cut the wait short: the upload goes on
+	// either way, and its answer is what close must report.
+	return h.s.q.sync(context.WithoutCancel(ctx), r)
 }
 
 // Fsync uploads the file's pending bytes now and returns the upload's
@@ -201,7 +203,7 @@ func (h *Handle) Fsync(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	return h.s.q.sync(ctx, r)
+	return h.s.q.sync(context.WithoutCancel(ctx), r)
 }
 
 // Release is the last close of the open file. The last writer's release

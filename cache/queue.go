@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -528,6 +529,8 @@ func (q *queue) close() {
 	q.workers.Wait()
 	for _, r := range all {
 		r.mu.Lock()
+		// An fsync still waiting gets an answer.
+		r.notifyLocked(fmt.Errorf("%w: ghlfs is stopping; the upload is done at the next mount", ErrUnavailable))
 		if r.timer != nil {
 			r.timer.Stop()
 			r.timer = nil

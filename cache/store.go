@@ -319,9 +319,12 @@ func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
 	return s.content.sized(ctx, e)
 }
 
-// withTimeout bounds an operation that reaches the API.
+// withTimeout bounds a change that reaches the API. It is not cut short
+// when the caller gives up (a signal interrupts the tool): a change half
+// sent leaves the library in doubt, so it runs to its answer, or to its
+// deadline.
 func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.opts.OpTimeout)
+	return context.WithTimeout(context.WithoutCancel(ctx), s.opts.OpTimeout)
 }
 
 // Mkdir creates a folder named name in parentID.

@@ -849,3 +849,50 @@ func TestWriteBackDelayCoalesces(t *testing.T) {
 		t.Errorf("%d items named log.txt for %d uploads:%s", len(got), n, wbItems(srv))
 	}
 }
+
+// TestSignalsDoNotFailClose: a signal to a tool while its close waits for
+// the upload (--write-back-delay 0) interrupts the FUSE request; ghlfs
+// lets the upload finish and close report its result, rather than EINTR
+// for bytes it goes on to upload anyway. GNU dd prints its progress on
+// SIGUSR1, so the signals reach it through a handler, as a Go program's
+// own runtime signals reach it.
+func TestSignalsDoNotFailClose(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(700 * time.Millisecond)})
+	src := filepath.Join(t.TempDir(), "clip.bin")
+	data := randomBytes(3<<20, 77)
+	writeFile(t, src, data)
+	cmd := exec.Command("dd", "if="+src, "of="+m.path("clip.bin"), "bs=1M", "status=none")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	signals := 0
+	var err error
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-time.After(20 * time.Millisecond):
+			cmd.Process.Signal(syscall.SIGUSR1)
+			signals++
+		}
+	}
+	if err != nil {
+		t.Fatalf("dd, signalled %d times: %v\n%s", signals, err, out.String())
+	}
+	if signals < 10 {
+		t.Fatalf("only %d signals reached dd while it ran", signals)
+	}
+	got := wbActive(srv, "clip.bin")
+	if len(got) != 1 {
+		t.Fatalf("%d active copies of clip.bin:%s", len(got), wbItems(srv))
+	}
+	if b, _ := srv.Content(got[0].ID); !bytes.Equal(b, data) {
+		t.Errorf("the library holds %d bytes, want %d", len(b), len(data))
+	}
+}
