@@ -33,6 +33,12 @@ func TestListingNeverHidesAFile(t *testing.T) {
 	busy := map[string]bool{}     // files the writer is changing right now
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
+	var stopOnce sync.Once
+	halt := func() {
+		stopOnce.Do(func() { close(stop) })
+		readers.Wait()
+	}
+	defer halt() // also when the writer fails the test
 	var checks, failures atomic.Int64
 	for w := range 3 {
 		readers.Add(1)
@@ -153,8 +159,7 @@ func TestListingNeverHidesAFile(t *testing.T) {
 			setBusy(name, false)
 		}
 	}
-	close(stop)
-	readers.Wait()
+	halt()
 	t.Logf("%d operations, %d checked reads", ops, checks.Load())
 	if checks.Load() < 100 {
 		t.Fatalf("only %d reads were checked", checks.Load())
