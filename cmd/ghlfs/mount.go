@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -118,6 +119,21 @@ func runMount(args []string) error {
 	log, err := newLogger(m.logLevel)
 	if err != nil {
 		return err
+	}
+	// For profiling (go tool pprof): GHLFS_CPUPROFILE=FILE writes a CPU
+	// profile of the whole mount, until it exits.
+	if p := os.Getenv("GHLFS_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return fmt.Errorf("GHLFS_CPUPROFILE: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("GHLFS_CPUPROFILE: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	confPath, explicit := m.config, m.config != ""
 	if !explicit {
