@@ -33,7 +33,7 @@ func (q *queue) create(parentID, name string) (*record, error) {
 		return nil, err
 	}
 	crashPoint("writing", name)
-	q.log.Debug("new file", "name", name, "key", r.key)
+	q.log.Debug("new file", "name", name, "key", r.key, "parent", parentID)
 	q.mu.Lock()
 	q.byKey[r.key], q.byID[r.id] = r, r
 	q.mu.Unlock()
@@ -455,7 +455,7 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 func (r *record) hold() ([]string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for (r.sending || r.state == stateFilling) && !r.gone {
+	for (r.sending || r.acting || r.state == stateFilling) && !r.gone {
 		r.cond.Wait()
 	}
 	if r.gone || r.aside || r.state == stateRemoved {

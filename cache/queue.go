@@ -43,17 +43,18 @@ type queue struct {
 	cond *sync.Cond // on mu: work to do, or closing
 	// progress is broadcast, and steps counted, whenever a record finished
 	// a step or left.
-	progress *sync.Cond          // on mu
-	steps    uint64              // guarded by mu
-	byKey    map[string]*record  // guarded by mu: records by file key
-	byID     map[string]*record  // guarded by mu: records by spool id
-	index    map[string]*overlay // guarded by mu: what each folder's records show and hide
-	views    map[*record]recView // guarded by mu: each record's part of that
-	keys     map[string]string   // guarded by mu: API id -> key, for copies made in this mount
-	latest   map[string]Entry    // guarded by mu: key -> the copy in the API that now holds it
-	work     []*record           // guarded by mu: records to process
-	closed   bool                // guarded by mu
-	draining bool                // guarded by mu: unmounting; complete records are due at once
+	progress *sync.Cond                  // on mu
+	steps    uint64                      // guarded by mu
+	byKey    map[string]*record          // guarded by mu: records by file key
+	byID     map[string]*record          // guarded by mu: records by spool id
+	index    map[string]*overlay         // guarded by mu: what each folder's records show and hide
+	views    map[*record]recView         // guarded by mu: each record's part of that
+	byFolder map[string]map[*record]bool // guarded by mu: the records with a part, by folder
+	keys     map[string]string           // guarded by mu: API id -> key, for copies made in this mount
+	latest   map[string]Entry            // guarded by mu: key -> the copy in the API that now holds it
+	work     []*record                   // guarded by mu: records to process
+	closed   bool                        // guarded by mu
+	draining bool                        // guarded by mu: unmounting; complete records are due at once
 }
 
 // overlay is what the records of one folder change in its listing.
@@ -62,6 +63,7 @@ type overlay struct {
 	hidden  map[string]bool   // API ids not shown
 	renamed map[string]string // API id -> the name shown for it
 	shown   []Entry           // records shown with their own bytes
+	sent    []attempt         // uploads under way (or whose answer was lost)
 }
 
 // recView is one record's part of its folder's overlay.
@@ -70,6 +72,11 @@ type recView struct {
 	hides    []string
 	rename   map[string]string
 	entry    *Entry
+	sent     *attempt
+}
+
+func (v recView) empty() bool {
+	return v.entry == nil && len(v.hides) == 0 && len(v.rename) == 0 && v.sent == nil
 }
 
 const workers = 4
@@ -94,6 +101,7 @@ func newQueue(rc Remote, f *folders, c *content, times *timeStore, dir string, o
 		byID:     make(map[string]*record),
 		index:    make(map[string]*overlay),
 		views:    make(map[*record]recView),
+		byFolder: make(map[string]map[*record]bool),
 		keys:     make(map[string]string),
 		latest:   make(map[string]Entry),
 	}
@@ -199,6 +207,13 @@ func (r *record) publishLocked() {
 		e := r.entryLocked()
 		v.entry = &e
 		v.hides = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+		if a := r.rf.Attempt; a != nil {
+			// An upload that may have landed: until its answer is in (or
+			// it is found), a listing may hold it as a file ghlfs does not
+			// know yet. It is this file, shown by the record already.
+			sent := *a
+			v.sent = &sent
+		}
 	default:
 		// No bytes of its own: the copy in the API shows, under the name
 		// the user gave it.
@@ -215,10 +230,20 @@ func (q *queue) setView(r *record, v recView) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	old, had := q.views[r]
-	if v.entry == nil && len(v.hides) == 0 && len(v.rename) == 0 {
+	if had {
+		delete(q.byFolder[old.parentID], r)
+		if len(q.byFolder[old.parentID]) == 0 {
+			delete(q.byFolder, old.parentID)
+		}
+	}
+	if v.empty() {
 		delete(q.views, r)
 	} else {
 		q.views[r] = v
+		if q.byFolder[v.parentID] == nil {
+			q.byFolder[v.parentID] = make(map[*record]bool)
+		}
+		q.byFolder[v.parentID][r] = true
 	}
 	if had {
 		q.reindexLocked(old.parentID)
@@ -234,12 +259,8 @@ func (q *queue) reindexLocked(folderID string) {
 		o.gen = prev.gen
 	}
 	o.gen++
-	n := 0
-	for _, v := range q.views {
-		if v.parentID != folderID {
-			continue
-		}
-		n++
+	for r := range q.byFolder[folderID] {
+		v := q.views[r]
 		for _, id := range v.hides {
 			if id != "" {
 				o.hidden[id] = true
@@ -251,23 +272,36 @@ func (q *queue) reindexLocked(folderID string) {
 		if v.entry != nil {
 			o.shown = append(o.shown, *v.entry)
 		}
+		if v.sent != nil {
+			o.sent = append(o.sent, *v.sent)
+		}
 	}
 	q.index[folderID] = o
-	if n == 0 {
-		// Keep the generation counting, so that a view cached against an
-		// earlier overlay is never taken for this one.
-		o.hidden, o.renamed = nil, nil
+}
+
+// sentSkew is how far a server's clock may be behind this one: a copy
+// created up to that long before an upload was sent may be that upload.
+const sentSkew = 10 * time.Minute
+
+// isSent reports whether e, a file no record knows, looks like an upload
+// under way: same name, same size, created since it was sent.
+func (o *overlay) isSent(e Entry) bool {
+	for _, a := range o.sent {
+		if e.Name == a.Name && (e.Size < 0 || e.Size == a.Size) && (e.ModTime.IsZero() || !e.ModTime.Before(a.At.Add(-sentSkew))) {
+			return true
+		}
 	}
+	return false
 }
 
 // apply returns a folder's API entries as the mount shows them.
 func (o *overlay) apply(entries []Entry) []Entry {
-	if o == nil || (len(o.hidden) == 0 && len(o.renamed) == 0 && len(o.shown) == 0) {
+	if o == nil || (len(o.hidden) == 0 && len(o.renamed) == 0 && len(o.shown) == 0 && len(o.sent) == 0) {
 		return entries
 	}
 	out := make([]Entry, 0, len(entries)+len(o.shown))
 	for _, e := range entries {
-		if o.hidden[e.ID] {
+		if o.hidden[e.ID] || (e.Key == e.ID && !e.IsDir && o.isSent(e)) {
 			continue
 		}
 		if name, ok := o.renamed[e.ID]; ok {

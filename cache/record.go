@@ -121,6 +121,7 @@ type record struct {
 	writers  int        // guarded by mu: open files that changed it
 	readers  int        // guarded by mu: open files that read it
 	sending  bool       // guarded by mu: an upload reads the bytes; writes wait
+	acting   bool       // guarded by mu: a worker's call to the API is under way
 	fillErr  error      // guarded by mu: why filling failed
 	failed   error      // guarded by mu: a write failed
 	touched  time.Time  // guarded by mu: the last write

@@ -216,6 +216,11 @@ func (q *queue) resume(r *record) {
 		if r.data == nil {
 			r.aside = true
 		}
+	case stateIdle, stateFilling:
+		// Nothing was pending (these states are never meant to be saved).
+		r.closeDataLocked()
+		r.unsaveLocked()
+		return
 	default:
 		q.log.Error(fmt.Sprintf("spool: record %s of %s in an unknown state %q; left as it is", r.id, r.rf.Name, r.state))
 		if r.data != nil {

@@ -78,6 +78,22 @@ func (q *queue) step(r *record) (bool, error) {
 	}
 }
 
+// away lets go of the record for a call to the API: meanwhile it is being
+// acted on, and a rename over it waits (hold).
+func (r *record) away() {
+	r.acting = true
+	r.mu.Unlock()
+}
+
+// back takes the record again after a call to the API, and reports
+// whether it is still in the queue (the caller then unlocks it).
+func (r *record) back() bool {
+	r.mu.Lock()
+	r.acting = false
+	r.cond.Broadcast()
+	return !r.gone
+}
+
 func (q *queue) isDraining() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -97,17 +113,20 @@ func (q *queue) opContext(extra time.Duration) (context.Context, context.CancelF
 func (q *queue) findAttempt(r *record) (bool, error) {
 	a := *r.rf.Attempt
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	r.mu.Unlock()
+	r.away()
 
 	ctx, cancel := q.opContext(0)
 	found, ok, err := q.rc.FindCreated(ctx, a.ParentID, remote.TypeFile, a.Name, a.Size, a.At, exclude)
 	cancel()
+
+	alive := r.back()
+	defer r.mu.Unlock()
 	if err != nil {
 		return false, fmt.Errorf("looking for an earlier upload of %s: %w", a.Name, translate(err))
 	}
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if !alive {
+		return false, nil
+	}
 	if r.rf.Attempt == nil || *r.rf.Attempt != a {
 		return true, nil // changed meanwhile: look again
 	}
@@ -163,7 +182,7 @@ func (q *queue) upload(r *record) (bool, error) {
 	r.sending = true
 	data := r.data
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	r.mu.Unlock()
+	r.away()
 
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
@@ -180,7 +199,7 @@ func (q *queue) upload(r *record) (bool, error) {
 	})
 	cancel()
 
-	r.mu.Lock()
+	r.back() // a record being sent never leaves the queue
 	defer r.mu.Unlock()
 	r.sending = false
 	r.cond.Broadcast()
@@ -254,7 +273,7 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 // the file meanwhile. Called with r.mu held; it lets go of it.
 func (q *queue) renameRemote(r *record) (bool, error) {
 	id, name, parent := r.rf.RemoteID, r.rf.Name, r.rf.ParentID
-	r.mu.Unlock()
+	r.away()
 	ctx, cancel := q.opContext(0)
 	err := q.folders.rename(ctx, parent, id, name)
 	cancel()
@@ -262,13 +281,18 @@ func (q *queue) renameRemote(r *record) (bool, error) {
 		q.log.Warn(fmt.Sprintf("%s: its copy in the library is gone; nothing to rename", name), "name", name, "id", id)
 		err = nil
 	}
+	if err == nil {
+		q.renamed(id, name)
+	}
+	alive := r.back()
+	defer r.mu.Unlock()
 	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: could not rename it in the library (will retry): %v", name, err), "name", name)
 		return false, err
 	}
-	q.renamed(id, name)
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if !alive {
+		return false, nil
+	}
 	crashPoint("renamed", name)
 	if r.rf.RemoteID == id {
 		r.rf.RemoteName = name
@@ -291,13 +315,17 @@ func (q *queue) retire(r *record) (bool, error) {
 	}
 	crashPoint("retiring", r.rf.Name)
 	name, parent := r.rf.Name, r.rf.ParentID
-	r.mu.Unlock()
-	if err := q.trash(name, parent, ids); err != nil {
+	r.away()
+	err := q.trash(name, parent, ids)
+	alive := r.back()
+	defer r.mu.Unlock()
+	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: uploaded, but the copy it replaces could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
 		return false, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if !alive {
+		return false, nil
+	}
 	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return slices.Contains(ids, id) })
 	if err := r.saveLocked(); err != nil {
 		return false, err
@@ -314,13 +342,17 @@ func (q *queue) retireAll(r *record) (bool, error) {
 		ids = append(ids, r.rf.RemoteID)
 	}
 	name, parent := r.rf.Name, r.rf.ParentID
-	r.mu.Unlock()
-	if err := q.trash(name, parent, ids); err != nil {
+	r.away()
+	err := q.trash(name, parent, ids)
+	alive := r.back()
+	defer r.mu.Unlock()
+	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: removed, but its copy could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
 		return false, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if !alive {
+		return false, nil
+	}
 	r.rf.Replaces, r.rf.RemoteID = nil, ""
 	r.unsaveLocked()
 	r.dropLocked()
