@@ -285,6 +285,7 @@ func (r *record) completeLocked(due time.Time) error {
 // reading the bytes they had, as with a file removed while open.
 func (r *record) dataLessLocked() {
 	q := r.q
+	r.notifyLocked(fmt.Errorf("%w: %s was not uploaded (a write failed)", ErrUnavailable, r.rf.Name))
 	r.rf.Content = r.rf.Uploaded
 	r.rf.Attempt = nil
 	r.aside = true
@@ -312,9 +313,8 @@ func (r *record) finishLocked() {
 		return
 	}
 	if r.gone {
-		if r.data != nil { // the last open file of a removed record
-			r.data.Close()
-			r.data = nil
+		if r.data != nil { // the last open file of a record out of the queue
+			r.closeDataLocked()
 		}
 		return
 	}

@@ -156,6 +156,9 @@ func (r *record) dataPath() string { return filepath.Join(r.q.spool, r.id+".data
 // saveLocked writes the record's file, atomically and durably, as it is
 // now in memory.
 func (r *record) saveLocked() error {
+	if r.gone {
+		return nil // out of the queue: its file must not come back
+	}
 	r.rf.State = r.state
 	b, err := json.Marshal(r.rf)
 	if err != nil {
@@ -280,7 +283,22 @@ func (r *record) changeLocked() error {
 		return err
 	}
 	crashPoint("writing", r.rf.Name)
+	// An fsync waiting for the bytes now being changed will not see them
+	// uploaded as they were.
+	r.notifyLocked(fmt.Errorf("%w: %s was changed by another open file before its upload", ErrUnavailable, r.rf.Name))
+	r.publishLocked() // an idle record shows its bytes again
 	return nil
+}
+
+// tooLargeLocked refuses a write or truncate past the upload limit. Bytes
+// being changed (writing) are then a fragment that is never uploaded; a
+// complete file, not changed yet, only refuses this one call.
+func (r *record) tooLargeLocked() error {
+	err := fmt.Errorf("%w: %s would pass the upload limit of %d bytes", ErrTooLarge, r.rf.Name, r.q.maxSize)
+	if r.state == stateWriting {
+		r.failLocked(err)
+	}
+	return err
 }
 
 // failLocked marks the record as failed by err: its bytes will not be
@@ -306,9 +324,7 @@ func (r *record) writeAt(b []byte, off int64) (int, error) {
 		return 0, ErrNotFound
 	}
 	if end := off + int64(len(b)); end > r.q.maxSize {
-		err := fmt.Errorf("%w: %s would pass the upload limit of %d bytes", ErrTooLarge, r.rf.Name, r.q.maxSize)
-		r.failLocked(err)
-		return 0, err
+		return 0, r.tooLargeLocked()
 	}
 	if err := r.changeLocked(); err != nil {
 		return 0, err
@@ -335,9 +351,7 @@ func (r *record) truncate(size int64) error {
 		return ErrNotFound
 	}
 	if size > r.q.maxSize {
-		err := fmt.Errorf("%w: %s would pass the upload limit of %d bytes", ErrTooLarge, r.rf.Name, r.q.maxSize)
-		r.failLocked(err)
-		return err
+		return r.tooLargeLocked()
 	}
 	if err := r.changeLocked(); err != nil {
 		return err

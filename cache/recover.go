@@ -42,6 +42,8 @@ func (q *queue) recoverSpool(dir string) error {
 			jsons[id] = true
 			r, ferr := q.load(id)
 			switch {
+			case ferr != nil && strings.Contains(ferr.Error(), "newer than"):
+				return fmt.Errorf("spool: %s: %w", filepath.Join(q.spool, name), ferr)
 			case ferr != nil:
 				q.log.Error(fmt.Sprintf("spool: unreadable record %s; it is left as it is: %v", filepath.Join(q.spool, name), ferr))
 			case r == nil:
@@ -123,10 +125,23 @@ func (q *queue) load(id string) (*record, error) {
 	}
 	r := q.newRecord(id, rf.Key)
 	r.rf, r.state, r.saved = rf, rf.State, true
+	if rf.Format > recordFormat {
+		return nil, fmt.Errorf("record format %d is newer than this ghlfs (%d) knows: mount with a newer ghlfs", rf.Format, recordFormat)
+	}
 	if rf.Format != recordFormat {
 		// Written by an earlier ghlfs, which could not tell bytes still
 		// being written from complete ones: kept aside, never uploaded.
+		// What it knew of the library is logged, for a person to sort out.
+		var old struct {
+			RemoteID  string    `json:"remoteId"`
+			Replaces  []string  `json:"replaces"`
+			AttemptAt time.Time `json:"attemptAt"`
+			ParentID  string    `json:"parentId"`
+		}
+		_ = json.Unmarshal(b, &old)
 		r.rf.Name = firstNonEmpty(rf.Name, "unnamed")
+		q.log.Warn(fmt.Sprintf("%s: a record of an earlier ghlfs; its upload so far (if any) is %q, it was to replace %q, an upload attempt began at %v", r.rf.Name, old.RemoteID, old.Replaces, old.AttemptAt),
+			"name", r.rf.Name, "parent", old.ParentID)
 		q.setAsidePath(filepath.Join(q.spool, id), r.rf.Name, id, "it was left by an earlier version of ghlfs, which could not tell whether it was complete")
 		os.Remove(filepath.Join(q.spool, id+".json"))
 		return nil, nil

@@ -32,6 +32,9 @@ func (q *queue) process(r *record) {
 				return // closing: the next start takes it up
 			}
 			r.mu.Lock()
+			// An fsync waiting on this record hears of the failure now,
+			// whichever step failed.
+			r.notifyLocked(err)
 			r.tries++
 			r.failedAt = q.clock.Now()
 			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
@@ -250,6 +253,13 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	if r.state == stateUploading || r.state == stateComplete {
 		r.state = stateUploaded
 	}
+	// The time the user set goes with the upload before the landing is
+	// recorded: a crash in between finds the upload again, and sets it again.
+	if mt := r.rf.ModTime; mt != nil {
+		if err := q.times.set(item.ID, *mt); err != nil {
+			q.log.Warn("could not keep a file time", "name", a.Name, "err", err)
+		}
+	}
 	if err := r.saveLocked(); err != nil {
 		// A restart looks for the upload and finds it.
 		q.log.Warn("spool: could not record an upload", "name", a.Name, "err", err)
@@ -260,11 +270,6 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	q.landed(r.key, e, r.rf.Replaces)
 	r.publishLocked()
 	q.folders.note(a.ParentID, change{kind: putEntry, e: e})
-	if mt := r.rf.ModTime; mt != nil {
-		if err := q.times.set(item.ID, *mt); err != nil {
-			q.log.Warn("could not keep a file time", "name", a.Name, "err", err)
-		}
-	}
 	r.tries = 0
 	r.notifyLocked(nil)
 }
@@ -367,10 +372,21 @@ func (q *queue) trash(name, parentID string, ids []string) error {
 	}
 	ctx, cancel := q.opContext(0)
 	err := q.folders.remove(ctx, parentID, ids...)
-	cancel()
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) && len(ids) > 1 {
+		// Which of them is gone? One at a time tells.
+		err = nil
+		for _, id := range ids {
+			if e := q.folders.remove(ctx, parentID, id); e != nil && !errors.Is(e, ErrNotFound) {
+				err = e
+			} else if e != nil {
+				q.folders.note(parentID, change{kind: dropID, id: id})
+			}
+		}
+	} else if errors.Is(err, ErrNotFound) {
+		q.folders.note(parentID, change{kind: dropID, id: ids[0]})
 		err = nil
 	}
+	cancel()
 	if err != nil {
 		return err
 	}
