@@ -415,8 +415,10 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 		return err
 	}
 	switch {
-	case r.gone || r.aside || r.state == stateIdle:
+	case r.gone || r.aside:
 		return fail(errNoRecord)
+	case r.state == stateIdle:
+		return fail(errIdle)
 	case r.state == stateRemoved:
 		return fail(ErrNotFound)
 	}
@@ -519,8 +521,10 @@ func (q *queue) remove(r *record) error {
 		r.cond.Wait()
 	}
 	switch {
-	case r.gone || r.aside || r.state == stateIdle:
+	case r.gone || r.aside:
 		return errNoRecord
+	case r.state == stateIdle:
+		return errIdle
 	case r.state == stateRemoved:
 		return ErrNotFound
 	}
@@ -550,6 +554,44 @@ func (q *queue) remove(r *record) error {
 	}
 	r.finishLocked()
 	return nil
+}
+
+// apiRenamed records that the API copy id of an idle record was renamed
+// through the API: the record takes the name, also if a write through a
+// descriptor still open changed it meanwhile (its bytes then go up under
+// the new name).
+func (r *record) apiRenamed(id, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone || r.rf.RemoteID != id {
+		return
+	}
+	r.rf.Name, r.rf.RemoteName = name, name
+	if r.saved {
+		if err := r.saveLocked(); err != nil {
+			r.q.log.Warn("spool: could not update a record", "name", name, "err", err)
+		}
+	}
+	r.publishLocked()
+}
+
+// apiRemoved records that the API copy id of an idle record was removed
+// through the API: the record leaves the queue, and its bytes, also if a
+// descriptor still open wrote to them meanwhile, are never uploaded (they
+// stay for the open descriptors, as a file removed while open).
+func (r *record) apiRemoved(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone || r.rf.RemoteID != id {
+		return
+	}
+	r.state = stateRemoved
+	r.unsaveLocked()
+	if r.data != nil {
+		os.Remove(r.dataPath()) // open files keep their descriptor
+	}
+	r.dropLocked()
+	r.finishLocked()
 }
 
 // setModTime keeps t as the record's time.
@@ -615,16 +657,26 @@ func (q *queue) sync(ctx context.Context, r *record) error {
 	}
 }
 
-// notifyLocked tells the waiters for versions up to uploaded that their
-// upload landed, or all of them that it failed with err.
+// notifyLocked answers every waiter with err.
 func (r *record) notifyLocked(err error) {
+	for _, w := range r.waiters {
+		w.done <- err
+	}
+	r.waiters = nil
+}
+
+// settleLocked answers the waiters a worker's step settled: those whose
+// version was uploaded (the copies it replaces go to the trash after, and
+// a failure to trash them is not theirs), and, when the step failed, those
+// whose version was not uploaded, with its error.
+func (r *record) settleLocked(stepErr error) {
 	keep := r.waiters[:0]
 	for _, w := range r.waiters {
 		switch {
-		case err != nil:
-			w.done <- err
 		case w.content <= r.rf.Uploaded:
 			w.done <- nil
+		case w.content > r.rf.Uploaded && stepErr != nil:
+			w.done <- stepErr
 		default:
 			keep = append(keep, w)
 		}

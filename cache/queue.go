@@ -137,6 +137,11 @@ func (q *queue) newRecord(id, key string) *record {
 // now, or its bytes were set aside) between a look-up and its use.
 var errNoRecord = errors.New("no pending record")
 
+// errIdle says a record has nothing pending: its API copy holds its bytes,
+// and a rename or removal goes to the API directly (then apiRenamed or
+// apiRemoved tell the record).
+var errIdle = errors.New("nothing pending")
+
 // lookup returns the record of a file key, if it has one.
 func (q *queue) lookup(key string) *record {
 	q.mu.Lock()
@@ -312,8 +317,9 @@ func (o *overlay) apply(entries []Entry) []Entry {
 	return append(out, o.shown...)
 }
 
-// renamed records that the API copy id was renamed: if it is the latest
-// copy of a key, it holds the new name.
+// renamed records that the API copy id was renamed (by a worker, or
+// through the API for a file with no record): if it is the latest copy of
+// a key, it holds the new name.
 func (q *queue) renamed(id, name string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -328,42 +334,6 @@ func (q *queue) renamedLocked(id, name string) {
 	if e, ok := q.latest[key]; ok && e.ID == id {
 		e.Name = name
 		q.latest[key] = e
-	}
-}
-
-// follow records that the API copy of a key was renamed (through the API,
-// with no change pending): an idle record and the key's latest copy take
-// the new name.
-func (q *queue) follow(key, id, name string) {
-	q.mu.Lock()
-	r := q.byKey[key]
-	q.renamedLocked(id, name)
-	q.mu.Unlock()
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.state == stateIdle && r.rf.RemoteID == id {
-		r.rf.Name, r.rf.RemoteName = name, name
-	}
-}
-
-// forget records that the API copy of a key was removed (through the
-// API, with no change pending): an idle record leaves the queue, its open
-// files keep its bytes.
-func (q *queue) forget(key, id string) {
-	q.mu.Lock()
-	r := q.byKey[key]
-	q.mu.Unlock()
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.state == stateIdle && r.rf.RemoteID == id && !r.gone {
-		r.dropLocked()
-		r.finishLocked()
 	}
 }
 

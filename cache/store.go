@@ -366,17 +366,21 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 			}
 		}
 	}
+	idle := false
 	if src != nil {
 		var api *Entry
 		if target == nil {
 			api = rep
 		}
 		err := s.q.rename(src, newName, api, target)
-		if !errors.Is(err, errNoRecord) {
+		switch {
+		case errors.Is(err, errIdle):
+			idle = true
+		case !errors.Is(err, errNoRecord):
 			return err
 		}
-		// It left the queue between the look and the rename: it is a file
-		// of the API now.
+		// A file of the API: nothing pending for it, or it left the queue
+		// between the look and the rename.
 		e, _ = s.resolve(e)
 	}
 	if e.Pending {
@@ -385,7 +389,10 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if err := s.folders.rename(ctx, e.ParentID, e.ID, newName); err != nil {
 		return err
 	}
-	s.q.follow(e.Key, e.ID, newName)
+	s.q.renamed(e.ID, newName)
+	if idle {
+		src.apiRenamed(e.ID, newName)
+	}
 	if rep == nil {
 		return nil
 	}
@@ -393,11 +400,13 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if target != nil {
 		err = s.q.remove(target)
 	}
-	if target == nil || errors.Is(err, errNoRecord) {
+	if target == nil || errors.Is(err, errNoRecord) || errors.Is(err, errIdle) {
 		// A file of the API (perhaps only since the look-up: its upload
 		// landed meanwhile).
 		if r := s.latest(*rep); !r.Pending {
-			err = s.removeAPI(ctx, r)
+			if err = s.removeAPI(ctx, r); err == nil && target != nil {
+				target.apiRemoved(r.ID)
+			}
 		} else {
 			err = nil // it never reached the API, and is gone
 		}
@@ -417,9 +426,13 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	e, r := s.resolve(e)
+	idle := false
 	if r != nil {
 		err := s.q.remove(r)
-		if !errors.Is(err, errNoRecord) {
+		switch {
+		case errors.Is(err, errIdle):
+			idle = true
+		case !errors.Is(err, errNoRecord):
 			return err
 		}
 		e, _ = s.resolve(e)
@@ -427,14 +440,19 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	if e.Pending {
 		return ErrNotFound
 	}
-	return s.removeAPI(ctx, e)
+	if err := s.removeAPI(ctx, e); err != nil {
+		return err
+	}
+	if idle {
+		r.apiRemoved(e.ID)
+	}
+	return nil
 }
 
 func (s *Store) removeAPI(ctx context.Context, e Entry) error {
 	if err := s.folders.remove(ctx, e.ParentID, e.ID); err != nil {
 		return err
 	}
-	s.q.forget(e.Key, e.ID)
 	if e.IsDir {
 		s.folders.invalidate(e.ID)
 	}

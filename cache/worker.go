@@ -27,14 +27,16 @@ import (
 func (q *queue) process(r *record) {
 	for {
 		more, err := q.step(r)
+		if q.ctx.Err() != nil {
+			return // closing: the next start takes it up
+		}
+		r.mu.Lock()
+		// An fsync waiting on this record hears now what it waited for, or
+		// of the failure, whichever step failed.
+		r.settleLocked(err)
+		r.mu.Unlock()
 		if err != nil {
-			if q.ctx.Err() != nil {
-				return // closing: the next start takes it up
-			}
 			r.mu.Lock()
-			// An fsync waiting on this record hears of the failure now,
-			// whichever step failed.
-			r.notifyLocked(err)
 			r.tries++
 			r.failedAt = q.clock.Now()
 			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
@@ -221,12 +223,8 @@ func (q *queue) upload(r *record) (bool, error) {
 			q.log.Warn("spool: could not flush a file's bytes to the disk", "name", a.Name, "err", serr)
 		}
 		err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, translate(err))
-		if q.ctx.Err() == nil {
-			told := len(r.waiters) > 0
-			r.notifyLocked(err)
-			if !told {
-				q.log.Error(err.Error(), "name", a.Name)
-			}
+		if q.ctx.Err() == nil && len(r.waiters) == 0 {
+			q.log.Error(err.Error(), "name", a.Name) // else the fsync or close waiting reports it
 		}
 		return false, err
 	}
@@ -271,7 +269,6 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	r.publishLocked()
 	q.folders.note(a.ParentID, change{kind: putEntry, e: e})
 	r.tries = 0
-	r.notifyLocked(nil)
 }
 
 // renameRemote gives the copy that owns the name the name the user gave

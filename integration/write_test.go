@@ -514,6 +514,8 @@ func TestEditAfterRename(t *testing.T) {
 	if got := string(readFile(t, m.path("b.txt"))); got != "first\nsecond\n" {
 		t.Fatalf("b.txt reads %q", got)
 	}
+	// The old copy goes to the trash after the new one landed.
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
 	tree := remoteTree(t, srv)
 	if _, ok := tree["a.txt"]; ok {
 		t.Errorf("a.txt came back: %v", tree)
@@ -540,6 +542,12 @@ func TestReplacedContentKeepsTheInode(t *testing.T) {
 	if got := strings.TrimSpace(sh(t, "stat", "-c", "%i", m.path("logo.png"))); got != ino {
 		t.Errorf("inode %s became %s", ino, got)
 	}
+	// The old copy goes to the trash once the new one landed (cp returns
+	// at the landing).
+	waitFor(t, "the old copy to go to the trash", func() bool {
+		it, _ := srv.Item(oldID)
+		return it.Status == "trashed"
+	})
 	if rf := remoteTree(t, srv)["logo.png"]; rf.ID == oldID || string(download(t, rf.URL)) != "second version, longer" {
 		t.Errorf("library: %+v (was %s)", rf, oldID)
 	}
