@@ -78,9 +78,24 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 			err := r.fillErr
 			r.mu.Unlock()
 			return nil, err
-		case r.gone || r.aside:
+		case r.gone:
 			r.mu.Unlock()
 			continue // it left the queue between the look and the lock
+		case r.aside:
+			// Its bytes were set aside and what it still has to do in the API
+			// (look for a lost upload, a rename, a trash) decides what the
+			// file is: the change starts once that is done.
+			left := r.left
+			r.mu.Unlock()
+			wait, cancel := context.WithTimeout(ctx, q.timeout)
+			select {
+			case <-left:
+				cancel()
+				continue
+			case <-wait.Done():
+				cancel()
+				return nil, fmt.Errorf("%w: %s: its last changes are still being sent (%v)", ErrBusy, e.Name, wait.Err())
+			}
 		case r.state == stateRemoved:
 			if mine {
 				r.writers--
@@ -103,6 +118,36 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 		}
 		return r, nil
 	}
+}
+
+// scratch returns a record for a file removed while a descriptor was open
+// on it, which writes to it now: a copy of its bytes (or empty, with
+// truncate) that lives as long as the descriptors, and is never uploaded.
+func (q *queue) scratch(ctx context.Context, e Entry, truncate bool) (*record, error) {
+	r := q.newRecord(newID(), "removed:"+e.Key)
+	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	os.Remove(r.dataPath()) // never seen by a restart
+	var size int64
+	if !truncate && !e.Pending {
+		ctx, cancel := context.WithTimeout(ctx, q.timeout)
+		size, err = q.download(ctx, e, f)
+		cancel()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%w: %s was removed while open, and its bytes can no longer be read to change them: %v", ErrUnavailable, e.Name, err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rf = recordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
+	r.data, r.size, r.writers, r.touched = f, size, 1, q.clock.Now()
+	r.state = stateRemoved
+	r.gone = true // in no map, never saved, never scheduled
+	close(r.left)
+	return r, nil
 }
 
 // truncateLocked0 empties the bytes (open with O_TRUNC).
@@ -286,22 +331,32 @@ func (r *record) completeLocked(due time.Time) error {
 func (r *record) dataLessLocked() {
 	q := r.q
 	r.notifyLocked(fmt.Errorf("%w: %s was not uploaded (a write failed)", ErrUnavailable, r.rf.Name))
-	r.rf.Content = r.rf.Uploaded
-	r.rf.Attempt = nil
 	r.aside = true
-	q.mu.Lock()
-	if q.byKey[r.key] == r {
-		delete(q.byKey, r.key)
-	}
-	q.mu.Unlock()
-	if r.rf.RemoteID != "" && (len(r.rf.Replaces) > 0 || r.rf.Name != r.rf.RemoteName) {
+	switch {
+	case r.rf.Attempt != nil:
+		// An earlier, complete version was sent, and its answer lost: if it
+		// landed, it owns the name. It is looked for first.
+		r.rf.Content = r.rf.Attempt.Content
+		if err := r.setLocked(stateUploading); err != nil {
+			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
+		}
+		r.scheduleLocked(time.Time{})
+	case r.rf.RemoteID != "" && (len(r.rf.Replaces) > 0 || r.rf.Name != r.rf.RemoteName):
+		r.rf.Content = r.rf.Uploaded
 		if err := r.setLocked(stateUploaded); err != nil {
 			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
 		}
 		r.scheduleLocked(time.Time{})
-	} else {
+	default:
+		// Nothing left to do: the key is free for the next change at once.
+		r.rf.Content = r.rf.Uploaded
 		r.state = stateIdle
 		r.unsaveLocked()
+		q.mu.Lock()
+		if q.byKey[r.key] == r {
+			delete(q.byKey, r.key)
+		}
+		q.mu.Unlock()
 	}
 	r.publishLocked()
 }
@@ -350,6 +405,9 @@ func (r *record) closeDataLocked() {
 // dropLocked takes the record out of the queue.
 func (r *record) dropLocked() {
 	r.q.log.Debug("record out of the queue", "name", r.rf.Name, "key", r.key, "state", r.state, "remote", r.rf.RemoteID)
+	if !r.gone {
+		close(r.left)
+	}
 	r.gone = true
 	if r.timer != nil {
 		r.timer.Stop()
@@ -402,6 +460,11 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 	held := false
 	if target != nil && target != r {
 		taken, held = target.hold()
+		if cur, ok := q.current(target.key); ok && !held {
+			// Its upload landed (and the record left) while the rename
+			// waited for it: that copy goes, as the file it was.
+			taken = append(taken, cur.ID)
+		}
 	}
 	r.mu.Lock()
 	for r.state == stateFilling && !r.gone {
@@ -415,7 +478,7 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 		return err
 	}
 	switch {
-	case r.gone || r.aside:
+	case r.gone:
 		return fail(errNoRecord)
 	case r.state == stateIdle:
 		return fail(errIdle)
@@ -460,7 +523,12 @@ func (r *record) hold() ([]string, bool) {
 	for (r.sending || r.acting || r.state == stateFilling) && !r.gone {
 		r.cond.Wait()
 	}
-	if r.gone || r.aside || r.state == stateRemoved {
+	switch {
+	case r.aside && !r.gone:
+		// Its bytes were set aside; the copy in the API that holds the
+		// name goes too.
+		return []string{r.rf.RemoteID}, false
+	case r.gone || r.state == stateRemoved:
 		return nil, false
 	}
 	r.held = true
@@ -521,7 +589,7 @@ func (q *queue) remove(r *record) error {
 		r.cond.Wait()
 	}
 	switch {
-	case r.gone || r.aside:
+	case r.gone:
 		return errNoRecord
 	case r.state == stateIdle:
 		return errIdle

@@ -11,6 +11,9 @@ import (
 // then on reads (and, after its first change, writes) those.
 type Handle struct {
 	s *Store
+	// current tells the file's name now and whether it was removed (the
+	// filesystem knows; the cache only knows what it was when opened).
+	current func() (name string, removed bool)
 
 	mu      sync.Mutex
 	e       Entry   // guarded by mu: the file as it was when opened
@@ -23,10 +26,12 @@ type Handle struct {
 }
 
 // Open opens the file e. With truncate, its bytes are emptied at once (as
-// O_TRUNC does); otherwise a first write makes the change.
-func (s *Store) Open(ctx context.Context, e Entry, truncate bool) (*Handle, error) {
+// O_TRUNC does); otherwise a first write makes the change. current, if
+// not nil, tells at that first write the file's name then, and whether it
+// was removed since it was opened.
+func (s *Store) Open(ctx context.Context, e Entry, truncate bool, current func() (name string, removed bool)) (*Handle, error) {
 	e = s.latest(e)
-	h := &Handle{s: s, e: e}
+	h := &Handle{s: s, e: e, current: current}
 	if truncate {
 		if s.opts.ReadOnly {
 			return nil, ErrReadOnly
@@ -67,7 +72,7 @@ func (s *Store) Create(ctx context.Context, parentID, name string) (*Handle, Ent
 
 // Truncate sets the size of the file e, which is not open (truncate(2)).
 func (s *Store) Truncate(ctx context.Context, e Entry, size int64) error {
-	h, err := s.Open(ctx, e, size == 0)
+	h, err := s.Open(ctx, e, size == 0, nil)
 	if err != nil {
 		return err
 	}
@@ -84,30 +89,64 @@ func (s *Store) Truncate(ctx context.Context, e Entry, size int64) error {
 }
 
 // modify makes the handle a writer of the file's record, made (from the
-// file's bytes, or empty with truncate) if the file has none; the caller
-// holds no lock.
+// file's bytes, or empty with truncate) if the file has none. The file is
+// what it is now, not when the handle was opened: the name it has now,
+// and, if it was removed meanwhile, a file of its own that is never
+// uploaded (as on a disk, a descriptor outlives the name). No lock is held
+// while the bytes are copied in.
 func (h *Handle) modify(ctx context.Context, truncate bool) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.writer {
+		r := h.rec
+		h.mu.Unlock()
+		if truncate {
+			return r.truncate(0)
+		}
+		return nil
+	}
+	e, rec := h.e, h.rec
+	h.mu.Unlock()
+	if h.s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	e = h.s.latest(e)
+	var r *record
+	var err error
+	if name, removed := h.now(); removed {
+		r, err = h.s.q.scratch(ctx, e, truncate)
+	} else {
+		if name != "" {
+			e.Name = name
+		}
+		r, err = h.s.q.modify(ctx, e, truncate)
+	}
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	if h.writer { // another write on this handle got there first
+		h.mu.Unlock()
+		r.release(true)
 		if truncate {
 			return h.rec.truncate(0)
 		}
 		return nil
 	}
-	if h.s.opts.ReadOnly {
-		return ErrReadOnly
-	}
-	e, _ := h.s.resolve(h.e)
-	r, err := h.s.q.modify(ctx, e, truncate)
-	if err != nil {
-		return err
-	}
-	if h.rec != nil {
-		h.rec.release(false)
-	}
 	h.rec, h.writer, h.reader, h.e = r, true, nil, e
+	h.mu.Unlock()
+	if rec != nil {
+		rec.release(false)
+	}
 	return nil
+}
+
+// now tells the file's current name and whether it was removed, as the
+// filesystem knows them (Open's now), if it was told how.
+func (h *Handle) now() (string, bool) {
+	if h.current == nil {
+		return "", false
+	}
+	return h.current()
 }
 
 func (h *Handle) failed(err error) error {

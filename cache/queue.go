@@ -128,7 +128,7 @@ func newID() string {
 }
 
 func (q *queue) newRecord(id, key string) *record {
-	r := &record{q: q, id: id, key: key}
+	r := &record{q: q, id: id, key: key, left: make(chan struct{})}
 	r.cond = sync.NewCond(&r.mu)
 	return r
 }
@@ -147,6 +147,18 @@ func (q *queue) lookup(key string) *record {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.byKey[key]
+}
+
+// knownIDs returns every API id the mount has uploaded or retired: an
+// upload looked for after its answer was lost is none of them.
+func (q *queue) knownIDs() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ids := make([]string, 0, len(q.keys))
+	for id := range q.keys {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // keyOf returns the key of an API id.

@@ -135,6 +135,9 @@ type record struct {
 	// remains to do in the API, and open files keep reading what they had.
 	aside bool // guarded by mu
 
+	// left is closed when the record leaves the queue.
+	left chan struct{}
+
 	// held is set while another record is renamed over this one: it does
 	// nothing in the API meanwhile.
 	held bool // guarded by mu

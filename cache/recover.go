@@ -204,33 +204,44 @@ func (q *queue) resume(r *record) {
 		// Closed before the restart: quiet long enough.
 		r.rf.Due = q.clock.Now()
 		if why := r.damagedLocked(); why != "" {
-			// The bytes are not what was complete: never uploaded as they are.
+			// The bytes are not what was complete (a power cut, say): never
+			// uploaded as they are.
 			if r.data != nil {
 				r.data.Close()
 				r.data = nil
 				q.setAside(r, why)
 			}
 			r.aside = true
-			r.rf.Content = r.rf.Uploaded
-			if r.rf.Attempt == nil {
-				r.state = stateUploaded
-				if r.rf.RemoteID == "" || (len(r.rf.Replaces) == 0 && r.rf.Name == r.rf.RemoteName) {
-					r.unsaveLocked()
-					return
-				}
+			if a := r.rf.Attempt; a != nil {
+				// Sent before: if that upload landed, it owns the name.
+				r.rf.Content = a.Content
+				r.state = stateUploading
 				r.saveLocked()
+				break
 			}
+			r.rf.Content = r.rf.Uploaded
+			r.state = stateUploaded
+			if r.rf.RemoteID == "" || (len(r.rf.Replaces) == 0 && r.rf.Name == r.rf.RemoteName) {
+				r.unsaveLocked()
+				return
+			}
+			r.saveLocked()
 		}
 	case stateRemoved:
 		r.closeDataLocked()
 	case stateUploaded, stateRetiring:
-		if r.data != nil && r.rf.Content != r.rf.Uploaded {
-			r.data.Close()
-			r.data = nil
+		// The copy in the API holds these bytes; if the spool's copy is not
+		// them any more (a power cut), it goes, and the API's stands.
+		if r.data != nil && (r.rf.Content != r.rf.Uploaded || r.damagedLocked() != "") {
+			r.closeDataLocked()
 		}
 		if r.data == nil {
 			r.aside = true
 		}
+		// This mount knows the upload as the file's.
+		q.mu.Lock()
+		q.keys[r.rf.RemoteID] = r.key
+		q.mu.Unlock()
 	case stateIdle, stateFilling:
 		// Nothing was pending (these states are never meant to be saved).
 		r.closeDataLocked()
@@ -244,7 +255,10 @@ func (q *queue) resume(r *record) {
 		return
 	}
 	q.mu.Lock()
-	if !r.aside && r.state != stateRemoved {
+	if r.state != stateRemoved {
+		// Also a record whose bytes were set aside, while it still has work:
+		// a change to the file waits for it (modify), a rename or removal
+		// goes through it.
 		q.byKey[r.key] = r
 	}
 	q.byID[r.id] = r

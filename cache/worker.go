@@ -119,6 +119,7 @@ func (q *queue) findAttempt(r *record) (bool, error) {
 	a := *r.rf.Attempt
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	r.away()
+	exclude = append(exclude, q.knownIDs()...)
 
 	ctx, cancel := q.opContext(0)
 	found, ok, err := q.rc.FindCreated(ctx, a.ParentID, remote.TypeFile, a.Name, a.Size, a.At, exclude)
@@ -188,6 +189,7 @@ func (q *queue) upload(r *record) (bool, error) {
 	data := r.data
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	r.away()
+	exclude = append(exclude, q.knownIDs()...)
 
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).

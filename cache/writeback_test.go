@@ -154,7 +154,7 @@ func (e *wbEnv) write(t *testing.T, name string, data string) {
 	var h *Handle
 	for _, ent := range l.Entries {
 		if ent.Name == name {
-			if h, err = e.store.Open(ctx, ent, true); err != nil {
+			if h, err = e.store.Open(ctx, ent, true, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -194,7 +194,7 @@ func (e *wbEnv) entry(t *testing.T, name string) Entry {
 func (e *wbEnv) read(t *testing.T, ent Entry) string {
 	t.Helper()
 	ctx := context.Background()
-	h, err := e.store.Open(ctx, ent, false)
+	h, err := e.store.Open(ctx, ent, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestFailedWriteIsSetAsideNotUploaded(t *testing.T) {
 	e := newWB(t, func(o *Options) { o.MaxUploadSize = 100 })
 	orig := e.srv.AddFile("", "a.txt", "text/plain", []byte("original"))
 	ctx := context.Background()
-	h, err := e.store.Open(ctx, e.entry(t, "a.txt"), true)
+	h, err := e.store.Open(ctx, e.entry(t, "a.txt"), true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestRestartSetsAsideWritingUploadsComplete(t *testing.T) {
 	e := newWB(t)
 	e.srv.AddFile("", "draft.txt", "text/plain", []byte("good"))
 	ctx := context.Background()
-	h, err := e.store.Open(ctx, e.entry(t, "draft.txt"), true)
+	h, err := e.store.Open(ctx, e.entry(t, "draft.txt"), true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func TestRemovedWhileOpen(t *testing.T) {
 	e.srv.AddFile("", "keep.txt", "text/plain", []byte("remote"))
 	ctx := context.Background()
 	ent := e.entry(t, "keep.txt")
-	h, err := e.store.Open(ctx, ent, false)
+	h, err := e.store.Open(ctx, ent, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

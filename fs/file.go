@@ -80,7 +80,7 @@ func (f *File) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	if f.fsys.opts.ReadOnly && flags&writeFlags != 0 {
 		return nil, 0, syscall.EROFS
 	}
-	ch, err := f.fsys.store.Open(ctx, f.st.get(), flags&syscall.O_TRUNC != 0)
+	ch, err := f.fsys.store.Open(ctx, f.st.get(), flags&syscall.O_TRUNC != 0, f.st.now)
 	if err != nil {
 		return nil, 0, f.fsys.failAs("open", &f.Inode, "", err, writeErrno(err))
 	}

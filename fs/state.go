@@ -41,6 +41,14 @@ func (st *nodeState) set(e cache.Entry) {
 	st.mu.Unlock()
 }
 
+// now is the file's name and whether it was removed, as this inode
+// knows them now (an open file asks at its first write).
+func (st *nodeState) now() (string, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.entry.Name, st.unlinked
+}
+
 func (st *nodeState) isUnlinked() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()

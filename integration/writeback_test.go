@@ -896,3 +896,126 @@ func TestSignalsDoNotFailClose(t *testing.T) {
 		t.Errorf("the library holds %d bytes, want %d", len(b), len(data))
 	}
 }
+
+// TestDescriptorOutlivesRenameAndRemove: a descriptor opened before the
+// file was renamed or removed writes to the file as it is now: under its
+// new name, or, once removed, to bytes of its own that are never uploaded
+// (as on a disk).
+func TestDescriptorOutlivesRenameAndRemove(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	srv.AddFile("", "a.txt", "text/plain", []byte("original a"))
+	srv.AddFile("", "ctrue.txt", "text/plain", []byte("original c"))
+	srv.AddFile("", "cfalse.txt", "text/plain", []byte("original c"))
+	srv.AddFile("", "B.txt", "text/plain", []byte("original B"))
+	srv.AddFile("", "A.txt", "text/plain", []byte("original A"))
+	m := mountFS(t, srv, mountOpt{})
+
+	// Renamed while open, then written.
+	f, err := os.OpenFile(m.path("a.txt"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh(t, "mv", m.path("a.txt"), m.path("b.txt"))
+	if _, err := f.WriteAt([]byte("NEW"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Removed while open, then written: the descriptor writes to bytes
+	// of its own, a copy of what it had read; a file it had not read
+	// cannot be copied any more (the storage host stops serving a file
+	// removed): EIO, and the file does not come back either way.
+	for _, read := range []bool{true, false} {
+		name := fmt.Sprintf("c%v.txt", read)
+		g, err := os.OpenFile(m.path(name), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read {
+			io.ReadAll(g)
+		}
+		sh(t, "rm", m.path(name))
+		_, err = g.WriteAt([]byte("lost"), 0)
+		switch {
+		case read && err != nil:
+			t.Errorf("%s: a write after rm: %v", name, err)
+		case read:
+			b := make([]byte, 10)
+			if n, _ := g.ReadAt(b, 0); string(b[:n]) != "lostinal c" {
+				t.Errorf("%s: the removed file's descriptor reads %q", name, b[:n])
+			}
+		case !isErrno(err, syscall.EIO):
+			t.Errorf("%s: a write after rm of a file never read: %v, want EIO", name, err)
+		}
+		g.Close()
+	}
+
+	// Replaced by a rename while open, then written.
+	h, err := os.OpenFile(m.path("B.txt"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	io.ReadAll(h)
+	sh(t, "mv", m.path("A.txt"), m.path("B.txt"))
+	if _, err := h.WriteAt([]byte("gone"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	want := map[string]string{"b.txt": "NEWginal a", "B.txt": "original A"}
+	lib := map[string]string{}
+	for _, it := range srv.Items() {
+		if it.Status == ghltest.StatusActive {
+			if _, dup := lib[it.Name]; dup {
+				t.Errorf("two %s in the library:%s", it.Name, wbItems(srv))
+			}
+			b, _ := srv.Content(it.ID)
+			lib[it.Name] = string(b)
+		}
+	}
+	if len(lib) != len(want) || lib["b.txt"] != want["b.txt"] || lib["B.txt"] != want["B.txt"] {
+		t.Errorf("the library holds %q, want %q%s", lib, want, wbItems(srv))
+	}
+	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"B.txt", "b.txt"}) {
+		t.Errorf("ls shows %q", got)
+	}
+}
+
+// TestRenameOverAFileBeingUploaded: an editor's second save through a
+// temporary name, while the first is still being uploaded: the name ends
+// with the second save's bytes, once; the first upload goes to the trash.
+func TestRenameOverAFileBeingUploaded(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(500 * time.Millisecond)})
+	first := filepath.Join(t.TempDir(), "first")
+	writeFile(t, first, []byte("first save"))
+	cp := startCmd(t, "cp", first, m.path("notes.md"))
+	waitFor(t, "the first upload to begin", func() bool { return wbUploads(t, srv) > 0 })
+	srv.SetFaults(ghltest.Faults{})
+	writeFile(t, m.path(".notes.md.tmp"), []byte("second save"))
+	sh(t, "mv", m.path(".notes.md.tmp"), m.path("notes.md"))
+	if err := cp.Wait(); err != nil {
+		t.Fatalf("the first save: %v", err)
+	}
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	got := wbActive(srv, "notes.md")
+	if len(got) != 1 {
+		t.Fatalf("%d active notes.md:%s", len(got), wbItems(srv))
+	}
+	if b, _ := srv.Content(got[0].ID); string(b) != "second save" {
+		t.Errorf("notes.md holds %q", b)
+	}
+	if n := len(wbActive(srv, ".notes.md.tmp")); n != 0 {
+		t.Errorf("%d .notes.md.tmp in the library", n)
+	}
+	if got := string(readFile(t, m.path("notes.md"))); got != "second save" {
+		t.Errorf("the mount shows %q", got)
+	}
+}
