@@ -106,11 +106,12 @@ func crashCases() []crashCase {
 	}
 }
 
-// crashedAt reports whether ghlfs died at point.
+// crashedAt reports whether ghlfs died at point, once it has died if it
+// is dying (a tool's call failed because it did).
 func crashedAt(m *mount, point string) bool {
 	select {
 	case <-m.exited:
-	default:
+	case <-time.After(10 * time.Second):
 		return false
 	}
 	return strings.Contains(m.log.String(), "crash point "+point+" ")
