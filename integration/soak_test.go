@@ -31,6 +31,7 @@ func TestListingNeverHidesAFile(t *testing.T) {
 	var mu sync.Mutex
 	exists := map[string][]byte{} // files the writer has finished making, with their bytes
 	busy := map[string]bool{}     // files the writer is changing right now
+	changes := map[string]int{}   // how many changes each name began
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
 	var stopOnce sync.Once
@@ -64,10 +65,13 @@ func TestListingNeverHidesAFile(t *testing.T) {
 				}
 				slices.Sort(names)
 				name := names[rng.IntN(len(names))]
+				mu.Lock()
+				before := changes[name]
+				mu.Unlock()
 				data, err := os.ReadFile(dir + "/" + name)
 				mu.Lock()
 				want, still := exists[name]
-				stable := still && !busy[name]
+				stable := still && !busy[name] && changes[name] == before
 				mu.Unlock()
 				if !stable {
 					continue // changed while it was read: nothing to judge
@@ -81,15 +85,8 @@ func TestListingNeverHidesAFile(t *testing.T) {
 					failures.Add(1)
 					t.Errorf("reading %s: %v", name, err)
 				case string(data) != string(want):
-					// A rewrite may have completed between the read and the
-					// look at exists; only an older-than-both answer is wrong.
-					mu.Lock()
-					now := exists[name]
-					mu.Unlock()
-					if string(data) != string(now) {
-						failures.Add(1)
-						t.Errorf("%s reads %q, want %q", name, data, want)
-					}
+					failures.Add(1)
+					t.Errorf("%s reads %q, want %q", name, data, want)
 				}
 			}
 		}()
@@ -115,6 +112,9 @@ func TestListingNeverHidesAFile(t *testing.T) {
 		setBusy := func(n string, b bool) {
 			mu.Lock()
 			busy[n] = b
+			if b {
+				changes[n]++
+			}
 			mu.Unlock()
 		}
 		switch op := rng.IntN(10); {
