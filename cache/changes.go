@@ -298,7 +298,9 @@ func (r *record) closedLocked() {
 		r.dataLessLocked()
 	case r.state == stateWriting:
 		if err := r.completeLocked(q.clock.Now().Add(q.delay)); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not mark it complete; it stays unpublished: %v", r.rf.Name, err), "name", r.rf.Name)
+			q.log.Error(fmt.Sprintf("%s: could not mark it complete (tried again later; unpublished until then): %v", r.rf.Name, err), "name", r.rf.Name)
+			r.tries++
+			r.scheduleLocked(q.clock.Now().Add(min(q.retry<<min(r.tries-1, 10), 10*time.Minute)))
 		}
 	}
 }

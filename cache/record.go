@@ -247,8 +247,12 @@ func (r *record) pendingLocked() bool {
 	switch r.state {
 	case stateComplete, stateUploading, stateUploaded, stateRetiring, stateRemoved:
 		return true
+	case stateWriting:
+		// Closed by its last writer, but not marked complete yet (that
+		// failed, and is tried again).
+		return r.writers == 0 && r.failed == nil
 	}
-	return r.rf.Attempt != nil
+	return false
 }
 
 // entryLocked is the record as a listing entry.

@@ -55,6 +55,15 @@ func (q *queue) process(r *record) {
 func (q *queue) step(r *record) (bool, error) {
 	r.mu.Lock()
 	switch {
+	case r.state == stateWriting && r.writers == 0 && r.failed == nil && !r.gone && !r.held:
+		// Its last writer closed it, but it could not be marked complete
+		// then (a full disk, say): again now.
+		err := r.completeLocked(q.clock.Now().Add(q.delay))
+		r.mu.Unlock()
+		if err != nil {
+			return false, fmt.Errorf("%s: could not mark it complete: %w", r.rf.Name, err)
+		}
+		return true, nil
 	case r.gone, r.held, r.state == stateFilling, r.state == stateWriting, r.state == stateIdle:
 		r.mu.Unlock()
 		return false, nil
