@@ -300,10 +300,14 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 		return Item{}, false, err
 	}
 	since = since.Add(-30 * time.Second)
+	skip := make(map[string]bool, len(exclude))
+	for _, id := range exclude {
+		skip[id] = true
+	}
 	var best Item
 	var bestAt time.Time
 	for _, it := range items {
-		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || slices.Contains(exclude, it.ID) {
+		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip[it.ID] {
 			continue
 		}
 		if size >= 0 && it.Size >= 0 && it.Size != size {
