@@ -51,12 +51,12 @@ type Options struct {
 	// DailyLimit is how many requests one location may make per UTC day;
 	// default 200000, negative turns the limit off.
 	DailyLimit int
-	Faults     Faults       // initial faults
+	Faults     Faults // initial faults
 	// Quirks turns on behaviours the real service may have (see
 	// KnownQuirks); none by default.
 	Quirks []string
-	Logger     *slog.Logger // nil discards logs
-	Now        func() time.Time
+	Logger *slog.Logger // nil discards logs
+	Now    func() time.Time
 	// Rand, when set, drives every random choice (fault draws, ids,
 	// traceIds) so that a run can be repeated. It is used under a lock.
 	Rand *mrand.Rand
