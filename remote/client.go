@@ -59,6 +59,7 @@ type Client struct {
 	log      *slog.Logger
 	pacer    *pacer
 	clock    serverClock
+	place    placement
 
 	mu       sync.Mutex
 	pageSize int // the limit List asks for; lowered when a server refuses it

@@ -334,6 +334,20 @@ func (c *Client) limit() int {
 
 // CreateFolder creates a folder named name under parentID ("" = root).
 func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item, error) {
+	it, err := c.createFolder(ctx, parentID, name)
+	if err != nil {
+		return it, err
+	}
+	if err := c.checkPlacement(ctx, "POST /medias/folder", it, parentID); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item, error) {
+	if err := c.beforeCreate("POST /medias/folder", parentID, name); err != nil {
+		return Item{}, err
+	}
 	m := map[string]any{"name": name}
 	if parentID != "" {
 		m["parentId"] = parentID
@@ -396,6 +410,20 @@ type Upload struct {
 // the answer). New content always makes a new file: the API cannot replace
 // an existing file's bytes.
 func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
+	it, err := c.uploadFile(ctx, up)
+	if err != nil {
+		return it, err
+	}
+	if err := c.checkPlacement(ctx, "POST /medias/upload-file", it, up.ParentID); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
+	if err := c.beforeCreate("POST /medias/upload-file", up.ParentID, up.Name); err != nil {
+		return Item{}, err
+	}
 	if up.Size > MaxUploadSize {
 		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d)", up.Name, up.Size, ErrTooLarge, MaxUploadSize)
 	}

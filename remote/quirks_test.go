@@ -218,3 +218,60 @@ func TestFindCreatedUnderClockSkew(t *testing.T) {
 		})
 	}
 }
+
+// A service that ignores parentId: the first create into a folder is
+// checked, taken back out of the root, and reported; later creates into
+// folders fail at once; the root keeps working.
+func TestParentIgnored(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkParentIgnored}})
+	f := srv.AddFolder("", "F")
+	up := func(parent, name string) (remote.Item, error) {
+		return c.UploadFile(context.Background(), remote.Upload{ParentID: parent, Name: name, Size: 1,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("a"))), nil }})
+	}
+	_, err := up(f, "a.txt")
+	var mis *remote.MisplacedError
+	if !errors.As(err, &mis) || !mis.Trashed || mis.ID == "" {
+		t.Fatalf("upload into a folder: %v", err)
+	}
+	if it, _ := srv.Item(mis.ID); it.Status != ghltest.StatusTrashed {
+		t.Fatalf("the misplaced copy is %q", it.Status)
+	}
+	if c.FolderWrites() == nil {
+		t.Fatal("FolderWrites is nil after a misplaced upload")
+	}
+	srv.ResetStats()
+	if _, err := c.CreateFolder(context.Background(), f, "sub"); !errors.Is(err, remote.ErrMisplaced) {
+		t.Fatalf("mkdir into a folder afterwards: %v", err)
+	}
+	if _, err := up(f, "b.txt"); !errors.Is(err, remote.ErrMisplaced) {
+		t.Fatalf("upload into a folder afterwards: %v", err)
+	}
+	if n := srv.Stats().APIRequests; n != 0 {
+		t.Fatalf("%d calls for creates that fail at once", n)
+	}
+	if it, err := up("", "root.txt"); err != nil || it.ID == "" {
+		t.Fatalf("upload into the root: %v", err)
+	}
+}
+
+// A service that honours parentId costs one listing for the first create
+// into a folder (a short page and the empty one that proves it the last:
+// the server's page cap is not known yet), and none afterwards.
+func TestPlacementCheckedOnce(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{})
+	f := srv.AddFolder("", "F")
+	for i := range 3 {
+		srv.ResetStats()
+		if _, err := c.CreateFolder(context.Background(), f, fmt.Sprint("sub", i)); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		if i == 0 {
+			want = 2
+		}
+		if n := srv.Stats().ByEndpoint[ghltest.EndpointList]; n != want {
+			t.Errorf("create %d: %d list calls, want %d", i, n, want)
+		}
+	}
+}
