@@ -21,11 +21,11 @@ import (
 // fsync, compared with a local directory and, at the end, with the
 // library), under injected failures that make ghlfs look for creates whose
 // answer was lost, with short-lived listings and the write-back delay on.
-// QUIRK_OPS sets the operations per quirk (default 250).
+// QUIRK_OPS sets the operations per quirk (default 400).
 func TestQuirkMatrix(t *testing.T) {
 	needFUSE(t)
 	seed, _ := fsrandParams(t)
-	nops := 250
+	nops := 400
 	if n, err := strconv.Atoi(os.Getenv("QUIRK_OPS")); err == nil && n > 0 {
 		nops = n
 	}
