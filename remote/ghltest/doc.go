@@ -2,7 +2,7 @@
 // Storage API, in the spirit of net/http/httptest. One Server serves
 //
 //   - the API endpoints, at URL+"/medias/...", with the wire format of
-//     /work/shared/ghl-api.md (the API base URL is Server.URL);
+//     remote/API.md (the API base URL is Server.URL);
 //   - the public storage host, at URL+"/storage/msgsndr/<location>/media/<id><ext>";
 //   - control endpoints for tests, at URL+"/_ghlfake/...": GET stats,
 //     POST stats/reset, GET faults, POST faults, GET quirks, POST quirks.
