@@ -25,6 +25,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Faults())
 	case "POST /_ghlfake/faults":
 		s.postFaults(w, r)
+	case "POST /_ghlfake/token":
+		s.postToken(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "Cannot "+r.Method+" "+r.URL.Path, "Not Found")
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,6 +67,7 @@ type Server struct {
 	URL string
 
 	token   string
+	rotated atomic.Pointer[string] // the token since SetToken; nil: token
 	loc     string
 	seed    string
 	pageCap int
@@ -448,7 +450,7 @@ func (s *Server) publicItem(it item) Item {
 		UpdatedAt:   it.updatedAt,
 	}
 	if it.typ == TypeFile {
-		out.URL = s.baseURL(nil) + "/storage/" + it.objectPath
+		out.URL = it.urlFrom(s.baseURL(nil))
 	}
 	return out
 }
