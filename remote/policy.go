@@ -36,7 +36,7 @@ type RefusedError struct {
 	Reason string
 }
 
-func (e *RefusedError) Error() string { return "refused " + e.URL + ": " + e.Reason }
+func (e *RefusedError) Error() string { return e.URL + ": " + e.Reason }
 
 // Is matches ErrRefused.
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
