@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -52,15 +53,21 @@ type hostPort struct{ host, port string }
 type storagePolicy struct {
 	hosts []hostPort
 	// apiHost is the API's host:port when the API is on loopback: then
-	// plain http, and the API's own host as a storage host, are allowed.
+	// plain http, and the API's own port on loopback (by any loopback
+	// name: localhost, 127.0.0.1, [::1]) as a storage host, are allowed.
 	// Empty otherwise.
 	apiHost string
+	apiPort string
 }
 
 func newStoragePolicy(api *url.URL, extra []string) (*storagePolicy, error) {
 	p := &storagePolicy{}
 	if isLoopback(api.Hostname()) {
 		p.apiHost = strings.ToLower(api.Host)
+		p.apiPort = api.Port()
+		if p.apiPort == "" {
+			p.apiPort = defaultPort(api.Scheme)
+		}
 	}
 	for _, h := range append(slices.Clone(DefaultStorageHosts), extra...) {
 		hp, err := parseStorageHost(h)
@@ -113,10 +120,10 @@ func (p *storagePolicy) check(raw string) error {
 	default:
 		return refuse("scheme " + u.Scheme + " is not fetched")
 	}
-	if p.apiHost != "" && strings.EqualFold(u.Host, p.apiHost) {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if p.apiHost != "" && isLoopback(host) && cmp.Or(port, defaultPort(u.Scheme)) == p.apiPort {
 		return nil
 	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
 	for _, hp := range p.hosts {
 		if hp.host != host {
 			continue

@@ -77,7 +77,9 @@ func TestStoragePolicy(t *testing.T) {
 		{loop, nil, "http://127.0.0.1:4000/storage/a", true},  // the fake's own storage
 		{loop, nil, "https://127.0.0.1:4000/storage/a", true}, // ditto
 		{loop, nil, "http://127.0.0.1:4001/storage/a", false}, // another local service
-		{loop, nil, "http://localhost:4000/storage/a", false}, // another name
+		{loop, nil, "http://localhost:4000/storage/a", true},  // another name for it
+		{loop, nil, "http://[::1]:4000/storage/a", true},      // ditto
+		{loop, nil, "http://localhost/storage/a", false},      // port 80
 		{loop, nil, "http://storage.googleapis.com/a", true},  // http is allowed in loopback mode
 		{loop, []string{"127.0.0.1:4001"}, "http://127.0.0.1:4001/storage/a", true},
 		{loop, nil, "gopher://127.0.0.1:4000/a", false},
