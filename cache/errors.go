@@ -25,6 +25,9 @@ var (
 	ErrReadOnly     = errors.New("read-only mount")
 	ErrCrossFolder  = errors.New("the API cannot move items between folders")
 	ErrNotSupported = errors.New("not supported")
+	// ErrRefused: a url ghlfs will not fetch (off the storage allow-list,
+	// or a redirect it does not follow). Nothing was sent.
+	ErrRefused = errors.New("refused by ghlfs")
 )
 
 // translate gives an error from the remote layer its kind.
@@ -46,6 +49,8 @@ func translate(err error) error {
 		kind = ErrQuota
 	case errors.Is(err, remote.ErrRateLimited):
 		kind = ErrBusy
+	case errors.Is(err, remote.ErrRefused):
+		kind = ErrRefused
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = ErrTimeout
 	case errors.Is(err, context.Canceled):

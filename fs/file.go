@@ -103,6 +103,7 @@ func (f *File) handle(ch *cache.Handle) (gofs.FileHandle, uint32, syscall.Errno)
 type handle struct {
 	file *File
 	h    *cache.Handle
+	seen readFailures // read errors already logged for this handle
 }
 
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
@@ -110,6 +111,9 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 	// the chunks are held until go-fuse has written them.
 	data, done, err := h.h.Read(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
+		if h.seen.again(err) {
+			return nil, h.file.fsys.failQuiet("read", &h.file.Inode, "", err)
+		}
 		return nil, h.file.fsys.fail("read", &h.file.Inode, "", err)
 	}
 	return &chunkResult{slices: data, done: done}, 0

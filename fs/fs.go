@@ -5,8 +5,8 @@
 // (cache.Store, and cache.Handle for open files), and every failure comes
 // back as an errno.
 //
-// Locks: FS.mu and nodeState.mu are leaves. Neither is held while the
-// other is taken, nor across a call into the cache (which may reach the
+// Locks: FS.mu, nodeState.mu and readFailures.mu are leaves. None is held
+// while another is taken, nor across a call into the cache (which may reach the
 // API), nor across a call into go-fuse. Open files keep their state in
 // cache.Handle, which has its own lock.
 package fs
@@ -160,6 +160,22 @@ var normal = map[syscall.Errno]bool{
 
 // failAs is fail with the errno chosen by the caller.
 func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno syscall.Errno) syscall.Errno {
+	level := slog.LevelError
+	if normal[errno] {
+		level = slog.LevelDebug
+	}
+	f.logFailure(level, op, n, name, err, errno)
+	return errno
+}
+
+// failQuiet is fail for a failure already logged once: at debug level.
+func (f *FS) failQuiet(op string, n *gofs.Inode, name string, err error) syscall.Errno {
+	errno := toErrno(err)
+	f.logFailure(slog.LevelDebug, op, n, name, err, errno)
+	return errno
+}
+
+func (f *FS) logFailure(level slog.Level, op string, n *gofs.Inode, name string, err error, errno syscall.Errno) {
 	p := "/"
 	if n != nil {
 		p = "/" + n.Path(nil)
@@ -170,10 +186,5 @@ func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno sysc
 		}
 		p += name
 	}
-	level := slog.LevelError
-	if normal[errno] {
-		level = slog.LevelDebug
-	}
 	f.log.Log(context.Background(), level, fmt.Sprintf("%s %s: %v", op, p, err), "op", op, "path", p, "errno", errno.Error())
-	return errno
 }

@@ -3,6 +3,11 @@
 //
 // Locks: Client.mu and pacer.mu are leaves, never held together nor across
 // a request; a request's goroutine owns its own state.
+//
+// Where requests may go (policy.go): API calls to the API's own scheme,
+// host and port only, the token never following a redirect elsewhere; file
+// bytes over https from the storage allow-list only. No error of this
+// package carries a url's query string or userinfo.
 package remote
 
 import (
@@ -45,24 +50,39 @@ type Config struct {
 	// RetryTimeout bounds the time spent retrying one call (default 2m).
 	// A context deadline, when shorter, wins.
 	RetryTimeout time.Duration
-	Logger       *slog.Logger
+	// MaxRetryAfter caps the pause a server's Retry-After or
+	// X-RateLimit-* headers can impose (default 60s): no single answer
+	// stalls every call for long.
+	MaxRetryAfter time.Duration
+	// StorageHosts are hosts ("host" or "host:port") file bytes may come
+	// from, besides DefaultStorageHosts.
+	StorageHosts []string
+	// TokenSource, when set, gives the token again after the API answered
+	// 401 (a token file rewritten with a rotated token): a call is then
+	// sent once more with the new token.
+	TokenSource func() (string, error)
+	Logger      *slog.Logger
 }
 
 // Client talks to one location's Media Storage.
 type Client struct {
 	base     *url.URL
-	token    string
 	location string
 	ua       string
-	http     *http.Client
+	http     *http.Client // API calls: redirects only within the API's origin
+	storage  *http.Client // file bytes: redirects only within the allow-list
+	policy   *storagePolicy
 	retryFor time.Duration
+	maxWait  time.Duration // cap on a server-imposed wait
+	tokenSrc func() (string, error)
 	log      *slog.Logger
 	pacer    *pacer
 	clock    serverClock
 	place    placement
 
 	mu       sync.Mutex
-	pageSize int // the limit List asks for; lowered when a server refuses it
+	token    string // guarded by mu
+	pageSize int    // the limit List asks for; lowered when a server refuses it
 	// pageFloor is, for each kind of listing, the largest page the server
 	// has returned: a page shorter than that is surely the last one.
 	pageFloor map[string]int
@@ -84,8 +104,15 @@ func New(cfg Config) (*Client, error) {
 		cfg.BaseURL = DefaultBaseURL
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("remote: bad API base URL %q", cfg.BaseURL)
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("remote: bad API base URL %q", redactURL(cfg.BaseURL))
+	}
+	if err := checkAPIURL(base); err != nil {
+		return nil, err
+	}
+	policy, err := newStoragePolicy(base, cfg.StorageHosts)
+	if err != nil {
+		return nil, fmt.Errorf("remote: %w", err)
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "ghlfs"
@@ -105,19 +132,29 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryTimeout <= 0 {
 		cfg.RetryTimeout = 2 * time.Minute
 	}
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = 60 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	api, storage := *cfg.HTTPClient, *cfg.HTTPClient
+	api.CheckRedirect = apiRedirect
+	storage.CheckRedirect = policy.storageRedirect
 	return &Client{
 		base:      base,
 		token:     cfg.Token,
 		location:  cfg.LocationID,
 		ua:        cfg.UserAgent,
-		http:      cfg.HTTPClient,
+		http:      &api,
+		storage:   &storage,
+		policy:    policy,
 		pageSize:  cfg.PageSize,
 		retryFor:  cfg.RetryTimeout,
+		maxWait:   cfg.MaxRetryAfter,
+		tokenSrc:  cfg.TokenSource,
 		log:       cfg.Logger,
-		pacer:     newPacer(cfg.RateLimit, cfg.RateWindow),
+		pacer:     newPacer(cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
 		pageFloor: make(map[string]int),
 		sortHints: make(map[string]int),
 	}, nil
@@ -166,11 +203,13 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 	u := *c.base
 	u.Path = c.base.Path + cl.path
 	u.RawQuery = cl.query.Encode()
+	reauthed := false
 	for attempt := 0; ; attempt++ {
 		if err := c.pacer.wait(ctx); err != nil {
 			return nil, err
 		}
-		body, status, err := c.send(ctx, cl, u.String())
+		token := c.currentToken()
+		body, status, err := c.send(ctx, cl, u.String(), token)
 		if err == nil {
 			return body, nil
 		}
@@ -181,16 +220,29 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, ctx.Err())
 		}
+		if errors.Is(err, ErrRefused) {
+			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err) // can never succeed
+		}
 		var wait time.Duration
 		var apiErr *Error
 		switch {
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+			// A 401 was not acted on. A token rotated in HighLevel and
+			// rewritten in the token file needs no remount: send once more
+			// with the new one.
+			if reauthed || !c.renewToken(token) {
+				return nil, apiErr
+			}
+			reauthed = true
+			attempt--
+			continue
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
 			if apiErr.Daily {
 				c.reportQuota(apiErr)
 				return nil, apiErr
 			}
 			// The server did not act on a 429: retry whatever the method.
-			wait = apiErr.RetryAfter
+			wait = min(apiErr.RetryAfter, c.maxWait)
 			if wait <= 0 {
 				wait = backoff(attempt, time.Second, 20*time.Second)
 			}
@@ -202,7 +254,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			if !cl.idempotent {
 				return nil, fmt.Errorf("%w: %w", errAmbiguous, apiErr)
 			}
-			wait = max(apiErr.RetryAfter, backoff(attempt, 250*time.Millisecond, 10*time.Second))
+			wait = max(min(apiErr.RetryAfter, c.maxWait), backoff(attempt, 250*time.Millisecond, 10*time.Second))
 		default: // the connection failed
 			if !cl.idempotent && (status != 0 || !neverSent(err)) {
 				return nil, fmt.Errorf("%w: %w", errAmbiguous, err)
@@ -223,7 +275,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 }
 
 // send makes one attempt. status is the HTTP status when an answer began.
-func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int, error) {
+func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byte, int, error) {
 	var rd io.Reader
 	var ctype string
 	if cl.body != nil {
@@ -234,9 +286,9 @@ func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int,
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, target, rd)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, &localError{redactErr(err)}
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Version", APIVersion)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
@@ -245,7 +297,7 @@ func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int,
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, redactErr(err)
 	}
 	defer resp.Body.Close()
 	c.pacer.observe(resp.Header)
@@ -276,6 +328,36 @@ func neverSent(err error) bool {
 	}
 	var dns *net.DNSError
 	return errors.As(err, &dns)
+}
+
+func (c *Client) currentToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
+
+// renewToken asks TokenSource for the token again after sent was refused,
+// and reports whether there is a different one to try.
+func (c *Client) renewToken(sent string) bool {
+	if c.tokenSrc == nil {
+		return false
+	}
+	tok, err := c.tokenSrc()
+	if err != nil {
+		c.log.Warn("the API refused the token, and reading it again failed", "err", err)
+		return false
+	}
+	if tok == "" || tok == sent {
+		return false
+	}
+	c.mu.Lock()
+	changed := c.token != tok
+	c.token = tok
+	c.mu.Unlock()
+	if changed {
+		c.log.Info("the API refused the token; using the new one from the token file")
+	}
+	return true
 }
 
 func (c *Client) reportQuota(e *Error) {

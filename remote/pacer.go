@@ -17,15 +17,23 @@ import (
 // The token bucket refills at 90% of the published rate with a burst of 10%
 // of the limit, so that no window of the limit's length ever holds more than
 // the limit: burst + 0.9 × limit = limit.
+//
+// A pause the server asks for (Retry-After, or its X-RateLimit-* headers)
+// is capped at maxPause: one answer saying "come back tomorrow" must not
+// hold every later call back until a restart.
 type pacer struct {
-	lim *rate.Limiter // nil = no client-side limit
+	lim      *rate.Limiter // nil = no client-side limit
+	maxPause time.Duration
 
 	mu         sync.Mutex
 	pauseUntil time.Time // no request starts before this (server pressure)
 }
 
-func newPacer(limit int, window time.Duration) *pacer {
-	p := &pacer{}
+func newPacer(limit int, window, maxPause time.Duration) *pacer {
+	if maxPause <= 0 {
+		maxPause = time.Minute
+	}
+	p := &pacer{maxPause: maxPause}
 	if limit > 0 && window > 0 {
 		burst := max(limit/10, 1)
 		every := float64(limit-burst) / window.Seconds()
@@ -53,11 +61,12 @@ func (p *pacer) wait(ctx context.Context) error {
 	return p.lim.Wait(ctx)
 }
 
-// pause holds every request back for d from now.
+// pause holds every request back for d from now, or maxPause if less.
 func (p *pacer) pause(d time.Duration) {
 	if d <= 0 {
 		return
 	}
+	d = min(d, p.maxPause)
 	until := time.Now().Add(d)
 	p.mu.Lock()
 	if until.After(p.pauseUntil) {
@@ -73,7 +82,7 @@ func (p *pacer) pause(d time.Duration) {
 func (p *pacer) observe(h http.Header) {
 	remaining, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
 	maxReq, err2 := strconv.Atoi(h.Get("X-RateLimit-Max"))
-	intervalMS, err3 := strconv.Atoi(h.Get("X-RateLimit-Interval-Milliseconds"))
+	intervalMS, err3 := strconv.ParseInt(h.Get("X-RateLimit-Interval-Milliseconds"), 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil || maxReq <= 0 || intervalMS <= 0 {
 		return
 	}
@@ -81,9 +90,12 @@ func (p *pacer) observe(h http.Header) {
 	if remaining > low {
 		return
 	}
-	// One slot's worth of the window per missing request below the threshold.
-	slot := time.Duration(intervalMS) * time.Millisecond / time.Duration(maxReq)
-	p.pause(slot * time.Duration(low-remaining+1))
+	// One slot's worth of the window per missing request below the
+	// threshold; the interval is capped first, so that no product of
+	// hostile values overflows.
+	window := time.Duration(min(intervalMS, p.maxPause.Milliseconds())) * time.Millisecond
+	slot := window / time.Duration(maxReq)
+	p.pause(slot * time.Duration(low-max(remaining, 0)+1))
 }
 
 // backoff is the wait before retry number attempt (0-based): exponential

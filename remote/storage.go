@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,8 @@ import (
 )
 
 // Storage reads go to the file's own URL on a storage host. They carry no
-// API token and do not count against the API's rate limit.
+// API token and do not count against the API's rate limit. A url off the
+// storage allow-list (policy.go) is refused before anything is sent.
 
 // ReadAt fills p with the bytes of the file at fileURL from off on, with
 // HTTP Range requests. It returns io.EOF, with the bytes read so far, when
@@ -26,6 +28,9 @@ func (c *Client) ReadAt(ctx context.Context, fileURL string, p []byte, off int64
 // ReadAtv is ReadAt into several buffers, filled in turn from one range:
 // one request can fill buffers that are each kept on their own.
 func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error) {
+	if err := c.policy.check(fileURL); err != nil {
+		return 0, err
+	}
 	deadline := time.Now().Add(c.retryFor)
 	total := 0
 	for _, b := range bufs {
@@ -45,8 +50,7 @@ func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off
 		if ctx.Err() != nil {
 			return got, ctx.Err()
 		}
-		var se *Error
-		if errors.As(err, &se) && !se.retryable() {
+		if final(err) {
 			return got, err
 		}
 		if n > 0 {
@@ -83,13 +87,13 @@ func skipBytes(bufs [][]byte, n int) [][]byte {
 func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off int64) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
-		return 0, err
+		return 0, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
 	}
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(size)-1))
-	resp, err := c.http.Do(req)
+	resp, err := c.storage.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, redactErr(err)
 	}
 	defer resp.Body.Close()
 	var body io.Reader = resp.Body
@@ -110,7 +114,7 @@ func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, si
 		return 0, io.EOF
 	default:
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return 0, parseError("GET", "storage "+redactURL(fileURL), resp, b)
+		return 0, storageError("GET", fileURL, resp, b)
 	}
 	n := 0
 	for _, p := range bufs {
@@ -162,14 +166,16 @@ type FileInfo struct {
 // StatURL asks the storage host for a file's size and time (HEAD), for
 // listings that do not carry them.
 func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) {
+	if err := c.policy.check(fileURL); err != nil {
+		return FileInfo{}, err
+	}
 	deadline := time.Now().Add(c.retryFor)
 	for attempt := 0; ; attempt++ {
 		fi, err := c.headOnce(ctx, fileURL)
 		if err == nil {
 			return fi, nil
 		}
-		var se *Error
-		if ctx.Err() != nil || (errors.As(err, &se) && !se.retryable()) {
+		if ctx.Err() != nil || final(err) {
 			return FileInfo{}, err
 		}
 		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
@@ -185,16 +191,16 @@ func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) 
 func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, fileURL, nil)
 	if err != nil {
-		return FileInfo{}, err
+		return FileInfo{}, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
 	}
 	req.Header.Set("User-Agent", c.ua)
-	resp, err := c.http.Do(req)
+	resp, err := c.storage.Do(req)
 	if err != nil {
-		return FileInfo{}, err
+		return FileInfo{}, redactErr(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return FileInfo{}, parseError("HEAD", "storage "+redactURL(fileURL), resp, nil)
+		return FileInfo{}, storageError("HEAD", fileURL, resp, nil)
 	}
 	fi := FileInfo{Size: resp.ContentLength, ContentType: resp.Header.Get("Content-Type")}
 	if t, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
@@ -211,13 +217,13 @@ func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error)
 func (c *Client) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (FileInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
-		return fi, err
+		return fi, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
 	}
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Range", "bytes=0-0")
-	resp, err := c.http.Do(req)
+	resp, err := c.storage.Do(req)
 	if err != nil {
-		return fi, err
+		return fi, redactErr(err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1))
@@ -243,11 +249,32 @@ func (c *Client) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (Fi
 	return fi, &Error{Method: "GET", Endpoint: "storage " + redactURL(fileURL), Status: http.StatusNotImplemented, Message: "the storage host gives no file size"}
 }
 
-// redactURL drops a URL's query, where signed storage URLs keep their
-// credentials.
-func redactURL(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + "?…"
+// final reports whether a storage failure can never succeed when sent
+// again: a refused url or redirect, or a 4xx other than 408 and 429.
+func final(err error) bool {
+	if errors.Is(err, ErrRefused) {
+		return true
 	}
-	return u
+	var se *Error
+	return errors.As(err, &se) && !se.retryable()
+}
+
+// storageError is the *Error of a storage answer. The body of a storage
+// host's error can echo the request, signature and all (Cloud Storage's
+// SignatureDoesNotMatch holds the string to sign), so only its XML Code
+// and Message are kept.
+func storageError(method, fileURL string, resp *http.Response, body []byte) *Error {
+	e := parseError(method, "storage "+redactURL(fileURL), resp, nil)
+	var x struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	if xml.Unmarshal(body, &x) == nil && x.Code != "" {
+		e.Kind = x.Code
+		e.Message = strings.TrimSpace(x.Code + ": " + x.Message)
+		if len(e.Message) > 200 {
+			e.Message = e.Message[:200] + "…"
+		}
+	}
+	return e
 }

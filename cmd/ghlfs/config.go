@@ -16,6 +16,7 @@ import (
 //	GHL_TOKEN=pit-...            # or GHL_TOKEN_FILE=/path/to/token
 //	GHL_LOCATION_ID=...
 //	GHL_API_URL=https://services.leadconnectorhq.com
+//	GHL_STORAGE_HOSTS=cdn.example.com,files.example.com
 //
 // The token is never taken from the command line: a command line is
 // visible to every user of the machine.
@@ -87,32 +88,56 @@ func setting(flagValue, key string, conf map[string]string) string {
 // readToken returns the API token from a file (first line) or, failing
 // that, from GHL_TOKEN in the environment or the config file.
 func readToken(tokenFile string, conf map[string]string) (string, error) {
-	// Flag, then environment, then config file; within each, a token file
-	// before a token.
-	if tokenFile == "" {
-		tokenFile = os.Getenv("GHL_TOKEN_FILE")
-	}
-	if tokenFile == "" && os.Getenv("GHL_TOKEN") == "" {
-		tokenFile = conf["GHL_TOKEN_FILE"]
-	}
-	if tokenFile != "" {
-		f, err := openPrivate("token file", tokenFile, true)
-		if err != nil {
-			return "", err
-		}
-		data, err := io.ReadAll(io.LimitReader(f, 64<<10))
-		f.Close()
-		if err != nil {
-			return "", fmt.Errorf("token file: %w", err)
-		}
-		tok, _, _ := strings.Cut(string(data), "\n")
-		if tok = strings.TrimSpace(tok); tok == "" {
-			return "", fmt.Errorf("token file %s is empty", tokenFile)
-		}
-		return tok, nil
+	if tokenFile = tokenFileOf(tokenFile, conf); tokenFile != "" {
+		return readTokenFile(tokenFile)
 	}
 	if tok := setting("", "GHL_TOKEN", conf); tok != "" {
 		return strings.TrimSpace(tok), nil
 	}
 	return "", errors.New("no API token: set GHL_TOKEN, or pass --token-file FILE, or put GHL_TOKEN in the config file")
+}
+
+// tokenFileOf is the token file to use, or "" when the token is given
+// directly: flag, then environment, then config file; within each, a
+// token file before a token.
+func tokenFileOf(flagValue string, conf map[string]string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if f := os.Getenv("GHL_TOKEN_FILE"); f != "" {
+		return f
+	}
+	if os.Getenv("GHL_TOKEN") == "" {
+		return conf["GHL_TOKEN_FILE"]
+	}
+	return ""
+}
+
+// readTokenFile returns the first line of a token file. It is read at
+// start, and again whenever the API refuses the token.
+func readTokenFile(path string) (string, error) {
+	f, err := openPrivate("token file", path, true)
+	if err != nil {
+		return "", err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	f.Close()
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	tok, _, _ := strings.Cut(string(data), "\n")
+	if tok = strings.TrimSpace(tok); tok == "" {
+		return "", fmt.Errorf("token file %s is empty", path)
+	}
+	return tok, nil
+}
+
+// storageHosts are the storage hosts added to the built-in ones: the
+// --storage-host flags, else GHL_STORAGE_HOSTS from the environment, else
+// from the config file (comma- or space-separated).
+func storageHosts(flags []string, conf map[string]string) []string {
+	if len(flags) > 0 {
+		return flags
+	}
+	return strings.FieldsFunc(setting("", "GHL_STORAGE_HOSTS", conf), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 }

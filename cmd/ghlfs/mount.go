@@ -47,6 +47,8 @@ type mountFlags struct {
 	umask        umaskFlag
 	logLevel     string
 	debugFUSE    bool
+	storageHosts []string      // --storage-host, repeatable
+	maxWait      time.Duration // --max-retry-after
 }
 
 func parseMountFlags(args []string) (*mountFlags, string, error) {
@@ -90,6 +92,11 @@ Flags:
 	fl.Var(&m.umask, "umask", "permission bits cleared from the modes shown (0777 for folders, 0666 for files); the umask ghlfs runs under unless set")
 	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
+	fl.Func("storage-host", "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)", func(v string) error {
+		m.storageHosts = append(m.storageHosts, v)
+		return nil
+	})
+	fl.DurationVar(&m.maxWait, "max-retry-after", time.Minute, "longest pause a server's Retry-After or rate-limit headers can impose")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -99,6 +106,9 @@ Flags:
 	if fl.NArg() != 1 {
 		fl.Usage()
 		return nil, "", errors.New("mount needs exactly one MOUNTPOINT")
+	}
+	if m.maxWait <= 0 {
+		return nil, "", errors.New("--max-retry-after must be positive")
 	}
 	if m.writeBack < 0 || m.grace < 0 {
 		return nil, "", errors.New("--write-back-delay and --unmount-grace must not be negative")
@@ -156,6 +166,12 @@ func runMount(args []string) error {
 	if err != nil {
 		return err
 	}
+	// A token that came from a file is read again when the API refuses it
+	// (a token rotated in HighLevel, and the file rewritten).
+	var tokenSource func() (string, error)
+	if tf := tokenFileOf(m.tokenFile, conf); tf != "" {
+		tokenSource = func() (string, error) { return readTokenFile(tf) }
+	}
 	location := setting(m.location, "GHL_LOCATION_ID", conf)
 	if location == "" {
 		return errors.New("no location: pass --location or set GHL_LOCATION_ID")
@@ -195,7 +211,12 @@ func runMount(args []string) error {
 		PageSize:     m.pageSize,
 		RateLimit:    rate,
 		RetryTimeout: m.opTimeout,
-		Logger:       log.With("layer", "remote"),
+		// Storage hosts beyond the built-in ones: flags, else environment,
+		// else config file.
+		StorageHosts:  storageHosts(m.storageHosts, conf),
+		MaxRetryAfter: m.maxWait,
+		TokenSource:   tokenSource,
+		Logger:        log.With("layer", "remote"),
 	})
 	if err != nil {
 		return err

@@ -85,7 +85,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.draw(f.Fault429) {
 		if !f.Fault429NoRetryAfter {
-			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Retry-After", f.retryAfter())
 		}
 		writeError(w, http.StatusTooManyRequests, "Too many requests", "")
 		return
@@ -104,7 +104,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		errRoute(w, r)
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+s.token {
+	if r.Header.Get("Authorization") != "Bearer "+s.currentToken() {
 		errUnauthorized(w)
 		return
 	}

@@ -29,6 +29,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.postFaults(w, r)
 	case "GET /_ghlfake/quirks", "POST /_ghlfake/quirks":
 		s.serveQuirks(w, r)
+	case "POST /_ghlfake/token":
+		s.postToken(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "Cannot "+r.Method+" "+r.URL.Path, "Not Found")
 	}

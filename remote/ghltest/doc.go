@@ -5,14 +5,25 @@
 //     remote/API.md (the API base URL is Server.URL);
 //   - the public storage host, at URL+"/storage/msgsndr/<location>/media/<id><ext>";
 //   - control endpoints for tests, at URL+"/_ghlfake/...": GET stats,
-//     POST stats/reset, GET faults, POST faults, GET quirks, POST quirks.
+//     POST stats/reset, GET faults, POST faults, GET quirks, POST quirks,
+//     POST token.
 //
 // It serves one location (sub-account) with one bearer token, keeps its
 // library in memory (optionally on disk, see Options.DataDir), limits the
 // request rate like the real service, and injects faults on demand
 // (Faults). Tests can read and change the library directly through Items,
-// Item, Content, AddFolder and AddFile, which neither go through HTTP nor
-// count in Stats.
+// Item, Content, AddFolder, AddFile and SetFileURL, which neither go through
+// HTTP nor count in Stats.
+//
+// Token rotation: SetToken, or POST /_ghlfake/token {"token": "..."}
+// (answered {"rotated": true}; no endpoint shows a token), makes the API
+// accept the new token only, from the next request on, as a Private
+// Integration Token rotated in HighLevel's settings does.
+//
+// Hostile urls: SetFileURL(id, url) makes listings give that url for the
+// file (another host, a local service, a query holding a signature), as a
+// compromised or confused server could; the fake's own storage still serves
+// the file at its path. Not kept in DataDir.
 //
 // # Request processing
 //
@@ -100,7 +111,9 @@
 // at midnight UTC; X-RateLimit-Daily-Reset is that instant in Unix
 // milliseconds. A limit that is off (negative) sends none of its headers.
 // Stats.MaxInWindow counts requests the limiter let through, and is kept
-// even when the limit is off. Injected 429s have Retry-After: 1.
+// even when the limit is off. Injected 429s have Retry-After: 1, or
+// Faults.Fault429RetryAfter rounded up to whole seconds (a server may ask
+// for a day: "fault_429_retry_after": "24h").
 //
 // Errors: bodies carry no traceId except injected 500s; successful rename,
 // delete and upload answers carry one (a random UUID).

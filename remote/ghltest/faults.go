@@ -21,6 +21,9 @@ type Faults struct {
 	Fault429 float64 `json:"fault_429"`
 	// Fault429NoRetryAfter leaves Retry-After out of injected 429s.
 	Fault429NoRetryAfter bool `json:"fault_429_no_retry_after"`
+	// Fault429RetryAfter is the Retry-After of injected 429s, in whole
+	// seconds rounded up; 0 means 1s. A server may ask for a day.
+	Fault429RetryAfter Duration `json:"fault_429_retry_after"`
 	// FaultCut is the fraction of requests whose connection is cut. A storage
 	// GET sends about half of its body and then the TCP connection is
 	// closed. An API request is carried out (its effect happens) and the
@@ -54,7 +57,7 @@ func (f Faults) validate() error {
 			return fmt.Errorf("%s must be within [0, 1], got %v", p.name, p.v)
 		}
 	}
-	if f.Latency < 0 || f.StorageLatency < 0 || f.UploadDelay < 0 {
+	if f.Latency < 0 || f.StorageLatency < 0 || f.UploadDelay < 0 || f.Fault429RetryAfter < 0 {
 		return errors.New("durations must not be negative")
 	}
 	if f.StorageRate < 0 {
@@ -100,6 +103,7 @@ func (s *Server) SetFaults(f Faults) {
 	f.Latency = max(f.Latency, 0)
 	f.StorageLatency = max(f.StorageLatency, 0)
 	f.UploadDelay = max(f.UploadDelay, 0)
+	f.Fault429RetryAfter = max(f.Fault429RetryAfter, 0)
 	f.StorageRate = max(f.StorageRate, 0)
 	s.faultsMu.Lock()
 	s.faults = f

@@ -34,7 +34,7 @@ func (s *Server) itemJSONq(q quirks, it item, base string) object {
 		o = append(o, field{"parentId", nil})
 	}
 	if it.typ == TypeFile {
-		o = append(o, field{"url", base + "/storage/" + it.objectPath}, field{"path", it.objectPath})
+		o = append(o, field{"url", it.urlFrom(base)}, field{"path", it.objectPath})
 	}
 	o = append(o, field{"altId", s.loc}, field{"altType", "location"})
 	if it.typ == TypeFile && !s.minimal {

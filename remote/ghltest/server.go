@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,6 +70,7 @@ type Server struct {
 	URL string
 
 	token   string
+	rotated atomic.Pointer[string] // the token since SetToken; nil: token
 	loc     string
 	seed    string
 	pageCap int
@@ -471,7 +473,7 @@ func (s *Server) publicItem(it item) Item {
 		UpdatedAt:   it.updatedAt,
 	}
 	if it.typ == TypeFile {
-		out.URL = s.baseURL(nil) + "/storage/" + it.objectPath
+		out.URL = it.urlFrom(s.baseURL(nil))
 	}
 	return out
 }

@@ -53,6 +53,7 @@ type item struct {
 	createdAt   time.Time
 	updatedAt   time.Time
 	objectPath  string // "msgsndr/<loc>/media/<id><ext>" for files
+	url         string // set by Server.SetFileURL: the url listings give instead
 	data        []byte
 }
 
