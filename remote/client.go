@@ -7,6 +7,7 @@ package remote
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,8 +25,6 @@ import (
 const (
 	DefaultBaseURL = "https://services.leadconnectorhq.com"
 	APIVersion     = "2021-07-28"
-	// MaxUploadSize is the largest file the upload endpoint accepts.
-	MaxUploadSize = 25 << 20
 )
 
 // Config configures a Client. Token and LocationID are required.
@@ -45,7 +44,10 @@ type Config struct {
 	// RetryTimeout bounds the time spent retrying one call (default 2m).
 	// A context deadline, when shorter, wins.
 	RetryTimeout time.Duration
-	Logger       *slog.Logger
+	// MaxUploadSize is the largest image or other file uploaded (default
+	// MaxUploadSize); a video may be larger (see UploadLimit).
+	MaxUploadSize int64
+	Logger        *slog.Logger
 }
 
 // Client talks to one location's Media Storage.
@@ -57,6 +59,7 @@ type Client struct {
 	http     *http.Client
 	pageSize int
 	retryFor time.Duration
+	maxSize  int64
 	log      *slog.Logger
 	pacer    *pacer
 
@@ -100,6 +103,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryTimeout <= 0 {
 		cfg.RetryTimeout = 2 * time.Minute
 	}
+	if cfg.MaxUploadSize <= 0 {
+		cfg.MaxUploadSize = MaxUploadSize
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -111,6 +117,7 @@ func New(cfg Config) (*Client, error) {
 		http:      cfg.HTTPClient,
 		pageSize:  cfg.PageSize,
 		retryFor:  cfg.RetryTimeout,
+		maxSize:   cfg.MaxUploadSize,
 		log:       cfg.Logger,
 		pacer:     newPacer(cfg.RateLimit, cfg.RateWindow),
 		pageFloor: make(map[string]int),
@@ -138,6 +145,11 @@ type call struct {
 	// body returns a fresh request body and its content type for each
 	// attempt; nil means no body.
 	body func() (io.Reader, string, error)
+	// length is the body's length when body gives a reader whose length
+	// net/http cannot tell (else it is sent chunked).
+	length int64
+	// version is the Version header; "" = APIVersion.
+	version string
 	// idempotent requests are retried after 5xx answers and broken
 	// connections; others only when the server surely did not act (429,
 	// a connection that never opened).
@@ -231,7 +243,10 @@ func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int,
 		return nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Version", APIVersion)
+	if cl.length > 0 {
+		req.ContentLength = cl.length
+	}
+	req.Header.Set("Version", cmp.Or(cl.version, APIVersion))
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 	if ctype != "" {
