@@ -158,8 +158,11 @@ func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno sysc
 		p += name
 	}
 	level := slog.LevelError
-	if normal[errno] {
+	switch {
+	case normal[errno]:
 		level = slog.LevelDebug
+	case errno == syscall.EFBIG:
+		level = slog.LevelWarn // the user's doing: a file over the upload limit
 	}
 	f.log.Log(context.Background(), level, fmt.Sprintf("%s %s: %v", op, p, err), "op", op, "path", p, "errno", errno.Error())
 	return errno
