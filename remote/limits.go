@@ -38,9 +38,10 @@ func UploadLimit(contentType string, general int64) int64 {
 	return general
 }
 
-// mediaTypes are the types of common media extensions, for a system
-// whose mime tables lack them (Go's own table knows no video): a video
-// must go up as video/* for its larger limit to apply.
+// mediaTypes are the types of common media extensions, before the
+// system's: its tables may lack them (Go's own knows no video) or differ
+// (.webm as audio/webm), and a video must go up as video/* for its larger
+// limit to apply.
 var mediaTypes = map[string]string{
 	".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
 	".webm": "video/webm", ".mkv": "video/x-matroska", ".avi": "video/x-msvideo",
@@ -50,9 +51,9 @@ var mediaTypes = map[string]string{
 	".zip": "application/zip",
 }
 
-// TypeByName is the content type a file named name is uploaded with: the
-// system's type for its extension, else a built-in one for common media,
-// else application/octet-stream.
+// TypeByName is the content type a file named name is uploaded with: a
+// built-in one for common media, else the system's type for its
+// extension, else application/octet-stream.
 func TypeByName(name string) string {
 	if t := typeOfExt(path.Ext(name)); t != "" {
 		return t
@@ -65,10 +66,10 @@ func typeOfExt(ext string) string {
 	if ext == "" {
 		return ""
 	}
-	if t := mime.TypeByExtension(ext); t != "" {
+	if t, ok := mediaTypes[ext]; ok {
 		return t
 	}
-	return mediaTypes[ext]
+	return mime.TypeByExtension(ext)
 }
 
 // temporaryTypes are those some systems give the extensions of

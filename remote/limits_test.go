@@ -22,6 +22,7 @@ func TestTypesAndLimits(t *testing.T) {
 	}{
 		{"clip.mp4", "video/mp4", "video/mp4", MaxVideoUploadSize},
 		{"CLIP.MOV", "video/quicktime", "video/quicktime", MaxVideoUploadSize},
+		{"clip.webm", "video/webm", "video/webm", MaxVideoUploadSize},
 		{"photo.png", "image/png", "image/png", MaxUploadSize},
 		{"notes", "application/octet-stream", "application/octet-stream", MaxUploadSize},
 		{".clip.mp4.Xy12Ab", "application/octet-stream", "video/mp4", MaxUploadSize},

@@ -110,22 +110,22 @@ func extOf(name string) string {
 	return ext
 }
 
-// guessContentType maps a name's extension to a media type: the system's
-// table, else videoTypes.
+// guessContentType maps a name's extension to a media type: videoTypes,
+// else the system's table.
 func guessContentType(name string) string {
 	ext := strings.ToLower(extOf(name))
-	if ct := mime.TypeByExtension(ext); ct != "" {
+	if ct, ok := videoTypes[ext]; ok {
 		return ct
 	}
-	if ct, ok := videoTypes[ext]; ok {
+	if ct := mime.TypeByExtension(ext); ct != "" {
 		return ct
 	}
 	return "application/octet-stream"
 }
 
-// videoTypes are the video types the service surely knows, for a system
-// whose mime tables lack them (Go's own has no video): the video limit
-// depends on them.
+// videoTypes are the video types the service surely knows, before the
+// system's tables, which may lack them (Go's own has no video) or differ
+// (.webm as audio/webm): the video limit depends on them.
 var videoTypes = map[string]string{
 	".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
 	".webm": "video/webm", ".mkv": "video/x-matroska", ".avi": "video/x-msvideo",
