@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -48,6 +49,10 @@ func (s *Store) Open(ctx context.Context, e Entry, truncate bool, current func()
 	if e = s.latest(e); e.Pending {
 		return nil, ErrNotFound
 	}
+	e, err := s.located(ctx, e)
+	if err != nil {
+		return nil, err
+	}
 	h.e = e
 	h.reader = s.content.reader(e)
 	return h, nil
@@ -58,6 +63,11 @@ func (s *Store) Open(ctx context.Context, e Entry, truncate bool, current func()
 func (s *Store) Create(ctx context.Context, parentID, name string) (*Handle, Entry, error) {
 	if s.opts.ReadOnly {
 		return nil, Entry{}, ErrReadOnly
+	}
+	if parentID != "" {
+		if err := s.rc.FolderWrites(); err != nil {
+			return nil, Entry{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, name, err)
+		}
 	}
 	r, err := s.q.create(parentID, name)
 	if err != nil {
@@ -110,6 +120,11 @@ func (h *Handle) modify(ctx context.Context, truncate bool) error {
 		return ErrReadOnly
 	}
 	e = h.s.latest(e)
+	if e.ParentID != "" {
+		if err := h.s.rc.FolderWrites(); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrUnavailable, e.Name, err)
+		}
+	}
 	var r *record
 	var err error
 	if name, removed := h.now(); removed {
@@ -117,6 +132,11 @@ func (h *Handle) modify(ctx context.Context, truncate bool) error {
 	} else {
 		if name != "" {
 			e.Name = name
+		}
+		if !truncate {
+			if e, err = h.s.located(ctx, e); err != nil {
+				return err
+			}
 		}
 		r, err = h.s.q.modify(ctx, e, truncate)
 	}

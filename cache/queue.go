@@ -558,3 +558,18 @@ func (q *queue) close() {
 		r.mu.Unlock()
 	}
 }
+
+// located notes where the bytes of the API copy id are, once a listing
+// said so (an upload's answer may not).
+func (q *queue) located(id, url string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	key, ok := q.keys[id]
+	if !ok {
+		key = id
+	}
+	if e, ok := q.latest[key]; ok && e.ID == id && e.URL() == "" {
+		e.setURL(url)
+		q.latest[key] = e
+	}
+}

@@ -26,6 +26,9 @@ type Remote interface {
 	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
 	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
+	// FolderWrites is not nil once the service was seen putting a new item
+	// elsewhere than the folder asked for.
+	FolderWrites() error
 }
 
 var _ Remote = (*remote.Client)(nil)

@@ -431,5 +431,8 @@ func (q *queue) retired(ids []string) {
 // (a 4xx other than 408 and 429): it was not carried out.
 func refused(err error) bool {
 	var e *remote.Error
+	if errors.Is(err, remote.ErrMisplaced) {
+		return true // nothing is where it was asked for; what landed elsewhere was taken back
+	}
 	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
 }

@@ -16,11 +16,11 @@ func (f *FS) fillAttr(e cache.Entry, ino uint64, out *fuse.Attr) {
 	out.Uid, out.Gid = f.opts.UID, f.opts.GID
 	out.Blksize = blockSize
 	if e.IsDir {
-		out.Mode = syscall.S_IFDIR | 0o755
+		out.Mode = syscall.S_IFDIR | 0o777&^f.opts.Umask
 		out.Nlink = 2
 		out.Size = blockSize
 	} else {
-		out.Mode = syscall.S_IFREG | 0o644
+		out.Mode = syscall.S_IFREG | 0o666&^f.opts.Umask
 		out.Nlink = 1
 		out.Size = uint64(max(e.Size, 0))
 	}

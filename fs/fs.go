@@ -34,9 +34,17 @@ type Options struct {
 	// attributes and names without asking again; NegativeTimeout is the
 	// same for names that do not exist.
 	AttrTimeout, EntryTimeout, NegativeTimeout time.Duration
-	UID, GID                                   uint32
-	AllowOther                                 bool
-	Logger                                     *slog.Logger
+	// UID and GID own every file and folder shown.
+	UID, GID uint32
+	// Umask clears permission bits from the modes shown: a folder is
+	// 0777 and a file 0666 less these bits (0o022 shows 0755 and 0644).
+	Umask uint32
+	// AllowOther lets every user of the machine reach the mount. The
+	// kernel then checks each access against the owner and modes shown
+	// (default_permissions): ghlfs serves every request it gets with the
+	// token of the user who mounted it, and checks nothing itself.
+	AllowOther bool
+	Logger     *slog.Logger
 	// Debug logs every FUSE request.
 	Debug bool
 }
@@ -101,7 +109,12 @@ func (f *FS) Mount(mountpoint string) (*fuse.Server, error) {
 		UID:             f.opts.UID,
 		GID:             f.opts.GID,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1},
+		// fillAttr sets every mode; one the umask cleared stays 0.
+		NullPermissions: true,
 		Logger:          log.New(slogWriter{f.log}, "", 0),
+	}
+	if f.opts.AllowOther {
+		o.MountOptions.Options = append(o.MountOptions.Options, "default_permissions")
 	}
 	if f.opts.ReadOnly {
 		o.MountOptions.Options = append(o.MountOptions.Options, "ro")

@@ -7,6 +7,8 @@ BIN=${BIN:-bin}
 MNT=${MNT:-mnt}
 STATE=${STATE:-.demo}
 mkdir -p "$MNT" "$STATE/data" "$STATE/cache"
+# ghlfs refuses a cache dir that other users may write (a umask of 002).
+chmod go-w "$STATE/cache"
 
 # The demo's token is no secret, but it still travels the way a real one
 # does: through the environment, never the command line.

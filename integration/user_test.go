@@ -43,13 +43,22 @@ func TestMountAsNormalUser(t *testing.T) {
 		os.MkdirAll(d, 0o755)
 		os.Chown(d, 65534, 65534)
 	}
+	// The user's own token file, private to them, named by a config file
+	// that root owns and everyone may read (as one in /etc would be):
+	// both pass ghlfs's checks of who may change them.
+	token, config := filepath.Join(base, "token"), filepath.Join(base, "config")
+	writeFile(t, token, []byte(testToken+"\n"))
+	os.Chmod(token, 0o600)
+	os.Chown(token, 65534, 65534)
+	writeFile(t, config, []byte("GHL_LOCATION_ID="+testLocation+"\nGHL_TOKEN_FILE="+token+"\n"))
+	os.Chmod(config, 0o644)
 	asNobody := func(args ...string) *exec.Cmd {
 		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"}, args...)...)
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base, "GHL_TOKEN=" + testToken}
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base}
 		return cmd
 	}
 	log := &syncBuffer{}
-	cmd := asNobody(filepath.Join(binDir, "ghlfs"), "mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", cache, mnt)
+	cmd := asNobody(filepath.Join(binDir, "ghlfs"), "mount", "--config", config, "--api-url", srv.URL, "--cache-dir", cache, mnt)
 	cmd.Stderr, cmd.Stdout = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -57,16 +57,21 @@ type Client struct {
 	location string
 	ua       string
 	http     *http.Client
-	pageSize int
 	retryFor time.Duration
 	maxSize  int64
 	log      *slog.Logger
 	pacer    *pacer
+	clock    serverClock
+	place    placement
 
-	mu sync.Mutex
+	mu       sync.Mutex
+	pageSize int // the limit List asks for; lowered when a server refuses it
 	// pageFloor is, for each kind of listing, the largest page the server
 	// has returned: a page shorter than that is surely the last one.
-	pageFloor   map[string]int
+	pageFloor map[string]int
+	// sortHints is, for a listing that needed another order than the
+	// first to read cleanly, the index of that order in listOrders.
+	sortHints   map[string]int
 	quotaLogged bool
 }
 
@@ -121,6 +126,7 @@ func New(cfg Config) (*Client, error) {
 		log:       cfg.Logger,
 		pacer:     newPacer(cfg.RateLimit, cfg.RateWindow),
 		pageFloor: make(map[string]int),
+		sortHints: make(map[string]int),
 	}, nil
 }
 
@@ -258,6 +264,7 @@ func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int,
 	}
 	defer resp.Body.Close()
 	c.pacer.observe(resp.Header)
+	c.clock.observe(resp.Header.Get("Date"), time.Now())
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", cl.method, cl.endpoint, err)

@@ -31,7 +31,7 @@ type Item struct {
 	Size        int64 // -1 when the listing did not say
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
-	Deleted     bool
+	Deleted     bool // deleted, or trashed ("status": "trashed")
 }
 
 // IsFolder reports whether the item is a folder.
@@ -87,6 +87,7 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 		CreatedAt   json.RawMessage `json:"createdAt"`
 		UpdatedAt   json.RawMessage `json:"updatedAt"`
 		Deleted     json.RawMessage `json:"deleted"`
+		Status      json.RawMessage `json:"status"`
 	}
 	if err := json.Unmarshal(data, &r); err != nil {
 		return err
@@ -106,6 +107,12 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 	it.UpdatedAt = jsonTime(r.UpdatedAt)
 	if len(r.Deleted) > 0 {
 		_ = json.Unmarshal(r.Deleted, &it.Deleted)
+	}
+	// A trashed item may stay in listings with "deleted": false; its
+	// status says it is gone.
+	switch strings.ToLower(firstString(r.Status)) {
+	case "trashed", "deleted", "trash":
+		it.Deleted = true
 	}
 	if it.Type != TypeFile && it.Type != TypeFolder {
 		it.Type = "" // the caller knows what it asked for

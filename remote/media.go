@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net/http"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -47,46 +48,139 @@ func (c *Client) altBody(m map[string]any) []byte {
 // a short page ends the listing only when it is shorter than a page the
 // server has returned before; otherwise one more page is asked for.
 //
-// The API pages by offset: an item removed from an earlier page while a
-// listing runs moves every later item back one place, and the item at the
-// next page boundary would be skipped (a file that exists, missing from its
-// folder). So pages overlap: each page after the first starts a few items
-// before the end of the one before, and must begin with one of them. When
-// one does not (more removals than the overlap, or an order that is not
-// stable), the listing starts again, a few times at most.
+// The API pages by offset over a sort key, which can go wrong two ways: an
+// item removed from an earlier page while a listing runs moves every later
+// item back one place, so the item at the next page boundary is skipped;
+// and items that share the sort key (a bulk import gives many files one
+// createdAt) may come back in a different order on every request, so a run
+// of them across a page boundary loses some and repeats others. So pages
+// overlap: each page after the first starts a few items before the end of
+// the one before, and must repeat them in the same order. A pass whose
+// every page does is complete on its own. When one does not, the listing
+// is read again in another order (by name, then each order reversed),
+// until a pass is clean; a folder that needed another order starts with it
+// next time.
 func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
-	for attempt := 0; ; attempt++ {
-		items, whole, err := c.listOnce(ctx, q)
+	first := c.sortHint(q)
+	var union []Item
+	seen := make(map[string]bool)
+	for pass := 0; pass < maxListPasses; pass++ {
+		order := listOrders[(first+pass)%len(listOrders)]
+		items, clean, err := c.listOnce(ctx, q, order)
 		if err != nil {
+			if pass > 0 && errors.Is(err, ErrInvalid) {
+				// A server that sorts only by createdAt refuses another order.
+				c.log.Debug("the server refused a listing order", "order", order, "err", err)
+				continue
+			}
 			return nil, err
 		}
-		if whole || attempt >= 3 {
-			if !whole {
-				c.log.Warn("the listing kept shifting while it was read; it may miss items", "type", q.Type, "parent", q.ParentID)
-			}
-			return items, nil
+		if clean {
+			c.setSortHint(q, (first+pass)%len(listOrders))
+			return q.children(items), nil
 		}
-		c.log.Debug("the listing shifted while it was read; reading it again", "type", q.Type, "parent", q.ParentID)
+		for _, it := range items {
+			if !seen[it.ID] {
+				seen[it.ID] = true
+				union = append(union, it)
+			}
+		}
+		c.log.Debug("pages of the listing did not line up; reading it again in another order", "type", q.Type, "parent", q.ParentID, "order", order)
+	}
+	c.log.Warn("the listing kept changing while it was read; it may miss items", "type", q.Type, "parent", q.ParentID)
+	return q.children(union), nil
+}
+
+// listOrder is a sort a listing asks for.
+type listOrder struct{ by, order string }
+
+func (o listOrder) String() string { return o.by + " " + o.order }
+
+// listOrders are the orders List tries, the documented one first.
+var listOrders = []listOrder{{"createdAt", "asc"}, {"name", "asc"}, {"createdAt", "desc"}, {"name", "desc"}}
+
+// maxListPasses bounds how often one List reads a listing.
+const maxListPasses = 6
+
+// sortHint is the order to read a listing in first.
+func (c *Client) sortHint(q ListQuery) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sortHints[q.hintKey()]
+}
+
+func (c *Client) setSortHint(q ListQuery, i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := q.hintKey()
+	switch {
+	case i != 0 && len(c.sortHints) >= maxSortHints:
+		clear(c.sortHints) // bounded: forget, at worst a pass is read twice
+		fallthrough
+	case i != 0:
+		c.sortHints[k] = i
+	default:
+		delete(c.sortHints, k)
 	}
 }
 
+// maxSortHints bounds the folders whose listing order is remembered.
+const maxSortHints = 4096
+
+func (q ListQuery) hintKey() string {
+	return q.kind() + "/" + q.ParentID
+}
+
+// children keeps the items of a folder listing that are in that folder: a
+// server may answer a listing of the root with the whole library, or ignore
+// parentId. An item without parentId is taken as in the folder asked for,
+// unless other items of the same answer say where they are, and then it is
+// at the root.
+func (q ListQuery) children(items []Item) []Item {
+	if q.FetchAll {
+		return items
+	}
+	saysWhere := q.ParentID == ""
+	for _, it := range items {
+		if it.ParentID != "" {
+			saysWhere = true
+			break
+		}
+	}
+	out := items[:0]
+	for _, it := range items {
+		if it.ParentID == "" && !saysWhere {
+			it.ParentID = q.ParentID
+		}
+		if it.ParentID == q.ParentID {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // pageOverlap is how many items of one page the next one asks for again.
+// A run of items with one sort key can hide an item only when it covers
+// the whole overlap and more on both sides, and then the overlap repeats
+// in the same order only by chance.
 const pageOverlap = 4
 
-// listOnce reads a listing page by page; whole is false when a page did
-// not begin where the one before ended.
-func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole bool, err error) {
+// listOnce reads a listing page by page in one order; clean is false when
+// a page did not repeat the end of the one before in the same order.
+func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder) (all []Item, clean bool, err error) {
 	seen := make(map[string]bool)
 	kind := q.kind()
+	clean = true
 	var anchors []string // the last items of the page before
 	for offset := 0; ; {
-		page, err := c.ListPage(ctx, q, offset, c.pageSize)
+		limit := c.limit()
+		page, err := c.listPage(ctx, q, order, offset, limit)
 		if err != nil {
 			return nil, false, err
 		}
 		n := len(page)
 		if n == 0 {
-			return all, true, nil
+			return all, clean, nil
 		}
 		fresh := 0
 		for _, it := range page {
@@ -98,10 +192,10 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole b
 			// A page of nothing new: a server that ignores offset would
 			// send the same page for ever.
 			c.log.Warn("the server repeated a page; ending the listing", "type", q.Type, "offset", offset)
-			return all, true, nil
+			return all, clean, nil
 		}
-		if len(anchors) > 0 && !slices.Contains(anchors, page[0].ID) {
-			return all, false, nil
+		if !repeats(page, anchors) {
+			clean = false
 		}
 		for _, it := range page {
 			if it.ID == "" || seen[it.ID] {
@@ -118,8 +212,8 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole b
 			c.pageFloor[kind] = n
 		}
 		c.mu.Unlock()
-		if n < c.pageSize && n < floor {
-			return all, true, nil
+		if n < limit && n < floor {
+			return all, clean, nil
 		}
 		overlap := min(pageOverlap, n/2)
 		anchors = anchors[:0]
@@ -128,6 +222,24 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole b
 		}
 		offset += n - overlap
 	}
+}
+
+// repeats reports whether page begins with a tail of anchors, in order
+// (items removed meanwhile may have moved it a few places back).
+func repeats(page []Item, anchors []string) bool {
+	if len(anchors) == 0 {
+		return true
+	}
+	i := slices.Index(anchors, page[0].ID)
+	if i < 0 {
+		return false
+	}
+	for j, id := range anchors[i:] {
+		if j < len(page) && page[j].ID != id {
+			return false
+		}
+	}
+	return true
 }
 
 // kind tells listings apart whose pages a server may cap differently.
@@ -139,7 +251,7 @@ func (q ListQuery) kind() string {
 // a page of the root's files, which also tells List how long a page the
 // server is sure to return.
 func (c *Client) Check(ctx context.Context) error {
-	page, err := c.ListPage(ctx, ListQuery{Type: TypeFile}, 0, c.pageSize)
+	page, err := c.ListPage(ctx, ListQuery{Type: TypeFile}, 0, c.limit())
 	if err != nil {
 		return err
 	}
@@ -150,15 +262,19 @@ func (c *Client) Check(ctx context.Context) error {
 	return nil
 }
 
-// ListPage returns one page of a listing.
+// ListPage returns one page of a listing, oldest first.
 func (c *Client) ListPage(ctx context.Context, q ListQuery, offset, limit int) ([]Item, error) {
+	return c.listPage(ctx, q, listOrders[0], offset, limit)
+}
+
+func (c *Client) listPage(ctx context.Context, q ListQuery, order listOrder, offset, limit int) ([]Item, error) {
 	if q.Type == "" {
 		q.Type = TypeFile
 	}
 	v := c.values()
 	v.Set("type", q.Type)
-	v.Set("sortBy", "createdAt")
-	v.Set("sortOrder", "asc")
+	v.Set("sortBy", order.by)
+	v.Set("sortOrder", order.order)
 	v.Set("offset", strconv.Itoa(offset))
 	v.Set("limit", strconv.Itoa(limit))
 	if q.ParentID != "" && !q.FetchAll {
@@ -171,6 +287,16 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, offset, limit int) (
 		v.Set("query", q.Query)
 	}
 	body, err := c.do(ctx, call{method: "GET", endpoint: "/medias/files", path: "/medias/files", query: v, idempotent: true})
+	var apiErr *Error
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnprocessableEntity && limit > maxSafeLimit {
+		// A server that caps limit refuses a larger one (422 "limit must
+		// not be greater than 100"): ask for pages it takes, from now on.
+		c.mu.Lock()
+		c.pageSize = min(c.pageSize, maxSafeLimit)
+		c.mu.Unlock()
+		c.log.Info("the server refused the page size; asking for pages of 100", "limit", limit, "message", apiErr.Message)
+		return c.listPage(ctx, q, order, offset, maxSafeLimit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -178,17 +304,52 @@ func (c *Client) ListPage(ctx context.Context, q ListQuery, offset, limit int) (
 	if err != nil {
 		return nil, fmt.Errorf("GET /medias/files: unreadable answer: %w", err)
 	}
-	// Each listing asks for one type; an item without a type is of that type.
 	for i := range items {
+		// Each listing asks for one type; an item without a type is of that type.
 		if items[i].Type == "" {
 			items[i].Type = q.Type
 		}
+		items[i].ParentID = c.parentOf(items[i].ParentID)
 	}
 	return items, nil
 }
 
+// maxSafeLimit is the largest page a server that caps limit is known to
+// take.
+const maxSafeLimit = 100
+
+// parentOf reads a parentId: a server may write the root as the location's
+// id.
+func (c *Client) parentOf(id string) string {
+	if id == c.location {
+		return ""
+	}
+	return id
+}
+
+// limit is the page size List asks for.
+func (c *Client) limit() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pageSize
+}
+
 // CreateFolder creates a folder named name under parentID ("" = root).
 func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item, error) {
+	it, err := c.createFolder(ctx, parentID, name)
+	if err != nil {
+		return it, err
+	}
+	if err := c.checkPlacement(ctx, "POST /medias/folder", it, parentID); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item, error) {
+	if err := c.beforeCreate("POST /medias/folder", parentID, name); err != nil {
+		return Item{}, err
+	}
 	m := map[string]any{"name": name}
 	if parentID != "" {
 		m["parentId"] = parentID
@@ -210,6 +371,7 @@ func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item,
 			if it.Name == "" {
 				it.Name = name
 			}
+			it.ParentID = c.parentOf(it.ParentID)
 			if it.ParentID == "" {
 				it.ParentID = parentID
 			}
@@ -250,6 +412,20 @@ type Upload struct {
 // the answer). New content always makes a new file: the API cannot replace
 // an existing file's bytes.
 func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
+	it, err := c.uploadFile(ctx, up)
+	if err != nil {
+		return it, err
+	}
+	if err := c.checkPlacement(ctx, "POST /medias/upload-file", it, up.ParentID); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
+	if err := c.beforeCreate("POST /medias/upload-file", up.ParentID, up.Name); err != nil {
+		return Item{}, err
+	}
 	ctype := cmp.Or(up.ContentType, "application/octet-stream")
 	if limit := UploadLimit(ctype, c.maxSize); up.Size > limit {
 		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d bytes of %s)", up.Name, up.Size, ErrTooLarge, limit, ctype)
@@ -305,12 +481,15 @@ func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
 // newest item named name under parentID that was created at or after since
 // (less a margin for clock skew), of the given size when size >= 0, and
 // not one of exclude.
+//
+// since is a time of this machine; createdAt is the service's, so it is
+// compared on the service's clock (learnt from its Date headers).
 func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (Item, bool, error) {
-	items, err := c.List(ctx, ListQuery{Type: typ, ParentID: parentID, Query: name})
+	items, err := c.named(ctx, parentID, typ, name)
 	if err != nil {
 		return Item{}, false, err
 	}
-	since = since.Add(-30 * time.Second)
+	since = c.clock.toServer(since).Add(-30 * time.Second)
 	skip := make(map[string]bool, len(exclude))
 	for _, id := range exclude {
 		skip[id] = true
@@ -336,6 +515,26 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 		}
 	}
 	return best, best.ID != "", nil
+}
+
+// named returns the items of a folder that may be named name: a listing
+// searched with query when that surely finds the name, else the whole
+// folder. What query matches is not documented: a substring, a prefix, a
+// whole name, or a regular expression built from it. The whole name finds
+// itself under each of those unless it holds characters special to a
+// regular expression; and when the answer holds no item of that name the
+// search is not trusted either.
+func (c *Client) named(ctx context.Context, parentID, typ, name string) ([]Item, error) {
+	if !strings.ContainsAny(name, `\^$|?*+()[]{}`) {
+		items, err := c.List(ctx, ListQuery{Type: typ, ParentID: parentID, Query: name})
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(items, func(it Item) bool { return it.Name == name }) {
+			return items, nil
+		}
+	}
+	return c.List(ctx, ListQuery{Type: typ, ParentID: parentID})
 }
 
 // multipartBody is the upload's request body, streamed from up.Open: the
@@ -446,9 +645,19 @@ func quoteFilename(s string) string { return filenameEscaper.Replace(s) }
 // Rename gives the file or folder id a new name (POST /medias/{id}). The API
 // has no way to move an item to another folder.
 func (c *Client) Rename(ctx context.Context, id, name string) error {
-	_, err := c.do(ctx, call{method: "POST", endpoint: "/medias/{id}", path: "/medias/" + url.PathEscape(id),
+	body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/{id}", path: "/medias/" + url.PathEscape(id),
 		body: jsonBody(c.altBody(map[string]any{"name": name})), idempotent: true})
-	return err
+	if err != nil {
+		return err
+	}
+	// {"updated": false} is a 2xx that renamed nothing.
+	var res struct {
+		Updated *bool `json:"updated"`
+	}
+	if json.Unmarshal(body, &res) == nil && res.Updated != nil && !*res.Updated {
+		return &NotDoneError{Call: "POST /medias/{id}", IDs: []string{id}}
+	}
+	return nil
 }
 
 // Renaming is one entry of RenameMany.

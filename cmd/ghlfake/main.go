@@ -82,10 +82,14 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 	fs.BoolVar(&f.Down, "down", false, "answer every request with 503")
 	fs.BoolVar(&f.RejectUploads, "reject-uploads", false, "answer every upload with 400")
 	fs.DurationVar(&upDelay, "upload-delay", 0, "delay before an upload is stored")
+	fs.Func("quirk", "turn on a quirk of the real service's undocumented behaviour; repeatable ("+strings.Join(ghltest.KnownQuirks(), ", ")+"; clock-skew=DURATION)", func(v string) error {
+		cfg.opts.Quirks = append(cfg.opts.Quirks, v)
+		return nil
+	})
 	fs.BoolVar(&cfg.verbose, "v", false, "log every request")
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API. Control endpoints: GET /_ghlfake/stats,\nPOST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults.\n\nFlags:\n")
+		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API. Control endpoints: GET /_ghlfake/stats,\nPOST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

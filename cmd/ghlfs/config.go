@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,13 +29,14 @@ func defaultConfigPath() string {
 }
 
 // readConfig reads a KEY=VALUE file. A missing file at the default path
-// is no error.
+// is no error. A file that other users may change is refused, and so is
+// one holding GHL_TOKEN that they may read (perms.go).
 func readConfig(path string, explicit bool) (map[string]string, error) {
 	conf := map[string]string{}
 	if path == "" {
 		return conf, nil
 	}
-	f, err := os.Open(path)
+	f, err := openPrivate("config file", path, false)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !explicit {
 			return conf, nil
@@ -50,12 +52,24 @@ func readConfig(path string, explicit bool) (map[string]string, error) {
 		}
 		k, v, ok := strings.Cut(line, "=")
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: want KEY=VALUE", path, n)
+			return nil, fmt.Errorf("config file %s:%d: want KEY=VALUE", path, n)
 		}
 		v = strings.Trim(strings.TrimSpace(v), `"'`)
 		conf[strings.TrimSpace(k)] = v
 	}
-	return conf, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	if _, ok := conf["GHL_TOKEN"]; ok {
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		if err := checkPrivate("config file", path, fi, true); err != nil {
+			return nil, err
+		}
+	}
+	return conf, nil
 }
 
 // setting returns the first non-empty of a flag value, an environment
@@ -82,7 +96,12 @@ func readToken(tokenFile string, conf map[string]string) (string, error) {
 		tokenFile = conf["GHL_TOKEN_FILE"]
 	}
 	if tokenFile != "" {
-		data, err := os.ReadFile(tokenFile)
+		f, err := openPrivate("token file", tokenFile, true)
+		if err != nil {
+			return "", err
+		}
+		data, err := io.ReadAll(io.LimitReader(f, 64<<10))
+		f.Close()
 		if err != nil {
 			return "", fmt.Errorf("token file: %w", err)
 		}

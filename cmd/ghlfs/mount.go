@@ -44,6 +44,8 @@ type mountFlags struct {
 	pageSize     int
 	rateLimit    int
 	allowOther   bool
+	uid, gid     int
+	umask        umaskFlag
 	logLevel     string
 	debugFUSE    bool
 }
@@ -83,7 +85,11 @@ Flags:
 	fl.DurationVar(&m.pollInterval, "poll-interval", 0, "re-list the folders in use this often, to see changes made elsewhere (0: off)")
 	fl.BoolVar(&m.listAll, "list-all", false, "list the whole library at once (fetchAll) instead of folder by folder")
 	fl.IntVar(&m.rateLimit, "rate-limit", 100, "API requests per 10 seconds to keep under (the published burst limit); 0 turns pacing off")
-	fl.BoolVar(&m.allowOther, "allow-other", false, "let other users see the mount (needs user_allow_other for non-root)")
+	fl.BoolVar(&m.allowOther, "allow-other", false, "let other users reach the mount, with the access the owner and modes shown give them (needs user_allow_other in /etc/fuse.conf for non-root)")
+	fl.IntVar(&m.uid, "uid", os.Getuid(), "owner uid of every file and folder: yours unless set")
+	fl.IntVar(&m.gid, "gid", os.Getgid(), "owner gid of every file and folder: yours unless set")
+	m.umask = umaskFlag(processUmask())
+	fl.Var(&m.umask, "umask", "permission bits cleared from the modes shown (0777 for folders, 0666 for files); the umask ghlfs runs under unless set")
 	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
 	if err := fl.Parse(args); err != nil {
@@ -101,6 +107,9 @@ Flags:
 	}
 	if m.maxUpload <= 0 {
 		return nil, "", errors.New("--max-upload-size must be positive")
+	}
+	if m.uid < 0 || int64(m.uid) > 1<<32-2 || m.gid < 0 || int64(m.gid) > 1<<32-2 {
+		return nil, "", errors.New("--uid and --gid must be user and group ids")
 	}
 	if m.deleteMode != "trash" && m.deleteMode != "delete" {
 		return nil, "", fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
@@ -146,7 +155,7 @@ func runMount(args []string) error {
 	}
 	conf, err := readConfig(confPath, explicit)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	token, err := readToken(m.tokenFile, conf)
 	if err != nil {
@@ -162,6 +171,21 @@ func runMount(args []string) error {
 	}
 	if fi, err := os.Stat(mountpoint); err != nil || !fi.IsDir() {
 		return fmt.Errorf("mountpoint %s is not a directory", mountpoint)
+	}
+
+	cacheDir := m.cacheDir
+	if cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return fmt.Errorf("no cache dir (pass --cache-dir): %w", err)
+		}
+		cacheDir = filepath.Join(base, "ghlfs", location)
+	}
+	if cacheDir, err = filepath.Abs(cacheDir); err != nil {
+		return err
+	}
+	if err := checkCacheDir(cacheDir); err != nil {
+		return err
 	}
 
 	rate := m.rateLimit
@@ -192,17 +216,6 @@ func runMount(args []string) error {
 		return fmt.Errorf("checking the token and location: %w", err)
 	}
 
-	cacheDir := m.cacheDir
-	if cacheDir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return fmt.Errorf("no cache dir (pass --cache-dir): %w", err)
-		}
-		cacheDir = filepath.Join(base, "ghlfs", location)
-	}
-	if cacheDir, err = filepath.Abs(cacheDir); err != nil {
-		return err
-	}
 	store, err := cache.New(rc, cache.Options{
 		DirTTL:         m.dirCacheTime,
 		OpTimeout:      m.opTimeout,
@@ -234,8 +247,9 @@ func runMount(args []string) error {
 		AttrTimeout:     m.dirCacheTime,
 		EntryTimeout:    m.dirCacheTime,
 		NegativeTimeout: negative,
-		UID:             uint32(os.Getuid()),
-		GID:             uint32(os.Getgid()),
+		UID:             uint32(m.uid),
+		GID:             uint32(m.gid),
+		Umask:           uint32(m.umask),
 		AllowOther:      m.allowOther,
 		Logger:          log.With("layer", "fs"),
 		Debug:           m.debugFUSE,

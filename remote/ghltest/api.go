@@ -64,6 +64,10 @@ func matchRoute(method, p string) (route, bool) {
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	rt, found := matchRoute(r.Method, r.URL.Path)
 	s.stats.api(rt.key)
+	if skew := s.quirkSet().skew; skew != 0 {
+		// net/http keeps a Date the handler set.
+		w.Header().Set("Date", s.serverNow().UTC().Format(http.TimeFormat))
+	}
 
 	f := s.Faults()
 	if f.Down || (f.FailDeletes && (rt.key == EndpointDelete || rt.key == EndpointDeleteMany)) {

@@ -14,6 +14,8 @@ import (
 //	POST /_ghlfake/stats/reset  zero the counters
 //	GET  /_ghlfake/faults       the fault settings (Faults)
 //	POST /_ghlfake/faults       change the fault settings named in the JSON body
+//	GET  /_ghlfake/quirks       the quirks that are on: {"quirks": [...]}
+//	POST /_ghlfake/quirks       set them: {"quirks": ["name", ...]} ([] = all off)
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch r.Method + " " + r.URL.Path {
 	case "GET /_ghlfake/stats":
@@ -25,6 +27,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Faults())
 	case "POST /_ghlfake/faults":
 		s.postFaults(w, r)
+	case "GET /_ghlfake/quirks", "POST /_ghlfake/quirks":
+		s.serveQuirks(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "Cannot "+r.Method+" "+r.URL.Path, "Not Found")
 	}

@@ -5,7 +5,7 @@
 //     /work/shared/ghl-api.md (the API base URL is Server.URL);
 //   - the public storage host, at URL+"/storage/msgsndr/<location>/media/<id><ext>";
 //   - control endpoints for tests, at URL+"/_ghlfake/...": GET stats,
-//     POST stats/reset, GET faults, POST faults.
+//     POST stats/reset, GET faults, POST faults, GET quirks, POST quirks.
 //
 // It serves one location (sub-account) with one bearer token, keeps its
 // library in memory (optionally on disk, see Options.DataDir), limits the
@@ -80,8 +80,8 @@
 // rule); a "file" part without filename counts as no file. The name is the
 // "name" field, else the part's filename, else "file". The content type is
 // the part's Content-Type header (even application/octet-stream), else
-// guessed with mime.TypeByExtension from the name, else
-// application/octet-stream. An unknown or non-folder parentId gives 404. A
+// guessed from the name's extension (the common video extensions as
+// video/*, then mime.TypeByExtension), else application/octet-stream. An unknown or non-folder parentId gives 404. A
 // body that is not multipart/form-data gives 422 (no file); a malformed
 // multipart body gives 400. hosted=true with fileUrl copies one of the
 // fake's own active storage URLs (same host, same path) into a new file
@@ -98,8 +98,9 @@
 // read before the 413 is sent so that the client sees the answer. The
 // file's bytes are held in memory (in one buffer sized from the
 // Content-Length), and with DataDir also written to disk.
-// Stats.UploadVersions counts upload requests by Version. Faults.RejectUploads answers
-// after the body is read and checked for size, before validation.
+// Stats.UploadVersions counts upload requests by Version.
+// Faults.RejectUploads answers after the body is read and checked for
+// size, before validation.
 // Faults.FailDeletes answers both delete calls 503 before anything else,
 // and removes nothing.
 //
@@ -128,6 +129,46 @@
 // deleted ones, with the location it belongs to; New refuses a directory
 // of another location) and blobs/<id>. Blobs of deleted files are kept. A
 // failed write is logged, and the change stays in memory.
+//
+// # Quirks
+//
+// Where the real service's behaviour is unknown, the fake does the likely
+// thing described above by default, and can be told to do another
+// plausible thing instead: a quirk, off by default, set with
+// Options.Quirks, Server.SetQuirks, ghlfake --quirk NAME (repeatable), or
+// at run time POST /_ghlfake/quirks {"quirks": ["name", ...]} (an empty
+// list turns all off; GET shows them). A client must work under each.
+//
+//   - trash-listed: listings also show trashed items, with "status":
+//     "trashed" and "deleted": false (active items show "status":
+//     "active"). Storage still answers 404 for them.
+//   - unstable-ties: items whose sort key is equal come back in a different
+//     order on every request (offset paging over a non-unique sort in
+//     MongoDB). The demo seed then adds the folder BulkImportFolder with
+//     BulkImportFiles files created in one millisecond; AddFiles makes such
+//     a bulk import anywhere.
+//   - upload-no-url: upload-file answers {"fileId": "..."} alone.
+//   - create-200: folder creation and upload answer 200 instead of 201.
+//   - folder-no-id: folder creation answers the folder without "_id".
+//   - clock-skew=D (a Go duration, such as -5m): the service's clock is off
+//     by D: createdAt, updatedAt, the time in new ids, and the Date header
+//     of API answers follow it.
+//   - rename-not-updated: POST /medias/{id} answers 200 {"updated": false}
+//     and renames nothing; update-files answers "updated": false for every
+//     entry.
+//   - root-parent-location: root items carry "parentId": the location's
+//     id; a parentId equal to the location's id means the root.
+//   - root-lists-all: a listing without parentId returns every item of the
+//     type in the library, as fetchAll does.
+//   - limit-max-100: a listing's limit above 100 is refused with 422
+//     "limit must not be greater than 100".
+//   - query-prefix: query matches a name's start only (case-insensitive).
+//   - query-exact: query matches whole names only (case-sensitive).
+//   - query-regex: query is a case-insensitive regular expression, as a
+//     MongoDB $regex built from it unescaped; one that does not compile
+//     gives 500.
+//   - parent-ignored: folders and uploads land in the root whatever
+//     parentId says (an unknown parentId is still refused with 404).
 //
 // Defaults: token DefaultToken, location DefaultLocationID. Item.URL is
 // absolute once the server is started; for a Handler served elsewhere the

@@ -3,7 +3,9 @@ package ghltest
 import (
 	"math"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,10 +20,16 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 // itemJSON is the JSON form of an item, as listings and folder creation
 // return it.
 func (s *Server) itemJSON(it item, base string) object {
+	return s.itemJSONq(s.quirkSet(), it, base)
+}
+
+func (s *Server) itemJSONq(q quirks, it item, base string) object {
 	o := object{{"_id", it.id}, {"name", it.name}, {"type", it.typ}}
 	switch {
 	case it.parentID != "":
 		o = append(o, field{"parentId", it.parentID})
+	case q.has(QuirkRootParentLocation):
+		o = append(o, field{"parentId", s.loc})
 	case !s.minimal:
 		o = append(o, field{"parentId", nil})
 	}
@@ -33,6 +41,9 @@ func (s *Server) itemJSON(it item, base string) object {
 		o = append(o, field{"contentType", it.contentType}, field{"size", it.size})
 	}
 	o = append(o, field{"deleted", it.status == StatusDeleted})
+	if q.has(QuirkTrashListed) {
+		o = append(o, field{"status", it.status})
+	}
 	if !s.minimal {
 		o = append(o, field{"createdAt", formatTime(it.createdAt)}, field{"updatedAt", formatTime(it.updatedAt)})
 	}
@@ -75,6 +86,10 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 	if fetchAll != "" && fetchAll != "true" && fetchAll != "false" {
 		c.add("fetchAll must be a boolean string")
 	}
+	quirks := s.quirkSet()
+	if quirks.has(QuirkLimitMax100) && limit > 100 {
+		c.add("limit must not be greater than 100")
+	}
 	if c.failed() {
 		errValidation(w, c.msgs)
 		return
@@ -82,24 +97,59 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 	if !s.checkLocation(w, q.get("altId")) {
 		return
 	}
+	match, err := nameMatcher(quirks, q.get("query"))
+	if err != nil {
+		// As a MongoDB $regex that does not compile fails the request.
+		s.log.Debug("ghlfake: query is no valid regex", "err", err)
+		writeError(w, http.StatusInternalServerError, "Internal server error", "")
+		return
+	}
 	// As in MongoDB, a limit of 0 means no limit; the page cap still holds.
 	if limit == 0 || limit > s.pageCap {
 		limit = s.pageCap
 	}
-	items := s.store.list(listQuery{
+	parentID := s.rootParent(quirks, q.get("parentId"))
+	lq := listQuery{
 		typ:      q.get("type"),
-		parentID: q.get("parentId"),
-		all:      fetchAll == "true",
-		search:   q.get("query"),
+		parentID: parentID,
+		all:      fetchAll == "true" || (q.get("parentId") == "" && quirks.has(QuirkRootListsAll)),
+		match:    match,
 		sortBy:   q.get("sortBy"),
 		desc:     q.get("sortOrder") == "desc",
 		offset:   offset,
 		limit:    limit,
-	})
+		trashed:  quirks.has(QuirkTrashListed),
+	}
+	if quirks.has(QuirkUnstableTies) {
+		lq.tieSalt = s.rand.uint64() | 1
+	}
+	items := s.store.list(lq)
 	base := s.baseURL(r)
 	files := make([]object, 0, len(items))
 	for _, it := range items {
-		files = append(files, s.itemJSON(it, base))
+		files = append(files, s.itemJSONq(quirks, it, base))
 	}
 	writeJSON(w, http.StatusOK, object{{"files", files}})
+}
+
+// nameMatcher is the name search of a listing's query: a case-insensitive
+// substring, or what the query-* quirks make of it.
+func nameMatcher(q quirks, query string) (func(string) bool, error) {
+	if query == "" {
+		return nil, nil
+	}
+	lower := strings.ToLower(query)
+	switch {
+	case q.has(QuirkQueryExact):
+		return func(name string) bool { return name == query }, nil
+	case q.has(QuirkQueryPrefix):
+		return func(name string) bool { return strings.HasPrefix(strings.ToLower(name), lower) }, nil
+	case q.has(QuirkQueryRegex):
+		re, err := regexp.Compile("(?i)" + query)
+		if err != nil {
+			return nil, err
+		}
+		return re.MatchString, nil
+	}
+	return func(name string) bool { return strings.Contains(strings.ToLower(name), lower) }, nil
 }

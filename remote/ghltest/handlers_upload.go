@@ -170,7 +170,8 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) 
 	if name == "" {
 		name = cmp.Or(form.filename, "file")
 	}
-	parentID := form.fields["parentId"]
+	quirks := s.quirkSet()
+	parentID := s.rootParent(quirks, form.fields["parentId"])
 	if parentID != "" {
 		if it, ok := s.store.get(parentID); !ok || it.typ != TypeFolder {
 			errNotFound(w)
@@ -188,6 +189,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) 
 			return
 		}
 	}
+	if quirks.has(QuirkParentIgnored) {
+		parentID = "" // checked, then not used
+	}
 	it, err := s.store.addFile(parentID, name, contentType, data, s.blobWriter())
 	switch {
 	case errors.Is(err, errNotFolder):
@@ -201,7 +205,11 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) 
 		return
 	}
 	s.uploadDone(true)
-	writeJSON(w, http.StatusCreated, object{
+	if quirks.has(QuirkUploadNoURL) {
+		writeJSON(w, createStatus(quirks), object{{"fileId", it.id}})
+		return
+	}
+	writeJSON(w, createStatus(quirks), object{
 		{"fileId", it.id},
 		{"url", s.baseURL(r) + "/storage/" + it.objectPath},
 		{"traceId", s.traceID()},

@@ -32,12 +32,21 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, _ st
 	if !s.checkLocation(w, altID) {
 		return
 	}
+	quirks := s.quirkSet()
+	parentID = s.rootParent(quirks, parentID)
+	if quirks.has(QuirkParentIgnored) {
+		parentID = ""
+	}
 	it, err := s.store.addFolder(parentID, name)
 	if err != nil {
 		errNotFound(w)
 		return
 	}
-	writeJSON(w, http.StatusCreated, s.itemJSON(it, s.baseURL(r)))
+	o := s.itemJSONq(quirks, it, s.baseURL(r))
+	if quirks.has(QuirkFolderNoID) {
+		o = o[1:] // "_id" comes first
+	}
+	writeJSON(w, createStatus(quirks), o)
 }
 
 // handleRename serves POST /medias/{id}.
@@ -56,6 +65,14 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request, id string)
 		return
 	}
 	if !s.checkLocation(w, altID) {
+		return
+	}
+	if s.quirkSet().has(QuirkRenameNotUpdated) {
+		if _, ok := s.store.get(id); !ok {
+			errNotFound(w)
+			return
+		}
+		writeJSON(w, http.StatusOK, object{{"updated", false}, {"traceId", s.traceID()}})
 		return
 	}
 	if err := s.store.rename(id, name); errors.Is(err, errNoItem) {
@@ -94,7 +111,12 @@ func (s *Server) handleUpdateMany(w http.ResponseWriter, r *http.Request, _ stri
 	if !s.checkLocation(w, altID) {
 		return
 	}
-	done := s.store.renameMany(ids, names)
+	var done []bool
+	if s.quirkSet().has(QuirkRenameNotUpdated) {
+		done = make([]bool, len(ids))
+	} else {
+		done = s.store.renameMany(ids, names)
+	}
 	out := make([]object, len(ids))
 	for i, id := range ids {
 		out[i] = object{{"updated", done[i]}, {"id", id}}

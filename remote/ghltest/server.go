@@ -56,9 +56,12 @@ type Options struct {
 	// DailyLimit is how many requests one location may make per UTC day;
 	// default 200000, negative turns the limit off.
 	DailyLimit int
-	Faults     Faults       // initial faults
-	Logger     *slog.Logger // nil discards logs
-	Now        func() time.Time
+	Faults     Faults // initial faults
+	// Quirks turns on behaviours the real service may have (see
+	// KnownQuirks); none by default.
+	Quirks []string
+	Logger *slog.Logger // nil discards logs
+	Now    func() time.Time
 	// Rand, when set, drives every random choice (fault draws, ids,
 	// traceIds) so that a run can be repeated. It is used under a lock.
 	Rand *mrand.Rand
@@ -85,6 +88,9 @@ type Server struct {
 
 	faultsMu sync.RWMutex
 	faults   Faults
+
+	quirksMu sync.RWMutex
+	quirks   quirks
 
 	mu       sync.Mutex // guards the fields below
 	base     string     // URL, for handlers
@@ -125,10 +131,14 @@ func New(opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if err := opts.Faults.validate(); err != nil {
+	err := opts.Faults.validate()
+	if err != nil {
 		return nil, err
 	}
 	s.faults = opts.Faults
+	if s.quirks, err = parseQuirks(opts.Quirks); err != nil {
+		return nil, fmt.Errorf("ghltest: %w", err)
+	}
 
 	limit, window, daily := opts.RateLimit, opts.RateWindow, opts.DailyLimit
 	if limit == 0 {
@@ -142,11 +152,10 @@ func New(opts Options) (*Server, error) {
 	}
 	s.limiter = newLimiter(s.now, limit, window, daily)
 
-	s.store = newStore(s.loc, s.now, newIDGen(s.rand))
+	s.store = newStore(s.loc, s.serverNow, newIDGen(s.rand))
 	loaded := false
 	if opts.DataDir != "" {
 		s.disk = &persister{dir: opts.DataDir, log: s.log}
-		var err error
 		if loaded, err = s.disk.load(s.store); err != nil {
 			return nil, fmt.Errorf("ghltest: loading %s: %w", opts.DataDir, err)
 		}
@@ -188,6 +197,9 @@ func (s *Server) applySeed(seed string) error {
 		return nil
 	case "demo":
 		seedDemo(s.store)
+		if s.quirks.has(QuirkUnstableTies) {
+			seedBulkImport(s.store)
+		}
 		return nil
 	}
 	return fmt.Errorf("ghltest: unknown seed %q (want \"\" or \"demo\")", seed)
@@ -430,6 +442,17 @@ func (s *Server) AddFile(parentID, name, contentType string, data []byte) string
 		panic(fmt.Sprintf("ghltest: AddFile(%q, %q): %v", parentID, name, err))
 	}
 	return it.id
+}
+
+// AddFiles creates files under parentID ("" = root), all with one
+// creation time, as a bulk import makes them, and returns their ids. data[i]
+// is the content of names[i]; content types are guessed from the names.
+func (s *Server) AddFiles(parentID string, names []string, data [][]byte) []string {
+	ids, err := s.store.addFilesAt(parentID, names, data, s.store.stamp(), s.blobWriter())
+	if err != nil {
+		panic(fmt.Sprintf("ghltest: AddFiles(%q): %v", parentID, err))
+	}
+	return ids
 }
 
 // blobWriter is what stores a new file's bytes on disk, or nil.

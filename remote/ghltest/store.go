@@ -205,6 +205,40 @@ func (st *store) addFile(parentID, name, contentType string, data []byte, blob f
 	return *it, nil
 }
 
+// addFilesAt creates files under parentID, all created at t.
+func (st *store) addFilesAt(parentID string, names []string, data [][]byte, t time.Time, blob func(id string, data []byte) error) ([]string, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if parentID != "" && !st.activeFolder(parentID) {
+		return nil, errNotFolder
+	}
+	ids := make([]string, len(names))
+	for i, name := range names {
+		id := st.newID(t)
+		if blob != nil {
+			if err := blob(id, data[i]); err != nil {
+				return nil, err
+			}
+		}
+		st.items[id] = &item{
+			id:          id,
+			name:        name,
+			typ:         TypeFile,
+			parentID:    parentID,
+			status:      StatusActive,
+			contentType: guessContentType(name),
+			size:        int64(len(data[i])),
+			createdAt:   t,
+			updatedAt:   t,
+			objectPath:  objectPath(st.loc, id, name),
+			data:        data[i],
+		}
+		ids[i] = id
+	}
+	st.changed()
+	return ids, nil
+}
+
 // newID returns an id no item has. st.mu is held.
 func (st *store) newID(t time.Time) string {
 	for {
@@ -333,21 +367,28 @@ type listQuery struct {
 	desc     bool
 	offset   int
 	limit    int
+	// match, when set, is the name search (query); nil matches every name.
+	match func(name string) bool
+	// trashed lists trashed items too (the trash-listed quirk).
+	trashed bool
+	// tieSalt, when not zero, orders items with equal sort keys by a hash
+	// of their id and the salt instead of by id (the unstable-ties quirk).
+	tieSalt uint64
 }
 
-// list returns one page of active items.
+// list returns one page of active items (and trashed ones, when asked).
 func (st *store) list(q listQuery) []item {
 	st.mu.RLock()
 	var out []item
-	search := strings.ToLower(q.search)
 	for _, it := range st.items {
-		if it.status != StatusActive || it.typ != q.typ {
+		listed := it.status == StatusActive || (q.trashed && it.status == StatusTrashed)
+		if !listed || it.typ != q.typ {
 			continue
 		}
 		if !q.all && it.parentID != q.parentID {
 			continue
 		}
-		if search != "" && !strings.Contains(strings.ToLower(it.name), search) {
+		if q.match != nil && !q.match(it.name) {
 			continue
 		}
 		out = append(out, *it)
@@ -367,6 +408,9 @@ func (st *store) list(q listQuery) []item {
 		if q.desc {
 			c = -c
 		}
+		if c == 0 && q.tieSalt != 0 {
+			c = cmp.Compare(tieRank(a.id, q.tieSalt), tieRank(b.id, q.tieSalt))
+		}
 		return cmp.Or(c, strings.Compare(a.id, b.id))
 	})
 	if q.offset >= len(out) {
@@ -377,6 +421,16 @@ func (st *store) list(q listQuery) []item {
 		out = out[:q.limit]
 	}
 	return out
+}
+
+// tieRank is a pseudo-random rank of id for one salt (FNV-1a).
+func tieRank(id string, salt uint64) uint64 {
+	h := uint64(14695981039346656037) ^ salt
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // all returns a copy of every item, sorted by id.

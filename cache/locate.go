@@ -1,0 +1,47 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+)
+
+// located returns e with the address of its bytes. An upload's answer may
+// give the new file's id alone; its folder's listing says where the bytes
+// are, so the first read of such a file lists the folder again (once: the
+// address is kept for the file's key).
+func (s *Store) located(ctx context.Context, e Entry) (Entry, error) {
+	if e.IsDir || e.Pending || e.ID == "" || e.URL() != "" {
+		return e, nil
+	}
+	if st, ok := s.folders.cached(e.ParentID); ok {
+		if f, ok := findLocated(st, e.ID); ok {
+			return s.withURL(e, f), nil
+		}
+	}
+	s.folders.invalidate(e.ParentID)
+	st, err := s.folders.get(ctx, e.ParentID)
+	if err != nil {
+		return e, err
+	}
+	if f, ok := findLocated(st, e.ID); ok {
+		return s.withURL(e, f), nil
+	}
+	return e, fmt.Errorf("%w: the service has not said where the bytes of %q (id %s) are: its folder's listing does not show it with a url", ErrUnavailable, e.Name, e.ID)
+}
+
+func (s *Store) withURL(e, listed Entry) Entry {
+	url := listed.URL()
+	s.q.located(e.ID, url)
+	e.setURL(url)
+	return e
+}
+
+// findLocated finds the entry of id, with a url, in a listing.
+func findLocated(st *folderState, id string) (Entry, bool) {
+	for _, f := range st.entries {
+		if f.ID == id && f.URL() != "" {
+			return f, true
+		}
+	}
+	return Entry{}, false
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// What steers ghlfs must be beyond other users' reach, as ssh demands of
+// ~/.ssh: the token file, the config file and the cache dir (whose queue
+// ghlfs uploads with the user's token) must belong to the user running
+// ghlfs or to root, and be writable by no one else. A file holding the
+// token must also be readable by no one else. Each refusal is one message
+// that names the command fixing it.
+
+// checkPrivate refuses fi (the file or directory at path, described as
+// what) when another user owns it or when group or others may write it;
+// with secret, also when they may read it.
+func checkPrivate(what, path string, fi os.FileInfo, secret bool) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	me := os.Geteuid()
+	if int(st.Uid) != me && st.Uid != 0 {
+		chown := "chown"
+		if fi.IsDir() {
+			chown = "chown -R"
+		}
+		owners := "you (" + userName(me) + ") or to root"
+		if me == 0 {
+			owners = "root (you)"
+		}
+		return fmt.Errorf("%s %s belongs to %s; it must belong to %s, since its owner could change what ghlfs does in your name. Use one of your own, or fix it (as root) with: %s %s %s",
+			what, path, userName(int(st.Uid)), owners, chown, userName(me), shellQuote(path))
+	}
+	perm := fi.Mode().Perm()
+	if secret && perm&0o077 != 0 {
+		return fmt.Errorf("%s %s holds the API token and other users may read it (mode %04o). Fix it with: chmod 600 %s (and replace the token in HighLevel if others could read it)",
+			what, path, perm, shellQuote(path))
+	}
+	if perm&0o022 != 0 {
+		return fmt.Errorf("%s %s may be changed by other users (mode %04o). Fix it with: chmod go-w %s",
+			what, path, perm, shellQuote(path))
+	}
+	return nil
+}
+
+// openPrivate opens a file that checkPrivate accepts; the check is made
+// on the file opened, not on a name that could change meanwhile. Its
+// errors name what the file is.
+func openPrivate(what, path string, secret bool) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		err = fmt.Errorf("%s: %w", what, err)
+	} else {
+		err = checkPrivate(what, path, fi, secret)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkCacheDir makes the cache dir if it is missing (private to the
+// user), and refuses one that checkPrivate refuses.
+func checkCacheDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cache dir: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("cache dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("cache dir %s is not a directory", dir)
+	}
+	return checkPrivate("cache dir", dir, fi, false)
+}
+
+// userName is a user's login name, or the uid when it has none.
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
+}
+
+// shellQuote quotes path for a shell when it holds anything but plain
+// characters, so that a fix given in a message can be pasted.
+func shellQuote(path string) string {
+	plain := path != ""
+	for _, r := range path {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:@%=", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
+
+// processUmask returns the umask ghlfs runs under (the modes shown
+// default to it, as rclone's do), read without changing it.
+func processUmask() uint32 {
+	if f, err := os.Open("/proc/self/status"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "Umask:"); ok {
+				if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					return uint32(n) & 0o777
+				}
+			}
+		}
+	}
+	// Kernels before 4.7 do not show it: read it by setting it, before
+	// ghlfs makes any file.
+	old := syscall.Umask(0o022)
+	syscall.Umask(old)
+	return uint32(old) & 0o777
+}
+
+// umaskFlag is an octal umask given on the command line (022, 0o022, 0).
+type umaskFlag uint32
+
+func (u *umaskFlag) String() string { return fmt.Sprintf("%03o", uint32(*u)) }
+
+func (u *umaskFlag) Set(s string) error {
+	t := strings.TrimPrefix(strings.TrimPrefix(s, "0o"), "0O")
+	if t == "" {
+		t = "0"
+	}
+	n, err := strconv.ParseUint(t, 8, 32)
+	if err != nil || n > 0o777 {
+		return errors.New("want an octal umask from 000 to 777, such as 022")
+	}
+	*u = umaskFlag(n)
+	return nil
+}

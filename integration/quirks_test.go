@@ -1,0 +1,239 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// The quirk matrix: where the real service's behaviour is not documented,
+// the fake can behave in each plausible way (remote/ghltest/doc.go), and
+// ghlfs must work under each. Each quirk gets the differential random test
+// (mkdir, create, write at offsets, truncate, rename, unlink, rmdir, read,
+// fsync, compared with a local directory and, at the end, with the
+// library), under injected failures that make ghlfs look for creates whose
+// answer was lost, with short-lived listings and the write-back delay on.
+// QUIRK_OPS sets the operations per quirk (default 250).
+func TestQuirkMatrix(t *testing.T) {
+	needFUSE(t)
+	seed, _ := fsrandParams(t)
+	nops := 250
+	if n, err := strconv.Atoi(os.Getenv("QUIRK_OPS")); err == nil && n > 0 {
+		nops = n
+	}
+	faults := ghltest.Faults{Fault500: 0.03, FaultCut: 0.02}
+	args := []string{"--dir-cache-time", "2s", "--write-back-delay", "200ms", "--upload-retry", "200ms"}
+	for _, c := range []struct {
+		quirk string
+		opts  ghltest.Options
+		args  []string
+	}{
+		{quirk: ghltest.QuirkTrashListed},
+		{quirk: ghltest.QuirkUnstableTies, opts: ghltest.Options{PageCap: 8}, args: []string{"--page-size", "8"}},
+		{quirk: ghltest.QuirkUploadNoURL},
+		{quirk: ghltest.QuirkCreate200},
+		{quirk: ghltest.QuirkFolderNoID},
+		{quirk: "clock-skew=-5m"},
+		{quirk: "clock-skew=+5m"},
+		{quirk: ghltest.QuirkRootParentLocation},
+		{quirk: ghltest.QuirkRootListsAll},
+		{quirk: ghltest.QuirkLimitMax100, opts: ghltest.Options{PageCap: 1000}, args: []string{"--page-size", "500"}},
+		{quirk: ghltest.QuirkQueryPrefix},
+		{quirk: ghltest.QuirkQueryExact},
+		{quirk: ghltest.QuirkQueryRegex},
+	} {
+		t.Run(c.quirk, func(t *testing.T) {
+			opts := c.opts
+			opts.Quirks = []string{c.quirk}
+			runFSRand(t, seed, nops, opts, faults, append(slices.Clone(args), c.args...))
+		})
+	}
+}
+
+// activeItems is the fake's library as it stands: active items by id.
+func activeItems(srv *ghltest.Server) map[string]ghltest.Item {
+	out := map[string]ghltest.Item{}
+	for _, it := range srv.Items() {
+		if it.Status == ghltest.StatusActive {
+			out[it.ID] = it
+		}
+	}
+	return out
+}
+
+// childNames are the names of the active items in folder parentID.
+func childNames(srv *ghltest.Server, parentID string) []string {
+	var out []string
+	for _, it := range activeItems(srv) {
+		if it.ParentID == parentID {
+			out = append(out, it.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Trashed items that the server keeps listing are never shown: rm, then
+// ls, shows the file gone; a folder whose files were all removed can be
+// removed.
+func TestQuirkTrashListed(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkTrashListed}})
+	d := srv.AddFolder("", "old")
+	for i := range 3 {
+		srv.AddFile(d, fmt.Sprintf("f%d.txt", i), "", []byte("x"))
+	}
+	srv.AddFile("", "a.txt", "", []byte("a"))
+	m := mountFS(t, srv, mountOpt{args: []string{"--dir-cache-time", "0s"}})
+	sh(t, "rm", m.path("a.txt"))
+	if out := sh(t, "ls", "-A", m.dir); strings.TrimSpace(out) != "old" {
+		t.Fatalf("ls after rm shows %q", out)
+	}
+	sh(t, "sh", "-c", "rm "+m.path("old")+"/*")
+	sh(t, "rmdir", m.path("old"))
+	if out := sh(t, "ls", "-A", m.dir); strings.TrimSpace(out) != "" {
+		t.Fatalf("ls after rmdir shows %q", out)
+	}
+	if got := childNames(srv, ""); len(got) != 0 {
+		t.Fatalf("the library's root still holds %q", got)
+	}
+}
+
+// A bulk import: 250 files created in one millisecond, which the server
+// orders differently on every request. ls shows each exactly once, before
+// and after a remount.
+func TestQuirkUnstableTiesBulkImport(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Seed: "demo", Quirks: []string{ghltest.QuirkUnstableTies}})
+	var want []string
+	for _, it := range activeItems(srv) {
+		if it.Type == ghltest.TypeFile && it.ParentID != "" {
+			if p, ok := srv.Item(it.ParentID); ok && p.Name == ghltest.BulkImportFolder {
+				want = append(want, it.Name)
+			}
+		}
+	}
+	slices.Sort(want)
+	if len(want) != ghltest.BulkImportFiles {
+		t.Fatalf("the seed has %d bulk files", len(want))
+	}
+	for round := range 2 {
+		m := mountFS(t, srv, mountOpt{})
+		got := lines(sh(t, "ls", "-1", m.path(ghltest.BulkImportFolder)))
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: ls shows %d names (%d distinct), want %d", round, len(got), len(slices.Compact(slices.Clone(got))), len(want))
+		}
+		if err := m.stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// An upload answered with its id alone: the new file reads at once, its
+// bytes from storage (O_DIRECT, past the page cache).
+func TestQuirkUploadNoURL(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadNoURL}})
+	m := mountFS(t, srv, mountOpt{})
+	sh(t, "mkdir", m.path("d"))
+	src := filepath.Join(t.TempDir(), "pic.png")
+	data := bytes.Repeat([]byte("0123456789abcdef"), 40000)
+	writeFile(t, src, data)
+	sh(t, "cp", src, m.path("d", "pic.png"))
+	sh(t, "sh", "-c", "dd if="+m.path("d", "pic.png")+" iflag=direct bs=64k status=none | cmp - "+src)
+	var id string
+	for _, it := range activeItems(srv) {
+		if it.Name == "pic.png" {
+			id = it.ID
+		}
+	}
+	if got, _ := srv.Content(id); !bytes.Equal(got, data) {
+		t.Fatalf("the library holds %d bytes, want %d", len(got), len(data))
+	}
+}
+
+// A rename the server answers {"updated": false}: mv fails, with one log
+// line naming the file and the answer; the mount and the library keep the
+// old name.
+func TestQuirkRenameNotUpdated(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkRenameNotUpdated}})
+	id := srv.AddFile("", "a.txt", "", []byte("a"))
+	m := mountFS(t, srv, mountOpt{})
+	out, err := shErr("mv", m.path("a.txt"), m.path("b.txt"))
+	if err == nil || !strings.Contains(out, "Input/output error") {
+		t.Fatalf("mv: %v, %q; want EIO", err, out)
+	}
+	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"a.txt"}) {
+		t.Fatalf("ls shows %q", got)
+	}
+	if it, _ := srv.Item(id); it.Name != "a.txt" {
+		t.Fatalf("the library calls it %q", it.Name)
+	}
+	var logged []string
+	for _, l := range lines(m.log.String()) {
+		if strings.Contains(l, "a.txt") && strings.Contains(l, "level=ERROR") {
+			logged = append(logged, l)
+		}
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "did not act") {
+		t.Fatalf("log lines about it: %q", logged)
+	}
+}
+
+// A server that puts every new item in the root whatever parentId says:
+// the first file written into a folder fails its close with EIO and one
+// log line that names the cause; its copy in the root goes back to the
+// trash; its bytes stay in the spool. Later writes and mkdirs into folders
+// fail at once, without a call; the root keeps working.
+func TestQuirkParentIgnored(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkParentIgnored}})
+	m := mountFS(t, srv, mountOpt{})
+	sh(t, "mkdir", m.path("F")) // at the root: nothing to check
+	src := filepath.Join(t.TempDir(), "x.txt")
+	writeFile(t, src, []byte("precious"))
+	out, err := shErr("cp", src, m.path("F", "x.txt"))
+	if err == nil || !strings.Contains(out, "Input/output error") {
+		t.Fatalf("cp into F: %v, %q; want EIO", err, out)
+	}
+	var mis []string
+	for _, l := range lines(m.log.String()) {
+		if strings.Contains(l, "level=ERROR") && strings.Contains(l, "x.txt") {
+			mis = append(mis, l)
+		}
+	}
+	if len(mis) != 1 || !strings.Contains(mis[0], "ignores parentId") {
+		t.Fatalf("log lines about x.txt: %q", mis)
+	}
+	if n := len(spoolFiles(t, m.cacheDir)); n != 1 {
+		t.Fatalf("the spool holds %d files, want x.txt's", n)
+	}
+	for _, it := range srv.Items() {
+		if it.Name == "x.txt" && it.Status != ghltest.StatusTrashed {
+			t.Fatalf("the misplaced copy is %s in %q", it.Status, it.ParentID)
+		}
+	}
+	resetStats(t, srv)
+	if _, err := shErr("mkdir", m.path("F", "sub")); !isErrno(err, syscall.EIO) && err == nil {
+		t.Fatal("mkdir into F worked")
+	}
+	if out, err := shErr("cp", src, m.path("F", "y.txt")); err == nil {
+		t.Fatalf("cp of y.txt into F worked: %q", out)
+	}
+	if st := getStats(t, srv); st.ByEndpoint[ghltest.EndpointUpload]+st.ByEndpoint[ghltest.EndpointFolder] != 0 {
+		t.Fatalf("creates that fail at once made calls: %v", st.ByEndpoint)
+	}
+	sh(t, "cp", src, m.path("root.txt"))
+	if got := childNames(srv, ""); !slices.Equal(got, []string{"F", "root.txt"}) {
+		t.Fatalf("the root holds %q", got)
+	}
+}

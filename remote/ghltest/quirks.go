@@ -1,0 +1,198 @@
+package ghltest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Quirks: behaviours the real service may have where nobody documents
+// what it does. Each is off by default; a client must work under every
+// one. They are set with Options.Quirks, Server.SetQuirks, ghlfake's
+// repeatable --quirk flag, or POST /_ghlfake/quirks. See the package
+// documentation for what each does.
+const (
+	QuirkTrashListed        = "trash-listed"
+	QuirkUnstableTies       = "unstable-ties"
+	QuirkUploadNoURL        = "upload-no-url"
+	QuirkCreate200          = "create-200"
+	QuirkFolderNoID         = "folder-no-id"
+	QuirkClockSkew          = "clock-skew" // takes a value: clock-skew=-5m
+	QuirkRenameNotUpdated   = "rename-not-updated"
+	QuirkRootParentLocation = "root-parent-location"
+	QuirkRootListsAll       = "root-lists-all"
+	QuirkLimitMax100        = "limit-max-100"
+	QuirkQueryPrefix        = "query-prefix"
+	QuirkQueryExact         = "query-exact"
+	QuirkQueryRegex         = "query-regex"
+	QuirkParentIgnored      = "parent-ignored"
+)
+
+// KnownQuirks lists every quirk name, in the order the documentation gives
+// them. clock-skew needs a value (clock-skew=-5m).
+func KnownQuirks() []string {
+	return []string{
+		QuirkTrashListed, QuirkUnstableTies, QuirkUploadNoURL, QuirkCreate200,
+		QuirkFolderNoID, QuirkClockSkew, QuirkRenameNotUpdated,
+		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
+		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
+	}
+}
+
+// quirks is a parsed set of quirks.
+type quirks struct {
+	names []string // as set, normalised, sorted
+	on    map[string]bool
+	skew  time.Duration // clock-skew's value
+}
+
+func (q quirks) has(name string) bool { return q.on[name] }
+
+// parseQuirks reads quirk names ("name" or, for clock-skew, "name=value").
+// At most one of the query-* quirks may be on.
+func parseQuirks(names []string) (quirks, error) {
+	q := quirks{on: map[string]bool{}}
+	for _, raw := range names {
+		name, value, hasValue := strings.Cut(strings.TrimSpace(raw), "=")
+		if !slices.Contains(KnownQuirks(), name) {
+			return quirks{}, fmt.Errorf("unknown quirk %q (known: %s)", name, strings.Join(KnownQuirks(), ", "))
+		}
+		switch {
+		case name == QuirkClockSkew:
+			if !hasValue {
+				return quirks{}, fmt.Errorf("quirk %s needs a duration, such as %s=-5m", name, name)
+			}
+			d, err := time.ParseDuration(value)
+			if err != nil {
+				return quirks{}, fmt.Errorf("quirk %s: %v", name, err)
+			}
+			q.skew = d
+			raw = name + "=" + d.String()
+		case hasValue:
+			return quirks{}, fmt.Errorf("quirk %s takes no value", name)
+		default:
+			raw = name
+		}
+		if q.on[name] {
+			continue
+		}
+		q.on[name] = true
+		q.names = append(q.names, raw)
+	}
+	n := 0
+	for _, name := range []string{QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex} {
+		if q.on[name] {
+			n++
+		}
+	}
+	if n > 1 {
+		return quirks{}, fmt.Errorf("at most one of %s, %s and %s may be on", QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex)
+	}
+	slices.Sort(q.names)
+	return q, nil
+}
+
+// SetQuirks replaces the quirks that are on; an empty list turns all off.
+// On an error nothing changes.
+func (s *Server) SetQuirks(names []string) error {
+	q, err := parseQuirks(names)
+	if err != nil {
+		return err
+	}
+	s.quirksMu.Lock()
+	s.quirks = q
+	s.quirksMu.Unlock()
+	return nil
+}
+
+// Quirks returns the quirks that are on, as SetQuirks takes them.
+func (s *Server) Quirks() []string {
+	q := s.quirkSet()
+	return append([]string{}, q.names...)
+}
+
+func (s *Server) quirkSet() quirks {
+	s.quirksMu.RLock()
+	defer s.quirksMu.RUnlock()
+	return s.quirks
+}
+
+// serverNow is the time on the service's clock: the real one, off by the
+// clock-skew quirk. Timestamps, ids and the Date header follow it.
+func (s *Server) serverNow() time.Time {
+	return s.now().Add(s.quirkSet().skew)
+}
+
+// quirksBody is the JSON of GET and POST /_ghlfake/quirks.
+type quirksBody struct {
+	Quirks []string `json:"quirks"`
+}
+
+// serveQuirks serves GET and POST /_ghlfake/quirks.
+func (s *Server) serveQuirks(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		var body quirksBody
+		if err == nil {
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			err = dec.Decode(&body)
+		}
+		if err == nil {
+			err = s.SetQuirks(body.Quirks)
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error(), "Bad Request")
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, quirksBody{Quirks: s.Quirks()})
+}
+
+// rootParent reads a parentId the client sent: under root-parent-location
+// the location's id means the root, as the service then writes it.
+func (s *Server) rootParent(q quirks, parentID string) string {
+	if q.has(QuirkRootParentLocation) && parentID == s.loc {
+		return ""
+	}
+	return parentID
+}
+
+// createStatus is the status of a successful create (folder or upload).
+func createStatus(q quirks) int {
+	if q.has(QuirkCreate200) {
+		return http.StatusOK
+	}
+	return http.StatusCreated
+}
+
+// BulkImportFolder and BulkImportFiles describe the folder the demo seed
+// adds under the unstable-ties quirk: that many files created in one
+// millisecond, as a bulk import makes them.
+const (
+	BulkImportFolder = "Bulk import"
+	BulkImportFiles  = 250
+)
+
+// seedBulkImport adds the bulk import folder to the demo library.
+func seedBulkImport(st *store) {
+	folder, err := st.addFolder("", BulkImportFolder)
+	if err != nil {
+		panic(err) // the root always takes a folder
+	}
+	names := make([]string, BulkImportFiles)
+	data := make([][]byte, BulkImportFiles)
+	for i := range names {
+		names[i] = fmt.Sprintf("import-%03d.txt", i+1)
+		data[i] = []byte(fmt.Sprintf("imported file %d of %d\n", i+1, BulkImportFiles))
+	}
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	if _, err := st.addFilesAt(folder.id, names, data, at, nil); err != nil {
+		panic(err)
+	}
+}

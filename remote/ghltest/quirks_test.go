@@ -1,0 +1,252 @@
+package ghltest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestQuirksParse(t *testing.T) {
+	for _, bad := range [][]string{{"nope"}, {"clock-skew"}, {"clock-skew=soon"}, {"create-200=1"}, {"query-prefix", "query-exact"}} {
+		if _, err := parseQuirks(bad); err == nil {
+			t.Errorf("parseQuirks(%q) accepted", bad)
+		}
+	}
+	q, err := parseQuirks([]string{"trash-listed", "clock-skew=-300s", "trash-listed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(q.names, []string{"clock-skew=-5m0s", "trash-listed"}) || q.skew != -5*time.Minute {
+		t.Fatalf("got %q, skew %v", q.names, q.skew)
+	}
+}
+
+func TestQuirksControlEndpoint(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkCreate200}})
+	var got quirksBody
+	get(t, s.URL+"/_ghlfake/quirks", nil).expect(t, http.StatusOK).decode(t, &got)
+	if !slices.Equal(got.Quirks, []string{QuirkCreate200}) {
+		t.Fatalf("GET: %q", got.Quirks)
+	}
+	post := func(body string) resp {
+		return s.testDo(t, req{method: http.MethodPost, path: "/_ghlfake/quirks", body: []byte(body), ctype: "application/json"})
+	}
+	post(`{"quirks": ["nope"]}`).expect(t, http.StatusBadRequest)
+	if q := s.Quirks(); !slices.Equal(q, []string{QuirkCreate200}) {
+		t.Fatalf("a refused POST changed the quirks: %q", q)
+	}
+	post(`{"quirks": ["root-lists-all", "clock-skew=5m"]}`).expect(t, http.StatusOK).decode(t, &got)
+	if !slices.Equal(got.Quirks, []string{"clock-skew=5m0s", "root-lists-all"}) {
+		t.Fatalf("POST: %q", got.Quirks)
+	}
+	post(`{"quirks": []}`).expect(t, http.StatusOK)
+	if q := s.Quirks(); len(q) != 0 {
+		t.Fatalf("an empty list left %q on", q)
+	}
+}
+
+func TestQuirkTrashListed(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkTrashListed}})
+	keep := s.AddFile("", "keep.txt", "", []byte("k"))
+	gone := s.AddFile("", "gone.txt", "", []byte("g"))
+	s.testDo(t, req{method: http.MethodPut, path: "/medias/delete-files", json: map[string]any{
+		"altType": "location", "altId": testLoc, "status": "trashed",
+		"filesToBeDeleted": []map[string]string{{"_id": gone}},
+	}}).expect(t, http.StatusOK)
+	var out struct {
+		Files []map[string]any `json:"files"`
+	}
+	s.testDo(t, req{path: "/medias/files", query: listQ("file", "", "limit", "10")}).expect(t, http.StatusOK).decode(t, &out)
+	status := map[string]any{}
+	for _, f := range out.Files {
+		if f["deleted"] != false {
+			t.Errorf("%v: deleted = %v, want false", f["name"], f["deleted"])
+		}
+		status[f["_id"].(string)] = f["status"]
+	}
+	if status[keep] != StatusActive || status[gone] != StatusTrashed || len(status) != 2 {
+		t.Fatalf("statuses %v", status)
+	}
+}
+
+func TestQuirkUnstableTies(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkUnstableTies}, Seed: "demo"})
+	var folder string
+	for _, it := range s.Items() {
+		if it.Name == BulkImportFolder && it.Type == TypeFolder {
+			folder = it.ID
+		}
+	}
+	if folder == "" {
+		t.Fatal("the demo seed under unstable-ties has no bulk import folder")
+	}
+	var firstPages []string
+	seen := map[string]bool{}
+	for range 5 {
+		page := s.list(t, listQ("file", folder, "limit", "100"))
+		if len(page) != 100 {
+			t.Fatalf("page of %d", len(page))
+		}
+		firstPages = append(firstPages, strings.Join(names(page[:5]), ","))
+		for _, it := range page {
+			seen[it.ID] = true
+			if it.CreatedAt != page[0].CreatedAt {
+				t.Fatalf("bulk items differ in createdAt: %s, %s", it.CreatedAt, page[0].CreatedAt)
+			}
+		}
+	}
+	if len(slices.Compact(slices.Sorted(slices.Values(firstPages)))) < 2 {
+		t.Fatalf("five requests gave the same order: %q", firstPages[0])
+	}
+	if len(seen) <= 100 {
+		t.Fatalf("five first pages held only %d distinct items", len(seen))
+	}
+}
+
+func TestQuirkAnswers(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkUploadNoURL, QuirkCreate200, QuirkFolderNoID}})
+	r := s.testDo(t, req{method: http.MethodPost, path: "/medias/folder", json: map[string]any{
+		"altType": "location", "altId": testLoc, "name": "F"}}).expect(t, http.StatusOK)
+	var folder map[string]any
+	r.decode(t, &folder)
+	if _, ok := folder["_id"]; ok || folder["name"] != "F" {
+		t.Fatalf("folder answer %s", r.body)
+	}
+	up := s.upload(t, map[string]string{"name": "a.txt"}, formFile{"file", "a.txt", "text/plain", []byte("a")}).expect(t, http.StatusOK)
+	var res map[string]any
+	up.decode(t, &res)
+	if len(res) != 1 || res["fileId"] == "" {
+		t.Fatalf("upload answer %s", up.body)
+	}
+}
+
+func TestQuirkRenameNotUpdated(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkRenameNotUpdated}})
+	id := s.AddFile("", "a.txt", "", []byte("a"))
+	r := s.testDo(t, req{method: http.MethodPost, path: "/medias/" + id, json: map[string]any{
+		"altType": "location", "altId": testLoc, "name": "b.txt"}}).expect(t, http.StatusOK)
+	if !strings.Contains(string(r.body), `"updated":false`) {
+		t.Fatalf("answer %s", r.body)
+	}
+	r = s.testDo(t, req{method: http.MethodPut, path: "/medias/update-files", json: map[string]any{
+		"altType": "location", "altId": testLoc, "filesToBeUpdated": []map[string]string{{"id": id, "name": "c.txt"}}}}).expect(t, http.StatusOK)
+	if !strings.Contains(string(r.body), `"updated":false`) {
+		t.Fatalf("bulk answer %s", r.body)
+	}
+	if it, _ := s.Item(id); it.Name != "a.txt" {
+		t.Fatalf("renamed to %q", it.Name)
+	}
+}
+
+func TestQuirkRoots(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkRootParentLocation, QuirkRootListsAll}})
+	f := s.AddFolder("", "F")
+	s.AddFile("", "top.txt", "", []byte("t"))
+	s.AddFile(f, "inner.txt", "", []byte("i"))
+	root := s.list(t, listQ("file", "", "limit", "10"))
+	if got := names(root); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"inner.txt", "top.txt"}) {
+		t.Fatalf("root listing %q", got)
+	}
+	for _, it := range root {
+		if it.Name == "top.txt" && (it.ParentID == nil || *it.ParentID != testLoc) {
+			t.Fatalf("root item's parentId %v", it.ParentID)
+		}
+	}
+	if got := names(s.list(t, listQ("file", testLoc, "limit", "10"))); !slices.Equal(got, []string{"top.txt"}) {
+		t.Fatalf("listing of parentId=location: %q", got)
+	}
+}
+
+func TestQuirkLimitMax100(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkLimitMax100}, PageCap: 500})
+	r := s.testDo(t, req{path: "/medias/files", query: listQ("file", "", "limit", "101")}).expect(t, http.StatusUnprocessableEntity)
+	if !strings.Contains(string(r.body), "limit must not be greater than 100") {
+		t.Fatalf("body %s", r.body)
+	}
+	s.list(t, listQ("file", "", "limit", "100"))
+}
+
+func TestQuirkQueries(t *testing.T) {
+	names := []string{"logo (1).png", "Logo.png", "my logo.png", "a+b.txt"}
+	for _, c := range []struct {
+		quirk, query string
+		want         []string
+		status       int
+	}{
+		{"", "logo", []string{"Logo.png", "logo (1).png", "my logo.png"}, 200},
+		{QuirkQueryPrefix, "logo", []string{"Logo.png", "logo (1).png"}, 200},
+		{QuirkQueryExact, "Logo.png", []string{"Logo.png"}, 200},
+		{QuirkQueryExact, "logo", nil, 200},
+		{QuirkQueryRegex, "logo (1).png", nil, 200}, // ( ) group: matches "logo 1.png"
+		{QuirkQueryRegex, "a+b.txt", nil, 200},
+		{QuirkQueryRegex, "logo (1", nil, 500},
+	} {
+		t.Run(fmt.Sprintf("%s %q", c.quirk, c.query), func(t *testing.T) {
+			var q []string
+			if c.quirk != "" {
+				q = []string{c.quirk}
+			}
+			s := start(t, Options{Quirks: q})
+			for _, n := range names {
+				s.AddFile("", n, "", []byte(n))
+			}
+			r := s.testDo(t, req{path: "/medias/files", query: listQ("file", "", "limit", "10", "query", c.query)})
+			r.expect(t, c.status)
+			if c.status != 200 {
+				return
+			}
+			var out struct {
+				Files []wireItem `json:"files"`
+			}
+			if err := json.Unmarshal(r.body, &out); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]string, 0)
+			for _, it := range out.Files {
+				got = append(got, it.Name)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, append([]string{}, c.want...)) && !(len(got) == 0 && len(c.want) == 0) {
+				t.Fatalf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestQuirkParentIgnored(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkParentIgnored}})
+	f := s.AddFolder("", "F")
+	var folder wireItem
+	s.testDo(t, req{method: http.MethodPost, path: "/medias/folder", json: map[string]any{
+		"altType": "location", "altId": testLoc, "name": "sub", "parentId": f}}).expect(t, http.StatusCreated).decode(t, &folder)
+	var up struct {
+		FileID string `json:"fileId"`
+	}
+	s.upload(t, map[string]string{"name": "a.txt", "parentId": f}, formFile{"file", "a.txt", "", []byte("a")}).expect(t, http.StatusCreated).decode(t, &up)
+	for _, id := range []string{folder.ID, up.FileID} {
+		if it, _ := s.Item(id); it.ParentID != "" {
+			t.Errorf("%s landed in %q, want the root", it.Name, it.ParentID)
+		}
+	}
+	// An unknown parent is still refused.
+	s.upload(t, map[string]string{"name": "b.txt", "parentId": "0123456789abcdef01234567"}, formFile{"file", "b.txt", "", []byte("b")}).expect(t, http.StatusNotFound)
+}
+
+func TestQuirkClockSkew(t *testing.T) {
+	clock := newClock()
+	s := start(t, Options{Quirks: []string{"clock-skew=-5m"}, Now: clock.Now})
+	id := s.AddFile("", "a.txt", "", []byte("a"))
+	it, _ := s.Item(id)
+	if want := clock.Now().Add(-5 * time.Minute); !it.CreatedAt.Equal(want) {
+		t.Fatalf("createdAt %v, want %v", it.CreatedAt, want)
+	}
+	r := s.testDo(t, req{path: "/medias/files", query: listQ("file", "")}).expect(t, http.StatusOK)
+	d, err := http.ParseTime(r.header.Get("Date"))
+	if err != nil || !d.Equal(clock.Now().Add(-5*time.Minute)) {
+		t.Fatalf("Date %q (%v)", r.header.Get("Date"), err)
+	}
+}
