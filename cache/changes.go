@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // The changes made to files with pending bytes: what a user's create,
@@ -291,7 +294,11 @@ func (r *record) closedLocked() {
 	case r.state == stateRemoved || r.gone:
 	case r.failed != nil:
 		if r.rf.Content > r.rf.Uploaded {
-			q.setAside(r, "a write failed: "+r.failed.Error())
+			level := slog.LevelWarn
+			if errors.Is(r.failed, ErrTooLarge) {
+				level = slog.LevelInfo // the write past the limit said it
+			}
+			q.setAsideAt(level, r.dataPath(), r.rf.Name, r.id, "a write failed: "+r.failed.Error())
 		}
 		r.failed = nil
 		r.rf.Failed = ""
@@ -486,6 +493,10 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 		return fail(errIdle)
 	case r.state == stateRemoved:
 		return fail(ErrNotFound)
+	}
+	if limit := q.limitFor(name); r.size > limit && r.rf.Content > r.rf.Uploaded {
+		// Bytes still to upload that the new name's type could not take.
+		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
 	}
 	prev, prevState := r.rf, r.state
 	r.rf.Replaces = slices.Clone(r.rf.Replaces)

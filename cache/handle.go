@@ -201,6 +201,9 @@ func (h *Handle) Read(ctx context.Context, dest []byte, off int64) ([][]byte, fu
 
 // Write writes data at off; the first write makes the change.
 func (h *Handle) Write(ctx context.Context, data []byte, off int64) (int, error) {
+	if err := h.checkGrowth(off + int64(len(data))); err != nil {
+		return 0, h.failed(err)
+	}
 	if err := h.modify(ctx, false); err != nil {
 		return 0, h.failed(err)
 	}
@@ -214,6 +217,9 @@ func (h *Handle) Write(ctx context.Context, data []byte, off int64) (int, error)
 
 // Truncate sets the file's size.
 func (h *Handle) Truncate(ctx context.Context, size int64) error {
+	if err := h.checkGrowth(size); err != nil {
+		return h.failed(err)
+	}
 	if err := h.modify(ctx, size == 0); err != nil {
 		return h.failed(err)
 	}

@@ -301,7 +301,7 @@ func (r *record) changeLocked() error {
 // being changed (writing) are then a fragment that is never uploaded; a
 // complete file, not changed yet, only refuses this one call.
 func (r *record) tooLargeLocked() error {
-	err := fmt.Errorf("%w: %s would pass the upload limit of %d bytes", ErrTooLarge, r.rf.Name, r.q.maxSize)
+	err := tooLarge(r.rf.Name, r.q.limitFor(r.rf.Name))
 	if r.state == stateWriting {
 		r.failLocked(err)
 	}
@@ -330,7 +330,7 @@ func (r *record) writeAt(b []byte, off int64) (int, error) {
 	if r.data == nil {
 		return 0, ErrNotFound
 	}
-	if end := off + int64(len(b)); end > r.q.maxSize {
+	if end := off + int64(len(b)); end > r.q.limitFor(r.rf.Name) {
 		return 0, r.tooLargeLocked()
 	}
 	if err := r.changeLocked(); err != nil {
@@ -357,7 +357,7 @@ func (r *record) truncate(size int64) error {
 	if r.data == nil {
 		return ErrNotFound
 	}
-	if size > r.q.maxSize {
+	if size > r.q.limitFor(r.rf.Name) {
 		return r.tooLargeLocked()
 	}
 	if err := r.changeLocked(); err != nil {

@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,6 +291,12 @@ func (r *record) damagedLocked() string {
 
 // setAsidePath is setAside for bytes at a path, outside any record.
 func (q *queue) setAsidePath(p, name, id, why string) {
+	q.setAsideAt(slog.LevelWarn, p, name, id, why)
+}
+
+// setAsideAt is setAsidePath, saying where the bytes went at level (the
+// failure itself may have been reported already).
+func (q *queue) setAsideAt(level slog.Level, p, name, id, why string) {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return
@@ -307,5 +315,5 @@ func (q *queue) setAsidePath(p, name, id, why string) {
 		q.log.Error(fmt.Sprintf("%s: %s; its bytes stay in %s: %v", name, why, p, err), "name", name)
 		return
 	}
-	q.log.Warn(fmt.Sprintf("%s was not uploaded (%s); its bytes are kept in %s", name, why, dest), "name", name, "path", dest)
+	q.log.Log(context.Background(), level, fmt.Sprintf("%s was not uploaded (%s); its bytes are kept in %s", name, why, dest), "name", name, "path", dest)
 }

@@ -75,8 +75,9 @@ type Options struct {
 	// uploaded: a file written and then renamed uploads once, under its
 	// final name. Zero uploads at close, and close reports the result.
 	WriteBackDelay time.Duration
-	// MaxUploadSize is the largest file uploaded (default
-	// remote.MaxUploadSize); a write past it fails with ErrTooLarge.
+	// MaxUploadSize is the largest image or other file uploaded (default
+	// remote.MaxUploadSize); a video may be larger (remote.UploadLimit,
+	// limits.go). A write past a file's limit fails with ErrTooLarge.
 	MaxUploadSize int64
 }
 

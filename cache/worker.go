@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"path"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
@@ -186,6 +183,16 @@ func (q *queue) upload(r *record) (bool, error) {
 		r.mu.Unlock()
 		return true, nil
 	}
+	if limit := q.uploadLimitFor(r.rf.Name); r.size > limit {
+		// Renamed to a type with a smaller limit, or queued by a run with
+		// a larger --max-upload-size: the API would refuse it.
+		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, r.rf.Name, r.size, limit, remote.TypeByName(r.rf.Name))
+		r.notifyLocked(err)
+		q.setAside(r, err.Error())
+		r.dataLessLocked()
+		r.mu.Unlock()
+		return true, nil
+	}
 	a := attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
 	r.rf.Attempt = &a
 	if err := r.setLocked(stateUploading); err != nil {
@@ -206,7 +213,7 @@ func (q *queue) upload(r *record) (bool, error) {
 	item, err := q.rc.UploadFile(ctx, remote.Upload{
 		ParentID:    a.ParentID,
 		Name:        a.Name,
-		ContentType: contentType(a.Name),
+		ContentType: remote.TypeByName(a.Name),
 		Size:        a.Size,
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
@@ -428,11 +435,4 @@ func refused(err error) bool {
 		return true // nothing is where it was asked for; what landed elsewhere was taken back
 	}
 	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
-}
-
-func contentType(name string) string {
-	if t := mime.TypeByExtension(strings.ToLower(path.Ext(name))); t != "" {
-		return t
-	}
-	return "application/octet-stream"
 }

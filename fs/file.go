@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -80,6 +81,13 @@ func (f *File) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	if f.fsys.opts.ReadOnly && flags&writeFlags != 0 {
 		return nil, 0, syscall.EROFS
 	}
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY && flags&syscall.O_TRUNC == 0 {
+		// A file too large to upload again fails here, before any byte of
+		// it is copied in to be changed.
+		if err := f.fsys.store.CheckWritable(ctx, f.st.get()); err != nil {
+			return nil, 0, f.fsys.failAs("open", &f.Inode, "", err, writeErrno(err))
+		}
+	}
 	ch, err := f.fsys.store.Open(ctx, f.st.get(), flags&syscall.O_TRUNC != 0, f.st.now)
 	if err != nil {
 		return nil, 0, f.fsys.failAs("open", &f.Inode, "", err, writeErrno(err))
@@ -104,6 +112,9 @@ type handle struct {
 	file *File
 	h    *cache.Handle
 	seen readFailures // read errors already logged for this handle
+
+	mu       sync.Mutex
+	reported error // guarded by mu: a failed write, logged already
 }
 
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
@@ -122,6 +133,17 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	n, err := h.h.Write(ctx, data, off)
 	if err != nil {
+		h.mu.Lock()
+		first := h.reported == nil
+		if first {
+			h.reported = err
+		}
+		h.mu.Unlock()
+		if !first && errors.Is(err, cache.ErrTooLarge) {
+			// A tool may try again after EFBIG: the first write said it.
+			h.file.fsys.log.Debug("write: "+err.Error(), "op", "write", "errno", syscall.EFBIG.Error())
+			return uint32(n), syscall.EFBIG
+		}
 		return uint32(n), h.file.fsys.failAs("write", &h.file.Inode, "", err, writeErrno(err))
 	}
 	return uint32(n), 0
@@ -131,6 +153,14 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 // write-back delay it also uploads, and reports the upload's result.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
 	if err := h.h.Flush(ctx); err != nil {
+		h.mu.Lock()
+		again := err == h.reported
+		h.mu.Unlock()
+		if again {
+			// The write that failed was logged; close only repeats it.
+			h.file.fsys.log.Debug("close: "+err.Error(), "op", "close", "errno", writeErrno(err).Error())
+			return writeErrno(err)
+		}
 		return h.file.fsys.failAs("close", &h.file.Inode, "", err, writeErrno(err))
 	}
 	return 0

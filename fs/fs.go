@@ -161,8 +161,11 @@ var normal = map[syscall.Errno]bool{
 // failAs is fail with the errno chosen by the caller.
 func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno syscall.Errno) syscall.Errno {
 	level := slog.LevelError
-	if normal[errno] {
+	switch {
+	case normal[errno]:
 		level = slog.LevelDebug
+	case errno == syscall.EFBIG:
+		level = slog.LevelWarn // the user's doing: a file over the upload limit
 	}
 	f.logFailure(level, op, n, name, err, errno)
 	return errno

@@ -352,9 +352,9 @@ func TestTooLarge(t *testing.T) {
 	if rf, ok := remoteTree(t, srv)["big.bin"]; ok {
 		t.Errorf("big.bin is in the library: %+v", rf)
 	}
-	// 25 MB exactly is fine.
-	sh(t, "dd", "if=/dev/urandom", "of="+m.path("max.bin"), "bs=1M", "count=25")
-	if rf := remoteTree(t, srv)["max.bin"]; rf.Size != 25<<20 {
+	// 25 MB exactly (25,000,000 bytes, the conservative reading) is fine.
+	sh(t, "sh", "-c", "head -c 25000000 /dev/urandom > "+m.path("max.bin"))
+	if rf := remoteTree(t, srv)["max.bin"]; rf.Size != 25_000_000 {
 		t.Errorf("max.bin: %+v", rf)
 	}
 }

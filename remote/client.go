@@ -12,6 +12,7 @@ package remote
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +30,6 @@ import (
 const (
 	DefaultBaseURL = "https://services.leadconnectorhq.com"
 	APIVersion     = "2021-07-28"
-	// MaxUploadSize is the largest file the upload endpoint accepts.
-	MaxUploadSize = 25 << 20
 )
 
 // Config configures a Client. Token and LocationID are required.
@@ -61,7 +60,10 @@ type Config struct {
 	// 401 (a token file rewritten with a rotated token): a call is then
 	// sent once more with the new token.
 	TokenSource func() (string, error)
-	Logger      *slog.Logger
+	// MaxUploadSize is the largest image or other file uploaded (default
+	// MaxUploadSize); a video may be larger (see UploadLimit).
+	MaxUploadSize int64
+	Logger        *slog.Logger
 }
 
 // Client talks to one location's Media Storage.
@@ -75,6 +77,7 @@ type Client struct {
 	retryFor time.Duration
 	maxWait  time.Duration // cap on a server-imposed wait
 	tokenSrc func() (string, error)
+	maxSize  int64
 	log      *slog.Logger
 	pacer    *pacer
 	clock    serverClock
@@ -135,6 +138,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxRetryAfter <= 0 {
 		cfg.MaxRetryAfter = 60 * time.Second
 	}
+	if cfg.MaxUploadSize <= 0 {
+		cfg.MaxUploadSize = MaxUploadSize
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -153,6 +159,7 @@ func New(cfg Config) (*Client, error) {
 		retryFor:  cfg.RetryTimeout,
 		maxWait:   cfg.MaxRetryAfter,
 		tokenSrc:  cfg.TokenSource,
+		maxSize:   cfg.MaxUploadSize,
 		log:       cfg.Logger,
 		pacer:     newPacer(cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
 		pageFloor: make(map[string]int),
@@ -181,6 +188,11 @@ type call struct {
 	// body returns a fresh request body and its content type for each
 	// attempt; nil means no body.
 	body func() (io.Reader, string, error)
+	// length is the body's length when body gives a reader whose length
+	// net/http cannot tell (else it is sent chunked).
+	length int64
+	// version is the Version header; "" = APIVersion.
+	version string
 	// idempotent requests are retried after 5xx answers and broken
 	// connections; others only when the server surely did not act (429,
 	// a connection that never opened).
@@ -290,6 +302,11 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Version", APIVersion)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if cl.length > 0 {
+		req.ContentLength = cl.length
+	}
+	req.Header.Set("Version", cmp.Or(cl.version, APIVersion))
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 	if ctype != "" {

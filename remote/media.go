@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -424,12 +426,21 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 	if err := c.beforeCreate("POST /medias/upload-file", up.ParentID, up.Name); err != nil {
 		return Item{}, err
 	}
-	if up.Size > MaxUploadSize {
-		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d)", up.Name, up.Size, ErrTooLarge, MaxUploadSize)
+	ctype := cmp.Or(up.ContentType, "application/octet-stream")
+	if limit := UploadLimit(ctype, c.maxSize); up.Size > limit {
+		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d bytes of %s)", up.Name, up.Size, ErrTooLarge, limit, ctype)
+	}
+	cl := call{method: "POST", endpoint: "/medias/upload-file", path: "/medias/upload-file"}
+	if IsVideo(ctype) && up.Size > c.maxSize {
+		cl.version = APIVersionV3 // only v3 takes a video this large
+	}
+	var err error
+	if cl.body, cl.length, err = multipartBody(up); err != nil {
+		return Item{}, err
 	}
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/upload-file", path: "/medias/upload-file", body: multipartBody(up)})
+		body, err := c.do(ctx, cl)
 		if err == nil {
 			var res struct {
 				FileID string `json:"fileId"`
@@ -526,7 +537,67 @@ func (c *Client) named(ctx context.Context, parentID, typ, name string) ([]Item,
 	return c.List(ctx, ListQuery{Type: typ, ParentID: parentID})
 }
 
-func multipartBody(up Upload) func() (io.Reader, string, error) {
+// multipartBody is the upload's request body, streamed from up.Open: the
+// file's bytes are never held in memory. With a known size the body has a
+// Content-Length (the form's parts around the file are fixed once, with
+// one boundary); otherwise it is sent chunked.
+func multipartBody(up Upload) (func() (io.Reader, string, error), int64, error) {
+	if up.Size < 0 {
+		return pipedBody(up), 0, nil
+	}
+	var head bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	if err := writeFormHead(mw, up); err != nil {
+		return nil, 0, err
+	}
+	n := head.Len()
+	if err := mw.Close(); err != nil {
+		return nil, 0, err
+	}
+	prefix, suffix := head.Bytes()[:n], head.Bytes()[n:]
+	body := func() (io.Reader, string, error) {
+		src, err := up.Open()
+		if err != nil {
+			return nil, "", err
+		}
+		file := &exactReader{r: src, left: up.Size, name: up.Name, size: up.Size}
+		// net/http closes the body, read to the end or not: that closes src.
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(prefix), file, bytes.NewReader(suffix)), src}, mw.FormDataContentType(), nil
+	}
+	return body, int64(len(prefix)) + up.Size + int64(len(suffix)), nil
+}
+
+// exactReader reads exactly size bytes of r: a source that ends early is
+// an error, one that holds more is cut.
+type exactReader struct {
+	r          io.Reader
+	left, size int64
+	name       string
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	switch {
+	case errors.Is(err, io.EOF) && e.left > 0:
+		return n, fmt.Errorf("upload of %s: read %d bytes, expected %d", e.name, e.size-e.left, e.size)
+	case errors.Is(err, io.EOF):
+		return n, nil
+	}
+	return n, err
+}
+
+// pipedBody streams a form whose file size is not known.
+func pipedBody(up Upload) func() (io.Reader, string, error) {
 	return func() (io.Reader, string, error) {
 		src, err := up.Open()
 		if err != nil {
@@ -536,7 +607,10 @@ func multipartBody(up Upload) func() (io.Reader, string, error) {
 		mw := multipart.NewWriter(pw)
 		go func() {
 			defer src.Close()
-			err := writeMultipart(mw, up, src)
+			err := writeFormHead(mw, up)
+			if err == nil {
+				_, err = io.Copy(pw, src)
+			}
 			if err == nil {
 				err = mw.Close()
 			}
@@ -546,7 +620,9 @@ func multipartBody(up Upload) func() (io.Reader, string, error) {
 	}
 }
 
-func writeMultipart(mw *multipart.Writer, up Upload, src io.Reader) error {
+// writeFormHead writes the form's fields and the file part's header; the
+// file's bytes follow.
+func writeFormHead(mw *multipart.Writer, up Upload) error {
 	if err := mw.WriteField("name", up.Name); err != nil {
 		return err
 	}
@@ -557,23 +633,9 @@ func writeMultipart(mw *multipart.Writer, up Upload, src io.Reader) error {
 	}
 	h := make(textproto.MIMEHeader)
 	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, quoteFilename(up.Name)))
-	ctype := up.ContentType
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	h.Set("Content-Type", ctype)
-	part, err := mw.CreatePart(h)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(part, src)
-	if err != nil {
-		return err
-	}
-	if up.Size >= 0 && n != up.Size {
-		return fmt.Errorf("upload of %s: read %d bytes, expected %d", up.Name, n, up.Size)
-	}
-	return nil
+	h.Set("Content-Type", cmp.Or(up.ContentType, "application/octet-stream"))
+	_, err := mw.CreatePart(h)
+	return err
 }
 
 var filenameEscaper = strings.NewReplacer("\\", "\\\\", `"`, "%22", "\r", "%0D", "\n", "%0A")

@@ -34,6 +34,7 @@ type mountFlags struct {
 	deleteMode   string
 	memCache     int64
 	diskCache    int64
+	maxUpload    int64
 	opTimeout    time.Duration
 	uploadRetry  time.Duration
 	writeBack    time.Duration
@@ -77,6 +78,7 @@ Flags:
 	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete")
 	fl.Int64Var(&m.memCache, "cache-mem", 256<<20, "bytes of file content kept in memory")
 	fl.Int64Var(&m.diskCache, "cache-max-size", 0, "bytes of file content kept on disk under --cache-dir (0: none)")
+	fl.Int64Var(&m.maxUpload, "max-upload-size", remote.MaxUploadSize, "largest image or other file uploaded, in bytes (the API's \"25 MB\", read the conservative way); a bigger write fails with EFBIG. Videos may be up to 500 MB (sent with Version v3)")
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.DurationVar(&m.writeBack, "write-back-delay", 5*time.Second, "how long a closed file stays quiet before it is uploaded (0: upload at close, and close reports the result)")
@@ -112,6 +114,9 @@ Flags:
 	}
 	if m.writeBack < 0 || m.grace < 0 {
 		return nil, "", errors.New("--write-back-delay and --unmount-grace must not be negative")
+	}
+	if m.maxUpload <= 0 {
+		return nil, "", errors.New("--max-upload-size must be positive")
 	}
 	if m.uid < 0 || int64(m.uid) > 1<<32-2 || m.gid < 0 || int64(m.gid) > 1<<32-2 {
 		return nil, "", errors.New("--uid and --gid must be user and group ids")
@@ -216,6 +221,7 @@ func runMount(args []string) error {
 		StorageHosts:  storageHosts(m.storageHosts, conf),
 		MaxRetryAfter: m.maxWait,
 		TokenSource:   tokenSource,
+		MaxUploadSize: m.maxUpload,
 		Logger:        log.With("layer", "remote"),
 	})
 	if err != nil {
@@ -244,6 +250,7 @@ func runMount(args []string) error {
 		ListAll:        m.listAll,
 		PollInterval:   m.pollInterval,
 		WriteBackDelay: m.writeBack,
+		MaxUploadSize:  m.maxUpload,
 		Location:       location,
 		API:            apiIdentity(rcBase(apiURL)),
 	})

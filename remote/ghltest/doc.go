@@ -91,16 +91,27 @@
 // rule); a "file" part without filename counts as no file. The name is the
 // "name" field, else the part's filename, else "file". The content type is
 // the part's Content-Type header (even application/octet-stream), else
-// guessed with mime.TypeByExtension from the name, else
-// application/octet-stream. An unknown or non-folder parentId gives 404. A
+// guessed from the name's extension (the common video extensions as
+// video/*, then mime.TypeByExtension), else application/octet-stream. An unknown or non-folder parentId gives 404. A
 // body that is not multipart/form-data gives 422 (no file); a malformed
 // multipart body gives 400. hosted=true with fileUrl copies one of the
 // fake's own active storage URLs (same host, same path) into a new file
 // named after the URL's last path segment unless name is given; any other
-// URL gives 400 "Unable to fetch the file from fileUrl". The 25 MB limit is
-// 25*1024*1024 bytes; the rest of a too large body is read before the 413 is
-// sent so that the client sees the answer. Faults.RejectUploads answers
-// after the body is read and checked for size, before validation.
+// URL gives 400 "Unable to fetch the file from fileUrl". Size limits are
+// read the conservative way, in decimal bytes: with Version 2021-07-28
+// every file may hold up to 25 MB (MaxUploadSize, 25,000,000 bytes); with
+// Version v3 a video (a content type video/*) up to 500 MB
+// (MaxVideoUploadSize, 500,000,000 bytes) and any other file 25 MB. The
+// type is judged when the file part begins: its Content-Type, else
+// guessed from the name field sent before it, else from its filename (for
+// fileUrl, the type of the copied file). A larger file gives 413 "File
+// size exceeds the 25 MB limit" (or "500 MB"); the rest of the body is
+// read before the 413 is sent so that the client sees the answer. The
+// file's bytes are held in memory (in one buffer sized from the
+// Content-Length), and with DataDir also written to disk.
+// Stats.UploadVersions counts upload requests by Version.
+// Faults.RejectUploads answers after the body is read and checked for
+// size, before validation.
 // Faults.FailDeletes answers both delete calls 503 before anything else,
 // and removes nothing.
 //

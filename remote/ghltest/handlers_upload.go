@@ -1,6 +1,7 @@
 package ghltest
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"io"
@@ -24,7 +25,18 @@ type uploadForm struct {
 	file     []byte
 	filename string // of the file part
 	partType string // Content-Type of the file part
-	tooLarge bool   // the file part holds more than MaxUploadSize bytes
+	tooLarge int64  // when not 0: the file part holds more than this limit
+}
+
+// uploadLimit is the largest file upload-file takes of a content type, by
+// the request's Version: with v3 a video may be up to MaxVideoUploadSize;
+// anything else is limited to MaxUploadSize.
+func uploadLimit(version, contentType string) int64 {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if version == "v3" && strings.HasPrefix(mt, "video/") {
+		return MaxVideoUploadSize
+	}
+	return MaxUploadSize
 }
 
 // readUploadForm reads a multipart/form-data body. A file is a part named
@@ -54,15 +66,23 @@ func readUploadForm(r *http.Request) (*uploadForm, error) {
 		form.keys = append(form.keys, name)
 		switch {
 		case name == "file" && p.FileName() != "":
-			if form.haveFile || form.tooLarge {
+			if form.haveFile || form.tooLarge != 0 {
 				break
 			}
-			data, err := io.ReadAll(io.LimitReader(p, MaxUploadSize+1))
+			// The limit follows the type as it is known when the part
+			// begins: its own Content-Type, else the name given so far,
+			// else its filename.
+			ctype := p.Header.Get("Content-Type")
+			if ctype == "" {
+				ctype = guessContentType(cmp.Or(form.fields["name"], p.FileName()))
+			}
+			limit := uploadLimit(r.Header.Get("Version"), ctype)
+			data, err := readPart(p, limit, r.ContentLength)
 			if err != nil {
 				return nil, err
 			}
-			if len(data) > MaxUploadSize {
-				form.tooLarge = true
+			if int64(len(data)) > limit {
+				form.tooLarge = limit
 				break
 			}
 			form.haveFile = true
@@ -84,15 +104,28 @@ func readUploadForm(r *http.Request) (*uploadForm, error) {
 	}
 }
 
+// readPart reads a file part of up to limit+1 bytes. A body whose length
+// is announced is read into one buffer of about that size, rather than
+// one grown by doubling (a video may be hundreds of MB).
+func readPart(p io.Reader, limit, bodyLength int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if bodyLength > 0 {
+		buf.Grow(int(min(bodyLength, limit+1)) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(p, limit+1))
+	return buf.Bytes(), err
+}
+
 // handleUpload serves POST /medias/upload-file.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) {
+	s.stats.upload(r.Header.Get("Version"))
 	form, err := readUploadForm(r)
 	if err != nil {
 		errBadRequest(w)
 		return
 	}
-	if form.tooLarge {
-		errTooLarge(w)
+	if form.tooLarge != 0 {
+		errTooLarge(w, form.tooLarge)
 		return
 	}
 	if s.Faults().RejectUploads {
@@ -125,8 +158,8 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) 
 			writeError(w, http.StatusBadRequest, "Unable to fetch the file from fileUrl", "Bad Request")
 			return
 		}
-		if len(src.data) > MaxUploadSize {
-			errTooLarge(w)
+		if limit := uploadLimit(r.Header.Get("Version"), src.contentType); int64(len(src.data)) > limit {
+			errTooLarge(w, limit)
 			return
 		}
 		data, contentType = src.data, src.contentType

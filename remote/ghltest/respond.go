@@ -3,6 +3,7 @@ package ghltest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 )
@@ -113,8 +114,10 @@ func errRoute(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "Cannot "+r.Method+" "+r.URL.RequestURI(), "Not Found")
 }
 
-func errTooLarge(w http.ResponseWriter) {
-	writeError(w, http.StatusRequestEntityTooLarge, "File size exceeds the 25 MB limit", "Payload Too Large")
+// errTooLarge answers a file above limit (MaxUploadSize or
+// MaxVideoUploadSize) in the words of the docs: "the 25 MB limit".
+func errTooLarge(w http.ResponseWriter, limit int64) {
+	writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("File size exceeds the %d MB limit", limit/1_000_000), "Payload Too Large")
 }
 
 func errBodyTooLarge(w http.ResponseWriter) {

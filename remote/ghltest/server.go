@@ -29,8 +29,13 @@ const (
 	DefaultDailyLimit = 200000
 )
 
-// MaxUploadSize is the largest file upload-file accepts (25 MB).
-const MaxUploadSize = 25 * 1024 * 1024
+// Upload limits, read the conservative way (decimal MB): upload-file takes
+// files up to MaxUploadSize, and, with Version v3, videos up to
+// MaxVideoUploadSize.
+const (
+	MaxUploadSize      = 25_000_000
+	MaxVideoUploadSize = 500_000_000
+)
 
 // Options configure a Server. The zero value is usable.
 type Options struct {

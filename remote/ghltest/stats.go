@@ -20,6 +20,10 @@ type Stats struct {
 	// MaxInWindow is the largest number of requests the rate limiter let
 	// through within one sliding RateWindow.
 	MaxInWindow int64 `json:"max_in_window"`
+	// UploadVersions counts the upload-file requests that reached the
+	// handler (past the header, token and rate checks) by their Version
+	// header ("2021-07-28" or "v3").
+	UploadVersions map[string]int64 `json:"upload_versions"`
 }
 
 // The endpoint keys of Stats.ByEndpoint.
@@ -45,6 +49,7 @@ type stats struct {
 	storageRequests int64
 	storageBytes    int64
 	rateLimited     int64
+	uploadVersions  map[string]int64
 }
 
 func newStats() *stats {
@@ -58,6 +63,7 @@ func (st *stats) reset() {
 	defer st.mu.Unlock()
 	st.apiRequests, st.storageRequests, st.storageBytes, st.rateLimited = 0, 0, 0, 0
 	st.byEndpoint = map[string]int64{}
+	st.uploadVersions = map[string]int64{}
 	for _, k := range endpointKeys {
 		st.byEndpoint[k] = 0
 	}
@@ -71,6 +77,13 @@ func (st *stats) api(endpoint string) {
 	if endpoint != "" {
 		st.byEndpoint[endpoint]++
 	}
+}
+
+// upload counts one upload-file request by its Version.
+func (st *stats) upload(version string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.uploadVersions[version]++
 }
 
 func (st *stats) storage() {
@@ -98,7 +111,12 @@ func (st *stats) snapshot() Stats {
 	for k, v := range st.byEndpoint {
 		by[k] = v
 	}
+	versions := make(map[string]int64, len(st.uploadVersions))
+	for k, v := range st.uploadVersions {
+		versions[k] = v
+	}
 	return Stats{
+		UploadVersions:  versions,
 		APIRequests:     st.apiRequests,
 		ByEndpoint:      by,
 		StorageRequests: st.storageRequests,

@@ -111,12 +111,26 @@ func extOf(name string) string {
 	return ext
 }
 
-// guessContentType maps a name's extension to a media type.
+// guessContentType maps a name's extension to a media type: videoTypes,
+// else the system's table.
 func guessContentType(name string) string {
-	if ct := mime.TypeByExtension(strings.ToLower(extOf(name))); ct != "" {
+	ext := strings.ToLower(extOf(name))
+	if ct, ok := videoTypes[ext]; ok {
+		return ct
+	}
+	if ct := mime.TypeByExtension(ext); ct != "" {
 		return ct
 	}
 	return "application/octet-stream"
+}
+
+// videoTypes are the video types the service surely knows, before the
+// system's tables, which may lack them (Go's own has no video) or differ
+// (.webm as audio/webm): the video limit depends on them.
+var videoTypes = map[string]string{
+	".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
+	".webm": "video/webm", ".mkv": "video/x-matroska", ".avi": "video/x-msvideo",
+	".mpeg": "video/mpeg", ".mpg": "video/mpeg",
 }
 
 // activeFolder reports whether id is an active folder. st.mu is held.
