@@ -301,8 +301,6 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 		return nil, 0, &localError{redactErr(err)}
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Version", APIVersion)
-	req.Header.Set("Authorization", "Bearer "+c.token)
 	if cl.length > 0 {
 		req.ContentLength = cl.length
 	}
