@@ -1,7 +1,6 @@
 package ghltest
 
 import (
-	"cmp"
 	"encoding/hex"
 	"errors"
 	"mime"
@@ -70,6 +69,8 @@ type store struct {
 
 	mu    sync.RWMutex
 	items map[string]*item
+	gen   uint64    // guarded by mu: counts changes (changed)
+	index listIndex // sorted listings of the current generation
 }
 
 func newStore(loc string, now func() time.Time, ids *idGen) *store {
@@ -83,6 +84,7 @@ func (st *store) stamp() time.Time {
 
 // changed persists the store. st.mu is held.
 func (st *store) changed() {
+	st.gen++
 	if st.save != nil {
 		st.save(st)
 	}
@@ -324,43 +326,18 @@ type listQuery struct {
 // list returns one page of active items.
 func (st *store) list(q listQuery) []item {
 	st.mu.RLock()
-	var out []item
-	search := strings.ToLower(q.search)
-	for _, it := range st.items {
-		if it.status != StatusActive || it.typ != q.typ {
-			continue
-		}
-		if !q.all && it.parentID != q.parentID {
-			continue
-		}
-		if search != "" && !strings.Contains(strings.ToLower(it.name), search) {
-			continue
-		}
-		out = append(out, *it)
-	}
-	st.mu.RUnlock()
-
-	slices.SortFunc(out, func(a, b item) int {
-		var c int
-		switch q.sortBy {
-		case "name":
-			c = strings.Compare(a.name, b.name)
-		case "updatedAt":
-			c = a.updatedAt.Compare(b.updatedAt)
-		default:
-			c = a.createdAt.Compare(b.createdAt)
-		}
-		if q.desc {
-			c = -c
-		}
-		return cmp.Or(c, strings.Compare(a.id, b.id))
-	})
-	if q.offset >= len(out) {
+	defer st.mu.RUnlock()
+	sorted := st.sortedLocked(q)
+	if q.offset >= len(sorted) {
 		return nil
 	}
-	out = out[q.offset:]
-	if len(out) > q.limit {
-		out = out[:q.limit]
+	sorted = sorted[q.offset:]
+	if len(sorted) > q.limit {
+		sorted = sorted[:q.limit]
+	}
+	out := make([]item, len(sorted))
+	for i, it := range sorted {
+		out[i] = *it
 	}
 	return out
 }
