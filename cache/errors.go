@@ -25,6 +25,9 @@ var (
 	ErrReadOnly     = errors.New("read-only mount")
 	ErrCrossFolder  = errors.New("the API cannot move items between folders")
 	ErrNotSupported = errors.New("not supported")
+	// ErrBadAnswer: the API's answer was past a bound ghlfs keeps (a
+	// listing that never ends, a page too large to take).
+	ErrBadAnswer = errors.New("the API's answer was refused")
 )
 
 // translate gives an error from the remote layer its kind.
@@ -46,6 +49,8 @@ func translate(err error) error {
 		kind = ErrQuota
 	case errors.Is(err, remote.ErrRateLimited):
 		kind = ErrBusy
+	case errors.Is(err, remote.ErrListTooLong), errors.Is(err, remote.ErrAnswerTooLarge):
+		kind = ErrBadAnswer
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = ErrTimeout
 	case errors.Is(err, context.Canceled):

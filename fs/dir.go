@@ -28,7 +28,7 @@ func (d *Dir) children(ctx context.Context) (*dirView, error) {
 		d.fsys.dirs[id] = d
 	}
 	d.fsys.mu.Unlock()
-	l, err := d.fsys.store.ListDir(ctx, id)
+	l, err := d.fsys.store.ListDir(cache.WithPath(ctx, "/"+d.Path(nil)), id)
 	if err != nil {
 		return nil, err
 	}

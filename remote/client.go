@@ -28,6 +28,29 @@ const (
 	MaxUploadSize = 25 << 20
 )
 
+// Bounds on what a server may send; past them its data is refused or cut,
+// so that a broken or hostile server cannot make ghlfs hold unbounded
+// memory or wait for ever.
+const (
+	// DefaultMaxListItems is how many items one listing (one folder's
+	// files, or its folders; or the whole library with fetchAll) may bring
+	// before it is stopped with ErrListTooLong.
+	DefaultMaxListItems = 1_000_000
+	// MaxAnswerBytes bounds the body of one API answer (a list page of a
+	// thousand items is well under 1 MiB); a larger one fails with
+	// ErrAnswerTooLarge.
+	MaxAnswerBytes = 16 << 20
+	// MaxIDBytes bounds an item's id; a listed item with a longer one is
+	// skipped (and counted in one log line).
+	MaxIDBytes = 256
+	// MaxNameBytes bounds an item's name: a longer one is cut at a
+	// character boundary.
+	MaxNameBytes = 1024
+	// MaxFileSize bounds a file's size as listed; a larger one is taken as
+	// unknown (and asked of the storage host).
+	MaxFileSize = 1 << 40
+)
+
 // Config configures a Client. Token and LocationID are required.
 type Config struct {
 	BaseURL    string // default DefaultBaseURL
@@ -42,9 +65,12 @@ type Config struct {
 	// turns client-side pacing off.
 	RateLimit  int
 	RateWindow time.Duration
-	// RetryTimeout bounds the time spent retrying one call (default 2m).
-	// A context deadline, when shorter, wins.
+	// RetryTimeout bounds the time spent retrying one call (default 2m),
+	// and the wait for each page of a listing. A context deadline, when
+	// shorter, wins.
 	RetryTimeout time.Duration
+	// MaxListItems bounds one listing (default DefaultMaxListItems).
+	MaxListItems int
 	Logger       *slog.Logger
 }
 
@@ -56,6 +82,7 @@ type Client struct {
 	ua       string
 	http     *http.Client
 	pageSize int
+	maxItems int
 	retryFor time.Duration
 	log      *slog.Logger
 	pacer    *pacer
@@ -97,6 +124,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RateWindow <= 0 {
 		cfg.RateWindow = 10 * time.Second
 	}
+	if cfg.MaxListItems <= 0 {
+		cfg.MaxListItems = DefaultMaxListItems
+	}
 	if cfg.RetryTimeout <= 0 {
 		cfg.RetryTimeout = 2 * time.Minute
 	}
@@ -110,6 +140,7 @@ func New(cfg Config) (*Client, error) {
 		ua:        cfg.UserAgent,
 		http:      cfg.HTTPClient,
 		pageSize:  cfg.PageSize,
+		maxItems:  cfg.MaxListItems,
 		retryFor:  cfg.RetryTimeout,
 		log:       cfg.Logger,
 		pacer:     newPacer(cfg.RateLimit, cfg.RateWindow),
@@ -171,6 +202,9 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		var local *localError
 		if errors.As(err, &local) {
 			return nil, local.err // nothing was sent: nothing to retry
+		}
+		if errors.Is(err, ErrAnswerTooLarge) {
+			return nil, err // it would be as large again
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, ctx.Err())
@@ -243,7 +277,13 @@ func (c *Client) send(ctx context.Context, cl call, target string) ([]byte, int,
 	}
 	defer resp.Body.Close()
 	c.pacer.observe(resp.Header)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if resp.ContentLength > MaxAnswerBytes {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.method, cl.endpoint, ErrAnswerTooLarge, resp.ContentLength, MaxAnswerBytes)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+	if err == nil && len(body) > MaxAnswerBytes {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: more than %d bytes", cl.method, cl.endpoint, ErrAnswerTooLarge, MaxAnswerBytes)
+	}
 	if err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", cl.method, cl.endpoint, err)
 	}

@@ -23,6 +23,9 @@ type ListQuery struct {
 	// parent (fetchAll=true).
 	FetchAll bool
 	Query    string // name search
+	// Label names the listing in log lines (a folder's path, say); ""
+	// names it by its parent's id.
+	Label string
 }
 
 func (c *Client) values() url.Values {
@@ -39,7 +42,22 @@ func (c *Client) altBody(m map[string]any) []byte {
 	return b
 }
 
-// List returns every item matching q, reading as many pages as it takes.
+// List returns every item matching q, reading as many pages as it takes
+// (see ListEach).
+func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
+	var items []Item
+	err := c.ListEach(ctx, q, func() { items = items[:0] }, func(it Item) { items = append(items, it) })
+	if err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// ListEach reads every item matching q, page by page, and hands each to
+// add once, as its page comes in: a caller that keeps a smaller form of
+// each item never holds the whole listing as Items. When the listing has
+// to start again (see below), restart is called first, and add then sees
+// the items again from the first.
 //
 // The API returns no total and may cap a page below the limit asked for, so
 // a short page ends the listing only when it is shorter than a page the
@@ -52,17 +70,32 @@ func (c *Client) altBody(m map[string]any) []byte {
 // before the end of the one before, and must begin with one of them. When
 // one does not (more removals than the overlap, or an order that is not
 // stable), the listing starts again, a few times at most.
-func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
+//
+// Bounds: each page is one call, and the call's own timeout
+// (Config.RetryTimeout) bounds the wait for it, not the whole listing: a
+// folder of hundreds of thousands of items lists as long as its pages keep
+// coming (ctx can still end it). Progress is logged every few thousand
+// items. A listing that brings more than Config.MaxListItems items fails
+// with ErrListTooLong, and an answer larger than MaxAnswerBytes with
+// ErrAnswerTooLarge: a server that never ends its pages, or sends one
+// enormous page, is stopped there.
+func (c *Client) ListEach(ctx context.Context, q ListQuery, restart func(), add func(Item)) error {
+	if q.Type == "" {
+		q.Type = TypeFile
+	}
 	for attempt := 0; ; attempt++ {
-		items, whole, err := c.listOnce(ctx, q)
+		if attempt > 0 && restart != nil {
+			restart()
+		}
+		whole, err := c.listOnce(ctx, q, add)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if whole || attempt >= 3 {
 			if !whole {
 				c.log.Warn("the listing kept shifting while it was read; it may miss items", "type", q.Type, "parent", q.ParentID)
 			}
-			return items, nil
+			return nil
 		}
 		c.log.Debug("the listing shifted while it was read; reading it again", "type", q.Type, "parent", q.ParentID)
 	}
@@ -71,24 +104,48 @@ func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
 // pageOverlap is how many items of one page the next one asks for again.
 const pageOverlap = 4
 
+// progressEvery is how many items of a listing pass between two lines of
+// progress in the log.
+const progressEvery = 5000
+
+// label names a listing in log lines and errors.
+func (q ListQuery) label() string {
+	switch {
+	case q.Label != "":
+		return q.Label
+	case q.FetchAll:
+		return "the whole library"
+	case q.ParentID == "":
+		return "the root folder"
+	}
+	return "folder " + q.ParentID
+}
+
 // listOnce reads a listing page by page; whole is false when a page did
 // not begin where the one before ended.
-func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole bool, err error) {
-	seen := make(map[string]bool)
+func (c *Client) listOnce(ctx context.Context, q ListQuery, add func(Item)) (whole bool, err error) {
+	seen := make(map[string]struct{})
 	kind := q.kind()
 	var anchors []string // the last items of the page before
+	received, badIDs := 0, 0
+	defer func() {
+		if badIDs > 0 {
+			c.log.Warn(fmt.Sprintf("listing %s: skipped %d items whose id is longer than %d bytes", q.label(), badIDs, MaxIDBytes))
+		}
+	}()
 	for offset := 0; ; {
-		page, err := c.ListPage(ctx, q, offset, c.pageSize)
+		page, err := c.listPageBounded(ctx, q, offset, c.pageSize)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		n := len(page)
 		if n == 0 {
-			return all, true, nil
+			c.listed(q, len(seen))
+			return true, nil
 		}
 		fresh := 0
 		for _, it := range page {
-			if it.ID != "" && !seen[it.ID] {
+			if _, dup := seen[it.ID]; it.ID != "" && !dup {
 				fresh++
 			}
 		}
@@ -96,19 +153,36 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole b
 			// A page of nothing new: a server that ignores offset would
 			// send the same page for ever.
 			c.log.Warn("the server repeated a page; ending the listing", "type", q.Type, "offset", offset)
-			return all, true, nil
+			return true, nil
 		}
 		if len(anchors) > 0 && !slices.Contains(anchors, page[0].ID) {
-			return all, false, nil
+			return false, nil
 		}
+		// Items beyond the overlap count, repeated or not: a server that
+		// keeps sending pages is stopped at the bound whatever it sends.
+		received += n - min(n, len(anchors))
+		if received > c.maxItems {
+			return false, fmt.Errorf("GET /medias/files: listing %s: %w: more than %d items came, and the server was still sending more (the bound is set by --list-max-items)", q.label(), ErrListTooLong, c.maxItems)
+		}
+		before := len(seen) / progressEvery
 		for _, it := range page {
-			if it.ID == "" || seen[it.ID] {
+			if it.ID == "" {
 				continue
 			}
-			seen[it.ID] = true
-			if !it.Deleted {
-				all = append(all, it)
+			if len(it.ID) > MaxIDBytes {
+				badIDs++
+				continue
 			}
+			if _, dup := seen[it.ID]; dup {
+				continue
+			}
+			seen[it.ID] = struct{}{}
+			if !it.Deleted {
+				add(it)
+			}
+		}
+		if len(seen)/progressEvery > before {
+			c.log.Info(fmt.Sprintf("listing %s: %d %ss so far", q.label(), len(seen), q.Type), "items", len(seen))
 		}
 		c.mu.Lock()
 		floor := c.pageFloor[kind]
@@ -117,7 +191,8 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole b
 		}
 		c.mu.Unlock()
 		if n < c.pageSize && n < floor {
-			return all, true, nil
+			c.listed(q, len(seen))
+			return true, nil
 		}
 		overlap := min(pageOverlap, n/2)
 		anchors = anchors[:0]
@@ -126,6 +201,21 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery) (all []Item, whole b
 		}
 		offset += n - overlap
 	}
+}
+
+// listed ends the progress lines of a long listing with its total.
+func (c *Client) listed(q ListQuery, n int) {
+	if n >= progressEvery {
+		c.log.Info(fmt.Sprintf("listed %s: %d %ss", q.label(), n, q.Type), "items", n)
+	}
+}
+
+// listPageBounded is ListPage with its own deadline: the wait for one
+// page, not for the whole listing, is what the call timeout bounds.
+func (c *Client) listPageBounded(ctx context.Context, q ListQuery, offset, limit int) ([]Item, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.retryFor)
+	defer cancel()
+	return c.ListPage(ctx, q, offset, limit)
 }
 
 // kind tells listings apart whose pages a server may cap differently.
@@ -384,7 +474,7 @@ func quoteFilename(s string) string { return filenameEscaper.Replace(s) }
 // Rename gives the file or folder id a new name (POST /medias/{id}). The API
 // has no way to move an item to another folder.
 func (c *Client) Rename(ctx context.Context, id, name string) error {
-	_, err := c.do(ctx, call{method: "POST", endpoint: "/medias/{id}", path: "/medias/" + url.PathEscape(id),
+	_, err := c.do(ctx, call{method: "POST", endpoint: "/medias/{id}", path: "/medias/" + escapeID(id),
 		body: jsonBody(c.altBody(map[string]any{"name": name})), idempotent: true})
 	return err
 }
@@ -407,7 +497,7 @@ func (c *Client) RenameMany(ctx context.Context, items []Renaming) error {
 
 // Delete deletes one file or folder (DELETE /medias/{id}).
 func (c *Client) Delete(ctx context.Context, id string) error {
-	_, err := c.do(ctx, call{method: "DELETE", endpoint: "/medias/{id}", path: "/medias/" + url.PathEscape(id), query: c.values(), idempotent: true})
+	_, err := c.do(ctx, call{method: "DELETE", endpoint: "/medias/{id}", path: "/medias/" + escapeID(id), query: c.values(), idempotent: true})
 	return err
 }
 
@@ -476,6 +566,17 @@ func unwrapObject(body []byte, key string) []byte {
 		}
 	}
 	return body
+}
+
+// escapeID makes an id one segment of a URL path, whatever it holds: a
+// '/' or '?' is escaped, and so is an id "." or "..", which a server or a
+// proxy would otherwise take as a step up the path.
+func escapeID(id string) string {
+	e := url.PathEscape(id)
+	if strings.Trim(e, ".") == "" {
+		e = strings.ReplaceAll(e, ".", "%2E")
+	}
+	return e
 }
 
 func firstNonEmpty(s ...string) string {
