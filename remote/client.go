@@ -188,8 +188,14 @@ var errAmbiguous = errors.New("the request may have been carried out")
 // do sends c with pacing and retries, and returns the 2xx body.
 func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 	deadline := time.Now().Add(c.retryFor)
+	// cl.path is escaped (an id in it may hold a '/'): keep it as it is.
 	u := *c.base
-	u.Path = c.base.Path + cl.path
+	u.RawPath = c.base.EscapedPath() + cl.path
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
+	}
+	u.Path = p
 	u.RawQuery = cl.query.Encode()
 	for attempt := 0; ; attempt++ {
 		if err := c.pacer.wait(ctx); err != nil {

@@ -143,6 +143,12 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, add func(Item)) (who
 			c.listed(q, len(seen))
 			return true, nil
 		}
+		for i := range page {
+			if len(page[i].ID) > MaxIDBytes {
+				badIDs++
+				page[i].ID = "" // skipped, as an item without an id
+			}
+		}
 		fresh := 0
 		for _, it := range page {
 			if _, dup := seen[it.ID]; it.ID != "" && !dup {
@@ -167,10 +173,6 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, add func(Item)) (who
 		before := len(seen) / progressEvery
 		for _, it := range page {
 			if it.ID == "" {
-				continue
-			}
-			if len(it.ID) > MaxIDBytes {
-				badIDs++
 				continue
 			}
 			if _, dup := seen[it.ID]; dup {
