@@ -133,6 +133,12 @@ func newName(name string) (string, syscall.Errno) {
 	if len(name) > maxNameLen {
 		return "", syscall.ENAMETOOLONG
 	}
+	if hasControl(name) {
+		// Shown names never hold one (they hold its Control Picture,
+		// which gives the control character in the API): a name made
+		// with one would not be found under it again.
+		return "", syscall.EINVAL
+	}
 	remoteName := decodeName(name)
 	if remoteName == "." || remoteName == ".." || remoteName == "" {
 		return "", syscall.EINVAL
