@@ -330,9 +330,12 @@ func WithPath(ctx context.Context, path string) context.Context {
 	return context.WithValue(ctx, pathKey{}, path)
 }
 
-// fetch lists a folder from the API.
+// fetch lists a folder from the API, and says when the listing ended: its
+// TTL runs from then, so that a listing that took longer than the TTL (a
+// folder of 200,000 files at the API's rate limit takes minutes) is not
+// stale as it arrives, and fetched again by the next look-up, for ever.
+// (What the listing may have missed meanwhile is what the journal keeps.)
 func (f *folders) fetch(ctx context.Context, folderID string) ([]Entry, time.Time, error) {
-	started := f.clock.Now()
 	folders, files, err := f.listBoth(ctx, remote.ListQuery{ParentID: folderID}, func(it *remote.Item) bool {
 		// A server that ignores parentId would hand back the whole
 		// location; keep only this folder's children (who then share
@@ -344,9 +347,9 @@ func (f *folders) fetch(ctx context.Context, folderID string) ([]Entry, time.Tim
 		return true
 	})
 	if err != nil {
-		return nil, started, err
+		return nil, time.Time{}, err
 	}
-	return append(files, folders...), started, nil
+	return append(files, folders...), f.clock.Now(), nil
 }
 
 // mkdir creates a folder named name in parentID.

@@ -33,7 +33,6 @@ func (f *folders) fetchAll(ctx context.Context) error {
 		defer cancel()
 		start := f.begin()
 		defer f.end(start)
-		started := f.clock.Now()
 		// Items of one folder share one parent string.
 		var mu sync.Mutex
 		parents := make(map[string]string)
@@ -63,11 +62,12 @@ func (f *folders) fetchAll(ctx context.Context) error {
 				}
 			}
 		}
+		ended := f.clock.Now() // the TTL runs from here (see fetch)
 		if !f.checkAll(ctx, children) {
 			return nil, nil
 		}
 		for id, entries := range children {
-			st := f.keep(id, entries, started, start)
+			st := f.keep(id, entries, ended, start)
 			if f.fetched != nil {
 				f.fetched(st.entries)
 			}
