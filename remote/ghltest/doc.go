@@ -11,8 +11,9 @@
 // library in memory (optionally on disk, see Options.DataDir), limits the
 // request rate like the real service, and injects faults on demand
 // (Faults). Tests can read and change the library directly through Items,
-// Item, Content, AddFolder and AddFile, which neither go through HTTP nor
-// count in Stats.
+// Item, Content, AddFolder and AddFile (and AddFileWithID, for ids of any
+// form, as a hostile server might send), which neither go through HTTP
+// nor count in Stats.
 //
 // # Request processing
 //
