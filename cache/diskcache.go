@@ -2,6 +2,8 @@ package cache
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/url"
@@ -73,7 +75,21 @@ func openDiskCache(dir string, max int64) (*diskCache, error) {
 	return d, nil
 }
 
-func chunkName(k chunkKey) string { return url.PathEscape(k.id) + "." + strconv.FormatInt(k.idx, 10) }
+// chunkName is a chunk's file name: its file's id escaped (an id may hold
+// a '/'), or, for an id too long to make a file name of, "%%" and the id's
+// SHA-256 (such chunks are not taken up again after a restart).
+func chunkName(k chunkKey) string {
+	id := url.PathEscape(k.id)
+	if len(id) > maxEscapedID {
+		sum := sha256.Sum256([]byte(k.id))
+		id = "%%" + hex.EncodeToString(sum[:])
+	}
+	return id + "." + strconv.FormatInt(k.idx, 10)
+}
+
+// maxEscapedID leaves room in a file name (255 bytes) for a chunk's index
+// and a temporary suffix.
+const maxEscapedID = 200
 
 func parseChunkName(name string) (chunkKey, bool) {
 	i := strings.LastIndexByte(name, '.')

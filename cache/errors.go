@@ -28,6 +28,9 @@ var (
 	// ErrRefused: a url ghlfs will not fetch (off the storage allow-list,
 	// or a redirect it does not follow). Nothing was sent.
 	ErrRefused = errors.New("refused by ghlfs")
+	// ErrBadAnswer: the API's answer was past a bound ghlfs keeps (a
+	// listing that never ends, a page too large to take).
+	ErrBadAnswer = errors.New("the API's answer was refused")
 )
 
 // translate gives an error from the remote layer its kind.
@@ -51,6 +54,8 @@ func translate(err error) error {
 		kind = ErrBusy
 	case errors.Is(err, remote.ErrRefused):
 		kind = ErrRefused
+	case errors.Is(err, remote.ErrListTooLong), errors.Is(err, remote.ErrAnswerTooLarge):
+		kind = ErrBadAnswer
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = ErrTimeout
 	case errors.Is(err, context.Canceled):

@@ -33,13 +33,14 @@ type folders struct {
 	rc      Remote
 	clock   clockwork.Clock
 	ttl     time.Duration
-	timeout time.Duration
 	log     *slog.Logger
 	del     remote.DeleteStatus
 	listAll bool // Options.ListAll
 	// fetched, when set, is told of every listing fetched from the API
 	// (the content part learns the sizes a listing lacked).
 	fetched func([]Entry)
+	// closing, when set, ends every listing under way (Store.Close).
+	closing context.Context
 
 	cache   *gocache.Cache     // folder id -> *folderState
 	flights singleflight.Group // coalesces fetches
@@ -109,7 +110,6 @@ func newFolders(rc Remote, opts Options) *folders {
 		rc:       rc,
 		clock:    opts.Clock,
 		ttl:      opts.DirTTL,
-		timeout:  opts.OpTimeout,
 		log:      opts.Logger,
 		del:      del,
 		listAll:  opts.ListAll,
@@ -138,9 +138,7 @@ func (f *folders) get(ctx context.Context, folderID string) (*folderState, error
 		}
 	}
 	v, err, _ := f.flights.Do("list\x00"+folderID, func() (any, error) {
-		// Detached from the first caller: a caller that gives up must not
-		// fail the others waiting on the same fetch.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+		ctx, cancel := f.listingContext(ctx)
 		defer cancel()
 		return f.load(ctx, folderID)
 	})
@@ -148,6 +146,21 @@ func (f *folders) get(ctx context.Context, folderID string) (*folderState, error
 		return nil, err
 	}
 	return v.(*folderState), nil
+}
+
+// listingContext is the context of a listing fetched for ctx's caller.
+// It is detached from that caller (a caller that gives up must not fail
+// the others waiting on the same fetch) and ends when the Store closes.
+// It has no deadline of its own: each page's call has one (the API
+// client's timeout), so a long listing runs as long as its pages keep
+// coming, and the API client stops one that never ends.
+func (f *folders) listingContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if f.closing == nil {
+		return ctx, cancel
+	}
+	stop := context.AfterFunc(f.closing, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // load fetches a folder's listing and stores it.
@@ -280,44 +293,63 @@ func (f *folders) seed(folderID string) {
 }
 
 // listBoth lists the folders and the files that q selects (the API lists
-// one type at a time), both at once.
-func (f *folders) listBoth(ctx context.Context, q remote.ListQuery) (folders, files []remote.Item, err error) {
+// one type at a time), both at once, as entries: each page becomes
+// entries as it comes, so that a folder of hundreds of thousands of files
+// is never held twice. keep picks the items to keep, and may change them;
+// it is called from two goroutines at once.
+func (f *folders) listBoth(ctx context.Context, q remote.ListQuery, keep func(*remote.Item) bool) (folders, files []Entry, err error) {
+	if q.Label == "" {
+		q.Label, _ = ctx.Value(pathKey{}).(string)
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		fq := q
-		fq.Type = remote.TypeFolder
-		folders, err = f.rc.List(gctx, fq)
-		return err
-	})
-	g.Go(func() (err error) {
-		fq := q
-		fq.Type = remote.TypeFile
-		files, err = f.rc.List(gctx, fq)
-		return err
-	})
+	list := func(typ string, out *[]Entry) func() error {
+		return func() error {
+			tq := q
+			tq.Type = typ
+			return f.rc.ListEach(gctx, tq, func() { *out = (*out)[:0] }, func(it remote.Item) {
+				if keep(&it) {
+					*out = append(*out, entryOf(it))
+				}
+			})
+		}
+	}
+	g.Go(list(remote.TypeFolder, &folders))
+	g.Go(list(remote.TypeFile, &files))
 	if err := g.Wait(); err != nil {
 		return nil, nil, translate(err)
 	}
 	return folders, files, nil
 }
 
-// fetch lists a folder from the API.
+// pathKey is the context key of WithPath.
+type pathKey struct{}
+
+// WithPath tells the listings fetched for ctx which path of the mount
+// they are, for their log lines.
+func WithPath(ctx context.Context, path string) context.Context {
+	return context.WithValue(ctx, pathKey{}, path)
+}
+
+// fetch lists a folder from the API, and says when the listing ended: its
+// TTL runs from then, so that a listing that took longer than the TTL (a
+// folder of 200,000 files at the API's rate limit takes minutes) is not
+// stale as it arrives, and fetched again by the next look-up, for ever.
+// (What the listing may have missed meanwhile is what the journal keeps.)
 func (f *folders) fetch(ctx context.Context, folderID string) ([]Entry, time.Time, error) {
-	started := f.clock.Now()
-	folders, files, err := f.listBoth(ctx, remote.ListQuery{ParentID: folderID})
-	if err != nil {
-		return nil, started, err
-	}
-	entries := make([]Entry, 0, len(folders)+len(files))
-	for _, it := range append(folders, files...) {
+	folders, files, err := f.listBoth(ctx, remote.ListQuery{ParentID: folderID}, func(it *remote.Item) bool {
 		// A server that ignores parentId would hand back the whole
-		// location; keep only this folder's children.
+		// location; keep only this folder's children (who then share
+		// one parent string).
 		if it.ParentID != folderID {
-			continue
+			return false
 		}
-		entries = append(entries, entryOf(it))
+		it.ParentID = folderID
+		return true
+	})
+	if err != nil {
+		return nil, time.Time{}, err
 	}
-	return entries, started, nil
+	return append(files, folders...), f.clock.Now(), nil
 }
 
 // mkdir creates a folder named name in parentID.

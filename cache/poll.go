@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
@@ -28,31 +29,45 @@ func (f *folders) wholeLibrary() bool {
 // fetchAll=true and stores the listing of every folder at once.
 func (f *folders) fetchAll(ctx context.Context) error {
 	_, err, _ := f.flights.Do("all", func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+		ctx, cancel := f.listingContext(ctx)
 		defer cancel()
 		start := f.begin()
 		defer f.end(start)
-		started := f.clock.Now()
-		folders, files, err := f.listBoth(ctx, remote.ListQuery{FetchAll: true})
+		// Items of one folder share one parent string.
+		var mu sync.Mutex
+		parents := make(map[string]string)
+		folders, files, err := f.listBoth(ctx, remote.ListQuery{FetchAll: true}, func(it *remote.Item) bool {
+			mu.Lock()
+			if p, ok := parents[it.ParentID]; ok {
+				it.ParentID = p
+			} else {
+				parents[it.ParentID] = it.ParentID
+			}
+			mu.Unlock()
+			return true
+		})
 		if err != nil {
 			return nil, err
 		}
 		children := map[string][]Entry{"": nil}
-		for _, it := range folders {
-			if _, ok := children[it.ID]; !ok {
-				children[it.ID] = nil
+		for _, e := range folders {
+			if _, ok := children[e.ID]; !ok {
+				children[e.ID] = nil
 			}
 		}
-		for _, it := range append(folders, files...) {
-			if _, ok := children[it.ParentID]; ok {
-				children[it.ParentID] = append(children[it.ParentID], entryOf(it))
+		for _, list := range [][]Entry{folders, files} {
+			for _, e := range list {
+				if _, ok := children[e.ParentID]; ok {
+					children[e.ParentID] = append(children[e.ParentID], e)
+				}
 			}
 		}
+		ended := f.clock.Now() // the TTL runs from here (see fetch)
 		if !f.checkAll(ctx, children) {
 			return nil, nil
 		}
 		for id, entries := range children {
-			st := f.keep(id, entries, started, start)
+			st := f.keep(id, entries, ended, start)
 			if f.fetched != nil {
 				f.fetched(st.entries)
 			}
@@ -128,9 +143,8 @@ func (f *folders) poll(ctx context.Context, interval time.Duration, changed func
 		slices.Sort(todo)
 		for _, id := range todo {
 			before, _ := f.cached(id)
-			rctx, cancel := context.WithTimeout(ctx, f.timeout)
-			after, err := f.load(rctx, id)
-			cancel()
+			// ctx ends at Close; each page has its own deadline.
+			after, err := f.load(ctx, id)
 			if err != nil {
 				f.log.Debug("poll failed", "folder", id, "err", err)
 				continue

@@ -18,7 +18,7 @@ import (
 
 // Remote is what the cache needs of the API client; *remote.Client has it.
 type Remote interface {
-	List(ctx context.Context, q remote.ListQuery) ([]remote.Item, error)
+	ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error
 	CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error)
 	UploadFile(ctx context.Context, up remote.Upload) (remote.Item, error)
 	Rename(ctx context.Context, id, name string) error
@@ -37,7 +37,8 @@ var _ Remote = (*remote.Client)(nil)
 type Options struct {
 	// DirTTL is how long a folder listing is trusted (default 1m).
 	DirTTL time.Duration
-	// OpTimeout bounds every operation that reaches the API (default 2m).
+	// OpTimeout bounds every operation that reaches the API (default 2m);
+	// for a listing, each of its pages (see folders.listingContext).
 	OpTimeout time.Duration
 	// MemoryBytes caps the in-memory cache of file contents (default 256 MiB).
 	MemoryBytes int64
@@ -170,6 +171,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 	s.folders = newFolders(rc, opts)
 	s.content = newContent(rc, opts, s.closing, disk)
 	s.folders.fetched = s.content.learnSizes
+	s.folders.closing = s.closing
 	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
 	if err := s.q.recoverSpool(dir); err != nil {
 		s.times.close()

@@ -28,7 +28,7 @@ func (d *Dir) children(ctx context.Context) (*dirView, error) {
 		d.fsys.dirs[id] = d
 	}
 	d.fsys.mu.Unlock()
-	l, err := d.fsys.store.ListDir(ctx, id)
+	l, err := d.fsys.store.ListDir(cache.WithPath(ctx, "/"+d.Path(nil)), id)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +132,12 @@ func (d *Dir) OnForget() {
 func newName(name string) (string, syscall.Errno) {
 	if len(name) > maxNameLen {
 		return "", syscall.ENAMETOOLONG
+	}
+	if hasControl(name) {
+		// Shown names never hold one (they hold its Control Picture,
+		// which gives the control character in the API): a name made
+		// with one would not be found under it again.
+		return "", syscall.EINVAL
 	}
 	remoteName := decodeName(name)
 	if remoteName == "." || remoteName == ".." || remoteName == "" {

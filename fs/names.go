@@ -1,27 +1,78 @@
 package fs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/ghlfs/ghlfs/cache"
 )
 
-// Names the API allows but a directory cannot hold are shown with
-// look-alike characters, rclone style, and the mapping is reversible:
+// Names the API allows but a directory cannot hold, or a terminal would
+// act on, are shown with look-alike characters, rclone style, and the
+// mapping is reversible:
 //
-//	'/' in a name      <-> '／' (U+FF0F)
-//	NUL in a name      <-> '␀' (U+2400)
-//	the name "."       <-> "．" (U+FF0E), ".." <-> "．．"
+//	'/' in a name                 <-> '／' (U+FF0F)
+//	NUL in a name                 <-> '␀' (U+2400)
+//	a control character 0x01-0x1F <-> its Control Picture, U+2401-U+241F
+//	                                  ('\n' <-> '␊', ESC <-> '␛')
+//	DEL (0x7F)                    <-> '␡' (U+2421)
+//	the name "."                  <-> "．" (U+FF0E), ".." <-> "．．"
 //	a literal look-alike, or the quote itself, is prefixed by '‛' (U+201B)
+//
+// A name longer than a directory entry holds (255 bytes, once escaped) is
+// shown cut, with a tag of its own (see shownName); the folder's view maps
+// it back.
 const (
 	slashLookalike = '／'
-	nulLookalike   = '␀'
+	nulLookalike   = '␀' // U+2400; U+2401-U+241F follow for 0x01-0x1F
+	delLookalike   = '␡' // U+2421
 	dotLookalike   = '．'
 	quoteChar      = '‛'
 )
+
+// lookalike returns the character shown for a byte of a name that cannot
+// be shown as it is.
+func lookalike(r rune) (rune, bool) {
+	switch {
+	case r == '/':
+		return slashLookalike, true
+	case r >= 0 && r < 0x20:
+		return nulLookalike + r, true
+	case r == 0x7f:
+		return delLookalike, true
+	}
+	return 0, false
+}
+
+// original is lookalike's inverse.
+func original(r rune) (rune, bool) {
+	switch {
+	case r == slashLookalike:
+		return '/', true
+	case r >= nulLookalike && r < nulLookalike+0x20:
+		return r - nulLookalike, true
+	case r == delLookalike:
+		return 0x7f, true
+	}
+	return 0, false
+}
+
+// plain reports whether a name is shown as it is: no byte to replace, no
+// look-alike or quote to escape (all of which are 3-byte UTF-8 sequences
+// starting 0xE2 or 0xEF).
+func plain(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c == 0x7f || c == '/' || c == 0xe2 || c == 0xef {
+			return false
+		}
+	}
+	return true
+}
 
 // encodeName returns the name to show for an API name.
 func encodeName(name string) string {
@@ -34,22 +85,21 @@ func encodeName(name string) string {
 		// Taken by the mapping above: quote each look-alike.
 		return strings.ReplaceAll(name, string(dotLookalike), string(quoteChar)+string(dotLookalike))
 	}
-	if !strings.ContainsAny(name, "/\x00"+string(slashLookalike)+string(nulLookalike)+string(quoteChar)) {
+	if plain(name) {
 		return name
 	}
 	var b strings.Builder
 	for i := 0; i < len(name); {
 		r, size := utf8.DecodeRuneInString(name[i:])
-		switch r {
-		case '/':
-			b.WriteRune(slashLookalike)
-		case 0:
-			b.WriteRune(nulLookalike)
-		case slashLookalike, nulLookalike, quoteChar:
-			b.WriteRune(quoteChar)
+		if size == 1 && r == utf8.RuneError {
+			b.WriteByte(name[i]) // invalid UTF-8 bytes pass through as they are
+		} else if l, ok := lookalike(r); ok {
+			b.WriteRune(l)
+		} else {
+			if _, ok := original(r); ok || r == quoteChar {
+				b.WriteRune(quoteChar)
+			}
 			b.WriteString(name[i : i+size])
-		default:
-			b.WriteString(name[i : i+size]) // invalid UTF-8 bytes pass through as they are
 		}
 		i += size
 	}
@@ -64,7 +114,7 @@ func decodeName(shown string) string {
 	case string(dotLookalike) + string(dotLookalike):
 		return ".."
 	}
-	if !strings.ContainsAny(shown, string(slashLookalike)+string(nulLookalike)+string(quoteChar)) {
+	if plain(shown) {
 		return shown
 	}
 	var b strings.Builder
@@ -73,16 +123,18 @@ func decodeName(shown string) string {
 		r, size := utf8.DecodeRuneInString(shown[i:])
 		raw := shown[i : i+size]
 		i += size
+		if size == 1 && r == utf8.RuneError {
+			r = -1 // an invalid byte stands for itself
+		}
+		o, isLookalike := original(r)
 		switch {
 		case quoted:
 			b.WriteString(raw)
 			quoted = false
 		case r == quoteChar:
 			quoted = true
-		case r == slashLookalike:
-			b.WriteByte('/')
-		case r == nulLookalike:
-			b.WriteByte(0)
+		case isLookalike:
+			b.WriteRune(o)
 		default:
 			b.WriteString(raw)
 		}
@@ -91,6 +143,74 @@ func decodeName(shown string) string {
 		b.WriteRune(quoteChar)
 	}
 	return b.String()
+}
+
+// hasControl reports whether a name holds a control character.
+func hasControl(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// shownName returns the name to show for an API name, and whether it was
+// cut to fit: a name longer than maxNameLen bytes once escaped keeps its
+// start and its extension, with "…" and a tag of 8 hex digits of the
+// name's SHA-256 between them, as in "A very long title…3f2a9c1b.png".
+// The tag keeps long names that start alike apart; the folder's view
+// resolves the rare collision, and maps the shown name back.
+func shownName(name string) (string, bool) {
+	enc := encodeName(name)
+	if len(enc) <= maxNameLen {
+		return enc, false
+	}
+	sum := sha256.Sum256([]byte(name))
+	ext := extOf(enc)
+	return fitName(strings.TrimSuffix(enc, ext), "…"+hex.EncodeToString(sum[:4]), ext), true
+}
+
+// extOf is a shown name's extension, when it has a short, readable one.
+func extOf(name string) string {
+	ext := path.Ext(name)
+	if ext == name || len(ext) > 32 || !utf8.ValidString(ext) {
+		return ""
+	}
+	return ext
+}
+
+// fitName returns stem+mid+ext, the stem cut at a character boundary so
+// that the whole fits in maxNameLen bytes.
+func fitName(stem, mid, ext string) string {
+	room := maxNameLen - len(mid) - len(ext)
+	if len(stem) > room {
+		n := max(room, 0)
+		for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(stem[n]); i++ {
+			n--
+		}
+		stem = stem[:n]
+	}
+	return stem + mid + ext
+}
+
+// tagOf is the tag that tells apart items sharing a name: the last n
+// characters of its key (an API id, as a rule), or, when the key holds
+// anything but letters, digits, '-', '_' and ':' (a hostile id may hold a
+// '/' or a newline), n hex digits of its SHA-256.
+func tagOf(key string, n int) string {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == ':') {
+			sum := sha256.Sum256([]byte(key))
+			h := hex.EncodeToString(sum[:])
+			return h[:min(n, len(h))]
+		}
+	}
+	if len(key) > n {
+		return key[len(key)-n:]
+	}
+	return key
 }
 
 // maxNameLen is the longest name a Linux directory entry holds, in bytes.
@@ -114,15 +234,18 @@ func (v *dirView) lookup(name string) (cache.Entry, bool) {
 }
 
 // newDirView builds the view of a listing. Of the items that share a shown
-// name, the oldest (by time, then key) keeps it; each other one gets its
-// key's last 8 characters before the extension, as in "logo (5f1a2b3c).png",
+// name, the oldest (by time, then key) keeps it; each other one gets a tag
+// of its key before the extension (see tagOf), as in "logo (5f1a2b3c).png",
 // so a name does not change from one listing to the next. A made-up name
-// that collides with a real one uses the whole key. (A key is the item's
+// that collides with a real one uses a longer tag. (A key is the item's
 // API id, unless the mount gave it new bytes: then it keeps its first.)
+// Every name fits a directory entry: made-up names are cut to fit, as long
+// names are (shownName).
 func newDirView(l *cache.Listing) *dirView {
 	v := &dirView{listing: l, byName: make(map[string]int32, len(l.Entries)), names: make([]string, 0, len(l.Entries))}
 	entries := l.Entries
-	var dups []int
+	var dups, later []int
+	shown := make(map[int]string) // names of the items in later
 	// The listing is sorted by name, so items sharing a name are adjacent.
 	for i := 0; i < len(entries); {
 		j := i + 1
@@ -135,11 +258,19 @@ func newDirView(l *cache.Listing) *dirView {
 				keep = k
 			}
 		}
-		n := encodeName(entries[i].Name)
-		if n == "" {
-			n = "(unnamed " + entries[keep].Key + ")"
+		n, cut := shownName(entries[i].Name)
+		switch {
+		case n == "":
+			shown[keep] = "(unnamed " + tagOf(entries[keep].Key, 8) + ")"
+			later = append(later, keep)
+		case cut:
+			shown[keep] = n
+			later = append(later, keep)
+		default:
+			// Escaped names are distinct, as the API names are: no
+			// collision among these.
+			v.add(n, keep)
 		}
-		v.add(n, keep)
 		for k := i; k < j; k++ {
 			if k != keep {
 				dups = append(dups, k)
@@ -147,14 +278,26 @@ func newDirView(l *cache.Listing) *dirView {
 		}
 		i = j
 	}
+	// Made-up names may collide with a real one: the real one wins.
+	for _, k := range later {
+		if _, taken := v.byName[shown[k]]; taken {
+			dups = append(dups, k)
+			continue
+		}
+		v.add(shown[k], k)
+	}
 	for _, k := range dups {
 		e := entries[k]
-		n := dupName(encodeName(e.Name), e.Key, 8)
+		base, _ := shownName(e.Name)
+		n := dupName(base, tagOf(e.Key, 8))
 		if _, taken := v.byName[n]; taken {
-			n = dupName(encodeName(e.Name), e.Key, len(e.Key))
+			n = dupName(base, tagOf(e.Key, 64))
 		}
-		for _, taken := v.byName[n]; taken; _, taken = v.byName[n] {
-			n += "~"
+		for i := 2; ; i++ {
+			if _, taken := v.byName[n]; !taken {
+				break
+			}
+			n = dupName(base, tagOf(e.Key, 64)+"~"+strconv.Itoa(i))
 		}
 		v.add(n, k)
 	}
@@ -174,16 +317,12 @@ func older(a, b cache.Entry) bool {
 	return a.Key < b.Key
 }
 
-// dupName puts a tag made of the id's last n characters before the
-// extension of name.
-func dupName(name, id string, n int) string {
-	tag := id
-	if len(tag) > n {
-		tag = tag[len(tag)-n:]
+// dupName puts a tag before the extension of a shown name, cutting the
+// name to fit.
+func dupName(name, tag string) string {
+	if name == "" {
+		name = "(unnamed)"
 	}
-	ext := path.Ext(name)
-	if ext == name || !utf8.ValidString(ext) {
-		ext = ""
-	}
-	return strings.TrimSuffix(name, ext) + " (" + tag + ")" + ext
+	ext := extOf(name)
+	return fitName(strings.TrimSuffix(name, ext), " ("+tag+")", ext)
 }

@@ -23,6 +23,12 @@ func TestNameEscaping(t *testing.T) {
 		{"nul\x00byte", "nul␀byte"},
 		{"...", "..."},
 		{".hidden", ".hidden"},
+		{"line\nbreak", "line␊break"},
+		{"\x1b[31mred", "␛[31mred"},
+		{"tab\there\x7f", "tab␉here␡"},
+		{"\x01\x1f", "␁␟"},
+		{"already ␊ and ␡", "already ‛␊ and ‛␡"},
+		{"\xff\xe2/", "\xff\xe2／"},
 	}
 	for _, c := range cases {
 		if got := encodeName(c.remote); got != c.shown {
@@ -35,28 +41,112 @@ func TestNameEscaping(t *testing.T) {
 }
 
 // FuzzNameRoundTrip checks that every name the API may hold is shown under
-// a name a directory can hold, and maps back to itself.
+// a name a directory can hold and a terminal shows as text, and that a
+// name short enough to be shown whole maps back to itself.
 func FuzzNameRoundTrip(f *testing.F) {
-	for _, s := range []string{"", "a/b", ".", "..", "．", "‛", "／", "␀", "\x00", "\xff\xfe/", "a‛", "‛／"} {
+	for _, s := range []string{"", "a/b", ".", "..", "．", "‛", "／", "␀", "\x00", "\xff\xfe/", "a‛", "‛／",
+		"a\nb", "\x1b[0m", "␊", "\x7f", strings.Repeat("é", 200), strings.Repeat("/", 100) + ".png"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		shown := encodeName(name)
-		if name != "" && (shown == "." || shown == "..") {
-			t.Fatalf("encodeName(%q) = %q", name, shown)
+		shown, cut := shownName(name)
+		if name != "" && (shown == "." || shown == ".." || shown == "") {
+			t.Fatalf("shownName(%q) = %q", name, shown)
+		}
+		if len(shown) > maxNameLen {
+			t.Fatalf("shownName(%q) is %d bytes", name, len(shown))
 		}
 		for i := 0; i < len(shown); i++ {
-			if shown[i] == '/' || shown[i] == 0 {
-				t.Fatalf("encodeName(%q) = %q holds a byte a name cannot", name, shown)
+			if c := shown[i]; c == '/' || c < 0x20 || c == 0x7f {
+				t.Fatalf("shownName(%q) = %q holds a byte a name cannot, or a control character", name, shown)
 			}
 		}
-		if back := decodeName(shown); back != name {
-			t.Fatalf("decodeName(encodeName(%q)) = %q (shown %q)", name, back, shown)
+		if cut != (len(encodeName(name)) > maxNameLen) {
+			t.Fatalf("shownName(%q): cut = %v", name, cut)
+		}
+		if !cut {
+			if back := decodeName(shown); back != name {
+				t.Fatalf("decodeName(shownName(%q)) = %q (shown %q)", name, back, shown)
+			}
 		}
 		if utf8.ValidString(name) && !utf8.ValidString(shown) {
-			t.Fatalf("encodeName(%q) made invalid UTF-8", name)
+			t.Fatalf("shownName(%q) made invalid UTF-8", name)
 		}
 	})
+}
+
+// FuzzDirViewNames checks that in a folder, whatever its items' names and
+// ids, every item is shown under its own name, which fits a directory
+// entry, and looks up to that item.
+func FuzzDirViewNames(f *testing.F) {
+	long := strings.Repeat("x", 300)
+	f.Add("a", "a", "id/1", "id/2")
+	f.Add(long+"1", long+"2", "65a000000000000000000001", "65a000000000000000000002")
+	f.Add(long, long, "k\n1", "k\n2")
+	f.Add("", "", "../a", "../b")
+	f.Add("(unnamed 00000001)", "", "x", "00000001")
+	f.Fuzz(func(t *testing.T, name1, name2, key1, key2 string) {
+		if key1 == key2 {
+			return // keys are unique in a listing
+		}
+		l := &cache.Listing{Entries: []cache.Entry{{Key: key1, ID: key1, Name: name1}, {Key: key2, ID: key2, Name: name2}}}
+		slices.SortFunc(l.Entries, func(a, b cache.Entry) int { return strings.Compare(a.Name+"\x00"+a.Key, b.Name+"\x00"+b.Key) })
+		v := newDirView(l)
+		if len(v.names) != 2 || v.names[0] == v.names[1] {
+			t.Fatalf("names %q for %q, %q", v.names, name1, name2)
+		}
+		for _, n := range v.names {
+			if len(n) > maxNameLen || n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") || hasControl(n) {
+				t.Fatalf("name %q (%d bytes) cannot be a directory entry", n, len(n))
+			}
+			e, ok := v.lookup(n)
+			if !ok {
+				t.Fatalf("%q does not look up", n)
+			}
+			if shown, cut := shownName(e.Name); !cut && shown == n && decodeName(n) != e.Name {
+				t.Fatalf("%q maps to %q, not back to %q", n, decodeName(n), e.Name)
+			}
+		}
+		if a, _ := v.lookup(v.names[0]); true {
+			if b, _ := v.lookup(v.names[1]); a.Key == b.Key {
+				t.Fatalf("both names look up %q", a.Key)
+			}
+		}
+	})
+}
+
+// Long names are cut to fit, keep their start and extension, stay apart
+// from each other, and look up to their item; a hostile key never makes
+// a tag holding a path character.
+func TestLongAndHostileNames(t *testing.T) {
+	long := strings.Repeat("Sommerkampagne ", 20) // 300 bytes
+	l := &cache.Listing{Entries: []cache.Entry{
+		{Key: "id/1", ID: "id/1", Name: long + "A.png"},
+		{Key: "id/2", ID: "id/2", Name: long + "B.png"},
+		{Key: "id\n3", ID: "id\n3", Name: "dup.png"},
+		{Key: "id\n4", ID: "id\n4", Name: "dup.png"},
+		{Key: "../5", ID: "../5", Name: ""},
+	}}
+	slices.SortFunc(l.Entries, func(a, b cache.Entry) int { return strings.Compare(a.Name+"\x00"+a.Key, b.Name+"\x00"+b.Key) })
+	v := newDirView(l)
+	seen := map[string]bool{}
+	for _, n := range v.names {
+		e, _ := v.lookup(n)
+		seen[e.Key] = true
+		if len(n) > maxNameLen || strings.ContainsAny(n, "/\n") {
+			t.Errorf("%q (%d bytes) for %q", n, len(n), e.Key)
+		}
+		if strings.HasPrefix(e.Name, long) && (!strings.HasPrefix(n, "Sommerkampagne") || !strings.HasSuffix(n, ".png") || !strings.Contains(n, "…")) {
+			t.Errorf("long name shown as %q", n)
+		}
+	}
+	if len(seen) != len(l.Entries) {
+		t.Errorf("names %q show %d items of %d", v.names, len(seen), len(l.Entries))
+	}
+	// The same listing gives the same names.
+	if v2 := newDirView(&cache.Listing{Entries: slices.Clone(l.Entries)}); !slices.Equal(v.names, v2.names) {
+		t.Errorf("names changed: %q vs %q", v.names, v2.names)
+	}
 }
 
 func TestDirViewDuplicates(t *testing.T) {

@@ -45,6 +45,7 @@ func BenchmarkTable(b *testing.B) {
 			{"7", benchCopyMany},
 			{"9", benchRsyncWriteBack},
 			{"8", benchMemory},
+			{"10", benchHugeFolder},
 		} {
 			if want(r.n) {
 				rows = append(rows, r.run(b)...)

@@ -92,7 +92,7 @@ func uploadVersions(t *testing.T, srv *ghltest.Server) map[string]int64 {
 }
 
 // vmHWM is the peak resident memory of a process (VmHWM), in bytes.
-func vmHWM(t *testing.T, pid int) int64 {
+func vmHWM(t testing.TB, pid int) int64 {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -32,6 +32,29 @@ const (
 	APIVersion     = "2021-07-28"
 )
 
+// Bounds on what a server may send; past them its data is refused or cut,
+// so that a broken or hostile server cannot make ghlfs hold unbounded
+// memory or wait for ever.
+const (
+	// DefaultMaxListItems is how many items one listing (one folder's
+	// files, or its folders; or the whole library with fetchAll) may bring
+	// before it is stopped with ErrListTooLong.
+	DefaultMaxListItems = 1_000_000
+	// MaxAnswerBytes bounds the body of one API answer (a list page of a
+	// thousand items is well under 1 MiB); a larger one fails with
+	// ErrAnswerTooLarge.
+	MaxAnswerBytes = 16 << 20
+	// MaxIDBytes bounds an item's id; a listed item with a longer one is
+	// skipped (and counted in one log line).
+	MaxIDBytes = 256
+	// MaxNameBytes bounds an item's name: a longer one is cut at a
+	// character boundary.
+	MaxNameBytes = 1024
+	// MaxFileSize bounds a file's size as listed; a larger one is taken as
+	// unknown (and asked of the storage host).
+	MaxFileSize = 1 << 40
+)
+
 // Config configures a Client. Token and LocationID are required.
 type Config struct {
 	BaseURL    string // default DefaultBaseURL
@@ -46,8 +69,9 @@ type Config struct {
 	// turns client-side pacing off.
 	RateLimit  int
 	RateWindow time.Duration
-	// RetryTimeout bounds the time spent retrying one call (default 2m).
-	// A context deadline, when shorter, wins.
+	// RetryTimeout bounds the time spent retrying one call (default 2m),
+	// and the wait for each page of a listing. A context deadline, when
+	// shorter, wins.
 	RetryTimeout time.Duration
 	// MaxRetryAfter caps the pause a server's Retry-After or
 	// X-RateLimit-* headers can impose (default 60s): no single answer
@@ -63,7 +87,9 @@ type Config struct {
 	// MaxUploadSize is the largest image or other file uploaded (default
 	// MaxUploadSize); a video may be larger (see UploadLimit).
 	MaxUploadSize int64
-	Logger        *slog.Logger
+	// MaxListItems bounds one listing (default DefaultMaxListItems).
+	MaxListItems int
+	Logger       *slog.Logger
 }
 
 // Client talks to one location's Media Storage.
@@ -74,6 +100,7 @@ type Client struct {
 	http     *http.Client // API calls: redirects only within the API's origin
 	storage  *http.Client // file bytes: redirects only within the allow-list
 	policy   *storagePolicy
+	maxItems int
 	retryFor time.Duration
 	maxWait  time.Duration // cap on a server-imposed wait
 	tokenSrc func() (string, error)
@@ -132,6 +159,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RateWindow <= 0 {
 		cfg.RateWindow = 10 * time.Second
 	}
+	if cfg.MaxListItems <= 0 {
+		cfg.MaxListItems = DefaultMaxListItems
+	}
 	if cfg.RetryTimeout <= 0 {
 		cfg.RetryTimeout = 2 * time.Minute
 	}
@@ -156,6 +186,7 @@ func New(cfg Config) (*Client, error) {
 		storage:   &storage,
 		policy:    policy,
 		pageSize:  cfg.PageSize,
+		maxItems:  cfg.MaxListItems,
 		retryFor:  cfg.RetryTimeout,
 		maxWait:   cfg.MaxRetryAfter,
 		tokenSrc:  cfg.TokenSource,
@@ -212,8 +243,14 @@ var errAmbiguous = errors.New("the request may have been carried out")
 // do sends c with pacing and retries, and returns the 2xx body.
 func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 	deadline := time.Now().Add(c.retryFor)
+	// cl.path is escaped (an id in it may hold a '/'): keep it as it is.
 	u := *c.base
-	u.Path = c.base.Path + cl.path
+	u.RawPath = c.base.EscapedPath() + cl.path
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
+	}
+	u.Path = p
 	u.RawQuery = cl.query.Encode()
 	reauthed := false
 	for attempt := 0; ; attempt++ {
@@ -228,6 +265,9 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		var local *localError
 		if errors.As(err, &local) {
 			return nil, local.err // nothing was sent: nothing to retry
+		}
+		if errors.Is(err, ErrAnswerTooLarge) {
+			return nil, err // it would be as large again
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, ctx.Err())
@@ -317,7 +357,13 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 	defer resp.Body.Close()
 	c.pacer.observe(resp.Header)
 	c.clock.observe(resp.Header.Get("Date"), time.Now())
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if resp.ContentLength > MaxAnswerBytes {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.method, cl.endpoint, ErrAnswerTooLarge, resp.ContentLength, MaxAnswerBytes)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+	if err == nil && len(body) > MaxAnswerBytes {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: more than %d bytes", cl.method, cl.endpoint, ErrAnswerTooLarge, MaxAnswerBytes)
+	}
 	if err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", cl.method, cl.endpoint, err)
 	}

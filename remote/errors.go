@@ -21,6 +21,11 @@ var (
 	ErrRateLimited    = errors.New("rate limited")
 	ErrQuotaExhausted = errors.New("daily API quota exhausted")
 	ErrUnavailable    = errors.New("service unavailable")
+	// ErrListTooLong: a listing brought more items than the client takes
+	// (Config.MaxListItems).
+	ErrListTooLong = errors.New("listing too long")
+	// ErrAnswerTooLarge: one answer's body was larger than MaxAnswerBytes.
+	ErrAnswerTooLarge = errors.New("answer too large")
 )
 
 // Error is a non-2xx answer of the API or the storage host.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Item types as the API spells them.
@@ -94,13 +95,13 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 	}
 	*it = Item{Size: -1}
 	it.ID = firstString(r.ID, r.AltID, r.FileID)
-	it.Name = firstString(r.Name)
+	it.Name = cutName(firstString(r.Name))
 	it.Type = strings.ToLower(firstString(r.Type))
 	it.ParentID = firstString(r.ParentID)
 	it.URL = firstString(r.URL)
 	it.Path = firstString(r.Path)
 	it.ContentType = firstString(r.ContentType)
-	if n, ok := jsonInt(r.Size); ok && n >= 0 {
+	if n, ok := jsonInt(r.Size); ok && n >= 0 && n <= MaxFileSize {
 		it.Size = n
 	}
 	it.CreatedAt = jsonTime(r.CreatedAt)
@@ -118,6 +119,18 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 		it.Type = "" // the caller knows what it asked for
 	}
 	return nil
+}
+
+// cutName bounds a name to MaxNameBytes, cut at a character boundary.
+func cutName(s string) string {
+	if len(s) <= MaxNameBytes {
+		return s
+	}
+	n := MaxNameBytes
+	for i := 0; i < utf8.UTFMax-1 && !utf8.RuneStart(s[n]); i++ {
+		n-- // a character's start is at most 3 bytes back (else invalid)
+	}
+	return s[:n]
 }
 
 // firstString returns the first of raws that holds a non-empty JSON

@@ -26,6 +26,9 @@ type ListQuery struct {
 	// parent (fetchAll=true).
 	FetchAll bool
 	Query    string // name search
+	// Label names the listing in log lines (a folder's path, say); ""
+	// names it by its parent's id.
+	Label string
 }
 
 func (c *Client) values() url.Values {
@@ -42,7 +45,22 @@ func (c *Client) altBody(m map[string]any) []byte {
 	return b
 }
 
-// List returns every item matching q, reading as many pages as it takes.
+// List returns every item matching q, reading as many pages as it takes
+// (see ListEach).
+func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
+	var items []Item
+	err := c.ListEach(ctx, q, func() { items = items[:0] }, func(it Item) { items = append(items, it) })
+	if err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// ListEach reads every item matching q, page by page, and hands each to
+// add once, as its page comes in: a caller that keeps a smaller form of
+// each item never holds the whole listing as Items. When the listing is
+// read again (see below), restart is called first, and add then sees the
+// items again from the first.
 //
 // The API returns no total and may cap a page below the limit asked for, so
 // a short page ends the listing only when it is shorter than a page the
@@ -60,35 +78,46 @@ func (c *Client) altBody(m map[string]any) []byte {
 // is read again in another order (by name, then each order reversed),
 // until a pass is clean; a folder that needed another order starts with it
 // next time.
-func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
+//
+// Only the folder's own items are handed on: a server may answer a
+// listing of the root with the whole library, or write the root as the
+// location's id (see children).
+//
+// Bounds: each page is one call, and the call's own timeout
+// (Config.RetryTimeout) bounds the wait for it, not the whole listing: a
+// folder of hundreds of thousands of items lists as long as its pages keep
+// coming (ctx can still end it). Progress is logged every few thousand
+// items. A listing that brings more than Config.MaxListItems items fails
+// with ErrListTooLong, and an answer larger than MaxAnswerBytes with
+// ErrAnswerTooLarge: a server that never ends its pages, or sends one
+// enormous page, is stopped there.
+func (c *Client) ListEach(ctx context.Context, q ListQuery, restart func(), add func(Item)) error {
+	if q.Type == "" {
+		q.Type = TypeFile
+	}
 	first := c.sortHint(q)
-	var union []Item
-	seen := make(map[string]bool)
 	for pass := 0; pass < maxListPasses; pass++ {
+		if pass > 0 && restart != nil {
+			restart()
+		}
 		order := listOrders[(first+pass)%len(listOrders)]
-		items, clean, err := c.listOnce(ctx, q, order)
+		clean, err := c.listOnce(ctx, q, order, add)
 		if err != nil {
 			if pass > 0 && errors.Is(err, ErrInvalid) {
 				// A server that sorts only by createdAt refuses another order.
 				c.log.Debug("the server refused a listing order", "order", order, "err", err)
 				continue
 			}
-			return nil, err
+			return err
 		}
 		if clean {
 			c.setSortHint(q, (first+pass)%len(listOrders))
-			return q.children(items), nil
+			return nil
 		}
-		for _, it := range items {
-			if !seen[it.ID] {
-				seen[it.ID] = true
-				union = append(union, it)
-			}
-		}
-		c.log.Debug("pages of the listing did not line up; reading it again in another order", "type", q.Type, "parent", q.ParentID, "order", order)
+		c.log.Debug("pages of the listing did not line up; reading it again in another order", "listing", q.label(), "order", order)
 	}
-	c.log.Warn("the listing kept changing while it was read; it may miss items", "type", q.Type, "parent", q.ParentID)
-	return q.children(union), nil
+	c.log.Warn(fmt.Sprintf("listing %s: it kept changing while it was read; it may miss items", q.label()))
+	return nil
 }
 
 // listOrder is a sort a listing asks for.
@@ -131,24 +160,24 @@ func (q ListQuery) hintKey() string {
 	return q.kind() + "/" + q.ParentID
 }
 
-// children keeps the items of a folder listing that are in that folder: a
-// server may answer a listing of the root with the whole library, or ignore
-// parentId. An item without parentId is taken as in the folder asked for,
-// unless other items of the same answer say where they are, and then it is
-// at the root.
-func (q ListQuery) children(items []Item) []Item {
+// children keeps the items of one page of a folder listing that are in
+// that folder: a server may answer a listing of the root with the whole
+// library, or ignore parentId. An item without parentId is taken as in
+// the folder asked for, unless other items of the same page say where
+// they are, and then it is at the root.
+func (q ListQuery) children(page []Item) []Item {
 	if q.FetchAll {
-		return items
+		return page
 	}
 	saysWhere := q.ParentID == ""
-	for _, it := range items {
+	for _, it := range page {
 		if it.ParentID != "" {
 			saysWhere = true
 			break
 		}
 	}
-	out := items[:0]
-	for _, it := range items {
+	out := page[:0]
+	for _, it := range page {
 		if it.ParentID == "" && !saysWhere {
 			it.ParentID = q.ParentID
 		}
@@ -165,46 +194,99 @@ func (q ListQuery) children(items []Item) []Item {
 // in the same order only by chance.
 const pageOverlap = 4
 
+// progressEvery is how many items of a listing pass between two lines of
+// progress in the log.
+const progressEvery = 5000
+
+// label names a listing in log lines and errors.
+func (q ListQuery) label() string {
+	switch {
+	case q.Label != "":
+		return q.Label
+	case q.FetchAll:
+		return "the whole library"
+	case q.ParentID == "":
+		return "the root folder"
+	}
+	return "folder " + q.ParentID
+}
+
 // listOnce reads a listing page by page in one order; clean is false when
 // a page did not repeat the end of the one before in the same order.
-func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder) (all []Item, clean bool, err error) {
-	seen := make(map[string]bool)
+func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, add func(Item)) (clean bool, err error) {
+	seen := make(map[string]struct{})
 	kind := q.kind()
 	clean = true
 	var anchors []string // the last items of the page before
+	received, badIDs := 0, 0
+	defer func() {
+		if badIDs > 0 {
+			c.log.Warn(fmt.Sprintf("listing %s: skipped %d items whose id is longer than %d bytes", q.label(), badIDs, MaxIDBytes))
+		}
+	}()
 	for offset := 0; ; {
 		limit := c.limit()
-		page, err := c.listPage(ctx, q, order, offset, limit)
+		page, err := c.listPageBounded(ctx, q, order, offset, limit)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		n := len(page)
 		if n == 0 {
-			return all, clean, nil
+			c.listed(q, len(seen))
+			return clean, nil
+		}
+		for i := range page {
+			if len(page[i].ID) > MaxIDBytes {
+				badIDs++
+				page[i].ID = "" // skipped, as an item without an id
+			}
 		}
 		fresh := 0
 		for _, it := range page {
-			if it.ID != "" && !seen[it.ID] {
+			if _, dup := seen[it.ID]; it.ID != "" && !dup {
 				fresh++
 			}
 		}
 		if fresh == 0 && n > len(anchors) {
 			// A page of nothing new: a server that ignores offset would
 			// send the same page for ever.
-			c.log.Warn("the server repeated a page; ending the listing", "type", q.Type, "offset", offset)
-			return all, clean, nil
+			c.log.Warn("the server repeated a page; ending the listing", "listing", q.label(), "offset", offset)
+			return clean, nil
 		}
 		if !repeats(page, anchors) {
 			clean = false
 		}
+		// Items beyond the overlap count, repeated or not: a server that
+		// keeps sending pages is stopped at the bound whatever it sends.
+		received += n - min(n, len(anchors))
+		if received > c.maxItems {
+			return false, fmt.Errorf("GET /medias/files: listing %s: %w: more than %d items came, and the server was still sending more (the bound is set by --list-max-items)", q.label(), ErrListTooLong, c.maxItems)
+		}
+		overlap := min(pageOverlap, n/2)
+		anchors = anchors[:0]
+		for _, it := range page[n-overlap:] {
+			anchors = append(anchors, it.ID)
+		}
+		before := len(seen) / progressEvery
+		fresh = 0
 		for _, it := range page {
-			if it.ID == "" || seen[it.ID] {
+			if it.ID == "" {
 				continue
 			}
-			seen[it.ID] = true
-			if !it.Deleted {
-				all = append(all, it)
+			if _, dup := seen[it.ID]; dup {
+				continue
 			}
+			seen[it.ID] = struct{}{}
+			if !it.Deleted {
+				page[fresh] = it
+				fresh++
+			}
+		}
+		for _, it := range q.children(page[:fresh]) {
+			add(it)
+		}
+		if len(seen)/progressEvery > before {
+			c.log.Info(fmt.Sprintf("listing %s: %d %ss so far", q.label(), len(seen), q.Type), "items", len(seen))
 		}
 		c.mu.Lock()
 		floor := c.pageFloor[kind]
@@ -213,12 +295,8 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder) (al
 		}
 		c.mu.Unlock()
 		if n < limit && n < floor {
-			return all, clean, nil
-		}
-		overlap := min(pageOverlap, n/2)
-		anchors = anchors[:0]
-		for _, it := range page[n-overlap:] {
-			anchors = append(anchors, it.ID)
+			c.listed(q, len(seen))
+			return clean, nil
 		}
 		offset += n - overlap
 	}
@@ -240,6 +318,21 @@ func repeats(page []Item, anchors []string) bool {
 		}
 	}
 	return true
+}
+
+// listed ends the progress lines of a long listing with its total.
+func (c *Client) listed(q ListQuery, n int) {
+	if n >= progressEvery {
+		c.log.Info(fmt.Sprintf("listed %s: %d %ss", q.label(), n, q.Type), "items", n)
+	}
+}
+
+// listPageBounded is listPage with its own deadline: the wait for one
+// page, not for the whole listing, is what the call timeout bounds.
+func (c *Client) listPageBounded(ctx context.Context, q ListQuery, order listOrder, offset, limit int) ([]Item, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.retryFor)
+	defer cancel()
+	return c.listPage(ctx, q, order, offset, limit)
 }
 
 // kind tells listings apart whose pages a server may cap differently.
@@ -645,7 +738,7 @@ func quoteFilename(s string) string { return filenameEscaper.Replace(s) }
 // Rename gives the file or folder id a new name (POST /medias/{id}). The API
 // has no way to move an item to another folder.
 func (c *Client) Rename(ctx context.Context, id, name string) error {
-	body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/{id}", path: "/medias/" + url.PathEscape(id),
+	body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/{id}", path: "/medias/" + escapeID(id),
 		body: jsonBody(c.altBody(map[string]any{"name": name})), idempotent: true})
 	if err != nil {
 		return err
@@ -678,7 +771,7 @@ func (c *Client) RenameMany(ctx context.Context, items []Renaming) error {
 
 // Delete deletes one file or folder (DELETE /medias/{id}).
 func (c *Client) Delete(ctx context.Context, id string) error {
-	_, err := c.do(ctx, call{method: "DELETE", endpoint: "/medias/{id}", path: "/medias/" + url.PathEscape(id), query: c.values(), idempotent: true})
+	_, err := c.do(ctx, call{method: "DELETE", endpoint: "/medias/{id}", path: "/medias/" + escapeID(id), query: c.values(), idempotent: true})
 	return err
 }
 
@@ -747,6 +840,17 @@ func unwrapObject(body []byte, key string) []byte {
 		}
 	}
 	return body
+}
+
+// escapeID makes an id one segment of a URL path, whatever it holds: a
+// '/' or '?' is escaped, and so is an id "." or "..", which a server or a
+// proxy would otherwise take as a step up the path.
+func escapeID(id string) string {
+	e := url.PathEscape(id)
+	if strings.Trim(e, ".") == "" {
+		e = strings.ReplaceAll(e, ".", "%2E")
+	}
+	return e
 }
 
 func firstNonEmpty(s ...string) string {

@@ -42,6 +42,7 @@ type mountFlags struct {
 	pollInterval time.Duration
 	listAll      bool
 	pageSize     int
+	listMax      int
 	rateLimit    int
 	allowOther   bool
 	uid, gid     int
@@ -79,11 +80,12 @@ Flags:
 	fl.Int64Var(&m.memCache, "cache-mem", 256<<20, "bytes of file content kept in memory")
 	fl.Int64Var(&m.diskCache, "cache-max-size", 0, "bytes of file content kept on disk under --cache-dir (0: none)")
 	fl.Int64Var(&m.maxUpload, "max-upload-size", remote.MaxUploadSize, "largest image or other file uploaded, in bytes (the API's \"25 MB\", read the conservative way); a bigger write fails with EFBIG. Videos may be up to 500 MB (sent with Version v3)")
-	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation may wait on the API before failing")
+	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation (or one page of a listing) may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.DurationVar(&m.writeBack, "write-back-delay", 5*time.Second, "how long a closed file stays quiet before it is uploaded (0: upload at close, and close reports the result)")
 	fl.DurationVar(&m.grace, "unmount-grace", time.Minute, "at unmount, how long to wait for the uploads that are due")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
+	fl.IntVar(&m.listMax, "list-max-items", remote.DefaultMaxListItems, "most items one listing (a folder's files, or its folders) may bring; past it the listing fails with EIO")
 	fl.DurationVar(&m.pollInterval, "poll-interval", 0, "re-list the folders in use this often, to see changes made elsewhere (0: off)")
 	fl.BoolVar(&m.listAll, "list-all", false, "list the whole library at once (fetchAll) instead of folder by folder")
 	fl.IntVar(&m.rateLimit, "rate-limit", 100, "API requests per 10 seconds to keep under (the published burst limit); 0 turns pacing off")
@@ -214,6 +216,7 @@ func runMount(args []string) error {
 		LocationID:   location,
 		UserAgent:    "ghlfs/" + version,
 		PageSize:     m.pageSize,
+		MaxListItems: m.listMax,
 		RateLimit:    rate,
 		RetryTimeout: m.opTimeout,
 		// Storage hosts beyond the built-in ones: flags, else environment,

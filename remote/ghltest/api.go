@@ -46,8 +46,14 @@ func matchRoute(method, p string) (route, bool) {
 	case method == http.MethodPut && p == "/medias/delete-files":
 		return route{key: EndpointDeleteMany, handle: (*Server).handleDeleteMany}, true
 	}
-	id, ok := strings.CutPrefix(p, "/medias/")
-	if !ok || id == "" || strings.Contains(id, "/") {
+	// As in Express, the path is matched as it was sent, and the {id}
+	// segment is then unescaped: an id may hold an escaped '/'.
+	raw, ok := strings.CutPrefix(p, "/medias/")
+	if !ok || raw == "" || strings.Contains(raw, "/") {
+		return route{}, false
+	}
+	id, err := url.PathUnescape(raw)
+	if err != nil {
 		return route{}, false
 	}
 	switch method {
@@ -62,7 +68,7 @@ func matchRoute(method, p string) (route, bool) {
 // serveAPI runs one API request through the fault injection, the header
 // checks and the rate limiter, in that order, and then its endpoint.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	rt, found := matchRoute(r.Method, r.URL.Path)
+	rt, found := matchRoute(r.Method, r.URL.EscapedPath())
 	s.stats.api(rt.key)
 	if skew := s.quirkSet().skew; skew != 0 {
 		// net/http keeps a Date the handler set.

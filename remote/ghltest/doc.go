@@ -12,7 +12,8 @@
 // library in memory (optionally on disk, see Options.DataDir), limits the
 // request rate like the real service, and injects faults on demand
 // (Faults). Tests can read and change the library directly through Items,
-// Item, Content, AddFolder, AddFile and SetFileURL, which neither go through
+// Item, Content, AddFolder, AddFile, AddFileWithID (for ids of any form,
+// as a hostile server might send) and SetFileURL, which neither go through
 // HTTP nor count in Stats.
 //
 // Token rotation: SetToken, or POST /_ghlfake/token {"token": "..."}

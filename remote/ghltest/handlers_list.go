@@ -114,6 +114,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 		parentID: parentID,
 		all:      fetchAll == "true" || (q.get("parentId") == "" && quirks.has(QuirkRootListsAll)),
 		match:    match,
+		search:   matchKey(quirks, q.get("query")),
 		sortBy:   q.get("sortBy"),
 		desc:     q.get("sortOrder") == "desc",
 		offset:   offset,
@@ -130,6 +131,19 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 		files = append(files, s.itemJSONq(quirks, it, base))
 	}
 	writeJSON(w, http.StatusOK, object{{"files", files}})
+}
+
+// matchKey names what nameMatcher matches, for the list index.
+func matchKey(q quirks, query string) string {
+	if query == "" {
+		return ""
+	}
+	for _, name := range []string{QuirkQueryExact, QuirkQueryPrefix, QuirkQueryRegex} {
+		if q.has(name) {
+			return name + "\x00" + query
+		}
+	}
+	return "\x00" + strings.ToLower(query)
 }
 
 // nameMatcher is the name search of a listing's query: a case-insensitive

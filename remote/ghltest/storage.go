@@ -17,17 +17,29 @@ import (
 // unsatisfiable one gives 416), Last-Modified is the creation time, the
 // ETag is the quoted id.
 
-// storageObject returns the active file whose storage URL path is p.
+// storageObject returns the active file whose storage URL path is p, as
+// escaped in the request.
 func (s *Server) storageObject(p string) (item, bool) {
 	objPath, ok := strings.CutPrefix(p, "/storage/")
 	if !ok {
 		return item{}, false
 	}
 	name, ok := strings.CutPrefix(objPath, "msgsndr/"+s.loc+"/media/")
-	if !ok || len(name) < 24 {
+	if !ok || name == "" {
 		return item{}, false
 	}
-	it, ok := s.store.get(name[:24])
+	var it item
+	if len(name) >= 24 {
+		it, ok = s.store.get(name[:24])
+	}
+	if !ok || it.objectPath != objPath {
+		// An id of another form (AddFileWithID), escaped in the path.
+		id, found := idOfObject(name)
+		if !found {
+			return item{}, false
+		}
+		it, ok = s.store.get(id)
+	}
 	if !ok || it.typ != TypeFile || it.objectPath != objPath {
 		return item{}, false
 	}
@@ -52,7 +64,7 @@ func (s *Server) serveStorage(w *recorder, r *http.Request) {
 			"The specified method is not allowed against this resource.", "")
 		return
 	}
-	it, ok := s.storageObject(r.URL.Path)
+	it, ok := s.storageObject(r.URL.EscapedPath())
 	if !ok {
 		storageError(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.",
 			"No such object: "+strings.TrimPrefix(r.URL.Path, "/storage/"))

@@ -71,6 +71,8 @@ type store struct {
 
 	mu    sync.RWMutex
 	items map[string]*item
+	gen   uint64    // guarded by mu: counts changes (changed)
+	index listIndex // sorted listings of the current generation
 }
 
 func newStore(loc string, now func() time.Time, ids *idGen) *store {
@@ -84,6 +86,7 @@ func (st *store) stamp() time.Time {
 
 // changed persists the store. st.mu is held.
 func (st *store) changed() {
+	st.gen++
 	if st.save != nil {
 		st.save(st)
 	}
@@ -362,8 +365,8 @@ func (st *store) removeIf(ids []string, status string, eligible func(id, status 
 type listQuery struct {
 	typ      string
 	parentID string
-	all      bool // every item of typ regardless of parentID (fetchAll)
-	search   string
+	all      bool   // every item of typ regardless of parentID (fetchAll)
+	search   string // what match matches, as a key of the list index ("" = every name)
 	sortBy   string // createdAt, name or updatedAt
 	desc     bool
 	offset   int
@@ -380,46 +383,38 @@ type listQuery struct {
 // list returns one page of active items (and trashed ones, when asked).
 func (st *store) list(q listQuery) []item {
 	st.mu.RLock()
-	var out []item
-	for _, it := range st.items {
-		listed := it.status == StatusActive || (q.trashed && it.status == StatusTrashed)
-		if !listed || it.typ != q.typ {
-			continue
-		}
-		if !q.all && it.parentID != q.parentID {
-			continue
-		}
-		if q.match != nil && !q.match(it.name) {
-			continue
-		}
-		out = append(out, *it)
+	defer st.mu.RUnlock()
+	sorted := st.sortedLocked(q)
+	if q.tieSalt != 0 {
+		sorted = shuffleTies(sorted, q)
 	}
-	st.mu.RUnlock()
-
-	slices.SortFunc(out, func(a, b item) int {
-		var c int
-		switch q.sortBy {
-		case "name":
-			c = strings.Compare(a.name, b.name)
-		case "updatedAt":
-			c = a.updatedAt.Compare(b.updatedAt)
-		default:
-			c = a.createdAt.Compare(b.createdAt)
-		}
-		if q.desc {
-			c = -c
-		}
-		if c == 0 && q.tieSalt != 0 {
-			c = cmp.Compare(tieRank(a.id, q.tieSalt), tieRank(b.id, q.tieSalt))
-		}
-		return cmp.Or(c, strings.Compare(a.id, b.id))
-	})
-	if q.offset >= len(out) {
+	if q.offset >= len(sorted) {
 		return nil
 	}
-	out = out[q.offset:]
-	if len(out) > q.limit {
-		out = out[:q.limit]
+	sorted = sorted[q.offset:]
+	if len(sorted) > q.limit {
+		sorted = sorted[:q.limit]
+	}
+	out := make([]item, len(sorted))
+	for i, it := range sorted {
+		out[i] = *it
+	}
+	return out
+}
+
+// shuffleTies reorders each run of items with equal sort keys by tieRank,
+// as a server whose order among them is not stable may.
+func shuffleTies(sorted []*item, q listQuery) []*item {
+	out := slices.Clone(sorted)
+	for i := 0; i < len(out); {
+		j := i + 1
+		for j < len(out) && sortCompare(out[i], out[j], q.sortBy) == 0 {
+			j++
+		}
+		slices.SortFunc(out[i:j], func(a, b *item) int {
+			return cmp.Or(cmp.Compare(tieRank(a.id, q.tieSalt), tieRank(b.id, q.tieSalt)), strings.Compare(a.id, b.id))
+		})
+		i = j
 	}
 	return out
 }
