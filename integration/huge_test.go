@@ -109,7 +109,10 @@ func TestNeverEndingListingIsStopped(t *testing.T) {
 	endless := srv.AddFolder("", "endless")
 	srv.AddFile("", "fine.txt", "text/plain", []byte("fine"))
 	api := neverEnding(t, srv, endless)
-	m := mountFS(t, srv, mountOpt{args: []string{"--api-url", api.URL, "--list-max-items", "3000"}})
+	// The files' bytes stay on the fake's own port, which the proxy is not:
+	// name it a storage host.
+	m := mountFS(t, srv, mountOpt{args: []string{"--api-url", api.URL, "--list-max-items", "3000",
+		"--storage-host", strings.TrimPrefix(srv.URL, "http://")}})
 	out, err := shErr("ls", m.path("endless"))
 	if err == nil || !strings.Contains(out, "Input/output error") {
 		t.Fatalf("ls of the endless folder: %v\n%s", err, out)

@@ -365,3 +365,39 @@ func TestPacerSlowsWhenTheServerSaysSo(t *testing.T) {
 		t.Fatalf("paused %v, want about 600ms", d)
 	}
 }
+
+// A page of items all seen before, but not the page before again, is a
+// pass whose order shifted (tied items reordered), not a server that
+// ignores offset: the listing is read again in another order, and every
+// item comes back.
+func TestListPageOfSeenItemsIsNotTheEnd(t *testing.T) {
+	all := []string{"a", "b", "c", "d", "e", "f"}
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		off, _ := strconv.Atoi(q.Get("offset"))
+		lim, _ := strconv.Atoi(q.Get("limit"))
+		var page []string
+		if q.Get("sortBy") == "createdAt" {
+			page = map[int][]string{0: {"a", "b", "c", "d"}, 2: {"c", "d", "a", "b"}}[off]
+		} else {
+			page = all[min(off, len(all)):min(off+lim, len(all))]
+		}
+		var parts []string
+		for _, id := range page {
+			parts = append(parts, fmt.Sprintf(`{"_id":"%s","name":"%s"}`, id, id))
+		}
+		fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
+	}), func(cfg *Config) { cfg.PageSize = 4 })
+	got, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, it := range got {
+		names = append(names, it.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, all) {
+		t.Fatalf("listed %q, want %q", names, all)
+	}
+}

@@ -218,6 +218,7 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, add
 	kind := q.kind()
 	clean = true
 	var anchors []string // the last items of the page before
+	var prev []string    // the ids of the page before
 	received, badIDs := 0, 0
 	defer func() {
 		if badIDs > 0 {
@@ -248,11 +249,16 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, add
 			}
 		}
 		if fresh == 0 && n > len(anchors) {
-			// A page of nothing new: a server that ignores offset would
-			// send the same page for ever.
-			c.log.Warn("the server repeated a page; ending the listing", "listing", q.label(), "offset", offset)
-			return clean, nil
+			// A page of nothing new. The same page again is a server that
+			// ignores offset, and would send it for ever; another one
+			// (items reordered) is a pass that does not line up.
+			if slices.Equal(prev, ids(page)) {
+				c.log.Warn("the server repeated a page; ending the listing", "listing", q.label(), "offset", offset)
+				return clean, nil
+			}
+			clean = false
 		}
+		prev = ids(page)
 		if !repeats(page, anchors) {
 			clean = false
 		}
@@ -300,6 +306,15 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, add
 		}
 		offset += n - overlap
 	}
+}
+
+// ids are the ids of a page, in order.
+func ids(page []Item) []string {
+	out := make([]string, len(page))
+	for i, it := range page {
+		out[i] = it.ID
+	}
+	return out
 }
 
 // repeats reports whether page begins with a tail of anchors, in order

@@ -419,14 +419,21 @@ func shuffleTies(sorted []*item, q listQuery) []*item {
 	return out
 }
 
-// tieRank is a pseudo-random rank of id for one salt (FNV-1a).
+// tieRank is a pseudo-random rank of id for one salt: FNV-1a of the id,
+// mixed with the salt by a splitmix64 finaliser, so that the orders of two
+// salts are unrelated.
 func tieRank(id string, salt uint64) uint64 {
-	h := uint64(14695981039346656037) ^ salt
+	h := uint64(14695981039346656037)
 	for i := 0; i < len(id); i++ {
 		h ^= uint64(id[i])
 		h *= 1099511628211
 	}
-	return h
+	h ^= salt
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
 }
 
 // all returns a copy of every item, sorted by id.
