@@ -54,7 +54,7 @@ func translate(err error) error {
 		kind = ErrBusy
 	case errors.Is(err, remote.ErrRefused):
 		kind = ErrRefused
-	case errors.Is(err, remote.ErrListTooLong), errors.Is(err, remote.ErrAnswerTooLarge):
+	case errors.Is(err, remote.ErrListTooLong), errors.Is(err, remote.ErrAnswerTooLarge), errors.Is(err, remote.ErrListUnstable):
 		kind = ErrBadAnswer
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = ErrTimeout

@@ -370,7 +370,21 @@ func (f *folders) mkdir(ctx context.Context, parentID, name string) (Entry, erro
 
 // rename gives the item id of folder parentID the name name.
 func (f *folders) rename(ctx context.Context, parentID, id, name string) error {
-	if err := f.rc.Rename(ctx, id, name); err != nil {
+	err := f.rc.Rename(ctx, id, name)
+	var notDone *remote.NotDoneError
+	if errors.As(err, &notDone) {
+		// {"updated": false}: nothing renamed, or a retry of a rename
+		// whose first attempt did it. A fresh listing decides.
+		entries, _, lerr := f.fetch(ctx, parentID)
+		if lerr != nil {
+			return lerr
+		}
+		if !slices.ContainsFunc(entries, func(e Entry) bool { return e.ID == id && e.Name == name }) {
+			return translate(err)
+		}
+		err = nil
+	}
+	if err != nil {
 		return translate(err)
 	}
 	f.note(parentID, change{kind: renameID, id: id, name: name})

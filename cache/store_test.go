@@ -207,3 +207,45 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 		t.Errorf("disk cache holds %d bytes over a 1 MiB cap", got)
 	}
 }
+
+// A rename answered {"updated": false}: when the listing shows the new
+// name (a retried rename whose first attempt did it), it succeeded; when
+// it does not, it failed, and the name stays.
+func TestRenameAnsweredNotUpdated(t *testing.T) {
+	e := newEnv(t, ghltest.Options{Quirks: []string{ghltest.QuirkRenameNotUpdated}})
+	ctx := context.Background()
+	done := e.srv.AddFile("", "done.txt", "", []byte("d"))
+	not := e.srv.AddFile("", "not.txt", "", []byte("n"))
+	l, err := e.store.ListDir(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Entry{}
+	for _, en := range l.Entries {
+		byName[en.Name] = en
+	}
+	// Another client (or the first attempt) renamed it already.
+	e.srv.SetQuirks(nil)
+	apiRename(t, e.srv, done, "renamed.txt")
+	e.srv.SetQuirks([]string{ghltest.QuirkRenameNotUpdated})
+	if err := e.store.Rename(ctx, byName["done.txt"], "renamed.txt", nil); err != nil {
+		t.Fatalf("a rename the listing shows done: %v", err)
+	}
+	if err := e.store.Rename(ctx, byName["not.txt"], "other.txt", nil); err == nil {
+		t.Fatal("a rename the server did not do succeeded")
+	}
+	if it, _ := e.srv.Item(not); it.Name != "not.txt" {
+		t.Fatalf("renamed to %q", it.Name)
+	}
+}
+
+func apiRename(t *testing.T, srv *ghltest.Server, id, name string) {
+	t.Helper()
+	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Rename(context.Background(), id, name); err != nil {
+		t.Fatal(err)
+	}
+}

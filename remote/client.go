@@ -118,8 +118,10 @@ type Client struct {
 	pageFloor map[string]int
 	// sortHints is, for a listing that needed another order than the
 	// first to read cleanly, the index of that order in listOrders.
-	sortHints   map[string]int
-	quotaLogged bool
+	sortHints map[string]int
+	// refusedOrders are the indexes in listOrders the server refused.
+	refusedOrders map[int]bool
+	quotaLogged   bool
 }
 
 // New returns a client for cfg.
@@ -178,23 +180,24 @@ func New(cfg Config) (*Client, error) {
 	api.CheckRedirect = apiRedirect
 	storage.CheckRedirect = policy.storageRedirect
 	return &Client{
-		base:      base,
-		token:     cfg.Token,
-		location:  cfg.LocationID,
-		ua:        cfg.UserAgent,
-		http:      &api,
-		storage:   &storage,
-		policy:    policy,
-		pageSize:  cfg.PageSize,
-		maxItems:  cfg.MaxListItems,
-		retryFor:  cfg.RetryTimeout,
-		maxWait:   cfg.MaxRetryAfter,
-		tokenSrc:  cfg.TokenSource,
-		maxSize:   cfg.MaxUploadSize,
-		log:       cfg.Logger,
-		pacer:     newPacer(cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
-		pageFloor: make(map[string]int),
-		sortHints: make(map[string]int),
+		base:          base,
+		token:         cfg.Token,
+		location:      cfg.LocationID,
+		ua:            cfg.UserAgent,
+		http:          &api,
+		storage:       &storage,
+		policy:        policy,
+		pageSize:      cfg.PageSize,
+		maxItems:      cfg.MaxListItems,
+		retryFor:      cfg.RetryTimeout,
+		maxWait:       cfg.MaxRetryAfter,
+		tokenSrc:      cfg.TokenSource,
+		maxSize:       cfg.MaxUploadSize,
+		log:           cfg.Logger,
+		pacer:         newPacer(cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
+		pageFloor:     make(map[string]int),
+		sortHints:     make(map[string]int),
+		refusedOrders: make(map[int]bool),
 	}, nil
 }
 

@@ -26,6 +26,9 @@ var (
 	ErrListTooLong = errors.New("listing too long")
 	// ErrAnswerTooLarge: one answer's body was larger than MaxAnswerBytes.
 	ErrAnswerTooLarge = errors.New("answer too large")
+	// ErrListUnstable: no pass over a listing's pages lined up (see
+	// ListEach), so what was read may miss items.
+	ErrListUnstable = errors.New("listing unstable")
 )
 
 // Error is a non-2xx answer of the API or the storage host.

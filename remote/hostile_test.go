@@ -23,7 +23,7 @@ func pageOf(w http.ResponseWriter, r *http.Request, id func(i int) string, total
 	lim, _ := strconv.Atoi(q.Get("limit"))
 	var parts []string
 	for i := off; i < min(off+lim, total); i++ {
-		parts = append(parts, fmt.Sprintf(`{"_id":%q,"name":"f%d","type":"file","size":1}`, id(i), i))
+		parts = append(parts, fmt.Sprintf(`{"_id":%q,"name":"f%d","type":"file","size":1,"parentId":%q}`, id(i), i, q.Get("parentId")))
 	}
 	fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
 }

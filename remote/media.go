@@ -96,28 +96,53 @@ func (c *Client) ListEach(ctx context.Context, q ListQuery, restart func(), add 
 		q.Type = TypeFile
 	}
 	first := c.sortHint(q)
+	started := false
 	for pass := 0; pass < maxListPasses; pass++ {
-		if pass > 0 && restart != nil {
-			restart()
+		i := (first + pass) % len(listOrders)
+		if c.orderRefused(i) {
+			continue
 		}
-		order := listOrders[(first+pass)%len(listOrders)]
-		clean, err := c.listOnce(ctx, q, order, add)
+		order := listOrders[i]
+		// The items of the pass before are dropped only once this pass's
+		// first page came: a pass the server refuses leaves them be.
+		begin := func() {
+			if started && restart != nil {
+				restart()
+			}
+			started = true
+		}
+		clean, err := c.listOnce(ctx, q, order, begin, add)
 		if err != nil {
-			if pass > 0 && errors.Is(err, ErrInvalid) {
+			if i != 0 && errors.Is(err, ErrInvalid) {
 				// A server that sorts only by createdAt refuses another order.
 				c.log.Debug("the server refused a listing order", "order", order, "err", err)
+				c.refuseOrder(i)
 				continue
 			}
 			return err
 		}
 		if clean {
-			c.setSortHint(q, (first+pass)%len(listOrders))
+			c.setSortHint(q, i)
 			return nil
 		}
 		c.log.Debug("pages of the listing did not line up; reading it again in another order", "listing", q.label(), "order", order)
 	}
-	c.log.Warn(fmt.Sprintf("listing %s: it kept changing while it was read; it may miss items", q.label()))
-	return nil
+	// What was read may miss items: a folder shown without some of its
+	// files, or judged empty by rmdir, is worse than an error.
+	return fmt.Errorf("GET /medias/files: listing %s: %w: its pages did not line up in any order the server takes (it kept changing while it was read)", q.label(), ErrListUnstable)
+}
+
+// orderRefused reports whether the server refused the listing order i.
+func (c *Client) orderRefused(i int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refusedOrders[i]
+}
+
+func (c *Client) refuseOrder(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refusedOrders[i] = true
 }
 
 // listOrder is a sort a listing asks for.
@@ -160,27 +185,18 @@ func (q ListQuery) hintKey() string {
 	return q.kind() + "/" + q.ParentID
 }
 
-// children keeps the items of one page of a folder listing that are in
-// that folder: a server may answer a listing of the root with the whole
-// library, or ignore parentId. An item without parentId is taken as in
-// the folder asked for, unless other items of the same page say where
-// they are, and then it is at the root.
+// children keeps the items of a folder listing that are in that folder: a
+// server may answer a listing of the root with the whole library, or
+// ignore parentId. In a listing of a folder, an item that does not say it
+// is in that folder is not taken for one of its items (a server that
+// ignored parentId and wrote root items without one would otherwise show
+// the root in every folder).
 func (q ListQuery) children(page []Item) []Item {
 	if q.FetchAll {
 		return page
 	}
-	saysWhere := q.ParentID == ""
-	for _, it := range page {
-		if it.ParentID != "" {
-			saysWhere = true
-			break
-		}
-	}
 	out := page[:0]
 	for _, it := range page {
-		if it.ParentID == "" && !saysWhere {
-			it.ParentID = q.ParentID
-		}
 		if it.ParentID == q.ParentID {
 			out = append(out, it)
 		}
@@ -213,7 +229,7 @@ func (q ListQuery) label() string {
 
 // listOnce reads a listing page by page in one order; clean is false when
 // a page did not repeat the end of the one before in the same order.
-func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, add func(Item)) (clean bool, err error) {
+func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, begin func(), add func(Item)) (clean bool, err error) {
 	seen := make(map[string]struct{})
 	kind := q.kind()
 	clean = true
@@ -230,6 +246,9 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, add
 		page, err := c.listPageBounded(ctx, q, order, offset, limit)
 		if err != nil {
 			return false, err
+		}
+		if offset == 0 {
+			begin()
 		}
 		n := len(page)
 		if n == 0 {
@@ -317,22 +336,30 @@ func ids(page []Item) []string {
 	return out
 }
 
-// repeats reports whether page begins with a tail of anchors, in order
-// (items removed meanwhile may have moved it a few places back).
+// repeats reports whether page begins with the anchors, in order. Items
+// removed meanwhile may have moved it one place back (then it begins with
+// the second anchor); more than that, or a page whose start does not match
+// enough of them, is a pass that does not line up: items sharing a sort
+// key that come back in another order match a few anchors only by chance.
 func repeats(page []Item, anchors []string) bool {
 	if len(anchors) == 0 {
 		return true
 	}
 	i := slices.Index(anchors, page[0].ID)
-	if i < 0 {
+	if i < 0 || i > 1 {
 		return false
 	}
+	matched := 0
 	for j, id := range anchors[i:] {
-		if j < len(page) && page[j].ID != id {
+		if j >= len(page) {
+			break
+		}
+		if page[j].ID != id {
 			return false
 		}
+		matched++
 	}
-	return true
+	return matched >= min(len(anchors)-1, len(page))
 }
 
 // listed ends the progress lines of a long listing with its total.
@@ -470,7 +497,7 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 			var it Item
 			if jerr := json.Unmarshal(unwrapObject(body, "folder"), &it); jerr != nil || it.ID == "" {
 				// Created, but the answer does not say as what: find it.
-				if found, ok, ferr := c.FindCreated(ctx, parentID, TypeFolder, name, -1, start, nil); ferr == nil && ok {
+				if found, ok := c.findAnswerless(ctx, parentID, TypeFolder, name, -1, start, nil); ok {
 					return found, nil
 				}
 				return Item{}, fmt.Errorf("POST /medias/folder: answer without an id: %.200s", body)
@@ -560,7 +587,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 			it := Item{ID: firstNonEmpty(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
 				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: time.Now().UTC()}
 			if it.ID == "" {
-				if found, ok, ferr := c.FindCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude); ferr == nil && ok {
+				if found, ok := c.findAnswerless(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude); ok {
 					return found, nil
 				}
 				return Item{}, fmt.Errorf("POST /medias/upload-file: answer without a file id: %.200s", body)
@@ -623,6 +650,24 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 		}
 	}
 	return best, best.ID != "", nil
+}
+
+// findAnswerless finds a create the server answered with success but
+// without an id. Its listing may lag behind the create: it is looked for
+// a few times, a little longer apart each time.
+func (c *Client) findAnswerless(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (Item, bool) {
+	for attempt := 0; attempt < 4; attempt++ {
+		if attempt > 0 {
+			if sleepCtx(ctx, backoff(attempt-1, 500*time.Millisecond, 4*time.Second)) != nil {
+				return Item{}, false
+			}
+		}
+		found, ok, err := c.FindCreated(ctx, parentID, typ, name, size, since, exclude)
+		if err == nil && ok {
+			return found, true
+		}
+	}
+	return Item{}, false
 }
 
 // named returns the items of a folder that may be named name: a listing

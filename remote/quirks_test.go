@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -272,6 +274,62 @@ func TestPlacementCheckedOnce(t *testing.T) {
 		}
 		if n := srv.Stats().ByEndpoint[ghltest.EndpointList]; n != want {
 			t.Errorf("create %d: %d list calls, want %d", i, n, want)
+		}
+	}
+}
+
+// A server that takes only the documented order, and orders tied items
+// differently on every request: no pass lines up, and the listing fails
+// rather than come back short (or empty) as if it were whole.
+func TestListUnstableAndOneOrderOnly(t *testing.T) {
+	_, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUnstableTies}})
+	folder := srv.AddFolder("", "bulk")
+	names := make([]string, 250)
+	data := make([][]byte, 250)
+	for i := range names {
+		names[i] = fmt.Sprintf("f%03d.txt", i)
+	}
+	srv.AddFiles(folder, names, data)
+	onlyCreatedAt := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("sortBy") != "" && r.URL.Query().Get("sortBy") != "createdAt" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			fmt.Fprint(w, `{"statusCode":422,"message":["sortBy must be one of the following values: createdAt"],"error":"Unprocessable Entity"}`)
+			return
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(onlyCreatedAt.Close)
+	c, err := remote.New(remote.Config{BaseURL: onlyCreatedAt.URL, Token: ghltest.DefaultToken, LocationID: "loc-quirks", RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, ParentID: folder})
+	if !errors.Is(err, remote.ErrListUnstable) {
+		t.Fatalf("%d items, err %v; want ErrListUnstable", len(got), err)
+	}
+}
+
+// One page boundary inside a run of 150 tied items: every listing has all
+// 150, however the ties fall (a page that matched one anchor by chance
+// once passed for a whole one).
+func TestListTiesAcrossOneBoundary(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUnstableTies}})
+	folder := srv.AddFolder("", "bulk")
+	names := make([]string, 150)
+	data := make([][]byte, 150)
+	for i := range names {
+		names[i] = fmt.Sprintf("f%03d.txt", i)
+	}
+	srv.AddFiles(folder, names, data)
+	for i := range 300 {
+		c2, _ := remote.New(remote.Config{BaseURL: srv.URL, Token: ghltest.DefaultToken, LocationID: "loc-quirks", RateLimit: -1})
+		if i%2 == 0 {
+			c2 = c // also with the order learnt
+		}
+		got, err := c2.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, ParentID: folder})
+		if err != nil || len(got) != 150 {
+			t.Fatalf("listing %d: %d items (%v)", i, len(got), err)
 		}
 	}
 }
