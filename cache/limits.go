@@ -11,17 +11,25 @@ import (
 // be as large as remote.MaxVideoUploadSize, anything else as large as
 // Options.MaxUploadSize. A temporary name takes the type of the name it
 // stands for (remote.IntendedType): rsync's ".clip.mp4.Xy12Ab" may grow
-// as large as a video. What is uploaded is judged again by the name it
-// has then (worker.go).
+// as large as a video, and is uploaded as one. What is uploaded is judged
+// again by the name it has then (worker.go).
 
 // limitFor is the largest a file named name may grow.
 func (q *queue) limitFor(name string) int64 {
 	return remote.UploadLimit(remote.IntendedType(name), q.maxSize)
 }
 
-// uploadLimitFor is the largest a file named name may be uploaded at.
+// uploadLimitFor is the largest a file named name may be uploaded at: the
+// same as limitFor, since it is uploaded with the type of the name it
+// stands for (uploadType), so that no file a write let grow is refused
+// after its close succeeded.
 func (q *queue) uploadLimitFor(name string) int64 {
-	return remote.UploadLimit(remote.TypeByName(name), q.maxSize)
+	return q.limitFor(name)
+}
+
+// uploadType is the content type a file named name is uploaded with.
+func uploadType(name string) string {
+	return remote.IntendedType(name)
 }
 
 // tooLarge is the error of a file that would pass its limit.

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"github.com/ghlfs/ghlfs/remote/ghltest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,8 +82,9 @@ func TestOverTheLimitFailsBeforeAnyDownload(t *testing.T) {
 }
 
 // A pending file cannot be renamed to a name whose type could not take
-// it; one whose name at upload time cannot (a download left as .part) is
-// set aside, not sent.
+// it. A temporary name (a download left as .part) keeps the type of the
+// name it stands for, at the upload too: what a write let grow, and a
+// close reported done, is uploaded, never set aside afterwards.
 func TestRenameAndUploadJudgedByTheNewName(t *testing.T) {
 	e := newWB(t, func(o *Options) { o.MaxUploadSize = 100 })
 	ctx := context.Background()
@@ -95,12 +97,23 @@ func TestRenameAndUploadJudgedByTheNewName(t *testing.T) {
 		t.Fatalf("rename to .part: %v", err)
 	}
 	e.clock.Advance(time.Hour)
-	eventually(t, "the file to be set aside", func() bool {
-		kept, _ := filepath.Glob(filepath.Join(e.dir, "recovered", "*clip.mp4.part"))
-		return len(kept) == 1
-	})
 	e.settle(t)
-	if n := uploads(e.srv); n != 0 {
-		t.Errorf("%d uploads", n)
+	if n := uploads(e.srv); n != 1 {
+		t.Fatalf("%d uploads, want 1", n)
+	}
+	var found bool
+	for _, it := range e.srv.Items() {
+		if it.Name == "clip.mp4.part" && it.Status == ghltest.StatusActive {
+			found = true
+			if it.ContentType != "video/mp4" || it.Size != 300 {
+				t.Errorf("uploaded as %s, %d bytes", it.ContentType, it.Size)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("clip.mp4.part is not in the library")
+	}
+	if kept, _ := filepath.Glob(filepath.Join(e.dir, "recovered", "*")); len(kept) != 0 {
+		t.Errorf("set aside: %q", kept)
 	}
 }

@@ -213,7 +213,7 @@ func (q *queue) upload(r *record) (bool, error) {
 	item, err := q.rc.UploadFile(ctx, remote.Upload{
 		ParentID:    a.ParentID,
 		Name:        a.Name,
-		ContentType: remote.TypeByName(a.Name),
+		ContentType: uploadType(a.Name),
 		Size:        a.Size,
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil

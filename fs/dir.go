@@ -143,6 +143,12 @@ func newName(name string) (string, syscall.Errno) {
 	if remoteName == "." || remoteName == ".." || remoteName == "" {
 		return "", syscall.EINVAL
 	}
+	if encodeName(remoteName) != name {
+		// A quote the escaping would not have put there ("x‛y"): the
+		// name would not be found under it again, and could land on
+		// another file's API name.
+		return "", syscall.EINVAL
+	}
 	return remoteName, 0
 }
 

@@ -186,3 +186,29 @@ func TestDirViewDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// A name a tool gives is taken only if it is how the API name it stands
+// for is shown: a stray quote ("x‛y") would make the API name "xy", land
+// on another file's name, and never be found under the name given.
+func TestNewNameMustShowAsGiven(t *testing.T) {
+	for name, want := range map[string]string{
+		"plain.txt": "plain.txt",
+		"a／b":       "a/b",
+		"‛／":        "／",
+		"x‛y":       "",
+		"a‛":        "",
+		"..":        "",
+		"a\nb":      "",
+	} {
+		got, errno := newName(name)
+		if want == "" {
+			if errno == 0 {
+				t.Errorf("newName(%q) = %q, want an error", name, got)
+			}
+			continue
+		}
+		if errno != 0 || got != want {
+			t.Errorf("newName(%q) = %q, %v; want %q", name, got, errno, want)
+		}
+	}
+}

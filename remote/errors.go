@@ -142,7 +142,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	var secs float64
 	if _, err := fmt.Sscanf(v, "%g", &secs); err == nil && secs >= 0 {
-		return time.Duration(secs * float64(time.Second))
+		// Clamped before the conversion: a huge value (or Inf) would
+		// overflow to a negative wait and slip past the cap.
+		return time.Duration(min(secs, 1e6) * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {

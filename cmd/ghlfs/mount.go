@@ -288,7 +288,7 @@ func runMount(args []string) error {
 	} else {
 		defer os.Remove(pf)
 	}
-	log.Info("mounted", "mountpoint", mountpoint, "location", location, "api", rcBase(apiURL), "cache", cacheDir, "pending_uploads", store.PendingCount())
+	log.Info("mounted", "mountpoint", mountpoint, "location", location, "api", apiIdentity(rcBase(apiURL)), "cache", cacheDir, "pending_uploads", store.PendingCount())
 
 	// A signal unmounts; the uploads that are due then go up within the
 	// grace period, and further signals do not cut that short (SIGKILL
@@ -349,7 +349,9 @@ func apiIdentity(apiURL string) string {
 	if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
 		return u.Scheme + "://" + u.Hostname()
 	}
-	return strings.TrimRight(apiURL, "/")
+	// Scheme, host and path only: credentials or a query in the URL stay
+	// out of the records and the log.
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/")
 }
 
 func rcBase(u string) string {
