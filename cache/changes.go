@@ -73,7 +73,7 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 			mine = true // reserve counted the caller as a writer
 		}
 		r.mu.Lock()
-		for r.state == stateFilling {
+		for r.state == stateFilling && !r.gone {
 			r.cond.Wait()
 		}
 		switch {
