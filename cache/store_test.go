@@ -249,3 +249,34 @@ func apiRename(t *testing.T, srv *ghltest.Server, id, name string) {
 		t.Fatal(err)
 	}
 }
+
+// A write into a file whose bytes cannot be copied in fails with the
+// copy's error; it does not wait for ever on the change it dropped.
+func TestWriteWhoseCopyInFails(t *testing.T) {
+	e := newEnv(t, ghltest.Options{})
+	ctx := context.Background()
+	id := e.srv.AddFile("", "a.txt", "", []byte("hello"))
+	e.srv.SetFileURL(id, "http://127.0.0.1:1/elsewhere/a.txt") // refused: not a storage host
+	l, err := e.store.ListDir(ctx, "")
+	if err != nil || len(l.Entries) != 1 {
+		t.Fatalf("ListDir: %v, %v", l, err)
+	}
+	h, err := e.store.Open(ctx, l.Entries[0], false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Write(ctx, []byte("!"), 5)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a write whose copy-in failed succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the write hung after its copy-in failed")
+	}
+}
