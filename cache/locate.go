@@ -18,12 +18,15 @@ func (s *Store) located(ctx context.Context, e Entry) (Entry, error) {
 			return s.withURL(e, f), nil
 		}
 	}
-	s.folders.invalidate(e.ParentID)
-	st, err := s.folders.get(ctx, e.ParentID)
+	// A listing of its own, begun now: a shared one may have begun before
+	// the upload landed, and then shows the file as the upload's answer
+	// did (without its url).
+	entries, _, err := s.folders.fetch(ctx, e.ParentID)
 	if err != nil {
 		return e, err
 	}
-	if f, ok := findLocated(st, e.ID); ok {
+	if f, ok := findLocated(&folderState{entries: entries}, e.ID); ok {
+		s.folders.invalidate(e.ParentID) // the next look-up sees the url too
 		return s.withURL(e, f), nil
 	}
 	return e, fmt.Errorf("%w: the service has not said where the bytes of %q (id %s) are: its folder's listing does not show it with a url", ErrUnavailable, e.Name, e.ID)
