@@ -382,7 +382,7 @@ func benchRsyncWriteBack(b *testing.B) []benchRow {
 		writeFile(b, filepath.Join(sub, fmt.Sprintf("img%03d.jpg", i)), randomBytes(20_000+i*97, uint64(i)))
 	}
 	local := timeN(1, func() { sh(b, "rsync", "-a", src+"/", filepath.Join(b.TempDir(), "copy")+"/") })
-	run := func(delay string) (calls, uploads int64, tool, all time.Duration) {
+	rsyncWithDelay := func(delay string) (calls, uploads int64, tool, all time.Duration) {
 		srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
 		m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100", "--write-back-delay", delay}})
 		resetStats(b, srv)
@@ -396,8 +396,8 @@ func benchRsyncWriteBack(b *testing.B) []benchRow {
 		st := getStats(b, srv)
 		return int64(st.APIRequests), int64(st.ByEndpoint[ghltest.EndpointUpload]), tool, all
 	}
-	calls, uploads, tool, all := run("5s")
-	syncCalls, _, syncTool, _ := run("0")
+	calls, uploads, tool, all := rsyncWithDelay("5s")
+	syncCalls, _, syncTool, _ := rsyncWithDelay("0")
 	return []benchRow{
 		{"9", "rsync -a of 200 files, write-back delay 5 s: API calls per file", fmt.Sprintf("%.2f (%d uploads; with uploads at close: %.2f)", float64(calls)/200, uploads, float64(syncCalls)/200), "", false},
 		{"9", "… rsync's own time vs rsync to a local directory", fmt.Sprintf("%.2f (%s vs %s; with uploads at close %s)", local.Seconds()/tool.Seconds(), tool.Round(time.Millisecond), local.Round(time.Millisecond), syncTool.Round(time.Millisecond)), "", false},

@@ -65,9 +65,9 @@ func writeCalls(srv *ghltest.Server) int64 {
 		st.ByEndpoint[ghltest.EndpointUpdateMany] + st.ByEndpoint[ghltest.EndpointDeleteMany] + st.ByEndpoint[ghltest.EndpointDelete]
 }
 
-// sharedMount mounts a library of one folder holding a.txt with args, and
+// mountForOthers mounts a library of one folder holding a.txt with args, and
 // opens the way to the mountpoint to every user (t.TempDir is private).
-func sharedMount(t *testing.T, args ...string) (*ghltest.Server, *mount, string) {
+func mountForOthers(t *testing.T, args ...string) (*ghltest.Server, *mount, string) {
 	t.Helper()
 	srv := fake(t, ghltest.Options{})
 	docs := srv.AddFolder("", "Docs")
@@ -87,7 +87,7 @@ func TestAllowOtherGivesTheModesShown(t *testing.T) {
 	needRoot(t)
 
 	t.Run("umask 022: others read, and change nothing", func(t *testing.T) {
-		srv, m, fileID := sharedMount(t, "--allow-other", "--umask", "022")
+		srv, m, fileID := mountForOthers(t, "--allow-other", "--umask", "022")
 		if opts := mountOptions(t, m.dir); !strings.Contains(opts, "default_permissions") || !strings.Contains(opts, "allow_other") {
 			t.Fatalf("the mount lacks default_permissions or allow_other: %s", opts)
 		}
@@ -140,7 +140,7 @@ func TestAllowOtherGivesTheModesShown(t *testing.T) {
 	})
 
 	t.Run("umask 0: others may change everything", func(t *testing.T) {
-		srv, m, fileID := sharedMount(t, "--allow-other", "--umask", "0")
+		srv, m, fileID := mountForOthers(t, "--allow-other", "--umask", "0")
 		if out, err := asUser(nobodyID, "stat", "-c", "%a", m.path("Docs"), m.path("Docs", "a.txt")); err != nil || out != "777\n666\n" {
 			t.Fatalf("stat as nobody: %v %q", err, out)
 		}
@@ -167,7 +167,7 @@ func TestAllowOtherGivesTheModesShown(t *testing.T) {
 	})
 
 	t.Run("uid and gid: the owner named may write, others not", func(t *testing.T) {
-		srv, m, _ := sharedMount(t, "--allow-other", "--uid", fmt.Sprint(nobodyID), "--gid", fmt.Sprint(nobodyID), "--umask", "022")
+		srv, m, _ := mountForOthers(t, "--allow-other", "--uid", fmt.Sprint(nobodyID), "--gid", fmt.Sprint(nobodyID), "--umask", "022")
 		if out := sh(t, "stat", "-c", "%a %u %g", m.path("Docs", "a.txt")); out != fmt.Sprintf("644 %d %d\n", nobodyID, nobodyID) {
 			t.Fatalf("stat: %q", out)
 		}
@@ -184,7 +184,7 @@ func TestAllowOtherGivesTheModesShown(t *testing.T) {
 	})
 
 	t.Run("without allow-other others cannot reach it", func(t *testing.T) {
-		srv, m, _ := sharedMount(t)
+		srv, m, _ := mountForOthers(t)
 		if opts := mountOptions(t, m.dir); strings.Contains(opts, "allow_other") {
 			t.Fatalf("allow_other without --allow-other: %s", opts)
 		}
