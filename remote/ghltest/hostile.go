@@ -22,23 +22,9 @@ func (s *Server) AddFileWithID(id, parentID, name, contentType string, data []by
 	if parentID != "" && !st.activeFolder(parentID) {
 		panic(fmt.Sprintf("ghltest: AddFileWithID(%q, %q): %v", id, parentID, errNotFolder))
 	}
-	if contentType == "" {
-		contentType = guessContentType(name)
-	}
-	now := st.stamp()
-	st.items[id] = &item{
-		id:          id,
-		name:        name,
-		typ:         TypeFile,
-		parentID:    parentID,
-		status:      StatusActive,
-		contentType: contentType,
-		size:        int64(len(data)),
-		createdAt:   now,
-		updatedAt:   now,
-		objectPath:  "msgsndr/" + st.loc + "/media/" + escapeSegment(id) + extOf(name),
-		data:        append([]byte(nil), data...),
-	}
+	it := st.fileItem(id, parentID, name, contentType, append([]byte(nil), data...), st.stamp())
+	it.objectPath = "msgsndr/" + st.loc + "/media/" + escapeSegment(id) + extOf(name)
+	st.items[id] = it
 	st.changed()
 	return id
 }

@@ -182,22 +182,7 @@ func (st *store) addFile(parentID, name, contentType string, data []byte, blob f
 			return item{}, err
 		}
 	}
-	if contentType == "" {
-		contentType = guessContentType(name)
-	}
-	it := &item{
-		id:          id,
-		name:        name,
-		typ:         TypeFile,
-		parentID:    parentID,
-		status:      StatusActive,
-		contentType: contentType,
-		size:        int64(len(data)),
-		createdAt:   now,
-		updatedAt:   now,
-		objectPath:  objectPath(st.loc, id, name),
-		data:        data,
-	}
+	it := st.fileItem(id, parentID, name, contentType, data, now)
 
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -224,23 +209,32 @@ func (st *store) addFilesAt(parentID string, names []string, data [][]byte, t ti
 				return nil, err
 			}
 		}
-		st.items[id] = &item{
-			id:          id,
-			name:        name,
-			typ:         TypeFile,
-			parentID:    parentID,
-			status:      StatusActive,
-			contentType: guessContentType(name),
-			size:        int64(len(data[i])),
-			createdAt:   t,
-			updatedAt:   t,
-			objectPath:  objectPath(st.loc, id, name),
-			data:        data[i],
-		}
+		st.items[id] = st.fileItem(id, parentID, name, "", data[i], t)
 		ids[i] = id
 	}
 	st.changed()
 	return ids, nil
+}
+
+// fileItem is a new active file created at t; an empty contentType is
+// guessed from the name.
+func (st *store) fileItem(id, parentID, name, contentType string, data []byte, t time.Time) *item {
+	if contentType == "" {
+		contentType = guessContentType(name)
+	}
+	return &item{
+		id:          id,
+		name:        name,
+		typ:         TypeFile,
+		parentID:    parentID,
+		status:      StatusActive,
+		contentType: contentType,
+		size:        int64(len(data)),
+		createdAt:   t,
+		updatedAt:   t,
+		objectPath:  objectPath(st.loc, id, name),
+		data:        data,
+	}
 }
 
 // newID returns an id no item has. st.mu is held.
