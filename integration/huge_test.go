@@ -117,12 +117,7 @@ func TestNeverEndingListingIsStopped(t *testing.T) {
 	if err == nil || !strings.Contains(out, "Input/output error") {
 		t.Fatalf("ls of the endless folder: %v\n%s", err, out)
 	}
-	var errs []string
-	for _, line := range lines(m.log.String()) {
-		if strings.Contains(line, "level=ERROR") {
-			errs = append(errs, line)
-		}
-	}
+	errs := logLines(m.log.String(), "level=ERROR")
 	if len(errs) != 1 || !strings.Contains(errs[0], "/endless") || !strings.Contains(errs[0], "more than 3000 items") {
 		t.Errorf("want one error line naming the folder and the bound; got:\n%s", strings.Join(errs, "\n"))
 	}

@@ -178,12 +178,7 @@ func TestQuirkRenameNotUpdated(t *testing.T) {
 	if it, _ := srv.Item(id); it.Name != "a.txt" {
 		t.Fatalf("the library calls it %q", it.Name)
 	}
-	var logged []string
-	for _, l := range lines(m.log.String()) {
-		if strings.Contains(l, "a.txt") && strings.Contains(l, "level=ERROR") {
-			logged = append(logged, l)
-		}
-	}
+	logged := logLines(m.log.String(), "a.txt", "level=ERROR")
 	if len(logged) != 1 || !strings.Contains(logged[0], "did not act") {
 		t.Fatalf("log lines about it: %q", logged)
 	}
@@ -205,12 +200,7 @@ func TestQuirkParentIgnored(t *testing.T) {
 	if err == nil || !strings.Contains(out, "Input/output error") {
 		t.Fatalf("cp into F: %v, %q; want EIO", err, out)
 	}
-	var mis []string
-	for _, l := range lines(m.log.String()) {
-		if strings.Contains(l, "level=ERROR") && strings.Contains(l, "x.txt") {
-			mis = append(mis, l)
-		}
-	}
+	mis := logLines(m.log.String(), "level=ERROR", "x.txt")
 	if len(mis) != 1 || !strings.Contains(mis[0], "ignores parentId") {
 		t.Fatalf("log lines about x.txt: %q", mis)
 	}

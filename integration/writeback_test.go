@@ -81,22 +81,6 @@ func wbSpoolEmpty(t testing.TB, cacheDir string) bool {
 	return len(entries) == 0
 }
 
-// wbLogLines returns the lines of a log that hold every one of the
-// strings.
-func wbLogLines(log string, all ...string) []string {
-	var out []string
-	for _, line := range lines(log) {
-		ok := true
-		for _, s := range all {
-			ok = ok && strings.Contains(line, s)
-		}
-		if ok {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
 // wbDropCaches makes the kernel forget the pages, dentries and inodes it
 // holds, so that the next read of the mount asks ghlfs.
 func wbDropCaches(t testing.TB) {
@@ -242,7 +226,7 @@ func TestDiskFullKeepsOriginal(t *testing.T) {
 		t.Errorf("recovered/ holds %d bytes, want a proper prefix of the 6 MB copy", len(frag))
 	}
 	logs := m.log.String() + m2.log.String()
-	if said := wbLogLines(logs, "welcome.png", fragPath); len(said) != 1 {
+	if said := logLines(logs, "welcome.png", fragPath); len(said) != 1 {
 		t.Errorf("%d log lines name welcome.png and %s, want 1:\n%s", len(said), fragPath, strings.Join(said, "\n"))
 	}
 
@@ -570,7 +554,7 @@ func TestUnlinkedOpenFileKeepsItsBytes(t *testing.T) {
 		if err := m.stop(); err != nil { // what is due would go up now
 			t.Fatalf("stopping ghlfs: %v", err)
 		}
-		if said := wbLogLines(m.log.String(), "msg=unmounted", "pending_uploads=0"); len(said) != 1 {
+		if said := logLines(m.log.String(), "msg=unmounted", "pending_uploads=0"); len(said) != 1 {
 			t.Errorf("want one log line saying it unmounted with pending_uploads=0, got %q", said)
 		}
 		if n := wbUploads(t, srv); n != 0 {
@@ -722,7 +706,7 @@ func TestUnmountUploadsWhatIsDue(t *testing.T) {
 		if !wbSpoolEmpty(t, m.cacheDir) {
 			t.Errorf("the spool still holds %v", spoolFiles(t, m.cacheDir))
 		}
-		if said := wbLogLines(m.log.String(), "msg=unmounted", "pending_uploads=0"); len(said) != 1 {
+		if said := logLines(m.log.String(), "msg=unmounted", "pending_uploads=0"); len(said) != 1 {
 			t.Errorf("want one log line saying it unmounted with pending_uploads=0, got %q", said)
 		}
 	})
@@ -762,7 +746,7 @@ func TestUnmountUploadsWhatIsDue(t *testing.T) {
 			t.Errorf("%s still mounted", m.dir)
 		}
 		log := m.log.String()
-		if said := wbLogLines(log, fmt.Sprintf("unmounted with %d files whose changes still wait", files), fmt.Sprintf("pending_uploads=%d", files), m.cacheDir); len(said) != 1 {
+		if said := logLines(log, fmt.Sprintf("unmounted with %d files whose changes still wait", files), fmt.Sprintf("pending_uploads=%d", files), m.cacheDir); len(said) != 1 {
 			t.Errorf("want one log line saying %d files still wait, in %s; got %q", files, m.cacheDir, said)
 		}
 		if got := wbNamed(srv, "f00.txt"); len(got) != 0 {
@@ -777,7 +761,7 @@ func TestUnmountUploadsWhatIsDue(t *testing.T) {
 		// twice, never in a loop that re-sends its bytes as fast as the API
 		// answers. Three tries a file is the most that respects that.
 		attempts := wbUploads(t, srv)
-		errLines := len(wbLogLines(log, "level=ERROR", "File upload rejected"))
+		errLines := len(logLines(log, "level=ERROR", "File upload rejected"))
 		if attempts > 3*files {
 			t.Errorf("%d upload calls for %d files within the %v unmount grace (%d ERROR lines logged for them), want at most %d: failed uploads are retried without backoff while unmounting",
 				attempts, files, grace, errLines, 3*files)
@@ -787,7 +771,7 @@ func TestUnmountUploadsWhatIsDue(t *testing.T) {
 		m2 := mountFS(t, srv, mountOpt{cacheDir: m.cacheDir, args: args})
 		// It says what it found (the count at "mounted" may be lower: the
 		// uploads start at once).
-		if n := len(wbLogLines(m2.log.String(), "found a file waiting for upload")); n != files {
+		if n := len(logLines(m2.log.String(), "found a file waiting for upload")); n != files {
 			t.Errorf("the next mount says it found %d files waiting, want %d", n, files)
 		}
 		waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m2.cacheDir)) == 0 })
