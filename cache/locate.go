@@ -26,7 +26,9 @@ func (s *Store) located(ctx context.Context, e Entry) (Entry, error) {
 		return e, err
 	}
 	if f, ok := findLocated(&folderState{entries: entries}, e.ID); ok {
-		s.folders.invalidate(e.ParentID) // the next look-up sees the url too
+		// The folder's cached listing learns the url too, without being
+		// listed again.
+		s.folders.note(e.ParentID, change{kind: putEntry, e: f})
 		return s.withURL(e, f), nil
 	}
 	return e, fmt.Errorf("%w: the service has not said where the bytes of %q (id %s) are: its folder's listing does not show it with a url", ErrUnavailable, e.Name, e.ID)
