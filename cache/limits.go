@@ -19,15 +19,9 @@ func (q *queue) limitFor(name string) int64 {
 	return remote.UploadLimit(remote.IntendedType(name), q.maxSize)
 }
 
-// uploadLimitFor is the largest a file named name may be uploaded at: the
-// same as limitFor, since it is uploaded with the type of the name it
-// stands for (uploadType), so that no file a write let grow is refused
-// after its close succeeded.
-func (q *queue) uploadLimitFor(name string) int64 {
-	return q.limitFor(name)
-}
-
-// uploadType is the content type a file named name is uploaded with.
+// uploadType is the content type a file named name is uploaded with: the
+// type limitFor judged its writes by, so that no file a write let grow is
+// refused after its close succeeded.
 func uploadType(name string) string {
 	return remote.IntendedType(name)
 }

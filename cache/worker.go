@@ -183,10 +183,10 @@ func (q *queue) upload(r *record) (bool, error) {
 		r.mu.Unlock()
 		return true, nil
 	}
-	if limit := q.uploadLimitFor(r.rf.Name); r.size > limit {
-		// Renamed to a type with a smaller limit, or queued by a run with
-		// a larger --max-upload-size: the API would refuse it.
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, r.rf.Name, r.size, limit, remote.TypeByName(r.rf.Name))
+	if limit := q.limitFor(r.rf.Name); r.size > limit {
+		// Queued by a run with a larger --max-upload-size: the API would
+		// refuse it.
+		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, r.rf.Name, r.size, limit, uploadType(r.rf.Name))
 		r.notifyLocked(err)
 		q.setAside(r, err.Error())
 		r.dataLessLocked()
