@@ -233,6 +233,12 @@ func (q *queue) fill(ctx context.Context, r *record, e Entry, truncate bool) {
 
 // download copies e's bytes into f and returns how many there were.
 func (q *queue) download(ctx context.Context, e Entry, f *os.File) (int64, error) {
+	// Located here, for the copy that is copied: it may have changed since
+	// the caller looked.
+	e, err := q.locate(ctx, e)
+	if err != nil {
+		return 0, err
+	}
 	rd := q.content.reader(e)
 	buf := make([]byte, 1<<20)
 	var off int64

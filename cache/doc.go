@@ -3,7 +3,8 @@
 // concern has its own part, and the dependencies run one way:
 //
 //	Store (store.go, handle.go)      the front: views, Stat, changes, open files
-//	  ├─ queue (queue.go, record.go, changes.go, worker.go, recover.go)
+//	  ├─ queue (queue.go, record.go, changes.go, worker.go, recover.go,
+//	  │        locate.go)
 //	  │        the write-back queue: every pending change to a file's bytes,
 //	  │        as records with explicit, persisted states
 //	  │    ├─ folders (folders.go, poll.go)   listings with TTLs, and the

@@ -49,7 +49,7 @@ func (s *Store) Open(ctx context.Context, e Entry, truncate bool, current func()
 	if e = s.latest(e); e.Pending {
 		return nil, ErrNotFound
 	}
-	e, err := s.located(ctx, e)
+	e, err := s.q.locate(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -132,11 +132,6 @@ func (h *Handle) modify(ctx context.Context, truncate bool) error {
 	} else {
 		if name != "" {
 			e.Name = name
-		}
-		if !truncate {
-			if e, err = h.s.located(ctx, e); err != nil {
-				return err
-			}
 		}
 		r, err = h.s.q.modify(ctx, e, truncate)
 	}

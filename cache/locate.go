@@ -5,38 +5,38 @@ import (
 	"fmt"
 )
 
-// located returns e with the address of its bytes. An upload's answer may
+// locate returns e with the address of its bytes. An upload's answer may
 // give the new file's id alone; its folder's listing says where the bytes
 // are, so the first read of such a file lists the folder again (once: the
 // address is kept for the file's key).
-func (s *Store) located(ctx context.Context, e Entry) (Entry, error) {
+func (q *queue) locate(ctx context.Context, e Entry) (Entry, error) {
 	if e.IsDir || e.Pending || e.ID == "" || e.URL() != "" {
 		return e, nil
 	}
-	if st, ok := s.folders.cached(e.ParentID); ok {
+	if st, ok := q.folders.cached(e.ParentID); ok {
 		if f, ok := findLocated(st, e.ID); ok {
-			return s.withURL(e, f), nil
+			return q.withURL(e, f), nil
 		}
 	}
 	// A listing of its own, begun now: a shared one may have begun before
 	// the upload landed, and then shows the file as the upload's answer
 	// did (without its url).
-	entries, _, err := s.folders.fetch(ctx, e.ParentID)
+	entries, _, err := q.folders.fetch(ctx, e.ParentID)
 	if err != nil {
 		return e, err
 	}
 	if f, ok := findLocated(&folderState{entries: entries}, e.ID); ok {
 		// The folder's cached listing learns the url too, without being
 		// listed again.
-		s.folders.note(e.ParentID, change{kind: putEntry, e: f})
-		return s.withURL(e, f), nil
+		q.folders.note(e.ParentID, change{kind: putEntry, e: f})
+		return q.withURL(e, f), nil
 	}
 	return e, fmt.Errorf("%w: the service has not said where the bytes of %q (id %s) are: its folder's listing does not show it with a url", ErrUnavailable, e.Name, e.ID)
 }
 
-func (s *Store) withURL(e, listed Entry) Entry {
+func (q *queue) withURL(e, listed Entry) Entry {
 	url := listed.URL()
-	s.q.located(e.ID, url)
+	q.located(e.ID, url)
 	e.setURL(url)
 	return e
 }

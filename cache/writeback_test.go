@@ -69,6 +69,13 @@ type breakable struct {
 	failUploads  atomic.Int32 // fail this many uploads
 	loseAnswers  atomic.Int32 // deliver this many uploads, then lose the answer
 	uploadsBlock chan struct{}
+	// trashed, if set, is told of each trash the fake carried out, and
+	// the client gets its answer once the test receives it.
+	trashed chan struct{}
+	// listsHeld, if set, holds each listing until it is closed; listed
+	// is told (if it has room) of each listing held.
+	listsHeld chan struct{}
+	listed    chan struct{}
 }
 
 func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -84,7 +91,17 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(`{"statusCode":502,"message":"bad gateway"}`)), Request: r}, nil
 	}
+	if b.listsHeld != nil && r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/medias/files") {
+		select {
+		case b.listed <- struct{}{}:
+		default:
+		}
+		<-b.listsHeld
+	}
 	resp, err := b.rt.RoundTrip(r)
+	if b.trashed != nil && r.Method == "PUT" && strings.HasSuffix(r.URL.Path, "/medias/delete-files") {
+		b.trashed <- struct{}{}
+	}
 	if upload && err == nil && b.loseAnswers.Add(-1) >= 0 {
 		resp.Body.Close()
 		return nil, errors.New("connection reset by peer (test)")
@@ -293,6 +310,86 @@ func TestReplaceKeepsKeyAndRetiresOldCopyOnlyAfter(t *testing.T) {
 	e.store.Invalidate("")
 	if got := e.entry(t, "logo.png"); got.Key != before.Key || got.ID == old {
 		t.Errorf("after: %+v", got)
+	}
+}
+
+// A write through a descriptor opened before the file's bytes were
+// replaced changes the new bytes, however the replace and the write
+// interleave. It never looks for the old copy's bytes: under
+// upload-no-url they have no known url, and the listing that would tell
+// it may be answered after the old copy went to the trash (seen in CI as
+// an EIO from pwrite).
+func TestWriteWhileTheOldCopyRetires(t *testing.T) {
+	e := newWB(t)
+	if err := e.srv.SetQuirks([]string{ghltest.QuirkUploadNoURL}); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, "d.bin", "first")
+	e.clock.Advance(delay)
+	e.idle(t)
+	opened := e.entry(t, "d.bin")
+	if opened.URL() != "" {
+		t.Fatalf("the upload's url is known (%s): the quirk is not on", opened.URL())
+	}
+	e.write(t, "d.bin", "second")
+	e.rt.uploadsBlock = make(chan struct{})
+	e.rt.trashed = make(chan struct{})
+	e.rt.listsHeld, e.rt.listed = make(chan struct{}), make(chan struct{}, 1)
+	e.clock.Advance(delay) // the upload starts, and waits
+	wrote := make(chan error, 1)
+	go func() {
+		ctx := context.Background()
+		h, err := e.store.Open(ctx, opened, false, nil)
+		if err == nil {
+			if _, err = h.Write(ctx, []byte("TH"), 0); err == nil {
+				err = h.Flush(ctx)
+			}
+			h.Release()
+		}
+		wrote <- err
+	}()
+	// The write either joined the file's record (and may be done), or
+	// went to list the folder to find the old copy's bytes.
+	eventually(t, "the write to reach the record or a listing", func() bool {
+		select {
+		case <-e.rt.listed:
+			return true
+		default:
+		}
+		if len(wrote) > 0 {
+			return true
+		}
+		r := e.store.q.lookup(opened.Key)
+		if r == nil {
+			return false
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.writers > 0
+	})
+	close(e.rt.uploadsBlock)
+	var err error
+	written := false
+	select {
+	case <-e.rt.trashed: // the old copy is in the trash; the write waits
+	case err = <-wrote:
+		written = true
+	}
+	go func() {
+		for range e.rt.trashed {
+		}
+	}()
+	close(e.rt.listsHeld)
+	if !written {
+		err = <-wrote
+	}
+	if err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	e.settle(t)
+	close(e.rt.trashed)
+	if got := live(e.srv, "d.bin"); len(got) != 1 || got[0] != "THcond" {
+		t.Errorf("library holds %q, want [THcond]", got)
 	}
 }
 
