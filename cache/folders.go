@@ -42,6 +42,20 @@ type folders struct {
 	// closing, when set, ends every listing under way (Store.Close).
 	closing context.Context
 
+	// listWait is how long a look-up waits for a pass over the whole
+	// library under way before listing its folder on its own.
+	listWait time.Duration
+	// saved, when set, keeps every stored listing for the next mount.
+	saved listingSaver
+	// changedFn, when set, is told of each folder whose stored listing a
+	// pass over the library, a poll or a revalidation found changed.
+	changedFn func(folderID string, before, after *folderState)
+	// bg counts the background revalidations (Store.Close waits).
+	bg *sync.WaitGroup
+
+	// cache holds every listing learnt, fresh or not (freshness is judged
+	// on folderState.fetched): a stale listing is what a look-up shows
+	// while a background pass revalidates it.
 	cache   *gocache.Cache     // folder id -> *folderState
 	flights singleflight.Group // coalesces fetches
 
@@ -53,6 +67,17 @@ type folders struct {
 	used     map[string]time.Time // guarded by mu: folders listed lately (for the poller)
 	allOff   bool                 // guarded by mu: the server was seen to ignore fetchAll
 	checked  bool                 // guarded by mu: whether that was looked at
+	pass     *libraryPass         // guarded by mu: the pass over the whole library under way, if any
+	stopped  bool                 // guarded by mu: Close began; no background work starts
+	// revalidating holds the folders being listed again in the background.
+	revalidating map[string]bool // guarded by mu
+	passes   int                  // guarded by mu: passes over the whole library completed
+}
+
+// listingSaver keeps listings across mounts (snapshot.go).
+type listingSaver interface {
+	put(folderID string, entries []Entry, listed time.Time)
+	drop(folderID string)
 }
 
 // journalGrace is how long a change outlives the fetches it could be
@@ -64,6 +89,9 @@ type folderState struct {
 	entries []Entry // as the API lists them, with the journal applied; sorted (sortEntries)
 	fetched time.Time
 	start   uint64 // the journal's seq when the fetch began
+	// stale marks a listing an earlier mount saved: shown at once, and
+	// revalidated in the background, never trusted as fresh.
+	stale bool
 }
 
 type changeKind int
@@ -113,10 +141,13 @@ func newFolders(rc Remote, opts Options) *folders {
 		log:      opts.Logger,
 		del:      del,
 		listAll:  opts.ListAll,
-		cache:    gocache.New(opts.DirTTL, 2*opts.DirTTL),
+		listWait: opts.ListWait,
+		cache:    gocache.New(gocache.NoExpiration, 0),
 		journal:  make(map[string][]change),
 		inflight: make(map[uint64]int),
 		used:     make(map[string]time.Time),
+
+		revalidating: make(map[string]bool),
 	}
 }
 
@@ -128,11 +159,14 @@ func (f *folders) get(ctx context.Context, folderID string) (*folderState, error
 	if st, ok := f.fresh(folderID); ok {
 		return st, nil
 	}
-	if f.wholeLibrary() {
-		// One listing of the whole library fills every folder at once.
-		if err := f.fetchAll(ctx); err != nil {
-			return nil, err
-		}
+	if st, ok := f.cached(folderID); ok && st.stale {
+		// Saved by an earlier mount: shown now, revalidated behind.
+		f.revalidate(folderID)
+		return st, nil
+	}
+	// A pass over the whole library under way may be about to list this
+	// folder too: wait for it a little, then list the folder on its own.
+	if f.awaitPass(ctx) {
 		if st, ok := f.fresh(folderID); ok {
 			return st, nil
 		}
@@ -237,9 +271,18 @@ func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, star
 	if v, ok := f.cache.Get(folderID); ok && v.(*folderState).start > start {
 		return v.(*folderState) // a later fetch, with these changes in it too
 	}
-	f.cache.SetDefault(folderID, st)
+	f.storeLocked(folderID, st)
 	f.pruneLocked(folderID, f.clock.Now())
 	return st
+}
+
+// storeLocked stores a folder's listing, and keeps it for the next mount;
+// the caller holds mu (so that what is saved is in the order stored).
+func (f *folders) storeLocked(folderID string, st *folderState) {
+	f.cache.SetDefault(folderID, st)
+	if f.saved != nil {
+		f.saved.put(folderID, st.entries, st.fetched)
+	}
 }
 
 // note records a change made through the mount, and applies it to the
@@ -254,7 +297,7 @@ func (f *folders) note(folderID string, c change) {
 		old := v.(*folderState)
 		entries := c.apply(slices.Clone(old.entries))
 		sortEntries(entries)
-		f.cache.SetDefault(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start})
+		f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, stale: old.stale})
 	}
 	f.pruneLocked(folderID, c.at)
 }
@@ -281,7 +324,12 @@ func (f *folders) pruneLocked(folderID string, now time.Time) {
 
 // invalidate forgets a folder's stored listing; the next get fetches it.
 func (f *folders) invalidate(folderID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.cache.Delete(folderID)
+	if f.saved != nil {
+		f.saved.drop(folderID)
+	}
 }
 
 // seed stores a folder known to be empty (one just created), which saves
@@ -289,7 +337,7 @@ func (f *folders) invalidate(folderID string) {
 func (f *folders) seed(folderID string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cache.SetDefault(folderID, &folderState{fetched: f.clock.Now(), start: f.seq})
+	f.storeLocked(folderID, &folderState{fetched: f.clock.Now(), start: f.seq})
 }
 
 // listBoth lists the folders and the files that q selects (the API lists

@@ -23,6 +23,7 @@ type Remote interface {
 	UploadFile(ctx context.Context, up remote.Upload) (remote.Item, error)
 	Rename(ctx context.Context, id, name string) error
 	DeleteMany(ctx context.Context, ids []string, status remote.DeleteStatus) error
+	ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error
 	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
 	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
@@ -61,6 +62,14 @@ type Options struct {
 	// one report only, so ghlfs checks once that the server honours it, and
 	// falls back to per-folder listings if not.
 	ListAll bool
+	// ListWait is how long a look-up of a folder not listed yet waits for
+	// the pass over the library under way (ListAll) before it lists the
+	// folder on its own (default 300ms).
+	ListWait time.Duration
+	// FullSyncInterval is how often, with ListAll and PollInterval, a
+	// whole pass over the library runs (default 1h): the polls in between
+	// see what changed, but not what was removed.
+	FullSyncInterval time.Duration
 	// PollInterval, when positive, re-lists the folders in use that often
 	// and reports changes made elsewhere to OnChange.
 	PollInterval time.Duration
@@ -96,7 +105,7 @@ type Store struct {
 
 	closing  context.Context // done when Close begins
 	stop     context.CancelFunc
-	bg       sync.WaitGroup // the poller
+	bg       sync.WaitGroup // the poller, the passes over the library, revalidations
 	closeOne sync.Once
 	lock     *os.File // holds the cache directory's lock
 
@@ -137,6 +146,12 @@ func New(rc Remote, opts Options) (*Store, error) {
 	if opts.MaxUploadSize <= 0 {
 		opts.MaxUploadSize = remote.MaxUploadSize
 	}
+	if opts.ListWait <= 0 {
+		opts.ListWait = 300 * time.Millisecond
+	}
+	if opts.FullSyncInterval <= 0 {
+		opts.FullSyncInterval = time.Hour
+	}
 	dir := opts.CacheDir
 	if dir == "" {
 		var err error
@@ -172,17 +187,26 @@ func New(rc Remote, opts Options) (*Store, error) {
 	s.content = newContent(rc, opts, s.closing, disk)
 	s.folders.fetched = s.content.learnSizes
 	s.folders.closing = s.closing
+	s.folders.changedFn = s.changed
+	s.folders.bg = &s.bg
 	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
 	if err := s.q.recoverSpool(dir); err != nil {
 		s.times.close()
 		return fail(err)
 	}
 	s.q.start()
-	if opts.PollInterval > 0 {
+	switch {
+	case opts.ListAll:
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
-			s.folders.poll(s.closing, opts.PollInterval, s.changed)
+			s.folders.keepInSync(s.closing, opts.PollInterval, opts.FullSyncInterval, opts.RetryBase)
+		}()
+	case opts.PollInterval > 0:
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.folders.poll(s.closing, opts.PollInterval)
 		}()
 	}
 	return s, nil
@@ -214,6 +238,7 @@ func (s *Store) Drain(ctx context.Context) (left, writing int) {
 func (s *Store) Close() error {
 	var err error
 	s.closeOne.Do(func() {
+		s.folders.stopBackground()
 		s.stop()
 		s.q.close()
 		s.bg.Wait()

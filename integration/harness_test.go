@@ -109,6 +109,21 @@ type mount struct {
 	log      *syncBuffer
 	exited   chan struct{}
 	exitErr  error
+	listed   chan struct{} // closed once ghlfs logs that it listed the library
+}
+
+// awaitListed waits until ghlfs has listed the whole library in the
+// background (--list-all, the default): from then on the API sees only
+// what the test does.
+func (m *mount) awaitListed(t testing.TB) {
+	t.Helper()
+	select {
+	case <-m.listed:
+	case <-m.exited:
+		t.Fatalf("ghlfs exited before listing the library:\n%s", m.log)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("ghlfs did not list the library within 60s:\n%s", m.log)
+	}
 }
 
 type syncBuffer struct {
@@ -139,7 +154,7 @@ type mountOpt struct {
 func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	t.Helper()
 	needFUSE(t)
-	m := &mount{t: t, dir: t.TempDir(), cacheDir: o.cacheDir, log: &syncBuffer{}, exited: make(chan struct{})}
+	m := &mount{t: t, dir: t.TempDir(), cacheDir: o.cacheDir, log: &syncBuffer{}, exited: make(chan struct{}), listed: make(chan struct{})}
 	if m.cacheDir == "" {
 		m.cacheDir = t.TempDir()
 	}
@@ -170,11 +185,15 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
-		said := false
+		said, listed := false, false
 		for sc.Scan() {
 			if !said && strings.Contains(sc.Text(), "msg=mounted") {
 				said = true
 				ready <- true
+			}
+			if !listed && strings.Contains(sc.Text(), `msg="library listed"`) {
+				listed = true
+				close(m.listed)
 			}
 		}
 		if !said {

@@ -185,6 +185,7 @@ func TestAllowOtherGivesTheModesShown(t *testing.T) {
 
 	t.Run("without allow-other others cannot reach it", func(t *testing.T) {
 		srv, m, _ := mountForOthers(t)
+		m.awaitListed(t)
 		if opts := mountOptions(t, m.dir); strings.Contains(opts, "allow_other") {
 			t.Fatalf("allow_other without --allow-other: %s", opts)
 		}

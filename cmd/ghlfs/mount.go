@@ -39,6 +39,7 @@ type mountFlags struct {
 	uploadRetry  time.Duration
 	writeBack    time.Duration
 	grace        time.Duration
+	fullSync     time.Duration
 	pollInterval time.Duration
 	listAll      bool
 	pageSize     int
@@ -86,8 +87,9 @@ Flags:
 	fl.DurationVar(&m.grace, "unmount-grace", time.Minute, "at unmount, how long to wait for the uploads that are due")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
 	fl.IntVar(&m.listMax, "list-max-items", remote.DefaultMaxListItems, "most items one listing (a folder's files, or its folders) may bring; past it the listing fails with EIO")
-	fl.DurationVar(&m.pollInterval, "poll-interval", 0, "re-list the folders in use this often, to see changes made elsewhere (0: off)")
-	fl.BoolVar(&m.listAll, "list-all", false, "list the whole library at once (fetchAll) instead of folder by folder")
+	fl.DurationVar(&m.pollInterval, "poll-interval", 0, "look for changes made elsewhere this often: the items changed most recently (one call per type when nothing changed), or without --list-all the folders in use (0: off)")
+	fl.BoolVar(&m.listAll, "list-all", true, "list the whole library in the background at mount (fetchAll, paged; a user's calls go first), and keep it in sync with --poll-interval; --list-all=false lists each folder when it is opened")
+	fl.DurationVar(&m.fullSync, "full-sync-interval", time.Hour, "with --poll-interval, how often the whole library is listed again (what a poll cannot see: removals made elsewhere)")
 	fl.IntVar(&m.rateLimit, "rate-limit", 100, "API requests per 10 seconds to keep under (the published burst limit); 0 turns pacing off")
 	fl.BoolVar(&m.allowOther, "allow-other", false, "let other users reach the mount, with the access the owner and modes shown give them (needs user_allow_other in /etc/fuse.conf for non-root)")
 	fl.IntVar(&m.uid, "uid", os.Getuid(), "owner uid of every file and folder: yours unless set")
@@ -241,21 +243,22 @@ func runMount(args []string) error {
 	}
 
 	store, err := cache.New(rc, cache.Options{
-		DirTTL:         m.dirCacheTime,
-		OpTimeout:      m.opTimeout,
-		MemoryBytes:    m.memCache,
-		DiskBytes:      m.diskCache,
-		Logger:         log.With("layer", "cache"),
-		CacheDir:       cacheDir,
-		Delete:         m.deleteMode == "delete",
-		ReadOnly:       m.readOnly,
-		RetryBase:      m.uploadRetry,
-		ListAll:        m.listAll,
-		PollInterval:   m.pollInterval,
-		WriteBackDelay: m.writeBack,
-		MaxUploadSize:  m.maxUpload,
-		Location:       location,
-		API:            apiIdentity(rcBase(apiURL)),
+		DirTTL:           m.dirCacheTime,
+		OpTimeout:        m.opTimeout,
+		MemoryBytes:      m.memCache,
+		DiskBytes:        m.diskCache,
+		Logger:           log.With("layer", "cache"),
+		CacheDir:         cacheDir,
+		Delete:           m.deleteMode == "delete",
+		ReadOnly:         m.readOnly,
+		RetryBase:        m.uploadRetry,
+		ListAll:          m.listAll,
+		PollInterval:     m.pollInterval,
+		FullSyncInterval: m.fullSync,
+		WriteBackDelay:   m.writeBack,
+		MaxUploadSize:    m.maxUpload,
+		Location:         location,
+		API:              apiIdentity(rcBase(apiURL)),
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,427 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Keeping the whole library known without making anyone wait for it.
+//
+// With Options.ListAll, the mount lists the whole library in the
+// background (fetchAll, two paged listings) as soon as it starts: every
+// call of it goes to the API client as a background call, which a call a
+// user waits on always overtakes. A look-up of a folder not listed yet
+// waits for that pass a moment (Options.ListWait), and then lists its
+// folder on its own.
+//
+// After that, with Options.PollInterval, each poll asks for the items
+// changed most recently (ListUpdated) and stops at the first one already
+// known as it is: one call per type of item when nothing changed. Removals
+// do not show that way, so a whole pass runs again every
+// Options.FullSyncInterval. A server that ignores that order, or fetchAll,
+// is polled as before: the folders in use, one by one.
+//
+// Listings an earlier mount saved (snapshot.go) are shown at once, marked
+// stale, until the first pass (or, without one, a background listing of
+// the folder) replaces them.
+
+// libraryPass is a pass over the whole library under way.
+type libraryPass struct {
+	done chan struct{} // closed when it ends
+}
+
+// maxRecent bounds the changes one poll applies item by item; more, and
+// a whole pass is cheaper than finding each one's folder.
+const maxRecent = 1000
+
+// errManyChanges says a poll found more than maxRecent changes.
+var errManyChanges = errors.New("many changes")
+
+func (f *folders) wholeLibrary() bool {
+	if !f.listAll {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.allOff
+}
+
+// awaitPass waits, up to listWait, for the pass over the library under
+// way to end. It reports whether one ended.
+func (f *folders) awaitPass(ctx context.Context) bool {
+	f.mu.Lock()
+	p := f.pass
+	f.mu.Unlock()
+	if p == nil || f.listWait <= 0 {
+		return false
+	}
+	t := f.clock.NewTimer(f.listWait)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return true
+	case <-t.Chan():
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// revalidate lists a stale folder again in the background, unless a pass
+// over the library will (it retries until it works).
+func (f *folders) revalidate(folderID string) {
+	if f.wholeLibrary() {
+		return
+	}
+	f.mu.Lock()
+	if f.stopped || f.revalidating[folderID] || f.closing == nil || f.closing.Err() != nil {
+		f.mu.Unlock()
+		return
+	}
+	f.revalidating[folderID] = true
+	f.bg.Add(1)
+	f.mu.Unlock()
+	go func() {
+		defer f.bg.Done()
+		defer func() {
+			f.mu.Lock()
+			delete(f.revalidating, folderID)
+			f.mu.Unlock()
+		}()
+		before, _ := f.cached(folderID)
+		after, err := f.load(remote.Background(f.closing), folderID)
+		if err != nil {
+			f.log.Debug("could not revalidate a folder's saved listing", "folder", folderID, "err", err)
+			return
+		}
+		f.report(folderID, before, after)
+	}()
+}
+
+// stopBackground stops new background work from starting (Store.Close
+// then waits for what runs).
+func (f *folders) stopBackground() {
+	f.mu.Lock()
+	f.stopped = true
+	f.mu.Unlock()
+}
+
+// keepInSync runs until ctx ends: a first pass over the library, retried
+// until it works, then, every poll, the recent changes, and every full,
+// another pass (see the comment at the top of this file).
+func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duration) {
+	for attempt := 0; ; attempt++ {
+		err := f.passOverLibrary(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		wait := min(retry<<min(attempt, 10), 5*time.Minute)
+		f.log.Warn("could not list the library; showing what is known, and trying again", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.clock.After(wait):
+		}
+	}
+	if poll <= 0 {
+		return
+	}
+	t := f.clock.NewTicker(poll)
+	defer t.Stop()
+	last := f.clock.Now()
+	recentOff := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+		if !f.wholeLibrary() {
+			f.pollUsed(ctx, poll)
+			continue
+		}
+		if full > 0 && f.clock.Since(last) >= full {
+			if err := f.passOverLibrary(ctx); err != nil {
+				f.log.Debug("pass over the library failed", "err", err)
+				continue
+			}
+			last = f.clock.Now()
+			continue
+		}
+		if recentOff {
+			f.pollUsed(ctx, poll)
+			continue
+		}
+		err := f.pollRecent(ctx)
+		switch {
+		case errors.Is(err, remote.ErrOrderIgnored):
+			f.log.Info("the server does not list by most recent change: polling the folders in use instead")
+			recentOff = true
+			f.pollUsed(ctx, poll)
+		case errors.Is(err, errManyChanges):
+			if err := f.passOverLibrary(ctx); err == nil {
+				last = f.clock.Now()
+			}
+		case err != nil:
+			f.log.Debug("poll failed", "err", err)
+		}
+	}
+}
+
+// passOverLibrary lists every folder and every file of the location with
+// fetchAll, in the background, and stores the listing of every folder.
+// Folders it no longer finds are forgotten; changes are reported.
+func (f *folders) passOverLibrary(ctx context.Context) error {
+	if !f.wholeLibrary() {
+		f.revalidateStale()
+		return nil
+	}
+	f.mu.Lock()
+	p := &libraryPass{done: make(chan struct{})}
+	f.pass = p
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.pass = nil
+		f.mu.Unlock()
+		close(p.done)
+	}()
+	ctx, cancel := f.listingContext(remote.Background(ctx))
+	defer cancel()
+	start := f.begin()
+	defer f.end(start)
+	children, err := f.listLibrary(ctx)
+	if err != nil {
+		return err
+	}
+	ended := f.clock.Now() // the TTL runs from here (see fetch)
+	ok, err := f.checkAll(ctx, children)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		f.revalidateStale()
+		return nil
+	}
+	for id, entries := range children {
+		before, _ := f.cached(id)
+		st := f.keep(id, entries, ended, start)
+		if f.fetched != nil {
+			f.fetched(st.entries)
+		}
+		f.report(id, before, st)
+	}
+	// A folder known before that the library no longer holds.
+	for id, v := range f.cache.Items() {
+		if _, ok := children[id]; !ok && v.Object.(*folderState).start <= start {
+			f.invalidate(id)
+		}
+	}
+	f.mu.Lock()
+	f.passes++
+	first := f.passes == 1
+	f.mu.Unlock()
+	if first {
+		files := 0
+		for _, entries := range children {
+			for _, e := range entries {
+				if !e.IsDir {
+					files++
+				}
+			}
+		}
+		f.log.Info("library listed", "folders", len(children), "files", files)
+	}
+	return nil
+}
+
+// listLibrary lists the whole library, by folder.
+func (f *folders) listLibrary(ctx context.Context) (map[string][]Entry, error) {
+	// Items of one folder share one parent string.
+	var mu sync.Mutex
+	parents := make(map[string]string)
+	folders, files, err := f.listBoth(ctx, remote.ListQuery{FetchAll: true}, func(it *remote.Item) bool {
+		mu.Lock()
+		if p, ok := parents[it.ParentID]; ok {
+			it.ParentID = p
+		} else {
+			parents[it.ParentID] = it.ParentID
+		}
+		mu.Unlock()
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	children := map[string][]Entry{"": nil}
+	for _, e := range folders {
+		if _, ok := children[e.ID]; !ok {
+			children[e.ID] = nil
+		}
+	}
+	for _, list := range [][]Entry{folders, files} {
+		for _, e := range list {
+			if _, ok := children[e.ParentID]; ok {
+				children[e.ParentID] = append(children[e.ParentID], e)
+			}
+		}
+	}
+	return children, nil
+}
+
+// revalidateStale lists again, in the background, each folder whose
+// listing an earlier mount saved.
+func (f *folders) revalidateStale() {
+	for id, v := range f.cache.Items() {
+		if v.Object.(*folderState).stale {
+			f.revalidate(id)
+		}
+	}
+}
+
+// checkAll makes sure, once, that the server honoured fetchAll: a server
+// that ignored it would have answered with the root's items only, leaving
+// every other folder looking empty. It lists up to three folders shown as
+// empty on their own; if one holds anything, the strategy is turned off.
+// (Emptiness before a removal is judged on a folder's own listing anyway.)
+func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bool, error) {
+	f.mu.Lock()
+	checked := f.checked
+	f.mu.Unlock()
+	if checked {
+		return true, nil
+	}
+	var empty []string
+	for id, entries := range children {
+		if id != "" && len(entries) == 0 {
+			empty = append(empty, id)
+		}
+	}
+	slices.Sort(empty)
+	for _, id := range empty[:min(len(empty), 3)] {
+		own, _, err := f.fetch(ctx, id)
+		if err != nil {
+			return false, err // not checked: try again on the next pass
+		}
+		if len(own) > 0 {
+			f.log.Warn("the server ignores fetchAll: listing folder by folder instead")
+			f.mu.Lock()
+			f.allOff, f.checked = true, true
+			f.mu.Unlock()
+			return false, nil
+		}
+	}
+	f.mu.Lock()
+	f.checked = true
+	f.mu.Unlock()
+	return true, nil
+}
+
+// pollRecent asks for the items changed most recently, folders then
+// files, and applies those not known as they are now, stopping at the
+// first one known.
+func (f *folders) pollRecent(ctx context.Context) error {
+	ctx, cancel := f.listingContext(remote.Background(ctx))
+	defer cancel()
+	for _, typ := range []string{remote.TypeFolder, remote.TypeFile} {
+		idx := &knownIndex{f: f}
+		var found []Entry
+		err := f.rc.ListUpdated(ctx, typ, func(it remote.Item) bool {
+			e := entryOf(it)
+			if idx.known(e) {
+				return false
+			}
+			found = append(found, e)
+			return len(found) <= maxRecent
+		})
+		if err != nil {
+			return err
+		}
+		if len(found) > maxRecent {
+			return errManyChanges
+		}
+		f.applyRemote(idx, found)
+	}
+	return nil
+}
+
+// knownIndex finds where an item is in the stored listings: a scan of
+// them for the first look (a poll that finds nothing new makes one), a
+// map built once for more.
+type knownIndex struct {
+	f     *folders
+	looks int
+	where map[string]Entry // id -> the entry stored
+}
+
+func (x *knownIndex) find(id string) (Entry, bool) {
+	x.looks++
+	if x.looks == 1 {
+		for _, v := range x.f.cache.Items() {
+			for _, e := range v.Object.(*folderState).entries {
+				if e.ID == id {
+					return e, true
+				}
+			}
+		}
+		return Entry{}, false
+	}
+	if x.where == nil {
+		x.where = make(map[string]Entry)
+		for _, v := range x.f.cache.Items() {
+			for _, e := range v.Object.(*folderState).entries {
+				x.where[e.ID] = e
+			}
+		}
+	}
+	e, ok := x.where[id]
+	return e, ok
+}
+
+// known reports whether e is stored as it is.
+func (x *knownIndex) known(e Entry) bool {
+	old, ok := x.find(e.ID)
+	return ok && old.Name == e.Name && old.ParentID == e.ParentID && old.ModTime.Equal(e.ModTime) &&
+		(e.Size < 0 || old.Size == e.Size)
+}
+
+// applyRemote puts entries changed elsewhere in the stored listings of
+// their folders (and out of the one each was in), and reports the folders
+// changed.
+func (f *folders) applyRemote(idx *knownIndex, found []Entry) {
+	if len(found) == 0 {
+		return
+	}
+	before := make(map[string]*folderState)
+	look := func(id string) {
+		if _, ok := before[id]; !ok {
+			st, _ := f.cached(id)
+			before[id] = st
+		}
+	}
+	// Oldest first, so that the newest state of an item is the one kept.
+	for _, e := range slices.Backward(found) {
+		if old, ok := idx.find(e.ID); ok && old.ParentID != e.ParentID {
+			look(old.ParentID)
+			f.note(old.ParentID, change{kind: dropID, id: e.ID})
+		}
+		if _, ok := f.cached(e.ParentID); ok {
+			look(e.ParentID)
+			f.note(e.ParentID, change{kind: putEntry, e: e})
+		}
+	}
+	if f.fetched != nil {
+		f.fetched(found)
+	}
+	for id, st := range before {
+		after, _ := f.cached(id)
+		f.report(id, st, after)
+	}
+}
