@@ -62,6 +62,16 @@ func (e *Entry) setURL(u string) {
 	e.urlHead, e.urlTail, e.urlHasID = u, "", false
 }
 
+// urlParts and setURLParts give and take the URL as the entry holds it
+// (see urlHead), for the listing snapshot (snapshot.go).
+func (e Entry) urlParts() (head, tail string, hasID bool) {
+	return e.urlHead, e.urlTail, e.urlHasID
+}
+
+func (e *Entry) setURLParts(head, tail string, hasID bool) {
+	e.urlHead, e.urlTail, e.urlHasID = head, tail, hasID
+}
+
 var interned sync.Map // string -> string
 
 func intern(s string) string {

@@ -1,0 +1,621 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"github.com/jonboulle/clockwork"
+)
+
+const (
+	testLoc = "loc0123456789abcdef"
+	testAPI = "https://services.leadconnectorhq.com"
+)
+
+// logBuf collects a logger's lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines returns the lines logged at level ("INFO", "WARN").
+func (l *logBuf) lines(level string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if strings.Contains(line, "level="+level+" ") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+type snapEnv struct {
+	t     *testing.T
+	dir   string
+	clock *clockwork.FakeClock
+	log   *logBuf
+}
+
+func newSnapEnv(t *testing.T) *snapEnv {
+	return &snapEnv{t: t, dir: t.TempDir(), clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), log: &logBuf{}}
+}
+
+// open opens the snapshot of the env's dir as the library at loc, api;
+// it is closed at the test's end.
+func (e *snapEnv) open(loc, api string) *snapshot {
+	s := openSnapshot(e.dir, loc, api, e.clock, slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	e.t.Cleanup(func() { s.close() })
+	return s
+}
+
+// reopen closes s and loads the snapshot again, as the next mount would.
+func (e *snapEnv) reopen(s *snapshot) (*snapshot, map[string]savedFolder) {
+	e.t.Helper()
+	if err := s.close(); err != nil {
+		e.t.Fatalf("close: %v", err)
+	}
+	s2 := e.open(s.location, s.api)
+	got, err := s2.load()
+	if err != nil {
+		e.t.Fatalf("load: %v", err)
+	}
+	return s2, got
+}
+
+// onDisk decodes the snapshot file as it is now.
+func (e *snapEnv) onDisk() map[string]savedFolder {
+	e.t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.dir, snapshotName))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	got, err := (&snapshot{location: testLoc, api: testAPI}).decode(data)
+	if err != nil {
+		e.t.Fatalf("decode: %v", err)
+	}
+	return got
+}
+
+func fileEntry(parent, id, name, url string, size int64, mod time.Time) Entry {
+	e := Entry{Key: id, ID: id, Name: name, ParentID: parent, Size: size, ModTime: mod}
+	e.setURL(url)
+	return e
+}
+
+func sameFolders(t *testing.T, got, want map[string]savedFolder) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d folders, want %d", len(got), len(want))
+	}
+	for id, w := range want {
+		g, ok := got[id]
+		if !ok {
+			t.Fatalf("folder %q missing", id)
+		}
+		if !g.listed.Equal(w.listed) {
+			t.Errorf("folder %q listed at %v, want %v", id, g.listed, w.listed)
+		}
+		if !reflect.DeepEqual(g.entries, w.entries) {
+			t.Errorf("folder %q:\n got %+v\nwant %+v", id, g.entries, w.entries)
+		}
+	}
+}
+
+// TestSnapshotRoundTrip: every field of every kind of entry comes back;
+// pending entries and entries of the write-back queue are not kept.
+func TestSnapshotRoundTrip(t *testing.T) {
+	e := newSnapEnv(t)
+	s := e.open(testLoc, testAPI)
+	if got, err := s.load(); err != nil || len(got) != 0 {
+		t.Fatalf("load of no snapshot: %v, %v", got, err)
+	}
+	mod := time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.UTC)
+	const store = "https://storage.googleapis.com/msgsndr/" + testLoc + "/media/"
+	dir := Entry{Key: "f00000000000000000000001", ID: "f00000000000000000000001", Name: "Photos", IsDir: true, Size: -1, ModTime: mod}
+	root := []Entry{
+		dir,
+		fileEntry("", "a00000000000000000000001", "a.jpg", store+"a00000000000000000000001.jpg", 12345, mod),
+		fileEntry("", "a00000000000000000000002", "b c.png", store+"a00000000000000000000002.png", -1, time.Time{}),
+		fileEntry("", "a00000000000000000000003", "élan ✓.txt", "https://cdn.example.com/other/url?x=1", 0, mod.Add(time.Hour)),
+		fileEntry("", "a00000000000000000000004", "no url", "", 7, mod),
+		{Key: "pending-key", Name: "pending.txt", Size: -1, Pending: true},
+		{Key: "queued", ID: "", Name: "queued.txt", Size: 3},
+	}
+	kept := root[:5]
+	replaced := fileEntry("f00000000000000000000001", "b00000000000000000000002", "same key.jpg", store+"b00000000000000000000002.jpg", 99, mod)
+	replaced.Key = "b00000000000000000000001" // replaced bytes: a new id under the old key
+	elsewhere := fileEntry("somewhere-else", "b00000000000000000000003", "odd parent", store+"b00000000000000000000003", 1, mod)
+	sub := []Entry{replaced, elsewhere}
+	listed := e.clock.Now()
+	s.put("", root, listed)
+	s.put(dir.ID, sub, listed.Add(time.Second))
+	s.put("empty", nil, listed.Add(2*time.Second))
+
+	s2, got := e.reopen(s)
+	want := map[string]savedFolder{
+		"":      {entries: kept, listed: listed},
+		dir.ID:  {entries: sub, listed: listed.Add(time.Second)},
+		"empty": {listed: listed.Add(2 * time.Second)},
+	}
+	got["empty"] = savedFolder{listed: got["empty"].listed} // nil, not empty
+	sameFolders(t, got, want)
+	for i, e := range got[""].entries {
+		if e.URL() != kept[i].URL() {
+			t.Errorf("%s: URL %q, want %q", e.Name, e.URL(), kept[i].URL())
+		}
+	}
+
+	// The loaded folders are the state later writes start from.
+	s2.put("new", nil, listed)
+	_, got = e.reopen(s2)
+	if len(got) != 4 {
+		t.Fatalf("after a put on a loaded snapshot: %d folders, want 4", len(got))
+	}
+	if n := len(e.log.lines("WARN")) + len(e.log.lines("INFO")); n != 0 {
+		t.Errorf("log lines: %q", e.log.b.String())
+	}
+}
+
+func TestSnapshotDrop(t *testing.T) {
+	e := newSnapEnv(t)
+	s := e.open(testLoc, testAPI)
+	s.put("a", []Entry{fileEntry("a", "a1", "x", "", 1, time.Time{})}, e.clock.Now())
+	s.put("b", []Entry{fileEntry("b", "b1", "y", "", 1, time.Time{})}, e.clock.Now())
+	s.drop("a")
+	s.drop("never")
+	_, got := e.reopen(s)
+	if _, ok := got["a"]; ok || len(got) != 1 {
+		t.Fatalf("after drop: %v", got)
+	}
+}
+
+// TestSnapshotOtherLibrary: a snapshot of another location, another API
+// or another format version is ignored with one INFO line.
+func TestSnapshotOtherLibrary(t *testing.T) {
+	for _, tc := range []struct{ name, loc, api string }{
+		{"location", "otherLocation", testAPI},
+		{"API", testLoc, "http://127.0.0.1:1234"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSnapEnv(t)
+			s := e.open(testLoc, testAPI)
+			s.put("", []Entry{fileEntry("", "a1", "x", "", 1, time.Time{})}, e.clock.Now())
+			if err := s.close(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.open(tc.loc, tc.api).load()
+			if err != nil || len(got) != 0 {
+				t.Fatalf("load: %v, %v", got, err)
+			}
+			if info := e.log.lines("INFO"); len(info) != 1 || !strings.Contains(info[0], "ignored") {
+				t.Errorf("INFO lines: %q", info)
+			}
+			if warn := e.log.lines("WARN"); len(warn) != 0 {
+				t.Errorf("WARN lines: %q", warn)
+			}
+		})
+	}
+	t.Run("version", func(t *testing.T) {
+		e := newSnapEnv(t)
+		b := binary.AppendUvarint([]byte(snapshotMagic), snapshotVersion+1)
+		b = append(b, "whatever a later format holds"...)
+		if err := os.WriteFile(filepath.Join(e.dir, snapshotName), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.open(testLoc, testAPI).load()
+		if err != nil || len(got) != 0 {
+			t.Fatalf("load: %v, %v", got, err)
+		}
+		if info := e.log.lines("INFO"); len(info) != 1 || !strings.Contains(info[0], "format 2") {
+			t.Errorf("INFO lines: %q", info)
+		}
+	})
+}
+
+// synthEntries makes n realistic entries in folders folders: ids of 24
+// hex digits, names of 20 to 40 characters, storage URLs of ~100 bytes.
+func synthEntries(n, folders int) map[string][]Entry {
+	rng := rand.New(rand.NewPCG(1, 2))
+	hex := func() string { return fmt.Sprintf("%08x%016x", rng.Uint32(), rng.Uint64()) }
+	out := make(map[string][]Entry, folders)
+	ids := []string{""}
+	for len(ids) < folders {
+		ids = append(ids, hex())
+	}
+	exts := []string{".jpg", ".png", ".pdf", ".mp4", ".txt"}
+	const store = "https://storage.googleapis.com/msgsndr/" + testLoc + "/media/"
+	mod := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		parent := ids[i%folders]
+		var e Entry
+		if i < folders-1 { // each folder but the root is in the root
+			id := ids[i+1]
+			e = Entry{Key: id, ID: id, Name: fmt.Sprintf("folder %d of the library", i), ParentID: "", IsDir: true, Size: -1, ModTime: mod}
+			parent = ""
+		} else {
+			id := hex()
+			ext := exts[rng.IntN(len(exts))]
+			name := fmt.Sprintf("%s %d%s", strings.Repeat("photo-", 2+rng.IntN(5)), i, ext)
+			e = fileEntry(parent, id, name, store+id+ext, rng.Int64N(50<<20), mod.Add(time.Duration(rng.Int64N(1e15))))
+		}
+		out[parent] = append(out[parent], e)
+	}
+	for _, es := range out {
+		sortEntries(es)
+	}
+	return out
+}
+
+// writeSynth writes a snapshot of synthEntries(n, folders) in dir.
+func writeSynth(tb testing.TB, dir string, n, folders int) {
+	s := openSnapshot(dir, testLoc, testAPI, clockwork.NewFakeClock(), nil)
+	for id, es := range synthEntries(n, folders) {
+		s.put(id, es, time.Now())
+	}
+	if err := s.close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestSnapshotTruncated: a snapshot cut anywhere, or with a byte changed,
+// is ignored with one WARN line.
+func TestSnapshotTruncated(t *testing.T) {
+	e := newSnapEnv(t)
+	writeSynth(t, e.dir, 2000, 20)
+	path := filepath.Join(e.dir, snapshotName)
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := bytes.Clone(whole)
+	damaged[len(damaged)/2] ^= 0x40
+	cases := map[string][]byte{"damaged": damaged, "longer": append(bytes.Clone(whole), 0)}
+	for i := range 10 {
+		cases[fmt.Sprintf("cut at %d/10", i)] = whole[:len(whole)*i/10]
+	}
+	cases["cut by one byte"] = whole[:len(whole)-1]
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e.log = &logBuf{}
+			got, err := e.open(testLoc, testAPI).load()
+			if err != nil || len(got) != 0 {
+				t.Fatalf("load: %d folders, %v", len(got), err)
+			}
+			if warn := e.log.lines("WARN"); len(warn) != 1 {
+				t.Errorf("WARN lines: %q", warn)
+			}
+		})
+	}
+}
+
+// TestSnapshotCrashMidWrite: a write cut short by a crash leaves its
+// temporary file, never a damaged snapshot; the next mount reads the
+// previous snapshot and removes the temporary file.
+func TestSnapshotCrashMidWrite(t *testing.T) {
+	e := newSnapEnv(t)
+	s := e.open(testLoc, testAPI)
+	want := map[string]savedFolder{"": {entries: []Entry{fileEntry("", "a1", "kept.txt", "", 5, time.Time{})}, listed: e.clock.Now()}}
+	s.put("", want[""].entries, want[""].listed)
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	// The crash: a write that got half way.
+	pf, err := renameio.NewPendingFile(filepath.Join(e.dir, snapshotName), renameio.WithTempDir(e.dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _ := os.ReadFile(filepath.Join(e.dir, snapshotName))
+	pf.Write(whole[:len(whole)/2])
+	pf.File.Close()
+	if left, _ := filepath.Glob(filepath.Join(e.dir, "."+snapshotName+"*")); len(left) != 1 {
+		t.Fatalf("temporary files: %q", left)
+	}
+
+	got, err := e.open(testLoc, testAPI).load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFolders(t, got, want)
+	if left, _ := filepath.Glob(filepath.Join(e.dir, "."+snapshotName+"*")); len(left) != 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}
+
+// TestSnapshotDebounce: under a stream of changes the snapshot is written
+// at most once per interval, each time with the state of that moment.
+func TestSnapshotDebounce(t *testing.T) {
+	e := newSnapEnv(t)
+	s := e.open(testLoc, testAPI)
+	wrote := make(chan error, 100)
+	s.saved = func(err error) { wrote <- err }
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wait := func() {
+		t.Helper()
+		select {
+		case err := <-wrote:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-ctx.Done():
+			t.Fatal("no write")
+		}
+	}
+	version := func(i int) []Entry {
+		return []Entry{fileEntry("", "a1", fmt.Sprintf("v%d", i), "", int64(i), time.Time{})}
+	}
+
+	s.put("", version(0), e.clock.Now())
+	wait() // the first change is written at once
+	const steps = 10
+	for i := 1; i <= 3*steps; i++ {
+		s.put("", version(i), e.clock.Now())
+		s.put(fmt.Sprintf("f%d", i), nil, e.clock.Now())
+		if err := e.clock.BlockUntilContext(ctx, 1); err != nil { // the writer waits for the interval's end
+			t.Fatal(err)
+		}
+		if n := s.writes.Load(); n != int64(1+(i-1)/steps) {
+			t.Fatalf("step %d: %d writes", i, n)
+		}
+		e.clock.Advance(snapshotInterval / steps)
+		if i%steps == 0 {
+			wait()
+			if got := e.onDisk()[""].entries[0].Name; got != fmt.Sprintf("v%d", i) {
+				t.Fatalf("step %d: the snapshot holds %s", i, got)
+			}
+		}
+	}
+	if n := s.writes.Load(); n != 4 {
+		t.Fatalf("%d writes, want 4", n)
+	}
+}
+
+// TestSnapshotCloseWritesLast: close writes what changed since the last
+// write, without waiting for the interval.
+func TestSnapshotCloseWritesLast(t *testing.T) {
+	e := newSnapEnv(t)
+	s := e.open(testLoc, testAPI)
+	wrote := make(chan error, 10)
+	s.saved = func(err error) { wrote <- err }
+	s.put("a", nil, e.clock.Now())
+	<-wrote
+	s.put("b", nil, e.clock.Now())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.onDisk(); len(got) != 2 {
+		t.Fatalf("after close: %d folders, want 2", len(got))
+	}
+	if n := s.writes.Load(); n != 2 {
+		t.Fatalf("%d writes, want 2", n)
+	}
+	if err := s.close(); err != nil { // twice is harmless
+		t.Fatal(err)
+	}
+}
+
+// TestSnapshotWriteFails: a failing write is logged once and tried
+// again after the interval until it succeeds, which is logged.
+func TestSnapshotWriteFails(t *testing.T) {
+	e := newSnapEnv(t)
+	s := e.open(testLoc, testAPI)
+	saved := make(chan error, 10)
+	s.saved = func(err error) { saved <- err }
+	block := filepath.Join(e.dir, snapshotName, "x") // the snapshot's name taken by a folder
+	if err := os.MkdirAll(block, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s.put("a", nil, e.clock.Now())
+	for i := range 3 {
+		if err := <-saved; err == nil {
+			t.Fatalf("write %d succeeded", i)
+		}
+		if i == 2 {
+			if err := os.RemoveAll(filepath.Join(e.dir, snapshotName)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.clock.BlockUntilContext(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(snapshotInterval)
+	}
+	if err := <-saved; err != nil {
+		t.Fatalf("write after the disk was fixed: %v", err)
+	}
+	if got := e.onDisk(); len(got) != 1 {
+		t.Fatalf("%d folders", len(got))
+	}
+	if warn := e.log.lines("WARN"); len(warn) != 1 {
+		t.Errorf("WARN lines: %q", warn)
+	}
+	if info := e.log.lines("INFO"); len(info) != 1 || !strings.Contains(info[0], "saved again") {
+		t.Errorf("INFO lines: %q", info)
+	}
+}
+
+// TestSnapshotOutOfBounds: a folder with an entry past the bounds load
+// checks is left out; the others are kept.
+func TestSnapshotOutOfBounds(t *testing.T) {
+	e := newSnapEnv(t)
+	s := e.open(testLoc, testAPI)
+	s.put("bad", []Entry{fileEntry("bad", "a1", strings.Repeat("n", 5000), "", 1, time.Time{})}, e.clock.Now())
+	s.put("good", []Entry{fileEntry("good", "a2", "fine", "", 1, time.Time{})}, e.clock.Now())
+	_, got := e.reopen(s)
+	if _, ok := got["good"]; !ok || len(got) != 1 {
+		t.Fatalf("folders: %v", got)
+	}
+}
+
+// hostileSnapshot is a snapshot with a valid header and checksum around
+// body (a folder count and the folders).
+func hostileSnapshot(body []byte) []byte {
+	b := binary.AppendUvarint([]byte(snapshotMagic), snapshotVersion)
+	b = appendSnapString(b, testLoc)
+	b = appendSnapString(b, testAPI)
+	b = append(b, body...)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, snapCRC))
+}
+
+// TestSnapshotHostile: counts and lengths past what the file holds are
+// refused before anything is made for them.
+func TestSnapshotHostile(t *testing.T) {
+	huge := uint64(1) << 60
+	folder := func(parts ...[]byte) []byte {
+		chunk := bytes.Join(parts, nil)
+		return append(binary.AppendUvarint(binary.AppendUvarint(nil, 1), uint64(len(chunk))), chunk...)
+	}
+	u := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
+	v := func(v int64) []byte { return binary.AppendVarint(nil, v) }
+	cases := map[string][]byte{
+		"folders":       u(huge),
+		"folder length": append(u(1), u(huge)...),
+		"strings":       folder(u(0), v(0), u(huge)),
+		"entries":       folder(u(0), v(0), u(0), u(huge)),
+		"entries fit":   folder(u(0), v(0), u(0), u(3_000_000), make([]byte, 100)),
+		"id length":     folder(u(0), v(0), u(0), u(1), []byte{0}, u(huge), make([]byte, 10)),
+		"url index":     folder(u(0), v(0), u(0), u(1), []byte{snapURLHasID}, u(1), []byte("i"), u(0), v(0), v(0), u(5), u(0)),
+		"flags":         folder(u(0), v(0), u(0), u(1), []byte{0x80}, u(1), []byte("i"), u(0), v(0), v(0), u(0)),
+		"no id":         folder(u(0), v(0), u(0), u(1), []byte{0}, u(0), u(0), v(0), v(0), u(0), u(0)),
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newSnapEnv(t)
+			if err := os.WriteFile(filepath.Join(e.dir, snapshotName), hostileSnapshot(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := e.open(testLoc, testAPI)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			got, err := s.load()
+			runtime.ReadMemStats(&after)
+			if err != nil || len(got) != 0 {
+				t.Fatalf("load: %v, %v", got, err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+				t.Errorf("load allocated %d bytes", n)
+			}
+			if warn := e.log.lines("WARN"); len(warn) != 1 {
+				t.Errorf("WARN lines: %q", warn)
+			}
+		})
+	}
+}
+
+// TestSnapshotLargeMemory: 100,000 entries in 1,000 folders load into
+// well under 100 MB of heap. (The time it takes is measured by
+// BenchmarkSnapshotLoad.)
+func TestSnapshotLargeMemory(t *testing.T) {
+	dir := t.TempDir()
+	writeSynth(t, dir, 100_000, 1_000)
+	fi, err := os.Stat(filepath.Join(dir, snapshotName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	s := openSnapshot(dir, testLoc, testAPI, clockwork.NewFakeClock(), nil)
+	got, err := s.load()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n := 0
+	for _, sf := range got {
+		n += len(sf.entries)
+	}
+	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d entries in %d folders: file %.1f MB, loaded in %v, heap %.1f MB", n, len(got), float64(fi.Size())/1e6, took, float64(heap)/1e6)
+	if n != 100_000 || len(got) != 1_000 {
+		t.Fatalf("%d entries in %d folders", n, len(got))
+	}
+	if heap > 50<<20 {
+		t.Errorf("heap after load: %d bytes", heap)
+	}
+	runtime.KeepAlive(got)
+	s.close()
+}
+
+func BenchmarkSnapshotLoad(b *testing.B) {
+	dir := b.TempDir()
+	writeSynth(b, dir, 100_000, 1_000)
+	fi, err := os.Stat(filepath.Join(dir, snapshotName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var heap uint64
+	b.ResetTimer()
+	for range b.N {
+		var before, after runtime.MemStats
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := openSnapshot(dir, testLoc, testAPI, clockwork.NewFakeClock(), nil)
+		b.StartTimer()
+		got, err := s.load()
+		if err != nil || len(got) != 1_000 {
+			b.Fatal(len(got), err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = after.HeapAlloc - before.HeapAlloc
+		runtime.KeepAlive(got)
+		s.close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+	b.ReportMetric(float64(heap)/1e6, "heap-MB")
+}
+
+func BenchmarkSnapshotWrite(b *testing.B) {
+	dir := b.TempDir()
+	folders := make(map[string]savedFolder)
+	for id, es := range synthEntries(100_000, 1_000) {
+		folders[id] = savedFolder{entries: es, listed: time.Now()}
+	}
+	s := openSnapshot(dir, testLoc, testAPI, clockwork.NewFakeClock(), nil)
+	defer s.close()
+	b.ResetTimer()
+	for range b.N {
+		if err := s.write(folders); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
