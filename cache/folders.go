@@ -71,7 +71,7 @@ type folders struct {
 	stopped  bool                 // guarded by mu: Close began; no background work starts
 	// revalidating holds the folders being listed again in the background.
 	revalidating map[string]bool // guarded by mu
-	passes   int                  // guarded by mu: passes over the whole library completed
+	passes       int             // guarded by mu: passes over the whole library completed
 }
 
 // listingSaver keeps listings across mounts (snapshot.go).
@@ -218,7 +218,7 @@ func (f *folders) fresh(folderID string) (*folderState, bool) {
 		return nil, false
 	}
 	st := v.(*folderState)
-	if f.clock.Since(st.fetched) >= f.ttl {
+	if st.stale || f.clock.Since(st.fetched) >= f.ttl {
 		return nil, false
 	}
 	return st, true

@@ -128,6 +128,53 @@ const (
 
 var snapCRC = crc32.MakeTable(crc32.Castagnoli)
 
+// HasSavedListings reports whether the cache directory dir holds the
+// listings an earlier mount saved (whichever library they are of: the
+// mount checks that when it loads them).
+func HasSavedListings(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, snapshotName))
+	_, cerr := os.Stat(filepath.Join(dir, cleanName))
+	return err == nil && cerr == nil && fi.Mode().IsRegular() && fi.Size() > 0
+}
+
+// cleanName is a file a mount leaves in the cache directory when it ended
+// cleanly, with its listings saved last; a mount removes it as it starts.
+const cleanName = "listing.clean"
+
+// endedCleanly reports whether the last mount of dir ended cleanly, and
+// removes the mark: should this mount end otherwise, the next one knows.
+func endedCleanly(dir string) bool {
+	p := filepath.Join(dir, cleanName)
+	_, err := os.Stat(p)
+	if err != nil {
+		return false
+	}
+	if os.Remove(p) != nil {
+		return false
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return true
+}
+
+// markClean leaves the mark of a mount that ended cleanly.
+func markClean(dir string) {
+	if f, err := os.OpenFile(filepath.Join(dir, cleanName), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
+	}
+}
+
+// dropAll forgets every folder (the next write saves none).
+func (s *snapshot) dropAll() {
+	s.mu.Lock()
+	clear(s.folders)
+	s.dirty = true
+	s.mu.Unlock()
+	s.wake()
+}
+
 // openSnapshot returns the snapshot kept in dir for the library at
 // location through api, and starts its writer. Temporary files an
 // interrupted write left are removed. Nothing is read until load.

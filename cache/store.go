@@ -99,6 +99,7 @@ type Store struct {
 	log  *slog.Logger
 
 	folders *folders
+	snap    *snapshot
 	content *content
 	times   *timeStore
 	q       *queue
@@ -184,6 +185,22 @@ func New(rc Remote, opts Options) (*Store, error) {
 		return fail(fmt.Errorf("cache dir: %w", err))
 	}
 	s.folders = newFolders(rc, opts)
+	// The listings an earlier mount saved: shown at once, revalidated
+	// behind (sync.go).
+	// They are trusted only from a mount that ended cleanly: one killed
+	// may have changed the library after its last save.
+	clean := endedCleanly(dir)
+	s.snap = openSnapshot(dir, opts.Location, opts.API, opts.Clock, opts.Logger)
+	switch saved, err := s.snap.load(); {
+	case err != nil:
+		s.log.Warn("could not read the saved listings; listing afresh", "err", err)
+	case !clean && len(saved) > 0:
+		s.log.Info("the last mount did not end cleanly: listing afresh rather than from what it saved")
+		s.snap.dropAll()
+	default:
+		s.folders.loadSaved(saved)
+	}
+	s.folders.saved = s.snap
 	s.content = newContent(rc, opts, s.closing, disk)
 	s.folders.fetched = s.content.learnSizes
 	s.folders.closing = s.closing
@@ -192,6 +209,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
 	if err := s.q.recoverSpool(dir); err != nil {
 		s.times.close()
+		s.snap.close()
 		return fail(err)
 	}
 	s.q.start()
@@ -243,6 +261,11 @@ func (s *Store) Close() error {
 		s.q.close()
 		s.bg.Wait()
 		s.content.wait()
+		if serr := s.snap.close(); serr != nil {
+			s.log.Warn("could not save the listings for the next mount", "err", serr)
+		} else {
+			markClean(s.opts.CacheDir)
+		}
 		err = s.times.close()
 		s.lock.Close()
 	})

@@ -102,6 +102,20 @@ func (f *folders) revalidate(folderID string) {
 	}()
 }
 
+// loadSaved stores the listings an earlier mount saved, as stale.
+func (f *folders) loadSaved(saved map[string]savedFolder) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for id, sf := range saved {
+		f.cache.SetDefault(id, &folderState{entries: sf.entries, fetched: sf.listed, stale: true})
+		n += len(sf.entries)
+	}
+	if len(saved) > 0 {
+		f.log.Info("showing the listings saved by the last mount until they are checked", "folders", len(saved), "items", n)
+	}
+}
+
 // stopBackground stops new background work from starting (Store.Close
 // then waits for what runs).
 func (f *folders) stopBackground() {

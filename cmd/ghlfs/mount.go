@@ -235,11 +235,21 @@ func runMount(args []string) error {
 
 	// One call before mounting: a wrong token or location fails here, with
 	// the API's own message, rather than as a mount that errors on every use.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// An API out of reach is no reason not to mount when the listings of an
+	// earlier mount are there to show (they are checked once it is back).
+	warm := cache.HasSavedListings(cacheDir)
+	wait := 30 * time.Second
+	if warm {
+		wait = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	err = rc.Check(ctx)
 	cancel()
-	if err != nil {
+	if err != nil && !(warm && unreachable(err)) {
 		return fmt.Errorf("checking the token and location: %w", err)
+	}
+	if err != nil {
+		log.Warn("the API is out of reach: showing the listings saved by the last mount, and checking them once it is back", "err", err)
 	}
 
 	store, err := cache.New(rc, cache.Options{
@@ -381,4 +391,15 @@ func fusermount(args ...string) error {
 		return fmt.Errorf("%s %s: %v: %s", bin, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// unreachable tells a failure of the API to answer (down, overloaded,
+// out of reach) from an answer that the token or location is wrong.
+func unreachable(err error) bool {
+	for _, refusal := range []error{remote.ErrUnauthorized, remote.ErrForbidden, remote.ErrNotFound, remote.ErrInvalid} {
+		if errors.Is(err, refusal) {
+			return false
+		}
+	}
+	return true
 }
