@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // Defaults of the real service.
@@ -90,6 +92,9 @@ type Config struct {
 	// MaxListItems bounds one listing (default DefaultMaxListItems).
 	MaxListItems int
 	Logger       *slog.Logger
+	// Clock is the time the pacer and the retries go by (default the real
+	// one): tests inject a fake one.
+	Clock clockwork.Clock
 }
 
 // Client talks to one location's Media Storage.
@@ -106,6 +111,7 @@ type Client struct {
 	tokenSrc func() (string, error)
 	maxSize  int64
 	log      *slog.Logger
+	clk      clockwork.Clock
 	pacer    *pacer
 	clock    serverClock
 	place    placement
@@ -176,6 +182,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
+	}
 	api, storage := *cfg.HTTPClient, *cfg.HTTPClient
 	api.CheckRedirect = apiRedirect
 	storage.CheckRedirect = policy.storageRedirect
@@ -194,7 +203,8 @@ func New(cfg Config) (*Client, error) {
 		tokenSrc:      cfg.TokenSource,
 		maxSize:       cfg.MaxUploadSize,
 		log:           cfg.Logger,
-		pacer:         newPacer(cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
+		clk:           cfg.Clock,
+		pacer:         newPacer(cfg.Clock, cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
 		pageFloor:     make(map[string]int),
 		sortHints:     make(map[string]int),
 		refusedOrders: make(map[int]bool),
@@ -245,7 +255,7 @@ var errAmbiguous = errors.New("the request may have been carried out")
 
 // do sends c with pacing and retries, and returns the 2xx body.
 func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
-	deadline := time.Now().Add(c.retryFor)
+	deadline := c.clk.Now().Add(c.retryFor)
 	// cl.path is escaped (an id in it may hold a '/'): keep it as it is.
 	u := *c.base
 	u.RawPath = c.base.EscapedPath() + cl.path
@@ -316,14 +326,14 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			}
 			wait = backoff(attempt, 250*time.Millisecond, 10*time.Second)
 		}
-		if time.Now().Add(wait).After(deadline) {
+		if c.clk.Now().Add(wait).After(deadline) {
 			return nil, fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
 			return nil, fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)
 		}
 		c.log.Debug("retrying", "method", cl.method, "endpoint", cl.endpoint, "attempt", attempt+1, "wait", wait, "err", err)
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := sleepCtx(ctx, c.clk, wait); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
 		}
 	}
@@ -359,7 +369,7 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 	}
 	defer resp.Body.Close()
 	c.pacer.observe(resp.Header)
-	c.clock.observe(resp.Header.Get("Date"), time.Now())
+	c.clock.observe(resp.Header.Get("Date"), c.clk.Now())
 	if resp.ContentLength > MaxAnswerBytes {
 		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.method, cl.endpoint, ErrAnswerTooLarge, resp.ContentLength, MaxAnswerBytes)
 	}

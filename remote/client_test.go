@@ -245,7 +245,7 @@ func TestStorageReadsResumeAndCarryNoToken(t *testing.T) {
 }
 
 func TestPacerKeepsUnderTheLimit(t *testing.T) {
-	p := newPacer(100, 10*time.Second, 0)
+	p := newPacer(nil, 100, 10*time.Second, 0)
 	// The bucket starts full with 10 tokens, then refills at 9/s: in any
 	// window of 10 s at most 10 + 90 requests start.
 	if got := p.lim.Burst(); got != 10 {
@@ -348,7 +348,7 @@ func TestPageFloorPerKindOfListing(t *testing.T) {
 // When the server's own count says the window is nearly spent (other
 // clients of the location), the pacer holds requests back a while.
 func TestPacerSlowsWhenTheServerSaysSo(t *testing.T) {
-	p := newPacer(-1, 0, 0)
+	p := newPacer(nil, -1, 0, 0)
 	h := http.Header{}
 	h.Set("X-RateLimit-Max", "100")
 	h.Set("X-RateLimit-Interval-Milliseconds", "10000")

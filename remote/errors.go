@@ -29,6 +29,10 @@ var (
 	// ErrListUnstable: no pass over a listing's pages lined up (see
 	// ListEach), so what was read may miss items.
 	ErrListUnstable = errors.New("listing unstable")
+	// ErrOrderIgnored: a listing by last change (ListUpdated) came back in
+	// another order, or without updatedAt, or the server refused that
+	// order: the caller must find changes another way.
+	ErrOrderIgnored = errors.New("the server does not list by updatedAt")
 )
 
 // Error is a non-2xx answer of the API or the storage host.

@@ -490,7 +490,7 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 		m["parentId"] = parentID
 	}
 	payload := c.altBody(m)
-	start := time.Now()
+	start := c.clk.Now()
 	for attempt := 0; ; attempt++ {
 		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/folder", path: "/medias/folder", body: jsonBody(payload)})
 		if err == nil {
@@ -522,7 +522,7 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 		if ok {
 			return found, nil
 		}
-		if werr := sleepCtx(ctx, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
 			return Item{}, err
 		}
 	}
@@ -573,7 +573,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 	if cl.body, cl.length, err = multipartBody(up); err != nil {
 		return Item{}, err
 	}
-	start := time.Now()
+	start := c.clk.Now()
 	for attempt := 0; ; attempt++ {
 		body, err := c.do(ctx, cl)
 		if err == nil {
@@ -585,7 +585,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 			}
 			_ = json.Unmarshal(body, &res)
 			it := Item{ID: firstNonEmpty(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
-				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: time.Now().UTC()}
+				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: c.clk.Now().UTC()}
 			if it.ID == "" {
 				if found, ok := c.findAnswerless(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude); ok {
 					return found, nil
@@ -606,7 +606,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 			return found, nil
 		}
 		c.log.Debug("upload did not land; sending it again", "name", up.Name, "err", err)
-		if werr := sleepCtx(ctx, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
 			return Item{}, err
 		}
 	}
@@ -658,7 +658,7 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 func (c *Client) findAnswerless(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (Item, bool) {
 	for attempt := 0; attempt < 4; attempt++ {
 		if attempt > 0 {
-			if sleepCtx(ctx, backoff(attempt-1, 500*time.Millisecond, 4*time.Second)) != nil {
+			if sleepCtx(ctx, c.clk, backoff(attempt-1, 500*time.Millisecond, 4*time.Second)) != nil {
 				return Item{}, false
 			}
 		}

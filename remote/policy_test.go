@@ -301,7 +301,7 @@ func TestRetryAfterIsCapped(t *testing.T) {
 
 // Rate-limit headers asking for a pause longer than the cap get the cap.
 func TestRateLimitIntervalIsCapped(t *testing.T) {
-	p := newPacer(-1, 0, 2*time.Second)
+	p := newPacer(nil, -1, 0, 2*time.Second)
 	h := http.Header{}
 	h.Set("X-RateLimit-Max", "1")
 	h.Set("X-RateLimit-Remaining", "0")

@@ -31,7 +31,7 @@ func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off
 	if err := c.policy.check(fileURL); err != nil {
 		return 0, err
 	}
-	deadline := time.Now().Add(c.retryFor)
+	deadline := c.clk.Now().Add(c.retryFor)
 	total := 0
 	for _, b := range bufs {
 		total += len(b)
@@ -57,11 +57,11 @@ func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off
 			attempt = 0 // progress: the next break starts a fresh count
 		}
 		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
-		if time.Now().Add(wait).After(deadline) {
+		if c.clk.Now().Add(wait).After(deadline) {
 			return got, fmt.Errorf("reading %s: gave up: %w", redactURL(fileURL), err)
 		}
 		c.log.Debug("storage read failed; resuming", "url", redactURL(fileURL), "at", off+int64(got), "err", err)
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := sleepCtx(ctx, c.clk, wait); err != nil {
 			return got, err
 		}
 		attempt++
@@ -169,7 +169,7 @@ func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) 
 	if err := c.policy.check(fileURL); err != nil {
 		return FileInfo{}, err
 	}
-	deadline := time.Now().Add(c.retryFor)
+	deadline := c.clk.Now().Add(c.retryFor)
 	for attempt := 0; ; attempt++ {
 		fi, err := c.headOnce(ctx, fileURL)
 		if err == nil {
@@ -179,10 +179,10 @@ func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) 
 			return FileInfo{}, err
 		}
 		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
-		if time.Now().Add(wait).After(deadline) {
+		if c.clk.Now().Add(wait).After(deadline) {
 			return FileInfo{}, err
 		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := sleepCtx(ctx, c.clk, wait); err != nil {
 			return FileInfo{}, err
 		}
 	}

@@ -71,7 +71,13 @@
 // sortBy=name compares bytes (case-sensitive); ties are broken by ascending
 // id whatever sortOrder is.
 //
-// Items: timestamps have millisecond precision. A file's url and path are
+// Items: timestamps have millisecond precision. updatedAt is set, as a
+// Mongoose document's is, by every change of the item: its creation (an
+// upload, a folder), a rename (either call), a trash or delete (of the item
+// or of a folder above it), and SetFileURL; nothing else changes it (the API
+// cannot move an item, and a folder is not changed by what is put in it).
+// sortBy=updatedAt, with or without fetchAll, so lists the most recently
+// changed items first with sortOrder=desc. A file's url and path are
 // fixed when it is created and keep the extension of the name it had then:
 // a rename changes neither. The extension is the name's last ".xxx" after
 // its last "/" when xxx is 1 to 16 letters or digits, else none. A folder
@@ -183,6 +189,10 @@
 //     gives 500.
 //   - parent-ignored: folders and uploads land in the root whatever
 //     parentId says (an unknown parentId is still refused with 404).
+//   - updated-order-ignored: sortBy=updatedAt is taken as createdAt (in
+//     the sortOrder asked for), as a service that sorts by a whitelist of
+//     keys and falls back to its default would: the answer looks sorted
+//     until an item is changed after it was created.
 //
 // Defaults: token DefaultToken, location DefaultLocationID. Item.URL is
 // absolute once the server is started; for a Handler served elsewhere the

@@ -109,13 +109,17 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 		limit = s.pageCap
 	}
 	parentID := s.rootParent(quirks, q.get("parentId"))
+	sortBy := q.get("sortBy")
+	if sortBy == "updatedAt" && quirks.has(QuirkUpdatedOrderIgnored) {
+		sortBy = "createdAt"
+	}
 	lq := listQuery{
 		typ:      q.get("type"),
 		parentID: parentID,
 		all:      fetchAll == "true" || (q.get("parentId") == "" && quirks.has(QuirkRootListsAll)),
 		match:    match,
 		search:   matchKey(quirks, q.get("query")),
-		sortBy:   q.get("sortBy"),
+		sortBy:   sortBy,
 		desc:     q.get("sortOrder") == "desc",
 		offset:   offset,
 		limit:    limit,

@@ -17,20 +17,21 @@ import (
 // repeatable --quirk flag, or POST /_ghlfake/quirks. See the package
 // documentation for what each does.
 const (
-	QuirkTrashListed        = "trash-listed"
-	QuirkUnstableTies       = "unstable-ties"
-	QuirkUploadNoURL        = "upload-no-url"
-	QuirkCreate200          = "create-200"
-	QuirkFolderNoID         = "folder-no-id"
-	QuirkClockSkew          = "clock-skew" // takes a value: clock-skew=-5m
-	QuirkRenameNotUpdated   = "rename-not-updated"
-	QuirkRootParentLocation = "root-parent-location"
-	QuirkRootListsAll       = "root-lists-all"
-	QuirkLimitMax100        = "limit-max-100"
-	QuirkQueryPrefix        = "query-prefix"
-	QuirkQueryExact         = "query-exact"
-	QuirkQueryRegex         = "query-regex"
-	QuirkParentIgnored      = "parent-ignored"
+	QuirkTrashListed         = "trash-listed"
+	QuirkUnstableTies        = "unstable-ties"
+	QuirkUploadNoURL         = "upload-no-url"
+	QuirkCreate200           = "create-200"
+	QuirkFolderNoID          = "folder-no-id"
+	QuirkClockSkew           = "clock-skew" // takes a value: clock-skew=-5m
+	QuirkRenameNotUpdated    = "rename-not-updated"
+	QuirkRootParentLocation  = "root-parent-location"
+	QuirkRootListsAll        = "root-lists-all"
+	QuirkLimitMax100         = "limit-max-100"
+	QuirkQueryPrefix         = "query-prefix"
+	QuirkQueryExact          = "query-exact"
+	QuirkQueryRegex          = "query-regex"
+	QuirkParentIgnored       = "parent-ignored"
+	QuirkUpdatedOrderIgnored = "updated-order-ignored"
 )
 
 // KnownQuirks lists every quirk name, in the order the documentation gives
@@ -41,6 +42,7 @@ func KnownQuirks() []string {
 		QuirkFolderNoID, QuirkClockSkew, QuirkRenameNotUpdated,
 		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
+		QuirkUpdatedOrderIgnored,
 	}
 }
 

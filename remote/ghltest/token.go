@@ -63,8 +63,9 @@ func (s *Server) SetFileURL(id, u string) {
 	}
 	cp := *it // items are shared read-only: change a copy
 	cp.url = u
-	cp.updatedAt = s.now()
+	cp.updatedAt = st.stamp()
 	st.items[id] = &cp
+	st.gen++ // sorted listings held the old copy (not saved: see above)
 }
 
 // urlFrom is the url of a file served from base.
