@@ -21,6 +21,7 @@ type env struct {
 	store *Store
 	clock *clockwork.FakeClock
 	dir   string
+	opts  Options
 }
 
 func newEnv(t *testing.T, opts ghltest.Options, mod ...func(*Options)) *env {
@@ -36,16 +37,32 @@ func newEnv(t *testing.T, opts ghltest.Options, mod ...func(*Options)) *env {
 		t.Fatal(err)
 	}
 	e := &env{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
-	o := Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir}
+	e.opts = Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir}
 	for _, m := range mod {
-		m(&o)
+		m(&e.opts)
 	}
-	e.store, err = New(rc, o)
+	e.store, err = New(rc, e.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.store.Close() })
 	return e
+}
+
+// reopen starts another Store on the env's cache dir, as a remount does
+// (the one before must be closed).
+func (e *env) reopen(t *testing.T) {
+	t.Helper()
+	rc, err := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1, RetryTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(rc, e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store = s
+	t.Cleanup(func() { s.Close() })
 }
 
 func (e *env) lists() int64 { return e.srv.Stats().ByEndpoint["GET /medias/files"] }
@@ -239,13 +256,26 @@ func TestRenameAnsweredNotUpdated(t *testing.T) {
 	}
 }
 
-func apiRename(t *testing.T, srv *ghltest.Server, id, name string) {
+// apiClient is another client of the fake's library (the web UI, say).
+func apiClient(t *testing.T, srv *ghltest.Server) *remote.Client {
 	t.Helper()
 	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rc.Rename(context.Background(), id, name); err != nil {
+	return rc
+}
+
+func apiRename(t *testing.T, srv *ghltest.Server, id, name string) {
+	t.Helper()
+	if err := apiClient(t, srv).Rename(context.Background(), id, name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func apiTrash(t *testing.T, srv *ghltest.Server, id string) {
+	t.Helper()
+	if err := apiClient(t, srv).DeleteMany(context.Background(), []string{id}, remote.StatusTrashed); err != nil {
 		t.Fatal(err)
 	}
 }
