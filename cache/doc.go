@@ -7,8 +7,11 @@
 //	  │        locate.go)
 //	  │        the write-back queue: every pending change to a file's bytes,
 //	  │        as records with explicit, persisted states
-//	  │    ├─ folders (folders.go, poll.go)   listings with TTLs, and the
-//	  │    │        journal of changes made through the mount
+//	  │    ├─ folders (folders.go, poll.go, sync.go)   listings with TTLs,
+//	  │    │        the journal of changes made through the mount, and the
+//	  │    │        background passes and polls that keep them in sync
+//	  │    │    └─ snapshot (snapshot.go)   the listings saved for the
+//	  │    │             next mount
 //	  │    ├─ content (content.go, diskcache.go)   file bytes by ranges
 //	  │    └─ times (times.go)   modification times users set
 //	  └─ (folders, content, times, directly)
@@ -27,6 +30,7 @@
 //	folders.mu  the listings and the journal
 //	content: blockCache.mu, fetchGroup.mu, diskCache.mu, content.mu (leaves)
 //	timeStore.mu (leaf)
+//	snapshot.mu (leaf; folders.mu may be held when it is taken)
 //
 // Waiting for a record's upload to end (a write into a file whose bytes
 // are being sent) is a wait on record.cond, which releases record.mu.
@@ -35,8 +39,10 @@
 //
 // Every goroutine the package starts is stopped by Store.Close, which
 // waits for it: the queue's workers and its timers (queue.go), listing
-// refreshes and size look-ups (folders.go, poll.go), and content fetches
-// with their disk copies (content.go).
+// refreshes and size look-ups (folders.go, poll.go), the passes over the
+// library, polls and revalidations of saved listings (sync.go), the
+// snapshot's writer (snapshot.go), and content fetches with their disk
+// copies (content.go).
 //
 // # Time
 //

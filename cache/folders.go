@@ -100,6 +100,7 @@ const (
 	putEntry changeKind = iota // add or replace an entry (by ID)
 	dropID                     // remove the entry with an id
 	renameID                   // give the entry with an id a new name
+	locateID                   // give the entry with an id the url of e, if it has none
 )
 
 // change is one change made through the mount to a folder's listing.
@@ -123,6 +124,12 @@ func (c change) apply(entries []Entry) []Entry {
 		for i := range entries {
 			if entries[i].ID == c.id {
 				entries[i].Name = c.name
+			}
+		}
+	case locateID:
+		for i := range entries {
+			if entries[i].ID == c.e.ID && entries[i].URL() == "" {
+				entries[i].setURL(c.e.URL())
 			}
 		}
 	}

@@ -27,8 +27,9 @@ func (q *queue) locate(ctx context.Context, e Entry) (Entry, error) {
 	}
 	if f, ok := findLocated(&folderState{entries: entries}, e.ID); ok {
 		// The folder's cached listing learns the url too, without being
-		// listed again.
-		q.folders.note(e.ParentID, change{kind: putEntry, e: f})
+		// listed again; an entry it no longer holds (the file replaced or
+		// removed since) is not brought back.
+		q.folders.note(e.ParentID, change{kind: locateID, e: f})
 		return q.withURL(e, f), nil
 	}
 	return e, fmt.Errorf("%w: the service has not said where the bytes of %q (id %s) are: its folder's listing does not show it with a url", ErrUnavailable, e.Name, e.ID)

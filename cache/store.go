@@ -62,9 +62,9 @@ type Options struct {
 	// one report only, so ghlfs checks once that the server honours it, and
 	// falls back to per-folder listings if not.
 	ListAll bool
-	// ListWait is how long a look-up of a folder not listed yet waits for
-	// the pass over the library under way (ListAll) before it lists the
-	// folder on its own (default 300ms).
+	// ListWait is how long after a pass over the library (ListAll) began
+	// a look-up of a folder not listed yet waits for it to end; after
+	// that, a look-up lists its folder on its own (default 1s).
 	ListWait time.Duration
 	// FullSyncInterval is how often, with ListAll and PollInterval, a
 	// whole pass over the library runs (default 1h): the polls in between
@@ -148,7 +148,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 		opts.MaxUploadSize = remote.MaxUploadSize
 	}
 	if opts.ListWait <= 0 {
-		opts.ListWait = 300 * time.Millisecond
+		opts.ListWait = time.Second
 	}
 	if opts.FullSyncInterval <= 0 {
 		opts.FullSyncInterval = time.Hour
@@ -191,6 +191,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 	// may have changed the library after its last save.
 	clean := endedCleanly(dir)
 	s.snap = openSnapshot(dir, opts.Location, opts.API, opts.Clock, opts.Logger)
+	loading := time.Now() // the real clock: this is a measure, not a TTL
 	switch saved, err := s.snap.load(); {
 	case err != nil:
 		s.log.Warn("could not read the saved listings; listing afresh", "err", err)
@@ -198,7 +199,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 		s.log.Info("the last mount did not end cleanly: listing afresh rather than from what it saved")
 		s.snap.dropAll()
 	default:
-		s.folders.loadSaved(saved)
+		s.folders.loadSaved(saved, time.Since(loading))
 	}
 	s.folders.saved = s.snap
 	s.content = newContent(rc, opts, s.closing, disk)

@@ -16,8 +16,8 @@ import (
 // background (fetchAll, two paged listings) as soon as it starts: every
 // call of it goes to the API client as a background call, which a call a
 // user waits on always overtakes. A look-up of a folder not listed yet
-// waits for that pass a moment (Options.ListWait), and then lists its
-// folder on its own.
+// waits for that pass while the pass is young (Options.ListWait), and
+// otherwise lists its folder on its own.
 //
 // After that, with Options.PollInterval, each poll asks for the items
 // changed most recently (ListUpdated) and stops at the first one already
@@ -32,7 +32,8 @@ import (
 
 // libraryPass is a pass over the whole library under way.
 type libraryPass struct {
-	done chan struct{} // closed when it ends
+	done  chan struct{} // closed when it ends
+	began time.Time
 }
 
 // maxRecent bounds the changes one poll applies item by item; more, and
@@ -51,16 +52,23 @@ func (f *folders) wholeLibrary() bool {
 	return !f.allOff
 }
 
-// awaitPass waits, up to listWait, for the pass over the library under
-// way to end. It reports whether one ended.
+// awaitPass waits for the pass over the library under way to end, if it
+// began less than listWait ago: a small library's pass ends within that
+// and saves every look-up its own listing (a first walk costs the pass's
+// pages and no more); a big library's does not, and a look-up lists its
+// folder on its own, without waiting. It reports whether a pass ended.
 func (f *folders) awaitPass(ctx context.Context) bool {
 	f.mu.Lock()
 	p := f.pass
 	f.mu.Unlock()
-	if p == nil || f.listWait <= 0 {
+	if p == nil {
 		return false
 	}
-	t := f.clock.NewTimer(f.listWait)
+	left := f.listWait - f.clock.Since(p.began)
+	if left <= 0 {
+		return false
+	}
+	t := f.clock.NewTimer(left)
 	defer t.Stop()
 	select {
 	case <-p.done:
@@ -103,7 +111,7 @@ func (f *folders) revalidate(folderID string) {
 }
 
 // loadSaved stores the listings an earlier mount saved, as stale.
-func (f *folders) loadSaved(saved map[string]savedFolder) {
+func (f *folders) loadSaved(saved map[string]savedFolder, took time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -112,7 +120,7 @@ func (f *folders) loadSaved(saved map[string]savedFolder) {
 		n += len(sf.entries)
 	}
 	if len(saved) > 0 {
-		f.log.Info("showing the listings saved by the last mount until they are checked", "folders", len(saved), "items", n)
+		f.log.Info("showing the listings saved by the last mount until they are checked", "folders", len(saved), "items", n, "took", took.Round(time.Millisecond))
 	}
 }
 
@@ -173,8 +181,10 @@ func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duratio
 			f.pollUsed(ctx, poll)
 			continue
 		}
-		err := f.pollRecent(ctx)
+		n, err := f.pollRecent(ctx)
 		switch {
+		case err == nil:
+			f.log.Debug("polled the latest changes", "changed", n)
 		case errors.Is(err, remote.ErrOrderIgnored):
 			f.log.Info("the server does not list by most recent change: polling the folders in use instead")
 			recentOff = true
@@ -183,7 +193,7 @@ func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duratio
 			if err := f.passOverLibrary(ctx); err == nil {
 				last = f.clock.Now()
 			}
-		case err != nil:
+		default:
 			f.log.Debug("poll failed", "err", err)
 		}
 	}
@@ -198,7 +208,7 @@ func (f *folders) passOverLibrary(ctx context.Context) error {
 		return nil
 	}
 	f.mu.Lock()
-	p := &libraryPass{done: make(chan struct{})}
+	p := &libraryPass{done: make(chan struct{}), began: f.clock.Now()}
 	f.pass = p
 	f.mu.Unlock()
 	defer func() {
@@ -341,9 +351,10 @@ func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bo
 // pollRecent asks for the items changed most recently, folders then
 // files, and applies those not known as they are now, stopping at the
 // first one known.
-func (f *folders) pollRecent(ctx context.Context) error {
+func (f *folders) pollRecent(ctx context.Context) (int, error) {
 	ctx, cancel := f.listingContext(remote.Background(ctx))
 	defer cancel()
+	changed := 0
 	for _, typ := range []string{remote.TypeFolder, remote.TypeFile} {
 		idx := &knownIndex{f: f}
 		var found []Entry
@@ -356,14 +367,15 @@ func (f *folders) pollRecent(ctx context.Context) error {
 			return len(found) <= maxRecent
 		})
 		if err != nil {
-			return err
+			return changed, err
 		}
 		if len(found) > maxRecent {
-			return errManyChanges
+			return changed, errManyChanges
 		}
 		f.applyRemote(idx, found)
+		changed += len(found)
 	}
-	return nil
+	return changed, nil
 }
 
 // knownIndex finds where an item is in the stored listings: a scan of

@@ -53,7 +53,7 @@ func TestPassThenPollRecent(t *testing.T) {
 	}
 
 	e.srv.ResetStats()
-	if err := f.pollRecent(ctx); err != nil {
+	if _, err := f.pollRecent(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.lists(); n != 2 {
@@ -67,7 +67,7 @@ func TestPassThenPollRecent(t *testing.T) {
 	apiRename(t, e.srv, a, "b.txt")
 	e.srv.AddFile("", "new.txt", "text/plain", []byte("n"))
 	e.srv.ResetStats()
-	if err := f.pollRecent(ctx); err != nil {
+	if _, err := f.pollRecent(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.lists(); n > 2 {
@@ -100,7 +100,7 @@ func TestPollRecentOrderIgnored(t *testing.T) {
 	}
 	nextMilli()
 	apiRename(t, e.srv, a, "c.txt") // the oldest item is now the newest change
-	if err := f.pollRecent(ctx); !errors.Is(err, remote.ErrOrderIgnored) {
+	if _, err := f.pollRecent(ctx); !errors.Is(err, remote.ErrOrderIgnored) {
 		t.Fatalf("poll under updated-order-ignored: %v, want ErrOrderIgnored", err)
 	}
 }

@@ -18,7 +18,7 @@ func benchHugeFolder(b *testing.B) []benchRow {
 	const n = 200000
 	srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
 	seedBigFolder(srv, "huge", n)
-	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100", "--list-all=false"}})
 	sh(b, "stat", m.path("huge")) // the root's listing, outside the measure
 	resetStats(b, srv)
 	start := time.Now()

@@ -16,7 +16,9 @@ func TestPollSeesOutsideChanges(t *testing.T) {
 	srv := fake(t, ghltest.Options{})
 	keep := srv.AddFile("", "keep.txt", "text/plain", []byte("v1"))
 	gone := srv.AddFile("", "gone.txt", "text/plain", []byte("bye"))
-	m := mountFS(t, srv, mountOpt{args: []string{"--poll-interval", "200ms", "--dir-cache-time", "1h"}})
+	// A poll asks for the latest changes (a rename, a new file); removals
+	// show at the next pass over the whole library.
+	m := mountFS(t, srv, mountOpt{args: []string{"--poll-interval", "200ms", "--full-sync-interval", "1s", "--dir-cache-time", "1h"}})
 	sh(t, "ls", "-l", m.dir)
 	sh(t, "stat", m.path("gone.txt")) // the kernel now holds its entry for an hour
 
