@@ -9,7 +9,8 @@
 //	  │        as records with explicit, persisted states
 //	  │    ├─ folders (folders.go, poll.go)   listings with TTLs, and the
 //	  │    │        journal of changes made through the mount
-//	  │    ├─ content (content.go, diskcache.go)   file bytes by ranges
+//	  │    ├─ content (content.go, diskcache.go, passthrough.go)   file bytes
+//	  │    │        by ranges; whole files on disk for FUSE passthrough
 //	  │    └─ times (times.go)   modification times users set
 //	  └─ (folders, content, times, directly)
 //

@@ -49,6 +49,7 @@ type mountFlags struct {
 	umask        umaskFlag
 	logLevel     string
 	debugFUSE    bool
+	noPass       bool          // --no-passthrough
 	storageHosts []string      // --storage-host, repeatable
 	maxWait      time.Duration // --max-retry-after
 }
@@ -96,6 +97,7 @@ Flags:
 	fl.Var(&m.umask, "umask", "permission bits cleared from the modes shown (0777 for folders, 0666 for files); the umask ghlfs runs under unless set")
 	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
+	fl.BoolVar(&m.noPass, "no-passthrough", false, "read every file through ghlfs, even one wholly in the disk cache (by default the kernel reads such a file directly: FUSE passthrough, Linux 6.9+, as root)")
 	fl.Func("storage-host", "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)", func(v string) error {
 		m.storageHosts = append(m.storageHosts, v)
 		return nil
@@ -277,6 +279,7 @@ func runMount(args []string) error {
 		AllowOther:      m.allowOther,
 		Logger:          log.With("layer", "fs"),
 		Debug:           m.debugFUSE,
+		NoPassthrough:   m.noPass,
 	})
 	server, err := fsys.Mount(mountpoint)
 	if err != nil {
