@@ -204,7 +204,7 @@ func New(cfg Config) (*Client, error) {
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 32
-	t.ReadBufferSize = 256 << 10 // file bytes come in large bodies
+	t.ReadBufferSize = 16 << 10
 	t.ResponseHeaderTimeout = 60 * time.Second
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	return t
