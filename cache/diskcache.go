@@ -41,8 +41,9 @@ type diskCache struct {
 const wholeIdx = -1
 
 type diskChunk struct {
-	key  chunkKey
-	size int64
+	key     chunkKey
+	size    int64
+	stamped time.Time // guarded by diskCache.mu: when its file's time was last set
 }
 
 // openDiskCache takes up the chunks a previous run left in dir, most
@@ -165,17 +166,24 @@ func (d *diskCache) read(k chunkKey, buf []byte) ([]byte, bool) {
 	return buf[:n], true
 }
 
-// touch marks k as just used, if it is on disk.
+// touch marks k as just used, if it is on disk. The order is remembered
+// across restarts in the files' times, set at most once a minute (a file
+// re-read often is not written to each time).
 func (d *diskCache) touch(k chunkKey) bool {
+	now := time.Now()
 	d.mu.Lock()
 	el, ok := d.m[k]
+	stamp := false
 	if ok {
 		d.order.MoveToFront(el)
+		c := el.Value.(*diskChunk)
+		if stamp = now.Sub(c.stamped) > time.Minute; stamp {
+			c.stamped = now
+		}
 	}
 	d.mu.Unlock()
-	if ok {
-		now := time.Now()
-		os.Chtimes(filepath.Join(d.dir, chunkName(k)), now, now) // remembered across restarts
+	if stamp {
+		os.Chtimes(filepath.Join(d.dir, chunkName(k)), now, now)
 	}
 	return ok
 }

@@ -23,6 +23,19 @@ import (
 
 const passArgsCache = "100000000"
 
+// waitLines waits until the log holds n lines with every one of words (a
+// log line reaches the test through a pipe, after the tool's call
+// returned; a release after close(2) returned), and returns them.
+func waitLines(t testing.TB, m *mount, n int, words ...string) []string {
+	t.Helper()
+	var got []string
+	waitFor(t, fmt.Sprintf("%d log lines with %q", n, words), func() bool {
+		got = logLines(m.log.String(), words...)
+		return len(got) >= n
+	})
+	return got
+}
+
 // releases returns the "release PATH" debug lines logged so far for path.
 func releases(m *mount, path string) []string {
 	return logLines(m.log.String(), "msg=\"release "+path+"\"")
@@ -74,10 +87,11 @@ func TestPassthroughAfterWholeRead(t *testing.T) {
 	if got := directRead(t, m.path("clip.mp4")); !bytes.Equal(got, data) {
 		t.Fatalf("O_DIRECT read through passthrough: %d bytes, differ from the file's", len(got))
 	}
+	waitLines(t, m, 2, "msg=\"open /clip.mp4: passthrough\"")
 	if n := passOpens(m, "/clip.mp4"); n != 2 {
 		t.Fatalf("%d opens passed through, want 2\n%s", n, m.log)
 	}
-	rel := releases(m, "/clip.mp4")
+	rel := waitLines(t, m, 3, "msg=\"release /clip.mp4\"")
 	for _, l := range rel[len(rel)-2:] {
 		if !strings.Contains(l, "passthrough=true") || !strings.Contains(l, "reads=0 ") {
 			t.Errorf("a passthrough open reached ghlfs: %s", l)
@@ -105,9 +119,10 @@ func TestPassthroughNeverServesAReplacedFile(t *testing.T) {
 		t.Fatal("first read differs")
 	}
 	waitWhole(t, m, oldID)
-	if got := readFile(t, m.path("logo.png")); !bytes.Equal(got, old) || passOpens(m, "/logo.png") != 1 {
-		t.Fatalf("the second open was not passed through (%d bytes)", len(got))
+	if got := readFile(t, m.path("logo.png")); !bytes.Equal(got, old) {
+		t.Fatalf("the second read: %d bytes, not the file's", len(got))
 	}
+	waitLines(t, m, 1, "msg=\"open /logo.png: passthrough\"")
 
 	// Another client uploads new bytes of the same size under the name and
 	// trashes the old file.
@@ -161,9 +176,7 @@ func TestPassthroughNotForPendingBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if passOpens(m, "/doc.pdf") != 1 {
-		t.Fatalf("the held open was not passed through\n%s", m.log)
-	}
+	waitLines(t, m, 1, "msg=\"open /doc.pdf: passthrough\"")
 	src := filepath.Join(t.TempDir(), "new.pdf")
 	edited := append([]byte("edited "), data[7:]...)
 	writeFile(t, src, edited)
@@ -171,9 +184,7 @@ func TestPassthroughNotForPendingBytes(t *testing.T) {
 	if err == nil || !strings.Contains(out, "Text file busy") {
 		t.Errorf("cp onto a file held by a passthrough reader: %v %s", err, out)
 	}
-	if len(logLines(m.log.String(), "level=WARN", "open /doc.pdf", "passthrough")) != 1 {
-		t.Errorf("want one warning naming the file\n%s", m.log)
-	}
+	waitLines(t, m, 1, "level=WARN", "open /doc.pdf", "passthrough")
 	// What the holder reads is still the file's bytes.
 	got := make([]byte, len(data))
 	if n, err := held.ReadAt(got, 0); n != len(data) || !bytes.Equal(got, data) {
@@ -183,6 +194,7 @@ func TestPassthroughNotForPendingBytes(t *testing.T) {
 
 	sh(t, "cp", src, m.path("doc.pdf")) // pending for an hour
 	before := passOpens(m, "/doc.pdf")
+	released := len(waitLines(t, m, 3, "msg=\"release /doc.pdf\"")) // the first read, the holder, cp
 	if got := directRead(t, m.path("doc.pdf")); !bytes.Equal(got, edited) {
 		t.Errorf("a file with pending bytes read %d bytes, not the pending ones", len(got))
 	}
@@ -190,7 +202,10 @@ func TestPassthroughNotForPendingBytes(t *testing.T) {
 	if passOpens(m, "/doc.pdf") != before {
 		t.Error("a file with pending bytes was passed through")
 	}
-	rel := releases(m, "/doc.pdf")
+	rel := waitLines(t, m, released+2, "msg=\"release /doc.pdf\"")
+	if last := rel[released]; !strings.Contains(last, "passthrough=false") || strings.Contains(last, "reads=0 ") {
+		t.Errorf("the O_DIRECT read did not go through ghlfs: %s", last)
+	}
 	if last := rel[len(rel)-1]; !strings.Contains(last, "passthrough=false") || strings.Contains(last, "reads=0 ") {
 		t.Errorf("the last read did not go through ghlfs: %s", last)
 	}
@@ -217,7 +232,7 @@ func TestPassthroughOff(t *testing.T) {
 	if passOpens(m, "/song.mp3") != 0 {
 		t.Error("an open was passed through with --no-passthrough")
 	}
-	rel := releases(m, "/song.mp3")
+	rel := waitLines(t, m, 2, "msg=\"release /song.mp3\"")
 	if last := rel[len(rel)-1]; strings.Contains(last, "reads=0 ") {
 		t.Errorf("the O_DIRECT read did not reach ghlfs: %s", last)
 	}
