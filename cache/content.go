@@ -463,6 +463,13 @@ func (s *content) fetchRun(e Entry, first, last int64, flights []*flight) {
 		}
 		s.blocks.release(c)
 	}
+	// A file now wholly on disk becomes one local file, which later opens
+	// can hand the kernel to read directly.
+	if s.disk != nil && err == nil {
+		if jerr := s.disk.join(e.ID, e.Size); jerr != nil {
+			s.log.Warn("could not keep content on disk", "err", jerr)
+		}
+	}
 }
 
 // waitFlight waits for a flight the caller counted itself a waiter of, and

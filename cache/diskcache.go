@@ -4,8 +4,10 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,20 +21,29 @@ import (
 // diskCache keeps chunks of file contents on local disk, within a size
 // cap, evicting the least recently used. One file per chunk, named after
 // the file id and the chunk index; a file's bytes never change under one
-// id, so a chunk on disk is never stale.
+// id, so a chunk on disk is never stale. Once every chunk of a file is on
+// disk, they are joined into one file of its whole content (index
+// wholeIdx), which the kernel can read directly (FUSE passthrough); it
+// stands in for the chunks, in the same budget and the same LRU.
 type diskCache struct {
 	dir string
 	max int64
 
-	mu    sync.Mutex
-	used  int64                      // guarded by mu
-	order *list.List                 // guarded by mu; front = most recent; *diskChunk
-	m     map[chunkKey]*list.Element // guarded by mu
+	mu      sync.Mutex
+	used    int64                      // guarded by mu
+	order   *list.List                 // guarded by mu; front = most recent; *diskChunk
+	m       map[chunkKey]*list.Element // guarded by mu
+	joining map[string]bool            // guarded by mu: file ids being joined
 }
 
+// wholeIdx is the index of a file's whole content, kept as one file named
+// "ID.all".
+const wholeIdx = -1
+
 type diskChunk struct {
-	key  chunkKey
-	size int64
+	key     chunkKey
+	size    int64
+	stamped time.Time // guarded by diskCache.mu: when its file's time was last set
 }
 
 // openDiskCache takes up the chunks a previous run left in dir, most
@@ -41,7 +52,7 @@ func openDiskCache(dir string, max int64) (*diskCache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	d := &diskCache{dir: dir, max: max, order: list.New(), m: make(map[chunkKey]*list.Element)}
+	d := &diskCache{dir: dir, max: max, order: list.New(), m: make(map[chunkKey]*list.Element), joining: make(map[string]bool)}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -84,6 +95,9 @@ func chunkName(k chunkKey) string {
 		sum := sha256.Sum256([]byte(k.id))
 		id = "%%" + hex.EncodeToString(sum[:])
 	}
+	if k.idx == wholeIdx {
+		return id + ".all"
+	}
 	return id + "." + strconv.FormatInt(k.idx, 10)
 }
 
@@ -96,6 +110,10 @@ func parseChunkName(name string) (chunkKey, bool) {
 	if i <= 0 {
 		return chunkKey{}, false
 	}
+	if name[i+1:] == "all" {
+		id, err := url.PathUnescape(name[:i])
+		return chunkKey{id, wholeIdx}, err == nil
+	}
 	idx, err := strconv.ParseInt(name[i+1:], 10, 64)
 	id, uerr := url.PathUnescape(name[:i])
 	if err != nil || uerr != nil || idx < 0 {
@@ -104,39 +122,184 @@ func parseChunkName(name string) (chunkKey, bool) {
 	return chunkKey{id, idx}, true
 }
 
+// has reports whether chunk k is on disk, alone or in its file's whole
+// copy.
 func (d *diskCache) has(k chunkKey) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.hasLocked(k)
+}
+
+func (d *diskCache) hasLocked(k chunkKey) bool {
 	_, ok := d.m[k]
+	if !ok {
+		_, ok = d.m[chunkKey{k.id, wholeIdx}]
+	}
 	return ok
 }
 
-// read reads chunk k into buf (of chunkSize) and returns its bytes.
+// read reads chunk k into buf (of chunkSize) and returns its bytes, from
+// its own file or from its file's whole copy.
 func (d *diskCache) read(k chunkKey, buf []byte) ([]byte, bool) {
-	d.mu.Lock()
-	el, ok := d.m[k]
-	if ok {
-		d.order.MoveToFront(el)
+	if d.touch(k) {
+		data, err := readInto(filepath.Join(d.dir, chunkName(k)), buf)
+		if err == nil {
+			return data, true
+		}
+		d.forget(k) // removed meanwhile: joined, or evicted
 	}
-	d.mu.Unlock()
-	if !ok {
+	w := chunkKey{k.id, wholeIdx}
+	if !d.touch(w) {
 		return nil, false
 	}
-	p := filepath.Join(d.dir, chunkName(k))
-	data, err := readInto(p, buf)
+	f, err := os.Open(filepath.Join(d.dir, chunkName(w)))
 	if err != nil {
+		d.forget(w)
+		return nil, false
+	}
+	defer f.Close()
+	n, err := f.ReadAt(buf, k.idx*chunkSize)
+	if err != nil && err != io.EOF {
+		d.forget(w)
+		return nil, false
+	}
+	return buf[:n], true
+}
+
+// touch marks k as just used, if it is on disk. The order is remembered
+// across restarts in the files' times, set at most once a minute (a file
+// re-read often is not written to each time).
+func (d *diskCache) touch(k chunkKey) bool {
+	now := time.Now()
+	d.mu.Lock()
+	el, ok := d.m[k]
+	stamp := false
+	if ok {
+		d.order.MoveToFront(el)
+		c := el.Value.(*diskChunk)
+		if stamp = now.Sub(c.stamped) > time.Minute; stamp {
+			c.stamped = now
+		}
+	}
+	d.mu.Unlock()
+	if stamp {
+		os.Chtimes(filepath.Join(d.dir, chunkName(k)), now, now)
+	}
+	return ok
+}
+
+// forget drops k, whose file could not be read.
+func (d *diskCache) forget(k chunkKey) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if el, ok := d.m[k]; ok {
+		d.order.Remove(el)
+		delete(d.m, k)
+		d.used -= el.Value.(*diskChunk).size
+	}
+}
+
+// whole opens the copy of file id's whole content, if the disk holds one
+// of size bytes. The caller closes it. Evicting the copy later removes
+// its name only: on Linux an open file lives on, unlinked, until its last
+// descriptor (the caller's, or the kernel's passthrough reference) closes.
+func (d *diskCache) whole(id string, size int64) (*os.File, bool) {
+	w := chunkKey{id, wholeIdx}
+	d.mu.Lock()
+	el, ok := d.m[w]
+	ok = ok && el.Value.(*diskChunk).size == size
+	d.mu.Unlock()
+	if !ok || !d.touch(w) {
+		return nil, false
+	}
+	f, err := os.Open(filepath.Join(d.dir, chunkName(w)))
+	if err != nil {
+		d.forget(w)
+		return nil, false
+	}
+	return f, true
+}
+
+// join copies the chunks of file id (size bytes), once all of them are on
+// disk, into one file of its whole content, and drops the chunks.
+func (d *diskCache) join(id string, size int64) error {
+	if size <= 0 || size > d.max {
+		return nil
+	}
+	last := (size - 1) / chunkSize
+	w := chunkKey{id, wholeIdx}
+	d.mu.Lock()
+	_, have := d.m[w]
+	ready := !have && !d.joining[id]
+	for i := int64(0); ready && i <= last; i++ {
+		_, ready = d.m[chunkKey{id, i}]
+	}
+	if ready {
+		d.joining[id] = true
+	}
+	d.mu.Unlock()
+	if !ready {
+		return nil
+	}
+	defer func() {
 		d.mu.Lock()
+		delete(d.joining, id)
+		d.mu.Unlock()
+	}()
+	p := filepath.Join(d.dir, chunkName(w))
+	tmp := p + ".tmp" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := d.copyChunks(tmp, id, last, size); err != nil {
+		os.Remove(tmp)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a chunk was evicted meanwhile
+		}
+		return fmt.Errorf("content cache: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("content cache: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := int64(0); i <= last; i++ {
+		k := chunkKey{id, i}
 		if el, ok := d.m[k]; ok {
 			d.order.Remove(el)
 			delete(d.m, k)
 			d.used -= el.Value.(*diskChunk).size
+			os.Remove(filepath.Join(d.dir, chunkName(k)))
 		}
-		d.mu.Unlock()
-		return nil, false
 	}
-	now := time.Now()
-	os.Chtimes(p, now, now) // remembered across restarts
-	return data, true
+	d.m[w] = d.order.PushFront(&diskChunk{key: w, size: size})
+	d.used += size
+	d.evictLocked()
+	return nil
+}
+
+// copyChunks writes chunks 0..last of file id, in order, to a new file
+// name, which must come to size bytes.
+func (d *diskCache) copyChunks(name, id string, last, size int64) error {
+	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	var n int64
+	for i := int64(0); i <= last && err == nil; i++ {
+		var in *os.File
+		if in, err = os.Open(filepath.Join(d.dir, chunkName(chunkKey{id, i}))); err == nil {
+			var c int64
+			c, err = io.Copy(out, in) // copy_file_range: no bytes through ghlfs
+			n += c
+			in.Close()
+		}
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n != size {
+		err = fmt.Errorf("joined %d bytes of %s, want %d", n, id, size)
+	}
+	return err
 }
 
 func readInto(name string, buf []byte) ([]byte, error) {
@@ -154,7 +317,7 @@ func readInto(name string, buf []byte) ([]byte, error) {
 
 func (d *diskCache) put(k chunkKey, data []byte) error {
 	d.mu.Lock()
-	_, have := d.m[k]
+	have := d.hasLocked(k)
 	d.mu.Unlock()
 	if have || int64(len(data)) > d.max {
 		return nil
@@ -171,7 +334,7 @@ func (d *diskCache) put(k chunkKey, data []byte) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, have := d.m[k]; have {
+	if d.hasLocked(k) {
 		return nil
 	}
 	d.m[k] = d.order.PushFront(&diskChunk{key: k, size: int64(len(data))})

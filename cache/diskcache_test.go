@@ -45,3 +45,63 @@ func TestDiskCacheHostileIDs(t *testing.T) {
 		t.Error("a/b was not taken up again")
 	}
 }
+
+// Once every chunk of a file is on disk they become one file of its whole
+// content, in the same budget: its chunks are read from it, it is taken up
+// again after a restart, and it is evicted like any chunk. An open copy
+// survives its eviction.
+func TestDiskCacheJoinsAWholeFile(t *testing.T) {
+	dir := t.TempDir()
+	size := int64(2*chunkSize + 100)
+	data := bytes.Repeat([]byte("0123456789abcdef"), int(size/16)+1)[:size]
+	d, err := openDiskCache(dir, 3*chunkSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := int64(0); i < 3; i++ {
+		if _, ok := d.whole("f", size); ok {
+			t.Fatal("a whole copy before every chunk was on disk")
+		}
+		d.put(chunkKey{"f", i}, data[i*chunkSize:min((i+1)*chunkSize, size)])
+		if err := d.join("f", size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := d.whole("f", size+1); ok {
+		t.Error("a whole copy of another size was served")
+	}
+	f, ok := d.whole("f", size)
+	if !ok {
+		t.Fatal("no whole copy")
+	}
+	defer f.Close()
+	got, _ := os.ReadFile(f.Name())
+	if !bytes.Equal(got, data) || d.size() != size {
+		t.Fatalf("whole copy of %d bytes, cache holds %d; want %d", len(got), d.size(), size)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files in the cache dir, want the whole copy alone", len(entries))
+	}
+	if c, ok := d.read(chunkKey{"f", 2}, make([]byte, chunkSize)); !ok || !bytes.Equal(c, data[2*chunkSize:]) {
+		t.Errorf("chunk 2 from the whole copy: %d bytes, %v", len(c), ok)
+	}
+	d2, err := openDiskCache(dir, 3*chunkSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := d2.whole("f", size); !ok {
+		t.Error("the whole copy was not taken up again")
+	} else {
+		g.Close()
+	}
+	// Other bytes push it out; the open copy reads on.
+	d.put(chunkKey{"g", 0}, make([]byte, chunkSize))
+	d.put(chunkKey{"g", 1}, make([]byte, chunkSize))
+	if d.has(chunkKey{"f", 0}) {
+		t.Error("the whole copy was not evicted")
+	}
+	buf := make([]byte, 10)
+	if _, err := f.ReadAt(buf, 0); err != nil || string(buf) != "0123456789" {
+		t.Errorf("the open copy after eviction: %q %v", buf, err)
+	}
+}

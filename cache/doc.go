@@ -12,7 +12,8 @@
 //	  │    │        background passes and polls that keep them in sync
 //	  │    │    └─ snapshot (snapshot.go)   the listings saved for the
 //	  │    │             next mount
-//	  │    ├─ content (content.go, diskcache.go)   file bytes by ranges
+//	  │    ├─ content (content.go, diskcache.go, passthrough.go)   file bytes
+//	  │    │        by ranges; whole files on disk for FUSE passthrough
 //	  │    └─ times (times.go)   modification times users set
 //	  └─ (folders, content, times, directly)
 //

@@ -209,7 +209,11 @@ func (d *Dir) Create(ctx context.Context, name string, flags uint32, mode uint32
 		return nil, nil, 0, errno
 	}
 	file := node.Operations().(*File)
-	fh, fuseFlags, errno := file.handle(ch)
+	if file.st.admit("", false) == modeBusy {
+		ch.Release()
+		return nil, nil, 0, d.fsys.busy("create", node)
+	}
+	fh, fuseFlags, errno := file.handle(ch, modeOrdinary, nil)
 	return node, fh, fuseFlags, errno
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -27,7 +29,7 @@ func (f *File) OnForget() { f.fsys.forget(&f.Inode, f.st) }
 func (f *File) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	var e cache.Entry
 	var err error
-	if h, ok := fh.(*handle); ok && h != nil {
+	if h := asHandle(fh); h != nil {
 		e, err = h.h.Stat(ctx)
 	} else {
 		e, err = f.fsys.store.Stat(ctx, f.st.get())
@@ -48,10 +50,15 @@ func (f *File) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOu
 func (f *File) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if size, ok := in.GetSize(); ok {
 		var err error
-		if h, ok := fh.(*handle); ok && h != nil {
+		if h := asHandle(fh); h != nil {
 			err = h.h.Truncate(ctx, int64(size))
 		} else {
+			// A truncate(2) changes the bytes as a writer would.
+			if f.st.admit("", false) == modeBusy {
+				return f.fsys.busy("truncate", &f.Inode)
+			}
 			err = f.fsys.store.Truncate(ctx, f.st.get(), int64(size))
+			f.st.done(modeOrdinary)
 		}
 		if err != nil {
 			return f.fsys.failAs("truncate", &f.Inode, "", err, writeErrno(err))
@@ -88,30 +95,75 @@ func (f *File) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 			return nil, 0, f.fsys.failAs("open", &f.Inode, "", err, writeErrno(err))
 		}
 	}
-	ch, err := f.fsys.store.Open(ctx, f.st.get(), flags&syscall.O_TRUNC != 0, f.st.now)
+	if flags&writeFlags != 0 {
+		// A writer is counted before its open changes anything (O_TRUNC).
+		if f.st.admit("", false) == modeBusy {
+			return nil, 0, f.fsys.busy("open", &f.Inode)
+		}
+		ch, err := f.fsys.store.Open(ctx, f.st.get(), flags&syscall.O_TRUNC != 0, f.st.now)
+		if err != nil {
+			f.st.done(modeOrdinary)
+			return nil, 0, f.fsys.failAs("open", &f.Inode, "", err, writeErrno(err))
+		}
+		return f.handle(ch, modeOrdinary, nil)
+	}
+	ch, err := f.fsys.store.Open(ctx, f.st.get(), false, f.st.now)
 	if err != nil {
 		return nil, 0, f.fsys.failAs("open", &f.Inode, "", err, writeErrno(err))
 	}
-	return f.handle(ch)
+	var local *os.File
+	if f.fsys.pass.Load() {
+		local, _ = ch.LocalCopy()
+	}
+	mode := f.st.admit(ch.ContentID(), local != nil)
+	if mode != modePass && local != nil {
+		local.Close()
+		local = nil
+	}
+	if mode == modeBusy {
+		ch.Release()
+		return nil, 0, f.fsys.busy("open", &f.Inode)
+	}
+	return f.handle(ch, mode, local)
 }
 
-// handle wraps an open file of the cache, and tells the kernel whether it
-// may keep the pages it cached of this inode: only when they are of the
-// same bytes (a file's bytes never change under one id; new content is a
-// new file in the API, under the same inode).
-func (f *File) handle(ch *cache.Handle) (gofs.FileHandle, uint32, syscall.Errno) {
+// handle wraps an open file of the cache, counted in mode (admit), and
+// tells the kernel whether it may keep the pages it cached of this inode:
+// only when they are of the same bytes (a file's bytes never change under
+// one id; new content is a new file in the API, under the same inode). A
+// passthrough file is read from local.
+func (f *File) handle(ch *cache.Handle, mode ioMode, local *os.File) (gofs.FileHandle, uint32, syscall.Errno) {
 	var flags uint32
 	if f.st.keepCache(ch.ContentID()) {
 		flags = fuse.FOPEN_KEEP_CACHE
 	}
-	return &handle{file: f, h: ch}, flags, 0
+	h := &handle{file: f, h: ch, mode: mode}
+	if mode == modePass {
+		f.fsys.log.Debug("open /"+f.Path(nil)+": passthrough", "path", "/"+f.Path(nil))
+		return &passHandle{handle: h, local: local}, flags, 0
+	}
+	return h, flags, 0
+}
+
+// asHandle is the open file behind fh, of either kind; nil if none.
+func asHandle(fh gofs.FileHandle) *handle {
+	switch h := fh.(type) {
+	case *handle:
+		return h
+	case *passHandle:
+		return h.handle
+	}
+	return nil
 }
 
 // handle is an open file.
 type handle struct {
 	file *File
 	h    *cache.Handle
+	mode ioMode       // how the kernel reads it (counted in the node's state)
 	seen readFailures // read errors already logged for this handle
+
+	reads, readBytes atomic.Int64 // READs that reached ghlfs, for the debug log
 
 	mu       sync.Mutex
 	reported error // guarded by mu: a failed write, logged already
@@ -120,6 +172,7 @@ type handle struct {
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	// Bytes of the API come from the cache's own memory, without a copy;
 	// the chunks are held until go-fuse has written them.
+	h.reads.Add(1)
 	data, done, err := h.h.Read(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		if h.seen.again(err) {
@@ -127,7 +180,9 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 		}
 		return nil, h.file.fsys.fail("read", &h.file.Inode, "", err)
 	}
-	return &chunkResult{slices: data, done: done}, 0
+	r := &chunkResult{slices: data, done: done}
+	h.readBytes.Add(int64(r.Size()))
+	return r, 0
 }
 
 func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
@@ -176,6 +231,8 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 
 func (h *handle) Release(ctx context.Context) syscall.Errno {
 	h.h.Release()
+	h.file.st.done(h.mode)
+	h.logRelease(h.mode)
 	return 0
 }
 

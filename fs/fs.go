@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,6 +48,10 @@ type Options struct {
 	Logger     *slog.Logger
 	// Debug logs every FUSE request.
 	Debug bool
+	// NoPassthrough reads every file through ghlfs, even one wholly in the
+	// disk cache (passthrough.go), and does not offer passthrough to the
+	// kernel at all.
+	NoPassthrough bool
 }
 
 // FS is one mounted location.
@@ -56,7 +61,8 @@ type FS struct {
 	log   *slog.Logger
 	root  *Dir
 
-	started time.Time // the time shown when an item has none
+	started time.Time   // the time shown when an item has none
+	pass    atomic.Bool // files wholly in the disk cache are read by passthrough
 
 	mu     sync.Mutex
 	inos   map[string]uint64     // file key -> inode number; guarded by mu
@@ -119,7 +125,16 @@ func (f *FS) Mount(mountpoint string) (*fuse.Server, error) {
 	if f.opts.ReadOnly {
 		o.MountOptions.Options = append(o.MountOptions.Options, "ro")
 	}
-	return gofs.Mount(mountpoint, f.root, o)
+	if f.opts.NoPassthrough {
+		o.MountOptions.DisabledCapabilities |= fuse.CAP_PASSTHROUGH
+	}
+	server, err := gofs.Mount(mountpoint, f.root, o)
+	if err != nil {
+		return nil, err
+	}
+	f.probePassthrough(server)
+	f.setReadAhead(mountpoint)
+	return server, nil
 }
 
 // slogWriter passes go-fuse's diagnostics to the structured log.

@@ -35,4 +35,7 @@ var (
 	_ gofs.FileFsyncer   = (*handle)(nil)
 	_ gofs.FileReleaser  = (*handle)(nil)
 	_ gofs.FileGetattrer = (*handle)(nil)
+
+	_ gofs.FilePassthroughFder = (*passHandle)(nil)
+	_ gofs.FileReleaser        = (*passHandle)(nil)
 )

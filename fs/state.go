@@ -24,6 +24,10 @@ type nodeState struct {
 	// this inode (cache.Handle.ContentID): an open of other bytes drops
 	// them.
 	content string // guarded by mu
+	// opens and passes count the open files read the ordinary way and by
+	// passthrough; passID names the bytes passthrough serves (passthrough.go).
+	opens, passes int    // guarded by mu
+	passID        string // guarded by mu
 }
 
 func (st *nodeState) get() cache.Entry {

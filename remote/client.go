@@ -214,7 +214,10 @@ func New(cfg Config) (*Client, error) {
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 32
-	t.ReadBufferSize = 256 << 10 // file bytes come in large bodies
+	// Small: a read of a body into a chunk buffer at least this large goes
+	// straight from the socket, where a buffer as large as the chunk was
+	// filled and then copied out.
+	t.ReadBufferSize = 16 << 10
 	t.ResponseHeaderTimeout = 60 * time.Second
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	return t

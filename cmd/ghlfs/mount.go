@@ -50,6 +50,7 @@ type mountFlags struct {
 	umask        umaskFlag
 	logLevel     string
 	debugFUSE    bool
+	pass         bool          // --passthrough
 	storageHosts []string      // --storage-host, repeatable
 	maxWait      time.Duration // --max-retry-after
 }
@@ -98,6 +99,7 @@ Flags:
 	fl.Var(&m.umask, "umask", "permission bits cleared from the modes shown (0777 for folders, 0666 for files); the umask ghlfs runs under unless set")
 	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
+	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY")
 	fl.Func("storage-host", "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)", func(v string) error {
 		m.storageHosts = append(m.storageHosts, v)
 		return nil
@@ -290,6 +292,7 @@ func runMount(args []string) error {
 		AllowOther:      m.allowOther,
 		Logger:          log.With("layer", "fs"),
 		Debug:           m.debugFUSE,
+		NoPassthrough:   !m.pass,
 	})
 	server, err := fsys.Mount(mountpoint)
 	if err != nil {
