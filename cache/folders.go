@@ -72,6 +72,12 @@ type folders struct {
 	// revalidating holds the folders being listed again in the background.
 	revalidating map[string]bool // guarded by mu
 	passes       int             // guarded by mu: passes over the whole library completed
+	// marks holds, by type of item, the time of the latest change the last
+	// poll (or pass) saw: the next poll looks back to it.
+	marks map[string]time.Time // guarded by mu
+	// polling is set when polls ask for the latest changes (keepInSync);
+	// recentOff once the server was seen to ignore that order.
+	polling, recentOff bool // guarded by mu
 }
 
 // listingSaver keeps listings across mounts (snapshot.go).
@@ -244,6 +250,9 @@ func (f *folders) cached(folderID string) (*folderState, bool) {
 func (f *folders) begin() uint64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// A number of its own: a change noted after it has a larger one, and
+	// of two fetches, the one that began later has the larger start.
+	f.seq++
 	f.inflight[f.seq]++
 	return f.seq
 }
@@ -307,6 +316,34 @@ func (f *folders) note(folderID string, c change) {
 		f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, stale: old.stale})
 	}
 	f.pruneLocked(folderID, c.at)
+}
+
+// applyRemote applies to a folder's stored listing a change made
+// elsewhere, seen by a poll that began at start, unless a change to the
+// same item was made through the mount since (it is newer than what the
+// poll saw). It is not journaled: a fetch shows what the server holds.
+// It reports whether the listing changed.
+func (f *folders) applyRemote(folderID string, c change, start uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := c.id
+	if c.kind == putEntry {
+		id = c.e.ID
+	}
+	for _, j := range f.journal[folderID] {
+		if j.seq > start && (j.id == id || j.e.ID == id) {
+			return false
+		}
+	}
+	v, ok := f.cache.Get(folderID)
+	if !ok {
+		return false
+	}
+	old := v.(*folderState)
+	entries := c.apply(slices.Clone(old.entries))
+	sortEntries(entries)
+	f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, stale: old.stale})
+	return true
 }
 
 // pruneLocked drops the changes of a folder that every fetch under way

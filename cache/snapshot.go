@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -129,12 +130,27 @@ const (
 var snapCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // HasSavedListings reports whether the cache directory dir holds the
-// listings an earlier mount saved (whichever library they are of: the
-// mount checks that when it loads them).
-func HasSavedListings(dir string) bool {
-	fi, err := os.Stat(filepath.Join(dir, snapshotName))
-	_, cerr := os.Stat(filepath.Join(dir, cleanName))
-	return err == nil && cerr == nil && fi.Mode().IsRegular() && fi.Size() > 0
+// listings an earlier mount of the library at location through api saved,
+// and ended cleanly (its header is read, not the whole).
+func HasSavedListings(dir, location, api string) bool {
+	if _, err := os.Stat(filepath.Join(dir, cleanName)); err != nil {
+		return false
+	}
+	f, err := os.Open(filepath.Join(dir, snapshotName))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(snapshotMagic)+binary.MaxVarintLen64+2*(binary.MaxVarintLen64+maxSnapURLBytes))
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if !bytes.HasPrefix(head, []byte(snapshotMagic)) {
+		return false
+	}
+	r := &snapReader{b: head, off: len(snapshotMagic)}
+	v := r.uvarint()
+	loc, a := string(r.bytes(maxSnapURLBytes)), string(r.bytes(maxSnapURLBytes))
+	return r.err == nil && v == snapshotVersion && loc == location && a == api
 }
 
 // cleanName is a file a mount leaves in the cache directory when it ended
@@ -152,17 +168,18 @@ func endedCleanly(dir string) bool {
 	if os.Remove(p) != nil {
 		return false
 	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	syncDir(dir)
 	return true
 }
 
-// markClean leaves the mark of a mount that ended cleanly.
+// markClean leaves the mark of a mount that ended cleanly, once the last
+// snapshot is on the disk: a power cut must not leave the mark with an
+// older snapshot.
 func markClean(dir string) {
+	syncDir(dir)
 	if f, err := os.OpenFile(filepath.Join(dir, cleanName), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 		f.Close()
+		syncDir(dir)
 	}
 }
 

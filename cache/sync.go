@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -80,13 +81,11 @@ func (f *folders) awaitPass(ctx context.Context) bool {
 }
 
 // revalidate lists a stale folder again in the background, unless a pass
-// over the library will (it retries until it works).
+// over the library under way will (one that failed, or is waiting to try
+// again, will not: the folder is listed on its own).
 func (f *folders) revalidate(folderID string) {
-	if f.wholeLibrary() {
-		return
-	}
 	f.mu.Lock()
-	if f.stopped || f.revalidating[folderID] || f.closing == nil || f.closing.Err() != nil {
+	if f.pass != nil || f.stopped || f.revalidating[folderID] || f.closing == nil || f.closing.Err() != nil {
 		f.mu.Unlock()
 		return
 	}
@@ -136,6 +135,9 @@ func (f *folders) stopBackground() {
 // until it works, then, every poll, the recent changes, and every full,
 // another pass (see the comment at the top of this file).
 func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duration) {
+	f.mu.Lock()
+	f.polling = poll > 0
+	f.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		err := f.passOverLibrary(ctx)
 		if err == nil {
@@ -158,7 +160,6 @@ func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duratio
 	t := f.clock.NewTicker(poll)
 	defer t.Stop()
 	last := f.clock.Now()
-	recentOff := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -177,7 +178,10 @@ func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duratio
 			last = f.clock.Now()
 			continue
 		}
-		if recentOff {
+		f.mu.Lock()
+		off := f.recentOff
+		f.mu.Unlock()
+		if off {
 			f.pollUsed(ctx, poll)
 			continue
 		}
@@ -186,8 +190,7 @@ func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duratio
 		case err == nil:
 			f.log.Debug("polled the latest changes", "changed", n)
 		case errors.Is(err, remote.ErrOrderIgnored):
-			f.log.Info("the server does not list by most recent change: polling the folders in use instead")
-			recentOff = true
+			f.orderIgnored()
 			f.pollUsed(ctx, poll)
 		case errors.Is(err, errManyChanges):
 			if err := f.passOverLibrary(ctx); err == nil {
@@ -219,6 +222,17 @@ func (f *folders) passOverLibrary(ctx context.Context) error {
 	}()
 	ctx, cancel := f.listingContext(remote.Background(ctx))
 	defer cancel()
+	f.mu.Lock()
+	mark := f.polling && !f.recentOff
+	f.mu.Unlock()
+	if mark {
+		// What changes while the pass runs is seen by the next poll.
+		if err := f.markRecent(ctx); errors.Is(err, remote.ErrOrderIgnored) {
+			f.orderIgnored()
+		} else if err != nil {
+			return err
+		}
+	}
 	start := f.begin()
 	defer f.end(start)
 	children, err := f.listLibrary(ctx)
@@ -348,20 +362,80 @@ func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bo
 	return true, nil
 }
 
+// orderIgnored notes that the server ignores sortBy=updatedAt: polls list
+// the folders in use instead.
+func (f *folders) orderIgnored() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.recentOff {
+		f.recentOff = true
+		f.log.Info("the server does not list by most recent change: polling the folders in use instead")
+	}
+}
+
+// markMargin is how far before its mark a poll still looks: the service
+// may run on several machines whose clocks differ a little.
+var markMargin = 2 * time.Second
+
+// markRecent notes, for each type of item, the time of the latest change
+// the service holds now (one call each): the next poll looks at every
+// change since. Called as a pass over the library begins, so that what
+// changes while it runs is seen by the poll after it.
+func (f *folders) markRecent(ctx context.Context) error {
+	ctx, cancel := f.listingContext(remote.Background(ctx))
+	defer cancel()
+	marks := make(map[string]time.Time)
+	for _, typ := range []string{remote.TypeFolder, remote.TypeFile} {
+		marks[typ] = time.Time{} // none yet: every item is a change since
+		err := f.rc.ListUpdated(ctx, typ, func(it remote.Item) bool {
+			marks[typ] = it.UpdatedAt
+			return false
+		})
+		if err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	f.marks = marks
+	f.mu.Unlock()
+	return nil
+}
+
 // pollRecent asks for the items changed most recently, folders then
-// files, and applies those not known as they are now, stopping at the
-// first one known.
+// files, newest first, back to the mark the last poll (or pass) left,
+// and applies those not known as they are now. When nothing changed,
+// that is one call per type.
 func (f *folders) pollRecent(ctx context.Context) (int, error) {
 	ctx, cancel := f.listingContext(remote.Background(ctx))
 	defer cancel()
+	start := f.begin()
+	defer f.end(start)
+	f.mu.Lock()
+	marks := maps.Clone(f.marks)
+	f.mu.Unlock()
+	next := maps.Clone(marks)
+	if next == nil {
+		next = make(map[string]time.Time)
+	}
 	changed := 0
 	for _, typ := range []string{remote.TypeFolder, remote.TypeFile} {
+		mark, marked := marks[typ]
 		idx := &knownIndex{f: f}
 		var found []Entry
+		first := true
 		err := f.rc.ListUpdated(ctx, typ, func(it remote.Item) bool {
+			if first {
+				// Whatever changes after this answer is newer than it.
+				next[typ], first = it.UpdatedAt, false
+			}
+			if marked && it.UpdatedAt.Before(mark.Add(-markMargin)) {
+				return false
+			}
 			e := entryOf(it)
 			if idx.known(e) {
-				return false
+				// Without a mark (the first poll of a mount whose pass had
+				// none), the first item known ends the look.
+				return marked
 			}
 			found = append(found, e)
 			return len(found) <= maxRecent
@@ -372,9 +446,12 @@ func (f *folders) pollRecent(ctx context.Context) (int, error) {
 		if len(found) > maxRecent {
 			return changed, errManyChanges
 		}
-		f.applyRemote(idx, found)
+		f.applyRecent(idx, found, start)
 		changed += len(found)
 	}
+	f.mu.Lock()
+	f.marks = next
+	f.mu.Unlock()
 	return changed, nil
 }
 
@@ -418,10 +495,10 @@ func (x *knownIndex) known(e Entry) bool {
 		(e.Size < 0 || old.Size == e.Size)
 }
 
-// applyRemote puts entries changed elsewhere in the stored listings of
-// their folders (and out of the one each was in), and reports the folders
-// changed.
-func (f *folders) applyRemote(idx *knownIndex, found []Entry) {
+// applyRecent puts entries changed elsewhere, seen by a poll that began
+// at start, in the stored listings of their folders (and out of the one
+// each was in), and reports the folders changed.
+func (f *folders) applyRecent(idx *knownIndex, found []Entry, start uint64) {
 	if len(found) == 0 {
 		return
 	}
@@ -436,12 +513,10 @@ func (f *folders) applyRemote(idx *knownIndex, found []Entry) {
 	for _, e := range slices.Backward(found) {
 		if old, ok := idx.find(e.ID); ok && old.ParentID != e.ParentID {
 			look(old.ParentID)
-			f.note(old.ParentID, change{kind: dropID, id: e.ID})
+			f.applyRemote(old.ParentID, change{kind: dropID, id: e.ID}, start)
 		}
-		if _, ok := f.cached(e.ParentID); ok {
-			look(e.ParentID)
-			f.note(e.ParentID, change{kind: putEntry, e: e})
-		}
+		look(e.ParentID)
+		f.applyRemote(e.ParentID, change{kind: putEntry, e: e}, start)
 	}
 	if f.fetched != nil {
 		f.fetched(found)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,11 +33,22 @@ func (e *env) names(t *testing.T, folderID string) []string {
 // a rename, a move between folders seen as a rename's parent, a new file.
 func TestPassThenPollRecent(t *testing.T) {
 	e := newEnv(t, ghltest.Options{})
+	// Items changed at distinct times (as in any library but a test's),
+	// so that a poll finds where the changes it has seen end.
+	e.srv.AddFolder("", "Archive")
+	nextMilli()
 	docs := e.srv.AddFolder("", "Docs")
+	nextMilli()
 	a := e.srv.AddFile(docs, "a.txt", "text/plain", []byte("a"))
+	nextMilli()
 	e.srv.AddFile("", "r.txt", "text/plain", []byte("r"))
+	nextMilli()
 	f := e.store.folders
-	f.listAll = true
+	f.listAll, f.polling = true, true
+	// Every item here changed within the margin a poll looks back over:
+	// without it, a poll that finds nothing stops at once.
+	defer func(m time.Duration) { markMargin = m }(markMargin)
+	markMargin = 0
 	var told []string
 	f.changedFn = func(id string, before, after *folderState) { told = append(told, id) }
 
@@ -52,6 +64,7 @@ func TestPassThenPollRecent(t *testing.T) {
 		t.Fatalf("a folder the pass listed was listed again")
 	}
 
+	nextMilli() // the poll's mark, the pass's, is behind us
 	e.srv.ResetStats()
 	if _, err := f.pollRecent(ctx); err != nil {
 		t.Fatal(err)
@@ -64,19 +77,22 @@ func TestPassThenPollRecent(t *testing.T) {
 	}
 
 	// Elsewhere: a.txt renamed, a file added to the root.
+	nextMilli()
 	apiRename(t, e.srv, a, "b.txt")
 	e.srv.AddFile("", "new.txt", "text/plain", []byte("n"))
 	e.srv.ResetStats()
 	if _, err := f.pollRecent(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.lists(); n > 2 {
-		t.Errorf("a poll that found 2 changes made %d calls", n)
+	// A page per type, and a page that confirms the end of a listing this
+	// small (the bench measures a real library's).
+	if n := e.lists(); n > 4 {
+		t.Errorf("a poll that found 2 changes made %d calls, want at most 4", n)
 	}
 	if got := e.names(t, docs); !slices.Equal(got, []string{"b.txt"}) {
 		t.Errorf("after the poll Docs shows %q, want [b.txt]", got)
 	}
-	if got := e.names(t, ""); !slices.Equal(got, []string{"Docs", "new.txt", "r.txt"}) {
+	if got := e.names(t, ""); !slices.Equal(got, []string{"Archive", "Docs", "new.txt", "r.txt"}) {
 		t.Errorf("after the poll the root shows %q", got)
 	}
 	slices.Sort(told)
@@ -92,12 +108,8 @@ func TestPollRecentOrderIgnored(t *testing.T) {
 	a := e.srv.AddFile("", "a.txt", "text/plain", []byte("a"))
 	nextMilli() // b.txt created after a.txt, as the fake's clock tells
 	e.srv.AddFile("", "b.txt", "text/plain", []byte("b"))
-	f := e.store.folders
-	f.listAll = true
+	f := e.listedAll(t, false)
 	ctx := context.Background()
-	if err := f.passOverLibrary(ctx); err != nil {
-		t.Fatal(err)
-	}
 	nextMilli()
 	apiRename(t, e.srv, a, "c.txt") // the oldest item is now the newest change
 	if _, err := f.pollRecent(ctx); !errors.Is(err, remote.ErrOrderIgnored) {
@@ -120,9 +132,16 @@ func TestSavedListingsShownThenReplaced(t *testing.T) {
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if !HasSavedListings(e.dir, e.opts.Location, e.opts.API) || HasSavedListings(e.dir, "another", e.opts.API) {
+		t.Errorf("HasSavedListings: %v for this library, %v for another, want true and false",
+			HasSavedListings(e.dir, e.opts.Location, e.opts.API), HasSavedListings(e.dir, "another", e.opts.API))
+	}
 	apiTrash(t, e.srv, gone)
 
 	e.reopen(t)
+	if HasSavedListings(e.dir, e.opts.Location, e.opts.API) {
+		t.Errorf("a mount under way (or killed) leaves the mark of one that ended cleanly")
+	}
 	e.srv.ResetStats()
 	if got := e.names(t, docs); !slices.Equal(got, []string{"gone.txt", "kept.txt"}) {
 		t.Fatalf("the saved listing shows %q", got)
@@ -140,6 +159,18 @@ func TestSavedListingsShownThenReplaced(t *testing.T) {
 	}
 }
 
+// listedAll turns the listing of the whole library on (and polls by the
+// latest change, with polling) and runs a pass.
+func (e *env) listedAll(t *testing.T, polling bool) *folders {
+	t.Helper()
+	f := e.store.folders
+	f.listAll, f.polling = true, polling
+	if err := f.passOverLibrary(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // nextMilli returns once the wall clock is in a later millisecond: the
 // fake stamps items with the real time, in milliseconds, and a test that
 // needs two stamps to differ waits for the clock to move on (at most a
@@ -148,5 +179,161 @@ func nextMilli() {
 	now := time.Now().Truncate(time.Millisecond)
 	for !time.Now().Truncate(time.Millisecond).After(now) {
 		runtime.Gosched()
+	}
+}
+
+// hookRC runs hook once, after a ListUpdated of files has read its pages
+// and before pollRecent applies them: a user's call landing meanwhile.
+type hookRC struct {
+	Remote
+	hook    func()
+	failAll bool
+}
+
+func (r *hookRC) ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error {
+	err := r.Remote.ListUpdated(ctx, typ, visit)
+	if h := r.hook; h != nil && typ == remote.TypeFile {
+		r.hook = nil
+		h()
+	}
+	return err
+}
+
+func (r *hookRC) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+	if r.failAll && q.FetchAll {
+		return errors.New("503 on page 7 of the pass")
+	}
+	return r.Remote.ListEach(ctx, q, restart, add)
+}
+
+// A file removed through the mount while a poll's pages were in flight
+// stays removed: the poll's (older) view of it is not applied.
+func TestPollNeverBringsBackWhatTheMountRemoved(t *testing.T) {
+	e := newEnv(t, ghltest.Options{})
+	docs := e.srv.AddFolder("", "Docs")
+	x := e.srv.AddFile(docs, "x.txt", "text/plain", []byte("x"))
+	f := e.listedAll(t, false)
+	ctx := context.Background()
+	nextMilli()
+	apiRename(t, e.srv, x, "x2.txt") // elsewhere: x is now "changed"
+	l, err := e.store.ListDir(ctx, docs)
+	if err != nil || len(l.Entries) != 1 {
+		t.Fatal(l, err)
+	}
+	ent := l.Entries[0]
+	f.rc = &hookRC{Remote: f.rc, hook: func() {
+		if err := e.store.Remove(ctx, ent); err != nil { // rm through the mount
+			t.Error(err)
+		}
+	}}
+	if _, err := f.pollRecent(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.names(t, docs); len(got) != 0 {
+		t.Errorf("Docs shows %q; x was trashed through the mount and the server holds nothing", got)
+	}
+}
+
+// A poll looks back to the last poll's mark, not to the first item known:
+// an item the mount itself made known (mkdir's answer carries updatedAt)
+// does not hide older changes made elsewhere.
+func TestPollSeesOlderChangesThanTheMountsOwn(t *testing.T) {
+	e := newEnv(t, ghltest.Options{})
+	f := e.listedAll(t, true)
+	ctx := context.Background()
+	nextMilli()
+	e.srv.AddFolder("", "Elsewhere")
+	nextMilli()
+	if _, err := e.store.Mkdir(ctx, "", "Mine"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pollRecent(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.names(t, ""); !slices.Contains(got, "Elsewhere") {
+		t.Errorf("after the poll the root shows %q: the folder made elsewhere is missed (until the full pass)", got)
+	}
+}
+
+// The same after a listing of one folder (a user's ls after the TTL,
+// rmdir's check, a revalidation) made a newer change known.
+func TestPollSeesChangesOlderThanARelisting(t *testing.T) {
+	e := newEnv(t, ghltest.Options{})
+	docs := e.srv.AddFolder("", "Docs")
+	f := e.listedAll(t, true)
+	ctx := context.Background()
+	nextMilli()
+	e.srv.AddFile(docs, "older.txt", "text/plain", []byte("o"))
+	nextMilli()
+	e.srv.AddFile("", "newer.txt", "text/plain", []byte("n"))
+	if _, err := f.load(ctx, ""); err != nil { // the root listed on its own
+		t.Fatal(err)
+	}
+	if _, err := f.pollRecent(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.names(t, docs); !slices.Contains(got, "older.txt") {
+		t.Errorf("after the poll Docs shows %q: older.txt, made elsewhere, is missed", got)
+	}
+}
+
+// With ListAll, a saved (stale) listing opened while no pass runs (the
+// last one failed) is listed again on its own.
+func TestSavedListingRevalidatedWhilePassesFail(t *testing.T) {
+	e := newEnv(t, ghltest.Options{})
+	docs := e.srv.AddFolder("", "Docs")
+	gone := e.srv.AddFile(docs, "gone.txt", "text/plain", []byte("g"))
+	e.names(t, docs)
+	e.names(t, "")
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	apiTrash(t, e.srv, gone)
+	e.reopen(t)
+	f := e.store.folders
+	f.listAll = true
+	f.rc = &hookRC{Remote: f.rc, failAll: true}
+	if err := f.passOverLibrary(context.Background()); err == nil {
+		t.Fatal("pass should fail")
+	}
+	e.names(t, docs) // the user opens Docs: shown as saved, checked behind
+	eventually(t, "Docs to be revalidated", func() bool { return !slices.Contains(e.names(t, docs), "gone.txt") })
+}
+
+// midPassRC runs hook once, after a pass over the library listed the
+// folders (its files' listing runs at the same time).
+type midPassRC struct {
+	Remote
+	once sync.Once
+	hook func()
+}
+
+func (r *midPassRC) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+	err := r.Remote.ListEach(ctx, q, restart, add)
+	if q.FetchAll && q.Type == remote.TypeFolder {
+		r.once.Do(r.hook)
+	}
+	return err
+}
+
+// A listing fetched on its own while a pass runs is newer than the
+// pass's: the pass neither replaces it nor forgets the folder.
+func TestPassNeverOverwritesANewerListing(t *testing.T) {
+	e := newEnv(t, ghltest.Options{})
+	f := e.store.folders
+	f.listAll = true
+	ctx := context.Background()
+	f.rc = &midPassRC{Remote: f.rc, hook: func() {
+		e.srv.AddFolder("", "New")                               // elsewhere, after the pass listed folders
+		e.clock.Advance(2 * time.Second)                         // the pass is no longer young: ls lists on its own
+		if got := e.names(t, ""); !slices.Contains(got, "New") { // the user's ls
+			t.Errorf("ls during the pass shows %q", got)
+		}
+	}}
+	if err := f.passOverLibrary(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.names(t, ""); !slices.Contains(got, "New") {
+		t.Errorf("after the pass the root shows %q: New, which exists and was shown, is hidden for the TTL", got)
 	}
 }

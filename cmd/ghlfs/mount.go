@@ -239,7 +239,7 @@ func runMount(args []string) error {
 	// the API's own message, rather than as a mount that errors on every use.
 	// An API out of reach is no reason not to mount when the listings of an
 	// earlier mount are there to show (they are checked once it is back).
-	warm := cache.HasSavedListings(cacheDir)
+	warm := cache.HasSavedListings(cacheDir, location, apiIdentity(rcBase(apiURL)))
 	wait := 30 * time.Second
 	if warm {
 		wait = 5 * time.Second
