@@ -373,6 +373,10 @@ func (f *folders) orderIgnored() {
 	}
 }
 
+// maxBehind is how many items known, at or before its mark, a poll looks
+// over within the margin.
+const maxBehind = 50
+
 // markMargin is how far before its mark a poll still looks: the service
 // may run on several machines whose clocks differ a little.
 var markMargin = 2 * time.Second
@@ -422,7 +426,7 @@ func (f *folders) pollRecent(ctx context.Context) (int, error) {
 		mark, marked := marks[typ]
 		idx := &knownIndex{f: f}
 		var found []Entry
-		first := true
+		first, behind := true, 0
 		err := f.rc.ListUpdated(ctx, typ, func(it remote.Item) bool {
 			if first {
 				// Whatever changes after this answer is newer than it.
@@ -434,8 +438,13 @@ func (f *folders) pollRecent(ctx context.Context) (int, error) {
 			e := entryOf(it)
 			if idx.known(e) {
 				// Without a mark (the first poll of a mount whose pass had
-				// none), the first item known ends the look.
-				return marked
+				// none), the first item known ends the look. With one, the
+				// margin is looked over, up to maxBehind items known (a
+				// bulk import shares one time: not all of it, every poll).
+				if !it.UpdatedAt.After(mark) {
+					behind++
+				}
+				return marked && behind <= maxBehind
 			}
 			found = append(found, e)
 			return len(found) <= maxRecent

@@ -76,6 +76,7 @@ type pacer struct {
 	// onGrant, when set (by tests), is called with mu held for each slot
 	// handed out.
 	onGrant func(prio int, at time.Time)
+	reserve int // backgroundReserve
 }
 
 // waiter is one caller waiting for a slot.
@@ -93,7 +94,7 @@ func newPacer(clock clockwork.Clock, limit int, window, maxPause time.Duration) 
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	p := &pacer{clock: clock, maxPause: maxPause}
+	p := &pacer{clock: clock, maxPause: maxPause, reserve: backgroundReserve}
 	if limit > 0 && window > 0 {
 		burst := max(limit/10, 1)
 		every := float64(limit-burst) / window.Seconds()
@@ -134,7 +135,7 @@ func (p *pacer) await(ctx context.Context, w *waiter) error {
 		var timer clockwork.Timer
 		if p.leader() == w {
 			now := p.clock.Now()
-			d := p.take(now)
+			d := p.take(now, w.prio)
 			if d <= 0 {
 				p.leave(w)
 				st := &p.stats[w.prio]
@@ -191,14 +192,26 @@ func (p *pacer) leave(w *waiter) {
 	}
 }
 
-// take takes a slot at now and returns 0, or returns how long until one
-// may be free, having taken nothing. p.mu is held.
-func (p *pacer) take(now time.Time) time.Duration {
+// backgroundReserve is how many slots of the bucket background calls
+// leave for the calls users wait on: a look-up that needs two calls (a
+// folder's folders and files) sends both at once, even while a pass over
+// the library spends all the rest.
+const backgroundReserve = 2
+
+// take takes a slot at now for a call of priority prio and returns 0, or
+// returns how long until one may be free, having taken nothing. p.mu is
+// held.
+func (p *pacer) take(now time.Time, prio int) time.Duration {
 	if d := p.pauseUntil.Sub(now); d > 0 {
 		return d
 	}
 	if p.lim == nil {
 		return 0
+	}
+	if keep := float64(min(p.reserve, p.lim.Burst()-1)); prio == background && keep > 0 {
+		if short := 1 + keep - p.lim.TokensAt(now); short > 0 {
+			return max(time.Duration(short/float64(p.lim.Limit())*float64(time.Second)), time.Millisecond)
+		}
 	}
 	r := p.lim.ReserveN(now, 1)
 	d := r.DelayFrom(now)

@@ -27,6 +27,7 @@ func newFakePacer(t *testing.T) (*pacer, *clockwork.FakeClock) {
 	t.Helper()
 	clk := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := newPacer(clk, testLimit, testWindow, 0)
+	p.reserve = 0 // the order of grants, slot by slot (TestPacerReserve has the reserve)
 	return p, clk
 }
 
@@ -329,5 +330,53 @@ func TestClientCountsCallsByPriority(t *testing.T) {
 	}
 	if s := c.PacerStats(); s.Background.Cancelled != 1 || s.Background.Granted != 2 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// Background calls leave backgroundReserve slots of the bucket to the
+// calls users wait on: with a pass spending everything else, a look-up's
+// two calls both go at once.
+func TestPacerReserve(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := newPacer(clk, testLimit, testWindow, 0)
+	ctx := testCtx(t)
+	// Background calls take the bucket down to the reserve, and no further.
+	for tokens(p) >= 1+backgroundReserve {
+		if err := p.wait(Background(ctx)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan string, 3)
+	start(ctx, p, p.enqueue(background), "bg", done)
+	if err := clk.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err) // it waits for the clock, though slots are left
+	}
+	// Two foreground calls go at once, without the clock moving.
+	for i := range backgroundReserve {
+		if err := p.wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 && len(done) > 0 {
+			t.Fatalf("%s granted from the reserve", <-done)
+		}
+	}
+	// The background call goes once the bucket holds the reserve again and
+	// one more slot: the bucket is empty now (it held exactly the reserve,
+	// whole slots, the clock never having moved), so at the third step.
+	for step := 1; step <= 2; step++ {
+		clk.Advance(testSlot)
+		if err := clk.BlockUntilContext(ctx, 1); err != nil {
+			t.Fatal(err) // it waits again
+		}
+		if len(done) > 0 {
+			t.Fatalf("%s granted at step %d, with %.2f slots in the bucket", <-done, step, tokens(p))
+		}
+	}
+	clk.Advance(testSlot)
+	if got := <-done; got != "bg" {
+		t.Fatal(got)
+	}
+	if tok := tokens(p); tok < float64(backgroundReserve) {
+		t.Errorf("the background call left %.2f slots, want %d", tok, backgroundReserve)
 	}
 }
