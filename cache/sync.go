@@ -57,7 +57,10 @@ func (f *folders) wholeLibrary() bool {
 // began less than listWait ago: a small library's pass ends within that
 // and saves every look-up its own listing (a first walk costs the pass's
 // pages and no more); a big library's does not, and a look-up lists its
-// folder on its own, without waiting. It reports whether a pass ended.
+// folder on its own, without waiting (a walk of a big library while its
+// pass runs goes at the pace of listing folder by folder: a user's calls
+// go first, and the pass takes up when they stop). It reports whether a
+// pass ended.
 func (f *folders) awaitPass(ctx context.Context) bool {
 	f.mu.Lock()
 	p := f.pass

@@ -77,6 +77,10 @@ type pacer struct {
 	// handed out.
 	onGrant func(prio int, at time.Time)
 	reserve int // backgroundReserve
+	window  time.Duration
+	// lastUser is when a foreground call was last sent: the reserve is
+	// kept while users are active (within a window of it). Guarded by mu.
+	lastUser time.Time
 }
 
 // waiter is one caller waiting for a slot.
@@ -94,7 +98,7 @@ func newPacer(clock clockwork.Clock, limit int, window, maxPause time.Duration) 
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	p := &pacer{clock: clock, maxPause: maxPause, reserve: backgroundReserve}
+	p := &pacer{clock: clock, maxPause: maxPause, reserve: backgroundReserve, window: window}
 	if limit > 0 && window > 0 {
 		burst := max(limit/10, 1)
 		every := float64(limit-burst) / window.Seconds()
@@ -143,6 +147,9 @@ func (p *pacer) await(ctx context.Context, w *waiter) error {
 				waited := now.Sub(w.since)
 				st.Waited += waited
 				st.MaxWait = max(st.MaxWait, waited)
+				if w.prio == foreground {
+					p.lastUser = now
+				}
 				if p.onGrant != nil {
 					p.onGrant(w.prio, now)
 				}
@@ -193,9 +200,11 @@ func (p *pacer) leave(w *waiter) {
 }
 
 // backgroundReserve is how many slots of the bucket background calls
-// leave for the calls users wait on: a look-up that needs two calls (a
+// leave for the calls users wait on, while users are active (a call of
+// theirs within the last window): a look-up that needs two calls (a
 // folder's folders and files) sends both at once, even while a pass over
-// the library spends all the rest.
+// the library spends all the rest. With no user about (a pass at mount),
+// background work has the whole bucket.
 const backgroundReserve = 2
 
 // take takes a slot at now for a call of priority prio and returns 0, or
@@ -208,7 +217,8 @@ func (p *pacer) take(now time.Time, prio int) time.Duration {
 	if p.lim == nil {
 		return 0
 	}
-	if keep := float64(min(p.reserve, p.lim.Burst()-1)); prio == background && keep > 0 {
+	active := !p.lastUser.IsZero() && now.Sub(p.lastUser) < p.window
+	if keep := float64(min(p.reserve, p.lim.Burst()-1)); prio == background && keep > 0 && active {
 		if short := 1 + keep - p.lim.TokensAt(now); short > 0 {
 			return max(time.Duration(short/float64(p.lim.Limit())*float64(time.Second)), time.Millisecond)
 		}

@@ -340,7 +340,18 @@ func TestPacerReserve(t *testing.T) {
 	clk := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := newPacer(clk, testLimit, testWindow, 0)
 	ctx := testCtx(t)
-	// Background calls take the bucket down to the reserve, and no further.
+	// With no user about, background calls may take the whole bucket.
+	if err := p.wait(Background(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	if tok := tokens(p); tok != testLimit/10-1 {
+		t.Fatalf("%.2f slots left after one background call", tok)
+	}
+	// A user's call: from now on background calls take the bucket down to
+	// the reserve, and no further.
+	if err := p.wait(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for tokens(p) >= 1+backgroundReserve {
 		if err := p.wait(Background(ctx)); err != nil {
 			t.Fatal(err)

@@ -245,7 +245,7 @@ func runMount(args []string) error {
 		wait = 5 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	err = rc.Check(ctx)
+	err = rc.Check(remote.Background(ctx)) // no user waits on it: it leaves them the reserve
 	cancel()
 	if err != nil && !(warm && unreachable(err)) {
 		return fmt.Errorf("checking the token and location: %w", err)
