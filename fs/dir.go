@@ -106,13 +106,40 @@ func (d *Dir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	if err != nil {
 		return nil, d.fsys.fail("readdir", &d.Inode, "", err)
 	}
+	return gofs.NewListDirStream(d.entries(v)), 0
+}
+
+// OpendirHandle opens the folder for reading its entries, as the listing
+// shows them now. The kernel may keep what it read between opens (FUSE's
+// readdir cache) for as long as the listing is the one it was given: an
+// open after any change to it (or after a new listing, at the TTL) clears
+// that cache, and reads afresh. (go-fuse sets FOPEN_KEEP_CACHE with
+// FOPEN_CACHE_DIR; without either, the kernel drops what it kept.)
+func (d *Dir) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	v, err := d.children(ctx)
+	if err != nil {
+		return nil, 0, d.fsys.fail("readdir", &d.Inode, "", err)
+	}
+	d.st.mu.Lock()
+	same := d.st.served == v
+	d.st.served = v
+	d.st.mu.Unlock()
+	var fl uint32
+	if same {
+		fl = fuse.FOPEN_CACHE_DIR
+	}
+	return gofs.NewListDirStream(d.entries(v)), fl, 0
+}
+
+// entries lists a folder's view for the kernel.
+func (d *Dir) entries(v *dirView) []fuse.DirEntry {
 	list := make([]fuse.DirEntry, 0, len(v.names)+2)
 	list = append(list, fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR}, fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR})
 	for _, name := range v.names {
 		e, _ := v.lookup(name)
 		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.Key)})
 	}
-	return gofs.NewListDirStream(list), 0
+	return list
 }
 
 // OnForget drops the folder from the nodes the poller may notify, and its

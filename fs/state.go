@@ -17,6 +17,9 @@ type nodeState struct {
 	mu    sync.Mutex
 	entry cache.Entry // guarded by mu
 	view  *dirView    // guarded by mu; folders: the names of the last listing seen
+	// served is, for a folder, the view the kernel's readdir cache may hold
+	// (OpendirHandle): an open of another view clears that cache.
+	served *dirView // guarded by mu
 	// unlinked is set once the file was removed (or replaced by a rename):
 	// an open file of it then says nlink 0.
 	unlinked bool // guarded by mu

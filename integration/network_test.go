@@ -252,9 +252,10 @@ func TestRetryAfterOfADayIsCapped(t *testing.T) {
 	srv := fake(t, ghltest.Options{})
 	folder := srv.AddFolder("", "f")
 	srv.AddFile(folder, "x.txt", "", []byte("x"))
-	m := mountFS(t, srv, mountOpt{args: []string{"--max-retry-after", "2s"}})
+	m := mountFS(t, srv, mountOpt{args: []string{"--max-retry-after", "2s", "--list-all=false"}})
 
-	// f was never listed: ls of it needs the API.
+	// f was never listed (folder by folder, and not opened): ls of it
+	// needs the API.
 	lists := getStats(t, srv).ByEndpoint[ghltest.EndpointList]
 	srv.SetFaults(ghltest.Faults{Fault429: 1, Fault429RetryAfter: ghltest.Duration(24 * time.Hour)})
 	start := time.Now()

@@ -70,3 +70,39 @@ func TestWarmStartFromSavedListings(t *testing.T) {
 		t.Errorf("b.txt is %s in the library", it.Status)
 	}
 }
+
+// The kernel may keep a folder's entries between opens (FUSE's readdir
+// cache), but never past a change: one made through the mount shows at
+// the next ls, one made elsewhere as soon as the mount has listed the
+// folder again.
+func TestReaddirCacheFollowsChanges(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	docs := srv.AddFolder("", "Docs")
+	srv.AddFile(docs, "a.txt", "text/plain", []byte("a"))
+	// No poll: a change elsewhere is seen when the listing is taken again,
+	// at the TTL, which no notification to the kernel goes with.
+	m := mountFS(t, srv, mountOpt{args: []string{"--dir-cache-time", "1s"}})
+	m.awaitListed(t)
+	ls := func() []string { return lines(sh(t, "ls", m.path("Docs"))) }
+	for range 3 { // the third ls is answered from the kernel's cache
+		if got := ls(); !slices.Equal(got, []string{"a.txt"}) {
+			t.Fatalf("Docs lists %q", got)
+		}
+	}
+	sh(t, "touch", m.path("Docs", "b.txt"))
+	if got := ls(); !slices.Equal(got, []string{"a.txt", "b.txt"}) {
+		t.Fatalf("after touch b.txt, Docs lists %q", got)
+	}
+	ls()
+	sh(t, "rm", m.path("Docs", "a.txt"))
+	if got := ls(); !slices.Equal(got, []string{"b.txt"}) {
+		t.Fatalf("after rm a.txt, Docs lists %q", got)
+	}
+	ls()
+	srv.AddFile(docs, "c.txt", "text/plain", []byte("c")) // elsewhere
+	waitFor(t, "ls to show c.txt, added elsewhere", func() bool { return slices.Equal(ls(), []string{"b.txt", "c.txt"}) })
+	tree := remoteTree(t, srv)
+	if _, ok := tree["Docs/b.txt"]; !ok || len(tree) != 3 {
+		t.Errorf("the library holds %v", tree)
+	}
+}
