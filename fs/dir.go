@@ -121,7 +121,8 @@ func (d *Dir) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle,
 		return nil, 0, d.fsys.fail("readdir", &d.Inode, "", err)
 	}
 	d.st.mu.Lock()
-	same := d.st.served == v
+	// A folder never opened has nothing in the kernel's cache to clear.
+	same := d.st.served == v || d.st.served == nil
 	d.st.served = v
 	d.st.mu.Unlock()
 	var fl uint32
