@@ -247,17 +247,12 @@ func (d *diskCache) join(id string, size int64) error {
 		d.mu.Unlock()
 	}()
 	p := filepath.Join(d.dir, chunkName(w))
-	tmp := p + ".tmp" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := d.copyChunks(tmp, id, last, size); err != nil {
-		os.Remove(tmp)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // a chunk was evicted meanwhile
-		}
-		return fmt.Errorf("content cache: %w", err)
+	err := replaceFile(p, func(tmp string) error { return d.copyChunks(tmp, id, last, size) })
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a chunk was evicted meanwhile
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("content cache: %w", err)
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -323,14 +318,8 @@ func (d *diskCache) put(k chunkKey, data []byte) error {
 		return nil
 	}
 	p := filepath.Join(d.dir, chunkName(k))
-	tmp := p + ".tmp" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("content cache: %w", err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("content cache: %w", err)
+	if err := replaceFile(p, func(tmp string) error { return os.WriteFile(tmp, data, 0o600) }); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -359,4 +348,19 @@ func (d *diskCache) size() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.used
+}
+
+// replaceFile writes p whole through write, into a file beside it then
+// renamed over it: a reader sees the old file or the new, never a part.
+func replaceFile(p string, write func(tmp string) error) error {
+	tmp := p + ".tmp" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := write(tmp); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("content cache: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("content cache: %w", err)
+	}
+	return nil
 }

@@ -32,37 +32,37 @@ func newEnv(t *testing.T, opts ghltest.Options, mod ...func(*Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1, RetryTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := &env{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
 	e.opts = Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir}
 	for _, m := range mod {
 		m(&e.opts)
 	}
-	e.store, err = New(rc, e.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.store.Close() })
+	e.reopen(t)
 	return e
 }
 
-// reopen starts another Store on the env's cache dir, as a remount does
-// (the one before must be closed).
+// reopen starts a Store on the env's cache dir (another, as a remount
+// does, once the one before is closed).
 func (e *env) reopen(t *testing.T) {
 	t.Helper()
-	rc, err := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1, RetryTimeout: 10 * time.Second})
+	e.store = startStore(t, remote.Config{BaseURL: e.srv.URL, RetryTimeout: 10 * time.Second}, e.opts)
+}
+
+// startStore starts a Store with opts over a client of the fake made with
+// conf (its token, location and pacing set here), closed at the test's end.
+func startStore(t *testing.T, conf remote.Config, opts Options) *Store {
+	t.Helper()
+	conf.Token, conf.LocationID, conf.RateLimit = "tok", "loc", -1
+	rc, err := remote.New(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(rc, e.opts)
+	s, err := New(rc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.store = s
 	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func (e *env) lists() int64 { return e.srv.Stats().ByEndpoint["GET /medias/files"] }

@@ -130,17 +130,7 @@ func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 // open starts a Store on the env's cache dir (again, after a close).
 func (e *wbEnv) open(t *testing.T) {
 	t.Helper()
-	rc, err := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1,
-		RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(rc, e.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.store = s
-	t.Cleanup(func() { s.Close() })
+	e.store = startStore(t, remote.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}}, e.opts)
 }
 
 // idle waits until the queue has nothing left to do in the API.

@@ -142,6 +142,7 @@ func (f *File) handle(ch *cache.Handle, mode ioMode, local *os.File) (gofs.FileH
 		f.fsys.log.Debug("open /"+f.Path(nil)+": passthrough", "path", "/"+f.Path(nil))
 		return &passHandle{handle: h, local: local}, flags, 0
 	}
+	f.fsys.log.Debug("open /"+f.Path(nil), "path", "/"+f.Path(nil))
 	return h, flags, 0
 }
 

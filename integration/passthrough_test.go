@@ -60,6 +60,12 @@ func directRead(t testing.TB, name string) []byte {
 // fetched the last of them returned.
 func waitWhole(t testing.TB, m *mount, id string) {
 	t.Helper()
+	// The kernel sends a file's RELEASE after close returns; an open while
+	// an ordinary one is still counted cannot pass through.
+	waitFor(t, "every open file released", func() bool {
+		log := m.log.String()
+		return len(logLines(log, "msg=\"release /")) >= len(logLines(log, "msg=\"open /"))
+	})
 	waitFor(t, "the whole copy of "+id+" on disk", func() bool {
 		_, err := os.Stat(filepath.Join(m.cacheDir, "content", id+".all"))
 		return err == nil
