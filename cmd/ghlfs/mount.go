@@ -377,13 +377,6 @@ func rcBase(u string) string {
 	return u
 }
 
-func lazyUnmount(mp string) error {
-	if os.Geteuid() == 0 {
-		return syscall.Unmount(mp, syscall.MNT_DETACH)
-	}
-	return fusermount("-u", "-z", mp)
-}
-
 func fusermount(args ...string) error {
 	bin := "fusermount3"
 	if _, err := exec.LookPath(bin); err != nil {

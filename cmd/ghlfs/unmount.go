@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,11 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // A mount's serving process writes its pid to a file named after the
@@ -42,72 +38,6 @@ func writePidFile(mountpoint string) (string, error) {
 		return "", fmt.Errorf("%s must be private to its owner", filepath.Dir(p))
 	}
 	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"), 0o600)
-}
-
-// servingPid returns the pid of the ghlfs serving mountpoint, if it left
-// a pid file and is still running.
-func servingPid(mountpoint string) (int, bool) {
-	data, err := os.ReadFile(pidFile(mountpoint))
-	if err != nil {
-		return 0, false
-	}
-	pidText, mp, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
-	pid, err := strconv.Atoi(pidText)
-	if err != nil || pid <= 0 || mp != mountpoint {
-		return 0, false
-	}
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil || !strings.HasPrefix(filepath.Base(strings.TrimSuffix(exe, " (deleted)")), "ghlfs") {
-		return 0, false
-	}
-	return pid, true
-}
-
-// isGhlfsMount reports whether mountpoint is a mount of ghlfs.
-func isGhlfsMount(mountpoint string) (bool, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options ... - fstype source
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(fields) < 5 || sep < 0 || sep+1 >= len(fields) {
-			continue
-		}
-		if unescapeMountinfo(fields[4]) == mountpoint && fields[sep+1] == "fuse.ghlfs" {
-			return true, nil
-		}
-	}
-	return false, sc.Err()
-}
-
-// unescapeMountinfo undoes the octal escapes of /proc/self/mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func runUnmount(args []string) error {
@@ -141,37 +71,6 @@ func runUnmount(args []string) error {
 		return stopServer(pid, mp, *wait)
 	}
 	return unmountDirect(mp)
-}
-
-// stopServer asks the ghlfs serving mp to stop, and waits for it to exit.
-func stopServer(pid int, mp string, wait time.Duration) error {
-	pfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return unmountDirect(mp)
-	}
-	defer unix.Close(pfd)
-	if err := unix.PidfdSendSignal(pfd, unix.SIGTERM, nil, 0); err != nil {
-		return fmt.Errorf("stopping ghlfs (pid %d): %w", pid, err)
-	}
-	deadline := time.Now().Add(wait)
-	told := false
-	for {
-		step := min(time.Until(deadline), 2*time.Second)
-		if step <= 0 {
-			return fmt.Errorf("ghlfs (pid %d) is still finishing its uploads after %v; it goes on in the background", pid, wait)
-		}
-		n, err := unix.Poll([]unix.PollFd{{Fd: int32(pfd), Events: unix.POLLIN}}, int(step.Milliseconds()))
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return err
-		}
-		if n > 0 {
-			return nil // it exited
-		}
-		if !told {
-			fmt.Fprintf(os.Stderr, "ghlfs: waiting for ghlfs (pid %d) to finish the uploads that are due\n", pid)
-			told = true
-		}
-	}
 }
 
 // unmountDirect unmounts mp itself; the serving ghlfs then finishes on its

@@ -1,0 +1,39 @@
+//go:build linux
+
+package fs
+
+import (
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// probePassthrough learns whether the kernel takes files from the disk
+// cache for passthrough: it registers one, as go-fuse will at an open, and
+// unregisters it. A kernel without passthrough, a user without
+// CAP_SYS_ADMIN, a cache on a stacked file system (overlayfs), or no disk
+// cache at all: every file is then read through ghlfs, as before.
+func (fsys *FS) probePassthrough(server *fuse.Server) {
+	if fsys.opts.NoPassthrough {
+		fsys.log.Debug("passthrough off (no --passthrough)")
+		return
+	}
+	f, err := fsys.store.ProbeFile()
+	if f == nil {
+		if err != nil {
+			fsys.log.Info("passthrough off: no file could be made in the disk cache", "err", err)
+		}
+		return
+	}
+	defer f.Close()
+	if server.KernelSettings().Flags64()&fuse.CAP_PASSTHROUGH == 0 {
+		fsys.log.Info("passthrough off: the kernel does not offer it; reads go through ghlfs")
+		return
+	}
+	id, errno := server.RegisterBackingFd(&fuse.BackingMap{Fd: int32(f.Fd())})
+	if errno != 0 {
+		fsys.log.Info("passthrough off: the kernel refused a file of the disk cache; reads go through ghlfs", "err", errno.Error())
+		return
+	}
+	server.UnregisterBackingFd(id)
+	fsys.pass.Store(true)
+	fsys.log.Debug("passthrough on: files wholly in the disk cache are read by the kernel directly")
+}
