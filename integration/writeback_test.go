@@ -188,6 +188,9 @@ func TestDiskFullKeepsOriginal(t *testing.T) {
 		t.Errorf("cp of a small file while the cache dir is full: err %v, output %q; want No space left on device", err, out)
 	}
 	checkLibrary("after the small cp on a full cache dir")
+	// The failed file goes when its last descriptor is released: the
+	// kernel sends that (RELEASE) after cp's close has returned.
+	waitFor(t, "small.txt released", func() bool { return len(logLines(m.log.String(), `msg="release /small.txt"`)) > 0 })
 	if out := lines(sh(t, "ls", "-A", m.dir)); !slices.Equal(out, []string{"welcome.png"}) {
 		t.Errorf("ls shows %q, want only welcome.png", out)
 	}
