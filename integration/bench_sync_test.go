@@ -74,16 +74,14 @@ func benchWarmStart(b *testing.B) []benchRow {
 	start = time.Now()
 	out := sh(b, "find", m.dir, "-printf", "%P %s\n")
 	warmTime := time.Since(start)
-	refused := getStats(b, srv).APIRequests        // every one a 503: the fake is down
-	if n := strings.Count(out, "\n"); n != 10101 { // the root, 100 folders, 10,000 files
-		b.Fatalf("the remount's find listed %d entries, want 10,101", n)
-	}
+	refused := getStats(b, srv).APIRequests // every one a 503: the fake is down
+	listed := strings.Count(out, "\n")      // want the root, 100 folders, 10,000 files
 	warmWalk := timeIt(func() { sh(b, "sh", "-c", walkStat(m.dir)) })
 	localWalk := timeIt(func() { sh(b, "sh", "-c", walkStat(local)) })
 	srv.SetFaults(ghltest.Faults{})
 	ratio := localWalk.Seconds() / warmWalk.Seconds()
 	return []benchRow{
-		{"11", "remount, 100 folders × 100 files: API answers the first find needs (the API is down)", fmt.Sprintf("0 (find of 10,101 entries in %s; the pass's %d requests meanwhile all refused)", warmTime.Round(time.Millisecond), refused), "0", true},
+		{"11", "remount, 100 folders × 100 files, the API down (it answers nothing): entries the first find lists", fmt.Sprintf("%d of 10,101 in %s (the pass's %d requests meanwhile all refused)", listed, warmTime.Round(time.Millisecond), refused), "all: no answer needed", listed == 10101},
 		{"11", "remount: find + stat vs the same walk on a local copy", fmt.Sprintf("%.2f (%s vs %s)", ratio, warmWalk.Round(time.Millisecond), localWalk.Round(time.Millisecond)), "≥ 0.8", ratio >= 0.8},
 		{"12", "first mount: ls of one folder while the pass over the library runs: time, API calls by then", fmt.Sprintf("%s, %d (the pass: %d pages)", lsTime.Round(time.Millisecond), lsCalls, pages), "≤ 0.5 s, ≤ pages + 2", lsTime <= 500*time.Millisecond && lsCalls <= pages+2},
 		{"12", "first mount: the whole first walk (find + stat): time, API calls", fmt.Sprintf("%s, %d", walkTime.Round(time.Millisecond), walkCalls), "≤ 3 s, ≤ pages + 2", walkTime <= 3*time.Second && walkCalls <= pages+2},
