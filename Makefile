@@ -7,7 +7,7 @@ MNT     ?= mnt
 # Every package, named so that go never walks into a mount under ./mnt.
 PKGS    := ./cmd/... ./fs/... ./cache/... ./remote/... ./integration/...
 
-.PHONY: all build test vet fmt-check demo bench fuzz clean
+.PHONY: all build test tools vet fmt-check demo bench fuzz clean
 
 all: build
 
@@ -17,8 +17,13 @@ build:
 # vet, formatting, and every test (unit and real-mount integration) with the
 # race detector. Integration tests need FUSE (/dev/fuse; fusermount3 when
 # not root); with CI=true they fail rather than skip without it.
-test: vet fmt-check
+test: tools vet fmt-check
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The programs the tests run (integration/tools.txt): say what is missing,
+# and the apt-get line that installs it, before anything starts.
+tools:
+	@./integration/tools.sh
 
 # vet, and a build for macOS (macFUSE): the code that only Linux has stays
 # behind build tags.
