@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,6 +20,8 @@ import (
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type mountFlags struct {
@@ -32,9 +33,9 @@ type mountFlags struct {
 	dirCacheTime time.Duration
 	cacheDir     string
 	deleteMode   string
-	memCache     int64
-	diskCache    int64
-	maxUpload    int64
+	memCache     sizeFlag
+	diskCache    sizeFlag
+	maxUpload    sizeFlag
 	opTimeout    time.Duration
 	uploadRetry  time.Duration
 	writeBack    time.Duration
@@ -55,22 +56,32 @@ type mountFlags struct {
 	maxWait      time.Duration // --max-retry-after
 }
 
-func parseMountFlags(args []string) (*mountFlags, string, error) {
+func newMountCmd() *cobra.Command {
 	m := &mountFlags{}
-	fl := flag.NewFlagSet("ghlfs mount", flag.ContinueOnError)
-	fl.Usage = func() {
-		fmt.Fprint(fl.Output(), `Usage: ghlfs mount [flags] MOUNTPOINT
-
-Mounts a HighLevel location's Media Storage on MOUNTPOINT and serves it in the
+	cmd := &cobra.Command{
+		Use:   "mount [flags] MOUNTPOINT",
+		Short: "Mount a location's Media Storage and serve it until unmounted",
+		Long: `Mounts a HighLevel location's Media Storage on MOUNTPOINT and serves it in the
 foreground until Ctrl-C, SIGTERM or "ghlfs unmount MOUNTPOINT".
 
 The API token is read from GHL_TOKEN, from --token-file, or from the config
-file; never from the command line.
-
-Flags:
-`)
-		fl.PrintDefaults()
+file; never from the command line.`,
+		Args:              oneMountpoint,
+		ValidArgsFunction: completeDirs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := m.check(); err != nil {
+				return err
+			}
+			return runMount(m, args[0])
+		},
 	}
+	m.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the mount flags on fl.
+func (m *mountFlags) register(fl *pflag.FlagSet) {
+	fl.SortFlags = false
 	fl.StringVar(&m.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
 	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN)")
 	fl.StringVar(&m.location, "location", "", "location (sub-account) id (else $GHL_LOCATION_ID)")
@@ -79,9 +90,11 @@ Flags:
 	fl.DurationVar(&m.dirCacheTime, "dir-cache-time", time.Minute, "how long folder listings are trusted before being asked again")
 	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
 	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete")
-	fl.Int64Var(&m.memCache, "cache-mem", 256<<20, "bytes of file content kept in memory")
-	fl.Int64Var(&m.diskCache, "cache-max-size", 0, "bytes of file content kept on disk under --cache-dir (0: none)")
-	fl.Int64Var(&m.maxUpload, "max-upload-size", remote.MaxUploadSize, "largest image or other file uploaded, in bytes (the API's \"25 MB\", read the conservative way); a bigger write fails with EFBIG. Videos may be up to 500 MB (sent with Version v3)")
+	m.memCache = 256 << 20
+	fl.Var(&m.memCache, "cache-mem", "file content kept in memory")
+	fl.Var(&m.diskCache, "cache-max-size", "file content kept on disk under --cache-dir (0: none)")
+	m.maxUpload = remote.MaxUploadSize
+	fl.Var(&m.maxUpload, "max-upload-size", "largest image or other file uploaded (the API's \"25 MB\", read the conservative way); a bigger write fails with EFBIG. Videos may be up to 500MB (sent with Version v3)")
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation (or one page of a listing) may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.DurationVar(&m.writeBack, "write-back-delay", 5*time.Second, "how long a closed file stays quiet before it is uploaded (0: upload at close, and close reports the result)")
@@ -100,37 +113,44 @@ Flags:
 	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
 	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY")
-	fl.Func("storage-host", "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)", func(v string) error {
-		m.storageHosts = append(m.storageHosts, v)
-		return nil
-	})
+	fl.StringArrayVar(&m.storageHosts, "storage-host", nil, "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)")
 	fl.DurationVar(&m.maxWait, "max-retry-after", time.Minute, "longest pause a server's Retry-After or rate-limit headers can impose")
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		return nil, "", err
+}
+
+// oneMountpoint accepts exactly one argument, the mountpoint.
+func oneMountpoint(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s needs exactly one MOUNTPOINT (see ghlfs %s --help)", cmd.Name(), cmd.Name())
 	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return nil, "", errors.New("mount needs exactly one MOUNTPOINT")
+	return nil
+}
+
+// completeDirs completes a mountpoint argument with directory names.
+func completeDirs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
+	return nil, cobra.ShellCompDirectiveFilterDirs
+}
+
+// check refuses flag values that make no sense together or alone.
+func (m *mountFlags) check() error {
 	if m.maxWait <= 0 {
-		return nil, "", errors.New("--max-retry-after must be positive")
+		return errors.New("--max-retry-after must be positive")
 	}
 	if m.writeBack < 0 || m.grace < 0 {
-		return nil, "", errors.New("--write-back-delay and --unmount-grace must not be negative")
+		return errors.New("--write-back-delay and --unmount-grace must not be negative")
 	}
 	if m.maxUpload <= 0 {
-		return nil, "", errors.New("--max-upload-size must be positive")
+		return errors.New("--max-upload-size must be positive")
 	}
 	if m.uid < 0 || int64(m.uid) > 1<<32-2 || m.gid < 0 || int64(m.gid) > 1<<32-2 {
-		return nil, "", errors.New("--uid and --gid must be user and group ids")
+		return errors.New("--uid and --gid must be user and group ids")
 	}
 	if m.deleteMode != "trash" && m.deleteMode != "delete" {
-		return nil, "", fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
+		return fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
 	}
-	return m, fl.Arg(0), nil
+	return nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {
@@ -141,11 +161,7 @@ func newLogger(level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }
 
-func runMount(args []string) error {
-	m, mountpoint, err := parseMountFlags(args)
-	if err != nil {
-		return err
-	}
+func runMount(m *mountFlags, mountpoint string) error {
 	log, err := newLogger(m.logLevel)
 	if err != nil {
 		return err
@@ -228,7 +244,7 @@ func runMount(args []string) error {
 		StorageHosts:  storageHosts(m.storageHosts, conf),
 		MaxRetryAfter: m.maxWait,
 		TokenSource:   tokenSource,
-		MaxUploadSize: m.maxUpload,
+		MaxUploadSize: int64(m.maxUpload),
 		Logger:        log.With("layer", "remote"),
 	})
 	if err != nil {
@@ -257,8 +273,8 @@ func runMount(args []string) error {
 	store, err := cache.New(rc, cache.Options{
 		DirTTL:           m.dirCacheTime,
 		OpTimeout:        m.opTimeout,
-		MemoryBytes:      m.memCache,
-		DiskBytes:        m.diskCache,
+		MemoryBytes:      int64(m.memCache),
+		DiskBytes:        int64(m.diskCache),
 		Logger:           log.With("layer", "cache"),
 		CacheDir:         cacheDir,
 		Delete:           m.deleteMode == "delete",
@@ -268,7 +284,7 @@ func runMount(args []string) error {
 		PollInterval:     m.pollInterval,
 		FullSyncInterval: m.fullSync,
 		WriteBackDelay:   m.writeBack,
-		MaxUploadSize:    m.maxUpload,
+		MaxUploadSize:    int64(m.maxUpload),
 		Location:         location,
 		API:              apiIdentity(rcBase(apiURL)),
 	})
