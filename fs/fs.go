@@ -169,7 +169,7 @@ func (f *FS) fail(op string, n *gofs.Inode, name string, err error) syscall.Errn
 // normal lists the errnos that answer a question rather than report a
 // failure: they are logged at debug level, not as errors.
 var normal = map[syscall.Errno]bool{
-	syscall.ENOENT: true, syscall.ENOTEMPTY: true, syscall.EEXIST: true, syscall.EROFS: true,
+	syscall.ENOENT: true, syscall.ENOTEMPTY: true, syscall.EEXIST: true, syscall.EXDEV: true, syscall.EROFS: true,
 	syscall.EINTR: true, syscall.EISDIR: true, syscall.ENOTDIR: true,
 }
 

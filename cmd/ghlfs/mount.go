@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -50,6 +49,8 @@ type mountFlags struct {
 	uid, gid     int
 	umask        umaskFlag
 	logLevel     string
+	logFile      string
+	daemon       bool
 	debugFUSE    bool
 	pass         bool          // --passthrough
 	storageHosts []string      // --storage-host, repeatable
@@ -111,6 +112,8 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	m.umask = umaskFlag(processUmask())
 	fl.Var(&m.umask, "umask", "permission bits cleared from the modes shown (0777 for folders, 0666 for files); the umask ghlfs runs under unless set")
 	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&m.logFile, "log-file", "", "append the log to this file (default: stderr; with --daemon, syslog, or ghlfs.log in --cache-dir where there is none)")
+	fl.BoolVar(&m.daemon, "daemon", false, "return once the mount is ready (exit 0) or has failed (non-zero, with the reason), and serve it in the background")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
 	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY")
 	fl.StringArrayVar(&m.storageHosts, "storage-host", nil, "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)")
@@ -153,19 +156,33 @@ func (m *mountFlags) check() error {
 	return nil
 }
 
-func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
-}
+// invocation is the command line that ran this mount (less the program
+// name): a --daemon parent runs it again for its child.
+var invocation = os.Args[1:]
 
 func runMount(m *mountFlags, mountpoint string) error {
-	log, err := newLogger(m.logLevel)
-	if err != nil {
-		return err
+	n := newNotifier()
+	if m.daemon && !n.daemonChild() {
+		return startDaemon(invocation, m.logFile)
 	}
+	// A signal unmounts (one that comes while the mount is being made,
+	// once it is made); the uploads that are due then go up within the
+	// grace period, and further signals do not cut that short (SIGKILL
+	// does: what is left goes up at the next mount). SIGHUP too: a
+	// terminal closed under a foreground mount must not leave it dead.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	err := serve(m, mountpoint, n, sigs)
+	if err != nil {
+		n.failed(err)
+	}
+	return err
+}
+
+// serve mounts and serves until unmounted; n hears when the mount is
+// ready, or why it could not be made.
+func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal) (err error) {
 	// For profiling (go tool pprof): GHLFS_CPUPROFILE=FILE writes a CPU
 	// profile of the whole mount, until it exits.
 	if p := os.Getenv("GHLFS_CPUPROFILE"); p != "" {
@@ -214,7 +231,11 @@ func runMount(m *mountFlags, mountpoint string) error {
 	cacheDir := m.cacheDir
 	if cacheDir == "" {
 		base, err := os.UserCacheDir()
-		if err != nil {
+		switch {
+		case err != nil && os.Geteuid() == 0:
+			// A mount at boot (fstab, a unit) may run with no $HOME.
+			base = "/var/cache"
+		case err != nil:
 			return fmt.Errorf("no cache dir (pass --cache-dir): %w", err)
 		}
 		cacheDir = filepath.Join(base, "ghlfs", location)
@@ -225,6 +246,11 @@ func runMount(m *mountFlags, mountpoint string) error {
 	if err := checkCacheDir(cacheDir); err != nil {
 		return err
 	}
+	log, logCloser, err := newLogger(m.logLevel, m.logFile, n.daemonChild(), cacheDir)
+	if err != nil {
+		return err
+	}
+	defer logCloser.Close()
 
 	rate := m.rateLimit
 	if rate == 0 {
@@ -322,12 +348,7 @@ func runMount(m *mountFlags, mountpoint string) error {
 	}
 	log.Info("mounted", "mountpoint", mountpoint, "location", location, "api", apiIdentity(rcBase(apiURL)), "cache", cacheDir, "pending_uploads", store.PendingCount())
 
-	// A signal unmounts; the uploads that are due then go up within the
-	// grace period, and further signals do not cut that short (SIGKILL
-	// does: what is left goes up at the next mount).
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	n.ready("serving " + mountpoint)
 	done := make(chan struct{})
 	defer close(done)
 	var draining atomic.Bool
@@ -342,6 +363,7 @@ func runMount(m *mountFlags, mountpoint string) error {
 					continue
 				}
 				log.Info("unmounting", "signal", sig.String())
+				n.stopping("unmounting " + mountpoint)
 				if err := server.Unmount(); err != nil {
 					log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
 					if err := lazyUnmount(mountpoint); err != nil {
@@ -353,6 +375,7 @@ func runMount(m *mountFlags, mountpoint string) error {
 	}()
 	server.Wait()
 	draining.Store(true)
+	n.stopping("unmounted; finishing the uploads that are due")
 	// What is due goes up before ghlfs exits, within the grace period.
 	ctx, cancel = context.WithTimeout(context.Background(), m.grace)
 	left, writing := store.Drain(ctx)
