@@ -121,7 +121,7 @@ type Client struct {
 	place    placement
 
 	mu       sync.Mutex
-	pageSize int    // the limit List asks for; lowered when a server refuses it
+	pageSize int // the limit List asks for; lowered when a server refuses it
 	// pageFloor is, for each kind of listing, the largest page the server
 	// has returned: a page shorter than that is surely the last one.
 	pageFloor map[string]int
