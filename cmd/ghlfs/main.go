@@ -52,7 +52,7 @@ rsync and file managers work on them.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newMountCmd(), newUnmountCmd(), &cobra.Command{
+	root.AddCommand(newMountCmd(), newUnmountCmd(), newLoginCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,

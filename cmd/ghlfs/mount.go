@@ -206,21 +206,18 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	if err != nil {
 		return err
 	}
-	token, err := readToken(m.tokenFile, conf)
+	apiURL := setting(m.apiURL, "GHL_API_URL", conf)
+	creds, err := readCredentials(m.tokenFile, conf, rcBase(apiURL))
 	if err != nil {
 		return err
 	}
-	// A token that came from a file is read again when the API refuses it
-	// (a token rotated in HighLevel, and the file rewritten).
-	var tokenSource func() (string, error)
-	if tf := tokenFileOf(m.tokenFile, conf); tf != "" {
-		tokenSource = func() (string, error) { return readTokenFile(tf) }
-	}
 	location := setting(m.location, "GHL_LOCATION_ID", conf)
+	if location == "" {
+		location = creds.location()
+	}
 	if location == "" {
 		return errors.New("no location: pass --location or set GHL_LOCATION_ID")
 	}
-	apiURL := setting(m.apiURL, "GHL_API_URL", conf)
 	if mountpoint, err = filepath.Abs(mountpoint); err != nil {
 		return err
 	}
@@ -256,9 +253,8 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	if rate == 0 {
 		rate = -1
 	}
-	rc, err := remote.New(remote.Config{
+	rcConf := remote.Config{
 		BaseURL:      apiURL,
-		Token:        token,
 		LocationID:   location,
 		UserAgent:    "ghlfs/" + version,
 		PageSize:     m.pageSize,
@@ -269,10 +265,13 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		// else config file.
 		StorageHosts:  storageHosts(m.storageHosts, conf),
 		MaxRetryAfter: m.maxWait,
-		TokenSource:   tokenSource,
 		MaxUploadSize: int64(m.maxUpload),
 		Logger:        log.With("layer", "remote"),
-	})
+	}
+	if err := creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
+		return err
+	}
+	rc, err := remote.New(rcConf)
 	if err != nil {
 		return err
 	}
