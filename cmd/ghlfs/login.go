@@ -35,9 +35,9 @@ const DefaultAuthorizeURL = "https://marketplace.gohighlevel.com/oauth/chooseloc
 
 type loginFlags struct {
 	config, tokenFile, apiURL, authorizeURL string
-	userType, scope, redirect                string
-	noBrowser                                bool
-	timeout                                  time.Duration
+	userType, scope, redirect               string
+	noBrowser                               bool
+	timeout                                 time.Duration
 }
 
 func newLoginCmd() *cobra.Command {
