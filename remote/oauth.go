@@ -434,3 +434,95 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		}
 	}
 }
+
+// InstalledLocation is a sub-account of an agency where the app is
+// installed.
+type InstalledLocation struct {
+	ID, Name string
+}
+
+// maxLocations bounds an agency's list of locations.
+const maxLocations = 10000
+
+// InstalledLocations lists the agency's locations where the app is
+// installed (GET /oauth/installedLocations, paged), with a Company token.
+// appID "" (or a server that refuses the call) lists them by
+// GET /locations/search instead.
+func (a OAuthApp) InstalledLocations(ctx context.Context, companyToken, companyID, appID string) ([]InstalledLocation, error) {
+	if appID != "" {
+		locs, err := a.pagedLocations(ctx, companyToken, "/oauth/installedLocations", url.Values{"companyId": {companyID}, "appId": {appID}, "isInstalled": {"true"}})
+		if err == nil || errors.Is(err, ErrUnauthorized) {
+			return locs, err
+		}
+	}
+	return a.pagedLocations(ctx, companyToken, "/locations/search", url.Values{"companyId": {companyID}})
+}
+
+func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.Values) ([]InstalledLocation, error) {
+	base := a.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	hc := a.HTTP
+	if hc == nil {
+		hc = &http.Client{Transport: newTransport(), Timeout: time.Minute, CheckRedirect: apiRedirect}
+	}
+	const limit = 100
+	var out []InstalledLocation
+	seen := map[string]bool{}
+	for skip := 0; ; skip += limit {
+		q.Set("skip", strconv.Itoa(skip))
+		q.Set("limit", strconv.Itoa(limit))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path+"?"+q.Encode(), nil)
+		if err != nil {
+			return nil, redactErr(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Version", APIVersion)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w", path, redactErr(err))
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w", path, err)
+		}
+		if resp.StatusCode/100 != 2 {
+			return nil, parseError(http.MethodGet, path, resp, body)
+		}
+		if len(body) > MaxAnswerBytes {
+			return nil, fmt.Errorf("GET %s: %w", path, ErrAnswerTooLarge)
+		}
+		var page struct {
+			Locations []struct {
+				ID          string `json:"_id"`
+				AltID       string `json:"id"`
+				Name        string `json:"name"`
+				IsInstalled *bool  `json:"isInstalled"`
+			} `json:"locations"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return nil, fmt.Errorf("GET %s: %w", path, err)
+		}
+		fresh := 0
+		for _, l := range page.Locations {
+			id := cmpOr(l.ID, l.AltID)
+			if id == "" || len(id) > 128 || seen[id] || (l.IsInstalled != nil && !*l.IsInstalled) {
+				continue
+			}
+			seen[id] = true
+			fresh++
+			out = append(out, InstalledLocation{ID: id, Name: l.Name})
+		}
+		if len(out) > maxLocations {
+			return nil, fmt.Errorf("GET %s: more than %d locations", path, maxLocations)
+		}
+		// A short page, or one that brought nothing new (a server that
+		// ignores skip), is the last.
+		if len(page.Locations) < limit || fresh == 0 {
+			return out, nil
+		}
+	}
+}

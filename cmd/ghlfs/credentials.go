@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -19,6 +20,8 @@ type credentials struct {
 	oauthFile string
 	set       remote.TokenSet
 	app       remote.OAuthApp
+	appID     string            // the Marketplace app's id (agency mode)
+	tf        *remote.TokenFile // made at the first use, then shared
 }
 
 // readCredentials finds the mount's credentials: --token-file, then the
@@ -39,7 +42,7 @@ func readCredentials(flagFile string, conf map[string]string, apiURL string) (*c
 			if err != nil {
 				return nil, fmt.Errorf("%s holds OAuth tokens, which need the app to refresh them: %w", tf, err)
 			}
-			return &credentials{oauthFile: tf, set: set, app: app}, nil
+			return &credentials{oauthFile: tf, set: set, app: app, appID: appIDOf(app.ClientID, conf)}, nil
 		}
 	}
 	token, err := readToken(flagFile, conf)
@@ -76,6 +79,34 @@ func isTokenSetFile(path string) (bool, error) {
 	}
 }
 
+// appIDOf is the Marketplace app's id: GHL_APP_ID, else the part of the
+// client id before its "-" (HighLevel's client ids are APPID-SUFFIX).
+func appIDOf(clientID string, conf map[string]string) string {
+	if id := setting("", "GHL_APP_ID", conf); id != "" {
+		return id
+	}
+	id, _, ok := strings.Cut(clientID, "-")
+	if !ok {
+		return ""
+	}
+	return id
+}
+
+// company reports whether the credentials are an agency's.
+func (c *credentials) company() bool { return c.oauthFile != "" && c.set.UserType == "Company" }
+
+// tokenFile is the OAuth token file, opened once for the whole mount.
+func (c *credentials) tokenFile(log *slog.Logger) (*remote.TokenFile, error) {
+	if c.tf == nil {
+		tf, err := remote.OpenTokenFile(c.oauthFile, c.app, 0, log)
+		if err != nil {
+			return nil, err
+		}
+		c.tf = tf
+	}
+	return c.tf, nil
+}
+
 // location is the location the credentials are for, if they say.
 func (c *credentials) location() string {
 	if c.set.UserType == "Company" {
@@ -90,8 +121,7 @@ func (c *credentials) config(cfg *remote.Config, location string, log *slog.Logg
 		cfg.Token, cfg.TokenSource = c.token, c.source
 		return nil
 	}
-	c.app.BaseURL = cfg.BaseURL
-	tf, err := remote.OpenTokenFile(c.oauthFile, c.app, 0, log)
+	tf, err := c.tokenFile(log)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -215,7 +218,8 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	if location == "" {
 		location = creds.location()
 	}
-	if location == "" {
+	agency := location == "" && creds.company()
+	if location == "" && !agency {
 		return errors.New("no location: pass --location or set GHL_LOCATION_ID")
 	}
 	if mountpoint, err = filepath.Abs(mountpoint); err != nil {
@@ -235,7 +239,11 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		case err != nil:
 			return fmt.Errorf("no cache dir (pass --cache-dir): %w", err)
 		}
-		cacheDir = filepath.Join(base, "ghlfs", location)
+		name := location
+		if agency {
+			name = "agency-" + creds.set.CompanyID
+		}
+		cacheDir = filepath.Join(base, "ghlfs", name)
 	}
 	if cacheDir, err = filepath.Abs(cacheDir); err != nil {
 		return err
@@ -248,85 +256,16 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		return err
 	}
 	defer logCloser.Close()
-
-	rate := m.rateLimit
-	if rate == 0 {
-		rate = -1
-	}
-	rcConf := remote.Config{
-		BaseURL:      apiURL,
-		LocationID:   location,
-		UserAgent:    "ghlfs/" + version,
-		PageSize:     m.pageSize,
-		MaxListItems: m.listMax,
-		RateLimit:    rate,
-		RetryTimeout: m.opTimeout,
-		// Storage hosts beyond the built-in ones: flags, else environment,
-		// else config file.
-		StorageHosts:  storageHosts(m.storageHosts, conf),
-		MaxRetryAfter: m.maxWait,
-		MaxUploadSize: int64(m.maxUpload),
-		Logger:        log.With("layer", "remote"),
-	}
-	if err := creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
-		return err
-	}
-	rc, err := remote.New(rcConf)
-	if err != nil {
-		return err
-	}
-
-	// One call before mounting: a wrong token or location fails here, with
-	// the API's own message, rather than as a mount that errors on every use.
-	// An API out of reach is no reason not to mount when the listings of an
-	// earlier mount are there to show (they are checked once it is back).
-	warm := cache.HasSavedListings(cacheDir, location, apiIdentity(rcBase(apiURL)))
-	wait := 30 * time.Second
-	if warm {
-		wait = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	err = rc.Check(remote.Background(ctx)) // no user waits on it: it leaves them the reserve
-	cancel()
-	if err != nil && !(warm && unreachable(err)) {
-		return fmt.Errorf("checking the token and location: %w", err)
-	}
-	if err != nil {
-		log.Warn("the API is out of reach: showing the listings saved by the last mount, and checking them once it is back", "err", err)
-	}
-
-	store, err := cache.New(rc, cache.Options{
-		DirTTL:           m.dirCacheTime,
-		OpTimeout:        m.opTimeout,
-		MemoryBytes:      int64(m.memCache),
-		DiskBytes:        int64(m.diskCache),
-		Logger:           log.With("layer", "cache"),
-		CacheDir:         cacheDir,
-		Delete:           m.deleteMode == "delete",
-		ReadOnly:         m.readOnly,
-		RetryBase:        m.uploadRetry,
-		ListAll:          m.listAll,
-		PollInterval:     m.pollInterval,
-		FullSyncInterval: m.fullSync,
-		WriteBackDelay:   m.writeBack,
-		MaxUploadSize:    int64(m.maxUpload),
-		Location:         location,
-		API:              apiIdentity(rcBase(apiURL)),
-	})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	s := &session{m: m, conf: conf, apiURL: apiURL, creds: creds, log: log}
 
 	// The kernel may keep names and attributes as long as the listings are
 	// trusted here; names that do not exist only briefly, so that a file
 	// made elsewhere shows up soon after the listing is asked again.
-	negative := min(m.dirCacheTime, 5*time.Second)
-	fsys := fs.New(store, fs.Options{
+	fsOpts := fs.Options{
 		ReadOnly:        m.readOnly,
 		AttrTimeout:     m.dirCacheTime,
 		EntryTimeout:    m.dirCacheTime,
-		NegativeTimeout: negative,
+		NegativeTimeout: min(m.dirCacheTime, 5*time.Second),
 		UID:             uint32(m.uid),
 		GID:             uint32(m.gid),
 		Umask:           uint32(m.umask),
@@ -334,10 +273,25 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		Logger:          log.With("layer", "fs"),
 		Debug:           m.debugFUSE,
 		NoPassthrough:   !m.pass,
-	})
-	server, err := fsys.Mount(mountpoint)
+	}
+	var libs []*library
+	defer func() {
+		for _, l := range libs {
+			l.store.Close()
+		}
+	}()
+	var server *fuse.Server
+	if agency {
+		libs, server, err = s.mountAgency(mountpoint, cacheDir, fsOpts)
+	} else {
+		var lib *library
+		if lib, err = s.openLibrary(location, cacheDir, true); err == nil {
+			libs = []*library{lib}
+			server, err = fs.New(lib.store, fsOpts).Mount(mountpoint)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("mount %s: %w", mountpoint, err)
+		return err
 	}
 	// ghlfs unmount finds this process here, to let it finish its uploads.
 	if pf, err := writePidFile(mountpoint); err != nil {
@@ -345,7 +299,15 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	} else {
 		defer os.Remove(pf)
 	}
-	log.Info("mounted", "mountpoint", mountpoint, "location", location, "api", apiIdentity(rcBase(apiURL)), "cache", cacheDir, "pending_uploads", store.PendingCount())
+	pending := 0
+	for _, l := range libs {
+		pending += l.store.PendingCount()
+	}
+	what := []any{"location", location}
+	if agency {
+		what = []any{"company", creds.set.CompanyID, "locations", len(libs)}
+	}
+	log.Info("mounted", append([]any{"mountpoint", mountpoint}, append(what, "api", apiIdentity(rcBase(apiURL)), "cache", cacheDir, "pending_uploads", pending)...)...)
 
 	n.ready("serving " + mountpoint)
 	done := make(chan struct{})
@@ -376,9 +338,9 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	draining.Store(true)
 	n.stopping("unmounted; finishing the uploads that are due")
 	// What is due goes up before ghlfs exits, within the grace period.
-	ctx, cancel = context.WithTimeout(context.Background(), m.grace)
-	left, writing := store.Drain(ctx)
-	cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), m.grace)
+	defer cancel()
+	left, writing := drainAll(ctx, libs)
 	switch {
 	case left > 0:
 		log.Warn(fmt.Sprintf("unmounted with %d files whose changes still wait for the API (an upload, or an old copy to trash); they are kept in %s and done at the next mount", left, cacheDir), "mountpoint", mountpoint, "pending_uploads", left)
@@ -386,9 +348,119 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		log.Info("unmounted", "mountpoint", mountpoint, "pending_uploads", 0)
 	}
 	if writing > 0 {
-		log.Warn(fmt.Sprintf("%d files were still open for writing; they were not uploaded, and the next mount keeps them aside in %s", writing, filepath.Join(cacheDir, "recovered")))
+		aside := filepath.Join(cacheDir, "recovered")
+		if agency {
+			aside = filepath.Join(cacheDir, "LOCATION", "recovered")
+		}
+		log.Warn(fmt.Sprintf("%d files were still open for writing; they were not uploaded, and the next mount keeps them aside in %s", writing, aside))
 	}
 	return nil
+}
+
+// session is what a mount's libraries are opened with.
+type session struct {
+	m      *mountFlags
+	conf   map[string]string
+	apiURL string
+	creds  *credentials
+	log    *slog.Logger
+}
+
+// library is one location's library: its client and store.
+type library struct {
+	id, name string
+	rc       *remote.Client
+	store    *cache.Store
+}
+
+// openLibrary checks the token and location with one call, and opens the
+// location's store in cacheDir. An API out of reach is no reason not to
+// mount when the listings of an earlier mount are there to show (they are
+// checked once it is back).
+func (s *session) openLibrary(location, cacheDir string, first bool) (*library, error) {
+	m, log := s.m, s.log
+	if !first {
+		log = log.With("location", location)
+	}
+	rate := m.rateLimit
+	if rate == 0 {
+		rate = -1
+	}
+	rcConf := remote.Config{
+		BaseURL:      s.apiURL,
+		LocationID:   location,
+		UserAgent:    "ghlfs/" + version,
+		PageSize:     m.pageSize,
+		MaxListItems: m.listMax,
+		RateLimit:    rate,
+		RetryTimeout: m.opTimeout,
+		// Storage hosts beyond the built-in ones: flags, else environment,
+		// else config file.
+		StorageHosts:  storageHosts(m.storageHosts, s.conf),
+		MaxRetryAfter: m.maxWait,
+		MaxUploadSize: int64(m.maxUpload),
+		Logger:        log.With("layer", "remote"),
+	}
+	if err := s.creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
+		return nil, err
+	}
+	rc, err := remote.New(rcConf)
+	if err != nil {
+		return nil, err
+	}
+	api := apiIdentity(rcBase(s.apiURL))
+	warm := cache.HasSavedListings(cacheDir, location, api)
+	wait := 30 * time.Second
+	if warm {
+		wait = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	err = rc.Check(remote.Background(ctx)) // no user waits on it: it leaves them the reserve
+	cancel()
+	if err != nil && !(warm && unreachable(err)) {
+		return nil, fmt.Errorf("checking the token and location: %w", err)
+	}
+	if err != nil {
+		log.Warn("the API is out of reach: showing the listings saved by the last mount, and checking them once it is back", "err", err)
+	}
+	store, err := cache.New(rc, cache.Options{
+		DirTTL:           m.dirCacheTime,
+		OpTimeout:        m.opTimeout,
+		MemoryBytes:      int64(m.memCache),
+		DiskBytes:        int64(m.diskCache),
+		Logger:           log.With("layer", "cache"),
+		CacheDir:         cacheDir,
+		Delete:           m.deleteMode == "delete",
+		ReadOnly:         m.readOnly,
+		RetryBase:        m.uploadRetry,
+		ListAll:          m.listAll,
+		PollInterval:     m.pollInterval,
+		FullSyncInterval: m.fullSync,
+		WriteBackDelay:   m.writeBack,
+		MaxUploadSize:    int64(m.maxUpload),
+		Location:         location,
+		API:              api,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &library{id: location, rc: rc, store: store}, nil
+}
+
+// drainAll uploads what is due in every library, at once, within ctx.
+func drainAll(ctx context.Context, libs []*library) (left, writing int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, l := range libs {
+		wg.Go(func() {
+			a, b := l.store.Drain(ctx)
+			mu.Lock()
+			left, writing = left+a, writing+b
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return left, writing
 }
 
 // apiIdentity names the service behind an API URL, for the records of the
