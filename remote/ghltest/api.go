@@ -24,8 +24,27 @@ const maxJSONBody = 1 << 20
 // route is a matched API endpoint.
 type route struct {
 	key    string // Stats.ByEndpoint key
-	handle func(s *Server, w http.ResponseWriter, r *http.Request, id string)
-	id     string // the {id} path segment
+	handle func(s *Server, w http.ResponseWriter, r *http.Request, c call)
+	id     string   // the {id} path segment
+	auth   authKind // the tokens it takes
+	scope  string   // the scope it needs
+}
+
+// authKind is the kind of token an endpoint takes.
+type authKind int
+
+const (
+	authLocation    authKind = iota // a location's token (the media endpoints)
+	authNone                        // none: the client's credentials are in the body (/oauth/token)
+	authAgencyOAuth                 // an agency's OAuth token ("Agency-Access-Only")
+	authAny                         // an agency's or a location's token
+)
+
+// call is what a handler is given besides the request.
+type call struct {
+	id  string    // the {id} path segment
+	loc *Location // the location the token is for; nil for an agency's token
+	who principal
 }
 
 // matchRoute finds the endpoint of a request; ok is false for a path the
@@ -36,15 +55,23 @@ func matchRoute(method, p string) (route, bool) {
 	}
 	switch {
 	case method == http.MethodGet && p == "/medias/files":
-		return route{key: EndpointList, handle: (*Server).handleList}, true
+		return route{key: EndpointList, handle: (*Server).handleList, scope: ScopeMediasReadonly}, true
 	case method == http.MethodPost && p == "/medias/folder":
-		return route{key: EndpointFolder, handle: (*Server).handleCreateFolder}, true
+		return route{key: EndpointFolder, handle: (*Server).handleCreateFolder, scope: ScopeMediasWrite}, true
 	case method == http.MethodPost && p == "/medias/upload-file":
-		return route{key: EndpointUpload, handle: (*Server).handleUpload}, true
+		return route{key: EndpointUpload, handle: (*Server).handleUpload, scope: ScopeMediasWrite}, true
 	case method == http.MethodPut && p == "/medias/update-files":
-		return route{key: EndpointUpdateMany, handle: (*Server).handleUpdateMany}, true
+		return route{key: EndpointUpdateMany, handle: (*Server).handleUpdateMany, scope: ScopeMediasWrite}, true
 	case method == http.MethodPut && p == "/medias/delete-files":
-		return route{key: EndpointDeleteMany, handle: (*Server).handleDeleteMany}, true
+		return route{key: EndpointDeleteMany, handle: (*Server).handleDeleteMany, scope: ScopeMediasWrite}, true
+	case method == http.MethodPost && p == "/oauth/token":
+		return route{key: EndpointOAuthToken, handle: (*Server).handleToken, auth: authNone}, true
+	case method == http.MethodPost && p == "/oauth/locationToken":
+		return route{key: EndpointLocationToken, handle: (*Server).handleLocationToken, auth: authAgencyOAuth, scope: ScopeOAuthWrite}, true
+	case method == http.MethodGet && p == "/oauth/installedLocations":
+		return route{key: EndpointInstalledLocations, handle: (*Server).handleInstalledLocations, auth: authAgencyOAuth, scope: ScopeOAuthReadonly}, true
+	case method == http.MethodGet && p == "/locations/search":
+		return route{key: EndpointSearchLocations, handle: (*Server).handleSearchLocations, auth: authAny, scope: ScopeLocationsReadonly}, true
 	}
 	// As in Express, the path is matched as it was sent, and the {id}
 	// segment is then unescaped: an id may hold an escaped '/'.
@@ -58,9 +85,9 @@ func matchRoute(method, p string) (route, bool) {
 	}
 	switch method {
 	case http.MethodPost:
-		return route{key: EndpointRename, handle: (*Server).handleRename, id: id}, true
+		return route{key: EndpointRename, handle: (*Server).handleRename, id: id, scope: ScopeMediasWrite}, true
 	case http.MethodDelete:
-		return route{key: EndpointDelete, handle: (*Server).handleDelete, id: id}, true
+		return route{key: EndpointDelete, handle: (*Server).handleDelete, id: id, scope: ScopeMediasWrite}, true
 	}
 	return route{}, false
 }
@@ -79,6 +106,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if f.Down || (f.FailDeletes && (rt.key == EndpointDelete || rt.key == EndpointDeleteMany)) {
 		errDown(w)
 		return
+	}
+	if f.SpareOAuth && rt.auth != authLocation {
+		f = Faults{}
 	}
 	if !sleepCtx(r.Context(), time.Duration(f.Latency)) {
 		return
@@ -110,17 +140,38 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		errRoute(w, r)
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+s.currentToken() {
+	if rt.auth == authNone {
+		rt.handle(s, w, r, call{})
+		return
+	}
+	who, ok := s.authenticate(r)
+	if !ok {
 		errUnauthorized(w)
 		return
 	}
+	lim := s.company
+	if who.loc == nil {
+		s.oauth.companyRequests.Add(1)
+	} else {
+		who.loc.requests.Add(1)
+		lim = who.loc.limiter
+		if who.loc.down.Load() {
+			errDown(w)
+			return
+		}
+	}
+	if !who.allowed(rt) {
+		s.oauth.countScopeRefusal()
+		errScope(w)
+		return
+	}
 	if !slices.Contains(apiVersions, r.Header.Get("Version")) {
-		s.limiter.setHeaders(w.Header(), s.limiter.peek())
+		lim.setHeaders(w.Header(), lim.peek())
 		errVersion(w)
 		return
 	}
-	d := s.limiter.admit()
-	s.limiter.setHeaders(w.Header(), d)
+	d := lim.admit()
+	lim.setHeaders(w.Header(), d)
 	if !d.ok {
 		s.stats.limited()
 		if d.daily {
@@ -131,7 +182,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	rt.handle(s, w, r, rt.id)
+	rt.handle(s, w, r, call{id: rt.id, loc: who.loc, who: who})
 }
 
 // checker collects class-validator style messages ("name should not be
@@ -286,14 +337,4 @@ func readJSON(w http.ResponseWriter, r *http.Request) (jsonFields, bool) {
 		return nil, false
 	}
 	return m, true
-}
-
-// checkLocation answers 403 and reports false when altId is not the
-// location the token belongs to.
-func (s *Server) checkLocation(w http.ResponseWriter, altID string) bool {
-	if altID != s.loc {
-		errLocation(w)
-		return false
-	}
-	return true
 }

@@ -16,6 +16,9 @@ import (
 //	POST /_ghlfake/faults       change the fault settings named in the JSON body
 //	GET  /_ghlfake/quirks       the quirks that are on: {"quirks": [...]}
 //	POST /_ghlfake/quirks       set them: {"quirks": ["name", ...]} ([] = all off)
+//	POST /_ghlfake/token        rotate the first location's token: {"token": "..."}
+//
+// and those of control_oauth.go (locations, OAuth).
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch r.Method + " " + r.URL.Path {
 	case "GET /_ghlfake/stats":
@@ -32,6 +35,9 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case "POST /_ghlfake/token":
 		s.postToken(w, r)
 	default:
+		if s.serveControlOAuth(w, r) {
+			return
+		}
 		writeError(w, http.StatusNotFound, "Cannot "+r.Method+" "+r.URL.Path, "Not Found")
 	}
 }

@@ -46,6 +46,10 @@ type Faults struct {
 	// UploadDelay makes upload-file wait this long before it stores the
 	// file; if the client goes away meanwhile nothing is stored.
 	UploadDelay Duration `json:"upload_delay"`
+	// SpareOAuth keeps Latency and the random faults (Fault500, Fault429,
+	// FaultCut) off the OAuth and location endpoints (/oauth/...,
+	// /locations/search); Down still applies to them.
+	SpareOAuth bool `json:"spare_oauth"`
 }
 
 func (f Faults) validate() error {

@@ -234,6 +234,7 @@ func TestStats(t *testing.T) {
 	want := map[string]int64{
 		EndpointList: 3, EndpointFolder: 1, EndpointUpload: 1, EndpointRename: 1,
 		EndpointUpdateMany: 1, EndpointDeleteMany: 1, EndpointDelete: 1,
+		EndpointOAuthToken: 0, EndpointLocationToken: 0, EndpointInstalledLocations: 0, EndpointSearchLocations: 0,
 	}
 	if st.APIRequests != 10 || !jsonEqual(st.ByEndpoint, want) || st.StorageRequests != 3 || st.RateLimited != 0 || st.MaxInWindow != 8 {
 		t.Errorf("stats %+v", st)
@@ -255,7 +256,7 @@ func TestStats(t *testing.T) {
 	}
 	post(t, s.URL+"/_ghlfake/stats/reset", "").expect(t, 200)
 	st = s.Stats()
-	if st.APIRequests != 0 || st.StorageRequests != 0 || st.StorageBytes != 0 || st.ByEndpoint[EndpointList] != 0 || len(st.ByEndpoint) != 7 {
+	if st.APIRequests != 0 || st.StorageRequests != 0 || st.StorageBytes != 0 || st.ByEndpoint[EndpointList] != 0 || len(st.ByEndpoint) != len(endpointKeys) {
 		t.Errorf("after reset %+v", st)
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 // handleDelete serves DELETE /medias/{id}: the item, and everything inside
 // it when it is a folder, becomes deleted.
-func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, cl call) {
 	q := queryFields{r.URL.Query()}
 	var c checker
 	c.onlyKeys("", q.keys(), "altType", "altId")
@@ -17,10 +17,10 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, id string)
 		errValidation(w, c.msgs)
 		return
 	}
-	if !s.checkLocation(w, q.get("altId")) {
+	if !cl.loc.checkLocation(w, q.get("altId")) {
 		return
 	}
-	if !s.store.deleteActive(id) {
+	if !cl.loc.store.deleteActive(cl.id) {
 		errNotFound(w)
 		return
 	}
@@ -29,7 +29,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, id string)
 
 // handleDeleteMany serves PUT /medias/delete-files: each listed item, and
 // everything inside the folders among them, becomes trashed or deleted.
-func (s *Server) handleDeleteMany(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) handleDeleteMany(w http.ResponseWriter, r *http.Request, cl call) {
 	body, ok := readJSON(w, r)
 	if !ok {
 		return
@@ -56,10 +56,10 @@ func (s *Server) handleDeleteMany(w http.ResponseWriter, r *http.Request, _ stri
 		errValidation(w, c.msgs)
 		return
 	}
-	if !s.checkLocation(w, altID) {
+	if !cl.loc.checkLocation(w, altID) {
 		return
 	}
-	done := s.store.remove(ids, status)
+	done := cl.loc.store.remove(ids, status)
 	out := make([]object, len(ids))
 	for i, id := range ids {
 		out[i] = object{{"deleted", done[i]}, {"id", id}}

@@ -19,24 +19,24 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
 // itemJSON is the JSON form of an item, as listings and folder creation
 // return it.
-func (s *Server) itemJSON(it item, base string) object {
-	return s.itemJSONq(s.quirkSet(), it, base)
+func (s *Server) itemJSON(l *Location, it item, base string) object {
+	return s.itemJSONq(l, s.quirkSet(), it, base)
 }
 
-func (s *Server) itemJSONq(q quirks, it item, base string) object {
+func (s *Server) itemJSONq(l *Location, q quirks, it item, base string) object {
 	o := object{{"_id", it.id}, {"name", it.name}, {"type", it.typ}}
 	switch {
 	case it.parentID != "":
 		o = append(o, field{"parentId", it.parentID})
 	case q.has(QuirkRootParentLocation):
-		o = append(o, field{"parentId", s.loc})
+		o = append(o, field{"parentId", l.id})
 	case !s.minimal:
 		o = append(o, field{"parentId", nil})
 	}
 	if it.typ == TypeFile {
 		o = append(o, field{"url", it.urlFrom(base)}, field{"path", it.objectPath})
 	}
-	o = append(o, field{"altId", s.loc}, field{"altType", "location"})
+	o = append(o, field{"altId", l.id}, field{"altType", "location"})
 	if it.typ == TypeFile && !s.minimal {
 		o = append(o, field{"contentType", it.contentType}, field{"size", it.size})
 	}
@@ -70,7 +70,7 @@ func (c *checker) numberString(name, v string, def int) int {
 }
 
 // handleList serves GET /medias/files.
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request, cl call) {
 	q := queryFields{r.URL.Query()}
 	var c checker
 	c.onlyKeys("", q.keys(), "altType", "altId", "type", "sortBy", "sortOrder",
@@ -94,7 +94,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 		errValidation(w, c.msgs)
 		return
 	}
-	if !s.checkLocation(w, q.get("altId")) {
+	if !cl.loc.checkLocation(w, q.get("altId")) {
 		return
 	}
 	match, err := nameMatcher(quirks, q.get("query"))
@@ -108,7 +108,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 	if limit == 0 || limit > s.pageCap {
 		limit = s.pageCap
 	}
-	parentID := s.rootParent(quirks, q.get("parentId"))
+	parentID := s.rootParent(cl.loc, quirks, q.get("parentId"))
 	sortBy := q.get("sortBy")
 	if sortBy == "updatedAt" && quirks.has(QuirkUpdatedOrderIgnored) {
 		sortBy = "createdAt"
@@ -128,11 +128,11 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 	if quirks.has(QuirkUnstableTies) {
 		lq.tieSalt = s.rand.uint64() | 1
 	}
-	items := s.store.list(lq)
+	items := cl.loc.store.list(lq)
 	base := s.baseURL(r)
 	files := make([]object, 0, len(items))
 	for _, it := range items {
-		files = append(files, s.itemJSONq(quirks, it, base))
+		files = append(files, s.itemJSONq(cl.loc, quirks, it, base))
 	}
 	writeJSON(w, http.StatusOK, object{{"files", files}})
 }

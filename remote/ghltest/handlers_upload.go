@@ -117,7 +117,7 @@ func readPart(p io.Reader, limit, bodyLength int64) ([]byte, error) {
 }
 
 // handleUpload serves POST /medias/upload-file.
-func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 	s.stats.upload(r.Header.Get("Version"))
 	form, err := readUploadForm(r)
 	if err != nil {
@@ -171,9 +171,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) 
 		name = cmp.Or(form.filename, "file")
 	}
 	quirks := s.quirkSet()
-	parentID := s.rootParent(quirks, form.fields["parentId"])
+	parentID := s.rootParent(cl.loc, quirks, form.fields["parentId"])
 	if parentID != "" {
-		if it, ok := s.store.get(parentID); !ok || it.typ != TypeFolder {
+		if it, ok := cl.loc.store.get(parentID); !ok || it.typ != TypeFolder {
 			errNotFound(w)
 			return
 		}
@@ -192,7 +192,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, _ string) 
 	if quirks.has(QuirkParentIgnored) {
 		parentID = "" // checked, then not used
 	}
-	it, err := s.store.addFile(parentID, name, contentType, data, s.blobWriter())
+	it, err := cl.loc.store.addFile(parentID, name, contentType, data, cl.loc.blobWriter())
 	switch {
 	case errors.Is(err, errNotFolder):
 		errNotFound(w)

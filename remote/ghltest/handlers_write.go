@@ -14,7 +14,7 @@ func (c *checker) altType(v string) {
 }
 
 // handleCreateFolder serves POST /medias/folder.
-func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, cl call) {
 	body, ok := readJSON(w, r)
 	if !ok {
 		return
@@ -29,20 +29,20 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, _ st
 		errValidation(w, c.msgs)
 		return
 	}
-	if !s.checkLocation(w, altID) {
+	if !cl.loc.checkLocation(w, altID) {
 		return
 	}
 	quirks := s.quirkSet()
-	parentID = s.rootParent(quirks, parentID)
+	parentID = s.rootParent(cl.loc, quirks, parentID)
 	if quirks.has(QuirkParentIgnored) {
 		parentID = ""
 	}
-	it, err := s.store.addFolder(parentID, name)
+	it, err := cl.loc.store.addFolder(parentID, name)
 	if err != nil {
 		errNotFound(w)
 		return
 	}
-	o := s.itemJSONq(quirks, it, s.baseURL(r))
+	o := s.itemJSONq(cl.loc, quirks, it, s.baseURL(r))
 	if quirks.has(QuirkFolderNoID) {
 		o = o[1:] // "_id" comes first
 	}
@@ -50,7 +50,7 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, _ st
 }
 
 // handleRename serves POST /medias/{id}.
-func (s *Server) handleRename(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) handleRename(w http.ResponseWriter, r *http.Request, cl call) {
 	body, ok := readJSON(w, r)
 	if !ok {
 		return
@@ -64,18 +64,18 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request, id string)
 		errValidation(w, c.msgs)
 		return
 	}
-	if !s.checkLocation(w, altID) {
+	if !cl.loc.checkLocation(w, altID) {
 		return
 	}
 	if s.quirkSet().has(QuirkRenameNotUpdated) {
-		if _, ok := s.store.get(id); !ok {
+		if _, ok := cl.loc.store.get(cl.id); !ok {
 			errNotFound(w)
 			return
 		}
 		writeJSON(w, http.StatusOK, object{{"updated", false}, {"traceId", s.traceID()}})
 		return
 	}
-	if err := s.store.rename(id, name); errors.Is(err, errNoItem) {
+	if err := cl.loc.store.rename(cl.id, name); errors.Is(err, errNoItem) {
 		errNotFound(w)
 		return
 	}
@@ -83,7 +83,7 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request, id string)
 }
 
 // handleUpdateMany serves PUT /medias/update-files.
-func (s *Server) handleUpdateMany(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) handleUpdateMany(w http.ResponseWriter, r *http.Request, cl call) {
 	body, ok := readJSON(w, r)
 	if !ok {
 		return
@@ -108,14 +108,14 @@ func (s *Server) handleUpdateMany(w http.ResponseWriter, r *http.Request, _ stri
 		errValidation(w, c.msgs)
 		return
 	}
-	if !s.checkLocation(w, altID) {
+	if !cl.loc.checkLocation(w, altID) {
 		return
 	}
 	var done []bool
 	if s.quirkSet().has(QuirkRenameNotUpdated) {
 		done = make([]bool, len(ids))
 	} else {
-		done = s.store.renameMany(ids, names)
+		done = cl.loc.store.renameMany(ids, names)
 	}
 	out := make([]object, len(ids))
 	for i, id := range ids {

@@ -6,14 +6,19 @@ import (
 	"strings"
 )
 
-// AddFileWithID creates a file with the id given, whatever it holds: a
+// AddFileWithID creates a file in the first location with the id given, whatever it holds: a
 // '/', a newline, ".." (the service documents ids as 24 hex digits, but a
 // client must not trust that). Its storage URL holds the id escaped, as
 // one path segment. It returns the id, and panics when the id is empty or
 // taken or parentID is not an active folder. A library holding such ids
 // cannot be saved to Options.DataDir and read back.
 func (s *Server) AddFileWithID(id, parentID, name, contentType string, data []byte) string {
-	st := s.store
+	return s.primary.AddFileWithID(id, parentID, name, contentType, data)
+}
+
+// AddFileWithID is Server.AddFileWithID in this location.
+func (l *Location) AddFileWithID(id, parentID, name, contentType string, data []byte) string {
+	st := l.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if _, taken := st.items[id]; taken || id == "" {

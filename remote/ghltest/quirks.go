@@ -32,6 +32,10 @@ const (
 	QuirkQueryRegex          = "query-regex"
 	QuirkParentIgnored       = "parent-ignored"
 	QuirkUpdatedOrderIgnored = "updated-order-ignored"
+
+	QuirkOAuthNestErrors      = "oauth-nest-errors"
+	QuirkRefreshRevokesAccess = "refresh-revokes-access"
+	QuirkRefreshReuseRevokes  = "refresh-reuse-revokes"
 )
 
 // KnownQuirks lists every quirk name, in the order the documentation gives
@@ -42,7 +46,8 @@ func KnownQuirks() []string {
 		QuirkFolderNoID, QuirkClockSkew, QuirkRenameNotUpdated,
 		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
-		QuirkUpdatedOrderIgnored,
+		QuirkUpdatedOrderIgnored, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
+		QuirkRefreshReuseRevokes,
 	}
 }
 
@@ -158,8 +163,8 @@ func (s *Server) serveQuirks(w http.ResponseWriter, r *http.Request) {
 
 // rootParent reads a parentId the client sent: under root-parent-location
 // the location's id means the root, as the service then writes it.
-func (s *Server) rootParent(q quirks, parentID string) string {
-	if q.has(QuirkRootParentLocation) && parentID == s.loc {
+func (s *Server) rootParent(l *Location, q quirks, parentID string) string {
+	if q.has(QuirkRootParentLocation) && parentID == l.id {
 		return ""
 	}
 	return parentID

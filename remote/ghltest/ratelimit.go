@@ -9,7 +9,8 @@ import (
 
 // limiter is the per-location rate limiter: a sliding window of RateWindow
 // holding at most RateLimit admitted requests, and a daily quota that resets
-// at midnight UTC. The fake serves one location, so it has one limiter.
+// at midnight UTC. Each location has one (the limit is per app per
+// location), and the agency's calls have one.
 //
 // Requests refused with 429 do not take a slot. The window of admitted
 // request times is kept even when the burst limit is off, so that
@@ -25,6 +26,7 @@ type limiter struct {
 	day         time.Time   // midnight UTC starting the current daily period
 	dayCount    int
 	maxInWindow int
+	refusedN    int64 // requests refused with 429 since the last reset
 }
 
 // decision is the limiter's answer to one request, and what the
@@ -69,10 +71,12 @@ func (l *limiter) admit() decision {
 	l.expire(now)
 	switch {
 	case l.daily >= 0 && l.dayCount >= l.daily:
+		l.refusedN++
 		d := l.state()
 		d.daily = true
 		return d
 	case l.limit >= 0 && len(l.times) >= l.limit:
+		l.refusedN++
 		d := l.state()
 		d.retryAfter = 1
 		if len(l.times) > 0 {
@@ -112,10 +116,20 @@ func (l *limiter) maxSeen() int {
 	return l.maxInWindow
 }
 
+// refused is how many requests the limiter refused since the last reset.
+func (l *limiter) refused() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refusedN
+}
+
+// resetMax starts max_in_window again from the requests inside the window,
+// and the refusal count from zero.
 func (l *limiter) resetMax() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.maxInWindow = len(l.times)
+	l.refusedN = 0
 }
 
 // setHeaders writes the X-RateLimit-* headers for d. A limit that is off has

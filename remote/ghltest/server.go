@@ -66,6 +66,48 @@ type Options struct {
 	// Rand, when set, drives every random choice (fault draws, ids,
 	// traceIds) so that a run can be repeated. It is used under a lock.
 	Rand *mrand.Rand
+
+	// Locations lists the locations served, each with its own library,
+	// tokens and rate limiter (the limit is per app per location). The
+	// first is the one Token, Items, AddFile and the other library methods
+	// of Server act on, and LocationID, when set, must be its id. Empty:
+	// one location, LocationID, seeded with Seed. DemoLocations(n) gives n
+	// demo locations.
+	Locations []LocationOptions
+	// TokenScopes are the scopes of Token (a Private Integration Token);
+	// nil gives it every scope (KnownScopes).
+	TokenScopes []string
+
+	// OAuth (see the package documentation). The fake is one Marketplace
+	// app of one agency (company) that owns every location served.
+
+	// ClientID and ClientSecret are the app's credentials; defaults
+	// DefaultClientID and DefaultClientSecret. AppID is the app's id, what
+	// /oauth/installedLocations takes as appId; default the part of
+	// ClientID before its first "-".
+	ClientID, ClientSecret, AppID string
+	// CompanyID is the agency's id; default DefaultCompanyID. UserID is the
+	// user who installs the app; default DefaultUserID.
+	CompanyID, UserID string
+	// CompanyToken is an agency Private Integration Token ("" none): it
+	// may call /locations/search, but not the OAuth-only endpoints nor the
+	// media endpoints.
+	CompanyToken string
+	// AppScopes are the scopes the app may be granted; default KnownScopes.
+	AppScopes []string
+	// TokenTTL is how long an OAuth access token lives; default 86399s
+	// (DefaultTokenTTL). expires_in gives it in whole seconds.
+	TokenTTL time.Duration
+	// RefreshTTL is how long an unused refresh token lives; default a year.
+	RefreshTTL time.Duration
+	// CodeTTL is how long an authorization code lives; default 10 minutes.
+	CodeTTL time.Duration
+	// Approve is what the authorize page approves: "Location" (default)
+	// or "Company". ApproveLocation is the location approved; default the
+	// first. RedirectURIs are the app's redirect URIs; empty allows any
+	// http or https URI.
+	Approve, ApproveLocation string
+	RedirectURIs             []string
 }
 
 // Server is a fake HighLevel Media Storage service.
@@ -76,17 +118,23 @@ type Server struct {
 
 	token   string
 	rotated atomic.Pointer[string] // the token since SetToken; nil: token
-	loc     string
+	scopes  []string               // of token; nil: every scope
+	loc     string                 // the first location's id
 	seed    string
 	pageCap int
 	minimal bool
 	now     func() time.Time
 	log     *slog.Logger
 	rand    *lockedRand
-	store   *store
-	disk    *persister // nil: memory only
-	limiter *limiter
+	store   *store     // the first location's
+	disk    *persister // the first location's; nil: memory only
+	limiter *limiter   // the first location's
 	stats   *stats
+
+	locs    []*Location // every location, the first first
+	primary *Location   // locs[0]
+	oauth   *oauthState
+	company *limiter // the agency's calls (location listing, location tokens)
 
 	faultsMu sync.RWMutex
 	faults   Faults
@@ -142,65 +190,57 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("ghltest: %w", err)
 	}
 
-	limit, window, daily := opts.RateLimit, opts.RateWindow, opts.DailyLimit
+	limit := opts.RateLimit
 	if limit == 0 {
 		limit = DefaultRateLimit
 	}
+	los, err := locationOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if s.scopes, err = parseScopes(opts.TokenScopes, true); err != nil {
+		return nil, err
+	}
+	for i, lo := range los {
+		l, err := s.newLocation(i, lo, opts, limit)
+		if err != nil {
+			return nil, err
+		}
+		s.locs = append(s.locs, l)
+	}
+	s.primary = s.locs[0]
+	s.loc, s.store, s.disk, s.limiter = s.primary.id, s.primary.store, s.primary.disk, s.primary.limiter
+	if opts.DataDir != "" && len(opts.Locations) > 0 {
+		if err := saveLocations(opts.DataDir, s.locs); err != nil {
+			return nil, fmt.Errorf("ghltest: writing %s: %w", opts.DataDir, err)
+		}
+	}
+	window, daily := opts.RateWindow, opts.DailyLimit
 	if window <= 0 {
 		window = DefaultRateWindow
 	}
 	if daily == 0 {
 		daily = DefaultDailyLimit
 	}
-	s.limiter = newLimiter(s.now, limit, window, daily)
-
-	s.store = newStore(s.loc, s.serverNow, newIDGen(s.rand))
-	loaded := false
-	if opts.DataDir != "" {
-		s.disk = &persister{dir: opts.DataDir, log: s.log}
-		if loaded, err = s.disk.load(s.store); err != nil {
-			return nil, fmt.Errorf("ghltest: loading %s: %w", opts.DataDir, err)
-		}
-	}
-	if !loaded {
-		if err := s.applySeed(opts.Seed); err != nil {
-			return nil, err
-		}
-	}
-	if s.disk != nil {
-		s.store.save = s.disk.saveState
-		if !loaded {
-			if err := s.writeAll(); err != nil {
-				return nil, fmt.Errorf("ghltest: writing %s: %w", opts.DataDir, err)
-			}
-		}
+	s.company = newLimiter(s.now, limit, window, daily)
+	if s.oauth, err = newOAuthState(s, opts); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-// writeAll writes the whole library to the data directory.
-func (s *Server) writeAll() error {
-	s.store.mu.Lock()
-	defer s.store.mu.Unlock()
-	for _, it := range s.store.items {
-		if it.typ == TypeFile {
-			if err := s.disk.writeBlob(it.id, it.data); err != nil {
-				return err
-			}
-		}
-	}
-	s.disk.saveState(s.store)
-	return nil
-}
-
-func (s *Server) applySeed(seed string) error {
+func (s *Server) applySeed(l *Location, seed string) error {
 	switch seed {
 	case "":
 		return nil
 	case "demo":
-		seedDemo(s.store)
+		if l.index == 0 {
+			seedDemo(l.store)
+		} else {
+			seedDemoFor(l.store, l.name, l.address)
+		}
 		if s.quirks.has(QuirkUnstableTies) {
-			seedBulkImport(s.store)
+			seedBulkImport(l.store)
 		}
 		return nil
 	}
@@ -311,6 +351,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(rec, r)
 	case strings.HasPrefix(p, "/storage/"):
 		s.serveStorage(rec, r)
+	case p == "/oauth/chooselocation":
+		s.serveAuthorize(rec, r)
 	default:
 		s.serveAPI(rec, r)
 	}
@@ -397,72 +439,38 @@ func (s *Server) traceID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// Items returns every item, including trashed and deleted ones, sorted by
-// id.
-func (s *Server) Items() []Item {
-	var out []Item
-	for _, it := range s.store.all() {
-		out = append(out, s.publicItem(it))
-	}
-	return out
-}
+// Items returns every item of the first location, including trashed and
+// deleted ones, sorted by id.
+func (s *Server) Items() []Item { return s.primary.Items() }
 
-// Item returns one item, whatever its status.
-func (s *Server) Item(id string) (Item, bool) {
-	it, ok := s.store.lookup(id)
-	if !ok {
-		return Item{}, false
-	}
-	return s.publicItem(it), true
-}
+// Item returns one item of the first location, whatever its status.
+func (s *Server) Item(id string) (Item, bool) { return s.primary.Item(id) }
 
-// Content returns a copy of a file's bytes, whatever its status.
-func (s *Server) Content(id string) ([]byte, bool) {
-	it, ok := s.store.lookup(id)
-	if !ok || it.typ != TypeFile {
-		return nil, false
-	}
-	return append([]byte(nil), it.data...), true
-}
+// Content returns a copy of a file's bytes (of the first location),
+// whatever its status.
+func (s *Server) Content(id string) ([]byte, bool) { return s.primary.Content(id) }
 
-// AddFolder creates a folder under parentID ("" = root) and returns its id.
-// It panics when parentID is not an active folder.
+// AddFolder creates a folder in the first location under parentID ("" =
+// root) and returns its id. It panics when parentID is not an active
+// folder.
 func (s *Server) AddFolder(parentID, name string) string {
-	it, err := s.store.addFolder(parentID, name)
-	if err != nil {
-		panic(fmt.Sprintf("ghltest: AddFolder(%q, %q): %v", parentID, name, err))
-	}
-	return it.id
+	return s.primary.AddFolder(parentID, name)
 }
 
-// AddFile creates a file under parentID ("" = root) and returns its id. An
-// empty contentType is guessed from the name's extension. It panics when
-// parentID is not an active folder or the bytes cannot be stored.
+// AddFile creates a file in the first location under parentID ("" = root)
+// and returns its id. An empty contentType is guessed from the name's
+// extension. It panics when parentID is not an active folder or the bytes
+// cannot be stored.
 func (s *Server) AddFile(parentID, name, contentType string, data []byte) string {
-	it, err := s.store.addFile(parentID, name, contentType, append([]byte(nil), data...), s.blobWriter())
-	if err != nil {
-		panic(fmt.Sprintf("ghltest: AddFile(%q, %q): %v", parentID, name, err))
-	}
-	return it.id
+	return s.primary.AddFile(parentID, name, contentType, data)
 }
 
-// AddFiles creates files under parentID ("" = root), all with one
-// creation time, as a bulk import makes them, and returns their ids. data[i]
-// is the content of names[i]; content types are guessed from the names.
+// AddFiles creates files in the first location under parentID ("" =
+// root), all with one creation time, as a bulk import makes them, and
+// returns their ids. data[i] is the content of names[i]; content types are
+// guessed from the names.
 func (s *Server) AddFiles(parentID string, names []string, data [][]byte) []string {
-	ids, err := s.store.addFilesAt(parentID, names, data, s.store.stamp(), s.blobWriter())
-	if err != nil {
-		panic(fmt.Sprintf("ghltest: AddFiles(%q): %v", parentID, err))
-	}
-	return ids
-}
-
-// blobWriter is what stores a new file's bytes on disk, or nil.
-func (s *Server) blobWriter() func(string, []byte) error {
-	if s.disk == nil {
-		return nil
-	}
-	return s.disk.writeBlob
+	return s.primary.AddFiles(parentID, names, data)
 }
 
 func (s *Server) publicItem(it item) Item {

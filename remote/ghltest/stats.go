@@ -24,6 +24,15 @@ type Stats struct {
 	// handler (past the header, token and rate checks) by their Version
 	// header ("2021-07-28" or "v3").
 	UploadVersions map[string]int64 `json:"upload_versions"`
+	// Locations has the counters of each location, by id. RateLimited and
+	// MaxInWindow above are over every location (their sum, and the
+	// largest).
+	Locations map[string]LocationStats `json:"locations"`
+	// Company has the counters of the agency's own calls (the location
+	// listings and /oauth/locationToken, with an agency token).
+	Company LocationStats `json:"company"`
+	// OAuth counts the token grants.
+	OAuth OAuthStats `json:"oauth"`
 }
 
 // The endpoint keys of Stats.ByEndpoint.
@@ -35,11 +44,18 @@ const (
 	EndpointUpdateMany = "PUT /medias/update-files"
 	EndpointDeleteMany = "PUT /medias/delete-files"
 	EndpointDelete     = "DELETE /medias/{id}"
+
+	EndpointOAuthToken         = "POST /oauth/token"
+	EndpointLocationToken      = "POST /oauth/locationToken"
+	EndpointInstalledLocations = "GET /oauth/installedLocations"
+	EndpointSearchLocations    = "GET /locations/search"
 )
 
 var endpointKeys = []string{
 	EndpointList, EndpointFolder, EndpointUpload, EndpointRename,
 	EndpointUpdateMany, EndpointDeleteMany, EndpointDelete,
+	EndpointOAuthToken, EndpointLocationToken, EndpointInstalledLocations,
+	EndpointSearchLocations,
 }
 
 type stats struct {
@@ -128,7 +144,19 @@ func (st *stats) snapshot() Stats {
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	out := s.stats.snapshot()
-	out.MaxInWindow = int64(s.limiter.maxSeen())
+	out.Locations = make(map[string]LocationStats, len(s.locs))
+	for _, l := range s.locs {
+		ls := l.Stats()
+		out.Locations[l.id] = ls
+		out.MaxInWindow = max(out.MaxInWindow, ls.MaxInWindow)
+	}
+	out.Company = LocationStats{
+		APIRequests: s.oauth.companyRequests.Load(),
+		RateLimited: s.company.refused(),
+		MaxInWindow: int64(s.company.maxSeen()),
+	}
+	out.MaxInWindow = max(out.MaxInWindow, out.Company.MaxInWindow)
+	out.OAuth = s.oauth.stats()
 	return out
 }
 
@@ -136,5 +164,10 @@ func (s *Server) Stats() Stats {
 // the requests currently inside the window.
 func (s *Server) ResetStats() {
 	s.stats.reset()
-	s.limiter.resetMax()
+	for _, l := range s.locs {
+		l.limiter.resetMax()
+		l.requests.Store(0)
+	}
+	s.company.resetMax()
+	s.oauth.resetStats()
 }

@@ -24,13 +24,25 @@ func (s *Server) storageObject(p string) (item, bool) {
 	if !ok {
 		return item{}, false
 	}
-	name, ok := strings.CutPrefix(objPath, "msgsndr/"+s.loc+"/media/")
-	if !ok || name == "" {
-		return item{}, false
+	for _, l := range s.locs {
+		if name, ok := strings.CutPrefix(objPath, "msgsndr/"+l.id+"/media/"); ok && name != "" {
+			if it, ok := l.storageObject(objPath, name); ok {
+				return it, true
+			}
+		}
 	}
-	var it item
+	return item{}, false
+}
+
+// storageObject returns the location's active file whose object path is
+// objPath, whose name (after the location's prefix) is name.
+func (l *Location) storageObject(objPath, name string) (item, bool) {
+	var (
+		it item
+		ok bool
+	)
 	if len(name) >= 24 {
-		it, ok = s.store.get(name[:24])
+		it, ok = l.store.get(name[:24])
 	}
 	if !ok || it.objectPath != objPath {
 		// An id of another form (AddFileWithID), escaped in the path.
@@ -38,7 +50,7 @@ func (s *Server) storageObject(p string) (item, bool) {
 		if !found {
 			return item{}, false
 		}
-		it, ok = s.store.get(id)
+		it, ok = l.store.get(id)
 	}
 	if !ok || it.typ != TypeFile || it.objectPath != objPath {
 		return item{}, false

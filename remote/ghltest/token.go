@@ -48,13 +48,17 @@ func (s *Server) postToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, object{{"rotated", true}})
 }
 
-// SetFileURL makes listings give u as the url of the file id, in place of
+// SetFileURL makes listings give u as the url of the file id (of the first
+// location), in place of
 // its storage path on this server: a link to a foreign or hostile host, or
 // one with a signature in its query. The fake's storage still serves the
 // file at its own path. It panics when id is no file. The url is not kept
 // in Options.DataDir.
-func (s *Server) SetFileURL(id, u string) {
-	st := s.store
+func (s *Server) SetFileURL(id, u string) { s.primary.SetFileURL(id, u) }
+
+// SetFileURL is Server.SetFileURL in this location.
+func (l *Location) SetFileURL(id, u string) {
+	st := l.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	it, ok := st.items[id]
