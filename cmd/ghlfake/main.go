@@ -3,6 +3,7 @@
 // service.
 //
 //	ghlfake --listen 127.0.0.1:0 --token T --location L --seed demo
+//	ghlfake --locations 3 --seed demo --token-ttl 20s --approve Company
 //
 // The first line it prints on stdout is "ghlfake listening on http://HOST:PORT".
 // Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
@@ -58,6 +59,7 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 		latency   time.Duration
 		storLat   time.Duration
 		upDelay   time.Duration
+		lf        locationFlags
 	)
 	fs := flag.NewFlagSet("ghlfake", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -86,10 +88,11 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 		cfg.opts.Quirks = append(cfg.opts.Quirks, v)
 		return nil
 	})
+	addLocationFlags(fs, &lf)
 	fs.BoolVar(&cfg.verbose, "v", false, "log every request")
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API. Control endpoints: GET /_ghlfake/stats,\nPOST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks.\n\nFlags:\n")
+		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API, and its OAuth endpoints (the authorize\npage stand-in is /oauth/chooselocation). Control endpoints: GET /_ghlfake/stats,\nPOST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks, GET /_ghlfake/locations, POST /_ghlfake/locations/ID,\nPOST /_ghlfake/oauth/expire, POST /_ghlfake/oauth/revoke, GET and POST\n/_ghlfake/oauth/approval.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -127,6 +130,9 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 	f.StorageLatency = ghltest.Duration(storLat)
 	f.UploadDelay = ghltest.Duration(upDelay)
 	cfg.opts.Faults = f
+	if err := lf.apply(&cfg, getenv); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 
