@@ -3,28 +3,121 @@
 //
 //   - the API endpoints, at URL+"/medias/...", with the wire format of
 //     remote/API.md (the API base URL is Server.URL);
+//   - the OAuth endpoints, at URL+"/oauth/token", "/oauth/locationToken",
+//     "/oauth/installedLocations" and "/locations/search", and a stand-in
+//     for the authorize page at URL+"/oauth/chooselocation" (see OAuth
+//     below);
 //   - the public storage host, at URL+"/storage/msgsndr/<location>/media/<id><ext>";
 //   - control endpoints for tests, at URL+"/_ghlfake/...": GET stats,
 //     POST stats/reset, GET faults, POST faults, GET quirks, POST quirks,
-//     POST token.
+//     POST token, GET locations, POST locations/{id}, POST oauth/expire,
+//     POST oauth/revoke, GET oauth/approval, POST oauth/approval.
 //
-// It serves one location (sub-account) with one bearer token, keeps its
-// library in memory (optionally on disk, see Options.DataDir), limits the
-// request rate like the real service, and injects faults on demand
-// (Faults). Tests can read and change the library directly through Items,
-// Item, Content, AddFolder, AddFile, AddFileWithID (for ids of any form,
-// as a hostile server might send) and SetFileURL, which neither go through
-// HTTP nor count in Stats.
+// It serves one or several locations (sub-accounts, Options.Locations) of
+// one agency (company), each with its own library, tokens and rate limit;
+// keeps the libraries in memory (optionally on disk, see Options.DataDir),
+// limits the request rate like the real service, and injects faults on
+// demand (Faults). Tests can read and change a library directly through
+// Items, Item, Content, AddFolder, AddFile, AddFileWithID (for ids of any
+// form, as a hostile server might send) and SetFileURL, which neither go
+// through HTTP nor count in Stats; Server's act on the first location,
+// Server.Location(id)'s on any.
 //
 // Token rotation: SetToken, or POST /_ghlfake/token {"token": "..."}
 // (answered {"rotated": true}; no endpoint shows a token), makes the API
 // accept the new token only, from the next request on, as a Private
-// Integration Token rotated in HighLevel's settings does.
+// Integration Token rotated in HighLevel's settings does. It is the
+// first location's token (Options.Token).
 //
 // Hostile urls: SetFileURL(id, url) makes listings give that url for the
 // file (another host, a local service, a query holding a signature), as a
 // compromised or confused server could; the fake's own storage still serves
 // the file at its path. Not kept in DataDir.
+//
+// # Locations
+//
+// Options.Locations lists the locations; empty means one, LocationID,
+// seeded with Seed (the fake as it always was). DemoLocations(n) gives
+// DefaultLocationID, "demo-location-2" ... "demo-location-N", named "Demo
+// Location 1" ... "Demo Location N", seeded "demo". The first location's
+// demo library is the classic one (the same ids, times and bytes as a
+// fake of one location); every other location's is derived from its id:
+// the same tree and bytes, its own ids, times shifted by 1 to 60 days, a
+// README.txt that names the location, and one more root file "About
+// <name>.txt" with its name, id and address. Names default to "Location
+// N", addresses to a made-up street.
+//
+// Each location has its own Private Integration Token (Options.Token for
+// the first, LocationOptions.Token for the others; "" none, and every
+// scope unless Options.TokenScopes says otherwise for the first), its own
+// OAuth tokens, its own rate limiter (RateLimit, RateWindow and DailyLimit
+// apply to each: the limit is per app per location) and its counters
+// (Stats.Locations). A token is for one location: altId naming another
+// gives 403. Storage URLs hold the location's id.
+//
+// Location.SetInstalled(false), or POST /_ghlfake/locations/{id}
+// {"installed": false}, uninstalls the app: every OAuth token of the
+// location is refused from then on (access and refresh tokens of its
+// Location grants, tokens minted for it), /oauth/locationToken refuses it
+// (400) and installedLocations?isInstalled=true leaves it out; its
+// Private Integration Token still works. Installing again (true) revives
+// no token. Location.SetDown(true), or {"down": true}, answers the
+// location's API calls 503 after the token check, while the others serve.
+// GET /_ghlfake/locations answers {"locations": [{"id", "name",
+// "installed", "down"}]}; POST locations/{id} answers the one changed.
+//
+// With DataDir, the first location's library is kept in DataDir itself
+// (as a fake of one location keeps it) and each other's in
+// DataDir/locations/<id, path-escaped>; with Options.Locations set,
+// DataDir/locations.json lists the locations (id, name, address,
+// installed at start; no token), and LoadLocations reads it back, so that
+// ghlfake given the directory alone serves them all again. Installation
+// changes, tokens and grants are not kept.
+//
+// # OAuth
+//
+// The fake is one Marketplace app (ClientID, ClientSecret; AppID the
+// client id's part before "-") installed by one agency (CompanyID, the
+// user UserID) that owns every location. remote/API.md ("OAuth and
+// agencies") gives the wire format; in short:
+//
+//   - GET /oauth/chooselocation?response_type=code&client_id=&redirect_uri=&scope=&state=
+//     approves at once, as Approval says (Options.Approve and
+//     ApproveLocation, SetApproval, POST /_ghlfake/oauth/approval
+//     {"user_type": "Location"|"Company", "location_id": "", "deny":
+//     false}), and answers 302 to redirect_uri with code (and state). A
+//     Location approval installs the app in that location. AuthCode does
+//     the same without HTTP. Codes are single use and live CodeTTL.
+//   - POST /oauth/token (form) serves grant_type authorization_code and
+//     refresh_token. Access tokens live TokenTTL (expires_in is it in
+//     whole seconds); refresh tokens RefreshTTL, and are single use: a
+//     used one gets 400 {"error": "invalid_grant", ...}. Wrong client
+//     credentials get 401 invalid_client.
+//   - POST /oauth/locationToken (agency OAuth token with oauth.write)
+//     mints a location's access token, without refresh token.
+//   - GET /oauth/installedLocations (agency OAuth token, oauth.readonly)
+//     and GET /locations/search (locations.readonly) list the locations,
+//     paged with skip and limit.
+//   - Scopes: GET /medias/files needs medias.readonly, every media write
+//     medias.write; an agency's token on a media endpoint, or a token
+//     without the scope, gets 401 "The token is not authorized for this
+//     scope.". Options.AppScopes are the scopes the app may be granted
+//     (default KnownScopes); the authorize page grants those asked (none
+//     asked: all of them).
+//   - An expired, revoked or unknown access token gets the usual 401
+//     "Invalid token: access token is invalid". ExpireAccessTokens (POST
+//     /_ghlfake/oauth/expire, answered {"expired": n}) ends every live
+//     access token now; RevokeGrants (POST /_ghlfake/oauth/revoke,
+//     {"revoked": n}) revokes every grant, as a user who removes the app.
+//   - Options.CompanyToken is an agency Private Integration Token: it may
+//     search locations, and is refused (401) by the OAuth-only endpoints
+//     and the media ones.
+//
+// Time is Options.Now (expiry of codes and tokens included). Stats.OAuth
+// counts grants: CodeGrants, Refreshes, RefreshReused (a client that
+// never uses a refresh token twice keeps it 0), RefreshRefused,
+// LocationTokens, ExpiredTokenCalls (calls with an expired access token:
+// a client that refreshes before expiry keeps it 0), and more.
 //
 // # Request processing
 //
@@ -37,13 +130,23 @@
 //     connection is closed instead of answered.
 //  4. No User-Agent: 403. No route for the method and path: 404
 //     "Cannot GET /x" (before the token is looked at, as in NestJS).
-//  5. Authorization other than "Bearer <token>": 401.
-//  6. Version other than "2021-07-28" or "v3": 400.
-//  7. The rate limiter: 429 (see below).
-//  8. Validation: 422 with a message array; then altId against the
+//     POST /oauth/token goes to its handler here (it takes no bearer
+//     token, no Version, and is not rate limited).
+//  5. Authorization other than "Bearer <token>" of a token the fake
+//     takes (a Private Integration Token, a live OAuth access token): 401.
+//     The request now counts for its location (or the agency).
+//  6. The token's location is down (Location.SetDown): 503.
+//  7. The wrong kind of token, or no scope for the endpoint: 401.
+//  8. Version other than "2021-07-28" or "v3": 400.
+//  9. The rate limiter of the token's location (or of the agency): 429
+//     (see below).
+//  10. Validation: 422 with a message array; then altId against the
 //     location: 403; then unknown (or trashed, or deleted) ids: 404.
 //
-// Every answer after step 5 carries the X-RateLimit-* headers.
+// Every answer from step 8 on carries the X-RateLimit-* headers. Faults
+// apply to the OAuth endpoints too (a refresh whose answer is lost is a
+// real hazard), unless Faults.SpareOAuth keeps Latency and the random
+// draws off them.
 //
 // # Choices where the real service is undocumented
 //
@@ -122,14 +225,15 @@
 // Faults.FailDeletes answers both delete calls 503 before anything else,
 // and removes nothing.
 //
-// Rate limits: one sliding window and one daily count per server (it
-// serves one location). Requests refused by the limiter take no slot; the
+// Rate limits: one sliding window and one daily count per location, and
+// one pair for the agency's own calls. Requests refused by the limiter take no slot; the
 // header, route and token checks come before the limiter, so those failures
 // take none either, while validation failures do. The daily count resets
 // at midnight UTC; X-RateLimit-Daily-Reset is that instant in Unix
 // milliseconds. A limit that is off (negative) sends none of its headers.
-// Stats.MaxInWindow counts requests the limiter let through, and is kept
-// even when the limit is off. Injected 429s have Retry-After: 1, or
+// Stats.MaxInWindow counts requests the limiter let through (the largest
+// of the locations' and the agency's; each location's is in
+// Stats.Locations), and is kept even when the limit is off. Injected 429s have Retry-After: 1, or
 // Faults.Fault429RetryAfter rounded up to whole seconds (a server may ask
 // for a day: "fault_429_retry_after": "24h").
 //
@@ -193,8 +297,15 @@
 //     the sortOrder asked for), as a service that sorts by a whitelist of
 //     keys and falls back to its default would: the answer looks sorted
 //     until an item is changed after it was created.
+//   - oauth-nest-errors: /oauth/token's errors come as the API's others,
+//     {"statusCode", "message", "error"}, with the same statuses.
+//   - refresh-revokes-access: a refresh revokes the access tokens the
+//     grant issued before it.
+//   - refresh-reuse-revokes: reusing a refresh token revokes its whole
+//     grant (every access and refresh token of that login).
 //
-// Defaults: token DefaultToken, location DefaultLocationID. Item.URL is
+// Defaults: token DefaultToken, location DefaultLocationID, company
+// DefaultCompanyID, client DefaultClientID and DefaultClientSecret. Item.URL is
 // absolute once the server is started; for a Handler served elsewhere the
 // API builds URLs from the request's Host, and Item.URL is a path.
 package ghltest

@@ -504,13 +504,13 @@ func (o *oauthState) exchangeCode(code, redirectURI, userType string) (object, *
 		o.st.CodeRefused++
 		return nil, &refusal{http.StatusBadRequest, "invalid_request", "user_type " + userType + " does not match the grant (" + c.g.userType + ")"}
 	}
-	c.used = true
 	if c.g.userType == UserTypeLocation {
 		if l := o.s.Location(c.g.locationID); l == nil || !l.Installed() {
 			o.st.CodeRefused++
 			return nil, &refusal{http.StatusBadRequest, "invalid_grant", "The app is not installed in the location"}
 		}
 	}
+	c.used = true
 	o.st.CodeGrants++
 	return o.tokenAnswer(c.g), nil
 }
