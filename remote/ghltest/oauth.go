@@ -612,7 +612,13 @@ func (o *oauthState) authorize(redirectURI, scope string) (code, oauthErr string
 	if a.Deny {
 		return "", "access_denied"
 	}
-	g := &grant{userType: a.UserType, scopes: slices.Compact(asked)}
+	var scopes []string
+	for _, sc := range asked {
+		if !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
+	}
+	g := &grant{userType: a.UserType, scopes: scopes}
 	if g.userType == UserTypeLocation {
 		l := o.s.primary
 		if a.LocationID != "" {
