@@ -31,12 +31,16 @@ func (q *queue) process(r *record) {
 		// An fsync waiting on this record hears now what it waited for, or
 		// of the failure, whichever step failed.
 		r.settleLocked(err)
+		if err == nil {
+			r.failure = ""
+		}
 		r.mu.Unlock()
 		if err != nil {
 			r.mu.Lock()
 			r.tries++
 			r.failedAt = q.clock.Now()
 			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
+			r.failure, r.retryAt = err.Error(), r.failedAt.Add(delay)
 			r.scheduleLocked(q.clock.Now().Add(delay))
 			r.mu.Unlock()
 			return
@@ -202,6 +206,8 @@ func (q *queue) upload(r *record) (bool, error) {
 	}
 	crashPoint("uploading", a.Name)
 	r.sending = true
+	r.progress = remote.NewProgress(q.clock)
+	progress := r.progress
 	data := r.data
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	r.away()
@@ -218,13 +224,14 @@ func (q *queue) upload(r *record) (bool, error) {
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
 		},
-		Exclude: exclude,
+		Exclude:  exclude,
+		Progress: progress,
 	})
 	cancel()
 
 	r.back() // a record being sent never leaves the queue
 	defer r.mu.Unlock()
-	r.sending = false
+	r.sending, r.progress = false, nil
 	r.cond.Broadcast()
 	if err != nil {
 		if refused(err) {

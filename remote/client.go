@@ -1,7 +1,7 @@
 // Package remote is the client of the HighLevel Media Storage API: requests,
 // auth headers, pacing, retries and typed errors. It knows nothing of FUSE.
 //
-// Locks: Client.mu and pacer.mu are leaves, never held together nor across
+// Locks: Client.mu, pacer.mu and usage.mu are leaves, never held together nor across
 // a request; a request's goroutine owns its own state.
 //
 // Where requests may go (policy.go): API calls to the API's own scheme,
@@ -113,6 +113,7 @@ type Client struct {
 	log      *slog.Logger
 	clk      clockwork.Clock
 	pacer    *pacer
+	usage    *usage // usage.go
 	clock    serverClock
 	place    placement
 
@@ -205,6 +206,7 @@ func New(cfg Config) (*Client, error) {
 		log:           cfg.Logger,
 		clk:           cfg.Clock,
 		pacer:         newPacer(cfg.Clock, cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
+		usage:         newUsage(cfg.RateLimit, cfg.RateWindow),
 		pageFloor:     make(map[string]int),
 		sortHints:     make(map[string]int),
 		refusedOrders: make(map[int]bool),
@@ -366,12 +368,14 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	c.usage.sent(c.clk.Now())
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, 0, redactErr(err)
 	}
 	defer resp.Body.Close()
 	c.pacer.observe(resp.Header)
+	c.usage.observe(resp.Header, resp.StatusCode, c.clk.Now())
 	c.clock.observe(resp.Header.Get("Date"), c.clk.Now())
 	if resp.ContentLength > MaxAnswerBytes {
 		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.method, cl.endpoint, ErrAnswerTooLarge, resp.ContentLength, MaxAnswerBytes)

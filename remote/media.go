@@ -541,6 +541,9 @@ type Upload struct {
 	// answer is lost and the upload is looked for, they are never taken
 	// for it.
 	Exclude []string
+	// Progress, when set, counts the file's bytes as they are sent
+	// (progress.go).
+	Progress *Progress
 }
 
 // UploadFile uploads a new file and returns it as an Item (ID and URL from
@@ -713,7 +716,7 @@ func multipartBody(up Upload) (func() (io.Reader, string, error), int64, error) 
 		if err != nil {
 			return nil, "", err
 		}
-		file := &exactReader{r: src, left: up.Size, name: up.Name, size: up.Size}
+		file := counted(&exactReader{r: src, left: up.Size, name: up.Name, size: up.Size}, up.Progress)
 		// net/http closes the body, read to the end or not: that closes src.
 		return struct {
 			io.Reader
@@ -762,7 +765,7 @@ func pipedBody(up Upload) func() (io.Reader, string, error) {
 			defer src.Close()
 			err := writeFormHead(mw, up)
 			if err == nil {
-				_, err = io.Copy(pw, src)
+				_, err = io.Copy(pw, counted(src, up.Progress))
 			}
 			if err == nil {
 				err = mw.Close()
