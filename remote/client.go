@@ -1,8 +1,8 @@
 // Package remote is the client of the HighLevel Media Storage API: requests,
 // auth headers, pacing, retries and typed errors. It knows nothing of FUSE.
 //
-// Locks: Client.mu and pacer.mu are leaves, never held together nor across
-// a request; a request's goroutine owns its own state.
+// Locks: Client.mu, pacer.mu and clientStats.mu are leaves, never held
+// together nor across a request; a request's goroutine owns its own state.
 //
 // Where requests may go (policy.go): API calls to the API's own scheme,
 // host and port only, the token never following a redirect elsewhere; file
@@ -115,6 +115,7 @@ type Client struct {
 	pacer    *pacer
 	clock    serverClock
 	place    placement
+	stats    clientStats // counters for Stats (stats.go)
 
 	mu       sync.Mutex
 	token    string // guarded by mu
@@ -303,6 +304,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			}
 			reauthed = true
 			attempt--
+			c.stats.retry(cl.method, cl.endpoint)
 			continue
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
 			if apiErr.Daily {
@@ -339,6 +341,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if err := sleepCtx(ctx, c.clk, wait); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
 		}
+		c.stats.retry(cl.method, cl.endpoint)
 	}
 }
 
@@ -367,6 +370,7 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := c.http.Do(req)
+	c.stats.call(cl.method, cl.endpoint, statusOf(resp))
 	if err != nil {
 		return nil, 0, redactErr(err)
 	}
