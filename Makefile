@@ -4,27 +4,45 @@ BIN     ?= bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 MNT     ?= mnt
+PREFIX  ?= /usr/local
+SBINDIR ?= /sbin
 # Every package, named so that go never walks into a mount under ./mnt.
 PKGS    := ./cmd/... ./fs/... ./cache/... ./remote/... ./integration/...
 
-.PHONY: all build test vet fmt-check demo bench fuzz clean
+.PHONY: all build install uninstall test tools vet fmt-check demo bench fuzz clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/ghlfs ./cmd/ghlfake
 
+# ghlfs in $(PREFIX)/bin, and mount(8)'s helper for fstab lines of type
+# ghlfs: $(SBINDIR)/mount.ghlfs, a link to it.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BIN)/ghlfs $(DESTDIR)$(PREFIX)/bin/ghlfs
+	ln -sf $(PREFIX)/bin/ghlfs $(DESTDIR)$(SBINDIR)/mount.ghlfs
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mount.ghlfs $(DESTDIR)$(PREFIX)/bin/ghlfs
+
 # vet, formatting, and every test (unit and real-mount integration) with the
 # race detector. Integration tests need FUSE (/dev/fuse; fusermount3 when
 # not root); with CI=true they fail rather than skip without it.
-test: vet fmt-check
+test: tools vet fmt-check
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-# vet, and a build for macOS (macFUSE): the code that only Linux has stays
-# behind build tags.
+# The programs the tests run (integration/tools.txt): say what is missing,
+# and the apt-get line that installs it, before anything starts.
+tools:
+	@./integration/tools.sh
+
+# vet, and vet for macOS (macFUSE), which builds every package there: the
+# code that only Linux has stays behind build tags. (The integration tests
+# drive Linux's tools and /proc: they are Linux's alone.)
 vet:
 	$(GO) vet $(PKGS)
-	GOOS=darwin $(GO) build -o /dev/null ./cmd/ghlfs ./cmd/ghlfake
+	GOOS=darwin $(GO) vet ./cmd/... ./fs/... ./cache/... ./remote/...
 
 fmt-check:
 	@out=$$(gofmt -l cmd fs cache remote integration); \

@@ -64,23 +64,30 @@ type FS struct {
 	started time.Time   // the time shown when an item has none
 	pass    atomic.Bool // files wholly in the disk cache are read by passthrough
 
+	space *inoSpace // where inode numbers come from: this mount's
+
 	mu     sync.Mutex
 	inos   map[string]uint64     // file key -> inode number; guarded by mu
-	next   uint64                // guarded by mu
 	states map[uint64]*nodeState // inode number -> what is known of it; guarded by mu
 	dirs   map[string]*Dir       // folder id -> the node go-fuse serves it by; guarded by mu
 }
 
 // New returns the filesystem over store; Root is its root node.
 func New(store *cache.Store, opts Options) *FS {
+	return newFS(store, opts, &inoSpace{next: 2}, 1)
+}
+
+// newFS returns the filesystem over store, its root numbered rootIno, its
+// other inodes numbered from space.
+func newFS(store *cache.Store, opts Options, space *inoSpace, rootIno uint64) *FS {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), inos: make(map[string]uint64), next: 2,
+	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), space: space, inos: make(map[string]uint64),
 		states: make(map[uint64]*nodeState), dirs: make(map[string]*Dir)}
 	f.root = &Dir{fsys: f, st: &nodeState{entry: cache.Entry{IsDir: true, Size: 0}}}
-	f.inos[""] = 1
-	f.states[1] = f.root.st
+	f.inos[""] = rootIno
+	f.states[rootIno] = f.root.st
 	f.dirs[""] = f.root
 	store.OnChange(f.changed)
 	return f
@@ -92,15 +99,26 @@ func (f *FS) Root() gofs.InodeEmbedder { return f.root }
 // Mount mounts f on mountpoint and serves it until unmounted. As root it
 // mounts with mount(2) directly; otherwise through fusermount3.
 func (f *FS) Mount(mountpoint string) (*fuse.Server, error) {
+	server, err := gofs.Mount(mountpoint, f.root, mountOptions(f.opts))
+	if err != nil {
+		return nil, err
+	}
+	f.probePassthrough(server)
+	f.setReadAhead(mountpoint)
+	return server, nil
+}
+
+// mountOptions are go-fuse's options for a mount with opts.
+func mountOptions(opts Options) *gofs.Options {
 	o := &gofs.Options{
 		MountOptions: fuse.MountOptions{
 			FsName:       "ghlfs",
 			Name:         "ghlfs",
 			DirectMount:  os.Geteuid() == 0,
-			AllowOther:   f.opts.AllowOther,
+			AllowOther:   opts.AllowOther,
 			MaxWrite:     1 << 20,
 			MaxReadAhead: 1 << 20,
-			Debug:        f.opts.Debug,
+			Debug:        opts.Debug,
 			// O_TRUNC comes with the open, not as a separate truncate
 			// first: replacing a file's content is then one upload.
 			// READDIRPLUS_AUTO, libfuse's default: the kernel asks for
@@ -109,32 +127,26 @@ func (f *FS) Mount(mountpoint string) (*fuse.Server, error) {
 			// makes no inode for every file it passes.
 			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_READDIRPLUS_AUTO,
 		},
-		EntryTimeout:    &f.opts.EntryTimeout,
-		AttrTimeout:     &f.opts.AttrTimeout,
-		NegativeTimeout: &f.opts.NegativeTimeout,
-		UID:             f.opts.UID,
-		GID:             f.opts.GID,
+		EntryTimeout:    &opts.EntryTimeout,
+		AttrTimeout:     &opts.AttrTimeout,
+		NegativeTimeout: &opts.NegativeTimeout,
+		UID:             opts.UID,
+		GID:             opts.GID,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1},
 		// fillAttr sets every mode; one the umask cleared stays 0.
 		NullPermissions: true,
-		Logger:          log.New(slogWriter{f.log}, "", 0),
+		Logger:          log.New(slogWriter{opts.Logger}, "", 0),
 	}
-	if f.opts.AllowOther {
+	if opts.AllowOther {
 		o.MountOptions.Options = append(o.MountOptions.Options, "default_permissions")
 	}
-	if f.opts.ReadOnly {
+	if opts.ReadOnly {
 		o.MountOptions.Options = append(o.MountOptions.Options, "ro")
 	}
-	if f.opts.NoPassthrough {
+	if opts.NoPassthrough {
 		o.MountOptions.DisabledCapabilities |= fuse.CAP_PASSTHROUGH
 	}
-	server, err := gofs.Mount(mountpoint, f.root, o)
-	if err != nil {
-		return nil, err
-	}
-	f.probePassthrough(server)
-	f.setReadAhead(mountpoint)
-	return server, nil
+	return o
 }
 
 // slogWriter passes go-fuse's diagnostics to the structured log.
@@ -153,8 +165,7 @@ func (f *FS) ino(key string) uint64 {
 	defer f.mu.Unlock()
 	n, ok := f.inos[key]
 	if !ok {
-		n = f.next
-		f.next++
+		n = f.space.alloc()
 		f.inos[key] = n
 	}
 	return n
@@ -169,7 +180,7 @@ func (f *FS) fail(op string, n *gofs.Inode, name string, err error) syscall.Errn
 // normal lists the errnos that answer a question rather than report a
 // failure: they are logged at debug level, not as errors.
 var normal = map[syscall.Errno]bool{
-	syscall.ENOENT: true, syscall.ENOTEMPTY: true, syscall.EEXIST: true, syscall.EROFS: true,
+	syscall.ENOENT: true, syscall.ENOTEMPTY: true, syscall.EEXIST: true, syscall.EXDEV: true, syscall.EROFS: true,
 	syscall.EINTR: true, syscall.EISDIR: true, syscall.ENOTDIR: true,
 }
 

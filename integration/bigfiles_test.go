@@ -241,7 +241,7 @@ func TestAppendToAFileOverItsLimit(t *testing.T) {
 // above it goes up with v3.
 func TestMaxUploadSizeFlag(t *testing.T) {
 	srv := fake(t, ghltest.Options{})
-	m := mountFS(t, srv, mountOpt{args: []string{"--max-upload-size", "1000000"}})
+	m := mountFS(t, srv, mountOpt{args: []string{"--max-upload-size", "1MB"}})
 	atLimit, sum := randomFile(t, "ok.bin", 1_000_000)
 	over, _ := randomFile(t, "over.bin", 1_000_001)
 	video, vsum := randomFile(t, "clip.webm", 2_000_000)

@@ -46,7 +46,7 @@ func TestHostileNamesAndIDs(t *testing.T) {
 			it.shown = strings.Repeat("l", 255-len("…")-8-len(".png")) + "…" + hex.EncodeToString(sum[:4]) + ".png"
 		}
 	}
-	m := mountFS(t, srv, mountOpt{args: []string{"--cache-max-size", "10000000"}})
+	m := mountFS(t, srv, mountOpt{args: []string{"--cache-max-size", "10MB"}})
 	names := lines(sh(t, "ls", "-A", m.path("hostile")))
 	if len(names) != len(items) {
 		t.Fatalf("ls shows %d names, want %d: %q", len(names), len(items), names)

@@ -3,8 +3,10 @@ package integration
 import (
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,19 +180,25 @@ func TestFindAPICalls(t *testing.T) {
 func TestWrongTokenRefused(t *testing.T) {
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
-	dir := t.TempDir()
-	out, err := shEnv([]string{"GHL_TOKEN=wrong-token"}, binDir+"/ghlfs", "mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", t.TempDir(), dir)
-	if err == nil {
-		t.Fatalf("mount with a wrong token succeeded:\n%s", out)
-	}
-	if !strings.Contains(out, "Invalid token: access token is invalid") {
-		t.Errorf("the error does not carry the API's message:\n%s", out)
-	}
-	if strings.Contains(out, "wrong-token") {
-		t.Errorf("the token was printed:\n%s", out)
-	}
-	if isMounted(dir) {
-		t.Error("mounted anyway")
+	// In the foreground, and as a --daemon, whose parent reports what its
+	// child met.
+	for _, extra := range [][]string{nil, {"--daemon", "--log-file", filepath.Join(t.TempDir(), "log")}} {
+		dir := t.TempDir()
+		args := append([]string{"mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", t.TempDir()}, extra...)
+		out, err := shEnv([]string{"GHL_TOKEN=wrong-token"}, binDir+"/ghlfs", append(args, dir)...)
+		if err == nil {
+			syscall.Unmount(dir, syscall.MNT_DETACH)
+			t.Fatalf("mount %q with a wrong token succeeded:\n%s", extra, out)
+		}
+		if !strings.Contains(out, "Invalid token: access token is invalid") {
+			t.Errorf("%q: the error does not carry the API's message:\n%s", extra, out)
+		}
+		if strings.Contains(out, "wrong-token") {
+			t.Errorf("%q: the token was printed:\n%s", extra, out)
+		}
+		if isMounted(dir) {
+			t.Errorf("%q: mounted anyway", extra)
+		}
 	}
 }
 

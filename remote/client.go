@@ -86,6 +86,10 @@ type Config struct {
 	// 401 (a token file rewritten with a rotated token): a call is then
 	// sent once more with the new token.
 	TokenSource func() (string, error)
+	// Auth, when set, gives the tokens instead of Token and TokenSource
+	// (an OAuth TokenFile, refreshed; a location token minted from an
+	// agency's).
+	Auth Authorizer
 	// MaxUploadSize is the largest image or other file uploaded (default
 	// MaxUploadSize); a video may be larger (see UploadLimit).
 	MaxUploadSize int64
@@ -108,7 +112,7 @@ type Client struct {
 	maxItems int
 	retryFor time.Duration
 	maxWait  time.Duration // cap on a server-imposed wait
-	tokenSrc func() (string, error)
+	auth     Authorizer
 	maxSize  int64
 	log      *slog.Logger
 	clk      clockwork.Clock
@@ -118,8 +122,7 @@ type Client struct {
 	stats    clientStats // counters for Stats (stats.go)
 
 	mu       sync.Mutex
-	token    string // guarded by mu
-	pageSize int    // the limit List asks for; lowered when a server refuses it
+	pageSize int // the limit List asks for; lowered when a server refuses it
 	// pageFloor is, for each kind of listing, the largest page the server
 	// has returned: a page shorter than that is surely the last one.
 	pageFloor map[string]int
@@ -133,7 +136,7 @@ type Client struct {
 
 // New returns a client for cfg.
 func New(cfg Config) (*Client, error) {
-	if cfg.Token == "" {
+	if cfg.Token == "" && cfg.Auth == nil {
 		return nil, errors.New("remote: no API token")
 	}
 	if cfg.LocationID == "" {
@@ -186,12 +189,14 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
+	if cfg.Auth == nil {
+		cfg.Auth = &staticAuth{token: cfg.Token, src: cfg.TokenSource, log: cfg.Logger}
+	}
 	api, storage := *cfg.HTTPClient, *cfg.HTTPClient
 	api.CheckRedirect = apiRedirect
 	storage.CheckRedirect = policy.storageRedirect
 	return &Client{
 		base:          base,
-		token:         cfg.Token,
 		location:      cfg.LocationID,
 		ua:            cfg.UserAgent,
 		http:          &api,
@@ -201,7 +206,7 @@ func New(cfg Config) (*Client, error) {
 		maxItems:      cfg.MaxListItems,
 		retryFor:      cfg.RetryTimeout,
 		maxWait:       cfg.MaxRetryAfter,
-		tokenSrc:      cfg.TokenSource,
+		auth:          cfg.Auth,
 		maxSize:       cfg.MaxUploadSize,
 		log:           cfg.Logger,
 		clk:           cfg.Clock,
@@ -274,7 +279,10 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if err := c.pacer.wait(ctx); err != nil {
 			return nil, err
 		}
-		token := c.currentToken()
+		token, err := c.auth.Token(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
+		}
 		body, status, err := c.send(ctx, cl, u.String(), token)
 		if err == nil {
 			return body, nil
@@ -297,9 +305,14 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		switch {
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
 			// A 401 was not acted on. A token rotated in HighLevel and
-			// rewritten in the token file needs no remount: send once more
-			// with the new one.
-			if reauthed || !c.renewToken(token) {
+			// rewritten in the token file, or an OAuth token refreshed,
+			// needs no remount: send once more with the new one.
+			if reauthed {
+				return nil, apiErr
+			}
+			if renewed, rerr := c.auth.Refused(ctx, token); rerr != nil {
+				return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, rerr)
+			} else if !renewed {
 				return nil, apiErr
 			}
 			reauthed = true
@@ -409,36 +422,6 @@ func neverSent(err error) bool {
 	}
 	var dns *net.DNSError
 	return errors.As(err, &dns)
-}
-
-func (c *Client) currentToken() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.token
-}
-
-// renewToken asks TokenSource for the token again after sent was refused,
-// and reports whether there is a different one to try.
-func (c *Client) renewToken(sent string) bool {
-	if c.tokenSrc == nil {
-		return false
-	}
-	tok, err := c.tokenSrc()
-	if err != nil {
-		c.log.Warn("the API refused the token, and reading it again failed", "err", err)
-		return false
-	}
-	if tok == "" || tok == sent {
-		return false
-	}
-	c.mu.Lock()
-	changed := c.token != tok
-	c.token = tok
-	c.mu.Unlock()
-	if changed {
-		c.log.Info("the API refused the token; using the new one from the token file")
-	}
-	return true
 }
 
 func (c *Client) reportQuota(e *Error) {

@@ -473,13 +473,13 @@ func TestTokenRenewedOn401(t *testing.T) {
 	if got := n.Load(); got < 8 || got > 16 {
 		t.Errorf("%d requests for 8 calls", got)
 	}
-	if c.currentToken() != "new" {
+	if tok, _ := c.auth.Token(context.Background()); tok != "new" {
 		t.Errorf("the client did not keep the new token")
 	}
 	// A token the server refuses and the source repeats: one request, 401.
 	accepted.Store("newer")
 	src := "new"
-	c.tokenSrc = func() (string, error) { return src, nil }
+	c.auth.(*staticAuth).src = func() (string, error) { return src, nil }
 	n.Store(0)
 	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, ErrUnauthorized) || n.Load() != 1 {
 		t.Fatalf("%v after %d requests", err, n.Load())

@@ -116,18 +116,23 @@ func tokenFileOf(flagValue string, conf map[string]string) string {
 // readTokenFile returns the first line of a token file. It is read at
 // start, and again whenever the API refuses the token.
 func readTokenFile(path string) (string, error) {
-	f, err := openPrivate("token file", path, true)
+	return readSecretFile("token file", path)
+}
+
+// readSecretFile returns the first line of a file only its owner may read.
+func readSecretFile(kind, path string) (string, error) {
+	f, err := openPrivate(kind, path, true)
 	if err != nil {
 		return "", err
 	}
 	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
 	f.Close()
 	if err != nil {
-		return "", fmt.Errorf("token file: %w", err)
+		return "", fmt.Errorf("%s: %w", kind, err)
 	}
 	tok, _, _ := strings.Cut(string(data), "\n")
 	if tok = strings.TrimSpace(tok); tok == "" {
-		return "", fmt.Errorf("token file %s is empty", path)
+		return "", fmt.Errorf("%s %s is empty", kind, path)
 	}
 	return tok, nil
 }

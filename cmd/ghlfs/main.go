@@ -3,26 +3,24 @@
 //	ghlfs mount [flags] MOUNTPOINT
 //	ghlfs unmount MOUNTPOINT
 //	ghlfs version
+//
+// Called as mount.ghlfs (a link made by make install), it is the helper
+// mount(8) runs for fstab lines of type ghlfs (mounthelper.go).
 package main
 
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-const usage = `ghlfs mounts a HighLevel (GoHighLevel) Media Storage as a directory.
-
-Usage:
-  ghlfs mount [flags] MOUNTPOINT   mount and serve until unmounted (Ctrl-C)
-  ghlfs unmount MOUNTPOINT         unmount a ghlfs mount
-  ghlfs version                    print the version
-
-Run "ghlfs mount --help" for the mount flags.
-`
 
 func main() {
 	// Listings of a large library are most of what ghlfs keeps: collect
@@ -31,26 +29,34 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+	// A closed stderr (ghlfs | tee, and tee gone first) must never kill a
+	// mount: a write to it then fails with EPIPE, and the mount goes on.
+	signal.Ignore(syscall.SIGPIPE)
+	if filepath.Base(os.Args[0]) == "mount.ghlfs" {
+		os.Exit(mountHelper(os.Args[1:]))
 	}
-	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
-	case "mount":
-		err = runMount(args)
-	case "unmount", "umount":
-		err = runUnmount(args)
-	case "version", "--version":
-		fmt.Println("ghlfs", version)
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-	default:
-		fmt.Fprintf(os.Stderr, "ghlfs: unknown command %q\n\n%s", cmd, usage)
-		os.Exit(2)
-	}
-	if err != nil {
+	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ghlfs:", err)
 		os.Exit(1)
 	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ghlfs",
+		Short: "Mount a HighLevel (GoHighLevel) Media Storage as a directory",
+		Long: `ghlfs mounts a HighLevel (GoHighLevel) location's Media Storage as a
+directory: folders are directories, files are files, and cp, mv, rm, mkdir,
+rsync and file managers work on them.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newMountCmd(), newUnmountCmd(), newLoginCmd(), &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(cmd *cobra.Command, args []string) { fmt.Println("ghlfs", version) },
+	})
+	return root
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,6 +21,9 @@ import (
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type mountFlags struct {
@@ -32,9 +35,9 @@ type mountFlags struct {
 	dirCacheTime time.Duration
 	cacheDir     string
 	deleteMode   string
-	memCache     int64
-	diskCache    int64
-	maxUpload    int64
+	memCache     sizeFlag
+	diskCache    sizeFlag
+	maxUpload    sizeFlag
 	opTimeout    time.Duration
 	uploadRetry  time.Duration
 	writeBack    time.Duration
@@ -49,28 +52,40 @@ type mountFlags struct {
 	uid, gid     int
 	umask        umaskFlag
 	logLevel     string
+	logFile      string
+	daemon       bool
 	debugFUSE    bool
 	pass         bool          // --passthrough
 	storageHosts []string      // --storage-host, repeatable
 	maxWait      time.Duration // --max-retry-after
 }
 
-func parseMountFlags(args []string) (*mountFlags, string, error) {
+func newMountCmd() *cobra.Command {
 	m := &mountFlags{}
-	fl := flag.NewFlagSet("ghlfs mount", flag.ContinueOnError)
-	fl.Usage = func() {
-		fmt.Fprint(fl.Output(), `Usage: ghlfs mount [flags] MOUNTPOINT
-
-Mounts a HighLevel location's Media Storage on MOUNTPOINT and serves it in the
+	cmd := &cobra.Command{
+		Use:   "mount [flags] MOUNTPOINT",
+		Short: "Mount a location's Media Storage and serve it until unmounted",
+		Long: `Mounts a HighLevel location's Media Storage on MOUNTPOINT and serves it in the
 foreground until Ctrl-C, SIGTERM or "ghlfs unmount MOUNTPOINT".
 
 The API token is read from GHL_TOKEN, from --token-file, or from the config
-file; never from the command line.
-
-Flags:
-`)
-		fl.PrintDefaults()
+file; never from the command line.`,
+		Args:              oneMountpoint,
+		ValidArgsFunction: completeDirs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := m.check(); err != nil {
+				return err
+			}
+			return runMount(m, args[0])
+		},
 	}
+	m.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the mount flags on fl.
+func (m *mountFlags) register(fl *pflag.FlagSet) {
+	fl.SortFlags = false
 	fl.StringVar(&m.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
 	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN)")
 	fl.StringVar(&m.location, "location", "", "location (sub-account) id (else $GHL_LOCATION_ID)")
@@ -79,9 +94,11 @@ Flags:
 	fl.DurationVar(&m.dirCacheTime, "dir-cache-time", time.Minute, "how long folder listings are trusted before being asked again")
 	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
 	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete")
-	fl.Int64Var(&m.memCache, "cache-mem", 256<<20, "bytes of file content kept in memory")
-	fl.Int64Var(&m.diskCache, "cache-max-size", 0, "bytes of file content kept on disk under --cache-dir (0: none)")
-	fl.Int64Var(&m.maxUpload, "max-upload-size", remote.MaxUploadSize, "largest image or other file uploaded, in bytes (the API's \"25 MB\", read the conservative way); a bigger write fails with EFBIG. Videos may be up to 500 MB (sent with Version v3)")
+	m.memCache = 256 << 20
+	fl.Var(&m.memCache, "cache-mem", "file content kept in memory")
+	fl.Var(&m.diskCache, "cache-max-size", "file content kept on disk under --cache-dir (0: none)")
+	m.maxUpload = remote.MaxUploadSize
+	fl.Var(&m.maxUpload, "max-upload-size", "largest image or other file uploaded (the API's \"25 MB\", read the conservative way); a bigger write fails with EFBIG. Videos may be up to 500MB (sent with Version v3)")
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation (or one page of a listing) may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.DurationVar(&m.writeBack, "write-back-delay", 5*time.Second, "how long a closed file stays quiet before it is uploaded (0: upload at close, and close reports the result)")
@@ -98,58 +115,77 @@ Flags:
 	m.umask = umaskFlag(processUmask())
 	fl.Var(&m.umask, "umask", "permission bits cleared from the modes shown (0777 for folders, 0666 for files); the umask ghlfs runs under unless set")
 	fl.StringVar(&m.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&m.logFile, "log-file", "", "append the log to this file (default: stderr; with --daemon, syslog, or ghlfs.log in --cache-dir where there is none)")
+	fl.BoolVar(&m.daemon, "daemon", false, "return once the mount is ready (exit 0) or has failed (non-zero, with the reason), and serve it in the background")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
 	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY")
-	fl.Func("storage-host", "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)", func(v string) error {
-		m.storageHosts = append(m.storageHosts, v)
-		return nil
-	})
+	fl.StringArrayVar(&m.storageHosts, "storage-host", nil, "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)")
 	fl.DurationVar(&m.maxWait, "max-retry-after", time.Minute, "longest pause a server's Retry-After or rate-limit headers can impose")
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		return nil, "", err
+}
+
+// oneMountpoint accepts exactly one argument, the mountpoint.
+func oneMountpoint(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s needs exactly one MOUNTPOINT (see ghlfs %s --help)", cmd.Name(), cmd.Name())
 	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return nil, "", errors.New("mount needs exactly one MOUNTPOINT")
+	return nil
+}
+
+// completeDirs completes a mountpoint argument with directory names.
+func completeDirs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
+	return nil, cobra.ShellCompDirectiveFilterDirs
+}
+
+// check refuses flag values that make no sense together or alone.
+func (m *mountFlags) check() error {
 	if m.maxWait <= 0 {
-		return nil, "", errors.New("--max-retry-after must be positive")
+		return errors.New("--max-retry-after must be positive")
 	}
 	if m.writeBack < 0 || m.grace < 0 {
-		return nil, "", errors.New("--write-back-delay and --unmount-grace must not be negative")
+		return errors.New("--write-back-delay and --unmount-grace must not be negative")
 	}
 	if m.maxUpload <= 0 {
-		return nil, "", errors.New("--max-upload-size must be positive")
+		return errors.New("--max-upload-size must be positive")
 	}
 	if m.uid < 0 || int64(m.uid) > 1<<32-2 || m.gid < 0 || int64(m.gid) > 1<<32-2 {
-		return nil, "", errors.New("--uid and --gid must be user and group ids")
+		return errors.New("--uid and --gid must be user and group ids")
 	}
 	if m.deleteMode != "trash" && m.deleteMode != "delete" {
-		return nil, "", fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
+		return fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
 	}
-	return m, fl.Arg(0), nil
+	return nil
 }
 
-func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+// invocation is the command line that ran this mount (less the program
+// name): a --daemon parent runs it again for its child.
+var invocation = os.Args[1:]
+
+func runMount(m *mountFlags, mountpoint string) error {
+	n := newNotifier()
+	if m.daemon && !n.daemonChild() {
+		return startDaemon(invocation, m.logFile)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	// A signal unmounts (one that comes while the mount is being made,
+	// once it is made); the uploads that are due then go up within the
+	// grace period, and further signals do not cut that short (SIGKILL
+	// does: what is left goes up at the next mount). SIGHUP too: a
+	// terminal closed under a foreground mount must not leave it dead.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	err := serve(m, mountpoint, n, sigs)
+	if err != nil {
+		n.failed(err)
+	}
+	return err
 }
 
-func runMount(args []string) error {
-	m, mountpoint, err := parseMountFlags(args)
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(m.logLevel)
-	if err != nil {
-		return err
-	}
+// serve mounts and serves until unmounted; n hears when the mount is
+// ready, or why it could not be made.
+func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal) (err error) {
 	// For profiling (go tool pprof): GHLFS_CPUPROFILE=FILE writes a CPU
 	// profile of the whole mount, until it exits.
 	if p := os.Getenv("GHLFS_CPUPROFILE"); p != "" {
@@ -173,21 +209,19 @@ func runMount(args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := readToken(m.tokenFile, conf)
+	apiURL := setting(m.apiURL, "GHL_API_URL", conf)
+	creds, err := readCredentials(m.tokenFile, conf, rcBase(apiURL))
 	if err != nil {
 		return err
 	}
-	// A token that came from a file is read again when the API refuses it
-	// (a token rotated in HighLevel, and the file rewritten).
-	var tokenSource func() (string, error)
-	if tf := tokenFileOf(m.tokenFile, conf); tf != "" {
-		tokenSource = func() (string, error) { return readTokenFile(tf) }
-	}
 	location := setting(m.location, "GHL_LOCATION_ID", conf)
 	if location == "" {
+		location = creds.location()
+	}
+	agency := location == "" && creds.company()
+	if location == "" && !agency {
 		return errors.New("no location: pass --location or set GHL_LOCATION_ID")
 	}
-	apiURL := setting(m.apiURL, "GHL_API_URL", conf)
 	if mountpoint, err = filepath.Abs(mountpoint); err != nil {
 		return err
 	}
@@ -198,10 +232,18 @@ func runMount(args []string) error {
 	cacheDir := m.cacheDir
 	if cacheDir == "" {
 		base, err := os.UserCacheDir()
-		if err != nil {
+		switch {
+		case err != nil && os.Geteuid() == 0:
+			// A mount at boot (fstab, a unit) may run with no $HOME.
+			base = "/var/cache"
+		case err != nil:
 			return fmt.Errorf("no cache dir (pass --cache-dir): %w", err)
 		}
-		cacheDir = filepath.Join(base, "ghlfs", location)
+		name := location
+		if agency {
+			name = "agency-" + creds.set.CompanyID
+		}
+		cacheDir = filepath.Join(base, "ghlfs", name)
 	}
 	if cacheDir, err = filepath.Abs(cacheDir); err != nil {
 		return err
@@ -209,83 +251,21 @@ func runMount(args []string) error {
 	if err := checkCacheDir(cacheDir); err != nil {
 		return err
 	}
-
-	rate := m.rateLimit
-	if rate == 0 {
-		rate = -1
-	}
-	rc, err := remote.New(remote.Config{
-		BaseURL:      apiURL,
-		Token:        token,
-		LocationID:   location,
-		UserAgent:    "ghlfs/" + version,
-		PageSize:     m.pageSize,
-		MaxListItems: m.listMax,
-		RateLimit:    rate,
-		RetryTimeout: m.opTimeout,
-		// Storage hosts beyond the built-in ones: flags, else environment,
-		// else config file.
-		StorageHosts:  storageHosts(m.storageHosts, conf),
-		MaxRetryAfter: m.maxWait,
-		TokenSource:   tokenSource,
-		MaxUploadSize: m.maxUpload,
-		Logger:        log.With("layer", "remote"),
-	})
+	log, logCloser, err := newLogger(m.logLevel, m.logFile, n.daemonChild(), cacheDir)
 	if err != nil {
 		return err
 	}
-
-	// One call before mounting: a wrong token or location fails here, with
-	// the API's own message, rather than as a mount that errors on every use.
-	// An API out of reach is no reason not to mount when the listings of an
-	// earlier mount are there to show (they are checked once it is back).
-	warm := cache.HasSavedListings(cacheDir, location, apiIdentity(rcBase(apiURL)))
-	wait := 30 * time.Second
-	if warm {
-		wait = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	err = rc.Check(remote.Background(ctx)) // no user waits on it: it leaves them the reserve
-	cancel()
-	if err != nil && !(warm && unreachable(err)) {
-		return fmt.Errorf("checking the token and location: %w", err)
-	}
-	if err != nil {
-		log.Warn("the API is out of reach: showing the listings saved by the last mount, and checking them once it is back", "err", err)
-	}
-
-	store, err := cache.New(rc, cache.Options{
-		DirTTL:           m.dirCacheTime,
-		OpTimeout:        m.opTimeout,
-		MemoryBytes:      m.memCache,
-		DiskBytes:        m.diskCache,
-		Logger:           log.With("layer", "cache"),
-		CacheDir:         cacheDir,
-		Delete:           m.deleteMode == "delete",
-		ReadOnly:         m.readOnly,
-		RetryBase:        m.uploadRetry,
-		ListAll:          m.listAll,
-		PollInterval:     m.pollInterval,
-		FullSyncInterval: m.fullSync,
-		WriteBackDelay:   m.writeBack,
-		MaxUploadSize:    m.maxUpload,
-		Location:         location,
-		API:              apiIdentity(rcBase(apiURL)),
-	})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer logCloser.Close()
+	s := &session{m: m, conf: conf, apiURL: apiURL, creds: creds, log: log}
 
 	// The kernel may keep names and attributes as long as the listings are
 	// trusted here; names that do not exist only briefly, so that a file
 	// made elsewhere shows up soon after the listing is asked again.
-	negative := min(m.dirCacheTime, 5*time.Second)
-	fsys := fs.New(store, fs.Options{
+	fsOpts := fs.Options{
 		ReadOnly:        m.readOnly,
 		AttrTimeout:     m.dirCacheTime,
 		EntryTimeout:    m.dirCacheTime,
-		NegativeTimeout: negative,
+		NegativeTimeout: min(m.dirCacheTime, 5*time.Second),
 		UID:             uint32(m.uid),
 		GID:             uint32(m.gid),
 		Umask:           uint32(m.umask),
@@ -293,10 +273,25 @@ func runMount(args []string) error {
 		Logger:          log.With("layer", "fs"),
 		Debug:           m.debugFUSE,
 		NoPassthrough:   !m.pass,
-	})
-	server, err := fsys.Mount(mountpoint)
+	}
+	var libs []*library
+	defer func() {
+		for _, l := range libs {
+			l.store.Close()
+		}
+	}()
+	var server *fuse.Server
+	if agency {
+		libs, server, err = s.mountAgency(mountpoint, cacheDir, fsOpts)
+	} else {
+		var lib *library
+		if lib, err = s.openLibrary(location, cacheDir, true); err == nil {
+			libs = []*library{lib}
+			server, err = fs.New(lib.store, fsOpts).Mount(mountpoint)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("mount %s: %w", mountpoint, err)
+		return err
 	}
 	// ghlfs unmount finds this process here, to let it finish its uploads.
 	if pf, err := writePidFile(mountpoint); err != nil {
@@ -304,14 +299,17 @@ func runMount(args []string) error {
 	} else {
 		defer os.Remove(pf)
 	}
-	log.Info("mounted", "mountpoint", mountpoint, "location", location, "api", apiIdentity(rcBase(apiURL)), "cache", cacheDir, "pending_uploads", store.PendingCount())
+	pending := 0
+	for _, l := range libs {
+		pending += l.store.PendingCount()
+	}
+	what := []any{"location", location}
+	if agency {
+		what = []any{"company", creds.set.CompanyID, "locations", len(libs)}
+	}
+	log.Info("mounted", append([]any{"mountpoint", mountpoint}, append(what, "api", apiIdentity(rcBase(apiURL)), "cache", cacheDir, "pending_uploads", pending)...)...)
 
-	// A signal unmounts; the uploads that are due then go up within the
-	// grace period, and further signals do not cut that short (SIGKILL
-	// does: what is left goes up at the next mount).
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	n.ready("serving " + mountpoint)
 	done := make(chan struct{})
 	defer close(done)
 	var draining atomic.Bool
@@ -326,6 +324,7 @@ func runMount(args []string) error {
 					continue
 				}
 				log.Info("unmounting", "signal", sig.String())
+				n.stopping("unmounting " + mountpoint)
 				if err := server.Unmount(); err != nil {
 					log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
 					if err := lazyUnmount(mountpoint); err != nil {
@@ -337,10 +336,11 @@ func runMount(args []string) error {
 	}()
 	server.Wait()
 	draining.Store(true)
+	n.stopping("unmounted; finishing the uploads that are due")
 	// What is due goes up before ghlfs exits, within the grace period.
-	ctx, cancel = context.WithTimeout(context.Background(), m.grace)
-	left, writing := store.Drain(ctx)
-	cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), m.grace)
+	defer cancel()
+	left, writing := drainAll(ctx, libs)
 	switch {
 	case left > 0:
 		log.Warn(fmt.Sprintf("unmounted with %d files whose changes still wait for the API (an upload, or an old copy to trash); they are kept in %s and done at the next mount", left, cacheDir), "mountpoint", mountpoint, "pending_uploads", left)
@@ -348,9 +348,119 @@ func runMount(args []string) error {
 		log.Info("unmounted", "mountpoint", mountpoint, "pending_uploads", 0)
 	}
 	if writing > 0 {
-		log.Warn(fmt.Sprintf("%d files were still open for writing; they were not uploaded, and the next mount keeps them aside in %s", writing, filepath.Join(cacheDir, "recovered")))
+		aside := filepath.Join(cacheDir, "recovered")
+		if agency {
+			aside = filepath.Join(cacheDir, "LOCATION", "recovered")
+		}
+		log.Warn(fmt.Sprintf("%d files were still open for writing; they were not uploaded, and the next mount keeps them aside in %s", writing, aside))
 	}
 	return nil
+}
+
+// session is what a mount's libraries are opened with.
+type session struct {
+	m      *mountFlags
+	conf   map[string]string
+	apiURL string
+	creds  *credentials
+	log    *slog.Logger
+}
+
+// library is one location's library: its client and store.
+type library struct {
+	id, name string
+	rc       *remote.Client
+	store    *cache.Store
+}
+
+// openLibrary checks the token and location with one call, and opens the
+// location's store in cacheDir. An API out of reach is no reason not to
+// mount when the listings of an earlier mount are there to show (they are
+// checked once it is back).
+func (s *session) openLibrary(location, cacheDir string, first bool) (*library, error) {
+	m, log := s.m, s.log
+	if !first {
+		log = log.With("location", location)
+	}
+	rate := m.rateLimit
+	if rate == 0 {
+		rate = -1
+	}
+	rcConf := remote.Config{
+		BaseURL:      s.apiURL,
+		LocationID:   location,
+		UserAgent:    "ghlfs/" + version,
+		PageSize:     m.pageSize,
+		MaxListItems: m.listMax,
+		RateLimit:    rate,
+		RetryTimeout: m.opTimeout,
+		// Storage hosts beyond the built-in ones: flags, else environment,
+		// else config file.
+		StorageHosts:  storageHosts(m.storageHosts, s.conf),
+		MaxRetryAfter: m.maxWait,
+		MaxUploadSize: int64(m.maxUpload),
+		Logger:        log.With("layer", "remote"),
+	}
+	if err := s.creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
+		return nil, err
+	}
+	rc, err := remote.New(rcConf)
+	if err != nil {
+		return nil, err
+	}
+	api := apiIdentity(rcBase(s.apiURL))
+	warm := cache.HasSavedListings(cacheDir, location, api)
+	wait := 30 * time.Second
+	if warm {
+		wait = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	err = rc.Check(remote.Background(ctx)) // no user waits on it: it leaves them the reserve
+	cancel()
+	if err != nil && !(warm && unreachable(err)) {
+		return nil, fmt.Errorf("checking the token and location: %w", err)
+	}
+	if err != nil {
+		log.Warn("the API is out of reach: showing the listings saved by the last mount, and checking them once it is back", "err", err)
+	}
+	store, err := cache.New(rc, cache.Options{
+		DirTTL:           m.dirCacheTime,
+		OpTimeout:        m.opTimeout,
+		MemoryBytes:      int64(m.memCache),
+		DiskBytes:        int64(m.diskCache),
+		Logger:           log.With("layer", "cache"),
+		CacheDir:         cacheDir,
+		Delete:           m.deleteMode == "delete",
+		ReadOnly:         m.readOnly,
+		RetryBase:        m.uploadRetry,
+		ListAll:          m.listAll,
+		PollInterval:     m.pollInterval,
+		FullSyncInterval: m.fullSync,
+		WriteBackDelay:   m.writeBack,
+		MaxUploadSize:    int64(m.maxUpload),
+		Location:         location,
+		API:              api,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &library{id: location, rc: rc, store: store}, nil
+}
+
+// drainAll uploads what is due in every library, at once, within ctx.
+func drainAll(ctx context.Context, libs []*library) (left, writing int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, l := range libs {
+		wg.Go(func() {
+			a, b := l.store.Drain(ctx)
+			mu.Lock()
+			left, writing = left+a, writing+b
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return left, writing
 }
 
 // apiIdentity names the service behind an API URL, for the records of the

@@ -138,6 +138,8 @@ type umaskFlag uint32
 
 func (u *umaskFlag) String() string { return fmt.Sprintf("%03o", uint32(*u)) }
 
+func (u *umaskFlag) Type() string { return "octal" }
+
 func (u *umaskFlag) Set(s string) error {
 	t := strings.TrimPrefix(strings.TrimPrefix(s, "0o"), "0O")
 	if t == "" {

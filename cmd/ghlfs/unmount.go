@@ -4,13 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // A mount's serving process writes its pid to a file named after the
@@ -40,23 +41,26 @@ func writePidFile(mountpoint string) (string, error) {
 	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"), 0o600)
 }
 
-func runUnmount(args []string) error {
-	fl := flag.NewFlagSet("ghlfs unmount", flag.ContinueOnError)
-	wait := fl.Duration("wait", 10*time.Minute, "longest to wait for the serving ghlfs to finish its uploads and exit")
-	fl.Usage = func() {
-		fmt.Fprint(fl.Output(), "Usage: ghlfs unmount [--wait D] MOUNTPOINT\n\nUnmounts a ghlfs mount. The ghlfs serving it uploads what is due (within its\n--unmount-grace) and exits; unmount returns once it has.\n")
+func newUnmountCmd() *cobra.Command {
+	var wait time.Duration
+	cmd := &cobra.Command{
+		Use:     "unmount [flags] MOUNTPOINT",
+		Aliases: []string{"umount"},
+		Short:   "Unmount a ghlfs mount, once its due uploads are done",
+		Long: `Unmounts a ghlfs mount. The ghlfs serving it uploads what is due (within its
+--unmount-grace) and exits; unmount returns once it has.`,
+		Args:              oneMountpoint,
+		ValidArgsFunction: completeDirs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUnmount(args[0], wait)
+		},
 	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		return err
-	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return errors.New("unmount needs exactly one MOUNTPOINT")
-	}
-	mp, err := filepath.Abs(fl.Arg(0))
+	cmd.Flags().DurationVar(&wait, "wait", 10*time.Minute, "longest to wait for the serving ghlfs to finish its uploads and exit")
+	return cmd
+}
+
+func runUnmount(mountpoint string, wait time.Duration) error {
+	mp, err := filepath.Abs(mountpoint)
 	if err != nil {
 		return err
 	}
@@ -68,7 +72,7 @@ func runUnmount(args []string) error {
 		return fmt.Errorf("%s is not a ghlfs mount", mp)
 	}
 	if pid, ok := servingPid(mp); ok {
-		return stopServer(pid, mp, *wait)
+		return stopServer(pid, mp, wait)
 	}
 	return unmountDirect(mp)
 }

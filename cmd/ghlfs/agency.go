@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ghlfs/ghlfs/fs"
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// An agency's mount (a Company OAuth token, no --location): the root holds
+// one folder per location where the app is installed, each that location's
+// library, with its own client (token, pacing: the rate limit is per app
+// per location), listings and write-back queue in cacheDir/LOCATION_ID. A
+// location that cannot be opened shows as an empty folder, with one log
+// line, and leaves the others alone.
+
+// locationOpeners is how many locations are checked and opened at once.
+const locationOpeners = 4
+
+func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+	tf, err := s.creds.tokenFile(s.log.With("layer", "remote"))
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	companyID := s.creds.set.CompanyID
+	if companyID == "" {
+		return nil, nil, errors.New("the agency's token set names no company id; run ghlfs login again")
+	}
+	list := func() ([]remote.InstalledLocation, error) {
+		tok, err := tf.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		locs, err := s.creds.app.InstalledLocations(ctx, tok, companyID, s.creds.appID)
+		if errors.Is(err, remote.ErrUnauthorized) {
+			if renewed, rerr := tf.Refused(ctx, tok); rerr != nil {
+				return nil, rerr
+			} else if renewed {
+				if tok, err = tf.Token(ctx); err == nil {
+					locs, err = s.creds.app.InstalledLocations(ctx, tok, companyID, s.creds.appID)
+				}
+			}
+		}
+		return locs, err
+	}
+	installed, err := list()
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing the agency's locations: %w", err)
+	}
+	var mu sync.Mutex
+	libs := make([]*library, 0, len(installed))
+	locs := make([]fs.Location, len(installed))
+	var g errgroup.Group
+	g.SetLimit(locationOpeners)
+	for i, loc := range installed {
+		locs[i] = fs.Location{ID: loc.ID, Name: loc.Name}
+		g.Go(func() error {
+			dir := filepath.Join(cacheDir, loc.ID)
+			lib, err := s.openLibrary(loc.ID, dir, false)
+			if err != nil {
+				s.log.Warn(fmt.Sprintf("location %q (%s) shows as an empty folder: %v", loc.Name, loc.ID, err), "location", loc.ID)
+				return nil
+			}
+			lib.name = loc.Name
+			mu.Lock()
+			libs = append(libs, lib)
+			locs[i].Store = lib.store
+			mu.Unlock()
+			return nil
+		})
+	}
+	g.Wait()
+	server, err := fs.NewAgency(locs, opts).Mount(mountpoint)
+	if err != nil {
+		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	return libs, server, nil
+}

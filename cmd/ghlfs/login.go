@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+	"github.com/spf13/cobra"
+)
+
+// ghlfs login: the OAuth 2.0 authorization-code flow of a HighLevel
+// Marketplace app whose client id and secret the user supplies (config
+// file or environment: GHL_CLIENT_ID, GHL_CLIENT_SECRET or
+// GHL_CLIENT_SECRET_FILE; never the command line). The code comes back to
+// a loopback redirect URI ghlfs listens on, or is pasted.
+
+// DefaultAuthorizeURL is HighLevel's page where a user picks the location
+// (or agency) to install the app in.
+const DefaultAuthorizeURL = "https://marketplace.gohighlevel.com/oauth/chooselocation"
+
+type loginFlags struct {
+	config, tokenFile, apiURL, authorizeURL string
+	userType, scope, redirect               string
+	noBrowser                               bool
+	timeout                                 time.Duration
+}
+
+func newLoginCmd() *cobra.Command {
+	f := &loginFlags{}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in with a Marketplace app (OAuth) and store the tokens for mount",
+		Long: `Runs HighLevel's OAuth authorization-code flow for your Marketplace app and
+stores the token set (access and refresh tokens, expiry, user type, location
+or company, scopes) in --token-file, mode 0600, written atomically. ghlfs
+mount --token-file FILE then uses it and keeps it refreshed.
+
+The app's client id and secret come from the environment or the config file
+(GHL_CLIENT_ID, and GHL_CLIENT_SECRET or GHL_CLIENT_SECRET_FILE), never from
+the command line. The app must list the --redirect URI among its redirect
+URLs. The page to approve is opened in a browser where there is one; the
+code comes back to ghlfs on that loopback URI, or you paste the address the
+browser ended on (or just the code) here.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLogin(cmd.Context(), f, cmd.InOrStdin(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
+	fl.StringVar(&f.tokenFile, "token-file", defaultOAuthTokenFile(), "where to store the token set")
+	fl.StringVar(&f.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+remote.DefaultBaseURL+")")
+	fl.StringVar(&f.authorizeURL, "authorize-url", DefaultAuthorizeURL, "the page where the app is approved")
+	fl.StringVar(&f.userType, "user-type", "Location", "Location (one sub-account) or Company (an agency: every sub-account where the app is installed)")
+	fl.StringVar(&f.scope, "scope", "medias.readonly medias.write", "scopes to ask for, space-separated (Company adds oauth.readonly oauth.write locations.readonly)")
+	fl.StringVar(&f.redirect, "redirect", "http://127.0.0.1:53682/callback", "the app's redirect URI: ghlfs listens on it (loopback only)")
+	fl.BoolVar(&f.noBrowser, "no-browser", false, "do not open a browser; print the address and wait for the code")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "how long to wait for the approval")
+	return cmd
+}
+
+func defaultOAuthTokenFile() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "token.json"
+	}
+	return filepath.Join(dir, "ghlfs", "token.json")
+}
+
+// oauthApp reads the app's credentials from the environment or config.
+func oauthApp(conf map[string]string, apiURL string) (remote.OAuthApp, error) {
+	id := setting("", "GHL_CLIENT_ID", conf)
+	secret := setting("", "GHL_CLIENT_SECRET", conf)
+	if f := setting("", "GHL_CLIENT_SECRET_FILE", conf); secret == "" && f != "" {
+		s, err := readSecretFile("client secret file", f)
+		if err != nil {
+			return remote.OAuthApp{}, err
+		}
+		secret = s
+	}
+	if id == "" || secret == "" {
+		return remote.OAuthApp{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
+	}
+	return remote.OAuthApp{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
+}
+
+func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if f.userType != "Location" && f.userType != "Company" {
+		return fmt.Errorf("--user-type must be Location or Company, not %q", f.userType)
+	}
+	confPath, explicit := f.config, f.config != ""
+	if !explicit {
+		confPath = defaultConfigPath()
+	}
+	conf, err := readConfig(confPath, explicit)
+	if err != nil {
+		return err
+	}
+	app, err := oauthApp(conf, setting(f.apiURL, "GHL_API_URL", conf))
+	if err != nil {
+		return err
+	}
+	redirect, err := url.Parse(f.redirect)
+	if err != nil || redirect.Scheme != "http" || !isLoopbackHost(redirect.Hostname()) || redirect.Port() == "" {
+		return fmt.Errorf("--redirect must be an http URI on loopback with a port, such as http://127.0.0.1:53682/callback, not %q", f.redirect)
+	}
+	if err := os.MkdirAll(filepath.Dir(f.tokenFile), 0o700); err != nil {
+		return err
+	}
+	state := randomState()
+	authURL, err := url.Parse(f.authorizeURL)
+	if err != nil || (authURL.Scheme != "https" && !(authURL.Scheme == "http" && isLoopbackHost(authURL.Hostname()))) {
+		return fmt.Errorf("--authorize-url must be https (or http on loopback), not %q", f.authorizeURL)
+	}
+	q := authURL.Query()
+	q.Set("response_type", "code")
+	q.Set("client_id", app.ClientID)
+	q.Set("redirect_uri", f.redirect)
+	q.Set("scope", f.scope)
+	q.Set("state", state)
+	authURL.RawQuery = q.Encode()
+
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	codes := make(chan string, 2)
+	failures := make(chan error, 2)
+
+	// The loopback redirect: one code with our state, then done.
+	ln, lerr := net.Listen("tcp", redirect.Host)
+	if lerr == nil {
+		srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != cmpPath(redirect.Path) {
+				http.NotFound(w, r)
+				return
+			}
+			code, err := codeFrom(r.URL.Query(), state)
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, "<p>ghlfs login failed: %s</p>", html.EscapeString(err.Error()))
+				failures <- err
+				return
+			}
+			fmt.Fprint(w, "<p>ghlfs is logged in. You may close this page.</p>")
+			codes <- code
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+	} else {
+		fmt.Fprintf(out, "ghlfs: cannot listen on %s (%v); paste the code instead\n", redirect.Host, lerr)
+	}
+
+	fmt.Fprintf(out, "Open this address, and approve the app:\n\n  %s\n\n", authURL)
+	if !f.noBrowser {
+		openBrowser(authURL.String())
+	}
+	fmt.Fprintln(out, "Waiting for the approval. Or paste the address the browser ended on (or the code), then Enter:")
+	go func() {
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" {
+				continue
+			}
+			if u, err := url.Parse(line); err == nil && u.RawQuery != "" {
+				code, err := codeFrom(u.Query(), state)
+				if err != nil {
+					fmt.Fprintln(out, "ghlfs:", err)
+					continue
+				}
+				codes <- code
+				return
+			}
+			codes <- line
+			return
+		}
+	}()
+
+	var code string
+	select {
+	case code = <-codes:
+	case err := <-failures:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("no approval within %v", f.timeout)
+	}
+	set, err := app.Exchange(ctx, code, f.redirect, f.userType)
+	if err != nil {
+		return fmt.Errorf("exchanging the code: %w", err)
+	}
+	if err := remote.SaveTokenSet(f.tokenFile, set); err != nil {
+		return fmt.Errorf("storing the tokens: %w", err)
+	}
+	who := "location " + set.LocationID
+	if set.UserType == "Company" {
+		who = "agency (company) " + set.CompanyID
+	}
+	fmt.Fprintf(out, "Logged in: %s, scopes %q. Tokens stored in %s (expires %s; ghlfs mount refreshes it).\n",
+		who, set.Scope, f.tokenFile, set.ExpiresAt.Local().Format(time.RFC1123))
+	return nil
+}
+
+// codeFrom takes the code from a redirect's query, checking its state.
+func codeFrom(q url.Values, state string) (string, error) {
+	if e := q.Get("error"); e != "" {
+		return "", fmt.Errorf("the approval was refused: %s %s", e, q.Get("error_description"))
+	}
+	if q.Get("state") != "" && q.Get("state") != state {
+		return "", errors.New("the answer's state is not this login's (another login, or a forged request)")
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 4096 {
+		return "", errors.New("the answer carries no code")
+	}
+	return code, nil
+}
+
+func cmpPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+func randomState() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// openBrowser opens u where a desktop is there to show it.
+func openBrowser(u string) {
+	var cmd *exec.Cmd
+	switch {
+	case runtime.GOOS == "darwin":
+		cmd = exec.Command("open", u)
+	case os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "":
+		cmd = exec.Command("xdg-open", u)
+	default:
+		return
+	}
+	if cmd.Start() == nil {
+		go cmd.Wait()
+	}
+}

@@ -1,0 +1,528 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/singleflight"
+	"golang.org/x/sys/unix"
+)
+
+// OAuth 2.0 for a HighLevel Marketplace app (../shared/ghl-api.md, OAuth):
+// an authorization code, or a refresh token, is exchanged at POST
+// /oauth/token for a token set. Access tokens last about a day; refresh
+// tokens are single use: every refresh answers a new pair, and the old
+// refresh token is refused from then on. A TokenFile keeps a set on disk
+// and refreshes it so that it is never lost:
+//
+//   - refreshes are serialised: in this process by a single flight, and
+//     between processes sharing the file by a lock on FILE.lock, after
+//     which the file is read again: whoever comes second uses what the
+//     first stored;
+//   - the new set is written to the file atomically (and synced) before
+//     its access token is used, so that a crash after a refresh leaves the
+//     new refresh token on disk;
+//   - a refresh the server refuses (the refresh token is no longer valid)
+//     fails every call with ErrLoginNeeded, and is not tried again until
+//     the file changes (ghlfs login writes it).
+//
+// Lock order: TokenFile.mu is never held across I/O; the file lock is the
+// one lock held across a network call (the refresh), by design: it is what
+// makes a refresh token be used once across processes. The refresh is
+// bounded by its context.
+
+// ErrLoginNeeded: the stored refresh token was refused; the user must log
+// in again. It matches ErrUnauthorized.
+var ErrLoginNeeded = fmt.Errorf("%w: the stored OAuth refresh token was refused; run ghlfs login again", ErrUnauthorized)
+
+// TokenSet is a grant's answer as ghlfs stores it (mode 0600).
+type TokenSet struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Scope        string    `json:"scope,omitempty"`
+	UserType     string    `json:"user_type,omitempty"` // "Company" or "Location"
+	CompanyID    string    `json:"company_id,omitempty"`
+	LocationID   string    `json:"location_id,omitempty"`
+	UserID       string    `json:"user_id,omitempty"`
+}
+
+// OAuthApp is a Marketplace app's client credentials, and where to ask.
+type OAuthApp struct {
+	ClientID, ClientSecret string
+	BaseURL                string       // default DefaultBaseURL
+	HTTP                   *http.Client // default: a client with sane timeouts
+	Clock                  clockwork.Clock
+}
+
+func (a OAuthApp) clock() clockwork.Clock {
+	if a.Clock == nil {
+		return clockwork.NewRealClock()
+	}
+	return a.Clock
+}
+
+// Exchange trades an authorization code for a token set (userType
+// "Location" or "Company", as the app was installed).
+func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType string) (TokenSet, error) {
+	return a.grant(ctx, "/oauth/token", "", url.Values{
+		"grant_type":   {"authorization_code"},
+		"code":         {code},
+		"redirect_uri": {redirectURI},
+		"user_type":    {userType},
+	})
+}
+
+// Refresh trades a refresh token for a new set. The refresh token is used
+// up by the call, whatever becomes of the answer.
+func (a OAuthApp) Refresh(ctx context.Context, refreshToken, userType string) (TokenSet, error) {
+	return a.grant(ctx, "/oauth/token", "", url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {refreshToken},
+		"user_type":     {userType},
+	})
+}
+
+// LocationToken mints an access token for one location with an agency's
+// (Company) token. It has no refresh token: mint another when it expires.
+func (a OAuthApp) LocationToken(ctx context.Context, companyToken, companyID, locationID string) (TokenSet, error) {
+	return a.grant(ctx, "/oauth/locationToken", companyToken, url.Values{
+		"companyId":  {companyID},
+		"locationId": {locationID},
+	})
+}
+
+// maxGrantAnswer bounds a token endpoint's answer.
+const maxGrantAnswer = 64 << 10
+
+func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Values) (TokenSet, error) {
+	base := a.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if bearer == "" {
+		form.Set("client_id", a.ClientID)
+		form.Set("client_secret", a.ClientSecret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return TokenSet{}, redactErr(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Version", APIVersion)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	hc := a.HTTP
+	if hc == nil {
+		hc = &http.Client{Transport: newTransport(), Timeout: time.Minute, CheckRedirect: apiRedirect}
+	}
+	started := a.clock().Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		return TokenSet{}, fmt.Errorf("POST %s: %w", path, redactErr(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxGrantAnswer+1))
+	if err != nil {
+		return TokenSet{}, fmt.Errorf("POST %s: reading the answer: %w", path, err)
+	}
+	if len(body) > maxGrantAnswer {
+		return TokenSet{}, fmt.Errorf("POST %s: %w", path, ErrAnswerTooLarge)
+	}
+	if resp.StatusCode/100 != 2 {
+		return TokenSet{}, grantError(path, resp, body)
+	}
+	set, err := parseTokenSet(body, started)
+	if err != nil {
+		return TokenSet{}, fmt.Errorf("POST %s: %w", path, err)
+	}
+	return set, nil
+}
+
+// grantError describes a refused grant. OAuth errors come as
+// {"error":"invalid_grant","error_description":"..."}; the API's own as
+// {"statusCode":..,"message":..}: both are read.
+func grantError(path string, resp *http.Response, body []byte) error {
+	e := parseError(http.MethodPost, path, resp, body)
+	var o struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &o) == nil && o.Error != "" {
+		e.Kind = o.Error
+		if e.Message == "" {
+			e.Message = strings.TrimSpace(o.Error + ": " + o.Description)
+		}
+	}
+	return e
+}
+
+// refusedGrant reports whether err says the grant itself is dead (the
+// refresh token used or revoked, the app's secret wrong), as opposed to a
+// failure to reach the server, which may pass.
+func refusedGrant(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
+}
+
+// parseTokenSet reads a grant's answer; expiry counts from when the
+// request was sent.
+func parseTokenSet(body []byte, sent time.Time) (TokenSet, error) {
+	var a struct {
+		AccessToken  string          `json:"access_token"`
+		RefreshToken string          `json:"refresh_token"`
+		ExpiresIn    json.RawMessage `json:"expires_in"`
+		Scope        string          `json:"scope"`
+		UserType     string          `json:"userType"`
+		CompanyID    string          `json:"companyId"`
+		LocationID   string          `json:"locationId"`
+		UserID       string          `json:"userId"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return TokenSet{}, fmt.Errorf("reading the token answer: %w", err)
+	}
+	if a.AccessToken == "" || len(a.AccessToken) > 16<<10 || len(a.RefreshToken) > 16<<10 {
+		return TokenSet{}, errors.New("the token answer has no usable access_token")
+	}
+	// expires_in: seconds, as a number or a string; absent means a day.
+	secs := 86399.0
+	if len(a.ExpiresIn) > 0 {
+		v, err := strconv.ParseFloat(strings.Trim(string(a.ExpiresIn), `"`), 64)
+		if err != nil || v <= 0 || v > 10*365*86400 {
+			return TokenSet{}, fmt.Errorf("the token answer's expires_in %s is not a number of seconds", a.ExpiresIn)
+		}
+		secs = v
+	}
+	return TokenSet{
+		AccessToken:  a.AccessToken,
+		RefreshToken: a.RefreshToken,
+		ExpiresAt:    sent.Add(time.Duration(secs * float64(time.Second))).UTC(),
+		Scope:        a.Scope,
+		UserType:     a.UserType,
+		CompanyID:    a.CompanyID,
+		LocationID:   a.LocationID,
+		UserID:       a.UserID,
+	}, nil
+}
+
+// SaveTokenSet writes set to path atomically (a temporary file synced and
+// renamed over it), mode 0600.
+func SaveTokenSet(path string, set TokenSet) error {
+	b, err := json.MarshalIndent(set, "", "  ")
+	if err != nil {
+		return err
+	}
+	return renameio.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// ReadTokenSet reads a token file written by SaveTokenSet.
+func ReadTokenSet(path string) (TokenSet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return TokenSet{}, err
+	}
+	defer f.Close()
+	var set TokenSet
+	if err := json.NewDecoder(io.LimitReader(f, maxGrantAnswer)).Decode(&set); err != nil {
+		return TokenSet{}, fmt.Errorf("token file %s: %w", path, err)
+	}
+	if set.AccessToken == "" {
+		return TokenSet{}, fmt.Errorf("token file %s holds no access token", path)
+	}
+	return set, nil
+}
+
+// DefaultRefreshMargin is how long before its expiry an access token is
+// refreshed.
+const DefaultRefreshMargin = 5 * time.Minute
+
+// TokenFile is an OAuth token set kept in a file and refreshed before it
+// expires, or once when the API refuses its access token.
+type TokenFile struct {
+	path   string
+	app    OAuthApp
+	clk    clockwork.Clock
+	margin time.Duration
+	log    *slog.Logger
+	flight singleflight.Group
+
+	mu   sync.Mutex
+	set  TokenSet // guarded by mu
+	dead error    // guarded by mu: the refresh refused for the set in set
+}
+
+// OpenTokenFile reads the token set at path. margin 0 means
+// DefaultRefreshMargin.
+func OpenTokenFile(path string, app OAuthApp, margin time.Duration, log *slog.Logger) (*TokenFile, error) {
+	set, err := ReadTokenSet(path)
+	if err != nil {
+		return nil, err
+	}
+	if margin <= 0 {
+		margin = DefaultRefreshMargin
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &TokenFile{path: path, app: app, clk: app.clock(), margin: margin, log: log, set: set}, nil
+}
+
+// Set returns the token set in use.
+func (t *TokenFile) Set() TokenSet {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.set
+}
+
+// Token returns an access token good for a while yet, refreshing first
+// when the one held is near its expiry.
+func (t *TokenFile) Token(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	set, dead := t.set, t.dead
+	t.mu.Unlock()
+	if t.clk.Now().Before(set.ExpiresAt.Add(-t.margin)) {
+		return set.AccessToken, nil
+	}
+	if dead != nil && !t.fileChanged(set) {
+		return "", dead
+	}
+	return t.refresh(ctx, set.AccessToken)
+}
+
+// Refused is told that the API refused sent (401): it refreshes, unless
+// the file or another call already holds a newer token, and reports
+// whether there is a new token to try.
+func (t *TokenFile) Refused(ctx context.Context, sent string) (bool, error) {
+	tok, err := t.refresh(ctx, sent)
+	if err != nil {
+		return false, err
+	}
+	return tok != sent, nil
+}
+
+// fileChanged reports whether the file now holds another set than held.
+func (t *TokenFile) fileChanged(held TokenSet) bool {
+	set, err := ReadTokenSet(t.path)
+	return err == nil && set.AccessToken != held.AccessToken
+}
+
+// refresh replaces the access token stale (one expiring, or refused) and
+// returns the new one. Concurrent calls share one refresh.
+func (t *TokenFile) refresh(ctx context.Context, stale string) (string, error) {
+	v, err, _ := t.flight.Do(stale, func() (any, error) {
+		return t.refreshLocked(ctx, stale)
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, error) {
+	t.mu.Lock()
+	held, dead := t.set, t.dead
+	t.mu.Unlock()
+	if held.AccessToken != stale && dead == nil {
+		return held.AccessToken, nil // refreshed meanwhile
+	}
+
+	unlock, err := lockFile(ctx, t.path+".lock")
+	if err != nil {
+		return "", fmt.Errorf("token file lock: %w", err)
+	}
+	defer unlock()
+	// Another process may have refreshed (or ghlfs login written a new
+	// set): its set is the one to use, its refresh token the live one.
+	onDisk, err := ReadTokenSet(t.path)
+	if err != nil {
+		return "", err
+	}
+	now := t.clk.Now()
+	if onDisk.AccessToken != stale && now.Before(onDisk.ExpiresAt.Add(-t.margin)) {
+		t.adopt(onDisk, nil)
+		return onDisk.AccessToken, nil
+	}
+	if dead != nil && onDisk.AccessToken == held.AccessToken {
+		return "", dead // refused already; wait for ghlfs login
+	}
+	if onDisk.RefreshToken == "" {
+		err := fmt.Errorf("%w (the token file has no refresh token)", ErrLoginNeeded)
+		t.adopt(onDisk, err)
+		return "", err
+	}
+	fresh, err := t.app.Refresh(ctx, onDisk.RefreshToken, onDisk.UserType)
+	if err != nil {
+		if refusedGrant(err) {
+			t.adopt(onDisk, ErrLoginNeeded)
+			t.log.Error("the OAuth refresh token was refused; run ghlfs login again", "token_file", t.path, "err", err)
+			return "", ErrLoginNeeded
+		}
+		return "", fmt.Errorf("refreshing the OAuth token: %w", err)
+	}
+	// What the answer leaves out stays as it was.
+	if fresh.RefreshToken == "" {
+		fresh.RefreshToken = onDisk.RefreshToken
+	}
+	fresh.UserType = cmpOr(fresh.UserType, onDisk.UserType)
+	fresh.CompanyID = cmpOr(fresh.CompanyID, onDisk.CompanyID)
+	fresh.LocationID = cmpOr(fresh.LocationID, onDisk.LocationID)
+	fresh.UserID = cmpOr(fresh.UserID, onDisk.UserID)
+	fresh.Scope = cmpOr(fresh.Scope, onDisk.Scope)
+	// On disk before use: a crash from here on leaves the new refresh
+	// token stored, the old one being spent.
+	if err := SaveTokenSet(t.path, fresh); err != nil {
+		t.log.Error("the OAuth token was refreshed but could not be stored; the next start will need ghlfs login", "token_file", t.path, "err", err)
+		return "", fmt.Errorf("storing the refreshed OAuth token: %w", err)
+	}
+	t.adopt(fresh, nil)
+	t.log.Info("refreshed the OAuth access token", "token_file", t.path, "expires", fresh.ExpiresAt.Format(time.RFC3339))
+	return fresh.AccessToken, nil
+}
+
+func (t *TokenFile) adopt(set TokenSet, dead error) {
+	t.mu.Lock()
+	t.set, t.dead = set, dead
+	t.mu.Unlock()
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// lockFile takes an exclusive lock on path (made 0600 if missing), waiting
+// at most until ctx ends, and returns its release.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() {
+				unix.Flock(int(f.Fd()), unix.LOCK_UN)
+				f.Close()
+			}, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// InstalledLocation is a sub-account of an agency where the app is
+// installed.
+type InstalledLocation struct {
+	ID, Name string
+}
+
+// maxLocations bounds an agency's list of locations.
+const maxLocations = 10000
+
+// InstalledLocations lists the agency's locations where the app is
+// installed (GET /oauth/installedLocations, paged), with a Company token.
+// appID "" (or a server that refuses the call) lists them by
+// GET /locations/search instead.
+func (a OAuthApp) InstalledLocations(ctx context.Context, companyToken, companyID, appID string) ([]InstalledLocation, error) {
+	if appID != "" {
+		locs, err := a.pagedLocations(ctx, companyToken, "/oauth/installedLocations", url.Values{"companyId": {companyID}, "appId": {appID}, "isInstalled": {"true"}})
+		if err == nil || errors.Is(err, ErrUnauthorized) {
+			return locs, err
+		}
+	}
+	return a.pagedLocations(ctx, companyToken, "/locations/search", url.Values{"companyId": {companyID}})
+}
+
+func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.Values) ([]InstalledLocation, error) {
+	base := a.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	hc := a.HTTP
+	if hc == nil {
+		hc = &http.Client{Transport: newTransport(), Timeout: time.Minute, CheckRedirect: apiRedirect}
+	}
+	const limit = 100
+	var out []InstalledLocation
+	seen := map[string]bool{}
+	for skip := 0; ; skip += limit {
+		q.Set("skip", strconv.Itoa(skip))
+		q.Set("limit", strconv.Itoa(limit))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path+"?"+q.Encode(), nil)
+		if err != nil {
+			return nil, redactErr(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Version", APIVersion)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w", path, redactErr(err))
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w", path, err)
+		}
+		if resp.StatusCode/100 != 2 {
+			return nil, parseError(http.MethodGet, path, resp, body)
+		}
+		if len(body) > MaxAnswerBytes {
+			return nil, fmt.Errorf("GET %s: %w", path, ErrAnswerTooLarge)
+		}
+		var page struct {
+			Locations []struct {
+				ID          string `json:"_id"`
+				AltID       string `json:"id"`
+				Name        string `json:"name"`
+				IsInstalled *bool  `json:"isInstalled"`
+			} `json:"locations"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return nil, fmt.Errorf("GET %s: %w", path, err)
+		}
+		fresh := 0
+		for _, l := range page.Locations {
+			id := cmpOr(l.ID, l.AltID)
+			if id == "" || len(id) > 128 || seen[id] || (l.IsInstalled != nil && !*l.IsInstalled) {
+				continue
+			}
+			seen[id] = true
+			fresh++
+			out = append(out, InstalledLocation{ID: id, Name: l.Name})
+		}
+		if len(out) > maxLocations {
+			return nil, fmt.Errorf("GET %s: more than %d locations", path, maxLocations)
+		}
+		// A short page, or one that brought nothing new (a server that
+		// ignores skip), is the last.
+		if len(page.Locations) < limit || fresh == 0 {
+			return out, nil
+		}
+	}
+}
