@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hanwen/go-fuse/v2/fuse"
+
 	"github.com/ghlfs/ghlfs/cache"
 )
 
@@ -54,6 +56,9 @@ var xattrNames = [...]string{xattrID, xattrURL, xattrType, xattrCreated}
 // getfattr escapes what it prints unless asked for the bare value.
 const maxXattrURL = 16 << 10
 
+// errNoAttr is "no such attribute": ENODATA on Linux, ENOATTR on macOS.
+const errNoAttr = syscall.Errno(fuse.ENOATTR)
+
 // xattrValue is the value of name for e, "" when it has none.
 func xattrValue(e cache.Entry, name string) string {
 	if name == xattrID {
@@ -88,15 +93,15 @@ func (f *FS) getxattr(st *nodeState, attr string, dest []byte) (uint32, syscall.
 		if !strings.HasPrefix(attr, "user.") {
 			return 0, syscall.ENOTSUP
 		}
-		return 0, syscall.ENODATA
+		return 0, errNoAttr
 	}
 	e, ok := f.store.Known(st.get())
 	if !ok {
-		return 0, syscall.ENODATA
+		return 0, errNoAttr
 	}
 	v := xattrValue(e, attr)
 	if v == "" {
-		return 0, syscall.ENODATA
+		return 0, errNoAttr
 	}
 	if len(dest) < len(v) {
 		return uint32(len(v)), syscall.ERANGE
