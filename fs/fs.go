@@ -52,6 +52,10 @@ type Options struct {
 	// disk cache (passthrough.go), and does not offer passthrough to the
 	// kernel at all.
 	NoPassthrough bool
+	// NoXattr answers every extended attribute call ENOSYS, as ghlfs did
+	// before it showed any (xattr.go): the kernel then stops asking. For
+	// measuring what they cost (bench row 17).
+	NoXattr bool
 }
 
 // FS is one mounted location.
