@@ -129,7 +129,7 @@ func mountOptions(opts Options) *gofs.Options {
 			// attributes with the names only when the reader uses them
 			// (ls -l does, find does not), so a walk that only lists names
 			// makes no inode for every file it passes.
-			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_READDIRPLUS_AUTO,
+			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_READDIRPLUS_AUTO | killPrivCaps,
 		},
 		EntryTimeout:    &opts.EntryTimeout,
 		AttrTimeout:     &opts.AttrTimeout,

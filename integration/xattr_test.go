@@ -123,3 +123,21 @@ func getfattrAll(t *testing.T, path string) map[string]string {
 	}
 	return attrs
 }
+
+// Now that ghlfs answers xattrs, the kernel would ask for
+// security.capability before every write(2); ghlfs takes on clearing
+// set-user-ID bits (it has none), and the kernel asks once per file.
+func TestSmallWritesAskNoXattrEach(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{args: []string{"--debug-fuse"}})
+	before := strings.Count(m.log.String(), "GETXATTR")
+	const writes = 500
+	sh(t, "dd", "if=/dev/zero", "of="+m.path("small-writes.bin"), "bs=4k", "count="+itoa(writes))
+	asked := strings.Count(m.log.String(), "GETXATTR") - before
+	if asked > 2 {
+		t.Errorf("%d writes of 4 KiB made %d GETXATTR requests, want at most 2", writes, asked)
+	}
+	if rf := waitRemote(t, srv, "small-writes.bin"); rf.Size != writes*4096 {
+		t.Errorf("the library has %d bytes, want %d", rf.Size, writes*4096)
+	}
+}
