@@ -191,6 +191,7 @@ func (q *queue) upload(r *record) (bool, error) {
 		// Queued by a run with a larger --max-upload-size: the API would
 		// refuse it.
 		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, r.rf.Name, r.size, limit, uploadType(r.rf.Name))
+		q.stats.uploadErrors.Add(1)
 		r.notifyLocked(err)
 		q.setAside(r, err.Error())
 		r.dataLessLocked()
@@ -234,6 +235,9 @@ func (q *queue) upload(r *record) (bool, error) {
 	r.sending, r.progress = false, nil
 	r.cond.Broadcast()
 	if err != nil {
+		if q.ctx.Err() == nil { // not an upload stopped by the unmount
+			q.stats.uploadErrors.Add(1)
+		}
 		if refused(err) {
 			r.rf.Attempt = nil // the API said no: nothing landed
 		}
@@ -254,6 +258,8 @@ func (q *queue) upload(r *record) (bool, error) {
 		return false, err
 	}
 	crashPoint("upload-answered", a.Name)
+	q.stats.uploads.Add(1)
+	q.stats.uploadedBytes.Add(a.Size)
 	r.landedLocked(item, a)
 	return true, nil
 }

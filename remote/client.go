@@ -1,8 +1,8 @@
 // Package remote is the client of the HighLevel Media Storage API: requests,
 // auth headers, pacing, retries and typed errors. It knows nothing of FUSE.
 //
-// Locks: Client.mu, pacer.mu and usage.mu are leaves, never held together nor across
-// a request; a request's goroutine owns its own state.
+// Locks: Client.mu, pacer.mu, clientStats.mu and usage.mu are leaves, never
+// held together nor across a request; a request's goroutine owns its own state.
 //
 // Where requests may go (policy.go): API calls to the API's own scheme,
 // host and port only, the token never following a redirect elsewhere; file
@@ -120,6 +120,7 @@ type Client struct {
 	usage    *usage // usage.go
 	clock    serverClock
 	place    placement
+	stats    clientStats // counters for Stats (stats.go)
 
 	mu       sync.Mutex
 	pageSize int // the limit List asks for; lowered when a server refuses it
@@ -318,6 +319,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			}
 			reauthed = true
 			attempt--
+			c.stats.retry(cl.method, cl.endpoint)
 			continue
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
 			if apiErr.Daily {
@@ -354,6 +356,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if err := sleepCtx(ctx, c.clk, wait); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
 		}
+		c.stats.retry(cl.method, cl.endpoint)
 	}
 }
 
@@ -383,6 +386,7 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 	}
 	c.usage.sent(c.clk.Now())
 	resp, err := c.http.Do(req)
+	c.stats.call(cl.method, cl.endpoint, statusOf(resp))
 	if err != nil {
 		return nil, 0, redactErr(err)
 	}

@@ -525,6 +525,7 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
 			return Item{}, err
 		}
+		c.stats.retry("POST", "/medias/folder")
 	}
 }
 
@@ -612,6 +613,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
 			return Item{}, err
 		}
+		c.stats.retry(cl.method, cl.endpoint)
 	}
 }
 

@@ -58,6 +58,7 @@ type mountFlags struct {
 	pass         bool          // --passthrough
 	storageHosts []string      // --storage-host, repeatable
 	maxWait      time.Duration // --max-retry-after
+	metricsAddr  string        // --metrics-addr
 }
 
 func newMountCmd() *cobra.Command {
@@ -121,6 +122,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY")
 	fl.StringArrayVar(&m.storageHosts, "storage-host", nil, "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)")
 	fl.DurationVar(&m.maxWait, "max-retry-after", time.Minute, "longest pause a server's Retry-After or rate-limit headers can impose")
+	fl.StringVar(&m.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464 (off when empty); an address other than loopback serves them to the network (counts only: no token, url or file name)")
 }
 
 // oneMountpoint accepts exactly one argument, the mountpoint.
@@ -256,6 +258,14 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		return err
 	}
 	defer logCloser.Close()
+	var metrics *metricsServer
+	if m.metricsAddr != "" {
+		if metrics, err = startMetrics(m.metricsAddr, log.With("layer", "metrics")); err != nil {
+			return err
+		}
+		defer metrics.Close()
+		log.Info("serving metrics", "url", "http://"+metrics.addr+"/metrics")
+	}
 	s := &session{m: m, conf: conf, apiURL: apiURL, creds: creds, log: log}
 
 	// The kernel may keep names and attributes as long as the listings are
@@ -315,6 +325,9 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		sock = ""
 	} else {
 		defer ctl.Close()
+	}
+	if metrics != nil {
+		metrics.setLibraries(libs)
 	}
 	// ghlfs unmount finds this process here, to let it finish its uploads.
 	if pf, err := writePidFile(mountpoint, sock); err != nil {
