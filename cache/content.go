@@ -368,11 +368,13 @@ func (s *content) prefetch(e Entry, first, last int64) {
 func (s *content) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, error) {
 	k := chunkKey{e.ID, idx}
 	if c, ok := s.blocks.acquire(k); ok {
+		s.stats.memoryHits.Add(1)
 		return c, nil
 	}
 	if s.disk != nil {
 		buf := s.blocks.buffer()
 		if data, ok := s.disk.read(k, buf); ok {
+			s.stats.diskHits.Add(1)
 			return s.blocks.insert(&chunk{key: k, data: data}, 1), nil
 		}
 		s.blocks.recycle(buf)
@@ -382,12 +384,15 @@ func (s *content) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk
 	if f, ok := fg.inflight[k]; ok {
 		f.waiters++
 		fg.mu.Unlock()
+		s.stats.misses.Add(1)
 		return s.waitFlight(ctx, f)
 	}
 	if c, ok := s.blocks.acquire(k); ok { // landed while we took the lock
 		fg.mu.Unlock()
+		s.stats.memoryHits.Add(1)
 		return c, nil
 	}
+	s.stats.misses.Add(1)
 	// Claim chunk idx and the run of missing chunks after it.
 	lastChunk := (e.Size - 1) / chunkSize
 	upTo = min(max(upTo, idx), lastChunk, idx+segmentChunks-1)
@@ -504,6 +509,7 @@ type content struct {
 	fetching sync.WaitGroup // fetches under way, and their disk copies
 	learning sync.WaitGroup // size look-ups under way in the background
 	flights  singleflight.Group
+	stats    contentStats // for Store.Stats (stats.go)
 
 	mu sync.Mutex
 	// sizes holds sizes learnt from the storage host, by file id. A file's

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -24,13 +25,25 @@ type Entry struct {
 	// shared by every file of a location, which matters in listings of
 	// hundreds of thousands of files.
 	urlHead, urlTail string
-	urlHasID         bool
 	Size             int64 // -1 until known; see Store.Stat
 	ModTime          time.Time
-	IsDir            bool
+	// created is when the API says the item was created, in Unix
+	// nanoseconds; 0 when it did not say (see Created).
+	created int64
+	// ctype is the content type the API gave, interned: a library holds a
+	// handful of types, so each entry holds a pointer to a shared string
+	// (8 bytes, not 16 and a copy). The zero handle: none given.
+	ctype    unique.Handle[string]
+	urlHasID bool
+	IsDir    bool
 	// Pending marks a file whose bytes are held by the write-back queue.
 	Pending bool
 }
+
+// maxContentTypeBytes bounds a content type kept: type and subtype are
+// at most 127 characters each (RFC 6838), and a few parameters fit
+// besides. A longer one, which no real service sends, is taken as none.
+const maxContentTypeBytes = 255
 
 func entryOf(it remote.Item) Entry {
 	e := Entry{
@@ -43,7 +56,48 @@ func entryOf(it remote.Item) Entry {
 		ModTime:  it.ModTime(),
 	}
 	e.setURL(it.URL)
+	e.setContentType(it.ContentType)
+	created := it.CreatedAt
+	if created.IsZero() {
+		created = remote.IDTime(it.ID) // the API's own clock, in the id
+	}
+	e.setCreated(created)
 	return e
+}
+
+// ContentType is the content type the API gave for the file; "" when it
+// gave none.
+func (e Entry) ContentType() string {
+	if e.ctype == (unique.Handle[string]{}) {
+		return ""
+	}
+	return e.ctype.Value()
+}
+
+func (e *Entry) setContentType(t string) {
+	if t == "" || len(t) > maxContentTypeBytes {
+		e.ctype = unique.Handle[string]{}
+		return
+	}
+	e.ctype = unique.Make(t)
+}
+
+// Created is when the API says the item was created (its createdAt, else
+// the time in its id); the zero time when unknown.
+func (e Entry) Created() time.Time {
+	if e.created == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, e.created).UTC()
+}
+
+// setCreated keeps t, if Unix nanoseconds can hold it (years 1678 to
+// 2262); any other time is taken as unknown.
+func (e *Entry) setCreated(t time.Time) {
+	e.created = 0
+	if !t.IsZero() && t.Year() > 1678 && t.Year() < 2262 {
+		e.created = t.UnixNano()
+	}
 }
 
 // URL is where the file's bytes are; "" for folders and pending files.

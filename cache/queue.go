@@ -55,6 +55,7 @@ type queue struct {
 	work     []*record                   // guarded by mu: records to process
 	closed   bool                        // guarded by mu
 	draining bool                        // guarded by mu: unmounting; complete records are due at once
+	stats    queueStats                  // for Store.Stats (stats.go)
 }
 
 // overlay is what the records of one folder change in its listing.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // The states of a pending file. Each is written to the record's file
@@ -127,6 +129,11 @@ type record struct {
 	touched  time.Time  // guarded by mu: the last write
 	tries    int        // guarded by mu: failed attempts in a row
 	failedAt time.Time  // guarded by mu: when the last one failed
+	// For status (status.go): why the last step failed ("" once one
+	// succeeds), when the next try is due, and the upload under way.
+	failure  string           // guarded by mu
+	retryAt  time.Time        // guarded by mu
+	progress *remote.Progress // guarded by mu: set while sending
 	timer    clockwork.Timer
 	waiters  []*waiter // guarded by mu: fsyncs waiting for an upload
 	gone     bool      // guarded by mu: out of the queue

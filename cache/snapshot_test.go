@@ -143,6 +143,12 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		{Key: "pending-key", Name: "pending.txt", Size: -1, Pending: true},
 		{Key: "queued", ID: "", Name: "queued.txt", Size: 3},
 	}
+	root[1].setContentType("image/jpeg")
+	root[1].setCreated(time.Date(2024, 12, 31, 23, 59, 59, 123000000, time.UTC))
+	root[2].setContentType("image/png")
+	root[3].setContentType("text/plain; charset=utf-8")
+	root[3].setCreated(mod)
+	root[4].setContentType("image/jpeg") // shared with root[1]: written once
 	kept := root[:5]
 	replaced := fileEntry("f00000000000000000000001", "b00000000000000000000002", "same key.jpg", store+"b00000000000000000000002.jpg", 99, mod)
 	replaced.Key = "b00000000000000000000001" // replaced bytes: a new id under the old key
@@ -165,6 +171,12 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		if e.URL() != kept[i].URL() {
 			t.Errorf("%s: URL %q, want %q", e.Name, e.URL(), kept[i].URL())
 		}
+		if e.ContentType() != kept[i].ContentType() || !e.Created().Equal(kept[i].Created()) {
+			t.Errorf("%s: content type %q created %v, want %q %v", e.Name, e.ContentType(), e.Created(), kept[i].ContentType(), kept[i].Created())
+		}
+	}
+	if got[""].entries[1].ctype != got[""].entries[4].ctype {
+		t.Errorf("one content type loaded twice, not shared")
 	}
 
 	// The loaded folders are the state later writes start from.
@@ -217,21 +229,47 @@ func TestSnapshotOtherLibrary(t *testing.T) {
 			}
 		})
 	}
-	t.Run("version", func(t *testing.T) {
-		e := newSnapEnv(t)
-		b := binary.AppendUvarint([]byte(snapshotMagic), snapshotVersion+1)
-		b = append(b, "whatever a later format holds"...)
-		if err := os.WriteFile(filepath.Join(e.dir, snapshotName), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		got, err := e.open(testLoc, testAPI).load()
-		if err != nil || len(got) != 0 {
-			t.Fatalf("load: %v, %v", got, err)
-		}
-		if info := e.log.lines("INFO"); len(info) != 1 || !strings.Contains(info[0], "format 2") {
-			t.Errorf("INFO lines: %q", info)
-		}
-	})
+	for _, v := range []uint64{snapshotVersion - 1, snapshotVersion + 1} {
+		t.Run(fmt.Sprintf("version %d", v), func(t *testing.T) {
+			e := newSnapEnv(t)
+			// A whole snapshot of this library in format v: for the one
+			// before, its header and a folder as that format wrote it.
+			b := binary.AppendUvarint([]byte(snapshotMagic), v)
+			b = appendSnapString(b, testLoc)
+			b = appendSnapString(b, testAPI)
+			b = binary.AppendUvarint(b, 1)
+			folder := appendSnapString(nil, "")
+			folder = binary.AppendVarint(folder, 0)
+			folder = binary.AppendUvarint(folder, 0) // no URL parts
+			folder = binary.AppendUvarint(folder, 1) // one entry
+			folder = append(folder, 0)
+			folder = appendSnapString(folder, "a1")
+			folder = appendSnapString(folder, "x")
+			folder = binary.AppendVarint(folder, 1)
+			folder = binary.AppendVarint(folder, 0)
+			folder = appendSnapString(folder, "")
+			b = binary.AppendUvarint(b, uint64(len(folder)))
+			b = append(b, folder...)
+			b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, snapCRC))
+			if err := os.WriteFile(filepath.Join(e.dir, snapshotName), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(e.dir, cleanName), nil, 0o600)
+			if HasSavedListings(e.dir, testLoc, testAPI) {
+				t.Errorf("HasSavedListings: true for a snapshot in format %d", v)
+			}
+			got, err := e.open(testLoc, testAPI).load()
+			if err != nil || len(got) != 0 {
+				t.Fatalf("load: %v, %v", got, err)
+			}
+			if info := e.log.lines("INFO"); len(info) != 1 || !strings.Contains(info[0], fmt.Sprintf("format %d", v)) {
+				t.Errorf("INFO lines: %q", info)
+			}
+			if warn := e.log.lines("WARN"); len(warn) != 0 {
+				t.Errorf("WARN lines: %q", warn)
+			}
+		})
+	}
 }
 
 // synthEntries makes n realistic entries in folders folders: ids of 24
@@ -245,6 +283,7 @@ func synthEntries(n, folders int) map[string][]Entry {
 		ids = append(ids, hex())
 	}
 	exts := []string{".jpg", ".png", ".pdf", ".mp4", ".txt"}
+	types := []string{"image/jpeg", "image/png", "application/pdf", "video/mp4", "text/plain"}
 	const store = "https://storage.googleapis.com/msgsndr/" + testLoc + "/media/"
 	mod := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
@@ -256,9 +295,14 @@ func synthEntries(n, folders int) map[string][]Entry {
 			parent = ""
 		} else {
 			id := hex()
-			ext := exts[rng.IntN(len(exts))]
-			name := fmt.Sprintf("%s %d%s", strings.Repeat("photo-", 2+rng.IntN(5)), i, ext)
-			e = fileEntry(parent, id, name, store+id+ext, rng.Int64N(50<<20), mod.Add(time.Duration(rng.Int64N(1e15))))
+			x := rng.IntN(len(exts))
+			name := fmt.Sprintf("%s %d%s", strings.Repeat("photo-", 2+rng.IntN(5)), i, exts[x])
+			e = fileEntry(parent, id, name, store+id+exts[x], rng.Int64N(50<<20), mod.Add(time.Duration(rng.Int64N(1e15))))
+			e.setContentType(types[x])
+			e.setCreated(e.ModTime) // most files were never changed
+			if rng.IntN(10) == 0 {
+				e.setCreated(e.ModTime.Add(-time.Duration(rng.Int64N(1e15))))
+			}
 		}
 		out[parent] = append(out[parent], e)
 	}

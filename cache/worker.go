@@ -31,12 +31,16 @@ func (q *queue) process(r *record) {
 		// An fsync waiting on this record hears now what it waited for, or
 		// of the failure, whichever step failed.
 		r.settleLocked(err)
+		if err == nil {
+			r.failure = ""
+		}
 		r.mu.Unlock()
 		if err != nil {
 			r.mu.Lock()
 			r.tries++
 			r.failedAt = q.clock.Now()
 			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
+			r.failure, r.retryAt = err.Error(), r.failedAt.Add(delay)
 			r.scheduleLocked(q.clock.Now().Add(delay))
 			r.mu.Unlock()
 			return
@@ -187,6 +191,7 @@ func (q *queue) upload(r *record) (bool, error) {
 		// Queued by a run with a larger --max-upload-size: the API would
 		// refuse it.
 		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, r.rf.Name, r.size, limit, uploadType(r.rf.Name))
+		q.stats.uploadErrors.Add(1)
 		r.notifyLocked(err)
 		q.setAside(r, err.Error())
 		r.dataLessLocked()
@@ -202,6 +207,8 @@ func (q *queue) upload(r *record) (bool, error) {
 	}
 	crashPoint("uploading", a.Name)
 	r.sending = true
+	r.progress = remote.NewProgress(q.clock)
+	progress := r.progress
 	data := r.data
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	r.away()
@@ -218,15 +225,19 @@ func (q *queue) upload(r *record) (bool, error) {
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
 		},
-		Exclude: exclude,
+		Exclude:  exclude,
+		Progress: progress,
 	})
 	cancel()
 
 	r.back() // a record being sent never leaves the queue
 	defer r.mu.Unlock()
-	r.sending = false
+	r.sending, r.progress = false, nil
 	r.cond.Broadcast()
 	if err != nil {
+		if q.ctx.Err() == nil { // not an upload stopped by the unmount
+			q.stats.uploadErrors.Add(1)
+		}
 		if refused(err) {
 			r.rf.Attempt = nil // the API said no: nothing landed
 		}
@@ -247,6 +258,8 @@ func (q *queue) upload(r *record) (bool, error) {
 		return false, err
 	}
 	crashPoint("upload-answered", a.Name)
+	q.stats.uploads.Add(1)
+	q.stats.uploadedBytes.Add(a.Size)
 	r.landedLocked(item, a)
 	return true, nil
 }

@@ -52,6 +52,10 @@ type Options struct {
 	// disk cache (passthrough.go), and does not offer passthrough to the
 	// kernel at all.
 	NoPassthrough bool
+	// NoXattr answers every extended attribute call ENOSYS, as ghlfs did
+	// before it showed any (xattr.go): the kernel then stops asking. For
+	// measuring what they cost (bench row 17).
+	NoXattr bool
 }
 
 // FS is one mounted location.
@@ -125,7 +129,7 @@ func mountOptions(opts Options) *gofs.Options {
 			// attributes with the names only when the reader uses them
 			// (ls -l does, find does not), so a walk that only lists names
 			// makes no inode for every file it passes.
-			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_READDIRPLUS_AUTO,
+			ExtraCapabilities: fuse.CAP_ATOMIC_O_TRUNC | fuse.CAP_READDIRPLUS_AUTO | killPrivCaps,
 		},
 		EntryTimeout:    &opts.EntryTimeout,
 		AttrTimeout:     &opts.AttrTimeout,

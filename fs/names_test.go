@@ -212,3 +212,10 @@ func TestNewNameMustShowAsGiven(t *testing.T) {
 		}
 	}
 }
+
+func TestShownPath(t *testing.T) {
+	got := ShownPath([]string{"Clients", "Acme/Corp", "bad\x1b[31mname.png"})
+	if want := "Clients/Acme／Corp/bad␛[31mname.png"; got != want {
+		t.Errorf("ShownPath = %q, want %q", got, want)
+	}
+}

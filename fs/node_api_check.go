@@ -19,7 +19,10 @@ var (
 	_ gofs.NodeSymlinker      = (*Dir)(nil)
 	_ gofs.NodeMknoder        = (*Dir)(nil)
 	_ gofs.NodeStatfser       = (*Dir)(nil)
+	_ gofs.NodeGetxattrer     = (*Dir)(nil)
 	_ gofs.NodeSetxattrer     = (*Dir)(nil)
+	_ gofs.NodeListxattrer    = (*Dir)(nil)
+	_ gofs.NodeRemovexattrer  = (*Dir)(nil)
 	_ gofs.NodeOnForgetter    = (*Dir)(nil)
 
 	_ gofs.NodeGetattrer     = (*File)(nil)

@@ -51,6 +51,7 @@ func BenchmarkTable(b *testing.B) {
 			{"14", benchForeground},
 			{"15", benchDiskReRead},
 			{"16", benchReadSizes},
+			{"17", benchXattrLs},
 		} {
 			if want(r.n) {
 				rows = append(rows, r.run(b)...)

@@ -1,8 +1,8 @@
 // Package remote is the client of the HighLevel Media Storage API: requests,
 // auth headers, pacing, retries and typed errors. It knows nothing of FUSE.
 //
-// Locks: Client.mu and pacer.mu are leaves, never held together nor across
-// a request; a request's goroutine owns its own state.
+// Locks: Client.mu, pacer.mu, clientStats.mu and usage.mu are leaves, never
+// held together nor across a request; a request's goroutine owns its own state.
 //
 // Where requests may go (policy.go): API calls to the API's own scheme,
 // host and port only, the token never following a redirect elsewhere; file
@@ -117,8 +117,10 @@ type Client struct {
 	log      *slog.Logger
 	clk      clockwork.Clock
 	pacer    *pacer
+	usage    *usage // usage.go
 	clock    serverClock
 	place    placement
+	stats    clientStats // counters for Stats (stats.go)
 
 	mu       sync.Mutex
 	pageSize int // the limit List asks for; lowered when a server refuses it
@@ -210,6 +212,7 @@ func New(cfg Config) (*Client, error) {
 		log:           cfg.Logger,
 		clk:           cfg.Clock,
 		pacer:         newPacer(cfg.Clock, cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
+		usage:         newUsage(cfg.RateLimit, cfg.RateWindow),
 		pageFloor:     make(map[string]int),
 		sortHints:     make(map[string]int),
 		refusedOrders: make(map[int]bool),
@@ -316,6 +319,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			}
 			reauthed = true
 			attempt--
+			c.stats.retry(cl.method, cl.endpoint)
 			continue
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
 			if apiErr.Daily {
@@ -352,6 +356,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if err := sleepCtx(ctx, c.clk, wait); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
 		}
+		c.stats.retry(cl.method, cl.endpoint)
 	}
 }
 
@@ -379,12 +384,15 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	c.usage.sent(c.clk.Now())
 	resp, err := c.http.Do(req)
+	c.stats.call(cl.method, cl.endpoint, statusOf(resp))
 	if err != nil {
 		return nil, 0, redactErr(err)
 	}
 	defer resp.Body.Close()
 	c.pacer.observe(resp.Header)
+	c.usage.observe(resp.Header, resp.StatusCode, c.clk.Now())
 	c.clock.observe(resp.Header.Get("Date"), c.clk.Now())
 	if resp.ContentLength > MaxAnswerBytes {
 		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.method, cl.endpoint, ErrAnswerTooLarge, resp.ContentLength, MaxAnswerBytes)

@@ -525,6 +525,7 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
 			return Item{}, err
 		}
+		c.stats.retry("POST", "/medias/folder")
 	}
 }
 
@@ -541,6 +542,9 @@ type Upload struct {
 	// answer is lost and the upload is looked for, they are never taken
 	// for it.
 	Exclude []string
+	// Progress, when set, counts the file's bytes as they are sent
+	// (progress.go).
+	Progress *Progress
 }
 
 // UploadFile uploads a new file and returns it as an Item (ID and URL from
@@ -609,6 +613,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
 			return Item{}, err
 		}
+		c.stats.retry(cl.method, cl.endpoint)
 	}
 }
 
@@ -713,7 +718,7 @@ func multipartBody(up Upload) (func() (io.Reader, string, error), int64, error) 
 		if err != nil {
 			return nil, "", err
 		}
-		file := &exactReader{r: src, left: up.Size, name: up.Name, size: up.Size}
+		file := counted(&exactReader{r: src, left: up.Size, name: up.Name, size: up.Size}, up.Progress)
 		// net/http closes the body, read to the end or not: that closes src.
 		return struct {
 			io.Reader
@@ -762,7 +767,7 @@ func pipedBody(up Upload) func() (io.Reader, string, error) {
 			defer src.Close()
 			err := writeFormHead(mw, up)
 			if err == nil {
-				_, err = io.Copy(pw, src)
+				_, err = io.Copy(pw, counted(src, up.Progress))
 			}
 			if err == nil {
 				err = mw.Close()

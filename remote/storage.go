@@ -64,6 +64,7 @@ func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off
 		if err := sleepCtx(ctx, c.clk, wait); err != nil {
 			return got, err
 		}
+		c.stats.retry(http.MethodGet, storageRoute)
 		attempt++
 	}
 	return got, nil
@@ -92,11 +93,12 @@ func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, si
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(size)-1))
 	resp, err := c.storage.Do(req)
+	c.stats.call(http.MethodGet, storageRoute, statusOf(resp))
 	if err != nil {
 		return 0, redactErr(err)
 	}
 	defer resp.Body.Close()
-	var body io.Reader = resp.Body
+	body := c.stats.countStorage(resp.Body)
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		if start, ok := contentRangeStart(resp.Header.Get("Content-Range")); ok && start != off {
@@ -104,7 +106,7 @@ func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, si
 		}
 	case http.StatusOK:
 		// The host ignored Range: skip to off in the whole body.
-		if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
+		if _, err := io.CopyN(io.Discard, body, off); err != nil {
 			if err == io.EOF {
 				return 0, io.EOF
 			}
@@ -113,7 +115,7 @@ func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, si
 	case http.StatusRequestedRangeNotSatisfiable:
 		return 0, io.EOF
 	default:
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		b, _ := io.ReadAll(io.LimitReader(body, 4096))
 		return 0, storageError("GET", fileURL, resp, b)
 	}
 	n := 0
@@ -185,6 +187,7 @@ func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) 
 		if err := sleepCtx(ctx, c.clk, wait); err != nil {
 			return FileInfo{}, err
 		}
+		c.stats.retry(http.MethodHead, storageRoute)
 	}
 }
 
@@ -195,6 +198,7 @@ func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error)
 	}
 	req.Header.Set("User-Agent", c.ua)
 	resp, err := c.storage.Do(req)
+	c.stats.call(http.MethodHead, storageRoute, statusOf(resp))
 	if err != nil {
 		return FileInfo{}, redactErr(err)
 	}
@@ -222,11 +226,12 @@ func (c *Client) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (Fi
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Range", "bytes=0-0")
 	resp, err := c.storage.Do(req)
+	c.stats.call(http.MethodGet, storageRoute, statusOf(resp))
 	if err != nil {
 		return fi, redactErr(err)
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1))
+	io.Copy(io.Discard, io.LimitReader(c.stats.countStorage(resp.Body), 1))
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		cr := resp.Header.Get("Content-Range")

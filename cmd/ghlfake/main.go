@@ -81,6 +81,7 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 	fs.DurationVar(&latency, "latency", 0, "delay added before every API request")
 	fs.DurationVar(&storLat, "storage-latency", 0, "delay added before every storage request")
 	fs.Int64Var(&f.StorageRate, "storage-rate", 0, "bytes per second per storage response (0: unlimited)")
+	fs.Int64Var(&f.UploadRate, "upload-rate", 0, "bytes per second an upload's body is read at (0: unlimited)")
 	fs.BoolVar(&f.Down, "down", false, "answer every request with 503")
 	fs.BoolVar(&f.RejectUploads, "reject-uploads", false, "answer every upload with 400")
 	fs.DurationVar(&upDelay, "upload-delay", 0, "delay before an upload is stored")

@@ -1,7 +1,8 @@
 // Command ghlfs mounts a HighLevel location's Media Storage as a directory.
 //
 //	ghlfs mount [flags] MOUNTPOINT
-//	ghlfs unmount MOUNTPOINT
+//	ghlfs unmount [--force] MOUNTPOINT
+//	ghlfs status [--watch] [--json] [MOUNTPOINT]
 //	ghlfs version
 //
 // Called as mount.ghlfs (a link made by make install), it is the helper
@@ -52,7 +53,7 @@ rsync and file managers work on them.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newMountCmd(), newUnmountCmd(), newLoginCmd(), &cobra.Command{
+	root.AddCommand(newMountCmd(), newUnmountCmd(), newStatusCmd(), newLoginCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,

@@ -58,6 +58,7 @@ type mountFlags struct {
 	pass         bool          // --passthrough
 	storageHosts []string      // --storage-host, repeatable
 	maxWait      time.Duration // --max-retry-after
+	metricsAddr  string        // --metrics-addr
 }
 
 func newMountCmd() *cobra.Command {
@@ -121,6 +122,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY")
 	fl.StringArrayVar(&m.storageHosts, "storage-host", nil, "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)")
 	fl.DurationVar(&m.maxWait, "max-retry-after", time.Minute, "longest pause a server's Retry-After or rate-limit headers can impose")
+	fl.StringVar(&m.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464 (off when empty); an address other than loopback serves them to the network (counts only: no token, url or file name)")
 }
 
 // oneMountpoint accepts exactly one argument, the mountpoint.
@@ -256,6 +258,14 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		return err
 	}
 	defer logCloser.Close()
+	var metrics *metricsServer
+	if m.metricsAddr != "" {
+		if metrics, err = startMetrics(m.metricsAddr, log.With("layer", "metrics")); err != nil {
+			return err
+		}
+		defer metrics.Close()
+		log.Info("serving metrics", "url", "http://"+metrics.addr+"/metrics")
+	}
 	s := &session{m: m, conf: conf, apiURL: apiURL, creds: creds, log: log}
 
 	// The kernel may keep names and attributes as long as the listings are
@@ -293,8 +303,34 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	if err != nil {
 		return err
 	}
+	// ghlfs status and ghlfs unmount ask this process on its control
+	// socket (control.go), named in the pid file.
+	var draining atomic.Bool
+	forced, force := context.WithCancel(context.Background())
+	defer force()
+	unmountAsked := make(chan struct{}, 1)
+	rep := &reporter{mountpoint: mountpoint, cacheDir: cacheDir, agency: agency, libs: libs, draining: draining.Load}
+	sock := socketPath(cacheDir, mountpoint)
+	ctl, err := startControl(sock, rep.report, func(f bool) {
+		if f {
+			force() // the uploads wait for the next mount
+		}
+		select {
+		case unmountAsked <- struct{}{}:
+		default:
+		}
+	}, log)
+	if err != nil {
+		log.Warn("no control socket: ghlfs status will not see this mount", "err", err)
+		sock = ""
+	} else {
+		defer ctl.Close()
+	}
+	if metrics != nil {
+		metrics.setLibraries(libs)
+	}
 	// ghlfs unmount finds this process here, to let it finish its uploads.
-	if pf, err := writePidFile(mountpoint); err != nil {
+	if pf, err := writePidFile(mountpoint, sock); err != nil {
 		log.Warn("could not write a pid file; ghlfs unmount will not wait for the uploads", "err", err)
 	} else {
 		defer os.Remove(pf)
@@ -312,24 +348,36 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	n.ready("serving " + mountpoint)
 	done := make(chan struct{})
 	defer close(done)
-	var draining atomic.Bool
 	go func() {
 		for {
+			var why string
 			select {
 			case <-done:
 				return
 			case sig := <-sigs:
-				if draining.Load() {
-					log.Info("already unmounted; finishing the uploads that are due", "signal", sig.String(), "grace", m.grace)
-					continue
+				why = sig.String()
+			case <-unmountAsked:
+				why = "ghlfs unmount"
+			}
+			if draining.Load() {
+				log.Info("already unmounted; finishing the uploads that are due", "signal", why, "grace", m.grace)
+				continue
+			}
+			log.Info("unmounting", "signal", why)
+			n.stopping("unmounting " + mountpoint)
+			if forced.Err() != nil {
+				// ghlfs unmount --force: the uploads under way stop now
+				// (they stay queued for the next mount), and a close
+				// waiting on one hears so, which lets the kernel end the
+				// mount at once.
+				for _, l := range libs {
+					l.store.Close()
 				}
-				log.Info("unmounting", "signal", sig.String())
-				n.stopping("unmounting " + mountpoint)
-				if err := server.Unmount(); err != nil {
-					log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
-					if err := lazyUnmount(mountpoint); err != nil {
-						log.Error("lazy unmount failed", "err", err)
-					}
+			}
+			if err := server.Unmount(); err != nil {
+				log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
+				if err := lazyUnmount(mountpoint); err != nil {
+					log.Error("lazy unmount failed", "err", err)
 				}
 			}
 		}
@@ -337,8 +385,9 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	server.Wait()
 	draining.Store(true)
 	n.stopping("unmounted; finishing the uploads that are due")
-	// What is due goes up before ghlfs exits, within the grace period.
-	ctx, cancel := context.WithTimeout(context.Background(), m.grace)
+	// What is due goes up before ghlfs exits, within the grace period
+	// (unless ghlfs unmount --force said not to wait).
+	ctx, cancel := context.WithTimeout(forced, m.grace)
 	defer cancel()
 	left, writing := drainAll(ctx, libs)
 	switch {

@@ -30,7 +30,9 @@ func pidFile(mountpoint string) string {
 	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".pid")
 }
 
-func writePidFile(mountpoint string) (string, error) {
+// writePidFile writes this process's pid, the mountpoint and the control
+// socket's path ("" when there is none), a line each.
+func writePidFile(mountpoint, socket string) (string, error) {
 	p := pidFile(mountpoint)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return "", err
@@ -38,41 +40,58 @@ func writePidFile(mountpoint string) (string, error) {
 	if fi, err := os.Stat(filepath.Dir(p)); err != nil || fi.Mode().Perm()&0o077 != 0 {
 		return "", fmt.Errorf("%s must be private to its owner", filepath.Dir(p))
 	}
-	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"), 0o600)
+	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"+socket+"\n"), 0o600)
 }
 
 func newUnmountCmd() *cobra.Command {
 	var wait time.Duration
+	var force bool
 	cmd := &cobra.Command{
 		Use:     "unmount [flags] MOUNTPOINT",
 		Aliases: []string{"umount"},
 		Short:   "Unmount a ghlfs mount, once its due uploads are done",
 		Long: `Unmounts a ghlfs mount. The ghlfs serving it uploads what is due (within its
---unmount-grace) and exits; unmount returns once it has.`,
+--unmount-grace) and exits; unmount returns once it has, showing the uploads'
+progress meanwhile (redrawn on a terminal, else a line every few seconds).
+
+--force unmounts at once: the ghlfs serving it exits without waiting for the
+uploads, which stay queued in its cache dir and go up at the next mount.`,
 		Args:              oneMountpoint,
 		ValidArgsFunction: completeDirs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runUnmount(args[0], wait)
+			return runUnmount(args[0], wait, force)
 		},
 	}
 	cmd.Flags().DurationVar(&wait, "wait", 10*time.Minute, "longest to wait for the serving ghlfs to finish its uploads and exit")
+	cmd.Flags().BoolVar(&force, "force", false, "unmount now, without waiting for the uploads (they resume at the next mount)")
 	return cmd
 }
 
-func runUnmount(mountpoint string, wait time.Duration) error {
+func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 	mp, err := filepath.Abs(mountpoint)
 	if err != nil {
 		return err
 	}
-	ok, err := isGhlfsMount(mp)
+	mounted, err := isGhlfsMount(mp)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	// A ghlfs unmounted already may still be finishing its uploads: it
+	// can be waited for, or told not to.
+	pid, serving := servingPid(mp)
+	if !mounted && !serving {
 		return fmt.Errorf("%s is not a ghlfs mount", mp)
 	}
-	if pid, ok := servingPid(mp); ok {
-		return stopServer(pid, mp, wait)
+	_, sock, _ := controlSocket(mp)
+	if force {
+		return forceUnmount(mp, pid, serving, sock, mounted, wait)
+	}
+	if serving {
+		var waiting func()
+		if sock != "" {
+			waiting = newUnmountProgress(os.Stderr, sock).show
+		}
+		return stopServer(pid, mp, wait, true, waiting)
 	}
 	return unmountDirect(mp)
 }

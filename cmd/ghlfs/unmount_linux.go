@@ -31,7 +31,8 @@ func servingPid(mountpoint string) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	pidText, mp, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
+	pidText, rest, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
+	mp, _, _ := strings.Cut(rest, "\n") // then the control socket (control.go)
 	pid, err := strconv.Atoi(pidText)
 	if err != nil || pid <= 0 || mp != mountpoint {
 		return 0, false
@@ -90,20 +91,24 @@ func unescapeMountinfo(s string) string {
 	return b.String()
 }
 
-// stopServer asks the ghlfs serving mp to stop, and waits for it to exit.
-func stopServer(pid int, mp string, wait time.Duration) error {
+// stopServer asks the ghlfs serving mp to stop (with signal; else it was
+// asked already), and waits for it to exit. While it waits, waiting is
+// called about once a second (nil: a line is printed once).
+func stopServer(pid int, mp string, wait time.Duration, signal bool, waiting func()) error {
 	pfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return unmountDirect(mp)
 	}
 	defer unix.Close(pfd)
-	if err := unix.PidfdSendSignal(pfd, unix.SIGTERM, nil, 0); err != nil {
-		return fmt.Errorf("stopping ghlfs (pid %d): %w", pid, err)
+	if signal {
+		if err := unix.PidfdSendSignal(pfd, unix.SIGTERM, nil, 0); err != nil {
+			return fmt.Errorf("stopping ghlfs (pid %d): %w", pid, err)
+		}
 	}
 	deadline := time.Now().Add(wait)
 	told := false
 	for {
-		step := min(time.Until(deadline), 2*time.Second)
+		step := min(time.Until(deadline), time.Second)
 		if step <= 0 {
 			return fmt.Errorf("ghlfs (pid %d) is still finishing its uploads after %v; it goes on in the background", pid, wait)
 		}
@@ -114,7 +119,10 @@ func stopServer(pid int, mp string, wait time.Duration) error {
 		if n > 0 {
 			return nil // it exited
 		}
-		if !told {
+		switch {
+		case waiting != nil:
+			waiting()
+		case !told:
 			fmt.Fprintf(os.Stderr, "ghlfs: waiting for ghlfs (pid %d) to finish the uploads that are due\n", pid)
 			told = true
 		}

@@ -21,7 +21,9 @@ func lazyUnmount(mp string) error {
 // directly, and the serving ghlfs finishes on its own.
 func servingPid(mountpoint string) (int, bool) { return 0, false }
 
-func stopServer(pid int, mp string, wait time.Duration) error { return unmountDirect(mp) }
+func stopServer(pid int, mp string, wait time.Duration, signal bool, waiting func()) error {
+	return unmountDirect(mp)
+}
 
 // isGhlfsMount reports whether mountpoint is a FUSE mount named ghlfs.
 func isGhlfsMount(mountpoint string) (bool, error) {

@@ -221,7 +221,8 @@
 // Content-Length), and with DataDir also written to disk.
 // Stats.UploadVersions counts upload requests by Version.
 // Faults.RejectUploads answers after the body is read and checked for
-// size, before validation.
+// size, before validation. Faults.UploadRate paces the reading of an
+// upload's body (a slow uplink), in slices of about 50ms.
 // Faults.FailDeletes answers both delete calls 503 before anything else,
 // and removes nothing.
 //

@@ -46,6 +46,9 @@ type Faults struct {
 	// UploadDelay makes upload-file wait this long before it stores the
 	// file; if the client goes away meanwhile nothing is stored.
 	UploadDelay Duration `json:"upload_delay"`
+	// UploadRate caps how fast upload-file reads its request body, in
+	// bytes per second, as a slow uplink would; 0 is unlimited.
+	UploadRate int64 `json:"upload_rate"`
 	// SpareOAuth keeps Latency and the random faults (Fault500, Fault429,
 	// FaultCut) off the OAuth and location endpoints (/oauth/...,
 	// /locations/search); Down still applies to them.
@@ -64,8 +67,8 @@ func (f Faults) validate() error {
 	if f.Latency < 0 || f.StorageLatency < 0 || f.UploadDelay < 0 || f.Fault429RetryAfter < 0 {
 		return errors.New("durations must not be negative")
 	}
-	if f.StorageRate < 0 {
-		return errors.New("storage_rate must not be negative")
+	if f.StorageRate < 0 || f.UploadRate < 0 {
+		return errors.New("storage_rate and upload_rate must not be negative")
 	}
 	return nil
 }
@@ -109,6 +112,7 @@ func (s *Server) SetFaults(f Faults) {
 	f.UploadDelay = max(f.UploadDelay, 0)
 	f.Fault429RetryAfter = max(f.Fault429RetryAfter, 0)
 	f.StorageRate = max(f.StorageRate, 0)
+	f.UploadRate = max(f.UploadRate, 0)
 	s.faultsMu.Lock()
 	s.faults = f
 	s.faultsMu.Unlock()

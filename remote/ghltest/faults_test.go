@@ -190,7 +190,7 @@ func TestControlEndpoints(t *testing.T) {
 	}
 	raw := get(t, s.URL+"/_ghlfake/faults", nil)
 	for _, k := range []string{"fault_500", "fault_429", "fault_429_no_retry_after", "fault_cut", "latency", "storage_latency",
-		"storage_rate", "down", "reject_uploads", "upload_delay", `"50ms"`} {
+		"storage_rate", "down", "reject_uploads", "upload_delay", "upload_rate", `"50ms"`} {
 		if !strings.Contains(string(raw.body), k) {
 			t.Errorf("faults JSON lacks %s: %s", k, raw.body)
 		}

@@ -119,6 +119,9 @@ func readPart(p io.Reader, limit, bodyLength int64) ([]byte, error) {
 // handleUpload serves POST /medias/upload-file.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 	s.stats.upload(r.Header.Get("Version"))
+	if rate := s.Faults().UploadRate; rate > 0 {
+		r.Body = &rateReader{ReadCloser: r.Body, ctx: r.Context(), rate: rate}
+	}
 	form, err := readUploadForm(r)
 	if err != nil {
 		errBadRequest(w)

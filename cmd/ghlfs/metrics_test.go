@@ -1,0 +1,73 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// The collector sums the libraries of a mount, puts API calls and storage
+// requests in their own metrics, names a call with no answer "error", and
+// gives counters and gauges their types.
+func TestMetricsCollectorSumsLibraries(t *testing.T) {
+	lib := func(calls map[remote.CallKey]int64, cs cache.Stats) metricsSource {
+		return metricsSource{
+			remote: func() remote.Stats {
+				return remote.Stats{Calls: calls, Retries: map[string]int64{"GET /medias/files": 1}, Throttled: 1, StorageBytes: 100,
+					Pacer: remote.PacerStats{Foreground: remote.PriorityStats{Granted: 3, Waited: 1500 * time.Millisecond, Waiting: 1}}}
+			},
+			cache: func() cache.Stats { return cs },
+		}
+	}
+	h, err := metricsHandler(func() []metricsSource {
+		return []metricsSource{
+			lib(map[remote.CallKey]int64{{Endpoint: "GET /medias/files", Status: 200}: 5, {Endpoint: "GET /medias/files", Status: 0}: 1, {Endpoint: remote.StorageGet, Status: 206}: 2},
+				cache.Stats{MemoryHits: 4, Misses: 2, PendingUploads: 1, PendingBytes: 10, PendingFiles: 1, Uploads: 3}),
+			lib(map[remote.CallKey]int64{{Endpoint: "GET /medias/files", Status: 200}: 2, {Endpoint: remote.StorageHead, Status: 200}: 1},
+				cache.Stats{DiskHits: 1, PendingUploads: 2, PendingBytes: 5, PendingFiles: 2, UploadErrors: 1}),
+		}
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	text := string(body)
+	for _, want := range []string{
+		`ghlfs_api_calls_total{endpoint="GET /medias/files",status="200"} 7`,
+		`ghlfs_api_calls_total{endpoint="GET /medias/files",status="error"} 1`,
+		`ghlfs_storage_requests_total{method="GET",status="206"} 2`,
+		`ghlfs_storage_requests_total{method="HEAD",status="200"} 1`,
+		`ghlfs_retries_total{endpoint="GET /medias/files"} 2`,
+		`ghlfs_api_throttled_total 2`,
+		`ghlfs_storage_bytes_total 200`,
+		`ghlfs_pacer_wait_seconds_total{priority="foreground"} 3`,
+		`ghlfs_pacer_grants_total{priority="foreground"} 6`,
+		`ghlfs_pacer_waiting{priority="foreground"} 2`,
+		`ghlfs_content_cache_hits_total{tier="memory"} 4`,
+		`ghlfs_content_cache_hits_total{tier="disk"} 1`,
+		`ghlfs_content_cache_misses_total 2`,
+		`ghlfs_pending_uploads 3`,
+		`ghlfs_pending_upload_bytes 15`,
+		`ghlfs_pending_files 3`,
+		`ghlfs_uploads_total 3`,
+		`ghlfs_upload_errors_total 1`,
+		`# TYPE ghlfs_api_calls_total counter`,
+		`# TYPE ghlfs_pending_uploads gauge`,
+		`# TYPE ghlfs_pacer_waiting gauge`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, `endpoint="GET storage"`) {
+		t.Error("storage requests among the API calls")
+	}
+}
