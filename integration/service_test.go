@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,8 +141,12 @@ func TestMountHelper(t *testing.T) {
 			"nodev", "nosuid", "token_file=" + tokenFile, "cache_dir=" + cacheDir, "api_url=" + srv.URL,
 			"rate_limit=0", "write_back_delay=0", "log_file=" + logFile, "log_level=debug"}, ",")
 	}
+	// umount(8) returns once the kernel let go; the daemon then finishes
+	// (uploads, its cache dir) and exits: wait for that too.
 	umount := func(dir string) {
 		t.Helper()
+		pid := servingProcess(t, dir)
+		defer waitGone(t, pid)
 		if os.Geteuid() == 0 {
 			sh(t, "umount", dir)
 		} else {
@@ -208,6 +213,41 @@ func TestMountHelper(t *testing.T) {
 			t.Errorf("ls shows %q, the library has %q", got, want)
 		}
 		umount(dir)
+	})
+}
+
+// servingProcess finds the ghlfs serving dir, by its command line.
+func servingProcess(t *testing.T, dir string) int {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) > 2 && filepath.Base(args[0]) == "ghlfs" && args[1] == "mount" && args[len(args)-1] == dir {
+			pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			if err == nil {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no ghlfs process serves %s", dir)
+	return 0
+}
+
+// waitGone waits for process pid to exit.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	waitFor(t, "ghlfs (pid "+strconv.Itoa(pid)+") to exit", func() bool {
+		// Exited: gone, or a zombie its new parent has not reaped yet.
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return true
+		}
+		_, after, _ := strings.Cut(string(stat), ") ")
+		return strings.HasPrefix(after, "Z")
 	})
 }
 

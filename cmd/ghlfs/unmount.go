@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,7 +41,25 @@ func writePidFile(mountpoint, socket string) (string, error) {
 	if fi, err := os.Stat(filepath.Dir(p)); err != nil || fi.Mode().Perm()&0o077 != 0 {
 		return "", fmt.Errorf("%s must be private to its owner", filepath.Dir(p))
 	}
+	removeStalePidFiles(filepath.Dir(p))
 	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"+socket+"\n"), 0o600)
+}
+
+// removeStalePidFiles removes the pid files of mounts whose ghlfs is gone
+// (killed, or the machine stopped): nothing else would.
+func removeStalePidFiles(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		first, _, _ := strings.Cut(string(data), "\n")
+		pid, err := strconv.Atoi(first)
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.Remove(f)
+		}
+	}
 }
 
 func newUnmountCmd() *cobra.Command {
