@@ -31,6 +31,9 @@ var (
 	// ErrBadAnswer: the API's answer was past a bound ghlfs keeps (a
 	// listing that never ends, a page too large to take).
 	ErrBadAnswer = errors.New("the API's answer was refused")
+	// ErrLoginNeeded comes with ErrPermission when the stored OAuth login
+	// is dead: the remote layer said so once, in one log line.
+	ErrLoginNeeded = errors.New("the OAuth login must be made again (ghlfs login)")
 )
 
 // translate gives an error from the remote layer its kind.
@@ -42,6 +45,8 @@ func translate(err error) error {
 	switch {
 	case errors.Is(err, remote.ErrNotFound):
 		kind = ErrNotFound
+	case errors.Is(err, remote.ErrLoginNeeded):
+		return fmt.Errorf("%w: %w: %w", ErrPermission, ErrLoginNeeded, err)
 	case errors.Is(err, remote.ErrUnauthorized), errors.Is(err, remote.ErrForbidden):
 		kind = ErrPermission
 	case errors.Is(err, remote.ErrTooLarge):

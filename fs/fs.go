@@ -13,6 +13,7 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -192,7 +193,7 @@ var normal = map[syscall.Errno]bool{
 func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno syscall.Errno) syscall.Errno {
 	level := slog.LevelError
 	switch {
-	case normal[errno]:
+	case normal[errno], errors.Is(err, cache.ErrLoginNeeded): // the latter logged once below
 		level = slog.LevelDebug
 	case errno == syscall.EFBIG:
 		level = slog.LevelWarn // the user's doing: a file over the upload limit

@@ -148,6 +148,9 @@ type mountOpt struct {
 	cacheDir string // "" = a new temporary one
 	token    string
 	env      []string // extra environment (GHLFS_CRASH_AT=...)
+	// agency leaves --location out: an agency's token mounts every
+	// location.
+	agency bool
 }
 
 // mountFS runs ghlfs mount against srv and returns once the mount is up.
@@ -167,7 +170,11 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	// its own tests, and the rest run faster without it. Uploads happen at
 	// close (--write-back-delay 0), so that a tool's exit means its files
 	// are in the library; the tests of the write-back delay set their own.
-	args := append([]string{"mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"}, o.args...)
+	args := []string{"mount", "--location", testLocation}
+	if o.agency {
+		args = []string{"mount"}
+	}
+	args = append(append(args, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"), o.args...)
 	args = append(args, m.dir)
 	m.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), args...)
 	m.cmd.Env = append(append(os.Environ(), "GHL_TOKEN="+token, "XDG_CONFIG_HOME="+t.TempDir()), o.env...)

@@ -53,6 +53,7 @@ type TokenSet struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	ExpiresAt    time.Time `json:"expires_at"`
+	IssuedAt     time.Time `json:"issued_at,omitzero"`
 	Scope        string    `json:"scope,omitempty"`
 	UserType     string    `json:"user_type,omitempty"` // "Company" or "Location"
 	CompanyID    string    `json:"company_id,omitempty"`
@@ -165,8 +166,10 @@ func grantError(path string, resp *http.Response, body []byte) error {
 	}
 	if json.Unmarshal(body, &o) == nil && o.Error != "" {
 		e.Kind = o.Error
-		if e.Message == "" {
-			e.Message = strings.TrimSpace(o.Error + ": " + o.Description)
+		if o.Description != "" {
+			e.Message = o.Error + ": " + o.Description
+		} else if e.Message == "" {
+			e.Message = o.Error
 		}
 	}
 	return e
@@ -212,6 +215,7 @@ func parseTokenSet(body []byte, sent time.Time) (TokenSet, error) {
 		AccessToken:  a.AccessToken,
 		RefreshToken: a.RefreshToken,
 		ExpiresAt:    sent.Add(time.Duration(secs * float64(time.Second))).UTC(),
+		IssuedAt:     sent.UTC(),
 		Scope:        a.Scope,
 		UserType:     a.UserType,
 		CompanyID:    a.CompanyID,
@@ -289,13 +293,23 @@ func (t *TokenFile) Set() TokenSet {
 	return t.set
 }
 
+// fresh reports whether set's access token is good for a while yet: the
+// margin, or a quarter of a short-lived token's life.
+func (t *TokenFile) fresh(set TokenSet) bool {
+	margin := t.margin
+	if !set.IssuedAt.IsZero() {
+		margin = min(margin, set.ExpiresAt.Sub(set.IssuedAt)/4)
+	}
+	return t.clk.Now().Before(set.ExpiresAt.Add(-margin))
+}
+
 // Token returns an access token good for a while yet, refreshing first
 // when the one held is near its expiry.
 func (t *TokenFile) Token(ctx context.Context) (string, error) {
 	t.mu.Lock()
 	set, dead := t.set, t.dead
 	t.mu.Unlock()
-	if t.clk.Now().Before(set.ExpiresAt.Add(-t.margin)) {
+	if t.fresh(set) {
 		return set.AccessToken, nil
 	}
 	if dead != nil && !t.fileChanged(set) {
@@ -352,8 +366,7 @@ func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, er
 	if err != nil {
 		return "", err
 	}
-	now := t.clk.Now()
-	if onDisk.AccessToken != stale && now.Before(onDisk.ExpiresAt.Add(-t.margin)) {
+	if onDisk.AccessToken != stale && t.fresh(onDisk) {
 		t.adopt(onDisk, nil)
 		return onDisk.AccessToken, nil
 	}

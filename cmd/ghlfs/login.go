@@ -33,6 +33,10 @@ import (
 // (or agency) to install the app in.
 const DefaultAuthorizeURL = "https://marketplace.gohighlevel.com/oauth/chooselocation"
 
+// companyScopes are the scopes an agency's login adds: listing the
+// locations where the app is installed, and minting their tokens.
+const companyScopes = "oauth.readonly oauth.write locations.readonly"
+
 type loginFlags struct {
 	config, tokenFile, apiURL, authorizeURL string
 	userType, scope, redirect               string
@@ -58,6 +62,11 @@ code comes back to ghlfs on that loopback URI, or you paste the address the
 browser ended on (or just the code) here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.userType == "Company" && !cmd.Flags().Changed("scope") {
+				// An agency's mount lists its locations and mints their
+				// tokens.
+				f.scope += " " + companyScopes
+			}
 			return runLogin(cmd.Context(), f, cmd.InOrStdin(), cmd.ErrOrStderr())
 		},
 	}
