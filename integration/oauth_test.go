@@ -360,4 +360,12 @@ func TestAgencyMount(t *testing.T) {
 	if isMounted(m.dir) {
 		t.Fatal("still mounted")
 	}
+	// With the agency's tokens, --location still mounts one location.
+	one := mountFS(t, srv, mountOpt{agency: true, args: []string{"--token-file", tokenFile, "--location", locs[2].ID}, env: appEnv(t, srv), token: "not-this-one"})
+	if got := string(readFile(t, one.path("moved.txt"))); got != "for location 2\n" {
+		t.Errorf("--location %s: moved.txt reads %q", locs[2].ID, got)
+	}
+	if _, err := os.Stat(one.path(locs[0].Name)); !os.IsNotExist(err) {
+		t.Errorf("--location mounted the agency's root: %v", err)
+	}
 }
