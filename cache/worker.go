@@ -206,6 +206,9 @@ func (q *queue) upload(r *record) (bool, error) {
 		return false, err
 	}
 	crashPoint("uploading", a.Name)
+	// From now on a listing may hold the upload before its answer is in:
+	// the folder's overlay takes it for this file (overlay.isSent).
+	r.publishLocked()
 	r.sending = true
 	r.progress = remote.NewProgress(q.clock)
 	progress := r.progress
@@ -295,9 +298,12 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	}
 	crashPoint("uploaded", a.Name)
 	// The record hides the new copy (it shows its own bytes) before the
-	// listings hold it, so that no listing shows the file twice.
-	q.landed(r.key, e, r.rf.Replaces)
+	// copy is known as the file's and before the listings hold it, so that
+	// no listing shows the file twice: a listing read between the two
+	// steps, the other way round, took the copy as the file's (its key)
+	// while the record still showed it too ("f1 (tag).txt" beside "f1").
 	r.publishLocked()
+	q.landed(r.key, e, r.rf.Replaces)
 	q.folders.note(a.ParentID, change{kind: putEntry, e: e})
 	r.tries = 0
 }
