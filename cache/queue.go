@@ -50,12 +50,17 @@ type queue struct {
 	index    map[string]*overlay         // guarded by mu: what each folder's records show and hide
 	views    map[*record]recView         // guarded by mu: each record's part of that
 	byFolder map[string]map[*record]bool // guarded by mu: the records with a part, by folder
-	keys     map[string]string           // guarded by mu: API id -> key, for copies made in this mount
-	latest   map[string]Entry            // guarded by mu: key -> the copy in the API that now holds it
-	work     []*record                   // guarded by mu: records to process
-	closed   bool                        // guarded by mu
-	draining bool                        // guarded by mu: unmounting; complete records are due at once
-	stats    queueStats                  // for Store.Stats (stats.go)
+	// stale are the folders whose overlay in index is older than their
+	// records' parts: rebuilt when next asked for (overlayOf), so that
+	// many records changing at once (a resume of thousands, a cp -r) cost
+	// one rebuild a read, not one a change. Guarded by mu.
+	stale    map[string]bool
+	keys     map[string]string // guarded by mu: API id -> key, for copies made in this mount
+	latest   map[string]Entry  // guarded by mu: key -> the copy in the API that now holds it
+	work     []*record         // guarded by mu: records to process
+	closed   bool              // guarded by mu
+	draining bool              // guarded by mu: unmounting; complete records are due at once
+	stats    queueStats        // for Store.Stats (stats.go)
 }
 
 // overlay is what the records of one folder change in its listing.
@@ -103,6 +108,7 @@ func newQueue(rc Remote, f *folders, c *content, times *timeStore, dir string, o
 		index:    make(map[string]*overlay),
 		views:    make(map[*record]recView),
 		byFolder: make(map[string]map[*record]bool),
+		stale:    make(map[string]bool),
 		keys:     make(map[string]string),
 		latest:   make(map[string]Entry),
 	}
@@ -205,6 +211,10 @@ func (q *queue) withKeys(entries []Entry) []Entry {
 func (q *queue) overlayOf(folderID string) (*overlay, uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.stale[folderID] {
+		delete(q.stale, folderID)
+		q.reindexLocked(folderID)
+	}
 	o := q.index[folderID]
 	if o == nil {
 		return nil, 0
@@ -264,10 +274,10 @@ func (q *queue) setView(r *record, v recView) {
 		q.byFolder[v.parentID][r] = true
 	}
 	if had {
-		q.reindexLocked(old.parentID)
+		q.stale[old.parentID] = true
 	}
 	if !had || old.parentID != v.parentID {
-		q.reindexLocked(v.parentID)
+		q.stale[v.parentID] = true
 	}
 }
 

@@ -217,7 +217,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // checksum is the CRC-32C of the first size bytes of f.
 func checksum(f *os.File, size int64) (uint32, error) {
 	h := crc32.New(castagnoli)
-	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), make([]byte, 1<<20)); err != nil {
+	// A buffer no larger than the file: a resume checks thousands of
+	// small files, and a 1 MiB buffer each was most of its time.
+	buf := make([]byte, min(max(size, 512), 1<<20))
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), buf); err != nil {
 		return 0, err
 	}
 	return h.Sum32(), nil

@@ -52,6 +52,7 @@ func BenchmarkTable(b *testing.B) {
 			{"15", benchDiskReRead},
 			{"16", benchReadSizes},
 			{"17", benchXattrLs},
+			{"18", benchResume},
 		} {
 			if want(r.n) {
 				rows = append(rows, r.run(b)...)
