@@ -42,7 +42,7 @@ import (
 // Lock order: TokenFile.mu is never held across I/O; the file lock is the
 // one lock held across a network call (the refresh), by design: it is what
 // makes a refresh token be used once across processes. The refresh is
-// bounded by its context.
+// bounded by refreshTimeout, not by the caller that started it.
 
 // ErrLoginNeeded: the stored refresh token was refused; the user must log
 // in again. It matches ErrUnauthorized.
@@ -335,16 +335,33 @@ func (t *TokenFile) fileChanged(held TokenSet) bool {
 	return err == nil && set.AccessToken != held.AccessToken
 }
 
+// refreshTimeout bounds a refresh (the wait for the file lock, the grant,
+// storing the answer), which no caller can cut short.
+const refreshTimeout = 2 * time.Minute
+
 // refresh replaces the access token stale (one expiring, or refused) and
 // returns the new one. Concurrent calls share one refresh.
+//
+// The refresh runs on a context of its own: the caller that started it
+// may give up (an interrupted FUSE request, an upload stopped by unmount
+// --force), but once the refresh token is sent it is spent, and the
+// answer must be stored, or the login is lost. The caller returns at once;
+// the refresh ends within refreshTimeout.
 func (t *TokenFile) refresh(ctx context.Context, stale string) (string, error) {
-	v, err, _ := t.flight.Do(stale, func() (any, error) {
-		return t.refreshLocked(ctx, stale)
+	ch := t.flight.DoChan(stale, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return t.refreshLocked(rctx, stale)
 	})
-	if err != nil {
-		return "", err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
-	return v.(string), nil
 }
 
 func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, error) {
