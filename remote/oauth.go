@@ -202,6 +202,9 @@ func parseTokenSet(body []byte, sent time.Time) (TokenSet, error) {
 	if a.AccessToken == "" || len(a.AccessToken) > 16<<10 || len(a.RefreshToken) > 16<<10 {
 		return TokenSet{}, errors.New("the token answer has no usable access_token")
 	}
+	if !plainID(a.CompanyID) || !plainID(a.LocationID) {
+		return TokenSet{}, errors.New("the token answer's companyId or locationId is not a plain id")
+	}
 	// expires_in: seconds, as a number or a string; absent means a day.
 	secs := 86399.0
 	if len(a.ExpiresIn) > 0 {
@@ -247,6 +250,9 @@ func ReadTokenSet(path string) (TokenSet, error) {
 	}
 	if set.AccessToken == "" {
 		return TokenSet{}, fmt.Errorf("token file %s holds no access token", path)
+	}
+	if !plainID(set.CompanyID) || !plainID(set.LocationID) {
+		return TokenSet{}, fmt.Errorf("token file %s: its company_id or location_id is not a plain id", path)
 	}
 	return set, nil
 }
@@ -465,6 +471,21 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 	}
 }
 
+// plainID reports whether id, a company's or location's id as the server
+// gave it, is "" or a plain one (letters, digits, '-', '_'; at most 128):
+// ids name directories of the cache, and a path or ".." must not.
+func plainID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // InstalledLocation is a sub-account of an agency where the app is
 // installed.
 type InstalledLocation struct {
@@ -539,7 +560,7 @@ func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.
 		fresh := 0
 		for _, l := range page.Locations {
 			id := cmpOr(l.ID, l.AltID)
-			if id == "" || len(id) > 128 || seen[id] || (l.IsInstalled != nil && !*l.IsInstalled) {
+			if id == "" || !plainID(id) || seen[id] || (l.IsInstalled != nil && !*l.IsInstalled) {
 				continue
 			}
 			seen[id] = true

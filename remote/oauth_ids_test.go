@@ -1,0 +1,33 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// Location and company ids come from the server and name directories of
+// the cache (CACHE/LOCATION_ID, CACHE/agency-COMPANY_ID): one that is not
+// a plain id (a path, "..") is refused, so that no location's write-back
+// queue lands outside its own directory or in another's.
+func TestInstalledLocationsRefusesIDsThatAreNotPlain(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"locations":[{"_id":".."},{"_id":"../../etc"},{"_id":"a/b"},{"_id":"."},{"_id":"x\u0000y"},{"_id":"good-1","name":"Good"},{"_id":"Good_2"}]}`)
+	}))
+	t.Cleanup(srv.Close)
+	locs, err := OAuthApp{BaseURL: srv.URL}.InstalledLocations(context.Background(), "tok", "co", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(locs) != 2 || locs[0].ID != "good-1" || locs[1].ID != "Good_2" {
+		t.Fatalf("locations %+v; want good-1 and Good_2 only", locs)
+	}
+	for _, bad := range []string{`"companyId":"../x"`, `"locationId":".."`, `"companyId":"a/b"`} {
+		if _, err := parseTokenSet([]byte(`{"access_token":"a","userType":"Company",`+bad+`}`), time.Now()); err == nil {
+			t.Errorf("a token answer with %s was taken", bad)
+		}
+	}
+}
