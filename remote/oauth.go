@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,13 +229,23 @@ func parseTokenSet(body []byte, sent time.Time) (TokenSet, error) {
 }
 
 // SaveTokenSet writes set to path atomically (a temporary file synced and
-// renamed over it), mode 0600.
+// renamed over it), mode 0600, and syncs the directory: the rename itself
+// must survive a power cut, or the file would come back with a refresh
+// token already spent.
 func SaveTokenSet(path string, set TokenSet) error {
 	b, err := json.MarshalIndent(set, "", "  ")
 	if err != nil {
 		return err
 	}
-	return renameio.WriteFile(path, append(b, '\n'), 0o600)
+	if err := renameio.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // ReadTokenSet reads a token file written by SaveTokenSet.
