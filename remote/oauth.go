@@ -571,14 +571,17 @@ func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.
 		fresh := 0
 		for _, l := range page.Locations {
 			id := cmpOr(l.ID, l.AltID)
-			if id == "" || !plainID(id) || seen[id] || (l.IsInstalled != nil && !*l.IsInstalled) {
+			if id == "" || !plainID(id) || seen[id] {
 				continue
 			}
 			seen[id] = true
-			fresh++
+			fresh++ // new to the list, installed or not
+			if l.IsInstalled != nil && !*l.IsInstalled {
+				continue
+			}
 			out = append(out, InstalledLocation{ID: id, Name: l.Name})
 		}
-		if len(out) > maxLocations {
+		if len(seen) > maxLocations {
 			return nil, fmt.Errorf("GET %s: more than %d locations", path, maxLocations)
 		}
 		// A short page, or one that brought nothing new (a server that

@@ -31,3 +31,26 @@ func TestInstalledLocationsRefusesIDsThatAreNotPlain(t *testing.T) {
 		}
 	}
 }
+
+// A full page of locations where the app is not installed is not taken
+// for the end of the list (a server that ignores isInstalled=true).
+func TestInstalledLocationsPagesPastUninstalled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		skip, limit := 0, 0
+		fmt.Sscan(r.URL.Query().Get("skip"), &skip)
+		fmt.Sscan(r.URL.Query().Get("limit"), &limit)
+		fmt.Fprint(w, `{"locations":[`)
+		for i := skip; i < min(skip+limit, 150); i++ {
+			if i > skip {
+				fmt.Fprint(w, ",")
+			}
+			fmt.Fprintf(w, `{"_id":"loc%d","name":"L%d","isInstalled":%v}`, i, i, i >= 100)
+		}
+		fmt.Fprint(w, `]}`)
+	}))
+	t.Cleanup(srv.Close)
+	locs, err := OAuthApp{BaseURL: srv.URL}.InstalledLocations(context.Background(), "tok", "co", "app")
+	if err != nil || len(locs) != 50 || locs[0].ID != "loc100" {
+		t.Fatalf("%d locations (%v), first %+v; want the 50 installed ones", len(locs), err, locs[:min(1, len(locs))])
+	}
+}
