@@ -71,9 +71,10 @@ type LocationAuth struct {
 	clk        clockwork.Clock
 	flight     singleflight.Group
 
-	mu  sync.Mutex
-	tok string    // guarded by mu
-	exp time.Time // guarded by mu
+	mu     sync.Mutex
+	tok    string    // guarded by mu
+	exp    time.Time // guarded by mu
+	issued time.Time // guarded by mu
 }
 
 // NewLocationAuth mints location tokens with company's tokens.
@@ -83,9 +84,11 @@ func NewLocationAuth(app OAuthApp, company Authorizer, companyID, locationID str
 
 func (a *LocationAuth) Token(ctx context.Context) (string, error) {
 	a.mu.Lock()
-	tok, exp := a.tok, a.exp
+	tok, exp, issued := a.tok, a.exp, a.issued
 	a.mu.Unlock()
-	if tok != "" && a.clk.Now().Before(exp.Add(-DefaultRefreshMargin)) {
+	// The margin, or a quarter of a short-lived token's life.
+	margin := min(DefaultRefreshMargin, exp.Sub(issued)/4)
+	if tok != "" && a.clk.Now().Before(exp.Add(-margin)) {
 		return tok, nil
 	}
 	return a.mint(ctx, tok)
@@ -127,7 +130,7 @@ func (a *LocationAuth) mint(ctx context.Context, stale string) (string, error) {
 			return nil, fmt.Errorf("a token for location %s: %w", a.locationID, err)
 		}
 		a.mu.Lock()
-		a.tok, a.exp = set.AccessToken, set.ExpiresAt
+		a.tok, a.exp, a.issued = set.AccessToken, set.ExpiresAt, set.IssuedAt
 		a.mu.Unlock()
 		return set.AccessToken, nil
 	})

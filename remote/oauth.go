@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,7 @@ import (
 // Lock order: TokenFile.mu is never held across I/O; the file lock is the
 // one lock held across a network call (the refresh), by design: it is what
 // makes a refresh token be used once across processes. The refresh is
-// bounded by its context.
+// bounded by refreshTimeout, not by the caller that started it.
 
 // ErrLoginNeeded: the stored refresh token was refused; the user must log
 // in again. It matches ErrUnauthorized.
@@ -202,6 +203,9 @@ func parseTokenSet(body []byte, sent time.Time) (TokenSet, error) {
 	if a.AccessToken == "" || len(a.AccessToken) > 16<<10 || len(a.RefreshToken) > 16<<10 {
 		return TokenSet{}, errors.New("the token answer has no usable access_token")
 	}
+	if !plainID(a.CompanyID) || !plainID(a.LocationID) {
+		return TokenSet{}, errors.New("the token answer's companyId or locationId is not a plain id")
+	}
 	// expires_in: seconds, as a number or a string; absent means a day.
 	secs := 86399.0
 	if len(a.ExpiresIn) > 0 {
@@ -225,13 +229,23 @@ func parseTokenSet(body []byte, sent time.Time) (TokenSet, error) {
 }
 
 // SaveTokenSet writes set to path atomically (a temporary file synced and
-// renamed over it), mode 0600.
+// renamed over it), mode 0600, and syncs the directory: the rename itself
+// must survive a power cut, or the file would come back with a refresh
+// token already spent.
 func SaveTokenSet(path string, set TokenSet) error {
 	b, err := json.MarshalIndent(set, "", "  ")
 	if err != nil {
 		return err
 	}
-	return renameio.WriteFile(path, append(b, '\n'), 0o600)
+	if err := renameio.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // ReadTokenSet reads a token file written by SaveTokenSet.
@@ -247,6 +261,9 @@ func ReadTokenSet(path string) (TokenSet, error) {
 	}
 	if set.AccessToken == "" {
 		return TokenSet{}, fmt.Errorf("token file %s holds no access token", path)
+	}
+	if !plainID(set.CompanyID) || !plainID(set.LocationID) {
+		return TokenSet{}, fmt.Errorf("token file %s: its company_id or location_id is not a plain id", path)
 	}
 	return set, nil
 }
@@ -335,16 +352,33 @@ func (t *TokenFile) fileChanged(held TokenSet) bool {
 	return err == nil && set.AccessToken != held.AccessToken
 }
 
+// refreshTimeout bounds a refresh (the wait for the file lock, the grant,
+// storing the answer), which no caller can cut short.
+const refreshTimeout = 2 * time.Minute
+
 // refresh replaces the access token stale (one expiring, or refused) and
 // returns the new one. Concurrent calls share one refresh.
+//
+// The refresh runs on a context of its own: the caller that started it
+// may give up (an interrupted FUSE request, an upload stopped by unmount
+// --force), but once the refresh token is sent it is spent, and the
+// answer must be stored, or the login is lost. The caller returns at once;
+// the refresh ends within refreshTimeout.
 func (t *TokenFile) refresh(ctx context.Context, stale string) (string, error) {
-	v, err, _ := t.flight.Do(stale, func() (any, error) {
-		return t.refreshLocked(ctx, stale)
+	ch := t.flight.DoChan(stale, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return t.refreshLocked(rctx, stale)
 	})
-	if err != nil {
-		return "", err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
-	return v.(string), nil
 }
 
 func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, error) {
@@ -448,6 +482,21 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 	}
 }
 
+// plainID reports whether id, a company's or location's id as the server
+// gave it, is "" or a plain one (letters, digits, '-', '_'; at most 128):
+// ids name directories of the cache, and a path or ".." must not.
+func plainID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // InstalledLocation is a sub-account of an agency where the app is
 // installed.
 type InstalledLocation struct {
@@ -522,14 +571,17 @@ func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.
 		fresh := 0
 		for _, l := range page.Locations {
 			id := cmpOr(l.ID, l.AltID)
-			if id == "" || len(id) > 128 || seen[id] || (l.IsInstalled != nil && !*l.IsInstalled) {
+			if id == "" || !plainID(id) || seen[id] {
 				continue
 			}
 			seen[id] = true
-			fresh++
+			fresh++ // new to the list, installed or not
+			if l.IsInstalled != nil && !*l.IsInstalled {
+				continue
+			}
 			out = append(out, InstalledLocation{ID: id, Name: l.Name})
 		}
-		if len(out) > maxLocations {
+		if len(seen) > maxLocations {
 			return nil, fmt.Errorf("GET %s: more than %d locations", path, maxLocations)
 		}
 		// A short page, or one that brought nothing new (a server that

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
@@ -26,6 +28,13 @@ import (
 const locationOpeners = 4
 
 func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+	// One ghlfs per agency cache dir, as per location: a second would
+	// find every location's queue locked and show them all empty, and
+	// take the first's control socket (ghlfs status and unmount of the
+	// first would reach it). The lock is held until the process exits.
+	if err := lockAgencyDir(cacheDir); err != nil {
+		return nil, nil, err
+	}
 	tf, err := s.creds.tokenFile(s.log.With("layer", "remote"))
 	if err != nil {
 		return nil, nil, err
@@ -85,4 +94,24 @@ func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*
 		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
 	return libs, server, nil
+}
+
+// agencyDirLocks holds the agency cache dirs' locks for the life of the
+// process.
+var agencyDirLocks []*os.File
+
+// lockAgencyDir takes an exclusive lock on dir/lock, the file a single
+// location's store locks in its cache dir, so that a one-location mount
+// on the same --cache-dir is refused too.
+func lockAgencyDir(dir string) error {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("cache dir: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("cache dir %s is in use by another ghlfs (%v): give each mount its own --cache-dir", dir, err)
+	}
+	agencyDirLocks = append(agencyDirLocks, f)
+	return nil
 }

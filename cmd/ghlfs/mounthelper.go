@@ -87,8 +87,8 @@ func helperArgs(argv []string) (args []string, fake, verbose bool, err error) {
 		case o == "ro":
 			args = append(args, "--read-only")
 			continue
-		case o == "daemon":
-			continue // it is always one
+		case o == "daemon" || strings.HasPrefix(o, "daemon="):
+			continue // it is always one: mount(8) waits for the helper to return
 		}
 		name, value, hasValue := strings.Cut(o, "=")
 		flag := strings.ReplaceAll(name, "_", "-")

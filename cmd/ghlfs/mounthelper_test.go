@@ -23,6 +23,8 @@ func TestHelperArgs(t *testing.T) {
 		{[]string{"loc1", "/mnt/ghl", "-o", "bogus_option=1"}, "", false},
 		{[]string{"loc1", "/mnt/ghl", "-s", "-o", "bogus_option=1,ro"}, "mount --daemon --location loc1 --read-only /mnt/ghl", false},
 		{[]string{"loc1", "/mnt/ghl", "-o", "location=other"}, "", false},
+		// mount(8) waits for the helper: it is always a daemon.
+		{[]string{"loc1", "/mnt/ghl", "-o", "daemon=false,ro"}, "mount --daemon --location loc1 --read-only /mnt/ghl", false},
 		{[]string{"loc1"}, "", false},
 		{[]string{"loc1", "/mnt/ghl", "-o"}, "", false},
 		{[]string{"loc1", "/mnt/ghl", "-x"}, "", false},

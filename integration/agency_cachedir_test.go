@@ -1,0 +1,42 @@
+//go:build linux
+
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// A second agency mount on the cache dir of one that serves is refused,
+// as a second mount of one location is: it would show every location
+// empty (their queues are locked), and take the first's control socket,
+// so that ghlfs status and unmount of the first would reach the second.
+func TestAgencyCacheDirInUse(t *testing.T) {
+	needFUSE(t)
+	locs := ghltest.DemoLocations(2)
+	locs[0].ID = testLocation
+	srv := fake(t, ghltest.Options{Seed: "demo", Locations: locs, Approve: "Company"})
+	tokenFile := login(t, srv, "Company", false)
+	cacheDir := t.TempDir()
+	m := mountFS(t, srv, mountOpt{agency: true, cacheDir: cacheDir, args: []string{"--token-file", tokenFile}, env: appEnv(t, srv), token: "not-this-one"})
+
+	second := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "ghlfs"), "mount", "--daemon", "--log-file", filepath.Join(t.TempDir(), "second.log"), "--api-url", srv.URL, "--cache-dir", cacheDir, "--token-file", tokenFile, second)
+	cmd.Env = append(os.Environ(), appEnv(t, srv)...)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		exec.Command(filepath.Join(binDir, "ghlfs"), "unmount", "--force", second).Run()
+		t.Fatalf("a second agency mount on a cache dir in use mounted:\n%s", out)
+	}
+	if !strings.Contains(string(out), "in use") {
+		t.Errorf("the second mount failed without saying the cache dir is in use:\n%s", out)
+	}
+	if st := ghlfsStatus(t, m.dir); st.Mountpoint != m.dir {
+		t.Errorf("ghlfs status of the first mount answered for %q", st.Mountpoint)
+	}
+}
