@@ -49,9 +49,10 @@ func benchXattrLs(b *testing.B) []benchRow {
 			"≤ 1.10", r <= 1.10 && st.APIRequests == 0},
 	}
 
-	// What xattrs cost a writer: the kernel asks for security.capability
-	// before every write(2) (FUSE never marks an inode as holding none),
-	// a round trip that ENOSYS spared. 20 MB into the write-back queue
+	// What xattrs cost a writer: the kernel would ask for
+	// security.capability before every write(2), a round trip ENOSYS
+	// spared, did ghlfs not take on clearing set-user-ID bits
+	// (fs/caps_linux.go): it then asks once per file. 20 MB into the write-back queue
 	// (uploaded at close), in writes of 4 KiB (stdio's size) and of
 	// 128 KiB (cp's).
 	src := filepath.Join(b.TempDir(), "src")
