@@ -89,6 +89,14 @@ func login(t *testing.T, srv *ghltest.Server, userType string, paste bool) strin
 	if paste {
 		fmt.Fprintln(stdin, landed)
 	} else {
+		// Another page sends a code of its own to the loopback first:
+		// without this login's state it is ignored, and the login waits on.
+		if page := sh(t, "curl", "-s", redirect+"?code=forged-code"); !strings.Contains(page, "paste this page's address") {
+			t.Errorf("a code without state: %q", page)
+		}
+		if page := sh(t, "curl", "-s", redirect+"?code=forged-code&state=not-ours"); !strings.Contains(page, "not this login's") {
+			t.Errorf("a code with another state: %q", page)
+		}
 		if page := sh(t, "curl", "-s", landed); !strings.Contains(page, "logged in") {
 			t.Errorf("the redirect page says %q", page)
 		}
@@ -127,8 +135,8 @@ func TestLogin(t *testing.T) {
 			t.Fatalf("paste=%v: stored %+v", paste, set)
 		}
 	}
-	if st := srv.Stats().OAuth; st.CodeGrants != 2 || st.CodeReused != 0 {
-		t.Errorf("the fake granted %d codes (%d reused), want 2 and 0", st.CodeGrants, st.CodeReused)
+	if st := srv.Stats().OAuth; st.CodeGrants != 2 || st.CodeReused != 0 || st.CodeRefused != 0 {
+		t.Errorf("the fake granted %d codes (%d reused, %d refused: a forged one sent?), want 2, 0, 0", st.CodeGrants, st.CodeReused, st.CodeRefused)
 	}
 	tokenFile := login(t, srv, "Location", false)
 	m := mountFS(t, srv, mountOpt{args: []string{"--token-file", tokenFile}, env: appEnv(t, srv), token: "not-this-one"})

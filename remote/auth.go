@@ -103,8 +103,12 @@ func (a *LocationAuth) Refused(ctx context.Context, sent string) (bool, error) {
 }
 
 // mint replaces stale with a new token; concurrent calls share one.
-func (a *LocationAuth) mint(ctx context.Context, stale string) (string, error) {
-	v, err, _ := a.flight.Do(stale, func() (any, error) {
+func (a *LocationAuth) mint(callerCtx context.Context, stale string) (string, error) {
+	// The minting outlives a caller that gives up (others may wait on
+	// it), bounded by refreshTimeout.
+	ch := a.flight.DoChan(stale, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), refreshTimeout)
+		defer cancel()
 		a.mu.Lock()
 		tok := a.tok
 		a.mu.Unlock()
@@ -134,8 +138,13 @@ func (a *LocationAuth) mint(ctx context.Context, stale string) (string, error) {
 		a.mu.Unlock()
 		return set.AccessToken, nil
 	})
-	if err != nil {
-		return "", err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	case <-callerCtx.Done():
+		return "", callerCtx.Err()
 	}
-	return v.(string), nil
 }

@@ -248,6 +248,9 @@ func SaveTokenSet(path string, set TokenSet) error {
 	return d.Sync()
 }
 
+// saveTokenSet is SaveTokenSet; tests make it fail as a full disk would.
+var saveTokenSet = SaveTokenSet
+
 // ReadTokenSet reads a token file written by SaveTokenSet.
 func ReadTokenSet(path string) (TokenSet, error) {
 	f, err := os.Open(path)
@@ -285,6 +288,9 @@ type TokenFile struct {
 	mu   sync.Mutex
 	set  TokenSet // guarded by mu
 	dead error    // guarded by mu: the refresh refused for the set in set
+	// unsaved: set is a refreshed set the file could not take (disk full,
+	// say); its refresh token is the live one, the file's is spent.
+	unsaved bool // guarded by mu
 }
 
 // OpenTokenFile reads the token set at path. margin 0 means
@@ -383,7 +389,7 @@ func (t *TokenFile) refresh(ctx context.Context, stale string) (string, error) {
 
 func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, error) {
 	t.mu.Lock()
-	held, dead := t.set, t.dead
+	held, dead, unsaved := t.set, t.dead, t.unsaved
 	t.mu.Unlock()
 	if held.AccessToken != stale && dead == nil {
 		return held.AccessToken, nil // refreshed meanwhile
@@ -400,9 +406,21 @@ func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, er
 	if err != nil {
 		return "", err
 	}
-	if onDisk.AccessToken != stale && t.fresh(onDisk) {
+	// (Unless the set held is one the file could not take: the file's is
+	// older then, its refresh token spent, unless a new login wrote it.)
+	if onDisk.AccessToken != stale && t.fresh(onDisk) && (!unsaved || onDisk.ExpiresAt.After(held.ExpiresAt)) {
 		t.adopt(onDisk, nil)
 		return onDisk.AccessToken, nil
+	}
+	if unsaved {
+		// The set held is newer than the file's: store it now if the
+		// file takes it, and refresh from it either way.
+		if err := saveTokenSet(t.path, held); err == nil {
+			t.mu.Lock()
+			t.unsaved = false
+			t.mu.Unlock()
+		}
+		onDisk = held
 	}
 	if dead != nil && onDisk.AccessToken == held.AccessToken {
 		return "", dead // refused already; wait for ghlfs login
@@ -432,10 +450,18 @@ func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, er
 	fresh.Scope = cmpOr(fresh.Scope, onDisk.Scope)
 	// On disk before use: a crash from here on leaves the new refresh
 	// token stored, the old one being spent.
-	if err := SaveTokenSet(t.path, fresh); err != nil {
-		t.log.Error("the OAuth token was refreshed but could not be stored; the next start will need ghlfs login", "token_file", t.path, "err", err)
-		return "", fmt.Errorf("storing the refreshed OAuth token: %w", err)
+	if err := saveTokenSet(t.path, fresh); err != nil {
+		// The old refresh token is spent: the new set lives in memory
+		// until the file takes it (tried again at each refresh).
+		t.log.Error("the OAuth token was refreshed but could not be stored; ghlfs keeps it in memory, and a restart before it can be stored will need ghlfs login", "token_file", t.path, "err", err)
+		t.mu.Lock()
+		t.set, t.dead, t.unsaved = fresh, nil, true
+		t.mu.Unlock()
+		return fresh.AccessToken, nil
 	}
+	t.mu.Lock()
+	t.unsaved = false
+	t.mu.Unlock()
 	t.adopt(fresh, nil)
 	t.log.Info("refreshed the OAuth access token", "token_file", t.path, "expires", fresh.ExpiresAt.Format(time.RFC3339))
 	return fresh.AccessToken, nil

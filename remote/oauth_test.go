@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -226,5 +227,40 @@ func TestParseTokenSet(t *testing.T) {
 		if _, err := parseTokenSet([]byte(bad), sent); err == nil {
 			t.Errorf("%s parsed", bad)
 		}
+	}
+}
+
+// A refreshed set the file cannot take (a full disk) is kept in memory:
+// its refresh token is the live one, the next refresh uses it, and the
+// file gets the newest set once it takes one again.
+func TestTokenFileKeepsAnUnsavedSet(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
+	s, srv := newOAuthServer(t, clk, time.Hour)
+	path := filepath.Join(t.TempDir(), "token.json")
+	s.storeFirst(t, path)
+	tf := testTokenFile(t, path, srv.URL, clk)
+	full := errors.New("no space left on device")
+	saveTokenSet = func(string, TokenSet) error { return full }
+	defer func() { saveTokenSet = SaveTokenSet }()
+	var toks []string
+	for range 2 {
+		clk.Advance(time.Hour)
+		tok, err := tf.Token(context.Background())
+		if err != nil || tok == "" || slices.Contains(toks, tok) {
+			t.Fatalf("a refresh with a full disk: %q %v", tok, err)
+		}
+		toks = append(toks, tok)
+	}
+	saveTokenSet = SaveTokenSet
+	clk.Advance(time.Hour)
+	tok, err := tf.Token(context.Background())
+	if err != nil || slices.Contains(toks, tok) {
+		t.Fatalf("a refresh once the disk has room: %q %v", tok, err)
+	}
+	if stored, err := ReadTokenSet(path); err != nil || stored.AccessToken != tok {
+		t.Errorf("the file holds %q (%v), want the newest %q", stored.AccessToken, err, tok)
+	}
+	if s.reused != 0 || s.refreshN != 3 {
+		t.Errorf("%d refreshes, %d refresh tokens reused; want 3, 0", s.refreshN, s.reused)
 	}
 }

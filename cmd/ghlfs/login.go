@@ -160,15 +160,35 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 				http.NotFound(w, r)
 				return
 			}
-			code, err := codeFrom(r.URL.Query(), state)
+			q := r.URL.Query()
+			if q.Get("state") != state {
+				// Only this login's own answer is taken from the loopback:
+				// any page the browser visits can send it here (a code of
+				// another account would mount, and upload into, someone
+				// else's library). One without state is pasted instead.
+				w.WriteHeader(http.StatusBadRequest)
+				if q.Get("state") == "" {
+					fmt.Fprint(w, "<p>This answer carries no state, so ghlfs cannot tell it is its own login's. If you approved the app just now, paste this page's address into the terminal where ghlfs login waits.</p>")
+				} else {
+					fmt.Fprint(w, "<p>This answer is not this login's (another login, or a forged request): ghlfs ignored it.</p>")
+				}
+				return
+			}
+			code, err := codeFrom(q, state)
 			if err != nil {
 				w.WriteHeader(http.StatusBadRequest)
 				fmt.Fprintf(w, "<p>ghlfs login failed: %s</p>", html.EscapeString(err.Error()))
-				failures <- err
+				select {
+				case failures <- err:
+				default:
+				}
 				return
 			}
 			fmt.Fprint(w, "<p>ghlfs is logged in. You may close this page.</p>")
-			codes <- code
+			select {
+			case codes <- code:
+			default:
+			}
 		})}
 		go srv.Serve(ln)
 		defer srv.Close()
