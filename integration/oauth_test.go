@@ -240,9 +240,29 @@ func TestKillAfterRefresh(t *testing.T) {
 
 // Two ghlfs processes on one token file refresh in turn: whoever comes
 // second uses what the first stored.
+// Under each OAuth quirk: a refresh that revokes the grant's earlier
+// access tokens (the other process's token dies at once), one where a
+// reused refresh token revokes the whole login, and NestJS-shaped errors.
 func TestTwoMountsShareTokenFile(t *testing.T) {
 	needFUSE(t)
-	srv := fake(t, ghltest.Options{Seed: "demo", TokenTTL: time.Second})
+	for _, q := range []string{"", ghltest.QuirkRefreshRevokesAccess, ghltest.QuirkRefreshReuseRevokes, ghltest.QuirkOAuthNestErrors} {
+		t.Run(cmpName(q), func(t *testing.T) { twoMountsShareTokenFile(t, q) })
+	}
+}
+
+func cmpName(quirk string) string {
+	if quirk == "" {
+		return "no-quirk"
+	}
+	return quirk
+}
+
+func twoMountsShareTokenFile(t *testing.T, quirk string) {
+	opts := ghltest.Options{Seed: "demo", TokenTTL: time.Second}
+	if quirk != "" {
+		opts.Quirks = []string{quirk}
+	}
+	srv := fake(t, opts)
 	tokenFile := login(t, srv, "Location", false)
 	a := mountFS(t, srv, mountOpt{args: []string{"--token-file", tokenFile, "--dir-cache-time", "0s"}, env: appEnv(t, srv), token: "not-this-one"})
 	b := mountFS(t, srv, mountOpt{args: []string{"--token-file", tokenFile, "--dir-cache-time", "0s"}, env: appEnv(t, srv), token: "not-this-one"})
@@ -270,7 +290,17 @@ func TestTwoMountsShareTokenFile(t *testing.T) {
 // to log in again, and ghlfs does not keep asking.
 func TestRevokedLoginAsksForLogin(t *testing.T) {
 	needFUSE(t)
-	srv := fake(t, ghltest.Options{Seed: "demo"})
+	for _, q := range []string{"", ghltest.QuirkOAuthNestErrors} {
+		t.Run(cmpName(q), func(t *testing.T) { revokedLoginAsksForLogin(t, q) })
+	}
+}
+
+func revokedLoginAsksForLogin(t *testing.T, quirk string) {
+	opts := ghltest.Options{Seed: "demo"}
+	if quirk != "" {
+		opts.Quirks = []string{quirk}
+	}
+	srv := fake(t, opts)
 	tokenFile := login(t, srv, "Location", false)
 	m := mountFS(t, srv, mountOpt{args: []string{"--token-file", tokenFile, "--list-all=false"}, env: appEnv(t, srv), token: "not-this-one"})
 	srv.RevokeGrants()
