@@ -704,6 +704,24 @@ func (r *record) setModTime(t time.Time) error {
 	return nil
 }
 
+// closing makes the record's bytes complete at its only writer's close
+// (FLUSH, which close(2) waits for) rather than at the kernel's RELEASE,
+// which comes after close returned: once a tool's close returned, a crash
+// finds the file complete, and the next mount uploads it instead of
+// setting it aside. A write after that (through a duplicate of the
+// descriptor) makes it writing again, as after an fsync.
+func (q *queue) closing(r *record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed != nil || r.gone || r.state != stateWriting {
+		return
+	}
+	if err := r.completeLocked(q.clock.Now().Add(q.delay)); err != nil {
+		// The release tries again, and says so if it fails.
+		q.log.Debug("could not mark it complete at close", "name", r.rf.Name, "err", err)
+	}
+}
+
 // sync makes the record's bytes complete now, uploads them, and returns
 // the upload's result (fsync, or a close in sync mode).
 func (q *queue) sync(ctx context.Context, r *record) error {

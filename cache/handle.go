@@ -237,7 +237,7 @@ func (h *Handle) Flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !writer || !changed || h.s.opts.WriteBackDelay > 0 {
+	if !writer || !changed {
 		return nil
 	}
 	r.mu.Lock()
@@ -245,6 +245,10 @@ func (h *Handle) Flush(ctx context.Context) error {
 	r.mu.Unlock()
 	if !only {
 		return nil // the last writer's close completes it
+	}
+	if h.s.opts.WriteBackDelay > 0 {
+		h.s.q.closing(r)
+		return nil
 	}
 	// A signal to the tool does not cut the wait short: the upload goes on
 	// either way, and its answer is what close must report.

@@ -25,9 +25,9 @@ func queueAndKill(tb testing.TB, srv *ghltest.Server, n int) mountOpt {
 	hold := mountOpt{args: []string{"--write-back-delay", "1h"}, cacheDir: tb.TempDir()}
 	m := mountFS(tb, srv, hold)
 	sh(tb, "cp", "-r", src, m.dir)
-	// A file is complete at the kernel's RELEASE, which follows close(2):
-	// the kill comes once every record on disk says so (one still
-	// "writing" would be set aside at the remount, not queued).
+	// A file is complete once its close returned (TestKillRightAfterClose);
+	// the kill still waits for every record on disk to say so, as one
+	// still "writing" would be set aside at the remount, not queued.
 	waitFor(tb, "every record complete on disk", func() bool {
 		ids := spoolFiles(tb, hold.cacheDir)
 		if len(ids) != n {
@@ -112,4 +112,31 @@ func benchResume(b *testing.B) []benchRow {
 	return []benchRow{{"18", "remount after kill -9 with 5,000 uploads queued: the time the queue adds to the start, vs reading its files once (find -exec cat)",
 		fmt.Sprintf("%.2f (%s added: %s vs %s with none queued; the read: %s)", r, (queued - empty).Round(time.Millisecond), queued.Round(time.Millisecond), empty.Round(time.Millisecond), read.Round(time.Millisecond)),
 		"≤ 3", r <= 3}}
+}
+
+// ghlfs killed (-9) the moment cp -r returns: every file cp closed is
+// complete on disk already (its close waited for that), so the remount
+// uploads them all and sets none aside.
+func TestKillRightAfterClose(t *testing.T) {
+	const n = 200
+	srv := fake(t, ghltest.Options{})
+	src := filepath.Join(t.TempDir(), "closed")
+	sh(t, "mkdir", src)
+	for i := range n {
+		writeFile(t, filepath.Join(src, fmt.Sprintf("f%04d.txt", i)), []byte(fmt.Sprintf("closed %d\n", i)))
+	}
+	hold := mountOpt{args: []string{"--write-back-delay", "1h"}, cacheDir: t.TempDir()}
+	m := mountFS(t, srv, hold)
+	sh(t, "cp", "-r", src, m.dir)
+	m.kill()
+	m2 := mountFS(t, srv, hold)
+	for i := range n {
+		rf := waitRemote(t, srv, fmt.Sprintf("closed/f%04d.txt", i))
+		if rf.Size != int64(len(fmt.Sprintf("closed %d\n", i))) {
+			t.Errorf("f%04d.txt has %d bytes on the fake", i, rf.Size)
+		}
+	}
+	if l := logLines(m2.log.String(), "was not uploaded"); len(l) > 0 {
+		t.Errorf("set aside at the remount: %q", l)
+	}
 }
