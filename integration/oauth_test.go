@@ -161,9 +161,10 @@ func TestRefreshAcrossExpiries(t *testing.T) {
 	}
 	start := time.Now()
 	refreshes := srv.Stats().OAuth.Refreshes
-	// One cp -r; every 30 files that land, the fake also expires every
+	// One cp -r; every 25 files that land, the fake also expires every
 	// access token at once (on top of their one-second lives), so the copy
-	// spans at least ten expiries whatever its pace.
+	// spans at least ten expiries whatever its pace (the tenth at 250 of
+	// the 300 files).
 	cp := exec.Command("cp", "-r", src, m.path("batch"))
 	out := &syncBuffer{}
 	cp.Stdout, cp.Stderr = out, out
@@ -181,7 +182,7 @@ wait:
 			break wait
 		case <-time.After(10 * time.Millisecond):
 		}
-		if landed := len(srv.Items()) - base; landed >= (expiries+1)*30 && expiries < 10 {
+		if landed := len(srv.Items()) - base; landed >= (expiries+1)*25 && expiries < 11 {
 			srv.ExpireAccessTokens()
 			expiries++
 		}
@@ -192,6 +193,9 @@ wait:
 	st := srv.Stats().OAuth
 	if st.RefreshReused != 0 || st.RefreshRefused != 0 {
 		t.Errorf("refresh tokens reused %d, refused %d; want 0", st.RefreshReused, st.RefreshRefused)
+	}
+	if expiries < 10 {
+		t.Fatalf("the copy ended after %d forced expiries; want 10", expiries)
 	}
 	if st.Refreshes-refreshes < 10 {
 		t.Errorf("%d refreshes over %v (tokens of %v, %d expired early), want 10 or more", st.Refreshes-refreshes, time.Since(start), ttl, expiries)
