@@ -398,8 +398,10 @@ func TestMakeInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	sh(t, helper, "-f", testLocation, dir, "-o", "rw,nofail,_netdev,x-systemd.automount,token_file=/etc/ghlfs/token,cache_dir=/var/cache/ghlfs")
-	if out, err := shErr(helper, "-f", testLocation, dir, "-o", "tokenfile=/etc/ghlfs/token"); err == nil || !strings.Contains(out, `unknown option "tokenfile"`) {
+	// mount(8)'s -f: check the line, mount nothing.
+	fake := func(opts string) []string { return []string{"-f", testLocation, dir, "-o", opts} }
+	sh(t, helper, fake("rw,nofail,_netdev,x-systemd.automount,token_file=/etc/ghlfs/token,cache_dir=/var/cache/ghlfs")...)
+	if out, err := shErr(helper, fake("tokenfile=/etc/ghlfs/token")...); err == nil || !strings.Contains(out, `unknown option "tokenfile"`) {
 		t.Errorf("a misspelt option: %v %s", err, out)
 	}
 	if isMounted(dir) {

@@ -16,9 +16,10 @@ func TestReadmeInstallLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("`apt-get install -y ([^`]+)`").FindSubmatch(readme)
+	// The line a user copies: packages up to a comment or the line's end.
+	m := regexp.MustCompile(`(?m)^apt-get install -y ([^#\n]+)`).FindSubmatch(readme)
 	if m == nil {
-		t.Fatal("README.md has no `apt-get install -y ...` line")
+		t.Fatal("README.md has no apt-get install -y ... line")
 	}
 	named := map[string]bool{}
 	for _, p := range strings.Fields(string(m[1])) {
