@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,33 +15,41 @@ import (
 // those of the mount table whose user_id (the FUSE mount option naming
 // who mounted it) is this user's.
 func userMounts() ([]string, error) {
+	mounts, err := ghlfsMounts()
+	me := "user_id=" + strconv.Itoa(os.Getuid())
+	var out []string
+	for _, m := range mounts {
+		if slices.Contains(strings.Split(m.superOptions, ","), me) {
+			out = append(out, m.dir)
+		}
+	}
+	return out, err
+}
+
+// ghlfsMount is one ghlfs mount of the mount table.
+type ghlfsMount struct{ dir, superOptions string }
+
+// ghlfsMounts reads the ghlfs mounts from /proc/self/mountinfo.
+func ghlfsMounts() ([]ghlfsMount, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	me := "user_id=" + strconv.Itoa(os.Getuid())
-	var out []string
+	var out []ghlfsMount
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// id parent major:minor root mountpoint options ... - fstype source superoptions
 		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(fields) < 5 || sep < 0 || sep+3 >= len(fields) || fields[sep+1] != "fuse.ghlfs" {
+		sep := slices.Index(fields, "-")
+		if len(fields) < 5 || sep < 5 || sep+1 >= len(fields) || fields[sep+1] != "fuse.ghlfs" {
 			continue
 		}
-		for _, opt := range strings.Split(fields[sep+3], ",") {
-			if opt == me {
-				out = append(out, unescapeMountinfo(fields[4]))
-				break
-			}
+		m := ghlfsMount{dir: unescapeMountinfo(fields[4])}
+		if sep+3 < len(fields) {
+			m.superOptions = fields[sep+3]
 		}
+		out = append(out, m)
 	}
 	return out, sc.Err()
 }

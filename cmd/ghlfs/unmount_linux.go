@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -46,30 +45,13 @@ func servingPid(mountpoint string) (int, bool) {
 
 // isGhlfsMount reports whether mountpoint is a mount of ghlfs.
 func isGhlfsMount(mountpoint string) (bool, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options ... - fstype source
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(fields) < 5 || sep < 0 || sep+1 >= len(fields) {
-			continue
-		}
-		if unescapeMountinfo(fields[4]) == mountpoint && fields[sep+1] == "fuse.ghlfs" {
+	mounts, err := ghlfsMounts()
+	for _, m := range mounts {
+		if m.dir == mountpoint {
 			return true, nil
 		}
 	}
-	return false, sc.Err()
+	return false, err
 }
 
 // unescapeMountinfo undoes the octal escapes of /proc/self/mountinfo.
