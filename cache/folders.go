@@ -95,6 +95,9 @@ type folderState struct {
 	entries []Entry // as the API lists them, with the journal applied; sorted (sortEntries)
 	fetched time.Time
 	start   uint64 // the journal's seq when the fetch began
+	// upto is the journal's seq when this state was built: every change
+	// noted up to it is in entries (refresh applies the later ones).
+	upto uint64
 	// stale marks a listing an earlier mount saved: shown at once, and
 	// revalidated in the background, never trusted as fresh.
 	stale bool
@@ -283,13 +286,39 @@ func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, star
 		}
 	}
 	sortEntries(entries)
-	st := &folderState{entries: entries, fetched: fetched, start: start}
+	st := &folderState{entries: entries, fetched: fetched, start: start, upto: f.seq}
 	if v, ok := f.cache.Get(folderID); ok && v.(*folderState).start > start {
 		return v.(*folderState) // a later fetch, with these changes in it too
 	}
 	f.storeLocked(folderID, st)
 	f.pruneLocked(folderID, f.clock.Now())
 	return st
+}
+
+// refresh returns st, a listing of the folder handed out a moment ago,
+// with the changes noted since it was built applied (the stored listing
+// has them too, but may be gone: invalidated meanwhile; and a report of
+// a change must keep its "before"). A view of the folder takes its
+// records as they stand now, and then its listing from here: a record
+// that left the queue meanwhile has its upload noted by then, so the file
+// is in one or the other, never in neither.
+func (f *folders) refresh(folderID string, st *folderState) *folderState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j := f.journal[folderID]
+	i := len(j)
+	for i > 0 && j[i-1].seq > st.upto {
+		i--
+	}
+	if i == len(j) {
+		return st
+	}
+	entries := slices.Clone(st.entries)
+	for _, c := range j[i:] {
+		entries = c.apply(entries)
+	}
+	sortEntries(entries)
+	return &folderState{entries: entries, fetched: st.fetched, start: st.start, upto: j[len(j)-1].seq, stale: st.stale}
 }
 
 // storeLocked stores a folder's listing, and keeps it for the next mount;
@@ -313,7 +342,7 @@ func (f *folders) note(folderID string, c change) {
 		old := v.(*folderState)
 		entries := c.apply(slices.Clone(old.entries))
 		sortEntries(entries)
-		f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, stale: old.stale})
+		f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: c.seq, stale: old.stale})
 	}
 	f.pruneLocked(folderID, c.at)
 }
@@ -342,7 +371,7 @@ func (f *folders) applyRemote(folderID string, c change, start uint64) bool {
 	old := v.(*folderState)
 	entries := c.apply(slices.Clone(old.entries))
 	sortEntries(entries)
-	f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, stale: old.stale})
+	f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: old.upto, stale: old.stale})
 	return true
 }
 
@@ -381,7 +410,7 @@ func (f *folders) invalidate(folderID string) {
 func (f *folders) seed(folderID string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.storeLocked(folderID, &folderState{fetched: f.clock.Now(), start: f.seq})
+	f.storeLocked(folderID, &folderState{fetched: f.clock.Now(), start: f.seq, upto: f.seq})
 }
 
 // listBoth lists the folders and the files that q selects (the API lists

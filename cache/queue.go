@@ -51,11 +51,12 @@ type queue struct {
 	views    map[*record]recView         // guarded by mu: each record's part of that
 	byFolder map[string]map[*record]bool // guarded by mu: the records with a part, by folder
 	// stale are the folders whose overlay in index is older than their
-	// records' parts: rebuilt when next asked for (overlayOf), so that
+	// records' parts: rebuilt when next asked for (overlayLocked), so that
 	// many records changing at once (a resume of thousands, a cp -r) cost
 	// one rebuild a read, not one a change. Guarded by mu.
 	stale    map[string]bool
 	keys     map[string]string // guarded by mu: API id -> key, for copies made in this mount
+	keysGen  uint64            // guarded by mu: counts the changes to keys (setKeyLocked)
 	latest   map[string]Entry  // guarded by mu: key -> the copy in the API that now holds it
 	work     []*record         // guarded by mu: records to process
 	closed   bool              // guarded by mu
@@ -187,39 +188,67 @@ func (q *queue) current(key string) (Entry, bool) {
 	return e, ok
 }
 
-// withKeys gives each API entry its key. entries is not changed.
-func (q *queue) withKeys(entries []Entry) []Entry {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.keys) == 0 {
-		return entries
+// setKeyLocked records that the API copy id holds key (or, for "x:"+id,
+// nothing any more); the caller holds q.mu.
+func (q *queue) setKeyLocked(id, key string) {
+	if q.keys[id] != key {
+		q.keys[id] = key
+		q.keysGen++
 	}
-	out := entries
-	for i, e := range entries {
-		if k, ok := q.keys[e.ID]; ok {
-			if &out[0] == &entries[0] {
-				out = slices.Clone(entries)
-			}
-			out[i].Key = k
-		}
-	}
-	return out
 }
 
-// overlayOf returns what the records of a folder change in its listing,
-// and a number that changes whenever that does.
-func (q *queue) overlayOf(folderID string) (*overlay, uint64) {
+// viewGen tells whether a folder's view is still what its records and the
+// keys of the API copies make it.
+type viewGen struct{ overlay, keys uint64 }
+
+// genOf returns the generation a folder's view has now: it changes
+// whenever what its records change in its listing, or an API copy's key,
+// does.
+func (q *queue) genOf(folderID string) viewGen {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	_, gen := q.overlayLocked(folderID)
+	return gen
+}
+
+func (q *queue) overlayLocked(folderID string) (*overlay, viewGen) {
 	if q.stale[folderID] {
 		delete(q.stale, folderID)
 		q.reindexLocked(folderID)
 	}
 	o := q.index[folderID]
 	if o == nil {
-		return nil, 0
+		return nil, viewGen{keys: q.keysGen}
 	}
-	return o, o.gen
+	return o, viewGen{o.gen, q.keysGen}
+}
+
+// view returns a folder's listing st as the mount shows it, the listing
+// it was built from and the generation of the records' part. The records
+// are taken first, and then the listing (folders.refresh) and the keys of
+// the API copies, at one instant: a record that lands shows its upload in
+// the listing before it stops showing its own entry, so taken the other
+// way round, or apart, a file showed twice (the record's entry beside its
+// upload, keyed as the file already) or not at all.
+func (q *queue) view(folderID string, st *folderState) ([]Entry, *folderState, viewGen) {
+	q.mu.Lock()
+	o, gen := q.overlayLocked(folderID)
+	st = q.folders.refresh(folderID, st) // lock order: queue.mu, then folders.mu
+	entries := st.entries
+	if len(q.keys) > 0 {
+		keyed := entries
+		for i, e := range entries {
+			if k, ok := q.keys[e.ID]; ok {
+				if &keyed[0] == &entries[0] {
+					keyed = slices.Clone(entries)
+				}
+				keyed[i].Key = k
+			}
+		}
+		entries = keyed
+	}
+	q.mu.Unlock()
+	return o.apply(entries), st, gen // o is never changed once built
 }
 
 // publishLocked recomputes the record's part of its folder's overlay; the
@@ -327,9 +356,15 @@ func (o *overlay) apply(entries []Entry) []Entry {
 	if o == nil || (len(o.hidden) == 0 && len(o.renamed) == 0 && len(o.shown) == 0 && len(o.sent) == 0) {
 		return entries
 	}
+	// A file shown by its record is shown once: an API copy that holds
+	// the same key (the record's upload, landed) gives way to it.
+	shownKeys := make(map[string]bool, len(o.shown))
+	for _, e := range o.shown {
+		shownKeys[e.Key] = true
+	}
 	out := make([]Entry, 0, len(entries)+len(o.shown))
 	for _, e := range entries {
-		if o.hidden[e.ID] || (e.Key == e.ID && !e.IsDir && o.isSent(e)) {
+		if o.hidden[e.ID] || shownKeys[e.Key] || (e.Key == e.ID && !e.IsDir && o.isSent(e)) {
 			continue
 		}
 		if name, ok := o.renamed[e.ID]; ok {
@@ -367,11 +402,11 @@ func (q *queue) landed(key string, e Entry, gone []string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e.Key = key
-	q.keys[e.ID] = key
+	q.setKeyLocked(e.ID, key)
 	q.latest[key] = e
 	for _, id := range gone {
 		if id != e.ID && id != "" {
-			q.keys[id] = "x:" + id
+			q.setKeyLocked(id, "x:"+id)
 		}
 	}
 }

@@ -242,7 +242,7 @@ func (q *queue) resume(r *record) {
 		}
 		// This mount knows the upload as the file's.
 		q.mu.Lock()
-		q.keys[r.rf.RemoteID] = r.key
+		q.setKeyLocked(r.rf.RemoteID, r.key)
 		q.mu.Unlock()
 	case stateIdle, stateFilling:
 		// Nothing was pending (these states are never meant to be saved).

@@ -119,7 +119,7 @@ type Store struct {
 // the write-back queue's overlay of that folder at one generation.
 type view struct {
 	st   *folderState
-	gen  uint64
+	gen  viewGen
 	list *Listing
 }
 
@@ -312,14 +312,14 @@ func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) 
 
 // viewOf builds (or finds built) the view of a stored listing.
 func (s *Store) viewOf(folderID string, st *folderState) *Listing {
-	o, gen := s.q.overlayOf(folderID)
+	gen := s.q.genOf(folderID)
 	s.mu.Lock()
 	v := s.views[folderID]
 	s.mu.Unlock()
 	if v != nil && v.st == st && v.gen == gen {
 		return v.list
 	}
-	entries := o.apply(s.q.withKeys(st.entries))
+	entries, st, gen := s.q.view(folderID, st)
 	if len(entries) == 0 || len(st.entries) == 0 || &entries[0] != &st.entries[0] {
 		sortEntries(entries) // a new slice; the stored one is sorted already and shared
 	}

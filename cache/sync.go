@@ -118,7 +118,7 @@ func (f *folders) loadSaved(saved map[string]savedFolder, took time.Duration) {
 	defer f.mu.Unlock()
 	n := 0
 	for id, sf := range saved {
-		f.cache.SetDefault(id, &folderState{entries: sf.entries, fetched: sf.listed, stale: true})
+		f.cache.SetDefault(id, &folderState{entries: sf.entries, fetched: sf.listed, upto: f.seq, stale: true})
 		n += len(sf.entries)
 	}
 	if len(saved) > 0 {

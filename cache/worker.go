@@ -440,9 +440,7 @@ func (q *queue) retired(ids []string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, id := range ids {
-		if k, ok := q.keys[id]; !ok || k != "x:"+id {
-			q.keys[id] = "x:" + id
-		}
+		q.setKeyLocked(id, "x:"+id)
 	}
 }
 

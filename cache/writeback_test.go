@@ -611,3 +611,62 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// Listings read, again and again, while a queue of uploads lands show
+// each file once, by its key: never the record and the upload it just
+// landed side by side (a listing of the fake taken after the upload, set
+// against the records as they stood a moment before).
+func TestListingWhileUploadsLand(t *testing.T) {
+	const n = 300
+	e := newWB(t)
+	ctx := context.Background()
+	for i := range n {
+		e.write(t, fmt.Sprintf("f%03d.txt", i), fmt.Sprintf("bytes of %d", i))
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if w == 0 {
+					e.store.Invalidate("") // each read a fresh listing; the other's, the one stored
+				}
+				l, err := e.store.ListDir(ctx, "")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				names, keys := map[string]bool{}, map[string]bool{}
+				for _, ent := range l.Entries {
+					if names[ent.Name] || keys[ent.Key] {
+						t.Errorf("listed twice: %+v", ent)
+					}
+					names[ent.Name], keys[ent.Key] = true, true
+				}
+				if len(l.Entries) != n {
+					var missing []string
+					for i := range n {
+						if name := fmt.Sprintf("f%03d.txt", i); !names[name] {
+							missing = append(missing, name)
+						}
+					}
+					t.Errorf("%d entries listed, want %d; missing %v", len(l.Entries), n, missing)
+				}
+			}
+		}()
+	}
+	e.clock.Advance(delay)
+	e.idle(t)
+	close(done)
+	wg.Wait()
+	if got := len(e.srv.Items()); got != n {
+		t.Errorf("the library holds %d items, want %d", got, n)
+	}
+}
