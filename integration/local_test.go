@@ -200,8 +200,8 @@ func TestAllowOtherGivesTheModesShown(t *testing.T) {
 }
 
 // The token file, the config file and the cache dir are refused when
-// another user owns them or may write them, and a file holding the token
-// when others may read it: one line says what is wrong and how to fix it,
+// another user owns them or may write them, a file holding the token
+// when others may read it or could put another in its place: one line says what is wrong and how to fix it,
 // and nothing reaches the API.
 func TestRefusesFilesOthersCouldChange(t *testing.T) {
 	needRoot(t) // to give files to another user
@@ -216,6 +216,7 @@ func TestRefusesFilesOthersCouldChange(t *testing.T) {
 		{"token file readable by others", func(t *testing.T, s setup) { chmod(t, s.token, 0o644) }, "", "chmod 600 ", func(s setup) string { return s.token }},
 		{"token file writable by the group", func(t *testing.T, s setup) { chmod(t, s.token, 0o620) }, "", "chmod 600 ", func(s setup) string { return s.token }},
 		{"token file of another user", func(t *testing.T, s setup) { chown(t, s.token, nobodyID) }, "", "chown root ", func(s setup) string { return s.token }},
+		{"token file in a folder others may change", func(t *testing.T, s setup) { chmod(t, filepath.Dir(s.token), 0o777) }, "", "chmod go-w ", func(s setup) string { return filepath.Dir(s.token) }},
 		{"config file writable by others", func(t *testing.T, s setup) { chmod(t, s.config, 0o666) }, "GHL_LOCATION_ID=" + testLocation + "\n", "chmod go-w ", func(s setup) string { return s.config }},
 		{"config file of another user", func(t *testing.T, s setup) { chown(t, s.config, nobodyID) }, "GHL_LOCATION_ID=" + testLocation + "\n", "chown root ", func(s setup) string { return s.config }},
 		{"config file with the token readable by others", func(t *testing.T, s setup) { chmod(t, s.config, 0o644) }, "GHL_LOCATION_ID=" + testLocation + "\nGHL_TOKEN=" + testToken + "\n", "chmod 600 ", func(s setup) string { return s.config }},
@@ -244,11 +245,20 @@ func TestRefusesFilesOthersCouldChange(t *testing.T) {
 			}
 			c.prepare(t, s)
 			mnt := t.TempDir()
-			cmd := exec.Command(filepath.Join(binDir, "ghlfs"), append(args, mnt)...)
+			// A mount that is not refused serves until told to stop: the
+			// interrupt a minute on ends it, and the test says so.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, filepath.Join(binDir, "ghlfs"), append(args, mnt)...)
+			cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
+			if ctx.Err() != nil {
+				syscall.Unmount(mnt, syscall.MNT_DETACH)
+				t.Fatalf("ghlfs mounted anyway (still serving after a minute)\n%s", stderr.String())
+			}
 			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 				t.Fatalf("ghlfs mount: %v, want exit status 1\n%s", err, stderr.String())
 			}

@@ -134,6 +134,9 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	if err := os.MkdirAll(filepath.Dir(f.tokenFile), 0o700); err != nil {
 		return err
 	}
+	if err := checkSecretDir("token file", f.tokenFile); err != nil {
+		return err
+	}
 	state := randomState()
 	authURL, err := url.Parse(f.authorizeURL)
 	if err != nil || (authURL.Scheme != "https" && !(authURL.Scheme == "http" && isLoopbackHost(authURL.Hostname()))) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,10 +52,44 @@ func checkPrivate(what, path string, fi os.FileInfo, secret bool) error {
 	return nil
 }
 
-// openPrivate opens a file that checkPrivate accepts; the check is made
-// on the file opened, not on a name that could change meanwhile. Its
-// errors name what the file is.
+// checkSecretDir refuses the folder of a file holding a token (described
+// as what) when another user could put a file of theirs in its place:
+// ghlfs reads that file again (a token set at each refresh, a token after
+// a 401), and a token of someone else's would send the user's files to
+// their account. The folder must belong to the user or to root and be
+// writable by no one else, unless it is sticky (as /tmp: there no one
+// else may rename or remove the user's file).
+func checkSecretDir(what, path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if me := os.Geteuid(); int(st.Uid) != me && st.Uid != 0 {
+		return fmt.Errorf("%s %s is in %s, which belongs to %s: they could put a token of theirs in its place. Keep it in a folder of your own (ghlfs login --token-file)",
+			what, path, dir, userName(int(st.Uid)))
+	}
+	if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
+		return fmt.Errorf("%s %s is in %s, which other users may change (mode %04o): they could put a token of theirs in its place. Fix it with: chmod go-w %s",
+			what, path, dir, fi.Mode().Perm(), shellQuote(dir))
+	}
+	return nil
+}
+
+// openPrivate opens a file that checkPrivate accepts (and, for a secret,
+// in a folder checkSecretDir accepts); the check is made on the file
+// opened, not on a name that could change meanwhile. Its errors name what
+// the file is.
 func openPrivate(what, path string, secret bool) (*os.File, error) {
+	if secret {
+		if err := checkSecretDir(what, path); err != nil {
+			return nil, err
+		}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

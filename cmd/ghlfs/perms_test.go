@@ -60,3 +60,49 @@ func TestCheckPrivateModes(t *testing.T) {
 		}
 	}
 }
+
+// A token file's folder must keep others from putting a file of theirs in
+// its place: ghlfs reads the file again at each refresh or 401.
+func TestCheckSecretDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "token")
+	if err := os.WriteFile(p, []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mode   os.FileMode
+		refuse bool
+	}{
+		{0o700, false},
+		{0o755, false},
+		{0o775, true},
+		{0o757, true},
+		{0o777 | os.ModeSticky, false}, // as /tmp: no one else may rename or remove it
+	} {
+		if err := os.Chmod(dir, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := readTokenFile(p)
+		switch {
+		case !c.refuse && err != nil:
+			t.Errorf("folder mode %v refused: %v", c.mode, err)
+		case c.refuse && (err == nil || !strings.Contains(err.Error(), "chmod go-w "+dir)):
+			t.Errorf("folder mode %v: %v; want a refusal naming chmod go-w %s", c.mode, err, dir)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return // only root can give the folder away
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 4321, 4321); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readTokenFile(p); err == nil || !strings.Contains(err.Error(), "belongs to 4321") {
+		t.Errorf("a folder of another user's: %v; want a refusal", err)
+	}
+}
