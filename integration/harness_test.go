@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -106,7 +105,7 @@ type mount struct {
 	dir      string
 	cacheDir string
 	cmd      *exec.Cmd
-	log      *syncBuffer
+	log      *logFile
 	exited   chan struct{}
 	exitErr  error
 	listed   chan struct{} // closed once ghlfs logs that it listed the library
@@ -143,6 +142,52 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// logFile is ghlfs's stderr, a file ghlfs writes to directly: a line
+// ghlfs logged before it answered the kernel is in the file by the time
+// the tool's call returns (through a pipe, the line could still be on its
+// way when the test looked: TestQuirkParentIgnored, under load).
+type logFile struct {
+	mu   sync.Mutex
+	w, r *os.File
+	b    bytes.Buffer
+}
+
+func newLogFile(t testing.TB) *logFile {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ghlfs.log")
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &logFile{w: w, r: r}
+	t.Cleanup(func() { w.Close(); r.Close() })
+	return l
+}
+
+// String returns the whole lines ghlfs has logged so far.
+func (l *logFile) String() string {
+	s, _ := l.from(0)
+	return s
+}
+
+// from returns the whole lines logged after offset off of the log, and
+// the offset they end at.
+func (l *logFile) from(off int) (string, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	io.Copy(&l.b, l.r) // from where the last read ended
+	b := l.b.Bytes()
+	end := bytes.LastIndexByte(b, '\n') + 1
+	if end <= off {
+		return "", off
+	}
+	return string(b[off:end]), end
+}
+
 type mountOpt struct {
 	args     []string
 	cacheDir string // "" = a new temporary one
@@ -157,7 +202,7 @@ type mountOpt struct {
 func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	t.Helper()
 	needFUSE(t)
-	m := &mount{t: t, dir: t.TempDir(), cacheDir: o.cacheDir, log: &syncBuffer{}, exited: make(chan struct{}), listed: make(chan struct{})}
+	m := &mount{t: t, dir: t.TempDir(), cacheDir: o.cacheDir, log: newLogFile(t), exited: make(chan struct{}), listed: make(chan struct{})}
 	if m.cacheDir == "" {
 		m.cacheDir = t.TempDir()
 	}
@@ -178,29 +223,39 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	args = append(args, m.dir)
 	m.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), args...)
 	m.cmd.Env = append(append(os.Environ(), "GHL_TOKEN="+token, "XDG_CONFIG_HOME="+t.TempDir()), o.env...)
-	pr, pw := io.Pipe()
-	m.cmd.Stderr = io.MultiWriter(m.log, pw)
+	m.cmd.Stderr = m.log.w
 	if err := m.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
 		m.exitErr = m.cmd.Wait()
-		pw.Close()
 		close(m.exited)
 	}()
 	// Ready when ghlfs says so (it logs after the kernel accepted the mount).
 	ready := make(chan bool, 1)
 	go func() {
-		sc := bufio.NewScanner(pr)
-		said, listed := false, false
-		for sc.Scan() {
-			if !said && strings.Contains(sc.Text(), "msg=mounted") {
+		said, listed, off := false, false, 0
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for !said || !listed {
+			exited := false
+			select {
+			case <-m.exited:
+				exited = true
+			case <-tick.C:
+			}
+			var log string
+			log, off = m.log.from(off)
+			if !said && strings.Contains(log, "msg=mounted") {
 				said = true
 				ready <- true
 			}
-			if !listed && strings.Contains(sc.Text(), `msg="library listed"`) {
+			if !listed && strings.Contains(log, `msg="library listed"`) {
 				listed = true
 				close(m.listed)
+			}
+			if exited {
+				break
 			}
 		}
 		if !said {
