@@ -260,6 +260,13 @@ func (r *record) publishLocked() {
 		v = recView{}
 	case r.state == stateRemoved:
 		v.hides = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+		if a := r.rf.Attempt; a != nil {
+			// Removed while its upload was under way: should that land, a
+			// listing may hold it before the answer is in; the file stays
+			// gone (the upload is trashed once its answer is in).
+			sent := *a
+			v.sent = &sent
+		}
 	case r.visibleLocked():
 		e := r.entryLocked()
 		v.entry = &e

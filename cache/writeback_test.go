@@ -76,6 +76,10 @@ type breakable struct {
 	// is told (if it has room) of each listing held.
 	listsHeld chan struct{}
 	listed    chan struct{}
+	// answersHeld, if set, holds each upload's answer (the upload landed)
+	// until it is closed; answered is told of each.
+	answersHeld chan struct{}
+	answered    chan struct{}
 }
 
 func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -101,6 +105,10 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := b.rt.RoundTrip(r)
 	if b.trashed != nil && r.Method == "PUT" && strings.HasSuffix(r.URL.Path, "/medias/delete-files") {
 		b.trashed <- struct{}{}
+	}
+	if upload && err == nil && b.answersHeld != nil {
+		b.answered <- struct{}{}
+		<-b.answersHeld
 	}
 	if upload && err == nil && b.loseAnswers.Add(-1) >= 0 {
 		resp.Body.Close()
@@ -668,5 +676,54 @@ func TestListingWhileUploadsLand(t *testing.T) {
 	wg.Wait()
 	if got := len(e.srv.Items()); got != n {
 		t.Errorf("the library holds %d items, want %d", got, n)
+	}
+}
+
+// A file removed while its upload has landed but its answer is not in
+// stays gone: a listing that holds the landed copy does not show it, and
+// its folder can be removed at once. The copy goes to the trash once it
+// is found.
+func TestRemovedWhileItsUploadMayHaveLanded(t *testing.T) {
+	e := newWB(t)
+	ctx := context.Background()
+	dir, err := e.store.Mkdir(ctx, "", "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := e.store.Create(ctx, dir.ID, "gone.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Write(ctx, []byte("bytes"), 0)
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Release()
+	e.rt.answered, e.rt.answersHeld = make(chan struct{}, 1), make(chan struct{})
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(e.rt.answersHeld) }) }) // before the Store closes
+	e.clock.Advance(delay)
+	<-e.rt.answered // it landed; its answer is held
+	if got := live(e.srv, "gone.txt"); len(got) != 1 {
+		t.Fatalf("the fake holds %d copies of gone.txt, want the landed one", len(got))
+	}
+	l, err := e.store.ListDir(ctx, dir.ID)
+	if err != nil || len(l.Entries) != 1 {
+		t.Fatalf("before the removal: %v %+v", err, l)
+	}
+	if err := e.store.Remove(ctx, l.Entries[0]); err != nil {
+		t.Fatal(err)
+	}
+	e.store.Invalidate(dir.ID)
+	if l, err := e.store.ListDir(ctx, dir.ID); err != nil || len(l.Entries) != 0 {
+		t.Fatalf("after the removal the folder lists %+v (%v)", l, err)
+	}
+	if err := e.store.Rmdir(ctx, dir); err != nil {
+		t.Fatalf("rmdir of the folder emptied: %v", err)
+	}
+	release.Do(func() { close(e.rt.answersHeld) })
+	e.settle(t)
+	if got := live(e.srv, "gone.txt"); len(got) != 0 {
+		t.Errorf("the landed copy is still in the library: %q", got)
 	}
 }
