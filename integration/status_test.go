@@ -190,14 +190,22 @@ func TestStatusShowsFailedUpload(t *testing.T) {
 }
 
 // ghlfs unmount with an upload due prints its progress while it waits,
-// and returns once the file is in the library.
+// and returns once the file is in the library. The mount is started as at
+// boot (no $XDG_RUNTIME_DIR) and unmounted as from a login shell (with
+// one): they find each other all the same.
 func TestUnmountShowsProgress(t *testing.T) {
 	srv := fake(t, ghltest.Options{})
-	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "1h"}})
+	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "1h"}, env: []string{"XDG_RUNTIME_DIR="}})
 	const size = 16_000_000
 	writeFile(t, m.path("clip.bin"), pattern(size))
 	srv.SetFaults(ghltest.Faults{UploadRate: 3 << 20})
-	out := sh(t, filepath.Join(binDir, "ghlfs"), "unmount", m.dir)
+	unmount := exec.Command(filepath.Join(binDir, "ghlfs"), "unmount", m.dir)
+	unmount.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+t.TempDir())
+	b, err := unmount.CombinedOutput()
+	out := string(b)
+	if err != nil {
+		t.Fatalf("ghlfs unmount: %v\n%s", err, out)
+	}
 	if !strings.Contains(out, "waiting for the uploads that are due") || !strings.Contains(out, "clip.bin") || !strings.Contains(out, "of 15.3 MiB") {
 		t.Errorf("ghlfs unmount printed:\n%s", out)
 	}

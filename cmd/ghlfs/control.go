@@ -114,7 +114,7 @@ func socketPath(cacheDir, mountpoint string) string {
 		return p
 	}
 	sum := sha256.Sum256([]byte(mountpoint))
-	return filepath.Join(filepath.Dir(pidFile(mountpoint)), hex.EncodeToString(sum[:8])+".sock")
+	return filepath.Join(pidDir(), hex.EncodeToString(sum[:8])+".sock")
 }
 
 // control serves the control socket until Close.

@@ -149,8 +149,7 @@ func allStatuses() ([]statusReport, []string, error) {
 	// Mounts unmounted and still finishing their uploads have a pid
 	// file, and no line in the mount table any more.
 	var reports []statusReport
-	files, _ := filepath.Glob(filepath.Join(filepath.Dir(pidFile("/")), "*.pid"))
-	for _, f := range files {
+	for _, f := range allPidFiles() {
 		if _, mp, _, ok := readPidFile(f); ok && !slices.Contains(mps, mp) {
 			// Pid files outlive mounts that were killed: only one whose
 			// ghlfs answers for it counts.
@@ -172,31 +171,10 @@ func allStatuses() ([]statusReport, []string, error) {
 	return reports, problems, nil
 }
 
-// readPidFile reads a pid file (unmount.go): the pid, the mountpoint, and
-// the control socket.
-func readPidFile(name string) (pid int, mountpoint, socket string, ok bool) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return 0, "", "", false
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) < 2 {
-		return 0, "", "", false
-	}
-	pid, err = strconv.Atoi(lines[0])
-	if err != nil || pid <= 0 {
-		return 0, "", "", false
-	}
-	if len(lines) > 2 {
-		socket = lines[2]
-	}
-	return pid, lines[1], socket, true
-}
-
 // controlSocket is the control socket of the ghlfs serving mountpoint,
 // as its pid file names it, if that ghlfs is still running.
 func controlSocket(mountpoint string) (pid int, sock string, ok bool) {
-	pid, mp, sock, ok := readPidFile(pidFile(mountpoint))
+	pid, mp, sock, ok := readPidFile(findPidFile(mountpoint))
 	if !ok || mp != mountpoint || sock == "" {
 		return 0, "", false
 	}

@@ -1,66 +1,15 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 )
-
-// A mount's serving process writes its pid to a file named after the
-// mountpoint, so that "ghlfs unmount" can ask it to stop (SIGTERM: it
-// unmounts, uploads what is due within --unmount-grace, and exits) and
-// wait until it has.
-
-func pidFile(mountpoint string) string {
-	dir := os.Getenv("XDG_RUNTIME_DIR")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "ghlfs-"+strconv.Itoa(os.Getuid()))
-	} else {
-		dir = filepath.Join(dir, "ghlfs")
-	}
-	sum := sha256.Sum256([]byte(mountpoint))
-	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".pid")
-}
-
-// writePidFile writes this process's pid, the mountpoint and the control
-// socket's path ("" when there is none), a line each.
-func writePidFile(mountpoint, socket string) (string, error) {
-	p := pidFile(mountpoint)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return "", err
-	}
-	if fi, err := os.Stat(filepath.Dir(p)); err != nil || fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s must be private to its owner", filepath.Dir(p))
-	}
-	removeStalePidFiles(filepath.Dir(p))
-	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"+socket+"\n"), 0o600)
-}
-
-// removeStalePidFiles removes the pid files of mounts whose ghlfs is gone
-// (killed, or the machine stopped): nothing else would.
-func removeStalePidFiles(dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		first, _, _ := strings.Cut(string(data), "\n")
-		pid, err := strconv.Atoi(first)
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) == syscall.ESRCH {
-			os.Remove(f)
-		}
-	}
-}
 
 func newUnmountCmd() *cobra.Command {
 	var wait time.Duration

@@ -26,14 +26,8 @@ func lazyUnmount(mp string) error {
 // servingPid returns the pid of the ghlfs serving mountpoint, if it left
 // a pid file and is still running.
 func servingPid(mountpoint string) (int, bool) {
-	data, err := os.ReadFile(pidFile(mountpoint))
-	if err != nil {
-		return 0, false
-	}
-	pidText, rest, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
-	mp, _, _ := strings.Cut(rest, "\n") // then the control socket (control.go)
-	pid, err := strconv.Atoi(pidText)
-	if err != nil || pid <= 0 || mp != mountpoint {
+	pid, mp, _, ok := readPidFile(findPidFile(mountpoint))
+	if !ok || mp != mountpoint {
 		return 0, false
 	}
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// A mount's serving process writes its pid to a file named after the
+// mountpoint, so that "ghlfs unmount" can ask it to stop (SIGTERM: it
+// unmounts, uploads what is due within --unmount-grace, and exits) and
+// wait until it has, and "ghlfs status" can find its control socket.
+//
+// Where the file goes must not hang on the environment: a mount started
+// at boot (no $XDG_RUNTIME_DIR) and an unmount from a login shell (with
+// one) must find the same file. A mount writes it to the first of
+// runtimeDirs whose parent exists (root: /run/ghlfs); unmount and status
+// look in them all, and trust only a folder the user owns and no one else
+// may enter.
+
+// runtimeDirs are the folders pid files may be in, the one a mount writes
+// to first. A variable for the tests.
+var runtimeDirs = func() []string {
+	return runtimeDirsFor(os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR"), os.TempDir())
+}
+
+func runtimeDirsFor(uid int, xdg, tmp string) []string {
+	id := strconv.Itoa(uid)
+	var dirs []string
+	if uid == 0 {
+		dirs = append(dirs, "/run/ghlfs")
+	}
+	if xdg != "" {
+		dirs = append(dirs, filepath.Join(xdg, "ghlfs"))
+	}
+	dirs = append(dirs, filepath.Join("/run/user", id, "ghlfs"), filepath.Join(tmp, "ghlfs-"+id), filepath.Join("/tmp", "ghlfs-"+id))
+	var out []string
+	for _, d := range dirs {
+		if d = filepath.Clean(d); !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// pidDir is the folder this process writes its pid file to.
+func pidDir() string {
+	dirs := runtimeDirs()
+	for _, d := range dirs {
+		if fi, err := os.Stat(filepath.Dir(d)); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	return dirs[len(dirs)-1]
+}
+
+func pidFileName(mountpoint string) string {
+	sum := sha256.Sum256([]byte(mountpoint))
+	return hex.EncodeToString(sum[:8]) + ".pid"
+}
+
+// private reports whether dir is a folder of this user's that no one else
+// may enter.
+func private(dir string) bool {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || int(st.Uid) == os.Geteuid()
+}
+
+// writePidFile writes this process's pid, the mountpoint and the control
+// socket's path ("" when there is none), a line each.
+func writePidFile(mountpoint, socket string) (string, error) {
+	dir := pidDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	if !private(dir) {
+		return "", fmt.Errorf("%s must be a folder of yours that no one else may enter", dir)
+	}
+	removeStalePidFiles(dir)
+	p := filepath.Join(dir, pidFileName(mountpoint))
+	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"+socket+"\n"), 0o600)
+}
+
+// findPidFile returns the pid file of the ghlfs serving mountpoint, in
+// whichever of runtimeDirs it is (one whose process still runs first), or
+// "" when there is none.
+func findPidFile(mountpoint string) string {
+	found := ""
+	for _, d := range runtimeDirs() {
+		if !private(d) {
+			continue
+		}
+		p := filepath.Join(d, pidFileName(mountpoint))
+		pid, mp, _, ok := readPidFile(p)
+		if !ok || mp != mountpoint {
+			continue
+		}
+		if syscall.Kill(pid, 0) != syscall.ESRCH {
+			return p
+		}
+		if found == "" {
+			found = p
+		}
+	}
+	return found
+}
+
+// allPidFiles returns the pid files in every one of runtimeDirs.
+func allPidFiles() []string {
+	var out []string
+	for _, d := range runtimeDirs() {
+		if private(d) {
+			files, _ := filepath.Glob(filepath.Join(d, "*.pid"))
+			out = append(out, files...)
+		}
+	}
+	return out
+}
+
+// readPidFile reads a pid file: the pid, the mountpoint, and the control
+// socket.
+func readPidFile(name string) (pid int, mountpoint, socket string, ok bool) {
+	if name == "" {
+		return 0, "", "", false
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return 0, "", "", false
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) < 2 {
+		return 0, "", "", false
+	}
+	pid, err = strconv.Atoi(lines[0])
+	if err != nil || pid <= 0 {
+		return 0, "", "", false
+	}
+	if len(lines) > 2 {
+		socket = lines[2]
+	}
+	return pid, lines[1], socket, true
+}
+
+// removeStalePidFiles removes the pid files of mounts whose ghlfs is gone
+// (killed, or the machine stopped): nothing else would.
+func removeStalePidFiles(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	for _, f := range files {
+		if pid, _, _, ok := readPidFile(f); !ok || syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.Remove(f)
+		}
+	}
+}
