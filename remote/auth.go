@@ -102,13 +102,10 @@ func (a *LocationAuth) Refused(ctx context.Context, sent string) (bool, error) {
 	return tok != sent, nil
 }
 
-// mint replaces stale with a new token; concurrent calls share one.
+// mint replaces stale with a new token; concurrent calls share one,
+// which outlives a caller that gives up (detachedFlight).
 func (a *LocationAuth) mint(callerCtx context.Context, stale string) (string, error) {
-	// The minting outlives a caller that gives up (others may wait on
-	// it), bounded by refreshTimeout.
-	ch := a.flight.DoChan(stale, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), refreshTimeout)
-		defer cancel()
+	return detachedFlight(callerCtx, &a.flight, stale, func(ctx context.Context) (string, error) {
 		a.mu.Lock()
 		tok := a.tok
 		a.mu.Unlock()
@@ -117,13 +114,13 @@ func (a *LocationAuth) mint(callerCtx context.Context, stale string) (string, er
 		}
 		ct, err := a.company.Token(ctx)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		set, err := a.app.LocationToken(ctx, ct, a.companyID, a.locationID)
 		if errors.Is(err, ErrUnauthorized) {
 			// The agency's token itself was refused: renew it, once.
 			if renewed, rerr := a.company.Refused(ctx, ct); rerr != nil {
-				return nil, rerr
+				return "", rerr
 			} else if renewed {
 				if ct, err = a.company.Token(ctx); err == nil {
 					set, err = a.app.LocationToken(ctx, ct, a.companyID, a.locationID)
@@ -131,20 +128,11 @@ func (a *LocationAuth) mint(callerCtx context.Context, stale string) (string, er
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("a token for location %s: %w", a.locationID, err)
+			return "", fmt.Errorf("a token for location %s: %w", a.locationID, err)
 		}
 		a.mu.Lock()
 		a.tok, a.exp, a.issued = set.AccessToken, set.ExpiresAt, set.IssuedAt
 		a.mu.Unlock()
 		return set.AccessToken, nil
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return "", r.Err
-		}
-		return r.Val.(string), nil
-	case <-callerCtx.Done():
-		return "", callerCtx.Err()
-	}
 }

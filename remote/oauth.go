@@ -371,10 +371,20 @@ const refreshTimeout = 2 * time.Minute
 // answer must be stored, or the login is lost. The caller returns at once;
 // the refresh ends within refreshTimeout.
 func (t *TokenFile) refresh(ctx context.Context, stale string) (string, error) {
-	ch := t.flight.DoChan(stale, func() (any, error) {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
-		defer cancel()
+	return detachedFlight(ctx, &t.flight, stale, func(rctx context.Context) (string, error) {
 		return t.refreshLocked(rctx, stale)
+	})
+}
+
+// detachedFlight runs fn once for key however many callers ask at once,
+// on a context of its own that outlives a caller who gives up (the others
+// may wait on it, and a token sent is spent), bounded by refreshTimeout;
+// each caller returns when fn does, or when its own ctx ends.
+func detachedFlight(ctx context.Context, g *singleflight.Group, key string, fn func(context.Context) (string, error)) (string, error) {
+	ch := g.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return fn(fctx)
 	})
 	select {
 	case r := <-ch:
