@@ -298,10 +298,9 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	}
 	crashPoint("uploaded", a.Name)
 	// The record hides the new copy (it shows its own bytes) before the
-	// copy is known as the file's and before the listings hold it, so that
-	// no listing shows the file twice: a listing read between the two
-	// steps, the other way round, took the copy as the file's (its key)
-	// while the record still showed it too ("f1 (tag).txt" beside "f1").
+	// copy is known as the file's and before the listings hold it. A view
+	// shows one entry per key whatever the order (queue.view), but this
+	// keeps each step's overlay true on its own.
 	r.publishLocked()
 	q.landed(r.key, e, r.rf.Replaces)
 	q.folders.note(a.ParentID, change{kind: putEntry, e: e})

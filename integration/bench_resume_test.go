@@ -17,11 +17,7 @@ import (
 // that mount the same queue again.
 func queueAndKill(tb testing.TB, srv *ghltest.Server, n int) mountOpt {
 	tb.Helper()
-	src := filepath.Join(tb.TempDir(), "queued")
-	sh(tb, "mkdir", src)
-	for i := range n {
-		writeFile(tb, filepath.Join(src, fmt.Sprintf("f%04d.txt", i)), []byte(fmt.Sprintf("queued %d\n", i)))
-	}
+	src := numberedFiles(tb, "queued", n)
 	hold := mountOpt{args: []string{"--write-back-delay", "1h"}, cacheDir: tb.TempDir()}
 	m := mountFS(tb, srv, hold)
 	sh(tb, "cp", "-r", src, m.dir)
@@ -44,6 +40,20 @@ func queueAndKill(tb testing.TB, srv *ghltest.Server, n int) mountOpt {
 	m.kill()
 	return hold
 }
+
+// numberedFiles makes a folder named word of n small files, f0000.txt
+// and on, each holding numbered(word, i); it returns its path.
+func numberedFiles(tb testing.TB, word string, n int) string {
+	tb.Helper()
+	src := filepath.Join(tb.TempDir(), word)
+	sh(tb, "mkdir", src)
+	for i := range n {
+		writeFile(tb, filepath.Join(src, fmt.Sprintf("f%04d.txt", i)), []byte(numbered(word, i)))
+	}
+	return src
+}
+
+func numbered(word string, i int) string { return fmt.Sprintf("%s %d\n", word, i) }
 
 // queuedShown checks that ls of "queued" shows each of the n files once,
 // by its own name: no file twice (a record and its landing upload both
@@ -71,13 +81,17 @@ func TestListingWhileQueueLands(t *testing.T) {
 	const n = 1000
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, queueAndKill(t, srv, n))
+	deadline := time.Now().Add(5 * time.Minute)
 	for len(spoolFiles(t, m.cacheDir)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d uploads still queued after 5 minutes", len(spoolFiles(t, m.cacheDir)))
+		}
 		queuedShown(t, m, n)
 	}
 	queuedShown(t, m, n)
 	tree := remoteTree(t, srv)
 	for i := range n {
-		if rf, ok := tree[fmt.Sprintf("queued/f%04d.txt", i)]; !ok || rf.Size != int64(len(fmt.Sprintf("queued %d\n", i))) {
+		if rf, ok := tree[fmt.Sprintf("queued/f%04d.txt", i)]; !ok || rf.Size != int64(len(numbered("queued", i))) {
 			t.Fatalf("f%04d.txt in the library: %+v (listed %v)", i, rf, ok)
 		}
 	}
@@ -120,11 +134,7 @@ func benchResume(b *testing.B) []benchRow {
 func TestKillRightAfterClose(t *testing.T) {
 	const n = 200
 	srv := fake(t, ghltest.Options{})
-	src := filepath.Join(t.TempDir(), "closed")
-	sh(t, "mkdir", src)
-	for i := range n {
-		writeFile(t, filepath.Join(src, fmt.Sprintf("f%04d.txt", i)), []byte(fmt.Sprintf("closed %d\n", i)))
-	}
+	src := numberedFiles(t, "closed", n)
 	hold := mountOpt{args: []string{"--write-back-delay", "1h"}, cacheDir: t.TempDir()}
 	m := mountFS(t, srv, hold)
 	sh(t, "cp", "-r", src, m.dir)
@@ -132,7 +142,7 @@ func TestKillRightAfterClose(t *testing.T) {
 	m2 := mountFS(t, srv, hold)
 	for i := range n {
 		rf := waitRemote(t, srv, fmt.Sprintf("closed/f%04d.txt", i))
-		if rf.Size != int64(len(fmt.Sprintf("closed %d\n", i))) {
+		if rf.Size != int64(len(numbered("closed", i))) {
 			t.Errorf("f%04d.txt has %d bytes on the fake", i, rf.Size)
 		}
 	}

@@ -52,9 +52,9 @@ func benchXattrLs(b *testing.B) []benchRow {
 	// What xattrs cost a writer: the kernel would ask for
 	// security.capability before every write(2), a round trip ENOSYS
 	// spared, did ghlfs not take on clearing set-user-ID bits
-	// (fs/caps_linux.go): it then asks once per file. 20 MB into the write-back queue
-	// (uploaded at close), in writes of 4 KiB (stdio's size) and of
-	// 128 KiB (cp's).
+	// (fs/caps_linux.go): it then asks once per file. 20 MB into the
+	// write-back queue (uploaded at close), in writes of 4 KiB (stdio's
+	// size) and of 128 KiB (cp's).
 	src := filepath.Join(b.TempDir(), "src")
 	writeFile(b, src, randomBytes(20<<20, 17))
 	i := 0

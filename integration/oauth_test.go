@@ -250,11 +250,12 @@ func TestKillAfterRefresh(t *testing.T) {
 func TestTwoMountsShareTokenFile(t *testing.T) {
 	needFUSE(t)
 	for _, q := range []string{"", ghltest.QuirkRefreshRevokesAccess, ghltest.QuirkRefreshReuseRevokes, ghltest.QuirkOAuthNestErrors} {
-		t.Run(cmpName(q), func(t *testing.T) { twoMountsShareTokenFile(t, q) })
+		t.Run(quirkName(q), func(t *testing.T) { twoMountsShareTokenFile(t, q) })
 	}
 }
 
-func cmpName(quirk string) string {
+// quirkName names a subtest after its quirk.
+func quirkName(quirk string) string {
 	if quirk == "" {
 		return "no-quirk"
 	}
@@ -295,7 +296,7 @@ func twoMountsShareTokenFile(t *testing.T, quirk string) {
 func TestRevokedLoginAsksForLogin(t *testing.T) {
 	needFUSE(t)
 	for _, q := range []string{"", ghltest.QuirkOAuthNestErrors} {
-		t.Run(cmpName(q), func(t *testing.T) { revokedLoginAsksForLogin(t, q) })
+		t.Run(quirkName(q), func(t *testing.T) { revokedLoginAsksForLogin(t, q) })
 	}
 }
 

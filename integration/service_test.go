@@ -399,9 +399,9 @@ func TestMakeInstall(t *testing.T) {
 	}
 	dir := t.TempDir()
 	// mount(8)'s -f: check the line, mount nothing.
-	fake := func(opts string) []string { return []string{"-f", testLocation, dir, "-o", opts} }
-	sh(t, helper, fake("rw,nofail,_netdev,x-systemd.automount,token_file=/etc/ghlfs/token,cache_dir=/var/cache/ghlfs")...)
-	if out, err := shErr(helper, fake("tokenfile=/etc/ghlfs/token")...); err == nil || !strings.Contains(out, `unknown option "tokenfile"`) {
+	checkOnly := func(opts string) []string { return []string{"-f", testLocation, dir, "-o", opts} }
+	sh(t, helper, checkOnly("rw,nofail,_netdev,x-systemd.automount,token_file=/etc/ghlfs/token,cache_dir=/var/cache/ghlfs")...)
+	if out, err := shErr(helper, checkOnly("tokenfile=/etc/ghlfs/token")...); err == nil || !strings.Contains(out, `unknown option "tokenfile"`) {
 		t.Errorf("a misspelt option: %v %s", err, out)
 	}
 	if isMounted(dir) {
