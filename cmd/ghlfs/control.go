@@ -113,8 +113,12 @@ func socketPath(cacheDir, mountpoint string) string {
 	if len(p) <= 100 {
 		return p
 	}
+	dir, err := pidDir()
+	if err != nil {
+		return p // too long: listening fails, and says so
+	}
 	sum := sha256.Sum256([]byte(mountpoint))
-	return filepath.Join(pidDir(), hex.EncodeToString(sum[:8])+".sock")
+	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".sock")
 }
 
 // control serves the control socket until Close.

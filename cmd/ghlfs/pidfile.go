@@ -20,7 +20,7 @@ import (
 // Where the file goes must not hang on the environment: a mount started
 // at boot (no $XDG_RUNTIME_DIR) and an unmount from a login shell (with
 // one) must find the same file. A mount writes it to the first of
-// runtimeDirs whose parent exists (root: /run/ghlfs); unmount and status
+// runtimeDirs it can make private (root: /run/ghlfs); unmount and status
 // look in them all, and trust only a folder the user owns and no one else
 // may enter.
 
@@ -49,15 +49,20 @@ func runtimeDirsFor(uid int, xdg, tmp string) []string {
 	return out
 }
 
-// pidDir is the folder this process writes its pid file to.
-func pidDir() string {
+// pidDir is the folder this process writes its pid file to: the first of
+// runtimeDirs that is, or can be made, a folder of the user's that no one
+// else may enter (a parent that is missing is never made).
+func pidDir() (string, error) {
 	dirs := runtimeDirs()
 	for _, d := range dirs {
-		if fi, err := os.Stat(filepath.Dir(d)); err == nil && fi.IsDir() {
-			return d
+		if fi, err := os.Stat(filepath.Dir(d)); err != nil || !fi.IsDir() {
+			continue
+		}
+		if os.MkdirAll(d, 0o700) == nil && private(d) {
+			return d, nil
 		}
 	}
-	return dirs[len(dirs)-1]
+	return "", fmt.Errorf("none of %s is a folder of yours that no one else may enter, or can be made one", strings.Join(dirs, ", "))
 }
 
 func pidFileName(mountpoint string) string {
@@ -79,12 +84,9 @@ func private(dir string) bool {
 // writePidFile writes this process's pid, the mountpoint and the control
 // socket's path ("" when there is none), a line each.
 func writePidFile(mountpoint, socket string) (string, error) {
-	dir := pidDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, err := pidDir()
+	if err != nil {
 		return "", err
-	}
-	if !private(dir) {
-		return "", fmt.Errorf("%s must be a folder of yours that no one else may enter", dir)
 	}
 	removeStalePidFiles(dir)
 	p := filepath.Join(dir, pidFileName(mountpoint))

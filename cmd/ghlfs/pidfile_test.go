@@ -66,7 +66,8 @@ func TestPidFileFoundWhateverTheEnvironment(t *testing.T) {
 	}
 
 	// The first folder's parent is missing: the mount writes to the next,
-	// and unmount finds it there; a folder others may enter is not trusted.
+	// and unmount finds it there; a folder others may enter is not trusted,
+	// nor written to.
 	base := t.TempDir()
 	first, second := filepath.Join(base, "missing", "ghlfs"), filepath.Join(base, "ghlfs-0")
 	useRuntimeDirs(t, first, second)
@@ -91,5 +92,15 @@ func TestPidFileFoundWhateverTheEnvironment(t *testing.T) {
 	}
 	if _, err := writePidFile("/mnt/ghl", ""); err == nil {
 		t.Error("wrote a pid file to a folder others may enter")
+	}
+
+	// A first folder that cannot be made private is passed over.
+	open, mine := filepath.Join(base, "open"), filepath.Join(base, "mine")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	useRuntimeDirs(t, open, mine)
+	if p, err := writePidFile("/mnt/ghl", ""); err != nil || filepath.Dir(p) != mine {
+		t.Errorf("written to %q (%v), want in %s", p, err, mine)
 	}
 }
