@@ -49,6 +49,7 @@ type Location struct {
 type Agency struct {
 	opts  Options
 	space *inoSpace
+	gate  *mountGate // shared by the locations' FS: one mount
 	root  *agencyRoot
 }
 
@@ -69,7 +70,7 @@ func NewAgency(locs []Location, opts Options) *Agency {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Agency{opts: opts, space: &inoSpace{next: 2}}
+	a := &Agency{opts: opts, space: &inoSpace{next: 2}, gate: &mountGate{}}
 	r := &agencyRoot{a: a, subs: map[string]*Dir{}, empty: map[string]*emptyDir{}, inos: map[string]uint64{}}
 	l := &cache.Listing{}
 	for _, loc := range locs {
@@ -83,7 +84,7 @@ func NewAgency(locs []Location, opts Options) *Agency {
 			r.empty[loc.ID] = &emptyDir{a: a}
 			continue
 		}
-		r.subs[loc.ID] = newFS(loc.Store, opts, a.space, ino).root
+		r.subs[loc.ID] = newFS(loc.Store, opts, a.space, a.gate, ino).root
 	}
 	slices.SortFunc(l.Entries, func(x, y cache.Entry) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Key, y.Key))
@@ -95,7 +96,7 @@ func NewAgency(locs []Location, opts Options) *Agency {
 
 // Mount mounts the agency's locations on mountpoint.
 func (a *Agency) Mount(mountpoint string) (*fuse.Server, error) {
-	return gofs.Mount(mountpoint, a.root, mountOptions(a.opts))
+	return a.gate.mount(mountpoint, a.root, a.opts)
 }
 
 func (r *agencyRoot) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {

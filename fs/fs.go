@@ -7,7 +7,9 @@
 //
 // Locks: FS.mu, nodeState.mu and readFailures.mu are leaves. None is held
 // while another is taken, nor across a call into the cache (which may reach the
-// API), nor across a call into go-fuse. Open files keep their state in
+// API), nor across a call into go-fuse. mountGate.mu is taken with no other
+// lock held, and held across go-fuse's mount and the notifications sent to
+// the kernel (see mountGate). Open files keep their state in
 // cache.Handle, which has its own lock.
 package fs
 
@@ -69,7 +71,8 @@ type FS struct {
 	started time.Time   // the time shown when an item has none
 	pass    atomic.Bool // files wholly in the disk cache are read by passthrough
 
-	space *inoSpace // where inode numbers come from: this mount's
+	space *inoSpace  // where inode numbers come from: this mount's
+	gate  *mountGate // orders the mount before notifications: this mount's
 
 	mu     sync.Mutex
 	inos   map[string]uint64     // file key -> inode number; guarded by mu
@@ -79,16 +82,16 @@ type FS struct {
 
 // New returns the filesystem over store; Root is its root node.
 func New(store *cache.Store, opts Options) *FS {
-	return newFS(store, opts, &inoSpace{next: 2}, 1)
+	return newFS(store, opts, &inoSpace{next: 2}, &mountGate{}, 1)
 }
 
 // newFS returns the filesystem over store, its root numbered rootIno, its
-// other inodes numbered from space.
-func newFS(store *cache.Store, opts Options, space *inoSpace, rootIno uint64) *FS {
+// other inodes numbered from space, mounted through gate.
+func newFS(store *cache.Store, opts Options, space *inoSpace, gate *mountGate, rootIno uint64) *FS {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), space: space, inos: make(map[string]uint64),
+	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), space: space, gate: gate, inos: make(map[string]uint64),
 		states: make(map[uint64]*nodeState), dirs: make(map[string]*Dir)}
 	f.root = &Dir{fsys: f, st: &nodeState{entry: cache.Entry{IsDir: true, Size: 0}}}
 	f.inos[""] = rootIno
@@ -104,7 +107,7 @@ func (f *FS) Root() gofs.InodeEmbedder { return f.root }
 // Mount mounts f on mountpoint and serves it until unmounted. As root it
 // mounts with mount(2) directly; otherwise through fusermount3.
 func (f *FS) Mount(mountpoint string) (*fuse.Server, error) {
-	server, err := gofs.Mount(mountpoint, f.root, mountOptions(f.opts))
+	server, err := f.gate.mount(mountpoint, f.root, f.opts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,11 @@
 package fs
 
 import (
+	"sync"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
 	"github.com/ghlfs/ghlfs/cache"
 )
 
@@ -14,6 +19,11 @@ func (f *FS) changed(folderID string, before, after *cache.Listing) {
 	f.mu.Unlock()
 	if d == nil {
 		return
+	}
+	f.gate.mu.RLock()
+	defer f.gate.mu.RUnlock()
+	if !f.gate.mounted {
+		return // the kernel holds nothing yet (and go-fuse's nodes are not set up)
 	}
 	old, now := newDirView(before), newDirView(after)
 	for _, name := range old.names {
@@ -36,4 +46,25 @@ func (f *FS) changed(folderID string, before, after *cache.Listing) {
 		}
 	}
 	f.log.Debug("folder changed elsewhere", "folder", folderID, "before", len(before.Entries), "after", len(after.Entries))
+}
+
+// mountGate orders go-fuse's mount before the notifications sent through
+// its nodes. go-fuse sets up a node tree's inodes and the server they
+// notify through while it mounts, unguarded; the cache reports changes from
+// its own goroutine, whose first pass over the library may end while the
+// mount is still being made. No notification is sent before the mount (the
+// kernel holds nothing yet, and the nodes cannot send one); one due during
+// it waits for it.
+type mountGate struct {
+	mu      sync.RWMutex // held to mount; read-held to notify
+	mounted bool         // guarded by mu
+}
+
+// mount mounts root on mountpoint with opts.
+func (g *mountGate) mount(mountpoint string, root gofs.InodeEmbedder, opts Options) (*fuse.Server, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	server, err := gofs.Mount(mountpoint, root, mountOptions(opts))
+	g.mounted = err == nil
+	return server, err
 }
