@@ -12,16 +12,23 @@ import (
 	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
 
+// agencyFake is a fake agency of n demo locations, the first with
+// testLocation's id, and the token file of a Company login to it.
+func agencyFake(t *testing.T, n int) (*ghltest.Server, []ghltest.LocationOptions, string) {
+	t.Helper()
+	locs := ghltest.DemoLocations(n)
+	locs[0].ID = testLocation
+	srv := fake(t, ghltest.Options{Seed: "demo", Locations: locs, Approve: "Company"})
+	return srv, locs, login(t, srv, "Company", false)
+}
+
 // A second agency mount on the cache dir of one that serves is refused,
 // as a second mount of one location is: it would show every location
 // empty (their queues are locked), and take the first's control socket,
 // so that ghlfs status and unmount of the first would reach the second.
 func TestAgencyCacheDirInUse(t *testing.T) {
 	needFUSE(t)
-	locs := ghltest.DemoLocations(2)
-	locs[0].ID = testLocation
-	srv := fake(t, ghltest.Options{Seed: "demo", Locations: locs, Approve: "Company"})
-	tokenFile := login(t, srv, "Company", false)
+	srv, _, tokenFile := agencyFake(t, 2)
 	cacheDir := t.TempDir()
 	m := mountFS(t, srv, mountOpt{agency: true, cacheDir: cacheDir, args: []string{"--token-file", tokenFile}, env: appEnv(t, srv), token: "not-this-one"})
 

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -199,5 +200,63 @@ func TestMetricsAddressInUseFailsTheMount(t *testing.T) {
 	}
 	if n := getStats(t, srv).APIRequests; n != 0 {
 		t.Errorf("%d API calls before failing", n)
+	}
+}
+
+// An agency's mount counts its OAuth requests too (the list of its
+// locations, a token minted for each, the agency's token refreshed once
+// every access token expired): ghlfs_api_calls_total holds, by endpoint,
+// exactly what the fake served since the mount.
+func TestMetricsCountOAuthRequests(t *testing.T) {
+	needFUSE(t)
+	srv, locs, tokenFile := agencyFake(t, 2)
+	fb := getStats(t, srv) // ghlfs login's requests are not the mount's
+	m := mountFS(t, srv, mountOpt{agency: true, args: []string{"--token-file", tokenFile, "--metrics-addr", "127.0.0.1:0"},
+		env: appEnv(t, srv), token: "not-this-one"})
+	url := metricsURL(t, m)
+	for _, l := range locs {
+		sh(t, "ls", m.path(l.Name))
+	}
+	// Every access token dies: the next upload needs a new location
+	// token, minted with a refreshed agency token.
+	srv.ExpireAccessTokens()
+	writeFile(t, m.path(locs[0].Name, "after-expiry.txt"), []byte("x"))
+	waitFor(t, "the upload to land", func() bool {
+		for _, it := range srv.Location(locs[0].ID).Items() {
+			if it.Name == "after-expiry.txt" {
+				return true
+			}
+		}
+		return false
+	})
+
+	oauth := []string{ghltest.EndpointOAuthToken, ghltest.EndpointLocationToken, ghltest.EndpointInstalledLocations, ghltest.EndpointSearchLocations}
+	served := func(st stats) map[string]int {
+		out := map[string]int{}
+		for _, ep := range oauth {
+			out[ep] = st.ByEndpoint[ep] - fb.ByEndpoint[ep]
+		}
+		return out
+	}
+	// Another location's poller may mint its token at any moment: compare
+	// a scrape with the fake's counts taken on both sides of it, equal.
+	var want map[string]int
+	var got scrape
+	waitFor(t, "a scrape between two equal counts of the fake", func() bool {
+		before := served(getStats(t, srv))
+		got = scrapeMetrics(t, url)
+		want = served(getStats(t, srv))
+		return fmt.Sprint(before) == fmt.Sprint(want)
+	})
+	for _, ep := range oauth {
+		if n := int(got.sum("ghlfs_api_calls_total", `endpoint="`+ep+`"`)); n != want[ep] {
+			t.Errorf("%s: counted %d, the fake served %d", ep, n, want[ep])
+		}
+	}
+	if want[ghltest.EndpointOAuthToken] < 1 || want[ghltest.EndpointLocationToken] < len(locs)+1 {
+		t.Errorf("the fake served %v: want a refresh, and a location token for each location and one more after the expiry", want)
+	}
+	if n := got.sum("ghlfs_api_calls_total", `endpoint="POST /oauth/token"`, `status="200"`); n < 1 {
+		t.Errorf("no refresh counted as a 200:\n%s", got.text)
 	}
 }

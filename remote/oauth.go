@@ -68,6 +68,10 @@ type OAuthApp struct {
 	BaseURL                string       // default DefaultBaseURL
 	HTTP                   *http.Client // default: a client with sane timeouts
 	Clock                  clockwork.Clock
+	// Counts counts the requests the app sends (token grants, location
+	// tokens, the lists of an agency's locations), as a Client counts its
+	// own; nil counts none.
+	Counts *CallCounts
 }
 
 func (a OAuthApp) clock() clockwork.Clock {
@@ -135,6 +139,7 @@ func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Value
 	}
 	started := a.clock().Now()
 	resp, err := hc.Do(req)
+	a.Counts.call(http.MethodPost, path, statusOf(resp))
 	if err != nil {
 		return TokenSet{}, fmt.Errorf("POST %s: %w", path, redactErr(err))
 	}
@@ -579,6 +584,7 @@ func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("Version", APIVersion)
 		resp, err := hc.Do(req)
+		a.Counts.call(http.MethodGet, path, statusOf(resp))
 		if err != nil {
 			return nil, fmt.Errorf("GET %s: %w", path, redactErr(err))
 		}

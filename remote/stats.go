@@ -77,6 +77,25 @@ func (c *Client) Stats() Stats {
 	return out
 }
 
+// CallCounts counts the requests sent outside a Client: an OAuthApp's.
+// Its zero value is ready; a nil one counts nothing.
+type CallCounts struct{ s clientStats }
+
+// Stats returns the counts (Calls only: the app's requests are neither
+// paced nor retried, and none goes to the storage host).
+func (c *CallCounts) Stats() Stats {
+	if c == nil {
+		return Stats{}
+	}
+	return c.s.snapshot()
+}
+
+func (c *CallCounts) call(method, route string, status int) {
+	if c != nil {
+		c.s.call(method, route, status)
+	}
+}
+
 // callKey is CallKey without the concatenation, for counting.
 type callKey struct {
 	method, route string

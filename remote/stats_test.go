@@ -138,3 +138,50 @@ func TestStatsCountCallsWithoutAnswer(t *testing.T) {
 		t.Errorf("calls %v, want one GET /medias/files with status 0", got.Calls)
 	}
 }
+
+// An OAuth app counts its requests as a client does: by endpoint and
+// status, as many as the fake served, a refused grant too.
+func TestOAuthAppCountsItsRequests(t *testing.T) {
+	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	counts := &remote.CallCounts{}
+	app := remote.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
+	const redirect = "http://127.0.0.1:1/callback"
+	code, err := srv.AuthCode(redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Stats()
+	ctx := context.Background()
+	set, err := app.Exchange(ctx, code, redirect, "Location")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Refresh(ctx, set.RefreshToken, "Location"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Refresh(ctx, set.RefreshToken, "Location"); err == nil {
+		t.Fatal("a refresh token used twice was taken")
+	}
+	after := srv.Stats()
+	got := counts.Stats().Calls
+	want := map[remote.CallKey]int64{{Endpoint: "POST /oauth/token", Status: 200}: 2, {Endpoint: "POST /oauth/token", Status: 400}: 1}
+	if len(got) != len(want) {
+		t.Errorf("counted %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%v: counted %d, want %d", k, got[k], n)
+		}
+	}
+	if served := after.ByEndpoint["POST /oauth/token"] - before.ByEndpoint["POST /oauth/token"]; served != 3 {
+		t.Errorf("the fake served %d token requests, want 3", served)
+	}
+	var none *remote.CallCounts
+	if n := len(none.Stats().Calls); n != 0 {
+		t.Errorf("a nil CallCounts holds %d", n)
+	}
+}

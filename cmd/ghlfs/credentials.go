@@ -42,6 +42,7 @@ func readCredentials(flagFile string, conf map[string]string, apiURL string) (*c
 			if err != nil {
 				return nil, fmt.Errorf("%s holds OAuth tokens, which need the app to refresh them: %w", tf, err)
 			}
+			app.Counts = &remote.CallCounts{} // for the metrics
 			return &credentials{oauthFile: tf, set: set, app: app, appID: appIDOf(app.ClientID, conf)}, nil
 		}
 	}

@@ -163,11 +163,15 @@ func addPriority(sum *remote.PriorityStats, s remote.PriorityStats) {
 	sum.Waiting += s.Waiting
 }
 
-// setLibraries makes the metrics those of libs.
-func (s *metricsServer) setLibraries(libs []*library) {
-	out := make([]metricsSource, len(libs))
-	for i, l := range libs {
-		out[i] = metricsSource{remote: l.rc.Stats, cache: l.store.Stats}
+// setLibraries makes the metrics those of libs, and of the OAuth app's
+// requests as counted by oauth (nil: a token without an app).
+func (s *metricsServer) setLibraries(libs []*library, oauth *remote.CallCounts) {
+	out := make([]metricsSource, 0, len(libs)+1)
+	for _, l := range libs {
+		out = append(out, metricsSource{remote: l.rc.Stats, cache: l.store.Stats})
+	}
+	if oauth != nil {
+		out = append(out, metricsSource{remote: oauth.Stats, cache: func() cache.Stats { return cache.Stats{} }})
 	}
 	s.sources.Store(&out)
 }

@@ -327,7 +327,7 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 		defer ctl.Close()
 	}
 	if metrics != nil {
-		metrics.setLibraries(libs)
+		metrics.setLibraries(libs, creds.app.Counts)
 	}
 	// ghlfs unmount finds this process here, to let it finish its uploads.
 	if pf, err := writePidFile(mountpoint, sock); err != nil {
