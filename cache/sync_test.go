@@ -117,8 +117,8 @@ func TestPollRecentOrderIgnored(t *testing.T) {
 	}
 }
 
-// Listings saved by a mount are shown by the next at once, with no call,
-// and a pass replaces them: an item removed meanwhile goes, and a folder
+// Listings saved by a mount are shown by the next at once, without waiting
+// for a call, and a pass replaces them: an item removed meanwhile goes, and a folder
 // the library no longer holds is forgotten.
 func TestSavedListingsShownThenReplaced(t *testing.T) {
 	e := newEnv(t, ghltest.Options{})
@@ -142,12 +142,12 @@ func TestSavedListingsShownThenReplaced(t *testing.T) {
 	if HasSavedListings(e.dir, e.opts.Location, e.opts.API) {
 		t.Errorf("a mount under way (or killed) leaves the mark of one that ended cleanly")
 	}
-	e.srv.ResetStats()
+	// gone.txt was trashed after the listing was saved: a folder that
+	// shows it was shown from what was saved, without waiting for a
+	// listing (the one it starts in the background may have landed by
+	// the time its calls are counted, so they are not).
 	if got := e.names(t, docs); !slices.Equal(got, []string{"gone.txt", "kept.txt"}) {
 		t.Fatalf("the saved listing shows %q", got)
-	}
-	if n := e.lists(); n != 0 {
-		t.Errorf("%d listings to show a saved folder, want 0", n)
 	}
 	f := e.store.folders
 	f.listAll = true
