@@ -76,6 +76,9 @@ type pacer struct {
 	// onGrant, when set (by tests), is called with mu held for each slot
 	// handed out.
 	onGrant func(prio int, at time.Time)
+	// onArm, when set (by tests), is called with mu held when the leader,
+	// of priority prio, has set a timer for the next slot.
+	onArm   func(prio int)
 	reserve int // backgroundReserve
 	window  time.Duration
 	// lastUser is when a foreground call was last sent: the reserve is
@@ -129,6 +132,12 @@ func (p *pacer) enqueue(prio int) *waiter {
 func (p *pacer) await(ctx context.Context, w *waiter) error {
 	p.mu.Lock()
 	for {
+		// The state is read afresh below: a wake sent before (under mu)
+		// is already in it, and would only make another round.
+		select {
+		case <-w.wake:
+		default:
+		}
 		if err := ctx.Err(); err != nil {
 			p.leave(w)
 			p.stats[w.prio].Cancelled++
@@ -158,6 +167,9 @@ func (p *pacer) await(ctx context.Context, w *waiter) error {
 			}
 			timer = p.clock.NewTimer(d)
 			tick = timer.Chan()
+			if p.onArm != nil {
+				p.onArm(w.prio)
+			}
 		}
 		p.mu.Unlock()
 		select {

@@ -118,24 +118,44 @@ func TestPacerBackgroundRunsWhenForegroundIsIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	drain(t, p)
+	// The clock moves only once the call that should go next has set its
+	// timer: a count of the clock's timers cannot tell, as a call woken
+	// by a grant may let go of its timer when it finds another ahead.
+	// Each arm is told with the foreground grants so far, so that an arm
+	// from before a grant is known for what it is.
+	type arm struct {
+		prio      int
+		fgGranted int64
+	}
+	arms := make(chan arm, 1000)
+	p.mu.Lock()
+	p.onArm = func(prio int) { arms <- arm{prio, p.stats[foreground].Granted} } // p.mu is held
+	p.mu.Unlock()
+	armed := func(prio int) {
+		t.Helper()
+		want := arm{prio, p.snapshot().Foreground.Granted}
+		for {
+			select {
+			case a := <-arms:
+				if a == want {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no call of priority %d set a timer after %d foreground grants", prio, want.fgGranted)
+			}
+		}
+	}
 	done := make(chan string, 10)
 	start(ctx, p, p.enqueue(background), "bg", done)
 	for i := range 3 {
-		if err := clk.BlockUntilContext(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
 		start(ctx, p, p.enqueue(foreground), fmt.Sprintf("fg%d", i), done)
-		if err := clk.BlockUntilContext(ctx, 2); err != nil {
-			t.Fatal(err)
-		}
+		armed(foreground)
 		clk.Advance(testSlot)
 		if got := <-done; got != fmt.Sprintf("fg%d", i) {
 			t.Fatalf("step %d: %s was granted", i, got)
 		}
 	}
-	if err := clk.BlockUntilContext(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	armed(background)
 	clk.Advance(testSlot)
 	if got := <-done; got != "bg" {
 		t.Fatalf("%s was granted, want bg", got)
