@@ -1,12 +1,17 @@
 package fs
 
 import (
+	"context"
+	"errors"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
 
@@ -26,7 +31,7 @@ func needFUSE(t *testing.T) {
 // is being made: the first pass over the library starts before it. go-fuse
 // sets up what its notifications go through while mounting; a report in
 // that moment must not race with it (the race detector fails this test if
-// it does), and notifications must still reach the kernel once mounted.
+// it does), and changes reported once mounted must reach the kernel.
 func TestChangeReportedWhileMounting(t *testing.T) {
 	needFUSE(t)
 	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1})
@@ -34,8 +39,10 @@ func TestChangeReportedWhileMounting(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	srv.AddFile("", "a.jpg", "image/jpeg", []byte("x"))
-	f, _ := newXattrFS(t, srv, Options{})
+	id := srv.AddFile("", "a.jpg", "image/jpeg", []byte("x"))
+	// The kernel keeps names for an hour: only a notification makes it
+	// ask again.
+	f, _ := newXattrFS(t, srv, Options{EntryTimeout: time.Hour, AttrTimeout: time.Hour})
 	before := &cache.Listing{Entries: []cache.Entry{{Key: "k", ID: "id", Name: "gone.jpg"}}}
 	after := &cache.Listing{}
 
@@ -57,16 +64,41 @@ func TestChangeReportedWhileMounting(t *testing.T) {
 		}
 	})
 	<-first
-	server, err := f.Mount(t.TempDir())
+	mnt := t.TempDir()
+	server, err := f.Mount(mnt)
 	close(stop)
 	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer server.Unmount()
-	// Once mounted, a notification reaches the kernel (which answers
-	// ENOENT for a name it does not hold).
-	if errno := f.root.NotifyEntry("gone.jpg"); errno != 0 && errno != syscall.ENOENT {
-		t.Errorf("a notification once mounted: %v", errno)
+	// Once mounted, a change reported reaches the kernel: a.jpg, looked
+	// up, then trashed elsewhere, is gone for stat once reported.
+	ctx := context.Background()
+	if _, err := os.Stat(filepath.Join(mnt, "a.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	was, err := f.store.ListDir(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.DeleteMany(ctx, []string{id}, remote.StatusTrashed); err != nil {
+		t.Fatal(err)
+	}
+	f.store.Invalidate("")
+	now, err := f.store.ListDir(ctx, "")
+	if err != nil || len(now.Entries) != len(was.Entries)-1 {
+		t.Fatalf("the listing after the trash: %+v, %v", now, err)
+	}
+	if _, err := os.Stat(filepath.Join(mnt, "a.jpg")); err != nil {
+		t.Fatalf("before the report the kernel answered from what it holds, yet: %v", err)
+	}
+	f.changed("", was, now)
+	if _, err := os.Stat(filepath.Join(mnt, "a.jpg")); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("stat of a.jpg after its removal was reported: %v, want ENOENT", err)
 	}
 }
