@@ -117,9 +117,9 @@ func TestPollRecentOrderIgnored(t *testing.T) {
 	}
 }
 
-// Listings saved by a mount are shown by the next at once, without waiting
-// for a call, and a pass replaces them: an item removed meanwhile goes, and a folder
-// the library no longer holds is forgotten.
+// Listings saved by a mount are shown by the next at once, without
+// waiting for a call, and a pass replaces them: an item removed meanwhile
+// goes, and a folder the library no longer holds is forgotten.
 func TestSavedListingsShownThenReplaced(t *testing.T) {
 	e := newEnv(t, ghltest.Options{})
 	docs := e.srv.AddFolder("", "Docs")
