@@ -27,6 +27,7 @@ func agencyFake(t *testing.T, n int) (*ghltest.Server, []ghltest.LocationOptions
 // empty (their queues are locked), and take the first's control socket,
 // so that ghlfs status and unmount of the first would reach the second.
 func TestAgencyCacheDirInUse(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv, _, tokenFile := agencyFake(t, 2)
 	cacheDir := t.TempDir()

@@ -78,6 +78,7 @@ func queuedShown(tb testing.TB, m *mount, n int) {
 // shows every file once: neither a record and the copy it just uploaded
 // side by side, nor a gap.
 func TestListingWhileQueueLands(t *testing.T) {
+	t.Parallel()
 	const n = 1000
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, queueAndKill(t, srv, n))
@@ -132,6 +133,7 @@ func benchResume(b *testing.B) []benchRow {
 // complete on disk already (its close waited for that), so the remount
 // uploads them all and sets none aside.
 func TestKillRightAfterClose(t *testing.T) {
+	t.Parallel()
 	const n = 200
 	srv := fake(t, ghltest.Options{})
 	src := numberedFiles(t, "closed", n)

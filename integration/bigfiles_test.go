@@ -128,6 +128,7 @@ func problems(log, s string) []string {
 // whole, sent once with Version v3, and ghlfs's resident memory stays
 // under the bound (the bytes stream from the spool file).
 func TestBigVideoUploadsStreaming(t *testing.T) {
+	t.Parallel()
 	const size = bigVideoSize
 	src, sum := randomFile(t, "clip.mp4", size)
 	srv := fake(t, ghltest.Options{})

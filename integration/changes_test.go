@@ -41,6 +41,7 @@ func TestPollSeesOutsideChanges(t *testing.T) {
 // --list-all lists the whole library in two paged calls instead of two per
 // folder, and shows the same tree.
 func TestListAllStrategy(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	m := mountFS(t, srv, mountOpt{args: []string{"--list-all"}})
 	resetStats(t, srv)

@@ -44,6 +44,7 @@ func TestRsyncUnderFaults(t *testing.T) {
 // error within the deadline, nothing is lost, and once the service is
 // back the files waiting in the spool are uploaded.
 func TestServiceDownMidCopy(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--op-timeout", "2s", "--upload-retry", "500ms"}})
 	src := t.TempDir()
@@ -83,6 +84,7 @@ func TestServiceDownMidCopy(t *testing.T) {
 // With the real rate limit on (100 calls per 10 s), ghlfs paces itself: the
 // fake never has to answer 429, and no window holds more than the limit.
 func TestPacerKeepsUnderTheBurstLimit(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
 	m := mountFS(t, srv, mountOpt{args: []string{"--rate-limit", "100"}})
 	src := t.TempDir()

@@ -45,14 +45,18 @@ import (
 // the next operations run; and that again under injected faults with
 // listings trusted for 2 s only.
 func TestFSRand(t *testing.T) {
+	t.Parallel()
 	seed, nops := fsrandParams(t)
 	t.Run("plain", func(t *testing.T) {
+		t.Parallel()
 		runFSRand(t, seed, nops, ghltest.Options{}, ghltest.Faults{}, nil)
 	})
 	t.Run("write-back", func(t *testing.T) {
+		t.Parallel()
 		runFSRand(t, seed, nops, ghltest.Options{}, ghltest.Faults{}, []string{"--write-back-delay", "200ms"})
 	})
 	t.Run("faults", func(t *testing.T) {
+		t.Parallel()
 		// FaultCut: the fake carries an API request out and then drops the
 		// connection unanswered (and cuts a storage GET half way).
 		f := ghltest.Faults{Fault500: 0.05, Fault429: 0.01, FaultCut: 0.01}

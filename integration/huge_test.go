@@ -30,6 +30,7 @@ func seedBigFolder(srv *ghltest.Server, name string, n int) string {
 // that is making progress. Progress is logged on the way, every page is
 // asked for once, and ghlfs's memory stays small.
 func TestHugeFolderListsCompletely(t *testing.T) {
+	// Not parallel: each page must come within a 2 s --op-timeout.
 	const n = 20000
 	srv := fake(t, ghltest.Options{})
 	seedBigFolder(srv, "huge", n)

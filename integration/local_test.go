@@ -83,6 +83,7 @@ func mountForOthers(t *testing.T, args ...string) (*ghltest.Server, *mount, stri
 // modes ghlfs shows (--uid, --gid, --umask): another user may do exactly
 // what they give, and nothing it may not do reaches the API.
 func TestAllowOtherGivesTheModesShown(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	needRoot(t)
 

@@ -130,6 +130,7 @@ func TestNoHeadToARefusedURL(t *testing.T) {
 // the read after --op-timeout; the log names the file and the url's host
 // and path, never its query.
 func TestSignedURLNeverLogged(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	id := srv.AddFile("", "signed.bin", "", make([]byte, 300<<10))
 	it, _ := srv.Item(id)
@@ -249,6 +250,7 @@ func TestTokenRotatedWhileMounted(t *testing.T) {
 // for --max-retry-after at most: an ls caught by it answers soon after the
 // server lets calls through again, and the calls after it are not held.
 func TestRetryAfterOfADayIsCapped(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	folder := srv.AddFolder("", "f")
 	srv.AddFile(folder, "x.txt", "", []byte("x"))

@@ -126,6 +126,7 @@ func readTokenSet(t *testing.T, path string) remote.TokenSet {
 // ghlfs login, with the code sent back to its loopback listener and with
 // the code pasted, then a mount with the tokens it stored.
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	for _, paste := range []bool{false, true} {
@@ -149,6 +150,7 @@ func TestLogin(t *testing.T) {
 // reaches cp, every file lands, and no refresh token is used twice (the
 // fake refuses a reused one, and counts it).
 func TestRefreshAcrossExpiries(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	const ttl = time.Second
 	srv := fake(t, ghltest.Options{Seed: "demo", TokenTTL: ttl})
@@ -214,6 +216,7 @@ wait:
 // kill -9 right after a refresh: the next mount uses the set stored
 // before the new token was used.
 func TestKillAfterRefresh(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo", TokenTTL: 2 * time.Second})
 	tokenFile := login(t, srv, "Location", false)
@@ -248,6 +251,7 @@ func TestKillAfterRefresh(t *testing.T) {
 // access tokens (the other process's token dies at once), one where a
 // reused refresh token revokes the whole login, and NestJS-shaped errors.
 func TestTwoMountsShareTokenFile(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	for _, q := range []string{"", ghltest.QuirkRefreshRevokesAccess, ghltest.QuirkRefreshReuseRevokes, ghltest.QuirkOAuthNestErrors} {
 		t.Run(quirkName(q), func(t *testing.T) { twoMountsShareTokenFile(t, q) })
@@ -294,6 +298,7 @@ func twoMountsShareTokenFile(t *testing.T, quirk string) {
 // A login revoked in HighLevel: calls fail with EACCES, one log line says
 // to log in again, and ghlfs does not keep asking.
 func TestRevokedLoginAsksForLogin(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	for _, q := range []string{"", ghltest.QuirkOAuthNestErrors} {
 		t.Run(quirkName(q), func(t *testing.T) { revokedLoginAsksForLogin(t, q) })
@@ -328,6 +333,7 @@ func revokedLoginAsksForLogin(t *testing.T, quirk string) {
 // leaves the others working; each location's calls stay under its own
 // limit.
 func TestAgencyMount(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	locs := ghltest.DemoLocations(4)
 	locs[0].ID = testLocation

@@ -23,6 +23,7 @@ import (
 // answer was lost, with short-lived listings and the write-back delay on.
 // QUIRK_OPS sets the operations per quirk (default 400).
 func TestQuirkMatrix(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	seed, _ := fsrandParams(t)
 	nops := 400
@@ -51,6 +52,7 @@ func TestQuirkMatrix(t *testing.T) {
 		{quirk: ghltest.QuirkQueryRegex},
 	} {
 		t.Run(c.quirk, func(t *testing.T) {
+			t.Parallel()
 			opts := c.opts
 			opts.Quirks = []string{c.quirk}
 			runFSRand(t, seed, nops, opts, faults, append(slices.Clone(args), c.args...))
@@ -111,6 +113,7 @@ func TestQuirkTrashListed(t *testing.T) {
 // orders differently on every request. ls shows each exactly once, before
 // and after a remount.
 func TestQuirkUnstableTiesBulkImport(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo", Quirks: []string{ghltest.QuirkUnstableTies}})
 	var want []string

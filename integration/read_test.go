@@ -16,6 +16,7 @@ import (
 // The demo library, browsed and read with real tools, in both field modes
 // and under a page cap lower than the client's page size.
 func TestReadDemoLibrary(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name string
 		opts ghltest.Options
@@ -204,6 +205,7 @@ func TestWrongTokenRefused(t *testing.T) {
 
 // SIGTERM unmounts cleanly and ghlfs exits 0; so does ghlfs unmount.
 func TestCleanUnmount(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	m := mountFS(t, srv, mountOpt{})
 	sh(t, "ls", m.dir)

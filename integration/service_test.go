@@ -75,6 +75,7 @@ func exitsCleanly(t *testing.T, exited <-chan error, dir, log string) {
 // process it leaves serves it until ghlfs unmount, which waits for its
 // uploads.
 func TestDaemonReturnsOnceMounted(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	dir := t.TempDir()

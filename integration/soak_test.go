@@ -23,6 +23,7 @@ import (
 // rewrites, renames and removes files in one folder; readers stat and read
 // the files the writer says exist, as fast as they can.
 func TestListingNeverHidesAFile(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Faults: ghltest.Faults{Fault500: 0.05, Fault429: 0.02, Fault429NoRetryAfter: true, FaultCut: 0.01}})
 	m := mountFS(t, srv, mountOpt{args: []string{"--dir-cache-time", "100ms", "--write-back-delay", "50ms", "--upload-retry", "100ms"}})
 	sh(t, "mkdir", m.path("soak"))

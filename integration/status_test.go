@@ -73,6 +73,7 @@ func pattern(n int) []byte {
 // the limits and the spool; once the upload landed (cp returns: the
 // write-back delay is 0), it is gone, and the fake's API lists the file.
 func TestStatusShowsUploadProgress(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	srv.AddFolder("", "Clients")
 	m := mountFS(t, srv, mountOpt{})
@@ -167,6 +168,7 @@ func TestStatusShowsUploadProgress(t *testing.T) {
 // try (the retry delay doubles from --upload-retry, up to 10 minutes);
 // the file is not in the library.
 func TestStatusShowsFailedUpload(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "1s", "--upload-retry", "1h"}})
 	srv.SetFaults(ghltest.Faults{RejectUploads: true})
@@ -194,6 +196,7 @@ func TestStatusShowsFailedUpload(t *testing.T) {
 // boot (no $XDG_RUNTIME_DIR) and unmounted as from a login shell (with
 // one): they find each other all the same.
 func TestUnmountShowsProgress(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "1h"}, env: []string{"XDG_RUNTIME_DIR="}})
 	const size = 16_000_000
@@ -227,6 +230,7 @@ func TestUnmountShowsProgress(t *testing.T) {
 // ghlfs has exited and the library does not hold the file; the record
 // stays in the spool, and the next mount uploads it.
 func TestUnmountForceKeepsUploadForNextMount(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "1s", "--unmount-grace", "10m"}})
 	const size = 16_000_000

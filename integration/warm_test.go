@@ -13,6 +13,7 @@ import (
 // removed elsewhere meanwhile disappears, one added appears, and nothing
 // the mount showed from its saved listings was written to the library.
 func TestWarmStartFromSavedListings(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	docs := srv.AddFolder("", "Docs")
 	srv.AddFile(docs, "a.txt", "text/plain", []byte("alpha\n"))

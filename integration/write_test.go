@@ -75,6 +75,7 @@ func checkRemoteMatches(t *testing.T, srv *ghltest.Server, local, prefix string)
 }
 
 func TestMkdirAndCopyTreeIn(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 
@@ -164,6 +165,7 @@ func TestRenameAndMove(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	src := t.TempDir()
@@ -205,6 +207,7 @@ func TestRemove(t *testing.T) {
 // uploaded, because the times rsync sets are kept. rsync -c back out
 // finds nothing different.
 func TestRsync(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	src := t.TempDir()
@@ -238,6 +241,7 @@ func TestRsync(t *testing.T) {
 }
 
 func TestTarSedAndEditorSaves(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	src := t.TempDir()
@@ -339,6 +343,7 @@ func TestTouchTimesAndNames(t *testing.T) {
 }
 
 func TestTooLarge(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	resetStats(t, srv)
@@ -465,6 +470,7 @@ func TestReadOnly(t *testing.T) {
 // after the API stored it): the next mount finds it instead of uploading
 // the bytes a second time.
 func TestLostAnswerNotDuplicated(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	// Every answer cut: give up on each operation after a few seconds.
 	m := mountFS(t, srv, mountOpt{args: []string{"--op-timeout", "3s"}})

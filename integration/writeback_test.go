@@ -120,6 +120,7 @@ func wbStop(t *testing.T, srv *ghltest.Server, m *mount, limit time.Duration) {
 // TestDiskFullKeepsOriginal: a copy cut short by a full --cache-dir never
 // replaces the good original; the fragment waits in CACHE/recovered/.
 func TestDiskFullKeepsOriginal(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a small tmpfs as the cache dir needs root")
@@ -295,6 +296,7 @@ func checkShownAfterListing(t *testing.T, srv *ghltest.Server, m *mount, name st
 // the API lets it, also across a restart, and the mount never shows it
 // meanwhile, under any name.
 func TestTrashFailureAfterReplace(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	oldBytes := []byte("old\n")
 	oldID := srv.AddFile("", "README.txt", "text/plain", oldBytes)
@@ -607,6 +609,7 @@ func checkSavedOnce(t *testing.T, srv *ghltest.Server, name, tmp, oldID string, 
 // (vim's swap-then-rename, atomic-save libraries) uploads once, under the
 // final name and its content type.
 func TestEditorSaveUploadsOnceUnderFinalName(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	oldNotes := srv.AddFile("", "notes.md", "text/markdown", []byte("# old notes\n"))
 	oldPhoto := srv.AddFile("", "photo.png", "image/png", randomBytes(20_000, 501))
@@ -657,6 +660,7 @@ func TestEditorSaveUploadsOnceUnderFinalName(t *testing.T) {
 // write-back delay, within --unmount-grace, and logs how many files still
 // wait; those go up at the next mount.
 func TestUnmountUploadsWhatIsDue(t *testing.T) {
+	t.Parallel()
 	const files = 20
 	src := t.TempDir()
 	want := map[string][]byte{}
@@ -788,6 +792,7 @@ func TestUnmountUploadsWhatIsDue(t *testing.T) {
 // TestWriteBackDelayCoalesces: a file written again and again within the
 // write-back delay is uploaded once, with its final bytes.
 func TestWriteBackDelayCoalesces(t *testing.T) {
+	t.Parallel()
 	const delay = 3 * time.Second
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", delay.String()}})
