@@ -21,7 +21,8 @@ type Handle struct {
 	reader  *Reader // guarded by mu: its copy in the API, until rec is set
 	rec     *record // guarded by mu: its record, once it reads or writes one
 	writer  bool    // guarded by mu: counted as a writer of rec
-	changed bool    // guarded by mu: written since the last flush
+	writes  uint64  // guarded by mu: changes made through it (writes, truncations)
+	flushed uint64  // guarded by mu: the changes a finished flush answered for
 	err     error   // guarded by mu: the first write that failed
 	gone    bool    // guarded by mu: released
 }
@@ -93,7 +94,7 @@ func (s *Store) Truncate(ctx context.Context, e Entry, size int64) error {
 		}
 	}
 	h.mu.Lock()
-	h.changed = true
+	h.writes++
 	h.mu.Unlock()
 	return h.Flush(ctx)
 }
@@ -204,7 +205,7 @@ func (h *Handle) Write(ctx context.Context, data []byte, off int64) (int, error)
 	}
 	h.mu.Lock()
 	r := h.rec
-	h.changed = true
+	h.writes++
 	h.mu.Unlock()
 	n, err := r.writeAt(data, off)
 	return n, h.failed(err)
@@ -220,7 +221,7 @@ func (h *Handle) Truncate(ctx context.Context, size int64) error {
 	}
 	h.mu.Lock()
 	r := h.rec
-	h.changed = true
+	h.writes++
 	h.mu.Unlock()
 	return h.failed(r.truncate(size))
 }
@@ -229,10 +230,17 @@ func (h *Handle) Truncate(ctx context.Context, size int64) error {
 // descriptors). It returns a write's failure. In sync mode (no write-back
 // delay) it also uploads what this descriptor wrote, when no other open
 // file is writing it, and returns the upload's result.
+//
+// Several flushes of one open file can run at once: a process that forks
+// while it holds the file open gives the child a copy of the descriptor,
+// closed at the child's exec or exit, and each close is a flush. Each
+// waits for the upload of what was written before it began; one that
+// finds the upload begun by another waits for it too, rather than return
+// before the file is in the library.
 func (h *Handle) Flush(ctx context.Context) error {
 	h.mu.Lock()
-	err, changed, writer, r := h.err, h.changed, h.writer, h.rec
-	h.changed = false
+	err, writes, writer, r := h.err, h.writes, h.writer, h.rec
+	changed := writes > h.flushed
 	h.mu.Unlock()
 	if err != nil {
 		return err
@@ -240,6 +248,11 @@ func (h *Handle) Flush(ctx context.Context) error {
 	if !writer || !changed {
 		return nil
 	}
+	defer func() {
+		h.mu.Lock()
+		h.flushed = max(h.flushed, writes)
+		h.mu.Unlock()
+	}()
 	r.mu.Lock()
 	only := r.writers == 1
 	r.mu.Unlock()

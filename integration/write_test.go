@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -570,5 +572,64 @@ func TestReplacedContentKeepsTheInode(t *testing.T) {
 	}
 	if got := strings.TrimSpace(sh(t, "stat", "-c", "%i", m.path("later.txt"))); got != ino {
 		t.Errorf("inode %s became %s after the background upload", ino, got)
+	}
+}
+
+// A process that forks while it holds a file open shares the descriptor
+// with its child: each close of either copy is a flush. With uploads at
+// close, the parent's close returns only once what it wrote is in the
+// library, also when the child's close began that upload. (Seen with the
+// integration tests run in parallel: one test's fork inherited another's
+// file, and that file's own close returned before its upload landed.)
+func TestCloseWaitsForAnUploadAnotherCloseBegan(t *testing.T) {
+	t.Parallel()
+	srv := fake(t, ghltest.Options{})
+	m := mountFS(t, srv, mountOpt{})
+	f, err := os.Create(m.path("shared.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("hello"); err != nil {
+		t.Fatal(err)
+	}
+	// The child gets the file as its fd 3, and closes it when told to.
+	// (Its exec closes the parent's own number, inherited close-on-exec:
+	// that flush uploads "hello" before Start returns.)
+	child := exec.Command("sh", "-c", "read go; exec 3>&-; read done")
+	child.ExtraFiles = []*os.File{f}
+	tell, err := child.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Wait()
+	defer tell.Close()
+	if _, err := f.WriteString(" world"); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(time.Second)})
+	before := srv.Stats().ByEndpoint[ghltest.EndpointUpload]
+	if _, err := tell.Write([]byte("go\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the child's close to send the upload", func() bool {
+		return srv.Stats().ByEndpoint[ghltest.EndpointUpload] > before
+	})
+	if err := f.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	// The copy holding "hello" may still be on its way to the trash.
+	var held []string
+	for _, it := range activeItems(srv) {
+		if it.Name == "shared.txt" {
+			data, _ := srv.Content(it.ID)
+			held = append(held, string(data))
+		}
+	}
+	if !slices.Contains(held, "hello world") {
+		t.Fatalf("once close returned the library holds %q, want %q", held, "hello world")
 	}
 }
