@@ -177,6 +177,7 @@ func grantError(path string, resp *http.Response, body []byte) error {
 		} else if e.Message == "" {
 			e.Message = o.Error
 		}
+		e.Cause = authCause(e.Status, e.Message)
 	}
 	return e
 }
