@@ -216,6 +216,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 	}
 	s.folders.saved = s.snap
 	s.content = newContent(rc, opts, s.closing, disk)
+	s.content.relist = s.folders.relisted
 	s.folders.fetched = s.content.learnSizes
 	s.folders.closing = s.closing
 	s.folders.changedFn = s.changed
