@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -189,9 +190,9 @@ func newFetchGroup() *fetchGroup {
 // Reader reads one file of the API. It is made per open file handle.
 type Reader struct {
 	c *content
-	e Entry
 
 	mu       sync.Mutex
+	e        Entry // the file; its url changes once if it was stale (recheck)
 	front    int64 // the furthest byte read so far
 	streak   int   // reads in a row near the front
 	window   int64 // current read-ahead window
@@ -203,12 +204,28 @@ func (s *content) reader(e Entry) *Reader {
 	return &Reader{c: s, e: e}
 }
 
+// entry is the file as the Reader reads it now.
+func (r *Reader) entry() Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.e
+}
+
 // Read returns the bytes of the file from off on, up to n of them or to
 // the end of the file, as slices of the cached chunks (no copy), and a
 // function to call once they have been used: the caller must not change
 // them, nor use them after done. It returns io.EOF at the end of the file.
-func (r *Reader) Read(ctx context.Context, n int, off int64) (data [][]byte, done func(), err error) {
-	e, err := r.c.sized(ctx, r.e)
+func (r *Reader) Read(ctx context.Context, n int, off int64) ([][]byte, func(), error) {
+	e := r.entry()
+	data, done, err := r.read(ctx, e, n, off)
+	if err != nil && r.recheck(ctx, e, err) {
+		return r.read(ctx, r.entry(), n, off)
+	}
+	return data, done, err
+}
+
+func (r *Reader) read(ctx context.Context, e Entry, n int, off int64) (data [][]byte, done func(), err error) {
+	e, err = r.c.sized(ctx, e)
 	if err != nil {
 		return nil, nop, err
 	}
@@ -254,7 +271,61 @@ func nop() {}
 // ReadAt reads len(p) bytes at off, or up to the end of the file, in which
 // case it returns io.EOF with the bytes read.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	e, err := r.c.sized(ctx, r.e)
+	e := r.entry()
+	n, err := r.readAt(ctx, e, p, off)
+	if err != nil && err != io.EOF && r.recheck(ctx, e, err) {
+		return r.readAt(ctx, r.entry(), p, off)
+	}
+	return n, err
+}
+
+// recheck is told that a read of used failed with err. When the url came
+// from a listing an earlier mount saved, not yet checked against the
+// server, and the storage host or the allow-list refused it, the url may
+// be stale (the file's bytes moved since; the saved listing was of
+// another server): the file's folder is listed again (once for the open
+// file; concurrent reads share it), and recheck reports whether that
+// gave the file another url, for the read to be tried once more.
+func (r *Reader) recheck(ctx context.Context, used Entry, err error) bool {
+	if !used.unchecked || r.c.relist == nil || !refusedRead(err) {
+		return false
+	}
+	v, _, _ := r.c.relists.Do(used.ID, func() (any, error) {
+		fresh, ok := r.c.relist(ctx, used)
+		if !ok {
+			return "", nil
+		}
+		return fresh.URL(), nil
+	})
+	url, _ := v.(string)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.e.ID != used.ID {
+		return false
+	}
+	r.e.unchecked = false // checked now, whatever came of it
+	if url == "" || url == used.URL() {
+		return false
+	}
+	r.c.log.Info("a url from the listings saved by the last mount was refused; the file's folder, listed again, gives another", "name", used.Name, "id", used.ID)
+	r.e.setURL(url)
+	return true
+}
+
+// refusedRead reports whether a read failed for its url: refused by the
+// storage allow-list (nothing was sent), or by the storage host (a 4xx
+// other than 408 and 429: no such object, or not for us), as opposed to a
+// failure that may pass on its own.
+func refusedRead(err error) bool {
+	if errors.Is(err, remote.ErrRefused) {
+		return true
+	}
+	var e *remote.Error
+	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
+}
+
+func (r *Reader) readAt(ctx context.Context, e Entry, p []byte, off int64) (int, error) {
+	e, err := r.c.sized(ctx, e)
 	if err != nil {
 		return 0, err
 	}
@@ -510,6 +581,11 @@ type content struct {
 	learning sync.WaitGroup // size look-ups under way in the background
 	flights  singleflight.Group
 	stats    contentStats // for Store.Stats (stats.go)
+	// relist, when set, gives e as its folder's listing shows it once
+	// checked against the server (folders.relisted); false if it cannot.
+	// relists shares one among the reads that ask at once.
+	relist  func(ctx context.Context, e Entry) (Entry, bool)
+	relists singleflight.Group
 
 	mu sync.Mutex
 	// sizes holds sizes learnt from the storage host, by file id. A file's

@@ -364,3 +364,16 @@ func replaceFile(p string, write func(tmp string) error) error {
 	}
 	return nil
 }
+
+// clear drops every chunk: the cache dir was another library's, whose
+// file ids these are.
+func (d *diskCache) clear() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for el := d.order.Front(); el != nil; el = el.Next() {
+		os.Remove(filepath.Join(d.dir, chunkName(el.Value.(*diskChunk).key)))
+	}
+	d.order.Init()
+	clear(d.m)
+	d.used = 0
+}

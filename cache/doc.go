@@ -18,7 +18,12 @@
 //	  └─ (folders, content, times, directly)
 //
 // Nothing below the front knows of the front; the queue calls folders,
-// content and times, never the other way round.
+// content and times, never the other way round. Folders and content
+// reach each other only through functions the front hands them: folders
+// tells content the sizes a listing lacked (content.learnSizes), and
+// content asks folders for a listing checked against the server when a
+// url from a listing an earlier mount saved is refused
+// (folders.relisted).
 //
 // # Lock order
 //

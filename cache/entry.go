@@ -35,7 +35,10 @@ type Entry struct {
 	// (8 bytes, not 16 and a copy). The zero handle: none given.
 	ctype    unique.Handle[string]
 	urlHasID bool
-	IsDir    bool
+	// unchecked marks an entry of a listing an earlier mount saved, not
+	// yet checked against the server: its url may be stale (Reader.recheck).
+	unchecked bool
+	IsDir     bool
 	// Pending marks a file whose bytes are held by the write-back queue.
 	Pending bool
 }

@@ -34,6 +34,11 @@ var (
 	// ErrLoginNeeded comes with ErrPermission when the stored OAuth login
 	// is dead: the remote layer said so once, in one log line.
 	ErrLoginNeeded = errors.New("the OAuth login must be made again (ghlfs login)")
+	// ErrTokenUnfit comes with ErrPermission when the API refused the
+	// token for a cause no new token cures (its scope, its location, the
+	// Version header: remote.ErrIncurable): the remote layer said so
+	// once, in one log line naming the cause.
+	ErrTokenUnfit = errors.New("the API refuses this token for this call")
 )
 
 // translate gives an error from the remote layer its kind.
@@ -47,6 +52,8 @@ func translate(err error) error {
 		kind = ErrNotFound
 	case errors.Is(err, remote.ErrLoginNeeded):
 		return fmt.Errorf("%w: %w: %w", ErrPermission, ErrLoginNeeded, err)
+	case errors.Is(err, remote.ErrIncurable):
+		return fmt.Errorf("%w: %w: %w", ErrPermission, ErrTokenUnfit, err)
 	case errors.Is(err, remote.ErrUnauthorized), errors.Is(err, remote.ErrForbidden):
 		kind = ErrPermission
 	case errors.Is(err, remote.ErrTooLarge):

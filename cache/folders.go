@@ -187,6 +187,12 @@ func (f *folders) get(ctx context.Context, folderID string) (*folderState, error
 			return st, nil
 		}
 	}
+	return f.loadShared(ctx, folderID)
+}
+
+// loadShared fetches a folder's listing and stores it; concurrent calls
+// for one folder share a single fetch.
+func (f *folders) loadShared(ctx context.Context, folderID string) (*folderState, error) {
 	v, err, _ := f.flights.Do("list\x00"+folderID, func() (any, error) {
 		ctx, cancel := f.listingContext(ctx)
 		defer cancel()
@@ -196,6 +202,42 @@ func (f *folders) get(ctx context.Context, folderID string) (*folderState, error
 		return nil, err
 	}
 	return v.(*folderState), nil
+}
+
+// relisted returns the file e as its folder's listing shows it once
+// checked against the server (listed now, unless a fresh listing is
+// held), with a url; false if the folder cannot be listed or no longer
+// shows the file. The content part asks it when a url from a saved
+// listing is refused (Reader.recheck).
+func (f *folders) relisted(ctx context.Context, e Entry) (Entry, bool) {
+	st, err := f.current(ctx, e.ParentID)
+	if err != nil {
+		f.log.Debug("could not list a folder again to check a file's url", "name", e.Name, "err", err)
+		return e, false
+	}
+	for _, g := range st.entries {
+		if g.ID == e.ID && g.URL() != "" {
+			return g, true
+		}
+	}
+	return e, false
+}
+
+// current returns a folder's listing as checked against the server: the
+// stored one while it is fresh (never one an earlier mount saved), else
+// one fetched now. A change it finds is reported as a revalidation's is.
+func (f *folders) current(ctx context.Context, folderID string) (*folderState, error) {
+	f.touch(folderID)
+	if st, ok := f.fresh(folderID); ok {
+		return st, nil
+	}
+	before, _ := f.cached(folderID)
+	after, err := f.loadShared(ctx, folderID)
+	if err != nil {
+		return nil, err
+	}
+	f.report(folderID, before, after)
+	return after, nil
 }
 
 // listingContext is the context of a listing fetched for ctx's caller.

@@ -35,6 +35,10 @@ type queue struct {
 	timeout  time.Duration
 	maxSize  int64
 
+	// legacyAPI is Options.LegacyAPI: records written under it are set
+	// aside, never uploaded.
+	legacyAPI string
+
 	ctx     context.Context // done when the queue closes
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
@@ -113,6 +117,7 @@ func newQueue(rc Remote, f *folders, c *content, times *timeStore, dir string, o
 		keys:     make(map[string]string),
 		latest:   make(map[string]Entry),
 	}
+	q.legacyAPI = opts.LegacyAPI
 	q.cond = sync.NewCond(&q.mu)
 	q.progress = sync.NewCond(&q.mu)
 	q.ctx, q.cancel = context.WithCancel(context.Background())

@@ -31,7 +31,7 @@ func (q *queue) recoverSpool(dir string) error {
 	if err != nil {
 		return err
 	}
-	var records []*record
+	var records, legacy []*record
 	var foreign []string
 	jsons := map[string]bool{}
 	for _, de := range names {
@@ -49,6 +49,8 @@ func (q *queue) recoverSpool(dir string) error {
 			case ferr != nil:
 				q.log.Error(fmt.Sprintf("spool: unreadable record %s; it is left as it is: %v", filepath.Join(q.spool, name), ferr))
 			case r == nil:
+			case r.rf.Location == q.location && q.legacyAPI != "" && r.rf.API == q.legacyAPI:
+				legacy = append(legacy, r)
 			case r.rf.Location != q.location || r.rf.API != q.api:
 				foreign = append(foreign, fmt.Sprintf("%s (location %s at %s)", r.rf.Name, r.rf.Location, r.rf.API))
 			default:
@@ -62,6 +64,9 @@ func (q *queue) recoverSpool(dir string) error {
 	}
 	if err := q.claim(dir); err != nil {
 		return err
+	}
+	for _, r := range legacy {
+		q.setAsideLegacy(r)
 	}
 	// Bytes with no record: a copy taken to change a file that was never
 	// changed, or the bytes of a record that was done.
@@ -95,6 +100,41 @@ func (q *queue) recoverSpool(dir string) error {
 		r.mu.Unlock()
 	}
 	return nil
+}
+
+// setAsideLegacy takes a record an earlier ghlfs wrote for a service on
+// loopback, named then without its port: it may be another server's (one
+// on another port of the host), so it is never uploaded. Its bytes go to
+// recovered/ and the record leaves the spool, with one log line; a
+// record without bytes (a rename or removal still to send) is dropped,
+// and its line says what it was to do.
+func (q *queue) setAsideLegacy(r *record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	why := fmt.Sprintf("an earlier ghlfs queued it for %s, a name that leaves out the port, so it may be another server's", r.rf.API)
+	if r.data != nil {
+		r.data.Close() // the bytes stay: set aside below
+		r.data = nil
+	}
+	if _, err := os.Stat(r.dataPath()); err == nil {
+		q.setAside(r, why)
+	} else {
+		q.log.Warn(fmt.Sprintf("%s: a change an earlier ghlfs queued (state %s, copy in the library %q) is dropped: %s", r.rf.Name, r.rf.State, r.rf.RemoteID, why), "name", r.rf.Name)
+	}
+	r.unsaveLocked()
+}
+
+// readOwner reads owner.json of the cache directory dir, if it has one.
+func readOwner(dir string) (owner, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "owner.json"))
+	if err != nil {
+		return owner{}, false
+	}
+	var o owner
+	if json.Unmarshal(b, &o) != nil {
+		return owner{}, false
+	}
+	return o, true
 }
 
 // claim makes sure the cache directory belongs to this library, and says

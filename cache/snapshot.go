@@ -669,6 +669,7 @@ func decodeSnapFolder(chunk []byte) (string, savedFolder, error) {
 			e.ParentID = r.str(remote.MaxIDBytes)
 		}
 		e.IsDir = flags&snapDir != 0
+		e.unchecked = true // until its folder is listed again
 		e.Size = r.varint()
 		e.ModTime = r.time()
 		if flags&snapURLHasID != 0 {

@@ -52,8 +52,16 @@ type Options struct {
 	// keeps them in a temporary directory.
 	CacheDir string
 	// Location and API name the library: records of pending files carry
-	// them, and a cache dir holding another library's records is refused.
+	// them, and a cache dir holding another library's records is refused;
+	// so do the saved listings (another library's are not shown) and
+	// cacheDir/owner.json (a cache dir taken over from another library
+	// drops that library's cached contents and file times).
 	Location, API string
+	// LegacyAPI, when set, is the name an earlier ghlfs gave API (for a
+	// service on loopback, its host without the port): a record written
+	// under it may be another server's, and is set aside (its bytes kept
+	// in recovered/, one log line), never uploaded.
+	LegacyAPI string
 	// Delete makes removals permanent; by default they go to the trash.
 	Delete   bool
 	ReadOnly bool
@@ -175,6 +183,11 @@ func New(rc Remote, opts Options) (*Store, error) {
 		lock.Close()
 		return nil, err
 	}
+	// Whose cache the directory was: another library's cached contents
+	// and file times are keyed by ids of that library, and must not show
+	// in this one (dropped once the dir is claimed, below).
+	prev, owned := readOwner(dir)
+	takeover := owned && prev != (owner{Location: opts.Location, API: opts.API})
 	var disk *diskCache
 	if opts.DiskBytes > 0 {
 		if disk, err = openDiskCache(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
@@ -203,6 +216,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 	}
 	s.folders.saved = s.snap
 	s.content = newContent(rc, opts, s.closing, disk)
+	s.content.relist = s.folders.relisted
 	s.folders.fetched = s.content.learnSizes
 	s.folders.closing = s.closing
 	s.folders.changedFn = s.changed
@@ -212,6 +226,17 @@ func New(rc Remote, opts Options) (*Store, error) {
 		s.times.close()
 		s.snap.close()
 		return fail(err)
+	}
+	if takeover {
+		// The dir is this library's now (no record of the other was
+		// left: recoverSpool refuses those).
+		s.log.Info(fmt.Sprintf("the cache dir %s was the cache of location %q at %s: its cached file contents and file times are dropped", dir, prev.Location, prev.API))
+		if disk != nil {
+			disk.clear()
+		}
+		if err := s.times.clear(); err != nil {
+			s.log.Warn("could not drop the file times of the cache dir's former library", "err", err)
+		}
 	}
 	s.q.start()
 	switch {

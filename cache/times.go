@@ -114,3 +114,18 @@ func (ts *timeStore) close() error {
 	ts.f = nil
 	return err
 }
+
+// clear forgets every time kept: the cache dir was another library's,
+// whose ids these are.
+func (ts *timeStore) clear() error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	clear(ts.times)
+	if ts.f == nil {
+		return nil
+	}
+	if err := ts.f.Truncate(0); err != nil {
+		return err
+	}
+	return ts.f.Sync()
+}

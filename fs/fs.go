@@ -196,7 +196,7 @@ var normal = map[syscall.Errno]bool{
 func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno syscall.Errno) syscall.Errno {
 	level := slog.LevelError
 	switch {
-	case normal[errno], errors.Is(err, cache.ErrLoginNeeded): // the latter logged once below
+	case normal[errno], errors.Is(err, cache.ErrLoginNeeded), errors.Is(err, cache.ErrTokenUnfit): // the latter two logged once below
 		level = slog.LevelDebug
 	case errno == syscall.EFBIG:
 		level = slog.LevelWarn // the user's doing: a file over the upload limit

@@ -14,16 +14,26 @@ chmod go-w "$STATE/cache"
 # does: through the environment, never the command line.
 export GHLFAKE_TOKEN=demo-token GHL_TOKEN=demo-token GHL_LOCATION_ID=demo-location
 
-fifo=$(mktemp -u)
-mkfifo "$fifo"
 # The fake runs in a session of its own: Ctrl-C reaches ghlfs, which
 # uploads what is due before it exits, and the fake is stopped after it.
-setsid "$BIN/ghlfake" --listen 127.0.0.1:0 --location demo-location --seed demo --data "$STATE/data" >"$fifo" 2>"$STATE/ghlfake.log" &
-fake=$!
-read -r first <"$fifo"
-rm -f "$fifo"
-url=${first#ghlfake listening on }
+# It listens on the port of the last run where it can: the port is part
+# of the library's identity, and the listings and pending uploads kept in
+# $STATE/cache are that server's (on another port they are not shown, nor
+# sent: pending files would be set aside).
+start_fake() {
+	fifo=$(mktemp -u)
+	mkfifo "$fifo"
+	setsid "$BIN/ghlfake" --listen "127.0.0.1:$1" --location demo-location --seed demo --data "$STATE/data" >"$fifo" 2>>"$STATE/ghlfake.log" &
+	fake=$!
+	first=
+	read -r first <"$fifo" || true
+	rm -f "$fifo"
+	url=${first#ghlfake listening on }
+}
+start_fake "$(cat "$STATE/port" 2>/dev/null || echo 0)"
+case $url in http://*) ;; *) start_fake 0 ;; esac
 case $url in http://*) ;; *) echo "ghlfake did not start: $first" >&2; kill $fake 2>/dev/null; exit 1 ;; esac
+echo "${url##*:}" >"$STATE/port"
 
 cleanup() {
 	trap - INT TERM EXIT

@@ -41,14 +41,17 @@ func freeLoopbackPort(t *testing.T) int {
 // login runs ghlfs login as a user would: it prints the address to open;
 // curl plays the browser (the fake's page approves and redirects), and
 // the code comes back either to ghlfs's loopback redirect or, with paste,
-// as the address the browser ended on, pasted on ghlfs's stdin.
-func login(t *testing.T, srv *ghltest.Server, userType string, paste bool) string {
+// as the address the browser ended on, pasted on ghlfs's stdin. The page
+// is the fake's stand-in at the docs' address, /v2/oauth/chooselocation,
+// unless extra (more flags of ghlfs login) gives another --authorize-url.
+func login(t *testing.T, srv *ghltest.Server, userType string, paste bool, extra ...string) string {
 	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "token.json")
 	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freeLoopbackPort(t))
-	cmd := exec.Command(binDir+"/ghlfs", "login", "--no-browser", "--api-url", srv.URL,
-		"--authorize-url", srv.URL+"/oauth/chooselocation", "--redirect", redirect,
-		"--user-type", userType, "--token-file", tokenFile, "--timeout", "1m")
+	args := []string{"login", "--no-browser", "--api-url", srv.URL,
+		"--authorize-url", srv.URL + "/v2/oauth/chooselocation", "--redirect", redirect,
+		"--user-type", userType, "--token-file", tokenFile, "--timeout", "1m"}
+	cmd := exec.Command(binDir+"/ghlfs", append(args, extra...)...)
 	cmd.Env = append(os.Environ(), appEnv(t, srv)...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -68,7 +71,7 @@ func login(t *testing.T, srv *ghltest.Server, userType string, paste bool) strin
 	var authURL string
 	for sc.Scan() {
 		said.WriteString(sc.Text() + "\n")
-		if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, srv.URL+"/oauth/chooselocation?") {
+		if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, srv.URL+"/") && strings.Contains(l, "/oauth/chooselocation?") {
 			authURL = l
 			break
 		}

@@ -50,6 +50,12 @@ func TestQuirkMatrix(t *testing.T) {
 		{quirk: ghltest.QuirkQueryPrefix},
 		{quirk: ghltest.QuirkQueryExact},
 		{quirk: ghltest.QuirkQueryRegex},
+		// A client that sends its Version and its own location never
+		// meets these two; under them nothing else may change. The
+		// agency's locations-page-cap=N needs an agency mount:
+		// TestAgencyLocationsPageCap.
+		{quirk: ghltest.QuirkVersion401},
+		{quirk: ghltest.QuirkLocation401},
 	} {
 		t.Run(c.quirk, func(t *testing.T) {
 			t.Parallel()

@@ -117,8 +117,10 @@ func (a *LocationAuth) mint(callerCtx context.Context, stale string) (string, er
 			return "", err
 		}
 		set, err := a.app.LocationToken(ctx, ct, a.companyID, a.locationID)
-		if errors.Is(err, ErrUnauthorized) {
-			// The agency's token itself was refused: renew it, once.
+		if errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrIncurable) {
+			// The agency's token itself was refused: renew it, once (not
+			// for a cause no new token cures, such as a missing scope:
+			// that would spend the agency's refresh token for nothing).
 			if renewed, rerr := a.company.Refused(ctx, ct); rerr != nil {
 				return "", rerr
 			} else if renewed {

@@ -133,6 +133,14 @@ type Client struct {
 	// refusedOrders are the indexes in listOrders the server refused.
 	refusedOrders map[int]bool
 	quotaLogged   bool
+	// incurable holds the 401s of a cause no new token cures that were
+	// logged, by cause and endpoint: each is logged once.
+	incurable map[incurableKey]bool
+}
+
+type incurableKey struct {
+	cause            error
+	method, endpoint string
 }
 
 // New returns a client for cfg.
@@ -216,6 +224,7 @@ func New(cfg Config) (*Client, error) {
 		pageFloor:     make(map[string]int),
 		sortHints:     make(map[string]int),
 		refusedOrders: make(map[int]bool),
+		incurable:     make(map[incurableKey]bool),
 	}, nil
 }
 
@@ -283,6 +292,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		}
 		token, err := c.auth.Token(ctx)
 		if err != nil {
+			c.reportIfIncurable(err) // a location token the agency's may not mint
 			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
 		}
 		body, status, err := c.send(ctx, cl, u.String(), token)
@@ -305,6 +315,12 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		var wait time.Duration
 		var apiErr *Error
 		switch {
+		case errors.As(err, &apiErr) && apiErr.Cause != nil:
+			// A 401 whose cause no new token cures (the scope, the
+			// location, the Version header): no refresh is spent on it
+			// (refresh tokens are single use), no token file read again.
+			c.reportIncurable(apiErr)
+			return nil, apiErr
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
 			// A 401 was not acted on. A token rotated in HighLevel and
 			// rewritten in the token file, or an OAuth token refreshed,
@@ -313,6 +329,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 				return nil, apiErr
 			}
 			if renewed, rerr := c.auth.Refused(ctx, token); rerr != nil {
+				c.reportIfIncurable(rerr)
 				return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, rerr)
 			} else if !renewed {
 				return nil, apiErr
@@ -426,6 +443,49 @@ func neverSent(err error) bool {
 	}
 	var dns *net.DNSError
 	return errors.As(err, &dns)
+}
+
+// reportIncurable logs, once per cause and endpoint, a 401 that no new
+// token cures, naming the cause and what the user can do; the failures
+// that follow are the callers' to report, quietly (cache.ErrTokenUnfit).
+func (c *Client) reportIncurable(e *Error) {
+	k := incurableKey{e.Cause, e.Method, e.Endpoint}
+	c.mu.Lock()
+	first := !c.incurable[k]
+	c.incurable[k] = true
+	c.mu.Unlock()
+	if first {
+		c.log.Error(IncurableAdvice(e, c.location), "method", e.Method, "endpoint", e.Endpoint, "status", e.Status, "message", e.Message)
+	}
+}
+
+// reportIfIncurable reports the 401 of no curable cause that err holds,
+// if any (a token the Authorizer could not give: a location token the
+// agency's token may not mint, say).
+func (c *Client) reportIfIncurable(err error) {
+	var e *Error
+	if errors.As(err, &e) && e.Cause != nil {
+		c.reportIncurable(e)
+	}
+}
+
+// IncurableAdvice is the log line of a 401 that no new token cures:
+// its cause, the API's words, and what to do; location is the one the
+// call was for ("" if none).
+func IncurableAdvice(e *Error, location string) string {
+	call := e.Method + " " + e.Endpoint
+	switch e.Cause {
+	case ErrScope:
+		return fmt.Sprintf("the API refuses the token's scope for %s (%q): a new token of the same login would be refused too, so ghlfs does not refresh it; grant the app or Private Integration the scope this needs (medias.readonly to read, medias.write to change; the agency's oauth.readonly, oauth.write, locations.readonly) and log in again or give a new token", call, e.Message)
+	case ErrWrongLocation:
+		if location == "" {
+			location = "the one asked for"
+		}
+		return fmt.Sprintf("the API says the token is for another location than %s (%s: %q): ghlfs does not refresh it; check --location and the token (file) the mount uses", location, call, e.Message)
+	case ErrVersion:
+		return fmt.Sprintf("the API refuses the Version header ghlfs sends (%s: %q): no new token cures that; a newer ghlfs may be needed", call, e.Message)
+	}
+	return e.Error()
 }
 
 func (c *Client) reportQuota(e *Error) {

@@ -35,6 +35,27 @@ var (
 	ErrOrderIgnored = errors.New("the server does not list by updatedAt")
 )
 
+// Causes of a 401 that another token of the same login cannot cure (a
+// refresh, a token file read again, a location token minted again): the
+// call itself asks what the token may not give. An *Error whose message
+// names one matches it, and ErrIncurable, with errors.Is (as well as
+// ErrUnauthorized). Field reports (../shared/ghl-field-reports.md) give
+// the service's words: "The token is not authorized for this scope.",
+// "Your token grants access to location X but you're requesting Y", and
+// "version header is invalid" / "was not found".
+var (
+	// ErrIncurable matches each of the causes below.
+	ErrIncurable = errors.New("refused for a reason a new token cannot cure")
+	// ErrScope: the token lacks the scope the endpoint needs (or is of
+	// the wrong kind for it: an agency's token on a location's endpoint).
+	ErrScope = errors.New("the token is not authorized for this scope")
+	// ErrWrongLocation: the token is for another location than the one
+	// asked for.
+	ErrWrongLocation = errors.New("the token is for another location")
+	// ErrVersion: the API refused the Version header sent.
+	ErrVersion = errors.New("the API refused the Version header")
+)
+
 // Error is a non-2xx answer of the API or the storage host.
 type Error struct {
 	Method   string
@@ -51,6 +72,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Daily is set on a 429 caused by the daily quota.
 	Daily bool
+	// Cause is, for a 401 whose message says why in a way no new token
+	// can cure, ErrScope, ErrWrongLocation or ErrVersion; else nil.
+	Cause error
 }
 
 func (e *Error) Error() string {
@@ -87,8 +111,47 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusTooManyRequests && e.Daily
 	case ErrUnavailable:
 		return e.Status >= 500
+	case ErrIncurable:
+		return e.Cause != nil
 	}
-	return false
+	return e.Cause != nil && target == e.Cause
+}
+
+// maxCauseMessage bounds the message read for a 401's cause: the
+// service's are one sentence.
+const maxCauseMessage = 1024
+
+// authCause reads a 401's message for a cause a new token cannot cure
+// (ErrScope, ErrWrongLocation, ErrVersion), loosely, without regard to
+// case: the service's words are known from field reports only, and may
+// change. A message that names none (an expired, revoked or unknown
+// token: "Invalid JWT", "Invalid token: access token is invalid") gives
+// nil, and the token is renewed as before.
+func authCause(status int, msg string) error {
+	if status != http.StatusUnauthorized || len(msg) > maxCauseMessage {
+		return nil
+	}
+	m := strings.ToLower(msg)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(m, w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("expired", "invalid token", "invalid jwt", "jwt expired", "token is invalid", "malformed"):
+		// The token itself: a new one may well do.
+		return nil
+	case has("version") && has("header", "invalid", "not found", "missing", "unsupported", "required"):
+		return ErrVersion
+	case has("scope"):
+		return ErrScope
+	case has("location") && has("grants access", "requesting", "not have access", "no access", "does not belong", "another location", "not authorized for"):
+		return ErrWrongLocation
+	}
+	return nil
 }
 
 // retryable reports whether the same request may succeed if sent again.
@@ -136,6 +199,7 @@ func parseError(method, endpoint string, resp *http.Response, body []byte) *Erro
 	if e.Status == http.StatusTooManyRequests && strings.Contains(strings.ToLower(e.Message), "daily") {
 		e.Daily = true
 	}
+	e.Cause = authCause(e.Status, e.Message)
 	return e
 }
 

@@ -51,6 +51,11 @@ func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*
 			return nil, err
 		}
 		locs, err := s.creds.app.InstalledLocations(ctx, tok, companyID, s.creds.appID)
+		var apiErr *remote.Error
+		if errors.As(err, &apiErr) && apiErr.Cause != nil {
+			// No refresh cures it (the scope, the Version header).
+			return nil, errors.New(remote.IncurableAdvice(apiErr, ""))
+		}
 		if errors.Is(err, remote.ErrUnauthorized) {
 			if renewed, rerr := tf.Refused(ctx, tok); rerr != nil {
 				return nil, rerr

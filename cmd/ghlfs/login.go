@@ -30,8 +30,11 @@ import (
 // a loopback redirect URI ghlfs listens on, or is pasted.
 
 // DefaultAuthorizeURL is HighLevel's page where a user picks the location
-// (or agency) to install the app in.
-const DefaultAuthorizeURL = "https://marketplace.gohighlevel.com/oauth/chooselocation"
+// (or agency) to install the app in: the docs moved it under /v2 in
+// 2026-05; the old one, which the official SDK still opens, stays
+// reachable with --authorize-url
+// https://marketplace.gohighlevel.com/oauth/chooselocation.
+const DefaultAuthorizeURL = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
 
 // companyScopes are the scopes an agency's login adds: listing the
 // locations where the app is installed, and minting their tokens.

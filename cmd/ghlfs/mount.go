@@ -489,6 +489,7 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 		MaxUploadSize:    int64(m.maxUpload),
 		Location:         location,
 		API:              api,
+		LegacyAPI:        legacyAPIIdentity(rcBase(s.apiURL)),
 	})
 	if err != nil {
 		return nil, err
@@ -512,21 +513,34 @@ func drainAll(ctx context.Context, libs []*library) (left, writing int) {
 	return left, writing
 }
 
-// apiIdentity names the service behind an API URL, for the records of the
-// write-back queue (which are never uploaded to another service): the URL
-// itself, but for a service on loopback (a test or the demo), whose port
-// changes from run to run, the host alone.
+// apiIdentity names the service behind an API URL: the library's
+// identity, with the location, in its saved listings, the write-back
+// queue's records (never uploaded to another service) and the cache dir's
+// owner. It is the URL's scheme, host, port and path: two services on one
+// host (two fakes on loopback, say) are two libraries. Credentials and a
+// query stay out: it is logged.
 func apiIdentity(apiURL string) string {
 	u, err := url.Parse(apiURL)
 	if err != nil {
-		return apiURL
+		return "(unparsable API URL)" // remote.New refuses it first
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/")
+}
+
+// legacyAPIIdentity is the identity ghlfs gave a service on loopback
+// before it kept the port (issue 16): its scheme and host alone; "" for
+// any other service, whose identity did not change. What a cache dir
+// holds under it may be another server's: records are set aside, never
+// uploaded, and saved listings are not shown.
+func legacyAPIIdentity(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		return ""
 	}
 	if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
 		return u.Scheme + "://" + u.Hostname()
 	}
-	// Scheme, host and path only: credentials or a query in the URL stay
-	// out of the records and the log.
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/")
+	return ""
 }
 
 func rcBase(u string) string {

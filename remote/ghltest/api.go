@@ -165,9 +165,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		errScope(w)
 		return
 	}
-	if !slices.Contains(apiVersions, r.Header.Get("Version")) {
+	if v := r.Header.Get("Version"); f.RefuseVersion || !slices.Contains(apiVersions, v) {
 		lim.setHeaders(w.Header(), lim.peek())
-		errVersion(w)
+		errVersion(w, v, s.quirkSet().has(QuirkVersion401))
 		return
 	}
 	d := lim.admit()

@@ -5,8 +5,9 @@
 //     remote/API.md (the API base URL is Server.URL);
 //   - the OAuth endpoints, at URL+"/oauth/token", "/oauth/locationToken",
 //     "/oauth/installedLocations" and "/locations/search", and a stand-in
-//     for the authorize page at URL+"/oauth/chooselocation" (see OAuth
-//     below);
+//     for the authorize page at URL+"/v2/oauth/chooselocation" (the docs'
+//     address since 2026-05) and URL+"/oauth/chooselocation" (the older
+//     one, which the official SDK still opens) (see OAuth below);
 //   - the public storage host, at URL+"/storage/msgsndr/<location>/media/<id><ext>";
 //   - control endpoints for tests, at URL+"/_ghlfake/...": GET stats,
 //     POST stats/reset, GET faults, POST faults, GET quirks, POST quirks,
@@ -81,8 +82,8 @@
 // user UserID) that owns every location. remote/API.md ("OAuth and
 // agencies") gives the wire format; in short:
 //
-//   - GET /oauth/chooselocation?response_type=code&client_id=&redirect_uri=&scope=&state=
-//     approves at once, as Approval says (Options.Approve and
+//   - GET /v2/oauth/chooselocation?response_type=code&client_id=&redirect_uri=&scope=&state=
+//     (or /oauth/chooselocation) approves at once, as Approval says (Options.Approve and
 //     ApproveLocation, SetApproval, POST /_ghlfake/oauth/approval
 //     {"user_type": "Location"|"Company", "location_id": "", "deny":
 //     false}), and answers 302 to redirect_uri with code (and state). A
@@ -97,7 +98,8 @@
 //     mints a location's access token, without refresh token.
 //   - GET /oauth/installedLocations (agency OAuth token, oauth.readonly)
 //     and GET /locations/search (locations.readonly) list the locations,
-//     paged with skip and limit.
+//     paged with skip and limit (at most PageCap a page, or the
+//     locations-page-cap quirk's N).
 //   - Scopes: GET /medias/files needs medias.readonly, every media write
 //     medias.write; an agency's token on a media endpoint, or a token
 //     without the scope, gets 401 "The token is not authorized for this
@@ -137,11 +139,14 @@
 //     The request now counts for its location (or the agency).
 //  6. The token's location is down (Location.SetDown): 503.
 //  7. The wrong kind of token, or no scope for the endpoint: 401.
-//  8. Version other than "2021-07-28" or "v3": 400.
+//  8. Version other than "2021-07-28" or "v3" (any, with
+//     Faults.RefuseVersion, as a service that retired the one sent):
+//     400, or 401 under the version-401 quirk.
 //  9. The rate limiter of the token's location (or of the agency): 429
 //     (see below).
 //  10. Validation: 422 with a message array; then altId against the
-//     location: 403; then unknown (or trashed, or deleted) ids: 404.
+//     location: 403 (401 under location-401); then unknown (or trashed,
+//     or deleted) ids: 404.
 //
 // Every answer from step 8 on carries the X-RateLimit-* headers. Faults
 // apply to the OAuth endpoints too (a refresh whose answer is lost is a
@@ -304,6 +309,18 @@
 //     grant issued before it.
 //   - refresh-reuse-revokes: reusing a refresh token revokes its whole
 //     grant (every access and refresh token of that login).
+//   - version-401: a missing Version header is answered 401 "Version
+//     header was not found", one the API does not take (or any, with
+//     Faults.RefuseVersion) 401 "Version header is invalid", with "error":
+//     "Unauthorized", instead of 400 (a live probe saw 401).
+//   - location-401: an altId that is not the token's location is answered
+//     401 "Your token grants access to location X but you're requesting
+//     Y" (X the token's, Y the altId sent), "error": "Unauthorized",
+//     instead of 403 (as public clients report).
+//   - locations-page-cap=N (N from 1 to 1,000,000): /oauth/installedLocations
+//     and /locations/search give at most N locations a page, whatever
+//     limit asks (the spec's default is 20, its maximum undocumented);
+//     installedLocations' count is still every match.
 //
 // Defaults: token DefaultToken, location DefaultLocationID, company
 // DefaultCompanyID, client DefaultClientID and DefaultClientSecret. Item.URL is

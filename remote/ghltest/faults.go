@@ -49,6 +49,11 @@ type Faults struct {
 	// UploadRate caps how fast upload-file reads its request body, in
 	// bytes per second, as a slow uplink would; 0 is unlimited.
 	UploadRate int64 `json:"upload_rate"`
+	// RefuseVersion refuses every API request's Version header, as a
+	// service that retired the version sent would: 400, or 401 under the
+	// version-401 quirk (POST /oauth/token takes no Version and is
+	// spared).
+	RefuseVersion bool `json:"refuse_version"`
 	// SpareOAuth keeps Latency and the random faults (Fault500, Fault429,
 	// FaultCut) off the OAuth and location endpoints (/oauth/...,
 	// /locations/search); Down still applies to them.

@@ -299,11 +299,11 @@ func (l *Location) writeAll() error {
 	return nil
 }
 
-// checkLocation answers 403 and reports false when altId is not the
-// location the token belongs to.
+// checkLocation answers 403 (401 under location-401) and reports false
+// when altId is not the location the token belongs to.
 func (l *Location) checkLocation(w http.ResponseWriter, altID string) bool {
 	if altID != l.id {
-		errLocation(w)
+		errLocation(w, l.id, altID, l.s.quirkSet().has(QuirkLocation401))
 		return false
 	}
 	return true

@@ -646,7 +646,8 @@ func (s *Server) AuthCode(redirectURI string, scopes ...string) (string, error) 
 	return code, nil
 }
 
-// serveAuthorize serves GET /oauth/chooselocation, the stand-in for the
+// serveAuthorize serves GET /v2/oauth/chooselocation (and the older
+// /oauth/chooselocation), the stand-in for the
 // page where a user picks the location (or agency) and approves the app:
 // it approves at once, as Approval says, and redirects (302) to
 // redirect_uri with code and state.

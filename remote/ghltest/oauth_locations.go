@@ -68,11 +68,15 @@ func (s *Server) handleLocationToken(w http.ResponseWriter, r *http.Request, cl 
 	})
 }
 
-// pageOf cuts one page out of n entries: skip, then limit (0: no limit),
-// never more than the page cap.
+// pageOf cuts one page of a location listing out of n entries: skip,
+// then limit (0: no limit), never more than the page cap, nor than the
+// locations-page-cap quirk's.
 func (s *Server) pageOf(n, skip, limit int) (from, to int) {
 	if limit == 0 || limit > s.pageCap {
 		limit = s.pageCap
+	}
+	if c := s.quirkSet().locPageCap; c > 0 {
+		limit = min(limit, c)
 	}
 	from = min(skip, n)
 	return from, min(n, from+limit)

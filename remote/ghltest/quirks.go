@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -36,10 +37,19 @@ const (
 	QuirkOAuthNestErrors      = "oauth-nest-errors"
 	QuirkRefreshRevokesAccess = "refresh-revokes-access"
 	QuirkRefreshReuseRevokes  = "refresh-reuse-revokes"
+
+	// Authorisation, from field reports (issue 16).
+	QuirkVersion401       = "version-401"
+	QuirkLocation401      = "location-401"
+	QuirkLocationsPageCap = "locations-page-cap" // takes a number: locations-page-cap=20
 )
 
+// maxLocationsPageCap bounds locations-page-cap's value.
+const maxLocationsPageCap = 1_000_000
+
 // KnownQuirks lists every quirk name, in the order the documentation gives
-// them. clock-skew needs a value (clock-skew=-5m).
+// them. clock-skew needs a value (clock-skew=-5m), and so does
+// locations-page-cap (locations-page-cap=20).
 func KnownQuirks() []string {
 	return []string{
 		QuirkTrashListed, QuirkUnstableTies, QuirkUploadNoURL, QuirkCreate200,
@@ -47,7 +57,8 @@ func KnownQuirks() []string {
 		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
 		QuirkUpdatedOrderIgnored, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
-		QuirkRefreshReuseRevokes,
+		QuirkRefreshReuseRevokes, QuirkVersion401, QuirkLocation401,
+		QuirkLocationsPageCap,
 	}
 }
 
@@ -56,11 +67,15 @@ type quirks struct {
 	names []string // as set, normalised, sorted
 	on    map[string]bool
 	skew  time.Duration // clock-skew's value
+	// locPageCap is locations-page-cap's value: the most locations one
+	// page of a location listing holds; 0 when off.
+	locPageCap int
 }
 
 func (q quirks) has(name string) bool { return q.on[name] }
 
-// parseQuirks reads quirk names ("name" or, for clock-skew, "name=value").
+// parseQuirks reads quirk names ("name" or, for clock-skew and
+// locations-page-cap, "name=value").
 // At most one of the query-* quirks may be on.
 func parseQuirks(names []string) (quirks, error) {
 	q := quirks{on: map[string]bool{}}
@@ -80,6 +95,13 @@ func parseQuirks(names []string) (quirks, error) {
 			}
 			q.skew = d
 			raw = name + "=" + d.String()
+		case name == QuirkLocationsPageCap:
+			n, err := strconv.Atoi(value)
+			if !hasValue || err != nil || n < 1 || n > maxLocationsPageCap {
+				return quirks{}, fmt.Errorf("quirk %s needs a number of locations from 1 to %d, such as %s=20", name, maxLocationsPageCap, name)
+			}
+			q.locPageCap = n
+			raw = name + "=" + strconv.Itoa(n)
 		case hasValue:
 			return quirks{}, fmt.Errorf("quirk %s takes no value", name)
 		default:

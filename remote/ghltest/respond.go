@@ -90,15 +90,32 @@ func errUnauthorized(w http.ResponseWriter) {
 	writeError(w, http.StatusUnauthorized, "Invalid token: access token is invalid", "Unauthorized")
 }
 
-func errVersion(w http.ResponseWriter) {
-	writeError(w, http.StatusBadRequest, "Invalid or missing Version header", "Bad Request")
+// errVersion answers a Version header the API does not take (v, "" when
+// missing): 400, or under the version-401 quirk 401 in the words a field
+// report gives.
+func errVersion(w http.ResponseWriter, v string, as401 bool) {
+	switch {
+	case !as401:
+		writeError(w, http.StatusBadRequest, "Invalid or missing Version header", "Bad Request")
+	case v == "":
+		writeError(w, http.StatusUnauthorized, "Version header was not found", "Unauthorized")
+	default:
+		writeError(w, http.StatusUnauthorized, "Version header is invalid", "Unauthorized")
+	}
 }
 
 func errValidation(w http.ResponseWriter, msgs []string) {
 	writeError(w, http.StatusUnprocessableEntity, msgs, "Unprocessable Entity")
 }
 
-func errLocation(w http.ResponseWriter) {
+// errLocation answers an altId that is not the token's location (mine):
+// 403, or under the location-401 quirk 401 in the words a field report
+// gives.
+func errLocation(w http.ResponseWriter, mine, asked string, as401 bool) {
+	if as401 {
+		writeError(w, http.StatusUnauthorized, fmt.Sprintf("Your token grants access to location %s but you're requesting %s", mine, asked), "Unauthorized")
+		return
+	}
 	writeError(w, http.StatusForbidden, "The token does not have access to this location.", "Forbidden")
 }
 

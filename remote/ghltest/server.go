@@ -351,7 +351,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(rec, r)
 	case strings.HasPrefix(p, "/storage/"):
 		s.serveStorage(rec, r)
-	case p == "/oauth/chooselocation":
+	case p == "/oauth/chooselocation", p == "/v2/oauth/chooselocation":
+		// The authorize page moved to /v2/... in the docs (2026-05); the
+		// official SDK still opens the old one: both are served.
 		s.serveAuthorize(rec, r)
 	default:
 		s.serveAPI(rec, r)
