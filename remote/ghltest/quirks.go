@@ -32,6 +32,8 @@ const (
 	QuirkQueryRegex          = "query-regex"
 	QuirkParentIgnored       = "parent-ignored"
 	QuirkUpdatedOrderIgnored = "updated-order-ignored"
+	QuirkUploadNeedsAlt      = "upload-needs-alt"
+	QuirkTypeAllowlist       = "type-allowlist"
 
 	QuirkOAuthNestErrors      = "oauth-nest-errors"
 	QuirkRefreshRevokesAccess = "refresh-revokes-access"
@@ -46,8 +48,8 @@ func KnownQuirks() []string {
 		QuirkFolderNoID, QuirkClockSkew, QuirkRenameNotUpdated,
 		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
-		QuirkUpdatedOrderIgnored, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
-		QuirkRefreshReuseRevokes,
+		QuirkUpdatedOrderIgnored, QuirkUploadNeedsAlt, QuirkTypeAllowlist,
+		QuirkOAuthNestErrors, QuirkRefreshRevokesAccess, QuirkRefreshReuseRevokes,
 	}
 }
 
