@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -198,5 +199,60 @@ func TestUploadBigVideoToFake(t *testing.T) {
 	}
 	if n := srv.Stats().ByEndpoint[ghltest.EndpointUpload]; n != 1 {
 		t.Errorf("%d upload requests", n)
+	}
+}
+
+// Every upload's form holds name, parentId (in a folder), altId and
+// altType beside the file part, whether its size is known (a body with a
+// Content-Length) or not (chunked).
+func TestUploadFormFields(t *testing.T) {
+	var mu sync.Mutex
+	var fields map[string]string
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost { // the placement check's listing
+			io.WriteString(w, `{"files":[{"_id":"f1","name":"a.txt","type":"file","parentId":"folder1"}]}`)
+			return
+		}
+		got := map[string]string{}
+		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			b, _ := io.ReadAll(p)
+			if p.FormName() == "file" {
+				got["file"] = p.FileName() + " " + p.Header.Get("Content-Type") + " " + string(b)
+				continue
+			}
+			got[p.FormName()] = string(b)
+		}
+		mu.Lock()
+		fields = got
+		mu.Unlock()
+		w.WriteHeader(201)
+		io.WriteString(w, `{"fileId":"f1","url":"http://x/f1.txt"}`)
+	}))
+	for _, tt := range []struct {
+		parent string
+		size   int64
+		want   map[string]string
+	}{
+		{"folder1", 5, map[string]string{"name": "a.txt", "parentId": "folder1", "altId": "loc1", "altType": "location", "file": "a.txt text/plain hello"}},
+		{"", 5, map[string]string{"name": "a.txt", "altId": "loc1", "altType": "location", "file": "a.txt text/plain hello"}},
+		{"folder1", -1, map[string]string{"name": "a.txt", "parentId": "folder1", "altId": "loc1", "altType": "location", "file": "a.txt text/plain hello"}},
+	} {
+		_, err := c.UploadFile(context.Background(), Upload{ParentID: tt.parent, Name: "a.txt", ContentType: "text/plain", Size: tt.size,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("hello")), nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := fields
+		mu.Unlock()
+		if !maps.Equal(got, tt.want) {
+			t.Errorf("parent %q, size %d: the form held %q, want %q", tt.parent, tt.size, got, tt.want)
+		}
 	}
 }
