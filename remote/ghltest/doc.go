@@ -230,7 +230,8 @@
 // Content-Length), and with DataDir also written to disk.
 // Stats.UploadVersions counts upload requests by Version.
 // Faults.RejectUploads answers after the body is read and checked for
-// size, before validation. Faults.UploadRate paces the reading of an
+// size (and type, under type-allowlist), before validation: 400, or
+// Faults.RejectUploadsStatus. Faults.UploadRate paces the reading of an
 // upload's body (a slow uplink), in slices of about 50ms.
 // Faults.FailDeletes answers both delete calls 503 before anything else,
 // and removes nothing.

@@ -142,8 +142,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 		errTooLarge(w, form.tooLarge)
 		return
 	}
-	if s.Faults().RejectUploads {
-		writeError(w, http.StatusBadRequest, "File upload rejected (injected fault)", "Bad Request")
+	if f := s.Faults(); f.RejectUploads {
+		status := cmp.Or(f.RejectUploadsStatus, http.StatusBadRequest)
+		writeError(w, status, "File upload rejected (injected fault)", http.StatusText(status))
 		return
 	}
 
