@@ -93,6 +93,19 @@ func TestContentTypesOwnTable(t *testing.T) {
 	}
 }
 
+// formParts calls fn with each part of a multipart request's body.
+func formParts(r *http.Request, fn func(*multipart.Part)) {
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return
+		}
+		fn(p)
+	}
+}
+
 // countingReader gives n bytes, made on the fly (never held whole).
 type countingReader struct{ left int64 }
 
@@ -122,20 +135,14 @@ func TestUploadVersionAndBody(t *testing.T) {
 	var got []seen
 	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := seen{version: r.Header.Get("Version"), contentLength: r.ContentLength}
-		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		mr := multipart.NewReader(r.Body, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				break
-			}
+		formParts(r, func(p *multipart.Part) {
 			if p.FormName() == "file" {
 				h := sha256.New()
 				s.size, _ = io.Copy(h, p)
 				copy(s.sum[:], h.Sum(nil))
 				s.partType = p.Header.Get("Content-Type")
 			}
-		}
+		})
 		mu.Lock()
 		got = append(got, s)
 		mu.Unlock()
@@ -258,20 +265,14 @@ func TestUploadFormFields(t *testing.T) {
 			return
 		}
 		got := map[string]string{}
-		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		mr := multipart.NewReader(r.Body, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				break
-			}
+		formParts(r, func(p *multipart.Part) {
 			b, _ := io.ReadAll(p)
 			if p.FormName() == "file" {
 				got["file"] = p.FileName() + " " + p.Header.Get("Content-Type") + " " + string(b)
-				continue
+				return
 			}
 			got[p.FormName()] = string(b)
-		}
+		})
 		mu.Lock()
 		fields = got
 		mu.Unlock()
