@@ -518,9 +518,19 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 	if held {
 		r.rf.Supersedes = append(slices.Clone(r.rf.Supersedes), target.id)
 	}
+	// A file the service refused goes again under its new name (another
+	// extension is another type), once quiet for the write-back delay.
+	retry := r.refusal != nil && r.state == stateComplete
+	if retry {
+		r.rf.Due = q.clock.Now().Add(q.delay)
+	}
 	if err := r.saveLocked(); err != nil {
 		r.rf, r.state = prev, prevState
 		return fail(err)
+	}
+	if retry {
+		r.unparkLocked()
+		r.scheduleLocked(r.rf.Due)
 	}
 	if r.state == stateUploaded || r.state == stateRetiring {
 		r.scheduleLocked(time.Time{})
@@ -620,6 +630,7 @@ func (q *queue) remove(r *record) error {
 	}
 	r.waiters = nil
 	nothingRemote := r.rf.RemoteID == "" && len(r.rf.Replaces) == 0 && r.rf.Attempt == nil && !r.sending
+	r.unparkLocked() // what the service refused is not to be sent any more
 	prevState := r.state
 	r.state = stateRemoved
 	if nothingRemote {
@@ -738,6 +749,12 @@ func (q *queue) sync(ctx context.Context, r *record) error {
 			return err
 		}
 	case stateComplete:
+		if r.refusal != nil {
+			// Refused as it is: sending it again would be refused again.
+			err := r.refusal
+			r.mu.Unlock()
+			return err
+		}
 		r.rf.Due = q.clock.Now()
 	case stateRemoved, stateFilling:
 		r.mu.Unlock()

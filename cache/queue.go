@@ -519,7 +519,8 @@ func (q *queue) pending() (due, writing int) {
 }
 
 // count is pending, and also counts the records whose last attempt failed
-// after since and that no worker has now (they wait out a retry).
+// after since and that no worker has now (they wait out a retry), and
+// those the service refused (they wait for a change).
 func (q *queue) count(since time.Time) (due, writing, failing int) {
 	for _, r := range q.records() {
 		r.mu.Lock()
@@ -527,7 +528,9 @@ func (q *queue) count(since time.Time) (due, writing, failing int) {
 		case r.gone:
 		case r.pendingLocked():
 			due++
-			if !since.IsZero() && !r.failedAt.IsZero() && !r.failedAt.Before(since) {
+			if r.refusal != nil {
+				failing++
+			} else if !since.IsZero() && !r.failedAt.IsZero() && !r.failedAt.Before(since) {
 				q.mu.Lock()
 				if !r.busy && !r.queued {
 					failing++
@@ -545,9 +548,11 @@ func (q *queue) count(since time.Time) (due, writing, failing int) {
 // drain uploads every complete record now, ignoring the write-back delay,
 // and waits until nothing is left to do in the API, or every record left
 // has failed since the drain began (the API refuses, or cannot be
-// reached: waiting out their retries would only delay the exit), or ctx
-// ends. It returns how many records still wait, and how many were still
-// being written (those are not uploaded).
+// reached: waiting out their retries would only delay the exit) or was
+// refused by the service before (it waits for a change: not sent, not
+// waited for), or ctx ends. It returns how many records still wait, those
+// included, and how many were still being written (those are not
+// uploaded).
 func (q *queue) drain(ctx context.Context) (left, writing int) {
 	start := q.clock.Now()
 	q.mu.Lock()
@@ -556,7 +561,7 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 	all := q.records()
 	for _, r := range all {
 		r.mu.Lock()
-		if r.pendingLocked() {
+		if r.pendingLocked() && r.refusal == nil {
 			r.scheduleLocked(time.Time{})
 		}
 		r.mu.Unlock()
@@ -581,6 +586,20 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 		}
 		q.mu.Unlock()
 	}
+}
+
+// refusedCount counts the records the service refused, which wait for a
+// change to their file.
+func (q *queue) refusedCount() int {
+	n := 0
+	for _, r := range q.records() {
+		r.mu.Lock()
+		if !r.gone && r.refusal != nil {
+			n++
+		}
+		r.mu.Unlock()
+	}
+	return n
 }
 
 // stepped notes that a record finished a step or left; the caller holds

@@ -38,7 +38,10 @@ import (
 //
 // Two states live in memory only: filling (its bytes are being copied in
 // from the API before a change) and idle (nothing left to do: the record
-// only lives on for the open files that read its bytes).
+// only lives on for the open files that read its bytes). A complete record
+// whose upload the service refused is parked (record.refusal, in memory
+// too): no timer sends it again, a change to its bytes or name does, and a
+// restart tries it once.
 const (
 	stateWriting   = "writing"
 	stateComplete  = "complete"
@@ -134,9 +137,14 @@ type record struct {
 	failure  string           // guarded by mu
 	retryAt  time.Time        // guarded by mu
 	progress *remote.Progress // guarded by mu: set while sending
-	timer    clockwork.Timer
-	waiters  []*waiter // guarded by mu: fsyncs waiting for an upload
-	gone     bool      // guarded by mu: out of the queue
+	// refusal is set when the service refused the upload of these bytes
+	// under this name (refusedContent): the record is parked, sent again
+	// only once they or the name change (unparkLocked), or by the next
+	// mount. Not saved: a restart tries once more.
+	refusal error // guarded by mu
+	timer   clockwork.Timer
+	waiters []*waiter // guarded by mu: fsyncs waiting for an upload
+	gone    bool      // guarded by mu: out of the queue
 	// aside is set once the bytes are known never to be published (a write
 	// failed): the record no longer stands for the file, only does what
 	// remains to do in the API, and open files keep reading what they had.
@@ -285,6 +293,7 @@ func (r *record) changeLocked() error {
 	if r.failed != nil {
 		return r.failed
 	}
+	r.unparkLocked() // new bytes: the service judges them afresh
 	switch r.state {
 	case stateWriting, stateRemoved:
 		return nil
@@ -416,4 +425,16 @@ func (r *record) statShown() (Entry, bool) {
 	e.Size = r.size
 	e.ModTime = r.modTimeLocked()
 	return e, true
+}
+
+// unparkLocked takes up a record the service refused (refusal) once its
+// bytes or its name changed, and reports whether it was parked. The
+// caller schedules it.
+func (r *record) unparkLocked() bool {
+	if r.refusal == nil {
+		return false
+	}
+	r.q.log.Debug("a refused file changed; it will be sent again", "name", r.rf.Name)
+	r.refusal, r.failure, r.retryAt, r.tries = nil, "", time.Time{}, 0
+	return true
 }

@@ -17,7 +17,7 @@ const (
 	UploadWaiting   = "waiting"   // complete; uploaded once quiet (Next), or as soon as a worker is free
 	UploadChecking  = "checking"  // an earlier attempt's answer was lost: it is looked for first
 	UploadUploading = "uploading" // its bytes are being sent (Sent of Size)
-	UploadFailed    = "failed"    // the last attempt failed (Error); tried again at Next
+	UploadFailed    = "failed"    // the last attempt failed (Error); tried again at Next, or, Refused, once the file changes
 	UploadRenaming  = "renaming"  // uploaded; the name given meanwhile is being sent
 	UploadRetiring  = "retiring"  // uploaded; the copies it replaces go to the trash
 	UploadRemoving  = "removing"  // removed in the mount; its copies go to the trash
@@ -46,6 +46,11 @@ type Upload struct {
 	// Next is when a failed one is tried again, or when a waiting one
 	// is due (zero: now).
 	Next time.Time
+	// Refused is set on a failed one the service refused (its type, its
+	// size): it is not tried again until the file is changed or renamed,
+	// or at the next mount, and an unmount does not wait for it. Next is
+	// zero.
+	Refused bool
 }
 
 // Uploads reports every file with changes still to send, the uploads
@@ -99,8 +104,8 @@ func (r *record) status() (Upload, bool) {
 		if r.failed != nil {
 			u.Error = r.failed.Error()
 		}
-	case r.failure != "" && !working:
-		u.State, u.Error, u.Next = UploadFailed, r.failure, r.retryAt
+	case r.failure != "" && (!working || r.refusal != nil):
+		u.State, u.Error, u.Next, u.Refused = UploadFailed, r.failure, r.retryAt, r.refusal != nil
 	case r.rf.Attempt != nil:
 		u.State = UploadChecking
 	case r.state == stateRemoved:

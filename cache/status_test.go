@@ -16,8 +16,9 @@ import (
 
 // gatedUploads is a transport whose uploads send their first after bytes
 // of body, say so on held, and wait for release before sending the rest.
-// An upload for which fail gives true is refused with a 400 (after its
-// body was read).
+// An upload for which fail gives true is refused with a 403 (after its
+// body was read): a failure the queue tries again on a timer (a 400 would
+// refuse the file itself, which waits for a change).
 type gatedUploads struct {
 	after   int64
 	held    chan struct{}
@@ -70,8 +71,8 @@ func (g *gatedUploads) RoundTrip(r *http.Request) (*http.Response, error) {
 	if fail {
 		io.Copy(io.Discard, r.Body)
 		r.Body.Close()
-		return &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: io.NopCloser(strings.NewReader(`{"statusCode":400,"message":"File upload rejected: disk on fire"}`)), Request: r}, nil
+		return &http.Response{StatusCode: 403, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"statusCode":403,"message":"File upload rejected: disk on fire"}`)), Request: r}, nil
 	}
 	r.Body = &gatedBody{ReadCloser: r.Body, left: g.after, held: g.held, release: g.release, done: r.Context().Done()}
 	return http.DefaultTransport.RoundTrip(r)

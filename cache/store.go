@@ -277,6 +277,13 @@ func (s *Store) Drain(ctx context.Context) (left, writing int) {
 	return s.q.drain(ctx)
 }
 
+// Refused counts the files whose upload the service refused: they wait
+// in the spool for a change to the file (or the next mount), and Drain
+// does not wait for them.
+func (s *Store) Refused() int {
+	return s.q.refusedCount()
+}
+
 // Close stops everything running in the background and waits for it;
 // what is still pending stays in the queue for the next start.
 func (s *Store) Close() error {

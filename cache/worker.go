@@ -31,7 +31,7 @@ func (q *queue) process(r *record) {
 		// An fsync waiting on this record hears now what it waited for, or
 		// of the failure, whichever step failed.
 		r.settleLocked(err)
-		if err == nil {
+		if err == nil && r.refusal == nil {
 			r.failure = ""
 		}
 		r.mu.Unlock()
@@ -39,6 +39,17 @@ func (q *queue) process(r *record) {
 			r.mu.Lock()
 			r.tries++
 			r.failedAt = q.clock.Now()
+			if r.refusal != nil {
+				// Refused by the service: sent again only when the file
+				// changes (unparkLocked), never on a timer.
+				r.failure, r.retryAt = err.Error(), time.Time{}
+				if r.timer != nil {
+					r.timer.Stop()
+					r.timer = nil
+				}
+				r.mu.Unlock()
+				return
+			}
 			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
 			r.failure, r.retryAt = err.Error(), r.failedAt.Add(delay)
 			r.scheduleLocked(q.clock.Now().Add(delay))
@@ -72,6 +83,10 @@ func (q *queue) step(r *record) (bool, error) {
 		return q.findAttempt(r)
 	case r.state == stateRemoved:
 		return q.retireAll(r)
+	case r.state == stateComplete && r.refusal != nil:
+		// Parked: the service refused these bytes under this name.
+		r.mu.Unlock()
+		return false, nil
 	case r.state == stateComplete || r.state == stateUploading:
 		if r.state == stateComplete && q.clock.Now().Before(r.rf.Due) && !q.isDraining() {
 			r.scheduleLocked(r.rf.Due)
@@ -220,10 +235,11 @@ func (q *queue) upload(r *record) (bool, error) {
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
 	ctx, cancel := q.opContext(time.Duration(a.Size>>16) * time.Second)
+	ctype := uploadType(a.Name)
 	item, err := q.rc.UploadFile(ctx, remote.Upload{
 		ParentID:    a.ParentID,
 		Name:        a.Name,
-		ContentType: uploadType(a.Name),
+		ContentType: ctype,
 		Size:        a.Size,
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
@@ -254,7 +270,16 @@ func (q *queue) upload(r *record) (bool, error) {
 		if serr := data.Sync(); serr != nil {
 			q.log.Warn("spool: could not flush a file's bytes to the disk", "name", a.Name, "err", serr)
 		}
-		err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, translate(err))
+		if refusedContent(err) && r.state == stateComplete && r.rf.Name == a.Name && r.rf.Content == a.Content {
+			// Sending it again unchanged would be refused again: it waits
+			// for a change, its bytes in the spool (the README's
+			// semantics table names the place).
+			err = fmt.Errorf("uploading %s (sent as %s): %w; its bytes are kept in %s; not sent again until the file is changed or renamed, or at the next mount",
+				a.Name, ctype, translate(err), r.dataPath())
+			r.refusal = err
+		} else {
+			err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, translate(err))
+		}
 		if q.ctx.Err() == nil && len(r.waiters) == 0 {
 			q.log.Error(err.Error(), "name", a.Name) // else the fsync or close waiting reports it
 		}
@@ -441,6 +466,23 @@ func (q *queue) retired(ids []string) {
 	for _, id := range ids {
 		q.setKeyLocked(id, "x:"+id)
 	}
+}
+
+// refusedContent reports whether the API refused an upload for what was
+// sent (its type, its size, its form): a 4xx other than 401 and 403 (a new
+// token or scope may cure them), 404 and 410 (its folder is gone, and may
+// come back from the trash) and 408 and 429 (they ask to try later). The
+// same bytes under the same name would be refused again.
+func refusedContent(err error) bool {
+	var e *remote.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Status {
+	case 401, 403, 404, 408, 410, 429:
+		return false
+	}
+	return e.Status >= 400 && e.Status < 500
 }
 
 // refused reports whether the API answered a request with a definite no

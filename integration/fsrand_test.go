@@ -4,6 +4,7 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -117,6 +118,10 @@ type fsrand struct {
 	verbose bool
 	batch   int             // operations between two comparisons of the trees
 	skip    map[string]bool // operations left out (FSRAND_SKIP)
+	// typeAllowlist: the fake refuses some content types (the quirk).
+	// Files the service refuses stay in the mount, their bytes in the
+	// spool; an fsync of one fails with EIO, and the run goes on.
+	typeAllowlist bool
 
 	// what the local tree holds, refreshed after every operation
 	files, dirs []string // relative paths; dirs without the root
@@ -138,6 +143,7 @@ func runFSRand(t *testing.T, seed uint64, nops int, opts ghltest.Options, faults
 	for _, op := range strings.Split(os.Getenv("FSRAND_SKIP"), ",") {
 		r.skip[op] = op != ""
 	}
+	r.typeAllowlist = slices.Contains(opts.Quirks, ghltest.QuirkTypeAllowlist)
 	t.Logf("seed %d, %d operations, mount args %q, faults %+v", seed, nops, args, faults)
 
 	for r.op = 0; r.op < nops; r.op++ {
@@ -176,7 +182,20 @@ func runFSRand(t *testing.T, seed uint64, nops int, opts ghltest.Options, faults
 
 	// The library holds exactly the local tree.
 	srv.SetFaults(ghltest.Faults{})
-	waitFor(t, fmt.Sprintf("seed %d: the spool to empty", seed), func() bool { return len(spoolFiles(t, m2.cacheDir)) == 0 })
+	if r.typeAllowlist {
+		// Each file the service refused was tried once more by this
+		// mount, and refused again; the rest is done.
+		waitFor(t, fmt.Sprintf("seed %d: the spool to hold only files the service refused", seed), func() bool {
+			for _, u := range ghlfsStatus(t, m2.dir).Uploads {
+				if u.State != "failed" || !u.Refused {
+					return false
+				}
+			}
+			return true
+		})
+	} else {
+		waitFor(t, fmt.Sprintf("seed %d: the spool to empty", seed), func() bool { return len(spoolFiles(t, m2.cacheDir)) == 0 })
+	}
 	if err := m2.stop(); err != nil {
 		r.failf("stopping the second ghlfs: %v", err)
 	}
@@ -502,8 +521,9 @@ func doRead(root, rel string, off int64, n int) outcome {
 	return outcome{data: buf[:got]}
 }
 
-// doFsync writes, syncs, maybe writes again, and closes.
-func doFsync(root, rel string, create bool, off int64, data, more []byte) outcome {
+// doFsync writes, syncs, maybe writes again, and closes. With refused
+// set, a failed fsync is put there and the rest is done all the same.
+func doFsync(root, rel string, create bool, off int64, data, more []byte, refused *error) outcome {
 	flags := os.O_RDWR
 	if create {
 		flags |= os.O_CREATE
@@ -516,7 +536,9 @@ func doFsync(root, rel string, create bool, off int64, data, more []byte) outcom
 		f.Close()
 		return fail("pwrite", err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := f.Sync(); err != nil && refused != nil {
+		*refused = err
+	} else if err != nil {
 		f.Close()
 		return fail("fsync", err)
 	}
@@ -744,8 +766,24 @@ func (r *fsrand) step() {
 		if r.chance(0.5) {
 			more = r.bytes(1 + r.rng.IntN(1024))
 		}
-		r.both(fmt.Sprintf("fsync %s (create %v) at %d, %d bytes, then %d more", p, create, off, len(data), len(more)),
-			func(root string) outcome { return doFsync(root, p, create, off, data, more) })
+		desc := fmt.Sprintf("fsync %s (create %v) at %d, %d bytes, then %d more", p, create, off, len(data), len(more))
+		var refused *error
+		var fsyncErr error
+		if r.refusedName(p) {
+			refused = &fsyncErr // the service refuses its type: fsync says so
+		}
+		r.both(desc, func(root string) outcome {
+			if root == r.mnt {
+				return doFsync(root, p, create, off, data, more, refused)
+			}
+			return doFsync(root, p, create, off, data, more, nil)
+		})
+		if refused != nil && fsyncErr != nil && !isErrno(fsyncErr, syscall.EIO) {
+			r.failf("%s: the mount's fsync of a type the service refuses gave %v, want EIO", desc, fsyncErr)
+		}
+		if fsyncErr != nil {
+			r.counts["fsync (refused: EIO)"]++
+		}
 		touched = []string{p}
 	}
 }
@@ -1043,6 +1081,7 @@ func (r *fsrand) compareLibrary(when string) {
 		}
 	}
 	got := map[string]node{}
+	gotID := map[string]string{}
 	var problems []string
 	for _, it := range byID {
 		var parts []string
@@ -1073,7 +1112,44 @@ func (r *fsrand) compareLibrary(when string) {
 			problems = append(problems, fmt.Sprintf("%s: twice in the library (%s, %v)", rel, it.ID, prev))
 			continue
 		}
-		got[rel] = n
+		got[rel], gotID[rel] = n, it.ID
+	}
+	if r.typeAllowlist {
+		// A file the service refused is not in the library with its bytes:
+		// they are in the spool, where the README says, exactly. The copy
+		// it was to replace (of before a change, under the name it had
+		// then) stays in the library until a copy of it lands, hidden in
+		// the mount; the spool's record names it.
+		spooled, kept := r.spooledBytes(byID)
+		refused, files := 0, 0
+		for p, w := range want {
+			if !w.dir {
+				files++
+			}
+			if g, ok := got[p]; w.dir || ok && g == w {
+				continue
+			}
+			if !r.refusedName(p) {
+				continue // a difference, said below
+			}
+			if s, ok := spooled[p]; !ok || s != w {
+				problems = append(problems, fmt.Sprintf("%s: refused, and its bytes are not in the spool (spool: %v, local: %v)", p, spooled[p], w))
+			}
+			if id, ok := gotID[p]; ok && !kept[id] {
+				problems = append(problems, fmt.Sprintf("%s: refused, and the library holds other bytes under its name (%s) that no record keeps", p, id))
+			}
+			got[p] = w
+			refused++
+		}
+		for p, id := range gotID {
+			if _, ok := want[p]; !ok && kept[id] {
+				delete(got, p) // a copy a refused file is to replace
+			}
+		}
+		r.t.Logf("%s: of %d files, %d refused by the service, their bytes in the spool", when, files, refused)
+		if refused == 0 {
+			problems = append(problems, "no file was refused: the quirk was not exercised")
+		}
 	}
 	if diff := diffTrees(got, want); diff != "" {
 		problems = append(problems, "the library differs from the local tree (- local, + library):\n"+diff)
@@ -1082,4 +1158,57 @@ func (r *fsrand) compareLibrary(when string) {
 		sort.Strings(problems)
 		r.failf("%s: %s", when, strings.Join(problems, "\n"))
 	}
+}
+
+// refusedName says whether the service refuses a file of this name under
+// the type-allowlist quirk: of fsrand's names, those ghlfs sends as
+// application/octet-stream (.bin, and no extension; see the README's
+// table of content types).
+func (r *fsrand) refusedName(rel string) bool {
+	ext := path.Ext(path.Base(rel))
+	return r.typeAllowlist && (ext == "" || ext == ".bin")
+}
+
+// spooledBytes reads the write-back queue the last mount left: each
+// record (spool/ID.json) by the path of its folder and name, with its
+// bytes (spool/ID.data), as the README describes them; and the ids of the
+// copies in the library the records are to replace. byID holds the
+// library's active items.
+func (r *fsrand) spooledBytes(byID map[string]ghltest.Item) (map[string]node, map[string]bool) {
+	r.t.Helper()
+	dir := filepath.Join(r.m.cacheDir, "spool")
+	out, kept := map[string]node{}, map[string]bool{}
+	for _, id := range spoolFiles(r.t, r.m.cacheDir) {
+		var rec struct {
+			Name     string   `json:"name"`
+			ParentID string   `json:"parentId"`
+			RemoteID string   `json:"remoteId"`
+			Replaces []string `json:"replaces"`
+		}
+		b, err := os.ReadFile(filepath.Join(dir, id+".json"))
+		if err == nil {
+			err = json.Unmarshal(b, &rec)
+		}
+		if err != nil {
+			r.failf("spool record %s: %v", id, err)
+		}
+		parts := []string{shown(rec.Name)}
+		for pid := rec.ParentID; pid != ""; pid = byID[pid].ParentID {
+			if _, ok := byID[pid]; !ok {
+				r.failf("spool record %s (%s) is in folder %s, which the library does not hold", id, rec.Name, pid)
+			}
+			parts = append([]string{shown(byID[pid].Name)}, parts...)
+		}
+		n, err := statNode(filepath.Join(dir, id+".data"))
+		if err != nil {
+			r.failf("spool record %s (%s): its bytes: %v", id, rec.Name, err)
+		}
+		out[path.Join(parts...)] = n
+		for _, k := range append(rec.Replaces, rec.RemoteID) {
+			if k != "" {
+				kept[k] = true
+			}
+		}
+	}
+	return out, kept
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,6 +104,7 @@ func fake(t testing.TB, opts ghltest.Options) *ghltest.Server {
 type mount struct {
 	t        testing.TB
 	dir      string
+	view     string // where the test reaches the mount, when not at dir (a private mount namespace)
 	cacheDir string
 	cmd      *exec.Cmd
 	log      *logFile
@@ -196,7 +198,17 @@ type mountOpt struct {
 	// agency leaves --location out: an agency's token mounts every
 	// location.
 	agency bool
+	// hideMimeTables runs ghlfs in a private mount namespace (unshare)
+	// where the machine's tables of content types (/etc/mime.types and the
+	// others Go reads) are covered by this empty file. The mount is then
+	// in that namespace alone: the test reaches it through ghlfs's
+	// /proc/PID/root (mount.path does).
+	hideMimeTables string
 }
+
+// mimeTables are the files Go's mime package reads on Linux.
+var mimeTables = []string{"/etc/mime.types", "/etc/apache2/mime.types", "/etc/apache/mime.types",
+	"/etc/httpd/conf/mime.types", "/usr/share/mime/globs2", "/usr/local/share/mime/globs2"}
 
 // mountFS runs ghlfs mount against srv and returns once the mount is up.
 func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
@@ -222,6 +234,15 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	args = append(append(args, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"), o.args...)
 	args = append(args, m.dir)
 	m.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), args...)
+	if o.hideMimeTables != "" {
+		// Each table that exists is covered, and must then read empty;
+		// the shell then becomes ghlfs (exec), so the pid is ghlfs's.
+		const script = `empty=$1; shift; for f in ` + "$MIME_TABLES" + `; do
+			if [ -e "$f" ]; then mount --bind "$empty" "$f" && ! [ -s "$f" ] || exit 70; fi
+		done; exec "$@"`
+		m.cmd = exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", o.hideMimeTables, filepath.Join(binDir, "ghlfs")}, args...)...)
+		o.env = append(o.env, "MIME_TABLES="+strings.Join(mimeTables, " "))
+	}
 	m.cmd.Env = append(append(os.Environ(), "GHL_TOKEN="+token, "XDG_CONFIG_HOME="+t.TempDir()), o.env...)
 	m.cmd.Stderr = m.log.w
 	if err := m.cmd.Start(); err != nil {
@@ -266,6 +287,9 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	case ok := <-ready:
 		if !ok {
 			t.Fatalf("ghlfs exited before mounting: %v\n%s", m.exitErr, m.log)
+		}
+		if o.hideMimeTables != "" {
+			m.view = filepath.Join("/proc", strconv.Itoa(m.cmd.Process.Pid), "root", m.dir)
 		}
 	case <-time.After(30 * time.Second):
 		m.cmd.Process.Kill()
@@ -315,7 +339,13 @@ func (m *mount) reap() {
 	syscall.Unmount(m.dir, syscall.MNT_DETACH)
 }
 
-func (m *mount) path(p ...string) string { return filepath.Join(append([]string{m.dir}, p...)...) }
+func (m *mount) path(p ...string) string {
+	root := m.dir
+	if m.view != "" {
+		root = m.view
+	}
+	return filepath.Join(append([]string{root}, p...)...)
+}
 
 func isMounted(dir string) bool {
 	data, err := os.ReadFile("/proc/self/mountinfo")

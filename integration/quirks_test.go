@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
@@ -50,6 +52,8 @@ func TestQuirkMatrix(t *testing.T) {
 		{quirk: ghltest.QuirkQueryPrefix},
 		{quirk: ghltest.QuirkQueryExact},
 		{quirk: ghltest.QuirkQueryRegex},
+		{quirk: ghltest.QuirkUploadNeedsAlt},
+		{quirk: ghltest.QuirkTypeAllowlist},
 		// A client that sends its Version and its own location never
 		// meets these two; under them nothing else may change. The
 		// agency's locations-page-cap=N needs an agency mount:
@@ -234,5 +238,117 @@ func TestQuirkParentIgnored(t *testing.T) {
 	sh(t, "cp", src, m.path("root.txt"))
 	if got := childNames(srv, ""); !slices.Equal(got, []string{"F", "root.txt"}) {
 		t.Fatalf("the root holds %q", got)
+	}
+}
+
+// A server that places an upload in its folder only when the form also
+// names the location (altId, altType): cp -r into a folder puts every file
+// where it belongs, at once; nothing lands in the root, nothing goes to
+// the trash, no ERROR line, the spool empties. (Without the two fields,
+// the first upload landed in the root and the placement check of
+// parent-ignored trashed it and failed the copy with EIO.)
+func TestQuirkUploadNeedsAlt(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadNeedsAlt}})
+	m := mountFS(t, srv, mountOpt{})
+	src := t.TempDir()
+	makeTree(t, src, 30, 16)
+	sh(t, "mkdir", m.path("F"))
+	sh(t, "cp", "-r", src+"/.", m.path("F"))
+	sh(t, "diff", "-r", src, m.path("F"))
+	checkRemoteMatches(t, srv, src, "F")
+	if got := childNames(srv, ""); !slices.Equal(got, []string{"F"}) {
+		t.Errorf("the library's root holds %q", got)
+	}
+	for _, it := range srv.Items() {
+		if it.Status != ghltest.StatusActive {
+			t.Errorf("%s (%s) is %s", it.Name, it.ID, it.Status)
+		}
+	}
+	if errs := logLines(m.log.String(), "level=ERROR"); len(errs) != 0 {
+		t.Errorf("ERROR lines: %q", errs)
+	}
+	if got := spoolFiles(t, m.cacheDir); len(got) != 0 {
+		t.Errorf("the spool holds %v", got)
+	}
+}
+
+// A server that takes only some content types (the fake's type-allowlist):
+// what a user sees of a file it refuses. cp with uploads at close fails
+// with EIO, and ONE log line names the file, the type sent, the service's
+// message and where the bytes are kept; they are there, byte for byte,
+// and the mount still shows and reads the file. ghlfs status shows it
+// failed, refused, with the message and no next try. It is sent once, and
+// not again while nothing changes; renamed to a type the service takes, it
+// goes up. An unmount does not wait for a refused file, and says so.
+func TestQuirkTypeAllowlist(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkTypeAllowlist}})
+	m := mountFS(t, srv, mountOpt{args: []string{"--unmount-grace", "2m", "--upload-retry", "100ms"}})
+	src := filepath.Join(t.TempDir(), "talk.m4a")
+	data := pattern(300_000)
+	writeFile(t, src, data)
+	out, err := shErr("cp", src, m.path("talk.m4a"))
+	if err == nil || !strings.Contains(out, "Input/output error") {
+		t.Fatalf("cp of a type the service refuses: %v, %q; want EIO", err, out)
+	}
+	said := logLines(m.log.String(), "talk.m4a", "INVALID_FILE_TYPE")
+	if len(said) != 1 || !strings.Contains(said[0], "level=ERROR") || !strings.Contains(said[0], "audio/x-m4a") {
+		t.Fatalf("log lines about it: %q; want one ERROR line with the type sent and the service's message", said)
+	}
+	kept := regexp.MustCompile(`kept in (\S+\.data)`).FindStringSubmatch(said[0])
+	if kept == nil || !strings.HasPrefix(kept[1], filepath.Join(m.cacheDir, "spool")+"/") {
+		t.Fatalf("the log line names no place in %s/spool: %q", m.cacheDir, said[0])
+	}
+	if got := readFile(t, kept[1]); !bytes.Equal(got, data) {
+		t.Fatalf("%s holds %d bytes, not the file's %d", kept[1], len(got), len(data))
+	}
+	sh(t, "cmp", src, m.path("talk.m4a"))
+	if _, ok := remoteTree(t, srv)["talk.m4a"]; ok {
+		t.Fatal("the library lists talk.m4a")
+	}
+	st := ghlfsStatus(t, m.dir)
+	if len(st.Uploads) != 1 {
+		t.Fatalf("ghlfs status lists %d uploads: %+v", len(st.Uploads), st.Uploads)
+	}
+	if u := st.Uploads[0]; u.Path != "talk.m4a" || u.State != "failed" || !u.Refused || u.Next != nil || !strings.Contains(u.Error, "INVALID_FILE_TYPE") {
+		t.Fatalf("ghlfs status --json: %+v; want failed, refused, the service's message, no next try", u)
+	}
+	if text := sh(t, filepath.Join(binDir, "ghlfs"), "status", m.dir); !strings.Contains(text, "refused") || strings.Contains(text, "next try") {
+		t.Errorf("ghlfs status printed:\n%s", text)
+	}
+	// Not sent again while nothing changes: a file the service takes,
+	// written since, has landed, and the refused one made no call more
+	// (with --upload-retry 100ms, a retry would have come by now).
+	sh(t, "cp", src, m.path("after.png"))
+	if n := wbUploads(t, srv); n != 2 {
+		t.Fatalf("%d upload calls, want 2: talk.m4a once, after.png", n)
+	}
+
+	// Renamed to a type the service takes, it goes up, and the spool
+	// empties.
+	sh(t, "mv", m.path("talk.m4a"), m.path("talk.mp3"))
+	rf := waitRemote(t, srv, "talk.mp3")
+	if rf.ContentType != "audio/mpeg" || !bytes.Equal(download(t, rf.URL), data) {
+		t.Fatalf("the library holds talk.mp3 as %+v", rf)
+	}
+	waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+
+	// A refused file does not hold the unmount up.
+	if out, err := shErr("cp", src, m.path("notes.bin")); err == nil {
+		t.Fatalf("cp notes.bin: worked: %q", out)
+	}
+	start := time.Now()
+	if err := m.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the unmount took %v with a refused file, under a 2m grace", took)
+	}
+	if said := logLines(m.log.String(), "unmounted with 1 files", "1 of them refused", "refused_uploads=1"); len(said) != 1 {
+		t.Errorf("no unmount line counting the refused file: %q", logLines(m.log.String(), "unmounted"))
+	}
+	if got := spoolFiles(t, m.cacheDir); len(got) != 1 {
+		t.Errorf("the spool holds %v after the unmount, want notes.bin", got)
 	}
 }

@@ -12,8 +12,8 @@ import (
 
 // remoteFile is an item as the fake's API lists it.
 type remoteFile struct {
-	ID, Name, Type, ParentID, URL string
-	Size                          int64
+	ID, Name, Type, ParentID, URL, ContentType string
+	Size                                       int64
 }
 
 // remoteTree lists the whole library through the fake's API (what any
@@ -25,7 +25,7 @@ func remoteTree(t testing.TB, srv *ghltest.Server) map[string]remoteFile {
 	walk = func(parentID, prefix string) {
 		for _, typ := range []string{"folder", "file"} {
 			for _, m := range apiList(t, srv, parentID, typ) {
-				f := remoteFile{ID: str(m["_id"]), Name: str(m["name"]), Type: typ, ParentID: parentID, URL: str(m["url"])}
+				f := remoteFile{ID: str(m["_id"]), Name: str(m["name"]), Type: typ, ParentID: parentID, URL: str(m["url"]), ContentType: str(m["contentType"])}
 				if n, ok := m["size"].(float64); ok {
 					f.Size = int64(n)
 				}

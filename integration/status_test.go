@@ -30,6 +30,7 @@ type statusJSON struct {
 		Error      string     `json:"error"`
 		Tries      int        `json:"tries"`
 		Next       *time.Time `json:"next"`
+		Refused    bool       `json:"refused"`
 	} `json:"uploads"`
 	API []struct {
 		Location   string `json:"location"`
@@ -164,14 +165,14 @@ func TestStatusShowsUploadProgress(t *testing.T) {
 	}
 }
 
-// A refused upload shows as failed, with the API's message and its next
-// try (the retry delay doubles from --upload-retry, up to 10 minutes);
-// the file is not in the library.
+// An upload the service fails (503) shows as failed, with the API's
+// message and its next try (the retry delay doubles from --upload-retry,
+// up to 10 minutes); the file is not in the library.
 func TestStatusShowsFailedUpload(t *testing.T) {
 	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "1s", "--upload-retry", "1h"}})
-	srv.SetFaults(ghltest.Faults{RejectUploads: true})
+	srv.SetFaults(ghltest.Faults{RejectUploads: true, RejectUploadsStatus: 503})
 	writeFile(t, m.path("refused.txt"), []byte("no"))
 	var st statusJSON
 	waitFor(t, "the failed upload in ghlfs status", func() bool {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -24,16 +25,18 @@ func TestTypesAndLimits(t *testing.T) {
 		{"CLIP.MOV", "video/quicktime", "video/quicktime", MaxVideoUploadSize},
 		{"clip.webm", "video/webm", "video/webm", MaxVideoUploadSize},
 		{"photo.png", "image/png", "image/png", MaxUploadSize},
-		{"notes", "application/octet-stream", "application/octet-stream", MaxUploadSize},
-		{".clip.mp4.Xy12Ab", "application/octet-stream", "video/mp4", MaxUploadSize},
-		{"clip.mp4.part", "", "video/mp4", MaxUploadSize},
-		{"photo.png.bak", "", "image/png", MaxUploadSize},
+		{"notes", OctetStream, OctetStream, MaxUploadSize},
+		{"data.bin", OctetStream, OctetStream, MaxUploadSize},
+		{".clip.mp4.Xy12Ab", OctetStream, "video/mp4", MaxUploadSize},
+		{"clip.mp4.part", OctetStream, "video/mp4", MaxUploadSize},
+		{"photo.png.bak", OctetStream, "image/png", MaxUploadSize},
+		{"a.b.c", OctetStream, OctetStream, MaxUploadSize},
 	} {
 		typ, intended := TypeByName(tt.name), IntendedType(tt.name)
-		if mt, _, _ := mime.ParseMediaType(typ); tt.typ != "" && mt != tt.typ {
+		if typ != tt.typ {
 			t.Errorf("TypeByName(%q) = %q, want %q", tt.name, typ, tt.typ)
 		}
-		if mt, _, _ := mime.ParseMediaType(intended); mt != tt.intended {
+		if intended != tt.intended {
 			t.Errorf("IntendedType(%q) = %q, want %q", tt.name, intended, tt.intended)
 		}
 		if got := UploadLimit(typ, MaxUploadSize); got != tt.limit {
@@ -45,6 +48,61 @@ func TestTypesAndLimits(t *testing.T) {
 	}
 	if got := UploadLimit("image/png", 1_000_000); got != 1_000_000 {
 		t.Errorf("a lowered general limit: %d", got)
+	}
+}
+
+// The type sent for a name comes from ghlfs's own table, whatever the
+// machine's tables say: here the process's table (which Go fills from
+// /etc/mime.types and shared-mime-info) is given other types for known
+// extensions and types for unknown ones, and nothing changes.
+func TestContentTypesOwnTable(t *testing.T) {
+	want := map[string]string{
+		"a.txt": "text/plain", "a.csv": "text/csv", "a.md": "text/markdown", "a.json": "application/json",
+		"a.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+		"a.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"a.pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+		"a.doc":  "application/msword", "a.xls": "application/vnd.ms-excel", "a.ppt": "application/vnd.ms-powerpoint",
+		"a.odt": "application/vnd.oasis.opendocument.text", "a.pdf": "application/pdf",
+		"a.heic": "image/heic", "a.HEIF": "image/heif", "a.avif": "image/avif", "a.svg": "image/svg+xml",
+		"a.tif": "image/tiff", "a.tiff": "image/tiff", "a.bmp": "image/bmp", "a.ico": "image/x-icon",
+		"a.webp": "image/webp", "a.gif": "image/gif", "a.JPG": "image/jpeg", "a.png": "image/png",
+		"a.mp4": "video/mp4", "a.mov": "video/quicktime", "a.m4a": "audio/x-m4a", "a.mp3": "audio/mpeg",
+		"a.wav": "audio/wav", "a.zip": "application/zip", "a.gz": "application/gzip", "a.7z": "application/x-7z-compressed",
+		"a.bin": OctetStream, "a.ghlfs-unknown": OctetStream, "README": OctetStream,
+	}
+	check := func(when string) {
+		for name, typ := range want {
+			if got := TypeByName(name); got != typ {
+				t.Errorf("%s: TypeByName(%q) = %q, want %q", when, name, got, typ)
+			}
+		}
+	}
+	check("before")
+	// (Extensions no other test of the package uploads or guesses.)
+	for ext, typ := range map[string]string{".csv": "application/x-other", ".heic": "application/octet-stream",
+		".m4a": "audio/mp4", ".docx": "application/zip", ".ghlfs-unknown": "text/plain"} {
+		if err := mime.AddExtensionType(ext, typ); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("with the machine's table changed")
+	for ext, typ := range ContentTypes() {
+		if mt, params, err := mime.ParseMediaType(typ); err != nil || mt != typ || len(params) > 0 || ext != strings.ToLower(ext) {
+			t.Errorf("%s: %q is not a bare lower-case media type", ext, typ)
+		}
+	}
+}
+
+// formParts calls fn with each part of a multipart request's body.
+func formParts(r *http.Request, fn func(*multipart.Part)) {
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return
+		}
+		fn(p)
 	}
 }
 
@@ -77,20 +135,14 @@ func TestUploadVersionAndBody(t *testing.T) {
 	var got []seen
 	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := seen{version: r.Header.Get("Version"), contentLength: r.ContentLength}
-		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		mr := multipart.NewReader(r.Body, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				break
-			}
+		formParts(r, func(p *multipart.Part) {
 			if p.FormName() == "file" {
 				h := sha256.New()
 				s.size, _ = io.Copy(h, p)
 				copy(s.sum[:], h.Sum(nil))
 				s.partType = p.Header.Get("Content-Type")
 			}
-		}
+		})
 		mu.Lock()
 		got = append(got, s)
 		mu.Unlock()
@@ -198,5 +250,54 @@ func TestUploadBigVideoToFake(t *testing.T) {
 	}
 	if n := srv.Stats().ByEndpoint[ghltest.EndpointUpload]; n != 1 {
 		t.Errorf("%d upload requests", n)
+	}
+}
+
+// Every upload's form holds name, parentId (in a folder), altId and
+// altType beside the file part, whether its size is known (a body with a
+// Content-Length) or not (chunked).
+func TestUploadFormFields(t *testing.T) {
+	var mu sync.Mutex
+	var fields map[string]string
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost { // the placement check's listing
+			io.WriteString(w, `{"files":[{"_id":"f1","name":"a.txt","type":"file","parentId":"folder1"}]}`)
+			return
+		}
+		got := map[string]string{}
+		formParts(r, func(p *multipart.Part) {
+			b, _ := io.ReadAll(p)
+			if p.FormName() == "file" {
+				got["file"] = p.FileName() + " " + p.Header.Get("Content-Type") + " " + string(b)
+				return
+			}
+			got[p.FormName()] = string(b)
+		})
+		mu.Lock()
+		fields = got
+		mu.Unlock()
+		w.WriteHeader(201)
+		io.WriteString(w, `{"fileId":"f1","url":"http://x/f1.txt"}`)
+	}))
+	for _, tt := range []struct {
+		parent string
+		size   int64
+		want   map[string]string
+	}{
+		{"folder1", 5, map[string]string{"name": "a.txt", "parentId": "folder1", "altId": "loc1", "altType": "location", "file": "a.txt text/plain hello"}},
+		{"", 5, map[string]string{"name": "a.txt", "altId": "loc1", "altType": "location", "file": "a.txt text/plain hello"}},
+		{"folder1", -1, map[string]string{"name": "a.txt", "parentId": "folder1", "altId": "loc1", "altType": "location", "file": "a.txt text/plain hello"}},
+	} {
+		_, err := c.UploadFile(context.Background(), Upload{ParentID: tt.parent, Name: "a.txt", ContentType: "text/plain", Size: tt.size,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("hello")), nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := fields
+		mu.Unlock()
+		if !maps.Equal(got, tt.want) {
+			t.Errorf("parent %q, size %d: the form held %q, want %q", tt.parent, tt.size, got, tt.want)
+		}
 	}
 }

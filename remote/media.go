@@ -574,7 +574,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 		cl.version = APIVersionV3 // only v3 takes a video this large
 	}
 	var err error
-	if cl.body, cl.length, err = multipartBody(up); err != nil {
+	if cl.body, cl.length, err = multipartBody(up, c.location); err != nil {
 		return Item{}, err
 	}
 	start := c.clk.Now()
@@ -699,13 +699,13 @@ func (c *Client) named(ctx context.Context, parentID, typ, name string) ([]Item,
 // file's bytes are never held in memory. With a known size the body has a
 // Content-Length (the form's parts around the file are fixed once, with
 // one boundary); otherwise it is sent chunked.
-func multipartBody(up Upload) (func() (io.Reader, string, error), int64, error) {
+func multipartBody(up Upload, location string) (func() (io.Reader, string, error), int64, error) {
 	if up.Size < 0 {
-		return pipedBody(up), 0, nil
+		return pipedBody(up, location), 0, nil
 	}
 	var head bytes.Buffer
 	mw := multipart.NewWriter(&head)
-	if err := writeFormHead(mw, up); err != nil {
+	if err := writeFormHead(mw, up, location); err != nil {
 		return nil, 0, err
 	}
 	n := head.Len()
@@ -755,7 +755,7 @@ func (e *exactReader) Read(p []byte) (int, error) {
 }
 
 // pipedBody streams a form whose file size is not known.
-func pipedBody(up Upload) func() (io.Reader, string, error) {
+func pipedBody(up Upload, location string) func() (io.Reader, string, error) {
 	return func() (io.Reader, string, error) {
 		src, err := up.Open()
 		if err != nil {
@@ -765,7 +765,7 @@ func pipedBody(up Upload) func() (io.Reader, string, error) {
 		mw := multipart.NewWriter(pw)
 		go func() {
 			defer src.Close()
-			err := writeFormHead(mw, up)
+			err := writeFormHead(mw, up, location)
 			if err == nil {
 				_, err = io.Copy(pw, counted(src, up.Progress))
 			}
@@ -779,13 +779,18 @@ func pipedBody(up Upload) func() (io.Reader, string, error) {
 }
 
 // writeFormHead writes the form's fields and the file part's header; the
-// file's bytes follow.
-func writeFormHead(mw *multipart.Writer, up Upload) error {
-	if err := mw.WriteField("name", up.Name); err != nil {
-		return err
-	}
+// file's bytes follow. altId and altType go with every upload, as with
+// every other call: the spec does not name them for this one, but a public
+// client sends them, and a server that wants them would put a file whose
+// form lacks them in the root whatever parentId says.
+func writeFormHead(mw *multipart.Writer, up Upload, location string) error {
+	fields := [][2]string{{"name", up.Name}}
 	if up.ParentID != "" {
-		if err := mw.WriteField("parentId", up.ParentID); err != nil {
+		fields = append(fields, [2]string{"parentId", up.ParentID})
+	}
+	fields = append(fields, [2]string{"altId", location}, [2]string{"altType", "location"})
+	for _, f := range fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
 			return err
 		}
 	}

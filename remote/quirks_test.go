@@ -333,3 +333,28 @@ func TestListTiesAcrossOneBoundary(t *testing.T) {
 		}
 	}
 }
+
+// A server that places an upload only when the form has altId and
+// altType: uploads into folders land there, with no misplacement found
+// (nothing trashed), and every later one too.
+func TestUploadNeedsAlt(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadNeedsAlt}})
+	f := srv.AddFolder("", "F")
+	for i := range 3 {
+		name := fmt.Sprintf("f%d.txt", i)
+		it, err := c.UploadFile(context.Background(), remote.Upload{ParentID: f, Name: name, ContentType: "text/plain", Size: 1,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("a"))), nil }})
+		if err != nil {
+			t.Fatalf("upload %s into a folder: %v", name, err)
+		}
+		if got, _ := srv.Item(it.ID); got.ParentID != f || got.Status != ghltest.StatusActive {
+			t.Fatalf("%s is %s in %q, want active in %q", name, got.Status, got.ParentID, f)
+		}
+	}
+	if err := c.FolderWrites(); err != nil {
+		t.Fatalf("FolderWrites: %v", err)
+	}
+	if n := srv.Stats().ByEndpoint[ghltest.EndpointDeleteMany] + srv.Stats().ByEndpoint[ghltest.EndpointDelete]; n != 0 {
+		t.Fatalf("%d delete calls: something was trashed", n)
+	}
+}

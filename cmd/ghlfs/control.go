@@ -59,6 +59,10 @@ type uploadStatus struct {
 	Error      string     `json:"error,omitempty"` // why the last attempt failed: the API's message
 	Tries      int        `json:"tries,omitempty"` // failed attempts in a row
 	Next       *time.Time `json:"next,omitempty"`  // failed: the next try; waiting: when it is due
+	// Refused is set on a failed one the service refused (its type, say):
+	// not tried again until the file is changed or renamed, or at the next
+	// mount; an unmount does not wait for it.
+	Refused bool `json:"refused,omitempty"`
 }
 
 type apiStatus struct {
@@ -268,7 +272,7 @@ func uploadOf(u cache.Upload, l *library, agency bool) uploadStatus {
 		names = append([]string{l.name}, names...)
 	}
 	out := uploadStatus{Path: fs.ShownPath(append(names, u.Name)), State: u.State, Size: u.Size, Sent: u.Sent,
-		Rate: u.Rate, Error: bounded(u.Error, maxErrorLen), Tries: u.Tries}
+		Rate: u.Rate, Error: bounded(u.Error, maxErrorLen), Tries: u.Tries, Refused: u.Refused}
 	if agency {
 		out.Location = l.id
 	}

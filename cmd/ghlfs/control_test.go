@@ -65,6 +65,8 @@ func TestStatusText(t *testing.T) {
 		{uploadStatus{Path: "bad\x1b[2Jname", State: "failed", Size: 2048, Error: "400: no\nway", Next: &next},
 			"failed     bad␛[2Jname  2.0 KiB: 400: no␊way; next try in 1m30s"},
 		{uploadStatus{Path: "w.txt", State: "waiting", Size: 5, Next: &next}, "waiting    w.txt  5 B, due in 1m30s"},
+		{uploadStatus{Path: "talk.m4a", State: "failed", Size: 2048, Error: "400 Bad Request: INVALID_FILE_TYPE", Refused: true},
+			"failed     talk.m4a  2.0 KiB: 400 Bad Request: INVALID_FILE_TYPE [refused: not tried again until changed or renamed; not waited for at unmount]"},
 	} {
 		if got := uploadLine(tt.u, now); got != tt.want {
 			t.Errorf("uploadLine:\n got %q\nwant %q", got, tt.want)

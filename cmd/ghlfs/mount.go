@@ -390,7 +390,14 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	ctx, cancel := context.WithTimeout(forced, m.grace)
 	defer cancel()
 	left, writing := drainAll(ctx, libs)
+	refused := 0
+	for _, l := range libs {
+		refused += l.store.Refused()
+	}
 	switch {
+	case left > 0 && refused > 0:
+		log.Warn(fmt.Sprintf("unmounted with %d files whose changes still wait for the API (an upload, or an old copy to trash; %d of them refused by the service, as logged when it refused them, and not waited for); they are kept in %s and tried at the next mount", left, refused, cacheDir),
+			"mountpoint", mountpoint, "pending_uploads", left, "refused_uploads", refused)
 	case left > 0:
 		log.Warn(fmt.Sprintf("unmounted with %d files whose changes still wait for the API (an upload, or an old copy to trash); they are kept in %s and done at the next mount", left, cacheDir), "mountpoint", mountpoint, "pending_uploads", left)
 	default:

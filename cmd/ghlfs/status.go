@@ -232,17 +232,26 @@ func askUnmount(sock string, force bool) error {
 // writeReport writes a mount's status as text.
 func writeReport(b *strings.Builder, rep statusReport, now time.Time) {
 	fmt.Fprintf(b, "%s  (ghlfs pid %d, %s)\n", clean(rep.Mountpoint), rep.PID, rep.State)
-	failed := 0
+	failed, refused := 0, 0
 	for _, u := range rep.Uploads {
-		if u.State == "failed" {
+		if u.State == "failed" && u.Refused {
+			refused++
+		} else if u.State == "failed" {
 			failed++
 		}
 	}
 	switch {
 	case len(rep.Uploads) == 0:
 		b.WriteString("  uploads: none pending\n")
-	case failed > 0:
-		fmt.Fprintf(b, "  uploads: %s pending, %d failed (retried)\n", count(len(rep.Uploads), "file"), failed)
+	case failed > 0 || refused > 0:
+		var parts []string
+		if failed > 0 {
+			parts = append(parts, fmt.Sprintf("%d failed (retried)", failed))
+		}
+		if refused > 0 {
+			parts = append(parts, fmt.Sprintf("%d refused by the service (kept; tried again once changed or renamed)", refused))
+		}
+		fmt.Fprintf(b, "  uploads: %s pending, %s\n", count(len(rep.Uploads), "file"), strings.Join(parts, ", "))
 	default:
 		fmt.Fprintf(b, "  uploads: %s pending\n", count(len(rep.Uploads), "file"))
 	}
@@ -282,6 +291,9 @@ func uploadLine(u uploadStatus, now time.Time) string {
 		s := fmt.Sprintf("%-10s %s  %s: %s", u.State, path, bytesText(u.Size), clean(u.Error))
 		if u.Next != nil {
 			s += "; next try " + untilText(*u.Next, now)
+		}
+		if u.Refused {
+			s += refusedNote
 		}
 		return s
 	case "waiting":
@@ -326,6 +338,9 @@ func apiLine(a apiStatus, named bool, now time.Time) string {
 	return b.String()
 }
 
+// refusedNote ends the line of an upload the service refused.
+const refusedNote = " [refused: not tried again until changed or renamed; not waited for at unmount]"
+
 // summaryLine is the uploads of a report on one line, for a log or a
 // pipe: "2 files to upload: a.png 1.0 MiB of 4.0 MiB (25%) 512 KiB/s 6s left; b.png waiting".
 func summaryLine(rep statusReport, now time.Time) string {
@@ -352,6 +367,9 @@ func summaryLine(rep statusReport, now time.Time) string {
 			s += ": " + clean(u.Error)
 			if u.Next != nil {
 				s += " (next try " + untilText(*u.Next, now) + ")"
+			}
+			if u.Refused {
+				s += refusedNote
 			}
 		}
 		parts = append(parts, s)

@@ -207,7 +207,16 @@
 // "name" field, else the part's filename, else "file". The content type is
 // the part's Content-Type header (even application/octet-stream), else
 // guessed from the name's extension (the common video extensions as
-// video/*, then mime.TypeByExtension), else application/octet-stream. An unknown or non-folder parentId gives 404. A
+// video/*, then mime.TypeByExtension: the only place the fake reads the
+// machine's tables, for a part that names no type), else
+// application/octet-stream. The form's fields are name, parentId, altId,
+// altType, hosted, fileUrl and folderId; any other gives 422. altId and
+// altType may be left out (the spec names neither); sent, altType must be
+// "location" (422) and altId the token's location (403), as elsewhere.
+// folderId is taken and ignored: the file lands in the root (a public
+// client saw that, with success); a query parameter folderId places the
+// file as parentId does (the same client saw that work), when the form
+// has no parentId. An unknown or non-folder parentId gives 404. A
 // body that is not multipart/form-data gives 422 (no file); a malformed
 // multipart body gives 400. hosted=true with fileUrl copies one of the
 // fake's own active storage URLs (same host, same path) into a new file
@@ -226,7 +235,8 @@
 // Content-Length), and with DataDir also written to disk.
 // Stats.UploadVersions counts upload requests by Version.
 // Faults.RejectUploads answers after the body is read and checked for
-// size, before validation. Faults.UploadRate paces the reading of an
+// size (and type, under type-allowlist), before validation: 400, or
+// Faults.RejectUploadsStatus. Faults.UploadRate paces the reading of an
 // upload's body (a slow uplink), in slices of about 50ms.
 // Faults.FailDeletes answers both delete calls 503 before anything else,
 // and removes nothing.
@@ -303,6 +313,19 @@
 //     the sortOrder asked for), as a service that sorts by a whitelist of
 //     keys and falls back to its default would: the answer looks sorted
 //     until an item is changed after it was created.
+//   - upload-needs-alt: an upload's parentId (or folderId query) places
+//     the file only when the form also has altId and altType; without
+//     them the file lands in the root, answered with success (a public
+//     client sends both; a server that needs them would misplace every
+//     upload of a client that does not).
+//   - type-allowlist: an upload whose file part's content type is not in
+//     a list (UploadTypeAllowed) is refused with 400 {"statusCode": 400,
+//     "message": "INVALID_FILE_TYPE", "error": "Bad Request"}, judged when
+//     the part begins (before its size), and nothing is stored. Seen
+//     refused: application/octet-stream, audio/mp4, image/avif; seen
+//     accepted: image/png, image/jpeg, video/mp4, audio/mpeg,
+//     application/pdf; the rest of the list is a guess (see
+//     UploadTypeAllowed's table).
 //   - oauth-nest-errors: /oauth/token's errors come as the API's others,
 //     {"statusCode", "message", "error"}, with the same statuses.
 //   - refresh-revokes-access: a refresh revokes the access tokens the

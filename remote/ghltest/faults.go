@@ -40,6 +40,10 @@ type Faults struct {
 	Down bool `json:"down"`
 	// RejectUploads answers upload-file with 400 and stores nothing.
 	RejectUploads bool `json:"reject_uploads"`
+	// RejectUploadsStatus is the status RejectUploads answers instead of
+	// 400: a 5xx for a service that fails (a client tries again), where a
+	// 400 refuses the file (it does not).
+	RejectUploadsStatus int `json:"reject_uploads_status,omitempty"`
 	// FailDeletes answers the two delete calls (DELETE /medias/{id} and
 	// PUT /medias/delete-files) with 503, and removes nothing.
 	FailDeletes bool `json:"fail_deletes"`
@@ -71,6 +75,9 @@ func (f Faults) validate() error {
 	}
 	if f.Latency < 0 || f.StorageLatency < 0 || f.UploadDelay < 0 || f.Fault429RetryAfter < 0 {
 		return errors.New("durations must not be negative")
+	}
+	if f.RejectUploadsStatus != 0 && (f.RejectUploadsStatus < 400 || f.RejectUploadsStatus > 599) {
+		return errors.New("reject_uploads_status must be a 4xx or 5xx status")
 	}
 	if f.StorageRate < 0 || f.UploadRate < 0 {
 		return errors.New("storage_rate and upload_rate must not be negative")

@@ -125,6 +125,12 @@ func TestFaultRejectUploads(t *testing.T) {
 	if n := len(s.Items()); n != 0 {
 		t.Errorf("%d items stored", n)
 	}
+	s.SetFaults(Faults{RejectUploads: true, RejectUploadsStatus: 503})
+	r = s.upload(t, nil, formFile{"file", "a.txt", "", []byte("a")}).expect(t, 503)
+	if string(r.body) != `{"statusCode":503,"message":"File upload rejected (injected fault)","error":"Service Unavailable"}` {
+		t.Errorf("body %s", r.body)
+	}
+	post(t, s.URL+"/_ghlfake/faults", `{"reject_uploads": true, "reject_uploads_status": 200}`).expect(t, 400)
 }
 
 func TestFaultUploadDelay(t *testing.T) {

@@ -19,13 +19,14 @@ const maxFormField = 64 << 10
 
 // uploadForm is a parsed upload-file request.
 type uploadForm struct {
-	fields   map[string]string // name, parentId, hosted, fileUrl
+	fields   map[string]string // name, parentId, altId, altType, hosted, fileUrl, folderId
 	keys     []string          // every form name seen
 	haveFile bool
 	file     []byte
 	filename string // of the file part
 	partType string // Content-Type of the file part
 	tooLarge int64  // when not 0: the file part holds more than this limit
+	sawFile  bool   // a file part began (held, or too large)
 }
 
 // uploadLimit is the largest file upload-file takes of a content type, by
@@ -77,6 +78,9 @@ func readUploadForm(r *http.Request) (*uploadForm, error) {
 				ctype = guessContentType(cmp.Or(form.fields["name"], p.FileName()))
 			}
 			limit := uploadLimit(r.Header.Get("Version"), ctype)
+			form.sawFile = true
+			form.filename = p.FileName()
+			form.partType = p.Header.Get("Content-Type")
 			data, err := readPart(p, limit, r.ContentLength)
 			if err != nil {
 				return nil, err
@@ -87,8 +91,6 @@ func readUploadForm(r *http.Request) (*uploadForm, error) {
 			}
 			form.haveFile = true
 			form.file = data
-			form.filename = p.FileName()
-			form.partType = p.Header.Get("Content-Type")
 		default:
 			v, err := io.ReadAll(io.LimitReader(p, maxFormField))
 			if err != nil {
@@ -127,20 +129,40 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 		errBadRequest(w)
 		return
 	}
+	quirks := s.quirkSet()
+	if quirks.has(QuirkTypeAllowlist) && form.sawFile {
+		// A file filter, as multer runs one when the part begins: before its
+		// size counts.
+		if ctype := cmp.Or(form.partType, guessContentType(cmp.Or(form.fields["name"], form.filename))); !UploadTypeAllowed(ctype) {
+			writeError(w, http.StatusBadRequest, "INVALID_FILE_TYPE", "Bad Request")
+			return
+		}
+	}
 	if form.tooLarge != 0 {
 		errTooLarge(w, form.tooLarge)
 		return
 	}
-	if s.Faults().RejectUploads {
-		writeError(w, http.StatusBadRequest, "File upload rejected (injected fault)", "Bad Request")
+	if f := s.Faults(); f.RejectUploads {
+		status := cmp.Or(f.RejectUploadsStatus, http.StatusBadRequest)
+		writeError(w, status, "File upload rejected (injected fault)", http.StatusText(status))
 		return
 	}
 
 	var c checker
-	c.onlyKeys("", form.keys, "file", "name", "parentId", "hosted", "fileUrl")
+	// folderId is taken and ignored, as a public client saw (the file lands
+	// in the root); parentId places it.
+	c.onlyKeys("", form.keys, "file", "name", "parentId", "altId", "altType", "hosted", "fileUrl", "folderId")
 	hosted, fileURL := form.fields["hosted"], form.fields["fileUrl"]
 	if hosted != "" && hosted != "true" && hosted != "false" {
 		c.add("hosted must be a boolean value")
+	}
+	altID, hasAltID := form.fields["altId"]
+	altType, hasAltType := form.fields["altType"]
+	if hasAltID {
+		c.required("altId", altID)
+	}
+	if hasAltType {
+		c.oneOf("altType", altType, "location")
 	}
 	switch {
 	case form.haveFile:
@@ -151,6 +173,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 	}
 	if c.failed() {
 		errValidation(w, c.msgs)
+		return
+	}
+	if hasAltID && !cl.loc.checkLocation(w, altID) {
 		return
 	}
 
@@ -173,8 +198,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 	if name == "" {
 		name = cmp.Or(form.filename, "file")
 	}
-	quirks := s.quirkSet()
-	parentID := s.rootParent(cl.loc, quirks, form.fields["parentId"])
+	// A folder is named by the form's parentId, else by a query parameter
+	// folderId (a public client places uploads so).
+	parentID := s.rootParent(cl.loc, quirks, cmp.Or(form.fields["parentId"], r.URL.Query().Get("folderId")))
 	if parentID != "" {
 		if it, ok := cl.loc.store.get(parentID); !ok || it.typ != TypeFolder {
 			errNotFound(w)
@@ -192,7 +218,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 			return
 		}
 	}
-	if quirks.has(QuirkParentIgnored) {
+	if quirks.has(QuirkParentIgnored) || quirks.has(QuirkUploadNeedsAlt) && !(hasAltID && hasAltType) {
 		parentID = "" // checked, then not used
 	}
 	it, err := cl.loc.store.addFile(parentID, name, contentType, data, cl.loc.blobWriter())

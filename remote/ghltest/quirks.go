@@ -33,6 +33,8 @@ const (
 	QuirkQueryRegex          = "query-regex"
 	QuirkParentIgnored       = "parent-ignored"
 	QuirkUpdatedOrderIgnored = "updated-order-ignored"
+	QuirkUploadNeedsAlt      = "upload-needs-alt"
+	QuirkTypeAllowlist       = "type-allowlist"
 
 	QuirkOAuthNestErrors      = "oauth-nest-errors"
 	QuirkRefreshRevokesAccess = "refresh-revokes-access"
@@ -56,9 +58,9 @@ func KnownQuirks() []string {
 		QuirkFolderNoID, QuirkClockSkew, QuirkRenameNotUpdated,
 		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
-		QuirkUpdatedOrderIgnored, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
-		QuirkRefreshReuseRevokes, QuirkVersion401, QuirkLocation401,
-		QuirkLocationsPageCap,
+		QuirkUpdatedOrderIgnored, QuirkUploadNeedsAlt, QuirkTypeAllowlist,
+		QuirkOAuthNestErrors, QuirkRefreshRevokesAccess, QuirkRefreshReuseRevokes,
+		QuirkVersion401, QuirkLocation401, QuirkLocationsPageCap,
 	}
 }
 

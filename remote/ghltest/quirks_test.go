@@ -250,3 +250,72 @@ func TestQuirkClockSkew(t *testing.T) {
 		t.Fatalf("Date %q (%v)", r.header.Get("Date"), err)
 	}
 }
+
+// upload-needs-alt: parentId places an upload only beside altId and
+// altType; without them the file lands in the root, with success.
+func TestQuirkUploadNeedsAlt(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkUploadNeedsAlt}})
+	f := s.AddFolder("", "F")
+	alt := map[string]string{"altId": testLoc, "altType": "location"}
+	for _, c := range []struct {
+		fields map[string]string
+		want   string
+	}{
+		{map[string]string{"name": "with.txt", "parentId": f, "altId": testLoc, "altType": "location"}, f},
+		{map[string]string{"name": "without.txt", "parentId": f}, ""},
+		{map[string]string{"name": "no-type.txt", "parentId": f, "altId": testLoc}, ""},
+		{map[string]string{"name": "no-id.txt", "parentId": f, "altType": "location"}, ""},
+	} {
+		var up struct {
+			FileID string `json:"fileId"`
+		}
+		s.upload(t, c.fields, formFile{"file", c.fields["name"], "text/plain", []byte("x")}).expect(t, http.StatusCreated).decode(t, &up)
+		if it, _ := s.Item(up.FileID); it.ParentID != c.want {
+			t.Errorf("%s landed in %q, want %q", it.Name, it.ParentID, c.want)
+		}
+	}
+	// An unknown parent is still refused, and wrong values still are.
+	s.upload(t, map[string]string{"name": "b.txt", "parentId": "0123456789abcdef01234567"}, formFile{"file", "b.txt", "", []byte("b")}).expect(t, http.StatusNotFound)
+	alt["altId"] = "other"
+	s.upload(t, alt, formFile{"file", "c.txt", "", []byte("c")}).expect(t, http.StatusForbidden)
+}
+
+// type-allowlist: a file part outside the list is refused with 400
+// INVALID_FILE_TYPE, before its size counts, and nothing is stored.
+func TestQuirkTypeAllowlist(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkTypeAllowlist}})
+	for _, c := range []struct {
+		name, ctype string
+		ok          bool
+	}{
+		{"a.png", "image/png", true},
+		{"a.jpg", "image/jpeg", true},
+		{"a.mp4", "video/mp4", true},
+		{"a.mp3", "audio/mpeg", true},
+		{"a.pdf", "application/pdf", true},
+		{"a.txt", "text/plain; charset=utf-8", true},
+		{"a.csv", "text/csv", true},
+		{"a.bin", "application/octet-stream", false},
+		{"a.m4a", "audio/mp4", false},
+		{"a.m4a", "audio/x-m4a", false},
+		{"a.avif", "image/avif", false},
+	} {
+		before := len(s.Items())
+		r := s.upload(t, map[string]string{"name": c.name}, formFile{"file", c.name, c.ctype, []byte("x")})
+		switch {
+		case c.ok:
+			r.expect(t, http.StatusCreated)
+		default:
+			r.expect(t, http.StatusBadRequest)
+			if want := `{"statusCode":400,"message":"INVALID_FILE_TYPE","error":"Bad Request"}`; string(r.body) != want {
+				t.Errorf("%s: body %s", c.ctype, r.body)
+			}
+			if len(s.Items()) != before {
+				t.Errorf("%s: a refused upload stored something", c.ctype)
+			}
+		}
+	}
+	// Judged before the size: a file too large and of a refused type is
+	// refused for its type.
+	s.upload(t, nil, formFile{"file", "big.avif", "image/avif", make([]byte, MaxUploadSize+1)}).expect(t, http.StatusBadRequest)
+}

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,20 @@ func TestUpload(t *testing.T) {
 			name:     "empty file",
 			file:     formFile{"file", "empty.txt", "text/plain", []byte{}},
 			wantName: "empty.txt", wantType: "text/plain",
+		},
+		{
+			name:     "altId and altType beside parentId",
+			fields:   map[string]string{"name": "a.png", "parentId": dir, "altId": testLoc, "altType": "location"},
+			file:     formFile{"file", "a.png", "image/png", data[:100]},
+			wantName: "a.png", wantType: "image/png", parent: dir,
+		},
+		{
+			// A public client saw folderId as a form field answered with
+			// success and the file in the root.
+			name:     "folderId field taken, and ignored",
+			fields:   map[string]string{"name": "b.png", "folderId": dir},
+			file:     formFile{"file", "b.png", "image/png", data[:100]},
+			wantName: "b.png", wantType: "image/png",
 		},
 		{
 			name:     "slash in the name",
@@ -115,8 +130,13 @@ func TestUpload(t *testing.T) {
 		{"hosted without fileUrl", map[string]string{"hosted": "true"}, nil, 422,
 			`{"statusCode":422,"message":["fileUrl should not be empty"],"error":"Unprocessable Entity"}`},
 		{"foreign fileUrl", map[string]string{"hosted": "true", "fileUrl": "https://example.com/a.png"}, nil, 400, ""},
-		{"unknown field", map[string]string{"folderId": dir}, []formFile{{"file", "a.txt", "", data}}, 422,
-			`{"statusCode":422,"message":["property folderId should not exist"],"error":"Unprocessable Entity"}`},
+		{"unknown field", map[string]string{"parentID": dir}, []formFile{{"file", "a.txt", "", data}}, 422,
+			`{"statusCode":422,"message":["property parentID should not exist"],"error":"Unprocessable Entity"}`},
+		{"altType not location", map[string]string{"altId": testLoc, "altType": "company"}, []formFile{{"file", "a.txt", "", data}}, 422,
+			`{"statusCode":422,"message":["altType must be one of the following values: location"],"error":"Unprocessable Entity"}`},
+		{"empty altId", map[string]string{"altId": "", "altType": "location"}, []formFile{{"file", "a.txt", "", data}}, 422,
+			`{"statusCode":422,"message":["altId should not be empty"],"error":"Unprocessable Entity"}`},
+		{"altId of another location", map[string]string{"altId": "other", "altType": "location"}, []formFile{{"file", "a.txt", "", data}}, 403, ""},
 		{"unknown parent", map[string]string{"parentId": "0123456789abcdef01234567"}, []formFile{{"file", "a.txt", "", data}}, 404, ""},
 		{"too large", nil, []formFile{{"file", "big.bin", "", make([]byte, MaxUploadSize+1)}}, 413,
 			`{"statusCode":413,"message":"File size exceeds the 25 MB limit","error":"Payload Too Large"}`},
@@ -133,6 +153,16 @@ func TestUpload(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("folderId in the query places it", func(t *testing.T) {
+		body, ctype := multipartBody(t, map[string]string{"name": "q.png"}, formFile{"file", "q.png", "image/png", data[:10]})
+		var a answer
+		s.testDo(t, req{method: http.MethodPost, path: "/medias/upload-file", query: url.Values{"folderId": {dir}}, body: body, ctype: ctype}).
+			expect(t, 201).decode(t, &a)
+		if it, _ := s.Item(a.FileID); it.ParentID != dir {
+			t.Errorf("landed in %q, want %q", it.ParentID, dir)
+		}
+	})
 
 	t.Run("exactly 25 MB", func(t *testing.T) {
 		s.upload(t, nil, formFile{"file", "max.bin", "", make([]byte, MaxUploadSize)}).expect(t, 201)
