@@ -36,10 +36,16 @@ const (
 	QuirkOAuthNestErrors      = "oauth-nest-errors"
 	QuirkRefreshRevokesAccess = "refresh-revokes-access"
 	QuirkRefreshReuseRevokes  = "refresh-reuse-revokes"
+
+	QuirkEssentialFolders    = "essential-folders"
+	QuirkRestoreKeepsUpdated = "restore-keeps-updated"
+	QuirkFetchAllUnpaged     = "fetchall-unpaged"
+	QuirkFetchAllLag         = "fetchall-lag" // takes a value: fetchall-lag=2s
 )
 
 // KnownQuirks lists every quirk name, in the order the documentation gives
-// them. clock-skew needs a value (clock-skew=-5m).
+// them. clock-skew and fetchall-lag need a value (clock-skew=-5m,
+// fetchall-lag=2s).
 func KnownQuirks() []string {
 	return []string{
 		QuirkTrashListed, QuirkUnstableTies, QuirkUploadNoURL, QuirkCreate200,
@@ -47,7 +53,8 @@ func KnownQuirks() []string {
 		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
 		QuirkUpdatedOrderIgnored, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
-		QuirkRefreshReuseRevokes,
+		QuirkRefreshReuseRevokes, QuirkEssentialFolders, QuirkRestoreKeepsUpdated,
+		QuirkFetchAllUnpaged, QuirkFetchAllLag,
 	}
 }
 
@@ -56,12 +63,13 @@ type quirks struct {
 	names []string // as set, normalised, sorted
 	on    map[string]bool
 	skew  time.Duration // clock-skew's value
+	lag   time.Duration // fetchall-lag's value
 }
 
 func (q quirks) has(name string) bool { return q.on[name] }
 
-// parseQuirks reads quirk names ("name" or, for clock-skew, "name=value").
-// At most one of the query-* quirks may be on.
+// parseQuirks reads quirk names ("name" or, for clock-skew and
+// fetchall-lag, "name=value"). At most one of the query-* quirks may be on.
 func parseQuirks(names []string) (quirks, error) {
 	q := quirks{on: map[string]bool{}}
 	for _, raw := range names {
@@ -79,6 +87,19 @@ func parseQuirks(names []string) (quirks, error) {
 				return quirks{}, fmt.Errorf("quirk %s: %v", name, err)
 			}
 			q.skew = d
+			raw = name + "=" + d.String()
+		case name == QuirkFetchAllLag:
+			if !hasValue {
+				return quirks{}, fmt.Errorf("quirk %s needs a duration, such as %s=2s", name, name)
+			}
+			d, err := time.ParseDuration(value)
+			if err != nil {
+				return quirks{}, fmt.Errorf("quirk %s: %v", name, err)
+			}
+			if d <= 0 {
+				return quirks{}, fmt.Errorf("quirk %s: the lag must be positive, not %v", name, d)
+			}
+			q.lag = d
 			raw = name + "=" + d.String()
 		case hasValue:
 			return quirks{}, fmt.Errorf("quirk %s takes no value", name)
