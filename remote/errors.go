@@ -33,6 +33,10 @@ var (
 	// another order, or without updatedAt, or the server refused that
 	// order: the caller must find changes another way.
 	ErrOrderIgnored = errors.New("the server does not list by updatedAt")
+	// ErrUnpaged: a listing by last change (ListUpdated) came as the whole
+	// library in one answer, too large to ask for at every poll: the
+	// caller should find changes another way.
+	ErrUnpaged = errors.New("the server answers the whole library at once")
 )
 
 // Error is a non-2xx answer of the API or the storage host.
