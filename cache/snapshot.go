@@ -45,7 +45,7 @@ import (
 // 8.0 MB and load in ~25 ms into ~25 MB of heap (BenchmarkSnapshotLoad);
 // gzip would halve the file but triple the load time.
 //
-// # File format (snapshotVersion 2)
+// # File format (snapshotVersion 3)
 //
 // All integers are varints (encoding/binary); a string is its length, as
 // a uvarint, then its bytes.
@@ -61,7 +61,7 @@ import (
 //	  uvarint   m, then m strings: the folder's content types
 //	  uvarint   number of entries, then per entry:
 //	    byte    flags: snapDir, snapURLHasID, snapKey, snapParent,
-//	            snapCreated
+//	            snapCreated, snapSystem (a system folder)
 //	    string  ID; Key (if snapKey, else Key = ID); Name;
 //	            ParentID (if snapParent, else the folder id)
 //	    varint  Size; ModTime as Unix nanoseconds (math.MinInt64: zero)
@@ -135,7 +135,8 @@ const (
 	snapKey
 	snapParent
 	snapCreated
-	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated
+	snapSystem
+	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated | snapSystem
 )
 
 var snapCRC = crc32.MakeTable(crc32.Castagnoli)
@@ -544,6 +545,9 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 		if e.created != 0 {
 			flags |= snapCreated
 		}
+		if e.System {
+			flags |= snapSystem
+		}
 		b = append(b, flags)
 		b = appendSnapString(b, e.ID)
 		if flags&snapKey != 0 {
@@ -669,6 +673,7 @@ func decodeSnapFolder(chunk []byte) (string, savedFolder, error) {
 			e.ParentID = r.str(remote.MaxIDBytes)
 		}
 		e.IsDir = flags&snapDir != 0
+		e.System = e.IsDir && flags&snapSystem != 0
 		e.Size = r.varint()
 		e.ModTime = r.time()
 		if flags&snapURLHasID != 0 {

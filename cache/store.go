@@ -396,10 +396,14 @@ func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error)
 // entry (of the same folder) is replaced: e is renamed first and the old
 // entry removed after, so that a failure never leaves neither. A folder
 // can only replace an empty folder. A file with pending bytes is renamed
-// in the write-back queue: its copy in the API follows.
+// in the write-back queue: its copy in the API follows. A system folder
+// neither is renamed nor replaced.
 func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *Entry) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if e.System || (replace != nil && replace.System) {
+		return ErrSystemFolder
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -518,10 +522,14 @@ func (s *Store) removeAPI(ctx context.Context, e Entry) error {
 }
 
 // Rmdir removes an empty folder. Emptiness is judged on a fresh listing:
-// the API is never relied on to delete what a folder holds.
+// the API is never relied on to delete what a folder holds. A system
+// folder is refused before anything is asked.
 func (s *Store) Rmdir(ctx context.Context, e Entry) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if e.System {
+		return ErrSystemFolder
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
