@@ -112,16 +112,19 @@ const (
 	snapshotName  = "listing.snap"
 	snapshotMagic = "GHLFSLST"
 	// snapshotVersion 2 added each entry's content type and creation
-	// time; a snapshot of version 1 is ignored (listed again).
-	snapshotVersion = 2
+	// time; 3 the system folder flag (a warm start must refuse to remove
+	// one, as a cold one does). A snapshot of another version is ignored
+	// (listed again).
+	snapshotVersion = 3
 	// snapshotInterval is the least time between two writes.
 	snapshotInterval = 5 * time.Second
 	// maxSnapshotBytes bounds the file: about 6 million entries.
 	maxSnapshotBytes = 512 << 20
 	// maxSnapURLBytes bounds a URL kept (a storage URL is ~100 bytes);
-	// maxSnapKeyBytes a key ("x:" + an id, see queue.landed).
+	// maxSnapKeyBytes a key (a retired copy's is longer than its id, see
+	// queue.retireKeyLocked).
 	maxSnapURLBytes = 16 << 10
-	maxSnapKeyBytes = remote.MaxIDBytes + 8
+	maxSnapKeyBytes = remote.MaxIDBytes + 24
 	// minSnapEntryBytes is the least an entry takes in the file: flags,
 	// an id of at least one byte, a name's length, size, time, URL,
 	// content type, created.
