@@ -35,7 +35,7 @@ func (d *Dir) children(ctx context.Context) (*dirView, error) {
 	d.st.mu.Lock()
 	defer d.st.mu.Unlock()
 	if d.st.view == nil || d.st.view.listing != l {
-		d.st.view = newDirView(l)
+		d.st.view = newDirView(l, d.st.view)
 	}
 	return d.st.view, nil
 }
