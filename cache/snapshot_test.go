@@ -91,7 +91,7 @@ func (e *snapEnv) onDisk() map[string]savedFolder {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	got, err := (&snapshot{location: testLoc, api: testAPI}).decode(data)
+	got, _, err := (&snapshot{location: testLoc, api: testAPI}).decode(data)
 	if err != nil {
 		e.t.Fatalf("decode: %v", err)
 	}
@@ -660,7 +660,7 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 	defer s.close()
 	b.ResetTimer()
 	for range b.N {
-		if err := s.write(folders); err != nil {
+		if err := s.write(folders, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -200,6 +200,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 		s.snap.dropAll()
 	default:
 		s.folders.loadSaved(saved, time.Since(loading))
+		s.folders.loadChanges(s.snap.loadedChanges())
 	}
 	s.folders.saved = s.snap
 	s.content = newContent(rc, opts, s.closing, disk)
@@ -262,6 +263,7 @@ func (s *Store) Close() error {
 		s.q.close()
 		s.bg.Wait()
 		s.content.wait()
+		s.snap.setChanges(s.folders.held())
 		if serr := s.snap.close(); serr != nil {
 			s.log.Warn("could not save the listings for the next mount", "err", serr)
 		} else {
