@@ -273,9 +273,11 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, beg
 			// ignores offset, and would send it for ever; another one
 			// (items reordered) is a pass that does not line up.
 			if slices.Equal(prev, ids(page)) {
-				if odd {
-					// Not the page asked for, then all of it again: the
-					// server answers this listing whole.
+				if odd || q.FetchAll {
+					// Not the page asked for (or a listing of the whole
+					// library, which one report has answered at once),
+					// then all of it again: the server answers this
+					// listing whole.
 					c.learnUnpaged(q)
 					c.listed(q, len(seen))
 					return clean, nil

@@ -78,14 +78,15 @@ func TestListFetchAllUnpaged(t *testing.T) {
 	}
 }
 
-// A short first page that comes again for the next offset is the whole
-// listing too (a small library under fetchall-unpaged): no warning.
+// A short first page, or one of exactly the size asked for, that comes
+// again for the next offset is the whole listing too (a small library
+// under fetchall-unpaged): no warning.
 func TestListFetchAllUnpagedSmall(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkFetchAllUnpaged}},
-		func(cfg *remote.Config) { cfg.Logger = log })
-	for i := range 30 {
+		func(cfg *remote.Config) { cfg.Logger = log; cfg.PageSize = 30 })
+	for i := range 30 { // exactly a page: the next one (all of it again) tells
 		srv.AddFile("", fmt.Sprintf("f%d", i), "", []byte("x"))
 	}
 	for range 2 {

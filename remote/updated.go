@@ -43,7 +43,6 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 	seen := make(map[string]struct{})
 	var last time.Time // updatedAt of the last item of the page before
 	var prev []string  // the ids of the page before
-	odd := false       // the page before held more or fewer items than asked for
 	anchors, received, badIDs := 0, 0, 0
 	defer func() {
 		if badIDs > 0 {
@@ -78,12 +77,10 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 			}
 		}
 		if fresh == 0 && n > anchors && slices.Equal(prev, ids(page)) {
-			if odd {
-				c.learnUnpaged(q) // not the page asked for, then all of it again
-				return nil
-			}
-			// A server that ignores offset would send it for ever.
-			c.log.Warn("the server repeated a page; ending the listing", "listing", q.label(), "offset", offset)
+			// All of it again: the server answers a listing of the whole
+			// library at once (one report has it so), and would send it
+			// for ever.
+			c.learnUnpaged(q)
 			return nil
 		}
 		prev = ids(page)
@@ -114,7 +111,6 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 		if whole || (n < limit && n < floor) {
 			return nil
 		}
-		odd = n != limit
 		anchors = min(pageOverlap, n/2)
 		offset += n - anchors
 	}
