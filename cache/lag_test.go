@@ -8,39 +8,22 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
-
-// serverClock is the fake service's clock, moved by the test.
-type serverClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *serverClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *serverClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // lagEnv is a Store over a fake whose whole-library answers lag a minute
 // behind (fetchall-lag), listing the whole library, with a folder Docs
 // holding old.txt, gone.txt and ren.txt made before the lag began.
 type lagEnv struct {
 	*env
-	srvClock *serverClock
+	srvClock *clockwork.FakeClock // the fake service's
 	docs     string
 }
 
@@ -48,7 +31,7 @@ const testLag = time.Minute
 
 func newLagEnv(t *testing.T) *lagEnv {
 	t.Helper()
-	sc := &serverClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	sc := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	e := &lagEnv{env: newEnv(t, ghltest.Options{Now: sc.Now}), srvClock: sc}
 	e.docs = e.srv.AddFolder("", "Docs")
 	for _, name := range []string{"old.txt", "gone.txt", "ren.txt"} {
@@ -72,13 +55,7 @@ func (e *lagEnv) change(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Write(ctx, []byte("new"), 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h.Release()
+	writeClose(t, h, "new")
 	eventually(t, "the upload", func() bool { return e.store.PendingCount() == 0 })
 	l, err := e.store.ListDir(ctx, e.docs)
 	if err != nil {

@@ -30,18 +30,11 @@ func (e *wbEnv) named(t *testing.T, name string) []Entry {
 // the queue to upload them and retire the copy they replace.
 func (e *wbEnv) rewrite(t *testing.T, ent Entry, data string) {
 	t.Helper()
-	ctx := context.Background()
-	h, err := e.store.Open(ctx, ent, true, nil)
+	h, err := e.store.Open(context.Background(), ent, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Write(ctx, []byte(data), 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h.Release()
+	writeClose(t, h, data)
 	e.settle(t)
 }
 

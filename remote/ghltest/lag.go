@@ -1,11 +1,6 @@
 package ghltest
 
-import (
-	"cmp"
-	"slices"
-	"strings"
-	"time"
-)
+import "time"
 
 // Answers that lag (the fetchall-lag=D quirk): fetchAll and
 // sortBy=updatedAt answers show the library as it was D ago, as a search
@@ -79,28 +74,10 @@ func (it *item) asOf(t time.Time) (item, bool) {
 func (st *store) sortedAsOfLocked(q listQuery) []*item {
 	var out []*item
 	for _, cur := range st.items {
-		it, ok := cur.asOf(q.asOf)
-		if !ok {
-			continue
+		if it, ok := cur.asOf(q.asOf); ok && q.selects(&it) {
+			out = append(out, &it)
 		}
-		listed := it.status == StatusActive || (q.trashed && it.status == StatusTrashed)
-		if !listed || it.typ != q.typ {
-			continue
-		}
-		if !q.all && it.parentID != q.parentID {
-			continue
-		}
-		if q.match != nil && !q.match(it.name) {
-			continue
-		}
-		out = append(out, &it)
 	}
-	slices.SortFunc(out, func(a, b *item) int {
-		c := sortCompare(a, b, q.sortBy)
-		if q.desc {
-			c = -c
-		}
-		return cmp.Or(c, strings.Compare(a.id, b.id))
-	})
+	sortItems(out, q.sortBy, q.desc)
 	return out
 }

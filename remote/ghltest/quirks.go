@@ -1,10 +1,7 @@
 package ghltest
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -78,28 +75,20 @@ func parseQuirks(names []string) (quirks, error) {
 			return quirks{}, fmt.Errorf("unknown quirk %q (known: %s)", name, strings.Join(KnownQuirks(), ", "))
 		}
 		switch {
-		case name == QuirkClockSkew:
+		case name == QuirkClockSkew || name == QuirkFetchAllLag:
+			example := map[string]string{QuirkClockSkew: "-5m", QuirkFetchAllLag: "2s"}[name]
 			if !hasValue {
-				return quirks{}, fmt.Errorf("quirk %s needs a duration, such as %s=-5m", name, name)
+				return quirks{}, fmt.Errorf("quirk %s needs a duration, such as %s=%s", name, name, example)
 			}
 			d, err := time.ParseDuration(value)
 			if err != nil {
 				return quirks{}, fmt.Errorf("quirk %s: %v", name, err)
 			}
-			q.skew = d
-			raw = name + "=" + d.String()
-		case name == QuirkFetchAllLag:
-			if !hasValue {
-				return quirks{}, fmt.Errorf("quirk %s needs a duration, such as %s=2s", name, name)
-			}
-			d, err := time.ParseDuration(value)
-			if err != nil {
-				return quirks{}, fmt.Errorf("quirk %s: %v", name, err)
-			}
-			if d <= 0 {
+			if name == QuirkClockSkew {
+				q.skew = d
+			} else if q.lag = d; d <= 0 {
 				return quirks{}, fmt.Errorf("quirk %s: the lag must be positive, not %v", name, d)
 			}
-			q.lag = d
 			raw = name + "=" + d.String()
 		case hasValue:
 			return quirks{}, fmt.Errorf("quirk %s takes no value", name)
@@ -164,13 +153,8 @@ type quirksBody struct {
 // serveQuirks serves GET and POST /_ghlfake/quirks.
 func (s *Server) serveQuirks(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
-		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		var body quirksBody
-		if err == nil {
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			err = dec.Decode(&body)
-		}
+		err := decodeControl(r, &body)
 		if err == nil {
 			err = s.SetQuirks(body.Quirks)
 		}

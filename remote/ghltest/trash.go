@@ -1,11 +1,8 @@
 package ghltest
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 )
@@ -186,13 +183,8 @@ type restoreBody struct {
 // {"restored": [ids]}, 404 for an item that is not in the trash any more
 // (or never was), 400 for one that is active or a bad body.
 func (s *Server) serveRestore(w http.ResponseWriter, r *http.Request) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var body restoreBody
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&body)
-	}
+	err := decodeControl(r, &body)
 	if err == nil && body.ID == "" {
 		err = errors.New("id should not be empty")
 	}
