@@ -298,11 +298,13 @@ func TestQuirkFetchAllLag(t *testing.T) {
 	want = append([]string{"elsewhere.txt"}, want...)
 	waitFor(t, "elsewhere.txt in ls", func() bool {
 		got := lines(sh(t, "ls", m.path("docs")))
-		if !slices.Contains(got, "elsewhere.txt") {
-			check(want[1:]) // meanwhile, the mount's own changes stay
-			return false
+		if slices.Equal(got, want) {
+			return true
 		}
-		return true
+		if !slices.Equal(got, want[1:]) { // meanwhile, the mount's own changes stay
+			t.Fatalf("ls docs shows %q, want %q (or elsewhere.txt too)", got, want[1:])
+		}
+		return false
 	})
 	check(want)
 	// In a folder the mount did not change, a file made elsewhere shows
