@@ -39,6 +39,9 @@ type Entry struct {
 	// yet checked against the server: its url may be stale (Reader.recheck).
 	unchecked bool
 	IsDir     bool
+	// System marks a system folder of the library (the API lists it
+	// isEssential or appFolder): it is never removed or renamed.
+	System bool
 	// Pending marks a file whose bytes are held by the write-back queue.
 	Pending bool
 }
@@ -55,6 +58,7 @@ func entryOf(it remote.Item) Entry {
 		Name:     it.Name,
 		ParentID: it.ParentID,
 		IsDir:    it.IsFolder(),
+		System:   it.IsFolder() && it.System,
 		Size:     it.Size,
 		ModTime:  it.ModTime(),
 	}

@@ -25,6 +25,9 @@ var (
 	ErrReadOnly     = errors.New("read-only mount")
 	ErrCrossFolder  = errors.New("the API cannot move items between folders")
 	ErrNotSupported = errors.New("not supported")
+	// ErrSystemFolder: a system folder of the library (isEssential or
+	// appFolder) cannot be removed or renamed. Nothing was sent.
+	ErrSystemFolder = errors.New("a system folder of the library cannot be removed or renamed")
 	// ErrRefused: a url ghlfs will not fetch (off the storage allow-list,
 	// or a redirect it does not follow). Nothing was sent.
 	ErrRefused = errors.New("refused by ghlfs")

@@ -29,6 +29,19 @@ import (
 // listing is stored with every change newer than the fetch's start
 // applied to it: it never loses a file that landed, nor brings back one
 // that left.
+//
+// Whole-library answers (a pass with fetchAll, a poll by last change) may
+// lag behind a folder's own listing, and show a change made through the
+// mount only some time after it was made (one report; quirk
+// fetchall-lag). So while the mount lists the whole library, a change is
+// held until a whole-library answer shows it (it is then settled), or
+// for lagAllowance at most. A whole-library answer that does not show a
+// change held in a folder is not taken for that folder: the folder is
+// listed on its own instead (such a listing does not lag, and shows a
+// change undone elsewhere meanwhile, such as a file restored from the
+// trash), and a poll does not apply an item such a change is about. The
+// changes held when the mount ends are saved with the listings, for the
+// next mount's first answers.
 type folders struct {
 	rc      Remote
 	clock   clockwork.Clock
@@ -90,6 +103,12 @@ type listingSaver interface {
 // missing from.
 const journalGrace = 10 * time.Second
 
+// lagAllowance is how long at most a change made through the mount is
+// held over whole-library answers that do not show it yet: past it, such
+// an answer is taken as it comes (the change was undone elsewhere, or the
+// service lags more than that).
+const lagAllowance = 10 * time.Minute
+
 // folderState is a folder's listing as stored; never changed once stored.
 type folderState struct {
 	entries []Entry // as the API lists them, with the journal applied; sorted (sortEntries)
@@ -117,9 +136,83 @@ type change struct {
 	seq  uint64
 	at   time.Time
 	kind changeKind
-	e    Entry  // putEntry
+	e    Entry  // putEntry, locateID
 	id   string // dropID, renameID
 	name string // renameID
+	// settled is set once the change is held over whole-library answers
+	// no more: one showed it.
+	settled bool
+}
+
+// itemID is the id of the item the change is about.
+func (c change) itemID() string {
+	if c.kind == putEntry || c.kind == locateID {
+		return c.e.ID
+	}
+	return c.id
+}
+
+// shownBy reports whether a listing in which the item is e (or, when not
+// found, is absent) shows the change made.
+func (c change) shownBy(e Entry, found bool) bool {
+	switch c.kind {
+	case putEntry:
+		return found && e.Name == c.e.Name
+	case dropID:
+		return !found
+	case renameID:
+		return found && e.Name == c.name
+	}
+	return true // locateID: nothing a listing could undo
+}
+
+// applyAll returns entries with the changes cs made, in order; entries
+// may be changed. It costs one pass over entries, whatever the number of
+// changes (a whole-library answer may take thousands at once).
+func applyAll(entries []Entry, cs []change) []Entry {
+	if len(cs) <= 4 {
+		for _, c := range cs {
+			entries = c.apply(entries)
+		}
+		return entries
+	}
+	at := make(map[string]int, len(entries)) // id -> index; -1: dropped
+	for i, e := range entries {
+		at[e.ID] = i
+	}
+	dropped := false
+	for _, c := range cs {
+		i, ok := at[c.itemID()]
+		if ok && i < 0 {
+			ok = false
+		}
+		switch c.kind {
+		case putEntry:
+			if ok {
+				entries[i] = c.e
+			} else {
+				at[c.e.ID] = len(entries)
+				entries = append(entries, c.e)
+			}
+		case dropID:
+			if ok {
+				at[c.id] = -1
+				entries[i].ID, dropped = "", true
+			}
+		case renameID:
+			if ok {
+				entries[i].Name = c.name
+			}
+		case locateID:
+			if ok && entries[i].URL() == "" {
+				entries[i].setURL(c.e.URL())
+			}
+		}
+	}
+	if dropped {
+		entries = slices.DeleteFunc(entries, func(e Entry) bool { return e.ID == "" })
+	}
+	return entries
 }
 
 // apply returns entries with c made; entries may be changed.
@@ -263,7 +356,7 @@ func (f *folders) load(ctx context.Context, folderID string) (*folderState, erro
 	if err != nil {
 		return nil, err
 	}
-	st := f.keep(folderID, entries, fetched, start)
+	st, _ := f.keep(folderID, entries, fetched, start, false)
 	if f.fetched != nil {
 		f.fetched(st.entries)
 	}
@@ -318,24 +411,92 @@ func (f *folders) end(start uint64) {
 }
 
 // keep stores a fetched listing with the changes made since its fetch
-// began applied, unless a listing fetched later is stored already.
-func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, start uint64) *folderState {
+// began applied, unless a listing fetched later is stored already. A
+// whole-library answer (whole) that does not show a change held in the
+// folder is not stored: keep reports false, and the folder is to be
+// listed on its own.
+func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, start uint64, whole bool) (*folderState, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, c := range f.journal[folderID] {
-		if c.seq > start {
-			entries = c.apply(entries)
-		}
+	apply, ok := f.settleLocked(folderID, entries, start, whole)
+	if !ok {
+		return nil, false
 	}
+	entries = applyAll(entries, apply)
 	sortEntries(entries)
 	st := &folderState{entries: entries, fetched: fetched, start: start, upto: f.seq}
 	if v, ok := f.cache.Get(folderID); ok && v.(*folderState).start > start {
-		return v.(*folderState) // a later fetch, with these changes in it too
+		return v.(*folderState), true // a later fetch, with these changes in it too
 	}
 	f.storeLocked(folderID, st)
 	f.pruneLocked(folderID, f.clock.Now())
-	return st
+	return st, true
 }
+
+// settleLocked returns the changes of a folder's journal that a listing
+// of it (entries) that began at start needs applied: those noted since it
+// began. A whole-library answer (whole) settles the changes held that it
+// shows, each only once every earlier change to the same item is (a file
+// uploaded and then removed is absent before it shows, as after); one
+// that does not show a change held makes settleLocked report false. The
+// folder's own listing settles nothing: that it does not show a change
+// may be the doing of another change of the mount's still under way (a
+// copy being sent to the trash), and it is taken as it comes anyway.
+// f.mu is held.
+func (f *folders) settleLocked(folderID string, entries []Entry, start uint64, whole bool) ([]change, bool) {
+	j := f.journal[folderID]
+	held := whole && f.wholeLocked()
+	var out []change
+	var byID map[string]Entry
+	var blocked map[string]bool
+	ok := true
+	for i := range j {
+		c := &j[i]
+		if c.seq > start {
+			out = append(out, *c)
+			continue
+		}
+		if !held || c.settled {
+			continue
+		}
+		if byID == nil {
+			byID = make(map[string]Entry, len(entries))
+			for _, e := range entries {
+				byID[e.ID] = e
+			}
+			blocked = make(map[string]bool)
+		}
+		id := c.itemID()
+		e, found := byID[id]
+		if !blocked[id] && c.shownBy(e, found) {
+			c.settled = true
+			continue
+		}
+		blocked[id] = true
+		ok = false
+	}
+	return out, ok
+}
+
+// heldLocked reports whether a change made through the mount to item id
+// of a folder is held, and a whole-library answer in which the item is e
+// (or, when not found, absent) does not show it: then that answer must
+// not be taken for the item. f.mu is held.
+func (f *folders) heldLocked(folderID, id string, e Entry, found bool) bool {
+	if !f.wholeLocked() {
+		return false
+	}
+	for _, c := range f.journal[folderID] {
+		if !c.settled && c.itemID() == id && !c.shownBy(e, found) {
+			return true
+		}
+	}
+	return false
+}
+
+// wholeLocked reports whether whole-library answers are in use (and so
+// changes are kept until one shows them). f.mu is held.
+func (f *folders) wholeLocked() bool { return f.listAll && !f.allOff }
 
 // refresh returns st, a listing of the folder handed out a moment ago,
 // with the changes noted since it was built applied (the stored listing
@@ -392,29 +553,31 @@ func (f *folders) note(folderID string, c change) {
 // applyRemote applies to a folder's stored listing a change made
 // elsewhere, seen by a poll that began at start, unless a change to the
 // same item was made through the mount since (it is newer than what the
-// poll saw). It is not journaled: a fetch shows what the server holds.
-// It reports whether the listing changed.
-func (f *folders) applyRemote(folderID string, c change, start uint64) bool {
+// poll saw), or one held that the poll's answer (a whole-library one,
+// which may lag) does not show: then it reports held, and the folder is
+// to be listed on its own. It is not journaled: a fetch shows what the
+// server holds. It reports whether the listing changed.
+func (f *folders) applyRemote(folderID string, c change, start uint64) (changed, held bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	id := c.id
-	if c.kind == putEntry {
-		id = c.e.ID
-	}
+	id := c.itemID()
 	for _, j := range f.journal[folderID] {
-		if j.seq > start && (j.id == id || j.e.ID == id) {
-			return false
+		if j.seq > start && j.itemID() == id {
+			return false, false
 		}
+	}
+	if f.heldLocked(folderID, id, c.e, c.kind == putEntry) {
+		return false, true
 	}
 	v, ok := f.cache.Get(folderID)
 	if !ok {
-		return false
+		return false, false
 	}
 	old := v.(*folderState)
 	entries := c.apply(slices.Clone(old.entries))
 	sortEntries(entries)
 	f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: old.upto, stale: old.stale})
-	return true
+	return true, false
 }
 
 // pruneLocked drops the changes of a folder that every fetch under way
@@ -425,8 +588,10 @@ func (f *folders) pruneLocked(folderID string, now time.Time) {
 		oldest = min(oldest, s+1)
 	}
 	j := f.journal[folderID]
+	whole := f.wholeLocked()
 	n := 0
-	for n < len(j) && j[n].seq < oldest && now.Sub(j[n].at) >= journalGrace {
+	for n < len(j) && j[n].seq < oldest && now.Sub(j[n].at) >= journalGrace &&
+		(!whole || j[n].settled || now.Sub(j[n].at) >= lagAllowance) {
 		n++
 	}
 	switch {

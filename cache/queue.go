@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +63,7 @@ type queue struct {
 	stale    map[string]bool
 	keys     map[string]string // guarded by mu: API id -> key, for copies made in this mount
 	keysGen  uint64            // guarded by mu: counts the changes to keys (setKeyLocked)
+	retires  uint64            // guarded by mu: counts the keys given to retired copies
 	latest   map[string]Entry  // guarded by mu: key -> the copy in the API that now holds it
 	work     []*record         // guarded by mu: records to process
 	closed   bool              // guarded by mu
@@ -193,13 +196,39 @@ func (q *queue) current(key string) (Entry, bool) {
 	return e, ok
 }
 
-// setKeyLocked records that the API copy id holds key (or, for "x:"+id,
-// nothing any more); the caller holds q.mu.
+// setKeyLocked records that the API copy id holds key; the caller holds
+// q.mu.
 func (q *queue) setKeyLocked(id, key string) {
 	if q.keys[id] != key {
 		q.keys[id] = key
 		q.keysGen++
 	}
+}
+
+// retireKeyLocked records that the API copy id holds nothing any more:
+// should it be listed again (restored from the trash), it is a file of
+// its own, under a key no other file has. The key is new at each
+// retirement: a restored copy that is changed, and so retired again,
+// leaves its key to its new copy, and is another file again should it
+// come back once more. The caller holds q.mu.
+func (q *queue) retireKeyLocked(id string) {
+	if k, ok := q.keys[id]; ok && q.retiredKey(k) {
+		if cur, held := q.latest[k]; !held || cur.ID == id {
+			return // retired already, and no other copy holds its key
+		}
+	}
+	q.retires++
+	q.setKeyLocked(id, "x"+strconv.FormatUint(q.retires, 10)+":"+id)
+}
+
+// retiredKey reports whether k is a key retireKeyLocked gives.
+func (q *queue) retiredKey(k string) bool {
+	n, _, ok := strings.Cut(k, ":")
+	if !ok || len(n) < 2 || n[0] != 'x' {
+		return false
+	}
+	_, err := strconv.ParseUint(n[1:], 10, 64)
+	return err == nil
 }
 
 // viewGen tells whether a folder's view is still what its records and the
@@ -418,7 +447,7 @@ func (q *queue) landed(key string, e Entry, gone []string) {
 	q.latest[key] = e
 	for _, id := range gone {
 		if id != e.ID && id != "" {
-			q.setKeyLocked(id, "x:"+id)
+			q.retireKeyLocked(id)
 		}
 	}
 }

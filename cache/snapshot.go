@@ -45,7 +45,7 @@ import (
 // 8.0 MB and load in ~25 ms into ~25 MB of heap (BenchmarkSnapshotLoad);
 // gzip would halve the file but triple the load time.
 //
-// # File format (snapshotVersion 2)
+// # File format (snapshotVersion 3)
 //
 // All integers are varints (encoding/binary); a string is its length, as
 // a uvarint, then its bytes.
@@ -61,7 +61,7 @@ import (
 //	  uvarint   m, then m strings: the folder's content types
 //	  uvarint   number of entries, then per entry:
 //	    byte    flags: snapDir, snapURLHasID, snapKey, snapParent,
-//	            snapCreated
+//	            snapCreated, snapSystem (a system folder)
 //	    string  ID; Key (if snapKey, else Key = ID); Name;
 //	            ParentID (if snapParent, else the folder id)
 //	    varint  Size; ModTime as Unix nanoseconds (math.MinInt64: zero)
@@ -71,6 +71,16 @@ import (
 //	            folder's content types
 //	    varint  created (if snapCreated), Unix nanoseconds less ModTime's
 //	            (most files were not changed since: one byte)
+//	uvarint     number of changes made through the mount that no
+//	            whole-library answer showed yet (folders.go), then per
+//	            change:
+//	  string    folder id
+//	  byte      kind: 0 an entry put, 1 an id dropped, 2 an id renamed
+//	  varint    when made, Unix nanoseconds
+//	  put:      uvarint length, then a folder block (as above) of the
+//	            folder holding the one entry put
+//	  dropped:  string id
+//	  renamed:  string id, string name
 //	4 bytes     CRC-32C (Castagnoli), little-endian, of all before it
 //
 // A folder is a block of its own so that loading it costs two
@@ -86,6 +96,7 @@ type snapshot struct {
 
 	mu      sync.Mutex
 	folders map[string]savedFolder // guarded by mu: folder id -> listing
+	changes []savedChange          // guarded by mu: changes to hand to the next mount
 	dirty   bool                   // guarded by mu: folders changed since the last write began
 
 	kick     chan struct{} // buffered(1): a change waits to be written
@@ -108,20 +119,40 @@ type savedFolder struct {
 	listed  time.Time
 }
 
+// savedChange is a change made through the mount that no whole-library
+// answer showed yet, kept for the next mount (folders.go).
+type savedChange struct {
+	folder string
+	c      change // kind putEntry, dropID or renameID; at set
+}
+
+// Kinds of saved change, as the file has them.
+const (
+	snapPut    = 0
+	snapDrop   = 1
+	snapRename = 2
+)
+
+// maxSnapChanges bounds the changes a snapshot hands on.
+const maxSnapChanges = 1_000_000
+
 const (
 	snapshotName  = "listing.snap"
 	snapshotMagic = "GHLFSLST"
 	// snapshotVersion 2 added each entry's content type and creation
-	// time; a snapshot of version 1 is ignored (listed again).
-	snapshotVersion = 2
+	// time; 3 the system folder flag (a warm start must refuse to remove
+	// one, as a cold one does). A snapshot of another version is ignored
+	// (listed again).
+	snapshotVersion = 3
 	// snapshotInterval is the least time between two writes.
 	snapshotInterval = 5 * time.Second
 	// maxSnapshotBytes bounds the file: about 6 million entries.
 	maxSnapshotBytes = 512 << 20
 	// maxSnapURLBytes bounds a URL kept (a storage URL is ~100 bytes);
-	// maxSnapKeyBytes a key ("x:" + an id, see queue.landed).
+	// maxSnapKeyBytes a key (a retired copy's is longer than its id, see
+	// queue.retireKeyLocked).
 	maxSnapURLBytes = 16 << 10
-	maxSnapKeyBytes = remote.MaxIDBytes + 8
+	maxSnapKeyBytes = remote.MaxIDBytes + 24
 	// minSnapEntryBytes is the least an entry takes in the file: flags,
 	// an id of at least one byte, a name's length, size, time, URL,
 	// content type, created.
@@ -135,7 +166,8 @@ const (
 	snapKey
 	snapParent
 	snapCreated
-	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated
+	snapSystem
+	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated | snapSystem
 )
 
 var snapCRC = crc32.MakeTable(crc32.Castagnoli)
@@ -264,7 +296,7 @@ func (s *snapshot) load() (map[string]savedFolder, error) {
 		}
 		return map[string]savedFolder{}, fmt.Errorf("listing snapshot: %w", err)
 	}
-	folders, err := s.decode(data)
+	folders, changes, err := s.decode(data)
 	var other *otherSnapshot
 	switch {
 	case errors.As(err, &other):
@@ -280,8 +312,33 @@ func (s *snapshot) load() (map[string]savedFolder, error) {
 			s.folders[id] = sf
 		}
 	}
+	s.changes = changes
 	s.mu.Unlock()
 	return folders, nil
+}
+
+// setChanges records the changes to hand to the next mount (those of
+// another kind than put, drop and rename are left out).
+func (s *snapshot) setChanges(cs []savedChange) {
+	cs = slices.DeleteFunc(slices.Clone(cs), func(sc savedChange) bool {
+		return sc.c.kind != putEntry && sc.c.kind != dropID && sc.c.kind != renameID
+	})
+	if len(cs) > maxSnapChanges {
+		cs = cs[len(cs)-maxSnapChanges:]
+	}
+	s.mu.Lock()
+	if len(cs) > 0 || len(s.changes) > 0 {
+		s.changes, s.dirty = cs, true
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// loadedChanges returns the changes the last load found.
+func (s *snapshot) loadedChanges() []savedChange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.changes)
 }
 
 // put records folderID's listing, listed at listed. entries are kept, not
@@ -360,10 +417,11 @@ func (s *snapshot) save() error {
 		return nil
 	}
 	view := maps.Clone(s.folders)
+	changes := s.changes
 	s.dirty = false
 	s.mu.Unlock()
 
-	err := s.write(view)
+	err := s.write(view, changes)
 	if err != nil {
 		s.mu.Lock()
 		s.dirty = true
@@ -386,9 +444,9 @@ func (s *snapshot) save() error {
 	return err
 }
 
-// write writes folders to a temporary file and renames it over the
-// snapshot.
-func (s *snapshot) write(folders map[string]savedFolder) error {
+// write writes folders and changes to a temporary file and renames it
+// over the snapshot.
+func (s *snapshot) write(folders map[string]savedFolder, changes []savedChange) error {
 	pf, err := renameio.NewPendingFile(s.path, renameio.WithTempDir(filepath.Dir(s.path)))
 	if err != nil {
 		return err
@@ -420,6 +478,19 @@ func (s *snapshot) write(folders map[string]savedFolder) error {
 		if cw.n+int64(w.Buffered()) > maxSnapshotBytes-4 {
 			return fmt.Errorf("the snapshot would pass %d bytes", maxSnapshotBytes)
 		}
+	}
+	var coded []byte
+	n := 0
+	for _, sc := range changes {
+		if c, ok := appendSnapChange(coded, sc); ok {
+			coded = c
+			n++
+		}
+	}
+	w.Write(binary.AppendUvarint(lenBuf[:0], uint64(n)))
+	w.Write(coded)
+	if cw.n+int64(w.Buffered()) > maxSnapshotBytes-4 {
+		return fmt.Errorf("the snapshot would pass %d bytes", maxSnapshotBytes)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -544,6 +615,9 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 		if e.created != 0 {
 			flags |= snapCreated
 		}
+		if e.System {
+			flags |= snapSystem
+		}
 		b = append(b, flags)
 		b = appendSnapString(b, e.ID)
 		if flags&snapKey != 0 {
@@ -573,6 +647,73 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 	return b
 }
 
+// appendSnapChange appends a saved change in the file's form; false for
+// one out of the bounds load checks (it is left out).
+func appendSnapChange(b []byte, sc savedChange) ([]byte, bool) {
+	c := sc.c
+	if len(sc.folder) > remote.MaxIDBytes || len(c.itemID()) > remote.MaxIDBytes || c.itemID() == "" || len(c.name) > remote.MaxNameBytes ||
+		c.at.IsZero() || (c.kind == putEntry && (!c.e.snapKept() || !snapFolderOK(sc.folder, []Entry{c.e}))) {
+		return b, false
+	}
+	start := len(b)
+	b = appendSnapString(b, sc.folder)
+	switch c.kind {
+	case putEntry:
+		b = append(b, snapPut)
+		b = binary.AppendVarint(b, snapTime(c.at))
+		block := appendSnapFolder(nil, sc.folder, savedFolder{entries: []Entry{c.e}})
+		b = binary.AppendUvarint(b, uint64(len(block)))
+		b = append(b, block...)
+	case dropID:
+		b = append(b, snapDrop)
+		b = binary.AppendVarint(b, snapTime(c.at))
+		b = appendSnapString(b, c.id)
+	case renameID:
+		b = append(b, snapRename)
+		b = binary.AppendVarint(b, snapTime(c.at))
+		b = appendSnapString(b, c.id)
+		b = appendSnapString(b, c.name)
+	default:
+		return b[:start], false
+	}
+	return b, true
+}
+
+// decodeSnapChange reads one saved change.
+func decodeSnapChange(r *snapReader) (savedChange, error) {
+	var sc savedChange
+	sc.folder = string(r.bytes(remote.MaxIDBytes))
+	kind := r.byte()
+	sc.c.at = r.time()
+	switch kind {
+	case snapPut:
+		block := r.bytes(len(r.b))
+		if r.err != nil {
+			return sc, r.err
+		}
+		id, sf, err := decodeSnapFolder(block)
+		if err != nil {
+			return sc, err
+		}
+		if id != sc.folder || len(sf.entries) != 1 {
+			r.fail("a change's entry is not one of its folder")
+			break
+		}
+		sc.c.kind, sc.c.e = putEntry, sf.entries[0]
+	case snapDrop:
+		sc.c.kind, sc.c.id = dropID, string(r.bytes(remote.MaxIDBytes))
+	case snapRename:
+		sc.c.kind, sc.c.id = renameID, string(r.bytes(remote.MaxIDBytes))
+		sc.c.name = string(r.bytes(remote.MaxNameBytes))
+	default:
+		r.fail("an unknown kind of change")
+	}
+	if r.err == nil && (sc.c.itemID() == "" || sc.c.at.IsZero()) {
+		r.fail("a change without an id or a time")
+	}
+	return sc, r.err
+}
+
 // otherSnapshot is a snapshot that is whole but not for this mount.
 type otherSnapshot struct{ why string }
 
@@ -580,51 +721,64 @@ func (o *otherSnapshot) Error() string { return o.why }
 
 var errSnapCorrupt = errors.New("corrupt")
 
-// decode reads a whole snapshot file.
-func (s *snapshot) decode(data []byte) (map[string]savedFolder, error) {
+// decode reads a whole snapshot file: its folders and the changes it
+// hands on.
+func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, error) {
 	if len(data) < len(snapshotMagic) || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return nil, errors.New("not a listing snapshot")
+		return nil, nil, errors.New("not a listing snapshot")
 	}
 	r := &snapReader{b: data, off: len(snapshotMagic)}
 	if v := r.uvarint(); r.err == nil && v != snapshotVersion {
-		return nil, &otherSnapshot{fmt.Sprintf("written in format %d, this ghlfs reads %d", v, snapshotVersion)}
+		return nil, nil, &otherSnapshot{fmt.Sprintf("written in format %d, this ghlfs reads %d", v, snapshotVersion)}
 	}
 	if len(data) < r.off+4 {
-		return nil, fmt.Errorf("%w: cut short", errSnapCorrupt)
+		return nil, nil, fmt.Errorf("%w: cut short", errSnapCorrupt)
 	}
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, snapCRC) != binary.LittleEndian.Uint32(data[len(body):]) {
-		return nil, fmt.Errorf("%w: checksum mismatch (cut short, or damaged)", errSnapCorrupt)
+		return nil, nil, fmt.Errorf("%w: checksum mismatch (cut short, or damaged)", errSnapCorrupt)
 	}
 	r.b = body
 	location := string(r.bytes(maxSnapURLBytes))
 	api := string(r.bytes(maxSnapURLBytes))
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
 	if location != s.location || api != s.api {
-		return nil, &otherSnapshot{fmt.Sprintf("it is of location %q at %q, not %q at %q", location, api, s.location, s.api)}
+		return nil, nil, &otherSnapshot{fmt.Sprintf("it is of location %q at %q, not %q at %q", location, api, s.location, s.api)}
 	}
 	n := r.count(1)
 	folders := make(map[string]savedFolder)
 	for range n {
 		chunk := r.bytes(len(body))
 		if r.err != nil {
-			return nil, r.err
+			return nil, nil, r.err
 		}
 		id, sf, err := decodeSnapFolder(chunk)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if _, dup := folders[id]; dup {
-			return nil, fmt.Errorf("%w: folder %q twice", errSnapCorrupt, id)
+			return nil, nil, fmt.Errorf("%w: folder %q twice", errSnapCorrupt, id)
 		}
 		folders[id] = sf
 	}
-	if r.err == nil && r.off != len(body) {
-		return nil, fmt.Errorf("%w: %d bytes past the end", errSnapCorrupt, len(body)-r.off)
+	m := r.count(4)
+	if m > maxSnapChanges {
+		r.fail("too many changes")
 	}
-	return folders, r.err
+	var changes []savedChange
+	for i := 0; i < m && r.err == nil; i++ {
+		sc, err := decodeSnapChange(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		changes = append(changes, sc)
+	}
+	if r.err == nil && r.off != len(body) {
+		return nil, nil, fmt.Errorf("%w: %d bytes past the end", errSnapCorrupt, len(body)-r.off)
+	}
+	return folders, changes, r.err
 }
 
 func decodeSnapFolder(chunk []byte) (string, savedFolder, error) {
@@ -670,6 +824,7 @@ func decodeSnapFolder(chunk []byte) (string, savedFolder, error) {
 		}
 		e.IsDir = flags&snapDir != 0
 		e.unchecked = true // until its folder is listed again
+		e.System = e.IsDir && flags&snapSystem != 0
 		e.Size = r.varint()
 		e.ModTime = r.time()
 		if flags&snapURLHasID != 0 {

@@ -92,7 +92,7 @@ func (e *snapEnv) onDisk() map[string]savedFolder {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	got, err := (&snapshot{location: testLoc, api: testAPI}).decode(data)
+	got, _, err := (&snapshot{location: testLoc, api: testAPI}).decode(data)
 	if err != nil {
 		e.t.Fatalf("decode: %v", err)
 	}
@@ -144,8 +144,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	mod := time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.UTC)
 	const store = "https://storage.googleapis.com/msgsndr/" + testLoc + "/media/"
 	dir := Entry{Key: "f00000000000000000000001", ID: "f00000000000000000000001", Name: "Photos", IsDir: true, Size: -1, ModTime: mod}
+	system := Entry{Key: "f00000000000000000000002", ID: "f00000000000000000000002", Name: "App", IsDir: true, System: true, Size: -1, ModTime: mod}
 	root := []Entry{
 		dir,
+		system,
 		fileEntry("", "a00000000000000000000001", "a.jpg", store+"a00000000000000000000001.jpg", 12345, mod),
 		fileEntry("", "a00000000000000000000002", "b c.png", store+"a00000000000000000000002.png", -1, time.Time{}),
 		fileEntry("", "a00000000000000000000003", "élan ✓.txt", "https://cdn.example.com/other/url?x=1", 0, mod.Add(time.Hour)),
@@ -153,13 +155,13 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		{Key: "pending-key", Name: "pending.txt", Size: -1, Pending: true},
 		{Key: "queued", ID: "", Name: "queued.txt", Size: 3},
 	}
-	root[1].setContentType("image/jpeg")
-	root[1].setCreated(time.Date(2024, 12, 31, 23, 59, 59, 123000000, time.UTC))
-	root[2].setContentType("image/png")
-	root[3].setContentType("text/plain; charset=utf-8")
-	root[3].setCreated(mod)
-	root[4].setContentType("image/jpeg") // shared with root[1]: written once
-	kept := root[:5]
+	root[2].setContentType("image/jpeg")
+	root[2].setCreated(time.Date(2024, 12, 31, 23, 59, 59, 123000000, time.UTC))
+	root[3].setContentType("image/png")
+	root[4].setContentType("text/plain; charset=utf-8")
+	root[4].setCreated(mod)
+	root[5].setContentType("image/jpeg") // shared with root[2]: written once
+	kept := root[:6]
 	replaced := fileEntry("f00000000000000000000001", "b00000000000000000000002", "same key.jpg", store+"b00000000000000000000002.jpg", 99, mod)
 	replaced.Key = "b00000000000000000000001" // replaced bytes: a new id under the old key
 	elsewhere := fileEntry("somewhere-else", "b00000000000000000000003", "odd parent", store+"b00000000000000000000003", 1, mod)
@@ -185,7 +187,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			t.Errorf("%s: content type %q created %v, want %q %v", e.Name, e.ContentType(), e.Created(), kept[i].ContentType(), kept[i].Created())
 		}
 	}
-	if got[""].entries[1].ctype != got[""].entries[4].ctype {
+	if got[""].entries[2].ctype != got[""].entries[5].ctype {
 		t.Errorf("one content type loaded twice, not shared")
 	}
 
@@ -668,7 +670,7 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 	defer s.close()
 	b.ResetTimer()
 	for range b.N {
-		if err := s.write(folders); err != nil {
+		if err := s.write(folders, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

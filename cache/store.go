@@ -213,6 +213,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 		s.snap.dropAll()
 	default:
 		s.folders.loadSaved(saved, time.Since(loading))
+		s.folders.loadChanges(s.snap.loadedChanges())
 	}
 	s.folders.saved = s.snap
 	s.content = newContent(rc, opts, s.closing, disk)
@@ -294,6 +295,7 @@ func (s *Store) Close() error {
 		s.q.close()
 		s.bg.Wait()
 		s.content.wait()
+		s.snap.setChanges(s.folders.held())
 		if serr := s.snap.close(); serr != nil {
 			s.log.Warn("could not save the listings for the next mount", "err", serr)
 		} else {
@@ -428,10 +430,14 @@ func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error)
 // entry (of the same folder) is replaced: e is renamed first and the old
 // entry removed after, so that a failure never leaves neither. A folder
 // can only replace an empty folder. A file with pending bytes is renamed
-// in the write-back queue: its copy in the API follows.
+// in the write-back queue: its copy in the API follows. A system folder
+// neither is renamed nor replaced.
 func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *Entry) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if e.System || (replace != nil && replace.System) {
+		return ErrSystemFolder
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -550,10 +556,14 @@ func (s *Store) removeAPI(ctx context.Context, e Entry) error {
 }
 
 // Rmdir removes an empty folder. Emptiness is judged on a fresh listing:
-// the API is never relied on to delete what a folder holds.
+// the API is never relied on to delete what a folder holds. A system
+// folder is refused before anything is asked.
 func (s *Store) Rmdir(ctx context.Context, e Entry) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if e.System {
+		return ErrSystemFolder
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()

@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -126,6 +128,52 @@ func (f *folders) loadSaved(saved map[string]savedFolder, took time.Duration) {
 	}
 }
 
+// held returns the changes made through the mount, within lagAllowance,
+// that are still held (no whole-library answer has shown them yet): the
+// next mount's first answers may not show them either (saved with the
+// listings, see snapshot.go).
+func (f *folders) held() []savedChange {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.wholeLocked() {
+		return nil
+	}
+	now := f.clock.Now()
+	var out []savedChange
+	for id, j := range f.journal {
+		for _, c := range j {
+			if !c.settled && now.Sub(c.at) < lagAllowance {
+				out = append(out, savedChange{folder: id, c: c})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b savedChange) int { return cmp.Compare(a.c.seq, b.c.seq) })
+	return out
+}
+
+// loadChanges takes up the changes an earlier mount made that no
+// whole-library answer had shown when it ended: they are held over this
+// mount's whole-library answers as its own are (the listings it saved
+// show them already). Those older than lagAllowance are dropped.
+func (f *folders) loadChanges(cs []savedChange) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.clock.Now()
+	n := 0
+	for _, sc := range cs {
+		if now.Sub(sc.c.at) >= lagAllowance {
+			continue
+		}
+		c := sc.c
+		c.seq, c.settled = 0, false // older than any fetch of this mount
+		f.journal[sc.folder] = append(f.journal[sc.folder], c)
+		n++
+	}
+	if n > 0 {
+		f.log.Debug("held over the whole-library listings until they show them: changes the last mount made", "changes", n)
+	}
+}
+
 // stopBackground stops new background work from starting (Store.Close
 // then waits for what runs).
 func (f *folders) stopBackground() {
@@ -192,8 +240,7 @@ func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duratio
 		switch {
 		case err == nil:
 			f.log.Debug("polled the latest changes", "changed", n)
-		case errors.Is(err, remote.ErrOrderIgnored):
-			f.orderIgnored()
+		case f.pollByFolder(err):
 			f.pollUsed(ctx, poll)
 		case errors.Is(err, errManyChanges):
 			if err := f.passOverLibrary(ctx); err == nil {
@@ -230,15 +277,22 @@ func (f *folders) passOverLibrary(ctx context.Context) error {
 	f.mu.Unlock()
 	if mark {
 		// What changes while the pass runs is seen by the next poll.
-		if err := f.markRecent(ctx); errors.Is(err, remote.ErrOrderIgnored) {
-			f.orderIgnored()
-		} else if err != nil {
+		if err := f.markRecent(ctx); err != nil && !f.pollByFolder(err) {
 			return err
 		}
 	}
 	start := f.begin()
 	defer f.end(start)
 	children, err := f.listLibrary(ctx)
+	if errors.Is(err, remote.ErrAnswerTooLarge) {
+		// The whole library at once, in an answer larger than ghlfs takes.
+		f.log.Warn(fmt.Sprintf("the server answers the whole library in one answer larger than %d MiB: listing folder by folder instead", remote.MaxListAnswerBytes>>20), "err", err)
+		f.mu.Lock()
+		f.allOff, f.checked = true, true
+		f.mu.Unlock()
+		f.revalidateStale()
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -251,20 +305,27 @@ func (f *folders) passOverLibrary(ctx context.Context) error {
 		f.revalidateStale()
 		return nil
 	}
+	var recheck []string
 	for id, entries := range children {
 		before, _ := f.cached(id)
-		st := f.keep(id, entries, ended, start)
+		st, ok := f.keep(id, entries, ended, start, true)
+		if !ok {
+			recheck = append(recheck, id) // it lags behind the mount's changes
+			continue
+		}
 		if f.fetched != nil {
 			f.fetched(st.entries)
 		}
 		f.report(id, before, st)
 	}
-	// A folder known before that the library no longer holds.
+	// A folder known before that the library no longer holds (unless the
+	// mount made it, and the answer does not show it yet).
 	for id, v := range f.cache.Items() {
-		if _, ok := children[id]; !ok && v.Object.(*folderState).start <= start {
+		if _, ok := children[id]; !ok && v.Object.(*folderState).start <= start && !f.madeHere(id) {
 			f.invalidate(id)
 		}
 	}
+	f.recheck(ctx, recheck)
 	f.mu.Lock()
 	f.passes++
 	first := f.passes == 1
@@ -317,6 +378,37 @@ func (f *folders) listLibrary(ctx context.Context) (map[string][]Entry, error) {
 	return children, nil
 }
 
+// recheck lists folders on their own, whose whole-library answer lagged
+// behind a change made through the mount (or showed it undone elsewhere),
+// and reports those that changed.
+func (f *folders) recheck(ctx context.Context, ids []string) {
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		before, _ := f.cached(id)
+		after, err := f.load(ctx, id)
+		if err != nil {
+			f.log.Debug("could not list a folder a whole-library answer lagged behind", "folder", id, "err", err)
+			continue
+		}
+		f.report(id, before, after)
+	}
+}
+
+// madeHere reports whether folder id was made through the mount, and no
+// whole-library answer has shown it yet.
+func (f *folders) madeHere(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, j := range f.journal {
+		for _, c := range j {
+			if c.kind == putEntry && c.e.ID == id && !c.settled {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // revalidateStale lists again, in the background, each folder whose
 // listing an earlier mount saved.
 func (f *folders) revalidateStale() {
@@ -329,9 +421,11 @@ func (f *folders) revalidateStale() {
 
 // checkAll makes sure, once, that the server honoured fetchAll: a server
 // that ignored it would have answered with the root's items only, leaving
-// every other folder looking empty. It lists up to three folders shown as
-// empty on their own; if one holds anything, the strategy is turned off.
-// (Emptiness before a removal is judged on a folder's own listing anyway.)
+// every other folder looking empty. An answer that holds an item inside a
+// folder is proof enough; otherwise it lists up to three folders shown as
+// empty on their own, and if one holds anything, the strategy is turned
+// off. (Emptiness before a removal is judged on a folder's own listing
+// anyway.)
 func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bool, error) {
 	f.mu.Lock()
 	checked := f.checked
@@ -341,7 +435,13 @@ func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bo
 	}
 	var empty []string
 	for id, entries := range children {
-		if id != "" && len(entries) == 0 {
+		if id != "" && len(entries) > 0 {
+			// An item inside a folder: a server that ignored fetchAll
+			// would have answered the root's items only.
+			empty = nil
+			break
+		}
+		if id != "" {
 			empty = append(empty, id)
 		}
 	}
@@ -368,12 +468,32 @@ func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bo
 // orderIgnored notes that the server ignores sortBy=updatedAt: polls list
 // the folders in use instead.
 func (f *folders) orderIgnored() {
+	f.pollsOff("the server does not list by most recent change: polling the folders in use instead")
+}
+
+// pollsOff turns polls by last change off, saying why once.
+func (f *folders) pollsOff(why string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.recentOff {
 		f.recentOff = true
-		f.log.Info("the server does not list by most recent change: polling the folders in use instead")
+		f.log.Info(why)
 	}
+}
+
+// pollByFolder turns polls by last change off if err, from one, says the
+// server cannot serve them (another order; the whole library at every
+// poll), and reports whether it did.
+func (f *folders) pollByFolder(err error) bool {
+	switch {
+	case errors.Is(err, remote.ErrOrderIgnored):
+		f.orderIgnored()
+	case errors.Is(err, remote.ErrUnpaged), errors.Is(err, remote.ErrAnswerTooLarge):
+		f.pollsOff("the server answers a listing by most recent change with the whole library at once: polling the folders in use instead")
+	default:
+		return false
+	}
+	return true
 }
 
 // maxBehind is how many items known, at or before its mark, a poll looks
@@ -458,7 +578,7 @@ func (f *folders) pollRecent(ctx context.Context) (int, error) {
 		if len(found) > maxRecent {
 			return changed, errManyChanges
 		}
-		f.applyRecent(idx, found, start)
+		f.applyRecent(ctx, idx, found, start)
 		changed += len(found)
 	}
 	f.mu.Lock()
@@ -510,7 +630,7 @@ func (x *knownIndex) known(e Entry) bool {
 // applyRecent puts entries changed elsewhere, seen by a poll that began
 // at start, in the stored listings of their folders (and out of the one
 // each was in), and reports the folders changed.
-func (f *folders) applyRecent(idx *knownIndex, found []Entry, start uint64) {
+func (f *folders) applyRecent(ctx context.Context, idx *knownIndex, found []Entry, start uint64) {
 	if len(found) == 0 {
 		return
 	}
@@ -522,13 +642,18 @@ func (f *folders) applyRecent(idx *knownIndex, found []Entry, start uint64) {
 		}
 	}
 	// Oldest first, so that the newest state of an item is the one kept.
+	var recheck []string
 	for _, e := range slices.Backward(found) {
 		if old, ok := idx.find(e.ID); ok && old.ParentID != e.ParentID {
 			look(old.ParentID)
-			f.applyRemote(old.ParentID, change{kind: dropID, id: e.ID}, start)
+			if _, held := f.applyRemote(old.ParentID, change{kind: dropID, id: e.ID}, start); held {
+				recheck = append(recheck, old.ParentID)
+			}
 		}
 		look(e.ParentID)
-		f.applyRemote(e.ParentID, change{kind: putEntry, e: e}, start)
+		if _, held := f.applyRemote(e.ParentID, change{kind: putEntry, e: e}, start); held {
+			recheck = append(recheck, e.ParentID)
+		}
 	}
 	if f.fetched != nil {
 		f.fetched(found)
@@ -537,4 +662,5 @@ func (f *folders) applyRecent(idx *knownIndex, found []Entry, start uint64) {
 		after, _ := f.cached(id)
 		f.report(id, st, after)
 	}
+	f.recheck(ctx, recheck)
 }

@@ -464,7 +464,7 @@ func (q *queue) retired(ids []string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, id := range ids {
-		q.setKeyLocked(id, "x:"+id)
+		q.retireKeyLocked(id)
 	}
 }
 

@@ -179,6 +179,13 @@ func (e *wbEnv) write(t *testing.T, name string, data string) {
 			t.Fatal(err)
 		}
 	}
+	writeClose(t, h, data)
+}
+
+// writeClose writes data at the start of the open file h, and closes it.
+func writeClose(t *testing.T, h *Handle, data string) {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := h.Write(ctx, []byte(data), 0); err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func NewAgency(locs []Location, opts Options) *Agency {
 	slices.SortFunc(l.Entries, func(x, y cache.Entry) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Key, y.Key))
 	})
-	r.view = newDirView(l)
+	r.view = newDirView(l, nil)
 	a.root = r
 	return a
 }

@@ -35,7 +35,7 @@ func (d *Dir) children(ctx context.Context) (*dirView, error) {
 	d.st.mu.Lock()
 	defer d.st.mu.Unlock()
 	if d.st.view == nil || d.st.view.listing != l {
-		d.st.view = newDirView(l)
+		d.st.view = newDirView(l, d.st.view)
 	}
 	return d.st.view, nil
 }
@@ -275,9 +275,13 @@ func (d *Dir) Rmdir(ctx context.Context, name string) syscall.Errno {
 }
 
 // Rename renames within a folder. The API cannot move an item to another
-// folder, so that is EXDEV, and mv copies and deletes instead.
+// folder, so that is EXDEV, and mv copies and deletes instead; but a
+// system folder, which could not be deleted after the copy, is EPERM.
 func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName_ string, flags uint32) syscall.Errno {
 	if newParent.EmbeddedInode() != &d.Inode {
+		if e, errno := d.child(ctx, name); errno == 0 && e.System {
+			return d.fsys.fail("rename", &d.Inode, name, cache.ErrSystemFolder)
+		}
 		return syscall.EXDEV
 	}
 	if flags&gofs.RENAME_EXCHANGE != 0 {

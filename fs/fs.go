@@ -200,6 +200,8 @@ func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno sysc
 		level = slog.LevelDebug
 	case errno == syscall.EFBIG:
 		level = slog.LevelWarn // the user's doing: a file over the upload limit
+	case errors.Is(err, cache.ErrSystemFolder):
+		level = slog.LevelInfo // the user's doing, and nothing was sent
 	}
 	f.logFailure(level, op, n, name, err, errno)
 	return errno

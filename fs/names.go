@@ -234,14 +234,17 @@ func (v *dirView) lookup(name string) (cache.Entry, bool) {
 }
 
 // newDirView builds the view of a listing. Of the items that share a shown
-// name, the oldest (by time, then key) keeps it; each other one gets a tag
+// name, the one prev (the view shown before, if any) showed under it
+// keeps it, else the oldest (by time, then key); each other one gets a tag
 // of its key before the extension (see tagOf), as in "logo (5f1a2b3c).png",
-// so a name does not change from one listing to the next. A made-up name
-// that collides with a real one uses a longer tag. (A key is the item's
-// API id, unless the mount gave it new bytes: then it keeps its first.)
-// Every name fits a directory entry: made-up names are cut to fit, as long
-// names are (shownName).
-func newDirView(l *cache.Listing) *dirView {
+// so a name does not change from one listing to the next: an item that
+// comes back under a name another took meanwhile (restored from the trash
+// with its old times) is the one tagged. A made-up name that collides
+// with a real one uses a longer tag. (A key is the item's API id, unless
+// the mount gave it new bytes: then it keeps its first.) Every name fits
+// a directory entry: made-up names are cut to fit, as long names are
+// (shownName).
+func newDirView(l *cache.Listing, prev *dirView) *dirView {
 	v := &dirView{listing: l, byName: make(map[string]int32, len(l.Entries)), names: make([]string, 0, len(l.Entries))}
 	entries := l.Entries
 	var dups, later []int
@@ -252,13 +255,22 @@ func newDirView(l *cache.Listing) *dirView {
 		for j < len(entries) && entries[j].Name == entries[i].Name {
 			j++
 		}
+		n, cut := shownName(entries[i].Name)
 		keep := i
 		for k := i + 1; k < j; k++ {
 			if older(entries[k], entries[keep]) {
 				keep = k
 			}
 		}
-		n, cut := shownName(entries[i].Name)
+		if j-i > 1 && n != "" && prev != nil {
+			if had, ok := prev.lookup(n); ok {
+				for k := i; k < j; k++ {
+					if entries[k].Key == had.Key {
+						keep = k // it had the name: it keeps it
+					}
+				}
+			}
+		}
 		switch {
 		case n == "":
 			shown[keep] = "(unnamed " + tagOf(entries[keep].Key, 8) + ")"

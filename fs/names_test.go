@@ -91,7 +91,7 @@ func FuzzDirViewNames(f *testing.F) {
 		}
 		l := &cache.Listing{Entries: []cache.Entry{{Key: key1, ID: key1, Name: name1}, {Key: key2, ID: key2, Name: name2}}}
 		slices.SortFunc(l.Entries, func(a, b cache.Entry) int { return strings.Compare(a.Name+"\x00"+a.Key, b.Name+"\x00"+b.Key) })
-		v := newDirView(l)
+		v := newDirView(l, nil)
 		if len(v.names) != 2 || v.names[0] == v.names[1] {
 			t.Fatalf("names %q for %q, %q", v.names, name1, name2)
 		}
@@ -128,7 +128,7 @@ func TestLongAndHostileNames(t *testing.T) {
 		{Key: "../5", ID: "../5", Name: ""},
 	}}
 	slices.SortFunc(l.Entries, func(a, b cache.Entry) int { return strings.Compare(a.Name+"\x00"+a.Key, b.Name+"\x00"+b.Key) })
-	v := newDirView(l)
+	v := newDirView(l, nil)
 	seen := map[string]bool{}
 	for _, n := range v.names {
 		e, _ := v.lookup(n)
@@ -144,7 +144,7 @@ func TestLongAndHostileNames(t *testing.T) {
 		t.Errorf("names %q show %d items of %d", v.names, len(seen), len(l.Entries))
 	}
 	// The same listing gives the same names.
-	if v2 := newDirView(&cache.Listing{Entries: slices.Clone(l.Entries)}); !slices.Equal(v.names, v2.names) {
+	if v2 := newDirView(&cache.Listing{Entries: slices.Clone(l.Entries)}, nil); !slices.Equal(v.names, v2.names) {
 		t.Errorf("names changed: %q vs %q", v.names, v2.names)
 	}
 }
@@ -161,7 +161,7 @@ func TestDirViewDuplicates(t *testing.T) {
 		l.Entries[i].Key = l.Entries[i].ID // a key is the id until the mount replaces the bytes
 	}
 	slices.SortFunc(l.Entries, func(a, b cache.Entry) int { return strings.Compare(a.Name+"\x00"+a.Key, b.Name+"\x00"+b.Key) })
-	v := newDirView(l)
+	v := newDirView(l, nil)
 	want := map[string]string{
 		"logo.png":                            "65a000000000000000000001",
 		"logo (00000002).png":                 "65a000000000000000000004",
@@ -179,7 +179,7 @@ func TestDirViewDuplicates(t *testing.T) {
 	// The same listing in another order gives the same names.
 	// Another fetch of the same folder gives the same names.
 	l2 := &cache.Listing{Entries: slices.Clone(l.Entries)}
-	v2 := newDirView(l2)
+	v2 := newDirView(l2, nil)
 	for i := range v.names {
 		if v.names[i] != v2.names[i] {
 			t.Fatalf("names differ with order: %q vs %q", v.names, v2.names)
@@ -217,5 +217,31 @@ func TestShownPath(t *testing.T) {
 	got := ShownPath([]string{"Clients", "Acme/Corp", "bad\x1b[31mname.png"})
 	if want := "Clients/Acme／Corp/bad␛[31mname.png"; got != want {
 		t.Errorf("ShownPath = %q, want %q", got, want)
+	}
+}
+
+// An item that comes to share a name with one shown under it (a copy
+// restored from the trash, whose times are older) is the one tagged: a
+// name stays with the item that had it. Without a view before, the
+// oldest keeps it.
+func TestDirViewNameStaysWithItsItem(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	current := cache.Entry{Key: "65a000000000000000000002", ID: "65a000000000000000000002", Name: "logo.png", ModTime: t0.Add(time.Hour)}
+	restored := cache.Entry{Key: "65a000000000000000000001", ID: "65a000000000000000000001", Name: "logo.png", ModTime: t0}
+	before := newDirView(&cache.Listing{Entries: []cache.Entry{current}}, nil)
+	after := &cache.Listing{Entries: []cache.Entry{restored, current}}
+	v := newDirView(after, before)
+	if e, _ := v.lookup("logo.png"); e.Key != current.Key {
+		t.Fatalf("logo.png is %s, want the file shown under it before", e.Key)
+	}
+	if e, ok := v.lookup("logo (00000001).png"); !ok || e.Key != restored.Key {
+		t.Fatalf("the restored copy is not tagged: %q", v.names)
+	}
+	if e, _ := newDirView(after, nil).lookup("logo.png"); e.Key != restored.Key {
+		t.Fatalf("without a view before, logo.png is %s, want the oldest", e.Key)
+	}
+	// And the next listing keeps it so.
+	if e, _ := newDirView(&cache.Listing{Entries: slices.Clone(after.Entries)}, v).lookup("logo.png"); e.Key != current.Key {
+		t.Fatalf("the next view gives logo.png to %s", e.Key)
 	}
 }

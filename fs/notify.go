@@ -25,7 +25,14 @@ func (f *FS) changed(folderID string, before, after *cache.Listing) {
 	if !f.gate.mounted {
 		return // the kernel holds nothing yet (and go-fuse's nodes are not set up)
 	}
-	old, now := newDirView(before), newDirView(after)
+	// The names the kernel was given are those of the view it was shown.
+	d.st.mu.Lock()
+	old := d.st.view
+	d.st.mu.Unlock()
+	if old == nil || old.listing != before {
+		old = newDirView(before, old)
+	}
+	now := newDirView(after, old)
 	for _, name := range old.names {
 		e, _ := old.lookup(name)
 		n, ok := now.lookup(name)

@@ -19,6 +19,9 @@ import (
 //	                       API gave it
 //	user.ghl.content_type  its content type, as the API gave it
 //	user.ghl.created       when the API says it was created, RFC 3339 UTC
+//	user.ghl.system        "1" on a system folder of the library (listed
+//	                       isEssential or appFolder): it cannot be removed
+//	                       or renamed
 //
 // A name without a value for a node (a file whose bytes wait in the
 // write-back queue has none: the API holds no copy of them) is not listed,
@@ -45,10 +48,11 @@ const (
 	xattrURL     = xattrPrefix + "url"
 	xattrType    = xattrPrefix + "content_type"
 	xattrCreated = xattrPrefix + "created"
+	xattrSystem  = xattrPrefix + "system"
 )
 
 // xattrNames are the names in the order listxattr gives them.
-var xattrNames = [...]string{xattrID, xattrURL, xattrType, xattrCreated}
+var xattrNames = [...]string{xattrID, xattrURL, xattrType, xattrCreated, xattrSystem}
 
 // maxXattrURL bounds a url shown: one longer (no real storage url is) is
 // not shown at all rather than cut. The url is otherwise returned as the
@@ -63,6 +67,9 @@ const errNoAttr = syscall.Errno(fuse.ENOATTR)
 func xattrValue(e cache.Entry, name string) string {
 	if name == xattrID {
 		return e.ID
+	}
+	if name == xattrSystem && e.System {
+		return "1"
 	}
 	if e.IsDir {
 		return ""

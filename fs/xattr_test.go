@@ -156,3 +156,29 @@ func TestXattrURLBound(t *testing.T) {
 		t.Errorf("a url over the bound is listed: %q", buf[:n])
 	}
 }
+
+// A system folder says so in user.ghl.system; no other node has it.
+func TestXattrSystemFolder(t *testing.T) {
+	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Quirks: []string{ghltest.QuirkEssentialFolders}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	srv.AddFolder("", "mine")
+	f, nodes := newXattrFS(t, srv, Options{})
+	for name, want := range map[string]string{ghltest.EssentialFolder: "1", ghltest.AppFolder: "1", "mine": "", "/": ""} {
+		buf := make([]byte, 16)
+		n, errno := f.getxattr(nodes[name], xattrSystem, buf)
+		switch {
+		case want == "" && errno != errNoAttr:
+			t.Errorf("%s: %q, %v; want ENODATA", name, buf[:n], errno)
+		case want != "" && (errno != 0 || string(buf[:n]) != want):
+			t.Errorf("%s: %q, %v; want %q", name, buf[:n], errno, want)
+		}
+		list := make([]byte, 256)
+		n, _ = f.listxattr(nodes[name], list)
+		if listed := strings.Contains(string(list[:n]), xattrSystem+"\x00"); listed != (want != "") {
+			t.Errorf("%s: listxattr %q", name, list[:n])
+		}
+	}
+}

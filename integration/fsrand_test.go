@@ -125,9 +125,23 @@ type fsrand struct {
 
 	// what the local tree holds, refreshed after every operation
 	files, dirs []string // relative paths; dirs without the root
+
+	// protected are the system folders the library started with: the
+	// mount refuses to remove or rename them (EPERM), where the local tree
+	// would not.
+	protected map[string]bool
+	// restores turns on the restore operation: a file of the trash taken
+	// back out, in the library and in the local tree alike.
+	restores bool
 }
 
 func runFSRand(t *testing.T, seed uint64, nops int, opts ghltest.Options, faults ghltest.Faults, args []string) {
+	runFSRandWith(t, seed, nops, opts, faults, args, nil)
+}
+
+// runFSRandWith is runFSRand with the run changed by with before the
+// first operation.
+func runFSRandWith(t *testing.T, seed uint64, nops int, opts ghltest.Options, faults ghltest.Faults, args []string, with func(*fsrand)) {
 	start := time.Now()
 	opts.Faults = faults
 	// The fake's fault draws follow the seed too (timing still varies).
@@ -144,6 +158,10 @@ func runFSRand(t *testing.T, seed uint64, nops int, opts ghltest.Options, faults
 		r.skip[op] = op != ""
 	}
 	r.typeAllowlist = slices.Contains(opts.Quirks, ghltest.QuirkTypeAllowlist)
+	r.seedLocal()
+	if with != nil {
+		with(r)
+	}
 	t.Logf("seed %d, %d operations, mount args %q, faults %+v", seed, nops, args, faults)
 
 	for r.op = 0; r.op < nops; r.op++ {
@@ -233,6 +251,143 @@ func (r *fsrand) record(s string) {
 	if len(r.hist) > fsrandHistory {
 		r.hist = r.hist[len(r.hist)-fsrandHistory:]
 	}
+}
+
+// seedLocal makes the local twin what the library is at the start (a new
+// library under essential-folders holds system folders, one with a file),
+// and notes its system folders as protected.
+func (r *fsrand) seedLocal() {
+	r.protected = map[string]bool{}
+	byID := map[string]ghltest.Item{}
+	for _, it := range r.srv.Items() {
+		if it.Status == ghltest.StatusActive {
+			byID[it.ID] = it
+		}
+	}
+	pathOf := func(it ghltest.Item) string {
+		var parts []string
+		for id := it.ID; id != ""; id = byID[id].ParentID {
+			parts = append([]string{shown(byID[id].Name)}, parts...)
+		}
+		return path.Join(parts...)
+	}
+	var rels []string
+	kind := map[string]ghltest.Item{}
+	for _, it := range byID {
+		rel := pathOf(it)
+		rels = append(rels, rel)
+		kind[rel] = it
+	}
+	sort.Strings(rels) // a folder before what it holds
+	for _, rel := range rels {
+		it := kind[rel]
+		p := filepath.Join(r.loc, rel)
+		var err error
+		if it.Type == ghltest.TypeFolder {
+			err = os.Mkdir(p, 0o755)
+			if it.Essential || it.AppFolder {
+				r.protected[rel] = true
+			}
+		} else {
+			data, _ := r.srv.Content(it.ID)
+			err = os.WriteFile(p, data, 0o644)
+		}
+		if err != nil {
+			r.failf("seeding the local tree: %v", err)
+		}
+	}
+	if len(rels) > 0 {
+		r.t.Logf("the library starts with %d items (system folders %v)", len(rels), r.protected)
+	}
+}
+
+// refused runs on the mount an operation on a system folder, which it
+// must refuse with EPERM (the local tree is left as it is); or, where the
+// operation fails anyway (a missing target folder, say), fail as the
+// local tree does.
+func (r *fsrand) refused(desc string, do func(root string) outcome) {
+	r.t.Helper()
+	t0 := time.Now()
+	got := do(r.mnt)
+	r.took[r.kind] += time.Since(t0)
+	if got.errno() == syscall.EPERM {
+		r.record(fmt.Sprintf("%s: mount %v (a system folder)", desc, got))
+		return
+	}
+	want := do(r.loc)
+	r.record(fmt.Sprintf("%s: mount %v, local %v", desc, got, want))
+	if want.err == nil {
+		r.failf("%s: the mount gave %v, want EPERM (a system folder)", desc, got)
+	}
+	r.agree(desc, got, want, nil)
+}
+
+// restore takes a file out of the trash through the fake, as a user of
+// the web UI would, where the local tree can take it back too (its
+// folder there, its name free), and puts it back in the local tree; then
+// waits until the mount shows it.
+func (r *fsrand) restore() {
+	r.t.Helper()
+	// A copy the queue is still sending to the trash (its first answer
+	// lost) would go there again once restored, as the queue means it
+	// to: restore with the queue idle.
+	waitFor(r.t, "the write-back queue to be idle", func() bool { return len(spoolFiles(r.t, r.m.cacheDir)) == 0 })
+	byID := map[string]ghltest.Item{}
+	items := r.srv.Items()
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	local := func(folderID string) (string, bool) {
+		var parts []string
+		for id := folderID; id != ""; id = byID[id].ParentID {
+			if byID[id].Status != ghltest.StatusActive {
+				return "", false
+			}
+			parts = append([]string{shown(byID[id].Name)}, parts...)
+		}
+		return path.Join(parts...), true
+	}
+	var cands []string
+	where := map[string]string{}
+	for _, it := range items {
+		if it.Status != ghltest.StatusTrashed || it.Type != ghltest.TypeFile {
+			continue
+		}
+		dir, ok := local(it.ParentID)
+		if !ok {
+			continue
+		}
+		rel := path.Join(dir, shown(it.Name))
+		if _, err := os.Lstat(filepath.Join(r.loc, rel)); err == nil || depth(rel) > fsrandMaxDepth {
+			continue // the name is taken: the mount would tag it
+		}
+		if fi, err := os.Lstat(filepath.Join(r.loc, dir)); err != nil || !fi.IsDir() {
+			continue
+		}
+		cands = append(cands, it.ID)
+		where[it.ID] = rel
+	}
+	if len(cands) == 0 {
+		r.counts["restore (none to restore)"]++
+		return
+	}
+	id := cands[r.rng.IntN(len(cands))]
+	rel := where[id]
+	if _, err := r.srv.Restore(id); err != nil {
+		r.failf("restoring %s: %v", rel, err)
+	}
+	data, _ := r.srv.Content(id)
+	if err := os.WriteFile(filepath.Join(r.loc, rel), data, 0o644); err != nil {
+		r.failf("restoring %s locally: %v", rel, err)
+	}
+	r.record(fmt.Sprintf("restore %s (%s, %d bytes) from the trash", rel, id, len(data)))
+	want, _ := statNode(filepath.Join(r.loc, rel))
+	t0 := time.Now()
+	waitFor(r.t, fmt.Sprintf("seed %d, op %d: the mount to show %s, restored", r.seed, r.op, rel), func() bool {
+		got, err := statNode(filepath.Join(r.mnt, rel))
+		return err == nil && got == want
+	})
+	r.took[r.kind] += time.Since(t0)
 }
 
 // scan lists the local tree: the operations choose their paths from it.
@@ -427,6 +582,7 @@ func errnoName(e syscall.Errno) string {
 		syscall.ENOENT: "ENOENT", syscall.EEXIST: "EEXIST", syscall.ENOTDIR: "ENOTDIR", syscall.EISDIR: "EISDIR",
 		syscall.ENOTEMPTY: "ENOTEMPTY", syscall.EXDEV: "EXDEV", syscall.EINVAL: "EINVAL", syscall.EIO: "EIO",
 		syscall.EBUSY: "EBUSY", syscall.ETIMEDOUT: "ETIMEDOUT", syscall.EFBIG: "EFBIG", syscall.EAGAIN: "EAGAIN",
+		syscall.EPERM: "EPERM",
 	}
 	if n, ok := names[e]; ok {
 		return n
@@ -633,6 +789,9 @@ func (r *fsrand) step() {
 		{"create", 18}, {"pwrite", 12}, {"truncate", 7}, {"mkdir", 9}, {"rename", 12},
 		{"move", 8}, {"unlink", 7}, {"rmdir", 6}, {"read", 12}, {"fsync", 6},
 	}
+	if r.restores {
+		ops = append(ops, weighted{"restore", 3})
+	}
 	total := 0
 	for i, o := range ops {
 		if r.skip[o.name] {
@@ -742,8 +901,15 @@ func (r *fsrand) step() {
 		if r.chance(0.1) {
 			p = r.pickFile()
 		}
-		r.both(fmt.Sprintf("rmdir %s", p), func(root string) outcome { return doRmdir(root, p) })
+		desc, do := fmt.Sprintf("rmdir %s", p), func(root string) outcome { return doRmdir(root, p) }
+		if r.protected[p] {
+			r.refused(desc, do)
+		} else {
+			r.both(desc, do)
+		}
 		touched = []string{p}
+	case "restore":
+		r.restore()
 	case "read":
 		p := r.pickFile()
 		off, n := int64(0), -1
@@ -840,6 +1006,11 @@ func (r *fsrand) rename(from, to string, across bool) {
 	desc := fmt.Sprintf("rename %s -> %s", from, to)
 	if across {
 		desc = "move " + from + " -> " + to
+	}
+	if fi, err := os.Lstat(filepath.Join(r.loc, from)); r.protected[from] || (r.protected[to] && err == nil && fi.IsDir()) {
+		// A system folder moved, renamed, or replaced by a folder.
+		r.refused(desc, func(root string) outcome { return doRename(root, from, to) })
+		return
 	}
 	// A folder over a non-empty folder: ENOTEMPTY or EEXIST, either.
 	also := map[syscall.Errno][]syscall.Errno{

@@ -391,6 +391,7 @@ type stats struct {
 	StorageBytes    int64          `json:"storage_bytes"`
 	RateLimited     int            `json:"rate_limited"`
 	MaxInWindow     int            `json:"max_in_window"`
+	LaggedLists     int            `json:"lagged_lists"`
 }
 
 func getStats(t testing.TB, srv *ghltest.Server) stats {

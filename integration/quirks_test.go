@@ -38,6 +38,7 @@ func TestQuirkMatrix(t *testing.T) {
 		quirk string
 		opts  ghltest.Options
 		args  []string
+		with  func(*fsrand)
 	}{
 		{quirk: ghltest.QuirkTrashListed},
 		{quirk: ghltest.QuirkUnstableTies, opts: ghltest.Options{PageCap: 8}, args: []string{"--page-size", "8"}},
@@ -60,12 +61,23 @@ func TestQuirkMatrix(t *testing.T) {
 		// TestAgencyLocationsPageCap.
 		{quirk: ghltest.QuirkVersion401},
 		{quirk: ghltest.QuirkLocation401},
+		// The library starts with system folders, which rmdir, mv and
+		// renames over them must leave (EPERM).
+		{quirk: ghltest.QuirkEssentialFolders},
+		// Files come back from the trash now and then (the op restore),
+		// without a change of updatedAt: seen by the next listing of
+		// their folder.
+		{quirk: ghltest.QuirkRestoreKeepsUpdated, with: func(r *fsrand) { r.restores = true }},
+		{quirk: ghltest.QuirkFetchAllUnpaged},
+		// Passes and polls, often, whose answers lag behind the mount's
+		// changes.
+		{quirk: "fetchall-lag=2s", args: []string{"--poll-interval", "300ms", "--full-sync-interval", "1s"}},
 	} {
 		t.Run(c.quirk, func(t *testing.T) {
 			t.Parallel()
 			opts := c.opts
 			opts.Quirks = []string{c.quirk}
-			runFSRand(t, seed, nops, opts, faults, append(slices.Clone(args), c.args...))
+			runFSRandWith(t, seed, nops, opts, faults, append(slices.Clone(args), c.args...), c.with)
 		})
 	}
 }

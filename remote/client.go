@@ -46,6 +46,12 @@ const (
 	// thousand items is well under 1 MiB); a larger one fails with
 	// ErrAnswerTooLarge.
 	MaxAnswerBytes = 16 << 20
+	// MaxListAnswerBytes bounds the body of one listing's answer: a server
+	// may answer a whole-library listing (fetchAll) at once, unpaged, and
+	// 100,000 items take 45 MB from the fake (about 450 bytes each); this
+	// leaves room for items twice that size. A larger answer fails with
+	// ErrAnswerTooLarge, and the cache then lists folder by folder.
+	MaxListAnswerBytes = 96 << 20
 	// MaxIDBytes bounds an item's id; a listed item with a longer one is
 	// skipped (and counted in one log line).
 	MaxIDBytes = 256
@@ -95,7 +101,10 @@ type Config struct {
 	MaxUploadSize int64
 	// MaxListItems bounds one listing (default DefaultMaxListItems).
 	MaxListItems int
-	Logger       *slog.Logger
+	// MaxListAnswer bounds the body of one listing's answer (default
+	// MaxListAnswerBytes).
+	MaxListAnswer int64
+	Logger        *slog.Logger
 	// Clock is the time the pacer and the retries go by (default the real
 	// one): tests inject a fake one.
 	Clock clockwork.Clock
@@ -110,6 +119,7 @@ type Client struct {
 	storage  *http.Client // file bytes: redirects only within the allow-list
 	policy   *storagePolicy
 	maxItems int
+	maxList  int64 // Config.MaxListAnswer
 	retryFor time.Duration
 	maxWait  time.Duration // cap on a server-imposed wait
 	auth     Authorizer
@@ -133,6 +143,9 @@ type Client struct {
 	// refusedOrders are the indexes in listOrders the server refused.
 	refusedOrders map[int]bool
 	quotaLogged   bool
+	// unpaged are the kinds of listing (ListQuery.kind) the server was
+	// seen to answer whole, ignoring offset and limit.
+	unpaged map[string]bool
 	// incurable holds the 401s of a cause no new token cures that were
 	// logged, by cause and endpoint: each is logged once.
 	incurable map[incurableKey]bool
@@ -183,6 +196,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxListItems <= 0 {
 		cfg.MaxListItems = DefaultMaxListItems
 	}
+	if cfg.MaxListAnswer <= 0 {
+		cfg.MaxListAnswer = MaxListAnswerBytes
+	}
 	if cfg.RetryTimeout <= 0 {
 		cfg.RetryTimeout = 2 * time.Minute
 	}
@@ -213,6 +229,7 @@ func New(cfg Config) (*Client, error) {
 		policy:        policy,
 		pageSize:      cfg.PageSize,
 		maxItems:      cfg.MaxListItems,
+		maxList:       cfg.MaxListAnswer,
 		retryFor:      cfg.RetryTimeout,
 		maxWait:       cfg.MaxRetryAfter,
 		auth:          cfg.Auth,
@@ -225,6 +242,7 @@ func New(cfg Config) (*Client, error) {
 		sortHints:     make(map[string]int),
 		refusedOrders: make(map[int]bool),
 		incurable:     make(map[incurableKey]bool),
+		unpaged:       make(map[string]bool),
 	}, nil
 }
 
@@ -257,6 +275,8 @@ type call struct {
 	length int64
 	// version is the Version header; "" = APIVersion.
 	version string
+	// maxBody bounds the answer's body; 0 = MaxAnswerBytes.
+	maxBody int64
 	// idempotent requests are retried after 5xx answers and broken
 	// connections; others only when the server surely did not act (429,
 	// a connection that never opened).
@@ -411,12 +431,18 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 	c.pacer.observe(resp.Header)
 	c.usage.observe(resp.Header, resp.StatusCode, c.clk.Now())
 	c.clock.observe(resp.Header.Get("Date"), c.clk.Now())
-	if resp.ContentLength > MaxAnswerBytes {
-		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.method, cl.endpoint, ErrAnswerTooLarge, resp.ContentLength, MaxAnswerBytes)
+	limit := cmp.Or(cl.maxBody, MaxAnswerBytes)
+	if resp.ContentLength > limit {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.method, cl.endpoint, ErrAnswerTooLarge, resp.ContentLength, limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
-	if err == nil && len(body) > MaxAnswerBytes {
-		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: more than %d bytes", cl.method, cl.endpoint, ErrAnswerTooLarge, MaxAnswerBytes)
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead) // one allocation for a large listing
+	}
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	body := buf.Bytes()
+	if err == nil && int64(len(body)) > limit {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: more than %d bytes", cl.method, cl.endpoint, ErrAnswerTooLarge, limit)
 	}
 	if err != nil {
 		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", cl.method, cl.endpoint, err)

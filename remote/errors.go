@@ -33,6 +33,10 @@ var (
 	// another order, or without updatedAt, or the server refused that
 	// order: the caller must find changes another way.
 	ErrOrderIgnored = errors.New("the server does not list by updatedAt")
+	// ErrUnpaged: a listing by last change (ListUpdated) came as the whole
+	// library in one answer, too large to ask for at every poll: the
+	// caller should find changes another way.
+	ErrUnpaged = errors.New("the server answers the whole library at once")
 )
 
 // Causes of a 401 that another token of the same login cannot cure (a

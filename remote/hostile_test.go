@@ -95,9 +95,10 @@ func TestListRefusesAnEnormousPage(t *testing.T) {
 		t.Run(fmt.Sprintf("announced=%v", announced), func(t *testing.T) {
 			var calls atomic.Int64
 			item := []byte(`{"_id":"000000000000000000000001","name":"` + strings.Repeat("n", 1000) + `","type":"file"},`)
+			const bound = 4 << 20 // the default, MaxListAnswerBytes, as far as a test needs
 			c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				calls.Add(1)
-				n := (MaxAnswerBytes/len(item) + 10) * len(item)
+				n := (bound/len(item) + 10) * len(item)
 				if announced {
 					w.Header().Set("Content-Length", strconv.Itoa(n+len(`{"files":[]}`)))
 				}
@@ -108,7 +109,7 @@ func TestListRefusesAnEnormousPage(t *testing.T) {
 					}
 				}
 				w.Write([]byte(`]}`))
-			}))
+			}), func(cfg *Config) { cfg.MaxListAnswer = bound })
 			_, err := c.List(context.Background(), ListQuery{Type: TypeFile})
 			if !errors.Is(err, ErrAnswerTooLarge) {
 				t.Fatalf("err = %v, want ErrAnswerTooLarge", err)

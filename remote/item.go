@@ -33,6 +33,10 @@ type Item struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Deleted     bool // deleted, or trashed ("status": "trashed")
+	// System marks a system folder: "isEssential" or "appFolder" true
+	// (FolderDTO). The web UI will not delete one, and the API may refuse
+	// to remove or rename it.
+	System bool
 }
 
 // IsFolder reports whether the item is a folder.
@@ -89,6 +93,8 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 		UpdatedAt   json.RawMessage `json:"updatedAt"`
 		Deleted     json.RawMessage `json:"deleted"`
 		Status      json.RawMessage `json:"status"`
+		Essential   json.RawMessage `json:"isEssential"`
+		AppFolder   json.RawMessage `json:"appFolder"`
 	}
 	if err := json.Unmarshal(data, &r); err != nil {
 		return err
@@ -118,7 +124,22 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 	if it.Type != TypeFile && it.Type != TypeFolder {
 		it.Type = "" // the caller knows what it asked for
 	}
+	it.System = jsonTrue(r.Essential) || jsonTrue(r.AppFolder)
 	return nil
+}
+
+// jsonTrue reports whether raw is true, as a JSON boolean or the string
+// "true" (any case).
+func jsonTrue(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case string(raw) == "true":
+		return true
+	case len(raw) > 0 && raw[0] == '"':
+		var s string
+		return json.Unmarshal(raw, &s) == nil && strings.EqualFold(strings.TrimSpace(s), "true")
+	}
+	return false
 }
 
 // cutName bounds a name to MaxNameBytes, cut at a character boundary.

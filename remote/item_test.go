@@ -21,6 +21,9 @@ func TestItemTolerantParsing(t *testing.T) {
 			Item{ID: "x2", Name: "c", Type: "file", Size: 2048, CreatedAt: time.UnixMilli(1700000000000).UTC()}},
 		{"no type", `{"_id":"x3","name":"d","url":"u"}`, Item{ID: "x3", Name: "d", URL: "u", Size: -1}},
 		{"deleted", `{"_id":"x4","name":"e","type":"file","deleted":true,"size":1.0}`, Item{ID: "x4", Name: "e", Type: "file", Size: 1, Deleted: true}},
+		{"essential folder", `{"_id":"x5","name":"s","type":"folder","isEssential":true,"appFolder":false}`, Item{ID: "x5", Name: "s", Type: "folder", Size: -1, System: true}},
+		{"app folder, flag as a string", `{"_id":"x6","name":"a","type":"folder","appFolder":"TRUE"}`, Item{ID: "x6", Name: "a", Type: "folder", Size: -1, System: true}},
+		{"ordinary folder", `{"_id":"x7","name":"o","type":"folder","isEssential":false,"appFolder":null}`, Item{ID: "x7", Name: "o", Type: "folder", Size: -1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -235,6 +235,7 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, beg
 	clean = true
 	var anchors []string // the last items of the page before
 	var prev []string    // the ids of the page before
+	odd := false         // the page before held more or fewer items than asked for
 	received, badIDs := 0, 0
 	defer func() {
 		if badIDs > 0 {
@@ -272,6 +273,15 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, beg
 			// ignores offset, and would send it for ever; another one
 			// (items reordered) is a pass that does not line up.
 			if slices.Equal(prev, ids(page)) {
+				if odd || q.FetchAll {
+					// Not the page asked for (or a listing of the whole
+					// library, which one report has answered at once),
+					// then all of it again: the server answers this
+					// listing whole.
+					c.learnUnpaged(q)
+					c.listed(q, len(seen))
+					return clean, nil
+				}
 				c.log.Warn("the server repeated a page; ending the listing", "listing", q.label(), "offset", offset)
 				return clean, nil
 			}
@@ -313,17 +323,45 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, beg
 		if len(seen)/progressEvery > before {
 			c.log.Info(fmt.Sprintf("listing %s: %d %ss so far", q.label(), len(seen), q.Type), "items", len(seen))
 		}
-		c.mu.Lock()
-		floor := c.pageFloor[kind]
-		if n > floor {
-			c.pageFloor[kind] = n
+		floor, whole := c.notePage(kind, n, limit)
+		if whole {
+			c.listed(q, len(seen))
+			return clean, nil
 		}
-		c.mu.Unlock()
 		if n < limit && n < floor {
 			c.listed(q, len(seen))
 			return clean, nil
 		}
+		odd = n != limit
 		offset += n - overlap
+	}
+}
+
+// notePage notes a first or later page of n items, asked for with limit,
+// of a listing of kind, and returns the longest page that kind of listing
+// has given (before this one) and whether this page is the whole listing:
+// not the page asked for (more or fewer items) from a server seen to
+// answer that kind of listing whole. A page longer than asked for counts
+// as limit long: the floor is what a server pages by.
+func (c *Client) notePage(kind string, n, limit int) (floor int, whole bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	floor = c.pageFloor[kind]
+	c.pageFloor[kind] = max(floor, min(n, limit))
+	return floor, n != limit && c.unpaged[kind]
+}
+
+// learnUnpaged notes that the server answers listings of q's kind whole,
+// ignoring offset and limit: it sent more (or fewer) items than asked
+// for, then the same again for the next page. From then on such an answer
+// is the whole listing, read with one request. Logged once per client.
+func (c *Client) learnUnpaged(q ListQuery) {
+	c.mu.Lock()
+	first := len(c.unpaged) == 0
+	c.unpaged[q.kind()] = true
+	c.mu.Unlock()
+	if first {
+		c.log.Info("the server answers whole-library listings at once, ignoring offset and limit: reading each in one request from now on", "listing", q.label())
 	}
 }
 
@@ -421,7 +459,7 @@ func (c *Client) listPage(ctx context.Context, q ListQuery, order listOrder, off
 	if q.Query != "" {
 		v.Set("query", q.Query)
 	}
-	body, err := c.do(ctx, call{method: "GET", endpoint: "/medias/files", path: "/medias/files", query: v, idempotent: true})
+	body, err := c.do(ctx, call{method: "GET", endpoint: "/medias/files", path: "/medias/files", query: v, idempotent: true, maxBody: c.maxList})
 	var apiErr *Error
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnprocessableEntity && limit > maxSafeLimit {
 		// A server that caps limit refuses a larger one (422 "limit must

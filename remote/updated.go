@@ -62,6 +62,11 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 		if n == 0 {
 			return nil
 		}
+		if offset == 0 && n > limit && n > maxUnpagedPoll {
+			// The whole library in one answer: too much to ask for at
+			// every poll.
+			return fmt.Errorf("GET /medias/files: listing %s: %w: %d items came in one answer, asked for %d", q.label(), ErrUnpaged, n, limit)
+		}
 		if err := c.checkUpdatedOrder(q, page, seen, last); err != nil {
 			return err
 		}
@@ -72,8 +77,10 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 			}
 		}
 		if fresh == 0 && n > anchors && slices.Equal(prev, ids(page)) {
-			// A server that ignores offset would send it for ever.
-			c.log.Warn("the server repeated a page; ending the listing", "listing", q.label(), "offset", offset)
+			// All of it again: the server answers a listing of the whole
+			// library at once (one report has it so), and would send it
+			// for ever.
+			c.learnUnpaged(q)
 			return nil
 		}
 		prev = ids(page)
@@ -100,19 +107,20 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 			}
 		}
 		last = page[n-1].UpdatedAt
-		c.mu.Lock()
-		floor := c.pageFloor[kind]
-		if n > floor {
-			c.pageFloor[kind] = n
-		}
-		c.mu.Unlock()
-		if n < limit && n < floor {
+		floor, whole := c.notePage(kind, n, limit)
+		if whole || (n < limit && n < floor) {
 			return nil
 		}
 		anchors = min(pageOverlap, n/2)
 		offset += n - anchors
 	}
 }
+
+// maxUnpagedPoll is the most items a listing by last change may bring in
+// one answer larger than asked for: a server that answers the whole
+// library at once makes each poll cost the library (45 MB for 100,000
+// items), where a folder's listing costs its own items.
+const maxUnpagedPoll = 1000
 
 // checkUpdatedOrder checks that a page of a listing by last change is in
 // that order: within the page, and, for items not seen before, against

@@ -17,6 +17,7 @@ import (
 //	GET  /_ghlfake/quirks       the quirks that are on: {"quirks": [...]}
 //	POST /_ghlfake/quirks       set them: {"quirks": ["name", ...]} ([] = all off)
 //	POST /_ghlfake/token        rotate the first location's token: {"token": "..."}
+//	POST /_ghlfake/restore      take an item out of the trash: {"id": "...", "location": "..."}
 //
 // and those of control_oauth.go (locations, OAuth).
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
@@ -34,6 +35,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.serveQuirks(w, r)
 	case "POST /_ghlfake/token":
 		s.postToken(w, r)
+	case "POST /_ghlfake/restore":
+		s.serveRestore(w, r)
 	default:
 		if s.serveControlOAuth(w, r) {
 			return

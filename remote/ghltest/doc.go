@@ -11,8 +11,9 @@
 //   - the public storage host, at URL+"/storage/msgsndr/<location>/media/<id><ext>";
 //   - control endpoints for tests, at URL+"/_ghlfake/...": GET stats,
 //     POST stats/reset, GET faults, POST faults, GET quirks, POST quirks,
-//     POST token, GET locations, POST locations/{id}, POST oauth/expire,
-//     POST oauth/revoke, GET oauth/approval, POST oauth/approval.
+//     POST token, POST restore, GET locations, POST locations/{id}, POST
+//     oauth/expire, POST oauth/revoke, GET oauth/approval, POST
+//     oauth/approval.
 //
 // It serves one or several locations (sub-accounts, Options.Locations) of
 // one agency (company), each with its own library, tokens and rate limit;
@@ -29,6 +30,21 @@
 // accept the new token only, from the next request on, as a Private
 // Integration Token rotated in HighLevel's settings does. It is the
 // first location's token (Options.Token).
+//
+// Trash: the trash keeps an item TrashRetention (30 days, as the media
+// library's does). Restore(id), or POST /_ghlfake/restore {"id": "...",
+// "location": "..." (optional: the first)}, takes a trashed item out of it
+// as the web UI does (the API has no call for it): active again, with its
+// id, in its folder (the trashed folders above it come back too, without
+// the rest of what they held), with what was trashed along with it (the
+// items of a folder trashed as one); updatedAt becomes now unless
+// restore-keeps-updated. Answered 200 {"restored": [ids]}; 404 for an
+// item not in the trash (unknown, deleted, trashed too long ago, or whose
+// folder was deleted); 400 for an active one.
+//
+// System folders: AddSystemFolder(name, essential, appFolder) makes a
+// root folder flagged isEssential and/or appFolder, as FolderDTO has them
+// (see the essential-folders quirk).
 //
 // Hostile urls: SetFileURL(id, url) makes listings give that url for the
 // file (another host, a local service, a query holding a signature), as a
@@ -175,14 +191,15 @@
 // gives a page of PageCap; offset past the end gives an empty page; a
 // parentId that is no active folder gives an empty list, not an error;
 // fetchAll=true drops the parentId filter but still pages with offset and
-// limit; query is matched within the folder (or everywhere with fetchAll);
+// limit (unless fetchall-unpaged); query is matched within the folder (or everywhere with fetchAll);
 // sortBy=name compares bytes (case-sensitive); ties are broken by ascending
 // id whatever sortOrder is.
 //
 // Items: timestamps have millisecond precision. updatedAt is set, as a
 // Mongoose document's is, by every change of the item: its creation (an
 // upload, a folder), a rename (either call), a trash or delete (of the item
-// or of a folder above it), and SetFileURL; nothing else changes it (the API
+// or of a folder above it), a restore (unless restore-keeps-updated), and
+// SetFileURL; nothing else changes it (the API
 // cannot move an item, and a folder is not changed by what is put in it).
 // sortBy=updatedAt, with or without fetchAll, so lists the most recently
 // changed items first with sortOrder=desc. A file's url and path are
@@ -332,6 +349,28 @@
 //     grant issued before it.
 //   - refresh-reuse-revokes: reusing a refresh token revokes its whole
 //     grant (every access and refresh token of that login).
+//   - essential-folders: folders carry "appFolder" and "isEssential" (in
+//     listings and in the folder creation's answer); a new library (seeded
+//     or empty, not one loaded from DataDir) gets two system folders at
+//     its root, EssentialFolder (isEssential, empty) and AppFolder
+//     (appFolder, holding AppFolderFile); removing (DELETE, delete-files)
+//     or renaming (POST /medias/{id}, update-files) a request naming a
+//     system folder answers 400 {"statusCode":400,"message":"System
+//     folders cannot be deleted"|"... renamed","error":"Bad Request"} and
+//     changes nothing. What is inside them is ordinary.
+//   - restore-keeps-updated: a restore leaves updatedAt as it was (the
+//     trash set it), so a listing by updatedAt does not bring the item up.
+//   - fetchall-unpaged: fetchAll=true answers every item of the type at
+//     once, ignoring offset, limit and the page cap (a folder's own
+//     listing still pages).
+//   - fetchall-lag=D (a positive Go duration): fetchAll and sortBy=updatedAt
+//     answers show the library as it was D ago (creates, renames,
+//     removals and restores show D late; an item's updatedAt and name are
+//     its old ones meanwhile), as a search index fed behind the primary
+//     store would; a folder's own listing (createdAt or name order) shows
+//     it at once. History is kept from when the lag is on: items created,
+//     and states replaced, before that are shown to every answer.
+//     Stats.LaggedLists counts the answers that showed an earlier library.
 //   - version-401: a missing Version header is answered 401 "Version
 //     header was not found", one the API does not take (or any, with
 //     Faults.RefuseVersion) 401 "Version header is invalid", with "error":

@@ -20,6 +20,9 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, cl call) {
 	if !cl.loc.checkLocation(w, q.get("altId")) {
 		return
 	}
+	if s.refuseSystem(w, cl.loc, s.quirkSet(), []string{cl.id}, "deleted") {
+		return
+	}
 	if !cl.loc.store.deleteActive(cl.id) {
 		errNotFound(w)
 		return
@@ -58,6 +61,9 @@ func (s *Server) handleDeleteMany(w http.ResponseWriter, r *http.Request, cl cal
 	}
 	if !cl.loc.checkLocation(w, altID) {
 		return
+	}
+	if s.refuseSystem(w, cl.loc, s.quirkSet(), ids, "deleted") {
+		return // nothing is removed
 	}
 	done := cl.loc.store.remove(ids, status)
 	out := make([]object, len(ids))

@@ -41,6 +41,9 @@ func (s *Server) itemJSONq(l *Location, q quirks, it item, base string) object {
 		o = append(o, field{"contentType", it.contentType}, field{"size", it.size})
 	}
 	o = append(o, field{"deleted", it.status == StatusDeleted})
+	if it.typ == TypeFolder && q.has(QuirkEssentialFolders) {
+		o = append(o, field{"appFolder", it.appFolder}, field{"isEssential", it.essential})
+	}
 	if q.has(QuirkTrashListed) {
 		o = append(o, field{"status", it.status})
 	}
@@ -108,6 +111,11 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, cl call) {
 	if limit == 0 || limit > s.pageCap {
 		limit = s.pageCap
 	}
+	all := fetchAll == "true"
+	if all && quirks.has(QuirkFetchAllUnpaged) {
+		// The whole library in one answer, whatever offset and limit say.
+		offset, limit = 0, math.MaxInt
+	}
 	parentID := s.rootParent(cl.loc, quirks, q.get("parentId"))
 	sortBy := q.get("sortBy")
 	if sortBy == "updatedAt" && quirks.has(QuirkUpdatedOrderIgnored) {
@@ -116,7 +124,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, cl call) {
 	lq := listQuery{
 		typ:      q.get("type"),
 		parentID: parentID,
-		all:      fetchAll == "true" || (q.get("parentId") == "" && quirks.has(QuirkRootListsAll)),
+		all:      all || (q.get("parentId") == "" && quirks.has(QuirkRootListsAll)),
 		match:    match,
 		search:   matchKey(quirks, q.get("query")),
 		sortBy:   sortBy,
@@ -128,7 +136,14 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, cl call) {
 	if quirks.has(QuirkUnstableTies) {
 		lq.tieSalt = s.rand.uint64() | 1
 	}
-	items := cl.loc.store.list(lq)
+	if quirks.lag > 0 && (all || q.get("sortBy") == "updatedAt") {
+		// Served from an index that lags behind the folders' own listings.
+		lq.asOf = s.serverNow().UTC().Truncate(time.Millisecond).Add(-quirks.lag)
+	}
+	items, lagged := cl.loc.store.list(lq)
+	if lagged {
+		s.stats.lagged()
+	}
 	base := s.baseURL(r)
 	files := make([]object, 0, len(items))
 	for _, it := range items {

@@ -67,6 +67,9 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request, cl call) {
 	if !cl.loc.checkLocation(w, altID) {
 		return
 	}
+	if s.refuseSystem(w, cl.loc, s.quirkSet(), []string{cl.id}, "renamed") {
+		return
+	}
 	if s.quirkSet().has(QuirkRenameNotUpdated) {
 		if _, ok := cl.loc.store.get(cl.id); !ok {
 			errNotFound(w)
@@ -110,6 +113,9 @@ func (s *Server) handleUpdateMany(w http.ResponseWriter, r *http.Request, cl cal
 	}
 	if !cl.loc.checkLocation(w, altID) {
 		return
+	}
+	if s.refuseSystem(w, cl.loc, s.quirkSet(), ids, "renamed") {
+		return // nothing is renamed
 	}
 	var done []bool
 	if s.quirkSet().has(QuirkRenameNotUpdated) {

@@ -44,31 +44,34 @@ func (st *store) sortedLocked(q listQuery) []*item {
 	}
 	out = nil
 	for _, it := range st.items {
-		listed := it.status == StatusActive || (key.trashed && it.status == StatusTrashed)
-		if !listed || it.typ != key.typ {
-			continue
+		if q.selects(it) {
+			out = append(out, it)
 		}
-		if !key.all && it.parentID != key.parentID {
-			continue
-		}
-		if q.match != nil && !q.match(it.name) {
-			continue
-		}
-		out = append(out, it)
 	}
-	slices.SortFunc(out, func(a, b *item) int {
-		c := sortCompare(a, b, key.sortBy)
-		if key.desc {
-			c = -c
-		}
-		return cmp.Or(c, strings.Compare(a.id, b.id))
-	})
+	sortItems(out, q.sortBy, q.desc)
 	ix.mu.Lock()
 	if ix.gen == st.gen {
 		ix.entries[key] = out
 	}
 	ix.mu.Unlock()
 	return out
+}
+
+// selects reports whether q lists it (whatever its page).
+func (q listQuery) selects(it *item) bool {
+	listed := it.status == StatusActive || (q.trashed && it.status == StatusTrashed)
+	return listed && it.typ == q.typ && (q.all || it.parentID == q.parentID) && (q.match == nil || q.match(it.name))
+}
+
+// sortItems sorts items by a listing's sort key, ties by ascending id.
+func sortItems(items []*item, sortBy string, desc bool) {
+	slices.SortFunc(items, func(a, b *item) int {
+		c := sortCompare(a, b, sortBy)
+		if desc {
+			c = -c
+		}
+		return cmp.Or(c, strings.Compare(a.id, b.id))
+	})
 }
 
 // sortCompare compares two items by a listing's sort key.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // LocationOptions describe one location (sub-account) of Options.Locations.
@@ -259,6 +260,7 @@ func (s *Server) newLocation(i int, lo LocationOptions, opts Options, limit int)
 	}
 	l.limiter = newLimiter(s.now, limit, window, daily)
 	l.store = newStore(l.id, s.serverNow, newIDGen(s.rand))
+	l.store.lag = func() time.Duration { return s.quirkSet().lag }
 	loaded := false
 	if opts.DataDir != "" {
 		dir := locationDir(opts.DataDir, i, l.id)
@@ -271,6 +273,9 @@ func (s *Server) newLocation(i int, lo LocationOptions, opts Options, limit int)
 	if !loaded {
 		if err := s.applySeed(l, lo.Seed); err != nil {
 			return nil, err
+		}
+		if s.quirks.has(QuirkEssentialFolders) {
+			seedSystemFolders(l.store)
 		}
 	}
 	if l.disk != nil {

@@ -41,6 +41,10 @@ type stateItem struct {
 	Path        string    `json:"path,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
+	Essential   bool      `json:"isEssential,omitempty"`
+	AppFolder   bool      `json:"appFolder,omitempty"`
+	TrashedAt   time.Time `json:"trashedAt,omitzero"`
+	RemovedBy   string    `json:"removedBy,omitempty"`
 }
 
 type persister struct {
@@ -73,6 +77,10 @@ func (p *persister) saveState(st *store) {
 			Path:        it.objectPath,
 			CreatedAt:   it.createdAt,
 			UpdatedAt:   it.updatedAt,
+			Essential:   it.essential,
+			AppFolder:   it.appFolder,
+			TrashedAt:   it.trashedAt,
+			RemovedBy:   it.removedBy,
 		})
 	}
 	slices.SortFunc(sf.Items, func(a, b stateItem) int { return strings.Compare(a.ID, b.ID) })
@@ -117,6 +125,12 @@ func (p *persister) load(st *store) (bool, error) {
 			objectPath:  si.Path,
 			createdAt:   si.CreatedAt.UTC(),
 			updatedAt:   si.UpdatedAt.UTC(),
+			essential:   si.Essential,
+			appFolder:   si.AppFolder,
+			removedBy:   si.RemovedBy,
+		}
+		if !si.TrashedAt.IsZero() {
+			it.trashedAt = si.TrashedAt.UTC()
 		}
 		if !validID(it.id) || (it.typ != TypeFile && it.typ != TypeFolder) {
 			return false, fmt.Errorf("%s: bad item %q (%s)", p.statePath(), it.id, it.typ)

@@ -1,10 +1,7 @@
 package ghltest
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -40,6 +37,10 @@ const (
 	QuirkRefreshRevokesAccess = "refresh-revokes-access"
 	QuirkRefreshReuseRevokes  = "refresh-reuse-revokes"
 
+	QuirkEssentialFolders    = "essential-folders"
+	QuirkRestoreKeepsUpdated = "restore-keeps-updated"
+	QuirkFetchAllUnpaged     = "fetchall-unpaged"
+	QuirkFetchAllLag         = "fetchall-lag" // takes a value: fetchall-lag=2s
 	// Authorisation, from field reports (issue 16).
 	QuirkVersion401       = "version-401"
 	QuirkLocation401      = "location-401"
@@ -50,8 +51,8 @@ const (
 const maxLocationsPageCap = 1_000_000
 
 // KnownQuirks lists every quirk name, in the order the documentation gives
-// them. clock-skew needs a value (clock-skew=-5m), and so does
-// locations-page-cap (locations-page-cap=20).
+// them. clock-skew and fetchall-lag need a value (clock-skew=-5m,
+// fetchall-lag=2s), and so does locations-page-cap (locations-page-cap=20).
 func KnownQuirks() []string {
 	return []string{
 		QuirkTrashListed, QuirkUnstableTies, QuirkUploadNoURL, QuirkCreate200,
@@ -60,7 +61,8 @@ func KnownQuirks() []string {
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
 		QuirkUpdatedOrderIgnored, QuirkUploadNeedsAlt, QuirkTypeAllowlist,
 		QuirkOAuthNestErrors, QuirkRefreshRevokesAccess, QuirkRefreshReuseRevokes,
-		QuirkVersion401, QuirkLocation401, QuirkLocationsPageCap,
+		QuirkEssentialFolders, QuirkRestoreKeepsUpdated, QuirkFetchAllUnpaged,
+		QuirkFetchAllLag, QuirkVersion401, QuirkLocation401, QuirkLocationsPageCap,
 	}
 }
 
@@ -72,13 +74,14 @@ type quirks struct {
 	// locPageCap is locations-page-cap's value: the most locations one
 	// page of a location listing holds; 0 when off.
 	locPageCap int
+	lag        time.Duration // fetchall-lag's value
 }
 
 func (q quirks) has(name string) bool { return q.on[name] }
 
-// parseQuirks reads quirk names ("name" or, for clock-skew and
-// locations-page-cap, "name=value").
-// At most one of the query-* quirks may be on.
+// parseQuirks reads quirk names ("name" or, for clock-skew,
+// fetchall-lag and locations-page-cap, "name=value"). At most one of the
+// query-* quirks may be on.
 func parseQuirks(names []string) (quirks, error) {
 	q := quirks{on: map[string]bool{}}
 	for _, raw := range names {
@@ -87,15 +90,20 @@ func parseQuirks(names []string) (quirks, error) {
 			return quirks{}, fmt.Errorf("unknown quirk %q (known: %s)", name, strings.Join(KnownQuirks(), ", "))
 		}
 		switch {
-		case name == QuirkClockSkew:
+		case name == QuirkClockSkew || name == QuirkFetchAllLag:
+			example := map[string]string{QuirkClockSkew: "-5m", QuirkFetchAllLag: "2s"}[name]
 			if !hasValue {
-				return quirks{}, fmt.Errorf("quirk %s needs a duration, such as %s=-5m", name, name)
+				return quirks{}, fmt.Errorf("quirk %s needs a duration, such as %s=%s", name, name, example)
 			}
 			d, err := time.ParseDuration(value)
 			if err != nil {
 				return quirks{}, fmt.Errorf("quirk %s: %v", name, err)
 			}
-			q.skew = d
+			if name == QuirkClockSkew {
+				q.skew = d
+			} else if q.lag = d; d <= 0 {
+				return quirks{}, fmt.Errorf("quirk %s: the lag must be positive, not %v", name, d)
+			}
 			raw = name + "=" + d.String()
 		case name == QuirkLocationsPageCap:
 			n, err := strconv.Atoi(value)
@@ -167,13 +175,8 @@ type quirksBody struct {
 // serveQuirks serves GET and POST /_ghlfake/quirks.
 func (s *Server) serveQuirks(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
-		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		var body quirksBody
-		if err == nil {
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			err = dec.Decode(&body)
-		}
+		err := decodeControl(r, &body)
 		if err == nil {
 			err = s.SetQuirks(body.Quirks)
 		}

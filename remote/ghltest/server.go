@@ -486,6 +486,8 @@ func (s *Server) publicItem(it item) Item {
 		Size:        it.size,
 		CreatedAt:   it.createdAt,
 		UpdatedAt:   it.updatedAt,
+		Essential:   it.essential,
+		AppFolder:   it.appFolder,
 	}
 	if it.typ == TypeFile {
 		out.URL = it.urlFrom(s.baseURL(nil))

@@ -33,6 +33,9 @@ type Stats struct {
 	Company LocationStats `json:"company"`
 	// OAuth counts the token grants.
 	OAuth OAuthStats `json:"oauth"`
+	// LaggedLists counts the listing answers served as the library was
+	// earlier (fetchall-lag) because it changed since.
+	LaggedLists int64 `json:"lagged_lists"`
 }
 
 // The endpoint keys of Stats.ByEndpoint.
@@ -66,6 +69,7 @@ type stats struct {
 	storageBytes    int64
 	rateLimited     int64
 	uploadVersions  map[string]int64
+	laggedLists     int64
 }
 
 func newStats() *stats {
@@ -77,7 +81,7 @@ func newStats() *stats {
 func (st *stats) reset() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.apiRequests, st.storageRequests, st.storageBytes, st.rateLimited = 0, 0, 0, 0
+	st.apiRequests, st.storageRequests, st.storageBytes, st.rateLimited, st.laggedLists = 0, 0, 0, 0, 0
 	st.byEndpoint = map[string]int64{}
 	st.uploadVersions = map[string]int64{}
 	for _, k := range endpointKeys {
@@ -120,6 +124,12 @@ func (st *stats) limited() {
 	st.rateLimited++
 }
 
+func (st *stats) lagged() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.laggedLists++
+}
+
 func (st *stats) snapshot() Stats {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -138,6 +148,7 @@ func (st *stats) snapshot() Stats {
 		StorageRequests: st.storageRequests,
 		StorageBytes:    st.storageBytes,
 		RateLimited:     st.rateLimited,
+		LaggedLists:     st.laggedLists,
 	}
 }
 

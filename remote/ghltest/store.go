@@ -37,6 +37,9 @@ type Item struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	URL         string // storage URL of a file; "" for folders
+	// Essential and AppFolder are a system folder's flags (see
+	// AddSystemFolder).
+	Essential, AppFolder bool
 }
 
 // item is the stored form of an item. Its data is never modified once the
@@ -55,6 +58,22 @@ type item struct {
 	objectPath  string // "msgsndr/<loc>/media/<id><ext>" for files
 	url         string // set by Server.SetFileURL: the url listings give instead
 	data        []byte
+
+	// essential and appFolder are a system folder's flags
+	// (essential-folders): listed as isEssential and appFolder, and the
+	// folder cannot be removed or renamed.
+	essential, appFolder bool
+	// trashedAt is when the item was last trashed; removedBy the id whose
+	// removal gave it its status (itself, or a folder above it): a
+	// restore brings back what was trashed with the item restored.
+	trashedAt time.Time
+	removedBy string
+	// born and past serve the answers that lag (fetchall-lag, lag.go):
+	// born is when an item created while the lag was on was created
+	// (zero: shown to every answer), past the states it had before its
+	// latest changes, oldest first, kept as long as the lag needs them.
+	born time.Time
+	past []pastState
 }
 
 var (
@@ -69,10 +88,18 @@ type store struct {
 	ids  *idGen
 	save func(st *store) // called with mu held after every change; may be nil
 
+	// lag is the fetchall-lag in force (0: none): changes keep the state
+	// they replace for that long (lag.go). nil: never.
+	lag func() time.Duration
+
 	mu    sync.RWMutex
 	items map[string]*item
 	gen   uint64    // guarded by mu: counts changes (changed)
 	index listIndex // sorted listings of the current generation
+	// lastChange is when the last change was made (a creation, a rename,
+	// a removal, a restore): an answer as of a later time is the library
+	// as it is.
+	lastChange time.Time // guarded by mu
 }
 
 func newStore(loc string, now func() time.Time, ids *idGen) *store {
@@ -159,6 +186,7 @@ func (st *store) addFolder(parentID, name string) (item, error) {
 		createdAt: now,
 		updatedAt: now,
 	}
+	st.created(it, now)
 	st.items[it.id] = it
 	st.changed()
 	return *it, nil
@@ -189,6 +217,7 @@ func (st *store) addFile(parentID, name, contentType string, data []byte, blob f
 	if parentID != "" && !st.activeFolder(parentID) {
 		return item{}, errNotFolder // the folder went away meanwhile
 	}
+	st.created(it, now)
 	st.items[id] = it
 	st.changed()
 	return *it, nil
@@ -209,7 +238,9 @@ func (st *store) addFilesAt(parentID string, names []string, data [][]byte, t ti
 				return nil, err
 			}
 		}
-		st.items[id] = st.fileItem(id, parentID, name, "", data[i], t)
+		it := st.fileItem(id, parentID, name, "", data[i], t)
+		st.created(it, st.stamp())
+		st.items[id] = it
 		ids[i] = id
 	}
 	st.changed()
@@ -266,8 +297,10 @@ func (st *store) rename(id, name string) error {
 	if !ok || it.status != StatusActive {
 		return errNoItem
 	}
+	now := st.stamp()
+	st.remember(it, now)
 	it.name = name
-	it.updatedAt = st.stamp()
+	it.updatedAt = now
 	st.changed()
 	return nil
 }
@@ -284,6 +317,7 @@ func (st *store) renameMany(ids, names []string) []bool {
 		if !ok || it.status != StatusActive {
 			continue
 		}
+		st.remember(it, now)
 		it.name = names[i]
 		it.updatedAt = now
 		done[i] = true
@@ -335,20 +369,25 @@ func (st *store) removeIf(ids []string, status string, eligible func(id, status 
 		}
 	}
 	now := st.stamp()
-	var mark func(it *item)
-	mark = func(it *item) {
+	var mark func(it *item, by string)
+	mark = func(it *item, by string) {
 		if it.status == StatusDeleted || it.status == status {
 			return
 		}
+		st.remember(it, now)
 		it.status = status
 		it.updatedAt = now
+		it.removedBy = by
+		if status == StatusTrashed {
+			it.trashedAt = now
+		}
 		for _, c := range children[it.id] {
-			mark(c)
+			mark(c, by)
 		}
 	}
 	for i, id := range ids {
 		if done[i] {
-			mark(st.items[id])
+			mark(st.items[id], id)
 		}
 	}
 	st.changed()
@@ -372,18 +411,28 @@ type listQuery struct {
 	// tieSalt, when not zero, orders items with equal sort keys by a hash
 	// of their id and the salt instead of by id (the unstable-ties quirk).
 	tieSalt uint64
+	// asOf, when set, asks for the library as it was then (fetchall-lag).
+	asOf time.Time
 }
 
-// list returns one page of active items (and trashed ones, when asked).
-func (st *store) list(q listQuery) []item {
+// list returns one page of active items (and trashed ones, when asked),
+// and whether the page is of the library as it was at q.asOf rather than
+// as it is (a change was made since).
+func (st *store) list(q listQuery) ([]item, bool) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	sorted := st.sortedLocked(q)
+	var sorted []*item
+	lagged := !q.asOf.IsZero() && q.asOf.Before(st.lastChange)
+	if lagged {
+		sorted = st.sortedAsOfLocked(q)
+	} else {
+		sorted = st.sortedLocked(q)
+	}
 	if q.tieSalt != 0 {
 		sorted = shuffleTies(sorted, q)
 	}
 	if q.offset >= len(sorted) {
-		return nil
+		return nil, lagged
 	}
 	sorted = sorted[q.offset:]
 	if len(sorted) > q.limit {
@@ -393,7 +442,7 @@ func (st *store) list(q listQuery) []item {
 	for i, it := range sorted {
 		out[i] = *it
 	}
-	return out
+	return out, lagged
 }
 
 // shuffleTies reorders each run of items with equal sort keys by tieRank,
