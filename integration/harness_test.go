@@ -196,13 +196,20 @@ type mountOpt struct {
 	// agency leaves --location out: an agency's token mounts every
 	// location.
 	agency bool
+	// dir is the mountpoint, made if missing; "" = a new temporary one.
+	dir string
 }
 
 // mountFS runs ghlfs mount against srv and returns once the mount is up.
 func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	t.Helper()
 	needFUSE(t)
-	m := &mount{t: t, dir: t.TempDir(), cacheDir: o.cacheDir, log: newLogFile(t), exited: make(chan struct{}), listed: make(chan struct{})}
+	m := &mount{t: t, dir: o.dir, cacheDir: o.cacheDir, log: newLogFile(t), exited: make(chan struct{}), listed: make(chan struct{})}
+	if m.dir == "" {
+		m.dir = t.TempDir()
+	} else if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if m.cacheDir == "" {
 		m.cacheDir = t.TempDir()
 	}

@@ -27,7 +27,9 @@ import (
 // locationOpeners is how many locations are checked and opened at once.
 const locationOpeners = 4
 
-func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+// It mounts at at: the mountpoint, or the way to it that root mounts by
+// (mountGuard).
+func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
 	// One ghlfs per agency cache dir, as per location: a second would
 	// find every location's queue locked and show them all empty, and
 	// take the first's control socket (ghlfs status and unmount of the
@@ -89,7 +91,7 @@ func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*
 		})
 	}
 	g.Wait()
-	server, err := fs.NewAgency(locs, opts).Mount(mountpoint)
+	server, err := fs.NewAgency(locs, opts).Mount(at)
 	if err != nil {
 		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}

@@ -290,17 +290,29 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 			l.store.Close()
 		}
 	}()
+	// As root, the mount is made, and unmounted, through a handle on the
+	// mountpoint's folder (mountguard_linux.go).
+	guard, at, err := newMountGuard(mountpoint)
+	if err != nil {
+		return err
+	}
+	defer guard.close()
 	var server *fuse.Server
 	if agency {
-		libs, server, err = s.mountAgency(mountpoint, cacheDir, fsOpts)
+		libs, server, err = s.mountAgency(mountpoint, at, cacheDir, fsOpts)
 	} else {
 		var lib *library
 		if lib, err = s.openLibrary(location, cacheDir, true); err == nil {
 			libs = []*library{lib}
-			server, err = fs.New(lib.store, fsOpts).Mount(mountpoint)
+			if server, err = fs.New(lib.store, fsOpts).Mount(at); err != nil {
+				err = fmt.Errorf("mount %s: %w", mountpoint, err)
+			}
 		}
 	}
 	if err != nil {
+		return err
+	}
+	if err := guard.bind(); err != nil {
 		return err
 	}
 	// ghlfs status and ghlfs unmount ask this process on its control
@@ -374,9 +386,9 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 					l.store.Close()
 				}
 			}
-			if err := server.Unmount(); err != nil {
+			if err := guard.unmount(server, false); err != nil {
 				log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
-				if err := lazyUnmount(mountpoint); err != nil {
+				if err := guard.unmount(server, true); err != nil {
 					log.Error("lazy unmount failed", "err", err)
 				}
 			}

@@ -68,7 +68,7 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 // own.
 func unmountDirect(mp string) error {
 	if os.Geteuid() == 0 {
-		if err := syscall.Unmount(mp, 0); err == nil {
+		if err := unmountPath(mp, 0); err == nil {
 			return nil
 		} else if !errors.Is(err, syscall.EPERM) {
 			return fmt.Errorf("unmount %s: %w", mp, err)

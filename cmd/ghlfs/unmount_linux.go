@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,7 +17,7 @@ import (
 // lazyUnmount detaches the mount now; it goes once nothing uses it.
 func lazyUnmount(mp string) error {
 	if os.Geteuid() == 0 {
-		return syscall.Unmount(mp, syscall.MNT_DETACH)
+		return unmountPath(mp, unix.MNT_DETACH)
 	}
 	return fusermount("-u", "-z", mp)
 }
