@@ -220,6 +220,7 @@ func TestRefusesFilesOthersCouldChange(t *testing.T) {
 		{"config file writable by others", func(t *testing.T, s setup) { chmod(t, s.config, 0o666) }, "GHL_LOCATION_ID=" + testLocation + "\n", "chmod go-w ", func(s setup) string { return s.config }},
 		{"config file of another user", func(t *testing.T, s setup) { chown(t, s.config, nobodyID) }, "GHL_LOCATION_ID=" + testLocation + "\n", "chown root ", func(s setup) string { return s.config }},
 		{"config file with the token readable by others", func(t *testing.T, s setup) { chmod(t, s.config, 0o644) }, "GHL_LOCATION_ID=" + testLocation + "\nGHL_TOKEN=" + testToken + "\n", "chmod 600 ", func(s setup) string { return s.config }},
+		{"config file with the app's client secret readable by others", func(t *testing.T, s setup) { chmod(t, s.config, 0o644) }, "GHL_LOCATION_ID=" + testLocation + "\nGHL_CLIENT_ID=app-x\nGHL_CLIENT_SECRET=" + testToken + "\n", "chmod 600 ", func(s setup) string { return s.config }},
 		{"cache dir writable by the group", func(t *testing.T, s setup) { chmod(t, s.cache, 0o775) }, "", "chmod go-w ", func(s setup) string { return s.cache }},
 		{"cache dir of another user", func(t *testing.T, s setup) { chown(t, s.cache, nobodyID) }, "", "chown -R root ", func(s setup) string { return s.cache }},
 	} {

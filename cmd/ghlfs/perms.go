@@ -15,8 +15,9 @@ import (
 // What steers ghlfs must be beyond other users' reach, as ssh demands of
 // ~/.ssh: the token file, the config file and the cache dir (whose queue
 // ghlfs uploads with the user's token) must belong to the user running
-// ghlfs or to root, and be writable by no one else. A file holding the
-// token must also be readable by no one else. Each refusal is one message
+// ghlfs or to root, and be writable by no one else. A file holding a
+// secret (the token, the OAuth app's client secret) must also be readable
+// by no one else. Each refusal is one message
 // that names the command fixing it.
 
 // checkPrivate refuses fi (the file or directory at path, described as
@@ -42,7 +43,7 @@ func checkPrivate(what, path string, fi os.FileInfo, secret bool) error {
 	}
 	perm := fi.Mode().Perm()
 	if secret && perm&0o077 != 0 {
-		return fmt.Errorf("%s %s holds the API token and other users may read it (mode %04o). Fix it with: chmod 600 %s (and replace the token in HighLevel if others could read it)",
+		return fmt.Errorf("%s %s holds a secret (the API token, or the app's client secret) and other users may read it (mode %04o). Fix it with: chmod 600 %s (and replace that secret in HighLevel if others could read it)",
 			what, path, perm, shellQuote(path))
 	}
 	if perm&0o022 != 0 {
