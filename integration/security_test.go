@@ -82,3 +82,24 @@ func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 		})
 	}
 }
+
+// ghlfs login uses PKCE: the fake, which checks the verifier against the
+// challenge, gives the tokens; and so does one that ignores them.
+func TestLoginPKCE(t *testing.T) {
+	for _, quirk := range []string{"", ghltest.QuirkPKCEIgnored} {
+		t.Run("quirk="+quirk, func(t *testing.T) {
+			var opts ghltest.Options
+			if quirk != "" {
+				opts.Quirks = []string{quirk}
+			}
+			srv := fake(t, opts)
+			set := readTokenSet(t, login(t, srv, "Location", false))
+			if set.AccessToken == "" || set.LocationID != testLocation {
+				t.Errorf("stored %+v", set)
+			}
+			if st := srv.Stats().OAuth; st.CodeGrants != 1 || st.CodeRefused != 0 {
+				t.Errorf("the fake granted %d codes and refused %d, want 1 and 0", st.CodeGrants, st.CodeRefused)
+			}
+		})
+	}
+}

@@ -2,6 +2,9 @@ package remote
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,14 +85,41 @@ func (a OAuthApp) clock() clockwork.Clock {
 }
 
 // Exchange trades an authorization code for a token set (userType
-// "Location" or "Company", as the app was installed).
-func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType string) (TokenSet, error) {
-	return a.grant(ctx, "/oauth/token", "", url.Values{
+// "Location" or "Company", as the app was installed). verifier is the
+// PKCE code_verifier whose challenge the authorize page was given ("" for
+// none).
+func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType, verifier string) (TokenSet, error) {
+	form := url.Values{
 		"grant_type":   {"authorization_code"},
 		"code":         {code},
 		"redirect_uri": {redirectURI},
 		"user_type":    {userType},
-	})
+	}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+	}
+	return a.grant(ctx, "/oauth/token", "", form)
+}
+
+// PKCE (RFC 7636): a login sends the authorize page the challenge of a
+// secret verifier, and the token endpoint the verifier itself with the
+// code; a code stolen on its way back (another program on the redirect's
+// port, a browser extension) cannot be exchanged without it. A server
+// that ignores both still gives the code, and takes the exchange.
+
+// NewPKCEVerifier returns a new code_verifier: 32 random bytes, 43
+// characters of base64url.
+func NewPKCEVerifier() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// PKCEChallenge is verifier's code_challenge for code_challenge_method
+// S256: BASE64URL(SHA256(verifier)), unpadded.
+func PKCEChallenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Refresh trades a refresh token for a new set. The refresh token is used

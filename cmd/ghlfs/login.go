@@ -148,6 +148,10 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	q.Set("redirect_uri", f.redirect)
 	q.Set("scope", f.scope)
 	q.Set("state", state)
+	// PKCE: a code that reaches anyone else is of no use to them.
+	verifier := remote.NewPKCEVerifier()
+	q.Set("code_challenge", remote.PKCEChallenge(verifier))
+	q.Set("code_challenge_method", "S256")
 	authURL.RawQuery = q.Encode()
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -233,7 +237,7 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	case <-ctx.Done():
 		return fmt.Errorf("no approval within %v", f.timeout)
 	}
-	set, err := app.Exchange(ctx, code, f.redirect, f.userType)
+	set, err := app.Exchange(ctx, code, f.redirect, f.userType, verifier)
 	if err != nil {
 		return fmt.Errorf("exchanging the code: %w", err)
 	}

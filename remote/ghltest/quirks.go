@@ -36,6 +36,7 @@ const (
 	QuirkOAuthNestErrors      = "oauth-nest-errors"
 	QuirkRefreshRevokesAccess = "refresh-revokes-access"
 	QuirkRefreshReuseRevokes  = "refresh-reuse-revokes"
+	QuirkPKCEIgnored          = "pkce-ignored"
 )
 
 // KnownQuirks lists every quirk name, in the order the documentation gives
@@ -47,7 +48,7 @@ func KnownQuirks() []string {
 		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
 		QuirkUpdatedOrderIgnored, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
-		QuirkRefreshReuseRevokes,
+		QuirkRefreshReuseRevokes, QuirkPKCEIgnored,
 	}
 }
 
