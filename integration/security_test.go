@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -101,5 +104,31 @@ func TestLoginPKCE(t *testing.T) {
 				t.Errorf("the fake granted %d codes and refused %d, want 1 and 0", st.CodeGrants, st.CodeRefused)
 			}
 		})
+	}
+}
+
+// When the redirect's port is held by another program (another user's,
+// say), ghlfs login stops at once with a clear error: going on would
+// have the browser hand that program the code. No address to open is
+// printed.
+func TestLoginRedirectPortTaken(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	redirect := "http://" + ln.Addr().String() + "/callback"
+	cmd := exec.Command(filepath.Join(binDir, "ghlfs"), "login", "--no-browser", "--api-url", srv.URL,
+		"--authorize-url", srv.URL+"/oauth/chooselocation", "--redirect", redirect,
+		"--token-file", filepath.Join(t.TempDir(), "token.json"), "--timeout", "20s")
+	cmd.Env = append(os.Environ(), appEnv(t, srv)...)
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "cannot listen on "+ln.Addr().String()) || strings.Contains(string(out), "chooselocation?") {
+		t.Errorf("ghlfs login with its redirect port taken: %v\n%s", err, out)
+	}
+	if st := srv.Stats().OAuth; st.Authorizations != 0 || st.CodeGrants != 0 {
+		t.Errorf("the fake saw a login: %+v", st)
 	}
 }

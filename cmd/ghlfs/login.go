@@ -200,7 +200,9 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 		go srv.Serve(ln)
 		defer srv.Close()
 	} else {
-		fmt.Fprintf(out, "ghlfs: cannot listen on %s (%v); paste the code instead\n", redirect.Host, lerr)
+		// Another program (maybe another user's) holds the redirect's
+		// address: the browser would hand it the code.
+		return fmt.Errorf("cannot listen on %s, the --redirect address (%v): another program holds it, and the browser would hand it the code. Stop that program, or pass --redirect with another port the app lists", redirect.Host, lerr)
 	}
 
 	fmt.Fprintf(out, "Open this address, and approve the app:\n\n  %s\n\n", authURL)
