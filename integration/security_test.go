@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"fmt"
+	"html"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,5 +133,78 @@ func TestLoginRedirectPortTaken(t *testing.T) {
 	}
 	if st := srv.Stats().OAuth; st.Authorizations != 0 || st.CodeGrants != 0 {
 		t.Errorf("the fake saw a login: %+v", st)
+	}
+}
+
+// ghlfs login opens the browser without putting the address (and its
+// state) on a command line, which every user can read: xdg-open is given
+// a file only the user may read, whose page sends the browser on.
+func TestLoginBrowserNotGivenTheAddress(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	bin, runtime := t.TempDir(), t.TempDir()
+	argv := filepath.Join(t.TempDir(), "argv")
+	// xdg-open stands in for the desktop's: it notes what it was given.
+	writeFile(t, filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+argv+" && : > "+argv+".done\n"))
+	chmod(t, filepath.Join(bin, "xdg-open"), 0o755)
+	tokenFile := filepath.Join(t.TempDir(), "token.json")
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freeLoopbackPort(t))
+	cmd := exec.Command(filepath.Join(binDir, "ghlfs"), "login", "--api-url", srv.URL,
+		"--authorize-url", srv.URL+"/oauth/chooselocation", "--redirect", redirect, "--token-file", tokenFile, "--timeout", "1m")
+	cmd.Env = append(os.Environ(), append(appEnv(t, srv), "PATH="+bin+":"+os.Getenv("PATH"), "DISPLAY=:99", "XDG_RUNTIME_DIR="+runtime)...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, "xdg-open to be run", func() bool {
+		_, err := os.Stat(argv + ".done")
+		return err == nil
+	})
+	var authURL string
+	for _, l := range lines(out.String()) {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, srv.URL+"/oauth/chooselocation?") {
+			authURL = l
+		}
+	}
+	u, err := url.Parse(authURL)
+	state := u.Query().Get("state")
+	if err != nil || len(state) < 16 {
+		t.Fatalf("ghlfs login printed no address with a state:\n%s", out.String())
+	}
+	args := lines(string(readFile(t, argv)))
+	if len(args) != 1 || strings.Contains(args[0], state) || strings.Contains(args[0], "chooselocation") {
+		t.Fatalf("xdg-open was given %q: the address (state %s) on a command line", args, state)
+	}
+	page := args[0]
+	fi, err := os.Lstat(page)
+	di, derr := os.Lstat(filepath.Dir(page))
+	if err != nil || derr != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 || !di.IsDir() || di.Mode().Perm() != 0o700 {
+		t.Fatalf("xdg-open was given %s (%v, %v; folder %v, %v): want a file of mode 0600 in a folder of mode 0700", page, fi, err, di, derr)
+	}
+	if !strings.Contains(string(readFile(t, page)), html.EscapeString(authURL)) {
+		t.Errorf("the page does not send the browser to the address:\n%s", readFile(t, page))
+	}
+	// The browser follows the page, approves, and comes back: the login
+	// ends, and takes its page away.
+	landed := strings.TrimSpace(sh(t, "curl", "-s", "-o", "/dev/null", "-w", "%{redirect_url}", authURL))
+	sh(t, "curl", "-s", landed)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("ghlfs login: %v\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("ghlfs login did not end\n%s", out.String())
+	}
+	if _, err := os.Stat(page); !os.IsNotExist(err) {
+		t.Errorf("the page %s is still there (%v)", page, err)
 	}
 }
