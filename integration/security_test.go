@@ -146,39 +146,13 @@ func TestLoginBrowserNotGivenTheAddress(t *testing.T) {
 	// xdg-open stands in for the desktop's: it notes what it was given.
 	writeFile(t, filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+argv+" && : > "+argv+".done\n"))
 	chmod(t, filepath.Join(bin, "xdg-open"), 0o755)
-	tokenFile := filepath.Join(t.TempDir(), "token.json")
-	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freeLoopbackPort(t))
-	cmd := exec.Command(filepath.Join(binDir, "ghlfs"), "login", "--api-url", srv.URL,
-		"--authorize-url", srv.URL+"/oauth/chooselocation", "--redirect", redirect, "--token-file", tokenFile, "--timeout", "1m")
-	cmd.Env = append(os.Environ(), append(appEnv(t, srv), "PATH="+bin+":"+os.Getenv("PATH"), "DISPLAY=:99", "XDG_RUNTIME_DIR="+runtime)...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	l := startLogin(t, srv, filepath.Join(t.TempDir(), "token.json"), false, "PATH="+bin+":"+os.Getenv("PATH"), "DISPLAY=:99", "XDG_RUNTIME_DIR="+runtime)
 	waitFor(t, "xdg-open to be run", func() bool {
 		_, err := os.Stat(argv + ".done")
 		return err == nil
 	})
-	var authURL string
-	for _, l := range lines(out.String()) {
-		if l = strings.TrimSpace(l); strings.HasPrefix(l, srv.URL+"/oauth/chooselocation?") {
-			authURL = l
-		}
-	}
-	u, err := url.Parse(authURL)
-	state := u.Query().Get("state")
-	if err != nil || len(state) < 16 {
-		t.Fatalf("ghlfs login printed no address with a state:\n%s", out.String())
-	}
+	authURL := l.authURL(t)
+	state := authURLState(t, authURL)
 	args := lines(string(readFile(t, argv)))
 	if len(args) != 1 || strings.Contains(args[0], state) || strings.Contains(args[0], "chooselocation") {
 		t.Fatalf("xdg-open was given %q: the address (state %s) on a command line", args, state)
@@ -194,17 +168,143 @@ func TestLoginBrowserNotGivenTheAddress(t *testing.T) {
 	}
 	// The browser follows the page, approves, and comes back: the login
 	// ends, and takes its page away.
-	landed := strings.TrimSpace(sh(t, "curl", "-s", "-o", "/dev/null", "-w", "%{redirect_url}", authURL))
-	sh(t, "curl", "-s", landed)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("ghlfs login: %v\n%s", err, out.String())
-		}
-	case <-time.After(time.Minute):
-		t.Fatalf("ghlfs login did not end\n%s", out.String())
-	}
+	l.approve(t, authURL)
+	l.wait(t)
 	if _, err := os.Stat(page); !os.IsNotExist(err) {
 		t.Errorf("the page %s is still there (%v)", page, err)
+	}
+}
+
+// loginRun is a ghlfs login under way.
+type loginRun struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan error
+}
+
+// startLogin starts ghlfs login against srv, storing into tokenFile, with
+// env added to the environment (and --no-browser when noBrowser).
+func startLogin(t *testing.T, srv *ghltest.Server, tokenFile string, noBrowser bool, env ...string) *loginRun {
+	t.Helper()
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freeLoopbackPort(t))
+	args := []string{"login", "--api-url", srv.URL, "--authorize-url", srv.URL + "/oauth/chooselocation",
+		"--redirect", redirect, "--token-file", tokenFile, "--timeout", "1m"}
+	if noBrowser {
+		args = append(args, "--no-browser")
+	}
+	l := &loginRun{cmd: exec.Command(filepath.Join(binDir, "ghlfs"), args...), out: &syncBuffer{}, exited: make(chan error, 1)}
+	l.cmd.Env = append(os.Environ(), append(appEnv(t, srv), env...)...)
+	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
+	stdin, err := l.cmd.StdinPipe() // open: the login waits for a paste too
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close() })
+	if err := l.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { l.exited <- l.cmd.Wait() }()
+	t.Cleanup(func() { l.cmd.Process.Kill() })
+	return l
+}
+
+// authURL is the address the login printed to open, once printed.
+func (l *loginRun) authURL(t *testing.T) string {
+	t.Helper()
+	var found string
+	waitFor(t, "the address to open", func() bool {
+		for _, line := range lines(l.out.String()) {
+			if line = strings.TrimSpace(line); strings.Contains(line, "/oauth/chooselocation?") {
+				found = line
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// authURLState is the state an authorize address carries.
+func authURLState(t *testing.T, authURL string) string {
+	t.Helper()
+	u, err := url.Parse(authURL)
+	if err != nil || len(u.Query().Get("state")) < 16 {
+		t.Fatalf("an address to open without a state: %q", authURL)
+	}
+	return u.Query().Get("state")
+}
+
+// approve plays the browser: the fake's page approves, and the browser
+// is sent back to the login's loopback redirect.
+func (l *loginRun) approve(t *testing.T, authURL string) {
+	t.Helper()
+	landed := strings.TrimSpace(sh(t, "curl", "-s", "-o", "/dev/null", "-w", "%{redirect_url}", authURL))
+	if page := sh(t, "curl", "-s", landed); !strings.Contains(page, "logged in") {
+		t.Fatalf("the redirect page says %q", page)
+	}
+}
+
+// wait waits for the login to end, and fails the test unless it ended well.
+func (l *loginRun) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-l.exited:
+		if err != nil {
+			t.Fatalf("ghlfs login: %v\n%s", err, l.out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("ghlfs login did not end\n%s", l.out.String())
+	}
+}
+
+// ghlfs login stores the new tokens under the token file's lock, which a
+// mount holds while it refreshes: a refresh of the old login under way
+// cannot then overwrite the new one. While the lock is held the login
+// waits (the file untouched), and stores once it is free.
+func TestLoginTakesTheTokenFileLock(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	tokenFile := filepath.Join(t.TempDir(), "token.json")
+	old := []byte(`{"access_token": "the-old-login", "expires_at": "2030-01-01T00:00:00Z"}` + "\n")
+	writeFile(t, tokenFile, old)
+	chmod(t, tokenFile, 0o600)
+	lock, err := os.OpenFile(tokenFile+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	l := startLogin(t, srv, tokenFile, true)
+	l.approve(t, l.authURL(t))
+	// The login has the code: it now either takes the lock (its lock
+	// file opened), or (wrongly) writes the file and ends.
+	pid := l.cmd.Process.Pid
+	opened := func() bool {
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if p, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); p == tokenFile+".lock" {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.After(time.Minute)
+	for !opened() {
+		select {
+		case err := <-l.exited:
+			t.Fatalf("ghlfs login ended (%v) without taking the lock a refresh held; the token file holds:\n%s", err, readFile(t, tokenFile))
+		case <-deadline:
+			t.Fatalf("ghlfs login neither took the lock nor ended\n%s", l.out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if got := readFile(t, tokenFile); string(got) != string(old) {
+		t.Fatalf("the token file was written while the lock was held:\n%s", got)
+	}
+	lock.Close() // the refresh is over
+	l.wait(t)
+	if set := readTokenSet(t, tokenFile); set.AccessToken == "the-old-login" || set.LocationID != testLocation {
+		t.Errorf("the token file holds %+v, want the new login's", set)
 	}
 }

@@ -41,7 +41,8 @@ import (
 //     new refresh token on disk;
 //   - a refresh the server refuses (the refresh token is no longer valid)
 //     fails every call with ErrLoginNeeded, and is not tried again until
-//     the file changes (ghlfs login writes it).
+//     the file changes (ghlfs login writes it, under the same lock:
+//     StoreTokenSet).
 //
 // Lock order: TokenFile.mu is never held across I/O; the file lock is the
 // one lock held across a network call (the refresh), by design: it is what
@@ -281,6 +282,19 @@ func SaveTokenSet(path string, set TokenSet) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// StoreTokenSet is SaveTokenSet under the token file's lock (FILE.lock),
+// which a mount holds while it refreshes: a new login (ghlfs login) is
+// then never overwritten by a refresh of the old one that was under way.
+// It waits for the lock until ctx ends.
+func StoreTokenSet(ctx context.Context, path string, set TokenSet) error {
+	unlock, err := lockFile(ctx, path+".lock")
+	if err != nil {
+		return fmt.Errorf("token file lock: %w", err)
+	}
+	defer unlock()
+	return SaveTokenSet(path, set)
 }
 
 // saveTokenSet is SaveTokenSet; tests make it fail as a full disk would.

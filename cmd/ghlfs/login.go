@@ -247,7 +247,9 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	if err != nil {
 		return fmt.Errorf("exchanging the code: %w", err)
 	}
-	if err := remote.SaveTokenSet(f.tokenFile, set); err != nil {
+	// Under the lock a mount refreshing this file holds: its refresh of
+	// the old login cannot overwrite this one.
+	if err := remote.StoreTokenSet(ctx, f.tokenFile, set); err != nil {
 		return fmt.Errorf("storing the tokens: %w", err)
 	}
 	who := "location " + set.LocationID
