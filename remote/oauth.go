@@ -78,6 +78,21 @@ type OAuthApp struct {
 	Counts *CallCounts
 }
 
+// base is where the app's requests go: BaseURL (default DefaultBaseURL),
+// which must be https, as the API client's (plain http only on loopback):
+// they carry the client secret, codes and tokens.
+func (a OAuthApp) base() (string, error) {
+	base := cmpOr(a.BaseURL, DefaultBaseURL)
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("remote: bad OAuth base URL %q", redactURL(base))
+	}
+	if err := checkAPIURL(u); err != nil {
+		return "", err
+	}
+	return base, nil
+}
+
 func (a OAuthApp) clock() clockwork.Clock {
 	if a.Clock == nil {
 		return clockwork.NewRealClock()
@@ -146,9 +161,9 @@ func (a OAuthApp) LocationToken(ctx context.Context, companyToken, companyID, lo
 const maxGrantAnswer = 64 << 10
 
 func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Values) (TokenSet, error) {
-	base := a.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	base, err := a.base()
+	if err != nil {
+		return TokenSet{}, err
 	}
 	if bearer == "" {
 		form.Set("client_id", a.ClientID)
@@ -606,9 +621,9 @@ func (a OAuthApp) InstalledLocations(ctx context.Context, companyToken, companyI
 }
 
 func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.Values) ([]InstalledLocation, error) {
-	base := a.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	base, err := a.base()
+	if err != nil {
+		return nil, err
 	}
 	hc := a.HTTP
 	if hc == nil {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,5 +263,46 @@ func TestTokenFileKeepsAnUnsavedSet(t *testing.T) {
 	}
 	if s.reused != 0 || s.refreshN != 3 {
 		t.Errorf("%d refreshes, %d refresh tokens reused; want 3, 0", s.refreshN, s.reused)
+	}
+}
+
+// roundTripFunc is an http.RoundTripper of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The OAuth app's requests (they carry the client secret, codes and
+// tokens) go over https only, as the API client's: a plain-http base off
+// loopback is refused before anything is sent.
+func TestOAuthOverHTTPSOnly(t *testing.T) {
+	var sent []string
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent = append(sent, r.URL.String())
+		return nil, errors.New("no network in this test")
+	})}
+	ctx := context.Background()
+	for _, base := range []string{"http://services.leadconnectorhq.com", "http://10.0.0.1:8080", "ftp://example.com"} {
+		app := OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: base, HTTP: hc}
+		calls := map[string]error{}
+		_, calls["Exchange"] = app.Exchange(ctx, "code", "http://127.0.0.1:1/cb", "Location", "v")
+		_, calls["Refresh"] = app.Refresh(ctx, "rt", "Location")
+		_, calls["LocationToken"] = app.LocationToken(ctx, "ct", "co", "loc")
+		_, calls["InstalledLocations"] = app.InstalledLocations(ctx, "ct", "co", "appid")
+		for name, err := range calls {
+			if err == nil || !strings.Contains(err.Error(), "must be https") {
+				t.Errorf("%s at %s: %v, want a refusal (https only)", name, base, err)
+			}
+		}
+	}
+	if len(sent) != 0 {
+		t.Errorf("requests sent: %q", sent)
+	}
+	// https, and plain http on loopback, are asked.
+	for _, base := range []string{"https://services.leadconnectorhq.com", "http://127.0.0.1:1", "http://localhost:1"} {
+		sent = nil
+		app := OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: base, HTTP: hc}
+		if _, err := app.Refresh(ctx, "rt", "Location"); err == nil || len(sent) != 1 {
+			t.Errorf("%s: %v, %d requests", base, err, len(sent))
+		}
 	}
 }
