@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -556,10 +557,25 @@ func cmpOr(a, b string) string {
 
 // lockFile takes an exclusive lock on path (made 0600 if missing), waiting
 // at most until ctx ends, and returns its release.
+//
+// The lock file is beside the token file, which may be in a folder
+// others may write to (a sticky one, such as /tmp): a symlink there is
+// not followed, and a lock file of another user's (who could hold it
+// for ever, or keep ghlfs from opening it) is refused, with the fix.
 func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
+		if ferr := foreignLock(path); ferr != nil {
+			return nil, ferr
+		}
 		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || !ownLock(fi) {
+		f.Close()
+		if ferr := foreignLock(path); ferr != nil {
+			return nil, ferr
+		}
+		return nil, fmt.Errorf("%s is not a regular file of yours: remove it (rm %q)", path, path)
 	}
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
@@ -580,6 +596,28 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		case <-time.After(delay):
 		}
 	}
+}
+
+// ownLock reports whether a lock file belongs to this user (or root).
+func ownLock(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || int(st.Uid) == os.Geteuid() || st.Uid == 0
+}
+
+// foreignLock says what is wrong with the lock file at path when it is a
+// symlink or another user's, and how to fix it; nil otherwise.
+func foreignLock(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return nil
+	case fi.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symbolic link, which ghlfs does not follow (another user may have put it there): remove it (rm %q), or keep the token file in a folder of your own", path, path)
+	case !ownLock(fi):
+		st, _ := fi.Sys().(*syscall.Stat_t)
+		return fmt.Errorf("%s belongs to another user (uid %d), who could hold it and stall every refresh: remove it (rm %q, as root in a sticky folder such as /tmp), or keep the token file in a folder of your own", path, st.Uid, path)
+	}
+	return nil
 }
 
 // plainID reports whether id, a company's or location's id as the server

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -304,5 +305,50 @@ func TestOAuthOverHTTPSOnly(t *testing.T) {
 		if _, err := app.Refresh(ctx, "rt", "Location"); err == nil || len(sent) != 1 {
 			t.Errorf("%s: %v, %d requests", base, err, len(sent))
 		}
+	}
+}
+
+// The token file's lock, beside it in a folder others may write to (a
+// sticky one such as /tmp), is never a symlink followed nor a file of
+// another user's (who could hold it and stall every refresh): each is
+// refused with the fix, and a refresh fails with it rather than stall.
+func TestTokenLockNotFollowedNorForeign(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token.json")
+	target := filepath.Join(dir, "elsewhere")
+	if err := os.Symlink(target, path+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := lockFile(ctx, path+".lock"); err == nil || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), "rm ") {
+		t.Errorf("a symlink for the lock: %v", err)
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("the symlink was followed: %s made (%v)", target, err)
+	}
+	if err := StoreTokenSet(ctx, path, TokenSet{AccessToken: "x"}); err == nil {
+		t.Error("stored under a symlinked lock")
+	}
+
+	if os.Geteuid() != 0 {
+		t.Skip("giving the lock file to another user needs root")
+	}
+	os.Remove(path + ".lock")
+	if err := os.WriteFile(path+".lock", nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path+".lock", 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockFile(ctx, path+".lock"); err == nil || !strings.Contains(err.Error(), "another user (uid 65534)") || !strings.Contains(err.Error(), "rm ") {
+		t.Errorf("another user's lock: %v", err)
+	}
+	// A refresh fails at once with it, and says so.
+	srv, base := newOAuthServer(t, clockwork.NewFakeClock(), time.Hour)
+	srv.storeFirst(t, path)
+	tf := testTokenFile(t, path, base.URL, clockwork.NewFakeClock())
+	if _, err := tf.Refused(ctx, tf.Set().AccessToken); err == nil || !strings.Contains(err.Error(), "another user") {
+		t.Errorf("a refresh under another user's lock: %v", err)
 	}
 }
