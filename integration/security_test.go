@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net"
@@ -306,5 +307,84 @@ func TestLoginTakesTheTokenFileLock(t *testing.T) {
 	l.wait(t)
 	if set := readTokenSet(t, tokenFile); set.AccessToken == "the-old-login" || set.LocationID != testLocation {
 		t.Errorf("the token file holds %+v, want the new login's", set)
+	}
+}
+
+// The log file (--log-file) and the CPU profile (GHLFS_CPUPROFILE) are
+// the user's own and private: one already there gets mode 0600, a
+// symlink in their place is not followed (the mount is refused, and the
+// file it names is left alone), and another user's file is refused.
+func TestLogAndProfileFilesPrivate(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Seed: "demo"})
+	dir := t.TempDir()
+	run := func(log, profile string) (*exec.Cmd, *syncBuffer, string) {
+		mnt := t.TempDir()
+		// A mount that is not refused serves until told to stop: the
+		// interrupt a minute on ends it.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		t.Cleanup(cancel)
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "ghlfs"), "mount", "--location", testLocation, "--api-url", srv.URL,
+			"--cache-dir", t.TempDir(), "--log-file", log, mnt)
+		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+		cmd.Env = append(os.Environ(), "GHL_TOKEN="+testToken, "GHLFS_CPUPROFILE="+profile, "XDG_CONFIG_HOME="+t.TempDir())
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		return cmd, &out, mnt
+	}
+	precious := filepath.Join(dir, "precious")
+	writeFile(t, precious, []byte("not to be overwritten\n"))
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(precious, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, log, profile string }{
+		{"a symlink for the log", link, filepath.Join(dir, "p1")},
+		{"a symlink for the profile", filepath.Join(dir, "l1"), link},
+	} {
+		cmd, out, mnt := run(c.log, c.profile)
+		if err := cmd.Run(); err == nil || !strings.Contains(out.String(), "symbolic link") {
+			syscall.Unmount(mnt, syscall.MNT_DETACH)
+			t.Errorf("%s: %v\n%s", c.name, err, out.String())
+		}
+		if got := string(readFile(t, precious)); got != "not to be overwritten\n" {
+			t.Fatalf("%s: the file the symlink names now holds %q", c.name, got)
+		}
+	}
+	if os.Geteuid() == 0 {
+		theirs := filepath.Join(dir, "theirs.log")
+		writeFile(t, theirs, nil)
+		chmod(t, theirs, 0o666)
+		chown(t, theirs, nobodyID)
+		cmd, out, mnt := run(theirs, filepath.Join(dir, "p2"))
+		if err := cmd.Run(); err == nil || !strings.Contains(out.String(), "belongs to") {
+			syscall.Unmount(mnt, syscall.MNT_DETACH)
+			t.Errorf("another user's log file: %v\n%s", err, out.String())
+		}
+	}
+
+	// Files there already, readable by others: they are made 0600.
+	log, profile := filepath.Join(dir, "ghlfs.log"), filepath.Join(dir, "cpu.prof")
+	for _, p := range []string{log, profile} {
+		writeFile(t, p, []byte("old\n"))
+		chmod(t, p, 0o644)
+	}
+	cmd, out, mnt := run(log, profile)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the mount", func() bool { return strings.Contains(string(readFile(t, log)), "msg=mounted") })
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil || isMounted(mnt) {
+		syscall.Unmount(mnt, syscall.MNT_DETACH)
+		t.Fatalf("ghlfs mount: %v\n%s%s", err, out.String(), readFile(t, log))
+	}
+	for _, p := range []string{log, profile} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want mode 0600", p, fi.Mode(), err)
+		}
+	}
+	if got := string(readFile(t, log)); !strings.HasPrefix(got, "old\n") {
+		t.Errorf("the log was not appended to: %q", got)
 	}
 }

@@ -191,7 +191,7 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	// For profiling (go tool pprof): GHLFS_CPUPROFILE=FILE writes a CPU
 	// profile of the whole mount, until it exits.
 	if p := os.Getenv("GHLFS_CPUPROFILE"); p != "" {
-		f, err := os.Create(p)
+		f, err := createPrivate(p, true)
 		if err != nil {
 			return fmt.Errorf("GHLFS_CPUPROFILE: %w", err)
 		}

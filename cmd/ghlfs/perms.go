@@ -108,6 +108,47 @@ func openPrivate(what, path string, secret bool) (*os.File, error) {
 	return f, nil
 }
 
+// createPrivate opens path to write, made if missing, as a file of the
+// user's that no one else may read: not through a symlink (a log file in
+// a folder others may write to, such as /tmp, could be one, to a file of
+// theirs or one the user must not overwrite), not a file of another
+// user's (who could read what ghlfs writes), and of mode 0600 whatever it
+// was. With truncate its content goes, once it is known to be the user's
+// file; else writes append.
+func createPrivate(path string, truncate bool) (*os.File, error) {
+	flag := os.O_APPEND
+	if truncate {
+		flag = 0
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|flag, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link, which ghlfs does not follow: give the file itself", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		switch {
+		case !fi.Mode().IsRegular():
+			err = fmt.Errorf("%s is not a regular file", path)
+		case ok && int(st.Uid) != os.Geteuid():
+			err = fmt.Errorf("%s belongs to %s, who could read what ghlfs writes there: use a file of your own", path, userName(int(st.Uid)))
+		default:
+			err = f.Chmod(0o600)
+		}
+	}
+	if err == nil && truncate {
+		err = f.Truncate(0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // checkCacheDir makes the cache dir if it is missing (private to the
 // user), and refuses one that checkPrivate refuses.
 func checkCacheDir(dir string) error {
