@@ -388,3 +388,81 @@ func TestLogAndProfileFilesPrivate(t *testing.T) {
 		t.Errorf("the log was not appended to: %q", got)
 	}
 }
+
+// ghlfs status trusts a control socket only when the process serving it
+// is of the user asking: a socket of another user's (a pid file, or a
+// cache dir, pointing there) is refused, and nothing it says is shown.
+func TestStatusTrustsOnlyItsUsersSocket(t *testing.T) {
+	needFUSE(t)
+	needRoot(t)
+	if fi, err := os.Stat("/dev/fuse"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
+		if err := os.Chmod("/dev/fuse", 0o666); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod("/dev/fuse", fi.Mode().Perm()) })
+	}
+	srv := fake(t, ghltest.Options{Seed: "demo"})
+	base, err := os.MkdirTemp("", "ghlfs-sock-") // t.TempDir's parent is root's alone
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	chmod(t, base, 0o755)
+	chown(t, base, nobodyID)
+	mnt, cache, token := filepath.Join(base, "mnt"), filepath.Join(base, "cache"), filepath.Join(base, "token")
+	for _, d := range []string{mnt, cache} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		chown(t, d, nobodyID)
+	}
+	writeFile(t, token, []byte(testToken+"\n"))
+	chmod(t, token, 0o600)
+	chown(t, token, nobodyID)
+	// nobody's mount, with its pid file in base/ghlfs-65534.
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+		filepath.Join(binDir, "ghlfs"), "mount", "--location", testLocation, "--api-url", srv.URL,
+		"--cache-dir", cache, "--token-file", token, mnt)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base, "TMPDIR=" + base}
+	var log syncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+		}
+		syscall.Unmount(mnt, syscall.MNT_DETACH)
+	})
+	waitFor(t, "nobody's mount", func() bool {
+		select {
+		case err := <-exited:
+			t.Fatalf("ghlfs mount as nobody: %v\n%s", err, log.String())
+		default:
+		}
+		return strings.Contains(log.String(), "msg=mounted")
+	})
+	pids, _ := filepath.Glob(filepath.Join(base, "ghlfs-65534", "*.pid"))
+	if len(pids) != 1 {
+		t.Fatalf("nobody's pid files: %q\n%s", pids, log.String())
+	}
+	// A pid file in root's own (private) runtime folder that names
+	// nobody's ghlfs and socket.
+	rootTmp := t.TempDir()
+	if err := os.Mkdir(filepath.Join(rootTmp, "ghlfs-0"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(rootTmp, "ghlfs-0", filepath.Base(pids[0])), readFile(t, pids[0]))
+	status := exec.Command(filepath.Join(binDir, "ghlfs"), "status", mnt)
+	status.Env = append(os.Environ(), "TMPDIR="+rootTmp, "XDG_RUNTIME_DIR=")
+	out, err := status.CombinedOutput()
+	if err == nil || strings.Contains(string(out), "uploads") || !strings.Contains(string(out), "another user") {
+		t.Errorf("ghlfs status through another user's socket: %v\n%s", err, out)
+	}
+}

@@ -186,13 +186,24 @@ func controlSocket(mountpoint string) (pid int, sock string, ok bool) {
 	return pf.pid, pf.socket, true
 }
 
-// controlClient talks HTTP to a control socket.
+// controlClient talks HTTP to a control socket, once it is known to be
+// served by a process of this user's: a socket put in its place by
+// another user (in a cache dir they could change, say) could say
+// anything, and would hear of the unmount.
 func controlClient(sock string) *http.Client {
 	return &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			c, err := d.DialContext(ctx, "unix", sock)
+			if err != nil {
+				return nil, err
+			}
+			if uid, known := peerUID(c); known && uid != os.Geteuid() {
+				c.Close()
+				return nil, fmt.Errorf("the control socket %s is served by another user (uid %d), not by a ghlfs of yours: not trusted", sock, uid)
+			}
+			return c, nil
 		}},
 	}
 }
