@@ -395,12 +395,7 @@ func TestLogAndProfileFilesPrivate(t *testing.T) {
 func TestStatusTrustsOnlyItsUsersSocket(t *testing.T) {
 	needFUSE(t)
 	needRoot(t)
-	if fi, err := os.Stat("/dev/fuse"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
-		if err := os.Chmod("/dev/fuse", 0o666); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Chmod("/dev/fuse", fi.Mode().Perm()) })
-	}
+	fuseForUsers(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	base, err := os.MkdirTemp("", "ghlfs-sock-") // t.TempDir's parent is root's alone
 	if err != nil {
@@ -424,33 +419,10 @@ func TestStatusTrustsOnlyItsUsersSocket(t *testing.T) {
 		filepath.Join(binDir, "ghlfs"), "mount", "--location", testLocation, "--api-url", srv.URL,
 		"--cache-dir", cache, "--token-file", token, mnt)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base, "TMPDIR=" + base}
-	var log syncBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-		}
-		syscall.Unmount(mnt, syscall.MNT_DETACH)
-	})
-	waitFor(t, "nobody's mount", func() bool {
-		select {
-		case err := <-exited:
-			t.Fatalf("ghlfs mount as nobody: %v\n%s", err, log.String())
-		default:
-		}
-		return strings.Contains(log.String(), "msg=mounted")
-	})
+	m := startUserMount(t, cmd, mnt)
 	pids, _ := filepath.Glob(filepath.Join(base, "ghlfs-65534", "*.pid"))
 	if len(pids) != 1 {
-		t.Fatalf("nobody's pid files: %q\n%s", pids, log.String())
+		t.Fatalf("nobody's pid files: %q\n%s", pids, m.log)
 	}
 	// A pid file in root's own (private) runtime folder that names
 	// nobody's ghlfs and socket.
