@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -436,5 +437,63 @@ func TestStatusTrustsOnlyItsUsersSocket(t *testing.T) {
 	out, err := status.CombinedOutput()
 	if err == nil || strings.Contains(string(out), "uploads") || !strings.Contains(string(out), "another user") {
 		t.Errorf("ghlfs status through another user's socket: %v\n%s", err, out)
+	}
+}
+
+// --passthrough with --allow-other: another user holding a file of the
+// disk cache open must not make the owner's writes fail with ETXTBSY for
+// as long as they keep it (they could keep it for ever). Passthrough
+// stays off on a mount others may reach, and says so once.
+func TestPassthroughOffWithAllowOther(t *testing.T) {
+	needFUSE(t)
+	needRoot(t)
+	srv := fake(t, ghltest.Options{})
+	data := randomBytes(1<<20, 7)
+	id := srv.AddFile("", "clip.mp4", "video/mp4", data)
+	m := mountFS(t, srv, mountOpt{args: []string{"--allow-other", "--umask", "022", "--cache-max-size", passArgsCache, "--passthrough"}})
+	chmod(t, filepath.Dir(m.dir), 0o755)
+	local := filepath.Join(t.TempDir(), "clip.mp4")
+	writeFile(t, local, data)
+	sh(t, "cmp", local, m.path("clip.mp4")) // read whole: kept on disk
+	waitWhole(t, m, id)
+
+	// nobody opens it, and keeps it open until told.
+	holder := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+		"sh", "-c", "exec 3< \"$1\" && echo opened && read x", "sh", m.path("clip.mp4"))
+	holder.Env = []string{"PATH=/usr/bin:/bin"}
+	release, err := holder.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	said, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	line := make([]byte, 7)
+	if _, err := io.ReadFull(said, line); err != nil || string(line) != "opened\n" {
+		t.Fatalf("nobody could not open the file: %v %q", err, line)
+	}
+	// The owner writes to it meanwhile.
+	f, err := os.OpenFile(m.path("clip.mp4"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatalf("the owner's open for writing while another user reads: %v", err)
+	}
+	if _, err := f.Write([]byte("more")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	release.Close()
+	holder.Wait()
+	if n := passOpens(m, "/clip.mp4"); n != 0 {
+		t.Errorf("%d opens passed through on a mount others may reach", n)
+	}
+	if n := len(logLines(m.log.String(), "passthrough off", "allow-other")); n != 1 {
+		t.Errorf("%d log lines say passthrough is off for --allow-other, want 1\n%s", n, m.log)
 	}
 }
