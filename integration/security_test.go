@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -496,4 +497,43 @@ func TestPassthroughOffWithAllowOther(t *testing.T) {
 	if n := len(logLines(m.log.String(), "passthrough off", "allow-other")); n != 1 {
 		t.Errorf("%d log lines say passthrough is off for --allow-other, want 1\n%s", n, m.log)
 	}
+}
+
+// An agency's cache dir holds a folder per location, named by its id,
+// beside the files ghlfs keeps there (its lock): a location whose id is
+// such a file's name ("lock") gets a folder of its own all the same, and
+// shows its library.
+func TestAgencyLocationNamedAsACacheFile(t *testing.T) {
+	needFUSE(t)
+	locs := ghltest.DemoLocations(2)
+	locs[0].ID = testLocation
+	locs[1].ID = "lock"
+	srv := fake(t, ghltest.Options{Seed: "demo", Locations: locs, Approve: "Company"})
+	tokenFile := login(t, srv, "Company", false)
+	m := mountFS(t, srv, mountOpt{agency: true, args: []string{"--token-file", tokenFile}, env: appEnv(t, srv), token: "not-this-one"})
+	var want []string
+	for _, it := range srv.Location("lock").Items() {
+		if it.ParentID == "" && !strings.Contains(it.Name, "/") {
+			want = append(want, it.Name)
+		}
+	}
+	sort.Strings(want)
+	var got []string
+	for _, n := range lsNames(t, m.path(locs[1].Name)) {
+		if !strings.Contains(n, "／") { // a name with a slash, shown escaped
+			got = append(got, n)
+		}
+	}
+	if len(want) == 0 || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("location %q shows %q, its library has %q\n%s", "lock", got, want, m.log)
+	}
+	writeFile(t, m.path(locs[1].Name, "new.txt"), []byte("new\n"))
+	waitFor(t, "new.txt in location lock", func() bool {
+		for _, it := range srv.Location("lock").Items() {
+			if it.Name == "new.txt" {
+				return true
+			}
+		}
+		return false
+	})
 }
