@@ -89,6 +89,12 @@ func (g *mountGuard) bind() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	id, err := mountIDAt(g.parent, g.name)
+	if errors.Is(err, errNoMountID) {
+		// A kernel before 5.8: the mount is unmounted by its path, as
+		// before (the caller says so).
+		g.byPath = true
+		return err
+	}
 	if err == nil {
 		var m ghlfsMount
 		if m, err = ghlfsMountByID(id); err == nil {
@@ -157,6 +163,9 @@ func (g *mountGuard) close() {
 // errNotMountRoot: what is at a path is not the root of a mount.
 var errNotMountRoot = errors.New("not a mountpoint")
 
+// errNoMountID: the kernel's statx gives no mount id (before Linux 5.8).
+var errNoMountID = errors.New("this kernel does not tell mounts apart (statx gives no mount id before Linux 5.8)")
+
 // mountIDAt is the id of the mount whose root is name in the folder
 // parent, without following a symlink there, and without asking the file
 // system (a ghlfs that died cannot answer; another user's FUSE mount
@@ -167,7 +176,7 @@ func mountIDAt(parent int, name string) (uint64, error) {
 		return 0, err
 	}
 	if stx.Mask&unix.STATX_MNT_ID == 0 || stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-		return 0, errors.New("this kernel does not tell mounts apart (statx without a mount id: Linux 5.8 or later needed)")
+		return 0, errNoMountID
 	}
 	if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
 		return 0, errNotMountRoot
