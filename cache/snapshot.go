@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unique"
+	"unsafe"
 
 	"github.com/google/renameio/v2"
 	"github.com/jonboulle/clockwork"
@@ -157,6 +158,30 @@ const (
 	// an id of at least one byte, a name's length, size, time, URL,
 	// content type, created.
 	minSnapEntryBytes = 8
+	// snapMemoryRatio bounds what a snapshot's folders, entries and
+	// strings may take in memory, per byte of the file (besides the
+	// file's bytes themselves, which the folders' strings are cut from),
+	// plus snapMemorySlack. A real snapshot takes 2 to 3 (an entry is 40
+	// to 100 bytes in the file, snapEntryCost, 152, in memory; a library
+	// of empty folders with 24-character ids 3, with 8-character ids 5);
+	// a crafted one of 8-byte entries 19, so that a 512 MiB file would
+	// cost 10 GB. One past the bound is ignored (one WARN line), and the
+	// folders are listed again.
+	snapMemoryRatio = 6
+	snapMemorySlack = 1 << 20
+)
+
+// What a snapshot's parts cost in memory, as decode counts them: an
+// entry; a folder (its slot in the map of folders, made to size: a key,
+// a savedFolder, the map's own; and the allocation of its string); a URL
+// part (its slice slot, and its interned copy in a map that is never
+// emptied); a content type (its handle, and unique's map entry).
+const (
+	snapEntryCost  = int(unsafe.Sizeof(Entry{}))
+	snapFolderCost = 128
+	snapChangeCost = int(unsafe.Sizeof(savedChange{}))
+	snapStringCost = 16 + 96
+	snapTypeCost   = 8 + 96
 )
 
 // Entry flags.
@@ -679,8 +704,9 @@ func appendSnapChange(b []byte, sc savedChange) ([]byte, bool) {
 	return b, true
 }
 
-// decodeSnapChange reads one saved change.
-func decodeSnapChange(r *snapReader) (savedChange, error) {
+// decodeSnapChange reads one saved change, counting the entry it makes
+// against *budget, as the folders' are.
+func decodeSnapChange(r *snapReader, budget *int) (savedChange, error) {
 	var sc savedChange
 	sc.folder = string(r.bytes(remote.MaxIDBytes))
 	kind := r.byte()
@@ -691,7 +717,7 @@ func decodeSnapChange(r *snapReader) (savedChange, error) {
 		if r.err != nil {
 			return sc, r.err
 		}
-		id, sf, err := decodeSnapFolder(block)
+		id, sf, err := decodeSnapFolder(block, budget)
 		if err != nil {
 			return sc, err
 		}
@@ -739,6 +765,9 @@ func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, e
 		return nil, nil, fmt.Errorf("%w: checksum mismatch (cut short, or damaged)", errSnapCorrupt)
 	}
 	r.b = body
+	// What the folders may take in memory: decodeSnapFolder counts what
+	// it makes against it before making it.
+	budget := snapMemoryRatio*len(data) + snapMemorySlack
 	location := string(r.bytes(maxSnapURLBytes))
 	api := string(r.bytes(maxSnapURLBytes))
 	if r.err != nil {
@@ -748,13 +777,17 @@ func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, e
 		return nil, nil, &otherSnapshot{fmt.Sprintf("it is of location %q at %q, not %q at %q", location, api, s.location, s.api)}
 	}
 	n := r.count(1)
-	folders := make(map[string]savedFolder)
+	if budget -= n * snapFolderCost; budget < 0 {
+		r.fail("more than a snapshot of its size may take in memory")
+		n = 0
+	}
+	folders := make(map[string]savedFolder, n)
 	for range n {
 		chunk := r.bytes(len(body))
 		if r.err != nil {
 			return nil, nil, r.err
 		}
-		id, sf, err := decodeSnapFolder(chunk)
+		id, sf, err := decodeSnapFolder(chunk, &budget)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -767,9 +800,12 @@ func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, e
 	if m > maxSnapChanges {
 		r.fail("too many changes")
 	}
+	if budget -= m * snapChangeCost; budget < 0 {
+		r.fail("more than a snapshot of its size may take in memory")
+	}
 	var changes []savedChange
 	for i := 0; i < m && r.err == nil; i++ {
-		sc, err := decodeSnapChange(r)
+		sc, err := decodeSnapChange(r, &budget)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -781,16 +817,26 @@ func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, e
 	return folders, changes, r.err
 }
 
-func decodeSnapFolder(chunk []byte) (string, savedFolder, error) {
+// decodeSnapFolder decodes one folder's block, counting what it makes
+// in memory against *budget before it makes it.
+func decodeSnapFolder(chunk []byte, budget *int) (string, savedFolder, error) {
 	// One string for the folder: ids and names are parts of it.
 	r := &snapReader{b: chunk, s: string(chunk)}
+	spend := func(n, cost int) int {
+		if *budget -= n * cost; *budget < 0 {
+			r.fail("more than a snapshot of its size may take in memory")
+			return 0
+		}
+		return n
+	}
 	id := r.str(remote.MaxIDBytes)
 	listed := r.time()
-	strs := make([]string, r.count(1))
+	strs := make([]string, spend(r.count(1), snapStringCost))
 	for i := range strs {
 		strs[i] = intern(r.str(maxSnapURLBytes))
+		spend(len(strs[i]), 1)
 	}
-	types := make([]unique.Handle[string], r.count(1))
+	types := make([]unique.Handle[string], spend(r.count(1), snapTypeCost))
 	for i := range types {
 		t := r.str(maxContentTypeBytes)
 		if t == "" {
@@ -802,6 +848,7 @@ func decodeSnapFolder(chunk []byte) (string, savedFolder, error) {
 	if n > remote.DefaultMaxListItems {
 		r.fail("too many entries")
 	}
+	n = spend(n, snapEntryCost)
 	if r.err != nil {
 		return "", savedFolder{}, r.err
 	}

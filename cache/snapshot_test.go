@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -674,4 +675,64 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestSnapshotMemoryBounded: a snapshot crafted to cost far more memory
+// than its size (entries, folders or strings of a few bytes each: 19
+// times the file for entries, so that a 512 MiB file would cost 10 GB)
+// is refused before it is made, within a few times the file's size; a
+// real one loads.
+func TestSnapshotMemoryBounded(t *testing.T) {
+	u := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
+	v := func(v int64) []byte { return binary.AppendVarint(nil, v) }
+	block := func(parts ...[]byte) []byte {
+		chunk := bytes.Join(parts, nil)
+		return append(u(uint64(len(chunk))), chunk...)
+	}
+	const n = 900_000
+	entry := bytes.Join([][]byte{{0}, u(1), []byte("i"), u(0), v(0), v(0), u(0), u(0)}, nil) // 8 bytes
+	var folders []byte
+	for i := range n {
+		id := strconv.FormatInt(int64(i), 36)
+		folders = append(folders, block(u(uint64(len(id))), []byte(id), v(0), u(0), u(0), u(0))...) // about 10 bytes
+	}
+	cases := map[string][]byte{
+		"entries": append(u(1), block(u(0), v(0), u(0), u(0), u(n), bytes.Repeat(entry, n))...),
+		"folders": append(u(n), folders...),
+		"strings": append(u(1), block(u(0), v(0), u(n), bytes.Repeat(u(0), n), u(0), u(0))...),
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newSnapEnv(t)
+			file := hostileSnapshot(body)
+			if err := os.WriteFile(filepath.Join(e.dir, snapshotName), file, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := e.open(testLoc, testAPI)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			got, err := s.load()
+			runtime.ReadMemStats(&after)
+			if err != nil || len(got) != 0 {
+				t.Fatalf("load: %d folders, %v", len(got), err)
+			}
+			// The file's bytes, their copy as the folders' strings, and
+			// what the bound allows beyond them.
+			limit := uint64((2+snapMemoryRatio)*len(file) + snapMemorySlack)
+			if n := after.TotalAlloc - before.TotalAlloc; n > limit {
+				t.Errorf("load of a %d-byte file allocated %d bytes (%.1f times), want at most %d", len(file), n, float64(n)/float64(len(file)), limit)
+			}
+			if warn := e.log.lines("WARN"); len(warn) != 1 {
+				t.Errorf("WARN lines: %q", warn)
+			}
+		})
+	}
+	t.Run("a real one", func(t *testing.T) {
+		e := newSnapEnv(t)
+		writeSynth(t, e.dir, 20_000, 2_000)
+		if _, got := e.reopen(e.open(testLoc, testAPI)); len(got) != 2_000 {
+			t.Errorf("%d folders loaded, want 2000 (warnings: %q)", len(got), e.log.lines("WARN"))
+		}
+	})
 }

@@ -53,7 +53,9 @@ type Options struct {
 	Debug bool
 	// NoPassthrough reads every file through ghlfs, even one wholly in the
 	// disk cache (passthrough.go), and does not offer passthrough to the
-	// kernel at all.
+	// kernel at all. AllowOther does the same: another user holding a
+	// file open by passthrough would make the owner's writes to it fail
+	// (ETXTBSY) for as long as they chose.
 	NoPassthrough bool
 	// NoXattr answers every extended attribute call ENOSYS, as ghlfs did
 	// before it showed any (xattr.go): the kernel then stops asking. For
@@ -151,7 +153,7 @@ func mountOptions(opts Options) *gofs.Options {
 	if opts.ReadOnly {
 		o.MountOptions.Options = append(o.MountOptions.Options, "ro")
 	}
-	if opts.NoPassthrough {
+	if opts.NoPassthrough || opts.AllowOther {
 		o.MountOptions.DisabledCapabilities |= fuse.CAP_PASSTHROUGH
 	}
 	return o

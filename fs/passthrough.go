@@ -31,6 +31,10 @@ import (
 //   - otherwise refused with ETXTBSY, as writing a running program is: the
 //     file is held open by a passthrough reader, whose bytes must not
 //     change under it.
+//
+// A reader can so hold writers off for as long as it keeps the file open:
+// on a mount other users may reach (AllowOther) passthrough is off, so
+// that no other user can keep the owner from writing.
 // The kernel drops an open file's mode before it sends RELEASE, and takes
 // it up only after OPEN is answered, so these counts are never behind the
 // kernel's in a way that would let it refuse.

@@ -16,6 +16,12 @@ func (fsys *FS) probePassthrough(server *fuse.Server) {
 		fsys.log.Debug("passthrough off (no --passthrough)")
 		return
 	}
+	if fsys.opts.AllowOther {
+		// A passthrough reader makes writers wait (ETXTBSY) until it
+		// closes: another user could keep the owner from writing.
+		fsys.log.Warn("passthrough off with --allow-other: another user holding a file open would make your writes to it fail (ETXTBSY) until they closed it; reads go through ghlfs")
+		return
+	}
 	f, err := fsys.store.ProbeFile()
 	if f == nil {
 		if err != nil {

@@ -103,7 +103,7 @@ func TestIncurable401(t *testing.T) {
 			t.Fatal(err)
 		}
 		app := remote.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
-		set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", "Location")
+		set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", "Location", "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -204,6 +204,8 @@ type mountOpt struct {
 	// in that namespace alone: the test reaches it through ghlfs's
 	// /proc/PID/root (mount.path does).
 	hideMimeTables string
+	// dir is the mountpoint, made if missing; "" = a new temporary one.
+	dir string
 }
 
 // mimeTables are the files Go's mime package reads on Linux.
@@ -214,7 +216,12 @@ var mimeTables = []string{"/etc/mime.types", "/etc/apache2/mime.types", "/etc/ap
 func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	t.Helper()
 	needFUSE(t)
-	m := &mount{t: t, dir: t.TempDir(), cacheDir: o.cacheDir, log: newLogFile(t), exited: make(chan struct{}), listed: make(chan struct{})}
+	m := &mount{t: t, dir: o.dir, cacheDir: o.cacheDir, log: newLogFile(t), exited: make(chan struct{}), listed: make(chan struct{})}
+	if m.dir == "" {
+		m.dir = t.TempDir()
+	} else if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if m.cacheDir == "" {
 		m.cacheDir = t.TempDir()
 	}

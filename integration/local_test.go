@@ -202,8 +202,10 @@ func TestAllowOtherGivesTheModesShown(t *testing.T) {
 
 // The token file, the config file and the cache dir are refused when
 // another user owns them or may write them, a file holding the token
-// when others may read it or could put another in its place: one line says what is wrong and how to fix it,
-// and nothing reaches the API.
+// when others may read it, the token file and the cache dir when another
+// user could put one of theirs in their place (a folder on the way to
+// them is theirs, or others may write to it): one line says what is
+// wrong and how to fix it, and nothing reaches the API.
 func TestRefusesFilesOthersCouldChange(t *testing.T) {
 	needRoot(t) // to give files to another user
 	type setup struct{ token, config, cache string }
@@ -221,17 +223,21 @@ func TestRefusesFilesOthersCouldChange(t *testing.T) {
 		{"config file writable by others", func(t *testing.T, s setup) { chmod(t, s.config, 0o666) }, "GHL_LOCATION_ID=" + testLocation + "\n", "chmod go-w ", func(s setup) string { return s.config }},
 		{"config file of another user", func(t *testing.T, s setup) { chown(t, s.config, nobodyID) }, "GHL_LOCATION_ID=" + testLocation + "\n", "chown root ", func(s setup) string { return s.config }},
 		{"config file with the token readable by others", func(t *testing.T, s setup) { chmod(t, s.config, 0o644) }, "GHL_LOCATION_ID=" + testLocation + "\nGHL_TOKEN=" + testToken + "\n", "chmod 600 ", func(s setup) string { return s.config }},
+		{"config file with the app's client secret readable by others", func(t *testing.T, s setup) { chmod(t, s.config, 0o644) }, "GHL_LOCATION_ID=" + testLocation + "\nGHL_CLIENT_ID=app-x\nGHL_CLIENT_SECRET=" + testToken + "\n", "chmod 600 ", func(s setup) string { return s.config }},
 		{"cache dir writable by the group", func(t *testing.T, s setup) { chmod(t, s.cache, 0o775) }, "", "chmod go-w ", func(s setup) string { return s.cache }},
 		{"cache dir of another user", func(t *testing.T, s setup) { chown(t, s.cache, nobodyID) }, "", "chown -R root ", func(s setup) string { return s.cache }},
+		{"cache dir in a folder others may change", func(t *testing.T, s setup) { chmod(t, filepath.Dir(s.cache), 0o777) }, "", "chmod go-w ", func(s setup) string { return filepath.Dir(s.cache) }},
+		{"cache dir in a folder of another user", func(t *testing.T, s setup) { chown(t, filepath.Dir(s.cache), nobodyID) }, "", "is in ", func(s setup) string { return filepath.Dir(s.cache) + ", which belongs to nobody" }},
+		{"cache dir below a folder others may change", func(t *testing.T, s setup) { chmod(t, filepath.Dir(filepath.Dir(s.cache)), 0o757) }, "", "chmod go-w ", func(s setup) string { return filepath.Dir(filepath.Dir(s.cache)) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := fake(t, ghltest.Options{Seed: "demo"})
 			dir := t.TempDir()
-			s := setup{token: filepath.Join(dir, "token"), config: filepath.Join(dir, "config"), cache: filepath.Join(dir, "cache")}
+			s := setup{token: filepath.Join(dir, "token"), config: filepath.Join(dir, "config"), cache: filepath.Join(dir, "caches", "of", "cache")}
 			if err := os.WriteFile(s.token, []byte(testToken+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Mkdir(s.cache, 0o700); err != nil {
+			if err := os.MkdirAll(s.cache, 0o700); err != nil {
 				t.Fatal(err)
 			}
 			args := []string{"mount", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", s.cache, "--token-file", s.token}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,6 +79,11 @@ func login(t *testing.T, srv *ghltest.Server, userType string, paste bool, extra
 	}
 	if authURL == "" {
 		t.Fatalf("ghlfs login printed no address to open:\n%s", said.String())
+	}
+	// PKCE: the page gets the verifier's challenge, never the verifier.
+	if u, err := url.Parse(authURL); err != nil || len(u.Query().Get("code_challenge")) != 43 ||
+		u.Query().Get("code_challenge_method") != "S256" || u.Query().Has("code_verifier") {
+		t.Fatalf("the address to open asks for no PKCE S256 challenge: %s", authURL)
 	}
 	rest := make(chan string, 1)
 	go func() {

@@ -23,15 +23,7 @@ func TestMountAsNormalUser(t *testing.T) {
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Fatalf("setpriv is needed to drop to a normal user: %v", err)
 	}
-	// Distributions make /dev/fuse 0666 (udev), so that fusermount3 can
-	// open it for a normal user; a bare container may leave it 0600.
-	// Give it the usual mode for the test, and put back what was there.
-	if fi, err := os.Stat("/dev/fuse"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
-		if err := os.Chmod("/dev/fuse", 0o666); err != nil {
-			t.Fatalf("/dev/fuse is %v and cannot be opened to normal users: %v", fi.Mode().Perm(), err)
-		}
-		t.Cleanup(func() { os.Chmod("/dev/fuse", fi.Mode().Perm()) })
-	}
+	fuseForUsers(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	base, err := os.MkdirTemp("", "ghlfs-user-")
 	if err != nil {
@@ -57,34 +49,8 @@ func TestMountAsNormalUser(t *testing.T) {
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base}
 		return cmd
 	}
-	log := &syncBuffer{}
-	cmd := asNobody(filepath.Join(binDir, "ghlfs"), "mount", "--config", config, "--api-url", srv.URL, "--cache-dir", cache, mnt)
-	cmd.Stderr, cmd.Stdout = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	var exited atomic.Bool
-	go func() {
-		err := cmd.Wait()
-		exited.Store(true)
-		done <- err
-	}()
-	t.Cleanup(func() {
-		if !exited.Load() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(20 * time.Second):
-				cmd.Process.Kill()
-			}
-		}
-		syscall.Unmount(mnt, syscall.MNT_DETACH)
-	})
-	waitFor(t, "the mount", func() bool { return strings.Contains(log.String(), "msg=mounted") || exited.Load() })
-	if !isMounted(mnt) {
-		t.Fatalf("not mounted (exited: %v):\n%s", exited.Load(), log)
-	}
+	m := startUserMount(t, asNobody(filepath.Join(binDir, "ghlfs"), "mount", "--config", config, "--api-url", srv.URL, "--cache-dir", cache, mnt), mnt)
+	cmd, log, done := m.cmd, m.log, m.done
 	out, err := asNobody("ls", mnt).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Logos") {
 		t.Fatalf("ls as nobody: %v %s", err, out)
@@ -104,4 +70,58 @@ func TestMountAsNormalUser(t *testing.T) {
 	if isMounted(mnt) {
 		t.Fatal("still mounted")
 	}
+}
+
+// fuseForUsers lets normal users open /dev/fuse for the test.
+// Distributions make it 0666 (udev), so that fusermount3 can open it for
+// a normal user; a bare container may leave it 0600. It gets the usual
+// mode for the test, and what was there back after.
+func fuseForUsers(t *testing.T) {
+	t.Helper()
+	if fi, err := os.Stat("/dev/fuse"); err == nil && fi.Mode().Perm()&0o006 != 0o006 {
+		if err := os.Chmod("/dev/fuse", 0o666); err != nil {
+			t.Fatalf("/dev/fuse is %v and cannot be opened to normal users: %v", fi.Mode().Perm(), err)
+		}
+		t.Cleanup(func() { os.Chmod("/dev/fuse", fi.Mode().Perm()) })
+	}
+}
+
+// userMount is a ghlfs mount run as another user.
+type userMount struct {
+	cmd    *exec.Cmd
+	log    *syncBuffer
+	done   chan error // its exit
+	exited atomic.Bool
+}
+
+// startUserMount starts cmd, a ghlfs mount on mnt as another user, and
+// returns once it is mounted; the test's end stops it.
+func startUserMount(t *testing.T, cmd *exec.Cmd, mnt string) *userMount {
+	t.Helper()
+	m := &userMount{cmd: cmd, log: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr, cmd.Stdout = m.log, m.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := cmd.Wait()
+		m.exited.Store(true)
+		m.done <- err
+	}()
+	t.Cleanup(func() {
+		if !m.exited.Load() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-m.done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+			}
+		}
+		syscall.Unmount(mnt, syscall.MNT_DETACH)
+	})
+	waitFor(t, "the mount", func() bool { return strings.Contains(m.log.String(), "msg=mounted") || m.exited.Load() })
+	if !isMounted(mnt) {
+		t.Fatalf("not mounted (exited: %v):\n%s", m.exited.Load(), m.log)
+	}
+	return m
 }

@@ -39,7 +39,7 @@ func oauthClient(t *testing.T, srv *ghltest.Server, location string, scopes ...s
 		t.Fatal(err)
 	}
 	app := OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
-	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", "Location")
+	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", "Location", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestLocationAuthScopeSpendsNoRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
-	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", ghltest.UserTypeCompany)
+	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", ghltest.UserTypeCompany, "")
 	if err != nil {
 		t.Fatal(err)
 	}

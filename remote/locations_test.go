@@ -27,7 +27,7 @@ func TestInstalledLocationsPagedByWhatTheServerGives(t *testing.T) {
 	}
 	counts := &CallCounts{}
 	app := OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
-	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", ghltest.UserTypeCompany)
+	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", ghltest.UserTypeCompany, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,9 @@ package remote
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -38,7 +42,8 @@ import (
 //     new refresh token on disk;
 //   - a refresh the server refuses (the refresh token is no longer valid)
 //     fails every call with ErrLoginNeeded, and is not tried again until
-//     the file changes (ghlfs login writes it).
+//     the file changes (ghlfs login writes it, under the same lock:
+//     StoreTokenSet).
 //
 // Lock order: TokenFile.mu is never held across I/O; the file lock is the
 // one lock held across a network call (the refresh), by design: it is what
@@ -74,6 +79,21 @@ type OAuthApp struct {
 	Counts *CallCounts
 }
 
+// base is where the app's requests go: BaseURL (default DefaultBaseURL),
+// which must be https, as the API client's (plain http only on loopback):
+// they carry the client secret, codes and tokens.
+func (a OAuthApp) base() (string, error) {
+	base := cmpOr(a.BaseURL, DefaultBaseURL)
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("remote: bad OAuth base URL %q", redactURL(base))
+	}
+	if err := checkAPIURL(u); err != nil {
+		return "", err
+	}
+	return base, nil
+}
+
 func (a OAuthApp) clock() clockwork.Clock {
 	if a.Clock == nil {
 		return clockwork.NewRealClock()
@@ -82,14 +102,41 @@ func (a OAuthApp) clock() clockwork.Clock {
 }
 
 // Exchange trades an authorization code for a token set (userType
-// "Location" or "Company", as the app was installed).
-func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType string) (TokenSet, error) {
-	return a.grant(ctx, "/oauth/token", "", url.Values{
+// "Location" or "Company", as the app was installed). verifier is the
+// PKCE code_verifier whose challenge the authorize page was given ("" for
+// none).
+func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType, verifier string) (TokenSet, error) {
+	form := url.Values{
 		"grant_type":   {"authorization_code"},
 		"code":         {code},
 		"redirect_uri": {redirectURI},
 		"user_type":    {userType},
-	})
+	}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+	}
+	return a.grant(ctx, "/oauth/token", "", form)
+}
+
+// PKCE (RFC 7636): a login sends the authorize page the challenge of a
+// secret verifier, and the token endpoint the verifier itself with the
+// code; a code stolen on its way back (another program on the redirect's
+// port, a browser extension) cannot be exchanged without it. A server
+// that ignores both still gives the code, and takes the exchange.
+
+// NewPKCEVerifier returns a new code_verifier: 32 random bytes, 43
+// characters of base64url.
+func NewPKCEVerifier() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// PKCEChallenge is verifier's code_challenge for code_challenge_method
+// S256: BASE64URL(SHA256(verifier)), unpadded.
+func PKCEChallenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Refresh trades a refresh token for a new set. The refresh token is used
@@ -104,20 +151,28 @@ func (a OAuthApp) Refresh(ctx context.Context, refreshToken, userType string) (T
 
 // LocationToken mints an access token for one location with an agency's
 // (Company) token. It has no refresh token: mint another when it expires.
+// An answer that says it is another location's token is refused: its
+// calls would read and write that location's library in this one's name.
+// (The spec does not require locationId in the answer: one without it is
+// taken.)
 func (a OAuthApp) LocationToken(ctx context.Context, companyToken, companyID, locationID string) (TokenSet, error) {
-	return a.grant(ctx, "/oauth/locationToken", companyToken, url.Values{
+	set, err := a.grant(ctx, "/oauth/locationToken", companyToken, url.Values{
 		"companyId":  {companyID},
 		"locationId": {locationID},
 	})
+	if err == nil && set.LocationID != "" && set.LocationID != locationID {
+		return TokenSet{}, fmt.Errorf("POST /oauth/locationToken: the answer is a token of location %s, not of %s as asked: refused", set.LocationID, locationID)
+	}
+	return set, err
 }
 
 // maxGrantAnswer bounds a token endpoint's answer.
 const maxGrantAnswer = 64 << 10
 
 func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Values) (TokenSet, error) {
-	base := a.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	base, err := a.base()
+	if err != nil {
+		return TokenSet{}, err
 	}
 	if bearer == "" {
 		form.Set("client_id", a.ClientID)
@@ -252,6 +307,19 @@ func SaveTokenSet(path string, set TokenSet) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// StoreTokenSet is SaveTokenSet under the token file's lock (FILE.lock),
+// which a mount holds while it refreshes: a new login (ghlfs login) is
+// then never overwritten by a refresh of the old one that was under way.
+// It waits for the lock until ctx ends.
+func StoreTokenSet(ctx context.Context, path string, set TokenSet) error {
+	unlock, err := lockFile(ctx, path+".lock")
+	if err != nil {
+		return fmt.Errorf("token file lock: %w", err)
+	}
+	defer unlock()
+	return SaveTokenSet(path, set)
 }
 
 // saveTokenSet is SaveTokenSet; tests make it fail as a full disk would.
@@ -498,10 +566,25 @@ func cmpOr(a, b string) string {
 
 // lockFile takes an exclusive lock on path (made 0600 if missing), waiting
 // at most until ctx ends, and returns its release.
+//
+// The lock file is beside the token file, which may be in a folder
+// others may write to (a sticky one, such as /tmp): a symlink there is
+// not followed, and a lock file of another user's (who could hold it
+// for ever, or keep ghlfs from opening it) is refused, with the fix.
 func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
+		if ferr := foreignLock(path); ferr != nil {
+			return nil, ferr
+		}
 		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || !ownLock(fi) {
+		f.Close()
+		if ferr := foreignLock(path); ferr != nil {
+			return nil, ferr
+		}
+		return nil, fmt.Errorf("%s is not a regular file of yours: remove it (rm %q)", path, path)
 	}
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
@@ -522,6 +605,28 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		case <-time.After(delay):
 		}
 	}
+}
+
+// ownLock reports whether a lock file belongs to this user (or root).
+func ownLock(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || int(st.Uid) == os.Geteuid() || st.Uid == 0
+}
+
+// foreignLock says what is wrong with the lock file at path when it is a
+// symlink or another user's, and how to fix it; nil otherwise.
+func foreignLock(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return nil
+	case fi.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symbolic link, which ghlfs does not follow (another user may have put it there): remove it (rm %q), or keep the token file in a folder of your own", path, path)
+	case !ownLock(fi):
+		st, _ := fi.Sys().(*syscall.Stat_t)
+		return fmt.Errorf("%s belongs to another user (uid %d), who could hold it and stall every refresh: remove it (rm %q, as root in a sticky folder such as /tmp), or keep the token file in a folder of your own", path, st.Uid, path)
+	}
+	return nil
 }
 
 // plainID reports whether id, a company's or location's id as the server
@@ -595,9 +700,9 @@ type locationsPage struct {
 // the longest so far. Bounds: maxLocations locations, maxLocationPages
 // pages, whatever count says.
 func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.Values) ([]InstalledLocation, error) {
-	base := a.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	base, err := a.base()
+	if err != nil {
+		return nil, err
 	}
 	hc := a.HTTP
 	if hc == nil {

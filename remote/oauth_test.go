@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,5 +264,91 @@ func TestTokenFileKeepsAnUnsavedSet(t *testing.T) {
 	}
 	if s.reused != 0 || s.refreshN != 3 {
 		t.Errorf("%d refreshes, %d refresh tokens reused; want 3, 0", s.refreshN, s.reused)
+	}
+}
+
+// roundTripFunc is an http.RoundTripper of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The OAuth app's requests (they carry the client secret, codes and
+// tokens) go over https only, as the API client's: a plain-http base off
+// loopback is refused before anything is sent.
+func TestOAuthOverHTTPSOnly(t *testing.T) {
+	var sent []string
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent = append(sent, r.URL.String())
+		return nil, errors.New("no network in this test")
+	})}
+	ctx := context.Background()
+	for _, base := range []string{"http://services.leadconnectorhq.com", "http://10.0.0.1:8080", "ftp://example.com"} {
+		app := OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: base, HTTP: hc}
+		calls := map[string]error{}
+		_, calls["Exchange"] = app.Exchange(ctx, "code", "http://127.0.0.1:1/cb", "Location", "v")
+		_, calls["Refresh"] = app.Refresh(ctx, "rt", "Location")
+		_, calls["LocationToken"] = app.LocationToken(ctx, "ct", "co", "loc")
+		_, calls["InstalledLocations"] = app.InstalledLocations(ctx, "ct", "co", "appid")
+		for name, err := range calls {
+			if err == nil || !strings.Contains(err.Error(), "must be https") {
+				t.Errorf("%s at %s: %v, want a refusal (https only)", name, base, err)
+			}
+		}
+	}
+	if len(sent) != 0 {
+		t.Errorf("requests sent: %q", sent)
+	}
+	// https, and plain http on loopback, are asked.
+	for _, base := range []string{"https://services.leadconnectorhq.com", "http://127.0.0.1:1", "http://localhost:1"} {
+		sent = nil
+		app := OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: base, HTTP: hc}
+		if _, err := app.Refresh(ctx, "rt", "Location"); err == nil || len(sent) != 1 {
+			t.Errorf("%s: %v, %d requests", base, err, len(sent))
+		}
+	}
+}
+
+// The token file's lock, beside it in a folder others may write to (a
+// sticky one such as /tmp), is never a symlink followed nor a file of
+// another user's (who could hold it and stall every refresh): each is
+// refused with the fix, and a refresh fails with it rather than stall.
+func TestTokenLockNotFollowedNorForeign(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token.json")
+	target := filepath.Join(dir, "elsewhere")
+	if err := os.Symlink(target, path+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := lockFile(ctx, path+".lock"); err == nil || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), "rm ") {
+		t.Errorf("a symlink for the lock: %v", err)
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("the symlink was followed: %s made (%v)", target, err)
+	}
+	if err := StoreTokenSet(ctx, path, TokenSet{AccessToken: "x"}); err == nil {
+		t.Error("stored under a symlinked lock")
+	}
+
+	if os.Geteuid() != 0 {
+		t.Skip("giving the lock file to another user needs root")
+	}
+	os.Remove(path + ".lock")
+	if err := os.WriteFile(path+".lock", nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path+".lock", 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockFile(ctx, path+".lock"); err == nil || !strings.Contains(err.Error(), "another user (uid 65534)") || !strings.Contains(err.Error(), "rm ") {
+		t.Errorf("another user's lock: %v", err)
+	}
+	// A refresh fails at once with it, and says so.
+	srv, base := newOAuthServer(t, clockwork.NewFakeClock(), time.Hour)
+	srv.storeFirst(t, path)
+	tf := testTokenFile(t, path, base.URL, clockwork.NewFakeClock())
+	if _, err := tf.Refused(ctx, tf.Set().AccessToken); err == nil || !strings.Contains(err.Error(), "another user") {
+		t.Errorf("a refresh under another user's lock: %v", err)
 	}
 }

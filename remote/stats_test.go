@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +158,7 @@ func TestOAuthAppCountsItsRequests(t *testing.T) {
 	}
 	before := srv.Stats()
 	ctx := context.Background()
-	set, err := app.Exchange(ctx, code, redirect, "Location")
+	set, err := app.Exchange(ctx, code, redirect, "Location", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,5 +185,47 @@ func TestOAuthAppCountsItsRequests(t *testing.T) {
 	var none *remote.CallCounts
 	if n := len(none.Stats().Calls); n != 0 {
 		t.Errorf("a nil CallCounts holds %d", n)
+	}
+}
+
+// A login's code, asked for with a PKCE challenge, is exchanged with its
+// verifier: by a server that checks it, and by one that ignores it.
+func TestExchangeWithPKCE(t *testing.T) {
+	for _, quirks := range [][]string{nil, {ghltest.QuirkPKCEIgnored}} {
+		srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Quirks: quirks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		app := remote.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
+		const redirect = "http://127.0.0.1:1/callback"
+		verifier := remote.NewPKCEVerifier()
+		if len(verifier) != 43 || remote.NewPKCEVerifier() == verifier {
+			t.Fatalf("verifier %q", verifier)
+		}
+		q := url.Values{"response_type": {"code"}, "client_id": {srv.ClientID()}, "redirect_uri": {redirect},
+			"code_challenge": {remote.PKCEChallenge(verifier)}, "code_challenge_method": {"S256"}}
+		hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := hc.Get(srv.URL + "/oauth/chooselocation?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		back, _ := url.Parse(res.Header.Get("Location"))
+		code := back.Query().Get("code")
+		if code == "" {
+			t.Fatalf("quirks %v: the authorize page sent back %s", quirks, back)
+		}
+		if quirks == nil {
+			// The server checks: another verifier is refused (and the
+			// code stays good).
+			if _, err := app.Exchange(context.Background(), code, redirect, "Location", remote.NewPKCEVerifier()); err == nil {
+				t.Errorf("another verifier was taken")
+			}
+		}
+		set, err := app.Exchange(context.Background(), code, redirect, "Location", verifier)
+		if err != nil || set.AccessToken == "" {
+			t.Errorf("quirks %v: %v", quirks, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,7 +28,9 @@ import (
 // locationOpeners is how many locations are checked and opened at once.
 const locationOpeners = 4
 
-func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+// It mounts at at: the mountpoint, or the way to it that root mounts by
+// (mountGuard).
+func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
 	// One ghlfs per agency cache dir, as per location: a second would
 	// find every location's queue locked and show them all empty, and
 	// take the first's control socket (ghlfs status and unmount of the
@@ -79,7 +82,7 @@ func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*
 	for i, loc := range installed {
 		locs[i] = fs.Location{ID: loc.ID, Name: loc.Name}
 		g.Go(func() error {
-			dir := filepath.Join(cacheDir, loc.ID)
+			dir := locationCacheDir(cacheDir, loc.ID)
 			lib, err := s.openLibrary(loc.ID, dir, false)
 			if err != nil {
 				s.log.Warn(fmt.Sprintf("location %q (%s) shows as an empty folder: %v", loc.Name, loc.ID, err), "location", loc.ID)
@@ -94,11 +97,27 @@ func (s *session) mountAgency(mountpoint, cacheDir string, opts fs.Options) ([]*
 		})
 	}
 	g.Wait()
-	server, err := fs.NewAgency(locs, opts).Mount(mountpoint)
+	server, err := fs.NewAgency(locs, opts).Mount(at)
 	if err != nil {
 		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
 	return libs, server, nil
+}
+
+// agencyFiles are the names of what ghlfs keeps in an agency's cache dir
+// beside the locations' folders (lockAgencyDir's lock, the control
+// socket, a daemon's log).
+var agencyFiles = []string{"lock", "control.sock", "ghlfs.log"}
+
+// locationCacheDir is a location's folder in an agency's cache dir:
+// cacheDir/ID, unless ID is the name of a file ghlfs keeps there ("lock"
+// is a valid id): then ID.location, which no id (letters, digits, '-',
+// '_') and no such file is.
+func locationCacheDir(cacheDir, id string) string {
+	if slices.Contains(agencyFiles, id) {
+		id += ".location"
+	}
+	return filepath.Join(cacheDir, id)
 }
 
 // agencyDirLocks holds the agency cache dirs' locks for the life of the

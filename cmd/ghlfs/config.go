@@ -31,7 +31,7 @@ func defaultConfigPath() string {
 
 // readConfig reads a KEY=VALUE file. A missing file at the default path
 // is no error. A file that other users may change is refused, and so is
-// one holding GHL_TOKEN that they may read (perms.go).
+// one holding GHL_TOKEN or GHL_CLIENT_SECRET that they may read (perms.go).
 func readConfig(path string, explicit bool) (map[string]string, error) {
 	conf := map[string]string{}
 	if path == "" {
@@ -61,7 +61,9 @@ func readConfig(path string, explicit bool) (map[string]string, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
-	if _, ok := conf["GHL_TOKEN"]; ok {
+	_, token := conf["GHL_TOKEN"]
+	_, secret := conf["GHL_CLIENT_SECRET"]
+	if token || secret {
 		fi, err := f.Stat()
 		if err != nil {
 			return nil, fmt.Errorf("config file: %w", err)

@@ -42,7 +42,7 @@ func newLogger(level, logFile string, daemonChild bool, cacheDir string) (*slog.
 
 // openLogFile opens a log file to append to, private to its owner.
 func openLogFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := createPrivate(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("--log-file: %w", err)
 	}

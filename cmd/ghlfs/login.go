@@ -151,6 +151,10 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	q.Set("redirect_uri", f.redirect)
 	q.Set("scope", f.scope)
 	q.Set("state", state)
+	// PKCE: a code that reaches anyone else is of no use to them.
+	verifier := remote.NewPKCEVerifier()
+	q.Set("code_challenge", remote.PKCEChallenge(verifier))
+	q.Set("code_challenge_method", "S256")
 	authURL.RawQuery = q.Encode()
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -199,12 +203,18 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 		go srv.Serve(ln)
 		defer srv.Close()
 	} else {
-		fmt.Fprintf(out, "ghlfs: cannot listen on %s (%v); paste the code instead\n", redirect.Host, lerr)
+		// Another program (maybe another user's) holds the redirect's
+		// address: the browser would hand it the code.
+		return fmt.Errorf("cannot listen on %s, the --redirect address (%v): another program holds it, and the browser would hand it the code. Stop that program, or pass --redirect with another port the app lists", redirect.Host, lerr)
 	}
 
 	fmt.Fprintf(out, "Open this address, and approve the app:\n\n  %s\n\n", authURL)
 	if !f.noBrowser {
-		openBrowser(authURL.String())
+		if done, err := openBrowser(authURL.String()); err != nil {
+			fmt.Fprintf(out, "ghlfs: no browser opened (%v); open the address yourself\n", err)
+		} else {
+			defer done()
+		}
 	}
 	fmt.Fprintln(out, "Waiting for the approval. Or paste the address the browser ended on (or the code), then Enter:")
 	go func() {
@@ -236,11 +246,13 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	case <-ctx.Done():
 		return fmt.Errorf("no approval within %v", f.timeout)
 	}
-	set, err := app.Exchange(ctx, code, f.redirect, f.userType)
+	set, err := app.Exchange(ctx, code, f.redirect, f.userType, verifier)
 	if err != nil {
 		return fmt.Errorf("exchanging the code: %w", err)
 	}
-	if err := remote.SaveTokenSet(f.tokenFile, set); err != nil {
+	// Under the lock a mount refreshing this file holds: its refresh of
+	// the old login cannot overwrite this one.
+	if err := remote.StoreTokenSet(ctx, f.tokenFile, set); err != nil {
 		return fmt.Errorf("storing the tokens: %w", err)
 	}
 	who := "location " + set.LocationID
@@ -288,18 +300,48 @@ func isLoopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// openBrowser opens u where a desktop is there to show it.
-func openBrowser(u string) {
-	var cmd *exec.Cmd
+// openBrowser opens u where a desktop is there to show it; done removes
+// what it made for the browser, once the login is over.
+//
+// The address holds the login's state (and PKCE challenge): it must not
+// be on a command line, which every user of the machine can read (ps).
+// So the browser is given a page that sends it there, in a file only the
+// user may read (mode 0600, in the user's private runtime folder), and
+// xdg-open (or macOS's open) gets that file's name. A browser that cannot
+// read the file (a sandboxed one) shows an error; the address is printed
+// for the user to open then.
+func openBrowser(u string) (done func(), err error) {
+	var prog string
 	switch {
 	case runtime.GOOS == "darwin":
-		cmd = exec.Command("open", u)
+		prog = "open"
 	case os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "":
-		cmd = exec.Command("xdg-open", u)
+		prog = "xdg-open"
 	default:
-		return
+		return func() {}, nil
 	}
-	if cmd.Start() == nil {
-		go cmd.Wait()
+	dir, err := pidDir()
+	if err != nil {
+		return nil, err
 	}
+	f, err := os.CreateTemp(dir, "login-*.html") // mode 0600
+	if err != nil {
+		return nil, err
+	}
+	done = func() { os.Remove(f.Name()) }
+	a := html.EscapeString(u)
+	_, err = fmt.Fprintf(f, "<!doctype html>\n<meta charset=\"utf-8\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta http-equiv=\"refresh\" content=\"0;url=%s\">\n<title>ghlfs login</title>\n<p><a href=\"%s\">Continue to HighLevel to approve the app</a></p>\n", a, a)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	cmd := exec.Command(prog, f.Name())
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
+		done()
+		return nil, err
+	}
+	go cmd.Wait() // a browser it starts may stay in the foreground
+	return done, nil
 }

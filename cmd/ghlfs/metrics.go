@@ -193,12 +193,19 @@ func metricsHandler(sources func() []metricsSource, log *slog.Logger) (http.Hand
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError,
+		// A scrape reads every library's counters: more at once than a
+		// few scrapers send (a client flooding an address open to the
+		// network) get 503 rather than the mount's CPU and memory.
+		MaxRequestsInFlight: metricsMaxInFlight,
 	}))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ghlfs: metrics at /metrics")
 	})
 	return mux, nil
 }
+
+// metricsMaxInFlight is how many scrapes are served at once.
+const metricsMaxInFlight = 4
 
 // metricsServer serves /metrics until Close.
 type metricsServer struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -69,5 +70,48 @@ func TestMetricsCollectorSumsLibraries(t *testing.T) {
 	}
 	if strings.Contains(text, `endpoint="GET storage"`) {
 		t.Error("storage requests among the API calls")
+	}
+}
+
+// At most metricsMaxInFlight scrapes are served at once: one more gets
+// 503 at once, rather than the mount's CPU and memory.
+func TestMetricsLimitsScrapesInFlight(t *testing.T) {
+	entered := make(chan struct{}, 2*metricsMaxInFlight)
+	release := make(chan struct{})
+	h, err := metricsHandler(func() []metricsSource {
+		entered <- struct{}{}
+		<-release
+		return nil
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer close(release)
+	codes := make(chan int, 2*metricsMaxInFlight)
+	get := func() {
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			codes <- 0
+			return
+		}
+		resp.Body.Close()
+		codes <- resp.StatusCode
+	}
+	for range metricsMaxInFlight {
+		go get()
+	}
+	for range metricsMaxInFlight {
+		<-entered // each scrape is under way, held
+	}
+	go get()
+	select {
+	case code := <-codes:
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("a scrape beyond the limit: %d, want 503", code)
+		}
+	case <-entered:
+		t.Errorf("a scrape beyond the limit of %d was served", metricsMaxInFlight)
 	}
 }

@@ -119,7 +119,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&m.logFile, "log-file", "", "append the log to this file (default: stderr; with --daemon, syslog, or ghlfs.log in --cache-dir where there is none)")
 	fl.BoolVar(&m.daemon, "daemon", false, "return once the mount is ready (exit 0) or has failed (non-zero, with the reason), and serve it in the background")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
-	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY")
+	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY. Off with --allow-other")
 	fl.StringArrayVar(&m.storageHosts, "storage-host", nil, "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)")
 	fl.DurationVar(&m.maxWait, "max-retry-after", time.Minute, "longest pause a server's Retry-After or rate-limit headers can impose")
 	fl.StringVar(&m.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464 (off when empty); an address other than loopback serves them to the network (counts only: no token, url or file name)")
@@ -191,7 +191,7 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	// For profiling (go tool pprof): GHLFS_CPUPROFILE=FILE writes a CPU
 	// profile of the whole mount, until it exits.
 	if p := os.Getenv("GHLFS_CPUPROFILE"); p != "" {
-		f, err := os.Create(p)
+		f, err := createPrivate(p, true)
 		if err != nil {
 			return fmt.Errorf("GHLFS_CPUPROFILE: %w", err)
 		}
@@ -290,17 +290,31 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 			l.store.Close()
 		}
 	}()
+	// As root, the mount is made, and unmounted, through a handle on the
+	// mountpoint's folder (mountguard_linux.go).
+	guard, at, err := newMountGuard(mountpoint)
+	if err != nil {
+		return err
+	}
+	defer guard.close()
 	var server *fuse.Server
 	if agency {
-		libs, server, err = s.mountAgency(mountpoint, cacheDir, fsOpts)
+		libs, server, err = s.mountAgency(mountpoint, at, cacheDir, fsOpts)
 	} else {
 		var lib *library
 		if lib, err = s.openLibrary(location, cacheDir, true); err == nil {
 			libs = []*library{lib}
-			server, err = fs.New(lib.store, fsOpts).Mount(mountpoint)
+			if server, err = fs.New(lib.store, fsOpts).Mount(at); err != nil {
+				err = fmt.Errorf("mount %s: %w", mountpoint, err)
+			}
 		}
 	}
 	if err != nil {
+		return err
+	}
+	if err := guard.bind(); errors.Is(err, errNoMountID) {
+		log.Warn("this mount will be unmounted by its path: another user who could change a folder on the way to it could turn that path to another mount", "err", err)
+	} else if err != nil {
 		return err
 	}
 	// ghlfs status and ghlfs unmount ask this process on its control
@@ -374,9 +388,9 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 					l.store.Close()
 				}
 			}
-			if err := server.Unmount(); err != nil {
+			if err := guard.unmount(server, false); err != nil {
 				log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
-				if err := lazyUnmount(mountpoint); err != nil {
+				if err := guard.unmount(server, true); err != nil {
 					log.Error("lazy unmount failed", "err", err)
 				}
 			}

@@ -26,8 +26,12 @@ func userMounts() ([]string, error) {
 	return out, err
 }
 
-// ghlfsMount is one ghlfs mount of the mount table.
-type ghlfsMount struct{ dir, superOptions string }
+// ghlfsMount is one ghlfs mount of the mount table: its mount id (as
+// statx's STATX_MNT_ID gives it), where it is, and its FUSE options.
+type ghlfsMount struct {
+	id                uint64
+	dir, superOptions string
+}
 
 // ghlfsMounts reads the ghlfs mounts from /proc/self/mountinfo.
 func ghlfsMounts() ([]ghlfsMount, error) {
@@ -45,7 +49,11 @@ func ghlfsMounts() ([]ghlfsMount, error) {
 		if len(fields) < 5 || sep < 5 || sep+1 >= len(fields) || fields[sep+1] != "fuse.ghlfs" {
 			continue
 		}
-		m := ghlfsMount{dir: unescapeMountinfo(fields[4])}
+		id, err := strconv.ParseUint(fields[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		m := ghlfsMount{id: id, dir: unescapeMountinfo(fields[4])}
 		if sep+3 < len(fields) {
 			m.superOptions = fields[sep+3]
 		}

@@ -15,8 +15,9 @@ import (
 // What steers ghlfs must be beyond other users' reach, as ssh demands of
 // ~/.ssh: the token file, the config file and the cache dir (whose queue
 // ghlfs uploads with the user's token) must belong to the user running
-// ghlfs or to root, and be writable by no one else. A file holding the
-// token must also be readable by no one else. Each refusal is one message
+// ghlfs or to root, and be writable by no one else. A file holding a
+// secret (the token, the OAuth app's client secret) must also be readable
+// by no one else. Each refusal is one message
 // that names the command fixing it.
 
 // checkPrivate refuses fi (the file or directory at path, described as
@@ -42,7 +43,7 @@ func checkPrivate(what, path string, fi os.FileInfo, secret bool) error {
 	}
 	perm := fi.Mode().Perm()
 	if secret && perm&0o077 != 0 {
-		return fmt.Errorf("%s %s holds the API token and other users may read it (mode %04o). Fix it with: chmod 600 %s (and replace the token in HighLevel if others could read it)",
+		return fmt.Errorf("%s %s holds a secret (the API token, or the app's client secret) and other users may read it (mode %04o). Fix it with: chmod 600 %s (and replace that secret in HighLevel if others could read it)",
 			what, path, perm, shellQuote(path))
 	}
 	if perm&0o022 != 0 {
@@ -52,30 +53,83 @@ func checkPrivate(what, path string, fi os.FileInfo, secret bool) error {
 	return nil
 }
 
-// checkSecretDir refuses the folder of a file holding a token (described
-// as what) when another user could put a file of theirs in its place:
-// ghlfs reads that file again (a token set at each refresh, a token after
-// a 401), and a token of someone else's would send the user's files to
-// their account. The folder must belong to the user or to root and be
-// writable by no one else, unless it is sticky (as /tmp: there no one
-// else may rename or remove the user's file).
+// checkSecretDir refuses a file holding a token (described as what) when
+// another user could put a file of theirs in its place: ghlfs reads that
+// file again (a token set at each refresh, a token after a 401), and a
+// token of someone else's would send the user's files to their account.
+// Every folder on the way to it is checked (checkFolders).
 func checkSecretDir(what, path string) error {
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
+	return checkFolders(what, path, "they could put a token of theirs in its place. Keep it in a folder of your own (ghlfs login --token-file)")
+}
+
+// checkFolders refuses path (what it is, for messages) when a folder on
+// the way to it, from /, could be changed by another user: renamed away
+// and replaced, so that path names what they made. Such a folder belongs
+// to another user (root's are fine), or others may write to it, unless it
+// is sticky (as /tmp: there no one else may rename or remove an entry of
+// the user's, which the entry on the way must then be). Symlinks on the
+// way are followed, and the folders on the way to their targets checked
+// too. risk says what another user could do, and how to avoid it.
+func checkFolders(what, path, risk string) error {
+	abs, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	if me := os.Geteuid(); int(st.Uid) != me && st.Uid != 0 {
-		return fmt.Errorf("%s %s is in %s, which belongs to %s: they could put a token of theirs in its place. Keep it in a folder of your own (ghlfs login --token-file)",
-			what, path, dir, userName(int(st.Uid)))
-	}
-	if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
-		return fmt.Errorf("%s %s is in %s, which other users may change (mode %04o): they could put a token of theirs in its place. Fix it with: chmod go-w %s",
-			what, path, dir, fi.Mode().Perm(), shellQuote(dir))
+	me := os.Geteuid()
+	todo := strings.Split(abs, "/")
+	cur, links := "/", 0
+	for len(todo) > 0 {
+		name := todo[0]
+		todo = todo[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur) // cur holds no symlink: this is its parent
+			continue
+		}
+		dir, err := os.Lstat(cur)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		st, ok := dir.Sys().(*syscall.Stat_t)
+		switch {
+		case !ok:
+		case int(st.Uid) != me && st.Uid != 0:
+			return fmt.Errorf("%s %s is in %s, which belongs to %s: %s", what, path, cur, userName(int(st.Uid)), risk)
+		case dir.Mode().Perm()&0o022 != 0 && dir.Mode()&os.ModeSticky == 0:
+			return fmt.Errorf("%s %s is in %s, which other users may change (mode %04o): %s, or fix it with: chmod go-w %s",
+				what, path, cur, dir.Mode().Perm(), risk, shellQuote(cur))
+		}
+		next := filepath.Join(cur, name)
+		fi, err := os.Lstat(next)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // made by ghlfs, if at all
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		// In a sticky folder others may write to, an entry of theirs is
+		// theirs to replace.
+		if est, ok := fi.Sys().(*syscall.Stat_t); ok && dir.Mode().Perm()&0o022 != 0 && int(est.Uid) != me && est.Uid != 0 {
+			return fmt.Errorf("%s %s is reached through %s, which belongs to %s, in a folder others may write to (%s): %s",
+				what, path, next, userName(int(est.Uid)), cur, risk)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			if links++; links > 40 {
+				return fmt.Errorf("%s %s: too many symbolic links", what, path)
+			}
+			target, err := os.Readlink(next)
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			if filepath.IsAbs(target) {
+				cur = "/"
+			}
+			todo = append(strings.Split(target, "/"), todo...)
+			continue
+		}
+		cur = next
 	}
 	return nil
 }
@@ -107,11 +161,62 @@ func openPrivate(what, path string, secret bool) (*os.File, error) {
 	return f, nil
 }
 
+// createPrivate opens path to write, made if missing, as a file of the
+// user's that no one else may read: not through a symlink (a log file in
+// a folder others may write to, such as /tmp, could be one, to a file of
+// theirs or one the user must not overwrite), not a file of another
+// user's (who could read what ghlfs writes), and of mode 0600 whatever it
+// was. With truncate its content goes, once it is known to be the user's
+// file; else writes append.
+func createPrivate(path string, truncate bool) (*os.File, error) {
+	flag := os.O_APPEND
+	if truncate {
+		flag = 0
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|flag, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link, which ghlfs does not follow: give the file itself", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		switch {
+		case !fi.Mode().IsRegular():
+			err = fmt.Errorf("%s is not a regular file", path)
+		case ok && int(st.Uid) != os.Geteuid():
+			err = fmt.Errorf("%s belongs to %s, who could read what ghlfs writes there: use a file of your own", path, userName(int(st.Uid)))
+		default:
+			err = f.Chmod(0o600)
+		}
+	}
+	if err == nil && truncate {
+		err = f.Truncate(0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // checkCacheDir makes the cache dir if it is missing (private to the
-// user), and refuses one that checkPrivate refuses.
+// user), and refuses one that checkPrivate refuses, or one below a
+// folder another user could change (checkFolders): the queue in it is
+// uploaded with the user's token, and the control socket in it is what
+// ghlfs status and unmount talk to.
 func checkCacheDir(dir string) error {
+	const risk = "they could put a cache dir of theirs in its place (whose files ghlfs would upload with your token). Keep it in a folder of your own (--cache-dir)"
+	if err := checkFolders("cache dir", dir, risk); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cache dir: %w", err)
+	}
+	if err := checkFolders("cache dir", dir, risk); err != nil {
+		return err
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {

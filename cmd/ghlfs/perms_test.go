@@ -106,3 +106,60 @@ func TestCheckSecretDir(t *testing.T) {
 		t.Errorf("a folder of another user's: %v; want a refusal", err)
 	}
 }
+
+// Every folder on the way to a path is checked, those a symlink on the
+// way leads through too; a sticky folder others may write to is fine
+// when the entry in it is the user's.
+func TestCheckFolders(t *testing.T) {
+	base := t.TempDir()
+	mine := filepath.Join(base, "mine", "cache")
+	open := filepath.Join(base, "open")
+	sticky := filepath.Join(base, "sticky")
+	for _, d := range []string{mine, open, sticky} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Chmod(open, 0o777)
+	os.Chmod(sticky, os.ModeSticky|0o777)
+	if err := os.Symlink(filepath.Join(base, "mine"), filepath.Join(open, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(open, "x", "..", "link"), filepath.Join(base, "mine", "back")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(sticky, "own"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		bad  string // "" = accepted; else the folder the refusal names
+	}{
+		{mine, ""},
+		{filepath.Join(mine, "not-yet", "made"), ""},
+		{filepath.Join(open, "cache"), open},
+		{filepath.Join(open, "link", "cache"), open},
+		{filepath.Join(base, "mine", "back", "cache"), open},
+		{filepath.Join(sticky, "own", "cache"), ""},
+	} {
+		err := checkFolders("cache dir", c.path, "risk")
+		switch {
+		case c.bad == "" && err != nil:
+			t.Errorf("%s refused: %v", c.path, err)
+		case c.bad != "" && (err == nil || !strings.Contains(err.Error(), "is in "+c.bad+",")):
+			t.Errorf("%s: %v, want a refusal naming %s", c.path, err, c.bad)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	// In a sticky folder, an entry of another user's is theirs to replace.
+	theirs := filepath.Join(sticky, "theirs")
+	if err := os.Mkdir(theirs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(theirs, 65534, 65534)
+	if err := checkFolders("cache dir", filepath.Join(theirs, "cache"), "risk"); err == nil {
+		t.Errorf("a cache dir below another user's folder in a sticky one was accepted")
+	}
+}

@@ -71,9 +71,10 @@ func pidFileName(mountpoint string) string {
 }
 
 // private reports whether dir is a folder of this user's that no one else
-// may enter.
+// may enter. A symlink is none (another user may have put one at
+// /tmp/ghlfs-UID, to a folder of the user's they know of).
 func private(dir string) bool {
-	fi, err := os.Stat(dir)
+	fi, err := os.Lstat(dir)
 	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
 		return false
 	}
@@ -81,8 +82,10 @@ func private(dir string) bool {
 	return !ok || int(st.Uid) == os.Geteuid()
 }
 
-// writePidFile writes this process's pid, the mountpoint and the control
-// socket's path ("" when there is none), a line each.
+// writePidFile writes this process's pid, the mountpoint, the control
+// socket's path ("" when there is none) and this process's start time
+// (processStart: with the pid, it names this process and no other), a
+// line each.
 func writePidFile(mountpoint, socket string) (string, error) {
 	dir, err := pidDir()
 	if err != nil {
@@ -90,7 +93,8 @@ func writePidFile(mountpoint, socket string) (string, error) {
 	}
 	removeStalePidFiles(dir)
 	p := filepath.Join(dir, pidFileName(mountpoint))
-	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"+socket+"\n"), 0o600)
+	start, _ := processStart(os.Getpid())
+	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"+socket+"\n"+strconv.FormatUint(start, 10)+"\n"), 0o600)
 }
 
 // findPidFile returns the pid file of the ghlfs serving mountpoint, in
@@ -103,11 +107,11 @@ func findPidFile(mountpoint string) string {
 			continue
 		}
 		p := filepath.Join(d, pidFileName(mountpoint))
-		pid, mp, _, ok := readPidFile(p)
-		if !ok || mp != mountpoint {
+		pf, ok := readPidFile(p)
+		if !ok || pf.mountpoint != mountpoint {
 			continue
 		}
-		if syscall.Kill(pid, 0) != syscall.ESRCH {
+		if pf.running() {
 			return p
 		}
 		if found == "" {
@@ -129,36 +133,65 @@ func allPidFiles() []string {
 	return out
 }
 
-// readPidFile reads a pid file: the pid, the mountpoint, and the control
-// socket.
-func readPidFile(name string) (pid int, mountpoint, socket string, ok bool) {
+// pidFile is what a pid file says.
+type pidFile struct {
+	pid        int
+	mountpoint string
+	socket     string // the control socket; "" for none
+	start      uint64 // the process's start time (processStart); 0: not said
+}
+
+// readPidFile reads a pid file. ok only for a file of the form ghlfs
+// writes, under the name it gives that mountpoint's.
+func readPidFile(name string) (pf pidFile, ok bool) {
 	if name == "" {
-		return 0, "", "", false
+		return pidFile{}, false
 	}
 	data, err := os.ReadFile(name)
-	if err != nil {
-		return 0, "", "", false
+	if err != nil || len(data) > 64<<10 {
+		return pidFile{}, false
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	if len(lines) < 2 {
-		return 0, "", "", false
+		return pidFile{}, false
 	}
-	pid, err = strconv.Atoi(lines[0])
-	if err != nil || pid <= 0 {
-		return 0, "", "", false
+	pf.pid, err = strconv.Atoi(lines[0])
+	if err != nil || pf.pid <= 0 {
+		return pidFile{}, false
+	}
+	pf.mountpoint = lines[1]
+	if filepath.Base(name) != pidFileName(pf.mountpoint) {
+		return pidFile{}, false
 	}
 	if len(lines) > 2 {
-		socket = lines[2]
+		pf.socket = lines[2]
 	}
-	return pid, lines[1], socket, true
+	if len(lines) > 3 {
+		if pf.start, err = strconv.ParseUint(lines[3], 10, 64); err != nil {
+			return pidFile{}, false
+		}
+	}
+	return pf, true
+}
+
+// running reports whether the process that wrote the pid file may still
+// run: its pid is taken, by a process started when it was (when the
+// file and the system say).
+func (pf pidFile) running() bool {
+	if syscall.Kill(pf.pid, 0) == syscall.ESRCH {
+		return false
+	}
+	start, ok := processStart(pf.pid)
+	return pf.start == 0 || !ok || start == pf.start
 }
 
 // removeStalePidFiles removes the pid files of mounts whose ghlfs is gone
-// (killed, or the machine stopped): nothing else would.
+// (killed, or the machine stopped): nothing else would. Only files that
+// read as ghlfs's pid files are ever removed.
 func removeStalePidFiles(dir string) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
 	for _, f := range files {
-		if pid, _, _, ok := readPidFile(f); !ok || syscall.Kill(pid, 0) == syscall.ESRCH {
+		if pf, ok := readPidFile(f); ok && !pf.running() {
 			os.Remove(f)
 		}
 	}

@@ -28,8 +28,8 @@ func TestStalePidFilesRemoved(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	stale := filepath.Join(dir, "stale.pid")
-	live := filepath.Join(dir, "live.pid")
+	stale := filepath.Join(dir, pidFileName("/gone"))
+	live := filepath.Join(dir, pidFileName("/here"))
 	os.WriteFile(stale, []byte(strconv.Itoa(dead.Process.Pid)+"\n/gone\n\n"), 0o600)
 	os.WriteFile(live, []byte(strconv.Itoa(os.Getpid())+"\n/here\n\n"), 0o600)
 	p, err := writePidFile("/mnt/new", "")
@@ -81,8 +81,8 @@ func TestPidFileFoundWhateverTheEnvironment(t *testing.T) {
 	if got := findPidFile("/mnt/ghl"); got != p {
 		t.Fatalf("findPidFile = %q, want %q", got, p)
 	}
-	if pid, mp, sock, ok := readPidFile(p); !ok || pid != os.Getpid() || mp != "/mnt/ghl" || sock != "/cache/control.sock" {
-		t.Errorf("read back %d %q %q %v", pid, mp, sock, ok)
+	if pf, ok := readPidFile(p); !ok || pf.pid != os.Getpid() || pf.mountpoint != "/mnt/ghl" || pf.socket != "/cache/control.sock" || pf.start == 0 {
+		t.Errorf("read back %+v %v", pf, ok)
 	}
 	if err := os.Chmod(second, 0o755); err != nil {
 		t.Fatal(err)
@@ -102,5 +102,107 @@ func TestPidFileFoundWhateverTheEnvironment(t *testing.T) {
 	useRuntimeDirs(t, open, mine)
 	if p, err := writePidFile("/mnt/ghl", ""); err != nil || filepath.Dir(p) != mine {
 		t.Errorf("written to %q (%v), want in %s", p, err, mine)
+	}
+}
+
+// The pid files' folders are checked without following a symlink: one
+// planted at a runtime folder's place (at /tmp/ghlfs-UID, to a private
+// folder of the user's) is neither written to nor trusted.
+func TestPidDirSymlinkNotTrusted(t *testing.T) {
+	base := t.TempDir()
+	mine, link, next := filepath.Join(base, "mine"), filepath.Join(base, "link"), filepath.Join(base, "next")
+	if err := os.Mkdir(mine, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(mine, link); err != nil {
+		t.Fatal(err)
+	}
+	useRuntimeDirs(t, link, next)
+	p, err := writePidFile("/mnt/ghl", "")
+	if err != nil || filepath.Dir(p) != next {
+		t.Fatalf("written to %q (%v), want in %s, not through the symlink %s", p, err, next, link)
+	}
+	os.Remove(p)
+	planted := filepath.Join(mine, pidFileName("/mnt/ghl"))
+	os.WriteFile(planted, []byte(strconv.Itoa(os.Getpid())+"\n/mnt/ghl\n/x.sock\n"), 0o600)
+	if got := findPidFile("/mnt/ghl"); got != "" {
+		t.Errorf("a pid file through the symlink was trusted: %s", got)
+	}
+	if files := allPidFiles(); len(files) != 0 {
+		t.Errorf("pid files through the symlink listed: %q", files)
+	}
+}
+
+// Only files that read as ghlfs's pid files (its form, under the name it
+// gives their mountpoint) are ever removed from a pid files' folder.
+func TestOnlyPidFilesRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ghlfs")
+	useRuntimeDirs(t, dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	others := map[string]string{
+		"notes.pid":           "not a pid file\n",
+		"other.pid":           strconv.Itoa(dead.Process.Pid) + "\n/gone\n\n", // a pid file's form, another name
+		pidFileName("/bad"):   "12x\n/bad\n",
+		pidFileName("/empty"): "",
+	}
+	for name, content := range others {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := writePidFile("/mnt/new", ""); err != nil {
+		t.Fatal(err)
+	}
+	for name := range others {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s, not a ghlfs pid file, was removed (%v)", name, err)
+		}
+	}
+}
+
+// A pid file names its process by pid and start time: a process that
+// took the pid since (here: one started at another time) is not the
+// serving ghlfs, and is never signalled; a pid file without a start time
+// (an older ghlfs's) is not trusted either.
+func TestPidFileStartTime(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	dir := filepath.Join(t.TempDir(), "ghlfs")
+	useRuntimeDirs(t, dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	start, ok := processStart(os.Getpid())
+	if !ok || start == 0 {
+		t.Fatalf("processStart = %d, %v", start, ok)
+	}
+	// This test's program is ghlfs.test: it passes for a ghlfs.
+	mp := "/mnt/ghl"
+	for _, c := range []struct {
+		start string
+		want  bool
+	}{
+		{strconv.FormatUint(start, 10), true},
+		{strconv.FormatUint(start+1, 10), false},
+		{"", false},
+	} {
+		content := strconv.Itoa(os.Getpid()) + "\n" + mp + "\n\n" + c.start
+		if err := os.WriteFile(filepath.Join(dir, pidFileName(mp)), []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p, serving := servingProc(mp)
+		if serving {
+			p.close()
+		}
+		if serving != c.want {
+			t.Errorf("start time %q (this process's: %d): serving %v, want %v", c.start, start, serving, c.want)
+		}
 	}
 }

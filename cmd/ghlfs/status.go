@@ -150,10 +150,10 @@ func allStatuses() ([]statusReport, []string, error) {
 	// file, and no line in the mount table any more.
 	var reports []statusReport
 	for _, f := range allPidFiles() {
-		if _, mp, _, ok := readPidFile(f); ok && !slices.Contains(mps, mp) {
+		if pf, ok := readPidFile(f); ok && !slices.Contains(mps, pf.mountpoint) {
 			// Pid files outlive mounts that were killed: only one whose
 			// ghlfs answers for it counts.
-			if rep, err := statusOf(mp); err == nil {
+			if rep, err := statusOf(pf.mountpoint); err == nil {
 				reports = append(reports, rep)
 			}
 		}
@@ -174,23 +174,36 @@ func allStatuses() ([]statusReport, []string, error) {
 // controlSocket is the control socket of the ghlfs serving mountpoint,
 // as its pid file names it, if that ghlfs is still running.
 func controlSocket(mountpoint string) (pid int, sock string, ok bool) {
-	pid, mp, sock, ok := readPidFile(findPidFile(mountpoint))
-	if !ok || mp != mountpoint || sock == "" {
+	pf, ok := readPidFile(findPidFile(mountpoint))
+	if !ok || pf.mountpoint != mountpoint || pf.socket == "" {
 		return 0, "", false
 	}
-	if _, serving := servingPid(mountpoint); !serving {
+	p, serving := servingProc(mountpoint)
+	if !serving {
 		return 0, "", false
 	}
-	return pid, sock, true
+	p.close()
+	return pf.pid, pf.socket, true
 }
 
-// controlClient talks HTTP to a control socket.
+// controlClient talks HTTP to a control socket, once it is known to be
+// served by a process of this user's: a socket put in its place by
+// another user (in a cache dir they could change, say) could say
+// anything, and would hear of the unmount.
 func controlClient(sock string) *http.Client {
 	return &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			c, err := d.DialContext(ctx, "unix", sock)
+			if err != nil {
+				return nil, err
+			}
+			if uid, known := peerUID(c); known && uid != os.Geteuid() {
+				c.Close()
+				return nil, fmt.Errorf("the control socket %s is served by another user (uid %d), not by a ghlfs of yours: not trusted", sock, uid)
+			}
+			return c, nil
 		}},
 	}
 }

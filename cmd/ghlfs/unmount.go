@@ -46,20 +46,23 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 	}
 	// A ghlfs unmounted already may still be finishing its uploads: it
 	// can be waited for, or told not to.
-	pid, serving := servingPid(mp)
+	p, serving := servingProc(mp)
 	if !mounted && !serving {
 		return fmt.Errorf("%s is not a ghlfs mount", mp)
 	}
+	if serving {
+		defer p.close()
+	}
 	_, sock, _ := controlSocket(mp)
 	if force {
-		return forceUnmount(mp, pid, serving, sock, mounted, wait)
+		return forceUnmount(mp, p, sock, mounted, wait)
 	}
 	if serving {
 		var waiting func()
 		if sock != "" {
 			waiting = newUnmountProgress(os.Stderr, sock).show
 		}
-		return stopServer(pid, mp, wait, true, waiting)
+		return stopServer(p, mp, wait, true, waiting)
 	}
 	return unmountDirect(mp)
 }
@@ -68,9 +71,9 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 // own.
 func unmountDirect(mp string) error {
 	if os.Geteuid() == 0 {
-		if err := syscall.Unmount(mp, 0); err == nil {
+		if err := unmountPath(mp, 0); err == nil {
 			return nil
-		} else if !errors.Is(err, syscall.EPERM) {
+		} else if !errors.Is(err, syscall.EPERM) && !errors.Is(err, errNoMountID) {
 			return fmt.Errorf("unmount %s: %w", mp, err)
 		}
 	}

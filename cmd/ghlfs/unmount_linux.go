@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,23 +17,67 @@ import (
 // lazyUnmount detaches the mount now; it goes once nothing uses it.
 func lazyUnmount(mp string) error {
 	if os.Geteuid() == 0 {
-		return syscall.Unmount(mp, syscall.MNT_DETACH)
+		return unmountPath(mp, unix.MNT_DETACH)
 	}
 	return fusermount("-u", "-z", mp)
 }
 
-// servingPid returns the pid of the ghlfs serving mountpoint, if it left
-// a pid file and is still running.
-func servingPid(mountpoint string) (int, bool) {
-	pid, mp, _, ok := readPidFile(findPidFile(mountpoint))
-	if !ok || mp != mountpoint {
+// proc is a running ghlfs, held by a pidfd: a signal sent through it
+// reaches that process, never one that took its pid since.
+type proc struct {
+	pid int
+	fd  int
+}
+
+func (p *proc) close() { unix.Close(p.fd) }
+
+// servingProc returns the ghlfs serving mountpoint, if it left a pid file
+// and is still running; the caller closes it.
+//
+// The pidfd is opened first, then the process checked: the pid file's
+// start time (and an executable named ghlfs) at /proc/PID, read after,
+// says the process holding the pid then is the one that wrote the file,
+// which therefore held it since before the pidfd was opened: the pidfd is
+// of that process. Checked the other way round, the process could exit
+// and its pid be taken between the check and the open.
+func servingProc(mountpoint string) (*proc, bool) {
+	pf, ok := readPidFile(findPidFile(mountpoint))
+	if !ok || pf.mountpoint != mountpoint || pf.start == 0 {
+		return nil, false // an older ghlfs's file, without a start time: not trusted
+	}
+	fd, err := unix.PidfdOpen(pf.pid, 0)
+	if err != nil {
+		return nil, false
+	}
+	start, ok := processStart(pf.pid)
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pf.pid))
+	if !ok || start != pf.start || err != nil || !strings.HasPrefix(filepath.Base(strings.TrimSuffix(exe, " (deleted)")), "ghlfs") {
+		unix.Close(fd)
+		return nil, false
+	}
+	return &proc{pid: pf.pid, fd: fd}, true
+}
+
+// processStart is when process pid started, in clock ticks since boot
+// (/proc/PID/stat, field 22): with the pid, it names one process.
+func processStart(pid int) (uint64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
 		return 0, false
 	}
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil || !strings.HasPrefix(filepath.Base(strings.TrimSuffix(exe, " (deleted)")), "ghlfs") {
+	// The name (field 2) is in parentheses and may hold anything: the
+	// fields are counted from the last ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
 		return 0, false
 	}
-	return pid, true
+	fields := strings.Fields(string(b[i+1:]))
+	const startField = 22 - 3 // fields[0] is field 3
+	if len(fields) <= startField {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(fields[startField], 10, 64)
+	return v, err == nil
 }
 
 // isGhlfsMount reports whether mountpoint is a mount of ghlfs.
@@ -70,12 +113,8 @@ func unescapeMountinfo(s string) string {
 // stopServer asks the ghlfs serving mp to stop (with signal; else it was
 // asked already), and waits for it to exit. While it waits, waiting is
 // called about once a second (nil: a line is printed once).
-func stopServer(pid int, mp string, wait time.Duration, signal bool, waiting func()) error {
-	pfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return unmountDirect(mp)
-	}
-	defer unix.Close(pfd)
+func stopServer(p *proc, mp string, wait time.Duration, signal bool, waiting func()) error {
+	pfd, pid := p.fd, p.pid
 	if signal {
 		if err := unix.PidfdSendSignal(pfd, unix.SIGTERM, nil, 0); err != nil {
 			return fmt.Errorf("stopping ghlfs (pid %d): %w", pid, err)

@@ -15,13 +15,21 @@ func lazyUnmount(mp string) error {
 	return unix.Unmount(mp, unix.MNT_FORCE)
 }
 
-// servingPid finds no serving ghlfs: without /proc its pid file cannot be
-// checked against the running program, and a signal must never reach
+// proc is a running ghlfs (none here: see servingProc).
+type proc struct{ pid int }
+
+func (p *proc) close() {}
+
+// servingProc finds no serving ghlfs: without /proc its pid file cannot
+// be checked against the running program, and a signal must never reach
 // another process that took its pid. "ghlfs unmount" then unmounts
 // directly, and the serving ghlfs finishes on its own.
-func servingPid(mountpoint string) (int, bool) { return 0, false }
+func servingProc(mountpoint string) (*proc, bool) { return nil, false }
 
-func stopServer(pid int, mp string, wait time.Duration, signal bool, waiting func()) error {
+// processStart is not known here.
+func processStart(pid int) (uint64, bool) { return 0, false }
+
+func stopServer(p *proc, mp string, wait time.Duration, signal bool, waiting func()) error {
 	return unmountDirect(mp)
 }
 

@@ -85,11 +85,11 @@ func (p *unmountProgress) fit(s string) string {
 // forceUnmount unmounts mp at once: the serving ghlfs is told not to wait
 // for its uploads (they stay queued for the next mount), and unmount
 // returns once it has exited.
-func forceUnmount(mp string, pid int, serving bool, sock string, mounted bool, wait time.Duration) error {
-	if serving && sock != "" {
+func forceUnmount(mp string, p *proc, sock string, mounted bool, wait time.Duration) error {
+	if p != nil && sock != "" {
 		rep, _ := fetchStatus(sock)
 		if err := askUnmount(sock, true); err == nil {
-			if err := stopServer(pid, mp, wait, false, func() {}); err != nil {
+			if err := stopServer(p, mp, wait, false, func() {}); err != nil {
 				return err
 			}
 			if n := len(rep.Uploads); n > 0 {
@@ -102,5 +102,5 @@ func forceUnmount(mp string, pid int, serving bool, sock string, mounted bool, w
 	if mounted {
 		return unmountDirect(mp) // the ghlfs serving it finishes on its own
 	}
-	return fmt.Errorf("%s: the ghlfs still finishing its uploads (pid %d) cannot be told to stop; it exits within its --unmount-grace", mp, pid)
+	return fmt.Errorf("%s: the ghlfs still finishing its uploads (pid %d) cannot be told to stop; it exits within its --unmount-grace", mp, p.pid)
 }

@@ -104,7 +104,11 @@
 //     {"user_type": "Location"|"Company", "location_id": "", "deny":
 //     false}), and answers 302 to redirect_uri with code (and state). A
 //     Location approval installs the app in that location. AuthCode does
-//     the same without HTTP. Codes are single use and live CodeTTL.
+//     the same without HTTP. Codes are single use and live CodeTTL. A
+//     code_challenge (PKCE, RFC 7636; code_challenge_method S256, or
+//     plain when left out) is kept with the code: its exchange must send
+//     the matching code_verifier (else 400 invalid_request when left out,
+//     invalid_grant when wrong). A code asked for without one takes any.
 //   - POST /oauth/token (form) serves grant_type authorization_code and
 //     refresh_token. Access tokens live TokenTTL (expires_in is it in
 //     whole seconds); refresh tokens RefreshTTL, and are single use: a
@@ -383,6 +387,9 @@
 //     and /locations/search give at most N locations a page, whatever
 //     limit asks (the spec's default is 20, its maximum undocumented);
 //     installedLocations' count is still every match.
+//   - pkce-ignored: the authorize page ignores code_challenge, as a
+//     server without PKCE does: the code's exchange takes any
+//     code_verifier, or none (HighLevel's docs say nothing of PKCE).
 //
 // Defaults: token DefaultToken, location DefaultLocationID, company
 // DefaultCompanyID, client DefaultClientID and DefaultClientSecret. Item.URL is

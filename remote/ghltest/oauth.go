@@ -2,6 +2,7 @@ package ghltest
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -107,6 +108,9 @@ type authCode struct {
 	redirectURI string
 	expires     time.Time
 	used        bool
+	// challenge is the PKCE code_challenge the authorize page was given
+	// (RFC 7636), S256 (or plain when method is "plain"); "" for none.
+	challenge, method string
 }
 
 // oauthState is the fake's authorization server. Lock order: oauthState.mu
@@ -477,7 +481,7 @@ func (s *Server) codeGrant(w http.ResponseWriter, form url.Values, userType stri
 		return
 	}
 	o.mu.Lock()
-	answer, ref := o.exchangeCode(code, form.Get("redirect_uri"), userType)
+	answer, ref := o.exchangeCode(code, form.Get("redirect_uri"), userType, form.Get("code_verifier"))
 	o.mu.Unlock()
 	if ref != nil {
 		s.oauthError(w, ref.status, ref.code, ref.desc)
@@ -486,8 +490,9 @@ func (s *Server) codeGrant(w http.ResponseWriter, form url.Values, userType stri
 	writeJSON(w, http.StatusOK, answer)
 }
 
-// exchangeCode trades a code for tokens. o.mu is held.
-func (o *oauthState) exchangeCode(code, redirectURI, userType string) (object, *refusal) {
+// exchangeCode trades a code for tokens; verifier is the PKCE
+// code_verifier sent ("" for none). o.mu is held.
+func (o *oauthState) exchangeCode(code, redirectURI, userType, verifier string) (object, *refusal) {
 	c, ok := o.codes[code]
 	switch {
 	case ok && c.used:
@@ -503,6 +508,12 @@ func (o *oauthState) exchangeCode(code, redirectURI, userType string) (object, *
 	case userType != "" && userType != c.g.userType:
 		o.st.CodeRefused++
 		return nil, &refusal{http.StatusBadRequest, "invalid_request", "user_type " + userType + " does not match the grant (" + c.g.userType + ")"}
+	case c.challenge != "" && verifier == "":
+		o.st.CodeRefused++
+		return nil, &refusal{http.StatusBadRequest, "invalid_request", "code_verifier required"}
+	case c.challenge != "" && pkceChallenge(verifier, c.method) != c.challenge:
+		o.st.CodeRefused++
+		return nil, &refusal{http.StatusBadRequest, "invalid_grant", "code_verifier does not match the code_challenge"}
 	}
 	if c.g.userType == UserTypeLocation {
 		if l := o.s.Location(c.g.locationID); l == nil || !l.Installed() {
@@ -594,9 +605,35 @@ func (o *oauthState) tokenAnswer(g *grant) object {
 // expiresIn is a lifetime in whole seconds, at least 1.
 func expiresIn(d time.Duration) int64 { return max(1, int64(d/time.Second)) }
 
+// pkceChallenge is the code_challenge of verifier by method (RFC 7636
+// section 4.2): S256, BASE64URL(SHA256(verifier)) without padding; or
+// plain, the verifier itself.
+func pkceChallenge(verifier, method string) string {
+	if method == "plain" {
+		return verifier
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // authorize is the authorize page's decision for one request: a code,
-// or the OAuth error to redirect with.
-func (o *oauthState) authorize(redirectURI, scope string) (code, oauthErr string) {
+// or the OAuth error to redirect with. challenge and method are the PKCE
+// code_challenge and code_challenge_method ("" for none), kept with the
+// code.
+func (o *oauthState) authorize(redirectURI, scope, challenge, method string) (code, oauthErr string) {
+	if challenge != "" {
+		if method == "" {
+			method = "plain" // RFC 7636 section 4.3
+		}
+		if method != "S256" && method != "plain" {
+			return "", "invalid_request"
+		}
+		// A verifier is 43 to 128 characters; so is an S256 challenge
+		// (43) and a plain one.
+		if len(challenge) < 43 || len(challenge) > 128 {
+			return "", "invalid_request"
+		}
+	}
 	asked := strings.Fields(scope)
 	for _, sc := range asked {
 		if !slices.Contains(o.appScopes, sc) {
@@ -629,7 +666,7 @@ func (o *oauthState) authorize(redirectURI, scope string) (code, oauthErr string
 	}
 	o.prune()
 	code = o.randomCode()
-	o.codes[code] = &authCode{g: g, redirectURI: redirectURI, expires: o.now().Add(o.codeTTL)}
+	o.codes[code] = &authCode{g: g, redirectURI: redirectURI, expires: o.now().Add(o.codeTTL), challenge: challenge, method: method}
 	o.st.Authorizations++
 	return code, ""
 }
@@ -639,7 +676,7 @@ func (o *oauthState) authorize(redirectURI, scope string) (code, oauthErr string
 // must send as redirect_uri) with the scopes asked (none: every scope of
 // the app).
 func (s *Server) AuthCode(redirectURI string, scopes ...string) (string, error) {
-	code, e := s.oauth.authorize(redirectURI, strings.Join(scopes, " "))
+	code, e := s.oauth.authorize(redirectURI, strings.Join(scopes, " "), "", "")
 	if e != "" {
 		return "", errors.New("ghltest: authorization refused: " + e)
 	}
@@ -650,7 +687,10 @@ func (s *Server) AuthCode(redirectURI string, scopes ...string) (string, error) 
 // /oauth/chooselocation), the stand-in for the
 // page where a user picks the location (or agency) and approves the app:
 // it approves at once, as Approval says, and redirects (302) to
-// redirect_uri with code and state.
+// redirect_uri with code and state. A code_challenge (PKCE) is kept with
+// the code, and its exchange must then send the matching code_verifier;
+// under the pkce-ignored quirk it is not kept (the code's exchange takes
+// any code_verifier, or none), as a server without PKCE would do.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if s.Faults().Down {
 		errDown(w)
@@ -672,13 +712,17 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		authorizePage(w, http.StatusBadRequest, "Invalid redirect_uri")
 		return
 	}
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	if s.quirkSet().has(QuirkPKCEIgnored) {
+		challenge, method = "", ""
+	}
 	back := redirect.Query()
 	if st := q.Get("state"); st != "" {
 		back.Set("state", st)
 	}
 	if q.Get("response_type") != "code" {
 		back.Set("error", "unsupported_response_type")
-	} else if code, e := o.authorize(q.Get("redirect_uri"), q.Get("scope")); e != "" {
+	} else if code, e := o.authorize(q.Get("redirect_uri"), q.Get("scope"), challenge, method); e != "" {
 		back.Set("error", e)
 	} else {
 		back.Set("code", code)

@@ -883,3 +883,68 @@ func TestAuthCodeAndApproval(t *testing.T) {
 		t.Error("a scope the app lacks was approved")
 	}
 }
+
+// PKCE: a code asked for with a code_challenge is exchanged only with
+// its code_verifier (S256, or plain); one without takes any. A refusal
+// does not use the code up. Under pkce-ignored the challenge is ignored.
+func TestAuthorizePKCE(t *testing.T) {
+	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 appendix B
+	const s256 = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+	codeWith := func(t *testing.T, s *Server, challenge, method string) (string, string) {
+		t.Helper()
+		q := url.Values{"response_type": {"code"}, "client_id": {s.ClientID()}, "redirect_uri": {testRedirect},
+			"code_challenge": {challenge}}
+		if method != "" {
+			q.Set("code_challenge_method", method)
+		}
+		res, err := noRedirect.Get(s.URL + "/oauth/chooselocation?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		u, err := url.Parse(res.Header.Get("Location"))
+		if err != nil || res.StatusCode != http.StatusFound {
+			t.Fatalf("authorize: %d %v", res.StatusCode, err)
+		}
+		return u.Query().Get("code"), u.Query().Get("error")
+	}
+	withVerifier := func(s *Server, code, v string) url.Values {
+		f := s.codeForm(code, "Location")
+		if v != "" {
+			f.Set("code_verifier", v)
+		}
+		return f
+	}
+
+	s := startOAuth(t, 1, newClock(), nil)
+	code, _ := codeWith(t, s, s256, "S256")
+	expectOAuthError(t, s.postForm(t, "/oauth/token", "", withVerifier(s, code, "")), 400, "invalid_request")
+	expectOAuthError(t, s.postForm(t, "/oauth/token", "", withVerifier(s, code, strings.Repeat("x", 43))), 400, "invalid_grant")
+	s.postForm(t, "/oauth/token", "", withVerifier(s, code, verifier)).expect(t, 200)
+	// plain, named or left out.
+	for _, method := range []string{"plain", ""} {
+		code, _ = codeWith(t, s, verifier, method)
+		expectOAuthError(t, s.postForm(t, "/oauth/token", "", withVerifier(s, code, s256)), 400, "invalid_grant")
+		s.postForm(t, "/oauth/token", "", withVerifier(s, code, verifier)).expect(t, 200)
+	}
+	// An unknown method, or a challenge of the wrong length.
+	for _, c := range [][2]string{{s256, "S512"}, {"short", "S256"}} {
+		if code, e := codeWith(t, s, c[0], c[1]); code != "" || e != "invalid_request" {
+			t.Errorf("challenge %q method %q: code %q error %q", c[0], c[1], code, e)
+		}
+	}
+	// Without a challenge, any verifier (or none) is taken.
+	code = authorize(t, s, "", "").Query().Get("code")
+	s.postForm(t, "/oauth/token", "", withVerifier(s, code, "anything-at-all")).expect(t, 200)
+	if st := s.Stats().OAuth; st.CodeGrants != 4 || st.CodeRefused != 4 {
+		t.Errorf("stats %+v, want 4 grants and 4 refusals", st)
+	}
+
+	t.Run(QuirkPKCEIgnored, func(t *testing.T) {
+		s := startOAuth(t, 1, newClock(), func(o *Options) { o.Quirks = []string{QuirkPKCEIgnored} })
+		code, _ := codeWith(t, s, s256, "S256")
+		s.postForm(t, "/oauth/token", "", withVerifier(s, code, "")).expect(t, 200)
+		code, _ = codeWith(t, s, s256, "S256")
+		s.postForm(t, "/oauth/token", "", withVerifier(s, code, strings.Repeat("x", 43))).expect(t, 200)
+	})
+}

@@ -45,6 +45,7 @@ const (
 	QuirkVersion401       = "version-401"
 	QuirkLocation401      = "location-401"
 	QuirkLocationsPageCap = "locations-page-cap" // takes a number: locations-page-cap=20
+	QuirkPKCEIgnored      = "pkce-ignored"
 )
 
 // maxLocationsPageCap bounds locations-page-cap's value.
@@ -61,8 +62,9 @@ func KnownQuirks() []string {
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
 		QuirkUpdatedOrderIgnored, QuirkUploadNeedsAlt, QuirkTypeAllowlist,
 		QuirkOAuthNestErrors, QuirkRefreshRevokesAccess, QuirkRefreshReuseRevokes,
-		QuirkEssentialFolders, QuirkRestoreKeepsUpdated, QuirkFetchAllUnpaged,
-		QuirkFetchAllLag, QuirkVersion401, QuirkLocation401, QuirkLocationsPageCap,
+		QuirkPKCEIgnored, QuirkEssentialFolders, QuirkRestoreKeepsUpdated,
+		QuirkFetchAllUnpaged, QuirkFetchAllLag, QuirkVersion401, QuirkLocation401,
+		QuirkLocationsPageCap,
 	}
 }
 

@@ -1,0 +1,35 @@
+//go:build !linux
+
+package main
+
+import (
+	"errors"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+// mountGuard mounts and unmounts by path: this system has no handle to
+// unmount through (see mountguard_linux.go).
+type mountGuard struct{ mountpoint string }
+
+func newMountGuard(mountpoint string) (*mountGuard, string, error) {
+	return &mountGuard{mountpoint: mountpoint}, mountpoint, nil
+}
+
+func (g *mountGuard) bind() error { return nil }
+
+func (g *mountGuard) unmount(server *fuse.Server, lazy bool) error {
+	if lazy {
+		return lazyUnmount(g.mountpoint)
+	}
+	return server.Unmount()
+}
+
+func (g *mountGuard) close() {}
+
+// errNoMountID is never returned here.
+var errNoMountID = errors.New("no mount id")
+
+// unmountPath unmounts mp, as root.
+func unmountPath(mp string, flags int) error { return unix.Unmount(mp, flags) }
