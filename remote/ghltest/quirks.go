@@ -33,6 +33,13 @@ const (
 	QuirkParentIgnored       = "parent-ignored"
 	QuirkUpdatedOrderIgnored = "updated-order-ignored"
 
+	// Reports of public integrations (remote/API.md, "Field reports").
+	QuirkUploadIDDiffers = "upload-id-differs"
+	QuirkUUIDIDs         = "uuid-ids"
+	QuirkUpdate404       = "update-404"
+	QuirkNoBulkRoutes    = "no-bulk-routes"
+	QuirkDeleteNeedsAlt  = "delete-needs-alt"
+
 	QuirkOAuthNestErrors      = "oauth-nest-errors"
 	QuirkRefreshRevokesAccess = "refresh-revokes-access"
 	QuirkRefreshReuseRevokes  = "refresh-reuse-revokes"
@@ -48,6 +55,8 @@ func KnownQuirks() []string {
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
 		QuirkUpdatedOrderIgnored, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
 		QuirkRefreshReuseRevokes,
+		QuirkUploadIDDiffers, QuirkUUIDIDs, QuirkUpdate404, QuirkNoBulkRoutes,
+		QuirkDeleteNeedsAlt,
 	}
 }
 
@@ -168,6 +177,22 @@ func (s *Server) rootParent(l *Location, q quirks, parentID string) string {
 		return ""
 	}
 	return parentID
+}
+
+// routeRefused reports whether a quirk makes the service answer the
+// endpoint key as a route it does not have (404 "Cannot PUT /medias/x",
+// as NestJS answers any unknown path): update-404 for the two rename
+// routes, no-bulk-routes for the two bulk ones.
+func routeRefused(q quirks, key string) bool {
+	switch key {
+	case EndpointRename:
+		return q.has(QuirkUpdate404)
+	case EndpointUpdateMany:
+		return q.has(QuirkUpdate404) || q.has(QuirkNoBulkRoutes)
+	case EndpointDeleteMany:
+		return q.has(QuirkNoBulkRoutes)
+	}
+	return false
 }
 
 // createStatus is the status of a successful create (folder or upload).
