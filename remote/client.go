@@ -133,6 +133,9 @@ type Client struct {
 	// refusedOrders are the indexes in listOrders the server refused.
 	refusedOrders map[int]bool
 	quotaLogged   bool
+	// missingRoutes are the routes the service answered as unknown paths
+	// (routes.go), by route.
+	missingRoutes map[string]*RouteError
 }
 
 // New returns a client for cfg.
@@ -216,6 +219,7 @@ func New(cfg Config) (*Client, error) {
 		pageFloor:     make(map[string]int),
 		sortHints:     make(map[string]int),
 		refusedOrders: make(map[int]bool),
+		missingRoutes: make(map[string]*RouteError),
 	}, nil
 }
 

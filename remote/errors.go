@@ -33,6 +33,15 @@ var (
 	// another order, or without updatedAt, or the server refused that
 	// order: the caller must find changes another way.
 	ErrOrderIgnored = errors.New("the server does not list by updatedAt")
+	// ErrRouteMissing: the service answered a call as a path it has no
+	// route for (NestJS's 404 "Cannot POST /medias/x"), not as an item it
+	// does not have: the call can never work for this token, and says
+	// nothing of the item. It never matches ErrNotFound.
+	ErrRouteMissing = errors.New("the API has no such route for this token")
+	// ErrNoTrash: removing to the trash was asked for, and the API offers
+	// no route that trashes (PUT /medias/delete-files is missing); DELETE
+	// /medias/{id} may delete for good, so it is not used in its place.
+	ErrNoTrash = errors.New("the API offers no way to trash items for this token")
 )
 
 // Error is a non-2xx answer of the API or the storage host.
@@ -72,7 +81,9 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.Status == http.StatusNotFound || e.Status == http.StatusGone
+		return (e.Status == http.StatusNotFound || e.Status == http.StatusGone) && !e.routeMissing()
+	case ErrRouteMissing:
+		return e.routeMissing()
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized
 	case ErrForbidden:
@@ -89,6 +100,13 @@ func (e *Error) Is(target error) bool {
 		return e.Status >= 500
 	}
 	return false
+}
+
+// routeMissing reports whether a 404 is the framework's answer to a path
+// it has no route for ("Cannot POST /medias/x"), rather than the
+// endpoint's answer that an item is unknown ("Media not found").
+func (e *Error) routeMissing() bool {
+	return e.Status == http.StatusNotFound && e.Method != "" && strings.HasPrefix(e.Message, "Cannot "+e.Method+" /")
 }
 
 // retryable reports whether the same request may succeed if sent again.

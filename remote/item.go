@@ -33,6 +33,11 @@ type Item struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Deleted     bool // deleted, or trashed ("status": "trashed")
+	// Unconfirmed marks an id taken from an upload's answer, which no
+	// listing has shown yet: the service may list the file under another
+	// id (see Client.Confirm), and a change sent by this one may act on
+	// nothing.
+	Unconfirmed bool
 }
 
 // IsFolder reports whether the item is a folder.
