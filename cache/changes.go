@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"time"
@@ -188,6 +189,7 @@ func (q *queue) reserve(e Entry) (*record, error) {
 	if t, ok := q.times.get(e.ID); ok {
 		r.rf.ModTime = &t
 	}
+	r.addClaimLocked(e)
 	r.touched = e.ModTime
 	q.mu.Lock()
 	if q.byKey[e.Key] != nil {
@@ -472,13 +474,15 @@ func safeFileName(name string) string {
 // and its API copies go the same way.
 func (q *queue) rename(r *record, name string, replace *Entry, target *record) error {
 	var taken []string
+	var claims map[string]claimFile // of the ids in taken
 	held := false
 	if target != nil && target != r {
-		taken, held = target.hold()
+		taken, claims, held = target.hold()
 		if cur, ok := q.current(target.key); ok && !held {
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
 			taken = append(taken, cur.ID)
+			claims = withClaim(claims, cur)
 		}
 	}
 	r.mu.Lock()
@@ -509,10 +513,18 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 	r.rf.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
+		claims = withClaim(claims, *replace)
 	}
+	r.rf.Claims = maps.Clone(r.rf.Claims)
 	for _, id := range taken {
 		if id != "" && id != r.rf.RemoteID && !slices.Contains(r.rf.Replaces, id) {
 			r.rf.Replaces = append(r.rf.Replaces, id)
+			if c, ok := claims[id]; ok {
+				if r.rf.Claims == nil {
+					r.rf.Claims = make(map[string]claimFile)
+				}
+				r.rf.Claims[id] = c
+			}
 		}
 	}
 	if held {
@@ -536,7 +548,7 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 // hold stops a record another is being renamed over from acting in the
 // API (after its upload under way, if any, ended), and returns the API
 // copies it holds; false if it is gone already.
-func (r *record) hold() ([]string, bool) {
+func (r *record) hold() ([]string, map[string]claimFile, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for (r.sending || r.acting || r.state == stateFilling) && !r.gone {
@@ -546,12 +558,12 @@ func (r *record) hold() ([]string, bool) {
 	case r.aside && !r.gone:
 		// Its bytes were set aside; the copy in the API that holds the
 		// name goes too.
-		return []string{r.rf.RemoteID}, false
+		return []string{r.rf.RemoteID}, maps.Clone(r.rf.Claims), false
 	case r.gone || r.state == stateRemoved:
-		return nil, false
+		return nil, nil, false
 	}
 	r.held = true
-	return append(slices.Clone(r.rf.Replaces), r.rf.RemoteID), true
+	return append(slices.Clone(r.rf.Replaces), r.rf.RemoteID), maps.Clone(r.rf.Claims), true
 }
 
 // unhold lets a held record act again (the rename over it failed).

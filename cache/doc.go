@@ -4,9 +4,10 @@
 //
 //	Store (store.go, handle.go)      the front: views, Stat, changes, open files
 //	  ├─ queue (queue.go, record.go, changes.go, worker.go, recover.go,
-//	  │        locate.go)
+//	  │        locate.go, claims.go)
 //	  │        the write-back queue: every pending change to a file's bytes,
-//	  │        as records with explicit, persisted states
+//	  │        as records with explicit, persisted states; uploads whose
+//	  │        answer's id no listing has shown yet (claims.go)
 //	  │    ├─ folders (folders.go, poll.go, sync.go)   listings with TTLs,
 //	  │    │        the journal of changes made through the mount, and the
 //	  │    │        background passes and polls that keep them in sync
@@ -18,7 +19,9 @@
 //	  └─ (folders, content, times, directly)
 //
 // Nothing below the front knows of the front; the queue calls folders,
-// content and times, never the other way round.
+// content and times, never the other way round (folders tells the queue
+// of an upload found in a listing through a function it was given,
+// adoptedFn, called with none of its locks held).
 //
 // # Lock order
 //

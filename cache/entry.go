@@ -38,6 +38,10 @@ type Entry struct {
 	IsDir    bool
 	// Pending marks a file whose bytes are held by the write-back queue.
 	Pending bool
+	// unconfirmed marks an ID taken from an upload's answer that no
+	// listing has shown yet (remote.Item.Unconfirmed): nothing is renamed
+	// or removed by it (see claims.go).
+	unconfirmed bool
 }
 
 // maxContentTypeBytes bounds a content type kept: type and subtype are
@@ -54,6 +58,8 @@ func entryOf(it remote.Item) Entry {
 		IsDir:    it.IsFolder(),
 		Size:     it.Size,
 		ModTime:  it.ModTime(),
+
+		unconfirmed: it.Unconfirmed,
 	}
 	e.setURL(it.URL)
 	e.setContentType(it.ContentType)
@@ -64,6 +70,10 @@ func entryOf(it remote.Item) Entry {
 	e.setCreated(created)
 	return e
 }
+
+// Unconfirmed reports whether e's ID is an upload's answer that no
+// listing has shown yet.
+func (e Entry) Unconfirmed() bool { return e.unconfirmed }
 
 // ContentType is the content type the API gave for the file; "" when it
 // gave none.

@@ -45,6 +45,9 @@ func translate(err error) error {
 	switch {
 	case errors.Is(err, remote.ErrNotFound):
 		kind = ErrNotFound
+	case errors.Is(err, remote.ErrUnconfirmed):
+		// An upload its folder's listing does not show (claims.go).
+		kind = ErrNotFound
 	case errors.Is(err, remote.ErrLoginNeeded):
 		return fmt.Errorf("%w: %w: %w", ErrPermission, ErrLoginNeeded, err)
 	case errors.Is(err, remote.ErrUnauthorized), errors.Is(err, remote.ErrForbidden):

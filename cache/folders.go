@@ -78,6 +78,13 @@ type folders struct {
 	// polling is set when polls ask for the latest changes (keepInSync);
 	// recentOff once the server was seen to ignore that order.
 	polling, recentOff bool // guarded by mu
+
+	// Uploads whose answer's id no listing has shown yet (claims.go).
+	claims   map[string]map[string]Entry // guarded by mu: folder id -> answer's id -> the upload
+	adopted  map[string]Entry            // guarded by mu: answer's id -> the file as listed
+	listedAs map[string]string           // guarded by mu: listed id -> answer's id, where they differ
+	// adoptedFn, when set, is told of each adoption, outside mu.
+	adoptedFn func(answerID string, listed Entry)
 }
 
 // listingSaver keeps listings across mounts (snapshot.go).
@@ -164,6 +171,9 @@ func newFolders(rc Remote, opts Options) *folders {
 		used:     make(map[string]time.Time),
 
 		revalidating: make(map[string]bool),
+		claims:       make(map[string]map[string]Entry),
+		adopted:      make(map[string]Entry),
+		listedAs:     make(map[string]string),
 	}
 }
 
@@ -279,19 +289,27 @@ func (f *folders) end(start uint64) {
 // began applied, unless a listing fetched later is stored already.
 func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, start uint64) *folderState {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	for _, c := range f.journal[folderID] {
 		if c.seq > start {
 			entries = c.apply(entries)
 		}
 	}
 	sortEntries(entries)
+	adopted := f.matchLocked(folderID, entries)
+	if resolved, changed := f.resolveLocked(entries, true); changed {
+		entries = resolved
+		sortEntries(entries)
+	}
 	st := &folderState{entries: entries, fetched: fetched, start: start, upto: f.seq}
 	if v, ok := f.cache.Get(folderID); ok && v.(*folderState).start > start {
+		f.mu.Unlock()
+		f.tellAdopted(adopted)
 		return v.(*folderState) // a later fetch, with these changes in it too
 	}
 	f.storeLocked(folderID, st)
 	f.pruneLocked(folderID, f.clock.Now())
+	f.mu.Unlock()
+	f.tellAdopted(adopted)
 	return st
 }
 
@@ -317,6 +335,7 @@ func (f *folders) refresh(folderID string, st *folderState) *folderState {
 	for _, c := range j[i:] {
 		entries = c.apply(entries)
 	}
+	entries, _ = f.resolveLocked(entries, true)
 	sortEntries(entries)
 	return &folderState{entries: entries, fetched: st.fetched, start: st.start, upto: j[len(j)-1].seq, stale: st.stale}
 }
@@ -334,17 +353,28 @@ func (f *folders) storeLocked(folderID string, st *folderState) {
 // stored listing.
 func (f *folders) note(folderID string, c change) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.seq++
 	c.seq, c.at = f.seq, f.clock.Now()
 	f.journal[folderID] = append(f.journal[folderID], c)
+	var adopted []adoption
 	if v, ok := f.cache.Get(folderID); ok {
 		old := v.(*folderState)
 		entries := c.apply(slices.Clone(old.entries))
 		sortEntries(entries)
+		if c.kind == putEntry && c.e.unconfirmed {
+			// The listing may hold the upload already (a listing that
+			// began after it landed).
+			adopted = f.matchLocked(folderID, entries)
+		}
+		if resolved, changed := f.resolveLocked(entries, true); changed {
+			entries = resolved
+			sortEntries(entries)
+		}
 		f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: c.seq, stale: old.stale})
 	}
 	f.pruneLocked(folderID, c.at)
+	f.mu.Unlock()
+	f.tellAdopted(adopted)
 }
 
 // applyRemote applies to a folder's stored listing a change made
@@ -354,24 +384,32 @@ func (f *folders) note(folderID string, c change) {
 // It reports whether the listing changed.
 func (f *folders) applyRemote(folderID string, c change, start uint64) bool {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	id := c.id
 	if c.kind == putEntry {
 		id = c.e.ID
 	}
 	for _, j := range f.journal[folderID] {
 		if j.seq > start && (j.id == id || j.e.ID == id) {
+			f.mu.Unlock()
 			return false
 		}
 	}
 	v, ok := f.cache.Get(folderID)
 	if !ok {
+		f.mu.Unlock()
 		return false
 	}
 	old := v.(*folderState)
 	entries := c.apply(slices.Clone(old.entries))
 	sortEntries(entries)
+	adopted := f.matchLocked(folderID, entries)
+	if resolved, changed := f.resolveLocked(entries, true); changed {
+		entries = resolved
+		sortEntries(entries)
+	}
 	f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: old.upto, stale: old.stale})
+	f.mu.Unlock()
+	f.tellAdopted(adopted)
 	return true
 }
 

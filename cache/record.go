@@ -83,6 +83,10 @@ type recordFile struct {
 	// Attempt is an upload that may have landed without its answer coming
 	// back: it is looked for before anything is sent again.
 	Attempt *attempt `json:"attempt,omitempty"`
+	// Claims are the ids among RemoteID and Replaces that came from an
+	// upload's answer and that no listing has shown yet (claims.go):
+	// nothing is renamed or trashed by them before they are looked up.
+	Claims map[string]claimFile `json:"claims,omitempty"`
 	// Size and Sum (CRC-32C) are the size and checksum of the bytes when
 	// they were complete.
 	Size int64  `json:"size"`

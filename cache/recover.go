@@ -265,6 +265,9 @@ func (q *queue) resume(r *record) {
 	}
 	q.byID[r.id] = r
 	q.mu.Unlock()
+	for id, c := range r.rf.Claims {
+		q.folders.claim(c.entry(id)) // listings look for it again
+	}
 	q.log.Info("found a file waiting for upload", "name", r.rf.Name, "state", r.state, "bytes", r.size)
 	r.publishLocked()
 	r.scheduleLocked(time.Time{})

@@ -61,7 +61,8 @@ import (
 //	  uvarint   m, then m strings: the folder's content types
 //	  uvarint   number of entries, then per entry:
 //	    byte    flags: snapDir, snapURLHasID, snapKey, snapParent,
-//	            snapCreated
+//	            snapCreated, snapUnconfirmed (the ID is an upload's
+//	            answer no listing has shown yet)
 //	    string  ID; Key (if snapKey, else Key = ID); Name;
 //	            ParentID (if snapParent, else the folder id)
 //	    varint  Size; ModTime as Unix nanoseconds (math.MinInt64: zero)
@@ -135,7 +136,8 @@ const (
 	snapKey
 	snapParent
 	snapCreated
-	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated
+	snapUnconfirmed
+	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated | snapUnconfirmed
 )
 
 var snapCRC = crc32.MakeTable(crc32.Castagnoli)
@@ -544,6 +546,9 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 		if e.created != 0 {
 			flags |= snapCreated
 		}
+		if e.unconfirmed {
+			flags |= snapUnconfirmed
+		}
 		b = append(b, flags)
 		b = appendSnapString(b, e.ID)
 		if flags&snapKey != 0 {
@@ -669,6 +674,7 @@ func decodeSnapFolder(chunk []byte) (string, savedFolder, error) {
 			e.ParentID = r.str(remote.MaxIDBytes)
 		}
 		e.IsDir = flags&snapDir != 0
+		e.unconfirmed = flags&snapUnconfirmed != 0
 		e.Size = r.varint()
 		e.ModTime = r.time()
 		if flags&snapURLHasID != 0 {

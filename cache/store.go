@@ -27,6 +27,11 @@ type Remote interface {
 	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
 	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
+	// Confirm finds an upload whose answer's id no listing has shown.
+	Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error)
+	// RouteRefused reports whether the service was seen to have no route
+	// (remote.RouteRename, ...) for this token.
+	RouteRefused(route string) bool
 	// FolderWrites is not nil once the service was seen putting a new item
 	// elsewhere than the folder asked for.
 	FolderWrites() error
@@ -208,6 +213,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 	s.folders.changedFn = s.changed
 	s.folders.bg = &s.bg
 	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
+	s.folders.adoptedFn = s.q.adoptedAs
 	if err := s.q.recoverSpool(dir); err != nil {
 		s.times.close()
 		s.snap.close()
@@ -441,6 +447,11 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if e.Pending {
 		return ErrNotFound
 	}
+	// Never by an id that no listing has shown (claims.go).
+	var err error
+	if e, err = s.confirm(ctx, e, src); err != nil {
+		return err
+	}
 	if err := s.folders.rename(ctx, e.ParentID, e.ID, newName); err != nil {
 		return err
 	}
@@ -451,7 +462,6 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if rep == nil {
 		return nil
 	}
-	var err error
 	if target != nil {
 		err = s.q.remove(target)
 	}
@@ -459,8 +469,10 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 		// A file of the API (perhaps only since the look-up: its upload
 		// landed meanwhile).
 		if r := s.latest(*rep); !r.Pending {
-			if err = s.removeAPI(ctx, r); err == nil && target != nil {
-				target.apiRemoved(r.ID)
+			if r, err = s.confirm(ctx, r, target); err == nil {
+				if err = s.removeAPI(ctx, r); err == nil && target != nil {
+					target.apiRemoved(r.ID)
+				}
 			}
 		} else {
 			err = nil // it never reached the API, and is gone
@@ -495,6 +507,10 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	if e.Pending {
 		return ErrNotFound
 	}
+	var err error
+	if e, err = s.confirm(ctx, e, r); err != nil {
+		return err
+	}
 	if err := s.removeAPI(ctx, e); err != nil {
 		return err
 	}
@@ -502,6 +518,23 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 		r.apiRemoved(e.ID)
 	}
 	return nil
+}
+
+// confirm returns e with the id a listing shows for it, when its id is an
+// upload's answer that no listing has shown yet (claims.go); r, when not
+// nil, is e's record, which learns the listed id too.
+func (s *Store) confirm(ctx context.Context, e Entry, r *record) (Entry, error) {
+	if !e.unconfirmed {
+		return e, nil
+	}
+	x, err := s.q.confirmEntry(ctx, e)
+	if err != nil {
+		return e, err
+	}
+	if r != nil {
+		r.adoptID(e.ID, x.ID)
+	}
+	return x, nil
 }
 
 func (s *Store) removeAPI(ctx context.Context, e Entry) error {

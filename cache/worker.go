@@ -70,6 +70,8 @@ func (q *queue) step(r *record) (bool, error) {
 		return false, nil
 	case r.rf.Attempt != nil:
 		return q.findAttempt(r)
+	case r.needsConfirmLocked():
+		return q.confirmRecord(r)
 	case r.state == stateRemoved:
 		return q.retireAll(r)
 	case r.state == stateComplete || r.state == stateUploading:
@@ -128,6 +130,7 @@ func (q *queue) opContext(extra time.Duration) (context.Context, context.CancelF
 func (q *queue) findAttempt(r *record) (bool, error) {
 	a := *r.rf.Attempt
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+	exclude = append(exclude, r.claimURLsLocked()...)
 	r.away()
 	exclude = append(exclude, q.knownIDs()...)
 
@@ -214,6 +217,7 @@ func (q *queue) upload(r *record) (bool, error) {
 	progress := r.progress
 	data := r.data
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+	exclude = append(exclude, r.claimURLsLocked()...)
 	r.away()
 	exclude = append(exclude, q.knownIDs()...)
 
@@ -282,6 +286,16 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return id == item.ID })
 	r.rf.RemoteID, r.rf.RemoteName, r.rf.Uploaded = item.ID, a.Name, a.Content
 	r.rf.Attempt = nil
+	if item.Unconfirmed {
+		// The answer's id: nothing is changed by it until a listing shows
+		// the file (claims.go).
+		if r.rf.Claims == nil {
+			r.rf.Claims = make(map[string]claimFile)
+		}
+		r.rf.Claims[item.ID] = claimFile{ParentID: a.ParentID, Name: a.Name, URL: item.URL, Size: e.Size, At: q.clock.Now()}
+		e.setCreated(q.clock.Now())
+		q.folders.claim(e)
+	}
 	if r.state == stateUploading || r.state == stateComplete {
 		r.state = stateUploaded
 	}
