@@ -77,6 +77,16 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 		for r.state == stateFilling && !r.gone {
 			r.cond.Wait()
 		}
+		// Renamed where the API cannot rename: its bytes are being copied
+		// in, to be uploaded under the new name; a change starts from them.
+		if err := r.copyWaitLocked(); err != nil {
+			if mine {
+				r.writers--
+				r.finishLocked()
+			}
+			r.mu.Unlock()
+			return nil, err
+		}
 		switch {
 		case r.gone && r.fillErr != nil:
 			err := r.fillErr
@@ -185,7 +195,7 @@ func (q *queue) reserve(e Entry) (*record, error) {
 	}
 	r.data, r.state, r.writers = f, stateFilling, 1
 	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
-		RemoteID: e.ID, RemoteName: e.Name, Created: q.clock.Now()}
+		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
 	if t, ok := q.times.get(e.ID); ok {
 		r.rf.ModTime = &t
 	}
@@ -426,6 +436,7 @@ func (r *record) dropLocked() {
 		close(r.left)
 	}
 	r.gone = true
+	r.cond.Broadcast()
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil
@@ -473,6 +484,13 @@ func safeFileName(name string) string {
 // trash once this file owns the name; another record (target) is dropped
 // and its API copies go the same way.
 func (q *queue) rename(r *record, name string, replace *Entry, target *record) error {
+	return q.renameRecord(r, name, replace, target, false)
+}
+
+// renameRecord is rename; with toCopy, r is (or is about to be) a record
+// whose bytes are copied from its copy in the API, to be uploaded under
+// the new name: an idle record becomes one (recopy.go).
+func (q *queue) renameRecord(r *record, name string, replace *Entry, target *record, toCopy bool) error {
 	var taken []string
 	var claims map[string]claimFile // of the ids in taken
 	held := false
@@ -499,16 +517,24 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 	switch {
 	case r.gone:
 		return fail(errNoRecord)
+	case r.state == stateIdle && toCopy && r.rf.RemoteID != "":
 	case r.state == stateIdle:
 		return fail(errIdle)
 	case r.state == stateRemoved:
 		return fail(ErrNotFound)
 	}
-	if limit := q.limitFor(name); r.size > limit && r.rf.Content > r.rf.Uploaded {
+	startCopy := toCopy && r.state == stateIdle
+	if limit := q.limitFor(name); r.size > limit && (r.rf.Content > r.rf.Uploaded || toCopy) {
 		// Bytes still to upload that the new name's type could not take.
 		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
 	}
 	prev, prevState := r.rf, r.state
+	if startCopy {
+		// Its bytes are those of its copy in the API (when it has them):
+		// uploaded again under the new name.
+		r.state = stateCopying
+		r.copied = r.data != nil && !r.aside
+	}
 	r.rf.Replaces = slices.Clone(r.rf.Replaces)
 	r.rf.Name = name
 	if replace != nil {
@@ -532,9 +558,14 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 	}
 	if err := r.saveLocked(); err != nil {
 		r.rf, r.state = prev, prevState
+		r.copied = false
 		return fail(err)
 	}
 	if r.state == stateUploaded || r.state == stateRetiring {
+		r.scheduleLocked(time.Time{})
+	}
+	if toCopy && r.state == stateCopying {
+		crashPoint("copying", name)
 		r.scheduleLocked(time.Time{})
 	}
 	r.publishLocked()
@@ -634,6 +665,7 @@ func (q *queue) remove(r *record) error {
 	nothingRemote := r.rf.RemoteID == "" && len(r.rf.Replaces) == 0 && r.rf.Attempt == nil && !r.sending
 	prevState := r.state
 	r.state = stateRemoved
+	r.cond.Broadcast() // a change waiting for a copy in
 	if nothingRemote {
 		r.unsaveLocked()
 	} else if err := r.saveLocked(); err != nil {

@@ -25,6 +25,10 @@ var (
 	ErrReadOnly     = errors.New("read-only mount")
 	ErrCrossFolder  = errors.New("the API cannot move items between folders")
 	ErrNotSupported = errors.New("not supported")
+	// ErrNotPermitted: the API offers no way to make this change for this
+	// token (it has no route for it; or the trash was asked for, and it
+	// can only delete for good).
+	ErrNotPermitted = errors.New("not permitted by the API")
 	// ErrRefused: a url ghlfs will not fetch (off the storage allow-list,
 	// or a redirect it does not follow). Nothing was sent.
 	ErrRefused = errors.New("refused by ghlfs")
@@ -43,6 +47,8 @@ func translate(err error) error {
 	}
 	var kind error
 	switch {
+	case errors.Is(err, remote.ErrNoTrash), errors.Is(err, remote.ErrRouteMissing):
+		kind = ErrNotPermitted
 	case errors.Is(err, remote.ErrNotFound):
 		kind = ErrNotFound
 	case errors.Is(err, remote.ErrUnconfirmed):

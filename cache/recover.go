@@ -231,6 +231,10 @@ func (q *queue) resume(r *record) {
 		}
 	case stateRemoved:
 		r.closeDataLocked()
+	case stateCopying:
+		// Renamed where the API cannot rename: its bytes are copied in
+		// again, from the start (copyIn truncates what a copy left).
+		r.copied = false
 	case stateUploaded, stateRetiring:
 		// The copy in the API holds these bytes; if the spool's copy is not
 		// them any more (a power cut), it goes, and the API's stands.

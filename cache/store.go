@@ -452,7 +452,15 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if e, err = s.confirm(ctx, e, src); err != nil {
 		return err
 	}
-	if err := s.folders.rename(ctx, e.ParentID, e.ID, newName); err != nil {
+	if s.rc.RouteRefused(remote.RouteRename) {
+		err = fmt.Errorf("POST /medias/{id}: %w", remote.ErrRouteMissing) // learnt: no call
+	} else {
+		err = s.folders.rename(ctx, e.ParentID, e.ID, newName)
+	}
+	if errors.Is(err, remote.ErrRouteMissing) {
+		return s.renameRefused(e, newName, rep, target, err)
+	}
+	if err != nil {
 		return err
 	}
 	s.q.renamed(e.ID, newName)
@@ -518,6 +526,22 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 		r.apiRemoved(e.ID)
 	}
 	return nil
+}
+
+// renameRefused renames e where the API has no rename route: a file is
+// uploaded again under the new name (recopy.go); a folder cannot be, and
+// is EXDEV, so that mv copies it and removes the old one, with one log
+// line saying why.
+func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *record, err error) error {
+	if e.IsDir {
+		s.log.Warn(fmt.Sprintf("rename of folder %s to %s: the API cannot rename it (%v); answered EXDEV, so that mv copies the folder and removes the old one", e.Name, newName, err), "name", e.Name)
+		return fmt.Errorf("%w: %w", ErrCrossFolder, err)
+	}
+	var api *Entry
+	if target == nil {
+		api = rep
+	}
+	return s.q.renameByCopy(e, newName, api, target)
 }
 
 // confirm returns e with the id a listing shows for it, when its id is an

@@ -81,8 +81,9 @@ type breakable struct {
 	// until it is closed; answered is told of each.
 	answersHeld chan struct{}
 	answered    chan struct{}
-	// failLists fails every listing (a 502) while set.
-	failLists atomic.Bool
+	// failLists fails every listing (a 502) while set; failStorage every
+	// read of a file's bytes.
+	failLists, failStorage atomic.Bool
 	// changes records every request that changes the library but an
 	// upload ("METHOD path?query body"), when not nil.
 	changesMu sync.Mutex
@@ -120,7 +121,8 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 		b.changes = append(b.changes, r.Method+" "+r.URL.RequestURI()+" "+string(body))
 		b.changesMu.Unlock()
 	}
-	if r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/medias/files") && b.failLists.Load() {
+	if (r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/medias/files") && b.failLists.Load()) ||
+		(strings.HasPrefix(r.URL.Path, "/storage/") && b.failStorage.Load()) {
 		return &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(`{"statusCode":502,"message":"bad gateway"}`)), Request: r}, nil
 	}

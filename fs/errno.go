@@ -42,6 +42,8 @@ func toErrno(err error) syscall.Errno {
 		return syscall.EXDEV
 	case errors.Is(err, cache.ErrNotSupported):
 		return syscall.ENOTSUP
+	case errors.Is(err, cache.ErrNotPermitted):
+		return syscall.EPERM
 	}
 	return syscall.EIO
 }
