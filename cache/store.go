@@ -29,9 +29,6 @@ type Remote interface {
 	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
 	// Confirm finds an upload whose answer's id no listing has shown.
 	Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error)
-	// RouteRefused reports whether the service was seen to have no route
-	// (remote.RouteRename, ...) for this token.
-	RouteRefused(route string) bool
 	// FolderWrites is not nil once the service was seen putting a new item
 	// elsewhere than the folder asked for.
 	FolderWrites() error
@@ -452,11 +449,8 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if e, err = s.confirm(ctx, e, src); err != nil {
 		return err
 	}
-	if s.rc.RouteRefused(remote.RouteRename) {
-		err = fmt.Errorf("POST /medias/{id}: %w", remote.ErrRouteMissing) // learnt: no call
-	} else {
-		err = s.folders.rename(ctx, e.ParentID, e.ID, newName)
-	}
+	// A route refused once is refused again without a call (remote).
+	err = s.folders.rename(ctx, e.ParentID, e.ID, newName)
 	if errors.Is(err, remote.ErrRouteMissing) {
 		return s.renameRefused(e, newName, rep, target, err)
 	}

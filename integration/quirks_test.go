@@ -35,6 +35,7 @@ func TestQuirkMatrix(t *testing.T) {
 		quirk string
 		opts  ghltest.Options
 		args  []string
+		also  []string // quirks on with it
 	}{
 		{quirk: ghltest.QuirkTrashListed},
 		{quirk: ghltest.QuirkUnstableTies, opts: ghltest.Options{PageCap: 8}, args: []string{"--page-size", "8"}},
@@ -49,10 +50,18 @@ func TestQuirkMatrix(t *testing.T) {
 		{quirk: ghltest.QuirkQueryPrefix},
 		{quirk: ghltest.QuirkQueryExact},
 		{quirk: ghltest.QuirkQueryRegex},
+		{quirk: ghltest.QuirkUploadIDDiffers},
+		{quirk: ghltest.QuirkUUIDIDs},
+		{quirk: ghltest.QuirkUpdate404},
+		// The trash cannot be had without the bulk route (rm is EPERM
+		// then, which a local twin never says): removals for good.
+		{quirk: ghltest.QuirkNoBulkRoutes, args: []string{"--delete-mode", "delete"}},
+		// DELETE is used only without the bulk route.
+		{quirk: ghltest.QuirkDeleteNeedsAlt, also: []string{ghltest.QuirkNoBulkRoutes}, args: []string{"--delete-mode", "delete"}},
 	} {
 		t.Run(c.quirk, func(t *testing.T) {
 			opts := c.opts
-			opts.Quirks = []string{c.quirk}
+			opts.Quirks = append([]string{c.quirk}, c.also...)
 			runFSRand(t, seed, nops, opts, faults, append(slices.Clone(args), c.args...))
 		})
 	}
