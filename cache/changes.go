@@ -188,12 +188,23 @@ func (r *record) truncateLocked0() error {
 // reserve registers a record for e in state filling, so that a second
 // change to e waits for it; nil if one is there already.
 func (q *queue) reserve(e Entry) (*record, error) {
+	r, err := q.recordOf(e, stateFilling, 1)
+	if r != nil {
+		q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
+	}
+	return r, err
+}
+
+// recordOf registers a record, in memory only, whose file is e (a file of
+// the API), in state with writers writers, and an empty spool file; nil
+// if e has a record already.
+func (q *queue) recordOf(e Entry, state string, writers int) (*record, error) {
 	r := q.newRecord(newID(), e.Key)
 	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	r.data, r.state, r.writers = f, stateFilling, 1
+	r.data, r.state, r.writers = f, state, writers
 	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
 		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
 	if t, ok := q.times.get(e.ID); ok {
@@ -210,7 +221,6 @@ func (q *queue) reserve(e Entry) (*record, error) {
 	}
 	q.byKey[r.key], q.byID[r.id] = r, r
 	q.mu.Unlock()
-	q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
 	return r, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
@@ -144,7 +143,7 @@ func (f *folders) matchLocked(folderID string, entries []Entry) []adoption {
 			if x.unconfirmed || x.Pending || x.IsDir {
 				continue
 			}
-			if x.ID == id || sameURL(x.URL(), c.URL()) {
+			if x.ID == id || remote.SameURL(x.URL(), c.URL()) {
 				if f.adoptLocked(id, x) {
 					done = append(done, adoption{answer: id, listed: f.adopted[id]})
 				}
@@ -224,20 +223,6 @@ func (f *folders) claimURLs() []string {
 		}
 	}
 	return out
-}
-
-// sameURL reports whether two file urls name the same object: equal, or
-// equal but for a query (a signature may change).
-func sameURL(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	cut := func(u string) string {
-		u, _, _ = strings.Cut(u, "#")
-		u, _, _ = strings.Cut(u, "?")
-		return u
-	}
-	return a == b || cut(a) == cut(b)
 }
 
 // confirmMargin is how long before an upload's answer came its file may

@@ -55,7 +55,15 @@ func noGuessedIDs(t *testing.T, e *wbEnv) {
 	}
 }
 
-// shownNames are the names a folder lists, with their keys.
+// uploaded writes name and waits until its upload is done.
+func (e *wbEnv) uploaded(t *testing.T, name, data string) {
+	t.Helper()
+	e.write(t, name, data)
+	e.clock.Advance(delay)
+	e.idle(t)
+}
+
+// shownKeys are the names the root lists, with their keys.
 func (e *wbEnv) shownKeys(t *testing.T) map[string][]string {
 	t.Helper()
 	l, err := e.store.ListDir(context.Background(), "")
@@ -77,9 +85,7 @@ func TestUploadIDDiffersChangesActOnTheListedID(t *testing.T) {
 	e := idDiffersWB(t)
 	ctx := context.Background()
 	other := e.srv.AddFile("", "other.txt", "", []byte("not touched"))
-	e.write(t, "a.txt", "one")
-	e.clock.Advance(delay)
-	e.idle(t)
+	e.uploaded(t, "a.txt", "one")
 	before := e.entry(t, "a.txt")
 	if !before.Unconfirmed() {
 		t.Fatalf("the upload's entry %+v is not marked unconfirmed", before)
@@ -128,9 +134,7 @@ func TestUploadIDDiffersChangesActOnTheListedID(t *testing.T) {
 // looks the file up first, and renames it by its listed id.
 func TestUploadIDDiffersRenameBeforeAnyListing(t *testing.T) {
 	e := idDiffersWB(t)
-	e.write(t, "a.txt", "one")
-	e.clock.Advance(delay)
-	e.idle(t)
+	e.uploaded(t, "a.txt", "one")
 	if err := e.store.Rename(context.Background(), e.entry(t, "a.txt"), "b.txt", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -148,9 +152,7 @@ func TestUploadIDDiffersRenameBeforeAnyListing(t *testing.T) {
 // record; remounted, the record looks it up and trashes the listed copy.
 func TestUploadIDDiffersClaimSurvivesARestart(t *testing.T) {
 	e := idDiffersWB(t)
-	e.write(t, "a.txt", "one")
-	e.clock.Advance(delay)
-	e.idle(t)
+	e.uploaded(t, "a.txt", "one")
 	e.rt.failLists.Store(true)
 	e.write(t, "a.txt", "two")
 	e.clock.Advance(delay)
@@ -176,9 +178,7 @@ func TestUploadIDDiffersClaimSurvivesARestart(t *testing.T) {
 // removed.
 func TestUploadIDDiffersSavedListing(t *testing.T) {
 	e := idDiffersWB(t)
-	e.write(t, "a.txt", "one")
-	e.clock.Advance(delay)
-	e.idle(t)
+	e.uploaded(t, "a.txt", "one")
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}

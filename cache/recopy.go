@@ -62,30 +62,11 @@ func (q *queue) renameByCopy(e Entry, name string, replace *Entry, target *recor
 // state copying, not saved yet (renameRecord saves it under its new
 // name); nil if e has a record already.
 func (q *queue) newCopy(e Entry) (*record, error) {
-	r := q.newRecord(newID(), e.Key)
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+	r, err := q.recordOf(e, stateCopying, 0)
+	if r != nil {
+		q.log.Debug("renaming a file by uploading it again", "name", e.Name, "key", e.Key, "remote", e.ID)
 	}
-	r.data, r.state = f, stateCopying
-	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
-		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
-	if t, ok := q.times.get(e.ID); ok {
-		r.rf.ModTime = &t
-	}
-	r.addClaimLocked(e)
-	r.touched = e.ModTime
-	q.mu.Lock()
-	if q.byKey[e.Key] != nil {
-		q.mu.Unlock()
-		f.Close()
-		os.Remove(r.dataPath())
-		return nil, nil
-	}
-	q.byKey[r.key], q.byID[r.id] = r, r
-	q.mu.Unlock()
-	q.log.Debug("renaming a file by uploading it again", "name", e.Name, "key", e.Key, "remote", e.ID)
-	return r, nil
+	return r, err
 }
 
 // recopyLocked turns a record whose copy in the API cannot be renamed

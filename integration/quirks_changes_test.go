@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ghlfs/ghlfs/remote/ghltest"
@@ -19,22 +18,7 @@ import (
 
 // requestLog collects the fake's request lines (its debug log), to see
 // which ids the calls named.
-type requestLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *requestLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *requestLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type requestLog struct{ syncBuffer }
 
 func (l *requestLog) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -703,16 +703,16 @@ func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude 
 // uploadIn finds an upload's file in a listing, by its id or its url.
 func uploadIn(items []Item, it Item) (Item, bool) {
 	for _, x := range items {
-		if x.ID == it.ID || sameURL(x.URL, it.URL) {
+		if x.ID == it.ID || SameURL(x.URL, it.URL) {
 			return x, true
 		}
 	}
 	return Item{}, false
 }
 
-// sameURL reports whether two file urls name the same object: equal, or
+// SameURL reports whether two file urls name the same object: equal, or
 // equal but for a query (a signature may change).
-func sameURL(a, b string) bool {
+func SameURL(a, b string) bool {
 	if a == "" || b == "" {
 		return false
 	}
