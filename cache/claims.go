@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
@@ -124,7 +123,7 @@ func (f *folders) tellAdopted(done []adoption) {
 	}
 }
 
-// matchLocked looks for the unconfirmed uploads of a folder in its
+// matchLocked looks for the unconfirmed uploads of a folder among
 // entries as listed, by id or by url (among the entries of its name: a
 // file renamed elsewhere is found by confirmEntry), and adopts those
 // found. The caller holds mu, and tells the queue of what it returns once
@@ -134,21 +133,25 @@ func (f *folders) matchLocked(folderID string, entries []Entry) []adoption {
 	if len(claims) == 0 {
 		return nil
 	}
-	var done []adoption
+	byName := make(map[string][]string, len(claims))
 	for id, c := range claims {
-		// entries are sorted by name (sortEntries).
-		i := sort.Search(len(entries), func(i int) bool { return entries[i].Name >= c.Name })
-		for ; i < len(entries) && entries[i].Name == c.Name; i++ {
-			x := entries[i]
-			if x.unconfirmed || x.Pending || x.IsDir {
+		byName[c.Name] = append(byName[c.Name], id)
+	}
+	var done []adoption
+	for _, x := range entries {
+		ids, ok := byName[x.Name]
+		if !ok || x.unconfirmed || x.Pending || x.IsDir {
+			continue
+		}
+		for _, id := range ids {
+			c, open := claims[id]
+			if !open || (x.ID != id && !remote.SameURL(x.URL(), c.URL())) {
 				continue
 			}
-			if x.ID == id || remote.SameURL(x.URL(), c.URL()) {
-				if f.adoptLocked(id, x) {
-					done = append(done, adoption{answer: id, listed: f.adopted[id]})
-				}
-				break
+			if f.adoptLocked(id, x) {
+				done = append(done, adoption{answer: id, listed: f.adopted[id]})
 			}
+			break
 		}
 	}
 	return done

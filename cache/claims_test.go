@@ -198,3 +198,38 @@ func TestUploadIDDiffersSavedListing(t *testing.T) {
 	}
 	noGuessedIDs(t, e)
 }
+
+// Where the answer's id is the listing's (the fake by default), a
+// listing that shows the upload confirms it, also one that began before
+// the upload landed, over which the mount's own note of the upload
+// stands: a rename then costs the rename alone, no look-up.
+func TestUploadIDConfirmedByAListing(t *testing.T) {
+	e := newWB(t)
+	e.write(t, "a.txt", "one")
+	e.store.Invalidate("")
+	e.rt.listsHeld, e.rt.listed = make(chan struct{}), make(chan struct{}, 4)
+	listing := make(chan error, 1)
+	go func() {
+		_, err := e.store.ListDir(context.Background(), "")
+		listing <- err
+	}()
+	<-e.rt.listed // the listing began; it reaches the fake once released
+	e.clock.Advance(delay)
+	e.idle(t) // landed, and noted
+	close(e.rt.listsHeld)
+	if err := <-listing; err != nil {
+		t.Fatal(err)
+	}
+	listed := e.entry(t, "a.txt")
+	if listed.Unconfirmed() {
+		t.Fatalf("a listing showed it, and it is still unconfirmed: %+v", listed)
+	}
+	before := e.srv.Stats().ByEndpoint
+	if err := e.store.Rename(context.Background(), listed, "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	after := e.srv.Stats().ByEndpoint
+	if after[ghltest.EndpointList] != before[ghltest.EndpointList] || after[ghltest.EndpointRename] != before[ghltest.EndpointRename]+1 {
+		t.Fatalf("calls before %v, after %v", before, after)
+	}
+}

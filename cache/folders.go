@@ -289,13 +289,15 @@ func (f *folders) end(start uint64) {
 // began applied, unless a listing fetched later is stored already.
 func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, start uint64) *folderState {
 	f.mu.Lock()
+	// Before the journal: a change noted since the fetch began may stand
+	// for an upload the fetch shows as listed.
+	adopted := f.matchLocked(folderID, entries)
 	for _, c := range f.journal[folderID] {
 		if c.seq > start {
 			entries = c.apply(entries)
 		}
 	}
 	sortEntries(entries)
-	adopted := f.matchLocked(folderID, entries)
 	if resolved, changed := f.resolveLocked(entries, true); changed {
 		entries = resolved
 		sortEntries(entries)
@@ -359,13 +361,13 @@ func (f *folders) note(folderID string, c change) {
 	var adopted []adoption
 	if v, ok := f.cache.Get(folderID); ok {
 		old := v.(*folderState)
-		entries := c.apply(slices.Clone(old.entries))
-		sortEntries(entries)
 		if c.kind == putEntry && c.e.unconfirmed {
 			// The listing may hold the upload already (a listing that
 			// began after it landed).
-			adopted = f.matchLocked(folderID, entries)
+			adopted = f.matchLocked(folderID, old.entries)
 		}
+		entries := c.apply(slices.Clone(old.entries))
+		sortEntries(entries)
 		if resolved, changed := f.resolveLocked(entries, true); changed {
 			entries = resolved
 			sortEntries(entries)
