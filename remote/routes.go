@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Routes the service may not have for a token. A field report found every
@@ -19,7 +20,15 @@ type RouteError struct {
 }
 
 func (e *RouteError) Error() string {
-	return fmt.Sprintf("the API has no route %s for this token (%d: %s)", e.Route, e.Err.Status, e.Err.Message)
+	return fmt.Sprintf("the API has no route %s for this token (%d: %s)", e.Route, e.Err.Status, cutMessage(e.Err.Message))
+}
+
+// cutMessage bounds a server's message kept in a log line.
+func cutMessage(m string) string {
+	if len(m) <= 200 {
+		return m
+	}
+	return strings.ToValidUTF8(m[:200], "") + "…"
 }
 
 func (e *RouteError) Unwrap() error { return ErrRouteMissing }
@@ -54,7 +63,7 @@ func (c *Client) noteRoute(route string, err error) error {
 	}
 	c.mu.Unlock()
 	if !known {
-		c.log.Warn(fmt.Sprintf("the API answers %s as a route it does not have (%s); it is not called again while mounted", route, apiErr.Message), "route", route)
+		c.log.Warn(fmt.Sprintf("the API answers %s as a route it does not have (%s); it is not called again while mounted", route, cutMessage(apiErr.Message)), "route", route)
 	}
 	return re
 }
