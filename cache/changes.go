@@ -188,7 +188,7 @@ func (r *record) truncateLocked0() error {
 // reserve registers a record for e in state filling, so that a second
 // change to e waits for it; nil if one is there already.
 func (q *queue) reserve(e Entry) (*record, error) {
-	r, err := q.recordOf(e, stateFilling, 1)
+	r, err := q.recordOf(e, stateFilling, 1, true)
 	if r != nil {
 		q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
 	}
@@ -196,15 +196,20 @@ func (q *queue) reserve(e Entry) (*record, error) {
 }
 
 // recordOf registers a record, in memory only, whose file is e (a file of
-// the API), in state with writers writers, and an empty spool file; nil
-// if e has a record already.
-func (q *queue) recordOf(e Entry, state string, writers int) (*record, error) {
+// the API), in state with writers writers, and an empty spool file when
+// data is set (else no bytes at all: its copy in the API stands for the
+// file, as for a record whose bytes were set aside); nil if e has a
+// record already.
+func (q *queue) recordOf(e Entry, state string, writers int, data bool) (*record, error) {
 	r := q.newRecord(newID(), e.Key)
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+	var f *os.File
+	if data {
+		var err error
+		if f, err = os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
 	}
-	r.data, r.state, r.writers = f, state, writers
+	r.data, r.state, r.writers, r.aside = f, state, writers, !data
 	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
 		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
 	if t, ok := q.times.get(e.ID); ok {
@@ -215,8 +220,10 @@ func (q *queue) recordOf(e Entry, state string, writers int) (*record, error) {
 	q.mu.Lock()
 	if q.byKey[e.Key] != nil {
 		q.mu.Unlock()
-		f.Close()
-		os.Remove(r.dataPath())
+		if f != nil {
+			f.Close()
+			os.Remove(r.dataPath())
+		}
 		return nil, nil
 	}
 	q.byKey[r.key], q.byID[r.id] = r, r
@@ -494,13 +501,16 @@ func safeFileName(name string) string {
 // trash once this file owns the name; another record (target) is dropped
 // and its API copies go the same way.
 func (q *queue) rename(r *record, name string, replace *Entry, target *record) error {
-	return q.renameRecord(r, name, replace, target, false)
+	return q.renameRecord(r, name, replace, target, "")
 }
 
-// renameRecord is rename; with toCopy, r is (or is about to be) a record
-// whose bytes are copied from its copy in the API, to be uploaded under
-// the new name: an idle record becomes one (recopy.go).
-func (q *queue) renameRecord(r *record, name string, replace *Entry, target *record, toCopy bool) error {
+// renameRecord is rename; idleTo, when not "", is the state an idle
+// record (nothing pending: its copy in the API holds its bytes) takes to
+// carry the rename out: stateUploaded, the rename is sent by the worker
+// (renameVia); stateCopying, the bytes are uploaded again under the new
+// name (recopy.go).
+func (q *queue) renameRecord(r *record, name string, replace *Entry, target *record, idleTo string) error {
+	toCopy := idleTo == stateCopying
 	var taken []string
 	var claims map[string]claimFile // of the ids in taken
 	held := false
@@ -527,23 +537,23 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 	switch {
 	case r.gone:
 		return fail(errNoRecord)
-	case r.state == stateIdle && toCopy && r.rf.RemoteID != "":
+	case r.state == stateIdle && idleTo != "" && r.rf.RemoteID != "":
 	case r.state == stateIdle:
 		return fail(errIdle)
 	case r.state == stateRemoved:
 		return fail(ErrNotFound)
 	}
-	startCopy := toCopy && r.state == stateIdle
+	fromIdle := idleTo != "" && r.state == stateIdle
 	if limit := q.limitFor(name); r.size > limit && (r.rf.Content > r.rf.Uploaded || toCopy) {
 		// Bytes still to upload that the new name's type could not take.
 		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
 	}
 	prev, prevState := r.rf, r.state
-	if startCopy {
+	if fromIdle {
+		r.state = idleTo
 		// Its bytes are those of its copy in the API (when it has them):
-		// uploaded again under the new name.
-		r.state = stateCopying
-		r.copied = r.data != nil && !r.aside
+		// a copy need not download them again.
+		r.copied = toCopy && r.data != nil && !r.aside
 	}
 	r.rf.Replaces = slices.Clone(r.rf.Replaces)
 	r.rf.Name = name
@@ -556,10 +566,7 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 		if id != "" && id != r.rf.RemoteID && !slices.Contains(r.rf.Replaces, id) {
 			r.rf.Replaces = append(r.rf.Replaces, id)
 			if c, ok := claims[id]; ok {
-				if r.rf.Claims == nil {
-					r.rf.Claims = make(map[string]claimFile)
-				}
-				r.rf.Claims[id] = c
+				r.keepClaimLocked(id, c)
 			}
 		}
 	}

@@ -261,6 +261,19 @@ func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
 	return x, nil
 }
 
+// known returns e with the id listings show for it, and false when e's
+// id is an upload's answer no listing has shown (nor adoption found).
+func (q *queue) known(e Entry) (Entry, bool) {
+	if !e.unconfirmed {
+		return e, true
+	}
+	if x, ok := q.folders.adoptedOf(e.ID); ok {
+		x.Key = e.Key
+		return x, true
+	}
+	return e, false
+}
+
 // exclusions are the ids and urls of the files the mount knows, less one
 // file's own: a lost upload, or an unconfirmed one, is none of them.
 func (q *queue) exclusions(id, url string) []string {
@@ -489,5 +502,17 @@ func withClaim(claims map[string]claimFile, e Entry) map[string]claimFile {
 // addClaimLocked keeps e's claim when the record holds e's id and it is
 // unconfirmed. The caller holds r.mu.
 func (r *record) addClaimLocked(e Entry) {
-	r.rf.Claims = withClaim(r.rf.Claims, e)
+	if e.unconfirmed && e.ID != "" {
+		r.keepClaimLocked(e.ID, claimOf(e))
+	}
+}
+
+// keepClaimLocked keeps the claim of an id the record holds, and has
+// listings look for it. The caller holds r.mu.
+func (r *record) keepClaimLocked(id string, c claimFile) {
+	if r.rf.Claims == nil {
+		r.rf.Claims = make(map[string]claimFile)
+	}
+	r.rf.Claims[id] = c
+	r.q.folders.claim(c.entry(id))
 }

@@ -130,13 +130,24 @@ func TestUploadIDDiffersChangesActOnTheListedID(t *testing.T) {
 	noGuessedIDs(t, e)
 }
 
-// A file renamed right after its upload, before any listing: the rename
-// looks the file up first, and renames it by its listed id.
+// A file renamed right after its upload, before any listing: the mount
+// shows the new name at once; the queue looks the file up first, and
+// renames it by its listed id.
 func TestUploadIDDiffersRenameBeforeAnyListing(t *testing.T) {
 	e := idDiffersWB(t)
 	e.uploaded(t, "a.txt", "one")
 	if err := e.store.Rename(context.Background(), e.entry(t, "a.txt"), "b.txt", nil); err != nil {
 		t.Fatal(err)
+	}
+	if got := e.shownKeys(t); len(got) != 1 || len(got["b.txt"]) != 1 {
+		t.Fatalf("right after the rename the mount shows %v", got)
+	}
+	if got := e.read(t, e.entry(t, "b.txt")); got != "one" {
+		t.Fatalf("b.txt reads %q", got)
+	}
+	e.settle(t)
+	if n := calls(e.srv, ghltest.EndpointRename); n != 1 {
+		t.Errorf("%d rename calls, want 1 (by the listed id)", n)
 	}
 	if got := live(e.srv, "b.txt"); len(got) != 1 {
 		t.Fatalf("b.txt in the library: %q", got)
@@ -193,6 +204,10 @@ func TestUploadIDDiffersSavedListing(t *testing.T) {
 	if err := e.store.Remove(context.Background(), saved); err != nil {
 		t.Fatal(err)
 	}
+	if got := e.shownKeys(t); len(got) != 0 {
+		t.Fatalf("right after the removal the mount shows %v", got)
+	}
+	e.settle(t)
 	if got := live(e.srv, "a.txt"); len(got) != 0 {
 		t.Fatalf("the library still holds %q", got)
 	}

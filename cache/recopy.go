@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -26,47 +27,122 @@ func (q *queue) renameByCopy(e Entry, name string, replace *Entry, target *recor
 	if limit := q.limitFor(name); e.Size > limit {
 		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it could not be uploaded again under that name", ErrTooLarge, name, e.Size, limit, remote.IntendedType(name))
 	}
+	_, err := q.renameVia(e, name, replace, target, stateCopying)
+	return err
+}
+
+// renameVia renames e, a file of the API, through a record the worker
+// carries out, which starts in state: copying (renameByCopy), or
+// uploaded, with no bytes of its own (its copy in the API stands for the
+// file), whose worker looks up its id first (claims.go) and then renames
+// it. A record with nothing pending (an idle copy of the bytes) takes
+// that state; one with changes pending takes the name, as rename does.
+func (q *queue) renameVia(e Entry, name string, replace *Entry, target *record, state string) (*record, error) {
 	for {
 		q.mu.Lock()
 		r := q.byKey[e.Key]
 		q.mu.Unlock()
 		if r == nil {
 			var err error
-			if r, err = q.newCopy(e); err != nil {
-				return err
+			// A copy needs a spool file to copy into; a rename, no bytes.
+			if r, err = q.recordOf(e, state, 0, state == stateCopying); err != nil {
+				return nil, err
 			}
 			if r == nil {
 				continue // another change got there first
 			}
-			if err := q.renameRecord(r, name, replace, target, true); err != nil {
+			if err := q.renameRecord(r, name, replace, target, state); err != nil {
 				r.mu.Lock()
-				r.closeDataLocked()
+				if r.data != nil {
+					r.closeDataLocked()
+				}
 				r.dropLocked()
 				r.mu.Unlock()
-				return err
+				return nil, err
 			}
-			return nil
+			q.log.Debug("a file's rename goes through the queue", "name", e.Name, "to", name, "state", state)
+			return r, nil
 		}
-		// A record with nothing pending (an idle copy of the bytes)
-		// becomes the copy; one with changes pending takes the name, and
-		// its worker finds the rename refused (renameRemote).
-		err := q.renameRecord(r, name, replace, target, true)
+		err := q.renameRecord(r, name, replace, target, state)
 		if err == errNoRecord {
 			continue // it left the queue meanwhile
 		}
-		return err
+		return r, err
 	}
 }
 
-// newCopy registers a record whose bytes are to be copied from e, in
-// state copying, not saved yet (renameRecord saves it under its new
-// name); nil if e has a record already.
-func (q *queue) newCopy(e Entry) (*record, error) {
-	r, err := q.recordOf(e, stateCopying, 0)
-	if r != nil {
-		q.log.Debug("renaming a file by uploading it again", "name", e.Name, "key", e.Key, "remote", e.ID)
+// removeVia removes e, a file of the API, through a record the worker
+// carries out (claims.go: its id is looked up first).
+func (q *queue) removeVia(e Entry) (*record, error) {
+	for {
+		q.mu.Lock()
+		r := q.byKey[e.Key]
+		q.mu.Unlock()
+		made := false
+		if r == nil {
+			var err error
+			if r, err = q.recordOf(e, stateUploaded, 0, false); err != nil {
+				return nil, err
+			}
+			if r == nil {
+				continue
+			}
+			made = true
+		}
+		err := q.remove(r)
+		switch {
+		case err == errNoRecord:
+			continue
+		case err == errIdle:
+			r.mu.Lock()
+			r.state = stateUploaded // nothing pending: its removal goes through it
+			r.mu.Unlock()
+			continue
+		case err != nil && made:
+			r.mu.Lock()
+			r.dropLocked()
+			r.mu.Unlock()
+		}
+		return r, err
 	}
-	return r, err
+}
+
+// await waits until r has done what it has to do in the API (it left the
+// queue), or one of its steps failed (that error), or ctx ends: for a
+// change made through the queue when the tool waits for the API's answer
+// (--write-back-delay 0).
+func (q *queue) await(ctx context.Context, r *record) error {
+	stop := context.AfterFunc(ctx, func() {
+		q.mu.Lock()
+		q.progress.Broadcast()
+		q.mu.Unlock()
+	})
+	defer stop()
+	for {
+		q.mu.Lock()
+		seen := q.steps
+		q.mu.Unlock()
+		r.mu.Lock()
+		gone, failure, tries := r.gone, r.failure, r.tries
+		r.mu.Unlock()
+		switch {
+		case gone:
+			return nil
+		case failure != "" && tries > 0:
+			return fmt.Errorf("%w: %s (kept in the queue, will retry)", ErrUnavailable, failure)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		q.mu.Lock()
+		for q.steps == seen && ctx.Err() == nil && !q.closed {
+			q.progress.Wait()
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if closed {
+			return fmt.Errorf("%w: ghlfs is stopping; the change is done at the next mount", ErrUnavailable)
+		}
+	}
 }
 
 // recopyLocked turns a record whose copy in the API cannot be renamed

@@ -270,7 +270,7 @@ func (q *queue) resume(r *record) {
 	q.byID[r.id] = r
 	q.mu.Unlock()
 	for id, c := range r.rf.Claims {
-		q.folders.claim(c.entry(id)) // listings look for it again
+		r.keepClaimLocked(id, c) // listings look for it again
 	}
 	q.log.Info("found a file waiting for upload", "name", r.rf.Name, "state", r.state, "bytes", r.size)
 	r.publishLocked()

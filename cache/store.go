@@ -444,13 +444,21 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if e.Pending {
 		return ErrNotFound
 	}
-	// Never by an id that no listing has shown (claims.go).
-	var err error
-	if e, err = s.confirm(ctx, e, src); err != nil {
-		return err
+	// Never by an id that no listing has shown (claims.go): a file whose
+	// id is not known yet is renamed by the queue, which looks it up first
+	// (the tool does not wait for that).
+	x, ok := s.q.known(e)
+	if !ok {
+		var api *Entry
+		if target == nil {
+			api = rep
+		}
+		r, err := s.q.renameVia(e, newName, api, target, stateUploaded)
+		return s.settled(ctx, r, err)
 	}
+	e = x
 	// A route refused once is refused again without a call (remote).
-	err = s.folders.rename(ctx, e.ParentID, e.ID, newName)
+	err := s.folders.rename(ctx, e.ParentID, e.ID, newName)
 	if errors.Is(err, remote.ErrRouteMissing) {
 		return s.renameRefused(e, newName, rep, target, err)
 	}
@@ -509,10 +517,14 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	if e.Pending {
 		return ErrNotFound
 	}
-	var err error
-	if e, err = s.confirm(ctx, e, r); err != nil {
-		return err
+	// Never by an id that no listing has shown (claims.go): the queue
+	// looks it up first, then trashes it.
+	x, ok := s.q.known(e)
+	if !ok {
+		r, err := s.q.removeVia(e)
+		return s.settled(ctx, r, err)
 	}
+	e = x
 	if err := s.removeAPI(ctx, e); err != nil {
 		return err
 	}
@@ -520,6 +532,16 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 		r.apiRemoved(e.ID)
 	}
 	return nil
+}
+
+// settled returns err, or, when the tool waits for the API's answer
+// (--write-back-delay 0), the outcome of what record r now does in the
+// API.
+func (s *Store) settled(ctx context.Context, r *record, err error) error {
+	if err != nil || r == nil || s.opts.WriteBackDelay > 0 {
+		return err
+	}
+	return s.q.await(ctx, r)
 }
 
 // renameRefused renames e where the API has no rename route: a file is

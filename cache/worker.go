@@ -300,12 +300,8 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	if item.Unconfirmed {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
-		if r.rf.Claims == nil {
-			r.rf.Claims = make(map[string]claimFile)
-		}
-		r.rf.Claims[item.ID] = claimFile{ParentID: a.ParentID, Name: a.Name, URL: item.URL, Size: e.Size, At: q.clock.Now()}
 		e.setCreated(q.clock.Now())
-		q.folders.claim(e)
+		r.keepClaimLocked(item.ID, claimOf(e))
 	}
 	if r.state == stateUploading || r.state == stateComplete {
 		r.state = stateUploaded
