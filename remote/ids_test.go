@@ -38,9 +38,13 @@ func TestConfirmUpload(t *testing.T) {
 			if !it.Unconfirmed {
 				t.Fatalf("the answer's id %s is not marked unconfirmed", it.ID)
 			}
+			srv.ResetStats()
 			got, err := c.Confirm(context.Background(), it, since, nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if n := srv.Stats().ByEndpoint[ghltest.EndpointList]; it.URL != "" && n != 1 {
+				t.Errorf("Confirm made %d list calls, want 1 (a search's first page shows it)", n)
 			}
 			fake, ok := srv.Item(got.ID)
 			if !ok || fake.Name != "a.png" || fake.ParentID != "" || got.Unconfirmed {
@@ -86,21 +90,24 @@ func TestPlacementFindsTheUploadByURL(t *testing.T) {
 
 // A file not in its folder's listing is not confirmed, whatever its id:
 // ErrUnconfirmed, never ErrNotFound (it is not known to be gone).
+// (Also where listings show trashed items, marked so.)
 func TestConfirmNotListed(t *testing.T) {
-	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers}})
-	since := time.Now()
-	it, err := uploadBytes(t, c, "", "a.txt", "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range srv.Items() {
-		if err := c.DeleteMany(context.Background(), []string{x.ID}, remote.StatusTrashed); err != nil {
+	for _, quirks := range [][]string{{ghltest.QuirkUploadIDDiffers}, {ghltest.QuirkUploadIDDiffers, ghltest.QuirkTrashListed}, {ghltest.QuirkTrashListed}} {
+		c, srv := quirkClient(t, ghltest.Options{Quirks: quirks})
+		since := time.Now()
+		it, err := uploadBytes(t, c, "", "a.txt", "a")
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	_, err = c.Confirm(context.Background(), it, since, nil)
-	if !errors.Is(err, remote.ErrUnconfirmed) || errors.Is(err, remote.ErrNotFound) {
-		t.Fatalf("Confirm of a file not listed: %v", err)
+		for _, x := range srv.Items() {
+			if err := c.DeleteMany(context.Background(), []string{x.ID}, remote.StatusTrashed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = c.Confirm(context.Background(), it, since, nil)
+		if !errors.Is(err, remote.ErrUnconfirmed) || errors.Is(err, remote.ErrNotFound) {
+			t.Fatalf("%v: Confirm of a file not listed: %v", quirks, err)
+		}
 	}
 }
 

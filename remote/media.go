@@ -677,6 +677,18 @@ var ErrUnconfirmed = errors.New("the library does not list the upload")
 // nowhere), and a change sent with an id no listing showed may act on
 // nothing. ErrUnconfirmed when no listed item is it.
 func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude []string) (Item, error) {
+	if !strings.ContainsAny(it.Name, `\^$|?*+()[]{}`) {
+		// The first page of a search by its name shows it, as a rule: one
+		// call. Whether more pages follow matters only when it does not.
+		page, err := c.ListPage(ctx, ListQuery{Type: TypeFile, ParentID: it.ParentID, Query: it.Name}, 0, c.limit())
+		if err != nil {
+			return Item{}, err
+		}
+		page = slices.DeleteFunc(ListQuery{ParentID: it.ParentID}.children(page), func(x Item) bool { return x.Deleted })
+		if x, ok := uploadIn(page, it); ok {
+			return x, nil
+		}
+	}
 	items, err := c.named(ctx, it.ParentID, TypeFile, it.Name)
 	if err != nil {
 		return Item{}, err
