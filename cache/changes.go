@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"time"
@@ -75,6 +76,16 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 		r.mu.Lock()
 		for r.state == stateFilling && !r.gone {
 			r.cond.Wait()
+		}
+		// Renamed where the API cannot rename: its bytes are being copied
+		// in, to be uploaded under the new name; a change starts from them.
+		if err := r.copyWaitLocked(); err != nil {
+			if mine {
+				r.writers--
+				r.finishLocked()
+			}
+			r.mu.Unlock()
+			return nil, err
 		}
 		switch {
 		case r.gone && r.fillErr != nil:
@@ -177,28 +188,46 @@ func (r *record) truncateLocked0() error {
 // reserve registers a record for e in state filling, so that a second
 // change to e waits for it; nil if one is there already.
 func (q *queue) reserve(e Entry) (*record, error) {
-	r := q.newRecord(newID(), e.Key)
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+	r, err := q.recordOf(e, stateFilling, 1, true)
+	if r != nil {
+		q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
 	}
-	r.data, r.state, r.writers = f, stateFilling, 1
+	return r, err
+}
+
+// recordOf registers a record, in memory only, whose file is e (a file of
+// the API), in state with writers writers, and an empty spool file when
+// data is set (else no bytes at all: its copy in the API stands for the
+// file, as for a record whose bytes were set aside); nil if e has a
+// record already.
+func (q *queue) recordOf(e Entry, state string, writers int, data bool) (*record, error) {
+	r := q.newRecord(newID(), e.Key)
+	var f *os.File
+	if data {
+		var err error
+		if f, err = os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+	}
+	r.data, r.state, r.writers, r.aside = f, state, writers, !data
 	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
-		RemoteID: e.ID, RemoteName: e.Name, Created: q.clock.Now()}
+		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
 	if t, ok := q.times.get(e.ID); ok {
 		r.rf.ModTime = &t
 	}
+	r.addClaimLocked(e)
 	r.touched = e.ModTime
 	q.mu.Lock()
 	if q.byKey[e.Key] != nil {
 		q.mu.Unlock()
-		f.Close()
-		os.Remove(r.dataPath())
+		if f != nil {
+			f.Close()
+			os.Remove(r.dataPath())
+		}
 		return nil, nil
 	}
 	q.byKey[r.key], q.byID[r.id] = r, r
 	q.mu.Unlock()
-	q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
 	return r, nil
 }
 
@@ -424,6 +453,7 @@ func (r *record) dropLocked() {
 		close(r.left)
 	}
 	r.gone = true
+	r.cond.Broadcast()
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil
@@ -471,14 +501,26 @@ func safeFileName(name string) string {
 // trash once this file owns the name; another record (target) is dropped
 // and its API copies go the same way.
 func (q *queue) rename(r *record, name string, replace *Entry, target *record) error {
+	return q.renameRecord(r, name, replace, target, "")
+}
+
+// renameRecord is rename; idleTo, when not "", is the state an idle
+// record (nothing pending: its copy in the API holds its bytes) takes to
+// carry the rename out: stateUploaded, the rename is sent by the worker
+// (renameVia); stateCopying, the bytes are uploaded again under the new
+// name (recopy.go).
+func (q *queue) renameRecord(r *record, name string, replace *Entry, target *record, idleTo string) error {
+	toCopy := idleTo == stateCopying
 	var taken []string
+	var claims map[string]claimFile // of the ids in taken
 	held := false
 	if target != nil && target != r {
-		taken, held = target.hold()
+		taken, claims, held = target.hold()
 		if cur, ok := q.current(target.key); ok && !held {
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
 			taken = append(taken, cur.ID)
+			claims = withClaim(claims, cur)
 		}
 	}
 	r.mu.Lock()
@@ -495,24 +537,37 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 	switch {
 	case r.gone:
 		return fail(errNoRecord)
+	case r.state == stateIdle && idleTo != "" && r.rf.RemoteID != "":
 	case r.state == stateIdle:
 		return fail(errIdle)
 	case r.state == stateRemoved:
 		return fail(ErrNotFound)
 	}
-	if limit := q.limitFor(name); r.size > limit && r.rf.Content > r.rf.Uploaded {
+	fromIdle := idleTo != "" && r.state == stateIdle
+	if limit := q.limitFor(name); r.size > limit && (r.rf.Content > r.rf.Uploaded || toCopy) {
 		// Bytes still to upload that the new name's type could not take.
 		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
 	}
 	prev, prevState := r.rf, r.state
+	if fromIdle {
+		r.state = idleTo
+		// Its bytes are those of its copy in the API (when it has them):
+		// a copy need not download them again.
+		r.copied = toCopy && r.data != nil && !r.aside
+	}
 	r.rf.Replaces = slices.Clone(r.rf.Replaces)
 	r.rf.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
+		claims = withClaim(claims, *replace)
 	}
+	r.rf.Claims = maps.Clone(r.rf.Claims)
 	for _, id := range taken {
 		if id != "" && id != r.rf.RemoteID && !slices.Contains(r.rf.Replaces, id) {
 			r.rf.Replaces = append(r.rf.Replaces, id)
+			if c, ok := claims[id]; ok {
+				r.keepClaimLocked(id, c)
+			}
 		}
 	}
 	if held {
@@ -526,6 +581,7 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 	}
 	if err := r.saveLocked(); err != nil {
 		r.rf, r.state = prev, prevState
+		r.copied = false
 		return fail(err)
 	}
 	if retry {
@@ -533,6 +589,10 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 		r.scheduleLocked(r.rf.Due)
 	}
 	if r.state == stateUploaded || r.state == stateRetiring {
+		r.scheduleLocked(time.Time{})
+	}
+	if toCopy && r.state == stateCopying {
+		crashPoint("copying", name)
 		r.scheduleLocked(time.Time{})
 	}
 	r.publishLocked()
@@ -546,7 +606,7 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 // hold stops a record another is being renamed over from acting in the
 // API (after its upload under way, if any, ended), and returns the API
 // copies it holds; false if it is gone already.
-func (r *record) hold() ([]string, bool) {
+func (r *record) hold() ([]string, map[string]claimFile, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for (r.sending || r.acting || r.state == stateFilling) && !r.gone {
@@ -556,12 +616,12 @@ func (r *record) hold() ([]string, bool) {
 	case r.aside && !r.gone:
 		// Its bytes were set aside; the copy in the API that holds the
 		// name goes too.
-		return []string{r.rf.RemoteID}, false
+		return []string{r.rf.RemoteID}, maps.Clone(r.rf.Claims), false
 	case r.gone || r.state == stateRemoved:
-		return nil, false
+		return nil, nil, false
 	}
 	r.held = true
-	return append(slices.Clone(r.rf.Replaces), r.rf.RemoteID), true
+	return append(slices.Clone(r.rf.Replaces), r.rf.RemoteID), maps.Clone(r.rf.Claims), true
 }
 
 // unhold lets a held record act again (the rename over it failed).
@@ -633,6 +693,7 @@ func (q *queue) remove(r *record) error {
 	r.unparkLocked() // what the service refused is not to be sent any more
 	prevState := r.state
 	r.state = stateRemoved
+	r.cond.Broadcast() // a change waiting for a copy in
 	if nothingRemote {
 		r.unsaveLocked()
 	} else if err := r.saveLocked(); err != nil {

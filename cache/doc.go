@@ -4,9 +4,10 @@
 //
 //	Store (store.go, handle.go)      the front: views, Stat, changes, open files
 //	  ├─ queue (queue.go, record.go, changes.go, worker.go, recover.go,
-//	  │        locate.go)
+//	  │        locate.go, claims.go)
 //	  │        the write-back queue: every pending change to a file's bytes,
-//	  │        as records with explicit, persisted states
+//	  │        as records with explicit, persisted states; uploads whose
+//	  │        answer's id no listing has shown yet (claims.go)
 //	  │    ├─ folders (folders.go, poll.go, sync.go)   listings with TTLs,
 //	  │    │        the journal of changes made through the mount, and the
 //	  │    │        background passes and polls that keep them in sync
@@ -23,7 +24,9 @@
 // tells content the sizes a listing lacked (content.learnSizes), and
 // content asks folders for a listing checked against the server when a
 // url from a listing an earlier mount saved is refused
-// (folders.relisted).
+// (folders.relisted); folders tells the queue of an upload found in a
+// listing (adoptedFn). Each is called with none of the caller's locks
+// held.
 //
 // # Lock order
 //

@@ -44,6 +44,10 @@ type Entry struct {
 	System bool
 	// Pending marks a file whose bytes are held by the write-back queue.
 	Pending bool
+	// unconfirmed marks an ID taken from an upload's answer that no
+	// listing has shown yet (remote.Item.Unconfirmed): nothing is renamed
+	// or removed by it (see claims.go).
+	unconfirmed bool
 }
 
 // maxContentTypeBytes bounds a content type kept: type and subtype are
@@ -61,6 +65,8 @@ func entryOf(it remote.Item) Entry {
 		System:   it.IsFolder() && it.System,
 		Size:     it.Size,
 		ModTime:  it.ModTime(),
+
+		unconfirmed: it.Unconfirmed,
 	}
 	e.setURL(it.URL)
 	e.setContentType(it.ContentType)
@@ -71,6 +77,10 @@ func entryOf(it remote.Item) Entry {
 	e.setCreated(created)
 	return e
 }
+
+// Unconfirmed reports whether e's ID is an upload's answer that no
+// listing has shown yet.
+func (e Entry) Unconfirmed() bool { return e.unconfirmed }
 
 // ContentType is the content type the API gave for the file; "" when it
 // gave none.

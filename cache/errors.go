@@ -28,6 +28,10 @@ var (
 	// ErrSystemFolder: a system folder of the library (isEssential or
 	// appFolder) cannot be removed or renamed. Nothing was sent.
 	ErrSystemFolder = errors.New("a system folder of the library cannot be removed or renamed")
+	// ErrNotPermitted: the API offers no way to make this change for this
+	// token (it has no route for it; or the trash was asked for, and it
+	// can only delete for good).
+	ErrNotPermitted = errors.New("not permitted by the API")
 	// ErrRefused: a url ghlfs will not fetch (off the storage allow-list,
 	// or a redirect it does not follow). Nothing was sent.
 	ErrRefused = errors.New("refused by ghlfs")
@@ -51,7 +55,12 @@ func translate(err error) error {
 	}
 	var kind error
 	switch {
+	case errors.Is(err, remote.ErrNoTrash), errors.Is(err, remote.ErrRouteMissing):
+		kind = ErrNotPermitted
 	case errors.Is(err, remote.ErrNotFound):
+		kind = ErrNotFound
+	case errors.Is(err, remote.ErrUnconfirmed):
+		// An upload its folder's listing does not show (claims.go).
 		kind = ErrNotFound
 	case errors.Is(err, remote.ErrLoginNeeded):
 		return fmt.Errorf("%w: %w: %w", ErrPermission, ErrLoginNeeded, err)

@@ -91,6 +91,13 @@ type folders struct {
 	// polling is set when polls ask for the latest changes (keepInSync);
 	// recentOff once the server was seen to ignore that order.
 	polling, recentOff bool // guarded by mu
+
+	// Uploads whose answer's id no listing has shown yet (claims.go).
+	claims   map[string]map[string]Entry // guarded by mu: folder id -> answer's id -> the upload
+	adopted  map[string]Entry            // guarded by mu: answer's id -> the file as listed
+	listedAs map[string]string           // guarded by mu: listed id -> answer's id, where they differ
+	// adoptedFn, when set, is told of each adoption, outside mu.
+	adoptedFn func(answerID string, listed Entry)
 }
 
 // listingSaver keeps listings across mounts (snapshot.go).
@@ -257,6 +264,9 @@ func newFolders(rc Remote, opts Options) *folders {
 		used:     make(map[string]time.Time),
 
 		revalidating: make(map[string]bool),
+		claims:       make(map[string]map[string]Entry),
+		adopted:      make(map[string]Entry),
+		listedAs:     make(map[string]string),
 	}
 }
 
@@ -417,19 +427,31 @@ func (f *folders) end(start uint64) {
 // listed on its own.
 func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, start uint64, whole bool) (*folderState, bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	// Before the journal: a change noted since the fetch began may stand
+	// for an upload the fetch shows as listed.
+	adopted := f.matchLocked(folderID, entries)
 	apply, ok := f.settleLocked(folderID, entries, start, whole)
 	if !ok {
+		f.mu.Unlock()
+		f.tellAdopted(adopted)
 		return nil, false
 	}
 	entries = applyAll(entries, apply)
 	sortEntries(entries)
+	if resolved, changed := f.resolveLocked(entries, true); changed {
+		entries = resolved
+		sortEntries(entries)
+	}
 	st := &folderState{entries: entries, fetched: fetched, start: start, upto: f.seq}
 	if v, ok := f.cache.Get(folderID); ok && v.(*folderState).start > start {
+		f.mu.Unlock()
+		f.tellAdopted(adopted)
 		return v.(*folderState), true // a later fetch, with these changes in it too
 	}
 	f.storeLocked(folderID, st)
 	f.pruneLocked(folderID, f.clock.Now())
+	f.mu.Unlock()
+	f.tellAdopted(adopted)
 	return st, true
 }
 
@@ -466,7 +488,7 @@ func (f *folders) settleLocked(folderID string, entries []Entry, start uint64, w
 			}
 			blocked = make(map[string]bool)
 		}
-		id := c.itemID()
+		id := f.listedIDLocked(c.itemID())
 		e, found := byID[id]
 		if !blocked[id] && c.shownBy(e, found) {
 			c.settled = true
@@ -487,11 +509,22 @@ func (f *folders) heldLocked(folderID, id string, e Entry, found bool) bool {
 		return false
 	}
 	for _, c := range f.journal[folderID] {
-		if !c.settled && c.itemID() == id && !c.shownBy(e, found) {
+		if !c.settled && f.listedIDLocked(c.itemID()) == id && !c.shownBy(e, found) {
 			return true
 		}
 	}
 	return false
+}
+
+// listedIDLocked is the id listings show for the item id: the listed id
+// of an upload whose answer gave another (claims.go), else id. A change
+// noted under an upload's answer is shown by a listing under the listed
+// one. f.mu is held.
+func (f *folders) listedIDLocked(id string) string {
+	if x, ok := f.adopted[id]; ok {
+		return x.ID
+	}
+	return id
 }
 
 // wholeLocked reports whether whole-library answers are in use (and so
@@ -520,6 +553,7 @@ func (f *folders) refresh(folderID string, st *folderState) *folderState {
 	for _, c := range j[i:] {
 		entries = c.apply(entries)
 	}
+	entries, _ = f.resolveLocked(entries, true)
 	sortEntries(entries)
 	return &folderState{entries: entries, fetched: st.fetched, start: st.start, upto: j[len(j)-1].seq, stale: st.stale}
 }
@@ -537,17 +571,28 @@ func (f *folders) storeLocked(folderID string, st *folderState) {
 // stored listing.
 func (f *folders) note(folderID string, c change) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.seq++
 	c.seq, c.at = f.seq, f.clock.Now()
 	f.journal[folderID] = append(f.journal[folderID], c)
+	var adopted []adoption
 	if v, ok := f.cache.Get(folderID); ok {
 		old := v.(*folderState)
+		if c.kind == putEntry && c.e.unconfirmed {
+			// The listing may hold the upload already (a listing that
+			// began after it landed).
+			adopted = f.matchLocked(folderID, old.entries)
+		}
 		entries := c.apply(slices.Clone(old.entries))
 		sortEntries(entries)
+		if resolved, changed := f.resolveLocked(entries, true); changed {
+			entries = resolved
+			sortEntries(entries)
+		}
 		f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: c.seq, stale: old.stale})
 	}
 	f.pruneLocked(folderID, c.at)
+	f.mu.Unlock()
+	f.tellAdopted(adopted)
 }
 
 // applyRemote applies to a folder's stored listing a change made
@@ -559,24 +604,33 @@ func (f *folders) note(folderID string, c change) {
 // server holds. It reports whether the listing changed.
 func (f *folders) applyRemote(folderID string, c change, start uint64) (changed, held bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	id := c.itemID()
 	for _, j := range f.journal[folderID] {
 		if j.seq > start && j.itemID() == id {
+			f.mu.Unlock()
 			return false, false
 		}
 	}
 	if f.heldLocked(folderID, id, c.e, c.kind == putEntry) {
+		f.mu.Unlock()
 		return false, true
 	}
 	v, ok := f.cache.Get(folderID)
 	if !ok {
+		f.mu.Unlock()
 		return false, false
 	}
 	old := v.(*folderState)
 	entries := c.apply(slices.Clone(old.entries))
 	sortEntries(entries)
+	adopted := f.matchLocked(folderID, entries)
+	if resolved, changed := f.resolveLocked(entries, true); changed {
+		entries = resolved
+		sortEntries(entries)
+	}
 	f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: old.upto, stale: old.stale})
+	f.mu.Unlock()
+	f.tellAdopted(adopted)
 	return true, false
 }
 

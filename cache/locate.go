@@ -13,6 +13,18 @@ func (q *queue) locate(ctx context.Context, e Entry) (Entry, error) {
 	if e.IsDir || e.Pending || e.ID == "" || e.URL() != "" {
 		return e, nil
 	}
+	if e.unconfirmed {
+		// Its answer gave an id, and no url: the listing may know the
+		// file by another id (claims.go).
+		x, err := q.confirmEntry(ctx, e)
+		if err != nil {
+			return e, err
+		}
+		if x.URL() != "" {
+			return q.withURL(e, x), nil
+		}
+		e = x
+	}
 	if st, ok := q.folders.cached(e.ParentID); ok {
 		if f, ok := findLocated(st, e.ID); ok {
 			return q.withURL(e, f), nil

@@ -169,12 +169,13 @@ func (q *queue) lookup(key string) *record {
 // upload looked for after its answer was lost is none of them.
 func (q *queue) knownIDs() []string {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	ids := make([]string, 0, len(q.keys))
 	for id := range q.keys {
 		ids = append(ids, id)
 	}
-	return ids
+	q.mu.Unlock()
+	// Uploads known only by their answer: by their url.
+	return append(ids, q.folders.claimURLs()...)
 }
 
 // keyOf returns the key of an API id.
@@ -269,10 +270,17 @@ func (q *queue) view(folderID string, st *folderState) ([]Entry, *folderState, v
 	o, gen := q.overlayLocked(folderID)
 	st = q.folders.refresh(folderID, st) // lock order: queue.mu, then folders.mu
 	entries := st.entries
+	// A file listed under another id than its upload's answer gave is
+	// known by the answer's until the queue learns the listed one.
+	alias := q.folders.aliases(entries)
 	if len(q.keys) > 0 {
 		keyed := entries
 		for i, e := range entries {
-			if k, ok := q.keys[e.ID]; ok {
+			k, ok := q.keys[e.ID]
+			if !ok && alias != nil {
+				k, ok = q.keys[alias[e.ID]]
+			}
+			if ok {
 				if &keyed[0] == &entries[0] {
 					keyed = slices.Clone(entries)
 				}
@@ -282,7 +290,7 @@ func (q *queue) view(folderID string, st *folderState) ([]Entry, *folderState, v
 		entries = keyed
 	}
 	q.mu.Unlock()
-	return o.apply(entries), st, gen // o is never changed once built
+	return o.apply(entries, alias), st, gen // o is never changed once built
 }
 
 // publishLocked recomputes the record's part of its folder's overlay; the
@@ -392,8 +400,10 @@ func (o *overlay) isSent(e Entry) bool {
 	return false
 }
 
-// apply returns a folder's API entries as the mount shows them.
-func (o *overlay) apply(entries []Entry) []Entry {
+// apply returns a folder's API entries as the mount shows them. alias
+// gives, for a listed id, the id an upload's answer gave the same file:
+// the records may know it by that one still.
+func (o *overlay) apply(entries []Entry, alias map[string]string) []Entry {
 	if o == nil || (len(o.hidden) == 0 && len(o.renamed) == 0 && len(o.shown) == 0 && len(o.sent) == 0) {
 		return entries
 	}
@@ -405,10 +415,13 @@ func (o *overlay) apply(entries []Entry) []Entry {
 	}
 	out := make([]Entry, 0, len(entries)+len(o.shown))
 	for _, e := range entries {
-		if o.hidden[e.ID] || shownKeys[e.Key] || (e.Key == e.ID && !e.IsDir && o.isSent(e)) {
+		a, aliased := alias[e.ID]
+		if o.hidden[e.ID] || (aliased && o.hidden[a]) || shownKeys[e.Key] || (e.Key == e.ID && !e.IsDir && o.isSent(e)) {
 			continue
 		}
 		if name, ok := o.renamed[e.ID]; ok {
+			e.Name = name
+		} else if name, ok := o.renamed[a]; ok && aliased {
 			e.Name = name
 		}
 		out = append(out, e)

@@ -35,6 +35,13 @@ import (
 //	           with backoff, also across restarts, and hidden until done.
 //	removed    the user removed the file: its copies in the API go to the
 //	           trash, a possible upload is looked for first.
+//	copying    the file was renamed, and the API cannot rename it (no
+//	           route for this token): its bytes are copied from its copy
+//	           in the API (RemoteID, at RemoteURL) into the spool, to be
+//	           uploaded under the new name (complete next), after which
+//	           the old copy retires, as a replaced one does. Meanwhile the
+//	           mount shows the old copy under the new name. On restart:
+//	           copied again from the start.
 //
 // Two states live in memory only: filling (its bytes are being copied in
 // from the API before a change) and idle (nothing left to do: the record
@@ -49,6 +56,7 @@ const (
 	stateUploaded  = "uploaded"
 	stateRetiring  = "retiring"
 	stateRemoved   = "removed"
+	stateCopying   = "copying"
 	stateFilling   = "filling"
 	stateIdle      = "idle"
 )
@@ -77,7 +85,10 @@ type recordFile struct {
 	// Uploaded of the bytes, under the name RemoteName.
 	RemoteID   string `json:"remoteId,omitempty"`
 	RemoteName string `json:"remoteName,omitempty"`
-	Uploaded   uint64 `json:"uploaded"`
+	// RemoteURL is where RemoteID's bytes are, when known: a copying
+	// record reads them from there.
+	RemoteURL string `json:"remoteUrl,omitempty"`
+	Uploaded  uint64 `json:"uploaded"`
 	// Replaces lists other copies in the API the file supersedes (a file
 	// it was renamed over, an upload whose answer was lost): they go to
 	// the trash once a copy of this file owns the name, and are hidden
@@ -86,6 +97,10 @@ type recordFile struct {
 	// Attempt is an upload that may have landed without its answer coming
 	// back: it is looked for before anything is sent again.
 	Attempt *attempt `json:"attempt,omitempty"`
+	// Claims are the ids among RemoteID and Replaces that came from an
+	// upload's answer and that no listing has shown yet (claims.go):
+	// nothing is renamed or trashed by them before they are looked up.
+	Claims map[string]claimFile `json:"claims,omitempty"`
 	// Size and Sum (CRC-32C) are the size and checksum of the bytes when
 	// they were complete.
 	Size int64  `json:"size"`
@@ -149,6 +164,17 @@ type record struct {
 	// failed): the record no longer stands for the file, only does what
 	// remains to do in the API, and open files keep reading what they had.
 	aside bool // guarded by mu
+	// copyErr is why the last copy of a copying record's bytes failed
+	// (nil while one is under way or none failed): a change waiting for
+	// the copy hears it.
+	copyErr error // guarded by mu
+	// copied is set on a copying record whose spool file holds its copy's
+	// bytes already (an idle copy of them): nothing is downloaded.
+	copied bool // guarded by mu
+	// parked is set when the record's last step failed in a way only a
+	// new mount can change (the API refuses to trash): it is not tried
+	// again on its own, but at the unmount's drain and the next start.
+	parked bool // guarded by mu
 
 	// left is closed when the record leaves the queue.
 	left chan struct{}
@@ -253,7 +279,7 @@ func (r *record) visibleLocked() bool {
 		return false
 	}
 	switch r.state {
-	case stateRemoved, stateFilling, stateIdle:
+	case stateRemoved, stateFilling, stateIdle, stateCopying:
 		return false
 	}
 	return true
@@ -263,7 +289,7 @@ func (r *record) visibleLocked() bool {
 // API (for counts and for draining).
 func (r *record) pendingLocked() bool {
 	switch r.state {
-	case stateComplete, stateUploading, stateUploaded, stateRetiring, stateRemoved:
+	case stateComplete, stateUploading, stateUploaded, stateRetiring, stateRemoved, stateCopying:
 		return true
 	case stateWriting:
 		// Closed by its last writer, but not marked complete yet (that
@@ -297,8 +323,8 @@ func (r *record) changeLocked() error {
 	switch r.state {
 	case stateWriting, stateRemoved:
 		return nil
-	case stateFilling:
-		return ErrNotFound // cannot happen: writers wait for the fill
+	case stateFilling, stateCopying:
+		return ErrNotFound // cannot happen: writers wait for the fill, or the copy
 	}
 	prev := r.rf
 	r.rf.Content++

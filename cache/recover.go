@@ -271,6 +271,10 @@ func (q *queue) resume(r *record) {
 		}
 	case stateRemoved:
 		r.closeDataLocked()
+	case stateCopying:
+		// Renamed where the API cannot rename: its bytes are copied in
+		// again, from the start (copyIn truncates what a copy left).
+		r.copied = false
 	case stateUploaded, stateRetiring:
 		// The copy in the API holds these bytes; if the spool's copy is not
 		// them any more (a power cut), it goes, and the API's stands.
@@ -305,6 +309,9 @@ func (q *queue) resume(r *record) {
 	}
 	q.byID[r.id] = r
 	q.mu.Unlock()
+	for id, c := range r.rf.Claims {
+		r.keepClaimLocked(id, c) // listings look for it again
+	}
 	q.log.Info("found a file waiting for upload", "name", r.rf.Name, "state", r.state, "bytes", r.size)
 	r.publishLocked()
 	r.scheduleLocked(time.Time{})

@@ -62,7 +62,9 @@ import (
 //	  uvarint   m, then m strings: the folder's content types
 //	  uvarint   number of entries, then per entry:
 //	    byte    flags: snapDir, snapURLHasID, snapKey, snapParent,
-//	            snapCreated, snapSystem (a system folder)
+//	            snapCreated, snapSystem (a system folder),
+//	            snapUnconfirmed (the ID is an upload's answer no listing
+//	            has shown yet)
 //	    string  ID; Key (if snapKey, else Key = ID); Name;
 //	            ParentID (if snapParent, else the folder id)
 //	    varint  Size; ModTime as Unix nanoseconds (math.MinInt64: zero)
@@ -192,7 +194,8 @@ const (
 	snapParent
 	snapCreated
 	snapSystem
-	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated | snapSystem
+	snapUnconfirmed
+	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated | snapSystem | snapUnconfirmed
 )
 
 var snapCRC = crc32.MakeTable(crc32.Castagnoli)
@@ -643,6 +646,9 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 		if e.System {
 			flags |= snapSystem
 		}
+		if e.unconfirmed {
+			flags |= snapUnconfirmed
+		}
 		b = append(b, flags)
 		b = appendSnapString(b, e.ID)
 		if flags&snapKey != 0 {
@@ -872,6 +878,7 @@ func decodeSnapFolder(chunk []byte, budget *int) (string, savedFolder, error) {
 		e.IsDir = flags&snapDir != 0
 		e.unchecked = true // until its folder is listed again
 		e.System = e.IsDir && flags&snapSystem != 0
+		e.unconfirmed = flags&snapUnconfirmed != 0
 		e.Size = r.varint()
 		e.ModTime = r.time()
 		if flags&snapURLHasID != 0 {

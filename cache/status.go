@@ -21,6 +21,7 @@ const (
 	UploadRenaming  = "renaming"  // uploaded; the name given meanwhile is being sent
 	UploadRetiring  = "retiring"  // uploaded; the copies it replaces go to the trash
 	UploadRemoving  = "removing"  // removed in the mount; its copies go to the trash
+	UploadCopying   = "copying"   // renamed where the API cannot rename: its bytes are copied from the library, to be uploaded under the new name
 )
 
 // Upload is one file with changes still to send to the API.
@@ -71,7 +72,7 @@ func (s *Store) Uploads() []Upload {
 	for i := range out {
 		out[i].Folder, out[i].FolderKnown = pathOf(parents, out[i].Folder[0])
 	}
-	rank := map[string]int{UploadUploading: 0, UploadChecking: 1, UploadFailed: 2, UploadRenaming: 3, UploadRetiring: 4, UploadRemoving: 5, UploadWaiting: 6, UploadWriting: 7}
+	rank := map[string]int{UploadUploading: 0, UploadChecking: 1, UploadFailed: 2, UploadCopying: 3, UploadRenaming: 4, UploadRetiring: 5, UploadRemoving: 6, UploadWaiting: 7, UploadWriting: 8}
 	slices.SortFunc(out, func(a, b Upload) int {
 		return cmp.Or(cmp.Compare(rank[a.State], rank[b.State]),
 			slices.Compare(a.Folder, b.Folder), cmp.Compare(a.Name, b.Name))
@@ -110,6 +111,8 @@ func (r *record) status() (Upload, bool) {
 		u.State = UploadChecking
 	case r.state == stateRemoved:
 		u.State = UploadRemoving
+	case r.state == stateCopying:
+		u.State = UploadCopying
 	case r.state == stateComplete || r.state == stateUploading:
 		u.State = UploadWaiting
 		if due := r.rf.Due; due.After(q.clock.Now()) && !q.isDraining() {
@@ -120,7 +123,7 @@ func (r *record) status() (Upload, bool) {
 	default:
 		u.State, u.Sent = UploadRetiring, u.Size
 	}
-	if u.State == UploadFailed && r.state != stateComplete && r.state != stateUploading && r.rf.Attempt == nil {
+	if u.State == UploadFailed && r.state != stateComplete && r.state != stateUploading && r.state != stateCopying && r.rf.Attempt == nil {
 		u.Sent = u.Size // what failed came after the upload
 	}
 	return u, true

@@ -27,6 +27,8 @@ type Remote interface {
 	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
 	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
+	// Confirm finds an upload whose answer's id no listing has shown.
+	Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error)
 	// FolderWrites is not nil once the service was seen putting a new item
 	// elsewhere than the folder asked for.
 	FolderWrites() error
@@ -223,6 +225,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 	s.folders.changedFn = s.changed
 	s.folders.bg = &s.bg
 	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
+	s.folders.adoptedFn = s.q.adoptedAs
 	if err := s.q.recoverSpool(dir); err != nil {
 		s.times.close()
 		s.snap.close()
@@ -479,7 +482,25 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if e.Pending {
 		return ErrNotFound
 	}
-	if err := s.folders.rename(ctx, e.ParentID, e.ID, newName); err != nil {
+	// Never by an id that no listing has shown (claims.go): a file whose
+	// id is not known yet is renamed by the queue, which looks it up first
+	// (the tool does not wait for that).
+	x, ok := s.q.known(e)
+	if !ok {
+		var api *Entry
+		if target == nil {
+			api = rep
+		}
+		r, err := s.q.renameVia(e, newName, api, target, stateUploaded)
+		return s.settled(ctx, r, err)
+	}
+	e = x
+	// A route refused once is refused again without a call (remote).
+	err := s.folders.rename(ctx, e.ParentID, e.ID, newName)
+	if errors.Is(err, remote.ErrRouteMissing) {
+		return s.renameRefused(e, newName, rep, target, err)
+	}
+	if err != nil {
 		return err
 	}
 	s.q.renamed(e.ID, newName)
@@ -489,7 +510,6 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if rep == nil {
 		return nil
 	}
-	var err error
 	if target != nil {
 		err = s.q.remove(target)
 	}
@@ -497,8 +517,10 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 		// A file of the API (perhaps only since the look-up: its upload
 		// landed meanwhile).
 		if r := s.latest(*rep); !r.Pending {
-			if err = s.removeAPI(ctx, r); err == nil && target != nil {
-				target.apiRemoved(r.ID)
+			if r, err = s.confirm(ctx, r, target); err == nil {
+				if err = s.removeAPI(ctx, r); err == nil && target != nil {
+					target.apiRemoved(r.ID)
+				}
 			}
 		} else {
 			err = nil // it never reached the API, and is gone
@@ -533,6 +555,14 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	if e.Pending {
 		return ErrNotFound
 	}
+	// Never by an id that no listing has shown (claims.go): the queue
+	// looks it up first, then trashes it.
+	x, ok := s.q.known(e)
+	if !ok {
+		r, err := s.q.removeVia(e)
+		return s.settled(ctx, r, err)
+	}
+	e = x
 	if err := s.removeAPI(ctx, e); err != nil {
 		return err
 	}
@@ -540,6 +570,49 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 		r.apiRemoved(e.ID)
 	}
 	return nil
+}
+
+// settled returns err, or, when the tool waits for the API's answer
+// (--write-back-delay 0), the outcome of what record r now does in the
+// API.
+func (s *Store) settled(ctx context.Context, r *record, err error) error {
+	if err != nil || r == nil || s.opts.WriteBackDelay > 0 {
+		return err
+	}
+	return s.q.await(ctx, r)
+}
+
+// renameRefused renames e where the API has no rename route: a file is
+// uploaded again under the new name (recopy.go); a folder cannot be, and
+// is EXDEV, so that mv copies it and removes the old one, with one log
+// line saying why.
+func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *record, err error) error {
+	if e.IsDir {
+		s.log.Warn(fmt.Sprintf("rename of folder %s to %s: the API cannot rename it (%v); answered EXDEV, so that mv copies the folder and removes the old one", e.Name, newName, err), "name", e.Name)
+		return fmt.Errorf("%w: %w", ErrCrossFolder, err)
+	}
+	var api *Entry
+	if target == nil {
+		api = rep
+	}
+	return s.q.renameByCopy(e, newName, api, target)
+}
+
+// confirm returns e with the id a listing shows for it, when its id is an
+// upload's answer that no listing has shown yet (claims.go); r, when not
+// nil, is e's record, which learns the listed id too.
+func (s *Store) confirm(ctx context.Context, e Entry, r *record) (Entry, error) {
+	if !e.unconfirmed {
+		return e, nil
+	}
+	x, err := s.q.confirmEntry(ctx, e)
+	if err != nil {
+		return e, err
+	}
+	if r != nil {
+		r.adoptID(e.ID, x.ID)
+	}
+	return x, nil
 }
 
 func (s *Store) removeAPI(ctx context.Context, e Entry) error {

@@ -22,6 +22,9 @@ import (
 // more can be done now. A failed step is tried again later, with a
 // growing delay.
 func (q *queue) process(r *record) {
+	r.mu.Lock()
+	r.parked = false
+	r.mu.Unlock()
 	for {
 		more, err := q.step(r)
 		if q.ctx.Err() != nil {
@@ -52,7 +55,13 @@ func (q *queue) process(r *record) {
 			}
 			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
 			r.failure, r.retryAt = err.Error(), r.failedAt.Add(delay)
-			r.scheduleLocked(q.clock.Now().Add(delay))
+			if r.parked {
+				// Nothing will change before the next mount: tried again
+				// at the unmount's drain, and at the next start.
+				r.retryAt = time.Time{}
+			} else {
+				r.scheduleLocked(q.clock.Now().Add(delay))
+			}
 			r.mu.Unlock()
 			return
 		}
@@ -81,6 +90,10 @@ func (q *queue) step(r *record) (bool, error) {
 		return false, nil
 	case r.rf.Attempt != nil:
 		return q.findAttempt(r)
+	case r.state == stateCopying:
+		return q.copyIn(r)
+	case r.needsConfirmLocked():
+		return q.confirmRecord(r)
 	case r.state == stateRemoved:
 		return q.retireAll(r)
 	case r.state == stateComplete && r.refusal != nil:
@@ -143,6 +156,7 @@ func (q *queue) opContext(extra time.Duration) (context.Context, context.CancelF
 func (q *queue) findAttempt(r *record) (bool, error) {
 	a := *r.rf.Attempt
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+	exclude = append(exclude, r.claimURLsLocked()...)
 	r.away()
 	exclude = append(exclude, q.knownIDs()...)
 
@@ -229,6 +243,7 @@ func (q *queue) upload(r *record) (bool, error) {
 	progress := r.progress
 	data := r.data
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+	exclude = append(exclude, r.claimURLsLocked()...)
 	r.away()
 	exclude = append(exclude, q.knownIDs()...)
 
@@ -305,8 +320,14 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 		r.rf.Replaces = append(r.rf.Replaces, old)
 	}
 	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return id == item.ID })
-	r.rf.RemoteID, r.rf.RemoteName, r.rf.Uploaded = item.ID, a.Name, a.Content
+	r.rf.RemoteID, r.rf.RemoteName, r.rf.RemoteURL, r.rf.Uploaded = item.ID, a.Name, item.URL, a.Content
 	r.rf.Attempt = nil
+	if item.Unconfirmed {
+		// The answer's id: nothing is changed by it until a listing shows
+		// the file (claims.go).
+		e.setCreated(q.clock.Now())
+		r.keepClaimLocked(item.ID, claimOf(e))
+	}
 	if r.state == stateUploading || r.state == stateComplete {
 		r.state = stateUploaded
 	}
@@ -349,6 +370,15 @@ func (q *queue) renameRemote(r *record) (bool, error) {
 	}
 	alive := r.back()
 	defer r.mu.Unlock()
+	if errors.Is(err, remote.ErrRouteMissing) && alive && r.rf.RemoteID == id && r.state != stateRemoved {
+		// The API cannot rename this file (no route for this token): it
+		// is uploaded again under its new name (recopy.go).
+		q.log.Info(fmt.Sprintf("%s: the API cannot rename it; uploading it again under its new name (its id and url change)", name), "name", name)
+		if err := r.recopyLocked(); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
 	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: could not rename it in the library (will retry): %v", name, err), "name", name)
 		return false, err
@@ -382,6 +412,10 @@ func (q *queue) retire(r *record) (bool, error) {
 	err := q.trash(name, parent, ids)
 	alive := r.back()
 	defer r.mu.Unlock()
+	if err != nil && r.cannotTrashLocked(err) {
+		q.log.Warn(fmt.Sprintf("%s: uploaded; the copy it replaces stays in the library, hidden here, as the API cannot trash it (%v); mount with --delete-mode delete to have it deleted for good", name, err), "name", name)
+		return false, err
+	}
 	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: uploaded, but the copy it replaces could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
 		return false, err
@@ -409,6 +443,10 @@ func (q *queue) retireAll(r *record) (bool, error) {
 	err := q.trash(name, parent, ids)
 	alive := r.back()
 	defer r.mu.Unlock()
+	if err != nil && r.cannotTrashLocked(err) {
+		q.log.Warn(fmt.Sprintf("%s: removed here, but its copy stays in the library, hidden here, as the API cannot trash it (%v); mount with --delete-mode delete to have it deleted for good", name, err), "name", name)
+		return false, err
+	}
 	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: removed, but its copy could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
 		return false, err
@@ -456,6 +494,17 @@ func (q *queue) trash(name, parentID string, ids []string) error {
 	}
 	q.retired(ids)
 	return nil
+}
+
+// cannotTrashLocked reports whether err says the API offers no way to
+// trash (ErrNotPermitted): nothing changes before the next mount, so the
+// record is parked (see process). The caller holds r.mu.
+func (r *record) cannotTrashLocked(err error) bool {
+	if !errors.Is(err, ErrNotPermitted) {
+		return false
+	}
+	r.parked = true
+	return true
 }
 
 // retired records that copies left the library: should one be listed

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,20 @@ type breakable struct {
 	// until it is closed; answered is told of each.
 	answersHeld chan struct{}
 	answered    chan struct{}
+	// failLists fails every listing (a 502) while set; failStorage every
+	// read of a file's bytes.
+	failLists, failStorage atomic.Bool
+	// changes records every request that changes the library but an
+	// upload ("METHOD path?query body"), when not nil.
+	changesMu sync.Mutex
+	changes   []string
+}
+
+// changed returns the changes requested so far.
+func (b *breakable) changed() []string {
+	b.changesMu.Lock()
+	defer b.changesMu.Unlock()
+	return slices.Clone(b.changes)
 }
 
 func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -92,6 +107,22 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 			io.Copy(io.Discard, r.Body)
 			r.Body.Close()
 		}
+		return &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"statusCode":502,"message":"bad gateway"}`)), Request: r}, nil
+	}
+	if r.Method != "GET" && !upload && strings.Contains(r.URL.Path, "/medias/") {
+		var body []byte
+		if r.Body != nil {
+			body, _ = io.ReadAll(r.Body)
+			r.Body.Close()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		b.changesMu.Lock()
+		b.changes = append(b.changes, r.Method+" "+r.URL.RequestURI()+" "+string(body))
+		b.changesMu.Unlock()
+	}
+	if (r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/medias/files") && b.failLists.Load()) ||
+		(strings.HasPrefix(r.URL.Path, "/storage/") && b.failStorage.Load()) {
 		return &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(`{"statusCode":502,"message":"bad gateway"}`)), Request: r}, nil
 	}

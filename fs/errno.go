@@ -42,7 +42,7 @@ func toErrno(err error) syscall.Errno {
 		return syscall.EXDEV
 	case errors.Is(err, cache.ErrNotSupported):
 		return syscall.ENOTSUP
-	case errors.Is(err, cache.ErrSystemFolder):
+	case errors.Is(err, cache.ErrSystemFolder), errors.Is(err, cache.ErrNotPermitted):
 		return syscall.EPERM
 	}
 	return syscall.EIO

@@ -204,6 +204,8 @@ func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno sysc
 		level = slog.LevelWarn // the user's doing: a file over the upload limit
 	case errors.Is(err, cache.ErrSystemFolder):
 		level = slog.LevelInfo // the user's doing, and nothing was sent
+	case errno == syscall.EPERM && errors.Is(err, cache.ErrNotPermitted):
+		level = slog.LevelWarn // what the API allows this token: a refusal, not a failure
 	}
 	f.logFailure(level, op, n, name, err, errno)
 	return errno

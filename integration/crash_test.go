@@ -26,6 +26,9 @@ var crashPoints = []string{
 	"retire-answered", // it went; that is not recorded yet
 	"removed",         // the user removed the file; its copies are to go
 	"done",            // nothing is left to do; the record is about to go
+	"confirmed",       // an upload's answer was found in a listing; its listed id is recorded
+	"copying",         // a rename the API cannot do is recorded: the bytes are to be copied in
+	"copied",          // those bytes are in the spool; they are not recorded complete yet
 }
 
 // crashCase is one way of writing into the mount. run drives real tools
@@ -39,9 +42,10 @@ type crashCase struct {
 	orig map[string][]byte
 	// wrote is the complete content the case writes.
 	wrote []byte
-	// args are extra mount flags.
-	args []string
-	run  func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte
+	// args are extra mount flags; quirks, the fake's.
+	args   []string
+	quirks []string
+	run    func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte
 }
 
 func crashCases() []crashCase {
@@ -95,6 +99,18 @@ func crashCases() []crashCase {
 			}
 			return map[string][]byte{"old.bin": data}
 		}},
+		// The API cannot rename (update-404): mv uploads the bytes again
+		// under the new name, and the old copy retires.
+		{name: "rename-reupload", wrote: old, orig: map[string][]byte{"a.bin": old}, quirks: []string{ghltest.QuirkUpdate404},
+			run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
+				_, err := shErr("mv", m.path("a.bin"), m.path("b.bin"))
+				if err == nil || crashedAt(m, "copying") {
+					// Once recorded, the rename is done, even if ghlfs died
+					// before it could answer mv.
+					return map[string][]byte{"b.bin": old}
+				}
+				return map[string][]byte{"a.bin": old}
+			}},
 		{name: "save-through-temp", wrote: data, orig: map[string][]byte{"notes.md": old}, args: []string{"--write-back-delay", "300ms"},
 			run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
 				shErr("cp", src, m.path(".notes.md.tmp"))
@@ -152,7 +168,7 @@ func TestCrashAtEveryPoint(t *testing.T) {
 }
 
 func crashOnce(t *testing.T, c crashCase, point string) {
-	srv := fake(t, ghltest.Options{})
+	srv := fake(t, ghltest.Options{Quirks: c.quirks})
 	origIDs := map[string]string{}
 	for name, b := range c.orig {
 		origIDs[name] = srv.AddFile("", name, "application/octet-stream", b)
@@ -172,6 +188,7 @@ func crashOnce(t *testing.T, c crashCase, point string) {
 		}
 		return len(spoolFiles(t, m.cacheDir)) == 0
 	})
+	t.Logf("crashed at %s: %v", point, crashed)
 	if crashed {
 		m.reap()
 		if !strings.Contains(m.log.String(), "crash point "+point) {

@@ -133,6 +133,9 @@ type fsrand struct {
 	// restores turns on the restore operation: a file of the trash taken
 	// back out, in the library and in the local tree alike.
 	restores bool
+	// dirRenameEXDEV: the service cannot rename (update-404), so a
+	// folder's rename within its folder is EXDEV too, and mv copies.
+	dirRenameEXDEV bool
 }
 
 func runFSRand(t *testing.T, seed uint64, nops int, opts ghltest.Options, faults ghltest.Faults, args []string) {
@@ -153,6 +156,7 @@ func runFSRandWith(t *testing.T, seed uint64, nops int, opts ghltest.Options, fa
 	if n, err := strconv.Atoi(os.Getenv("FSRAND_BATCH")); err == nil && n > 0 {
 		r.batch = n
 	}
+	r.dirRenameEXDEV = slices.Contains(opts.Quirks, ghltest.QuirkUpdate404)
 	r.skip = map[string]bool{}
 	for _, op := range strings.Split(os.Getenv("FSRAND_SKIP"), ",") {
 		r.skip[op] = op != ""
@@ -1016,6 +1020,10 @@ func (r *fsrand) rename(from, to string, across bool) {
 	also := map[syscall.Errno][]syscall.Errno{
 		syscall.ENOTEMPTY: {syscall.EEXIST},
 		syscall.EEXIST:    {syscall.ENOTEMPTY},
+	}
+	if fi, err := os.Lstat(filepath.Join(r.loc, from)); !across && r.dirRenameEXDEV && from != to && err == nil && fi.IsDir() {
+		across = true // a folder the service cannot rename: EXDEV, as across folders
+		desc = "rename of a folder the service cannot rename " + from + " -> " + to
 	}
 	if !across {
 		r.bothAlso(desc, func(root string) outcome { return doRename(root, from, to) }, also)

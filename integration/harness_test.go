@@ -378,9 +378,25 @@ func sh(t testing.TB, name string, args ...string) string {
 	return out
 }
 
-// shErr runs a command and returns its combined output and error.
+// shErr runs a command and returns its combined output and error. The
+// command is killed after 3 minutes.
 func shErr(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	return shErrWithin(3*time.Minute, name, args...)
+}
+
+// shWithin is sh with a bound of d on the command.
+func shWithin(t testing.TB, d time.Duration, name string, args ...string) string {
+	t.Helper()
+	out, err := shErrWithin(d, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// shErrWithin is shErr with a bound of d on the command.
+func shErrWithin(d time.Duration, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	var out bytes.Buffer

@@ -39,6 +39,7 @@ func TestQuirkMatrix(t *testing.T) {
 		opts  ghltest.Options
 		args  []string
 		with  func(*fsrand)
+		also  []string // quirks on with it
 	}{
 		{quirk: ghltest.QuirkTrashListed},
 		{quirk: ghltest.QuirkUnstableTies, opts: ghltest.Options{PageCap: 8}, args: []string{"--page-size", "8"}},
@@ -72,11 +73,19 @@ func TestQuirkMatrix(t *testing.T) {
 		// Passes and polls, often, whose answers lag behind the mount's
 		// changes.
 		{quirk: "fetchall-lag=2s", args: []string{"--poll-interval", "300ms", "--full-sync-interval", "1s"}},
+		{quirk: ghltest.QuirkUploadIDDiffers},
+		{quirk: ghltest.QuirkUUIDIDs},
+		{quirk: ghltest.QuirkUpdate404},
+		// The trash cannot be had without the bulk route (rm is EPERM
+		// then, which a local twin never says): removals for good.
+		{quirk: ghltest.QuirkNoBulkRoutes, args: []string{"--delete-mode", "delete"}},
+		// DELETE is used only without the bulk route.
+		{quirk: ghltest.QuirkDeleteNeedsAlt, also: []string{ghltest.QuirkNoBulkRoutes}, args: []string{"--delete-mode", "delete"}},
 	} {
 		t.Run(c.quirk, func(t *testing.T) {
 			t.Parallel()
 			opts := c.opts
-			opts.Quirks = []string{c.quirk}
+			opts.Quirks = append([]string{c.quirk}, c.also...)
 			runFSRandWith(t, seed, nops, opts, faults, append(slices.Clone(args), c.args...), c.with)
 		})
 	}

@@ -143,6 +143,9 @@ type Client struct {
 	// refusedOrders are the indexes in listOrders the server refused.
 	refusedOrders map[int]bool
 	quotaLogged   bool
+	// missingRoutes are the routes the service answered as unknown paths
+	// (routes.go), by route.
+	missingRoutes map[string]*RouteError
 	// unpaged are the kinds of listing (ListQuery.kind) the server was
 	// seen to answer whole, ignoring offset and limit.
 	unpaged map[string]bool
@@ -243,6 +246,7 @@ func New(cfg Config) (*Client, error) {
 		refusedOrders: make(map[int]bool),
 		incurable:     make(map[incurableKey]bool),
 		unpaged:       make(map[string]bool),
+		missingRoutes: make(map[string]*RouteError),
 	}, nil
 }
 

@@ -33,6 +33,15 @@ var (
 	// another order, or without updatedAt, or the server refused that
 	// order: the caller must find changes another way.
 	ErrOrderIgnored = errors.New("the server does not list by updatedAt")
+	// ErrRouteMissing: the service answered a call as a path it has no
+	// route for (NestJS's 404 "Cannot POST /medias/x"), not as an item it
+	// does not have: the call can never work for this token, and says
+	// nothing of the item. It never matches ErrNotFound.
+	ErrRouteMissing = errors.New("the API has no such route for this token")
+	// ErrNoTrash: removing to the trash was asked for, and the API offers
+	// no route that trashes (PUT /medias/delete-files is missing); DELETE
+	// /medias/{id} may delete for good, so it is not used in its place.
+	ErrNoTrash = errors.New("the API offers no way to trash items for this token")
 	// ErrUnpaged: a listing by last change (ListUpdated) came as the whole
 	// library in one answer, too large to ask for at every poll: the
 	// caller should find changes another way.
@@ -100,7 +109,9 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.Status == http.StatusNotFound || e.Status == http.StatusGone
+		return (e.Status == http.StatusNotFound || e.Status == http.StatusGone) && !e.routeMissing()
+	case ErrRouteMissing:
+		return e.routeMissing()
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized
 	case ErrForbidden:
@@ -156,6 +167,13 @@ func authCause(status int, msg string) error {
 		return ErrWrongLocation
 	}
 	return nil
+}
+
+// routeMissing reports whether a 404 is the framework's answer to a path
+// it has no route for ("Cannot POST /medias/x"), rather than the
+// endpoint's answer that an item is unknown ("Media not found").
+func (e *Error) routeMissing() bool {
+	return e.Status == http.StatusNotFound && e.Method != "" && strings.HasPrefix(e.Message, "Cannot "+e.Method+" /")
 }
 
 // retryable reports whether the same request may succeed if sent again.

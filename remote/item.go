@@ -37,6 +37,11 @@ type Item struct {
 	// (FolderDTO). The web UI will not delete one, and the API may refuse
 	// to remove or rename it.
 	System bool
+	// Unconfirmed marks an id taken from an upload's answer, which no
+	// listing has shown yet: the service may list the file under another
+	// id (see Client.Confirm), and a change sent by this one may act on
+	// nothing.
+	Unconfirmed bool
 }
 
 // IsFolder reports whether the item is a folder.

@@ -513,10 +513,7 @@ func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item,
 	if err != nil {
 		return it, err
 	}
-	if err := c.checkPlacement(ctx, "POST /medias/folder", it, parentID); err != nil {
-		return Item{}, err
-	}
-	return it, nil
+	return c.checkPlacement(ctx, "POST /medias/folder", it, parentID)
 }
 
 func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item, error) {
@@ -576,7 +573,8 @@ type Upload struct {
 	// Open returns the bytes from the start; it is called once per attempt.
 	Open func() (io.ReadCloser, error)
 	// Exclude lists ids known to exist before this upload (an earlier
-	// upload of the same file, the file it replaces): when an attempt's
+	// upload of the same file, the file it replaces), and the urls of
+	// such files whose listed id is not known yet: when an attempt's
 	// answer is lost and the upload is looked for, they are never taken
 	// for it.
 	Exclude []string
@@ -593,10 +591,7 @@ func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
 	if err != nil {
 		return it, err
 	}
-	if err := c.checkPlacement(ctx, "POST /medias/upload-file", it, up.ParentID); err != nil {
-		return Item{}, err
-	}
-	return it, nil
+	return c.checkPlacement(ctx, "POST /medias/upload-file", it, up.ParentID)
 }
 
 func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
@@ -626,8 +621,10 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 				URL    string `json:"url"`
 			}
 			_ = json.Unmarshal(body, &res)
+			// The id is the answer's: the service may list the file under
+			// another (see Confirm).
 			it := Item{ID: firstNonEmpty(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
-				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: c.clk.Now().UTC()}
+				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: c.clk.Now().UTC(), Unconfirmed: true}
 			if it.ID == "" {
 				if found, ok := c.findAnswerless(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude); ok {
 					return found, nil
@@ -667,6 +664,14 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 	if err != nil {
 		return Item{}, false, err
 	}
+	best := c.newestCreated(items, parentID, name, size, since, exclude)
+	return best, best.ID != "", nil
+}
+
+// newestCreated is FindCreated's choice among the items of a listing.
+// exclude holds ids, and urls of files whose listed id is not known yet
+// (an upload whose answer's id is unconfirmed).
+func (c *Client) newestCreated(items []Item, parentID, name string, size int64, since time.Time, exclude []string) Item {
 	since = c.clock.toServer(since).Add(-30 * time.Second)
 	skip := make(map[string]bool, len(exclude))
 	for _, id := range exclude {
@@ -675,7 +680,7 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 	var best Item
 	var bestAt time.Time
 	for _, it := range items {
-		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip[it.ID] {
+		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip[it.ID] || (it.URL != "" && skip[it.URL]) {
 			continue
 		}
 		if size >= 0 && it.Size >= 0 && it.Size != size {
@@ -692,7 +697,81 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 			best, bestAt = it, created
 		}
 	}
-	return best, best.ID != "", nil
+	return best
+}
+
+// ErrUnconfirmed: no listing of its folder shows a file an upload's
+// answer named (by its id, its url, or its name, size and time). Nothing
+// is known of it: it is neither taken as gone nor acted on.
+var ErrUnconfirmed = errors.New("the library does not list the upload")
+
+// Confirm finds the file an upload's answer described (it, with
+// Unconfirmed set) in its folder's listing, and returns it as listed: the
+// item with its id, else with its url, else the newest one of its name and
+// size created since since (this machine's clock), none of exclude (ids,
+// or urls, of other files). The service may list an upload under another
+// id than its answer gave (a field report: API uploads are named by a
+// UUID in their url; whether fileId is the listing's _id is promised
+// nowhere), and a change sent with an id no listing showed may act on
+// nothing. ErrUnconfirmed when no listed item is it.
+func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude []string) (Item, error) {
+	if !strings.ContainsAny(it.Name, `\^$|?*+()[]{}`) {
+		// The first page of a search by its name shows it, as a rule: one
+		// call. Whether more pages follow matters only when it does not.
+		page, err := c.ListPage(ctx, ListQuery{Type: TypeFile, ParentID: it.ParentID, Query: it.Name}, 0, c.limit())
+		if err != nil {
+			return Item{}, err
+		}
+		page = slices.DeleteFunc(ListQuery{ParentID: it.ParentID}.children(page), func(x Item) bool { return x.Deleted })
+		if x, ok := uploadIn(page, it); ok {
+			return x, nil
+		}
+	}
+	items, err := c.named(ctx, it.ParentID, TypeFile, it.Name)
+	if err != nil {
+		return Item{}, err
+	}
+	if x, ok := uploadIn(items, it); ok {
+		return x, nil
+	}
+	// Renamed elsewhere meanwhile: its url still tells it.
+	if it.URL != "" {
+		all, err := c.List(ctx, ListQuery{Type: TypeFile, ParentID: it.ParentID})
+		if err != nil {
+			return Item{}, err
+		}
+		if x, ok := uploadIn(all, it); ok {
+			return x, nil
+		}
+	}
+	if x := c.newestCreated(items, it.ParentID, it.Name, it.Size, since, exclude); x.ID != "" {
+		return x, nil
+	}
+	return Item{}, fmt.Errorf("%w: %s (answered as id %s) is not in its folder's listing", ErrUnconfirmed, it.Name, it.ID)
+}
+
+// uploadIn finds an upload's file in a listing, by its id or its url.
+func uploadIn(items []Item, it Item) (Item, bool) {
+	for _, x := range items {
+		if x.ID == it.ID || SameURL(x.URL, it.URL) {
+			return x, true
+		}
+	}
+	return Item{}, false
+}
+
+// SameURL reports whether two file urls name the same object: equal, or
+// equal but for a query (a signature may change).
+func SameURL(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	cut := func(u string) string {
+		u, _, _ = strings.Cut(u, "#")
+		u, _, _ = strings.Cut(u, "?")
+		return u
+	}
+	return a == b || cut(a) == cut(b)
 }
 
 // findAnswerless finds a create the server answered with success but
@@ -845,11 +924,16 @@ func quoteFilename(s string) string { return filenameEscaper.Replace(s) }
 
 // Rename gives the file or folder id a new name (POST /medias/{id}). The API
 // has no way to move an item to another folder.
+// A service without the route (ErrRouteMissing) is remembered: later
+// renames fail at once, without a call.
 func (c *Client) Rename(ctx context.Context, id, name string) error {
+	if err := c.refusedRoute(RouteRename); err != nil {
+		return err
+	}
 	body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/{id}", path: "/medias/" + escapeID(id),
 		body: jsonBody(c.altBody(map[string]any{"name": name})), idempotent: true})
 	if err != nil {
-		return err
+		return c.noteRoute(RouteRename, err)
 	}
 	// {"updated": false} is a 2xx that renamed nothing.
 	var res struct {
@@ -868,19 +952,29 @@ type Renaming struct {
 }
 
 // RenameMany renames several items in one call (PUT /medias/update-files).
+// A service without the route is remembered, as for Rename.
 func (c *Client) RenameMany(ctx context.Context, items []Renaming) error {
+	if err := c.refusedRoute(RouteRenameMany); err != nil {
+		return err
+	}
 	body, err := c.do(ctx, call{method: "PUT", endpoint: "/medias/update-files", path: "/medias/update-files",
 		body: jsonBody(c.altBody(map[string]any{"filesToBeUpdated": items})), idempotent: true})
 	if err != nil {
-		return err
+		return c.noteRoute(RouteRenameMany, err)
 	}
 	return checkResults(body, "updated", "PUT /medias/update-files")
 }
 
-// Delete deletes one file or folder (DELETE /medias/{id}).
+// Delete deletes one file or folder (DELETE /medias/{id}), with altType
+// and altId in the query (a field report says the call fails without
+// them). What it does, trash or delete for good, is not documented: it is
+// taken as a deletion for good.
 func (c *Client) Delete(ctx context.Context, id string) error {
+	if err := c.refusedRoute(RouteDelete); err != nil {
+		return err
+	}
 	_, err := c.do(ctx, call{method: "DELETE", endpoint: "/medias/{id}", path: "/medias/" + escapeID(id), query: c.values(), idempotent: true})
-	return err
+	return c.noteRoute(RouteDelete, err)
 }
 
 // DeleteStatus says what DeleteMany does with the items.
@@ -892,8 +986,13 @@ const (
 )
 
 // DeleteMany trashes or deletes several items in one call
-// (PUT /medias/delete-files).
+// (PUT /medias/delete-files). A service without that route (learnt once)
+// deletes for good with DELETE /medias/{id}, one item at a time; it cannot
+// trash (ErrNoTrash).
 func (c *Client) DeleteMany(ctx context.Context, ids []string, status DeleteStatus) error {
+	if err := c.refusedRoute(RouteDeleteMany); err != nil {
+		return c.deleteEach(ctx, ids, status, err)
+	}
 	list := make([]map[string]string, len(ids))
 	for i, id := range ids {
 		list[i] = map[string]string{"_id": id}
@@ -901,6 +1000,9 @@ func (c *Client) DeleteMany(ctx context.Context, ids []string, status DeleteStat
 	body, err := c.do(ctx, call{method: "PUT", endpoint: "/medias/delete-files", path: "/medias/delete-files",
 		body: jsonBody(c.altBody(map[string]any{"filesToBeDeleted": list, "status": string(status)})), idempotent: true})
 	if err != nil {
+		if err = c.noteRoute(RouteDeleteMany, err); errors.Is(err, ErrRouteMissing) {
+			return c.deleteEach(ctx, ids, status, err)
+		}
 		return err
 	}
 	return checkResults(body, "deleted", "PUT /medias/delete-files")

@@ -66,43 +66,41 @@ func (c *Client) beforeCreate(call, parentID, name string) error {
 
 // checkPlacement makes sure the first item created into a folder is in
 // that folder. One that is not is moved to the trash again and reported.
-func (c *Client) checkPlacement(ctx context.Context, call string, it Item, parentID string) error {
+// An item is known in a listing by its id, or by its url (an upload's
+// answer may give another id than listings do): found so, it is returned
+// as listed.
+func (c *Client) checkPlacement(ctx context.Context, call string, it Item, parentID string) (Item, error) {
 	c.place.mu.Lock()
 	done := c.place.verified || parentID == ""
 	c.place.mu.Unlock()
 	if done {
-		return nil
+		return it, nil
 	}
 	items, err := c.named(ctx, parentID, it.Type, it.Name)
 	if err != nil {
-		return nil // unknown: a later create checks again
+		return it, nil // unknown: a later create checks again
 	}
-	for _, x := range items {
-		if x.ID == it.ID {
-			c.place.mu.Lock()
-			c.place.verified = true
-			c.place.mu.Unlock()
-			return nil
-		}
+	if x, ok := uploadIn(items, it); ok {
+		c.place.mu.Lock()
+		c.place.verified = true
+		c.place.mu.Unlock()
+		return x, nil
 	}
 	root, err := c.named(ctx, "", it.Type, it.Name)
 	if err != nil {
-		return nil
+		return it, nil
 	}
-	landed := false
-	for _, x := range root {
-		landed = landed || x.ID == it.ID
-	}
-	if !landed {
+	landed, ok := uploadIn(root, it)
+	if !ok {
 		c.log.Warn("a new item is not listed yet, neither in its folder nor in the root; its place is checked again at the next create", "name", it.Name, "id", it.ID)
-		return nil
+		return it, nil
 	}
-	e := &MisplacedError{Call: call, Name: it.Name, ParentID: parentID, ID: it.ID}
-	e.Trashed = c.DeleteMany(ctx, []string{it.ID}, StatusTrashed) == nil
+	e := &MisplacedError{Call: call, Name: it.Name, ParentID: parentID, ID: landed.ID}
+	e.Trashed = c.DeleteMany(ctx, []string{landed.ID}, StatusTrashed) == nil
 	c.place.mu.Lock()
 	if c.place.broken == nil {
 		c.place.broken = e
 	}
 	c.place.mu.Unlock()
-	return e // the caller's log line names the file and this cause
+	return Item{}, e // the caller's log line names the file and this cause
 }

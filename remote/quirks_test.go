@@ -162,7 +162,9 @@ func TestCreateAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if it, ok := srv.Item(up.ID); !ok || it.ParentID != f.ID || up.URL != "" {
+	// The placement check of this first upload into a folder lists it, and
+	// so learns its url.
+	if it, ok := srv.Item(up.ID); !ok || it.ParentID != f.ID || up.URL != it.URL || up.Unconfirmed {
 		t.Fatalf("upload %+v: the fake has %+v", up, it)
 	}
 	if n := len(srv.Items()); n != 2 {

@@ -136,7 +136,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		errForbiddenUA(w)
 		return
 	}
-	if !found {
+	if !found || routeRefused(s.quirkSet(), rt.key) {
 		errRoute(w, r)
 		return
 	}

@@ -214,7 +214,10 @@
 // listings, which show active items only.
 //
 // Deletion: DELETE /medias/{id} marks the item and everything below it
-// deleted. PUT /medias/delete-files with status trashed or deleted does the
+// deleted: for good, not trashed (a guess: the spec says only "Deletes";
+// the trash is what delete-files offers). altType and altId are required
+// query parameters (as the spec marks them), so a DELETE without them
+// fails validation (422). PUT /medias/delete-files with status trashed or deleted does the
 // same with that status. Active items may be trashed or deleted; trashed
 // items may still be deleted ("empty the trash": reported deleted:true);
 // anything else (unknown, already deleted, or trashing a trashed item) is
@@ -353,6 +356,30 @@
 //     grant issued before it.
 //   - refresh-reuse-revokes: reusing a refresh token revokes its whole
 //     grant (every access and refresh token of that login).
+//   - upload-id-differs: an upload's storage object is named by a random
+//     UUID of its own (its url ends in /media/<uuid><ext>), and the
+//     answer gives that UUID as fileId, while listings show the item's
+//     24-hex _id (and that url). The API knows no item by the UUID: POST
+//     and DELETE /medias/<uuid> answer 404, delete-files reports it
+//     {"deleted": false} and update-files {"updated": false}, as for any
+//     unknown id (a guess: what the service does with such an id is not
+//     known), and nothing is changed.
+//   - uuid-ids: every item made from then on (folders, uploads, AddFile)
+//     gets a UUID (version 4, lowercase) as its id: no time can be read
+//     from it. The demo seed keeps its ids. A library of UUIDs is kept in
+//     DataDir and read back.
+//   - update-404: POST /medias/{id} and PUT /medias/update-files answer
+//     as routes the service does not have: 404 {"statusCode":404,
+//     "message":"Cannot POST /medias/<id>","error":"Not Found"} (NestJS's
+//     answer to an unknown path, given before the token is looked at), as
+//     a field report says every rename route it tried answered a Private
+//     Integration Token.
+//   - no-bulk-routes: PUT /medias/delete-files and PUT
+//     /medias/update-files answer the same route-not-found 404; DELETE
+//     /medias/{id} still works (and deletes for good).
+//   - delete-needs-alt: DELETE /medias/{id} without altId or altType is a
+//     400 {"statusCode":400,"message":"altId and altType are required",
+//     "error":"Bad Request"} (by default it fails validation, 422).
 //   - essential-folders: folders carry "appFolder" and "isEssential" (in
 //     listings and in the folder creation's answer); a new library (seeded
 //     or empty, not one loaded from DataDir) gets two system folders at

@@ -9,6 +9,11 @@ import (
 // it when it is a folder, becomes deleted.
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, cl call) {
 	q := queryFields{r.URL.Query()}
+	if s.quirkSet().has(QuirkDeleteNeedsAlt) && (q.get("altId") == "" || q.get("altType") == "") {
+		// As a field report has it: a plain 400, before any validation.
+		writeError(w, http.StatusBadRequest, "altId and altType are required", "Bad Request")
+		return
+	}
 	var c checker
 	c.onlyKeys("", q.keys(), "altType", "altId")
 	c.oneOf("altType", q.get("altType"), "location")

@@ -221,7 +221,14 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 	if quirks.has(QuirkParentIgnored) || quirks.has(QuirkUploadNeedsAlt) && !(hasAltID && hasAltType) {
 		parentID = "" // checked, then not used
 	}
-	it, err := cl.loc.store.addFile(parentID, name, contentType, data, cl.loc.blobWriter())
+	// Under upload-id-differs the storage object is named by a UUID of its
+	// own, and the answer gives that name as fileId (as public clients see
+	// API uploads named in their URL), while listings show the item's id.
+	objectName := ""
+	if quirks.has(QuirkUploadIDDiffers) {
+		objectName = s.traceID()
+	}
+	it, err := cl.loc.store.addFileAs(parentID, name, contentType, data, cl.loc.blobWriter(), objectName)
 	switch {
 	case errors.Is(err, errNotFolder):
 		errNotFound(w)
@@ -234,12 +241,16 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 		return
 	}
 	s.uploadDone(true)
+	fileID := it.id
+	if objectName != "" {
+		fileID = objectName
+	}
 	if quirks.has(QuirkUploadNoURL) {
-		writeJSON(w, createStatus(quirks), object{{"fileId", it.id}})
+		writeJSON(w, createStatus(quirks), object{{"fileId", fileID}})
 		return
 	}
 	writeJSON(w, createStatus(quirks), object{
-		{"fileId", it.id},
+		{"fileId", fileID},
 		{"url", s.baseURL(r) + "/storage/" + it.objectPath},
 		{"traceId", s.traceID()},
 	})

@@ -261,6 +261,8 @@ func (s *Server) newLocation(i int, lo LocationOptions, opts Options, limit int)
 	l.limiter = newLimiter(s.now, limit, window, daily)
 	l.store = newStore(l.id, s.serverNow, newIDGen(s.rand))
 	l.store.lag = func() time.Duration { return s.quirkSet().lag }
+	l.store.uuidIDs = func() bool { return s.quirkSet().has(QuirkUUIDIDs) }
+	l.store.uuid = s.traceID // a random version 4 UUID
 	loaded := false
 	if opts.DataDir != "" {
 		dir := locationDir(opts.DataDir, i, l.id)

@@ -146,6 +146,9 @@ func (p *persister) load(st *store) (bool, error) {
 			it.data = data
 		}
 		st.items[it.id] = it
+		if obj, ok := strings.CutPrefix(it.objectPath, "msgsndr/"+st.loc+"/media/"); ok && it.typ == TypeFile && !strings.HasPrefix(obj, it.id) {
+			st.objects[it.objectPath] = it.id // stored under another name (upload-id-differs)
+		}
 	}
 	return true, nil
 }

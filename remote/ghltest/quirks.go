@@ -33,6 +33,13 @@ const (
 	QuirkUploadNeedsAlt      = "upload-needs-alt"
 	QuirkTypeAllowlist       = "type-allowlist"
 
+	// Reports of public integrations (remote/API.md, "Field reports").
+	QuirkUploadIDDiffers = "upload-id-differs"
+	QuirkUUIDIDs         = "uuid-ids"
+	QuirkUpdate404       = "update-404"
+	QuirkNoBulkRoutes    = "no-bulk-routes"
+	QuirkDeleteNeedsAlt  = "delete-needs-alt"
+
 	QuirkOAuthNestErrors      = "oauth-nest-errors"
 	QuirkRefreshRevokesAccess = "refresh-revokes-access"
 	QuirkRefreshReuseRevokes  = "refresh-reuse-revokes"
@@ -61,10 +68,11 @@ func KnownQuirks() []string {
 		QuirkRootParentLocation, QuirkRootListsAll, QuirkLimitMax100,
 		QuirkQueryPrefix, QuirkQueryExact, QuirkQueryRegex, QuirkParentIgnored,
 		QuirkUpdatedOrderIgnored, QuirkUploadNeedsAlt, QuirkTypeAllowlist,
-		QuirkOAuthNestErrors, QuirkRefreshRevokesAccess, QuirkRefreshReuseRevokes,
-		QuirkPKCEIgnored, QuirkEssentialFolders, QuirkRestoreKeepsUpdated,
-		QuirkFetchAllUnpaged, QuirkFetchAllLag, QuirkVersion401, QuirkLocation401,
-		QuirkLocationsPageCap,
+		QuirkUploadIDDiffers, QuirkUUIDIDs, QuirkUpdate404, QuirkNoBulkRoutes,
+		QuirkDeleteNeedsAlt, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
+		QuirkRefreshReuseRevokes, QuirkPKCEIgnored, QuirkEssentialFolders,
+		QuirkRestoreKeepsUpdated, QuirkFetchAllUnpaged, QuirkFetchAllLag,
+		QuirkVersion401, QuirkLocation401, QuirkLocationsPageCap,
 	}
 }
 
@@ -197,6 +205,22 @@ func (s *Server) rootParent(l *Location, q quirks, parentID string) string {
 		return ""
 	}
 	return parentID
+}
+
+// routeRefused reports whether a quirk makes the service answer the
+// endpoint key as a route it does not have (404 "Cannot PUT /medias/x",
+// as NestJS answers any unknown path): update-404 for the two rename
+// routes, no-bulk-routes for the two bulk ones.
+func routeRefused(q quirks, key string) bool {
+	switch key {
+	case EndpointRename:
+		return q.has(QuirkUpdate404)
+	case EndpointUpdateMany:
+		return q.has(QuirkUpdate404) || q.has(QuirkNoBulkRoutes)
+	case EndpointDeleteMany:
+		return q.has(QuirkNoBulkRoutes)
+	}
+	return false
 }
 
 // createStatus is the status of a successful create (folder or upload).

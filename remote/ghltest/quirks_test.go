@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -318,4 +319,151 @@ func TestQuirkTypeAllowlist(t *testing.T) {
 	// Judged before the size: a file too large and of a refused type is
 	// refused for its type.
 	s.upload(t, nil, formFile{"file", "big.avif", "image/avif", make([]byte, MaxUploadSize+1)}).expect(t, http.StatusBadRequest)
+}
+
+// upload-id-differs: the upload answers its storage object's UUID, which
+// names the file in its url, while listings show the item's own id; the
+// API knows no item by the UUID (rename and DELETE 404, the bulk calls
+// answer not done), and nothing is changed by a call that names it.
+func TestQuirkUploadIDDiffers(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkUploadIDDiffers}, DataDir: t.TempDir()})
+	var up struct {
+		FileID string `json:"fileId"`
+		URL    string `json:"url"`
+	}
+	s.upload(t, map[string]string{"name": "a.png"}, formFile{"file", "a.png", "image/png", []byte("png bytes")}).expect(t, http.StatusCreated).decode(t, &up)
+	if !validID(up.FileID) || len(up.FileID) != 36 {
+		t.Fatalf("fileId %q is not a UUID", up.FileID)
+	}
+	if !strings.HasSuffix(up.URL, "/media/"+up.FileID+".png") {
+		t.Fatalf("url %q does not name the object %s", up.URL, up.FileID)
+	}
+	listed := s.list(t, listQ("file", "", "limit", "10"))
+	if len(listed) != 1 || len(listed[0].ID) != 24 || listed[0].ID == up.FileID || listed[0].URL != up.URL {
+		t.Fatalf("listing %+v, answer %+v", listed, up)
+	}
+	id := listed[0].ID
+	if b := get(t, up.URL, nil).expect(t, http.StatusOK).body; string(b) != "png bytes" {
+		t.Fatalf("storage serves %q", b)
+	}
+	s.testDo(t, req{method: http.MethodPost, path: "/medias/" + up.FileID, json: map[string]any{
+		"altType": "location", "altId": testLoc, "name": "b.png"}}).expect(t, http.StatusNotFound)
+	s.testDo(t, req{method: http.MethodDelete, path: "/medias/" + up.FileID,
+		query: url.Values{"altType": {"location"}, "altId": {testLoc}}}).expect(t, http.StatusNotFound)
+	r := s.testDo(t, req{method: http.MethodPut, path: "/medias/delete-files", json: map[string]any{
+		"altType": "location", "altId": testLoc, "status": "trashed",
+		"filesToBeDeleted": []map[string]string{{"_id": up.FileID}}}}).expect(t, http.StatusOK)
+	if !strings.Contains(string(r.body), `"deleted":false`) {
+		t.Fatalf("delete-files of the UUID answered %s", r.body)
+	}
+	r = s.testDo(t, req{method: http.MethodPut, path: "/medias/update-files", json: map[string]any{
+		"altType": "location", "altId": testLoc, "filesToBeUpdated": []map[string]string{{"id": up.FileID, "name": "c.png"}}}}).expect(t, http.StatusOK)
+	if !strings.Contains(string(r.body), `"updated":false`) {
+		t.Fatalf("update-files of the UUID answered %s", r.body)
+	}
+	if it, _ := s.Item(id); it.Name != "a.png" || it.Status != StatusActive {
+		t.Fatalf("the file is now %+v", it)
+	}
+	// The object keeps its name across a restart of the fake.
+	s.Close()
+	s2 := start(t, Options{DataDir: s.disk.dir})
+	if b := get(t, strings.Replace(up.URL, s.URL, s2.URL, 1), nil).expect(t, http.StatusOK).body; string(b) != "png bytes" {
+		t.Fatalf("after a restart storage serves %q", b)
+	}
+}
+
+// uuid-ids: every new item's id is a UUID, which holds no time.
+func TestQuirkUUIDIDs(t *testing.T) {
+	s := start(t, Options{Quirks: []string{QuirkUUIDIDs}, DataDir: t.TempDir()})
+	f := s.AddFolder("", "F")
+	var up struct {
+		FileID string `json:"fileId"`
+		URL    string `json:"url"`
+	}
+	s.upload(t, map[string]string{"name": "a.txt", "parentId": f}, formFile{"file", "a.txt", "", []byte("a")}).expect(t, http.StatusCreated).decode(t, &up)
+	for _, id := range []string{f, up.FileID} {
+		if len(id) != 36 || !validID(id) {
+			t.Fatalf("id %q is not a UUID", id)
+		}
+	}
+	if got := s.list(t, listQ("file", f)); len(got) != 1 || got[0].ID != up.FileID {
+		t.Fatalf("listing %+v", got)
+	}
+	get(t, up.URL, nil).expect(t, http.StatusOK)
+	s.testDo(t, req{method: http.MethodPost, path: "/medias/" + up.FileID, json: map[string]any{
+		"altType": "location", "altId": testLoc, "name": "b.txt"}}).expect(t, http.StatusCreated)
+	s.Close()
+	s2 := start(t, Options{DataDir: s.disk.dir}) // a library of UUIDs reloads
+	if it, ok := s2.Item(up.FileID); !ok || it.Name != "b.txt" {
+		t.Fatalf("after a restart: %+v", it)
+	}
+}
+
+// update-404 and no-bulk-routes: the routes answer as routes the service
+// does not have, NestJS's 404 "Cannot POST /medias/x", whatever the id;
+// DELETE /medias/{id} still works, and deletes for good.
+func TestQuirkRoutesRefused(t *testing.T) {
+	for _, c := range []struct {
+		quirk   string
+		refused []string
+	}{
+		{QuirkUpdate404, []string{EndpointRename, EndpointUpdateMany}},
+		{QuirkNoBulkRoutes, []string{EndpointUpdateMany, EndpointDeleteMany}},
+	} {
+		t.Run(c.quirk, func(t *testing.T) {
+			s := start(t, Options{Quirks: []string{c.quirk}})
+			id := s.AddFile("", "a.txt", "", []byte("a"))
+			other := s.AddFile("", "o.txt", "", []byte("o"))
+			calls := map[string]req{
+				EndpointRename: {method: http.MethodPost, path: "/medias/" + id, json: map[string]any{
+					"altType": "location", "altId": testLoc, "name": "b.txt"}},
+				EndpointUpdateMany: {method: http.MethodPut, path: "/medias/update-files", json: map[string]any{
+					"altType": "location", "altId": testLoc, "filesToBeUpdated": []map[string]string{{"id": id, "name": "c.txt"}}}},
+				EndpointDeleteMany: {method: http.MethodPut, path: "/medias/delete-files", json: map[string]any{
+					"altType": "location", "altId": testLoc, "status": "trashed", "filesToBeDeleted": []map[string]string{{"_id": other}}}},
+			}
+			for _, ep := range []string{EndpointRename, EndpointUpdateMany, EndpointDeleteMany} {
+				r := s.testDo(t, calls[ep])
+				if !slices.Contains(c.refused, ep) {
+					if r.status >= 300 {
+						t.Errorf("%s: %d %s", ep, r.status, r.body)
+					}
+					continue
+				}
+				r.expect(t, http.StatusNotFound)
+				want := fmt.Sprintf(`{"statusCode":404,"message":"Cannot %s %s","error":"Not Found"}`, calls[ep].method, calls[ep].path)
+				if string(r.body) != want {
+					t.Errorf("%s: body %s, want %s", ep, r.body, want)
+				}
+			}
+			if it, _ := s.Item(id); it.Status != StatusActive {
+				t.Fatalf("the file is %s", it.Status)
+			}
+			s.testDo(t, req{method: http.MethodDelete, path: "/medias/" + id,
+				query: url.Values{"altType": {"location"}, "altId": {testLoc}}}).expect(t, http.StatusOK)
+			if it, _ := s.Item(id); it.Status != StatusDeleted {
+				t.Fatalf("DELETE left the file %s", it.Status)
+			}
+		})
+	}
+}
+
+// delete-needs-alt: DELETE /medias/{id} without altId and altType is a
+// 400 (by default, the validation's 422), and deletes nothing.
+func TestQuirkDeleteNeedsAlt(t *testing.T) {
+	for _, c := range []struct {
+		quirks []string
+		status int
+	}{{nil, http.StatusUnprocessableEntity}, {[]string{QuirkDeleteNeedsAlt}, http.StatusBadRequest}} {
+		s := start(t, Options{Quirks: c.quirks})
+		id := s.AddFile("", "a.txt", "", []byte("a"))
+		for _, q := range []url.Values{nil, {"altId": {testLoc}}, {"altType": {"location"}}} {
+			s.testDo(t, req{method: http.MethodDelete, path: "/medias/" + id, query: q}).expect(t, c.status)
+		}
+		if it, _ := s.Item(id); it.Status != StatusActive {
+			t.Fatalf("%v: the file is %s", c.quirks, it.Status)
+		}
+		s.testDo(t, req{method: http.MethodDelete, path: "/medias/" + id,
+			query: url.Values{"altType": {"location"}, "altId": {testLoc}}}).expect(t, http.StatusOK)
+	}
 }

@@ -45,6 +45,10 @@ func (l *Location) storageObject(objPath, name string) (item, bool) {
 		it, ok = l.store.get(name[:24])
 	}
 	if !ok || it.objectPath != objPath {
+		// An object named apart from its id (upload-id-differs).
+		it, ok = l.store.byObject(objPath)
+	}
+	if !ok || it.objectPath != objPath {
 		// An id of another form (AddFileWithID), escaped in the path.
 		id, found := idOfObject(name)
 		if !found {

@@ -91,11 +91,18 @@ type store struct {
 	// lag is the fetchall-lag in force (0: none): changes keep the state
 	// they replace for that long (lag.go). nil: never.
 	lag func() time.Duration
+	// uuidIDs, when set and true, makes new ids UUIDs (the uuid-ids
+	// quirk), drawn from uuid.
+	uuidIDs func() bool
+	uuid    func() string
 
 	mu    sync.RWMutex
 	items map[string]*item
-	gen   uint64    // guarded by mu: counts changes (changed)
-	index listIndex // sorted listings of the current generation
+	// objects maps the object path of a file whose storage object is not
+	// named after its id (an upload under upload-id-differs) to its id.
+	objects map[string]string
+	gen     uint64    // guarded by mu: counts changes (changed)
+	index   listIndex // sorted listings of the current generation
 	// lastChange is when the last change was made (a creation, a rename,
 	// a removal, a restore): an answer as of a later time is the library
 	// as it is.
@@ -103,7 +110,7 @@ type store struct {
 }
 
 func newStore(loc string, now func() time.Time, ids *idGen) *store {
-	return &store{loc: loc, now: now, ids: ids, items: map[string]*item{}}
+	return &store{loc: loc, now: now, ids: ids, items: map[string]*item{}, objects: map[string]string{}}
 }
 
 // stamp is the current time as the service stores it (milliseconds, UTC).
@@ -196,6 +203,12 @@ func (st *store) addFolder(parentID, name string) (item, error) {
 // called with the new id before the item becomes visible, to store the bytes
 // on disk; it runs without the lock held.
 func (st *store) addFile(parentID, name, contentType string, data []byte, blob func(id string, data []byte) error) (item, error) {
+	return st.addFileAs(parentID, name, contentType, data, blob, "")
+}
+
+// addFileAs is addFile, with the storage object named object (plus the
+// name's extension) instead of after the new id when object is not "".
+func (st *store) addFileAs(parentID, name, contentType string, data []byte, blob func(id string, data []byte) error, object string) (item, error) {
 	st.mu.Lock()
 	if parentID != "" && !st.activeFolder(parentID) {
 		st.mu.Unlock()
@@ -211,6 +224,9 @@ func (st *store) addFile(parentID, name, contentType string, data []byte, blob f
 		}
 	}
 	it := st.fileItem(id, parentID, name, contentType, data, now)
+	if object != "" {
+		it.objectPath = objectPath(st.loc, object, name)
+	}
 
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -219,6 +235,9 @@ func (st *store) addFile(parentID, name, contentType string, data []byte, blob f
 	}
 	st.created(it, now)
 	st.items[id] = it
+	if object != "" {
+		st.objects[it.objectPath] = id
+	}
 	st.changed()
 	return *it, nil
 }
@@ -272,6 +291,9 @@ func (st *store) fileItem(id, parentID, name, contentType string, data []byte, t
 func (st *store) newID(t time.Time) string {
 	for {
 		id := st.ids.next(t)
+		if st.uuidIDs != nil && st.uuidIDs() {
+			id = st.uuid()
+		}
 		if _, taken := st.items[id]; !taken {
 			return id
 		}
@@ -533,9 +555,19 @@ func (g *idGen) next(t time.Time) string {
 	return hex.EncodeToString(b[:])
 }
 
-// validID reports whether s looks like an id (24 lowercase hex digits).
+// validID reports whether s looks like an id: 24 lowercase hex digits,
+// or a UUID (the uuid-ids quirk) in its usual lowercase form.
 func validID(s string) bool {
-	if len(s) != 24 {
+	switch len(s) {
+	case 24:
+	case 36:
+		for _, i := range []int{8, 13, 18, 23} {
+			if s[i] != '-' {
+				return false
+			}
+		}
+		s = strings.ReplaceAll(s, "-", "")
+	default:
 		return false
 	}
 	for _, c := range s {
@@ -544,4 +576,16 @@ func validID(s string) bool {
 		}
 	}
 	return true
+}
+
+// byObject returns the active file stored as the object objPath when its
+// object is not named after its id.
+func (st *store) byObject(objPath string) (item, bool) {
+	st.mu.RLock()
+	id, ok := st.objects[objPath]
+	st.mu.RUnlock()
+	if !ok {
+		return item{}, false
+	}
+	return st.get(id)
 }

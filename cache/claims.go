@@ -1,0 +1,518 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Uploads whose answer's id no listing has shown yet.
+//
+// The service may list an upload under another id than its answer gave
+// (a field report: API uploads are named by a UUID in their url, and
+// nothing promises that fileId is the _id listings show); a rename or a
+// removal sent with the answer's id may then act on nothing, and its
+// answer (a 404, or {"deleted": false} followed by a listing without that
+// id) would read as "already gone" while the file stays. So an id from an
+// answer is unconfirmed (Entry.unconfirmed, remote.Item.Unconfirmed) until
+// a listing shows the file, and nothing is renamed or removed by it:
+//
+//   - Every listing of its folder that comes in is searched for it (by
+//     id, else by url): found, it is adopted (adopted, listedAs), the
+//     entry that stood for it gives way to the listed one, and the queue
+//     re-keys the listed id as the file (queue.adoptedAs).
+//   - Before the first change to such a file, the change looks it up
+//     itself (confirmEntry, queue.confirmRecord: remote.Confirm, by id,
+//     url, or name, size and time); not found, the change fails and is
+//     tried again, never taken as done.
+//   - The mark lasts as long as the id: a record keeps its answers'
+//     claims (recordFile.Claims) across restarts, and the saved listings
+//     keep the flag (snapUnconfirmed).
+
+// claimItem is an unconfirmed entry as remote.Confirm looks for it.
+func (e Entry) claimItem() remote.Item {
+	return remote.Item{ID: e.ID, Name: e.Name, Type: remote.TypeFile, ParentID: e.ParentID, URL: e.URL(), Size: e.Size,
+		Unconfirmed: true}
+}
+
+// adoption is one unconfirmed id found in a listing.
+type adoption struct {
+	answer string
+	listed Entry
+}
+
+// claim notes an upload whose answer's id is unconfirmed: listings of its
+// folder are searched for it from now on.
+func (f *folders) claim(e Entry) {
+	if !e.unconfirmed || e.ID == "" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, done := f.adopted[e.ID]; done {
+		return
+	}
+	if f.claims[e.ParentID] == nil {
+		f.claims[e.ParentID] = make(map[string]Entry)
+	}
+	f.claims[e.ParentID][e.ID] = e
+}
+
+// adoptedOf returns the listed file an unconfirmed id was found to be.
+func (f *folders) adoptedOf(id string) (Entry, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	x, ok := f.adopted[id]
+	return x, ok
+}
+
+// adopt records that the upload answered as id is listed as x, rewrites
+// the stored listing of its folder accordingly, and tells the queue.
+func (f *folders) adopt(id string, x Entry) {
+	f.mu.Lock()
+	done := f.adoptLocked(id, x)
+	if done {
+		if v, ok := f.cache.Get(x.ParentID); ok {
+			old := v.(*folderState)
+			if entries, changed := f.resolveLocked(old.entries, false); changed {
+				sortEntries(entries)
+				f.storeLocked(x.ParentID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: old.upto, stale: old.stale})
+			}
+		}
+	}
+	f.mu.Unlock()
+	if done {
+		f.tellAdopted([]adoption{{answer: id, listed: x}})
+	}
+}
+
+// adoptLocked records an adoption; false if id was adopted already. The
+// caller holds mu.
+func (f *folders) adoptLocked(id string, x Entry) bool {
+	if _, done := f.adopted[id]; done {
+		return false
+	}
+	x.Key, x.unconfirmed, x.Pending = x.ID, false, false
+	f.adopted[id] = x
+	if x.ID != id {
+		f.listedAs[x.ID] = id
+	}
+	for folder, m := range f.claims {
+		if _, ok := m[id]; ok {
+			delete(m, id)
+			if len(m) == 0 {
+				delete(f.claims, folder)
+			}
+		}
+	}
+	return true
+}
+
+func (f *folders) tellAdopted(done []adoption) {
+	for _, a := range done {
+		if a.listed.ID != a.answer {
+			f.log.Debug("an upload is listed under another id than its answer gave", "name", a.listed.Name, "answer", a.answer, "listed", a.listed.ID)
+		}
+		if f.adoptedFn != nil {
+			f.adoptedFn(a.answer, a.listed)
+		}
+	}
+}
+
+// matchLocked looks for the unconfirmed uploads of a folder among
+// entries as listed, by id or by url (among the entries of its name: a
+// file renamed elsewhere is found by confirmEntry), and adopts those
+// found. The caller holds mu, and tells the queue of what it returns once
+// it has let go of mu.
+func (f *folders) matchLocked(folderID string, entries []Entry) []adoption {
+	claims := f.claims[folderID]
+	if len(claims) == 0 {
+		return nil
+	}
+	byName := make(map[string][]string, len(claims))
+	for id, c := range claims {
+		byName[c.Name] = append(byName[c.Name], id)
+	}
+	var done []adoption
+	for _, x := range entries {
+		ids, ok := byName[x.Name]
+		if !ok || x.unconfirmed || x.Pending || x.IsDir {
+			continue
+		}
+		for _, id := range ids {
+			c, open := claims[id]
+			if !open || (x.ID != id && !remote.SameURL(x.URL(), c.URL())) {
+				continue
+			}
+			if f.adoptLocked(id, x) {
+				done = append(done, adoption{answer: id, listed: f.adopted[id]})
+			}
+			break
+		}
+	}
+	return done
+}
+
+// resolveLocked puts each unconfirmed entry of an adopted id out of
+// entries: the listed entry stands for the file (added when entries lack
+// it). entries is changed in place only when owned (a copy is made
+// otherwise); the result is not sorted. The caller holds mu.
+func (f *folders) resolveLocked(entries []Entry, owned bool) ([]Entry, bool) {
+	if len(f.adopted) == 0 {
+		return entries, false
+	}
+	changed := false
+	for i := 0; i < len(entries); i++ {
+		e := entries[i]
+		if !e.unconfirmed {
+			continue
+		}
+		x, ok := f.adopted[e.ID]
+		if !ok {
+			continue
+		}
+		if !owned {
+			entries, owned = slices.Clone(entries), true
+		}
+		changed = true
+		listed := slices.ContainsFunc(entries, func(y Entry) bool { return y.ID == x.ID && !y.unconfirmed })
+		if listed {
+			entries = slices.Delete(entries, i, i+1)
+			i--
+			continue
+		}
+		x.Name = e.Name // a change noted since (none renames by an unconfirmed id, but keep what is shown)
+		entries[i] = x
+	}
+	return entries, changed
+}
+
+// aliases returns, for the entries whose id is a listed id an upload's
+// answer gave otherwise, that answer's id: the queue knows the file by it
+// until it learns the listed one.
+func (f *folders) aliases(entries []Entry) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.listedAs) == 0 {
+		return nil
+	}
+	var out map[string]string
+	for _, e := range entries {
+		if a, ok := f.listedAs[e.ID]; ok {
+			if out == nil {
+				out = make(map[string]string)
+			}
+			out[e.ID] = a
+		}
+	}
+	return out
+}
+
+// claimURLs returns the urls of the unconfirmed uploads: a create looked
+// for after its answer was lost is none of them.
+func (f *folders) claimURLs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, m := range f.claims {
+		for _, c := range m {
+			if u := c.URL(); u != "" {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}
+
+// confirmMargin is how long before an upload's answer came its file may
+// have been created on the service's clock (the upload of a large file
+// takes that long, and a clock may be off).
+const confirmMargin = 10 * time.Minute
+
+// confirmEntry returns the file e stands for as listed, when e's id is an
+// upload's answer no listing has shown: known already, or looked up in
+// its folder's listing. Not found, it fails (ErrUnavailable): the file is
+// not known to be gone, and a change must not act on a guessed id.
+func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
+	if !e.unconfirmed {
+		return e, nil
+	}
+	if x, ok := q.folders.adoptedOf(e.ID); ok {
+		x.Key = e.Key
+		return x, nil
+	}
+	since := e.Created()
+	if since.IsZero() {
+		since = q.clock.Now()
+	}
+	found, err := q.rc.Confirm(ctx, e.claimItem(), since.Add(-confirmMargin), q.exclusions(e.ID, e.URL()))
+	if err != nil {
+		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, translate(err))
+	}
+	x := entryOf(found)
+	x.ParentID = e.ParentID
+	q.folders.adopt(e.ID, x)
+	x, _ = q.folders.adoptedOf(e.ID)
+	x.Key = e.Key
+	return x, nil
+}
+
+// known returns e with the id listings show for it, and false when e's
+// id is an upload's answer no listing has shown (nor adoption found).
+func (q *queue) known(e Entry) (Entry, bool) {
+	if !e.unconfirmed {
+		return e, true
+	}
+	if x, ok := q.folders.adoptedOf(e.ID); ok {
+		x.Key = e.Key
+		return x, true
+	}
+	return e, false
+}
+
+// exclusions are the ids and urls of the files the mount knows, less one
+// file's own: a lost upload, or an unconfirmed one, is none of them.
+func (q *queue) exclusions(id, url string) []string {
+	out := q.knownIDs()
+	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
+}
+
+// adoptedAs is told that the upload answered as id is listed as x: the
+// listed id holds that file's key from now on, and the file's time moves
+// to it.
+func (q *queue) adoptedAs(id string, x Entry) {
+	q.mu.Lock()
+	key, keyed := q.keys[id]
+	if keyed {
+		q.setKeyLocked(x.ID, key)
+	} else {
+		key = id
+	}
+	if e, ok := q.latest[key]; ok && e.ID == id {
+		x.Key, x.Name = key, e.Name
+		q.latest[key] = x
+	}
+	q.mu.Unlock()
+	if x.ID == id {
+		return
+	}
+	if t, ok := q.times.get(id); ok {
+		if err := q.times.set(x.ID, t); err != nil {
+			q.log.Warn("could not keep a file time", "name", x.Name, "err", err)
+		}
+	}
+}
+
+// confirmRecord makes sure a record acts on listed ids only: each id of
+// its answers that no listing has shown (rf.Claims) is looked up, and
+// replaced by the listed one. Called with r.mu held; it lets go of it.
+//
+// A copy the record is to trash (one it replaces, or any copy of a file
+// removed) that its folder's listing does not show is not in the library
+// as far as a listing can tell, which is what trashing it is for: it is
+// dropped, as a trash answered {"deleted": false} for an item no longer
+// listed is (folders.remove). The copy that holds the file is only ever
+// renamed by a listed id: not found, the rename waits.
+func (q *queue) confirmRecord(r *record) (bool, error) {
+	claims := make(map[string]claimFile)
+	for _, id := range r.toConfirmLocked() {
+		claims[id] = r.rf.Claims[id]
+	}
+	name, removed, remoteID := r.rf.Name, r.state == stateRemoved, r.rf.RemoteID
+	r.away()
+	found := make(map[string]Entry, len(claims))
+	var unlisted []string
+	var firstErr error
+	for id, c := range claims {
+		e := c.entry(id)
+		ctx, cancel := q.opContext(0)
+		x, err := q.confirmEntry(ctx, e)
+		cancel()
+		switch {
+		case errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID):
+			q.log.Info(fmt.Sprintf("%s: a copy to trash (answered as id %s) is not in its folder's listing; nothing to trash", name, id), "name", name)
+			unlisted = append(unlisted, id)
+		case err != nil:
+			firstErr = cmpErr(firstErr, err)
+		default:
+			found[id] = x
+		}
+	}
+	alive := r.back()
+	defer r.mu.Unlock()
+	if !alive {
+		return false, nil
+	}
+	if len(found)+len(unlisted) > 0 {
+		for id, x := range found {
+			r.confirmedLocked(id, x.ID)
+		}
+		for _, id := range unlisted {
+			r.unlistedLocked(id)
+		}
+		if err := r.saveLocked(); err != nil {
+			return false, err
+		}
+		crashPoint("confirmed", name)
+		r.publishLocked()
+	}
+	if firstErr != nil {
+		q.log.Error(fmt.Sprintf("%s: could not find its upload in the library's listing; nothing is changed by a guessed id (will retry): %v", name, firstErr), "name", name)
+		return false, firstErr
+	}
+	return true, nil
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// confirmedLocked replaces an answer's id by the listed one wherever the
+// record holds it. The caller holds r.mu.
+func (r *record) confirmedLocked(id, listed string) {
+	delete(r.rf.Claims, id)
+	if len(r.rf.Claims) == 0 {
+		r.rf.Claims = nil
+	}
+	if r.rf.RemoteID == id {
+		r.rf.RemoteID = listed
+	}
+	for i, x := range r.rf.Replaces {
+		if x == id {
+			r.rf.Replaces[i] = listed
+		}
+	}
+	r.rf.Replaces = slices.Compact(r.rf.Replaces)
+}
+
+// claimFile is an upload's answer whose id no listing has shown yet, as a
+// record keeps it.
+type claimFile struct {
+	ParentID string    `json:"parentId"`
+	Name     string    `json:"name"`
+	URL      string    `json:"url,omitempty"`
+	Size     int64     `json:"size"`
+	At       time.Time `json:"at"` // when the answer came, by this machine's clock
+}
+
+func (c claimFile) entry(id string) Entry {
+	e := Entry{Key: id, ID: id, Name: c.Name, ParentID: c.ParentID, Size: c.Size, unconfirmed: true}
+	e.setURL(c.URL)
+	e.setCreated(c.At)
+	return e
+}
+
+// needsConfirmLocked reports whether the record is about to act on an id
+// of an answer no listing has shown. The caller holds r.mu.
+func (r *record) needsConfirmLocked() bool {
+	return len(r.toConfirmLocked()) > 0
+}
+
+// toConfirmLocked returns the ids of answers no listing has shown that the
+// record's next step acts on: every copy of a removed file; else the copy
+// to rename; else the copies to trash. The caller holds r.mu.
+func (r *record) toConfirmLocked() []string {
+	if len(r.rf.Claims) == 0 {
+		return nil
+	}
+	var ids []string
+	switch {
+	case r.state == stateRemoved:
+		ids = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
+		ids = []string{r.rf.RemoteID}
+	default:
+		ids = r.rf.Replaces
+	}
+	var out []string
+	for _, id := range ids {
+		if _, ok := r.rf.Claims[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// unlistedLocked drops an answer's id that no listing shows from the
+// copies the record is to trash. The caller holds r.mu.
+func (r *record) unlistedLocked(id string) {
+	delete(r.rf.Claims, id)
+	if len(r.rf.Claims) == 0 {
+		r.rf.Claims = nil
+	}
+	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(x string) bool { return x == id })
+	if r.rf.RemoteID == id && r.state == stateRemoved {
+		r.rf.RemoteID = ""
+	}
+}
+
+// claimURLsLocked are the urls of the record's unconfirmed answers. The
+// caller holds r.mu.
+func (r *record) claimURLsLocked() []string {
+	var out []string
+	for _, c := range r.rf.Claims {
+		if c.URL != "" {
+			out = append(out, c.URL)
+		}
+	}
+	return out
+}
+
+// adoptID replaces an answer's id by the listed one in the record, if it
+// holds it.
+func (r *record) adoptID(id, listed string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id == listed || r.gone || (r.rf.RemoteID != id && !slices.Contains(r.rf.Replaces, id)) {
+		return
+	}
+	r.confirmedLocked(id, listed)
+	if r.saved {
+		if err := r.saveLocked(); err != nil {
+			r.q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
+		}
+	}
+	r.publishLocked()
+}
+
+// claimOf is an unconfirmed entry as a record keeps it.
+func claimOf(e Entry) claimFile {
+	return claimFile{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created()}
+}
+
+// withClaim adds e's claim to claims when e's id is unconfirmed.
+func withClaim(claims map[string]claimFile, e Entry) map[string]claimFile {
+	if !e.unconfirmed || e.ID == "" {
+		return claims
+	}
+	if claims == nil {
+		claims = make(map[string]claimFile)
+	}
+	claims[e.ID] = claimOf(e)
+	return claims
+}
+
+// addClaimLocked keeps e's claim when the record holds e's id and it is
+// unconfirmed. The caller holds r.mu.
+func (r *record) addClaimLocked(e Entry) {
+	if e.unconfirmed && e.ID != "" {
+		r.keepClaimLocked(e.ID, claimOf(e))
+	}
+}
+
+// keepClaimLocked keeps the claim of an id the record holds, and has
+// listings look for it. The caller holds r.mu.
+func (r *record) keepClaimLocked(id string, c claimFile) {
+	if r.rf.Claims == nil {
+		r.rf.Claims = make(map[string]claimFile)
+	}
+	r.rf.Claims[id] = c
+	r.q.folders.claim(c.entry(id))
+}

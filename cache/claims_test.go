@@ -1,0 +1,250 @@
+package cache
+
+import (
+	"context"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// Uploads whose answer's id is not the one listings show
+// (upload-id-differs): the mount shows each file once, and every change
+// acts on the listed id, never on the answer's.
+
+func idDiffersWB(t *testing.T) *wbEnv {
+	t.Helper()
+	e := newWB(t)
+	if err := e.srv.SetQuirks([]string{ghltest.QuirkUploadIDDiffers}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// answerIDs are the ids the fake's upload answers gave: the object names
+// in its files' urls, where they are not the files' ids.
+func answerIDs(srv *ghltest.Server) map[string]bool {
+	out := map[string]bool{}
+	for _, it := range srv.Items() {
+		if it.Type != ghltest.TypeFile {
+			continue
+		}
+		obj := strings.TrimSuffix(path.Base(it.URL), path.Ext(it.URL))
+		if obj != it.ID {
+			out[obj] = true
+		}
+	}
+	return out
+}
+
+// noGuessedIDs fails the test if a change was sent with an id of an
+// upload's answer.
+func noGuessedIDs(t *testing.T, e *wbEnv) {
+	t.Helper()
+	ids := answerIDs(e.srv)
+	if len(ids) == 0 {
+		t.Fatal("no upload was answered with an id of its own: the quirk is not on")
+	}
+	for _, c := range e.rt.changed() {
+		for id := range ids {
+			if strings.Contains(c, id) {
+				t.Errorf("a change named the upload's answer %s: %s", id, c)
+			}
+		}
+	}
+}
+
+// uploaded writes name and waits until its upload is done.
+func (e *wbEnv) uploaded(t *testing.T, name, data string) {
+	t.Helper()
+	e.write(t, name, data)
+	e.clock.Advance(delay)
+	e.idle(t)
+}
+
+// shownKeys are the names the root lists, with their keys.
+func (e *wbEnv) shownKeys(t *testing.T) map[string][]string {
+	t.Helper()
+	l, err := e.store.ListDir(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, ent := range l.Entries {
+		out[ent.Name] = append(out[ent.Name], ent.Key)
+	}
+	return out
+}
+
+// A new file, then a listing that shows it under another id: shown once,
+// under the key it had; then replaced, renamed and removed through the
+// mount: each change acts on the listed id, and the library ends empty
+// with every copy trashed, nothing else touched.
+func TestUploadIDDiffersChangesActOnTheListedID(t *testing.T) {
+	e := idDiffersWB(t)
+	ctx := context.Background()
+	other := e.srv.AddFile("", "other.txt", "", []byte("not touched"))
+	e.uploaded(t, "a.txt", "one")
+	before := e.entry(t, "a.txt")
+	if !before.Unconfirmed() {
+		t.Fatalf("the upload's entry %+v is not marked unconfirmed", before)
+	}
+	e.store.Invalidate("")
+	if got := e.shownKeys(t)["a.txt"]; len(got) != 1 || got[0] != before.Key {
+		t.Fatalf("after a listing, a.txt shows as %q, want once as %q", got, before.Key)
+	}
+	listed := e.entry(t, "a.txt")
+	if listed.Unconfirmed() || listed.ID == before.ID {
+		t.Fatalf("after a listing: %+v (before %+v)", listed, before)
+	}
+
+	// Replace: the old copy trashed is the listed one.
+	e.write(t, "a.txt", "two")
+	e.clock.Advance(delay)
+	e.settle(t)
+	if it, _ := e.srv.Item(listed.ID); it.Status != ghltest.StatusTrashed {
+		t.Fatalf("the replaced copy is %s", it.Status)
+	}
+	// Rename of the new copy, whose id no listing has shown yet.
+	if err := e.store.Rename(ctx, e.entry(t, "a.txt"), "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "two" {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+	// Removal.
+	if err := e.store.Remove(ctx, e.entry(t, "b.txt")); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	for _, it := range e.srv.Items() {
+		switch {
+		case it.ID == other && it.Status != ghltest.StatusActive:
+			t.Errorf("other.txt is %s", it.Status)
+		case it.ID != other && it.Status != ghltest.StatusTrashed:
+			t.Errorf("%s (%s) is %s", it.Name, it.ID, it.Status)
+		}
+	}
+	noGuessedIDs(t, e)
+}
+
+// A file renamed right after its upload, before any listing: the mount
+// shows the new name at once; the queue looks the file up first, and
+// renames it by its listed id.
+func TestUploadIDDiffersRenameBeforeAnyListing(t *testing.T) {
+	e := idDiffersWB(t)
+	e.uploaded(t, "a.txt", "one")
+	if err := e.store.Rename(context.Background(), e.entry(t, "a.txt"), "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.shownKeys(t); len(got) != 1 || len(got["b.txt"]) != 1 {
+		t.Fatalf("right after the rename the mount shows %v", got)
+	}
+	if got := e.read(t, e.entry(t, "b.txt")); got != "one" {
+		t.Fatalf("b.txt reads %q", got)
+	}
+	e.settle(t)
+	if n := calls(e.srv, ghltest.EndpointRename); n != 1 {
+		t.Errorf("%d rename calls, want 1 (by the listed id)", n)
+	}
+	if got := live(e.srv, "b.txt"); len(got) != 1 {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+	if got := e.shownKeys(t); len(got) != 1 || len(got["b.txt"]) != 1 {
+		t.Fatalf("the mount shows %v", got)
+	}
+	noGuessedIDs(t, e)
+}
+
+// The mark survives a restart: a replace whose old copy (known by its
+// answer only) cannot be looked up while listings fail keeps it in its
+// record; remounted, the record looks it up and trashes the listed copy.
+func TestUploadIDDiffersClaimSurvivesARestart(t *testing.T) {
+	e := idDiffersWB(t)
+	e.uploaded(t, "a.txt", "one")
+	e.rt.failLists.Store(true)
+	e.write(t, "a.txt", "two")
+	e.clock.Advance(delay)
+	eventually(t, "the second upload", func() bool { return uploads(e.srv) == 2 })
+	e.clock.Advance(delay)
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := live(e.srv, "a.txt"); len(got) != 2 {
+		t.Fatalf("before the restart the library holds %q, want both copies", got)
+	}
+	e.rt.failLists.Store(false)
+	e.open(t)
+	e.settle(t)
+	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "two" {
+		t.Fatalf("after the restart the library holds %q", got)
+	}
+	noGuessedIDs(t, e)
+}
+
+// A saved listing keeps the mark: a file whose id no listing showed, seen
+// from the listings an earlier mount saved, is looked up before it is
+// removed.
+func TestUploadIDDiffersSavedListing(t *testing.T) {
+	e := idDiffersWB(t)
+	e.uploaded(t, "a.txt", "one")
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	markClean(e.dir)
+	e.rt.listsHeld, e.rt.listed = make(chan struct{}), make(chan struct{}, 16)
+	e.open(t)
+	saved := e.entry(t, "a.txt") // from the saved listing: the revalidation is held
+	if !saved.Unconfirmed() {
+		t.Fatalf("the saved entry %+v lost its mark", saved)
+	}
+	close(e.rt.listsHeld)
+	if err := e.store.Remove(context.Background(), saved); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.shownKeys(t); len(got) != 0 {
+		t.Fatalf("right after the removal the mount shows %v", got)
+	}
+	e.settle(t)
+	if got := live(e.srv, "a.txt"); len(got) != 0 {
+		t.Fatalf("the library still holds %q", got)
+	}
+	noGuessedIDs(t, e)
+}
+
+// Where the answer's id is the listing's (the fake by default), a
+// listing that shows the upload confirms it, also one that began before
+// the upload landed, over which the mount's own note of the upload
+// stands: a rename then costs the rename alone, no look-up.
+func TestUploadIDConfirmedByAListing(t *testing.T) {
+	e := newWB(t)
+	e.write(t, "a.txt", "one")
+	e.store.Invalidate("")
+	e.rt.listsHeld, e.rt.listed = make(chan struct{}), make(chan struct{}, 4)
+	listing := make(chan error, 1)
+	go func() {
+		_, err := e.store.ListDir(context.Background(), "")
+		listing <- err
+	}()
+	<-e.rt.listed // the listing began; it reaches the fake once released
+	e.clock.Advance(delay)
+	e.idle(t) // landed, and noted
+	close(e.rt.listsHeld)
+	if err := <-listing; err != nil {
+		t.Fatal(err)
+	}
+	listed := e.entry(t, "a.txt")
+	if listed.Unconfirmed() {
+		t.Fatalf("a listing showed it, and it is still unconfirmed: %+v", listed)
+	}
+	before := e.srv.Stats().ByEndpoint
+	if err := e.store.Rename(context.Background(), listed, "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	after := e.srv.Stats().ByEndpoint
+	if after[ghltest.EndpointList] != before[ghltest.EndpointList] || after[ghltest.EndpointRename] != before[ghltest.EndpointRename]+1 {
+		t.Fatalf("calls before %v, after %v", before, after)
+	}
+}

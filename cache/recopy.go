@@ -1,0 +1,246 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Renames the API refuses. A field report found every rename route it
+// tried answering 404 for a Private Integration Token: where the service
+// has no rename route (remote.RouteRename, learnt once per mount), a file
+// is renamed the way its bytes are replaced: uploaded again under the new
+// name, and its old copy sent to the trash once the new one landed. Its
+// id and url change (the README says so). A file whose bytes are not in
+// the spool becomes a record in state copying first: the worker copies
+// its bytes from the old copy's url, through the content layer, into the
+// spool, and it is complete from then on (record.go has the states, and
+// the crash points "copying" and "copied" name the two new moments).
+// Meanwhile the mount shows the old copy under the new name.
+
+// renameByCopy renames e, a file of the API with nothing pending, to name
+// by uploading it again (see above); replace and target are as for
+// rename. The file's key stays.
+func (q *queue) renameByCopy(e Entry, name string, replace *Entry, target *record) error {
+	if limit := q.limitFor(name); e.Size > limit {
+		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it could not be uploaded again under that name", ErrTooLarge, name, e.Size, limit, remote.IntendedType(name))
+	}
+	_, err := q.renameVia(e, name, replace, target, stateCopying)
+	return err
+}
+
+// renameVia renames e, a file of the API, through a record the worker
+// carries out, which starts in state: copying (renameByCopy), or
+// uploaded, with no bytes of its own (its copy in the API stands for the
+// file), whose worker looks up its id first (claims.go) and then renames
+// it. A record with nothing pending (an idle copy of the bytes) takes
+// that state; one with changes pending takes the name, as rename does.
+func (q *queue) renameVia(e Entry, name string, replace *Entry, target *record, state string) (*record, error) {
+	for {
+		q.mu.Lock()
+		r := q.byKey[e.Key]
+		q.mu.Unlock()
+		if r == nil {
+			var err error
+			// A copy needs a spool file to copy into; a rename, no bytes.
+			if r, err = q.recordOf(e, state, 0, state == stateCopying); err != nil {
+				return nil, err
+			}
+			if r == nil {
+				continue // another change got there first
+			}
+			if err := q.renameRecord(r, name, replace, target, state); err != nil {
+				r.mu.Lock()
+				if r.data != nil {
+					r.closeDataLocked()
+				}
+				r.dropLocked()
+				r.mu.Unlock()
+				return nil, err
+			}
+			q.log.Debug("a file's rename goes through the queue", "name", e.Name, "to", name, "state", state)
+			return r, nil
+		}
+		err := q.renameRecord(r, name, replace, target, state)
+		if err == errNoRecord {
+			continue // it left the queue meanwhile
+		}
+		return r, err
+	}
+}
+
+// removeVia removes e, a file of the API, through a record the worker
+// carries out (claims.go: its id is looked up first).
+func (q *queue) removeVia(e Entry) (*record, error) {
+	for {
+		q.mu.Lock()
+		r := q.byKey[e.Key]
+		q.mu.Unlock()
+		made := false
+		if r == nil {
+			var err error
+			if r, err = q.recordOf(e, stateUploaded, 0, false); err != nil {
+				return nil, err
+			}
+			if r == nil {
+				continue
+			}
+			made = true
+		}
+		err := q.remove(r)
+		switch {
+		case err == errNoRecord:
+			continue
+		case err == errIdle:
+			r.mu.Lock()
+			r.state = stateUploaded // nothing pending: its removal goes through it
+			r.mu.Unlock()
+			continue
+		case err != nil && made:
+			r.mu.Lock()
+			r.dropLocked()
+			r.mu.Unlock()
+		}
+		return r, err
+	}
+}
+
+// await waits until r has done what it has to do in the API (it left the
+// queue), or one of its steps failed (that error), or ctx ends: for a
+// change made through the queue when the tool waits for the API's answer
+// (--write-back-delay 0).
+func (q *queue) await(ctx context.Context, r *record) error {
+	stop := context.AfterFunc(ctx, func() {
+		q.mu.Lock()
+		q.progress.Broadcast()
+		q.mu.Unlock()
+	})
+	defer stop()
+	for {
+		q.mu.Lock()
+		seen := q.steps
+		q.mu.Unlock()
+		r.mu.Lock()
+		gone, failure, tries := r.gone, r.failure, r.tries
+		r.mu.Unlock()
+		switch {
+		case gone:
+			return nil
+		case failure != "" && tries > 0:
+			return fmt.Errorf("%w: %s (kept in the queue, will retry)", ErrUnavailable, failure)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		q.mu.Lock()
+		for q.steps == seen && ctx.Err() == nil && !q.closed {
+			q.progress.Wait()
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if closed {
+			return fmt.Errorf("%w: ghlfs is stopping; the change is done at the next mount", ErrUnavailable)
+		}
+	}
+}
+
+// recopyLocked turns a record whose copy in the API cannot be renamed
+// into a copying one: uploaded again under its name. The caller holds
+// r.mu.
+func (r *record) recopyLocked() error {
+	if limit := r.q.limitFor(r.rf.Name); r.size > limit && r.data != nil {
+		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name", ErrTooLarge, r.rf.Name, r.size, limit, remote.IntendedType(r.rf.Name))
+	}
+	copied := r.data != nil && !r.aside && r.rf.Content == r.rf.Uploaded
+	if err := r.setLocked(stateCopying); err != nil {
+		return err
+	}
+	r.copied, r.aside = copied, false
+	crashPoint("copying", r.rf.Name)
+	r.publishLocked()
+	return nil
+}
+
+// copyIn copies a copying record's bytes from its copy in the API into
+// the spool, and makes them complete: they are uploaded next. Called with
+// r.mu held; it lets go of it.
+func (q *queue) copyIn(r *record) (bool, error) {
+	name := r.rf.Name
+	if r.copied && r.data != nil {
+		// The spool holds them already.
+		r.copied = false
+		err := r.completeLocked(q.clock.Now())
+		r.cond.Broadcast()
+		r.mu.Unlock()
+		return err == nil, err
+	}
+	if r.data == nil {
+		f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			r.mu.Unlock()
+			return false, fmt.Errorf("spool: %w", err)
+		}
+		r.data = f
+	}
+	if err := r.data.Truncate(0); err != nil {
+		r.mu.Unlock()
+		return false, fmt.Errorf("spool: %w", err)
+	}
+	r.size = 0
+	src := Entry{Key: r.key, ID: r.rf.RemoteID, ParentID: r.rf.ParentID, Name: r.rf.RemoteName, Size: -1}
+	src.setURL(r.rf.RemoteURL)
+	if c, ok := r.rf.Claims[src.ID]; ok {
+		src = c.entry(src.ID)
+		src.Key = r.key
+	}
+	data := r.data
+	r.sending, r.copyErr = true, nil
+	r.away()
+
+	ctx, cancel := q.opContext(0)
+	size, err := q.download(ctx, src, data)
+	cancel()
+
+	r.back() // a record being read into never leaves the queue
+	defer r.mu.Unlock()
+	r.sending = false
+	r.cond.Broadcast()
+	if err != nil {
+		err = fmt.Errorf("renaming %s: could not copy its bytes from the library to upload them under the new name (the API cannot rename it; will retry): %w", name, err)
+		r.copyErr = err
+		if q.ctx.Err() == nil {
+			q.log.Error(err.Error(), "name", name)
+		}
+		return false, err
+	}
+	if r.state != stateCopying {
+		return true, nil // removed meanwhile
+	}
+	r.size = size
+	if limit := q.limitFor(r.rf.Name); size > limit {
+		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name; rename it back", ErrTooLarge, r.rf.Name, size, limit, remote.IntendedType(r.rf.Name))
+		r.copyErr = err
+		r.parked = true
+		q.log.Error(err.Error(), "name", r.rf.Name)
+		return false, err
+	}
+	crashPoint("copied", r.rf.Name)
+	if err := r.completeLocked(q.clock.Now()); err != nil {
+		return false, err
+	}
+	r.cond.Broadcast()
+	return true, nil
+}
+
+// copyWaitLocked waits while a copying record's bytes are being copied in,
+// and returns why the last copy failed, if it did. The caller holds r.mu.
+func (r *record) copyWaitLocked() error {
+	for r.state == stateCopying && r.copyErr == nil && !r.gone {
+		r.cond.Wait()
+	}
+	if r.state == stateCopying && !r.gone {
+		return fmt.Errorf("%w: %v", ErrUnavailable, r.copyErr)
+	}
+	return nil
+}

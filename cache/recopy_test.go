@@ -1,0 +1,216 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// Renames the API refuses (update-404): a file is uploaded again under
+// its new name, and the old copy retires; a folder is EXDEV. Removals it
+// cannot do as asked (no-bulk-routes with the trash asked for): refused.
+
+func quirkWB(t *testing.T, quirks []string, mod ...func(*Options)) *wbEnv {
+	t.Helper()
+	e := newWB(t, mod...)
+	if err := e.srv.SetQuirks(quirks); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func calls(srv *ghltest.Server, endpoint string) int64 { return srv.Stats().ByEndpoint[endpoint] }
+
+// A file of the library renamed: the mount shows it under the new name at
+// once, with its bytes and key; the library gets a new copy under that
+// name, and the old one goes to the trash once it landed. The route is
+// asked once: the second rename makes no rename call.
+func TestRenameRefusedUploadsAgain(t *testing.T) {
+	e := quirkWB(t, []string{ghltest.QuirkUpdate404})
+	ctx := context.Background()
+	old := e.srv.AddFile("", "a.txt", "", []byte("the bytes"))
+	a := e.entry(t, "a.txt")
+	if err := e.store.Rename(ctx, a, "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	b := e.entry(t, "b.txt")
+	if b.Key != a.Key {
+		t.Errorf("key %q became %q", a.Key, b.Key)
+	}
+	if got := e.read(t, b); got != "the bytes" {
+		t.Errorf("b.txt reads %q while pending", got)
+	}
+	e.settle(t)
+	if it, _ := e.srv.Item(old); it.Status != ghltest.StatusTrashed {
+		t.Errorf("the old copy is %s", it.Status)
+	}
+	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "the bytes" {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+	if got := live(e.srv, "a.txt"); len(got) != 0 {
+		t.Fatalf("a.txt is still in the library: %q", got)
+	}
+	e.store.Invalidate("")
+	if got := e.entry(t, "b.txt"); got.Key != a.Key || got.ID == old {
+		t.Errorf("after: %+v", got)
+	}
+	if err := e.store.Rename(ctx, e.entry(t, "b.txt"), "c.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if got := live(e.srv, "c.txt"); len(got) != 1 || got[0] != "the bytes" || len(e.srv.Items()) != 3 {
+		t.Fatalf("c.txt in the library: %q; items %+v", got, e.srv.Items())
+	}
+	if n := calls(e.srv, ghltest.EndpointRename); n != 1 {
+		t.Errorf("%d rename calls, want 1 (learnt once)", n)
+	}
+}
+
+// A file renamed over another: the one it replaces retires too.
+func TestRenameRefusedOverAnother(t *testing.T) {
+	e := quirkWB(t, []string{ghltest.QuirkUpdate404})
+	a := e.srv.AddFile("", "a.txt", "", []byte("a"))
+	b := e.srv.AddFile("", "b.txt", "", []byte("b"))
+	rep := e.entry(t, "b.txt")
+	if err := e.store.Rename(context.Background(), e.entry(t, "a.txt"), "b.txt", &rep); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.shownKeys(t); len(got) != 1 || len(got["b.txt"]) != 1 {
+		t.Fatalf("the mount shows %v", got)
+	}
+	if got := e.read(t, e.entry(t, "b.txt")); got != "a" {
+		t.Fatalf("b.txt reads %q", got)
+	}
+	e.settle(t)
+	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+	for _, id := range []string{a, b} {
+		if it, _ := e.srv.Item(id); it.Status != ghltest.StatusTrashed {
+			t.Errorf("%s is %s", it.Name, it.Status)
+		}
+	}
+}
+
+// A file renamed while its upload is under way: it lands under the old
+// name, the rename is refused, and its bytes, still in the spool, go up
+// again under the new one.
+func TestRenameRefusedDuringUpload(t *testing.T) {
+	e := quirkWB(t, []string{ghltest.QuirkUpdate404})
+	e.rt.answered, e.rt.answersHeld = make(chan struct{}, 1), make(chan struct{})
+	e.write(t, "a.txt", "fresh")
+	e.clock.Advance(delay)
+	<-e.rt.answered
+	if err := e.store.Rename(context.Background(), e.entry(t, "a.txt"), "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	close(e.rt.answersHeld)
+	e.settle(t)
+	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "fresh" {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+	if got := live(e.srv, "a.txt"); len(got) != 0 {
+		t.Fatalf("a.txt in the library: %q", got)
+	}
+}
+
+// A copy in that fails is tried again, and survives a restart: the file
+// is copied again from the start, and lands once.
+func TestRenameRefusedCopySurvivesARestart(t *testing.T) {
+	e := quirkWB(t, []string{ghltest.QuirkUpdate404})
+	old := e.srv.AddFile("", "a.txt", "", []byte("the bytes"))
+	e.rt.failStorage.Store(true)
+	if err := e.store.Rename(context.Background(), e.entry(t, "a.txt"), "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a copy to fail", func() bool {
+		for _, u := range e.store.Uploads() {
+			if u.Name == "b.txt" && u.State == UploadFailed {
+				return true
+			}
+		}
+		return false
+	})
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.rt.failStorage.Store(false)
+	e.open(t)
+	if got := e.read(t, e.entry(t, "b.txt")); got != "the bytes" {
+		t.Fatalf("after a restart b.txt reads %q", got)
+	}
+	e.settle(t)
+	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "the bytes" {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+	if it, _ := e.srv.Item(old); it.Status != ghltest.StatusTrashed {
+		t.Errorf("the old copy is %s", it.Status)
+	}
+	if n := uploads(e.srv); n != 1 {
+		t.Errorf("%d uploads", n)
+	}
+}
+
+// A folder cannot be uploaded again: its rename is EXDEV (mv then copies
+// it), with one log line saying why, and nothing changes.
+func TestFolderRenameRefused(t *testing.T) {
+	var log logBuf
+	e := quirkWB(t, []string{ghltest.QuirkUpdate404}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
+	f := e.srv.AddFolder("", "F")
+	err := e.store.Rename(context.Background(), e.entry(t, "F"), "G", nil)
+	if !errors.Is(err, ErrCrossFolder) {
+		t.Fatalf("rename of a folder: %v", err)
+	}
+	if it, _ := e.srv.Item(f); it.Name != "F" || it.Status != ghltest.StatusActive {
+		t.Fatalf("the folder is %+v", it)
+	}
+	if lines := log.lines("WARN"); len(lines) != 1 || !strings.Contains(lines[0], "EXDEV") || !strings.Contains(lines[0], "Cannot POST") {
+		t.Fatalf("log: %q", lines)
+	}
+}
+
+// Without the bulk routes, the trash cannot be had: rm is refused
+// (ErrNotPermitted, EPERM) and nothing is deleted; with --delete-mode
+// delete it deletes through DELETE /medias/{id}. A replace whose old copy
+// cannot be trashed keeps it hidden, and does not try again on its own.
+func TestRemoveWithoutBulkRoutes(t *testing.T) {
+	e := quirkWB(t, []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt})
+	ctx := context.Background()
+	a := e.srv.AddFile("", "a.txt", "", []byte("a"))
+	if err := e.store.Remove(ctx, e.entry(t, "a.txt")); !errors.Is(err, ErrNotPermitted) {
+		t.Fatalf("rm in trash mode: %v", err)
+	}
+	if it, _ := e.srv.Item(a); it.Status != ghltest.StatusActive || calls(e.srv, ghltest.EndpointDelete) != 0 {
+		t.Fatalf("the file is %s after %d DELETEs", it.Status, calls(e.srv, ghltest.EndpointDelete))
+	}
+	e.write(t, "a.txt", "new")
+	e.clock.Advance(delay)
+	eventually(t, "the upload", func() bool { return uploads(e.srv) == 1 })
+	eventually(t, "the retire to fail", func() bool {
+		return e.store.PendingCount() == 1 && len(e.store.Uploads()) == 1 && e.store.Uploads()[0].State == UploadFailed
+	})
+	// Parked: no retry is due (nothing will change before the next mount).
+	if u := e.store.Uploads()[0]; !u.Next.IsZero() || !strings.Contains(u.Error, "Cannot PUT /medias/delete-files") {
+		t.Errorf("status %+v", u)
+	}
+
+	if got := e.shownKeys(t); len(got["a.txt"]) != 1 {
+		t.Errorf("the mount shows %v", got)
+	}
+
+	d := quirkWB(t, []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}, func(o *Options) { o.Delete = true })
+	b := d.srv.AddFile("", "b.txt", "", []byte("b"))
+	if err := d.store.Remove(ctx, d.entry(t, "b.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := d.srv.Item(b); it.Status != ghltest.StatusDeleted {
+		t.Fatalf("the file is %s", it.Status)
+	}
+	if n := calls(d.srv, ghltest.EndpointDeleteMany); n != 1 {
+		t.Errorf("%d bulk calls, want 1 (learnt)", n)
+	}
+}

@@ -1,0 +1,199 @@
+package integration
+
+import (
+	"bytes"
+	"log/slog"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ghlfs/ghlfs/remote/ghltest"
+)
+
+// What a user sees where the service refuses a change, or answers an
+// upload with an id its listings do not show (remote/API.md, "Field
+// reports").
+
+// requestLog collects the fake's request lines (its debug log), to see
+// which ids the calls named.
+type requestLog struct{ syncBuffer }
+
+func (l *requestLog) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// objectIDs are the names of the fake's storage objects that are not
+// their files' ids: what upload answers gave under upload-id-differs.
+func objectIDs(srv *ghltest.Server) []string {
+	var out []string
+	for _, it := range srv.Items() {
+		if obj := strings.TrimSuffix(path.Base(it.URL), path.Ext(it.URL)); it.Type == ghltest.TypeFile && obj != it.ID {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+// A file is written, then at once replaced, renamed and removed, each
+// before any listing could show its new copy: every change acts on the
+// id listings show (no call names an id an upload answered), the library
+// ends with every copy trashed, and the file beside it is not touched.
+func TestQuirkUploadIDDiffers(t *testing.T) {
+	needFUSE(t)
+	var reqs requestLog
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers}, Logger: reqs.logger()})
+	other := srv.AddFile("", "other.txt", "", []byte("not touched"))
+	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "0"}})
+	m.awaitListed(t)
+	src := filepath.Join(t.TempDir(), "src")
+	writeFile(t, src, []byte("first"))
+	sh(t, "cp", src, m.path("a.txt"))
+	writeFile(t, src, []byte("second"))
+	sh(t, "cp", src, m.path("a.txt"))
+	sh(t, "mv", m.path("a.txt"), m.path("b.txt"))
+	if got := readFile(t, m.path("b.txt")); string(got) != "second" {
+		t.Fatalf("b.txt reads %q", got)
+	}
+	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"b.txt", "other.txt"}) {
+		t.Fatalf("ls shows %q", got)
+	}
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	if got := childNames(srv, ""); !slices.Equal(got, []string{"b.txt", "other.txt"}) {
+		t.Fatalf("the library's root holds %q", got)
+	}
+	sh(t, "rm", m.path("b.txt"))
+	for _, it := range srv.Items() {
+		switch {
+		case it.ID == other && it.Status != ghltest.StatusActive:
+			t.Errorf("other.txt is %s", it.Status)
+		case it.ID != other && it.Status != ghltest.StatusTrashed:
+			t.Errorf("%s (%s) is %s, want trashed", it.Name, it.ID, it.Status)
+		}
+	}
+	answered := objectIDs(srv)
+	if len(answered) != 2 {
+		t.Fatalf("%d uploads answered with an id of their own, want 2", len(answered))
+	}
+	for _, l := range lines(reqs.String()) {
+		for _, id := range answered {
+			if strings.Contains(l, "uri=/medias/"+id) {
+				t.Errorf("a call named the upload's answer: %s", l)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("ghlfs:\n%s", m.log)
+	}
+}
+
+// update-404: mv of a file within a folder works: the file shows under
+// its new name with the same bytes at once; the library gets it under
+// the new name with a new id, and the old copy goes to the trash. The
+// rename route is asked once per mount. mv of a folder copies it (EXDEV),
+// with one log line.
+func TestQuirkUpdate404(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUpdate404}})
+	d := srv.AddFolder("", "docs")
+	data := randomBytes(300_000, 3)
+	old := srv.AddFile(d, "a.bin", "", data)
+	srv.AddFile(d, "keep.txt", "", []byte("keep"))
+	dir := srv.AddFolder("", "album")
+	srv.AddFile(dir, "p.png", "", []byte("png"))
+	m := mountFS(t, srv, mountOpt{})
+	local := filepath.Join(t.TempDir(), "a.bin")
+	writeFile(t, local, data)
+
+	sh(t, "mv", m.path("docs", "a.bin"), m.path("docs", "b.bin"))
+	sh(t, "cmp", m.path("docs", "b.bin"), local)
+	if got := lines(sh(t, "ls", m.path("docs"))); !slices.Equal(got, []string{"b.bin", "keep.txt"}) {
+		t.Fatalf("ls shows %q", got)
+	}
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	if it, _ := srv.Item(old); it.Status != ghltest.StatusTrashed || it.Name != "a.bin" {
+		t.Errorf("the old copy is %+v", it)
+	}
+	var moved []ghltest.Item
+	for _, it := range activeItems(srv) {
+		if it.Name == "b.bin" {
+			moved = append(moved, it)
+		}
+	}
+	if len(moved) != 1 || moved[0].ID == old || moved[0].ParentID != d {
+		t.Fatalf("b.bin in the library: %+v", moved)
+	}
+	if got, _ := srv.Content(moved[0].ID); !bytes.Equal(got, data) {
+		t.Fatalf("b.bin holds %d bytes, want the %d of a.bin", len(got), len(data))
+	}
+	id := strings.TrimSpace(sh(t, "getfattr", "--absolute-names", "--only-values", "-n", "user.ghl.id", m.path("docs", "b.bin")))
+	if id != moved[0].ID {
+		t.Errorf("user.ghl.id %q, want the new id %s", id, moved[0].ID)
+	}
+	sh(t, "mv", m.path("docs", "keep.txt"), m.path("docs", "kept.txt"))
+	if n := getStats(t, srv).ByEndpoint[ghltest.EndpointRename]; n != 1 {
+		t.Errorf("%d rename calls, want 1: the refusal is learnt", n)
+	}
+
+	// A folder: mv copies it and removes the old one.
+	sh(t, "mv", m.path("album"), m.path("photos"))
+	if got := lines(sh(t, "ls", m.path("photos"))); !slices.Equal(got, []string{"p.png"}) {
+		t.Fatalf("photos holds %q", got)
+	}
+	if it, _ := srv.Item(dir); it.Status == ghltest.StatusActive {
+		t.Errorf("the old folder is %s", it.Status)
+	}
+	if got := logLines(m.log.String(), "album", "EXDEV"); len(got) != 1 {
+		t.Errorf("log lines about the folder: %q", got)
+	}
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	if got := childNames(srv, ""); !slices.Equal(got, []string{"docs", "photos"}) {
+		t.Errorf("the root holds %q", got)
+	}
+}
+
+// no-bulk-routes: rm asks for the trash, which only the bulk route gives:
+// it is EPERM, with one log line, and nothing is removed (no DELETE,
+// which may delete for good). With --delete-mode delete, rm deletes
+// through DELETE /medias/{id}, altId and altType in its query
+// (delete-needs-alt).
+func TestQuirkNoBulkRoutes(t *testing.T) {
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}})
+	a := srv.AddFile("", "a.txt", "", []byte("a"))
+	m := mountFS(t, srv, mountOpt{})
+	out, err := shErr("rm", m.path("a.txt"))
+	if !strings.Contains(out, "Operation not permitted") {
+		t.Fatalf("rm: %v, %q; want EPERM", err, out)
+	}
+	if it, _ := srv.Item(a); it.Status != ghltest.StatusActive {
+		t.Fatalf("a.txt is %s", it.Status)
+	}
+	if n := getStats(t, srv).ByEndpoint[ghltest.EndpointDelete]; n != 0 {
+		t.Fatalf("%d DELETE calls in trash mode", n)
+	}
+	if got := logLines(m.log.String(), "a.txt", "level=WARN"); len(got) != 1 || !strings.Contains(got[0], "Cannot PUT /medias/delete-files") {
+		t.Fatalf("log lines about a.txt: %q", got)
+	}
+	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"a.txt"}) {
+		t.Fatalf("ls shows %q", got)
+	}
+	if err := m.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	m = mountFS(t, srv, mountOpt{args: []string{"--delete-mode", "delete"}, cacheDir: m.cacheDir})
+	sh(t, "rm", m.path("a.txt"))
+	if it, _ := srv.Item(a); it.Status != ghltest.StatusDeleted {
+		t.Fatalf("a.txt is %s", it.Status)
+	}
+	if out, err := shErr("ls", m.path("a.txt")); err == nil {
+		t.Fatalf("ls a.txt after rm: %q", out)
+	}
+	st := getStats(t, srv).ByEndpoint
+	if st[ghltest.EndpointDelete] != 1 {
+		t.Errorf("calls: %v", st)
+	}
+
+}
