@@ -249,7 +249,13 @@ func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
 	if since.IsZero() {
 		since = q.clock.Now()
 	}
-	found, err := q.rc.Confirm(ctx, e.claimItem(), since.Add(-confirmMargin), q.exclusions(e.ID, e.URL()))
+	claim := e.claimItem()
+	if name, ok := q.remoteName(e.Key, e.ID); ok {
+		// Renamed through the queue, not yet in the library: it is
+		// listed under the name it was uploaded with.
+		claim.Name = name
+	}
+	found, err := q.rc.Confirm(ctx, claim, since.Add(-confirmMargin), q.exclusions(e.ID, e.URL()))
 	if err != nil {
 		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, translate(err))
 	}
@@ -259,6 +265,22 @@ func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
 	x, _ = q.folders.adoptedOf(e.ID)
 	x.Key = e.Key
 	return x, nil
+}
+
+// remoteName is the name the library has for the copy id of the file
+// key, when the file's record holds that copy (a rename of it may be
+// pending in the queue).
+func (q *queue) remoteName(key, id string) (string, bool) {
+	r := q.lookup(key)
+	if r == nil {
+		return "", false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rf.RemoteID != id || r.rf.RemoteName == "" {
+		return "", false
+	}
+	return r.rf.RemoteName, true
 }
 
 // known returns e with the id listings show for it, and false when e's

@@ -248,3 +248,44 @@ func TestUploadIDConfirmedByAListing(t *testing.T) {
 		t.Fatalf("calls before %v, after %v", before, after)
 	}
 }
+
+// A file whose upload answer gave no url, renamed through the queue over
+// another before any listing showed it, is looked up under the name the
+// library still has (fsrand under upload-no-url opened such a file and
+// got ENOENT: the look-up that learns its url asked for its new name,
+// found the file it replaces there, and gave up).
+func TestUploadNoURLLookedUpUnderItsLibraryName(t *testing.T) {
+	e := newWB(t)
+	if err := e.srv.SetQuirks([]string{ghltest.QuirkUploadNoURL}); err != nil {
+		t.Fatal(err)
+	}
+	e.shownKeys(t) // the root's listing, before the uploads
+	e.rt.failLists.Store(true)
+	e.uploaded(t, "a.txt", "one")
+	e.uploaded(t, "b.txt", "two")
+	// The queue cannot look the file up: the rename waits in it, its
+	// next try a minute away on the test's clock.
+	b := e.entry(t, "b.txt")
+	if err := e.store.Rename(context.Background(), e.entry(t, "a.txt"), "b.txt", &b); err != nil {
+		t.Fatal(err)
+	}
+	c := e.entry(t, "b.txt")
+	if !c.unconfirmed || c.URL() != "" {
+		t.Fatalf("b.txt is shown as %+v: not an upload no listing has shown", c)
+	}
+	e.rt.failLists.Store(false)
+	x, err := e.store.q.confirmEntry(context.Background(), c)
+	if err != nil {
+		t.Fatalf("looking b.txt up: %v", err)
+	}
+	if x.URL() == "" || x.Key != c.Key {
+		t.Fatalf("b.txt looked up as %+v", x)
+	}
+	if got := e.read(t, e.entry(t, "b.txt")); got != "one" {
+		t.Fatalf("b.txt reads %q", got)
+	}
+	e.settle(t)
+	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "one" {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+}

@@ -734,15 +734,14 @@ func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude 
 	if x, ok := uploadIn(items, it); ok {
 		return x, nil
 	}
-	// Renamed elsewhere meanwhile: its url still tells it.
-	if it.URL != "" {
-		all, err := c.List(ctx, ListQuery{Type: TypeFile, ParentID: it.ParentID})
-		if err != nil {
-			return Item{}, err
-		}
-		if x, ok := uploadIn(all, it); ok {
-			return x, nil
-		}
+	// Renamed meanwhile (elsewhere, or by a rename of the mount's that
+	// the caller did not know of): its id, or its url, still tells it.
+	all, err := c.List(ctx, ListQuery{Type: TypeFile, ParentID: it.ParentID})
+	if err != nil {
+		return Item{}, err
+	}
+	if x, ok := uploadIn(all, it); ok {
+		return x, nil
 	}
 	if x := c.newestCreated(items, it.ParentID, it.Name, it.Size, since, exclude); x.ID != "" {
 		return x, nil
