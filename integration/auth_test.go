@@ -17,6 +17,7 @@ import (
 // installedLocations whatever limit is asked: the mount's root shows all
 // 45 folders.
 func TestAgencyLocationsPageCap(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	locs := ghltest.DemoLocations(45)
 	locs[0].ID = testLocation
@@ -61,6 +62,7 @@ func causeLines(log string, words ...string) []string {
 // ghlfs logs one line naming the cause however often it happens, and no
 // refresh token is spent (the fake counts the refreshes).
 func TestIncurable401(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	eacces := func(t *testing.T, what string, args ...string) {
 		t.Helper()
@@ -141,6 +143,7 @@ func TestIncurable401(t *testing.T) {
 
 // The old authorize page stays reachable with --authorize-url.
 func TestLoginOldAuthorizePage(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	tokenFile := login(t, srv, "Location", true, "--authorize-url", srv.URL+"/oauth/chooselocation")

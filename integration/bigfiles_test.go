@@ -167,6 +167,7 @@ func TestBigVideoUploadsStreaming(t *testing.T) {
 // 25,000,000 bytes, nothing is uploaded, the library has no such file,
 // and one WARN line names the file and the limit.
 func TestBigPictureRefused(t *testing.T) {
+	t.Parallel()
 	src, _ := randomFile(t, "photo.png", 30_000_000)
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
@@ -200,6 +201,7 @@ func TestBigPictureRefused(t *testing.T) {
 // Appending to a file already over its limit fails at the open with
 // EFBIG, before a byte of it is downloaded; replacing it is fine.
 func TestAppendToAFileOverItsLimit(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	big := bytes.Repeat([]byte("0123456789"), 2_600_000) // 26,000,000 bytes
 	srv.AddFile("", "big.png", "image/png", big)
@@ -241,6 +243,7 @@ func TestAppendToAFileOverItsLimit(t *testing.T) {
 // --max-upload-size lowers the limit of pictures and other files; a video
 // above it goes up with v3.
 func TestMaxUploadSizeFlag(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--max-upload-size", "1MB"}})
 	atLimit, sum := randomFile(t, "ok.bin", 1_000_000)

@@ -13,6 +13,7 @@ import (
 // waiting for the listing to expire (here an hour), and the kernel forgets
 // what it held of them.
 func TestPollSeesOutsideChanges(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	keep := srv.AddFile("", "keep.txt", "text/plain", []byte("v1"))
 	gone := srv.AddFile("", "gone.txt", "text/plain", []byte("bye"))

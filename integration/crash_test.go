@@ -157,6 +157,7 @@ func waitUploadOrExit(t *testing.T, m *mount, srv *ghltest.Server) bool {
 // uploaded; the original went to the trash only after its replacement
 // landed; and nothing is left pending.
 func TestCrashAtEveryPoint(t *testing.T) {
+	// Not parallel: its cases run in parallel among themselves.
 	for _, c := range crashCases() {
 		for _, point := range crashPoints {
 			t.Run(c.name+"/"+point, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 // otherwise, remote/API.md): three calls a file, each of them under the
 // faults, so rsync gets more than the usual 3 minutes.
 func TestRsyncUnderFaults(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Faults: ghltest.Faults{
 		Fault500: 0.10, Fault429: 0.05, FaultCut: 0.01, Latency: ghltest.Duration(50 * time.Millisecond),
 	}})

@@ -17,6 +17,7 @@ import (
 // that reads back its own bytes, the folder lists without an error, and
 // renames and removals reach the right item.
 func TestHostileNamesAndIDs(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	dir := srv.AddFolder("", "hostile")
 	long := strings.Repeat("l", 296) // + "1.png": 301 bytes

@@ -108,6 +108,7 @@ func neverEnding(t *testing.T, srv *ghltest.Server, folderID string) *httptest.S
 // ls of that folder fails with EIO and one log line saying why, and the
 // rest of the mount works.
 func TestNeverEndingListingIsStopped(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	endless := srv.AddFolder("", "endless")
 	srv.AddFile("", "fine.txt", "text/plain", []byte("fine"))

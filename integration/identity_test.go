@@ -42,6 +42,7 @@ func mountRefused(t *testing.T, srv *ghltest.Server, cacheDir string) string {
 // the first (that mount is refused), and goes up once the second is
 // mounted again.
 func TestTwoServersOneHost(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	const sameID = "0123456789abcdef01234567"
 	a := fake(t, ghltest.Options{})
@@ -110,6 +111,7 @@ func TestTwoServersOneHost(t *testing.T) {
 // moved since), lists the folder again and reads from the url it gives
 // (issue 16, item 9b).
 func TestSavedURLRefusedRelisted(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	for _, c := range []struct {
 		name string

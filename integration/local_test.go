@@ -207,6 +207,7 @@ func TestAllowOtherGivesTheModesShown(t *testing.T) {
 // them is theirs, or others may write to it): one line says what is
 // wrong and how to fix it, and nothing reaches the API.
 func TestRefusesFilesOthersCouldChange(t *testing.T) {
+	t.Parallel()
 	needRoot(t) // to give files to another user
 	type setup struct{ token, config, cache string }
 	for _, c := range []struct {
@@ -343,6 +344,7 @@ func chown(t testing.TB, path string, uid int) {
 // another filesystem (here a tmpfs whose source is even called ghlfs), or a
 // folder inside a ghlfs mount.
 func TestUnmountRefusesOtherMounts(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	m := mountFS(t, srv, mountOpt{})

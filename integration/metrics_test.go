@@ -80,6 +80,7 @@ func (s scrape) sum(name string, labels ...string) float64 {
 // is counted, and no upload is pending once it landed. No label shows a
 // name, an id, a url or the token.
 func TestMetricsCountWhatTheServerServed(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	folder := srv.AddFolder("", "Reports")
 	data := make([]byte, 700<<10) // three chunks of 256 KiB
@@ -170,6 +171,7 @@ func TestMetricsCountWhatTheServerServed(t *testing.T) {
 // An address that cannot be listened on fails the mount, with a message
 // naming the flag, before anything is mounted.
 func TestMetricsAddressInUseFailsTheMount(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -208,6 +210,7 @@ func TestMetricsAddressInUseFailsTheMount(t *testing.T) {
 // every access token expired): ghlfs_api_calls_total holds, by endpoint,
 // exactly what the fake served since the mount.
 func TestMetricsCountOAuthRequests(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv, locs, tokenFile := agencyFake(t, 2)
 	fb := getStats(t, srv) // ghlfs login's requests are not the mount's

@@ -51,6 +51,7 @@ func logLines(log string, words ...string) []string {
 // request, and the signature in the url never reaches the log. The other
 // files read as before.
 func TestFileURLOffTheAllowList(t *testing.T) {
+	// Not parallel: it times a failure that must come at once.
 	internal, hits := internalService(t)
 	srv := fake(t, ghltest.Options{})
 	good := srv.AddFile("", "good.txt", "", []byte("good bytes"))
@@ -99,6 +100,7 @@ func TestFileURLOffTheAllowList(t *testing.T) {
 // a host off the allow-list. Plain ls still lists the file; stat of it
 // fails at once with EIO; the service gets no request.
 func TestNoHeadToARefusedURL(t *testing.T) {
+	// Not parallel: it times a failure that must come at once.
 	internal, hits := internalService(t)
 	srv := fake(t, ghltest.Options{MinimalFields: true})
 	srv.AddFile("", "fine.txt", "", []byte("fine"))
@@ -166,6 +168,7 @@ func TestSignedURLNeverLogged(t *testing.T) {
 // storage host only goes with a loopback API: ghlfs refuses to start,
 // saying why, before any request.
 func TestRefusesPlainHTTPAPI(t *testing.T) {
+	t.Parallel()
 	mp := t.TempDir()
 	for _, args := range [][]string{
 		{"--api-url", "http://services.leadconnectorhq.com"},
@@ -190,6 +193,7 @@ func TestRefusesPlainHTTPAPI(t *testing.T) {
 // token file holds the new one, the mount keeps working without a remount.
 // Until then, calls fail with EACCES.
 func TestTokenRotatedWhileMounted(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	folder := srv.AddFolder("", "docs")
 	srv.AddFile(folder, "a.txt", "", []byte("a"))
@@ -291,6 +295,7 @@ func TestRetryAfterOfADayIsCapped(t *testing.T) {
 // The daily quota used up: a tool gets EDQUOT at once, not after retries,
 // and the log says so.
 func TestDailyQuotaGivesEDQUOT(t *testing.T) {
+	// Not parallel: it times a failure that must come at once.
 	srv := fake(t, ghltest.Options{DailyLimit: 1}) // the mount's own check uses it
 	srv.AddFolder("", "f")
 	m := mountFS(t, srv, mountOpt{})

@@ -75,6 +75,7 @@ func waitWhole(t testing.TB, m *mount, id string) {
 // A file read whole is read by passthrough at its next open: no storage
 // request, no READ reaching ghlfs (even with O_DIRECT), and the same bytes.
 func TestPassthroughAfterWholeRead(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	data := randomBytes(3<<20, 41) // 12 chunks
 	id := srv.AddFile("", "clip.mp4", "video/mp4", data)
@@ -117,6 +118,7 @@ func TestPassthroughAfterWholeRead(t *testing.T) {
 // copy it keeps on disk, and passes the new copy through once it is read
 // whole.
 func TestPassthroughNeverServesAReplacedFile(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	old := randomBytes(1<<20, 42)
 	oldID := srv.AddFile("", "logo.png", "image/png", old)
@@ -170,6 +172,7 @@ func TestPassthroughNeverServesAReplacedFile(t *testing.T) {
 // a passthrough reader holds a file, opening it to write fails with
 // ETXTBSY (the kernel cannot mix the two), and succeeds once it is closed.
 func TestPassthroughNotForPendingBytes(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	data := randomBytes(1<<20, 44)
 	id := srv.AddFile("", "doc.pdf", "application/pdf", data)
@@ -225,6 +228,7 @@ func TestPassthroughNotForPendingBytes(t *testing.T) {
 // it, as on a kernel without it), a file wholly on disk is read through
 // ghlfs, from the disk, with the right bytes and no storage request.
 func TestPassthroughOff(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	data := randomBytes(2<<20, 45)
 	id := srv.AddFile("", "song.mp3", "audio/mpeg", data)

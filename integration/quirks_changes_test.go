@@ -41,6 +41,7 @@ func objectIDs(srv *ghltest.Server) []string {
 // id listings show (no call names an id an upload answered), the library
 // ends with every copy trashed, and the file beside it is not touched.
 func TestQuirkUploadIDDiffers(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	var reqs requestLog
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers}, Logger: reqs.logger()})
@@ -94,6 +95,7 @@ func TestQuirkUploadIDDiffers(t *testing.T) {
 // rename route is asked once per mount. mv of a folder copies it (EXDEV),
 // with one log line.
 func TestQuirkUpdate404(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUpdate404}})
 	d := srv.AddFolder("", "docs")
@@ -159,6 +161,7 @@ func TestQuirkUpdate404(t *testing.T) {
 // through DELETE /medias/{id}, altId and altType in its query
 // (delete-needs-alt).
 func TestQuirkNoBulkRoutes(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}})
 	a := srv.AddFile("", "a.txt", "", []byte("a"))

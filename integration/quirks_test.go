@@ -118,6 +118,7 @@ func childNames(srv *ghltest.Server, parentID string) []string {
 // ls, shows the file gone; a folder whose files were all removed can be
 // removed.
 func TestQuirkTrashListed(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkTrashListed}})
 	d := srv.AddFolder("", "old")
@@ -174,6 +175,7 @@ func TestQuirkUnstableTiesBulkImport(t *testing.T) {
 // An upload answered with its id alone: the new file reads at once, its
 // bytes from storage (O_DIRECT, past the page cache).
 func TestQuirkUploadNoURL(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadNoURL}})
 	m := mountFS(t, srv, mountOpt{})
@@ -198,6 +200,7 @@ func TestQuirkUploadNoURL(t *testing.T) {
 // line naming the file and the answer; the mount and the library keep the
 // old name.
 func TestQuirkRenameNotUpdated(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkRenameNotUpdated}})
 	id := srv.AddFile("", "a.txt", "", []byte("a"))
@@ -224,6 +227,7 @@ func TestQuirkRenameNotUpdated(t *testing.T) {
 // trash; its bytes stay in the spool. Later writes and mkdirs into folders
 // fail at once, without a call; the root keeps working.
 func TestQuirkParentIgnored(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkParentIgnored}})
 	m := mountFS(t, srv, mountOpt{})
@@ -269,6 +273,7 @@ func TestQuirkParentIgnored(t *testing.T) {
 // the first upload landed in the root and the placement check of
 // parent-ignored trashed it and failed the copy with EIO.)
 func TestQuirkUploadNeedsAlt(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadNeedsAlt}})
 	m := mountFS(t, srv, mountOpt{})
@@ -303,6 +308,7 @@ func TestQuirkUploadNeedsAlt(t *testing.T) {
 // not again while nothing changes; renamed to a type the service takes, it
 // goes up. An unmount does not wait for a refused file, and says so.
 func TestQuirkTypeAllowlist(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkTypeAllowlist}})
 	m := mountFS(t, srv, mountOpt{args: []string{"--unmount-grace", "2m", "--upload-retry", "100ms"}})

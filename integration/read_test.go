@@ -52,6 +52,7 @@ func TestReadDemoLibrary(t *testing.T) {
 // Names the API allows but a directory cannot hold, and names shared by
 // two files, are shown under distinct names that stay the same.
 func TestDemoNames(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	m := mountFS(t, srv, mountOpt{})
 	lib := readLibrary(srv)
@@ -120,6 +121,7 @@ func TestDemoNames(t *testing.T) {
 
 // head -c 100 of a 20 MB file reads a small range, not the file.
 func TestHeadReadsLittle(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	m := mountFS(t, srv, mountOpt{})
 	big := biggestFile(readLibrary(srv))
@@ -154,6 +156,7 @@ func biggestFile(l *library) ghltest.Item {
 // A cold find costs two list calls per folder (folders and files) plus
 // extra pages; the same find within the cache time costs none.
 func TestFindAPICalls(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	m := mountFS(t, srv, mountOpt{})
 	folders := len(readLibrary(srv).folders) + 1 // and the root
@@ -179,6 +182,7 @@ func TestFindAPICalls(t *testing.T) {
 
 // A wrong token: the mount refuses, with the API's message, and exits.
 func TestWrongTokenRefused(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	// In the foreground, and as a --daemon, whose parent reports what its

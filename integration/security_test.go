@@ -28,6 +28,7 @@ import (
 // --force), it unmounts its own mount, wherever the folder went, and never
 // the one the symlink names.
 func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	if os.Geteuid() != 0 {
 		t.Skip("root's mounts: mount(2) and umount(2)")
@@ -95,6 +96,7 @@ func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 // ghlfs login uses PKCE: the fake, which checks the verifier against the
 // challenge, gives the tokens; and so does one that ignores them.
 func TestLoginPKCE(t *testing.T) {
+	t.Parallel()
 	for _, quirk := range []string{"", ghltest.QuirkPKCEIgnored} {
 		t.Run("quirk="+quirk, func(t *testing.T) {
 			var opts ghltest.Options
@@ -118,6 +120,7 @@ func TestLoginPKCE(t *testing.T) {
 // have the browser hand that program the code. No address to open is
 // printed.
 func TestLoginRedirectPortTaken(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -143,6 +146,7 @@ func TestLoginRedirectPortTaken(t *testing.T) {
 // state) on a command line, which every user can read: xdg-open is given
 // a file only the user may read, whose page sends the browser on.
 func TestLoginBrowserNotGivenTheAddress(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	bin, runtime := t.TempDir(), t.TempDir()
 	argv := filepath.Join(t.TempDir(), "argv")
@@ -265,6 +269,7 @@ func (l *loginRun) wait(t *testing.T) {
 // cannot then overwrite the new one. While the lock is held the login
 // waits (the file untouched), and stores once it is free.
 func TestLoginTakesTheTokenFileLock(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	tokenFile := filepath.Join(t.TempDir(), "token.json")
 	old := []byte(`{"access_token": "the-old-login", "expires_at": "2030-01-01T00:00:00Z"}` + "\n")
@@ -317,6 +322,7 @@ func TestLoginTakesTheTokenFileLock(t *testing.T) {
 // symlink in their place is not followed (the mount is refused, and the
 // file it names is left alone), and another user's file is refused.
 func TestLogAndProfileFilesPrivate(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	dir := t.TempDir()
@@ -395,6 +401,7 @@ func TestLogAndProfileFilesPrivate(t *testing.T) {
 // is of the user asking: a socket of another user's (a pid file, or a
 // cache dir, pointing there) is refused, and nothing it says is shown.
 func TestStatusTrustsOnlyItsUsersSocket(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	needRoot(t)
 	fuseForUsers(t)
@@ -446,6 +453,7 @@ func TestStatusTrustsOnlyItsUsersSocket(t *testing.T) {
 // as long as they keep it (they could keep it for ever). Passthrough
 // stays off on a mount others may reach, and says so once.
 func TestPassthroughOffWithAllowOther(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	needRoot(t)
 	srv := fake(t, ghltest.Options{})
@@ -504,6 +512,7 @@ func TestPassthroughOffWithAllowOther(t *testing.T) {
 // such a file's name ("lock") gets a folder of its own all the same, and
 // shows its library.
 func TestAgencyLocationNamedAsACacheFile(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	locs := ghltest.DemoLocations(2)
 	locs[0].ID = testLocation

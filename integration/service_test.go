@@ -127,6 +127,7 @@ func TestDaemonReturnsOnceMounted(t *testing.T) {
 // unmounts. With /sbin/mount.ghlfs in place (as make install makes it),
 // mount -t ghlfs goes the same way.
 func TestMountHelper(t *testing.T) {
+	// Not parallel: installs /sbin/mount.ghlfs for its run.
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	tokenFile := filepath.Join(t.TempDir(), "token")
@@ -255,6 +256,7 @@ func waitGone(t *testing.T, pid int) {
 // Under systemd (Type=notify), ghlfs says READY=1 once the mount serves
 // and STOPPING=1 when it unmounts.
 func TestSystemdNotify(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	sock := filepath.Join(t.TempDir(), "notify")
@@ -302,6 +304,7 @@ func TestSystemdNotify(t *testing.T) {
 // ghlfs | tee, and tee gone first: the next log line meets a closed pipe.
 // The mount serves on, and SIGINT still unmounts it cleanly.
 func TestClosedStderrKeepsTheMount(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	dir := t.TempDir()
@@ -342,6 +345,7 @@ func TestClosedStderrKeepsTheMount(t *testing.T) {
 // ENOENT, ENOTEMPTY and EEXIST answer a tool's question: they are logged
 // at debug level, never as errors or warnings.
 func TestNormalAnswersAreNotErrors(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	m := mountFS(t, srv, mountOpt{})
 	var full string
@@ -384,6 +388,7 @@ func TestNormalAnswersAreNotErrors(t *testing.T) {
 // make install places ghlfs and mount(8)'s helper, which answers as the
 // helper: -f (fake) checks an fstab line's options and mounts nothing.
 func TestMakeInstall(t *testing.T) {
+	// Not parallel: builds ghlfs with make, which other tests would wait on.
 	dest := t.TempDir()
 	sh(t, "make", "-s", "-C", "..", "install", "DESTDIR="+dest, "BIN="+t.TempDir())
 	bin := filepath.Join(dest, "usr/local/bin/ghlfs")

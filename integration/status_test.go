@@ -276,6 +276,7 @@ func TestUnmountForceKeepsUploadForNextMount(t *testing.T) {
 // normal user cannot connect, and one whose capabilities pass the modes
 // is turned away by the peer check.
 func TestStatusSocketPrivate(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	cacheDir := t.TempDir()
 	os.Chmod(cacheDir, 0o755) // a cache dir others may enter: the socket's own mode must keep them out

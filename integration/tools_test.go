@@ -12,6 +12,7 @@ import (
 // every program the tests run (integration/tools.txt), so that a new
 // user's make test does not fail for want of one that CI installed.
 func TestReadmeInstallLine(t *testing.T) {
+	// Not parallel: it reads files only, at once.
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)

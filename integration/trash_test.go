@@ -48,6 +48,7 @@ func activeID(t testing.TB, srv *ghltest.Server, parentID, name string) string {
 // EPERM at once, without a call to the API and without an ERROR line;
 // getfattr says which they are; what is inside them is ordinary.
 func TestQuirkEssentialFolders(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkEssentialFolders}})
 	m := mountFS(t, srv, mountOpt{args: []string{"--dir-cache-time", "10m"}})
@@ -111,6 +112,7 @@ func TestQuirkEssentialFolders(t *testing.T) {
 // no trash. So again after a remount. Under restore-keeps-updated a poll
 // cannot see a restore; the full listing does.
 func TestRestoredFileAppears(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	for _, quirk := range []string{"", ghltest.QuirkRestoreKeepsUpdated} {
 		t.Run(cmp.Or(quirk, "default"), func(t *testing.T) {
@@ -213,6 +215,7 @@ func TestRestoredFileAppears(t *testing.T) {
 // one request once the first showed it (one INFO line says so), no
 // warning.
 func TestQuirkFetchAllUnpagedLargeLibrary(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	const folders, per = 100, 1000
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkFetchAllUnpaged}})
@@ -259,6 +262,7 @@ func TestQuirkFetchAllUnpagedLargeLibrary(t *testing.T) {
 // disappear or come back in ls while the lagging answers come in; a file
 // made elsewhere shows once they catch up.
 func TestQuirkFetchAllLag(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{})
 	pics := srv.AddFolder("", "pics")

@@ -14,6 +14,7 @@ import (
 // types of the README's table, not as application/octet-stream: checked
 // through the fake's API, each stored item's contentType.
 func TestContentTypesWithoutMimeTables(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{})
 	empty := filepath.Join(t.TempDir(), "empty")

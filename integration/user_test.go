@@ -16,6 +16,7 @@ import (
 // A normal user mounts through fusermount3 (root mounts with mount(2)).
 // Run as root, this test drops to the user nobody to check that path.
 func TestMountAsNormalUser(t *testing.T) {
+	t.Parallel()
 	needFUSE(t)
 	if os.Geteuid() != 0 {
 		t.Skip("already a normal user: every other test mounts through fusermount3")

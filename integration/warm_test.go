@@ -77,6 +77,7 @@ func TestWarmStartFromSavedListings(t *testing.T) {
 // the next ls, one made elsewhere as soon as the mount has listed the
 // folder again.
 func TestReaddirCacheFollowsChanges(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	docs := srv.AddFolder("", "Docs")
 	srv.AddFile(docs, "a.txt", "text/plain", []byte("a"))

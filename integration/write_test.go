@@ -103,6 +103,7 @@ func TestMkdirAndCopyTreeIn(t *testing.T) {
 }
 
 func TestRenameAndMove(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	sh(t, "mkdir", "-p", m.path("x/sub"), m.path("y"))
@@ -296,6 +297,7 @@ func TestTarSedAndEditorSaves(t *testing.T) {
 }
 
 func TestTouchTimesAndNames(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 
@@ -369,6 +371,7 @@ func TestTooLarge(t *testing.T) {
 // An upload the API rejects: close fails with EIO, the bytes stay in the
 // spool (and in the mount), and the next mount uploads them.
 func TestRejectedUploadKeptAndRetried(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	srv.SetFaults(ghltest.Faults{RejectUploads: true})
@@ -406,6 +409,7 @@ func TestRejectedUploadKeptAndRetried(t *testing.T) {
 // kill -9 while an upload is under way: the next mount uploads the file,
 // once.
 func TestCrashWithPendingUpload(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(time.Minute)})
@@ -445,6 +449,7 @@ func TestCrashWithPendingUpload(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{Seed: "demo"})
 	m := mountFS(t, srv, mountOpt{args: []string{"--read-only"}})
 	before := len(srv.Items())
@@ -514,6 +519,7 @@ func TestLostAnswerNotDuplicated(t *testing.T) {
 // A file renamed and then changed keeps its new name: the node the kernel
 // holds follows the rename.
 func TestEditAfterRename(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	writeFile(t, m.path("a.txt"), []byte("first\n"))
@@ -539,6 +545,7 @@ func TestEditAfterRename(t *testing.T) {
 // New bytes make a new file in the API (new id), but not a new inode: a
 // tool holding the inode number sees the same file.
 func TestReplacedContentKeepsTheInode(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	writeFile(t, m.path("logo.png"), []byte("first version"))

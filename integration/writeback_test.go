@@ -376,6 +376,7 @@ func TestTrashFailureAfterReplace(t *testing.T) {
 // another location on one that holds pending files is refused, nothing is
 // uploaded there, and the files still go to their own library.
 func TestWrongLocationCacheDir(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--unmount-grace", "1s"}})
 	srv.SetFaults(ghltest.Faults{RejectUploads: true})
@@ -513,6 +514,7 @@ func checkUnlinkedOpen(t *testing.T, m *mount, f *os.File, name string, want []b
 // its descriptors keep their bytes, fstat says nlink 0, nothing is
 // uploaded, and the queue frees them at the last close.
 func TestUnlinkedOpenFileKeepsItsBytes(t *testing.T) {
+	t.Parallel()
 	t.Run("existing", func(t *testing.T) {
 		srv := fake(t, ghltest.Options{})
 		id := srv.AddFile("", "a.txt", "text/plain", []byte("remote content"))
@@ -851,6 +853,7 @@ func TestWriteBackDelayCoalesces(t *testing.T) {
 // SIGUSR1, so the signals reach it through a handler, as a Go program's
 // own runtime signals reach it.
 func TestSignalsDoNotFailClose(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(700 * time.Millisecond)})
@@ -896,6 +899,7 @@ func TestSignalsDoNotFailClose(t *testing.T) {
 // new name, or, once removed, to bytes of its own that are never uploaded
 // (as on a disk).
 func TestDescriptorOutlivesRenameAndRemove(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	srv.AddFile("", "a.txt", "text/plain", []byte("original a"))
 	srv.AddFile("", "ctrue.txt", "text/plain", []byte("original c"))
@@ -985,6 +989,7 @@ func TestDescriptorOutlivesRenameAndRemove(t *testing.T) {
 // temporary name, while the first is still being uploaded: the name ends
 // with the second save's bytes, once; the first upload goes to the trash.
 func TestRenameOverAFileBeingUploaded(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{})
 	srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(500 * time.Millisecond)})

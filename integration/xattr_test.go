@@ -16,6 +16,7 @@ import (
 // set or removed; a file whose bytes wait to upload has no id or url
 // until its upload lands. No xattr read reaches the API.
 func TestXattrs(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	folderID := srv.AddFolder("", "Photos")
 	srv.AddFile(folderID, "photo.jpg", "image/jpeg", []byte("a jpeg"))
@@ -128,6 +129,7 @@ func getfattrAll(t *testing.T, path string) map[string]string {
 // security.capability before every write(2); ghlfs takes on clearing
 // set-user-ID bits (it has none), and the kernel asks once per file.
 func TestSmallWritesAskNoXattrEach(t *testing.T) {
+	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	m := mountFS(t, srv, mountOpt{args: []string{"--debug-fuse"}})
 	before := strings.Count(m.log.String(), "GETXATTR")
