@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // A read whose url comes from a listing an earlier mount saved, not yet

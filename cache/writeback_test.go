@@ -19,7 +19,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // The write-back queue on its own, with a fake clock: every delay and

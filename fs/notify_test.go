@@ -12,7 +12,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // needFUSE skips a test that mounts where FUSE is missing, and fails it

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // newXattrFS returns a filesystem over the fake's library, and the state

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Authorisation as field reports describe the live service (issue 16,

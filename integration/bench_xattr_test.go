@@ -13,7 +13,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache"
 	ghlfs "github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // (17): a warm ls -l of a folder of 10,000 files with the xattrs ghlfs

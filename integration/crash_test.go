@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // crashPoints are the named steps of the write path (cache/record.go and

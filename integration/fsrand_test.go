@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // TestFSRand is a differential random test in the spirit of JuiceFS's

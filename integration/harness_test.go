@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 const (

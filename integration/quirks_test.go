@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // The quirk matrix: where the real service's behaviour is not documented,
-// the fake can behave in each plausible way (remote/ghltest/doc.go), and
+// the fake can behave in each plausible way (remote/ghl/ghltest/doc.go), and
 // ghlfs must work under each. Each quirk gets the differential random test
 // (mkdir, create, write at offsets, truncate, rename, unlink, rmdir, read,
 // fsync, compared with a local directory and, at the end, with the

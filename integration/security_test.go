@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Issue 17: the local attack paths (another user of the machine against a

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // logLinesWith counts the lines of logs that hold every word, whatever

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Upload answers whose id is not the listing's, and routes the service

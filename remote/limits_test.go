@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 func TestTypesAndLimits(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // installedLocations under a server that caps its pages at 20, whatever

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // The client against the fake with one quirk on: what the client does must

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // byEndpoint sums the calls of s by endpoint, whatever their status.

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // A server that answers fetchAll whole (fetchall-unpaged): every item

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // stepClock is the fake's clock: it moves only when told.
