@@ -70,11 +70,7 @@ func entryOf(it remote.Item) Entry {
 	}
 	e.setURL(it.URL)
 	e.setContentType(it.ContentType)
-	created := it.CreatedAt
-	if created.IsZero() {
-		created = remote.IDTime(it.ID) // the API's own clock, in the id
-	}
-	e.setCreated(created)
+	e.setCreated(it.CreatedAt)
 	return e
 }
 

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // folders holds the listings of folders as the API gives them, each
@@ -47,7 +48,7 @@ type folders struct {
 	clock   clockwork.Clock
 	ttl     time.Duration
 	log     *slog.Logger
-	del     remote.DeleteStatus
+	del     ghl.DeleteStatus
 	listAll bool // Options.ListAll
 	// fetched, when set, is told of every listing fetched from the API
 	// (the content part learns the sizes a listing lacked).
@@ -246,9 +247,9 @@ func (c change) apply(entries []Entry) []Entry {
 }
 
 func newFolders(rc Remote, opts Options) *folders {
-	del := remote.StatusTrashed
+	del := ghl.StatusTrashed
 	if opts.Delete {
-		del = remote.StatusDeleted
+		del = ghl.StatusDeleted
 	}
 	return &folders{
 		rc:       rc,
@@ -679,7 +680,7 @@ func (f *folders) seed(folderID string) {
 // entries as it comes, so that a folder of hundreds of thousands of files
 // is never held twice. keep picks the items to keep, and may change them;
 // it is called from two goroutines at once.
-func (f *folders) listBoth(ctx context.Context, q remote.ListQuery, keep func(*remote.Item) bool) (folders, files []Entry, err error) {
+func (f *folders) listBoth(ctx context.Context, q ghl.ListQuery, keep func(*remote.Item) bool) (folders, files []Entry, err error) {
 	if q.Label == "" {
 		q.Label, _ = ctx.Value(pathKey{}).(string)
 	}
@@ -718,7 +719,7 @@ func WithPath(ctx context.Context, path string) context.Context {
 // stale as it arrives, and fetched again by the next look-up, for ever.
 // (What the listing may have missed meanwhile is what the journal keeps.)
 func (f *folders) fetch(ctx context.Context, folderID string) ([]Entry, time.Time, error) {
-	folders, files, err := f.listBoth(ctx, remote.ListQuery{ParentID: folderID}, func(it *remote.Item) bool {
+	folders, files, err := f.listBoth(ctx, ghl.ListQuery{ParentID: folderID}, func(it *remote.Item) bool {
 		// A server that ignores parentId would hand back the whole
 		// location; keep only this folder's children (who then share
 		// one parent string).

@@ -15,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -259,7 +260,7 @@ type tooLargeRC struct {
 	calls atomic.Int32
 }
 
-func (r *tooLargeRC) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+func (r *tooLargeRC) ListEach(ctx context.Context, q ghl.ListQuery, restart func(), add func(remote.Item)) error {
 	if q.FetchAll {
 		r.calls.Add(1)
 		return fmt.Errorf("GET /medias/files: %w: more than %d bytes", remote.ErrAnswerTooLarge, remote.MaxListAnswerBytes)

@@ -5,10 +5,11 @@ import (
 	"fmt"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // Upload limits. A file's limit follows the type of its name: a video may
-// be as large as remote.MaxVideoUploadSize, anything else as large as
+// be as large as ghl.MaxVideoUploadSize, anything else as large as
 // Options.MaxUploadSize. A temporary name takes the type of the name it
 // stands for (remote.IntendedType): rsync's ".clip.mp4.Xy12Ab" may grow
 // as large as a video, and is uploaded as one. What is uploaded is judged
@@ -16,7 +17,7 @@ import (
 
 // limitFor is the largest a file named name may grow.
 func (q *queue) limitFor(name string) int64 {
-	return remote.UploadLimit(remote.IntendedType(name), q.maxSize)
+	return ghl.UploadLimit(remote.IntendedType(name), q.maxSize)
 }
 
 // uploadType is the content type a file named name is uploaded with: the

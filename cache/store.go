@@ -14,15 +14,16 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
-// Remote is what the cache needs of the API client; *remote.Client has it.
+// Remote is what the cache needs of the API client; *ghl.Client has it.
 type Remote interface {
-	ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error
+	ListEach(ctx context.Context, q ghl.ListQuery, restart func(), add func(remote.Item)) error
 	CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error)
 	UploadFile(ctx context.Context, up remote.Upload) (remote.Item, error)
 	Rename(ctx context.Context, id, name string) error
-	DeleteMany(ctx context.Context, ids []string, status remote.DeleteStatus) error
+	DeleteMany(ctx context.Context, ids []string, status ghl.DeleteStatus) error
 	ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error
 	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
@@ -34,7 +35,7 @@ type Remote interface {
 	FolderWrites() error
 }
 
-var _ Remote = (*remote.Client)(nil)
+var _ Remote = (*ghl.Client)(nil)
 
 // Options tune a Store.
 type Options struct {
@@ -96,7 +97,7 @@ type Options struct {
 	// final name. Zero uploads at close, and close reports the result.
 	WriteBackDelay time.Duration
 	// MaxUploadSize is the largest image or other file uploaded (default
-	// remote.MaxUploadSize); a video may be larger (remote.UploadLimit,
+	// ghl.MaxUploadSize); a video may be larger (ghl.UploadLimit,
 	// limits.go). A write past a file's limit fails with ErrTooLarge.
 	MaxUploadSize int64
 }
@@ -155,7 +156,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 		opts.RetryBase = 30 * time.Second
 	}
 	if opts.MaxUploadSize <= 0 {
-		opts.MaxUploadSize = remote.MaxUploadSize
+		opts.MaxUploadSize = ghl.MaxUploadSize
 	}
 	if opts.ListWait <= 0 {
 		opts.ListWait = time.Second

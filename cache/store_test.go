@@ -12,7 +12,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -45,15 +45,15 @@ func newEnv(t *testing.T, opts ghltest.Options, mod ...func(*Options)) *env {
 // does, once the one before is closed).
 func (e *env) reopen(t *testing.T) {
 	t.Helper()
-	e.store = startStore(t, remote.Config{BaseURL: e.srv.URL, RetryTimeout: 10 * time.Second}, e.opts)
+	e.store = startStore(t, ghl.Config{BaseURL: e.srv.URL, RetryTimeout: 10 * time.Second}, e.opts)
 }
 
 // startStore starts a Store with opts over a client of the fake made with
 // conf (its token, location and pacing set here), closed at the test's end.
-func startStore(t *testing.T, conf remote.Config, opts Options) *Store {
+func startStore(t *testing.T, conf ghl.Config, opts Options) *Store {
 	t.Helper()
 	conf.Token, conf.LocationID, conf.RateLimit = "tok", "loc", -1
-	rc, err := remote.New(conf)
+	rc, err := ghl.New(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 	fetched := e.srv.Stats().StorageBytes
 	e.store.Close()
 
-	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	rc, _ := ghl.New(ghl.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
 	s2, err := New(rc, Options{CacheDir: e.dir, DiskBytes: 3 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -257,9 +257,9 @@ func TestRenameAnsweredNotUpdated(t *testing.T) {
 }
 
 // apiClient is another client of the fake's library (the web UI, say).
-func apiClient(t *testing.T, srv *ghltest.Server) *remote.Client {
+func apiClient(t *testing.T, srv *ghltest.Server) *ghl.Client {
 	t.Helper()
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	rc, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func apiRename(t *testing.T, srv *ghltest.Server, id, name string) {
 
 func apiTrash(t *testing.T, srv *ghltest.Server, id string) {
 	t.Helper()
-	if err := apiClient(t, srv).DeleteMany(context.Background(), []string{id}, remote.StatusTrashed); err != nil {
+	if err := apiClient(t, srv).DeleteMany(context.Background(), []string{id}, ghl.StatusTrashed); err != nil {
 		t.Fatal(err)
 	}
 }

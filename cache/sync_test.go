@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -199,7 +200,7 @@ func (r *hookRC) ListUpdated(ctx context.Context, typ string, visit func(remote.
 	return err
 }
 
-func (r *hookRC) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+func (r *hookRC) ListEach(ctx context.Context, q ghl.ListQuery, restart func(), add func(remote.Item)) error {
 	if r.failAll && q.FetchAll {
 		return errors.New("503 on page 7 of the pass")
 	}
@@ -308,7 +309,7 @@ type midPassRC struct {
 	hook func()
 }
 
-func (r *midPassRC) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+func (r *midPassRC) ListEach(ctx context.Context, q ghl.ListQuery, restart func(), add func(remote.Item)) error {
 	err := r.Remote.ListEach(ctx, q, restart, add)
 	if q.FetchAll && q.Type == remote.TypeFolder {
 		r.once.Do(r.hook)

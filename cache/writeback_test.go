@@ -18,7 +18,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -169,7 +169,7 @@ func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 // open starts a Store on the env's cache dir (again, after a close).
 func (e *wbEnv) open(t *testing.T) {
 	t.Helper()
-	e.store = startStore(t, remote.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}}, e.opts)
+	e.store = startStore(t, ghl.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}}, e.opts)
 }
 
 // idle waits until the queue has nothing left to do in the API.
@@ -470,7 +470,7 @@ func TestCacheDirOfAnotherLibraryRefused(t *testing.T) {
 	e.write(t, "mine.txt", "for loc")
 	e.store.Close()
 	e.opts.Location = "other"
-	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "other", RateLimit: -1})
+	rc, _ := ghl.New(ghl.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "other", RateLimit: -1})
 	if _, err := New(rc, e.opts); err == nil || !strings.Contains(err.Error(), "another library") {
 		t.Fatalf("opened: %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache"
-	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -16,7 +16,7 @@ import (
 // of a node for each of its root's entries, by name.
 func newXattrFS(t *testing.T, srv *ghltest.Server, opts Options) (*FS, map[string]*nodeState) {
 	t.Helper()
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	rc, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache"
 	ghlfs "github.com/ghlfs/ghlfs/fs"
-	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -99,7 +99,7 @@ func alternate(n int, f func(string), a, b string) (time.Duration, time.Duration
 func mountInProcess(tb testing.TB, srv *ghltest.Server, o ghlfs.Options) string {
 	tb.Helper()
 	needFUSE(tb)
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: testToken, LocationID: testLocation, RateLimit: -1})
+	rc, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: testToken, LocationID: testLocation, RateLimit: -1})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -21,13 +21,13 @@ import (
 // the file ends first. A body that breaks off is resumed from the byte it
 // reached; failures are retried for as long as the context and the client's
 // retry budget allow.
-func (c *Client) ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error) {
+func (c *Core) ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error) {
 	return c.ReadAtv(ctx, fileURL, [][]byte{p}, off)
 }
 
 // ReadAtv is ReadAt into several buffers, filled in turn from one range:
 // one request can fill buffers that are each kept on their own.
-func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error) {
+func (c *Core) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error) {
 	if err := c.policy.check(fileURL); err != nil {
 		return 0, err
 	}
@@ -56,12 +56,12 @@ func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off
 		if n > 0 {
 			attempt = 0 // progress: the next break starts a fresh count
 		}
-		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		wait := Backoff(attempt, 100*time.Millisecond, 5*time.Second)
 		if c.clk.Now().Add(wait).After(deadline) {
 			return got, fmt.Errorf("reading %s: gave up: %w", redactURL(fileURL), err)
 		}
 		c.log.Debug("storage read failed; resuming", "url", redactURL(fileURL), "at", off+int64(got), "err", err)
-		if err := sleepCtx(ctx, c.clk, wait); err != nil {
+		if err := Sleep(ctx, c.clk, wait); err != nil {
 			return got, err
 		}
 		c.stats.retry(http.MethodGet, storageRoute)
@@ -85,7 +85,7 @@ func skipBytes(bufs [][]byte, n int) [][]byte {
 
 // readOnce makes one ranged GET for size bytes at off, into bufs in turn,
 // and reads as much of the body as arrives.
-func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off int64) (int, error) {
+func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off int64) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
 		return 0, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
@@ -116,7 +116,7 @@ func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, si
 		return 0, io.EOF
 	default:
 		b, _ := io.ReadAll(io.LimitReader(body, 4096))
-		return 0, storageError("GET", fileURL, resp, b)
+		return 0, c.storageError("GET", fileURL, resp, b)
 	}
 	n := 0
 	for _, p := range bufs {
@@ -167,7 +167,7 @@ type FileInfo struct {
 
 // StatURL asks the storage host for a file's size and time (HEAD), for
 // listings that do not carry them.
-func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) {
+func (c *Core) StatURL(ctx context.Context, fileURL string) (FileInfo, error) {
 	if err := c.policy.check(fileURL); err != nil {
 		return FileInfo{}, err
 	}
@@ -180,18 +180,18 @@ func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) 
 		if ctx.Err() != nil || final(err) {
 			return FileInfo{}, err
 		}
-		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		wait := Backoff(attempt, 100*time.Millisecond, 5*time.Second)
 		if c.clk.Now().Add(wait).After(deadline) {
 			return FileInfo{}, err
 		}
-		if err := sleepCtx(ctx, c.clk, wait); err != nil {
+		if err := Sleep(ctx, c.clk, wait); err != nil {
 			return FileInfo{}, err
 		}
 		c.stats.retry(http.MethodHead, storageRoute)
 	}
 }
 
-func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error) {
+func (c *Core) headOnce(ctx context.Context, fileURL string) (FileInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, fileURL, nil)
 	if err != nil {
 		return FileInfo{}, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
@@ -204,7 +204,7 @@ func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return FileInfo{}, storageError("HEAD", fileURL, resp, nil)
+		return FileInfo{}, c.storageError("HEAD", fileURL, resp, nil)
 	}
 	fi := FileInfo{Size: resp.ContentLength, ContentType: resp.Header.Get("Content-Type")}
 	if t, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
@@ -218,7 +218,7 @@ func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error)
 	return fi, nil
 }
 
-func (c *Client) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (FileInfo, error) {
+func (c *Core) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (FileInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
 		return fi, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
@@ -266,10 +266,10 @@ func final(err error) bool {
 
 // storageError is the *Error of a storage answer. The body of a storage
 // host's error can echo the request, signature and all (Cloud Storage's
-// SignatureDoesNotMatch holds the string to sign), so only its XML Code
-// and Message are kept.
-func storageError(method, fileURL string, resp *http.Response, body []byte) *Error {
-	e := parseError(method, "storage "+redactURL(fileURL), resp, nil)
+// SignatureDoesNotMatch holds the string to sign), so the backend's
+// ParseError never sees it, and only its XML Code and Message are kept.
+func (c *Core) storageError(method, fileURL string, resp *http.Response, body []byte) *Error {
+	e := c.hooks.ParseError(method, "storage "+redactURL(fileURL), resp, nil)
 	var x struct {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // An agency's mount (a Company OAuth token, no --location): the root holds
@@ -48,7 +49,7 @@ func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) 
 	if companyID == "" {
 		return nil, nil, errors.New("the agency's token set names no company id; run ghlfs login again")
 	}
-	list := func() ([]remote.InstalledLocation, error) {
+	list := func() ([]ghl.InstalledLocation, error) {
 		tok, err := tf.Token(ctx)
 		if err != nil {
 			return nil, err
@@ -57,7 +58,7 @@ func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) 
 		var apiErr *remote.Error
 		if errors.As(err, &apiErr) && apiErr.Cause != nil {
 			// No refresh cures it (the scope, the Version header).
-			return nil, errors.New(remote.IncurableAdvice(apiErr, ""))
+			return nil, errors.New(ghl.IncurableAdvice(apiErr, ""))
 		}
 		if errors.Is(err, remote.ErrUnauthorized) {
 			if renewed, rerr := tf.Refused(ctx, tok); rerr != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/fs"
-	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // The control socket: a mount's serving ghlfs answers "ghlfs status" and
@@ -289,8 +289,8 @@ func uploadOf(u cache.Upload, l *library, agency bool) uploadStatus {
 
 func apiOf(l *library) apiStatus {
 	u := l.rc.Usage()
-	a := apiStatus{Location: l.id, Calls10s: u.InWindow, Limit10s: remote.PublishedBurstLimit, Pacing10s: u.Limit,
-		CallsToday: u.Today, LimitDaily: remote.PublishedDailyLimit, CallsTotal: u.Total, RateLimited: u.RateLimited, Waiting: u.Waiting}
+	a := apiStatus{Location: l.id, Calls10s: u.InWindow, Limit10s: ghl.PublishedBurstLimit, Pacing10s: u.Limit,
+		CallsToday: u.Today, LimitDaily: ghl.PublishedDailyLimit, CallsTotal: u.Total, RateLimited: u.RateLimited, Waiting: u.Waiting}
 	if !u.PausedUntil.IsZero() {
 		t := u.PausedUntil.UTC()
 		a.PausedUntil = &t

@@ -19,8 +19,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote"
 	"github.com/spf13/cobra"
+
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // ghlfs login: the OAuth 2.0 authorization-code flow of a HighLevel
@@ -76,7 +77,7 @@ browser ended on (or just the code) here.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
 	fl.StringVar(&f.tokenFile, "token-file", defaultOAuthTokenFile(), "where to store the token set")
-	fl.StringVar(&f.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+remote.DefaultBaseURL+")")
+	fl.StringVar(&f.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+")")
 	fl.StringVar(&f.authorizeURL, "authorize-url", DefaultAuthorizeURL, "the page where the app is approved")
 	fl.StringVar(&f.userType, "user-type", "Location", "Location (one sub-account) or Company (an agency: every sub-account where the app is installed)")
 	fl.StringVar(&f.scope, "scope", "medias.readonly medias.write", "scopes to ask for, space-separated (Company adds oauth.readonly oauth.write locations.readonly)")
@@ -95,20 +96,20 @@ func defaultOAuthTokenFile() string {
 }
 
 // oauthApp reads the app's credentials from the environment or config.
-func oauthApp(conf map[string]string, apiURL string) (remote.OAuthApp, error) {
+func oauthApp(conf map[string]string, apiURL string) (ghl.OAuthApp, error) {
 	id := setting("", "GHL_CLIENT_ID", conf)
 	secret := setting("", "GHL_CLIENT_SECRET", conf)
 	if f := setting("", "GHL_CLIENT_SECRET_FILE", conf); secret == "" && f != "" {
 		s, err := readSecretFile("client secret file", f)
 		if err != nil {
-			return remote.OAuthApp{}, err
+			return ghl.OAuthApp{}, err
 		}
 		secret = s
 	}
 	if id == "" || secret == "" {
-		return remote.OAuthApp{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
+		return ghl.OAuthApp{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
 	}
-	return remote.OAuthApp{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
+	return ghl.OAuthApp{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
 }
 
 func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer) error {
@@ -152,8 +153,8 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	q.Set("scope", f.scope)
 	q.Set("state", state)
 	// PKCE: a code that reaches anyone else is of no use to them.
-	verifier := remote.NewPKCEVerifier()
-	q.Set("code_challenge", remote.PKCEChallenge(verifier))
+	verifier := ghl.NewPKCEVerifier()
+	q.Set("code_challenge", ghl.PKCEChallenge(verifier))
 	q.Set("code_challenge_method", "S256")
 	authURL.RawQuery = q.Encode()
 
@@ -252,7 +253,7 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	}
 	// Under the lock a mount refreshing this file holds: its refresh of
 	// the old login cannot overwrite this one.
-	if err := remote.StoreTokenSet(ctx, f.tokenFile, set); err != nil {
+	if err := ghl.StoreTokenSet(ctx, f.tokenFile, set); err != nil {
 		return fmt.Errorf("storing the tokens: %w", err)
 	}
 	who := "location " + set.LocationID

@@ -22,7 +22,7 @@ import (
 
 // Metrics (--metrics-addr): Prometheus's text format at /metrics, read at
 // each scrape from the counters remote and cache keep themselves
-// (remote.Client.Stats, cache.Store.Stats); neither package knows of
+// (ghl.Client.Stats, cache.Store.Stats); neither package knows of
 // Prometheus. A mount of several locations (agency mode) reports their
 // sum. No label holds an id, a name, a url or a token: endpoints are
 // route templates ("GET /medias/files", "POST /medias/{id}").

@@ -24,6 +24,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 type mountFlags struct {
@@ -90,7 +92,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&m.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
 	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN)")
 	fl.StringVar(&m.location, "location", "", "location (sub-account) id (else $GHL_LOCATION_ID)")
-	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+remote.DefaultBaseURL+")")
+	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+")")
 	fl.BoolVar(&m.readOnly, "read-only", false, "mount read-only: every change fails with EROFS")
 	fl.DurationVar(&m.dirCacheTime, "dir-cache-time", time.Minute, "how long folder listings are trusted before being asked again")
 	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
@@ -98,7 +100,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	m.memCache = 256 << 20
 	fl.Var(&m.memCache, "cache-mem", "file content kept in memory")
 	fl.Var(&m.diskCache, "cache-max-size", "file content kept on disk under --cache-dir (0: none)")
-	m.maxUpload = remote.MaxUploadSize
+	m.maxUpload = ghl.MaxUploadSize
 	fl.Var(&m.maxUpload, "max-upload-size", "largest image or other file uploaded (the API's \"25 MB\", read the conservative way); a bigger write fails with EFBIG. Videos may be up to 500MB (sent with Version v3)")
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation (or one page of a listing) may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
@@ -439,7 +441,7 @@ type session struct {
 // library is one location's library: its client and store.
 type library struct {
 	id, name string
-	rc       *remote.Client
+	rc       *ghl.Client
 	store    *cache.Store
 }
 
@@ -456,7 +458,7 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 	if rate == 0 {
 		rate = -1
 	}
-	rcConf := remote.Config{
+	rcConf := ghl.Config{
 		BaseURL:      s.apiURL,
 		LocationID:   location,
 		UserAgent:    "ghlfs/" + version,
@@ -474,7 +476,7 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 	if err := s.creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
 		return nil, err
 	}
-	rc, err := remote.New(rcConf)
+	rc, err := ghl.New(rcConf)
 	if err != nil {
 		return nil, err
 	}
@@ -543,7 +545,7 @@ func drainAll(ctx context.Context, libs []*library) (left, writing int) {
 func apiIdentity(apiURL string) string {
 	u, err := url.Parse(apiURL)
 	if err != nil {
-		return "(unparsable API URL)" // remote.New refuses it first
+		return "(unparsable API URL)" // ghl.New refuses it first
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/")
 }
@@ -566,7 +568,7 @@ func legacyAPIIdentity(apiURL string) string {
 
 func rcBase(u string) string {
 	if u == "" {
-		return remote.DefaultBaseURL
+		return ghl.DefaultBaseURL
 	}
 	return u
 }

@@ -1,4 +1,4 @@
-package remote_test
+package ghl_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -37,10 +38,10 @@ func (c *stepClock) Step() {
 
 // updatedLibrary is a fake holding n files in the root created a second
 // apart (f000 the oldest), and a client that lists pages of 100.
-func updatedLibrary(t *testing.T, n int, quirks ...string) (*remote.Client, *ghltest.Server, *stepClock, []string) {
+func updatedLibrary(t *testing.T, n int, quirks ...string) (*ghl.Client, *ghltest.Server, *stepClock, []string) {
 	t.Helper()
 	clk := &stepClock{t: time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)}
-	c, srv := quirkClient(t, ghltest.Options{Now: clk.Now, Quirks: quirks}, func(cfg *remote.Config) { cfg.PageSize = 100 })
+	c, srv := quirkClient(t, ghltest.Options{Now: clk.Now, Quirks: quirks}, func(cfg *ghl.Config) { cfg.PageSize = 100 })
 	srv.AddFolder("", "a folder")
 	ids := make([]string, n)
 	for i := range n {
@@ -54,11 +55,11 @@ func updatedLibrary(t *testing.T, n int, quirks ...string) (*remote.Client, *ghl
 
 // listUpdated visits up to max items (all when max < 0) and returns their
 // names and the calls it made.
-func listUpdated(t *testing.T, c *remote.Client, srv *ghltest.Server, max int) ([]string, int64, error) {
+func listUpdated(t *testing.T, c *ghl.Client, srv *ghltest.Server, max int) ([]string, int64, error) {
 	t.Helper()
 	srv.ResetStats()
 	var got []string
-	err := c.ListUpdated(remote.Background(context.Background()), remote.TypeFile, func(it remote.Item) bool {
+	err := c.ListUpdated(remote.Background(context.Background()), ghl.TypeFile, func(it ghl.Item) bool {
 		got = append(got, it.Name)
 		return max < 0 || len(got) < max
 	})
@@ -90,7 +91,7 @@ func TestListUpdatedNewestFirstStopsEarly(t *testing.T) {
 	}
 	// Folders are listed apart.
 	var folders []string
-	if err := c.ListUpdated(context.Background(), remote.TypeFolder, func(it remote.Item) bool {
+	if err := c.ListUpdated(context.Background(), ghl.TypeFolder, func(it ghl.Item) bool {
 		folders = append(folders, it.Name)
 		return true
 	}); err != nil || !slices.Equal(folders, []string{"a folder"}) {
@@ -109,11 +110,11 @@ func TestListUpdatedChangesComeFirst(t *testing.T) {
 				t.Fatal(err)
 			}
 			clk.Step()
-			if _, err := c.UploadFile(ctx, remote.Upload{Name: "new", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("n")), nil }}); err != nil {
+			if _, err := c.UploadFile(ctx, ghl.Upload{Name: "new", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("n")), nil }}); err != nil {
 				t.Fatal(err)
 			}
 			clk.Step()
-			if err := c.DeleteMany(ctx, []string{ids[149]}, remote.StatusTrashed); err != nil {
+			if err := c.DeleteMany(ctx, []string{ids[149]}, ghl.StatusTrashed); err != nil {
 				t.Fatal(err)
 			}
 			got, calls, err := listUpdated(t, c, srv, 3)
@@ -165,11 +166,11 @@ func TestListUpdatedWithoutUpdatedAt(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	srv.AddFile("", "a", "", []byte("a"))
-	c, err := remote.New(remote.Config{BaseURL: srv.URL, Token: ghltest.DefaultToken, LocationID: ghltest.DefaultLocationID, RateLimit: -1})
+	c, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: ghltest.DefaultToken, LocationID: ghltest.DefaultLocationID, RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.ListUpdated(context.Background(), remote.TypeFile, func(remote.Item) bool { return true })
+	err = c.ListUpdated(context.Background(), ghl.TypeFile, func(ghl.Item) bool { return true })
 	if !errors.Is(err, remote.ErrOrderIgnored) {
 		t.Fatalf("err %v, want ErrOrderIgnored", err)
 	}
@@ -183,7 +184,7 @@ func TestListUpdatedServerOrders(t *testing.T) {
 			w.WriteHeader(http.StatusUnprocessableEntity)
 			fmt.Fprint(w, `{"statusCode":422,"message":["sortBy must be one of the following values: createdAt, name"],"error":"Unprocessable Entity"}`)
 		})
-		err := c.ListUpdated(context.Background(), remote.TypeFile, func(remote.Item) bool { return true })
+		err := c.ListUpdated(context.Background(), ghl.TypeFile, func(ghl.Item) bool { return true })
 		if !errors.Is(err, remote.ErrOrderIgnored) || !errors.Is(err, remote.ErrInvalid) {
 			t.Fatalf("err %v, want ErrOrderIgnored and ErrInvalid", err)
 		}
@@ -206,9 +207,9 @@ func TestListUpdatedServerOrders(t *testing.T) {
 				parts = append(parts, fmt.Sprintf(`{"_id":"%s","name":"%s","type":"file","updatedAt":"2025-06-01T10:%s:00.000Z"}`, it[0], it[0], it[1]))
 			}
 			fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
-		}, func(cfg *remote.Config) { cfg.PageSize = 4 })
+		}, func(cfg *ghl.Config) { cfg.PageSize = 4 })
 		var got []string
-		err := c.ListUpdated(context.Background(), remote.TypeFile, func(it remote.Item) bool {
+		err := c.ListUpdated(context.Background(), ghl.TypeFile, func(it ghl.Item) bool {
 			got = append(got, it.Name)
 			return true
 		})
@@ -222,15 +223,15 @@ func TestListUpdatedServerOrders(t *testing.T) {
 }
 
 // fixedServer is a client of a server that answers with h.
-func fixedServer(t *testing.T, h http.HandlerFunc, mod ...func(*remote.Config)) *remote.Client {
+func fixedServer(t *testing.T, h http.HandlerFunc, mod ...func(*ghl.Config)) *ghl.Client {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	cfg := remote.Config{BaseURL: srv.URL, Token: "secret-token", LocationID: "loc1", RateLimit: -1, RetryTimeout: 20 * time.Second}
+	cfg := ghl.Config{BaseURL: srv.URL, Token: "secret-token", LocationID: "loc1", RateLimit: -1, RetryTimeout: 20 * time.Second}
 	for _, m := range mod {
 		m(&cfg)
 	}
-	c, err := remote.New(cfg)
+	c, err := ghl.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

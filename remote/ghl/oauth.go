@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"context"
@@ -24,6 +24,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/sys/unix"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // OAuth 2.0 for a HighLevel Marketplace app (../shared/ghl-api.md, OAuth):
@@ -41,7 +43,7 @@ import (
 //     its access token is used, so that a crash after a refresh leaves the
 //     new refresh token on disk;
 //   - a refresh the server refuses (the refresh token is no longer valid)
-//     fails every call with ErrLoginNeeded, and is not tried again until
+//     fails every call with remote.ErrLoginNeeded, and is not tried again until
 //     the file changes (ghlfs login writes it, under the same lock:
 //     StoreTokenSet).
 //
@@ -49,10 +51,6 @@ import (
 // one lock held across a network call (the refresh), by design: it is what
 // makes a refresh token be used once across processes. The refresh is
 // bounded by refreshTimeout, not by the caller that started it.
-
-// ErrLoginNeeded: the stored refresh token was refused; the user must log
-// in again. It matches ErrUnauthorized.
-var ErrLoginNeeded = fmt.Errorf("%w: the stored OAuth refresh token was refused; run ghlfs login again", ErrUnauthorized)
 
 // TokenSet is a grant's answer as ghlfs stores it (mode 0600).
 type TokenSet struct {
@@ -194,7 +192,7 @@ func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Value
 	}
 	started := a.clock().Now()
 	resp, err := hc.Do(req)
-	a.Counts.call(http.MethodPost, path, statusOf(resp))
+	a.Counts.Count(http.MethodPost, path, statusOf(resp))
 	if err != nil {
 		return TokenSet{}, fmt.Errorf("POST %s: %w", path, redactErr(err))
 	}
@@ -204,7 +202,7 @@ func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Value
 		return TokenSet{}, fmt.Errorf("POST %s: reading the answer: %w", path, err)
 	}
 	if len(body) > maxGrantAnswer {
-		return TokenSet{}, fmt.Errorf("POST %s: %w", path, ErrAnswerTooLarge)
+		return TokenSet{}, fmt.Errorf("POST %s: %w", path, remote.ErrAnswerTooLarge)
 	}
 	if resp.StatusCode/100 != 2 {
 		return TokenSet{}, grantError(path, resp, body)
@@ -510,16 +508,16 @@ func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, er
 		return "", dead // refused already; wait for ghlfs login
 	}
 	if onDisk.RefreshToken == "" {
-		err := fmt.Errorf("%w (the token file has no refresh token)", ErrLoginNeeded)
+		err := fmt.Errorf("%w (the token file has no refresh token)", remote.ErrLoginNeeded)
 		t.adopt(onDisk, err)
 		return "", err
 	}
 	fresh, err := t.app.Refresh(ctx, onDisk.RefreshToken, onDisk.UserType)
 	if err != nil {
 		if refusedGrant(err) {
-			t.adopt(onDisk, ErrLoginNeeded)
+			t.adopt(onDisk, remote.ErrLoginNeeded)
 			t.log.Error("the OAuth refresh token was refused; run ghlfs login again", "token_file", t.path, "err", err)
-			return "", ErrLoginNeeded
+			return "", remote.ErrLoginNeeded
 		}
 		return "", fmt.Errorf("refreshing the OAuth token: %w", err)
 	}
@@ -671,7 +669,7 @@ func (a OAuthApp) InstalledLocations(ctx context.Context, companyToken, companyI
 	if appID != "" {
 		locs, err := a.pagedLocations(ctx, companyToken, "/oauth/installedLocations", url.Values{"companyId": {companyID}, "appId": {appID}, "isInstalled": {"true"}})
 		var refused *Error
-		if !errors.As(err, &refused) || errors.Is(err, ErrUnauthorized) {
+		if !errors.As(err, &refused) || errors.Is(err, remote.ErrUnauthorized) {
 			return locs, err
 		}
 	}
@@ -764,11 +762,11 @@ func (a OAuthApp) locationsPage(ctx context.Context, hc *http.Client, base, toke
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Version", APIVersion)
 	resp, err := hc.Do(req)
-	a.Counts.call(http.MethodGet, path, statusOf(resp))
+	a.Counts.Count(http.MethodGet, path, statusOf(resp))
 	if err != nil {
 		return page, fmt.Errorf("GET %s: %w", path, redactErr(err))
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, remote.MaxAnswerBytes+1))
 	resp.Body.Close()
 	if err != nil {
 		return page, fmt.Errorf("GET %s: %w", path, err)
@@ -776,8 +774,8 @@ func (a OAuthApp) locationsPage(ctx context.Context, hc *http.Client, base, toke
 	if resp.StatusCode/100 != 2 {
 		return page, parseError(http.MethodGet, path, resp, body)
 	}
-	if len(body) > MaxAnswerBytes {
-		return page, fmt.Errorf("GET %s: %w", path, ErrAnswerTooLarge)
+	if len(body) > remote.MaxAnswerBytes {
+		return page, fmt.Errorf("GET %s: %w", path, remote.ErrAnswerTooLarge)
 	}
 	if err := json.Unmarshal(body, &page); err != nil {
 		return page, fmt.Errorf("GET %s: %w", path, err)

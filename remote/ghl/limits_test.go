@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -25,19 +26,19 @@ func TestTypesAndLimits(t *testing.T) {
 		{"CLIP.MOV", "video/quicktime", "video/quicktime", MaxVideoUploadSize},
 		{"clip.webm", "video/webm", "video/webm", MaxVideoUploadSize},
 		{"photo.png", "image/png", "image/png", MaxUploadSize},
-		{"notes", OctetStream, OctetStream, MaxUploadSize},
-		{"data.bin", OctetStream, OctetStream, MaxUploadSize},
-		{".clip.mp4.Xy12Ab", OctetStream, "video/mp4", MaxUploadSize},
-		{"clip.mp4.part", OctetStream, "video/mp4", MaxUploadSize},
-		{"photo.png.bak", OctetStream, "image/png", MaxUploadSize},
-		{"a.b.c", OctetStream, OctetStream, MaxUploadSize},
+		{"notes", remote.OctetStream, remote.OctetStream, MaxUploadSize},
+		{"data.bin", remote.OctetStream, remote.OctetStream, MaxUploadSize},
+		{".clip.mp4.Xy12Ab", remote.OctetStream, "video/mp4", MaxUploadSize},
+		{"clip.mp4.part", remote.OctetStream, "video/mp4", MaxUploadSize},
+		{"photo.png.bak", remote.OctetStream, "image/png", MaxUploadSize},
+		{"a.b.c", remote.OctetStream, remote.OctetStream, MaxUploadSize},
 	} {
-		typ, intended := TypeByName(tt.name), IntendedType(tt.name)
+		typ, intended := remote.TypeByName(tt.name), remote.IntendedType(tt.name)
 		if typ != tt.typ {
-			t.Errorf("TypeByName(%q) = %q, want %q", tt.name, typ, tt.typ)
+			t.Errorf("remote.TypeByName(%q) = %q, want %q", tt.name, typ, tt.typ)
 		}
 		if intended != tt.intended {
-			t.Errorf("IntendedType(%q) = %q, want %q", tt.name, intended, tt.intended)
+			t.Errorf("remote.IntendedType(%q) = %q, want %q", tt.name, intended, tt.intended)
 		}
 		if got := UploadLimit(typ, MaxUploadSize); got != tt.limit {
 			t.Errorf("UploadLimit(%q) = %d, want %d", typ, got, tt.limit)
@@ -68,12 +69,12 @@ func TestContentTypesOwnTable(t *testing.T) {
 		"a.webp": "image/webp", "a.gif": "image/gif", "a.JPG": "image/jpeg", "a.png": "image/png",
 		"a.mp4": "video/mp4", "a.mov": "video/quicktime", "a.m4a": "audio/x-m4a", "a.mp3": "audio/mpeg",
 		"a.wav": "audio/wav", "a.zip": "application/zip", "a.gz": "application/gzip", "a.7z": "application/x-7z-compressed",
-		"a.bin": OctetStream, "a.ghlfs-unknown": OctetStream, "README": OctetStream,
+		"a.bin": remote.OctetStream, "a.ghlfs-unknown": remote.OctetStream, "README": remote.OctetStream,
 	}
 	check := func(when string) {
 		for name, typ := range want {
-			if got := TypeByName(name); got != typ {
-				t.Errorf("%s: TypeByName(%q) = %q, want %q", when, name, got, typ)
+			if got := remote.TypeByName(name); got != typ {
+				t.Errorf("%s: remote.TypeByName(%q) = %q, want %q", when, name, got, typ)
 			}
 		}
 	}
@@ -86,7 +87,7 @@ func TestContentTypesOwnTable(t *testing.T) {
 		}
 	}
 	check("with the machine's table changed")
-	for ext, typ := range ContentTypes() {
+	for ext, typ := range remote.ContentTypes() {
 		if mt, params, err := mime.ParseMediaType(typ); err != nil || mt != typ || len(params) > 0 || ext != strings.ToLower(ext) {
 			t.Errorf("%s: %q is not a bare lower-case media type", ext, typ)
 		}
@@ -204,7 +205,7 @@ func TestUploadVersionAndBody(t *testing.T) {
 		{"big.bin", "", 1001},
 		{"huge.mp4", "video/mp4", MaxVideoUploadSize + 1},
 	} {
-		if err := upload(tt.name, tt.ctype, tt.size); !errors.Is(err, ErrTooLarge) {
+		if err := upload(tt.name, tt.ctype, tt.size); !errors.Is(err, remote.ErrTooLarge) {
 			t.Errorf("%s of %d bytes: %v", tt.name, tt.size, err)
 		}
 	}
@@ -234,7 +235,7 @@ func TestUploadBigVideoToFake(t *testing.T) {
 	}
 	const size = MaxUploadSize + 1
 	open := func() (io.ReadCloser, error) { return io.NopCloser(&countingReader{left: size}), nil }
-	it, err := c.UploadFile(context.Background(), Upload{Name: "clip.mp4", ContentType: TypeByName("clip.mp4"), Size: size, Open: open})
+	it, err := c.UploadFile(context.Background(), Upload{Name: "clip.mp4", ContentType: remote.TypeByName("clip.mp4"), Size: size, Open: open})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestUploadBigVideoToFake(t *testing.T) {
 	if v := srv.Stats().UploadVersions; v["v3"] != 1 || v[APIVersion] != 0 {
 		t.Errorf("upload versions %v", v)
 	}
-	if _, err := c.UploadFile(context.Background(), Upload{Name: "big.png", ContentType: "image/png", Size: size, Open: open}); !errors.Is(err, ErrTooLarge) {
+	if _, err := c.UploadFile(context.Background(), Upload{Name: "big.png", ContentType: "image/png", Size: size, Open: open}); !errors.Is(err, remote.ErrTooLarge) {
 		t.Errorf("big.png: %v", err)
 	}
 	if n := srv.Stats().ByEndpoint[ghltest.EndpointUpload]; n != 1 {

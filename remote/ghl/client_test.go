@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 func newTestClient(t *testing.T, h http.Handler, mod ...func(*Config)) (*Client, *httptest.Server) {
@@ -63,10 +65,10 @@ func TestErrorParsing(t *testing.T) {
 		kind   error
 		msg    string
 	}{
-		{401, `{"statusCode":401,"message":"Invalid token: access token is invalid","error":"Unauthorized"}`, ErrUnauthorized, "Invalid token: access token is invalid"},
-		{422, `{"statusCode":422,"message":["offset must be a string","limit must be a string"],"error":"Unprocessable Entity"}`, ErrInvalid, "offset must be a string; limit must be a string"},
-		{404, `{"statusCode":404,"message":"Media not found","traceId":"abc"}`, ErrNotFound, "Media not found"},
-		{403, `<html>denied</html>`, ErrForbidden, "<html>denied</html>"},
+		{401, `{"statusCode":401,"message":"Invalid token: access token is invalid","error":"Unauthorized"}`, remote.ErrUnauthorized, "Invalid token: access token is invalid"},
+		{422, `{"statusCode":422,"message":["offset must be a string","limit must be a string"],"error":"Unprocessable Entity"}`, remote.ErrInvalid, "offset must be a string; limit must be a string"},
+		{404, `{"statusCode":404,"message":"Media not found","traceId":"abc"}`, remote.ErrNotFound, "Media not found"},
+		{403, `<html>denied</html>`, remote.ErrForbidden, "<html>denied</html>"},
 	}
 	for _, c := range cases {
 		t.Run(strconv.Itoa(c.status), func(t *testing.T) {
@@ -119,7 +121,7 @@ func TestDailyQuotaNotRetried(t *testing.T) {
 		fmt.Fprint(w, `{"statusCode":429,"message":"Daily API limit exceeded"}`)
 	}))
 	_, err := c.List(context.Background(), ListQuery{Type: TypeFile})
-	if !errors.Is(err, ErrQuotaExhausted) || n.Load() != 1 {
+	if !errors.Is(err, remote.ErrQuotaExhausted) || n.Load() != 1 {
 		t.Fatalf("err %v after %d requests", err, n.Load())
 	}
 }
@@ -244,18 +246,6 @@ func TestStorageReadsResumeAndCarryNoToken(t *testing.T) {
 	}
 }
 
-func TestPacerKeepsUnderTheLimit(t *testing.T) {
-	p := newPacer(nil, 100, 10*time.Second, 0)
-	// The bucket starts full with 10 tokens, then refills at 9/s: in any
-	// window of 10 s at most 10 + 90 requests start.
-	if got := p.lim.Burst(); got != 10 {
-		t.Errorf("burst %d", got)
-	}
-	if got := float64(p.lim.Limit()); got != 9 {
-		t.Errorf("rate %v/s", got)
-	}
-}
-
 // A server that ignores offset sends the same page again: the listing ends
 // instead of asking for ever.
 func TestListEndsOnARepeatedPage(t *testing.T) {
@@ -342,27 +332,6 @@ func TestPageFloorPerKindOfListing(t *testing.T) {
 	folders, _ := c.List(context.Background(), ListQuery{Type: TypeFolder})
 	if len(files) != 250 || len(folders) != 50 {
 		t.Fatalf("files %d/250, folders %d/50", len(files), len(folders))
-	}
-}
-
-// When the server's own count says the window is nearly spent (other
-// clients of the location), the pacer holds requests back a while.
-func TestPacerSlowsWhenTheServerSaysSo(t *testing.T) {
-	p := newPacer(nil, -1, 0, 0)
-	h := http.Header{}
-	h.Set("X-RateLimit-Max", "100")
-	h.Set("X-RateLimit-Interval-Milliseconds", "10000")
-	h.Set("X-RateLimit-Remaining", "50")
-	p.observe(h)
-	if !p.pauseUntil.IsZero() {
-		t.Fatalf("paused with half the window left")
-	}
-	h.Set("X-RateLimit-Remaining", "0")
-	before := time.Now()
-	p.observe(h)
-	// 5 below the threshold of 5 (5% of 100), plus one: 6 slots of 100 ms.
-	if d := p.pauseUntil.Sub(before); d < 500*time.Millisecond || d > 700*time.Millisecond {
-		t.Fatalf("paused %v, want about 600ms", d)
 	}
 }
 

@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // ListQuery selects what List returns.
@@ -88,8 +90,8 @@ func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
 // folder of hundreds of thousands of items lists as long as its pages keep
 // coming (ctx can still end it). Progress is logged every few thousand
 // items. A listing that brings more than Config.MaxListItems items fails
-// with ErrListTooLong, and an answer larger than MaxAnswerBytes with
-// ErrAnswerTooLarge: a server that never ends its pages, or sends one
+// with remote.ErrListTooLong, and an answer larger than remote.MaxAnswerBytes with
+// remote.ErrAnswerTooLarge: a server that never ends its pages, or sends one
 // enormous page, is stopped there.
 func (c *Client) ListEach(ctx context.Context, q ListQuery, restart func(), add func(Item)) error {
 	if q.Type == "" {
@@ -113,7 +115,7 @@ func (c *Client) ListEach(ctx context.Context, q ListQuery, restart func(), add 
 		}
 		clean, err := c.listOnce(ctx, q, order, begin, add)
 		if err != nil {
-			if i != 0 && errors.Is(err, ErrInvalid) {
+			if i != 0 && errors.Is(err, remote.ErrInvalid) {
 				// A server that sorts only by createdAt refuses another order.
 				c.log.Debug("the server refused a listing order", "order", order, "err", err)
 				c.refuseOrder(i)
@@ -129,7 +131,7 @@ func (c *Client) ListEach(ctx context.Context, q ListQuery, restart func(), add 
 	}
 	// What was read may miss items: a folder shown without some of its
 	// files, or judged empty by rmdir, is worse than an error.
-	return fmt.Errorf("GET /medias/files: listing %s: %w: its pages did not line up in any order the server takes (it kept changing while it was read)", q.label(), ErrListUnstable)
+	return fmt.Errorf("GET /medias/files: listing %s: %w: its pages did not line up in any order the server takes (it kept changing while it was read)", q.label(), remote.ErrListUnstable)
 }
 
 // orderRefused reports whether the server refused the listing order i.
@@ -239,7 +241,7 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, beg
 	received, badIDs := 0, 0
 	defer func() {
 		if badIDs > 0 {
-			c.log.Warn(fmt.Sprintf("listing %s: skipped %d items whose id is longer than %d bytes", q.label(), badIDs, MaxIDBytes))
+			c.log.Warn(fmt.Sprintf("listing %s: skipped %d items whose id is longer than %d bytes", q.label(), badIDs, remote.MaxIDBytes))
 		}
 	}()
 	for offset := 0; ; {
@@ -257,7 +259,7 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, beg
 			return clean, nil
 		}
 		for i := range page {
-			if len(page[i].ID) > MaxIDBytes {
+			if len(page[i].ID) > remote.MaxIDBytes {
 				badIDs++
 				page[i].ID = "" // skipped, as an item without an id
 			}
@@ -295,7 +297,7 @@ func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, beg
 		// keeps sending pages is stopped at the bound whatever it sends.
 		received += n - min(n, len(anchors))
 		if received > c.maxItems {
-			return false, fmt.Errorf("GET /medias/files: listing %s: %w: more than %d items came, and the server was still sending more (the bound is set by --list-max-items)", q.label(), ErrListTooLong, c.maxItems)
+			return false, fmt.Errorf("GET /medias/files: listing %s: %w: more than %d items came, and the server was still sending more (the bound is set by --list-max-items)", q.label(), remote.ErrListTooLong, c.maxItems)
 		}
 		overlap := min(pageOverlap, n/2)
 		anchors = anchors[:0]
@@ -530,7 +532,7 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/folder", path: "/medias/folder", body: jsonBody(payload)})
 		if err == nil {
 			var it Item
-			if jerr := json.Unmarshal(unwrapObject(body, "folder"), &it); jerr != nil || it.ID == "" {
+			if jerr := json.Unmarshal(unwrapObject(body, "folder"), (*apiItem)(&it)); jerr != nil || it.ID == "" {
 				// Created, but the answer does not say as what: find it.
 				if found, ok := c.findAnswerless(ctx, parentID, TypeFolder, name, -1, start, nil); ok {
 					return found, nil
@@ -560,27 +562,8 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
 			return Item{}, err
 		}
-		c.stats.retry("POST", "/medias/folder")
+		c.core.CountRetry("POST", "/medias/folder")
 	}
-}
-
-// Upload is a file to send with UploadFile.
-type Upload struct {
-	ParentID    string
-	Name        string
-	ContentType string // "" = let the server guess
-	Size        int64
-	// Open returns the bytes from the start; it is called once per attempt.
-	Open func() (io.ReadCloser, error)
-	// Exclude lists ids known to exist before this upload (an earlier
-	// upload of the same file, the file it replaces), and the urls of
-	// such files whose listed id is not known yet: when an attempt's
-	// answer is lost and the upload is looked for, they are never taken
-	// for it.
-	Exclude []string
-	// Progress, when set, counts the file's bytes as they are sent
-	// (progress.go).
-	Progress *Progress
 }
 
 // UploadFile uploads a new file and returns it as an Item (ID and URL from
@@ -600,7 +583,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 	}
 	ctype := cmp.Or(up.ContentType, "application/octet-stream")
 	if limit := UploadLimit(ctype, c.maxSize); up.Size > limit {
-		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d bytes of %s)", up.Name, up.Size, ErrTooLarge, limit, ctype)
+		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d bytes of %s)", up.Name, up.Size, remote.ErrTooLarge, limit, ctype)
 	}
 	cl := call{method: "POST", endpoint: "/medias/upload-file", path: "/medias/upload-file"}
 	if IsVideo(ctype) && up.Size > c.maxSize {
@@ -648,7 +631,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
 			return Item{}, err
 		}
-		c.stats.retry(cl.method, cl.endpoint)
+		c.core.CountRetry(cl.method, cl.endpoint)
 	}
 }
 
@@ -672,7 +655,7 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 // exclude holds ids, and urls of files whose listed id is not known yet
 // (an upload whose answer's id is unconfirmed).
 func (c *Client) newestCreated(items []Item, parentID, name string, size int64, since time.Time, exclude []string) Item {
-	since = c.clock.toServer(since).Add(-30 * time.Second)
+	since = c.core.ServerTime(since).Add(-30 * time.Second)
 	skip := make(map[string]bool, len(exclude))
 	for _, id := range exclude {
 		skip[id] = true
@@ -700,11 +683,6 @@ func (c *Client) newestCreated(items []Item, parentID, name string, size int64, 
 	return best
 }
 
-// ErrUnconfirmed: no listing of its folder shows a file an upload's
-// answer named (by its id, its url, or its name, size and time). Nothing
-// is known of it: it is neither taken as gone nor acted on.
-var ErrUnconfirmed = errors.New("the library does not list the upload")
-
 // Confirm finds the file an upload's answer described (it, with
 // Unconfirmed set) in its folder's listing, and returns it as listed: the
 // item with its id, else with its url, else the newest one of its name and
@@ -713,7 +691,7 @@ var ErrUnconfirmed = errors.New("the library does not list the upload")
 // id than its answer gave (a field report: API uploads are named by a
 // UUID in their url; whether fileId is the listing's _id is promised
 // nowhere), and a change sent with an id no listing showed may act on
-// nothing. ErrUnconfirmed when no listed item is it.
+// nothing. remote.ErrUnconfirmed when no listed item is it.
 func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude []string) (Item, error) {
 	if !strings.ContainsAny(it.Name, `\^$|?*+()[]{}`) {
 		// The first page of a search by its name shows it, as a rule: one
@@ -746,7 +724,7 @@ func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude 
 	if x := c.newestCreated(items, it.ParentID, it.Name, it.Size, since, exclude); x.ID != "" {
 		return x, nil
 	}
-	return Item{}, fmt.Errorf("%w: %s (answered as id %s) is not in its folder's listing", ErrUnconfirmed, it.Name, it.ID)
+	return Item{}, fmt.Errorf("%w: %s (answered as id %s) is not in its folder's listing", remote.ErrUnconfirmed, it.Name, it.ID)
 }
 
 // uploadIn finds an upload's file in a listing, by its id or its url.
@@ -923,7 +901,7 @@ func quoteFilename(s string) string { return filenameEscaper.Replace(s) }
 
 // Rename gives the file or folder id a new name (POST /medias/{id}). The API
 // has no way to move an item to another folder.
-// A service without the route (ErrRouteMissing) is remembered: later
+// A service without the route (remote.ErrRouteMissing) is remembered: later
 // renames fail at once, without a call.
 func (c *Client) Rename(ctx context.Context, id, name string) error {
 	if err := c.refusedRoute(RouteRename); err != nil {
@@ -987,7 +965,7 @@ const (
 // DeleteMany trashes or deletes several items in one call
 // (PUT /medias/delete-files). A service without that route (learnt once)
 // deletes for good with DELETE /medias/{id}, one item at a time; it cannot
-// trash (ErrNoTrash).
+// trash (remote.ErrNoTrash).
 func (c *Client) DeleteMany(ctx context.Context, ids []string, status DeleteStatus) error {
 	if err := c.refusedRoute(RouteDeleteMany); err != nil {
 		return c.deleteEach(ctx, ids, status, err)
@@ -999,24 +977,12 @@ func (c *Client) DeleteMany(ctx context.Context, ids []string, status DeleteStat
 	body, err := c.do(ctx, call{method: "PUT", endpoint: "/medias/delete-files", path: "/medias/delete-files",
 		body: jsonBody(c.altBody(map[string]any{"filesToBeDeleted": list, "status": string(status)})), idempotent: true})
 	if err != nil {
-		if err = c.noteRoute(RouteDeleteMany, err); errors.Is(err, ErrRouteMissing) {
+		if err = c.noteRoute(RouteDeleteMany, err); errors.Is(err, remote.ErrRouteMissing) {
 			return c.deleteEach(ctx, ids, status, err)
 		}
 		return err
 	}
 	return checkResults(body, "deleted", "PUT /medias/delete-files")
-}
-
-// NotDoneError is a bulk call's answer that some items were not done
-// ({"deleted": false}, say). After a retry that can mean they were done by
-// the first attempt: the caller knows best how to check.
-type NotDoneError struct {
-	Call string // e.g. "PUT /medias/delete-files"
-	IDs  []string
-}
-
-func (e *NotDoneError) Error() string {
-	return fmt.Sprintf("%s: the API did not act on %s", e.Call, strings.Join(e.IDs, ", "))
 }
 
 // checkResults reads a bulk answer, [{"<flag>": true, "id": ...}], and

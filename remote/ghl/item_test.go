@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"encoding/json"
@@ -28,7 +28,7 @@ func TestItemTolerantParsing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got Item
-			if err := json.Unmarshal([]byte(c.json), &got); err != nil {
+			if err := json.Unmarshal([]byte(c.json), (*apiItem)(&got)); err != nil {
 				t.Fatal(err)
 			}
 			if got != c.want {
@@ -50,12 +50,28 @@ func TestDecodeItemsShapes(t *testing.T) {
 	}
 }
 
-func TestModTimeFallsBackToObjectID(t *testing.T) {
-	it := Item{ID: "65a1b2c3d4e5f6a7b8c9d0e1"}
-	if got, want := it.ModTime(), time.Unix(0x65a1b2c3, 0).UTC(); !got.Equal(want) {
-		t.Errorf("ModTime = %v, want %v", got, want)
+// An item without createdAt was created at the second its id says, when
+// the id is a Mongo ObjectID: the parser reads it, and the item's times
+// follow (the layers above never read an id).
+func TestCreatedAtFallsBackToObjectID(t *testing.T) {
+	parse := func(body string) Item {
+		t.Helper()
+		var it Item
+		if err := json.Unmarshal([]byte(body), (*apiItem)(&it)); err != nil {
+			t.Fatal(err)
+		}
+		return it
 	}
-	if !(Item{ID: "not-an-objectid"}).ModTime().IsZero() {
+	want := time.Unix(0x65a1b2c3, 0).UTC()
+	it := parse(`{"_id":"65a1b2c3d4e5f6a7b8c9d0e1"}`)
+	if !it.CreatedAt.Equal(want) || !it.ModTime().Equal(want) {
+		t.Errorf("CreatedAt %v, ModTime %v, want %v", it.CreatedAt, it.ModTime(), want)
+	}
+	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	if it := parse(`{"_id":"65a1b2c3d4e5f6a7b8c9d0e1","createdAt":"2025-03-01T10:00:00Z"}`); !it.CreatedAt.Equal(at) {
+		t.Errorf("CreatedAt %v, want the one listed, %v", it.CreatedAt, at)
+	}
+	if it := parse(`{"_id":"not-an-objectid"}`); !it.CreatedAt.IsZero() || !it.ModTime().IsZero() {
 		t.Error("a non-ObjectID id gave a time")
 	}
 }
@@ -67,7 +83,7 @@ func FuzzItemParse(f *testing.F) {
 	f.Add([]byte(`{"statusCode":422,"message":["a","b"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = decodeItems(data)
-		var it Item
+		var it apiItem
 		_ = json.Unmarshal(data, &it)
 		_ = checkResults(data, "deleted", "PUT /medias/delete-files")
 	})

@@ -1,10 +1,12 @@
-package remote
+package ghl
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // Routes the service may not have for a token. A field report found every
@@ -31,7 +33,7 @@ func cutMessage(m string) string {
 	return strings.ToValidUTF8(m[:200], "") + "…"
 }
 
-func (e *RouteError) Unwrap() error { return ErrRouteMissing }
+func (e *RouteError) Unwrap() error { return remote.ErrRouteMissing }
 
 // refusedRoute returns the remembered refusal of route, or nil.
 func (c *Client) refusedRoute(route string) error {
@@ -52,7 +54,7 @@ func (c *Client) RouteRefused(route string) bool { return c.refusedRoute(route) 
 // answer, err itself for any other.
 func (c *Client) noteRoute(route string, err error) error {
 	var apiErr *Error
-	if !errors.As(err, &apiErr) || !apiErr.routeMissing() {
+	if !errors.As(err, &apiErr) || !apiErr.NoRoute {
 		return err
 	}
 	re := &RouteError{Route: route, Err: apiErr}
@@ -84,13 +86,13 @@ const (
 // answer's {"deleted": false}: the caller checks a listing.
 func (c *Client) deleteEach(ctx context.Context, ids []string, status DeleteStatus, bulk error) error {
 	if status != StatusDeleted {
-		return fmt.Errorf("%w: %w; DELETE /medias/{id} may delete for good, and the trash was asked for", ErrNoTrash, bulk)
+		return fmt.Errorf("%w: %w; DELETE /medias/{id} may delete for good, and the trash was asked for", remote.ErrNoTrash, bulk)
 	}
 	var gone []string
 	for _, id := range ids {
 		err := c.Delete(ctx, id)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, remote.ErrNotFound):
 			gone = append(gone, id)
 		case err != nil:
 			return err

@@ -1,4 +1,4 @@
-package remote_test
+package ghl_test
 
 import (
 	"context"
@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Upload answers whose id is not the listing's, and routes the service
 // may not have (remote/API.md, "Field reports").
 
-func uploadBytes(t *testing.T, c *remote.Client, parent, name, data string, exclude ...string) (remote.Item, error) {
+func uploadBytes(t *testing.T, c *ghl.Client, parent, name, data string, exclude ...string) (ghl.Item, error) {
 	t.Helper()
-	return c.UploadFile(context.Background(), remote.Upload{ParentID: parent, Name: name, Size: int64(len(data)), Exclude: exclude,
+	return c.UploadFile(context.Background(), ghl.Upload{ParentID: parent, Name: name, Size: int64(len(data)), Exclude: exclude,
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }})
 }
 
@@ -79,7 +80,7 @@ func TestPlacementFindsTheUploadByURL(t *testing.T) {
 	c, srv = quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkParentIgnored}})
 	f = srv.AddFolder("", "F")
 	_, err = uploadBytes(t, c, f, "a.txt", "a")
-	var mis *remote.MisplacedError
+	var mis *ghl.MisplacedError
 	if !errors.As(err, &mis) || !mis.Trashed {
 		t.Fatalf("upload into a folder: %v", err)
 	}
@@ -100,7 +101,7 @@ func TestConfirmNotListed(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, x := range srv.Items() {
-			if err := c.DeleteMany(context.Background(), []string{x.ID}, remote.StatusTrashed); err != nil {
+			if err := c.DeleteMany(context.Background(), []string{x.ID}, ghl.StatusTrashed); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -121,11 +122,11 @@ func TestFindCreatedExcludesByURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, []string{first.ID})
+	got, ok, err := c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, []string{first.ID})
 	if err != nil || !ok {
 		t.Fatalf("without the url: %v %v", ok, err)
 	}
-	got, ok, err = c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, []string{first.ID, first.URL})
+	got, ok, err = c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, []string{first.ID, first.URL})
 	if err != nil || ok {
 		t.Fatalf("the earlier upload was taken for a new one: %+v (%v)", got, err)
 	}
@@ -140,14 +141,14 @@ func TestRenameRouteMissing(t *testing.T) {
 	id := srv.AddFile("", "a.txt", "", []byte("a"))
 	for i := range 2 {
 		err := c.Rename(context.Background(), id, "b.txt")
-		var re *remote.RouteError
-		if !errors.As(err, &re) || !errors.Is(err, remote.ErrRouteMissing) || errors.Is(err, remote.ErrNotFound) || re.Route != remote.RouteRename {
+		var re *ghl.RouteError
+		if !errors.As(err, &re) || !errors.Is(err, remote.ErrRouteMissing) || errors.Is(err, remote.ErrNotFound) || re.Route != ghl.RouteRename {
 			t.Fatalf("rename %d: %v", i, err)
 		}
 		if !strings.Contains(err.Error(), "Cannot POST /medias/"+id) {
 			t.Fatalf("rename %d: %v does not give the service's words", i, err)
 		}
-		if err := c.RenameMany(context.Background(), []remote.Renaming{{ID: id, Name: "b.txt"}}); !errors.Is(err, remote.ErrRouteMissing) {
+		if err := c.RenameMany(context.Background(), []ghl.Renaming{{ID: id, Name: "b.txt"}}); !errors.Is(err, remote.ErrRouteMissing) {
 			t.Fatalf("bulk rename %d: %v", i, err)
 		}
 	}
@@ -155,7 +156,7 @@ func TestRenameRouteMissing(t *testing.T) {
 	if st[ghltest.EndpointRename] != 1 || st[ghltest.EndpointUpdateMany] != 1 {
 		t.Fatalf("calls: %v; each route is asked once", st)
 	}
-	if !c.RouteRefused(remote.RouteRename) || c.RouteRefused(remote.RouteDeleteMany) {
+	if !c.RouteRefused(ghl.RouteRename) || c.RouteRefused(ghl.RouteDeleteMany) {
 		t.Fatal("RouteRefused does not say what was learnt")
 	}
 	// An unknown item is still a plain 404.
@@ -173,14 +174,14 @@ func TestDeleteWithoutBulkRoute(t *testing.T) {
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}})
 	a := srv.AddFile("", "a.txt", "", []byte("a"))
 	b := srv.AddFile("", "b.txt", "", []byte("b"))
-	err := c.DeleteMany(context.Background(), []string{a}, remote.StatusTrashed)
+	err := c.DeleteMany(context.Background(), []string{a}, ghl.StatusTrashed)
 	if !errors.Is(err, remote.ErrNoTrash) {
 		t.Fatalf("trash without the bulk route: %v", err)
 	}
 	if it, _ := srv.Item(a); it.Status != ghltest.StatusActive {
 		t.Fatalf("a trash that could not be done left the file %s", it.Status)
 	}
-	if err := c.DeleteMany(context.Background(), []string{a, b}, remote.StatusDeleted); err != nil {
+	if err := c.DeleteMany(context.Background(), []string{a, b}, ghl.StatusDeleted); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{a, b} {
@@ -189,8 +190,8 @@ func TestDeleteWithoutBulkRoute(t *testing.T) {
 		}
 	}
 	// Gone already: not done, for the caller to check a listing.
-	var nd *remote.NotDoneError
-	if err := c.DeleteMany(context.Background(), []string{a}, remote.StatusDeleted); !errors.As(err, &nd) || nd.IDs[0] != a {
+	var nd *ghl.NotDoneError
+	if err := c.DeleteMany(context.Background(), []string{a}, ghl.StatusDeleted); !errors.As(err, &nd) || nd.IDs[0] != a {
 		t.Fatalf("delete of a deleted file: %v", err)
 	}
 	st := srv.Stats().ByEndpoint

@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -77,7 +78,7 @@ func TestIncurable401SpendsNoRefresh(t *testing.T) {
 			t.Fatalf("list with medias.readonly: %v", err)
 		}
 		for range 3 {
-			if _, err := c.CreateFolder(ctx, "", "x"); !errors.Is(err, ErrScope) || !errors.Is(err, ErrUnauthorized) {
+			if _, err := c.CreateFolder(ctx, "", "x"); !errors.Is(err, remote.ErrScope) || !errors.Is(err, remote.ErrUnauthorized) {
 				t.Fatalf("create without medias.write: %v", err)
 			}
 		}
@@ -107,7 +108,7 @@ func TestIncurable401SpendsNoRefresh(t *testing.T) {
 		// A token of the first location, used for the second.
 		c, logs := oauthClient(t, srv, locs[1].ID)
 		for range 3 {
-			if _, err := c.List(ctx, ListQuery{Type: TypeFile}); !errors.Is(err, ErrWrongLocation) {
+			if _, err := c.List(ctx, ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrWrongLocation) {
 				t.Fatalf("list of another location: %v", err)
 			}
 		}
@@ -127,7 +128,7 @@ func TestIncurable401SpendsNoRefresh(t *testing.T) {
 		c, logs := oauthClient(t, srv, ghltest.DefaultLocationID)
 		srv.SetFaults(ghltest.Faults{RefuseVersion: true})
 		for range 3 {
-			if _, err := c.List(ctx, ListQuery{Type: TypeFile}); !errors.Is(err, ErrVersion) {
+			if _, err := c.List(ctx, ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrVersion) {
 				t.Fatalf("list with a refused Version: %v", err)
 			}
 		}
@@ -154,7 +155,7 @@ func TestIncurable401ReadsNoTokenFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateFolder(context.Background(), "", "x"); !errors.Is(err, ErrScope) {
+	if _, err := c.CreateFolder(context.Background(), "", "x"); !errors.Is(err, remote.ErrScope) {
 		t.Fatalf("create without medias.write: %v", err)
 	}
 	if reads != 0 {
@@ -189,7 +190,7 @@ func TestLocationAuthScopeSpendsNoRefresh(t *testing.T) {
 	}
 	a := NewLocationAuth(app, tf, srv.CompanyID(), ghltest.DefaultLocationID)
 	for range 2 {
-		if _, err := a.Token(context.Background()); !errors.Is(err, ErrScope) {
+		if _, err := a.Token(context.Background()); !errors.Is(err, remote.ErrScope) {
 			t.Fatalf("a location token without oauth.write: %v", err)
 		}
 	}
@@ -200,7 +201,7 @@ func TestLocationAuthScopeSpendsNoRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, ErrScope) {
+		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrScope) {
 			t.Fatalf("a list with no location token: %v", err)
 		}
 	}
@@ -220,15 +221,15 @@ func TestAuthCauseOf401(t *testing.T) {
 		msg    string
 		want   error
 	}{
-		{401, "The token is not authorized for this scope.", ErrScope},
-		{401, "THE TOKEN IS NOT AUTHORIZED FOR THIS SCOPE", ErrScope},
-		{401, "token lacks scope medias.write", ErrScope},
-		{401, "Your token grants access to location abc but you're requesting xyz", ErrWrongLocation},
-		{401, "your token grants access to LOCATION abc, you are requesting xyz", ErrWrongLocation},
-		{401, "The token does not have access to this location.", ErrWrongLocation},
-		{401, "version header is invalid", ErrVersion},
-		{401, "Version header was not found", ErrVersion},
-		{401, "Missing version", ErrVersion},
+		{401, "The token is not authorized for this scope.", remote.ErrScope},
+		{401, "THE TOKEN IS NOT AUTHORIZED FOR THIS SCOPE", remote.ErrScope},
+		{401, "token lacks scope medias.write", remote.ErrScope},
+		{401, "Your token grants access to location abc but you're requesting xyz", remote.ErrWrongLocation},
+		{401, "your token grants access to LOCATION abc, you are requesting xyz", remote.ErrWrongLocation},
+		{401, "The token does not have access to this location.", remote.ErrWrongLocation},
+		{401, "version header is invalid", remote.ErrVersion},
+		{401, "Version header was not found", remote.ErrVersion},
+		{401, "Missing version", remote.ErrVersion},
 		{401, "Invalid JWT", nil},
 		{401, "Invalid token: access token is invalid", nil},
 		{401, "Token expired for this scope", nil}, // expired first: a new token may do
@@ -242,17 +243,17 @@ func TestAuthCauseOf401(t *testing.T) {
 		if e.Cause != c.want {
 			t.Errorf("%d %q: cause %v, want %v", c.status, c.msg, e.Cause, c.want)
 		}
-		if c.want != nil && (!errors.Is(e, ErrIncurable) || !errors.Is(e, c.want) || !errors.Is(e, ErrUnauthorized)) {
-			t.Errorf("%d %q: %v does not match ErrIncurable, its cause and ErrUnauthorized", c.status, c.msg, e)
+		if c.want != nil && (!errors.Is(e, remote.ErrIncurable) || !errors.Is(e, c.want) || !errors.Is(e, remote.ErrUnauthorized)) {
+			t.Errorf("%d %q: %v does not match remote.ErrIncurable, its cause and remote.ErrUnauthorized", c.status, c.msg, e)
 		}
-		if c.want == nil && errors.Is(e, ErrIncurable) {
-			t.Errorf("%d %q: matches ErrIncurable", c.status, c.msg)
+		if c.want == nil && errors.Is(e, remote.ErrIncurable) {
+			t.Errorf("%d %q: matches remote.ErrIncurable", c.status, c.msg)
 		}
 	}
 	// The OAuth shape of a grant's refusal is read too.
 	body := []byte(`{"error":"unauthorized","error_description":"The token is not authorized for this scope."}`)
 	e := grantError("/oauth/locationToken", &http.Response{StatusCode: 401, Header: http.Header{}}, body)
-	if !errors.Is(e, ErrScope) {
+	if !errors.Is(e, remote.ErrScope) {
 		t.Errorf("a grant refused for its scope: %v", e)
 	}
 }

@@ -1,8 +1,17 @@
-package remote
+package ghl
 
 import (
 	"mime"
 	"strings"
+	"time"
+)
+
+// The API's published limits, per app and location: a burst limit over a
+// window, and a daily one.
+const (
+	PublishedBurstLimit  = 100
+	PublishedBurstWindow = 10 * time.Second
+	PublishedDailyLimit  = 200_000
 )
 
 // Upload limits. The API documents "25 MB" for a file and, with Version

@@ -1,17 +1,12 @@
-package remote
+package ghl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
-)
 
-// ErrMisplaced is the failure of a create into a folder on a service that
-// puts new items in the root whatever parentId says (public reports say it
-// has happened). Such a service cannot hold files in folders through the
-// API; the root still works.
-var ErrMisplaced = errors.New("the service ignores the folder new items are created in")
+	"github.com/ghlfs/ghlfs/remote"
+)
 
 // MisplacedError says where a create into a folder landed instead.
 type MisplacedError struct {
@@ -33,7 +28,7 @@ func (e *MisplacedError) Error() string {
 	return fmt.Sprintf("%s: %q was asked for in folder %s; %s: this account's API ignores parentId, so files and folders can be made only at the root", e.Call, e.Name, e.ParentID, where)
 }
 
-func (e *MisplacedError) Unwrap() error { return ErrMisplaced }
+func (e *MisplacedError) Unwrap() error { return remote.ErrMisplaced }
 
 // placement is whether creates into folders land where asked. The first
 // create into a folder is checked with a listing; one that landed

@@ -1,4 +1,4 @@
-package remote_test
+package ghl_test
 
 import (
 	"bytes"
@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // byEndpoint sums the calls of s by endpoint, whatever their status.
-func byEndpoint(s remote.Stats) map[string]int64 {
+func byEndpoint(s ghl.Stats) map[string]int64 {
 	out := map[string]int64{}
 	for k, v := range s.Calls {
 		out[k.Endpoint] += v
@@ -35,7 +36,7 @@ func TestStatsCountWhatTheServerServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, err := c.UploadFile(ctx, remote.Upload{ParentID: folder.ID, Name: "a.bin", Size: int64(len(data)),
+	up, err := c.UploadFile(ctx, ghl.Upload{ParentID: folder.ID, Name: "a.bin", Size: int64(len(data)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func TestStatsCountWhatTheServerServed(t *testing.T) {
 	if err := c.Rename(ctx, up.ID, "b.bin"); err != nil {
 		t.Fatal(err)
 	}
-	items, err := c.List(ctx, remote.ListQuery{Type: remote.TypeFile, ParentID: folder.ID})
+	items, err := c.List(ctx, ghl.ListQuery{Type: ghl.TypeFile, ParentID: folder.ID})
 	if err != nil || len(items) != 1 {
 		t.Fatalf("list: %v, %v", items, err)
 	}
@@ -99,11 +100,11 @@ func TestStatsCountWhatTheServerServed(t *testing.T) {
 // 429s are counted, as calls with status 429, as 429s, and as retries of
 // their endpoint when the call is sent again.
 func TestStatsCount429sAndRetries(t *testing.T) {
-	c, srv := quirkClient(t, ghltest.Options{Faults: ghltest.Faults{Fault429: 1}}, func(cfg *remote.Config) {
+	c, srv := quirkClient(t, ghltest.Options{Faults: ghltest.Faults{Fault429: 1}}, func(cfg *ghl.Config) {
 		cfg.MaxRetryAfter, cfg.RetryTimeout = 20*time.Millisecond, 150*time.Millisecond
 	})
 	ctx := context.Background()
-	if _, err := c.ListPage(ctx, remote.ListQuery{Type: remote.TypeFolder}, 0, 10); err == nil {
+	if _, err := c.ListPage(ctx, ghl.ListQuery{Type: ghl.TypeFolder}, 0, 10); err == nil {
 		t.Fatal("a call answered 429 every time succeeded")
 	}
 	got, want := c.Stats(), srv.Stats()
@@ -128,11 +129,11 @@ func TestStatsCountCallsWithoutAnswer(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now: the dial is refused
-	c, err := remote.New(remote.Config{BaseURL: "http://" + addr, Token: "t", LocationID: "loc", RateLimit: -1, RetryTimeout: time.Millisecond})
+	c, err := ghl.New(ghl.Config{BaseURL: "http://" + addr, Token: "t", LocationID: "loc", RateLimit: -1, RetryTimeout: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ListPage(context.Background(), remote.ListQuery{Type: remote.TypeFolder}, 0, 10); err == nil {
+	if _, err := c.ListPage(context.Background(), ghl.ListQuery{Type: ghl.TypeFolder}, 0, 10); err == nil {
 		t.Fatal("a call to a closed port succeeded")
 	}
 	got := c.Stats()
@@ -149,8 +150,8 @@ func TestOAuthAppCountsItsRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	counts := &remote.CallCounts{}
-	app := remote.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
+	counts := &ghl.CallCounts{}
+	app := ghl.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
 	const redirect = "http://127.0.0.1:1/callback"
 	code, err := srv.AuthCode(redirect)
 	if err != nil {
@@ -182,7 +183,7 @@ func TestOAuthAppCountsItsRequests(t *testing.T) {
 	if served := after.ByEndpoint["POST /oauth/token"] - before.ByEndpoint["POST /oauth/token"]; served != 3 {
 		t.Errorf("the fake served %d token requests, want 3", served)
 	}
-	var none *remote.CallCounts
+	var none *ghl.CallCounts
 	if n := len(none.Stats().Calls); n != 0 {
 		t.Errorf("a nil CallCounts holds %d", n)
 	}
@@ -197,14 +198,14 @@ func TestExchangeWithPKCE(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(srv.Close)
-		app := remote.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
+		app := ghl.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
 		const redirect = "http://127.0.0.1:1/callback"
-		verifier := remote.NewPKCEVerifier()
-		if len(verifier) != 43 || remote.NewPKCEVerifier() == verifier {
+		verifier := ghl.NewPKCEVerifier()
+		if len(verifier) != 43 || ghl.NewPKCEVerifier() == verifier {
 			t.Fatalf("verifier %q", verifier)
 		}
 		q := url.Values{"response_type": {"code"}, "client_id": {srv.ClientID()}, "redirect_uri": {redirect},
-			"code_challenge": {remote.PKCEChallenge(verifier)}, "code_challenge_method": {"S256"}}
+			"code_challenge": {ghl.PKCEChallenge(verifier)}, "code_challenge_method": {"S256"}}
 		hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		res, err := hc.Get(srv.URL + "/oauth/chooselocation?" + q.Encode())
 		if err != nil {
@@ -219,7 +220,7 @@ func TestExchangeWithPKCE(t *testing.T) {
 		if quirks == nil {
 			// The server checks: another verifier is refused (and the
 			// code stays good).
-			if _, err := app.Exchange(context.Background(), code, redirect, "Location", remote.NewPKCEVerifier()); err == nil {
+			if _, err := app.Exchange(context.Background(), code, redirect, "Location", ghl.NewPKCEVerifier()); err == nil {
 				t.Errorf("another verifier was taken")
 			}
 		}

@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"bytes"
@@ -8,57 +8,13 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
-// Item types as the API spells them.
-const (
-	TypeFile   = "file"
-	TypeFolder = "folder"
-)
-
-// Item is one file or folder of a location's Media Storage.
-//
-// The API is loose about which fields it sends, so the zero value of each
-// optional field means "not sent": Size is -1 when unknown, times are zero
-// when unknown, ParentID is "" at the root whatever form the server used.
-type Item struct {
-	ID          string
-	Name        string
-	Type        string // TypeFile or TypeFolder
-	ParentID    string // "" = the location's root
-	URL         string // files: where the bytes are (a storage host, not the API)
-	Path        string
-	ContentType string
-	Size        int64 // -1 when the listing did not say
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Deleted     bool // deleted, or trashed ("status": "trashed")
-	// System marks a system folder: "isEssential" or "appFolder" true
-	// (FolderDTO). The web UI will not delete one, and the API may refuse
-	// to remove or rename it.
-	System bool
-	// Unconfirmed marks an id taken from an upload's answer, which no
-	// listing has shown yet: the service may list the file under another
-	// id (see Client.Confirm), and a change sent by this one may act on
-	// nothing.
-	Unconfirmed bool
-}
-
-// IsFolder reports whether the item is a folder.
-func (it Item) IsFolder() bool { return it.Type == TypeFolder }
-
-// ModTime is the best modification time the item's fields give: updatedAt,
-// else createdAt, else the creation second encoded in a Mongo ObjectID.
-// The zero time means none is known.
-func (it Item) ModTime() time.Time {
-	switch {
-	case !it.UpdatedAt.IsZero():
-		return it.UpdatedAt
-	case !it.CreatedAt.IsZero():
-		return it.CreatedAt
-	}
-	return IDTime(it.ID)
-}
+// apiItem is an Item as the API writes it: its UnmarshalJSON is the
+// parser of every item this package reads.
+type apiItem Item
 
 // IDTime returns the creation time encoded in the first four bytes of a
 // 24-hex-digit Mongo ObjectID, or the zero time for any other id.
@@ -79,8 +35,10 @@ func IDTime(id string) time.Time {
 
 // UnmarshalJSON reads an item in any of the forms public clients have seen:
 // "_id" or "id"; "parentId" missing, null or ""; "size" as a number or a
-// numeric string; times as ISO 8601 strings or epoch milliseconds.
-func (it *Item) UnmarshalJSON(data []byte) error {
+// numeric string; times as ISO 8601 strings or epoch milliseconds. An item
+// without createdAt was created at the second its id says, when that is a
+// Mongo ObjectID (IDTime).
+func (it *apiItem) UnmarshalJSON(data []byte) error {
 	// Raw fields, read one by one below: a listing holds thousands of
 	// items, and a struct makes far less garbage than a map per item.
 	var r struct {
@@ -104,7 +62,7 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return err
 	}
-	*it = Item{Size: -1}
+	*it = apiItem{Size: -1}
 	it.ID = firstString(r.ID, r.AltID, r.FileID)
 	it.Name = cutName(firstString(r.Name))
 	it.Type = strings.ToLower(firstString(r.Type))
@@ -112,10 +70,13 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 	it.URL = firstString(r.URL)
 	it.Path = firstString(r.Path)
 	it.ContentType = firstString(r.ContentType)
-	if n, ok := jsonInt(r.Size); ok && n >= 0 && n <= MaxFileSize {
+	if n, ok := jsonInt(r.Size); ok && n >= 0 && n <= remote.MaxFileSize {
 		it.Size = n
 	}
 	it.CreatedAt = jsonTime(r.CreatedAt)
+	if it.CreatedAt.IsZero() {
+		it.CreatedAt = IDTime(it.ID) // the API's own clock, in the id
+	}
 	it.UpdatedAt = jsonTime(r.UpdatedAt)
 	if len(r.Deleted) > 0 {
 		_ = json.Unmarshal(r.Deleted, &it.Deleted)
@@ -147,12 +108,12 @@ func jsonTrue(raw json.RawMessage) bool {
 	return false
 }
 
-// cutName bounds a name to MaxNameBytes, cut at a character boundary.
+// cutName bounds a name to remote.MaxNameBytes, cut at a character boundary.
 func cutName(s string) string {
-	if len(s) <= MaxNameBytes {
+	if len(s) <= remote.MaxNameBytes {
 		return s
 	}
-	n := MaxNameBytes
+	n := remote.MaxNameBytes
 	for i := 0; i < utf8.UTFMax-1 && !utf8.RuneStart(s[n]); i++ {
 		n-- // a character's start is at most 3 bytes back (else invalid)
 	}
@@ -226,9 +187,9 @@ func jsonTime(raw json.RawMessage) time.Time {
 func decodeItems(body []byte) ([]Item, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] == '[' {
-		var items []Item
+		var items []apiItem
 		err := json.Unmarshal(body, &items)
-		return items, err
+		return itemsOf(items), err
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -239,11 +200,23 @@ func decodeItems(body []byte) ([]Item, error) {
 		if !ok || string(bytes.TrimSpace(raw)) == "null" {
 			continue
 		}
-		var items []Item
+		var items []apiItem
 		if err := json.Unmarshal(raw, &items); err != nil {
 			return nil, err
 		}
-		return items, nil
+		return itemsOf(items), nil
 	}
 	return nil, nil
+}
+
+// itemsOf is a listing's items as the core's Items.
+func itemsOf(raw []apiItem) []Item {
+	if raw == nil {
+		return nil
+	}
+	out := make([]Item, len(raw))
+	for i := range raw {
+		out[i] = Item(raw[i])
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package remote_test
+package ghl_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -22,7 +23,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkFetchAllUnpaged}, PageCap: 50},
-		func(cfg *remote.Config) { cfg.PageSize = 50; cfg.Logger = log })
+		func(cfg *ghl.Config) { cfg.PageSize = 50; cfg.Logger = log })
 	d := srv.AddFolder("", "d")
 	names := make([]string, 240)
 	data := make([][]byte, len(names))
@@ -33,7 +34,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 	srv.AddFiles(d, names, data)
 	for round := range 3 {
 		srv.ResetStats()
-		items, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, FetchAll: true})
+		items, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, FetchAll: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +50,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 		t.Fatalf("log:\n%s", logs.String())
 	}
 	srv.ResetStats()
-	own, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, ParentID: d})
+	own, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: d})
 	if err != nil || len(own) != 240 {
 		t.Fatalf("the folder's own listing: %d items, %v", len(own), err)
 	}
@@ -60,7 +61,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 	// A poll by last change: the first items only, unless the answer is
 	// the whole of a large library.
 	var seen []string
-	err = c.ListUpdated(context.Background(), remote.TypeFile, func(it remote.Item) bool {
+	err = c.ListUpdated(context.Background(), ghl.TypeFile, func(it ghl.Item) bool {
 		seen = append(seen, it.Name)
 		return len(seen) < 3
 	})
@@ -72,7 +73,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 		more[i] = fmt.Sprintf("g%04d", i)
 	}
 	srv.AddFiles(d, more, make([][]byte, len(more)))
-	err = c.ListUpdated(context.Background(), remote.TypeFile, func(remote.Item) bool { return false })
+	err = c.ListUpdated(context.Background(), ghl.TypeFile, func(ghl.Item) bool { return false })
 	if !errors.Is(err, remote.ErrUnpaged) {
 		t.Fatalf("ListUpdated on 1240 files at once: %v, want ErrUnpaged", err)
 	}
@@ -85,12 +86,12 @@ func TestListFetchAllUnpagedSmall(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkFetchAllUnpaged}},
-		func(cfg *remote.Config) { cfg.Logger = log; cfg.PageSize = 30 })
+		func(cfg *ghl.Config) { cfg.Logger = log; cfg.PageSize = 30 })
 	for i := range 30 { // exactly a page: the next one (all of it again) tells
 		srv.AddFile("", fmt.Sprintf("f%d", i), "", []byte("x"))
 	}
 	for range 2 {
-		items, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, FetchAll: true})
+		items, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, FetchAll: true})
 		if err != nil || len(items) != 30 {
 			t.Fatalf("%d items, %v", len(items), err)
 		}
@@ -105,20 +106,20 @@ func TestListFetchAllUnpagedSmall(t *testing.T) {
 // with ErrAnswerTooLarge.
 func TestListAnswerBound(t *testing.T) {
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkFetchAllUnpaged}},
-		func(cfg *remote.Config) { cfg.MaxListAnswer = 64 << 10 })
+		func(cfg *ghl.Config) { cfg.MaxListAnswer = 64 << 10 })
 	names := make([]string, 400) // about 180 KB in one answer
 	for i := range names {
 		names[i] = fmt.Sprintf("file-%04d.jpg", i)
 	}
 	srv.AddFiles("", names, make([][]byte, len(names)))
-	_, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, FetchAll: true})
+	_, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, FetchAll: true})
 	if !errors.Is(err, remote.ErrAnswerTooLarge) {
 		t.Fatalf("err = %v, want ErrAnswerTooLarge", err)
 	}
 	if calls := srv.Stats().ByEndpoint[ghltest.EndpointList]; calls != 1 {
 		t.Fatalf("%d calls", calls)
 	}
-	if items, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile}); err != nil || len(items) != 400 {
+	if items, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile}); err != nil || len(items) != 400 {
 		t.Fatalf("paged: %d items, %v", len(items), err)
 	}
 }

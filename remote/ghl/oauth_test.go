@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // oauthServer stands in for /oauth/token with single-use refresh tokens,
@@ -170,7 +172,7 @@ func TestTokenFileSharedByTwoProcesses(t *testing.T) {
 }
 
 // A client sends a refreshed token after a 401, once; a refused refresh
-// fails the call with ErrLoginNeeded (EACCES above), and is not retried
+// fails the call with remote.ErrLoginNeeded (EACCES above), and is not retried
 // until the file changes.
 func TestClientRefreshesOn401(t *testing.T) {
 	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
@@ -192,7 +194,7 @@ func TestClientRefreshesOn401(t *testing.T) {
 	if s.refreshN != 1 {
 		t.Fatalf("%d refreshes", s.refreshN)
 	}
-	// The refresh token is revoked: the call fails with ErrLoginNeeded,
+	// The refresh token is revoked: the call fails with remote.ErrLoginNeeded,
 	// and the next ones do not ask the server again.
 	s.mu.Lock()
 	for rt := range s.refresh {
@@ -201,12 +203,12 @@ func TestClientRefreshesOn401(t *testing.T) {
 	s.live = map[string]time.Time{}
 	s.mu.Unlock()
 	for range 3 {
-		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, ErrLoginNeeded) || !errors.Is(err, ErrUnauthorized) {
+		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) || !errors.Is(err, remote.ErrUnauthorized) {
 			t.Fatalf("with a dead refresh token: %v", err)
 		}
 	}
 	clk.Advance(2 * time.Hour)
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, ErrLoginNeeded) {
+	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) {
 		t.Fatalf("expired, with a dead refresh token: %v", err)
 	}
 	if s.reused != 1 {

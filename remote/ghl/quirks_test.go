@@ -1,4 +1,4 @@
-package remote_test
+package ghl_test
 
 import (
 	"bytes"
@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // The client against the fake with one quirk on: what the client does must
 // not depend on which plausible behaviour the real service has.
 
-func quirkClient(t *testing.T, opts ghltest.Options, mod ...func(*remote.Config)) (*remote.Client, *ghltest.Server) {
+func quirkClient(t *testing.T, opts ghltest.Options, mod ...func(*ghl.Config)) (*ghl.Client, *ghltest.Server) {
 	t.Helper()
 	opts.RateLimit = -1
 	opts.LocationID = "loc-quirks"
@@ -29,18 +30,18 @@ func quirkClient(t *testing.T, opts ghltest.Options, mod ...func(*remote.Config)
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	cfg := remote.Config{BaseURL: srv.URL, Token: ghltest.DefaultToken, LocationID: "loc-quirks", RateLimit: -1, RetryTimeout: 20 * time.Second}
+	cfg := ghl.Config{BaseURL: srv.URL, Token: ghltest.DefaultToken, LocationID: "loc-quirks", RateLimit: -1, RetryTimeout: 20 * time.Second}
 	for _, m := range mod {
 		m(&cfg)
 	}
-	c, err := remote.New(cfg)
+	c, err := ghl.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c, srv
 }
 
-func ids(items []remote.Item) []string {
+func ids(items []ghl.Item) []string {
 	var out []string
 	for _, it := range items {
 		out = append(out, it.ID)
@@ -65,7 +66,7 @@ func TestListUnstableTies(t *testing.T) {
 	slices.Sort(want)
 	for round := range 3 {
 		srv.ResetStats()
-		got, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, ParentID: folder})
+		got, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: folder})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,10 +83,10 @@ func TestListTrashListed(t *testing.T) {
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkTrashListed}})
 	keep := srv.AddFile("", "keep.txt", "", []byte("k"))
 	gone := srv.AddFile("", "gone.txt", "", []byte("g"))
-	if err := c.DeleteMany(context.Background(), []string{gone}, remote.StatusTrashed); err != nil {
+	if err := c.DeleteMany(context.Background(), []string{gone}, ghl.StatusTrashed); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile})
+	got, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile})
 	if err != nil || !slices.Equal(ids(got), []string{keep}) {
 		t.Fatalf("listing %v (%v), want only %s", ids(got), err, keep)
 	}
@@ -98,15 +99,15 @@ func TestListRoots(t *testing.T) {
 			f := srv.AddFolder("", "F")
 			top := srv.AddFile("", "top.txt", "", []byte("t"))
 			inner := srv.AddFile(f, "inner.txt", "", []byte("i"))
-			root, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile})
+			root, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile})
 			if err != nil || !slices.Equal(ids(root), []string{top}) || root[0].ParentID != "" {
 				t.Fatalf("root: %+v (%v)", root, err)
 			}
-			sub, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, ParentID: f})
+			sub, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: f})
 			if err != nil || !slices.Equal(ids(sub), []string{inner}) {
 				t.Fatalf("folder: %v (%v)", ids(sub), err)
 			}
-			folders, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFolder})
+			folders, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFolder})
 			if err != nil || !slices.Equal(ids(folders), []string{f}) {
 				t.Fatalf("root folders: %v (%v)", ids(folders), err)
 			}
@@ -116,14 +117,14 @@ func TestListRoots(t *testing.T) {
 
 func TestListLimitMax100(t *testing.T) {
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkLimitMax100}, PageCap: 1000},
-		func(cfg *remote.Config) { cfg.PageSize = 500 })
+		func(cfg *ghl.Config) { cfg.PageSize = 500 })
 	var want []string
 	for i := range 230 {
 		want = append(want, srv.AddFile("", fmt.Sprintf("f%d", i), "", nil))
 	}
 	slices.Sort(want)
 	for range 2 {
-		got, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile})
+		got, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile})
 		if err != nil || !slices.Equal(ids(got), want) {
 			t.Fatalf("%d items (%v)", len(got), err)
 		}
@@ -139,7 +140,7 @@ func TestRenameNotUpdated(t *testing.T) {
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkRenameNotUpdated}})
 	id := srv.AddFile("", "a.txt", "", []byte("a"))
 	err := c.Rename(context.Background(), id, "b.txt")
-	var nd *remote.NotDoneError
+	var nd *ghl.NotDoneError
 	if !errors.As(err, &nd) {
 		t.Fatalf("rename answered updated:false gave %v", err)
 	}
@@ -157,7 +158,7 @@ func TestCreateAnswers(t *testing.T) {
 	if it, ok := srv.Item(f.ID); !ok || it.Name != "New (1) [x]" || it.Type != ghltest.TypeFolder {
 		t.Fatalf("folder %+v: the fake has %+v", f, it)
 	}
-	up, err := c.UploadFile(context.Background(), remote.Upload{ParentID: f.ID, Name: "a.txt", Size: 1,
+	up, err := c.UploadFile(context.Background(), ghl.Upload{ParentID: f.ID, Name: "a.txt", Size: 1,
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("a"))), nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +191,7 @@ func TestFindCreatedUnderQueryQuirks(t *testing.T) {
 				want[n] = srv.AddFile("", n, "", []byte(n))
 			}
 			for _, n := range names {
-				got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, n, int64(len(n)), since, nil)
+				got, ok, err := c.FindCreated(context.Background(), "", ghl.TypeFile, n, int64(len(n)), since, nil)
 				if err != nil || !ok || got.ID != want[n] {
 					t.Errorf("%q: found %v %q (%v), want %s", n, ok, got.ID, err, want[n])
 				}
@@ -210,12 +211,12 @@ func TestFindCreatedUnderClockSkew(t *testing.T) {
 			old := srv.AddFile("", "a.txt", "", []byte("a"))
 			clock = time.Now()
 			// One call teaches the client the server's clock.
-			if _, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile}); err != nil {
+			if _, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile}); err != nil {
 				t.Fatal(err)
 			}
 			since := time.Now()
 			fresh := srv.AddFile("", "a.txt", "", []byte("a"))
-			got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, nil)
+			got, ok, err := c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, nil)
 			if err != nil || !ok || got.ID != fresh {
 				t.Fatalf("found %v %q (%v), want %s (old %s)", ok, got.ID, err, fresh, old)
 			}
@@ -229,12 +230,12 @@ func TestFindCreatedUnderClockSkew(t *testing.T) {
 func TestParentIgnored(t *testing.T) {
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkParentIgnored}})
 	f := srv.AddFolder("", "F")
-	up := func(parent, name string) (remote.Item, error) {
-		return c.UploadFile(context.Background(), remote.Upload{ParentID: parent, Name: name, Size: 1,
+	up := func(parent, name string) (ghl.Item, error) {
+		return c.UploadFile(context.Background(), ghl.Upload{ParentID: parent, Name: name, Size: 1,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("a"))), nil }})
 	}
 	_, err := up(f, "a.txt")
-	var mis *remote.MisplacedError
+	var mis *ghl.MisplacedError
 	if !errors.As(err, &mis) || !mis.Trashed || mis.ID == "" {
 		t.Fatalf("upload into a folder: %v", err)
 	}
@@ -302,11 +303,11 @@ func TestListUnstableAndOneOrderOnly(t *testing.T) {
 		srv.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(onlyCreatedAt.Close)
-	c, err := remote.New(remote.Config{BaseURL: onlyCreatedAt.URL, Token: ghltest.DefaultToken, LocationID: "loc-quirks", RateLimit: -1})
+	c, err := ghl.New(ghl.Config{BaseURL: onlyCreatedAt.URL, Token: ghltest.DefaultToken, LocationID: "loc-quirks", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, ParentID: folder})
+	got, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: folder})
 	if !errors.Is(err, remote.ErrListUnstable) {
 		t.Fatalf("%d items, err %v; want ErrListUnstable", len(got), err)
 	}
@@ -325,11 +326,11 @@ func TestListTiesAcrossOneBoundary(t *testing.T) {
 	}
 	srv.AddFiles(folder, names, data)
 	for i := range 300 {
-		c2, _ := remote.New(remote.Config{BaseURL: srv.URL, Token: ghltest.DefaultToken, LocationID: "loc-quirks", RateLimit: -1})
+		c2, _ := ghl.New(ghl.Config{BaseURL: srv.URL, Token: ghltest.DefaultToken, LocationID: "loc-quirks", RateLimit: -1})
 		if i%2 == 0 {
 			c2 = c // also with the order learnt
 		}
-		got, err := c2.List(context.Background(), remote.ListQuery{Type: remote.TypeFile, ParentID: folder})
+		got, err := c2.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: folder})
 		if err != nil || len(got) != 150 {
 			t.Fatalf("listing %d: %d items (%v)", i, len(got), err)
 		}
@@ -344,7 +345,7 @@ func TestUploadNeedsAlt(t *testing.T) {
 	f := srv.AddFolder("", "F")
 	for i := range 3 {
 		name := fmt.Sprintf("f%d.txt", i)
-		it, err := c.UploadFile(context.Background(), remote.Upload{ParentID: f, Name: name, ContentType: "text/plain", Size: 1,
+		it, err := c.UploadFile(context.Background(), ghl.Upload{ParentID: f, Name: name, ContentType: "text/plain", Size: 1,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("a"))), nil }})
 		if err != nil {
 			t.Fatalf("upload %s into a folder: %v", name, err)

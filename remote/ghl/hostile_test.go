@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // pageOf answers a list request with the items of ids from offset.
@@ -72,8 +74,8 @@ func TestListStopsAServerThatNeverEnds(t *testing.T) {
 			}), func(c *Config) { c.MaxListItems = 2000; c.PageSize = 50 })
 			added := 0
 			err := c.ListEach(context.Background(), ListQuery{Type: TypeFile}, func() { added = 0 }, func(Item) { added++ })
-			if !errors.Is(err, ErrListTooLong) {
-				t.Fatalf("err = %v after %d calls, want ErrListTooLong", err, calls.Load())
+			if !errors.Is(err, remote.ErrListTooLong) {
+				t.Fatalf("err = %v after %d calls, want remote.ErrListTooLong", err, calls.Load())
 			}
 			if !strings.Contains(err.Error(), "2000") || !strings.Contains(err.Error(), "the root folder") {
 				t.Errorf("the error does not say the bound and the folder: %v", err)
@@ -95,7 +97,7 @@ func TestListRefusesAnEnormousPage(t *testing.T) {
 		t.Run(fmt.Sprintf("announced=%v", announced), func(t *testing.T) {
 			var calls atomic.Int64
 			item := []byte(`{"_id":"000000000000000000000001","name":"` + strings.Repeat("n", 1000) + `","type":"file"},`)
-			const bound = 4 << 20 // the default, MaxListAnswerBytes, as far as a test needs
+			const bound = 4 << 20 // the default, remote.MaxListAnswerBytes, as far as a test needs
 			c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				calls.Add(1)
 				n := (bound/len(item) + 10) * len(item)
@@ -111,8 +113,8 @@ func TestListRefusesAnEnormousPage(t *testing.T) {
 				w.Write([]byte(`]}`))
 			}), func(cfg *Config) { cfg.MaxListAnswer = bound })
 			_, err := c.List(context.Background(), ListQuery{Type: TypeFile})
-			if !errors.Is(err, ErrAnswerTooLarge) {
-				t.Fatalf("err = %v, want ErrAnswerTooLarge", err)
+			if !errors.Is(err, remote.ErrAnswerTooLarge) {
+				t.Fatalf("err = %v, want remote.ErrAnswerTooLarge", err)
 			}
 			if calls.Load() != 1 {
 				t.Errorf("%d calls: an answer too large was asked for again", calls.Load())
@@ -215,18 +217,18 @@ func TestHostileIDsStayOnePathSegment(t *testing.T) {
 	}
 }
 
-// Server data past the bounds: a name longer than MaxNameBytes is cut at a
-// character boundary, a size past MaxFileSize is unknown, an id longer
-// than MaxIDBytes is skipped (and counted in one line).
+// Server data past the bounds: a name longer than remote.MaxNameBytes is cut at a
+// character boundary, a size past remote.MaxFileSize is unknown, an id longer
+// than remote.MaxIDBytes is skipped (and counted in one line).
 func TestItemBounds(t *testing.T) {
-	long := strings.Repeat("é", MaxNameBytes) // 2 bytes each
+	long := strings.Repeat("é", remote.MaxNameBytes) // 2 bytes each
 	var it Item
 	body, _ := json.Marshal(map[string]any{"_id": "a", "name": long, "size": float64(1 << 50)})
-	if err := json.Unmarshal(body, &it); err != nil {
+	if err := json.Unmarshal(body, (*apiItem)(&it)); err != nil {
 		t.Fatal(err)
 	}
-	if len(it.Name) > MaxNameBytes || len(it.Name) < MaxNameBytes-1 || !strings.HasPrefix(long, it.Name) {
-		t.Errorf("name of %d bytes, want about %d, a prefix", len(it.Name), MaxNameBytes)
+	if len(it.Name) > remote.MaxNameBytes || len(it.Name) < remote.MaxNameBytes-1 || !strings.HasPrefix(long, it.Name) {
+		t.Errorf("name of %d bytes, want about %d, a prefix", len(it.Name), remote.MaxNameBytes)
 	}
 	if it.Size != -1 {
 		t.Errorf("size %d, want -1 (unknown)", it.Size)
@@ -237,7 +239,7 @@ func TestItemBounds(t *testing.T) {
 			fmt.Fprint(w, `{"files":[]}`)
 			return
 		}
-		fmt.Fprintf(w, `{"files":[{"_id":"ok","name":"a"},{"_id":%q,"name":"b"},{"_id":%q,"name":"c"}]}`, strings.Repeat("x", MaxIDBytes+1), strings.Repeat("y", 100000))
+		fmt.Fprintf(w, `{"files":[{"_id":"ok","name":"a"},{"_id":%q,"name":"b"},{"_id":%q,"name":"c"}]}`, strings.Repeat("x", remote.MaxIDBytes+1), strings.Repeat("y", 100000))
 	}), func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	items, err := c.List(context.Background(), ListQuery{Type: TypeFile})
 	if err != nil || len(items) != 1 || items[0].ID != "ok" {

@@ -1,4 +1,4 @@
-package remote
+package ghl
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // updatedOrder lists the most recently changed items first.
@@ -22,7 +24,7 @@ var updatedOrder = listOrder{"updatedAt", "desc"}
 // The service documents only sortBy=createdAt. Each page is checked before
 // any of its items is visited: an item without updatedAt, or updated later
 // than the item before it (in its page, or the last of the page before),
-// fails the listing with an error wrapping ErrOrderIgnored, and so does a
+// fails the listing with an error wrapping remote.ErrOrderIgnored, and so does a
 // server that refuses the order (422). Items visited before that were
 // visited in a true order; the caller should fall back to another way of
 // finding changes. A server whose answer merely looks sorted (no item was
@@ -46,14 +48,14 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 	anchors, received, badIDs := 0, 0, 0
 	defer func() {
 		if badIDs > 0 {
-			c.log.Warn(fmt.Sprintf("listing %s: skipped %d items whose id is longer than %d bytes", q.label(), badIDs, MaxIDBytes))
+			c.log.Warn(fmt.Sprintf("listing %s: skipped %d items whose id is longer than %d bytes", q.label(), badIDs, remote.MaxIDBytes))
 		}
 	}()
 	for offset := 0; ; {
 		limit := c.limit()
 		page, err := c.listPageBounded(ctx, q, updatedOrder, offset, limit)
-		if errors.Is(err, ErrInvalid) {
-			return fmt.Errorf("GET /medias/files: listing %s: %w: %w", q.label(), ErrOrderIgnored, err)
+		if errors.Is(err, remote.ErrInvalid) {
+			return fmt.Errorf("GET /medias/files: listing %s: %w: %w", q.label(), remote.ErrOrderIgnored, err)
 		}
 		if err != nil {
 			return err
@@ -65,7 +67,7 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 		if offset == 0 && n > limit && n > maxUnpagedPoll {
 			// The whole library in one answer: too much to ask for at
 			// every poll.
-			return fmt.Errorf("GET /medias/files: listing %s: %w: %d items came in one answer, asked for %d", q.label(), ErrUnpaged, n, limit)
+			return fmt.Errorf("GET /medias/files: listing %s: %w: %d items came in one answer, asked for %d", q.label(), remote.ErrUnpaged, n, limit)
 		}
 		if err := c.checkUpdatedOrder(q, page, seen, last); err != nil {
 			return err
@@ -86,11 +88,11 @@ func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (
 		prev = ids(page)
 		received += n - min(n, anchors)
 		if received > c.maxItems {
-			return fmt.Errorf("GET /medias/files: listing %s: %w: more than %d items came, and the server was still sending more (the bound is set by --list-max-items)", q.label(), ErrListTooLong, c.maxItems)
+			return fmt.Errorf("GET /medias/files: listing %s: %w: more than %d items came, and the server was still sending more (the bound is set by --list-max-items)", q.label(), remote.ErrListTooLong, c.maxItems)
 		}
 		for _, it := range page {
-			if it.ID == "" || len(it.ID) > MaxIDBytes {
-				if len(it.ID) > MaxIDBytes {
+			if it.ID == "" || len(it.ID) > remote.MaxIDBytes {
+				if len(it.ID) > remote.MaxIDBytes {
 					badIDs++
 				}
 				continue
@@ -129,11 +131,11 @@ const maxUnpagedPoll = 1000
 func (c *Client) checkUpdatedOrder(q ListQuery, page []Item, seen map[string]struct{}, last time.Time) error {
 	outOfOrder := func(it Item, before time.Time) error {
 		return fmt.Errorf("GET /medias/files: listing %s: %w: item %.64q updated at %s came after one updated at %s",
-			q.label(), ErrOrderIgnored, it.ID, it.UpdatedAt.Format(time.RFC3339Nano), before.Format(time.RFC3339Nano))
+			q.label(), remote.ErrOrderIgnored, it.ID, it.UpdatedAt.Format(time.RFC3339Nano), before.Format(time.RFC3339Nano))
 	}
 	for i, it := range page {
 		if it.UpdatedAt.IsZero() {
-			return fmt.Errorf("GET /medias/files: listing %s: %w: item %.64q has no updatedAt", q.label(), ErrOrderIgnored, it.ID)
+			return fmt.Errorf("GET /medias/files: listing %s: %w: item %.64q has no updatedAt", q.label(), remote.ErrOrderIgnored, it.ID)
 		}
 		if i > 0 && it.UpdatedAt.After(page[i-1].UpdatedAt) {
 			return outOfOrder(it, page[i-1].UpdatedAt)

@@ -1,64 +1,17 @@
-package remote
+package ghl
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
-
-// Authorizer gives a client the access token to send, and a new one when
-// the API refuses it.
-type Authorizer interface {
-	// Token returns the token to send now.
-	Token(ctx context.Context) (string, error)
-	// Refused is told that the API answered 401 to sent; it reports
-	// whether there is another token to try (once), or why there cannot be.
-	Refused(ctx context.Context, sent string) (bool, error)
-}
-
-// staticAuth is a Private Integration Token (or any token given whole),
-// read again from its source, when there is one, after a 401.
-type staticAuth struct {
-	src func() (string, error)
-	log *slog.Logger
-
-	mu    sync.Mutex
-	token string // guarded by mu
-}
-
-func (a *staticAuth) Token(context.Context) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.token, nil
-}
-
-func (a *staticAuth) Refused(_ context.Context, sent string) (bool, error) {
-	if a.src == nil {
-		return false, nil
-	}
-	tok, err := a.src()
-	if err != nil {
-		a.log.Warn("the API refused the token, and reading it again failed", "err", err)
-		return false, nil
-	}
-	if tok == "" || tok == sent {
-		return false, nil
-	}
-	a.mu.Lock()
-	changed := a.token != tok
-	a.token = tok
-	a.mu.Unlock()
-	if changed {
-		a.log.Info("the API refused the token; using the new one from the token file")
-	}
-	return true, nil
-}
 
 // LocationAuth mints access tokens for one location from an agency's
 // (Company) token, at POST /oauth/locationToken. They come without refresh
@@ -117,7 +70,7 @@ func (a *LocationAuth) mint(callerCtx context.Context, stale string) (string, er
 			return "", err
 		}
 		set, err := a.app.LocationToken(ctx, ct, a.companyID, a.locationID)
-		if errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrIncurable) {
+		if errors.Is(err, remote.ErrUnauthorized) && !errors.Is(err, remote.ErrIncurable) {
 			// The agency's token itself was refused: renew it, once (not
 			// for a cause no new token cures, such as a missing scope:
 			// that would spend the agency's refresh token for nothing).
