@@ -53,6 +53,10 @@ var (
 	// reports say it has happened). Such a service cannot hold files in
 	// folders through the API; the root still works.
 	ErrMisplaced = errors.New("the service ignores the folder new items are created in")
+	// ErrNotSupported: the service has no way to do what was asked (a
+	// move, on a service that cannot move an item to another folder:
+	// Caps.Move).
+	ErrNotSupported = errors.New("the service cannot do this")
 )
 
 // ErrLoginNeeded: the stored refresh token was refused; the user must log
