@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // Uploads whose answer's id no listing has shown yet.
@@ -146,7 +145,7 @@ func (f *folders) matchLocked(folderID string, entries []Entry) []adoption {
 		}
 		for _, id := range ids {
 			c, open := claims[id]
-			if !open || (x.ID != id && !ghl.SameURL(x.URL(), c.URL())) {
+			if !open || (x.ID != id && !remote.SameURL(x.URL(), c.URL())) {
 				continue
 			}
 			if f.adoptLocked(id, x) {

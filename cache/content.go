@@ -504,7 +504,7 @@ func (s *content) fetchRun(e Entry, first, last int64, flights []*flight) {
 		bufs[i] = s.blocks.buffer()
 	}
 	bufs[len(bufs)-1] = bufs[len(bufs)-1][:size-int64(len(bufs)-1)*chunkSize]
-	n, err := s.rc.ReadAtv(ctx, e.URL(), bufs, off)
+	n, err := s.rc.ReadAt(ctx, e.fileRef(), bufs, off)
 	cancel()
 	<-fg.sem
 	if errors.Is(err, io.EOF) && int64(n) < size {
@@ -569,7 +569,7 @@ func (s *content) waitFlight(ctx context.Context, f *flight) (*chunk, error) {
 // content reads file bytes from the storage host, in chunks kept in memory
 // (and on disk, when asked), and learns the sizes listings leave out.
 type content struct {
-	rc      Remote
+	rc      remote.Backend
 	timeout time.Duration
 	log     *slog.Logger
 	closing context.Context // done when the Store closes
@@ -593,7 +593,7 @@ type content struct {
 	sizes map[string]remote.FileInfo // guarded by mu
 }
 
-func newContent(rc Remote, opts Options, closing context.Context, disk *diskCache) *content {
+func newContent(rc remote.Backend, opts Options, closing context.Context, disk *diskCache) *content {
 	return &content{
 		rc:      rc,
 		timeout: opts.OpTimeout,
@@ -643,7 +643,7 @@ func (s *content) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error
 	v, err, _ := s.flights.Do(e.ID, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 		defer cancel()
-		fi, err := s.rc.StatURL(ctx, e.URL())
+		fi, err := s.rc.Stat(ctx, e.fileRef())
 		if err != nil {
 			return nil, translate(err)
 		}

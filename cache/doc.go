@@ -1,6 +1,9 @@
 // Package cache is the cached remote layer between the filesystem and the
-// API client. The filesystem talks to one front, Store; behind it each
-// concern has its own part, and the dependencies run one way:
+// media store. It reaches the store through remote.Backend alone (cmd
+// builds the backend; this package imports no backend's own package), and
+// reads what the service does from its remote.Caps. The filesystem talks
+// to one front, Store; behind it each concern has its own part, and the
+// dependencies run one way:
 //
 //	Store (store.go, handle.go)      the front: views, Stat, changes, open files
 //	  ├─ queue (queue.go, record.go, changes.go, worker.go, recover.go,

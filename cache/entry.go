@@ -121,6 +121,9 @@ func (e Entry) URL() string {
 	return e.urlHead
 }
 
+// fileRef names e's bytes to the backend.
+func (e Entry) fileRef() remote.FileRef { return remote.FileRef{ID: e.ID, URL: e.URL()} }
+
 func (e *Entry) setURL(u string) {
 	if i := strings.Index(u, e.ID); e.ID != "" && i >= 0 {
 		e.urlHead, e.urlTail, e.urlHasID = intern(u[:i]), intern(u[i+len(e.ID):]), true

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // folders holds the listings of folders as the API gives them, each
@@ -44,11 +43,11 @@ import (
 // changes held when the mount ends are saved with the listings, for the
 // next mount's first answers.
 type folders struct {
-	rc      Remote
+	rc      remote.Backend
 	clock   clockwork.Clock
 	ttl     time.Duration
 	log     *slog.Logger
-	del     ghl.DeleteStatus
+	delete  bool // Options.Delete: removals are for good, not to the trash
 	listAll bool // Options.ListAll
 	// fetched, when set, is told of every listing fetched from the API
 	// (the content part learns the sizes a listing lacked).
@@ -246,17 +245,13 @@ func (c change) apply(entries []Entry) []Entry {
 	return entries
 }
 
-func newFolders(rc Remote, opts Options) *folders {
-	del := ghl.StatusTrashed
-	if opts.Delete {
-		del = ghl.StatusDeleted
-	}
+func newFolders(rc remote.Backend, opts Options) *folders {
 	return &folders{
 		rc:       rc,
 		clock:    opts.Clock,
 		ttl:      opts.DirTTL,
 		log:      opts.Logger,
-		del:      del,
+		delete:   opts.Delete,
 		listAll:  opts.ListAll,
 		listWait: opts.ListWait,
 		cache:    gocache.New(gocache.NoExpiration, 0),
@@ -680,7 +675,7 @@ func (f *folders) seed(folderID string) {
 // entries as it comes, so that a folder of hundreds of thousands of files
 // is never held twice. keep picks the items to keep, and may change them;
 // it is called from two goroutines at once.
-func (f *folders) listBoth(ctx context.Context, q ghl.ListQuery, keep func(*remote.Item) bool) (folders, files []Entry, err error) {
+func (f *folders) listBoth(ctx context.Context, q remote.ListQuery, keep func(*remote.Item) bool) (folders, files []Entry, err error) {
 	if q.Label == "" {
 		q.Label, _ = ctx.Value(pathKey{}).(string)
 	}
@@ -689,7 +684,7 @@ func (f *folders) listBoth(ctx context.Context, q ghl.ListQuery, keep func(*remo
 		return func() error {
 			tq := q
 			tq.Type = typ
-			return f.rc.ListEach(gctx, tq, func() { *out = (*out)[:0] }, func(it remote.Item) {
+			return f.rc.List(gctx, tq, func() { *out = (*out)[:0] }, func(it remote.Item) {
 				if keep(&it) {
 					*out = append(*out, entryOf(it))
 				}
@@ -719,7 +714,7 @@ func WithPath(ctx context.Context, path string) context.Context {
 // stale as it arrives, and fetched again by the next look-up, for ever.
 // (What the listing may have missed meanwhile is what the journal keeps.)
 func (f *folders) fetch(ctx context.Context, folderID string) ([]Entry, time.Time, error) {
-	folders, files, err := f.listBoth(ctx, ghl.ListQuery{ParentID: folderID}, func(it *remote.Item) bool {
+	folders, files, err := f.listBoth(ctx, remote.ListQuery{ParentID: folderID}, func(it *remote.Item) bool {
 		// A server that ignores parentId would hand back the whole
 		// location; keep only this folder's children (who then share
 		// one parent string).
@@ -782,7 +777,7 @@ func (f *folders) remove(ctx context.Context, parentID string, ids ...string) er
 	if len(ids) == 0 {
 		return nil
 	}
-	err := f.rc.DeleteMany(ctx, ids, f.del)
+	err := f.rc.Remove(ctx, ids, f.delete)
 	var notDone *remote.NotDoneError
 	if err != nil && !errors.As(err, &notDone) {
 		return translate(err)

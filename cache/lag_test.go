@@ -15,7 +15,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -256,16 +255,16 @@ func TestSnapshotKeepsChanges(t *testing.T) {
 // tooLargeRC answers whole-library listings as a server whose one answer
 // is the whole library, over the bound (remote.ErrAnswerTooLarge).
 type tooLargeRC struct {
-	Remote
+	remote.Backend
 	calls atomic.Int32
 }
 
-func (r *tooLargeRC) ListEach(ctx context.Context, q ghl.ListQuery, restart func(), add func(remote.Item)) error {
-	if q.FetchAll {
+func (r *tooLargeRC) List(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+	if q.All {
 		r.calls.Add(1)
 		return fmt.Errorf("GET /medias/files: %w: more than %d bytes", remote.ErrAnswerTooLarge, remote.MaxListAnswerBytes)
 	}
-	return r.Remote.ListEach(ctx, q, restart, add)
+	return r.Backend.List(ctx, q, restart, add)
 }
 
 func (r *tooLargeRC) ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error {
@@ -283,7 +282,7 @@ func TestWholeLibraryTooLargeListsFolderByFolder(t *testing.T) {
 	docs := e.srv.AddFolder("", "Docs")
 	e.srv.AddFile(docs, "a.txt", "text/plain", []byte("a"))
 	f := e.store.folders
-	rc := &tooLargeRC{Remote: f.rc}
+	rc := &tooLargeRC{Backend: f.rc}
 	f.rc = rc
 	f.listAll, f.polling = true, true
 	for range 2 {

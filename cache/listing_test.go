@@ -16,13 +16,13 @@ import (
 // slowLister is the API client, with listings that take longer than the
 // listing TTL (the clock moves on while each runs).
 type slowLister struct {
-	*ghl.Client
+	remote.Backend
 	clock *clockwork.FakeClock
 	took  time.Duration
 }
 
-func (s slowLister) ListEach(ctx context.Context, q ghl.ListQuery, restart func(), add func(remote.Item)) error {
-	err := s.Client.ListEach(ctx, q, restart, add)
+func (s slowLister) List(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+	err := s.Backend.List(ctx, q, restart, add)
 	s.clock.Advance(s.took / 2) // each of the two listings (folders, files)
 	return err
 }
@@ -45,7 +45,7 @@ func TestLongListingIsNotStaleOnArrival(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	s, err := New(slowLister{rc, clock, 3 * time.Minute}, Options{DirTTL: time.Minute, Clock: clock, CacheDir: t.TempDir()})
+	s, err := New(slowLister{rc.Backend(), clock, 3 * time.Minute}, Options{DirTTL: time.Minute, Clock: clock, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // queue is the write-back queue: it owns every pending change to a file's
@@ -22,7 +24,7 @@ import (
 // to the API in the background (worker.go). It also keeps what a file is
 // across uploads: the key the filesystem knows it by.
 type queue struct {
-	rc       Remote
+	rc       remote.Backend
 	folders  *folders
 	content  *content
 	times    *timeStore
@@ -35,7 +37,7 @@ type queue struct {
 	delay    time.Duration // the write-back delay
 	retry    time.Duration // first wait after a failed attempt
 	timeout  time.Duration
-	maxSize  int64
+	caps     remote.Caps // the backend's, read once
 
 	// legacyAPI is Options.LegacyAPI: records written under it are set
 	// aside, never uploaded.
@@ -95,7 +97,7 @@ func (v recView) empty() bool {
 
 const workers = 4
 
-func newQueue(rc Remote, f *folders, c *content, times *timeStore, dir string, opts Options) *queue {
+func newQueue(rc remote.Backend, f *folders, c *content, times *timeStore, dir string, opts Options) *queue {
 	q := &queue{
 		rc:       rc,
 		folders:  f,
@@ -110,7 +112,7 @@ func newQueue(rc Remote, f *folders, c *content, times *timeStore, dir string, o
 		delay:    opts.WriteBackDelay,
 		retry:    opts.RetryBase,
 		timeout:  opts.OpTimeout,
-		maxSize:  opts.MaxUploadSize,
+		caps:     rc.Caps(),
 		byKey:    make(map[string]*record),
 		byID:     make(map[string]*record),
 		index:    make(map[string]*overlay),

@@ -10,7 +10,7 @@ import (
 
 // Renames the API refuses. A field report found every rename route it
 // tried answering 404 for a Private Integration Token: where the service
-// has no rename route (ghl.RouteRename, learnt once per mount), a file
+// has no rename route (remote.ErrRouteMissing, learnt once per mount), a file
 // is renamed the way its bytes are replaced: uploaded again under the new
 // name, and its old copy sent to the trash once the new one landed. Its
 // id and url change (the README says so). A file whose bytes are not in

@@ -14,28 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghl"
 )
-
-// Remote is what the cache needs of the API client; *ghl.Client has it.
-type Remote interface {
-	ListEach(ctx context.Context, q ghl.ListQuery, restart func(), add func(remote.Item)) error
-	CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error)
-	UploadFile(ctx context.Context, up remote.Upload) (remote.Item, error)
-	Rename(ctx context.Context, id, name string) error
-	DeleteMany(ctx context.Context, ids []string, status ghl.DeleteStatus) error
-	ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error
-	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
-	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
-	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
-	// Confirm finds an upload whose answer's id no listing has shown.
-	Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error)
-	// FolderWrites is not nil once the service was seen putting a new item
-	// elsewhere than the folder asked for.
-	FolderWrites() error
-}
-
-var _ Remote = (*ghl.Client)(nil)
 
 // Options tune a Store.
 type Options struct {
@@ -96,16 +75,12 @@ type Options struct {
 	// uploaded: a file written and then renamed uploads once, under its
 	// final name. Zero uploads at close, and close reports the result.
 	WriteBackDelay time.Duration
-	// MaxUploadSize is the largest image or other file uploaded (default
-	// ghl.MaxUploadSize); a video may be larger (ghl.UploadLimit,
-	// limits.go). A write past a file's limit fails with ErrTooLarge.
-	MaxUploadSize int64
 }
 
 // Store is the cached view of one location's Media Storage: the one front
 // the filesystem talks to (see the package comment for what is behind it).
 type Store struct {
-	rc   Remote
+	rc   remote.Backend
 	opts Options
 	log  *slog.Logger
 
@@ -134,9 +109,9 @@ type view struct {
 	list *Listing
 }
 
-// New returns a Store over rc. It takes up the files a previous run left
-// in the write-back queue and starts on them.
-func New(rc Remote, opts Options) (*Store, error) {
+// New returns a Store over the backend rc. It takes up the files a
+// previous run left in the write-back queue and starts on them.
+func New(rc remote.Backend, opts Options) (*Store, error) {
 	if opts.DirTTL <= 0 {
 		opts.DirTTL = time.Minute
 	}
@@ -154,9 +129,6 @@ func New(rc Remote, opts Options) (*Store, error) {
 	}
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = 30 * time.Second
-	}
-	if opts.MaxUploadSize <= 0 {
-		opts.MaxUploadSize = ghl.MaxUploadSize
 	}
 	if opts.ListWait <= 0 {
 		opts.ListWait = time.Second

@@ -57,7 +57,7 @@ func startStore(t *testing.T, conf ghl.Config, opts Options) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(rc, opts)
+	s, err := New(rc.Backend(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 	e.store.Close()
 
 	rc, _ := ghl.New(ghl.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
-	s2, err := New(rc, Options{CacheDir: e.dir, DiskBytes: 3 << 20})
+	s2, err := New(rc.Backend(), Options{CacheDir: e.dir, DiskBytes: 3 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 
 	// A smaller cap evicts down to it.
 	s2.Close()
-	s3, err := New(rc, Options{CacheDir: e.dir, DiskBytes: 1 << 20})
+	s3, err := New(rc.Backend(), Options{CacheDir: e.dir, DiskBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

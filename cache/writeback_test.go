@@ -61,6 +61,8 @@ type wbEnv struct {
 	dir   string
 	rt    *breakable
 	opts  Options
+	// maxUpload is the client's --max-upload-size (0: the default).
+	maxUpload int64
 }
 
 // breakable is a transport that can fail requests as a broken proxy
@@ -150,12 +152,19 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 	t.Helper()
+	return newWBLimit(t, 0, mod...)
+}
+
+// newWBLimit is newWB with a client whose upload limit for images and
+// other files is maxUpload bytes (0: the default).
+func newWBLimit(t *testing.T, maxUpload int64, mod ...func(*Options)) *wbEnv {
+	t.Helper()
 	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	e := &wbEnv{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
+	e := &wbEnv{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir(), maxUpload: maxUpload}
 	e.rt = &breakable{rt: http.DefaultTransport}
 	e.opts = Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir, WriteBackDelay: delay, RetryBase: time.Minute,
 		OpTimeout: 10 * time.Second, Location: "loc", API: srv.URL}
@@ -169,7 +178,7 @@ func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 // open starts a Store on the env's cache dir (again, after a close).
 func (e *wbEnv) open(t *testing.T) {
 	t.Helper()
-	e.store = startStore(t, ghl.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}}, e.opts)
+	e.store = startStore(t, ghl.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}, MaxUploadSize: e.maxUpload}, e.opts)
 }
 
 // idle waits until the queue has nothing left to do in the API.
@@ -432,7 +441,7 @@ func TestWriteWhileTheOldCopyRetires(t *testing.T) {
 // A write that fails (past the upload limit) keeps the bytes aside in
 // recovered/, uploads nothing, and leaves the original as it was.
 func TestFailedWriteIsSetAsideNotUploaded(t *testing.T) {
-	e := newWB(t, func(o *Options) { o.MaxUploadSize = 100 })
+	e := newWBLimit(t, 100)
 	orig := e.srv.AddFile("", "a.txt", "text/plain", []byte("original"))
 	ctx := context.Background()
 	h, err := e.store.Open(ctx, e.entry(t, "a.txt"), true, nil)
@@ -471,7 +480,7 @@ func TestCacheDirOfAnotherLibraryRefused(t *testing.T) {
 	e.store.Close()
 	e.opts.Location = "other"
 	rc, _ := ghl.New(ghl.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "other", RateLimit: -1})
-	if _, err := New(rc, e.opts); err == nil || !strings.Contains(err.Error(), "another library") {
+	if _, err := New(rc.Backend(), e.opts); err == nil || !strings.Contains(err.Error(), "another library") {
 		t.Fatalf("opened: %v", err)
 	}
 	if n := uploads(e.srv); n != 0 {

@@ -20,7 +20,7 @@ func newXattrFS(t *testing.T, srv *ghltest.Server, opts Options) (*FS, map[strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := cache.New(rc, cache.Options{DirTTL: time.Minute, CacheDir: t.TempDir(), Location: "loc", API: srv.URL})
+	store, err := cache.New(rc.Backend(), cache.Options{DirTTL: time.Minute, CacheDir: t.TempDir(), Location: "loc", API: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

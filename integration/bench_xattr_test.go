@@ -103,7 +103,7 @@ func mountInProcess(tb testing.TB, srv *ghltest.Server, o ghlfs.Options) string 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store, err := cache.New(rc, cache.Options{DirTTL: time.Minute, OpTimeout: 2 * time.Minute, CacheDir: tb.TempDir(),
+	store, err := cache.New(rc.Backend(), cache.Options{DirTTL: time.Minute, OpTimeout: 2 * time.Minute, CacheDir: tb.TempDir(),
 		Location: testLocation, API: srv.URL})
 	if err != nil {
 		tb.Fatal(err)

@@ -283,3 +283,17 @@ func (c *Core) storageError(method, fileURL string, resp *http.Response, body []
 	}
 	return e
 }
+
+// SameURL reports whether two file urls name the same object: equal, or
+// equal but for a query (a signature may change).
+func SameURL(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	cut := func(u string) string {
+		u, _, _ = strings.Cut(u, "#")
+		u, _, _ = strings.Cut(u, "?")
+		return u
+	}
+	return a == b || cut(a) == cut(b)
+}

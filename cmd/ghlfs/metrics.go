@@ -22,7 +22,7 @@ import (
 
 // Metrics (--metrics-addr): Prometheus's text format at /metrics, read at
 // each scrape from the counters remote and cache keep themselves
-// (ghl.Client.Stats, cache.Store.Stats); neither package knows of
+// (remote.Observer.Stats, cache.Store.Stats); neither package knows of
 // Prometheus. A mount of several locations (agency mode) reports their
 // sum. No label holds an id, a name, a url or a token: endpoints are
 // route templates ("GET /medias/files", "POST /medias/{id}").
@@ -168,7 +168,7 @@ func addPriority(sum *remote.PriorityStats, s remote.PriorityStats) {
 func (s *metricsServer) setLibraries(libs []*library, oauth *remote.CallCounts) {
 	out := make([]metricsSource, 0, len(libs)+1)
 	for _, l := range libs {
-		out = append(out, metricsSource{remote: l.rc.Stats, cache: l.store.Stats})
+		out = append(out, metricsSource{remote: l.obs.Stats, cache: l.store.Stats})
 	}
 	if oauth != nil {
 		out = append(out, metricsSource{remote: oauth.Stats, cache: func() cache.Stats { return cache.Stats{} }})

@@ -438,10 +438,11 @@ type session struct {
 	log    *slog.Logger
 }
 
-// library is one location's library: its client and store.
+// library is one location's library: what its backend sent (status and
+// metrics read it), and its store.
 type library struct {
 	id, name string
-	rc       *ghl.Client
+	obs      remote.Observer
 	store    *cache.Store
 }
 
@@ -476,10 +477,11 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 	if err := s.creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
 		return nil, err
 	}
-	rc, err := ghl.New(rcConf)
+	client, err := ghl.New(rcConf)
 	if err != nil {
 		return nil, err
 	}
+	rc := client.Backend()
 	api := apiIdentity(rcBase(s.apiURL))
 	warm := cache.HasSavedListings(cacheDir, location, api)
 	wait := 30 * time.Second
@@ -509,7 +511,6 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 		PollInterval:     m.pollInterval,
 		FullSyncInterval: m.fullSync,
 		WriteBackDelay:   m.writeBack,
-		MaxUploadSize:    int64(m.maxUpload),
 		Location:         location,
 		API:              api,
 		LegacyAPI:        legacyAPIIdentity(rcBase(s.apiURL)),
@@ -517,7 +518,7 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 	if err != nil {
 		return nil, err
 	}
-	return &library{id: location, rc: rc, store: store}, nil
+	return &library{id: location, obs: rc, store: store}, nil
 }
 
 // drainAll uploads what is due in every library, at once, within ctx.

@@ -730,25 +730,11 @@ func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude 
 // uploadIn finds an upload's file in a listing, by its id or its url.
 func uploadIn(items []Item, it Item) (Item, bool) {
 	for _, x := range items {
-		if x.ID == it.ID || SameURL(x.URL, it.URL) {
+		if x.ID == it.ID || remote.SameURL(x.URL, it.URL) {
 			return x, true
 		}
 	}
 	return Item{}, false
-}
-
-// SameURL reports whether two file urls name the same object: equal, or
-// equal but for a query (a signature may change).
-func SameURL(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	cut := func(u string) string {
-		u, _, _ = strings.Cut(u, "#")
-		u, _, _ = strings.Cut(u, "?")
-		return u
-	}
-	return a == b || cut(a) == cut(b)
 }
 
 // findAnswerless finds a create the server answered with success but
