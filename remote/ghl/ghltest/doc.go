@@ -422,4 +422,31 @@
 // DefaultCompanyID, client DefaultClientID and DefaultClientSecret. Item.URL is
 // absolute once the server is started; for a Handler served elsewhere the
 // API builds URLs from the request's Host, and Item.URL is a path.
+//
+// # What it owns
+//
+// The HighLevel backend's fake, as remote/ghl is its client: the wire
+// format (handlers_*.go, respond.go), the libraries (store.go, trash.go,
+// lag.go, listindex.go, persist.go), the OAuth app and an agency's
+// locations (oauth*.go, location.go), rate limits (ratelimit.go), faults
+// and quirks (faults.go, quirks.go), and the demo library (demo*.go). It
+// imports nothing of the client (remote, remote/ghl): a fake that shared
+// the client's code could share its mistakes.
+//
+// # Lock order
+//
+// A goroutine that holds several of these locks took them in this order
+// (each indented lock only under the one above it):
+//
+//	store.mu         one location's library (never two at once); held
+//	                 across its state file's write (DataDir)
+//	  listIndex.mu   the sorted listings of its generation
+//	  quirksMu       read: the clock skew, the lag, uuid ids
+//	  idGen.mu, lockedRand.mu
+//	oauthState.mu    the app's grants, codes and tokens
+//	  lockedRand.mu  random codes and tokens
+//
+// Server.mu, faultsMu, limiter.mu and stats.mu are leaves, taken with
+// none of the others held; so are quirksMu, idGen.mu and lockedRand.mu
+// elsewhere.
 package ghltest
