@@ -177,9 +177,10 @@ func (e *Error) retryable() bool {
 // (the default Hooks.ParseError; a backend reads its own error bodies).
 func ErrorOf(method, endpoint string, resp *http.Response, body []byte) *Error {
 	e := &Error{Method: method, Endpoint: endpoint, Status: resp.StatusCode}
-	e.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if t := strings.TrimSpace(string(body)); t != "" {
-		// Not JSON (a proxy's page, a storage host's XML): keep a short excerpt.
+		// A body the backend does not read (a proxy's page, a storage
+		// host's XML): a short excerpt.
 		if len(t) > 200 {
 			t = t[:200] + "…"
 		}
@@ -187,10 +188,6 @@ func ErrorOf(method, endpoint string, resp *http.Response, body []byte) *Error {
 	}
 	return e
 }
-
-// ParseRetryAfter reads a Retry-After header, seconds or a date, as the
-// wait it asks for from now (0: none, or unreadable).
-func ParseRetryAfter(v string, now time.Time) time.Duration { return parseRetryAfter(v, now) }
 
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
