@@ -312,9 +312,7 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	if err != nil {
 		return err
 	}
-	if err := guard.bind(); errors.Is(err, errNoMountID) {
-		log.Warn("this mount will be unmounted by its path: another user who could change a folder on the way to it could turn that path to another mount", "err", err)
-	} else if err != nil {
+	if err := guard.bind(); err != nil {
 		return err
 	}
 	// ghlfs status and ghlfs unmount ask this process on its control

@@ -20,9 +20,10 @@ import (
 // symlink to any mount. umount(2) by path follows it (go-fuse's Unmount
 // is unmount(path, 0)), and the lazy fallback would detach even a busy
 // mount. So root keeps, from mount time, a handle on the mountpoint's
-// parent folder (that folder, wherever it is renamed to) and the id of
-// the mount it made below it; it unmounts through the handle, with
-// UMOUNT_NOFOLLOW, once the id there is checked to be still that mount's.
+// parent folder (that folder, wherever it is renamed to) and the mount
+// it made below it (its id; on a kernel before 5.8, which gives no mount
+// ids, its device); it unmounts through the handle, with
+// UMOUNT_NOFOLLOW, once the mount there is checked to be still that one.
 // Between the check and the unmount only a mount or an unmount at that
 // very place could change what is there, which another user cannot do.
 // "ghlfs unmount" as root does the same with the folder as it finds it,
@@ -34,10 +35,10 @@ import (
 // mountGuard is how a mount is made and unmounted: as root, through a
 // handle on its parent folder; otherwise by its path.
 type mountGuard struct {
-	mountpoint string // as given, for messages and the lazy fallback
-	byPath     bool   // not root: mounted and unmounted by path
-	name       string // the mountpoint's name in parent
-	id         uint64 // the mount made, once bound
+	mountpoint string   // as given, for messages and the lazy fallback
+	byPath     bool     // not root: mounted and unmounted by path
+	name       string   // the mountpoint's name in parent
+	ref        mountRef // the mount made, once bound
 
 	// mu is held while parent is used (bind, unmount), so that close
 	// never lets it go under an unmount under way. A leaf.
@@ -77,7 +78,10 @@ func newMountGuard(mountpoint string) (g *mountGuard, at string, err error) {
 }
 
 // at is the mountpoint as seen through the handle on its parent.
-func (g *mountGuard) at() string { return fmt.Sprintf("/proc/self/fd/%d/%s", g.parent, g.name) }
+func (g *mountGuard) at() string { return fdPath(g.parent, g.name) }
+
+// fdPath is the path of name in the folder open as fd.
+func fdPath(fd int, name string) string { return fmt.Sprintf("/proc/self/fd/%d/%s", fd, name) }
 
 // bind records the mount just made at the mountpoint. It fails when what
 // is there is not a ghlfs mount: the mountpoint was swapped for a symlink
@@ -88,17 +92,10 @@ func (g *mountGuard) bind() error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	id, err := mountIDAt(g.parent, g.name)
-	if errors.Is(err, errNoMountID) {
-		// A kernel before 5.8: the mount is unmounted by its path, as
-		// before (the caller says so).
-		g.byPath = true
-		return err
-	}
+	ref, err := mountAt(g.parent, g.name)
 	if err == nil {
-		var m ghlfsMount
-		if m, err = ghlfsMountByID(id); err == nil {
-			g.id = m.id
+		if _, err = ghlfsMountByRef(ref); err == nil {
+			g.ref = ref
 			return nil
 		}
 	}
@@ -137,11 +134,11 @@ func (g *mountGuard) unmount(server *fuse.Server, lazy bool) error {
 }
 
 func (g *mountGuard) unmountOnce(flags int) error {
-	id, err := mountIDAt(g.parent, g.name)
+	ref, err := mountAt(g.parent, g.name)
 	if err != nil {
 		return fmt.Errorf("unmount %s: %w", g.mountpoint, err)
 	}
-	if id != g.id {
+	if ref != g.ref {
 		return fmt.Errorf("unmount %s: the mount there is no longer the one this ghlfs made: left alone", g.mountpoint)
 	}
 	if err := unix.Unmount(g.at(), flags|unix.UMOUNT_NOFOLLOW); err != nil {
@@ -163,36 +160,76 @@ func (g *mountGuard) close() {
 // errNotMountRoot: what is at a path is not the root of a mount.
 var errNotMountRoot = errors.New("not a mountpoint")
 
-// errNoMountID: the kernel's statx gives no mount id (before Linux 5.8).
-var errNoMountID = errors.New("this kernel does not tell mounts apart (statx gives no mount id before Linux 5.8)")
-
-// mountIDAt is the id of the mount whose root is name in the folder
-// parent, without following a symlink there, and without asking the file
-// system (a ghlfs that died cannot answer; another user's FUSE mount
-// refuses root).
-func mountIDAt(parent int, name string) (uint64, error) {
-	var stx unix.Statx_t
-	if err := unix.Statx(parent, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT|unix.AT_STATX_DONT_SYNC, 0, &stx); err != nil {
-		return 0, err
-	}
-	if stx.Mask&unix.STATX_MNT_ID == 0 || stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-		return 0, errNoMountID
-	}
-	if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-		return 0, errNotMountRoot
-	}
-	return stx.Mnt_id, nil
+// mountRef names one mount: by the id statx gives it (Linux 5.8 on),
+// or, on an older kernel, by its device alone (FUSE gives each mount one
+// of its own, which the mount table shows as major:minor).
+type mountRef struct {
+	id  uint64 // 0: a kernel without mount ids
+	dev uint64
 }
 
-// ghlfsMountByID finds the ghlfs mount of id in the mount table.
-func ghlfsMountByID(id uint64) (ghlfsMount, error) {
+// kernelMountIDs reports whether a statx answer gives the mount id and
+// says whether the file is a mount's root (Linux 5.8 on). Tests replace
+// it to act as an older kernel.
+var kernelMountIDs = func(stx *unix.Statx_t) bool {
+	return stx.Mask&unix.STATX_MNT_ID != 0 && stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0
+}
+
+// mountAt is the mount whose root is name in the folder dir, without
+// following a symlink there, and without asking the file system (a
+// ghlfs that died cannot answer; another user's FUSE mount refuses
+// root). On a kernel without mount ids, name is a mount's root when its
+// device is not dir's.
+func mountAt(dir int, name string) (mountRef, error) {
+	stx, err := statxAt(dir, name)
+	if err != nil {
+		return mountRef{}, err
+	}
+	ref := mountRef{dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor)}
+	if kernelMountIDs(&stx) {
+		if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+			return mountRef{}, errNotMountRoot
+		}
+		ref.id = stx.Mnt_id
+		return ref, nil
+	}
+	up, err := statxAt(dir, "")
+	if err != nil {
+		return mountRef{}, err
+	}
+	if unix.Mkdev(up.Dev_major, up.Dev_minor) == ref.dev {
+		return mountRef{}, errNotMountRoot
+	}
+	return ref, nil
+}
+
+// statxAt is statx of name in dir (of dir itself when name is ""), not
+// following a symlink, and not asking the file system.
+func statxAt(dir int, name string) (unix.Statx_t, error) {
+	flags := unix.AT_SYMLINK_NOFOLLOW | unix.AT_NO_AUTOMOUNT | unix.AT_STATX_DONT_SYNC
+	if name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	var stx unix.Statx_t
+	err := unix.Statx(dir, name, flags, unix.STATX_MNT_ID, &stx)
+	return stx, err
+}
+
+// ghlfsMountByRef finds the ghlfs mount ref names in the mount table.
+func ghlfsMountByRef(ref mountRef) (ghlfsMount, error) {
 	mounts, err := ghlfsMounts()
+	var found []ghlfsMount
 	for _, m := range mounts {
-		if m.id == id {
-			return m, nil
+		if (ref.id != 0 && m.id == ref.id) || (ref.id == 0 && m.dev == ref.dev) {
+			found = append(found, m)
 		}
 	}
-	if err == nil {
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) > 1:
+		return ghlfsMount{}, errors.New("more than one mount of that file system")
+	case err == nil:
 		err = errors.New("not a ghlfs mount")
 	}
 	return ghlfsMount{}, err
@@ -211,15 +248,15 @@ func unmountPath(mp string, flags int) error {
 		return err
 	}
 	defer unix.Close(fd)
-	id, err := mountIDAt(fd, name)
+	ref, err := mountAt(fd, name)
 	if errors.Is(err, errNotMountRoot) {
 		return fmt.Errorf("%s is not a ghlfs mount", mp)
 	}
 	if err != nil {
 		return err
 	}
-	if m, err := ghlfsMountByID(id); err != nil || m.dir != mp {
+	if m, err := ghlfsMountByRef(ref); err != nil || m.dir != mp {
 		return fmt.Errorf("%s is not a ghlfs mount (what is there is not the ghlfs mount the mount table names at that path): left alone", mp)
 	}
-	return unix.Unmount(fmt.Sprintf("/proc/self/fd/%d/%s", fd, name), flags|unix.UMOUNT_NOFOLLOW)
+	return unix.Unmount(fdPath(fd, name), flags|unix.UMOUNT_NOFOLLOW)
 }

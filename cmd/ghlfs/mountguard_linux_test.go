@@ -11,6 +11,7 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // mountGhlfsLike mounts an empty FUSE file system named as ghlfs's are
@@ -76,57 +77,139 @@ func TestUnmountDirectOnlyAGhlfsMount(t *testing.T) {
 		t.Skip("no FUSE here")
 	}
 
-	t.Run("its own", func(t *testing.T) {
-		mp := filepath.Join(t.TempDir(), "m", "ghl")
-		mountGhlfsLike(t, mp)
-		if err := unmountDirect(mp); err != nil {
-			t.Fatal(err)
+	for _, kernel := range []string{"", "no mount ids: "} {
+		if kernel != "" {
+			actAsOldKernel(t)
 		}
-		if mounted(t, mp) {
-			t.Error("still mounted")
-		}
-	})
+		t.Run(kernel+"its own", func(t *testing.T) {
+			mp := filepath.Join(t.TempDir(), "m", "ghl")
+			mountGhlfsLike(t, mp)
+			if err := unmountDirect(mp); err != nil {
+				t.Fatal(err)
+			}
+			if mounted(t, mp) {
+				t.Error("still mounted")
+			}
+		})
 
-	t.Run("a symlink at the mountpoint", func(t *testing.T) {
-		base := t.TempDir()
-		other := filepath.Join(base, "tmpfs")
-		mountTmpfs(t, other)
-		mp := filepath.Join(base, "m", "ghl")
-		at := mountGhlfsLike(t, mp)
-		if err := os.Rename(filepath.Join(base, "m"), filepath.Join(base, "moved")); err != nil {
-			t.Fatal(err)
-		}
-		*at = filepath.Join(base, "moved", "ghl")
-		os.Mkdir(filepath.Join(base, "m"), 0o755)
-		if err := os.Symlink(other, mp); err != nil {
-			t.Fatal(err)
-		}
-		if err := unmountDirect(mp); err == nil || !strings.Contains(err.Error(), "not a ghlfs mount") {
-			t.Errorf("unmountDirect = %v, want a refusal", err)
-		}
-		if !mounted(t, other) {
-			t.Error("the tmpfs the symlink names was unmounted")
-		}
-	})
+		t.Run(kernel+"a symlink at the mountpoint", func(t *testing.T) {
+			base := t.TempDir()
+			other := filepath.Join(base, "tmpfs")
+			mountTmpfs(t, other)
+			mp := filepath.Join(base, "m", "ghl")
+			at := mountGhlfsLike(t, mp)
+			if err := os.Rename(filepath.Join(base, "m"), filepath.Join(base, "moved")); err != nil {
+				t.Fatal(err)
+			}
+			*at = filepath.Join(base, "moved", "ghl")
+			os.Mkdir(filepath.Join(base, "m"), 0o755)
+			if err := os.Symlink(other, mp); err != nil {
+				t.Fatal(err)
+			}
+			if err := unmountDirect(mp); err == nil || !strings.Contains(err.Error(), "not a ghlfs mount") {
+				t.Errorf("unmountDirect = %v, want a refusal", err)
+			}
+			if !mounted(t, other) {
+				t.Error("the tmpfs the symlink names was unmounted")
+			}
+		})
 
-	t.Run("a symlink for its folder", func(t *testing.T) {
-		base := t.TempDir()
-		other := filepath.Join(base, "elsewhere", "ghl")
-		mountTmpfs(t, other)
-		mp := filepath.Join(base, "m", "ghl")
-		at := mountGhlfsLike(t, mp)
-		if err := os.Rename(filepath.Join(base, "m"), filepath.Join(base, "moved")); err != nil {
-			t.Fatal(err)
+		t.Run(kernel+"a symlink for its folder", func(t *testing.T) {
+			base := t.TempDir()
+			other := filepath.Join(base, "elsewhere", "ghl")
+			mountTmpfs(t, other)
+			mp := filepath.Join(base, "m", "ghl")
+			at := mountGhlfsLike(t, mp)
+			if err := os.Rename(filepath.Join(base, "m"), filepath.Join(base, "moved")); err != nil {
+				t.Fatal(err)
+			}
+			*at = filepath.Join(base, "moved", "ghl")
+			if err := os.Symlink(filepath.Dir(other), filepath.Join(base, "m")); err != nil {
+				t.Fatal(err)
+			}
+			if err := unmountDirect(mp); err == nil || !strings.Contains(err.Error(), "not a ghlfs mount") {
+				t.Errorf("unmountDirect = %v, want a refusal", err)
+			}
+			if !mounted(t, other) {
+				t.Error("the tmpfs reached through the symlink was unmounted")
+			}
+		})
+	}
+}
+
+// actAsOldKernel makes statx's answers look like a kernel's before 5.8,
+// which gives no mount ids, for the rest of the test.
+func actAsOldKernel(t *testing.T) {
+	old := kernelMountIDs
+	kernelMountIDs = func(*unix.Statx_t) bool { return false }
+	t.Cleanup(func() { kernelMountIDs = old })
+}
+
+// On a kernel without statx mount ids, root's mount is still told apart
+// by its device: with a file open in it (so that only the lazy fallback
+// can unmount it) and its folder swapped for one holding a symlink to
+// another mount, the lazy unmount detaches ghlfs's own mount, and the
+// other mount stays.
+func TestGuardWithoutMountIDsLazyUnmount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("root's mount guard")
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("FUSE is needed: %v", err)
 		}
-		*at = filepath.Join(base, "moved", "ghl")
-		if err := os.Symlink(filepath.Dir(other), filepath.Join(base, "m")); err != nil {
-			t.Fatal(err)
-		}
-		if err := unmountDirect(mp); err == nil || !strings.Contains(err.Error(), "not a ghlfs mount") {
-			t.Errorf("unmountDirect = %v, want a refusal", err)
-		}
-		if !mounted(t, other) {
-			t.Error("the tmpfs reached through the symlink was unmounted")
-		}
-	})
+		t.Skip("no FUSE here")
+	}
+	actAsOldKernel(t)
+	base := t.TempDir()
+	other := filepath.Join(base, "tmpfs")
+	mountTmpfs(t, other)
+	mp := filepath.Join(base, "m", "ghl")
+	if err := os.MkdirAll(mp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g, at, err := newMountGuard(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	server, err := gofs.Mount(at, &gofs.Inode{}, &gofs.Options{MountOptions: fuse.MountOptions{
+		Name: "ghlfs", FsName: "ghlfs", DirectMountStrict: true}})
+	if err != nil {
+		t.Fatalf("mount: %v", err)
+	}
+	own := filepath.Join(base, "moved", "ghl")
+	t.Cleanup(func() { syscall.Unmount(own, syscall.MNT_DETACH) })
+	if err := g.bind(); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	busy, err := os.Open(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if err := os.Rename(filepath.Join(base, "m"), filepath.Join(base, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(base, "m"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, mp); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.unmount(server, false); err == nil {
+		t.Fatal("a busy mount was unmounted without the lazy fallback")
+	}
+	if err := g.unmount(server, true); err != nil {
+		t.Errorf("lazy unmount: %v", err)
+	}
+	if mounted(t, own) {
+		t.Errorf("ghlfs's own mount (now at %s) is still there", own)
+	}
+	if !mounted(t, other) {
+		t.Errorf("the tmpfs the symlink names was unmounted")
+	}
+	busy.Close()
+	syscall.Unmount(own, syscall.MNT_DETACH) // when the test failed
+	server.Wait()
 }

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 )
@@ -27,9 +25,6 @@ func (g *mountGuard) unmount(server *fuse.Server, lazy bool) error {
 }
 
 func (g *mountGuard) close() {}
-
-// errNoMountID is never returned here.
-var errNoMountID = errors.New("no mount id")
 
 // unmountPath unmounts mp, as root.
 func unmountPath(mp string, flags int) error { return unix.Unmount(mp, flags) }
