@@ -6,12 +6,17 @@ import (
 	"html"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,6 +96,119 @@ func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 			}
 		})
 	}
+}
+
+// As root, a mountpoint swapped for a symlink while ghlfs starts (here
+// while its first API call is held, before anything is mounted) is not
+// followed: the mount is refused, the mount the symlink names is left as
+// it was, and no ghlfs mount is left anywhere.
+func TestRootMountNotTurnedBySwap(t *testing.T) {
+	t.Parallel()
+	needFUSE(t)
+	needRoot(t)
+	srv := fake(t, ghltest.Options{Seed: "demo"})
+	// The API, behind a door that holds every request until the swap.
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var arrive, open sync.Once
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrive.Do(func() { close(arrived) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(api.Close)
+	t.Cleanup(func() { open.Do(func() { close(release) }) })
+
+	base := t.TempDir()
+	other := filepath.Join(base, "tmpfs")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "ghlfs-test", other)
+	t.Cleanup(func() { syscall.Unmount(other, syscall.MNT_DETACH) })
+	writeFile(t, filepath.Join(other, "kept"), []byte("kept\n"))
+	mp := filepath.Join(base, "m", "ghl")
+	if err := os.MkdirAll(mp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(base, "m", "ghl.old")
+	t.Cleanup(func() {
+		for _, d := range []string{other, moved} {
+			for slices.Contains(fsTypesAt(t, d), "fuse.ghlfs") {
+				syscall.Unmount(d, syscall.MNT_DETACH)
+			}
+		}
+	})
+
+	cmd := exec.Command(filepath.Join(binDir, "ghlfs"), "mount", "--location", testLocation, "--api-url", api.URL,
+		"--cache-dir", t.TempDir(), mp)
+	cmd.Env = append(os.Environ(), "GHL_TOKEN="+testToken, "XDG_CONFIG_HOME="+t.TempDir())
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case <-arrived:
+	case err := <-exited:
+		t.Fatalf("ghlfs exited before its first API call: %v\n%s", err, out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no API call from ghlfs\n%s", out.String())
+	}
+	// The swap: the mountpoint renamed away in its folder, a symlink to
+	// the tmpfs in its place.
+	if err := os.Rename(mp, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, mp); err != nil {
+		t.Fatal(err)
+	}
+	open.Do(func() { close(release) })
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(out.String(), mp) {
+			t.Errorf("ghlfs mount on a swapped mountpoint: %v\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("ghlfs did not stop\n%s", out.String())
+	}
+	if got := fsTypesAt(t, other); !slices.Equal(got, []string{"tmpfs"}) {
+		t.Errorf("mounted at the tmpfs the symlink names: %q, want only the tmpfs\n%s", got, out.String())
+	}
+	if got := fsTypesAt(t, moved); len(got) != 0 {
+		t.Errorf("mounted at the mountpoint, renamed away: %q\n%s", got, out.String())
+	}
+	if got, err := os.ReadFile(filepath.Join(other, "kept")); err != nil || string(got) != "kept\n" {
+		t.Errorf("the tmpfs's file reads %q, %v", got, err)
+	}
+}
+
+// fsTypesAt lists the file system types mounted at dir, first to last.
+func fsTypesAt(t testing.TB, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if sep := slices.Index(f, "-"); sep > 4 && sep+1 < len(f) && f[4] == dir {
+			types = append(types, f[sep+1])
+		}
+	}
+	return types
 }
 
 // ghlfs login uses PKCE: the fake, which checks the verifier against the

@@ -28,9 +28,9 @@ import (
 // locationOpeners is how many locations are checked and opened at once.
 const locationOpeners = 4
 
-// It mounts at at: the mountpoint, or the way to it that root mounts by
-// (mountGuard).
-func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+// mountAgency opens an agency's locations, and mounts them on mountpoint
+// through guard.
+func (s *session) mountAgency(mountpoint string, guard *mountGuard, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
 	// One ghlfs per agency cache dir, as per location: a second would
 	// find every location's queue locked and show them all empty, and
 	// take the first's control socket (ghlfs status and unmount of the
@@ -97,7 +97,7 @@ func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) 
 		})
 	}
 	g.Wait()
-	server, err := fs.NewAgency(locs, opts).Mount(at)
+	server, err := guard.mount(fs.NewAgency(locs, opts).MountVia)
 	if err != nil {
 		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}

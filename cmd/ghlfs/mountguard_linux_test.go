@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/ghlfs/ghlfs/fs"
 )
 
 // mountGhlfsLike mounts an empty FUSE file system named as ghlfs's are
@@ -168,21 +171,17 @@ func TestGuardWithoutMountIDsLazyUnmount(t *testing.T) {
 	if err := os.MkdirAll(mp, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	g, at, err := newMountGuard(mp)
+	g, err := newMountGuard(mp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.close()
-	server, err := gofs.Mount(at, &gofs.Inode{}, &gofs.Options{MountOptions: fuse.MountOptions{
-		Name: "ghlfs", FsName: "ghlfs", DirectMountStrict: true}})
+	server, err := g.mount(fs.NewAgency(nil, fs.Options{}).MountVia)
 	if err != nil {
 		t.Fatalf("mount: %v", err)
 	}
 	own := filepath.Join(base, "moved", "ghl")
 	t.Cleanup(func() { syscall.Unmount(own, syscall.MNT_DETACH) })
-	if err := g.bind(); err != nil {
-		t.Fatalf("bind: %v", err)
-	}
 	busy, err := os.Open(mp)
 	if err != nil {
 		t.Fatal(err)
@@ -212,4 +211,78 @@ func TestGuardWithoutMountIDsLazyUnmount(t *testing.T) {
 	busy.Close()
 	syscall.Unmount(own, syscall.MNT_DETACH) // when the test failed
 	server.Wait()
+}
+
+// As root, the mountpoint swapped for a symlink to another mount in the
+// instant between the guard opening it and mount(2) (the worst moment):
+// the mount lands on the folder opened, not on the other mount; it is
+// then found not to be at the mountpoint, detached, and the mount fails.
+func TestGuardMountNotTurnedBySwap(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("root's mount guard")
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("FUSE is needed: %v", err)
+		}
+		t.Skip("no FUSE here")
+	}
+	for _, kernel := range []string{"", "no mount ids: "} {
+		t.Run(kernel+"swapped", func(t *testing.T) {
+			if kernel != "" {
+				actAsOldKernel(t)
+			}
+			base := t.TempDir()
+			other := filepath.Join(base, "tmpfs")
+			mountTmpfs(t, other)
+			mp := filepath.Join(base, "m", "ghl")
+			moved := mp + ".old"
+			if err := os.MkdirAll(mp, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				for _, d := range []string{other, moved} {
+					for isGhlfs(t, d) {
+						syscall.Unmount(d, syscall.MNT_DETACH)
+					}
+				}
+			})
+			g, err := newMountGuard(mp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.close()
+			server, err := g.mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
+				if err := os.Rename(mp, moved); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(other, mp); err != nil {
+					t.Fatal(err)
+				}
+				return fs.NewAgency(nil, fs.Options{}).MountVia(target, reach)
+			})
+			if err == nil || !strings.Contains(err.Error(), "the mount made is not there") {
+				t.Errorf("mount = %v, want it found not there, and refused", err)
+			}
+			if server != nil {
+				t.Error("a server for a mount refused")
+			}
+			if isGhlfs(t, other) {
+				t.Error("the mount landed on the tmpfs the symlink names")
+			}
+			if mounted(t, moved) {
+				t.Error("the mount made on the folder opened is still there")
+			}
+		})
+	}
+}
+
+// isGhlfs reports whether the mount table has a ghlfs mount at dir.
+func isGhlfs(t *testing.T, dir string) bool {
+	t.Helper()
+	mounts, err := ghlfsMounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(mounts, func(m ghlfsMount) bool { return m.dir == dir })
 }

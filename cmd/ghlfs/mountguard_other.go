@@ -11,11 +11,11 @@ import (
 // unmount through (see mountguard_linux.go).
 type mountGuard struct{ mountpoint string }
 
-func newMountGuard(mountpoint string) (*mountGuard, string, error) {
-	return &mountGuard{mountpoint: mountpoint}, mountpoint, nil
+func newMountGuard(mountpoint string) (*mountGuard, error) {
+	return &mountGuard{mountpoint: mountpoint}, nil
 }
 
-func (g *mountGuard) bind() error { return nil }
+func (g *mountGuard) mount(m mounter) (*fuse.Server, error) { return m(g.mountpoint, nil) }
 
 func (g *mountGuard) unmount(server *fuse.Server, lazy bool) error {
 	if lazy {
