@@ -137,6 +137,9 @@ func mountVia(target string, reach func() (string, error), root gofs.InodeEmbedd
 		server, err := gofs.Mount(target, root, o)
 		return server, target, err
 	}
+	// mount(2) alone: were it to fail, go-fuse would try fusermount3
+	// with target, a path of this process's that the program cannot see.
+	o.MountOptions.DirectMountStrict = true
 	// gofs.Mount, less its last step (WaitMount), which looks for the
 	// mount at target, and would find the folder under it.
 	server, err := fuse.NewServer(gofs.NewNodeFS(root, o), target, &o.MountOptions)

@@ -286,3 +286,49 @@ func isGhlfs(t *testing.T, dir string) bool {
 	}
 	return slices.ContainsFunc(mounts, func(m ghlfsMount) bool { return m.dir == dir })
 }
+
+// As root, a mount through the guard whose mount(2) fails (here: the
+// mountpoint removed after the guard opened it) fails with that error:
+// go-fuse does not try fusermount3 instead, which would be given a
+// /proc/self/fd path it cannot see, and would follow what it names.
+func TestGuardMountNoFusermountFallback(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("root's mount guard")
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("FUSE is needed: %v", err)
+		}
+		t.Skip("no FUSE here")
+	}
+	bin := t.TempDir()
+	ran := filepath.Join(t.TempDir(), "ran")
+	for _, name := range []string{"fusermount3", "fusermount"} {
+		script := "#!/bin/sh\necho \"$0 $*\" >> " + ran + "\nexit 1\n"
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	mp := filepath.Join(t.TempDir(), "m", "ghl")
+	if err := os.MkdirAll(mp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g, err := newMountGuard(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	_, err = g.mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
+		if err := os.Remove(mp); err != nil {
+			t.Fatal(err)
+		}
+		return fs.NewAgency(nil, fs.Options{}).MountVia(target, reach)
+	})
+	if err == nil {
+		t.Error("mounted on a folder removed")
+	}
+	if b, _ := os.ReadFile(ran); len(b) > 0 {
+		t.Errorf("fusermount was run: %s(mount error: %v)", b, err)
+	}
+}
