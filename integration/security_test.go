@@ -30,15 +30,16 @@ import (
 // A mount served by root below a folder another user owns (DIR/m/ghl):
 // that user renames m away and puts at m/ghl a symlink to another mount.
 // However ghlfs is told to stop (SIGTERM, ghlfs unmount, ghlfs unmount
-// --force), it unmounts its own mount, wherever the folder went, and never
-// the one the symlink names.
+// --force, SIGTERM with the mount in use, which only the lazy fallback
+// can unmount), it unmounts its own mount, wherever the folder went, and
+// never the one the symlink names.
 func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 	t.Parallel()
 	needFUSE(t)
 	if os.Geteuid() != 0 {
 		t.Skip("root's mounts: mount(2) and umount(2)")
 	}
-	for _, how := range []string{"SIGTERM", "ghlfs unmount", "ghlfs unmount --force"} {
+	for _, how := range []string{"SIGTERM", "ghlfs unmount", "ghlfs unmount --force", "SIGTERM, in use"} {
 		t.Run(how, func(t *testing.T) {
 			srv := fake(t, ghltest.Options{Seed: "demo"})
 			base := t.TempDir()
@@ -54,6 +55,16 @@ func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 			m := mountFS(t, srv, mountOpt{dir: mp})
 			if !isMounted(mp) {
 				t.Fatalf("%s is not mounted", mp)
+			}
+			var user *exec.Cmd
+			if how == "SIGTERM, in use" {
+				// A shell whose working folder is the mount's root.
+				user = exec.Command("sleep", "600")
+				user.Dir = mp
+				if err := user.Start(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { user.Process.Kill(); user.Wait() })
 			}
 			// The swap.
 			moved := filepath.Join(base, "moved")
@@ -72,6 +83,18 @@ func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 			switch how {
 			case "SIGTERM":
 				m.cmd.Process.Signal(syscall.SIGTERM)
+			case "SIGTERM, in use":
+				m.cmd.Process.Signal(syscall.SIGTERM)
+				// Detached at once; served until its last user goes.
+				waitFor(t, "the lazy unmount", func() bool { return !isMounted(own) })
+				if !strings.Contains(m.log.String(), "detaching lazily") {
+					t.Errorf("no lazy unmount logged:\n%s", m.log)
+				}
+				if !isMounted(other) {
+					t.Errorf("the mount the symlink named (%s) was unmounted", other)
+				}
+				user.Process.Kill()
+				user.Wait()
 			case "ghlfs unmount":
 				if out, err := shErr(filepath.Join(binDir, "ghlfs"), "unmount", "--wait", "20s", mp); err != nil {
 					t.Errorf("ghlfs unmount: %v\n%s", err, out)
