@@ -235,10 +235,12 @@ func fsTypesAt(t testing.TB, dir string) []string {
 }
 
 // ghlfs login uses PKCE: the fake, which checks the verifier against the
-// challenge, gives the tokens; and so does one that ignores them.
+// challenge, gives the tokens; and so does one that ignores them, and one
+// whose token endpoint refuses the code_verifier field (422, the code
+// not used up: the exchange is made again without it).
 func TestLoginPKCE(t *testing.T) {
 	t.Parallel()
-	for _, quirk := range []string{"", ghltest.QuirkPKCEIgnored} {
+	for _, quirk := range []string{"", ghltest.QuirkPKCEIgnored, ghltest.QuirkPKCERefused} {
 		t.Run("quirk="+quirk, func(t *testing.T) {
 			var opts ghltest.Options
 			if quirk != "" {
