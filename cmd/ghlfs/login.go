@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
@@ -163,50 +164,49 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	failures := make(chan error, 2)
 
 	// The loopback redirect: one code with our state, then done.
-	ln, lerr := net.Listen("tcp", redirect.Host)
-	if lerr == nil {
-		srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != cmpPath(redirect.Path) {
-				http.NotFound(w, r)
-				return
+	lns, err := listenRedirect(redirect.Host)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != cmpPath(redirect.Path) {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		if q.Get("state") != state {
+			// Only this login's own answer is taken from the loopback:
+			// any page the browser visits can send it here (a code of
+			// another account would mount, and upload into, someone
+			// else's library). One without state is pasted instead.
+			w.WriteHeader(http.StatusBadRequest)
+			if q.Get("state") == "" {
+				fmt.Fprint(w, "<p>This answer carries no state, so ghlfs cannot tell it is its own login's. If you approved the app just now, paste this page's address into the terminal where ghlfs login waits.</p>")
+			} else {
+				fmt.Fprint(w, "<p>This answer is not this login's (another login, or a forged request): ghlfs ignored it.</p>")
 			}
-			q := r.URL.Query()
-			if q.Get("state") != state {
-				// Only this login's own answer is taken from the loopback:
-				// any page the browser visits can send it here (a code of
-				// another account would mount, and upload into, someone
-				// else's library). One without state is pasted instead.
-				w.WriteHeader(http.StatusBadRequest)
-				if q.Get("state") == "" {
-					fmt.Fprint(w, "<p>This answer carries no state, so ghlfs cannot tell it is its own login's. If you approved the app just now, paste this page's address into the terminal where ghlfs login waits.</p>")
-				} else {
-					fmt.Fprint(w, "<p>This answer is not this login's (another login, or a forged request): ghlfs ignored it.</p>")
-				}
-				return
-			}
-			code, err := codeFrom(q, state)
-			if err != nil {
-				w.WriteHeader(http.StatusBadRequest)
-				fmt.Fprintf(w, "<p>ghlfs login failed: %s</p>", html.EscapeString(err.Error()))
-				select {
-				case failures <- err:
-				default:
-				}
-				return
-			}
-			fmt.Fprint(w, "<p>ghlfs is logged in. You may close this page.</p>")
+			return
+		}
+		code, err := codeFrom(q, state)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, "<p>ghlfs login failed: %s</p>", html.EscapeString(err.Error()))
 			select {
-			case codes <- code:
+			case failures <- err:
 			default:
 			}
-		})}
+			return
+		}
+		fmt.Fprint(w, "<p>ghlfs is logged in. You may close this page.</p>")
+		select {
+		case codes <- code:
+		default:
+		}
+	})}
+	for _, ln := range lns {
 		go srv.Serve(ln)
-		defer srv.Close()
-	} else {
-		// Another program (maybe another user's) holds the redirect's
-		// address: the browser would hand it the code.
-		return fmt.Errorf("cannot listen on %s, the --redirect address (%v): another program holds it, and the browser would hand it the code. Stop that program, or pass --redirect with another port the app lists", redirect.Host, lerr)
 	}
+	defer srv.Close()
 
 	fmt.Fprintf(out, "Open this address, and approve the app:\n\n  %s\n\n", authURL)
 	if !f.noBrowser {
@@ -262,6 +262,33 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	fmt.Fprintf(out, "Logged in: %s, scopes %q. Tokens stored in %s (expires %s; ghlfs mount refreshes it).\n",
 		who, set.Scope, f.tokenFile, set.ExpiresAt.Local().Format(time.RFC1123))
 	return nil
+}
+
+// listenRedirect listens on the --redirect address host (HOST:PORT): for
+// localhost on both 127.0.0.1 and ::1, since a browser may try either
+// first. Another program (maybe another user's) holding either would be
+// handed the code: that is an error. A machine without ::1 has no such
+// address for anyone to hold.
+func listenRedirect(host string) ([]net.Listener, error) {
+	addrs := []string{host}
+	if h, port, err := net.SplitHostPort(host); err == nil && h == "localhost" {
+		addrs = []string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
+	}
+	var lns []net.Listener
+	for i, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil && i > 0 && (errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
+			continue
+		}
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("cannot listen on %s, the --redirect address (%v): another program holds it, and the browser would hand it the code. Stop that program, or pass --redirect with another port the app lists", a, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
 }
 
 // codeFrom takes the code from a redirect's query, checking its state.

@@ -50,3 +50,34 @@ func TestLoginAuthorizePage(t *testing.T) {
 		}
 	}
 }
+
+// --redirect http://localhost:P: a browser may try ::1 or 127.0.0.1
+// first, so ghlfs login listens on both, and stops with a clear error
+// when another program holds either (it would be handed the code).
+func TestLoginLocalhostRedirectBothAddresses(t *testing.T) {
+	t.Setenv("GHL_CLIENT_ID", "app-id")
+	t.Setenv("GHL_CLIENT_SECRET", "not-secret")
+	held, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	cmd := newLoginCmd()
+	cmd.SilenceUsage = true
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetIn(strings.NewReader(""))
+	cmd.SetArgs([]string{"--no-browser", "--timeout", "2s", "--token-file", filepath.Join(dir, "token.json"),
+		"--redirect", fmt.Sprintf("http://localhost:%d/callback", port)})
+	err = cmd.ExecuteContext(context.Background())
+	if want := fmt.Sprintf("cannot listen on [::1]:%d", port); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ghlfs login with [::1]:%d held: %v, want %q", port, err, want)
+	}
+	if strings.Contains(out.String(), "chooselocation?") {
+		t.Errorf("the address to open was printed:\n%s", out.String())
+	}
+}
