@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"html"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -285,51 +285,119 @@ func TestLoginRedirectPortTaken(t *testing.T) {
 	}
 }
 
-// ghlfs login opens the browser without putting the address (and its
-// state) on a command line, which every user can read: xdg-open is given
-// a file only the user may read, whose page sends the browser on.
+// ghlfs login opens the browser without putting the authorize address
+// (and its state) on a command line, which every user can read, nor in
+// a file, which a sandboxed browser (snap, flatpak) cannot read: xdg-open
+// is given a start page of the login's own loopback listener, at a
+// random path, which sends the browser on. It is served once, and to
+// this user only: another user is refused (the login goes on), and a
+// second opening stops the login (whoever opened it first may have the
+// state).
 func TestLoginBrowserNotGivenTheAddress(t *testing.T) {
 	t.Parallel()
-	srv := fake(t, ghltest.Options{})
-	bin, runtime := t.TempDir(), t.TempDir()
-	argv := filepath.Join(t.TempDir(), "argv")
-	// xdg-open stands in for the desktop's: it notes what it was given.
-	writeFile(t, filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+argv+" && : > "+argv+".done\n"))
-	chmod(t, filepath.Join(bin, "xdg-open"), 0o755)
-	l := startLogin(t, srv, filepath.Join(t.TempDir(), "token.json"), false, "PATH="+bin+":"+os.Getenv("PATH"), "DISPLAY=:99", "XDG_RUNTIME_DIR="+runtime)
-	waitFor(t, "xdg-open to be run", func() bool {
-		_, err := os.Stat(argv + ".done")
-		return err == nil
+	// startPage starts a login whose xdg-open notes what it was given,
+	// and returns the start page it was given.
+	startPage := func(t *testing.T, srv *ghltest.Server) (*loginRun, string, string) {
+		bin := t.TempDir()
+		argv := filepath.Join(t.TempDir(), "argv")
+		writeFile(t, filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+argv+" && : > "+argv+".done\n"))
+		chmod(t, filepath.Join(bin, "xdg-open"), 0o755)
+		l := startLogin(t, srv, filepath.Join(t.TempDir(), "token.json"), false, "PATH="+bin+":"+os.Getenv("PATH"), "DISPLAY=:99")
+		waitFor(t, "xdg-open to be run", func() bool {
+			_, err := os.Stat(argv + ".done")
+			return err == nil
+		})
+		authURL := l.authURL(t)
+		state := authURLState(t, authURL)
+		args := lines(string(readFile(t, argv)))
+		redirect := l.redirect(t)
+		if len(args) != 1 || !strings.HasPrefix(args[0], "http://"+redirect.Host+"/") || strings.Contains(args[0], state) ||
+			strings.Contains(args[0], "chooselocation") || len(args[0]) < len("http://"+redirect.Host+"/")+32 {
+			t.Fatalf("xdg-open was given %q: want a start page of the login's listener (%s), with no state (%s)", args, redirect.Host, state)
+		}
+		return l, args[0], authURL
+	}
+	// open plays a browser opening the start page (as user, or this
+	// one): the status, and where it is sent.
+	open := func(t *testing.T, page string, user ...string) (int, string) {
+		args := append(user, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", page)
+		out := strings.Fields(sh(t, args[0], args[1:]...))
+		if len(out) == 0 {
+			t.Fatalf("curl %s said nothing", page)
+		}
+		code, _ := strconv.Atoi(out[0])
+		if len(out) == 1 {
+			return code, ""
+		}
+		return code, out[1]
+	}
+
+	t.Run("opened once", func(t *testing.T) {
+		t.Parallel()
+		srv := fake(t, ghltest.Options{})
+		l, page, authURL := startPage(t, srv)
+		if code, to := open(t, page); code != http.StatusFound || to != authURL {
+			t.Fatalf("the start page: %d to %q, want 302 to %s", code, to, authURL)
+		}
+		// The browser approves, and comes back: the login ends.
+		l.approve(t, authURL)
+		l.wait(t)
 	})
-	authURL := l.authURL(t)
-	state := authURLState(t, authURL)
-	args := lines(string(readFile(t, argv)))
-	if len(args) != 1 || strings.Contains(args[0], state) || strings.Contains(args[0], "chooselocation") {
-		t.Fatalf("xdg-open was given %q: the address (state %s) on a command line", args, state)
-	}
-	page := args[0]
-	fi, err := os.Lstat(page)
-	di, derr := os.Lstat(filepath.Dir(page))
-	if err != nil || derr != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 || !di.IsDir() || di.Mode().Perm() != 0o700 {
-		t.Fatalf("xdg-open was given %s (%v, %v; folder %v, %v): want a file of mode 0600 in a folder of mode 0700", page, fi, err, di, derr)
-	}
-	if !strings.Contains(string(readFile(t, page)), html.EscapeString(authURL)) {
-		t.Errorf("the page does not send the browser to the address:\n%s", readFile(t, page))
-	}
-	// The browser follows the page, approves, and comes back: the login
-	// ends, and takes its page away.
-	l.approve(t, authURL)
-	l.wait(t)
-	if _, err := os.Stat(page); !os.IsNotExist(err) {
-		t.Errorf("the page %s is still there (%v)", page, err)
-	}
+	t.Run("opened twice", func(t *testing.T) {
+		t.Parallel()
+		srv := fake(t, ghltest.Options{})
+		l, page, _ := startPage(t, srv)
+		open(t, page)
+		if code, to := open(t, page); code != http.StatusGone || to != "" {
+			t.Errorf("the start page opened again: %d to %q, want 410", code, to)
+		}
+		select {
+		case err := <-l.exited:
+			if err == nil || !strings.Contains(l.out.String(), "opened twice") {
+				t.Errorf("ghlfs login: %v\n%s", err, l.out.String())
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("ghlfs login goes on after its start page was opened twice\n%s", l.out.String())
+		}
+		if st := srv.Stats().OAuth; st.CodeGrants != 0 {
+			t.Errorf("%d codes exchanged", st.CodeGrants)
+		}
+	})
+	t.Run("another user", func(t *testing.T) {
+		t.Parallel()
+		needRoot(t)
+		srv := fake(t, ghltest.Options{})
+		l, page, authURL := startPage(t, srv)
+		nobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+		if code, to := open(t, page, nobody...); code != http.StatusForbidden || to != "" {
+			t.Errorf("the start page opened by another user: %d to %q, want 403", code, to)
+		}
+		if code, to := open(t, page); code != http.StatusFound || to != authURL {
+			t.Fatalf("the start page: %d to %q, want 302 to %s", code, to, authURL)
+		}
+		l.approve(t, authURL)
+		l.wait(t)
+		if !strings.Contains(l.out.String(), "another user") {
+			t.Errorf("the refusal was not said:\n%s", l.out.String())
+		}
+	})
 }
 
 // loginRun is a ghlfs login under way.
 type loginRun struct {
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	exited chan error
+	cmd         *exec.Cmd
+	out         *syncBuffer
+	exited      chan error
+	redirectURI string // its --redirect
+}
+
+// redirect is the login's --redirect, parsed.
+func (l *loginRun) redirect(t *testing.T) *url.URL {
+	u, err := url.Parse(l.redirectURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // startLogin starts ghlfs login against srv, storing into tokenFile, with
@@ -342,7 +410,7 @@ func startLogin(t *testing.T, srv *ghltest.Server, tokenFile string, noBrowser b
 	if noBrowser {
 		args = append(args, "--no-browser")
 	}
-	l := &loginRun{cmd: exec.Command(filepath.Join(binDir, "ghlfs"), args...), out: &syncBuffer{}, exited: make(chan error, 1)}
+	l := &loginRun{cmd: exec.Command(filepath.Join(binDir, "ghlfs"), args...), out: &syncBuffer{}, exited: make(chan error, 1), redirectURI: redirect}
 	l.cmd.Env = append(os.Environ(), append(appEnv(t, srv), env...)...)
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
 	stdin, err := l.cmd.StdinPipe() // open: the login waits for a paste too
