@@ -404,12 +404,19 @@ func (l *loginRun) redirect(t *testing.T) *url.URL {
 // env added to the environment (and --no-browser when noBrowser).
 func startLogin(t *testing.T, srv *ghltest.Server, tokenFile string, noBrowser bool, env ...string) *loginRun {
 	t.Helper()
+	return startLoginArgs(t, srv, tokenFile, noBrowser, nil, env...)
+}
+
+// startLoginArgs is startLogin with more arguments (a later flag wins).
+func startLoginArgs(t *testing.T, srv *ghltest.Server, tokenFile string, noBrowser bool, more []string, env ...string) *loginRun {
+	t.Helper()
 	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freeLoopbackPort(t))
 	args := []string{"login", "--api-url", srv.URL, "--authorize-url", srv.URL + "/oauth/chooselocation",
 		"--redirect", redirect, "--token-file", tokenFile, "--timeout", "1m"}
 	if noBrowser {
 		args = append(args, "--no-browser")
 	}
+	args = append(args, more...)
 	l := &loginRun{cmd: exec.Command(filepath.Join(binDir, "ghlfs"), args...), out: &syncBuffer{}, exited: make(chan error, 1), redirectURI: redirect}
 	l.cmd.Env = append(os.Environ(), append(appEnv(t, srv), env...)...)
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
@@ -483,6 +490,27 @@ func TestLoginTakesTheTokenFileLock(t *testing.T) {
 	t.Parallel()
 	srv := fake(t, ghltest.Options{})
 	tokenFile := filepath.Join(t.TempDir(), "token.json")
+	old, lock := holdTokenLock(t, tokenFile)
+	l := startLogin(t, srv, tokenFile, true)
+	l.approve(t, l.authURL(t))
+	// The login has the code: it now either takes the lock (its lock
+	// file opened), or (wrongly) writes the file and ends.
+	l.awaitLockOpened(t, tokenFile)
+	if got := readFile(t, tokenFile); string(got) != string(old) {
+		t.Fatalf("the token file was written while the lock was held:\n%s", got)
+	}
+	lock.Close() // the refresh is over
+	l.wait(t)
+	if set := readTokenSet(t, tokenFile); set.AccessToken == "the-old-login" || set.LocationID != testLocation {
+		t.Errorf("the token file holds %+v, want the new login's", set)
+	}
+}
+
+// holdTokenLock writes an old login's token set to tokenFile and takes
+// its lock, as a mount refreshing it would; it returns the set's bytes
+// and the lock (Close frees it).
+func holdTokenLock(t *testing.T, tokenFile string) ([]byte, *os.File) {
+	t.Helper()
 	old := []byte(`{"access_token": "the-old-login", "expires_at": "2030-01-01T00:00:00Z"}` + "\n")
 	writeFile(t, tokenFile, old)
 	chmod(t, tokenFile, 0o600)
@@ -490,14 +518,17 @@ func TestLoginTakesTheTokenFileLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Close()
+	t.Cleanup(func() { lock.Close() })
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	l := startLogin(t, srv, tokenFile, true)
-	l.approve(t, l.authURL(t))
-	// The login has the code: it now either takes the lock (its lock
-	// file opened), or (wrongly) writes the file and ends.
+	return old, lock
+}
+
+// awaitLockOpened waits until the login has opened tokenFile's lock
+// (to take it), and fails the test if it ends first.
+func (l *loginRun) awaitLockOpened(t *testing.T, tokenFile string) {
+	t.Helper()
 	pid := l.cmd.Process.Pid
 	opened := func() bool {
 		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
@@ -518,6 +549,25 @@ func TestLoginTakesTheTokenFileLock(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// The exchange and the storing of the new tokens are not bound by
+// --timeout, the wait for the approval: once the code is spent, the
+// login must be stored. Approved near its end, with the token file's
+// lock held by a refresh past it, the login is stored once the lock is
+// free.
+func TestLoginStoredPastItsTimeout(t *testing.T) {
+	t.Parallel()
+	srv := fake(t, ghltest.Options{})
+	tokenFile := filepath.Join(t.TempDir(), "token.json")
+	old, lock := holdTokenLock(t, tokenFile)
+	const timeout = 3 * time.Second
+	began := time.Now()
+	l := startLoginArgs(t, srv, tokenFile, true, []string{"--timeout", timeout.String()})
+	l.approve(t, l.authURL(t))
+	l.awaitLockOpened(t, tokenFile)
+	// What is tested is a deadline passing: the approval's.
+	time.Sleep(time.Until(began.Add(timeout + time.Second)))
 	if got := readFile(t, tokenFile); string(got) != string(old) {
 		t.Fatalf("the token file was written while the lock was held:\n%s", got)
 	}

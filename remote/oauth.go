@@ -472,6 +472,12 @@ func (t *TokenFile) fileChanged(held TokenSet) bool {
 // storing the answer), which no caller can cut short.
 const refreshTimeout = 2 * time.Minute
 
+// StoreTimeout bounds a login's exchange of its code and the storing of
+// the answer under the token file's lock (StoreTokenSet), which a
+// refresh may hold for up to refreshTimeout: once the code is spent, the
+// answer must not be lost to a shorter wait.
+const StoreTimeout = refreshTimeout + 30*time.Second
+
 // refresh replaces the access token stale (one expiring, or refused) and
 // returns the new one. Concurrent calls share one refresh.
 //

@@ -268,13 +268,18 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 			return fmt.Errorf("no approval within %v", f.timeout)
 		}
 	}
-	set, err := app.Exchange(ctx, code, f.redirect, f.userType, verifier)
+	// The approval's wait is over: the exchange and the storing have a
+	// time of their own, long enough to outlast a mount's refresh that
+	// holds the lock (once the code is spent, the answer must be kept).
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), remote.StoreTimeout)
+	defer scancel()
+	set, err := app.Exchange(sctx, code, f.redirect, f.userType, verifier)
 	if err != nil {
 		return fmt.Errorf("exchanging the code: %w", err)
 	}
 	// Under the lock a mount refreshing this file holds: its refresh of
 	// the old login cannot overwrite this one.
-	if err := remote.StoreTokenSet(ctx, f.tokenFile, set); err != nil {
+	if err := remote.StoreTokenSet(sctx, f.tokenFile, set); err != nil {
 		return fmt.Errorf("storing the tokens: %w", err)
 	}
 	who := "location " + set.LocationID
