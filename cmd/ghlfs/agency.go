@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,11 +112,19 @@ var agencyFiles = []string{"lock", "control.sock", "ghlfs.log"}
 
 // locationCacheDir is a location's folder in an agency's cache dir:
 // cacheDir/ID, unless ID is the name of a file ghlfs keeps there ("lock"
-// is a valid id): then ID.location, which no id (letters, digits, '-',
-// '_') and no such file is.
+// is a valid id), in any case (on a case-insensitive file system "LOCK"
+// is the lock file): then ID.location, which no id (letters, digits,
+// '-', '_') and no such file is. A folder an earlier ghlfs made for an
+// ID that differs from such a name in case alone (on a case-sensitive
+// file system, where it could) stays that location's.
 func locationCacheDir(cacheDir, id string) string {
-	if slices.Contains(agencyFiles, id) {
+	switch {
+	case slices.Contains(agencyFiles, id):
 		id += ".location"
+	case slices.ContainsFunc(agencyFiles, func(f string) bool { return strings.EqualFold(f, id) }):
+		if fi, err := os.Lstat(filepath.Join(cacheDir, id)); err != nil || !fi.IsDir() {
+			id += ".location"
+		}
 	}
 	return filepath.Join(cacheDir, id)
 }
