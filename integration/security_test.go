@@ -43,13 +43,7 @@ func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			srv := fake(t, ghltest.Options{Seed: "demo"})
 			base := t.TempDir()
-			other := filepath.Join(base, "tmpfs")
-			if err := os.Mkdir(other, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "ghlfs-test", other)
-			t.Cleanup(func() { syscall.Unmount(other, syscall.MNT_DETACH) })
-			writeFile(t, filepath.Join(other, "kept"), []byte("kept\n"))
+			other := otherMount(t, base)
 
 			mp := filepath.Join(base, "m", "ghl")
 			m := mountFS(t, srv, mountOpt{dir: mp})
@@ -151,13 +145,7 @@ func TestRootMountNotTurnedBySwap(t *testing.T) {
 	t.Cleanup(func() { open.Do(func() { close(release) }) })
 
 	base := t.TempDir()
-	other := filepath.Join(base, "tmpfs")
-	if err := os.Mkdir(other, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "ghlfs-test", other)
-	t.Cleanup(func() { syscall.Unmount(other, syscall.MNT_DETACH) })
-	writeFile(t, filepath.Join(other, "kept"), []byte("kept\n"))
+	other := otherMount(t, base)
 	mp := filepath.Join(base, "m", "ghl")
 	if err := os.MkdirAll(mp, 0o755); err != nil {
 		t.Fatal(err)
@@ -215,6 +203,20 @@ func TestRootMountNotTurnedBySwap(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(other, "kept")); err != nil || string(got) != "kept\n" {
 		t.Errorf("the tmpfs's file reads %q, %v", got, err)
 	}
+}
+
+// otherMount mounts a tmpfs (another file system than ghlfs's) at
+// base/tmpfs, with a file "kept" in it, and returns its path.
+func otherMount(t *testing.T, base string) string {
+	t.Helper()
+	other := filepath.Join(base, "tmpfs")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "ghlfs-test", other)
+	t.Cleanup(func() { syscall.Unmount(other, syscall.MNT_DETACH) })
+	writeFile(t, filepath.Join(other, "kept"), []byte("kept\n"))
+	return other
 }
 
 // fsTypesAt lists the file system types mounted at dir, first to last.
@@ -488,14 +490,33 @@ func (l *loginRun) wait(t *testing.T) {
 // waits (the file untouched), and stores once it is free.
 func TestLoginTakesTheTokenFileLock(t *testing.T) {
 	t.Parallel()
+	loginUnderLock(t, 0)
+}
+
+// loginUnderLock logs in (with --timeout timeout, if not 0) while the
+// token file's lock is held by an old login's "refresh", which lets it
+// go once the login has opened the lock file (to take it) and, with a
+// timeout, that timeout has passed: the login must then store the new
+// set, not before.
+func loginUnderLock(t *testing.T, timeout time.Duration) {
+	t.Helper()
 	srv := fake(t, ghltest.Options{})
 	tokenFile := filepath.Join(t.TempDir(), "token.json")
 	old, lock := holdTokenLock(t, tokenFile)
-	l := startLogin(t, srv, tokenFile, true)
+	began := time.Now()
+	var more []string
+	if timeout > 0 {
+		more = []string{"--timeout", timeout.String()}
+	}
+	l := startLoginArgs(t, srv, tokenFile, true, more)
 	l.approve(t, l.authURL(t))
 	// The login has the code: it now either takes the lock (its lock
 	// file opened), or (wrongly) writes the file and ends.
 	l.awaitLockOpened(t, tokenFile)
+	if timeout > 0 {
+		// What is tested is a deadline passing: the approval's.
+		time.Sleep(time.Until(began.Add(timeout + time.Second)))
+	}
 	if got := readFile(t, tokenFile); string(got) != string(old) {
 		t.Fatalf("the token file was written while the lock was held:\n%s", got)
 	}
@@ -558,24 +579,7 @@ func (l *loginRun) awaitLockOpened(t *testing.T, tokenFile string) {
 // free.
 func TestLoginStoredPastItsTimeout(t *testing.T) {
 	t.Parallel()
-	srv := fake(t, ghltest.Options{})
-	tokenFile := filepath.Join(t.TempDir(), "token.json")
-	old, lock := holdTokenLock(t, tokenFile)
-	const timeout = 3 * time.Second
-	began := time.Now()
-	l := startLoginArgs(t, srv, tokenFile, true, []string{"--timeout", timeout.String()})
-	l.approve(t, l.authURL(t))
-	l.awaitLockOpened(t, tokenFile)
-	// What is tested is a deadline passing: the approval's.
-	time.Sleep(time.Until(began.Add(timeout + time.Second)))
-	if got := readFile(t, tokenFile); string(got) != string(old) {
-		t.Fatalf("the token file was written while the lock was held:\n%s", got)
-	}
-	lock.Close() // the refresh is over
-	l.wait(t)
-	if set := readTokenSet(t, tokenFile); set.AccessToken == "the-old-login" || set.LocationID != testLocation {
-		t.Errorf("the token file holds %+v, want the new login's", set)
-	}
+	loginUnderLock(t, 3*time.Second)
 }
 
 // The log file (--log-file) and the CPU profile (GHLFS_CPUPROFILE) are

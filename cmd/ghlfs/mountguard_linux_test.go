@@ -37,6 +37,35 @@ func mountGhlfsLike(t *testing.T, dir string) (at *string) {
 	return at
 }
 
+// needRootFUSE skips a test of root's mounts unless it runs as root with
+// FUSE, which under CI=true is a failure.
+func needRootFUSE(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("root's mounts")
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("FUSE is needed: %v", err)
+		}
+		t.Skip("no FUSE here")
+	}
+}
+
+// newTestGuard makes the folder mp and readies a mount guard for it.
+func newTestGuard(t *testing.T, mp string) *mountGuard {
+	t.Helper()
+	if err := os.MkdirAll(mp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g, err := newMountGuard(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.close)
+	return g
+}
+
 // mounted reports whether the mount table has a mount at dir.
 func mounted(t *testing.T, dir string) bool {
 	t.Helper()
@@ -70,15 +99,7 @@ func mountTmpfs(t *testing.T, dir string) {
 // swapped after the mount table was read), nor one reached through a
 // folder swapped for a symlink.
 func TestUnmountDirectOnlyAGhlfsMount(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("root's unmount")
-	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("FUSE is needed: %v", err)
-		}
-		t.Skip("no FUSE here")
-	}
+	needRootFUSE(t)
 
 	for _, kernel := range []string{"", "no mount ids: "} {
 		if kernel != "" {
@@ -154,28 +175,13 @@ func actAsOldKernel(t *testing.T) {
 // another mount, the lazy unmount detaches ghlfs's own mount, and the
 // other mount stays.
 func TestGuardWithoutMountIDsLazyUnmount(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("root's mount guard")
-	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("FUSE is needed: %v", err)
-		}
-		t.Skip("no FUSE here")
-	}
+	needRootFUSE(t)
 	actAsOldKernel(t)
 	base := t.TempDir()
 	other := filepath.Join(base, "tmpfs")
 	mountTmpfs(t, other)
 	mp := filepath.Join(base, "m", "ghl")
-	if err := os.MkdirAll(mp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	g, err := newMountGuard(mp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.close()
+	g := newTestGuard(t, mp)
 	server, err := g.mount(fs.NewAgency(nil, fs.Options{}).MountVia)
 	if err != nil {
 		t.Fatalf("mount: %v", err)
@@ -218,15 +224,7 @@ func TestGuardWithoutMountIDsLazyUnmount(t *testing.T) {
 // the mount lands on the folder opened, not on the other mount; it is
 // then found not to be at the mountpoint, detached, and the mount fails.
 func TestGuardMountNotTurnedBySwap(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("root's mount guard")
-	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("FUSE is needed: %v", err)
-		}
-		t.Skip("no FUSE here")
-	}
+	needRootFUSE(t)
 	for _, kernel := range []string{"", "no mount ids: "} {
 		t.Run(kernel+"swapped", func(t *testing.T) {
 			if kernel != "" {
@@ -237,9 +235,6 @@ func TestGuardMountNotTurnedBySwap(t *testing.T) {
 			mountTmpfs(t, other)
 			mp := filepath.Join(base, "m", "ghl")
 			moved := mp + ".old"
-			if err := os.MkdirAll(mp, 0o755); err != nil {
-				t.Fatal(err)
-			}
 			t.Cleanup(func() {
 				for _, d := range []string{other, moved} {
 					for isGhlfs(t, d) {
@@ -247,11 +242,7 @@ func TestGuardMountNotTurnedBySwap(t *testing.T) {
 					}
 				}
 			})
-			g, err := newMountGuard(mp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer g.close()
+			g := newTestGuard(t, mp)
 			server, err := g.mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
 				if err := os.Rename(mp, moved); err != nil {
 					t.Fatal(err)
@@ -292,15 +283,7 @@ func isGhlfs(t *testing.T, dir string) bool {
 // go-fuse does not try fusermount3 instead, which would be given a
 // /proc/self/fd path it cannot see, and would follow what it names.
 func TestGuardMountNoFusermountFallback(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("root's mount guard")
-	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("FUSE is needed: %v", err)
-		}
-		t.Skip("no FUSE here")
-	}
+	needRootFUSE(t)
 	bin := t.TempDir()
 	ran := filepath.Join(t.TempDir(), "ran")
 	for _, name := range []string{"fusermount3", "fusermount"} {
@@ -311,15 +294,8 @@ func TestGuardMountNoFusermountFallback(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
 	mp := filepath.Join(t.TempDir(), "m", "ghl")
-	if err := os.MkdirAll(mp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	g, err := newMountGuard(mp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.close()
-	_, err = g.mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
+	g := newTestGuard(t, mp)
+	_, err := g.mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
 		if err := os.Remove(mp); err != nil {
 			t.Fatal(err)
 		}
