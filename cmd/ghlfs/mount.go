@@ -292,31 +292,26 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 			l.store.Close()
 		}
 	}()
-	// As root, the mount is made, and unmounted, through a handle on the
-	// mountpoint's folder (mountguard_linux.go).
-	guard, at, err := newMountGuard(mountpoint)
+	// As root, the mount is made, and unmounted, through handles on the
+	// mountpoint and its folder (mountguard_linux.go).
+	guard, err := newMountGuard(mountpoint)
 	if err != nil {
 		return err
 	}
 	defer guard.close()
 	var server *fuse.Server
 	if agency {
-		libs, server, err = s.mountAgency(mountpoint, at, cacheDir, fsOpts)
+		libs, server, err = s.mountAgency(mountpoint, guard, cacheDir, fsOpts)
 	} else {
 		var lib *library
 		if lib, err = s.openLibrary(location, cacheDir, true); err == nil {
 			libs = []*library{lib}
-			if server, err = fs.New(lib.store, fsOpts).Mount(at); err != nil {
+			if server, err = guard.mount(fs.New(lib.store, fsOpts).MountVia); err != nil {
 				err = fmt.Errorf("mount %s: %w", mountpoint, err)
 			}
 		}
 	}
 	if err != nil {
-		return err
-	}
-	if err := guard.bind(); errors.Is(err, errNoMountID) {
-		log.Warn("this mount will be unmounted by its path: another user who could change a folder on the way to it could turn that path to another mount", "err", err)
-	} else if err != nil {
 		return err
 	}
 	// ghlfs status and ghlfs unmount ask this process on its control
@@ -428,6 +423,11 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	}
 	return nil
 }
+
+// mounter makes a mount: mount(2) is given target; reach, once it is
+// made, returns a path to its root, or fails having undone it. With
+// reach nil, target is the mountpoint (fs.FS.MountVia).
+type mounter func(target string, reach func() (string, error)) (*fuse.Server, error)
 
 // session is what a mount's libraries are opened with.
 type session struct {

@@ -102,7 +102,8 @@ func (a OAuthApp) clock() clockwork.Clock {
 // Exchange trades an authorization code for a token set (userType
 // "Location" or "Company", as the app was installed). verifier is the
 // PKCE code_verifier whose challenge the authorize page was given ("" for
-// none).
+// none); a server that refuses the field itself (pkceFieldRefused) is
+// asked once more without it.
 func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType, verifier string) (TokenSet, error) {
 	form := url.Values{
 		"grant_type":   {"authorization_code"},
@@ -110,10 +111,45 @@ func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType, ver
 		"redirect_uri": {redirectURI},
 		"user_type":    {userType},
 	}
-	if verifier != "" {
-		form.Set("code_verifier", verifier)
+	if verifier == "" {
+		return a.grant(ctx, "/oauth/token", "", form)
 	}
-	return a.grant(ctx, "/oauth/token", "", form)
+	form.Set("code_verifier", verifier)
+	set, err := a.grant(ctx, "/oauth/token", "", form)
+	if pkceFieldRefused(err) {
+		// A server that knows no PKCE: the code was not read, nor used
+		// up. Once more, without the field.
+		form.Del("code_verifier")
+		return a.grant(ctx, "/oauth/token", "", form)
+	}
+	return set, err
+}
+
+// pkceFieldRefused reports whether err is a token endpoint refusing the
+// code_verifier field itself, as a body that does not fit its schema
+// (400 or 422; NestJS's whitelist validation says "property
+// code_verifier should not exist"): HighLevel's published schema of the
+// exchange has no code_verifier. A refusal of its value (it does not
+// match the challenge) is not one: a server that checks PKCE is never
+// sent the code without it, or a code another login injected (issued
+// without a challenge) would be taken.
+func pkceFieldRefused(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || (e.Status != http.StatusBadRequest && e.Status != http.StatusUnprocessableEntity) {
+		return false
+	}
+	for _, m := range append([]string{e.Message}, e.Messages...) {
+		m = strings.ToLower(m)
+		if !strings.Contains(m, "code_verifier") {
+			continue
+		}
+		for _, refusal := range []string{"should not exist", "not allowed", "unknown", "unexpected"} {
+			if strings.Contains(m, refusal) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // PKCE (RFC 7636): a login sends the authorize page the challenge of a
@@ -433,6 +469,12 @@ func (t *TokenFile) fileChanged(held TokenSet) bool {
 // refreshTimeout bounds a refresh (the wait for the file lock, the grant,
 // storing the answer), which no caller can cut short.
 const refreshTimeout = 2 * time.Minute
+
+// StoreTimeout bounds a login's exchange of its code and the storing of
+// the answer under the token file's lock (StoreTokenSet), which a
+// refresh may hold for up to refreshTimeout: once the code is spent, the
+// answer must not be lost to a shorter wait.
+const StoreTimeout = refreshTimeout + 30*time.Second
 
 // refresh replaces the access token stale (one expiring, or refused) and
 // returns the new one. Concurrent calls share one refresh.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -190,9 +191,10 @@ func TestOAuthAppCountsItsRequests(t *testing.T) {
 }
 
 // A login's code, asked for with a PKCE challenge, is exchanged with its
-// verifier: by a server that checks it, and by one that ignores it.
+// verifier: by a server that checks it, and by one that ignores it; one
+// that refuses the field (pkce-refused) is asked once more without it.
 func TestExchangeWithPKCE(t *testing.T) {
-	for _, quirks := range [][]string{nil, {ghltest.QuirkPKCEIgnored}} {
+	for _, quirks := range [][]string{nil, {ghltest.QuirkPKCEIgnored}, {ghltest.QuirkPKCERefused}} {
 		srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Quirks: quirks})
 		if err != nil {
 			t.Fatal(err)
@@ -219,14 +221,27 @@ func TestExchangeWithPKCE(t *testing.T) {
 		}
 		if quirks == nil {
 			// The server checks: another verifier is refused (and the
-			// code stays good).
+			// code stays good), and the code is not sent again without
+			// one.
+			before := srv.Stats().ByEndpoint[ghltest.EndpointOAuthToken]
 			if _, err := app.Exchange(context.Background(), code, redirect, "Location", ghl.NewPKCEVerifier()); err == nil {
 				t.Errorf("another verifier was taken")
 			}
+			if n := srv.Stats().ByEndpoint[ghltest.EndpointOAuthToken] - before; n != 1 {
+				t.Errorf("a verifier refused for its value: %d token requests, want 1", n)
+			}
 		}
+		before := srv.Stats().ByEndpoint[ghltest.EndpointOAuthToken]
 		set, err := app.Exchange(context.Background(), code, redirect, "Location", verifier)
 		if err != nil || set.AccessToken == "" {
 			t.Errorf("quirks %v: %v", quirks, err)
+		}
+		want := int64(1)
+		if slices.Contains(quirks, ghltest.QuirkPKCERefused) {
+			want = 2
+		}
+		if n := srv.Stats().ByEndpoint[ghltest.EndpointOAuthToken] - before; n != want {
+			t.Errorf("quirks %v: %d token requests, want %d", quirks, n, want)
 		}
 	}
 }

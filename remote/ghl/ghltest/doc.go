@@ -417,6 +417,14 @@
 //   - pkce-ignored: the authorize page ignores code_challenge, as a
 //     server without PKCE does: the code's exchange takes any
 //     code_verifier, or none (HighLevel's docs say nothing of PKCE).
+//   - pkce-refused: as pkce-ignored, and POST /oauth/token holds its body
+//     to the published schema (GetAccessCodebodyDto: client_id,
+//     client_secret, grant_type, code, refresh_token, user_type,
+//     redirect_uri), as NestJS's forbidNonWhitelisted validation does,
+//     before anything else: any other field, code_verifier among them,
+//     is answered 422 {"statusCode": 422, "message": ["property
+//     code_verifier should not exist"], "error": "Unprocessable
+//     Entity"}, and the code is not used up.
 //
 // Defaults: token DefaultToken, location DefaultLocationID, company
 // DefaultCompanyID, client DefaultClientID and DefaultClientSecret. Item.URL is

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -433,11 +434,27 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	return v, true
 }
 
+// tokenFormFields are the fields of POST /oauth/token's body in the
+// published schema (GetAccessCodebodyDto): no code_verifier.
+var tokenFormFields = []string{"client_id", "client_secret", "grant_type", "code", "refresh_token", "user_type", "redirect_uri"}
+
 // handleToken serves POST /oauth/token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, _ call) {
 	form, ok := readForm(w, r)
 	if !ok {
 		return
+	}
+	if s.quirkSet().has(QuirkPKCERefused) {
+		// The body validated against the published schema, as NestJS's
+		// forbidNonWhitelisted does, before anything else: a field it
+		// does not list (code_verifier) is refused with 422, and nothing
+		// is done (the code is not used up).
+		var c checker
+		c.onlyKeys("", slices.Collect(maps.Keys(form)), tokenFormFields...)
+		if c.failed() {
+			errValidation(w, c.msgs)
+			return
+		}
 	}
 	o := s.oauth
 	if form.Get("client_id") != o.clientID || form.Get("client_secret") != o.clientSecret {
@@ -689,8 +706,10 @@ func (s *Server) AuthCode(redirectURI string, scopes ...string) (string, error) 
 // it approves at once, as Approval says, and redirects (302) to
 // redirect_uri with code and state. A code_challenge (PKCE) is kept with
 // the code, and its exchange must then send the matching code_verifier;
-// under the pkce-ignored quirk it is not kept (the code's exchange takes
-// any code_verifier, or none), as a server without PKCE would do.
+// under the pkce-ignored and pkce-refused quirks it is not kept (the
+// code's exchange takes any code_verifier, or none; under pkce-refused
+// the token endpoint refuses the field itself), as a server without PKCE
+// would do.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if s.Faults().Down {
 		errDown(w)
@@ -713,7 +732,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
-	if s.quirkSet().has(QuirkPKCEIgnored) {
+	if quirks := s.quirkSet(); quirks.has(QuirkPKCEIgnored) || quirks.has(QuirkPKCERefused) {
 		challenge, method = "", ""
 	}
 	back := redirect.Query()

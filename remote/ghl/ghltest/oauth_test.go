@@ -947,4 +947,20 @@ func TestAuthorizePKCE(t *testing.T) {
 		code, _ = codeWith(t, s, s256, "S256")
 		s.postForm(t, "/oauth/token", "", withVerifier(s, code, strings.Repeat("x", 43))).expect(t, 200)
 	})
+	// Under pkce-refused the exchange's body is held to the published
+	// schema: code_verifier is refused (422, NestJS's words), the code is
+	// not used up, and goes through without it.
+	t.Run(QuirkPKCERefused, func(t *testing.T) {
+		s := startOAuth(t, 1, newClock(), func(o *Options) { o.Quirks = []string{QuirkPKCERefused} })
+		code, _ := codeWith(t, s, s256, "S256")
+		r := s.postForm(t, "/oauth/token", "", withVerifier(s, code, verifier))
+		r.expect(t, 422)
+		if want := `{"statusCode":422,"message":["property code_verifier should not exist"],"error":"Unprocessable Entity"}`; strings.TrimSpace(string(r.body)) != want {
+			t.Errorf("refusal %s, want %s", r.body, want)
+		}
+		s.postForm(t, "/oauth/token", "", withVerifier(s, code, "")).expect(t, 200)
+		if st := s.Stats().OAuth; st.CodeGrants != 1 || st.CodeRefused != 0 {
+			t.Errorf("stats %+v, want 1 grant and no refusal", st)
+		}
+	})
 }

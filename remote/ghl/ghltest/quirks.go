@@ -53,6 +53,7 @@ const (
 	QuirkLocation401      = "location-401"
 	QuirkLocationsPageCap = "locations-page-cap" // takes a number: locations-page-cap=20
 	QuirkPKCEIgnored      = "pkce-ignored"
+	QuirkPKCERefused      = "pkce-refused"
 )
 
 // maxLocationsPageCap bounds locations-page-cap's value.
@@ -70,7 +71,7 @@ func KnownQuirks() []string {
 		QuirkUpdatedOrderIgnored, QuirkUploadNeedsAlt, QuirkTypeAllowlist,
 		QuirkUploadIDDiffers, QuirkUUIDIDs, QuirkUpdate404, QuirkNoBulkRoutes,
 		QuirkDeleteNeedsAlt, QuirkOAuthNestErrors, QuirkRefreshRevokesAccess,
-		QuirkRefreshReuseRevokes, QuirkPKCEIgnored, QuirkEssentialFolders,
+		QuirkRefreshReuseRevokes, QuirkPKCEIgnored, QuirkPKCERefused, QuirkEssentialFolders,
 		QuirkRestoreKeepsUpdated, QuirkFetchAllUnpaged, QuirkFetchAllLag,
 		QuirkVersion401, QuirkLocation401, QuirkLocationsPageCap,
 	}
