@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -212,5 +214,55 @@ func TestRemoveWithoutBulkRoutes(t *testing.T) {
 	}
 	if n := calls(d.srv, ghltest.EndpointDeleteMany); n != 1 {
 		t.Errorf("%d bulk calls, want 1 (learnt)", n)
+	}
+}
+
+// A file changed while its rename is on its way to the API is changed
+// under its new name: the change waits for the rename, and starts from
+// the file it made, not from the copy resolved before it landed (a
+// truncate after mv uploaded the file again under its old name).
+func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
+	e := newWB(t)
+	ctx := context.Background()
+	h, ent, err := e.store.Create(ctx, "", "a.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeClose(t, h, "first bytes")
+	e.clock.Advance(delay)
+	e.idle(t) // uploaded; its id not yet confirmed by a listing
+	e.rt.renaming, e.rt.renamesHeld = make(chan struct{}, 1), make(chan struct{})
+	// As the mount does it: by the entry its node holds.
+	if err := e.store.Rename(ctx, ent, "a.bin", nil); err != nil {
+		t.Fatal(err)
+	}
+	// The rename goes through the queue (the upload's id is looked up
+	// first).
+	eventually(t, "the rename to reach the API", func() bool {
+		e.clock.Advance(time.Second)
+		select {
+		case <-e.rt.renaming:
+			return true
+		default:
+			return false
+		}
+	})
+	ent.Name = "a.bin"
+	waiting := make(chan struct{})
+	testHookAsideWait = func() { close(waiting) }
+	t.Cleanup(func() { testHookAsideWait = nil })
+	done := make(chan error, 1)
+	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
+	<-waiting
+	close(e.rt.renamesHeld)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if got := live(e.srv, "a.bin"); len(got) != 1 || got[0] != "fir" {
+		t.Fatalf("a.bin in the library: %q", got)
+	}
+	if got := live(e.srv, "a.png"); len(got) != 0 {
+		t.Fatalf("a.png in the library: %q", got)
 	}
 }

@@ -83,6 +83,10 @@ type breakable struct {
 	// until it is closed; answered is told of each.
 	answersHeld chan struct{}
 	answered    chan struct{}
+	// renamesHeld, if set, holds each rename (POST /medias/{id}) until it
+	// is closed; renaming is told of each.
+	renamesHeld chan struct{}
+	renaming    chan struct{}
 	// failLists fails every listing (a 502) while set; failStorage every
 	// read of a file's bytes.
 	failLists, failStorage atomic.Bool
@@ -134,6 +138,10 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 		default:
 		}
 		<-b.listsHeld
+	}
+	if b.renamesHeld != nil && r.Method == "POST" && !upload && !strings.HasSuffix(r.URL.Path, "/medias/folder") {
+		b.renaming <- struct{}{}
+		<-b.renamesHeld
 	}
 	resp, err := b.rt.RoundTrip(r)
 	if b.trashed != nil && r.Method == "PUT" && strings.HasSuffix(r.URL.Path, "/medias/delete-files") {
