@@ -18,7 +18,7 @@ import (
 // removal sent with the answer's id may then act on nothing, and its
 // answer (a 404, or {"deleted": false} followed by a listing without that
 // id) would read as "already gone" while the file stays. So an id from an
-// answer is unconfirmed (Entry.unconfirmed, remote.Item.Unconfirmed) until
+// answer is unconfirmed (Entry.Unconfirmed, remote.Item.Unconfirmed) until
 // a listing shows the file, and nothing is renamed or removed by it:
 //
 //   - Every listing of its folder that comes in is searched for it (by
@@ -34,7 +34,7 @@ import (
 //     keep the flag (snapUnconfirmed).
 
 // claimItem is an unconfirmed entry as remote.Confirm looks for it.
-func (e Entry) claimItem() remote.Item {
+func claimItem(e Entry) remote.Item {
 	return remote.Item{ID: e.ID, Name: e.Name, Type: remote.TypeFile, ParentID: e.ParentID, URL: e.URL(), Size: e.Size,
 		Unconfirmed: true}
 }
@@ -48,7 +48,7 @@ type adoption struct {
 // claim notes an upload whose answer's id is unconfirmed: listings of its
 // folder are searched for it from now on.
 func (f *folders) claim(e Entry) {
-	if !e.unconfirmed || e.ID == "" {
+	if !e.Unconfirmed() || e.ID == "" {
 		return
 	}
 	f.mu.Lock()
@@ -96,7 +96,8 @@ func (f *folders) adoptLocked(id string, x Entry) bool {
 	if _, done := f.adopted[id]; done {
 		return false
 	}
-	x.Key, x.unconfirmed, x.Pending = x.ID, false, false
+	x.Key, x.Pending = x.ID, false
+	x.SetUnconfirmed(false)
 	f.adopted[id] = x
 	if x.ID != id {
 		f.listedAs[x.ID] = id
@@ -140,7 +141,7 @@ func (f *folders) matchLocked(folderID string, entries []Entry) []adoption {
 	var done []adoption
 	for _, x := range entries {
 		ids, ok := byName[x.Name]
-		if !ok || x.unconfirmed || x.Pending || x.IsDir {
+		if !ok || x.Unconfirmed() || x.Pending || x.IsDir {
 			continue
 		}
 		for _, id := range ids {
@@ -168,7 +169,7 @@ func (f *folders) resolveLocked(entries []Entry, owned bool) ([]Entry, bool) {
 	changed := false
 	for i := 0; i < len(entries); i++ {
 		e := entries[i]
-		if !e.unconfirmed {
+		if !e.Unconfirmed() {
 			continue
 		}
 		x, ok := f.adopted[e.ID]
@@ -179,7 +180,7 @@ func (f *folders) resolveLocked(entries []Entry, owned bool) ([]Entry, bool) {
 			entries, owned = slices.Clone(entries), true
 		}
 		changed = true
-		listed := slices.ContainsFunc(entries, func(y Entry) bool { return y.ID == x.ID && !y.unconfirmed })
+		listed := slices.ContainsFunc(entries, func(y Entry) bool { return y.ID == x.ID && !y.Unconfirmed() })
 		if listed {
 			entries = slices.Delete(entries, i, i+1)
 			i--
@@ -238,7 +239,7 @@ const confirmMargin = 10 * time.Minute
 // its folder's listing. Not found, it fails (ErrUnavailable): the file is
 // not known to be gone, and a change must not act on a guessed id.
 func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
-	if !e.unconfirmed {
+	if !e.Unconfirmed() {
 		return e, nil
 	}
 	if x, ok := q.folders.adoptedOf(e.ID); ok {
@@ -249,7 +250,7 @@ func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
 	if since.IsZero() {
 		since = q.clock.Now()
 	}
-	claim := e.claimItem()
+	claim := claimItem(e)
 	if name, ok := q.remoteName(e.Key, e.ID); ok {
 		// Renamed through the queue, not yet in the library: it is
 		// listed under the name it was uploaded with.
@@ -286,7 +287,7 @@ func (q *queue) remoteName(key, id string) (string, bool) {
 // known returns e with the id listings show for it, and false when e's
 // id is an upload's answer no listing has shown (nor adoption found).
 func (q *queue) known(e Entry) (Entry, bool) {
-	if !e.unconfirmed {
+	if !e.Unconfirmed() {
 		return e, true
 	}
 	if x, ok := q.folders.adoptedOf(e.ID); ok {
@@ -425,9 +426,10 @@ type claimFile struct {
 }
 
 func (c claimFile) entry(id string) Entry {
-	e := Entry{Key: id, ID: id, Name: c.Name, ParentID: c.ParentID, Size: c.Size, unconfirmed: true}
-	e.setURL(c.URL)
-	e.setCreated(c.At)
+	e := Entry{Key: id, ID: id, Name: c.Name, ParentID: c.ParentID, Size: c.Size}
+	e.SetUnconfirmed(true)
+	e.SetURL(c.URL)
+	e.SetCreated(c.At)
 	return e
 }
 
@@ -511,7 +513,7 @@ func claimOf(e Entry) claimFile {
 
 // withClaim adds e's claim to claims when e's id is unconfirmed.
 func withClaim(claims map[string]claimFile, e Entry) map[string]claimFile {
-	if !e.unconfirmed || e.ID == "" {
+	if !e.Unconfirmed() || e.ID == "" {
 		return claims
 	}
 	if claims == nil {
@@ -524,7 +526,7 @@ func withClaim(claims map[string]claimFile, e Entry) map[string]claimFile {
 // addClaimLocked keeps e's claim when the record holds e's id and it is
 // unconfirmed. The caller holds r.mu.
 func (r *record) addClaimLocked(e Entry) {
-	if e.unconfirmed && e.ID != "" {
+	if e.Unconfirmed() && e.ID != "" {
 		r.keepClaimLocked(e.ID, claimOf(e))
 	}
 }

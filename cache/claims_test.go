@@ -270,7 +270,7 @@ func TestUploadNoURLLookedUpUnderItsLibraryName(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := e.entry(t, "b.txt")
-	if !c.unconfirmed || c.URL() != "" {
+	if !c.Unconfirmed() || c.URL() != "" {
 		t.Fatalf("b.txt is shown as %+v: not an upload no listing has shown", c)
 	}
 	e.rt.failLists.Store(false)

@@ -287,7 +287,7 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 // file; concurrent reads share it), and recheck reports whether that
 // gave the file another url, for the read to be tried once more.
 func (r *Reader) recheck(ctx context.Context, used Entry, err error) bool {
-	if !used.unchecked || r.c.relist == nil || !refusedRead(err) {
+	if !used.Unchecked() || r.c.relist == nil || !refusedRead(err) {
 		return false
 	}
 	v, _, _ := r.c.relists.Do(used.ID, func() (any, error) {
@@ -303,12 +303,12 @@ func (r *Reader) recheck(ctx context.Context, used Entry, err error) bool {
 	if r.e.ID != used.ID {
 		return false
 	}
-	r.e.unchecked = false // checked now, whatever came of it
+	r.e.SetUnchecked(false) // checked now, whatever came of it
 	if url == "" || url == used.URL() {
 		return false
 	}
 	r.c.log.Info("a url from the listings saved by the last mount was refused; the file's folder, listed again, gives another", "name", used.Name, "id", used.ID)
-	r.e.setURL(url)
+	r.e.SetURL(url)
 	return true
 }
 
@@ -504,7 +504,7 @@ func (s *content) fetchRun(e Entry, first, last int64, flights []*flight) {
 		bufs[i] = s.blocks.buffer()
 	}
 	bufs[len(bufs)-1] = bufs[len(bufs)-1][:size-int64(len(bufs)-1)*chunkSize]
-	n, err := s.rc.ReadAt(ctx, e.fileRef(), bufs, off)
+	n, err := s.rc.ReadAt(ctx, e.FileRef(), bufs, off)
 	cancel()
 	<-fg.sem
 	if errors.Is(err, io.EOF) && int64(n) < size {
@@ -643,7 +643,7 @@ func (s *content) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error
 	v, err, _ := s.flights.Do(e.ID, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 		defer cancel()
-		fi, err := s.rc.Stat(ctx, e.fileRef())
+		fi, err := s.rc.Stat(ctx, e.FileRef())
 		if err != nil {
 			return nil, translate(err)
 		}

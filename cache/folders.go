@@ -212,7 +212,7 @@ func applyAll(entries []Entry, cs []change) []Entry {
 			}
 		case locateID:
 			if ok && entries[i].URL() == "" {
-				entries[i].setURL(c.e.URL())
+				entries[i].SetURL(c.e.URL())
 			}
 		}
 	}
@@ -238,7 +238,7 @@ func (c change) apply(entries []Entry) []Entry {
 	case locateID:
 		for i := range entries {
 			if entries[i].ID == c.e.ID && entries[i].URL() == "" {
-				entries[i].setURL(c.e.URL())
+				entries[i].SetURL(c.e.URL())
 			}
 		}
 	}
@@ -573,7 +573,7 @@ func (f *folders) note(folderID string, c change) {
 	var adopted []adoption
 	if v, ok := f.cache.Get(folderID); ok {
 		old := v.(*folderState)
-		if c.kind == putEntry && c.e.unconfirmed {
+		if c.kind == putEntry && c.e.Unconfirmed() {
 			// The listing may hold the upload already (a listing that
 			// began after it landed).
 			adopted = f.matchLocked(folderID, old.entries)

@@ -189,7 +189,7 @@ func TestApplyAllIsApplyInTurn(t *testing.T) {
 				cs = append(cs, change{kind: renameID, id: id(), name: fmt.Sprint("r", rng.IntN(5))})
 			case 3:
 				e := Entry{ID: id()}
-				e.setURL("https://x/" + e.ID)
+				e.SetURL("https://x/" + e.ID)
 				cs = append(cs, change{kind: locateID, e: e})
 			}
 		}
@@ -213,8 +213,8 @@ func TestSnapshotKeepsChanges(t *testing.T) {
 	s := e.open(testLoc, testAPI)
 	at := e.clock.Now()
 	put := fileEntry("f1", "a00000000000000000000001", "new.txt", "https://storage.googleapis.com/msgsndr/x/media/a00000000000000000000001.txt", 3, at)
-	put.setContentType("text/plain")
-	put.setCreated(at)
+	put.SetContentType("text/plain")
+	put.SetCreated(at)
 	loc := fileEntry("f1", "a00000000000000000000002", "x", "https://u", 1, at)
 	in := []savedChange{
 		{folder: "f1", c: change{kind: putEntry, e: put, at: at}},
@@ -234,10 +234,10 @@ func TestSnapshotKeepsChanges(t *testing.T) {
 			// Like every entry an earlier mount saved, unchecked until
 			// its folder is listed again (a refused read of its url
 			// lists it again).
-			if !g.c.e.unchecked {
+			if !g.c.e.Unchecked() {
 				t.Errorf("change %d: an entry read back from the file is not marked unchecked", i)
 			}
-			w.c.e.unchecked = true
+			w.c.e.SetUnchecked(true)
 		}
 		if g.folder != w.folder || g.c.kind != w.c.kind || g.c.id != w.c.id || g.c.name != w.c.name || !g.c.at.Equal(w.c.at) ||
 			!reflect.DeepEqual(g.c.e, w.c.e) {

@@ -690,7 +690,7 @@ func (q *queue) located(id, url string) {
 		key = id
 	}
 	if e, ok := q.latest[key]; ok && e.ID == id && e.URL() == "" {
-		e.setURL(url)
+		e.SetURL(url)
 		q.latest[key] = e
 	}
 }

@@ -189,7 +189,7 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	}
 	r.size = 0
 	src := Entry{Key: r.key, ID: r.rf.RemoteID, ParentID: r.rf.ParentID, Name: r.rf.RemoteName, Size: -1}
-	src.setURL(r.rf.RemoteURL)
+	src.SetURL(r.rf.RemoteURL)
 	if c, ok := r.rf.Claims[src.ID]; ok {
 		src = c.entry(src.ID)
 		src.Key = r.key

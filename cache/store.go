@@ -575,7 +575,7 @@ func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *recor
 // upload's answer that no listing has shown yet (claims.go); r, when not
 // nil, is e's record, which learns the listed id too.
 func (s *Store) confirm(ctx context.Context, e Entry, r *record) (Entry, error) {
-	if !e.unconfirmed {
+	if !e.Unconfirmed() {
 		return e, nil
 	}
 	x, err := s.q.confirmEntry(ctx, e)

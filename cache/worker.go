@@ -325,7 +325,7 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	if item.Unconfirmed {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
-		e.setCreated(q.clock.Now())
+		e.SetCreated(q.clock.Now())
 		r.keepClaimLocked(item.ID, claimOf(e))
 	}
 	if r.state == stateUploading || r.state == stateComplete {
