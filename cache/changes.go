@@ -281,7 +281,7 @@ func (q *queue) download(ctx context.Context, e Entry, f *os.File) (int64, error
 	if err != nil {
 		return 0, err
 	}
-	rd := q.content.reader(e)
+	rd := q.content.Reader(e)
 	buf := make([]byte, 1<<20)
 	var off int64
 	for {

@@ -16,15 +16,15 @@
 //	  │    │        background passes and polls that keep them in sync
 //	  │    │    └─ snapshot (snapshot.go)   the listings saved for the
 //	  │    │             next mount
-//	  │    ├─ content (content.go, diskcache.go, passthrough.go)   file bytes
-//	  │    │        by ranges; whole files on disk for FUSE passthrough
+//	  │    ├─ content (internal/content)   file bytes by ranges; whole
+//	  │    │        files on disk for FUSE passthrough
 //	  │    └─ times (times.go)   modification times users set
 //	  └─ (folders, content, times, directly)
 //
 // Nothing below the front knows of the front; the queue calls folders,
 // content and times, never the other way round. Folders and content
 // reach each other only through functions the front hands them: folders
-// tells content the sizes a listing lacked (content.learnSizes), and
+// tells content the sizes a listing lacked (content.LearnSizes), and
 // content asks folders for a listing checked against the server when a
 // url from a listing an earlier mount saved is refused
 // (folders.relisted); folders tells the queue of an upload found in a
@@ -40,7 +40,7 @@
 //	queue.mu    the records, the folder index, identities, the work list
 //	Store.mu    the cached views
 //	folders.mu  the listings and the journal
-//	content: blockCache.mu, fetchGroup.mu, diskCache.mu, content.mu (leaves)
+//	content's locks (internal/content/doc.go; none calls out)
 //	timeStore.mu (leaf)
 //	snapshot.mu (leaf; folders.mu may be held when it is taken)
 //
@@ -54,7 +54,7 @@
 // refreshes and size look-ups (folders.go, poll.go), the passes over the
 // library, polls and revalidations of saved listings (sync.go), the
 // snapshot's writer (snapshot.go), and content fetches with their disk
-// copies (content.go).
+// copies (internal/content).
 //
 // # Time
 //

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ghlfs/ghlfs/cache/internal/content"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -26,7 +27,7 @@ import (
 type queue struct {
 	rc       remote.Backend
 	folders  *folders
-	content  *content
+	content  *content.Cache
 	times    *timeStore
 	clock    clockwork.Clock
 	log      *slog.Logger
@@ -97,7 +98,7 @@ func (v recView) empty() bool {
 
 const workers = 4
 
-func newQueue(rc remote.Backend, f *folders, c *content, times *timeStore, dir string, opts Options) *queue {
+func newQueue(rc remote.Backend, f *folders, c *content.Cache, times *timeStore, dir string, opts Options) *queue {
 	q := &queue{
 		rc:       rc,
 		folders:  f,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ghlfs/ghlfs/cache/internal/content"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -86,7 +87,7 @@ type Store struct {
 
 	folders *folders
 	snap    *snapshot
-	content *content
+	content *content.Cache
 	times   *timeStore
 	q       *queue
 
@@ -163,9 +164,9 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	// in this one (dropped once the dir is claimed, below).
 	prev, owned := readOwner(dir)
 	takeover := owned && prev != (owner{Location: opts.Location, API: opts.API})
-	var disk *diskCache
+	var disk *content.Disk
 	if opts.DiskBytes > 0 {
-		if disk, err = openDiskCache(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
+		if disk, err = content.OpenDisk(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
 			return fail(fmt.Errorf("cache dir: %w", err))
 		}
 	}
@@ -191,9 +192,9 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		s.folders.loadChanges(s.snap.loadedChanges())
 	}
 	s.folders.saved = s.snap
-	s.content = newContent(rc, opts, s.closing, disk)
-	s.content.relist = s.folders.relisted
-	s.folders.fetched = s.content.learnSizes
+	s.content = content.New(rc, content.Config{Timeout: opts.OpTimeout, MemoryBytes: opts.MemoryBytes, Logger: opts.Logger,
+		Closing: s.closing, Disk: disk, Relist: s.folders.relisted})
+	s.folders.fetched = s.content.LearnSizes
 	s.folders.closing = s.closing
 	s.folders.changedFn = s.changed
 	s.folders.bg = &s.bg
@@ -209,7 +210,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		// left: recoverSpool refuses those).
 		s.log.Info(fmt.Sprintf("the cache dir %s was the cache of location %q at %s: its cached file contents and file times are dropped", dir, prev.Location, prev.API))
 		if disk != nil {
-			disk.clear()
+			disk.Clear()
 		}
 		if err := s.times.clear(); err != nil {
 			s.log.Warn("could not drop the file times of the cache dir's former library", "err", err)
@@ -270,7 +271,7 @@ func (s *Store) Close() error {
 		s.stop()
 		s.q.close()
 		s.bg.Wait()
-		s.content.wait()
+		s.content.Wait()
 		s.snap.setChanges(s.folders.held())
 		if serr := s.snap.close(); serr != nil {
 			s.log.Warn("could not save the listings for the next mount", "err", serr)
@@ -381,7 +382,7 @@ func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
 	if t, ok := s.times.get(e.ID); ok {
 		e.ModTime = t
 	}
-	return s.content.sized(ctx, e)
+	return s.content.Sized(ctx, e)
 }
 
 // withTimeout bounds a change that reaches the API. It is not cut short

@@ -1,4 +1,4 @@
-package cache
+package content
 
 import (
 	"container/list"
@@ -8,17 +8,22 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
-// File contents are read in chunks of chunkSize, aligned, and kept in a
+// Entry is a file as the cache knows it.
+type Entry = entry.Entry
+
+// File contents are read in chunks of ChunkSize, aligned, and kept in a
 // bounded LRU by (file id, chunk index). A file's bytes never change under
 // one id, so cached chunks never go stale.
-const chunkSize = 256 << 10
+const ChunkSize = 256 << 10
 
 // Read-ahead: once reads keep landing near the furthest point read so far
 // (the kernel sends a sequential reader's requests a few at a time and not
@@ -47,7 +52,7 @@ type chunkKey struct {
 // the pool only when it is both out of the cache and unpinned.
 type chunk struct {
 	key     chunkKey
-	data    []byte // len = the chunk's bytes; cap = chunkSize
+	data    []byte // len = the chunk's bytes; cap = ChunkSize
 	pins    int    // guarded by blockCache.mu
 	evicted bool   // guarded by blockCache.mu
 }
@@ -74,9 +79,9 @@ func (b *blockCache) buffer() []byte {
 	if n := len(b.free); n > 0 {
 		buf := b.free[n-1]
 		b.free = b.free[:n-1]
-		return buf[:chunkSize]
+		return buf[:ChunkSize]
 	}
-	return make([]byte, chunkSize)
+	return make([]byte, ChunkSize)
 }
 
 // recycle takes back a buffer that never made it into a chunk.
@@ -88,7 +93,7 @@ func (b *blockCache) recycle(buf []byte) {
 
 // recycleLocked takes back the buffer of a chunk no one holds.
 func (b *blockCache) recycleLocked(c *chunk) {
-	if cap(c.data) == chunkSize && len(b.free) < maxFree {
+	if cap(c.data) == ChunkSize && len(b.free) < maxFree {
 		b.free = append(b.free, c.data[:0])
 	}
 	c.data = nil
@@ -189,7 +194,7 @@ func newFetchGroup() *fetchGroup {
 
 // Reader reads one file of the API. It is made per open file handle.
 type Reader struct {
-	c *content
+	c *Cache
 
 	mu       sync.Mutex
 	e        Entry // the file; its url changes once if it was stale (recheck)
@@ -199,8 +204,8 @@ type Reader struct {
 	aheadEnd int64 // read-ahead has been started up to here
 }
 
-// reader returns a Reader of e's bytes. e.Size may be unknown (-1).
-func (s *content) reader(e Entry) *Reader {
+// Reader returns a Reader of e's bytes. e.Size may be unknown (-1).
+func (s *Cache) Reader(e Entry) *Reader {
 	return &Reader{c: s, e: e}
 }
 
@@ -225,7 +230,7 @@ func (r *Reader) Read(ctx context.Context, n int, off int64) ([][]byte, func(), 
 }
 
 func (r *Reader) read(ctx context.Context, e Entry, n int, off int64) (data [][]byte, done func(), err error) {
-	e, err = r.c.sized(ctx, e)
+	e, err = r.c.Sized(ctx, e)
 	if err != nil {
 		return nil, nop, err
 	}
@@ -234,14 +239,14 @@ func (r *Reader) read(ctx context.Context, e Entry, n int, off int64) (data [][]
 	}
 	size := min(int64(n), e.Size-off)
 	seq := r.planReadAhead(e, off, size)
-	first, last := off/chunkSize, (off+size-1)/chunkSize
+	first, last := off/ChunkSize, (off+size-1)/ChunkSize
 	var held []*chunk
 	release := func() {
 		for _, c := range held {
 			// A sequential reader that read a chunk to its end is past it:
 			// the kernel keeps those bytes in its page cache, so the buffer
 			// may go to the next fetch.
-			consumed := off+size >= c.key.idx*chunkSize+int64(len(c.data))
+			consumed := off+size >= c.key.idx*ChunkSize+int64(len(c.data))
 			r.c.blocks.release(c)
 			if seq && consumed {
 				r.c.blocks.drop(c.key)
@@ -255,8 +260,8 @@ func (r *Reader) read(ctx context.Context, e Entry, n int, off int64) (data [][]
 			return nil, nop, err
 		}
 		held = append(held, c)
-		lo := max(off-idx*chunkSize, 0)
-		hi := min(off+size-idx*chunkSize, int64(len(c.data)))
+		lo := max(off-idx*ChunkSize, 0)
+		hi := min(off+size-idx*ChunkSize, int64(len(c.data)))
 		if lo > hi {
 			release()
 			return nil, nop, io.ErrUnexpectedEOF
@@ -325,7 +330,7 @@ func refusedRead(err error) bool {
 }
 
 func (r *Reader) readAt(ctx context.Context, e Entry, p []byte, off int64) (int, error) {
-	e, err := r.c.sized(ctx, e)
+	e, err := r.c.Sized(ctx, e)
 	if err != nil {
 		return 0, err
 	}
@@ -338,14 +343,14 @@ func (r *Reader) readAt(ctx context.Context, e Entry, p []byte, off int64) (int,
 	}
 	r.planReadAhead(e, off, int64(len(want)))
 
-	first, last := off/chunkSize, (off+int64(len(want))-1)/chunkSize
+	first, last := off/ChunkSize, (off+int64(len(want))-1)/ChunkSize
 	n := 0
 	for idx := first; idx <= last; idx++ {
 		c, err := r.c.chunkAt(ctx, e, idx, last)
 		if err != nil {
 			return n, err
 		}
-		start := off + int64(n) - idx*chunkSize
+		start := off + int64(n) - idx*ChunkSize
 		if start < int64(len(c.data)) {
 			n += copy(want[n:], c.data[start:])
 		}
@@ -385,7 +390,7 @@ func (r *Reader) planReadAhead(e Entry, off, n int64) bool {
 	// the file is near), rather than trickle out a chunk per read.
 	from := max(r.aheadEnd, r.front)
 	to := min(r.front+r.window, e.Size)
-	const segment = segmentChunks * chunkSize
+	const segment = segmentChunks * ChunkSize
 	if (to-from < segment && to < e.Size) || to <= from {
 		r.mu.Unlock()
 		return true
@@ -394,14 +399,14 @@ func (r *Reader) planReadAhead(e Entry, off, n int64) bool {
 	r.aheadEnd = to
 	r.mu.Unlock()
 
-	r.c.prefetch(e, from/chunkSize, (to-1)/chunkSize)
+	r.c.prefetch(e, from/ChunkSize, (to-1)/ChunkSize)
 	return true
 }
 
 // prefetch starts fetching, without waiting, the chunks first..last of e
 // that are neither cached nor being fetched, in runs of up to
 // segmentChunks per request.
-func (s *content) prefetch(e Entry, first, last int64) {
+func (s *Cache) prefetch(e Entry, first, last int64) {
 	fg := s.fetches
 	fg.mu.Lock()
 	defer fg.mu.Unlock()
@@ -436,7 +441,7 @@ func (s *content) prefetch(e Entry, first, last int64) {
 // chunkAt returns chunk idx of e, pinned: release it when done. On a miss
 // it fetches, in one request, that chunk and the following ones up to upTo
 // that are neither cached nor being fetched.
-func (s *content) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, error) {
+func (s *Cache) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, error) {
 	k := chunkKey{e.ID, idx}
 	if c, ok := s.blocks.acquire(k); ok {
 		s.stats.memoryHits.Add(1)
@@ -465,7 +470,7 @@ func (s *content) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk
 	}
 	s.stats.misses.Add(1)
 	// Claim chunk idx and the run of missing chunks after it.
-	lastChunk := (e.Size - 1) / chunkSize
+	lastChunk := (e.Size - 1) / ChunkSize
 	upTo = min(max(upTo, idx), lastChunk, idx+segmentChunks-1)
 	var flights []*flight
 	end := idx
@@ -492,18 +497,18 @@ func (s *content) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk
 // fetchRun reads chunks first..last with one ranged request and hands each
 // to its waiters, pinned once for each. It runs detached from any one
 // reader, so that a reader that gives up does not fail the others.
-func (s *content) fetchRun(e Entry, first, last int64, flights []*flight) {
+func (s *Cache) fetchRun(e Entry, first, last int64, flights []*flight) {
 	defer s.fetching.Done()
 	fg := s.fetches
 	fg.sem <- struct{}{}
 	ctx, cancel := context.WithTimeout(s.closing, s.timeout)
-	off := first * chunkSize
-	size := min((last+1)*chunkSize, e.Size) - off
+	off := first * ChunkSize
+	size := min((last+1)*ChunkSize, e.Size) - off
 	bufs := make([][]byte, len(flights))
 	for i := range bufs {
 		bufs[i] = s.blocks.buffer()
 	}
-	bufs[len(bufs)-1] = bufs[len(bufs)-1][:size-int64(len(bufs)-1)*chunkSize]
+	bufs[len(bufs)-1] = bufs[len(bufs)-1][:size-int64(len(bufs)-1)*ChunkSize]
 	n, err := s.rc.ReadAt(ctx, e.FileRef(), bufs, off)
 	cancel()
 	<-fg.sem
@@ -513,7 +518,7 @@ func (s *content) fetchRun(e Entry, first, last int64, flights []*flight) {
 		err = nil
 	}
 	if err != nil {
-		err = translate(err)
+		err = entry.Translate(err)
 	}
 	var got []*chunk
 	fg.mu.Lock()
@@ -551,7 +556,7 @@ func (s *content) fetchRun(e Entry, first, last int64, flights []*flight) {
 // waitFlight waits for a flight the caller counted itself a waiter of, and
 // returns its chunk, pinned for the caller. A caller that gives up leaves
 // its pin to be dropped when the flight lands.
-func (s *content) waitFlight(ctx context.Context, f *flight) (*chunk, error) {
+func (s *Cache) waitFlight(ctx context.Context, f *flight) (*chunk, error) {
 	select {
 	case <-f.done:
 		return f.c, f.err
@@ -566,24 +571,24 @@ func (s *content) waitFlight(ctx context.Context, f *flight) (*chunk, error) {
 	}
 }
 
-// content reads file bytes from the storage host, in chunks kept in memory
+// Cache reads file bytes from the storage host, in chunks kept in memory
 // (and on disk, when asked), and learns the sizes listings leave out.
-type content struct {
+// Everything it is made with comes in Config; nothing is set on it after.
+type Cache struct {
 	rc      remote.Backend
 	timeout time.Duration
 	log     *slog.Logger
 	closing context.Context // done when the Store closes
 
 	blocks   *blockCache
-	disk     *diskCache // nil when off
+	disk     *Disk // nil when off
 	fetches  *fetchGroup
 	fetching sync.WaitGroup // fetches under way, and their disk copies
 	learning sync.WaitGroup // size look-ups under way in the background
 	flights  singleflight.Group
-	stats    contentStats // for Store.Stats (stats.go)
-	// relist, when set, gives e as its folder's listing shows it once
-	// checked against the server (folders.relisted); false if it cannot.
-	// relists shares one among the reads that ask at once.
+	stats    counters
+	// relist is Config.Relist; relists shares one among the reads that
+	// ask at once.
 	relist  func(ctx context.Context, e Entry) (Entry, bool)
 	relists singleflight.Group
 
@@ -593,29 +598,90 @@ type content struct {
 	sizes map[string]remote.FileInfo // guarded by mu
 }
 
-func newContent(rc remote.Backend, opts Options, closing context.Context, disk *diskCache) *content {
-	return &content{
+// Config is what a Cache is made with.
+type Config struct {
+	// Timeout bounds each request to the storage host.
+	Timeout time.Duration
+	// MemoryBytes caps the chunks held in memory.
+	MemoryBytes int64
+	Logger      *slog.Logger
+	// Closing is done when the Store closes: fetches and size look-ups
+	// under way end (Wait waits for them).
+	Closing context.Context
+	// Disk, when not nil, keeps chunks and whole files on disk (OpenDisk).
+	Disk *Disk
+	// Relist, when set, gives e as its folder's listing shows it once
+	// checked against the server; false if it cannot. A Reader asks it
+	// when a url from a listing an earlier mount saved is refused
+	// (Reader.recheck). It is called with no lock of this package held,
+	// and may list a folder.
+	Relist func(ctx context.Context, e Entry) (Entry, bool)
+}
+
+// New returns a Cache of the bytes of rc's files.
+func New(rc remote.Backend, cfg Config) *Cache {
+	return &Cache{
 		rc:      rc,
-		timeout: opts.OpTimeout,
-		log:     opts.Logger,
-		closing: closing,
-		blocks:  newBlockCache(opts.MemoryBytes),
-		disk:    disk,
+		timeout: cfg.Timeout,
+		log:     cfg.Logger,
+		closing: cfg.Closing,
+		blocks:  newBlockCache(cfg.MemoryBytes),
+		disk:    cfg.Disk,
 		fetches: newFetchGroup(),
+		relist:  cfg.Relist,
 		sizes:   make(map[string]remote.FileInfo),
 	}
 }
 
-// wait waits for the fetches and look-ups under way; the caller has
-// cancelled closing.
-func (s *content) wait() {
+// Wait waits for the fetches and look-ups under way; the caller has
+// cancelled Config.Closing.
+func (s *Cache) Wait() {
 	s.fetching.Wait()
 	s.learning.Wait()
 }
 
-// sized completes e with a size the listing did not give, asked of the
+// counters count how readers' chunks were found (chunkAt).
+type counters struct {
+	memoryHits, diskHits, misses atomic.Int64
+}
+
+// Stats counts the chunks readers asked for, in turn, that were in
+// memory, on disk, or had to be waited for from the storage host.
+type Stats struct {
+	MemoryHits, DiskHits, Misses int64
+}
+
+// Stats reads the counters.
+func (s *Cache) Stats() Stats {
+	return Stats{
+		MemoryHits: s.stats.memoryHits.Load(),
+		DiskHits:   s.stats.diskHits.Load(),
+		Misses:     s.stats.misses.Load(),
+	}
+}
+
+// Usage is how much the cache holds, in bytes: in memory, of at most
+// MemoryMax, and on disk, of at most DiskMax (0: no disk cache).
+type Usage struct {
+	Memory, MemoryMax int64
+	Disk, DiskMax     int64
+}
+
+// Usage reports how much the cache holds.
+func (s *Cache) Usage() Usage {
+	b := s.blocks
+	b.mu.Lock()
+	u := Usage{Memory: b.used, MemoryMax: b.max}
+	b.mu.Unlock()
+	if d := s.disk; d != nil {
+		u.Disk, u.DiskMax = d.size(), d.max
+	}
+	return u
+}
+
+// Sized completes e with a size the listing did not give, asked of the
 // storage host once per file.
-func (s *content) sized(ctx context.Context, e Entry) (Entry, error) {
+func (s *Cache) Sized(ctx context.Context, e Entry) (Entry, error) {
 	if e.IsDir || e.Size >= 0 {
 		return e, nil
 	}
@@ -630,7 +696,7 @@ func (s *content) sized(ctx context.Context, e Entry) (Entry, error) {
 	return e, nil
 }
 
-func (s *content) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) {
+func (s *Cache) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) {
 	s.mu.Lock()
 	fi, ok := s.sizes[e.ID]
 	s.mu.Unlock()
@@ -638,14 +704,14 @@ func (s *content) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error
 		return fi, nil
 	}
 	if e.URL() == "" {
-		return remote.FileInfo{}, ErrNotFound
+		return remote.FileInfo{}, entry.ErrNotFound
 	}
 	v, err, _ := s.flights.Do(e.ID, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 		defer cancel()
 		fi, err := s.rc.Stat(ctx, e.FileRef())
 		if err != nil {
-			return nil, translate(err)
+			return nil, entry.Translate(err)
 		}
 		s.mu.Lock()
 		s.sizes[e.ID] = fi
@@ -658,10 +724,10 @@ func (s *content) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error
 	return v.(remote.FileInfo), nil
 }
 
-// learnSizes asks the storage host, a few at a time in the background, for
+// LearnSizes asks the storage host, a few at a time in the background, for
 // the sizes a fresh listing did not carry, so that the look-ups that follow
 // a directory read find them ready.
-func (s *content) learnSizes(entries []Entry) {
+func (s *Cache) LearnSizes(entries []Entry) {
 	var todo []Entry
 	for _, e := range entries {
 		if !e.IsDir && e.Size < 0 && e.URL() != "" {

@@ -1,4 +1,4 @@
-package cache
+package content
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 // file name, are kept as plain files in the cache's own folder.
 func TestDiskCacheHostileIDs(t *testing.T) {
 	dir := t.TempDir()
-	d, err := openDiskCache(dir, 1<<20)
+	d, err := OpenDisk(dir, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestDiskCacheHostileIDs(t *testing.T) {
 		}
 	}
 	for i, id := range ids {
-		got, ok := d.read(chunkKey{id, 0}, make([]byte, chunkSize))
+		got, ok := d.read(chunkKey{id, 0}, make([]byte, ChunkSize))
 		if !ok || !bytes.Equal(got, []byte{byte(i)}) {
 			t.Errorf("%q: read %v %v", id, got, ok)
 		}
@@ -37,11 +37,11 @@ func TestDiskCacheHostileIDs(t *testing.T) {
 		}
 	}
 	// A restart takes up the chunks it can name, and drops the others.
-	d2, err := openDiskCache(dir, 1<<20)
+	d2, err := OpenDisk(dir, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := d2.read(chunkKey{"a/b", 0}, make([]byte, chunkSize)); !ok {
+	if _, ok := d2.read(chunkKey{"a/b", 0}, make([]byte, ChunkSize)); !ok {
 		t.Error("a/b was not taken up again")
 	}
 }
@@ -52,9 +52,9 @@ func TestDiskCacheHostileIDs(t *testing.T) {
 // survives its eviction.
 func TestDiskCacheJoinsAWholeFile(t *testing.T) {
 	dir := t.TempDir()
-	size := int64(2*chunkSize + 100)
+	size := int64(2*ChunkSize + 100)
 	data := bytes.Repeat([]byte("0123456789abcdef"), int(size/16)+1)[:size]
-	d, err := openDiskCache(dir, 3*chunkSize)
+	d, err := OpenDisk(dir, 3*ChunkSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestDiskCacheJoinsAWholeFile(t *testing.T) {
 		if _, ok := d.whole("f", size); ok {
 			t.Fatal("a whole copy before every chunk was on disk")
 		}
-		d.put(chunkKey{"f", i}, data[i*chunkSize:min((i+1)*chunkSize, size)])
+		d.put(chunkKey{"f", i}, data[i*ChunkSize:min((i+1)*ChunkSize, size)])
 		if err := d.join("f", size); err != nil {
 			t.Fatal(err)
 		}
@@ -82,10 +82,10 @@ func TestDiskCacheJoinsAWholeFile(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("%d files in the cache dir, want the whole copy alone", len(entries))
 	}
-	if c, ok := d.read(chunkKey{"f", 2}, make([]byte, chunkSize)); !ok || !bytes.Equal(c, data[2*chunkSize:]) {
+	if c, ok := d.read(chunkKey{"f", 2}, make([]byte, ChunkSize)); !ok || !bytes.Equal(c, data[2*ChunkSize:]) {
 		t.Errorf("chunk 2 from the whole copy: %d bytes, %v", len(c), ok)
 	}
-	d2, err := openDiskCache(dir, 3*chunkSize)
+	d2, err := OpenDisk(dir, 3*ChunkSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +95,8 @@ func TestDiskCacheJoinsAWholeFile(t *testing.T) {
 		g.Close()
 	}
 	// Other bytes push it out; the open copy reads on.
-	d.put(chunkKey{"g", 0}, make([]byte, chunkSize))
-	d.put(chunkKey{"g", 1}, make([]byte, chunkSize))
+	d.put(chunkKey{"g", 0}, make([]byte, ChunkSize))
+	d.put(chunkKey{"g", 1}, make([]byte, ChunkSize))
 	if d.has(chunkKey{"f", 0}) {
 		t.Error("the whole copy was not evicted")
 	}

@@ -1,4 +1,4 @@
-package cache
+package content
 
 import (
 	"container/list"
@@ -18,14 +18,14 @@ import (
 	"time"
 )
 
-// diskCache keeps chunks of file contents on local disk, within a size
-// cap, evicting the least recently used. One file per chunk, named after
-// the file id and the chunk index; a file's bytes never change under one
-// id, so a chunk on disk is never stale. Once every chunk of a file is on
+// Disk keeps chunks of file contents on local disk, within a size cap,
+// evicting the least recently used. One file per chunk, named after the
+// file id and the chunk index; a file's bytes never change under one id,
+// so a chunk on disk is never stale. Once every chunk of a file is on
 // disk, they are joined into one file of its whole content (index
 // wholeIdx), which the kernel can read directly (FUSE passthrough); it
 // stands in for the chunks, in the same budget and the same LRU.
-type diskCache struct {
+type Disk struct {
 	dir string
 	max int64
 
@@ -43,16 +43,16 @@ const wholeIdx = -1
 type diskChunk struct {
 	key     chunkKey
 	size    int64
-	stamped time.Time // guarded by diskCache.mu: when its file's time was last set
+	stamped time.Time // guarded by Disk.mu: when its file's time was last set
 }
 
-// openDiskCache takes up the chunks a previous run left in dir, most
+// OpenDisk takes up the chunks a previous run left in dir, most
 // recently used first by modification time, and trims them to max.
-func openDiskCache(dir string, max int64) (*diskCache, error) {
+func OpenDisk(dir string, max int64) (*Disk, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	d := &diskCache{dir: dir, max: max, order: list.New(), m: make(map[chunkKey]*list.Element), joining: make(map[string]bool)}
+	d := &Disk{dir: dir, max: max, order: list.New(), m: make(map[chunkKey]*list.Element), joining: make(map[string]bool)}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -124,13 +124,13 @@ func parseChunkName(name string) (chunkKey, bool) {
 
 // has reports whether chunk k is on disk, alone or in its file's whole
 // copy.
-func (d *diskCache) has(k chunkKey) bool {
+func (d *Disk) has(k chunkKey) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.hasLocked(k)
 }
 
-func (d *diskCache) hasLocked(k chunkKey) bool {
+func (d *Disk) hasLocked(k chunkKey) bool {
 	_, ok := d.m[k]
 	if !ok {
 		_, ok = d.m[chunkKey{k.id, wholeIdx}]
@@ -138,9 +138,9 @@ func (d *diskCache) hasLocked(k chunkKey) bool {
 	return ok
 }
 
-// read reads chunk k into buf (of chunkSize) and returns its bytes, from
+// read reads chunk k into buf (of ChunkSize) and returns its bytes, from
 // its own file or from its file's whole copy.
-func (d *diskCache) read(k chunkKey, buf []byte) ([]byte, bool) {
+func (d *Disk) read(k chunkKey, buf []byte) ([]byte, bool) {
 	if d.touch(k) {
 		data, err := readInto(filepath.Join(d.dir, chunkName(k)), buf)
 		if err == nil {
@@ -158,7 +158,7 @@ func (d *diskCache) read(k chunkKey, buf []byte) ([]byte, bool) {
 		return nil, false
 	}
 	defer f.Close()
-	n, err := f.ReadAt(buf, k.idx*chunkSize)
+	n, err := f.ReadAt(buf, k.idx*ChunkSize)
 	if err != nil && err != io.EOF {
 		d.forget(w)
 		return nil, false
@@ -169,7 +169,7 @@ func (d *diskCache) read(k chunkKey, buf []byte) ([]byte, bool) {
 // touch marks k as just used, if it is on disk. The order is remembered
 // across restarts in the files' times, set at most once a minute (a file
 // re-read often is not written to each time).
-func (d *diskCache) touch(k chunkKey) bool {
+func (d *Disk) touch(k chunkKey) bool {
 	now := time.Now()
 	d.mu.Lock()
 	el, ok := d.m[k]
@@ -189,7 +189,7 @@ func (d *diskCache) touch(k chunkKey) bool {
 }
 
 // forget drops k, whose file could not be read.
-func (d *diskCache) forget(k chunkKey) {
+func (d *Disk) forget(k chunkKey) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if el, ok := d.m[k]; ok {
@@ -203,7 +203,7 @@ func (d *diskCache) forget(k chunkKey) {
 // of size bytes. The caller closes it. Evicting the copy later removes
 // its name only: on Linux an open file lives on, unlinked, until its last
 // descriptor (the caller's, or the kernel's passthrough reference) closes.
-func (d *diskCache) whole(id string, size int64) (*os.File, bool) {
+func (d *Disk) whole(id string, size int64) (*os.File, bool) {
 	w := chunkKey{id, wholeIdx}
 	d.mu.Lock()
 	el, ok := d.m[w]
@@ -222,11 +222,11 @@ func (d *diskCache) whole(id string, size int64) (*os.File, bool) {
 
 // join copies the chunks of file id (size bytes), once all of them are on
 // disk, into one file of its whole content, and drops the chunks.
-func (d *diskCache) join(id string, size int64) error {
+func (d *Disk) join(id string, size int64) error {
 	if size <= 0 || size > d.max {
 		return nil
 	}
-	last := (size - 1) / chunkSize
+	last := (size - 1) / ChunkSize
 	w := chunkKey{id, wholeIdx}
 	d.mu.Lock()
 	_, have := d.m[w]
@@ -273,7 +273,7 @@ func (d *diskCache) join(id string, size int64) error {
 
 // copyChunks writes chunks 0..last of file id, in order, to a new file
 // name, which must come to size bytes.
-func (d *diskCache) copyChunks(name, id string, last, size int64) error {
+func (d *Disk) copyChunks(name, id string, last, size int64) error {
 	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -310,7 +310,7 @@ func readInto(name string, buf []byte) ([]byte, error) {
 	return buf[:n], err
 }
 
-func (d *diskCache) put(k chunkKey, data []byte) error {
+func (d *Disk) put(k chunkKey, data []byte) error {
 	d.mu.Lock()
 	have := d.hasLocked(k)
 	d.mu.Unlock()
@@ -333,7 +333,7 @@ func (d *diskCache) put(k chunkKey, data []byte) error {
 }
 
 // evictLocked removes the least recently used chunks until the cache fits.
-func (d *diskCache) evictLocked() {
+func (d *Disk) evictLocked() {
 	for d.used > d.max && d.order.Len() > 0 {
 		el := d.order.Back()
 		c := el.Value.(*diskChunk)
@@ -344,7 +344,7 @@ func (d *diskCache) evictLocked() {
 	}
 }
 
-func (d *diskCache) size() int64 {
+func (d *Disk) size() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.used
@@ -365,9 +365,9 @@ func replaceFile(p string, write func(tmp string) error) error {
 	return nil
 }
 
-// clear drops every chunk: the cache dir was another library's, whose
+// Clear drops every chunk: the cache dir was another library's, whose
 // file ids these are.
-func (d *diskCache) clear() {
+func (d *Disk) Clear() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for el := d.order.Front(); el != nil; el = el.Next() {
