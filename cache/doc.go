@@ -59,5 +59,31 @@
 // # Time
 //
 // Every TTL, delay and backoff reads one clock, Options.Clock, so tests
-// move time instead of sleeping.
+// move time instead of sleeping. The one thing timed on the wall clock is
+// how long a learnt size is kept (below): it decides when a size is
+// asked again, never what a file shows or when a change is sent.
+//
+// # go-cache
+//
+// go-cache (github.com/patrickmn/go-cache) is a locked map whose items
+// expire. It serves where an item may go after a while with nothing lost
+// but a request: the sizes learnt from the storage host for listings
+// that lack them (internal/content), each kept an hour, so that the memo
+// does not grow with every file the mount ever looked at. Its expiry
+// reads the wall clock, which no test can move; that is right there only
+// because nothing but a request depends on it (a size never goes stale
+// under an id). Its janitor is not used, as its goroutine would outlive
+// Close: the content part drops the expired sizes itself, when it starts
+// learning more.
+//
+// It does not serve the listings, which a plain map under the listing
+// part's lock serves better. Nothing in them expires: a listing past its
+// TTL is still what a look-up shows while it is fetched again, the
+// "before" of a change report, and where a file's url is found, so it
+// may not vanish; and their TTL reads Options.Clock, which go-cache's
+// expiry cannot. A pass over the library walks every listing, which
+// go-cache hands out only as a copy of the whole map (Items); and each
+// read of one is a type assertion. The listings still sit in a go-cache
+// with no expiry until they move into their own package (issue 18's
+// next step), which makes that map plain.
 package cache

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	gocache "github.com/patrickmn/go-cache"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
@@ -592,11 +593,20 @@ type Cache struct {
 	relist  func(ctx context.Context, e Entry) (Entry, bool)
 	relists singleflight.Group
 
-	mu sync.Mutex
-	// sizes holds sizes learnt from the storage host, by file id. A file's
-	// bytes never change under one id, so they never go stale.
-	sizes map[string]remote.FileInfo // guarded by mu
+	// sizes holds the sizes learnt from the storage host (a
+	// remote.FileInfo by file id), each for sizeKeep after it was learnt.
+	sizes *gocache.Cache
 }
+
+// sizeKeep is how long a size learnt from the storage host is kept. A
+// file's bytes never change under one id, so a size never goes stale:
+// the keep only bounds the memory, which would otherwise hold a size for
+// every file the mount ever looked at. It covers the look-ups and opens
+// that follow a directory read many times over; a size asked for after
+// it costs one request again. It is on the wall clock (go-cache's, the
+// only one it has): what it decides is when a size is asked again, never
+// what a file shows.
+const sizeKeep = time.Hour
 
 // Config is what a Cache is made with.
 type Config struct {
@@ -629,7 +639,9 @@ func New(rc remote.Backend, cfg Config) *Cache {
 		disk:    cfg.Disk,
 		fetches: newFetchGroup(),
 		relist:  cfg.Relist,
-		sizes:   make(map[string]remote.FileInfo),
+		// No janitor: its goroutine would outlive Close. Expired sizes go
+		// when LearnSizes starts a batch (DeleteExpired).
+		sizes: gocache.New(sizeKeep, 0),
 	}
 }
 
@@ -697,11 +709,8 @@ func (s *Cache) Sized(ctx context.Context, e Entry) (Entry, error) {
 }
 
 func (s *Cache) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) {
-	s.mu.Lock()
-	fi, ok := s.sizes[e.ID]
-	s.mu.Unlock()
-	if ok {
-		return fi, nil
+	if v, ok := s.sizes.Get(e.ID); ok {
+		return v.(remote.FileInfo), nil
 	}
 	if e.URL() == "" {
 		return remote.FileInfo{}, entry.ErrNotFound
@@ -713,9 +722,7 @@ func (s *Cache) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) 
 		if err != nil {
 			return nil, entry.Translate(err)
 		}
-		s.mu.Lock()
-		s.sizes[e.ID] = fi
-		s.mu.Unlock()
+		s.sizes.SetDefault(e.ID, fi)
 		return fi, nil
 	})
 	if err != nil {
@@ -737,6 +744,7 @@ func (s *Cache) LearnSizes(entries []Entry) {
 	if len(todo) == 0 || s.closing.Err() != nil {
 		return
 	}
+	s.sizes.DeleteExpired()
 	s.learning.Add(1)
 	go func() {
 		defer s.learning.Done()

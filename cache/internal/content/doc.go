@@ -29,9 +29,10 @@
 //	  Disk.mu       the chunks and whole files on disk (files are read
 //	                and written outside it; the removals of evicted and
 //	                joined chunks are made under it)
-//	Cache.mu        the sizes learnt (leaf)
 //
-// blockCache.mu and Disk.mu are never held together.
+// blockCache.mu and Disk.mu are never held together. The sizes learnt
+// are in a go-cache (see Cache.sizes), whose own lock is taken and let
+// go inside each of its calls: a leaf.
 //
 // # Goroutines
 //

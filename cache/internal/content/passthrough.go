@@ -1,6 +1,10 @@
 package content
 
-import "os"
+import (
+	"os"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
 
 // OnDisk reports whether the cache keeps file contents on disk.
 func (s *Cache) OnDisk() bool { return s.disk != nil }
@@ -27,10 +31,11 @@ func (s *Cache) knownSize(e Entry) (int64, bool) {
 	if e.Size >= 0 {
 		return e.Size, true
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fi, ok := s.sizes[e.ID]
-	return fi.Size, ok
+	v, ok := s.sizes.Get(e.ID)
+	if !ok {
+		return 0, false
+	}
+	return v.(remote.FileInfo).Size, true
 }
 
 // ProbeFile returns an empty local file on the disk cache's file system,

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	gocache "github.com/patrickmn/go-cache"
+
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
@@ -100,5 +102,40 @@ func TestReaderRangesAndReadAhead(t *testing.T) {
 	// Each chunk crossed the wire once (the cache holds the whole file).
 	if got := srv.Stats().StorageBytes; got > int64(len(data))+ChunkSize {
 		t.Errorf("fetched %d bytes for a %d-byte file", got, len(data))
+	}
+}
+
+// A size the listing lacked is asked of the storage host once, however
+// often it is looked up, and asked again once its keep has run out.
+func TestSizeLearntOnceAndKeptForAWhile(t *testing.T) {
+	srv, c := newTestCache(t)
+	id := srv.AddFile("", "a.txt", "text/plain", []byte("hello world"))
+	ent := listed(t, c, id)
+	ent.Size = -1 // as a listing with minimal fields gives it
+	ctx := context.Background()
+	asked := func() int64 { return srv.Stats().StorageRequests }
+	for range 3 {
+		if got, err := c.Sized(ctx, ent); err != nil || got.Size != 11 {
+			t.Fatalf("Sized: %+v %v", got, err)
+		}
+	}
+	if n := asked(); n != 1 {
+		t.Fatalf("three look-ups asked the storage host %d times, want 1", n)
+	}
+	if size, ok := c.knownSize(ent); !ok || size != 11 {
+		t.Fatalf("knownSize: %d %v", size, ok)
+	}
+	// A keep of a nanosecond has run out by the next look-up.
+	c.sizes = gocache.New(time.Nanosecond, 0)
+	for range 2 {
+		if _, err := c.Sized(ctx, ent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := asked(); n != 3 {
+		t.Fatalf("with the sizes kept a nanosecond, %d requests in all, want 3", n)
+	}
+	if _, ok := c.knownSize(ent); ok {
+		t.Fatal("knownSize gave a size past its keep")
 	}
 }
