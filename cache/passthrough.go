@@ -16,7 +16,8 @@ func (h *Handle) LocalCopy() (*os.File, bool) {
 	if !h.s.content.OnDisk() || rec != nil || rd == nil || e.ID == "" {
 		return nil, false
 	}
-	if h.s.q.read(e.Key) != nil { // changed through another open file
+	if r := h.s.q.read(e.Key); r != nil { // changed through another open file
+		r.release(false)
 		return nil, false
 	}
 	return h.s.content.LocalCopy(e)

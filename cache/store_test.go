@@ -251,3 +251,37 @@ func TestWriteWhoseCopyInFails(t *testing.T) {
 		t.Fatal("the write hung after its copy-in failed")
 	}
 }
+
+// An open file asked for its local copy (passthrough) while another open
+// file changes the same file is refused it, and counts as no reader of
+// the change: once uploaded, the change leaves the queue.
+func TestLocalCopyRefusedLeavesNoReader(t *testing.T) {
+	e := newWB(t, func(o *Options) { o.DiskBytes = 1 << 20 })
+	e.srv.AddFile("", "a.txt", "text/plain", []byte("old bytes"))
+	ctx := context.Background()
+	ent := e.entry(t, "a.txt")
+	h1, err := e.store.Open(ctx, ent, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.read(t, ent); got != "old bytes" {
+		t.Fatalf("read %q", got)
+	}
+	h2, err := e.store.Open(ctx, ent, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := h1.LocalCopy(); ok {
+		f.Close()
+		t.Fatal("a local copy of a file being changed")
+	}
+	writeClose(t, h2, "new")
+	h1.Release()
+	eventually(t, "the change to leave the queue", func() bool {
+		e.clock.Advance(time.Minute)
+		return e.store.q.lookup(ent.Key) == nil
+	})
+	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "new" {
+		t.Fatalf("a.txt in the library: %q", got)
+	}
+}
