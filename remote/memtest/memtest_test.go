@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -206,4 +207,45 @@ func TestOCMNames(t *testing.T) {
 
 func errListOf(b *Backend, parent string) error {
 	return b.List(context.Background(), remote.ListQuery{ParentID: parent}, nil, func(remote.Item) {})
+}
+
+// Calls from many goroutines at once, of every kind, leave a library
+// that adds up (run under -race).
+func TestConcurrentCalls(t *testing.T) {
+	for _, p := range []Profile{HighLevel(), ImageKit(), OCM()} {
+		b := New(Options{Profile: p, PageSize: 5})
+		dir := b.AddFolder("", "Shared")
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx := context.Background()
+				for i := range 20 {
+					name := fmt.Sprintf("g%d-%d.txt", g, i)
+					it, err := upload(t, b, dir, name, []byte(name))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if err := b.List(ctx, remote.ListQuery{ParentID: dir}, nil, func(remote.Item) {}); err != nil {
+						t.Error(err)
+					}
+					if _, err := b.ReadAt(ctx, remote.FileRef{ID: it.ID}, [][]byte{make([]byte, 4)}, 0); err != nil {
+						t.Error(err)
+					}
+					if i%2 == 1 {
+						if err := b.Remove(ctx, []string{it.ID}, !b.Caps().Trash); err != nil {
+							t.Error(err)
+						}
+					}
+					b.Items()
+				}
+			}()
+		}
+		wg.Wait()
+		if n := len(b.Tree()); n != 1+8*10 {
+			t.Errorf("%s: %d active items, want the folder and 80 files", p.Caps.Kind, n)
+		}
+	}
 }
