@@ -32,17 +32,17 @@ func TestQuirkMatrix(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("QUIRK_OPS")); err == nil && n > 0 {
 		nops = n
 	}
-	faults := ghltest.Faults{Fault500: 0.03, FaultCut: 0.02}
+	faults := faultSet{fail500: 0.03, cut: 0.02}
 	args := []string{"--dir-cache-time", "2s", "--write-back-delay", "200ms", "--upload-retry", "200ms"}
 	for _, c := range []struct {
-		quirk string
-		opts  ghltest.Options
-		args  []string
-		with  func(*fsrand)
-		also  []string // quirks on with it
+		quirk   string
+		pageCap int // the fake's page cap (0: its default)
+		args    []string
+		with    func(*fsrand)
+		also    []string // quirks on with it
 	}{
 		{quirk: ghltest.QuirkTrashListed},
-		{quirk: ghltest.QuirkUnstableTies, opts: ghltest.Options{PageCap: 8}, args: []string{"--page-size", "8"}},
+		{quirk: ghltest.QuirkUnstableTies, pageCap: 8, args: []string{"--page-size", "8"}},
 		{quirk: ghltest.QuirkUploadNoURL},
 		{quirk: ghltest.QuirkCreate200},
 		{quirk: ghltest.QuirkFolderNoID},
@@ -50,7 +50,7 @@ func TestQuirkMatrix(t *testing.T) {
 		{quirk: "clock-skew=+5m"},
 		{quirk: ghltest.QuirkRootParentLocation},
 		{quirk: ghltest.QuirkRootListsAll},
-		{quirk: ghltest.QuirkLimitMax100, opts: ghltest.Options{PageCap: 1000}, args: []string{"--page-size", "500"}},
+		{quirk: ghltest.QuirkLimitMax100, pageCap: 1000, args: []string{"--page-size", "500"}},
 		{quirk: ghltest.QuirkQueryPrefix},
 		{quirk: ghltest.QuirkQueryExact},
 		{quirk: ghltest.QuirkQueryRegex},
@@ -84,9 +84,8 @@ func TestQuirkMatrix(t *testing.T) {
 	} {
 		t.Run(c.quirk, func(t *testing.T) {
 			t.Parallel()
-			opts := c.opts
-			opts.Quirks = append([]string{c.quirk}, c.also...)
-			runFSRandWith(t, seed, nops, opts, faults, append(slices.Clone(args), c.args...), c.with)
+			o := fakeOpts{quirks: append([]string{c.quirk}, c.also...), faults: faults, pageCap: c.pageCap}
+			runFSRandWith(t, ghlBackend{}, seed, nops, o, append(slices.Clone(args), c.args...), c.with)
 		})
 	}
 }

@@ -284,4 +284,11 @@ type Attempt struct {
 	// Exclude lists ids (and urls of files whose listed id is not known
 	// yet) of other copies, which are never taken for it.
 	Exclude []string
+	// Into and BaseRev, on a service that keeps versions under one id
+	// (not Caps.NewIDPerUpload), name the file the name held when the
+	// upload was sent and its version then: the upload, landed, is a
+	// later version of Into (or a new file, when another took the
+	// name), and Into at BaseRev is not it. Into is never excluded by
+	// its id. Empty: the name held no file.
+	Into, BaseRev string
 }

@@ -19,6 +19,10 @@ var (
 	ErrRateLimited    = errors.New("rate limited")
 	ErrQuotaExhausted = errors.New("daily API quota exhausted")
 	ErrUnavailable    = errors.New("service unavailable")
+	// ErrExists: the name is taken, on a service whose names are unique
+	// in a folder (Caps.UniqueNames): a rename or a move onto it, or a
+	// create the service does not turn into a version (409 Conflict).
+	ErrExists = errors.New("the name is taken")
 	// ErrListTooLong: a listing brought more items than the client takes
 	// (Config.MaxListItems).
 	ErrListTooLong = errors.New("listing too long")
@@ -152,6 +156,8 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity
 	case ErrTooLarge:
 		return e.Status == http.StatusRequestEntityTooLarge
+	case ErrExists:
+		return e.Status == http.StatusConflict
 	case ErrRateLimited:
 		return e.Status == http.StatusTooManyRequests
 	case ErrQuotaExhausted:

@@ -25,6 +25,7 @@ func TestErrorKinds(t *testing.T) {
 		{&Error{Status: 400}, []error{ErrInvalid}, []error{ErrNotFound}, false, ""},
 		{&Error{Status: 422}, []error{ErrInvalid}, nil, false, ""},
 		{&Error{Status: 413}, []error{ErrTooLarge}, nil, false, ""},
+		{&Error{Status: 409}, []error{ErrExists}, []error{ErrInvalid, ErrNotFound}, false, "Conflict"},
 		{&Error{Status: 403}, []error{ErrForbidden}, []error{ErrUnauthorized}, false, ""},
 		{&Error{Status: 401}, []error{ErrUnauthorized}, []error{ErrIncurable, ErrScope}, false, ""},
 		{&Error{Status: 401, Cause: ErrScope}, []error{ErrUnauthorized, ErrIncurable, ErrScope}, []error{ErrVersion}, false, ""},

@@ -126,7 +126,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "Too many requests", "")
 		return
 	}
-	if s.draw(f.FaultCut) {
+	if s.draw(f.FaultCut) || s.takeCut(rt.key) {
 		// Carry the request out, then drop the connection unanswered.
 		defer cutConnection(w, false)
 		w = &discardWriter{h: http.Header{}}

@@ -148,8 +148,9 @@
 //  1. Faults.Down: 503 {"statusCode":503,"message":"Service Unavailable"}.
 //  2. Faults.Latency is waited.
 //  3. Faults.Fault500, then Faults.Fault429, by random draw. Then the
-//     Faults.FaultCut draw: a cut request is carried out in full, and its
-//     connection is closed instead of answered.
+//     Faults.FaultCut draw (or a CutNext waiting for the endpoint): a cut
+//     request is carried out in full, and its connection is closed
+//     instead of answered.
 //  4. No User-Agent: 403. No route for the method and path: 404
 //     "Cannot GET /x" (before the token is looked at, as in NestJS).
 //     POST /oauth/token goes to its handler here (it takes no bearer

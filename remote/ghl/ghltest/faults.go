@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -128,6 +129,31 @@ func (s *Server) SetFaults(f Faults) {
 	s.faultsMu.Lock()
 	s.faults = f
 	s.faultsMu.Unlock()
+}
+
+// CutNext makes the next API request to one of endpoints (EndpointUpload,
+// EndpointRename ...) be carried out in full and its connection closed
+// before any answer, as a FaultCut draw does: a test of one lost answer
+// needs it at one call, not by chance. Several CutNext calls cut as many
+// requests, in turn.
+func (s *Server) CutNext(endpoints ...string) {
+	s.faultsMu.Lock()
+	defer s.faultsMu.Unlock()
+	s.cuts = append(s.cuts, endpoints)
+}
+
+// takeCut reports whether a CutNext waits for a request to endpoint, and
+// uses it up.
+func (s *Server) takeCut(endpoint string) bool {
+	s.faultsMu.Lock()
+	defer s.faultsMu.Unlock()
+	for i, eps := range s.cuts {
+		if slices.Contains(eps, endpoint) {
+			s.cuts = slices.Delete(s.cuts, i, i+1)
+			return true
+		}
+	}
+	return false
 }
 
 // Faults returns the current fault settings.

@@ -116,6 +116,36 @@ func TestFaultCut(t *testing.T) {
 	})
 }
 
+// CutNext cuts one request of the endpoints named, carried out, and no
+// other.
+func TestCutNext(t *testing.T) {
+	s := start(t, Options{})
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
+	mkdir := func(name string) error {
+		hr := s.testRequest(t, req{method: http.MethodPost, path: "/medias/folder",
+			json: map[string]string{"altId": testLoc, "altType": "location", "name": name}})
+		res, err := client.Do(hr)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	s.CutNext(EndpointUpload, EndpointFolder)
+	if got := s.testDo(t, req{path: "/medias/files", query: listQ("folder", "")}).status; got != 200 {
+		t.Fatalf("a listing, not named: %d", got)
+	}
+	if err := mkdir("cut"); err == nil {
+		t.Fatal("the folder's create was answered; want its connection cut")
+	}
+	if err := mkdir("answered"); err != nil {
+		t.Fatalf("the next create: %v; one cut was asked for", err)
+	}
+	if got := names(s.list(t, listQ("folder", ""))); len(got) != 2 {
+		t.Errorf("folders %q: want both made", got)
+	}
+}
+
 func TestFaultRejectUploads(t *testing.T) {
 	s := start(t, Options{Faults: Faults{RejectUploads: true}})
 	r := s.upload(t, nil, formFile{"file", "a.txt", "", []byte("a")}).expect(t, 400)

@@ -35,7 +35,12 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, cl c
 	quirks := s.quirkSet()
 	parentID = s.rootParent(cl.loc, quirks, parentID)
 	if quirks.has(QuirkParentIgnored) {
-		parentID = ""
+		// An unknown parent is still refused, as by an upload.
+		if it, ok := cl.loc.store.get(parentID); parentID != "" && (!ok || it.typ != TypeFolder) {
+			errNotFound(w)
+			return
+		}
+		parentID = "" // checked, then not used
 	}
 	it, err := cl.loc.store.addFolder(parentID, name)
 	if err != nil {

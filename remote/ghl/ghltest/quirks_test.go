@@ -233,8 +233,10 @@ func TestQuirkParentIgnored(t *testing.T) {
 			t.Errorf("%s landed in %q, want the root", it.Name, it.ParentID)
 		}
 	}
-	// An unknown parent is still refused.
+	// An unknown parent is still refused, by both creates.
 	s.upload(t, map[string]string{"name": "b.txt", "parentId": "0123456789abcdef01234567"}, formFile{"file", "b.txt", "", []byte("b")}).expect(t, http.StatusNotFound)
+	s.testDo(t, req{method: http.MethodPost, path: "/medias/folder", json: map[string]any{
+		"altType": "location", "altId": testLoc, "name": "c", "parentId": "0123456789abcdef01234567"}}).expect(t, http.StatusNotFound)
 }
 
 func TestQuirkClockSkew(t *testing.T) {

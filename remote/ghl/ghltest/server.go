@@ -138,6 +138,7 @@ type Server struct {
 
 	faultsMu sync.RWMutex
 	faults   Faults
+	cuts     [][]string // CutNext's endpoints, the next cut first
 
 	quirksMu sync.RWMutex
 	quirks   quirks
