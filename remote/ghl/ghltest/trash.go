@@ -34,10 +34,7 @@ const (
 	AppFolderFile   = "from-the-app.txt"
 )
 
-var (
-	errNotTrashed = errors.New("the item is not in the trash")
-	errSystem     = errors.New("a system folder")
-)
+var errNotTrashed = errors.New("the item is not in the trash")
 
 // seedSystemFolders adds the system folders to a new library.
 func seedSystemFolders(st *store) {
