@@ -116,21 +116,20 @@ func TestConfirmNotListed(t *testing.T) {
 // only by its url (its answer's id was not the listing's), is never taken
 // for it.
 func TestFindCreatedExcludesByURL(t *testing.T) {
-	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers}})
+	c, _ := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers}})
 	since := time.Now()
 	first, err := uploadBytes(t, c, "", "a.txt", "a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, []string{first.ID})
-	if err != nil || !ok {
-		t.Fatalf("without the url: %v %v", ok, err)
+	if err != nil || !ok || got.URL != first.URL {
+		t.Fatalf("without the url: %+v %v %v, want the earlier upload", got, ok, err)
 	}
 	got, ok, err = c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, []string{first.ID, first.URL})
 	if err != nil || ok {
 		t.Fatalf("the earlier upload was taken for a new one: %+v (%v)", got, err)
 	}
-	_ = srv
 }
 
 // update-404: a rename is refused as a route the service lacks, told
