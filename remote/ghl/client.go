@@ -202,9 +202,6 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// LocationID is the location this client works on.
-func (c *Client) LocationID() string { return c.location }
-
 // call describes one API request.
 type call struct {
 	method   string

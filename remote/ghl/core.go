@@ -73,8 +73,5 @@ func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) 
 // Stats returns the client's counters.
 func (c *Client) Stats() Stats { return c.core.Stats() }
 
-// PacerStats reports the pacer's counters.
-func (c *Client) PacerStats() PacerStats { return c.core.PacerStats() }
-
 // Usage reports the requests sent and the limits, for a status display.
 func (c *Client) Usage() Usage { return c.core.Usage() }

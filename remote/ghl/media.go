@@ -908,26 +908,6 @@ func (c *Client) Rename(ctx context.Context, id, name string) error {
 	return nil
 }
 
-// Renaming is one entry of RenameMany.
-type Renaming struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// RenameMany renames several items in one call (PUT /medias/update-files).
-// A service without the route is remembered, as for Rename.
-func (c *Client) RenameMany(ctx context.Context, items []Renaming) error {
-	if err := c.refusedRoute(RouteRenameMany); err != nil {
-		return err
-	}
-	body, err := c.do(ctx, call{method: "PUT", endpoint: "/medias/update-files", path: "/medias/update-files",
-		body: jsonBody(c.altBody(map[string]any{"filesToBeUpdated": items})), idempotent: true})
-	if err != nil {
-		return c.noteRoute(RouteRenameMany, err)
-	}
-	return checkResults(body, "updated", "PUT /medias/update-files")
-}
-
 // Delete deletes one file or folder (DELETE /medias/{id}), with altType
 // and altId in the query (a field report says the call fails without
 // them). What it does, trash or delete for good, is not documented: it is

@@ -45,10 +45,6 @@ func (c *Client) refusedRoute(route string) error {
 	return nil
 }
 
-// RouteRefused reports whether the service was seen to have no route
-// (such as "POST /medias/{id}") for this token.
-func (c *Client) RouteRefused(route string) bool { return c.refusedRoute(route) != nil }
-
 // noteRoute remembers a route-not-found answer to route (and logs it,
 // once), and returns the error to hand on: a *RouteError for such an
 // answer, err itself for any other.
@@ -70,10 +66,9 @@ func (c *Client) noteRoute(route string, err error) error {
 	return re
 }
 
-// Route names, as RouteRefused takes them.
+// Route names, as RouteError names them.
 const (
 	RouteRename     = "POST /medias/{id}"
-	RouteRenameMany = "PUT /medias/update-files"
 	RouteDelete     = "DELETE /medias/{id}"
 	RouteDeleteMany = "PUT /medias/delete-files"
 )

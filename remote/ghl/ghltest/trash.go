@@ -84,18 +84,6 @@ func (s *Server) refuseSystem(w http.ResponseWriter, l *Location, q quirks, ids 
 	return true
 }
 
-// AddSystemFolder creates a folder at the root flagged isEssential and/or
-// appFolder (listed so, and protected, under essential-folders) and
-// returns its id.
-func (l *Location) AddSystemFolder(name string, essential, appFolder bool) string {
-	return l.store.addSystemFolder(name, essential, appFolder)
-}
-
-// AddSystemFolder is Location.AddSystemFolder for the first location.
-func (s *Server) AddSystemFolder(name string, essential, appFolder bool) string {
-	return s.primary.AddSystemFolder(name, essential, appFolder)
-}
-
 // Restore takes a trashed item out of the trash, as the web UI does: it
 // is active again with its id, in its folder (the folders above it that
 // are trashed come back too, without the rest of what they held), with
