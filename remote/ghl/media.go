@@ -581,7 +581,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 	if err := c.beforeCreate("POST /medias/upload-file", up.ParentID, up.Name); err != nil {
 		return Item{}, err
 	}
-	ctype := cmp.Or(up.ContentType, "application/octet-stream")
+	ctype := cmp.Or(up.ContentType, remote.OctetStream)
 	if limit := UploadLimit(ctype, c.maxSize); up.Size > limit {
 		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d bytes of %s)", up.Name, up.Size, remote.ErrTooLarge, limit, ctype)
 	}
@@ -606,7 +606,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 			_ = json.Unmarshal(body, &res)
 			// The id is the answer's: the service may list the file under
 			// another (see Confirm).
-			it := Item{ID: firstNonEmpty(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
+			it := Item{ID: cmp.Or(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
 				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: c.clk.Now().UTC(), Unconfirmed: true}
 			if it.ID == "" {
 				if found, ok := c.findAnswerless(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude); ok {
@@ -876,7 +876,7 @@ func writeFormHead(mw *multipart.Writer, up Upload, location string) error {
 	}
 	h := make(textproto.MIMEHeader)
 	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, quoteFilename(up.Name)))
-	h.Set("Content-Type", cmp.Or(up.ContentType, "application/octet-stream"))
+	h.Set("Content-Type", cmp.Or(up.ContentType, remote.OctetStream))
 	_, err := mw.CreatePart(h)
 	return err
 }
@@ -992,13 +992,4 @@ func escapeID(id string) string {
 		e = strings.ReplaceAll(e, ".", "%2E")
 	}
 	return e
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package ghl
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -81,7 +82,7 @@ type OAuthApp struct {
 // which must be https, as the API client's (plain http only on loopback):
 // they carry the client secret, codes and tokens.
 func (a OAuthApp) base() (string, error) {
-	base := cmpOr(a.BaseURL, DefaultBaseURL)
+	base := cmp.Or(a.BaseURL, DefaultBaseURL)
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("remote: bad OAuth base URL %q", redactURL(base))
@@ -567,11 +568,11 @@ func (t *TokenFile) refreshLocked(ctx context.Context, stale string) (string, er
 	if fresh.RefreshToken == "" {
 		fresh.RefreshToken = onDisk.RefreshToken
 	}
-	fresh.UserType = cmpOr(fresh.UserType, onDisk.UserType)
-	fresh.CompanyID = cmpOr(fresh.CompanyID, onDisk.CompanyID)
-	fresh.LocationID = cmpOr(fresh.LocationID, onDisk.LocationID)
-	fresh.UserID = cmpOr(fresh.UserID, onDisk.UserID)
-	fresh.Scope = cmpOr(fresh.Scope, onDisk.Scope)
+	fresh.UserType = cmp.Or(fresh.UserType, onDisk.UserType)
+	fresh.CompanyID = cmp.Or(fresh.CompanyID, onDisk.CompanyID)
+	fresh.LocationID = cmp.Or(fresh.LocationID, onDisk.LocationID)
+	fresh.UserID = cmp.Or(fresh.UserID, onDisk.UserID)
+	fresh.Scope = cmp.Or(fresh.Scope, onDisk.Scope)
 	// On disk before use: a crash from here on leaves the new refresh
 	// token stored, the old one being spent.
 	if err := saveTokenSet(t.path, fresh); err != nil {
@@ -595,13 +596,6 @@ func (t *TokenFile) adopt(set TokenSet, dead error) {
 	t.mu.Lock()
 	t.set, t.dead = set, dead
 	t.mu.Unlock()
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // lockFile takes an exclusive lock on path (made 0600 if missing), waiting
@@ -763,7 +757,7 @@ func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.
 		}
 		fresh := 0
 		for _, l := range page.Locations {
-			id := cmpOr(l.ID, l.AltID)
+			id := cmp.Or(l.ID, l.AltID)
 			if id == "" || !plainID(id) || seen[id] {
 				continue
 			}
