@@ -327,13 +327,15 @@ func parseTokenSet(body []byte, sent time.Time) (TokenSet, error) {
 // SaveTokenSet writes set to path atomically (a temporary file synced and
 // renamed over it), mode 0600, and syncs the directory: the rename itself
 // must survive a power cut, or the file would come back with a refresh
-// token already spent.
+// token already spent. The temporary file is made beside path, never in
+// $TMPDIR (renameio's choice when a rename from there works), where a
+// crash would leave a token outside the folder the user chose.
 func SaveTokenSet(path string, set TokenSet) error {
 	b, err := json.MarshalIndent(set, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	if err := renameio.WriteFile(path, append(b, '\n'), 0o600, renameio.WithTempDir(filepath.Dir(path))); err != nil {
 		return err
 	}
 	d, err := os.Open(filepath.Dir(path))
