@@ -3,6 +3,7 @@ package ghl
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -262,4 +263,29 @@ func IncurableAdvice(e *Error, location string) string {
 		return fmt.Sprintf("the API refuses the Version header ghlfs sends (%s: %q): no new token cures that; a newer ghlfs may be needed", call, e.Message)
 	}
 	return e.Error()
+}
+
+func (c *Client) values() url.Values {
+	return url.Values{"altType": {"location"}, "altId": {c.location}}
+}
+
+func (c *Client) altBody(m map[string]any) []byte {
+	m["altType"] = "location"
+	m["altId"] = c.location
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // maps of strings and slices always marshal
+	}
+	return b
+}
+
+// escapeID makes an id one segment of a URL path, whatever it holds: a
+// '/' or '?' is escaped, and so is an id "." or "..", which a server or a
+// proxy would otherwise take as a step up the path.
+func escapeID(id string) string {
+	e := url.PathEscape(id)
+	if strings.Trim(e, ".") == "" {
+		e = strings.ReplaceAll(e, ".", "%2E")
+	}
+	return e
 }

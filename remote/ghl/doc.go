@@ -7,11 +7,13 @@
 // headers (errors.go), its storage hosts and published limits.
 //
 // What it owns: the listings, paged by offset over a sort key and read
-// again in another order when pages do not line up (media.go); uploads,
+// again in another order when pages do not line up (list.go); uploads,
 // with the 25 MB / 500 MB limits and the Version v3 header of a large
-// video (limits.go), a lost answer found by a new id created since the
-// send (FindCreated), and an answer's id confirmed in a listing
-// (Confirm); the check that a create landed in the folder asked for
+// video (upload.go, limits.go); a lost answer found by a new id created
+// since the send (FindCreated), and an answer's id confirmed in a
+// listing (Confirm) (confirm.go); folders made and items renamed
+// (write.go), and deleted, one or many, to the trash or for good
+// (delete.go); the check that a create landed in the folder asked for
 // (placement.go); routes the service does not have, remembered
 // (routes.go); the whole library by last change (updated.go); the item
 // parser, which reads a Mongo ObjectID's time as the item's creation
