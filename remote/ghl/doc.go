@@ -1,10 +1,12 @@
 // Package ghl is the HighLevel (GoHighLevel) Media Storage backend: its
-// client (Client), the OAuth grants of a Marketplace app and the token
-// file they keep (OAuthApp, TokenFile), and an agency's location tokens
-// (LocationAuth). Its requests go through the request core of package
-// remote; what it tells the core of HighLevel (its hooks) is its auth
-// header and Version header, its NestJS error bodies and X-RateLimit-*
-// headers (errors.go), its storage hosts and published limits.
+// client (Client), the OAuth grants of a Marketplace app (OAuthApp,
+// oauth.go) and the token file they keep (TokenFile, tokenfile.go), and
+// an agency's location tokens (LocationAuth, locationauth.go) and list of
+// locations (locations.go). Its requests go through the request core of
+// package remote; what it tells the core of HighLevel (its hooks) is its
+// auth header and Version header, its NestJS error bodies and
+// X-RateLimit-* headers (errors.go), its storage hosts and published
+// limits.
 //
 // What it owns: the listings, paged by offset over a sort key and read
 // again in another order when pages do not line up (list.go); uploads,
@@ -29,5 +31,5 @@
 // minted with none held. A TokenFile's refresh holds the token file's lock
 // (FILE.lock, an flock) across the grant, by design (it is what makes a
 // refresh token be used once across processes), and takes TokenFile.mu,
-// a leaf, inside it, never across I/O; see oauth.go.
+// a leaf, inside it, never across I/O; see tokenfile.go.
 package ghl
