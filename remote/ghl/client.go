@@ -65,7 +65,7 @@ type Config struct {
 	// Auth, when set, gives the tokens instead of Token and TokenSource
 	// (an OAuth TokenFile, refreshed; a location token minted from an
 	// agency's).
-	Auth Authorizer
+	Auth remote.Authorizer
 	// MaxUploadSize is the largest image or other file uploaded (default
 	// MaxUploadSize); a video may be larger (see UploadLimit).
 	MaxUploadSize int64
@@ -124,9 +124,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Host == "" {
-		return nil, fmt.Errorf("remote: bad API base URL %q", redactURL(cfg.BaseURL))
+		return nil, fmt.Errorf("remote: bad API base URL %q", remote.RedactURL(cfg.BaseURL))
 	}
-	if err := checkAPIURL(base); err != nil {
+	if err := remote.CheckAPIURL(base); err != nil {
 		return nil, err
 	}
 	if cfg.PageSize <= 0 {
@@ -249,7 +249,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 // IncurableAdvice is the log line of a 401 that no new token cures:
 // its cause, the API's words, and what to do; location is the one the
 // call was for ("" if none).
-func IncurableAdvice(e *Error, location string) string {
+func IncurableAdvice(e *remote.Error, location string) string {
 	call := e.Method + " " + e.Endpoint
 	switch e.Cause {
 	case remote.ErrScope:

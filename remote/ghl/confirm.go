@@ -17,10 +17,10 @@ import (
 //
 // since is a time of this machine; createdAt is the service's, so it is
 // compared on the service's clock (learnt from its Date headers).
-func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (Item, bool, error) {
+func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error) {
 	items, err := c.named(ctx, parentID, typ, name)
 	if err != nil {
-		return Item{}, false, err
+		return remote.Item{}, false, err
 	}
 	best := c.newestCreated(items, parentID, name, size, since, exclude)
 	return best, best.ID != "", nil
@@ -29,13 +29,13 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 // newestCreated is FindCreated's choice among the items of a listing.
 // exclude holds ids, and urls of files whose listed id is not known yet
 // (an upload whose answer's id is unconfirmed).
-func (c *Client) newestCreated(items []Item, parentID, name string, size int64, since time.Time, exclude []string) Item {
+func (c *Client) newestCreated(items []remote.Item, parentID, name string, size int64, since time.Time, exclude []string) remote.Item {
 	since = c.core.ServerTime(since).Add(-30 * time.Second)
 	skip := make(map[string]bool, len(exclude))
 	for _, id := range exclude {
 		skip[id] = true
 	}
-	var best Item
+	var best remote.Item
 	var bestAt time.Time
 	for _, it := range items {
 		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip[it.ID] || (it.URL != "" && skip[it.URL]) {
@@ -67,31 +67,31 @@ func (c *Client) newestCreated(items []Item, parentID, name string, size int64, 
 // UUID in their url; whether fileId is the listing's _id is promised
 // nowhere), and a change sent with an id no listing showed may act on
 // nothing. remote.ErrUnconfirmed when no listed item is it.
-func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude []string) (Item, error) {
+func (c *Client) Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error) {
 	if !strings.ContainsAny(it.Name, `\^$|?*+()[]{}`) {
 		// The first page of a search by its name shows it, as a rule: one
 		// call. Whether more pages follow matters only when it does not.
-		page, err := c.ListPage(ctx, ListQuery{Type: TypeFile, ParentID: it.ParentID, Query: it.Name}, 0, c.limit())
+		page, err := c.ListPage(ctx, ListQuery{Type: remote.TypeFile, ParentID: it.ParentID, Query: it.Name}, 0, c.limit())
 		if err != nil {
-			return Item{}, err
+			return remote.Item{}, err
 		}
-		page = slices.DeleteFunc(ListQuery{ParentID: it.ParentID}.children(page), func(x Item) bool { return x.Deleted })
+		page = slices.DeleteFunc(ListQuery{ParentID: it.ParentID}.children(page), func(x remote.Item) bool { return x.Deleted })
 		if x, ok := uploadIn(page, it); ok {
 			return x, nil
 		}
 	}
-	items, err := c.named(ctx, it.ParentID, TypeFile, it.Name)
+	items, err := c.named(ctx, it.ParentID, remote.TypeFile, it.Name)
 	if err != nil {
-		return Item{}, err
+		return remote.Item{}, err
 	}
 	if x, ok := uploadIn(items, it); ok {
 		return x, nil
 	}
 	// Renamed meanwhile (elsewhere, or by a rename of the mount's that
 	// the caller did not know of): its id, or its url, still tells it.
-	all, err := c.List(ctx, ListQuery{Type: TypeFile, ParentID: it.ParentID})
+	all, err := c.List(ctx, ListQuery{Type: remote.TypeFile, ParentID: it.ParentID})
 	if err != nil {
-		return Item{}, err
+		return remote.Item{}, err
 	}
 	if x, ok := uploadIn(all, it); ok {
 		return x, nil
@@ -99,27 +99,27 @@ func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude 
 	if x := c.newestCreated(items, it.ParentID, it.Name, it.Size, since, exclude); x.ID != "" {
 		return x, nil
 	}
-	return Item{}, fmt.Errorf("%w: %s (answered as id %s) is not in its folder's listing", remote.ErrUnconfirmed, it.Name, it.ID)
+	return remote.Item{}, fmt.Errorf("%w: %s (answered as id %s) is not in its folder's listing", remote.ErrUnconfirmed, it.Name, it.ID)
 }
 
 // uploadIn finds an upload's file in a listing, by its id or its url.
-func uploadIn(items []Item, it Item) (Item, bool) {
+func uploadIn(items []remote.Item, it remote.Item) (remote.Item, bool) {
 	for _, x := range items {
 		if x.ID == it.ID || remote.SameURL(x.URL, it.URL) {
 			return x, true
 		}
 	}
-	return Item{}, false
+	return remote.Item{}, false
 }
 
 // findAnswerless finds a create the server answered with success but
 // without an id. Its listing may lag behind the create: it is looked for
 // a few times, a little longer apart each time.
-func (c *Client) findAnswerless(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (Item, bool) {
+func (c *Client) findAnswerless(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool) {
 	for attempt := 0; attempt < 4; attempt++ {
 		if attempt > 0 {
-			if sleepCtx(ctx, c.clk, backoff(attempt-1, 500*time.Millisecond, 4*time.Second)) != nil {
-				return Item{}, false
+			if remote.Sleep(ctx, c.clk, remote.Backoff(attempt-1, 500*time.Millisecond, 4*time.Second)) != nil {
+				return remote.Item{}, false
 			}
 		}
 		found, ok, err := c.FindCreated(ctx, parentID, typ, name, size, since, exclude)
@@ -127,7 +127,7 @@ func (c *Client) findAnswerless(ctx context.Context, parentID, typ, name string,
 			return found, true
 		}
 	}
-	return Item{}, false
+	return remote.Item{}, false
 }
 
 // named returns the items of a folder that may be named name: a listing
@@ -137,13 +137,13 @@ func (c *Client) findAnswerless(ctx context.Context, parentID, typ, name string,
 // itself under each of those unless it holds characters special to a
 // regular expression; and when the answer holds no item of that name the
 // search is not trusted either.
-func (c *Client) named(ctx context.Context, parentID, typ, name string) ([]Item, error) {
+func (c *Client) named(ctx context.Context, parentID, typ, name string) ([]remote.Item, error) {
 	if !strings.ContainsAny(name, `\^$|?*+()[]{}`) {
 		items, err := c.List(ctx, ListQuery{Type: typ, ParentID: parentID, Query: name})
 		if err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(items, func(it Item) bool { return it.Name == name }) {
+		if slices.ContainsFunc(items, func(it remote.Item) bool { return it.Name == name }) {
 			return items, nil
 		}
 	}

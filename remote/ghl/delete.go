@@ -67,7 +67,7 @@ func checkResults(body []byte, flag, what string) error {
 		}
 	}
 	if len(failed) > 0 {
-		return &NotDoneError{Call: what, IDs: failed}
+		return &remote.NotDoneError{Call: what, IDs: failed}
 	}
 	return nil
 }

@@ -16,9 +16,9 @@ import (
 // Upload answers whose id is not the listing's, and routes the service
 // may not have (remote/API.md, "Field reports").
 
-func uploadBytes(t *testing.T, c *ghl.Client, parent, name, data string, exclude ...string) (ghl.Item, error) {
+func uploadBytes(t *testing.T, c *ghl.Client, parent, name, data string, exclude ...string) (remote.Item, error) {
 	t.Helper()
-	return c.UploadFile(context.Background(), ghl.Upload{ParentID: parent, Name: name, Size: int64(len(data)), Exclude: exclude,
+	return c.UploadFile(context.Background(), remote.Upload{ParentID: parent, Name: name, Size: int64(len(data)), Exclude: exclude,
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }})
 }
 
@@ -122,11 +122,11 @@ func TestFindCreatedExcludesByURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, []string{first.ID})
+	got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, []string{first.ID})
 	if err != nil || !ok || got.URL != first.URL {
 		t.Fatalf("without the url: %+v %v %v, want the earlier upload", got, ok, err)
 	}
-	got, ok, err = c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, []string{first.ID, first.URL})
+	got, ok, err = c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, []string{first.ID, first.URL})
 	if err != nil || ok {
 		t.Fatalf("the earlier upload was taken for a new one: %+v (%v)", got, err)
 	}
@@ -185,7 +185,7 @@ func TestDeleteWithoutBulkRoute(t *testing.T) {
 		}
 	}
 	// Gone already: not done, for the caller to check a listing.
-	var nd *ghl.NotDoneError
+	var nd *remote.NotDoneError
 	if err := c.DeleteMany(context.Background(), []string{a}, ghl.StatusDeleted); !errors.As(err, &nd) || nd.IDs[0] != a {
 		t.Fatalf("delete of a deleted file: %v", err)
 	}

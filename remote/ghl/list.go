@@ -26,9 +26,9 @@ type ListQuery struct {
 
 // List returns every item matching q, reading as many pages as it takes
 // (see ListEach).
-func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
-	var items []Item
-	err := c.ListEach(ctx, q, func() { items = items[:0] }, func(it Item) { items = append(items, it) })
+func (c *Client) List(ctx context.Context, q ListQuery) ([]remote.Item, error) {
+	var items []remote.Item
+	err := c.ListEach(ctx, q, func() { items = items[:0] }, func(it remote.Item) { items = append(items, it) })
 	if err != nil {
 		return nil, err
 	}
@@ -70,9 +70,9 @@ func (c *Client) List(ctx context.Context, q ListQuery) ([]Item, error) {
 // with remote.ErrListTooLong, and an answer larger than remote.MaxAnswerBytes with
 // remote.ErrAnswerTooLarge: a server that never ends its pages, or sends one
 // enormous page, is stopped there.
-func (c *Client) ListEach(ctx context.Context, q ListQuery, restart func(), add func(Item)) error {
+func (c *Client) ListEach(ctx context.Context, q ListQuery, restart func(), add func(remote.Item)) error {
 	if q.Type == "" {
-		q.Type = TypeFile
+		q.Type = remote.TypeFile
 	}
 	first := c.sortHint(q)
 	started := false
@@ -170,7 +170,7 @@ func (q ListQuery) hintKey() string {
 // is in that folder is not taken for one of its items (a server that
 // ignored parentId and wrote root items without one would otherwise show
 // the root in every folder).
-func (q ListQuery) children(page []Item) []Item {
+func (q ListQuery) children(page []remote.Item) []remote.Item {
 	if q.FetchAll {
 		return page
 	}
@@ -208,7 +208,7 @@ func (q ListQuery) label() string {
 
 // listOnce reads a listing page by page in one order; clean is false when
 // a page did not repeat the end of the one before in the same order.
-func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, begin func(), add func(Item)) (clean bool, err error) {
+func (c *Client) listOnce(ctx context.Context, q ListQuery, order listOrder, begin func(), add func(remote.Item)) (clean bool, err error) {
 	seen := make(map[string]struct{})
 	kind := q.kind()
 	clean = true
@@ -345,7 +345,7 @@ func (c *Client) learnUnpaged(q ListQuery) {
 }
 
 // ids are the ids of a page, in order.
-func ids(page []Item) []string {
+func ids(page []remote.Item) []string {
 	out := make([]string, len(page))
 	for i, it := range page {
 		out[i] = it.ID
@@ -358,7 +358,7 @@ func ids(page []Item) []string {
 // the second anchor); more than that, or a page whose start does not match
 // enough of them, is a pass that does not line up: items sharing a sort
 // key that come back in another order match a few anchors only by chance.
-func repeats(page []Item, anchors []string) bool {
+func repeats(page []remote.Item, anchors []string) bool {
 	if len(anchors) == 0 {
 		return true
 	}
@@ -388,7 +388,7 @@ func (c *Client) listed(q ListQuery, n int) {
 
 // listPageBounded is listPage with its own deadline: the wait for one
 // page, not for the whole listing, is what the call timeout bounds.
-func (c *Client) listPageBounded(ctx context.Context, q ListQuery, order listOrder, offset, limit int) ([]Item, error) {
+func (c *Client) listPageBounded(ctx context.Context, q ListQuery, order listOrder, offset, limit int) ([]remote.Item, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.retryFor)
 	defer cancel()
 	return c.listPage(ctx, q, order, offset, limit)
@@ -403,11 +403,11 @@ func (q ListQuery) kind() string {
 // a page of the root's files, which also tells List how long a page the
 // server is sure to return.
 func (c *Client) Check(ctx context.Context) error {
-	page, err := c.ListPage(ctx, ListQuery{Type: TypeFile}, 0, c.limit())
+	page, err := c.ListPage(ctx, ListQuery{Type: remote.TypeFile}, 0, c.limit())
 	if err != nil {
 		return err
 	}
-	kind := ListQuery{Type: TypeFile}.kind()
+	kind := ListQuery{Type: remote.TypeFile}.kind()
 	c.mu.Lock()
 	c.pageFloor[kind] = max(c.pageFloor[kind], len(page))
 	c.mu.Unlock()
@@ -415,13 +415,13 @@ func (c *Client) Check(ctx context.Context) error {
 }
 
 // ListPage returns one page of a listing, oldest first.
-func (c *Client) ListPage(ctx context.Context, q ListQuery, offset, limit int) ([]Item, error) {
+func (c *Client) ListPage(ctx context.Context, q ListQuery, offset, limit int) ([]remote.Item, error) {
 	return c.listPage(ctx, q, listOrders[0], offset, limit)
 }
 
-func (c *Client) listPage(ctx context.Context, q ListQuery, order listOrder, offset, limit int) ([]Item, error) {
+func (c *Client) listPage(ctx context.Context, q ListQuery, order listOrder, offset, limit int) ([]remote.Item, error) {
 	if q.Type == "" {
-		q.Type = TypeFile
+		q.Type = remote.TypeFile
 	}
 	v := c.values()
 	v.Set("type", q.Type)
@@ -439,7 +439,7 @@ func (c *Client) listPage(ctx context.Context, q ListQuery, order listOrder, off
 		v.Set("query", q.Query)
 	}
 	body, err := c.do(ctx, call{method: "GET", endpoint: "/medias/files", path: "/medias/files", query: v, idempotent: true, maxBody: c.maxList})
-	var apiErr *Error
+	var apiErr *remote.Error
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnprocessableEntity && limit > maxSafeLimit {
 		// A server that caps limit refuses a larger one (422 "limit must
 		// not be greater than 100"): ask for pages it takes, from now on.

@@ -19,7 +19,7 @@ import (
 // token: a new one is minted when one nears its expiry or is refused.
 type LocationAuth struct {
 	app        OAuthApp
-	company    Authorizer
+	company    remote.Authorizer
 	companyID  string
 	locationID string
 	clk        clockwork.Clock
@@ -32,7 +32,7 @@ type LocationAuth struct {
 }
 
 // NewLocationAuth mints location tokens with company's tokens.
-func NewLocationAuth(app OAuthApp, company Authorizer, companyID, locationID string) *LocationAuth {
+func NewLocationAuth(app OAuthApp, company remote.Authorizer, companyID, locationID string) *LocationAuth {
 	return &LocationAuth{app: app, company: company, companyID: companyID, locationID: locationID, clk: app.clock()}
 }
 

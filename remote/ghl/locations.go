@@ -42,7 +42,7 @@ const locationsPageSize = 100
 func (a OAuthApp) InstalledLocations(ctx context.Context, companyToken, companyID, appID string) ([]InstalledLocation, error) {
 	if appID != "" {
 		locs, err := a.pagedLocations(ctx, companyToken, "/oauth/installedLocations", url.Values{"companyId": {companyID}, "appId": {appID}, "isInstalled": {"true"}})
-		var refused *Error
+		var refused *remote.Error
 		if !errors.As(err, &refused) || errors.Is(err, remote.ErrUnauthorized) {
 			return locs, err
 		}
@@ -78,7 +78,7 @@ func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.
 	}
 	hc := a.HTTP
 	if hc == nil {
-		hc = &http.Client{Transport: newTransport(), Timeout: time.Minute, CheckRedirect: apiRedirect}
+		hc = &http.Client{Transport: remote.NewTransport(), Timeout: time.Minute, CheckRedirect: remote.APIRedirect}
 	}
 	var out []InstalledLocation
 	seen := map[string]bool{}
@@ -130,15 +130,15 @@ func (a OAuthApp) locationsPage(ctx context.Context, hc *http.Client, base, toke
 	var page locationsPage
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path+"?"+q.Encode(), nil)
 	if err != nil {
-		return page, redactErr(err)
+		return page, remote.RedactErr(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Version", APIVersion)
 	resp, err := hc.Do(req)
-	a.Counts.Count(http.MethodGet, path, statusOf(resp))
+	a.Counts.Count(http.MethodGet, path, remote.StatusOf(resp))
 	if err != nil {
-		return page, fmt.Errorf("GET %s: %w", path, redactErr(err))
+		return page, fmt.Errorf("GET %s: %w", path, remote.RedactErr(err))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, remote.MaxAnswerBytes+1))
 	resp.Body.Close()

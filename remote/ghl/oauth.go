@@ -50,7 +50,7 @@ type OAuthApp struct {
 	// Counts counts the requests the app sends (token grants, location
 	// tokens, the lists of an agency's locations), as a Client counts its
 	// own; nil counts none.
-	Counts *CallCounts
+	Counts *remote.CallCounts
 }
 
 // base is where the app's requests go: BaseURL (default DefaultBaseURL),
@@ -60,9 +60,9 @@ func (a OAuthApp) base() (string, error) {
 	base := cmp.Or(a.BaseURL, DefaultBaseURL)
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("remote: bad OAuth base URL %q", redactURL(base))
+		return "", fmt.Errorf("remote: bad OAuth base URL %q", remote.RedactURL(base))
 	}
-	if err := checkAPIURL(u); err != nil {
+	if err := remote.CheckAPIURL(u); err != nil {
 		return "", err
 	}
 	return base, nil
@@ -110,7 +110,7 @@ func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType, ver
 // sent the code without it, or a code another login injected (issued
 // without a challenge) would be taken.
 func pkceFieldRefused(err error) bool {
-	var e *Error
+	var e *remote.Error
 	if !errors.As(err, &e) || (e.Status != http.StatusBadRequest && e.Status != http.StatusUnprocessableEntity) {
 		return false
 	}
@@ -173,7 +173,7 @@ func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Value
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+path, strings.NewReader(form.Encode()))
 	if err != nil {
-		return TokenSet{}, redactErr(err)
+		return TokenSet{}, remote.RedactErr(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -183,13 +183,13 @@ func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Value
 	}
 	hc := a.HTTP
 	if hc == nil {
-		hc = &http.Client{Transport: newTransport(), Timeout: time.Minute, CheckRedirect: apiRedirect}
+		hc = &http.Client{Transport: remote.NewTransport(), Timeout: time.Minute, CheckRedirect: remote.APIRedirect}
 	}
 	started := a.clock().Now()
 	resp, err := hc.Do(req)
-	a.Counts.Count(http.MethodPost, path, statusOf(resp))
+	a.Counts.Count(http.MethodPost, path, remote.StatusOf(resp))
 	if err != nil {
-		return TokenSet{}, fmt.Errorf("POST %s: %w", path, redactErr(err))
+		return TokenSet{}, fmt.Errorf("POST %s: %w", path, remote.RedactErr(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxGrantAnswer+1))
@@ -234,7 +234,7 @@ func grantError(path string, resp *http.Response, body []byte) error {
 // refresh token used or revoked, the app's secret wrong), as opposed to a
 // failure to reach the server, which may pass.
 func refusedGrant(err error) bool {
-	var e *Error
+	var e *remote.Error
 	return errors.As(err, &e) && (e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
 }
 

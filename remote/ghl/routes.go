@@ -17,8 +17,8 @@ import (
 
 // RouteError is a call the service has no route for, as first answered.
 type RouteError struct {
-	Route string // e.g. "POST /medias/{id}"
-	Err   *Error // the 404 "Cannot POST /medias/…"
+	Route string        // e.g. "POST /medias/{id}"
+	Err   *remote.Error // the 404 "Cannot POST /medias/…"
 }
 
 func (e *RouteError) Error() string {
@@ -49,7 +49,7 @@ func (c *Client) refusedRoute(route string) error {
 // once), and returns the error to hand on: a *RouteError for such an
 // answer, err itself for any other.
 func (c *Client) noteRoute(route string, err error) error {
-	var apiErr *Error
+	var apiErr *remote.Error
 	if !errors.As(err, &apiErr) || !apiErr.NoRoute {
 		return err
 	}
@@ -94,7 +94,7 @@ func (c *Client) deleteEach(ctx context.Context, ids []string, status DeleteStat
 		}
 	}
 	if len(gone) > 0 {
-		return &NotDoneError{Call: "DELETE /medias/{id}", IDs: gone}
+		return &remote.NotDoneError{Call: "DELETE /medias/{id}", IDs: gone}
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 // UploadFile uploads a new file and returns it as an Item (ID and URL from
 // the answer). New content always makes a new file: the API cannot replace
 // an existing file's bytes.
-func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
+func (c *Client) UploadFile(ctx context.Context, up remote.Upload) (remote.Item, error) {
 	it, err := c.uploadFile(ctx, up)
 	if err != nil {
 		return it, err
@@ -27,13 +27,13 @@ func (c *Client) UploadFile(ctx context.Context, up Upload) (Item, error) {
 	return c.checkPlacement(ctx, "POST /medias/upload-file", it, up.ParentID)
 }
 
-func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
+func (c *Client) uploadFile(ctx context.Context, up remote.Upload) (remote.Item, error) {
 	if err := c.beforeCreate("POST /medias/upload-file", up.ParentID, up.Name); err != nil {
-		return Item{}, err
+		return remote.Item{}, err
 	}
 	ctype := cmp.Or(up.ContentType, remote.OctetStream)
 	if limit := UploadLimit(ctype, c.maxSize); up.Size > limit {
-		return Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d bytes of %s)", up.Name, up.Size, remote.ErrTooLarge, limit, ctype)
+		return remote.Item{}, fmt.Errorf("POST /medias/upload-file: %s is %d bytes: %w (the API takes at most %d bytes of %s)", up.Name, up.Size, remote.ErrTooLarge, limit, ctype)
 	}
 	cl := call{method: "POST", endpoint: "/medias/upload-file", path: "/medias/upload-file"}
 	if IsVideo(ctype) && up.Size > c.maxSize {
@@ -41,7 +41,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 	}
 	var err error
 	if cl.body, cl.length, err = multipartBody(up, c.location); err != nil {
-		return Item{}, err
+		return remote.Item{}, err
 	}
 	start := c.clk.Now()
 	for attempt := 0; ; attempt++ {
@@ -56,30 +56,30 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 			_ = json.Unmarshal(body, &res)
 			// The id is the answer's: the service may list the file under
 			// another (see Confirm).
-			it := Item{ID: cmp.Or(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
+			it := remote.Item{ID: cmp.Or(res.FileID, res.ID, res.AltID), Name: up.Name, Type: remote.TypeFile, ParentID: up.ParentID,
 				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: c.clk.Now().UTC(), Unconfirmed: true}
 			if it.ID == "" {
-				if found, ok := c.findAnswerless(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude); ok {
+				if found, ok := c.findAnswerless(ctx, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude); ok {
 					return found, nil
 				}
-				return Item{}, fmt.Errorf("POST /medias/upload-file: answer without a file id: %.200s", body)
+				return remote.Item{}, fmt.Errorf("POST /medias/upload-file: answer without a file id: %.200s", body)
 			}
 			return it, nil
 		}
 		if !errors.Is(err, errAmbiguous) || attempt >= 4 {
-			return Item{}, err
+			return remote.Item{}, err
 		}
 		// The first attempt may have landed: look before sending the bytes again.
-		found, ok, ferr := c.FindCreated(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude)
+		found, ok, ferr := c.FindCreated(ctx, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude)
 		if ferr != nil {
-			return Item{}, err
+			return remote.Item{}, err
 		}
 		if ok {
 			return found, nil
 		}
 		c.log.Debug("upload did not land; sending it again", "name", up.Name, "err", err)
-		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
-			return Item{}, err
+		if werr := remote.Sleep(ctx, c.clk, remote.Backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return remote.Item{}, err
 		}
 		c.core.CountRetry(cl.method, cl.endpoint)
 	}
@@ -89,7 +89,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 // file's bytes are never held in memory. With a known size the body has a
 // Content-Length (the form's parts around the file are fixed once, with
 // one boundary); otherwise it is sent chunked.
-func multipartBody(up Upload, location string) (func() (io.Reader, string, error), int64, error) {
+func multipartBody(up remote.Upload, location string) (func() (io.Reader, string, error), int64, error) {
 	if up.Size < 0 {
 		return pipedBody(up, location), 0, nil
 	}
@@ -108,7 +108,7 @@ func multipartBody(up Upload, location string) (func() (io.Reader, string, error
 		if err != nil {
 			return nil, "", err
 		}
-		file := counted(&exactReader{r: src, left: up.Size, name: up.Name, size: up.Size}, up.Progress)
+		file := up.Progress.Attempt(&exactReader{r: src, left: up.Size, name: up.Name, size: up.Size})
 		// net/http closes the body, read to the end or not: that closes src.
 		return struct {
 			io.Reader
@@ -145,7 +145,7 @@ func (e *exactReader) Read(p []byte) (int, error) {
 }
 
 // pipedBody streams a form whose file size is not known.
-func pipedBody(up Upload, location string) func() (io.Reader, string, error) {
+func pipedBody(up remote.Upload, location string) func() (io.Reader, string, error) {
 	return func() (io.Reader, string, error) {
 		src, err := up.Open()
 		if err != nil {
@@ -157,7 +157,7 @@ func pipedBody(up Upload, location string) func() (io.Reader, string, error) {
 			defer src.Close()
 			err := writeFormHead(mw, up, location)
 			if err == nil {
-				_, err = io.Copy(pw, counted(src, up.Progress))
+				_, err = io.Copy(pw, up.Progress.Attempt(src))
 			}
 			if err == nil {
 				err = mw.Close()
@@ -173,7 +173,7 @@ func pipedBody(up Upload, location string) func() (io.Reader, string, error) {
 // every other call: the spec does not name them for this one, but a public
 // client sends them, and a server that wants them would put a file whose
 // form lacks them in the root whatever parentId says.
-func writeFormHead(mw *multipart.Writer, up Upload, location string) error {
+func writeFormHead(mw *multipart.Writer, up remote.Upload, location string) error {
 	fields := [][2]string{{"name", up.Name}}
 	if up.ParentID != "" {
 		fields = append(fields, [2]string{"parentId", up.ParentID})

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // CreateFolder creates a folder named name under parentID ("" = root).
-func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item, error) {
+func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error) {
 	it, err := c.createFolder(ctx, parentID, name)
 	if err != nil {
 		return it, err
@@ -17,9 +19,9 @@ func (c *Client) CreateFolder(ctx context.Context, parentID, name string) (Item,
 	return c.checkPlacement(ctx, "POST /medias/folder", it, parentID)
 }
 
-func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item, error) {
+func (c *Client) createFolder(ctx context.Context, parentID, name string) (remote.Item, error) {
 	if err := c.beforeCreate("POST /medias/folder", parentID, name); err != nil {
-		return Item{}, err
+		return remote.Item{}, err
 	}
 	m := map[string]any{"name": name}
 	if parentID != "" {
@@ -30,15 +32,15 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 	for attempt := 0; ; attempt++ {
 		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/folder", path: "/medias/folder", body: jsonBody(payload)})
 		if err == nil {
-			var it Item
+			var it remote.Item
 			if jerr := json.Unmarshal(unwrapObject(body, "folder"), (*apiItem)(&it)); jerr != nil || it.ID == "" {
 				// Created, but the answer does not say as what: find it.
-				if found, ok := c.findAnswerless(ctx, parentID, TypeFolder, name, -1, start, nil); ok {
+				if found, ok := c.findAnswerless(ctx, parentID, remote.TypeFolder, name, -1, start, nil); ok {
 					return found, nil
 				}
-				return Item{}, fmt.Errorf("POST /medias/folder: answer without an id: %.200s", body)
+				return remote.Item{}, fmt.Errorf("POST /medias/folder: answer without an id: %.200s", body)
 			}
-			it.Type = TypeFolder
+			it.Type = remote.TypeFolder
 			if it.Name == "" {
 				it.Name = name
 			}
@@ -49,17 +51,17 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (Item,
 			return it, nil
 		}
 		if !errors.Is(err, errAmbiguous) || attempt >= 4 {
-			return Item{}, err
+			return remote.Item{}, err
 		}
-		found, ok, ferr := c.FindCreated(ctx, parentID, TypeFolder, name, -1, start, nil)
+		found, ok, ferr := c.FindCreated(ctx, parentID, remote.TypeFolder, name, -1, start, nil)
 		if ferr != nil {
-			return Item{}, err
+			return remote.Item{}, err
 		}
 		if ok {
 			return found, nil
 		}
-		if werr := sleepCtx(ctx, c.clk, backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
-			return Item{}, err
+		if werr := remote.Sleep(ctx, c.clk, remote.Backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return remote.Item{}, err
 		}
 		c.core.CountRetry("POST", "/medias/folder")
 	}
@@ -83,7 +85,7 @@ func (c *Client) Rename(ctx context.Context, id, name string) error {
 		Updated *bool `json:"updated"`
 	}
 	if json.Unmarshal(body, &res) == nil && res.Updated != nil && !*res.Updated {
-		return &NotDoneError{Call: "POST /medias/{id}", IDs: []string{id}}
+		return &remote.NotDoneError{Call: "POST /medias/{id}", IDs: []string{id}}
 	}
 	return nil
 }
