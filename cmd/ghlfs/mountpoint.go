@@ -272,10 +272,10 @@ func (mp *mountPoint) startControl() error {
 // writePidFile writes the pid file, where ghlfs unmount finds this
 // process, to let it finish its uploads. Without one the mount goes on.
 func (mp *mountPoint) writePidFile() error {
-	if pf, err := writePidFile(mp.path, mp.socket); err != nil {
+	if path, err := writePidFile(mp.path, mp.socket); err != nil {
 		mp.log.Warn("could not write a pid file; ghlfs unmount will not wait for the uploads", "err", err)
 	} else {
-		mp.then(func() { os.Remove(pf) })
+		mp.then(func() { os.Remove(path) })
 	}
 	return nil
 }
