@@ -71,13 +71,13 @@ func (f *File) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 }
 
 // setTimes keeps a modification time set with utimes.
-func (fsys *FS) setTimes(n *gofs.Inode, e cache.Entry, in *fuse.SetAttrIn) syscall.Errno {
+func (f *FS) setTimes(n *gofs.Inode, e cache.Entry, in *fuse.SetAttrIn) syscall.Errno {
 	mtime, ok := in.GetMTime()
 	if !ok {
 		return 0
 	}
-	if err := fsys.store.SetModTime(e, mtime); err != nil {
-		return fsys.fail("utimes", n, "", err)
+	if err := f.store.SetModTime(e, mtime); err != nil {
+		return f.fail("utimes", n, "", err)
 	}
 	return 0
 }

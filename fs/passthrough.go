@@ -83,9 +83,9 @@ func (st *nodeState) done(m ioMode) {
 
 // busy is the answer to an open refused because passthrough readers hold
 // the file: ETXTBSY, and one warning.
-func (fsys *FS) busy(op string, n *gofs.Inode) syscall.Errno {
+func (f *FS) busy(op string, n *gofs.Inode) syscall.Errno {
 	p := "/" + n.Path(nil)
-	fsys.log.Warn(fmt.Sprintf("%s %s: open for reading from the disk cache (passthrough) elsewhere; close it first", op, p),
+	f.log.Warn(fmt.Sprintf("%s %s: open for reading from the disk cache (passthrough) elsewhere; close it first", op, p),
 		"op", op, "path", p, "errno", syscall.ETXTBSY.Error())
 	return syscall.ETXTBSY
 }

@@ -11,35 +11,35 @@ import (
 // unregisters it. A kernel without passthrough, a user without
 // CAP_SYS_ADMIN, a cache on a stacked file system (overlayfs), or no disk
 // cache at all: every file is then read through ghlfs, as before.
-func (fsys *FS) probePassthrough(server *fuse.Server) {
-	if fsys.opts.NoPassthrough {
-		fsys.log.Debug("passthrough off (no --passthrough)")
+func (f *FS) probePassthrough(server *fuse.Server) {
+	if f.opts.NoPassthrough {
+		f.log.Debug("passthrough off (no --passthrough)")
 		return
 	}
-	if fsys.opts.AllowOther {
+	if f.opts.AllowOther {
 		// A passthrough reader makes writers wait (ETXTBSY) until it
 		// closes: another user could keep the owner from writing.
-		fsys.log.Warn("passthrough off with --allow-other: another user holding a file open would make your writes to it fail (ETXTBSY) until they closed it; reads go through ghlfs")
+		f.log.Warn("passthrough off with --allow-other: another user holding a file open would make your writes to it fail (ETXTBSY) until they closed it; reads go through ghlfs")
 		return
 	}
-	f, err := fsys.store.ProbeFile()
-	if f == nil {
+	probe, err := f.store.ProbeFile()
+	if probe == nil {
 		if err != nil {
-			fsys.log.Info("passthrough off: no file could be made in the disk cache", "err", err)
+			f.log.Info("passthrough off: no file could be made in the disk cache", "err", err)
 		}
 		return
 	}
-	defer f.Close()
+	defer probe.Close()
 	if server.KernelSettings().Flags64()&fuse.CAP_PASSTHROUGH == 0 {
-		fsys.log.Info("passthrough off: the kernel does not offer it; reads go through ghlfs")
+		f.log.Info("passthrough off: the kernel does not offer it; reads go through ghlfs")
 		return
 	}
-	id, errno := server.RegisterBackingFd(&fuse.BackingMap{Fd: int32(f.Fd())})
+	id, errno := server.RegisterBackingFd(&fuse.BackingMap{Fd: int32(probe.Fd())})
 	if errno != 0 {
-		fsys.log.Info("passthrough off: the kernel refused a file of the disk cache; reads go through ghlfs", "err", errno.Error())
+		f.log.Info("passthrough off: the kernel refused a file of the disk cache; reads go through ghlfs", "err", errno.Error())
 		return
 	}
 	server.UnregisterBackingFd(id)
-	fsys.pass.Store(true)
-	fsys.log.Debug("passthrough on: files wholly in the disk cache are read by the kernel directly")
+	f.pass.Store(true)
+	f.log.Debug("passthrough on: files wholly in the disk cache are read by the kernel directly")
 }

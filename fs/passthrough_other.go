@@ -7,8 +7,8 @@ import (
 )
 
 // probePassthrough leaves passthrough off: FUSE passthrough is Linux's.
-func (fsys *FS) probePassthrough(server *fuse.Server) {
-	if !fsys.opts.NoPassthrough {
-		fsys.log.Info("passthrough off: this system has no FUSE passthrough; reads go through ghlfs")
+func (f *FS) probePassthrough(server *fuse.Server) {
+	if !f.opts.NoPassthrough {
+		f.log.Info("passthrough off: this system has no FUSE passthrough; reads go through ghlfs")
 	}
 }

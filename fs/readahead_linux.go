@@ -16,16 +16,16 @@ import (
 const readAheadKB = 4096
 
 // setReadAhead sets the mount's read-ahead (/sys/class/bdi/MAJ:MIN).
-func (fsys *FS) setReadAhead(mountpoint string) {
+func (f *FS) setReadAhead(mountpoint string) {
 	var st unix.Stat_t
 	if err := unix.Stat(mountpoint, &st); err != nil {
-		fsys.log.Debug("read-ahead left as it is", "err", err)
+		f.log.Debug("read-ahead left as it is", "err", err)
 		return
 	}
 	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
 	if err := os.WriteFile(p, []byte(fmt.Sprint(readAheadKB)), 0); err != nil {
-		fsys.log.Debug("read-ahead left as it is", "err", err)
+		f.log.Debug("read-ahead left as it is", "err", err)
 		return
 	}
-	fsys.log.Debug("read-ahead set", "path", p, "kb", readAheadKB)
+	f.log.Debug("read-ahead set", "path", p, "kb", readAheadKB)
 }

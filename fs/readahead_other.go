@@ -4,4 +4,4 @@ package fs
 
 // setReadAhead does nothing where the kernel has no per-mount read-ahead
 // ghlfs can set (/sys/class/bdi is Linux's).
-func (fsys *FS) setReadAhead(mountpoint string) {}
+func (f *FS) setReadAhead(mountpoint string) {}

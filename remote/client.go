@@ -168,7 +168,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	if cfg.Auth == nil {
 		return nil, errors.New("remote: no API token")
 	}
-	if err := checkAPIURL(cfg.Base); err != nil {
+	if err := CheckAPIURL(cfg.Base); err != nil {
 		return nil, err
 	}
 	policy, err := newStoragePolicy(cfg.Base, cfg.StorageHosts)
@@ -203,7 +203,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		cfg.Hooks.Incurable = func(e *Error) string { return e.Error() }
 	}
 	api, storage := *cfg.HTTPClient, *cfg.HTTPClient
-	api.CheckRedirect = apiRedirect
+	api.CheckRedirect = APIRedirect
 	storage.CheckRedirect = policy.storageRedirect
 	return &Core{
 		base:      cfg.Base,
@@ -380,7 +380,7 @@ func (c *Core) send(ctx context.Context, cl Call, target, token string) ([]byte,
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.Method, target, rd)
 	if err != nil {
-		return nil, 0, &localError{redactErr(err)}
+		return nil, 0, &localError{RedactErr(err)}
 	}
 	for k, v := range c.hooks.Header {
 		req.Header[k] = slices.Clone(v)
@@ -398,9 +398,9 @@ func (c *Core) send(ctx context.Context, cl Call, target, token string) ([]byte,
 	}
 	c.usage.sent(c.clk.Now())
 	resp, err := c.http.Do(req)
-	c.stats.call(cl.Method, cl.Endpoint, statusOf(resp))
+	c.stats.call(cl.Method, cl.Endpoint, StatusOf(resp))
 	if err != nil {
-		return nil, 0, redactErr(err)
+		return nil, 0, RedactErr(err)
 	}
 	defer resp.Body.Close()
 	if c.hooks.Window != nil {

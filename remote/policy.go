@@ -100,7 +100,7 @@ func parseStorageHost(s string) (hostPort, error) {
 
 // check returns a *RefusedError when raw may not be fetched.
 func (p *storagePolicy) check(raw string) error {
-	refuse := func(why string) error { return &RefusedError{URL: redactURL(raw), Reason: why} }
+	refuse := func(why string) error { return &RefusedError{URL: RedactURL(raw), Reason: why} }
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" {
 		return refuse("not an absolute url")
@@ -162,25 +162,23 @@ func isLoopback(host string) bool {
 }
 
 // CheckAPIURL refuses an API base that is not https, unless on loopback.
-func CheckAPIURL(u *url.URL) error { return checkAPIURL(u) }
-
-func checkAPIURL(u *url.URL) error {
+func CheckAPIURL(u *url.URL) error {
 	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil
 	}
-	return fmt.Errorf("remote: API URL %s: must be https (plain http only for a server on loopback)", redactURL(u.String()))
+	return fmt.Errorf("remote: API URL %s: must be https (plain http only for a server on loopback)", RedactURL(u.String()))
 }
 
 // storageRedirect follows a storage redirect only to an allowed url, and
 // drops the Referer, which would carry the signed url to the next host.
 func (p *storagePolicy) storageRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
-		return &RefusedError{URL: redactURL(via[0].URL.String()), Reason: fmt.Sprintf("more than %d redirects", maxRedirects)}
+		return &RefusedError{URL: RedactURL(via[0].URL.String()), Reason: fmt.Sprintf("more than %d redirects", maxRedirects)}
 	}
 	if err := p.check(req.URL.String()); err != nil {
 		var r *RefusedError
 		if errors.As(err, &r) {
-			r.Reason = "redirected there from " + redactURL(via[0].URL.String()) + ": " + r.Reason
+			r.Reason = "redirected there from " + RedactURL(via[0].URL.String()) + ": " + r.Reason
 		}
 		return err
 	}
@@ -194,16 +192,14 @@ func (p *storagePolicy) storageRedirect(req *http.Request, via []*http.Request) 
 // and port, so that the token (and an upload's bytes) never go anywhere
 // else. net/http alone would keep the token on a redirect to another
 // port or scheme of the same host, or to a subdomain.
-func APIRedirect(req *http.Request, via []*http.Request) error { return apiRedirect(req, via) }
-
-func apiRedirect(req *http.Request, via []*http.Request) error {
+func APIRedirect(req *http.Request, via []*http.Request) error {
 	first := via[0].URL
 	if len(via) >= maxRedirects {
-		return &RefusedError{URL: redactURL(first.String()), Reason: fmt.Sprintf("more than %d redirects", maxRedirects)}
+		return &RefusedError{URL: RedactURL(first.String()), Reason: fmt.Sprintf("more than %d redirects", maxRedirects)}
 	}
 	if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
 		req.Header.Del("Authorization")
-		return &RefusedError{URL: redactURL(req.URL.String()),
+		return &RefusedError{URL: RedactURL(req.URL.String()),
 			Reason: "the API redirected to another scheme or host; not followed, so the token goes nowhere else"}
 	}
 	req.Header.Del("Referer")
@@ -213,9 +209,7 @@ func apiRedirect(req *http.Request, via []*http.Request) error {
 // RedactURL drops a URL's query and fragment, where signed storage URLs
 // keep their credentials, and any userinfo: what may go in a log line or
 // an error.
-func RedactURL(raw string) string { return redactURL(raw) }
-
-func redactURL(raw string) string {
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// Unparsable: cut at the first ? or #, and drop what precedes an @.
@@ -241,9 +235,7 @@ func redactURL(raw string) string {
 // RedactErr strips query strings and userinfo from the urls an error of
 // net/http carries (a *url.Error holds the whole url, signature and all),
 // so that no error of a backend can put them in a log line.
-func RedactErr(err error) error { return redactErr(err) }
-
-func redactErr(err error) error {
+func RedactErr(err error) error {
 	redactTree(err, 0)
 	return err
 }
@@ -253,7 +245,7 @@ func redactTree(err error, depth int) {
 		return
 	}
 	if ue, ok := err.(*url.Error); ok {
-		ue.URL = redactURL(ue.URL)
+		ue.URL = RedactURL(ue.URL)
 	}
 	switch w := err.(type) {
 	case interface{ Unwrap() error }:

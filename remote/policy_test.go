@@ -390,7 +390,7 @@ func TestNoSignatureInErrorsOrLogs(t *testing.T) {
 		cancel()
 		for _, e := range []error{err, err2} {
 			if e == nil {
-				t.Errorf("%s: no error", redactURL(u))
+				t.Errorf("%s: no error", RedactURL(u))
 				continue
 			}
 			if strings.Contains(e.Error(), "secret") {

@@ -14,7 +14,7 @@ func TestProgressRate(t *testing.T) {
 	if p.Rate() != 0 || !p.Started().IsZero() {
 		t.Fatal("a rate before any byte")
 	}
-	r := counted(zeros{}, p)
+	r := p.Attempt(zeros{})
 	buf := make([]byte, 100_000)
 	for range 20 { // 10 reads a second: 1 MB/s for 2 s
 		r.Read(buf)

@@ -131,9 +131,7 @@ func (s *clientStats) call(method, route string, status int) {
 
 // StatusOf is the status of what http.Client.Do returned: 0 for no
 // answer.
-func StatusOf(resp *http.Response) int { return statusOf(resp) }
-
-func statusOf(resp *http.Response) int {
+func StatusOf(resp *http.Response) int {
 	if resp == nil {
 		return 0
 	}

@@ -58,9 +58,9 @@ func (c *Core) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off i
 		}
 		wait := Backoff(attempt, 100*time.Millisecond, 5*time.Second)
 		if c.clk.Now().Add(wait).After(deadline) {
-			return got, fmt.Errorf("reading %s: gave up: %w", redactURL(fileURL), err)
+			return got, fmt.Errorf("reading %s: gave up: %w", RedactURL(fileURL), err)
 		}
-		c.log.Debug("storage read failed; resuming", "url", redactURL(fileURL), "at", off+int64(got), "err", err)
+		c.log.Debug("storage read failed; resuming", "url", RedactURL(fileURL), "at", off+int64(got), "err", err)
 		if err := Sleep(ctx, c.clk, wait); err != nil {
 			return got, err
 		}
@@ -88,14 +88,14 @@ func skipBytes(bufs [][]byte, n int) [][]byte {
 func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off int64) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
-		return 0, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
+		return 0, &RefusedError{URL: RedactURL(fileURL), Reason: "not a url"}
 	}
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(size)-1))
 	resp, err := c.storage.Do(req)
-	c.stats.call(http.MethodGet, storageRoute, statusOf(resp))
+	c.stats.call(http.MethodGet, storageRoute, StatusOf(resp))
 	if err != nil {
-		return 0, redactErr(err)
+		return 0, RedactErr(err)
 	}
 	defer resp.Body.Close()
 	body := c.stats.countStorage(resp.Body)
@@ -194,13 +194,13 @@ func (c *Core) StatURL(ctx context.Context, fileURL string) (FileInfo, error) {
 func (c *Core) headOnce(ctx context.Context, fileURL string) (FileInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, fileURL, nil)
 	if err != nil {
-		return FileInfo{}, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
+		return FileInfo{}, &RefusedError{URL: RedactURL(fileURL), Reason: "not a url"}
 	}
 	req.Header.Set("User-Agent", c.ua)
 	resp, err := c.storage.Do(req)
-	c.stats.call(http.MethodHead, storageRoute, statusOf(resp))
+	c.stats.call(http.MethodHead, storageRoute, StatusOf(resp))
 	if err != nil {
-		return FileInfo{}, redactErr(err)
+		return FileInfo{}, RedactErr(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -221,14 +221,14 @@ func (c *Core) headOnce(ctx context.Context, fileURL string) (FileInfo, error) {
 func (c *Core) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (FileInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
-		return fi, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
+		return fi, &RefusedError{URL: RedactURL(fileURL), Reason: "not a url"}
 	}
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Range", "bytes=0-0")
 	resp, err := c.storage.Do(req)
-	c.stats.call(http.MethodGet, storageRoute, statusOf(resp))
+	c.stats.call(http.MethodGet, storageRoute, StatusOf(resp))
 	if err != nil {
-		return fi, redactErr(err)
+		return fi, RedactErr(err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(c.stats.countStorage(resp.Body), 1))
@@ -251,7 +251,7 @@ func (c *Core) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (File
 		}
 	}
 	// The host says neither: not a fault that a retry would mend.
-	return fi, &Error{Method: "GET", Endpoint: "storage " + redactURL(fileURL), Status: http.StatusNotImplemented, Message: "the storage host gives no file size"}
+	return fi, &Error{Method: "GET", Endpoint: "storage " + RedactURL(fileURL), Status: http.StatusNotImplemented, Message: "the storage host gives no file size"}
 }
 
 // final reports whether a storage failure can never succeed when sent
@@ -269,7 +269,7 @@ func final(err error) bool {
 // SignatureDoesNotMatch holds the string to sign), so the backend's
 // ParseError never sees it, and only its XML Code and Message are kept.
 func (c *Core) storageError(method, fileURL string, resp *http.Response, body []byte) *Error {
-	e := c.hooks.ParseError(method, "storage "+redactURL(fileURL), resp, nil)
+	e := c.hooks.ParseError(method, "storage "+RedactURL(fileURL), resp, nil)
 	var x struct {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`

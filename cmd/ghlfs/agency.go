@@ -32,7 +32,7 @@ const locationOpeners = 4
 
 // mountAgency opens an agency's locations, and mounts them on mountpoint
 // through guard.
-func (s *session) mountAgency(mountpoint string, guard *mountGuard, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+func (mp *mountPoint) mountAgency(mountpoint string, guard *mountGuard, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
 	// One ghlfs per agency cache dir, as per location: a second would
 	// find every location's queue locked and show them all empty, and
 	// take the first's control socket (ghlfs status and unmount of the
@@ -40,13 +40,13 @@ func (s *session) mountAgency(mountpoint string, guard *mountGuard, cacheDir str
 	if err := lockAgencyDir(cacheDir); err != nil {
 		return nil, nil, err
 	}
-	tf, err := s.creds.tokenFile(s.log.With("layer", "remote"))
+	tf, err := mp.creds.tokenFile(mp.log.With("layer", "remote"))
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	companyID := s.creds.set.CompanyID
+	companyID := mp.creds.set.CompanyID
 	if companyID == "" {
 		return nil, nil, errors.New("the agency's token set names no company id; run ghlfs login again")
 	}
@@ -55,7 +55,7 @@ func (s *session) mountAgency(mountpoint string, guard *mountGuard, cacheDir str
 		if err != nil {
 			return nil, err
 		}
-		locs, err := s.creds.app.InstalledLocations(ctx, tok, companyID, s.creds.appID)
+		locs, err := mp.creds.app.InstalledLocations(ctx, tok, companyID, mp.creds.appID)
 		var apiErr *remote.Error
 		if errors.As(err, &apiErr) && apiErr.Cause != nil {
 			// No refresh cures it (the scope, the Version header).
@@ -66,7 +66,7 @@ func (s *session) mountAgency(mountpoint string, guard *mountGuard, cacheDir str
 				return nil, rerr
 			} else if renewed {
 				if tok, err = tf.Token(ctx); err == nil {
-					locs, err = s.creds.app.InstalledLocations(ctx, tok, companyID, s.creds.appID)
+					locs, err = mp.creds.app.InstalledLocations(ctx, tok, companyID, mp.creds.appID)
 				}
 			}
 		}
@@ -85,9 +85,9 @@ func (s *session) mountAgency(mountpoint string, guard *mountGuard, cacheDir str
 		locs[i] = fs.Location{ID: loc.ID, Name: loc.Name}
 		g.Go(func() error {
 			dir := locationCacheDir(cacheDir, loc.ID)
-			lib, err := s.openLibrary(loc.ID, dir, false)
+			lib, err := mp.openLibrary(loc.ID, dir, false)
 			if err != nil {
-				s.log.Warn(fmt.Sprintf("location %q (%s) shows as an empty folder: %v", loc.Name, loc.ID, err), "location", loc.ID)
+				mp.log.Warn(fmt.Sprintf("location %q (%s) shows as an empty folder: %v", loc.Name, loc.ID, err), "location", loc.ID)
 				return nil
 			}
 			lib.name = loc.Name

@@ -28,23 +28,23 @@ type credentials struct {
 // readCredentials finds the mount's credentials: --token-file, then the
 // environment, then the config file.
 func readCredentials(flagFile string, conf map[string]string, apiURL string) (*credentials, error) {
-	tf := tokenFileOf(flagFile, conf)
-	if tf != "" {
-		oauth, err := isTokenSetFile(tf)
+	file := tokenFileOf(flagFile, conf)
+	if file != "" {
+		oauth, err := isTokenSetFile(file)
 		if err != nil {
 			return nil, err
 		}
 		if oauth {
-			set, err := ghl.ReadTokenSet(tf)
+			set, err := ghl.ReadTokenSet(file)
 			if err != nil {
 				return nil, err
 			}
 			app, err := oauthApp(conf, apiURL)
 			if err != nil {
-				return nil, fmt.Errorf("%s holds OAuth tokens, which need the app to refresh them: %w", tf, err)
+				return nil, fmt.Errorf("%s holds OAuth tokens, which need the app to refresh them: %w", file, err)
 			}
 			app.Counts = &remote.CallCounts{} // for the metrics
-			return &credentials{oauthFile: tf, set: set, app: app, appID: appIDOf(app.ClientID, conf)}, nil
+			return &credentials{oauthFile: file, set: set, app: app, appID: appIDOf(app.ClientID, conf)}, nil
 		}
 	}
 	token, err := readToken(flagFile, conf)
@@ -52,8 +52,8 @@ func readCredentials(flagFile string, conf map[string]string, apiURL string) (*c
 		return nil, err
 	}
 	c := &credentials{token: token}
-	if tf != "" {
-		c.source = func() (string, error) { return readTokenFile(tf) }
+	if file != "" {
+		c.source = func() (string, error) { return readTokenFile(file) }
 	}
 	return c, nil
 }

@@ -4,30 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/hanwen/go-fuse/v2/fuse"
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
 	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
+// mountFlags are the mount command's flags, as given: options makes them
+// into each layer's options, and nothing else reads them.
 type mountFlags struct {
 	config       string
 	tokenFile    string
@@ -76,10 +73,11 @@ file; never from the command line.`,
 		Args:              oneMountpoint,
 		ValidArgsFunction: completeDirs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := m.check(); err != nil {
+			opts, err := m.options()
+			if err != nil {
 				return err
 			}
-			return runMount(m, args[0])
+			return runMount(opts, args[0])
 		},
 	}
 	m.register(cmd.Flags())
@@ -163,14 +161,107 @@ func (m *mountFlags) check() error {
 	return nil
 }
 
+// mountOptions are a mount's settings: each layer's options, made from
+// the flags once (mountFlags.options), and what the command does itself.
+// What the environment or the config file may still give (the API URL,
+// the location, the storage hosts, the credentials) is settled by the
+// mount, which reads them (mountPoint.readSettings); no layer reads a
+// flag or the environment.
+type mountOptions struct {
+	config       string // the config file; "" for the default one, which may be missing
+	tokenFile    string
+	location     string
+	apiURL       string
+	storageHosts []string // --storage-host; none: the environment's, else the config file's
+	cacheDir     string   // "": the user's cache dir/ghlfs/LOCATION
+	logLevel     string
+	logFile      string
+	daemon       bool
+	metricsAddr  string
+	grace        time.Duration // --unmount-grace
+	cpuProfile   string        // GHLFS_CPUPROFILE
+
+	// Each layer's options, less what each library sets (its location,
+	// credentials, cache dir, logger).
+	remote ghl.Config
+	cache  cache.Options
+	fs     fs.Options
+}
+
+// options makes the flags into each layer's options, once, having
+// refused values that make no sense.
+func (m *mountFlags) options() (mountOptions, error) {
+	if err := m.check(); err != nil {
+		return mountOptions{}, err
+	}
+	rate := m.rateLimit
+	if rate == 0 {
+		rate = -1
+	}
+	return mountOptions{
+		config:       m.config,
+		tokenFile:    m.tokenFile,
+		location:     m.location,
+		apiURL:       m.apiURL,
+		storageHosts: m.storageHosts,
+		cacheDir:     m.cacheDir,
+		logLevel:     m.logLevel,
+		logFile:      m.logFile,
+		daemon:       m.daemon,
+		metricsAddr:  m.metricsAddr,
+		grace:        m.grace,
+		// For profiling (go tool pprof): GHLFS_CPUPROFILE=FILE writes a
+		// CPU profile of the whole mount, until it exits.
+		cpuProfile: os.Getenv("GHLFS_CPUPROFILE"),
+		remote: ghl.Config{
+			UserAgent:     "ghlfs/" + version,
+			PageSize:      m.pageSize,
+			MaxListItems:  m.listMax,
+			RateLimit:     rate,
+			RetryTimeout:  m.opTimeout,
+			MaxRetryAfter: m.maxWait,
+			MaxUploadSize: int64(m.maxUpload),
+		},
+		cache: cache.Options{
+			DirTTL:           m.dirCacheTime,
+			OpTimeout:        m.opTimeout,
+			MemoryBytes:      int64(m.memCache),
+			DiskBytes:        int64(m.diskCache),
+			Delete:           m.deleteMode == "delete",
+			ReadOnly:         m.readOnly,
+			RetryBase:        m.uploadRetry,
+			ListAll:          m.listAll,
+			PollInterval:     m.pollInterval,
+			FullSyncInterval: m.fullSync,
+			WriteBackDelay:   m.writeBack,
+		},
+		// The kernel may keep names and attributes as long as the
+		// listings are trusted here; names that do not exist only
+		// briefly, so that a file made elsewhere shows up soon after the
+		// listing is asked again.
+		fs: fs.Options{
+			ReadOnly:        m.readOnly,
+			AttrTimeout:     m.dirCacheTime,
+			EntryTimeout:    m.dirCacheTime,
+			NegativeTimeout: min(m.dirCacheTime, 5*time.Second),
+			UID:             uint32(m.uid),
+			GID:             uint32(m.gid),
+			Umask:           uint32(m.umask),
+			AllowOther:      m.allowOther,
+			Debug:           m.debugFUSE,
+			NoPassthrough:   !m.pass,
+		},
+	}, nil
+}
+
 // invocation is the command line that ran this mount (less the program
 // name): a --daemon parent runs it again for its child.
 var invocation = os.Args[1:]
 
-func runMount(m *mountFlags, mountpoint string) error {
+func runMount(opts mountOptions, mountpoint string) error {
 	n := newNotifier()
-	if m.daemon && !n.daemonChild() {
-		return startDaemon(invocation, m.logFile)
+	if opts.daemon && !n.daemonChild() {
+		return startDaemon(invocation, opts.logFile)
 	}
 	// A signal unmounts (one that comes while the mount is being made,
 	// once it is made); the uploads that are due then go up within the
@@ -180,345 +271,12 @@ func runMount(m *mountFlags, mountpoint string) error {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	err := serve(m, mountpoint, n, sigs)
+	mp := &mountPoint{opts: opts, path: mountpoint, note: n}
+	err := mp.run(sigs)
 	if err != nil {
 		n.failed(err)
 	}
 	return err
-}
-
-// serve mounts and serves until unmounted; n hears when the mount is
-// ready, or why it could not be made.
-func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal) (err error) {
-	// For profiling (go tool pprof): GHLFS_CPUPROFILE=FILE writes a CPU
-	// profile of the whole mount, until it exits.
-	if p := os.Getenv("GHLFS_CPUPROFILE"); p != "" {
-		f, err := createPrivate(p, true)
-		if err != nil {
-			return fmt.Errorf("GHLFS_CPUPROFILE: %w", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("GHLFS_CPUPROFILE: %w", err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}()
-	}
-	confPath, explicit := m.config, m.config != ""
-	if !explicit {
-		confPath = defaultConfigPath()
-	}
-	conf, err := readConfig(confPath, explicit)
-	if err != nil {
-		return err
-	}
-	apiURL := setting(m.apiURL, "GHL_API_URL", conf)
-	creds, err := readCredentials(m.tokenFile, conf, rcBase(apiURL))
-	if err != nil {
-		return err
-	}
-	location := setting(m.location, "GHL_LOCATION_ID", conf)
-	if location == "" {
-		location = creds.location()
-	}
-	agency := location == "" && creds.company()
-	if location == "" && !agency {
-		return errors.New("no location: pass --location or set GHL_LOCATION_ID")
-	}
-	if mountpoint, err = filepath.Abs(mountpoint); err != nil {
-		return err
-	}
-	if fi, err := os.Stat(mountpoint); err != nil || !fi.IsDir() {
-		return fmt.Errorf("mountpoint %s is not a directory", mountpoint)
-	}
-
-	cacheDir := m.cacheDir
-	if cacheDir == "" {
-		base, err := os.UserCacheDir()
-		switch {
-		case err != nil && os.Geteuid() == 0:
-			// A mount at boot (fstab, a unit) may run with no $HOME.
-			base = "/var/cache"
-		case err != nil:
-			return fmt.Errorf("no cache dir (pass --cache-dir): %w", err)
-		}
-		name := location
-		if agency {
-			name = "agency-" + creds.set.CompanyID
-		}
-		cacheDir = filepath.Join(base, "ghlfs", name)
-	}
-	if cacheDir, err = filepath.Abs(cacheDir); err != nil {
-		return err
-	}
-	if err := checkCacheDir(cacheDir); err != nil {
-		return err
-	}
-	log, logCloser, err := newLogger(m.logLevel, m.logFile, n.daemonChild(), cacheDir)
-	if err != nil {
-		return err
-	}
-	defer logCloser.Close()
-	var metrics *metricsServer
-	if m.metricsAddr != "" {
-		if metrics, err = startMetrics(m.metricsAddr, log.With("layer", "metrics")); err != nil {
-			return err
-		}
-		defer metrics.Close()
-		log.Info("serving metrics", "url", "http://"+metrics.addr+"/metrics")
-	}
-	s := &session{m: m, conf: conf, apiURL: apiURL, creds: creds, log: log}
-
-	// The kernel may keep names and attributes as long as the listings are
-	// trusted here; names that do not exist only briefly, so that a file
-	// made elsewhere shows up soon after the listing is asked again.
-	fsOpts := fs.Options{
-		ReadOnly:        m.readOnly,
-		AttrTimeout:     m.dirCacheTime,
-		EntryTimeout:    m.dirCacheTime,
-		NegativeTimeout: min(m.dirCacheTime, 5*time.Second),
-		UID:             uint32(m.uid),
-		GID:             uint32(m.gid),
-		Umask:           uint32(m.umask),
-		AllowOther:      m.allowOther,
-		Logger:          log.With("layer", "fs"),
-		Debug:           m.debugFUSE,
-		NoPassthrough:   !m.pass,
-	}
-	var libs []*library
-	defer func() {
-		for _, l := range libs {
-			l.store.Close()
-		}
-	}()
-	// As root, the mount is made, and unmounted, through handles on the
-	// mountpoint and its folder (mountguard_linux.go).
-	guard, err := newMountGuard(mountpoint)
-	if err != nil {
-		return err
-	}
-	defer guard.close()
-	var server *fuse.Server
-	if agency {
-		libs, server, err = s.mountAgency(mountpoint, guard, cacheDir, fsOpts)
-	} else {
-		var lib *library
-		if lib, err = s.openLibrary(location, cacheDir, true); err == nil {
-			libs = []*library{lib}
-			if server, err = guard.mount(fs.New(lib.store, fsOpts).MountVia); err != nil {
-				err = fmt.Errorf("mount %s: %w", mountpoint, err)
-			}
-		}
-	}
-	if err != nil {
-		return err
-	}
-	// ghlfs status and ghlfs unmount ask this process on its control
-	// socket (control.go), named in the pid file.
-	var draining atomic.Bool
-	forced, force := context.WithCancel(context.Background())
-	defer force()
-	unmountAsked := make(chan struct{}, 1)
-	rep := &reporter{mountpoint: mountpoint, cacheDir: cacheDir, agency: agency, libs: libs, draining: draining.Load}
-	sock := socketPath(cacheDir, mountpoint)
-	ctl, err := startControl(sock, rep.report, func(f bool) {
-		if f {
-			force() // the uploads wait for the next mount
-		}
-		select {
-		case unmountAsked <- struct{}{}:
-		default:
-		}
-	}, log)
-	if err != nil {
-		log.Warn("no control socket: ghlfs status will not see this mount", "err", err)
-		sock = ""
-	} else {
-		defer ctl.Close()
-	}
-	if metrics != nil {
-		metrics.setLibraries(libs, creds.app.Counts)
-	}
-	// ghlfs unmount finds this process here, to let it finish its uploads.
-	if pf, err := writePidFile(mountpoint, sock); err != nil {
-		log.Warn("could not write a pid file; ghlfs unmount will not wait for the uploads", "err", err)
-	} else {
-		defer os.Remove(pf)
-	}
-	pending := 0
-	for _, l := range libs {
-		pending += l.store.PendingCount()
-	}
-	what := []any{"location", location}
-	if agency {
-		what = []any{"company", creds.set.CompanyID, "locations", len(libs)}
-	}
-	log.Info("mounted", append([]any{"mountpoint", mountpoint}, append(what, "api", apiIdentity(rcBase(apiURL)), "cache", cacheDir, "pending_uploads", pending)...)...)
-
-	n.ready("serving " + mountpoint)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			var why string
-			select {
-			case <-done:
-				return
-			case sig := <-sigs:
-				why = sig.String()
-			case <-unmountAsked:
-				why = "ghlfs unmount"
-			}
-			if draining.Load() {
-				log.Info("already unmounted; finishing the uploads that are due", "signal", why, "grace", m.grace)
-				continue
-			}
-			log.Info("unmounting", "signal", why)
-			n.stopping("unmounting " + mountpoint)
-			if forced.Err() != nil {
-				// ghlfs unmount --force: the uploads under way stop now
-				// (they stay queued for the next mount), and a close
-				// waiting on one hears so, which lets the kernel end the
-				// mount at once.
-				for _, l := range libs {
-					l.store.Close()
-				}
-			}
-			if err := guard.unmount(server, false); err != nil {
-				log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
-				if err := guard.unmount(server, true); err != nil {
-					log.Error("lazy unmount failed", "err", err)
-				}
-			}
-		}
-	}()
-	server.Wait()
-	draining.Store(true)
-	n.stopping("unmounted; finishing the uploads that are due")
-	// What is due goes up before ghlfs exits, within the grace period
-	// (unless ghlfs unmount --force said not to wait).
-	ctx, cancel := context.WithTimeout(forced, m.grace)
-	defer cancel()
-	left, writing := drainAll(ctx, libs)
-	refused := 0
-	for _, l := range libs {
-		refused += l.store.Refused()
-	}
-	switch {
-	case left > 0 && refused > 0:
-		log.Warn(fmt.Sprintf("unmounted with %d files whose changes still wait for the API (an upload, or an old copy to trash; %d of them refused by the service, as logged when it refused them, and not waited for); they are kept in %s and tried at the next mount", left, refused, cacheDir),
-			"mountpoint", mountpoint, "pending_uploads", left, "refused_uploads", refused)
-	case left > 0:
-		log.Warn(fmt.Sprintf("unmounted with %d files whose changes still wait for the API (an upload, or an old copy to trash); they are kept in %s and done at the next mount", left, cacheDir), "mountpoint", mountpoint, "pending_uploads", left)
-	default:
-		log.Info("unmounted", "mountpoint", mountpoint, "pending_uploads", 0)
-	}
-	if writing > 0 {
-		aside := filepath.Join(cacheDir, "recovered")
-		if agency {
-			aside = filepath.Join(cacheDir, "LOCATION", "recovered")
-		}
-		log.Warn(fmt.Sprintf("%d files were still open for writing; they were not uploaded, and the next mount keeps them aside in %s", writing, aside))
-	}
-	return nil
-}
-
-// mounter makes a mount: mount(2) is given target; reach, once it is
-// made, returns a path to its root, or fails having undone it. With
-// reach nil, target is the mountpoint (fs.FS.MountVia).
-type mounter func(target string, reach func() (string, error)) (*fuse.Server, error)
-
-// session is what a mount's libraries are opened with.
-type session struct {
-	m      *mountFlags
-	conf   map[string]string
-	apiURL string
-	creds  *credentials
-	log    *slog.Logger
-}
-
-// library is one location's library: what its backend sent (status and
-// metrics read it), and its store.
-type library struct {
-	id, name string
-	obs      remote.Observer
-	store    *cache.Store
-}
-
-// openLibrary checks the token and location with one call, and opens the
-// location's store in cacheDir. An API out of reach is no reason not to
-// mount when the listings of an earlier mount are there to show (they are
-// checked once it is back).
-func (s *session) openLibrary(location, cacheDir string, first bool) (*library, error) {
-	m, log := s.m, s.log
-	if !first {
-		log = log.With("location", location)
-	}
-	rate := m.rateLimit
-	if rate == 0 {
-		rate = -1
-	}
-	rcConf := ghl.Config{
-		BaseURL:      s.apiURL,
-		LocationID:   location,
-		UserAgent:    "ghlfs/" + version,
-		PageSize:     m.pageSize,
-		MaxListItems: m.listMax,
-		RateLimit:    rate,
-		RetryTimeout: m.opTimeout,
-		// Storage hosts beyond the built-in ones: flags, else environment,
-		// else config file.
-		StorageHosts:  storageHosts(m.storageHosts, s.conf),
-		MaxRetryAfter: m.maxWait,
-		MaxUploadSize: int64(m.maxUpload),
-		Logger:        log.With("layer", "remote"),
-	}
-	if err := s.creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
-		return nil, err
-	}
-	client, err := ghl.New(rcConf)
-	if err != nil {
-		return nil, err
-	}
-	rc := client.Backend()
-	api := apiIdentity(rcBase(s.apiURL))
-	warm := cache.HasSavedListings(cacheDir, location, api)
-	wait := 30 * time.Second
-	if warm {
-		wait = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	err = rc.Check(remote.Background(ctx)) // no user waits on it: it leaves them the reserve
-	cancel()
-	if err != nil && !(warm && unreachable(err)) {
-		return nil, fmt.Errorf("checking the token and location: %w", err)
-	}
-	if err != nil {
-		log.Warn("the API is out of reach: showing the listings saved by the last mount, and checking them once it is back", "err", err)
-	}
-	store, err := cache.New(rc, cache.Options{
-		DirTTL:           m.dirCacheTime,
-		OpTimeout:        m.opTimeout,
-		MemoryBytes:      int64(m.memCache),
-		DiskBytes:        int64(m.diskCache),
-		Logger:           log.With("layer", "cache"),
-		CacheDir:         cacheDir,
-		Delete:           m.deleteMode == "delete",
-		ReadOnly:         m.readOnly,
-		RetryBase:        m.uploadRetry,
-		ListAll:          m.listAll,
-		PollInterval:     m.pollInterval,
-		FullSyncInterval: m.fullSync,
-		WriteBackDelay:   m.writeBack,
-		Location:         location,
-		API:              api,
-		LegacyAPI:        legacyAPIIdentity(rcBase(s.apiURL)),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &library{id: location, obs: rc, store: store}, nil
 }
 
 // drainAll uploads what is due in every library, at once, within ctx.

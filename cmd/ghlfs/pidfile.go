@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/google/renameio/v2"
 )
 
 // A mount's serving process writes its pid to a file named after the
@@ -85,7 +87,8 @@ func private(dir string) bool {
 // writePidFile writes this process's pid, the mountpoint, the control
 // socket's path ("" when there is none) and this process's start time
 // (processStart: with the pid, it names this process and no other), a
-// line each.
+// line each. It is written whole or not at all (renameio, in dir): an
+// unmount or a status that reads it meanwhile never sees a part of it.
 func writePidFile(mountpoint, socket string) (string, error) {
 	dir, err := pidDir()
 	if err != nil {
@@ -94,7 +97,8 @@ func writePidFile(mountpoint, socket string) (string, error) {
 	removeStalePidFiles(dir)
 	p := filepath.Join(dir, pidFileName(mountpoint))
 	start, _ := processStart(os.Getpid())
-	return p, os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"+socket+"\n"+strconv.FormatUint(start, 10)+"\n"), 0o600)
+	data := strconv.Itoa(os.Getpid()) + "\n" + mountpoint + "\n" + socket + "\n" + strconv.FormatUint(start, 10) + "\n"
+	return p, renameio.WriteFile(p, []byte(data), 0o600, renameio.WithTempDir(dir))
 }
 
 // findPidFile returns the pid file of the ghlfs serving mountpoint, in

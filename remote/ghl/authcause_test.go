@@ -74,7 +74,7 @@ func TestIncurable401SpendsNoRefresh(t *testing.T) {
 		}
 		t.Cleanup(srv.Close)
 		c, logs := oauthClient(t, srv, ghltest.DefaultLocationID, ghltest.ScopeMediasReadonly)
-		if _, err := c.List(ctx, ListQuery{Type: TypeFile}); err != nil {
+		if _, err := c.List(ctx, ListQuery{Type: remote.TypeFile}); err != nil {
 			t.Fatalf("list with medias.readonly: %v", err)
 		}
 		for range 3 {
@@ -90,7 +90,7 @@ func TestIncurable401SpendsNoRefresh(t *testing.T) {
 		}
 		// An expired token is still refreshed, once.
 		srv.ExpireAccessTokens()
-		if _, err := c.List(ctx, ListQuery{Type: TypeFile}); err != nil {
+		if _, err := c.List(ctx, ListQuery{Type: remote.TypeFile}); err != nil {
 			t.Fatalf("list with an expired token: %v", err)
 		}
 		if st := srv.Stats().OAuth; st.Refreshes != 1 {
@@ -108,7 +108,7 @@ func TestIncurable401SpendsNoRefresh(t *testing.T) {
 		// A token of the first location, used for the second.
 		c, logs := oauthClient(t, srv, locs[1].ID)
 		for range 3 {
-			if _, err := c.List(ctx, ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrWrongLocation) {
+			if _, err := c.List(ctx, ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrWrongLocation) {
 				t.Fatalf("list of another location: %v", err)
 			}
 		}
@@ -128,7 +128,7 @@ func TestIncurable401SpendsNoRefresh(t *testing.T) {
 		c, logs := oauthClient(t, srv, ghltest.DefaultLocationID)
 		srv.SetFaults(ghltest.Faults{RefuseVersion: true})
 		for range 3 {
-			if _, err := c.List(ctx, ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrVersion) {
+			if _, err := c.List(ctx, ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrVersion) {
 				t.Fatalf("list with a refused Version: %v", err)
 			}
 		}
@@ -201,7 +201,7 @@ func TestLocationAuthScopeSpendsNoRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrScope) {
+		if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrScope) {
 			t.Fatalf("a list with no location token: %v", err)
 		}
 	}

@@ -48,11 +48,11 @@ func (b backend) FolderWrites() error             { return b.c.FolderWrites() }
 func (b backend) Stats() remote.Stats             { return b.c.Stats() }
 func (b backend) Usage() remote.Usage             { return b.c.Usage() }
 
-func (b backend) List(ctx context.Context, q remote.ListQuery, restart func(), add func(Item)) error {
+func (b backend) List(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
 	return b.c.ListEach(ctx, ListQuery{Type: q.Type, ParentID: q.ParentID, FetchAll: q.All, Label: q.Label}, restart, add)
 }
 
-func (b backend) ListUpdated(ctx context.Context, typ string, visit func(Item) bool) error {
+func (b backend) ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error {
 	return b.c.ListUpdated(ctx, typ, visit)
 }
 
@@ -62,25 +62,25 @@ func (b backend) ReadAt(ctx context.Context, f remote.FileRef, bufs [][]byte, of
 	return b.c.ReadAtv(ctx, f.URL, bufs, off)
 }
 
-func (b backend) Stat(ctx context.Context, f remote.FileRef) (FileInfo, error) {
+func (b backend) Stat(ctx context.Context, f remote.FileRef) (remote.FileInfo, error) {
 	return b.c.StatURL(ctx, f.URL)
 }
 
-func (b backend) CreateFolder(ctx context.Context, parentID, name string) (Item, error) {
+func (b backend) CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error) {
 	return b.c.CreateFolder(ctx, parentID, name)
 }
 
-func (b backend) Upload(ctx context.Context, up Upload) (Item, error) {
+func (b backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, error) {
 	return b.c.UploadFile(ctx, up)
 }
 
 // FindLanded looks for a new file of the attempt's name and size created
 // since it was sent (FindCreated).
-func (b backend) FindLanded(ctx context.Context, a remote.Attempt) (Item, bool, error) {
-	return b.c.FindCreated(ctx, a.ParentID, TypeFile, a.Name, a.Size, a.At, a.Exclude)
+func (b backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item, bool, error) {
+	return b.c.FindCreated(ctx, a.ParentID, remote.TypeFile, a.Name, a.Size, a.At, a.Exclude)
 }
 
-func (b backend) Confirm(ctx context.Context, it Item, since time.Time, exclude []string) (Item, error) {
+func (b backend) Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error) {
 	return b.c.Confirm(ctx, it, since, exclude)
 }
 

@@ -3,6 +3,7 @@ package ghl
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,7 +65,7 @@ type Config struct {
 	// Auth, when set, gives the tokens instead of Token and TokenSource
 	// (an OAuth TokenFile, refreshed; a location token minted from an
 	// agency's).
-	Auth Authorizer
+	Auth remote.Authorizer
 	// MaxUploadSize is the largest image or other file uploaded (default
 	// MaxUploadSize); a video may be larger (see UploadLimit).
 	MaxUploadSize int64
@@ -123,9 +124,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Host == "" {
-		return nil, fmt.Errorf("remote: bad API base URL %q", redactURL(cfg.BaseURL))
+		return nil, fmt.Errorf("remote: bad API base URL %q", remote.RedactURL(cfg.BaseURL))
 	}
-	if err := checkAPIURL(base); err != nil {
+	if err := remote.CheckAPIURL(base); err != nil {
 		return nil, err
 	}
 	if cfg.PageSize <= 0 {
@@ -202,9 +203,6 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// LocationID is the location this client works on.
-func (c *Client) LocationID() string { return c.location }
-
 // call describes one API request.
 type call struct {
 	method   string
@@ -251,7 +249,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 // IncurableAdvice is the log line of a 401 that no new token cures:
 // its cause, the API's words, and what to do; location is the one the
 // call was for ("" if none).
-func IncurableAdvice(e *Error, location string) string {
+func IncurableAdvice(e *remote.Error, location string) string {
 	call := e.Method + " " + e.Endpoint
 	switch e.Cause {
 	case remote.ErrScope:
@@ -265,4 +263,29 @@ func IncurableAdvice(e *Error, location string) string {
 		return fmt.Sprintf("the API refuses the Version header ghlfs sends (%s: %q): no new token cures that; a newer ghlfs may be needed", call, e.Message)
 	}
 	return e.Error()
+}
+
+func (c *Client) values() url.Values {
+	return url.Values{"altType": {"location"}, "altId": {c.location}}
+}
+
+func (c *Client) altBody(m map[string]any) []byte {
+	m["altType"] = "location"
+	m["altId"] = c.location
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // maps of strings and slices always marshal
+	}
+	return b
+}
+
+// escapeID makes an id one segment of a URL path, whatever it holds: a
+// '/' or '?' is escaped, and so is an id "." or "..", which a server or a
+// proxy would otherwise take as a step up the path.
+func escapeID(id string) string {
+	e := url.PathEscape(id)
+	if strings.Trim(e, ".") == "" {
+		e = strings.ReplaceAll(e, ".", "%2E")
+	}
+	return e
 }

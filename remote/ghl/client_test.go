@@ -39,7 +39,7 @@ func TestHeadersAndQuery(t *testing.T) {
 		got = r.Clone(context.Background())
 		fmt.Fprint(w, `{"files":[]}`)
 	}))
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFolder, ParentID: "p1"}); err != nil {
+	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFolder, ParentID: "p1"}); err != nil {
 		t.Fatal(err)
 	}
 	for h, want := range map[string]string{"Authorization": "Bearer secret-token", "Version": "2021-07-28", "Accept": "application/json"} {
@@ -77,7 +77,7 @@ func TestErrorParsing(t *testing.T) {
 				fmt.Fprint(w, c.body)
 			}))
 			err := cl.Rename(context.Background(), "x", "y")
-			var e *Error
+			var e *remote.Error
 			if !errors.As(err, &e) || !errors.Is(err, c.kind) || e.Message != c.msg {
 				t.Fatalf("err = %v (%#v), want kind %v message %q", err, e, c.kind, c.msg)
 			}
@@ -104,7 +104,7 @@ func TestRetries429WithAndWithoutRetryAfter(t *testing.T) {
 				fmt.Fprint(w, `{"fileId":"f1","url":"http://x/f1"}`)
 			}))
 			// An upload is not idempotent, but a 429 means it was not done.
-			it, err := c.UploadFile(context.Background(), Upload{Name: "a.txt", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("a")), nil }})
+			it, err := c.UploadFile(context.Background(), remote.Upload{Name: "a.txt", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("a")), nil }})
 			if err != nil || it.ID != "f1" || n.Load() != 2 {
 				t.Fatalf("got %+v, %v after %d requests", it, err, n.Load())
 			}
@@ -120,7 +120,7 @@ func TestDailyQuotaNotRetried(t *testing.T) {
 		w.WriteHeader(429)
 		fmt.Fprint(w, `{"statusCode":429,"message":"Daily API limit exceeded"}`)
 	}))
-	_, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+	_, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile})
 	if !errors.Is(err, remote.ErrQuotaExhausted) || n.Load() != 1 {
 		t.Fatalf("err %v after %d requests", err, n.Load())
 	}
@@ -169,7 +169,7 @@ func TestAmbiguousUploadNotDuplicated(t *testing.T) {
 			fmt.Fprintf(w, `{"files":[{"_id":%q,"name":%q,"type":"file","size":5,"url":"http://x/y"}]}`, id, stored[0])
 		}
 	}))
-	it, err := c.UploadFile(context.Background(), Upload{Name: "report.pdf", Size: 5, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("hello")), nil }})
+	it, err := c.UploadFile(context.Background(), remote.Upload{Name: "report.pdf", Size: 5, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("hello")), nil }})
 	if err != nil || it.ID != id || uploads.Load() != 1 {
 		t.Fatalf("got %+v, %v after %d uploads", it, err, uploads.Load())
 	}
@@ -192,7 +192,7 @@ func TestListPagingUnderACap(t *testing.T) {
 		}
 		fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
 	}), func(cfg *Config) { cfg.PageSize = 10 })
-	items, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+	items, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile})
 	if err != nil || len(items) != total {
 		t.Fatalf("%d items, %v", len(items), err)
 	}
@@ -258,7 +258,7 @@ func TestListEndsOnARepeatedPage(t *testing.T) {
 		}
 		fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(items, ","))
 	}))
-	items, err := c.List(context.Background(), ListQuery{Type: TypeFile, FetchAll: true})
+	items, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile, FetchAll: true})
 	if err != nil || len(items) != 150 || calls.Load() > 3 {
 		t.Fatalf("%d items, %v, %d calls", len(items), err, calls.Load())
 	}
@@ -292,7 +292,7 @@ func TestListSurvivesRemovalsWhileItRuns(t *testing.T) {
 				}
 				fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
 			}))
-			got, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+			got, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,8 +328,8 @@ func TestPageFloorPerKindOfListing(t *testing.T) {
 		}
 		fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(items, ","))
 	}), func(cfg *Config) { cfg.PageSize = 100 })
-	files, _ := c.List(context.Background(), ListQuery{Type: TypeFile})
-	folders, _ := c.List(context.Background(), ListQuery{Type: TypeFolder})
+	files, _ := c.List(context.Background(), ListQuery{Type: remote.TypeFile})
+	folders, _ := c.List(context.Background(), ListQuery{Type: remote.TypeFolder})
 	if len(files) != 250 || len(folders) != 50 {
 		t.Fatalf("files %d/250, folders %d/50", len(files), len(folders))
 	}
@@ -357,7 +357,7 @@ func TestListPageOfSeenItemsIsNotTheEnd(t *testing.T) {
 		}
 		fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
 	}), func(cfg *Config) { cfg.PageSize = 4 })
-	got, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+	got, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile})
 	if err != nil {
 		t.Fatal(err)
 	}

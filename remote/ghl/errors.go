@@ -17,7 +17,7 @@ import (
 // parseError builds an *Error from a failed response and its body: the
 // NestJS shape, {"statusCode":..,"message":..,"error":..}, with a message
 // that may be an array; anything else is kept as a short excerpt.
-func parseError(method, endpoint string, resp *http.Response, body []byte) *Error {
+func parseError(method, endpoint string, resp *http.Response, body []byte) *remote.Error {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		// Not JSON (a proxy's page, a storage host's XML): the core keeps
@@ -52,7 +52,7 @@ func parseError(method, endpoint string, resp *http.Response, body []byte) *Erro
 // readCauses reads what a failed answer means beyond its status: a 429 of
 // the daily quota (by its header or its message), a 401 of a cause no new
 // token cures, a 404 of a route the service does not have.
-func readCauses(e *Error, resp *http.Response) {
+func readCauses(e *remote.Error, resp *http.Response) {
 	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("X-RateLimit-Daily-Remaining") == "0" {
 		e.Daily = true
 	}
@@ -103,7 +103,7 @@ func authCause(status int, msg string) error {
 // routeMissing reports whether a 404 is the framework's answer to a path
 // it has no route for ("Cannot POST /medias/x"), rather than the
 // endpoint's answer that an item is unknown ("Media not found").
-func routeMissing(e *Error) bool {
+func routeMissing(e *remote.Error) bool {
 	return e.Status == http.StatusNotFound && e.Method != "" && strings.HasPrefix(e.Message, "Cannot "+e.Method+" /")
 }
 

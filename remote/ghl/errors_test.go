@@ -24,7 +24,7 @@ func TestDailyQuotaByMessage(t *testing.T) {
 	}), func(cfg *Config) { cfg.RetryTimeout = time.Minute })
 	start := time.Now()
 	for range 3 {
-		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrQuotaExhausted) {
+		if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrQuotaExhausted) {
 			t.Fatalf("err %v", err)
 		}
 	}

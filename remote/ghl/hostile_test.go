@@ -73,7 +73,7 @@ func TestListStopsAServerThatNeverEnds(t *testing.T) {
 				fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
 			}), func(c *Config) { c.MaxListItems = 2000; c.PageSize = 50 })
 			added := 0
-			err := c.ListEach(context.Background(), ListQuery{Type: TypeFile}, func() { added = 0 }, func(Item) { added++ })
+			err := c.ListEach(context.Background(), ListQuery{Type: remote.TypeFile}, func() { added = 0 }, func(remote.Item) { added++ })
 			if !errors.Is(err, remote.ErrListTooLong) {
 				t.Fatalf("err = %v after %d calls, want remote.ErrListTooLong", err, calls.Load())
 			}
@@ -112,7 +112,7 @@ func TestListRefusesAnEnormousPage(t *testing.T) {
 				}
 				w.Write([]byte(`]}`))
 			}), func(cfg *Config) { cfg.MaxListAnswer = bound })
-			_, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+			_, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile})
 			if !errors.Is(err, remote.ErrAnswerTooLarge) {
 				t.Fatalf("err = %v, want remote.ErrAnswerTooLarge", err)
 			}
@@ -145,7 +145,7 @@ func TestListTimeoutIsPerPage(t *testing.T) {
 		c.PageSize = 50
 	})
 	start := time.Now()
-	items, err := c.List(context.Background(), ListQuery{Type: TypeFile, ParentID: "big", Label: "/Clients/big"})
+	items, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile, ParentID: "big", Label: "/Clients/big"})
 	if err != nil {
 		t.Fatalf("a listing making progress failed after %s: %v", time.Since(start), err)
 	}
@@ -156,7 +156,7 @@ func TestListTimeoutIsPerPage(t *testing.T) {
 		t.Fatalf("%d items, want %d", len(items), total)
 	}
 	stall.Store(true)
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a page that never came: err = %v, want a deadline", err)
 	}
 }
@@ -172,7 +172,7 @@ func TestListLogsProgress(t *testing.T) {
 		c.PageSize = 1000
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile, ParentID: "big", Label: "/Clients/big"}); err != nil {
+	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile, ParentID: "big", Label: "/Clients/big"}); err != nil {
 		t.Fatal(err)
 	}
 	var progress []string
@@ -222,7 +222,7 @@ func TestHostileIDsStayOnePathSegment(t *testing.T) {
 // than remote.MaxIDBytes is skipped (and counted in one line).
 func TestItemBounds(t *testing.T) {
 	long := strings.Repeat("é", remote.MaxNameBytes) // 2 bytes each
-	var it Item
+	var it remote.Item
 	body, _ := json.Marshal(map[string]any{"_id": "a", "name": long, "size": float64(1 << 50)})
 	if err := json.Unmarshal(body, (*apiItem)(&it)); err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func TestItemBounds(t *testing.T) {
 		}
 		fmt.Fprintf(w, `{"files":[{"_id":"ok","name":"a"},{"_id":%q,"name":"b"},{"_id":%q,"name":"c"}]}`, strings.Repeat("x", remote.MaxIDBytes+1), strings.Repeat("y", 100000))
 	}), func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
-	items, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+	items, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile})
 	if err != nil || len(items) != 1 || items[0].ID != "ok" {
 		t.Fatalf("%v, %v", items, err)
 	}

@@ -14,7 +14,7 @@ import (
 
 // apiItem is an Item as the API writes it: its UnmarshalJSON is the
 // parser of every item this package reads.
-type apiItem Item
+type apiItem remote.Item
 
 // IDTime returns the creation time encoded in the first four bytes of a
 // 24-hex-digit Mongo ObjectID, or the zero time for any other id.
@@ -87,7 +87,7 @@ func (it *apiItem) UnmarshalJSON(data []byte) error {
 	case "trashed", "deleted", "trash":
 		it.Deleted = true
 	}
-	if it.Type != TypeFile && it.Type != TypeFolder {
+	if it.Type != remote.TypeFile && it.Type != remote.TypeFolder {
 		it.Type = "" // the caller knows what it asked for
 	}
 	it.System = jsonTrue(r.Essential) || jsonTrue(r.AppFolder)
@@ -184,7 +184,7 @@ func jsonTime(raw json.RawMessage) time.Time {
 
 // decodeItems reads a listing body: {"files": [...]} as documented, and
 // tolerates a bare array or the items under "folders"/"data".
-func decodeItems(body []byte) ([]Item, error) {
+func decodeItems(body []byte) ([]remote.Item, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] == '[' {
 		var items []apiItem
@@ -210,13 +210,13 @@ func decodeItems(body []byte) ([]Item, error) {
 }
 
 // itemsOf is a listing's items as the core's Items.
-func itemsOf(raw []apiItem) []Item {
+func itemsOf(raw []apiItem) []remote.Item {
 	if raw == nil {
 		return nil
 	}
-	out := make([]Item, len(raw))
+	out := make([]remote.Item, len(raw))
 	for i := range raw {
-		out[i] = Item(raw[i])
+		out[i] = remote.Item(raw[i])
 	}
 	return out
 }

@@ -4,30 +4,32 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 func TestItemTolerantParsing(t *testing.T) {
 	cases := []struct {
 		name string
 		json string
-		want Item
+		want remote.Item
 	}{
 		{"documented", `{"_id":"65a1b2c3d4e5f6a7b8c9d0e1","name":"a.png","type":"file","parentId":"f1","url":"https://s/a.png","size":12,"contentType":"image/png","createdAt":"2025-03-01T10:00:00.000Z","updatedAt":"2025-03-02T10:00:00.000Z"}`,
-			Item{ID: "65a1b2c3d4e5f6a7b8c9d0e1", Name: "a.png", Type: "file", ParentID: "f1", URL: "https://s/a.png", Size: 12, ContentType: "image/png",
+			remote.Item{ID: "65a1b2c3d4e5f6a7b8c9d0e1", Name: "a.png", Type: "file", ParentID: "f1", URL: "https://s/a.png", Size: 12, ContentType: "image/png",
 				CreatedAt: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2025, 3, 2, 10, 0, 0, 0, time.UTC)}},
 		{"id not _id, null parent, no size", `{"id":"x1","name":"b","type":"folder","parentId":null}`,
-			Item{ID: "x1", Name: "b", Type: "folder", Size: -1}},
+			remote.Item{ID: "x1", Name: "b", Type: "folder", Size: -1}},
 		{"empty parent, size as string, epoch ms", `{"_id":"x2","name":"c","type":"file","parentId":"","size":"2048","createdAt":1700000000000}`,
-			Item{ID: "x2", Name: "c", Type: "file", Size: 2048, CreatedAt: time.UnixMilli(1700000000000).UTC()}},
-		{"no type", `{"_id":"x3","name":"d","url":"u"}`, Item{ID: "x3", Name: "d", URL: "u", Size: -1}},
-		{"deleted", `{"_id":"x4","name":"e","type":"file","deleted":true,"size":1.0}`, Item{ID: "x4", Name: "e", Type: "file", Size: 1, Deleted: true}},
-		{"essential folder", `{"_id":"x5","name":"s","type":"folder","isEssential":true,"appFolder":false}`, Item{ID: "x5", Name: "s", Type: "folder", Size: -1, System: true}},
-		{"app folder, flag as a string", `{"_id":"x6","name":"a","type":"folder","appFolder":"TRUE"}`, Item{ID: "x6", Name: "a", Type: "folder", Size: -1, System: true}},
-		{"ordinary folder", `{"_id":"x7","name":"o","type":"folder","isEssential":false,"appFolder":null}`, Item{ID: "x7", Name: "o", Type: "folder", Size: -1}},
+			remote.Item{ID: "x2", Name: "c", Type: "file", Size: 2048, CreatedAt: time.UnixMilli(1700000000000).UTC()}},
+		{"no type", `{"_id":"x3","name":"d","url":"u"}`, remote.Item{ID: "x3", Name: "d", URL: "u", Size: -1}},
+		{"deleted", `{"_id":"x4","name":"e","type":"file","deleted":true,"size":1.0}`, remote.Item{ID: "x4", Name: "e", Type: "file", Size: 1, Deleted: true}},
+		{"essential folder", `{"_id":"x5","name":"s","type":"folder","isEssential":true,"appFolder":false}`, remote.Item{ID: "x5", Name: "s", Type: "folder", Size: -1, System: true}},
+		{"app folder, flag as a string", `{"_id":"x6","name":"a","type":"folder","appFolder":"TRUE"}`, remote.Item{ID: "x6", Name: "a", Type: "folder", Size: -1, System: true}},
+		{"ordinary folder", `{"_id":"x7","name":"o","type":"folder","isEssential":false,"appFolder":null}`, remote.Item{ID: "x7", Name: "o", Type: "folder", Size: -1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var got Item
+			var got remote.Item
 			if err := json.Unmarshal([]byte(c.json), (*apiItem)(&got)); err != nil {
 				t.Fatal(err)
 			}
@@ -54,9 +56,9 @@ func TestDecodeItemsShapes(t *testing.T) {
 // the id is a Mongo ObjectID: the parser reads it, and the item's times
 // follow (the layers above never read an id).
 func TestCreatedAtFallsBackToObjectID(t *testing.T) {
-	parse := func(body string) Item {
+	parse := func(body string) remote.Item {
 		t.Helper()
-		var it Item
+		var it remote.Item
 		if err := json.Unmarshal([]byte(body), (*apiItem)(&it)); err != nil {
 			t.Fatal(err)
 		}

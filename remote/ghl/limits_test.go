@@ -152,7 +152,7 @@ func TestUploadVersionAndBody(t *testing.T) {
 	}), func(cfg *Config) { cfg.MaxUploadSize = 1000 })
 
 	upload := func(name, ctype string, size int64) error {
-		_, err := c.UploadFile(context.Background(), Upload{Name: name, ContentType: ctype, Size: size,
+		_, err := c.UploadFile(context.Background(), remote.Upload{Name: name, ContentType: ctype, Size: size,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(&countingReader{left: size}), nil }})
 		return err
 	}
@@ -214,7 +214,7 @@ func TestUploadVersionAndBody(t *testing.T) {
 	}
 
 	// A source shorter than announced fails the upload, not the server.
-	_, err := c.UploadFile(context.Background(), Upload{Name: "short.png", ContentType: "image/png", Size: 100,
+	_, err := c.UploadFile(context.Background(), remote.Upload{Name: "short.png", ContentType: "image/png", Size: 100,
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("only this")), nil }})
 	if err == nil {
 		t.Error("a short source uploaded")
@@ -235,7 +235,7 @@ func TestUploadBigVideoToFake(t *testing.T) {
 	}
 	const size = MaxUploadSize + 1
 	open := func() (io.ReadCloser, error) { return io.NopCloser(&countingReader{left: size}), nil }
-	it, err := c.UploadFile(context.Background(), Upload{Name: "clip.mp4", ContentType: remote.TypeByName("clip.mp4"), Size: size, Open: open})
+	it, err := c.UploadFile(context.Background(), remote.Upload{Name: "clip.mp4", ContentType: remote.TypeByName("clip.mp4"), Size: size, Open: open})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestUploadBigVideoToFake(t *testing.T) {
 	if v := srv.Stats().UploadVersions; v["v3"] != 1 || v[APIVersion] != 0 {
 		t.Errorf("upload versions %v", v)
 	}
-	if _, err := c.UploadFile(context.Background(), Upload{Name: "big.png", ContentType: "image/png", Size: size, Open: open}); !errors.Is(err, remote.ErrTooLarge) {
+	if _, err := c.UploadFile(context.Background(), remote.Upload{Name: "big.png", ContentType: "image/png", Size: size, Open: open}); !errors.Is(err, remote.ErrTooLarge) {
 		t.Errorf("big.png: %v", err)
 	}
 	if n := srv.Stats().ByEndpoint[ghltest.EndpointUpload]; n != 1 {
@@ -289,7 +289,7 @@ func TestUploadFormFields(t *testing.T) {
 		{"", 5, map[string]string{"name": "a.txt", "altId": "loc1", "altType": "location", "file": "a.txt text/plain hello"}},
 		{"folder1", -1, map[string]string{"name": "a.txt", "parentId": "folder1", "altId": "loc1", "altType": "location", "file": "a.txt text/plain hello"}},
 	} {
-		_, err := c.UploadFile(context.Background(), Upload{ParentID: tt.parent, Name: "a.txt", ContentType: "text/plain", Size: tt.size,
+		_, err := c.UploadFile(context.Background(), remote.Upload{ParentID: tt.parent, Name: "a.txt", ContentType: "text/plain", Size: tt.size,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("hello")), nil }})
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -25,7 +26,7 @@ func TestInstalledLocationsPagedByWhatTheServerGives(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts := &CallCounts{}
+	counts := &remote.CallCounts{}
 	app := OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
 	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", ghltest.UserTypeCompany, "")
 	if err != nil {

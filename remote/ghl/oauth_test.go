@@ -188,7 +188,7 @@ func TestClientRefreshesOn401(t *testing.T) {
 	s.mu.Lock()
 	delete(s.live, first.AccessToken)
 	s.mu.Unlock()
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); err != nil {
+	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); err != nil {
 		t.Fatalf("after a 401 and a refresh: %v", err)
 	}
 	if s.refreshN != 1 {
@@ -203,12 +203,12 @@ func TestClientRefreshesOn401(t *testing.T) {
 	s.live = map[string]time.Time{}
 	s.mu.Unlock()
 	for range 3 {
-		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) || !errors.Is(err, remote.ErrUnauthorized) {
+		if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) || !errors.Is(err, remote.ErrUnauthorized) {
 			t.Fatalf("with a dead refresh token: %v", err)
 		}
 	}
 	clk.Advance(2 * time.Hour)
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) {
+	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) {
 		t.Fatalf("expired, with a dead refresh token: %v", err)
 	}
 	if s.reused != 1 {
@@ -216,7 +216,7 @@ func TestClientRefreshesOn401(t *testing.T) {
 	}
 	// ghlfs login writes a new set: calls work again.
 	s.storeFirst(t, path)
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); err != nil {
+	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); err != nil {
 		t.Fatalf("after a new login: %v", err)
 	}
 }

@@ -64,7 +64,7 @@ func (c *Client) beforeCreate(call, parentID, name string) error {
 // An item is known in a listing by its id, or by its url (an upload's
 // answer may give another id than listings do): found so, it is returned
 // as listed.
-func (c *Client) checkPlacement(ctx context.Context, call string, it Item, parentID string) (Item, error) {
+func (c *Client) checkPlacement(ctx context.Context, call string, it remote.Item, parentID string) (remote.Item, error) {
 	c.place.mu.Lock()
 	done := c.place.verified || parentID == ""
 	c.place.mu.Unlock()
@@ -97,5 +97,5 @@ func (c *Client) checkPlacement(ctx context.Context, call string, it Item, paren
 		c.place.broken = e
 	}
 	c.place.mu.Unlock()
-	return Item{}, e // the caller's log line names the file and this cause
+	return remote.Item{}, e // the caller's log line names the file and this cause
 }

@@ -63,7 +63,7 @@ func TestUploadProgress(t *testing.T) {
 	src := &gatedReader{first: first, rest: rest, held: make(chan struct{}), release: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.UploadFile(context.Background(), Upload{Name: "a.bin", Size: first + rest, Progress: p,
+		_, err := c.UploadFile(context.Background(), remote.Upload{Name: "a.bin", Size: first + rest, Progress: p,
 			Open: func() (io.ReadCloser, error) {
 				opens = append(opens, p.Sent())
 				if len(opens) == 1 {
@@ -108,7 +108,7 @@ func TestUsage(t *testing.T) {
 	}), func(cfg *Config) { cfg.Clock = clock; cfg.RateLimit = 50; cfg.RateWindow = 5 * time.Second })
 	list := func() {
 		t.Helper()
-		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); err != nil {
+		if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -41,7 +41,7 @@ func quirkClient(t *testing.T, opts ghltest.Options, mod ...func(*ghl.Config)) (
 	return c, srv
 }
 
-func ids(items []ghl.Item) []string {
+func ids(items []remote.Item) []string {
 	var out []string
 	for _, it := range items {
 		out = append(out, it.ID)
@@ -66,7 +66,7 @@ func TestListUnstableTies(t *testing.T) {
 	slices.Sort(want)
 	for round := range 3 {
 		srv.ResetStats()
-		got, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: folder})
+		got, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile, ParentID: folder})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func TestListTrashListed(t *testing.T) {
 	if err := c.DeleteMany(context.Background(), []string{gone}, ghl.StatusTrashed); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile})
+	got, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile})
 	if err != nil || !slices.Equal(ids(got), []string{keep}) {
 		t.Fatalf("listing %v (%v), want only %s", ids(got), err, keep)
 	}
@@ -99,15 +99,15 @@ func TestListRoots(t *testing.T) {
 			f := srv.AddFolder("", "F")
 			top := srv.AddFile("", "top.txt", "", []byte("t"))
 			inner := srv.AddFile(f, "inner.txt", "", []byte("i"))
-			root, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile})
+			root, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile})
 			if err != nil || !slices.Equal(ids(root), []string{top}) || root[0].ParentID != "" {
 				t.Fatalf("root: %+v (%v)", root, err)
 			}
-			sub, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: f})
+			sub, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile, ParentID: f})
 			if err != nil || !slices.Equal(ids(sub), []string{inner}) {
 				t.Fatalf("folder: %v (%v)", ids(sub), err)
 			}
-			folders, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFolder})
+			folders, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFolder})
 			if err != nil || !slices.Equal(ids(folders), []string{f}) {
 				t.Fatalf("root folders: %v (%v)", ids(folders), err)
 			}
@@ -124,7 +124,7 @@ func TestListLimitMax100(t *testing.T) {
 	}
 	slices.Sort(want)
 	for range 2 {
-		got, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile})
+		got, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile})
 		if err != nil || !slices.Equal(ids(got), want) {
 			t.Fatalf("%d items (%v)", len(got), err)
 		}
@@ -140,7 +140,7 @@ func TestRenameNotUpdated(t *testing.T) {
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkRenameNotUpdated}})
 	id := srv.AddFile("", "a.txt", "", []byte("a"))
 	err := c.Rename(context.Background(), id, "b.txt")
-	var nd *ghl.NotDoneError
+	var nd *remote.NotDoneError
 	if !errors.As(err, &nd) {
 		t.Fatalf("rename answered updated:false gave %v", err)
 	}
@@ -158,7 +158,7 @@ func TestCreateAnswers(t *testing.T) {
 	if it, ok := srv.Item(f.ID); !ok || it.Name != "New (1) [x]" || it.Type != ghltest.TypeFolder {
 		t.Fatalf("folder %+v: the fake has %+v", f, it)
 	}
-	up, err := c.UploadFile(context.Background(), ghl.Upload{ParentID: f.ID, Name: "a.txt", Size: 1,
+	up, err := c.UploadFile(context.Background(), remote.Upload{ParentID: f.ID, Name: "a.txt", Size: 1,
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("a"))), nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestFindCreatedUnderQueryQuirks(t *testing.T) {
 				want[n] = srv.AddFile("", n, "", []byte(n))
 			}
 			for _, n := range names {
-				got, ok, err := c.FindCreated(context.Background(), "", ghl.TypeFile, n, int64(len(n)), since, nil)
+				got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, n, int64(len(n)), since, nil)
 				if err != nil || !ok || got.ID != want[n] {
 					t.Errorf("%q: found %v %q (%v), want %s", n, ok, got.ID, err, want[n])
 				}
@@ -211,12 +211,12 @@ func TestFindCreatedUnderClockSkew(t *testing.T) {
 			old := srv.AddFile("", "a.txt", "", []byte("a"))
 			clock = time.Now()
 			// One call teaches the client the server's clock.
-			if _, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile}); err != nil {
+			if _, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile}); err != nil {
 				t.Fatal(err)
 			}
 			since := time.Now()
 			fresh := srv.AddFile("", "a.txt", "", []byte("a"))
-			got, ok, err := c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, nil)
+			got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, nil)
 			if err != nil || !ok || got.ID != fresh {
 				t.Fatalf("found %v %q (%v), want %s (old %s)", ok, got.ID, err, fresh, old)
 			}
@@ -230,8 +230,8 @@ func TestFindCreatedUnderClockSkew(t *testing.T) {
 func TestParentIgnored(t *testing.T) {
 	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkParentIgnored}})
 	f := srv.AddFolder("", "F")
-	up := func(parent, name string) (ghl.Item, error) {
-		return c.UploadFile(context.Background(), ghl.Upload{ParentID: parent, Name: name, Size: 1,
+	up := func(parent, name string) (remote.Item, error) {
+		return c.UploadFile(context.Background(), remote.Upload{ParentID: parent, Name: name, Size: 1,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("a"))), nil }})
 	}
 	_, err := up(f, "a.txt")
@@ -307,7 +307,7 @@ func TestListUnstableAndOneOrderOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: folder})
+	got, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile, ParentID: folder})
 	if !errors.Is(err, remote.ErrListUnstable) {
 		t.Fatalf("%d items, err %v; want ErrListUnstable", len(got), err)
 	}
@@ -330,7 +330,7 @@ func TestListTiesAcrossOneBoundary(t *testing.T) {
 		if i%2 == 0 {
 			c2 = c // also with the order learnt
 		}
-		got, err := c2.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: folder})
+		got, err := c2.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile, ParentID: folder})
 		if err != nil || len(got) != 150 {
 			t.Fatalf("listing %d: %d items (%v)", i, len(got), err)
 		}
@@ -345,7 +345,7 @@ func TestUploadNeedsAlt(t *testing.T) {
 	f := srv.AddFolder("", "F")
 	for i := range 3 {
 		name := fmt.Sprintf("f%d.txt", i)
-		it, err := c.UploadFile(context.Background(), ghl.Upload{ParentID: f, Name: name, ContentType: "text/plain", Size: 1,
+		it, err := c.UploadFile(context.Background(), remote.Upload{ParentID: f, Name: name, ContentType: "text/plain", Size: 1,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader([]byte("a"))), nil }})
 		if err != nil {
 			t.Fatalf("upload %s into a folder: %v", name, err)

@@ -17,8 +17,8 @@ import (
 
 // RouteError is a call the service has no route for, as first answered.
 type RouteError struct {
-	Route string // e.g. "POST /medias/{id}"
-	Err   *Error // the 404 "Cannot POST /medias/…"
+	Route string        // e.g. "POST /medias/{id}"
+	Err   *remote.Error // the 404 "Cannot POST /medias/…"
 }
 
 func (e *RouteError) Error() string {
@@ -45,15 +45,11 @@ func (c *Client) refusedRoute(route string) error {
 	return nil
 }
 
-// RouteRefused reports whether the service was seen to have no route
-// (such as "POST /medias/{id}") for this token.
-func (c *Client) RouteRefused(route string) bool { return c.refusedRoute(route) != nil }
-
 // noteRoute remembers a route-not-found answer to route (and logs it,
 // once), and returns the error to hand on: a *RouteError for such an
 // answer, err itself for any other.
 func (c *Client) noteRoute(route string, err error) error {
-	var apiErr *Error
+	var apiErr *remote.Error
 	if !errors.As(err, &apiErr) || !apiErr.NoRoute {
 		return err
 	}
@@ -70,10 +66,9 @@ func (c *Client) noteRoute(route string, err error) error {
 	return re
 }
 
-// Route names, as RouteRefused takes them.
+// Route names, as RouteError names them.
 const (
 	RouteRename     = "POST /medias/{id}"
-	RouteRenameMany = "PUT /medias/update-files"
 	RouteDelete     = "DELETE /medias/{id}"
 	RouteDeleteMany = "PUT /medias/delete-files"
 )
@@ -99,7 +94,7 @@ func (c *Client) deleteEach(ctx context.Context, ids []string, status DeleteStat
 		}
 	}
 	if len(gone) > 0 {
-		return &NotDoneError{Call: "DELETE /medias/{id}", IDs: gone}
+		return &remote.NotDoneError{Call: "DELETE /medias/{id}", IDs: gone}
 	}
 	return nil
 }

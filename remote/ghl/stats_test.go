@@ -18,7 +18,7 @@ import (
 )
 
 // byEndpoint sums the calls of s by endpoint, whatever their status.
-func byEndpoint(s ghl.Stats) map[string]int64 {
+func byEndpoint(s remote.Stats) map[string]int64 {
 	out := map[string]int64{}
 	for k, v := range s.Calls {
 		out[k.Endpoint] += v
@@ -37,7 +37,7 @@ func TestStatsCountWhatTheServerServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, err := c.UploadFile(ctx, ghl.Upload{ParentID: folder.ID, Name: "a.bin", Size: int64(len(data)),
+	up, err := c.UploadFile(ctx, remote.Upload{ParentID: folder.ID, Name: "a.bin", Size: int64(len(data)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestStatsCountWhatTheServerServed(t *testing.T) {
 	if err := c.Rename(ctx, up.ID, "b.bin"); err != nil {
 		t.Fatal(err)
 	}
-	items, err := c.List(ctx, ghl.ListQuery{Type: ghl.TypeFile, ParentID: folder.ID})
+	items, err := c.List(ctx, ghl.ListQuery{Type: remote.TypeFile, ParentID: folder.ID})
 	if err != nil || len(items) != 1 {
 		t.Fatalf("list: %v, %v", items, err)
 	}
@@ -105,7 +105,7 @@ func TestStatsCount429sAndRetries(t *testing.T) {
 		cfg.MaxRetryAfter, cfg.RetryTimeout = 20*time.Millisecond, 150*time.Millisecond
 	})
 	ctx := context.Background()
-	if _, err := c.ListPage(ctx, ghl.ListQuery{Type: ghl.TypeFolder}, 0, 10); err == nil {
+	if _, err := c.ListPage(ctx, ghl.ListQuery{Type: remote.TypeFolder}, 0, 10); err == nil {
 		t.Fatal("a call answered 429 every time succeeded")
 	}
 	got, want := c.Stats(), srv.Stats()
@@ -134,7 +134,7 @@ func TestStatsCountCallsWithoutAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ListPage(context.Background(), ghl.ListQuery{Type: ghl.TypeFolder}, 0, 10); err == nil {
+	if _, err := c.ListPage(context.Background(), ghl.ListQuery{Type: remote.TypeFolder}, 0, 10); err == nil {
 		t.Fatal("a call to a closed port succeeded")
 	}
 	got := c.Stats()
@@ -151,7 +151,7 @@ func TestOAuthAppCountsItsRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	counts := &ghl.CallCounts{}
+	counts := &remote.CallCounts{}
 	app := ghl.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
 	const redirect = "http://127.0.0.1:1/callback"
 	code, err := srv.AuthCode(redirect)
@@ -184,7 +184,7 @@ func TestOAuthAppCountsItsRequests(t *testing.T) {
 	if served := after.ByEndpoint["POST /oauth/token"] - before.ByEndpoint["POST /oauth/token"]; served != 3 {
 		t.Errorf("the fake served %d token requests, want 3", served)
 	}
-	var none *ghl.CallCounts
+	var none *remote.CallCounts
 	if n := len(none.Stats().Calls); n != 0 {
 		t.Errorf("a nil CallCounts holds %d", n)
 	}

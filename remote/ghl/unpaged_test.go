@@ -34,7 +34,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 	srv.AddFiles(d, names, data)
 	for round := range 3 {
 		srv.ResetStats()
-		items, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, FetchAll: true})
+		items, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile, FetchAll: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 		t.Fatalf("log:\n%s", logs.String())
 	}
 	srv.ResetStats()
-	own, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, ParentID: d})
+	own, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile, ParentID: d})
 	if err != nil || len(own) != 240 {
 		t.Fatalf("the folder's own listing: %d items, %v", len(own), err)
 	}
@@ -61,7 +61,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 	// A poll by last change: the first items only, unless the answer is
 	// the whole of a large library.
 	var seen []string
-	err = c.ListUpdated(context.Background(), ghl.TypeFile, func(it ghl.Item) bool {
+	err = c.ListUpdated(context.Background(), remote.TypeFile, func(it remote.Item) bool {
 		seen = append(seen, it.Name)
 		return len(seen) < 3
 	})
@@ -73,7 +73,7 @@ func TestListFetchAllUnpaged(t *testing.T) {
 		more[i] = fmt.Sprintf("g%04d", i)
 	}
 	srv.AddFiles(d, more, make([][]byte, len(more)))
-	err = c.ListUpdated(context.Background(), ghl.TypeFile, func(ghl.Item) bool { return false })
+	err = c.ListUpdated(context.Background(), remote.TypeFile, func(remote.Item) bool { return false })
 	if !errors.Is(err, remote.ErrUnpaged) {
 		t.Fatalf("ListUpdated on 1240 files at once: %v, want ErrUnpaged", err)
 	}
@@ -91,7 +91,7 @@ func TestListFetchAllUnpagedSmall(t *testing.T) {
 		srv.AddFile("", fmt.Sprintf("f%d", i), "", []byte("x"))
 	}
 	for range 2 {
-		items, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, FetchAll: true})
+		items, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile, FetchAll: true})
 		if err != nil || len(items) != 30 {
 			t.Fatalf("%d items, %v", len(items), err)
 		}
@@ -112,14 +112,14 @@ func TestListAnswerBound(t *testing.T) {
 		names[i] = fmt.Sprintf("file-%04d.jpg", i)
 	}
 	srv.AddFiles("", names, make([][]byte, len(names)))
-	_, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile, FetchAll: true})
+	_, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile, FetchAll: true})
 	if !errors.Is(err, remote.ErrAnswerTooLarge) {
 		t.Fatalf("err = %v, want ErrAnswerTooLarge", err)
 	}
 	if calls := srv.Stats().ByEndpoint[ghltest.EndpointList]; calls != 1 {
 		t.Fatalf("%d calls", calls)
 	}
-	if items, err := c.List(context.Background(), ghl.ListQuery{Type: ghl.TypeFile}); err != nil || len(items) != 400 {
+	if items, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile}); err != nil || len(items) != 400 {
 		t.Fatalf("paged: %d items, %v", len(items), err)
 	}
 }

@@ -36,9 +36,9 @@ var updatedOrder = listOrder{"updatedAt", "desc"}
 // one place later, which the overlap absorbs. Page size, the 422-on-limit
 // fallback, each page's timeout and the bounds on items and answer size
 // are those of ListEach.
-func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(Item) (more bool)) error {
+func (c *Client) ListUpdated(ctx context.Context, typ string, visit func(remote.Item) (more bool)) error {
 	if typ == "" {
-		typ = TypeFile
+		typ = remote.TypeFile
 	}
 	q := ListQuery{Type: typ, FetchAll: true, Label: "the whole library by last change"}
 	kind := q.kind()
@@ -128,8 +128,8 @@ const maxUnpagedPoll = 1000
 // that order: within the page, and, for items not seen before, against
 // last, the updatedAt of the last item of the page before (the overlap
 // repeats items that came before that one).
-func (c *Client) checkUpdatedOrder(q ListQuery, page []Item, seen map[string]struct{}, last time.Time) error {
-	outOfOrder := func(it Item, before time.Time) error {
+func (c *Client) checkUpdatedOrder(q ListQuery, page []remote.Item, seen map[string]struct{}, last time.Time) error {
+	outOfOrder := func(it remote.Item, before time.Time) error {
 		return fmt.Errorf("GET /medias/files: listing %s: %w: item %.64q updated at %s came after one updated at %s",
 			q.label(), remote.ErrOrderIgnored, it.ID, it.UpdatedAt.Format(time.RFC3339Nano), before.Format(time.RFC3339Nano))
 	}

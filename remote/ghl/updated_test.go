@@ -59,7 +59,7 @@ func listUpdated(t *testing.T, c *ghl.Client, srv *ghltest.Server, max int) ([]s
 	t.Helper()
 	srv.ResetStats()
 	var got []string
-	err := c.ListUpdated(remote.Background(context.Background()), ghl.TypeFile, func(it ghl.Item) bool {
+	err := c.ListUpdated(remote.Background(context.Background()), remote.TypeFile, func(it remote.Item) bool {
 		got = append(got, it.Name)
 		return max < 0 || len(got) < max
 	})
@@ -91,7 +91,7 @@ func TestListUpdatedNewestFirstStopsEarly(t *testing.T) {
 	}
 	// Folders are listed apart.
 	var folders []string
-	if err := c.ListUpdated(context.Background(), ghl.TypeFolder, func(it ghl.Item) bool {
+	if err := c.ListUpdated(context.Background(), remote.TypeFolder, func(it remote.Item) bool {
 		folders = append(folders, it.Name)
 		return true
 	}); err != nil || !slices.Equal(folders, []string{"a folder"}) {
@@ -110,7 +110,7 @@ func TestListUpdatedChangesComeFirst(t *testing.T) {
 				t.Fatal(err)
 			}
 			clk.Step()
-			if _, err := c.UploadFile(ctx, ghl.Upload{Name: "new", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("n")), nil }}); err != nil {
+			if _, err := c.UploadFile(ctx, remote.Upload{Name: "new", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("n")), nil }}); err != nil {
 				t.Fatal(err)
 			}
 			clk.Step()
@@ -170,7 +170,7 @@ func TestListUpdatedWithoutUpdatedAt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.ListUpdated(context.Background(), ghl.TypeFile, func(ghl.Item) bool { return true })
+	err = c.ListUpdated(context.Background(), remote.TypeFile, func(remote.Item) bool { return true })
 	if !errors.Is(err, remote.ErrOrderIgnored) {
 		t.Fatalf("err %v, want ErrOrderIgnored", err)
 	}
@@ -184,7 +184,7 @@ func TestListUpdatedServerOrders(t *testing.T) {
 			w.WriteHeader(http.StatusUnprocessableEntity)
 			fmt.Fprint(w, `{"statusCode":422,"message":["sortBy must be one of the following values: createdAt, name"],"error":"Unprocessable Entity"}`)
 		})
-		err := c.ListUpdated(context.Background(), ghl.TypeFile, func(ghl.Item) bool { return true })
+		err := c.ListUpdated(context.Background(), remote.TypeFile, func(remote.Item) bool { return true })
 		if !errors.Is(err, remote.ErrOrderIgnored) || !errors.Is(err, remote.ErrInvalid) {
 			t.Fatalf("err %v, want ErrOrderIgnored and ErrInvalid", err)
 		}
@@ -209,7 +209,7 @@ func TestListUpdatedServerOrders(t *testing.T) {
 			fmt.Fprintf(w, `{"files":[%s]}`, strings.Join(parts, ","))
 		}, func(cfg *ghl.Config) { cfg.PageSize = 4 })
 		var got []string
-		err := c.ListUpdated(context.Background(), ghl.TypeFile, func(it ghl.Item) bool {
+		err := c.ListUpdated(context.Background(), remote.TypeFile, func(it remote.Item) bool {
 			got = append(got, it.Name)
 			return true
 		})

@@ -42,9 +42,9 @@
 // item not in the trash (unknown, deleted, trashed too long ago, or whose
 // folder was deleted); 400 for an active one.
 //
-// System folders: AddSystemFolder(name, essential, appFolder) makes a
-// root folder flagged isEssential and/or appFolder, as FolderDTO has them
-// (see the essential-folders quirk).
+// System folders: under the essential-folders quirk a new library gets
+// root folders flagged isEssential and/or appFolder, as FolderDTO has
+// them (EssentialFolder, AppFolder).
 //
 // Hostile urls: SetFileURL(id, url) makes listings give that url for the
 // file (another host, a local service, a query holding a signature), as a

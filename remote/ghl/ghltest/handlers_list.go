@@ -18,12 +18,8 @@ const timeFormat = "2006-01-02T15:04:05.000Z"
 func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
 // itemJSON is the JSON form of an item, as listings and folder creation
-// return it.
-func (s *Server) itemJSON(l *Location, it item, base string) object {
-	return s.itemJSONq(l, s.quirkSet(), it, base)
-}
-
-func (s *Server) itemJSONq(l *Location, q quirks, it item, base string) object {
+// return it under the quirks q.
+func (s *Server) itemJSON(l *Location, q quirks, it item, base string) object {
 	o := object{{"_id", it.id}, {"name", it.name}, {"type", it.typ}}
 	switch {
 	case it.parentID != "":
@@ -147,7 +143,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, cl call) {
 	base := s.baseURL(r)
 	files := make([]object, 0, len(items))
 	for _, it := range items {
-		files = append(files, s.itemJSONq(cl.loc, quirks, it, base))
+		files = append(files, s.itemJSON(cl.loc, quirks, it, base))
 	}
 	writeJSON(w, http.StatusOK, object{{"files", files}})
 }

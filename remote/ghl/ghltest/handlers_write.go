@@ -47,7 +47,7 @@ func (s *Server) handleCreateFolder(w http.ResponseWriter, r *http.Request, cl c
 		errNotFound(w)
 		return
 	}
-	o := s.itemJSONq(cl.loc, quirks, it, s.baseURL(r))
+	o := s.itemJSON(cl.loc, quirks, it, s.baseURL(r))
 	if quirks.has(QuirkFolderNoID) {
 		o = o[1:] // "_id" comes first
 	}

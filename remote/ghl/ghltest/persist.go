@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // On disk, a data directory holds
@@ -153,25 +155,11 @@ func (p *persister) load(st *store) (bool, error) {
 	return true, nil
 }
 
-// writeAtomic writes data to name through a temporary file and a rename.
+// writeAtomic writes data to name, in a folder it makes if need be,
+// through a temporary file and a rename (renameio).
 func writeAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
+	return renameio.WriteFile(name, data, 0o600, renameio.WithTempDir(filepath.Dir(name)))
 }

@@ -37,8 +37,8 @@ type Item struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	URL         string // storage URL of a file; "" for folders
-	// Essential and AppFolder are a system folder's flags (see
-	// AddSystemFolder).
+	// Essential and AppFolder are a system folder's flags (see the
+	// essential-folders quirk).
 	Essential, AppFolder bool
 }
 

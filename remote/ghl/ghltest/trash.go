@@ -34,10 +34,7 @@ const (
 	AppFolderFile   = "from-the-app.txt"
 )
 
-var (
-	errNotTrashed = errors.New("the item is not in the trash")
-	errSystem     = errors.New("a system folder")
-)
+var errNotTrashed = errors.New("the item is not in the trash")
 
 // seedSystemFolders adds the system folders to a new library.
 func seedSystemFolders(st *store) {
@@ -85,18 +82,6 @@ func (s *Server) refuseSystem(w http.ResponseWriter, l *Location, q quirks, ids 
 	}
 	writeError(w, http.StatusBadRequest, "System folders cannot be "+what, "Bad Request")
 	return true
-}
-
-// AddSystemFolder creates a folder at the root flagged isEssential and/or
-// appFolder (listed so, and protected, under essential-folders) and
-// returns its id.
-func (l *Location) AddSystemFolder(name string, essential, appFolder bool) string {
-	return l.store.addSystemFolder(name, essential, appFolder)
-}
-
-// AddSystemFolder is Location.AddSystemFolder for the first location.
-func (s *Server) AddSystemFolder(name string, essential, appFolder bool) string {
-	return s.primary.AddSystemFolder(name, essential, appFolder)
 }
 
 // Restore takes a trashed item out of the trash, as the web UI does: it
