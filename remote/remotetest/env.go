@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -309,16 +308,6 @@ func (e *env) readAll(f remote.FileRef, size int) []byte {
 
 // ref is how the cache names a listed file's bytes.
 func ref(it remote.Item) remote.FileRef { return remote.FileRef{ID: it.ID, Rev: it.Rev, URL: it.URL} }
-
-// ids is the ids of items, sorted.
-func ids(items []remote.Item) []string {
-	var out []string
-	for _, it := range items {
-		out = append(out, it.ID)
-	}
-	slices.Sort(out)
-	return out
-}
 
 // pattern is n bytes that differ from those of any other seed.
 func pattern(seed string, n int) []byte {
