@@ -334,11 +334,15 @@ func (q *queue) adoptedAs(id string, x Entry) {
 // replaced by the listed one. Called with r.mu held; it lets go of it.
 //
 // A copy the record is to trash (one it replaces, or any copy of a file
-// removed) that its folder's listing does not show is not in the library
-// as far as a listing can tell, which is what trashing it is for: it is
-// dropped, as a trash answered {"deleted": false} for an item no longer
-// listed is (folders.remove). The copy that holds the file is only ever
-// renamed by a listed id: not found, the rename waits.
+// removed) that its folder's listing does not show may not be listed yet
+// (an index behind the store, a listing that lags): it is looked for
+// again, as long as its upload is recent (unlistedGrace since its
+// answer). After that it is not in the library as far as a listing can
+// tell, which is what trashing it is for: it is dropped, as a trash
+// answered {"deleted": false} for an item no longer listed is
+// (folders.remove), with one WARN line (should the library hold it after
+// all, it shows as a file of its own). The copy that holds the file is
+// only ever renamed by a listed id: not found, the rename waits.
 func (q *queue) confirmRecord(r *record) (bool, error) {
 	claims := make(map[string]claimFile)
 	for _, id := range r.toConfirmLocked() {
@@ -348,16 +352,21 @@ func (q *queue) confirmRecord(r *record) (bool, error) {
 	r.away()
 	found := make(map[string]Entry, len(claims))
 	var unlisted []string
-	var firstErr error
+	var firstErr, quiet error // quiet: a copy not listed yet, said already
 	for id, c := range claims {
 		e := c.entry(id)
 		ctx, cancel := q.opContext(0)
 		x, err := q.confirmEntry(ctx, e)
 		cancel()
+		toTrash := errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID)
 		switch {
-		case errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID):
-			q.log.Info(fmt.Sprintf("%s: a copy to trash (answered as id %s) is not in its folder's listing; nothing to trash", name, id), "name", name)
+		case toTrash && q.clock.Since(c.At) >= unlistedGrace:
+			q.log.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
+				name, id, c.At.Format(time.RFC3339), err), "name", name)
 			unlisted = append(unlisted, id)
+		case toTrash:
+			q.log.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
+			quiet = cmpErr(quiet, err)
 		case err != nil:
 			firstErr = cmpErr(firstErr, err)
 		default:
@@ -386,8 +395,15 @@ func (q *queue) confirmRecord(r *record) (bool, error) {
 		q.log.Error(fmt.Sprintf("%s: could not find its upload in the library's listing; nothing is changed by a guessed id (will retry): %v", name, firstErr), "name", name)
 		return false, firstErr
 	}
+	if quiet != nil {
+		return false, quiet
+	}
 	return true, nil
 }
+
+// unlistedGrace is how long after its answer an upload its folder's
+// listing does not show is still looked for, as a copy to trash.
+const unlistedGrace = 10 * time.Minute
 
 func cmpErr(first, err error) error {
 	if first != nil {

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,9 @@ type breakable struct {
 	// failLists fails every listing (a 502) while set; failStorage every
 	// read of a file's bytes.
 	failLists, failStorage atomic.Bool
+	// hidden, while it holds a name, leaves the files of that name out
+	// of every listing (an index behind the store).
+	hidden atomic.Value // string
 	// changes records every request that changes the library but an
 	// upload ("METHOD path?query body"), when not nil.
 	changesMu sync.Mutex
@@ -134,6 +138,11 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 		<-b.listsHeld
 	}
 	resp, err := b.rt.RoundTrip(r)
+	if name, _ := b.hidden.Load().(string); name != "" && err == nil && r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/medias/files") {
+		resp.Body = hideNamed(resp.Body, name)
+		resp.ContentLength = -1
+		resp.Header.Del("Content-Length")
+	}
 	if b.trashed != nil && r.Method == "PUT" && strings.HasSuffix(r.URL.Path, "/medias/delete-files") {
 		b.trashed <- struct{}{}
 	}
@@ -146,6 +155,21 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, errors.New("connection reset by peer (test)")
 	}
 	return resp, err
+}
+
+// hideNamed is a listing's answer without the files named name.
+func hideNamed(body io.ReadCloser, name string) io.ReadCloser {
+	defer body.Close()
+	var answer map[string][]map[string]any
+	data, _ := io.ReadAll(body)
+	if json.Unmarshal(data, &answer) != nil {
+		return io.NopCloser(bytes.NewReader(data))
+	}
+	for k, items := range answer {
+		answer[k] = slices.DeleteFunc(items, func(it map[string]any) bool { return it["name"] == name })
+	}
+	data, _ = json.Marshal(answer)
+	return io.NopCloser(bytes.NewReader(data))
 }
 
 func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
