@@ -227,6 +227,11 @@ func (q *queue) recordOf(e Entry, state string, writers int, data bool) (*record
 		return nil, nil
 	}
 	q.byKey[r.key], q.byID[r.id] = r, r
+	if _, ok := q.keys[e.ID]; !ok && e.ID != "" {
+		// The copy being changed: a look-up of an upload by name, size
+		// and time never takes it for the upload (claims.go).
+		q.setKeyLocked(e.ID, e.Key)
+	}
 	q.mu.Unlock()
 	return r, nil
 }
@@ -520,7 +525,7 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
 			taken = append(taken, cur.ID)
-			claims = withClaim(claims, cur)
+			claims = q.withClaim(claims, cur)
 		}
 	}
 	r.mu.Lock()
@@ -559,7 +564,7 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 	r.rf.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
-		claims = withClaim(claims, *replace)
+		claims = q.withClaim(claims, *replace)
 	}
 	r.rf.Claims = maps.Clone(r.rf.Claims)
 	for _, id := range taken {

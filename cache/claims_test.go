@@ -338,3 +338,38 @@ func TestCopyToTrashNotListedYet(t *testing.T) {
 		noGuessedIDs(t, e)
 	}
 }
+
+// A replace whose upload answers give neither the listed id nor a url
+// (upload-id-differs with upload-no-url), the two copies of one name and
+// size: the copy trashed is the old one, never the new. (The look-up of
+// the old copy by name, size and time once took the newest match, which
+// is the new copy: the library kept "one", the trash got "two", and the
+// mount read "one", also after a remount.)
+func TestReplaceUnlistedTrashesTheOldCopy(t *testing.T) {
+	e := quirkWB(t, []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL})
+	e.uploaded(t, "a.txt", "one")
+	e.write(t, "a.txt", "two")
+	e.clock.Advance(delay)
+	e.settle(t)
+	var trashed []string
+	for _, it := range e.srv.Items() {
+		if it.Status == ghltest.StatusTrashed {
+			b, _ := e.srv.Content(it.ID)
+			trashed = append(trashed, string(b))
+		}
+	}
+	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "two" || len(trashed) != 1 || trashed[0] != "one" {
+		t.Fatalf("the library holds %q, its trash %q; want \"two\", and \"one\" trashed", got, trashed)
+	}
+	if got := e.read(t, e.entry(t, "a.txt")); got != "two" {
+		t.Fatalf("a.txt reads %q", got)
+	}
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.open(t)
+	if got := e.read(t, e.entry(t, "a.txt")); got != "two" {
+		t.Fatalf("after a restart a.txt reads %q", got)
+	}
+	noGuessedIDs(t, e)
+}

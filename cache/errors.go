@@ -59,6 +59,10 @@ func translate(err error) error {
 		kind = ErrNotPermitted
 	case errors.Is(err, remote.ErrNotFound):
 		kind = ErrNotFound
+	case errors.Is(err, remote.ErrAmbiguous):
+		// An upload that more than one listed file could be (claims.go):
+		// not known to be gone, nor which it is.
+		kind = ErrUnavailable
 	case errors.Is(err, remote.ErrUnconfirmed):
 		// An upload its folder's listing does not show (claims.go).
 		kind = ErrNotFound

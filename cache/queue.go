@@ -61,7 +61,7 @@ type queue struct {
 	// many records changing at once (a resume of thousands, a cp -r) cost
 	// one rebuild a read, not one a change. Guarded by mu.
 	stale    map[string]bool
-	keys     map[string]string // guarded by mu: API id -> key, for copies made in this mount
+	keys     map[string]string // guarded by mu: API id -> key, for copies made, changed or retired in this mount
 	keysGen  uint64            // guarded by mu: counts the changes to keys (setKeyLocked)
 	retires  uint64            // guarded by mu: counts the keys given to retired copies
 	latest   map[string]Entry  // guarded by mu: key -> the copy in the API that now holds it
@@ -176,6 +176,15 @@ func (q *queue) knownIDs() []string {
 	q.mu.Unlock()
 	// Uploads known only by their answer: by their url.
 	return append(ids, q.folders.claimURLs()...)
+}
+
+// knows reports whether the API id is a copy the mount made, changed or
+// retired (its key is known).
+func (q *queue) knows(id string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.keys[id]
+	return ok
 }
 
 // keyOf returns the key of an API id.
@@ -454,7 +463,6 @@ func (q *queue) renamedLocked(id, name string) {
 // again (taken back out of the trash), it is another file.
 func (q *queue) landed(key string, e Entry, gone []string) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	e.Key = key
 	q.setKeyLocked(e.ID, key)
 	q.latest[key] = e
@@ -462,6 +470,12 @@ func (q *queue) landed(key string, e Entry, gone []string) {
 		if id != e.ID && id != "" {
 			q.retireKeyLocked(id)
 		}
+	}
+	q.mu.Unlock()
+	if x, ok := q.folders.adoptedOf(e.ID); ok && e.unconfirmed {
+		// A listing found the upload before its landing was recorded here
+		// (adoptedAs found no key then): the listed id takes the key now.
+		q.adoptedAs(e.ID, x)
 	}
 }
 

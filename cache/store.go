@@ -28,7 +28,10 @@ type Remote interface {
 	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
 	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
 	// Confirm finds an upload whose answer's id no listing has shown.
-	Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error)
+	Confirm(ctx context.Context, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error)
+	// PickCreated tells an upload no listing has shown by name, size and
+	// time among listed files, without a call.
+	PickCreated(all []remote.Item, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error)
 	// FolderWrites is not nil once the service was seen putting a new item
 	// elsewhere than the folder asked for.
 	FolderWrites() error
@@ -226,6 +229,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 	s.folders.bg = &s.bg
 	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
 	s.folders.adoptedFn = s.q.adoptedAs
+	s.folders.knownFn = s.q.knows
 	if err := s.q.recoverSpool(dir); err != nil {
 		s.times.close()
 		s.snap.close()

@@ -326,7 +326,9 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
 		e.setCreated(q.clock.Now())
-		r.keepClaimLocked(item.ID, claimOf(e))
+		c := claimFile{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created(),
+			Sent: item.SentAt, Answered: item.CreatedAt}
+		r.keepClaimLocked(item.ID, c)
 	}
 	if r.state == stateUploading || r.state == stateComplete {
 		r.state = stateUploaded

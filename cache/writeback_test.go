@@ -174,7 +174,7 @@ func hideNamed(body io.ReadCloser, name string) io.ReadCloser {
 
 func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 	t.Helper()
-	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1})
+	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Now: tickingNow()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +188,24 @@ func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 	}
 	e.open(t)
 	return e
+}
+
+// tickingNow is the fake's clock for these tests: the real time, a
+// millisecond on at least at each reading. Two uploads here may come
+// within one millisecond, and the service would list them with one
+// createdAt, which no look-up by time can tell apart (remote.Confirm).
+func tickingNow() func() time.Time {
+	var mu sync.Mutex
+	var last time.Time
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		last = last.Add(time.Millisecond)
+		if now := time.Now(); now.After(last) {
+			last = now
+		}
+		return last
+	}
 }
 
 // open starts a Store on the env's cache dir (again, after a close).

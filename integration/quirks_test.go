@@ -74,6 +74,9 @@ func TestQuirkMatrix(t *testing.T) {
 		// changes.
 		{quirk: "fetchall-lag=2s", args: []string{"--poll-interval", "300ms", "--full-sync-interval", "1s"}},
 		{quirk: ghltest.QuirkUploadIDDiffers},
+		// Neither the listed id nor a url in an upload's answer: the copy
+		// a rewrite replaces is told from the new one by time alone.
+		{quirk: ghltest.QuirkUploadIDDiffers, also: []string{ghltest.QuirkUploadNoURL}},
 		{quirk: ghltest.QuirkUUIDIDs},
 		{quirk: ghltest.QuirkUpdate404},
 		// The trash cannot be had without the bulk route (rm is EPERM
@@ -82,7 +85,7 @@ func TestQuirkMatrix(t *testing.T) {
 		// DELETE is used only without the bulk route.
 		{quirk: ghltest.QuirkDeleteNeedsAlt, also: []string{ghltest.QuirkNoBulkRoutes}, args: []string{"--delete-mode", "delete"}},
 	} {
-		t.Run(c.quirk, func(t *testing.T) {
+		t.Run(strings.Join(append([]string{c.quirk}, c.also...), "+"), func(t *testing.T) {
 			t.Parallel()
 			opts := c.opts
 			opts.Quirks = append([]string{c.quirk}, c.also...)

@@ -42,6 +42,11 @@ type Item struct {
 	// id (see Client.Confirm), and a change sent by this one may act on
 	// nothing.
 	Unconfirmed bool
+	// SentAt, in an upload's answer, is when the upload was sent, and
+	// CreatedAt when its answer came, both by this client's clock: the
+	// file's createdAt in a listing falls between them, on the service's
+	// clock (Client.Confirm). Never read from JSON.
+	SentAt time.Time `json:"-"`
 }
 
 // IsFolder reports whether the item is a folder.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -624,7 +625,7 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 			// The id is the answer's: the service may list the file under
 			// another (see Confirm).
 			it := Item{ID: firstNonEmpty(res.FileID, res.ID, res.AltID), Name: up.Name, Type: TypeFile, ParentID: up.ParentID,
-				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: c.clk.Now().UTC(), Unconfirmed: true}
+				URL: res.URL, ContentType: up.ContentType, Size: up.Size, SentAt: start.UTC(), CreatedAt: c.clk.Now().UTC(), Unconfirmed: true}
 			if it.ID == "" {
 				if found, ok := c.findAnswerless(ctx, up.ParentID, TypeFile, up.Name, up.Size, start, up.Exclude); ok {
 					return found, nil
@@ -655,7 +656,8 @@ func (c *Client) uploadFile(ctx context.Context, up Upload) (Item, error) {
 // FindCreated looks for the trace of a create whose answer was lost: the
 // newest item named name under parentID that was created at or after since
 // (less a margin for clock skew), of the given size when size >= 0, and
-// not one of exclude.
+// not one of exclude (ids, or urls of files whose listed id is not known
+// yet).
 //
 // since is a time of this machine; createdAt is the service's, so it is
 // compared on the service's clock (learnt from its Date headers).
@@ -669,27 +671,19 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 }
 
 // newestCreated is FindCreated's choice among the items of a listing.
-// exclude holds ids, and urls of files whose listed id is not known yet
-// (an upload whose answer's id is unconfirmed).
 func (c *Client) newestCreated(items []Item, parentID, name string, size int64, since time.Time, exclude []string) Item {
 	since = c.clock.toServer(since).Add(-30 * time.Second)
-	skip := make(map[string]bool, len(exclude))
-	for _, id := range exclude {
-		skip[id] = true
-	}
+	skip := newExclusion(exclude)
 	var best Item
 	var bestAt time.Time
 	for _, it := range items {
-		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip[it.ID] || (it.URL != "" && skip[it.URL]) {
+		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip.has(it) {
 			continue
 		}
 		if size >= 0 && it.Size >= 0 && it.Size != size {
 			continue
 		}
-		created := it.CreatedAt
-		if created.IsZero() {
-			created = IDTime(it.ID)
-		}
+		created := it.created()
 		if created.IsZero() || created.Before(since) {
 			continue
 		}
@@ -700,21 +694,86 @@ func (c *Client) newestCreated(items []Item, parentID, name string, size int64, 
 	return best
 }
 
+// created is when the service says it created the item: createdAt, else
+// the time in its id; zero when neither says.
+func (it Item) created() time.Time {
+	if !it.CreatedAt.IsZero() {
+		return it.CreatedAt
+	}
+	return IDTime(it.ID)
+}
+
+// exclusion is a set of ids and file urls no look-up may take.
+type exclusion struct {
+	ids, urls, objects map[string]bool
+}
+
+func newExclusion(list []string) exclusion {
+	x := exclusion{ids: map[string]bool{}, urls: map[string]bool{}, objects: map[string]bool{}}
+	for _, s := range list {
+		switch {
+		case s == "":
+		case !strings.Contains(s, "/"):
+			// An id. (An API upload's answer id may be the very name of
+			// the object a listed file's url ends in: it is no url.)
+			x.ids[s] = true
+		default:
+			x.urls[bareURL(s)] = true
+			if o := objectName(s); o != "" {
+				x.objects[o] = true
+			}
+		}
+	}
+	return x
+}
+
+// has reports whether the listed item it is excluded, by its id or its
+// url (see SameURL).
+func (x exclusion) has(it Item) bool {
+	if x.ids[it.ID] {
+		return true
+	}
+	if it.URL == "" {
+		return false
+	}
+	if x.urls[bareURL(it.URL)] {
+		return true
+	}
+	o := objectName(it.URL)
+	return o != "" && x.objects[o]
+}
+
 // ErrUnconfirmed: no listing of its folder shows a file an upload's
-// answer named (by its id, its url, or its name, size and time). Nothing
-// is known of it: it is neither taken as gone nor acted on.
+// answer named (by its id, its url, or its name, size and time), or more
+// than one file could be it. Nothing is known of it: it is neither taken
+// as gone nor acted on.
 var ErrUnconfirmed = errors.New("the library does not list the upload")
 
-// Confirm finds the file an upload's answer described (it, with
-// Unconfirmed set) in its folder's listing, and returns it as listed: the
-// item with its id, else with its url, else the newest one of its name and
-// size created since since (this machine's clock), none of exclude (ids,
-// or urls, of other files). The service may list an upload under another
-// id than its answer gave (a field report: API uploads are named by a
-// UUID in their url; whether fileId is the listing's _id is promised
-// nowhere), and a change sent with an id no listing showed may act on
-// nothing. ErrUnconfirmed when no listed item is it.
-func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude []string) (Item, error) {
+// ErrAmbiguous comes with ErrUnconfirmed when more than one listed file
+// could be the upload, and no rule tells which: none is taken.
+var ErrAmbiguous = errors.New("more than one listed file could be the upload")
+
+// Confirm finds the file an upload's answer described in its folder's
+// listing, and returns it as listed. it is the answer: its id, name,
+// folder, url and size, marked Unconfirmed, with SentAt and CreatedAt
+// when the upload was sent and when its answer came, by this client's
+// clock (UploadFile's answer holds them; a CreatedAt alone, without a
+// SentAt, is taken as known to within confirmMargin). The service may
+// list an upload under another id than its answer gave (a field report:
+// API uploads are named by a UUID in their url; whether fileId is the
+// listing's _id is promised nowhere), and a change sent with an id no
+// listing showed may act on nothing.
+//
+// The file is the listed item with its id, else with its url (SameURL).
+// Failing both (an answer without a url, or with another host's), it is
+// told by its name, size and time of creation among the whole folder's
+// files that no other claim accounts for: exclude holds the ids, and
+// urls, of files known to be others, and rivals the other uploads no
+// listing has shown yet (their answers, as it). See PickCreated: when
+// more than one file could be it, none is taken.
+//
+// ErrUnconfirmed when no listed item is surely it.
+func (c *Client) Confirm(ctx context.Context, it Item, rivals []Item, exclude []string) (Item, error) {
 	if !strings.ContainsAny(it.Name, `\^$|?*+()[]{}`) {
 		// The first page of a search by its name shows it, as a rule: one
 		// call. Whether more pages follow matters only when it does not.
@@ -734,8 +793,11 @@ func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude 
 	if x, ok := uploadIn(items, it); ok {
 		return x, nil
 	}
-	// Renamed meanwhile (elsewhere, or by a rename of the mount's that
-	// the caller did not know of): its id, or its url, still tells it.
+	// The whole folder: a file renamed meanwhile (elsewhere, or by a
+	// rename of the mount's the caller did not know of) is still told by
+	// its id or its url; and what tells the rest apart must see every
+	// file of its name, which a search may not (what query matches is
+	// not documented).
 	all, err := c.List(ctx, ListQuery{Type: TypeFile, ParentID: it.ParentID})
 	if err != nil {
 		return Item{}, err
@@ -743,10 +805,156 @@ func (c *Client) Confirm(ctx context.Context, it Item, since time.Time, exclude 
 	if x, ok := uploadIn(all, it); ok {
 		return x, nil
 	}
-	if x := c.newestCreated(items, it.ParentID, it.Name, it.Size, since, exclude); x.ID != "" {
-		return x, nil
+	return c.PickCreated(all, it, rivals, exclude)
+}
+
+// createdSlack is how far a listed createdAt may fall outside the time
+// an upload was under way, once on the service's clock: the clock is
+// learnt from Date headers of one-second precision, and the service's
+// machines may disagree a little.
+const createdSlack = 10 * time.Second
+
+// confirmMargin is how long before its answer an upload whose sending
+// time is not known may have been created (the upload of a large file
+// takes that long).
+const confirmMargin = 10 * time.Minute
+
+// uploadSpan is when an upload's file may have been created, on the
+// service's clock, and whether its sending time was known.
+type uploadSpan struct {
+	it     Item
+	lo, hi time.Time
+	exact  bool
+}
+
+func (c *Client) spanOf(it Item) uploadSpan {
+	sent, exact := it.SentAt, !it.SentAt.IsZero()
+	if !exact {
+		sent = it.CreatedAt.Add(-confirmMargin)
 	}
-	return Item{}, fmt.Errorf("%w: %s (answered as id %s) is not in its folder's listing", ErrUnconfirmed, it.Name, it.ID)
+	return uploadSpan{it: it, exact: exact,
+		lo: c.clock.toServer(sent).Add(-createdSlack), hi: c.clock.toServer(it.CreatedAt).Add(createdSlack)}
+}
+
+// PickCreated finds the file of the upload it (an answer, as Confirm
+// takes it) among files of its folder as listed (all), by name, size and
+// time of creation, when neither its id nor its url told it; it makes no
+// call. A candidate is a file of its name and size, none of exclude,
+// created while it was under way (uploadSpan). Two uploads of one name
+// and size a few seconds apart (a file rewritten: the old copy is looked
+// up to be trashed, the new one is listed beside it) cannot be told apart
+// by time: the uploads no listing has shown yet whose spans overlap its
+// own, at one or more removes, form a group, and the group's files are
+// the candidates in the span they cover. Then:
+//
+//   - a group of one: the one candidate, if there is exactly one;
+//   - a group of several, sent one after the other (each answered before
+//     the next was sent, by this client's clock), with exactly as many
+//     candidates created at distinct times: the service created them in
+//     the order they were sent, so the candidate of its rank in the group,
+//     if it lies in its own span.
+//
+// Anything else (no candidate, a file more or one fewer than the
+// uploads, say one uploaded elsewhere meanwhile, or a listing that does
+// not show one of them yet) is ErrUnconfirmed, with ErrAmbiguous where
+// files could be it: a guess could trash a file the user still has.
+func (c *Client) PickCreated(all []Item, it Item, rivals []Item, exclude []string) (Item, error) {
+	fail := func(why string) (Item, error) {
+		return Item{}, fmt.Errorf("%w: %s (answered as id %s, without the listing's id or url) %s", ErrUnconfirmed, it.Name, it.ID, why)
+	}
+	ambiguous := func(why string) (Item, error) {
+		return Item{}, fmt.Errorf("%w: %w: %s (answered as id %s, without the listing's id or url) %s; none is taken", ErrUnconfirmed, ErrAmbiguous, it.Name, it.ID, why)
+	}
+	if it.CreatedAt.IsZero() {
+		return fail("has no known time of upload")
+	}
+	sizeFits := func(a, b int64) bool { return a < 0 || b < 0 || a == b }
+	spans := []uploadSpan{c.spanOf(it)}
+	for _, r := range rivals {
+		if r.ID != it.ID && r.Name == it.Name && r.ParentID == it.ParentID && sizeFits(r.Size, it.Size) && !r.CreatedAt.IsZero() {
+			spans = append(spans, c.spanOf(r))
+		}
+	}
+	// The group: spans that overlap, at one or more removes.
+	group := []uploadSpan{spans[0]}
+	lo, hi := spans[0].lo, spans[0].hi
+	for grown := true; grown; {
+		grown = false
+		for i := 1; i < len(spans); i++ {
+			s := spans[i]
+			if s.it.ID == "" || s.hi.Before(lo) || s.lo.After(hi) {
+				continue
+			}
+			group = append(group, s)
+			lo, hi = minTime(lo, s.lo), maxTime(hi, s.hi)
+			spans[i].it.ID = "" // taken
+			grown = true
+		}
+	}
+	skip := newExclusion(exclude)
+	var cands []Item
+	named, sized := 0, 0 // files of its name; of another size
+	var others []string  // files of its name known to be others
+	for _, x := range all {
+		if x.Name != it.Name || x.Deleted {
+			continue
+		}
+		named++
+		switch at := x.created(); {
+		case skip.has(x):
+			others = append(others, x.ID)
+		case !sizeFits(x.Size, it.Size):
+			sized++
+		case !at.IsZero() && !at.Before(lo) && !at.After(hi):
+			cands = append(cands, x)
+		}
+	}
+	switch {
+	case len(cands) == 0 && named == 0:
+		return fail("is not in its folder's listing")
+	case len(cands) == 0:
+		return fail(fmt.Sprintf("is not in its folder's listing: of %d files of its name there, %d are known to be others %q, %d of another size than its %d bytes, and the rest not created between %s and %s",
+			named, len(others), others[:min(len(others), 4)], sized, it.Size, lo.Format(time.RFC3339Nano), hi.Format(time.RFC3339Nano)))
+	case len(group) == 1 && len(cands) == 1:
+		return cands[0], nil
+	case len(group) == 1:
+		return ambiguous(fmt.Sprintf("could be any of %d files of its name and size created while it was sent", len(cands)))
+	case len(cands) != len(group):
+		return ambiguous(fmt.Sprintf("is one of %d uploads of its name and size made close together, and the listing shows %d such files", len(group), len(cands)))
+	}
+	slices.SortFunc(group, func(a, b uploadSpan) int { return a.it.SentAt.Compare(b.it.SentAt) })
+	slices.SortFunc(cands, func(a, b Item) int { return a.created().Compare(b.created()) })
+	rank := -1
+	for i, s := range group {
+		if !s.exact || i > 0 && group[i-1].it.CreatedAt.After(s.it.SentAt) {
+			return ambiguous("is one of several uploads of its name and size whose order is not known")
+		}
+		if i > 0 && !cands[i-1].created().Before(cands[i].created()) {
+			return ambiguous("is one of several uploads of its name and size, listed with one time of creation")
+		}
+		if s.it.ID == it.ID {
+			rank = i
+		}
+	}
+	x := cands[rank]
+	if at := x.created(); at.Before(group[rank].lo) || at.After(group[rank].hi) {
+		return ambiguous("is one of several uploads of its name and size whose files were not created in the order they were sent")
+	}
+	return x, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // uploadIn finds an upload's file in a listing, by its id or its url.
@@ -759,18 +967,55 @@ func uploadIn(items []Item, it Item) (Item, bool) {
 	return Item{}, false
 }
 
-// SameURL reports whether two file urls name the same object: equal, or
-// equal but for a query (a signature may change).
+// SameURL reports whether two file urls name the same object: equal but
+// for a query (a signature may change) or a fragment, or with the same
+// object name (objectName): an answer may give the CDN's address of a
+// file its listing gives at the bucket, or the other way round.
 func SameURL(a, b string) bool {
 	if a == "" || b == "" {
 		return false
 	}
-	cut := func(u string) string {
-		u, _, _ = strings.Cut(u, "#")
-		u, _, _ = strings.Cut(u, "?")
-		return u
+	if a == b || bareURL(a) == bareURL(b) {
+		return true
 	}
-	return a == b || cut(a) == cut(b)
+	o := objectName(a)
+	return o != "" && o == objectName(b)
+}
+
+// bareURL is a url without its query and fragment.
+func bareURL(u string) string {
+	u, _, _ = strings.Cut(u, "#")
+	u, _, _ = strings.Cut(u, "?")
+	return u
+}
+
+// minObjectStem is the shortest object name (less its extension) taken to
+// name one object wherever it is served: a 24-hex id or a UUID, as the
+// storage names files, not a name such as "photo.png", which two folders
+// of a bucket may both hold.
+const minObjectStem = 16
+
+// objectName is the last segment of a file url's path, unescaped, when it
+// is long enough to name one object (minObjectStem); "" otherwise.
+func objectName(u string) string {
+	p := bareURL(u)
+	if i := strings.Index(p, "://"); i >= 0 {
+		p = p[i+3:]
+		if j := strings.IndexByte(p, '/'); j >= 0 {
+			p = p[j:]
+		} else {
+			return ""
+		}
+	}
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	if s, err := url.PathUnescape(seg); err == nil {
+		seg = s
+	}
+	stem := strings.TrimSuffix(seg, path.Ext(seg))
+	if len(stem) < minObjectStem {
+		return ""
+	}
+	return seg
 }
 
 // findAnswerless finds a create the server answered with success but
