@@ -293,20 +293,20 @@ func (q *queue) download(ctx context.Context, e Entry, f *os.File) (int64, error
 	}
 }
 
-// read returns the record of key with one more reader, if it has bytes
-// the mount shows.
-func (q *queue) read(key string) *record {
+// read returns the record of key with one more reader, and the spool
+// file that reader reads, if it has bytes the mount shows.
+func (q *queue) read(key string) (*record, *os.File) {
 	r := q.lookup(key)
 	if r == nil {
-		return nil
+		return nil, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.visibleLocked() {
-		return nil
+		return nil, nil
 	}
 	r.readers++
-	return r
+	return r, r.data
 }
 
 // release counts one reader or writer fewer. When the last writer goes,
@@ -416,6 +416,10 @@ func (r *record) finishLocked() {
 	if r.writers+r.readers > 0 || r.sending {
 		return
 	}
+	for _, f := range r.kept {
+		f.Close()
+	}
+	r.kept = nil
 	if r.gone {
 		if r.data != nil { // the last open file of a record out of the queue
 			r.closeDataLocked()

@@ -17,7 +17,7 @@ func (h *Handle) LocalCopy() (*os.File, bool) {
 	if disk == nil || rec != nil || rd == nil || e.ID == "" {
 		return nil, false
 	}
-	if h.s.q.read(e.Key) != nil { // changed through another open file
+	if r, _ := h.s.q.read(e.Key); r != nil { // changed through another open file
 		return nil, false
 	}
 	size, ok := h.s.content.knownSize(e)

@@ -688,6 +688,10 @@ func (q *queue) close() {
 			r.data.Close()
 			r.data = nil
 		}
+		for _, f := range r.kept {
+			f.Close()
+		}
+		r.kept = nil
 		r.mu.Unlock()
 	}
 }

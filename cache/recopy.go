@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -153,12 +154,42 @@ func (r *record) recopyLocked() error {
 		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name", ErrTooLarge, r.rf.Name, r.size, limit, remote.IntendedType(r.rf.Name))
 	}
 	copied := r.data != nil && !r.aside && r.rf.Content == r.rf.Uploaded
+	if r.data != nil && !copied {
+		if err := r.keepAsideLocked(); err != nil {
+			return err
+		}
+	}
 	if err := r.setLocked(stateCopying); err != nil {
 		return err
 	}
 	r.copied, r.aside = copied, false
 	crashPoint("copying", r.rf.Name)
 	r.publishLocked()
+	return nil
+}
+
+// keepAsideLocked leaves the bytes of a record's spool file (set aside:
+// a write failed) to the open files that read them, and to recovered/,
+// where closedLocked moved them: the copy of its copy in the API goes into
+// a spool file of its own (copyIn), never into theirs. If the spool file
+// is still there (bytes never moved, or a move that failed), its name is
+// freed for the copy: bytes that are not the upload's are set aside
+// first, and if they cannot be, the copy waits (an error). The caller
+// holds r.mu.
+func (r *record) keepAsideLocked() error {
+	fi, err := os.Stat(r.dataPath())
+	if cur, cerr := r.data.Stat(); err == nil && cerr == nil && os.SameFile(fi, cur) {
+		if r.damagedLocked() != "" {
+			r.q.setAsidePath(r.dataPath(), r.rf.Name, r.id, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
+			if _, err := os.Stat(r.dataPath()); err == nil {
+				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", ErrUnavailable, r.rf.Name)
+			}
+		} else if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
+	r.kept = append(r.kept, r.data)
+	r.data, r.size = nil, 0
 	return nil
 }
 
@@ -183,6 +214,8 @@ func (q *queue) copyIn(r *record) (bool, error) {
 		}
 		r.data = f
 	}
+	// The record's own spool file, never bytes set aside (recopyLocked):
+	// what an earlier try copied in goes.
 	if err := r.data.Truncate(0); err != nil {
 		r.mu.Unlock()
 		return false, fmt.Errorf("spool: %w", err)

@@ -3,7 +3,10 @@ package cache
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -212,5 +215,60 @@ func TestRemoveWithoutBulkRoutes(t *testing.T) {
 	}
 	if n := calls(d.srv, ghltest.EndpointDeleteMany); n != 1 {
 		t.Errorf("%d bulk calls, want 1 (learnt)", n)
+	}
+}
+
+// A file whose write failed (its bytes set aside in recovered/) and that
+// was renamed meanwhile where the API cannot rename: its copy in the
+// library is copied into a spool file of its own, to go up under the new
+// name. The bytes set aside stay as they were, in recovered/ and for the
+// file still open on them. (The copy went into the set-aside file itself:
+// recovered/ then held the library's bytes, and so did the open file.)
+func TestRenameRefusedKeepsSetAsideBytes(t *testing.T) {
+	e := quirkWB(t, []string{ghltest.QuirkUpdate404}, func(o *Options) { o.MaxUploadSize = 100 })
+	ctx := context.Background()
+	e.srv.AddFile("", "a.txt", "text/plain", []byte("original"))
+	w, err := e.store.Open(ctx, e.entry(t, "a.txt"), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs := strings.Repeat("x", 60)
+	if _, err := w.Write(ctx, []byte(xs), 0); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := e.store.Open(ctx, e.entry(t, "a.txt"), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	if err := e.store.Rename(ctx, e.entry(t, "a.txt"), "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ctx, []byte(xs), 60); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("write past the limit: %v", err)
+	}
+	w.Flush(ctx)
+	w.Release()
+	e.settle(t)
+	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "original" {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+	if got := e.read(t, e.entry(t, "b.txt")); got != "original" {
+		t.Errorf("b.txt reads %q", got)
+	}
+	kept, _ := filepath.Glob(filepath.Join(e.dir, "recovered", "*a.txt"))
+	kept2, _ := filepath.Glob(filepath.Join(e.dir, "recovered", "*b.txt"))
+	kept = append(kept, kept2...)
+	if len(kept) != 1 {
+		t.Fatalf("recovered/ holds %v", kept)
+	}
+	if b, _ := os.ReadFile(kept[0]); string(b) != xs {
+		t.Errorf("recovered/ keeps %q, want the %d bytes written", b, len(xs))
+	}
+	buf := make([]byte, 100)
+	data, done, err := rd.Read(ctx, buf, 0)
+	defer done()
+	if err != nil && !errors.Is(err, io.EOF) || len(data) != 1 || string(data[0]) != xs {
+		t.Errorf("the file open on the bytes set aside reads %q (%v)", data, err)
 	}
 }
