@@ -309,6 +309,18 @@ func (q *queue) read(key string) (*record, *os.File) {
 	return r, r.data
 }
 
+// shows reports whether the record of key has bytes the mount shows (as
+// read would find them), without counting a reader.
+func (q *queue) shows(key string) bool {
+	r := q.lookup(key)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.visibleLocked()
+}
+
 // release counts one reader or writer fewer. When the last writer goes,
 // the bytes are complete (and wait out the write-back delay), or, if a
 // write failed, are set aside unpublished. When no one is left and

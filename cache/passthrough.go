@@ -17,7 +17,7 @@ func (h *Handle) LocalCopy() (*os.File, bool) {
 	if disk == nil || rec != nil || rd == nil || e.ID == "" {
 		return nil, false
 	}
-	if r, _ := h.s.q.read(e.Key); r != nil { // changed through another open file
+	if h.s.q.shows(e.Key) { // changed through another open file
 		return nil, false
 	}
 	size, ok := h.s.content.knownSize(e)

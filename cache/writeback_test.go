@@ -807,3 +807,32 @@ func TestRemovedWhileItsUploadMayHaveLanded(t *testing.T) {
 		t.Errorf("the landed copy is still in the library: %q", got)
 	}
 }
+
+// An open file asked for its local copy (FUSE passthrough) while the
+// file has pending bytes: none is given, and the question leaves no
+// reader counted, so the record leaves once its upload is done and the
+// spool empties. (It counted a reader never released: the record and its
+// spool file stayed for the life of the mount.)
+func TestLocalCopyOfAChangedFileLeavesNoReader(t *testing.T) {
+	e := newWB(t, func(o *Options) { o.DiskBytes = 1 << 20 })
+	e.srv.AddFile("", "a.txt", "text/plain", []byte("one"))
+	ctx := context.Background()
+	h, err := e.store.Open(ctx, e.entry(t, "a.txt"), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, "a.txt", "two")
+	if f, ok := h.LocalCopy(); ok {
+		f.Close()
+		t.Fatal("a local copy of the file's old bytes while it has pending ones")
+	}
+	h.Release()
+	e.settle(t)
+	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "two" {
+		t.Fatalf("the library holds %q", got)
+	}
+	eventually(t, "the spool to empty", func() bool {
+		left, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*"))
+		return len(left) == 0
+	})
+}
