@@ -622,6 +622,18 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 		}
 		r.mu.Unlock()
 	}
+	q.watch(ctx, func() bool {
+		var failing int
+		left, writing, failing = q.count(start)
+		return left == 0 || left == failing
+	})
+	return left, writing
+}
+
+// watch calls check now and after each step the queue takes (q.steps),
+// with no lock held, until check reports that it is done, ctx ends, or
+// the queue closes; it reports whether the queue closed.
+func (q *queue) watch(ctx context.Context, check func() bool) (closed bool) {
 	stop := context.AfterFunc(ctx, func() {
 		q.mu.Lock()
 		q.progress.Broadcast()
@@ -632,15 +644,18 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 		q.mu.Lock()
 		seen := q.steps
 		q.mu.Unlock()
-		left, writing, failing := q.count(start)
-		if left == 0 || left == failing || ctx.Err() != nil {
-			return left, writing
+		if check() || ctx.Err() != nil {
+			return false
 		}
 		q.mu.Lock()
 		for q.steps == seen && ctx.Err() == nil && !q.closed {
 			q.progress.Wait()
 		}
+		closed := q.closed
 		q.mu.Unlock()
+		if closed {
+			return true
+		}
 	}
 }
 

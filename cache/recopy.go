@@ -113,37 +113,27 @@ func (q *queue) removeVia(e Entry) (*record, error) {
 // change made through the queue when the tool waits for the API's answer
 // (--write-back-delay 0).
 func (q *queue) await(ctx context.Context, r *record) error {
-	stop := context.AfterFunc(ctx, func() {
-		q.mu.Lock()
-		q.progress.Broadcast()
-		q.mu.Unlock()
-	})
-	defer stop()
-	for {
-		q.mu.Lock()
-		seen := q.steps
-		q.mu.Unlock()
+	var result error
+	done := false
+	closed := q.watch(ctx, func() bool {
 		r.mu.Lock()
 		gone, failure, tries := r.gone, r.failure, r.tries
 		r.mu.Unlock()
 		switch {
 		case gone:
-			return nil
+			done = true
 		case failure != "" && tries > 0:
-			return fmt.Errorf("%w: %s (kept in the queue, will retry)", ErrUnavailable, failure)
-		case ctx.Err() != nil:
-			return ctx.Err()
+			done, result = true, fmt.Errorf("%w: %s (kept in the queue, will retry)", ErrUnavailable, failure)
 		}
-		q.mu.Lock()
-		for q.steps == seen && ctx.Err() == nil && !q.closed {
-			q.progress.Wait()
-		}
-		closed := q.closed
-		q.mu.Unlock()
-		if closed {
-			return fmt.Errorf("%w: ghlfs is stopping; the change is done at the next mount", ErrUnavailable)
-		}
+		return done
+	})
+	switch {
+	case done:
+		return result
+	case closed:
+		return fmt.Errorf("%w: ghlfs is stopping; the change is done at the next mount", ErrUnavailable)
 	}
+	return ctx.Err()
 }
 
 // recopyLocked turns a record whose copy in the API cannot be renamed
