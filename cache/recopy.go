@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -213,9 +214,11 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	r.size = 0
 	src := Entry{Key: r.key, ID: r.rf.RemoteID, ParentID: r.rf.ParentID, Name: r.rf.RemoteName, Size: -1}
 	src.setURL(r.rf.RemoteURL)
+	var answered time.Time
 	if c, ok := r.rf.Claims[src.ID]; ok {
 		src = c.entry(src.ID)
 		src.Key = r.key
+		answered = c.At
 	}
 	data := r.data
 	r.sending, r.copyErr = true, nil
@@ -224,11 +227,23 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	ctx, cancel := q.opContext(0)
 	size, err := q.download(ctx, src, data)
 	cancel()
+	var gone bool
+	var moved string
+	if errors.Is(err, ErrNotFound) {
+		gone, moved = q.copyGone(src, answered)
+	}
 
 	r.back() // a record being read into never leaves the queue
 	defer r.mu.Unlock()
 	r.sending = false
 	r.cond.Broadcast()
+	if gone && r.state == stateCopying && r.rf.RemoteID == src.ID {
+		return q.copyLostLocked(r, src)
+	}
+	if moved != "" && r.rf.RemoteID == src.ID {
+		// Listed at another address: copied from there next time.
+		r.rf.RemoteURL = moved
+	}
 	if err != nil {
 		err = fmt.Errorf("renaming %s: could not copy its bytes from the library to upload them under the new name (the API cannot rename it; will retry): %w", name, err)
 		r.copyErr = err
@@ -254,6 +269,62 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	}
 	r.cond.Broadcast()
 	return true, nil
+}
+
+// copyGone reports whether src, the copy a copying record copies from,
+// is gone from the library, after its bytes were not found: a fresh
+// listing of its folder does not show it. When the listing shows it at
+// another address, that is moved (the copy is tried again from there).
+// An upload no listing has shown yet (answered at answered) is not known
+// to be gone while it is recent (unlistedGrace): a listing may be late
+// to show it (claims.go). Called with no lock held.
+func (q *queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
+	if src.unconfirmed {
+		x, ok := q.folders.adoptedOf(src.ID)
+		if !ok {
+			return q.clock.Since(answered) >= unlistedGrace, ""
+		}
+		src = x
+	}
+	ctx, cancel := q.opContext(0)
+	entries, _, err := q.folders.fetch(ctx, src.ParentID)
+	cancel()
+	if err != nil {
+		return false, ""
+	}
+	for _, x := range entries {
+		if x.ID == src.ID {
+			if u := x.URL(); u != "" && u != src.URL() {
+				return false, u
+			}
+			return false, ""
+		}
+	}
+	return true, ""
+}
+
+// copyLostLocked ends a copying record whose copy in the library is gone
+// (removed elsewhere while the file was being renamed): there is nothing
+// to upload under the new name, and the file is gone, as after its
+// removal. What it replaced still goes (the rename asked for that); its
+// own copy is not acted on, wherever it may be. One log line says so. The
+// caller holds r.mu.
+func (q *queue) copyLostLocked(r *record, src Entry) (bool, error) {
+	name := r.rf.Name
+	q.log.Warn(fmt.Sprintf("%s: renamed from %s where the API cannot rename, but its copy in the library (id %s) is gone (removed elsewhere?), so there is nothing to upload under the new name: the file is gone",
+		name, src.Name, src.ID), "name", name, "id", src.ID)
+	q.folders.note(src.ParentID, change{kind: dropID, id: src.ID})
+	prev := r.rf
+	r.rf.RemoteID, r.rf.RemoteURL, r.rf.RemoteName = "", "", ""
+	r.state = stateRemoved
+	if err := r.saveLocked(); err != nil {
+		r.rf, r.state = prev, stateCopying
+		return false, err
+	}
+	crashPoint("removed", name)
+	r.publishLocked()
+	r.cond.Broadcast() // a change waiting for the copy: the file is gone
+	return true, nil   // what it replaced goes next (retireAll)
 }
 
 // copyWaitLocked waits while a copying record's bytes are being copied in,

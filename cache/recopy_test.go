@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
 
@@ -270,5 +271,37 @@ func TestRenameRefusedKeepsSetAsideBytes(t *testing.T) {
 	defer done()
 	if err != nil && !errors.Is(err, io.EOF) || len(data) != 1 || string(data[0]) != xs {
 		t.Errorf("the file open on the bytes set aside reads %q (%v)", data, err)
+	}
+}
+
+// A file renamed where the API cannot rename, whose copy in the library
+// was removed elsewhere before its bytes could be copied: the rename ends
+// with the file gone, in one log line, and is not tried again. (The copy
+// failed, and was tried again for ever, an ERROR line each time.)
+func TestRenameRefusedSourceGone(t *testing.T) {
+	var log logBuf
+	e := quirkWB(t, []string{ghltest.QuirkUpdate404}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
+	ctx := context.Background()
+	old := e.srv.AddFile("", "a.txt", "", []byte("the bytes"))
+	a := e.entry(t, "a.txt")
+	if err := e.store.rc.DeleteMany(ctx, []string{old}, remote.StatusTrashed); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Rename(ctx, a, "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if n := uploads(e.srv); n != 0 {
+		t.Errorf("%d uploads", n)
+	}
+	l, err := e.store.ListDir(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != 0 {
+		t.Errorf("the mount shows %+v", l.Entries)
+	}
+	if errs, warns := log.lines("ERROR"), log.lines("WARN"); len(errs) != 0 || len(warns) != 1 || !strings.Contains(warns[0], "b.txt") {
+		t.Errorf("log: ERROR %q, WARN %q", errs, warns)
 	}
 }

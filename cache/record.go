@@ -40,8 +40,10 @@ import (
 //	           in the API (RemoteID, at RemoteURL) into the spool, to be
 //	           uploaded under the new name (complete next), after which
 //	           the old copy retires, as a replaced one does. Meanwhile the
-//	           mount shows the old copy under the new name. On restart:
-//	           copied again from the start.
+//	           mount shows the old copy under the new name. An old copy
+//	           a fresh listing no longer shows (removed elsewhere) ends
+//	           it: removed next, without that copy (copyLostLocked). On
+//	           restart: copied again from the start.
 //
 // Two states live in memory only: filling (its bytes are being copied in
 // from the API before a change) and idle (nothing left to do: the record
