@@ -55,7 +55,7 @@ func translate(err error) error {
 	}
 	var kind error
 	switch {
-	case errors.Is(err, remote.ErrNoTrash), errors.Is(err, remote.ErrRouteMissing):
+	case errors.Is(err, remote.ErrRouteMissing):
 		kind = ErrNotPermitted
 	case errors.Is(err, remote.ErrNotFound):
 		kind = ErrNotFound

@@ -15,8 +15,8 @@ import (
 )
 
 // Renames the API refuses (update-404): a file is uploaded again under
-// its new name, and the old copy retires; a folder is EXDEV. Removals it
-// cannot do as asked (no-bulk-routes with the trash asked for): refused.
+// its new name, and the old copy retires; a folder is EXDEV. Removals
+// without the bulk routes (no-bulk-routes): one DELETE an item.
 
 func quirkWB(t *testing.T, quirks []string, mod ...func(*Options)) *wbEnv {
 	t.Helper()
@@ -177,45 +177,36 @@ func TestFolderRenameRefused(t *testing.T) {
 	}
 }
 
-// Without the bulk routes, the trash cannot be had: rm is refused
-// (ErrNotPermitted, EPERM) and nothing is deleted; with --delete-mode
-// delete it deletes through DELETE /medias/{id}. A replace whose old copy
-// cannot be trashed keeps it hidden, and does not try again on its own.
+// Without the bulk routes, removals go through DELETE /medias/{id}, in
+// the default trash mode too (the token has no other way): rm removes the
+// file, and a replace's old copy goes; the bulk route is asked once.
+// (In trash mode, rm was refused with EPERM, and a replaced file's old
+// copy stayed in the library, its record parked in the spool for good.)
 func TestRemoveWithoutBulkRoutes(t *testing.T) {
-	e := quirkWB(t, []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt})
-	ctx := context.Background()
-	a := e.srv.AddFile("", "a.txt", "", []byte("a"))
-	if err := e.store.Remove(ctx, e.entry(t, "a.txt")); !errors.Is(err, ErrNotPermitted) {
-		t.Fatalf("rm in trash mode: %v", err)
-	}
-	if it, _ := e.srv.Item(a); it.Status != ghltest.StatusActive || calls(e.srv, ghltest.EndpointDelete) != 0 {
-		t.Fatalf("the file is %s after %d DELETEs", it.Status, calls(e.srv, ghltest.EndpointDelete))
-	}
-	e.write(t, "a.txt", "new")
-	e.clock.Advance(delay)
-	eventually(t, "the upload", func() bool { return uploads(e.srv) == 1 })
-	eventually(t, "the retire to fail", func() bool {
-		return e.store.PendingCount() == 1 && len(e.store.Uploads()) == 1 && e.store.Uploads()[0].State == UploadFailed
-	})
-	// Parked: no retry is due (nothing will change before the next mount).
-	if u := e.store.Uploads()[0]; !u.Next.IsZero() || !strings.Contains(u.Error, "Cannot PUT /medias/delete-files") {
-		t.Errorf("status %+v", u)
-	}
-
-	if got := e.shownKeys(t); len(got["a.txt"]) != 1 {
-		t.Errorf("the mount shows %v", got)
-	}
-
-	d := quirkWB(t, []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}, func(o *Options) { o.Delete = true })
-	b := d.srv.AddFile("", "b.txt", "", []byte("b"))
-	if err := d.store.Remove(ctx, d.entry(t, "b.txt")); err != nil {
-		t.Fatal(err)
-	}
-	if it, _ := d.srv.Item(b); it.Status != ghltest.StatusDeleted {
-		t.Fatalf("the file is %s", it.Status)
-	}
-	if n := calls(d.srv, ghltest.EndpointDeleteMany); n != 1 {
-		t.Errorf("%d bulk calls, want 1 (learnt)", n)
+	for _, del := range []bool{false, true} {
+		e := quirkWB(t, []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}, func(o *Options) { o.Delete = del })
+		ctx := context.Background()
+		a := e.srv.AddFile("", "a.txt", "", []byte("a"))
+		b := e.srv.AddFile("", "b.txt", "", []byte("b"))
+		if err := e.store.Remove(ctx, e.entry(t, "a.txt")); err != nil {
+			t.Fatalf("delete mode %v: rm: %v", del, err)
+		}
+		e.write(t, "b.txt", "new")
+		e.settle(t)
+		for _, id := range []string{a, b} {
+			if it, _ := e.srv.Item(id); it.Status == ghltest.StatusActive {
+				t.Errorf("delete mode %v: %s is %s", del, it.Name, it.Status)
+			}
+		}
+		if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "new" {
+			t.Errorf("delete mode %v: b.txt in the library: %q", del, got)
+		}
+		if got := e.shownKeys(t); len(got) != 1 || len(got["b.txt"]) != 1 {
+			t.Errorf("delete mode %v: the mount shows %v", del, got)
+		}
+		if n := calls(e.srv, ghltest.EndpointDeleteMany); n != 1 {
+			t.Errorf("delete mode %v: %d bulk calls, want 1 (learnt)", del, n)
+		}
 	}
 }
 

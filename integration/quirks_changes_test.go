@@ -155,48 +155,60 @@ func TestQuirkUpdate404(t *testing.T) {
 	}
 }
 
-// no-bulk-routes: rm asks for the trash, which only the bulk route gives:
-// it is EPERM, with one log line, and nothing is removed (no DELETE,
-// which may delete for good). With --delete-mode delete, rm deletes
-// through DELETE /medias/{id}, altId and altType in its query
-// (delete-needs-alt).
+// no-bulk-routes: without the bulk route, removals go through DELETE
+// /medias/{id}, altId and altType in its query (delete-needs-alt), in the
+// default trash mode too: rm and a replace remove, with ONE WARN line for
+// the mount saying that DELETE may delete for good and that --read-only
+// prevents removals. With --delete-mode delete, the same, without it.
 func TestQuirkNoBulkRoutes(t *testing.T) {
 	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}})
 	a := srv.AddFile("", "a.txt", "", []byte("a"))
-	m := mountFS(t, srv, mountOpt{})
-	out, err := shErr("rm", m.path("a.txt"))
-	if !strings.Contains(out, "Operation not permitted") {
-		t.Fatalf("rm: %v, %q; want EPERM", err, out)
+	b := srv.AddFile("", "b.txt", "", []byte("b"))
+	c := srv.AddFile("", "c.txt", "", []byte("c"))
+	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "0"}})
+	sh(t, "rm", m.path("a.txt"))
+	sh(t, "rm", m.path("b.txt"))
+	writeFile(t, m.path("c.txt"), []byte("new c"))
+	// close waits for the upload; the old copy goes next.
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	for _, id := range []string{a, b, c} {
+		if it, _ := srv.Item(id); it.Status == ghltest.StatusActive {
+			t.Errorf("%s is %s after its removal (or its replace)", it.Name, it.Status)
+		}
 	}
-	if it, _ := srv.Item(a); it.Status != ghltest.StatusActive {
-		t.Fatalf("a.txt is %s", it.Status)
+	if got := childNames(srv, ""); !slices.Equal(got, []string{"c.txt"}) {
+		t.Errorf("the library holds %q", got)
 	}
-	if n := getStats(t, srv).ByEndpoint[ghltest.EndpointDelete]; n != 0 {
-		t.Fatalf("%d DELETE calls in trash mode", n)
+	for _, it := range activeItems(srv) {
+		if data, _ := srv.Content(it.ID); it.Name == "c.txt" && string(data) != "new c" {
+			t.Errorf("c.txt in the library holds %q", data)
+		}
 	}
-	if got := logLines(m.log.String(), "a.txt", "level=WARN"); len(got) != 1 || !strings.Contains(got[0], "Cannot PUT /medias/delete-files") {
-		t.Fatalf("log lines about a.txt: %q", got)
+	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"c.txt"}) {
+		t.Errorf("ls shows %q", got)
 	}
-	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"a.txt"}) {
-		t.Fatalf("ls shows %q", got)
+	if got := logLines(m.log.String(), "level=WARN", "DELETE /medias/{id}"); len(got) != 1 || !strings.Contains(got[0], "may delete for good") || !strings.Contains(got[0], "--read-only") {
+		t.Errorf("WARN lines about DELETE: %q", got)
+	}
+	if st := getStats(t, srv).ByEndpoint; st[ghltest.EndpointDelete] != 3 || st[ghltest.EndpointDeleteMany] != 1 {
+		t.Errorf("calls: %v", st)
 	}
 	if err := m.stop(); err != nil {
 		t.Fatal(err)
 	}
 
+	d := srv.AddFile("", "d.txt", "", []byte("d"))
 	m = mountFS(t, srv, mountOpt{args: []string{"--delete-mode", "delete"}, cacheDir: m.cacheDir})
-	sh(t, "rm", m.path("a.txt"))
-	if it, _ := srv.Item(a); it.Status != ghltest.StatusDeleted {
-		t.Fatalf("a.txt is %s", it.Status)
+	sh(t, "rm", m.path("d.txt"))
+	if it, _ := srv.Item(d); it.Status != ghltest.StatusDeleted {
+		t.Fatalf("d.txt is %s", it.Status)
 	}
-	if out, err := shErr("ls", m.path("a.txt")); err == nil {
-		t.Fatalf("ls a.txt after rm: %q", out)
+	if out, err := shErr("ls", m.path("d.txt")); err == nil {
+		t.Fatalf("ls d.txt after rm: %q", out)
 	}
-	st := getStats(t, srv).ByEndpoint
-	if st[ghltest.EndpointDelete] != 1 {
-		t.Errorf("calls: %v", st)
+	if got := logLines(m.log.String(), "level=WARN", "DELETE /medias/{id}"); len(got) != 0 {
+		t.Errorf("WARN lines about DELETE in delete mode: %q", got)
 	}
-
 }

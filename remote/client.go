@@ -146,6 +146,9 @@ type Client struct {
 	// missingRoutes are the routes the service answered as unknown paths
 	// (routes.go), by route.
 	missingRoutes map[string]*RouteError
+	// trashByDelete says once, at the first trash sent as DELETE
+	// /medias/{id} (routes.go), what that may do.
+	trashByDelete sync.Once
 	// unpaged are the kinds of listing (ListQuery.kind) the server was
 	// seen to answer whole, ignoring offset and limit.
 	unpaged map[string]bool

@@ -38,10 +38,6 @@ var (
 	// does not have: the call can never work for this token, and says
 	// nothing of the item. It never matches ErrNotFound.
 	ErrRouteMissing = errors.New("the API has no such route for this token")
-	// ErrNoTrash: removing to the trash was asked for, and the API offers
-	// no route that trashes (PUT /medias/delete-files is missing); DELETE
-	// /medias/{id} may delete for good, so it is not used in its place.
-	ErrNoTrash = errors.New("the API offers no way to trash items for this token")
 	// ErrUnpaged: a listing by last change (ListUpdated) came as the whole
 	// library in one answer, too large to ask for at every poll: the
 	// caller should find changes another way.

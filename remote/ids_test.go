@@ -1,9 +1,11 @@
 package remote_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -164,26 +166,45 @@ func TestRenameRouteMissing(t *testing.T) {
 	}
 }
 
-// no-bulk-routes: a removal for good falls back to DELETE /medias/{id},
-// one by one, with altId and altType (delete-needs-alt refuses it
-// without); the bulk route is asked once. A trash cannot fall back: it
-// fails with ErrNoTrash and changes nothing.
+// no-bulk-routes: a removal falls back to DELETE /medias/{id}, one by
+// one, with altId and altType (delete-needs-alt refuses it without); the
+// bulk route is asked once. A trash asked for falls back too (the token
+// has no other way to remove), with one WARN line for the client's life
+// saying that DELETE may delete for good.
 func TestDeleteWithoutBulkRoute(t *testing.T) {
-	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}})
+	var log bytes.Buffer // written by the calls below, in this goroutine
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}}, func(cfg *remote.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	warns := func() []string {
+		var out []string
+		for _, l := range strings.Split(log.String(), "\n") {
+			if strings.Contains(l, "level=WARN") && strings.Contains(l, "DELETE /medias/{id}") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
 	a := srv.AddFile("", "a.txt", "", []byte("a"))
 	b := srv.AddFile("", "b.txt", "", []byte("b"))
-	err := c.DeleteMany(context.Background(), []string{a}, remote.StatusTrashed)
-	if !errors.Is(err, remote.ErrNoTrash) {
+	c1 := srv.AddFile("", "c.txt", "", []byte("c"))
+	if err := c.DeleteMany(context.Background(), []string{a}, remote.StatusTrashed); err != nil {
 		t.Fatalf("trash without the bulk route: %v", err)
 	}
-	if it, _ := srv.Item(a); it.Status != ghltest.StatusActive {
-		t.Fatalf("a trash that could not be done left the file %s", it.Status)
+	if it, _ := srv.Item(a); it.Status == ghltest.StatusActive {
+		t.Fatalf("a trash without the bulk route left the file %s", it.Status)
 	}
-	if err := c.DeleteMany(context.Background(), []string{a, b}, remote.StatusDeleted); err != nil {
+	if err := c.DeleteMany(context.Background(), []string{c1}, remote.StatusTrashed); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{a, b} {
-		if it, _ := srv.Item(id); it.Status != ghltest.StatusDeleted {
+	if w := warns(); len(w) != 1 || !strings.Contains(w[0], "may delete for good") || !strings.Contains(w[0], "--read-only") {
+		t.Fatalf("WARN lines about DELETE: %q", w)
+	}
+	if err := c.DeleteMany(context.Background(), []string{b}, remote.StatusDeleted); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{b, c1} {
+		if it, _ := srv.Item(id); it.Status == ghltest.StatusActive {
 			t.Fatalf("%s is %s", it.Name, it.Status)
 		}
 	}
@@ -193,8 +214,11 @@ func TestDeleteWithoutBulkRoute(t *testing.T) {
 		t.Fatalf("delete of a deleted file: %v", err)
 	}
 	st := srv.Stats().ByEndpoint
-	if st[ghltest.EndpointDeleteMany] != 1 || st[ghltest.EndpointDelete] != 3 {
+	if st[ghltest.EndpointDeleteMany] != 1 || st[ghltest.EndpointDelete] != 4 {
 		t.Fatalf("calls: %v", st)
+	}
+	if len(warns()) != 1 {
+		t.Fatalf("WARN lines about DELETE: %q", warns())
 	}
 }
 
