@@ -38,8 +38,9 @@ type queue struct {
 	maxSize  int64
 
 	// legacyAPI is Options.LegacyAPI: records written under it are set
-	// aside, never uploaded.
-	legacyAPI string
+	// aside, never uploaded. earlierAPI is Options.EarlierAPI: records
+	// written under it are this library's.
+	legacyAPI, earlierAPI string
 
 	ctx     context.Context // done when the queue closes
 	cancel  context.CancelFunc
@@ -120,7 +121,7 @@ func newQueue(rc Remote, f *folders, c *content, times *timeStore, dir string, o
 		keys:     make(map[string]string),
 		latest:   make(map[string]Entry),
 	}
-	q.legacyAPI = opts.LegacyAPI
+	q.legacyAPI, q.earlierAPI = opts.LegacyAPI, opts.EarlierAPI
 	q.cond = sync.NewCond(&q.mu)
 	q.progress = sync.NewCond(&q.mu)
 	q.ctx, q.cancel = context.WithCancel(context.Background())
