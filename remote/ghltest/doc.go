@@ -238,9 +238,13 @@
 // folderId is taken and ignored: the file lands in the root (a public
 // client saw that, with success); a query parameter folderId places the
 // file as parentId does (the same client saw that work), when the form
-// has no parentId. An unknown or non-folder parentId gives 404. A
-// body that is not multipart/form-data gives 422 (no file); a malformed
-// multipart body gives 400. hosted=true with fileUrl copies one of the
+// has no parentId. An unknown or non-folder parentId gives 404. A JSON
+// body gives 400 "Unsupported content type" (seen); any other body that
+// is not multipart/form-data gives 422 (no file). A multipart body that
+// ends before its closing boundary gives 400 "Unexpected end of form"
+// (seen: the service's parser, busboy, is strict about framing; the fake
+// reads with Go's mime/multipart, as strict about it); any other
+// malformed one 400 "Bad Request". hosted=true with fileUrl copies one of the
 // fake's own active storage URLs (same host, same path) into a new file
 // named after the URL's last path segment unless name is given; any other
 // URL gives 400 "Unable to fetch the file from fileUrl". Size limits are

@@ -126,8 +126,20 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 	if rate := s.Faults().UploadRate; rate > 0 {
 		r.Body = &rateReader{ReadCloser: r.Body, ctx: r.Context(), rate: rate}
 	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		// Seen: a JSON body (hosted=true with fileUrl, say) is refused so.
+		_, _ = io.Copy(io.Discard, r.Body)
+		writeError(w, http.StatusBadRequest, "Unsupported content type", "Bad Request")
+		return
+	}
 	form, err := readUploadForm(r)
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// The parser's (busboy's) word for a body that ends before its
+		// closing boundary (seen).
+		writeError(w, http.StatusBadRequest, "Unexpected end of form", "Bad Request")
+		return
+	case err != nil:
 		errBadRequest(w)
 		return
 	}
