@@ -65,7 +65,7 @@ bench: build
 FSRAND_OPS ?= 10000
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNameRoundTrip -fuzztime 30s ./fs/
-	$(GO) test -run '^$$' -fuzz FuzzItemParse -fuzztime 30s ./remote/
+	$(GO) test -run '^$$' -fuzz FuzzItemParse -fuzztime 30s ./remote/ghl/
 	FSRAND_SEED=random FSRAND_OPS=$(FSRAND_OPS) $(GO) test -count=1 -timeout 90m -run TestFSRand ./integration/
 
 clean:

@@ -45,6 +45,10 @@ func (q *queue) create(parentID, name string) (*record, error) {
 	return r, nil
 }
 
+// testHookAsideWait, when set (by tests), is called as a change begins to
+// wait for a record with its bytes set aside to leave the queue.
+var testHookAsideWait func()
+
 // modify returns the record through which the bytes of e (a file of the
 // API, or one with a record already) are changed, with one more writer:
 // the caller. A new record starts as a copy of e's bytes, unless truncate
@@ -102,9 +106,18 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 			left := r.left
 			r.mu.Unlock()
 			wait, cancel := context.WithTimeout(ctx, q.timeout)
+			if testHookAsideWait != nil {
+				testHookAsideWait()
+			}
 			select {
 			case <-left:
 				cancel()
+				// What it did (a rename) is the file now: the name the
+				// change was asked under may be older (resolved before the
+				// rename landed).
+				r.mu.Lock()
+				e.Name, e.ParentID = r.rf.Name, r.rf.ParentID
+				r.mu.Unlock()
 				continue
 			case <-wait.Done():
 				cancel()
@@ -273,7 +286,7 @@ func (q *queue) download(ctx context.Context, e Entry, f *os.File) (int64, error
 	if err != nil {
 		return 0, err
 	}
-	rd := q.content.reader(e)
+	rd := q.content.Reader(e)
 	buf := make([]byte, 1<<20)
 	var off int64
 	for {

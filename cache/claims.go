@@ -18,7 +18,7 @@ import (
 // removal sent with the answer's id may then act on nothing, and its
 // answer (a 404, or {"deleted": false} followed by a listing without that
 // id) would read as "already gone" while the file stays. So an id from an
-// answer is unconfirmed (Entry.unconfirmed, remote.Item.Unconfirmed) until
+// answer is unconfirmed (Entry.Unconfirmed, remote.Item.Unconfirmed) until
 // a listing shows the file, and nothing is renamed or removed by it:
 //
 //   - Every listing of its folder that comes in is searched for it (by
@@ -165,7 +165,8 @@ func (f *folders) adoptLocked(id string, x Entry) bool {
 	if other, ok := f.listedAs[x.ID]; ok && other != id {
 		return false // the file of another upload
 	}
-	x.Key, x.unconfirmed, x.Pending = x.ID, false, false
+	x.Key, x.Pending = x.ID, false
+	x.SetUnconfirmed(false)
 	f.adopted[id] = x
 	if x.ID != id {
 		f.listedAs[x.ID] = id
@@ -208,7 +209,7 @@ func (f *folders) matchLocked(folderID string, entries []Entry) (done, guesses [
 	listed := make(map[string][]remote.Item) // by name: the files that may be one of the claims
 	for _, x := range entries {
 		ids, ok := byName[x.Name]
-		if !ok || x.unconfirmed || x.Pending || x.IsDir {
+		if !ok || x.Unconfirmed() || x.Pending || x.IsDir {
 			continue
 		}
 		found := false
@@ -288,7 +289,7 @@ func (f *folders) resolveLocked(entries []Entry, owned bool) ([]Entry, bool) {
 	changed := false
 	for i := 0; i < len(entries); i++ {
 		e := entries[i]
-		if !e.unconfirmed {
+		if !e.Unconfirmed() {
 			continue
 		}
 		x, ok := f.adopted[e.ID]
@@ -299,7 +300,7 @@ func (f *folders) resolveLocked(entries []Entry, owned bool) ([]Entry, bool) {
 			entries, owned = slices.Clone(entries), true
 		}
 		changed = true
-		listed := slices.ContainsFunc(entries, func(y Entry) bool { return y.ID == x.ID && !y.unconfirmed })
+		listed := slices.ContainsFunc(entries, func(y Entry) bool { return y.ID == x.ID && !y.Unconfirmed() })
 		if listed {
 			entries = slices.Delete(entries, i, i+1)
 			i--
@@ -355,7 +356,7 @@ func (f *folders) claimURLs() []string {
 // found, it fails (ErrUnavailable): the file is not known to be gone, and
 // a change must not act on a guessed id.
 func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
-	if !e.unconfirmed {
+	if !e.Unconfirmed() {
 		return e, nil
 	}
 	if x, ok := q.folders.adoptedOf(e.ID); ok {
@@ -405,7 +406,7 @@ func (q *queue) remoteName(key, id string) (string, bool) {
 // known returns e with the id listings show for it, and false when e's
 // id is an upload's answer no listing has shown (nor adoption found).
 func (q *queue) known(e Entry) (Entry, bool) {
-	if !e.unconfirmed {
+	if !e.Unconfirmed() {
 		return e, true
 	}
 	if x, ok := q.folders.adoptedOf(e.ID); ok {
@@ -589,9 +590,10 @@ func (c claimFile) item(id string) remote.Item {
 }
 
 func (c claimFile) entry(id string) Entry {
-	e := Entry{Key: id, ID: id, Name: c.Name, ParentID: c.ParentID, Size: c.Size, unconfirmed: true}
-	e.setURL(c.URL)
-	e.setCreated(c.At)
+	e := Entry{Key: id, ID: id, Name: c.Name, ParentID: c.ParentID, Size: c.Size}
+	e.SetUnconfirmed(true)
+	e.SetURL(c.URL)
+	e.SetCreated(c.At)
 	return e
 }
 
@@ -680,7 +682,7 @@ func (q *queue) claimOf(e Entry) claimFile {
 
 // withClaim adds e's claim to claims when e's id is unconfirmed.
 func (q *queue) withClaim(claims map[string]claimFile, e Entry) map[string]claimFile {
-	if !e.unconfirmed || e.ID == "" {
+	if !e.Unconfirmed() || e.ID == "" {
 		return claims
 	}
 	if claims == nil {
@@ -693,7 +695,7 @@ func (q *queue) withClaim(claims map[string]claimFile, e Entry) map[string]claim
 // addClaimLocked keeps e's claim when the record holds e's id and it is
 // unconfirmed. The caller holds r.mu.
 func (r *record) addClaimLocked(e Entry) {
-	if e.unconfirmed && e.ID != "" {
+	if e.Unconfirmed() && e.ID != "" {
 		r.keepClaimLocked(e.ID, r.q.claimOf(e))
 	}
 }

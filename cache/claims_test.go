@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Uploads whose answer's id is not the one listings show
@@ -272,7 +272,7 @@ func TestUploadNoURLLookedUpUnderItsLibraryName(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := e.entry(t, "b.txt")
-	if !c.unconfirmed || c.URL() != "" {
+	if !c.Unconfirmed() || c.URL() != "" {
 		t.Fatalf("b.txt is shown as %+v: not an upload no listing has shown", c)
 	}
 	e.rt.failLists.Store(false)

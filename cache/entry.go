@@ -1,189 +1,23 @@
 package cache
 
 import (
-	"slices"
-	"strings"
-	"sync"
-	"time"
-	"unique"
-
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
-// Entry is a file or folder as the filesystem sees it.
-type Entry struct {
-	// Key is the item's identity in this mount: it stays the same when a
-	// file's bytes are replaced (which gives the file a new ID in the API)
-	// and when a new file is uploaded. The filesystem keys inodes on it.
-	Key string
-	// ID is the item's id in the API; "" for a file not uploaded yet.
-	ID       string
-	Name     string // the name in the API, unescaped
-	ParentID string // "" = root
-	// The download URL is urlHead + ID + urlTail when the URL holds the id
-	// (as storage URLs do), else urlHead alone: the head and tail are then
-	// shared by every file of a location, which matters in listings of
-	// hundreds of thousands of files.
-	urlHead, urlTail string
-	Size             int64 // -1 until known; see Store.Stat
-	ModTime          time.Time
-	// created is when the API says the item was created, in Unix
-	// nanoseconds; 0 when it did not say (see Created).
-	created int64
-	// ctype is the content type the API gave, interned: a library holds a
-	// handful of types, so each entry holds a pointer to a shared string
-	// (8 bytes, not 16 and a copy). The zero handle: none given.
-	ctype    unique.Handle[string]
-	urlHasID bool
-	// unchecked marks an entry of a listing an earlier mount saved, not
-	// yet checked against the server: its url may be stale (Reader.recheck).
-	unchecked bool
-	IsDir     bool
-	// System marks a system folder of the library (the API lists it
-	// isEssential or appFolder): it is never removed or renamed.
-	System bool
-	// Pending marks a file whose bytes are held by the write-back queue.
-	Pending bool
-	// unconfirmed marks an ID taken from an upload's answer that no
-	// listing has shown yet (remote.Item.Unconfirmed): nothing is renamed
-	// or removed by it (see claims.go).
-	unconfirmed bool
-}
+// Entry is a file or folder as the filesystem sees it (entry.Entry).
+type Entry = entry.Entry
 
-// maxContentTypeBytes bounds a content type kept: type and subtype are
-// at most 127 characters each (RFC 6838), and a few parameters fit
-// besides. A longer one, which no real service sends, is taken as none.
-const maxContentTypeBytes = 255
+// Listing is a snapshot of one folder as the mount shows it, never
+// changed once made (entry.Listing).
+type Listing = entry.Listing
 
-func entryOf(it remote.Item) Entry {
-	e := Entry{
-		Key:      it.ID,
-		ID:       it.ID,
-		Name:     it.Name,
-		ParentID: it.ParentID,
-		IsDir:    it.IsFolder(),
-		System:   it.IsFolder() && it.System,
-		Size:     it.Size,
-		ModTime:  it.ModTime(),
+// The package's short names for entry's helpers.
 
-		unconfirmed: it.Unconfirmed,
-	}
-	e.setURL(it.URL)
-	e.setContentType(it.ContentType)
-	created := it.CreatedAt
-	if created.IsZero() {
-		created = remote.IDTime(it.ID) // the API's own clock, in the id
-	}
-	e.setCreated(created)
-	return e
-}
+func entryOf(it remote.Item) Entry { return entry.Of(it) }
 
-// Unconfirmed reports whether e's ID is an upload's answer that no
-// listing has shown yet.
-func (e Entry) Unconfirmed() bool { return e.unconfirmed }
+func sortEntries(entries []Entry) { entry.Sort(entries) }
 
-// ContentType is the content type the API gave for the file; "" when it
-// gave none.
-func (e Entry) ContentType() string {
-	if e.ctype == (unique.Handle[string]{}) {
-		return ""
-	}
-	return e.ctype.Value()
-}
+func without(entries []Entry, ids ...string) []Entry { return entry.Without(entries, ids...) }
 
-func (e *Entry) setContentType(t string) {
-	if t == "" || len(t) > maxContentTypeBytes {
-		e.ctype = unique.Handle[string]{}
-		return
-	}
-	e.ctype = unique.Make(t)
-}
-
-// Created is when the API says the item was created (its createdAt, else
-// the time in its id); the zero time when unknown.
-func (e Entry) Created() time.Time {
-	if e.created == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, e.created).UTC()
-}
-
-// setCreated keeps t, if Unix nanoseconds can hold it (years 1678 to
-// 2262); any other time is taken as unknown.
-func (e *Entry) setCreated(t time.Time) {
-	e.created = 0
-	if !t.IsZero() && t.Year() > 1678 && t.Year() < 2262 {
-		e.created = t.UnixNano()
-	}
-}
-
-// URL is where the file's bytes are; "" for folders and pending files.
-func (e Entry) URL() string {
-	if e.urlHasID {
-		return e.urlHead + e.ID + e.urlTail
-	}
-	return e.urlHead
-}
-
-func (e *Entry) setURL(u string) {
-	if i := strings.Index(u, e.ID); e.ID != "" && i >= 0 {
-		e.urlHead, e.urlTail, e.urlHasID = intern(u[:i]), intern(u[i+len(e.ID):]), true
-		return
-	}
-	e.urlHead, e.urlTail, e.urlHasID = u, "", false
-}
-
-// urlParts and setURLParts give and take the URL as the entry holds it
-// (see urlHead), for the listing snapshot (snapshot.go).
-func (e Entry) urlParts() (head, tail string, hasID bool) {
-	return e.urlHead, e.urlTail, e.urlHasID
-}
-
-func (e *Entry) setURLParts(head, tail string, hasID bool) {
-	e.urlHead, e.urlTail, e.urlHasID = head, tail, hasID
-}
-
-var interned sync.Map // string -> string
-
-func intern(s string) string {
-	if v, ok := interned.Load(s); ok {
-		return v.(string)
-	}
-	c := strings.Clone(s)
-	v, _ := interned.LoadOrStore(c, c)
-	return v.(string)
-}
-
-// Listing is a snapshot of one folder as the mount shows it. It is never
-// changed once made: a change makes a new Listing, so a caller may key
-// derived data (display names, say) on the pointer.
-type Listing struct {
-	FolderID string
-	Entries  []Entry // sorted by Name, then Key
-	Fetched  time.Time
-}
-
-// Find returns the entry with the given key.
-func (l *Listing) Find(key string) (Entry, bool) {
-	for _, e := range l.Entries {
-		if e.Key == key {
-			return e, true
-		}
-	}
-	return Entry{}, false
-}
-
-// sortEntries sorts entries as a Listing holds them: by Name, then Key.
-func sortEntries(entries []Entry) {
-	slices.SortFunc(entries, func(a, b Entry) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Key, b.Key)
-	})
-}
-
-// without returns entries less those with the given ids.
-func without(entries []Entry, ids ...string) []Entry {
-	return slices.DeleteFunc(entries, func(e Entry) bool { return slices.Contains(ids, e.ID) })
-}
+func translate(err error) error { return entry.Translate(err) }

@@ -43,11 +43,11 @@ import (
 // changes held when the mount ends are saved with the listings, for the
 // next mount's first answers.
 type folders struct {
-	rc      Remote
+	rc      remote.Backend
 	clock   clockwork.Clock
 	ttl     time.Duration
 	log     *slog.Logger
-	del     remote.DeleteStatus
+	delete  bool // Options.Delete: removals are for good, not to the trash
 	listAll bool // Options.ListAll
 	// fetched, when set, is told of every listing fetched from the API
 	// (the content part learns the sizes a listing lacked).
@@ -215,7 +215,7 @@ func applyAll(entries []Entry, cs []change) []Entry {
 			}
 		case locateID:
 			if ok && entries[i].URL() == "" {
-				entries[i].setURL(c.e.URL())
+				entries[i].SetURL(c.e.URL())
 			}
 		}
 	}
@@ -241,24 +241,20 @@ func (c change) apply(entries []Entry) []Entry {
 	case locateID:
 		for i := range entries {
 			if entries[i].ID == c.e.ID && entries[i].URL() == "" {
-				entries[i].setURL(c.e.URL())
+				entries[i].SetURL(c.e.URL())
 			}
 		}
 	}
 	return entries
 }
 
-func newFolders(rc Remote, opts Options) *folders {
-	del := remote.StatusTrashed
-	if opts.Delete {
-		del = remote.StatusDeleted
-	}
+func newFolders(rc remote.Backend, opts Options) *folders {
 	return &folders{
 		rc:       rc,
 		clock:    opts.Clock,
 		ttl:      opts.DirTTL,
 		log:      opts.Logger,
-		del:      del,
+		delete:   opts.Delete,
 		listAll:  opts.ListAll,
 		listWait: opts.ListWait,
 		cache:    gocache.New(gocache.NoExpiration, 0),
@@ -593,7 +589,7 @@ func (f *folders) note(folderID string, c change) {
 		f.journal[folderID] = append(f.journal[folderID], c)
 		if v, ok := f.cache.Get(folderID); ok {
 			old := v.(*folderState)
-			if c.kind == putEntry && c.e.unconfirmed {
+			if c.kind == putEntry && c.e.Unconfirmed() {
 				// The listing may hold the upload already (a listing that
 				// began after it landed).
 				adopted, guesses = f.matchLocked(folderID, old.entries)
@@ -707,7 +703,7 @@ func (f *folders) listBoth(ctx context.Context, q remote.ListQuery, keep func(*r
 		return func() error {
 			tq := q
 			tq.Type = typ
-			return f.rc.ListEach(gctx, tq, func() { *out = (*out)[:0] }, func(it remote.Item) {
+			return f.rc.List(gctx, tq, func() { *out = (*out)[:0] }, func(it remote.Item) {
 				if keep(&it) {
 					*out = append(*out, entryOf(it))
 				}
@@ -800,7 +796,7 @@ func (f *folders) remove(ctx context.Context, parentID string, ids ...string) er
 	if len(ids) == 0 {
 		return nil
 	}
-	err := f.rc.DeleteMany(ctx, ids, f.del)
+	err := f.rc.Remove(ctx, ids, f.delete)
 	var notDone *remote.NotDoneError
 	if err != nil && !errors.As(err, &notDone) {
 		return translate(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/ghlfs/ghlfs/cache/internal/content"
 )
 
 // Handle is an open file. It reads the file's copy in the API through the
@@ -18,15 +20,15 @@ type Handle struct {
 	current func() (name string, removed bool)
 
 	mu      sync.Mutex
-	e       Entry    // guarded by mu: the file as it was when opened
-	reader  *Reader  // guarded by mu: its copy in the API, until rec is set
-	rec     *record  // guarded by mu: its record, once it reads or writes one
-	data    *os.File // guarded by mu: the spool file it reads rec's bytes from
-	writer  bool     // guarded by mu: counted as a writer of rec
-	writes  uint64   // guarded by mu: changes made through it (writes, truncations)
-	flushed uint64   // guarded by mu: the changes a finished flush answered for
-	err     error    // guarded by mu: the first write that failed
-	gone    bool     // guarded by mu: released
+	e       Entry           // guarded by mu: the file as it was when opened
+	reader  *content.Reader // guarded by mu: its copy in the API, until rec is set
+	rec     *record         // guarded by mu: its record, once it reads or writes one
+	data    *os.File        // guarded by mu: the spool file it reads rec's bytes from
+	writer  bool            // guarded by mu: counted as a writer of rec
+	writes  uint64          // guarded by mu: changes made through it (writes, truncations)
+	flushed uint64          // guarded by mu: the changes a finished flush answered for
+	err     error           // guarded by mu: the first write that failed
+	gone    bool            // guarded by mu: released
 }
 
 // Open opens the file e. With truncate, its bytes are emptied at once (as
@@ -57,7 +59,7 @@ func (s *Store) Open(ctx context.Context, e Entry, truncate bool, current func()
 		return nil, err
 	}
 	h.e = e
-	h.reader = s.content.reader(e)
+	h.reader = s.content.Reader(e)
 	return h, nil
 }
 
@@ -199,6 +201,8 @@ func (h *Handle) Read(ctx context.Context, dest []byte, off int64) ([][]byte, fu
 	}
 	return rd.Read(ctx, len(dest), off)
 }
+
+func nop() {}
 
 // Write writes data at off; the first write makes the change.
 func (h *Handle) Write(ctx context.Context, data []byte, off int64) (int, error) {

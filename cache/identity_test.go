@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // The library's identity: its location and its API, the port included
@@ -63,8 +63,8 @@ func TestLegacyRecordSetAsideNotUploaded(t *testing.T) {
 	e.store.Close()
 	other := strings.Replace(e.srv.URL, "127.0.0.1:", "127.0.0.1:1", 1) // same host, another port
 	e.opts.API = other
-	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
-	if _, err := New(rc, e.opts); err == nil || !strings.Contains(err.Error(), "another library") {
+	rc, _ := ghl.New(ghl.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	if _, err := New(rc.Backend(), e.opts); err == nil || !strings.Contains(err.Error(), "another library") {
 		t.Fatalf("a cache dir of %s opened for %s: %v", e.srv.URL, other, err)
 	}
 }
@@ -87,8 +87,8 @@ func TestCacheDirTakenOverDropsContentsAndTimes(t *testing.T) {
 		defer srv.Close()
 		ids[i] = srv.AddFileWithID(id, "", "same.txt", "text/plain", []byte(want))
 		urls[i] = srv.URL
-		rc, _ := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
-		s, err := New(rc, Options{CacheDir: dir, DiskBytes: 1 << 20, Location: "loc", API: srv.URL})
+		rc, _ := ghl.New(ghl.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+		s, err := New(rc.Backend(), Options{CacheDir: dir, DiskBytes: 1 << 20, Location: "loc", API: srv.URL})
 		if err != nil {
 			t.Fatal(err)
 		}

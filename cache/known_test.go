@@ -2,12 +2,10 @@ package cache
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Known gives what the API listed for a file or folder, with no call;
@@ -62,35 +60,5 @@ func TestKnown(t *testing.T) {
 	e.write(t, "a.jpg", "other jpeg")
 	if got, ok := e.store.Known(e.entry(t, "a.jpg")); ok {
 		t.Errorf("Known of a file with pending changes: %+v", got)
-	}
-}
-
-// entryOf keeps the content type (shared, bounded) and the creation time
-// (createdAt, else the time in a Mongo id; unknown when out of range).
-func TestEntryOfTypeAndCreated(t *testing.T) {
-	at := time.Date(2025, 6, 7, 8, 9, 10, 123000000, time.UTC)
-	for _, tc := range []struct {
-		name    string
-		it      remote.Item
-		ctype   string
-		created time.Time
-	}{
-		{"listed", remote.Item{ID: "x1", ContentType: "image/png", CreatedAt: at}, "image/png", at},
-		{"id time", remote.Item{ID: "65a1b2c30000000000000000"}, "", time.Unix(0x65a1b2c3, 0).UTC()},
-		{"other id", remote.Item{ID: "not-a-mongo-id"}, "", time.Time{}},
-		{"type too long", remote.Item{ID: "x2", ContentType: "image/" + strings.Repeat("x", maxContentTypeBytes)}, "", time.Time{}},
-		{"type at the bound", remote.Item{ID: "x3", ContentType: strings.Repeat("t", maxContentTypeBytes)}, strings.Repeat("t", maxContentTypeBytes), time.Time{}},
-		{"year 9999", remote.Item{ID: "x4", CreatedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, "", time.Time{}},
-		{"before 1678", remote.Item{ID: "x5", CreatedAt: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)}, "", time.Time{}},
-	} {
-		e := entryOf(tc.it)
-		if e.ContentType() != tc.ctype || !e.Created().Equal(tc.created) {
-			t.Errorf("%s: %q, %v; want %q, %v", tc.name, e.ContentType(), e.Created(), tc.ctype, tc.created)
-		}
-	}
-	a := entryOf(remote.Item{ID: "a", ContentType: strings.Clone("image/jpeg")})
-	b := entryOf(remote.Item{ID: "b", ContentType: strings.Clone("image/jpeg")})
-	if a.ctype != b.ctype {
-		t.Errorf("two entries of one content type do not share it")
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // lagEnv is a Store over a fake whose whole-library answers lag a minute
@@ -189,7 +189,7 @@ func TestApplyAllIsApplyInTurn(t *testing.T) {
 				cs = append(cs, change{kind: renameID, id: id(), name: fmt.Sprint("r", rng.IntN(5))})
 			case 3:
 				e := Entry{ID: id()}
-				e.setURL("https://x/" + e.ID)
+				e.SetURL("https://x/" + e.ID)
 				cs = append(cs, change{kind: locateID, e: e})
 			}
 		}
@@ -213,8 +213,8 @@ func TestSnapshotKeepsChanges(t *testing.T) {
 	s := e.open(testLoc, testAPI)
 	at := e.clock.Now()
 	put := fileEntry("f1", "a00000000000000000000001", "new.txt", "https://storage.googleapis.com/msgsndr/x/media/a00000000000000000000001.txt", 3, at)
-	put.setContentType("text/plain")
-	put.setCreated(at)
+	put.SetContentType("text/plain")
+	put.SetCreated(at)
 	loc := fileEntry("f1", "a00000000000000000000002", "x", "https://u", 1, at)
 	in := []savedChange{
 		{folder: "f1", c: change{kind: putEntry, e: put, at: at}},
@@ -234,10 +234,10 @@ func TestSnapshotKeepsChanges(t *testing.T) {
 			// Like every entry an earlier mount saved, unchecked until
 			// its folder is listed again (a refused read of its url
 			// lists it again).
-			if !g.c.e.unchecked {
+			if !g.c.e.Unchecked() {
 				t.Errorf("change %d: an entry read back from the file is not marked unchecked", i)
 			}
-			w.c.e.unchecked = true
+			w.c.e.SetUnchecked(true)
 		}
 		if g.folder != w.folder || g.c.kind != w.c.kind || g.c.id != w.c.id || g.c.name != w.c.name || !g.c.at.Equal(w.c.at) ||
 			!reflect.DeepEqual(g.c.e, w.c.e) {
@@ -255,16 +255,16 @@ func TestSnapshotKeepsChanges(t *testing.T) {
 // tooLargeRC answers whole-library listings as a server whose one answer
 // is the whole library, over the bound (remote.ErrAnswerTooLarge).
 type tooLargeRC struct {
-	Remote
+	remote.Backend
 	calls atomic.Int32
 }
 
-func (r *tooLargeRC) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
-	if q.FetchAll {
+func (r *tooLargeRC) List(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+	if q.All {
 		r.calls.Add(1)
 		return fmt.Errorf("GET /medias/files: %w: more than %d bytes", remote.ErrAnswerTooLarge, remote.MaxListAnswerBytes)
 	}
-	return r.Remote.ListEach(ctx, q, restart, add)
+	return r.Backend.List(ctx, q, restart, add)
 }
 
 func (r *tooLargeRC) ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error {
@@ -282,7 +282,7 @@ func TestWholeLibraryTooLargeListsFolderByFolder(t *testing.T) {
 	docs := e.srv.AddFolder("", "Docs")
 	e.srv.AddFile(docs, "a.txt", "text/plain", []byte("a"))
 	f := e.store.folders
-	rc := &tooLargeRC{Remote: f.rc}
+	rc := &tooLargeRC{Backend: f.rc}
 	f.rc = rc
 	f.listAll, f.polling = true, true
 	for range 2 {

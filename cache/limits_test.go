@@ -3,7 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +14,7 @@ import (
 // video (or a temporary name standing for one) may grow past it, an image
 // may not.
 func TestLimitsFollowTheType(t *testing.T) {
-	e := newWB(t, func(o *Options) { o.MaxUploadSize = 100 })
+	e := newWBLimit(t, 100)
 	ctx := context.Background()
 	big := strings.Repeat("v", 300)
 	e.write(t, "clip.mp4", big)
@@ -45,7 +45,7 @@ func TestLimitsFollowTheType(t *testing.T) {
 // it to write, a write or a truncate past the limit fail before a byte of
 // it is downloaded.
 func TestOverTheLimitFailsBeforeAnyDownload(t *testing.T) {
-	e := newWB(t, func(o *Options) { o.MaxUploadSize = 100 })
+	e := newWBLimit(t, 100)
 	ctx := context.Background()
 	e.srv.AddFile("", "big.png", "image/png", []byte(strings.Repeat("p", 200)))
 	e.srv.ResetStats()
@@ -86,7 +86,7 @@ func TestOverTheLimitFailsBeforeAnyDownload(t *testing.T) {
 // name it stands for, at the upload too: what a write let grow, and a
 // close reported done, is uploaded, never set aside afterwards.
 func TestRenameAndUploadJudgedByTheNewName(t *testing.T) {
-	e := newWB(t, func(o *Options) { o.MaxUploadSize = 100 })
+	e := newWBLimit(t, 100)
 	ctx := context.Background()
 	big := strings.Repeat("v", 300)
 	e.write(t, "clip.mp4", big)

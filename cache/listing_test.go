@@ -9,19 +9,20 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // slowLister is the API client, with listings that take longer than the
 // listing TTL (the clock moves on while each runs).
 type slowLister struct {
-	*remote.Client
+	remote.Backend
 	clock *clockwork.FakeClock
 	took  time.Duration
 }
 
-func (s slowLister) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
-	err := s.Client.ListEach(ctx, q, restart, add)
+func (s slowLister) List(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+	err := s.Backend.List(ctx, q, restart, add)
 	s.clock.Advance(s.took / 2) // each of the two listings (folders, files)
 	return err
 }
@@ -39,12 +40,12 @@ func TestLongListingIsNotStaleOnArrival(t *testing.T) {
 	for i := range 10 {
 		srv.AddFile(dir, fmt.Sprintf("f%d", i), "", nil)
 	}
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	rc, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	s, err := New(slowLister{rc, clock, 3 * time.Minute}, Options{DirTTL: time.Minute, Clock: clock, CacheDir: t.TempDir()})
+	s, err := New(slowLister{rc.Backend(), clock, 3 * time.Minute}, Options{DirTTL: time.Minute, Clock: clock, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ func (q *queue) locate(ctx context.Context, e Entry) (Entry, error) {
 	if e.IsDir || e.Pending || e.ID == "" || e.URL() != "" {
 		return e, nil
 	}
-	if e.unconfirmed {
+	if e.Unconfirmed() {
 		// Its answer gave an id, and no url: the listing may know the
 		// file by another id (claims.go).
 		x, err := q.confirmEntry(ctx, e)
@@ -50,7 +50,7 @@ func (q *queue) locate(ctx context.Context, e Entry) (Entry, error) {
 func (q *queue) withURL(e, listed Entry) Entry {
 	url := listed.URL()
 	q.located(e.ID, url)
-	e.setURL(url)
+	e.SetURL(url)
 	return e
 }
 

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/ghlfs/ghlfs/cache/internal/content"
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // queue is the write-back queue: it owns every pending change to a file's
@@ -22,9 +25,9 @@ import (
 // to the API in the background (worker.go). It also keeps what a file is
 // across uploads: the key the filesystem knows it by.
 type queue struct {
-	rc       Remote
+	rc       remote.Backend
 	folders  *folders
-	content  *content
+	content  *content.Cache
 	times    *timeStore
 	clock    clockwork.Clock
 	log      *slog.Logger
@@ -35,7 +38,7 @@ type queue struct {
 	delay    time.Duration // the write-back delay
 	retry    time.Duration // first wait after a failed attempt
 	timeout  time.Duration
-	maxSize  int64
+	caps     remote.Caps // the backend's, read once
 
 	// legacyAPI is Options.LegacyAPI: records written under it are set
 	// aside, never uploaded. earlierAPI is Options.EarlierAPI: records
@@ -96,7 +99,7 @@ func (v recView) empty() bool {
 
 const workers = 4
 
-func newQueue(rc Remote, f *folders, c *content, times *timeStore, dir string, opts Options) *queue {
+func newQueue(rc remote.Backend, f *folders, c *content.Cache, times *timeStore, dir string, opts Options) *queue {
 	q := &queue{
 		rc:       rc,
 		folders:  f,
@@ -111,7 +114,7 @@ func newQueue(rc Remote, f *folders, c *content, times *timeStore, dir string, o
 		delay:    opts.WriteBackDelay,
 		retry:    opts.RetryBase,
 		timeout:  opts.OpTimeout,
-		maxSize:  opts.MaxUploadSize,
+		caps:     rc.Caps(),
 		byKey:    make(map[string]*record),
 		byID:     make(map[string]*record),
 		index:    make(map[string]*overlay),
@@ -473,7 +476,7 @@ func (q *queue) landed(key string, e Entry, gone []string) {
 		}
 	}
 	q.mu.Unlock()
-	if x, ok := q.folders.adoptedOf(e.ID); ok && e.unconfirmed {
+	if x, ok := q.folders.adoptedOf(e.ID); ok && e.Unconfirmed() {
 		// A listing found the upload before its landing was recorded here
 		// (adoptedAs found no key then): the listed id takes the key now.
 		q.adoptedAs(e.ID, x)
@@ -722,7 +725,7 @@ func (q *queue) located(id, url string) {
 		key = id
 	}
 	if e, ok := q.latest[key]; ok && e.ID == id && e.URL() == "" {
-		e.setURL(url)
+		e.SetURL(url)
 		q.latest[key] = e
 	}
 }

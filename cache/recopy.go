@@ -12,7 +12,7 @@ import (
 
 // Renames the API refuses. A field report found every rename route it
 // tried answering 404 for a Private Integration Token: where the service
-// has no rename route (remote.RouteRename, learnt once per mount), a file
+// has no rename route (remote.ErrRouteMissing, learnt once per mount), a file
 // is renamed the way its bytes are replaced: uploaded again under the new
 // name, and its old copy sent to the trash once the new one landed. Its
 // id and url change (the README says so). A file whose bytes are not in
@@ -213,7 +213,7 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	}
 	r.size = 0
 	src := Entry{Key: r.key, ID: r.rf.RemoteID, ParentID: r.rf.ParentID, Name: r.rf.RemoteName, Size: -1}
-	src.setURL(r.rf.RemoteURL)
+	src.SetURL(r.rf.RemoteURL)
 	var answered time.Time
 	if c, ok := r.rf.Claims[src.ID]; ok {
 		src = c.entry(src.ID)
@@ -279,7 +279,7 @@ func (q *queue) copyIn(r *record) (bool, error) {
 // to be gone while it is recent (unlistedGrace): a listing may be late
 // to show it (claims.go). Called with no lock held.
 func (q *queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
-	if src.unconfirmed {
+	if src.Unconfirmed() {
 		x, ok := q.folders.adoptedOf(src.ID)
 		if !ok {
 			return q.clock.Since(answered) >= unlistedGrace, ""

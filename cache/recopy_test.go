@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"io"
@@ -10,8 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Renames the API refuses (update-404): a file is uploaded again under
@@ -217,7 +218,10 @@ func TestRemoveWithoutBulkRoutes(t *testing.T) {
 // file still open on them. (The copy went into the set-aside file itself:
 // recovered/ then held the library's bytes, and so did the open file.)
 func TestRenameRefusedKeepsSetAsideBytes(t *testing.T) {
-	e := quirkWB(t, []string{ghltest.QuirkUpdate404}, func(o *Options) { o.MaxUploadSize = 100 })
+	e := newWBLimit(t, 100)
+	if err := e.srv.SetQuirks([]string{ghltest.QuirkUpdate404}); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	e.srv.AddFile("", "a.txt", "text/plain", []byte("original"))
 	w, err := e.store.Open(ctx, e.entry(t, "a.txt"), true, nil)
@@ -275,7 +279,7 @@ func TestRenameRefusedSourceGone(t *testing.T) {
 	ctx := context.Background()
 	old := e.srv.AddFile("", "a.txt", "", []byte("the bytes"))
 	a := e.entry(t, "a.txt")
-	if err := e.store.rc.DeleteMany(ctx, []string{old}, remote.StatusTrashed); err != nil {
+	if err := e.store.rc.Remove(ctx, []string{old}, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.Rename(ctx, a, "b.txt", nil); err != nil {
@@ -294,5 +298,55 @@ func TestRenameRefusedSourceGone(t *testing.T) {
 	}
 	if errs, warns := log.lines("ERROR"), log.lines("WARN"); len(errs) != 0 || len(warns) != 1 || !strings.Contains(warns[0], "b.txt") {
 		t.Errorf("log: ERROR %q, WARN %q", errs, warns)
+	}
+}
+
+// A file changed while its rename is on its way to the API is changed
+// under its new name: the change waits for the rename, and starts from
+// the file it made, not from the copy resolved before it landed (a
+// truncate after mv uploaded the file again under its old name).
+func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
+	e := newWB(t)
+	ctx := context.Background()
+	h, ent, err := e.store.Create(ctx, "", "a.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeClose(t, h, "first bytes")
+	e.clock.Advance(delay)
+	e.idle(t) // uploaded; its id not yet confirmed by a listing
+	e.rt.renaming, e.rt.renamesHeld = make(chan struct{}, 1), make(chan struct{})
+	// As the mount does it: by the entry its node holds.
+	if err := e.store.Rename(ctx, ent, "a.bin", nil); err != nil {
+		t.Fatal(err)
+	}
+	// The rename goes through the queue (the upload's id is looked up
+	// first).
+	eventually(t, "the rename to reach the API", func() bool {
+		e.clock.Advance(time.Second)
+		select {
+		case <-e.rt.renaming:
+			return true
+		default:
+			return false
+		}
+	})
+	ent.Name = "a.bin"
+	waiting := make(chan struct{})
+	testHookAsideWait = func() { close(waiting) }
+	t.Cleanup(func() { testHookAsideWait = nil })
+	done := make(chan error, 1)
+	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
+	<-waiting
+	close(e.rt.renamesHeld)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if got := live(e.srv, "a.bin"); len(got) != 1 || got[0] != "fir" {
+		t.Fatalf("a.bin in the library: %q", got)
+	}
+	if got := live(e.srv, "a.png"); len(got) != 0 {
+		t.Fatalf("a.png in the library: %q", got)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // A read whose url comes from a listing an earlier mount saved, not yet
@@ -23,7 +23,7 @@ func TestSavedURLRefusedListsAgain(t *testing.T) {
 
 	e.open(t)
 	saved := e.entry(t, "a.txt")
-	if !saved.unchecked || !strings.Contains(saved.URL(), "elsewhere.example.com") {
+	if !saved.Unchecked() || !strings.Contains(saved.URL(), "elsewhere.example.com") {
 		t.Fatalf("the saved entry: %+v", saved)
 	}
 	if got := e.read(t, saved); got != "the bytes" {
@@ -35,7 +35,7 @@ func TestSavedURLRefusedListsAgain(t *testing.T) {
 	e.srv.SetFileURL(id, "https://elsewhere.example.com/x.txt")
 	e.clock.Advance(2 * e.opts.DirTTL)
 	fresh := e.entry(t, "a.txt")
-	if fresh.unchecked || !strings.Contains(fresh.URL(), "elsewhere.example.com/x.txt") {
+	if fresh.Unchecked() || !strings.Contains(fresh.URL(), "elsewhere.example.com/x.txt") {
 		t.Fatalf("listed again: %+v", fresh)
 	}
 	lists := e.srv.Stats().ByEndpoint[ghltest.EndpointList]

@@ -23,6 +23,7 @@ import (
 	"github.com/google/renameio/v2"
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -542,7 +543,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // snapKept reports whether e goes into the snapshot: files of the API only.
-func (e Entry) snapKept() bool { return !e.Pending && e.ID != "" }
+func snapKept(e Entry) bool { return !e.Pending && e.ID != "" }
 
 // snapFolderOK reports whether a folder fits the bounds load checks; one
 // that does not is left out of the snapshot (listed again at the next
@@ -552,13 +553,13 @@ func snapFolderOK(id string, entries []Entry) bool {
 		return false
 	}
 	for _, e := range entries {
-		if !e.snapKept() {
+		if !snapKept(e) {
 			continue
 		}
-		head, tail, hasID := e.urlParts()
+		head, tail, hasID := e.URLParts()
 		if len(e.ID) > remote.MaxIDBytes || len(e.Key) > maxSnapKeyBytes || len(e.Name) > remote.MaxNameBytes ||
 			len(e.ParentID) > remote.MaxIDBytes || len(head) > maxSnapURLBytes || len(tail) > maxSnapURLBytes ||
-			(!hasID && tail != "") || len(e.ContentType()) > maxContentTypeBytes {
+			(!hasID && tail != "") || len(e.ContentType()) > entry.MaxContentTypeBytes {
 			return false
 		}
 	}
@@ -597,11 +598,11 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 	typeIndex := make(map[string]int)
 	n := 0
 	for _, e := range sf.entries {
-		if !e.snapKept() {
+		if !snapKept(e) {
 			continue
 		}
 		n++
-		if head, tail, hasID := e.urlParts(); hasID {
+		if head, tail, hasID := e.URLParts(); hasID {
 			for _, p := range [2]string{head, tail} {
 				if _, ok := index[p]; !ok {
 					index[p] = len(strs)
@@ -624,10 +625,10 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 	}
 	b = binary.AppendUvarint(b, uint64(n))
 	for _, e := range sf.entries {
-		if !e.snapKept() {
+		if !snapKept(e) {
 			continue
 		}
-		head, tail, hasID := e.urlParts()
+		head, tail, hasID := e.URLParts()
 		var flags byte
 		if e.IsDir {
 			flags |= snapDir
@@ -641,13 +642,13 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 		if e.ParentID != id {
 			flags |= snapParent
 		}
-		if e.created != 0 {
+		if e.CreatedNanos() != 0 {
 			flags |= snapCreated
 		}
 		if e.System {
 			flags |= snapSystem
 		}
-		if e.unconfirmed {
+		if e.Unconfirmed() {
 			flags |= snapUnconfirmed
 		}
 		b = append(b, flags)
@@ -672,8 +673,8 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 			ct = uint64(typeIndex[t]) + 1
 		}
 		b = binary.AppendUvarint(b, ct)
-		if e.created != 0 {
-			b = binary.AppendVarint(b, e.created-snapDelta(e.ModTime))
+		if e.CreatedNanos() != 0 {
+			b = binary.AppendVarint(b, e.CreatedNanos()-snapDelta(e.ModTime))
 		}
 	}
 	return b
@@ -684,7 +685,7 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 func appendSnapChange(b []byte, sc savedChange) ([]byte, bool) {
 	c := sc.c
 	if len(sc.folder) > remote.MaxIDBytes || len(c.itemID()) > remote.MaxIDBytes || c.itemID() == "" || len(c.name) > remote.MaxNameBytes ||
-		c.at.IsZero() || (c.kind == putEntry && (!c.e.snapKept() || !snapFolderOK(sc.folder, []Entry{c.e}))) {
+		c.at.IsZero() || (c.kind == putEntry && (!snapKept(c.e) || !snapFolderOK(sc.folder, []Entry{c.e}))) {
 		return b, false
 	}
 	start := len(b)
@@ -840,12 +841,12 @@ func decodeSnapFolder(chunk []byte, budget *int) (string, savedFolder, error) {
 	listed := r.time()
 	strs := make([]string, spend(r.count(1), snapStringCost))
 	for i := range strs {
-		strs[i] = intern(r.str(maxSnapURLBytes))
+		strs[i] = entry.Intern(r.str(maxSnapURLBytes))
 		spend(len(strs[i]), 1)
 	}
 	types := make([]unique.Handle[string], spend(r.count(1), snapTypeCost))
 	for i := range types {
-		t := r.str(maxContentTypeBytes)
+		t := r.str(entry.MaxContentTypeBytes)
 		if t == "" {
 			r.fail("an empty content type")
 		}
@@ -877,9 +878,9 @@ func decodeSnapFolder(chunk []byte, budget *int) (string, savedFolder, error) {
 			e.ParentID = r.str(remote.MaxIDBytes)
 		}
 		e.IsDir = flags&snapDir != 0
-		e.unchecked = true // until its folder is listed again
+		e.SetUnchecked(true) // until its folder is listed again
 		e.System = e.IsDir && flags&snapSystem != 0
-		e.unconfirmed = flags&snapUnconfirmed != 0
+		e.SetUnconfirmed(flags&snapUnconfirmed != 0)
 		e.Size = r.varint()
 		e.ModTime = r.time()
 		if flags&snapURLHasID != 0 {
@@ -888,19 +889,19 @@ func decodeSnapFolder(chunk []byte, budget *int) (string, savedFolder, error) {
 				r.fail("URL part out of range")
 				break
 			}
-			e.setURLParts(strs[h], strs[t], true)
+			e.SetURLParts(strs[h], strs[t], true)
 		} else {
-			e.setURLParts(r.str(maxSnapURLBytes), "", false)
+			e.SetURLParts(r.str(maxSnapURLBytes), "", false)
 		}
 		if ct := r.uvarint(); ct > uint64(len(types)) {
 			r.fail("content type out of range")
 			break
 		} else if ct > 0 {
-			e.ctype = types[ct-1]
+			e.SetContentTypeHandle(types[ct-1])
 		}
 		if flags&snapCreated != 0 {
-			e.created = r.varint() + snapDelta(e.ModTime)
-			if e.created == 0 {
+			e.SetCreatedNanos(r.varint() + snapDelta(e.ModTime))
+			if e.CreatedNanos() == 0 {
 				r.fail("a creation time of 0")
 			}
 		}

@@ -102,7 +102,7 @@ func (e *snapEnv) onDisk() map[string]savedFolder {
 
 func fileEntry(parent, id, name, url string, size int64, mod time.Time) Entry {
 	e := Entry{Key: id, ID: id, Name: name, ParentID: parent, Size: size, ModTime: mod}
-	e.setURL(url)
+	e.SetURL(url)
 	return e
 }
 
@@ -123,10 +123,10 @@ func sameFolders(t *testing.T, got, want map[string]savedFolder) {
 		// server (its url may be stale); the rest is as saved.
 		entries := slices.Clone(g.entries)
 		for i := range entries {
-			if !entries[i].unchecked {
+			if !entries[i].Unchecked() {
 				t.Errorf("folder %q: %s loaded as checked", id, entries[i].Name)
 			}
-			entries[i].unchecked = false
+			entries[i].SetUnchecked(false)
 		}
 		if !reflect.DeepEqual(entries, w.entries) {
 			t.Errorf("folder %q:\n got %+v\nwant %+v", id, entries, w.entries)
@@ -156,12 +156,12 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		{Key: "pending-key", Name: "pending.txt", Size: -1, Pending: true},
 		{Key: "queued", ID: "", Name: "queued.txt", Size: 3},
 	}
-	root[2].setContentType("image/jpeg")
-	root[2].setCreated(time.Date(2024, 12, 31, 23, 59, 59, 123000000, time.UTC))
-	root[3].setContentType("image/png")
-	root[4].setContentType("text/plain; charset=utf-8")
-	root[4].setCreated(mod)
-	root[5].setContentType("image/jpeg") // shared with root[2]: written once
+	root[2].SetContentType("image/jpeg")
+	root[2].SetCreated(time.Date(2024, 12, 31, 23, 59, 59, 123000000, time.UTC))
+	root[3].SetContentType("image/png")
+	root[4].SetContentType("text/plain; charset=utf-8")
+	root[4].SetCreated(mod)
+	root[5].SetContentType("image/jpeg") // shared with root[2]: written once
 	kept := root[:6]
 	replaced := fileEntry("f00000000000000000000001", "b00000000000000000000002", "same key.jpg", store+"b00000000000000000000002.jpg", 99, mod)
 	replaced.Key = "b00000000000000000000001" // replaced bytes: a new id under the old key
@@ -188,7 +188,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			t.Errorf("%s: content type %q created %v, want %q %v", e.Name, e.ContentType(), e.Created(), kept[i].ContentType(), kept[i].Created())
 		}
 	}
-	if got[""].entries[2].ctype != got[""].entries[5].ctype {
+	if got[""].entries[2].ContentTypeHandle() != got[""].entries[5].ContentTypeHandle() {
 		t.Errorf("one content type loaded twice, not shared")
 	}
 
@@ -311,10 +311,10 @@ func synthEntries(n, folders int) map[string][]Entry {
 			x := rng.IntN(len(exts))
 			name := fmt.Sprintf("%s %d%s", strings.Repeat("photo-", 2+rng.IntN(5)), i, exts[x])
 			e = fileEntry(parent, id, name, store+id+exts[x], rng.Int64N(50<<20), mod.Add(time.Duration(rng.Int64N(1e15))))
-			e.setContentType(types[x])
-			e.setCreated(e.ModTime) // most files were never changed
+			e.SetContentType(types[x])
+			e.SetCreated(e.ModTime) // most files were never changed
 			if rng.IntN(10) == 0 {
-				e.setCreated(e.ModTime.Add(-time.Duration(rng.Int64N(1e15))))
+				e.SetCreated(e.ModTime.Add(-time.Duration(rng.Int64N(1e15))))
 			}
 		}
 		out[parent] = append(out[parent], e)

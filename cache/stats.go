@@ -32,11 +32,11 @@ type Stats struct {
 // write-back queue (taking each record's lock in turn, as the lock order
 // allows, never two at once).
 func (s *Store) Stats() Stats {
-	cs, qs := &s.content.stats, &s.q.stats
+	cs, qs := s.content.Stats(), &s.q.stats
 	out := Stats{
-		MemoryHits:    cs.memoryHits.Load(),
-		DiskHits:      cs.diskHits.Load(),
-		Misses:        cs.misses.Load(),
+		MemoryHits:    cs.MemoryHits,
+		DiskHits:      cs.DiskHits,
+		Misses:        cs.Misses,
 		Uploads:       qs.uploads.Load(),
 		UploadedBytes: qs.uploadedBytes.Load(),
 		UploadErrors:  qs.uploadErrors.Load(),
@@ -63,11 +63,6 @@ func (r *record) uploadDueLocked() bool {
 		return r.data != nil && !r.aside
 	}
 	return false
-}
-
-// contentStats counts how readers' chunks were found (content.chunkAt).
-type contentStats struct {
-	memoryHits, diskHits, misses atomic.Int64
 }
 
 // queueStats counts the queue's uploads (worker.go).

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/cache/internal/content"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // readAll reads ent through a Handle of s, the way the filesystem does.
@@ -44,7 +45,7 @@ func readAll(t *testing.T, s *Store, ent Entry) []byte {
 // disk cache.
 func TestStatsContentHitsAndMisses(t *testing.T) {
 	e := newEnv(t, ghltest.Options{}, func(o *Options) { o.DiskBytes = 64 << 20 })
-	data := bytes.Repeat([]byte("abcdefgh"), 4*chunkSize/8) // 4 chunks
+	data := bytes.Repeat([]byte("abcdefgh"), 4*content.ChunkSize/8) // 4 chunks
 	e.srv.AddFile("", "f.bin", "application/octet-stream", data)
 	entry := func() Entry {
 		l, err := e.store.ListDir(context.Background(), "")

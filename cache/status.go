@@ -177,13 +177,8 @@ type CacheUsage struct {
 
 // CacheUsage reports how much the caches hold.
 func (s *Store) CacheUsage() CacheUsage {
-	b := s.content.blocks
-	b.mu.Lock()
-	u := CacheUsage{Memory: b.used, MemoryMax: b.max}
-	b.mu.Unlock()
-	if d := s.content.disk; d != nil {
-		u.Disk, u.DiskMax = d.size(), d.max
-	}
+	c := s.content.Usage()
+	u := CacheUsage{Memory: c.Memory, MemoryMax: c.MemoryMax, Disk: c.Disk, DiskMax: c.DiskMax}
 	for _, r := range s.q.records() {
 		r.mu.Lock()
 		if r.data != nil && !r.gone {

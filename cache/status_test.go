@@ -10,8 +10,8 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // gatedUploads is a transport whose uploads send their first after bytes
@@ -92,7 +92,7 @@ func TestUploadsStatus(t *testing.T) {
 	acme := srv.AddFolder(clients, "Acme\nCorp")
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	rt := &gatedUploads{after: 200 << 10, held: make(chan struct{}), release: make(chan struct{}), fail: make(chan bool, 2)}
-	store := startStore(t, remote.Config{BaseURL: srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: rt}},
+	store := startStore(t, ghl.Config{BaseURL: srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: rt}},
 		Options{DirTTL: time.Minute, Clock: clock, CacheDir: t.TempDir(), WriteBackDelay: delay, RetryBase: time.Minute,
 			OpTimeout: 10 * time.Second, Location: "loc", API: srv.URL, MemoryBytes: 1 << 20})
 	ctx := context.Background()

@@ -13,31 +13,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ghlfs/ghlfs/cache/internal/content"
 	"github.com/ghlfs/ghlfs/remote"
 )
-
-// Remote is what the cache needs of the API client; *remote.Client has it.
-type Remote interface {
-	ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error
-	CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error)
-	UploadFile(ctx context.Context, up remote.Upload) (remote.Item, error)
-	Rename(ctx context.Context, id, name string) error
-	DeleteMany(ctx context.Context, ids []string, status remote.DeleteStatus) error
-	ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error
-	ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error)
-	StatURL(ctx context.Context, fileURL string) (remote.FileInfo, error)
-	FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error)
-	// Confirm finds an upload whose answer's id no listing has shown.
-	Confirm(ctx context.Context, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error)
-	// PickCreated tells an upload no listing has shown by name, size and
-	// time among listed files, without a call.
-	PickCreated(all []remote.Item, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error)
-	// FolderWrites is not nil once the service was seen putting a new item
-	// elsewhere than the folder asked for.
-	FolderWrites() error
-}
-
-var _ Remote = (*remote.Client)(nil)
 
 // Options tune a Store.
 type Options struct {
@@ -103,22 +81,18 @@ type Options struct {
 	// uploaded: a file written and then renamed uploads once, under its
 	// final name. Zero uploads at close, and close reports the result.
 	WriteBackDelay time.Duration
-	// MaxUploadSize is the largest image or other file uploaded (default
-	// remote.MaxUploadSize); a video may be larger (remote.UploadLimit,
-	// limits.go). A write past a file's limit fails with ErrTooLarge.
-	MaxUploadSize int64
 }
 
 // Store is the cached view of one location's Media Storage: the one front
 // the filesystem talks to (see the package comment for what is behind it).
 type Store struct {
-	rc   Remote
+	rc   remote.Backend
 	opts Options
 	log  *slog.Logger
 
 	folders *folders
 	snap    *snapshot
-	content *content
+	content *content.Cache
 	times   *timeStore
 	q       *queue
 
@@ -141,9 +115,9 @@ type view struct {
 	list *Listing
 }
 
-// New returns a Store over rc. It takes up the files a previous run left
-// in the write-back queue and starts on them.
-func New(rc Remote, opts Options) (*Store, error) {
+// New returns a Store over the backend rc. It takes up the files a
+// previous run left in the write-back queue and starts on them.
+func New(rc remote.Backend, opts Options) (*Store, error) {
 	if opts.DirTTL <= 0 {
 		opts.DirTTL = time.Minute
 	}
@@ -161,9 +135,6 @@ func New(rc Remote, opts Options) (*Store, error) {
 	}
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = 30 * time.Second
-	}
-	if opts.MaxUploadSize <= 0 {
-		opts.MaxUploadSize = remote.MaxUploadSize
 	}
 	if opts.ListWait <= 0 {
 		opts.ListWait = time.Second
@@ -199,9 +170,9 @@ func New(rc Remote, opts Options) (*Store, error) {
 	prev, owned := readOwner(dir)
 	takeover := owned && prev != (owner{Location: opts.Location, API: opts.API}) &&
 		(opts.EarlierAPI == "" || prev != (owner{Location: opts.Location, API: opts.EarlierAPI}))
-	var disk *diskCache
+	var disk *content.Disk
 	if opts.DiskBytes > 0 {
-		if disk, err = openDiskCache(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
+		if disk, err = content.OpenDisk(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
 			return fail(fmt.Errorf("cache dir: %w", err))
 		}
 	}
@@ -228,9 +199,9 @@ func New(rc Remote, opts Options) (*Store, error) {
 		s.folders.loadChanges(s.snap.loadedChanges())
 	}
 	s.folders.saved = s.snap
-	s.content = newContent(rc, opts, s.closing, disk)
-	s.content.relist = s.folders.relisted
-	s.folders.fetched = s.content.learnSizes
+	s.content = content.New(rc, content.Config{Timeout: opts.OpTimeout, MemoryBytes: opts.MemoryBytes, Logger: opts.Logger,
+		Closing: s.closing, Disk: disk, Relist: s.folders.relisted})
+	s.folders.fetched = s.content.LearnSizes
 	s.folders.closing = s.closing
 	s.folders.changedFn = s.changed
 	s.folders.bg = &s.bg
@@ -247,7 +218,7 @@ func New(rc Remote, opts Options) (*Store, error) {
 		// left: recoverSpool refuses those).
 		s.log.Info(fmt.Sprintf("the cache dir %s was the cache of location %q at %s: its cached file contents and file times are dropped", dir, prev.Location, prev.API))
 		if disk != nil {
-			disk.clear()
+			disk.Clear()
 		}
 		if err := s.times.clear(); err != nil {
 			s.log.Warn("could not drop the file times of the cache dir's former library", "err", err)
@@ -308,7 +279,7 @@ func (s *Store) Close() error {
 		s.stop()
 		s.q.close()
 		s.bg.Wait()
-		s.content.wait()
+		s.content.Wait()
 		s.snap.setChanges(s.folders.held())
 		if serr := s.snap.close(); serr != nil {
 			s.log.Warn("could not save the listings for the next mount", "err", serr)
@@ -419,7 +390,7 @@ func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
 	if t, ok := s.times.get(e.ID); ok {
 		e.ModTime = t
 	}
-	return s.content.sized(ctx, e)
+	return s.content.Sized(ctx, e)
 }
 
 // withTimeout bounds a change that reaches the API. It is not cut short
@@ -613,7 +584,7 @@ func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *recor
 // upload's answer that no listing has shown yet (claims.go); r, when not
 // nil, is e's record, which learns the listed id too.
 func (s *Store) confirm(ctx context.Context, e Entry, r *record) (Entry, error) {
-	if !e.unconfirmed {
+	if !e.Unconfirmed() {
 		return e, nil
 	}
 	x, err := s.q.confirmEntry(ctx, e)

@@ -5,15 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 type env struct {
@@ -45,19 +44,19 @@ func newEnv(t *testing.T, opts ghltest.Options, mod ...func(*Options)) *env {
 // does, once the one before is closed).
 func (e *env) reopen(t *testing.T) {
 	t.Helper()
-	e.store = startStore(t, remote.Config{BaseURL: e.srv.URL, RetryTimeout: 10 * time.Second}, e.opts)
+	e.store = startStore(t, ghl.Config{BaseURL: e.srv.URL, RetryTimeout: 10 * time.Second}, e.opts)
 }
 
 // startStore starts a Store with opts over a client of the fake made with
 // conf (its token, location and pacing set here), closed at the test's end.
-func startStore(t *testing.T, conf remote.Config, opts Options) *Store {
+func startStore(t *testing.T, conf ghl.Config, opts Options) *Store {
 	t.Helper()
 	conf.Token, conf.LocationID, conf.RateLimit = "tok", "loc", -1
-	rc, err := remote.New(conf)
+	rc, err := ghl.New(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(rc, opts)
+	s, err := New(rc.Backend(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,64 +102,6 @@ func TestListingCachedAndShared(t *testing.T) {
 	}
 }
 
-func TestReaderRangesAndReadAhead(t *testing.T) {
-	e := newEnv(t, ghltest.Options{})
-	data := make([]byte, 5<<20+123)
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range data {
-		data[i] = byte(rng.Uint32())
-	}
-	e.srv.AddFile("", "big.bin", "application/octet-stream", data)
-	ctx := context.Background()
-	l, err := e.store.ListDir(ctx, "")
-	if err != nil || len(l.Entries) != 1 {
-		t.Fatal(l, err)
-	}
-	ent := l.Entries[0]
-
-	// A small read at the start fetches one chunk, not the file.
-	r := e.store.content.reader(ent)
-	buf := make([]byte, 100)
-	if n, err := r.ReadAt(ctx, buf, 0); n != 100 || err != nil || !bytes.Equal(buf, data[:100]) {
-		t.Fatalf("first read: %d %v", n, err)
-	}
-	if got := e.srv.Stats().StorageBytes; got > chunkSize {
-		t.Errorf("a 100-byte read fetched %d bytes", got)
-	}
-
-	// Random reads, then a sequential pass: every byte right.
-	for range 50 {
-		off := rng.Int64N(int64(len(data)))
-		n := rng.IntN(300000)
-		got := make([]byte, n)
-		k, err := r.ReadAt(ctx, got, off)
-		want := data[off:min(off+int64(n), int64(len(data)))]
-		if k != len(want) || !bytes.Equal(got[:k], want) || (k < n && err != io.EOF) {
-			t.Fatalf("read %d at %d: %d %v", n, off, k, err)
-		}
-	}
-	seq := e.store.content.reader(ent)
-	var out bytes.Buffer
-	for off := int64(0); ; off += 128 << 10 {
-		chunk := make([]byte, 128<<10)
-		n, err := seq.ReadAt(ctx, chunk, off)
-		out.Write(chunk[:n])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !bytes.Equal(out.Bytes(), data) {
-		t.Fatal("sequential read differs")
-	}
-	// Each chunk crossed the wire once (the cache holds the whole file).
-	if got := e.srv.Stats().StorageBytes; got > int64(len(data))+chunkSize {
-		t.Errorf("fetched %d bytes for a %d-byte file", got, len(data))
-	}
-}
-
 func TestUnknownSizeFromStorage(t *testing.T) {
 	e := newEnv(t, ghltest.Options{MinimalFields: true})
 	e.srv.AddFile("", "a.txt", "text/plain", []byte("hello world"))
@@ -177,8 +118,8 @@ func TestUnknownSizeFromStorage(t *testing.T) {
 	}
 }
 
-// Many goroutines listing, reading, creating and removing at once: run
-// with -race.
+// Re-reading after a restart costs no download with a disk cache, and a
+// restart with a smaller cap evicts down to it.
 func TestDiskCacheAcrossRestarts(t *testing.T) {
 	e := newEnv(t, ghltest.Options{}, func(o *Options) { o.DiskBytes = 3 << 20 })
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
@@ -193,7 +134,7 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 		}
 		for _, ent := range l.Entries {
 			buf := make([]byte, ent.Size)
-			if n, err := s.content.reader(ent).ReadAt(ctx, buf, 0); int64(n) != ent.Size || (err != nil && err != io.EOF) {
+			if n, err := s.content.Reader(ent).ReadAt(ctx, buf, 0); int64(n) != ent.Size || (err != nil && err != io.EOF) {
 				t.Fatalf("%s: %d %v", ent.Name, n, err)
 			}
 		}
@@ -202,8 +143,8 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 	fetched := e.srv.Stats().StorageBytes
 	e.store.Close()
 
-	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
-	s2, err := New(rc, Options{CacheDir: e.dir, DiskBytes: 3 << 20})
+	rc, _ := ghl.New(ghl.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	s2, err := New(rc.Backend(), Options{CacheDir: e.dir, DiskBytes: 3 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,12 +156,12 @@ func TestDiskCacheAcrossRestarts(t *testing.T) {
 
 	// A smaller cap evicts down to it.
 	s2.Close()
-	s3, err := New(rc, Options{CacheDir: e.dir, DiskBytes: 1 << 20})
+	s3, err := New(rc.Backend(), Options{CacheDir: e.dir, DiskBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s3.Close()
-	if got := s3.content.disk.size(); got > 1<<20 {
+	if got := s3.CacheUsage().Disk; got > 1<<20 {
 		t.Errorf("disk cache holds %d bytes over a 1 MiB cap", got)
 	}
 }
@@ -257,9 +198,9 @@ func TestRenameAnsweredNotUpdated(t *testing.T) {
 }
 
 // apiClient is another client of the fake's library (the web UI, say).
-func apiClient(t *testing.T, srv *ghltest.Server) *remote.Client {
+func apiClient(t *testing.T, srv *ghltest.Server) *ghl.Client {
 	t.Helper()
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	rc, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +216,7 @@ func apiRename(t *testing.T, srv *ghltest.Server, id, name string) {
 
 func apiTrash(t *testing.T, srv *ghltest.Server, id string) {
 	t.Helper()
-	if err := apiClient(t, srv).DeleteMany(context.Background(), []string{id}, remote.StatusTrashed); err != nil {
+	if err := apiClient(t, srv).DeleteMany(context.Background(), []string{id}, ghl.StatusTrashed); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -308,5 +249,39 @@ func TestWriteWhoseCopyInFails(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the write hung after its copy-in failed")
+	}
+}
+
+// An open file asked for its local copy (passthrough) while another open
+// file changes the same file is refused it, and counts as no reader of
+// the change: once uploaded, the change leaves the queue.
+func TestLocalCopyRefusedLeavesNoReader(t *testing.T) {
+	e := newWB(t, func(o *Options) { o.DiskBytes = 1 << 20 })
+	e.srv.AddFile("", "a.txt", "text/plain", []byte("old bytes"))
+	ctx := context.Background()
+	ent := e.entry(t, "a.txt")
+	h1, err := e.store.Open(ctx, ent, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.read(t, ent); got != "old bytes" {
+		t.Fatalf("read %q", got)
+	}
+	h2, err := e.store.Open(ctx, ent, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := h1.LocalCopy(); ok {
+		f.Close()
+		t.Fatal("a local copy of a file being changed")
+	}
+	writeClose(t, h2, "new")
+	h1.Release()
+	eventually(t, "the change to leave the queue", func() bool {
+		e.clock.Advance(time.Minute)
+		return e.store.q.lookup(ent.Key) == nil
+	})
+	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "new" {
+		t.Fatalf("a.txt in the library: %q", got)
 	}
 }

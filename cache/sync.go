@@ -349,7 +349,7 @@ func (f *folders) listLibrary(ctx context.Context) (map[string][]Entry, error) {
 	// Items of one folder share one parent string.
 	var mu sync.Mutex
 	parents := make(map[string]string)
-	folders, files, err := f.listBoth(ctx, remote.ListQuery{FetchAll: true}, func(it *remote.Item) bool {
+	folders, files, err := f.listBoth(ctx, remote.ListQuery{All: true}, func(it *remote.Item) bool {
 		mu.Lock()
 		if p, ok := parents[it.ParentID]; ok {
 			it.ParentID = p

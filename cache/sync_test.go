@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // names lists a folder as the mount shows it.
@@ -185,13 +185,13 @@ func nextMilli() {
 // hookRC runs hook once, after a ListUpdated of files has read its pages
 // and before pollRecent applies them: a user's call landing meanwhile.
 type hookRC struct {
-	Remote
+	remote.Backend
 	hook    func()
 	failAll bool
 }
 
 func (r *hookRC) ListUpdated(ctx context.Context, typ string, visit func(remote.Item) bool) error {
-	err := r.Remote.ListUpdated(ctx, typ, visit)
+	err := r.Backend.ListUpdated(ctx, typ, visit)
 	if h := r.hook; h != nil && typ == remote.TypeFile {
 		r.hook = nil
 		h()
@@ -199,11 +199,11 @@ func (r *hookRC) ListUpdated(ctx context.Context, typ string, visit func(remote.
 	return err
 }
 
-func (r *hookRC) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
-	if r.failAll && q.FetchAll {
+func (r *hookRC) List(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+	if r.failAll && q.All {
 		return errors.New("503 on page 7 of the pass")
 	}
-	return r.Remote.ListEach(ctx, q, restart, add)
+	return r.Backend.List(ctx, q, restart, add)
 }
 
 // A file removed through the mount while a poll's pages were in flight
@@ -221,7 +221,7 @@ func TestPollNeverBringsBackWhatTheMountRemoved(t *testing.T) {
 		t.Fatal(l, err)
 	}
 	ent := l.Entries[0]
-	f.rc = &hookRC{Remote: f.rc, hook: func() {
+	f.rc = &hookRC{Backend: f.rc, hook: func() {
 		if err := e.store.Remove(ctx, ent); err != nil { // rm through the mount
 			t.Error(err)
 		}
@@ -292,7 +292,7 @@ func TestSavedListingRevalidatedWhilePassesFail(t *testing.T) {
 	e.reopen(t)
 	f := e.store.folders
 	f.listAll = true
-	f.rc = &hookRC{Remote: f.rc, failAll: true}
+	f.rc = &hookRC{Backend: f.rc, failAll: true}
 	if err := f.passOverLibrary(context.Background()); err == nil {
 		t.Fatal("pass should fail")
 	}
@@ -303,14 +303,14 @@ func TestSavedListingRevalidatedWhilePassesFail(t *testing.T) {
 // midPassRC runs hook once, after a pass over the library listed the
 // folders (its files' listing runs at the same time).
 type midPassRC struct {
-	Remote
+	remote.Backend
 	once sync.Once
 	hook func()
 }
 
-func (r *midPassRC) ListEach(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
-	err := r.Remote.ListEach(ctx, q, restart, add)
-	if q.FetchAll && q.Type == remote.TypeFolder {
+func (r *midPassRC) List(ctx context.Context, q remote.ListQuery, restart func(), add func(remote.Item)) error {
+	err := r.Backend.List(ctx, q, restart, add)
+	if q.All && q.Type == remote.TypeFolder {
 		r.once.Do(r.hook)
 	}
 	return err
@@ -323,7 +323,7 @@ func TestPassNeverOverwritesANewerListing(t *testing.T) {
 	f := e.store.folders
 	f.listAll = true
 	ctx := context.Background()
-	f.rc = &midPassRC{Remote: f.rc, hook: func() {
+	f.rc = &midPassRC{Backend: f.rc, hook: func() {
 		e.srv.AddFolder("", "New")                               // elsewhere, after the pass listed folders
 		e.clock.Advance(2 * time.Second)                         // the pass is no longer young: ls lists on its own
 		if got := e.names(t, ""); !slices.Contains(got, "New") { // the user's ls

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // writes counts the calls that change the library.

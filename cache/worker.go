@@ -161,7 +161,7 @@ func (q *queue) findAttempt(r *record) (bool, error) {
 	exclude = append(exclude, q.knownIDs()...)
 
 	ctx, cancel := q.opContext(0)
-	found, ok, err := q.rc.FindCreated(ctx, a.ParentID, remote.TypeFile, a.Name, a.Size, a.At, exclude)
+	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude})
 	cancel()
 
 	alive := r.back()
@@ -251,7 +251,7 @@ func (q *queue) upload(r *record) (bool, error) {
 	// send a large file (64 KiB/s on top of the usual deadline).
 	ctx, cancel := q.opContext(time.Duration(a.Size>>16) * time.Second)
 	ctype := uploadType(a.Name)
-	item, err := q.rc.UploadFile(ctx, remote.Upload{
+	item, err := q.rc.Upload(ctx, remote.Upload{
 		ParentID:    a.ParentID,
 		Name:        a.Name,
 		ContentType: ctype,
@@ -325,7 +325,7 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	if item.Unconfirmed {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
-		e.setCreated(q.clock.Now())
+		e.SetCreated(q.clock.Now())
 		c := claimFile{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created(),
 			Sent: item.SentAt, Answered: item.CreatedAt}
 		r.keepClaimLocked(item.ID, c)

@@ -19,8 +19,8 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // The write-back queue on its own, with a fake clock: every delay and
@@ -62,6 +62,8 @@ type wbEnv struct {
 	dir   string
 	rt    *breakable
 	opts  Options
+	// maxUpload is the client's --max-upload-size (0: the default).
+	maxUpload int64
 }
 
 // breakable is a transport that can fail requests as a broken proxy
@@ -82,6 +84,10 @@ type breakable struct {
 	// until it is closed; answered is told of each.
 	answersHeld chan struct{}
 	answered    chan struct{}
+	// renamesHeld, if set, holds each rename (POST /medias/{id}) until it
+	// is closed; renaming is told of each.
+	renamesHeld chan struct{}
+	renaming    chan struct{}
 	// failLists fails every listing (a 502) while set; failStorage every
 	// read of a file's bytes.
 	failLists, failStorage atomic.Bool
@@ -137,6 +143,10 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		<-b.listsHeld
 	}
+	if b.renamesHeld != nil && r.Method == "POST" && !upload && !strings.HasSuffix(r.URL.Path, "/medias/folder") {
+		b.renaming <- struct{}{}
+		<-b.renamesHeld
+	}
 	resp, err := b.rt.RoundTrip(r)
 	if name, _ := b.hidden.Load().(string); name != "" && err == nil && r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/medias/files") {
 		resp.Body = hideNamed(resp.Body, name)
@@ -174,12 +184,19 @@ func hideNamed(body io.ReadCloser, name string) io.ReadCloser {
 
 func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 	t.Helper()
+	return newWBLimit(t, 0, mod...)
+}
+
+// newWBLimit is newWB with a client whose upload limit for images and
+// other files is maxUpload bytes (0: the default).
+func newWBLimit(t *testing.T, maxUpload int64, mod ...func(*Options)) *wbEnv {
+	t.Helper()
 	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Now: tickingNow()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	e := &wbEnv{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
+	e := &wbEnv{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir(), maxUpload: maxUpload}
 	e.rt = &breakable{rt: http.DefaultTransport}
 	e.opts = Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir, WriteBackDelay: delay, RetryBase: time.Minute,
 		OpTimeout: 10 * time.Second, Location: "loc", API: srv.URL}
@@ -211,7 +228,7 @@ func tickingNow() func() time.Time {
 // open starts a Store on the env's cache dir (again, after a close).
 func (e *wbEnv) open(t *testing.T) {
 	t.Helper()
-	e.store = startStore(t, remote.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}}, e.opts)
+	e.store = startStore(t, ghl.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}, MaxUploadSize: e.maxUpload}, e.opts)
 }
 
 // idle waits until the queue has nothing left to do in the API.
@@ -474,7 +491,7 @@ func TestWriteWhileTheOldCopyRetires(t *testing.T) {
 // A write that fails (past the upload limit) keeps the bytes aside in
 // recovered/, uploads nothing, and leaves the original as it was.
 func TestFailedWriteIsSetAsideNotUploaded(t *testing.T) {
-	e := newWB(t, func(o *Options) { o.MaxUploadSize = 100 })
+	e := newWBLimit(t, 100)
 	orig := e.srv.AddFile("", "a.txt", "text/plain", []byte("original"))
 	ctx := context.Background()
 	h, err := e.store.Open(ctx, e.entry(t, "a.txt"), true, nil)
@@ -512,8 +529,8 @@ func TestCacheDirOfAnotherLibraryRefused(t *testing.T) {
 	e.write(t, "mine.txt", "for loc")
 	e.store.Close()
 	e.opts.Location = "other"
-	rc, _ := remote.New(remote.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "other", RateLimit: -1})
-	if _, err := New(rc, e.opts); err == nil || !strings.Contains(err.Error(), "another library") {
+	rc, _ := ghl.New(ghl.Config{BaseURL: e.srv.URL, Token: "tok", LocationID: "other", RateLimit: -1})
+	if _, err := New(rc.Backend(), e.opts); err == nil || !strings.Contains(err.Error(), "another library") {
 		t.Fatalf("opened: %v", err)
 	}
 	if n := uploads(e.srv); n != 0 {
@@ -806,33 +823,4 @@ func TestRemovedWhileItsUploadMayHaveLanded(t *testing.T) {
 	if got := live(e.srv, "gone.txt"); len(got) != 0 {
 		t.Errorf("the landed copy is still in the library: %q", got)
 	}
-}
-
-// An open file asked for its local copy (FUSE passthrough) while the
-// file has pending bytes: none is given, and the question leaves no
-// reader counted, so the record leaves once its upload is done and the
-// spool empties. (It counted a reader never released: the record and its
-// spool file stayed for the life of the mount.)
-func TestLocalCopyOfAChangedFileLeavesNoReader(t *testing.T) {
-	e := newWB(t, func(o *Options) { o.DiskBytes = 1 << 20 })
-	e.srv.AddFile("", "a.txt", "text/plain", []byte("one"))
-	ctx := context.Background()
-	h, err := e.store.Open(ctx, e.entry(t, "a.txt"), false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.write(t, "a.txt", "two")
-	if f, ok := h.LocalCopy(); ok {
-		f.Close()
-		t.Fatal("a local copy of the file's old bytes while it has pending ones")
-	}
-	h.Release()
-	e.settle(t)
-	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "two" {
-		t.Fatalf("the library holds %q", got)
-	}
-	eventually(t, "the spool to empty", func() bool {
-		left, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*"))
-		return len(left) == 0
-	})
 }

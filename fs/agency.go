@@ -96,7 +96,13 @@ func NewAgency(locs []Location, opts Options) *Agency {
 
 // Mount mounts the agency's locations on mountpoint.
 func (a *Agency) Mount(mountpoint string) (*fuse.Server, error) {
-	return a.gate.mount(mountpoint, a.root, a.opts)
+	return a.MountVia(mountpoint, nil)
+}
+
+// MountVia is Mount through target and reach, as FS.MountVia.
+func (a *Agency) MountVia(target string, reach func() (string, error)) (*fuse.Server, error) {
+	server, _, err := a.gate.mount(target, reach, a.root, a.opts)
+	return server, err
 }
 
 func (r *agencyRoot) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {

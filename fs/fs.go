@@ -20,6 +20,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,6 +28,7 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	"github.com/ghlfs/ghlfs/cache"
 )
@@ -109,13 +111,64 @@ func (f *FS) Root() gofs.InodeEmbedder { return f.root }
 // Mount mounts f on mountpoint and serves it until unmounted. As root it
 // mounts with mount(2) directly; otherwise through fusermount3.
 func (f *FS) Mount(mountpoint string) (*fuse.Server, error) {
-	server, err := f.gate.mount(mountpoint, f.root, f.opts)
+	return f.MountVia(mountpoint, nil)
+}
+
+// MountVia is Mount with mount(2) given target, a path naming the
+// mountpoint that no one can turn elsewhere (as root: /proc/self/fd/N of
+// a handle on the mountpoint, cmd/ghlfs's mount guard). Such a path shows
+// the folder under the mount, not the mount: reach, called once the
+// mount is made, returns a path to the mount's root, or an error, having
+// undone the mount. With reach nil, target is the mountpoint itself.
+func (f *FS) MountVia(target string, reach func() (string, error)) (*fuse.Server, error) {
+	server, at, err := f.gate.mount(target, reach, f.root, f.opts)
 	if err != nil {
 		return nil, err
 	}
 	f.probePassthrough(server)
-	f.setReadAhead(mountpoint)
+	f.setReadAhead(at)
 	return server, nil
+}
+
+// mountVia mounts root at target with o, as MountVia says, and returns
+// the server and a path to the mount's root.
+func mountVia(target string, reach func() (string, error), root gofs.InodeEmbedder, o *gofs.Options) (*fuse.Server, string, error) {
+	if reach == nil {
+		server, err := gofs.Mount(target, root, o)
+		return server, target, err
+	}
+	// mount(2) alone: were it to fail, go-fuse would try fusermount3
+	// with target, a path of this process's that the program cannot see.
+	o.MountOptions.DirectMountStrict = true
+	// gofs.Mount, less its last step (WaitMount), which looks for the
+	// mount at target, and would find the folder under it.
+	server, err := fuse.NewServer(gofs.NewNodeFS(root, o), target, &o.MountOptions)
+	if err != nil {
+		return nil, "", err
+	}
+	go server.Serve()
+	at, err := reach()
+	if err != nil {
+		return nil, "", err // undone: Serve ends with the mount
+	}
+	pollHack(at)
+	return server, at, nil
+}
+
+// pollHack does at the mount's root what go-fuse's WaitMount does at a
+// mountpoint: it opens go-fuse's own file there (.go-fuse-epoll-hack,
+// which go-fuse answers itself) and polls it, so that the kernel learns
+// at once that the mount does not poll files, and never asks again (a
+// poll of a file of the mount by ghlfs's own runtime could wait on
+// ghlfs). go-fuse leaves it out when it cannot reach the mount (a
+// /dev/fd/N mountpoint): so does this, when the file cannot be opened.
+func pollHack(at string) {
+	fd, err := unix.Open(filepath.Join(at, ".go-fuse-epoll-hack"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLPRI | unix.POLLOUT}}, 0)
+	unix.Close(fd)
 }
 
 // mountOptions are go-fuse's options for a mount with opts.

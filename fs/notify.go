@@ -67,11 +67,12 @@ type mountGate struct {
 	mounted bool         // guarded by mu
 }
 
-// mount mounts root on mountpoint with opts.
-func (g *mountGate) mount(mountpoint string, root gofs.InodeEmbedder, opts Options) (*fuse.Server, error) {
+// mount mounts root at target with opts (mountVia), and returns the
+// server and a path to the mount's root.
+func (g *mountGate) mount(target string, reach func() (string, error), root gofs.InodeEmbedder, opts Options) (*fuse.Server, string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	server, err := gofs.Mount(mountpoint, root, mountOptions(opts))
+	server, at, err := mountVia(target, reach, root, mountOptions(opts))
 	g.mounted = err == nil
-	return server, err
+	return server, at, err
 }

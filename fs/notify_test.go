@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache"
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // needFUSE skips a test that mounts where FUSE is missing, and fails it
@@ -82,11 +82,11 @@ func TestChangeReportedWhileMounting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	rc, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rc.DeleteMany(ctx, []string{id}, remote.StatusTrashed); err != nil {
+	if err := rc.DeleteMany(ctx, []string{id}, ghl.StatusTrashed); err != nil {
 		t.Fatal(err)
 	}
 	f.store.Invalidate("")

@@ -8,19 +8,19 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache"
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // newXattrFS returns a filesystem over the fake's library, and the state
 // of a node for each of its root's entries, by name.
 func newXattrFS(t *testing.T, srv *ghltest.Server, opts Options) (*FS, map[string]*nodeState) {
 	t.Helper()
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
+	rc, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: "tok", LocationID: "loc", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := cache.New(rc, cache.Options{DirTTL: time.Minute, CacheDir: t.TempDir(), Location: "loc", API: srv.URL})
+	store, err := cache.New(rc.Backend(), cache.Options{DirTTL: time.Minute, CacheDir: t.TempDir(), Location: "loc", API: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

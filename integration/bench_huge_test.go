@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // (10): ls -f of one folder of 200,000 files, at the API's rate limit:

@@ -12,8 +12,8 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache"
 	ghlfs "github.com/ghlfs/ghlfs/fs"
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // (17): a warm ls -l of a folder of 10,000 files with the xattrs ghlfs
@@ -99,11 +99,11 @@ func alternate(n int, f func(string), a, b string) (time.Duration, time.Duration
 func mountInProcess(tb testing.TB, srv *ghltest.Server, o ghlfs.Options) string {
 	tb.Helper()
 	needFUSE(tb)
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL, Token: testToken, LocationID: testLocation, RateLimit: -1})
+	rc, err := ghl.New(ghl.Config{BaseURL: srv.URL, Token: testToken, LocationID: testLocation, RateLimit: -1})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store, err := cache.New(rc, cache.Options{DirTTL: time.Minute, OpTimeout: 2 * time.Minute, CacheDir: tb.TempDir(),
+	store, err := cache.New(rc.Backend(), cache.Options{DirTTL: time.Minute, OpTimeout: 2 * time.Minute, CacheDir: tb.TempDir(),
 		Location: testLocation, API: srv.URL})
 	if err != nil {
 		tb.Fatal(err)

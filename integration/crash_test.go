@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
 
 // crashPoints are the named steps of the write path (cache/record.go and
@@ -42,10 +40,11 @@ type crashCase struct {
 	orig map[string][]byte
 	// wrote is the complete content the case writes.
 	wrote []byte
-	// args are extra mount flags; quirks, the fake's.
-	args   []string
-	quirks []string
-	run    func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte
+	// args are extra mount flags; needs, a way the fake must behave (its
+	// quirks: backendFixture.quirks), "" none.
+	args  []string
+	needs behaviour
+	run   func(t *testing.T, m *mount, svc service, src string) map[string][]byte
 }
 
 func crashCases() []crashCase {
@@ -55,26 +54,26 @@ func crashCases() []crashCase {
 	patched := slices.Clone(old)
 	copy(patched[5000:], patch)
 	return []crashCase{
-		{name: "new", wrote: data, run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
+		{name: "new", wrote: data, run: func(t *testing.T, m *mount, svc service, src string) map[string][]byte {
 			shErr("cp", src, m.path("new.bin"))
 			return map[string][]byte{"new.bin": data}
 		}},
-		{name: "replace", wrote: data, orig: map[string][]byte{"photo.png": old}, run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
+		{name: "replace", wrote: data, orig: map[string][]byte{"photo.png": old}, run: func(t *testing.T, m *mount, svc service, src string) map[string][]byte {
 			shErr("cp", src, m.path("photo.png"))
 			return map[string][]byte{"photo.png": data}
 		}},
-		{name: "write-into", wrote: patched, orig: map[string][]byte{"doc.pdf": old}, run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
+		{name: "write-into", wrote: patched, orig: map[string][]byte{"doc.pdf": old}, run: func(t *testing.T, m *mount, svc service, src string) map[string][]byte {
 			p := filepath.Join(t.TempDir(), "patch")
 			writeFile(t, p, patch)
 			shErr("dd", "if="+p, "of="+m.path("doc.pdf"), "bs=1", "seek=5000", "conv=notrunc", "status=none")
 			return map[string][]byte{"doc.pdf": patched}
 		}},
-		{name: "rename-during-upload", wrote: data, run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
-			srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(700 * time.Millisecond)})
-			defer srv.SetFaults(ghltest.Faults{})
+		{name: "rename-during-upload", wrote: data, run: func(t *testing.T, m *mount, svc service, src string) map[string][]byte {
+			svc.setFaults(faultSet{uploadDelay: 700 * time.Millisecond})
+			defer svc.setFaults(faultSet{})
 			cp := startCmd(t, "cp", src, m.path("a.bin"))
 			mvErr := fmt.Errorf("ghlfs died first")
-			if waitUploadOrExit(t, m, srv) {
+			if waitUploadOrExit(t, m, svc) {
 				_, mvErr = shErr("mv", m.path("a.bin"), m.path("b.bin"))
 			}
 			cp.Wait()
@@ -83,12 +82,12 @@ func crashCases() []crashCase {
 			}
 			return map[string][]byte{"b.bin": data}
 		}},
-		{name: "rm-during-upload", wrote: data, orig: map[string][]byte{"old.bin": old}, run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
-			srv.SetFaults(ghltest.Faults{UploadDelay: ghltest.Duration(700 * time.Millisecond)})
-			defer srv.SetFaults(ghltest.Faults{})
+		{name: "rm-during-upload", wrote: data, orig: map[string][]byte{"old.bin": old}, run: func(t *testing.T, m *mount, svc service, src string) map[string][]byte {
+			svc.setFaults(faultSet{uploadDelay: 700 * time.Millisecond})
+			defer svc.setFaults(faultSet{})
 			cp := startCmd(t, "cp", src, m.path("old.bin"))
 			rmErr := fmt.Errorf("ghlfs died first")
-			if waitUploadOrExit(t, m, srv) {
+			if waitUploadOrExit(t, m, svc) {
 				_, rmErr = shErr("rm", m.path("old.bin"))
 			}
 			cp.Wait()
@@ -99,10 +98,10 @@ func crashCases() []crashCase {
 			}
 			return map[string][]byte{"old.bin": data}
 		}},
-		// The API cannot rename (update-404): mv uploads the bytes again
-		// under the new name, and the old copy retires.
-		{name: "rename-reupload", wrote: old, orig: map[string][]byte{"a.bin": old}, quirks: []string{ghltest.QuirkUpdate404},
-			run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
+		// The API cannot rename (HighLevel's update-404): mv uploads the
+		// bytes again under the new name, and the old copy retires.
+		{name: "rename-reupload", wrote: old, orig: map[string][]byte{"a.bin": old}, needs: noRename,
+			run: func(t *testing.T, m *mount, svc service, src string) map[string][]byte {
 				_, err := shErr("mv", m.path("a.bin"), m.path("b.bin"))
 				if err == nil || crashedAt(m, "copying") {
 					// Once recorded, the rename is done, even if ghlfs died
@@ -112,7 +111,7 @@ func crashCases() []crashCase {
 				return map[string][]byte{"a.bin": old}
 			}},
 		{name: "save-through-temp", wrote: data, orig: map[string][]byte{"notes.md": old}, args: []string{"--write-back-delay", "300ms"},
-			run: func(t *testing.T, m *mount, srv *ghltest.Server, src string) map[string][]byte {
+			run: func(t *testing.T, m *mount, svc service, src string) map[string][]byte {
 				shErr("cp", src, m.path(".notes.md.tmp"))
 				if _, err := shErr("mv", m.path(".notes.md.tmp"), m.path("notes.md")); err != nil {
 					return map[string][]byte{".notes.md.tmp": data, "notes.md": old}
@@ -135,7 +134,7 @@ func crashedAt(m *mount, point string) bool {
 
 // waitUploadOrExit waits until the fake is receiving an upload, or ghlfs
 // has died; it reports whether the upload began with ghlfs alive.
-func waitUploadOrExit(t *testing.T, m *mount, srv *ghltest.Server) bool {
+func waitUploadOrExit(t *testing.T, m *mount, svc service) bool {
 	t.Helper()
 	alive := true
 	waitFor(t, "an upload to begin", func() bool {
@@ -145,39 +144,60 @@ func waitUploadOrExit(t *testing.T, m *mount, srv *ghltest.Server) bool {
 			return true
 		default:
 		}
-		return getStats(t, srv).ByEndpoint[ghltest.EndpointUpload] > 0
+		return svc.counts(t).uploads > 0
 	})
 	return alive
 }
 
 // TestCrashAtEveryPoint kills ghlfs at every crash point of every way of
-// writing, mounts again, and checks the library through the fake's API:
-// the name holds exactly the last complete content, once (or the original,
-// when the change was still being written); no fragment was ever
-// uploaded; the original went to the trash only after its replacement
-// landed; and nothing is left pending.
+// writing, mounts again, and checks the library through the service's own
+// API: the name holds exactly the last complete content, once (or the
+// original, when the change was still being written); no fragment was
+// ever uploaded (no copy, no version); the original went to the trash only
+// after its replacement landed; and nothing is left pending. Each backend
+// (backends()) runs the table, under its name.
 func TestCrashAtEveryPoint(t *testing.T) {
 	// Not parallel: its cases run in parallel among themselves.
-	for _, c := range crashCases() {
-		for _, point := range crashPoints {
-			t.Run(c.name+"/"+point, func(t *testing.T) {
-				t.Parallel()
-				crashOnce(t, c, point)
-			})
+	for _, fx := range backends() {
+		for _, c := range crashCases() {
+			for _, point := range crashPoints {
+				t.Run(fx.name()+"/"+c.name+"/"+point, func(t *testing.T) {
+					t.Parallel()
+					crashOnce(t, fx, c, point)
+				})
+			}
 		}
 	}
 }
 
-func crashOnce(t *testing.T, c crashCase, point string) {
-	srv := fake(t, ghltest.Options{Quirks: c.quirks})
+// version names one version of a file: its id, and its Rev ("" where
+// every upload is a new id).
+type version struct{ id, rev string }
+
+func crashOnce(t *testing.T, fx backendFixture, c crashCase, point string) {
+	var quirks []string
+	if c.needs != "" {
+		q, ok := fx.quirks(c.needs)
+		if !ok {
+			t.Skipf("the %s fake has no way to behave so: %s", fx.name(), c.needs)
+		}
+		quirks = q
+	}
+	svc := fx.start(t, fakeOpts{quirks: quirks})
 	origIDs := map[string]string{}
 	for name, b := range c.orig {
-		origIDs[name] = srv.AddFile("", name, "application/octet-stream", b)
+		origIDs[name] = svc.addFile("", name, b)
+	}
+	orig := map[version]bool{}
+	for _, it := range svc.items() {
+		if !it.Folder && origIDs[it.Name] == it.ID {
+			orig[version{it.ID, it.Rev}] = true
+		}
 	}
 	src := filepath.Join(t.TempDir(), "src")
 	writeFile(t, src, randomBytes(300_000, 7))
-	m := mountFS(t, srv, mountOpt{args: c.args, env: []string{"GHLFS_CRASH_AT=" + point}})
-	want := c.run(t, m, srv, src)
+	m := mountService(t, svc, mountOpt{args: c.args, env: []string{"GHLFS_CRASH_AT=" + point}})
+	want := c.run(t, m, svc, src)
 	// Whatever was still to do happens now, or ghlfs dies at the point.
 	crashed := false
 	waitFor(t, "ghlfs to crash or finish", func() bool {
@@ -200,21 +220,25 @@ func crashOnce(t *testing.T, c crashCase, point string) {
 	}
 
 	// Mount again, as a user would, and let it finish.
-	m2 := mountFS(t, srv, mountOpt{cacheDir: m.cacheDir})
+	m2 := mountService(t, svc, mountOpt{cacheDir: m.cacheDir})
 	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m2.cacheDir)) == 0 })
 
+	// The library as another client sees it, through the service's API.
 	lib := map[string][]byte{}
-	var all []ghltest.Item
-	for _, it := range srv.Items() {
-		if it.Type != "file" {
+	for p, f := range svc.tree(t) {
+		if f.Type != "file" {
 			continue
 		}
-		all = append(all, it)
-		if it.Status == ghltest.StatusActive {
-			if _, dup := lib[it.Name]; dup {
-				t.Errorf("two active files named %s", it.Name)
-			}
-			lib[it.Name], _ = srv.Content(it.ID)
+		if strings.Contains(p, " #") {
+			t.Errorf("two active files named %s", p)
+			continue
+		}
+		lib[p], _ = svc.content(f.ID, "")
+	}
+	var all []libItem
+	for _, it := range svc.items() {
+		if !it.Folder {
+			all = append(all, it)
 		}
 	}
 	// Only a crash while the bytes were being written leaves them
@@ -247,11 +271,11 @@ func crashOnce(t *testing.T, c crashCase, point string) {
 	allowed = append(allowed, c.wrote)
 	uploads := map[string]int{}
 	for _, it := range all {
-		b, _ := srv.Content(it.ID)
+		b, _ := svc.content(it.ID, it.Rev)
 		if !slices.ContainsFunc(allowed, func(a []byte) bool { return bytes.Equal(a, b) }) {
 			t.Errorf("a fragment reached the library: %s (%s, %d bytes)", it.Name, it.Status, len(b))
 		}
-		if _, isOrig := origIDs[it.Name]; !isOrig || origIDs[it.Name] != it.ID {
+		if !orig[version{it.ID, it.Rev}] {
 			uploads[sha(b)]++
 		}
 	}
@@ -261,10 +285,9 @@ func crashOnce(t *testing.T, c crashCase, point string) {
 		}
 	}
 	// An original goes to the trash only once its replacement landed.
-	for name, id := range origIDs {
-		it, _ := srv.Item(id)
-		if it.Status != ghltest.StatusActive && !complete {
-			t.Errorf("the original %s is %s, but its change never completed", name, it.Status)
+	for _, it := range all {
+		if orig[version{it.ID, it.Rev}] && it.Status != statusActive && !complete {
+			t.Errorf("the original %s is %s, but its change never completed", it.Name, it.Status)
 		}
 	}
 	if t.Failed() {

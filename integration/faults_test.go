@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Under 10% 500s, 5% 429s, 1% cut connections and 50 ms latency, rsync a

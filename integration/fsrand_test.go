@@ -20,16 +20,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ghlfs/ghlfs/remote/ghltest"
 )
 
 // TestFSRand is a differential random test in the spirit of JuiceFS's
 // fsrand: one seeded sequence of file operations is applied to a ghlfs
 // mount and to a local directory; every operation must give the same errno
-// on both, and the two trees must stay the same. Across folders the mount
-// must say EXDEV where the local rename works, and both sides then copy and
-// remove, as mv does. At the end the mount is stopped and mounted again
+// on both, and the two trees must stay the same. Across folders, on a
+// service that cannot move (traits.moves), the mount must say EXDEV where
+// the local rename works, and both sides then copy and remove, as mv does. At the end the mount is stopped and mounted again
 // from the same cache directory, and both the new mount and the fake's
 // library must hold exactly the local tree.
 //
@@ -45,25 +43,32 @@ import (
 // uploads in the background after a short write-back delay, landing while
 // the next operations run; and that again under injected faults with
 // listings trusted for 2 s only.
+//
+// Each backend (backends()) gets the three runs, under its name.
 func TestFSRand(t *testing.T) {
 	t.Parallel()
 	seed, nops := fsrandParams(t)
-	t.Run("plain", func(t *testing.T) {
-		t.Parallel()
-		runFSRand(t, seed, nops, ghltest.Options{}, ghltest.Faults{}, nil)
-	})
-	t.Run("write-back", func(t *testing.T) {
-		t.Parallel()
-		runFSRand(t, seed, nops, ghltest.Options{}, ghltest.Faults{}, []string{"--write-back-delay", "200ms"})
-	})
-	t.Run("faults", func(t *testing.T) {
-		t.Parallel()
-		// FaultCut: the fake carries an API request out and then drops the
-		// connection unanswered (and cuts a storage GET half way).
-		f := ghltest.Faults{Fault500: 0.05, Fault429: 0.01, FaultCut: 0.01}
-		runFSRand(t, seed, max(nops/2, 1), ghltest.Options{}, f,
-			[]string{"--dir-cache-time", "2s", "--write-back-delay", "200ms", "--upload-retry", "200ms"})
-	})
+	for _, fx := range backends() {
+		t.Run(fx.name(), func(t *testing.T) {
+			t.Parallel()
+			t.Run("plain", func(t *testing.T) {
+				t.Parallel()
+				runFSRand(t, fx, seed, nops, fakeOpts{}, nil)
+			})
+			t.Run("write-back", func(t *testing.T) {
+				t.Parallel()
+				runFSRand(t, fx, seed, nops, fakeOpts{}, []string{"--write-back-delay", "200ms"})
+			})
+			t.Run("faults", func(t *testing.T) {
+				t.Parallel()
+				// cut: the fake carries an API request out and then drops the
+				// connection unanswered (and cuts a storage GET half way).
+				f := faultSet{fail500: 0.05, fail429: 0.01, cut: 0.01}
+				runFSRand(t, fx, seed, max(nops/2, 1), fakeOpts{faults: f},
+					[]string{"--dir-cache-time", "2s", "--write-back-delay", "200ms", "--upload-retry", "200ms"})
+			})
+		})
+	}
 }
 
 func fsrandParams(t *testing.T) (uint64, int) {
@@ -105,7 +110,8 @@ type fsrand struct {
 	rng  *rand.Rand
 	// checkRng chooses when to check the paths an operation changed
 	checkRng *rand.Rand
-	srv      *ghltest.Server
+	svc      service
+	tr       traits // svc's
 	m        *mount
 	mnt      string // root of the mount
 	loc      string // root of the local twin
@@ -118,11 +124,6 @@ type fsrand struct {
 	verbose bool
 	batch   int             // operations between two comparisons of the trees
 	skip    map[string]bool // operations left out (FSRAND_SKIP)
-	// typeAllowlist: the fake refuses some content types (the quirk).
-	// Files the service refuses stay in the mount, their bytes in the
-	// spool; an fsync of one fails with EIO, and the run goes on.
-	typeAllowlist bool
-
 	// what the local tree holds, refreshed after every operation
 	files, dirs []string // relative paths; dirs without the root
 
@@ -133,40 +134,34 @@ type fsrand struct {
 	// restores turns on the restore operation: a file of the trash taken
 	// back out, in the library and in the local tree alike.
 	restores bool
-	// dirRenameEXDEV: the service cannot rename (update-404), so a
-	// folder's rename within its folder is EXDEV too, and mv copies.
-	dirRenameEXDEV bool
 }
 
-func runFSRand(t *testing.T, seed uint64, nops int, opts ghltest.Options, faults ghltest.Faults, args []string) {
-	runFSRandWith(t, seed, nops, opts, faults, args, nil)
+func runFSRand(t *testing.T, fx backendFixture, seed uint64, nops int, o fakeOpts, args []string) {
+	runFSRandWith(t, fx, seed, nops, o, args, nil)
 }
 
 // runFSRandWith is runFSRand with the run changed by with before the
 // first operation.
-func runFSRandWith(t *testing.T, seed uint64, nops int, opts ghltest.Options, faults ghltest.Faults, args []string, with func(*fsrand)) {
+func runFSRandWith(t *testing.T, fx backendFixture, seed uint64, nops int, o fakeOpts, args []string, with func(*fsrand)) {
 	start := time.Now()
-	opts.Faults = faults
 	// The fake's fault draws follow the seed too (timing still varies).
-	opts.Rand = rand.New(rand.NewPCG(seed, 0x66616b65))
-	srv := fake(t, opts)
-	m := mountFS(t, srv, mountOpt{args: args})
-	r := &fsrand{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6673726e64)), checkRng: rand.New(rand.NewPCG(seed, 0x636865636b)), srv: srv, m: m,
+	o.rand = rand.New(rand.NewPCG(seed, 0x66616b65))
+	svc := fx.start(t, o)
+	m := mountService(t, svc, mountOpt{args: args})
+	r := &fsrand{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6673726e64)), checkRng: rand.New(rand.NewPCG(seed, 0x636865636b)), svc: svc, tr: svc.traits(), m: m,
 		mnt: m.dir, loc: t.TempDir(), counts: map[string]int{}, took: map[string]time.Duration{}, verbose: os.Getenv("FSRAND_VERBOSE") != "", batch: 50}
 	if n, err := strconv.Atoi(os.Getenv("FSRAND_BATCH")); err == nil && n > 0 {
 		r.batch = n
 	}
-	r.dirRenameEXDEV = slices.Contains(opts.Quirks, ghltest.QuirkUpdate404)
 	r.skip = map[string]bool{}
 	for _, op := range strings.Split(os.Getenv("FSRAND_SKIP"), ",") {
 		r.skip[op] = op != ""
 	}
-	r.typeAllowlist = slices.Contains(opts.Quirks, ghltest.QuirkTypeAllowlist)
 	r.seedLocal()
 	if with != nil {
 		with(r)
 	}
-	t.Logf("seed %d, %d operations, mount args %q, faults %+v", seed, nops, args, faults)
+	t.Logf("seed %d, %d operations, mount args %q, faults %+v", seed, nops, args, o.faults)
 
 	for r.op = 0; r.op < nops; r.op++ {
 		r.scan()
@@ -180,7 +175,7 @@ func runFSRandWith(t *testing.T, seed uint64, nops int, opts ghltest.Options, fa
 	r.scan()
 	t.Logf("%d operations in %v: %v; the tree now holds %d files in %d folders",
 		nops, time.Since(start).Round(time.Millisecond), r.counts, len(r.files), len(r.dirs))
-	r.logTimes(srv)
+	r.logTimes()
 
 	// Stop: ghlfs finishes its uploads before it exits.
 	stopStart := time.Now()
@@ -189,7 +184,7 @@ func runFSRandWith(t *testing.T, seed uint64, nops int, opts ghltest.Options, fa
 	}
 	left := spoolFiles(t, m.cacheDir)
 	t.Logf("stopped in %v; spool holds %d files", time.Since(stopStart).Round(time.Millisecond), len(left))
-	if faults == (ghltest.Faults{}) {
+	if o.faults == (faultSet{}) {
 		// Without faults every upload lands before ghlfs exits.
 		if len(left) != 0 {
 			r.failf("the spool holds %v after a clean stop", left)
@@ -198,13 +193,13 @@ func runFSRandWith(t *testing.T, seed uint64, nops int, opts ghltest.Options, fa
 	}
 
 	// Mount again from the same cache directory: the same tree.
-	m2 := mountFS(t, srv, mountOpt{args: args, cacheDir: m.cacheDir})
+	m2 := mountService(t, svc, mountOpt{args: args, cacheDir: m.cacheDir})
 	r.m = m2
 	r.compareTrees("after a remount", m2.dir)
 
 	// The library holds exactly the local tree.
-	srv.SetFaults(ghltest.Faults{})
-	if r.typeAllowlist {
+	svc.setFaults(faultSet{})
+	if r.tr.refusedName != nil {
 		// Each file the service refused was tried once more by this
 		// mount, and refused again; the rest is done.
 		waitFor(t, fmt.Sprintf("seed %d: the spool to hold only files the service refused", seed), func() bool {
@@ -222,20 +217,20 @@ func runFSRandWith(t *testing.T, seed uint64, nops int, opts ghltest.Options, fa
 		r.failf("stopping the second ghlfs: %v", err)
 	}
 	r.compareLibrary("at the end")
-	st := getStats(t, srv)
-	t.Logf("done in %v: %d API calls %v, %d storage requests", time.Since(start).Round(time.Millisecond), st.APIRequests, st.ByEndpoint, st.StorageRequests)
+	st := svc.counts(t)
+	t.Logf("done in %v: %d API calls %v, %d storage requests", time.Since(start).Round(time.Millisecond), st.api, st.byEndpoint, st.storage)
 }
 
 // logTimes logs where the time went: the mount's share by operation, and
 // the fake's counts.
-func (r *fsrand) logTimes(srv *ghltest.Server) {
+func (r *fsrand) logTimes() {
 	var parts []string
 	for op, d := range r.took {
 		parts = append(parts, fmt.Sprintf("%s %v (%d, %v each)", op, d.Round(time.Millisecond), r.counts[op], (d/time.Duration(max(r.counts[op], 1))).Round(time.Microsecond)))
 	}
 	sort.Strings(parts)
-	st := getStats(r.t, srv)
-	r.t.Logf("time on the mount: %s; %d API calls %v, %d storage requests", strings.Join(parts, ", "), st.APIRequests, st.ByEndpoint, st.StorageRequests)
+	st := r.svc.counts(r.t)
+	r.t.Logf("time on the mount: %s; %d API calls %v, %d storage requests", strings.Join(parts, ", "), st.api, st.byEndpoint, st.storage)
 }
 
 // failf fails the run, naming the seed and the operation, after logging
@@ -262,13 +257,13 @@ func (r *fsrand) record(s string) {
 // and notes its system folders as protected.
 func (r *fsrand) seedLocal() {
 	r.protected = map[string]bool{}
-	byID := map[string]ghltest.Item{}
-	for _, it := range r.srv.Items() {
-		if it.Status == ghltest.StatusActive {
+	byID := map[string]libItem{}
+	for _, it := range r.svc.items() {
+		if it.Status == statusActive {
 			byID[it.ID] = it
 		}
 	}
-	pathOf := func(it ghltest.Item) string {
+	pathOf := func(it libItem) string {
 		var parts []string
 		for id := it.ID; id != ""; id = byID[id].ParentID {
 			parts = append([]string{shown(byID[id].Name)}, parts...)
@@ -276,7 +271,7 @@ func (r *fsrand) seedLocal() {
 		return path.Join(parts...)
 	}
 	var rels []string
-	kind := map[string]ghltest.Item{}
+	kind := map[string]libItem{}
 	for _, it := range byID {
 		rel := pathOf(it)
 		rels = append(rels, rel)
@@ -287,13 +282,13 @@ func (r *fsrand) seedLocal() {
 		it := kind[rel]
 		p := filepath.Join(r.loc, rel)
 		var err error
-		if it.Type == ghltest.TypeFolder {
+		if it.Folder {
 			err = os.Mkdir(p, 0o755)
-			if it.Essential || it.AppFolder {
+			if it.System {
 				r.protected[rel] = true
 			}
 		} else {
-			data, _ := r.srv.Content(it.ID)
+			data, _ := r.svc.content(it.ID, "")
 			err = os.WriteFile(p, data, 0o644)
 		}
 		if err != nil {
@@ -336,15 +331,15 @@ func (r *fsrand) restore() {
 	// lost) would go there again once restored, as the queue means it
 	// to: restore with the queue idle.
 	waitFor(r.t, "the write-back queue to be idle", func() bool { return len(spoolFiles(r.t, r.m.cacheDir)) == 0 })
-	byID := map[string]ghltest.Item{}
-	items := r.srv.Items()
+	byID := map[string]libItem{}
+	items := r.svc.items()
 	for _, it := range items {
 		byID[it.ID] = it
 	}
 	local := func(folderID string) (string, bool) {
 		var parts []string
 		for id := folderID; id != ""; id = byID[id].ParentID {
-			if byID[id].Status != ghltest.StatusActive {
+			if byID[id].Status != statusActive {
 				return "", false
 			}
 			parts = append([]string{shown(byID[id].Name)}, parts...)
@@ -354,7 +349,7 @@ func (r *fsrand) restore() {
 	var cands []string
 	where := map[string]string{}
 	for _, it := range items {
-		if it.Status != ghltest.StatusTrashed || it.Type != ghltest.TypeFile {
+		if it.Status != statusTrashed || it.Folder {
 			continue
 		}
 		dir, ok := local(it.ParentID)
@@ -377,10 +372,10 @@ func (r *fsrand) restore() {
 	}
 	id := cands[r.rng.IntN(len(cands))]
 	rel := where[id]
-	if _, err := r.srv.Restore(id); err != nil {
+	if err := r.svc.(restorer).restore(id); err != nil {
 		r.failf("restoring %s: %v", rel, err)
 	}
-	data, _ := r.srv.Content(id)
+	data, _ := r.svc.content(id, "")
 	if err := os.WriteFile(filepath.Join(r.loc, rel), data, 0o644); err != nil {
 		r.failf("restoring %s locally: %v", rel, err)
 	}
@@ -1021,7 +1016,10 @@ func (r *fsrand) rename(from, to string, across bool) {
 		syscall.ENOTEMPTY: {syscall.EEXIST},
 		syscall.EEXIST:    {syscall.ENOTEMPTY},
 	}
-	if fi, err := os.Lstat(filepath.Join(r.loc, from)); !across && r.dirRenameEXDEV && from != to && err == nil && fi.IsDir() {
+	if across && r.tr.moves {
+		across = false // the service moves: a rename as any other
+	}
+	if fi, err := os.Lstat(filepath.Join(r.loc, from)); !across && r.tr.noRename && from != to && err == nil && fi.IsDir() {
 		across = true // a folder the service cannot rename: EXDEV, as across folders
 		desc = "rename of a folder the service cannot rename " + from + " -> " + to
 	}
@@ -1222,8 +1220,8 @@ func diffTrees(got, want map[string]node) string {
 // what the library holds, and held, where the mount and the local tree
 // disagree.
 func (r *fsrand) itemsAt(paths map[string]bool) string {
-	items := r.srv.Items()
-	byID := map[string]ghltest.Item{}
+	items := r.svc.items()
+	byID := map[string]libItem{}
 	for _, it := range items {
 		byID[it.ID] = it
 	}
@@ -1234,8 +1232,15 @@ func (r *fsrand) itemsAt(paths map[string]bool) string {
 			parts = append([]string{shown(byID[id].Name)}, parts...)
 		}
 		if p := path.Join(parts...); paths[p] {
+			id, kind := it.ID, "file"
+			if it.Rev != "" {
+				id += "@" + it.Rev
+			}
+			if it.Folder {
+				kind = "folder"
+			}
 			lines = append(lines, fmt.Sprintf("  %s: %s %s %s, %d bytes, created %s",
-				p, it.ID, it.Type, it.Status, it.Size, it.CreatedAt.Format("15:04:05.000")))
+				p, id, kind, it.Status, it.Size, it.CreatedAt.Format("15:04:05.000")))
 		}
 	}
 	if len(lines) == 0 {
@@ -1253,9 +1258,9 @@ func (r *fsrand) compareLibrary(when string) {
 	if err != nil {
 		r.failf("%s: walking the local tree: %v", when, err)
 	}
-	byID := map[string]ghltest.Item{}
-	for _, it := range r.srv.Items() {
-		if it.Status == "active" {
+	byID := map[string]libItem{}
+	for _, it := range r.svc.items() {
+		if it.Status == statusActive {
 			byID[it.ID] = it
 		}
 	}
@@ -1279,9 +1284,9 @@ func (r *fsrand) compareLibrary(when string) {
 			problems = append(problems, fmt.Sprintf("%s (%s): active, in a folder that is not", rel, it.ID))
 			continue
 		}
-		n := node{dir: it.Type == "folder"}
+		n := node{dir: it.Folder}
 		if !n.dir {
-			data, _ := r.srv.Content(it.ID)
+			data, _ := r.svc.content(it.ID, "")
 			n.size, n.sum = int64(len(data)), sha(data)
 			if it.Size != n.size {
 				problems = append(problems, fmt.Sprintf("%s (%s): listed with size %d, holds %d bytes", rel, it.ID, it.Size, n.size))
@@ -1293,7 +1298,7 @@ func (r *fsrand) compareLibrary(when string) {
 		}
 		got[rel], gotID[rel] = n, it.ID
 	}
-	if r.typeAllowlist {
+	if r.tr.refusedName != nil {
 		// A file the service refused is not in the library with its bytes:
 		// they are in the spool, where the README says, exactly. The copy
 		// it was to replace (of before a change, under the name it had
@@ -1339,13 +1344,10 @@ func (r *fsrand) compareLibrary(when string) {
 	}
 }
 
-// refusedName says whether the service refuses a file of this name under
-// the type-allowlist quirk: of fsrand's names, those ghlfs sends as
-// application/octet-stream (.bin, and no extension; see the README's
-// table of content types).
+// refusedName says whether the service refuses a file of this path (the
+// type-allowlist quirk, say: traits.refusedName).
 func (r *fsrand) refusedName(rel string) bool {
-	ext := path.Ext(path.Base(rel))
-	return r.typeAllowlist && (ext == "" || ext == ".bin")
+	return r.tr.refusedName != nil && r.tr.refusedName(rel)
 }
 
 // spooledBytes reads the write-back queue the last mount left: each
@@ -1353,7 +1355,7 @@ func (r *fsrand) refusedName(rel string) bool {
 // bytes (spool/ID.data), as the README describes them; and the ids of the
 // copies in the library the records are to replace. byID holds the
 // library's active items.
-func (r *fsrand) spooledBytes(byID map[string]ghltest.Item) (map[string]node, map[string]bool) {
+func (r *fsrand) spooledBytes(byID map[string]libItem) (map[string]node, map[string]bool) {
 	r.t.Helper()
 	dir := filepath.Join(r.m.cacheDir, "spool")
 	out, kept := map[string]node{}, map[string]bool{}

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 const (
@@ -215,6 +215,29 @@ var mimeTables = []string{"/etc/mime.types", "/etc/apache2/mime.types", "/etc/ap
 // mountFS runs ghlfs mount against srv and returns once the mount is up.
 func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	t.Helper()
+	token := o.token
+	if token == "" {
+		token = testToken
+	}
+	args := []string{"--location", testLocation}
+	if o.agency {
+		args = nil
+	}
+	return mountWith(t, append(args, "--api-url", srv.URL), []string{"GHL_TOKEN=" + token}, o)
+}
+
+// mountService runs ghlfs mount on a backend's fake (backend_test.go)
+// and returns once the mount is up.
+func mountService(t testing.TB, svc service, o mountOpt) *mount {
+	t.Helper()
+	return mountWith(t, svc.mountArgs(), svc.mountEnv(), o)
+}
+
+// mountWith runs ghlfs mount with the flags and environment that name the
+// service (svcArgs, svcEnv: where it is, the library, credentials) and
+// returns once the mount is up.
+func mountWith(t testing.TB, svcArgs, svcEnv []string, o mountOpt) *mount {
+	t.Helper()
 	needFUSE(t)
 	m := &mount{t: t, dir: o.dir, cacheDir: o.cacheDir, log: newLogFile(t), exited: make(chan struct{}), listed: make(chan struct{})}
 	if m.dir == "" {
@@ -225,20 +248,13 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 	if m.cacheDir == "" {
 		m.cacheDir = t.TempDir()
 	}
-	token := o.token
-	if token == "" {
-		token = testToken
-	}
 	// The fake's rate limit is off unless a test turns it on, and so is
 	// ghlfs's pacing (a later --rate-limit in o.args wins): the pacer has
 	// its own tests, and the rest run faster without it. Uploads happen at
 	// close (--write-back-delay 0), so that a tool's exit means its files
 	// are in the library; the tests of the write-back delay set their own.
-	args := []string{"mount", "--location", testLocation}
-	if o.agency {
-		args = []string{"mount"}
-	}
-	args = append(append(args, "--api-url", srv.URL, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"), o.args...)
+	args := append([]string{"mount"}, svcArgs...)
+	args = append(append(args, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"), o.args...)
 	args = append(args, m.dir)
 	m.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), args...)
 	if o.hideMimeTables != "" {
@@ -250,7 +266,7 @@ func mountFS(t testing.TB, srv *ghltest.Server, o mountOpt) *mount {
 		m.cmd = exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", o.hideMimeTables, filepath.Join(binDir, "ghlfs")}, args...)...)
 		o.env = append(o.env, "MIME_TABLES="+strings.Join(mimeTables, " "))
 	}
-	m.cmd.Env = append(append(os.Environ(), "GHL_TOKEN="+token, "XDG_CONFIG_HOME="+t.TempDir()), o.env...)
+	m.cmd.Env = append(append(append(os.Environ(), svcEnv...), "XDG_CONFIG_HOME="+t.TempDir()), o.env...)
 	m.cmd.Stderr = m.log.w
 	if err := m.cmd.Start(); err != nil {
 		t.Fatal(err)

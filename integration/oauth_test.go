@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // OAuth (issue 11): ghlfs login against the fake's authorize page and
@@ -123,9 +123,9 @@ func login(t *testing.T, srv *ghltest.Server, userType string, paste bool, extra
 	return tokenFile
 }
 
-func readTokenSet(t *testing.T, path string) remote.TokenSet {
+func readTokenSet(t *testing.T, path string) ghl.TokenSet {
 	t.Helper()
-	var set remote.TokenSet
+	var set ghl.TokenSet
 	if err := json.Unmarshal(readFile(t, path), &set); err != nil {
 		t.Fatal(err)
 	}

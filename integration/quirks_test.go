@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // The quirk matrix: where the real service's behaviour is not documented,
-// the fake can behave in each plausible way (remote/ghltest/doc.go), and
+// the fake can behave in each plausible way (remote/ghl/ghltest/doc.go), and
 // ghlfs must work under each. Each quirk gets the differential random test
 // (mkdir, create, write at offsets, truncate, rename, unlink, rmdir, read,
 // fsync, compared with a local directory and, at the end, with the
@@ -32,18 +32,18 @@ func TestQuirkMatrix(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("QUIRK_OPS")); err == nil && n > 0 {
 		nops = n
 	}
-	faults := ghltest.Faults{Fault500: 0.03, FaultCut: 0.02}
+	faults := faultSet{fail500: 0.03, cut: 0.02}
 	args := []string{"--dir-cache-time", "2s", "--write-back-delay", "200ms", "--upload-retry", "200ms"}
 	for _, c := range []struct {
-		quirk string
-		opts  ghltest.Options
-		args  []string
-		with  func(*fsrand)
-		also  []string // quirks on with it
-		name  string   // the subtest's, when quirk+also would repeat one
+		quirk   string
+		pageCap int // the fake's page cap (0: its default)
+		args    []string
+		with    func(*fsrand)
+		also    []string // quirks on with it
+		name    string   // the subtest's, when quirk+also would repeat one
 	}{
 		{quirk: ghltest.QuirkTrashListed},
-		{quirk: ghltest.QuirkUnstableTies, opts: ghltest.Options{PageCap: 8}, args: []string{"--page-size", "8"}},
+		{quirk: ghltest.QuirkUnstableTies, pageCap: 8, args: []string{"--page-size", "8"}},
 		{quirk: ghltest.QuirkUploadNoURL},
 		{quirk: ghltest.QuirkCreate200},
 		{quirk: ghltest.QuirkFolderNoID},
@@ -51,7 +51,7 @@ func TestQuirkMatrix(t *testing.T) {
 		{quirk: "clock-skew=+5m"},
 		{quirk: ghltest.QuirkRootParentLocation},
 		{quirk: ghltest.QuirkRootListsAll},
-		{quirk: ghltest.QuirkLimitMax100, opts: ghltest.Options{PageCap: 1000}, args: []string{"--page-size", "500"}},
+		{quirk: ghltest.QuirkLimitMax100, pageCap: 1000, args: []string{"--page-size", "500"}},
 		{quirk: ghltest.QuirkQueryPrefix},
 		{quirk: ghltest.QuirkQueryExact},
 		{quirk: ghltest.QuirkQueryRegex},
@@ -93,9 +93,8 @@ func TestQuirkMatrix(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			opts := c.opts
-			opts.Quirks = append([]string{c.quirk}, c.also...)
-			runFSRandWith(t, seed, nops, opts, faults, append(slices.Clone(args), c.args...), c.with)
+			o := fakeOpts{quirks: append([]string{c.quirk}, c.also...), faults: faults, pageCap: c.pageCap}
+			runFSRandWith(t, ghlBackend{}, seed, nops, o, append(slices.Clone(args), c.args...), c.with)
 		})
 	}
 }

@@ -3,20 +3,25 @@ package integration
 import (
 	"context"
 	"fmt"
-	"html"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Issue 17: the local attack paths (another user of the machine against a
@@ -25,30 +30,35 @@ import (
 // A mount served by root below a folder another user owns (DIR/m/ghl):
 // that user renames m away and puts at m/ghl a symlink to another mount.
 // However ghlfs is told to stop (SIGTERM, ghlfs unmount, ghlfs unmount
-// --force), it unmounts its own mount, wherever the folder went, and never
-// the one the symlink names.
+// --force, SIGTERM with the mount in use, which only the lazy fallback
+// can unmount), it unmounts its own mount, wherever the folder went, and
+// never the one the symlink names.
 func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 	t.Parallel()
 	needFUSE(t)
 	if os.Geteuid() != 0 {
 		t.Skip("root's mounts: mount(2) and umount(2)")
 	}
-	for _, how := range []string{"SIGTERM", "ghlfs unmount", "ghlfs unmount --force"} {
+	for _, how := range []string{"SIGTERM", "ghlfs unmount", "ghlfs unmount --force", "SIGTERM, in use"} {
 		t.Run(how, func(t *testing.T) {
 			srv := fake(t, ghltest.Options{Seed: "demo"})
 			base := t.TempDir()
-			other := filepath.Join(base, "tmpfs")
-			if err := os.Mkdir(other, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "ghlfs-test", other)
-			t.Cleanup(func() { syscall.Unmount(other, syscall.MNT_DETACH) })
-			writeFile(t, filepath.Join(other, "kept"), []byte("kept\n"))
+			other := otherMount(t, base)
 
 			mp := filepath.Join(base, "m", "ghl")
 			m := mountFS(t, srv, mountOpt{dir: mp})
 			if !isMounted(mp) {
 				t.Fatalf("%s is not mounted", mp)
+			}
+			var user *exec.Cmd
+			if how == "SIGTERM, in use" {
+				// A shell whose working folder is the mount's root.
+				user = exec.Command("sleep", "600")
+				user.Dir = mp
+				if err := user.Start(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { user.Process.Kill(); user.Wait() })
 			}
 			// The swap.
 			moved := filepath.Join(base, "moved")
@@ -67,6 +77,18 @@ func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 			switch how {
 			case "SIGTERM":
 				m.cmd.Process.Signal(syscall.SIGTERM)
+			case "SIGTERM, in use":
+				m.cmd.Process.Signal(syscall.SIGTERM)
+				// Detached at once; served until its last user goes.
+				waitFor(t, "the lazy unmount", func() bool { return !isMounted(own) })
+				if !strings.Contains(m.log.String(), "detaching lazily") {
+					t.Errorf("no lazy unmount logged:\n%s", m.log)
+				}
+				if !isMounted(other) {
+					t.Errorf("the mount the symlink named (%s) was unmounted", other)
+				}
+				user.Process.Kill()
+				user.Wait()
 			case "ghlfs unmount":
 				if out, err := shErr(filepath.Join(binDir, "ghlfs"), "unmount", "--wait", "20s", mp); err != nil {
 					t.Errorf("ghlfs unmount: %v\n%s", err, out)
@@ -93,11 +115,134 @@ func TestRootUnmountsOnlyItsOwnMount(t *testing.T) {
 	}
 }
 
+// As root, a mountpoint swapped for a symlink while ghlfs starts (here
+// while its first API call is held, before anything is mounted) is not
+// followed: the mount is refused, the mount the symlink names is left as
+// it was, and no ghlfs mount is left anywhere.
+func TestRootMountNotTurnedBySwap(t *testing.T) {
+	t.Parallel()
+	needFUSE(t)
+	needRoot(t)
+	srv := fake(t, ghltest.Options{Seed: "demo"})
+	// The API, behind a door that holds every request until the swap.
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var arrive, open sync.Once
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrive.Do(func() { close(arrived) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(api.Close)
+	t.Cleanup(func() { open.Do(func() { close(release) }) })
+
+	base := t.TempDir()
+	other := otherMount(t, base)
+	mp := filepath.Join(base, "m", "ghl")
+	if err := os.MkdirAll(mp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(base, "m", "ghl.old")
+	t.Cleanup(func() {
+		for _, d := range []string{other, moved} {
+			for slices.Contains(fsTypesAt(t, d), "fuse.ghlfs") {
+				syscall.Unmount(d, syscall.MNT_DETACH)
+			}
+		}
+	})
+
+	cmd := exec.Command(filepath.Join(binDir, "ghlfs"), "mount", "--location", testLocation, "--api-url", api.URL,
+		"--cache-dir", t.TempDir(), mp)
+	cmd.Env = append(os.Environ(), "GHL_TOKEN="+testToken, "XDG_CONFIG_HOME="+t.TempDir())
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case <-arrived:
+	case err := <-exited:
+		t.Fatalf("ghlfs exited before its first API call: %v\n%s", err, out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no API call from ghlfs\n%s", out.String())
+	}
+	// The swap: the mountpoint renamed away in its folder, a symlink to
+	// the tmpfs in its place.
+	if err := os.Rename(mp, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, mp); err != nil {
+		t.Fatal(err)
+	}
+	open.Do(func() { close(release) })
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(out.String(), mp) {
+			t.Errorf("ghlfs mount on a swapped mountpoint: %v\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("ghlfs did not stop\n%s", out.String())
+	}
+	if got := fsTypesAt(t, other); !slices.Equal(got, []string{"tmpfs"}) {
+		t.Errorf("mounted at the tmpfs the symlink names: %q, want only the tmpfs\n%s", got, out.String())
+	}
+	if got := fsTypesAt(t, moved); len(got) != 0 {
+		t.Errorf("mounted at the mountpoint, renamed away: %q\n%s", got, out.String())
+	}
+	if got, err := os.ReadFile(filepath.Join(other, "kept")); err != nil || string(got) != "kept\n" {
+		t.Errorf("the tmpfs's file reads %q, %v", got, err)
+	}
+}
+
+// otherMount mounts a tmpfs (another file system than ghlfs's) at
+// base/tmpfs, with a file "kept" in it, and returns its path.
+func otherMount(t *testing.T, base string) string {
+	t.Helper()
+	other := filepath.Join(base, "tmpfs")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "ghlfs-test", other)
+	t.Cleanup(func() { syscall.Unmount(other, syscall.MNT_DETACH) })
+	writeFile(t, filepath.Join(other, "kept"), []byte("kept\n"))
+	return other
+}
+
+// fsTypesAt lists the file system types mounted at dir, first to last.
+func fsTypesAt(t testing.TB, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if sep := slices.Index(f, "-"); sep > 4 && sep+1 < len(f) && f[4] == dir {
+			types = append(types, f[sep+1])
+		}
+	}
+	return types
+}
+
 // ghlfs login uses PKCE: the fake, which checks the verifier against the
-// challenge, gives the tokens; and so does one that ignores them.
+// challenge, gives the tokens; and so does one that ignores them, and one
+// whose token endpoint refuses the code_verifier field (422, the code
+// not used up: the exchange is made again without it).
 func TestLoginPKCE(t *testing.T) {
 	t.Parallel()
-	for _, quirk := range []string{"", ghltest.QuirkPKCEIgnored} {
+	for _, quirk := range []string{"", ghltest.QuirkPKCEIgnored, ghltest.QuirkPKCERefused} {
 		t.Run("quirk="+quirk, func(t *testing.T) {
 			var opts ghltest.Options
 			if quirk != "" {
@@ -142,56 +287,130 @@ func TestLoginRedirectPortTaken(t *testing.T) {
 	}
 }
 
-// ghlfs login opens the browser without putting the address (and its
-// state) on a command line, which every user can read: xdg-open is given
-// a file only the user may read, whose page sends the browser on.
+// ghlfs login opens the browser without putting the authorize address
+// (and its state) on a command line, which every user can read, nor in
+// a file, which a sandboxed browser (snap, flatpak) cannot read: xdg-open
+// is given a start page of the login's own loopback listener, at a
+// random path, which sends the browser on. It is served once, and to
+// this user only: another user is refused (the login goes on), and a
+// second opening stops the login (whoever opened it first may have the
+// state).
 func TestLoginBrowserNotGivenTheAddress(t *testing.T) {
 	t.Parallel()
-	srv := fake(t, ghltest.Options{})
-	bin, runtime := t.TempDir(), t.TempDir()
-	argv := filepath.Join(t.TempDir(), "argv")
-	// xdg-open stands in for the desktop's: it notes what it was given.
-	writeFile(t, filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+argv+" && : > "+argv+".done\n"))
-	chmod(t, filepath.Join(bin, "xdg-open"), 0o755)
-	l := startLogin(t, srv, filepath.Join(t.TempDir(), "token.json"), false, "PATH="+bin+":"+os.Getenv("PATH"), "DISPLAY=:99", "XDG_RUNTIME_DIR="+runtime)
-	waitFor(t, "xdg-open to be run", func() bool {
-		_, err := os.Stat(argv + ".done")
-		return err == nil
+	// startPage starts a login whose xdg-open notes what it was given,
+	// and returns the start page it was given.
+	startPage := func(t *testing.T, srv *ghltest.Server) (*loginRun, string, string) {
+		bin := t.TempDir()
+		argv := filepath.Join(t.TempDir(), "argv")
+		writeFile(t, filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+argv+" && : > "+argv+".done\n"))
+		chmod(t, filepath.Join(bin, "xdg-open"), 0o755)
+		l := startLogin(t, srv, filepath.Join(t.TempDir(), "token.json"), false, "PATH="+bin+":"+os.Getenv("PATH"), "DISPLAY=:99")
+		waitFor(t, "xdg-open to be run", func() bool {
+			_, err := os.Stat(argv + ".done")
+			return err == nil
+		})
+		authURL := l.authURL(t)
+		state := authURLState(t, authURL)
+		args := lines(string(readFile(t, argv)))
+		redirect := l.redirect(t)
+		if len(args) != 1 || !strings.HasPrefix(args[0], "http://"+redirect.Host+"/") || strings.Contains(args[0], state) ||
+			strings.Contains(args[0], "chooselocation") || len(args[0]) < len("http://"+redirect.Host+"/")+32 {
+			t.Fatalf("xdg-open was given %q: want a start page of the login's listener (%s), with no state (%s)", args, redirect.Host, state)
+		}
+		return l, args[0], authURL
+	}
+	// open plays a browser opening the start page (as user, or this
+	// one): the status, and where it is sent.
+	open := func(t *testing.T, page string, user ...string) (int, string) {
+		args := append(user, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", page)
+		out := strings.Fields(sh(t, args[0], args[1:]...))
+		if len(out) == 0 {
+			t.Fatalf("curl %s said nothing", page)
+		}
+		code, _ := strconv.Atoi(out[0])
+		if len(out) == 1 {
+			return code, ""
+		}
+		return code, out[1]
+	}
+
+	t.Run("opened once", func(t *testing.T) {
+		t.Parallel()
+		srv := fake(t, ghltest.Options{})
+		l, page, authURL := startPage(t, srv)
+		if code, to := open(t, page); code != http.StatusFound || to != authURL {
+			t.Fatalf("the start page: %d to %q, want 302 to %s", code, to, authURL)
+		}
+		// The browser approves, and comes back: the login ends.
+		l.approve(t, authURL)
+		l.wait(t)
 	})
-	authURL := l.authURL(t)
-	state := authURLState(t, authURL)
-	args := lines(string(readFile(t, argv)))
-	if len(args) != 1 || strings.Contains(args[0], state) || strings.Contains(args[0], "chooselocation") {
-		t.Fatalf("xdg-open was given %q: the address (state %s) on a command line", args, state)
-	}
-	page := args[0]
-	fi, err := os.Lstat(page)
-	di, derr := os.Lstat(filepath.Dir(page))
-	if err != nil || derr != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 || !di.IsDir() || di.Mode().Perm() != 0o700 {
-		t.Fatalf("xdg-open was given %s (%v, %v; folder %v, %v): want a file of mode 0600 in a folder of mode 0700", page, fi, err, di, derr)
-	}
-	if !strings.Contains(string(readFile(t, page)), html.EscapeString(authURL)) {
-		t.Errorf("the page does not send the browser to the address:\n%s", readFile(t, page))
-	}
-	// The browser follows the page, approves, and comes back: the login
-	// ends, and takes its page away.
-	l.approve(t, authURL)
-	l.wait(t)
-	if _, err := os.Stat(page); !os.IsNotExist(err) {
-		t.Errorf("the page %s is still there (%v)", page, err)
-	}
+	t.Run("opened twice", func(t *testing.T) {
+		t.Parallel()
+		srv := fake(t, ghltest.Options{})
+		l, page, _ := startPage(t, srv)
+		open(t, page)
+		if code, to := open(t, page); code != http.StatusGone || to != "" {
+			t.Errorf("the start page opened again: %d to %q, want 410", code, to)
+		}
+		select {
+		case err := <-l.exited:
+			if err == nil || !strings.Contains(l.out.String(), "opened twice") {
+				t.Errorf("ghlfs login: %v\n%s", err, l.out.String())
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("ghlfs login goes on after its start page was opened twice\n%s", l.out.String())
+		}
+		if st := srv.Stats().OAuth; st.CodeGrants != 0 {
+			t.Errorf("%d codes exchanged", st.CodeGrants)
+		}
+	})
+	t.Run("another user", func(t *testing.T) {
+		t.Parallel()
+		needRoot(t)
+		srv := fake(t, ghltest.Options{})
+		l, page, authURL := startPage(t, srv)
+		nobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+		if code, to := open(t, page, nobody...); code != http.StatusForbidden || to != "" {
+			t.Errorf("the start page opened by another user: %d to %q, want 403", code, to)
+		}
+		if code, to := open(t, page); code != http.StatusFound || to != authURL {
+			t.Fatalf("the start page: %d to %q, want 302 to %s", code, to, authURL)
+		}
+		l.approve(t, authURL)
+		l.wait(t)
+		if !strings.Contains(l.out.String(), "another user") {
+			t.Errorf("the refusal was not said:\n%s", l.out.String())
+		}
+	})
 }
 
 // loginRun is a ghlfs login under way.
 type loginRun struct {
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	exited chan error
+	cmd         *exec.Cmd
+	out         *syncBuffer
+	exited      chan error
+	redirectURI string // its --redirect
+}
+
+// redirect is the login's --redirect, parsed.
+func (l *loginRun) redirect(t *testing.T) *url.URL {
+	u, err := url.Parse(l.redirectURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // startLogin starts ghlfs login against srv, storing into tokenFile, with
 // env added to the environment (and --no-browser when noBrowser).
 func startLogin(t *testing.T, srv *ghltest.Server, tokenFile string, noBrowser bool, env ...string) *loginRun {
+	t.Helper()
+	return startLoginArgs(t, srv, tokenFile, noBrowser, nil, env...)
+}
+
+// startLoginArgs is startLogin with more arguments (a later flag wins).
+func startLoginArgs(t *testing.T, srv *ghltest.Server, tokenFile string, noBrowser bool, more []string, env ...string) *loginRun {
 	t.Helper()
 	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", freeLoopbackPort(t))
 	args := []string{"login", "--api-url", srv.URL, "--authorize-url", srv.URL + "/oauth/chooselocation",
@@ -199,7 +418,8 @@ func startLogin(t *testing.T, srv *ghltest.Server, tokenFile string, noBrowser b
 	if noBrowser {
 		args = append(args, "--no-browser")
 	}
-	l := &loginRun{cmd: exec.Command(filepath.Join(binDir, "ghlfs"), args...), out: &syncBuffer{}, exited: make(chan error, 1)}
+	args = append(args, more...)
+	l := &loginRun{cmd: exec.Command(filepath.Join(binDir, "ghlfs"), args...), out: &syncBuffer{}, exited: make(chan error, 1), redirectURI: redirect}
 	l.cmd.Env = append(os.Environ(), append(appEnv(t, srv), env...)...)
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
 	stdin, err := l.cmd.StdinPipe() // open: the login waits for a paste too
@@ -270,8 +490,48 @@ func (l *loginRun) wait(t *testing.T) {
 // waits (the file untouched), and stores once it is free.
 func TestLoginTakesTheTokenFileLock(t *testing.T) {
 	t.Parallel()
+	loginUnderLock(t, 0)
+}
+
+// loginUnderLock logs in (with --timeout timeout, if not 0) while the
+// token file's lock is held by an old login's "refresh", which lets it
+// go once the login has opened the lock file (to take it) and, with a
+// timeout, that timeout has passed: the login must then store the new
+// set, not before.
+func loginUnderLock(t *testing.T, timeout time.Duration) {
+	t.Helper()
 	srv := fake(t, ghltest.Options{})
 	tokenFile := filepath.Join(t.TempDir(), "token.json")
+	old, lock := holdTokenLock(t, tokenFile)
+	began := time.Now()
+	var more []string
+	if timeout > 0 {
+		more = []string{"--timeout", timeout.String()}
+	}
+	l := startLoginArgs(t, srv, tokenFile, true, more)
+	l.approve(t, l.authURL(t))
+	// The login has the code: it now either takes the lock (its lock
+	// file opened), or (wrongly) writes the file and ends.
+	l.awaitLockOpened(t, tokenFile)
+	if timeout > 0 {
+		// What is tested is a deadline passing: the approval's.
+		time.Sleep(time.Until(began.Add(timeout + time.Second)))
+	}
+	if got := readFile(t, tokenFile); string(got) != string(old) {
+		t.Fatalf("the token file was written while the lock was held:\n%s", got)
+	}
+	lock.Close() // the refresh is over
+	l.wait(t)
+	if set := readTokenSet(t, tokenFile); set.AccessToken == "the-old-login" || set.LocationID != testLocation {
+		t.Errorf("the token file holds %+v, want the new login's", set)
+	}
+}
+
+// holdTokenLock writes an old login's token set to tokenFile and takes
+// its lock, as a mount refreshing it would; it returns the set's bytes
+// and the lock (Close frees it).
+func holdTokenLock(t *testing.T, tokenFile string) ([]byte, *os.File) {
+	t.Helper()
 	old := []byte(`{"access_token": "the-old-login", "expires_at": "2030-01-01T00:00:00Z"}` + "\n")
 	writeFile(t, tokenFile, old)
 	chmod(t, tokenFile, 0o600)
@@ -279,14 +539,17 @@ func TestLoginTakesTheTokenFileLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Close()
+	t.Cleanup(func() { lock.Close() })
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	l := startLogin(t, srv, tokenFile, true)
-	l.approve(t, l.authURL(t))
-	// The login has the code: it now either takes the lock (its lock
-	// file opened), or (wrongly) writes the file and ends.
+	return old, lock
+}
+
+// awaitLockOpened waits until the login has opened tokenFile's lock
+// (to take it), and fails the test if it ends first.
+func (l *loginRun) awaitLockOpened(t *testing.T, tokenFile string) {
+	t.Helper()
 	pid := l.cmd.Process.Pid
 	opened := func() bool {
 		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
@@ -307,14 +570,16 @@ func TestLoginTakesTheTokenFileLock(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	if got := readFile(t, tokenFile); string(got) != string(old) {
-		t.Fatalf("the token file was written while the lock was held:\n%s", got)
-	}
-	lock.Close() // the refresh is over
-	l.wait(t)
-	if set := readTokenSet(t, tokenFile); set.AccessToken == "the-old-login" || set.LocationID != testLocation {
-		t.Errorf("the token file holds %+v, want the new login's", set)
-	}
+}
+
+// The exchange and the storing of the new tokens are not bound by
+// --timeout, the wait for the approval: once the code is spent, the
+// login must be stored. Approved near its end, with the token file's
+// lock held by a refresh past it, the login is stored once the lock is
+// free.
+func TestLoginStoredPastItsTimeout(t *testing.T) {
+	t.Parallel()
+	loginUnderLock(t, 3*time.Second)
 }
 
 // The log file (--log-file) and the CPU profile (GHLFS_CPUPROFILE) are

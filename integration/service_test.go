@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // Running ghlfs as a service: --daemon, the mount(8) helper (fstab), the

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,13 +1,3 @@
-// Package remote is the client of the HighLevel Media Storage API: requests,
-// auth headers, pacing, retries and typed errors. It knows nothing of FUSE.
-//
-// Locks: Client.mu, pacer.mu, clientStats.mu and usage.mu are leaves, never
-// held together nor across a request; a request's goroutine owns its own state.
-//
-// Where requests may go (policy.go): API calls to the API's own scheme,
-// host and port only, the token never following a redirect elsewhere; file
-// bytes over https from the storage allow-list only. No error of this
-// package carries a url's query string or userinfo.
 package remote
 
 import (
@@ -21,35 +11,38 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 )
 
-// Defaults of the real service.
-const (
-	DefaultBaseURL = "https://services.leadconnectorhq.com"
-	APIVersion     = "2021-07-28"
-)
+// The request core: what every backend's client shares. A backend
+// describes its service with Hooks (how to authorise a request, how to
+// read its error bodies and rate-limit headers, which hosts file bytes
+// may come from) and sends its calls with Core.Do; the core paces them
+// (pacer.go), retries what may be retried, renews a refused token once
+// (Authorizer), counts everything (stats.go, usage.go), learns the
+// server's clock (clock.go), and reads file bytes from their urls
+// (storage.go) within the storage policy (policy.go).
 
 // Bounds on what a server may send; past them its data is refused or cut,
 // so that a broken or hostile server cannot make ghlfs hold unbounded
 // memory or wait for ever.
 const (
 	// DefaultMaxListItems is how many items one listing (one folder's
-	// files, or its folders; or the whole library with fetchAll) may bring
-	// before it is stopped with ErrListTooLong.
+	// files, or its folders; or the whole library) may bring before it is
+	// stopped with ErrListTooLong.
 	DefaultMaxListItems = 1_000_000
 	// MaxAnswerBytes bounds the body of one API answer (a list page of a
 	// thousand items is well under 1 MiB); a larger one fails with
 	// ErrAnswerTooLarge.
 	MaxAnswerBytes = 16 << 20
 	// MaxListAnswerBytes bounds the body of one whole-library listing's
-	// answer (fetchAll): a server may answer it at once, unpaged, and
-	// 100,000 items take 45 MB from the fake (about 450 bytes each); this
-	// leaves room for items twice that size. A larger answer fails with
+	// answer: a server may answer it at once, unpaged, and 100,000 items
+	// take 45 MB from the fake (about 450 bytes each); this leaves room
+	// for items twice that size. A larger answer fails with
 	// ErrAnswerTooLarge, and the cache then lists folder by folder. A
 	// page of one folder's listing is held to MaxAnswerBytes.
 	MaxListAnswerBytes = 96 << 20
@@ -64,97 +57,102 @@ const (
 	MaxFileSize = 1 << 40
 )
 
-// Config configures a Client. Token and LocationID are required.
-type Config struct {
-	BaseURL    string // default DefaultBaseURL
-	Token      string // a Private Integration Token or an OAuth access token
-	LocationID string
+// Hooks are what a backend tells the request core of its service. A nil
+// hook does the default each names.
+type Hooks struct {
+	// Authorize sets a request's credentials from the token the
+	// Authorizer gave (default: "Authorization: Bearer <token>").
+	Authorize func(h http.Header, token string)
+	// Header holds the headers every API request carries (a version,
+	// Accept); a Call's own Header overrides them.
+	Header http.Header
+	// ParseError reads a failed answer, API or storage host (body is nil
+	// for the storage host's, whose body may echo a signed url). Default
+	// ErrorOf.
+	ParseError func(method, endpoint string, resp *http.Response, body []byte) *Error
+	// Window reads an answer's rate-limit headers for the pacer: ok when
+	// they say how much of the server's window is left (default: none).
+	Window func(h http.Header) (w RateWindow, ok bool)
+	// Limits reads an answer's rate-limit headers for a status display:
+	// ok when it has any (default: none).
+	Limits func(h http.Header) (l ServerLimits, ok bool)
+	// Incurable is the log line of a 401 no new token cures (an *Error
+	// with a Cause): what it means and what to do (default e.Error()).
+	Incurable func(e *Error) string
+}
+
+// RateWindow is what an answer's rate-limit headers say of the server's
+// current window: Max requests per IntervalMS milliseconds, Remaining of
+// them left (for every client of the account, not this one alone). The
+// interval stays in milliseconds: a hostile value would overflow a
+// time.Duration.
+type RateWindow struct {
+	Remaining, Max int
+	IntervalMS     int64
+}
+
+// PublishedLimits are the limits a service publishes for a client: Burst
+// requests per Window, Daily a day (0: none published).
+type PublishedLimits struct {
+	Burst  int
+	Window time.Duration
+	Daily  int64
+}
+
+// CoreConfig configures a Core. Base and Auth are required; the backend
+// fills in its own defaults before.
+type CoreConfig struct {
+	// Base is the API's base url: a Call's Path is appended to it. Its
+	// scheme and host are the only ones API requests (and redirects) go
+	// to.
+	Base       *url.URL
 	UserAgent  string       // default "ghlfs"
 	HTTPClient *http.Client // default: a client with sane transport timeouts
-	// PageSize is the limit asked for on each list page (default 100).
-	PageSize int
-	// RateLimit requests per RateWindow is the budget the client keeps to on
-	// its own (default 100 per 10s, the published burst limit); negative
-	// turns client-side pacing off.
+	// RateLimit requests per RateWindow is the budget the core keeps to
+	// on its own; 0 or less turns client-side pacing off.
 	RateLimit  int
 	RateWindow time.Duration
-	// RetryTimeout bounds the time spent retrying one call (default 2m),
-	// and the wait for each page of a listing. A context deadline, when
-	// shorter, wins.
+	// RetryTimeout bounds the time spent retrying one call (default 2m).
 	RetryTimeout time.Duration
-	// MaxRetryAfter caps the pause a server's Retry-After or
-	// X-RateLimit-* headers can impose (default 60s): no single answer
-	// stalls every call for long.
+	// MaxRetryAfter caps the pause a server's Retry-After or rate-limit
+	// headers can impose (default 60s).
 	MaxRetryAfter time.Duration
-	// StorageHosts are hosts ("host" or "host:port") file bytes may come
-	// from, besides DefaultStorageHosts.
+	// StorageHosts are the hosts ("host" or "host:port") file bytes may
+	// come from: the service's own and the user's (policy.go).
 	StorageHosts []string
-	// TokenSource, when set, gives the token again after the API answered
-	// 401 (a token file rewritten with a rotated token): a call is then
-	// sent once more with the new token.
-	TokenSource func() (string, error)
-	// Auth, when set, gives the tokens instead of Token and TokenSource
-	// (an OAuth TokenFile, refreshed; a location token minted from an
-	// agency's).
-	Auth Authorizer
-	// MaxUploadSize is the largest image or other file uploaded (default
-	// MaxUploadSize); a video may be larger (see UploadLimit).
-	MaxUploadSize int64
-	// MaxListItems bounds one listing (default DefaultMaxListItems).
-	MaxListItems int
-	// MaxListAnswer bounds the body of one whole-library listing's answer
-	// (fetchAll; default MaxListAnswerBytes).
-	MaxListAnswer int64
-	Logger        *slog.Logger
+	Auth         Authorizer
+	// Published are the service's published limits, for Usage.
+	Published PublishedLimits
+	Hooks     Hooks
+	Logger    *slog.Logger
 	// Clock is the time the pacer and the retries go by (default the real
 	// one): tests inject a fake one.
 	Clock clockwork.Clock
 }
 
-// Client talks to one location's Media Storage.
-type Client struct {
-	base     *url.URL
-	location string
-	ua       string
-	http     *http.Client // API calls: redirects only within the API's origin
-	storage  *http.Client // file bytes: redirects only within the allow-list
-	policy   *storagePolicy
-	maxItems int
-	maxList  int64 // Config.MaxListAnswer
-	retryFor time.Duration
-	maxWait  time.Duration // cap on a server-imposed wait
-	auth     Authorizer
-	maxSize  int64
-	log      *slog.Logger
-	clk      clockwork.Clock
-	pacer    *pacer
-	usage    *usage // usage.go
-	clock    serverClock
-	place    placement
-	stats    clientStats // counters for Stats (stats.go)
+// Core sends one backend's requests: see the top of this file.
+type Core struct {
+	base      *url.URL
+	ua        string
+	http      *http.Client // API calls: redirects only within the API's origin
+	storage   *http.Client // file bytes: redirects only within the allow-list
+	policy    *storagePolicy
+	retryFor  time.Duration
+	maxWait   time.Duration // cap on a server-imposed wait
+	auth      Authorizer
+	hooks     Hooks
+	published PublishedLimits
+	log       *slog.Logger
+	clk       clockwork.Clock
+	pacer     *pacer
+	usage     *usage // usage.go
+	clock     serverClock
+	stats     clientStats // counters for Stats (stats.go)
 
-	mu       sync.Mutex
-	pageSize int // the limit List asks for; lowered when a server refuses it
-	// pageFloor is, for each kind of listing, the largest page the server
-	// has returned: a page shorter than that is surely the last one.
-	pageFloor map[string]int
-	// sortHints is, for a listing that needed another order than the
-	// first to read cleanly, the index of that order in listOrders.
-	sortHints map[string]int
-	// refusedOrders are the indexes in listOrders the server refused.
-	refusedOrders map[int]bool
-	quotaLogged   bool
-	// missingRoutes are the routes the service answered as unknown paths
-	// (routes.go), by route.
-	missingRoutes map[string]*RouteError
-	// trashByDelete says once, at the first trash sent as DELETE
-	// /medias/{id} (routes.go), what that may do.
-	trashByDelete sync.Once
-	// unpaged are the kinds of listing (ListQuery.kind) the server was
-	// seen to answer whole, ignoring offset and limit.
-	unpaged map[string]bool
+	mu          sync.Mutex
+	quotaLogged bool // guarded by mu
 	// incurable holds the 401s of a cause no new token cures that were
-	// logged, by cause and endpoint: each is logged once.
+	// logged, by cause and endpoint: each is logged once. Guarded by mu.
 	incurable map[incurableKey]bool
 }
 
@@ -163,25 +161,18 @@ type incurableKey struct {
 	method, endpoint string
 }
 
-// New returns a client for cfg.
-func New(cfg Config) (*Client, error) {
-	if cfg.Token == "" && cfg.Auth == nil {
+// NewCore returns the request core of cfg.
+func NewCore(cfg CoreConfig) (*Core, error) {
+	if cfg.Base == nil || cfg.Base.Host == "" {
+		return nil, errors.New("remote: no API base URL")
+	}
+	if cfg.Auth == nil {
 		return nil, errors.New("remote: no API token")
 	}
-	if cfg.LocationID == "" {
-		return nil, errors.New("remote: no location id")
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
-	if err != nil || base.Host == "" {
-		return nil, fmt.Errorf("remote: bad API base URL %q", redactURL(cfg.BaseURL))
-	}
-	if err := checkAPIURL(base); err != nil {
+	if err := checkAPIURL(cfg.Base); err != nil {
 		return nil, err
 	}
-	policy, err := newStoragePolicy(base, cfg.StorageHosts)
+	policy, err := newStoragePolicy(cfg.Base, cfg.StorageHosts)
 	if err != nil {
 		return nil, fmt.Errorf("remote: %w", err)
 	}
@@ -189,22 +180,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.UserAgent = "ghlfs"
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Transport: newTransport()}
-	}
-	if cfg.PageSize <= 0 {
-		cfg.PageSize = 100
-	}
-	if cfg.RateLimit == 0 {
-		cfg.RateLimit = 100
-	}
-	if cfg.RateWindow <= 0 {
-		cfg.RateWindow = 10 * time.Second
-	}
-	if cfg.MaxListItems <= 0 {
-		cfg.MaxListItems = DefaultMaxListItems
-	}
-	if cfg.MaxListAnswer <= 0 {
-		cfg.MaxListAnswer = MaxListAnswerBytes
+		cfg.HTTPClient = &http.Client{Transport: NewTransport()}
 	}
 	if cfg.RetryTimeout <= 0 {
 		cfg.RetryTimeout = 2 * time.Minute
@@ -212,49 +188,46 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxRetryAfter <= 0 {
 		cfg.MaxRetryAfter = 60 * time.Second
 	}
-	if cfg.MaxUploadSize <= 0 {
-		cfg.MaxUploadSize = MaxUploadSize
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
-	if cfg.Auth == nil {
-		cfg.Auth = &staticAuth{token: cfg.Token, src: cfg.TokenSource, log: cfg.Logger}
+	if cfg.Hooks.Authorize == nil {
+		cfg.Hooks.Authorize = func(h http.Header, token string) { h.Set("Authorization", "Bearer "+token) }
+	}
+	if cfg.Hooks.ParseError == nil {
+		cfg.Hooks.ParseError = ErrorOf
+	}
+	if cfg.Hooks.Incurable == nil {
+		cfg.Hooks.Incurable = func(e *Error) string { return e.Error() }
 	}
 	api, storage := *cfg.HTTPClient, *cfg.HTTPClient
 	api.CheckRedirect = apiRedirect
 	storage.CheckRedirect = policy.storageRedirect
-	return &Client{
-		base:          base,
-		location:      cfg.LocationID,
-		ua:            cfg.UserAgent,
-		http:          &api,
-		storage:       &storage,
-		policy:        policy,
-		pageSize:      cfg.PageSize,
-		maxItems:      cfg.MaxListItems,
-		maxList:       cfg.MaxListAnswer,
-		retryFor:      cfg.RetryTimeout,
-		maxWait:       cfg.MaxRetryAfter,
-		auth:          cfg.Auth,
-		maxSize:       cfg.MaxUploadSize,
-		log:           cfg.Logger,
-		clk:           cfg.Clock,
-		pacer:         newPacer(cfg.Clock, cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
-		usage:         newUsage(cfg.RateLimit, cfg.RateWindow),
-		pageFloor:     make(map[string]int),
-		sortHints:     make(map[string]int),
-		refusedOrders: make(map[int]bool),
-		incurable:     make(map[incurableKey]bool),
-		unpaged:       make(map[string]bool),
-		missingRoutes: make(map[string]*RouteError),
+	return &Core{
+		base:      cfg.Base,
+		ua:        cfg.UserAgent,
+		http:      &api,
+		storage:   &storage,
+		policy:    policy,
+		retryFor:  cfg.RetryTimeout,
+		maxWait:   cfg.MaxRetryAfter,
+		auth:      cfg.Auth,
+		hooks:     cfg.Hooks,
+		published: cfg.Published,
+		log:       cfg.Logger,
+		clk:       cfg.Clock,
+		pacer:     newPacer(cfg.Clock, cfg.RateLimit, cfg.RateWindow, cfg.MaxRetryAfter),
+		usage:     newUsage(cfg.RateLimit, cfg.RateWindow, cfg.Published.Window),
+		incurable: make(map[incurableKey]bool),
 	}, nil
 }
 
-func newTransport() *http.Transport {
+// NewTransport is the transport of a client made without an http.Client
+// of its own: sane timeouts, connections kept for reuse.
+func NewTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 32
 	// Small: a read of a body into a chunk buffer at least this large goes
@@ -266,53 +239,44 @@ func newTransport() *http.Transport {
 	return t
 }
 
-// LocationID is the location this client works on.
-func (c *Client) LocationID() string { return c.location }
-
-// call describes one API request.
-type call struct {
-	method   string
-	endpoint string // pattern for errors and logs, e.g. "/medias/{id}"
-	path     string
-	query    url.Values
-	// body returns a fresh request body and its content type for each
+// Call describes one API request.
+type Call struct {
+	Method   string
+	Endpoint string // pattern for errors, logs and stats, e.g. "/medias/{id}"
+	Path     string // escaped, appended to the base url's path
+	Query    url.Values
+	// Body returns a fresh request body and its content type for each
 	// attempt; nil means no body.
-	body func() (io.Reader, string, error)
-	// length is the body's length when body gives a reader whose length
+	Body func() (io.Reader, string, error)
+	// Length is the body's length when Body gives a reader whose length
 	// net/http cannot tell (else it is sent chunked).
-	length int64
-	// version is the Version header; "" = APIVersion.
-	version string
-	// maxBody bounds the answer's body; 0 = MaxAnswerBytes.
-	maxBody int64
-	// idempotent requests are retried after 5xx answers and broken
+	Length int64
+	// Header holds headers of this call, over Hooks.Header.
+	Header http.Header
+	// MaxBody bounds the answer's body; 0 = MaxAnswerBytes.
+	MaxBody int64
+	// Idempotent requests are retried after 5xx answers and broken
 	// connections; others only when the server surely did not act (429,
 	// a connection that never opened).
-	idempotent bool
+	Idempotent bool
 }
 
-func jsonBody(v []byte) func() (io.Reader, string, error) {
-	return func() (io.Reader, string, error) {
-		return bytes.NewReader(v), "application/json", nil
-	}
-}
-
-// errAmbiguous marks a failed non-idempotent request that may have taken
+// ErrAmbiguous marks a failed non-idempotent request that may have taken
 // effect on the server all the same.
-var errAmbiguous = errors.New("the request may have been carried out")
+var ErrAmbiguous = errors.New("the request may have been carried out")
 
-// do sends c with pacing and retries, and returns the 2xx body.
-func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
+// Do sends cl with pacing and retries, and returns the 2xx body.
+func (c *Core) Do(ctx context.Context, cl Call) ([]byte, error) {
 	deadline := c.clk.Now().Add(c.retryFor)
-	// cl.path is escaped (an id in it may hold a '/'): keep it as it is.
+	// cl.Path is escaped (an id in it may hold a '/'): keep it as it is.
 	u := *c.base
-	u.RawPath = c.base.EscapedPath() + cl.path
+	u.RawPath = c.base.EscapedPath() + cl.Path
 	p, err := url.PathUnescape(u.RawPath)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
+		return nil, fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, err)
 	}
 	u.Path = p
-	u.RawQuery = cl.query.Encode()
+	u.RawQuery = cl.Query.Encode()
 	reauthed := false
 	for attempt := 0; ; attempt++ {
 		if err := c.pacer.wait(ctx); err != nil {
@@ -321,7 +285,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		token, err := c.auth.Token(ctx)
 		if err != nil {
 			c.reportIfIncurable(err) // a location token the agency's may not mint
-			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
+			return nil, fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, err)
 		}
 		body, status, err := c.send(ctx, cl, u.String(), token)
 		if err == nil {
@@ -335,10 +299,10 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			return nil, err // it would be as large again
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, ctx.Err())
+			return nil, fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, ctx.Err())
 		}
 		if errors.Is(err, ErrRefused) {
-			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err) // can never succeed
+			return nil, fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, err) // can never succeed
 		}
 		var wait time.Duration
 		var apiErr *Error
@@ -350,7 +314,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			c.reportIncurable(apiErr)
 			return nil, apiErr
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
-			// A 401 was not acted on. A token rotated in HighLevel and
+			// A 401 was not acted on. A token rotated in the service and
 			// rewritten in the token file, or an OAuth token refreshed,
 			// needs no remount: send once more with the new one.
 			if reauthed {
@@ -358,13 +322,13 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			}
 			if renewed, rerr := c.auth.Refused(ctx, token); rerr != nil {
 				c.reportIfIncurable(rerr)
-				return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, rerr)
+				return nil, fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, rerr)
 			} else if !renewed {
 				return nil, apiErr
 			}
 			reauthed = true
 			attempt--
-			c.stats.retry(cl.method, cl.endpoint)
+			c.stats.retry(cl.Method, cl.Endpoint)
 			continue
 		case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
 			if apiErr.Daily {
@@ -374,22 +338,22 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			// The server did not act on a 429: retry whatever the method.
 			wait = min(apiErr.RetryAfter, c.maxWait)
 			if wait <= 0 {
-				wait = backoff(attempt, time.Second, 20*time.Second)
+				wait = Backoff(attempt, time.Second, 20*time.Second)
 			}
 			c.pacer.pause(wait)
 		case errors.As(err, &apiErr):
 			if !apiErr.retryable() {
 				return nil, apiErr
 			}
-			if !cl.idempotent {
-				return nil, fmt.Errorf("%w: %w", errAmbiguous, apiErr)
+			if !cl.Idempotent {
+				return nil, fmt.Errorf("%w: %w", ErrAmbiguous, apiErr)
 			}
-			wait = max(min(apiErr.RetryAfter, c.maxWait), backoff(attempt, 250*time.Millisecond, 10*time.Second))
+			wait = max(min(apiErr.RetryAfter, c.maxWait), Backoff(attempt, 250*time.Millisecond, 10*time.Second))
 		default: // the connection failed
-			if !cl.idempotent && (status != 0 || !neverSent(err)) {
-				return nil, fmt.Errorf("%w: %w", errAmbiguous, err)
+			if !cl.Idempotent && (status != 0 || !neverSent(err)) {
+				return nil, fmt.Errorf("%w: %w", ErrAmbiguous, err)
 			}
-			wait = backoff(attempt, 250*time.Millisecond, 10*time.Second)
+			wait = Backoff(attempt, 250*time.Millisecond, 10*time.Second)
 		}
 		if c.clk.Now().Add(wait).After(deadline) {
 			return nil, fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)
@@ -397,51 +361,64 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
 			return nil, fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)
 		}
-		c.log.Debug("retrying", "method", cl.method, "endpoint", cl.endpoint, "attempt", attempt+1, "wait", wait, "err", err)
-		if err := sleepCtx(ctx, c.clk, wait); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", cl.method, cl.endpoint, err)
+		c.log.Debug("retrying", "method", cl.Method, "endpoint", cl.Endpoint, "attempt", attempt+1, "wait", wait, "err", err)
+		if err := Sleep(ctx, c.clk, wait); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, err)
 		}
-		c.stats.retry(cl.method, cl.endpoint)
+		c.stats.retry(cl.Method, cl.Endpoint)
 	}
 }
 
 // send makes one attempt. status is the HTTP status when an answer began.
-func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byte, int, error) {
+func (c *Core) send(ctx context.Context, cl Call, target, token string) ([]byte, int, error) {
 	var rd io.Reader
 	var ctype string
-	if cl.body != nil {
+	if cl.Body != nil {
 		var err error
-		if rd, ctype, err = cl.body(); err != nil {
+		if rd, ctype, err = cl.Body(); err != nil {
 			return nil, 0, &localError{err}
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, target, rd)
+	req, err := http.NewRequestWithContext(ctx, cl.Method, target, rd)
 	if err != nil {
 		return nil, 0, &localError{redactErr(err)}
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if cl.length > 0 {
-		req.ContentLength = cl.length
+	for k, v := range c.hooks.Header {
+		req.Header[k] = slices.Clone(v)
 	}
-	req.Header.Set("Version", cmp.Or(cl.version, APIVersion))
-	req.Header.Set("Accept", "application/json")
+	for k, v := range cl.Header {
+		req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(v)
+	}
+	c.hooks.Authorize(req.Header, token)
+	if cl.Length > 0 {
+		req.ContentLength = cl.Length
+	}
 	req.Header.Set("User-Agent", c.ua)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
 	c.usage.sent(c.clk.Now())
 	resp, err := c.http.Do(req)
-	c.stats.call(cl.method, cl.endpoint, statusOf(resp))
+	c.stats.call(cl.Method, cl.Endpoint, statusOf(resp))
 	if err != nil {
 		return nil, 0, redactErr(err)
 	}
 	defer resp.Body.Close()
-	c.pacer.observe(resp.Header)
-	c.usage.observe(resp.Header, resp.StatusCode, c.clk.Now())
+	if c.hooks.Window != nil {
+		if w, ok := c.hooks.Window(resp.Header); ok {
+			c.pacer.observe(w)
+		}
+	}
+	var limits ServerLimits
+	var seen bool
+	if c.hooks.Limits != nil {
+		limits, seen = c.hooks.Limits(resp.Header)
+	}
+	c.usage.observe(limits, seen, resp.StatusCode, c.clk.Now())
 	c.clock.observe(resp.Header.Get("Date"), c.clk.Now())
-	limit := cmp.Or(cl.maxBody, MaxAnswerBytes)
+	limit := cmp.Or(cl.MaxBody, MaxAnswerBytes)
 	if resp.ContentLength > limit {
-		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.method, cl.endpoint, ErrAnswerTooLarge, resp.ContentLength, limit)
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: the server announced %d bytes, more than %d", cl.Method, cl.Endpoint, ErrAnswerTooLarge, resp.ContentLength, limit)
 	}
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 {
@@ -450,13 +427,13 @@ func (c *Client) send(ctx context.Context, cl call, target, token string) ([]byt
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
 	body := buf.Bytes()
 	if err == nil && int64(len(body)) > limit {
-		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: more than %d bytes", cl.method, cl.endpoint, ErrAnswerTooLarge, limit)
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: %w: more than %d bytes", cl.Method, cl.Endpoint, ErrAnswerTooLarge, limit)
 	}
 	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", cl.method, cl.endpoint, err)
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", cl.Method, cl.Endpoint, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, resp.StatusCode, parseError(cl.method, cl.endpoint, resp, body)
+		return nil, resp.StatusCode, c.hooks.ParseError(cl.Method, cl.Endpoint, resp, body)
 	}
 	return body, resp.StatusCode, nil
 }
@@ -482,47 +459,28 @@ func neverSent(err error) bool {
 // reportIncurable logs, once per cause and endpoint, a 401 that no new
 // token cures, naming the cause and what the user can do; the failures
 // that follow are the callers' to report, quietly (cache.ErrTokenUnfit).
-func (c *Client) reportIncurable(e *Error) {
+func (c *Core) reportIncurable(e *Error) {
 	k := incurableKey{e.Cause, e.Method, e.Endpoint}
 	c.mu.Lock()
 	first := !c.incurable[k]
 	c.incurable[k] = true
 	c.mu.Unlock()
 	if first {
-		c.log.Error(IncurableAdvice(e, c.location), "method", e.Method, "endpoint", e.Endpoint, "status", e.Status, "message", e.Message)
+		c.log.Error(c.hooks.Incurable(e), "method", e.Method, "endpoint", e.Endpoint, "status", e.Status, "message", e.Message)
 	}
 }
 
 // reportIfIncurable reports the 401 of no curable cause that err holds,
 // if any (a token the Authorizer could not give: a location token the
 // agency's token may not mint, say).
-func (c *Client) reportIfIncurable(err error) {
+func (c *Core) reportIfIncurable(err error) {
 	var e *Error
 	if errors.As(err, &e) && e.Cause != nil {
 		c.reportIncurable(e)
 	}
 }
 
-// IncurableAdvice is the log line of a 401 that no new token cures:
-// its cause, the API's words, and what to do; location is the one the
-// call was for ("" if none).
-func IncurableAdvice(e *Error, location string) string {
-	call := e.Method + " " + e.Endpoint
-	switch e.Cause {
-	case ErrScope:
-		return fmt.Sprintf("the API refuses the token's scope for %s (%q): a new token of the same login would be refused too, so ghlfs does not refresh it; grant the app or Private Integration the scope this needs (medias.readonly to read, medias.write to change; the agency's oauth.readonly, oauth.write, locations.readonly) and log in again or give a new token", call, e.Message)
-	case ErrWrongLocation:
-		if location == "" {
-			location = "the one asked for"
-		}
-		return fmt.Sprintf("the API says the token is for another location than %s (%s: %q): ghlfs does not refresh it; check --location and the token (file) the mount uses", location, call, e.Message)
-	case ErrVersion:
-		return fmt.Sprintf("the API refuses the Version header ghlfs sends (%s: %q): no new token cures that; a newer ghlfs may be needed", call, e.Message)
-	}
-	return e.Error()
-}
-
-func (c *Client) reportQuota(e *Error) {
+func (c *Core) reportQuota(e *Error) {
 	c.mu.Lock()
 	first := !c.quotaLogged
 	c.quotaLogged = true
@@ -531,3 +489,11 @@ func (c *Client) reportQuota(e *Error) {
 		c.log.Error("the location's daily API quota is used up; calls fail until it resets", "message", e.Message)
 	}
 }
+
+// CountRetry counts a request the backend sends again on its own (an
+// upload looked for and sent once more), as Do counts its retries.
+func (c *Core) CountRetry(method, endpoint string) { c.stats.retry(method, endpoint) }
+
+// ServerTime converts a time of this machine to the server's clock, as
+// learnt from the Date headers of its answers (clock.go).
+func (c *Core) ServerTime(t time.Time) time.Time { return c.clock.toServer(t) }

@@ -1,8 +1,6 @@
 package remote
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,6 +19,10 @@ var (
 	ErrRateLimited    = errors.New("rate limited")
 	ErrQuotaExhausted = errors.New("daily API quota exhausted")
 	ErrUnavailable    = errors.New("service unavailable")
+	// ErrExists: the name is taken, on a service whose names are unique
+	// in a folder (Caps.UniqueNames): a rename or a move onto it, or a
+	// create the service does not turn into a version (409 Conflict).
+	ErrExists = errors.New("the name is taken")
 	// ErrListTooLong: a listing brought more items than the client takes
 	// (Config.MaxListItems).
 	ErrListTooLong = errors.New("listing too long")
@@ -42,7 +44,42 @@ var (
 	// library in one answer, too large to ask for at every poll: the
 	// caller should find changes another way.
 	ErrUnpaged = errors.New("the server answers the whole library at once")
+	// ErrUnconfirmed: no listing of its folder shows a file an upload's
+	// answer named (by its id, its url, or its name, size and time), or
+	// more than one file could be it (ErrAmbiguousUpload). Nothing is
+	// known of it: it is neither taken as gone nor acted on.
+	ErrUnconfirmed = errors.New("the library does not list the upload")
+	// ErrAmbiguousUpload comes with ErrUnconfirmed when more than one
+	// listed file could be the upload, and no rule tells which: none is
+	// taken.
+	ErrAmbiguousUpload = errors.New("more than one listed file could be the upload")
+	// ErrMisplaced is the failure of a create into a folder on a service
+	// that puts new items in the root whatever parentId says (public
+	// reports say it has happened). Such a service cannot hold files in
+	// folders through the API; the root still works.
+	ErrMisplaced = errors.New("the service ignores the folder new items are created in")
+	// ErrNotSupported: the service has no way to do what was asked (a
+	// move, on a service that cannot move an item to another folder:
+	// Caps.Move).
+	ErrNotSupported = errors.New("the service cannot do this")
 )
+
+// ErrLoginNeeded: the stored refresh token was refused; the user must log
+// in again. It matches ErrUnauthorized.
+var ErrLoginNeeded = fmt.Errorf("%w: the stored OAuth refresh token was refused; run ghlfs login again", ErrUnauthorized)
+
+// NotDoneError is a bulk call's answer that some items were not done
+// ({"deleted": false}, say): the per-id result of a removal or a rename.
+// After a retry that can mean they were done by the first attempt: the
+// caller knows best how to check.
+type NotDoneError struct {
+	Call string // e.g. "PUT /medias/delete-files"
+	IDs  []string
+}
+
+func (e *NotDoneError) Error() string {
+	return fmt.Sprintf("%s: the API did not act on %s", e.Call, strings.Join(e.IDs, ", "))
+}
 
 // Causes of a 401 that another token of the same login cannot cure (a
 // refresh, a token file read again, a location token minted again): the
@@ -84,6 +121,10 @@ type Error struct {
 	// Cause is, for a 401 whose message says why in a way no new token
 	// can cure, ErrScope, ErrWrongLocation or ErrVersion; else nil.
 	Cause error
+	// NoRoute marks a 404 that is the service's answer to a call it has
+	// no route for (for this token), not to an item it does not have: it
+	// matches ErrRouteMissing, never ErrNotFound.
+	NoRoute bool
 }
 
 func (e *Error) Error() string {
@@ -105,9 +146,9 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return (e.Status == http.StatusNotFound || e.Status == http.StatusGone) && !e.routeMissing()
+		return (e.Status == http.StatusNotFound || e.Status == http.StatusGone) && !e.NoRoute
 	case ErrRouteMissing:
-		return e.routeMissing()
+		return e.NoRoute
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized
 	case ErrForbidden:
@@ -116,6 +157,8 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity
 	case ErrTooLarge:
 		return e.Status == http.StatusRequestEntityTooLarge
+	case ErrExists:
+		return e.Status == http.StatusConflict
 	case ErrRateLimited:
 		return e.Status == http.StatusTooManyRequests
 	case ErrQuotaExhausted:
@@ -128,50 +171,6 @@ func (e *Error) Is(target error) bool {
 	return e.Cause != nil && target == e.Cause
 }
 
-// maxCauseMessage bounds the message read for a 401's cause: the
-// service's are one sentence.
-const maxCauseMessage = 1024
-
-// authCause reads a 401's message for a cause a new token cannot cure
-// (ErrScope, ErrWrongLocation, ErrVersion), loosely, without regard to
-// case: the service's words are known from field reports only, and may
-// change. A message that names none (an expired, revoked or unknown
-// token: "Invalid JWT", "Invalid token: access token is invalid") gives
-// nil, and the token is renewed as before.
-func authCause(status int, msg string) error {
-	if status != http.StatusUnauthorized || len(msg) > maxCauseMessage {
-		return nil
-	}
-	m := strings.ToLower(msg)
-	has := func(words ...string) bool {
-		for _, w := range words {
-			if strings.Contains(m, w) {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case has("expired", "invalid token", "invalid jwt", "jwt expired", "token is invalid", "malformed"):
-		// The token itself: a new one may well do.
-		return nil
-	case has("version") && has("header", "invalid", "not found", "missing", "unsupported", "required"):
-		return ErrVersion
-	case has("scope"):
-		return ErrScope
-	case has("location") && has("grants access", "requesting", "not have access", "no access", "does not belong", "another location", "not authorized for"):
-		return ErrWrongLocation
-	}
-	return nil
-}
-
-// routeMissing reports whether a 404 is the framework's answer to a path
-// it has no route for ("Cannot POST /medias/x"), rather than the
-// endpoint's answer that an item is unknown ("Media not found").
-func (e *Error) routeMissing() bool {
-	return e.Status == http.StatusNotFound && e.Method != "" && strings.HasPrefix(e.Message, "Cannot "+e.Method+" /")
-}
-
 // retryable reports whether the same request may succeed if sent again.
 func (e *Error) retryable() bool {
 	if e.Status == http.StatusTooManyRequests {
@@ -180,44 +179,20 @@ func (e *Error) retryable() bool {
 	return (e.Status >= 500 && e.Status != http.StatusNotImplemented) || e.Status == http.StatusRequestTimeout
 }
 
-// parseError builds an *Error from a failed response and its body.
-func parseError(method, endpoint string, resp *http.Response, body []byte) *Error {
+// ErrorOf is the *Error of a failed answer as any service gives it: its
+// status and Retry-After, and a short excerpt of its body as the message
+// (the default Hooks.ParseError; a backend reads its own error bodies).
+func ErrorOf(method, endpoint string, resp *http.Response, body []byte) *Error {
 	e := &Error{Method: method, Endpoint: endpoint, Status: resp.StatusCode}
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("X-RateLimit-Daily-Remaining") == "0" {
-		e.Daily = true
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) == nil {
-		if raw, ok := m["message"]; ok {
-			var s string
-			var list []string
-			switch {
-			case json.Unmarshal(raw, &s) == nil:
-				e.Message = s
-			case json.Unmarshal(raw, &list) == nil:
-				e.Messages = list
-				e.Message = strings.Join(list, "; ")
-			default:
-				e.Message = string(bytes.TrimSpace(raw))
-			}
-		}
-		e.Kind = firstString(m["error"])
-		e.TraceID = firstString(m["traceId"])
-		if e.Message == "" {
-			e.Message = e.Kind
-		}
-	} else if t := strings.TrimSpace(string(body)); t != "" {
-		// Not JSON (a proxy's page, a storage host's XML): keep a short excerpt.
+	if t := strings.TrimSpace(string(body)); t != "" {
+		// A body the backend does not read (a proxy's page, a storage
+		// host's XML): a short excerpt.
 		if len(t) > 200 {
 			t = t[:200] + "…"
 		}
 		e.Message = t
 	}
-	if e.Status == http.StatusTooManyRequests && strings.Contains(strings.ToLower(e.Message), "daily") {
-		e.Daily = true
-	}
-	e.Cause = authCause(e.Status, e.Message)
 	return e
 }
 

@@ -4,8 +4,6 @@ import (
 	"container/list"
 	"context"
 	"math/rand/v2"
-	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -260,15 +258,13 @@ func (p *pacer) pause(d time.Duration) {
 	p.mu.Unlock()
 }
 
-// observe reads the rate-limit headers of an answer. When the server's own
-// count says the window is nearly spent (by other clients of the same
-// location, say), spread what is left over the window instead of running
-// into 429s.
-func (p *pacer) observe(h http.Header) {
-	remaining, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
-	maxReq, err2 := strconv.Atoi(h.Get("X-RateLimit-Max"))
-	intervalMS, err3 := strconv.ParseInt(h.Get("X-RateLimit-Interval-Milliseconds"), 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || maxReq <= 0 || intervalMS <= 0 {
+// observe takes what the rate-limit headers of an answer said of the
+// server's window (Hooks.Window). When the server's own count says the
+// window is nearly spent (by other clients of the same account, say),
+// spread what is left over the window instead of running into 429s.
+func (p *pacer) observe(w RateWindow) {
+	remaining, maxReq, intervalMS := w.Remaining, w.Max, w.IntervalMS
+	if maxReq <= 0 || intervalMS <= 0 {
 		return
 	}
 	low := max(maxReq/20, 1)
@@ -303,7 +299,7 @@ type PacerStats struct {
 }
 
 // PacerStats reports the pacer's counters (for benchmarks and status).
-func (c *Client) PacerStats() PacerStats {
+func (c *Core) PacerStats() PacerStats {
 	return c.pacer.snapshot()
 }
 
@@ -316,9 +312,9 @@ func (p *pacer) snapshot() PacerStats {
 	return out
 }
 
-// backoff is the wait before retry number attempt (0-based): exponential
+// Backoff is the wait before retry number attempt (0-based): exponential
 // from base, capped, with full jitter.
-func backoff(attempt int, base, maxWait time.Duration) time.Duration {
+func Backoff(attempt int, base, maxWait time.Duration) time.Duration {
 	d := base << min(attempt, 20)
 	if d <= 0 || d > maxWait {
 		d = maxWait
@@ -326,8 +322,8 @@ func backoff(attempt int, base, maxWait time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// sleepCtx waits d on clock, or until ctx ends.
-func sleepCtx(ctx context.Context, clock clockwork.Clock, d time.Duration) error {
+// Sleep waits d on clock, or until ctx ends.
+func Sleep(ctx context.Context, clock clockwork.Clock, d time.Duration) error {
 	t := clock.NewTimer(d)
 	defer t.Stop()
 	select {

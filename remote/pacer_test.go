@@ -326,12 +326,12 @@ func TestPacerPauseHoldsEveryone(t *testing.T) {
 
 // Calls made with Background(ctx) are counted as background calls.
 func TestClientCountsCallsByPriority(t *testing.T) {
-	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, _ := newTestCore(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"files":[]}`)
-	}), func(cfg *Config) { cfg.RateLimit = 0 })
+	}), func(cfg *CoreConfig) { cfg.RateLimit, cfg.RateWindow = 100, 10*time.Second })
 	ctx := context.Background()
 	for _, cx := range []context.Context{ctx, Background(ctx), Background(ctx)} {
-		if _, err := c.List(cx, ListQuery{Type: TypeFile}); err != nil {
+		if _, err := get(cx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -345,7 +345,7 @@ func TestClientCountsCallsByPriority(t *testing.T) {
 	// A cancelled background call counts as cancelled, and takes nothing.
 	cctx, cancel := context.WithCancel(Background(ctx))
 	cancel()
-	if _, err := c.List(cctx, ListQuery{Type: TypeFile}); !errors.Is(err, context.Canceled) {
+	if _, err := get(cctx, c); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
 	}
 	if s := c.PacerStats(); s.Background.Cancelled != 1 || s.Background.Granted != 2 {
@@ -409,5 +409,35 @@ func TestPacerReserve(t *testing.T) {
 	}
 	if tok := tokens(p); tok < float64(backgroundReserve) {
 		t.Errorf("the background call left %.2f slots, want %d", tok, backgroundReserve)
+	}
+}
+
+func TestPacerKeepsUnderTheLimit(t *testing.T) {
+	p := newPacer(nil, 100, 10*time.Second, 0)
+	// The bucket starts full with 10 tokens, then refills at 9/s: in any
+	// window of 10 s at most 10 + 90 requests start.
+	if got := p.lim.Burst(); got != 10 {
+		t.Errorf("burst %d", got)
+	}
+	if got := float64(p.lim.Limit()); got != 9 {
+		t.Errorf("rate %v/s", got)
+	}
+}
+
+// When the server's own count says the window is nearly spent (other
+// clients of the location), the pacer holds requests back a while.
+func TestPacerSlowsWhenTheServerSaysSo(t *testing.T) {
+	p := newPacer(nil, -1, 0, 0)
+	w := RateWindow{Max: 100, IntervalMS: 10000, Remaining: 50}
+	p.observe(w)
+	if !p.pauseUntil.IsZero() {
+		t.Fatalf("paused with half the window left")
+	}
+	w.Remaining = 0
+	before := time.Now()
+	p.observe(w)
+	// 5 below the threshold of 5 (5% of 100), plus one: 6 slots of 100 ms.
+	if d := p.pauseUntil.Sub(before); d < 500*time.Millisecond || d > 700*time.Millisecond {
+		t.Fatalf("paused %v, want about 600ms", d)
 	}
 }

@@ -7,24 +7,16 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 )
 
 // Where requests may go. A file's url comes from the server and is
 // untrusted: file bytes are fetched only over https from the storage hosts
-// (DefaultStorageHosts and Config.StorageHosts), and a redirect is followed
-// only to such a host. Plain http, and the API's own host and port as a
+// (CoreConfig.StorageHosts: the service's own and the user's), and a
+// redirect is followed only to such a host. Plain http, and the API's own host and port as a
 // storage host, are allowed only when the API itself is on loopback (tests,
 // the demo). API requests follow redirects only within the API's scheme,
 // host and port, so the token never goes anywhere else.
-
-// DefaultStorageHosts are the hosts HighLevel serves file bytes from.
-var DefaultStorageHosts = []string{
-	"storage.googleapis.com",
-	"assets.cdn.filesafe.space",
-	"firebasestorage.googleapis.com",
-}
 
 // ErrRefused matches a request this client would not send: a file url off
 // the storage allow-list, or a redirect it will not follow. Nothing was
@@ -60,7 +52,9 @@ type storagePolicy struct {
 	apiPort string
 }
 
-func newStoragePolicy(api *url.URL, extra []string) (*storagePolicy, error) {
+// newStoragePolicy allows hosts, and the API's own host when it is on
+// loopback.
+func newStoragePolicy(api *url.URL, hosts []string) (*storagePolicy, error) {
 	p := &storagePolicy{}
 	if isLoopback(api.Hostname()) {
 		p.apiHost = strings.ToLower(api.Host)
@@ -69,7 +63,7 @@ func newStoragePolicy(api *url.URL, extra []string) (*storagePolicy, error) {
 			p.apiPort = defaultPort(api.Scheme)
 		}
 	}
-	for _, h := range append(slices.Clone(DefaultStorageHosts), extra...) {
+	for _, h := range hosts {
 		hp, err := parseStorageHost(h)
 		if err != nil {
 			return nil, err
@@ -167,7 +161,9 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkAPIURL refuses an API base that is not https, unless on loopback.
+// CheckAPIURL refuses an API base that is not https, unless on loopback.
+func CheckAPIURL(u *url.URL) error { return checkAPIURL(u) }
+
 func checkAPIURL(u *url.URL) error {
 	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil
@@ -193,10 +189,13 @@ func (p *storagePolicy) storageRedirect(req *http.Request, via []*http.Request) 
 	return nil
 }
 
-// apiRedirect follows an API redirect only within the API's scheme, host
-// and port: the token (and an upload's bytes) never go anywhere else.
-// net/http alone would keep the token on a redirect to another port or
-// scheme of the same host, or to a subdomain.
+// APIRedirect is an http.Client's CheckRedirect for requests that carry
+// credentials: it follows a redirect only within the API's scheme, host
+// and port, so that the token (and an upload's bytes) never go anywhere
+// else. net/http alone would keep the token on a redirect to another
+// port or scheme of the same host, or to a subdomain.
+func APIRedirect(req *http.Request, via []*http.Request) error { return apiRedirect(req, via) }
+
 func apiRedirect(req *http.Request, via []*http.Request) error {
 	first := via[0].URL
 	if len(via) >= maxRedirects {
@@ -211,8 +210,11 @@ func apiRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// redactURL drops a URL's query and fragment, where signed storage URLs
-// keep their credentials, and any userinfo.
+// RedactURL drops a URL's query and fragment, where signed storage URLs
+// keep their credentials, and any userinfo: what may go in a log line or
+// an error.
+func RedactURL(raw string) string { return redactURL(raw) }
+
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -236,9 +238,11 @@ func redactURL(raw string) string {
 	return s
 }
 
-// redactErr strips query strings and userinfo from the urls an error of
+// RedactErr strips query strings and userinfo from the urls an error of
 // net/http carries (a *url.Error holds the whole url, signature and all),
-// so that no error of this package can put them in a log line.
+// so that no error of a backend can put them in a log line.
+func RedactErr(err error) error { return redactErr(err) }
+
 func redactErr(err error) error {
 	redactTree(err, 0)
 	return err

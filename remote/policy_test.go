@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,8 +85,10 @@ func TestStoragePolicy(t *testing.T) {
 		{loop, []string{"127.0.0.1:4001"}, "http://127.0.0.1:4001/storage/a", true},
 		{loop, nil, "gopher://127.0.0.1:4000/a", false},
 	}
+	// HighLevel's hosts, as its backend gives them (ghl.DefaultStorageHosts).
+	hosts := []string{"storage.googleapis.com", "assets.cdn.filesafe.space", "firebasestorage.googleapis.com"}
 	for _, c := range cases {
-		p, err := newStoragePolicy(c.api, c.extra)
+		p, err := newStoragePolicy(c.api, append(slices.Clone(hosts), c.extra...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,12 +119,16 @@ func TestAPIURLMustBeHTTPS(t *testing.T) {
 		"http://localhost:1234":                true,
 		"http://[::1]:1234":                    true,
 	} {
-		_, err := New(Config{BaseURL: raw, Token: "t", LocationID: "l"})
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = NewCore(CoreConfig{Base: u, Auth: StaticToken("t", nil, nil)})
 		if (err == nil) != ok {
-			t.Errorf("New(%q) = %v, want ok=%v", raw, err, ok)
+			t.Errorf("NewCore(%q) = %v, want ok=%v", raw, err, ok)
 		}
 		if err != nil && !strings.Contains(err.Error(), "https") {
-			t.Errorf("New(%q): %v does not say why", raw, err)
+			t.Errorf("NewCore(%q): %v does not say why", raw, err)
 		}
 	}
 }
@@ -130,7 +137,7 @@ func TestAPIURLMustBeHTTPS(t *testing.T) {
 // once, without a request, for reads and for a size look-up alike.
 func TestRefusedStorageURLSendsNothing(t *testing.T) {
 	hostile := newCounter(t, nil)
-	c, _ := newTestClient(t, http.NotFoundHandler(), func(cfg *Config) { cfg.RetryTimeout = time.Minute })
+	c, _ := newTestCore(t, http.NotFoundHandler(), func(cfg *CoreConfig) { cfg.RetryTimeout = time.Minute })
 	target := hostile.URL + "/admin/panel?X-Goog-Signature=secret"
 	start := time.Now()
 	_, err := c.ReadAt(context.Background(), target, make([]byte, 10), 0)
@@ -167,7 +174,7 @@ func TestStorageRedirectsStayOnTheAllowList(t *testing.T) {
 	first := newCounter(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target.Load().(string), http.StatusFound)
 	})
-	c, _ := newTestClient(t, http.NotFoundHandler(), func(cfg *Config) {
+	c, _ := newTestCore(t, http.NotFoundHandler(), func(cfg *CoreConfig) {
 		cfg.StorageHosts = []string{hostOf(t, first.URL), hostOf(t, other.URL)}
 		cfg.RetryTimeout = time.Minute
 	})
@@ -217,7 +224,7 @@ func TestAPIRedirectsNeverCarryTheToken(t *testing.T) {
 	})
 	var away atomic.Bool
 	var api *httptest.Server
-	c, api := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, api := newTestCore(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/moved/medias/files":
 			if r.Header.Get("Authorization") != "Bearer secret-token" {
@@ -230,14 +237,14 @@ func TestAPIRedirectsNeverCarryTheToken(t *testing.T) {
 		default:
 			http.Redirect(w, r, "/moved/medias/files?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
 		}
-	}), func(cfg *Config) { cfg.RetryTimeout = time.Minute })
+	}), func(cfg *CoreConfig) { cfg.RetryTimeout = time.Minute })
 	_ = api
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); err != nil {
+	if _, err := get(context.Background(), c); err != nil {
 		t.Fatalf("same-origin redirect: %v", err)
 	}
 	away.Store(true)
 	start := time.Now()
-	_, err := c.List(context.Background(), ListQuery{Type: TypeFile})
+	_, err := get(context.Background(), c)
 	if !errors.Is(err, ErrRefused) || time.Since(start) > time.Second {
 		t.Fatalf("redirect to another port: %v after %v", err, time.Since(start))
 	}
@@ -245,7 +252,8 @@ func TestAPIRedirectsNeverCarryTheToken(t *testing.T) {
 		t.Errorf("the other server got %d requests (token: %v)", n, sawToken.Load())
 	}
 	// An upload is not followed either: its bytes stay home.
-	_, err = c.UploadFile(context.Background(), Upload{Name: "a.txt", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("a")), nil }})
+	_, err = c.Do(context.Background(), Call{Method: http.MethodPost, Endpoint: "/medias/upload-file", Path: "/medias/upload-file",
+		Body: func() (io.Reader, string, error) { return strings.NewReader("a"), "text/plain", nil }})
 	if err == nil || elsewhere.n.Load() != 0 {
 		t.Fatalf("upload redirected: %v, %d requests elsewhere", err, elsewhere.n.Load())
 	}
@@ -256,10 +264,10 @@ func TestStorage4xxFailsAtOnce(t *testing.T) {
 	for _, status := range []int{400, 401, 403, 404, 410} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			var n atomic.Int32
-			c, srv := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, srv := newTestCore(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				n.Add(1)
 				w.WriteHeader(status)
-			}), func(cfg *Config) { cfg.RetryTimeout = time.Minute })
+			}), func(cfg *CoreConfig) { cfg.RetryTimeout = time.Minute })
 			start := time.Now()
 			_, err := c.ReadAt(context.Background(), srv.URL+"/storage/f", make([]byte, 4), 0)
 			_, err2 := c.StatURL(context.Background(), srv.URL+"/storage/f")
@@ -276,7 +284,7 @@ func TestRetryAfterIsCapped(t *testing.T) {
 	for _, ra := range []string{"86400", time.Now().Add(48 * time.Hour).UTC().Format(http.TimeFormat)} {
 		t.Run(ra, func(t *testing.T) {
 			var n atomic.Int32
-			c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, _ := newTestCore(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if n.Add(1) == 1 {
 					w.Header().Set("Retry-After", ra)
 					w.WriteHeader(429)
@@ -284,12 +292,12 @@ func TestRetryAfterIsCapped(t *testing.T) {
 					return
 				}
 				fmt.Fprint(w, `{"files":[]}`)
-			}), func(cfg *Config) { cfg.MaxRetryAfter = 300 * time.Millisecond; cfg.RetryTimeout = time.Minute })
+			}), func(cfg *CoreConfig) { cfg.MaxRetryAfter = 300 * time.Millisecond; cfg.RetryTimeout = time.Minute })
 			start := time.Now()
-			if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); err != nil {
+			if _, err := get(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); err != nil {
+			if _, err := get(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
 			if took := time.Since(start); took < 250*time.Millisecond || took > 2*time.Second {
@@ -302,37 +310,12 @@ func TestRetryAfterIsCapped(t *testing.T) {
 // Rate-limit headers asking for a pause longer than the cap get the cap.
 func TestRateLimitIntervalIsCapped(t *testing.T) {
 	p := newPacer(nil, -1, 0, 2*time.Second)
-	h := http.Header{}
-	h.Set("X-RateLimit-Max", "1")
-	h.Set("X-RateLimit-Remaining", "0")
-	for _, interval := range []string{"86400000", "9223372036854775807"} {
-		h.Set("X-RateLimit-Interval-Milliseconds", interval)
+	for _, interval := range []int64{86400000, 9223372036854775807} {
 		before := time.Now()
-		p.observe(h)
+		p.observe(RateWindow{Max: 1, Remaining: 0, IntervalMS: interval})
 		if d := p.pauseUntil.Sub(before); d <= 0 || d > 2*time.Second+100*time.Millisecond {
-			t.Errorf("interval %s: paused %v, want at most the 2s cap", interval, d)
+			t.Errorf("interval %d: paused %v, want at most the 2s cap", interval, d)
 		}
-	}
-}
-
-// The daily quota ends a call at once, whether the header or the message
-// says so; no pause is left behind.
-func TestDailyQuotaByMessage(t *testing.T) {
-	var n atomic.Int32
-	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		w.Header().Set("Retry-After", "86400")
-		w.WriteHeader(429)
-		fmt.Fprint(w, `{"statusCode":429,"message":"Daily limit reached for this location"}`)
-	}), func(cfg *Config) { cfg.RetryTimeout = time.Minute })
-	start := time.Now()
-	for range 3 {
-		if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, ErrQuotaExhausted) {
-			t.Fatalf("err %v", err)
-		}
-	}
-	if n.Load() != 3 || time.Since(start) > time.Second {
-		t.Errorf("%d requests in %v", n.Load(), time.Since(start))
 	}
 }
 
@@ -380,7 +363,7 @@ func TestNoSignatureInErrorsOrLogs(t *testing.T) {
 	closed := ln.Addr().String()
 	ln.Close()
 
-	c, _ := newTestClient(t, http.NotFoundHandler(), func(cfg *Config) {
+	c, _ := newTestCore(t, http.NotFoundHandler(), func(cfg *CoreConfig) {
 		cfg.StorageHosts = []string{hostOf(t, echo.URL), closed}
 		cfg.RetryTimeout = 600 * time.Millisecond
 		cfg.Logger = logger
@@ -443,7 +426,7 @@ func TestTokenRenewedOn401(t *testing.T) {
 	var accepted atomic.Value
 	accepted.Store("old")
 	var n atomic.Int32
-	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, _ := newTestCore(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		if r.Header.Get("Authorization") != "Bearer "+accepted.Load().(string) {
 			w.WriteHeader(401)
@@ -451,11 +434,10 @@ func TestTokenRenewedOn401(t *testing.T) {
 			return
 		}
 		fmt.Fprint(w, `{"files":[]}`)
-	}), func(cfg *Config) {
-		cfg.Token = "old"
-		cfg.TokenSource = func() (string, error) { return accepted.Load().(string), nil }
+	}), func(cfg *CoreConfig) {
+		cfg.Auth = StaticToken("old", func() (string, error) { return accepted.Load().(string), nil }, nil)
 	})
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); err != nil || n.Load() != 1 {
+	if _, err := get(context.Background(), c); err != nil || n.Load() != 1 {
 		t.Fatalf("%v after %d", err, n.Load())
 	}
 	// Rotated: many calls at once all go through, each resent once at most.
@@ -464,7 +446,7 @@ func TestTokenRenewedOn401(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); err != nil {
+			if _, err := get(context.Background(), c); err != nil {
 				t.Error(err)
 			}
 		})
@@ -481,7 +463,7 @@ func TestTokenRenewedOn401(t *testing.T) {
 	src := "new"
 	c.auth.(*staticAuth).src = func() (string, error) { return src, nil }
 	n.Store(0)
-	if _, err := c.List(context.Background(), ListQuery{Type: TypeFile}); !errors.Is(err, ErrUnauthorized) || n.Load() != 1 {
+	if _, err := get(context.Background(), c); !errors.Is(err, ErrUnauthorized) || n.Load() != 1 {
 		t.Fatalf("%v after %d requests", err, n.Load())
 	}
 }

@@ -134,6 +134,10 @@ func (c progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// Attempt returns r counted by p from zero: a new attempt of an upload
+// whose body r is. A nil p counts nothing, and returns r itself.
+func (p *Progress) Attempt(r io.Reader) io.Reader { return counted(r, p) }
+
 // counted returns r counted by p (from zero: a new attempt), or r itself
 // when p is nil.
 func counted(r io.Reader, p *Progress) io.Reader {

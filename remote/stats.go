@@ -71,7 +71,7 @@ func (s Stats) APICalls() int64 {
 }
 
 // Stats returns the client's counters.
-func (c *Client) Stats() Stats {
+func (c *Core) Stats() Stats {
 	out := c.stats.snapshot()
 	out.Pacer = c.pacer.snapshot()
 	return out
@@ -90,7 +90,9 @@ func (c *CallCounts) Stats() Stats {
 	return c.s.snapshot()
 }
 
-func (c *CallCounts) call(method, route string, status int) {
+// Count counts one request sent as method to route, answered with status
+// (0: no answer).
+func (c *CallCounts) Count(method, route string, status int) {
 	if c != nil {
 		c.s.call(method, route, status)
 	}
@@ -127,8 +129,10 @@ func (s *clientStats) call(method, route string, status int) {
 	s.mu.Unlock()
 }
 
-// statusOf is the status of what http.Client.Do returned: 0 for no
+// StatusOf is the status of what http.Client.Do returned: 0 for no
 // answer.
+func StatusOf(resp *http.Response) int { return statusOf(resp) }
+
 func statusOf(resp *http.Response) int {
 	if resp == nil {
 		return 0

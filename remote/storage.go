@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -21,13 +23,13 @@ import (
 // the file ends first. A body that breaks off is resumed from the byte it
 // reached; failures are retried for as long as the context and the client's
 // retry budget allow.
-func (c *Client) ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error) {
+func (c *Core) ReadAt(ctx context.Context, fileURL string, p []byte, off int64) (int, error) {
 	return c.ReadAtv(ctx, fileURL, [][]byte{p}, off)
 }
 
 // ReadAtv is ReadAt into several buffers, filled in turn from one range:
 // one request can fill buffers that are each kept on their own.
-func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error) {
+func (c *Core) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error) {
 	if err := c.policy.check(fileURL); err != nil {
 		return 0, err
 	}
@@ -56,12 +58,12 @@ func (c *Client) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off
 		if n > 0 {
 			attempt = 0 // progress: the next break starts a fresh count
 		}
-		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		wait := Backoff(attempt, 100*time.Millisecond, 5*time.Second)
 		if c.clk.Now().Add(wait).After(deadline) {
 			return got, fmt.Errorf("reading %s: gave up: %w", redactURL(fileURL), err)
 		}
 		c.log.Debug("storage read failed; resuming", "url", redactURL(fileURL), "at", off+int64(got), "err", err)
-		if err := sleepCtx(ctx, c.clk, wait); err != nil {
+		if err := Sleep(ctx, c.clk, wait); err != nil {
 			return got, err
 		}
 		c.stats.retry(http.MethodGet, storageRoute)
@@ -85,7 +87,7 @@ func skipBytes(bufs [][]byte, n int) [][]byte {
 
 // readOnce makes one ranged GET for size bytes at off, into bufs in turn,
 // and reads as much of the body as arrives.
-func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off int64) (int, error) {
+func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off int64) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
 		return 0, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
@@ -116,7 +118,7 @@ func (c *Client) readOnce(ctx context.Context, fileURL string, bufs [][]byte, si
 		return 0, io.EOF
 	default:
 		b, _ := io.ReadAll(io.LimitReader(body, 4096))
-		return 0, storageError("GET", fileURL, resp, b)
+		return 0, c.storageError("GET", fileURL, resp, b)
 	}
 	n := 0
 	for _, p := range bufs {
@@ -167,7 +169,7 @@ type FileInfo struct {
 
 // StatURL asks the storage host for a file's size and time (HEAD), for
 // listings that do not carry them.
-func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) {
+func (c *Core) StatURL(ctx context.Context, fileURL string) (FileInfo, error) {
 	if err := c.policy.check(fileURL); err != nil {
 		return FileInfo{}, err
 	}
@@ -180,18 +182,18 @@ func (c *Client) StatURL(ctx context.Context, fileURL string) (FileInfo, error) 
 		if ctx.Err() != nil || final(err) {
 			return FileInfo{}, err
 		}
-		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		wait := Backoff(attempt, 100*time.Millisecond, 5*time.Second)
 		if c.clk.Now().Add(wait).After(deadline) {
 			return FileInfo{}, err
 		}
-		if err := sleepCtx(ctx, c.clk, wait); err != nil {
+		if err := Sleep(ctx, c.clk, wait); err != nil {
 			return FileInfo{}, err
 		}
 		c.stats.retry(http.MethodHead, storageRoute)
 	}
 }
 
-func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error) {
+func (c *Core) headOnce(ctx context.Context, fileURL string) (FileInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, fileURL, nil)
 	if err != nil {
 		return FileInfo{}, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
@@ -204,7 +206,7 @@ func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return FileInfo{}, storageError("HEAD", fileURL, resp, nil)
+		return FileInfo{}, c.storageError("HEAD", fileURL, resp, nil)
 	}
 	fi := FileInfo{Size: resp.ContentLength, ContentType: resp.Header.Get("Content-Type")}
 	if t, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
@@ -218,7 +220,7 @@ func (c *Client) headOnce(ctx context.Context, fileURL string) (FileInfo, error)
 	return fi, nil
 }
 
-func (c *Client) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (FileInfo, error) {
+func (c *Core) rangeStat(ctx context.Context, fileURL string, fi FileInfo) (FileInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
 		return fi, &RefusedError{URL: redactURL(fileURL), Reason: "not a url"}
@@ -266,10 +268,10 @@ func final(err error) bool {
 
 // storageError is the *Error of a storage answer. The body of a storage
 // host's error can echo the request, signature and all (Cloud Storage's
-// SignatureDoesNotMatch holds the string to sign), so only its XML Code
-// and Message are kept.
-func storageError(method, fileURL string, resp *http.Response, body []byte) *Error {
-	e := parseError(method, "storage "+redactURL(fileURL), resp, nil)
+// SignatureDoesNotMatch holds the string to sign), so the backend's
+// ParseError never sees it, and only its XML Code and Message are kept.
+func (c *Core) storageError(method, fileURL string, resp *http.Response, body []byte) *Error {
+	e := c.hooks.ParseError(method, "storage "+redactURL(fileURL), resp, nil)
 	var x struct {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`
@@ -282,4 +284,57 @@ func storageError(method, fileURL string, resp *http.Response, body []byte) *Err
 		}
 	}
 	return e
+}
+
+// SameURL reports whether two file urls name the same object: equal but
+// for a query (a signature may change) or a fragment, or with the same
+// object name (ObjectName): an upload's answer may give the CDN's address
+// of a file its listing gives at the bucket, or the other way round. It
+// compares the answers of uploads no listing has shown yet (Backend's
+// Unconfirmed) with listed files.
+func SameURL(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b || BareURL(a) == BareURL(b) {
+		return true
+	}
+	o := ObjectName(a)
+	return o != "" && o == ObjectName(b)
+}
+
+// BareURL is a url without its query and fragment.
+func BareURL(u string) string {
+	u, _, _ = strings.Cut(u, "#")
+	u, _, _ = strings.Cut(u, "?")
+	return u
+}
+
+// minObjectStem is the shortest object name (less its extension) taken to
+// name one object wherever it is served: a 24-hex id or a UUID, as a
+// store names the files it keeps under ids, not a name such as
+// "photo.png", which two folders of a bucket may both hold.
+const minObjectStem = 16
+
+// ObjectName is the last segment of a file url's path, unescaped, when it
+// is long enough to name one object (minObjectStem); "" otherwise.
+func ObjectName(u string) string {
+	p := BareURL(u)
+	if i := strings.Index(p, "://"); i >= 0 {
+		p = p[i+3:]
+		if j := strings.IndexByte(p, '/'); j >= 0 {
+			p = p[j:]
+		} else {
+			return ""
+		}
+	}
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	if s, err := url.PathUnescape(seg); err == nil {
+		seg = s
+	}
+	stem := strings.TrimSuffix(seg, path.Ext(seg))
+	if len(stem) < minObjectStem {
+		return ""
+	}
+	return seg
 }

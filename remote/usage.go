@@ -2,28 +2,22 @@ package remote
 
 import (
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 )
 
-// The API's published limits, per app and location: a burst limit over a
-// window, and a daily one.
-const (
-	PublishedBurstLimit  = 100
-	PublishedBurstWindow = 10 * time.Second
-	PublishedDailyLimit  = 200_000
-)
-
 // usage counts the API requests this client sent, over the last window
-// and over the day (UTC, as the service's daily count is taken to reset;
-// the fake resets at midnight UTC), and keeps what the rate-limit headers
-// of the last answer that had them said. Its lock is a leaf.
+// of the published burst limit (10 s when none is) and over the day (UTC, as the
+// service's daily count is taken to reset; the fake resets at midnight
+// UTC), and keeps what the rate-limit headers of the last answer that
+// had them said. Its lock is a leaf.
 type usage struct {
-	limit int // the client's own pacing, per PublishedBurstWindow; 0: none
+	limit  int           // the client's own pacing, per window; 0: none
+	window time.Duration // the published burst limit's window
+	tick   time.Duration // window / usageSlots: one slot's time
 
 	mu      sync.Mutex
-	slots   [usageSlots]usageSlot // guarded by mu: a ring of usageTick-long counts
+	slots   [usageSlots]usageSlot // guarded by mu: a ring of tick-long counts
 	day     int64                 // guarded by mu: days since the epoch (UTC) of today
 	today   int64                 // guarded by mu
 	total   int64                 // guarded by mu
@@ -31,30 +25,34 @@ type usage struct {
 	limited int64                 // guarded by mu: 429 answers
 }
 
-// usageSlots slots of usageTick cover the last window (10 s by 100 ms).
+// usageSlots slots cover the last window (10 s by 100 ms, for HighLevel).
 const (
 	usageSlots = 100
-	usageTick  = 100 * time.Millisecond
+	// defaultUsageWindow is the window counted when none is published.
+	defaultUsageWindow = 10 * time.Second
 )
 
 type usageSlot struct {
-	at int64 // the slot's number: time since the epoch in usageTick units
+	at int64 // the slot's number: time since the epoch in ticks
 	n  int
 }
 
 // newUsage counts for a client that keeps to limit requests per window
-// (limit <= 0: none).
-func newUsage(limit int, window time.Duration) *usage {
-	u := &usage{}
+// (limit <= 0: none), over the published limit's window (0: 10 s).
+func newUsage(limit int, window, published time.Duration) *usage {
+	if published < usageSlots {
+		published = defaultUsageWindow
+	}
+	u := &usage{window: published, tick: published / usageSlots}
 	if limit > 0 && window > 0 {
-		u.limit = int(int64(limit) * int64(PublishedBurstWindow) / int64(window))
+		u.limit = int(int64(limit) * int64(published) / int64(window))
 	}
 	return u
 }
 
 // sent counts one request sent at now.
 func (u *usage) sent(now time.Time) {
-	at := now.UnixNano() / int64(usageTick)
+	at := now.UnixNano() / int64(u.tick)
 	day := now.Unix() / 86400
 	u.mu.Lock()
 	s := &u.slots[at%usageSlots]
@@ -70,41 +68,15 @@ func (u *usage) sent(now time.Time) {
 	u.mu.Unlock()
 }
 
-// observe keeps the rate-limit headers of an answer received at now.
-func (u *usage) observe(h http.Header, status int, now time.Time) {
-	num := func(name string) (int64, bool) {
-		v, err := strconv.ParseInt(h.Get(name), 10, 64)
-		return v, err == nil && v >= 0
-	}
-	var l ServerLimits
-	var ok bool
-	var any bool
-	if l.Max, ok = num("X-RateLimit-Max"); ok {
-		any = true
-	}
-	if l.Remaining, ok = num("X-RateLimit-Remaining"); ok {
-		any = true
-	}
-	if ms, ok := num("X-RateLimit-Interval-Milliseconds"); ok && ms < int64(24*time.Hour/time.Millisecond) {
-		l.Interval = time.Duration(ms) * time.Millisecond
-		any = true
-	}
-	if l.DailyLimit, ok = num("X-RateLimit-Limit-Daily"); ok {
-		any = true
-	}
-	if l.DailyRemaining, ok = num("X-RateLimit-Daily-Remaining"); ok {
-		any = true
-	}
-	if ms, ok := num("X-RateLimit-Daily-Reset"); ok && ms < 1<<50 {
-		l.DailyReset = time.UnixMilli(ms)
-		any = true
-	}
+// observe counts an answer of status received at now, and keeps l, what
+// its rate-limit headers said, when it had any (seen).
+func (u *usage) observe(l ServerLimits, seen bool, status int, now time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if status == http.StatusTooManyRequests {
 		u.limited++
 	}
-	if any {
+	if seen {
 		l.At = now
 		u.server = l
 	}
@@ -112,7 +84,7 @@ func (u *usage) observe(h http.Header, status int, now time.Time) {
 
 // snapshot reports the counts at now.
 func (u *usage) snapshot(now time.Time) (window int, today, total, limited int64, server ServerLimits) {
-	at := now.UnixNano() / int64(usageTick)
+	at := now.UnixNano() / int64(u.tick)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, s := range u.slots {
@@ -127,16 +99,17 @@ func (u *usage) snapshot(now time.Time) (window int, today, total, limited int64
 }
 
 // ServerLimits is what the rate-limit headers of the API's last answer
-// carrying them said. A field the answer lacked is zero. The counts are
-// the service's, for every client of the location, not this one alone.
+// carrying them said (Hooks.Limits reads them). A field the answer lacked
+// is zero. The counts are the service's, for every client of the account,
+// not this one alone.
 type ServerLimits struct {
 	At             time.Time     // when that answer came; zero: none yet
-	Max            int64         // X-RateLimit-Max: requests per interval
-	Remaining      int64         // X-RateLimit-Remaining
-	Interval       time.Duration // X-RateLimit-Interval-Milliseconds
-	DailyLimit     int64         // X-RateLimit-Limit-Daily
-	DailyRemaining int64         // X-RateLimit-Daily-Remaining
-	DailyReset     time.Time     // X-RateLimit-Daily-Reset, when sent
+	Max            int64         // requests per interval
+	Remaining      int64         // of them, left
+	Interval       time.Duration // the window
+	DailyLimit     int64         // requests a day
+	DailyRemaining int64         // of them, left
+	DailyReset     time.Time     // when the day's count resets, when sent
 }
 
 // Usage is what the client sent to the API, against the limits.
@@ -147,6 +120,8 @@ type Usage struct {
 	Window   time.Duration
 	InWindow int
 	Limit    int
+	// Published are the service's published limits (zero: none).
+	Published PublishedLimits
 	// Today counts the requests sent since midnight UTC; Total since the
 	// client was made. Retries count: each is a request.
 	Today, Total int64
@@ -161,11 +136,11 @@ type Usage struct {
 }
 
 // Usage reports the requests sent and the limits, for a status display.
-func (c *Client) Usage() Usage {
+func (c *Core) Usage() Usage {
 	now := c.clk.Now()
 	var u Usage
 	u.InWindow, u.Today, u.Total, u.RateLimited, u.Server = c.usage.snapshot(now)
-	u.Window, u.Limit = PublishedBurstWindow, c.usage.limit
+	u.Window, u.Limit, u.Published = c.usage.window, c.usage.limit, c.published
 	p := c.pacer
 	p.mu.Lock()
 	if p.pauseUntil.After(now) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 // locationFlags are the flags of several locations and of OAuth. Secrets

@@ -1,5 +1,5 @@
 // Command ghlfake serves a fake of the HighLevel Media Storage API (package
-// remote/ghltest) on a local port, for trying ghlfs without the real
+// remote/ghl/ghltest) on a local port, for trying ghlfs without the real
 // service.
 //
 //	ghlfake --listen 127.0.0.1:0 --token T --location L --seed demo
@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
 func main() {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // An agency's mount (a Company OAuth token, no --location): the root holds
@@ -28,9 +30,9 @@ import (
 // locationOpeners is how many locations are checked and opened at once.
 const locationOpeners = 4
 
-// It mounts at at: the mountpoint, or the way to it that root mounts by
-// (mountGuard).
-func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+// mountAgency opens an agency's locations, and mounts them on mountpoint
+// through guard.
+func (s *session) mountAgency(mountpoint string, guard *mountGuard, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
 	// One ghlfs per agency cache dir, as per location: a second would
 	// find every location's queue locked and show them all empty, and
 	// take the first's control socket (ghlfs status and unmount of the
@@ -48,7 +50,7 @@ func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) 
 	if companyID == "" {
 		return nil, nil, errors.New("the agency's token set names no company id; run ghlfs login again")
 	}
-	list := func() ([]remote.InstalledLocation, error) {
+	list := func() ([]ghl.InstalledLocation, error) {
 		tok, err := tf.Token(ctx)
 		if err != nil {
 			return nil, err
@@ -57,7 +59,7 @@ func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) 
 		var apiErr *remote.Error
 		if errors.As(err, &apiErr) && apiErr.Cause != nil {
 			// No refresh cures it (the scope, the Version header).
-			return nil, errors.New(remote.IncurableAdvice(apiErr, ""))
+			return nil, errors.New(ghl.IncurableAdvice(apiErr, ""))
 		}
 		if errors.Is(err, remote.ErrUnauthorized) {
 			if renewed, rerr := tf.Refused(ctx, tok); rerr != nil {
@@ -97,7 +99,7 @@ func (s *session) mountAgency(mountpoint, at, cacheDir string, opts fs.Options) 
 		})
 	}
 	g.Wait()
-	server, err := fs.NewAgency(locs, opts).Mount(at)
+	server, err := guard.mount(fs.NewAgency(locs, opts).MountVia)
 	if err != nil {
 		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
@@ -111,11 +113,19 @@ var agencyFiles = []string{"lock", "control.sock", "ghlfs.log"}
 
 // locationCacheDir is a location's folder in an agency's cache dir:
 // cacheDir/ID, unless ID is the name of a file ghlfs keeps there ("lock"
-// is a valid id): then ID.location, which no id (letters, digits, '-',
-// '_') and no such file is.
+// is a valid id), in any case (on a case-insensitive file system "LOCK"
+// is the lock file): then ID.location, which no id (letters, digits,
+// '-', '_') and no such file is. A folder an earlier ghlfs made for an
+// ID that differs from such a name in case alone (on a case-sensitive
+// file system, where it could) stays that location's.
 func locationCacheDir(cacheDir, id string) string {
-	if slices.Contains(agencyFiles, id) {
+	switch {
+	case slices.Contains(agencyFiles, id):
 		id += ".location"
+	case slices.ContainsFunc(agencyFiles, func(f string) bool { return strings.EqualFold(f, id) }):
+		if fi, err := os.Lstat(filepath.Join(cacheDir, id)); err != nil || !fi.IsDir() {
+			id += ".location"
+		}
 	}
 	return filepath.Join(cacheDir, id)
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/fs"
-	"github.com/ghlfs/ghlfs/remote"
 )
 
 // The control socket: a mount's serving ghlfs answers "ghlfs status" and
@@ -288,9 +287,9 @@ func uploadOf(u cache.Upload, l *library, agency bool) uploadStatus {
 }
 
 func apiOf(l *library) apiStatus {
-	u := l.rc.Usage()
-	a := apiStatus{Location: l.id, Calls10s: u.InWindow, Limit10s: remote.PublishedBurstLimit, Pacing10s: u.Limit,
-		CallsToday: u.Today, LimitDaily: remote.PublishedDailyLimit, CallsTotal: u.Total, RateLimited: u.RateLimited, Waiting: u.Waiting}
+	u := l.obs.Usage()
+	a := apiStatus{Location: l.id, Calls10s: u.InWindow, Limit10s: u.Published.Burst, Pacing10s: u.Limit,
+		CallsToday: u.Today, LimitDaily: u.Published.Daily, CallsTotal: u.Total, RateLimited: u.RateLimited, Waiting: u.Waiting}
 	if !u.PausedUntil.IsZero() {
 		t := u.PausedUntil.UTC()
 		a.PausedUntil = &t

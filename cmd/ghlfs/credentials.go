@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // credentials are what a mount authenticates with: a Private Integration
@@ -18,10 +19,10 @@ type credentials struct {
 	source func() (string, error)
 
 	oauthFile string
-	set       remote.TokenSet
-	app       remote.OAuthApp
-	appID     string            // the Marketplace app's id (agency mode)
-	tf        *remote.TokenFile // made at the first use, then shared
+	set       ghl.TokenSet
+	app       ghl.OAuthApp
+	appID     string         // the Marketplace app's id (agency mode)
+	tf        *ghl.TokenFile // made at the first use, then shared
 }
 
 // readCredentials finds the mount's credentials: --token-file, then the
@@ -34,7 +35,7 @@ func readCredentials(flagFile string, conf map[string]string, apiURL string) (*c
 			return nil, err
 		}
 		if oauth {
-			set, err := remote.ReadTokenSet(tf)
+			set, err := ghl.ReadTokenSet(tf)
 			if err != nil {
 				return nil, err
 			}
@@ -97,9 +98,9 @@ func appIDOf(clientID string, conf map[string]string) string {
 func (c *credentials) company() bool { return c.oauthFile != "" && c.set.UserType == "Company" }
 
 // tokenFile is the OAuth token file, opened once for the whole mount.
-func (c *credentials) tokenFile(log *slog.Logger) (*remote.TokenFile, error) {
+func (c *credentials) tokenFile(log *slog.Logger) (*ghl.TokenFile, error) {
 	if c.tf == nil {
-		tf, err := remote.OpenTokenFile(c.oauthFile, c.app, 0, log)
+		tf, err := ghl.OpenTokenFile(c.oauthFile, c.app, 0, log)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +118,7 @@ func (c *credentials) location() string {
 }
 
 // config fills the token fields of a client's config for location.
-func (c *credentials) config(cfg *remote.Config, location string, log *slog.Logger) error {
+func (c *credentials) config(cfg *ghl.Config, location string, log *slog.Logger) error {
 	if c.oauthFile == "" {
 		cfg.Token, cfg.TokenSource = c.token, c.source
 		return nil
@@ -131,7 +132,7 @@ func (c *credentials) config(cfg *remote.Config, location string, log *slog.Logg
 		if c.set.CompanyID == "" {
 			return errors.New("the agency's token set names no company id; run ghlfs login again")
 		}
-		cfg.Auth = remote.NewLocationAuth(c.app, tf, c.set.CompanyID, location)
+		cfg.Auth = ghl.NewLocationAuth(c.app, tf, c.set.CompanyID, location)
 	case c.set.LocationID != "" && c.set.LocationID != location:
 		return fmt.Errorf("the OAuth tokens in %s are for location %s, not %s", c.oauthFile, c.set.LocationID, location)
 	default:

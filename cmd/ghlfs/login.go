@@ -17,10 +17,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote"
 	"github.com/spf13/cobra"
+
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // ghlfs login: the OAuth 2.0 authorization-code flow of a HighLevel
@@ -76,7 +79,7 @@ browser ended on (or just the code) here.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
 	fl.StringVar(&f.tokenFile, "token-file", defaultOAuthTokenFile(), "where to store the token set")
-	fl.StringVar(&f.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+remote.DefaultBaseURL+")")
+	fl.StringVar(&f.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+")")
 	fl.StringVar(&f.authorizeURL, "authorize-url", DefaultAuthorizeURL, "the page where the app is approved")
 	fl.StringVar(&f.userType, "user-type", "Location", "Location (one sub-account) or Company (an agency: every sub-account where the app is installed)")
 	fl.StringVar(&f.scope, "scope", "medias.readonly medias.write", "scopes to ask for, space-separated (Company adds oauth.readonly oauth.write locations.readonly)")
@@ -95,20 +98,20 @@ func defaultOAuthTokenFile() string {
 }
 
 // oauthApp reads the app's credentials from the environment or config.
-func oauthApp(conf map[string]string, apiURL string) (remote.OAuthApp, error) {
+func oauthApp(conf map[string]string, apiURL string) (ghl.OAuthApp, error) {
 	id := setting("", "GHL_CLIENT_ID", conf)
 	secret := setting("", "GHL_CLIENT_SECRET", conf)
 	if f := setting("", "GHL_CLIENT_SECRET_FILE", conf); secret == "" && f != "" {
 		s, err := readSecretFile("client secret file", f)
 		if err != nil {
-			return remote.OAuthApp{}, err
+			return ghl.OAuthApp{}, err
 		}
 		secret = s
 	}
 	if id == "" || secret == "" {
-		return remote.OAuthApp{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
+		return ghl.OAuthApp{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
 	}
-	return remote.OAuthApp{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
+	return ghl.OAuthApp{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
 }
 
 func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer) error {
@@ -152,8 +155,8 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	q.Set("scope", f.scope)
 	q.Set("state", state)
 	// PKCE: a code that reaches anyone else is of no use to them.
-	verifier := remote.NewPKCEVerifier()
-	q.Set("code_challenge", remote.PKCEChallenge(verifier))
+	verifier := ghl.NewPKCEVerifier()
+	q.Set("code_challenge", ghl.PKCEChallenge(verifier))
 	q.Set("code_challenge_method", "S256")
 	authURL.RawQuery = q.Encode()
 
@@ -161,59 +164,75 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	defer cancel()
 	codes := make(chan string, 2)
 	failures := make(chan error, 2)
-
-	// The loopback redirect: one code with our state, then done.
-	ln, lerr := net.Listen("tcp", redirect.Host)
-	if lerr == nil {
-		srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != cmpPath(redirect.Path) {
-				http.NotFound(w, r)
-				return
-			}
-			q := r.URL.Query()
-			if q.Get("state") != state {
-				// Only this login's own answer is taken from the loopback:
-				// any page the browser visits can send it here (a code of
-				// another account would mount, and upload into, someone
-				// else's library). One without state is pasted instead.
-				w.WriteHeader(http.StatusBadRequest)
-				if q.Get("state") == "" {
-					fmt.Fprint(w, "<p>This answer carries no state, so ghlfs cannot tell it is its own login's. If you approved the app just now, paste this page's address into the terminal where ghlfs login waits.</p>")
-				} else {
-					fmt.Fprint(w, "<p>This answer is not this login's (another login, or a forged request): ghlfs ignored it.</p>")
-				}
-				return
-			}
-			code, err := codeFrom(q, state)
-			if err != nil {
-				w.WriteHeader(http.StatusBadRequest)
-				fmt.Fprintf(w, "<p>ghlfs login failed: %s</p>", html.EscapeString(err.Error()))
-				select {
-				case failures <- err:
-				default:
-				}
-				return
-			}
-			fmt.Fprint(w, "<p>ghlfs is logged in. You may close this page.</p>")
-			select {
-			case codes <- code:
-			default:
-			}
-		})}
-		go srv.Serve(ln)
-		defer srv.Close()
-	} else {
-		// Another program (maybe another user's) holds the redirect's
-		// address: the browser would hand it the code.
-		return fmt.Errorf("cannot listen on %s, the --redirect address (%v): another program holds it, and the browser would hand it the code. Stop that program, or pass --redirect with another port the app lists", redirect.Host, lerr)
+	notes := make(chan string, 4)
+	// The browser is given a start page of the loopback listener, which
+	// sends it on to the address (startPage).
+	var start *startPage
+	if !f.noBrowser {
+		start = &startPage{path: "/ghlfs-login-" + randomState(), to: authURL.String(), notes: notes, failures: failures}
 	}
 
+	// The loopback redirect: one code with our state, then done.
+	lns, err := listenRedirect(redirect.Host)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if start != nil && r.URL.Path == start.path {
+			start.serve(w, r)
+			return
+		}
+		if r.URL.Path != cmpPath(redirect.Path) {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		if q.Get("state") != state {
+			// Only this login's own answer is taken from the loopback:
+			// any page the browser visits can send it here (a code of
+			// another account would mount, and upload into, someone
+			// else's library). One without state is pasted instead.
+			w.WriteHeader(http.StatusBadRequest)
+			if q.Get("state") == "" {
+				fmt.Fprint(w, "<p>This answer carries no state, so ghlfs cannot tell it is its own login's. If you approved the app just now, paste this page's address into the terminal where ghlfs login waits.</p>")
+			} else {
+				fmt.Fprint(w, "<p>This answer is not this login's (another login, or a forged request): ghlfs ignored it.</p>")
+			}
+			return
+		}
+		code, err := codeFrom(q, state)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, "<p>ghlfs login failed: %s</p>", html.EscapeString(err.Error()))
+			select {
+			case failures <- err:
+			default:
+			}
+			return
+		}
+		fmt.Fprint(w, "<p>ghlfs is logged in. You may close this page.</p>")
+		select {
+		case codes <- code:
+		default:
+		}
+	})}
+	for _, ln := range lns {
+		go srv.Serve(ln)
+	}
+	defer func() {
+		// The page under way (the last one, saying how it ended) is
+		// finished first, for a moment at most.
+		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer scancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
+
 	fmt.Fprintf(out, "Open this address, and approve the app:\n\n  %s\n\n", authURL)
-	if !f.noBrowser {
-		if done, err := openBrowser(authURL.String()); err != nil {
+	if start != nil {
+		if err := openBrowser("http://" + redirect.Host + start.path); err != nil {
 			fmt.Fprintf(out, "ghlfs: no browser opened (%v); open the address yourself\n", err)
-		} else {
-			defer done()
 		}
 	}
 	fmt.Fprintln(out, "Waiting for the approval. Or paste the address the browser ended on (or the code), then Enter:")
@@ -239,20 +258,29 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	}()
 
 	var code string
-	select {
-	case code = <-codes:
-	case err := <-failures:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("no approval within %v", f.timeout)
+	for code == "" {
+		select {
+		case code = <-codes:
+		case err := <-failures:
+			return err
+		case note := <-notes:
+			fmt.Fprintln(out, note)
+		case <-ctx.Done():
+			return fmt.Errorf("no approval within %v", f.timeout)
+		}
 	}
-	set, err := app.Exchange(ctx, code, f.redirect, f.userType, verifier)
+	// The approval's wait is over: the exchange and the storing have a
+	// time of their own, long enough to outlast a mount's refresh that
+	// holds the lock (once the code is spent, the answer must be kept).
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ghl.StoreTimeout)
+	defer scancel()
+	set, err := app.Exchange(sctx, code, f.redirect, f.userType, verifier)
 	if err != nil {
 		return fmt.Errorf("exchanging the code: %w", err)
 	}
 	// Under the lock a mount refreshing this file holds: its refresh of
 	// the old login cannot overwrite this one.
-	if err := remote.StoreTokenSet(ctx, f.tokenFile, set); err != nil {
+	if err := ghl.StoreTokenSet(sctx, f.tokenFile, set); err != nil {
 		return fmt.Errorf("storing the tokens: %w", err)
 	}
 	who := "location " + set.LocationID
@@ -262,6 +290,33 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	fmt.Fprintf(out, "Logged in: %s, scopes %q. Tokens stored in %s (expires %s; ghlfs mount refreshes it).\n",
 		who, set.Scope, f.tokenFile, set.ExpiresAt.Local().Format(time.RFC1123))
 	return nil
+}
+
+// listenRedirect listens on the --redirect address host (HOST:PORT): for
+// localhost on both 127.0.0.1 and ::1, since a browser may try either
+// first. Another program (maybe another user's) holding either would be
+// handed the code: that is an error. A machine without ::1 has no such
+// address for anyone to hold.
+func listenRedirect(host string) ([]net.Listener, error) {
+	addrs := []string{host}
+	if h, port, err := net.SplitHostPort(host); err == nil && h == "localhost" {
+		addrs = []string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
+	}
+	var lns []net.Listener
+	for i, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil && i > 0 && (errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
+			continue
+		}
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("cannot listen on %s, the --redirect address (%v): another program holds it, and the browser would hand it the code. Stop that program, or pass --redirect with another port the app lists", a, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
 }
 
 // codeFrom takes the code from a redirect's query, checking its state.
@@ -300,17 +355,71 @@ func isLoopbackHost(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// openBrowser opens u where a desktop is there to show it; done removes
-// what it made for the browser, once the login is over.
-//
-// The address holds the login's state (and PKCE challenge): it must not
-// be on a command line, which every user of the machine can read (ps).
-// So the browser is given a page that sends it there, in a file only the
-// user may read (mode 0600, in the user's private runtime folder), and
-// xdg-open (or macOS's open) gets that file's name. A browser that cannot
-// read the file (a sandboxed one) shows an error; the address is printed
-// for the user to open then.
-func openBrowser(u string) (done func(), err error) {
+// startPage is the page the browser is sent to first: a random path of
+// the login's loopback listener, which sends it on to the authorize
+// address. The address holds the login's state (and PKCE challenge): it
+// must not be on a command line, which every user of the machine can
+// read (ps), and xdg-open hands its argument on to the browser's. The
+// start page's address is on the command line instead, so it is served
+// once, and, where the kernel says who owns the other end of the
+// connection (Linux), to this user alone: another user is refused (and
+// the login goes on); a second opening stops the login, since whoever
+// opened it first may have the state. A browser sandboxed from the
+// user's files (snap, flatpak) reaches it as any page on loopback.
+type startPage struct {
+	path, to string
+	notes    chan<- string // what the login says meanwhile
+	failures chan<- error  // what stops it
+
+	mu     sync.Mutex
+	opened bool // guarded by mu
+}
+
+func (p *startPage) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if r.Method != http.MethodGet {
+		http.Error(w, "Method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if uid, ok := requestPeerUID(r); ok && uid != os.Getuid() {
+		http.Error(w, "This is another user's login: ghlfs refused it.", http.StatusForbidden)
+		select {
+		case p.notes <- fmt.Sprintf("ghlfs: another user (%s) opened this login's start page, and was refused", userName(uid)):
+		default:
+		}
+		return
+	}
+	p.mu.Lock()
+	again := p.opened
+	p.opened = true
+	p.mu.Unlock()
+	if again {
+		http.Error(w, "This login's start page was opened already: ghlfs login stopped, since whoever opened it first may have its address. Run ghlfs login again.", http.StatusGone)
+		select {
+		case p.failures <- errors.New("the login's start page was opened twice: whoever opened it first may have this login's address and state, so the login stopped. Run ghlfs login again"):
+		default:
+		}
+		return
+	}
+	http.Redirect(w, r, p.to, http.StatusFound)
+}
+
+// requestPeerUID is the uid of the program that sent r over loopback,
+// where the kernel tells it.
+func requestPeerUID(r *http.Request) (int, bool) {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
+	peer, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+	if !ok || err != nil {
+		return 0, false
+	}
+	return loopbackPeerUID(peer, local)
+}
+
+// openBrowser opens u where a desktop is there to show it, with xdg-open
+// (or macOS's open), whose command line every user can read: u is the
+// login's start page, never the authorize address.
+func openBrowser(u string) error {
 	var prog string
 	switch {
 	case runtime.GOOS == "darwin":
@@ -318,30 +427,12 @@ func openBrowser(u string) (done func(), err error) {
 	case os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "":
 		prog = "xdg-open"
 	default:
-		return func() {}, nil
+		return nil
 	}
-	dir, err := pidDir()
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(dir, "login-*.html") // mode 0600
-	if err != nil {
-		return nil, err
-	}
-	done = func() { os.Remove(f.Name()) }
-	a := html.EscapeString(u)
-	_, err = fmt.Fprintf(f, "<!doctype html>\n<meta charset=\"utf-8\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta http-equiv=\"refresh\" content=\"0;url=%s\">\n<title>ghlfs login</title>\n<p><a href=\"%s\">Continue to HighLevel to approve the app</a></p>\n", a, a)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	cmd := exec.Command(prog, f.Name())
-	if err == nil {
-		err = cmd.Start()
-	}
-	if err != nil {
-		done()
-		return nil, err
+	cmd := exec.Command(prog, u)
+	if err := cmd.Start(); err != nil {
+		return err
 	}
 	go cmd.Wait() // a browser it starts may stay in the foreground
-	return done, nil
+	return nil
 }

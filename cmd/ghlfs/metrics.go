@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/remote"
@@ -22,7 +23,7 @@ import (
 
 // Metrics (--metrics-addr): Prometheus's text format at /metrics, read at
 // each scrape from the counters remote and cache keep themselves
-// (remote.Client.Stats, cache.Store.Stats); neither package knows of
+// (remote.Observer.Stats, cache.Store.Stats); neither package knows of
 // Prometheus. A mount of several locations (agency mode) reports their
 // sum. No label holds an id, a name, a url or a token: endpoints are
 // route templates ("GET /medias/files", "POST /medias/{id}").
@@ -168,7 +169,7 @@ func addPriority(sum *remote.PriorityStats, s remote.PriorityStats) {
 func (s *metricsServer) setLibraries(libs []*library, oauth *remote.CallCounts) {
 	out := make([]metricsSource, 0, len(libs)+1)
 	for _, l := range libs {
-		out = append(out, metricsSource{remote: l.rc.Stats, cache: l.store.Stats})
+		out = append(out, metricsSource{remote: l.obs.Stats, cache: l.store.Stats})
 	}
 	if oauth != nil {
 		out = append(out, metricsSource{remote: oauth.Stats, cache: func() cache.Stats { return cache.Stats{} }})
@@ -207,6 +208,12 @@ func metricsHandler(sources func() []metricsSource, log *slog.Logger) (http.Hand
 // metricsMaxInFlight is how many scrapes are served at once.
 const metricsMaxInFlight = 4
 
+// metricsMaxConns is how many connections the metrics server holds at
+// once (a scraper keeps one, idle between scrapes): more wait in the
+// listen queue, rather than cost the mount a goroutine and buffers each
+// (a client opening thousands, on an address open to the network).
+const metricsMaxConns = 16
+
 // metricsServer serves /metrics until Close.
 type metricsServer struct {
 	addr    string // the address listened on
@@ -235,6 +242,7 @@ func startMetrics(addr string, log *slog.Logger) (*metricsServer, error) {
 		return nil, fmt.Errorf("--metrics-addr: %w", err)
 	}
 	s.addr = ln.Addr().String()
+	ln = netutil.LimitListener(ln, metricsMaxConns)
 	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,5 +116,64 @@ func TestMetricsLimitsScrapesInFlight(t *testing.T) {
 		}
 	case <-entered:
 		t.Errorf("a scrape beyond the limit of %d was served", metricsMaxInFlight)
+	}
+}
+
+// At most metricsMaxConns connections are held at once: with that many
+// open (idle between scrapes), one more is not served until one closes.
+func TestMetricsLimitsConnections(t *testing.T) {
+	s, err := startMetrics("127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// scrape sends one request on c and reads its answer, within d.
+	scrape := func(c net.Conn, d time.Duration) error {
+		c.SetDeadline(time.Now().Add(d))
+		if _, err := io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: ghlfs\r\n\r\n"); err != nil {
+			return err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	var held []net.Conn
+	for range metricsMaxConns {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := scrape(c, 10*time.Second); err != nil {
+			t.Fatalf("scrape %d: %v", len(held), err)
+		}
+		held = append(held, c)
+	}
+	extra, err := net.Dial("tcp", s.addr) // the kernel's listen queue takes it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	if err := scrape(extra, 500*time.Millisecond); err == nil {
+		t.Fatalf("a connection beyond %d was served", metricsMaxConns)
+	}
+	held[0].Close()
+	late, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	extra.Close() // its answer, if any, is late: it gave up
+	if err := scrape(late, 10*time.Second); err != nil {
+		t.Errorf("once a connection closed, another was not served: %v", err)
 	}
 }

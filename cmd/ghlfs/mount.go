@@ -24,6 +24,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 type mountFlags struct {
@@ -90,7 +92,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&m.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
 	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN)")
 	fl.StringVar(&m.location, "location", "", "location (sub-account) id (else $GHL_LOCATION_ID)")
-	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+remote.DefaultBaseURL+")")
+	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+")")
 	fl.BoolVar(&m.readOnly, "read-only", false, "mount read-only: every change fails with EROFS")
 	fl.DurationVar(&m.dirCacheTime, "dir-cache-time", time.Minute, "how long folder listings are trusted before being asked again")
 	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
@@ -98,7 +100,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	m.memCache = 256 << 20
 	fl.Var(&m.memCache, "cache-mem", "file content kept in memory")
 	fl.Var(&m.diskCache, "cache-max-size", "file content kept on disk under --cache-dir (0: none)")
-	m.maxUpload = remote.MaxUploadSize
+	m.maxUpload = ghl.MaxUploadSize
 	fl.Var(&m.maxUpload, "max-upload-size", "largest image or other file uploaded (the API's \"25 MB\", read the conservative way); a bigger write fails with EFBIG. Videos may be up to 500MB (sent with Version v3)")
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation (or one page of a listing) may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
@@ -290,31 +292,26 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 			l.store.Close()
 		}
 	}()
-	// As root, the mount is made, and unmounted, through a handle on the
-	// mountpoint's folder (mountguard_linux.go).
-	guard, at, err := newMountGuard(mountpoint)
+	// As root, the mount is made, and unmounted, through handles on the
+	// mountpoint and its folder (mountguard_linux.go).
+	guard, err := newMountGuard(mountpoint)
 	if err != nil {
 		return err
 	}
 	defer guard.close()
 	var server *fuse.Server
 	if agency {
-		libs, server, err = s.mountAgency(mountpoint, at, cacheDir, fsOpts)
+		libs, server, err = s.mountAgency(mountpoint, guard, cacheDir, fsOpts)
 	} else {
 		var lib *library
 		if lib, err = s.openLibrary(location, cacheDir, true); err == nil {
 			libs = []*library{lib}
-			if server, err = fs.New(lib.store, fsOpts).Mount(at); err != nil {
+			if server, err = guard.mount(fs.New(lib.store, fsOpts).MountVia); err != nil {
 				err = fmt.Errorf("mount %s: %w", mountpoint, err)
 			}
 		}
 	}
 	if err != nil {
-		return err
-	}
-	if err := guard.bind(); errors.Is(err, errNoMountID) {
-		log.Warn("this mount will be unmounted by its path: another user who could change a folder on the way to it could turn that path to another mount", "err", err)
-	} else if err != nil {
 		return err
 	}
 	// ghlfs status and ghlfs unmount ask this process on its control
@@ -427,6 +424,11 @@ func serve(m *mountFlags, mountpoint string, n *notifier, sigs <-chan os.Signal)
 	return nil
 }
 
+// mounter makes a mount: mount(2) is given target; reach, once it is
+// made, returns a path to its root, or fails having undone it. With
+// reach nil, target is the mountpoint (fs.FS.MountVia).
+type mounter func(target string, reach func() (string, error)) (*fuse.Server, error)
+
 // session is what a mount's libraries are opened with.
 type session struct {
 	m      *mountFlags
@@ -436,10 +438,11 @@ type session struct {
 	log    *slog.Logger
 }
 
-// library is one location's library: its client and store.
+// library is one location's library: what its backend sent (status and
+// metrics read it), and its store.
 type library struct {
 	id, name string
-	rc       *remote.Client
+	obs      remote.Observer
 	store    *cache.Store
 }
 
@@ -456,7 +459,7 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 	if rate == 0 {
 		rate = -1
 	}
-	rcConf := remote.Config{
+	rcConf := ghl.Config{
 		BaseURL:      s.apiURL,
 		LocationID:   location,
 		UserAgent:    "ghlfs/" + version,
@@ -474,10 +477,11 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 	if err := s.creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
 		return nil, err
 	}
-	rc, err := remote.New(rcConf)
+	client, err := ghl.New(rcConf)
 	if err != nil {
 		return nil, err
 	}
+	rc := client.Backend()
 	api := apiIdentity(rcBase(s.apiURL))
 	earlier := earlierAPIIdentity(rcBase(s.apiURL))
 	warm := cache.HasSavedListings(cacheDir, location, api) || earlier != "" && cache.HasSavedListings(cacheDir, location, earlier)
@@ -508,7 +512,6 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 		PollInterval:     m.pollInterval,
 		FullSyncInterval: m.fullSync,
 		WriteBackDelay:   m.writeBack,
-		MaxUploadSize:    int64(m.maxUpload),
 		Location:         location,
 		API:              api,
 		LegacyAPI:        legacyAPIIdentity(rcBase(s.apiURL)),
@@ -517,7 +520,7 @@ func (s *session) openLibrary(location, cacheDir string, first bool) (*library, 
 	if err != nil {
 		return nil, err
 	}
-	return &library{id: location, rc: rc, store: store}, nil
+	return &library{id: location, obs: rc, store: store}, nil
 }
 
 // drainAll uploads what is due in every library, at once, within ctx.
@@ -548,7 +551,7 @@ func drainAll(ctx context.Context, libs []*library) (left, writing int) {
 func apiIdentity(apiURL string) string {
 	u, err := url.Parse(apiURL)
 	if err != nil {
-		return "(unparsable API URL)" // remote.New refuses it first
+		return "(unparsable API URL)" // ghl.New refuses it first
 	}
 	host, port := strings.ToLower(u.Hostname()), u.Port()
 	if u.Scheme == "https" && port == "443" || u.Scheme == "http" && port == "80" {
@@ -597,7 +600,7 @@ func legacyAPIIdentity(apiURL string) string {
 
 func rcBase(u string) string {
 	if u == "" {
-		return remote.DefaultBaseURL
+		return ghl.DefaultBaseURL
 	}
 	return u
 }

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 )
@@ -13,11 +11,11 @@ import (
 // unmount through (see mountguard_linux.go).
 type mountGuard struct{ mountpoint string }
 
-func newMountGuard(mountpoint string) (*mountGuard, string, error) {
-	return &mountGuard{mountpoint: mountpoint}, mountpoint, nil
+func newMountGuard(mountpoint string) (*mountGuard, error) {
+	return &mountGuard{mountpoint: mountpoint}, nil
 }
 
-func (g *mountGuard) bind() error { return nil }
+func (g *mountGuard) mount(m mounter) (*fuse.Server, error) { return m(g.mountpoint, nil) }
 
 func (g *mountGuard) unmount(server *fuse.Server, lazy bool) error {
 	if lazy {
@@ -27,9 +25,6 @@ func (g *mountGuard) unmount(server *fuse.Server, lazy bool) error {
 }
 
 func (g *mountGuard) close() {}
-
-// errNoMountID is never returned here.
-var errNoMountID = errors.New("no mount id")
 
 // unmountPath unmounts mp, as root.
 func unmountPath(mp string, flags int) error { return unix.Unmount(mp, flags) }

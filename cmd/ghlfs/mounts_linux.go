@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // userMounts returns the mountpoints of the ghlfs mounts of this user:
@@ -27,9 +29,10 @@ func userMounts() ([]string, error) {
 }
 
 // ghlfsMount is one ghlfs mount of the mount table: its mount id (as
-// statx's STATX_MNT_ID gives it), where it is, and its FUSE options.
+// statx's STATX_MNT_ID gives it), its device (major:minor), where it is,
+// and its FUSE options.
 type ghlfsMount struct {
-	id                uint64
+	id, dev           uint64
 	dir, superOptions string
 }
 
@@ -54,6 +57,13 @@ func ghlfsMounts() ([]ghlfsMount, error) {
 			continue
 		}
 		m := ghlfsMount{id: id, dir: unescapeMountinfo(fields[4])}
+		if maj, min, ok := strings.Cut(fields[2], ":"); ok {
+			a, aerr := strconv.ParseUint(maj, 10, 32)
+			b, berr := strconv.ParseUint(min, 10, 32)
+			if aerr == nil && berr == nil {
+				m.dev = unix.Mkdev(uint32(a), uint32(b))
+			}
+		}
 		if sep+3 < len(fields) {
 			m.superOptions = fields[sep+3]
 		}

@@ -28,3 +28,7 @@ func peerUID(c net.Conn) (int, bool) {
 	}
 	return int(cred.Uid), true
 }
+
+// loopbackPeerUID: this system's tables of sockets are not read; the
+// owner of a loopback connection's other end is not known.
+func loopbackPeerUID(peer, local *net.TCPAddr) (int, bool) { return 0, false }

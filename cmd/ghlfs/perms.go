@@ -165,41 +165,47 @@ func openPrivate(what, path string, secret bool) (*os.File, error) {
 // user's that no one else may read: not through a symlink (a log file in
 // a folder others may write to, such as /tmp, could be one, to a file of
 // theirs or one the user must not overwrite), not a file of another
-// user's (who could read what ghlfs writes), and of mode 0600 whatever it
-// was. With truncate its content goes, once it is known to be the user's
-// file; else writes append.
+// user's (who could read what ghlfs writes), not a FIFO or a device (an
+// open to write would wait for a reader, or write to it), and of mode
+// 0600 whatever it was. With truncate its content goes, once it is known
+// to be the user's file; else writes append.
 func createPrivate(path string, truncate bool) (*os.File, error) {
 	flag := os.O_APPEND
 	if truncate {
 		flag = 0
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|flag, 0o600)
-	if errors.Is(err, syscall.ELOOP) {
+	// O_NONBLOCK: a FIFO does not hold the open until a reader comes
+	// (with no reader it fails, ENXIO); cleared once the file is checked.
+	fd, err := syscall.Open(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK|flag, 0o600)
+	switch {
+	case errors.Is(err, syscall.ELOOP):
 		return nil, fmt.Errorf("%s is a symbolic link, which ghlfs does not follow: give the file itself", path)
+	case errors.Is(err, syscall.ENXIO):
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	case err != nil:
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil {
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		switch {
-		case !fi.Mode().IsRegular():
-			err = fmt.Errorf("%s is not a regular file", path)
-		case ok && int(st.Uid) != os.Geteuid():
-			err = fmt.Errorf("%s belongs to %s, who could read what ghlfs writes there: use a file of your own", path, userName(int(st.Uid)))
-		default:
-			err = f.Chmod(0o600)
+	var st syscall.Stat_t
+	err = syscall.Fstat(fd, &st)
+	switch {
+	case err != nil:
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		err = fmt.Errorf("%s is not a regular file", path)
+	case int(st.Uid) != os.Geteuid():
+		err = fmt.Errorf("%s belongs to %s, who could read what ghlfs writes there: use a file of your own", path, userName(int(st.Uid)))
+	default:
+		if err = syscall.Fchmod(fd, 0o600); err == nil {
+			err = syscall.SetNonblock(fd, false)
 		}
 	}
 	if err == nil && truncate {
-		err = f.Truncate(0)
+		err = syscall.Ftruncate(fd, 0)
 	}
 	if err != nil {
-		f.Close()
+		syscall.Close(fd)
 		return nil, err
 	}
-	return f, nil
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // checkCacheDir makes the cache dir if it is missing (private to the

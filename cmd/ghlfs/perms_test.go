@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestUmaskFlag(t *testing.T) {
@@ -161,5 +163,48 @@ func TestCheckFolders(t *testing.T) {
 	os.Chown(theirs, 65534, 65534)
 	if err := checkFolders("cache dir", filepath.Join(theirs, "cache"), "risk"); err == nil {
 		t.Errorf("a cache dir below another user's folder in a sticky one was accepted")
+	}
+}
+
+// A FIFO put where the log file (or the CPU profile) goes is refused at
+// once, as any file that is not a regular one: opening it to write would
+// wait for a reader for ever, and the mount with it. (With a reader
+// there, the open would not wait, and the file is seen to be a FIFO.)
+func TestCreatePrivateRefusesAFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "ghlfs.log")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, reader := range []bool{false, true} {
+		if reader {
+			r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+		}
+		for _, truncate := range []bool{false, true} {
+			done := make(chan error, 1)
+			go func() {
+				f, err := createPrivate(fifo, truncate)
+				if err == nil {
+					f.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+					t.Errorf("reader %v, truncate %v: %v, want a refusal", reader, truncate, err)
+				}
+			case <-time.After(10 * time.Second):
+				// Free the open that waits (a reader comes), then fail.
+				if r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+					defer r.Close()
+				}
+				<-done
+				t.Fatalf("reader %v, truncate %v: opening a FIFO as the log file waited for a reader", reader, truncate)
+			}
+		}
 	}
 }

@@ -73,7 +73,7 @@ func unmountDirect(mp string) error {
 	if os.Geteuid() == 0 {
 		if err := unmountPath(mp, 0); err == nil {
 			return nil
-		} else if !errors.Is(err, syscall.EPERM) && !errors.Is(err, errNoMountID) {
+		} else if !errors.Is(err, syscall.EPERM) {
 			return fmt.Errorf("unmount %s: %w", mp, err)
 		}
 	}

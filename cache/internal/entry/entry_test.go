@@ -1,0 +1,40 @@
+package entry
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Of keeps the content type (shared, bounded) and the creation time
+// (createdAt, else the time in a Mongo id; unknown when out of range).
+func TestOfTypeAndCreated(t *testing.T) {
+	at := time.Date(2025, 6, 7, 8, 9, 10, 123000000, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		it      remote.Item
+		ctype   string
+		created time.Time
+	}{
+		{"listed", remote.Item{ID: "x1", ContentType: "image/png", CreatedAt: at}, "image/png", at},
+		// A time in an id is the backend's to read (ghl's parser sets
+		// CreatedAt from an ObjectID): the cache never reads ids.
+		{"no time but the id's", remote.Item{ID: "65a1b2c30000000000000000"}, "", time.Time{}},
+		{"type too long", remote.Item{ID: "x2", ContentType: "image/" + strings.Repeat("x", MaxContentTypeBytes)}, "", time.Time{}},
+		{"type at the bound", remote.Item{ID: "x3", ContentType: strings.Repeat("t", MaxContentTypeBytes)}, strings.Repeat("t", MaxContentTypeBytes), time.Time{}},
+		{"year 9999", remote.Item{ID: "x4", CreatedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, "", time.Time{}},
+		{"before 1678", remote.Item{ID: "x5", CreatedAt: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)}, "", time.Time{}},
+	} {
+		e := Of(tc.it)
+		if e.ContentType() != tc.ctype || !e.Created().Equal(tc.created) {
+			t.Errorf("%s: %q, %v; want %q, %v", tc.name, e.ContentType(), e.Created(), tc.ctype, tc.created)
+		}
+	}
+	a := Of(remote.Item{ID: "a", ContentType: strings.Clone("image/jpeg")})
+	b := Of(remote.Item{ID: "b", ContentType: strings.Clone("image/jpeg")})
+	if a.ctype != b.ctype {
+		t.Errorf("two entries of one content type do not share it")
+	}
+}

@@ -1,0 +1,93 @@
+package ghl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// LocationAuth mints access tokens for one location from an agency's
+// (Company) token, at POST /oauth/locationToken. They come without refresh
+// token: a new one is minted when one nears its expiry or is refused.
+type LocationAuth struct {
+	app        OAuthApp
+	company    Authorizer
+	companyID  string
+	locationID string
+	clk        clockwork.Clock
+	flight     singleflight.Group
+
+	mu     sync.Mutex
+	tok    string    // guarded by mu
+	exp    time.Time // guarded by mu
+	issued time.Time // guarded by mu
+}
+
+// NewLocationAuth mints location tokens with company's tokens.
+func NewLocationAuth(app OAuthApp, company Authorizer, companyID, locationID string) *LocationAuth {
+	return &LocationAuth{app: app, company: company, companyID: companyID, locationID: locationID, clk: app.clock()}
+}
+
+func (a *LocationAuth) Token(ctx context.Context) (string, error) {
+	a.mu.Lock()
+	tok, exp, issued := a.tok, a.exp, a.issued
+	a.mu.Unlock()
+	// The margin, or a quarter of a short-lived token's life.
+	margin := min(DefaultRefreshMargin, exp.Sub(issued)/4)
+	if tok != "" && a.clk.Now().Before(exp.Add(-margin)) {
+		return tok, nil
+	}
+	return a.mint(ctx, tok)
+}
+
+func (a *LocationAuth) Refused(ctx context.Context, sent string) (bool, error) {
+	tok, err := a.mint(ctx, sent)
+	if err != nil {
+		return false, err
+	}
+	return tok != sent, nil
+}
+
+// mint replaces stale with a new token; concurrent calls share one,
+// which outlives a caller that gives up (detachedFlight).
+func (a *LocationAuth) mint(callerCtx context.Context, stale string) (string, error) {
+	return detachedFlight(callerCtx, &a.flight, stale, func(ctx context.Context) (string, error) {
+		a.mu.Lock()
+		tok := a.tok
+		a.mu.Unlock()
+		if tok != stale && tok != "" {
+			return tok, nil // minted meanwhile
+		}
+		ct, err := a.company.Token(ctx)
+		if err != nil {
+			return "", err
+		}
+		set, err := a.app.LocationToken(ctx, ct, a.companyID, a.locationID)
+		if errors.Is(err, remote.ErrUnauthorized) && !errors.Is(err, remote.ErrIncurable) {
+			// The agency's token itself was refused: renew it, once (not
+			// for a cause no new token cures, such as a missing scope:
+			// that would spend the agency's refresh token for nothing).
+			if renewed, rerr := a.company.Refused(ctx, ct); rerr != nil {
+				return "", rerr
+			} else if renewed {
+				if ct, err = a.company.Token(ctx); err == nil {
+					set, err = a.app.LocationToken(ctx, ct, a.companyID, a.locationID)
+				}
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("a token for location %s: %w", a.locationID, err)
+		}
+		a.mu.Lock()
+		a.tok, a.exp, a.issued = set.AccessToken, set.ExpiresAt, set.IssuedAt
+		a.mu.Unlock()
+		return set.AccessToken, nil
+	})
+}

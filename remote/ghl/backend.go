@@ -1,0 +1,106 @@
+package ghl
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// The Client as a remote.Backend: what the cache calls. HighLevel lists
+// one item type at a time, makes a new id at every upload, cannot move an
+// item to another folder, and trashes or deletes in bulk; file bytes come
+// from public urls on its storage hosts.
+
+// Backend is the client as the layers above use it.
+func (c *Client) Backend() remote.Backend { return backend{c} }
+
+// backend adapts a *Client to remote.Backend: the client's own methods
+// keep the names and forms its tests and fake grew with.
+type backend struct{ c *Client }
+
+var _ remote.Backend = backend{}
+
+// Caps is what HighLevel does.
+func (c *Client) Caps() remote.Caps {
+	maxSize := c.maxSize
+	return remote.Caps{
+		Kind:           "ghl",
+		XattrPrefix:    "user.ghl.",
+		UniqueNames:    false, // a folder may hold two files of one name
+		NewIDPerUpload: true,
+		MaxUpload:      func(contentType string) int64 { return UploadLimit(contentType, maxSize) },
+		RangeReads:     true,
+		PublicURL:      true,
+		RenameFolders:  true, // where the token has the rename route (RouteRename)
+		Trash:          true,
+		Permanent:      true,
+		OneListing:     false, // type=file or type=folder
+		ListAll:        true,  // fetchAll=true, checked by the cache before it is relied on
+		ListRecent:     true,  // sortBy=updatedAt, checked at every page (ListUpdated)
+	}
+}
+
+func (b backend) Caps() remote.Caps               { return b.c.Caps() }
+func (b backend) Check(ctx context.Context) error { return b.c.Check(ctx) }
+func (b backend) FolderWrites() error             { return b.c.FolderWrites() }
+func (b backend) Stats() remote.Stats             { return b.c.Stats() }
+func (b backend) Usage() remote.Usage             { return b.c.Usage() }
+
+func (b backend) List(ctx context.Context, q remote.ListQuery, restart func(), add func(Item)) error {
+	return b.c.ListEach(ctx, ListQuery{Type: q.Type, ParentID: q.ParentID, FetchAll: q.All, Label: q.Label}, restart, add)
+}
+
+func (b backend) ListUpdated(ctx context.Context, typ string, visit func(Item) bool) error {
+	return b.c.ListUpdated(ctx, typ, visit)
+}
+
+// ReadAt reads the bytes at the file's url: HighLevel serves them from
+// public urls, without the token.
+func (b backend) ReadAt(ctx context.Context, f remote.FileRef, bufs [][]byte, off int64) (int, error) {
+	return b.c.ReadAtv(ctx, f.URL, bufs, off)
+}
+
+func (b backend) Stat(ctx context.Context, f remote.FileRef) (FileInfo, error) {
+	return b.c.StatURL(ctx, f.URL)
+}
+
+func (b backend) CreateFolder(ctx context.Context, parentID, name string) (Item, error) {
+	return b.c.CreateFolder(ctx, parentID, name)
+}
+
+func (b backend) Upload(ctx context.Context, up Upload) (Item, error) {
+	return b.c.UploadFile(ctx, up)
+}
+
+// FindLanded looks for a new file of the attempt's name and size created
+// since it was sent (FindCreated).
+func (b backend) FindLanded(ctx context.Context, a remote.Attempt) (Item, bool, error) {
+	return b.c.FindCreated(ctx, a.ParentID, TypeFile, a.Name, a.Size, a.At, a.Exclude)
+}
+
+func (b backend) Confirm(ctx context.Context, it Item, rivals []Item, exclude []string) (Item, error) {
+	return b.c.Confirm(ctx, it, rivals, exclude)
+}
+
+func (b backend) PickCreated(all []Item, it Item, rivals []Item, exclude []string) (Item, error) {
+	return b.c.PickCreated(all, it, rivals, exclude)
+}
+
+func (b backend) Rename(ctx context.Context, id, name string) error {
+	return b.c.Rename(ctx, id, name)
+}
+
+// Move: the API has no way to put an item in another folder.
+func (b backend) Move(ctx context.Context, id, parentID, name string) error {
+	return fmt.Errorf("move %s to folder %s: %w: the HighLevel API cannot move an item to another folder", id, parentID, remote.ErrNotSupported)
+}
+
+// Remove trashes, or deletes for good, with one bulk call (DeleteMany).
+func (b backend) Remove(ctx context.Context, ids []string, permanent bool) error {
+	status := StatusTrashed
+	if permanent {
+		status = StatusDeleted
+	}
+	return b.c.DeleteMany(ctx, ids, status)
+}

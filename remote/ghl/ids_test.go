@@ -1,0 +1,317 @@
+package ghl_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
+)
+
+// Upload answers whose id is not the listing's, and routes the service
+// may not have (remote/API.md, "Field reports").
+
+func uploadBytes(t *testing.T, c *ghl.Client, parent, name, data string, exclude ...string) (ghl.Item, error) {
+	t.Helper()
+	return c.UploadFile(context.Background(), ghl.Upload{ParentID: parent, Name: name, Size: int64(len(data)), Exclude: exclude,
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }})
+}
+
+// An upload's id is marked unconfirmed; Confirm finds the file as listed:
+// by id when the answer gave the listing's, by url when it did not, and
+// by name, size and time when the answer had no url either.
+func TestConfirmUpload(t *testing.T) {
+	for _, quirks := range [][]string{nil, {ghltest.QuirkUploadIDDiffers}, {ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}, {ghltest.QuirkUUIDIDs}} {
+		t.Run(strings.Join(quirks, "+"), func(t *testing.T) {
+			c, srv := quirkClient(t, ghltest.Options{Quirks: quirks})
+			f := srv.AddFolder("", "F")
+			srv.AddFile(f, "a.png", "", []byte("an older one, not this upload"))
+			it, err := uploadBytes(t, c, "", "a.png", "root one")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !it.Unconfirmed {
+				t.Fatalf("the answer's id %s is not marked unconfirmed", it.ID)
+			}
+			srv.ResetStats()
+			got, err := c.Confirm(context.Background(), it, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := srv.Stats().ByEndpoint[ghltest.EndpointList]; it.URL != "" && n != 1 {
+				t.Errorf("Confirm made %d list calls, want 1 (a search's first page shows it)", n)
+			}
+			fake, ok := srv.Item(got.ID)
+			if !ok || fake.Name != "a.png" || fake.ParentID != "" || got.Unconfirmed {
+				t.Fatalf("confirmed as %+v, the fake has %+v", got, fake)
+			}
+			if b, _ := srv.Content(got.ID); string(b) != "root one" {
+				t.Fatalf("confirmed as a file holding %q", b)
+			}
+			differs := len(quirks) > 0 && quirks[0] == ghltest.QuirkUploadIDDiffers
+			if (got.ID != it.ID) != differs {
+				t.Fatalf("answer %s, listed %s", it.ID, got.ID)
+			}
+		})
+	}
+}
+
+// The first upload into a folder is checked with a listing: that check
+// finds the file by its url, and so confirms the listing's id; under
+// parent-ignored the copy in the root is found by its url too, and the
+// copy trashed is that one.
+func TestPlacementFindsTheUploadByURL(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers}})
+	f := srv.AddFolder("", "F")
+	it, err := uploadBytes(t, c, f, "a.txt", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fake, ok := srv.Item(it.ID); !ok || it.Unconfirmed || fake.Name != "a.txt" {
+		t.Fatalf("upload %+v: the fake has %+v", it, fake)
+	}
+
+	c, srv = quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkParentIgnored}})
+	f = srv.AddFolder("", "F")
+	_, err = uploadBytes(t, c, f, "a.txt", "a")
+	var mis *ghl.MisplacedError
+	if !errors.As(err, &mis) || !mis.Trashed {
+		t.Fatalf("upload into a folder: %v", err)
+	}
+	if fake, _ := srv.Item(mis.ID); fake.Name != "a.txt" || fake.Status != ghltest.StatusTrashed {
+		t.Fatalf("the misplaced copy %s is %+v", mis.ID, fake)
+	}
+}
+
+// A file not in its folder's listing is not confirmed, whatever its id:
+// ErrUnconfirmed, never ErrNotFound (it is not known to be gone).
+// (Also where listings show trashed items, marked so.)
+func TestConfirmNotListed(t *testing.T) {
+	for _, quirks := range [][]string{{ghltest.QuirkUploadIDDiffers}, {ghltest.QuirkUploadIDDiffers, ghltest.QuirkTrashListed}, {ghltest.QuirkTrashListed}} {
+		c, srv := quirkClient(t, ghltest.Options{Quirks: quirks})
+		it, err := uploadBytes(t, c, "", "a.txt", "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range srv.Items() {
+			if err := c.DeleteMany(context.Background(), []string{x.ID}, ghl.StatusTrashed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = c.Confirm(context.Background(), it, nil, nil)
+		if !errors.Is(err, remote.ErrUnconfirmed) || errors.Is(err, remote.ErrNotFound) {
+			t.Fatalf("%v: Confirm of a file not listed: %v", quirks, err)
+		}
+	}
+}
+
+// A lost answer is looked for; an earlier upload of the same name, known
+// only by its url (its answer's id was not the listing's), is never taken
+// for it.
+func TestFindCreatedExcludesByURL(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers}})
+	since := time.Now()
+	first, err := uploadBytes(t, c, "", "a.txt", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, []string{first.ID})
+	if err != nil || !ok {
+		t.Fatalf("without the url: %v %v", ok, err)
+	}
+	got, ok, err = c.FindCreated(context.Background(), "", ghl.TypeFile, "a.txt", 1, since, []string{first.ID, first.URL})
+	if err != nil || ok {
+		t.Fatalf("the earlier upload was taken for a new one: %+v (%v)", got, err)
+	}
+	_ = srv
+}
+
+// update-404: a rename is refused as a route the service lacks, told
+// apart from an item it lacks, and learnt: the second rename makes no
+// call.
+func TestRenameRouteMissing(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUpdate404}})
+	id := srv.AddFile("", "a.txt", "", []byte("a"))
+	for i := range 2 {
+		err := c.Rename(context.Background(), id, "b.txt")
+		var re *ghl.RouteError
+		if !errors.As(err, &re) || !errors.Is(err, remote.ErrRouteMissing) || errors.Is(err, remote.ErrNotFound) || re.Route != ghl.RouteRename {
+			t.Fatalf("rename %d: %v", i, err)
+		}
+		if !strings.Contains(err.Error(), "Cannot POST /medias/"+id) {
+			t.Fatalf("rename %d: %v does not give the service's words", i, err)
+		}
+		if err := c.RenameMany(context.Background(), []ghl.Renaming{{ID: id, Name: "b.txt"}}); !errors.Is(err, remote.ErrRouteMissing) {
+			t.Fatalf("bulk rename %d: %v", i, err)
+		}
+	}
+	st := srv.Stats().ByEndpoint
+	if st[ghltest.EndpointRename] != 1 || st[ghltest.EndpointUpdateMany] != 1 {
+		t.Fatalf("calls: %v; each route is asked once", st)
+	}
+	if !c.RouteRefused(ghl.RouteRename) || c.RouteRefused(ghl.RouteDeleteMany) {
+		t.Fatal("RouteRefused does not say what was learnt")
+	}
+	// An unknown item is still a plain 404.
+	c2, _ := quirkClient(t, ghltest.Options{})
+	if err := c2.Rename(context.Background(), "0123456789abcdef01234567", "x"); !errors.Is(err, remote.ErrNotFound) || errors.Is(err, remote.ErrRouteMissing) {
+		t.Fatalf("rename of an unknown item: %v", err)
+	}
+}
+
+// no-bulk-routes: a removal falls back to DELETE /medias/{id}, one by
+// one, with altId and altType (delete-needs-alt refuses it without); the
+// bulk route is asked once. A trash asked for falls back too (the token
+// has no other way to remove), with one WARN line for the client's life
+// saying that DELETE may delete for good.
+func TestDeleteWithoutBulkRoute(t *testing.T) {
+	var log bytes.Buffer // written by the calls below, in this goroutine
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}}, func(cfg *ghl.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	warns := func() []string {
+		var out []string
+		for _, l := range strings.Split(log.String(), "\n") {
+			if strings.Contains(l, "level=WARN") && strings.Contains(l, "DELETE /medias/{id}") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	a := srv.AddFile("", "a.txt", "", []byte("a"))
+	b := srv.AddFile("", "b.txt", "", []byte("b"))
+	c1 := srv.AddFile("", "c.txt", "", []byte("c"))
+	if err := c.DeleteMany(context.Background(), []string{a}, ghl.StatusTrashed); err != nil {
+		t.Fatalf("trash without the bulk route: %v", err)
+	}
+	if it, _ := srv.Item(a); it.Status == ghltest.StatusActive {
+		t.Fatalf("a trash without the bulk route left the file %s", it.Status)
+	}
+	if err := c.DeleteMany(context.Background(), []string{c1}, ghl.StatusTrashed); err != nil {
+		t.Fatal(err)
+	}
+	if w := warns(); len(w) != 1 || !strings.Contains(w[0], "may delete for good") || !strings.Contains(w[0], "--read-only") {
+		t.Fatalf("WARN lines about DELETE: %q", w)
+	}
+	if err := c.DeleteMany(context.Background(), []string{b}, ghl.StatusDeleted); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{b, c1} {
+		if it, _ := srv.Item(id); it.Status == ghltest.StatusActive {
+			t.Fatalf("%s is %s", it.Name, it.Status)
+		}
+	}
+	// Gone already: not done, for the caller to check a listing.
+	var nd *ghl.NotDoneError
+	if err := c.DeleteMany(context.Background(), []string{a}, ghl.StatusDeleted); !errors.As(err, &nd) || nd.IDs[0] != a {
+		t.Fatalf("delete of a deleted file: %v", err)
+	}
+	st := srv.Stats().ByEndpoint
+	if st[ghltest.EndpointDeleteMany] != 1 || st[ghltest.EndpointDelete] != 4 {
+		t.Fatalf("calls: %v", st)
+	}
+	if len(warns()) != 1 {
+		t.Fatalf("WARN lines about DELETE: %q", warns())
+	}
+}
+
+// Two uploads of one name and size, a moment apart, whose answers give
+// neither the listed id nor a url (a file rewritten): each is told by its
+// rank among the uploads no listing has shown, never by "the newest"
+// (which took the new copy for the old, and had it trashed). Where the
+// files listed are not as many as the uploads (one not listed yet, or
+// gone; or one uploaded elsewhere meanwhile), none is taken.
+func TestConfirmByTimeAmongRivals(t *testing.T) {
+	// The service's clock, a millisecond on at least at each reading: two
+	// uploads here may come within one (the service then lists them with
+	// one createdAt, and none would be taken).
+	var mu sync.Mutex
+	var last time.Time
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		last = maxTime(time.Now(), last.Add(time.Millisecond))
+		return last
+	}
+	c, srv := quirkClient(t, ghltest.Options{Now: now, Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}})
+	ctx := context.Background()
+	one, err := uploadBytes(t, c, "", "a.txt", "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := uploadBytes(t, c, "", "a.txt", "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.URL != "" || one.SentAt.IsZero() || one.CreatedAt.Before(one.SentAt) {
+		t.Fatalf("the answer %+v: want no url, and the times it was under way", one)
+	}
+	content := func(it remote.Item) string {
+		b, _ := srv.Content(it.ID)
+		return string(b)
+	}
+	for _, c1 := range []struct {
+		it, rival remote.Item
+		want      string
+	}{{one, two, "one"}, {two, one, "two"}} {
+		got, err := c.Confirm(ctx, c1.it, []remote.Item{c1.rival}, nil)
+		if err != nil || content(got) != c1.want {
+			t.Fatalf("the upload of %q confirmed as %+v holding %q (%v)", c1.want, got, content(got), err)
+		}
+	}
+	// Without its rival, the old copy could be either file.
+	if got, err := c.Confirm(ctx, one, nil, nil); !errors.Is(err, remote.ErrUnconfirmed) {
+		t.Fatalf("without the second upload known, the first confirmed as %+v holding %q (%v)", got, content(got), err)
+	}
+	// The second known by its listed id (excluded): the first is the one left.
+	second, err := c.Confirm(ctx, two, []remote.Item{one}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Confirm(ctx, one, nil, []string{second.ID}); err != nil || content(got) != "one" {
+		t.Fatalf("with the second excluded, the first confirmed as %+v holding %q (%v)", got, content(got), err)
+	}
+	// A file of the name and size uploaded elsewhere meanwhile: three
+	// files for two uploads, none taken.
+	srv.AddFile("", "a.txt", "", []byte("zzz"))
+	if got, err := c.Confirm(ctx, one, []remote.Item{two}, nil); !errors.Is(err, remote.ErrUnconfirmed) {
+		t.Fatalf("with a third file, the first confirmed as %+v holding %q (%v)", got, content(got), err)
+	}
+}
+
+// A url is compared by its object name: an answer may give the CDN's
+// address of a file the listing gives at the bucket. A short name
+// ("photo.png") is not taken to name one object.
+func TestSameURL(t *testing.T) {
+	const uuid = "0d7f2a8e-5c1b-4e55-9d0a-3c1f7b2e9a41"
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"https://assets.cdn.filesafe.space/loc/media/" + uuid + ".png", "https://storage.googleapis.com/msgsndr/loc/media/" + uuid + ".png", true},
+		{"https://h/loc/media/" + uuid + ".png?sig=1", "https://h/loc/media/" + uuid + ".png?sig=2", true},
+		{"https://h/a/photo.png", "https://h/b/photo.png", false},
+		{"https://h/a/photo.png?x=1", "https://h/a/photo.png", true},
+		{"https://h/loc/media/" + uuid + ".png", "https://h/loc/media/" + uuid + ".jpg", false},
+		{"", "", false},
+	} {
+		if got := remote.SameURL(c.a, c.b); got != c.want {
+			t.Errorf("SameURL(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
