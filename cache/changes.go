@@ -240,6 +240,11 @@ func (q *queue) recordOf(e Entry, state string, writers int, data bool) (*record
 		return nil, nil
 	}
 	q.byKey[r.key], q.byID[r.id] = r, r
+	if _, ok := q.keys[e.ID]; !ok && e.ID != "" {
+		// The copy being changed: a look-up of an upload by name, size
+		// and time never takes it for the upload (claims.go).
+		q.setKeyLocked(e.ID, e.Key)
+	}
 	q.mu.Unlock()
 	return r, nil
 }
@@ -301,20 +306,32 @@ func (q *queue) download(ctx context.Context, e Entry, f *os.File) (int64, error
 	}
 }
 
-// read returns the record of key with one more reader, if it has bytes
-// the mount shows.
-func (q *queue) read(key string) *record {
+// read returns the record of key with one more reader, and the spool
+// file that reader reads, if it has bytes the mount shows.
+func (q *queue) read(key string) (*record, *os.File) {
 	r := q.lookup(key)
 	if r == nil {
-		return nil
+		return nil, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.visibleLocked() {
-		return nil
+		return nil, nil
 	}
 	r.readers++
-	return r
+	return r, r.data
+}
+
+// shows reports whether the record of key has bytes the mount shows (as
+// read would find them), without counting a reader.
+func (q *queue) shows(key string) bool {
+	r := q.lookup(key)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.visibleLocked()
 }
 
 // release counts one reader or writer fewer. When the last writer goes,
@@ -424,6 +441,10 @@ func (r *record) finishLocked() {
 	if r.writers+r.readers > 0 || r.sending {
 		return
 	}
+	for _, f := range r.kept {
+		f.Close()
+	}
+	r.kept = nil
 	if r.gone {
 		if r.data != nil { // the last open file of a record out of the queue
 			r.closeDataLocked()
@@ -533,7 +554,7 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
 			taken = append(taken, cur.ID)
-			claims = withClaim(claims, cur)
+			claims = q.withClaim(claims, cur)
 		}
 	}
 	r.mu.Lock()
@@ -572,7 +593,7 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 	r.rf.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
-		claims = withClaim(claims, *replace)
+		claims = q.withClaim(claims, *replace)
 	}
 	r.rf.Claims = maps.Clone(r.rf.Claims)
 	for _, id := range taken {

@@ -29,15 +29,21 @@ import (
 //     itself (confirmEntry, queue.confirmRecord: remote.Confirm, by id,
 //     url, or name, size and time); not found, the change fails and is
 //     tried again, never taken as done.
+//   - By name, size and time (an answer without the listed id or a url a
+//     listing shows), a file is taken only if it was created while its
+//     upload was under way and nothing else the mount knows accounts for
+//     it: the copies it made, changed or retired (queue.keys), the files
+//     other uploads were found to be (adopted), every copy a record holds
+//     or is to trash (exclusions); the other uploads no listing has shown
+//     yet are its rivals (folders.rivals), told apart by the order they
+//     were sent in (remote.PickCreated). More than one file left that
+//     could be it: none is taken, and the change waits. (Taking the
+//     newest match took a rewrite's new copy for the old one, and trashed
+//     it.) Listings apply the same rule as they come in (matchLocked,
+//     adoptGuesses), without a call.
 //   - The mark lasts as long as the id: a record keeps its answers'
 //     claims (recordFile.Claims) across restarts, and the saved listings
 //     keep the flag (snapUnconfirmed).
-
-// claimItem is an unconfirmed entry as remote.Confirm looks for it.
-func claimItem(e Entry) remote.Item {
-	return remote.Item{ID: e.ID, Name: e.Name, Type: remote.TypeFile, ParentID: e.ParentID, URL: e.URL(), Size: e.Size,
-		Unconfirmed: true}
-}
 
 // adoption is one unconfirmed id found in a listing.
 type adoption struct {
@@ -47,19 +53,77 @@ type adoption struct {
 
 // claim notes an upload whose answer's id is unconfirmed: listings of its
 // folder are searched for it from now on.
-func (f *folders) claim(e Entry) {
-	if !e.Unconfirmed() || e.ID == "" {
+func (f *folders) claim(id string, c claimFile) {
+	if id == "" {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, done := f.adopted[e.ID]; done {
+	if _, done := f.adopted[id]; done {
 		return
 	}
-	if f.claims[e.ParentID] == nil {
-		f.claims[e.ParentID] = make(map[string]Entry)
+	if f.claims[c.ParentID] == nil {
+		f.claims[c.ParentID] = make(map[string]claimFile)
 	}
-	f.claims[e.ParentID][e.ID] = e
+	f.claims[c.ParentID][id] = c
+}
+
+// unclaim forgets an upload whose file no listing showed, when nothing
+// looks for it any more.
+func (f *folders) unclaim(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unclaimLocked(id)
+}
+
+func (f *folders) unclaimLocked(id string) {
+	for folder, m := range f.claims {
+		if _, ok := m[id]; ok {
+			delete(m, id)
+			if len(m) == 0 {
+				delete(f.claims, folder)
+			}
+		}
+	}
+}
+
+// claimed returns the claim noted for an answer's id.
+func (f *folders) claimed(id string) (claimFile, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.claims {
+		if c, ok := m[id]; ok {
+			return c, true
+		}
+	}
+	return claimFile{}, false
+}
+
+// rivals returns the other uploads of a folder that no listing has shown
+// yet, as remote.Confirm takes them: a file one of them stands for is
+// not another's.
+func (f *folders) rivals(folderID, except string) []remote.Item {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []remote.Item
+	for id, c := range f.claims[folderID] {
+		if id != except {
+			out = append(out, c.item(id))
+		}
+	}
+	return out
+}
+
+// adoptedIDs returns the listed ids uploads were found to be: each is
+// that upload's file, and no other's.
+func (f *folders) adoptedIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.adopted))
+	for _, x := range f.adopted {
+		out = append(out, x.ID)
+	}
+	return out
 }
 
 // adoptedOf returns the listed file an unconfirmed id was found to be.
@@ -71,8 +135,9 @@ func (f *folders) adoptedOf(id string) (Entry, bool) {
 }
 
 // adopt records that the upload answered as id is listed as x, rewrites
-// the stored listing of its folder accordingly, and tells the queue.
-func (f *folders) adopt(id string, x Entry) {
+// the stored listing of its folder accordingly, and tells the queue; false
+// if id was adopted already, or x is another upload's file.
+func (f *folders) adopt(id string, x Entry) bool {
 	f.mu.Lock()
 	done := f.adoptLocked(id, x)
 	if done {
@@ -88,6 +153,7 @@ func (f *folders) adopt(id string, x Entry) {
 	if done {
 		f.tellAdopted([]adoption{{answer: id, listed: x}})
 	}
+	return done
 }
 
 // adoptLocked records an adoption; false if id was adopted already. The
@@ -96,20 +162,16 @@ func (f *folders) adoptLocked(id string, x Entry) bool {
 	if _, done := f.adopted[id]; done {
 		return false
 	}
+	if other, ok := f.listedAs[x.ID]; ok && other != id {
+		return false // the file of another upload
+	}
 	x.Key, x.Pending = x.ID, false
 	x.SetUnconfirmed(false)
 	f.adopted[id] = x
 	if x.ID != id {
 		f.listedAs[x.ID] = id
 	}
-	for folder, m := range f.claims {
-		if _, ok := m[id]; ok {
-			delete(m, id)
-			if len(m) == 0 {
-				delete(f.claims, folder)
-			}
-		}
-	}
+	f.unclaimLocked(id)
 	return true
 }
 
@@ -125,37 +187,95 @@ func (f *folders) tellAdopted(done []adoption) {
 }
 
 // matchLocked looks for the unconfirmed uploads of a folder among
-// entries as listed, by id or by url (among the entries of its name: a
-// file renamed elsewhere is found by confirmEntry), and adopts those
-// found. The caller holds mu, and tells the queue of what it returns once
-// it has let go of mu.
-func (f *folders) matchLocked(folderID string, entries []Entry) []adoption {
+// entries as listed, and adopts those found by id or by url (done). An
+// answer that gave neither is told by name, size and time of creation
+// among the listed files of its name no other upload accounts for, as
+// remote.PickCreated tells them apart: those are guesses, which
+// adoptGuesses checks against the files the queue knows (the copy an
+// upload replaces may be of its name and size, and listed by a fetch that
+// began before the upload landed) before it adopts them. (A file renamed
+// elsewhere is found by confirmEntry.) The caller holds mu, and hands
+// both on once it has let go of mu: done to tellAdopted, guesses to
+// adoptGuesses.
+func (f *folders) matchLocked(folderID string, entries []Entry) (done, guesses []adoption) {
 	claims := f.claims[folderID]
 	if len(claims) == 0 {
-		return nil
+		return nil, nil
 	}
 	byName := make(map[string][]string, len(claims))
 	for id, c := range claims {
 		byName[c.Name] = append(byName[c.Name], id)
 	}
-	var done []adoption
+	listed := make(map[string][]remote.Item) // by name: the files that may be one of the claims
 	for _, x := range entries {
 		ids, ok := byName[x.Name]
 		if !ok || x.Unconfirmed() || x.Pending || x.IsDir {
 			continue
 		}
+		found := false
 		for _, id := range ids {
 			c, open := claims[id]
-			if !open || (x.ID != id && !remote.SameURL(x.URL(), c.URL())) {
+			if !open || (x.ID != id && !remote.SameURL(x.URL(), c.URL)) {
 				continue
 			}
 			if f.adoptLocked(id, x) {
 				done = append(done, adoption{answer: id, listed: f.adopted[id]})
 			}
+			found = true
 			break
 		}
+		if !found {
+			listed[x.Name] = append(listed[x.Name], remote.Item{ID: x.ID, Name: x.Name, Type: remote.TypeFile,
+				ParentID: x.ParentID, URL: x.URL(), Size: x.Size, CreatedAt: x.Created()})
+		}
 	}
-	return done
+	if len(listed) == 0 || len(claims) == 0 {
+		return done, nil
+	}
+	taken := make([]string, 0, len(f.adopted))
+	for _, x := range f.adopted {
+		taken = append(taken, x.ID)
+	}
+	for name, files := range listed {
+		ids := slices.Clone(byName[name])
+		slices.Sort(ids)
+		for _, id := range ids {
+			c, open := claims[id]
+			if !open || c.URL != "" {
+				continue // an answer with a url is told by it alone
+			}
+			var rivals []remote.Item
+			for _, other := range byName[name] {
+				if rc, ok := claims[other]; ok && other != id {
+					rivals = append(rivals, rc.item(other))
+				}
+			}
+			x, err := f.rc.PickCreated(files, c.item(id), rivals, taken)
+			if err != nil {
+				continue
+			}
+			if i := slices.IndexFunc(entries, func(e Entry) bool { return e.ID == x.ID }); i >= 0 {
+				guesses = append(guesses, adoption{answer: id, listed: entries[i]})
+				taken = append(taken, x.ID)
+			}
+		}
+	}
+	return done, guesses
+}
+
+// adoptGuesses adopts the files matchLocked told by name, size and time,
+// but those the queue knows as other files (knownFn: copies it uploaded,
+// replaced or retired). Called with no lock of folders held.
+// It reports whether it adopted any.
+func (f *folders) adoptGuesses(guesses []adoption) bool {
+	any := false
+	for _, g := range guesses {
+		if f.knownFn != nil && f.knownFn(g.listed.ID) {
+			continue
+		}
+		any = f.adopt(g.answer, g.listed) || any
+	}
+	return any
 }
 
 // resolveLocked puts each unconfirmed entry of an adopted id out of
@@ -221,23 +341,20 @@ func (f *folders) claimURLs() []string {
 	var out []string
 	for _, m := range f.claims {
 		for _, c := range m {
-			if u := c.URL(); u != "" {
-				out = append(out, u)
+			if c.URL != "" {
+				out = append(out, c.URL)
 			}
 		}
 	}
 	return out
 }
 
-// confirmMargin is how long before an upload's answer came its file may
-// have been created on the service's clock (the upload of a large file
-// takes that long, and a clock may be off).
-const confirmMargin = 10 * time.Minute
-
 // confirmEntry returns the file e stands for as listed, when e's id is an
 // upload's answer no listing has shown: known already, or looked up in
-// its folder's listing. Not found, it fails (ErrUnavailable): the file is
-// not known to be gone, and a change must not act on a guessed id.
+// its folder's listing (remote.Confirm: by id, by url, else by name, size
+// and time among the files no other upload or record accounts for). Not
+// found, it fails (ErrUnavailable): the file is not known to be gone, and
+// a change must not act on a guessed id.
 func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
 	if !e.Unconfirmed() {
 		return e, nil
@@ -246,17 +363,19 @@ func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
 		x.Key = e.Key
 		return x, nil
 	}
-	since := e.Created()
-	if since.IsZero() {
-		since = q.clock.Now()
-	}
-	claim := claimItem(e)
+	claim := q.claimOf(e).item(e.ID)
 	if name, ok := q.remoteName(e.Key, e.ID); ok {
 		// Renamed through the queue, not yet in the library: it is
 		// listed under the name it was uploaded with.
 		claim.Name = name
 	}
-	found, err := q.rc.Confirm(ctx, claim, since.Add(-confirmMargin), q.exclusions(e.ID, e.URL()))
+	found, err := q.rc.Confirm(ctx, claim, q.folders.rivals(claim.ParentID, e.ID), q.exclusions(e.ID, claim.URL))
+	if x, ok := q.folders.adoptedOf(e.ID); ok {
+		// Found meanwhile (a listing, or another look-up): the listed id
+		// it was found as is among those a look-up begun since excludes.
+		x.Key = e.Key
+		return x, nil
+	}
 	if err != nil {
 		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, translate(err))
 	}
@@ -298,9 +417,20 @@ func (q *queue) known(e Entry) (Entry, bool) {
 }
 
 // exclusions are the ids and urls of the files the mount knows, less one
-// file's own: a lost upload, or an unconfirmed one, is none of them.
+// file's own: a lost upload, or an unconfirmed one, is none of them. They
+// are the copies the mount uploaded or retired (and the urls of those no
+// listing has shown), the listed files uploads were found to be, and
+// every copy a record holds or is to trash.
 func (q *queue) exclusions(id, url string) []string {
-	out := q.knownIDs()
+	out := append(q.knownIDs(), q.folders.adoptedIDs()...)
+	for _, r := range q.records() {
+		r.mu.Lock()
+		if r.rf.RemoteID != "" {
+			out = append(out, r.rf.RemoteID)
+		}
+		out = append(out, r.rf.Replaces...)
+		r.mu.Unlock()
+	}
 	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
 }
 
@@ -335,11 +465,15 @@ func (q *queue) adoptedAs(id string, x Entry) {
 // replaced by the listed one. Called with r.mu held; it lets go of it.
 //
 // A copy the record is to trash (one it replaces, or any copy of a file
-// removed) that its folder's listing does not show is not in the library
-// as far as a listing can tell, which is what trashing it is for: it is
-// dropped, as a trash answered {"deleted": false} for an item no longer
-// listed is (folders.remove). The copy that holds the file is only ever
-// renamed by a listed id: not found, the rename waits.
+// removed) that its folder's listing does not show may not be listed yet
+// (an index behind the store, a listing that lags): it is looked for
+// again, as long as its upload is recent (unlistedGrace since its
+// answer). After that it is not in the library as far as a listing can
+// tell, which is what trashing it is for: it is dropped, as a trash
+// answered {"deleted": false} for an item no longer listed is
+// (folders.remove), with one WARN line (should the library hold it after
+// all, it shows as a file of its own). The copy that holds the file is
+// only ever renamed by a listed id: not found, the rename waits.
 func (q *queue) confirmRecord(r *record) (bool, error) {
 	claims := make(map[string]claimFile)
 	for _, id := range r.toConfirmLocked() {
@@ -349,16 +483,21 @@ func (q *queue) confirmRecord(r *record) (bool, error) {
 	r.away()
 	found := make(map[string]Entry, len(claims))
 	var unlisted []string
-	var firstErr error
+	var firstErr, quiet error // quiet: a copy not listed yet, said already
 	for id, c := range claims {
 		e := c.entry(id)
 		ctx, cancel := q.opContext(0)
 		x, err := q.confirmEntry(ctx, e)
 		cancel()
+		toTrash := errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID)
 		switch {
-		case errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID):
-			q.log.Info(fmt.Sprintf("%s: a copy to trash (answered as id %s) is not in its folder's listing; nothing to trash", name, id), "name", name)
+		case toTrash && q.clock.Since(c.At) >= unlistedGrace:
+			q.log.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
+				name, id, c.At.Format(time.RFC3339), err), "name", name)
 			unlisted = append(unlisted, id)
+		case toTrash:
+			q.log.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
+			quiet = cmpErr(quiet, err)
 		case err != nil:
 			firstErr = cmpErr(firstErr, err)
 		default:
@@ -376,6 +515,7 @@ func (q *queue) confirmRecord(r *record) (bool, error) {
 		}
 		for _, id := range unlisted {
 			r.unlistedLocked(id)
+			q.folders.unclaim(id)
 		}
 		if err := r.saveLocked(); err != nil {
 			return false, err
@@ -387,8 +527,15 @@ func (q *queue) confirmRecord(r *record) (bool, error) {
 		q.log.Error(fmt.Sprintf("%s: could not find its upload in the library's listing; nothing is changed by a guessed id (will retry): %v", name, firstErr), "name", name)
 		return false, firstErr
 	}
+	if quiet != nil {
+		return false, quiet
+	}
 	return true, nil
 }
+
+// unlistedGrace is how long after its answer an upload its folder's
+// listing does not show is still looked for, as a copy to trash.
+const unlistedGrace = 10 * time.Minute
 
 func cmpErr(first, err error) error {
 	if first != nil {
@@ -423,6 +570,23 @@ type claimFile struct {
 	URL      string    `json:"url,omitempty"`
 	Size     int64     `json:"size"`
 	At       time.Time `json:"at"` // when the answer came, by this machine's clock
+	// Sent and Answered are when the upload was sent and answered, by
+	// the API client's clock (remote.Item.SentAt and CreatedAt; the same
+	// clock as At but in tests): its file was created between them
+	// (remote.Confirm). Zero when not known (a record of an earlier
+	// version, or a claim read from a listing an earlier mount saved).
+	Sent     time.Time `json:"sent,omitzero"`
+	Answered time.Time `json:"answered,omitzero"`
+}
+
+// item is the claim as remote.Confirm takes it.
+func (c claimFile) item(id string) remote.Item {
+	it := remote.Item{ID: id, Name: c.Name, Type: remote.TypeFile, ParentID: c.ParentID, URL: c.URL, Size: c.Size,
+		SentAt: c.Sent, CreatedAt: c.Answered, Unconfirmed: true}
+	if it.CreatedAt.IsZero() {
+		it.SentAt, it.CreatedAt = time.Time{}, c.At
+	}
+	return it
 }
 
 func (c claimFile) entry(id string) Entry {
@@ -506,20 +670,25 @@ func (r *record) adoptID(id, listed string) {
 	r.publishLocked()
 }
 
-// claimOf is an unconfirmed entry as a record keeps it.
-func claimOf(e Entry) claimFile {
+// claimOf is an unconfirmed entry as a record keeps it: the claim noted
+// when its upload was answered, if this mount has it (with the times the
+// upload was under way), else as the entry shows it.
+func (q *queue) claimOf(e Entry) claimFile {
+	if c, ok := q.folders.claimed(e.ID); ok {
+		return c
+	}
 	return claimFile{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created()}
 }
 
 // withClaim adds e's claim to claims when e's id is unconfirmed.
-func withClaim(claims map[string]claimFile, e Entry) map[string]claimFile {
+func (q *queue) withClaim(claims map[string]claimFile, e Entry) map[string]claimFile {
 	if !e.Unconfirmed() || e.ID == "" {
 		return claims
 	}
 	if claims == nil {
 		claims = make(map[string]claimFile)
 	}
-	claims[e.ID] = claimOf(e)
+	claims[e.ID] = q.claimOf(e)
 	return claims
 }
 
@@ -527,7 +696,7 @@ func withClaim(claims map[string]claimFile, e Entry) map[string]claimFile {
 // unconfirmed. The caller holds r.mu.
 func (r *record) addClaimLocked(e Entry) {
 	if e.Unconfirmed() && e.ID != "" {
-		r.keepClaimLocked(e.ID, claimOf(e))
+		r.keepClaimLocked(e.ID, r.q.claimOf(e))
 	}
 }
 
@@ -538,5 +707,5 @@ func (r *record) keepClaimLocked(id string, c claimFile) {
 		r.rf.Claims = make(map[string]claimFile)
 	}
 	r.rf.Claims[id] = c
-	r.q.folders.claim(c.entry(id))
+	r.q.folders.claim(id, c)
 }

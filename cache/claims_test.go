@@ -2,7 +2,9 @@ package cache
 
 import (
 	"context"
+	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 
@@ -288,4 +290,86 @@ func TestUploadNoURLLookedUpUnderItsLibraryName(t *testing.T) {
 	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "one" {
 		t.Fatalf("b.txt in the library: %q", got)
 	}
+}
+
+// A copy to trash whose upload its folder's listing does not show yet (an
+// index behind the store) is looked for again while the upload is recent,
+// and trashed once listed; past the grace it is given up, with one WARN
+// line. (It was dropped at the first look-up as "nothing to trash": the
+// old copy stayed in the library, and came back in the mount once the
+// record left.)
+func TestCopyToTrashNotListedYet(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		log := &logBuf{}
+		e := quirkWB(t, []string{ghltest.QuirkUploadIDDiffers}, func(o *Options) {
+			o.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		})
+		e.uploaded(t, "a.txt", "one")
+		e.rt.hidden.Store("a.txt")
+		e.write(t, "a.txt", "two")
+		e.clock.Advance(delay)
+		eventually(t, "the look-up of the old copy", func() bool {
+			return slices.ContainsFunc(log.lines("INFO"), func(l string) bool { return strings.Contains(l, "not in its folder's listing") })
+		})
+		if got := live(e.srv, "a.txt"); len(got) != 2 {
+			t.Fatalf("while not listed, the library holds %q; want both copies", got)
+		}
+		if late {
+			e.settle(t) // an hour of retries, the listing still without it
+			if got := live(e.srv, "a.txt"); len(got) != 2 {
+				t.Fatalf("late: the library holds %q", got)
+			}
+			if w := log.lines("WARN"); len(w) != 1 || !strings.Contains(w[0], "a.txt") || !strings.Contains(w[0], "still not in its folder's listing") {
+				t.Fatalf("late: WARN lines %q", w)
+			}
+			continue
+		}
+		if n := e.store.PendingCount(); n != 1 {
+			t.Fatalf("the record left the queue (%d pending) while its old copy is not listed yet", n)
+		}
+		e.rt.hidden.Store("")
+		e.settle(t)
+		if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "two" {
+			t.Fatalf("once listed, the library holds %q", got)
+		}
+		if w := log.lines("WARN"); len(w) != 0 {
+			t.Fatalf("WARN lines %q", w)
+		}
+		noGuessedIDs(t, e)
+	}
+}
+
+// A replace whose upload answers give neither the listed id nor a url
+// (upload-id-differs with upload-no-url), the two copies of one name and
+// size: the copy trashed is the old one, never the new. (The look-up of
+// the old copy by name, size and time once took the newest match, which
+// is the new copy: the library kept "one", the trash got "two", and the
+// mount read "one", also after a remount.)
+func TestReplaceUnlistedTrashesTheOldCopy(t *testing.T) {
+	e := quirkWB(t, []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL})
+	e.uploaded(t, "a.txt", "one")
+	e.write(t, "a.txt", "two")
+	e.clock.Advance(delay)
+	e.settle(t)
+	var trashed []string
+	for _, it := range e.srv.Items() {
+		if it.Status == ghltest.StatusTrashed {
+			b, _ := e.srv.Content(it.ID)
+			trashed = append(trashed, string(b))
+		}
+	}
+	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "two" || len(trashed) != 1 || trashed[0] != "one" {
+		t.Fatalf("the library holds %q, its trash %q; want \"two\", and \"one\" trashed", got, trashed)
+	}
+	if got := e.read(t, e.entry(t, "a.txt")); got != "two" {
+		t.Fatalf("a.txt reads %q", got)
+	}
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.open(t)
+	if got := e.read(t, e.entry(t, "a.txt")); got != "two" {
+		t.Fatalf("after a restart a.txt reads %q", got)
+	}
+	noGuessedIDs(t, e)
 }

@@ -93,11 +93,14 @@ type folders struct {
 	polling, recentOff bool // guarded by mu
 
 	// Uploads whose answer's id no listing has shown yet (claims.go).
-	claims   map[string]map[string]Entry // guarded by mu: folder id -> answer's id -> the upload
-	adopted  map[string]Entry            // guarded by mu: answer's id -> the file as listed
-	listedAs map[string]string           // guarded by mu: listed id -> answer's id, where they differ
+	claims   map[string]map[string]claimFile // guarded by mu: folder id -> answer's id -> the upload
+	adopted  map[string]Entry                // guarded by mu: answer's id -> the file as listed
+	listedAs map[string]string               // guarded by mu: listed id -> answer's id, where they differ
 	// adoptedFn, when set, is told of each adoption, outside mu.
 	adoptedFn func(answerID string, listed Entry)
+	// knownFn, when set, tells whether an API id is a copy the queue
+	// knows (see adoptGuesses); called outside mu.
+	knownFn func(id string) bool
 }
 
 // listingSaver keeps listings across mounts (snapshot.go).
@@ -260,7 +263,7 @@ func newFolders(rc remote.Backend, opts Options) *folders {
 		used:     make(map[string]time.Time),
 
 		revalidating: make(map[string]bool),
-		claims:       make(map[string]map[string]Entry),
+		claims:       make(map[string]map[string]claimFile),
 		adopted:      make(map[string]Entry),
 		listedAs:     make(map[string]string),
 	}
@@ -425,11 +428,12 @@ func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, star
 	f.mu.Lock()
 	// Before the journal: a change noted since the fetch began may stand
 	// for an upload the fetch shows as listed.
-	adopted := f.matchLocked(folderID, entries)
+	adopted, guesses := f.matchLocked(folderID, entries)
 	apply, ok := f.settleLocked(folderID, entries, start, whole)
 	if !ok {
 		f.mu.Unlock()
 		f.tellAdopted(adopted)
+		f.adoptGuesses(guesses)
 		return nil, false
 	}
 	entries = applyAll(entries, apply)
@@ -440,14 +444,18 @@ func (f *folders) keep(folderID string, entries []Entry, fetched time.Time, star
 	}
 	st := &folderState{entries: entries, fetched: fetched, start: start, upto: f.seq}
 	if v, ok := f.cache.Get(folderID); ok && v.(*folderState).start > start {
-		f.mu.Unlock()
-		f.tellAdopted(adopted)
-		return v.(*folderState), true // a later fetch, with these changes in it too
+		st = v.(*folderState) // a later fetch, with these changes in it too
+	} else {
+		f.storeLocked(folderID, st)
+		f.pruneLocked(folderID, f.clock.Now())
 	}
-	f.storeLocked(folderID, st)
-	f.pruneLocked(folderID, f.clock.Now())
 	f.mu.Unlock()
 	f.tellAdopted(adopted)
+	if f.adoptGuesses(guesses) {
+		if cur, ok := f.cached(folderID); ok {
+			st = cur // with the uploads found in it
+		}
+	}
 	return st, true
 }
 
@@ -567,28 +575,38 @@ func (f *folders) storeLocked(folderID string, st *folderState) {
 // stored listing.
 func (f *folders) note(folderID string, c change) {
 	f.mu.Lock()
-	f.seq++
-	c.seq, c.at = f.seq, f.clock.Now()
-	f.journal[folderID] = append(f.journal[folderID], c)
-	var adopted []adoption
-	if v, ok := f.cache.Get(folderID); ok {
-		old := v.(*folderState)
-		if c.kind == putEntry && c.e.Unconfirmed() {
-			// The listing may hold the upload already (a listing that
-			// began after it landed).
-			adopted = f.matchLocked(folderID, old.entries)
-		}
-		entries := c.apply(slices.Clone(old.entries))
-		sortEntries(entries)
-		if resolved, changed := f.resolveLocked(entries, true); changed {
-			entries = resolved
-			sortEntries(entries)
-		}
-		f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: c.seq, stale: old.stale})
+	cs := []change{c}
+	if a, ok := f.listedAs[c.id]; ok && c.kind == dropID {
+		// The file an upload was found to be: the upload's own entry (by
+		// its answer's id, which the journal may hold from its landing)
+		// goes too, else resolveLocked would bring the file back.
+		cs = append(cs, change{kind: dropID, id: a})
 	}
-	f.pruneLocked(folderID, c.at)
+	var adopted, guesses []adoption
+	for _, c := range cs {
+		f.seq++
+		c.seq, c.at = f.seq, f.clock.Now()
+		f.journal[folderID] = append(f.journal[folderID], c)
+		if v, ok := f.cache.Get(folderID); ok {
+			old := v.(*folderState)
+			if c.kind == putEntry && c.e.Unconfirmed() {
+				// The listing may hold the upload already (a listing that
+				// began after it landed).
+				adopted, guesses = f.matchLocked(folderID, old.entries)
+			}
+			entries := c.apply(slices.Clone(old.entries))
+			sortEntries(entries)
+			if resolved, changed := f.resolveLocked(entries, true); changed {
+				entries = resolved
+				sortEntries(entries)
+			}
+			f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: c.seq, stale: old.stale})
+		}
+		f.pruneLocked(folderID, c.at)
+	}
 	f.mu.Unlock()
 	f.tellAdopted(adopted)
+	f.adoptGuesses(guesses)
 }
 
 // applyRemote applies to a folder's stored listing a change made
@@ -619,7 +637,7 @@ func (f *folders) applyRemote(folderID string, c change, start uint64) (changed,
 	old := v.(*folderState)
 	entries := c.apply(slices.Clone(old.entries))
 	sortEntries(entries)
-	adopted := f.matchLocked(folderID, entries)
+	adopted, guesses := f.matchLocked(folderID, entries)
 	if resolved, changed := f.resolveLocked(entries, true); changed {
 		entries = resolved
 		sortEntries(entries)
@@ -627,6 +645,7 @@ func (f *folders) applyRemote(folderID string, c change, start uint64) (changed,
 	f.storeLocked(folderID, &folderState{entries: entries, fetched: old.fetched, start: old.start, upto: old.upto, stale: old.stale})
 	f.mu.Unlock()
 	f.tellAdopted(adopted)
+	f.adoptGuesses(guesses)
 	return true, false
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
@@ -22,6 +23,7 @@ type Handle struct {
 	e       Entry           // guarded by mu: the file as it was when opened
 	reader  *content.Reader // guarded by mu: its copy in the API, until rec is set
 	rec     *record         // guarded by mu: its record, once it reads or writes one
+	data    *os.File        // guarded by mu: the spool file it reads rec's bytes from
 	writer  bool            // guarded by mu: counted as a writer of rec
 	writes  uint64          // guarded by mu: changes made through it (writes, truncations)
 	flushed uint64          // guarded by mu: the changes a finished flush answered for
@@ -45,8 +47,8 @@ func (s *Store) Open(ctx context.Context, e Entry, truncate bool, current func()
 		}
 		return h, nil
 	}
-	if r := s.q.read(e.Key); r != nil {
-		h.rec = r
+	if r, f := s.q.read(e.Key); r != nil {
+		h.rec, h.data = r, f
 		return h, nil
 	}
 	if e = s.latest(e); e.Pending {
@@ -80,7 +82,7 @@ func (s *Store) Create(ctx context.Context, parentID, name string) (*Handle, Ent
 	// Not marked changed: a shell's "> file" closes a duplicate descriptor
 	// before it writes, and that close must not upload an empty file. The
 	// last close completes it, written or not (touch).
-	return &Handle{s: s, e: e, rec: r, writer: true}, e, nil
+	return &Handle{s: s, e: e, rec: r, data: r.file(), writer: true}, e, nil
 }
 
 // Truncate sets the size of the file e, which is not open (truncate(2)).
@@ -150,7 +152,7 @@ func (h *Handle) modify(ctx context.Context, truncate bool) error {
 		}
 		return nil
 	}
-	h.rec, h.writer, h.reader, h.e = r, true, nil, e
+	h.rec, h.data, h.writer, h.reader, h.e = r, r.file(), true, nil, e
 	h.mu.Unlock()
 	if rec != nil {
 		rec.release(false)
@@ -184,14 +186,17 @@ func (h *Handle) Read(ctx context.Context, dest []byte, off int64) ([][]byte, fu
 	h.mu.Lock()
 	if h.rec == nil && h.reader != nil {
 		// Another open file may have changed it meanwhile: read that.
-		if r := h.s.q.read(h.e.Key); r != nil {
-			h.rec, h.reader = r, nil
+		if r, f := h.s.q.read(h.e.Key); r != nil {
+			h.rec, h.data, h.reader = r, f, nil
 		}
 	}
-	r, rd := h.rec, h.reader
+	r, f, rd := h.rec, h.data, h.reader
 	h.mu.Unlock()
 	if r != nil {
-		n, err := r.readAt(dest, off)
+		if f == nil {
+			return nil, nop, ErrNotFound
+		}
+		n, err := f.ReadAt(dest, off)
 		return [][]byte{dest[:n]}, nop, err
 	}
 	return rd.Read(ctx, len(dest), off)
@@ -304,10 +309,17 @@ func (h *Handle) Release() {
 // bytes (also once it was removed), or of its copy in the API.
 func (h *Handle) Stat(ctx context.Context) (Entry, error) {
 	h.mu.Lock()
-	r, e := h.rec, h.e
+	r, f, e := h.rec, h.data, h.e
 	h.mu.Unlock()
 	if r != nil {
-		return r.stat(), nil
+		e := r.stat()
+		if f != nil && f != r.file() {
+			// Bytes the record no longer uses (record.kept): their size.
+			if fi, err := f.Stat(); err == nil {
+				e.Size = fi.Size()
+			}
+		}
+		return e, nil
 	}
 	return h.s.Stat(ctx, e)
 }

@@ -123,3 +123,34 @@ func TestCacheDirTakenOverDropsContentsAndTimes(t *testing.T) {
 		t.Fatalf("ids %q, urls %q", ids, urls)
 	}
 }
+
+// The name the previous ghlfs gave this very API URL, before identities
+// were normalised (https://HOST:443 where it is https://host now), is this
+// library: what the cache dir holds under it is taken over as it is, its
+// queued files uploaded and its file times kept. (The mount was refused:
+// its own queued files were "another library's".)
+func TestEarlierNameOfTheAPIIsThisLibrary(t *testing.T) {
+	const earlier, now = "https://API.example.com:443", "https://api.example.com"
+	e := newWB(t, func(o *Options) { o.API = earlier })
+	kept := e.srv.AddFile("", "kept.txt", "text/plain", []byte("k"))
+	mtime := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := e.store.SetModTime(e.entry(t, "kept.txt"), mtime); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, "queued.txt", "waiting for upload")
+	e.store.Close()
+
+	e.opts.API, e.opts.EarlierAPI = now, earlier
+	e.open(t)
+	e.settle(t)
+	if got := live(e.srv, "queued.txt"); len(got) != 1 || got[0] != "waiting for upload" {
+		t.Errorf("queued.txt in the library: %q", got)
+	}
+	if got, ok := e.store.times.get(kept); !ok || !got.Equal(mtime) {
+		t.Errorf("kept.txt's time is %v (%v), want %v (kept)", got, ok, mtime)
+	}
+	e.store.Close()
+	// Claimed under the new name: a mount under it alone opens the dir.
+	e.opts.EarlierAPI = ""
+	e.open(t)
+}

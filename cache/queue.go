@@ -41,8 +41,9 @@ type queue struct {
 	caps     remote.Caps // the backend's, read once
 
 	// legacyAPI is Options.LegacyAPI: records written under it are set
-	// aside, never uploaded.
-	legacyAPI string
+	// aside, never uploaded. earlierAPI is Options.EarlierAPI: records
+	// written under it are this library's.
+	legacyAPI, earlierAPI string
 
 	ctx     context.Context // done when the queue closes
 	cancel  context.CancelFunc
@@ -64,7 +65,7 @@ type queue struct {
 	// many records changing at once (a resume of thousands, a cp -r) cost
 	// one rebuild a read, not one a change. Guarded by mu.
 	stale    map[string]bool
-	keys     map[string]string // guarded by mu: API id -> key, for copies made in this mount
+	keys     map[string]string // guarded by mu: API id -> key, for copies made, changed or retired in this mount
 	keysGen  uint64            // guarded by mu: counts the changes to keys (setKeyLocked)
 	retires  uint64            // guarded by mu: counts the keys given to retired copies
 	latest   map[string]Entry  // guarded by mu: key -> the copy in the API that now holds it
@@ -123,7 +124,7 @@ func newQueue(rc remote.Backend, f *folders, c *content.Cache, times *timeStore,
 		keys:     make(map[string]string),
 		latest:   make(map[string]Entry),
 	}
-	q.legacyAPI = opts.LegacyAPI
+	q.legacyAPI, q.earlierAPI = opts.LegacyAPI, opts.EarlierAPI
 	q.cond = sync.NewCond(&q.mu)
 	q.progress = sync.NewCond(&q.mu)
 	q.ctx, q.cancel = context.WithCancel(context.Background())
@@ -179,6 +180,15 @@ func (q *queue) knownIDs() []string {
 	q.mu.Unlock()
 	// Uploads known only by their answer: by their url.
 	return append(ids, q.folders.claimURLs()...)
+}
+
+// knows reports whether the API id is a copy the mount made, changed or
+// retired (its key is known).
+func (q *queue) knows(id string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.keys[id]
+	return ok
 }
 
 // keyOf returns the key of an API id.
@@ -457,7 +467,6 @@ func (q *queue) renamedLocked(id, name string) {
 // again (taken back out of the trash), it is another file.
 func (q *queue) landed(key string, e Entry, gone []string) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	e.Key = key
 	q.setKeyLocked(e.ID, key)
 	q.latest[key] = e
@@ -465,6 +474,12 @@ func (q *queue) landed(key string, e Entry, gone []string) {
 		if id != e.ID && id != "" {
 			q.retireKeyLocked(id)
 		}
+	}
+	q.mu.Unlock()
+	if x, ok := q.folders.adoptedOf(e.ID); ok && e.Unconfirmed() {
+		// A listing found the upload before its landing was recorded here
+		// (adoptedAs found no key then): the listed id takes the key now.
+		q.adoptedAs(e.ID, x)
 	}
 }
 
@@ -611,6 +626,18 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 		}
 		r.mu.Unlock()
 	}
+	q.watch(ctx, func() bool {
+		var failing int
+		left, writing, failing = q.count(start)
+		return left == 0 || left == failing
+	})
+	return left, writing
+}
+
+// watch calls check now and after each step the queue takes (q.steps),
+// with no lock held, until check reports that it is done, ctx ends, or
+// the queue closes; it reports whether the queue closed.
+func (q *queue) watch(ctx context.Context, check func() bool) (closed bool) {
 	stop := context.AfterFunc(ctx, func() {
 		q.mu.Lock()
 		q.progress.Broadcast()
@@ -621,15 +648,18 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 		q.mu.Lock()
 		seen := q.steps
 		q.mu.Unlock()
-		left, writing, failing := q.count(start)
-		if left == 0 || left == failing || ctx.Err() != nil {
-			return left, writing
+		if check() || ctx.Err() != nil {
+			return false
 		}
 		q.mu.Lock()
 		for q.steps == seen && ctx.Err() == nil && !q.closed {
 			q.progress.Wait()
 		}
+		closed := q.closed
 		q.mu.Unlock()
+		if closed {
+			return true
+		}
 	}
 }
 
@@ -677,6 +707,10 @@ func (q *queue) close() {
 			r.data.Close()
 			r.data = nil
 		}
+		for _, f := range r.kept {
+			f.Close()
+		}
+		r.kept = nil
 		r.mu.Unlock()
 	}
 }

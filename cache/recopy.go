@@ -2,8 +2,10 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -112,37 +114,27 @@ func (q *queue) removeVia(e Entry) (*record, error) {
 // change made through the queue when the tool waits for the API's answer
 // (--write-back-delay 0).
 func (q *queue) await(ctx context.Context, r *record) error {
-	stop := context.AfterFunc(ctx, func() {
-		q.mu.Lock()
-		q.progress.Broadcast()
-		q.mu.Unlock()
-	})
-	defer stop()
-	for {
-		q.mu.Lock()
-		seen := q.steps
-		q.mu.Unlock()
+	var result error
+	done := false
+	closed := q.watch(ctx, func() bool {
 		r.mu.Lock()
 		gone, failure, tries := r.gone, r.failure, r.tries
 		r.mu.Unlock()
 		switch {
 		case gone:
-			return nil
+			done = true
 		case failure != "" && tries > 0:
-			return fmt.Errorf("%w: %s (kept in the queue, will retry)", ErrUnavailable, failure)
-		case ctx.Err() != nil:
-			return ctx.Err()
+			done, result = true, fmt.Errorf("%w: %s (kept in the queue, will retry)", ErrUnavailable, failure)
 		}
-		q.mu.Lock()
-		for q.steps == seen && ctx.Err() == nil && !q.closed {
-			q.progress.Wait()
-		}
-		closed := q.closed
-		q.mu.Unlock()
-		if closed {
-			return fmt.Errorf("%w: ghlfs is stopping; the change is done at the next mount", ErrUnavailable)
-		}
+		return done
+	})
+	switch {
+	case done:
+		return result
+	case closed:
+		return fmt.Errorf("%w: ghlfs is stopping; the change is done at the next mount", ErrUnavailable)
 	}
+	return ctx.Err()
 }
 
 // recopyLocked turns a record whose copy in the API cannot be renamed
@@ -153,12 +145,42 @@ func (r *record) recopyLocked() error {
 		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name", ErrTooLarge, r.rf.Name, r.size, limit, remote.IntendedType(r.rf.Name))
 	}
 	copied := r.data != nil && !r.aside && r.rf.Content == r.rf.Uploaded
+	if r.data != nil && !copied {
+		if err := r.keepAsideLocked(); err != nil {
+			return err
+		}
+	}
 	if err := r.setLocked(stateCopying); err != nil {
 		return err
 	}
 	r.copied, r.aside = copied, false
 	crashPoint("copying", r.rf.Name)
 	r.publishLocked()
+	return nil
+}
+
+// keepAsideLocked leaves the bytes of a record's spool file (set aside:
+// a write failed) to the open files that read them, and to recovered/,
+// where closedLocked moved them: the copy of its copy in the API goes into
+// a spool file of its own (copyIn), never into theirs. If the spool file
+// is still there (bytes never moved, or a move that failed), its name is
+// freed for the copy: bytes that are not the upload's are set aside
+// first, and if they cannot be, the copy waits (an error). The caller
+// holds r.mu.
+func (r *record) keepAsideLocked() error {
+	fi, err := os.Stat(r.dataPath())
+	if cur, cerr := r.data.Stat(); err == nil && cerr == nil && os.SameFile(fi, cur) {
+		if r.damagedLocked() != "" {
+			r.q.setAsidePath(r.dataPath(), r.rf.Name, r.id, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
+			if _, err := os.Stat(r.dataPath()); err == nil {
+				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", ErrUnavailable, r.rf.Name)
+			}
+		} else if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
+	r.kept = append(r.kept, r.data)
+	r.data, r.size = nil, 0
 	return nil
 }
 
@@ -183,6 +205,8 @@ func (q *queue) copyIn(r *record) (bool, error) {
 		}
 		r.data = f
 	}
+	// The record's own spool file, never bytes set aside (recopyLocked):
+	// what an earlier try copied in goes.
 	if err := r.data.Truncate(0); err != nil {
 		r.mu.Unlock()
 		return false, fmt.Errorf("spool: %w", err)
@@ -190,9 +214,11 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	r.size = 0
 	src := Entry{Key: r.key, ID: r.rf.RemoteID, ParentID: r.rf.ParentID, Name: r.rf.RemoteName, Size: -1}
 	src.SetURL(r.rf.RemoteURL)
+	var answered time.Time
 	if c, ok := r.rf.Claims[src.ID]; ok {
 		src = c.entry(src.ID)
 		src.Key = r.key
+		answered = c.At
 	}
 	data := r.data
 	r.sending, r.copyErr = true, nil
@@ -201,11 +227,23 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	ctx, cancel := q.opContext(0)
 	size, err := q.download(ctx, src, data)
 	cancel()
+	var gone bool
+	var moved string
+	if errors.Is(err, ErrNotFound) {
+		gone, moved = q.copyGone(src, answered)
+	}
 
 	r.back() // a record being read into never leaves the queue
 	defer r.mu.Unlock()
 	r.sending = false
 	r.cond.Broadcast()
+	if gone && r.state == stateCopying && r.rf.RemoteID == src.ID {
+		return q.copyLostLocked(r, src)
+	}
+	if moved != "" && r.rf.RemoteID == src.ID {
+		// Listed at another address: copied from there next time.
+		r.rf.RemoteURL = moved
+	}
 	if err != nil {
 		err = fmt.Errorf("renaming %s: could not copy its bytes from the library to upload them under the new name (the API cannot rename it; will retry): %w", name, err)
 		r.copyErr = err
@@ -231,6 +269,62 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	}
 	r.cond.Broadcast()
 	return true, nil
+}
+
+// copyGone reports whether src, the copy a copying record copies from,
+// is gone from the library, after its bytes were not found: a fresh
+// listing of its folder does not show it. When the listing shows it at
+// another address, that is moved (the copy is tried again from there).
+// An upload no listing has shown yet (answered at answered) is not known
+// to be gone while it is recent (unlistedGrace): a listing may be late
+// to show it (claims.go). Called with no lock held.
+func (q *queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
+	if src.Unconfirmed() {
+		x, ok := q.folders.adoptedOf(src.ID)
+		if !ok {
+			return q.clock.Since(answered) >= unlistedGrace, ""
+		}
+		src = x
+	}
+	ctx, cancel := q.opContext(0)
+	entries, _, err := q.folders.fetch(ctx, src.ParentID)
+	cancel()
+	if err != nil {
+		return false, ""
+	}
+	for _, x := range entries {
+		if x.ID == src.ID {
+			if u := x.URL(); u != "" && u != src.URL() {
+				return false, u
+			}
+			return false, ""
+		}
+	}
+	return true, ""
+}
+
+// copyLostLocked ends a copying record whose copy in the library is gone
+// (removed elsewhere while the file was being renamed): there is nothing
+// to upload under the new name, and the file is gone, as after its
+// removal. What it replaced still goes (the rename asked for that); its
+// own copy is not acted on, wherever it may be. One log line says so. The
+// caller holds r.mu.
+func (q *queue) copyLostLocked(r *record, src Entry) (bool, error) {
+	name := r.rf.Name
+	q.log.Warn(fmt.Sprintf("%s: renamed from %s where the API cannot rename, but its copy in the library (id %s) is gone (removed elsewhere?), so there is nothing to upload under the new name: the file is gone",
+		name, src.Name, src.ID), "name", name, "id", src.ID)
+	q.folders.note(src.ParentID, change{kind: dropID, id: src.ID})
+	prev := r.rf
+	r.rf.RemoteID, r.rf.RemoteURL, r.rf.RemoteName = "", "", ""
+	r.state = stateRemoved
+	if err := r.saveLocked(); err != nil {
+		r.rf, r.state = prev, stateCopying
+		return false, err
+	}
+	crashPoint("removed", name)
+	r.publishLocked()
+	r.cond.Broadcast() // a change waiting for the copy: the file is gone
+	return true, nil   // what it replaced goes next (retireAll)
 }
 
 // copyWaitLocked waits while a copying record's bytes are being copied in,

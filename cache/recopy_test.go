@@ -5,7 +5,10 @@ import (
 
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,8 +16,8 @@ import (
 )
 
 // Renames the API refuses (update-404): a file is uploaded again under
-// its new name, and the old copy retires; a folder is EXDEV. Removals it
-// cannot do as asked (no-bulk-routes with the trash asked for): refused.
+// its new name, and the old copy retires; a folder is EXDEV. Removals
+// without the bulk routes (no-bulk-routes): one DELETE an item.
 
 func quirkWB(t *testing.T, quirks []string, mod ...func(*Options)) *wbEnv {
 	t.Helper()
@@ -175,45 +178,126 @@ func TestFolderRenameRefused(t *testing.T) {
 	}
 }
 
-// Without the bulk routes, the trash cannot be had: rm is refused
-// (ErrNotPermitted, EPERM) and nothing is deleted; with --delete-mode
-// delete it deletes through DELETE /medias/{id}. A replace whose old copy
-// cannot be trashed keeps it hidden, and does not try again on its own.
+// Without the bulk routes, removals go through DELETE /medias/{id}, in
+// the default trash mode too (the token has no other way): rm removes the
+// file, and a replace's old copy goes; the bulk route is asked once.
+// (In trash mode, rm was refused with EPERM, and a replaced file's old
+// copy stayed in the library, its record parked in the spool for good.)
 func TestRemoveWithoutBulkRoutes(t *testing.T) {
-	e := quirkWB(t, []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt})
-	ctx := context.Background()
-	a := e.srv.AddFile("", "a.txt", "", []byte("a"))
-	if err := e.store.Remove(ctx, e.entry(t, "a.txt")); !errors.Is(err, ErrNotPermitted) {
-		t.Fatalf("rm in trash mode: %v", err)
+	for _, del := range []bool{false, true} {
+		e := quirkWB(t, []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}, func(o *Options) { o.Delete = del })
+		ctx := context.Background()
+		a := e.srv.AddFile("", "a.txt", "", []byte("a"))
+		b := e.srv.AddFile("", "b.txt", "", []byte("b"))
+		if err := e.store.Remove(ctx, e.entry(t, "a.txt")); err != nil {
+			t.Fatalf("delete mode %v: rm: %v", del, err)
+		}
+		e.write(t, "b.txt", "new")
+		e.settle(t)
+		for _, id := range []string{a, b} {
+			if it, _ := e.srv.Item(id); it.Status == ghltest.StatusActive {
+				t.Errorf("delete mode %v: %s is %s", del, it.Name, it.Status)
+			}
+		}
+		if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "new" {
+			t.Errorf("delete mode %v: b.txt in the library: %q", del, got)
+		}
+		if got := e.shownKeys(t); len(got) != 1 || len(got["b.txt"]) != 1 {
+			t.Errorf("delete mode %v: the mount shows %v", del, got)
+		}
+		if n := calls(e.srv, ghltest.EndpointDeleteMany); n != 1 {
+			t.Errorf("delete mode %v: %d bulk calls, want 1 (learnt)", del, n)
+		}
 	}
-	if it, _ := e.srv.Item(a); it.Status != ghltest.StatusActive || calls(e.srv, ghltest.EndpointDelete) != 0 {
-		t.Fatalf("the file is %s after %d DELETEs", it.Status, calls(e.srv, ghltest.EndpointDelete))
-	}
-	e.write(t, "a.txt", "new")
-	e.clock.Advance(delay)
-	eventually(t, "the upload", func() bool { return uploads(e.srv) == 1 })
-	eventually(t, "the retire to fail", func() bool {
-		return e.store.PendingCount() == 1 && len(e.store.Uploads()) == 1 && e.store.Uploads()[0].State == UploadFailed
-	})
-	// Parked: no retry is due (nothing will change before the next mount).
-	if u := e.store.Uploads()[0]; !u.Next.IsZero() || !strings.Contains(u.Error, "Cannot PUT /medias/delete-files") {
-		t.Errorf("status %+v", u)
-	}
+}
 
-	if got := e.shownKeys(t); len(got["a.txt"]) != 1 {
-		t.Errorf("the mount shows %v", got)
-	}
-
-	d := quirkWB(t, []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}, func(o *Options) { o.Delete = true })
-	b := d.srv.AddFile("", "b.txt", "", []byte("b"))
-	if err := d.store.Remove(ctx, d.entry(t, "b.txt")); err != nil {
+// A file whose write failed (its bytes set aside in recovered/) and that
+// was renamed meanwhile where the API cannot rename: its copy in the
+// library is copied into a spool file of its own, to go up under the new
+// name. The bytes set aside stay as they were, in recovered/ and for the
+// file still open on them. (The copy went into the set-aside file itself:
+// recovered/ then held the library's bytes, and so did the open file.)
+func TestRenameRefusedKeepsSetAsideBytes(t *testing.T) {
+	e := newWBLimit(t, 100)
+	if err := e.srv.SetQuirks([]string{ghltest.QuirkUpdate404}); err != nil {
 		t.Fatal(err)
 	}
-	if it, _ := d.srv.Item(b); it.Status != ghltest.StatusDeleted {
-		t.Fatalf("the file is %s", it.Status)
+	ctx := context.Background()
+	e.srv.AddFile("", "a.txt", "text/plain", []byte("original"))
+	w, err := e.store.Open(ctx, e.entry(t, "a.txt"), true, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := calls(d.srv, ghltest.EndpointDeleteMany); n != 1 {
-		t.Errorf("%d bulk calls, want 1 (learnt)", n)
+	xs := strings.Repeat("x", 60)
+	if _, err := w.Write(ctx, []byte(xs), 0); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := e.store.Open(ctx, e.entry(t, "a.txt"), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Release()
+	if err := e.store.Rename(ctx, e.entry(t, "a.txt"), "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ctx, []byte(xs), 60); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("write past the limit: %v", err)
+	}
+	w.Flush(ctx)
+	w.Release()
+	e.settle(t)
+	if got := live(e.srv, "b.txt"); len(got) != 1 || got[0] != "original" {
+		t.Fatalf("b.txt in the library: %q", got)
+	}
+	if got := e.read(t, e.entry(t, "b.txt")); got != "original" {
+		t.Errorf("b.txt reads %q", got)
+	}
+	kept, _ := filepath.Glob(filepath.Join(e.dir, "recovered", "*a.txt"))
+	kept2, _ := filepath.Glob(filepath.Join(e.dir, "recovered", "*b.txt"))
+	kept = append(kept, kept2...)
+	if len(kept) != 1 {
+		t.Fatalf("recovered/ holds %v", kept)
+	}
+	if b, _ := os.ReadFile(kept[0]); string(b) != xs {
+		t.Errorf("recovered/ keeps %q, want the %d bytes written", b, len(xs))
+	}
+	buf := make([]byte, 100)
+	data, done, err := rd.Read(ctx, buf, 0)
+	defer done()
+	if err != nil && !errors.Is(err, io.EOF) || len(data) != 1 || string(data[0]) != xs {
+		t.Errorf("the file open on the bytes set aside reads %q (%v)", data, err)
+	}
+}
+
+// A file renamed where the API cannot rename, whose copy in the library
+// was removed elsewhere before its bytes could be copied: the rename ends
+// with the file gone, in one log line, and is not tried again. (The copy
+// failed, and was tried again for ever, an ERROR line each time.)
+func TestRenameRefusedSourceGone(t *testing.T) {
+	var log logBuf
+	e := quirkWB(t, []string{ghltest.QuirkUpdate404}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
+	ctx := context.Background()
+	old := e.srv.AddFile("", "a.txt", "", []byte("the bytes"))
+	a := e.entry(t, "a.txt")
+	if err := e.store.rc.Remove(ctx, []string{old}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Rename(ctx, a, "b.txt", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if n := uploads(e.srv); n != 0 {
+		t.Errorf("%d uploads", n)
+	}
+	l, err := e.store.ListDir(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != 0 {
+		t.Errorf("the mount shows %+v", l.Entries)
+	}
+	if errs, warns := log.lines("ERROR"), log.lines("WARN"); len(errs) != 0 || len(warns) != 1 || !strings.Contains(warns[0], "b.txt") {
+		t.Errorf("log: ERROR %q, WARN %q", errs, warns)
 	}
 }
 

@@ -40,8 +40,10 @@ import (
 //	           in the API (RemoteID, at RemoteURL) into the spool, to be
 //	           uploaded under the new name (complete next), after which
 //	           the old copy retires, as a replaced one does. Meanwhile the
-//	           mount shows the old copy under the new name. On restart:
-//	           copied again from the start.
+//	           mount shows the old copy under the new name. An old copy
+//	           a fresh listing no longer shows (removed elsewhere) ends
+//	           it: removed next, without that copy (copyLostLocked). On
+//	           restart: copied again from the start.
 //
 // Two states live in memory only: filling (its bytes are being copied in
 // from the API before a change) and idle (nothing left to do: the record
@@ -171,6 +173,12 @@ type record struct {
 	// copied is set on a copying record whose spool file holds its copy's
 	// bytes already (an idle copy of them): nothing is downloaded.
 	copied bool // guarded by mu
+	// kept holds spool files a record no longer uses that open files
+	// still read: the bytes set aside when a write failed, once the
+	// record copies its copy in the API into a spool file of its own
+	// (recopyLocked). Each open file reads the file it had (Handle.data);
+	// these close with the last of them (finishLocked).
+	kept []*os.File // guarded by mu
 	// parked is set when the record's last step failed in a way only a
 	// new mount can change (the API refuses to trash): it is not tried
 	// again on its own, but at the unmount's drain and the next start.
@@ -418,16 +426,13 @@ func (r *record) truncate(size int64) error {
 	return nil
 }
 
-// readAt reads the bytes. The file stays open as long as the caller is
-// counted as a reader or writer.
-func (r *record) readAt(b []byte, off int64) (int, error) {
+// file returns the spool file an open file of the record reads from now
+// on (see kept). It stays open as long as the caller is counted as a
+// reader or writer.
+func (r *record) file() *os.File {
 	r.mu.Lock()
-	f := r.data
-	r.mu.Unlock()
-	if f == nil {
-		return 0, ErrNotFound
-	}
-	return f.ReadAt(b, off)
+	defer r.mu.Unlock()
+	return r.data
 }
 
 // stat returns the record as an entry with its size and time.

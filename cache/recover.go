@@ -49,6 +49,10 @@ func (q *queue) recoverSpool(dir string) error {
 			case ferr != nil:
 				q.log.Error(fmt.Sprintf("spool: unreadable record %s; it is left as it is: %v", filepath.Join(q.spool, name), ferr))
 			case r == nil:
+			case r.rf.Location == q.location && q.earlierAPI != "" && r.rf.API == q.earlierAPI:
+				// This very API, named as the previous ghlfs named it.
+				r.rf.API = q.api
+				records = append(records, r)
 			case r.rf.Location == q.location && q.legacyAPI != "" && r.rf.API == q.legacyAPI:
 				legacy = append(legacy, r)
 			case r.rf.Location != q.location || r.rf.API != q.api:

@@ -94,6 +94,7 @@ import (
 type snapshot struct {
 	path          string
 	location, api string
+	earlier       string // Options.EarlierAPI: a snapshot saved under it is this library's
 	clock         clockwork.Clock
 	log           *slog.Logger
 	interval      time.Duration
@@ -780,7 +781,7 @@ func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, e
 	if r.err != nil {
 		return nil, nil, r.err
 	}
-	if location != s.location || api != s.api {
+	if location != s.location || api != s.api && (s.earlier == "" || api != s.earlier) {
 		return nil, nil, &otherSnapshot{fmt.Sprintf("it is of location %q at %q, not %q at %q", location, api, s.location, s.api)}
 	}
 	n := r.count(1)

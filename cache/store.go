@@ -45,6 +45,11 @@ type Options struct {
 	// under it may be another server's, and is set aside (its bytes kept
 	// in recovered/, one log line), never uploaded.
 	LegacyAPI string
+	// EarlierAPI, when set, is the name the previous ghlfs gave this very
+	// API (before identities were normalised: https://HOST:443 for
+	// https://host): what the cache dir holds under it is this library's,
+	// taken over as it is, and claimed under API.
+	EarlierAPI string
 	// Delete makes removals permanent; by default they go to the trash.
 	Delete   bool
 	ReadOnly bool
@@ -163,7 +168,8 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	// and file times are keyed by ids of that library, and must not show
 	// in this one (dropped once the dir is claimed, below).
 	prev, owned := readOwner(dir)
-	takeover := owned && prev != (owner{Location: opts.Location, API: opts.API})
+	takeover := owned && prev != (owner{Location: opts.Location, API: opts.API}) &&
+		(opts.EarlierAPI == "" || prev != (owner{Location: opts.Location, API: opts.EarlierAPI}))
 	var disk *content.Disk
 	if opts.DiskBytes > 0 {
 		if disk, err = content.OpenDisk(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
@@ -180,6 +186,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	// may have changed the library after its last save.
 	clean := endedCleanly(dir)
 	s.snap = openSnapshot(dir, opts.Location, opts.API, opts.Clock, opts.Logger)
+	s.snap.earlier = opts.EarlierAPI
 	loading := time.Now() // the real clock: this is a measure, not a TTL
 	switch saved, err := s.snap.load(); {
 	case err != nil:
@@ -200,6 +207,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	s.folders.bg = &s.bg
 	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
 	s.folders.adoptedFn = s.q.adoptedAs
+	s.folders.knownFn = s.q.knows
 	if err := s.q.recoverSpool(dir); err != nil {
 		s.times.close()
 		s.snap.close()

@@ -326,7 +326,9 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
 		e.SetCreated(q.clock.Now())
-		r.keepClaimLocked(item.ID, claimOf(e))
+		c := claimFile{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created(),
+			Sent: item.SentAt, Answered: item.CreatedAt}
+		r.keepClaimLocked(item.ID, c)
 	}
 	if r.state == stateUploading || r.state == stateComplete {
 		r.state = stateUploaded
@@ -413,7 +415,7 @@ func (q *queue) retire(r *record) (bool, error) {
 	alive := r.back()
 	defer r.mu.Unlock()
 	if err != nil && r.cannotTrashLocked(err) {
-		q.log.Warn(fmt.Sprintf("%s: uploaded; the copy it replaces stays in the library, hidden here, as the API cannot trash it (%v); mount with --delete-mode delete to have it deleted for good", name, err), "name", name)
+		q.log.Warn(fmt.Sprintf("%s: uploaded; the copy it replaces stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, err), "name", name)
 		return false, err
 	}
 	if err != nil {
@@ -444,7 +446,7 @@ func (q *queue) retireAll(r *record) (bool, error) {
 	alive := r.back()
 	defer r.mu.Unlock()
 	if err != nil && r.cannotTrashLocked(err) {
-		q.log.Warn(fmt.Sprintf("%s: removed here, but its copy stays in the library, hidden here, as the API cannot trash it (%v); mount with --delete-mode delete to have it deleted for good", name, err), "name", name)
+		q.log.Warn(fmt.Sprintf("%s: removed here, but its copy stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, err), "name", name)
 		return false, err
 	}
 	if err != nil {
@@ -497,8 +499,9 @@ func (q *queue) trash(name, parentID string, ids []string) error {
 }
 
 // cannotTrashLocked reports whether err says the API offers no way to
-// trash (ErrNotPermitted): nothing changes before the next mount, so the
-// record is parked (see process). The caller holds r.mu.
+// remove (ErrNotPermitted: neither the bulk route nor DELETE
+// /medias/{id}): nothing changes before the next mount, so the record is
+// parked (see process). The caller holds r.mu.
 func (r *record) cannotTrashLocked(err error) bool {
 	if !errors.Is(err, ErrNotPermitted) {
 		return false

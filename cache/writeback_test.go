@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,9 @@ type breakable struct {
 	// failLists fails every listing (a 502) while set; failStorage every
 	// read of a file's bytes.
 	failLists, failStorage atomic.Bool
+	// hidden, while it holds a name, leaves the files of that name out
+	// of every listing (an index behind the store).
+	hidden atomic.Value // string
 	// changes records every request that changes the library but an
 	// upload ("METHOD path?query body"), when not nil.
 	changesMu sync.Mutex
@@ -144,6 +148,11 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 		<-b.renamesHeld
 	}
 	resp, err := b.rt.RoundTrip(r)
+	if name, _ := b.hidden.Load().(string); name != "" && err == nil && r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/medias/files") {
+		resp.Body = hideNamed(resp.Body, name)
+		resp.ContentLength = -1
+		resp.Header.Del("Content-Length")
+	}
 	if b.trashed != nil && r.Method == "PUT" && strings.HasSuffix(r.URL.Path, "/medias/delete-files") {
 		b.trashed <- struct{}{}
 	}
@@ -158,6 +167,21 @@ func (b *breakable) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// hideNamed is a listing's answer without the files named name.
+func hideNamed(body io.ReadCloser, name string) io.ReadCloser {
+	defer body.Close()
+	var answer map[string][]map[string]any
+	data, _ := io.ReadAll(body)
+	if json.Unmarshal(data, &answer) != nil {
+		return io.NopCloser(bytes.NewReader(data))
+	}
+	for k, items := range answer {
+		answer[k] = slices.DeleteFunc(items, func(it map[string]any) bool { return it["name"] == name })
+	}
+	data, _ = json.Marshal(answer)
+	return io.NopCloser(bytes.NewReader(data))
+}
+
 func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 	t.Helper()
 	return newWBLimit(t, 0, mod...)
@@ -167,7 +191,7 @@ func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 // other files is maxUpload bytes (0: the default).
 func newWBLimit(t *testing.T, maxUpload int64, mod ...func(*Options)) *wbEnv {
 	t.Helper()
-	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1})
+	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Now: tickingNow()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +205,24 @@ func newWBLimit(t *testing.T, maxUpload int64, mod ...func(*Options)) *wbEnv {
 	}
 	e.open(t)
 	return e
+}
+
+// tickingNow is the fake's clock for these tests: the real time, a
+// millisecond on at least at each reading. Two uploads here may come
+// within one millisecond, and the service would list them with one
+// createdAt, which no look-up by time can tell apart (remote.Confirm).
+func tickingNow() func() time.Time {
+	var mu sync.Mutex
+	var last time.Time
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		last = last.Add(time.Millisecond)
+		if now := time.Now(); now.After(last) {
+			last = now
+		}
+		return last
+	}
 }
 
 // open starts a Store on the env's cache dir (again, after a close).

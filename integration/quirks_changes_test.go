@@ -5,9 +5,13 @@ import (
 	"log/slog"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -155,48 +159,142 @@ func TestQuirkUpdate404(t *testing.T) {
 	}
 }
 
-// no-bulk-routes: rm asks for the trash, which only the bulk route gives:
-// it is EPERM, with one log line, and nothing is removed (no DELETE,
-// which may delete for good). With --delete-mode delete, rm deletes
-// through DELETE /medias/{id}, altId and altType in its query
-// (delete-needs-alt).
+// no-bulk-routes: without the bulk route, removals go through DELETE
+// /medias/{id}, altId and altType in its query (delete-needs-alt), in the
+// default trash mode too: rm and a replace remove, with ONE WARN line for
+// the mount saying that DELETE may delete for good and that --read-only
+// prevents removals. With --delete-mode delete, the same, without it.
 func TestQuirkNoBulkRoutes(t *testing.T) {
 	t.Parallel()
 	needFUSE(t)
 	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}})
 	a := srv.AddFile("", "a.txt", "", []byte("a"))
-	m := mountFS(t, srv, mountOpt{})
-	out, err := shErr("rm", m.path("a.txt"))
-	if !strings.Contains(out, "Operation not permitted") {
-		t.Fatalf("rm: %v, %q; want EPERM", err, out)
+	b := srv.AddFile("", "b.txt", "", []byte("b"))
+	c := srv.AddFile("", "c.txt", "", []byte("c"))
+	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "0"}})
+	sh(t, "rm", m.path("a.txt"))
+	sh(t, "rm", m.path("b.txt"))
+	writeFile(t, m.path("c.txt"), []byte("new c"))
+	// close waits for the upload; the old copy goes next.
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	for _, id := range []string{a, b, c} {
+		if it, _ := srv.Item(id); it.Status == ghltest.StatusActive {
+			t.Errorf("%s is %s after its removal (or its replace)", it.Name, it.Status)
+		}
 	}
-	if it, _ := srv.Item(a); it.Status != ghltest.StatusActive {
-		t.Fatalf("a.txt is %s", it.Status)
+	if got := childNames(srv, ""); !slices.Equal(got, []string{"c.txt"}) {
+		t.Errorf("the library holds %q", got)
 	}
-	if n := getStats(t, srv).ByEndpoint[ghltest.EndpointDelete]; n != 0 {
-		t.Fatalf("%d DELETE calls in trash mode", n)
+	for _, it := range activeItems(srv) {
+		if data, _ := srv.Content(it.ID); it.Name == "c.txt" && string(data) != "new c" {
+			t.Errorf("c.txt in the library holds %q", data)
+		}
 	}
-	if got := logLines(m.log.String(), "a.txt", "level=WARN"); len(got) != 1 || !strings.Contains(got[0], "Cannot PUT /medias/delete-files") {
-		t.Fatalf("log lines about a.txt: %q", got)
+	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"c.txt"}) {
+		t.Errorf("ls shows %q", got)
 	}
-	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"a.txt"}) {
-		t.Fatalf("ls shows %q", got)
+	if got := logLines(m.log.String(), "level=WARN", "DELETE /medias/{id}"); len(got) != 1 || !strings.Contains(got[0], "may delete for good") || !strings.Contains(got[0], "--read-only") {
+		t.Errorf("WARN lines about DELETE: %q", got)
+	}
+	if st := getStats(t, srv).ByEndpoint; st[ghltest.EndpointDelete] != 3 || st[ghltest.EndpointDeleteMany] != 1 {
+		t.Errorf("calls: %v", st)
 	}
 	if err := m.stop(); err != nil {
 		t.Fatal(err)
 	}
 
+	d := srv.AddFile("", "d.txt", "", []byte("d"))
 	m = mountFS(t, srv, mountOpt{args: []string{"--delete-mode", "delete"}, cacheDir: m.cacheDir})
-	sh(t, "rm", m.path("a.txt"))
-	if it, _ := srv.Item(a); it.Status != ghltest.StatusDeleted {
-		t.Fatalf("a.txt is %s", it.Status)
+	sh(t, "rm", m.path("d.txt"))
+	if it, _ := srv.Item(d); it.Status != ghltest.StatusDeleted {
+		t.Fatalf("d.txt is %s", it.Status)
 	}
-	if out, err := shErr("ls", m.path("a.txt")); err == nil {
-		t.Fatalf("ls a.txt after rm: %q", out)
+	if out, err := shErr("ls", m.path("d.txt")); err == nil {
+		t.Fatalf("ls d.txt after rm: %q", out)
 	}
-	st := getStats(t, srv).ByEndpoint
-	if st[ghltest.EndpointDelete] != 1 {
-		t.Errorf("calls: %v", st)
+	if got := logLines(m.log.String(), "level=WARN", "DELETE /medias/{id}"); len(got) != 0 {
+		t.Errorf("WARN lines about DELETE in delete mode: %q", got)
+	}
+}
+
+// uuid-ids: every id is a UUID, which holds no time. What ls -l and
+// getfattr show comes from the listing: a file made long ago shows its
+// createdAt and updatedAt, a file made through the mount the times the
+// service listed for it; and files are renamed and removed by their
+// UUIDs as by any id.
+func TestQuirkUUIDIDs(t *testing.T) {
+	t.Parallel()
+	needFUSE(t)
+	var past atomic.Bool
+	long := time.Date(2021, 3, 4, 5, 6, 7, 500_000_000, time.UTC)
+	srv := fake(t, ghltest.Options{Quirks: []string{ghltest.QuirkUUIDIDs}, Now: func() time.Time {
+		if past.Load() {
+			return long
+		}
+		return time.Now()
+	}})
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	past.Store(true)
+	d := srv.AddFolder("", "docs")
+	old := srv.AddFile(d, "old.txt", "", []byte("old"))
+	past.Store(false)
+	if !uuid.MatchString(old) || !uuid.MatchString(d) {
+		t.Fatalf("ids %q, %q: not UUIDs", d, old)
+	}
+	m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "0", "--dir-cache-time", "0s"}})
+	created := func(name string) time.Time {
+		t.Helper()
+		s := sh(t, "getfattr", "--absolute-names", "--only-values", "-n", "user.ghl.created", m.path("docs", name))
+		c, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatalf("user.ghl.created of %s: %q: %v", name, s, err)
+		}
+		return c
+	}
+	mtime := func(name string) int64 {
+		t.Helper()
+		n, err := strconv.ParseInt(strings.TrimSpace(sh(t, "stat", "-c", "%Y", m.path("docs", name))), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := mtime("old.txt"); got != long.Unix() {
+		t.Errorf("ls -l shows old.txt changed at %v, the listing says %v", time.Unix(got, 0).UTC(), long)
+	}
+	if got := created("old.txt"); !got.Equal(long) {
+		t.Errorf("user.ghl.created of old.txt = %v, the listing says %v", got, long)
 	}
 
+	before := time.Now()
+	writeFile(t, m.path("docs", "new.txt"), []byte("new"))
+	var listed map[string]any
+	for _, it := range apiList(t, srv, d, "file") {
+		if str(it["name"]) == "new.txt" {
+			listed = it
+		}
+	}
+	listedAt, err := time.Parse(time.RFC3339Nano, str(listed["createdAt"]))
+	if err != nil || !uuid.MatchString(str(listed["_id"])) {
+		t.Fatalf("the API lists new.txt as %v (%v)", listed, err)
+	}
+	if id := sh(t, "getfattr", "--absolute-names", "--only-values", "-n", "user.ghl.id", m.path("docs", "new.txt")); id != str(listed["_id"]) {
+		t.Errorf("user.ghl.id of new.txt = %q, the API lists %q", id, listed["_id"])
+	}
+	if got := created("new.txt"); !got.Equal(listedAt) {
+		t.Errorf("user.ghl.created of new.txt = %v, the API lists %v", got, listedAt)
+	}
+	if got := mtime("new.txt"); got < before.Unix()-1 || got > time.Now().Unix()+1 {
+		t.Errorf("ls -l shows new.txt changed at %v, written at %v", time.Unix(got, 0).UTC(), before)
+	}
+
+	sh(t, "mv", m.path("docs", "new.txt"), m.path("docs", "renamed.txt"))
+	sh(t, "rm", m.path("docs", "old.txt"))
+	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+	if got := childNames(srv, d); !slices.Equal(got, []string{"renamed.txt"}) {
+		t.Errorf("docs holds %q in the library", got)
+	}
+	if it, _ := srv.Item(old); it.Status != ghltest.StatusTrashed {
+		t.Errorf("old.txt is %s", it.Status)
+	}
 }

@@ -40,6 +40,7 @@ func TestQuirkMatrix(t *testing.T) {
 		args    []string
 		with    func(*fsrand)
 		also    []string // quirks on with it
+		name    string   // the subtest's, when quirk+also would repeat one
 	}{
 		{quirk: ghltest.QuirkTrashListed},
 		{quirk: ghltest.QuirkUnstableTies, pageCap: 8, args: []string{"--page-size", "8"}},
@@ -74,15 +75,23 @@ func TestQuirkMatrix(t *testing.T) {
 		// changes.
 		{quirk: "fetchall-lag=2s", args: []string{"--poll-interval", "300ms", "--full-sync-interval", "1s"}},
 		{quirk: ghltest.QuirkUploadIDDiffers},
+		// Neither the listed id nor a url in an upload's answer: the copy
+		// a rewrite replaces is told from the new one by time alone.
+		{quirk: ghltest.QuirkUploadIDDiffers, also: []string{ghltest.QuirkUploadNoURL}},
 		{quirk: ghltest.QuirkUUIDIDs},
 		{quirk: ghltest.QuirkUpdate404},
-		// The trash cannot be had without the bulk route (rm is EPERM
-		// then, which a local twin never says): removals for good.
-		{quirk: ghltest.QuirkNoBulkRoutes, args: []string{"--delete-mode", "delete"}},
-		// DELETE is used only without the bulk route.
-		{quirk: ghltest.QuirkDeleteNeedsAlt, also: []string{ghltest.QuirkNoBulkRoutes}, args: []string{"--delete-mode", "delete"}},
+		// Without the bulk route, removals go through DELETE one by one,
+		// in the default trash mode as in delete mode. (DELETE is used
+		// only without the bulk route: delete-needs-alt goes with it.)
+		{quirk: ghltest.QuirkNoBulkRoutes},
+		{quirk: ghltest.QuirkNoBulkRoutes, args: []string{"--delete-mode", "delete"}, name: "no-bulk-routes,delete-mode=delete"},
+		{quirk: ghltest.QuirkDeleteNeedsAlt, also: []string{ghltest.QuirkNoBulkRoutes}},
 	} {
-		t.Run(c.quirk, func(t *testing.T) {
+		name := c.name
+		if name == "" {
+			name = strings.Join(append([]string{c.quirk}, c.also...), "+")
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			o := fakeOpts{quirks: append([]string{c.quirk}, c.also...), faults: faults, pageCap: c.pageCap}
 			runFSRandWith(t, ghlBackend{}, seed, nops, o, append(slices.Clone(args), c.args...), c.with)

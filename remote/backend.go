@@ -44,6 +44,11 @@ type Item struct {
 	// id (see Confirm), and a change sent by this one may act on
 	// nothing.
 	Unconfirmed bool
+	// SentAt, in an upload's answer, is when the upload was sent, and
+	// CreatedAt when its answer came, both by this machine's clock: the
+	// file's createdAt in a listing falls between them, on the service's
+	// clock (Backend.Confirm). Never read from an answer.
+	SentAt time.Time `json:"-"`
 }
 
 // IsFolder reports whether the item is a folder.
@@ -131,10 +136,20 @@ type Backend interface {
 	// Confirm finds in its folder's listing the file an upload's answer
 	// described (it, with Unconfirmed set: a service may list an upload
 	// under another id than its answer gave) and returns it as listed;
-	// ErrUnconfirmed when no listed item is it. since (this machine's
-	// clock) and exclude are as in Attempt. Called only for items the
-	// backend marked Unconfirmed.
-	Confirm(ctx context.Context, it Item, since time.Time, exclude []string) (Item, error)
+	// ErrUnconfirmed when no listed item is surely it (with
+	// ErrAmbiguousUpload when more than one could be). it carries the
+	// times the upload was under way (SentAt, CreatedAt: this machine's
+	// clock), as Upload's answer does; rivals are the other uploads of its
+	// folder no listing has shown yet (their answers), and exclude lists
+	// ids (and urls of files whose listed id is not known yet) of files
+	// known to be others: neither is ever taken for it. Called only for
+	// items the backend marked Unconfirmed.
+	Confirm(ctx context.Context, it Item, rivals []Item, exclude []string) (Item, error)
+	// PickCreated is Confirm's choice among a folder's files as listed
+	// (all), where neither the upload's id nor its url told it: by name,
+	// size and time of creation. It makes no call: the cache applies it to
+	// every listing of a folder that holds uploads no listing has shown.
+	PickCreated(all []Item, it Item, rivals []Item, exclude []string) (Item, error)
 	// Rename gives item id a new name in its folder. A *NotDoneError says
 	// the service did not act (or a retry found it done): a listing
 	// decides.

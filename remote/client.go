@@ -39,11 +39,12 @@ const (
 	// thousand items is well under 1 MiB); a larger one fails with
 	// ErrAnswerTooLarge.
 	MaxAnswerBytes = 16 << 20
-	// MaxListAnswerBytes bounds the body of one listing's answer: a server
-	// may answer a whole-library listing at once, unpaged, and 100,000
-	// items take 45 MB from the fake (about 450 bytes each); this leaves
-	// room for items twice that size. A larger answer fails with
-	// ErrAnswerTooLarge, and the cache then lists folder by folder.
+	// MaxListAnswerBytes bounds the body of one whole-library listing's
+	// answer: a server may answer it at once, unpaged, and 100,000 items
+	// take 45 MB from the fake (about 450 bytes each); this leaves room
+	// for items twice that size. A larger answer fails with
+	// ErrAnswerTooLarge, and the cache then lists folder by folder. A
+	// page of one folder's listing is held to MaxAnswerBytes.
 	MaxListAnswerBytes = 96 << 20
 	// MaxIDBytes bounds an item's id; a listed item with a longer one is
 	// skipped (and counted in one log line).

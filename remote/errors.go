@@ -40,18 +40,19 @@ var (
 	// does not have: the call can never work for this token, and says
 	// nothing of the item. It never matches ErrNotFound.
 	ErrRouteMissing = errors.New("the API has no such route for this token")
-	// ErrNoTrash: removing to the trash was asked for, and the API offers
-	// no route that trashes (PUT /medias/delete-files is missing); DELETE
-	// /medias/{id} may delete for good, so it is not used in its place.
-	ErrNoTrash = errors.New("the API offers no way to trash items for this token")
 	// ErrUnpaged: a listing by last change (ListUpdated) came as the whole
 	// library in one answer, too large to ask for at every poll: the
 	// caller should find changes another way.
 	ErrUnpaged = errors.New("the server answers the whole library at once")
 	// ErrUnconfirmed: no listing of its folder shows a file an upload's
-	// answer named (by its id, its url, or its name, size and time).
-	// Nothing is known of it: it is neither taken as gone nor acted on.
+	// answer named (by its id, its url, or its name, size and time), or
+	// more than one file could be it (ErrAmbiguousUpload). Nothing is
+	// known of it: it is neither taken as gone nor acted on.
 	ErrUnconfirmed = errors.New("the library does not list the upload")
+	// ErrAmbiguousUpload comes with ErrUnconfirmed when more than one
+	// listed file could be the upload, and no rule tells which: none is
+	// taken.
+	ErrAmbiguousUpload = errors.New("more than one listed file could be the upload")
 	// ErrMisplaced is the failure of a create into a folder on a service
 	// that puts new items in the root whatever parentId says (public
 	// reports say it has happened). Such a service cannot hold files in

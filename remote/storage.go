@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -284,16 +286,55 @@ func (c *Core) storageError(method, fileURL string, resp *http.Response, body []
 	return e
 }
 
-// SameURL reports whether two file urls name the same object: equal, or
-// equal but for a query (a signature may change).
+// SameURL reports whether two file urls name the same object: equal but
+// for a query (a signature may change) or a fragment, or with the same
+// object name (ObjectName): an upload's answer may give the CDN's address
+// of a file its listing gives at the bucket, or the other way round. It
+// compares the answers of uploads no listing has shown yet (Backend's
+// Unconfirmed) with listed files.
 func SameURL(a, b string) bool {
 	if a == "" || b == "" {
 		return false
 	}
-	cut := func(u string) string {
-		u, _, _ = strings.Cut(u, "#")
-		u, _, _ = strings.Cut(u, "?")
-		return u
+	if a == b || BareURL(a) == BareURL(b) {
+		return true
 	}
-	return a == b || cut(a) == cut(b)
+	o := ObjectName(a)
+	return o != "" && o == ObjectName(b)
+}
+
+// BareURL is a url without its query and fragment.
+func BareURL(u string) string {
+	u, _, _ = strings.Cut(u, "#")
+	u, _, _ = strings.Cut(u, "?")
+	return u
+}
+
+// minObjectStem is the shortest object name (less its extension) taken to
+// name one object wherever it is served: a 24-hex id or a UUID, as a
+// store names the files it keeps under ids, not a name such as
+// "photo.png", which two folders of a bucket may both hold.
+const minObjectStem = 16
+
+// ObjectName is the last segment of a file url's path, unescaped, when it
+// is long enough to name one object (minObjectStem); "" otherwise.
+func ObjectName(u string) string {
+	p := BareURL(u)
+	if i := strings.Index(p, "://"); i >= 0 {
+		p = p[i+3:]
+		if j := strings.IndexByte(p, '/'); j >= 0 {
+			p = p[j:]
+		} else {
+			return ""
+		}
+	}
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	if s, err := url.PathUnescape(seg); err == nil {
+		seg = s
+	}
+	stem := strings.TrimSuffix(seg, path.Ext(seg))
+	if len(stem) < minObjectStem {
+		return ""
+	}
+	return seg
 }

@@ -299,14 +299,43 @@ func drainAll(ctx context.Context, libs []*library) (left, writing int) {
 // identity, with the location, in its saved listings, the write-back
 // queue's records (never uploaded to another service) and the cache dir's
 // owner. It is the URL's scheme, host, port and path: two services on one
-// host (two fakes on loopback, say) are two libraries. Credentials and a
-// query stay out: it is logged.
+// host (two fakes on loopback, say) are two libraries. It is normalised
+// as a URL's authority is compared: the host in lower case, a default
+// port (443 for https, 80 for http) left out, so that https://HOST:443
+// and https://host are one library. Credentials and a query stay out: it
+// is logged.
 func apiIdentity(apiURL string) string {
 	u, err := url.Parse(apiURL)
 	if err != nil {
 		return "(unparsable API URL)" // ghl.New refuses it first
 	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/")
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if u.Scheme == "https" && port == "443" || u.Scheme == "http" && port == "80" {
+		port = ""
+	}
+	switch {
+	case port != "":
+		host = net.JoinHostPort(host, port)
+	case strings.Contains(host, ":"):
+		host = "[" + host + "]" // an IPv6 address
+	}
+	return strings.TrimRight(u.Scheme+"://"+host+u.Path, "/")
+}
+
+// earlierAPIIdentity is the identity the previous ghlfs gave this very
+// API URL, before identities were normalised (its host as written, a
+// default port kept), when it differs from apiIdentity's; "" otherwise.
+// It names the same service: what a cache dir holds under it is this
+// library's.
+func earlierAPIIdentity(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		return ""
+	}
+	if id := strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"); id != apiIdentity(apiURL) {
+		return id
+	}
+	return ""
 }
 
 // legacyAPIIdentity is the identity ghlfs gave a service on loopback

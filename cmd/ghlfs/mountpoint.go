@@ -404,7 +404,8 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	}
 	rc := client.Backend()
 	api := apiIdentity(rcBase(mp.apiURL))
-	warm := cache.HasSavedListings(cacheDir, location, api)
+	earlier := earlierAPIIdentity(rcBase(mp.apiURL))
+	warm := cache.HasSavedListings(cacheDir, location, api) || earlier != "" && cache.HasSavedListings(cacheDir, location, earlier)
 	wait := 30 * time.Second
 	if warm {
 		wait = 5 * time.Second
@@ -424,6 +425,7 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	cacheOpts.Location = location
 	cacheOpts.API = api
 	cacheOpts.LegacyAPI = legacyAPIIdentity(rcBase(mp.apiURL))
+	cacheOpts.EarlierAPI = earlier
 	store, err := cache.New(rc, cacheOpts)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package ghl
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -80,8 +79,12 @@ func (b backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item,
 	return b.c.FindCreated(ctx, a.ParentID, remote.TypeFile, a.Name, a.Size, a.At, a.Exclude)
 }
 
-func (b backend) Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error) {
-	return b.c.Confirm(ctx, it, since, exclude)
+func (b backend) Confirm(ctx context.Context, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {
+	return b.c.Confirm(ctx, it, rivals, exclude)
+}
+
+func (b backend) PickCreated(all []remote.Item, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {
+	return b.c.PickCreated(all, it, rivals, exclude)
 }
 
 func (b backend) Rename(ctx context.Context, id, name string) error {

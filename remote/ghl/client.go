@@ -71,8 +71,8 @@ type Config struct {
 	MaxUploadSize int64
 	// MaxListItems bounds one listing (default remote.DefaultMaxListItems).
 	MaxListItems int
-	// MaxListAnswer bounds the body of one listing's answer (default
-	// remote.MaxListAnswerBytes).
+	// MaxListAnswer bounds the body of one whole-library listing's answer
+	// (fetchAll; default remote.MaxListAnswerBytes).
 	MaxListAnswer int64
 	Logger        *slog.Logger
 	// Clock is the time the pacer and the retries go by (default the real
@@ -106,6 +106,9 @@ type Client struct {
 	// missingRoutes are the routes the service answered as unknown paths
 	// (routes.go), by route.
 	missingRoutes map[string]*RouteError
+	// trashByDelete says once, at the first trash sent as DELETE
+	// /medias/{id} (routes.go), what that may do.
+	trashByDelete sync.Once
 	// unpaged are the kinds of listing (ListQuery.kind) the server was
 	// seen to answer whole, ignoring offset and limit.
 	unpaged map[string]bool

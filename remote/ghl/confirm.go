@@ -13,7 +13,8 @@ import (
 // FindCreated looks for the trace of a create whose answer was lost: the
 // newest item named name under parentID that was created at or after since
 // (less a margin for clock skew), of the given size when size >= 0, and
-// not one of exclude.
+// not one of exclude (ids, or urls of files whose listed id is not known
+// yet).
 //
 // since is a time of this machine; createdAt is the service's, so it is
 // compared on the service's clock (learnt from its Date headers).
@@ -27,27 +28,19 @@ func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, si
 }
 
 // newestCreated is FindCreated's choice among the items of a listing.
-// exclude holds ids, and urls of files whose listed id is not known yet
-// (an upload whose answer's id is unconfirmed).
 func (c *Client) newestCreated(items []remote.Item, parentID, name string, size int64, since time.Time, exclude []string) remote.Item {
 	since = c.core.ServerTime(since).Add(-30 * time.Second)
-	skip := make(map[string]bool, len(exclude))
-	for _, id := range exclude {
-		skip[id] = true
-	}
+	skip := newExclusion(exclude)
 	var best remote.Item
 	var bestAt time.Time
 	for _, it := range items {
-		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip[it.ID] || (it.URL != "" && skip[it.URL]) {
+		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip.has(it) {
 			continue
 		}
 		if size >= 0 && it.Size >= 0 && it.Size != size {
 			continue
 		}
-		created := it.CreatedAt
-		if created.IsZero() {
-			created = IDTime(it.ID)
-		}
+		created := createdOf(it)
 		if created.IsZero() || created.Before(since) {
 			continue
 		}
@@ -58,16 +51,76 @@ func (c *Client) newestCreated(items []remote.Item, parentID, name string, size 
 	return best
 }
 
-// Confirm finds the file an upload's answer described (it, with
-// Unconfirmed set) in its folder's listing, and returns it as listed: the
-// item with its id, else with its url, else the newest one of its name and
-// size created since since (this machine's clock), none of exclude (ids,
-// or urls, of other files). The service may list an upload under another
-// id than its answer gave (a field report: API uploads are named by a
-// UUID in their url; whether fileId is the listing's _id is promised
-// nowhere), and a change sent with an id no listing showed may act on
-// nothing. remote.ErrUnconfirmed when no listed item is it.
-func (c *Client) Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error) {
+// createdOf is when the service says it created the item: createdAt, else
+// the time in its id; zero when neither says.
+func createdOf(it remote.Item) time.Time {
+	if !it.CreatedAt.IsZero() {
+		return it.CreatedAt
+	}
+	return IDTime(it.ID)
+}
+
+// exclusion is a set of ids and file urls no look-up may take.
+type exclusion struct {
+	ids, urls, objects map[string]bool
+}
+
+func newExclusion(list []string) exclusion {
+	x := exclusion{ids: map[string]bool{}, urls: map[string]bool{}, objects: map[string]bool{}}
+	for _, s := range list {
+		switch {
+		case s == "":
+		case !strings.Contains(s, "/"):
+			// An id. (An API upload's answer id may be the very name of
+			// the object a listed file's url ends in: it is no url.)
+			x.ids[s] = true
+		default:
+			x.urls[remote.BareURL(s)] = true
+			if o := remote.ObjectName(s); o != "" {
+				x.objects[o] = true
+			}
+		}
+	}
+	return x
+}
+
+// has reports whether the listed item it is excluded, by its id or its
+// url (see remote.SameURL).
+func (x exclusion) has(it remote.Item) bool {
+	if x.ids[it.ID] {
+		return true
+	}
+	if it.URL == "" {
+		return false
+	}
+	if x.urls[remote.BareURL(it.URL)] {
+		return true
+	}
+	o := remote.ObjectName(it.URL)
+	return o != "" && x.objects[o]
+}
+
+// Confirm finds the file an upload's answer described in its folder's
+// listing, and returns it as listed. it is the answer: its id, name,
+// folder, url and size, marked Unconfirmed, with SentAt and CreatedAt
+// when the upload was sent and when its answer came, by this client's
+// clock (UploadFile's answer holds them; a CreatedAt alone, without a
+// SentAt, is taken as known to within confirmMargin). The service may
+// list an upload under another id than its answer gave (a field report:
+// API uploads are named by a UUID in their url; whether fileId is the
+// listing's _id is promised nowhere), and a change sent with an id no
+// listing showed may act on nothing.
+//
+// The file is the listed item with its id, else with its url (remote.SameURL).
+// Failing both (an answer without a url, or with another host's), it is
+// told by its name, size and time of creation among the whole folder's
+// files that no other claim accounts for: exclude holds the ids, and
+// urls, of files known to be others, and rivals the other uploads no
+// listing has shown yet (their answers, as it). See PickCreated: when
+// more than one file could be it, none is taken.
+//
+// ErrUnconfirmed when no listed item is surely it.
+func (c *Client) Confirm(ctx context.Context, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {
 	if !strings.ContainsAny(it.Name, `\^$|?*+()[]{}`) {
 		// The first page of a search by its name shows it, as a rule: one
 		// call. Whether more pages follow matters only when it does not.
@@ -87,8 +140,11 @@ func (c *Client) Confirm(ctx context.Context, it remote.Item, since time.Time, e
 	if x, ok := uploadIn(items, it); ok {
 		return x, nil
 	}
-	// Renamed meanwhile (elsewhere, or by a rename of the mount's that
-	// the caller did not know of): its id, or its url, still tells it.
+	// The whole folder: a file renamed meanwhile (elsewhere, or by a
+	// rename of the mount's the caller did not know of) is still told by
+	// its id or its url; and what tells the rest apart must see every
+	// file of its name, which a search may not (what query matches is
+	// not documented).
 	all, err := c.List(ctx, ListQuery{Type: remote.TypeFile, ParentID: it.ParentID})
 	if err != nil {
 		return remote.Item{}, err
@@ -96,10 +152,156 @@ func (c *Client) Confirm(ctx context.Context, it remote.Item, since time.Time, e
 	if x, ok := uploadIn(all, it); ok {
 		return x, nil
 	}
-	if x := c.newestCreated(items, it.ParentID, it.Name, it.Size, since, exclude); x.ID != "" {
-		return x, nil
+	return c.PickCreated(all, it, rivals, exclude)
+}
+
+// createdSlack is how far a listed createdAt may fall outside the time
+// an upload was under way, once on the service's clock: the clock is
+// learnt from Date headers of one-second precision, and the service's
+// machines may disagree a little.
+const createdSlack = 10 * time.Second
+
+// confirmMargin is how long before its answer an upload whose sending
+// time is not known may have been created (the upload of a large file
+// takes that long).
+const confirmMargin = 10 * time.Minute
+
+// uploadSpan is when an upload's file may have been created, on the
+// service's clock, and whether its sending time was known.
+type uploadSpan struct {
+	it     remote.Item
+	lo, hi time.Time
+	exact  bool
+}
+
+func (c *Client) spanOf(it remote.Item) uploadSpan {
+	sent, exact := it.SentAt, !it.SentAt.IsZero()
+	if !exact {
+		sent = it.CreatedAt.Add(-confirmMargin)
 	}
-	return remote.Item{}, fmt.Errorf("%w: %s (answered as id %s) is not in its folder's listing", remote.ErrUnconfirmed, it.Name, it.ID)
+	return uploadSpan{it: it, exact: exact,
+		lo: c.core.ServerTime(sent).Add(-createdSlack), hi: c.core.ServerTime(it.CreatedAt).Add(createdSlack)}
+}
+
+// PickCreated finds the file of the upload it (an answer, as Confirm
+// takes it) among files of its folder as listed (all), by name, size and
+// time of creation, when neither its id nor its url told it; it makes no
+// call. A candidate is a file of its name and size, none of exclude,
+// created while it was under way (uploadSpan). Two uploads of one name
+// and size a few seconds apart (a file rewritten: the old copy is looked
+// up to be trashed, the new one is listed beside it) cannot be told apart
+// by time: the uploads no listing has shown yet whose spans overlap its
+// own, at one or more removes, form a group, and the group's files are
+// the candidates in the span they cover. Then:
+//
+//   - a group of one: the one candidate, if there is exactly one;
+//   - a group of several, sent one after the other (each answered before
+//     the next was sent, by this client's clock), with exactly as many
+//     candidates created at distinct times: the service created them in
+//     the order they were sent, so the candidate of its rank in the group,
+//     if it lies in its own span.
+//
+// Anything else (no candidate, a file more or one fewer than the
+// uploads, say one uploaded elsewhere meanwhile, or a listing that does
+// not show one of them yet) is ErrUnconfirmed, with ErrAmbiguousUpload where
+// files could be it: a guess could trash a file the user still has.
+func (c *Client) PickCreated(all []remote.Item, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {
+	fail := func(why string) (remote.Item, error) {
+		return remote.Item{}, fmt.Errorf("%w: %s (answered as id %s, without the listing's id or url) %s", remote.ErrUnconfirmed, it.Name, it.ID, why)
+	}
+	ambiguous := func(why string) (remote.Item, error) {
+		return remote.Item{}, fmt.Errorf("%w: %w: %s (answered as id %s, without the listing's id or url) %s; none is taken", remote.ErrUnconfirmed, remote.ErrAmbiguousUpload, it.Name, it.ID, why)
+	}
+	if it.CreatedAt.IsZero() {
+		return fail("has no known time of upload")
+	}
+	sizeFits := func(a, b int64) bool { return a < 0 || b < 0 || a == b }
+	spans := []uploadSpan{c.spanOf(it)}
+	for _, r := range rivals {
+		if r.ID != it.ID && r.Name == it.Name && r.ParentID == it.ParentID && sizeFits(r.Size, it.Size) && !r.CreatedAt.IsZero() {
+			spans = append(spans, c.spanOf(r))
+		}
+	}
+	// The group: spans that overlap, at one or more removes.
+	group := []uploadSpan{spans[0]}
+	lo, hi := spans[0].lo, spans[0].hi
+	for grown := true; grown; {
+		grown = false
+		for i := 1; i < len(spans); i++ {
+			s := spans[i]
+			if s.it.ID == "" || s.hi.Before(lo) || s.lo.After(hi) {
+				continue
+			}
+			group = append(group, s)
+			lo, hi = minTime(lo, s.lo), maxTime(hi, s.hi)
+			spans[i].it.ID = "" // taken
+			grown = true
+		}
+	}
+	skip := newExclusion(exclude)
+	var cands []remote.Item
+	named, sized := 0, 0 // files of its name; of another size
+	var others []string  // files of its name known to be others
+	for _, x := range all {
+		if x.Name != it.Name || x.Deleted {
+			continue
+		}
+		named++
+		switch at := createdOf(x); {
+		case skip.has(x):
+			others = append(others, x.ID)
+		case !sizeFits(x.Size, it.Size):
+			sized++
+		case !at.IsZero() && !at.Before(lo) && !at.After(hi):
+			cands = append(cands, x)
+		}
+	}
+	switch {
+	case len(cands) == 0 && named == 0:
+		return fail("is not in its folder's listing")
+	case len(cands) == 0:
+		return fail(fmt.Sprintf("is not in its folder's listing: of %d files of its name there, %d are known to be others %q, %d of another size than its %d bytes, and the rest not created between %s and %s",
+			named, len(others), others[:min(len(others), 4)], sized, it.Size, lo.Format(time.RFC3339Nano), hi.Format(time.RFC3339Nano)))
+	case len(group) == 1 && len(cands) == 1:
+		return cands[0], nil
+	case len(group) == 1:
+		return ambiguous(fmt.Sprintf("could be any of %d files of its name and size created while it was sent", len(cands)))
+	case len(cands) != len(group):
+		return ambiguous(fmt.Sprintf("is one of %d uploads of its name and size made close together, and the listing shows %d such files", len(group), len(cands)))
+	}
+	slices.SortFunc(group, func(a, b uploadSpan) int { return a.it.SentAt.Compare(b.it.SentAt) })
+	slices.SortFunc(cands, func(a, b remote.Item) int { return createdOf(a).Compare(createdOf(b)) })
+	rank := -1
+	for i, s := range group {
+		if !s.exact || i > 0 && group[i-1].it.CreatedAt.After(s.it.SentAt) {
+			return ambiguous("is one of several uploads of its name and size whose order is not known")
+		}
+		if i > 0 && !createdOf(cands[i-1]).Before(createdOf(cands[i])) {
+			return ambiguous("is one of several uploads of its name and size, listed with one time of creation")
+		}
+		if s.it.ID == it.ID {
+			rank = i
+		}
+	}
+	x := cands[rank]
+	if at := createdOf(x); at.Before(group[rank].lo) || at.After(group[rank].hi) {
+		return ambiguous("is one of several uploads of its name and size whose files were not created in the order they were sent")
+	}
+	return x, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // uploadIn finds an upload's file in a listing, by its id or its url.

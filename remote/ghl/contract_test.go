@@ -42,8 +42,6 @@ var fallbacks = map[string]map[remotetest.Op][]error{
 	ghltest.QuirkRenameNotUpdated: {remotetest.OpRename: {&remote.NotDoneError{}}},
 	// No rename route for the token (routes.go).
 	ghltest.QuirkUpdate404: {remotetest.OpRename: {remote.ErrRouteMissing}},
-	// No bulk route: removal for good one by one, and no way to trash.
-	ghltest.QuirkNoBulkRoutes: {remotetest.OpRemove: {remote.ErrNoTrash}},
 	// A listing by last change the service does not keep to, or answers
 	// whole: the caller finds changes another way.
 	ghltest.QuirkUpdatedOrderIgnored: {remotetest.OpListRecent: {remote.ErrOrderIgnored}},
@@ -111,6 +109,9 @@ func contractFixture(quirk string) remotetest.Fixture {
 		}
 		inst := remotetest.Instance{Backend: c.Backend(), Fake: &contractFake{t: t, srv: srv, loc: loc},
 			PageSize: contractPage, MayFail: fallbacks[quirk], Known: knownBugs[quirk]}
+		// No bulk route: the trash goes through DELETE /medias/{id}, which
+		// may delete for good (the fake's does; routes.go says so once).
+		inst.TrashMayDelete = quirk == ghltest.QuirkNoBulkRoutes
 		if quirk == ghltest.QuirkFetchAllLag {
 			// The whole-library answers show the library as it was 2s
 			// ago: the fake's clock moves on past that, without a wait.

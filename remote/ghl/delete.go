@@ -30,8 +30,8 @@ const (
 
 // DeleteMany trashes or deletes several items in one call
 // (PUT /medias/delete-files). A service without that route (learnt once)
-// deletes for good with DELETE /medias/{id}, one item at a time; it cannot
-// trash (remote.ErrNoTrash).
+// removes with DELETE /medias/{id}, one item at a time, whatever status
+// asks for: that call may delete for good (deleteEach says so once).
 func (c *Client) DeleteMany(ctx context.Context, ids []string, status DeleteStatus) error {
 	if err := c.refusedRoute(RouteDeleteMany); err != nil {
 		return c.deleteEach(ctx, ids, status, err)

@@ -90,8 +90,9 @@ func TestListStopsAServerThatNeverEnds(t *testing.T) {
 	}
 }
 
-// One enormous page fails at once, with a clear error and no retry,
-// whether its size is announced or not; nothing past the bound is read.
+// One enormous whole-library answer fails at once, with a clear error
+// and no retry, whether its size is announced or not; nothing past the
+// bound is read.
 func TestListRefusesAnEnormousPage(t *testing.T) {
 	for _, announced := range []bool{true, false} {
 		t.Run(fmt.Sprintf("announced=%v", announced), func(t *testing.T) {
@@ -112,7 +113,7 @@ func TestListRefusesAnEnormousPage(t *testing.T) {
 				}
 				w.Write([]byte(`]}`))
 			}), func(cfg *Config) { cfg.MaxListAnswer = bound })
-			_, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile})
+			_, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile, FetchAll: true})
 			if !errors.Is(err, remote.ErrAnswerTooLarge) {
 				t.Fatalf("err = %v, want remote.ErrAnswerTooLarge", err)
 			}
@@ -120,6 +121,34 @@ func TestListRefusesAnEnormousPage(t *testing.T) {
 				t.Errorf("%d calls: an answer too large was asked for again", calls.Load())
 			}
 		})
+	}
+}
+
+// The larger bound of a listing's answer (MaxListAnswerBytes, for a
+// server that answers fetchAll whole) is for whole-library listings only:
+// a page of one folder's listing is held to MaxAnswerBytes, as every
+// other answer is. (Every listing page was allowed the larger bound.)
+func TestListAnswerBoundByKind(t *testing.T) {
+	item := `{"_id":"%024x","name":"` + strings.Repeat("n", 1000) + `","type":"file"}`
+	n := remote.MaxAnswerBytes/len(fmt.Sprintf(item, 0)) + 100 // just over MaxAnswerBytes
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"files":[`))
+		if r.URL.Query().Get("offset") == "0" {
+			for i := range n {
+				if i > 0 {
+					w.Write([]byte(","))
+				}
+				fmt.Fprintf(w, item, i+1)
+			}
+		}
+		w.Write([]byte(`]}`))
+	}))
+	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile, ParentID: "folder1"}); !errors.Is(err, remote.ErrAnswerTooLarge) {
+		t.Errorf("a folder's page over %d bytes: err = %v, want ErrAnswerTooLarge", remote.MaxAnswerBytes, err)
+	}
+	items, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile, FetchAll: true})
+	if err != nil || len(items) != n {
+		t.Errorf("a whole-library answer of %d items (under MaxListAnswerBytes): %d items, %v", n, len(items), err)
 	}
 }
 

@@ -1,10 +1,13 @@
 package ghl_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +34,6 @@ func TestConfirmUpload(t *testing.T) {
 			c, srv := quirkClient(t, ghltest.Options{Quirks: quirks})
 			f := srv.AddFolder("", "F")
 			srv.AddFile(f, "a.png", "", []byte("an older one, not this upload"))
-			since := time.Now()
 			it, err := uploadBytes(t, c, "", "a.png", "root one")
 			if err != nil {
 				t.Fatal(err)
@@ -40,7 +42,7 @@ func TestConfirmUpload(t *testing.T) {
 				t.Fatalf("the answer's id %s is not marked unconfirmed", it.ID)
 			}
 			srv.ResetStats()
-			got, err := c.Confirm(context.Background(), it, since, nil)
+			got, err := c.Confirm(context.Background(), it, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +97,6 @@ func TestPlacementFindsTheUploadByURL(t *testing.T) {
 func TestConfirmNotListed(t *testing.T) {
 	for _, quirks := range [][]string{{ghltest.QuirkUploadIDDiffers}, {ghltest.QuirkUploadIDDiffers, ghltest.QuirkTrashListed}, {ghltest.QuirkTrashListed}} {
 		c, srv := quirkClient(t, ghltest.Options{Quirks: quirks})
-		since := time.Now()
 		it, err := uploadBytes(t, c, "", "a.txt", "a")
 		if err != nil {
 			t.Fatal(err)
@@ -105,7 +106,7 @@ func TestConfirmNotListed(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, err = c.Confirm(context.Background(), it, since, nil)
+		_, err = c.Confirm(context.Background(), it, nil, nil)
 		if !errors.Is(err, remote.ErrUnconfirmed) || errors.Is(err, remote.ErrNotFound) {
 			t.Fatalf("%v: Confirm of a file not listed: %v", quirks, err)
 		}
@@ -161,26 +162,45 @@ func TestRenameRouteMissing(t *testing.T) {
 	}
 }
 
-// no-bulk-routes: a removal for good falls back to DELETE /medias/{id},
-// one by one, with altId and altType (delete-needs-alt refuses it
-// without); the bulk route is asked once. A trash cannot fall back: it
-// fails with ErrNoTrash and changes nothing.
+// no-bulk-routes: a removal falls back to DELETE /medias/{id}, one by
+// one, with altId and altType (delete-needs-alt refuses it without); the
+// bulk route is asked once. A trash asked for falls back too (the token
+// has no other way to remove), with one WARN line for the client's life
+// saying that DELETE may delete for good.
 func TestDeleteWithoutBulkRoute(t *testing.T) {
-	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}})
+	var log bytes.Buffer // written by the calls below, in this goroutine
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes, ghltest.QuirkDeleteNeedsAlt}}, func(cfg *ghl.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	warns := func() []string {
+		var out []string
+		for _, l := range strings.Split(log.String(), "\n") {
+			if strings.Contains(l, "level=WARN") && strings.Contains(l, "DELETE /medias/{id}") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
 	a := srv.AddFile("", "a.txt", "", []byte("a"))
 	b := srv.AddFile("", "b.txt", "", []byte("b"))
-	err := c.DeleteMany(context.Background(), []string{a}, ghl.StatusTrashed)
-	if !errors.Is(err, remote.ErrNoTrash) {
+	c1 := srv.AddFile("", "c.txt", "", []byte("c"))
+	if err := c.DeleteMany(context.Background(), []string{a}, ghl.StatusTrashed); err != nil {
 		t.Fatalf("trash without the bulk route: %v", err)
 	}
-	if it, _ := srv.Item(a); it.Status != ghltest.StatusActive {
-		t.Fatalf("a trash that could not be done left the file %s", it.Status)
+	if it, _ := srv.Item(a); it.Status == ghltest.StatusActive {
+		t.Fatalf("a trash without the bulk route left the file %s", it.Status)
 	}
-	if err := c.DeleteMany(context.Background(), []string{a, b}, ghl.StatusDeleted); err != nil {
+	if err := c.DeleteMany(context.Background(), []string{c1}, ghl.StatusTrashed); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{a, b} {
-		if it, _ := srv.Item(id); it.Status != ghltest.StatusDeleted {
+	if w := warns(); len(w) != 1 || !strings.Contains(w[0], "may delete for good") || !strings.Contains(w[0], "--read-only") {
+		t.Fatalf("WARN lines about DELETE: %q", w)
+	}
+	if err := c.DeleteMany(context.Background(), []string{b}, ghl.StatusDeleted); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{b, c1} {
+		if it, _ := srv.Item(id); it.Status == ghltest.StatusActive {
 			t.Fatalf("%s is %s", it.Name, it.Status)
 		}
 	}
@@ -190,7 +210,103 @@ func TestDeleteWithoutBulkRoute(t *testing.T) {
 		t.Fatalf("delete of a deleted file: %v", err)
 	}
 	st := srv.Stats().ByEndpoint
-	if st[ghltest.EndpointDeleteMany] != 1 || st[ghltest.EndpointDelete] != 3 {
+	if st[ghltest.EndpointDeleteMany] != 1 || st[ghltest.EndpointDelete] != 4 {
 		t.Fatalf("calls: %v", st)
 	}
+	if len(warns()) != 1 {
+		t.Fatalf("WARN lines about DELETE: %q", warns())
+	}
+}
+
+// Two uploads of one name and size, a moment apart, whose answers give
+// neither the listed id nor a url (a file rewritten): each is told by its
+// rank among the uploads no listing has shown, never by "the newest"
+// (which took the new copy for the old, and had it trashed). Where the
+// files listed are not as many as the uploads (one not listed yet, or
+// gone; or one uploaded elsewhere meanwhile), none is taken.
+func TestConfirmByTimeAmongRivals(t *testing.T) {
+	// The service's clock, a millisecond on at least at each reading: two
+	// uploads here may come within one (the service then lists them with
+	// one createdAt, and none would be taken).
+	var mu sync.Mutex
+	var last time.Time
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		last = maxTime(time.Now(), last.Add(time.Millisecond))
+		return last
+	}
+	c, srv := quirkClient(t, ghltest.Options{Now: now, Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}})
+	ctx := context.Background()
+	one, err := uploadBytes(t, c, "", "a.txt", "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := uploadBytes(t, c, "", "a.txt", "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.URL != "" || one.SentAt.IsZero() || one.CreatedAt.Before(one.SentAt) {
+		t.Fatalf("the answer %+v: want no url, and the times it was under way", one)
+	}
+	content := func(it remote.Item) string {
+		b, _ := srv.Content(it.ID)
+		return string(b)
+	}
+	for _, c1 := range []struct {
+		it, rival remote.Item
+		want      string
+	}{{one, two, "one"}, {two, one, "two"}} {
+		got, err := c.Confirm(ctx, c1.it, []remote.Item{c1.rival}, nil)
+		if err != nil || content(got) != c1.want {
+			t.Fatalf("the upload of %q confirmed as %+v holding %q (%v)", c1.want, got, content(got), err)
+		}
+	}
+	// Without its rival, the old copy could be either file.
+	if got, err := c.Confirm(ctx, one, nil, nil); !errors.Is(err, remote.ErrUnconfirmed) {
+		t.Fatalf("without the second upload known, the first confirmed as %+v holding %q (%v)", got, content(got), err)
+	}
+	// The second known by its listed id (excluded): the first is the one left.
+	second, err := c.Confirm(ctx, two, []remote.Item{one}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Confirm(ctx, one, nil, []string{second.ID}); err != nil || content(got) != "one" {
+		t.Fatalf("with the second excluded, the first confirmed as %+v holding %q (%v)", got, content(got), err)
+	}
+	// A file of the name and size uploaded elsewhere meanwhile: three
+	// files for two uploads, none taken.
+	srv.AddFile("", "a.txt", "", []byte("zzz"))
+	if got, err := c.Confirm(ctx, one, []remote.Item{two}, nil); !errors.Is(err, remote.ErrUnconfirmed) {
+		t.Fatalf("with a third file, the first confirmed as %+v holding %q (%v)", got, content(got), err)
+	}
+}
+
+// A url is compared by its object name: an answer may give the CDN's
+// address of a file the listing gives at the bucket. A short name
+// ("photo.png") is not taken to name one object.
+func TestSameURL(t *testing.T) {
+	const uuid = "0d7f2a8e-5c1b-4e55-9d0a-3c1f7b2e9a41"
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"https://assets.cdn.filesafe.space/loc/media/" + uuid + ".png", "https://storage.googleapis.com/msgsndr/loc/media/" + uuid + ".png", true},
+		{"https://h/loc/media/" + uuid + ".png?sig=1", "https://h/loc/media/" + uuid + ".png?sig=2", true},
+		{"https://h/a/photo.png", "https://h/b/photo.png", false},
+		{"https://h/a/photo.png?x=1", "https://h/a/photo.png", true},
+		{"https://h/loc/media/" + uuid + ".png", "https://h/loc/media/" + uuid + ".jpg", false},
+		{"", "", false},
+	} {
+		if got := remote.SameURL(c.a, c.b); got != c.want {
+			t.Errorf("SameURL(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

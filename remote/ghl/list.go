@@ -438,7 +438,11 @@ func (c *Client) listPage(ctx context.Context, q ListQuery, order listOrder, off
 	if q.Query != "" {
 		v.Set("query", q.Query)
 	}
-	body, err := c.do(ctx, call{method: "GET", endpoint: "/medias/files", path: "/medias/files", query: v, idempotent: true, maxBody: c.maxList})
+	var maxBody int64 // a page: MaxAnswerBytes, as any answer
+	if q.FetchAll {
+		maxBody = c.maxList // a server may answer the whole library at once
+	}
+	body, err := c.do(ctx, call{method: "GET", endpoint: "/medias/files", path: "/medias/files", query: v, idempotent: true, maxBody: maxBody})
 	var apiErr *remote.Error
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnprocessableEntity && limit > maxSafeLimit {
 		// A server that caps limit refuses a larger one (422 "limit must

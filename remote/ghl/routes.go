@@ -74,14 +74,18 @@ const (
 )
 
 // deleteEach is DeleteMany without the bulk route: DELETE /medias/{id}
-// for each item, one after the other. Only a removal for good may take
-// that route: what DELETE does (the trash, or for good) is not
-// documented, and a trash asked for must never become a deletion. An
-// item the API no longer has (404) is reported as not done, as the bulk
-// answer's {"deleted": false}: the caller checks a listing.
+// for each item, one after the other. It is the token's only way to
+// remove, for the trash too (as the public clients remove); what DELETE
+// does, trash or delete for good, is not documented, so the first trash
+// sent that way says so in one WARN line for the client's life (a mount).
+// An item the API no longer has (404) is reported as not done, as the
+// bulk answer's {"deleted": false}: the caller checks a listing.
 func (c *Client) deleteEach(ctx context.Context, ids []string, status DeleteStatus, bulk error) error {
 	if status != StatusDeleted {
-		return fmt.Errorf("%w: %w; DELETE /medias/{id} may delete for good, and the trash was asked for", remote.ErrNoTrash, bulk)
+		c.trashByDelete.Do(func() {
+			c.log.Warn(fmt.Sprintf("the token has no bulk trash route (%v): removals now use DELETE /medias/{id}, one item at a time, whose effect HighLevel does not document (it may delete for good, not move to the trash); mount with --read-only to prevent removals", bulk),
+				"route", RouteDelete)
+		})
 	}
 	var gone []string
 	for _, id := range ids {

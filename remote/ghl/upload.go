@@ -57,7 +57,7 @@ func (c *Client) uploadFile(ctx context.Context, up remote.Upload) (remote.Item,
 			// The id is the answer's: the service may list the file under
 			// another (see Confirm).
 			it := remote.Item{ID: cmp.Or(res.FileID, res.ID, res.AltID), Name: up.Name, Type: remote.TypeFile, ParentID: up.ParentID,
-				URL: res.URL, ContentType: up.ContentType, Size: up.Size, CreatedAt: c.clk.Now().UTC(), Unconfirmed: true}
+				URL: res.URL, ContentType: up.ContentType, Size: up.Size, SentAt: start.UTC(), CreatedAt: c.clk.Now().UTC(), Unconfirmed: true}
 			if it.ID == "" {
 				if found, ok := c.findAnswerless(ctx, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude); ok {
 					return found, nil

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -326,7 +325,7 @@ func (b *Backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item
 
 // Confirm returns the item as listed, by its id: the backend never
 // answers an upload with an id its listings do not use.
-func (b *Backend) Confirm(ctx context.Context, it remote.Item, since time.Time, exclude []string) (remote.Item, error) {
+func (b *Backend) Confirm(ctx context.Context, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {
 	var out remote.Item
 	err := b.do(ctx, OpConfirm, func() error {
 		x := b.items[it.ID]
@@ -337,6 +336,17 @@ func (b *Backend) Confirm(ctx context.Context, it remote.Item, since time.Time, 
 		return nil
 	})
 	return out, err
+}
+
+// PickCreated finds the item among all by its id, as Confirm does: the
+// backend's answers carry the listed id.
+func (b *Backend) PickCreated(all []remote.Item, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {
+	for _, x := range all {
+		if x.ID == it.ID {
+			return x, nil
+		}
+	}
+	return remote.Item{}, fmt.Errorf("%w: %s (id %s) is not listed", remote.ErrUnconfirmed, it.Name, it.ID)
 }
 
 // Rename gives an active item a new name in its folder (as the service

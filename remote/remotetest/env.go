@@ -231,13 +231,12 @@ func reader(data []byte) func() (io.ReadCloser, error) {
 // upload sends a file as the cache does, and returns it as listed: an
 // answer the backend marked Unconfirmed is confirmed.
 func (e *env) upload(parent, name string, data []byte, exclude ...string) (remote.Item, error) {
-	at := e.Now()
 	it, err := e.Backend.Upload(e.ctx, remote.Upload{ParentID: parent, Name: name, ContentType: remote.TypeByName(name),
 		Size: int64(len(data)), Open: reader(data), Exclude: exclude})
 	if err != nil || !it.Unconfirmed {
 		return it, err
 	}
-	return e.Backend.Confirm(e.ctx, it, at, exclude)
+	return e.Backend.Confirm(e.ctx, it, nil, exclude)
 }
 
 // refused reports whether err is a refusal the fixture says this fake

@@ -36,6 +36,12 @@ type Instance struct {
 	// the bug is fixed. Never a stand-in for MayFail: a known case is a
 	// bug, not a documented refusal.
 	Known map[string]string
+	// TrashMayDelete says a removal to the trash may remove for good
+	// against this fake: the service has no other way to remove, and the
+	// backend documents it (HighLevel without its bulk route, whose
+	// DELETE /medias/{id} may delete for good). The contract then takes
+	// either status.
+	TrashMayDelete bool
 	// Settle, when set, lets what the service shows late catch up (an
 	// index fed behind its store): called before the whole library is
 	// listed.

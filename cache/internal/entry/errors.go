@@ -30,8 +30,7 @@ var (
 	// appFolder) cannot be removed or renamed. Nothing was sent.
 	ErrSystemFolder = errors.New("a system folder of the library cannot be removed or renamed")
 	// ErrNotPermitted: the API offers no way to make this change for this
-	// token (it has no route for it; or the trash was asked for, and it
-	// can only delete for good).
+	// token (it has no route for it).
 	ErrNotPermitted = errors.New("not permitted by the API")
 	// ErrRefused: a url ghlfs will not fetch (off the storage allow-list,
 	// or a redirect it does not follow). Nothing was sent.
@@ -56,10 +55,14 @@ func Translate(err error) error {
 	}
 	var kind error
 	switch {
-	case errors.Is(err, remote.ErrNoTrash), errors.Is(err, remote.ErrRouteMissing):
+	case errors.Is(err, remote.ErrRouteMissing):
 		kind = ErrNotPermitted
 	case errors.Is(err, remote.ErrNotFound):
 		kind = ErrNotFound
+	case errors.Is(err, remote.ErrAmbiguousUpload):
+		// An upload that more than one listed file could be (the cache's
+		// claims.go): not known to be gone, nor which it is.
+		kind = ErrUnavailable
 	case errors.Is(err, remote.ErrUnconfirmed):
 		// An upload its folder's listing does not show (the cache's
 		// claims.go).

@@ -231,19 +231,21 @@
 // rule); a "file" part without filename counts as no file. The name is the
 // "name" field, else the part's filename, else "file". The content type is
 // the part's Content-Type header (even application/octet-stream), else
-// guessed from the name's extension (the common video extensions as
-// video/*, then mime.TypeByExtension: the only place the fake reads the
-// machine's tables, for a part that names no type), else
-// application/octet-stream. The form's fields are name, parentId, altId,
+// text/plain, as multer's parser (busboy) types a part that names none,
+// never from its name. The form's fields are name, parentId, altId,
 // altType, hosted, fileUrl and folderId; any other gives 422. altId and
 // altType may be left out (the spec names neither); sent, altType must be
 // "location" (422) and altId the token's location (403), as elsewhere.
 // folderId is taken and ignored: the file lands in the root (a public
 // client saw that, with success); a query parameter folderId places the
 // file as parentId does (the same client saw that work), when the form
-// has no parentId. An unknown or non-folder parentId gives 404. A
-// body that is not multipart/form-data gives 422 (no file); a malformed
-// multipart body gives 400. hosted=true with fileUrl copies one of the
+// has no parentId. An unknown or non-folder parentId gives 404. A JSON
+// body gives 400 "Unsupported content type" (seen); any other body that
+// is not multipart/form-data gives 422 (no file). A multipart body that
+// ends before its closing boundary gives 400 "Unexpected end of form"
+// (seen: the service's parser, busboy, is strict about framing; the fake
+// reads with Go's mime/multipart, as strict about it); any other
+// malformed one 400 "Bad Request". hosted=true with fileUrl copies one of the
 // fake's own active storage URLs (same host, same path) into a new file
 // named after the URL's last path segment unless name is given; any other
 // URL gives 400 "Unable to fetch the file from fileUrl". Size limits are
@@ -252,8 +254,7 @@
 // Version v3 a video (a content type video/*) up to 500 MB
 // (MaxVideoUploadSize, 500,000,000 bytes) and any other file 25 MB. The
 // type is judged when the file part begins: its Content-Type, else
-// guessed from the name field sent before it, else from its filename (for
-// fileUrl, the type of the copied file). A larger file gives 413 "File
+// text/plain (for fileUrl, the type of the copied file). A larger file gives 413 "File
 // size exceeds the 25 MB limit" (or "500 MB"); the rest of the body is
 // read before the 413 is sent so that the client sees the answer. The
 // file's bytes are held in memory (in one buffer sized from the
@@ -346,7 +347,8 @@
 //   - type-allowlist: an upload whose file part's content type is not in
 //     a list (UploadTypeAllowed) is refused with 400 {"statusCode": 400,
 //     "message": "INVALID_FILE_TYPE", "error": "Bad Request"}, judged when
-//     the part begins (before its size), and nothing is stored. Seen
+//     the part begins (before its size), and nothing is stored. A part
+//     without a Content-Type is text/plain there too (accepted). Seen
 //     refused: application/octet-stream, audio/mp4, image/avif; seen
 //     accepted: image/png, image/jpeg, video/mp4, audio/mpeg,
 //     application/pdf; the rest of the list is a guess (see

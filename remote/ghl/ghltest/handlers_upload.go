@@ -24,10 +24,16 @@ type uploadForm struct {
 	haveFile bool
 	file     []byte
 	filename string // of the file part
-	partType string // Content-Type of the file part
+	partType string // Content-Type of the file part (partTypeDefault if none)
 	tooLarge int64  // when not 0: the file part holds more than this limit
 	sawFile  bool   // a file part began (held, or too large)
 }
+
+// partTypeDefault is the type of a file part without a Content-Type, as
+// the service's multipart parser has it: NestJS takes files through
+// multer, whose parser, busboy, types such a part text/plain (its
+// lib/types/multipart.js, in 0.3 and 1.6 alike), never from its name.
+const partTypeDefault = "text/plain"
 
 // uploadLimit is the largest file upload-file takes of a content type, by
 // the request's Version: with v3 a video may be up to MaxVideoUploadSize;
@@ -70,17 +76,13 @@ func readUploadForm(r *http.Request) (*uploadForm, error) {
 			if form.haveFile || form.tooLarge != 0 {
 				break
 			}
-			// The limit follows the type as it is known when the part
-			// begins: its own Content-Type, else the name given so far,
-			// else its filename.
-			ctype := p.Header.Get("Content-Type")
-			if ctype == "" {
-				ctype = guessContentType(cmp.Or(form.fields["name"], p.FileName()))
-			}
-			limit := uploadLimit(r.Header.Get("Version"), ctype)
+			// The limit follows the part's type as the parser has it when
+			// the part begins; a part without one is text/plain, whatever
+			// its name.
+			form.partType = cmp.Or(p.Header.Get("Content-Type"), partTypeDefault)
+			limit := uploadLimit(r.Header.Get("Version"), form.partType)
 			form.sawFile = true
 			form.filename = p.FileName()
-			form.partType = p.Header.Get("Content-Type")
 			data, err := readPart(p, limit, r.ContentLength)
 			if err != nil {
 				return nil, err
@@ -124,8 +126,20 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 	if rate := s.Faults().UploadRate; rate > 0 {
 		r.Body = &rateReader{ReadCloser: r.Body, ctx: r.Context(), rate: rate}
 	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		// Seen: a JSON body (hosted=true with fileUrl, say) is refused so.
+		_, _ = io.Copy(io.Discard, r.Body)
+		writeError(w, http.StatusBadRequest, "Unsupported content type", "Bad Request")
+		return
+	}
 	form, err := readUploadForm(r)
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// The parser's (busboy's) word for a body that ends before its
+		// closing boundary (seen).
+		writeError(w, http.StatusBadRequest, "Unexpected end of form", "Bad Request")
+		return
+	case err != nil:
 		errBadRequest(w)
 		return
 	}
@@ -133,7 +147,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 	if quirks.has(QuirkTypeAllowlist) && form.sawFile {
 		// A file filter, as multer runs one when the part begins: before its
 		// size counts.
-		if ctype := cmp.Or(form.partType, guessContentType(cmp.Or(form.fields["name"], form.filename))); !UploadTypeAllowed(ctype) {
+		if !UploadTypeAllowed(form.partType) {
 			writeError(w, http.StatusBadRequest, "INVALID_FILE_TYPE", "Bad Request")
 			return
 		}

@@ -323,6 +323,24 @@ func TestQuirkTypeAllowlist(t *testing.T) {
 	s.upload(t, nil, formFile{"file", "big.avif", "image/avif", make([]byte, MaxUploadSize+1)}).expect(t, http.StatusBadRequest)
 }
 
+// A file part without a Content-Type is what multer's parser (busboy)
+// makes of it, text/plain, whatever its file's name says: so the fake
+// takes it, for the type-allowlist filter and for the type it keeps. (It
+// guessed a type from the name, as no service behind multer does.)
+func TestUploadPartWithoutType(t *testing.T) {
+	for _, quirks := range [][]string{nil, {QuirkTypeAllowlist}} {
+		s := start(t, Options{Quirks: quirks})
+		r := s.upload(t, map[string]string{"name": "a.avif"}, formFile{"file", "a.avif", "", []byte("x")}).expect(t, http.StatusCreated)
+		var up struct {
+			FileID string `json:"fileId"`
+		}
+		r.decode(t, &up)
+		if it, ok := s.Item(up.FileID); !ok || it.ContentType != "text/plain" {
+			t.Errorf("%v: the file is kept as %+v; want text/plain", quirks, it)
+		}
+	}
+}
+
 // upload-id-differs: the upload answers its storage object's UUID, which
 // names the file in its url, while listings show the item's own id; the
 // API knows no item by the UUID (rename and DELETE 404, the bulk calls

@@ -37,16 +37,18 @@ func TestUpload(t *testing.T) {
 			wantName: "photo.jpg", wantType: "image/jpeg",
 		},
 		{
-			name:     "name field wins, type guessed from it",
+			// A part without a type is text/plain, as multer has it,
+			// whatever the name says.
+			name:     "name field wins, no part type",
 			fields:   map[string]string{"name": "doc.pdf", "parentId": dir},
 			file:     formFile{"file", "upload.bin", "", data},
-			wantName: "doc.pdf", wantType: "application/pdf", parent: dir,
+			wantName: "doc.pdf", wantType: "text/plain", parent: dir,
 		},
 		{
 			name:     "no type anywhere",
 			fields:   map[string]string{"parentId": ""},
 			file:     formFile{"file", "blob", "", data[:10]},
-			wantName: "blob", wantType: "application/octet-stream",
+			wantName: "blob", wantType: "text/plain",
 		},
 		{
 			name:     "empty file",
@@ -167,8 +169,27 @@ func TestUpload(t *testing.T) {
 	t.Run("exactly 25 MB", func(t *testing.T) {
 		s.upload(t, nil, formFile{"file", "max.bin", "", make([]byte, MaxUploadSize)}).expect(t, 201)
 	})
-	t.Run("not multipart", func(t *testing.T) {
-		s.testDo(t, req{method: http.MethodPost, path: "/medias/upload-file", json: map[string]string{"name": "x"}}).expect(t, 422)
+	// Seen: a JSON body answers 400 "Unsupported content type", and a
+	// multipart body cut short 400 "Unexpected end of form" (the service's
+	// parser, busboy, is strict about framing).
+	t.Run("a JSON body", func(t *testing.T) {
+		r := s.testDo(t, req{method: http.MethodPost, path: "/medias/upload-file", json: map[string]string{"name": "x", "hosted": "true", "fileUrl": "https://example.com/x.png"}}).expect(t, 400)
+		if want := `{"statusCode":400,"message":"Unsupported content type","error":"Bad Request"}`; string(r.body) != want {
+			t.Errorf("body %s", r.body)
+		}
+	})
+	t.Run("a multipart body cut short", func(t *testing.T) {
+		before := len(s.Items())
+		body, ctype := multipartBody(t, map[string]string{"name": "cut.png"}, formFile{"file", "cut.png", "image/png", data[:100]})
+		for _, cut := range []int{len(body) - 8, len(body) / 2} {
+			r := s.testDo(t, req{method: http.MethodPost, path: "/medias/upload-file", body: body[:cut], ctype: ctype}).expect(t, 400)
+			if want := `{"statusCode":400,"message":"Unexpected end of form","error":"Bad Request"}`; string(r.body) != want {
+				t.Errorf("cut at %d of %d: body %s", cut, len(body), r.body)
+			}
+		}
+		if len(s.Items()) != before {
+			t.Error("a body cut short stored something")
+		}
 	})
 }
 
