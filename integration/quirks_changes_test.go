@@ -205,6 +205,8 @@ func TestQuirkNoBulkRoutes(t *testing.T) {
 
 	d := srv.AddFile("", "d.txt", "", []byte("d"))
 	m = mountFS(t, srv, mountOpt{args: []string{"--delete-mode", "delete"}, cacheDir: m.cacheDir})
+	// The listings the first mount saved, shown at once, predate d.txt.
+	m.awaitListed(t)
 	sh(t, "rm", m.path("d.txt"))
 	if it, _ := srv.Item(d); it.Status != ghltest.StatusDeleted {
 		t.Fatalf("d.txt is %s", it.Status)
