@@ -52,14 +52,6 @@ var fallbacks = map[string]map[remotetest.Op][]error{
 
 // knownBugs are the cases the client fails under a quirk, by quirk.
 var knownBugs = map[string]map[string]string{
-	// A create into a folder whose answer is lost is sent again when the
-	// client does not find it in that folder; under parent-ignored both
-	// copies landed in the root, and the placement check trashes only
-	// the one answered: the first stays in the root, a stray copy.
-	ghltest.QuirkParentIgnored: {
-		"LostUploadFolder": strayCopy,
-		"LostFolder":       strayCopy,
-	},
 	// Pages of a listing by last change are not checked against each
 	// other as ListEach's are: items of one updatedAt that the service
 	// orders anew at each request can fall between two pages, unseen,
@@ -68,8 +60,6 @@ var knownBugs = map[string]map[string]string{
 		"ListRecent": "under unstable-ties, ListUpdated can miss items of one updatedAt that straddle two pages, and ends without an error (remote/ghl updated.go does not check its page overlap, as ListEach does)",
 	},
 }
-
-const strayCopy = "under parent-ignored, a create into a folder whose answer was lost is sent again, and the first copy stays in the root (remote/ghl uploadFile and createFolder look for it in the folder only)"
 
 func TestContract(t *testing.T) {
 	t.Run("no-quirk", func(t *testing.T) {
