@@ -26,8 +26,12 @@ import (
 // changed most recently (ListUpdated) and stops at the first one already
 // known as it is: one call per type of item when nothing changed. Removals
 // do not show that way, so a whole pass runs again every
-// Options.FullSyncInterval. A server that ignores that order, or fetchAll,
-// is polled as before: the folders in use, one by one.
+// Options.FullSyncInterval. A poll that finds more changes than it
+// applies one by one, or whose listing cannot be read whole (items of one
+// time of change, more than a page of them, that the server orders anew
+// at each request), makes a whole pass instead. A server that ignores
+// that order, or fetchAll, is polled as before: the folders in use, one
+// by one.
 //
 // Listings an earlier mount saved (snapshot.go) are shown at once, marked
 // stale, until the first pass (or, without one, a background listing of
@@ -236,20 +240,32 @@ func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duratio
 			f.pollUsed(ctx, poll)
 			continue
 		}
-		n, err := f.pollRecent(ctx)
-		switch {
-		case err == nil:
-			f.log.Debug("polled the latest changes", "changed", n)
-		case f.pollByFolder(err):
-			f.pollUsed(ctx, poll)
-		case errors.Is(err, errManyChanges):
-			if err := f.passOverLibrary(ctx); err == nil {
-				last = f.clock.Now()
-			}
-		default:
-			f.log.Debug("poll failed", "err", err)
+		if f.pollChanges(ctx, poll) {
+			last = f.clock.Now()
 		}
 	}
+}
+
+// pollChanges polls the latest changes (pollRecent). A server that cannot
+// serve such polls is polled folder by folder from then on; too many
+// changes, or a listing by last change whose pages did not line up
+// (remote.ErrListUnstable: it may have missed some, and would again),
+// make a pass over the library instead. It reports whether a pass ran
+// to its end.
+func (f *folders) pollChanges(ctx context.Context, poll time.Duration) (passed bool) {
+	n, err := f.pollRecent(ctx)
+	switch {
+	case err == nil:
+		f.log.Debug("polled the latest changes", "changed", n)
+	case f.pollByFolder(err):
+		f.pollUsed(ctx, poll)
+	case errors.Is(err, errManyChanges), errors.Is(err, remote.ErrListUnstable):
+		f.log.Debug("a poll cannot see every change: listing the whole library", "err", err)
+		return f.passOverLibrary(ctx) == nil
+	default:
+		f.log.Debug("poll failed", "err", err)
+	}
+	return false
 }
 
 // passOverLibrary lists every folder and every file of the location with

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -114,6 +115,28 @@ func TestPollRecentOrderIgnored(t *testing.T) {
 	apiRename(t, e.srv, a, "c.txt") // the oldest item is now the newest change
 	if _, err := f.pollRecent(ctx); !errors.Is(err, remote.ErrOrderIgnored) {
 		t.Fatalf("poll under updated-order-ignored: %v, want ErrOrderIgnored", err)
+	}
+}
+
+// A bulk import, more files of one time than a page holds, which the
+// server orders anew at each request, cannot be read by a poll (its
+// listing fails, remote.ErrListUnstable, rather than miss some): the
+// poll makes a pass instead, which shows every file.
+func TestPollUnstableTiesMakesAPass(t *testing.T) {
+	e := newEnv(t, ghltest.Options{Quirks: []string{ghltest.QuirkUnstableTies}})
+	bulk := e.srv.AddFolder("", "Bulk")
+	f := e.listedAll(t, true)
+	names := make([]string, ghltest.BulkImportFiles)
+	for i := range names {
+		names[i] = fmt.Sprintf("f%03d.txt", i)
+	}
+	e.srv.AddFiles(bulk, names, make([][]byte, len(names)))
+	passed := f.pollChanges(context.Background(), time.Minute)
+	if got := e.names(t, bulk); !slices.Equal(got, names) {
+		t.Fatalf("after a poll Bulk shows %d files (%d distinct), want %d", len(got), len(slices.Compact(slices.Clone(got))), len(names))
+	}
+	if !passed {
+		t.Fatal("the poll made no pass")
 	}
 }
 

@@ -112,7 +112,11 @@ type Backend interface {
 	// returns false (Caps.ListRecent). Removals do not show. A service
 	// that turns out not to list in that order fails with
 	// ErrOrderIgnored, one that answers the whole library at once with
-	// ErrUnpaged: the caller finds changes another way.
+	// ErrUnpaged: the caller finds changes another way. A listing whose
+	// pages did not line up (items of one time of change that the
+	// service orders anew at each request, more than a page of them)
+	// fails with ErrListUnstable, never ends as if whole having missed
+	// some: the caller lists the library another way.
 	ListUpdated(ctx context.Context, typ string, visit func(Item) bool) error
 	// ReadAt fills bufs in turn with the bytes of file f from off on. It
 	// returns io.EOF, with the bytes read so far, when the file ends

@@ -29,7 +29,7 @@ var (
 	// ErrAnswerTooLarge: one answer's body was larger than MaxAnswerBytes.
 	ErrAnswerTooLarge = errors.New("answer too large")
 	// ErrListUnstable: no pass over a listing's pages lined up (see
-	// ListEach), so what was read may miss items.
+	// Backend.List, Backend.ListUpdated), so what was read may miss items.
 	ErrListUnstable = errors.New("listing unstable")
 	// ErrOrderIgnored: a listing by last change (ListUpdated) came back in
 	// another order, or without updatedAt, or the server refused that

@@ -3,7 +3,9 @@ package ghl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -90,12 +92,72 @@ func (c *Client) checkPlacement(ctx context.Context, call string, it remote.Item
 		c.log.Warn("a new item is not listed yet, neither in its folder nor in the root; its place is checked again at the next create", "name", it.Name, "id", it.ID)
 		return it, nil
 	}
-	e := &MisplacedError{Call: call, Name: it.Name, ParentID: parentID, ID: landed.ID}
-	e.Trashed = c.DeleteMany(ctx, []string{landed.ID}, StatusTrashed) == nil
+	return remote.Item{}, c.misplaced(ctx, call, it.Name, parentID, landed.ID) // the caller's log line names the file and this cause
+}
+
+// misplaced moves id, the copy of a create into folder parentID that
+// landed in the root, to the trash again, notes that the service ignores
+// parentId, and returns the *MisplacedError that says so.
+func (c *Client) misplaced(ctx context.Context, call, name, parentID, id string) error {
+	e := &MisplacedError{Call: call, Name: name, ParentID: parentID, ID: id}
+	e.Trashed = c.DeleteMany(ctx, []string{id}, StatusTrashed) == nil
 	c.place.mu.Lock()
 	if c.place.broken == nil {
 		c.place.broken = e
 	}
 	c.place.mu.Unlock()
-	return remote.Item{}, e // the caller's log line names the file and this cause
+	return e
+}
+
+// rootBefore is, for a create into a folder sent while it is not known
+// whether creates into folders land there, the ids of the items of its
+// name and type in the root before it is sent: should its answer be lost,
+// a new one beside them is where the service put it (findLost). nil, with
+// no call, when the create is into the root or placement was verified.
+func (c *Client) rootBefore(ctx context.Context, parentID, typ, name string) ([]string, error) {
+	c.place.mu.Lock()
+	verified := c.place.verified
+	c.place.mu.Unlock()
+	if parentID == "" || verified {
+		return nil, nil
+	}
+	items, err := c.named(ctx, "", typ, name)
+	if err != nil {
+		return nil, err
+	}
+	before := []string{} // not nil: the root is looked in
+	for _, it := range items {
+		if it.Name == name && it.ParentID == "" {
+			before = append(before, it.ID)
+		}
+	}
+	return before, nil
+}
+
+// findLost looks for the item of a create into parentID whose answer was
+// lost (FindCreated). Not in that folder, and with root the items of its
+// name in the root before it was sent (rootBefore; nil: not looked at),
+// it is looked for among the others in the root: found there, the service
+// ignored parentId, and it is handled as checkPlacement handles a
+// misplaced create (moved to the trash again, a *MisplacedError) rather
+// than sent again to land in the root a second time. An error that is no
+// *MisplacedError is a listing's: whether the create landed is unknown.
+func (c *Client) findLost(ctx context.Context, call string, root []string, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error) {
+	found, ok, err := c.FindCreated(ctx, parentID, typ, name, size, since, exclude)
+	if err != nil || ok || root == nil {
+		return found, ok, err
+	}
+	c.place.mu.Lock()
+	verified := c.place.verified
+	c.place.mu.Unlock()
+	if verified {
+		// Another create landed in its folder meanwhile: a new item of
+		// this name in the root is someone else's.
+		return remote.Item{}, false, nil
+	}
+	landed, ok, err := c.FindCreated(ctx, "", typ, name, size, since, append(slices.Clone(exclude), root...))
+	if err != nil || !ok {
+		return remote.Item{}, false, err
+	}
+	return remote.Item{}, false, c.misplaced(ctx, call, name, parentID, landed.ID)
 }

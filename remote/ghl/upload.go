@@ -43,6 +43,10 @@ func (c *Client) uploadFile(ctx context.Context, up remote.Upload) (remote.Item,
 	if cl.body, cl.length, err = multipartBody(up, c.location); err != nil {
 		return remote.Item{}, err
 	}
+	root, err := c.rootBefore(ctx, up.ParentID, remote.TypeFile, up.Name)
+	if err != nil {
+		return remote.Item{}, err
+	}
 	start := c.clk.Now()
 	for attempt := 0; ; attempt++ {
 		body, err := c.do(ctx, cl)
@@ -62,6 +66,10 @@ func (c *Client) uploadFile(ctx context.Context, up remote.Upload) (remote.Item,
 				if found, ok := c.findAnswerless(ctx, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude); ok {
 					return found, nil
 				}
+				// Or in the root, where a service that ignores parentId put it.
+				if found, ok, ferr := c.findLost(ctx, "POST /medias/upload-file", root, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude); ok || errors.Is(ferr, remote.ErrMisplaced) {
+					return found, ferr
+				}
 				return remote.Item{}, fmt.Errorf("POST /medias/upload-file: answer without a file id: %.200s", body)
 			}
 			return it, nil
@@ -70,7 +78,10 @@ func (c *Client) uploadFile(ctx context.Context, up remote.Upload) (remote.Item,
 			return remote.Item{}, err
 		}
 		// The first attempt may have landed: look before sending the bytes again.
-		found, ok, ferr := c.FindCreated(ctx, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude)
+		found, ok, ferr := c.findLost(ctx, "POST /medias/upload-file", root, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude)
+		if errors.Is(ferr, remote.ErrMisplaced) {
+			return remote.Item{}, ferr
+		}
 		if ferr != nil {
 			return remote.Item{}, err
 		}

@@ -28,6 +28,10 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (remot
 		m["parentId"] = parentID
 	}
 	payload := c.altBody(m)
+	root, err := c.rootBefore(ctx, parentID, remote.TypeFolder, name)
+	if err != nil {
+		return remote.Item{}, err
+	}
 	start := c.clk.Now()
 	for attempt := 0; ; attempt++ {
 		body, err := c.do(ctx, call{method: "POST", endpoint: "/medias/folder", path: "/medias/folder", body: jsonBody(payload)})
@@ -37,6 +41,10 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (remot
 				// Created, but the answer does not say as what: find it.
 				if found, ok := c.findAnswerless(ctx, parentID, remote.TypeFolder, name, -1, start, nil); ok {
 					return found, nil
+				}
+				// Or in the root, where a service that ignores parentId put it.
+				if found, ok, ferr := c.findLost(ctx, "POST /medias/folder", root, parentID, remote.TypeFolder, name, -1, start, nil); ok || errors.Is(ferr, remote.ErrMisplaced) {
+					return found, ferr
 				}
 				return remote.Item{}, fmt.Errorf("POST /medias/folder: answer without an id: %.200s", body)
 			}
@@ -53,7 +61,10 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (remot
 		if !errors.Is(err, errAmbiguous) || attempt >= 4 {
 			return remote.Item{}, err
 		}
-		found, ok, ferr := c.FindCreated(ctx, parentID, remote.TypeFolder, name, -1, start, nil)
+		found, ok, ferr := c.findLost(ctx, "POST /medias/folder", root, parentID, remote.TypeFolder, name, -1, start, nil)
+		if errors.Is(ferr, remote.ErrMisplaced) {
+			return remote.Item{}, ferr
+		}
 		if ferr != nil {
 			return remote.Item{}, err
 		}
