@@ -315,6 +315,9 @@ func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
 	writeClose(t, h, "first bytes")
 	e.clock.Advance(delay)
 	e.idle(t) // uploaded; its id not yet confirmed by a listing
+	// Its record, idle, leaves the queue once its worker is done with it:
+	// a rename before that would take the record up again, with its bytes.
+	eventually(t, "the record to leave the queue", func() bool { return e.store.q.lookup(ent.Key) == nil })
 	e.rt.renaming, e.rt.renamesHeld = make(chan struct{}, 1), make(chan struct{})
 	// As the mount does it: by the entry its node holds.
 	if err := e.store.Rename(ctx, ent, "a.bin", nil); err != nil {
