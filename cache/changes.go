@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -546,7 +547,7 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 func (q *queue) renameRecord(r *record, name string, replace *Entry, target *record, idleTo string) error {
 	toCopy := idleTo == stateCopying
 	var taken []string
-	var claims map[string]claimFile // of the ids in taken
+	var claims map[string]listing.Claim // of the ids in taken
 	held := false
 	if target != nil && target != r {
 		taken, claims, held = target.hold()
@@ -640,7 +641,7 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 // hold stops a record another is being renamed over from acting in the
 // API (after its upload under way, if any, ended), and returns the API
 // copies it holds; false if it is gone already.
-func (r *record) hold() ([]string, map[string]claimFile, bool) {
+func (r *record) hold() ([]string, map[string]listing.Claim, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for (r.sending || r.acting || r.state == stateFilling) && !r.gone {

@@ -17,6 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -26,7 +27,7 @@ import (
 // across uploads: the key the filesystem knows it by.
 type queue struct {
 	rc       remote.Backend
-	folders  *folders
+	folders  *listing.Folders
 	content  *content.Cache
 	times    *timeStore
 	clock    clockwork.Clock
@@ -99,7 +100,7 @@ func (v recView) empty() bool {
 
 const workers = 4
 
-func newQueue(rc remote.Backend, f *folders, c *content.Cache, times *timeStore, dir string, opts Options) *queue {
+func newQueue(rc remote.Backend, f *listing.Folders, c *content.Cache, times *timeStore, dir string, opts Options) *queue {
 	q := &queue{
 		rc:       rc,
 		folders:  f,
@@ -179,7 +180,7 @@ func (q *queue) knownIDs() []string {
 	}
 	q.mu.Unlock()
 	// Uploads known only by their answer: by their url.
-	return append(ids, q.folders.claimURLs()...)
+	return append(ids, q.folders.ClaimURLs()...)
 }
 
 // knows reports whether the API id is a copy the mount made, changed or
@@ -278,14 +279,14 @@ func (q *queue) overlayLocked(folderID string) (*overlay, viewGen) {
 // the listing before it stops showing its own entry, so taken the other
 // way round, or apart, a file showed twice (the record's entry beside its
 // upload, keyed as the file already) or not at all.
-func (q *queue) view(folderID string, st *folderState) ([]Entry, *folderState, viewGen) {
+func (q *queue) view(folderID string, st *listing.State) ([]Entry, *listing.State, viewGen) {
 	q.mu.Lock()
 	o, gen := q.overlayLocked(folderID)
-	st = q.folders.refresh(folderID, st) // lock order: queue.mu, then folders.mu
-	entries := st.entries
+	st = q.folders.Refresh(folderID, st) // lock order: queue.mu, then folders.mu
+	entries := st.Entries()
 	// A file listed under another id than its upload's answer gave is
 	// known by the answer's until the queue learns the listed one.
-	alias := q.folders.aliases(entries)
+	alias := q.folders.Aliases(entries)
 	if len(q.keys) > 0 {
 		keyed := entries
 		for i, e := range entries {
@@ -476,7 +477,7 @@ func (q *queue) landed(key string, e Entry, gone []string) {
 		}
 	}
 	q.mu.Unlock()
-	if x, ok := q.folders.adoptedOf(e.ID); ok && e.Unconfirmed() {
+	if x, ok := q.folders.AdoptedOf(e.ID); ok && e.Unconfirmed() {
 		// A listing found the upload before its landing was recorded here
 		// (adoptedAs found no key then): the listed id takes the key now.
 		q.adoptedAs(e.ID, x)

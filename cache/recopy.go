@@ -216,7 +216,7 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	src.SetURL(r.rf.RemoteURL)
 	var answered time.Time
 	if c, ok := r.rf.Claims[src.ID]; ok {
-		src = c.entry(src.ID)
+		src = c.Entry(src.ID)
 		src.Key = r.key
 		answered = c.At
 	}
@@ -280,14 +280,14 @@ func (q *queue) copyIn(r *record) (bool, error) {
 // to show it (claims.go). Called with no lock held.
 func (q *queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
 	if src.Unconfirmed() {
-		x, ok := q.folders.adoptedOf(src.ID)
+		x, ok := q.folders.AdoptedOf(src.ID)
 		if !ok {
 			return q.clock.Since(answered) >= unlistedGrace, ""
 		}
 		src = x
 	}
 	ctx, cancel := q.opContext(0)
-	entries, _, err := q.folders.fetch(ctx, src.ParentID)
+	entries, _, err := q.folders.Fetch(ctx, src.ParentID)
 	cancel()
 	if err != nil {
 		return false, ""
@@ -313,7 +313,7 @@ func (q *queue) copyLostLocked(r *record, src Entry) (bool, error) {
 	name := r.rf.Name
 	q.log.Warn(fmt.Sprintf("%s: renamed from %s where the API cannot rename, but its copy in the library (id %s) is gone (removed elsewhere?), so there is nothing to upload under the new name: the file is gone",
 		name, src.Name, src.ID), "name", name, "id", src.ID)
-	q.folders.note(src.ParentID, change{kind: dropID, id: src.ID})
+	q.folders.NoteDrop(src.ParentID, src.ID)
 	prev := r.rf
 	r.rf.RemoteID, r.rf.RemoteURL, r.rf.RemoteName = "", "", ""
 	r.state = stateRemoved

@@ -14,6 +14,7 @@ import (
 	"github.com/google/renameio/v2"
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -102,7 +103,7 @@ type recordFile struct {
 	// Claims are the ids among RemoteID and Replaces that came from an
 	// upload's answer and that no listing has shown yet (claims.go):
 	// nothing is renamed or trashed by them before they are looked up.
-	Claims map[string]claimFile `json:"claims,omitempty"`
+	Claims map[string]listing.Claim `json:"claims,omitempty"`
 	// Size and Sum (CRC-32C) are the size and checksum of the bytes when
 	// they were complete.
 	Size int64  `json:"size"`

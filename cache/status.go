@@ -68,9 +68,9 @@ func (s *Store) Uploads() []Upload {
 	if len(out) == 0 {
 		return nil
 	}
-	parents := s.folders.parents()
+	tree := s.folders.Tree()
 	for i := range out {
-		out[i].Folder, out[i].FolderKnown = pathOf(parents, out[i].Folder[0])
+		out[i].Folder, out[i].FolderKnown = tree.Path(out[i].Folder[0])
 	}
 	rank := map[string]int{UploadUploading: 0, UploadChecking: 1, UploadFailed: 2, UploadCopying: 3, UploadRenaming: 4, UploadRetiring: 5, UploadRemoving: 6, UploadWaiting: 7, UploadWriting: 8}
 	slices.SortFunc(out, func(a, b Upload) int {
@@ -127,39 +127,6 @@ func (r *record) status() (Upload, bool) {
 		u.Sent = u.Size // what failed came after the upload
 	}
 	return u, true
-}
-
-// folderRef is a folder as its parent's listing holds it.
-type folderRef struct{ parent, name string }
-
-// parents returns every folder the stored listings hold, by id.
-func (f *folders) parents() map[string]folderRef {
-	refs := make(map[string]folderRef)
-	for id, v := range f.cache.Items() {
-		for _, e := range v.Object.(*folderState).entries {
-			if e.IsDir {
-				refs[e.ID] = folderRef{parent: id, name: e.Name}
-			}
-		}
-	}
-	return refs
-}
-
-// pathOf returns the names of the folders from the root down to id, and
-// whether each was known.
-func pathOf(parents map[string]folderRef, id string) ([]string, bool) {
-	var names []string
-	for seen := 0; id != ""; seen++ {
-		ref, ok := parents[id]
-		if !ok || seen > len(parents) { // unknown, or a loop a server made
-			slices.Reverse(names)
-			return names, false
-		}
-		names = append(names, ref.name)
-		id = ref.parent
-	}
-	slices.Reverse(names)
-	return names, true
 }
 
 // CacheUsage is how much the caches hold, in bytes.

@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -22,7 +23,7 @@ type Options struct {
 	// DirTTL is how long a folder listing is trusted (default 1m).
 	DirTTL time.Duration
 	// OpTimeout bounds every operation that reaches the API (default 2m);
-	// for a listing, each of its pages (see folders.listingContext).
+	// for a listing, each of its pages (see listing.Folders.listingContext).
 	OpTimeout time.Duration
 	// MemoryBytes caps the in-memory cache of file contents (default 256 MiB).
 	MemoryBytes int64
@@ -90,15 +91,13 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	folders *folders
-	snap    *snapshot
+	folders *listing.Folders
 	content *content.Cache
 	times   *timeStore
 	q       *queue
 
-	closing  context.Context // done when Close begins
+	closing  context.Context // done when Close begins: content's fetches end
 	stop     context.CancelFunc
-	bg       sync.WaitGroup // the poller, the passes over the library, revalidations
 	closeOne sync.Once
 	lock     *os.File // holds the cache directory's lock
 
@@ -110,7 +109,7 @@ type Store struct {
 // view is a folder's listing as shown, built from a stored listing and
 // the write-back queue's overlay of that folder at one generation.
 type view struct {
-	st   *folderState
+	st   *listing.State
 	gen  viewGen
 	list *Listing
 }
@@ -179,38 +178,21 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	if s.times, err = openTimeStore(filepath.Join(dir, "times.log")); err != nil {
 		return fail(fmt.Errorf("cache dir: %w", err))
 	}
-	s.folders = newFolders(rc, opts)
-	// The listings an earlier mount saved: shown at once, revalidated
-	// behind (sync.go).
-	// They are trusted only from a mount that ended cleanly: one killed
-	// may have changed the library after its last save.
-	clean := endedCleanly(dir)
-	s.snap = openSnapshot(dir, opts.Location, opts.API, opts.Clock, opts.Logger)
-	s.snap.earlier = opts.EarlierAPI
-	loading := time.Now() // the real clock: this is a measure, not a TTL
-	switch saved, err := s.snap.load(); {
-	case err != nil:
-		s.log.Warn("could not read the saved listings; listing afresh", "err", err)
-	case !clean && len(saved) > 0:
-		s.log.Info("the last mount did not end cleanly: listing afresh rather than from what it saved")
-		s.snap.dropAll()
-	default:
-		s.folders.loadSaved(saved, time.Since(loading))
-		s.folders.loadChanges(s.snap.loadedChanges())
-	}
-	s.folders.saved = s.snap
+	// The parts, each once those it calls are made: the links between
+	// them are methods of the Store (see the package comment).
 	s.content = content.New(rc, content.Config{Timeout: opts.OpTimeout, MemoryBytes: opts.MemoryBytes, Logger: opts.Logger,
-		Closing: s.closing, Disk: disk, Relist: s.folders.relisted})
-	s.folders.fetched = s.content.LearnSizes
-	s.folders.closing = s.closing
-	s.folders.changedFn = s.changed
-	s.folders.bg = &s.bg
+		Closing: s.closing, Disk: disk, Relist: s.relisted})
+	s.folders = listing.New(rc, listing.Config{
+		TTL: opts.DirTTL, Clock: opts.Clock, Logger: opts.Logger, Delete: opts.Delete,
+		ListAll: opts.ListAll, ListWait: opts.ListWait,
+		PollInterval: opts.PollInterval, FullSyncInterval: opts.FullSyncInterval, RetryBase: opts.RetryBase,
+		Dir: dir, Location: opts.Location, API: opts.API, EarlierAPI: opts.EarlierAPI,
+		Fetched: s.content.LearnSizes, Changed: s.changed, Adopted: s.adopted, Known: s.knows,
+	})
 	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
-	s.folders.adoptedFn = s.q.adoptedAs
-	s.folders.knownFn = s.q.knows
 	if err := s.q.recoverSpool(dir); err != nil {
 		s.times.close()
-		s.snap.close()
+		s.folders.Close()
 		return fail(err)
 	}
 	if takeover {
@@ -225,20 +207,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		}
 	}
 	s.q.start()
-	switch {
-	case opts.ListAll:
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			s.folders.keepInSync(s.closing, opts.PollInterval, opts.FullSyncInterval, opts.RetryBase)
-		}()
-	case opts.PollInterval > 0:
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			s.folders.poll(s.closing, opts.PollInterval)
-		}()
-	}
+	s.folders.Start()
 	return s, nil
 }
 
@@ -275,17 +244,15 @@ func (s *Store) Refused() int {
 func (s *Store) Close() error {
 	var err error
 	s.closeOne.Do(func() {
-		s.folders.stopBackground()
+		s.folders.Stop()
 		s.stop()
 		s.q.close()
-		s.bg.Wait()
-		s.content.Wait()
-		s.snap.setChanges(s.folders.held())
-		if serr := s.snap.close(); serr != nil {
+		if serr := s.folders.Close(); serr != nil {
 			s.log.Warn("could not save the listings for the next mount", "err", serr)
 		} else {
-			markClean(s.opts.CacheDir)
+			s.folders.MarkClean()
 		}
+		s.content.Wait()
 		err = s.times.close()
 		s.lock.Close()
 	})
@@ -301,13 +268,34 @@ func (s *Store) OnChange(fn func(folderID string, before, after *Listing)) {
 	s.mu.Unlock()
 }
 
-func (s *Store) changed(folderID string, before, after *folderState) {
+// changed is listing's Changed: a folder whose stored listing a pass, a
+// poll or a revalidation found changed goes to OnChange's function, as
+// the mount shows it before and after.
+func (s *Store) changed(folderID string, before, after *listing.State) {
 	s.mu.Lock()
 	fn := s.onChange
 	s.mu.Unlock()
 	if fn != nil {
 		fn(folderID, s.viewOf(folderID, before), s.viewOf(folderID, after))
 	}
+}
+
+// relisted is content's Relist: a file as its folder's listing shows it
+// once checked against the server (listing.Folders.Relisted).
+func (s *Store) relisted(ctx context.Context, e Entry) (Entry, bool) {
+	return s.folders.Relisted(ctx, e)
+}
+
+// adopted is listing's Adopted: the queue re-keys an upload found listed
+// under another id than its answer gave (claims.go).
+func (s *Store) adopted(answerID string, listed Entry) {
+	s.q.adoptedAs(answerID, listed)
+}
+
+// knows is listing's Known: whether the queue knows an API id as a copy
+// of a file (made, changed or retired in this mount).
+func (s *Store) knows(id string) bool {
+	return s.q.knows(id)
 }
 
 // DirTTL is how long listings are trusted.
@@ -322,7 +310,7 @@ func (s *Store) PendingCount() int {
 // ListDir returns a folder's entries as the mount shows them: the API's,
 // with the pending changes of the write-back queue over them.
 func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) {
-	st, err := s.folders.get(ctx, folderID)
+	st, err := s.folders.Get(ctx, folderID)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +318,7 @@ func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) 
 }
 
 // viewOf builds (or finds built) the view of a stored listing.
-func (s *Store) viewOf(folderID string, st *folderState) *Listing {
+func (s *Store) viewOf(folderID string, st *listing.State) *Listing {
 	gen := s.q.genOf(folderID)
 	s.mu.Lock()
 	v := s.views[folderID]
@@ -339,10 +327,10 @@ func (s *Store) viewOf(folderID string, st *folderState) *Listing {
 		return v.list
 	}
 	entries, st, gen := s.q.view(folderID, st)
-	if len(entries) == 0 || len(st.entries) == 0 || &entries[0] != &st.entries[0] {
+	if shown := st.Entries(); len(entries) == 0 || len(shown) == 0 || &entries[0] != &shown[0] {
 		sortEntries(entries) // a new slice; the stored one is sorted already and shared
 	}
-	list := &Listing{FolderID: folderID, Entries: entries, Fetched: st.fetched}
+	list := &Listing{FolderID: folderID, Entries: entries, Fetched: st.Fetched()}
 	s.mu.Lock()
 	s.views[folderID] = &view{st: st, gen: gen, list: list}
 	s.mu.Unlock()
@@ -352,7 +340,7 @@ func (s *Store) viewOf(folderID string, st *folderState) *Listing {
 // Invalidate forgets the cached listing of a folder; the next ListDir
 // fetches it again.
 func (s *Store) Invalidate(folderID string) {
-	s.folders.invalidate(folderID)
+	s.folders.Invalidate(folderID)
 }
 
 // resolve returns e as it stands now, and its record when it has one:
@@ -408,7 +396,7 @@ func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error)
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	return s.folders.mkdir(ctx, parentID, name)
+	return s.folders.Mkdir(ctx, parentID, name)
 }
 
 // Rename gives e the name newName in its folder. If replace is set, that
@@ -478,7 +466,7 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	}
 	e = x
 	// A route refused once is refused again without a call (remote).
-	err := s.folders.rename(ctx, e.ParentID, e.ID, newName)
+	err := s.folders.Rename(ctx, e.ParentID, e.ID, newName)
 	if errors.Is(err, remote.ErrRouteMissing) {
 		return s.renameRefused(e, newName, rep, target, err)
 	}
@@ -598,11 +586,11 @@ func (s *Store) confirm(ctx context.Context, e Entry, r *record) (Entry, error) 
 }
 
 func (s *Store) removeAPI(ctx context.Context, e Entry) error {
-	if err := s.folders.remove(ctx, e.ParentID, e.ID); err != nil {
+	if err := s.folders.Remove(ctx, e.ParentID, e.ID); err != nil {
 		return err
 	}
 	if e.IsDir {
-		s.folders.invalidate(e.ID)
+		s.folders.Invalidate(e.ID)
 	}
 	if err := s.times.forget(e.ID); err != nil {
 		s.log.Warn("could not update the file times", "err", err)
@@ -632,7 +620,7 @@ func (s *Store) Rmdir(ctx context.Context, e Entry) error {
 // from a whole-library listing), and fails if it shows anything, files
 // waiting for upload included.
 func (s *Store) checkEmpty(ctx context.Context, dir Entry) error {
-	st, err := s.folders.load(ctx, dir.ID)
+	st, err := s.folders.Load(ctx, dir.ID)
 	if err != nil {
 		return err
 	}
@@ -660,4 +648,17 @@ func (s *Store) SetModTime(e Entry, t time.Time) error {
 		return ErrNotFound
 	}
 	return s.times.set(e.ID, t)
+}
+
+// WithPath tells the listings fetched for ctx which path of the mount
+// they are, for their log lines.
+func WithPath(ctx context.Context, path string) context.Context {
+	return listing.WithPath(ctx, path)
+}
+
+// HasSavedListings reports whether the cache directory dir holds the
+// listings an earlier mount of the library at location through api saved,
+// and ended cleanly (its header is read, not the whole).
+func HasSavedListings(dir, location, api string) bool {
+	return listing.HasSavedListings(dir, location, api)
 }

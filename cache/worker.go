@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -326,7 +327,7 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
 		e.SetCreated(q.clock.Now())
-		c := claimFile{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created(),
+		c := listing.Claim{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created(),
 			Sent: item.SentAt, Answered: item.CreatedAt}
 		r.keepClaimLocked(item.ID, c)
 	}
@@ -351,7 +352,7 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	// keeps each step's overlay true on its own.
 	r.publishLocked()
 	q.landed(r.key, e, r.rf.Replaces)
-	q.folders.note(a.ParentID, change{kind: putEntry, e: e})
+	q.folders.NotePut(a.ParentID, e)
 	r.tries = 0
 }
 
@@ -361,7 +362,7 @@ func (q *queue) renameRemote(r *record) (bool, error) {
 	id, name, parent := r.rf.RemoteID, r.rf.Name, r.rf.ParentID
 	r.away()
 	ctx, cancel := q.opContext(0)
-	err := q.folders.rename(ctx, parent, id, name)
+	err := q.folders.Rename(ctx, parent, id, name)
 	cancel()
 	if errors.Is(err, ErrNotFound) {
 		q.log.Warn(fmt.Sprintf("%s: its copy in the library is gone; nothing to rename", name), "name", name, "id", id)
@@ -469,19 +470,19 @@ func (q *queue) trash(name, parentID string, ids []string) error {
 		return nil
 	}
 	ctx, cancel := q.opContext(0)
-	err := q.folders.remove(ctx, parentID, ids...)
+	err := q.folders.Remove(ctx, parentID, ids...)
 	if errors.Is(err, ErrNotFound) && len(ids) > 1 {
 		// Which of them is gone? One at a time tells.
 		err = nil
 		for _, id := range ids {
-			if e := q.folders.remove(ctx, parentID, id); e != nil && !errors.Is(e, ErrNotFound) {
+			if e := q.folders.Remove(ctx, parentID, id); e != nil && !errors.Is(e, ErrNotFound) {
 				err = e
 			} else if e != nil {
-				q.folders.note(parentID, change{kind: dropID, id: id})
+				q.folders.NoteDrop(parentID, id)
 			}
 		}
 	} else if errors.Is(err, ErrNotFound) {
-		q.folders.note(parentID, change{kind: dropID, id: ids[0]})
+		q.folders.NoteDrop(parentID, ids[0])
 		err = nil
 	}
 	cancel()

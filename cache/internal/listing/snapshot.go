@@ -1,4 +1,4 @@
-package cache
+package listing
 
 import (
 	"bufio"
@@ -94,7 +94,7 @@ import (
 type snapshot struct {
 	path          string
 	location, api string
-	earlier       string // Options.EarlierAPI: a snapshot saved under it is this library's
+	earlier       string // Config.EarlierAPI: a snapshot saved under it is this library's
 	clock         clockwork.Clock
 	log           *slog.Logger
 	interval      time.Duration
@@ -256,6 +256,15 @@ func markClean(dir string) {
 	}
 }
 
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
 // dropAll forgets every folder (the next write saves none).
 func (s *snapshot) dropAll() {
 	s.mu.Lock()
@@ -372,7 +381,7 @@ func (s *snapshot) loadedChanges() []savedChange {
 }
 
 // put records folderID's listing, listed at listed. entries are kept, not
-// copied: they must not be changed afterwards (a folderState's never
+// copied: they must not be changed afterwards (a State's never
 // are). Pending entries and entries without an id (files of the
 // write-back queue) are left out when written.
 func (s *snapshot) put(folderID string, entries []Entry, listed time.Time) {
