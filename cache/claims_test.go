@@ -275,7 +275,7 @@ func TestUploadNoURLLookedUpUnderItsLibraryName(t *testing.T) {
 		t.Fatalf("b.txt is shown as %+v: not an upload no listing has shown", c)
 	}
 	e.rt.failLists.Store(false)
-	x, err := e.store.q.confirmEntry(context.Background(), c)
+	x, err := e.store.q.ConfirmEntry(context.Background(), c)
 	if err != nil {
 		t.Fatalf("looking b.txt up: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/times"
+	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -93,8 +95,8 @@ type Store struct {
 
 	folders *listing.Folders
 	content *content.Cache
-	times   *timeStore
-	q       *queue
+	times   *times.Log
+	q       *writeback.Queue
 
 	closing  context.Context // done when Close begins: content's fetches end
 	stop     context.CancelFunc
@@ -110,7 +112,7 @@ type Store struct {
 // the write-back queue's overlay of that folder at one generation.
 type view struct {
 	st   *listing.State
-	gen  viewGen
+	gen  writeback.ViewGen
 	list *Listing
 }
 
@@ -163,19 +165,13 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		lock.Close()
 		return nil, err
 	}
-	// Whose cache the directory was: another library's cached contents
-	// and file times are keyed by ids of that library, and must not show
-	// in this one (dropped once the dir is claimed, below).
-	prev, owned := readOwner(dir)
-	takeover := owned && prev != (owner{Location: opts.Location, API: opts.API}) &&
-		(opts.EarlierAPI == "" || prev != (owner{Location: opts.Location, API: opts.EarlierAPI}))
 	var disk *content.Disk
 	if opts.DiskBytes > 0 {
 		if disk, err = content.OpenDisk(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
 			return fail(fmt.Errorf("cache dir: %w", err))
 		}
 	}
-	if s.times, err = openTimeStore(filepath.Join(dir, "times.log")); err != nil {
+	if s.times, err = times.Open(filepath.Join(dir, "times.log")); err != nil {
 		return fail(fmt.Errorf("cache dir: %w", err))
 	}
 	// The parts, each once those it calls are made: the links between
@@ -189,24 +185,29 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		Dir: dir, Location: opts.Location, API: opts.API, EarlierAPI: opts.EarlierAPI,
 		Fetched: s.content.LearnSizes, Changed: s.changed, Adopted: s.adopted, Known: s.knows,
 	})
-	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
-	if err := s.q.recoverSpool(dir); err != nil {
-		s.times.close()
+	if s.q, err = writeback.New(rc, writeback.Config{
+		Folders: s.folders, Content: s.content, Times: s.times,
+		Dir: dir, Clock: opts.Clock, Logger: opts.Logger,
+		Location: opts.Location, API: opts.API, LegacyAPI: opts.LegacyAPI, EarlierAPI: opts.EarlierAPI,
+		WriteBackDelay: opts.WriteBackDelay, RetryBase: opts.RetryBase, OpTimeout: opts.OpTimeout,
+	}); err != nil {
+		s.times.Close()
 		s.folders.Close()
 		return fail(err)
 	}
-	if takeover {
-		// The dir is this library's now (no record of the other was
-		// left: recoverSpool refuses those).
+	if prev, ok := s.q.TakenOver(); ok {
+		// The dir is this library's now: another library's cached
+		// contents and file times are keyed by its ids, and must not show
+		// in this one.
 		s.log.Info(fmt.Sprintf("the cache dir %s was the cache of location %q at %s: its cached file contents and file times are dropped", dir, prev.Location, prev.API))
 		if disk != nil {
 			disk.Clear()
 		}
-		if err := s.times.clear(); err != nil {
+		if err := s.times.Clear(); err != nil {
 			s.log.Warn("could not drop the file times of the cache dir's former library", "err", err)
 		}
 	}
-	s.q.start()
+	s.q.Start()
 	s.folders.Start()
 	return s, nil
 }
@@ -229,14 +230,14 @@ func lockDir(dir string) (*os.File, error) {
 // how many still wait, and how many were still being written (those are
 // set aside at the next start, never uploaded).
 func (s *Store) Drain(ctx context.Context) (left, writing int) {
-	return s.q.drain(ctx)
+	return s.q.Drain(ctx)
 }
 
 // Refused counts the files whose upload the service refused: they wait
 // in the spool for a change to the file (or the next mount), and Drain
 // does not wait for them.
 func (s *Store) Refused() int {
-	return s.q.refusedCount()
+	return s.q.RefusedCount()
 }
 
 // Close stops everything running in the background and waits for it;
@@ -246,14 +247,14 @@ func (s *Store) Close() error {
 	s.closeOne.Do(func() {
 		s.folders.Stop()
 		s.stop()
-		s.q.close()
+		s.q.Close()
 		if serr := s.folders.Close(); serr != nil {
 			s.log.Warn("could not save the listings for the next mount", "err", serr)
 		} else {
 			s.folders.MarkClean()
 		}
 		s.content.Wait()
-		err = s.times.close()
+		err = s.times.Close()
 		s.lock.Close()
 	})
 	return err
@@ -289,13 +290,13 @@ func (s *Store) relisted(ctx context.Context, e Entry) (Entry, bool) {
 // adopted is listing's Adopted: the queue re-keys an upload found listed
 // under another id than its answer gave (claims.go).
 func (s *Store) adopted(answerID string, listed Entry) {
-	s.q.adoptedAs(answerID, listed)
+	s.q.AdoptedAs(answerID, listed)
 }
 
 // knows is listing's Known: whether the queue knows an API id as a copy
 // of a file (made, changed or retired in this mount).
 func (s *Store) knows(id string) bool {
-	return s.q.knows(id)
+	return s.q.Knows(id)
 }
 
 // DirTTL is how long listings are trusted.
@@ -303,7 +304,7 @@ func (s *Store) DirTTL() time.Duration { return s.opts.DirTTL }
 
 // PendingCount is how many files have work left in the API.
 func (s *Store) PendingCount() int {
-	n, _ := s.q.pending()
+	n, _ := s.q.Pending()
 	return n
 }
 
@@ -319,14 +320,14 @@ func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) 
 
 // viewOf builds (or finds built) the view of a stored listing.
 func (s *Store) viewOf(folderID string, st *listing.State) *Listing {
-	gen := s.q.genOf(folderID)
+	gen := s.q.Gen(folderID)
 	s.mu.Lock()
 	v := s.views[folderID]
 	s.mu.Unlock()
 	if v != nil && v.st == st && v.gen == gen {
 		return v.list
 	}
-	entries, st, gen := s.q.view(folderID, st)
+	entries, st, gen := s.q.View(folderID, st)
 	if shown := st.Entries(); len(entries) == 0 || len(shown) == 0 || &entries[0] != &shown[0] {
 		sortEntries(entries) // a new slice; the stored one is sorted already and shared
 	}
@@ -348,15 +349,15 @@ func (s *Store) Invalidate(folderID string) {
 // record is looked up first: a record leaves the queue (or stops showing
 // its bytes) only after its upload was recorded, so a caller that finds
 // the record gone or hidden and resolves again finds the upload.
-func (s *Store) resolve(e Entry) (Entry, *record) {
-	r := s.q.lookup(e.Key)
+func (s *Store) resolve(e Entry) (Entry, *writeback.Record) {
+	r := s.q.Lookup(e.Key)
 	return s.latest(e), r
 }
 
 // latest returns the upload that now holds e's key, if a file was
 // uploaded under it in this mount, else e.
 func (s *Store) latest(e Entry) Entry {
-	if cur, ok := s.q.current(e.Key); ok && cur.ID != e.ID {
+	if cur, ok := s.q.Latest(e.Key); ok && cur.ID != e.ID {
 		return cur
 	}
 	return e
@@ -366,8 +367,8 @@ func (s *Store) latest(e Entry) Entry {
 // size, and a size the listing did not give is asked of the storage host
 // once per file.
 func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
-	if r := s.q.lookup(e.Key); r != nil {
-		if st, ok := r.statShown(); ok {
+	if r := s.q.Lookup(e.Key); r != nil {
+		if st, ok := r.StatShown(); ok {
 			return st, nil
 		}
 	}
@@ -375,7 +376,7 @@ func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
 	if e.Pending {
 		return e, ErrNotFound
 	}
-	if t, ok := s.times.get(e.ID); ok {
+	if t, ok := s.times.Get(e.ID); ok {
 		e.ModTime = t
 	}
 	return s.content.Sized(ctx, e)
@@ -415,7 +416,7 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	e, src := s.resolve(e)
-	var target *record
+	var target *writeback.Record
 	var rep *Entry
 	if replace != nil {
 		r, t := s.resolve(*replace)
@@ -438,11 +439,11 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 		if target == nil {
 			api = rep
 		}
-		err := s.q.rename(src, newName, api, target)
+		err := s.q.Rename(src, newName, api, target)
 		switch {
-		case errors.Is(err, errIdle):
+		case errors.Is(err, writeback.ErrIdle):
 			idle = true
-		case !errors.Is(err, errNoRecord):
+		case !errors.Is(err, writeback.ErrNoRecord):
 			return err
 		}
 		// A file of the API: nothing pending for it, or it left the queue
@@ -455,13 +456,13 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	// Never by an id that no listing has shown (claims.go): a file whose
 	// id is not known yet is renamed by the queue, which looks it up first
 	// (the tool does not wait for that).
-	x, ok := s.q.known(e)
+	x, ok := s.q.Known(e)
 	if !ok {
 		var api *Entry
 		if target == nil {
 			api = rep
 		}
-		r, err := s.q.renameVia(e, newName, api, target, stateUploaded)
+		r, err := s.q.RenameVia(e, newName, api, target)
 		return s.settled(ctx, r, err)
 	}
 	e = x
@@ -473,23 +474,23 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if err != nil {
 		return err
 	}
-	s.q.renamed(e.ID, newName)
+	s.q.Renamed(e.ID, newName)
 	if idle {
-		src.apiRenamed(e.ID, newName)
+		src.APIRenamed(e.ID, newName)
 	}
 	if rep == nil {
 		return nil
 	}
 	if target != nil {
-		err = s.q.remove(target)
+		err = s.q.Remove(target)
 	}
-	if target == nil || errors.Is(err, errNoRecord) || errors.Is(err, errIdle) {
+	if target == nil || errors.Is(err, writeback.ErrNoRecord) || errors.Is(err, writeback.ErrIdle) {
 		// A file of the API (perhaps only since the look-up: its upload
 		// landed meanwhile).
 		if r := s.latest(*rep); !r.Pending {
 			if r, err = s.confirm(ctx, r, target); err == nil {
 				if err = s.removeAPI(ctx, r); err == nil && target != nil {
-					target.apiRemoved(r.ID)
+					target.APIRemoved(r.ID)
 				}
 			}
 		} else {
@@ -513,11 +514,11 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	e, r := s.resolve(e)
 	idle := false
 	if r != nil {
-		err := s.q.remove(r)
+		err := s.q.Remove(r)
 		switch {
-		case errors.Is(err, errIdle):
+		case errors.Is(err, writeback.ErrIdle):
 			idle = true
-		case !errors.Is(err, errNoRecord):
+		case !errors.Is(err, writeback.ErrNoRecord):
 			return err
 		}
 		e, _ = s.resolve(e)
@@ -527,9 +528,9 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	}
 	// Never by an id that no listing has shown (claims.go): the queue
 	// looks it up first, then trashes it.
-	x, ok := s.q.known(e)
+	x, ok := s.q.Known(e)
 	if !ok {
-		r, err := s.q.removeVia(e)
+		r, err := s.q.RemoveVia(e)
 		return s.settled(ctx, r, err)
 	}
 	e = x
@@ -537,7 +538,7 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 		return err
 	}
 	if idle {
-		r.apiRemoved(e.ID)
+		r.APIRemoved(e.ID)
 	}
 	return nil
 }
@@ -545,18 +546,18 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 // settled returns err, or, when the tool waits for the API's answer
 // (--write-back-delay 0), the outcome of what record r now does in the
 // API.
-func (s *Store) settled(ctx context.Context, r *record, err error) error {
+func (s *Store) settled(ctx context.Context, r *writeback.Record, err error) error {
 	if err != nil || r == nil || s.opts.WriteBackDelay > 0 {
 		return err
 	}
-	return s.q.await(ctx, r)
+	return s.q.Await(ctx, r)
 }
 
 // renameRefused renames e where the API has no rename route: a file is
 // uploaded again under the new name (recopy.go); a folder cannot be, and
 // is EXDEV, so that mv copies it and removes the old one, with one log
 // line saying why.
-func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *record, err error) error {
+func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *writeback.Record, err error) error {
 	if e.IsDir {
 		s.log.Warn(fmt.Sprintf("rename of folder %s to %s: the API cannot rename it (%v); answered EXDEV, so that mv copies the folder and removes the old one", e.Name, newName, err), "name", e.Name)
 		return fmt.Errorf("%w: %w", ErrCrossFolder, err)
@@ -565,22 +566,22 @@ func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *recor
 	if target == nil {
 		api = rep
 	}
-	return s.q.renameByCopy(e, newName, api, target)
+	return s.q.RenameByCopy(e, newName, api, target)
 }
 
 // confirm returns e with the id a listing shows for it, when its id is an
 // upload's answer that no listing has shown yet (claims.go); r, when not
 // nil, is e's record, which learns the listed id too.
-func (s *Store) confirm(ctx context.Context, e Entry, r *record) (Entry, error) {
+func (s *Store) confirm(ctx context.Context, e Entry, r *writeback.Record) (Entry, error) {
 	if !e.Unconfirmed() {
 		return e, nil
 	}
-	x, err := s.q.confirmEntry(ctx, e)
+	x, err := s.q.ConfirmEntry(ctx, e)
 	if err != nil {
 		return e, err
 	}
 	if r != nil {
-		r.adoptID(e.ID, x.ID)
+		r.AdoptID(e.ID, x.ID)
 	}
 	return x, nil
 }
@@ -592,7 +593,7 @@ func (s *Store) removeAPI(ctx context.Context, e Entry) error {
 	if e.IsDir {
 		s.folders.Invalidate(e.ID)
 	}
-	if err := s.times.forget(e.ID); err != nil {
+	if err := s.times.Forget(e.ID); err != nil {
 		s.log.Warn("could not update the file times", "err", err)
 	}
 	return nil
@@ -638,8 +639,8 @@ func (s *Store) SetModTime(e Entry, t time.Time) error {
 	}
 	e, r := s.resolve(e)
 	if r != nil {
-		err := r.setModTime(t)
-		if !errors.Is(err, errNoRecord) {
+		err := r.SetModTime(t)
+		if !errors.Is(err, writeback.ErrNoRecord) {
 			return err
 		}
 		e, _ = s.resolve(e)
@@ -647,7 +648,7 @@ func (s *Store) SetModTime(e Entry, t time.Time) error {
 	if e.Pending {
 		return ErrNotFound
 	}
-	return s.times.set(e.ID, t)
+	return s.times.Set(e.ID, t)
 }
 
 // WithPath tells the listings fetched for ctx which path of the mount

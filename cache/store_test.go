@@ -305,7 +305,7 @@ func TestLocalCopyRefusedLeavesNoReader(t *testing.T) {
 	h1.Release()
 	eventually(t, "the change to leave the queue", func() bool {
 		e.clock.Advance(time.Minute)
-		return e.store.q.lookup(ent.Key) == nil
+		return e.store.q.Lookup(ent.Key) == nil
 	})
 	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "new" {
 		t.Fatalf("a.txt in the library: %q", got)

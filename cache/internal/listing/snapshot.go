@@ -24,6 +24,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/fsync"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -241,7 +242,7 @@ func endedCleanly(dir string) bool {
 	if os.Remove(p) != nil {
 		return false
 	}
-	syncDir(dir)
+	fsync.Dir(dir)
 	return true
 }
 
@@ -249,20 +250,11 @@ func endedCleanly(dir string) bool {
 // snapshot is on the disk: a power cut must not leave the mark with an
 // older snapshot.
 func markClean(dir string) {
-	syncDir(dir)
+	fsync.Dir(dir)
 	if f, err := os.OpenFile(filepath.Join(dir, cleanName), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 		f.Close()
-		syncDir(dir)
+		fsync.Dir(dir)
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // dropAll forgets every folder (the next write saves none).

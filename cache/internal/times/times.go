@@ -1,4 +1,4 @@
-package cache
+package times
 
 import (
 	"bufio"
@@ -10,18 +10,20 @@ import (
 	"time"
 )
 
-// timeStore keeps the modification times users set (touch -d, utimes, as
+// Log keeps the modification times users set (touch -d, utimes, as
 // rsync -a, cp -p and tar do), which the API has no field for. It is a
 // log of "id<TAB>unix-nanoseconds" lines, appended to on each change and
 // compacted when opened, so a crash loses nothing already written.
-type timeStore struct {
+type Log struct {
 	mu    sync.Mutex
 	times map[string]time.Time
 	f     *os.File // nil: memory only
 }
 
-func openTimeStore(path string) (*timeStore, error) {
-	ts := &timeStore{times: make(map[string]time.Time)}
+// Open opens the log at path (memory only when path is ""), compacting
+// it.
+func Open(path string) (*Log, error) {
+	ts := &Log{times: make(map[string]time.Time)}
 	if path == "" {
 		return ts, nil
 	}
@@ -72,21 +74,24 @@ func openTimeStore(path string) (*timeStore, error) {
 	return ts, nil
 }
 
-func (ts *timeStore) get(id string) (time.Time, bool) {
+// Get returns the time set for the API id.
+func (ts *Log) Get(id string) (time.Time, bool) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t, ok := ts.times[id]
 	return t, ok
 }
 
-func (ts *timeStore) set(id string, t time.Time) error {
+// Set keeps t as the time of the API id.
+func (ts *Log) Set(id string, t time.Time) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.times[id] = t
 	return ts.appendLocked(id, t.UnixNano())
 }
 
-func (ts *timeStore) forget(id string) error {
+// Forget drops the time of the API id (its copy left the library).
+func (ts *Log) Forget(id string) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if _, ok := ts.times[id]; !ok {
@@ -96,7 +101,7 @@ func (ts *timeStore) forget(id string) error {
 	return ts.appendLocked(id, -1)
 }
 
-func (ts *timeStore) appendLocked(id string, ns int64) error {
+func (ts *Log) appendLocked(id string, ns int64) error {
 	if ts.f == nil {
 		return nil
 	}
@@ -104,7 +109,8 @@ func (ts *timeStore) appendLocked(id string, ns int64) error {
 	return err
 }
 
-func (ts *timeStore) close() error {
+// Close closes the log; the times stay on disk for the next Open.
+func (ts *Log) Close() error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.f == nil {
@@ -115,9 +121,9 @@ func (ts *timeStore) close() error {
 	return err
 }
 
-// clear forgets every time kept: the cache dir was another library's,
+// Clear forgets every time kept: the cache dir was another library's,
 // whose ids these are.
-func (ts *timeStore) clear() error {
+func (ts *Log) Clear() error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	clear(ts.times)

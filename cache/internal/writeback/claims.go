@@ -1,4 +1,4 @@
-package cache
+package writeback
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -18,13 +19,13 @@ import (
 // across restarts; and an adoption a listing found re-keys the listed id
 // as the file (adoptedAs).
 
-// confirmEntry returns the file e stands for as listed, when e's id is an
+// ConfirmEntry returns the file e stands for as listed, when e's id is an
 // upload's answer no listing has shown: known already, or looked up in
 // its folder's listing (remote.Confirm: by id, by url, else by name, size
 // and time among the files no other upload or record accounts for). Not
-// found, it fails (ErrUnavailable): the file is not known to be gone, and
+// found, it fails (entry.ErrUnavailable): the file is not known to be gone, and
 // a change must not act on a guessed id.
-func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
+func (q *Queue) ConfirmEntry(ctx context.Context, e Entry) (Entry, error) {
 	if !e.Unconfirmed() {
 		return e, nil
 	}
@@ -46,9 +47,9 @@ func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
 		return x, nil
 	}
 	if err != nil {
-		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, translate(err))
+		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, entry.Translate(err))
 	}
-	x := entryOf(found)
+	x := entry.Of(found)
 	x.ParentID = e.ParentID
 	q.folders.Adopt(e.ID, x)
 	x, _ = q.folders.AdoptedOf(e.ID)
@@ -59,8 +60,8 @@ func (q *queue) confirmEntry(ctx context.Context, e Entry) (Entry, error) {
 // remoteName is the name the library has for the copy id of the file
 // key, when the file's record holds that copy (a rename of it may be
 // pending in the queue).
-func (q *queue) remoteName(key, id string) (string, bool) {
-	r := q.lookup(key)
+func (q *Queue) remoteName(key, id string) (string, bool) {
+	r := q.Lookup(key)
 	if r == nil {
 		return "", false
 	}
@@ -72,9 +73,9 @@ func (q *queue) remoteName(key, id string) (string, bool) {
 	return r.rf.RemoteName, true
 }
 
-// known returns e with the id listings show for it, and false when e's
+// Known returns e with the id listings show for it, and false when e's
 // id is an upload's answer no listing has shown (nor adoption found).
-func (q *queue) known(e Entry) (Entry, bool) {
+func (q *Queue) Known(e Entry) (Entry, bool) {
 	if !e.Unconfirmed() {
 		return e, true
 	}
@@ -90,7 +91,7 @@ func (q *queue) known(e Entry) (Entry, bool) {
 // are the copies the mount uploaded or retired (and the urls of those no
 // listing has shown), the listed files uploads were found to be, and
 // every copy a record holds or is to trash.
-func (q *queue) exclusions(id, url string) []string {
+func (q *Queue) exclusions(id, url string) []string {
 	out := append(q.knownIDs(), q.folders.AdoptedIDs()...)
 	for _, r := range q.records() {
 		r.mu.Lock()
@@ -103,10 +104,10 @@ func (q *queue) exclusions(id, url string) []string {
 	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
 }
 
-// adoptedAs is told that the upload answered as id is listed as x: the
+// AdoptedAs is told that the upload answered as id is listed as x: the
 // listed id holds that file's key from now on, and the file's time moves
 // to it.
-func (q *queue) adoptedAs(id string, x Entry) {
+func (q *Queue) AdoptedAs(id string, x Entry) {
 	q.mu.Lock()
 	key, keyed := q.keys[id]
 	if keyed {
@@ -122,8 +123,8 @@ func (q *queue) adoptedAs(id string, x Entry) {
 	if x.ID == id {
 		return
 	}
-	if t, ok := q.times.get(id); ok {
-		if err := q.times.set(x.ID, t); err != nil {
+	if t, ok := q.times.Get(id); ok {
+		if err := q.times.Set(x.ID, t); err != nil {
 			q.log.Warn("could not keep a file time", "name", x.Name, "err", err)
 		}
 	}
@@ -143,7 +144,7 @@ func (q *queue) adoptedAs(id string, x Entry) {
 // (folders.remove), with one WARN line (should the library hold it after
 // all, it shows as a file of its own). The copy that holds the file is
 // only ever renamed by a listed id: not found, the rename waits.
-func (q *queue) confirmRecord(r *record) (bool, error) {
+func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	claims := make(map[string]listing.Claim)
 	for _, id := range r.toConfirmLocked() {
 		claims[id] = r.rf.Claims[id]
@@ -156,7 +157,7 @@ func (q *queue) confirmRecord(r *record) (bool, error) {
 	for id, c := range claims {
 		e := c.Entry(id)
 		ctx, cancel := q.opContext(0)
-		x, err := q.confirmEntry(ctx, e)
+		x, err := q.ConfirmEntry(ctx, e)
 		cancel()
 		toTrash := errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID)
 		switch {
@@ -215,7 +216,7 @@ func cmpErr(first, err error) error {
 
 // confirmedLocked replaces an answer's id by the listed one wherever the
 // record holds it. The caller holds r.mu.
-func (r *record) confirmedLocked(id, listed string) {
+func (r *Record) confirmedLocked(id, listed string) {
 	delete(r.rf.Claims, id)
 	if len(r.rf.Claims) == 0 {
 		r.rf.Claims = nil
@@ -233,14 +234,14 @@ func (r *record) confirmedLocked(id, listed string) {
 
 // needsConfirmLocked reports whether the record is about to act on an id
 // of an answer no listing has shown. The caller holds r.mu.
-func (r *record) needsConfirmLocked() bool {
+func (r *Record) needsConfirmLocked() bool {
 	return len(r.toConfirmLocked()) > 0
 }
 
 // toConfirmLocked returns the ids of answers no listing has shown that the
 // record's next step acts on: every copy of a removed file; else the copy
 // to rename; else the copies to trash. The caller holds r.mu.
-func (r *record) toConfirmLocked() []string {
+func (r *Record) toConfirmLocked() []string {
 	if len(r.rf.Claims) == 0 {
 		return nil
 	}
@@ -264,7 +265,7 @@ func (r *record) toConfirmLocked() []string {
 
 // unlistedLocked drops an answer's id that no listing shows from the
 // copies the record is to trash. The caller holds r.mu.
-func (r *record) unlistedLocked(id string) {
+func (r *Record) unlistedLocked(id string) {
 	delete(r.rf.Claims, id)
 	if len(r.rf.Claims) == 0 {
 		r.rf.Claims = nil
@@ -277,7 +278,7 @@ func (r *record) unlistedLocked(id string) {
 
 // claimURLsLocked are the urls of the record's unconfirmed answers. The
 // caller holds r.mu.
-func (r *record) claimURLsLocked() []string {
+func (r *Record) claimURLsLocked() []string {
 	var out []string
 	for _, c := range r.rf.Claims {
 		if c.URL != "" {
@@ -287,9 +288,9 @@ func (r *record) claimURLsLocked() []string {
 	return out
 }
 
-// adoptID replaces an answer's id by the listed one in the record, if it
+// AdoptID replaces an answer's id by the listed one in the record, if it
 // holds it.
-func (r *record) adoptID(id, listed string) {
+func (r *Record) AdoptID(id, listed string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id == listed || r.gone || (r.rf.RemoteID != id && !slices.Contains(r.rf.Replaces, id)) {
@@ -307,7 +308,7 @@ func (r *record) adoptID(id, listed string) {
 // claimOf is an unconfirmed entry as a record keeps it: the claim noted
 // when its upload was answered, if this mount has it (with the times the
 // upload was under way), else as the entry shows it.
-func (q *queue) claimOf(e Entry) listing.Claim {
+func (q *Queue) claimOf(e Entry) listing.Claim {
 	if c, ok := q.folders.Claimed(e.ID); ok {
 		return c
 	}
@@ -315,7 +316,7 @@ func (q *queue) claimOf(e Entry) listing.Claim {
 }
 
 // withClaim adds e's claim to claims when e's id is unconfirmed.
-func (q *queue) withClaim(claims map[string]listing.Claim, e Entry) map[string]listing.Claim {
+func (q *Queue) withClaim(claims map[string]listing.Claim, e Entry) map[string]listing.Claim {
 	if !e.Unconfirmed() || e.ID == "" {
 		return claims
 	}
@@ -328,7 +329,7 @@ func (q *queue) withClaim(claims map[string]listing.Claim, e Entry) map[string]l
 
 // addClaimLocked keeps e's claim when the record holds e's id and it is
 // unconfirmed. The caller holds r.mu.
-func (r *record) addClaimLocked(e Entry) {
+func (r *Record) addClaimLocked(e Entry) {
 	if e.Unconfirmed() && e.ID != "" {
 		r.keepClaimLocked(e.ID, r.q.claimOf(e))
 	}
@@ -336,7 +337,7 @@ func (r *record) addClaimLocked(e Entry) {
 
 // keepClaimLocked keeps the claim of an id the record holds, and has
 // listings look for it. The caller holds r.mu.
-func (r *record) keepClaimLocked(id string, c listing.Claim) {
+func (r *Record) keepClaimLocked(id string, c listing.Claim) {
 	if r.rf.Claims == nil {
 		r.rf.Claims = make(map[string]listing.Claim)
 	}

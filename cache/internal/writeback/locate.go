@@ -1,22 +1,24 @@
-package cache
+package writeback
 
 import (
 	"context"
 	"fmt"
+
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 )
 
-// locate returns e with the address of its bytes. An upload's answer may
+// Locate returns e with the address of its bytes. An upload's answer may
 // give the new file's id alone; its folder's listing says where the bytes
 // are, so the first read of such a file lists the folder again (once: the
 // address is kept for the file's key).
-func (q *queue) locate(ctx context.Context, e Entry) (Entry, error) {
+func (q *Queue) Locate(ctx context.Context, e Entry) (Entry, error) {
 	if e.IsDir || e.Pending || e.ID == "" || e.URL() != "" {
 		return e, nil
 	}
 	if e.Unconfirmed() {
 		// Its answer gave an id, and no url: the listing may know the
 		// file by another id (claims.go).
-		x, err := q.confirmEntry(ctx, e)
+		x, err := q.ConfirmEntry(ctx, e)
 		if err != nil {
 			return e, err
 		}
@@ -44,10 +46,10 @@ func (q *queue) locate(ctx context.Context, e Entry) (Entry, error) {
 		q.folders.NoteLocated(e.ParentID, f)
 		return q.withURL(e, f), nil
 	}
-	return e, fmt.Errorf("%w: the service has not said where the bytes of %q (id %s) are: its folder's listing does not show it with a url", ErrUnavailable, e.Name, e.ID)
+	return e, fmt.Errorf("%w: the service has not said where the bytes of %q (id %s) are: its folder's listing does not show it with a url", entry.ErrUnavailable, e.Name, e.ID)
 }
 
-func (q *queue) withURL(e, listed Entry) Entry {
+func (q *Queue) withURL(e, listed Entry) Entry {
 	url := listed.URL()
 	q.located(e.ID, url)
 	e.SetURL(url)
