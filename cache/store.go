@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/cache/internal/times"
 	"github.com/ghlfs/ghlfs/cache/internal/writeback"
@@ -329,7 +330,7 @@ func (s *Store) viewOf(folderID string, st *listing.State) *Listing {
 	}
 	entries, st, gen := s.q.View(folderID, st)
 	if shown := st.Entries(); len(entries) == 0 || len(shown) == 0 || &entries[0] != &shown[0] {
-		sortEntries(entries) // a new slice; the stored one is sorted already and shared
+		entry.Sort(entries) // a new slice; the stored one is sorted already and shared
 	}
 	list := &Listing{FolderID: folderID, Entries: entries, Fetched: st.Fetched()}
 	s.mu.Lock()

@@ -240,13 +240,6 @@ func apiRename(t *testing.T, srv *ghltest.Server, id, name string) {
 	}
 }
 
-func apiTrash(t *testing.T, srv *ghltest.Server, id string) {
-	t.Helper()
-	if err := apiClient(t, srv).DeleteMany(context.Background(), []string{id}, ghl.StatusTrashed); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A write into a file whose bytes cannot be copied in fails with the
 // copy's error; it does not wait for ever on the change it dropped.
 func TestWriteWhoseCopyInFails(t *testing.T) {

@@ -121,7 +121,7 @@ type snapshot struct {
 // savedFolder is a folder's listing as the snapshot keeps it. Its
 // entries are never changed once kept.
 type savedFolder struct {
-	entries []Entry // as the API lists them, sorted (sortEntries)
+	entries []Entry // as the API lists them, sorted (entry.Sort)
 	listed  time.Time
 }
 

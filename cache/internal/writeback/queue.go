@@ -248,16 +248,6 @@ func (q *Queue) Knows(id string) bool {
 	return ok
 }
 
-// keyOf returns the key of an API id.
-func (q *Queue) keyOf(id string) string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if k, ok := q.keys[id]; ok {
-		return k
-	}
-	return id
-}
-
 // Latest returns the copy in the API that now holds a key, when a file
 // was uploaded under it in this mount.
 func (q *Queue) Latest(key string) (Entry, bool) {

@@ -1,6 +1,7 @@
 package writeback
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -185,7 +186,7 @@ func (q *Queue) load(id string) (*Record, error) {
 			ParentID  string    `json:"parentId"`
 		}
 		_ = json.Unmarshal(b, &old)
-		r.rf.Name = firstNonEmpty(rf.Name, "unnamed")
+		r.rf.Name = cmp.Or(rf.Name, "unnamed")
 		q.log.Warn(fmt.Sprintf("%s: a record of an earlier ghlfs; its upload so far (if any) is %q, it was to replace %q, an upload attempt began at %v", r.rf.Name, old.RemoteID, old.Replaces, old.AttemptAt),
 			"name", r.rf.Name, "parent", old.ParentID)
 		q.setAsidePath(filepath.Join(q.spool, id), r.rf.Name, id, "it was left by an earlier version of ghlfs, which could not tell whether it was complete")
@@ -201,15 +202,6 @@ func (q *Queue) load(id string) (*Record, error) {
 		r.data, r.size, r.touched = f, fi.Size(), fi.ModTime()
 	}
 	return r, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // resume puts a record found at start back to work; the caller holds r.mu.
