@@ -358,8 +358,8 @@ func (s *Store) resolve(e Entry) (Entry, *writeback.Record) {
 // latest returns the upload that now holds e's key, if a file was
 // uploaded under it in this mount, else e.
 func (s *Store) latest(e Entry) Entry {
-	if cur, ok := s.q.Latest(e.Key); ok && cur.ID != e.ID {
-		return cur
+	if latest, ok := s.q.Latest(e.Key); ok && latest.ID != e.ID {
+		return latest
 	}
 	return e
 }

@@ -61,8 +61,8 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 	for {
 		q.mu.Lock()
 		r := q.byKey[e.Key]
-		if cur, ok := q.latest[e.Key]; ok && r == nil && cur.ID != e.ID {
-			e = cur // uploaded, and out of the queue, since e was resolved
+		if latest, ok := q.latest[e.Key]; ok && r == nil && latest.ID != e.ID {
+			e = latest // uploaded, and out of the queue, since e was resolved
 		}
 		q.mu.Unlock()
 		mine := false
@@ -553,11 +553,11 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	held := false
 	if target != nil && target != r {
 		taken, claims, held = target.hold()
-		if cur, ok := q.Latest(target.key); ok && !held {
+		if latest, ok := q.Latest(target.key); ok && !held {
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
-			taken = append(taken, cur.ID)
-			claims = q.withClaim(claims, cur)
+			taken = append(taken, latest.ID)
+			claims = q.withClaim(claims, latest)
 		}
 	}
 	r.mu.Lock()

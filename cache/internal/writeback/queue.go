@@ -274,7 +274,7 @@ func (q *Queue) setKeyLocked(id, key string) {
 // come back once more. The caller holds q.mu.
 func (q *Queue) retireKeyLocked(id string) {
 	if k, ok := q.keys[id]; ok && q.retiredKey(k) {
-		if cur, held := q.latest[k]; !held || cur.ID == id {
+		if latest, held := q.latest[k]; !held || latest.ID == id {
 			return // retired already, and no other copy holds its key
 		}
 	}
@@ -509,7 +509,7 @@ func (q *Queue) renamedLocked(id, name string) {
 	}
 }
 
-// landed records that key is now held by the API copy e, and that the
+// setLatest records that key is now held by the API copy e, and that the
 // copies in gone no longer hold anything: should one of them be listed
 // again (taken back out of the trash), it is another file.
 func (q *Queue) setLatest(key string, e Entry, gone []string) {
