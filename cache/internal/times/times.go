@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // Log keeps the modification times users set (touch -d, utimes, as
@@ -46,26 +49,26 @@ func Open(path string) (*Log, error) {
 	} else if !os.IsNotExist(err) {
 		return nil, err
 	}
-	// Compact: write the live entries to a new file and swap it in.
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	// Compact: the live entries, written to a new file renamed over the
+	// log (renameio). A temporary file a crash left goes first.
+	if left, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"*")); err == nil {
+		for _, p := range left {
+			os.Remove(p)
+		}
+	}
+	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithPermissions(0o600))
 	if err != nil {
 		return nil, err
 	}
-	w := bufio.NewWriter(f)
+	defer pf.Cleanup()
+	w := bufio.NewWriter(pf)
 	for id, t := range ts.times {
 		fmt.Fprintf(w, "%s\t%d\n", id, t.UnixNano())
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
 		return nil, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	f.Close()
-	if err := os.Rename(tmp, path); err != nil {
+	if err := pf.CloseAtomicallyReplace(); err != nil {
 		return nil, err
 	}
 	if ts.f, err = os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
