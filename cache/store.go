@@ -155,7 +155,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cache dir: %w", err)
 	}
 	// One ghlfs per cache directory: two would upload one spool twice.
-	lock, err := lockDir(dir)
+	lock, err := LockDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -213,8 +213,12 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// lockDir takes an exclusive lock on dir/lock, or says who holds it.
-func lockDir(dir string) (*os.File, error) {
+// LockDir takes an exclusive lock on dir/lock, the lock of a cache
+// directory, or says that another ghlfs holds it: one ghlfs per cache
+// directory (New takes it; an agency's mount takes it on the directory
+// that holds its locations'). The lock lasts until the file is closed, or
+// the process ends.
+func LockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cache dir: %w", err)
