@@ -22,25 +22,26 @@ import (
 //   - Every listing of its folder that comes in is searched for it (by
 //     id, else by url): found, it is adopted (adopted, listedAs), the
 //     entry that stood for it gives way to the listed one, and the queue
-//     re-keys the listed id as the file (queue.adoptedAs).
+//     re-keys the listed id as the file (Config.Adopted:
+//     writeback.Queue.AdoptedAs).
 //   - Before the first change to such a file, the change looks it up
-//     itself (confirmEntry, queue.confirmRecord: remote.Confirm, by id,
-//     url, or name, size and time); not found, the change fails and is
-//     tried again, never taken as done.
+//     itself (the write-back queue's ConfirmEntry and confirmRecord:
+//     remote.Confirm, by id, url, or name, size and time); not found, the
+//     change fails and is tried again, never taken as done.
 //   - By name, size and time (an answer without the listed id or a url a
 //     listing shows), a file is taken only if it was created while its
 //     upload was under way and nothing else the mount knows accounts for
-//     it: the copies it made, changed or retired (queue.keys), the files
-//     other uploads were found to be (adopted), every copy a record holds
-//     or is to trash (exclusions); the other uploads no listing has shown
-//     yet are its rivals (folders.rivals), told apart by the order they
-//     were sent in (remote.PickCreated). More than one file left that
-//     could be it: none is taken, and the change waits. (Taking the
+//     it: the copies it made, changed or retired (the queue's keys), the
+//     files other uploads were found to be (adopted), every copy a record
+//     holds or is to trash (exclusions); the other uploads no listing has
+//     shown yet are its rivals (Folders.Rivals), told apart by the order
+//     they were sent in (remote.PickCreated). More than one file left
+//     that could be it: none is taken, and the change waits. (Taking the
 //     newest match took a rewrite's new copy for the old one, and trashed
 //     it.) Listings apply the same rule as they come in (matchLocked,
 //     adoptGuesses), without a call.
 //   - The mark lasts as long as the id: a record keeps its answers'
-//     claims (recordFile.Claims) across restarts, and the saved listings
+//     claims (the write-back queue's recordFile.Claims) across restarts, and the saved listings
 //     keep the flag (snapUnconfirmed).
 
 // adoption is one unconfirmed id found in a listing.

@@ -77,7 +77,7 @@ import (
 //	    varint  created (if snapCreated), Unix nanoseconds less ModTime's
 //	            (most files were not changed since: one byte)
 //	uvarint     number of changes made through the mount that no
-//	            whole-library answer showed yet (folders.go), then per
+//	            whole-library answer showed yet (journal.go), then per
 //	            change:
 //	  string    folder id
 //	  byte      kind: 0 an entry put, 1 an id dropped, 2 an id renamed
@@ -126,7 +126,7 @@ type savedFolder struct {
 }
 
 // savedChange is a change made through the mount that no whole-library
-// answer showed yet, kept for the next mount (folders.go).
+// answer showed yet, kept for the next mount (journal.go).
 type savedChange struct {
 	folder string
 	c      change // kind putEntry, dropID or renameID; at set
@@ -156,7 +156,7 @@ const (
 	maxSnapshotBytes = 512 << 20
 	// maxSnapURLBytes bounds a URL kept (a storage URL is ~100 bytes);
 	// maxSnapKeyBytes a key (a retired copy's is longer than its id, see
-	// queue.retireKeyLocked).
+	// writeback.Queue.retireKeyLocked).
 	maxSnapURLBytes = 16 << 10
 	maxSnapKeyBytes = remote.MaxIDBytes + 24
 	// minSnapEntryBytes is the least an entry takes in the file: flags,

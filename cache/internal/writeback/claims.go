@@ -141,7 +141,7 @@ func (q *Queue) AdoptedAs(id string, x Entry) {
 // answer). After that it is not in the library as far as a listing can
 // tell, which is what trashing it is for: it is dropped, as a trash
 // answered {"deleted": false} for an item no longer listed is
-// (folders.remove), with one WARN line (should the library hold it after
+// (listing.Folders.Remove), with one WARN line (should the library hold it after
 // all, it shows as a file of its own). The copy that holds the file is
 // only ever renamed by a listed id: not found, the rename waits.
 func (q *Queue) confirmRecord(r *Record) (bool, error) {

@@ -320,7 +320,7 @@ func (q *Queue) overlayLocked(folderID string) (*overlay, ViewGen) {
 
 // View returns a folder's listing st as the mount shows it, the listing
 // it was built from and the generation of the records' part. The records
-// are taken first, and then the listing (folders.refresh) and the keys of
+// are taken first, and then the listing (Folders.Refresh) and the keys of
 // the API copies, at one instant: a record that lands shows its upload in
 // the listing before it stops showing its own entry, so taken the other
 // way round, or apart, a file showed twice (the record's entry beside its

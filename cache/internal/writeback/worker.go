@@ -349,7 +349,7 @@ func (r *Record) landedLocked(item remote.Item, a attempt) {
 	crashPoint("uploaded", a.Name)
 	// The record hides the new copy (it shows its own bytes) before the
 	// copy is known as the file's and before the listings hold it. A view
-	// shows one entry per key whatever the order (queue.view), but this
+	// shows one entry per key whatever the order (Queue.View), but this
 	// keeps each step's overlay true on its own.
 	r.publishLocked()
 	q.setLatest(r.key, e, r.rf.Replaces)
