@@ -17,10 +17,6 @@ PKGS    := ./cmd/... ./fs/... ./cache/... ./remote/... ./integration/...
 # built from, and could move the versions it is built with.
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
-# Every package but cache/ for now: staticcheck finds queue.keyOf there
-# unused (U1000), which the split of cache/ into parts (issue 18) takes
-# out. Put ./cache/... back in once it has.
-STATICCHECK_PKGS := $(filter-out ./cache/...,$(PKGS))
 
 .PHONY: all build install uninstall test tools vet fmt-check demo bench fuzz clean
 
@@ -59,8 +55,8 @@ tools:
 vet: $(STATICCHECK)
 	$(GO) vet $(PKGS)
 	GOOS=darwin $(GO) vet ./cmd/... ./fs/... ./cache/... ./remote/...
-	$(STATICCHECK) $(STATICCHECK_PKGS)
-	GOOS=darwin $(STATICCHECK) $(filter-out ./integration/...,$(STATICCHECK_PKGS))
+	$(STATICCHECK) $(PKGS)
+	GOOS=darwin $(STATICCHECK) $(filter-out ./integration/...,$(PKGS))
 
 $(STATICCHECK):
 	GOBIN=$(abspath $(dir $@)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -192,10 +192,9 @@ func TestUploadIDDiffersClaimSurvivesARestart(t *testing.T) {
 func TestUploadIDDiffersSavedListing(t *testing.T) {
 	e := idDiffersWB(t)
 	e.uploaded(t, "a.txt", "one")
-	if err := e.store.Close(); err != nil {
+	if err := e.store.Close(); err != nil { // saves the listings, and marks them clean
 		t.Fatal(err)
 	}
-	markClean(e.dir)
 	e.rt.listsHeld, e.rt.listed = make(chan struct{}), make(chan struct{}, 16)
 	e.open(t)
 	saved := e.entry(t, "a.txt") // from the saved listing: the revalidation is held
@@ -276,7 +275,7 @@ func TestUploadNoURLLookedUpUnderItsLibraryName(t *testing.T) {
 		t.Fatalf("b.txt is shown as %+v: not an upload no listing has shown", c)
 	}
 	e.rt.failLists.Store(false)
-	x, err := e.store.q.confirmEntry(context.Background(), c)
+	x, err := e.store.q.ConfirmEntry(context.Background(), c)
 	if err != nil {
 		t.Fatalf("looking b.txt up: %v", err)
 	}

@@ -6,87 +6,111 @@
 // # Layout
 //
 // The filesystem talks to one front, Store (and the Handle of an open
-// file); behind it each concern has its own part. The parts under
-// internal/ are packages of their own, which only this package can
-// import, so that "fs talks to the front alone" is a rule the compiler
-// keeps; the rest still lives in this package, in files of its own:
+// file); behind it each concern is a package of its own under internal/,
+// which only this package can import, so that "fs talks to the front
+// alone" is a rule the compiler keeps:
 //
-//	cache (store.go, handle.go, passthrough.go, known.go, status.go,
-//	      stats.go, limits.go, errors.go, entry.go)
-//	      the front: views, Stat, changes, open files; status and stats
-//	      for cmd; the error kinds and Entry, re-exported from entry
-//	  ├─ queue (queue.go, record.go, changes.go, worker.go, recover.go,
-//	  │        recopy.go, locate.go, claims.go, crash.go)
-//	  │        the write-back queue: every pending change to a file's
-//	  │        bytes, as records with explicit, persisted states; uploads
-//	  │        whose answer's id no listing has shown yet (claims.go)
-//	  │    ├─ folders (folders.go, poll.go, sync.go)   listings with TTLs,
-//	  │    │        the journal of changes made through the mount, and
-//	  │    │        the background passes and polls that keep them in sync
-//	  │    │    └─ snapshot (snapshot.go)   the listings saved for the
-//	  │    │             next mount
-//	  │    └─ times (times.go)   modification times users set
-//	  ├─ internal/content   file bytes: chunks in memory and on disk,
-//	  │        read-ahead, whole files for FUSE passthrough, the sizes
-//	  │        listings lack
-//	  └─ internal/entry     Entry, Listing and the error kinds: the leaf
-//	                        every part imports
+//	cache (store.go, handle.go, passthrough.go, known.go, limits.go,
+//	      status.go, stats.go, errors.go, entry.go)
+//	      the front: views, Stat, changes, open files; Options; status,
+//	      stats and cache usage for cmd; the error kinds and Entry,
+//	      re-exported from entry; the cache dir's lock (LockDir)
+//	  └─ internal/writeback   the write-back queue: every pending change
+//	     │        to a file's bytes, as records with explicit, persisted
+//	     │        states; the workers that carry them to the API; what a
+//	     │        file is across uploads (its key, its latest copy);
+//	     │        recovery, renames by upload, upload limits, crash points
+//	     ├─ internal/listing  listings with TTLs, the journal of changes
+//	     │        made through the mount, uploads whose id no listing has
+//	     │        shown yet (claims), passes and polls, the listings saved
+//	     │        for the next mount (snapshot)
+//	     ├─ internal/content  file bytes: chunks in memory and on disk,
+//	     │        read-ahead, whole files for FUSE passthrough, the sizes
+//	     │        listings lack
+//	     └─ internal/times    the modification times users set
+//	internal/entry   Entry, Listing and the error kinds: the leaf every
+//	                 part imports
+//	internal/fsync   a directory synced (the spool, the snapshot's mark)
 //
-// The imports run one way: cache → content → entry → remote, and cache
-// → entry. Content imports no listing: what it needs of one comes as a
-// function passed to content.New. The queue calls folders, content and
-// times, never the other way round; folders reaches the queue and the
-// front only through functions the front hands it (adoptedFn: an upload
-// found in a listing; changedFn: a listing found changed; fetched: the
-// sizes a listing lacked, for content.LearnSizes).
+// The front imports writeback, listing, content, times and entry (it
+// calls each part directly where the queue has no say: a folder listed,
+// made or removed, bytes read); writeback imports listing, content,
+// times, entry and fsync; listing imports entry and fsync, content entry
+// alone, and neither imports the other; entry imports nothing of the
+// cache (times and fsync nothing at all). None imports a backend's own
+// package: remote's interface and types are all they know of one.
+//
+// # The import rule
+//
+// A lock may be held while calling down, never up. A package cannot name
+// what is above it, so the only way up is a function it was handed at
+// construction, and it calls one with none of its own locks held. No
+// part has a field set after it is made: each gets all it calls in its
+// Config.
+//
+// The links that go up, or across between listing and content, are
+// methods of the Store, which New makes before any part, so that they
+// exist when the parts are made; each hands the call down to the part it
+// is for (one goes straight to the part, made first):
+//
+//	content.Config.Relist   Store.relisted → listing.Folders.Relisted
+//	                        (a url a saved listing gave was refused)
+//	listing.Config.Fetched  content.Cache.LearnSizes (made before listing)
+//	listing.Config.Changed  Store.changed → OnChange's function, with the
+//	                        views before and after
+//	listing.Config.Adopted  Store.adopted → writeback.Queue.AdoptedAs (an
+//	                        upload found listed: the queue re-keys it)
+//	listing.Config.Known    Store.knows → writeback.Queue.Knows
+//
+// The parts are made in that order (times, content, listing, writeback),
+// and nothing calls a link before New returns but the queue's workers
+// and the listings' passes, which New starts last.
 //
 // # Lock order
-//
-// The one rule, which the imports enforce between packages: a lock may
-// be held while calling down, never up. A package cannot name what is
-// above it, so the only way up is a function it was handed (at
-// construction, for content), and it calls one with none of its own
-// locks held.
 //
 // A goroutine that holds several of these locks took them in this order
 // (an arrow: may be taken while the one above is held), and none is held
 // across a call to the API or the storage host:
 //
-//	Handle.mu     an open file: outermost, taken with nothing held;
-//	  │           held while its record is looked up (queue.read), and
-//	  │           let go of before a read, a write or a call to the API
+//	Handle.mu           an open file: outermost, taken with nothing held;
+//	  │                 held while its record is looked up (Queue.Read),
+//	  │                 let go of before a read, a write or a call to
+//	  │                 the API
 //	  ↓
-//	record.mu     one record at a time, never two at once
-//	  │  └→ timeStore.mu (leaf: a time set on a pending file, an
-//	  │           upload that landed)
+//	writeback.Record.mu one record at a time, never two at once
+//	  │  ├→ times.Log.mu (leaf: a time set on a pending file, an upload
+//	  │  │              that landed)
+//	  │  └→ listing's locks, below (an upload noted as it lands, a claim
+//	  │                 kept)
 //	  ↓
-//	queue.mu      the records' index, identities, overlays, the work
-//	  │           list, and the records' busy, queued and again
+//	writeback.Queue.mu  the records' index, keys and latest copies,
+//	  │                 overlays, the work list, and the records' busy,
+//	  │                 queued and again
 //	  ↓
-//	folders.mu    the journal, claims and adoptions, the passes
-//	  ├→ snapshot.mu (leaf: a listing stored or dropped is saved)
-//	  └→ the listings' go-cache (its own lock, taken inside each call;
-//	              also taken with no lock held)
+//	listing.Folders.mu  the journal, claims and adoptions, the passes
+//	  ├→ listing.Folders.lmu (leaf: the stored listings, a RWMutex)
+//	  └→ listing's snapshot.mu (leaf: a listing stored or dropped is
+//	                    saved)
 //
-//	Store.mu      the views built, and OnChange's function (leaf)
-//	content's locks: Reader.mu, then fetchGroup.mu, then blockCache.mu
-//	              or Disk.mu (internal/content/doc.go); taken with none
-//	              of the locks above held
+//	Store.mu            the views built, and OnChange's function (leaf)
+//	content's locks     Reader.mu, then fetchGroup.mu, then
+//	                    blockCache.mu or Disk.mu (internal/content/doc.go);
+//	                    taken with none of the locks above held
 //
 // Waiting for a record's upload to end (a write into a file whose bytes
-// are being sent) is a wait on record.cond, which releases record.mu; a
+// are being sent) is a wait on Record.cond, which releases Record.mu; a
 // worker waiting for work, or a drain for progress, waits on a condition
-// of queue.mu, which releases it. A record's worker lets go of record.mu
-// across each call to the API (record.away, record.back).
+// of Queue.mu, which releases it. A record's worker lets go of Record.mu
+// across each call to the API (Record.away, Record.back). Each part's
+// doc.go has its own order in more detail.
 //
 // # Goroutines
 //
-// Every goroutine the package starts is stopped by Store.Close, which
-// waits for it: the queue's workers and its timers (queue.go), listing
-// refreshes (folders.go, poll.go), the passes over the library, polls
-// and revalidations of saved listings (sync.go), the snapshot's writer
-// (snapshot.go), and content fetches with their disk copies and the size
-// look-ups (internal/content).
+// Every goroutine the cache starts is stopped by Store.Close, which waits
+// for it: the queue's workers and its timers (writeback), the passes over
+// the library, polls and revalidations of saved listings, and the
+// snapshot's writer (listing: Folders.Close), and content fetches with
+// their disk copies and the size look-ups (content: Cache.Wait).
 //
 // # Time
 //
@@ -111,13 +135,7 @@
 // learning more.
 //
 // It does not serve the listings, which a plain map under the listing
-// part's lock serves better. Nothing in them expires: a listing past its
-// TTL is still what a look-up shows while it is fetched again, the
-// "before" of a change report, and where a file's url is found, so it
-// may not vanish; and their TTL reads Options.Clock, which go-cache's
-// expiry cannot. A pass over the library walks every listing, which
-// go-cache hands out only as a copy of the whole map (Items); and each
-// read of one is a type assertion. The listings still sit in a go-cache
-// with no expiry until they move into their own package (issue 18's
-// next step), which makes that map plain.
+// part's lock serves better (internal/listing/doc.go says why: nothing in
+// them expires, their TTL reads Options.Clock, and a pass walks them
+// all).
 package cache

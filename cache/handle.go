@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
+	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 )
 
 // Handle is an open file. It reads the file's copy in the API through the
@@ -20,15 +21,15 @@ type Handle struct {
 	current func() (name string, removed bool)
 
 	mu      sync.Mutex
-	e       Entry           // guarded by mu: the file as it was when opened
-	reader  *content.Reader // guarded by mu: its copy in the API, until rec is set
-	rec     *record         // guarded by mu: its record, once it reads or writes one
-	data    *os.File        // guarded by mu: the spool file it reads rec's bytes from
-	writer  bool            // guarded by mu: counted as a writer of rec
-	writes  uint64          // guarded by mu: changes made through it (writes, truncations)
-	flushed uint64          // guarded by mu: the changes a finished flush answered for
-	err     error           // guarded by mu: the first write that failed
-	gone    bool            // guarded by mu: released
+	e       Entry             // guarded by mu: the file as it was when opened
+	reader  *content.Reader   // guarded by mu: its copy in the API, until rec is set
+	rec     *writeback.Record // guarded by mu: its record, once it reads or writes one
+	data    *os.File          // guarded by mu: the spool file it reads rec's bytes from
+	writer  bool              // guarded by mu: counted as a writer of rec
+	writes  uint64            // guarded by mu: changes made through it (writes, truncations)
+	flushed uint64            // guarded by mu: the changes a finished flush answered for
+	err     error             // guarded by mu: the first write that failed
+	gone    bool              // guarded by mu: released
 }
 
 // Open opens the file e. With truncate, its bytes are emptied at once (as
@@ -47,14 +48,14 @@ func (s *Store) Open(ctx context.Context, e Entry, truncate bool, current func()
 		}
 		return h, nil
 	}
-	if r, f := s.q.read(e.Key); r != nil {
+	if r, f := s.q.Read(e.Key); r != nil {
 		h.rec, h.data = r, f
 		return h, nil
 	}
 	if e = s.latest(e); e.Pending {
 		return nil, ErrNotFound
 	}
-	e, err := s.q.locate(ctx, e)
+	e, err := s.q.Locate(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -74,15 +75,15 @@ func (s *Store) Create(ctx context.Context, parentID, name string) (*Handle, Ent
 			return nil, Entry{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, name, err)
 		}
 	}
-	r, err := s.q.create(parentID, name)
+	r, err := s.q.Create(parentID, name)
 	if err != nil {
 		return nil, Entry{}, err
 	}
-	e := r.stat()
+	e := r.Stat()
 	// Not marked changed: a shell's "> file" closes a duplicate descriptor
 	// before it writes, and that close must not upload an empty file. The
 	// last close completes it, written or not (touch).
-	return &Handle{s: s, e: e, rec: r, data: r.file(), writer: true}, e, nil
+	return &Handle{s: s, e: e, rec: r, data: r.File(), writer: true}, e, nil
 }
 
 // Truncate sets the size of the file e, which is not open (truncate(2)).
@@ -115,7 +116,7 @@ func (h *Handle) modify(ctx context.Context, truncate bool) error {
 		r := h.rec
 		h.mu.Unlock()
 		if truncate {
-			return r.truncate(0)
+			return r.Truncate(0)
 		}
 		return nil
 	}
@@ -130,15 +131,15 @@ func (h *Handle) modify(ctx context.Context, truncate bool) error {
 			return fmt.Errorf("%w: %s: %w", ErrUnavailable, e.Name, err)
 		}
 	}
-	var r *record
+	var r *writeback.Record
 	var err error
 	if name, removed := h.now(); removed {
-		r, err = h.s.q.scratch(ctx, e, truncate)
+		r, err = h.s.q.Scratch(ctx, e, truncate)
 	} else {
 		if name != "" {
 			e.Name = name
 		}
-		r, err = h.s.q.modify(ctx, e, truncate)
+		r, err = h.s.q.Modify(ctx, e, truncate)
 	}
 	if err != nil {
 		return err
@@ -146,16 +147,16 @@ func (h *Handle) modify(ctx context.Context, truncate bool) error {
 	h.mu.Lock()
 	if h.writer { // another write on this handle got there first
 		h.mu.Unlock()
-		r.release(true)
+		r.Release(true)
 		if truncate {
-			return h.rec.truncate(0)
+			return h.rec.Truncate(0)
 		}
 		return nil
 	}
-	h.rec, h.data, h.writer, h.reader, h.e = r, r.file(), true, nil, e
+	h.rec, h.data, h.writer, h.reader, h.e = r, r.File(), true, nil, e
 	h.mu.Unlock()
 	if rec != nil {
-		rec.release(false)
+		rec.Release(false)
 	}
 	return nil
 }
@@ -186,7 +187,7 @@ func (h *Handle) Read(ctx context.Context, dest []byte, off int64) ([][]byte, fu
 	h.mu.Lock()
 	if h.rec == nil && h.reader != nil {
 		// Another open file may have changed it meanwhile: read that.
-		if r, f := h.s.q.read(h.e.Key); r != nil {
+		if r, f := h.s.q.Read(h.e.Key); r != nil {
 			h.rec, h.data, h.reader = r, f, nil
 		}
 	}
@@ -216,7 +217,7 @@ func (h *Handle) Write(ctx context.Context, data []byte, off int64) (int, error)
 	r := h.rec
 	h.writes++
 	h.mu.Unlock()
-	n, err := r.writeAt(data, off)
+	n, err := r.WriteAt(data, off)
 	return n, h.failed(err)
 }
 
@@ -232,7 +233,7 @@ func (h *Handle) Truncate(ctx context.Context, size int64) error {
 	r := h.rec
 	h.writes++
 	h.mu.Unlock()
-	return h.failed(r.truncate(size))
+	return h.failed(r.Truncate(size))
 }
 
 // Flush is a close(2) of the file (there may be more, for duplicated
@@ -262,19 +263,16 @@ func (h *Handle) Flush(ctx context.Context) error {
 		h.flushed = max(h.flushed, writes)
 		h.mu.Unlock()
 	}()
-	r.mu.Lock()
-	only := r.writers == 1
-	r.mu.Unlock()
-	if !only {
+	if r.Writers() != 1 {
 		return nil // the last writer's close completes it
 	}
 	if h.s.opts.WriteBackDelay > 0 {
-		h.s.q.closing(r)
+		h.s.q.Closing(r)
 		return nil
 	}
 	// A signal to the tool does not cut the wait short: the upload goes on
 	// either way, and its answer is what close must report.
-	return h.s.q.sync(context.WithoutCancel(ctx), r)
+	return h.s.q.Sync(context.WithoutCancel(ctx), r)
 }
 
 // Fsync uploads the file's pending bytes now and returns the upload's
@@ -289,7 +287,7 @@ func (h *Handle) Fsync(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	return h.s.q.sync(context.WithoutCancel(ctx), r)
+	return h.s.q.Sync(context.WithoutCancel(ctx), r)
 }
 
 // Release is the last close of the open file. The last writer's release
@@ -301,7 +299,7 @@ func (h *Handle) Release() {
 	h.gone = true
 	h.mu.Unlock()
 	if r != nil && !gone {
-		r.release(writer)
+		r.Release(writer)
 	}
 }
 
@@ -312,8 +310,8 @@ func (h *Handle) Stat(ctx context.Context) (Entry, error) {
 	r, f, e := h.rec, h.data, h.e
 	h.mu.Unlock()
 	if r != nil {
-		e := r.stat()
-		if f != nil && f != r.file() {
+		e := r.Stat()
+		if f != nil && f != r.File() {
 			// Bytes the record no longer uses (record.kept): their size.
 			if fi, err := f.Stat(); err == nil {
 				e.Size = fi.Size()

@@ -99,7 +99,7 @@ func TestCacheDirTakenOverDropsContentsAndTimes(t *testing.T) {
 		}
 		ent := l.Entries[0]
 		if i == 1 {
-			if _, ok := s.times.get(id); ok {
+			if _, ok := s.times.Get(id); ok {
 				t.Errorf("the first server's file time is still kept")
 			}
 		}
@@ -146,7 +146,7 @@ func TestEarlierNameOfTheAPIIsThisLibrary(t *testing.T) {
 	if got := live(e.srv, "queued.txt"); len(got) != 1 || got[0] != "waiting for upload" {
 		t.Errorf("queued.txt in the library: %q", got)
 	}
-	if got, ok := e.store.times.get(kept); !ok || !got.Equal(mtime) {
+	if got, ok := e.store.times.Get(kept); !ok || !got.Equal(mtime) {
 		t.Errorf("kept.txt's time is %v (%v), want %v (kept)", got, ok, mtime)
 	}
 	e.store.Close()

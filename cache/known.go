@@ -8,7 +8,7 @@ package cache
 // copy in the API, if any, holds older bytes). A file uploaded in this
 // mount is known by its upload's answer until a listing brings more.
 func (s *Store) Known(e Entry) (Entry, bool) {
-	if r := s.q.lookup(e.Key); r != nil && !r.inAPI() {
+	if r := s.q.Lookup(e.Key); r != nil && !r.InAPI() {
 		return Entry{}, false
 	}
 	e = s.latest(e)
@@ -16,20 +16,4 @@ func (s *Store) Known(e Entry) (Entry, bool) {
 		return Entry{}, false
 	}
 	return e, true
-}
-
-// inAPI reports whether the copy in the API holds the bytes the record's
-// file shows: the record shows none of its own (the API's copy shows
-// through), or its last upload landed and nothing changed since.
-func (r *record) inAPI() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.visibleLocked() {
-		return true
-	}
-	switch r.state {
-	case stateUploaded, stateRetiring:
-		return r.rf.RemoteID != "" && r.rf.Uploaded == r.rf.Content
-	}
-	return false
 }

@@ -4,33 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 )
 
-// Upload limits. A file's limit follows the type of its name, as the
-// backend says (remote.Caps.MaxUpload: on HighLevel a video may be as
-// large as 500 MB, anything else as large as --max-upload-size). A
-// temporary name takes the type of the name it stands for
-// (remote.IntendedType): rsync's ".clip.mp4.Xy12Ab" may grow as large as
-// a video, and is uploaded as one. What is uploaded is judged again by
-// the name it has then (worker.go).
-
-// limitFor is the largest a file named name may grow.
-func (q *queue) limitFor(name string) int64 {
-	return q.caps.UploadLimit(remote.IntendedType(name))
-}
-
-// uploadType is the content type a file named name is uploaded with: the
-// type limitFor judged its writes by, so that no file a write let grow is
-// refused after its close succeeded.
-func uploadType(name string) string {
-	return remote.IntendedType(name)
-}
-
-// tooLarge is the error of a file that would pass its limit.
-func tooLarge(name string, limit int64) error {
-	return fmt.Errorf("%w: %s would pass the upload limit of %d bytes", ErrTooLarge, name, limit)
-}
+// Upload limits follow the type of a file's name (writeback/limits.go):
+// the front refuses, before a byte is copied in, a change that could
+// never be uploaded.
 
 // CheckWritable fails with ErrTooLarge when the file e is already larger
 // than the upload limit of its name: no change to it could ever be
@@ -45,7 +24,7 @@ func (s *Store) CheckWritable(ctx context.Context, e Entry) error {
 	if err != nil {
 		return err
 	}
-	if limit := s.q.limitFor(st.Name); st.Size > limit {
+	if limit := s.q.LimitFor(st.Name); st.Size > limit {
 		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes: it cannot be changed, only replaced (O_TRUNC) or read", ErrTooLarge, st.Name, st.Size, limit)
 	}
 	return nil
@@ -64,8 +43,8 @@ func (h *Handle) checkGrowth(end int64) error {
 	if now, _ := h.now(); now != "" {
 		name = now
 	}
-	if limit := h.s.q.limitFor(name); end > limit {
-		return tooLarge(name, limit)
+	if limit := h.s.q.LimitFor(name); end > limit {
+		return writeback.TooLarge(name, limit)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ func (h *Handle) LocalCopy() (*os.File, bool) {
 	if !h.s.content.OnDisk() || rec != nil || rd == nil || e.ID == "" {
 		return nil, false
 	}
-	if h.s.q.shows(e.Key) { // changed through another open file
+	if h.s.q.Shows(e.Key) { // changed through another open file
 		return nil, false
 	}
 	return h.s.content.LocalCopy(e)

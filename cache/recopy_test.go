@@ -1,8 +1,6 @@
 package cache
 
 import (
-	"time"
-
 	"context"
 	"errors"
 	"io"
@@ -11,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -317,7 +317,7 @@ func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
 	e.idle(t) // uploaded; its id not yet confirmed by a listing
 	// Its record, idle, leaves the queue once its worker is done with it:
 	// a rename before that would take the record up again, with its bytes.
-	eventually(t, "the record to leave the queue", func() bool { return e.store.q.lookup(ent.Key) == nil })
+	eventually(t, "the record to leave the queue", func() bool { return e.store.q.Lookup(ent.Key) == nil })
 	e.rt.renaming, e.rt.renamesHeld = make(chan struct{}, 1), make(chan struct{})
 	// As the mount does it: by the entry its node holds.
 	if err := e.store.Rename(ctx, ent, "a.bin", nil); err != nil {
@@ -336,8 +336,8 @@ func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
 	})
 	ent.Name = "a.bin"
 	waiting := make(chan struct{})
-	testHookAsideWait = func() { close(waiting) }
-	t.Cleanup(func() { testHookAsideWait = nil })
+	writeback.TestHookAsideWait = func() { close(waiting) }
+	t.Cleanup(func() { writeback.TestHookAsideWait = nil })
 	done := make(chan error, 1)
 	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
 	<-waiting

@@ -33,27 +33,28 @@ func TestRefusedUploadParkedUntilItChanges(t *testing.T) {
 		}
 		return len(ups) == 1 && ups[0].State == UploadFailed
 	})
-	r := e.store.q.lookup(e.entry(t, "talk.m4a").Key)
+	r := e.store.q.Lookup(e.entry(t, "talk.m4a").Key)
 	if r == nil {
 		t.Fatal("no record for talk.m4a")
 	}
 	if n := uploads(e.srv); n != 1 {
 		t.Fatalf("%d upload calls, want 1", n)
 	}
-	if !u.Refused || !u.Next.IsZero() || u.Tries != 1 || !strings.Contains(u.Error, "INVALID_FILE_TYPE") ||
-		!strings.Contains(u.Error, "audio/x-m4a") || !strings.Contains(u.Error, r.dataPath()) {
-		t.Fatalf("status %+v; want failed, refused, no next try, the service's message, the type sent and %s", u, r.dataPath())
+	spooled, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*.data"))
+	if len(spooled) != 1 {
+		t.Fatalf("the spool holds %v", spooled)
 	}
-	if b, err := os.ReadFile(r.dataPath()); err != nil || string(b) != "aac in mp4" {
+	if !u.Refused || !u.Next.IsZero() || u.Tries != 1 || !strings.Contains(u.Error, "INVALID_FILE_TYPE") ||
+		!strings.Contains(u.Error, "audio/x-m4a") || !strings.Contains(u.Error, spooled[0]) {
+		t.Fatalf("status %+v; want failed, refused, no next try, the service's message, the type sent and %s", u, spooled[0])
+	}
+	if b, err := os.ReadFile(spooled[0]); err != nil || string(b) != "aac in mp4" {
 		t.Fatalf("the spool holds %q (%v)", b, err)
 	}
 
 	// Parked: no timer, no work; time moves on well past every backoff
 	// (10 minutes at most), and no call is made.
-	r.mu.Lock()
-	parked := r.timer == nil && r.refusal != nil
-	r.mu.Unlock()
-	if !parked {
+	if r.Scheduled() {
 		t.Fatal("the refused record has a retry timer")
 	}
 	for range 12 {
@@ -135,11 +136,8 @@ func TestRefusedUploadRetriedOnWriteAndRestart(t *testing.T) {
 	for range 6 {
 		e.clock.Advance(10 * time.Minute)
 	}
-	r := e.store.q.lookup(e.entry(t, "data.bin").Key)
-	r.mu.Lock()
-	timer := r.timer
-	r.mu.Unlock()
-	if timer != nil || uploads(e.srv) != 3 {
+	r := e.store.q.Lookup(e.entry(t, "data.bin").Key)
+	if timer := r.Scheduled(); timer || uploads(e.srv) != 3 {
 		t.Fatalf("after the restart: timer %v, %d upload calls; want none, 3", timer, uploads(e.srv))
 	}
 	if got := e.read(t, e.entry(t, "data.bin")); got != "two" {

@@ -1,7 +1,5 @@
 package cache
 
-import "sync/atomic"
-
 // Stats is what the Store did since it started, and what waits now: the
 // counters of metrics and status. The counters only grow.
 type Stats struct {
@@ -32,40 +30,16 @@ type Stats struct {
 // write-back queue (taking each record's lock in turn, as the lock order
 // allows, never two at once).
 func (s *Store) Stats() Stats {
-	cs, qs := s.content.Stats(), &s.q.stats
-	out := Stats{
-		MemoryHits:    cs.MemoryHits,
-		DiskHits:      cs.DiskHits,
-		Misses:        cs.Misses,
-		Uploads:       qs.uploads.Load(),
-		UploadedBytes: qs.uploadedBytes.Load(),
-		UploadErrors:  qs.uploadErrors.Load(),
+	cs, qs := s.content.Stats(), s.q.Stats()
+	return Stats{
+		MemoryHits:     cs.MemoryHits,
+		DiskHits:       cs.DiskHits,
+		Misses:         cs.Misses,
+		Uploads:        qs.Uploads,
+		UploadedBytes:  qs.UploadedBytes,
+		UploadErrors:   qs.UploadErrors,
+		PendingFiles:   qs.PendingFiles,
+		PendingUploads: qs.PendingUploads,
+		PendingBytes:   qs.PendingBytes,
 	}
-	for _, r := range s.q.records() {
-		r.mu.Lock()
-		if !r.gone && r.pendingLocked() {
-			out.PendingFiles++
-			if r.uploadDueLocked() {
-				out.PendingUploads++
-				out.PendingBytes += r.size
-			}
-		}
-		r.mu.Unlock()
-	}
-	return out
-}
-
-// uploadDueLocked reports whether the record's bytes are yet to be sent
-// (or being sent). r.mu is held.
-func (r *record) uploadDueLocked() bool {
-	switch r.state {
-	case stateWriting, stateComplete, stateUploading:
-		return r.data != nil && !r.aside
-	}
-	return false
-}
-
-// queueStats counts the queue's uploads (worker.go).
-type queueStats struct {
-	uploads, uploadedBytes, uploadErrors atomic.Int64
 }

@@ -3,7 +3,8 @@ package cache
 import (
 	"cmp"
 	"slices"
-	"time"
+
+	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 )
 
 // What the mount is doing, for a status display: the files of the
@@ -11,66 +12,33 @@ import (
 // Snapshots only: nothing here changes the queue, and no lock is held
 // across the whole (each record is read under its own lock, in turn).
 
-// The states an Upload is reported in.
+// The states an Upload is reported in (writeback's).
 const (
-	UploadWriting   = "writing"   // open for writing, or closed with a failed write: not uploaded yet
-	UploadWaiting   = "waiting"   // complete; uploaded once quiet (Next), or as soon as a worker is free
-	UploadChecking  = "checking"  // an earlier attempt's answer was lost: it is looked for first
-	UploadUploading = "uploading" // its bytes are being sent (Sent of Size)
-	UploadFailed    = "failed"    // the last attempt failed (Error); tried again at Next, or, Refused, once the file changes
-	UploadRenaming  = "renaming"  // uploaded; the name given meanwhile is being sent
-	UploadRetiring  = "retiring"  // uploaded; the copies it replaces go to the trash
-	UploadRemoving  = "removing"  // removed in the mount; its copies go to the trash
-	UploadCopying   = "copying"   // renamed where the API cannot rename: its bytes are copied from the library, to be uploaded under the new name
+	UploadWriting   = writeback.UploadWriting
+	UploadWaiting   = writeback.UploadWaiting
+	UploadChecking  = writeback.UploadChecking
+	UploadUploading = writeback.UploadUploading
+	UploadFailed    = writeback.UploadFailed
+	UploadRenaming  = writeback.UploadRenaming
+	UploadRetiring  = writeback.UploadRetiring
+	UploadRemoving  = writeback.UploadRemoving
+	UploadCopying   = writeback.UploadCopying
 )
 
-// Upload is one file with changes still to send to the API.
-type Upload struct {
-	// Folder holds the names (as the API has them) of the folders from the
-	// root down to the file's; empty at the root. FolderKnown is false when
-	// a folder on the way is not in any listing the cache holds.
-	Folder      []string
-	FolderKnown bool
-	Name        string
-	State       string
-	// Size is the file's size in bytes; Sent how much of it the upload
-	// under way has sent (Size once it landed); Rate is in bytes per
-	// second, over the last few seconds of the upload under way; Started
-	// when that upload began sending.
-	Size, Sent int64
-	Rate       float64
-	Started    time.Time
-	// Error is why the last attempt failed (with the API's message), for
-	// a failed one; Tries counts the failed attempts in a row.
-	Error string
-	Tries int
-	// Next is when a failed one is tried again, or when a waiting one
-	// is due (zero: now).
-	Next time.Time
-	// Refused is set on a failed one the service refused (its type, its
-	// size): it is not tried again until the file is changed or renamed,
-	// or at the next mount, and an unmount does not wait for it. Next is
-	// zero.
-	Refused bool
-}
+// Upload is one file with changes still to send to the API
+// (writeback.Upload).
+type Upload = writeback.Upload
 
 // Uploads reports every file with changes still to send, the uploads
 // under way first, then failed ones, then the rest, by name.
 func (s *Store) Uploads() []Upload {
-	q := s.q
-	var out []Upload
-	for _, r := range q.records() {
-		u, ok := r.status()
-		if ok {
-			out = append(out, u)
-		}
-	}
+	out := s.q.Uploads()
 	if len(out) == 0 {
 		return nil
 	}
-	parents := s.folders.parents()
+	tree := s.folders.Tree()
 	for i := range out {
-		out[i].Folder, out[i].FolderKnown = pathOf(parents, out[i].Folder[0])
+		out[i].Folder, out[i].FolderKnown = tree.Path(out[i].Folder[0])
 	}
 	rank := map[string]int{UploadUploading: 0, UploadChecking: 1, UploadFailed: 2, UploadCopying: 3, UploadRenaming: 4, UploadRetiring: 5, UploadRemoving: 6, UploadWaiting: 7, UploadWriting: 8}
 	slices.SortFunc(out, func(a, b Upload) int {
@@ -78,88 +46,6 @@ func (s *Store) Uploads() []Upload {
 			slices.Compare(a.Folder, b.Folder), cmp.Compare(a.Name, b.Name))
 	})
 	return out
-}
-
-// status is the record as an Upload, with the id of its folder as
-// Folder[0]; false when it has nothing left to do.
-func (r *record) status() (Upload, bool) {
-	q := r.q
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.gone || r.state == stateIdle || r.state == stateFilling || r.aside && r.state == stateWriting {
-		return Upload{}, false
-	}
-	u := Upload{Folder: []string{r.rf.ParentID}, Name: r.rf.Name, Size: r.size, Tries: r.tries}
-	q.mu.Lock()
-	working := r.busy || r.queued
-	q.mu.Unlock()
-	switch {
-	case r.sending && r.progress != nil:
-		u.State = UploadUploading
-		u.Sent, u.Rate, u.Started = r.progress.Sent(), r.progress.Rate(), r.progress.Started()
-		if r.rf.Attempt != nil {
-			u.Size = r.rf.Attempt.Size
-		}
-	case r.state == stateWriting:
-		u.State = UploadWriting
-		if r.failed != nil {
-			u.Error = r.failed.Error()
-		}
-	case r.failure != "" && (!working || r.refusal != nil):
-		u.State, u.Error, u.Next, u.Refused = UploadFailed, r.failure, r.retryAt, r.refusal != nil
-	case r.rf.Attempt != nil:
-		u.State = UploadChecking
-	case r.state == stateRemoved:
-		u.State = UploadRemoving
-	case r.state == stateCopying:
-		u.State = UploadCopying
-	case r.state == stateComplete || r.state == stateUploading:
-		u.State = UploadWaiting
-		if due := r.rf.Due; due.After(q.clock.Now()) && !q.isDraining() {
-			u.Next = due
-		}
-	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
-		u.State, u.Sent = UploadRenaming, u.Size
-	default:
-		u.State, u.Sent = UploadRetiring, u.Size
-	}
-	if u.State == UploadFailed && r.state != stateComplete && r.state != stateUploading && r.state != stateCopying && r.rf.Attempt == nil {
-		u.Sent = u.Size // what failed came after the upload
-	}
-	return u, true
-}
-
-// folderRef is a folder as its parent's listing holds it.
-type folderRef struct{ parent, name string }
-
-// parents returns every folder the stored listings hold, by id.
-func (f *folders) parents() map[string]folderRef {
-	refs := make(map[string]folderRef)
-	for id, v := range f.cache.Items() {
-		for _, e := range v.Object.(*folderState).entries {
-			if e.IsDir {
-				refs[e.ID] = folderRef{parent: id, name: e.Name}
-			}
-		}
-	}
-	return refs
-}
-
-// pathOf returns the names of the folders from the root down to id, and
-// whether each was known.
-func pathOf(parents map[string]folderRef, id string) ([]string, bool) {
-	var names []string
-	for seen := 0; id != ""; seen++ {
-		ref, ok := parents[id]
-		if !ok || seen > len(parents) { // unknown, or a loop a server made
-			slices.Reverse(names)
-			return names, false
-		}
-		names = append(names, ref.name)
-		id = ref.parent
-	}
-	slices.Reverse(names)
-	return names, true
 }
 
 // CacheUsage is how much the caches hold, in bytes.
@@ -179,13 +65,6 @@ type CacheUsage struct {
 func (s *Store) CacheUsage() CacheUsage {
 	c := s.content.Usage()
 	u := CacheUsage{Memory: c.Memory, MemoryMax: c.MemoryMax, Disk: c.Disk, DiskMax: c.DiskMax}
-	for _, r := range s.q.records() {
-		r.mu.Lock()
-		if r.data != nil && !r.gone {
-			u.Spool += r.size
-			u.SpoolFiles++
-		}
-		r.mu.Unlock()
-	}
+	u.Spool, u.SpoolFiles = s.q.SpoolUsage()
 	return u
 }

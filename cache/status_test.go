@@ -162,17 +162,3 @@ func TestUploadsStatus(t *testing.T) {
 		t.Errorf("cache usage once landed: %+v", c)
 	}
 }
-
-// A folder no listing holds is reported as unknown, not as the root.
-func TestPathOfUnknownFolder(t *testing.T) {
-	parents := map[string]folderRef{"b": {parent: "a", name: "B"}, "x": {parent: "y", name: "X"}, "y": {parent: "x", name: "Y"}}
-	if names, ok := pathOf(parents, "b"); ok || len(names) != 1 || names[0] != "B" {
-		t.Errorf("under an unknown folder: %q, %v", names, ok)
-	}
-	if names, ok := pathOf(parents, ""); !ok || len(names) != 0 {
-		t.Errorf("the root: %q, %v", names, ok)
-	}
-	if _, ok := pathOf(parents, "x"); ok {
-		t.Error("a loop taken as known")
-	}
-}

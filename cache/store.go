@@ -14,6 +14,10 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/times"
+	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -22,7 +26,7 @@ type Options struct {
 	// DirTTL is how long a folder listing is trusted (default 1m).
 	DirTTL time.Duration
 	// OpTimeout bounds every operation that reaches the API (default 2m);
-	// for a listing, each of its pages (see folders.listingContext).
+	// for a listing, each of its pages (see listing.Folders.listingContext).
 	OpTimeout time.Duration
 	// MemoryBytes caps the in-memory cache of file contents (default 256 MiB).
 	MemoryBytes int64
@@ -90,15 +94,13 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	folders *folders
-	snap    *snapshot
+	folders *listing.Folders
 	content *content.Cache
-	times   *timeStore
-	q       *queue
+	times   *times.Log
+	q       *writeback.Queue
 
-	closing  context.Context // done when Close begins
+	closing  context.Context // done when Close begins: content's fetches end
 	stop     context.CancelFunc
-	bg       sync.WaitGroup // the poller, the passes over the library, revalidations
 	closeOne sync.Once
 	lock     *os.File // holds the cache directory's lock
 
@@ -110,8 +112,8 @@ type Store struct {
 // view is a folder's listing as shown, built from a stored listing and
 // the write-back queue's overlay of that folder at one generation.
 type view struct {
-	st   *folderState
-	gen  viewGen
+	st   *listing.State
+	gen  writeback.ViewGen
 	list *Listing
 }
 
@@ -153,7 +155,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cache dir: %w", err)
 	}
 	// One ghlfs per cache directory: two would upload one spool twice.
-	lock, err := lockDir(dir)
+	lock, err := LockDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -164,86 +166,59 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		lock.Close()
 		return nil, err
 	}
-	// Whose cache the directory was: another library's cached contents
-	// and file times are keyed by ids of that library, and must not show
-	// in this one (dropped once the dir is claimed, below).
-	prev, owned := readOwner(dir)
-	takeover := owned && prev != (owner{Location: opts.Location, API: opts.API}) &&
-		(opts.EarlierAPI == "" || prev != (owner{Location: opts.Location, API: opts.EarlierAPI}))
 	var disk *content.Disk
 	if opts.DiskBytes > 0 {
 		if disk, err = content.OpenDisk(filepath.Join(dir, "content"), opts.DiskBytes); err != nil {
 			return fail(fmt.Errorf("cache dir: %w", err))
 		}
 	}
-	if s.times, err = openTimeStore(filepath.Join(dir, "times.log")); err != nil {
+	if s.times, err = times.Open(filepath.Join(dir, "times.log")); err != nil {
 		return fail(fmt.Errorf("cache dir: %w", err))
 	}
-	s.folders = newFolders(rc, opts)
-	// The listings an earlier mount saved: shown at once, revalidated
-	// behind (sync.go).
-	// They are trusted only from a mount that ended cleanly: one killed
-	// may have changed the library after its last save.
-	clean := endedCleanly(dir)
-	s.snap = openSnapshot(dir, opts.Location, opts.API, opts.Clock, opts.Logger)
-	s.snap.earlier = opts.EarlierAPI
-	loading := time.Now() // the real clock: this is a measure, not a TTL
-	switch saved, err := s.snap.load(); {
-	case err != nil:
-		s.log.Warn("could not read the saved listings; listing afresh", "err", err)
-	case !clean && len(saved) > 0:
-		s.log.Info("the last mount did not end cleanly: listing afresh rather than from what it saved")
-		s.snap.dropAll()
-	default:
-		s.folders.loadSaved(saved, time.Since(loading))
-		s.folders.loadChanges(s.snap.loadedChanges())
-	}
-	s.folders.saved = s.snap
+	// The parts, each once those it calls are made: the links between
+	// them are methods of the Store (see the package comment).
 	s.content = content.New(rc, content.Config{Timeout: opts.OpTimeout, MemoryBytes: opts.MemoryBytes, Logger: opts.Logger,
-		Closing: s.closing, Disk: disk, Relist: s.folders.relisted})
-	s.folders.fetched = s.content.LearnSizes
-	s.folders.closing = s.closing
-	s.folders.changedFn = s.changed
-	s.folders.bg = &s.bg
-	s.q = newQueue(rc, s.folders, s.content, s.times, dir, opts)
-	s.folders.adoptedFn = s.q.adoptedAs
-	s.folders.knownFn = s.q.knows
-	if err := s.q.recoverSpool(dir); err != nil {
-		s.times.close()
-		s.snap.close()
+		Closing: s.closing, Disk: disk, Relist: s.relisted})
+	s.folders = listing.New(rc, listing.Config{
+		TTL: opts.DirTTL, Clock: opts.Clock, Logger: opts.Logger, Delete: opts.Delete,
+		ListAll: opts.ListAll, ListWait: opts.ListWait,
+		PollInterval: opts.PollInterval, FullSyncInterval: opts.FullSyncInterval, RetryBase: opts.RetryBase,
+		Dir: dir, Location: opts.Location, API: opts.API, EarlierAPI: opts.EarlierAPI,
+		Fetched: s.content.LearnSizes, Changed: s.changed, Adopted: s.adopted, Known: s.knows,
+	})
+	if s.q, err = writeback.New(rc, writeback.Config{
+		Folders: s.folders, Content: s.content, Times: s.times,
+		Dir: dir, Clock: opts.Clock, Logger: opts.Logger,
+		Location: opts.Location, API: opts.API, LegacyAPI: opts.LegacyAPI, EarlierAPI: opts.EarlierAPI,
+		WriteBackDelay: opts.WriteBackDelay, RetryBase: opts.RetryBase, OpTimeout: opts.OpTimeout,
+	}); err != nil {
+		s.times.Close()
+		s.folders.Close()
 		return fail(err)
 	}
-	if takeover {
-		// The dir is this library's now (no record of the other was
-		// left: recoverSpool refuses those).
+	if prev, ok := s.q.TakenOver(); ok {
+		// The dir is this library's now: another library's cached
+		// contents and file times are keyed by its ids, and must not show
+		// in this one.
 		s.log.Info(fmt.Sprintf("the cache dir %s was the cache of location %q at %s: its cached file contents and file times are dropped", dir, prev.Location, prev.API))
 		if disk != nil {
 			disk.Clear()
 		}
-		if err := s.times.clear(); err != nil {
+		if err := s.times.Clear(); err != nil {
 			s.log.Warn("could not drop the file times of the cache dir's former library", "err", err)
 		}
 	}
-	s.q.start()
-	switch {
-	case opts.ListAll:
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			s.folders.keepInSync(s.closing, opts.PollInterval, opts.FullSyncInterval, opts.RetryBase)
-		}()
-	case opts.PollInterval > 0:
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			s.folders.poll(s.closing, opts.PollInterval)
-		}()
-	}
+	s.q.Start()
+	s.folders.Start()
 	return s, nil
 }
 
-// lockDir takes an exclusive lock on dir/lock, or says who holds it.
-func lockDir(dir string) (*os.File, error) {
+// LockDir takes an exclusive lock on dir/lock, the lock of a cache
+// directory, or says that another ghlfs holds it: one ghlfs per cache
+// directory (New takes it; an agency's mount takes it on the directory
+// that holds its locations'). The lock lasts until the file is closed, or
+// the process ends.
+func LockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cache dir: %w", err)
@@ -260,14 +235,14 @@ func lockDir(dir string) (*os.File, error) {
 // how many still wait, and how many were still being written (those are
 // set aside at the next start, never uploaded).
 func (s *Store) Drain(ctx context.Context) (left, writing int) {
-	return s.q.drain(ctx)
+	return s.q.Drain(ctx)
 }
 
 // Refused counts the files whose upload the service refused: they wait
 // in the spool for a change to the file (or the next mount), and Drain
 // does not wait for them.
 func (s *Store) Refused() int {
-	return s.q.refusedCount()
+	return s.q.RefusedCount()
 }
 
 // Close stops everything running in the background and waits for it;
@@ -275,18 +250,16 @@ func (s *Store) Refused() int {
 func (s *Store) Close() error {
 	var err error
 	s.closeOne.Do(func() {
-		s.folders.stopBackground()
+		s.folders.Stop()
 		s.stop()
-		s.q.close()
-		s.bg.Wait()
-		s.content.Wait()
-		s.snap.setChanges(s.folders.held())
-		if serr := s.snap.close(); serr != nil {
+		s.q.Close()
+		if serr := s.folders.Close(); serr != nil {
 			s.log.Warn("could not save the listings for the next mount", "err", serr)
 		} else {
-			markClean(s.opts.CacheDir)
+			s.folders.MarkClean()
 		}
-		err = s.times.close()
+		s.content.Wait()
+		err = s.times.Close()
 		s.lock.Close()
 	})
 	return err
@@ -301,7 +274,10 @@ func (s *Store) OnChange(fn func(folderID string, before, after *Listing)) {
 	s.mu.Unlock()
 }
 
-func (s *Store) changed(folderID string, before, after *folderState) {
+// changed is listing's Changed: a folder whose stored listing a pass, a
+// poll or a revalidation found changed goes to OnChange's function, as
+// the mount shows it before and after.
+func (s *Store) changed(folderID string, before, after *listing.State) {
 	s.mu.Lock()
 	fn := s.onChange
 	s.mu.Unlock()
@@ -310,19 +286,37 @@ func (s *Store) changed(folderID string, before, after *folderState) {
 	}
 }
 
+// relisted is content's Relist: a file as its folder's listing shows it
+// once checked against the server (listing.Folders.Relisted).
+func (s *Store) relisted(ctx context.Context, e Entry) (Entry, bool) {
+	return s.folders.Relisted(ctx, e)
+}
+
+// adopted is listing's Adopted: the queue re-keys an upload found listed
+// under another id than its answer gave (claims.go).
+func (s *Store) adopted(answerID string, listed Entry) {
+	s.q.AdoptedAs(answerID, listed)
+}
+
+// knows is listing's Known: whether the queue knows an API id as a copy
+// of a file (made, changed or retired in this mount).
+func (s *Store) knows(id string) bool {
+	return s.q.Knows(id)
+}
+
 // DirTTL is how long listings are trusted.
 func (s *Store) DirTTL() time.Duration { return s.opts.DirTTL }
 
 // PendingCount is how many files have work left in the API.
 func (s *Store) PendingCount() int {
-	n, _ := s.q.pending()
+	n, _ := s.q.Pending()
 	return n
 }
 
 // ListDir returns a folder's entries as the mount shows them: the API's,
 // with the pending changes of the write-back queue over them.
 func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) {
-	st, err := s.folders.get(ctx, folderID)
+	st, err := s.folders.Get(ctx, folderID)
 	if err != nil {
 		return nil, err
 	}
@@ -330,19 +324,19 @@ func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) 
 }
 
 // viewOf builds (or finds built) the view of a stored listing.
-func (s *Store) viewOf(folderID string, st *folderState) *Listing {
-	gen := s.q.genOf(folderID)
+func (s *Store) viewOf(folderID string, st *listing.State) *Listing {
+	gen := s.q.Gen(folderID)
 	s.mu.Lock()
 	v := s.views[folderID]
 	s.mu.Unlock()
 	if v != nil && v.st == st && v.gen == gen {
 		return v.list
 	}
-	entries, st, gen := s.q.view(folderID, st)
-	if len(entries) == 0 || len(st.entries) == 0 || &entries[0] != &st.entries[0] {
-		sortEntries(entries) // a new slice; the stored one is sorted already and shared
+	entries, st, gen := s.q.View(folderID, st)
+	if shown := st.Entries(); len(entries) == 0 || len(shown) == 0 || &entries[0] != &shown[0] {
+		entry.Sort(entries) // a new slice; the stored one is sorted already and shared
 	}
-	list := &Listing{FolderID: folderID, Entries: entries, Fetched: st.fetched}
+	list := &Listing{FolderID: folderID, Entries: entries, Fetched: st.Fetched()}
 	s.mu.Lock()
 	s.views[folderID] = &view{st: st, gen: gen, list: list}
 	s.mu.Unlock()
@@ -352,7 +346,7 @@ func (s *Store) viewOf(folderID string, st *folderState) *Listing {
 // Invalidate forgets the cached listing of a folder; the next ListDir
 // fetches it again.
 func (s *Store) Invalidate(folderID string) {
-	s.folders.invalidate(folderID)
+	s.folders.Invalidate(folderID)
 }
 
 // resolve returns e as it stands now, and its record when it has one:
@@ -360,16 +354,16 @@ func (s *Store) Invalidate(folderID string) {
 // record is looked up first: a record leaves the queue (or stops showing
 // its bytes) only after its upload was recorded, so a caller that finds
 // the record gone or hidden and resolves again finds the upload.
-func (s *Store) resolve(e Entry) (Entry, *record) {
-	r := s.q.lookup(e.Key)
+func (s *Store) resolve(e Entry) (Entry, *writeback.Record) {
+	r := s.q.Lookup(e.Key)
 	return s.latest(e), r
 }
 
 // latest returns the upload that now holds e's key, if a file was
 // uploaded under it in this mount, else e.
 func (s *Store) latest(e Entry) Entry {
-	if cur, ok := s.q.current(e.Key); ok && cur.ID != e.ID {
-		return cur
+	if latest, ok := s.q.Latest(e.Key); ok && latest.ID != e.ID {
+		return latest
 	}
 	return e
 }
@@ -378,8 +372,8 @@ func (s *Store) latest(e Entry) Entry {
 // size, and a size the listing did not give is asked of the storage host
 // once per file.
 func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
-	if r := s.q.lookup(e.Key); r != nil {
-		if st, ok := r.statShown(); ok {
+	if r := s.q.Lookup(e.Key); r != nil {
+		if st, ok := r.StatShown(); ok {
 			return st, nil
 		}
 	}
@@ -387,7 +381,7 @@ func (s *Store) Stat(ctx context.Context, e Entry) (Entry, error) {
 	if e.Pending {
 		return e, ErrNotFound
 	}
-	if t, ok := s.times.get(e.ID); ok {
+	if t, ok := s.times.Get(e.ID); ok {
 		e.ModTime = t
 	}
 	return s.content.Sized(ctx, e)
@@ -408,7 +402,7 @@ func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error)
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	return s.folders.mkdir(ctx, parentID, name)
+	return s.folders.Mkdir(ctx, parentID, name)
 }
 
 // Rename gives e the name newName in its folder. If replace is set, that
@@ -427,7 +421,7 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	e, src := s.resolve(e)
-	var target *record
+	var target *writeback.Record
 	var rep *Entry
 	if replace != nil {
 		r, t := s.resolve(*replace)
@@ -450,11 +444,11 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 		if target == nil {
 			api = rep
 		}
-		err := s.q.rename(src, newName, api, target)
+		err := s.q.Rename(src, newName, api, target)
 		switch {
-		case errors.Is(err, errIdle):
+		case errors.Is(err, writeback.ErrIdle):
 			idle = true
-		case !errors.Is(err, errNoRecord):
+		case !errors.Is(err, writeback.ErrNoRecord):
 			return err
 		}
 		// A file of the API: nothing pending for it, or it left the queue
@@ -467,41 +461,41 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	// Never by an id that no listing has shown (claims.go): a file whose
 	// id is not known yet is renamed by the queue, which looks it up first
 	// (the tool does not wait for that).
-	x, ok := s.q.known(e)
+	x, ok := s.q.Known(e)
 	if !ok {
 		var api *Entry
 		if target == nil {
 			api = rep
 		}
-		r, err := s.q.renameVia(e, newName, api, target, stateUploaded)
+		r, err := s.q.RenameVia(e, newName, api, target)
 		return s.settled(ctx, r, err)
 	}
 	e = x
 	// A route refused once is refused again without a call (remote).
-	err := s.folders.rename(ctx, e.ParentID, e.ID, newName)
+	err := s.folders.Rename(ctx, e.ParentID, e.ID, newName)
 	if errors.Is(err, remote.ErrRouteMissing) {
 		return s.renameRefused(e, newName, rep, target, err)
 	}
 	if err != nil {
 		return err
 	}
-	s.q.renamed(e.ID, newName)
+	s.q.Renamed(e.ID, newName)
 	if idle {
-		src.apiRenamed(e.ID, newName)
+		src.APIRenamed(e.ID, newName)
 	}
 	if rep == nil {
 		return nil
 	}
 	if target != nil {
-		err = s.q.remove(target)
+		err = s.q.Remove(target)
 	}
-	if target == nil || errors.Is(err, errNoRecord) || errors.Is(err, errIdle) {
+	if target == nil || errors.Is(err, writeback.ErrNoRecord) || errors.Is(err, writeback.ErrIdle) {
 		// A file of the API (perhaps only since the look-up: its upload
 		// landed meanwhile).
 		if r := s.latest(*rep); !r.Pending {
 			if r, err = s.confirm(ctx, r, target); err == nil {
 				if err = s.removeAPI(ctx, r); err == nil && target != nil {
-					target.apiRemoved(r.ID)
+					target.APIRemoved(r.ID)
 				}
 			}
 		} else {
@@ -525,11 +519,11 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	e, r := s.resolve(e)
 	idle := false
 	if r != nil {
-		err := s.q.remove(r)
+		err := s.q.Remove(r)
 		switch {
-		case errors.Is(err, errIdle):
+		case errors.Is(err, writeback.ErrIdle):
 			idle = true
-		case !errors.Is(err, errNoRecord):
+		case !errors.Is(err, writeback.ErrNoRecord):
 			return err
 		}
 		e, _ = s.resolve(e)
@@ -539,9 +533,9 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	}
 	// Never by an id that no listing has shown (claims.go): the queue
 	// looks it up first, then trashes it.
-	x, ok := s.q.known(e)
+	x, ok := s.q.Known(e)
 	if !ok {
-		r, err := s.q.removeVia(e)
+		r, err := s.q.RemoveVia(e)
 		return s.settled(ctx, r, err)
 	}
 	e = x
@@ -549,7 +543,7 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 		return err
 	}
 	if idle {
-		r.apiRemoved(e.ID)
+		r.APIRemoved(e.ID)
 	}
 	return nil
 }
@@ -557,18 +551,18 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 // settled returns err, or, when the tool waits for the API's answer
 // (--write-back-delay 0), the outcome of what record r now does in the
 // API.
-func (s *Store) settled(ctx context.Context, r *record, err error) error {
+func (s *Store) settled(ctx context.Context, r *writeback.Record, err error) error {
 	if err != nil || r == nil || s.opts.WriteBackDelay > 0 {
 		return err
 	}
-	return s.q.await(ctx, r)
+	return s.q.Await(ctx, r)
 }
 
 // renameRefused renames e where the API has no rename route: a file is
 // uploaded again under the new name (recopy.go); a folder cannot be, and
 // is EXDEV, so that mv copies it and removes the old one, with one log
 // line saying why.
-func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *record, err error) error {
+func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *writeback.Record, err error) error {
 	if e.IsDir {
 		s.log.Warn(fmt.Sprintf("rename of folder %s to %s: the API cannot rename it (%v); answered EXDEV, so that mv copies the folder and removes the old one", e.Name, newName, err), "name", e.Name)
 		return fmt.Errorf("%w: %w", ErrCrossFolder, err)
@@ -577,34 +571,34 @@ func (s *Store) renameRefused(e Entry, newName string, rep *Entry, target *recor
 	if target == nil {
 		api = rep
 	}
-	return s.q.renameByCopy(e, newName, api, target)
+	return s.q.RenameByCopy(e, newName, api, target)
 }
 
 // confirm returns e with the id a listing shows for it, when its id is an
 // upload's answer that no listing has shown yet (claims.go); r, when not
 // nil, is e's record, which learns the listed id too.
-func (s *Store) confirm(ctx context.Context, e Entry, r *record) (Entry, error) {
+func (s *Store) confirm(ctx context.Context, e Entry, r *writeback.Record) (Entry, error) {
 	if !e.Unconfirmed() {
 		return e, nil
 	}
-	x, err := s.q.confirmEntry(ctx, e)
+	x, err := s.q.ConfirmEntry(ctx, e)
 	if err != nil {
 		return e, err
 	}
 	if r != nil {
-		r.adoptID(e.ID, x.ID)
+		r.AdoptID(e.ID, x.ID)
 	}
 	return x, nil
 }
 
 func (s *Store) removeAPI(ctx context.Context, e Entry) error {
-	if err := s.folders.remove(ctx, e.ParentID, e.ID); err != nil {
+	if err := s.folders.Remove(ctx, e.ParentID, e.ID); err != nil {
 		return err
 	}
 	if e.IsDir {
-		s.folders.invalidate(e.ID)
+		s.folders.Invalidate(e.ID)
 	}
-	if err := s.times.forget(e.ID); err != nil {
+	if err := s.times.Forget(e.ID); err != nil {
 		s.log.Warn("could not update the file times", "err", err)
 	}
 	return nil
@@ -632,7 +626,7 @@ func (s *Store) Rmdir(ctx context.Context, e Entry) error {
 // from a whole-library listing), and fails if it shows anything, files
 // waiting for upload included.
 func (s *Store) checkEmpty(ctx context.Context, dir Entry) error {
-	st, err := s.folders.load(ctx, dir.ID)
+	st, err := s.folders.Load(ctx, dir.ID)
 	if err != nil {
 		return err
 	}
@@ -650,8 +644,8 @@ func (s *Store) SetModTime(e Entry, t time.Time) error {
 	}
 	e, r := s.resolve(e)
 	if r != nil {
-		err := r.setModTime(t)
-		if !errors.Is(err, errNoRecord) {
+		err := r.SetModTime(t)
+		if !errors.Is(err, writeback.ErrNoRecord) {
 			return err
 		}
 		e, _ = s.resolve(e)
@@ -659,5 +653,18 @@ func (s *Store) SetModTime(e Entry, t time.Time) error {
 	if e.Pending {
 		return ErrNotFound
 	}
-	return s.times.set(e.ID, t)
+	return s.times.Set(e.ID, t)
+}
+
+// WithPath tells the listings fetched for ctx which path of the mount
+// they are, for their log lines.
+func WithPath(ctx context.Context, path string) context.Context {
+	return listing.WithPath(ctx, path)
+}
+
+// HasSavedListings reports whether the cache directory dir holds the
+// listings an earlier mount of the library at location through api saved,
+// and ended cleanly (its header is read, not the whole).
+func HasSavedListings(dir, location, api string) bool {
+	return listing.HasSavedListings(dir, location, api)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,6 +63,31 @@ func startStore(t *testing.T, conf ghl.Config, opts Options) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// logBuf collects a logger's lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines returns the lines logged at level ("INFO", "WARN").
+func (l *logBuf) lines(level string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if strings.Contains(line, "level="+level+" ") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func (e *env) lists() int64 { return e.srv.Stats().ByEndpoint["GET /medias/files"] }
@@ -214,13 +240,6 @@ func apiRename(t *testing.T, srv *ghltest.Server, id, name string) {
 	}
 }
 
-func apiTrash(t *testing.T, srv *ghltest.Server, id string) {
-	t.Helper()
-	if err := apiClient(t, srv).DeleteMany(context.Background(), []string{id}, ghl.StatusTrashed); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A write into a file whose bytes cannot be copied in fails with the
 // copy's error; it does not wait for ever on the change it dropped.
 func TestWriteWhoseCopyInFails(t *testing.T) {
@@ -279,7 +298,7 @@ func TestLocalCopyRefusedLeavesNoReader(t *testing.T) {
 	h1.Release()
 	eventually(t, "the change to leave the queue", func() bool {
 		e.clock.Advance(time.Minute)
-		return e.store.q.lookup(ent.Key) == nil
+		return e.store.q.Lookup(ent.Key) == nil
 	})
 	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "new" {
 		t.Fatalf("a.txt in the library: %q", got)

@@ -454,13 +454,11 @@ func TestWriteWhileTheOldCopyRetires(t *testing.T) {
 		if len(wrote) > 0 {
 			return true
 		}
-		r := e.store.q.lookup(opened.Key)
+		r := e.store.q.Lookup(opened.Key)
 		if r == nil {
 			return false
 		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return r.writers > 0
+		return r.Writers() > 0
 	})
 	close(e.rt.uploadsBlock)
 	var err error

@@ -13,8 +13,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 
+	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
@@ -138,13 +138,9 @@ var agencyDirLocks []*os.File
 // location's store locks in its cache dir, so that a one-location mount
 // on the same --cache-dir is refused too.
 func lockAgencyDir(dir string) error {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := cache.LockDir(dir)
 	if err != nil {
-		return fmt.Errorf("cache dir: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		return fmt.Errorf("cache dir %s is in use by another ghlfs (%v): give each mount its own --cache-dir", dir, err)
+		return err
 	}
 	agencyDirLocks = append(agencyDirLocks, f)
 	return nil

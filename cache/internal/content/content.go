@@ -579,7 +579,7 @@ type Cache struct {
 	rc      remote.Backend
 	timeout time.Duration
 	log     *slog.Logger
-	closing context.Context // done when the Store closes
+	closing context.Context // Config.Closing
 
 	blocks   *blockCache
 	disk     *Disk // nil when off

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // Disk keeps chunks of file contents on local disk, within a size cap,
@@ -65,8 +67,11 @@ func OpenDisk(dir string, max int64) (*Disk, error) {
 	var all []found
 	for _, de := range entries {
 		k, ok := parseChunkName(de.Name())
-		if !ok {
-			os.Remove(filepath.Join(dir, de.Name())) // a temp file of a crash
+		if !ok || strings.HasPrefix(de.Name(), ".") {
+			// A temp file of a crash (replaceFile's are "." and a chunk's
+			// name; a chunk of an id that starts with "." only costs a
+			// fetch).
+			os.Remove(filepath.Join(dir, de.Name()))
 			continue
 		}
 		fi, err := de.Info()
@@ -247,7 +252,7 @@ func (d *Disk) join(id string, size int64) error {
 		d.mu.Unlock()
 	}()
 	p := filepath.Join(d.dir, chunkName(w))
-	err := replaceFile(p, func(tmp string) error { return d.copyChunks(tmp, id, last, size) })
+	err := replaceFile(p, func(out *os.File) error { return d.copyChunks(out, id, last, size) })
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // a chunk was evicted meanwhile
 	}
@@ -271,14 +276,11 @@ func (d *Disk) join(id string, size int64) error {
 	return nil
 }
 
-// copyChunks writes chunks 0..last of file id, in order, to a new file
-// name, which must come to size bytes.
-func (d *Disk) copyChunks(name, id string, last, size int64) error {
-	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
+// copyChunks writes chunks 0..last of file id, in order, to out, a new
+// file, which must come to size bytes.
+func (d *Disk) copyChunks(out *os.File, id string, last, size int64) error {
 	var n int64
+	var err error
 	for i := int64(0); i <= last && err == nil; i++ {
 		var in *os.File
 		if in, err = os.Open(filepath.Join(d.dir, chunkName(chunkKey{id, i}))); err == nil {
@@ -287,9 +289,6 @@ func (d *Disk) copyChunks(name, id string, last, size int64) error {
 			n += c
 			in.Close()
 		}
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
 	}
 	if err == nil && n != size {
 		err = fmt.Errorf("joined %d bytes of %s, want %d", n, id, size)
@@ -318,7 +317,7 @@ func (d *Disk) put(k chunkKey, data []byte) error {
 		return nil
 	}
 	p := filepath.Join(d.dir, chunkName(k))
-	if err := replaceFile(p, func(tmp string) error { return os.WriteFile(tmp, data, 0o600) }); err != nil {
+	if err := replaceFile(p, func(out *os.File) error { _, err := out.Write(data); return err }); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -351,15 +350,19 @@ func (d *Disk) size() int64 {
 }
 
 // replaceFile writes p whole through write, into a file beside it then
-// renamed over it: a reader sees the old file or the new, never a part.
-func replaceFile(p string, write func(tmp string) error) error {
-	tmp := p + ".tmp" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := write(tmp); err != nil {
-		os.Remove(tmp)
+// synced and renamed over it (renameio): a reader sees the old file or
+// the new, never a part, also after a power cut. A temporary file a crash
+// left is not a chunk's name, and goes at the next OpenDisk.
+func replaceFile(p string, write func(*os.File) error) error {
+	pf, err := renameio.NewPendingFile(p, renameio.WithTempDir(filepath.Dir(p)), renameio.WithPermissions(0o600))
+	if err != nil {
 		return fmt.Errorf("content cache: %w", err)
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
+	defer pf.Cleanup()
+	if err := write(pf.File); err != nil {
+		return fmt.Errorf("content cache: %w", err)
+	}
+	if err := pf.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("content cache: %w", err)
 	}
 	return nil

@@ -47,7 +47,7 @@ type Entry struct {
 	Pending bool
 	// unconfirmed marks an ID taken from an upload's answer that no
 	// listing has shown yet (remote.Item.Unconfirmed): nothing is renamed
-	// or removed by it (see the cache's claims.go).
+	// or removed by it (see internal/listing/claims.go).
 	unconfirmed bool
 }
 

@@ -60,12 +60,12 @@ func Translate(err error) error {
 	case errors.Is(err, remote.ErrNotFound):
 		kind = ErrNotFound
 	case errors.Is(err, remote.ErrAmbiguousUpload):
-		// An upload that more than one listed file could be (the cache's
-		// claims.go): not known to be gone, nor which it is.
+		// An upload that more than one listed file could be (the
+		// listing part's claims.go): not known to be gone, nor which it is.
 		kind = ErrUnavailable
 	case errors.Is(err, remote.ErrUnconfirmed):
-		// An upload its folder's listing does not show (the cache's
-		// claims.go).
+		// An upload its folder's listing does not show (the listing
+		// part's claims.go).
 		kind = ErrNotFound
 	case errors.Is(err, remote.ErrLoginNeeded):
 		return fmt.Errorf("%w: %w: %w", ErrPermission, ErrLoginNeeded, err)

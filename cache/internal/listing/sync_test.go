@@ -1,10 +1,9 @@
-package cache
+package listing
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -14,26 +13,14 @@ import (
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
-// names lists a folder as the mount shows it.
-func (e *env) names(t *testing.T, folderID string) []string {
-	t.Helper()
-	l, err := e.store.ListDir(context.Background(), folderID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, x := range l.Entries {
-		out = append(out, x.Name)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // A pass over the library fills every folder at once; a poll then costs
 // one call per type of item when nothing changed, and applies what did:
 // a rename, a move between folders seen as a rename's parent, a new file.
 func TestPassThenPollRecent(t *testing.T) {
-	e := newEnv(t, ghltest.Options{})
+	var told []string
+	e := newEnv(t, ghltest.Options{}, func(c *Config) {
+		c.Changed = func(id string, before, after *State) { told = append(told, id) }
+	})
 	// Items changed at distinct times (as in any library but a test's),
 	// so that a poll finds where the changes it has seen end.
 	e.srv.AddFolder("", "Archive")
@@ -44,14 +31,12 @@ func TestPassThenPollRecent(t *testing.T) {
 	nextMilli()
 	e.srv.AddFile("", "r.txt", "text/plain", []byte("r"))
 	nextMilli()
-	f := e.store.folders
+	f := e.f
 	f.listAll, f.polling = true, true
 	// Every item here changed within the margin a poll looks back over:
 	// without it, a poll that finds nothing stops at once.
 	defer func(m time.Duration) { markMargin = m }(markMargin)
 	markMargin = 0
-	var told []string
-	f.changedFn = func(id string, before, after *folderState) { told = append(told, id) }
 
 	ctx := context.Background()
 	if err := f.passOverLibrary(ctx); err != nil {
@@ -79,7 +64,7 @@ func TestPassThenPollRecent(t *testing.T) {
 
 	// Elsewhere: a.txt renamed, a file added to the root.
 	nextMilli()
-	apiRename(t, e.srv, a, "b.txt")
+	e.renamed(t, a, "b.txt")
 	e.srv.AddFile("", "new.txt", "text/plain", []byte("n"))
 	e.srv.ResetStats()
 	if _, err := f.pollRecent(ctx); err != nil {
@@ -112,7 +97,7 @@ func TestPollRecentOrderIgnored(t *testing.T) {
 	f := e.listedAll(t, false)
 	ctx := context.Background()
 	nextMilli()
-	apiRename(t, e.srv, a, "c.txt") // the oldest item is now the newest change
+	e.renamed(t, a, "c.txt") // the oldest item is now the newest change
 	if _, err := f.pollRecent(ctx); !errors.Is(err, remote.ErrOrderIgnored) {
 		t.Fatalf("poll under updated-order-ignored: %v, want ErrOrderIgnored", err)
 	}
@@ -152,17 +137,15 @@ func TestSavedListingsShownThenReplaced(t *testing.T) {
 		t.Fatalf("Docs shows %q", got)
 	}
 	e.names(t, "")
-	if err := e.store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !HasSavedListings(e.dir, e.opts.Location, e.opts.API) || HasSavedListings(e.dir, "another", e.opts.API) {
+	e.close(t)
+	if !HasSavedListings(e.dir, e.cfg.Location, e.cfg.API) || HasSavedListings(e.dir, "another", e.cfg.API) {
 		t.Errorf("HasSavedListings: %v for this library, %v for another, want true and false",
-			HasSavedListings(e.dir, e.opts.Location, e.opts.API), HasSavedListings(e.dir, "another", e.opts.API))
+			HasSavedListings(e.dir, e.cfg.Location, e.cfg.API), HasSavedListings(e.dir, "another", e.cfg.API))
 	}
-	apiTrash(t, e.srv, gone)
+	e.trashed(t, gone)
 
 	e.reopen(t)
-	if HasSavedListings(e.dir, e.opts.Location, e.opts.API) {
+	if HasSavedListings(e.dir, e.cfg.Location, e.cfg.API) {
 		t.Errorf("a mount under way (or killed) leaves the mark of one that ended cleanly")
 	}
 	// gone.txt was trashed after the listing was saved: a folder that
@@ -172,36 +155,15 @@ func TestSavedListingsShownThenReplaced(t *testing.T) {
 	if got := e.names(t, docs); !slices.Equal(got, []string{"gone.txt", "kept.txt"}) {
 		t.Fatalf("the saved listing shows %q", got)
 	}
-	f := e.store.folders
+	f := e.f
+	f.mu.Lock() // a background revalidation reads it
 	f.listAll = true
+	f.mu.Unlock()
 	if err := f.passOverLibrary(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.names(t, docs); !slices.Equal(got, []string{"kept.txt"}) {
 		t.Errorf("after the pass Docs shows %q, want [kept.txt]", got)
-	}
-}
-
-// listedAll turns the listing of the whole library on (and polls by the
-// latest change, with polling) and runs a pass.
-func (e *env) listedAll(t *testing.T, polling bool) *folders {
-	t.Helper()
-	f := e.store.folders
-	f.listAll, f.polling = true, polling
-	if err := f.passOverLibrary(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-// nextMilli returns once the wall clock is in a later millisecond: the
-// fake stamps items with the real time, in milliseconds, and a test that
-// needs two stamps to differ waits for the clock to move on (at most a
-// millisecond; nothing else is waited for).
-func nextMilli() {
-	now := time.Now().Truncate(time.Millisecond)
-	for !time.Now().Truncate(time.Millisecond).After(now) {
-		runtime.Gosched()
 	}
 }
 
@@ -238,14 +200,14 @@ func TestPollNeverBringsBackWhatTheMountRemoved(t *testing.T) {
 	f := e.listedAll(t, false)
 	ctx := context.Background()
 	nextMilli()
-	apiRename(t, e.srv, x, "x2.txt") // elsewhere: x is now "changed"
-	l, err := e.store.ListDir(ctx, docs)
-	if err != nil || len(l.Entries) != 1 {
-		t.Fatal(l, err)
+	e.renamed(t, x, "x2.txt") // elsewhere: x is now "changed"
+	l := e.entries(t, docs)
+	if len(l) != 1 {
+		t.Fatal(l)
 	}
-	ent := l.Entries[0]
+	ent := l[0]
 	f.rc = &hookRC{Backend: f.rc, hook: func() {
-		if err := e.store.Remove(ctx, ent); err != nil { // rm through the mount
+		if err := f.Remove(ctx, ent.ParentID, ent.ID); err != nil { // rm through the mount
 			t.Error(err)
 		}
 	}}
@@ -267,7 +229,7 @@ func TestPollSeesOlderChangesThanTheMountsOwn(t *testing.T) {
 	nextMilli()
 	e.srv.AddFolder("", "Elsewhere")
 	nextMilli()
-	if _, err := e.store.Mkdir(ctx, "", "Mine"); err != nil {
+	if _, err := f.Mkdir(ctx, "", "Mine"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.pollRecent(ctx); err != nil {
@@ -289,7 +251,7 @@ func TestPollSeesChangesOlderThanARelisting(t *testing.T) {
 	e.srv.AddFile(docs, "older.txt", "text/plain", []byte("o"))
 	nextMilli()
 	e.srv.AddFile("", "newer.txt", "text/plain", []byte("n"))
-	if _, err := f.load(ctx, ""); err != nil { // the root listed on its own
+	if _, err := f.Load(ctx, ""); err != nil { // the root listed on its own
 		t.Fatal(err)
 	}
 	if _, err := f.pollRecent(ctx); err != nil {
@@ -308,19 +270,22 @@ func TestSavedListingRevalidatedWhilePassesFail(t *testing.T) {
 	gone := e.srv.AddFile(docs, "gone.txt", "text/plain", []byte("g"))
 	e.names(t, docs)
 	e.names(t, "")
-	if err := e.store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	apiTrash(t, e.srv, gone)
+	e.close(t)
+	e.trashed(t, gone)
 	e.reopen(t)
-	f := e.store.folders
+	f := e.f
+	f.mu.Lock() // a background revalidation reads it
 	f.listAll = true
+	f.mu.Unlock()
 	f.rc = &hookRC{Backend: f.rc, failAll: true}
 	if err := f.passOverLibrary(context.Background()); err == nil {
 		t.Fatal("pass should fail")
 	}
 	e.names(t, docs) // the user opens Docs: shown as saved, checked behind
-	eventually(t, "Docs to be revalidated", func() bool { return !slices.Contains(e.names(t, docs), "gone.txt") })
+	f.bg.Wait()      // its revalidation, started by the look-up
+	if got := e.names(t, docs); slices.Contains(got, "gone.txt") {
+		t.Errorf("Docs, revalidated, shows %q", got)
+	}
 }
 
 // midPassRC runs hook once, after a pass over the library listed the
@@ -343,8 +308,10 @@ func (r *midPassRC) List(ctx context.Context, q remote.ListQuery, restart func()
 // pass's: the pass neither replaces it nor forgets the folder.
 func TestPassNeverOverwritesANewerListing(t *testing.T) {
 	e := newEnv(t, ghltest.Options{})
-	f := e.store.folders
+	f := e.f
+	f.mu.Lock() // a background revalidation reads it
 	f.listAll = true
+	f.mu.Unlock()
 	ctx := context.Background()
 	f.rc = &midPassRC{Backend: f.rc, hook: func() {
 		e.srv.AddFolder("", "New")                               // elsewhere, after the pass listed folders

@@ -1,6 +1,7 @@
-package cache
+package writeback
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,8 +15,8 @@ import (
 	"github.com/google/renameio/v2"
 )
 
-// owner is what cacheDir/owner.json says: the library the cache belongs to.
-type owner struct {
+// Owner is what cacheDir/owner.json says: the library the cache belongs to.
+type Owner struct {
 	Location string `json:"location"`
 	API      string `json:"api"`
 }
@@ -23,7 +24,7 @@ type owner struct {
 // recoverSpool takes up the records a previous run left, by the table in
 // record.go, and queues what they still need. A cache directory holding
 // records of another library is refused: they are never sent elsewhere.
-func (q *queue) recoverSpool(dir string) error {
+func (q *Queue) recoverSpool(dir string) error {
 	if err := os.MkdirAll(q.spool, 0o700); err != nil {
 		return fmt.Errorf("cache dir: %w", err)
 	}
@@ -31,7 +32,7 @@ func (q *queue) recoverSpool(dir string) error {
 	if err != nil {
 		return err
 	}
-	var records, legacy []*record
+	var records, legacy []*Record
 	var foreign []string
 	jsons := map[string]bool{}
 	for _, de := range names {
@@ -112,7 +113,7 @@ func (q *queue) recoverSpool(dir string) error {
 // recovered/ and the record leaves the spool, with one log line; a
 // record without bytes (a rename or removal still to send) is dropped,
 // and its line says what it was to do.
-func (q *queue) setAsideLegacy(r *record) {
+func (q *Queue) setAsideLegacy(r *Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	why := fmt.Sprintf("an earlier ghlfs queued it for %s, a name that leaves out the port, so it may be another server's", r.rf.API)
@@ -129,25 +130,25 @@ func (q *queue) setAsideLegacy(r *record) {
 }
 
 // readOwner reads owner.json of the cache directory dir, if it has one.
-func readOwner(dir string) (owner, bool) {
+func readOwner(dir string) (Owner, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "owner.json"))
 	if err != nil {
-		return owner{}, false
+		return Owner{}, false
 	}
-	var o owner
+	var o Owner
 	if json.Unmarshal(b, &o) != nil {
-		return owner{}, false
+		return Owner{}, false
 	}
 	return o, true
 }
 
 // claim makes sure the cache directory belongs to this library, and says
 // so in owner.json.
-func (q *queue) claim(dir string) error {
+func (q *Queue) claim(dir string) error {
 	p := filepath.Join(dir, "owner.json")
-	want := owner{Location: q.location, API: q.api}
+	want := Owner{Location: q.location, API: q.api}
 	if b, err := os.ReadFile(p); err == nil {
-		var have owner
+		var have Owner
 		if json.Unmarshal(b, &have) == nil && have == want {
 			return nil
 		}
@@ -160,7 +161,7 @@ func (q *queue) claim(dir string) error {
 }
 
 // load reads a record's file; nil if it was set aside.
-func (q *queue) load(id string) (*record, error) {
+func (q *Queue) load(id string) (*Record, error) {
 	b, err := os.ReadFile(filepath.Join(q.spool, id+".json"))
 	if err != nil {
 		return nil, err
@@ -185,7 +186,7 @@ func (q *queue) load(id string) (*record, error) {
 			ParentID  string    `json:"parentId"`
 		}
 		_ = json.Unmarshal(b, &old)
-		r.rf.Name = firstNonEmpty(rf.Name, "unnamed")
+		r.rf.Name = cmp.Or(rf.Name, "unnamed")
 		q.log.Warn(fmt.Sprintf("%s: a record of an earlier ghlfs; its upload so far (if any) is %q, it was to replace %q, an upload attempt began at %v", r.rf.Name, old.RemoteID, old.Replaces, old.AttemptAt),
 			"name", r.rf.Name, "parent", old.ParentID)
 		q.setAsidePath(filepath.Join(q.spool, id), r.rf.Name, id, "it was left by an earlier version of ghlfs, which could not tell whether it was complete")
@@ -203,17 +204,8 @@ func (q *queue) load(id string) (*record, error) {
 	return r, nil
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // resume puts a record found at start back to work; the caller holds r.mu.
-func (q *queue) resume(r *record) {
+func (q *Queue) resume(r *Record) {
 	switch r.state {
 	case stateWriting:
 		// Still being written when ghlfs stopped, or a write failed: never
@@ -323,7 +315,7 @@ func (q *queue) resume(r *record) {
 
 // damagedLocked says how a record's bytes differ from what they were when
 // complete; "" if they do not.
-func (r *record) damagedLocked() string {
+func (r *Record) damagedLocked() string {
 	switch {
 	case r.data == nil:
 		return "its bytes are missing"
@@ -341,13 +333,13 @@ func (r *record) damagedLocked() string {
 }
 
 // setAsidePath is setAside for bytes at a path, outside any record.
-func (q *queue) setAsidePath(p, name, id, why string) {
+func (q *Queue) setAsidePath(p, name, id, why string) {
 	q.setAsideAt(slog.LevelWarn, p, name, id, why)
 }
 
 // setAsideAt is setAsidePath, saying where the bytes went at level (the
 // failure itself may have been reported already).
-func (q *queue) setAsideAt(level slog.Level, p, name, id, why string) {
+func (q *Queue) setAsideAt(level slog.Level, p, name, id, why string) {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return

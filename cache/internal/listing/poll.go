@@ -1,4 +1,4 @@
-package cache
+package listing
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 )
 
 // touch records that a folder is in use, for the poller.
-func (f *folders) touch(folderID string) {
+func (f *Folders) touch(folderID string) {
 	f.mu.Lock()
 	f.used[folderID] = f.clock.Now()
 	f.mu.Unlock()
@@ -19,7 +19,7 @@ func (f *folders) touch(folderID string) {
 // each whose listing is not what it was. A folder is in use when it was
 // listed within the last ten intervals (or the listing TTL, if longer).
 // It returns when ctx ends.
-func (f *folders) poll(ctx context.Context, interval time.Duration) {
+func (f *Folders) poll(ctx context.Context, interval time.Duration) {
 	t := f.clock.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -34,7 +34,7 @@ func (f *folders) poll(ctx context.Context, interval time.Duration) {
 
 // pollUsed re-lists the folders in use (see poll) and reports those
 // whose listing changed.
-func (f *folders) pollUsed(ctx context.Context, interval time.Duration) {
+func (f *Folders) pollUsed(ctx context.Context, interval time.Duration) {
 	now := f.clock.Now()
 	window := max(10*interval, f.ttl)
 	f.mu.Lock()
@@ -49,9 +49,9 @@ func (f *folders) pollUsed(ctx context.Context, interval time.Duration) {
 	f.mu.Unlock()
 	slices.Sort(todo)
 	for _, id := range todo {
-		before, _ := f.cached(id)
+		before, _ := f.Cached(id)
 		// ctx ends at Close; each page has its own deadline.
-		after, err := f.load(remote.Background(ctx), id)
+		after, err := f.Load(remote.Background(ctx), id)
 		if err != nil {
 			f.log.Debug("poll failed", "folder", id, "err", err)
 			continue
@@ -61,9 +61,9 @@ func (f *folders) pollUsed(ctx context.Context, interval time.Duration) {
 }
 
 // report tells changedFn of a folder whose stored listing changed.
-func (f *folders) report(folderID string, before, after *folderState) {
-	if before != nil && f.changedFn != nil && before != after && !sameEntries(before.entries, after.entries) {
-		f.changedFn(folderID, before, after)
+func (f *Folders) report(folderID string, before, after *State) {
+	if before != nil && before != after && !sameEntries(before.entries, after.entries) {
+		f.cfg.Changed(folderID, before, after)
 	}
 }
 

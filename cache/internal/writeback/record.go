@@ -1,4 +1,4 @@
-package cache
+package writeback
 
 import (
 	"encoding/json"
@@ -14,6 +14,9 @@ import (
 	"github.com/google/renameio/v2"
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/fsync"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -102,7 +105,7 @@ type recordFile struct {
 	// Claims are the ids among RemoteID and Replaces that came from an
 	// upload's answer and that no listing has shown yet (claims.go):
 	// nothing is renamed or trashed by them before they are looked up.
-	Claims map[string]claimFile `json:"claims,omitempty"`
+	Claims map[string]listing.Claim `json:"claims,omitempty"`
 	// Size and Sum (CRC-32C) are the size and checksum of the bytes when
 	// they were complete.
 	Size int64  `json:"size"`
@@ -127,8 +130,8 @@ type attempt struct {
 }
 
 // record is one file with pending changes.
-type record struct {
-	q   *queue
+type Record struct {
+	q   *Queue
 	id  string // its files in the spool: id.json and id.data
 	key string // the file's identity (Entry.Key); never changes
 
@@ -202,12 +205,12 @@ type waiter struct {
 	done    chan error // buffered
 }
 
-func (r *record) jsonPath() string { return filepath.Join(r.q.spool, r.id+".json") }
-func (r *record) dataPath() string { return filepath.Join(r.q.spool, r.id+".data") }
+func (r *Record) jsonPath() string { return filepath.Join(r.q.spool, r.id+".json") }
+func (r *Record) dataPath() string { return filepath.Join(r.q.spool, r.id+".data") }
 
 // saveLocked writes the record's file, atomically and durably, as it is
 // now in memory.
-func (r *record) saveLocked() error {
+func (r *Record) saveLocked() error {
 	if r.gone {
 		return nil // out of the queue: its file must not come back
 	}
@@ -220,7 +223,7 @@ func (r *record) saveLocked() error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	if !r.saved {
-		if err := syncDir(r.q.spool); err != nil {
+		if err := fsync.Dir(r.q.spool); err != nil {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
@@ -230,7 +233,7 @@ func (r *record) saveLocked() error {
 
 // setLocked moves the record to state and saves it; on failure the state
 // in memory is what it was.
-func (r *record) setLocked(state string) error {
+func (r *Record) setLocked(state string) error {
 	r.q.log.Debug("record", "name", r.rf.Name, "key", r.key, "from", r.state, "to", state)
 	old := r.state
 	r.state = state
@@ -243,14 +246,14 @@ func (r *record) setLocked(state string) error {
 }
 
 // unsaveLocked deletes the record's file: nothing is pending any more.
-func (r *record) unsaveLocked() {
+func (r *Record) unsaveLocked() {
 	if !r.saved {
 		return
 	}
 	if err := os.Remove(r.jsonPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.q.log.Warn("spool: could not delete a record", "name", r.rf.Name, "err", err)
 	}
-	syncDir(r.q.spool)
+	fsync.Dir(r.q.spool)
 	r.saved = false
 }
 
@@ -268,20 +271,27 @@ func checksum(f *os.File, size int64) (uint32, error) {
 	return h.Sum32(), nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// InAPI reports whether the copy in the API holds the bytes the record's
+// file shows: the record shows none of its own (the API's copy shows
+// through), or its last upload landed and nothing changed since.
+func (r *Record) InAPI() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.visibleLocked() {
+		return true
 	}
-	defer d.Close()
-	return d.Sync()
+	switch r.state {
+	case stateUploaded, stateRetiring:
+		return r.rf.RemoteID != "" && r.rf.Uploaded == r.rf.Content
+	}
+	return false
 }
 
 // visibleLocked reports whether the mount shows the record's bytes under
 // its name (rather than a copy in the API, or nothing). An idle record is
 // not shown: its copy in the API holds the same bytes, and stands for the
 // file (renames and removals go to it directly).
-func (r *record) visibleLocked() bool {
+func (r *Record) visibleLocked() bool {
 	switch {
 	case r.gone, r.aside, r.data == nil:
 		return false
@@ -295,7 +305,7 @@ func (r *record) visibleLocked() bool {
 
 // pendingLocked reports whether the record still has work to do in the
 // API (for counts and for draining).
-func (r *record) pendingLocked() bool {
+func (r *Record) pendingLocked() bool {
 	switch r.state {
 	case stateComplete, stateUploading, stateUploaded, stateRetiring, stateRemoved, stateCopying:
 		return true
@@ -308,12 +318,12 @@ func (r *record) pendingLocked() bool {
 }
 
 // entryLocked is the record as a listing entry.
-func (r *record) entryLocked() Entry {
+func (r *Record) entryLocked() Entry {
 	return Entry{Key: r.key, Name: r.rf.Name, ParentID: r.rf.ParentID, Size: -1, Pending: true}
 }
 
 // modTimeLocked is the time the user set, else the time of the last write.
-func (r *record) modTimeLocked() time.Time {
+func (r *Record) modTimeLocked() time.Time {
 	if r.rf.ModTime != nil {
 		return *r.rf.ModTime
 	}
@@ -323,7 +333,7 @@ func (r *record) modTimeLocked() time.Time {
 // changeLocked is called before the bytes change: the first change after
 // an upload (or ever) moves the record to writing, on disk first, so that
 // a crash from here on never uploads what was being written.
-func (r *record) changeLocked() error {
+func (r *Record) changeLocked() error {
 	if r.failed != nil {
 		return r.failed
 	}
@@ -332,7 +342,7 @@ func (r *record) changeLocked() error {
 	case stateWriting, stateRemoved:
 		return nil
 	case stateFilling, stateCopying:
-		return ErrNotFound // cannot happen: writers wait for the fill, or the copy
+		return entry.ErrNotFound // cannot happen: writers wait for the fill, or the copy
 	}
 	prev := r.rf
 	r.rf.Content++
@@ -345,7 +355,7 @@ func (r *record) changeLocked() error {
 	crashPoint("writing", r.rf.Name)
 	// An fsync waiting for the bytes now being changed will not see them
 	// uploaded as they were.
-	r.notifyLocked(fmt.Errorf("%w: %s was changed by another open file before its upload", ErrUnavailable, r.rf.Name))
+	r.notifyLocked(fmt.Errorf("%w: %s was changed by another open file before its upload", entry.ErrUnavailable, r.rf.Name))
 	r.publishLocked() // an idle record shows its bytes again
 	return nil
 }
@@ -353,8 +363,8 @@ func (r *record) changeLocked() error {
 // tooLargeLocked refuses a write or truncate past the upload limit. Bytes
 // being changed (writing) are then a fragment that is never uploaded; a
 // complete file, not changed yet, only refuses this one call.
-func (r *record) tooLargeLocked() error {
-	err := tooLarge(r.rf.Name, r.q.limitFor(r.rf.Name))
+func (r *Record) tooLargeLocked() error {
+	err := TooLarge(r.rf.Name, r.q.LimitFor(r.rf.Name))
 	if r.state == stateWriting {
 		r.failLocked(err)
 	}
@@ -363,7 +373,7 @@ func (r *record) tooLargeLocked() error {
 
 // failLocked marks the record as failed by err: its bytes will not be
 // uploaded.
-func (r *record) failLocked(err error) {
+func (r *Record) failLocked(err error) {
 	r.failed = err
 	r.rf.Failed = err.Error()
 	if r.saved {
@@ -373,17 +383,17 @@ func (r *record) failLocked(err error) {
 	}
 }
 
-// writeAt writes b at off. It waits while an upload reads the bytes.
-func (r *record) writeAt(b []byte, off int64) (int, error) {
+// WriteAt writes b at off. It waits while an upload reads the bytes.
+func (r *Record) WriteAt(b []byte, off int64) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for r.sending {
 		r.cond.Wait()
 	}
 	if r.data == nil {
-		return 0, ErrNotFound
+		return 0, entry.ErrNotFound
 	}
-	if end := off + int64(len(b)); end > r.q.limitFor(r.rf.Name) {
+	if end := off + int64(len(b)); end > r.q.LimitFor(r.rf.Name) {
 		return 0, r.tooLargeLocked()
 	}
 	if err := r.changeLocked(); err != nil {
@@ -400,17 +410,17 @@ func (r *record) writeAt(b []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// truncate sets the size of the bytes.
-func (r *record) truncate(size int64) error {
+// Truncate sets the size of the bytes.
+func (r *Record) Truncate(size int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for r.sending {
 		r.cond.Wait()
 	}
 	if r.data == nil {
-		return ErrNotFound
+		return entry.ErrNotFound
 	}
-	if size > r.q.limitFor(r.rf.Name) {
+	if size > r.q.LimitFor(r.rf.Name) {
 		return r.tooLargeLocked()
 	}
 	if err := r.changeLocked(); err != nil {
@@ -426,17 +436,33 @@ func (r *record) truncate(size int64) error {
 	return nil
 }
 
-// file returns the spool file an open file of the record reads from now
+// Scheduled reports whether a timer will hand the record to a worker (a
+// retry, a write-back delay): a record the service refused has none
+// (refused_test.go, in the front, asks).
+func (r *Record) Scheduled() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.timer != nil
+}
+
+// Writers counts the open files that changed the record's bytes.
+func (r *Record) Writers() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writers
+}
+
+// File returns the spool file an open file of the record reads from now
 // on (see kept). It stays open as long as the caller is counted as a
 // reader or writer.
-func (r *record) file() *os.File {
+func (r *Record) File() *os.File {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.data
 }
 
-// stat returns the record as an entry with its size and time.
-func (r *record) stat() Entry {
+// Stat returns the record as an entry with its size and time.
+func (r *Record) Stat() Entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.entryLocked()
@@ -445,8 +471,8 @@ func (r *record) stat() Entry {
 	return e
 }
 
-// statShown is stat, for a record whose bytes the mount shows.
-func (r *record) statShown() (Entry, bool) {
+// StatShown is stat, for a record whose bytes the mount shows.
+func (r *Record) StatShown() (Entry, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.visibleLocked() {
@@ -461,7 +487,7 @@ func (r *record) statShown() (Entry, bool) {
 // unparkLocked takes up a record the service refused (refusal) once its
 // bytes or its name changed, and reports whether it was parked. The
 // caller schedules it.
-func (r *record) unparkLocked() bool {
+func (r *Record) unparkLocked() bool {
 	if r.refusal == nil {
 		return false
 	}

@@ -1,4 +1,4 @@
-package cache
+package writeback
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -18,9 +20,9 @@ import (
 // write, close, rename, removal and fsync do to a record. The worker
 // (worker.go) then carries them to the API.
 
-// create makes a new, empty file named name in folder parentID, with one
+// Create makes a new, empty file named name in folder parentID, with one
 // writer: the caller.
-func (q *queue) create(parentID, name string) (*record, error) {
+func (q *Queue) Create(parentID, name string) (*Record, error) {
 	r := q.newRecord(newID(), "n:"+newID())
 	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
@@ -45,26 +47,27 @@ func (q *queue) create(parentID, name string) (*record, error) {
 	return r, nil
 }
 
-// testHookAsideWait, when set (by tests), is called as a change begins to
-// wait for a record with its bytes set aside to leave the queue.
-var testHookAsideWait func()
+// TestHookAsideWait, when set (by the front's tests, which cannot reach
+// this package's own names), is called as a change begins to wait for a
+// record with its bytes set aside to leave the queue.
+var TestHookAsideWait func()
 
-// modify returns the record through which the bytes of e (a file of the
+// Modify returns the record through which the bytes of e (a file of the
 // API, or one with a record already) are changed, with one more writer:
 // the caller. A new record starts as a copy of e's bytes, unless truncate
 // is set; then it starts empty. Changes to one file at once share one
 // record.
-func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, error) {
+func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	for {
 		q.mu.Lock()
 		r := q.byKey[e.Key]
-		if cur, ok := q.latest[e.Key]; ok && r == nil && cur.ID != e.ID {
-			e = cur // uploaded, and out of the queue, since e was resolved
+		if latest, ok := q.latest[e.Key]; ok && r == nil && latest.ID != e.ID {
+			e = latest // uploaded, and out of the queue, since e was resolved
 		}
 		q.mu.Unlock()
 		mine := false
 		if r == nil && e.Pending {
-			return nil, ErrNotFound
+			return nil, entry.ErrNotFound
 		}
 		if r == nil {
 			var err error
@@ -106,8 +109,8 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 			left := r.left
 			r.mu.Unlock()
 			wait, cancel := context.WithTimeout(ctx, q.timeout)
-			if testHookAsideWait != nil {
-				testHookAsideWait()
+			if TestHookAsideWait != nil {
+				TestHookAsideWait()
 			}
 			select {
 			case <-left:
@@ -121,7 +124,7 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 				continue
 			case <-wait.Done():
 				cancel()
-				return nil, fmt.Errorf("%w: %s: its last changes are still being sent (%v)", ErrBusy, e.Name, wait.Err())
+				return nil, fmt.Errorf("%w: %s: its last changes are still being sent (%v)", entry.ErrBusy, e.Name, wait.Err())
 			}
 		case r.state == stateRemoved:
 			if mine {
@@ -129,7 +132,7 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 				r.finishLocked()
 			}
 			r.mu.Unlock()
-			return nil, ErrNotFound
+			return nil, entry.ErrNotFound
 		}
 		if !mine {
 			r.writers++
@@ -140,17 +143,17 @@ func (q *queue) modify(ctx context.Context, e Entry, truncate bool) (*record, er
 		}
 		r.mu.Unlock()
 		if err != nil {
-			r.release(true)
+			r.Release(true)
 			return nil, err
 		}
 		return r, nil
 	}
 }
 
-// scratch returns a record for a file removed while a descriptor was open
+// Scratch returns a record for a file removed while a descriptor was open
 // on it, which writes to it now: a copy of its bytes (or empty, with
 // truncate) that lives as long as the descriptors, and is never uploaded.
-func (q *queue) scratch(ctx context.Context, e Entry, truncate bool) (*record, error) {
+func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	r := q.newRecord(newID(), "removed:"+e.Key)
 	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
@@ -164,7 +167,7 @@ func (q *queue) scratch(ctx context.Context, e Entry, truncate bool) (*record, e
 		cancel()
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("%w: %s was removed while open, and its bytes can no longer be read to change them: %v", ErrUnavailable, e.Name, err)
+			return nil, fmt.Errorf("%w: %s was removed while open, and its bytes can no longer be read to change them: %v", entry.ErrUnavailable, e.Name, err)
 		}
 	}
 	r.mu.Lock()
@@ -178,7 +181,7 @@ func (q *queue) scratch(ctx context.Context, e Entry, truncate bool) (*record, e
 }
 
 // truncateLocked0 empties the bytes (open with O_TRUNC).
-func (r *record) truncateLocked0() error {
+func (r *Record) truncateLocked0() error {
 	for r.sending {
 		r.cond.Wait()
 	}
@@ -200,7 +203,7 @@ func (r *record) truncateLocked0() error {
 
 // reserve registers a record for e in state filling, so that a second
 // change to e waits for it; nil if one is there already.
-func (q *queue) reserve(e Entry) (*record, error) {
+func (q *Queue) reserve(e Entry) (*Record, error) {
 	r, err := q.recordOf(e, stateFilling, 1, true)
 	if r != nil {
 		q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
@@ -213,7 +216,7 @@ func (q *queue) reserve(e Entry) (*record, error) {
 // data is set (else no bytes at all: its copy in the API stands for the
 // file, as for a record whose bytes were set aside); nil if e has a
 // record already.
-func (q *queue) recordOf(e Entry, state string, writers int, data bool) (*record, error) {
+func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record, error) {
 	r := q.newRecord(newID(), e.Key)
 	var f *os.File
 	if data {
@@ -225,7 +228,7 @@ func (q *queue) recordOf(e Entry, state string, writers int, data bool) (*record
 	r.data, r.state, r.writers, r.aside = f, state, writers, !data
 	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
 		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
-	if t, ok := q.times.get(e.ID); ok {
+	if t, ok := q.times.Get(e.ID); ok {
 		r.rf.ModTime = &t
 	}
 	r.addClaimLocked(e)
@@ -251,7 +254,7 @@ func (q *queue) recordOf(e Entry, state string, writers int, data bool) (*record
 
 // fill copies e's bytes into a reserved record (unless truncate), and
 // makes it idle: a copy of e, changed by nothing yet.
-func (q *queue) fill(ctx context.Context, r *record, e Entry, truncate bool) {
+func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 	var err error
 	var size int64
 	if !truncate {
@@ -279,10 +282,10 @@ func (q *queue) fill(ctx context.Context, r *record, e Entry, truncate bool) {
 }
 
 // download copies e's bytes into f and returns how many there were.
-func (q *queue) download(ctx context.Context, e Entry, f *os.File) (int64, error) {
+func (q *Queue) download(ctx context.Context, e Entry, f *os.File) (int64, error) {
 	// Located here, for the copy that is copied: it may have changed since
 	// the caller looked.
-	e, err := q.locate(ctx, e)
+	e, err := q.Locate(ctx, e)
 	if err != nil {
 		return 0, err
 	}
@@ -306,10 +309,10 @@ func (q *queue) download(ctx context.Context, e Entry, f *os.File) (int64, error
 	}
 }
 
-// read returns the record of key with one more reader, and the spool
+// Read returns the record of key with one more reader, and the spool
 // file that reader reads, if it has bytes the mount shows.
-func (q *queue) read(key string) (*record, *os.File) {
-	r := q.lookup(key)
+func (q *Queue) Read(key string) (*Record, *os.File) {
+	r := q.Lookup(key)
 	if r == nil {
 		return nil, nil
 	}
@@ -322,10 +325,10 @@ func (q *queue) read(key string) (*record, *os.File) {
 	return r, r.data
 }
 
-// shows reports whether the record of key has bytes the mount shows (as
+// Shows reports whether the record of key has bytes the mount shows (as
 // read would find them), without counting a reader.
-func (q *queue) shows(key string) bool {
-	r := q.lookup(key)
+func (q *Queue) Shows(key string) bool {
+	r := q.Lookup(key)
 	if r == nil {
 		return false
 	}
@@ -334,11 +337,11 @@ func (q *queue) shows(key string) bool {
 	return r.visibleLocked()
 }
 
-// release counts one reader or writer fewer. When the last writer goes,
+// Release counts one reader or writer fewer. When the last writer goes,
 // the bytes are complete (and wait out the write-back delay), or, if a
 // write failed, are set aside unpublished. When no one is left and
 // nothing remains to do, the record goes.
-func (r *record) release(writer bool) {
+func (r *Record) Release(writer bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if writer {
@@ -353,14 +356,14 @@ func (r *record) release(writer bool) {
 }
 
 // closedLocked handles the last writer's close.
-func (r *record) closedLocked() {
+func (r *Record) closedLocked() {
 	q := r.q
 	switch {
 	case r.state == stateRemoved || r.gone:
 	case r.failed != nil:
 		if r.rf.Content > r.rf.Uploaded {
 			level := slog.LevelWarn
-			if errors.Is(r.failed, ErrTooLarge) {
+			if errors.Is(r.failed, entry.ErrTooLarge) {
 				level = slog.LevelInfo // the write past the limit said it
 			}
 			q.setAsideAt(level, r.dataPath(), r.rf.Name, r.id, "a write failed: "+r.failed.Error())
@@ -382,7 +385,7 @@ func (r *record) closedLocked() {
 // them only if they are still exactly these (after a power cut, say, the
 // disk may hold less than was written). That costs a read of the bytes,
 // far less than forcing them to the disk on every close.
-func (r *record) completeLocked(due time.Time) error {
+func (r *Record) completeLocked(due time.Time) error {
 	sum, err := checksum(r.data, r.size)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
@@ -402,9 +405,9 @@ func (r *record) completeLocked(due time.Time) error {
 // retiring the copies it superseded) is done by the record as a chore. The
 // file's key is free for a new record from then on; open files keep
 // reading the bytes they had, as with a file removed while open.
-func (r *record) dataLessLocked() {
+func (r *Record) dataLessLocked() {
 	q := r.q
-	r.notifyLocked(fmt.Errorf("%w: %s was not uploaded (a write failed)", ErrUnavailable, r.rf.Name))
+	r.notifyLocked(fmt.Errorf("%w: %s was not uploaded (a write failed)", entry.ErrUnavailable, r.rf.Name))
 	r.aside = true
 	switch {
 	case r.rf.Attempt != nil:
@@ -437,7 +440,7 @@ func (r *record) dataLessLocked() {
 
 // finishLocked drops the record once no one has it open and nothing
 // remains to do.
-func (r *record) finishLocked() {
+func (r *Record) finishLocked() {
 	if r.writers+r.readers > 0 || r.sending {
 		return
 	}
@@ -470,7 +473,7 @@ func (r *record) finishLocked() {
 	r.dropLocked()
 }
 
-func (r *record) closeDataLocked() {
+func (r *Record) closeDataLocked() {
 	if r.data != nil {
 		r.data.Close()
 		r.data = nil
@@ -481,7 +484,7 @@ func (r *record) closeDataLocked() {
 }
 
 // dropLocked takes the record out of the queue.
-func (r *record) dropLocked() {
+func (r *Record) dropLocked() {
 	r.q.log.Debug("record out of the queue", "name", r.rf.Name, "key", r.key, "state", r.state, "remote", r.rf.RemoteID)
 	if !r.gone {
 		close(r.left)
@@ -509,7 +512,7 @@ func (r *record) dropLocked() {
 
 // setAside moves a record's bytes, which must not be uploaded, to
 // recovered/, and says where in one log line.
-func (q *queue) setAside(r *record, why string) {
+func (q *Queue) setAside(r *Record, why string) {
 	q.setAsidePath(r.dataPath(), r.rf.Name, r.id, why)
 }
 
@@ -530,11 +533,11 @@ func safeFileName(name string) string {
 	return string(b)
 }
 
-// rename gives a record's file a new name in its folder. If it replaces
+// Rename gives a record's file a new name in its folder. If it replaces
 // another file, that is superseded: an API copy (replace) goes to the
 // trash once this file owns the name; another record (target) is dropped
 // and its API copies go the same way.
-func (q *queue) rename(r *record, name string, replace *Entry, target *record) error {
+func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) error {
 	return q.renameRecord(r, name, replace, target, "")
 }
 
@@ -543,18 +546,18 @@ func (q *queue) rename(r *record, name string, replace *Entry, target *record) e
 // carry the rename out: stateUploaded, the rename is sent by the worker
 // (renameVia); stateCopying, the bytes are uploaded again under the new
 // name (recopy.go).
-func (q *queue) renameRecord(r *record, name string, replace *Entry, target *record, idleTo string) error {
+func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Record, idleTo string) error {
 	toCopy := idleTo == stateCopying
 	var taken []string
-	var claims map[string]claimFile // of the ids in taken
+	var claims map[string]listing.Claim // of the ids in taken
 	held := false
 	if target != nil && target != r {
 		taken, claims, held = target.hold()
-		if cur, ok := q.current(target.key); ok && !held {
+		if latest, ok := q.Latest(target.key); ok && !held {
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
-			taken = append(taken, cur.ID)
-			claims = q.withClaim(claims, cur)
+			taken = append(taken, latest.ID)
+			claims = q.withClaim(claims, latest)
 		}
 	}
 	r.mu.Lock()
@@ -570,17 +573,17 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 	}
 	switch {
 	case r.gone:
-		return fail(errNoRecord)
+		return fail(ErrNoRecord)
 	case r.state == stateIdle && idleTo != "" && r.rf.RemoteID != "":
 	case r.state == stateIdle:
-		return fail(errIdle)
+		return fail(ErrIdle)
 	case r.state == stateRemoved:
-		return fail(ErrNotFound)
+		return fail(entry.ErrNotFound)
 	}
 	fromIdle := idleTo != "" && r.state == stateIdle
-	if limit := q.limitFor(name); r.size > limit && (r.rf.Content > r.rf.Uploaded || toCopy) {
+	if limit := q.LimitFor(name); r.size > limit && (r.rf.Content > r.rf.Uploaded || toCopy) {
 		// Bytes still to upload that the new name's type could not take.
-		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
+		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
 	}
 	prev, prevState := r.rf, r.state
 	if fromIdle {
@@ -640,7 +643,7 @@ func (q *queue) renameRecord(r *record, name string, replace *Entry, target *rec
 // hold stops a record another is being renamed over from acting in the
 // API (after its upload under way, if any, ended), and returns the API
 // copies it holds; false if it is gone already.
-func (r *record) hold() ([]string, map[string]claimFile, bool) {
+func (r *Record) hold() ([]string, map[string]listing.Claim, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for (r.sending || r.acting || r.state == stateFilling) && !r.gone {
@@ -659,7 +662,7 @@ func (r *record) hold() ([]string, map[string]claimFile, bool) {
 }
 
 // unhold lets a held record act again (the rename over it failed).
-func (r *record) unhold() {
+func (r *Record) unhold() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.held = false
@@ -670,7 +673,7 @@ func (r *record) unhold() {
 // not published, and its API copies are the other record's to retire now.
 // An upload of it whose answer was lost is still looked for, and trashed
 // if found.
-func (q *queue) supersede(r *record) {
+func (q *Queue) supersede(r *Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.held = false
@@ -703,9 +706,9 @@ func (q *queue) supersede(r *record) {
 	r.finishLocked()
 }
 
-// remove removes a record's file: its bytes are not published, open files
+// Remove removes a record's file: its bytes are not published, open files
 // keep them until they close, and its copies in the API go to the trash.
-func (q *queue) remove(r *record) error {
+func (q *Queue) Remove(r *Record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for r.state == stateFilling && !r.gone {
@@ -713,11 +716,11 @@ func (q *queue) remove(r *record) error {
 	}
 	switch {
 	case r.gone:
-		return errNoRecord
+		return ErrNoRecord
 	case r.state == stateIdle:
-		return errIdle
+		return ErrIdle
 	case r.state == stateRemoved:
-		return ErrNotFound
+		return entry.ErrNotFound
 	}
 	for _, w := range r.waiters {
 		w.done <- nil
@@ -749,11 +752,11 @@ func (q *queue) remove(r *record) error {
 	return nil
 }
 
-// apiRenamed records that the API copy id of an idle record was renamed
+// APIRenamed records that the API copy id of an idle record was renamed
 // through the API: the record takes the name, also if a write through a
 // descriptor still open changed it meanwhile (its bytes then go up under
 // the new name).
-func (r *record) apiRenamed(id, name string) {
+func (r *Record) APIRenamed(id, name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.gone || r.rf.RemoteID != id {
@@ -768,11 +771,11 @@ func (r *record) apiRenamed(id, name string) {
 	r.publishLocked()
 }
 
-// apiRemoved records that the API copy id of an idle record was removed
+// APIRemoved records that the API copy id of an idle record was removed
 // through the API: the record leaves the queue, and its bytes, also if a
 // descriptor still open wrote to them meanwhile, are never uploaded (they
 // stay for the open descriptors, as a file removed while open).
-func (r *record) apiRemoved(id string) {
+func (r *Record) APIRemoved(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.gone || r.rf.RemoteID != id {
@@ -787,20 +790,20 @@ func (r *record) apiRemoved(id string) {
 	r.finishLocked()
 }
 
-// setModTime keeps t as the record's time.
-func (r *record) setModTime(t time.Time) error {
+// SetModTime keeps t as the record's time.
+func (r *Record) SetModTime(t time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for r.state == stateFilling && !r.gone {
 		r.cond.Wait()
 	}
 	if r.gone || r.aside {
-		return errNoRecord
+		return ErrNoRecord
 	}
 	r.rf.ModTime = &t
 	if r.rf.RemoteID != "" && r.rf.Uploaded == r.rf.Content {
 		// The copy in the API holds these bytes: it keeps the time too.
-		if err := r.q.times.set(r.rf.RemoteID, t); err != nil {
+		if err := r.q.times.Set(r.rf.RemoteID, t); err != nil {
 			return err
 		}
 	}
@@ -810,13 +813,13 @@ func (r *record) setModTime(t time.Time) error {
 	return nil
 }
 
-// closing makes the record's bytes complete at its only writer's close
+// Closing makes the record's bytes complete at its only writer's close
 // (FLUSH, which close(2) waits for) rather than at the kernel's RELEASE,
 // which comes after close returned: once a tool's close returned, a crash
 // finds the file complete, and the next mount uploads it instead of
 // setting it aside. A write after that (through a duplicate of the
 // descriptor) makes it writing again, as after an fsync.
-func (q *queue) closing(r *record) {
+func (q *Queue) Closing(r *Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failed != nil || r.gone || r.state != stateWriting {
@@ -828,9 +831,9 @@ func (q *queue) closing(r *record) {
 	}
 }
 
-// sync makes the record's bytes complete now, uploads them, and returns
+// Sync makes the record's bytes complete now, uploads them, and returns
 // the upload's result (fsync, or a close in sync mode).
-func (q *queue) sync(ctx context.Context, r *record) error {
+func (q *Queue) Sync(ctx context.Context, r *Record) error {
 	r.mu.Lock()
 	if r.failed != nil {
 		err := r.failed
@@ -875,7 +878,7 @@ func (q *queue) sync(ctx context.Context, r *record) error {
 }
 
 // notifyLocked answers every waiter with err.
-func (r *record) notifyLocked(err error) {
+func (r *Record) notifyLocked(err error) {
 	for _, w := range r.waiters {
 		w.done <- err
 	}
@@ -886,7 +889,7 @@ func (r *record) notifyLocked(err error) {
 // version was uploaded (the copies it replaces go to the trash after, and
 // a failure to trash them is not theirs), and, when the step failed, those
 // whose version was not uploaded, with its error.
-func (r *record) settleLocked(stepErr error) {
+func (r *Record) settleLocked(stepErr error) {
 	keep := r.waiters[:0]
 	for _, w := range r.waiters {
 		switch {

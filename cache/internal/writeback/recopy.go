@@ -1,4 +1,4 @@
-package cache
+package writeback
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -22,12 +23,12 @@ import (
 // the crash points "copying" and "copied" name the two new moments).
 // Meanwhile the mount shows the old copy under the new name.
 
-// renameByCopy renames e, a file of the API with nothing pending, to name
+// RenameByCopy renames e, a file of the API with nothing pending, to name
 // by uploading it again (see above); replace and target are as for
 // rename. The file's key stays.
-func (q *queue) renameByCopy(e Entry, name string, replace *Entry, target *record) error {
-	if limit := q.limitFor(name); e.Size > limit {
-		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it could not be uploaded again under that name", ErrTooLarge, name, e.Size, limit, remote.IntendedType(name))
+func (q *Queue) RenameByCopy(e Entry, name string, replace *Entry, target *Record) error {
+	if limit := q.LimitFor(name); e.Size > limit {
+		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it could not be uploaded again under that name", entry.ErrTooLarge, name, e.Size, limit, remote.IntendedType(name))
 	}
 	_, err := q.renameVia(e, name, replace, target, stateCopying)
 	return err
@@ -39,7 +40,7 @@ func (q *queue) renameByCopy(e Entry, name string, replace *Entry, target *recor
 // file), whose worker looks up its id first (claims.go) and then renames
 // it. A record with nothing pending (an idle copy of the bytes) takes
 // that state; one with changes pending takes the name, as rename does.
-func (q *queue) renameVia(e Entry, name string, replace *Entry, target *record, state string) (*record, error) {
+func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, state string) (*Record, error) {
 	for {
 		q.mu.Lock()
 		r := q.byKey[e.Key]
@@ -66,16 +67,24 @@ func (q *queue) renameVia(e Entry, name string, replace *Entry, target *record, 
 			return r, nil
 		}
 		err := q.renameRecord(r, name, replace, target, state)
-		if err == errNoRecord {
+		if err == ErrNoRecord {
 			continue // it left the queue meanwhile
 		}
 		return r, err
 	}
 }
 
-// removeVia removes e, a file of the API, through a record the worker
+// RenameVia renames e, a file of the API whose id no listing has shown
+// yet, through a record the worker carries out: it looks the id up first
+// (claims.go), then renames the file. replace and target are as for
+// Rename.
+func (q *Queue) RenameVia(e Entry, name string, replace *Entry, target *Record) (*Record, error) {
+	return q.renameVia(e, name, replace, target, stateUploaded)
+}
+
+// RemoveVia removes e, a file of the API, through a record the worker
 // carries out (claims.go: its id is looked up first).
-func (q *queue) removeVia(e Entry) (*record, error) {
+func (q *Queue) RemoveVia(e Entry) (*Record, error) {
 	for {
 		q.mu.Lock()
 		r := q.byKey[e.Key]
@@ -91,11 +100,11 @@ func (q *queue) removeVia(e Entry) (*record, error) {
 			}
 			made = true
 		}
-		err := q.remove(r)
+		err := q.Remove(r)
 		switch {
-		case err == errNoRecord:
+		case err == ErrNoRecord:
 			continue
-		case err == errIdle:
+		case err == ErrIdle:
 			r.mu.Lock()
 			r.state = stateUploaded // nothing pending: its removal goes through it
 			r.mu.Unlock()
@@ -109,11 +118,11 @@ func (q *queue) removeVia(e Entry) (*record, error) {
 	}
 }
 
-// await waits until r has done what it has to do in the API (it left the
+// Await waits until r has done what it has to do in the API (it left the
 // queue), or one of its steps failed (that error), or ctx ends: for a
 // change made through the queue when the tool waits for the API's answer
 // (--write-back-delay 0).
-func (q *queue) await(ctx context.Context, r *record) error {
+func (q *Queue) Await(ctx context.Context, r *Record) error {
 	var result error
 	done := false
 	closed := q.watch(ctx, func() bool {
@@ -124,7 +133,7 @@ func (q *queue) await(ctx context.Context, r *record) error {
 		case gone:
 			done = true
 		case failure != "" && tries > 0:
-			done, result = true, fmt.Errorf("%w: %s (kept in the queue, will retry)", ErrUnavailable, failure)
+			done, result = true, fmt.Errorf("%w: %s (kept in the queue, will retry)", entry.ErrUnavailable, failure)
 		}
 		return done
 	})
@@ -132,7 +141,7 @@ func (q *queue) await(ctx context.Context, r *record) error {
 	case done:
 		return result
 	case closed:
-		return fmt.Errorf("%w: ghlfs is stopping; the change is done at the next mount", ErrUnavailable)
+		return fmt.Errorf("%w: ghlfs is stopping; the change is done at the next mount", entry.ErrUnavailable)
 	}
 	return ctx.Err()
 }
@@ -140,9 +149,9 @@ func (q *queue) await(ctx context.Context, r *record) error {
 // recopyLocked turns a record whose copy in the API cannot be renamed
 // into a copying one: uploaded again under its name. The caller holds
 // r.mu.
-func (r *record) recopyLocked() error {
-	if limit := r.q.limitFor(r.rf.Name); r.size > limit && r.data != nil {
-		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name", ErrTooLarge, r.rf.Name, r.size, limit, remote.IntendedType(r.rf.Name))
+func (r *Record) recopyLocked() error {
+	if limit := r.q.LimitFor(r.rf.Name); r.size > limit && r.data != nil {
+		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name", entry.ErrTooLarge, r.rf.Name, r.size, limit, remote.IntendedType(r.rf.Name))
 	}
 	copied := r.data != nil && !r.aside && r.rf.Content == r.rf.Uploaded
 	if r.data != nil && !copied {
@@ -167,13 +176,13 @@ func (r *record) recopyLocked() error {
 // freed for the copy: bytes that are not the upload's are set aside
 // first, and if they cannot be, the copy waits (an error). The caller
 // holds r.mu.
-func (r *record) keepAsideLocked() error {
+func (r *Record) keepAsideLocked() error {
 	fi, err := os.Stat(r.dataPath())
 	if cur, cerr := r.data.Stat(); err == nil && cerr == nil && os.SameFile(fi, cur) {
 		if r.damagedLocked() != "" {
 			r.q.setAsidePath(r.dataPath(), r.rf.Name, r.id, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
 			if _, err := os.Stat(r.dataPath()); err == nil {
-				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", ErrUnavailable, r.rf.Name)
+				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", entry.ErrUnavailable, r.rf.Name)
 			}
 		} else if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
@@ -187,7 +196,7 @@ func (r *record) keepAsideLocked() error {
 // copyIn copies a copying record's bytes from its copy in the API into
 // the spool, and makes them complete: they are uploaded next. Called with
 // r.mu held; it lets go of it.
-func (q *queue) copyIn(r *record) (bool, error) {
+func (q *Queue) copyIn(r *Record) (bool, error) {
 	name := r.rf.Name
 	if r.copied && r.data != nil {
 		// The spool holds them already.
@@ -216,7 +225,7 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	src.SetURL(r.rf.RemoteURL)
 	var answered time.Time
 	if c, ok := r.rf.Claims[src.ID]; ok {
-		src = c.entry(src.ID)
+		src = c.Entry(src.ID)
 		src.Key = r.key
 		answered = c.At
 	}
@@ -229,7 +238,7 @@ func (q *queue) copyIn(r *record) (bool, error) {
 	cancel()
 	var gone bool
 	var moved string
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, entry.ErrNotFound) {
 		gone, moved = q.copyGone(src, answered)
 	}
 
@@ -256,8 +265,8 @@ func (q *queue) copyIn(r *record) (bool, error) {
 		return true, nil // removed meanwhile
 	}
 	r.size = size
-	if limit := q.limitFor(r.rf.Name); size > limit {
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name; rename it back", ErrTooLarge, r.rf.Name, size, limit, remote.IntendedType(r.rf.Name))
+	if limit := q.LimitFor(r.rf.Name); size > limit {
+		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name; rename it back", entry.ErrTooLarge, r.rf.Name, size, limit, remote.IntendedType(r.rf.Name))
 		r.copyErr = err
 		r.parked = true
 		q.log.Error(err.Error(), "name", r.rf.Name)
@@ -278,16 +287,16 @@ func (q *queue) copyIn(r *record) (bool, error) {
 // An upload no listing has shown yet (answered at answered) is not known
 // to be gone while it is recent (unlistedGrace): a listing may be late
 // to show it (claims.go). Called with no lock held.
-func (q *queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
+func (q *Queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
 	if src.Unconfirmed() {
-		x, ok := q.folders.adoptedOf(src.ID)
+		x, ok := q.folders.AdoptedOf(src.ID)
 		if !ok {
 			return q.clock.Since(answered) >= unlistedGrace, ""
 		}
 		src = x
 	}
 	ctx, cancel := q.opContext(0)
-	entries, _, err := q.folders.fetch(ctx, src.ParentID)
+	entries, _, err := q.folders.Fetch(ctx, src.ParentID)
 	cancel()
 	if err != nil {
 		return false, ""
@@ -309,11 +318,11 @@ func (q *queue) copyGone(src Entry, answered time.Time) (gone bool, moved string
 // removal. What it replaced still goes (the rename asked for that); its
 // own copy is not acted on, wherever it may be. One log line says so. The
 // caller holds r.mu.
-func (q *queue) copyLostLocked(r *record, src Entry) (bool, error) {
+func (q *Queue) copyLostLocked(r *Record, src Entry) (bool, error) {
 	name := r.rf.Name
 	q.log.Warn(fmt.Sprintf("%s: renamed from %s where the API cannot rename, but its copy in the library (id %s) is gone (removed elsewhere?), so there is nothing to upload under the new name: the file is gone",
 		name, src.Name, src.ID), "name", name, "id", src.ID)
-	q.folders.note(src.ParentID, change{kind: dropID, id: src.ID})
+	q.folders.NoteDrop(src.ParentID, src.ID)
 	prev := r.rf
 	r.rf.RemoteID, r.rf.RemoteURL, r.rf.RemoteName = "", "", ""
 	r.state = stateRemoved
@@ -329,12 +338,12 @@ func (q *queue) copyLostLocked(r *record, src Entry) (bool, error) {
 
 // copyWaitLocked waits while a copying record's bytes are being copied in,
 // and returns why the last copy failed, if it did. The caller holds r.mu.
-func (r *record) copyWaitLocked() error {
+func (r *Record) copyWaitLocked() error {
 	for r.state == stateCopying && r.copyErr == nil && !r.gone {
 		r.cond.Wait()
 	}
 	if r.state == stateCopying && !r.gone {
-		return fmt.Errorf("%w: %v", ErrUnavailable, r.copyErr)
+		return fmt.Errorf("%w: %v", entry.ErrUnavailable, r.copyErr)
 	}
 	return nil
 }

@@ -1,27 +1,32 @@
-package cache
+package times
 
 import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
-// timeStore keeps the modification times users set (touch -d, utimes, as
+// Log keeps the modification times users set (touch -d, utimes, as
 // rsync -a, cp -p and tar do), which the API has no field for. It is a
 // log of "id<TAB>unix-nanoseconds" lines, appended to on each change and
 // compacted when opened, so a crash loses nothing already written.
-type timeStore struct {
+type Log struct {
 	mu    sync.Mutex
 	times map[string]time.Time
 	f     *os.File // nil: memory only
 }
 
-func openTimeStore(path string) (*timeStore, error) {
-	ts := &timeStore{times: make(map[string]time.Time)}
+// Open opens the log at path (memory only when path is ""), compacting
+// it.
+func Open(path string) (*Log, error) {
+	ts := &Log{times: make(map[string]time.Time)}
 	if path == "" {
 		return ts, nil
 	}
@@ -44,26 +49,26 @@ func openTimeStore(path string) (*timeStore, error) {
 	} else if !os.IsNotExist(err) {
 		return nil, err
 	}
-	// Compact: write the live entries to a new file and swap it in.
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	// Compact: the live entries, written to a new file renamed over the
+	// log (renameio). A temporary file a crash left goes first.
+	if left, err := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"*")); err == nil {
+		for _, p := range left {
+			os.Remove(p)
+		}
+	}
+	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithPermissions(0o600))
 	if err != nil {
 		return nil, err
 	}
-	w := bufio.NewWriter(f)
+	defer pf.Cleanup()
+	w := bufio.NewWriter(pf)
 	for id, t := range ts.times {
 		fmt.Fprintf(w, "%s\t%d\n", id, t.UnixNano())
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
 		return nil, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	f.Close()
-	if err := os.Rename(tmp, path); err != nil {
+	if err := pf.CloseAtomicallyReplace(); err != nil {
 		return nil, err
 	}
 	if ts.f, err = os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
@@ -72,21 +77,24 @@ func openTimeStore(path string) (*timeStore, error) {
 	return ts, nil
 }
 
-func (ts *timeStore) get(id string) (time.Time, bool) {
+// Get returns the time set for the API id.
+func (ts *Log) Get(id string) (time.Time, bool) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t, ok := ts.times[id]
 	return t, ok
 }
 
-func (ts *timeStore) set(id string, t time.Time) error {
+// Set keeps t as the time of the API id.
+func (ts *Log) Set(id string, t time.Time) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.times[id] = t
 	return ts.appendLocked(id, t.UnixNano())
 }
 
-func (ts *timeStore) forget(id string) error {
+// Forget drops the time of the API id (its copy left the library).
+func (ts *Log) Forget(id string) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if _, ok := ts.times[id]; !ok {
@@ -96,7 +104,7 @@ func (ts *timeStore) forget(id string) error {
 	return ts.appendLocked(id, -1)
 }
 
-func (ts *timeStore) appendLocked(id string, ns int64) error {
+func (ts *Log) appendLocked(id string, ns int64) error {
 	if ts.f == nil {
 		return nil
 	}
@@ -104,7 +112,8 @@ func (ts *timeStore) appendLocked(id string, ns int64) error {
 	return err
 }
 
-func (ts *timeStore) close() error {
+// Close closes the log; the times stay on disk for the next Open.
+func (ts *Log) Close() error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.f == nil {
@@ -115,9 +124,9 @@ func (ts *timeStore) close() error {
 	return err
 }
 
-// clear forgets every time kept: the cache dir was another library's,
+// Clear forgets every time kept: the cache dir was another library's,
 // whose ids these are.
-func (ts *timeStore) clear() error {
+func (ts *Log) Clear() error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	clear(ts.times)

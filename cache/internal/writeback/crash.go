@@ -1,6 +1,6 @@
 //go:build ghlfscrash
 
-package cache
+package writeback
 
 import (
 	"os"

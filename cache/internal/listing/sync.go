@@ -1,7 +1,6 @@
-package cache
+package listing
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,23 +9,24 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
 // Keeping the whole library known without making anyone wait for it.
 //
-// With Options.ListAll, the mount lists the whole library in the
+// With Config.ListAll, the mount lists the whole library in the
 // background (fetchAll, two paged listings) as soon as it starts: every
 // call of it goes to the API client as a background call, which a call a
 // user waits on always overtakes. A look-up of a folder not listed yet
-// waits for that pass while the pass is young (Options.ListWait), and
+// waits for that pass while the pass is young (Config.ListWait), and
 // otherwise lists its folder on its own.
 //
-// After that, with Options.PollInterval, each poll asks for the items
+// After that, with Config.PollInterval, each poll asks for the items
 // changed most recently (ListUpdated) and stops at the first one already
 // known as it is: one call per type of item when nothing changed. Removals
 // do not show that way, so a whole pass runs again every
-// Options.FullSyncInterval. A poll that finds more changes than it
+// Config.FullSyncInterval. A poll that finds more changes than it
 // applies one by one, or whose listing cannot be read whole (items of one
 // time of change, more than a page of them, that the server orders anew
 // at each request), makes a whole pass instead. A server that ignores
@@ -50,7 +50,7 @@ const maxRecent = 1000
 // errManyChanges says a poll found more than maxRecent changes.
 var errManyChanges = errors.New("many changes")
 
-func (f *folders) wholeLibrary() bool {
+func (f *Folders) wholeLibrary() bool {
 	if !f.listAll {
 		return false
 	}
@@ -67,7 +67,7 @@ func (f *folders) wholeLibrary() bool {
 // pass runs goes at the pace of listing folder by folder: a user's calls
 // go first, and the pass takes up when they stop). It reports whether a
 // pass ended.
-func (f *folders) awaitPass(ctx context.Context) bool {
+func (f *Folders) awaitPass(ctx context.Context) bool {
 	f.mu.Lock()
 	p := f.pass
 	f.mu.Unlock()
@@ -92,9 +92,9 @@ func (f *folders) awaitPass(ctx context.Context) bool {
 // revalidate lists a stale folder again in the background, unless a pass
 // over the library under way will (one that failed, or is waiting to try
 // again, will not: the folder is listed on its own).
-func (f *folders) revalidate(folderID string) {
+func (f *Folders) revalidate(folderID string) {
 	f.mu.Lock()
-	if f.pass != nil || f.stopped || f.revalidating[folderID] || f.closing == nil || f.closing.Err() != nil {
+	if f.pass != nil || f.stopped || f.revalidating[folderID] || f.ctx.Err() != nil {
 		f.mu.Unlock()
 		return
 	}
@@ -108,8 +108,8 @@ func (f *folders) revalidate(folderID string) {
 			delete(f.revalidating, folderID)
 			f.mu.Unlock()
 		}()
-		before, _ := f.cached(folderID)
-		after, err := f.load(remote.Background(f.closing), folderID)
+		before, _ := f.Cached(folderID)
+		after, err := f.Load(remote.Background(f.ctx), folderID)
 		if err != nil {
 			f.log.Debug("could not revalidate a folder's saved listing", "folder", folderID, "err", err)
 			return
@@ -119,12 +119,14 @@ func (f *folders) revalidate(folderID string) {
 }
 
 // loadSaved stores the listings an earlier mount saved, as stale.
-func (f *folders) loadSaved(saved map[string]savedFolder, took time.Duration) {
+func (f *Folders) loadSaved(saved map[string]savedFolder, took time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lmu.Lock()
+	defer f.lmu.Unlock()
 	n := 0
 	for id, sf := range saved {
-		f.cache.SetDefault(id, &folderState{entries: sf.entries, fetched: sf.listed, upto: f.seq, stale: true})
+		f.listings[id] = &State{entries: sf.entries, fetched: sf.listed, upto: f.seq, stale: true}
 		n += len(sf.entries)
 	}
 	if len(saved) > 0 {
@@ -132,67 +134,10 @@ func (f *folders) loadSaved(saved map[string]savedFolder, took time.Duration) {
 	}
 }
 
-// held returns the changes made through the mount, within lagAllowance,
-// that are still held (no whole-library answer has shown them yet): the
-// next mount's first answers may not show them either (saved with the
-// listings, see snapshot.go).
-func (f *folders) held() []savedChange {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.wholeLocked() {
-		return nil
-	}
-	now := f.clock.Now()
-	var out []savedChange
-	for id, j := range f.journal {
-		for _, c := range j {
-			if !c.settled && now.Sub(c.at) < lagAllowance {
-				out = append(out, savedChange{folder: id, c: c})
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b savedChange) int { return cmp.Compare(a.c.seq, b.c.seq) })
-	return out
-}
-
-// loadChanges takes up the changes an earlier mount made that no
-// whole-library answer had shown when it ended: they are held over this
-// mount's whole-library answers as its own are (the listings it saved
-// show them already). Those older than lagAllowance are dropped.
-func (f *folders) loadChanges(cs []savedChange) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	now := f.clock.Now()
-	n := 0
-	for _, sc := range cs {
-		if now.Sub(sc.c.at) >= lagAllowance {
-			continue
-		}
-		c := sc.c
-		c.seq, c.settled = 0, false // older than any fetch of this mount
-		f.journal[sc.folder] = append(f.journal[sc.folder], c)
-		n++
-	}
-	if n > 0 {
-		f.log.Debug("held over the whole-library listings until they show them: changes the last mount made", "changes", n)
-	}
-}
-
-// stopBackground stops new background work from starting (Store.Close
-// then waits for what runs).
-func (f *folders) stopBackground() {
-	f.mu.Lock()
-	f.stopped = true
-	f.mu.Unlock()
-}
-
 // keepInSync runs until ctx ends: a first pass over the library, retried
 // until it works, then, every poll, the recent changes, and every full,
 // another pass (see the comment at the top of this file).
-func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duration) {
-	f.mu.Lock()
-	f.polling = poll > 0
-	f.mu.Unlock()
+func (f *Folders) keepInSync(ctx context.Context, poll, full, retry time.Duration) {
 	for attempt := 0; ; attempt++ {
 		err := f.passOverLibrary(ctx)
 		if err == nil {
@@ -252,7 +197,7 @@ func (f *folders) keepInSync(ctx context.Context, poll, full, retry time.Duratio
 // (remote.ErrListUnstable: it may have missed some, and would again),
 // make a pass over the library instead. It reports whether a pass ran
 // to its end.
-func (f *folders) pollChanges(ctx context.Context, poll time.Duration) (passed bool) {
+func (f *Folders) pollChanges(ctx context.Context, poll time.Duration) (passed bool) {
 	n, err := f.pollRecent(ctx)
 	switch {
 	case err == nil:
@@ -271,7 +216,7 @@ func (f *folders) pollChanges(ctx context.Context, poll time.Duration) (passed b
 // passOverLibrary lists every folder and every file of the location with
 // fetchAll, in the background, and stores the listing of every folder.
 // Folders it no longer finds are forgotten; changes are reported.
-func (f *folders) passOverLibrary(ctx context.Context) error {
+func (f *Folders) passOverLibrary(ctx context.Context) error {
 	if !f.wholeLibrary() {
 		f.revalidateStale()
 		return nil
@@ -323,22 +268,27 @@ func (f *folders) passOverLibrary(ctx context.Context) error {
 	}
 	var recheck []string
 	for id, entries := range children {
-		before, _ := f.cached(id)
+		before, _ := f.Cached(id)
 		st, ok := f.keep(id, entries, ended, start, true)
 		if !ok {
 			recheck = append(recheck, id) // it lags behind the mount's changes
 			continue
 		}
-		if f.fetched != nil {
-			f.fetched(st.entries)
-		}
+		f.cfg.Fetched(st.entries)
 		f.report(id, before, st)
 	}
 	// A folder known before that the library no longer holds (unless the
 	// mount made it, and the answer does not show it yet).
-	for id, v := range f.cache.Items() {
-		if _, ok := children[id]; !ok && v.Object.(*folderState).start <= start && !f.madeHere(id) {
-			f.invalidate(id)
+	var gone []string
+	f.each(func(id string, st *State) bool {
+		if _, ok := children[id]; !ok && st.start <= start {
+			gone = append(gone, id)
+		}
+		return true
+	})
+	for _, id := range gone {
+		if !f.madeHere(id) {
+			f.Invalidate(id)
 		}
 	}
 	f.recheck(ctx, recheck)
@@ -361,7 +311,7 @@ func (f *folders) passOverLibrary(ctx context.Context) error {
 }
 
 // listLibrary lists the whole library, by folder.
-func (f *folders) listLibrary(ctx context.Context) (map[string][]Entry, error) {
+func (f *Folders) listLibrary(ctx context.Context) (map[string][]Entry, error) {
 	// Items of one folder share one parent string.
 	var mu sync.Mutex
 	parents := make(map[string]string)
@@ -397,11 +347,11 @@ func (f *folders) listLibrary(ctx context.Context) (map[string][]Entry, error) {
 // recheck lists folders on their own, whose whole-library answer lagged
 // behind a change made through the mount (or showed it undone elsewhere),
 // and reports those that changed.
-func (f *folders) recheck(ctx context.Context, ids []string) {
+func (f *Folders) recheck(ctx context.Context, ids []string) {
 	slices.Sort(ids)
 	for _, id := range slices.Compact(ids) {
-		before, _ := f.cached(id)
-		after, err := f.load(ctx, id)
+		before, _ := f.Cached(id)
+		after, err := f.Load(ctx, id)
 		if err != nil {
 			f.log.Debug("could not list a folder a whole-library answer lagged behind", "folder", id, "err", err)
 			continue
@@ -410,28 +360,18 @@ func (f *folders) recheck(ctx context.Context, ids []string) {
 	}
 }
 
-// madeHere reports whether folder id was made through the mount, and no
-// whole-library answer has shown it yet.
-func (f *folders) madeHere(id string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, j := range f.journal {
-		for _, c := range j {
-			if c.kind == putEntry && c.e.ID == id && !c.settled {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // revalidateStale lists again, in the background, each folder whose
 // listing an earlier mount saved.
-func (f *folders) revalidateStale() {
-	for id, v := range f.cache.Items() {
-		if v.Object.(*folderState).stale {
-			f.revalidate(id)
+func (f *Folders) revalidateStale() {
+	var stale []string
+	f.each(func(id string, st *State) bool {
+		if st.stale {
+			stale = append(stale, id)
 		}
+		return true
+	})
+	for _, id := range stale {
+		f.revalidate(id)
 	}
 }
 
@@ -442,7 +382,7 @@ func (f *folders) revalidateStale() {
 // empty on their own, and if one holds anything, the strategy is turned
 // off. (Emptiness before a removal is judged on a folder's own listing
 // anyway.)
-func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bool, error) {
+func (f *Folders) checkAll(ctx context.Context, children map[string][]Entry) (bool, error) {
 	f.mu.Lock()
 	checked := f.checked
 	f.mu.Unlock()
@@ -463,7 +403,7 @@ func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bo
 	}
 	slices.Sort(empty)
 	for _, id := range empty[:min(len(empty), 3)] {
-		own, _, err := f.fetch(ctx, id)
+		own, _, err := f.Fetch(ctx, id)
 		if err != nil {
 			return false, err // not checked: try again on the next pass
 		}
@@ -483,12 +423,12 @@ func (f *folders) checkAll(ctx context.Context, children map[string][]Entry) (bo
 
 // orderIgnored notes that the server ignores sortBy=updatedAt: polls list
 // the folders in use instead.
-func (f *folders) orderIgnored() {
+func (f *Folders) orderIgnored() {
 	f.pollsOff("the server does not list by most recent change: polling the folders in use instead")
 }
 
 // pollsOff turns polls by last change off, saying why once.
-func (f *folders) pollsOff(why string) {
+func (f *Folders) pollsOff(why string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.recentOff {
@@ -500,7 +440,7 @@ func (f *folders) pollsOff(why string) {
 // pollByFolder turns polls by last change off if err, from one, says the
 // server cannot serve them (another order; the whole library at every
 // poll), and reports whether it did.
-func (f *folders) pollByFolder(err error) bool {
+func (f *Folders) pollByFolder(err error) bool {
 	switch {
 	case errors.Is(err, remote.ErrOrderIgnored):
 		f.orderIgnored()
@@ -524,7 +464,7 @@ var markMargin = 2 * time.Second
 // the service holds now (one call each): the next poll looks at every
 // change since. Called as a pass over the library begins, so that what
 // changes while it runs is seen by the poll after it.
-func (f *folders) markRecent(ctx context.Context) error {
+func (f *Folders) markRecent(ctx context.Context) error {
 	ctx, cancel := f.listingContext(remote.Background(ctx))
 	defer cancel()
 	marks := make(map[string]time.Time)
@@ -548,7 +488,7 @@ func (f *folders) markRecent(ctx context.Context) error {
 // files, newest first, back to the mark the last poll (or pass) left,
 // and applies those not known as they are now. When nothing changed,
 // that is one call per type.
-func (f *folders) pollRecent(ctx context.Context) (int, error) {
+func (f *Folders) pollRecent(ctx context.Context) (int, error) {
 	ctx, cancel := f.listingContext(remote.Background(ctx))
 	defer cancel()
 	start := f.begin()
@@ -574,7 +514,7 @@ func (f *folders) pollRecent(ctx context.Context) (int, error) {
 			if marked && it.UpdatedAt.Before(mark.Add(-markMargin)) {
 				return false
 			}
-			e := entryOf(it)
+			e := entry.Of(it)
 			if idx.known(e) {
 				// Without a mark (the first poll of a mount whose pass had
 				// none), the first item known ends the look. With one, the
@@ -607,7 +547,7 @@ func (f *folders) pollRecent(ctx context.Context) (int, error) {
 // them for the first look (a poll that finds nothing new makes one), a
 // map built once for more.
 type knownIndex struct {
-	f     *folders
+	f     *Folders
 	looks int
 	where map[string]Entry // id -> the entry stored
 }
@@ -615,22 +555,24 @@ type knownIndex struct {
 func (x *knownIndex) find(id string) (Entry, bool) {
 	x.looks++
 	if x.looks == 1 {
-		for _, v := range x.f.cache.Items() {
-			for _, e := range v.Object.(*folderState).entries {
-				if e.ID == id {
-					return e, true
-				}
+		var found Entry
+		ok := false
+		x.f.each(func(_ string, st *State) bool {
+			if i := slices.IndexFunc(st.entries, func(e Entry) bool { return e.ID == id }); i >= 0 {
+				found, ok = st.entries[i], true
 			}
-		}
-		return Entry{}, false
+			return !ok
+		})
+		return found, ok
 	}
 	if x.where == nil {
 		x.where = make(map[string]Entry)
-		for _, v := range x.f.cache.Items() {
-			for _, e := range v.Object.(*folderState).entries {
+		x.f.each(func(_ string, st *State) bool {
+			for _, e := range st.entries {
 				x.where[e.ID] = e
 			}
-		}
+			return true
+		})
 	}
 	e, ok := x.where[id]
 	return e, ok
@@ -646,14 +588,14 @@ func (x *knownIndex) known(e Entry) bool {
 // applyRecent puts entries changed elsewhere, seen by a poll that began
 // at start, in the stored listings of their folders (and out of the one
 // each was in), and reports the folders changed.
-func (f *folders) applyRecent(ctx context.Context, idx *knownIndex, found []Entry, start uint64) {
+func (f *Folders) applyRecent(ctx context.Context, idx *knownIndex, found []Entry, start uint64) {
 	if len(found) == 0 {
 		return
 	}
-	before := make(map[string]*folderState)
+	before := make(map[string]*State)
 	look := func(id string) {
 		if _, ok := before[id]; !ok {
-			st, _ := f.cached(id)
+			st, _ := f.Cached(id)
 			before[id] = st
 		}
 	}
@@ -671,11 +613,9 @@ func (f *folders) applyRecent(ctx context.Context, idx *knownIndex, found []Entr
 			recheck = append(recheck, e.ParentID)
 		}
 	}
-	if f.fetched != nil {
-		f.fetched(found)
-	}
+	f.cfg.Fetched(found)
 	for id, st := range before {
-		after, _ := f.cached(id)
+		after, _ := f.Cached(id)
 		f.report(id, st, after)
 	}
 	f.recheck(ctx, recheck)

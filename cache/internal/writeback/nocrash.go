@@ -1,6 +1,6 @@
 //go:build !ghlfscrash
 
-package cache
+package writeback
 
 // crashPoint names a moment of the write path a test build can stop the
 // process at (crash.go); in other builds it does nothing.

@@ -1,4 +1,4 @@
-package cache
+package writeback
 
 import (
 	"context"
@@ -17,18 +17,21 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/times"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
-// queue is the write-back queue: it owns every pending change to a file's
+// Queue is the write-back queue: it owns every pending change to a file's
 // bytes, as records with explicit states (record.go), and publishes them
 // to the API in the background (worker.go). It also keeps what a file is
 // across uploads: the key the filesystem knows it by.
-type queue struct {
+type Queue struct {
 	rc       remote.Backend
-	folders  *folders
+	folders  *listing.Folders
 	content  *content.Cache
-	times    *timeStore
+	times    *times.Log
 	clock    clockwork.Clock
 	log      *slog.Logger
 	spool    string // records and their bytes
@@ -40,10 +43,13 @@ type queue struct {
 	timeout  time.Duration
 	caps     remote.Caps // the backend's, read once
 
-	// legacyAPI is Options.LegacyAPI: records written under it are set
-	// aside, never uploaded. earlierAPI is Options.EarlierAPI: records
+	// legacyAPI is Config.LegacyAPI: records written under it are set
+	// aside, never uploaded. earlierAPI is Config.EarlierAPI: records
 	// written under it are this library's.
 	legacyAPI, earlierAPI string
+	// takenOver is the library the cache directory was the cache of, when
+	// it was another (TakenOver).
+	takenOver *Owner
 
 	ctx     context.Context // done when the queue closes
 	cancel  context.CancelFunc
@@ -55,11 +61,11 @@ type queue struct {
 	// a step or left.
 	progress *sync.Cond                  // on mu
 	steps    uint64                      // guarded by mu
-	byKey    map[string]*record          // guarded by mu: records by file key
-	byID     map[string]*record          // guarded by mu: records by spool id
+	byKey    map[string]*Record          // guarded by mu: records by file key
+	byID     map[string]*Record          // guarded by mu: records by spool id
 	index    map[string]*overlay         // guarded by mu: what each folder's records show and hide
-	views    map[*record]recView         // guarded by mu: each record's part of that
-	byFolder map[string]map[*record]bool // guarded by mu: the records with a part, by folder
+	views    map[*Record]recView         // guarded by mu: each record's part of that
+	byFolder map[string]map[*Record]bool // guarded by mu: the records with a part, by folder
 	// stale are the folders whose overlay in index is older than their
 	// records' parts: rebuilt when next asked for (overlayLocked), so that
 	// many records changing at once (a resume of thousands, a cp -r) cost
@@ -69,10 +75,10 @@ type queue struct {
 	keysGen  uint64            // guarded by mu: counts the changes to keys (setKeyLocked)
 	retires  uint64            // guarded by mu: counts the keys given to retired copies
 	latest   map[string]Entry  // guarded by mu: key -> the copy in the API that now holds it
-	work     []*record         // guarded by mu: records to process
+	work     []*Record         // guarded by mu: records to process
 	closed   bool              // guarded by mu
 	draining bool              // guarded by mu: unmounting; complete records are due at once
-	stats    queueStats        // for Store.Stats (stats.go)
+	stats    counters          // for Stats (status.go)
 }
 
 // overlay is what the records of one folder change in its listing.
@@ -99,40 +105,91 @@ func (v recView) empty() bool {
 
 const workers = 4
 
-func newQueue(rc remote.Backend, f *folders, c *content.Cache, times *timeStore, dir string, opts Options) *queue {
-	q := &queue{
+// Config is what a Queue is made with; nothing is set on it after.
+type Config struct {
+	// Folders, Content and Times are the parts the queue calls: the
+	// listings it notes its changes in, the file bytes it copies in from,
+	// and the file times users set.
+	Folders *listing.Folders
+	Content *content.Cache
+	Times   *times.Log
+	// Dir is the cache directory: the records and their bytes are in
+	// Dir/spool, bytes set aside in Dir/recovered, and Dir/owner.json says
+	// which library the directory is the cache of.
+	Dir    string
+	Clock  clockwork.Clock
+	Logger *slog.Logger
+	// Location and API name the library: records carry them, and records
+	// of another library are refused (recover.go). LegacyAPI and
+	// EarlierAPI are the names earlier versions of ghlfs gave API
+	// (cache.Options says what becomes of their records).
+	Location, API, LegacyAPI, EarlierAPI string
+	// WriteBackDelay is how long a closed file waits, quiet, before it is
+	// uploaded; RetryBase the first delay before a failed step is tried
+	// again; OpTimeout bounds each call to the API.
+	WriteBackDelay, RetryBase, OpTimeout time.Duration
+}
+
+// New returns the queue of the backend rc, with the records a previous
+// run left in the spool taken up (recover.go); its workers start at
+// Start. A cache directory holding records of another library is
+// refused.
+func New(rc remote.Backend, cfg Config) (*Queue, error) {
+	q := &Queue{
 		rc:       rc,
-		folders:  f,
-		content:  c,
-		times:    times,
-		clock:    opts.Clock,
-		log:      opts.Logger,
-		spool:    filepath.Join(dir, "spool"),
-		rescue:   filepath.Join(dir, "recovered"),
-		location: opts.Location,
-		api:      opts.API,
-		delay:    opts.WriteBackDelay,
-		retry:    opts.RetryBase,
-		timeout:  opts.OpTimeout,
+		folders:  cfg.Folders,
+		content:  cfg.Content,
+		times:    cfg.Times,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		spool:    filepath.Join(cfg.Dir, "spool"),
+		rescue:   filepath.Join(cfg.Dir, "recovered"),
+		location: cfg.Location,
+		api:      cfg.API,
+		delay:    cfg.WriteBackDelay,
+		retry:    cfg.RetryBase,
+		timeout:  cfg.OpTimeout,
 		caps:     rc.Caps(),
-		byKey:    make(map[string]*record),
-		byID:     make(map[string]*record),
+		byKey:    make(map[string]*Record),
+		byID:     make(map[string]*Record),
 		index:    make(map[string]*overlay),
-		views:    make(map[*record]recView),
-		byFolder: make(map[string]map[*record]bool),
+		views:    make(map[*Record]recView),
+		byFolder: make(map[string]map[*Record]bool),
 		stale:    make(map[string]bool),
 		keys:     make(map[string]string),
 		latest:   make(map[string]Entry),
+
+		legacyAPI:  cfg.LegacyAPI,
+		earlierAPI: cfg.EarlierAPI,
 	}
-	q.legacyAPI, q.earlierAPI = opts.LegacyAPI, opts.EarlierAPI
 	q.cond = sync.NewCond(&q.mu)
 	q.progress = sync.NewCond(&q.mu)
 	q.ctx, q.cancel = context.WithCancel(context.Background())
-	return q
+	// Whose cache the directory was, before it is claimed (recoverSpool).
+	if prev, owned := readOwner(cfg.Dir); owned && prev != (Owner{Location: cfg.Location, API: cfg.API}) &&
+		(cfg.EarlierAPI == "" || prev != (Owner{Location: cfg.Location, API: cfg.EarlierAPI})) {
+		q.takenOver = &prev
+	}
+	if err := q.recoverSpool(cfg.Dir); err != nil {
+		q.cancel()
+		return nil, err
+	}
+	return q, nil
 }
 
-// start runs the workers.
-func (q *queue) start() {
+// TakenOver returns the library the cache directory was the cache of
+// before New claimed it, when that was another library (nothing of its
+// queue was left: New refuses those). Its cached contents and file times
+// are keyed by that library's ids, and must not show in this one.
+func (q *Queue) TakenOver() (Owner, bool) {
+	if q.takenOver == nil {
+		return Owner{}, false
+	}
+	return *q.takenOver, true
+}
+
+// Start runs the workers.
+func (q *Queue) Start() {
 	for range workers {
 		q.workers.Add(1)
 		go q.worker()
@@ -147,23 +204,23 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (q *queue) newRecord(id, key string) *record {
-	r := &record{q: q, id: id, key: key, left: make(chan struct{})}
+func (q *Queue) newRecord(id, key string) *Record {
+	r := &Record{q: q, id: id, key: key, left: make(chan struct{})}
 	r.cond = sync.NewCond(&r.mu)
 	return r
 }
 
-// errNoRecord says a record left the queue (its file is a file of the API
+// ErrNoRecord says a record left the queue (its file is a file of the API
 // now, or its bytes were set aside) between a look-up and its use.
-var errNoRecord = errors.New("no pending record")
+var ErrNoRecord = errors.New("no pending record")
 
-// errIdle says a record has nothing pending: its API copy holds its bytes,
+// ErrIdle says a record has nothing pending: its API copy holds its bytes,
 // and a rename or removal goes to the API directly (then apiRenamed or
 // apiRemoved tell the record).
-var errIdle = errors.New("nothing pending")
+var ErrIdle = errors.New("nothing pending")
 
-// lookup returns the record of a file key, if it has one.
-func (q *queue) lookup(key string) *record {
+// Lookup returns the record of a file key, if it has one.
+func (q *Queue) Lookup(key string) *Record {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.byKey[key]
@@ -171,7 +228,7 @@ func (q *queue) lookup(key string) *record {
 
 // knownIDs returns every API id the mount has uploaded or retired: an
 // upload looked for after its answer was lost is none of them.
-func (q *queue) knownIDs() []string {
+func (q *Queue) knownIDs() []string {
 	q.mu.Lock()
 	ids := make([]string, 0, len(q.keys))
 	for id := range q.keys {
@@ -179,31 +236,21 @@ func (q *queue) knownIDs() []string {
 	}
 	q.mu.Unlock()
 	// Uploads known only by their answer: by their url.
-	return append(ids, q.folders.claimURLs()...)
+	return append(ids, q.folders.ClaimURLs()...)
 }
 
-// knows reports whether the API id is a copy the mount made, changed or
+// Knows reports whether the API id is a copy the mount made, changed or
 // retired (its key is known).
-func (q *queue) knows(id string) bool {
+func (q *Queue) Knows(id string) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	_, ok := q.keys[id]
 	return ok
 }
 
-// keyOf returns the key of an API id.
-func (q *queue) keyOf(id string) string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if k, ok := q.keys[id]; ok {
-		return k
-	}
-	return id
-}
-
-// current returns the copy in the API that now holds a key, when a file
+// Latest returns the copy in the API that now holds a key, when a file
 // was uploaded under it in this mount.
-func (q *queue) current(key string) (Entry, bool) {
+func (q *Queue) Latest(key string) (Entry, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e, ok := q.latest[key]
@@ -212,7 +259,7 @@ func (q *queue) current(key string) (Entry, bool) {
 
 // setKeyLocked records that the API copy id holds key; the caller holds
 // q.mu.
-func (q *queue) setKeyLocked(id, key string) {
+func (q *Queue) setKeyLocked(id, key string) {
 	if q.keys[id] != key {
 		q.keys[id] = key
 		q.keysGen++
@@ -225,9 +272,9 @@ func (q *queue) setKeyLocked(id, key string) {
 // retirement: a restored copy that is changed, and so retired again,
 // leaves its key to its new copy, and is another file again should it
 // come back once more. The caller holds q.mu.
-func (q *queue) retireKeyLocked(id string) {
+func (q *Queue) retireKeyLocked(id string) {
 	if k, ok := q.keys[id]; ok && q.retiredKey(k) {
-		if cur, held := q.latest[k]; !held || cur.ID == id {
+		if latest, held := q.latest[k]; !held || latest.ID == id {
 			return // retired already, and no other copy holds its key
 		}
 	}
@@ -236,7 +283,7 @@ func (q *queue) retireKeyLocked(id string) {
 }
 
 // retiredKey reports whether k is a key retireKeyLocked gives.
-func (q *queue) retiredKey(k string) bool {
+func (q *Queue) retiredKey(k string) bool {
 	n, _, ok := strings.Cut(k, ":")
 	if !ok || len(n) < 2 || n[0] != 'x' {
 		return false
@@ -245,47 +292,47 @@ func (q *queue) retiredKey(k string) bool {
 	return err == nil
 }
 
-// viewGen tells whether a folder's view is still what its records and the
+// ViewGen tells whether a folder's view is still what its records and the
 // keys of the API copies make it.
-type viewGen struct{ overlay, keys uint64 }
+type ViewGen struct{ overlay, keys uint64 }
 
-// genOf returns the generation a folder's view has now: it changes
+// Gen returns the generation a folder's view has now: it changes
 // whenever what its records change in its listing, or an API copy's key,
 // does.
-func (q *queue) genOf(folderID string) viewGen {
+func (q *Queue) Gen(folderID string) ViewGen {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	_, gen := q.overlayLocked(folderID)
 	return gen
 }
 
-func (q *queue) overlayLocked(folderID string) (*overlay, viewGen) {
+func (q *Queue) overlayLocked(folderID string) (*overlay, ViewGen) {
 	if q.stale[folderID] {
 		delete(q.stale, folderID)
 		q.reindexLocked(folderID)
 	}
 	o := q.index[folderID]
 	if o == nil {
-		return nil, viewGen{keys: q.keysGen}
+		return nil, ViewGen{keys: q.keysGen}
 	}
-	return o, viewGen{o.gen, q.keysGen}
+	return o, ViewGen{o.gen, q.keysGen}
 }
 
-// view returns a folder's listing st as the mount shows it, the listing
+// View returns a folder's listing st as the mount shows it, the listing
 // it was built from and the generation of the records' part. The records
-// are taken first, and then the listing (folders.refresh) and the keys of
+// are taken first, and then the listing (Folders.Refresh) and the keys of
 // the API copies, at one instant: a record that lands shows its upload in
 // the listing before it stops showing its own entry, so taken the other
 // way round, or apart, a file showed twice (the record's entry beside its
 // upload, keyed as the file already) or not at all.
-func (q *queue) view(folderID string, st *folderState) ([]Entry, *folderState, viewGen) {
+func (q *Queue) View(folderID string, st *listing.State) ([]Entry, *listing.State, ViewGen) {
 	q.mu.Lock()
 	o, gen := q.overlayLocked(folderID)
-	st = q.folders.refresh(folderID, st) // lock order: queue.mu, then folders.mu
-	entries := st.entries
+	st = q.folders.Refresh(folderID, st) // lock order: queue.mu, then folders.mu
+	entries := st.Entries()
 	// A file listed under another id than its upload's answer gave is
 	// known by the answer's until the queue learns the listed one.
-	alias := q.folders.aliases(entries)
+	alias := q.folders.Aliases(entries)
 	if len(q.keys) > 0 {
 		keyed := entries
 		for i, e := range entries {
@@ -308,7 +355,7 @@ func (q *queue) view(folderID string, st *folderState) ([]Entry, *folderState, v
 
 // publishLocked recomputes the record's part of its folder's overlay; the
 // caller holds r.mu.
-func (r *record) publishLocked() {
+func (r *Record) publishLocked() {
 	v := recView{parentID: r.rf.ParentID}
 	switch {
 	case r.gone || r.state == stateFilling:
@@ -345,7 +392,7 @@ func (r *record) publishLocked() {
 }
 
 // setView stores a record's part of its folder's overlay and rebuilds it.
-func (q *queue) setView(r *record, v recView) {
+func (q *Queue) setView(r *Record, v recView) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	old, had := q.views[r]
@@ -360,7 +407,7 @@ func (q *queue) setView(r *record, v recView) {
 	} else {
 		q.views[r] = v
 		if q.byFolder[v.parentID] == nil {
-			q.byFolder[v.parentID] = make(map[*record]bool)
+			q.byFolder[v.parentID] = make(map[*Record]bool)
 		}
 		q.byFolder[v.parentID][r] = true
 	}
@@ -372,7 +419,7 @@ func (q *queue) setView(r *record, v recView) {
 	}
 }
 
-func (q *queue) reindexLocked(folderID string) {
+func (q *Queue) reindexLocked(folderID string) {
 	o := &overlay{hidden: map[string]bool{}, renamed: map[string]string{}}
 	if prev := q.index[folderID]; prev != nil {
 		o.gen = prev.gen
@@ -442,16 +489,16 @@ func (o *overlay) apply(entries []Entry, alias map[string]string) []Entry {
 	return append(out, o.shown...)
 }
 
-// renamed records that the API copy id was renamed (by a worker, or
+// Renamed records that the API copy id was renamed (by a worker, or
 // through the API for a file with no record): if it is the latest copy of
 // a key, it holds the new name.
-func (q *queue) renamed(id, name string) {
+func (q *Queue) Renamed(id, name string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.renamedLocked(id, name)
 }
 
-func (q *queue) renamedLocked(id, name string) {
+func (q *Queue) renamedLocked(id, name string) {
 	key, ok := q.keys[id]
 	if !ok {
 		key = id
@@ -462,10 +509,10 @@ func (q *queue) renamedLocked(id, name string) {
 	}
 }
 
-// landed records that key is now held by the API copy e, and that the
+// setLatest records that key is now held by the API copy e, and that the
 // copies in gone no longer hold anything: should one of them be listed
 // again (taken back out of the trash), it is another file.
-func (q *queue) landed(key string, e Entry, gone []string) {
+func (q *Queue) setLatest(key string, e Entry, gone []string) {
 	q.mu.Lock()
 	e.Key = key
 	q.setKeyLocked(e.ID, key)
@@ -476,16 +523,16 @@ func (q *queue) landed(key string, e Entry, gone []string) {
 		}
 	}
 	q.mu.Unlock()
-	if x, ok := q.folders.adoptedOf(e.ID); ok && e.Unconfirmed() {
+	if x, ok := q.folders.AdoptedOf(e.ID); ok && e.Unconfirmed() {
 		// A listing found the upload before its landing was recorded here
 		// (adoptedAs found no key then): the listed id takes the key now.
-		q.adoptedAs(e.ID, x)
+		q.AdoptedAs(e.ID, x)
 	}
 }
 
 // scheduleLocked hands the record to a worker at time at (now when zero
 // or past).
-func (r *record) scheduleLocked(at time.Time) {
+func (r *Record) scheduleLocked(at time.Time) {
 	q := r.q
 	if r.timer != nil {
 		r.timer.Stop()
@@ -506,7 +553,7 @@ func (r *record) scheduleLocked(at time.Time) {
 }
 
 // enqueue adds r to the work list.
-func (q *queue) enqueue(r *record) {
+func (q *Queue) enqueue(r *Record) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
@@ -526,7 +573,7 @@ func (q *queue) enqueue(r *record) {
 
 // worker processes records from the work list, one record at a time per
 // worker and one worker at a time per record, until the queue closes.
-func (q *queue) worker() {
+func (q *Queue) worker() {
 	defer q.workers.Done()
 	for {
 		q.mu.Lock()
@@ -561,19 +608,19 @@ func (q *queue) worker() {
 }
 
 // records returns every record of the queue.
-func (q *queue) records() []*record {
+func (q *Queue) records() []*Record {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	all := make([]*record, 0, len(q.byID))
+	all := make([]*Record, 0, len(q.byID))
 	for _, r := range q.byID {
 		all = append(all, r)
 	}
 	return all
 }
 
-// pending counts the records with work left in the API, and those still
+// Pending counts the records with work left in the API, and those still
 // being written.
-func (q *queue) pending() (due, writing int) {
+func (q *Queue) Pending() (due, writing int) {
 	due, writing, _ = q.count(time.Time{})
 	return due, writing
 }
@@ -581,7 +628,7 @@ func (q *queue) pending() (due, writing int) {
 // count is pending, and also counts the records whose last attempt failed
 // after since and that no worker has now (they wait out a retry), and
 // those the service refused (they wait for a change).
-func (q *queue) count(since time.Time) (due, writing, failing int) {
+func (q *Queue) count(since time.Time) (due, writing, failing int) {
 	for _, r := range q.records() {
 		r.mu.Lock()
 		switch {
@@ -605,7 +652,7 @@ func (q *queue) count(since time.Time) (due, writing, failing int) {
 	return due, writing, failing
 }
 
-// drain uploads every complete record now, ignoring the write-back delay,
+// Drain uploads every complete record now, ignoring the write-back delay,
 // and waits until nothing is left to do in the API, or every record left
 // has failed since the drain began (the API refuses, or cannot be
 // reached: waiting out their retries would only delay the exit) or was
@@ -613,7 +660,7 @@ func (q *queue) count(since time.Time) (due, writing, failing int) {
 // waited for), or ctx ends. It returns how many records still wait, those
 // included, and how many were still being written (those are not
 // uploaded).
-func (q *queue) drain(ctx context.Context) (left, writing int) {
+func (q *Queue) Drain(ctx context.Context) (left, writing int) {
 	start := q.clock.Now()
 	q.mu.Lock()
 	q.draining = true
@@ -637,7 +684,7 @@ func (q *queue) drain(ctx context.Context) (left, writing int) {
 // watch calls check now and after each step the queue takes (q.steps),
 // with no lock held, until check reports that it is done, ctx ends, or
 // the queue closes; it reports whether the queue closed.
-func (q *queue) watch(ctx context.Context, check func() bool) (closed bool) {
+func (q *Queue) watch(ctx context.Context, check func() bool) (closed bool) {
 	stop := context.AfterFunc(ctx, func() {
 		q.mu.Lock()
 		q.progress.Broadcast()
@@ -663,9 +710,9 @@ func (q *queue) watch(ctx context.Context, check func() bool) (closed bool) {
 	}
 }
 
-// refusedCount counts the records the service refused, which wait for a
+// RefusedCount counts the records the service refused, which wait for a
 // change to their file.
-func (q *queue) refusedCount() int {
+func (q *Queue) RefusedCount() int {
 	n := 0
 	for _, r := range q.records() {
 		r.mu.Lock()
@@ -679,14 +726,14 @@ func (q *queue) refusedCount() int {
 
 // stepped notes that a record finished a step or left; the caller holds
 // q.mu.
-func (q *queue) stepped() {
+func (q *Queue) stepped() {
 	q.steps++
 	q.progress.Broadcast()
 }
 
-// close stops the workers and the timers; what is pending stays in the
+// Close stops the workers and the timers; what is pending stays in the
 // spool for the next start.
-func (q *queue) close() {
+func (q *Queue) Close() {
 	q.mu.Lock()
 	q.closed = true
 	q.cond.Broadcast()
@@ -698,7 +745,7 @@ func (q *queue) close() {
 	for _, r := range all {
 		r.mu.Lock()
 		// An fsync still waiting gets an answer.
-		r.notifyLocked(fmt.Errorf("%w: ghlfs is stopping; the upload is done at the next mount", ErrUnavailable))
+		r.notifyLocked(fmt.Errorf("%w: ghlfs is stopping; the upload is done at the next mount", entry.ErrUnavailable))
 		if r.timer != nil {
 			r.timer.Stop()
 			r.timer = nil
@@ -717,7 +764,7 @@ func (q *queue) close() {
 
 // located notes where the bytes of the API copy id are, once a listing
 // said so (an upload's answer may not).
-func (q *queue) located(id, url string) {
+func (q *Queue) located(id, url string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	key, ok := q.keys[id]

@@ -1,4 +1,4 @@
-package cache
+package listing
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -51,22 +52,14 @@ func newLagEnv(t *testing.T) *lagEnv {
 func (e *lagEnv) change(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	h, _, err := e.store.Create(ctx, e.docs, "new.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeClose(t, h, "new")
-	eventually(t, "the upload", func() bool { return e.store.PendingCount() == 0 })
-	l, err := e.store.ListDir(ctx, e.docs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ent := range l.Entries {
+	e.upload(t, e.docs, "new.txt", "new")
+	for _, ent := range e.entries(t, e.docs) {
+		var err error
 		switch ent.Name {
 		case "gone.txt":
-			err = e.store.Remove(ctx, ent)
+			err = e.f.Remove(ctx, ent.ParentID, ent.ID)
 		case "ren.txt":
-			err = e.store.Rename(ctx, ent, "renamed.txt", nil)
+			err = e.f.Rename(ctx, ent.ParentID, ent.ID, "renamed.txt")
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -78,7 +71,7 @@ func (e *lagEnv) change(t *testing.T) {
 // does, and fails unless Docs shows want after each.
 func (e *lagEnv) passAndPoll(t *testing.T, when string, want []string) {
 	t.Helper()
-	f := e.store.folders
+	f := e.f
 	if err := f.passOverLibrary(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +117,7 @@ func TestLaggingAnswersNeverUndoTheMountsChanges(t *testing.T) {
 	e.clock.Advance(journalGrace + time.Second)
 	want := []string{"elsewhere.txt", "new.txt", "old.txt", "renamed.txt"}
 	e.passAndPoll(t, "once answers caught up", want)
-	f := e.store.folders
+	f := e.f
 	f.mu.Lock()
 	for _, c := range f.journal[e.docs] {
 		if !c.settled {
@@ -139,23 +132,19 @@ func TestLaggingAnswersNeverUndoTheMountsChanges(t *testing.T) {
 func TestLaggingAnswersAfterARemount(t *testing.T) {
 	e := newLagEnv(t)
 	e.change(t)
-	if err := e.store.Close(); err != nil {
-		t.Fatal(err)
-	}
+	e.close(t)
 	e.reopen(t)
-	f := e.store.folders
+	f := e.f
 	f.listAll, f.polling = true, true
 	e.srvClock.Advance(10 * time.Second)
 	e.clock.Advance(journalGrace + time.Second)
 	e.passAndPoll(t, "after the remount", afterChanges)
 
 	// Changes older than the allowance are not held any more.
-	if err := e.store.Close(); err != nil {
-		t.Fatal(err)
-	}
+	e.close(t)
 	e.clock.Advance(lagAllowance)
 	e.reopen(t)
-	f = e.store.folders
+	f = e.f
 	f.mu.Lock()
 	n := len(f.journal[e.docs])
 	f.mu.Unlock()
@@ -198,8 +187,8 @@ func TestApplyAllIsApplyInTurn(t *testing.T) {
 			want = c.apply(want)
 		}
 		got := applyAll(slices.Clone(entries), cs)
-		sortEntries(want)
-		sortEntries(got)
+		entry.Sort(want)
+		entry.Sort(got)
 		if !slices.EqualFunc(got, want, func(a, b Entry) bool { return a.ID == b.ID && a.Name == b.Name && a.URL() == b.URL() }) {
 			t.Fatalf("round %d: applyAll gives %v, apply in turn %v", round, got, want)
 		}
@@ -276,12 +265,12 @@ func (r *tooLargeRC) ListUpdated(ctx context.Context, typ string, visit func(rem
 // by folder instead, saying so in one line, and polls the folders in use.
 func TestWholeLibraryTooLargeListsFolderByFolder(t *testing.T) {
 	log := &logBuf{}
-	e := newEnv(t, ghltest.Options{}, func(o *Options) {
-		o.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e := newEnv(t, ghltest.Options{}, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	docs := e.srv.AddFolder("", "Docs")
 	e.srv.AddFile(docs, "a.txt", "text/plain", []byte("a"))
-	f := e.store.folders
+	f := e.f
 	rc := &tooLargeRC{Backend: f.rc}
 	f.rc = rc
 	f.listAll, f.polling = true, true
@@ -316,11 +305,11 @@ func TestRestoredAfterARemovalShowsByTheNextPass(t *testing.T) {
 	x := e.srv.AddFile(docs, "x.txt", "text/plain", []byte("x"))
 	f := e.listedAll(t, true)
 	ctx := context.Background()
-	l, err := e.store.ListDir(ctx, docs)
-	if err != nil || len(l.Entries) != 1 {
-		t.Fatal(l, err)
+	l := e.entries(t, docs)
+	if len(l) != 1 {
+		t.Fatal(l)
 	}
-	if err := e.store.Remove(ctx, l.Entries[0]); err != nil {
+	if err := e.f.Remove(ctx, l[0].ParentID, l[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	// A poll after a later change elsewhere: its mark is past the trash's

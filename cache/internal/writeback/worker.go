@@ -1,4 +1,4 @@
-package cache
+package writeback
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -21,7 +23,7 @@ import (
 // process performs the steps a record's state calls for until nothing
 // more can be done now. A failed step is tried again later, with a
 // growing delay.
-func (q *queue) process(r *record) {
+func (q *Queue) process(r *Record) {
 	r.mu.Lock()
 	r.parked = false
 	r.mu.Unlock()
@@ -73,7 +75,7 @@ func (q *queue) process(r *record) {
 
 // step does the next thing the record needs and reports whether there is
 // more to do at once.
-func (q *queue) step(r *record) (bool, error) {
+func (q *Queue) step(r *Record) (bool, error) {
 	r.mu.Lock()
 	switch {
 	case r.state == stateWriting && r.writers == 0 && r.failed == nil && !r.gone && !r.held:
@@ -123,28 +125,28 @@ func (q *queue) step(r *record) (bool, error) {
 
 // away lets go of the record for a call to the API: meanwhile it is being
 // acted on, and a rename over it waits (hold).
-func (r *record) away() {
+func (r *Record) away() {
 	r.acting = true
 	r.mu.Unlock()
 }
 
 // back takes the record again after a call to the API, and reports
 // whether it is still in the queue (the caller then unlocks it).
-func (r *record) back() bool {
+func (r *Record) back() bool {
 	r.mu.Lock()
 	r.acting = false
 	r.cond.Broadcast()
 	return !r.gone
 }
 
-func (q *queue) isDraining() bool {
+func (q *Queue) isDraining() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.draining
 }
 
 // opContext bounds one call to the API made by a worker.
-func (q *queue) opContext(extra time.Duration) (context.Context, context.CancelFunc) {
+func (q *Queue) opContext(extra time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(q.ctx, q.timeout+extra)
 }
 
@@ -153,7 +155,7 @@ func (q *queue) opContext(extra time.Duration) (context.Context, context.CancelF
 // upload; found with other bytes (or for a file removed since), it goes to
 // the trash with the other superseded copies. Called with r.mu held; it
 // lets go of it.
-func (q *queue) findAttempt(r *record) (bool, error) {
+func (q *Queue) findAttempt(r *Record) (bool, error) {
 	a := *r.rf.Attempt
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	exclude = append(exclude, r.claimURLsLocked()...)
@@ -167,7 +169,7 @@ func (q *queue) findAttempt(r *record) (bool, error) {
 	alive := r.back()
 	defer r.mu.Unlock()
 	if err != nil {
-		return false, fmt.Errorf("looking for an earlier upload of %s: %w", a.Name, translate(err))
+		return false, fmt.Errorf("looking for an earlier upload of %s: %w", a.Name, entry.Translate(err))
 	}
 	if !alive {
 		return false, nil
@@ -210,16 +212,16 @@ func (q *queue) findAttempt(r *record) (bool, error) {
 // upload sends a complete record's bytes. While it does, writes to them
 // wait, so that what is sent is what was complete. Called with r.mu held;
 // it lets go of it.
-func (q *queue) upload(r *record) (bool, error) {
+func (q *Queue) upload(r *Record) (bool, error) {
 	if r.data == nil || r.aside {
 		r.dataLessLocked()
 		r.mu.Unlock()
 		return true, nil
 	}
-	if limit := q.limitFor(r.rf.Name); r.size > limit {
+	if limit := q.LimitFor(r.rf.Name); r.size > limit {
 		// Queued by a run with a larger --max-upload-size: the API would
 		// refuse it.
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", ErrTooLarge, r.rf.Name, r.size, limit, uploadType(r.rf.Name))
+		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, r.rf.Name, r.size, limit, uploadType(r.rf.Name))
 		q.stats.uploadErrors.Add(1)
 		r.notifyLocked(err)
 		q.setAside(r, err.Error())
@@ -290,10 +292,10 @@ func (q *queue) upload(r *record) (bool, error) {
 			// for a change, its bytes in the spool (the README's
 			// semantics table names the place).
 			err = fmt.Errorf("uploading %s (sent as %s): %w; its bytes are kept in %s; not sent again until the file is changed or renamed, or at the next mount",
-				a.Name, ctype, translate(err), r.dataPath())
+				a.Name, ctype, entry.Translate(err), r.dataPath())
 			r.refusal = err
 		} else {
-			err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, translate(err))
+			err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, entry.Translate(err))
 		}
 		if q.ctx.Err() == nil && len(r.waiters) == 0 {
 			q.log.Error(err.Error(), "name", a.Name) // else the fsync or close waiting reports it
@@ -309,9 +311,9 @@ func (q *queue) upload(r *record) (bool, error) {
 
 // landedLocked records that attempt a landed as item: the new copy owns
 // the name from now on, and the copies it supersedes retire.
-func (r *record) landedLocked(item remote.Item, a attempt) {
+func (r *Record) landedLocked(item remote.Item, a attempt) {
 	q := r.q
-	e := entryOf(item)
+	e := entry.Of(item)
 	e.ParentID, e.Name = a.ParentID, a.Name
 	if e.Size < 0 {
 		e.Size = a.Size
@@ -326,7 +328,7 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
 		e.SetCreated(q.clock.Now())
-		c := claimFile{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created(),
+		c := listing.Claim{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created(),
 			Sent: item.SentAt, Answered: item.CreatedAt}
 		r.keepClaimLocked(item.ID, c)
 	}
@@ -336,7 +338,7 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	// The time the user set goes with the upload before the landing is
 	// recorded: a crash in between finds the upload again, and sets it again.
 	if mt := r.rf.ModTime; mt != nil {
-		if err := q.times.set(item.ID, *mt); err != nil {
+		if err := q.times.Set(item.ID, *mt); err != nil {
 			q.log.Warn("could not keep a file time", "name", a.Name, "err", err)
 		}
 	}
@@ -347,28 +349,28 @@ func (r *record) landedLocked(item remote.Item, a attempt) {
 	crashPoint("uploaded", a.Name)
 	// The record hides the new copy (it shows its own bytes) before the
 	// copy is known as the file's and before the listings hold it. A view
-	// shows one entry per key whatever the order (queue.view), but this
+	// shows one entry per key whatever the order (Queue.View), but this
 	// keeps each step's overlay true on its own.
 	r.publishLocked()
-	q.landed(r.key, e, r.rf.Replaces)
-	q.folders.note(a.ParentID, change{kind: putEntry, e: e})
+	q.setLatest(r.key, e, r.rf.Replaces)
+	q.folders.NotePut(a.ParentID, e)
 	r.tries = 0
 }
 
 // renameRemote gives the copy that owns the name the name the user gave
 // the file meanwhile. Called with r.mu held; it lets go of it.
-func (q *queue) renameRemote(r *record) (bool, error) {
+func (q *Queue) renameRemote(r *Record) (bool, error) {
 	id, name, parent := r.rf.RemoteID, r.rf.Name, r.rf.ParentID
 	r.away()
 	ctx, cancel := q.opContext(0)
-	err := q.folders.rename(ctx, parent, id, name)
+	err := q.folders.Rename(ctx, parent, id, name)
 	cancel()
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, entry.ErrNotFound) {
 		q.log.Warn(fmt.Sprintf("%s: its copy in the library is gone; nothing to rename", name), "name", name, "id", id)
 		err = nil
 	}
 	if err == nil {
-		q.renamed(id, name)
+		q.Renamed(id, name)
 	}
 	alive := r.back()
 	defer r.mu.Unlock()
@@ -400,7 +402,7 @@ func (q *queue) renameRemote(r *record) (bool, error) {
 
 // retire sends the copies a landed upload supersedes to the trash.
 // Called with r.mu held; it lets go of it.
-func (q *queue) retire(r *record) (bool, error) {
+func (q *Queue) retire(r *Record) (bool, error) {
 	ids := slices.Clone(r.rf.Replaces)
 	if r.state != stateRetiring {
 		if err := r.setLocked(stateRetiring); err != nil {
@@ -435,7 +437,7 @@ func (q *queue) retire(r *record) (bool, error) {
 
 // retireAll sends every copy of a removed file to the trash and drops the
 // record. Called with r.mu held; it lets go of it.
-func (q *queue) retireAll(r *record) (bool, error) {
+func (q *Queue) retireAll(r *Record) (bool, error) {
 	ids := slices.Clone(r.rf.Replaces)
 	if r.rf.RemoteID != "" {
 		ids = append(ids, r.rf.RemoteID)
@@ -464,24 +466,24 @@ func (q *queue) retireAll(r *record) (bool, error) {
 }
 
 // trash removes ids from the library; ids already gone count as done.
-func (q *queue) trash(name, parentID string, ids []string) error {
+func (q *Queue) trash(name, parentID string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	ctx, cancel := q.opContext(0)
-	err := q.folders.remove(ctx, parentID, ids...)
-	if errors.Is(err, ErrNotFound) && len(ids) > 1 {
+	err := q.folders.Remove(ctx, parentID, ids...)
+	if errors.Is(err, entry.ErrNotFound) && len(ids) > 1 {
 		// Which of them is gone? One at a time tells.
 		err = nil
 		for _, id := range ids {
-			if e := q.folders.remove(ctx, parentID, id); e != nil && !errors.Is(e, ErrNotFound) {
+			if e := q.folders.Remove(ctx, parentID, id); e != nil && !errors.Is(e, entry.ErrNotFound) {
 				err = e
 			} else if e != nil {
-				q.folders.note(parentID, change{kind: dropID, id: id})
+				q.folders.NoteDrop(parentID, id)
 			}
 		}
-	} else if errors.Is(err, ErrNotFound) {
-		q.folders.note(parentID, change{kind: dropID, id: ids[0]})
+	} else if errors.Is(err, entry.ErrNotFound) {
+		q.folders.NoteDrop(parentID, ids[0])
 		err = nil
 	}
 	cancel()
@@ -490,7 +492,7 @@ func (q *queue) trash(name, parentID string, ids []string) error {
 	}
 	crashPoint("retire-answered", name)
 	for _, id := range ids {
-		if err := q.times.forget(id); err != nil {
+		if err := q.times.Forget(id); err != nil {
 			q.log.Warn("could not update the file times", "err", err)
 		}
 	}
@@ -499,11 +501,11 @@ func (q *queue) trash(name, parentID string, ids []string) error {
 }
 
 // cannotTrashLocked reports whether err says the API offers no way to
-// remove (ErrNotPermitted: neither the bulk route nor DELETE
+// remove (entry.ErrNotPermitted: neither the bulk route nor DELETE
 // /medias/{id}): nothing changes before the next mount, so the record is
 // parked (see process). The caller holds r.mu.
-func (r *record) cannotTrashLocked(err error) bool {
-	if !errors.Is(err, ErrNotPermitted) {
+func (r *Record) cannotTrashLocked(err error) bool {
+	if !errors.Is(err, entry.ErrNotPermitted) {
 		return false
 	}
 	r.parked = true
@@ -512,7 +514,7 @@ func (r *record) cannotTrashLocked(err error) bool {
 
 // retired records that copies left the library: should one be listed
 // again (taken back out of the trash), it is another file.
-func (q *queue) retired(ids []string) {
+func (q *Queue) retired(ids []string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, id := range ids {

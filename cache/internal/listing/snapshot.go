@@ -1,4 +1,4 @@
-package cache
+package listing
 
 import (
 	"bufio"
@@ -24,6 +24,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/fsync"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -76,7 +77,7 @@ import (
 //	    varint  created (if snapCreated), Unix nanoseconds less ModTime's
 //	            (most files were not changed since: one byte)
 //	uvarint     number of changes made through the mount that no
-//	            whole-library answer showed yet (folders.go), then per
+//	            whole-library answer showed yet (journal.go), then per
 //	            change:
 //	  string    folder id
 //	  byte      kind: 0 an entry put, 1 an id dropped, 2 an id renamed
@@ -94,7 +95,7 @@ import (
 type snapshot struct {
 	path          string
 	location, api string
-	earlier       string // Options.EarlierAPI: a snapshot saved under it is this library's
+	earlier       string // Config.EarlierAPI: a snapshot saved under it is this library's
 	clock         clockwork.Clock
 	log           *slog.Logger
 	interval      time.Duration
@@ -120,12 +121,12 @@ type snapshot struct {
 // savedFolder is a folder's listing as the snapshot keeps it. Its
 // entries are never changed once kept.
 type savedFolder struct {
-	entries []Entry // as the API lists them, sorted (sortEntries)
+	entries []Entry // as the API lists them, sorted (entry.Sort)
 	listed  time.Time
 }
 
 // savedChange is a change made through the mount that no whole-library
-// answer showed yet, kept for the next mount (folders.go).
+// answer showed yet, kept for the next mount (journal.go).
 type savedChange struct {
 	folder string
 	c      change // kind putEntry, dropID or renameID; at set
@@ -155,7 +156,7 @@ const (
 	maxSnapshotBytes = 512 << 20
 	// maxSnapURLBytes bounds a URL kept (a storage URL is ~100 bytes);
 	// maxSnapKeyBytes a key (a retired copy's is longer than its id, see
-	// queue.retireKeyLocked).
+	// writeback.Queue.retireKeyLocked).
 	maxSnapURLBytes = 16 << 10
 	maxSnapKeyBytes = remote.MaxIDBytes + 24
 	// minSnapEntryBytes is the least an entry takes in the file: flags,
@@ -241,7 +242,7 @@ func endedCleanly(dir string) bool {
 	if os.Remove(p) != nil {
 		return false
 	}
-	syncDir(dir)
+	fsync.Dir(dir)
 	return true
 }
 
@@ -249,10 +250,10 @@ func endedCleanly(dir string) bool {
 // snapshot is on the disk: a power cut must not leave the mark with an
 // older snapshot.
 func markClean(dir string) {
-	syncDir(dir)
+	fsync.Dir(dir)
 	if f, err := os.OpenFile(filepath.Join(dir, cleanName), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 		f.Close()
-		syncDir(dir)
+		fsync.Dir(dir)
 	}
 }
 
@@ -372,7 +373,7 @@ func (s *snapshot) loadedChanges() []savedChange {
 }
 
 // put records folderID's listing, listed at listed. entries are kept, not
-// copied: they must not be changed afterwards (a folderState's never
+// copied: they must not be changed afterwards (a State's never
 // are). Pending entries and entries without an id (files of the
 // write-back queue) are left out when written.
 func (s *snapshot) put(folderID string, entries []Entry, listed time.Time) {

@@ -1,4 +1,4 @@
-package cache
+package listing
 
 import (
 	"bytes"
@@ -21,6 +21,8 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
 )
 
 const (
@@ -320,7 +322,7 @@ func synthEntries(n, folders int) map[string][]Entry {
 		out[parent] = append(out[parent], e)
 	}
 	for _, es := range out {
-		sortEntries(es)
+		entry.Sort(es)
 	}
 	return out
 }

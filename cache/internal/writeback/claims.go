@@ -1,0 +1,346 @@
+package writeback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// The queue's side of the uploads whose answer's id no listing has shown
+// yet (internal/listing/claims.go tells the whole story): before the first
+// change to such a file, the change looks it up itself (confirmEntry,
+// confirmRecord); a record keeps its answers' claims (recordFile.Claims)
+// across restarts; and an adoption a listing found re-keys the listed id
+// as the file (adoptedAs).
+
+// ConfirmEntry returns the file e stands for as listed, when e's id is an
+// upload's answer no listing has shown: known already, or looked up in
+// its folder's listing (remote.Confirm: by id, by url, else by name, size
+// and time among the files no other upload or record accounts for). Not
+// found, it fails (entry.ErrUnavailable): the file is not known to be gone, and
+// a change must not act on a guessed id.
+func (q *Queue) ConfirmEntry(ctx context.Context, e Entry) (Entry, error) {
+	if !e.Unconfirmed() {
+		return e, nil
+	}
+	if x, ok := q.folders.AdoptedOf(e.ID); ok {
+		x.Key = e.Key
+		return x, nil
+	}
+	claim := q.claimOf(e).Item(e.ID)
+	if name, ok := q.remoteName(e.Key, e.ID); ok {
+		// Renamed through the queue, not yet in the library: it is
+		// listed under the name it was uploaded with.
+		claim.Name = name
+	}
+	found, err := q.rc.Confirm(ctx, claim, q.folders.Rivals(claim.ParentID, e.ID), q.exclusions(e.ID, claim.URL))
+	if x, ok := q.folders.AdoptedOf(e.ID); ok {
+		// Found meanwhile (a listing, or another look-up): the listed id
+		// it was found as is among those a look-up begun since excludes.
+		x.Key = e.Key
+		return x, nil
+	}
+	if err != nil {
+		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, entry.Translate(err))
+	}
+	x := entry.Of(found)
+	x.ParentID = e.ParentID
+	q.folders.Adopt(e.ID, x)
+	x, _ = q.folders.AdoptedOf(e.ID)
+	x.Key = e.Key
+	return x, nil
+}
+
+// remoteName is the name the library has for the copy id of the file
+// key, when the file's record holds that copy (a rename of it may be
+// pending in the queue).
+func (q *Queue) remoteName(key, id string) (string, bool) {
+	r := q.Lookup(key)
+	if r == nil {
+		return "", false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rf.RemoteID != id || r.rf.RemoteName == "" {
+		return "", false
+	}
+	return r.rf.RemoteName, true
+}
+
+// Known returns e with the id listings show for it, and false when e's
+// id is an upload's answer no listing has shown (nor adoption found).
+func (q *Queue) Known(e Entry) (Entry, bool) {
+	if !e.Unconfirmed() {
+		return e, true
+	}
+	if x, ok := q.folders.AdoptedOf(e.ID); ok {
+		x.Key = e.Key
+		return x, true
+	}
+	return e, false
+}
+
+// exclusions are the ids and urls of the files the mount knows, less one
+// file's own: a lost upload, or an unconfirmed one, is none of them. They
+// are the copies the mount uploaded or retired (and the urls of those no
+// listing has shown), the listed files uploads were found to be, and
+// every copy a record holds or is to trash.
+func (q *Queue) exclusions(id, url string) []string {
+	out := append(q.knownIDs(), q.folders.AdoptedIDs()...)
+	for _, r := range q.records() {
+		r.mu.Lock()
+		if r.rf.RemoteID != "" {
+			out = append(out, r.rf.RemoteID)
+		}
+		out = append(out, r.rf.Replaces...)
+		r.mu.Unlock()
+	}
+	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
+}
+
+// AdoptedAs is told that the upload answered as id is listed as x: the
+// listed id holds that file's key from now on, and the file's time moves
+// to it.
+func (q *Queue) AdoptedAs(id string, x Entry) {
+	q.mu.Lock()
+	key, keyed := q.keys[id]
+	if keyed {
+		q.setKeyLocked(x.ID, key)
+	} else {
+		key = id
+	}
+	if e, ok := q.latest[key]; ok && e.ID == id {
+		x.Key, x.Name = key, e.Name
+		q.latest[key] = x
+	}
+	q.mu.Unlock()
+	if x.ID == id {
+		return
+	}
+	if t, ok := q.times.Get(id); ok {
+		if err := q.times.Set(x.ID, t); err != nil {
+			q.log.Warn("could not keep a file time", "name", x.Name, "err", err)
+		}
+	}
+}
+
+// confirmRecord makes sure a record acts on listed ids only: each id of
+// its answers that no listing has shown (rf.Claims) is looked up, and
+// replaced by the listed one. Called with r.mu held; it lets go of it.
+//
+// A copy the record is to trash (one it replaces, or any copy of a file
+// removed) that its folder's listing does not show may not be listed yet
+// (an index behind the store, a listing that lags): it is looked for
+// again, as long as its upload is recent (unlistedGrace since its
+// answer). After that it is not in the library as far as a listing can
+// tell, which is what trashing it is for: it is dropped, as a trash
+// answered {"deleted": false} for an item no longer listed is
+// (listing.Folders.Remove), with one WARN line (should the library hold it after
+// all, it shows as a file of its own). The copy that holds the file is
+// only ever renamed by a listed id: not found, the rename waits.
+func (q *Queue) confirmRecord(r *Record) (bool, error) {
+	claims := make(map[string]listing.Claim)
+	for _, id := range r.toConfirmLocked() {
+		claims[id] = r.rf.Claims[id]
+	}
+	name, removed, remoteID := r.rf.Name, r.state == stateRemoved, r.rf.RemoteID
+	r.away()
+	found := make(map[string]Entry, len(claims))
+	var unlisted []string
+	var firstErr, quiet error // quiet: a copy not listed yet, said already
+	for id, c := range claims {
+		e := c.Entry(id)
+		ctx, cancel := q.opContext(0)
+		x, err := q.ConfirmEntry(ctx, e)
+		cancel()
+		toTrash := errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID)
+		switch {
+		case toTrash && q.clock.Since(c.At) >= unlistedGrace:
+			q.log.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
+				name, id, c.At.Format(time.RFC3339), err), "name", name)
+			unlisted = append(unlisted, id)
+		case toTrash:
+			q.log.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
+			quiet = cmpErr(quiet, err)
+		case err != nil:
+			firstErr = cmpErr(firstErr, err)
+		default:
+			found[id] = x
+		}
+	}
+	alive := r.back()
+	defer r.mu.Unlock()
+	if !alive {
+		return false, nil
+	}
+	if len(found)+len(unlisted) > 0 {
+		for id, x := range found {
+			r.confirmedLocked(id, x.ID)
+		}
+		for _, id := range unlisted {
+			r.unlistedLocked(id)
+			q.folders.Unclaim(id)
+		}
+		if err := r.saveLocked(); err != nil {
+			return false, err
+		}
+		crashPoint("confirmed", name)
+		r.publishLocked()
+	}
+	if firstErr != nil {
+		q.log.Error(fmt.Sprintf("%s: could not find its upload in the library's listing; nothing is changed by a guessed id (will retry): %v", name, firstErr), "name", name)
+		return false, firstErr
+	}
+	if quiet != nil {
+		return false, quiet
+	}
+	return true, nil
+}
+
+// unlistedGrace is how long after its answer an upload its folder's
+// listing does not show is still looked for, as a copy to trash.
+const unlistedGrace = 10 * time.Minute
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// confirmedLocked replaces an answer's id by the listed one wherever the
+// record holds it. The caller holds r.mu.
+func (r *Record) confirmedLocked(id, listed string) {
+	delete(r.rf.Claims, id)
+	if len(r.rf.Claims) == 0 {
+		r.rf.Claims = nil
+	}
+	if r.rf.RemoteID == id {
+		r.rf.RemoteID = listed
+	}
+	for i, x := range r.rf.Replaces {
+		if x == id {
+			r.rf.Replaces[i] = listed
+		}
+	}
+	r.rf.Replaces = slices.Compact(r.rf.Replaces)
+}
+
+// needsConfirmLocked reports whether the record is about to act on an id
+// of an answer no listing has shown. The caller holds r.mu.
+func (r *Record) needsConfirmLocked() bool {
+	return len(r.toConfirmLocked()) > 0
+}
+
+// toConfirmLocked returns the ids of answers no listing has shown that the
+// record's next step acts on: every copy of a removed file; else the copy
+// to rename; else the copies to trash. The caller holds r.mu.
+func (r *Record) toConfirmLocked() []string {
+	if len(r.rf.Claims) == 0 {
+		return nil
+	}
+	var ids []string
+	switch {
+	case r.state == stateRemoved:
+		ids = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
+	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
+		ids = []string{r.rf.RemoteID}
+	default:
+		ids = r.rf.Replaces
+	}
+	var out []string
+	for _, id := range ids {
+		if _, ok := r.rf.Claims[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// unlistedLocked drops an answer's id that no listing shows from the
+// copies the record is to trash. The caller holds r.mu.
+func (r *Record) unlistedLocked(id string) {
+	delete(r.rf.Claims, id)
+	if len(r.rf.Claims) == 0 {
+		r.rf.Claims = nil
+	}
+	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(x string) bool { return x == id })
+	if r.rf.RemoteID == id && r.state == stateRemoved {
+		r.rf.RemoteID = ""
+	}
+}
+
+// claimURLsLocked are the urls of the record's unconfirmed answers. The
+// caller holds r.mu.
+func (r *Record) claimURLsLocked() []string {
+	var out []string
+	for _, c := range r.rf.Claims {
+		if c.URL != "" {
+			out = append(out, c.URL)
+		}
+	}
+	return out
+}
+
+// AdoptID replaces an answer's id by the listed one in the record, if it
+// holds it.
+func (r *Record) AdoptID(id, listed string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id == listed || r.gone || (r.rf.RemoteID != id && !slices.Contains(r.rf.Replaces, id)) {
+		return
+	}
+	r.confirmedLocked(id, listed)
+	if r.saved {
+		if err := r.saveLocked(); err != nil {
+			r.q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
+		}
+	}
+	r.publishLocked()
+}
+
+// claimOf is an unconfirmed entry as a record keeps it: the claim noted
+// when its upload was answered, if this mount has it (with the times the
+// upload was under way), else as the entry shows it.
+func (q *Queue) claimOf(e Entry) listing.Claim {
+	if c, ok := q.folders.Claimed(e.ID); ok {
+		return c
+	}
+	return listing.Claim{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created()}
+}
+
+// withClaim adds e's claim to claims when e's id is unconfirmed.
+func (q *Queue) withClaim(claims map[string]listing.Claim, e Entry) map[string]listing.Claim {
+	if !e.Unconfirmed() || e.ID == "" {
+		return claims
+	}
+	if claims == nil {
+		claims = make(map[string]listing.Claim)
+	}
+	claims[e.ID] = q.claimOf(e)
+	return claims
+}
+
+// addClaimLocked keeps e's claim when the record holds e's id and it is
+// unconfirmed. The caller holds r.mu.
+func (r *Record) addClaimLocked(e Entry) {
+	if e.Unconfirmed() && e.ID != "" {
+		r.keepClaimLocked(e.ID, r.q.claimOf(e))
+	}
+}
+
+// keepClaimLocked keeps the claim of an id the record holds, and has
+// listings look for it. The caller holds r.mu.
+func (r *Record) keepClaimLocked(id string, c listing.Claim) {
+	if r.rf.Claims == nil {
+		r.rf.Claims = make(map[string]listing.Claim)
+	}
+	r.rf.Claims[id] = c
+	r.q.folders.Claim(id, c)
+}

@@ -1,0 +1,55 @@
+// Package writeback is the cache's write-back queue: every pending change
+// to a file's bytes, as records with explicit states written to the spool
+// before they are acted on (record.go has the table of states and what a
+// restart does with each), carried to the API in the background by the
+// workers (worker.go), and taken up again at the next start (recover.go).
+// It also keeps what a file is across uploads (Queue.keys, Queue.latest:
+// the key the filesystem knows a file by, and the copy in the API that
+// holds it now), the changes users make to files with pending bytes
+// (changes.go), the renames the API refuses (recopy.go), where an
+// upload's bytes are (locate.go), the upload limits (limits.go), and its
+// side of the uploads whose answer's id no listing has shown yet
+// (claims.go).
+//
+// It imports listing, content, times, entry and remote: it notes its
+// changes in the listings, copies a file's bytes in through the content
+// part, and moves the times users set. Those never call it back but
+// through the functions the front passed them (listing.Config.Adopted and
+// Known go to AdoptedAs and Knows). Everything a Queue is made with comes
+// in Config; nothing is set on it after.
+//
+// # Lock order
+//
+// A goroutine that holds several of these locks took them in this order
+// (an arrow: may be taken while the one above is held), and none is held
+// across a call to the API or the storage host:
+//
+//	Record.mu     one record at a time, never two at once
+//	  │  ├→ times.Log.mu (a leaf: a time set on a pending file, an
+//	  │  │        upload that landed)
+//	  │  └→ the listing part's locks (an upload noted as it lands, a
+//	  │           claim kept: Folders.NotePut, Folders.Claim)
+//	  ↓
+//	Queue.mu      the records' index, keys and copies, overlays, the work
+//	  │           list, and the records' busy, queued and again
+//	  └→ the listing part's locks (a view takes its listing and its
+//	              aliases at the instant it takes the overlay:
+//	              Folders.Refresh, Folders.Aliases)
+//
+// The front's Handle.mu is above Record.mu (an open file looks its record
+// up holding it). The content part's locks are taken with none of these
+// held (a record's bytes are copied in with its lock let go: Record.away,
+// Record.back). The listing part calls AdoptedAs and Knows with none of
+// its own locks held, and they take Queue.mu, then times.Log.mu after it
+// is let go.
+//
+// Waiting for a record's upload to end (a write into a file whose bytes
+// are being sent) is a wait on Record.cond, which releases Record.mu; a
+// worker waiting for work, or a drain for progress, waits on a condition
+// of Queue.mu, which releases it.
+//
+// # Goroutines
+//
+// The workers (Start) and the records' timers; Close stops them and waits
+// for the workers.
+package writeback
