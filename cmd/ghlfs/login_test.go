@@ -29,7 +29,7 @@ func TestLoginAuthorizePage(t *testing.T) {
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
 		ln.Close()
-		out, err := runLoginCmd(t, append([]string{"--no-browser", "--timeout", "100ms",
+		out, err := loginCmdOutput(t, append([]string{"--no-browser", "--timeout", "100ms",
 			"--redirect", fmt.Sprintf("http://127.0.0.1:%d/callback", port)}, c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), "no approval") {
 			t.Errorf("%q: %v", c.args, err)
@@ -40,9 +40,9 @@ func TestLoginAuthorizePage(t *testing.T) {
 	}
 }
 
-// runLoginCmd runs ghlfs login with args, no config file, a token file
+// loginCmdOutput runs ghlfs login with args, no config file, a token file
 // of its own and nothing on its input; it returns its output and error.
-func runLoginCmd(t *testing.T, args ...string) (string, error) {
+func loginCmdOutput(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", dir) // no config file
@@ -71,7 +71,7 @@ func TestLoginLocalhostRedirectBothAddresses(t *testing.T) {
 	}
 	defer held.Close()
 	port := held.Addr().(*net.TCPAddr).Port
-	out, err := runLoginCmd(t, "--no-browser", "--timeout", "2s", "--redirect", fmt.Sprintf("http://localhost:%d/callback", port))
+	out, err := loginCmdOutput(t, "--no-browser", "--timeout", "2s", "--redirect", fmt.Sprintf("http://localhost:%d/callback", port))
 	if want := fmt.Sprintf("cannot listen on [::1]:%d", port); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("ghlfs login with [::1]:%d held: %v, want %q", port, err, want)
 	}
