@@ -204,8 +204,11 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 }
 
 // unlistedGrace is how long after its answer an upload its folder's
-// listing does not show is still looked for, as a copy to trash.
-const unlistedGrace = 10 * time.Minute
+// listing does not show is still looked for, as a copy to trash. A
+// folder's own listing shows an upload at once in every report (only
+// whole-library answers lag, and those are not asked here): half a minute
+// covers a slow index without holding a removal in the spool for long.
+const unlistedGrace = 30 * time.Second
 
 func cmpErr(first, err error) error {
 	if first != nil {
