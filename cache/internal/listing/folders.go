@@ -123,7 +123,8 @@ type Config struct {
 	// API (its saved listings are this library's).
 	Dir, Location, API, EarlierAPI string
 
-	// The links up, each called with no lock of this package held.
+	// The links up, each called with no lock of this package held; all
+	// four are set.
 	//
 	// Fetched is told of the entries of every listing fetched from the
 	// API (the content part learns the sizes a listing lacked).
