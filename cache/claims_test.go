@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ghlfs/ghlfs/cache/internal/testlog"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -299,7 +300,7 @@ func TestUploadNoURLLookedUpUnderItsLibraryName(t *testing.T) {
 // record left.)
 func TestCopyToTrashNotListedYet(t *testing.T) {
 	for _, late := range []bool{false, true} {
-		log := &logBuf{}
+		log := &testlog.Buf{}
 		e := quirkWB(t, []string{ghltest.QuirkUploadIDDiffers}, func(o *Options) {
 			o.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		})
@@ -308,7 +309,7 @@ func TestCopyToTrashNotListedYet(t *testing.T) {
 		e.write(t, "a.txt", "two")
 		e.clock.Advance(delay)
 		eventually(t, "the look-up of the old copy", func() bool {
-			return slices.ContainsFunc(log.lines("INFO"), func(l string) bool { return strings.Contains(l, "not in its folder's listing") })
+			return slices.ContainsFunc(log.Lines("INFO"), func(l string) bool { return strings.Contains(l, "not in its folder's listing") })
 		})
 		if got := live(e.srv, "a.txt"); len(got) != 2 {
 			t.Fatalf("while not listed, the library holds %q; want both copies", got)
@@ -318,7 +319,7 @@ func TestCopyToTrashNotListedYet(t *testing.T) {
 			if got := live(e.srv, "a.txt"); len(got) != 2 {
 				t.Fatalf("late: the library holds %q", got)
 			}
-			if w := log.lines("WARN"); len(w) != 1 || !strings.Contains(w[0], "a.txt") || !strings.Contains(w[0], "still not in its folder's listing") {
+			if w := log.Lines("WARN"); len(w) != 1 || !strings.Contains(w[0], "a.txt") || !strings.Contains(w[0], "still not in its folder's listing") {
 				t.Fatalf("late: WARN lines %q", w)
 			}
 			continue
@@ -331,7 +332,7 @@ func TestCopyToTrashNotListedYet(t *testing.T) {
 		if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "two" {
 			t.Fatalf("once listed, the library holds %q", got)
 		}
-		if w := log.lines("WARN"); len(w) != 0 {
+		if w := log.Lines("WARN"); len(w) != 0 {
 			t.Fatalf("WARN lines %q", w)
 		}
 		noGuessedIDs(t, e)

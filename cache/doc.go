@@ -21,9 +21,9 @@
 //	     │        file is across uploads (its key, its latest copy);
 //	     │        recovery, renames by upload, upload limits, crash points
 //	     ├─ internal/listing  listings with TTLs, the journal of changes
-//	     │        made through the mount, uploads whose id no listing has
-//	     │        shown yet (claims), passes and polls, the listings saved
-//	     │        for the next mount (snapshot)
+//	     │   │    made through the mount, uploads whose id no listing has
+//	     │   │    shown yet (claims), passes and polls
+//	     │   └─ internal/snapshot  the listings saved for the next mount
 //	     ├─ internal/content  file bytes: chunks in memory and on disk,
 //	     │        read-ahead, whole files for FUSE passthrough, the sizes
 //	     │        listings lack
@@ -31,13 +31,15 @@
 //	internal/entry   Entry, Listing and the error kinds: the leaf every
 //	                 part imports
 //	internal/fsync   a directory synced (the spool, the snapshot's mark)
+//	internal/testlog a logger's lines, for tests alone
 //
-// The front imports writeback, listing, content, times and entry (it
-// calls each part directly where the queue has no say: a folder listed,
-// made or removed, bytes read); writeback imports listing, content,
-// times, entry and fsync; listing imports entry and fsync, content entry
-// alone, and neither imports the other; entry imports nothing of the
-// cache (times and fsync nothing at all). None imports a backend's own
+// The front imports writeback, listing, snapshot, content, times and
+// entry (it calls each part directly where the queue has no say: a folder
+// listed, made or removed, bytes read); writeback imports listing,
+// content, times, entry and fsync; listing imports snapshot and entry,
+// snapshot entry and fsync, content entry alone, and listing and content
+// never import each other; entry imports nothing of the cache (times and
+// fsync nothing at all). None imports a backend's own
 // package: remote's interface and types are all they know of one.
 //
 // # The import rule
@@ -89,7 +91,7 @@
 //	  ↓
 //	listing.Folders.mu  the journal, claims and adoptions, the passes
 //	  ├→ listing.Folders.lmu (leaf: the stored listings, a RWMutex)
-//	  └→ listing's snapshot.mu (leaf: a listing stored or dropped is
+//	  └→ snapshot.Snapshot.mu (leaf: a listing stored or dropped is
 //	                    saved)
 //
 //	Store.mu            the views built, and OnChange's function (leaf)
@@ -109,8 +111,9 @@
 // Every goroutine the cache starts is stopped by Store.Close, which waits
 // for it: the queue's workers and its timers (writeback), the passes over
 // the library, polls and revalidations of saved listings, and the
-// snapshot's writer (listing: Folders.Close), and content fetches with
-// their disk copies and the size look-ups (content: Cache.Wait).
+// snapshot's writer (listing and snapshot: Folders.Close), and content
+// fetches with their disk copies and the size look-ups (content:
+// Cache.Wait).
 //
 // # Time
 //

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/testlog"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -30,7 +31,7 @@ func TestLegacyRecordSetAsideNotUploaded(t *testing.T) {
 	}
 	e.store.Close()
 
-	logs := &logBuf{}
+	logs := &testlog.Buf{}
 	e.opts.API, e.opts.LegacyAPI, e.opts.Logger = e.srv.URL, legacy, slog.New(slog.NewTextHandler(logs, nil))
 	e.open(t)
 	e.clock.Advance(time.Hour)
@@ -47,7 +48,7 @@ func TestLegacyRecordSetAsideNotUploaded(t *testing.T) {
 	if b, _ := os.ReadFile(kept[0]); string(b) != "waiting for upload" {
 		t.Errorf("kept %q", b)
 	}
-	if l := logs.lines("WARN"); len(l) != 1 || !strings.Contains(l[0], "queued.txt was not uploaded") {
+	if l := logs.Lines("WARN"); len(l) != 1 || !strings.Contains(l[0], "queued.txt was not uploaded") {
 		t.Errorf("WARN lines %q, want one about queued.txt", l)
 	}
 	if left, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*")); len(left) != 0 {

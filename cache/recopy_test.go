@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/testlog"
 	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -163,7 +164,7 @@ func TestRenameRefusedCopySurvivesARestart(t *testing.T) {
 // A folder cannot be uploaded again: its rename is EXDEV (mv then copies
 // it), with one log line saying why, and nothing changes.
 func TestFolderRenameRefused(t *testing.T) {
-	var log logBuf
+	var log testlog.Buf
 	e := quirkWB(t, []string{ghltest.QuirkUpdate404}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
 	f := e.srv.AddFolder("", "F")
 	err := e.store.Rename(context.Background(), e.entry(t, "F"), "G", nil)
@@ -173,7 +174,7 @@ func TestFolderRenameRefused(t *testing.T) {
 	if it, _ := e.srv.Item(f); it.Name != "F" || it.Status != ghltest.StatusActive {
 		t.Fatalf("the folder is %+v", it)
 	}
-	if lines := log.lines("WARN"); len(lines) != 1 || !strings.Contains(lines[0], "EXDEV") || !strings.Contains(lines[0], "Cannot POST") {
+	if lines := log.Lines("WARN"); len(lines) != 1 || !strings.Contains(lines[0], "EXDEV") || !strings.Contains(lines[0], "Cannot POST") {
 		t.Fatalf("log: %q", lines)
 	}
 }
@@ -274,7 +275,7 @@ func TestRenameRefusedKeepsSetAsideBytes(t *testing.T) {
 // with the file gone, in one log line, and is not tried again. (The copy
 // failed, and was tried again for ever, an ERROR line each time.)
 func TestRenameRefusedSourceGone(t *testing.T) {
-	var log logBuf
+	var log testlog.Buf
 	e := quirkWB(t, []string{ghltest.QuirkUpdate404}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
 	ctx := context.Background()
 	old := e.srv.AddFile("", "a.txt", "", []byte("the bytes"))
@@ -296,7 +297,7 @@ func TestRenameRefusedSourceGone(t *testing.T) {
 	if len(l.Entries) != 0 {
 		t.Errorf("the mount shows %+v", l.Entries)
 	}
-	if errs, warns := log.lines("ERROR"), log.lines("WARN"); len(errs) != 0 || len(warns) != 1 || !strings.Contains(warns[0], "b.txt") {
+	if errs, warns := log.Lines("ERROR"), log.Lines("WARN"); len(errs) != 0 || len(warns) != 1 || !strings.Contains(warns[0], "b.txt") {
 		t.Errorf("log: ERROR %q, WARN %q", errs, warns)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache/internal/content"
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/snapshot"
 	"github.com/ghlfs/ghlfs/cache/internal/times"
 	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 	"github.com/ghlfs/ghlfs/remote"
@@ -666,5 +667,5 @@ func WithPath(ctx context.Context, path string) context.Context {
 // listings an earlier mount of the library at location through api saved,
 // and ended cleanly (its header is read, not the whole).
 func HasSavedListings(dir, location, api string) bool {
-	return listing.HasSavedListings(dir, location, api)
+	return snapshot.HasSavedListings(dir, location, api)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,31 +62,6 @@ func startStore(t *testing.T, conf ghl.Config, opts Options) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// logBuf collects a logger's lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines returns the lines logged at level ("INFO", "WARN").
-func (l *logBuf) lines(level string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		if strings.Contains(line, "level="+level+" ") {
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 func (e *env) lists() int64 { return e.srv.Stats().ByEndpoint["GET /medias/files"] }

@@ -3,16 +3,18 @@
 // callers ask (Folders.Get); the journal of the changes made through the
 // mount, which keeps a listing true while they land (journal.go); the
 // uploads whose answer's id no listing has shown yet, looked for in every
-// listing that comes in (claims.go); the passes over the whole library
-// and the polls that keep the listings in sync (sync.go, poll.go); and
-// the listings saved for the next mount (snapshot.go).
+// listing that comes in (claims.go); and the passes over the whole library
+// and the polls that keep the listings in sync (sync.go, poll.go). The
+// listings are saved for the next mount through package snapshot, which
+// New opens and loads, and Close saves.
 //
-// It imports entry and remote, and nothing else of the cache: neither the
-// file bytes (content) nor the write-back queue are its business. What it
-// tells them, or asks of them, goes through the functions in Config
-// (Fetched, Changed, Adopted, Known), which the front passes to New; each
-// is called with none of this package's locks held. Everything Folders
-// are made with comes in Config; nothing is set on them after.
+// It imports snapshot, entry and remote, and nothing else of the cache:
+// neither the file bytes (content) nor the write-back queue are its
+// business. What it tells them, or asks of them, goes through the
+// functions in Config (Fetched, Changed, Adopted, Known), which the front
+// passes to New; each is called with none of this package's locks held.
+// Everything Folders are made with comes in Config; nothing is set on
+// them after.
 //
 // # Lock order
 //
@@ -25,8 +27,8 @@
 //	  │            or a scan of them all reads it with lmu alone; it is
 //	  │            changed only with mu held too, so that the listings
 //	  │            are saved in the order stored)
-//	  └→ snapshot.mu  the listings to save (a leaf: a listing stored or
-//	               dropped is handed to it under Folders.mu)
+//	  └→ snapshot.Snapshot.mu  the listings to save (a leaf: a listing
+//	               stored or dropped is handed to it under Folders.mu)
 //
 // The layers above may hold their own locks while they call in: the
 // write-back queue calls Refresh and Aliases under its queue lock, and
@@ -36,7 +38,7 @@
 //
 // Start starts the passes and polls (one goroutine); a stale listing is
 // revalidated by one of its own (Folders.revalidate); the snapshot has
-// its writer (snapshot.run). Close stops them all and waits for them.
+// its writer. Close stops them all and waits for them.
 //
 // # A plain map, not go-cache
 //

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/snapshot"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -51,8 +52,8 @@ type Folders struct {
 	listAll  bool          // Config.ListAll
 	listWait time.Duration // Config.ListWait
 	cfg      Config        // the rest: intervals and the functions above (see Config)
-	// saved keeps every stored listing for the next mount (snapshot.go).
-	saved *snapshot
+	// saved keeps every stored listing for the next mount.
+	saved *snapshot.Snapshot
 
 	// ctx ends every listing under way and the background work (Stop).
 	ctx  context.Context
@@ -117,12 +118,13 @@ type Config struct {
 	PollInterval, FullSyncInterval, RetryBase time.Duration
 
 	// Dir is the cache directory, which keeps the listings for the next
-	// mount (snapshot.go); Location and API name the library they are of,
+	// mount (package snapshot); Location and API name the library they are of,
 	// and EarlierAPI, when set, the name an earlier ghlfs gave the same
 	// API (its saved listings are this library's).
 	Dir, Location, API, EarlierAPI string
 
-	// The links up, each called with no lock of this package held.
+	// The links up, each called with no lock of this package held; all
+	// four are set.
 	//
 	// Fetched is told of the entries of every listing fetched from the
 	// API (the content part learns the sizes a listing lacked).
@@ -189,19 +191,19 @@ func New(rc remote.Backend, cfg Config) *Folders {
 		listedAs:     make(map[string]string),
 	}
 	f.ctx, f.stop = context.WithCancel(context.Background())
-	clean := endedCleanly(cfg.Dir)
-	f.saved = openSnapshot(cfg.Dir, cfg.Location, cfg.API, cfg.Clock, cfg.Logger)
-	f.saved.earlier = cfg.EarlierAPI
+	clean := snapshot.EndedCleanly(cfg.Dir)
+	f.saved = snapshot.Open(snapshot.Config{Dir: cfg.Dir, Location: cfg.Location, API: cfg.API, EarlierAPI: cfg.EarlierAPI,
+		Clock: cfg.Clock, Logger: cfg.Logger})
 	loading := time.Now() // the real clock: this is a measure, not a TTL
-	switch saved, err := f.saved.load(); {
+	switch saved, err := f.saved.Load(); {
 	case err != nil:
 		f.log.Warn("could not read the saved listings; listing afresh", "err", err)
 	case !clean && len(saved) > 0:
 		f.log.Info("the last mount did not end cleanly: listing afresh rather than from what it saved")
-		f.saved.dropAll()
+		f.saved.DropAll()
 	default:
 		f.loadSaved(saved, time.Since(loading))
-		f.loadChanges(f.saved.loadedChanges())
+		f.loadChanges(f.saved.LoadedChanges())
 	}
 	return f
 }
@@ -242,13 +244,13 @@ func (f *Folders) Stop() {
 func (f *Folders) Close() error {
 	f.Stop()
 	f.bg.Wait()
-	f.saved.setChanges(f.held())
-	return f.saved.close()
+	f.saved.SetChanges(f.held())
+	return f.saved.Close()
 }
 
 // MarkClean leaves the mark of a mount that ended cleanly, once its
 // listings are saved (Close): the next mount trusts them.
-func (f *Folders) MarkClean() { markClean(f.cfg.Dir) }
+func (f *Folders) MarkClean() { snapshot.MarkClean(f.cfg.Dir) }
 
 // Get returns a folder's listing, from the cache while it is fresh.
 // Concurrent calls for one folder share a single fetch: two list calls,
@@ -478,7 +480,7 @@ func (f *Folders) storeLocked(folderID string, st *State) {
 	f.lmu.Lock()
 	f.listings[folderID] = st
 	f.lmu.Unlock()
-	f.saved.put(folderID, st.entries, st.fetched)
+	f.saved.Put(folderID, st.entries, st.fetched)
 }
 
 // Invalidate forgets a folder's stored listing; the next get fetches it.
@@ -488,7 +490,7 @@ func (f *Folders) Invalidate(folderID string) {
 	f.lmu.Lock()
 	delete(f.listings, folderID)
 	f.lmu.Unlock()
-	f.saved.drop(folderID)
+	f.saved.Drop(folderID)
 }
 
 // seed stores a folder known to be empty (one just created), which saves

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/snapshot"
 )
 
 // journalGrace is how long a change outlives the fetches it could be
@@ -330,42 +331,65 @@ func (f *Folders) pruneLocked(folderID string, now time.Time) {
 // held returns the changes made through the mount, within lagAllowance,
 // that are still held (no whole-library answer has shown them yet): the
 // next mount's first answers may not show them either (saved with the
-// listings, see snapshot.go).
-func (f *Folders) held() []savedChange {
+// listings, package snapshot). A url learnt (locateID) is left out: no
+// listing could undo it.
+func (f *Folders) held() []snapshot.Change {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.wholeLocked() {
 		return nil
 	}
 	now := f.clock.Now()
-	var out []savedChange
+	type held struct {
+		folder string
+		c      change
+	}
+	var hs []held
 	for id, j := range f.journal {
 		for _, c := range j {
-			if !c.settled && now.Sub(c.at) < lagAllowance {
-				out = append(out, savedChange{folder: id, c: c})
+			if !c.settled && now.Sub(c.at) < lagAllowance && c.kind != locateID {
+				hs = append(hs, held{id, c})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b savedChange) int { return cmp.Compare(a.c.seq, b.c.seq) })
+	slices.SortFunc(hs, func(a, b held) int { return cmp.Compare(a.c.seq, b.c.seq) })
+	out := make([]snapshot.Change, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, snapshot.Change{Folder: h.folder, Kind: savedKinds[h.c.kind], At: h.c.at, Entry: h.c.e, ID: h.c.id, Name: h.c.name})
+	}
 	return out
 }
+
+// savedKinds are the kinds of change as the snapshot keeps them; a url
+// learnt (locateID) is not kept.
+var savedKinds = map[changeKind]snapshot.Kind{putEntry: snapshot.Put, dropID: snapshot.Drop, renameID: snapshot.Rename}
 
 // loadChanges takes up the changes an earlier mount made that no
 // whole-library answer had shown when it ended: they are held over this
 // mount's whole-library answers as its own are (the listings it saved
 // show them already). Those older than lagAllowance are dropped.
-func (f *Folders) loadChanges(cs []savedChange) {
+func (f *Folders) loadChanges(cs []snapshot.Change) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.clock.Now()
 	n := 0
 	for _, sc := range cs {
-		if now.Sub(sc.c.at) >= lagAllowance {
+		if now.Sub(sc.At) >= lagAllowance {
 			continue
 		}
-		c := sc.c
-		c.seq, c.settled = 0, false // older than any fetch of this mount
-		f.journal[sc.folder] = append(f.journal[sc.folder], c)
+		// seq 0: older than any fetch of this mount.
+		c := change{at: sc.At, e: sc.Entry, id: sc.ID, name: sc.Name}
+		switch sc.Kind {
+		case snapshot.Put:
+			c.kind = putEntry
+		case snapshot.Drop:
+			c.kind = dropID
+		case snapshot.Rename:
+			c.kind = renameID
+		default:
+			continue
+		}
+		f.journal[sc.Folder] = append(f.journal[sc.Folder], c)
 		n++
 	}
 	if n > 0 {

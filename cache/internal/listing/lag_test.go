@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -15,6 +14,8 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/snapshot"
+	"github.com/ghlfs/ghlfs/cache/internal/testlog"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -195,52 +196,6 @@ func TestApplyAllIsApplyInTurn(t *testing.T) {
 	}
 }
 
-// The changes handed to the next mount come back as they were (but
-// locations, which no listing could undo).
-func TestSnapshotKeepsChanges(t *testing.T) {
-	e := newSnapEnv(t)
-	s := e.open(testLoc, testAPI)
-	at := e.clock.Now()
-	put := fileEntry("f1", "a00000000000000000000001", "new.txt", "https://storage.googleapis.com/msgsndr/x/media/a00000000000000000000001.txt", 3, at)
-	put.SetContentType("text/plain")
-	put.SetCreated(at)
-	loc := fileEntry("f1", "a00000000000000000000002", "x", "https://u", 1, at)
-	in := []savedChange{
-		{folder: "f1", c: change{kind: putEntry, e: put, at: at}},
-		{folder: "", c: change{kind: dropID, id: "a00000000000000000000003", at: at.Add(time.Second)}},
-		{folder: "f1", c: change{kind: renameID, id: "a00000000000000000000004", name: "renamed ✓.txt", at: at.Add(2 * time.Second)}},
-		{folder: "f1", c: change{kind: locateID, e: loc, at: at}},
-	}
-	s.setChanges(in)
-	s2, _ := e.reopen(s)
-	got := s2.loadedChanges()
-	if len(got) != 3 {
-		t.Fatalf("%d changes back, want 3: %+v", len(got), got)
-	}
-	for i, g := range got {
-		w := in[i]
-		if w.c.kind == putEntry {
-			// Like every entry an earlier mount saved, unchecked until
-			// its folder is listed again (a refused read of its url
-			// lists it again).
-			if !g.c.e.Unchecked() {
-				t.Errorf("change %d: an entry read back from the file is not marked unchecked", i)
-			}
-			w.c.e.SetUnchecked(true)
-		}
-		if g.folder != w.folder || g.c.kind != w.c.kind || g.c.id != w.c.id || g.c.name != w.c.name || !g.c.at.Equal(w.c.at) ||
-			!reflect.DeepEqual(g.c.e, w.c.e) {
-			t.Errorf("change %d: got %+v, want %+v", i, g, w)
-		}
-	}
-	// A mount that ends with none leaves none.
-	s2.setChanges(nil)
-	s3, _ := e.reopen(s2)
-	if got := s3.loadedChanges(); len(got) != 0 {
-		t.Fatalf("changes left: %+v", got)
-	}
-}
-
 // tooLargeRC answers whole-library listings as a server whose one answer
 // is the whole library, over the bound (remote.ErrAnswerTooLarge).
 type tooLargeRC struct {
@@ -264,7 +219,7 @@ func (r *tooLargeRC) ListUpdated(ctx context.Context, typ string, visit func(rem
 // A whole library in one answer too large to take: the mount lists folder
 // by folder instead, saying so in one line, and polls the folders in use.
 func TestWholeLibraryTooLargeListsFolderByFolder(t *testing.T) {
-	log := &logBuf{}
+	log := &testlog.Buf{}
 	e := newEnv(t, ghltest.Options{}, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
@@ -285,7 +240,7 @@ func TestWholeLibraryTooLargeListsFolderByFolder(t *testing.T) {
 	if got := e.names(t, docs); !slices.Equal(got, []string{"a.txt"}) {
 		t.Fatalf("Docs shows %q", got)
 	}
-	warns := log.lines("WARN")
+	warns := log.Lines("WARN")
 	if len(warns) != 1 || !strings.Contains(warns[0], "folder by folder") {
 		t.Fatalf("warnings: %q", warns)
 	}
@@ -342,5 +297,21 @@ func TestRestoredAfterARemovalShowsByTheNextPass(t *testing.T) {
 	}
 	if got := e.names(t, docs); !slices.Equal(got, []string{"x.txt"}) {
 		t.Fatalf("after a second pass Docs shows %q", got)
+	}
+}
+
+// The changes handed to the next mount are those a whole-library answer
+// could undo: a url learnt is left out.
+func TestHeldChangesLeaveOutLocations(t *testing.T) {
+	e := newEnv(t, ghltest.Options{})
+	f := e.f
+	f.listAll = true
+	loc := Entry{ID: "a00000000000000000000002", Key: "a00000000000000000000002", Name: "x"}
+	loc.SetURL("https://u")
+	f.NoteLocated("f1", loc)
+	f.NoteDrop("f1", "a00000000000000000000003")
+	held := f.held()
+	if len(held) != 1 || held[0].Kind != snapshot.Drop || held[0].ID != "a00000000000000000000003" || held[0].Folder != "f1" {
+		t.Fatalf("held: %+v, want the drop alone", held)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/snapshot"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -33,7 +34,7 @@ import (
 // that order, or fetchAll, is polled as before: the folders in use, one
 // by one.
 //
-// Listings an earlier mount saved (snapshot.go) are shown at once, marked
+// Listings an earlier mount saved (package snapshot) are shown at once, marked
 // stale, until the first pass (or, without one, a background listing of
 // the folder) replaces them.
 
@@ -119,15 +120,15 @@ func (f *Folders) revalidate(folderID string) {
 }
 
 // loadSaved stores the listings an earlier mount saved, as stale.
-func (f *Folders) loadSaved(saved map[string]savedFolder, took time.Duration) {
+func (f *Folders) loadSaved(saved map[string]snapshot.Folder, took time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lmu.Lock()
 	defer f.lmu.Unlock()
 	n := 0
 	for id, sf := range saved {
-		f.listings[id] = &State{entries: sf.entries, fetched: sf.listed, upto: f.seq, stale: true}
-		n += len(sf.entries)
+		f.listings[id] = &State{entries: sf.Entries, fetched: sf.Listed, upto: f.seq, stale: true}
+		n += len(sf.Entries)
 	}
 	if len(saved) > 0 {
 		f.log.Info("showing the listings saved by the last mount until they are checked", "folders", len(saved), "items", n, "took", took.Round(time.Millisecond))

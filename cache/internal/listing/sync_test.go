@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/snapshot"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -138,14 +139,14 @@ func TestSavedListingsShownThenReplaced(t *testing.T) {
 	}
 	e.names(t, "")
 	e.close(t)
-	if !HasSavedListings(e.dir, e.cfg.Location, e.cfg.API) || HasSavedListings(e.dir, "another", e.cfg.API) {
+	if !snapshot.HasSavedListings(e.dir, e.cfg.Location, e.cfg.API) || snapshot.HasSavedListings(e.dir, "another", e.cfg.API) {
 		t.Errorf("HasSavedListings: %v for this library, %v for another, want true and false",
-			HasSavedListings(e.dir, e.cfg.Location, e.cfg.API), HasSavedListings(e.dir, "another", e.cfg.API))
+			snapshot.HasSavedListings(e.dir, e.cfg.Location, e.cfg.API), snapshot.HasSavedListings(e.dir, "another", e.cfg.API))
 	}
 	e.trashed(t, gone)
 
 	e.reopen(t)
-	if HasSavedListings(e.dir, e.cfg.Location, e.cfg.API) {
+	if snapshot.HasSavedListings(e.dir, e.cfg.Location, e.cfg.API) {
 		t.Errorf("a mount under way (or killed) leaves the mark of one that ended cleanly")
 	}
 	// gone.txt was trashed after the listing was saved: a folder that

@@ -1,4 +1,4 @@
-package listing
+package snapshot
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/testlog"
 )
 
 const (
@@ -30,58 +30,33 @@ const (
 	testAPI = "https://services.leadconnectorhq.com"
 )
 
-// logBuf collects a logger's lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines returns the lines logged at level ("INFO", "WARN").
-func (l *logBuf) lines(level string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		if strings.Contains(line, "level="+level+" ") {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
 type snapEnv struct {
 	t     *testing.T
 	dir   string
 	clock *clockwork.FakeClock
-	log   *logBuf
+	log   *testlog.Buf
 }
 
 func newSnapEnv(t *testing.T) *snapEnv {
-	return &snapEnv{t: t, dir: t.TempDir(), clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), log: &logBuf{}}
+	return &snapEnv{t: t, dir: t.TempDir(), clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), log: &testlog.Buf{}}
 }
 
 // open opens the snapshot of the env's dir as the library at loc, api;
 // it is closed at the test's end.
-func (e *snapEnv) open(loc, api string) *snapshot {
-	s := openSnapshot(e.dir, loc, api, e.clock, slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	e.t.Cleanup(func() { s.close() })
+func (e *snapEnv) open(loc, api string) *Snapshot {
+	s := Open(Config{Dir: e.dir, Location: loc, API: api, Clock: e.clock, Logger: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	e.t.Cleanup(func() { s.Close() })
 	return s
 }
 
 // reopen closes s and loads the snapshot again, as the next mount would.
-func (e *snapEnv) reopen(s *snapshot) (*snapshot, map[string]savedFolder) {
+func (e *snapEnv) reopen(s *Snapshot) (*Snapshot, map[string]Folder) {
 	e.t.Helper()
-	if err := s.close(); err != nil {
+	if err := s.Close(); err != nil {
 		e.t.Fatalf("close: %v", err)
 	}
 	s2 := e.open(s.location, s.api)
-	got, err := s2.load()
+	got, err := s2.Load()
 	if err != nil {
 		e.t.Fatalf("load: %v", err)
 	}
@@ -89,13 +64,13 @@ func (e *snapEnv) reopen(s *snapshot) (*snapshot, map[string]savedFolder) {
 }
 
 // onDisk decodes the snapshot file as it is now.
-func (e *snapEnv) onDisk() map[string]savedFolder {
+func (e *snapEnv) onDisk() map[string]Folder {
 	e.t.Helper()
 	data, err := os.ReadFile(filepath.Join(e.dir, snapshotName))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	got, _, err := (&snapshot{location: testLoc, api: testAPI}).decode(data)
+	got, _, err := (&Snapshot{location: testLoc, api: testAPI}).decode(data)
 	if err != nil {
 		e.t.Fatalf("decode: %v", err)
 	}
@@ -108,7 +83,7 @@ func fileEntry(parent, id, name, url string, size int64, mod time.Time) Entry {
 	return e
 }
 
-func sameFolders(t *testing.T, got, want map[string]savedFolder) {
+func sameFolders(t *testing.T, got, want map[string]Folder) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d folders, want %d", len(got), len(want))
@@ -118,20 +93,20 @@ func sameFolders(t *testing.T, got, want map[string]savedFolder) {
 		if !ok {
 			t.Fatalf("folder %q missing", id)
 		}
-		if !g.listed.Equal(w.listed) {
-			t.Errorf("folder %q listed at %v, want %v", id, g.listed, w.listed)
+		if !g.Listed.Equal(w.Listed) {
+			t.Errorf("folder %q listed at %v, want %v", id, g.Listed, w.Listed)
 		}
 		// Every entry loaded is marked as not yet checked against the
 		// server (its url may be stale); the rest is as saved.
-		entries := slices.Clone(g.entries)
+		entries := slices.Clone(g.Entries)
 		for i := range entries {
 			if !entries[i].Unchecked() {
 				t.Errorf("folder %q: %s loaded as checked", id, entries[i].Name)
 			}
 			entries[i].SetUnchecked(false)
 		}
-		if !reflect.DeepEqual(entries, w.entries) {
-			t.Errorf("folder %q:\n got %+v\nwant %+v", id, entries, w.entries)
+		if !reflect.DeepEqual(entries, w.Entries) {
+			t.Errorf("folder %q:\n got %+v\nwant %+v", id, entries, w.Entries)
 		}
 	}
 }
@@ -141,7 +116,7 @@ func sameFolders(t *testing.T, got, want map[string]savedFolder) {
 func TestSnapshotRoundTrip(t *testing.T) {
 	e := newSnapEnv(t)
 	s := e.open(testLoc, testAPI)
-	if got, err := s.load(); err != nil || len(got) != 0 {
+	if got, err := s.Load(); err != nil || len(got) != 0 {
 		t.Fatalf("load of no snapshot: %v, %v", got, err)
 	}
 	mod := time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.UTC)
@@ -170,19 +145,19 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	elsewhere := fileEntry("somewhere-else", "b00000000000000000000003", "odd parent", store+"b00000000000000000000003", 1, mod)
 	sub := []Entry{replaced, elsewhere}
 	listed := e.clock.Now()
-	s.put("", root, listed)
-	s.put(dir.ID, sub, listed.Add(time.Second))
-	s.put("empty", nil, listed.Add(2*time.Second))
+	s.Put("", root, listed)
+	s.Put(dir.ID, sub, listed.Add(time.Second))
+	s.Put("empty", nil, listed.Add(2*time.Second))
 
 	s2, got := e.reopen(s)
-	want := map[string]savedFolder{
-		"":      {entries: kept, listed: listed},
-		dir.ID:  {entries: sub, listed: listed.Add(time.Second)},
-		"empty": {listed: listed.Add(2 * time.Second)},
+	want := map[string]Folder{
+		"":      {Entries: kept, Listed: listed},
+		dir.ID:  {Entries: sub, Listed: listed.Add(time.Second)},
+		"empty": {Listed: listed.Add(2 * time.Second)},
 	}
-	got["empty"] = savedFolder{listed: got["empty"].listed} // nil, not empty
+	got["empty"] = Folder{Listed: got["empty"].Listed} // nil, not empty
 	sameFolders(t, got, want)
-	for i, e := range got[""].entries {
+	for i, e := range got[""].Entries {
 		if e.URL() != kept[i].URL() {
 			t.Errorf("%s: URL %q, want %q", e.Name, e.URL(), kept[i].URL())
 		}
@@ -190,28 +165,28 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			t.Errorf("%s: content type %q created %v, want %q %v", e.Name, e.ContentType(), e.Created(), kept[i].ContentType(), kept[i].Created())
 		}
 	}
-	if got[""].entries[2].ContentTypeHandle() != got[""].entries[5].ContentTypeHandle() {
+	if got[""].Entries[2].ContentTypeHandle() != got[""].Entries[5].ContentTypeHandle() {
 		t.Errorf("one content type loaded twice, not shared")
 	}
 
 	// The loaded folders are the state later writes start from.
-	s2.put("new", nil, listed)
+	s2.Put("new", nil, listed)
 	_, got = e.reopen(s2)
 	if len(got) != 4 {
 		t.Fatalf("after a put on a loaded snapshot: %d folders, want 4", len(got))
 	}
-	if n := len(e.log.lines("WARN")) + len(e.log.lines("INFO")); n != 0 {
-		t.Errorf("log lines: %q", e.log.b.String())
+	if n := len(e.log.Lines("WARN")) + len(e.log.Lines("INFO")); n != 0 {
+		t.Errorf("log lines: %q", append(e.log.Lines("WARN"), e.log.Lines("INFO")...))
 	}
 }
 
 func TestSnapshotDrop(t *testing.T) {
 	e := newSnapEnv(t)
 	s := e.open(testLoc, testAPI)
-	s.put("a", []Entry{fileEntry("a", "a1", "x", "", 1, time.Time{})}, e.clock.Now())
-	s.put("b", []Entry{fileEntry("b", "b1", "y", "", 1, time.Time{})}, e.clock.Now())
-	s.drop("a")
-	s.drop("never")
+	s.Put("a", []Entry{fileEntry("a", "a1", "x", "", 1, time.Time{})}, e.clock.Now())
+	s.Put("b", []Entry{fileEntry("b", "b1", "y", "", 1, time.Time{})}, e.clock.Now())
+	s.Drop("a")
+	s.Drop("never")
 	_, got := e.reopen(s)
 	if _, ok := got["a"]; ok || len(got) != 1 {
 		t.Fatalf("after drop: %v", got)
@@ -228,18 +203,18 @@ func TestSnapshotOtherLibrary(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newSnapEnv(t)
 			s := e.open(testLoc, testAPI)
-			s.put("", []Entry{fileEntry("", "a1", "x", "", 1, time.Time{})}, e.clock.Now())
-			if err := s.close(); err != nil {
+			s.Put("", []Entry{fileEntry("", "a1", "x", "", 1, time.Time{})}, e.clock.Now())
+			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			got, err := e.open(tc.loc, tc.api).load()
+			got, err := e.open(tc.loc, tc.api).Load()
 			if err != nil || len(got) != 0 {
 				t.Fatalf("load: %v, %v", got, err)
 			}
-			if info := e.log.lines("INFO"); len(info) != 1 || !strings.Contains(info[0], "ignored") {
+			if info := e.log.Lines("INFO"); len(info) != 1 || !strings.Contains(info[0], "ignored") {
 				t.Errorf("INFO lines: %q", info)
 			}
-			if warn := e.log.lines("WARN"); len(warn) != 0 {
+			if warn := e.log.Lines("WARN"); len(warn) != 0 {
 				t.Errorf("WARN lines: %q", warn)
 			}
 		})
@@ -273,14 +248,14 @@ func TestSnapshotOtherLibrary(t *testing.T) {
 			if HasSavedListings(e.dir, testLoc, testAPI) {
 				t.Errorf("HasSavedListings: true for a snapshot in format %d", v)
 			}
-			got, err := e.open(testLoc, testAPI).load()
+			got, err := e.open(testLoc, testAPI).Load()
 			if err != nil || len(got) != 0 {
 				t.Fatalf("load: %v, %v", got, err)
 			}
-			if info := e.log.lines("INFO"); len(info) != 1 || !strings.Contains(info[0], fmt.Sprintf("format %d", v)) {
+			if info := e.log.Lines("INFO"); len(info) != 1 || !strings.Contains(info[0], fmt.Sprintf("format %d", v)) {
 				t.Errorf("INFO lines: %q", info)
 			}
-			if warn := e.log.lines("WARN"); len(warn) != 0 {
+			if warn := e.log.Lines("WARN"); len(warn) != 0 {
 				t.Errorf("WARN lines: %q", warn)
 			}
 		})
@@ -329,11 +304,11 @@ func synthEntries(n, folders int) map[string][]Entry {
 
 // writeSynth writes a snapshot of synthEntries(n, folders) in dir.
 func writeSynth(tb testing.TB, dir string, n, folders int) {
-	s := openSnapshot(dir, testLoc, testAPI, clockwork.NewFakeClock(), nil)
+	s := Open(Config{Dir: dir, Location: testLoc, API: testAPI, Clock: clockwork.NewFakeClock()})
 	for id, es := range synthEntries(n, folders) {
-		s.put(id, es, time.Now())
+		s.Put(id, es, time.Now())
 	}
-	if err := s.close(); err != nil {
+	if err := s.Close(); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -360,12 +335,12 @@ func TestSnapshotTruncated(t *testing.T) {
 			if err := os.WriteFile(path, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			e.log = &logBuf{}
-			got, err := e.open(testLoc, testAPI).load()
+			e.log = &testlog.Buf{}
+			got, err := e.open(testLoc, testAPI).Load()
 			if err != nil || len(got) != 0 {
 				t.Fatalf("load: %d folders, %v", len(got), err)
 			}
-			if warn := e.log.lines("WARN"); len(warn) != 1 {
+			if warn := e.log.Lines("WARN"); len(warn) != 1 {
 				t.Errorf("WARN lines: %q", warn)
 			}
 		})
@@ -378,9 +353,9 @@ func TestSnapshotTruncated(t *testing.T) {
 func TestSnapshotCrashMidWrite(t *testing.T) {
 	e := newSnapEnv(t)
 	s := e.open(testLoc, testAPI)
-	want := map[string]savedFolder{"": {entries: []Entry{fileEntry("", "a1", "kept.txt", "", 5, time.Time{})}, listed: e.clock.Now()}}
-	s.put("", want[""].entries, want[""].listed)
-	if err := s.close(); err != nil {
+	want := map[string]Folder{"": {Entries: []Entry{fileEntry("", "a1", "kept.txt", "", 5, time.Time{})}, Listed: e.clock.Now()}}
+	s.Put("", want[""].Entries, want[""].Listed)
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// The crash: a write that got half way.
@@ -395,7 +370,7 @@ func TestSnapshotCrashMidWrite(t *testing.T) {
 		t.Fatalf("temporary files: %q", left)
 	}
 
-	got, err := e.open(testLoc, testAPI).load()
+	got, err := e.open(testLoc, testAPI).Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,12 +404,12 @@ func TestSnapshotDebounce(t *testing.T) {
 		return []Entry{fileEntry("", "a1", fmt.Sprintf("v%d", i), "", int64(i), time.Time{})}
 	}
 
-	s.put("", version(0), e.clock.Now())
+	s.Put("", version(0), e.clock.Now())
 	wait() // the first change is written at once
 	const steps = 10
 	for i := 1; i <= 3*steps; i++ {
-		s.put("", version(i), e.clock.Now())
-		s.put(fmt.Sprintf("f%d", i), nil, e.clock.Now())
+		s.Put("", version(i), e.clock.Now())
+		s.Put(fmt.Sprintf("f%d", i), nil, e.clock.Now())
 		if err := e.clock.BlockUntilContext(ctx, 1); err != nil { // the writer waits for the interval's end
 			t.Fatal(err)
 		}
@@ -444,7 +419,7 @@ func TestSnapshotDebounce(t *testing.T) {
 		e.clock.Advance(snapshotInterval / steps)
 		if i%steps == 0 {
 			wait()
-			if got := e.onDisk()[""].entries[0].Name; got != fmt.Sprintf("v%d", i) {
+			if got := e.onDisk()[""].Entries[0].Name; got != fmt.Sprintf("v%d", i) {
 				t.Fatalf("step %d: the snapshot holds %s", i, got)
 			}
 		}
@@ -461,15 +436,15 @@ func TestSnapshotCloseWritesLast(t *testing.T) {
 	s := e.open(testLoc, testAPI)
 	wrote := make(chan error, 10)
 	s.saved = func(err error) { wrote <- err }
-	s.put("a", nil, e.clock.Now())
+	s.Put("a", nil, e.clock.Now())
 	<-wrote
-	s.put("b", nil, e.clock.Now())
+	s.Put("b", nil, e.clock.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := e.clock.BlockUntilContext(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.close(); err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.onDisk(); len(got) != 2 {
@@ -478,7 +453,7 @@ func TestSnapshotCloseWritesLast(t *testing.T) {
 	if n := s.writes.Load(); n != 2 {
 		t.Fatalf("%d writes, want 2", n)
 	}
-	if err := s.close(); err != nil { // twice is harmless
+	if err := s.Close(); err != nil { // twice is harmless
 		t.Fatal(err)
 	}
 }
@@ -496,7 +471,7 @@ func TestSnapshotWriteFails(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s.put("a", nil, e.clock.Now())
+	s.Put("a", nil, e.clock.Now())
 	for i := range 3 {
 		if err := <-saved; err == nil {
 			t.Fatalf("write %d succeeded", i)
@@ -517,10 +492,10 @@ func TestSnapshotWriteFails(t *testing.T) {
 	if got := e.onDisk(); len(got) != 1 {
 		t.Fatalf("%d folders", len(got))
 	}
-	if warn := e.log.lines("WARN"); len(warn) != 1 {
+	if warn := e.log.Lines("WARN"); len(warn) != 1 {
 		t.Errorf("WARN lines: %q", warn)
 	}
-	if info := e.log.lines("INFO"); len(info) != 1 || !strings.Contains(info[0], "saved again") {
+	if info := e.log.Lines("INFO"); len(info) != 1 || !strings.Contains(info[0], "saved again") {
 		t.Errorf("INFO lines: %q", info)
 	}
 }
@@ -530,8 +505,8 @@ func TestSnapshotWriteFails(t *testing.T) {
 func TestSnapshotOutOfBounds(t *testing.T) {
 	e := newSnapEnv(t)
 	s := e.open(testLoc, testAPI)
-	s.put("bad", []Entry{fileEntry("bad", "a1", strings.Repeat("n", 5000), "", 1, time.Time{})}, e.clock.Now())
-	s.put("good", []Entry{fileEntry("good", "a2", "fine", "", 1, time.Time{})}, e.clock.Now())
+	s.Put("bad", []Entry{fileEntry("bad", "a1", strings.Repeat("n", 5000), "", 1, time.Time{})}, e.clock.Now())
+	s.Put("good", []Entry{fileEntry("good", "a2", "fine", "", 1, time.Time{})}, e.clock.Now())
 	_, got := e.reopen(s)
 	if _, ok := got["good"]; !ok || len(got) != 1 {
 		t.Fatalf("folders: %v", got)
@@ -578,7 +553,7 @@ func TestSnapshotHostile(t *testing.T) {
 			s := e.open(testLoc, testAPI)
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			got, err := s.load()
+			got, err := s.Load()
 			runtime.ReadMemStats(&after)
 			if err != nil || len(got) != 0 {
 				t.Fatalf("load: %v, %v", got, err)
@@ -586,7 +561,7 @@ func TestSnapshotHostile(t *testing.T) {
 			if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
 				t.Errorf("load allocated %d bytes", n)
 			}
-			if warn := e.log.lines("WARN"); len(warn) != 1 {
+			if warn := e.log.Lines("WARN"); len(warn) != 1 {
 				t.Errorf("WARN lines: %q", warn)
 			}
 		})
@@ -607,8 +582,8 @@ func TestSnapshotLargeMemory(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	s := openSnapshot(dir, testLoc, testAPI, clockwork.NewFakeClock(), nil)
-	got, err := s.load()
+	s := Open(Config{Dir: dir, Location: testLoc, API: testAPI, Clock: clockwork.NewFakeClock()})
+	got, err := s.Load()
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -617,7 +592,7 @@ func TestSnapshotLargeMemory(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	n := 0
 	for _, sf := range got {
-		n += len(sf.entries)
+		n += len(sf.Entries)
 	}
 	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("%d entries in %d folders: file %.1f MB, loaded in %v, heap %.1f MB", n, len(got), float64(fi.Size())/1e6, took, float64(heap)/1e6)
@@ -628,7 +603,7 @@ func TestSnapshotLargeMemory(t *testing.T) {
 		t.Errorf("heap after load: %d bytes", heap)
 	}
 	runtime.KeepAlive(got)
-	s.close()
+	s.Close()
 }
 
 func BenchmarkSnapshotLoad(b *testing.B) {
@@ -645,9 +620,9 @@ func BenchmarkSnapshotLoad(b *testing.B) {
 		b.StopTimer()
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		s := openSnapshot(dir, testLoc, testAPI, clockwork.NewFakeClock(), nil)
+		s := Open(Config{Dir: dir, Location: testLoc, API: testAPI, Clock: clockwork.NewFakeClock()})
 		b.StartTimer()
-		got, err := s.load()
+		got, err := s.Load()
 		if err != nil || len(got) != 1_000 {
 			b.Fatal(len(got), err)
 		}
@@ -656,7 +631,7 @@ func BenchmarkSnapshotLoad(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		heap = after.HeapAlloc - before.HeapAlloc
 		runtime.KeepAlive(got)
-		s.close()
+		s.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
@@ -665,12 +640,12 @@ func BenchmarkSnapshotLoad(b *testing.B) {
 
 func BenchmarkSnapshotWrite(b *testing.B) {
 	dir := b.TempDir()
-	folders := make(map[string]savedFolder)
+	folders := make(map[string]Folder)
 	for id, es := range synthEntries(100_000, 1_000) {
-		folders[id] = savedFolder{entries: es, listed: time.Now()}
+		folders[id] = Folder{Entries: es, Listed: time.Now()}
 	}
-	s := openSnapshot(dir, testLoc, testAPI, clockwork.NewFakeClock(), nil)
-	defer s.close()
+	s := Open(Config{Dir: dir, Location: testLoc, API: testAPI, Clock: clockwork.NewFakeClock()})
+	defer s.Close()
 	b.ResetTimer()
 	for range b.N {
 		if err := s.write(folders, nil); err != nil {
@@ -714,7 +689,7 @@ func TestSnapshotMemoryBounded(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			got, err := s.load()
+			got, err := s.Load()
 			runtime.ReadMemStats(&after)
 			if err != nil || len(got) != 0 {
 				t.Fatalf("load: %d folders, %v", len(got), err)
@@ -725,7 +700,7 @@ func TestSnapshotMemoryBounded(t *testing.T) {
 			if n := after.TotalAlloc - before.TotalAlloc; n > limit {
 				t.Errorf("load of a %d-byte file allocated %d bytes (%.1f times), want at most %d", len(file), n, float64(n)/float64(len(file)), limit)
 			}
-			if warn := e.log.lines("WARN"); len(warn) != 1 {
+			if warn := e.log.Lines("WARN"); len(warn) != 1 {
 				t.Errorf("WARN lines: %q", warn)
 			}
 		})
@@ -734,7 +709,50 @@ func TestSnapshotMemoryBounded(t *testing.T) {
 		e := newSnapEnv(t)
 		writeSynth(t, e.dir, 20_000, 2_000)
 		if _, got := e.reopen(e.open(testLoc, testAPI)); len(got) != 2_000 {
-			t.Errorf("%d folders loaded, want 2000 (warnings: %q)", len(got), e.log.lines("WARN"))
+			t.Errorf("%d folders loaded, want 2000 (warnings: %q)", len(got), e.log.Lines("WARN"))
 		}
 	})
+}
+
+// The changes handed to the next mount come back as they were.
+func TestSnapshotKeepsChanges(t *testing.T) {
+	e := newSnapEnv(t)
+	s := e.open(testLoc, testAPI)
+	at := e.clock.Now()
+	put := fileEntry("f1", "a00000000000000000000001", "new.txt", "https://storage.googleapis.com/msgsndr/x/media/a00000000000000000000001.txt", 3, at)
+	put.SetContentType("text/plain")
+	put.SetCreated(at)
+	in := []Change{
+		{Folder: "f1", Kind: Put, Entry: put, At: at},
+		{Folder: "", Kind: Drop, ID: "a00000000000000000000003", At: at.Add(time.Second)},
+		{Folder: "f1", Kind: Rename, ID: "a00000000000000000000004", Name: "renamed ✓.txt", At: at.Add(2 * time.Second)},
+	}
+	s.SetChanges(in)
+	s2, _ := e.reopen(s)
+	got := s2.LoadedChanges()
+	if len(got) != 3 {
+		t.Fatalf("%d changes back, want 3: %+v", len(got), got)
+	}
+	for i, g := range got {
+		w := in[i]
+		if w.Kind == Put {
+			// Like every entry an earlier mount saved, unchecked until
+			// its folder is listed again (a refused read of its url
+			// lists it again).
+			if !g.Entry.Unchecked() {
+				t.Errorf("change %d: an entry read back from the file is not marked unchecked", i)
+			}
+			w.Entry.SetUnchecked(true)
+		}
+		if g.Folder != w.Folder || g.Kind != w.Kind || g.ID != w.ID || g.Name != w.Name || !g.At.Equal(w.At) ||
+			!reflect.DeepEqual(g.Entry, w.Entry) {
+			t.Errorf("change %d: got %+v, want %+v", i, g, w)
+		}
+	}
+	// A mount that ends with none leaves none.
+	s2.SetChanges(nil)
+	s3, _ := e.reopen(s2)
+	if got := s3.LoadedChanges(); len(got) != 0 {
+		t.Fatalf("changes left: %+v", got)
+	}
 }

@@ -1,4 +1,4 @@
-package listing
+package snapshot
 
 import (
 	"bufio"
@@ -28,19 +28,19 @@ import (
 	"github.com/ghlfs/ghlfs/remote"
 )
 
-// snapshot keeps the library's listings (each folder's entries as the API
+// Snapshot keeps the library's listings (each folder's entries as the API
 // gave them, and when that folder was listed) in the cache directory, so
 // that the next mount can answer from them at once and revalidate in the
 // background.
 //
-// Changes are recorded in memory (put, drop) and the whole snapshot is
+// Changes are recorded in memory (Put, Drop) and the whole snapshot is
 // written in the background by one goroutine: at once after a change when
 // nothing was written in the last snapshotInterval, else at that
 // interval's end (a failed write is tried again the same way). It goes to
 // a temporary file renamed over the previous one: a crash leaves the
-// previous snapshot whole. close writes the last state.
+// previous snapshot whole. Close writes the last state.
 //
-// snapshot.mu is a leaf: nothing is called while it is held, and it is
+// Snapshot.mu is a leaf: nothing is called while it is held, and it is
 // never held across the disk write (the listings are never changed, so a
 // write works from a copy of the map of them).
 //
@@ -77,7 +77,7 @@ import (
 //	    varint  created (if snapCreated), Unix nanoseconds less ModTime's
 //	            (most files were not changed since: one byte)
 //	uvarint     number of changes made through the mount that no
-//	            whole-library answer showed yet (journal.go), then per
+//	            whole-library answer showed yet (Change), then per
 //	            change:
 //	  string    folder id
 //	  byte      kind: 0 an entry put, 1 an id dropped, 2 an id renamed
@@ -92,18 +92,18 @@ import (
 // allocations (its bytes as one string, which every id and name of the
 // folder is a part of, and its entries) and so that the bytes of a folder
 // are freed with the folder once it is listed again.
-type snapshot struct {
+type Snapshot struct {
 	path          string
 	location, api string
-	earlier       string // Config.EarlierAPI: a snapshot saved under it is this library's
+	earlier       string // Config.EarlierAPI
 	clock         clockwork.Clock
 	log           *slog.Logger
 	interval      time.Duration
 
 	mu      sync.Mutex
-	folders map[string]savedFolder // guarded by mu: folder id -> listing
-	changes []savedChange          // guarded by mu: changes to hand to the next mount
-	dirty   bool                   // guarded by mu: folders changed since the last write began
+	folders map[string]Folder // guarded by mu: folder id -> listing
+	changes []Change          // guarded by mu: changes to hand to the next mount
+	dirty   bool              // guarded by mu: folders changed since the last write began
 
 	kick     chan struct{} // buffered(1): a change waits to be written
 	stop     chan struct{} // closed by close
@@ -118,18 +118,41 @@ type snapshot struct {
 	saved  func(err error) // tests: called after each write tried
 }
 
-// savedFolder is a folder's listing as the snapshot keeps it. Its
+// Folder is a folder's listing as the snapshot keeps it. Its
 // entries are never changed once kept.
-type savedFolder struct {
-	entries []Entry // as the API lists them, sorted (entry.Sort)
-	listed  time.Time
+type Folder struct {
+	Entries []Entry   // as the API lists them, sorted (entry.Sort)
+	Listed  time.Time // when the folder was listed
 }
 
-// savedChange is a change made through the mount that no whole-library
-// answer showed yet, kept for the next mount (journal.go).
-type savedChange struct {
-	folder string
-	c      change // kind putEntry, dropID or renameID; at set
+// Change is a change made through the mount that no whole-library
+// answer showed yet, kept for the next mount (the listing part's journal
+// holds it over the next mount's first answers).
+type Change struct {
+	Folder string // the folder it was made in
+	Kind   Kind
+	At     time.Time // when it was made
+	Entry  Entry     // Put: the entry put
+	ID     string    // Drop, Rename: the item's id
+	Name   string    // Rename: its new name
+}
+
+// Kind is what a Change did.
+type Kind int
+
+// The kinds of Change.
+const (
+	Put    Kind = iota // an entry put (an upload landed, a folder made)
+	Drop               // an item removed
+	Rename             // an item renamed
+)
+
+// itemID is the id of the item the change is about.
+func (c Change) itemID() string {
+	if c.Kind == Put {
+		return c.Entry.ID
+	}
+	return c.ID
 }
 
 // Kinds of saved change, as the file has them.
@@ -178,13 +201,13 @@ const (
 
 // What a snapshot's parts cost in memory, as decode counts them: an
 // entry; a folder (its slot in the map of folders, made to size: a key,
-// a savedFolder, the map's own; and the allocation of its string); a URL
+// a Folder, the map's own; and the allocation of its string); a URL
 // part (its slice slot, and its interned copy in a map that is never
 // emptied); a content type (its handle, and unique's map entry).
 const (
 	snapEntryCost  = int(unsafe.Sizeof(Entry{}))
 	snapFolderCost = 128
-	snapChangeCost = int(unsafe.Sizeof(savedChange{}))
+	snapChangeCost = int(unsafe.Sizeof(Change{}))
 	snapStringCost = 16 + 96
 	snapTypeCost   = 8 + 96
 )
@@ -231,9 +254,9 @@ func HasSavedListings(dir, location, api string) bool {
 // cleanly, with its listings saved last; a mount removes it as it starts.
 const cleanName = "listing.clean"
 
-// endedCleanly reports whether the last mount of dir ended cleanly, and
+// EndedCleanly reports whether the last mount of dir ended cleanly, and
 // removes the mark: should this mount end otherwise, the next one knows.
-func endedCleanly(dir string) bool {
+func EndedCleanly(dir string) bool {
 	p := filepath.Join(dir, cleanName)
 	_, err := os.Stat(p)
 	if err != nil {
@@ -246,10 +269,10 @@ func endedCleanly(dir string) bool {
 	return true
 }
 
-// markClean leaves the mark of a mount that ended cleanly, once the last
+// MarkClean leaves the mark of a mount that ended cleanly, once the last
 // snapshot is on the disk: a power cut must not leave the mark with an
 // older snapshot.
-func markClean(dir string) {
+func MarkClean(dir string) {
 	fsync.Dir(dir)
 	if f, err := os.OpenFile(filepath.Join(dir, cleanName), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
 		f.Close()
@@ -257,8 +280,8 @@ func markClean(dir string) {
 	}
 }
 
-// dropAll forgets every folder (the next write saves none).
-func (s *snapshot) dropAll() {
+// DropAll forgets every folder (the next write saves none).
+func (s *Snapshot) DropAll() {
 	s.mu.Lock()
 	clear(s.folders)
 	s.dirty = true
@@ -266,21 +289,36 @@ func (s *snapshot) dropAll() {
 	s.wake()
 }
 
-// openSnapshot returns the snapshot kept in dir for the library at
-// location through api, and starts its writer. Temporary files an
-// interrupted write left are removed. Nothing is read until load.
-func openSnapshot(dir, location, api string, clock clockwork.Clock, log *slog.Logger) *snapshot {
+// Config is what a Snapshot is made with; nothing is set on it after.
+type Config struct {
+	// Dir is the cache directory the snapshot is kept in.
+	Dir string
+	// Location and API name the library; EarlierAPI, when set, is the
+	// name an earlier ghlfs gave the same API: a snapshot saved under it
+	// is this library's.
+	Location, API, EarlierAPI string
+	Clock                     clockwork.Clock
+	Logger                    *slog.Logger
+}
+
+// Open returns the snapshot kept in cfg.Dir for the library, and starts
+// its writer. Temporary files an interrupted write left are removed.
+// Nothing is read until Load.
+func Open(cfg Config) *Snapshot {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &snapshot{
+	dir := cfg.Dir
+	s := &Snapshot{
 		path:     filepath.Join(dir, snapshotName),
-		location: location,
-		api:      api,
-		clock:    clock,
+		location: cfg.Location,
+		api:      cfg.API,
+		earlier:  cfg.EarlierAPI,
+		clock:    cfg.Clock,
 		log:      log,
 		interval: snapshotInterval,
-		folders:  make(map[string]savedFolder),
+		folders:  make(map[string]Folder),
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -296,46 +334,46 @@ func openSnapshot(dir, location, api string, clock clockwork.Clock, log *slog.Lo
 	return s
 }
 
-// load reads the snapshot and returns its folders, which it also keeps as
+// Load reads the snapshot and returns its folders, which it also keeps as
 // the state later writes start from. A snapshot of another library, of
 // another format version, or unreadable (corrupt, cut short, too large)
 // is ignored with one log line: load returns no folders and no error. An
 // error is returned only when the file could not be read at all; it is
 // not a reason to fail the mount.
-func (s *snapshot) load() (map[string]savedFolder, error) {
+func (s *Snapshot) Load() (map[string]Folder, error) {
 	f, err := os.Open(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]savedFolder{}, nil
+		return map[string]Folder{}, nil
 	}
 	if err != nil {
-		return map[string]savedFolder{}, fmt.Errorf("listing snapshot: %w", err)
+		return map[string]Folder{}, fmt.Errorf("listing snapshot: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return map[string]savedFolder{}, fmt.Errorf("listing snapshot: %w", err)
+		return map[string]Folder{}, fmt.Errorf("listing snapshot: %w", err)
 	}
 	if fi.Size() > maxSnapshotBytes {
 		s.log.Warn(fmt.Sprintf("listing snapshot %s is %d bytes, over %d: ignored; folders are listed again", s.path, fi.Size(), maxSnapshotBytes))
-		return map[string]savedFolder{}, nil
+		return map[string]Folder{}, nil
 	}
 	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			s.log.Warn(fmt.Sprintf("listing snapshot %s changed while read: ignored; folders are listed again", s.path))
-			return map[string]savedFolder{}, nil
+			return map[string]Folder{}, nil
 		}
-		return map[string]savedFolder{}, fmt.Errorf("listing snapshot: %w", err)
+		return map[string]Folder{}, fmt.Errorf("listing snapshot: %w", err)
 	}
 	folders, changes, err := s.decode(data)
 	var other *otherSnapshot
 	switch {
 	case errors.As(err, &other):
 		s.log.Info(fmt.Sprintf("listing snapshot %s ignored: %s; folders are listed again", s.path, other.why))
-		return map[string]savedFolder{}, nil
+		return map[string]Folder{}, nil
 	case err != nil:
 		s.log.Warn(fmt.Sprintf("listing snapshot %s is unreadable, ignored; folders are listed again: %v", s.path, err))
-		return map[string]savedFolder{}, nil
+		return map[string]Folder{}, nil
 	}
 	s.mu.Lock()
 	for id, sf := range folders {
@@ -348,11 +386,11 @@ func (s *snapshot) load() (map[string]savedFolder, error) {
 	return folders, nil
 }
 
-// setChanges records the changes to hand to the next mount (those of
+// SetChanges records the changes to hand to the next mount (those of
 // another kind than put, drop and rename are left out).
-func (s *snapshot) setChanges(cs []savedChange) {
-	cs = slices.DeleteFunc(slices.Clone(cs), func(sc savedChange) bool {
-		return sc.c.kind != putEntry && sc.c.kind != dropID && sc.c.kind != renameID
+func (s *Snapshot) SetChanges(cs []Change) {
+	cs = slices.DeleteFunc(slices.Clone(cs), func(sc Change) bool {
+		return sc.Kind != Put && sc.Kind != Drop && sc.Kind != Rename
 	})
 	if len(cs) > maxSnapChanges {
 		cs = cs[len(cs)-maxSnapChanges:]
@@ -365,27 +403,27 @@ func (s *snapshot) setChanges(cs []savedChange) {
 	s.wake()
 }
 
-// loadedChanges returns the changes the last load found.
-func (s *snapshot) loadedChanges() []savedChange {
+// LoadedChanges returns the changes the last load found.
+func (s *Snapshot) LoadedChanges() []Change {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.changes)
 }
 
-// put records folderID's listing, listed at listed. entries are kept, not
+// Put records folderID's listing, listed at listed. entries are kept, not
 // copied: they must not be changed afterwards (a State's never
 // are). Pending entries and entries without an id (files of the
 // write-back queue) are left out when written.
-func (s *snapshot) put(folderID string, entries []Entry, listed time.Time) {
+func (s *Snapshot) Put(folderID string, entries []Entry, listed time.Time) {
 	s.mu.Lock()
-	s.folders[folderID] = savedFolder{entries: entries, listed: listed}
+	s.folders[folderID] = Folder{Entries: entries, Listed: listed}
 	s.dirty = true
 	s.mu.Unlock()
 	s.wake()
 }
 
-// drop forgets folderID's listing.
-func (s *snapshot) drop(folderID string) {
+// Drop forgets folderID's listing.
+func (s *Snapshot) Drop(folderID string) {
 	s.mu.Lock()
 	if _, ok := s.folders[folderID]; ok {
 		delete(s.folders, folderID)
@@ -395,16 +433,16 @@ func (s *snapshot) drop(folderID string) {
 	s.wake()
 }
 
-func (s *snapshot) wake() {
+func (s *Snapshot) wake() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
 }
 
-// close writes the last state, if it changed, and stops the writer; it
+// Close writes the last state, if it changed, and stops the writer; it
 // returns the error of that write. Later calls return the same.
-func (s *snapshot) close() error {
+func (s *Snapshot) Close() error {
 	s.closeOne.Do(func() {
 		close(s.stop)
 		<-s.done
@@ -415,7 +453,7 @@ func (s *snapshot) close() error {
 
 // run writes the snapshot after each change, no sooner than interval
 // after the previous write.
-func (s *snapshot) run() {
+func (s *Snapshot) run() {
 	defer close(s.done)
 	var last time.Time // of the last write; zero: none yet
 	for {
@@ -441,7 +479,7 @@ func (s *snapshot) run() {
 // save writes the snapshot if it changed since the last write began. The
 // lock is held only to copy the map of folders (the listings themselves
 // are never changed), not across the write.
-func (s *snapshot) save() error {
+func (s *Snapshot) save() error {
 	s.mu.Lock()
 	if !s.dirty {
 		s.mu.Unlock()
@@ -477,7 +515,7 @@ func (s *snapshot) save() error {
 
 // write writes folders and changes to a temporary file and renames it
 // over the snapshot.
-func (s *snapshot) write(folders map[string]savedFolder, changes []savedChange) error {
+func (s *Snapshot) write(folders map[string]Folder, changes []Change) error {
 	pf, err := renameio.NewPendingFile(s.path, renameio.WithTempDir(filepath.Dir(s.path)))
 	if err != nil {
 		return err
@@ -490,7 +528,7 @@ func (s *snapshot) write(folders map[string]savedFolder, changes []savedChange) 
 	ids := slices.Sorted(maps.Keys(folders))
 	var kept []string
 	for _, id := range ids {
-		if snapFolderOK(id, folders[id].entries) {
+		if snapFolderOK(id, folders[id].Entries) {
 			kept = append(kept, id)
 		}
 	}
@@ -589,16 +627,16 @@ func snapDelta(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
+func appendSnapFolder(b []byte, id string, sf Folder) []byte {
 	b = appendSnapString(b, id)
-	b = binary.AppendVarint(b, snapTime(sf.listed))
+	b = binary.AppendVarint(b, snapTime(sf.Listed))
 	// The URL heads and tails, each once (one or two per location), and
 	// the content types, each once (a handful).
 	var strs, types []string
 	index := make(map[string]int)
 	typeIndex := make(map[string]int)
 	n := 0
-	for _, e := range sf.entries {
+	for _, e := range sf.Entries {
 		if !snapKept(e) {
 			continue
 		}
@@ -625,7 +663,7 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(n))
-	for _, e := range sf.entries {
+	for _, e := range sf.Entries {
 		if !snapKept(e) {
 			continue
 		}
@@ -683,30 +721,29 @@ func appendSnapFolder(b []byte, id string, sf savedFolder) []byte {
 
 // appendSnapChange appends a saved change in the file's form; false for
 // one out of the bounds load checks (it is left out).
-func appendSnapChange(b []byte, sc savedChange) ([]byte, bool) {
-	c := sc.c
-	if len(sc.folder) > remote.MaxIDBytes || len(c.itemID()) > remote.MaxIDBytes || c.itemID() == "" || len(c.name) > remote.MaxNameBytes ||
-		c.at.IsZero() || (c.kind == putEntry && (!snapKept(c.e) || !snapFolderOK(sc.folder, []Entry{c.e}))) {
+func appendSnapChange(b []byte, c Change) ([]byte, bool) {
+	if len(c.Folder) > remote.MaxIDBytes || len(c.itemID()) > remote.MaxIDBytes || c.itemID() == "" || len(c.Name) > remote.MaxNameBytes ||
+		c.At.IsZero() || (c.Kind == Put && (!snapKept(c.Entry) || !snapFolderOK(c.Folder, []Entry{c.Entry}))) {
 		return b, false
 	}
 	start := len(b)
-	b = appendSnapString(b, sc.folder)
-	switch c.kind {
-	case putEntry:
+	b = appendSnapString(b, c.Folder)
+	switch c.Kind {
+	case Put:
 		b = append(b, snapPut)
-		b = binary.AppendVarint(b, snapTime(c.at))
-		block := appendSnapFolder(nil, sc.folder, savedFolder{entries: []Entry{c.e}})
+		b = binary.AppendVarint(b, snapTime(c.At))
+		block := appendSnapFolder(nil, c.Folder, Folder{Entries: []Entry{c.Entry}})
 		b = binary.AppendUvarint(b, uint64(len(block)))
 		b = append(b, block...)
-	case dropID:
+	case Drop:
 		b = append(b, snapDrop)
-		b = binary.AppendVarint(b, snapTime(c.at))
-		b = appendSnapString(b, c.id)
-	case renameID:
+		b = binary.AppendVarint(b, snapTime(c.At))
+		b = appendSnapString(b, c.ID)
+	case Rename:
 		b = append(b, snapRename)
-		b = binary.AppendVarint(b, snapTime(c.at))
-		b = appendSnapString(b, c.id)
-		b = appendSnapString(b, c.name)
+		b = binary.AppendVarint(b, snapTime(c.At))
+		b = appendSnapString(b, c.ID)
+		b = appendSnapString(b, c.Name)
 	default:
 		return b[:start], false
 	}
@@ -715,11 +752,11 @@ func appendSnapChange(b []byte, sc savedChange) ([]byte, bool) {
 
 // decodeSnapChange reads one saved change, counting the entry it makes
 // against *budget, as the folders' are.
-func decodeSnapChange(r *snapReader, budget *int) (savedChange, error) {
-	var sc savedChange
-	sc.folder = string(r.bytes(remote.MaxIDBytes))
+func decodeSnapChange(r *snapReader, budget *int) (Change, error) {
+	var sc Change
+	sc.Folder = string(r.bytes(remote.MaxIDBytes))
 	kind := r.byte()
-	sc.c.at = r.time()
+	sc.At = r.time()
 	switch kind {
 	case snapPut:
 		block := r.bytes(len(r.b))
@@ -730,20 +767,20 @@ func decodeSnapChange(r *snapReader, budget *int) (savedChange, error) {
 		if err != nil {
 			return sc, err
 		}
-		if id != sc.folder || len(sf.entries) != 1 {
+		if id != sc.Folder || len(sf.Entries) != 1 {
 			r.fail("a change's entry is not one of its folder")
 			break
 		}
-		sc.c.kind, sc.c.e = putEntry, sf.entries[0]
+		sc.Kind, sc.Entry = Put, sf.Entries[0]
 	case snapDrop:
-		sc.c.kind, sc.c.id = dropID, string(r.bytes(remote.MaxIDBytes))
+		sc.Kind, sc.ID = Drop, string(r.bytes(remote.MaxIDBytes))
 	case snapRename:
-		sc.c.kind, sc.c.id = renameID, string(r.bytes(remote.MaxIDBytes))
-		sc.c.name = string(r.bytes(remote.MaxNameBytes))
+		sc.Kind, sc.ID = Rename, string(r.bytes(remote.MaxIDBytes))
+		sc.Name = string(r.bytes(remote.MaxNameBytes))
 	default:
 		r.fail("an unknown kind of change")
 	}
-	if r.err == nil && (sc.c.itemID() == "" || sc.c.at.IsZero()) {
+	if r.err == nil && (sc.itemID() == "" || sc.At.IsZero()) {
 		r.fail("a change without an id or a time")
 	}
 	return sc, r.err
@@ -758,7 +795,7 @@ var errSnapCorrupt = errors.New("corrupt")
 
 // decode reads a whole snapshot file: its folders and the changes it
 // hands on.
-func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, error) {
+func (s *Snapshot) decode(data []byte) (map[string]Folder, []Change, error) {
 	if len(data) < len(snapshotMagic) || string(data[:len(snapshotMagic)]) != snapshotMagic {
 		return nil, nil, errors.New("not a listing snapshot")
 	}
@@ -790,7 +827,7 @@ func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, e
 		r.fail("more than a snapshot of its size may take in memory")
 		n = 0
 	}
-	folders := make(map[string]savedFolder, n)
+	folders := make(map[string]Folder, n)
 	for range n {
 		chunk := r.bytes(len(body))
 		if r.err != nil {
@@ -812,7 +849,7 @@ func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, e
 	if budget -= m * snapChangeCost; budget < 0 {
 		r.fail("more than a snapshot of its size may take in memory")
 	}
-	var changes []savedChange
+	var changes []Change
 	for i := 0; i < m && r.err == nil; i++ {
 		sc, err := decodeSnapChange(r, &budget)
 		if err != nil {
@@ -828,7 +865,7 @@ func (s *snapshot) decode(data []byte) (map[string]savedFolder, []savedChange, e
 
 // decodeSnapFolder decodes one folder's block, counting what it makes
 // in memory against *budget before it makes it.
-func decodeSnapFolder(chunk []byte, budget *int) (string, savedFolder, error) {
+func decodeSnapFolder(chunk []byte, budget *int) (string, Folder, error) {
 	// One string for the folder: ids and names are parts of it.
 	r := &snapReader{b: chunk, s: string(chunk)}
 	spend := func(n, cost int) int {
@@ -859,7 +896,7 @@ func decodeSnapFolder(chunk []byte, budget *int) (string, savedFolder, error) {
 	}
 	n = spend(n, snapEntryCost)
 	if r.err != nil {
-		return "", savedFolder{}, r.err
+		return "", Folder{}, r.err
 	}
 	entries := make([]Entry, n)
 	for i := range entries {
@@ -918,9 +955,9 @@ func decodeSnapFolder(chunk []byte, budget *int) (string, savedFolder, error) {
 		r.fail("bytes past a folder's end")
 	}
 	if r.err != nil {
-		return "", savedFolder{}, r.err
+		return "", Folder{}, r.err
 	}
-	return id, savedFolder{entries: entries, listed: listed}, nil
+	return id, Folder{Entries: entries, Listed: listed}, nil
 }
 
 // snapReader reads a snapshot's bytes; the first error sticks, and every
