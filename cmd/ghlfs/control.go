@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
 	"github.com/ghlfs/ghlfs/fs"
 )
 
@@ -218,7 +219,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		uid, known := peerUID(c)
+		uid, known := peercred.UID(c)
 		if !known || uid == os.Geteuid() || uid == 0 {
 			return c, nil
 		}

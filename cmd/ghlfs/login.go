@@ -23,6 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
@@ -413,7 +414,7 @@ func requestPeerUID(r *http.Request) (int, bool) {
 	if !ok || err != nil {
 		return 0, false
 	}
-	return loopbackPeerUID(peer, local)
+	return peercred.LoopbackUID(peer, local)
 }
 
 // openBrowser opens u where a desktop is there to show it, with xdg-open

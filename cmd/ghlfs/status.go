@@ -20,6 +20,8 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -199,7 +201,7 @@ func controlClient(sock string) *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			if uid, known := peerUID(c); known && uid != os.Geteuid() {
+			if uid, known := peercred.UID(c); known && uid != os.Geteuid() {
 				c.Close()
 				return nil, fmt.Errorf("the control socket %s is served by another user (uid %d), not by a ghlfs of yours: not trusted", sock, uid)
 			}
