@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
@@ -141,7 +142,7 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	if err := os.MkdirAll(filepath.Dir(f.tokenFile), 0o700); err != nil {
 		return err
 	}
-	if err := checkSecretDir("token file", f.tokenFile); err != nil {
+	if err := perms.CheckSecretDir("token file", f.tokenFile); err != nil {
 		return err
 	}
 	state := randomState()
@@ -386,7 +387,7 @@ func (p *startPage) serve(w http.ResponseWriter, r *http.Request) {
 	if uid, ok := requestPeerUID(r); ok && uid != os.Getuid() {
 		http.Error(w, "This is another user's login: ghlfs refused it.", http.StatusForbidden)
 		select {
-		case p.notes <- fmt.Sprintf("ghlfs: another user (%s) opened this login's start page, and was refused", userName(uid)):
+		case p.notes <- fmt.Sprintf("ghlfs: another user (%s) opened this login's start page, and was refused", perms.UserName(uid)):
 		default:
 		}
 		return

@@ -14,6 +14,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
@@ -103,7 +104,7 @@ func (mp *mountPoint) startProfile() error {
 	if mp.opts.cpuProfile == "" {
 		return nil
 	}
-	f, err := createPrivate(mp.opts.cpuProfile, true)
+	f, err := perms.CreatePrivate(mp.opts.cpuProfile, true)
 	if err != nil {
 		return fmt.Errorf("GHLFS_CPUPROFILE: %w", err)
 	}
@@ -183,7 +184,7 @@ func (mp *mountPoint) openCacheDir() (err error) {
 	if mp.cacheDir, err = filepath.Abs(cacheDir); err != nil {
 		return err
 	}
-	return checkCacheDir(mp.cacheDir)
+	return perms.CheckCacheDir(mp.cacheDir)
 }
 
 // openLog opens the log (--log-file, stderr, or a daemon's syslog or
