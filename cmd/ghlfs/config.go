@@ -33,7 +33,7 @@ func defaultConfigPath() string {
 
 // readConfig reads a KEY=VALUE file. A missing file at the default path
 // is no error. A file that other users may change is refused, and so is
-// one holding GHL_TOKEN or GHL_CLIENT_SECRET that they may read (perms.go).
+// one holding GHL_TOKEN or GHL_CLIENT_SECRET that they may read (internal/perms).
 func readConfig(path string, explicit bool) (map[string]string, error) {
 	conf := map[string]string{}
 	if path == "" {

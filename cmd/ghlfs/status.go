@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
 )
 
@@ -128,7 +129,7 @@ func runStatus(w io.Writer, mountpoint string, watch, asJSON bool) error {
 func statusOf(mountpoint string) (statusReport, error) {
 	pid, sock, ok := controlSocket(mountpoint)
 	if !ok {
-		if mounted, err := isGhlfsMount(mountpoint); err == nil && !mounted {
+		if mounted, err := mounts.IsGhlfs(mountpoint); err == nil && !mounted {
 			return statusReport{}, fmt.Errorf("%s is not a ghlfs mount", mountpoint)
 		}
 		return statusReport{}, fmt.Errorf("%s: no status to read (no control socket: a ghlfs older than this one, or another user's mount)", mountpoint)
@@ -144,8 +145,8 @@ func statusOf(mountpoint string) (statusReport, error) {
 // table, and those unmounted but still finishing their uploads. A mount
 // that cannot be asked is a line of problems.
 func allStatuses() ([]statusReport, []string, error) {
-	mps, err := userMounts()
-	if err != nil && !errors.Is(err, errNoMountTable) {
+	mps, err := mounts.UserMounts()
+	if err != nil && !errors.Is(err, mounts.ErrNoMountTable) {
 		return nil, nil, err
 	}
 	// Mounts unmounted and still finishing their uploads have a pid

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 )
 
 func newUnmountCmd() *cobra.Command {
@@ -40,7 +40,7 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 	if err != nil {
 		return err
 	}
-	mounted, err := isGhlfsMount(mp)
+	mounted, err := mounts.IsGhlfs(mp)
 	if err != nil {
 		return err
 	}
@@ -64,18 +64,5 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 		}
 		return stopServer(p, mp, wait, true, waiting)
 	}
-	return unmountDirect(mp)
-}
-
-// unmountDirect unmounts mp itself; the serving ghlfs then finishes on its
-// own.
-func unmountDirect(mp string) error {
-	if os.Geteuid() == 0 {
-		if err := unmountPath(mp, 0); err == nil {
-			return nil
-		} else if !errors.Is(err, syscall.EPERM) {
-			return fmt.Errorf("unmount %s: %w", mp, err)
-		}
-	}
-	return fusermount("-u", mp)
+	return mounts.Unmount(mp)
 }

@@ -14,12 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lazyUnmount detaches a normal user's mount now, through fusermount3;
-// it goes once nothing uses it. (Root's goes through its mount guard.)
-func lazyUnmount(mp string) error {
-	return fusermount("-u", "-z", mp)
-}
-
 // proc is a running ghlfs, held by a pidfd: a signal sent through it
 // reaches that process, never one that took its pid since.
 type proc struct {
@@ -76,36 +70,6 @@ func processStart(pid int) (uint64, bool) {
 	}
 	v, err := strconv.ParseUint(fields[startField], 10, 64)
 	return v, err == nil
-}
-
-// isGhlfsMount reports whether mountpoint is a mount of ghlfs.
-func isGhlfsMount(mountpoint string) (bool, error) {
-	mounts, err := ghlfsMounts()
-	for _, m := range mounts {
-		if m.dir == mountpoint {
-			return true, nil
-		}
-	}
-	return false, err
-}
-
-// unescapeMountinfo undoes the octal escapes of /proc/self/mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // stopServer asks the ghlfs serving mp to stop (with signal; else it was

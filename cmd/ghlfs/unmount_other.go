@@ -3,17 +3,10 @@
 package main
 
 import (
-	"errors"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 )
-
-// lazyUnmount unmounts at once, forcibly (this system has no lazy
-// unmount): a mount whose server died must go.
-func lazyUnmount(mp string) error {
-	return unix.Unmount(mp, unix.MNT_FORCE)
-}
 
 // proc is a running ghlfs (none here: see servingProc).
 type proc struct{ pid int }
@@ -30,12 +23,5 @@ func servingProc(mountpoint string) (*proc, bool) { return nil, false }
 func processStart(pid int) (uint64, bool) { return 0, false }
 
 func stopServer(p *proc, mp string, wait time.Duration, signal bool, waiting func()) error {
-	return unmountDirect(mp)
+	return mounts.Unmount(mp)
 }
-
-// isGhlfsMount reports whether mountpoint is a FUSE mount named ghlfs.
-func isGhlfsMount(mountpoint string) (bool, error) {
-	return statfsGhlfs(mountpoint)
-}
-
-var errNoMountTable = errors.New("this system's mount table cannot be read")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 )
 
 // unmountProgress shows, while "ghlfs unmount" waits, the uploads the
@@ -100,7 +102,7 @@ func forceUnmount(mp string, p *proc, sock string, mounted bool, wait time.Durat
 		}
 	}
 	if mounted {
-		return unmountDirect(mp) // the ghlfs serving it finishes on its own
+		return mounts.Unmount(mp) // the ghlfs serving it finishes on its own
 	}
 	return fmt.Errorf("%s: the ghlfs still finishing its uploads (pid %d) cannot be told to stop; it exits within its --unmount-grace", mp, p.pid)
 }
