@@ -17,6 +17,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 	"github.com/ghlfs/ghlfs/fs"
 )
 
@@ -117,7 +118,7 @@ func socketPath(cacheDir, mountpoint string) string {
 	if len(p) <= 100 {
 		return p
 	}
-	dir, err := pidDir()
+	dir, err := pidfile.Dir()
 	if err != nil {
 		return p // too long: listening fails, and says so
 	}

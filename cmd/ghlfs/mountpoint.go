@@ -16,6 +16,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
@@ -274,7 +275,7 @@ func (mp *mountPoint) startControl() error {
 // writePidFile writes the pid file, where ghlfs unmount finds this
 // process, to let it finish its uploads. Without one the mount goes on.
 func (mp *mountPoint) writePidFile() error {
-	if path, err := writePidFile(mp.path, mp.socket); err != nil {
+	if path, err := pidfile.Write(mp.path, mp.socket); err != nil {
 		mp.log.Warn("could not write a pid file; ghlfs unmount will not wait for the uploads", "err", err)
 	} else {
 		mp.then(func() { os.Remove(path) })

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -152,11 +153,11 @@ func allStatuses() ([]statusReport, []string, error) {
 	// Mounts unmounted and still finishing their uploads have a pid
 	// file, and no line in the mount table any more.
 	var reports []statusReport
-	for _, f := range allPidFiles() {
-		if pf, ok := readPidFile(f); ok && !slices.Contains(mps, pf.mountpoint) {
+	for _, f := range pidfile.All() {
+		if pf, ok := pidfile.Read(f); ok && !slices.Contains(mps, pf.Mountpoint) {
 			// Pid files outlive mounts that were killed: only one whose
 			// ghlfs answers for it counts.
-			if rep, err := statusOf(pf.mountpoint); err == nil {
+			if rep, err := statusOf(pf.Mountpoint); err == nil {
 				reports = append(reports, rep)
 			}
 		}
@@ -177,16 +178,16 @@ func allStatuses() ([]statusReport, []string, error) {
 // controlSocket is the control socket of the ghlfs serving mountpoint,
 // as its pid file names it, if that ghlfs is still running.
 func controlSocket(mountpoint string) (pid int, sock string, ok bool) {
-	pf, ok := readPidFile(findPidFile(mountpoint))
-	if !ok || pf.mountpoint != mountpoint || pf.socket == "" {
+	pf, ok := pidfile.Read(pidfile.Find(mountpoint))
+	if !ok || pf.Mountpoint != mountpoint || pf.Socket == "" {
 		return 0, "", false
 	}
-	p, serving := servingProc(mountpoint)
+	p, serving := pidfile.Serving(mountpoint)
 	if !serving {
 		return 0, "", false
 	}
-	p.close()
-	return pf.pid, pf.socket, true
+	p.Close()
+	return pf.PID, pf.Socket, true
 }
 
 // controlClient talks HTTP to a control socket, once it is known to be

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 )
 
 func newUnmountCmd() *cobra.Command {
@@ -46,12 +47,12 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 	}
 	// A ghlfs unmounted already may still be finishing its uploads: it
 	// can be waited for, or told not to.
-	p, serving := servingProc(mp)
+	p, serving := pidfile.Serving(mp)
 	if !mounted && !serving {
 		return fmt.Errorf("%s is not a ghlfs mount", mp)
 	}
 	if serving {
-		defer p.close()
+		defer p.Close()
 	}
 	_, sock, _ := controlSocket(mp)
 	if force {
@@ -62,7 +63,7 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 		if sock != "" {
 			waiting = newUnmountProgress(os.Stderr, sock).show
 		}
-		return stopServer(p, mp, wait, true, waiting)
+		return p.Stop(wait, true, waiting)
 	}
 	return mounts.Unmount(mp)
 }
