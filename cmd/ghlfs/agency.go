@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
@@ -32,7 +33,7 @@ const locationOpeners = 4
 
 // mountAgency opens an agency's locations, and mounts them on mountpoint
 // through guard.
-func (mp *mountPoint) mountAgency(mountpoint string, guard *mountGuard, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
 	// One ghlfs per agency cache dir, as per location: a second would
 	// find every location's queue locked and show them all empty, and
 	// take the first's control socket (ghlfs status and unmount of the
@@ -99,7 +100,7 @@ func (mp *mountPoint) mountAgency(mountpoint string, guard *mountGuard, cacheDir
 		})
 	}
 	g.Wait()
-	server, err := guard.mount(fs.NewAgency(locs, opts).MountVia)
+	server, err := guard.Mount(fs.NewAgency(locs, opts).MountVia)
 	if err != nil {
 		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}

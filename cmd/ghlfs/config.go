@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 )
 
 // Settings come from flags, then the environment, then a config file of
@@ -31,13 +33,13 @@ func defaultConfigPath() string {
 
 // readConfig reads a KEY=VALUE file. A missing file at the default path
 // is no error. A file that other users may change is refused, and so is
-// one holding GHL_TOKEN or GHL_CLIENT_SECRET that they may read (perms.go).
+// one holding GHL_TOKEN or GHL_CLIENT_SECRET that they may read (internal/perms).
 func readConfig(path string, explicit bool) (map[string]string, error) {
 	conf := map[string]string{}
 	if path == "" {
 		return conf, nil
 	}
-	f, err := openPrivate("config file", path, false)
+	f, err := perms.OpenPrivate("config file", path, false)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !explicit {
 			return conf, nil
@@ -68,7 +70,7 @@ func readConfig(path string, explicit bool) (map[string]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config file: %w", err)
 		}
-		if err := checkPrivate("config file", path, fi, true); err != nil {
+		if err := perms.CheckPrivate("config file", path, fi, true); err != nil {
 			return nil, err
 		}
 	}
@@ -123,7 +125,7 @@ func readTokenFile(path string) (string, error) {
 
 // readSecretFile returns the first line of a file only its owner may read.
 func readSecretFile(kind, path string) (string, error) {
-	f, err := openPrivate(kind, path, true)
+	f, err := perms.OpenPrivate(kind, path, true)
 	if err != nil {
 		return "", err
 	}

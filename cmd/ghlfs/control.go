@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 	"github.com/ghlfs/ghlfs/fs"
 )
 
@@ -116,7 +118,7 @@ func socketPath(cacheDir, mountpoint string) string {
 	if len(p) <= 100 {
 		return p
 	}
-	dir, err := pidDir()
+	dir, err := pidfile.Dir()
 	if err != nil {
 		return p // too long: listening fails, and says so
 	}
@@ -218,7 +220,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		uid, known := peerUID(c)
+		uid, known := peercred.UID(c)
 		if !known || uid == os.Geteuid() || uid == 0 {
 			return c, nil
 		}

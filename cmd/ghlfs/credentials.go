@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 )
@@ -62,7 +63,7 @@ func readCredentials(flagFile string, conf map[string]string, apiURL string) (*c
 // (JSON, as ghlfs login writes) rather than one token; either must be
 // private to its owner.
 func isTokenSetFile(path string) (bool, error) {
-	f, err := openPrivate("token file", path, true)
+	f, err := perms.OpenPrivate("token file", path, true)
 	if err != nil {
 		return false, err
 	}

@@ -8,6 +8,8 @@ import (
 	"log/syslog"
 	"os"
 	"sync"
+
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 )
 
 // newLogger makes the mount's logger: text lines to stderr, or appended
@@ -42,7 +44,7 @@ func newLogger(level, logFile string, daemonChild bool, cacheDir string) (*slog.
 
 // openLogFile opens a log file to append to, private to its owner.
 func openLogFile(path string) (*os.File, error) {
-	f, err := createPrivate(path, false)
+	f, err := perms.CreatePrivate(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("--log-file: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -359,18 +358,6 @@ func rcBase(u string) string {
 		return ghl.DefaultBaseURL
 	}
 	return u
-}
-
-func fusermount(args ...string) error {
-	bin := "fusermount3"
-	if _, err := exec.LookPath(bin); err != nil {
-		bin = "fusermount"
-	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %v: %s", bin, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }
 
 // unreachable tells a failure of the API to answer (down, overloaded,

@@ -14,6 +14,9 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
@@ -38,7 +41,7 @@ type mountPoint struct {
 	cacheDir string
 	log      *slog.Logger
 	metrics  *metricsServer // nil without --metrics-addr
-	guard    *mountGuard
+	guard    *mounts.Guard
 	libs     []*library
 	server   *fuse.Server
 	socket   string // the control socket; "" when there is none
@@ -103,7 +106,7 @@ func (mp *mountPoint) startProfile() error {
 	if mp.opts.cpuProfile == "" {
 		return nil
 	}
-	f, err := createPrivate(mp.opts.cpuProfile, true)
+	f, err := perms.CreatePrivate(mp.opts.cpuProfile, true)
 	if err != nil {
 		return fmt.Errorf("GHLFS_CPUPROFILE: %w", err)
 	}
@@ -183,7 +186,7 @@ func (mp *mountPoint) openCacheDir() (err error) {
 	if mp.cacheDir, err = filepath.Abs(cacheDir); err != nil {
 		return err
 	}
-	return checkCacheDir(mp.cacheDir)
+	return perms.CheckCacheDir(mp.cacheDir)
 }
 
 // openLog opens the log (--log-file, stderr, or a daemon's syslog or
@@ -214,24 +217,24 @@ func (mp *mountPoint) startMetrics() (err error) {
 
 // mount opens the libraries (one, or an agency's) and mounts them. As
 // root, the mount is made, and unmounted, through handles on the
-// mountpoint and its folder (mountguard_linux.go).
+// mountpoint and its folder (internal/mounts).
 func (mp *mountPoint) mount() (err error) {
 	mp.then(func() {
 		for _, l := range mp.libs {
 			l.store.Close()
 		}
 	})
-	if mp.guard, err = newMountGuard(mp.path); err != nil {
+	if mp.guard, err = mounts.NewGuard(mp.path); err != nil {
 		return err
 	}
-	mp.then(mp.guard.close)
+	mp.then(mp.guard.Close)
 	if mp.agency {
 		mp.libs, mp.server, err = mp.mountAgency(mp.path, mp.guard, mp.cacheDir, mp.opts.fs)
 	} else {
 		var lib *library
 		if lib, err = mp.openLibrary(mp.location, mp.cacheDir, true); err == nil {
 			mp.libs = []*library{lib}
-			if mp.server, err = mp.guard.mount(fs.New(lib.store, mp.opts.fs).MountVia); err != nil {
+			if mp.server, err = mp.guard.Mount(fs.New(lib.store, mp.opts.fs).MountVia); err != nil {
 				err = fmt.Errorf("mount %s: %w", mp.path, err)
 			}
 		}
@@ -272,7 +275,7 @@ func (mp *mountPoint) startControl() error {
 // writePidFile writes the pid file, where ghlfs unmount finds this
 // process, to let it finish its uploads. Without one the mount goes on.
 func (mp *mountPoint) writePidFile() error {
-	if path, err := writePidFile(mp.path, mp.socket); err != nil {
+	if path, err := pidfile.Write(mp.path, mp.socket); err != nil {
 		mp.log.Warn("could not write a pid file; ghlfs unmount will not wait for the uploads", "err", err)
 	} else {
 		mp.then(func() { os.Remove(path) })
@@ -331,9 +334,9 @@ func (mp *mountPoint) unmount(why string) {
 			l.store.Close()
 		}
 	}
-	if err := mp.guard.unmount(mp.server, false); err != nil {
+	if err := mp.guard.Unmount(mp.server, false); err != nil {
 		mp.log.Warn("unmount failed (files still open?); detaching lazily", "err", err)
-		if err := mp.guard.unmount(mp.server, true); err != nil {
+		if err := mp.guard.Unmount(mp.server, true); err != nil {
 			mp.log.Error("lazy unmount failed", "err", err)
 		}
 	}
@@ -368,11 +371,6 @@ func (mp *mountPoint) drain() {
 		mp.log.Warn(fmt.Sprintf("%d files were still open for writing; they were not uploaded, and the next mount keeps them aside in %s", writing, aside))
 	}
 }
-
-// mounter makes a mount: mount(2) is given target; reach, once it is
-// made, returns a path to its root, or fails having undone it. With
-// reach nil, target is the mountpoint (fs.FS.MountVia).
-type mounter func(target string, reach func() (string, error)) (*fuse.Server, error)
 
 // library is one location's library: what its backend sent (status and
 // metrics read it), and its store.

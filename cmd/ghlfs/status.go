@@ -20,6 +20,10 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -126,7 +130,7 @@ func runStatus(w io.Writer, mountpoint string, watch, asJSON bool) error {
 func statusOf(mountpoint string) (statusReport, error) {
 	pid, sock, ok := controlSocket(mountpoint)
 	if !ok {
-		if mounted, err := isGhlfsMount(mountpoint); err == nil && !mounted {
+		if mounted, err := mounts.IsGhlfs(mountpoint); err == nil && !mounted {
 			return statusReport{}, fmt.Errorf("%s is not a ghlfs mount", mountpoint)
 		}
 		return statusReport{}, fmt.Errorf("%s: no status to read (no control socket: a ghlfs older than this one, or another user's mount)", mountpoint)
@@ -142,18 +146,18 @@ func statusOf(mountpoint string) (statusReport, error) {
 // table, and those unmounted but still finishing their uploads. A mount
 // that cannot be asked is a line of problems.
 func allStatuses() ([]statusReport, []string, error) {
-	mps, err := userMounts()
-	if err != nil && !errors.Is(err, errNoMountTable) {
+	mps, err := mounts.UserMounts()
+	if err != nil && !errors.Is(err, mounts.ErrNoMountTable) {
 		return nil, nil, err
 	}
 	// Mounts unmounted and still finishing their uploads have a pid
 	// file, and no line in the mount table any more.
 	var reports []statusReport
-	for _, f := range allPidFiles() {
-		if pf, ok := readPidFile(f); ok && !slices.Contains(mps, pf.mountpoint) {
+	for _, f := range pidfile.All() {
+		if pf, ok := pidfile.Read(f); ok && !slices.Contains(mps, pf.Mountpoint) {
 			// Pid files outlive mounts that were killed: only one whose
 			// ghlfs answers for it counts.
-			if rep, err := statusOf(pf.mountpoint); err == nil {
+			if rep, err := statusOf(pf.Mountpoint); err == nil {
 				reports = append(reports, rep)
 			}
 		}
@@ -174,16 +178,16 @@ func allStatuses() ([]statusReport, []string, error) {
 // controlSocket is the control socket of the ghlfs serving mountpoint,
 // as its pid file names it, if that ghlfs is still running.
 func controlSocket(mountpoint string) (pid int, sock string, ok bool) {
-	pf, ok := readPidFile(findPidFile(mountpoint))
-	if !ok || pf.mountpoint != mountpoint || pf.socket == "" {
+	pf, ok := pidfile.Read(pidfile.Find(mountpoint))
+	if !ok || pf.Mountpoint != mountpoint || pf.Socket == "" {
 		return 0, "", false
 	}
-	p, serving := servingProc(mountpoint)
+	p, serving := pidfile.Serving(mountpoint)
 	if !serving {
 		return 0, "", false
 	}
-	p.close()
-	return pf.pid, pf.socket, true
+	p.Close()
+	return pf.PID, pf.Socket, true
 }
 
 // controlClient talks HTTP to a control socket, once it is known to be
@@ -199,7 +203,7 @@ func controlClient(sock string) *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			if uid, known := peerUID(c); known && uid != os.Geteuid() {
+			if uid, known := peercred.UID(c); known && uid != os.Geteuid() {
 				c.Close()
 				return nil, fmt.Errorf("the control socket %s is served by another user (uid %d), not by a ghlfs of yours: not trusted", sock, uid)
 			}

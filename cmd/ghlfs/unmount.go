@@ -1,14 +1,15 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 )
 
 func newUnmountCmd() *cobra.Command {
@@ -40,18 +41,18 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 	if err != nil {
 		return err
 	}
-	mounted, err := isGhlfsMount(mp)
+	mounted, err := mounts.IsGhlfs(mp)
 	if err != nil {
 		return err
 	}
 	// A ghlfs unmounted already may still be finishing its uploads: it
 	// can be waited for, or told not to.
-	p, serving := servingProc(mp)
+	p, serving := pidfile.Serving(mp)
 	if !mounted && !serving {
 		return fmt.Errorf("%s is not a ghlfs mount", mp)
 	}
 	if serving {
-		defer p.close()
+		defer p.Close()
 	}
 	_, sock, _ := controlSocket(mp)
 	if force {
@@ -62,20 +63,7 @@ func runUnmount(mountpoint string, wait time.Duration, force bool) error {
 		if sock != "" {
 			waiting = newUnmountProgress(os.Stderr, sock).show
 		}
-		return stopServer(p, mp, wait, true, waiting)
+		return p.Stop(wait, true, waiting)
 	}
-	return unmountDirect(mp)
-}
-
-// unmountDirect unmounts mp itself; the serving ghlfs then finishes on its
-// own.
-func unmountDirect(mp string) error {
-	if os.Geteuid() == 0 {
-		if err := unmountPath(mp, 0); err == nil {
-			return nil
-		} else if !errors.Is(err, syscall.EPERM) {
-			return fmt.Errorf("unmount %s: %w", mp, err)
-		}
-	}
-	return fusermount("-u", mp)
+	return mounts.Unmount(mp)
 }

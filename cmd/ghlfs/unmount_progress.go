@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 )
 
 // unmountProgress shows, while "ghlfs unmount" waits, the uploads the
@@ -85,11 +88,11 @@ func (p *unmountProgress) fit(s string) string {
 // forceUnmount unmounts mp at once: the serving ghlfs is told not to wait
 // for its uploads (they stay queued for the next mount), and unmount
 // returns once it has exited.
-func forceUnmount(mp string, p *proc, sock string, mounted bool, wait time.Duration) error {
+func forceUnmount(mp string, p *pidfile.Proc, sock string, mounted bool, wait time.Duration) error {
 	if p != nil && sock != "" {
 		rep, _ := fetchStatus(sock)
 		if err := askUnmount(sock, true); err == nil {
-			if err := stopServer(p, mp, wait, false, func() {}); err != nil {
+			if err := p.Stop(wait, false, func() {}); err != nil {
 				return err
 			}
 			if n := len(rep.Uploads); n > 0 {
@@ -100,7 +103,7 @@ func forceUnmount(mp string, p *proc, sock string, mounted bool, wait time.Durat
 		}
 	}
 	if mounted {
-		return unmountDirect(mp) // the ghlfs serving it finishes on its own
+		return mounts.Unmount(mp) // the ghlfs serving it finishes on its own
 	}
-	return fmt.Errorf("%s: the ghlfs still finishing its uploads (pid %d) cannot be told to stop; it exits within its --unmount-grace", mp, p.pid)
+	return fmt.Errorf("%s: the ghlfs still finishing its uploads (pid %d) cannot be told to stop; it exits within its --unmount-grace", mp, p.PID)
 }

@@ -1,6 +1,6 @@
 //go:build darwin
 
-package main
+package peercred
 
 import (
 	"net"
@@ -8,9 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// peerUID is the uid of the process at the other end of a unix socket
+// UID is the uid of the process at the other end of a unix socket
 // (LOCAL_PEERCRED), and whether it could be told.
-func peerUID(c net.Conn) (int, bool) {
+func UID(c net.Conn) (int, bool) {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		return 0, false
@@ -29,6 +29,6 @@ func peerUID(c net.Conn) (int, bool) {
 	return int(cred.Uid), true
 }
 
-// loopbackPeerUID: this system's tables of sockets are not read; the
+// LoopbackUID: this system's tables of sockets are not read; the
 // owner of a loopback connection's other end is not known.
-func loopbackPeerUID(peer, local *net.TCPAddr) (int, bool) { return 0, false }
+func LoopbackUID(peer, local *net.TCPAddr) (int, bool) { return 0, false }

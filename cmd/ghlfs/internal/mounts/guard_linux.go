@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package mounts
 
 import (
 	"errors"
@@ -46,23 +46,23 @@ import (
 // A normal user mounts and unmounts through fusermount3, which makes
 // these checks itself (it is setuid root, and has the same problem).
 
-// mountGuard is how a mount is made and unmounted: as root, through
+// Guard is how a mount is made and unmounted: as root, through
 // handles on its folder and its parent folder; otherwise by its path.
-type mountGuard struct {
+type Guard struct {
 	mountpoint string   // as given, for messages and the lazy fallback
 	byPath     bool     // not root: mounted and unmounted by path
 	name       string   // the mountpoint's name in parent
 	ref        mountRef // the mount made, once reached
 
-	// mu is held while parent is used (reach, unmount), so that close
+	// mu is held while parent is used (reach, unmount), so that Close
 	// never lets it go under an unmount under way. A leaf.
 	mu     sync.Mutex
 	parent int // O_PATH handle on the mountpoint's parent; guarded by mu; -1 once closed
 }
 
-// newMountGuard readies a mount at mountpoint (absolute).
-func newMountGuard(mountpoint string) (*mountGuard, error) {
-	g := &mountGuard{mountpoint: mountpoint, parent: -1}
+// NewGuard readies a mount at mountpoint (absolute).
+func NewGuard(mountpoint string) (*Guard, error) {
+	g := &Guard{mountpoint: mountpoint, parent: -1}
 	if os.Geteuid() != 0 {
 		g.byPath = true
 		return g, nil
@@ -90,10 +90,10 @@ func newMountGuard(mountpoint string) (*mountGuard, error) {
 	return g, nil
 }
 
-// mount makes the mount with m: as root, on the folder at the
+// Mount makes the mount with m: as root, on the folder at the
 // mountpoint the moment before, whatever is put at its path since, and
 // only where the mountpoint still is that folder (see above).
-func (g *mountGuard) mount(m mounter) (*fuse.Server, error) {
+func (g *Guard) Mount(m Mounter) (*fuse.Server, error) {
 	if g.byPath {
 		return m(g.mountpoint, nil)
 	}
@@ -130,7 +130,7 @@ func (g *mountGuard) mount(m mounter) (*fuse.Server, error) {
 // one, records it, and returns a handle on its root. It fails when the
 // mountpoint is no longer the folder mounted on (swapped, for a symlink
 // or another folder, after it was opened).
-func (g *mountGuard) reach() (int, error) {
+func (g *Guard) reach() (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	swapped := func(err error) (int, error) {
@@ -164,7 +164,7 @@ func (g *mountGuard) reach() (int, error) {
 }
 
 // at is the mountpoint as seen through the handle on its parent.
-func (g *mountGuard) at() string { return fdPath(g.parent, g.name) }
+func (g *Guard) at() string { return fdPath(g.parent, g.name) }
 
 // fdPath is the path of name in the folder open as fd; of that folder
 // itself when name is "".
@@ -175,10 +175,10 @@ func fdPath(fd int, name string) string {
 	return fmt.Sprintf("/proc/self/fd/%d/%s", fd, name)
 }
 
-// unmount unmounts the mount made; with lazy, it is detached now even if
+// Unmount unmounts the mount made; with lazy, it is detached now even if
 // busy. Without lazy, a busy mount is tried a few times (a file released
 // a moment ago may still be counted), as go-fuse's Unmount does.
-func (g *mountGuard) unmount(server *fuse.Server, lazy bool) error {
+func (g *Guard) Unmount(server *fuse.Server, lazy bool) error {
 	if g.byPath {
 		if lazy {
 			return lazyUnmount(g.mountpoint)
@@ -206,7 +206,7 @@ func (g *mountGuard) unmount(server *fuse.Server, lazy bool) error {
 	return err
 }
 
-func (g *mountGuard) unmountOnce(flags int) error {
+func (g *Guard) unmountOnce(flags int) error {
 	ref, err := mountAt(g.parent, g.name)
 	if err != nil {
 		return fmt.Errorf("unmount %s: %w", g.mountpoint, err)
@@ -220,8 +220,8 @@ func (g *mountGuard) unmountOnce(flags int) error {
 	return nil
 }
 
-// close lets go of the handle on the parent, once no unmount uses it.
-func (g *mountGuard) close() {
+// Close lets go of the handle on the parent, once no unmount uses it.
+func (g *Guard) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.parent >= 0 {
@@ -332,4 +332,10 @@ func unmountPath(mp string, flags int) error {
 		return fmt.Errorf("%s is not a ghlfs mount (what is there is not the ghlfs mount the mount table names at that path): left alone", mp)
 	}
 	return unix.Unmount(fdPath(fd, name), flags|unix.UMOUNT_NOFOLLOW)
+}
+
+// lazyUnmount detaches a normal user's mount now, through fusermount3;
+// it goes once nothing uses it. (Root's goes through its mount guard.)
+func lazyUnmount(mp string) error {
+	return fusermount("-u", "-z", mp)
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package peercred
 
 import (
 	"net"
@@ -28,7 +28,7 @@ func TestLoopbackPeerUID(t *testing.T) {
 			continue
 		}
 		defer conn.Close()
-		uid, ok := loopbackPeerUID(conn.LocalAddr().(*net.TCPAddr), ln.Addr().(*net.TCPAddr))
+		uid, ok := LoopbackUID(conn.LocalAddr().(*net.TCPAddr), ln.Addr().(*net.TCPAddr))
 		if !ok || uid != os.Getuid() {
 			t.Errorf("%s over %s: uid %d, %v; want %d", ln.Addr(), c.network, uid, ok, os.Getuid())
 		}

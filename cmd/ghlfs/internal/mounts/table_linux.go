@@ -1,10 +1,9 @@
 //go:build linux
 
-package main
+package mounts
 
 import (
 	"bufio"
-	"errors"
 	"os"
 	"slices"
 	"strconv"
@@ -13,10 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// userMounts returns the mountpoints of the ghlfs mounts of this user:
+// UserMounts returns the mountpoints of the ghlfs mounts of this user:
 // those of the mount table whose user_id (the FUSE mount option naming
 // who mounted it) is this user's.
-func userMounts() ([]string, error) {
+func UserMounts() ([]string, error) {
 	mounts, err := ghlfsMounts()
 	me := "user_id=" + strconv.Itoa(os.Getuid())
 	var out []string
@@ -72,5 +71,32 @@ func ghlfsMounts() ([]ghlfsMount, error) {
 	return out, sc.Err()
 }
 
-// errNoMountTable is what other systems' userMounts says (Linux has one).
-var errNoMountTable = errors.New("this system's mount table cannot be read")
+// IsGhlfs reports whether mountpoint is a mount of ghlfs.
+func IsGhlfs(mountpoint string) (bool, error) {
+	mounts, err := ghlfsMounts()
+	for _, m := range mounts {
+		if m.dir == mountpoint {
+			return true, nil
+		}
+	}
+	return false, err
+}
+
+// unescapeMountinfo undoes the octal escapes of /proc/self/mountinfo.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

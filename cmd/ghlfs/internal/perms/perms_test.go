@@ -1,4 +1,4 @@
-package main
+package perms
 
 import (
 	"os"
@@ -8,24 +8,6 @@ import (
 	"testing"
 	"time"
 )
-
-func TestUmaskFlag(t *testing.T) {
-	for in, want := range map[string]uint32{"022": 0o022, "0o027": 0o027, "0": 0, "777": 0o777, "7": 0o007} {
-		var u umaskFlag
-		if err := u.Set(in); err != nil || uint32(u) != want {
-			t.Errorf("Set(%q) = %03o, %v; want %03o", in, uint32(u), err, want)
-		}
-	}
-	for _, in := range []string{"1000", "8", "abc", "-1", "0x12"} {
-		var u umaskFlag
-		if err := u.Set(in); err == nil {
-			t.Errorf("Set(%q) accepted as %03o", in, uint32(u))
-		}
-	}
-	if got := processUmask(); got > 0o777 {
-		t.Errorf("processUmask() = %o", got)
-	}
-}
 
 func TestCheckPrivateModes(t *testing.T) {
 	dir := t.TempDir()
@@ -53,7 +35,7 @@ func TestCheckPrivateModes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = checkPrivate("token file", p, fi, c.secret)
+		err = CheckPrivate("token file", p, fi, c.secret)
 		switch {
 		case c.fix == "" && err != nil:
 			t.Errorf("mode %04o refused: %v", c.mode, err)
@@ -87,7 +69,7 @@ func TestCheckSecretDir(t *testing.T) {
 		if err := os.Chmod(dir, c.mode); err != nil {
 			t.Fatal(err)
 		}
-		_, err := readTokenFile(p)
+		err := openSecret(p)
 		switch {
 		case !c.refuse && err != nil:
 			t.Errorf("folder mode %v refused: %v", c.mode, err)
@@ -104,7 +86,7 @@ func TestCheckSecretDir(t *testing.T) {
 	if err := os.Chown(dir, 4321, 4321); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readTokenFile(p); err == nil || !strings.Contains(err.Error(), "belongs to 4321") {
+	if err := openSecret(p); err == nil || !strings.Contains(err.Error(), "belongs to 4321") {
 		t.Errorf("a folder of another user's: %v; want a refusal", err)
 	}
 }
@@ -186,7 +168,7 @@ func TestCreatePrivateRefusesAFIFO(t *testing.T) {
 		for _, truncate := range []bool{false, true} {
 			done := make(chan error, 1)
 			go func() {
-				f, err := createPrivate(fifo, truncate)
+				f, err := CreatePrivate(fifo, truncate)
 				if err == nil {
 					f.Close()
 				}
@@ -207,4 +189,13 @@ func TestCreatePrivateRefusesAFIFO(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openSecret opens p as ghlfs opens a token file, and closes it.
+func openSecret(p string) error {
+	f, err := OpenPrivate("token file", p, true)
+	if err == nil {
+		f.Close()
+	}
+	return err
 }

@@ -1,4 +1,4 @@
-package main
+package pidfile
 
 import (
 	"crypto/sha256"
@@ -14,17 +14,9 @@ import (
 	"github.com/google/renameio/v2"
 )
 
-// A mount's serving process writes its pid to a file named after the
-// mountpoint, so that "ghlfs unmount" can ask it to stop (SIGTERM: it
-// unmounts, uploads what is due within --unmount-grace, and exits) and
-// wait until it has, and "ghlfs status" can find its control socket.
-//
-// Where the file goes must not hang on the environment: a mount started
-// at boot (no $XDG_RUNTIME_DIR) and an unmount from a login shell (with
-// one) must find the same file. A mount writes it to the first of
-// runtimeDirs it can make private (root: /run/ghlfs); unmount and status
-// look in them all, and trust only a folder the user owns and no one else
-// may enter.
+// program is what the name of a serving ghlfs's executable starts with.
+// A variable for the tests, whose program is pidfile.test.
+var program = "ghlfs"
 
 // runtimeDirs are the folders pid files may be in, the one a mount writes
 // to first. A variable for the tests.
@@ -51,10 +43,10 @@ func runtimeDirsFor(uid int, xdg, tmp string) []string {
 	return out
 }
 
-// pidDir is the folder this process writes its pid file to: the first of
+// Dir is the folder this process writes its pid file to: the first of
 // runtimeDirs that is, or can be made, a folder of the user's that no one
 // else may enter (a parent that is missing is never made).
-func pidDir() (string, error) {
+func Dir() (string, error) {
 	dirs := runtimeDirs()
 	for _, d := range dirs {
 		if fi, err := os.Stat(filepath.Dir(d)); err != nil || !fi.IsDir() {
@@ -84,13 +76,13 @@ func private(dir string) bool {
 	return !ok || int(st.Uid) == os.Geteuid()
 }
 
-// writePidFile writes this process's pid, the mountpoint, the control
+// Write writes this process's pid, the mountpoint, the control
 // socket's path ("" when there is none) and this process's start time
 // (processStart: with the pid, it names this process and no other), a
 // line each. It is written whole or not at all (renameio, in dir): an
 // unmount or a status that reads it meanwhile never sees a part of it.
-func writePidFile(mountpoint, socket string) (string, error) {
-	dir, err := pidDir()
+func Write(mountpoint, socket string) (string, error) {
+	dir, err := Dir()
 	if err != nil {
 		return "", err
 	}
@@ -101,18 +93,18 @@ func writePidFile(mountpoint, socket string) (string, error) {
 	return p, renameio.WriteFile(p, []byte(data), 0o600, renameio.WithTempDir(dir))
 }
 
-// findPidFile returns the pid file of the ghlfs serving mountpoint, in
+// Find returns the pid file of the ghlfs serving mountpoint, in
 // whichever of runtimeDirs it is (one whose process still runs first), or
 // "" when there is none.
-func findPidFile(mountpoint string) string {
+func Find(mountpoint string) string {
 	found := ""
 	for _, d := range runtimeDirs() {
 		if !private(d) {
 			continue
 		}
 		p := filepath.Join(d, pidFileName(mountpoint))
-		pf, ok := readPidFile(p)
-		if !ok || pf.mountpoint != mountpoint {
+		pf, ok := Read(p)
+		if !ok || pf.Mountpoint != mountpoint {
 			continue
 		}
 		if pf.running() {
@@ -125,8 +117,8 @@ func findPidFile(mountpoint string) string {
 	return found
 }
 
-// allPidFiles returns the pid files in every one of runtimeDirs.
-func allPidFiles() []string {
+// All returns the pid files in every one of runtimeDirs.
+func All() []string {
 	var out []string
 	for _, d := range runtimeDirs() {
 		if private(d) {
@@ -137,42 +129,42 @@ func allPidFiles() []string {
 	return out
 }
 
-// pidFile is what a pid file says.
-type pidFile struct {
-	pid        int
-	mountpoint string
-	socket     string // the control socket; "" for none
-	start      uint64 // the process's start time (processStart); 0: not said
+// File is what a pid file says.
+type File struct {
+	PID        int
+	Mountpoint string
+	Socket     string // the control socket; "" for none
+	Start      uint64 // the process's start time (processStart); 0: not said
 }
 
-// readPidFile reads a pid file. ok only for a file of the form ghlfs
+// Read reads a pid file. ok only for a file of the form ghlfs
 // writes, under the name it gives that mountpoint's.
-func readPidFile(name string) (pf pidFile, ok bool) {
+func Read(name string) (pf File, ok bool) {
 	if name == "" {
-		return pidFile{}, false
+		return File{}, false
 	}
 	data, err := os.ReadFile(name)
 	if err != nil || len(data) > 64<<10 {
-		return pidFile{}, false
+		return File{}, false
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	if len(lines) < 2 {
-		return pidFile{}, false
+		return File{}, false
 	}
-	pf.pid, err = strconv.Atoi(lines[0])
-	if err != nil || pf.pid <= 0 {
-		return pidFile{}, false
+	pf.PID, err = strconv.Atoi(lines[0])
+	if err != nil || pf.PID <= 0 {
+		return File{}, false
 	}
-	pf.mountpoint = lines[1]
-	if filepath.Base(name) != pidFileName(pf.mountpoint) {
-		return pidFile{}, false
+	pf.Mountpoint = lines[1]
+	if filepath.Base(name) != pidFileName(pf.Mountpoint) {
+		return File{}, false
 	}
 	if len(lines) > 2 {
-		pf.socket = lines[2]
+		pf.Socket = lines[2]
 	}
 	if len(lines) > 3 {
-		if pf.start, err = strconv.ParseUint(lines[3], 10, 64); err != nil {
-			return pidFile{}, false
+		if pf.Start, err = strconv.ParseUint(lines[3], 10, 64); err != nil {
+			return File{}, false
 		}
 	}
 	return pf, true
@@ -181,12 +173,12 @@ func readPidFile(name string) (pf pidFile, ok bool) {
 // running reports whether the process that wrote the pid file may still
 // run: its pid is taken, by a process started when it was (when the
 // file and the system say).
-func (pf pidFile) running() bool {
-	if syscall.Kill(pf.pid, 0) == syscall.ESRCH {
+func (pf File) running() bool {
+	if syscall.Kill(pf.PID, 0) == syscall.ESRCH {
 		return false
 	}
-	start, ok := processStart(pf.pid)
-	return pf.start == 0 || !ok || start == pf.start
+	start, ok := processStart(pf.PID)
+	return pf.Start == 0 || !ok || start == pf.Start
 }
 
 // removeStalePidFiles removes the pid files of mounts whose ghlfs is gone
@@ -195,7 +187,7 @@ func (pf pidFile) running() bool {
 func removeStalePidFiles(dir string) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
 	for _, f := range files {
-		if pf, ok := readPidFile(f); ok && !pf.running() {
+		if pf, ok := Read(f); ok && !pf.running() {
 			os.Remove(f)
 		}
 	}

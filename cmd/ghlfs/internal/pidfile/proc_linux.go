@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package pidfile
 
 import (
 	"errors"
@@ -14,22 +14,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lazyUnmount detaches a normal user's mount now, through fusermount3;
-// it goes once nothing uses it. (Root's goes through its mount guard.)
-func lazyUnmount(mp string) error {
-	return fusermount("-u", "-z", mp)
-}
-
-// proc is a running ghlfs, held by a pidfd: a signal sent through it
+// Proc is a running ghlfs, held by a pidfd: a signal sent through it
 // reaches that process, never one that took its pid since.
-type proc struct {
-	pid int
+type Proc struct {
+	PID int
 	fd  int
 }
 
-func (p *proc) close() { unix.Close(p.fd) }
+// Close lets go of p (its pidfd).
+func (p *Proc) Close() { unix.Close(p.fd) }
 
-// servingProc returns the ghlfs serving mountpoint, if it left a pid file
+// Serving returns the ghlfs serving mountpoint, if it left a pid file
 // and is still running; the caller closes it.
 //
 // The pidfd is opened first, then the process checked: the pid file's
@@ -38,22 +33,22 @@ func (p *proc) close() { unix.Close(p.fd) }
 // which therefore held it since before the pidfd was opened: the pidfd is
 // of that process. Checked the other way round, the process could exit
 // and its pid be taken between the check and the open.
-func servingProc(mountpoint string) (*proc, bool) {
-	pf, ok := readPidFile(findPidFile(mountpoint))
-	if !ok || pf.mountpoint != mountpoint || pf.start == 0 {
+func Serving(mountpoint string) (*Proc, bool) {
+	pf, ok := Read(Find(mountpoint))
+	if !ok || pf.Mountpoint != mountpoint || pf.Start == 0 {
 		return nil, false // an older ghlfs's file, without a start time: not trusted
 	}
-	fd, err := unix.PidfdOpen(pf.pid, 0)
+	fd, err := unix.PidfdOpen(pf.PID, 0)
 	if err != nil {
 		return nil, false
 	}
-	start, ok := processStart(pf.pid)
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pf.pid))
-	if !ok || start != pf.start || err != nil || !strings.HasPrefix(filepath.Base(strings.TrimSuffix(exe, " (deleted)")), "ghlfs") {
+	start, ok := processStart(pf.PID)
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pf.PID))
+	if !ok || start != pf.Start || err != nil || !strings.HasPrefix(filepath.Base(strings.TrimSuffix(exe, " (deleted)")), program) {
 		unix.Close(fd)
 		return nil, false
 	}
-	return &proc{pid: pf.pid, fd: fd}, true
+	return &Proc{PID: pf.PID, fd: fd}, true
 }
 
 // processStart is when process pid started, in clock ticks since boot
@@ -78,41 +73,11 @@ func processStart(pid int) (uint64, bool) {
 	return v, err == nil
 }
 
-// isGhlfsMount reports whether mountpoint is a mount of ghlfs.
-func isGhlfsMount(mountpoint string) (bool, error) {
-	mounts, err := ghlfsMounts()
-	for _, m := range mounts {
-		if m.dir == mountpoint {
-			return true, nil
-		}
-	}
-	return false, err
-}
-
-// unescapeMountinfo undoes the octal escapes of /proc/self/mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// stopServer asks the ghlfs serving mp to stop (with signal; else it was
-// asked already), and waits for it to exit. While it waits, waiting is
-// called about once a second (nil: a line is printed once).
-func stopServer(p *proc, mp string, wait time.Duration, signal bool, waiting func()) error {
-	pfd, pid := p.fd, p.pid
+// Stop asks p to stop (with signal; else it was asked already), and
+// waits for it to exit. While it waits, waiting is called about once a
+// second (nil: a line is printed once).
+func (p *Proc) Stop(wait time.Duration, signal bool, waiting func()) error {
+	pfd, pid := p.fd, p.PID
 	if signal {
 		if err := unix.PidfdSendSignal(pfd, unix.SIGTERM, nil, 0); err != nil {
 			return fmt.Errorf("stopping ghlfs (pid %d): %w", pid, err)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package mounts
 
 import (
 	"os"
@@ -53,16 +53,16 @@ func needRootFUSE(t *testing.T) {
 }
 
 // newTestGuard makes the folder mp and readies a mount guard for it.
-func newTestGuard(t *testing.T, mp string) *mountGuard {
+func newTestGuard(t *testing.T, mp string) *Guard {
 	t.Helper()
 	if err := os.MkdirAll(mp, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	g, err := newMountGuard(mp)
+	g, err := NewGuard(mp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(g.close)
+	t.Cleanup(g.Close)
 	return g
 }
 
@@ -108,7 +108,7 @@ func TestUnmountDirectOnlyAGhlfsMount(t *testing.T) {
 		t.Run(kernel+"its own", func(t *testing.T) {
 			mp := filepath.Join(t.TempDir(), "m", "ghl")
 			mountGhlfsLike(t, mp)
-			if err := unmountDirect(mp); err != nil {
+			if err := Unmount(mp); err != nil {
 				t.Fatal(err)
 			}
 			if mounted(t, mp) {
@@ -130,8 +130,8 @@ func TestUnmountDirectOnlyAGhlfsMount(t *testing.T) {
 			if err := os.Symlink(other, mp); err != nil {
 				t.Fatal(err)
 			}
-			if err := unmountDirect(mp); err == nil || !strings.Contains(err.Error(), "not a ghlfs mount") {
-				t.Errorf("unmountDirect = %v, want a refusal", err)
+			if err := Unmount(mp); err == nil || !strings.Contains(err.Error(), "not a ghlfs mount") {
+				t.Errorf("Unmount = %v, want a refusal", err)
 			}
 			if !mounted(t, other) {
 				t.Error("the tmpfs the symlink names was unmounted")
@@ -151,8 +151,8 @@ func TestUnmountDirectOnlyAGhlfsMount(t *testing.T) {
 			if err := os.Symlink(filepath.Dir(other), filepath.Join(base, "m")); err != nil {
 				t.Fatal(err)
 			}
-			if err := unmountDirect(mp); err == nil || !strings.Contains(err.Error(), "not a ghlfs mount") {
-				t.Errorf("unmountDirect = %v, want a refusal", err)
+			if err := Unmount(mp); err == nil || !strings.Contains(err.Error(), "not a ghlfs mount") {
+				t.Errorf("Unmount = %v, want a refusal", err)
 			}
 			if !mounted(t, other) {
 				t.Error("the tmpfs reached through the symlink was unmounted")
@@ -182,7 +182,7 @@ func TestGuardWithoutMountIDsLazyUnmount(t *testing.T) {
 	mountTmpfs(t, other)
 	mp := filepath.Join(base, "m", "ghl")
 	g := newTestGuard(t, mp)
-	server, err := g.mount(fs.NewAgency(nil, fs.Options{}).MountVia)
+	server, err := g.Mount(fs.NewAgency(nil, fs.Options{}).MountVia)
 	if err != nil {
 		t.Fatalf("mount: %v", err)
 	}
@@ -202,10 +202,10 @@ func TestGuardWithoutMountIDsLazyUnmount(t *testing.T) {
 	if err := os.Symlink(other, mp); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.unmount(server, false); err == nil {
+	if err := g.Unmount(server, false); err == nil {
 		t.Fatal("a busy mount was unmounted without the lazy fallback")
 	}
-	if err := g.unmount(server, true); err != nil {
+	if err := g.Unmount(server, true); err != nil {
 		t.Errorf("lazy unmount: %v", err)
 	}
 	if mounted(t, own) {
@@ -243,7 +243,7 @@ func TestGuardMountNotTurnedBySwap(t *testing.T) {
 				}
 			})
 			g := newTestGuard(t, mp)
-			server, err := g.mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
+			server, err := g.Mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
 				if err := os.Rename(mp, moved); err != nil {
 					t.Fatal(err)
 				}
@@ -295,7 +295,7 @@ func TestGuardMountNoFusermountFallback(t *testing.T) {
 	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
 	mp := filepath.Join(t.TempDir(), "m", "ghl")
 	g := newTestGuard(t, mp)
-	_, err := g.mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
+	_, err := g.Mount(func(target string, reach func() (string, error)) (*fuse.Server, error) {
 		if err := os.Remove(mp); err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
-package main
+package perms
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -12,18 +11,10 @@ import (
 	"syscall"
 )
 
-// What steers ghlfs must be beyond other users' reach, as ssh demands of
-// ~/.ssh: the token file, the config file and the cache dir (whose queue
-// ghlfs uploads with the user's token) must belong to the user running
-// ghlfs or to root, and be writable by no one else. A file holding a
-// secret (the token, the OAuth app's client secret) must also be readable
-// by no one else. Each refusal is one message
-// that names the command fixing it.
-
-// checkPrivate refuses fi (the file or directory at path, described as
+// CheckPrivate refuses fi (the file or directory at path, described as
 // what) when another user owns it or when group or others may write it;
 // with secret, also when they may read it.
-func checkPrivate(what, path string, fi os.FileInfo, secret bool) error {
+func CheckPrivate(what, path string, fi os.FileInfo, secret bool) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return nil
@@ -34,12 +25,12 @@ func checkPrivate(what, path string, fi os.FileInfo, secret bool) error {
 		if fi.IsDir() {
 			chown = "chown -R"
 		}
-		owners := "you (" + userName(me) + ") or to root"
+		owners := "you (" + UserName(me) + ") or to root"
 		if me == 0 {
 			owners = "root (you)"
 		}
 		return fmt.Errorf("%s %s belongs to %s; it must belong to %s, since its owner could change what ghlfs does in your name. Use one of your own, or fix it (as root) with: %s %s %s",
-			what, path, userName(int(st.Uid)), owners, chown, userName(me), shellQuote(path))
+			what, path, UserName(int(st.Uid)), owners, chown, UserName(me), shellQuote(path))
 	}
 	perm := fi.Mode().Perm()
 	if secret && perm&0o077 != 0 {
@@ -53,12 +44,12 @@ func checkPrivate(what, path string, fi os.FileInfo, secret bool) error {
 	return nil
 }
 
-// checkSecretDir refuses a file holding a token (described as what) when
+// CheckSecretDir refuses a file holding a token (described as what) when
 // another user could put a file of theirs in its place: ghlfs reads that
 // file again (a token set at each refresh, a token after a 401), and a
 // token of someone else's would send the user's files to their account.
 // Every folder on the way to it is checked (checkFolders).
-func checkSecretDir(what, path string) error {
+func CheckSecretDir(what, path string) error {
 	return checkFolders(what, path, "they could put a token of theirs in its place. Keep it in a folder of your own (ghlfs login --token-file)")
 }
 
@@ -96,7 +87,7 @@ func checkFolders(what, path, risk string) error {
 		switch {
 		case !ok:
 		case int(st.Uid) != me && st.Uid != 0:
-			return fmt.Errorf("%s %s is in %s, which belongs to %s: %s", what, path, cur, userName(int(st.Uid)), risk)
+			return fmt.Errorf("%s %s is in %s, which belongs to %s: %s", what, path, cur, UserName(int(st.Uid)), risk)
 		case dir.Mode().Perm()&0o022 != 0 && dir.Mode()&os.ModeSticky == 0:
 			return fmt.Errorf("%s %s is in %s, which other users may change (mode %04o): %s, or fix it with: chmod go-w %s",
 				what, path, cur, dir.Mode().Perm(), risk, shellQuote(cur))
@@ -113,7 +104,7 @@ func checkFolders(what, path, risk string) error {
 		// theirs to replace.
 		if est, ok := fi.Sys().(*syscall.Stat_t); ok && dir.Mode().Perm()&0o022 != 0 && int(est.Uid) != me && est.Uid != 0 {
 			return fmt.Errorf("%s %s is reached through %s, which belongs to %s, in a folder others may write to (%s): %s",
-				what, path, next, userName(int(est.Uid)), cur, risk)
+				what, path, next, UserName(int(est.Uid)), cur, risk)
 		}
 		if fi.Mode()&os.ModeSymlink != 0 {
 			if links++; links > 40 {
@@ -134,13 +125,13 @@ func checkFolders(what, path, risk string) error {
 	return nil
 }
 
-// openPrivate opens a file that checkPrivate accepts (and, for a secret,
-// in a folder checkSecretDir accepts); the check is made on the file
+// OpenPrivate opens a file that CheckPrivate accepts (and, for a secret,
+// in a folder CheckSecretDir accepts); the check is made on the file
 // opened, not on a name that could change meanwhile. Its errors name what
 // the file is.
-func openPrivate(what, path string, secret bool) (*os.File, error) {
+func OpenPrivate(what, path string, secret bool) (*os.File, error) {
 	if secret {
-		if err := checkSecretDir(what, path); err != nil {
+		if err := CheckSecretDir(what, path); err != nil {
 			return nil, err
 		}
 	}
@@ -152,7 +143,7 @@ func openPrivate(what, path string, secret bool) (*os.File, error) {
 	if err != nil {
 		err = fmt.Errorf("%s: %w", what, err)
 	} else {
-		err = checkPrivate(what, path, fi, secret)
+		err = CheckPrivate(what, path, fi, secret)
 	}
 	if err != nil {
 		f.Close()
@@ -161,7 +152,7 @@ func openPrivate(what, path string, secret bool) (*os.File, error) {
 	return f, nil
 }
 
-// createPrivate opens path to write, made if missing, as a file of the
+// CreatePrivate opens path to write, made if missing, as a file of the
 // user's that no one else may read: not through a symlink (a log file in
 // a folder others may write to, such as /tmp, could be one, to a file of
 // theirs or one the user must not overwrite), not a file of another
@@ -169,7 +160,7 @@ func openPrivate(what, path string, secret bool) (*os.File, error) {
 // open to write would wait for a reader, or write to it), and of mode
 // 0600 whatever it was. With truncate its content goes, once it is known
 // to be the user's file; else writes append.
-func createPrivate(path string, truncate bool) (*os.File, error) {
+func CreatePrivate(path string, truncate bool) (*os.File, error) {
 	flag := os.O_APPEND
 	if truncate {
 		flag = 0
@@ -192,7 +183,7 @@ func createPrivate(path string, truncate bool) (*os.File, error) {
 	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
 		err = fmt.Errorf("%s is not a regular file", path)
 	case int(st.Uid) != os.Geteuid():
-		err = fmt.Errorf("%s belongs to %s, who could read what ghlfs writes there: use a file of your own", path, userName(int(st.Uid)))
+		err = fmt.Errorf("%s belongs to %s, who could read what ghlfs writes there: use a file of your own", path, UserName(int(st.Uid)))
 	default:
 		if err = syscall.Fchmod(fd, 0o600); err == nil {
 			err = syscall.SetNonblock(fd, false)
@@ -208,12 +199,12 @@ func createPrivate(path string, truncate bool) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// checkCacheDir makes the cache dir if it is missing (private to the
-// user), and refuses one that checkPrivate refuses, or one below a
+// CheckCacheDir makes the cache dir if it is missing (private to the
+// user), and refuses one that CheckPrivate refuses, or one below a
 // folder another user could change (checkFolders): the queue in it is
 // uploaded with the user's token, and the control socket in it is what
 // ghlfs status and unmount talk to.
-func checkCacheDir(dir string) error {
+func CheckCacheDir(dir string) error {
 	const risk = "they could put a cache dir of theirs in its place (whose files ghlfs would upload with your token). Keep it in a folder of your own (--cache-dir)"
 	if err := checkFolders("cache dir", dir, risk); err != nil {
 		return err
@@ -231,11 +222,11 @@ func checkCacheDir(dir string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("cache dir %s is not a directory", dir)
 	}
-	return checkPrivate("cache dir", dir, fi, false)
+	return CheckPrivate("cache dir", dir, fi, false)
 }
 
-// userName is a user's login name, or the uid when it has none.
-func userName(uid int) string {
+// UserName is a user's login name, or the uid when it has none.
+func UserName(uid int) string {
 	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
 		return u.Username
 	}
@@ -256,45 +247,4 @@ func shellQuote(path string) string {
 		return path
 	}
 	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
-}
-
-// processUmask returns the umask ghlfs runs under (the modes shown
-// default to it, as rclone's do), read without changing it.
-func processUmask() uint32 {
-	if f, err := os.Open("/proc/self/status"); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "Umask:"); ok {
-				if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-					return uint32(n) & 0o777
-				}
-			}
-		}
-	}
-	// Kernels before 4.7 do not show it: read it by setting it, before
-	// ghlfs makes any file.
-	old := syscall.Umask(0o022)
-	syscall.Umask(old)
-	return uint32(old) & 0o777
-}
-
-// umaskFlag is an octal umask given on the command line (022, 0o022, 0).
-type umaskFlag uint32
-
-func (u *umaskFlag) String() string { return fmt.Sprintf("%03o", uint32(*u)) }
-
-func (u *umaskFlag) Type() string { return "octal" }
-
-func (u *umaskFlag) Set(s string) error {
-	t := strings.TrimPrefix(strings.TrimPrefix(s, "0o"), "0O")
-	if t == "" {
-		t = "0"
-	}
-	n, err := strconv.ParseUint(t, 8, 32)
-	if err != nil || n > 0o777 {
-		return errors.New("want an octal umask from 000 to 777, such as 022")
-	}
-	*u = umaskFlag(n)
-	return nil
 }

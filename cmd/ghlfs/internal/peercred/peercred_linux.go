@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package peercred
 
 import (
 	"encoding/binary"
@@ -12,9 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// peerUID is the uid of the process at the other end of a unix socket
+// UID is the uid of the process at the other end of a unix socket
 // (SO_PEERCRED), and whether it could be told.
-func peerUID(c net.Conn) (int, bool) {
+func UID(c net.Conn) (int, bool) {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		return 0, false
@@ -33,11 +33,11 @@ func peerUID(c net.Conn) (int, bool) {
 	return int(cred.Uid), true
 }
 
-// loopbackPeerUID is the uid owning the socket at the other end of a
+// LoopbackUID is the uid owning the socket at the other end of a
 // loopback TCP connection (peer: its address; local: this end's), from
 // the kernel's tables of sockets (/proc/net/tcp and tcp6), and whether
 // it was found there.
-func loopbackPeerUID(peer, local *net.TCPAddr) (int, bool) {
+func LoopbackUID(peer, local *net.TCPAddr) (int, bool) {
 	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, err := os.ReadFile(table)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package pidfile
 
 import (
 	"os"
@@ -32,7 +32,7 @@ func TestStalePidFilesRemoved(t *testing.T) {
 	live := filepath.Join(dir, pidFileName("/here"))
 	os.WriteFile(stale, []byte(strconv.Itoa(dead.Process.Pid)+"\n/gone\n\n"), 0o600)
 	os.WriteFile(live, []byte(strconv.Itoa(os.Getpid())+"\n/here\n\n"), 0o600)
-	p, err := writePidFile("/mnt/new", "")
+	p, err := Write("/mnt/new", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,26 +71,26 @@ func TestPidFileFoundWhateverTheEnvironment(t *testing.T) {
 	base := t.TempDir()
 	first, second := filepath.Join(base, "missing", "ghlfs"), filepath.Join(base, "ghlfs-0")
 	useRuntimeDirs(t, first, second)
-	p, err := writePidFile("/mnt/ghl", "/cache/control.sock")
+	p, err := Write("/mnt/ghl", "/cache/control.sock")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if filepath.Dir(p) != second {
 		t.Fatalf("written to %s, want in %s", p, second)
 	}
-	if got := findPidFile("/mnt/ghl"); got != p {
-		t.Fatalf("findPidFile = %q, want %q", got, p)
+	if got := Find("/mnt/ghl"); got != p {
+		t.Fatalf("Find = %q, want %q", got, p)
 	}
-	if pf, ok := readPidFile(p); !ok || pf.pid != os.Getpid() || pf.mountpoint != "/mnt/ghl" || pf.socket != "/cache/control.sock" || pf.start == 0 {
+	if pf, ok := Read(p); !ok || pf.PID != os.Getpid() || pf.Mountpoint != "/mnt/ghl" || pf.Socket != "/cache/control.sock" || pf.Start == 0 {
 		t.Errorf("read back %+v %v", pf, ok)
 	}
 	if err := os.Chmod(second, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got := findPidFile("/mnt/ghl"); got != "" {
+	if got := Find("/mnt/ghl"); got != "" {
 		t.Errorf("a pid file in a folder others may enter was trusted: %s", got)
 	}
-	if _, err := writePidFile("/mnt/ghl", ""); err == nil {
+	if _, err := Write("/mnt/ghl", ""); err == nil {
 		t.Error("wrote a pid file to a folder others may enter")
 	}
 
@@ -100,7 +100,7 @@ func TestPidFileFoundWhateverTheEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	useRuntimeDirs(t, open, mine)
-	if p, err := writePidFile("/mnt/ghl", ""); err != nil || filepath.Dir(p) != mine {
+	if p, err := Write("/mnt/ghl", ""); err != nil || filepath.Dir(p) != mine {
 		t.Errorf("written to %q (%v), want in %s", p, err, mine)
 	}
 }
@@ -118,17 +118,17 @@ func TestPidDirSymlinkNotTrusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	useRuntimeDirs(t, link, next)
-	p, err := writePidFile("/mnt/ghl", "")
+	p, err := Write("/mnt/ghl", "")
 	if err != nil || filepath.Dir(p) != next {
 		t.Fatalf("written to %q (%v), want in %s, not through the symlink %s", p, err, next, link)
 	}
 	os.Remove(p)
 	planted := filepath.Join(mine, pidFileName("/mnt/ghl"))
 	os.WriteFile(planted, []byte(strconv.Itoa(os.Getpid())+"\n/mnt/ghl\n/x.sock\n"), 0o600)
-	if got := findPidFile("/mnt/ghl"); got != "" {
+	if got := Find("/mnt/ghl"); got != "" {
 		t.Errorf("a pid file through the symlink was trusted: %s", got)
 	}
-	if files := allPidFiles(); len(files) != 0 {
+	if files := All(); len(files) != 0 {
 		t.Errorf("pid files through the symlink listed: %q", files)
 	}
 }
@@ -156,7 +156,7 @@ func TestOnlyPidFilesRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := writePidFile("/mnt/new", ""); err != nil {
+	if _, err := Write("/mnt/new", ""); err != nil {
 		t.Fatal(err)
 	}
 	for name := range others {
@@ -183,7 +183,10 @@ func TestPidFileStartTime(t *testing.T) {
 	if !ok || start == 0 {
 		t.Fatalf("processStart = %d, %v", start, ok)
 	}
-	// This test's program is ghlfs.test: it passes for a ghlfs.
+	// This test's program is pidfile.test: it passes for a ghlfs.
+	old := program
+	program = "pidfile"
+	t.Cleanup(func() { program = old })
 	mp := "/mnt/ghl"
 	for _, c := range []struct {
 		start string
@@ -197,9 +200,9 @@ func TestPidFileStartTime(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, pidFileName(mp)), []byte(content+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		p, serving := servingProc(mp)
+		p, serving := Serving(mp)
 		if serving {
-			p.close()
+			p.Close()
 		}
 		if serving != c.want {
 			t.Errorf("start time %q (this process's: %d): serving %v, want %v", c.start, start, serving, c.want)

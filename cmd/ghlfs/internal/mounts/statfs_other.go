@@ -1,0 +1,5 @@
+//go:build !linux && !darwin
+
+package mounts
+
+func statfsGhlfs(mountpoint string) (bool, error) { return false, ErrNoMountTable }
