@@ -124,6 +124,49 @@
 // disk cache's file times are real times on disk, for its LRU across
 // restarts.)
 //
+// # What the cache reads from Caps
+//
+// The service's ways are read from remote.Caps (Store.Caps), never
+// assumed; HighLevel's Caps give what ghlfs always did:
+//
+//	OneListing       a folder is one List call (ListQuery.Type ""), else
+//	                 one per type of item, both at once (listing:
+//	                 Folders.listBoth)
+//	ListAll          Options.ListAll is dropped without it, one INFO line
+//	                 (front: followCaps; listing.New too): listings then
+//	                 follow each folder's TTL, and polls the folders in
+//	                 use
+//	ListRecent       polls by last change only with it; else the folders
+//	                 in use are polled (listing.New: recentOff)
+//	Trash, Permanent a removal goes to the trash unless Options.Delete;
+//	                 for good where there is no trash, to the trash where
+//	                 nothing is removed for good, one INFO line (front:
+//	                 followCaps)
+//	Rev (Item)       content is cached by id and version
+//	                 (entry.Entry.ContentKey: chunks in memory and on
+//	                 disk, whole files for passthrough, sizes learnt, the
+//	                 kernel's page cache through Handle.ContentID); reads
+//	                 name the version (Entry.FileRef); the snapshot keeps
+//	                 it (snapRev)
+//	PublicURL        an entry without a url is looked up in its folder's
+//	                 listing before a read only where bytes come from
+//	                 urls (front: Store.locate)
+//	ValidName        a create, mkdir, rename or move to a name the
+//	                 service would rewrite is ErrInvalid, before any
+//	                 call (front: Store.checkName)
+//	UniqueNames,     a create, mkdir, rename or move onto a name another
+//	CaseInsensitive  item holds (ignoring case, with CaseInsensitive) is
+//	                 ErrExists (checkName); look-ups stay exact; with
+//	                 UniqueNames a rename onto a file of the API removes
+//	                 that file first, then renames (Store.Rename)
+//	Move,            a rename across folders of a file, of a folder, is
+//	MoveFolders      Backend.Move (Store.Move, which fs calls); else
+//	                 ErrCrossFolder (EXDEV: mv copies), as is a file the
+//	                 write-back queue holds
+//	MaxUpload        the largest upload by type (writeback: limits.go)
+//	NewIDPerUpload   what a replace does (writeback)
+//	XattrPrefix      the xattr names fs shows (fs/xattr.go)
+//
 // # go-cache
 //
 // go-cache (github.com/patrickmn/go-cache) is a locked map whose items

@@ -55,7 +55,7 @@ func (s *Store) Open(ctx context.Context, e Entry, truncate bool, current func()
 	if e = s.latest(e); e.Pending {
 		return nil, ErrNotFound
 	}
-	e, err := s.q.Locate(ctx, e)
+	e, err := s.locate(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +74,9 @@ func (s *Store) Create(ctx context.Context, parentID, name string) (*Handle, Ent
 		if err := s.rc.FolderWrites(); err != nil {
 			return nil, Entry{}, fmt.Errorf("%w: %s: %w", ErrUnavailable, name, err)
 		}
+	}
+	if err := s.checkName(ctx, parentID, name, false, "", ""); err != nil {
+		return nil, Entry{}, err
 	}
 	r, err := s.q.Create(parentID, name)
 	if err != nil {
@@ -331,5 +334,5 @@ func (h *Handle) ContentID() string {
 	if h.rec != nil || h.e.ID == "" {
 		return ""
 	}
-	return h.e.ID
+	return h.e.ContentKey() // the id, and the version where there are versions
 }

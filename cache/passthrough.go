@@ -6,8 +6,9 @@ import "os"
 // for the kernel to read directly (FUSE passthrough), when the handle
 // reads the file's copy in the API (it has no pending bytes and wrote
 // none) and the disk cache holds all of that copy. The bytes are those of
-// the file id the handle opened, which never change under that id: a
-// file replaced since has a new id, and its own copy or none. The caller
+// the file id (and version) the handle opened, which never change under
+// them: a file replaced since has a new id or version, and its own copy
+// or none. The caller
 // closes the file.
 func (h *Handle) LocalCopy() (*os.File, bool) {
 	h.mu.Lock()

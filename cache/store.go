@@ -92,6 +92,7 @@ type Options struct {
 // the filesystem talks to (see the package comment for what is behind it).
 type Store struct {
 	rc   remote.Backend
+	caps remote.Caps // rc's, read once (caps.go)
 	opts Options
 	log  *slog.Logger
 
@@ -145,6 +146,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	if opts.FullSyncInterval <= 0 {
 		opts.FullSyncInterval = time.Hour
 	}
+	opts = followCaps(opts, rc.Caps())
 	dir := opts.CacheDir
 	if dir == "" {
 		var err error
@@ -160,7 +162,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{rc: rc, opts: opts, log: opts.Logger, lock: lock, views: make(map[string]*view)}
+	s := &Store{rc: rc, caps: rc.Caps(), opts: opts, log: opts.Logger, lock: lock, views: make(map[string]*view)}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	fail := func(err error) (*Store, error) {
 		s.stop()
@@ -403,6 +405,9 @@ func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error)
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
+	if err := s.checkName(ctx, parentID, name, true, "", ""); err != nil {
+		return Entry{}, err
+	}
 	return s.folders.Mkdir(ctx, parentID, name)
 }
 
@@ -438,6 +443,17 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 				return err
 			}
 		}
+	}
+	if err := s.checkName(ctx, e.ParentID, newName, e.IsDir, e.Key, keyOf(rep)); err != nil {
+		return err
+	}
+	if s.caps.UniqueNames && rep != nil && src == nil && target == nil {
+		// The service refuses a taken name: what is replaced goes first
+		// (caps.go), and a failure between leaves e under its old name.
+		if err := s.removeReplaced(ctx, *rep); err != nil {
+			return err
+		}
+		rep = nil
 	}
 	idle := false
 	if src != nil {

@@ -274,15 +274,27 @@ func (d *Dir) Rmdir(ctx context.Context, name string) syscall.Errno {
 	return 0
 }
 
-// Rename renames within a folder. The API cannot move an item to another
-// folder, so that is EXDEV, and mv copies and deletes instead; but a
-// system folder, which could not be deleted after the copy, is EPERM.
+// Rename renames within a folder, and moves across folders where the
+// service moves that kind of item (cache.Store.Move: remote.Caps.Move,
+// MoveFolders). Where it cannot (HighLevel), or the file has changes
+// the write-back queue holds, a move is EXDEV, and mv copies and deletes
+// instead; but a system folder, which could not be deleted after the
+// copy, is EPERM.
 func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName_ string, flags uint32) syscall.Errno {
-	if newParent.EmbeddedInode() != &d.Inode {
-		if e, errno := d.child(ctx, name); errno == 0 && e.System {
+	to, same := d, newParent.EmbeddedInode() == &d.Inode
+	if !same {
+		nd, ok := newParent.EmbeddedInode().Operations().(*Dir)
+		e, errno := d.child(ctx, name)
+		if errno == 0 && e.System {
 			return d.fsys.fail("rename", &d.Inode, name, cache.ErrSystemFolder)
 		}
-		return syscall.EXDEV
+		caps := d.fsys.store.Caps()
+		if errno != 0 || !ok || nd.fsys != d.fsys || (e.IsDir && !caps.MoveFolders) || (!e.IsDir && !caps.Move) {
+			// Another location's folder, or a service that cannot move
+			// it (HighLevel): asked nothing more.
+			return syscall.EXDEV
+		}
+		to = nd
 	}
 	if flags&gofs.RENAME_EXCHANGE != 0 {
 		return syscall.ENOTSUP
@@ -296,7 +308,7 @@ func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbed
 		return errno
 	}
 	var replace *cache.Entry
-	t, errno := d.child(ctx, newName_)
+	t, errno := to.child(ctx, newName_)
 	if errno != 0 && errno != syscall.ENOENT {
 		return errno
 	}
@@ -315,7 +327,13 @@ func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbed
 		}
 		replace = &t
 	}
-	if err := d.fsys.store.Rename(ctx, e, remoteName, replace); err != nil {
+	var err error
+	if same {
+		err = d.fsys.store.Rename(ctx, e, remoteName, replace)
+	} else {
+		err = d.fsys.store.Move(ctx, e, to.id(), remoteName, replace)
+	}
+	if err != nil {
 		return d.fsys.fail("rename", &d.Inode, name, err)
 	}
 	// The moved node keeps its number: its state takes the new name now,
@@ -323,6 +341,7 @@ func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbed
 	if st := d.fsys.stateOf(e.Key); st != nil {
 		st.mu.Lock()
 		st.entry.Name = remoteName
+		st.entry.ParentID = to.id()
 		st.mu.Unlock()
 	}
 	if replace != nil {

@@ -14,6 +14,7 @@
 package fs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,6 +72,9 @@ type FS struct {
 	opts  Options
 	log   *slog.Logger
 	root  *Dir
+	// xattrPrefix is the prefix of the xattr names (xattr.go): the
+	// backend's (remote.Caps.XattrPrefix).
+	xattrPrefix string
 
 	started time.Time   // the time shown when an item has none
 	pass    atomic.Bool // files wholly in the disk cache are read by passthrough
@@ -96,7 +100,8 @@ func newFS(store *cache.Store, opts Options, space *inoSpace, gate *mountGate, r
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), space: space, gate: gate, inos: make(map[string]uint64),
-		states: make(map[uint64]*nodeState), dirs: make(map[string]*Dir)}
+		states: make(map[uint64]*nodeState), dirs: make(map[string]*Dir),
+		xattrPrefix: cmp.Or(store.Caps().XattrPrefix, defaultXattrPrefix)}
 	f.root = &Dir{fsys: f, st: &nodeState{entry: cache.Entry{IsDir: true, Size: 0}}}
 	f.inos[""] = rootIno
 	f.states[rootIno] = f.root.st

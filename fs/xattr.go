@@ -11,7 +11,9 @@ import (
 	"github.com/ghlfs/ghlfs/cache"
 )
 
-// Extended attributes show what HighLevel knows of a file, read-only:
+// Extended attributes show what the service knows of a file, read-only,
+// under the prefix its backend names (remote.Caps.XattrPrefix:
+// "user.ghl." on HighLevel, the default):
 //
 //	user.ghl.id            the item's id (folders too; the root has none:
 //	                       it is no item of the API)
@@ -42,14 +44,17 @@ import (
 // With Options.NoXattr every call answers ENOSYS instead, which the kernel
 // remembers for the whole mount: it then answers EOPNOTSUPP itself.
 
+// The names, less the prefix (FS.xattrPrefix).
 const (
-	xattrPrefix  = "user.ghl."
-	xattrID      = xattrPrefix + "id"
-	xattrURL     = xattrPrefix + "url"
-	xattrType    = xattrPrefix + "content_type"
-	xattrCreated = xattrPrefix + "created"
-	xattrSystem  = xattrPrefix + "system"
+	xattrID      = "id"
+	xattrURL     = "url"
+	xattrType    = "content_type"
+	xattrCreated = "created"
+	xattrSystem  = "system"
 )
+
+// defaultXattrPrefix is the prefix where the backend names none.
+const defaultXattrPrefix = "user.ghl."
 
 // xattrNames are the names in the order listxattr gives them.
 var xattrNames = [...]string{xattrID, xattrURL, xattrType, xattrCreated, xattrSystem}
@@ -63,7 +68,8 @@ const maxXattrURL = 16 << 10
 // errNoAttr is "no such attribute": ENODATA on Linux, ENOATTR on macOS.
 const errNoAttr = syscall.Errno(fuse.ENOATTR)
 
-// xattrValue is the value of name for e, "" when it has none.
+// xattrValue is the value of name (less the prefix) for e, "" when it
+// has none.
 func xattrValue(e cache.Entry, name string) string {
 	if name == xattrID {
 		return e.ID
@@ -96,7 +102,8 @@ func (f *FS) getxattr(st *nodeState, attr string, dest []byte) (uint32, syscall.
 	if f.opts.NoXattr {
 		return 0, syscall.ENOSYS
 	}
-	if !strings.HasPrefix(attr, xattrPrefix) {
+	name, ok := strings.CutPrefix(attr, f.xattrPrefix)
+	if !ok {
 		if !strings.HasPrefix(attr, "user.") {
 			return 0, syscall.ENOTSUP
 		}
@@ -106,7 +113,7 @@ func (f *FS) getxattr(st *nodeState, attr string, dest []byte) (uint32, syscall.
 	if !ok {
 		return 0, errNoAttr
 	}
-	v := xattrValue(e, attr)
+	v := xattrValue(e, name)
 	if v == "" {
 		return 0, errNoAttr
 	}
@@ -129,7 +136,7 @@ func (f *FS) listxattr(st *nodeState, dest []byte) (uint32, syscall.Errno) {
 	n := 0
 	for _, name := range xattrNames {
 		if xattrValue(e, name) != "" {
-			n += len(name) + 1
+			n += len(f.xattrPrefix) + len(name) + 1
 		}
 	}
 	if len(dest) < n {
@@ -138,6 +145,7 @@ func (f *FS) listxattr(st *nodeState, dest []byte) (uint32, syscall.Errno) {
 	off := 0
 	for _, name := range xattrNames {
 		if xattrValue(e, name) != "" {
+			off += copy(dest[off:], f.xattrPrefix)
 			off += copy(dest[off:], name)
 			dest[off] = 0
 			off++

@@ -10,6 +10,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
+	"github.com/ghlfs/ghlfs/remote/memtest"
 )
 
 // newXattrFS returns a filesystem over the fake's library, and the state
@@ -52,18 +53,18 @@ func TestXattrProtocol(t *testing.T) {
 
 	// The size probe, a buffer too small, one just large enough.
 	url := it.URL
-	if n, errno := f.getxattr(nodes["a.jpg"], xattrURL, nil); errno != syscall.ERANGE || int(n) != len(url) {
+	if n, errno := f.getxattr(nodes["a.jpg"], "user.ghl."+xattrURL, nil); errno != syscall.ERANGE || int(n) != len(url) {
 		t.Errorf("size probe: %d, %v; want %d, ERANGE", n, errno, len(url))
 	}
-	if _, errno := f.getxattr(nodes["a.jpg"], xattrURL, make([]byte, len(url)-1)); errno != syscall.ERANGE {
+	if _, errno := f.getxattr(nodes["a.jpg"], "user.ghl."+xattrURL, make([]byte, len(url)-1)); errno != syscall.ERANGE {
 		t.Errorf("a buffer one byte short: %v, want ERANGE", errno)
 	}
 	buf := make([]byte, len(url))
-	if n, errno := f.getxattr(nodes["a.jpg"], xattrURL, buf); errno != 0 || string(buf[:n]) != url {
+	if n, errno := f.getxattr(nodes["a.jpg"], "user.ghl."+xattrURL, buf); errno != 0 || string(buf[:n]) != url {
 		t.Errorf("user.ghl.url: %q, %v; want %q", buf[:n], errno, url)
 	}
 	buf = make([]byte, 100)
-	n, errno := f.getxattr(nodes["a.jpg"], xattrCreated, buf)
+	n, errno := f.getxattr(nodes["a.jpg"], "user.ghl."+xattrCreated, buf)
 	if got, err := time.Parse(time.RFC3339Nano, string(buf[:n])); errno != 0 || err != nil || !got.Equal(it.CreatedAt) || !strings.HasSuffix(string(buf[:n]), "Z") {
 		t.Errorf("user.ghl.created: %q, %v; want %v in UTC", buf[:n], errno, it.CreatedAt)
 	}
@@ -88,15 +89,15 @@ func TestXattrProtocol(t *testing.T) {
 			t.Errorf("%s: list %q, %v; want %q", tc.node, buf[:n], errno, tc.want)
 		}
 	}
-	if n, errno := f.getxattr(nodes["Photos"], xattrID, make([]byte, 64)); errno != 0 || int(n) != len(dirID) {
+	if n, errno := f.getxattr(nodes["Photos"], "user.ghl."+xattrID, make([]byte, 64)); errno != 0 || int(n) != len(dirID) {
 		t.Errorf("the folder's id: %d, %v", n, errno)
 	}
 	for _, tc := range []struct {
 		node, name string
 		want       syscall.Errno
 	}{
-		{"Photos", xattrURL, syscall.ENODATA},
-		{"/", xattrID, syscall.ENODATA},
+		{"Photos", "user.ghl." + xattrURL, syscall.ENODATA},
+		{"/", "user.ghl." + xattrID, syscall.ENODATA},
 		{"a.jpg", "user.other", syscall.ENODATA},
 		{"a.jpg", "user.ghl.", syscall.ENODATA},
 		{"a.jpg", "security.selinux", syscall.ENOTSUP},
@@ -117,7 +118,7 @@ func TestXattrProtocol(t *testing.T) {
 
 	// NoXattr: ENOSYS for all, as before.
 	off, nodes := newXattrFS(t, srv, Options{NoXattr: true})
-	if _, errno := off.getxattr(nodes["a.jpg"], xattrID, make([]byte, 64)); errno != syscall.ENOSYS {
+	if _, errno := off.getxattr(nodes["a.jpg"], "user.ghl."+xattrID, make([]byte, 64)); errno != syscall.ENOSYS {
 		t.Errorf("NoXattr get: %v", errno)
 	}
 	if _, errno := off.listxattr(nodes["a.jpg"], nil); errno != syscall.ENOSYS {
@@ -145,14 +146,14 @@ func TestXattrURLBound(t *testing.T) {
 	srv.SetFileURL(long, "https://cdn.example.com/"+strings.Repeat("a", maxXattrURL))
 	f, nodes := newXattrFS(t, srv, Options{})
 	buf := make([]byte, 2*maxXattrURL)
-	if n, errno := f.getxattr(nodes["odd.jpg"], xattrURL, buf); errno != 0 || string(buf[:n]) != "https://cdn.example.com/a\nb\x01c" {
+	if n, errno := f.getxattr(nodes["odd.jpg"], "user.ghl."+xattrURL, buf); errno != 0 || string(buf[:n]) != "https://cdn.example.com/a\nb\x01c" {
 		t.Errorf("odd url: %q, %v", buf[:n], errno)
 	}
-	if _, errno := f.getxattr(nodes["long.jpg"], xattrURL, buf); errno != syscall.ENODATA {
+	if _, errno := f.getxattr(nodes["long.jpg"], "user.ghl."+xattrURL, buf); errno != syscall.ENODATA {
 		t.Errorf("a url over %d bytes: %v, want ENODATA", maxXattrURL, errno)
 	}
 	n, _ := f.listxattr(nodes["long.jpg"], buf)
-	if strings.Contains(string(buf[:n]), xattrURL) {
+	if strings.Contains(string(buf[:n]), "user.ghl."+xattrURL) {
 		t.Errorf("a url over the bound is listed: %q", buf[:n])
 	}
 }
@@ -168,7 +169,7 @@ func TestXattrSystemFolder(t *testing.T) {
 	f, nodes := newXattrFS(t, srv, Options{})
 	for name, want := range map[string]string{ghltest.EssentialFolder: "1", ghltest.AppFolder: "1", "mine": "", "/": ""} {
 		buf := make([]byte, 16)
-		n, errno := f.getxattr(nodes[name], xattrSystem, buf)
+		n, errno := f.getxattr(nodes[name], "user.ghl."+xattrSystem, buf)
 		switch {
 		case want == "" && errno != errNoAttr:
 			t.Errorf("%s: %q, %v; want ENODATA", name, buf[:n], errno)
@@ -177,8 +178,38 @@ func TestXattrSystemFolder(t *testing.T) {
 		}
 		list := make([]byte, 256)
 		n, _ = f.listxattr(nodes[name], list)
-		if listed := strings.Contains(string(list[:n]), xattrSystem+"\x00"); listed != (want != "") {
+		if listed := strings.Contains(string(list[:n]), "user.ghl."+xattrSystem+"\x00"); listed != (want != "") {
 			t.Errorf("%s: listxattr %q", name, list[:n])
 		}
+	}
+}
+
+// The names carry the backend's prefix (remote.Caps.XattrPrefix), not
+// HighLevel's.
+func TestXattrPrefixIsTheBackends(t *testing.T) {
+	mt := memtest.New(memtest.Options{Profile: memtest.ImageKit()})
+	id := mt.AddFile("", "a.jpg", []byte("x"))
+	store, err := cache.New(mt, cache.Options{DirTTL: time.Minute, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	l, err := store.ListDir(context.Background(), "")
+	if err != nil || len(l.Entries) != 1 {
+		t.Fatalf("listing: %v, %v", l, err)
+	}
+	f := New(store, Options{})
+	st := &nodeState{entry: l.Entries[0]}
+	buf := make([]byte, 64)
+	if n, errno := f.getxattr(st, "user.imagekit.id", buf); errno != 0 || string(buf[:n]) != id {
+		t.Fatalf("user.imagekit.id: %q, %v; want %q", buf[:n], errno, id)
+	}
+	if _, errno := f.getxattr(st, "user.ghl.id", buf); errno != errNoAttr {
+		t.Fatalf("user.ghl.id on ImageKit: %v, want ENODATA", errno)
+	}
+	list := make([]byte, 256)
+	n, _ := f.listxattr(st, list)
+	if !strings.HasPrefix(string(list[:n]), "user.imagekit.id\x00") || strings.Contains(string(list[:n]), "ghl") {
+		t.Fatalf("listxattr: %q", list[:n])
 	}
 }

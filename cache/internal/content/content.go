@@ -421,7 +421,7 @@ func (s *Cache) prefetch(e Entry, first, last int64) {
 		run, start = nil, -1
 	}
 	for idx := first; idx <= last; idx++ {
-		k := chunkKey{e.ID, idx}
+		k := chunkKey{e.ContentKey(), idx}
 		if _, busy := fg.inflight[k]; busy || s.blocks.has(k) || (s.disk != nil && s.disk.has(k)) {
 			flush()
 			continue
@@ -443,7 +443,7 @@ func (s *Cache) prefetch(e Entry, first, last int64) {
 // it fetches, in one request, that chunk and the following ones up to upTo
 // that are neither cached nor being fetched.
 func (s *Cache) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, error) {
-	k := chunkKey{e.ID, idx}
+	k := chunkKey{e.ContentKey(), idx}
 	if c, ok := s.blocks.acquire(k); ok {
 		s.stats.memoryHits.Add(1)
 		return c, nil
@@ -476,7 +476,7 @@ func (s *Cache) chunkAt(ctx context.Context, e Entry, idx, upTo int64) (*chunk, 
 	var flights []*flight
 	end := idx
 	for j := idx; j <= upTo; j++ {
-		kj := chunkKey{e.ID, j}
+		kj := chunkKey{e.ContentKey(), j}
 		if j > idx {
 			if _, busy := fg.inflight[kj]; busy || s.blocks.has(kj) || (s.disk != nil && s.disk.has(kj)) {
 				break
@@ -524,7 +524,7 @@ func (s *Cache) fetchRun(e Entry, first, last int64, flights []*flight) {
 	var got []*chunk
 	fg.mu.Lock()
 	for i, f := range flights {
-		k := chunkKey{e.ID, first + int64(i)}
+		k := chunkKey{e.ContentKey(), first + int64(i)}
 		if err == nil {
 			// One pin per waiter, and one for the disk copy below.
 			f.c = s.blocks.insert(&chunk{key: k, data: bufs[i]}, f.waiters+1)
@@ -548,7 +548,7 @@ func (s *Cache) fetchRun(e Entry, first, last int64, flights []*flight) {
 	// A file now wholly on disk becomes one local file, which later opens
 	// can hand the kernel to read directly.
 	if s.disk != nil && err == nil {
-		if jerr := s.disk.join(e.ID, e.Size); jerr != nil {
+		if jerr := s.disk.join(e.ContentKey(), e.Size); jerr != nil {
 			s.log.Warn("could not keep content on disk", "err", jerr)
 		}
 	}
@@ -709,20 +709,20 @@ func (s *Cache) Sized(ctx context.Context, e Entry) (Entry, error) {
 }
 
 func (s *Cache) fileInfo(ctx context.Context, e Entry) (remote.FileInfo, error) {
-	if v, ok := s.sizes.Get(e.ID); ok {
+	if v, ok := s.sizes.Get(e.ContentKey()); ok {
 		return v.(remote.FileInfo), nil
 	}
 	if e.URL() == "" {
 		return remote.FileInfo{}, entry.ErrNotFound
 	}
-	v, err, _ := s.flights.Do(e.ID, func() (any, error) {
+	v, err, _ := s.flights.Do(e.ContentKey(), func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 		defer cancel()
 		fi, err := s.rc.Stat(ctx, e.FileRef())
 		if err != nil {
 			return nil, entry.Translate(err)
 		}
-		s.sizes.SetDefault(e.ID, fi)
+		s.sizes.SetDefault(e.ContentKey(), fi)
 		return fi, nil
 	})
 	if err != nil {

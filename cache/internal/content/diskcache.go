@@ -22,8 +22,9 @@ import (
 
 // Disk keeps chunks of file contents on local disk, within a size cap,
 // evicting the least recently used. One file per chunk, named after the
-// file id and the chunk index; a file's bytes never change under one id,
-// so a chunk on disk is never stale. Once every chunk of a file is on
+// file's content key (its id, and its version where the service keeps
+// versions under one id: Entry.ContentKey) and the chunk index; a file's
+// bytes never change under one key, so a chunk on disk is never stale. Once every chunk of a file is on
 // disk, they are joined into one file of its whole content (index
 // wholeIdx), which the kernel can read directly (FUSE passthrough); it
 // stands in for the chunks, in the same budget and the same LRU.

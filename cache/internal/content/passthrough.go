@@ -11,8 +11,8 @@ func (s *Cache) OnDisk() bool { return s.disk != nil }
 
 // LocalCopy returns the whole content of file e as a local file, for the
 // kernel to read directly (FUSE passthrough), when the disk cache holds
-// all of it: the bytes of the file id e names, which never change under
-// that id. The size is e's, or one learnt already: it asks nothing. The
+// all of it: the bytes of the file id and version e names, which never
+// change under them. The size is e's, or one learnt already: it asks nothing. The
 // caller closes the file.
 func (s *Cache) LocalCopy(e Entry) (*os.File, bool) {
 	if s.disk == nil || e.ID == "" {
@@ -22,7 +22,7 @@ func (s *Cache) LocalCopy(e Entry) (*os.File, bool) {
 	if !ok {
 		return nil, false
 	}
-	return s.disk.whole(e.ID, size)
+	return s.disk.whole(e.ContentKey(), size)
 }
 
 // knownSize is e's size, from the listing or learnt from the storage host
@@ -31,7 +31,7 @@ func (s *Cache) knownSize(e Entry) (int64, bool) {
 	if e.Size >= 0 {
 		return e.Size, true
 	}
-	v, ok := s.sizes.Get(e.ID)
+	v, ok := s.sizes.Get(e.ContentKey())
 	if !ok {
 		return 0, false
 	}

@@ -17,7 +17,12 @@ type Entry struct {
 	// and when a new file is uploaded. The filesystem keys inodes on it.
 	Key string
 	// ID is the item's id in the API; "" for a file not uploaded yet.
-	ID       string
+	ID string
+	// Rev is the version of the file's bytes the listing showed
+	// (remote.Item.Rev), where the service keeps versions under one id;
+	// "" where an id's bytes never change (HighLevel). Content is cached
+	// by ID and Rev (ContentKey).
+	Rev      string
 	Name     string // the name in the API, unescaped
 	ParentID string // "" = root
 	// The download URL is urlHead + ID + urlTail when the URL holds the id
@@ -61,6 +66,7 @@ func Of(it remote.Item) Entry {
 	e := Entry{
 		Key:      it.ID,
 		ID:       it.ID,
+		Rev:      it.Rev,
 		Name:     it.Name,
 		ParentID: it.ParentID,
 		IsDir:    it.IsFolder(),
@@ -150,8 +156,22 @@ func (e Entry) URL() string {
 	return e.urlHead
 }
 
-// FileRef names e's bytes to the backend.
-func (e Entry) FileRef() remote.FileRef { return remote.FileRef{ID: e.ID, URL: e.URL()} }
+// FileRef names e's bytes to the backend: its id, the version its
+// listing showed, its url.
+func (e Entry) FileRef() remote.FileRef { return remote.FileRef{ID: e.ID, Rev: e.Rev, URL: e.URL()} }
+
+// ContentKey names e's bytes in the content caches (memory, disk, the
+// sizes learnt, the kernel's page cache): the id, and the version where
+// the service keeps versions under one id, so that bytes cached of one
+// version are never served for another. A NUL, which no id holds,
+// parts them; where there is no version it is the id alone (HighLevel's
+// disk cache keeps its names).
+func (e Entry) ContentKey() string {
+	if e.Rev == "" {
+		return e.ID
+	}
+	return e.ID + "\x00" + e.Rev
+}
 
 // SetURL keeps u as where e's bytes are (set e.ID first: the url is kept
 // in parts around it).

@@ -49,7 +49,8 @@ type Folders struct {
 	ttl      time.Duration
 	log      *slog.Logger
 	delete   bool          // Config.Delete: removals are for good, not to the trash
-	listAll  bool          // Config.ListAll
+	listAll  bool          // Config.ListAll, where the service can (Caps.ListAll)
+	oneList  bool          // Caps.OneListing: one listing gives files and folders
 	listWait time.Duration // Config.ListWait
 	cfg      Config        // the rest: intervals and the functions above (see Config)
 	// saved keeps every stored listing for the next mount.
@@ -170,13 +171,15 @@ func New(rc remote.Backend, cfg Config) *Folders {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	caps := rc.Caps()
 	f := &Folders{
 		rc:       rc,
+		oneList:  caps.OneListing,
 		clock:    cfg.Clock,
 		ttl:      cfg.TTL,
 		log:      cfg.Logger,
 		delete:   cfg.Delete,
-		listAll:  cfg.ListAll,
+		listAll:  cfg.ListAll && caps.ListAll,
 		listWait: cfg.ListWait,
 		cfg:      cfg,
 		listings: make(map[string]*State),
@@ -184,6 +187,9 @@ func New(rc remote.Backend, cfg Config) *Folders {
 		inflight: make(map[uint64]int),
 		used:     make(map[string]time.Time),
 		polling:  cfg.ListAll && cfg.PollInterval > 0,
+		// A service that cannot list by last change is polled folder by
+		// folder (Caps.ListRecent).
+		recentOff: !rc.Caps().ListRecent,
 
 		revalidating: make(map[string]bool),
 		claims:       make(map[string]map[string]Claim),
@@ -501,14 +507,31 @@ func (f *Folders) seed(folderID string) {
 	f.storeLocked(folderID, &State{fetched: f.clock.Now(), start: f.seq, upto: f.seq})
 }
 
-// listBoth lists the folders and the files that q selects (the API lists
-// one type at a time), both at once, as entries: each page becomes
-// entries as it comes, so that a folder of hundreds of thousands of files
-// is never held twice. keep picks the items to keep, and may change them;
-// it is called from two goroutines at once.
+// listBoth lists the folders and the files that q selects, as entries:
+// with one listing where the service gives both in one
+// (Caps.OneListing), else with one per type (HighLevel), both at once.
+// Each page becomes entries as it comes, so that a folder of hundreds of
+// thousands of files is never held twice. keep picks the items to keep,
+// and may change them; it may be called from two goroutines at once.
 func (f *Folders) listBoth(ctx context.Context, q remote.ListQuery, keep func(*remote.Item) bool) (folders, files []Entry, err error) {
 	if q.Label == "" {
 		q.Label, _ = ctx.Value(pathKey{}).(string)
+	}
+	if f.oneList {
+		q.Type = ""
+		err := f.rc.List(ctx, q, func() { folders, files = folders[:0], files[:0] }, func(it remote.Item) {
+			if keep(&it) {
+				if it.IsFolder() {
+					folders = append(folders, entry.Of(it))
+				} else {
+					files = append(files, entry.Of(it))
+				}
+			}
+		})
+		if err != nil {
+			return nil, nil, entry.Translate(err)
+		}
+		return folders, files, nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	list := func(typ string, out *[]Entry) func() error {
@@ -597,6 +620,25 @@ func (f *Folders) Rename(ctx context.Context, parentID, id, name string) error {
 		return entry.Translate(err)
 	}
 	f.note(parentID, change{kind: renameID, id: id, name: name})
+	return nil
+}
+
+// Move puts e, an item of folder e.ParentID, in folder parentID under
+// name, on the server (Backend.Move: Caps.Move, Caps.MoveFolders). A
+// service that cannot is entry.ErrCrossFolder, with no call. The folder
+// it left and the one it joined both note the change; a moved folder
+// keeps its own listing (its id is the same).
+func (f *Folders) Move(ctx context.Context, e Entry, parentID, name string) error {
+	if err := f.rc.Move(ctx, e.ID, parentID, name); err != nil {
+		if errors.Is(err, remote.ErrNotSupported) {
+			return fmt.Errorf("%w: %w", entry.ErrCrossFolder, err)
+		}
+		return entry.Translate(err)
+	}
+	from := e.ParentID
+	e.ParentID, e.Name = parentID, name
+	f.note(from, change{kind: dropID, id: e.ID})
+	f.note(parentID, change{kind: putEntry, e: e})
 	return nil
 }
 

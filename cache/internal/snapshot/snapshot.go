@@ -66,7 +66,7 @@ import (
 //	    byte    flags: snapDir, snapURLHasID, snapKey, snapParent,
 //	            snapCreated, snapSystem (a system folder),
 //	            snapUnconfirmed (the ID is an upload's answer no listing
-//	            has shown yet)
+//	            has shown yet), snapRev (the entry has a version token)
 //	    string  ID; Key (if snapKey, else Key = ID); Name;
 //	            ParentID (if snapParent, else the folder id)
 //	    varint  Size; ModTime as Unix nanoseconds (math.MinInt64: zero)
@@ -76,6 +76,9 @@ import (
 //	            folder's content types
 //	    varint  created (if snapCreated), Unix nanoseconds less ModTime's
 //	            (most files were not changed since: one byte)
+//	    string  Rev (if snapRev): the version of the file's bytes listed
+//	            (a flag, not a new version: a snapshot without versions,
+//	            as HighLevel's, is byte for byte what version 3 was)
 //	uvarint     number of changes made through the mount that no
 //	            whole-library answer showed yet (Change), then per
 //	            change:
@@ -221,7 +224,8 @@ const (
 	snapCreated
 	snapSystem
 	snapUnconfirmed
-	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated | snapSystem | snapUnconfirmed
+	snapRev
+	snapFlags = snapDir | snapURLHasID | snapKey | snapParent | snapCreated | snapSystem | snapUnconfirmed | snapRev
 )
 
 var snapCRC = crc32.MakeTable(crc32.Castagnoli)
@@ -596,7 +600,7 @@ func snapFolderOK(id string, entries []Entry) bool {
 			continue
 		}
 		head, tail, hasID := e.URLParts()
-		if len(e.ID) > remote.MaxIDBytes || len(e.Key) > maxSnapKeyBytes || len(e.Name) > remote.MaxNameBytes ||
+		if len(e.ID) > remote.MaxIDBytes || len(e.Rev) > remote.MaxIDBytes || len(e.Key) > maxSnapKeyBytes || len(e.Name) > remote.MaxNameBytes ||
 			len(e.ParentID) > remote.MaxIDBytes || len(head) > maxSnapURLBytes || len(tail) > maxSnapURLBytes ||
 			(!hasID && tail != "") || len(e.ContentType()) > entry.MaxContentTypeBytes {
 			return false
@@ -690,6 +694,9 @@ func appendSnapFolder(b []byte, id string, sf Folder) []byte {
 		if e.Unconfirmed() {
 			flags |= snapUnconfirmed
 		}
+		if e.Rev != "" {
+			flags |= snapRev
+		}
 		b = append(b, flags)
 		b = appendSnapString(b, e.ID)
 		if flags&snapKey != 0 {
@@ -714,6 +721,9 @@ func appendSnapFolder(b []byte, id string, sf Folder) []byte {
 		b = binary.AppendUvarint(b, ct)
 		if e.CreatedNanos() != 0 {
 			b = binary.AppendVarint(b, e.CreatedNanos()-snapDelta(e.ModTime))
+		}
+		if e.Rev != "" {
+			b = appendSnapString(b, e.Rev)
 		}
 	}
 	return b
@@ -941,6 +951,11 @@ func decodeSnapFolder(chunk []byte, budget *int) (string, Folder, error) {
 			e.SetCreatedNanos(r.varint() + snapDelta(e.ModTime))
 			if e.CreatedNanos() == 0 {
 				r.fail("a creation time of 0")
+			}
+		}
+		if flags&snapRev != 0 {
+			if e.Rev = r.str(remote.MaxIDBytes); e.Rev == "" {
+				r.fail("an empty version")
 			}
 		}
 		if r.err != nil {

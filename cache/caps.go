@@ -1,0 +1,155 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// What the front reads from the backend's Caps (doc.go lists every
+// place the cache does).
+
+// Caps are what the backend's service does, as the mount follows them
+// (fs reads XattrPrefix).
+func (s *Store) Caps() remote.Caps { return s.caps }
+
+// checkName refuses, before anything is sent, a new name for an item of
+// folder parentID (dir: a folder) that the service would not keep as
+// given: one it would rewrite (Caps.ValidName: ErrInvalid, the service's
+// rule in the message, which fs logs once with the path), or one another
+// item of the folder holds where names are unique (Caps.UniqueNames), or
+// holds ignoring case where the service compares names without it
+// (Caps.CaseInsensitive): ErrExists, as a create onto a taken name is on
+// a disk. self is the item being renamed or moved (its own name, in
+// another case, is no clash), replace the one the change replaces ("":
+// none). Look-ups stay exact: only changes are judged. HighLevel claims
+// none of these, and nothing is listed for it.
+func (s *Store) checkName(ctx context.Context, parentID, name string, dir bool, self, replace string) error {
+	if err := s.caps.CheckName(name, dir); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
+	}
+	if !s.caps.UniqueNames && !s.caps.CaseInsensitive {
+		return nil
+	}
+	l, err := s.ListDir(ctx, parentID)
+	if err != nil {
+		return err
+	}
+	for _, x := range l.Entries {
+		if x.Key == self || x.Key == replace || (x.Name != name && !(s.caps.CaseInsensitive && strings.EqualFold(x.Name, name))) {
+			continue
+		}
+		return fmt.Errorf("%w: %q: the folder holds %q, and the service takes them for one name", ErrExists, name, x.Name)
+	}
+	return nil
+}
+
+// Move puts e in folder parentID under name (a rename across folders),
+// replacing replace, an item of that folder, if not nil: on the server
+// (Backend.Move) where the service moves that kind of item (Caps.Move
+// for files, Caps.MoveFolders for folders), else ErrCrossFolder (EXDEV:
+// mv copies, then removes), as it is on HighLevel. A file the
+// write-back queue holds (bytes pending, or uploaded in this mount) is
+// ErrCrossFolder too: the queue cannot follow a move yet. The item
+// replaced goes first (a folder only if empty), then e moves: a failure
+// between leaves e where it was, never neither.
+func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replace *Entry) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	if e.System || (replace != nil && replace.System) {
+		return ErrSystemFolder
+	}
+	if (e.IsDir && !s.caps.MoveFolders) || (!e.IsDir && !s.caps.Move) {
+		return fmt.Errorf("%w: %s (%s)", ErrCrossFolder, e.Name, s.caps.Kind)
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	e, r := s.resolve(e)
+	if _, uploaded := s.q.Latest(e.Key); r != nil || uploaded || e.Pending || e.Unconfirmed() {
+		return fmt.Errorf("%w: %s has changes the write-back queue holds", ErrCrossFolder, e.Name)
+	}
+	var rep Entry
+	if replace != nil {
+		rep = *replace
+		if rep.Key == e.Key {
+			return nil
+		}
+		if rep.IsDir != e.IsDir {
+			return fmt.Errorf("%w: %s and %s are not both folders or both files", ErrExists, e.Name, rep.Name)
+		}
+	}
+	if err := s.checkName(ctx, parentID, name, e.IsDir, e.Key, rep.Key); err != nil {
+		return err
+	}
+	if replace != nil {
+		if rep.IsDir {
+			if err := s.checkEmpty(ctx, rep); err != nil {
+				return err
+			}
+		}
+		if err := s.removeReplaced(ctx, rep); err != nil {
+			return err
+		}
+	}
+	return s.folders.Move(ctx, e, parentID, name)
+}
+
+// followCaps drops the options the service cannot serve, saying so once:
+// a whole-library pass (ListAll) where it cannot list the whole library
+// (the listings then follow each folder's TTL, and polls list the folders
+// in use), a removal for good (Delete) where it has only the trash, and
+// one to the trash where it removes only for good.
+func followCaps(opts Options, caps remote.Caps) Options {
+	if opts.ListAll && !caps.ListAll {
+		opts.ListAll = false
+		opts.Logger.Info(fmt.Sprintf("%s cannot list the whole library at once: each folder is listed when opened, and again once its listing is %v old", caps.Kind, opts.DirTTL))
+	}
+	switch {
+	case opts.Delete && !caps.Permanent:
+		opts.Delete = false
+		opts.Logger.Info(fmt.Sprintf("%s removes to its trash only: removals go there, not for good", caps.Kind))
+	case !opts.Delete && !caps.Trash:
+		opts.Delete = true
+		opts.Logger.Info(fmt.Sprintf("%s has no trash: removals are for good", caps.Kind))
+	}
+	return opts
+}
+
+// keyOf is e's key, "" for none.
+func keyOf(e *Entry) string {
+	if e == nil {
+		return ""
+	}
+	return e.Key
+}
+
+// removeReplaced removes rep, the item a rename replaces, before the
+// rename, where the service refuses a taken name (Caps.UniqueNames): a
+// folder (found empty by the caller) or a file of the API.
+func (s *Store) removeReplaced(ctx context.Context, rep Entry) error {
+	var err error
+	if rep.IsDir {
+		err = s.removeAPI(ctx, rep)
+	} else {
+		err = s.Remove(ctx, rep)
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("the item to replace could not be removed first: %w", err)
+	}
+	return nil
+}
+
+// locate returns e with the address of its bytes, where the service
+// reads bytes from a url its listings give (Caps.PublicURL), or an
+// upload's answer may name the file by another id than its listing;
+// elsewhere the id (and version) name the bytes, and nothing is asked.
+func (s *Store) locate(ctx context.Context, e Entry) (Entry, error) {
+	if !s.caps.PublicURL && !e.Unconfirmed() {
+		return e, nil
+	}
+	return s.q.Locate(ctx, e)
+}
