@@ -33,6 +33,9 @@ func (s *Server) changed(p string) {
 func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request, p string) {
 	s.mu.Lock()
 	s.calls[EndpointCDN]++
+	if r.Header.Get("Authorization") != "" {
+		s.calls[CDNWithCredentials]++
+	}
 	down := s.faults.Down
 	data, mt, found := s.cdnBytes(p, r.URL.Query(), r.URL.RawQuery)
 	ignoreRange := s.quirks.has(QuirkRangeIgnored)

@@ -37,6 +37,9 @@ const (
 	EndpointCopyFolder   = "/v1/bulkJobs/copyFolder"
 	EndpointJob          = "GET /v1/bulkJobs/{jobId}"
 	EndpointCDN          = "GET cdn"
+	// CDNWithCredentials counts the CDN requests that carried an
+	// Authorization header: the private key must never go there.
+	CDNWithCredentials = "cdn with credentials"
 )
 
 // SetFaults replaces the fault settings (fractions clamped to [0, 1]).

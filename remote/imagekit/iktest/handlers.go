@@ -470,4 +470,3 @@ func (s *Server) handleJobStatus(r *http.Request) reply {
 	}
 	return reply{http.StatusOK, map[string]any{"jobId": j.id, "type": j.typ, "status": status}}
 }
-
