@@ -1,9 +1,11 @@
 // Command ghlfake serves a fake of the HighLevel Media Storage API (package
 // remote/ghl/ghltest) on a local port, for trying ghlfs without the real
-// service.
+// service; with --service imagekit, a fake of ImageKit (package
+// remote/imagekit/iktest: imagekit.go).
 //
 //	ghlfake --listen 127.0.0.1:0 --token T --location L --seed demo
 //	ghlfake --locations 3 --seed demo --token-ttl 20s --approve Company
+//	IKFAKE_PRIVATE_KEY=K ghlfake --service imagekit --quirk cdn-stale
 //
 // The first line it prints on stdout is "ghlfake listening on http://HOST:PORT".
 // Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
@@ -139,6 +141,14 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 
 // run serves until ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	service, args, err := serviceOf(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "ghlfake:", err)
+		return errUsage
+	}
+	if service == "imagekit" {
+		return runImageKit(ctx, args, getenv, stdout, stderr)
+	}
 	cfg, err := parseArgs(args, getenv, stdout, stderr)
 	if err != nil {
 		return err

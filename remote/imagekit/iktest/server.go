@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -117,7 +116,8 @@ func NewServer(o Options) (*Server, error) {
 	return s, nil
 }
 
-// New returns a fake not yet serving: Serve it on a listener.
+// New returns a fake not yet serving: an http.Handler, served by the
+// caller (SetAddr then says where).
 func New(o Options) (*Server, error) {
 	if o.PrivateKey == "" {
 		o.PrivateKey = DefaultKey
@@ -158,11 +158,9 @@ func New(o Options) (*Server, error) {
 		refuse: map[string]string{}, calls: map[string]int{}, windows: map[string]*window{}, shifted: map[string]bool{}}, nil
 }
 
-// Serve serves the fake on l until it is closed, its URL taken from l.
-func (s *Server) Serve(l net.Listener) error {
-	s.setURL("http://" + l.Addr().String())
-	return http.Serve(l, s)
-}
+// SetAddr sets URL and Endpoint from the address ("host:port") a
+// server of New is served at (its caller's own http.Server).
+func (s *Server) SetAddr(addr string) { s.setURL("http://" + addr) }
 
 func (s *Server) setURL(u string) {
 	s.URL = u
