@@ -86,20 +86,8 @@ func parseImageKitArgs(args []string, getenv func(string) string, stdout, stderr
 		fmt.Fprintf(fs.Output(), "Usage: ghlfake --service imagekit [flags]\n\nServes a fake ImageKit: the API (/v1/...), the upload host (/api/v1/files/upload) and\nthe CDN (/ID/<path>) on one address. The private key comes from $IKFAKE_PRIVATE_KEY or\n--key-file, never the command line.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return cfg, err
-		}
-		fs.SetOutput(stderr)
-		fmt.Fprintln(stderr, "ghlfake:", err)
-		fs.Usage()
-		return cfg, errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ghlfake: unexpected argument %q\n", fs.Arg(0))
-		return cfg, errUsage
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return cfg, err
 	}
 	if keyFile != "" {
 		b, err := os.ReadFile(keyFile)

@@ -98,20 +98,8 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API, and its OAuth endpoints (the authorize\npage stand-in is /v2/oauth/chooselocation, and /oauth/chooselocation).\nControl endpoints: GET /_ghlfake/stats, POST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks, POST /_ghlfake/restore, GET /_ghlfake/locations, POST /_ghlfake/locations/ID,\nPOST /_ghlfake/oauth/expire, POST /_ghlfake/oauth/revoke, GET and POST\n/_ghlfake/oauth/approval.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return cfg, err
-		}
-		fs.SetOutput(stderr)
-		fmt.Fprintln(stderr, "ghlfake:", err)
-		fs.Usage()
-		return cfg, errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ghlfake: unexpected argument %q\n", fs.Arg(0))
-		return cfg, errUsage
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return cfg, err
 	}
 	if cfg.opts.Token == "" && tokenFile != "" {
 		b, err := os.ReadFile(tokenFile)
@@ -137,6 +125,27 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// parseFlags parses args with fs: help on stdout (flag.ErrHelp), a
+// usage error on stderr (errUsage), no argument left over.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return err
+		}
+		fs.SetOutput(stderr)
+		fmt.Fprintln(stderr, "ghlfake:", err)
+		fs.Usage()
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ghlfake: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	return nil
 }
 
 // run serves until ctx ends.
