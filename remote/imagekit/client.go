@@ -95,6 +95,7 @@ type Backend struct {
 	// the id each later folderId of a folder stands for (a service that
 	// gives a folder a new id when a job renames or moves it).
 	folders map[string]string
+	byPath  map[string]string // folders' ids by path
 	aliases map[string]string
 	// sizes is the size of each file version seen, by id and version:
 	// a read checks the storage's answer against it.
@@ -166,7 +167,7 @@ func New(cfg Config) (*Backend, error) {
 	}
 	return &Backend{api: api, up: up, endpoint: ep, pageSize: cfg.PageSize, maxItems: cfg.MaxListItems,
 		maxSize: cfg.MaxUploadSize, maxVideo: cfg.MaxVideoSize, jobWait: cfg.JobTimeout, log: cfg.Logger, clk: cfg.Clock,
-		folders: map[string]string{}, aliases: map[string]string{}, sizes: map[fileRev]int64{}, seen: map[string]time.Time{}}, nil
+		folders: map[string]string{}, byPath: map[string]string{}, aliases: map[string]string{}, sizes: map[fileRev]int64{}, seen: map[string]time.Time{}}, nil
 }
 
 // basicAuth is HTTP Basic with the private key as the user and an empty

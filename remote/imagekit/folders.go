@@ -36,18 +36,21 @@ func (b *Backend) learnFolder(id, p string) string {
 	defer b.mu.Unlock()
 	id = b.canonical(id)
 	if _, known := b.folders[id]; !known {
-		for other, q := range b.folders {
-			if q == p && other != id {
-				b.aliases[id] = other // the folder at p, under a new id
-				return other
-			}
+		if other, ok := b.byPath[p]; ok && other != id {
+			b.aliases[id] = other // the folder at p, under a new id
+			return other
 		}
 		if len(b.folders) >= maxFolders {
 			clear(b.folders) // bounded: forgotten ones are looked for again
+			clear(b.byPath)
 			clear(b.aliases)
 		}
 	}
+	if old, ok := b.folders[id]; ok && b.byPath[old] == id {
+		delete(b.byPath, old)
+	}
 	b.folders[id] = p
+	b.byPath[p] = id
 	return id
 }
 
@@ -69,7 +72,15 @@ func (b *Backend) moved(from, to string) {
 	defer b.mu.Unlock()
 	for id, p := range b.folders {
 		if p == from || strings.HasPrefix(p, from+"/") {
+			if b.byPath[p] == id {
+				delete(b.byPath, p)
+			}
 			b.folders[id] = to + strings.TrimPrefix(p, from)
+		}
+	}
+	for id, p := range b.folders {
+		if p == to || strings.HasPrefix(p, to+"/") {
+			b.byPath[p] = id
 		}
 	}
 }
@@ -81,6 +92,9 @@ func (b *Backend) forget(p string) {
 	for id, q := range b.folders {
 		if q == p || strings.HasPrefix(q, p+"/") {
 			delete(b.folders, id)
+			if b.byPath[q] == id {
+				delete(b.byPath, q)
+			}
 		}
 	}
 }

@@ -193,11 +193,11 @@ func (b *Backend) List(ctx context.Context, q remote.ListQuery, restart func(), 
 // it on; a folder's path is learnt (and its id as first seen at the path
 // kept: aliases).
 func (b *Backend) item(w wireItem, parentID, dir string) remote.Item {
-	it := remote.Item{ID: w.id(), Name: w.Name, ParentID: parentID, Path: dir + "/" + w.Name, Size: -1,
+	it := remote.Item{ID: w.id(), Name: w.Name, ParentID: parentID, Path: strings.TrimPrefix(dir+"/"+w.Name, "/"), Size: -1,
 		CreatedAt: parseTime(w.CreatedAt), UpdatedAt: parseTime(w.UpdatedAt)}
 	if w.folder() {
 		it.Type = remote.TypeFolder
-		it.ID = b.learnFolder(it.ID, it.Path)
+		it.ID = b.learnFolder(it.ID, dir+"/"+w.Name)
 		return it
 	}
 	it.Type, it.URL, it.ContentType, it.Rev = remote.TypeFile, remote.BareURL(w.URL), clean(w.Mime, 128), w.VersionInfo.ID

@@ -127,8 +127,10 @@ func (b *Backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item
 	switch {
 	case a.Size >= 0 && it.Size != a.Size:
 		return remote.Item{}, false, nil
+	case a.Into != "" && it.ID == a.Into && it.Rev == a.BaseRev:
+		return remote.Item{}, false, nil // the file as it was: the upload did not land
 	case a.Into != "" && it.ID == a.Into:
-		return it, it.Rev != a.BaseRev, nil
+		return it, true, nil
 	case slices.Contains(a.Exclude, it.ID) || slices.ContainsFunc(a.Exclude, func(u string) bool { return remote.SameURL(u, it.URL) }):
 		return remote.Item{}, false, nil
 	case !a.At.IsZero() && !it.UpdatedAt.IsZero() && it.UpdatedAt.Before(b.api.ServerTime(a.At).Add(-skew)):
