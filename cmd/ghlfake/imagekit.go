@@ -110,11 +110,7 @@ func runImageKit(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if cfg.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(stderr, cfg.verbose)
 	s, err := iktest.New(cfg.opts)
 	if err != nil {
 		return err
@@ -127,21 +123,7 @@ func runImageKit(ctx context.Context, args []string, getenv func(string) string,
 	srv := &http.Server{Handler: logged(s, log), ReadHeaderTimeout: 10 * time.Second}
 	s.SetAddr(l.Addr().String())
 	go srv.Serve(l)
-	if _, err := fmt.Fprintf(stdout, "ghlfake listening on %s\nurl endpoint %s\n", s.URL, s.Endpoint); err != nil {
-		srv.Close()
-		return err
-	}
-	if f, ok := stdout.(interface{ Sync() error }); ok {
-		_ = f.Sync()
-	}
-	<-ctx.Done()
-	log.Info("ghlfake: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return serveUntil(ctx, stdout, "ghlfake listening on "+s.URL+"\nurl endpoint "+s.Endpoint+"\n", log, func() { srv.Close() }, srv.Shutdown)
 }
 
 // logged logs each request at debug level (no header: the key is one).

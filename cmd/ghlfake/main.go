@@ -162,12 +162,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if cfg.verbose {
-		level = slog.LevelDebug
-	}
-	cfg.opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
+	cfg.opts.Logger = newLogger(stderr, cfg.verbose)
 	s, err := ghltest.New(cfg.opts)
 	if err != nil {
 		return err
@@ -175,19 +170,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := s.Start(cfg.listen); err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(stdout, "ghlfake listening on %s\n", s.URL); err != nil {
-		s.Close()
+	return serveUntil(ctx, stdout, "ghlfake listening on "+s.URL+"\n", cfg.opts.Logger, s.Close, s.Shutdown)
+}
+
+// newLogger logs to w, every request when verbose.
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// serveUntil prints banner on stdout (the first line says where the fake
+// listens), waits for ctx to end, and shuts the server down gracefully.
+func serveUntil(ctx context.Context, stdout io.Writer, banner string, log *slog.Logger, closeNow func(), shutdown func(context.Context) error) error {
+	if _, err := io.WriteString(stdout, banner); err != nil {
+		closeNow()
 		return err
 	}
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}
-
 	<-ctx.Done()
-	cfg.opts.Logger.Info("ghlfake: shutting down")
+	log.Info("ghlfake: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return nil
