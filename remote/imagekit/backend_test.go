@@ -333,3 +333,30 @@ func TestSecrets(t *testing.T) {
 		t.Errorf("the CDN was sent credentials")
 	}
 }
+
+// TestRemoveUnseenFolder: a folder id the backend has not listed (after
+// a restart) is looked for, and removed as a folder, not taken as gone;
+// the library is walked once for the ids it holds as nothing.
+func TestRemoveUnseenFolder(t *testing.T) {
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	top := srv.AddFolder("", "Top")
+	empty := srv.AddFolder(top, "Empty")
+	for i := range 3 {
+		srv.AddFolder(top, fmt.Sprintf("Other%d", i))
+	}
+	gone1, gone2 := srv.AddFile(top, "g1.txt", []byte("1")), srv.AddFile(top, "g2.txt", []byte("2"))
+	srv.Remove(gone1)
+	srv.Remove(gone2)
+	srv.ResetCalls()
+	err := b.Remove(context.Background(), []string{gone1, empty, gone2}, true)
+	var nd *remote.NotDoneError
+	if !errors.As(err, &nd) || !slices.Equal(nd.Missing, []string{gone1, gone2}) || !slices.Equal(nd.IDs, nd.Missing) {
+		t.Fatalf("removing two gone files and an unseen folder: %v; want the files named missing", err)
+	}
+	if it, _ := srv.Item(empty); !it.Deleted {
+		t.Errorf("the unseen folder was not removed")
+	}
+	if n := srv.Calls(iktest.EndpointList); n > 6 {
+		t.Errorf("%d listings to find one folder among 4 (a walk for each id?)", n)
+	}
+}

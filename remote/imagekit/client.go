@@ -290,6 +290,9 @@ func (b *Backend) FolderWrites() error { return nil }
 // Stats merges the API's and the upload host's counters.
 func (b *Backend) Stats() remote.Stats {
 	s, u := b.api.Stats(), b.up.Stats()
+	if s.Calls == nil {
+		s.Calls = map[remote.CallKey]int64{}
+	}
 	for k, v := range u.Calls {
 		s.Calls[k] += v
 	}

@@ -332,11 +332,23 @@ func (b *Backend) Remove(ctx context.Context, ids []string, permanent bool) erro
 	}
 	// An id the service does not hold as a file may be a folder this
 	// backend has not seen yet (a restart): looked for, and removed.
+	// One walk of the library at most finds none: it learns every folder.
 	missing := nd.Missing
 	nd.Missing = nil
+	walked := false
 	for _, id := range missing {
-		if p, err := b.pathOf(ctx, id); err == nil {
+		p, ok := b.knownFolder(id)
+		if !ok && !walked {
+			var err error
+			p, err = b.pathOf(ctx, id)
+			if ok = err == nil; !ok && !errors.Is(err, remote.ErrNotFound) {
+				return err
+			}
+			walked = !ok
+		}
+		if ok {
 			nd.IDs = slices.DeleteFunc(nd.IDs, func(x string) bool { return x == id })
+			delete(nd.Reasons, id)
 			if err := b.removeFolder(ctx, id, p, nd); err != nil {
 				return err
 			}
