@@ -75,11 +75,21 @@ var ErrLoginNeeded = fmt.Errorf("%w: the stored OAuth refresh token was refused;
 type NotDoneError struct {
 	Call string // e.g. "PUT /medias/delete-files"
 	IDs  []string
+	// Reasons holds, by id of IDs, the service's own message where it
+	// gave one (ImageKit's errors[].error), for the one log line each.
+	Reasons map[string]string
+	// Missing are the ids of IDs the service said it does not hold
+	// (ImageKit's missingFileIds): gone already, whoever removed them,
+	// where the others were refused.
+	Missing []string
 }
 
 func (e *NotDoneError) Error() string {
 	return fmt.Sprintf("%s: the API did not act on %s", e.Call, strings.Join(e.IDs, ", "))
 }
+
+// Reason is the service's message for id, or "" when it gave none.
+func (e *NotDoneError) Reason(id string) string { return e.Reasons[id] }
 
 // Causes of a 401 that another token of the same login cannot cure (a
 // refresh, a token file read again, a location token minted again): the
@@ -121,6 +131,10 @@ type Error struct {
 	// Cause is, for a 401 whose message says why in a way no new token
 	// can cure, ErrScope, ErrWrongLocation or ErrVersion; else nil.
 	Cause error
+	// IDs are the ids a failed answer named as the cause, where the
+	// service names some (ImageKit's bulk delete: missingFileIds, of
+	// which it deleted none).
+	IDs []string
 	// NoRoute marks a 404 that is the service's answer to a call it has
 	// no route for (for this token), not to an item it does not have: it
 	// matches ErrRouteMissing, never ErrNotFound.

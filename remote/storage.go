@@ -30,18 +30,68 @@ func (c *Core) ReadAt(ctx context.Context, fileURL string, p []byte, off int64) 
 // ReadAtv is ReadAt into several buffers, filled in turn from one range:
 // one request can fill buffers that are each kept on their own.
 func (c *Core) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error) {
+	return c.readAtv(ctx, fileURL, bufs, off, -1)
+}
+
+// ReadAtvSized is ReadAtv of a file whose size is known (a listing gave
+// it, for a version whose bytes never change): an answer whose total
+// length (Content-Range's, or a 200's Content-Length) is another is a copy
+// of another version (a CDN's stale copy, say), and is never taken: it is
+// asked again a few times, then the read fails with ErrStaleCopy. Nothing
+// is asked past size: a read from size on is io.EOF at once.
+func (c *Core) ReadAtvSized(ctx context.Context, fileURL string, bufs [][]byte, off, size int64) (int, error) {
+	if size < 0 {
+		return c.readAtv(ctx, fileURL, bufs, off, -1)
+	}
+	if off >= size {
+		return 0, io.EOF
+	}
+	// Only the bytes the file has are asked for; the rest is io.EOF.
+	var cut [][]byte
+	left := size - off
+	for _, b := range bufs {
+		if left <= 0 {
+			break
+		}
+		b = b[:min(int64(len(b)), left)]
+		left -= int64(len(b))
+		cut = append(cut, b)
+	}
+	short := left <= 0 && sum(cut) < sum(bufs)
+	n, err := c.readAtv(ctx, fileURL, cut, off, size)
+	if err == nil && short {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func sum(bufs [][]byte) int {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	return n
+}
+
+// maxStaleReads bounds how often a read that met a copy of another
+// version (ErrStaleCopy) asks again.
+const maxStaleReads = 4
+
+func (c *Core) readAtv(ctx context.Context, fileURL string, bufs [][]byte, off, size int64) (int, error) {
 	if err := c.policy.check(fileURL); err != nil {
 		return 0, err
 	}
 	deadline := c.clk.Now().Add(c.retryFor)
-	total := 0
-	for _, b := range bufs {
-		total += len(b)
-	}
-	got := 0
+	total := sum(bufs)
+	got, stale := 0, 0
 	for attempt := 0; got < total; {
 		rest := skipBytes(bufs, got)
-		n, err := c.readOnce(ctx, fileURL, rest, total-got, off+int64(got))
+		n, err := c.readOnce(ctx, fileURL, rest, total-got, off+int64(got), size)
+		if errors.Is(err, ErrStaleCopy) {
+			if stale++; stale > maxStaleReads {
+				return got, err
+			}
+		}
 		got += n
 		if err == nil || err == io.EOF {
 			if err == io.EOF || n == 0 {
@@ -87,7 +137,9 @@ func skipBytes(bufs [][]byte, n int) [][]byte {
 
 // readOnce makes one ranged GET for size bytes at off, into bufs in turn,
 // and reads as much of the body as arrives.
-func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off int64) (int, error) {
+// want, when not negative, is the file's whole size: an answer of
+// another total length is refused (ErrStaleCopy).
+func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off, want int64) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
 		return 0, &RefusedError{URL: RedactURL(fileURL), Reason: "not a url"}
@@ -106,7 +158,13 @@ func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size
 		if start, ok := contentRangeStart(resp.Header.Get("Content-Range")); ok && start != off {
 			return 0, fmt.Errorf("storage answered range from %d, asked %d", start, off)
 		}
+		if total, ok := contentRangeTotal(resp.Header.Get("Content-Range")); want >= 0 && ok && total != want {
+			return 0, &StaleError{URL: RedactURL(fileURL), Want: want, Got: total}
+		}
 	case http.StatusOK:
+		if want >= 0 && resp.ContentLength >= 0 && resp.ContentLength != want {
+			return 0, &StaleError{URL: RedactURL(fileURL), Want: want, Got: resp.ContentLength}
+		}
 		// The host ignored Range: skip to off in the whole body.
 		if _, err := io.CopyN(io.Discard, body, off); err != nil {
 			if err == io.EOF {
@@ -148,6 +206,36 @@ func skipped(resp *http.Response, off int64) int64 {
 	}
 	return 0
 }
+
+// contentRangeTotal is the total length a Content-Range gives ("bytes
+// 100-199/1000"); not ok for "*" or none.
+func contentRangeTotal(v string) (int64, bool) {
+	i := strings.LastIndexByte(v, '/')
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v[i+1:]), 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// ErrStaleCopy matches a read whose answer was of another length than the
+// file's version has: a copy of another version (a CDN's, kept after an
+// overwrite). Its bytes are never handed on.
+var ErrStaleCopy = errors.New("the storage host served a copy of another version")
+
+// StaleError is a read answered with a copy of another length than the
+// version asked for.
+type StaleError struct {
+	URL       string // without query
+	Want, Got int64
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("%s: the storage host served %d bytes in all, the file's version has %d: a stale copy (not used)", e.URL, e.Got, e.Want)
+}
+
+// Is matches ErrStaleCopy.
+func (e *StaleError) Is(target error) bool { return target == ErrStaleCopy }
 
 func contentRangeStart(v string) (int64, bool) {
 	// "bytes 100-199/1000"

@@ -1,9 +1,11 @@
 // Command ghlfake serves a fake of the HighLevel Media Storage API (package
 // remote/ghl/ghltest) on a local port, for trying ghlfs without the real
-// service.
+// service; with --service imagekit, a fake of ImageKit (package
+// remote/imagekit/iktest: imagekit.go).
 //
 //	ghlfake --listen 127.0.0.1:0 --token T --location L --seed demo
 //	ghlfake --locations 3 --seed demo --token-ttl 20s --approve Company
+//	IKFAKE_PRIVATE_KEY=K ghlfake --service imagekit --quirk cdn-stale
 //
 // The first line it prints on stdout is "ghlfake listening on http://HOST:PORT".
 // Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
@@ -96,20 +98,8 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API, and its OAuth endpoints (the authorize\npage stand-in is /v2/oauth/chooselocation, and /oauth/chooselocation).\nControl endpoints: GET /_ghlfake/stats, POST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks, POST /_ghlfake/restore, GET /_ghlfake/locations, POST /_ghlfake/locations/ID,\nPOST /_ghlfake/oauth/expire, POST /_ghlfake/oauth/revoke, GET and POST\n/_ghlfake/oauth/approval.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return cfg, err
-		}
-		fs.SetOutput(stderr)
-		fmt.Fprintln(stderr, "ghlfake:", err)
-		fs.Usage()
-		return cfg, errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ghlfake: unexpected argument %q\n", fs.Arg(0))
-		return cfg, errUsage
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return cfg, err
 	}
 	if cfg.opts.Token == "" && tokenFile != "" {
 		b, err := os.ReadFile(tokenFile)
@@ -137,18 +127,42 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 	return cfg, nil
 }
 
+// parseFlags parses args with fs: help on stdout (flag.ErrHelp), a
+// usage error on stderr (errUsage), no argument left over.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return err
+		}
+		fs.SetOutput(stderr)
+		fmt.Fprintln(stderr, "ghlfake:", err)
+		fs.Usage()
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ghlfake: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
 // run serves until ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	service, args, err := serviceOf(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "ghlfake:", err)
+		return errUsage
+	}
+	if service == "imagekit" {
+		return runImageKit(ctx, args, getenv, stdout, stderr)
+	}
 	cfg, err := parseArgs(args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if cfg.verbose {
-		level = slog.LevelDebug
-	}
-	cfg.opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
+	cfg.opts.Logger = newLogger(stderr, cfg.verbose)
 	s, err := ghltest.New(cfg.opts)
 	if err != nil {
 		return err
@@ -156,19 +170,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := s.Start(cfg.listen); err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(stdout, "ghlfake listening on %s\n", s.URL); err != nil {
-		s.Close()
+	return serveUntil(ctx, stdout, "ghlfake listening on "+s.URL+"\n", cfg.opts.Logger, s.Close, s.Shutdown)
+}
+
+// newLogger logs to w, every request when verbose.
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// serveUntil prints banner on stdout (the first line says where the fake
+// listens), waits for ctx to end, and shuts the server down gracefully.
+func serveUntil(ctx context.Context, stdout io.Writer, banner string, log *slog.Logger, closeNow func(), shutdown func(context.Context) error) error {
+	if _, err := io.WriteString(stdout, banner); err != nil {
+		closeNow()
 		return err
 	}
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}
-
 	<-ctx.Done()
-	cfg.opts.Logger.Info("ghlfake: shutting down")
+	log.Info("ghlfake: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return nil

@@ -444,7 +444,7 @@ func (b *Backend) Remove(ctx context.Context, ids []string, permanent bool) erro
 			rest = append(rest, id)
 		}
 	}
-	notDone := &remote.NotDoneError{Call: "memtest Remove", IDs: missing}
+	notDone := &remote.NotDoneError{Call: "memtest Remove", IDs: missing, Missing: slices.Clone(missing)}
 	if len(rest) == 0 {
 		return notDone
 	}

@@ -1,0 +1,362 @@
+package imagekit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/imagekit"
+	"github.com/ghlfs/ghlfs/remote/imagekit/iktest"
+)
+
+func listAll(t *testing.T, b *imagekit.Backend, parent string) []remote.Item {
+	t.Helper()
+	var got []remote.Item
+	if err := b.List(context.Background(), remote.ListQuery{ParentID: parent}, func() { got = got[:0] }, func(it remote.Item) { got = append(got, it) }); err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	return got
+}
+
+func active(srv *iktest.Server, dir string) int {
+	n := 0
+	for _, it := range srv.Items() {
+		if !it.Deleted && strings.HasPrefix(it.Path, dir+"/") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBulkDelete: seed 003's three answers. 250 files go in 3 calls
+// (200 each time); a 207 leaves exactly the files in errors[], named with
+// the service's message; a 404 with missingFileIds deletes nothing, and
+// the others are sent again: gone in a second call, the missing ones
+// named as Missing.
+func TestBulkDelete(t *testing.T) {
+	ctx := context.Background()
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	dir := srv.AddFolder("", "Many")
+	var ids []string
+	for i := range 250 {
+		ids = append(ids, srv.AddFile(dir, fmt.Sprintf("f%03d.txt", i), []byte{byte(i)}))
+	}
+	if err := b.Remove(ctx, ids, true); err != nil {
+		t.Fatalf("removing 250 files: %v", err)
+	}
+	if n := srv.Calls(iktest.EndpointBulkDelete); n != 3 {
+		t.Errorf("250 files removed in %d bulk calls, want 3", n)
+	}
+	if n := active(srv, "/Many"); n != 0 {
+		t.Errorf("%d files left", n)
+	}
+
+	t.Run("207", func(t *testing.T) {
+		var ids []string
+		for i := range 5 {
+			ids = append(ids, srv.AddFile(dir, fmt.Sprintf("p%d.txt", i), []byte("p")))
+		}
+		srv.RefuseRemoval(ids[1], ids[3])
+		defer srv.AllowRemoval()
+		err := b.Remove(ctx, ids, true)
+		var nd *remote.NotDoneError
+		if !errors.As(err, &nd) || !slices.Equal(nd.IDs, []string{ids[1], ids[3]}) || len(nd.Missing) != 0 {
+			t.Fatalf("a 207: %v, want the two refused named, none missing", err)
+		}
+		if nd.Reason(ids[1]) != "Error in deleting tags" {
+			t.Errorf("the refusal's reason: %q, want the service's message", nd.Reason(ids[1]))
+		}
+		for i, id := range ids {
+			it, _ := srv.Item(id)
+			if want := i == 1 || i == 3; it.Deleted == want {
+				t.Errorf("%s deleted: %v, want %v", it.Name, it.Deleted, !want)
+			}
+		}
+	})
+
+	t.Run("404", func(t *testing.T) {
+		var ids []string
+		for i := range 4 {
+			ids = append(ids, srv.AddFile(dir, fmt.Sprintf("m%d.txt", i), []byte("m")))
+		}
+		srv.Remove(ids[0])
+		srv.Remove(ids[2])
+		srv.ResetCalls()
+		err := b.Remove(ctx, ids, true)
+		var nd *remote.NotDoneError
+		if !errors.As(err, &nd) || !slices.Equal(nd.Missing, []string{ids[0], ids[2]}) || !slices.Equal(nd.IDs, nd.Missing) {
+			t.Fatalf("a 404 with missingFileIds: %v, want the two missing named as Missing", err)
+		}
+		if n := srv.Calls(iktest.EndpointBulkDelete); n != 2 {
+			t.Errorf("%d bulk calls, want 2 (the 404, then the others again)", n)
+		}
+		for _, id := range ids {
+			if it, _ := srv.Item(id); !it.Deleted {
+				t.Errorf("%s is left", it.Name)
+			}
+		}
+	})
+}
+
+// TestStaleCDN: after an overwrite the CDN answers a url it had served
+// with its old copy for a while (cdn-stale). A read checks the answer's
+// length against the version's: a stale copy is asked again, and never
+// served; while it lasts, the read fails with ErrStaleCopy.
+func TestStaleCDN(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		stale int
+		ok    bool
+	}{{2, true}, {50, false}} {
+		t.Run(fmt.Sprint(c.stale), func(t *testing.T) {
+			srv, b := start(t, iktest.Options{Quirks: []string{iktest.QuirkCDNStale}, StaleReads: c.stale}, imagekit.Config{})
+			v1, v2 := bytes.Repeat([]byte("1"), 700), bytes.Repeat([]byte("2"), 900)
+			id := srv.AddFile("", "doc.txt", v1)
+			it := listAll(t, b, "")[0]
+			ref := remote.FileRef{ID: id, URL: it.URL} // no version: the url the CDN caches
+			buf := make([]byte, 2000)
+			if n, err := b.ReadAt(ctx, ref, [][]byte{buf}, 0); err != io.EOF || !bytes.Equal(buf[:n], v1) {
+				t.Fatalf("the first read: %d bytes, %v", n, err)
+			}
+			srv.AddFile("", "doc.txt", v2)
+			n, err := b.ReadAt(ctx, ref, [][]byte{buf}, 0)
+			switch {
+			case c.ok && (err != io.EOF || !bytes.Equal(buf[:n], v2)):
+				t.Errorf("a read after a short staleness: %d bytes, %v; want the new version", n, err)
+			case !c.ok && (!errors.Is(err, remote.ErrStaleCopy) || n != 0):
+				t.Errorf("a read while the CDN is stale: %d bytes, %v; want none and ErrStaleCopy", n, err)
+			}
+		})
+	}
+}
+
+// TestOriginalBytes: the CDN serves an optimised copy unless tr=orig-true
+// (the fake does it to every file); reads get the original.
+func TestOriginalBytes(t *testing.T) {
+	srv, b := start(t, iktest.Options{Quirks: []string{iktest.QuirkRangeIgnored}}, imagekit.Config{})
+	data := []byte("the original bytes of a picture")
+	srv.AddFile("", "a.jpg", data)
+	it := listAll(t, b, "")[0]
+	buf := make([]byte, 8)
+	n, err := b.ReadAt(context.Background(), remote.FileRef{ID: it.ID, Rev: it.Rev, URL: it.URL}, [][]byte{buf}, 4)
+	if err != nil || string(buf[:n]) != string(data[4:12]) {
+		t.Errorf("a range of a.jpg with the range ignored: %q, %v; want %q", buf[:n], err, data[4:12])
+	}
+	if srv.Calls(iktest.CDNWithCredentials) != 0 {
+		t.Errorf("the CDN was sent credentials")
+	}
+}
+
+// TestNameRules: ValidName refuses exactly the names the service would
+// rewrite (the fake's rule, from the docs), and a refused name sends
+// nothing.
+func TestNameRules(t *testing.T) {
+	for _, dir := range []bool{false, true} {
+		for r := rune(1); r < 0x3000; r++ {
+			if r == '/' || !utf8.ValidRune(r) {
+				continue
+			}
+			name := "a" + string(r) + "b"
+			kept := iktest.StoredName(name, dir) == name
+			if err := imagekit.ValidName(name, dir); (err == nil) != kept {
+				t.Errorf("ValidName(%q, dir %v) = %v; the service keeps it: %v", name, dir, err, kept)
+			}
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "two words.txt"} {
+		if err := imagekit.ValidName(bad, false); !errors.Is(err, remote.ErrInvalid) {
+			t.Errorf("ValidName(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	ctx := context.Background()
+	if _, err := b.Upload(ctx, remote.Upload{Name: "a b.txt", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }}); !errors.Is(err, remote.ErrInvalid) {
+		t.Errorf("upload of a name with a space: %v, want ErrInvalid", err)
+	}
+	if _, err := b.CreateFolder(ctx, "", "a-b"); !errors.Is(err, remote.ErrInvalid) {
+		t.Errorf("mkdir of a folder name with '-': %v, want ErrInvalid", err)
+	}
+	if n := srv.Calls(iktest.EndpointUpload) + srv.Calls(iktest.EndpointFolder); n != 0 {
+		t.Errorf("%d calls sent for names refused", n)
+	}
+}
+
+// TestJobPolling: a folder's rename is a job, polled on the backend's
+// clock until the service says Completed, then done; one that stays
+// Pending past JobTimeout is ErrAmbiguous.
+func TestJobPolling(t *testing.T) {
+	for _, c := range []struct {
+		polls int
+		ok    bool
+	}{{4, true}, {1000, false}} {
+		t.Run(fmt.Sprint(c.polls), func(t *testing.T) {
+			clk := clockwork.NewFakeClock()
+			srv, b := start(t, iktest.Options{JobPolls: c.polls}, imagekit.Config{Clock: clk, JobTimeout: time.Minute})
+			f := srv.AddFolder("", "Old")
+			srv.AddFile(f, "in.txt", []byte("in"))
+			listAll(t, b, "")
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- b.Rename(context.Background(), f, "New"); cancel() }()
+			for ctx.Err() == nil {
+				if clk.BlockUntilContext(ctx, 1) == nil {
+					clk.Advance(5 * time.Second)
+				}
+			}
+			err := <-done
+			_, renamed := srv.ByPath("/New")
+			switch {
+			case c.ok && (err != nil || !renamed || srv.Calls(iktest.EndpointJob) != c.polls+1):
+				t.Errorf("rename: %v, renamed %v after %d polls; want done after %d", err, renamed, srv.Calls(iktest.EndpointJob), c.polls+1)
+			case !c.ok && (!errors.Is(err, remote.ErrAmbiguous) || renamed):
+				t.Errorf("a job pending for ever: %v, renamed %v; want ErrAmbiguous", err, renamed)
+			}
+		})
+	}
+}
+
+// TestRateLimit: a 429 with X-RateLimit-Reset (ms to wait) pauses the
+// pacer that long and the call goes again; the headers reach Usage;
+// uploads are not limited.
+func TestRateLimit(t *testing.T) {
+	clk := clockwork.NewFakeClock()
+	_, b := start(t, iktest.Options{RateLimit: 2, RateInterval: 3 * time.Second, Now: clk.Now}, imagekit.Config{Clock: clk, MaxRetryAfter: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := clk.Now()
+	go func() {
+		var err error
+		for range 3 {
+			if err == nil {
+				err = b.Check(context.Background())
+			}
+		}
+		done <- err
+		cancel()
+	}()
+	for ctx.Err() == nil {
+		if clk.BlockUntilContext(ctx, 1) == nil {
+			clk.Advance(500 * time.Millisecond)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("calls over the limit: %v", err)
+	}
+	if waited := clk.Since(start); waited < 3*time.Second {
+		t.Errorf("the third call went after %v, before the window's end", waited)
+	}
+	st, u := b.Stats(), b.Usage()
+	if st.Throttled == 0 || u.Server.Max != 2 || u.Server.Interval != 3*time.Second {
+		t.Errorf("throttled %d, server limits %+v; want a 429 seen, 2 per 3s", st.Throttled, u.Server)
+	}
+	for i := range 4 {
+		data := []byte{byte(i)}
+		if _, err := b.Upload(context.Background(), remote.Upload{Name: fmt.Sprintf("u%d.txt", i), Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}); err != nil {
+			t.Errorf("upload %d: %v (uploads are not limited)", i, err)
+		}
+	}
+}
+
+// TestListShift: a listing whose second page comes one item late
+// (skip-shifts) is read again, and every item is handed on once.
+func TestListShift(t *testing.T) {
+	srv, b := start(t, iktest.Options{Quirks: []string{iktest.QuirkSkipShifts}}, imagekit.Config{})
+	for i := range 25 {
+		srv.AddFile("", fmt.Sprintf("s%02d.txt", i), []byte("s"))
+	}
+	restarts := 0
+	var got []string
+	err := b.List(context.Background(), remote.ListQuery{}, func() { restarts++; got = got[:0] }, func(it remote.Item) { got = append(got, it.Name) })
+	slices.Sort(got)
+	if err != nil || restarts != 1 || len(got) != 25 || len(slices.Compact(got)) != 25 {
+		t.Errorf("a shifted listing: %v, %d restarts, %d names; want one restart and all 25 once", err, restarts, len(got))
+	}
+}
+
+// TestSecrets: the private key is in no error, and no log line, whatever
+// fails; never sent to the CDN.
+func TestSecrets(t *testing.T) {
+	const key = "private_SECRET_key_42"
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := iktest.NewServer(iktest.Options{PrivateKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	var errs []error
+	for _, k := range []string{key, key + "-wrong"} {
+		b, err := imagekit.New(imagekit.Config{PrivateKey: k, APIURL: srv.URL, UploadURL: srv.URL, URLEndpoint: srv.Endpoint,
+			RateLimit: -1, Logger: log, RetryTimeout: time.Second, PageSize: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Check(ctx); (err == nil) != (k == key) {
+			t.Errorf("Check with key %v: %v", k == key, err)
+		} else if err != nil {
+			errs = append(errs, err)
+		}
+		srv.SetFaults(iktest.Faults{FaultCut: 1})
+		_, err = b.Upload(ctx, remote.Upload{Name: "x.txt", Size: 1, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }})
+		errs = append(errs, err)
+		srv.SetFaults(iktest.Faults{Fault500: 1})
+		errs = append(errs, b.Remove(ctx, []string{"0123456789abcdef01234567"}, true))
+		srv.SetFaults(iktest.Faults{})
+		_, err = b.ReadAt(ctx, remote.FileRef{URL: srv.Endpoint + "/none.txt"}, [][]byte{make([]byte, 4)}, 0)
+		errs = append(errs, err)
+	}
+	b64 := base64.StdEncoding.EncodeToString([]byte(key + ":"))
+	for _, err := range errs {
+		if err == nil {
+			t.Errorf("a call meant to fail did not")
+		} else if strings.Contains(err.Error(), key) || strings.Contains(err.Error(), b64) || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("an error carries the key: %v", err)
+		}
+	}
+	if strings.Contains(logs.String(), "SECRET") || strings.Contains(logs.String(), b64) {
+		t.Errorf("the log carries the key:\n%s", logs.String())
+	}
+	if srv.Calls(iktest.CDNWithCredentials) != 0 {
+		t.Errorf("the CDN was sent credentials")
+	}
+}
+
+// TestRemoveUnseenFolder: a folder id the backend has not listed (after
+// a restart) is looked for, and removed as a folder, not taken as gone;
+// the library is walked once for the ids it holds as nothing.
+func TestRemoveUnseenFolder(t *testing.T) {
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	top := srv.AddFolder("", "Top")
+	empty := srv.AddFolder(top, "Empty")
+	for i := range 3 {
+		srv.AddFolder(top, fmt.Sprintf("Other%d", i))
+	}
+	gone1, gone2 := srv.AddFile(top, "g1.txt", []byte("1")), srv.AddFile(top, "g2.txt", []byte("2"))
+	srv.Remove(gone1)
+	srv.Remove(gone2)
+	srv.ResetCalls()
+	err := b.Remove(context.Background(), []string{gone1, empty, gone2}, true)
+	var nd *remote.NotDoneError
+	if !errors.As(err, &nd) || !slices.Equal(nd.Missing, []string{gone1, gone2}) || !slices.Equal(nd.IDs, nd.Missing) {
+		t.Fatalf("removing two gone files and an unseen folder: %v; want the files named missing", err)
+	}
+	if it, _ := srv.Item(empty); !it.Deleted {
+		t.Errorf("the unseen folder was not removed")
+	}
+	if n := srv.Calls(iktest.EndpointList); n > 6 {
+		t.Errorf("%d listings to find one folder among 4 (a walk for each id?)", n)
+	}
+}

@@ -1,0 +1,100 @@
+package iktest
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"slices"
+)
+
+// Faults are the failures the fake injects, as ghltest's do: read by
+// every API and upload request when it starts.
+type Faults struct {
+	// Fault500 is the fraction of API and upload requests answered 500
+	// before anything is done.
+	Fault500 float64
+	// FaultCut is the fraction of API and upload requests carried out
+	// in full whose connection is then cut before any answer.
+	FaultCut float64
+	// Down answers every request, the CDN's too, 503.
+	Down bool
+}
+
+// Endpoints, as CutNext and Calls name them.
+const (
+	EndpointList         = "GET /v1/files"
+	EndpointDetails      = "GET /v1/files/{id}/details"
+	EndpointVersions     = "GET /v1/files/{id}/versions"
+	EndpointVersion      = "GET /v1/files/{id}/versions/{versionId}"
+	EndpointDelete       = "DELETE /v1/files/{id}"
+	EndpointUpload       = "POST /api/v1/files/upload"
+	EndpointRename       = "PUT /v1/files/rename"
+	EndpointMove         = "POST /v1/files/move"
+	EndpointBulkDelete   = "POST /v1/files/batch/deleteByFileIds"
+	EndpointFolder       = "POST /v1/folder"
+	EndpointFolderDelete = "DELETE /v1/folder"
+	EndpointMoveFolder   = "/v1/bulkJobs/moveFolder"
+	EndpointRenameFolder = "/v1/bulkJobs/renameFolder"
+	EndpointCopyFolder   = "/v1/bulkJobs/copyFolder"
+	EndpointJob          = "GET /v1/bulkJobs/{jobId}"
+	EndpointCDN          = "GET cdn"
+	// CDNWithCredentials counts the CDN requests that carried an
+	// Authorization header: the private key must never go there.
+	CDNWithCredentials = "cdn with credentials"
+)
+
+// SetFaults replaces the fault settings (fractions clamped to [0, 1]).
+func (s *Server) SetFaults(f Faults) {
+	f.Fault500 = min(max(f.Fault500, 0), 1)
+	f.FaultCut = min(max(f.FaultCut, 0), 1)
+	s.mu.Lock()
+	s.faults = f
+	s.mu.Unlock()
+}
+
+// CutNext makes the next request to one of endpoints be carried out and
+// its connection cut before any answer. The job endpoints are named
+// without their method (EndpointMoveFolder ...).
+func (s *Server) CutNext(endpoints ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cuts = append(s.cuts, endpoints)
+}
+
+// takeCut uses up a CutNext of endpoint, if one waits. mu held.
+func (s *Server) takeCut(endpoint string) bool {
+	for i, eps := range s.cuts {
+		if slices.Contains(eps, endpoint) {
+			s.cuts = slices.Delete(s.cuts, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+// Calls is how many requests endpoint was sent (every answer counted,
+// faults too).
+func (s *Server) Calls(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[endpoint]
+}
+
+// ResetCalls sets every count of Calls to zero.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.calls)
+}
+
+func draw(p float64) bool { return p > 0 && rand.Float64() < p }
+
+// cut closes the connection under w without an answer.
+func cut(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}

@@ -1,0 +1,166 @@
+package iktest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ghlfs/ghlfs/remote/imagekit/iktest"
+)
+
+func newServer(t *testing.T, o iktest.Options) *iktest.Server {
+	t.Helper()
+	s, err := iktest.NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// do sends a request with the key, and decodes a JSON answer into out.
+func do(t *testing.T, s *iktest.Server, method, path, ctype string, body io.Reader, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, body)
+	req.SetBasicAuth(s.Key(), "")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		json.NewDecoder(res.Body).Decode(out)
+	}
+	return res.StatusCode
+}
+
+// upload sends a file with the fields given (and nothing else).
+func upload(t *testing.T, s *iktest.Server, fields map[string]string, data []byte) (int, map[string]any) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	w, _ := mw.CreateFormFile("file", "blob")
+	w.Write(data)
+	mw.Close()
+	var out map[string]any
+	st := do(t, s, http.MethodPost, "/api/v1/files/upload", mw.FormDataContentType(), &buf, &out)
+	return st, out
+}
+
+// TestDocumentedUploads: useUniqueFileName defaults to true (a suffix);
+// names are rewritten silently; a taken name with
+// useUniqueFileName=false makes a version of the same file, at most 100.
+func TestDocumentedUploads(t *testing.T) {
+	s := newServer(t, iktest.Options{MaxVersions: 3})
+	st, a := upload(t, s, map[string]string{"fileName": "a.txt"}, []byte("x"))
+	if st != 200 || a["name"] == "a.txt" || !strings.HasPrefix(a["name"].(string), "a_") {
+		t.Errorf("an upload without useUniqueFileName: %d, named %v; want a suffix", st, a["name"])
+	}
+	st, b := upload(t, s, map[string]string{"fileName": "two words!.txt", "useUniqueFileName": "false", "folder": "/my dir/"}, []byte("y"))
+	if st != 200 || b["name"] != "two_words_.txt" || b["filePath"] != "/my_dir/two_words_.txt" {
+		t.Errorf("a name with a space: %d, %v at %v; want it rewritten", st, b["name"], b["filePath"])
+	}
+	var ids []any
+	for i := range 4 {
+		st, c := upload(t, s, map[string]string{"fileName": "v.txt", "useUniqueFileName": "false"}, []byte{byte(i)})
+		if i < 3 && st != 200 {
+			t.Fatalf("version %d: %d", i+1, st)
+		}
+		if i == 3 && st != 400 {
+			t.Errorf("a version past the limit: %d, want 400", st)
+		}
+		ids = append(ids, c["fileId"])
+	}
+	if ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Errorf("versions under ids %v, want one", ids)
+	}
+	if st, _ := upload(t, s, map[string]string{"fileName": "v.txt", "useUniqueFileName": "false", "overwriteFile": "false"}, []byte("z")); st != 400 {
+		t.Errorf("overwriteFile=false onto a taken name: %d, want 400", st)
+	}
+}
+
+// TestFolderDeleteRecursive: DELETE /v1/folder deletes everything below.
+func TestFolderDeleteRecursive(t *testing.T) {
+	s := newServer(t, iktest.Options{})
+	f := s.AddFolder("", "Top")
+	sub := s.AddFolder(f, "Sub")
+	id := s.AddFile(sub, "deep.txt", []byte("d"))
+	if st := do(t, s, http.MethodDelete, "/v1/folder", "application/json", strings.NewReader(`{"folderPath":"/Top/"}`), nil); st != 204 {
+		t.Fatalf("DELETE /v1/folder: %d", st)
+	}
+	if it, _ := s.Item(id); !it.Deleted {
+		t.Errorf("a file two levels below a deleted folder is left")
+	}
+}
+
+// TestCDN: an optimised copy unless tr=orig-true; ranges as 206, or the
+// whole file under range-ignored.
+func TestCDN(t *testing.T) {
+	for _, ignored := range []bool{false, true} {
+		var q []string
+		if ignored {
+			q = []string{iktest.QuirkRangeIgnored}
+		}
+		s := newServer(t, iktest.Options{Quirks: q})
+		s.AddFile("", "p.jpg", []byte("0123456789"))
+		get := func(query, rng string) (int, string) {
+			req, _ := http.NewRequest(http.MethodGet, s.Endpoint+"/p.jpg"+query, nil)
+			if rng != "" {
+				req.Header.Set("Range", rng)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b)
+		}
+		if _, body := get("", ""); body == "0123456789" {
+			t.Errorf("without tr=orig-true: the original bytes")
+		}
+		st, body := get("?tr=orig-true", "bytes=2-4")
+		want := fmt.Sprint(206, "234")
+		if ignored {
+			want = fmt.Sprint(200, "0123456789")
+		}
+		if got := fmt.Sprint(st, body); got != want {
+			t.Errorf("range (ignored %v): %s, want %s", ignored, got, want)
+		}
+	}
+}
+
+// TestMoveMerges: a file moved onto a taken name joins that file's
+// history (documented), or is refused (move-409).
+func TestMoveMerges(t *testing.T) {
+	for _, q := range []string{iktest.QuirkMoveMerges, iktest.QuirkMove409} {
+		s := newServer(t, iktest.Options{Quirks: []string{q}})
+		a, b := s.AddFolder("", "A"), s.AddFolder("", "B")
+		src := s.AddFile(a, "x.txt", []byte("src"))
+		dst := s.AddFile(b, "x.txt", []byte("dst"))
+		st := do(t, s, http.MethodPost, "/v1/files/move", "application/json", strings.NewReader(`{"sourceFilePath":"/A/x.txt","destinationPath":"/B/"}`), nil)
+		it, _ := s.Item(dst)
+		gone, _ := s.Item(src)
+		switch q {
+		case iktest.QuirkMoveMerges:
+			if st != 204 || it.Versions != 2 || !gone.Deleted {
+				t.Errorf("merge: %d, %d versions, source deleted %v", st, it.Versions, gone.Deleted)
+			}
+		default:
+			if st != 409 || it.Versions != 1 || gone.Deleted {
+				t.Errorf("409: %d, %d versions, source deleted %v", st, it.Versions, gone.Deleted)
+			}
+		}
+	}
+}

@@ -1,0 +1,443 @@
+package imagekit
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Upload sends a file to the upload host in one multipart request
+// (doc server-side-file-upload.md), with useUniqueFileName=false (the
+// service's default, true, would add a random suffix) and
+// overwriteFile=true: onto a name a file holds, a new version of that
+// file (same fileId, a new versionInfo.id). A file over the plan's limit
+// is refused before its bytes are read; a name the service would rewrite,
+// and a folder no longer there (the service would make it anew), before
+// anything is sent. An answer lost after the bytes went is
+// remote.ErrAmbiguous (FindLanded looks for it): an upload is never sent
+// twice on its own.
+func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, error) {
+	ctype := cmp.Or(up.ContentType, remote.TypeByName(up.Name))
+	if limit := b.uploadLimit(ctype); up.Size > limit {
+		return remote.Item{}, fmt.Errorf("imagekit: upload of %s: %d bytes: %w: the plan takes at most %d of %s", up.Name, up.Size, remote.ErrTooLarge, limit, ctype)
+	}
+	if err := ValidName(up.Name, false); err != nil {
+		return remote.Item{}, err
+	}
+	dir, err := b.existingFolder(ctx, up.ParentID)
+	if err != nil {
+		return remote.Item{}, err
+	}
+	head, tail, boundary := uploadForm(up.Name, dir, ctype)
+	call := remote.Call{Method: http.MethodPost, Endpoint: "/api/v1/files/upload", Path: "/api/v1/files/upload",
+		Body: func() (io.Reader, string, error) {
+			rc, err := up.Open()
+			if err != nil {
+				return nil, "", err
+			}
+			return &formBody{Reader: io.MultiReader(bytes.NewReader(head), up.Progress.Attempt(rc), bytes.NewReader(tail)), c: rc},
+				"multipart/form-data; boundary=" + boundary, nil
+		}}
+	if up.Size >= 0 {
+		call.Length = int64(len(head)) + up.Size + int64(len(tail))
+	}
+	body, err := b.up.Do(ctx, call)
+	var e *remote.Error
+	if errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "size exceeds") {
+		return remote.Item{}, fmt.Errorf("%w: %w", remote.ErrTooLarge, err)
+	}
+	if err != nil {
+		return remote.Item{}, err
+	}
+	var w wireItem
+	if err := json.Unmarshal(body, &w); err != nil || !validID(w.FileID) || !validID(w.VersionInfo.ID) {
+		return remote.Item{}, fmt.Errorf("POST /api/v1/files/upload: %s: the answer names no file", up.Name)
+	}
+	w.Type = "file"
+	if w.Name != up.Name || w.FilePath != dir+"/"+up.Name {
+		// Never shown under the wrong name: the cache drops it.
+		return remote.Item{}, fmt.Errorf("POST /api/v1/files/upload: %w: %s was stored as %q (in %q)", remote.ErrInvalid, up.Name, clean(w.FilePath, 256), dir+"/")
+	}
+	if !b.onEndpoint(w.URL) {
+		return remote.Item{}, fmt.Errorf("POST /api/v1/files/upload: %s: the answer's url is not under the url endpoint", up.Name)
+	}
+	it := b.item(w, up.ParentID, dir)
+	if up.Size >= 0 && it.Size != up.Size {
+		return remote.Item{}, fmt.Errorf("POST /api/v1/files/upload: %s: %d bytes sent, the service holds %d", up.Name, up.Size, it.Size)
+	}
+	return it, nil
+}
+
+// uploadForm is the multipart form around a file's bytes: the fields,
+// then the file part's header (head), and the closing boundary (tail).
+func uploadForm(name, dir, ctype string) (head, tail []byte, boundary string) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range [][2]string{{"fileName", name}, {"folder", dir + "/"}, {"useUniqueFileName", "false"}, {"overwriteFile", "true"}} {
+		mw.WriteField(f[0], f[1])
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename=%q`, name))
+	h.Set("Content-Type", ctype)
+	mw.CreatePart(h)
+	head = bytes.Clone(buf.Bytes())
+	buf.Reset()
+	mw.Close()
+	return head, bytes.Clone(buf.Bytes()), mw.Boundary()
+}
+
+// formBody is an upload's body; closing it closes the file.
+type formBody struct {
+	io.Reader
+	c io.Closer
+}
+
+func (f *formBody) Close() error { return f.c.Close() }
+
+// skew is the margin FindLanded allows between this machine's clock and
+// the service's.
+const skew = 2 * time.Minute
+
+// FindLanded looks for an upload whose answer was lost, by the exact
+// name in its folder: the file there now, of the size sent, is the
+// upload when it is a.Into at another version than a.BaseRev, or another
+// file (not excluded) changed since the upload was sent.
+func (b *Backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item, bool, error) {
+	dir, err := b.pathOf(ctx, a.ParentID)
+	if err != nil {
+		return remote.Item{}, false, err
+	}
+	w, ok, err := b.lookupFile(ctx, dir, a.Name)
+	if err != nil || !ok {
+		return remote.Item{}, false, err
+	}
+	it := b.item(w, a.ParentID, dir)
+	switch {
+	case a.Size >= 0 && it.Size != a.Size:
+		return remote.Item{}, false, nil
+	case a.Into != "" && it.ID == a.Into && it.Rev == a.BaseRev:
+		return remote.Item{}, false, nil // the file as it was: the upload did not land
+	case a.Into != "" && it.ID == a.Into:
+		return it, true, nil
+	case slices.Contains(a.Exclude, it.ID) || slices.ContainsFunc(a.Exclude, func(u string) bool { return remote.SameURL(u, it.URL) }):
+		return remote.Item{}, false, nil
+	case !a.At.IsZero() && !it.UpdatedAt.IsZero() && it.UpdatedAt.Before(b.api.ServerTime(a.At).Add(-skew)):
+		return remote.Item{}, false, nil
+	}
+	return it, true, nil
+}
+
+// Confirm is the file as listed: an upload's answer carries the fileId
+// its listings use, so this is never needed; it asks the details.
+func (b *Backend) Confirm(ctx context.Context, it remote.Item, _ []remote.Item, _ []string) (remote.Item, error) {
+	w, err := b.details(ctx, it.ID)
+	if err != nil {
+		return remote.Item{}, fmt.Errorf("%w: %s: %w", remote.ErrUnconfirmed, it.Name, err)
+	}
+	dir, _ := split(w.FilePath)
+	return b.item(w, it.ParentID, dir), nil
+}
+
+// PickCreated finds the item by its id, as Confirm does.
+func (b *Backend) PickCreated(all []remote.Item, it remote.Item, _ []remote.Item, _ []string) (remote.Item, error) {
+	for _, x := range all {
+		if x.ID == it.ID {
+			return x, nil
+		}
+	}
+	return remote.Item{}, fmt.Errorf("%w: %s (id %s) is not listed", remote.ErrUnconfirmed, it.Name, it.ID)
+}
+
+// folderOrFile is the path of item id when it is a folder; ok false for a
+// file (the details of which are w).
+func (b *Backend) folderOrFile(ctx context.Context, id string) (p string, folder bool, w wireItem, err error) {
+	if p, ok := b.knownFolder(id); ok {
+		return p, true, wireItem{}, nil
+	}
+	w, err = b.details(ctx, id)
+	if err == nil || !errors.Is(err, remote.ErrNotFound) {
+		return "", false, w, err
+	}
+	if p, ferr := b.pathOf(ctx, id); ferr == nil {
+		return p, true, wireItem{}, nil
+	}
+	return "", false, w, err
+}
+
+// Rename renames a file (PUT /v1/files/rename: all its versions; 409 →
+// remote.ErrExists) or a folder (a renameFolder job, polled to its end).
+// A lost answer is looked into: the file under the new name is success.
+func (b *Backend) Rename(ctx context.Context, id, name string) error {
+	p, folder, w, err := b.folderOrFile(ctx, id)
+	if err != nil {
+		return err
+	}
+	if folder {
+		return b.renameFolder(ctx, id, p, name)
+	}
+	return b.renameFile(ctx, w, name)
+}
+
+func (b *Backend) renameFile(ctx context.Context, w wireItem, name string) error {
+	if err := ValidName(name, false); err != nil {
+		return err
+	}
+	if w.Name == name {
+		return nil
+	}
+	_, err := b.api.Do(ctx, remote.Call{Method: http.MethodPut, Endpoint: "/v1/files/rename", Path: "/v1/files/rename",
+		Body: jsonBody(map[string]any{"filePath": w.FilePath, "newFileName": name, "purgeCache": false})})
+	if errors.Is(err, remote.ErrAmbiguous) {
+		if now, derr := b.details(ctx, w.FileID); derr == nil && now.Name == name {
+			return nil
+		}
+	}
+	return err
+}
+
+// Move puts a file or a folder in folder parentID under name ("" its
+// own). The service would merge a file moved onto a name the destination
+// holds into that file's history (doc move-file.md): the destination is
+// looked at first, and a name taken there is remote.ErrExists. That
+// check is no lock: another client may take the name between it and the
+// move (doc.go). A new name is given by a rename, before the move when
+// the destination holds the old name, else after.
+func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
+	dest, err := b.existingFolder(ctx, parentID)
+	if err != nil {
+		return err
+	}
+	p, folder, w, err := b.folderOrFile(ctx, id)
+	if err != nil {
+		return err
+	}
+	if folder {
+		return b.moveFolderAs(ctx, id, p, dest, name)
+	}
+	name = cmp.Or(name, w.Name)
+	if err := ValidName(name, false); err != nil {
+		return err
+	}
+	src, _ := split(w.FilePath)
+	if src == dest {
+		return b.renameFile(ctx, w, name)
+	}
+	if _, taken, err := b.lookupFile(ctx, dest, name); err != nil {
+		return err
+	} else if taken {
+		return fmt.Errorf("imagekit: moving %s to %s/%s: %w (the service would merge the two files' versions)", w.FilePath, dest, name, remote.ErrExists)
+	}
+	if name != w.Name {
+		_, oldTaken, err := b.lookupFile(ctx, dest, w.Name)
+		if err != nil {
+			return err
+		}
+		if oldTaken {
+			if err := b.renameFile(ctx, w, name); err != nil {
+				return err
+			}
+			w.FilePath, w.Name = src+"/"+name, name
+		}
+	}
+	if err := b.moveFile(ctx, w, dest); err != nil {
+		return err
+	}
+	w.FilePath = dest + "/" + w.Name
+	return b.renameFile(ctx, w, name)
+}
+
+// moveFile is POST /v1/files/move; a lost answer is looked into.
+func (b *Backend) moveFile(ctx context.Context, w wireItem, dest string) error {
+	_, err := b.api.Do(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/files/move", Path: "/v1/files/move",
+		Body: jsonBody(map[string]string{"sourceFilePath": w.FilePath, "destinationPath": dest + "/"})})
+	if errors.Is(err, remote.ErrAmbiguous) {
+		if now, derr := b.details(ctx, w.FileID); derr == nil && now.FilePath == dest+"/"+w.Name {
+			return nil
+		}
+	}
+	return err
+}
+
+// moveFolderAs moves the folder at p into dest under name ("" its own).
+func (b *Backend) moveFolderAs(ctx context.Context, id, p, dest, name string) error {
+	dir, old := split(p)
+	name = cmp.Or(name, old)
+	if err := ValidName(name, true); err != nil {
+		return err
+	}
+	if dir == dest {
+		return b.renameFolder(ctx, id, p, name)
+	}
+	if _, taken, err := b.lookupFolder(ctx, dest, name); err != nil {
+		return err
+	} else if taken {
+		return fmt.Errorf("imagekit: moving folder %s to %s/%s: %w", p, dest, name, remote.ErrExists)
+	}
+	if name != old {
+		if _, oldTaken, err := b.lookupFolder(ctx, dest, old); err != nil {
+			return err
+		} else if oldTaken {
+			if err := b.renameFolder(ctx, id, p, name); err != nil {
+				return err
+			}
+			p, old = dir+"/"+name, name
+		}
+	}
+	if err := b.moveFolder(ctx, p, dest); err != nil {
+		return err
+	}
+	return b.renameFolder(ctx, id, dest+"/"+old, name)
+}
+
+// Remove deletes items for good (ImageKit has no trash): files by bulk
+// delete, BulkRemove ids a call (seed 003): 200 all gone; 207 the ids of
+// errors[] stay, named with the service's message; 404 with
+// missingFileIds: nothing was deleted, the missing ones are gone already
+// and the others are sent again. A folder goes by DELETE /v1/folder,
+// with everything in it (the caller removes only a folder a fresh
+// listing shows empty). A *remote.NotDoneError names the ids not
+// removed: Missing those the service does not hold, Reasons its message
+// for each it refused.
+func (b *Backend) Remove(ctx context.Context, ids []string, permanent bool) error {
+	if !permanent {
+		return fmt.Errorf("imagekit: removing to the trash: %w: ImageKit has no trash", remote.ErrNotSupported)
+	}
+	nd := &remote.NotDoneError{Call: "POST /v1/files/batch/deleteByFileIds", Reasons: map[string]string{}}
+	var files []string
+	for _, id := range ids {
+		if p, ok := b.knownFolder(id); ok {
+			if err := b.removeFolder(ctx, id, p, nd); err != nil {
+				return err
+			}
+			continue
+		}
+		files = append(files, id)
+	}
+	for batch := range slices.Chunk(files, BulkRemove) {
+		if err := b.removeFiles(ctx, batch, nd); err != nil {
+			return err
+		}
+	}
+	// An id the service does not hold as a file may be a folder this
+	// backend has not seen yet (a restart): looked for, and removed.
+	// One walk of the library at most finds none: it learns every folder.
+	missing := nd.Missing
+	nd.Missing = nil
+	walked := false
+	for _, id := range missing {
+		p, ok := b.knownFolder(id)
+		if !ok && !walked {
+			var err error
+			p, err = b.pathOf(ctx, id)
+			if ok = err == nil; !ok && !errors.Is(err, remote.ErrNotFound) {
+				return err
+			}
+			walked = !ok
+		}
+		if ok {
+			nd.IDs = slices.DeleteFunc(nd.IDs, func(x string) bool { return x == id })
+			delete(nd.Reasons, id)
+			if err := b.removeFolder(ctx, id, p, nd); err != nil {
+				return err
+			}
+			continue
+		}
+		nd.Missing = append(nd.Missing, id)
+	}
+	if len(nd.IDs) == 0 {
+		return nil
+	}
+	return nd
+}
+
+// removeFolder is DELETE /v1/folder: 404 is a folder gone already.
+func (b *Backend) removeFolder(ctx context.Context, id, p string, nd *remote.NotDoneError) error {
+	_, err := b.api.Do(ctx, remote.Call{Method: http.MethodDelete, Endpoint: "/v1/folder", Path: "/v1/folder",
+		Body: jsonBody(map[string]string{"folderPath": p + "/"}), Idempotent: true})
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		nd.IDs, nd.Missing = append(nd.IDs, id), append(nd.Missing, id)
+		nd.Reasons[id] = clean(err.Error(), maxMessage)
+	case err != nil:
+		return err
+	}
+	b.forget(p)
+	return nil
+}
+
+// bulkAnswer is the bulk delete's 200 or 207 (seed 003).
+type bulkAnswer struct {
+	Deleted []string `json:"successfullyDeletedFileIds"`
+	Errors  []struct {
+		FileID string `json:"fileId"`
+		Error  string `json:"error"`
+	} `json:"errors"`
+}
+
+// removeFiles deletes one batch of at most BulkRemove file ids, and
+// notes in nd those not deleted. The call is sent again after a lost
+// answer: what the first one deleted comes back as missing.
+func (b *Backend) removeFiles(ctx context.Context, batch []string, nd *remote.NotDoneError) error {
+	rest := slices.Clone(batch)
+	for len(rest) > 0 {
+		body, err := b.api.Do(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/files/batch/deleteByFileIds",
+			Path: "/v1/files/batch/deleteByFileIds", Body: jsonBody(map[string][]string{"fileIds": rest}), Idempotent: true})
+		var e *remote.Error
+		if errors.As(err, &e) && e.Status == http.StatusNotFound {
+			// Nothing was deleted: the missing ones are gone, the others
+			// go again. Each round takes at least one id out.
+			var missing []string
+			for _, id := range e.IDs {
+				if slices.Contains(rest, id) && !slices.Contains(missing, id) {
+					missing = append(missing, id)
+				}
+			}
+			if len(missing) == 0 {
+				return err
+			}
+			for _, id := range missing {
+				nd.IDs, nd.Missing = append(nd.IDs, id), append(nd.Missing, id)
+				nd.Reasons[id] = e.Message
+			}
+			rest = slices.DeleteFunc(rest, func(id string) bool { return slices.Contains(missing, id) })
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var a bulkAnswer
+		if err := json.Unmarshal(body, &a); err != nil {
+			return fmt.Errorf("POST /v1/files/batch/deleteByFileIds: the answer is not the bulk delete's: %w", err)
+		}
+		for _, id := range rest {
+			switch i := slices.IndexFunc(a.Errors, func(x struct {
+				FileID string `json:"fileId"`
+				Error  string `json:"error"`
+			}) bool {
+				return x.FileID == id
+			}); {
+			case i >= 0:
+				nd.IDs = append(nd.IDs, id)
+				nd.Reasons[id] = clean(a.Errors[i].Error, maxMessage)
+			case !slices.Contains(a.Deleted, id):
+				// Neither deleted nor refused: not taken as gone.
+				nd.IDs = append(nd.IDs, id)
+				nd.Reasons[id] = "the answer does not name it as deleted"
+			}
+		}
+		return nil
+	}
+	return nil
+}
