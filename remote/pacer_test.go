@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,12 +189,15 @@ func TestPacerMixedStreamKeepsTheBudget(t *testing.T) {
 	defer cancel()
 	const workers, calls = 4, 40
 	var wg sync.WaitGroup
+	var live atomic.Int64 // workers not done yet
+	live.Store(2 * workers)
 	for i := range 2 * workers {
 		c := ctx
 		if i%2 == 1 {
 			c = Background(ctx)
 		}
 		wg.Go(func() {
+			defer live.Add(-1)
 			for range calls {
 				if err := p.wait(c); err != nil {
 					t.Error(err)
@@ -202,10 +207,21 @@ func TestPacerMixedStreamKeepsTheBudget(t *testing.T) {
 		})
 	}
 	go func() { wg.Wait(); cancel() }()
+	// queued reports whether every worker still running waits in a queue:
+	// none is between a grant and its next call, which a loaded machine
+	// could leave out of the race for the next slot.
+	queued := func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return int64(p.queues[foreground].Len()+p.queues[background].Len()) >= live.Load()
+	}
 	t0 := clk.Now()
 	for ctx.Err() == nil {
 		if clk.BlockUntilContext(ctx, 1) != nil {
 			break
+		}
+		for !queued() && ctx.Err() == nil {
+			runtime.Gosched()
 		}
 		clk.Advance(37 * time.Millisecond) // not a whole number of slots
 	}
