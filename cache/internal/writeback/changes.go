@@ -13,6 +13,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -24,18 +25,18 @@ import (
 // writer: the caller.
 func (q *Queue) Create(parentID, name string) (*Record, error) {
 	r := q.newRecord(newID(), "n:"+newID())
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	f, err := q.spool.CreateData(r.id)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, err
 	}
 	now := q.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.data, r.touched, r.writers = f, now, 1
-	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
+	r.rf = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
 	if err := r.setLocked(stateWriting); err != nil {
 		f.Close()
-		os.Remove(r.dataPath())
+		q.spool.RemoveData(r.id)
 		return nil, err
 	}
 	crashPoint("writing", name)
@@ -155,11 +156,11 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 // truncate) that lives as long as the descriptors, and is never uploaded.
 func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	r := q.newRecord(newID(), "removed:"+e.Key)
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	f, err := q.spool.CreateData(r.id)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, err
 	}
-	os.Remove(r.dataPath()) // never seen by a restart
+	q.spool.RemoveData(r.id) // never seen by a restart
 	var size int64
 	if !truncate && !e.Pending {
 		ctx, cancel := context.WithTimeout(ctx, q.timeout)
@@ -172,7 +173,7 @@ func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, e
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rf = recordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
+	r.rf = spool.RecordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
 	r.data, r.size, r.writers, r.touched = f, size, 1, q.clock.Now()
 	r.state = stateRemoved
 	r.gone = true // in no map, never saved, never scheduled
@@ -221,12 +222,12 @@ func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record
 	var f *os.File
 	if data {
 		var err error
-		if f, err = os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600); err != nil {
-			return nil, fmt.Errorf("spool: %w", err)
+		if f, err = q.spool.CreateData(r.id); err != nil {
+			return nil, err
 		}
 	}
 	r.data, r.state, r.writers, r.aside = f, state, writers, !data
-	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
+	r.rf = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
 		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
 	if t, ok := q.times.Get(e.ID); ok {
 		r.rf.ModTime = &t
@@ -238,7 +239,7 @@ func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record
 		q.mu.Unlock()
 		if f != nil {
 			f.Close()
-			os.Remove(r.dataPath())
+			q.spool.RemoveData(r.id)
 		}
 		return nil, nil
 	}
@@ -272,7 +273,7 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 		r.fillErr = err
 		r.data.Close()
 		r.data = nil
-		os.Remove(r.dataPath())
+		q.spool.RemoveData(r.id)
 		r.dropLocked()
 		return
 	}
@@ -366,7 +367,7 @@ func (r *Record) closedLocked() {
 			if errors.Is(r.failed, entry.ErrTooLarge) {
 				level = slog.LevelInfo // the write past the limit said it
 			}
-			q.setAsideAt(level, r.dataPath(), r.rf.Name, r.id, "a write failed: "+r.failed.Error())
+			q.spool.SetAsideAt(level, r.id, r.rf.Name, "a write failed: "+r.failed.Error())
 		}
 		r.failed = nil
 		r.rf.Failed = ""
@@ -386,7 +387,7 @@ func (r *Record) closedLocked() {
 // disk may hold less than was written). That costs a read of the bytes,
 // far less than forcing them to the disk on every close.
 func (r *Record) completeLocked(due time.Time) error {
-	sum, err := checksum(r.data, r.size)
+	sum, err := spool.Checksum(r.data, r.size)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -478,7 +479,7 @@ func (r *Record) closeDataLocked() {
 		r.data.Close()
 		r.data = nil
 	}
-	if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := r.q.spool.RemoveData(r.id); err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.q.log.Warn("spool: could not delete a file's bytes", "name", r.rf.Name, "err", err)
 	}
 }
@@ -513,24 +514,7 @@ func (r *Record) dropLocked() {
 // setAside moves a record's bytes, which must not be uploaded, to
 // recovered/, and says where in one log line.
 func (q *Queue) setAside(r *Record, why string) {
-	q.setAsidePath(r.dataPath(), r.rf.Name, r.id, why)
-}
-
-// safeFileName makes an API name usable as one local file name.
-func safeFileName(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		if c == '/' || c == 0 || c < 0x20 {
-			b[i] = '_'
-		}
-	}
-	if len(b) > 120 {
-		b = b[:120]
-	}
-	if len(b) == 0 || string(b) == "." || string(b) == ".." {
-		return "unnamed"
-	}
-	return string(b)
+	q.spool.SetAside(r.id, r.rf.Name, why)
 }
 
 // Rename gives a record's file a new name in its folder. If it replaces
@@ -683,7 +667,7 @@ func (q *Queue) supersede(r *Record) {
 	r.waiters = nil
 	r.rf.RemoteID, r.rf.Replaces = "", nil
 	if r.data != nil {
-		os.Remove(r.dataPath()) // open files keep their descriptor
+		q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	if r.rf.Attempt != nil {
 		r.state = stateRemoved
@@ -740,7 +724,7 @@ func (q *Queue) Remove(r *Record) error {
 		crashPoint("removed", r.rf.Name)
 	}
 	if r.data != nil && !r.sending {
-		os.Remove(r.dataPath()) // open files keep their descriptor
+		r.q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	if nothingRemote {
 		r.dropLocked()
@@ -784,7 +768,7 @@ func (r *Record) APIRemoved(id string) {
 	r.state = stateRemoved
 	r.unsaveLocked()
 	if r.data != nil {
-		os.Remove(r.dataPath()) // open files keep their descriptor
+		r.q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	r.dropLocked()
 	r.finishLocked()

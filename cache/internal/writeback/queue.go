@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache/internal/content"
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/cache/internal/times"
 	"github.com/ghlfs/ghlfs/remote"
 )
@@ -34,8 +34,7 @@ type Queue struct {
 	times    *times.Log
 	clock    clockwork.Clock
 	log      *slog.Logger
-	spool    string // records and their bytes
-	rescue   string // recovered/: bytes that must not be uploaded
+	spool    *spool.Spool // records and their bytes, on disk
 	location string
 	api      string
 	delay    time.Duration // the write-back delay
@@ -43,13 +42,9 @@ type Queue struct {
 	timeout  time.Duration
 	caps     remote.Caps // the backend's, read once
 
-	// legacyAPI is Config.LegacyAPI: records written under it are set
-	// aside, never uploaded. earlierAPI is Config.EarlierAPI: records
-	// written under it are this library's.
-	legacyAPI, earlierAPI string
 	// takenOver is the library the cache directory was the cache of, when
 	// it was another (TakenOver).
-	takenOver *Owner
+	takenOver *spool.Owner
 
 	ctx     context.Context // done when the queue closes
 	cancel  context.CancelFunc
@@ -87,7 +82,7 @@ type overlay struct {
 	hidden  map[string]bool   // API ids not shown
 	renamed map[string]string // API id -> the name shown for it
 	shown   []Entry           // records shown with their own bytes
-	sent    []attempt         // uploads under way (or whose answer was lost)
+	sent    []spool.Attempt   // uploads under way (or whose answer was lost)
 }
 
 // recView is one record's part of its folder's overlay.
@@ -96,7 +91,7 @@ type recView struct {
 	hides    []string
 	rename   map[string]string
 	entry    *Entry
-	sent     *attempt
+	sent     *spool.Attempt
 }
 
 func (v recView) empty() bool {
@@ -142,8 +137,7 @@ func New(rc remote.Backend, cfg Config) (*Queue, error) {
 		times:    cfg.Times,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
-		spool:    filepath.Join(cfg.Dir, "spool"),
-		rescue:   filepath.Join(cfg.Dir, "recovered"),
+		spool:    spool.New(cfg.Dir, cfg.Clock, cfg.Logger),
 		location: cfg.Location,
 		api:      cfg.API,
 		delay:    cfg.WriteBackDelay,
@@ -158,19 +152,17 @@ func New(rc remote.Backend, cfg Config) (*Queue, error) {
 		stale:    make(map[string]bool),
 		keys:     make(map[string]string),
 		latest:   make(map[string]Entry),
-
-		legacyAPI:  cfg.LegacyAPI,
-		earlierAPI: cfg.EarlierAPI,
 	}
 	q.cond = sync.NewCond(&q.mu)
 	q.progress = sync.NewCond(&q.mu)
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	// Whose cache the directory was, before it is claimed (recoverSpool).
-	if prev, owned := readOwner(cfg.Dir); owned && prev != (Owner{Location: cfg.Location, API: cfg.API}) &&
-		(cfg.EarlierAPI == "" || prev != (Owner{Location: cfg.Location, API: cfg.EarlierAPI})) {
+	if prev, owned := spool.ReadOwner(cfg.Dir); owned && prev != (spool.Owner{Location: cfg.Location, API: cfg.API}) &&
+		(cfg.EarlierAPI == "" || prev != (spool.Owner{Location: cfg.Location, API: cfg.EarlierAPI})) {
 		q.takenOver = &prev
 	}
-	if err := q.recoverSpool(cfg.Dir); err != nil {
+	lib := spool.Library{Location: cfg.Location, API: cfg.API, LegacyAPI: cfg.LegacyAPI, EarlierAPI: cfg.EarlierAPI}
+	if err := q.recoverSpool(cfg.Dir, lib); err != nil {
 		q.cancel()
 		return nil, err
 	}
@@ -181,9 +173,9 @@ func New(rc remote.Backend, cfg Config) (*Queue, error) {
 // before New claimed it, when that was another library (nothing of its
 // queue was left: New refuses those). Its cached contents and file times
 // are keyed by that library's ids, and must not show in this one.
-func (q *Queue) TakenOver() (Owner, bool) {
+func (q *Queue) TakenOver() (spool.Owner, bool) {
 	if q.takenOver == nil {
-		return Owner{}, false
+		return spool.Owner{}, false
 	}
 	return *q.takenOver, true
 }

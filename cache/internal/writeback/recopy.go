@@ -180,11 +180,11 @@ func (r *Record) keepAsideLocked() error {
 	fi, err := os.Stat(r.dataPath())
 	if cur, cerr := r.data.Stat(); err == nil && cerr == nil && os.SameFile(fi, cur) {
 		if r.damagedLocked() != "" {
-			r.q.setAsidePath(r.dataPath(), r.rf.Name, r.id, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
+			r.q.spool.SetAside(r.id, r.rf.Name, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
 			if _, err := os.Stat(r.dataPath()); err == nil {
 				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", entry.ErrUnavailable, r.rf.Name)
 			}
-		} else if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		} else if err := r.q.spool.RemoveData(r.id); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
@@ -207,10 +207,10 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 		return err == nil, err
 	}
 	if r.data == nil {
-		f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_RDWR, 0o600)
+		f, err := q.spool.OpenData(r.id)
 		if err != nil {
 			r.mu.Unlock()
-			return false, fmt.Errorf("spool: %w", err)
+			return false, err
 		}
 		r.data = f
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -229,7 +230,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 		r.mu.Unlock()
 		return true, nil
 	}
-	a := attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
+	a := spool.Attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
 	r.rf.Attempt = &a
 	if err := r.setLocked(stateUploading); err != nil {
 		r.rf.Attempt = nil
@@ -311,7 +312,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 
 // landedLocked records that attempt a landed as item: the new copy owns
 // the name from now on, and the copies it supersedes retire.
-func (r *Record) landedLocked(item remote.Item, a attempt) {
+func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	q := r.q
 	e := entry.Of(item)
 	e.ParentID, e.Name = a.ParentID, a.Name
