@@ -333,7 +333,7 @@ func (q *Queue) copyLostLocked(r *Record, src Entry) (bool, error) {
 	crashPoint("removed", name)
 	r.publishLocked()
 	r.cond.Broadcast() // a change waiting for the copy: the file is gone
-	return true, nil   // what it replaced goes next (retireAll)
+	return true, nil   // what it replaced goes next (retire, all)
 }
 
 // copyWaitLocked waits while a copying record's bytes are being copied in,

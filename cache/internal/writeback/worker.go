@@ -98,7 +98,7 @@ func (q *Queue) step(r *Record) (bool, error) {
 	case r.needsConfirmLocked():
 		return q.confirmRecord(r)
 	case r.state == stateRemoved:
-		return q.retireAll(r)
+		return q.retire(r, true)
 	case r.state == stateComplete && r.refusal != nil:
 		// Parked: the service refused these bytes under this name.
 		r.mu.Unlock()
@@ -113,7 +113,7 @@ func (q *Queue) step(r *Record) (bool, error) {
 	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
 		return q.renameRemote(r)
 	case len(r.rf.Replaces) > 0:
-		return q.retire(r)
+		return q.retire(r, false)
 	default: // uploaded or retiring, with nothing left
 		crashPoint("done", r.rf.Name)
 		r.state = stateIdle
@@ -401,31 +401,48 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 	return true, nil
 }
 
-// retire sends the copies a landed upload supersedes to the trash.
-// Called with r.mu held; it lets go of it.
-func (q *Queue) retire(r *Record) (bool, error) {
+// retire sends the copies a landed upload supersedes to the trash; with
+// all (a removed file), every copy of the file, and then drops the
+// record. Called with r.mu held; it lets go of it.
+func (q *Queue) retire(r *Record, all bool) (bool, error) {
 	ids := slices.Clone(r.rf.Replaces)
-	if r.state != stateRetiring {
-		if err := r.setLocked(stateRetiring); err != nil {
-			r.mu.Unlock()
-			return false, err
+	// What stays, or could not be trashed yet, for the log line.
+	kept, failed := "uploaded; the copy it replaces", "uploaded, but the copy it replaces"
+	if all {
+		if r.rf.RemoteID != "" {
+			ids = append(ids, r.rf.RemoteID)
 		}
+		kept, failed = "removed here, but its copy", "removed, but its copy"
+	} else {
+		if r.state != stateRetiring {
+			if err := r.setLocked(stateRetiring); err != nil {
+				r.mu.Unlock()
+				return false, err
+			}
+		}
+		crashPoint("retiring", r.rf.Name)
 	}
-	crashPoint("retiring", r.rf.Name)
 	name, parent := r.rf.Name, r.rf.ParentID
 	r.away()
 	err := q.trash(name, parent, ids)
 	alive := r.back()
 	defer r.mu.Unlock()
 	if err != nil && r.cannotTrashLocked(err) {
-		q.log.Warn(fmt.Sprintf("%s: uploaded; the copy it replaces stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, err), "name", name)
+		q.log.Warn(fmt.Sprintf("%s: %s stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, kept, err), "name", name)
 		return false, err
 	}
 	if err != nil {
-		q.log.Error(fmt.Sprintf("%s: uploaded, but the copy it replaces could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
+		q.log.Error(fmt.Sprintf("%s: %s could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, failed, err), "name", name)
 		return false, err
 	}
 	if !alive {
+		return false, nil
+	}
+	if all {
+		r.rf.Replaces, r.rf.RemoteID = nil, ""
+		r.unsaveLocked()
+		r.dropLocked()
+		r.finishLocked()
 		return false, nil
 	}
 	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return slices.Contains(ids, id) })
@@ -434,36 +451,6 @@ func (q *Queue) retire(r *Record) (bool, error) {
 	}
 	r.publishLocked()
 	return true, nil
-}
-
-// retireAll sends every copy of a removed file to the trash and drops the
-// record. Called with r.mu held; it lets go of it.
-func (q *Queue) retireAll(r *Record) (bool, error) {
-	ids := slices.Clone(r.rf.Replaces)
-	if r.rf.RemoteID != "" {
-		ids = append(ids, r.rf.RemoteID)
-	}
-	name, parent := r.rf.Name, r.rf.ParentID
-	r.away()
-	err := q.trash(name, parent, ids)
-	alive := r.back()
-	defer r.mu.Unlock()
-	if err != nil && r.cannotTrashLocked(err) {
-		q.log.Warn(fmt.Sprintf("%s: removed here, but its copy stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, err), "name", name)
-		return false, err
-	}
-	if err != nil {
-		q.log.Error(fmt.Sprintf("%s: removed, but its copy could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
-		return false, err
-	}
-	if !alive {
-		return false, nil
-	}
-	r.rf.Replaces, r.rf.RemoteID = nil, ""
-	r.unsaveLocked()
-	r.dropLocked()
-	r.finishLocked()
-	return false, nil
 }
 
 // trash removes ids from the library; ids already gone count as done.
