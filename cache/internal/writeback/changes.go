@@ -41,9 +41,7 @@ func (q *Queue) Create(parentID, name string) (*Record, error) {
 	}
 	crashPoint("writing", name)
 	q.log.Debug("new file", "name", name, "key", r.key, "parent", parentID)
-	q.mu.Lock()
-	q.byKey[r.key], q.byID[r.id] = r, r
-	q.mu.Unlock()
+	q.ix.Add(r.id, r.key, r)
 	r.publishLocked()
 	return r, nil
 }
@@ -60,12 +58,10 @@ var TestHookAsideWait func()
 // record.
 func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		if latest, ok := q.latest[e.Key]; ok && r == nil && latest.ID != e.ID {
+		r, latest, ok := q.ix.LookupLatest(e.Key)
+		if ok && r == nil && latest.ID != e.ID {
 			e = latest // uploaded, and out of the queue, since e was resolved
 		}
-		q.mu.Unlock()
 		mine := false
 		if r == nil && e.Pending {
 			return nil, entry.ErrNotFound
@@ -234,22 +230,13 @@ func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record
 	}
 	r.addClaimLocked(e)
 	r.touched = e.ModTime
-	q.mu.Lock()
-	if q.byKey[e.Key] != nil {
-		q.mu.Unlock()
+	if !q.ix.Reserve(r.id, r.key, r, e.ID) {
 		if f != nil {
 			f.Close()
 			q.spool.RemoveData(r.id)
 		}
 		return nil, nil
 	}
-	q.byKey[r.key], q.byID[r.id] = r, r
-	if _, ok := q.keys[e.ID]; !ok && e.ID != "" {
-		// The copy being changed: a look-up of an upload by name, size
-		// and time never takes it for the upload (claims.go).
-		q.setKeyLocked(e.ID, e.Key)
-	}
-	q.mu.Unlock()
 	return r, nil
 }
 
@@ -430,11 +417,7 @@ func (r *Record) dataLessLocked() {
 		r.rf.Content = r.rf.Uploaded
 		r.state = stateIdle
 		r.unsaveLocked()
-		q.mu.Lock()
-		if q.byKey[r.key] == r {
-			delete(q.byKey, r.key)
-		}
-		q.mu.Unlock()
+		q.ix.Unkey(r.key, r)
 	}
 	r.publishLocked()
 }
@@ -463,10 +446,7 @@ func (r *Record) finishLocked() {
 	if r.state != stateIdle {
 		return
 	}
-	r.q.mu.Lock()
-	busy := r.busy
-	r.q.mu.Unlock()
-	if busy {
+	if r.q.ix.Busy(r) {
 		return // the worker drops it when it is done
 	}
 	r.closeDataLocked()
@@ -501,13 +481,7 @@ func (r *Record) dropLocked() {
 	}
 	r.waiters = nil
 	q := r.q
-	q.mu.Lock()
-	if q.byKey[r.key] == r {
-		delete(q.byKey, r.key)
-	}
-	delete(q.byID, r.id)
-	q.stepped()
-	q.mu.Unlock()
+	q.ix.Drop(r.id, r.key, r)
 	r.publishLocked()
 }
 
@@ -674,11 +648,7 @@ func (q *Queue) supersede(r *Record) {
 		if err := r.saveLocked(); err != nil {
 			q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
 		}
-		q.mu.Lock()
-		if q.byKey[r.key] == r {
-			delete(q.byKey, r.key)
-		}
-		q.mu.Unlock()
+		q.ix.Unkey(r.key, r)
 		r.publishLocked()
 		r.scheduleLocked(time.Time{})
 		r.finishLocked()

@@ -92,8 +92,8 @@ func (q *Queue) Known(e Entry) (Entry, bool) {
 // listing has shown), the listed files uploads were found to be, and
 // every copy a record holds or is to trash.
 func (q *Queue) exclusions(id, url string) []string {
-	out := append(q.knownIDs(), q.folders.AdoptedIDs()...)
-	for _, r := range q.records() {
+	out := append(q.ix.KnownIDs(), q.folders.AdoptedIDs()...)
+	for _, r := range q.ix.All() {
 		r.mu.Lock()
 		if r.rf.RemoteID != "" {
 			out = append(out, r.rf.RemoteID)
@@ -108,18 +108,7 @@ func (q *Queue) exclusions(id, url string) []string {
 // listed id holds that file's key from now on, and the file's time moves
 // to it.
 func (q *Queue) AdoptedAs(id string, x Entry) {
-	q.mu.Lock()
-	key, keyed := q.keys[id]
-	if keyed {
-		q.setKeyLocked(x.ID, key)
-	} else {
-		key = id
-	}
-	if e, ok := q.latest[key]; ok && e.ID == id {
-		x.Key, x.Name = key, e.Name
-		q.latest[key] = x
-	}
-	q.mu.Unlock()
+	q.ix.Adopted(id, x)
 	if x.ID == id {
 		return
 	}

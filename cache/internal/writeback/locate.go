@@ -51,7 +51,7 @@ func (q *Queue) Locate(ctx context.Context, e Entry) (Entry, error) {
 
 func (q *Queue) withURL(e, listed Entry) Entry {
 	url := listed.URL()
-	q.located(e.ID, url)
+	q.ix.Located(e.ID, url)
 	e.SetURL(url)
 	return e
 }

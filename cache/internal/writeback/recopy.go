@@ -42,9 +42,7 @@ func (q *Queue) RenameByCopy(e Entry, name string, replace *Entry, target *Recor
 // that state; one with changes pending takes the name, as rename does.
 func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, state string) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		q.mu.Unlock()
+		r := q.ix.Lookup(e.Key)
 		if r == nil {
 			var err error
 			// A copy needs a spool file to copy into; a rename, no bytes.
@@ -86,9 +84,7 @@ func (q *Queue) RenameVia(e Entry, name string, replace *Entry, target *Record) 
 // carries out (claims.go: its id is looked up first).
 func (q *Queue) RemoveVia(e Entry) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		q.mu.Unlock()
+		r := q.ix.Lookup(e.Key)
 		made := false
 		if r == nil {
 			var err error
@@ -125,7 +121,7 @@ func (q *Queue) RemoveVia(e Entry) (*Record, error) {
 func (q *Queue) Await(ctx context.Context, r *Record) error {
 	var result error
 	done := false
-	closed := q.watch(ctx, func() bool {
+	closed := q.ix.Watch(ctx, func() bool {
 		r.mu.Lock()
 		gone, failure, tries := r.gone, r.failure, r.tries
 		r.mu.Unlock()

@@ -123,9 +123,6 @@ type Record struct {
 	// held is set while another record is renamed over this one: it does
 	// nothing in the API meanwhile.
 	held bool // guarded by mu
-
-	// Guarded by queue.mu.
-	queued, busy, again bool
 }
 
 // waiter is an fsync (or a close in sync mode) waiting for the upload of

@@ -126,9 +126,7 @@ func (q *Queue) resume(r *Record) {
 			r.aside = true
 		}
 		// This mount knows the upload as the file's.
-		q.mu.Lock()
-		q.setKeyLocked(r.rf.RemoteID, r.key)
-		q.mu.Unlock()
+		q.ix.SetKey(r.rf.RemoteID, r.key)
 	case stateIdle, stateFilling:
 		// Nothing was pending (these states are never meant to be saved).
 		r.closeDataLocked()
@@ -141,15 +139,14 @@ func (q *Queue) resume(r *Record) {
 		}
 		return
 	}
-	q.mu.Lock()
-	if r.state != stateRemoved {
-		// Also a record whose bytes were set aside, while it still has work:
-		// a change to the file waits for it (modify), a rename or removal
-		// goes through it.
-		q.byKey[r.key] = r
+	// Also a record whose bytes were set aside, while it still has work: a
+	// change to the file waits for it (modify), a rename or removal goes
+	// through it; a removed one is found by its spool id alone.
+	key := r.key
+	if r.state == stateRemoved {
+		key = ""
 	}
-	q.byID[r.id] = r
-	q.mu.Unlock()
+	q.ix.Add(r.id, key, r)
 	for id, c := range r.rf.Claims {
 		r.keepClaimLocked(id, c) // listings look for it again
 	}

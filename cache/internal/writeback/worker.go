@@ -140,11 +140,7 @@ func (r *Record) back() bool {
 	return !r.gone
 }
 
-func (q *Queue) isDraining() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.draining
-}
+func (q *Queue) isDraining() bool { return q.ix.Draining() }
 
 // opContext bounds one call to the API made by a worker.
 func (q *Queue) opContext(extra time.Duration) (context.Context, context.CancelFunc) {
@@ -161,7 +157,7 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	exclude = append(exclude, r.claimURLsLocked()...)
 	r.away()
-	exclude = append(exclude, q.knownIDs()...)
+	exclude = append(exclude, q.ix.KnownIDs()...)
 
 	ctx, cancel := q.opContext(0)
 	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude})
@@ -248,7 +244,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	exclude = append(exclude, r.claimURLsLocked()...)
 	r.away()
-	exclude = append(exclude, q.knownIDs()...)
+	exclude = append(exclude, q.ix.KnownIDs()...)
 
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
@@ -371,7 +367,7 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 		err = nil
 	}
 	if err == nil {
-		q.Renamed(id, name)
+		q.ix.Renamed(id, name)
 	}
 	alive := r.back()
 	defer r.mu.Unlock()
@@ -484,7 +480,7 @@ func (q *Queue) trash(name, parentID string, ids []string) error {
 			q.log.Warn("could not update the file times", "err", err)
 		}
 	}
-	q.retired(ids)
+	q.ix.Retired(ids)
 	return nil
 }
 
@@ -498,16 +494,6 @@ func (r *Record) cannotTrashLocked(err error) bool {
 	}
 	r.parked = true
 	return true
-}
-
-// retired records that copies left the library: should one be listed
-// again (taken back out of the trash), it is another file.
-func (q *Queue) retired(ids []string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, id := range ids {
-		q.retireKeyLocked(id)
-	}
 }
 
 // refusedContent reports whether the API refused an upload for what was
