@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -160,7 +159,7 @@ func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, e
 	var size int64
 	if !truncate && !e.Pending {
 		ctx, cancel := context.WithTimeout(ctx, q.timeout)
-		size, err = q.download(ctx, e, f)
+		size, err = q.loc.Download(ctx, e, f)
 		cancel()
 		if err != nil {
 			f.Close()
@@ -247,7 +246,7 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 	var size int64
 	if !truncate {
 		ctx, cancel := context.WithTimeout(ctx, q.timeout)
-		size, err = q.download(ctx, e, r.data)
+		size, err = q.loc.Download(ctx, e, r.data)
 		cancel()
 		if err != nil {
 			err = fmt.Errorf("copying %s to change it: %w", e.Name, err)
@@ -267,34 +266,6 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 	r.size = size
 	r.state = stateIdle
 	r.publishLocked()
-}
-
-// download copies e's bytes into f and returns how many there were.
-func (q *Queue) download(ctx context.Context, e Entry, f *os.File) (int64, error) {
-	// Located here, for the copy that is copied: it may have changed since
-	// the caller looked.
-	e, err := q.Locate(ctx, e)
-	if err != nil {
-		return 0, err
-	}
-	rd := q.content.Reader(e)
-	buf := make([]byte, 1<<20)
-	var off int64
-	for {
-		n, err := rd.ReadAt(ctx, buf, off)
-		if n > 0 {
-			if _, werr := f.WriteAt(buf[:n], off); werr != nil {
-				return off, fmt.Errorf("spool: %w", werr)
-			}
-			off += int64(n)
-		}
-		if errors.Is(err, io.EOF) {
-			return off, nil
-		}
-		if err != nil {
-			return off, err
-		}
-	}
 }
 
 // Read returns the record of key with one more reader, and the spool
@@ -515,7 +486,7 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
 			taken = append(taken, latest.ID)
-			claims = q.withClaim(claims, latest)
+			claims = q.loc.WithClaim(claims, latest)
 		}
 	}
 	r.mu.Lock()
@@ -554,7 +525,7 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	r.rf.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
-		claims = q.withClaim(claims, *replace)
+		claims = q.loc.WithClaim(claims, *replace)
 	}
 	r.rf.Claims = maps.Clone(r.rf.Claims)
 	for _, id := range taken {

@@ -17,6 +17,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/index"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/locate"
 	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/cache/internal/times"
 	"github.com/ghlfs/ghlfs/remote"
@@ -51,7 +52,10 @@ type Queue struct {
 
 	// ix is the records' index, what they change in their folders'
 	// listings, the keys of the API copies, and the work list.
-	ix    *index.Index[*Record]
+	ix *index.Index[*Record]
+	// loc finds files in the library: an upload's listed id, where its
+	// bytes are.
+	loc   *locate.Locator
 	stats counters // for Stats (status.go)
 }
 
@@ -103,6 +107,8 @@ func New(rc remote.Backend, cfg Config) (*Queue, error) {
 		caps:     rc.Caps(),
 		ix:       index.New[*Record](cfg.Folders),
 	}
+	q.loc = locate.New(locate.Config{Backend: rc, Folders: cfg.Folders, Content: cfg.Content, Clock: cfg.Clock,
+		Exclusions: q.exclusions, RemoteName: q.remoteName, Located: q.ix.Located})
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	// Whose cache the directory was, before it is claimed (recoverSpool).
 	if prev, owned := spool.ReadOwner(cfg.Dir); owned && prev != (spool.Owner{Location: cfg.Location, API: cfg.API}) &&
@@ -169,6 +175,10 @@ func (q *Queue) Knows(id string) bool { return q.ix.Knows(id) }
 // Latest returns the copy in the API that now holds a key, when a file
 // was uploaded under it in this mount.
 func (q *Queue) Latest(key string) (Entry, bool) { return q.ix.Latest(key) }
+
+// Locate returns e with the address of its bytes
+// (locate.Locator.Locate).
+func (q *Queue) Locate(ctx context.Context, e Entry) (Entry, error) { return q.loc.Locate(ctx, e) }
 
 // Renamed records that the API copy id was renamed (by a worker, or
 // through the API for a file with no record): if it is the latest copy of

@@ -230,12 +230,14 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 	r.away()
 
 	ctx, cancel := q.opContext(0)
-	size, err := q.download(ctx, src, data)
+	size, err := q.loc.Download(ctx, src, data)
 	cancel()
 	var gone bool
 	var moved string
 	if errors.Is(err, entry.ErrNotFound) {
-		gone, moved = q.copyGone(src, answered)
+		ctx, cancel := q.opContext(0)
+		gone, moved = q.loc.Gone(ctx, src, answered)
+		cancel()
 	}
 
 	r.back() // a record being read into never leaves the queue
@@ -274,38 +276,6 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 	}
 	r.cond.Broadcast()
 	return true, nil
-}
-
-// copyGone reports whether src, the copy a copying record copies from,
-// is gone from the library, after its bytes were not found: a fresh
-// listing of its folder does not show it. When the listing shows it at
-// another address, that is moved (the copy is tried again from there).
-// An upload no listing has shown yet (answered at answered) is not known
-// to be gone while it is recent (unlistedGrace): a listing may be late
-// to show it (claims.go). Called with no lock held.
-func (q *Queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
-	if src.Unconfirmed() {
-		x, ok := q.folders.AdoptedOf(src.ID)
-		if !ok {
-			return q.clock.Since(answered) >= unlistedGrace, ""
-		}
-		src = x
-	}
-	ctx, cancel := q.opContext(0)
-	entries, _, err := q.folders.Fetch(ctx, src.ParentID)
-	cancel()
-	if err != nil {
-		return false, ""
-	}
-	for _, x := range entries {
-		if x.ID == src.ID {
-			if u := x.URL(); u != "" && u != src.URL() {
-				return false, u
-			}
-			return false, ""
-		}
-	}
-	return true, ""
 }
 
 // copyLostLocked ends a copying record whose copy in the library is gone
