@@ -114,11 +114,7 @@ func retiredKey(k string) bool {
 func (ix *Index[R]) Renamed(id, name string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	key, ok := ix.keys[id]
-	if !ok {
-		key = id
-	}
-	if e, ok := ix.latest[key]; ok && e.ID == id {
+	if key, e, ok := ix.latestOfLocked(id); ok {
 		e.Name = name
 		ix.latest[key] = e
 	}
@@ -129,14 +125,22 @@ func (ix *Index[R]) Renamed(id, name string) {
 func (ix *Index[R]) Located(id, url string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if key, e, ok := ix.latestOfLocked(id); ok && e.URL() == "" {
+		e.SetURL(url)
+		ix.latest[key] = e
+	}
+}
+
+// latestOfLocked returns the key the API copy id holds (id itself when
+// it holds none) and the copy's entry, when it is the latest copy of that
+// key. The caller holds ix.mu.
+func (ix *Index[R]) latestOfLocked(id string) (string, Entry, bool) {
 	key, ok := ix.keys[id]
 	if !ok {
 		key = id
 	}
-	if e, ok := ix.latest[key]; ok && e.ID == id && e.URL() == "" {
-		e.SetURL(url)
-		ix.latest[key] = e
-	}
+	e, ok := ix.latest[key]
+	return key, e, ok && e.ID == id
 }
 
 // Adopted is told that the upload answered as id is listed as x: the
