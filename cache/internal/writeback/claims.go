@@ -14,10 +14,10 @@ import (
 
 // The queue's side of the uploads whose answer's id no listing has shown
 // yet (internal/listing/claims.go tells the whole story): before the first
-// change to such a file, the change looks it up itself (confirmEntry,
-// confirmRecord); a record keeps its answers' claims (recordFile.Claims)
-// across restarts; and an adoption a listing found re-keys the listed id
-// as the file (adoptedAs).
+// change to such a file, the change looks it up itself (ConfirmEntry, in
+// internal/locate, and confirmRecord); a record keeps its answers' claims
+// (spool.RecordFile.Claims) across restarts; and an adoption a listing
+// found re-keys the listed id as the file (AdoptedAs).
 
 // ConfirmEntry returns the file e stands for as listed, when e's id is an
 // upload's answer no listing has shown (locate.Locator.Confirm).

@@ -235,7 +235,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	}
 	crashPoint("uploading", a.Name)
 	// From now on a listing may hold the upload before its answer is in:
-	// the folder's overlay takes it for this file (overlay.isSent).
+	// the folder's overlay takes it for this file (index: overlay.isSent).
 	r.publishLocked()
 	r.sending = true
 	r.progress = remote.NewProgress(q.clock)
