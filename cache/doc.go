@@ -18,8 +18,16 @@
 //	  └─ internal/writeback   the write-back queue: every pending change
 //	     │        to a file's bytes, as records with explicit, persisted
 //	     │        states; the workers that carry them to the API; what a
-//	     │        file is across uploads (its key, its latest copy);
-//	     │        recovery, renames by upload, upload limits, crash points
+//	     │        restart does with each; renames by upload, upload
+//	     │        limits, crash points
+//	     ├─ internal/spool    what the queue keeps on disk: the record
+//	     │        file's format, its durable writes, the spool read back
+//	     │        at start, recovered/ and owner.json
+//	     ├─ internal/index    what the records share under one lock: the
+//	     │        records by key, each folder's overlay, what a file is
+//	     │        across uploads (its key, its latest copy), the work list
+//	     ├─ internal/locate   the queue's look-ups in the library: the
+//	     │        listed file an upload's answer is, where its bytes are
 //	     ├─ internal/listing  listings with TTLs, the journal of changes
 //	     │   │    made through the mount, uploads whose id no listing has
 //	     │   │    shown yet (claims), passes and polls
@@ -35,11 +43,15 @@
 //
 // The front imports writeback, listing, snapshot, content, times and
 // entry (it calls each part directly where the queue has no say: a folder
-// listed, made or removed, bytes read); writeback imports listing,
-// content, times, entry and fsync; listing imports snapshot and entry,
-// snapshot entry and fsync, content entry alone, and listing and content
-// never import each other; entry imports nothing of the cache (times and
-// fsync nothing at all). None imports a backend's own
+// listed, made or removed, bytes read); writeback imports spool, index,
+// locate, listing, content, times and entry; spool imports listing and
+// fsync, index listing and entry, locate listing, content and entry, and
+// none of those three imports writeback or another of them (the queue
+// hands locate the functions it calls back, and the index holds the
+// queue's records without calling them); listing imports snapshot and
+// entry, snapshot entry and fsync, content entry alone, and listing and
+// content never import each other; entry imports nothing of the cache
+// (times and fsync nothing at all). None imports a backend's own
 // package: remote's interface and types are all they know of one.
 //
 // # The import rule
@@ -85,9 +97,10 @@
 //	  │  └→ listing's locks, below (an upload noted as it lands, a claim
 //	  │                 kept)
 //	  ↓
-//	writeback.Queue.mu  the records' index, keys and latest copies,
+//	index.Index.mu      the records' index, keys and latest copies,
 //	  │                 overlays, the work list, and the records' busy,
-//	  │                 queued and again
+//	  │                 queued and again (the queue's, in a package of
+//	  │                 its own below it; spool and locate have no lock)
 //	  ↓
 //	listing.Folders.mu  the journal, claims and adoptions, the passes
 //	  ├→ listing.Folders.lmu (leaf: the stored listings, a RWMutex)
@@ -102,7 +115,7 @@
 // Waiting for a record's upload to end (a write into a file whose bytes
 // are being sent) is a wait on Record.cond, which releases Record.mu; a
 // worker waiting for work, or a drain for progress, waits on a condition
-// of Queue.mu, which releases it. A record's worker lets go of Record.mu
+// of Index.mu, which releases it. A record's worker lets go of Record.mu
 // across each call to the API (Record.away, Record.back). Each part's
 // doc.go has its own order in more detail.
 //

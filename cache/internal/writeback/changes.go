@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -24,25 +24,23 @@ import (
 // writer: the caller.
 func (q *Queue) Create(parentID, name string) (*Record, error) {
 	r := q.newRecord(newID(), "n:"+newID())
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	f, err := q.spool.CreateData(r.id)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, err
 	}
 	now := q.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.data, r.touched, r.writers = f, now, 1
-	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
+	r.rf = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
 	if err := r.setLocked(stateWriting); err != nil {
 		f.Close()
-		os.Remove(r.dataPath())
+		q.spool.RemoveData(r.id)
 		return nil, err
 	}
 	crashPoint("writing", name)
 	q.log.Debug("new file", "name", name, "key", r.key, "parent", parentID)
-	q.mu.Lock()
-	q.byKey[r.key], q.byID[r.id] = r, r
-	q.mu.Unlock()
+	q.ix.Add(r.id, r.key, r)
 	r.publishLocked()
 	return r, nil
 }
@@ -59,12 +57,10 @@ var TestHookAsideWait func()
 // record.
 func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		if latest, ok := q.latest[e.Key]; ok && r == nil && latest.ID != e.ID {
+		r, latest, ok := q.ix.LookupLatest(e.Key)
+		if ok && r == nil && latest.ID != e.ID {
 			e = latest // uploaded, and out of the queue, since e was resolved
 		}
-		q.mu.Unlock()
 		mine := false
 		if r == nil && e.Pending {
 			return nil, entry.ErrNotFound
@@ -155,15 +151,15 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 // truncate) that lives as long as the descriptors, and is never uploaded.
 func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	r := q.newRecord(newID(), "removed:"+e.Key)
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	f, err := q.spool.CreateData(r.id)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, err
 	}
-	os.Remove(r.dataPath()) // never seen by a restart
+	q.spool.RemoveData(r.id) // never seen by a restart
 	var size int64
 	if !truncate && !e.Pending {
 		ctx, cancel := context.WithTimeout(ctx, q.timeout)
-		size, err = q.download(ctx, e, f)
+		size, err = q.loc.Download(ctx, e, f)
 		cancel()
 		if err != nil {
 			f.Close()
@@ -172,7 +168,7 @@ func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, e
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rf = recordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
+	r.rf = spool.RecordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
 	r.data, r.size, r.writers, r.touched = f, size, 1, q.clock.Now()
 	r.state = stateRemoved
 	r.gone = true // in no map, never saved, never scheduled
@@ -221,34 +217,25 @@ func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record
 	var f *os.File
 	if data {
 		var err error
-		if f, err = os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600); err != nil {
-			return nil, fmt.Errorf("spool: %w", err)
+		if f, err = q.spool.CreateData(r.id); err != nil {
+			return nil, err
 		}
 	}
 	r.data, r.state, r.writers, r.aside = f, state, writers, !data
-	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
+	r.rf = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
 		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
 	if t, ok := q.times.Get(e.ID); ok {
 		r.rf.ModTime = &t
 	}
 	r.addClaimLocked(e)
 	r.touched = e.ModTime
-	q.mu.Lock()
-	if q.byKey[e.Key] != nil {
-		q.mu.Unlock()
+	if !q.ix.Reserve(r.id, r.key, r, e.ID) {
 		if f != nil {
 			f.Close()
-			os.Remove(r.dataPath())
+			q.spool.RemoveData(r.id)
 		}
 		return nil, nil
 	}
-	q.byKey[r.key], q.byID[r.id] = r, r
-	if _, ok := q.keys[e.ID]; !ok && e.ID != "" {
-		// The copy being changed: a look-up of an upload by name, size
-		// and time never takes it for the upload (claims.go).
-		q.setKeyLocked(e.ID, e.Key)
-	}
-	q.mu.Unlock()
 	return r, nil
 }
 
@@ -259,7 +246,7 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 	var size int64
 	if !truncate {
 		ctx, cancel := context.WithTimeout(ctx, q.timeout)
-		size, err = q.download(ctx, e, r.data)
+		size, err = q.loc.Download(ctx, e, r.data)
 		cancel()
 		if err != nil {
 			err = fmt.Errorf("copying %s to change it: %w", e.Name, err)
@@ -272,41 +259,13 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 		r.fillErr = err
 		r.data.Close()
 		r.data = nil
-		os.Remove(r.dataPath())
+		q.spool.RemoveData(r.id)
 		r.dropLocked()
 		return
 	}
 	r.size = size
 	r.state = stateIdle
 	r.publishLocked()
-}
-
-// download copies e's bytes into f and returns how many there were.
-func (q *Queue) download(ctx context.Context, e Entry, f *os.File) (int64, error) {
-	// Located here, for the copy that is copied: it may have changed since
-	// the caller looked.
-	e, err := q.Locate(ctx, e)
-	if err != nil {
-		return 0, err
-	}
-	rd := q.content.Reader(e)
-	buf := make([]byte, 1<<20)
-	var off int64
-	for {
-		n, err := rd.ReadAt(ctx, buf, off)
-		if n > 0 {
-			if _, werr := f.WriteAt(buf[:n], off); werr != nil {
-				return off, fmt.Errorf("spool: %w", werr)
-			}
-			off += int64(n)
-		}
-		if errors.Is(err, io.EOF) {
-			return off, nil
-		}
-		if err != nil {
-			return off, err
-		}
-	}
 }
 
 // Read returns the record of key with one more reader, and the spool
@@ -366,7 +325,7 @@ func (r *Record) closedLocked() {
 			if errors.Is(r.failed, entry.ErrTooLarge) {
 				level = slog.LevelInfo // the write past the limit said it
 			}
-			q.setAsideAt(level, r.dataPath(), r.rf.Name, r.id, "a write failed: "+r.failed.Error())
+			q.spool.SetAsideAt(level, r.id, r.rf.Name, "a write failed: "+r.failed.Error())
 		}
 		r.failed = nil
 		r.rf.Failed = ""
@@ -386,7 +345,7 @@ func (r *Record) closedLocked() {
 // disk may hold less than was written). That costs a read of the bytes,
 // far less than forcing them to the disk on every close.
 func (r *Record) completeLocked(due time.Time) error {
-	sum, err := checksum(r.data, r.size)
+	sum, err := spool.Checksum(r.data, r.size)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -429,11 +388,7 @@ func (r *Record) dataLessLocked() {
 		r.rf.Content = r.rf.Uploaded
 		r.state = stateIdle
 		r.unsaveLocked()
-		q.mu.Lock()
-		if q.byKey[r.key] == r {
-			delete(q.byKey, r.key)
-		}
-		q.mu.Unlock()
+		q.ix.Unkey(r.key, r)
 	}
 	r.publishLocked()
 }
@@ -462,10 +417,7 @@ func (r *Record) finishLocked() {
 	if r.state != stateIdle {
 		return
 	}
-	r.q.mu.Lock()
-	busy := r.busy
-	r.q.mu.Unlock()
-	if busy {
+	if r.q.ix.Busy(r) {
 		return // the worker drops it when it is done
 	}
 	r.closeDataLocked()
@@ -478,7 +430,7 @@ func (r *Record) closeDataLocked() {
 		r.data.Close()
 		r.data = nil
 	}
-	if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := r.q.spool.RemoveData(r.id); err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.q.log.Warn("spool: could not delete a file's bytes", "name", r.rf.Name, "err", err)
 	}
 }
@@ -500,37 +452,14 @@ func (r *Record) dropLocked() {
 	}
 	r.waiters = nil
 	q := r.q
-	q.mu.Lock()
-	if q.byKey[r.key] == r {
-		delete(q.byKey, r.key)
-	}
-	delete(q.byID, r.id)
-	q.stepped()
-	q.mu.Unlock()
+	q.ix.Drop(r.id, r.key, r)
 	r.publishLocked()
 }
 
 // setAside moves a record's bytes, which must not be uploaded, to
 // recovered/, and says where in one log line.
 func (q *Queue) setAside(r *Record, why string) {
-	q.setAsidePath(r.dataPath(), r.rf.Name, r.id, why)
-}
-
-// safeFileName makes an API name usable as one local file name.
-func safeFileName(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		if c == '/' || c == 0 || c < 0x20 {
-			b[i] = '_'
-		}
-	}
-	if len(b) > 120 {
-		b = b[:120]
-	}
-	if len(b) == 0 || string(b) == "." || string(b) == ".." {
-		return "unnamed"
-	}
-	return string(b)
+	q.spool.SetAside(r.id, r.rf.Name, why)
 }
 
 // Rename gives a record's file a new name in its folder. If it replaces
@@ -557,7 +486,7 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
 			taken = append(taken, latest.ID)
-			claims = q.withClaim(claims, latest)
+			claims = q.loc.WithClaim(claims, latest)
 		}
 	}
 	r.mu.Lock()
@@ -596,7 +525,7 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	r.rf.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
-		claims = q.withClaim(claims, *replace)
+		claims = q.loc.WithClaim(claims, *replace)
 	}
 	r.rf.Claims = maps.Clone(r.rf.Claims)
 	for _, id := range taken {
@@ -683,18 +612,14 @@ func (q *Queue) supersede(r *Record) {
 	r.waiters = nil
 	r.rf.RemoteID, r.rf.Replaces = "", nil
 	if r.data != nil {
-		os.Remove(r.dataPath()) // open files keep their descriptor
+		q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	if r.rf.Attempt != nil {
 		r.state = stateRemoved
 		if err := r.saveLocked(); err != nil {
 			q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
 		}
-		q.mu.Lock()
-		if q.byKey[r.key] == r {
-			delete(q.byKey, r.key)
-		}
-		q.mu.Unlock()
+		q.ix.Unkey(r.key, r)
 		r.publishLocked()
 		r.scheduleLocked(time.Time{})
 		r.finishLocked()
@@ -740,7 +665,7 @@ func (q *Queue) Remove(r *Record) error {
 		crashPoint("removed", r.rf.Name)
 	}
 	if r.data != nil && !r.sending {
-		os.Remove(r.dataPath()) // open files keep their descriptor
+		r.q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	if nothingRemote {
 		r.dropLocked()
@@ -784,7 +709,7 @@ func (r *Record) APIRemoved(id string) {
 	r.state = stateRemoved
 	r.unsaveLocked()
 	if r.data != nil {
-		os.Remove(r.dataPath()) // open files keep their descriptor
+		r.q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	r.dropLocked()
 	r.finishLocked()

@@ -7,54 +7,22 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/locate"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
 // The queue's side of the uploads whose answer's id no listing has shown
 // yet (internal/listing/claims.go tells the whole story): before the first
-// change to such a file, the change looks it up itself (confirmEntry,
-// confirmRecord); a record keeps its answers' claims (recordFile.Claims)
-// across restarts; and an adoption a listing found re-keys the listed id
-// as the file (adoptedAs).
+// change to such a file, the change looks it up itself (ConfirmEntry, in
+// internal/locate, and confirmRecord); a record keeps its answers' claims
+// (spool.RecordFile.Claims) across restarts; and an adoption a listing
+// found re-keys the listed id as the file (AdoptedAs).
 
 // ConfirmEntry returns the file e stands for as listed, when e's id is an
-// upload's answer no listing has shown: known already, or looked up in
-// its folder's listing (remote.Confirm: by id, by url, else by name, size
-// and time among the files no other upload or record accounts for). Not
-// found, it fails (entry.ErrUnavailable): the file is not known to be gone, and
-// a change must not act on a guessed id.
+// upload's answer no listing has shown (locate.Locator.Confirm).
 func (q *Queue) ConfirmEntry(ctx context.Context, e Entry) (Entry, error) {
-	if !e.Unconfirmed() {
-		return e, nil
-	}
-	if x, ok := q.folders.AdoptedOf(e.ID); ok {
-		x.Key = e.Key
-		return x, nil
-	}
-	claim := q.claimOf(e).Item(e.ID)
-	if name, ok := q.remoteName(e.Key, e.ID); ok {
-		// Renamed through the queue, not yet in the library: it is
-		// listed under the name it was uploaded with.
-		claim.Name = name
-	}
-	found, err := q.rc.Confirm(ctx, claim, q.folders.Rivals(claim.ParentID, e.ID), q.exclusions(e.ID, claim.URL))
-	if x, ok := q.folders.AdoptedOf(e.ID); ok {
-		// Found meanwhile (a listing, or another look-up): the listed id
-		// it was found as is among those a look-up begun since excludes.
-		x.Key = e.Key
-		return x, nil
-	}
-	if err != nil {
-		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, entry.Translate(err))
-	}
-	x := entry.Of(found)
-	x.ParentID = e.ParentID
-	q.folders.Adopt(e.ID, x)
-	x, _ = q.folders.AdoptedOf(e.ID)
-	x.Key = e.Key
-	return x, nil
+	return q.loc.Confirm(ctx, e)
 }
 
 // remoteName is the name the library has for the copy id of the file
@@ -75,16 +43,7 @@ func (q *Queue) remoteName(key, id string) (string, bool) {
 
 // Known returns e with the id listings show for it, and false when e's
 // id is an upload's answer no listing has shown (nor adoption found).
-func (q *Queue) Known(e Entry) (Entry, bool) {
-	if !e.Unconfirmed() {
-		return e, true
-	}
-	if x, ok := q.folders.AdoptedOf(e.ID); ok {
-		x.Key = e.Key
-		return x, true
-	}
-	return e, false
-}
+func (q *Queue) Known(e Entry) (Entry, bool) { return q.loc.Known(e) }
 
 // exclusions are the ids and urls of the files the mount knows, less one
 // file's own: a lost upload, or an unconfirmed one, is none of them. They
@@ -92,8 +51,8 @@ func (q *Queue) Known(e Entry) (Entry, bool) {
 // listing has shown), the listed files uploads were found to be, and
 // every copy a record holds or is to trash.
 func (q *Queue) exclusions(id, url string) []string {
-	out := append(q.knownIDs(), q.folders.AdoptedIDs()...)
-	for _, r := range q.records() {
+	out := append(q.ix.KnownIDs(), q.folders.AdoptedIDs()...)
+	for _, r := range q.ix.All() {
 		r.mu.Lock()
 		if r.rf.RemoteID != "" {
 			out = append(out, r.rf.RemoteID)
@@ -108,18 +67,7 @@ func (q *Queue) exclusions(id, url string) []string {
 // listed id holds that file's key from now on, and the file's time moves
 // to it.
 func (q *Queue) AdoptedAs(id string, x Entry) {
-	q.mu.Lock()
-	key, keyed := q.keys[id]
-	if keyed {
-		q.setKeyLocked(x.ID, key)
-	} else {
-		key = id
-	}
-	if e, ok := q.latest[key]; ok && e.ID == id {
-		x.Key, x.Name = key, e.Name
-		q.latest[key] = x
-	}
-	q.mu.Unlock()
+	q.ix.Adopted(id, x)
 	if x.ID == id {
 		return
 	}
@@ -137,7 +85,7 @@ func (q *Queue) AdoptedAs(id string, x Entry) {
 // A copy the record is to trash (one it replaces, or any copy of a file
 // removed) that its folder's listing does not show may not be listed yet
 // (an index behind the store, a listing that lags): it is looked for
-// again, as long as its upload is recent (unlistedGrace since its
+// again, as long as its upload is recent (locate.UnlistedGrace since its
 // answer). After that it is not in the library as far as a listing can
 // tell, which is what trashing it is for: it is dropped, as a trash
 // answered {"deleted": false} for an item no longer listed is
@@ -161,7 +109,7 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 		cancel()
 		toTrash := errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID)
 		switch {
-		case toTrash && q.clock.Since(c.At) >= unlistedGrace:
+		case toTrash && q.clock.Since(c.At) >= locate.UnlistedGrace:
 			q.log.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
 				name, id, c.At.Format(time.RFC3339), err), "name", name)
 			unlisted = append(unlisted, id)
@@ -202,13 +150,6 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	}
 	return true, nil
 }
-
-// unlistedGrace is how long after its answer an upload its folder's
-// listing does not show is still looked for, as a copy to trash. A
-// folder's own listing shows an upload at once in every report (only
-// whole-library answers lag, and those are not asked here): half a minute
-// covers a slow index without holding a removal in the spool for long.
-const unlistedGrace = 30 * time.Second
 
 func cmpErr(first, err error) error {
 	if first != nil {
@@ -308,33 +249,11 @@ func (r *Record) AdoptID(id, listed string) {
 	r.publishLocked()
 }
 
-// claimOf is an unconfirmed entry as a record keeps it: the claim noted
-// when its upload was answered, if this mount has it (with the times the
-// upload was under way), else as the entry shows it.
-func (q *Queue) claimOf(e Entry) listing.Claim {
-	if c, ok := q.folders.Claimed(e.ID); ok {
-		return c
-	}
-	return listing.Claim{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created()}
-}
-
-// withClaim adds e's claim to claims when e's id is unconfirmed.
-func (q *Queue) withClaim(claims map[string]listing.Claim, e Entry) map[string]listing.Claim {
-	if !e.Unconfirmed() || e.ID == "" {
-		return claims
-	}
-	if claims == nil {
-		claims = make(map[string]listing.Claim)
-	}
-	claims[e.ID] = q.claimOf(e)
-	return claims
-}
-
 // addClaimLocked keeps e's claim when the record holds e's id and it is
 // unconfirmed. The caller holds r.mu.
 func (r *Record) addClaimLocked(e Entry) {
 	if e.Unconfirmed() && e.ID != "" {
-		r.keepClaimLocked(e.ID, r.q.claimOf(e))
+		r.keepClaimLocked(e.ID, r.q.loc.ClaimOf(e))
 	}
 }
 

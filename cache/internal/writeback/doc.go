@@ -3,20 +3,34 @@
 // before they are acted on (record.go has the table of states and what a
 // restart does with each), carried to the API in the background by the
 // workers (worker.go), and taken up again at the next start (recover.go).
-// It also keeps what a file is across uploads (Queue.keys, Queue.latest:
-// the key the filesystem knows a file by, and the copy in the API that
-// holds it now), the changes users make to files with pending bytes
-// (changes.go), the renames the API refuses (recopy.go), where an
-// upload's bytes are (locate.go), the upload limits (limits.go), and its
-// side of the uploads whose answer's id no listing has shown yet
-// (claims.go).
+// It also keeps the changes users make to files with pending bytes
+// (changes.go), the renames the API refuses (recopy.go), the upload
+// limits (limits.go), and its side of the uploads whose answer's id no
+// listing has shown yet (claims.go).
 //
-// It imports listing, content, times, entry and remote: it notes its
-// changes in the listings, copies a file's bytes in through the content
-// part, and moves the times users set. Those never call it back but
-// through the functions the front passed them (listing.Config.Adopted and
-// Known go to AdoptedAs and Knows). Everything a Queue is made with comes
-// in Config; nothing is set on it after.
+// Three parts of it are packages of their own, below it:
+//
+//	spool   what it keeps on disk: the record file's format, its atomic
+//	        and durable writes, the spool read back at start (records of
+//	        another library, of an earlier ghlfs, bytes no record holds),
+//	        recovered/ and owner.json
+//	index   what its records share under one lock: the records by key
+//	        and spool id, each folder's overlay, the keys of the API
+//	        copies and the copy that holds each key now (what a file is
+//	        across uploads), the work list
+//	locate  its look-ups in the library: the listed file an upload's
+//	        answer stands for, where its bytes are, whether a copy is
+//	        still listed, a file's bytes copied down
+//
+// It imports those three, and listing, content, times, entry and remote:
+// it notes its changes in the listings, copies a file's bytes in through
+// the content part, and moves the times users set. Those never call it
+// back but through the functions passed them at construction: the
+// front's (listing.Config.Adopted and Known go to AdoptedAs and Knows),
+// and the queue's own to locate (Config.Exclusions, RemoteName). The
+// index never calls it: it holds the records, and hands them back.
+// Everything a Queue is made with comes in Config; nothing is set on it
+// after.
 //
 // # Lock order
 //
@@ -30,8 +44,8 @@
 //	  │  └→ the listing part's locks (an upload noted as it lands, a
 //	  │           claim kept: Folders.NotePut, Folders.Claim)
 //	  ↓
-//	Queue.mu      the records' index, keys and copies, overlays, the work
-//	  │           list, and the records' busy, queued and again
+//	index.Index.mu  the records' index, keys and copies, overlays, the
+//	  │           work list, and the records' busy, queued and again
 //	  └→ the listing part's locks (a view takes its listing and its
 //	              aliases at the instant it takes the overlay:
 //	              Folders.Refresh, Folders.Aliases)
@@ -40,13 +54,16 @@
 // up holding it). The content part's locks are taken with none of these
 // held (a record's bytes are copied in with its lock let go: Record.away,
 // Record.back). The listing part calls AdoptedAs and Knows with none of
-// its own locks held, and they take Queue.mu, then times.Log.mu after it
-// is let go.
+// its own locks held, and they take Index.mu, then times.Log.mu after it
+// is let go. The spool and locate have no lock: a record's files are
+// written holding its Record.mu; locate calls the queue back (Exclusions,
+// RemoteName: Index.mu, let go, then each record's Record.mu) with no
+// lock held.
 //
 // Waiting for a record's upload to end (a write into a file whose bytes
 // are being sent) is a wait on Record.cond, which releases Record.mu; a
 // worker waiting for work, or a drain for progress, waits on a condition
-// of Queue.mu, which releases it.
+// of Index.mu, which releases it.
 //
 // # Goroutines
 //

@@ -42,9 +42,7 @@ func (q *Queue) RenameByCopy(e Entry, name string, replace *Entry, target *Recor
 // that state; one with changes pending takes the name, as rename does.
 func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, state string) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		q.mu.Unlock()
+		r := q.ix.Lookup(e.Key)
 		if r == nil {
 			var err error
 			// A copy needs a spool file to copy into; a rename, no bytes.
@@ -86,9 +84,7 @@ func (q *Queue) RenameVia(e Entry, name string, replace *Entry, target *Record) 
 // carries out (claims.go: its id is looked up first).
 func (q *Queue) RemoveVia(e Entry) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		q.mu.Unlock()
+		r := q.ix.Lookup(e.Key)
 		made := false
 		if r == nil {
 			var err error
@@ -125,7 +121,7 @@ func (q *Queue) RemoveVia(e Entry) (*Record, error) {
 func (q *Queue) Await(ctx context.Context, r *Record) error {
 	var result error
 	done := false
-	closed := q.watch(ctx, func() bool {
+	closed := q.ix.Watch(ctx, func() bool {
 		r.mu.Lock()
 		gone, failure, tries := r.gone, r.failure, r.tries
 		r.mu.Unlock()
@@ -180,11 +176,11 @@ func (r *Record) keepAsideLocked() error {
 	fi, err := os.Stat(r.dataPath())
 	if cur, cerr := r.data.Stat(); err == nil && cerr == nil && os.SameFile(fi, cur) {
 		if r.damagedLocked() != "" {
-			r.q.setAsidePath(r.dataPath(), r.rf.Name, r.id, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
+			r.q.spool.SetAside(r.id, r.rf.Name, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
 			if _, err := os.Stat(r.dataPath()); err == nil {
 				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", entry.ErrUnavailable, r.rf.Name)
 			}
-		} else if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		} else if err := r.q.spool.RemoveData(r.id); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
@@ -207,10 +203,10 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 		return err == nil, err
 	}
 	if r.data == nil {
-		f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_RDWR, 0o600)
+		f, err := q.spool.OpenData(r.id)
 		if err != nil {
 			r.mu.Unlock()
-			return false, fmt.Errorf("spool: %w", err)
+			return false, err
 		}
 		r.data = f
 	}
@@ -234,12 +230,14 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 	r.away()
 
 	ctx, cancel := q.opContext(0)
-	size, err := q.download(ctx, src, data)
+	size, err := q.loc.Download(ctx, src, data)
 	cancel()
 	var gone bool
 	var moved string
 	if errors.Is(err, entry.ErrNotFound) {
-		gone, moved = q.copyGone(src, answered)
+		ctx, cancel := q.opContext(0)
+		gone, moved = q.loc.Gone(ctx, src, answered)
+		cancel()
 	}
 
 	r.back() // a record being read into never leaves the queue
@@ -280,38 +278,6 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 	return true, nil
 }
 
-// copyGone reports whether src, the copy a copying record copies from,
-// is gone from the library, after its bytes were not found: a fresh
-// listing of its folder does not show it. When the listing shows it at
-// another address, that is moved (the copy is tried again from there).
-// An upload no listing has shown yet (answered at answered) is not known
-// to be gone while it is recent (unlistedGrace): a listing may be late
-// to show it (claims.go). Called with no lock held.
-func (q *Queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
-	if src.Unconfirmed() {
-		x, ok := q.folders.AdoptedOf(src.ID)
-		if !ok {
-			return q.clock.Since(answered) >= unlistedGrace, ""
-		}
-		src = x
-	}
-	ctx, cancel := q.opContext(0)
-	entries, _, err := q.folders.Fetch(ctx, src.ParentID)
-	cancel()
-	if err != nil {
-		return false, ""
-	}
-	for _, x := range entries {
-		if x.ID == src.ID {
-			if u := x.URL(); u != "" && u != src.URL() {
-				return false, u
-			}
-			return false, ""
-		}
-	}
-	return true, ""
-}
-
 // copyLostLocked ends a copying record whose copy in the library is gone
 // (removed elsewhere while the file was being renamed): there is nothing
 // to upload under the new name, and the file is gone, as after its
@@ -333,7 +299,7 @@ func (q *Queue) copyLostLocked(r *Record, src Entry) (bool, error) {
 	crashPoint("removed", name)
 	r.publishLocked()
 	r.cond.Broadcast() // a change waiting for the copy: the file is gone
-	return true, nil   // what it replaced goes next (retireAll)
+	return true, nil   // what it replaced goes next (retire, all)
 }
 
 // copyWaitLocked waits while a copying record's bytes are being copied in,

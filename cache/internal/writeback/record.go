@@ -1,22 +1,15 @@
 package writeback
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
-	"github.com/ghlfs/ghlfs/cache/internal/fsync"
-	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -66,69 +59,6 @@ const (
 	stateIdle      = "idle"
 )
 
-// recordFormat is the version of the record file's layout.
-const recordFormat = 2
-
-// recordFile is what a record's file holds.
-type recordFile struct {
-	Format int `json:"format"`
-	// Location and API name the library the record belongs to: it is
-	// never sent anywhere else.
-	Location string `json:"location"`
-	API      string `json:"api"`
-	Key      string `json:"key"`
-	State    string `json:"state"`
-	ParentID string `json:"parentId"`
-	Name     string `json:"name"`
-	// ModTime is a time the user set; nil means the time of the last write.
-	ModTime *time.Time `json:"modTime,omitempty"`
-	// Content is the version of the bytes in the spool, counted up by the
-	// first change after each upload.
-	Content uint64 `json:"content"`
-	// RemoteID is the copy in the API that owns the name while the record
-	// is pending: the file it changes, or its last upload. It holds version
-	// Uploaded of the bytes, under the name RemoteName.
-	RemoteID   string `json:"remoteId,omitempty"`
-	RemoteName string `json:"remoteName,omitempty"`
-	// RemoteURL is where RemoteID's bytes are, when known: a copying
-	// record reads them from there.
-	RemoteURL string `json:"remoteUrl,omitempty"`
-	Uploaded  uint64 `json:"uploaded"`
-	// Replaces lists other copies in the API the file supersedes (a file
-	// it was renamed over, an upload whose answer was lost): they go to
-	// the trash once a copy of this file owns the name, and are hidden
-	// until then.
-	Replaces []string `json:"replaces,omitempty"`
-	// Attempt is an upload that may have landed without its answer coming
-	// back: it is looked for before anything is sent again.
-	Attempt *attempt `json:"attempt,omitempty"`
-	// Claims are the ids among RemoteID and Replaces that came from an
-	// upload's answer and that no listing has shown yet (claims.go):
-	// nothing is renamed or trashed by them before they are looked up.
-	Claims map[string]listing.Claim `json:"claims,omitempty"`
-	// Size and Sum (CRC-32C) are the size and checksum of the bytes when
-	// they were complete.
-	Size int64  `json:"size"`
-	Sum  uint32 `json:"sum"`
-	// Due is when a complete record is uploaded (the write-back delay).
-	Due time.Time `json:"due,omitzero"`
-	// Failed says why a write failed; such bytes are never uploaded.
-	Failed string `json:"failed,omitempty"`
-	// Supersedes lists records (by spool id) this one was renamed over:
-	// if they are still there after a crash, they are dropped.
-	Supersedes []string  `json:"supersedes,omitempty"`
-	Created    time.Time `json:"created"`
-}
-
-// attempt is one upload whose outcome is not known.
-type attempt struct {
-	At       time.Time `json:"at"` // when it was sent, by this machine's clock
-	Name     string    `json:"name"`
-	ParentID string    `json:"parentId"`
-	Size     int64     `json:"size"`
-	Content  uint64    `json:"content"`
-}
-
 // record is one file with pending changes.
 type Record struct {
 	q   *Queue
@@ -138,20 +68,20 @@ type Record struct {
 	mu   sync.Mutex
 	cond *sync.Cond // on mu: a send or a fill ended
 
-	rf       recordFile // guarded by mu; as saved, once saved
-	saved    bool       // guarded by mu: rf is on disk
-	state    string     // guarded by mu: rf.State, or filling or idle
-	data     *os.File   // guarded by mu: the bytes; nil when there are none
-	size     int64      // guarded by mu
-	writers  int        // guarded by mu: open files that changed it
-	readers  int        // guarded by mu: open files that read it
-	sending  bool       // guarded by mu: an upload reads the bytes; writes wait
-	acting   bool       // guarded by mu: a worker's call to the API is under way
-	fillErr  error      // guarded by mu: why filling failed
-	failed   error      // guarded by mu: a write failed
-	touched  time.Time  // guarded by mu: the last write
-	tries    int        // guarded by mu: failed attempts in a row
-	failedAt time.Time  // guarded by mu: when the last one failed
+	rf       spool.RecordFile // guarded by mu; as saved, once saved
+	saved    bool             // guarded by mu: rf is on disk
+	state    string           // guarded by mu: rf.State, or filling or idle
+	data     *os.File         // guarded by mu: the bytes; nil when there are none
+	size     int64            // guarded by mu
+	writers  int              // guarded by mu: open files that changed it
+	readers  int              // guarded by mu: open files that read it
+	sending  bool             // guarded by mu: an upload reads the bytes; writes wait
+	acting   bool             // guarded by mu: a worker's call to the API is under way
+	fillErr  error            // guarded by mu: why filling failed
+	failed   error            // guarded by mu: a write failed
+	touched  time.Time        // guarded by mu: the last write
+	tries    int              // guarded by mu: failed attempts in a row
+	failedAt time.Time        // guarded by mu: when the last one failed
 	// For status (status.go): why the last step failed ("" once one
 	// succeeds), when the next try is due, and the upload under way.
 	failure  string           // guarded by mu
@@ -193,9 +123,6 @@ type Record struct {
 	// held is set while another record is renamed over this one: it does
 	// nothing in the API meanwhile.
 	held bool // guarded by mu
-
-	// Guarded by queue.mu.
-	queued, busy, again bool
 }
 
 // waiter is an fsync (or a close in sync mode) waiting for the upload of
@@ -205,8 +132,7 @@ type waiter struct {
 	done    chan error // buffered
 }
 
-func (r *Record) jsonPath() string { return filepath.Join(r.q.spool, r.id+".json") }
-func (r *Record) dataPath() string { return filepath.Join(r.q.spool, r.id+".data") }
+func (r *Record) dataPath() string { return r.q.spool.DataPath(r.id) }
 
 // saveLocked writes the record's file, atomically and durably, as it is
 // now in memory.
@@ -215,17 +141,8 @@ func (r *Record) saveLocked() error {
 		return nil // out of the queue: its file must not come back
 	}
 	r.rf.State = r.state
-	b, err := json.Marshal(r.rf)
-	if err != nil {
+	if err := r.q.spool.Save(r.id, &r.rf, !r.saved); err != nil {
 		return err
-	}
-	if err := renameio.WriteFile(r.jsonPath(), b, 0o600); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	if !r.saved {
-		if err := fsync.Dir(r.q.spool); err != nil {
-			return fmt.Errorf("spool: %w", err)
-		}
 	}
 	r.saved = true
 	return nil
@@ -250,25 +167,8 @@ func (r *Record) unsaveLocked() {
 	if !r.saved {
 		return
 	}
-	if err := os.Remove(r.jsonPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		r.q.log.Warn("spool: could not delete a record", "name", r.rf.Name, "err", err)
-	}
-	fsync.Dir(r.q.spool)
+	r.q.spool.Delete(r.id, r.rf.Name)
 	r.saved = false
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// checksum is the CRC-32C of the first size bytes of f.
-func checksum(f *os.File, size int64) (uint32, error) {
-	h := crc32.New(castagnoli)
-	// A buffer no larger than the file: a resume checks thousands of
-	// small files, and a 1 MiB buffer each was most of its time.
-	buf := make([]byte, min(max(size, 512), 1<<20))
-	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), buf); err != nil {
-		return 0, err
-	}
-	return h.Sum32(), nil
 }
 
 // InAPI reports whether the copy in the API holds the bytes the record's

@@ -57,7 +57,7 @@ type Upload struct {
 // the folders' names, and sorts them).
 func (q *Queue) Uploads() []Upload {
 	var out []Upload
-	for _, r := range q.records() {
+	for _, r := range q.ix.All() {
 		if u, ok := r.status(); ok {
 			out = append(out, u)
 		}
@@ -75,9 +75,7 @@ func (r *Record) status() (Upload, bool) {
 		return Upload{}, false
 	}
 	u := Upload{Folder: []string{r.rf.ParentID}, Name: r.rf.Name, Size: r.size, Tries: r.tries}
-	q.mu.Lock()
-	working := r.busy || r.queued
-	q.mu.Unlock()
+	working := q.ix.Working(r)
 	switch {
 	case r.sending && r.progress != nil:
 		u.State = UploadUploading
@@ -117,7 +115,7 @@ func (r *Record) status() (Upload, bool) {
 // SpoolUsage reports the bytes of the files in the spool, and how many
 // files hold them.
 func (q *Queue) SpoolUsage() (bytes int64, files int) {
-	for _, r := range q.records() {
+	for _, r := range q.ix.All() {
 		r.mu.Lock()
 		if r.data != nil && !r.gone {
 			bytes += r.size
@@ -148,7 +146,7 @@ func (q *Queue) Stats() Stats {
 		UploadedBytes: q.stats.uploadedBytes.Load(),
 		UploadErrors:  q.stats.uploadErrors.Load(),
 	}
-	for _, r := range q.records() {
+	for _, r := range q.ix.All() {
 		r.mu.Lock()
 		if !r.gone && r.pendingLocked() {
 			out.PendingFiles++

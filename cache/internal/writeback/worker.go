@@ -10,6 +10,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -97,7 +98,7 @@ func (q *Queue) step(r *Record) (bool, error) {
 	case r.needsConfirmLocked():
 		return q.confirmRecord(r)
 	case r.state == stateRemoved:
-		return q.retireAll(r)
+		return q.retire(r, true)
 	case r.state == stateComplete && r.refusal != nil:
 		// Parked: the service refused these bytes under this name.
 		r.mu.Unlock()
@@ -112,7 +113,7 @@ func (q *Queue) step(r *Record) (bool, error) {
 	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
 		return q.renameRemote(r)
 	case len(r.rf.Replaces) > 0:
-		return q.retire(r)
+		return q.retire(r, false)
 	default: // uploaded or retiring, with nothing left
 		crashPoint("done", r.rf.Name)
 		r.state = stateIdle
@@ -139,11 +140,7 @@ func (r *Record) back() bool {
 	return !r.gone
 }
 
-func (q *Queue) isDraining() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.draining
-}
+func (q *Queue) isDraining() bool { return q.ix.Draining() }
 
 // opContext bounds one call to the API made by a worker.
 func (q *Queue) opContext(extra time.Duration) (context.Context, context.CancelFunc) {
@@ -160,7 +157,7 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	exclude = append(exclude, r.claimURLsLocked()...)
 	r.away()
-	exclude = append(exclude, q.knownIDs()...)
+	exclude = append(exclude, q.ix.KnownIDs()...)
 
 	ctx, cancel := q.opContext(0)
 	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude})
@@ -229,7 +226,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 		r.mu.Unlock()
 		return true, nil
 	}
-	a := attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
+	a := spool.Attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
 	r.rf.Attempt = &a
 	if err := r.setLocked(stateUploading); err != nil {
 		r.rf.Attempt = nil
@@ -238,7 +235,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	}
 	crashPoint("uploading", a.Name)
 	// From now on a listing may hold the upload before its answer is in:
-	// the folder's overlay takes it for this file (overlay.isSent).
+	// the folder's overlay takes it for this file (index: overlay.isSent).
 	r.publishLocked()
 	r.sending = true
 	r.progress = remote.NewProgress(q.clock)
@@ -247,7 +244,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
 	exclude = append(exclude, r.claimURLsLocked()...)
 	r.away()
-	exclude = append(exclude, q.knownIDs()...)
+	exclude = append(exclude, q.ix.KnownIDs()...)
 
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
@@ -311,7 +308,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 
 // landedLocked records that attempt a landed as item: the new copy owns
 // the name from now on, and the copies it supersedes retire.
-func (r *Record) landedLocked(item remote.Item, a attempt) {
+func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	q := r.q
 	e := entry.Of(item)
 	e.ParentID, e.Name = a.ParentID, a.Name
@@ -370,7 +367,7 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 		err = nil
 	}
 	if err == nil {
-		q.Renamed(id, name)
+		q.ix.Renamed(id, name)
 	}
 	alive := r.back()
 	defer r.mu.Unlock()
@@ -400,31 +397,48 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 	return true, nil
 }
 
-// retire sends the copies a landed upload supersedes to the trash.
-// Called with r.mu held; it lets go of it.
-func (q *Queue) retire(r *Record) (bool, error) {
+// retire sends the copies a landed upload supersedes to the trash; with
+// all (a removed file), every copy of the file, and then drops the
+// record. Called with r.mu held; it lets go of it.
+func (q *Queue) retire(r *Record, all bool) (bool, error) {
 	ids := slices.Clone(r.rf.Replaces)
-	if r.state != stateRetiring {
-		if err := r.setLocked(stateRetiring); err != nil {
-			r.mu.Unlock()
-			return false, err
+	// What stays, or could not be trashed yet, for the log line.
+	kept, failed := "uploaded; the copy it replaces", "uploaded, but the copy it replaces"
+	if all {
+		if r.rf.RemoteID != "" {
+			ids = append(ids, r.rf.RemoteID)
 		}
+		kept, failed = "removed here, but its copy", "removed, but its copy"
+	} else {
+		if r.state != stateRetiring {
+			if err := r.setLocked(stateRetiring); err != nil {
+				r.mu.Unlock()
+				return false, err
+			}
+		}
+		crashPoint("retiring", r.rf.Name)
 	}
-	crashPoint("retiring", r.rf.Name)
 	name, parent := r.rf.Name, r.rf.ParentID
 	r.away()
 	err := q.trash(name, parent, ids)
 	alive := r.back()
 	defer r.mu.Unlock()
 	if err != nil && r.cannotTrashLocked(err) {
-		q.log.Warn(fmt.Sprintf("%s: uploaded; the copy it replaces stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, err), "name", name)
+		q.log.Warn(fmt.Sprintf("%s: %s stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, kept, err), "name", name)
 		return false, err
 	}
 	if err != nil {
-		q.log.Error(fmt.Sprintf("%s: uploaded, but the copy it replaces could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
+		q.log.Error(fmt.Sprintf("%s: %s could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, failed, err), "name", name)
 		return false, err
 	}
 	if !alive {
+		return false, nil
+	}
+	if all {
+		r.rf.Replaces, r.rf.RemoteID = nil, ""
+		r.unsaveLocked()
+		r.dropLocked()
+		r.finishLocked()
 		return false, nil
 	}
 	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return slices.Contains(ids, id) })
@@ -433,36 +447,6 @@ func (q *Queue) retire(r *Record) (bool, error) {
 	}
 	r.publishLocked()
 	return true, nil
-}
-
-// retireAll sends every copy of a removed file to the trash and drops the
-// record. Called with r.mu held; it lets go of it.
-func (q *Queue) retireAll(r *Record) (bool, error) {
-	ids := slices.Clone(r.rf.Replaces)
-	if r.rf.RemoteID != "" {
-		ids = append(ids, r.rf.RemoteID)
-	}
-	name, parent := r.rf.Name, r.rf.ParentID
-	r.away()
-	err := q.trash(name, parent, ids)
-	alive := r.back()
-	defer r.mu.Unlock()
-	if err != nil && r.cannotTrashLocked(err) {
-		q.log.Warn(fmt.Sprintf("%s: removed here, but its copy stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, err), "name", name)
-		return false, err
-	}
-	if err != nil {
-		q.log.Error(fmt.Sprintf("%s: removed, but its copy could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
-		return false, err
-	}
-	if !alive {
-		return false, nil
-	}
-	r.rf.Replaces, r.rf.RemoteID = nil, ""
-	r.unsaveLocked()
-	r.dropLocked()
-	r.finishLocked()
-	return false, nil
 }
 
 // trash removes ids from the library; ids already gone count as done.
@@ -496,7 +480,7 @@ func (q *Queue) trash(name, parentID string, ids []string) error {
 			q.log.Warn("could not update the file times", "err", err)
 		}
 	}
-	q.retired(ids)
+	q.ix.Retired(ids)
 	return nil
 }
 
@@ -510,16 +494,6 @@ func (r *Record) cannotTrashLocked(err error) bool {
 	}
 	r.parked = true
 	return true
-}
-
-// retired records that copies left the library: should one be listed
-// again (taken back out of the trash), it is another file.
-func (q *Queue) retired(ids []string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, id := range ids {
-		q.retireKeyLocked(id)
-	}
 }
 
 // refusedContent reports whether the API refused an upload for what was
