@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
+
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/cache/internal/spool"
@@ -31,9 +33,10 @@ func (q *Queue) Create(parentID, name string) (*Record, error) {
 	now := q.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.data, r.touched, r.writers = f, now, 1
-	r.rf = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
-	if err := r.setLocked(stateWriting); err != nil {
+	r.s.Bytes.Set(f, 0, now)
+	r.s.Bytes.Join(true)
+	r.s.File = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
+	if err := r.setLocked(pending.Writing); err != nil {
 		f.Close()
 		q.spool.RemoveData(r.id)
 		return nil, err
@@ -77,28 +80,28 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 			mine = true // reserve counted the caller as a writer
 		}
 		r.mu.Lock()
-		for r.state == stateFilling && !r.gone {
+		for r.s.State == pending.Filling && !r.s.Gone {
 			r.cond.Wait()
 		}
 		// Renamed where the API cannot rename: its bytes are being copied
 		// in, to be uploaded under the new name; a change starts from them.
 		if err := r.copyWaitLocked(); err != nil {
 			if mine {
-				r.writers--
+				r.s.Bytes.Leave(true)
 				r.finishLocked()
 			}
 			r.mu.Unlock()
 			return nil, err
 		}
 		switch {
-		case r.gone && r.fillErr != nil:
-			err := r.fillErr
+		case r.s.Gone && r.s.FillErr != nil:
+			err := r.s.FillErr
 			r.mu.Unlock()
 			return nil, err
-		case r.gone:
+		case r.s.Gone:
 			r.mu.Unlock()
 			continue // it left the queue between the look and the lock
-		case r.aside:
+		case r.s.Aside:
 			// Its bytes were set aside and what it still has to do in the API
 			// (look for a lost upload, a rename, a trash) decides what the
 			// file is: the change starts once that is done.
@@ -115,23 +118,23 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 				// change was asked under may be older (resolved before the
 				// rename landed).
 				r.mu.Lock()
-				e.Name, e.ParentID = r.rf.Name, r.rf.ParentID
+				e.Name, e.ParentID = r.s.File.Name, r.s.File.ParentID
 				r.mu.Unlock()
 				continue
 			case <-wait.Done():
 				cancel()
 				return nil, fmt.Errorf("%w: %s: its last changes are still being sent (%v)", entry.ErrBusy, e.Name, wait.Err())
 			}
-		case r.state == stateRemoved:
+		case r.s.State == pending.Removed:
 			if mine {
-				r.writers--
+				r.s.Bytes.Leave(true)
 				r.finishLocked()
 			}
 			r.mu.Unlock()
 			return nil, entry.ErrNotFound
 		}
 		if !mine {
-			r.writers++
+			r.s.Bytes.Join(true)
 		}
 		var err error
 		if truncate {
@@ -168,39 +171,37 @@ func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, e
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rf = spool.RecordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
-	r.data, r.size, r.writers, r.touched = f, size, 1, q.clock.Now()
-	r.state = stateRemoved
-	r.gone = true // in no map, never saved, never scheduled
+	r.s.File = spool.RecordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
+	r.s.Bytes.Set(f, size, q.clock.Now())
+	r.s.Bytes.Join(true)
+	r.s.State = pending.Removed
+	r.s.Gone = true // in no map, never saved, never scheduled
 	close(r.left)
 	return r, nil
 }
 
 // truncateLocked0 empties the bytes (open with O_TRUNC).
 func (r *Record) truncateLocked0() error {
-	for r.sending {
+	for r.s.Bytes.Sending() {
 		r.cond.Wait()
 	}
-	if r.size == 0 && r.state == stateWriting {
+	if r.s.Bytes.Size() == 0 && r.s.State == pending.Writing {
 		return nil
 	}
 	if err := r.changeLocked(); err != nil {
 		return err
 	}
-	if err := r.data.Truncate(0); err != nil {
-		err = fmt.Errorf("spool: %w", err)
+	err := r.s.Bytes.Truncate(0, r.q.clock.Now())
+	if err != nil {
 		r.failLocked(err)
-		return err
 	}
-	r.size = 0
-	r.touched = r.q.clock.Now()
-	return nil
+	return err
 }
 
 // reserve registers a record for e in state filling, so that a second
 // change to e waits for it; nil if one is there already.
 func (q *Queue) reserve(e Entry) (*Record, error) {
-	r, err := q.recordOf(e, stateFilling, 1, true)
+	r, err := q.recordOf(e, pending.Filling, 1, true)
 	if r != nil {
 		q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
 	}
@@ -221,14 +222,17 @@ func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record
 			return nil, err
 		}
 	}
-	r.data, r.state, r.writers, r.aside = f, state, writers, !data
-	r.rf = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
+	r.s.State, r.s.Aside = state, !data
+	r.s.Bytes.Set(f, 0, e.ModTime)
+	for range writers {
+		r.s.Bytes.Join(true)
+	}
+	r.s.File = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
 		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
 	if t, ok := q.times.Get(e.ID); ok {
-		r.rf.ModTime = &t
+		r.s.File.ModTime = &t
 	}
 	r.addClaimLocked(e)
-	r.touched = e.ModTime
 	if !q.ix.Reserve(r.id, r.key, r, e.ID) {
 		if f != nil {
 			f.Close()
@@ -246,7 +250,7 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 	var size int64
 	if !truncate {
 		ctx, cancel := context.WithTimeout(ctx, q.timeout)
-		size, err = q.loc.Download(ctx, e, r.data)
+		size, err = q.loc.Download(ctx, e, r.s.Bytes.File())
 		cancel()
 		if err != nil {
 			err = fmt.Errorf("copying %s to change it: %w", e.Name, err)
@@ -256,15 +260,14 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 	defer r.mu.Unlock()
 	defer r.cond.Broadcast()
 	if err != nil {
-		r.fillErr = err
-		r.data.Close()
-		r.data = nil
+		r.s.FillErr = err
+		r.s.Bytes.Close()
 		q.spool.RemoveData(r.id)
 		r.dropLocked()
 		return
 	}
-	r.size = size
-	r.state = stateIdle
+	r.s.Bytes.SetSize(size)
+	r.s.State = pending.Idle
 	r.publishLocked()
 }
 
@@ -277,11 +280,10 @@ func (q *Queue) Read(key string) (*Record, *os.File) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.visibleLocked() {
+	if !r.s.Visible() {
 		return nil, nil
 	}
-	r.readers++
-	return r, r.data
+	return r, r.s.Bytes.Join(false)
 }
 
 // Shows reports whether the record of key has bytes the mount shows (as
@@ -293,7 +295,7 @@ func (q *Queue) Shows(key string) bool {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.visibleLocked()
+	return r.s.Visible()
 }
 
 // Release counts one reader or writer fewer. When the last writer goes,
@@ -303,13 +305,8 @@ func (q *Queue) Shows(key string) bool {
 func (r *Record) Release(writer bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if writer {
-		r.writers--
-		if r.writers == 0 {
-			r.closedLocked()
-		}
-	} else {
-		r.readers--
+	if r.s.Bytes.Leave(writer) == 0 && writer {
+		r.closedLocked()
 	}
 	r.finishLocked()
 }
@@ -318,23 +315,23 @@ func (r *Record) Release(writer bool) {
 func (r *Record) closedLocked() {
 	q := r.q
 	switch {
-	case r.state == stateRemoved || r.gone:
-	case r.failed != nil:
-		if r.rf.Content > r.rf.Uploaded {
+	case r.s.State == pending.Removed || r.s.Gone:
+	case r.s.Failed != nil:
+		if r.s.File.Content > r.s.File.Uploaded {
 			level := slog.LevelWarn
-			if errors.Is(r.failed, entry.ErrTooLarge) {
+			if errors.Is(r.s.Failed, entry.ErrTooLarge) {
 				level = slog.LevelInfo // the write past the limit said it
 			}
-			q.spool.SetAsideAt(level, r.id, r.rf.Name, "a write failed: "+r.failed.Error())
+			q.spool.SetAsideAt(level, r.id, r.s.File.Name, "a write failed: "+r.s.Failed.Error())
 		}
-		r.failed = nil
-		r.rf.Failed = ""
+		r.s.Failed = nil
+		r.s.File.Failed = ""
 		r.dataLessLocked()
-	case r.state == stateWriting:
+	case r.s.State == pending.Writing:
 		if err := r.completeLocked(q.clock.Now().Add(q.delay)); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not mark it complete (tried again later; unpublished until then): %v", r.rf.Name, err), "name", r.rf.Name)
-			r.tries++
-			r.scheduleLocked(q.clock.Now().Add(min(q.retry<<min(r.tries-1, 10), 10*time.Minute)))
+			q.log.Error(fmt.Sprintf("%s: could not mark it complete (tried again later; unpublished until then): %v", r.s.File.Name, err), "name", r.s.File.Name)
+			r.s.Tries++
+			r.scheduleLocked(q.clock.Now().Add(min(q.retry<<min(r.s.Tries-1, 10), 10*time.Minute)))
 		}
 	}
 }
@@ -345,16 +342,16 @@ func (r *Record) closedLocked() {
 // disk may hold less than was written). That costs a read of the bytes,
 // far less than forcing them to the disk on every close.
 func (r *Record) completeLocked(due time.Time) error {
-	sum, err := spool.Checksum(r.data, r.size)
+	size, sum, err := r.s.Bytes.Checksum()
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	r.rf.Size, r.rf.Sum = r.size, sum
-	r.rf.Due = due
-	if err := r.setLocked(stateComplete); err != nil {
 		return err
 	}
-	crashPoint("complete", r.rf.Name)
+	r.s.File.Size, r.s.File.Sum = size, sum
+	r.s.File.Due = due
+	if err := r.setLocked(pending.Complete); err != nil {
+		return err
+	}
+	crashPoint("complete", r.s.File.Name)
 	r.scheduleLocked(due)
 	return nil
 }
@@ -366,27 +363,27 @@ func (r *Record) completeLocked(due time.Time) error {
 // reading the bytes they had, as with a file removed while open.
 func (r *Record) dataLessLocked() {
 	q := r.q
-	r.notifyLocked(fmt.Errorf("%w: %s was not uploaded (a write failed)", entry.ErrUnavailable, r.rf.Name))
-	r.aside = true
+	r.s.Waiters.Notify(fmt.Errorf("%w: %s was not uploaded (a write failed)", entry.ErrUnavailable, r.s.File.Name))
+	r.s.Aside = true
 	switch {
-	case r.rf.Attempt != nil:
+	case r.s.File.Attempt != nil:
 		// An earlier, complete version was sent, and its answer lost: if it
 		// landed, it owns the name. It is looked for first.
-		r.rf.Content = r.rf.Attempt.Content
-		if err := r.setLocked(stateUploading); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
+		r.s.File.Content = r.s.File.Attempt.Content
+		if err := r.setLocked(pending.Uploading); err != nil {
+			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.s.File.Name, err), "name", r.s.File.Name)
 		}
 		r.scheduleLocked(time.Time{})
-	case r.rf.RemoteID != "" && (len(r.rf.Replaces) > 0 || r.rf.Name != r.rf.RemoteName):
-		r.rf.Content = r.rf.Uploaded
-		if err := r.setLocked(stateUploaded); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
+	case r.s.File.RemoteID != "" && (len(r.s.File.Replaces) > 0 || r.s.File.Name != r.s.File.RemoteName):
+		r.s.File.Content = r.s.File.Uploaded
+		if err := r.setLocked(pending.Uploaded); err != nil {
+			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.s.File.Name, err), "name", r.s.File.Name)
 		}
 		r.scheduleLocked(time.Time{})
 	default:
 		// Nothing left to do: the key is free for the next change at once.
-		r.rf.Content = r.rf.Uploaded
-		r.state = stateIdle
+		r.s.File.Content = r.s.File.Uploaded
+		r.s.State = pending.Idle
 		r.unsaveLocked()
 		q.ix.Unkey(r.key, r)
 	}
@@ -396,25 +393,22 @@ func (r *Record) dataLessLocked() {
 // finishLocked drops the record once no one has it open and nothing
 // remains to do.
 func (r *Record) finishLocked() {
-	if r.writers+r.readers > 0 || r.sending {
+	if r.s.Bytes.InUse() {
 		return
 	}
-	for _, f := range r.kept {
-		f.Close()
-	}
-	r.kept = nil
-	if r.gone {
-		if r.data != nil { // the last open file of a record out of the queue
+	r.s.Bytes.CloseKept()
+	if r.s.Gone {
+		if r.s.Bytes.Has() { // the last open file of a record out of the queue
 			r.closeDataLocked()
 		}
 		return
 	}
-	if r.state == stateRemoved {
+	if r.s.State == pending.Removed {
 		// The bytes go now; the record stays until its copies are gone.
 		r.closeDataLocked()
 		return
 	}
-	if r.state != stateIdle {
+	if r.s.State != pending.Idle {
 		return
 	}
 	if r.q.ix.Busy(r) {
@@ -426,31 +420,25 @@ func (r *Record) finishLocked() {
 }
 
 func (r *Record) closeDataLocked() {
-	if r.data != nil {
-		r.data.Close()
-		r.data = nil
-	}
+	r.s.Bytes.Close()
 	if err := r.q.spool.RemoveData(r.id); err != nil && !errors.Is(err, os.ErrNotExist) {
-		r.q.log.Warn("spool: could not delete a file's bytes", "name", r.rf.Name, "err", err)
+		r.q.log.Warn("spool: could not delete a file's bytes", "name", r.s.File.Name, "err", err)
 	}
 }
 
 // dropLocked takes the record out of the queue.
 func (r *Record) dropLocked() {
-	r.q.log.Debug("record out of the queue", "name", r.rf.Name, "key", r.key, "state", r.state, "remote", r.rf.RemoteID)
-	if !r.gone {
+	r.q.log.Debug("record out of the queue", "name", r.s.File.Name, "key", r.key, "state", r.s.State, "remote", r.s.File.RemoteID)
+	if !r.s.Gone {
 		close(r.left)
 	}
-	r.gone = true
+	r.s.Gone = true
 	r.cond.Broadcast()
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil
 	}
-	for _, w := range r.waiters {
-		w.done <- nil
-	}
-	r.waiters = nil
+	r.s.Waiters.Notify(nil)
 	q := r.q
 	q.ix.Drop(r.id, r.key, r)
 	r.publishLocked()
@@ -459,7 +447,7 @@ func (r *Record) dropLocked() {
 // setAside moves a record's bytes, which must not be uploaded, to
 // recovered/, and says where in one log line.
 func (q *Queue) setAside(r *Record, why string) {
-	q.spool.SetAside(r.id, r.rf.Name, why)
+	q.spool.SetAside(r.id, r.s.File.Name, why)
 }
 
 // Rename gives a record's file a new name in its folder. If it replaces
@@ -472,11 +460,11 @@ func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) e
 
 // renameRecord is rename; idleTo, when not "", is the state an idle
 // record (nothing pending: its copy in the API holds its bytes) takes to
-// carry the rename out: stateUploaded, the rename is sent by the worker
-// (renameVia); stateCopying, the bytes are uploaded again under the new
+// carry the rename out: pending.Uploaded, the rename is sent by the worker
+// (renameVia); pending.Copying, the bytes are uploaded again under the new
 // name (recopy.go).
 func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Record, idleTo string) error {
-	toCopy := idleTo == stateCopying
+	toCopy := idleTo == pending.Copying
 	var taken []string
 	var claims map[string]listing.Claim // of the ids in taken
 	held := false
@@ -490,7 +478,7 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 		}
 	}
 	r.mu.Lock()
-	for r.state == stateFilling && !r.gone {
+	for r.s.State == pending.Filling && !r.s.Gone {
 		r.cond.Wait()
 	}
 	fail := func(err error) error {
@@ -501,63 +489,63 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 		return err
 	}
 	switch {
-	case r.gone:
+	case r.s.Gone:
 		return fail(ErrNoRecord)
-	case r.state == stateIdle && idleTo != "" && r.rf.RemoteID != "":
-	case r.state == stateIdle:
+	case r.s.State == pending.Idle && idleTo != "" && r.s.File.RemoteID != "":
+	case r.s.State == pending.Idle:
 		return fail(ErrIdle)
-	case r.state == stateRemoved:
+	case r.s.State == pending.Removed:
 		return fail(entry.ErrNotFound)
 	}
-	fromIdle := idleTo != "" && r.state == stateIdle
-	if limit := q.LimitFor(name); r.size > limit && (r.rf.Content > r.rf.Uploaded || toCopy) {
+	fromIdle := idleTo != "" && r.s.State == pending.Idle
+	if limit := q.LimitFor(name); r.s.Bytes.Size() > limit && (r.s.File.Content > r.s.File.Uploaded || toCopy) {
 		// Bytes still to upload that the new name's type could not take.
-		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
+		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, name, r.s.Bytes.Size(), limit, remote.IntendedType(name)))
 	}
-	prev, prevState := r.rf, r.state
+	prev, prevState := r.s.File, r.s.State
 	if fromIdle {
-		r.state = idleTo
+		r.s.State = idleTo
 		// Its bytes are those of its copy in the API (when it has them):
 		// a copy need not download them again.
-		r.copied = toCopy && r.data != nil && !r.aside
+		r.s.Copied = toCopy && r.s.Bytes.Has() && !r.s.Aside
 	}
-	r.rf.Replaces = slices.Clone(r.rf.Replaces)
-	r.rf.Name = name
+	r.s.File.Replaces = slices.Clone(r.s.File.Replaces)
+	r.s.File.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
 		claims = q.loc.WithClaim(claims, *replace)
 	}
-	r.rf.Claims = maps.Clone(r.rf.Claims)
+	r.s.File.Claims = maps.Clone(r.s.File.Claims)
 	for _, id := range taken {
-		if id != "" && id != r.rf.RemoteID && !slices.Contains(r.rf.Replaces, id) {
-			r.rf.Replaces = append(r.rf.Replaces, id)
+		if id != "" && id != r.s.File.RemoteID && !slices.Contains(r.s.File.Replaces, id) {
+			r.s.File.Replaces = append(r.s.File.Replaces, id)
 			if c, ok := claims[id]; ok {
 				r.keepClaimLocked(id, c)
 			}
 		}
 	}
 	if held {
-		r.rf.Supersedes = append(slices.Clone(r.rf.Supersedes), target.id)
+		r.s.File.Supersedes = append(slices.Clone(r.s.File.Supersedes), target.id)
 	}
 	// A file the service refused goes again under its new name (another
 	// extension is another type), once quiet for the write-back delay.
-	retry := r.refusal != nil && r.state == stateComplete
+	retry := r.s.Refusal != nil && r.s.State == pending.Complete
 	if retry {
-		r.rf.Due = q.clock.Now().Add(q.delay)
+		r.s.File.Due = q.clock.Now().Add(q.delay)
 	}
 	if err := r.saveLocked(); err != nil {
-		r.rf, r.state = prev, prevState
-		r.copied = false
+		r.s.File, r.s.State = prev, prevState
+		r.s.Copied = false
 		return fail(err)
 	}
 	if retry {
 		r.unparkLocked()
-		r.scheduleLocked(r.rf.Due)
+		r.scheduleLocked(r.s.File.Due)
 	}
-	if r.state == stateUploaded || r.state == stateRetiring {
+	if r.s.State == pending.Uploaded || r.s.State == pending.Retiring {
 		r.scheduleLocked(time.Time{})
 	}
-	if toCopy && r.state == stateCopying {
+	if toCopy && r.s.State == pending.Copying {
 		crashPoint("copying", name)
 		r.scheduleLocked(time.Time{})
 	}
@@ -575,26 +563,26 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 func (r *Record) hold() ([]string, map[string]listing.Claim, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for (r.sending || r.acting || r.state == stateFilling) && !r.gone {
+	for (r.s.Bytes.Sending() || r.s.Acting || r.s.State == pending.Filling) && !r.s.Gone {
 		r.cond.Wait()
 	}
 	switch {
-	case r.aside && !r.gone:
+	case r.s.Aside && !r.s.Gone:
 		// Its bytes were set aside; the copy in the API that holds the
 		// name goes too.
-		return []string{r.rf.RemoteID}, maps.Clone(r.rf.Claims), false
-	case r.gone || r.state == stateRemoved:
+		return []string{r.s.File.RemoteID}, maps.Clone(r.s.File.Claims), false
+	case r.s.Gone || r.s.State == pending.Removed:
 		return nil, nil, false
 	}
-	r.held = true
-	return append(slices.Clone(r.rf.Replaces), r.rf.RemoteID), maps.Clone(r.rf.Claims), true
+	r.s.Held = true
+	return append(slices.Clone(r.s.File.Replaces), r.s.File.RemoteID), maps.Clone(r.s.File.Claims), true
 }
 
 // unhold lets a held record act again (the rename over it failed).
 func (r *Record) unhold() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.held = false
+	r.s.Held = false
 	r.scheduleLocked(time.Time{})
 }
 
@@ -605,19 +593,16 @@ func (r *Record) unhold() {
 func (q *Queue) supersede(r *Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.held = false
-	for _, w := range r.waiters {
-		w.done <- nil
-	}
-	r.waiters = nil
-	r.rf.RemoteID, r.rf.Replaces = "", nil
-	if r.data != nil {
+	r.s.Held = false
+	r.s.Waiters.Notify(nil)
+	r.s.File.RemoteID, r.s.File.Replaces = "", nil
+	if r.s.Bytes.Has() {
 		q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
-	if r.rf.Attempt != nil {
-		r.state = stateRemoved
+	if r.s.File.Attempt != nil {
+		r.s.State = pending.Removed
 		if err := r.saveLocked(); err != nil {
-			q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
+			q.log.Warn("spool: could not update a record", "name", r.s.File.Name, "err", err)
 		}
 		q.ix.Unkey(r.key, r)
 		r.publishLocked()
@@ -625,7 +610,7 @@ func (q *Queue) supersede(r *Record) {
 		r.finishLocked()
 		return
 	}
-	r.state = stateIdle
+	r.s.State = pending.Idle
 	r.unsaveLocked()
 	r.dropLocked()
 	r.finishLocked()
@@ -636,35 +621,32 @@ func (q *Queue) supersede(r *Record) {
 func (q *Queue) Remove(r *Record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.state == stateFilling && !r.gone {
+	for r.s.State == pending.Filling && !r.s.Gone {
 		r.cond.Wait()
 	}
 	switch {
-	case r.gone:
+	case r.s.Gone:
 		return ErrNoRecord
-	case r.state == stateIdle:
+	case r.s.State == pending.Idle:
 		return ErrIdle
-	case r.state == stateRemoved:
+	case r.s.State == pending.Removed:
 		return entry.ErrNotFound
 	}
-	for _, w := range r.waiters {
-		w.done <- nil
-	}
-	r.waiters = nil
-	nothingRemote := r.rf.RemoteID == "" && len(r.rf.Replaces) == 0 && r.rf.Attempt == nil && !r.sending
+	r.s.Waiters.Notify(nil)
+	nothingRemote := r.s.File.RemoteID == "" && len(r.s.File.Replaces) == 0 && r.s.File.Attempt == nil && !r.s.Bytes.Sending()
 	r.unparkLocked() // what the service refused is not to be sent any more
-	prevState := r.state
-	r.state = stateRemoved
+	prevState := r.s.State
+	r.s.State = pending.Removed
 	r.cond.Broadcast() // a change waiting for a copy in
 	if nothingRemote {
 		r.unsaveLocked()
 	} else if err := r.saveLocked(); err != nil {
-		r.state = prevState
+		r.s.State = prevState
 		return err
 	} else {
-		crashPoint("removed", r.rf.Name)
+		crashPoint("removed", r.s.File.Name)
 	}
-	if r.data != nil && !r.sending {
+	if r.s.Bytes.Has() && !r.s.Bytes.Sending() {
 		r.q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	if nothingRemote {
@@ -684,11 +666,11 @@ func (q *Queue) Remove(r *Record) error {
 func (r *Record) APIRenamed(id, name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.gone || r.rf.RemoteID != id {
+	if r.s.Gone || r.s.File.RemoteID != id {
 		return
 	}
-	r.rf.Name, r.rf.RemoteName = name, name
-	if r.saved {
+	r.s.File.Name, r.s.File.RemoteName = name, name
+	if r.s.Saved {
 		if err := r.saveLocked(); err != nil {
 			r.q.log.Warn("spool: could not update a record", "name", name, "err", err)
 		}
@@ -703,12 +685,12 @@ func (r *Record) APIRenamed(id, name string) {
 func (r *Record) APIRemoved(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.gone || r.rf.RemoteID != id {
+	if r.s.Gone || r.s.File.RemoteID != id {
 		return
 	}
-	r.state = stateRemoved
+	r.s.State = pending.Removed
 	r.unsaveLocked()
-	if r.data != nil {
+	if r.s.Bytes.Has() {
 		r.q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	r.dropLocked()
@@ -719,20 +701,20 @@ func (r *Record) APIRemoved(id string) {
 func (r *Record) SetModTime(t time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.state == stateFilling && !r.gone {
+	for r.s.State == pending.Filling && !r.s.Gone {
 		r.cond.Wait()
 	}
-	if r.gone || r.aside {
+	if r.s.Gone || r.s.Aside {
 		return ErrNoRecord
 	}
-	r.rf.ModTime = &t
-	if r.rf.RemoteID != "" && r.rf.Uploaded == r.rf.Content {
+	r.s.File.ModTime = &t
+	if r.s.File.RemoteID != "" && r.s.File.Uploaded == r.s.File.Content {
 		// The copy in the API holds these bytes: it keeps the time too.
-		if err := r.q.times.Set(r.rf.RemoteID, t); err != nil {
+		if err := r.q.times.Set(r.s.File.RemoteID, t); err != nil {
 			return err
 		}
 	}
-	if r.saved {
+	if r.s.Saved {
 		return r.saveLocked()
 	}
 	return nil
@@ -747,12 +729,12 @@ func (r *Record) SetModTime(t time.Time) error {
 func (q *Queue) Closing(r *Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.failed != nil || r.gone || r.state != stateWriting {
+	if r.s.Failed != nil || r.s.Gone || r.s.State != pending.Writing {
 		return
 	}
 	if err := r.completeLocked(q.clock.Now().Add(q.delay)); err != nil {
 		// The release tries again, and says so if it fails.
-		q.log.Debug("could not mark it complete at close", "name", r.rf.Name, "err", err)
+		q.log.Debug("could not mark it complete at close", "name", r.s.File.Name, "err", err)
 	}
 }
 
@@ -760,71 +742,43 @@ func (q *Queue) Closing(r *Record) {
 // the upload's result (fsync, or a close in sync mode).
 func (q *Queue) Sync(ctx context.Context, r *Record) error {
 	r.mu.Lock()
-	if r.failed != nil {
-		err := r.failed
+	if r.s.Failed != nil {
+		err := r.s.Failed
 		r.mu.Unlock()
 		return err
 	}
-	switch r.state {
-	case stateWriting:
+	switch r.s.State {
+	case pending.Writing:
 		if err := r.completeLocked(q.clock.Now()); err != nil {
 			r.mu.Unlock()
 			return err
 		}
-	case stateComplete:
-		if r.refusal != nil {
+	case pending.Complete:
+		if r.s.Refusal != nil {
 			// Refused as it is: sending it again would be refused again.
-			err := r.refusal
+			err := r.s.Refusal
 			r.mu.Unlock()
 			return err
 		}
-		r.rf.Due = q.clock.Now()
-	case stateRemoved, stateFilling:
+		r.s.File.Due = q.clock.Now()
+	case pending.Removed, pending.Filling:
 		r.mu.Unlock()
 		return nil
 	}
-	if r.gone || r.rf.Uploaded >= r.rf.Content {
+	if r.s.Gone || r.s.File.Uploaded >= r.s.File.Content {
 		r.mu.Unlock()
 		return nil
 	}
-	w := &waiter{content: r.rf.Content, done: make(chan error, 1)}
-	r.waiters = append(r.waiters, w)
+	w := r.s.Waiters.Add(r.s.File.Content)
 	r.scheduleLocked(time.Time{})
 	r.mu.Unlock()
 	select {
-	case err := <-w.done:
+	case err := <-w.Done():
 		return err
 	case <-ctx.Done():
 		r.mu.Lock()
-		r.waiters = slices.DeleteFunc(r.waiters, func(x *waiter) bool { return x == w })
+		r.s.Waiters.Remove(w)
 		r.mu.Unlock()
 		return ctx.Err()
 	}
-}
-
-// notifyLocked answers every waiter with err.
-func (r *Record) notifyLocked(err error) {
-	for _, w := range r.waiters {
-		w.done <- err
-	}
-	r.waiters = nil
-}
-
-// settleLocked answers the waiters a worker's step settled: those whose
-// version was uploaded (the copies it replaces go to the trash after, and
-// a failure to trash them is not theirs), and, when the step failed, those
-// whose version was not uploaded, with its error.
-func (r *Record) settleLocked(stepErr error) {
-	keep := r.waiters[:0]
-	for _, w := range r.waiters {
-		switch {
-		case w.content <= r.rf.Uploaded:
-			w.done <- nil
-		case w.content > r.rf.Uploaded && stepErr != nil:
-			w.done <- stepErr
-		default:
-			keep = append(keep, w)
-		}
-	}
-	r.waiters = keep
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
+
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/cache/internal/locate"
 	"github.com/ghlfs/ghlfs/remote"
@@ -35,10 +37,10 @@ func (q *Queue) remoteName(key, id string) (string, bool) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rf.RemoteID != id || r.rf.RemoteName == "" {
+	if r.s.File.RemoteID != id || r.s.File.RemoteName == "" {
 		return "", false
 	}
-	return r.rf.RemoteName, true
+	return r.s.File.RemoteName, true
 }
 
 // Known returns e with the id listings show for it, and false when e's
@@ -54,10 +56,10 @@ func (q *Queue) exclusions(id, url string) []string {
 	out := append(q.ix.KnownIDs(), q.folders.AdoptedIDs()...)
 	for _, r := range q.ix.All() {
 		r.mu.Lock()
-		if r.rf.RemoteID != "" {
-			out = append(out, r.rf.RemoteID)
+		if r.s.File.RemoteID != "" {
+			out = append(out, r.s.File.RemoteID)
 		}
-		out = append(out, r.rf.Replaces...)
+		out = append(out, r.s.File.Replaces...)
 		r.mu.Unlock()
 	}
 	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
@@ -94,10 +96,10 @@ func (q *Queue) AdoptedAs(id string, x Entry) {
 // only ever renamed by a listed id: not found, the rename waits.
 func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	claims := make(map[string]listing.Claim)
-	for _, id := range r.toConfirmLocked() {
-		claims[id] = r.rf.Claims[id]
+	for _, id := range r.s.ToConfirm() {
+		claims[id] = r.s.File.Claims[id]
 	}
-	name, removed, remoteID := r.rf.Name, r.state == stateRemoved, r.rf.RemoteID
+	name, removed, remoteID := r.s.File.Name, r.s.State == pending.Removed, r.s.File.RemoteID
 	r.away()
 	found := make(map[string]Entry, len(claims))
 	var unlisted []string
@@ -129,10 +131,10 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	}
 	if len(found)+len(unlisted) > 0 {
 		for id, x := range found {
-			r.confirmedLocked(id, x.ID)
+			r.s.Confirmed(id, x.ID)
 		}
 		for _, id := range unlisted {
-			r.unlistedLocked(id)
+			r.s.Unlisted(id)
 			q.folders.Unclaim(id)
 		}
 		if err := r.saveLocked(); err != nil {
@@ -158,92 +160,18 @@ func cmpErr(first, err error) error {
 	return err
 }
 
-// confirmedLocked replaces an answer's id by the listed one wherever the
-// record holds it. The caller holds r.mu.
-func (r *Record) confirmedLocked(id, listed string) {
-	delete(r.rf.Claims, id)
-	if len(r.rf.Claims) == 0 {
-		r.rf.Claims = nil
-	}
-	if r.rf.RemoteID == id {
-		r.rf.RemoteID = listed
-	}
-	for i, x := range r.rf.Replaces {
-		if x == id {
-			r.rf.Replaces[i] = listed
-		}
-	}
-	r.rf.Replaces = slices.Compact(r.rf.Replaces)
-}
-
-// needsConfirmLocked reports whether the record is about to act on an id
-// of an answer no listing has shown. The caller holds r.mu.
-func (r *Record) needsConfirmLocked() bool {
-	return len(r.toConfirmLocked()) > 0
-}
-
-// toConfirmLocked returns the ids of answers no listing has shown that the
-// record's next step acts on: every copy of a removed file; else the copy
-// to rename; else the copies to trash. The caller holds r.mu.
-func (r *Record) toConfirmLocked() []string {
-	if len(r.rf.Claims) == 0 {
-		return nil
-	}
-	var ids []string
-	switch {
-	case r.state == stateRemoved:
-		ids = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
-		ids = []string{r.rf.RemoteID}
-	default:
-		ids = r.rf.Replaces
-	}
-	var out []string
-	for _, id := range ids {
-		if _, ok := r.rf.Claims[id]; ok {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// unlistedLocked drops an answer's id that no listing shows from the
-// copies the record is to trash. The caller holds r.mu.
-func (r *Record) unlistedLocked(id string) {
-	delete(r.rf.Claims, id)
-	if len(r.rf.Claims) == 0 {
-		r.rf.Claims = nil
-	}
-	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(x string) bool { return x == id })
-	if r.rf.RemoteID == id && r.state == stateRemoved {
-		r.rf.RemoteID = ""
-	}
-}
-
-// claimURLsLocked are the urls of the record's unconfirmed answers. The
-// caller holds r.mu.
-func (r *Record) claimURLsLocked() []string {
-	var out []string
-	for _, c := range r.rf.Claims {
-		if c.URL != "" {
-			out = append(out, c.URL)
-		}
-	}
-	return out
-}
-
 // AdoptID replaces an answer's id by the listed one in the record, if it
 // holds it.
 func (r *Record) AdoptID(id, listed string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if id == listed || r.gone || (r.rf.RemoteID != id && !slices.Contains(r.rf.Replaces, id)) {
+	if id == listed || r.s.Gone || (r.s.File.RemoteID != id && !slices.Contains(r.s.File.Replaces, id)) {
 		return
 	}
-	r.confirmedLocked(id, listed)
-	if r.saved {
+	r.s.Confirmed(id, listed)
+	if r.s.Saved {
 		if err := r.saveLocked(); err != nil {
-			r.q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
+			r.q.log.Warn("spool: could not update a record", "name", r.s.File.Name, "err", err)
 		}
 	}
 	r.publishLocked()
@@ -260,9 +188,9 @@ func (r *Record) addClaimLocked(e Entry) {
 // keepClaimLocked keeps the claim of an id the record holds, and has
 // listings look for it. The caller holds r.mu.
 func (r *Record) keepClaimLocked(id string, c listing.Claim) {
-	if r.rf.Claims == nil {
-		r.rf.Claims = make(map[string]listing.Claim)
+	if r.s.File.Claims == nil {
+		r.s.File.Claims = make(map[string]listing.Claim)
 	}
-	r.rf.Claims[id] = c
+	r.s.File.Claims[id] = c
 	r.q.folders.Claim(id, c)
 }

@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
+
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
 
 	"github.com/jonboulle/clockwork"
 
@@ -204,37 +205,7 @@ func (q *Queue) View(folderID string, st *listing.State) ([]Entry, *listing.Stat
 // publishLocked recomputes the record's part of its folder's overlay; the
 // caller holds r.mu.
 func (r *Record) publishLocked() {
-	v := index.Part{ParentID: r.rf.ParentID}
-	switch {
-	case r.gone || r.state == stateFilling:
-		v = index.Part{}
-	case r.state == stateRemoved:
-		v.Hides = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-		if a := r.rf.Attempt; a != nil {
-			// Removed while its upload was under way: should that land, a
-			// listing may hold it before the answer is in; the file stays
-			// gone (the upload is trashed once its answer is in).
-			v.Sent = &index.Sent{Name: a.Name, Size: a.Size, At: a.At}
-		}
-	case r.visibleLocked():
-		e := r.entryLocked()
-		v.Entry = &e
-		v.Hides = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-		if a := r.rf.Attempt; a != nil {
-			// An upload that may have landed: until its answer is in (or
-			// it is found), a listing may hold it as a file ghlfs does not
-			// know yet. It is this file, shown by the record already.
-			v.Sent = &index.Sent{Name: a.Name, Size: a.Size, At: a.At}
-		}
-	default:
-		// No bytes of its own: the copy in the API shows, under the name
-		// the user gave it.
-		v.Hides = slices.Clone(r.rf.Replaces)
-		if r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName {
-			v.Rename = map[string]string{r.rf.RemoteID: r.rf.Name}
-		}
-	}
-	r.q.ix.SetPart(r, v)
+	r.q.ix.SetPart(r, r.s.Part(r.entryLocked()))
 }
 
 // setLatest records that key is now held by the API copy e, and that the
@@ -257,7 +228,7 @@ func (r *Record) scheduleLocked(at time.Time) {
 		r.timer.Stop()
 		r.timer = nil
 	}
-	if r.gone {
+	if r.s.Gone {
 		return
 	}
 	d := time.Duration(0)
@@ -304,17 +275,17 @@ func (q *Queue) count(since time.Time) (due, writing, failing int) {
 	for _, r := range q.ix.All() {
 		r.mu.Lock()
 		switch {
-		case r.gone:
-		case r.pendingLocked():
+		case r.s.Gone:
+		case r.s.Pending():
 			due++
-			if r.refusal != nil {
+			if r.s.Refusal != nil {
 				failing++
-			} else if !since.IsZero() && !r.failedAt.IsZero() && !r.failedAt.Before(since) {
+			} else if !since.IsZero() && !r.s.FailedAt.IsZero() && !r.s.FailedAt.Before(since) {
 				if !q.ix.Working(r) {
 					failing++
 				}
 			}
-		case r.state == stateWriting:
+		case r.s.State == pending.Writing:
 			writing++
 		}
 		r.mu.Unlock()
@@ -336,7 +307,7 @@ func (q *Queue) Drain(ctx context.Context) (left, writing int) {
 	all := q.ix.All()
 	for _, r := range all {
 		r.mu.Lock()
-		if r.pendingLocked() && r.refusal == nil {
+		if r.s.Pending() && r.s.Refusal == nil {
 			r.scheduleLocked(time.Time{})
 		}
 		r.mu.Unlock()
@@ -355,7 +326,7 @@ func (q *Queue) RefusedCount() int {
 	n := 0
 	for _, r := range q.ix.All() {
 		r.mu.Lock()
-		if !r.gone && r.refusal != nil {
+		if !r.s.Gone && r.s.Refusal != nil {
 			n++
 		}
 		r.mu.Unlock()
@@ -373,19 +344,13 @@ func (q *Queue) Close() {
 	for _, r := range all {
 		r.mu.Lock()
 		// An fsync still waiting gets an answer.
-		r.notifyLocked(fmt.Errorf("%w: ghlfs is stopping; the upload is done at the next mount", entry.ErrUnavailable))
+		r.s.Waiters.Notify(fmt.Errorf("%w: ghlfs is stopping; the upload is done at the next mount", entry.ErrUnavailable))
 		if r.timer != nil {
 			r.timer.Stop()
 			r.timer = nil
 		}
-		if r.data != nil {
-			r.data.Close()
-			r.data = nil
-		}
-		for _, f := range r.kept {
-			f.Close()
-		}
-		r.kept = nil
+		r.s.Bytes.Close()
+		r.s.Bytes.CloseKept()
 		r.mu.Unlock()
 	}
 }

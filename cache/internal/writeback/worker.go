@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
+
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/cache/internal/spool"
@@ -26,7 +28,7 @@ import (
 // growing delay.
 func (q *Queue) process(r *Record) {
 	r.mu.Lock()
-	r.parked = false
+	r.s.Parked = false
 	r.mu.Unlock()
 	for {
 		more, err := q.step(r)
@@ -36,19 +38,19 @@ func (q *Queue) process(r *Record) {
 		r.mu.Lock()
 		// An fsync waiting on this record hears now what it waited for, or
 		// of the failure, whichever step failed.
-		r.settleLocked(err)
-		if err == nil && r.refusal == nil {
-			r.failure = ""
+		r.s.Waiters.Settle(r.s.File.Uploaded, err)
+		if err == nil && r.s.Refusal == nil {
+			r.s.Failure = ""
 		}
 		r.mu.Unlock()
 		if err != nil {
 			r.mu.Lock()
-			r.tries++
-			r.failedAt = q.clock.Now()
-			if r.refusal != nil {
+			r.s.Tries++
+			r.s.FailedAt = q.clock.Now()
+			if r.s.Refusal != nil {
 				// Refused by the service: sent again only when the file
 				// changes (unparkLocked), never on a timer.
-				r.failure, r.retryAt = err.Error(), time.Time{}
+				r.s.Failure, r.s.RetryAt = err.Error(), time.Time{}
 				if r.timer != nil {
 					r.timer.Stop()
 					r.timer = nil
@@ -56,12 +58,12 @@ func (q *Queue) process(r *Record) {
 				r.mu.Unlock()
 				return
 			}
-			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
-			r.failure, r.retryAt = err.Error(), r.failedAt.Add(delay)
-			if r.parked {
+			delay := min(q.retry<<min(r.s.Tries-1, 10), 10*time.Minute)
+			r.s.Failure, r.s.RetryAt = err.Error(), r.s.FailedAt.Add(delay)
+			if r.s.Parked {
 				// Nothing will change before the next mount: tried again
 				// at the unmount's drain, and at the next start.
-				r.retryAt = time.Time{}
+				r.s.RetryAt = time.Time{}
 			} else {
 				r.scheduleLocked(q.clock.Now().Add(delay))
 			}
@@ -78,56 +80,46 @@ func (q *Queue) process(r *Record) {
 // more to do at once.
 func (q *Queue) step(r *Record) (bool, error) {
 	r.mu.Lock()
-	switch {
-	case r.state == stateWriting && r.writers == 0 && r.failed == nil && !r.gone && !r.held:
+	switch r.s.Next(q.clock.Now(), q.isDraining()) {
+	case pending.Recheck:
 		// Its last writer closed it, but it could not be marked complete
 		// then (a full disk, say): again now.
 		err := r.completeLocked(q.clock.Now().Add(q.delay))
 		r.mu.Unlock()
 		if err != nil {
-			return false, fmt.Errorf("%s: could not mark it complete: %w", r.rf.Name, err)
+			return false, fmt.Errorf("%s: could not mark it complete: %w", r.s.File.Name, err)
 		}
 		return true, nil
-	case r.gone, r.held, r.state == stateFilling, r.state == stateWriting, r.state == stateIdle:
-		r.mu.Unlock()
-		return false, nil
-	case r.rf.Attempt != nil:
+	case pending.Find:
 		return q.findAttempt(r)
-	case r.state == stateCopying:
+	case pending.Copy:
 		return q.copyIn(r)
-	case r.needsConfirmLocked():
+	case pending.Confirm:
 		return q.confirmRecord(r)
-	case r.state == stateRemoved:
+	case pending.Remove:
 		return q.retire(r, true)
-	case r.state == stateComplete && r.refusal != nil:
-		// Parked: the service refused these bytes under this name.
-		r.mu.Unlock()
-		return false, nil
-	case r.state == stateComplete || r.state == stateUploading:
-		if r.state == stateComplete && q.clock.Now().Before(r.rf.Due) && !q.isDraining() {
-			r.scheduleLocked(r.rf.Due)
-			r.mu.Unlock()
-			return false, nil
-		}
+	case pending.Wait:
+		r.scheduleLocked(r.s.File.Due)
+	case pending.Send:
 		return q.upload(r)
-	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
+	case pending.Rename:
 		return q.renameRemote(r)
-	case len(r.rf.Replaces) > 0:
+	case pending.Retire:
 		return q.retire(r, false)
-	default: // uploaded or retiring, with nothing left
-		crashPoint("done", r.rf.Name)
-		r.state = stateIdle
+	case pending.Done:
+		crashPoint("done", r.s.File.Name)
+		r.s.State = pending.Idle
 		r.unsaveLocked()
 		r.publishLocked()
-		r.mu.Unlock()
-		return false, nil
 	}
+	r.mu.Unlock()
+	return false, nil
 }
 
 // away lets go of the record for a call to the API: meanwhile it is being
 // acted on, and a rename over it waits (hold).
 func (r *Record) away() {
-	r.acting = true
+	r.s.Acting = true
 	r.mu.Unlock()
 }
 
@@ -135,9 +127,9 @@ func (r *Record) away() {
 // whether it is still in the queue (the caller then unlocks it).
 func (r *Record) back() bool {
 	r.mu.Lock()
-	r.acting = false
+	r.s.Acting = false
 	r.cond.Broadcast()
-	return !r.gone
+	return !r.s.Gone
 }
 
 func (q *Queue) isDraining() bool { return q.ix.Draining() }
@@ -153,9 +145,8 @@ func (q *Queue) opContext(extra time.Duration) (context.Context, context.CancelF
 // the trash with the other superseded copies. Called with r.mu held; it
 // lets go of it.
 func (q *Queue) findAttempt(r *Record) (bool, error) {
-	a := *r.rf.Attempt
-	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	exclude = append(exclude, r.claimURLsLocked()...)
+	a := *r.s.File.Attempt
+	exclude := r.s.Exclude()
 	r.away()
 	exclude = append(exclude, q.ix.KnownIDs()...)
 
@@ -171,33 +162,33 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	if !alive {
 		return false, nil
 	}
-	if r.rf.Attempt == nil || *r.rf.Attempt != a {
+	if r.s.File.Attempt == nil || *r.s.File.Attempt != a {
 		return true, nil // changed meanwhile: look again
 	}
 	switch {
 	case !ok:
-		r.rf.Attempt = nil
-		if r.state == stateUploading {
-			r.state = stateComplete
+		r.s.File.Attempt = nil
+		if r.s.State == pending.Uploading {
+			r.s.State = pending.Complete
 		}
-		if (r.data == nil || r.aside) && r.state != stateRemoved {
+		if (!r.s.Bytes.Has() || r.s.Aside) && r.s.State != pending.Removed {
 			// Nothing to send (bytes set aside at a restart): what remains
 			// is the copy that owns the name.
 			r.dataLessLocked()
 			return true, nil
 		}
-	case a.Content == r.rf.Content && (r.state == stateComplete || r.state == stateUploading):
+	case a.Content == r.s.File.Content && (r.s.State == pending.Complete || r.s.State == pending.Uploading):
 		q.log.Info("an earlier upload had landed; not sending it again", "name", a.Name, "id", found.ID)
 		r.landedLocked(found, a)
 		return true, nil
 	default:
 		// Bytes that were changed since, or a file removed since.
-		if !slices.Contains(r.rf.Replaces, found.ID) {
-			r.rf.Replaces = append(r.rf.Replaces, found.ID)
+		if !slices.Contains(r.s.File.Replaces, found.ID) {
+			r.s.File.Replaces = append(r.s.File.Replaces, found.ID)
 		}
-		r.rf.Attempt = nil
-		if r.state == stateUploading {
-			r.state = stateComplete
+		r.s.File.Attempt = nil
+		if r.s.State == pending.Uploading {
+			r.s.State = pending.Complete
 		}
 	}
 	if err := r.saveLocked(); err != nil {
@@ -210,26 +201,26 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 // wait, so that what is sent is what was complete. Called with r.mu held;
 // it lets go of it.
 func (q *Queue) upload(r *Record) (bool, error) {
-	if r.data == nil || r.aside {
+	if !r.s.Bytes.Has() || r.s.Aside {
 		r.dataLessLocked()
 		r.mu.Unlock()
 		return true, nil
 	}
-	if limit := q.LimitFor(r.rf.Name); r.size > limit {
+	if limit := q.LimitFor(r.s.File.Name); r.s.Bytes.Size() > limit {
 		// Queued by a run with a larger --max-upload-size: the API would
 		// refuse it.
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, r.rf.Name, r.size, limit, uploadType(r.rf.Name))
+		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, r.s.File.Name, r.s.Bytes.Size(), limit, uploadType(r.s.File.Name))
 		q.stats.uploadErrors.Add(1)
-		r.notifyLocked(err)
+		r.s.Waiters.Notify(err)
 		q.setAside(r, err.Error())
 		r.dataLessLocked()
 		r.mu.Unlock()
 		return true, nil
 	}
-	a := spool.Attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
-	r.rf.Attempt = &a
-	if err := r.setLocked(stateUploading); err != nil {
-		r.rf.Attempt = nil
+	a := spool.Attempt{At: q.clock.Now(), Name: r.s.File.Name, ParentID: r.s.File.ParentID, Size: r.s.Bytes.Size(), Content: r.s.File.Content}
+	r.s.File.Attempt = &a
+	if err := r.setLocked(pending.Uploading); err != nil {
+		r.s.File.Attempt = nil
 		r.mu.Unlock()
 		return false, err
 	}
@@ -237,12 +228,10 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	// From now on a listing may hold the upload before its answer is in:
 	// the folder's overlay takes it for this file (index: overlay.isSent).
 	r.publishLocked()
-	r.sending = true
-	r.progress = remote.NewProgress(q.clock)
-	progress := r.progress
-	data := r.data
-	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	exclude = append(exclude, r.claimURLsLocked()...)
+	data := r.s.Bytes.Send()
+	r.s.Progress = remote.NewProgress(q.clock)
+	progress := r.s.Progress
+	exclude := r.s.Exclude()
 	r.away()
 	exclude = append(exclude, q.ix.KnownIDs()...)
 
@@ -265,17 +254,18 @@ func (q *Queue) upload(r *Record) (bool, error) {
 
 	r.back() // a record being sent never leaves the queue
 	defer r.mu.Unlock()
-	r.sending, r.progress = false, nil
+	r.s.Bytes.Sent()
+	r.s.Progress = nil
 	r.cond.Broadcast()
 	if err != nil {
 		if q.ctx.Err() == nil { // not an upload stopped by the unmount
 			q.stats.uploadErrors.Add(1)
 		}
-		if refused(err) {
-			r.rf.Attempt = nil // the API said no: nothing landed
+		if pending.Refused(err) {
+			r.s.File.Attempt = nil // the API said no: nothing landed
 		}
-		if r.state == stateUploading {
-			r.state = stateComplete
+		if r.s.State == pending.Uploading {
+			r.s.State = pending.Complete
 		}
 		if serr := r.saveLocked(); serr != nil {
 			q.log.Warn("spool: could not update a record", "name", a.Name, "err", serr)
@@ -284,17 +274,17 @@ func (q *Queue) upload(r *Record) (bool, error) {
 		if serr := data.Sync(); serr != nil {
 			q.log.Warn("spool: could not flush a file's bytes to the disk", "name", a.Name, "err", serr)
 		}
-		if refusedContent(err) && r.state == stateComplete && r.rf.Name == a.Name && r.rf.Content == a.Content {
+		if pending.RefusedContent(err) && r.s.State == pending.Complete && r.s.File.Name == a.Name && r.s.File.Content == a.Content {
 			// Sending it again unchanged would be refused again: it waits
 			// for a change, its bytes in the spool (the README's
 			// semantics table names the place).
 			err = fmt.Errorf("uploading %s (sent as %s): %w; its bytes are kept in %s; not sent again until the file is changed or renamed, or at the next mount",
 				a.Name, ctype, entry.Translate(err), r.dataPath())
-			r.refusal = err
+			r.s.Refusal = err
 		} else {
 			err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, entry.Translate(err))
 		}
-		if q.ctx.Err() == nil && len(r.waiters) == 0 {
+		if q.ctx.Err() == nil && r.s.Waiters.Len() == 0 {
 			q.log.Error(err.Error(), "name", a.Name) // else the fsync or close waiting reports it
 		}
 		return false, err
@@ -315,12 +305,12 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	if e.Size < 0 {
 		e.Size = a.Size
 	}
-	if old := r.rf.RemoteID; old != "" && old != item.ID && !slices.Contains(r.rf.Replaces, old) {
-		r.rf.Replaces = append(r.rf.Replaces, old)
+	if old := r.s.File.RemoteID; old != "" && old != item.ID && !slices.Contains(r.s.File.Replaces, old) {
+		r.s.File.Replaces = append(r.s.File.Replaces, old)
 	}
-	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return id == item.ID })
-	r.rf.RemoteID, r.rf.RemoteName, r.rf.RemoteURL, r.rf.Uploaded = item.ID, a.Name, item.URL, a.Content
-	r.rf.Attempt = nil
+	r.s.File.Replaces = slices.DeleteFunc(r.s.File.Replaces, func(id string) bool { return id == item.ID })
+	r.s.File.RemoteID, r.s.File.RemoteName, r.s.File.RemoteURL, r.s.File.Uploaded = item.ID, a.Name, item.URL, a.Content
+	r.s.File.Attempt = nil
 	if item.Unconfirmed {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
@@ -329,12 +319,12 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 			Sent: item.SentAt, Answered: item.CreatedAt}
 		r.keepClaimLocked(item.ID, c)
 	}
-	if r.state == stateUploading || r.state == stateComplete {
-		r.state = stateUploaded
+	if r.s.State == pending.Uploading || r.s.State == pending.Complete {
+		r.s.State = pending.Uploaded
 	}
 	// The time the user set goes with the upload before the landing is
 	// recorded: a crash in between finds the upload again, and sets it again.
-	if mt := r.rf.ModTime; mt != nil {
+	if mt := r.s.File.ModTime; mt != nil {
 		if err := q.times.Set(item.ID, *mt); err != nil {
 			q.log.Warn("could not keep a file time", "name", a.Name, "err", err)
 		}
@@ -349,15 +339,15 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	// shows one entry per key whatever the order (Queue.View), but this
 	// keeps each step's overlay true on its own.
 	r.publishLocked()
-	q.setLatest(r.key, e, r.rf.Replaces)
+	q.setLatest(r.key, e, r.s.File.Replaces)
 	q.folders.NotePut(a.ParentID, e)
-	r.tries = 0
+	r.s.Tries = 0
 }
 
 // renameRemote gives the copy that owns the name the name the user gave
 // the file meanwhile. Called with r.mu held; it lets go of it.
 func (q *Queue) renameRemote(r *Record) (bool, error) {
-	id, name, parent := r.rf.RemoteID, r.rf.Name, r.rf.ParentID
+	id, name, parent := r.s.File.RemoteID, r.s.File.Name, r.s.File.ParentID
 	r.away()
 	ctx, cancel := q.opContext(0)
 	err := q.folders.Rename(ctx, parent, id, name)
@@ -371,7 +361,7 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 	}
 	alive := r.back()
 	defer r.mu.Unlock()
-	if errors.Is(err, remote.ErrRouteMissing) && alive && r.rf.RemoteID == id && r.state != stateRemoved {
+	if errors.Is(err, remote.ErrRouteMissing) && alive && r.s.File.RemoteID == id && r.s.State != pending.Removed {
 		// The API cannot rename this file (no route for this token): it
 		// is uploaded again under its new name (recopy.go).
 		q.log.Info(fmt.Sprintf("%s: the API cannot rename it; uploading it again under its new name (its id and url change)", name), "name", name)
@@ -388,8 +378,8 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 		return false, nil
 	}
 	crashPoint("renamed", name)
-	if r.rf.RemoteID == id {
-		r.rf.RemoteName = name
+	if r.s.File.RemoteID == id {
+		r.s.File.RemoteName = name
 		if err := r.saveLocked(); err != nil {
 			return false, err
 		}
@@ -401,24 +391,24 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 // all (a removed file), every copy of the file, and then drops the
 // record. Called with r.mu held; it lets go of it.
 func (q *Queue) retire(r *Record, all bool) (bool, error) {
-	ids := slices.Clone(r.rf.Replaces)
+	ids := slices.Clone(r.s.File.Replaces)
 	// What stays, or could not be trashed yet, for the log line.
 	kept, failed := "uploaded; the copy it replaces", "uploaded, but the copy it replaces"
 	if all {
-		if r.rf.RemoteID != "" {
-			ids = append(ids, r.rf.RemoteID)
+		if r.s.File.RemoteID != "" {
+			ids = append(ids, r.s.File.RemoteID)
 		}
 		kept, failed = "removed here, but its copy", "removed, but its copy"
 	} else {
-		if r.state != stateRetiring {
-			if err := r.setLocked(stateRetiring); err != nil {
+		if r.s.State != pending.Retiring {
+			if err := r.setLocked(pending.Retiring); err != nil {
 				r.mu.Unlock()
 				return false, err
 			}
 		}
-		crashPoint("retiring", r.rf.Name)
+		crashPoint("retiring", r.s.File.Name)
 	}
-	name, parent := r.rf.Name, r.rf.ParentID
+	name, parent := r.s.File.Name, r.s.File.ParentID
 	r.away()
 	err := q.trash(name, parent, ids)
 	alive := r.back()
@@ -435,13 +425,13 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 		return false, nil
 	}
 	if all {
-		r.rf.Replaces, r.rf.RemoteID = nil, ""
+		r.s.File.Replaces, r.s.File.RemoteID = nil, ""
 		r.unsaveLocked()
 		r.dropLocked()
 		r.finishLocked()
 		return false, nil
 	}
-	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return slices.Contains(ids, id) })
+	r.s.File.Replaces = slices.DeleteFunc(r.s.File.Replaces, func(id string) bool { return slices.Contains(ids, id) })
 	if err := r.saveLocked(); err != nil {
 		return false, err
 	}
@@ -492,33 +482,6 @@ func (r *Record) cannotTrashLocked(err error) bool {
 	if !errors.Is(err, entry.ErrNotPermitted) {
 		return false
 	}
-	r.parked = true
+	r.s.Parked = true
 	return true
-}
-
-// refusedContent reports whether the API refused an upload for what was
-// sent (its type, its size, its form): a 4xx other than 401 and 403 (a new
-// token or scope may cure them), 404 and 410 (its folder is gone, and may
-// come back from the trash) and 408 and 429 (they ask to try later). The
-// same bytes under the same name would be refused again.
-func refusedContent(err error) bool {
-	var e *remote.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Status {
-	case 401, 403, 404, 408, 410, 429:
-		return false
-	}
-	return e.Status >= 400 && e.Status < 500
-}
-
-// refused reports whether the API answered a request with a definite no
-// (a 4xx other than 408 and 429): it was not carried out.
-func refused(err error) bool {
-	var e *remote.Error
-	if errors.Is(err, remote.ErrMisplaced) {
-		return true // nothing is where it was asked for; what landed elsewhere was taken back
-	}
-	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
 }

@@ -1,0 +1,160 @@
+package pending
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Step is what a worker does next with a record (Next).
+type Step int
+
+const (
+	None    Step = iota // nothing now
+	Recheck             // complete again: its last writer closed it, but it could not be marked complete then
+	Find                // look for an upload whose answer was lost
+	Copy                // copy a copying record's bytes in
+	Confirm             // look up the answers' ids no listing has shown
+	Remove              // trash every copy of a removed file
+	Wait                // complete, not quiet for the write-back delay yet: at File.Due
+	Send                // upload the bytes
+	Rename              // give the copy that owns the name the name the user gave
+	Retire              // trash the copies a landed upload supersedes
+	Done                // nothing left: idle
+)
+
+// Next is the step the record needs now; draining: the queue drains, and
+// nothing waits out the write-back delay.
+func (f *Facts) Next(now time.Time, draining bool) Step {
+	switch {
+	case f.State == Writing && f.Bytes.Writers() == 0 && f.Failed == nil && !f.Gone && !f.Held:
+		return Recheck
+	case f.Gone, f.Held, f.State == Filling, f.State == Writing, f.State == Idle:
+		return None
+	case f.File.Attempt != nil:
+		return Find
+	case f.State == Copying:
+		return Copy
+	case len(f.ToConfirm()) > 0:
+		return Confirm
+	case f.State == Removed:
+		return Remove
+	case f.State == Complete && f.Refusal != nil:
+		return None // parked: the service refused these bytes under this name
+	case f.State == Complete && now.Before(f.File.Due) && !draining:
+		return Wait
+	case f.State == Complete || f.State == Uploading:
+		return Send
+	case f.Renaming():
+		return Rename
+	case len(f.File.Replaces) > 0:
+		return Retire
+	}
+	return Done // uploaded or retiring, with nothing left
+}
+
+// ToConfirm returns the ids of answers no listing has shown that the
+// record's next step acts on: every copy of a removed file; else the copy
+// to rename; else the copies to trash.
+func (f *Facts) ToConfirm() []string {
+	if len(f.File.Claims) == 0 {
+		return nil
+	}
+	var ids []string
+	switch {
+	case f.State == Removed:
+		ids = append(slices.Clone(f.File.Replaces), f.File.RemoteID)
+	case f.Renaming():
+		ids = []string{f.File.RemoteID}
+	default:
+		ids = f.File.Replaces
+	}
+	var out []string
+	for _, id := range ids {
+		if _, ok := f.File.Claims[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Confirmed replaces an answer's id by the listed one wherever the record
+// holds it.
+func (f *Facts) Confirmed(id, listed string) {
+	rf := &f.File
+	delete(rf.Claims, id)
+	if len(rf.Claims) == 0 {
+		rf.Claims = nil
+	}
+	if rf.RemoteID == id {
+		rf.RemoteID = listed
+	}
+	for i, x := range rf.Replaces {
+		if x == id {
+			rf.Replaces[i] = listed
+		}
+	}
+	rf.Replaces = slices.Compact(rf.Replaces)
+}
+
+// Unlisted drops an answer's id that no listing shows from the copies the
+// record is to trash.
+func (f *Facts) Unlisted(id string) {
+	rf := &f.File
+	delete(rf.Claims, id)
+	if len(rf.Claims) == 0 {
+		rf.Claims = nil
+	}
+	rf.Replaces = slices.DeleteFunc(rf.Replaces, func(x string) bool { return x == id })
+	if rf.RemoteID == id && f.State == Removed {
+		rf.RemoteID = ""
+	}
+}
+
+// ClaimURLs are the urls of the record's unconfirmed answers.
+func (f *Facts) ClaimURLs() []string {
+	var out []string
+	for _, c := range f.File.Claims {
+		if c.URL != "" {
+			out = append(out, c.URL)
+		}
+	}
+	return out
+}
+
+// Exclude are the ids and urls an upload's or a search's answer is not:
+// the copies the record holds or is to trash, and its unconfirmed
+// answers' urls.
+func (f *Facts) Exclude() []string {
+	out := append(slices.Clone(f.File.Replaces), f.File.RemoteID)
+	return append(out, f.ClaimURLs()...)
+}
+
+// RefusedContent reports whether the API refused an upload for what was
+// sent (its type, its size, its form): a 4xx other than 401 and 403 (a new
+// token or scope may cure them), 404 and 410 (its folder is gone, and may
+// come back from the trash) and 408 and 429 (they ask to try later). The
+// same bytes under the same name would be refused again.
+func RefusedContent(err error) bool {
+	var e *remote.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Status {
+	case 401, 403, 404, 408, 410, 429:
+		return false
+	}
+	return e.Status >= 400 && e.Status < 500
+}
+
+// Refused reports whether the API answered a request with a definite no
+// (a 4xx other than 408 and 429): it was not carried out.
+func Refused(err error) bool {
+	var e *remote.Error
+	if errors.Is(err, remote.ErrMisplaced) {
+		return true // nothing is where it was asked for; what landed elsewhere was taken back
+	}
+	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
+}
