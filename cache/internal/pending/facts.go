@@ -1,6 +1,7 @@
 package pending
 
 import (
+	"log/slog"
 	"slices"
 	"time"
 
@@ -59,6 +60,10 @@ const (
 // the record that holds it guards it with its Record.mu, and every method
 // here is called under that lock, taking none but Bytes.mu.
 type Facts struct {
+	sp      *spool.Spool // where its files are
+	id, key string       // its spool id, and the file's key
+	log     *slog.Logger
+
 	File  spool.RecordFile // as saved, once saved
 	Saved bool             // File is on disk
 	State string           // File.State, or filling or idle
@@ -203,15 +208,4 @@ func (f *Facts) Part(e index.Entry) index.Part {
 		}
 	}
 	return v
-}
-
-// Unpark takes up a record the service refused (Refusal) once its bytes
-// or its name changed, and reports whether it was parked. The caller
-// schedules it.
-func (f *Facts) Unpark() bool {
-	if f.Refusal == nil {
-		return false
-	}
-	f.Refusal, f.Failure, f.RetryAt, f.Tries = nil, "", time.Time{}, 0
-	return true
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -157,4 +158,65 @@ func Refused(err error) bool {
 		return true // nothing is where it was asked for; what landed elsewhere was taken back
 	}
 	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
+}
+
+// Backoff is how long a record waits after tries failed attempts in a
+// row: retry after the first, twice as long after each next, up to ten
+// minutes.
+func Backoff(retry time.Duration, tries int) time.Duration {
+	return min(retry<<min(tries-1, 10), 10*time.Minute)
+}
+
+// Failing records that a step failed with err at now, and returns when
+// it is tried again: zero when not on a timer, with stop set when a timer
+// set before is to stop too (the service refused it: sent again only
+// when the file changes, Unpark); zero without stop when parked (nothing
+// will change before the next mount: tried again at the unmount's drain,
+// and at the next start).
+func (f *Facts) Failing(err error, now time.Time, retry time.Duration) (at time.Time, stop bool) {
+	f.Tries++
+	f.FailedAt, f.Failure, f.RetryAt = now, err.Error(), time.Time{}
+	switch {
+	case f.Refusal != nil:
+		return time.Time{}, true
+	case f.Parked:
+		return time.Time{}, false
+	}
+	f.RetryAt = now.Add(Backoff(retry, f.Tries))
+	return f.RetryAt, false
+}
+
+// NotSent records that the upload attempted is not in the library: the
+// bytes are complete, to be sent again.
+func (f *Facts) NotSent() {
+	f.File.Attempt = nil
+	if f.State == Uploading {
+		f.State = Complete
+	}
+}
+
+// SendFailed records that an upload failed with err: complete again, and
+// no upload to look for if the API said no (nothing landed).
+func (f *Facts) SendFailed(err error) {
+	if Refused(err) {
+		f.File.Attempt = nil
+	}
+	if f.State == Uploading {
+		f.State = Complete
+	}
+}
+
+// Landed records that attempt a landed as item: the new copy owns the
+// name from now on, and the copies it supersedes retire.
+func (f *Facts) Landed(item remote.Item, a spool.Attempt) {
+	rf := &f.File
+	if old := rf.RemoteID; old != "" && old != item.ID && !slices.Contains(rf.Replaces, old) {
+		rf.Replaces = append(rf.Replaces, old)
+	}
+	rf.Replaces = slices.DeleteFunc(rf.Replaces, func(id string) bool { return id == item.ID })
+	rf.RemoteID, rf.RemoteName, rf.RemoteURL, rf.Uploaded = item.ID, a.Name, item.URL, a.Content
+	rf.Attempt = nil
+	if f.State == Uploading || f.State == Complete {
+		f.State = Uploaded
+	}
 }

@@ -36,12 +36,12 @@ func (q *Queue) Create(parentID, name string) (*Record, error) {
 	r.s.Bytes.Set(f, 0, now)
 	r.s.Bytes.Join(true)
 	r.s.File = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
-	if err := r.setLocked(pending.Writing); err != nil {
+	if err := r.s.Set(pending.Writing); err != nil {
 		f.Close()
 		q.spool.RemoveData(r.id)
 		return nil, err
 	}
-	crashPoint("writing", name)
+	pending.CrashPoint("writing", name)
 	q.log.Debug("new file", "name", name, "key", r.key, "parent", parentID)
 	q.ix.Add(r.id, r.key, r)
 	r.publishLocked()
@@ -193,7 +193,7 @@ func (r *Record) truncateLocked0() error {
 	}
 	err := r.s.Bytes.Truncate(0, r.q.clock.Now())
 	if err != nil {
-		r.failLocked(err)
+		r.s.Fail(err)
 	}
 	return err
 }
@@ -331,27 +331,17 @@ func (r *Record) closedLocked() {
 		if err := r.completeLocked(q.clock.Now().Add(q.delay)); err != nil {
 			q.log.Error(fmt.Sprintf("%s: could not mark it complete (tried again later; unpublished until then): %v", r.s.File.Name, err), "name", r.s.File.Name)
 			r.s.Tries++
-			r.scheduleLocked(q.clock.Now().Add(min(q.retry<<min(r.s.Tries-1, 10), 10*time.Minute)))
+			r.scheduleLocked(q.clock.Now().Add(pending.Backoff(q.retry, r.s.Tries)))
 		}
 	}
 }
 
-// completeLocked moves a record from writing to complete, due at due. The
-// record keeps the size and a checksum of the bytes: a restart uploads
-// them only if they are still exactly these (after a power cut, say, the
-// disk may hold less than was written). That costs a read of the bytes,
-// far less than forcing them to the disk on every close.
+// completeLocked moves a record from writing to complete, due at due
+// (pending.Facts.Complete), and schedules it then.
 func (r *Record) completeLocked(due time.Time) error {
-	size, sum, err := r.s.Bytes.Checksum()
-	if err != nil {
+	if err := r.s.Complete(due); err != nil {
 		return err
 	}
-	r.s.File.Size, r.s.File.Sum = size, sum
-	r.s.File.Due = due
-	if err := r.setLocked(pending.Complete); err != nil {
-		return err
-	}
-	crashPoint("complete", r.s.File.Name)
 	r.scheduleLocked(due)
 	return nil
 }
@@ -364,28 +354,17 @@ func (r *Record) completeLocked(due time.Time) error {
 func (r *Record) dataLessLocked() {
 	q := r.q
 	r.s.Waiters.Notify(fmt.Errorf("%w: %s was not uploaded (a write failed)", entry.ErrUnavailable, r.s.File.Name))
-	r.s.Aside = true
-	switch {
-	case r.s.File.Attempt != nil:
-		// An earlier, complete version was sent, and its answer lost: if it
-		// landed, it owns the name. It is looked for first.
-		r.s.File.Content = r.s.File.Attempt.Content
-		if err := r.setLocked(pending.Uploading); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.s.File.Name, err), "name", r.s.File.Name)
-		}
-		r.scheduleLocked(time.Time{})
-	case r.s.File.RemoteID != "" && (len(r.s.File.Replaces) > 0 || r.s.File.Name != r.s.File.RemoteName):
-		r.s.File.Content = r.s.File.Uploaded
-		if err := r.setLocked(pending.Uploaded); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.s.File.Name, err), "name", r.s.File.Name)
-		}
-		r.scheduleLocked(time.Time{})
-	default:
+	switch state := r.s.DataLess(); state {
+	case pending.Idle:
 		// Nothing left to do: the key is free for the next change at once.
-		r.s.File.Content = r.s.File.Uploaded
 		r.s.State = pending.Idle
-		r.unsaveLocked()
+		r.s.Unsave()
 		q.ix.Unkey(r.key, r)
+	default:
+		if err := r.s.Set(state); err != nil {
+			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.s.File.Name, err), "name", r.s.File.Name)
+		}
+		r.scheduleLocked(time.Time{})
 	}
 	r.publishLocked()
 }
@@ -399,13 +378,13 @@ func (r *Record) finishLocked() {
 	r.s.Bytes.CloseKept()
 	if r.s.Gone {
 		if r.s.Bytes.Has() { // the last open file of a record out of the queue
-			r.closeDataLocked()
+			r.s.CloseData()
 		}
 		return
 	}
 	if r.s.State == pending.Removed {
 		// The bytes go now; the record stays until its copies are gone.
-		r.closeDataLocked()
+		r.s.CloseData()
 		return
 	}
 	if r.s.State != pending.Idle {
@@ -414,16 +393,9 @@ func (r *Record) finishLocked() {
 	if r.q.ix.Busy(r) {
 		return // the worker drops it when it is done
 	}
-	r.closeDataLocked()
-	r.unsaveLocked()
+	r.s.CloseData()
+	r.s.Unsave()
 	r.dropLocked()
-}
-
-func (r *Record) closeDataLocked() {
-	r.s.Bytes.Close()
-	if err := r.q.spool.RemoveData(r.id); err != nil && !errors.Is(err, os.ErrNotExist) {
-		r.q.log.Warn("spool: could not delete a file's bytes", "name", r.s.File.Name, "err", err)
-	}
 }
 
 // dropLocked takes the record out of the queue.
@@ -434,10 +406,7 @@ func (r *Record) dropLocked() {
 	}
 	r.s.Gone = true
 	r.cond.Broadcast()
-	if r.timer != nil {
-		r.timer.Stop()
-		r.timer = nil
-	}
+	r.stopTimerLocked()
 	r.s.Waiters.Notify(nil)
 	q := r.q
 	q.ix.Drop(r.id, r.key, r)
@@ -533,20 +502,20 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	if retry {
 		r.s.File.Due = q.clock.Now().Add(q.delay)
 	}
-	if err := r.saveLocked(); err != nil {
+	if err := r.s.Save(); err != nil {
 		r.s.File, r.s.State = prev, prevState
 		r.s.Copied = false
 		return fail(err)
 	}
 	if retry {
-		r.unparkLocked()
+		r.s.Unpark()
 		r.scheduleLocked(r.s.File.Due)
 	}
 	if r.s.State == pending.Uploaded || r.s.State == pending.Retiring {
 		r.scheduleLocked(time.Time{})
 	}
 	if toCopy && r.s.State == pending.Copying {
-		crashPoint("copying", name)
+		pending.CrashPoint("copying", name)
 		r.scheduleLocked(time.Time{})
 	}
 	r.publishLocked()
@@ -601,7 +570,7 @@ func (q *Queue) supersede(r *Record) {
 	}
 	if r.s.File.Attempt != nil {
 		r.s.State = pending.Removed
-		if err := r.saveLocked(); err != nil {
+		if err := r.s.Save(); err != nil {
 			q.log.Warn("spool: could not update a record", "name", r.s.File.Name, "err", err)
 		}
 		q.ix.Unkey(r.key, r)
@@ -611,7 +580,7 @@ func (q *Queue) supersede(r *Record) {
 		return
 	}
 	r.s.State = pending.Idle
-	r.unsaveLocked()
+	r.s.Unsave()
 	r.dropLocked()
 	r.finishLocked()
 }
@@ -634,17 +603,17 @@ func (q *Queue) Remove(r *Record) error {
 	}
 	r.s.Waiters.Notify(nil)
 	nothingRemote := r.s.File.RemoteID == "" && len(r.s.File.Replaces) == 0 && r.s.File.Attempt == nil && !r.s.Bytes.Sending()
-	r.unparkLocked() // what the service refused is not to be sent any more
+	r.s.Unpark() // what the service refused is not to be sent any more
 	prevState := r.s.State
 	r.s.State = pending.Removed
 	r.cond.Broadcast() // a change waiting for a copy in
 	if nothingRemote {
-		r.unsaveLocked()
-	} else if err := r.saveLocked(); err != nil {
+		r.s.Unsave()
+	} else if err := r.s.Save(); err != nil {
 		r.s.State = prevState
 		return err
 	} else {
-		crashPoint("removed", r.s.File.Name)
+		pending.CrashPoint("removed", r.s.File.Name)
 	}
 	if r.s.Bytes.Has() && !r.s.Bytes.Sending() {
 		r.q.spool.RemoveData(r.id) // open files keep their descriptor
@@ -671,7 +640,7 @@ func (r *Record) APIRenamed(id, name string) {
 	}
 	r.s.File.Name, r.s.File.RemoteName = name, name
 	if r.s.Saved {
-		if err := r.saveLocked(); err != nil {
+		if err := r.s.Save(); err != nil {
 			r.q.log.Warn("spool: could not update a record", "name", name, "err", err)
 		}
 	}
@@ -689,7 +658,7 @@ func (r *Record) APIRemoved(id string) {
 		return
 	}
 	r.s.State = pending.Removed
-	r.unsaveLocked()
+	r.s.Unsave()
 	if r.s.Bytes.Has() {
 		r.q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
@@ -715,7 +684,7 @@ func (r *Record) SetModTime(t time.Time) error {
 		}
 	}
 	if r.s.Saved {
-		return r.saveLocked()
+		return r.s.Save()
 	}
 	return nil
 }

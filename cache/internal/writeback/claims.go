@@ -1,6 +1,7 @@
 package writeback
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,14 +55,12 @@ func (q *Queue) Known(e Entry) (Entry, bool) { return q.loc.Known(e) }
 // every copy a record holds or is to trash.
 func (q *Queue) exclusions(id, url string) []string {
 	out := append(q.ix.KnownIDs(), q.folders.AdoptedIDs()...)
-	for _, r := range q.ix.All() {
-		r.mu.Lock()
+	q.each(func(r *Record) {
 		if r.s.File.RemoteID != "" {
 			out = append(out, r.s.File.RemoteID)
 		}
 		out = append(out, r.s.File.Replaces...)
-		r.mu.Unlock()
-	}
+	})
 	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
 }
 
@@ -117,9 +116,9 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 			unlisted = append(unlisted, id)
 		case toTrash:
 			q.log.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
-			quiet = cmpErr(quiet, err)
+			quiet = cmp.Or(quiet, err)
 		case err != nil:
-			firstErr = cmpErr(firstErr, err)
+			firstErr = cmp.Or(firstErr, err)
 		default:
 			found[id] = x
 		}
@@ -137,10 +136,10 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 			r.s.Unlisted(id)
 			q.folders.Unclaim(id)
 		}
-		if err := r.saveLocked(); err != nil {
+		if err := r.s.Save(); err != nil {
 			return false, err
 		}
-		crashPoint("confirmed", name)
+		pending.CrashPoint("confirmed", name)
 		r.publishLocked()
 	}
 	if firstErr != nil {
@@ -153,13 +152,6 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	return true, nil
 }
 
-func cmpErr(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
-}
-
 // AdoptID replaces an answer's id by the listed one in the record, if it
 // holds it.
 func (r *Record) AdoptID(id, listed string) {
@@ -170,7 +162,7 @@ func (r *Record) AdoptID(id, listed string) {
 	}
 	r.s.Confirmed(id, listed)
 	if r.s.Saved {
-		if err := r.saveLocked(); err != nil {
+		if err := r.s.Save(); err != nil {
 			r.q.log.Warn("spool: could not update a record", "name", r.s.File.Name, "err", err)
 		}
 	}

@@ -152,7 +152,7 @@ func newID() string {
 }
 
 func (q *Queue) newRecord(id, key string) *Record {
-	r := &Record{q: q, id: id, key: key, left: make(chan struct{})}
+	r := &Record{q: q, id: id, key: key, s: pending.New(q.spool, id, key, q.log), left: make(chan struct{})}
 	r.cond = sync.NewCond(&r.mu)
 	return r
 }
@@ -224,10 +224,7 @@ func (q *Queue) setLatest(key string, e Entry, gone []string) {
 // or past).
 func (r *Record) scheduleLocked(at time.Time) {
 	q := r.q
-	if r.timer != nil {
-		r.timer.Stop()
-		r.timer = nil
-	}
+	r.stopTimerLocked()
 	if r.s.Gone {
 		return
 	}
@@ -240,6 +237,14 @@ func (r *Record) scheduleLocked(at time.Time) {
 		return
 	}
 	r.timer = q.clock.AfterFunc(d, func() { q.ix.Enqueue(r) })
+}
+
+// stopTimerLocked stops the record's timer, if it has one.
+func (r *Record) stopTimerLocked() {
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
 }
 
 // worker processes records from the work list, one record at a time per
@@ -261,6 +266,15 @@ func (q *Queue) worker() {
 	}
 }
 
+// each calls fn with each record of the queue, under its lock, in turn.
+func (q *Queue) each(fn func(r *Record)) {
+	for _, r := range q.ix.All() {
+		r.mu.Lock()
+		fn(r)
+		r.mu.Unlock()
+	}
+}
+
 // Pending counts the records with work left in the API, and those still
 // being written.
 func (q *Queue) Pending() (due, writing int) {
@@ -272,8 +286,7 @@ func (q *Queue) Pending() (due, writing int) {
 // after since and that no worker has now (they wait out a retry), and
 // those the service refused (they wait for a change).
 func (q *Queue) count(since time.Time) (due, writing, failing int) {
-	for _, r := range q.ix.All() {
-		r.mu.Lock()
+	q.each(func(r *Record) {
 		switch {
 		case r.s.Gone:
 		case r.s.Pending():
@@ -288,8 +301,7 @@ func (q *Queue) count(since time.Time) (due, writing, failing int) {
 		case r.s.State == pending.Writing:
 			writing++
 		}
-		r.mu.Unlock()
-	}
+	})
 	return due, writing, failing
 }
 
@@ -324,13 +336,11 @@ func (q *Queue) Drain(ctx context.Context) (left, writing int) {
 // change to their file.
 func (q *Queue) RefusedCount() int {
 	n := 0
-	for _, r := range q.ix.All() {
-		r.mu.Lock()
+	q.each(func(r *Record) {
 		if !r.s.Gone && r.s.Refusal != nil {
 			n++
 		}
-		r.mu.Unlock()
-	}
+	})
 	return n
 }
 
@@ -345,10 +355,7 @@ func (q *Queue) Close() {
 		r.mu.Lock()
 		// An fsync still waiting gets an answer.
 		r.s.Waiters.Notify(fmt.Errorf("%w: ghlfs is stopping; the upload is done at the next mount", entry.ErrUnavailable))
-		if r.timer != nil {
-			r.timer.Stop()
-			r.timer = nil
-		}
+		r.stopTimerLocked()
 		r.s.Bytes.Close()
 		r.s.Bytes.CloseKept()
 		r.mu.Unlock()

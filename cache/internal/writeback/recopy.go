@@ -57,7 +57,7 @@ func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, 
 			if err := q.renameRecord(r, name, replace, target, state); err != nil {
 				r.mu.Lock()
 				if r.s.Bytes.Has() {
-					r.closeDataLocked()
+					r.s.CloseData()
 				}
 				r.dropLocked()
 				r.mu.Unlock()
@@ -157,11 +157,11 @@ func (r *Record) recopyLocked() error {
 			return err
 		}
 	}
-	if err := r.setLocked(pending.Copying); err != nil {
+	if err := r.s.Set(pending.Copying); err != nil {
 		return err
 	}
 	r.s.Copied, r.s.Aside = copied, false
-	crashPoint("copying", r.s.File.Name)
+	pending.CrashPoint("copying", r.s.File.Name)
 	r.publishLocked()
 	return nil
 }
@@ -175,10 +175,10 @@ func (r *Record) recopyLocked() error {
 // first, and if they cannot be, the copy waits (an error). The caller
 // holds r.mu.
 func (r *Record) keepAsideLocked() error {
-	if r.s.Bytes.Is(r.dataPath()) {
+	if r.s.Bytes.Is(r.s.DataPath()) {
 		if r.s.Bytes.Damaged(&r.s.File) != "" {
 			r.q.spool.SetAside(r.id, r.s.File.Name, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
-			if _, err := os.Stat(r.dataPath()); err == nil {
+			if _, err := os.Stat(r.s.DataPath()); err == nil {
 				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", entry.ErrUnavailable, r.s.File.Name)
 			}
 		} else if err := r.q.spool.RemoveData(r.id); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -269,7 +269,7 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 		q.log.Error(err.Error(), "name", r.s.File.Name)
 		return false, err
 	}
-	crashPoint("copied", r.s.File.Name)
+	pending.CrashPoint("copied", r.s.File.Name)
 	if err := r.completeLocked(q.clock.Now()); err != nil {
 		return false, err
 	}
@@ -291,11 +291,11 @@ func (q *Queue) copyLostLocked(r *Record, src Entry) (bool, error) {
 	prev := r.s.File
 	r.s.File.RemoteID, r.s.File.RemoteURL, r.s.File.RemoteName = "", "", ""
 	r.s.State = pending.Removed
-	if err := r.saveLocked(); err != nil {
+	if err := r.s.Save(); err != nil {
 		r.s.File, r.s.State = prev, pending.Copying
 		return false, err
 	}
-	crashPoint("removed", name)
+	pending.CrashPoint("removed", name)
 	r.publishLocked()
 	r.cond.Broadcast() // a change waiting for the copy: the file is gone
 	return true, nil   // what it replaced goes next (retire, all)

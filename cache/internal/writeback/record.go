@@ -1,10 +1,8 @@
 package writeback
 
 import (
-	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/pending"
 
@@ -22,49 +20,10 @@ type Record struct {
 	mu   sync.Mutex
 	cond *sync.Cond // on mu: a send or a fill ended
 
-	s     pending.Facts // guarded by mu: its file, state and bytes
+	s     *pending.Facts // guarded by mu: its file, state and bytes
 	timer clockwork.Timer
 	// left is closed when the record leaves the queue.
 	left chan struct{}
-}
-
-func (r *Record) dataPath() string { return r.q.spool.DataPath(r.id) }
-
-// saveLocked writes the record's file, atomically and durably, as it is
-// now in memory.
-func (r *Record) saveLocked() error {
-	if r.s.Gone {
-		return nil // out of the queue: its file must not come back
-	}
-	r.s.File.State = r.s.State
-	if err := r.q.spool.Save(r.id, &r.s.File, !r.s.Saved); err != nil {
-		return err
-	}
-	r.s.Saved = true
-	return nil
-}
-
-// setLocked moves the record to state and saves it; on failure the state
-// in memory is what it was.
-func (r *Record) setLocked(state string) error {
-	r.q.log.Debug("record", "name", r.s.File.Name, "key", r.key, "from", r.s.State, "to", state)
-	old := r.s.State
-	r.s.State = state
-	if err := r.saveLocked(); err != nil {
-		r.s.State = old
-		r.s.File.State = old
-		return err
-	}
-	return nil
-}
-
-// unsaveLocked deletes the record's file: nothing is pending any more.
-func (r *Record) unsaveLocked() {
-	if !r.s.Saved {
-		return
-	}
-	r.q.spool.Delete(r.id, r.s.File.Name)
-	r.s.Saved = false
 }
 
 // InAPI reports whether the copy in the API holds the bytes the record's
@@ -80,32 +39,12 @@ func (r *Record) entryLocked() Entry {
 	return Entry{Key: r.key, Name: r.s.File.Name, ParentID: r.s.File.ParentID, Size: -1, Pending: true}
 }
 
-// changeLocked is called before the bytes change: the first change after
-// an upload (or ever) moves the record to writing, on disk first, so that
-// a crash from here on never uploads what was being written.
+// changeLocked readies the record for a change to its bytes
+// (pending.Facts.Change).
 func (r *Record) changeLocked() error {
-	if r.s.Failed != nil {
-		return r.s.Failed
-	}
-	r.unparkLocked() // new bytes: the service judges them afresh
-	switch r.s.State {
-	case pending.Writing, pending.Removed:
-		return nil
-	case pending.Filling, pending.Copying:
-		return entry.ErrNotFound // cannot happen: writers wait for the fill, or the copy
-	}
-	prev := r.s.File
-	r.s.File.Content++
-	r.s.File.Due = time.Time{}
-	r.s.File.ModTime = nil // a write sets the time, as on any filesystem
-	if err := r.setLocked(pending.Writing); err != nil {
-		r.s.File = prev
+	if err := r.s.Change(); err != nil {
 		return err
 	}
-	crashPoint("writing", r.s.File.Name)
-	// An fsync waiting for the bytes now being changed will not see them
-	// uploaded as they were.
-	r.s.Waiters.Notify(fmt.Errorf("%w: %s was changed by another open file before its upload", entry.ErrUnavailable, r.s.File.Name))
 	r.publishLocked() // an idle record shows its bytes again
 	return nil
 }
@@ -116,21 +55,9 @@ func (r *Record) changeLocked() error {
 func (r *Record) tooLargeLocked() error {
 	err := TooLarge(r.s.File.Name, r.q.LimitFor(r.s.File.Name))
 	if r.s.State == pending.Writing {
-		r.failLocked(err)
+		r.s.Fail(err)
 	}
 	return err
-}
-
-// failLocked marks the record as failed by err: its bytes will not be
-// uploaded.
-func (r *Record) failLocked(err error) {
-	r.s.Failed = err
-	r.s.File.Failed = err.Error()
-	if r.s.Saved {
-		if serr := r.saveLocked(); serr != nil {
-			r.q.log.Debug("spool: could not record a failed write", "name", r.s.File.Name, "err", serr)
-		}
-	}
 }
 
 // WriteAt writes b at off. It waits while an upload reads the bytes.
@@ -142,7 +69,7 @@ func (r *Record) WriteAt(b []byte, off int64) (int, error) {
 	}
 	n, err := r.s.Bytes.WriteAt(b, off, r.q.clock.Now())
 	if err != nil {
-		r.failLocked(err)
+		r.s.Fail(err)
 	}
 	return n, err
 }
@@ -156,7 +83,7 @@ func (r *Record) Truncate(size int64) error {
 	}
 	err := r.s.Bytes.Truncate(size, r.q.clock.Now())
 	if err != nil {
-		r.failLocked(err)
+		r.s.Fail(err)
 	}
 	return err
 }
@@ -215,15 +142,4 @@ func (r *Record) StatShown() (Entry, bool) {
 		return Entry{}, false
 	}
 	return r.statLocked(), true
-}
-
-// unparkLocked takes up a record the service refused once its bytes or
-// its name changed (pending.Facts.Unpark), and reports whether it was
-// parked. The caller schedules it.
-func (r *Record) unparkLocked() bool {
-	if !r.s.Unpark() {
-		return false
-	}
-	r.q.log.Debug("a refused file changed; it will be sent again", "name", r.s.File.Name)
-	return true
 }

@@ -37,13 +37,13 @@ func (q *Queue) recoverSpool(dir string, lib spool.Library) error {
 		if superseded[r.id] && r.s.State != pending.Removed {
 			r.s.File.RemoteID, r.s.File.Replaces = "", nil
 			if r.s.File.Attempt == nil {
-				r.closeDataLocked()
-				r.unsaveLocked()
+				r.s.CloseData()
+				r.s.Unsave()
 				r.mu.Unlock()
 				continue
 			}
 			r.s.State = pending.Removed
-			r.saveLocked()
+			r.s.Save()
 		}
 		q.resume(r)
 		r.mu.Unlock()
@@ -53,89 +53,27 @@ func (q *Queue) recoverSpool(dir string, lib spool.Library) error {
 
 // resume puts a record found at start back to work; the caller holds r.mu.
 func (q *Queue) resume(r *Record) {
-	switch r.s.State {
-	case pending.Writing:
-		// Still being written when ghlfs stopped, or a write failed: never
-		// uploaded on its own.
-		if r.s.Bytes.Has() {
-			why := "it was still being written when ghlfs stopped"
-			if r.s.File.Failed != "" {
-				why = "a write failed: " + r.s.File.Failed
-			}
-			r.s.Bytes.Close()
-			q.setAside(r, why)
-		}
-		if a := r.s.File.Attempt; a != nil {
-			// An earlier, complete version may have landed: if it did, it
-			// owns the name.
-			r.s.File.Content = a.Content
-			r.s.State = pending.Uploading
-			r.s.Aside = true
-			r.saveLocked()
-			break
-		}
-		r.s.File.Failed = ""
-		r.s.Aside = true
-		r.s.File.Content = r.s.File.Uploaded
-		if r.s.File.RemoteID != "" && (len(r.s.File.Replaces) > 0 || r.s.File.Name != r.s.File.RemoteName) {
-			r.s.State = pending.Uploaded
-			r.saveLocked()
-			break
-		}
-		r.unsaveLocked()
-		return
-	case pending.Complete, pending.Uploading:
-		// Closed before the restart: quiet long enough.
-		r.s.File.Due = q.clock.Now()
-		if why := r.s.Bytes.Damaged(&r.s.File); why != "" {
-			// The bytes are not what was complete (a power cut, say): never
-			// uploaded as they are.
-			if r.s.Bytes.Has() {
-				r.s.Bytes.Close()
-				q.setAside(r, why)
-			}
-			r.s.Aside = true
-			if a := r.s.File.Attempt; a != nil {
-				// Sent before: if that upload landed, it owns the name.
-				r.s.File.Content = a.Content
-				r.s.State = pending.Uploading
-				r.saveLocked()
-				break
-			}
-			r.s.File.Content = r.s.File.Uploaded
-			r.s.State = pending.Uploaded
-			if r.s.File.RemoteID == "" || (len(r.s.File.Replaces) == 0 && r.s.File.Name == r.s.File.RemoteName) {
-				r.unsaveLocked()
-				return
-			}
-			r.saveLocked()
-		}
-	case pending.Removed:
-		r.closeDataLocked()
-	case pending.Copying:
-		// Renamed where the API cannot rename: its bytes are copied in
-		// again, from the start (copyIn truncates what a copy left).
-		r.s.Copied = false
-	case pending.Uploaded, pending.Retiring:
-		// The copy in the API holds these bytes; if the spool's copy is not
-		// them any more (a power cut), it goes, and the API's stands.
-		if r.s.Bytes.Has() && (r.s.File.Content != r.s.File.Uploaded || r.s.Bytes.Damaged(&r.s.File) != "") {
-			r.closeDataLocked()
-		}
-		if !r.s.Bytes.Has() {
-			r.s.Aside = true
-		}
-		// This mount knows the upload as the file's.
-		q.ix.SetKey(r.s.File.RemoteID, r.key)
-	case pending.Idle, pending.Filling:
-		// Nothing was pending (these states are never meant to be saved).
-		r.closeDataLocked()
-		r.unsaveLocked()
-		return
-	default:
-		q.log.Error(fmt.Sprintf("spool: record %s of %s in an unknown state %q; left as it is", r.id, r.s.File.Name, r.s.State))
+	do, err := r.s.Resume(q.clock.Now())
+	if err != nil {
+		q.log.Error(fmt.Sprintf("spool: record %s of %s %v; left as it is", r.id, r.s.File.Name, err))
 		r.s.Bytes.Close()
 		return
+	}
+	if do.Aside != "" {
+		r.s.Bytes.Close()
+		q.setAside(r, do.Aside)
+	}
+	if do.Drop {
+		r.s.CloseData()
+	}
+	switch {
+	case do.Forget:
+		r.s.Unsave()
+		return
+	case do.Save:
+		r.s.Save()
+	case do.Key:
+		q.ix.SetKey(r.s.File.RemoteID, r.key)
 	}
 	// Also a record whose bytes were set aside, while it still has work: a
 	// change to the file waits for it (modify), a rename or removal goes

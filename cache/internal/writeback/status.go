@@ -33,14 +33,12 @@ func (r *Record) status() (pending.Upload, bool) {
 // SpoolUsage reports the bytes of the files in the spool, and how many
 // files hold them.
 func (q *Queue) SpoolUsage() (bytes int64, files int) {
-	for _, r := range q.ix.All() {
-		r.mu.Lock()
+	q.each(func(r *Record) {
 		if r.s.Bytes.Has() && !r.s.Gone {
 			bytes += r.s.Bytes.Size()
 			files++
 		}
-		r.mu.Unlock()
-	}
+	})
 	return bytes, files
 }
 
@@ -64,8 +62,7 @@ func (q *Queue) Stats() Stats {
 		UploadedBytes: q.stats.uploadedBytes.Load(),
 		UploadErrors:  q.stats.uploadErrors.Load(),
 	}
-	for _, r := range q.ix.All() {
-		r.mu.Lock()
+	q.each(func(r *Record) {
 		if !r.s.Gone && r.s.Pending() {
 			out.PendingFiles++
 			if r.s.UploadDue() {
@@ -73,7 +70,6 @@ func (q *Queue) Stats() Stats {
 				out.PendingBytes += r.s.Bytes.Size()
 			}
 		}
-		r.mu.Unlock()
-	}
+	})
 	return out
 }

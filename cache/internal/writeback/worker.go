@@ -45,27 +45,11 @@ func (q *Queue) process(r *Record) {
 		r.mu.Unlock()
 		if err != nil {
 			r.mu.Lock()
-			r.s.Tries++
-			r.s.FailedAt = q.clock.Now()
-			if r.s.Refusal != nil {
-				// Refused by the service: sent again only when the file
-				// changes (unparkLocked), never on a timer.
-				r.s.Failure, r.s.RetryAt = err.Error(), time.Time{}
-				if r.timer != nil {
-					r.timer.Stop()
-					r.timer = nil
-				}
-				r.mu.Unlock()
-				return
-			}
-			delay := min(q.retry<<min(r.s.Tries-1, 10), 10*time.Minute)
-			r.s.Failure, r.s.RetryAt = err.Error(), r.s.FailedAt.Add(delay)
-			if r.s.Parked {
-				// Nothing will change before the next mount: tried again
-				// at the unmount's drain, and at the next start.
-				r.s.RetryAt = time.Time{}
-			} else {
-				r.scheduleLocked(q.clock.Now().Add(delay))
+			switch at, stop := r.s.Failing(err, q.clock.Now(), q.retry); {
+			case stop:
+				r.stopTimerLocked()
+			case !at.IsZero():
+				r.scheduleLocked(at)
 			}
 			r.mu.Unlock()
 			return
@@ -107,9 +91,9 @@ func (q *Queue) step(r *Record) (bool, error) {
 	case pending.Retire:
 		return q.retire(r, false)
 	case pending.Done:
-		crashPoint("done", r.s.File.Name)
+		pending.CrashPoint("done", r.s.File.Name)
 		r.s.State = pending.Idle
-		r.unsaveLocked()
+		r.s.Unsave()
 		r.publishLocked()
 	}
 	r.mu.Unlock()
@@ -167,10 +151,7 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	}
 	switch {
 	case !ok:
-		r.s.File.Attempt = nil
-		if r.s.State == pending.Uploading {
-			r.s.State = pending.Complete
-		}
+		r.s.NotSent()
 		if (!r.s.Bytes.Has() || r.s.Aside) && r.s.State != pending.Removed {
 			// Nothing to send (bytes set aside at a restart): what remains
 			// is the copy that owns the name.
@@ -186,12 +167,9 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 		if !slices.Contains(r.s.File.Replaces, found.ID) {
 			r.s.File.Replaces = append(r.s.File.Replaces, found.ID)
 		}
-		r.s.File.Attempt = nil
-		if r.s.State == pending.Uploading {
-			r.s.State = pending.Complete
-		}
+		r.s.NotSent()
 	}
-	if err := r.saveLocked(); err != nil {
+	if err := r.s.Save(); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -219,12 +197,12 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	}
 	a := spool.Attempt{At: q.clock.Now(), Name: r.s.File.Name, ParentID: r.s.File.ParentID, Size: r.s.Bytes.Size(), Content: r.s.File.Content}
 	r.s.File.Attempt = &a
-	if err := r.setLocked(pending.Uploading); err != nil {
+	if err := r.s.Set(pending.Uploading); err != nil {
 		r.s.File.Attempt = nil
 		r.mu.Unlock()
 		return false, err
 	}
-	crashPoint("uploading", a.Name)
+	pending.CrashPoint("uploading", a.Name)
 	// From now on a listing may hold the upload before its answer is in:
 	// the folder's overlay takes it for this file (index: overlay.isSent).
 	r.publishLocked()
@@ -261,13 +239,8 @@ func (q *Queue) upload(r *Record) (bool, error) {
 		if q.ctx.Err() == nil { // not an upload stopped by the unmount
 			q.stats.uploadErrors.Add(1)
 		}
-		if pending.Refused(err) {
-			r.s.File.Attempt = nil // the API said no: nothing landed
-		}
-		if r.s.State == pending.Uploading {
-			r.s.State = pending.Complete
-		}
-		if serr := r.saveLocked(); serr != nil {
+		r.s.SendFailed(err)
+		if serr := r.s.Save(); serr != nil {
 			q.log.Warn("spool: could not update a record", "name", a.Name, "err", serr)
 		}
 		// It waits now: let the bytes outlive the machine, not just ghlfs.
@@ -279,7 +252,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 			// for a change, its bytes in the spool (the README's
 			// semantics table names the place).
 			err = fmt.Errorf("uploading %s (sent as %s): %w; its bytes are kept in %s; not sent again until the file is changed or renamed, or at the next mount",
-				a.Name, ctype, entry.Translate(err), r.dataPath())
+				a.Name, ctype, entry.Translate(err), r.s.DataPath())
 			r.s.Refusal = err
 		} else {
 			err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, entry.Translate(err))
@@ -289,7 +262,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 		}
 		return false, err
 	}
-	crashPoint("upload-answered", a.Name)
+	pending.CrashPoint("upload-answered", a.Name)
 	q.stats.uploads.Add(1)
 	q.stats.uploadedBytes.Add(a.Size)
 	r.landedLocked(item, a)
@@ -305,12 +278,7 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	if e.Size < 0 {
 		e.Size = a.Size
 	}
-	if old := r.s.File.RemoteID; old != "" && old != item.ID && !slices.Contains(r.s.File.Replaces, old) {
-		r.s.File.Replaces = append(r.s.File.Replaces, old)
-	}
-	r.s.File.Replaces = slices.DeleteFunc(r.s.File.Replaces, func(id string) bool { return id == item.ID })
-	r.s.File.RemoteID, r.s.File.RemoteName, r.s.File.RemoteURL, r.s.File.Uploaded = item.ID, a.Name, item.URL, a.Content
-	r.s.File.Attempt = nil
+	r.s.Landed(item, a)
 	if item.Unconfirmed {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
@@ -319,9 +287,6 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 			Sent: item.SentAt, Answered: item.CreatedAt}
 		r.keepClaimLocked(item.ID, c)
 	}
-	if r.s.State == pending.Uploading || r.s.State == pending.Complete {
-		r.s.State = pending.Uploaded
-	}
 	// The time the user set goes with the upload before the landing is
 	// recorded: a crash in between finds the upload again, and sets it again.
 	if mt := r.s.File.ModTime; mt != nil {
@@ -329,11 +294,11 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 			q.log.Warn("could not keep a file time", "name", a.Name, "err", err)
 		}
 	}
-	if err := r.saveLocked(); err != nil {
+	if err := r.s.Save(); err != nil {
 		// A restart looks for the upload and finds it.
 		q.log.Warn("spool: could not record an upload", "name", a.Name, "err", err)
 	}
-	crashPoint("uploaded", a.Name)
+	pending.CrashPoint("uploaded", a.Name)
 	// The record hides the new copy (it shows its own bytes) before the
 	// copy is known as the file's and before the listings hold it. A view
 	// shows one entry per key whatever the order (Queue.View), but this
@@ -377,10 +342,10 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 	if !alive {
 		return false, nil
 	}
-	crashPoint("renamed", name)
+	pending.CrashPoint("renamed", name)
 	if r.s.File.RemoteID == id {
 		r.s.File.RemoteName = name
-		if err := r.saveLocked(); err != nil {
+		if err := r.s.Save(); err != nil {
 			return false, err
 		}
 	}
@@ -401,12 +366,12 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 		kept, failed = "removed here, but its copy", "removed, but its copy"
 	} else {
 		if r.s.State != pending.Retiring {
-			if err := r.setLocked(pending.Retiring); err != nil {
+			if err := r.s.Set(pending.Retiring); err != nil {
 				r.mu.Unlock()
 				return false, err
 			}
 		}
-		crashPoint("retiring", r.s.File.Name)
+		pending.CrashPoint("retiring", r.s.File.Name)
 	}
 	name, parent := r.s.File.Name, r.s.File.ParentID
 	r.away()
@@ -426,13 +391,13 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 	}
 	if all {
 		r.s.File.Replaces, r.s.File.RemoteID = nil, ""
-		r.unsaveLocked()
+		r.s.Unsave()
 		r.dropLocked()
 		r.finishLocked()
 		return false, nil
 	}
 	r.s.File.Replaces = slices.DeleteFunc(r.s.File.Replaces, func(id string) bool { return slices.Contains(ids, id) })
-	if err := r.saveLocked(); err != nil {
+	if err := r.s.Save(); err != nil {
 		return false, err
 	}
 	r.publishLocked()
@@ -445,26 +410,12 @@ func (q *Queue) trash(name, parentID string, ids []string) error {
 		return nil
 	}
 	ctx, cancel := q.opContext(0)
-	err := q.folders.Remove(ctx, parentID, ids...)
-	if errors.Is(err, entry.ErrNotFound) && len(ids) > 1 {
-		// Which of them is gone? One at a time tells.
-		err = nil
-		for _, id := range ids {
-			if e := q.folders.Remove(ctx, parentID, id); e != nil && !errors.Is(e, entry.ErrNotFound) {
-				err = e
-			} else if e != nil {
-				q.folders.NoteDrop(parentID, id)
-			}
-		}
-	} else if errors.Is(err, entry.ErrNotFound) {
-		q.folders.NoteDrop(parentID, ids[0])
-		err = nil
-	}
+	err := q.folders.RemoveGone(ctx, parentID, ids...)
 	cancel()
 	if err != nil {
 		return err
 	}
-	crashPoint("retire-answered", name)
+	pending.CrashPoint("retire-answered", name)
 	for _, id := range ids {
 		if err := q.times.Forget(id); err != nil {
 			q.log.Warn("could not update the file times", "err", err)
