@@ -146,10 +146,8 @@ func (s *Store) removeReplaced(ctx context.Context, rep Entry) error {
 // locate returns e with the address of its bytes, where the service
 // reads bytes from a url its listings give (Caps.PublicURL), or an
 // upload's answer may name the file by another id than its listing;
-// elsewhere the id (and version) name the bytes, and nothing is asked.
+// elsewhere the id (and version) name the bytes, and nothing is asked
+// (locate.Locator.Locate follows Caps).
 func (s *Store) locate(ctx context.Context, e Entry) (Entry, error) {
-	if !s.caps.PublicURL && !e.Unconfirmed() {
-		return e, nil
-	}
 	return s.q.Locate(ctx, e)
 }

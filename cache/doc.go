@@ -162,8 +162,10 @@
 //	                 name the version (Entry.FileRef); the snapshot keeps
 //	                 it (snapRev)
 //	PublicURL        an entry without a url is looked up in its folder's
-//	                 listing before a read only where bytes come from
-//	                 urls (front: Store.locate)
+//	                 listing before a read, or before its bytes are
+//	                 copied in to change them, only where bytes come from
+//	                 urls (locate.Locator.Locate, for the front and the
+//	                 write-back queue)
 //	ValidName        a create, mkdir, rename or move to a name the
 //	                 service would rewrite is ErrInvalid, before any
 //	                 call (front: Store.checkName)

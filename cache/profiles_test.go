@@ -42,12 +42,6 @@ var profiles = []struct {
 // reason; the change that fixes the queue removes its line, and the
 // table once empty.
 var writebackGaps = map[string]string{
-	// writeback.Queue.Locate (locate.go), which Modify calls before it
-	// copies a file's bytes in, wants a url from the file's listing; a
-	// service without Caps.PublicURL reads bytes by id (and Rev), and
-	// Locate should hand the entry back as it is there (the front's
-	// Store.locate does so for reads).
-	"OCM/edit": "writeback.Queue.Locate wants a url where the service has none (Caps.PublicURL off)",
 	// A record's folder is fixed (Record: the upload's ParentID): the
 	// queue has no way to move pending bytes, so Store.Move answers
 	// ErrCrossFolder (mv copies).

@@ -47,9 +47,16 @@ func New(cfg Config) *Locator { return &Locator{cfg: cfg} }
 // Locate returns e with the address of its bytes. An upload's answer may
 // give the new file's id alone; its folder's listing says where the bytes
 // are, so the first read of such a file lists the folder again (once: the
-// address is kept for the file's key).
+// address is kept for the file's key). Where the service reads bytes by
+// id (and version) rather than from a url (Caps.PublicURL off), the entry
+// is its address: it comes back as it is, or, for an upload no listing
+// has shown yet, as its listing shows it.
 func (l *Locator) Locate(ctx context.Context, e Entry) (Entry, error) {
 	if e.IsDir || e.Pending || e.ID == "" || e.URL() != "" {
+		return e, nil
+	}
+	byURL := l.cfg.Backend.Caps().PublicURL
+	if !byURL && !e.Unconfirmed() {
 		return e, nil
 	}
 	if e.Unconfirmed() {
@@ -61,6 +68,9 @@ func (l *Locator) Locate(ctx context.Context, e Entry) (Entry, error) {
 		}
 		if x.URL() != "" {
 			return l.withURL(e, x), nil
+		}
+		if !byURL {
+			return x, nil
 		}
 		e = x
 	}
