@@ -176,10 +176,19 @@
 //	                 that file first, then renames (Store.Rename)
 //	Move,            a rename across folders of a file, of a folder, is
 //	MoveFolders      Backend.Move (Store.Move, which fs calls); else
-//	                 ErrCrossFolder (EXDEV: mv copies), as is a file the
-//	                 write-back queue holds
+//	                 ErrCrossFolder (EXDEV: mv copies). A file with
+//	                 pending bytes moves in the write-back queue, whose
+//	                 worker moves its copy (writeback: Queue.Move,
+//	                 moveRemote); one uploaded in this mount moves on the
+//	                 server, and the queue follows (Queue.Moved)
 //	MaxUpload        the largest upload by type (writeback: limits.go)
-//	NewIDPerUpload   what a replace does (writeback)
+//	NewIDPerUpload   what a replace does (writeback): a new copy, then the
+//	                 old one retires; else a new version of the same id,
+//	                 which never retires, a rename sent before the upload,
+//	                 and a lost answer looked for as a later version of
+//	                 the copy that held the name (Attempt.Into, BaseRev)
+//	UniqueNames      (writeback) the copies a pending file supersedes go
+//	                 before it takes their name
 //	XattrPrefix      the xattr names fs shows (fs/xattr.go)
 //
 // # go-cache

@@ -223,7 +223,7 @@ func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record
 	}
 	r.data, r.state, r.writers, r.aside = f, state, writers, !data
 	r.rf = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
-		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
+		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), RemoteRev: e.Rev, Created: q.clock.Now()}
 	if t, ok := q.times.Get(e.ID); ok {
 		r.rf.ModTime = &t
 	}
@@ -377,7 +377,7 @@ func (r *Record) dataLessLocked() {
 			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
 		}
 		r.scheduleLocked(time.Time{})
-	case r.rf.RemoteID != "" && (len(r.rf.Replaces) > 0 || r.rf.Name != r.rf.RemoteName):
+	case len(r.rf.Replaces) > 0 && r.rf.RemoteID != "" || r.elsewhereLocked():
 		r.rf.Content = r.rf.Uploaded
 		if err := r.setLocked(stateUploaded); err != nil {
 			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
@@ -467,7 +467,20 @@ func (q *Queue) setAside(r *Record, why string) {
 // trash once this file owns the name; another record (target) is dropped
 // and its API copies go the same way.
 func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) error {
-	return q.renameRecord(r, name, replace, target, "")
+	return q.renameRecord(r, name, replace, target, "", nil)
+}
+
+// Move puts a record's file in folder parentID under name, replacing
+// replace or target as Rename does. The record's folder changes at once
+// (saved in its file, as a rename is: the extended state "moved", with
+// RemoteParentID set while its copy in the API is still in the folder it
+// left); the worker then moves that copy (Backend.Move) before it
+// uploads anything. A record that shows no bytes of its own (set aside,
+// being copied in), or that still has copies to retire, answers
+// ErrCrossFolder: mv then copies the file, which the queue takes as any
+// new file, and removes it.
+func (q *Queue) Move(r *Record, parentID, name string, replace *Entry, target *Record) error {
+	return q.renameRecord(r, name, replace, target, "", &parentID)
 }
 
 // renameRecord is rename; idleTo, when not "", is the state an idle
@@ -475,7 +488,9 @@ func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) e
 // carry the rename out: stateUploaded, the rename is sent by the worker
 // (renameVia); stateCopying, the bytes are uploaded again under the new
 // name (recopy.go).
-func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Record, idleTo string) error {
+//
+// dest, when not nil, is the folder the file moves to (Move).
+func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Record, idleTo string, dest *string) error {
 	toCopy := idleTo == stateCopying
 	var taken []string
 	var claims map[string]listing.Claim // of the ids in taken
@@ -510,6 +525,17 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 		return fail(entry.ErrNotFound)
 	}
 	fromIdle := idleTo != "" && r.state == stateIdle
+	moving := dest != nil && *dest != r.rf.ParentID
+	if moving {
+		// An upload, or a call to the API, under way ends first: its
+		// outcome says where the copy is.
+		for (r.sending || r.acting) && !r.gone {
+			r.cond.Wait()
+		}
+		if r.gone || !r.visibleLocked() || fromIdle || r.held || len(r.rf.Replaces) > 0 || len(r.rf.Claims) > 0 {
+			return fail(fmt.Errorf("%w: %s: the write-back queue has its last changes still to send", entry.ErrCrossFolder, r.rf.Name))
+		}
+	}
 	if limit := q.LimitFor(name); r.size > limit && (r.rf.Content > r.rf.Uploaded || toCopy) {
 		// Bytes still to upload that the new name's type could not take.
 		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
@@ -523,6 +549,16 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	}
 	r.rf.Replaces = slices.Clone(r.rf.Replaces)
 	r.rf.Name = name
+	if moving {
+		switch from := r.remoteParentLocked(); {
+		case r.rf.RemoteID == "":
+		case from == *dest:
+			r.rf.RemoteParentID = nil // moved back where its copy is
+		default:
+			r.rf.RemoteParentID = &from
+		}
+		r.rf.ParentID = *dest
+	}
 	if replace != nil {
 		taken = append(taken, replace.ID)
 		claims = q.loc.WithClaim(claims, *replace)
@@ -560,6 +596,12 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	if toCopy && r.state == stateCopying {
 		crashPoint("copying", name)
 		r.scheduleLocked(time.Time{})
+	}
+	if moving {
+		crashPoint("moving", name)
+		if r.elsewhereLocked() && r.state != stateWriting {
+			r.scheduleLocked(time.Time{})
+		}
 	}
 	r.publishLocked()
 	r.mu.Unlock()
@@ -688,6 +730,23 @@ func (r *Record) APIRenamed(id, name string) {
 		return
 	}
 	r.rf.Name, r.rf.RemoteName = name, name
+	if r.saved {
+		if err := r.saveLocked(); err != nil {
+			r.q.log.Warn("spool: could not update a record", "name", name, "err", err)
+		}
+	}
+	r.publishLocked()
+}
+
+// APIMoved records that the API copy id of an idle record was moved
+// through the API to folder parentID under name, as APIRenamed.
+func (r *Record) APIMoved(id, parentID, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone || r.rf.RemoteID != id {
+		return
+	}
+	r.rf.ParentID, r.rf.Name, r.rf.RemoteName, r.rf.RemoteParentID = parentID, name, name, nil
 	if r.saved {
 		if err := r.saveLocked(); err != nil {
 			r.q.log.Warn("spool: could not update a record", "name", name, "err", err)

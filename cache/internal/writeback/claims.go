@@ -193,7 +193,7 @@ func (r *Record) toConfirmLocked() []string {
 	switch {
 	case r.state == stateRemoved:
 		ids = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
+	case r.elsewhereLocked():
 		ids = []string{r.rf.RemoteID}
 	default:
 		ids = r.rf.Replaces

@@ -185,6 +185,11 @@ func (q *Queue) Locate(ctx context.Context, e Entry) (Entry, error) { return q.l
 // a key, it holds the new name.
 func (q *Queue) Renamed(id, name string) { q.ix.Renamed(id, name) }
 
+// Moved records that the API copy id was moved to folder parentID under
+// name (through the API, for a file with no record or an idle one): if
+// it is the latest copy of a key, it is there now.
+func (q *Queue) Moved(id, parentID, name string) { q.ix.Moved(id, parentID, name) }
+
 // ViewGen tells whether a folder's view is still what its records and the
 // keys of the API copies make it.
 type ViewGen = index.ViewGen
@@ -216,6 +221,7 @@ func (r *Record) publishLocked() {
 			// gone (the upload is trashed once its answer is in).
 			v.Sent = &index.Sent{Name: a.Name, Size: a.Size, At: a.At}
 		}
+		r.leaveLocked(&v)
 	case r.visibleLocked():
 		e := r.entryLocked()
 		v.Entry = &e
@@ -226,6 +232,7 @@ func (r *Record) publishLocked() {
 			// know yet. It is this file, shown by the record already.
 			v.Sent = &index.Sent{Name: a.Name, Size: a.Size, At: a.At}
 		}
+		r.leaveLocked(&v)
 	default:
 		// No bytes of its own: the copy in the API shows, under the name
 		// the user gave it.
@@ -235,6 +242,22 @@ func (r *Record) publishLocked() {
 		}
 	}
 	r.q.ix.SetPart(r, v)
+}
+
+// leaveLocked moves to v.Left what the record hides in the folder it was
+// moved from (its copy there, an upload sent there): it is hidden there,
+// and shown by the record where the file is now. The caller holds r.mu.
+func (r *Record) leaveLocked(v *index.Part) {
+	var left index.Part
+	if p := r.rf.RemoteParentID; p != nil && r.rf.RemoteID != "" {
+		left.ParentID, left.Hides = *p, []string{r.rf.RemoteID}
+	}
+	if a := r.rf.Attempt; a != nil && v.Sent != nil && a.ParentID != r.rf.ParentID && (left.Hides == nil || left.ParentID == a.ParentID) {
+		left.ParentID, left.Sent, v.Sent = a.ParentID, v.Sent, nil
+	}
+	if left.Hides != nil || left.Sent != nil {
+		v.Left = &left
+	}
 }
 
 // setLatest records that key is now held by the API copy e, and that the

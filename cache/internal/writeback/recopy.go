@@ -52,7 +52,7 @@ func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, 
 			if r == nil {
 				continue // another change got there first
 			}
-			if err := q.renameRecord(r, name, replace, target, state); err != nil {
+			if err := q.renameRecord(r, name, replace, target, state, nil); err != nil {
 				r.mu.Lock()
 				if r.data != nil {
 					r.closeDataLocked()
@@ -64,7 +64,7 @@ func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, 
 			q.log.Debug("a file's rename goes through the queue", "name", e.Name, "to", name, "state", state)
 			return r, nil
 		}
-		err := q.renameRecord(r, name, replace, target, state)
+		err := q.renameRecord(r, name, replace, target, state, nil)
 		if err == ErrNoRecord {
 			continue // it left the queue meanwhile
 		}

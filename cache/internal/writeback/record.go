@@ -24,11 +24,31 @@ import (
 //	           uploaded once quiet for the write-back delay. On restart:
 //	           uploaded.
 //	uploading  the upload may have been sent. On restart it is looked for
-//	           first (uploaded if found, else complete again).
+//	           first (uploaded if found, else complete again). Where the
+//	           service keeps versions under one id (not
+//	           Caps.NewIDPerUpload) the attempt names the copy that held
+//	           the name and its version (Attempt.Into, BaseRev): found as
+//	           a later version of it, it is the upload.
 //	uploaded   the new copy is in the API and owns the name; a rename made
 //	           meanwhile is sent, then the copies it supersedes retire.
+//	           With versions under one id the copy is usually the file's
+//	           own, a new version: it never retires; a rename is sent
+//	           before the upload, which then versions the renamed copy.
 //	retiring   the superseded copies are being sent to the trash; retried
 //	           with backoff, also across restarts, and hidden until done.
+//	           Where names are unique (Caps.UniqueNames) they go before
+//	           the record takes the name (upload, rename or move): they
+//	           hold it, and the service would refuse it, or version
+//	           another file's history with this one's bytes.
+//	moved      not a state of its own, an extension of the others: the
+//	           file was moved to another folder (Queue.Move, Caps.Move).
+//	           The record's folder is the new one at once, saved like a
+//	           rename; RemoteParentID says where its copy in the API still
+//	           is. The worker moves that copy (Backend.Move) before it
+//	           uploads anything. Crash points: "moving" (the move saved,
+//	           nothing sent; a restart carries it on from the record) and
+//	           "moved" (Backend.Move answered, not yet noted; a restart
+//	           sends it again, which finds the copy in place).
 //	removed    the user removed the file: its copies in the API go to the
 //	           trash, a possible upload is looked for first.
 //	copying    the file was renamed, and the API cannot rename it (no
@@ -215,6 +235,21 @@ func (r *Record) pendingLocked() bool {
 		return r.writers == 0 && r.failed == nil
 	}
 	return false
+}
+
+// elsewhereLocked reports whether the copy that owns the name is not
+// where the file is: under another name, or in the folder the file was
+// moved from. The worker renames or moves it.
+func (r *Record) elsewhereLocked() bool {
+	return r.rf.RemoteID != "" && (r.rf.Name != r.rf.RemoteName || r.rf.RemoteParentID != nil)
+}
+
+// remoteParentLocked is the folder the copy that owns the name is in.
+func (r *Record) remoteParentLocked() string {
+	if p := r.rf.RemoteParentID; p != nil {
+		return *p
+	}
+	return r.rf.ParentID
 }
 
 // entryLocked is the record as a listing entry.

@@ -76,7 +76,7 @@ func (q *Queue) resume(r *Record) {
 		r.rf.Failed = ""
 		r.aside = true
 		r.rf.Content = r.rf.Uploaded
-		if r.rf.RemoteID != "" && (len(r.rf.Replaces) > 0 || r.rf.Name != r.rf.RemoteName) {
+		if len(r.rf.Replaces) > 0 && r.rf.RemoteID != "" || r.elsewhereLocked() {
 			r.state = stateUploaded
 			r.saveLocked()
 			break
@@ -104,7 +104,7 @@ func (q *Queue) resume(r *Record) {
 			}
 			r.rf.Content = r.rf.Uploaded
 			r.state = stateUploaded
-			if r.rf.RemoteID == "" || (len(r.rf.Replaces) == 0 && r.rf.Name == r.rf.RemoteName) {
+			if r.rf.RemoteID == "" || (len(r.rf.Replaces) == 0 && !r.elsewhereLocked()) {
 				r.unsaveLocked()
 				return
 			}

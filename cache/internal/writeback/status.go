@@ -101,7 +101,7 @@ func (r *Record) status() (Upload, bool) {
 		if due := r.rf.Due; due.After(q.clock.Now()) && !q.isDraining() {
 			u.Next = due
 		}
-	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
+	case r.elsewhereLocked():
 		u.State, u.Sent = UploadRenaming, u.Size
 	default:
 		u.State, u.Sent = UploadRetiring, u.Size

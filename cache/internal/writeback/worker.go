@@ -109,8 +109,29 @@ func (q *Queue) step(r *Record) (bool, error) {
 			r.mu.Unlock()
 			return false, nil
 		}
+		switch {
+		case q.caps.UniqueNames && len(r.rf.Replaces) > 0:
+			// The copies it supersedes hold the name it takes: they go
+			// first (the service refuses a taken name, or makes the upload
+			// a version of another file).
+			return q.retire(r, false)
+		case r.rf.RemoteID != "" && r.rf.RemoteParentID != nil:
+			// Moved: the copy follows first (an upload into the new folder
+			// would be another file).
+			return q.moveRemote(r)
+		case !q.caps.NewIDPerUpload && r.elsewhereLocked():
+			// The upload makes a new version of the copy that holds the
+			// name: that copy takes the new name first.
+			return q.renameRemote(r)
+		}
 		return q.upload(r)
-	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
+	case r.elsewhereLocked():
+		if q.caps.UniqueNames && len(r.rf.Replaces) > 0 {
+			return q.retire(r, false) // they hold the name it takes
+		}
+		if r.rf.RemoteParentID != nil {
+			return q.moveRemote(r)
+		}
 		return q.renameRemote(r)
 	case len(r.rf.Replaces) > 0:
 		return q.retire(r, false)
@@ -160,7 +181,8 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	exclude = append(exclude, q.ix.KnownIDs()...)
 
 	ctx, cancel := q.opContext(0)
-	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude})
+	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude,
+		Into: a.Into, BaseRev: a.BaseRev})
 	cancel()
 
 	alive := r.back()
@@ -190,6 +212,15 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 		q.log.Info("an earlier upload had landed; not sending it again", "name", a.Name, "id", found.ID)
 		r.landedLocked(found, a)
 		return true, nil
+	case found.ID == r.rf.RemoteID && r.state != stateRemoved:
+		// A version, of other bytes, of the copy that holds the file
+		// (versions under one id): the next upload makes another; the
+		// copy is never retired.
+		r.rf.Attempt = nil
+		r.rf.RemoteRev = found.Rev
+		if r.state == stateUploading {
+			r.state = stateComplete
+		}
 	default:
 		// Bytes that were changed since, or a file removed since.
 		if !slices.Contains(r.rf.Replaces, found.ID) {
@@ -227,6 +258,11 @@ func (q *Queue) upload(r *Record) (bool, error) {
 		return true, nil
 	}
 	a := spool.Attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
+	if !q.caps.NewIDPerUpload && !r.elsewhereLocked() {
+		// The upload lands as a new version of the copy that holds the
+		// name (none for a new file): a lost answer is looked for as one.
+		a.Into, a.BaseRev = r.rf.RemoteID, r.rf.RemoteRev
+	}
 	r.rf.Attempt = &a
 	if err := r.setLocked(stateUploading); err != nil {
 		r.rf.Attempt = nil
@@ -320,6 +356,12 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	}
 	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return id == item.ID })
 	r.rf.RemoteID, r.rf.RemoteName, r.rf.RemoteURL, r.rf.Uploaded = item.ID, a.Name, item.URL, a.Content
+	r.rf.RemoteRev, r.rf.RemoteParentID = item.Rev, nil
+	if a.ParentID != r.rf.ParentID {
+		// Sent before the file was moved: the copy follows it (moveRemote).
+		from := a.ParentID
+		r.rf.RemoteParentID = &from
+	}
 	r.rf.Attempt = nil
 	if item.Unconfirmed {
 		// The answer's id: nothing is changed by it until a listing shows
@@ -397,6 +439,55 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 	return true, nil
 }
 
+// moveRemote moves the copy that owns the name to the folder the file
+// was moved to, under its name (Backend.Move), as renameRemote renames
+// it. Called with r.mu held; it lets go of it.
+func (q *Queue) moveRemote(r *Record) (bool, error) {
+	id, name, parent, from := r.rf.RemoteID, r.rf.Name, r.rf.ParentID, r.remoteParentLocked()
+	e := Entry{ID: id, Key: r.key, Name: r.rf.RemoteName, ParentID: from, Size: -1}
+	if latest, ok := q.ix.Latest(r.key); ok && latest.ID == id {
+		e = latest
+	} else if st, ok := q.folders.Cached(from); ok {
+		if i := slices.IndexFunc(st.Entries(), func(x Entry) bool { return x.ID == id }); i >= 0 {
+			e = st.Entries()[i]
+		}
+	}
+	e.ParentID = from
+	r.away()
+	ctx, cancel := q.opContext(0)
+	err := q.folders.Move(ctx, e, parent, name)
+	cancel()
+	if errors.Is(err, entry.ErrNotFound) {
+		q.log.Warn(fmt.Sprintf("%s: its copy in the library is gone; nothing to move", name), "name", name, "id", id)
+		err = nil
+	}
+	if err == nil {
+		q.ix.Moved(id, parent, name)
+	}
+	alive := r.back()
+	defer r.mu.Unlock()
+	if err != nil {
+		q.log.Error(fmt.Sprintf("%s: could not move it in the library (will retry): %v", name, err), "name", name)
+		return false, err
+	}
+	if !alive {
+		return false, nil
+	}
+	crashPoint("moved", name)
+	if r.rf.RemoteID == id {
+		r.rf.RemoteName = name
+		r.rf.RemoteParentID = nil
+		if parent != r.rf.ParentID { // moved on meanwhile
+			r.rf.RemoteParentID = &parent
+		}
+		if err := r.saveLocked(); err != nil {
+			return false, err
+		}
+		r.publishLocked()
+	}
+	return true, nil
+}
+
 // retire sends the copies a landed upload supersedes to the trash; with
 // all (a removed file), every copy of the file, and then drops the
 // record. Called with r.mu held; it lets go of it.
@@ -410,7 +501,7 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 		}
 		kept, failed = "removed here, but its copy", "removed, but its copy"
 	} else {
-		if r.state != stateRetiring {
+		if r.state == stateUploaded {
 			if err := r.setLocked(stateRetiring); err != nil {
 				r.mu.Unlock()
 				return false, err
@@ -419,8 +510,16 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 		crashPoint("retiring", r.rf.Name)
 	}
 	name, parent := r.rf.Name, r.rf.ParentID
+	var away []string // the copy still in the folder the file was moved from
+	if all && r.rf.RemoteParentID != nil && r.rf.RemoteID != "" {
+		ids, away = slices.DeleteFunc(ids, func(id string) bool { return id == r.rf.RemoteID }), []string{r.rf.RemoteID}
+	}
+	from := r.remoteParentLocked()
 	r.away()
-	err := q.trash(name, parent, ids)
+	err := q.trash(name, from, away)
+	if err == nil {
+		err = q.trash(name, parent, ids)
+	}
 	alive := r.back()
 	defer r.mu.Unlock()
 	if err != nil && r.cannotTrashLocked(err) {
