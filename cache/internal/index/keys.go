@@ -120,6 +120,18 @@ func (ix *Index[R]) Renamed(id, name string) {
 	}
 }
 
+// Moved records that the API copy id was moved (by a worker, or through
+// the API for a file with no record): if it is the latest copy of a key,
+// it is in folder parentID under name now.
+func (ix *Index[R]) Moved(id, parentID, name string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if key, e, ok := ix.latestOfLocked(id); ok {
+		e.ParentID, e.Name = parentID, name
+		ix.latest[key] = e
+	}
+}
+
 // Located notes where the bytes of the API copy id are, once a listing
 // said so (an upload's answer may not).
 func (ix *Index[R]) Located(id, url string) {

@@ -18,6 +18,27 @@ type Part struct {
 	Rename   map[string]string // API id -> the name shown for it
 	Entry    *Entry            // the record, shown with its own bytes
 	Sent     *Sent             // its upload under way (or whose answer was lost)
+	// Left is what the record still changes in the folder it was moved
+	// from, while its copy in the API (Hides), or an upload it sent
+	// there (Sent), has not followed it: nil when there is none. Its
+	// ParentID is that folder; its Entry, Rename and Left are not read.
+	Left *Part
+}
+
+// folders are the folders the part changes.
+func (p Part) folders() []string {
+	if p.Left != nil && p.Left.ParentID != p.ParentID {
+		return []string{p.ParentID, p.Left.ParentID}
+	}
+	return []string{p.ParentID}
+}
+
+// in is the part's part in folder folderID.
+func (p Part) in(folderID string) Part {
+	if p.ParentID != folderID && p.Left != nil && p.Left.ParentID == folderID {
+		return Part{ParentID: folderID, Hides: p.Left.Hides, Sent: p.Left.Sent}
+	}
+	return p
 }
 
 // Sent is an upload under way: until its answer is in, a listing may
@@ -52,25 +73,31 @@ func (ix *Index[R]) SetPart(r R, p Part) {
 	defer ix.mu.Unlock()
 	old, had := ix.parts[r]
 	if had {
-		delete(ix.byFolder[old.ParentID], r)
-		if len(ix.byFolder[old.ParentID]) == 0 {
-			delete(ix.byFolder, old.ParentID)
+		for _, f := range old.folders() {
+			delete(ix.byFolder[f], r)
+			if len(ix.byFolder[f]) == 0 {
+				delete(ix.byFolder, f)
+			}
+			ix.stale[f] = true
 		}
 	}
-	if p.empty() {
+	if p.Left != nil && p.Left.empty() {
+		p.Left = nil
+	}
+	if p.empty() && p.Left == nil {
 		delete(ix.parts, r)
-	} else {
-		ix.parts[r] = p
-		if ix.byFolder[p.ParentID] == nil {
-			ix.byFolder[p.ParentID] = make(map[R]bool)
+		if !had {
+			ix.stale[p.ParentID] = true
 		}
-		ix.byFolder[p.ParentID][r] = true
+		return
 	}
-	if had {
-		ix.stale[old.ParentID] = true
-	}
-	if !had || old.ParentID != p.ParentID {
-		ix.stale[p.ParentID] = true
+	ix.parts[r] = p
+	for _, f := range p.folders() {
+		if ix.byFolder[f] == nil {
+			ix.byFolder[f] = make(map[R]bool)
+		}
+		ix.byFolder[f][r] = true
+		ix.stale[f] = true
 	}
 }
 
@@ -138,7 +165,7 @@ func (ix *Index[R]) reindexLocked(folderID string) {
 	}
 	o.gen++
 	for r := range ix.byFolder[folderID] {
-		p := ix.parts[r]
+		p := ix.parts[r].in(folderID)
 		for _, id := range p.Hides {
 			if id != "" {
 				o.hidden[id] = true

@@ -1,12 +1,15 @@
 package locate
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // Uploads whose answer's id no listing has shown yet
@@ -92,4 +95,42 @@ func (l *Locator) WithClaim(claims map[string]listing.Claim, e Entry) map[string
 	}
 	claims[e.ID] = l.ClaimOf(e)
 	return claims
+}
+
+// Confirmed is what ConfirmAll found of a record's unconfirmed answers.
+type Confirmed struct {
+	Found    map[string]Entry // an answer's id -> the file listed
+	Unlisted []string         // copies to trash no listing showed within UnlistedGrace: no longer looked for
+	Err      error            // the first look-up that failed
+	Quiet    error            // a copy to trash not listed yet, said already: looked for again later
+}
+
+// ConfirmAll looks up each answer of claims, a record's (of the file
+// name), each within a context of op (Confirm). A copy to trash
+// (toTrash) that its folder's listing does not show may not be listed
+// yet: it is looked for again, as long as its upload is recent
+// (UnlistedGrace since its answer), and after that it is Unlisted, with
+// one WARN line.
+func (l *Locator) ConfirmAll(op func() (context.Context, context.CancelFunc), name string, claims map[string]listing.Claim, toTrash func(id string) bool) Confirmed {
+	out := Confirmed{Found: make(map[string]Entry, len(claims))}
+	for id, c := range claims {
+		ctx, cancel := op()
+		x, err := l.Confirm(ctx, c.Entry(id))
+		cancel()
+		trash := errors.Is(err, remote.ErrUnconfirmed) && toTrash(id)
+		switch {
+		case trash && l.cfg.Clock.Since(c.At) >= UnlistedGrace:
+			l.cfg.Logger.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
+				name, id, c.At.Format(time.RFC3339), err), "name", name)
+			out.Unlisted = append(out.Unlisted, id)
+		case trash:
+			l.cfg.Logger.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
+			out.Quiet = cmp.Or(out.Quiet, err)
+		case err != nil:
+			out.Err = cmp.Or(out.Err, err)
+		default:
+			out.Found[id] = x
+		}
+	}
+	return out
 }

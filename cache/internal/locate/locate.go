@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -26,6 +27,7 @@ type Config struct {
 	Folders *listing.Folders
 	Content *content.Cache
 	Clock   clockwork.Clock
+	Logger  *slog.Logger
 	// The links up to the write-back queue, called with no lock held.
 	// Exclusions returns the ids and urls of the files the mount knows,
 	// less one file's own (id, url): a look-up by name, size and time
@@ -47,9 +49,16 @@ func New(cfg Config) *Locator { return &Locator{cfg: cfg} }
 // Locate returns e with the address of its bytes. An upload's answer may
 // give the new file's id alone; its folder's listing says where the bytes
 // are, so the first read of such a file lists the folder again (once: the
-// address is kept for the file's key).
+// address is kept for the file's key). Where the service reads bytes by
+// id (and version) rather than from a url (Caps.PublicURL off), the entry
+// is its address: it comes back as it is, or, for an upload no listing
+// has shown yet, as its listing shows it.
 func (l *Locator) Locate(ctx context.Context, e Entry) (Entry, error) {
 	if e.IsDir || e.Pending || e.ID == "" || e.URL() != "" {
+		return e, nil
+	}
+	byURL := l.cfg.Backend.Caps().PublicURL
+	if !byURL && !e.Unconfirmed() {
 		return e, nil
 	}
 	if e.Unconfirmed() {
@@ -61,6 +70,9 @@ func (l *Locator) Locate(ctx context.Context, e Entry) (Entry, error) {
 		}
 		if x.URL() != "" {
 			return l.withURL(e, x), nil
+		}
+		if !byURL {
+			return x, nil
 		}
 		e = x
 	}

@@ -21,11 +21,31 @@ import (
 //	           uploaded once quiet for the write-back delay. On restart:
 //	           uploaded.
 //	uploading  the upload may have been sent. On restart it is looked for
-//	           first (uploaded if found, else complete again).
+//	           first (uploaded if found, else complete again). Where the
+//	           service keeps versions under one id (not
+//	           Caps.NewIDPerUpload) the attempt names the copy that held
+//	           the name and its version (Attempt.Into, BaseRev): found as
+//	           a later version of it, it is the upload.
 //	uploaded   the new copy is in the API and owns the name; a rename made
 //	           meanwhile is sent, then the copies it supersedes retire.
+//	           With versions under one id the copy is usually the file's
+//	           own, a new version: it never retires; a rename is sent
+//	           before the upload, which then versions the renamed copy.
 //	retiring   the superseded copies are being sent to the trash; retried
 //	           with backoff, also across restarts, and hidden until done.
+//	           Where names are unique (Caps.UniqueNames) they go before
+//	           the record takes the name (upload, rename or move): they
+//	           hold it, and the service would refuse it, or version
+//	           another file's history with this one's bytes.
+//	moved      not a state of its own, an extension of the others: the
+//	           file was moved to another folder (the queue's Move,
+//	           Caps.Move). The record's folder is the new one at once,
+//	           saved like a rename; RemoteParentID says where its copy in
+//	           the API still is. The worker moves that copy (Backend.Move)
+//	           before it uploads anything. Crash points: "moving" (the
+//	           move saved, nothing sent; a restart carries it on from the
+//	           record) and "moved" (Backend.Move answered, not yet noted;
+//	           a restart sends it again, which finds the copy in place).
 //	removed    the user removed the file: its copies in the API go to the
 //	           trash, a possible upload is looked for first.
 //	copying    the file was renamed, and the API cannot rename it (no
@@ -169,10 +189,19 @@ func (f *Facts) ModTime() time.Time {
 	return f.Bytes.Touched()
 }
 
-// Renaming reports whether the copy that owns the name is to take the
-// name the user gave the file meanwhile.
-func (f *Facts) Renaming() bool {
-	return f.File.RemoteID != "" && f.File.Name != f.File.RemoteName
+// Elsewhere reports whether the copy that owns the name is not where the
+// file is: under another name, or in the folder the file was moved from.
+// The worker renames or moves it.
+func (f *Facts) Elsewhere() bool {
+	return f.File.RemoteID != "" && (f.File.Name != f.File.RemoteName || f.File.RemoteParentID != nil)
+}
+
+// RemoteParent is the folder the copy that owns the name is in.
+func (f *Facts) RemoteParent() string {
+	if p := f.File.RemoteParentID; p != nil {
+		return *p
+	}
+	return f.File.ParentID
 }
 
 // Part is the record's part of its folder's overlay; e is the record as
@@ -190,6 +219,7 @@ func (f *Facts) Part(e index.Entry) index.Part {
 			// gone (the upload is trashed once its answer is in).
 			v.Sent = &index.Sent{Name: a.Name, Size: a.Size, At: a.At}
 		}
+		f.leave(&v)
 	case f.Visible():
 		v.Entry = &e
 		v.Hides = append(slices.Clone(f.File.Replaces), f.File.RemoteID)
@@ -199,13 +229,30 @@ func (f *Facts) Part(e index.Entry) index.Part {
 			// know yet. It is this file, shown by the record already.
 			v.Sent = &index.Sent{Name: a.Name, Size: a.Size, At: a.At}
 		}
+		f.leave(&v)
 	default:
 		// No bytes of its own: the copy in the API shows, under the name
 		// the user gave it.
 		v.Hides = slices.Clone(f.File.Replaces)
-		if f.Renaming() {
+		if f.File.RemoteID != "" && f.File.Name != f.File.RemoteName {
 			v.Rename = map[string]string{f.File.RemoteID: f.File.Name}
 		}
 	}
 	return v
+}
+
+// leave moves to v.Left what the record hides in the folder it was
+// moved from (its copy there, an upload sent there): it is hidden there,
+// and shown by the record where the file is now.
+func (f *Facts) leave(v *index.Part) {
+	var left index.Part
+	if p := f.File.RemoteParentID; p != nil && f.File.RemoteID != "" {
+		left.ParentID, left.Hides = *p, []string{f.File.RemoteID}
+	}
+	if a := f.File.Attempt; a != nil && v.Sent != nil && a.ParentID != f.File.ParentID && (left.Hides == nil || left.ParentID == a.ParentID) {
+		left.ParentID, left.Sent, v.Sent = a.ParentID, v.Sent, nil
+	}
+	if left.Hides != nil || left.Sent != nil {
+		v.Left = &left
+	}
 }

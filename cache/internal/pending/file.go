@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/cache/internal/spool"
 )
 
@@ -139,4 +142,102 @@ func (f *Facts) Unpark() bool {
 	f.log.Debug("a refused file changed; it will be sent again", "name", f.File.Name)
 	f.Refusal, f.Failure, f.RetryAt, f.Tries = nil, "", time.Time{}, 0
 	return true
+}
+
+// Unlink takes the bytes out of the spool; open files keep their
+// descriptors.
+func (f *Facts) Unlink() {
+	if f.Bytes.Has() {
+		f.sp.RemoveData(f.id)
+	}
+}
+
+// Remove marks the file removed: its bytes are not published, open files
+// keep them until they close, and its copies in the API go to the trash.
+// It reports whether the API holds nothing of it (then its record file
+// goes, and the caller drops the record); an error is its record file's,
+// and changes nothing.
+func (f *Facts) Remove() (nothingRemote bool, err error) {
+	f.Waiters.Notify(nil)
+	sending := f.Bytes.Sending()
+	nothingRemote = f.File.RemoteID == "" && len(f.File.Replaces) == 0 && f.File.Attempt == nil && !sending
+	f.Unpark() // what the service refused is not to be sent any more
+	prevState := f.State
+	f.State = Removed
+	if nothingRemote {
+		f.Unsave()
+	} else if err := f.Save(); err != nil {
+		f.State = prevState
+		return false, err
+	} else {
+		CrashPoint("removed", f.File.Name)
+	}
+	if !sending {
+		f.Unlink()
+	}
+	return nothingRemote, nil
+}
+
+// Hold stops the record from acting in the API while another is renamed
+// over it (its upload or call under way ended: the caller waited), and
+// returns the copies in the API it holds, with their claims; false if it
+// is not held (gone, removed, or its bytes set aside: then the copy that
+// holds the name goes too).
+func (f *Facts) Hold() ([]string, map[string]listing.Claim, bool) {
+	switch {
+	case f.Aside && !f.Gone:
+		return []string{f.File.RemoteID}, maps.Clone(f.File.Claims), false
+	case f.Gone || f.State == Removed:
+		return nil, nil, false
+	}
+	f.Held = true
+	return append(slices.Clone(f.File.Replaces), f.File.RemoteID), maps.Clone(f.File.Claims), true
+}
+
+// KeepAside leaves the bytes of the record's spool file (set aside: a
+// write failed) to the open files that read them, and to recovered/,
+// where they were moved: the copy of its copy in the API goes into a
+// spool file of its own (Refill), never into theirs. If the spool file is
+// still there (bytes never moved, or a move that failed), its name is
+// freed for the copy: bytes that are not the upload's are set aside
+// first, and if they cannot be, the copy waits (an error).
+func (f *Facts) KeepAside() error {
+	if f.Bytes.Is(f.DataPath()) {
+		if f.Bytes.Damaged(&f.File) != "" {
+			f.sp.SetAside(f.id, f.File.Name, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
+			if _, err := os.Stat(f.DataPath()); err == nil {
+				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", entry.ErrUnavailable, f.File.Name)
+			}
+		} else if err := f.sp.RemoveData(f.id); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
+	f.Bytes.Keep()
+	return nil
+}
+
+// Refill readies the record's own spool file, empty, for its bytes to be
+// copied in again (never bytes set aside: KeepAside), and returns the
+// copy in the API they come from, and when that was answered, if it is
+// an answer no listing has shown (zero otherwise).
+func (f *Facts) Refill() (entry.Entry, time.Time, error) {
+	if !f.Bytes.Has() {
+		file, err := f.sp.OpenData(f.id)
+		if err != nil {
+			return entry.Entry{}, time.Time{}, err
+		}
+		f.Bytes.Set(file, 0, f.Bytes.Touched())
+	}
+	if err := f.Bytes.Truncate(0, f.Bytes.Touched()); err != nil {
+		return entry.Entry{}, time.Time{}, err
+	}
+	src := entry.Entry{Key: f.key, ID: f.File.RemoteID, ParentID: f.File.ParentID, Name: f.File.RemoteName, Size: -1}
+	src.SetURL(f.File.RemoteURL)
+	c, ok := f.File.Claims[src.ID]
+	if !ok {
+		return src, time.Time{}, nil
+	}
+	e := c.Entry(src.ID)
+	e.Key = f.key
+	return e, c.At, nil
 }

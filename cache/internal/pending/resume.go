@@ -19,7 +19,7 @@ func (f *Facts) DataLess() string {
 		return Uploading
 	}
 	f.File.Content = f.File.Uploaded
-	if f.File.RemoteID != "" && (len(f.File.Replaces) > 0 || f.Renaming()) {
+	if len(f.File.Replaces) > 0 && f.File.RemoteID != "" || f.Elsewhere() {
 		return Uploaded
 	}
 	return Idle

@@ -79,7 +79,7 @@ func (f *Facts) Status(working, draining bool, now time.Time) (Upload, bool) {
 		if due := f.File.Due; due.After(now) && !draining {
 			u.Next = due
 		}
-	case f.Renaming():
+	case f.Elsewhere():
 		u.State, u.Sent = UploadRenaming, u.Size
 	default:
 		u.State, u.Sent = UploadRetiring, u.Size

@@ -2,6 +2,7 @@ package pending
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"time"
 
@@ -21,20 +22,22 @@ const (
 	Remove              // trash every copy of a removed file
 	Wait                // complete, not quiet for the write-back delay yet: at File.Due
 	Send                // upload the bytes
+	Move                // move the copy that owns the name to the file's folder
 	Rename              // give the copy that owns the name the name the user gave
 	Retire              // trash the copies a landed upload supersedes
 	Done                // nothing left: idle
 )
 
 // Next is the step the record needs now; draining: the queue drains, and
-// nothing waits out the write-back delay.
-func (f *Facts) Next(now time.Time, draining bool) Step {
+// nothing waits out the write-back delay; caps: the service's.
+func (f *Facts) Next(now time.Time, draining bool, caps remote.Caps) Step {
+	rf := &f.File
 	switch {
 	case f.State == Writing && f.Bytes.Writers() == 0 && f.Failed == nil && !f.Gone && !f.Held:
 		return Recheck
 	case f.Gone, f.Held, f.State == Filling, f.State == Writing, f.State == Idle:
 		return None
-	case f.File.Attempt != nil:
+	case rf.Attempt != nil:
 		return Find
 	case f.State == Copying:
 		return Copy
@@ -44,13 +47,34 @@ func (f *Facts) Next(now time.Time, draining bool) Step {
 		return Remove
 	case f.State == Complete && f.Refusal != nil:
 		return None // parked: the service refused these bytes under this name
-	case f.State == Complete && now.Before(f.File.Due) && !draining:
+	case f.State == Complete && now.Before(rf.Due) && !draining:
 		return Wait
 	case f.State == Complete || f.State == Uploading:
+		switch {
+		case caps.UniqueNames && len(rf.Replaces) > 0:
+			// The copies it supersedes hold the name it takes: they go
+			// first (the service refuses a taken name, or makes the upload
+			// a version of another file).
+			return Retire
+		case rf.RemoteID != "" && rf.RemoteParentID != nil:
+			// Moved: the copy follows first (an upload into the new folder
+			// would be another file).
+			return Move
+		case !caps.NewIDPerUpload && f.Elsewhere():
+			// The upload makes a new version of the copy that holds the
+			// name: that copy takes the new name first.
+			return Rename
+		}
 		return Send
-	case f.Renaming():
+	case f.Elsewhere():
+		if caps.UniqueNames && len(rf.Replaces) > 0 {
+			return Retire // they hold the name it takes
+		}
+		if rf.RemoteParentID != nil {
+			return Move
+		}
 		return Rename
-	case len(f.File.Replaces) > 0:
+	case len(rf.Replaces) > 0:
 		return Retire
 	}
 	return Done // uploaded or retiring, with nothing left
@@ -67,7 +91,7 @@ func (f *Facts) ToConfirm() []string {
 	switch {
 	case f.State == Removed:
 		ids = append(slices.Clone(f.File.Replaces), f.File.RemoteID)
-	case f.Renaming():
+	case f.Elsewhere():
 		ids = []string{f.File.RemoteID}
 	default:
 		ids = f.File.Replaces
@@ -215,8 +239,85 @@ func (f *Facts) Landed(item remote.Item, a spool.Attempt) {
 	}
 	rf.Replaces = slices.DeleteFunc(rf.Replaces, func(id string) bool { return id == item.ID })
 	rf.RemoteID, rf.RemoteName, rf.RemoteURL, rf.Uploaded = item.ID, a.Name, item.URL, a.Content
+	rf.RemoteRev, rf.RemoteParentID = item.Rev, nil
+	if a.ParentID != rf.ParentID {
+		// Sent before the file was moved: the copy follows it (the
+		// queue's moveRemote).
+		from := a.ParentID
+		rf.RemoteParentID = &from
+	}
 	rf.Attempt = nil
 	if f.State == Uploading || f.State == Complete {
 		f.State = Uploaded
 	}
+}
+
+// Rename gives the record's file a new name, and the folder dest when it
+// is not nil (the copy that owns the name stays where it is until the
+// worker moves it: RemoteParentID). The copies in taken it does not hold
+// yet are to retire: it returns them, and the caller keeps their claims.
+func (f *Facts) Rename(name string, dest *string, taken []string) (added []string) {
+	rf := &f.File
+	rf.Replaces = slices.Clone(rf.Replaces)
+	rf.Name = name
+	if dest != nil && *dest != rf.ParentID {
+		switch from := f.RemoteParent(); {
+		case rf.RemoteID == "":
+		case from == *dest:
+			rf.RemoteParentID = nil // moved back where its copy is
+		default:
+			rf.RemoteParentID = &from
+		}
+		rf.ParentID = *dest
+	}
+	rf.Claims = maps.Clone(rf.Claims)
+	for _, id := range taken {
+		if id != "" && id != rf.RemoteID && !slices.Contains(rf.Replaces, id) {
+			rf.Replaces = append(rf.Replaces, id)
+			added = append(added, id)
+		}
+	}
+	return added
+}
+
+// Found is what a search for an upload whose answer was lost decides
+// (Looked).
+type Found int
+
+const (
+	Recorded  Found = iota // recorded in Facts: saved next
+	LookAgain              // the record changed meanwhile
+	NoBytes                // not landed, and nothing to send: DataLess next
+	TheUpload              // landed with the bytes the record holds: Landed next
+)
+
+// Looked records what a search for the upload attempted as a found (ok:
+// found is it): not landed, it is sent again; landed with the bytes the
+// record still holds, it is the upload; a version, of other bytes, of
+// the copy that holds the file (versions under one id), the next upload
+// makes another, and the copy is never retired; else (bytes changed
+// since, or a file removed since) it retires with the other copies.
+func (f *Facts) Looked(a spool.Attempt, found remote.Item, ok bool) Found {
+	switch {
+	case f.File.Attempt == nil || *f.File.Attempt != a:
+		return LookAgain
+	case !ok:
+		f.NotSent()
+		if (!f.Bytes.Has() || f.Aside) && f.State != Removed {
+			// Nothing to send (bytes set aside at a restart): what remains
+			// is the copy that owns the name.
+			return NoBytes
+		}
+	case a.Content == f.File.Content && (f.State == Complete || f.State == Uploading):
+		return TheUpload
+	case found.ID == f.File.RemoteID && f.State != Removed:
+		f.NotSent()
+		f.File.RemoteRev = found.Rev
+	default:
+		if !slices.Contains(f.File.Replaces, found.ID) {
+			f.File.Replaces = append(f.File.Replaces, found.ID)
+		}
+		f.NotSent()
+	}
+	return Recorded
 }

@@ -11,7 +11,7 @@
 // spool at start (Recover): records half written, of another library, of
 // an earlier ghlfs, and bytes no record holds. What a record's state
 // means, and what a restart does with it, is the queue's
-// (internal/writeback, record.go): here a state is a string that is
+// (internal/pending, facts.go): here a state is a string that is
 // saved and read back.
 //
 // It imports listing (the claims a record keeps are listing.Claim) and

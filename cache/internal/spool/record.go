@@ -35,7 +35,17 @@ type RecordFile struct {
 	// RemoteURL is where RemoteID's bytes are, when known: a copying
 	// record reads them from there.
 	RemoteURL string `json:"remoteUrl,omitempty"`
-	Uploaded  uint64 `json:"uploaded"`
+	// RemoteRev is RemoteID's version when known (remote.Item.Rev, where
+	// the service keeps versions under one id): an upload onto it makes
+	// the next, and a lost one is looked for as a version other than
+	// this one (Attempt.BaseRev).
+	RemoteRev string `json:"remoteRev,omitempty"`
+	// RemoteParentID is the folder RemoteID is in, when the file was
+	// moved from there (ParentID is where the mount shows it) and the
+	// copy has not followed yet (the worker moves it: Backend.Move); nil
+	// when the copy is in ParentID.
+	RemoteParentID *string `json:"remoteParentId,omitempty"`
+	Uploaded       uint64  `json:"uploaded"`
 	// Replaces lists other copies in the API the file supersedes (a file
 	// it was renamed over, an upload whose answer was lost): they go to
 	// the trash once a copy of this file owns the name, and are hidden
@@ -70,4 +80,11 @@ type Attempt struct {
 	ParentID string    `json:"parentId"`
 	Size     int64     `json:"size"`
 	Content  uint64    `json:"content"`
+	// Into and BaseRev, where the service keeps versions under one id
+	// (not Caps.NewIDPerUpload), are the copy that held the name when the
+	// upload was sent and its version then: landed, the upload is a later
+	// version of Into (remote.Attempt). Empty: the name held no copy of
+	// the file, or the spool is of an earlier ghlfs.
+	Into    string `json:"into,omitempty"`
+	BaseRev string `json:"baseRev,omitempty"`
 }

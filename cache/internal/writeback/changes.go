@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"slices"
 	"time"
@@ -228,7 +227,7 @@ func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record
 		r.s.Bytes.Join(true)
 	}
 	r.s.File = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
-		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
+		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), RemoteRev: e.Rev, Created: q.clock.Now()}
 	if t, ok := q.times.Get(e.ID); ok {
 		r.s.File.ModTime = &t
 	}
@@ -424,7 +423,20 @@ func (q *Queue) setAside(r *Record, why string) {
 // trash once this file owns the name; another record (target) is dropped
 // and its API copies go the same way.
 func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) error {
-	return q.renameRecord(r, name, replace, target, "")
+	return q.renameRecord(r, name, replace, target, "", nil)
+}
+
+// Move puts a record's file in folder parentID under name, replacing
+// replace or target as Rename does. The record's folder changes at once
+// (saved in its file, as a rename is: the extended state "moved", with
+// RemoteParentID set while its copy in the API is still in the folder it
+// left); the worker then moves that copy (Backend.Move) before it
+// uploads anything. A record that shows no bytes of its own (set aside,
+// being copied in), or that still has copies to retire, answers
+// ErrCrossFolder: mv then copies the file, which the queue takes as any
+// new file, and removes it.
+func (q *Queue) Move(r *Record, parentID, name string, replace *Entry, target *Record) error {
+	return q.renameRecord(r, name, replace, target, "", &parentID)
 }
 
 // renameRecord is rename; idleTo, when not "", is the state an idle
@@ -432,7 +444,9 @@ func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) e
 // carry the rename out: pending.Uploaded, the rename is sent by the worker
 // (renameVia); pending.Copying, the bytes are uploaded again under the new
 // name (recopy.go).
-func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Record, idleTo string) error {
+//
+// dest, when not nil, is the folder the file moves to (Move).
+func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Record, idleTo string, dest *string) error {
 	toCopy := idleTo == pending.Copying
 	var taken []string
 	var claims map[string]listing.Claim // of the ids in taken
@@ -467,6 +481,17 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 		return fail(entry.ErrNotFound)
 	}
 	fromIdle := idleTo != "" && r.s.State == pending.Idle
+	moving := dest != nil && *dest != r.s.File.ParentID
+	if moving {
+		// An upload, or a call to the API, under way ends first: its
+		// outcome says where the copy is.
+		for (r.s.Bytes.Sending() || r.s.Acting) && !r.s.Gone {
+			r.cond.Wait()
+		}
+		if r.s.Gone || !r.s.Visible() || fromIdle || r.s.Held || len(r.s.File.Replaces) > 0 || len(r.s.File.Claims) > 0 {
+			return fail(fmt.Errorf("%w: %s: the write-back queue has its last changes still to send", entry.ErrCrossFolder, r.s.File.Name))
+		}
+	}
 	if limit := q.LimitFor(name); r.s.Bytes.Size() > limit && (r.s.File.Content > r.s.File.Uploaded || toCopy) {
 		// Bytes still to upload that the new name's type could not take.
 		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, name, r.s.Bytes.Size(), limit, remote.IntendedType(name)))
@@ -478,19 +503,13 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 		// a copy need not download them again.
 		r.s.Copied = toCopy && r.s.Bytes.Has() && !r.s.Aside
 	}
-	r.s.File.Replaces = slices.Clone(r.s.File.Replaces)
-	r.s.File.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
 		claims = q.loc.WithClaim(claims, *replace)
 	}
-	r.s.File.Claims = maps.Clone(r.s.File.Claims)
-	for _, id := range taken {
-		if id != "" && id != r.s.File.RemoteID && !slices.Contains(r.s.File.Replaces, id) {
-			r.s.File.Replaces = append(r.s.File.Replaces, id)
-			if c, ok := claims[id]; ok {
-				r.keepClaimLocked(id, c)
-			}
+	for _, id := range r.s.Rename(name, dest, taken) {
+		if c, ok := claims[id]; ok {
+			r.keepClaimLocked(id, c)
 		}
 	}
 	if held {
@@ -518,6 +537,12 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 		pending.CrashPoint("copying", name)
 		r.scheduleLocked(time.Time{})
 	}
+	if moving {
+		pending.CrashPoint("moving", name)
+		if r.s.Elsewhere() && r.s.State != pending.Writing {
+			r.scheduleLocked(time.Time{})
+		}
+	}
 	r.publishLocked()
 	r.mu.Unlock()
 	if held {
@@ -535,16 +560,7 @@ func (r *Record) hold() ([]string, map[string]listing.Claim, bool) {
 	for (r.s.Bytes.Sending() || r.s.Acting || r.s.State == pending.Filling) && !r.s.Gone {
 		r.cond.Wait()
 	}
-	switch {
-	case r.s.Aside && !r.s.Gone:
-		// Its bytes were set aside; the copy in the API that holds the
-		// name goes too.
-		return []string{r.s.File.RemoteID}, maps.Clone(r.s.File.Claims), false
-	case r.s.Gone || r.s.State == pending.Removed:
-		return nil, nil, false
-	}
-	r.s.Held = true
-	return append(slices.Clone(r.s.File.Replaces), r.s.File.RemoteID), maps.Clone(r.s.File.Claims), true
+	return r.s.Hold()
 }
 
 // unhold lets a held record act again (the rename over it failed).
@@ -565,9 +581,7 @@ func (q *Queue) supersede(r *Record) {
 	r.s.Held = false
 	r.s.Waiters.Notify(nil)
 	r.s.File.RemoteID, r.s.File.Replaces = "", nil
-	if r.s.Bytes.Has() {
-		q.spool.RemoveData(r.id) // open files keep their descriptor
-	}
+	r.s.Unlink() // open files keep their descriptor
 	if r.s.File.Attempt != nil {
 		r.s.State = pending.Removed
 		if err := r.s.Save(); err != nil {
@@ -601,22 +615,10 @@ func (q *Queue) Remove(r *Record) error {
 	case r.s.State == pending.Removed:
 		return entry.ErrNotFound
 	}
-	r.s.Waiters.Notify(nil)
-	nothingRemote := r.s.File.RemoteID == "" && len(r.s.File.Replaces) == 0 && r.s.File.Attempt == nil && !r.s.Bytes.Sending()
-	r.s.Unpark() // what the service refused is not to be sent any more
-	prevState := r.s.State
-	r.s.State = pending.Removed
+	nothingRemote, err := r.s.Remove()
 	r.cond.Broadcast() // a change waiting for a copy in
-	if nothingRemote {
-		r.s.Unsave()
-	} else if err := r.s.Save(); err != nil {
-		r.s.State = prevState
+	if err != nil {
 		return err
-	} else {
-		pending.CrashPoint("removed", r.s.File.Name)
-	}
-	if r.s.Bytes.Has() && !r.s.Bytes.Sending() {
-		r.q.spool.RemoveData(r.id) // open files keep their descriptor
 	}
 	if nothingRemote {
 		r.dropLocked()
@@ -632,11 +634,20 @@ func (q *Queue) Remove(r *Record) error {
 // through the API: the record takes the name, also if a write through a
 // descriptor still open changed it meanwhile (its bytes then go up under
 // the new name).
-func (r *Record) APIRenamed(id, name string) {
+func (r *Record) APIRenamed(id, name string) { r.apiChanged(id, nil, name) }
+
+// APIMoved records that the API copy id of an idle record was moved
+// through the API to folder parentID under name, as APIRenamed.
+func (r *Record) APIMoved(id, parentID, name string) { r.apiChanged(id, &parentID, name) }
+
+func (r *Record) apiChanged(id string, parentID *string, name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.s.Gone || r.s.File.RemoteID != id {
 		return
+	}
+	if parentID != nil {
+		r.s.File.ParentID, r.s.File.RemoteParentID = *parentID, nil
 	}
 	r.s.File.Name, r.s.File.RemoteName = name, name
 	if r.s.Saved {
@@ -659,9 +670,7 @@ func (r *Record) APIRemoved(id string) {
 	}
 	r.s.State = pending.Removed
 	r.s.Unsave()
-	if r.s.Bytes.Has() {
-		r.q.spool.RemoveData(r.id) // open files keep their descriptor
-	}
+	r.s.Unlink() // open files keep their descriptor
 	r.dropLocked()
 	r.finishLocked()
 }

@@ -1,18 +1,13 @@
 package writeback
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/pending"
 
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
-	"github.com/ghlfs/ghlfs/cache/internal/locate"
-	"github.com/ghlfs/ghlfs/remote"
 )
 
 // The queue's side of the uploads whose answer's id no listing has shown
@@ -100,39 +95,18 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	}
 	name, removed, remoteID := r.s.File.Name, r.s.State == pending.Removed, r.s.File.RemoteID
 	r.away()
-	found := make(map[string]Entry, len(claims))
-	var unlisted []string
-	var firstErr, quiet error // quiet: a copy not listed yet, said already
-	for id, c := range claims {
-		e := c.Entry(id)
-		ctx, cancel := q.opContext(0)
-		x, err := q.ConfirmEntry(ctx, e)
-		cancel()
-		toTrash := errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID)
-		switch {
-		case toTrash && q.clock.Since(c.At) >= locate.UnlistedGrace:
-			q.log.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
-				name, id, c.At.Format(time.RFC3339), err), "name", name)
-			unlisted = append(unlisted, id)
-		case toTrash:
-			q.log.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
-			quiet = cmp.Or(quiet, err)
-		case err != nil:
-			firstErr = cmp.Or(firstErr, err)
-		default:
-			found[id] = x
-		}
-	}
+	op := func() (context.Context, context.CancelFunc) { return q.opContext(0) }
+	c := q.loc.ConfirmAll(op, name, claims, func(id string) bool { return removed || id != remoteID })
 	alive := r.back()
 	defer r.mu.Unlock()
 	if !alive {
 		return false, nil
 	}
-	if len(found)+len(unlisted) > 0 {
-		for id, x := range found {
+	if len(c.Found)+len(c.Unlisted) > 0 {
+		for id, x := range c.Found {
 			r.s.Confirmed(id, x.ID)
 		}
-		for _, id := range unlisted {
+		for _, id := range c.Unlisted {
 			r.s.Unlisted(id)
 			q.folders.Unclaim(id)
 		}
@@ -142,12 +116,12 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 		pending.CrashPoint("confirmed", name)
 		r.publishLocked()
 	}
-	if firstErr != nil {
-		q.log.Error(fmt.Sprintf("%s: could not find its upload in the library's listing; nothing is changed by a guessed id (will retry): %v", name, firstErr), "name", name)
-		return false, firstErr
+	if c.Err != nil {
+		q.log.Error(fmt.Sprintf("%s: could not find its upload in the library's listing; nothing is changed by a guessed id (will retry): %v", name, c.Err), "name", name)
+		return false, c.Err
 	}
-	if quiet != nil {
-		return false, quiet
+	if c.Quiet != nil {
+		return false, c.Quiet
 	}
 	return true, nil
 }

@@ -1,15 +1,21 @@
 // Package writeback is the cache's write-back queue: every pending change
 // to a file's bytes, as records with explicit states written to the spool
-// before they are acted on (record.go has the table of states and what a
-// restart does with each), carried to the API in the background by the
+// before they are acted on (internal/pending has the table of states and
+// what a restart does with each), carried to the API in the background by the
 // workers (worker.go), and taken up again at the next start (recover.go).
 // It also keeps the changes users make to files with pending bytes
 // (changes.go), the renames the API refuses (recopy.go), the upload
 // limits (limits.go), and its side of the uploads whose answer's id no
 // listing has shown yet (claims.go).
 //
-// Three parts of it are packages of their own, below it:
+// Four parts of it are packages of their own, below it:
 //
+//	pending what one record knows of its file, which the record holds
+//	        (pending.Facts, under Record.mu), and the decisions made from
+//	        it: its states, its bytes in the spool and their open files
+//	        (pending.Bytes, with a lock of its own), the fsyncs waiting,
+//	        the next step a worker takes, what a restart does with it,
+//	        its status; the crash points
 //	spool   what it keeps on disk: the record file's format, its atomic
 //	        and durable writes, the spool read back at start (records of
 //	        another library, of an earlier ghlfs, bytes no record holds),
@@ -22,7 +28,7 @@
 //	        answer stands for, where its bytes are, whether a copy is
 //	        still listed, a file's bytes copied down
 //
-// It imports those three, and listing, content, times, entry and remote:
+// It imports those four, and listing, content, times, entry and remote:
 // it notes its changes in the listings, copies a file's bytes in through
 // the content part, and moves the times users set. Those never call it
 // back but through the functions passed them at construction: the
@@ -38,7 +44,10 @@
 // (an arrow: may be taken while the one above is held), and none is held
 // across a call to the API or the storage host:
 //
-//	Record.mu     one record at a time, never two at once
+//	Record.mu     one record at a time, never two at once; guards the
+//	  │           record's pending.Facts
+//	  │  ├→ pending.Bytes.mu (a leaf: the record's bytes and their open
+//	  │  │        files, read and changed through Facts.Bytes)
 //	  │  ├→ times.Log.mu (a leaf: a time set on a pending file, an
 //	  │  │        upload that landed)
 //	  │  └→ the listing part's locks (an upload noted as it lands, a
@@ -55,8 +64,8 @@
 // held (a record's bytes are copied in with its lock let go: Record.away,
 // Record.back). The listing part calls AdoptedAs and Knows with none of
 // its own locks held, and they take Index.mu, then times.Log.mu after it
-// is let go. The spool and locate have no lock: a record's files are
-// written holding its Record.mu; locate calls the queue back (Exclusions,
+// is let go. The spool, locate and pending.Facts have no lock: a
+// record's files are written holding its Record.mu (Facts.Save); locate calls the queue back (Exclusions,
 // RemoteName: Index.mu, let go, then each record's Record.mu) with no
 // lock held.
 //

@@ -25,7 +25,7 @@ import (
 )
 
 // Queue is the write-back queue: it owns every pending change to a file's
-// bytes, as records with explicit states (record.go), and publishes them
+// bytes, as records with explicit states (internal/pending), and publishes them
 // to the API in the background (worker.go). It also keeps what a file is
 // across uploads: the key the filesystem knows it by.
 type Queue struct {
@@ -108,7 +108,7 @@ func New(rc remote.Backend, cfg Config) (*Queue, error) {
 		caps:     rc.Caps(),
 		ix:       index.New[*Record](cfg.Folders),
 	}
-	q.loc = locate.New(locate.Config{Backend: rc, Folders: cfg.Folders, Content: cfg.Content, Clock: cfg.Clock,
+	q.loc = locate.New(locate.Config{Backend: rc, Folders: cfg.Folders, Content: cfg.Content, Clock: cfg.Clock, Logger: cfg.Logger,
 		Exclusions: q.exclusions, RemoteName: q.remoteName, Located: q.ix.Located})
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	// Whose cache the directory was, before it is claimed (recoverSpool).
@@ -185,6 +185,11 @@ func (q *Queue) Locate(ctx context.Context, e Entry) (Entry, error) { return q.l
 // through the API for a file with no record): if it is the latest copy of
 // a key, it holds the new name.
 func (q *Queue) Renamed(id, name string) { q.ix.Renamed(id, name) }
+
+// Moved records that the API copy id was moved to folder parentID under
+// name (through the API, for a file with no record or an idle one): if
+// it is the latest copy of a key, it is there now.
+func (q *Queue) Moved(id, parentID, name string) { q.ix.Moved(id, parentID, name) }
 
 // ViewGen tells whether a folder's view is still what its records and the
 // keys of the API copies make it.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/pending"
 
@@ -21,7 +19,7 @@ import (
 // id and url change (the README says so). A file whose bytes are not in
 // the spool becomes a record in state copying first: the worker copies
 // its bytes from the old copy's url, through the content layer, into the
-// spool, and it is complete from then on (record.go has the states, and
+// spool, and it is complete from then on (internal/pending has the states, and
 // the crash points "copying" and "copied" name the two new moments).
 // Meanwhile the mount shows the old copy under the new name.
 
@@ -54,7 +52,7 @@ func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, 
 			if r == nil {
 				continue // another change got there first
 			}
-			if err := q.renameRecord(r, name, replace, target, state); err != nil {
+			if err := q.renameRecord(r, name, replace, target, state, nil); err != nil {
 				r.mu.Lock()
 				if r.s.Bytes.Has() {
 					r.s.CloseData()
@@ -66,7 +64,7 @@ func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, 
 			q.log.Debug("a file's rename goes through the queue", "name", e.Name, "to", name, "state", state)
 			return r, nil
 		}
-		err := q.renameRecord(r, name, replace, target, state)
+		err := q.renameRecord(r, name, replace, target, state, nil)
 		if err == ErrNoRecord {
 			continue // it left the queue meanwhile
 		}
@@ -153,7 +151,7 @@ func (r *Record) recopyLocked() error {
 	}
 	copied := r.s.Bytes.Has() && !r.s.Aside && r.s.File.Content == r.s.File.Uploaded
 	if r.s.Bytes.Has() && !copied {
-		if err := r.keepAsideLocked(); err != nil {
+		if err := r.s.KeepAside(); err != nil {
 			return err
 		}
 	}
@@ -163,29 +161,6 @@ func (r *Record) recopyLocked() error {
 	r.s.Copied, r.s.Aside = copied, false
 	pending.CrashPoint("copying", r.s.File.Name)
 	r.publishLocked()
-	return nil
-}
-
-// keepAsideLocked leaves the bytes of a record's spool file (set aside:
-// a write failed) to the open files that read them, and to recovered/,
-// where closedLocked moved them: the copy of its copy in the API goes into
-// a spool file of its own (copyIn), never into theirs. If the spool file
-// is still there (bytes never moved, or a move that failed), its name is
-// freed for the copy: bytes that are not the upload's are set aside
-// first, and if they cannot be, the copy waits (an error). The caller
-// holds r.mu.
-func (r *Record) keepAsideLocked() error {
-	if r.s.Bytes.Is(r.s.DataPath()) {
-		if r.s.Bytes.Damaged(&r.s.File) != "" {
-			r.q.spool.SetAside(r.id, r.s.File.Name, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
-			if _, err := os.Stat(r.s.DataPath()); err == nil {
-				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", entry.ErrUnavailable, r.s.File.Name)
-			}
-		} else if err := r.q.spool.RemoveData(r.id); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("spool: %w", err)
-		}
-	}
-	r.s.Bytes.Keep()
 	return nil
 }
 
@@ -202,27 +177,11 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 		r.mu.Unlock()
 		return err == nil, err
 	}
-	if !r.s.Bytes.Has() {
-		f, err := q.spool.OpenData(r.id)
-		if err != nil {
-			r.mu.Unlock()
-			return false, err
-		}
-		r.s.Bytes.Set(f, 0, r.s.Bytes.Touched())
-	}
-	// The record's own spool file, never bytes set aside (recopyLocked):
-	// what an earlier try copied in goes.
-	if err := r.s.Bytes.Truncate(0, r.s.Bytes.Touched()); err != nil {
+	// What an earlier try copied in goes.
+	src, answered, err := r.s.Refill()
+	if err != nil {
 		r.mu.Unlock()
 		return false, err
-	}
-	src := Entry{Key: r.key, ID: r.s.File.RemoteID, ParentID: r.s.File.ParentID, Name: r.s.File.RemoteName, Size: -1}
-	src.SetURL(r.s.File.RemoteURL)
-	var answered time.Time
-	if c, ok := r.s.File.Claims[src.ID]; ok {
-		src = c.Entry(src.ID)
-		src.Key = r.key
-		answered = c.At
 	}
 	data := r.s.Bytes.Send()
 	r.s.CopyErr = nil

@@ -10,8 +10,9 @@ import (
 )
 
 // recoverSpool takes up the records a previous run left, by the table in
-// record.go, and queues what they still need. The spool refuses a cache
-// directory holding records of another library (spool.Recover).
+// internal/pending (facts.go, Resume), and queues what they still need.
+// The spool refuses a cache directory holding records of another library
+// (spool.Recover).
 func (q *Queue) recoverSpool(dir string, lib spool.Library) error {
 	found, err := q.spool.Recover(dir, lib)
 	if err != nil {

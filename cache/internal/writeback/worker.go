@@ -64,7 +64,7 @@ func (q *Queue) process(r *Record) {
 // more to do at once.
 func (q *Queue) step(r *Record) (bool, error) {
 	r.mu.Lock()
-	switch r.s.Next(q.clock.Now(), q.isDraining()) {
+	switch r.s.Next(q.clock.Now(), q.isDraining(), q.caps) {
 	case pending.Recheck:
 		// Its last writer closed it, but it could not be marked complete
 		// then (a full disk, say): again now.
@@ -86,6 +86,8 @@ func (q *Queue) step(r *Record) (bool, error) {
 		r.scheduleLocked(r.s.File.Due)
 	case pending.Send:
 		return q.upload(r)
+	case pending.Move:
+		return q.moveRemote(r)
 	case pending.Rename:
 		return q.renameRemote(r)
 	case pending.Retire:
@@ -135,7 +137,8 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	exclude = append(exclude, q.ix.KnownIDs()...)
 
 	ctx, cancel := q.opContext(0)
-	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude})
+	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude,
+		Into: a.Into, BaseRev: a.BaseRev})
 	cancel()
 
 	alive := r.back()
@@ -146,28 +149,16 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	if !alive {
 		return false, nil
 	}
-	if r.s.File.Attempt == nil || *r.s.File.Attempt != a {
+	switch r.s.Looked(a, found, ok) {
+	case pending.LookAgain:
 		return true, nil // changed meanwhile: look again
-	}
-	switch {
-	case !ok:
-		r.s.NotSent()
-		if (!r.s.Bytes.Has() || r.s.Aside) && r.s.State != pending.Removed {
-			// Nothing to send (bytes set aside at a restart): what remains
-			// is the copy that owns the name.
-			r.dataLessLocked()
-			return true, nil
-		}
-	case a.Content == r.s.File.Content && (r.s.State == pending.Complete || r.s.State == pending.Uploading):
+	case pending.NoBytes:
+		r.dataLessLocked()
+		return true, nil
+	case pending.TheUpload:
 		q.log.Info("an earlier upload had landed; not sending it again", "name", a.Name, "id", found.ID)
 		r.landedLocked(found, a)
 		return true, nil
-	default:
-		// Bytes that were changed since, or a file removed since.
-		if !slices.Contains(r.s.File.Replaces, found.ID) {
-			r.s.File.Replaces = append(r.s.File.Replaces, found.ID)
-		}
-		r.s.NotSent()
 	}
 	if err := r.s.Save(); err != nil {
 		return false, err
@@ -196,6 +187,11 @@ func (q *Queue) upload(r *Record) (bool, error) {
 		return true, nil
 	}
 	a := spool.Attempt{At: q.clock.Now(), Name: r.s.File.Name, ParentID: r.s.File.ParentID, Size: r.s.Bytes.Size(), Content: r.s.File.Content}
+	if !q.caps.NewIDPerUpload && !r.s.Elsewhere() {
+		// The upload lands as a new version of the copy that holds the
+		// name (none for a new file): a lost answer is looked for as one.
+		a.Into, a.BaseRev = r.s.File.RemoteID, r.s.File.RemoteRev
+	}
 	r.s.File.Attempt = &a
 	if err := r.s.Set(pending.Uploading); err != nil {
 		r.s.File.Attempt = nil
@@ -352,6 +348,55 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 	return true, nil
 }
 
+// moveRemote moves the copy that owns the name to the folder the file
+// was moved to, under its name (Backend.Move), as renameRemote renames
+// it. Called with r.mu held; it lets go of it.
+func (q *Queue) moveRemote(r *Record) (bool, error) {
+	id, name, parent, from := r.s.File.RemoteID, r.s.File.Name, r.s.File.ParentID, r.s.RemoteParent()
+	e := Entry{ID: id, Key: r.key, Name: r.s.File.RemoteName, ParentID: from, Size: -1}
+	if latest, ok := q.ix.Latest(r.key); ok && latest.ID == id {
+		e = latest
+	} else if st, ok := q.folders.Cached(from); ok {
+		if i := slices.IndexFunc(st.Entries(), func(x Entry) bool { return x.ID == id }); i >= 0 {
+			e = st.Entries()[i]
+		}
+	}
+	e.ParentID = from
+	r.away()
+	ctx, cancel := q.opContext(0)
+	err := q.folders.Move(ctx, e, parent, name)
+	cancel()
+	if errors.Is(err, entry.ErrNotFound) {
+		q.log.Warn(fmt.Sprintf("%s: its copy in the library is gone; nothing to move", name), "name", name, "id", id)
+		err = nil
+	}
+	if err == nil {
+		q.ix.Moved(id, parent, name)
+	}
+	alive := r.back()
+	defer r.mu.Unlock()
+	if err != nil {
+		q.log.Error(fmt.Sprintf("%s: could not move it in the library (will retry): %v", name, err), "name", name)
+		return false, err
+	}
+	if !alive {
+		return false, nil
+	}
+	pending.CrashPoint("moved", name)
+	if r.s.File.RemoteID == id {
+		r.s.File.RemoteName = name
+		r.s.File.RemoteParentID = nil
+		if parent != r.s.File.ParentID { // moved on meanwhile
+			r.s.File.RemoteParentID = &parent
+		}
+		if err := r.s.Save(); err != nil {
+			return false, err
+		}
+		r.publishLocked()
+	}
+	return true, nil
+}
+
 // retire sends the copies a landed upload supersedes to the trash; with
 // all (a removed file), every copy of the file, and then drops the
 // record. Called with r.mu held; it lets go of it.
@@ -365,7 +410,7 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 		}
 		kept, failed = "removed here, but its copy", "removed, but its copy"
 	} else {
-		if r.s.State != pending.Retiring {
+		if r.s.State == pending.Uploaded {
 			if err := r.s.Set(pending.Retiring); err != nil {
 				r.mu.Unlock()
 				return false, err
@@ -374,8 +419,16 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 		pending.CrashPoint("retiring", r.s.File.Name)
 	}
 	name, parent := r.s.File.Name, r.s.File.ParentID
+	var away []string // the copy still in the folder the file was moved from
+	if all && r.s.File.RemoteParentID != nil && r.s.File.RemoteID != "" {
+		ids, away = slices.DeleteFunc(ids, func(id string) bool { return id == r.s.File.RemoteID }), []string{r.s.File.RemoteID}
+	}
+	from := r.s.RemoteParent()
 	r.away()
-	err := q.trash(name, parent, ids)
+	err := q.trash(name, from, away)
+	if err == nil {
+		err = q.trash(name, parent, ids)
+	}
 	alive := r.back()
 	defer r.mu.Unlock()
 	if err != nil && r.cannotTrashLocked(err) {
