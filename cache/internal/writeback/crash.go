@@ -16,6 +16,7 @@ var (
 )
 
 func crashPoint(point, name string) {
+	testCrash(point, name)
 	if point != crashAt || (crashName != "" && crashName != name) {
 		return
 	}
