@@ -18,6 +18,7 @@ var (
 // CrashPoint names a moment of the write path a test can stop the
 // process at (above).
 func CrashPoint(point, name string) {
+	testCrash(point, name)
 	if point != crashAt || (crashName != "" && crashName != name) {
 		return
 	}
