@@ -20,7 +20,7 @@ import (
 // a listing shows the file, and nothing is renamed or removed by it:
 //
 //   - Every listing of its folder that comes in is searched for it (by
-//     id, else by url): found, it is adopted (adopted, listedAs), the
+//     id, else by url), and the one stored when it is claimed: found, it is adopted (adopted, listedAs), the
 //     entry that stood for it gives way to the listed one, and the queue
 //     re-keys the listed id as the file (Config.Adopted:
 //     writeback.Queue.AdoptedAs).
@@ -52,20 +52,37 @@ type adoption struct {
 }
 
 // Claim notes an upload whose answer's id is unconfirmed: listings of its
-// folder are searched for it from now on.
+// folder are searched for it from now on, and so is the one stored now.
+// (A claim made for an entry of a listing an earlier mount saved, as a
+// removal of it is, may come after the folder's listing came in: that
+// listing shows the file by its listed id, and no later one may come
+// before the queue's own look-up; until then the file the removal hides
+// by its answer's id showed again under the listed one.)
 func (f *Folders) Claim(id string, c Claim) {
 	if id == "" {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if _, done := f.adopted[id]; done {
+		f.mu.Unlock()
 		return
 	}
 	if f.claims[c.ParentID] == nil {
 		f.claims[c.ParentID] = make(map[string]Claim)
 	}
 	f.claims[c.ParentID][id] = c
+	var done, guesses []adoption
+	// Not before Start: the claims a restart takes up are matched by the
+	// listings that come in, as the saved ones are revalidated.
+	if st, ok := f.Cached(c.ParentID); ok && f.started {
+		done, guesses = f.matchLocked(c.ParentID, st.entries)
+		if len(done) > 0 {
+			f.resolveStoredLocked(c.ParentID)
+		}
+	}
+	f.mu.Unlock()
+	f.tellAdopted(done)
+	f.adoptGuesses(guesses)
 }
 
 // Unclaim forgets an upload whose file no listing showed, when nothing
@@ -141,18 +158,26 @@ func (f *Folders) Adopt(id string, x Entry) bool {
 	f.mu.Lock()
 	done := f.adoptLocked(id, x)
 	if done {
-		if old, ok := f.Cached(x.ParentID); ok {
-			if entries, changed := f.resolveLocked(old.entries, false); changed {
-				entry.Sort(entries)
-				f.storeLocked(x.ParentID, &State{entries: entries, fetched: old.fetched, start: old.start, upto: old.upto, stale: old.stale})
-			}
-		}
+		f.resolveStoredLocked(x.ParentID)
 	}
 	f.mu.Unlock()
 	if done {
 		f.tellAdopted([]adoption{{answer: id, listed: x}})
 	}
 	return done
+}
+
+// resolveStoredLocked rewrites the stored listing of a folder after an
+// adoption (resolveLocked). The caller holds mu.
+func (f *Folders) resolveStoredLocked(folderID string) {
+	old, ok := f.Cached(folderID)
+	if !ok {
+		return
+	}
+	if entries, changed := f.resolveLocked(old.entries, false); changed {
+		entry.Sort(entries)
+		f.storeLocked(folderID, &State{entries: entries, fetched: old.fetched, start: old.start, upto: old.upto, stale: old.stale})
+	}
 }
 
 // adoptLocked records an adoption; false if id was adopted already. The

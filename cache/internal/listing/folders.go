@@ -75,6 +75,10 @@ type Folders struct {
 	checked  bool                 // guarded by mu: whether that was looked at
 	pass     *libraryPass         // guarded by mu: the pass over the whole library under way, if any
 	stopped  bool                 // guarded by mu: Stop was called; no background work starts
+	// started is set by Start: the front is whole, and Config.Adopted
+	// and Known may be called from a claim (before it, the write-back
+	// queue is still being made, and its records' claims taken up).
+	started bool // guarded by mu
 	// revalidating holds the folders being listed again in the background.
 	revalidating map[string]bool // guarded by mu
 	passes       int             // guarded by mu: passes over the whole library completed
@@ -218,6 +222,9 @@ func New(rc remote.Backend, cfg Config) *Folders {
 // library and polls of its latest changes (keepInSync); else, with a
 // PollInterval, polls of the folders in use. Stop ends it.
 func (f *Folders) Start() {
+	f.mu.Lock()
+	f.started = true
+	f.mu.Unlock()
 	switch {
 	case f.cfg.ListAll:
 		f.bg.Add(1)
