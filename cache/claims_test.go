@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/testlog"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
@@ -390,4 +391,78 @@ func TestReplaceUnlistedTrashesTheOldCopy(t *testing.T) {
 		t.Fatalf("after a restart a.txt reads %q", got)
 	}
 	noGuessedIDs(t, e)
+}
+
+// An fsync of a file whose record still looks for a copy to trash that
+// its folder's listing does not show yet waits, and succeeds once its
+// bytes are in the library: "not listed yet" is no failure of its, and
+// never ENOENT for a file the user has. (The look-up's "not yet" used to
+// reach the fsync as ErrNotFound: fsrand under upload-id-differs with
+// upload-no-url saw fsync fail with ENOENT on a file it had just
+// written.)
+func TestFsyncWhileACopyToTrashIsUnlisted(t *testing.T) {
+	log := &testlog.Buf{}
+	e := quirkWB(t, []string{ghltest.QuirkUploadIDDiffers}, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	ctx := context.Background()
+	e.uploaded(t, "a.txt", "one")
+	e.rt.hidden.Store("a.txt")
+	e.write(t, "a.txt", "two")
+	e.clock.Advance(delay)
+	eventually(t, "the look-up of the old copy", func() bool {
+		return slices.ContainsFunc(log.Lines("INFO"), func(l string) bool { return strings.Contains(l, "not in its folder's listing") })
+	})
+	l, err := e.store.ListDir(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(l.Entries, func(x Entry) bool { return x.Name == "a.txt" })
+	if i < 0 {
+		t.Fatalf("a.txt not shown: %v", l.Entries)
+	}
+	h, err := e.store.Open(ctx, l.Entries[i], true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	if _, err := h.Write(ctx, []byte("three"), 0); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.Fsync(ctx) }()
+	// The record looks for the old copy again, still unlisted, while the
+	// fsync waits.
+	before := len(log.Lines("INFO"))
+	eventually(t, "another look-up of the old copy", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("fsync returned %v while the old copy is not listed yet", err)
+		default:
+		}
+		e.clock.Advance(time.Second)
+		return len(log.Lines("INFO")) > before
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("fsync returned %v while the old copy is not listed yet", err)
+	default:
+	}
+	e.rt.hidden.Store("")
+	eventually(t, "the fsync", func() bool {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("fsync: %v", err)
+			}
+			return true
+		default:
+			e.clock.Advance(time.Second)
+			return false
+		}
+	})
+	e.settle(t)
+	if got := live(e.srv, "a.txt"); len(got) != 1 || got[0] != "three" {
+		t.Fatalf("the library holds %q", got)
+	}
 }

@@ -52,7 +52,13 @@ func (l *Locator) Confirm(ctx context.Context, e Entry) (Entry, error) {
 		return x, nil
 	}
 	if err != nil {
-		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, entry.Translate(err))
+		kind := entry.Translate(err)
+		if errors.Is(err, remote.ErrUnconfirmed) {
+			// Not listed (yet): not known to be gone either, so never
+			// ENOENT for a file the user has.
+			kind = fmt.Errorf("%w: %w", entry.ErrUnavailable, err)
+		}
+		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, kind)
 	}
 	x := entry.Of(found)
 	x.ParentID = e.ParentID

@@ -1,5 +1,7 @@
 package pending
 
+import "errors"
+
 // Waiters are the fsyncs (or closes in sync mode) waiting for the upload
 // of a version of the bytes. They are guarded by the record's lock, as
 // the rest of Facts.
@@ -50,6 +52,9 @@ func (ws *Waiters) Notify(err error) {
 // them is not theirs), and, when the step failed, those whose version was
 // not uploaded, with its error.
 func (ws *Waiters) Settle(uploaded uint64, stepErr error) {
+	if errors.As(stepErr, new(laterError)) {
+		stepErr = nil // not a failure of theirs: they wait on
+	}
 	keep := ws.list[:0]
 	for _, w := range ws.list {
 		switch {
@@ -63,3 +68,18 @@ func (ws *Waiters) Settle(uploaded uint64, stepErr error) {
 	}
 	ws.list = keep
 }
+
+// Later marks a step's error that says only "not yet" (a copy to trash
+// that its folder's listing does not show yet): the step is tried again,
+// and the fsyncs waiting for a later upload of the record keep waiting
+// rather than fail with it (Settle).
+func Later(err error) error {
+	if err == nil {
+		return nil
+	}
+	return laterError{err}
+}
+
+type laterError struct{ error }
+
+func (e laterError) Unwrap() error { return e.error }

@@ -121,7 +121,7 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 		return false, c.Err
 	}
 	if c.Quiet != nil {
-		return false, c.Quiet
+		return false, pending.Later(c.Quiet)
 	}
 	return true, nil
 }
