@@ -79,3 +79,17 @@ func TestStatusText(t *testing.T) {
 		t.Errorf("bounded: %d bytes", len(got))
 	}
 }
+
+// The API line names a limit only where the service publishes one:
+// ImageKit publishes none, and "limit 0" read as a limit of nothing.
+func TestAPILineWithoutPublishedLimits(t *testing.T) {
+	now := time.Now()
+	got := apiLine(apiStatus{Calls10s: 3, CallsToday: 40}, false, now)
+	if want := "API: 3 calls in the last 10 s, 40 today"; !strings.HasPrefix(got, want) || strings.Contains(got, "limit") {
+		t.Errorf("no limits: %q, want it to begin %q and name no limit", got, want)
+	}
+	got = apiLine(apiStatus{Calls10s: 3, Limit10s: 100, Pacing10s: 90, CallsToday: 40, LimitDaily: 200000}, false, now)
+	if want := "API: 3 calls in the last 10 s (limit 100; ghlfs keeps to 90), 40 today (limit 200,000)"; !strings.HasPrefix(got, want) {
+		t.Errorf("HighLevel's limits: %q, want it to begin %q", got, want)
+	}
+}

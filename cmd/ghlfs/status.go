@@ -329,11 +329,22 @@ func apiLine(a apiStatus, named bool, now time.Time) string {
 	if named {
 		b.WriteString(" (" + clean(a.Location) + ")")
 	}
-	fmt.Fprintf(&b, ": %s in the last 10 s (limit %d", count(a.Calls10s, "call"), a.Limit10s)
-	if a.Pacing10s > 0 {
-		fmt.Fprintf(&b, "; ghlfs keeps to %d", a.Pacing10s)
+	// A limit of 0 is one the service does not publish (ImageKit's).
+	var window []string
+	if a.Limit10s > 0 {
+		window = append(window, fmt.Sprintf("limit %d", a.Limit10s))
 	}
-	fmt.Fprintf(&b, "), %s today (limit %s)", thousands(a.CallsToday), thousands(a.LimitDaily))
+	if a.Pacing10s > 0 {
+		window = append(window, fmt.Sprintf("ghlfs keeps to %d", a.Pacing10s))
+	}
+	fmt.Fprintf(&b, ": %s in the last 10 s", count(a.Calls10s, "call"))
+	if len(window) > 0 {
+		b.WriteString(" (" + strings.Join(window, "; ") + ")")
+	}
+	fmt.Fprintf(&b, ", %s today", thousands(a.CallsToday))
+	if a.LimitDaily > 0 {
+		fmt.Fprintf(&b, " (limit %s)", thousands(a.LimitDaily))
+	}
 	if a.RateLimited > 0 {
 		fmt.Fprintf(&b, ", %d refused with 429", a.RateLimited)
 	}
