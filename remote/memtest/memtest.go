@@ -511,7 +511,6 @@ func (b *Backend) removeLocked(ids []string, permanent bool) error {
 // (NotDoneError.Reason), as ImageKit's errors[].error gives one.
 const RefusalReason = "Error in deleting tags"
 
-
 // Stats counts the calls by Op ("memtest Upload") and status (0: the
 // answer was lost).
 func (b *Backend) Stats() remote.Stats {
