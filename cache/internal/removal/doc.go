@@ -28,8 +28,8 @@
 // The worker sends what is queued, up to the bound, as soon as one of
 // these holds: the batch is full; someone waits for a removal (an unlink
 // with --write-back-delay 0, an rmdir of its folder, a create onto its
-// name, a drain); or no removal was queued for Config.Quiet (a short
-// pause: the end of an rm). A batch takes only what is already queued,
+// name, a drain); or no removal was queued for Config.Quiet (a second
+// by default: the end of an rm). A batch takes only what is already queued,
 // so a waiting unlink never waits for another user's removals beyond
 // those, and no removal waits for the write-back delay.
 //

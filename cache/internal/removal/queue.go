@@ -21,8 +21,10 @@ import (
 
 // DefaultQuiet is how long the queue waits for another removal, when
 // nobody waits for those it holds, before it sends them: longer than
-// the gap between two unlinks of one rm, far shorter than a user waits.
-const DefaultQuiet = 100 * time.Millisecond
+// the gap between two unlinks of one rm on a loaded machine (an unlink
+// through FUSE took up to 60 ms in the race-built integration tests),
+// short beside the write-back delay.
+const DefaultQuiet = time.Second
 
 // maxBackoff bounds the wait before queued removals are sent again after
 // a transient failure.
@@ -55,10 +57,11 @@ type Config struct {
 // item is one removal: queued, or in a batch being sent. Its fields
 // other than f and sid are guarded by Queue.mu.
 type item struct {
-	f    File
-	sid  string
-	sync bool // the unlink itself waits for the answer (no write-back delay)
-	wait int  // how many wait for it (the unlink, an rmdir, a drain)
+	f      File
+	sid    string
+	sync   bool // the unlink itself waits for the answer (no write-back delay)
+	queued bool // written to the spool and queued (else being written)
+	wait   int  // how many wait for it (the unlink, an rmdir, a drain)
 	// tries counts the batches it was sent in; sending is set while one
 	// is under way.
 	tries   int
@@ -159,6 +162,7 @@ func (q *Queue) Close() {
 // addLocked queues it: hidden from its folder's view from now on. mu
 // held (or the queue not shared yet).
 func (q *Queue) addLocked(it *item) {
+	it.queued = true
 	q.queue = append(q.queue, it)
 	q.byID[it.f.ID] = it
 	q.inFolder[it.f.ParentID]++
@@ -260,11 +264,18 @@ func (q *Queue) Holds(folderID string) int {
 	return q.inFolder[folderID]
 }
 
-// Len counts the removals not applied yet.
+// Len counts the removals queued (written to the spool) and not applied
+// yet.
 func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.byID)
+	n := 0
+	for _, it := range q.byID {
+		if it.queued {
+			n++
+		}
+	}
+	return n
 }
 
 // Removing reports whether id's removal is queued or under way.
@@ -305,9 +316,7 @@ func (q *Queue) WaitName(ctx context.Context, folderID, name string) error {
 // once; it returns how many are still queued.
 func (q *Queue) Drain(ctx context.Context) int {
 	q.await(ctx, func(*File) bool { return true })
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.byID)
+	return q.Len()
 }
 
 // await makes the removals match selects urgent, and waits until each
@@ -557,11 +566,11 @@ func (q *Queue) apply(batch []*item, res map[string]outcome, why map[string]erro
 	var requeue []*item
 	var finished []*item
 	for _, it := range batch {
-		it.tries++
 		it.sending = false
 		switch res[it.f.ID] {
 		case again:
 			if !it.sync {
+				it.tries++ // a waiter stops waiting for it now
 				requeue = append(requeue, it)
 				continue
 			}
@@ -603,6 +612,7 @@ func (q *Queue) apply(batch []*item, res map[string]outcome, why map[string]erro
 
 	q.mu.Lock()
 	for _, it := range finished {
+		it.tries++
 		q.finishLocked(it, why[it.f.ID])
 	}
 	close(q.round)
