@@ -68,9 +68,10 @@
 //
 // # Faults
 //
-// Faults (Fault500, FaultCut, Down) as ghltest's, and CutNext: the next
-// request of an endpoint is carried out and its connection cut before
-// any answer.
+// Faults (Fault500, Fault429, FaultCut, UploadDelay, Down) as ghltest's
+// (a 429 with ImageKit's rate-limit headers, X-RateLimit-Reset in ms),
+// and CutNext: the next request of an endpoint is carried out and its
+// connection cut before any answer.
 //
 // # Test API
 //
