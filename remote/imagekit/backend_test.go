@@ -360,3 +360,33 @@ func TestRemoveUnseenFolder(t *testing.T) {
 		t.Errorf("%d listings to find one folder among 4 (a walk for each id?)", n)
 	}
 }
+
+// TestReadAfterRename: a file's url is its path; a read by the url listed
+// before a rename or a move (this client's, another's, its folder's)
+// finds the file where it is now, by one look at its details; a file
+// that is gone stays ErrNotFound.
+func TestReadAfterRename(t *testing.T) {
+	ctx := context.Background()
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	data := []byte("the bytes of a.png")
+	id := srv.AddFile("", "a.png", data)
+	it := listAll(t, b, "")[0]
+	ref := remote.FileRef{ID: id, Rev: it.Rev, URL: it.URL}
+	if err := b.Rename(ctx, id, "b.png"); err != nil {
+		t.Fatal(err)
+	}
+	dir := srv.AddFolder("", "d")
+	listAll(t, b, "")
+	if err := b.Move(ctx, id, dir, "b.png"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	n, err := b.ReadAt(ctx, ref, [][]byte{buf}, 0)
+	if err != io.EOF || !bytes.Equal(buf[:n], data) {
+		t.Errorf("a read by the url of before the rename and the move: %q, %v", buf[:n], err)
+	}
+	srv.Remove(id)
+	if _, err := b.ReadAt(ctx, ref, [][]byte{buf}, 0); !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("a read of a file removed: %v, want ErrNotFound", err)
+	}
+}
