@@ -23,3 +23,21 @@ func TestErrnoOfStaleCopy(t *testing.T) {
 		t.Errorf("a name the service would rewrite: %v, want EINVAL", got)
 	}
 }
+
+// A create refused for its name says so (EINVAL, EEXIST), not EIO as a
+// failed write does: nothing was written.
+func TestCreateErrno(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want syscall.Errno
+	}{
+		{fmt.Errorf("%w: a b.txt: ImageKit would store it as a_b.txt", cache.ErrInvalid), syscall.EINVAL},
+		{fmt.Errorf("%w: the folder holds A.txt", cache.ErrExists), syscall.EEXIST},
+		{fmt.Errorf("%w: 503", cache.ErrUnavailable), syscall.EIO},
+		{cache.ErrReadOnly, syscall.EROFS},
+	} {
+		if got := createErrno(c.err); got != c.want {
+			t.Errorf("%v: %v, want %v", c.err, got, c.want)
+		}
+	}
+}
