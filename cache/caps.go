@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ghlfs/ghlfs/cache/internal/writeback"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -51,9 +52,12 @@ func (s *Store) checkName(ctx context.Context, parentID, name string, dir bool, 
 // replacing replace, an item of that folder, if not nil: on the server
 // (Backend.Move) where the service moves that kind of item (Caps.Move
 // for files, Caps.MoveFolders for folders), else ErrCrossFolder (EXDEV:
-// mv copies, then removes), as it is on HighLevel. A file the
-// write-back queue holds (bytes pending, or uploaded in this mount) is
-// ErrCrossFolder too: the queue cannot follow a move yet. The item
+// mv copies, then removes), as it is on HighLevel. A file with pending
+// bytes moves in the write-back queue (its copy in the API follows, by
+// Backend.Move, before its bytes are sent: writeback.Queue.Move); one
+// uploaded in this mount moves on the server, and the queue's note of
+// its latest copy follows (Queue.Moved). A file replaced that has
+// pending bytes itself is ErrCrossFolder (mv copies onto it). The item
 // replaced goes first (a folder only if empty), then e moves: a failure
 // between leaves e where it was, never neither.
 func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replace *Entry) error {
@@ -68,13 +72,11 @@ func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replac
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	e, r := s.resolve(e)
-	if _, uploaded := s.q.Latest(e.Key); r != nil || uploaded || e.Pending || e.Unconfirmed() {
-		return fmt.Errorf("%w: %s has changes the write-back queue holds", ErrCrossFolder, e.Name)
-	}
+	e, src := s.resolve(e)
 	var rep Entry
+	var target *writeback.Record
 	if replace != nil {
-		rep = *replace
+		rep, target = s.resolve(*replace)
 		if rep.Key == e.Key {
 			return nil
 		}
@@ -83,6 +85,34 @@ func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replac
 		}
 	}
 	if err := s.checkName(ctx, parentID, name, e.IsDir, e.Key, rep.Key); err != nil {
+		return err
+	}
+	idle := false
+	if src != nil {
+		var api *Entry
+		if replace != nil && target == nil {
+			api = &rep
+		}
+		err := s.q.Move(src, parentID, name, api, target)
+		switch {
+		case errors.Is(err, writeback.ErrIdle):
+			idle = true
+		case !errors.Is(err, writeback.ErrNoRecord):
+			return err
+		}
+		// A file of the API: nothing pending for it, or it left the queue
+		// between the look and the move.
+		e, _ = s.resolve(e)
+	}
+	if e.Pending {
+		return ErrNotFound
+	}
+	if target != nil {
+		return fmt.Errorf("%w: %s, which the move would replace, has changes the write-back queue holds", ErrCrossFolder, rep.Name)
+	}
+	// Never by an id that no listing has shown (claims.go).
+	e, err := s.confirm(ctx, e, src)
+	if err != nil {
 		return err
 	}
 	if replace != nil {
@@ -95,7 +125,14 @@ func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replac
 			return err
 		}
 	}
-	return s.folders.Move(ctx, e, parentID, name)
+	if err := s.folders.Move(ctx, e, parentID, name); err != nil {
+		return err
+	}
+	s.q.Moved(e.ID, parentID, name)
+	if idle {
+		src.APIMoved(e.ID, parentID, name)
+	}
+	return nil
 }
 
 // followCaps drops the options the service cannot serve, saying so once:
@@ -146,10 +183,8 @@ func (s *Store) removeReplaced(ctx context.Context, rep Entry) error {
 // locate returns e with the address of its bytes, where the service
 // reads bytes from a url its listings give (Caps.PublicURL), or an
 // upload's answer may name the file by another id than its listing;
-// elsewhere the id (and version) name the bytes, and nothing is asked.
+// elsewhere the id (and version) name the bytes, and nothing is asked
+// (locate.Locator.Locate follows Caps).
 func (s *Store) locate(ctx context.Context, e Entry) (Entry, error) {
-	if !s.caps.PublicURL && !e.Unconfirmed() {
-		return e, nil
-	}
 	return s.q.Locate(ctx, e)
 }

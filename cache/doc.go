@@ -16,10 +16,21 @@
 //	      stats and cache usage for cmd; the error kinds and Entry,
 //	      re-exported from entry; the cache dir's lock (LockDir)
 //	  └─ internal/writeback   the write-back queue: every pending change
-//	     │        to a file's bytes, as records with explicit, persisted
-//	     │        states; the workers that carry them to the API; what a
-//	     │        file is across uploads (its key, its latest copy);
-//	     │        recovery, renames by upload, upload limits, crash points
+//	     │        to a file's bytes, as records; the workers that carry
+//	     │        them to the API; what a restart does with each; renames
+//	     │        by upload, upload limits
+//	     ├─ internal/pending  one record's file: its explicit, persisted
+//	     │        states, its bytes in the spool and their open files
+//	     │        (Bytes), the fsyncs waiting, the decisions made from
+//	     │        them (the next step, what a restart does), crash points
+//	     ├─ internal/spool    what the queue keeps on disk: the record
+//	     │        file's format, its durable writes, the spool read back
+//	     │        at start, recovered/ and owner.json
+//	     ├─ internal/index    what the records share under one lock: the
+//	     │        records by key, each folder's overlay, what a file is
+//	     │        across uploads (its key, its latest copy), the work list
+//	     ├─ internal/locate   the queue's look-ups in the library: the
+//	     │        listed file an upload's answer is, where its bytes are
 //	     ├─ internal/listing  listings with TTLs, the journal of changes
 //	     │   │    made through the mount, uploads whose id no listing has
 //	     │   │    shown yet (claims), passes and polls
@@ -33,13 +44,20 @@
 //	internal/fsync   a directory synced (the spool, the snapshot's mark)
 //	internal/testlog a logger's lines, for tests alone
 //
-// The front imports writeback, listing, snapshot, content, times and
-// entry (it calls each part directly where the queue has no say: a folder
-// listed, made or removed, bytes read); writeback imports listing,
-// content, times, entry and fsync; listing imports snapshot and entry,
-// snapshot entry and fsync, content entry alone, and listing and content
-// never import each other; entry imports nothing of the cache (times and
-// fsync nothing at all). None imports a backend's own
+// The front imports writeback, pending (an upload's status), listing,
+// snapshot, content, times and entry (it calls each part directly where
+// the queue has no say: a folder listed, made or removed, bytes read);
+// writeback imports pending, spool, index, locate, listing, content,
+// times and entry; pending imports spool, index, listing and entry, and
+// never writeback (a record holds its pending.Facts and calls them
+// down); spool imports listing and
+// fsync, index listing and entry, locate listing, content and entry, and
+// none of those three imports writeback or another of them (the queue
+// hands locate the functions it calls back, and the index holds the
+// queue's records without calling them); listing imports snapshot and
+// entry, snapshot entry and fsync, content entry alone, and listing and
+// content never import each other; entry imports nothing of the cache
+// (times and fsync nothing at all). None imports a backend's own
 // package: remote's interface and types are all they know of one.
 //
 // # The import rule
@@ -79,15 +97,18 @@
 //	  │                 let go of before a read, a write or a call to
 //	  │                 the API
 //	  ↓
-//	writeback.Record.mu one record at a time, never two at once
+//	writeback.Record.mu one record at a time, never two at once; it
+//	  │                 guards the record's pending.Facts
+//	  │  ├→ pending.Bytes.mu (leaf: the record's bytes and open files)
 //	  │  ├→ times.Log.mu (leaf: a time set on a pending file, an upload
 //	  │  │              that landed)
 //	  │  └→ listing's locks, below (an upload noted as it lands, a claim
 //	  │                 kept)
 //	  ↓
-//	writeback.Queue.mu  the records' index, keys and latest copies,
+//	index.Index.mu      the records' index, keys and latest copies,
 //	  │                 overlays, the work list, and the records' busy,
-//	  │                 queued and again
+//	  │                 queued and again (the queue's, in a package of
+//	  │                 its own below it; spool and locate have no lock)
 //	  ↓
 //	listing.Folders.mu  the journal, claims and adoptions, the passes
 //	  ├→ listing.Folders.lmu (leaf: the stored listings, a RWMutex)
@@ -102,7 +123,7 @@
 // Waiting for a record's upload to end (a write into a file whose bytes
 // are being sent) is a wait on Record.cond, which releases Record.mu; a
 // worker waiting for work, or a drain for progress, waits on a condition
-// of Queue.mu, which releases it. A record's worker lets go of Record.mu
+// of Index.mu, which releases it. A record's worker lets go of Record.mu
 // across each call to the API (Record.away, Record.back). Each part's
 // doc.go has its own order in more detail.
 //
@@ -149,8 +170,10 @@
 //	                 name the version (Entry.FileRef); the snapshot keeps
 //	                 it (snapRev)
 //	PublicURL        an entry without a url is looked up in its folder's
-//	                 listing before a read only where bytes come from
-//	                 urls (front: Store.locate)
+//	                 listing before a read, or before its bytes are
+//	                 copied in to change them, only where bytes come from
+//	                 urls (locate.Locator.Locate, for the front and the
+//	                 write-back queue)
 //	ValidName        a create, mkdir, rename or move to a name the
 //	                 service would rewrite is ErrInvalid, before any
 //	                 call (front: Store.checkName)
@@ -161,10 +184,19 @@
 //	                 that file first, then renames (Store.Rename)
 //	Move,            a rename across folders of a file, of a folder, is
 //	MoveFolders      Backend.Move (Store.Move, which fs calls); else
-//	                 ErrCrossFolder (EXDEV: mv copies), as is a file the
-//	                 write-back queue holds
+//	                 ErrCrossFolder (EXDEV: mv copies). A file with
+//	                 pending bytes moves in the write-back queue, whose
+//	                 worker moves its copy (writeback: Queue.Move,
+//	                 moveRemote); one uploaded in this mount moves on the
+//	                 server, and the queue follows (Queue.Moved)
 //	MaxUpload        the largest upload by type (writeback: limits.go)
-//	NewIDPerUpload   what a replace does (writeback)
+//	NewIDPerUpload   what a replace does (writeback): a new copy, then the
+//	                 old one retires; else a new version of the same id,
+//	                 which never retires, a rename sent before the upload,
+//	                 and a lost answer looked for as a later version of
+//	                 the copy that held the name (Attempt.Into, BaseRev)
+//	UniqueNames      (writeback) the copies a pending file supersedes go
+//	                 before it takes their name
 //	XattrPrefix      the xattr names fs shows (fs/xattr.go)
 //
 // # go-cache

@@ -36,30 +36,6 @@ var profiles = []struct {
 	{"OCM", memtest.OCM},
 }
 
-// writebackGaps are the scenarios that fail under a profile because of
-// the write-back queue (cache/internal/writeback), which this change
-// does not touch: "profile/scenario" -> why. Each is skipped with its
-// reason; the change that fixes the queue removes its line, and the
-// table once empty.
-var writebackGaps = map[string]string{
-	// writeback.Queue.Locate (locate.go), which Modify calls before it
-	// copies a file's bytes in, wants a url from the file's listing; a
-	// service without Caps.PublicURL reads bytes by id (and Rev), and
-	// Locate should hand the entry back as it is there (the front's
-	// Store.locate does so for reads).
-	"OCM/edit": "writeback.Queue.Locate wants a url where the service has none (Caps.PublicURL off)",
-	// A record's folder is fixed (Record: the upload's ParentID): the
-	// queue has no way to move pending bytes, so Store.Move answers
-	// ErrCrossFolder (mv copies).
-	"ImageKit/move-pending": "the write-back queue cannot move a record to another folder",
-	"OCM/move-pending":      "the write-back queue cannot move a record to another folder",
-	// The queue keeps the file's latest copy (Queue.latest) with its
-	// folder, and has Renamed but no Moved to follow a move: Store.Move
-	// answers ErrCrossFolder rather than leave it stale.
-	"ImageKit/move-uploaded": "the write-back queue's latest copy cannot follow a move (no Queue.Moved)",
-	"OCM/move-uploaded":      "the write-back queue's latest copy cannot follow a move (no Queue.Moved)",
-}
-
 // pEnv is a Store over a memtest library of one profile, on a fake clock.
 type pEnv struct {
 	mt    *memtest.Backend
@@ -70,14 +46,10 @@ type pEnv struct {
 	log   *testlog.Buf
 }
 
-// forProfiles runs scenario under each profile, unless writebackGaps
-// names it.
+// forProfiles runs scenario under each profile.
 func forProfiles(t *testing.T, scenario string, fn func(t *testing.T, e *pEnv)) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
-			if why, ok := writebackGaps[p.name+"/"+scenario]; ok {
-				t.Skip("write-back gap: " + why)
-			}
 			fn(t, newPEnv(t, p.of(), 0))
 		})
 	}

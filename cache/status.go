@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/ghlfs/ghlfs/cache/internal/writeback"
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
 )
 
 // What the mount is doing, for a status display: the files of the
@@ -12,22 +12,22 @@ import (
 // Snapshots only: nothing here changes the queue, and no lock is held
 // across the whole (each record is read under its own lock, in turn).
 
-// The states an Upload is reported in (writeback's).
+// The states an Upload is reported in (pending's).
 const (
-	UploadWriting   = writeback.UploadWriting
-	UploadWaiting   = writeback.UploadWaiting
-	UploadChecking  = writeback.UploadChecking
-	UploadUploading = writeback.UploadUploading
-	UploadFailed    = writeback.UploadFailed
-	UploadRenaming  = writeback.UploadRenaming
-	UploadRetiring  = writeback.UploadRetiring
-	UploadRemoving  = writeback.UploadRemoving
-	UploadCopying   = writeback.UploadCopying
+	UploadWriting   = pending.UploadWriting
+	UploadWaiting   = pending.UploadWaiting
+	UploadChecking  = pending.UploadChecking
+	UploadUploading = pending.UploadUploading
+	UploadFailed    = pending.UploadFailed
+	UploadRenaming  = pending.UploadRenaming
+	UploadRetiring  = pending.UploadRetiring
+	UploadRemoving  = pending.UploadRemoving
+	UploadCopying   = pending.UploadCopying
 )
 
 // Upload is one file with changes still to send to the API
-// (writeback.Upload).
-type Upload = writeback.Upload
+// (pending.Upload).
+type Upload = pending.Upload
 
 // Uploads reports every file with changes still to send, the uploads
 // under way first, then failed ones, then the rest, by name.

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// crashPoints are the named steps of the write path (cache/record.go and
-// cache/worker.go) at which a test build of ghlfs stops itself as kill -9
+// crashPoints are the named steps of the write path (the state changes in
+// cache/internal/pending and cache/internal/writeback) at which a test build of ghlfs stops itself as kill -9
 // would, when GHLFS_CRASH_AT names one.
 var crashPoints = []string{
 	"writing",         // the first change is recorded; bytes are being written

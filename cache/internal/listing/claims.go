@@ -25,8 +25,9 @@ import (
 //     re-keys the listed id as the file (Config.Adopted:
 //     writeback.Queue.AdoptedAs).
 //   - Before the first change to such a file, the change looks it up
-//     itself (the write-back queue's ConfirmEntry and confirmRecord:
-//     remote.Confirm, by id, url, or name, size and time); not found, the
+//     itself (locate.Locator.Confirm, and the write-back queue's
+//     confirmRecord: remote.Confirm, by id, url, or name, size and
+//     time); not found, the
 //     change fails and is tried again, never taken as done.
 //   - By name, size and time (an answer without the listed id or a url a
 //     listing shows), a file is taken only if it was created while its
@@ -41,8 +42,8 @@ import (
 //     it.) Listings apply the same rule as they come in (matchLocked,
 //     adoptGuesses), without a call.
 //   - The mark lasts as long as the id: a record keeps its answers'
-//     claims (the write-back queue's recordFile.Claims) across restarts, and the saved listings
-//     keep the flag (snapUnconfirmed).
+//     claims (spool.RecordFile.Claims) across restarts, and the saved
+//     listings keep the flag (snapUnconfirmed).
 
 // adoption is one unconfirmed id found in a listing.
 type adoption struct {
@@ -190,7 +191,7 @@ func (f *Folders) tellAdopted(done []adoption) {
 // adoptGuesses checks against the files the queue knows (the copy an
 // upload replaces may be of its name and size, and listed by a fetch that
 // began before the upload landed) before it adopts them. (A file renamed
-// elsewhere is found by confirmEntry.) The caller holds mu, and hands
+// elsewhere is found by locate.Locator.Confirm.) The caller holds mu, and hands
 // both on once it has let go of mu: done to tellAdopted, guesses to
 // adoptGuesses.
 func (f *Folders) matchLocked(folderID string, entries []Entry) (done, guesses []adoption) {

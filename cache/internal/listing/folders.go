@@ -642,6 +642,26 @@ func (f *Folders) Move(ctx context.Context, e Entry, parentID, name string) erro
 	return nil
 }
 
+// RemoveGone is Remove, where an item already gone counts as removed
+// (one at a time tells which of several are), and is noted dropped.
+func (f *Folders) RemoveGone(ctx context.Context, parentID string, ids ...string) error {
+	err := f.Remove(ctx, parentID, ids...)
+	if errors.Is(err, entry.ErrNotFound) && len(ids) > 1 {
+		err = nil
+		for _, id := range ids {
+			if e := f.Remove(ctx, parentID, id); e != nil && !errors.Is(e, entry.ErrNotFound) {
+				err = e
+			} else if e != nil {
+				f.NoteDrop(parentID, id)
+			}
+		}
+	} else if errors.Is(err, entry.ErrNotFound) {
+		f.NoteDrop(parentID, ids[0])
+		err = nil
+	}
+	return err
+}
+
 // Remove trashes (or, with Config.Delete, deletes) items of folder
 // parentID. If the API says some were not removed, a fresh listing
 // decides: an item it no longer shows is gone (a retried call whose first

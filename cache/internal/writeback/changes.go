@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
+
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -24,25 +25,24 @@ import (
 // writer: the caller.
 func (q *Queue) Create(parentID, name string) (*Record, error) {
 	r := q.newRecord(newID(), "n:"+newID())
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	f, err := q.spool.CreateData(r.id)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, err
 	}
 	now := q.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.data, r.touched, r.writers = f, now, 1
-	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
-	if err := r.setLocked(stateWriting); err != nil {
+	r.s.Bytes.Set(f, 0, now)
+	r.s.Bytes.Join(true)
+	r.s.File = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
+	if err := r.s.Set(pending.Writing); err != nil {
 		f.Close()
-		os.Remove(r.dataPath())
+		q.spool.RemoveData(r.id)
 		return nil, err
 	}
-	crashPoint("writing", name)
+	pending.CrashPoint("writing", name)
 	q.log.Debug("new file", "name", name, "key", r.key, "parent", parentID)
-	q.mu.Lock()
-	q.byKey[r.key], q.byID[r.id] = r, r
-	q.mu.Unlock()
+	q.ix.Add(r.id, r.key, r)
 	r.publishLocked()
 	return r, nil
 }
@@ -59,12 +59,10 @@ var TestHookAsideWait func()
 // record.
 func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		if latest, ok := q.latest[e.Key]; ok && r == nil && latest.ID != e.ID {
+		r, latest, ok := q.ix.LookupLatest(e.Key)
+		if ok && r == nil && latest.ID != e.ID {
 			e = latest // uploaded, and out of the queue, since e was resolved
 		}
-		q.mu.Unlock()
 		mine := false
 		if r == nil && e.Pending {
 			return nil, entry.ErrNotFound
@@ -81,28 +79,28 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 			mine = true // reserve counted the caller as a writer
 		}
 		r.mu.Lock()
-		for r.state == stateFilling && !r.gone {
+		for r.s.State == pending.Filling && !r.s.Gone {
 			r.cond.Wait()
 		}
 		// Renamed where the API cannot rename: its bytes are being copied
 		// in, to be uploaded under the new name; a change starts from them.
 		if err := r.copyWaitLocked(); err != nil {
 			if mine {
-				r.writers--
+				r.s.Bytes.Leave(true)
 				r.finishLocked()
 			}
 			r.mu.Unlock()
 			return nil, err
 		}
 		switch {
-		case r.gone && r.fillErr != nil:
-			err := r.fillErr
+		case r.s.Gone && r.s.FillErr != nil:
+			err := r.s.FillErr
 			r.mu.Unlock()
 			return nil, err
-		case r.gone:
+		case r.s.Gone:
 			r.mu.Unlock()
 			continue // it left the queue between the look and the lock
-		case r.aside:
+		case r.s.Aside:
 			// Its bytes were set aside and what it still has to do in the API
 			// (look for a lost upload, a rename, a trash) decides what the
 			// file is: the change starts once that is done.
@@ -119,23 +117,23 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 				// change was asked under may be older (resolved before the
 				// rename landed).
 				r.mu.Lock()
-				e.Name, e.ParentID = r.rf.Name, r.rf.ParentID
+				e.Name, e.ParentID = r.s.File.Name, r.s.File.ParentID
 				r.mu.Unlock()
 				continue
 			case <-wait.Done():
 				cancel()
 				return nil, fmt.Errorf("%w: %s: its last changes are still being sent (%v)", entry.ErrBusy, e.Name, wait.Err())
 			}
-		case r.state == stateRemoved:
+		case r.s.State == pending.Removed:
 			if mine {
-				r.writers--
+				r.s.Bytes.Leave(true)
 				r.finishLocked()
 			}
 			r.mu.Unlock()
 			return nil, entry.ErrNotFound
 		}
 		if !mine {
-			r.writers++
+			r.s.Bytes.Join(true)
 		}
 		var err error
 		if truncate {
@@ -155,15 +153,15 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 // truncate) that lives as long as the descriptors, and is never uploaded.
 func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	r := q.newRecord(newID(), "removed:"+e.Key)
-	f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	f, err := q.spool.CreateData(r.id)
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return nil, err
 	}
-	os.Remove(r.dataPath()) // never seen by a restart
+	q.spool.RemoveData(r.id) // never seen by a restart
 	var size int64
 	if !truncate && !e.Pending {
 		ctx, cancel := context.WithTimeout(ctx, q.timeout)
-		size, err = q.download(ctx, e, f)
+		size, err = q.loc.Download(ctx, e, f)
 		cancel()
 		if err != nil {
 			f.Close()
@@ -172,39 +170,37 @@ func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, e
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rf = recordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
-	r.data, r.size, r.writers, r.touched = f, size, 1, q.clock.Now()
-	r.state = stateRemoved
-	r.gone = true // in no map, never saved, never scheduled
+	r.s.File = spool.RecordFile{Key: r.key, Name: e.Name, ParentID: e.ParentID}
+	r.s.Bytes.Set(f, size, q.clock.Now())
+	r.s.Bytes.Join(true)
+	r.s.State = pending.Removed
+	r.s.Gone = true // in no map, never saved, never scheduled
 	close(r.left)
 	return r, nil
 }
 
 // truncateLocked0 empties the bytes (open with O_TRUNC).
 func (r *Record) truncateLocked0() error {
-	for r.sending {
+	for r.s.Bytes.Sending() {
 		r.cond.Wait()
 	}
-	if r.size == 0 && r.state == stateWriting {
+	if r.s.Bytes.Size() == 0 && r.s.State == pending.Writing {
 		return nil
 	}
 	if err := r.changeLocked(); err != nil {
 		return err
 	}
-	if err := r.data.Truncate(0); err != nil {
-		err = fmt.Errorf("spool: %w", err)
-		r.failLocked(err)
-		return err
+	err := r.s.Bytes.Truncate(0, r.q.clock.Now())
+	if err != nil {
+		r.s.Fail(err)
 	}
-	r.size = 0
-	r.touched = r.q.clock.Now()
-	return nil
+	return err
 }
 
 // reserve registers a record for e in state filling, so that a second
 // change to e waits for it; nil if one is there already.
 func (q *Queue) reserve(e Entry) (*Record, error) {
-	r, err := q.recordOf(e, stateFilling, 1, true)
+	r, err := q.recordOf(e, pending.Filling, 1, true)
 	if r != nil {
 		q.log.Debug("changing a file", "name", e.Name, "key", e.Key, "remote", e.ID)
 	}
@@ -221,34 +217,28 @@ func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record
 	var f *os.File
 	if data {
 		var err error
-		if f, err = os.OpenFile(r.dataPath(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600); err != nil {
-			return nil, fmt.Errorf("spool: %w", err)
+		if f, err = q.spool.CreateData(r.id); err != nil {
+			return nil, err
 		}
 	}
-	r.data, r.state, r.writers, r.aside = f, state, writers, !data
-	r.rf = recordFile{Format: recordFormat, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
-		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), Created: q.clock.Now()}
+	r.s.State, r.s.Aside = state, !data
+	r.s.Bytes.Set(f, 0, e.ModTime)
+	for range writers {
+		r.s.Bytes.Join(true)
+	}
+	r.s.File = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: e.Key, ParentID: e.ParentID, Name: e.Name,
+		RemoteID: e.ID, RemoteName: e.Name, RemoteURL: e.URL(), RemoteRev: e.Rev, Created: q.clock.Now()}
 	if t, ok := q.times.Get(e.ID); ok {
-		r.rf.ModTime = &t
+		r.s.File.ModTime = &t
 	}
 	r.addClaimLocked(e)
-	r.touched = e.ModTime
-	q.mu.Lock()
-	if q.byKey[e.Key] != nil {
-		q.mu.Unlock()
+	if !q.ix.Reserve(r.id, r.key, r, e.ID) {
 		if f != nil {
 			f.Close()
-			os.Remove(r.dataPath())
+			q.spool.RemoveData(r.id)
 		}
 		return nil, nil
 	}
-	q.byKey[r.key], q.byID[r.id] = r, r
-	if _, ok := q.keys[e.ID]; !ok && e.ID != "" {
-		// The copy being changed: a look-up of an upload by name, size
-		// and time never takes it for the upload (claims.go).
-		q.setKeyLocked(e.ID, e.Key)
-	}
-	q.mu.Unlock()
 	return r, nil
 }
 
@@ -259,7 +249,7 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 	var size int64
 	if !truncate {
 		ctx, cancel := context.WithTimeout(ctx, q.timeout)
-		size, err = q.download(ctx, e, r.data)
+		size, err = q.loc.Download(ctx, e, r.s.Bytes.File())
 		cancel()
 		if err != nil {
 			err = fmt.Errorf("copying %s to change it: %w", e.Name, err)
@@ -269,44 +259,15 @@ func (q *Queue) fill(ctx context.Context, r *Record, e Entry, truncate bool) {
 	defer r.mu.Unlock()
 	defer r.cond.Broadcast()
 	if err != nil {
-		r.fillErr = err
-		r.data.Close()
-		r.data = nil
-		os.Remove(r.dataPath())
+		r.s.FillErr = err
+		r.s.Bytes.Close()
+		q.spool.RemoveData(r.id)
 		r.dropLocked()
 		return
 	}
-	r.size = size
-	r.state = stateIdle
+	r.s.Bytes.SetSize(size)
+	r.s.State = pending.Idle
 	r.publishLocked()
-}
-
-// download copies e's bytes into f and returns how many there were.
-func (q *Queue) download(ctx context.Context, e Entry, f *os.File) (int64, error) {
-	// Located here, for the copy that is copied: it may have changed since
-	// the caller looked.
-	e, err := q.Locate(ctx, e)
-	if err != nil {
-		return 0, err
-	}
-	rd := q.content.Reader(e)
-	buf := make([]byte, 1<<20)
-	var off int64
-	for {
-		n, err := rd.ReadAt(ctx, buf, off)
-		if n > 0 {
-			if _, werr := f.WriteAt(buf[:n], off); werr != nil {
-				return off, fmt.Errorf("spool: %w", werr)
-			}
-			off += int64(n)
-		}
-		if errors.Is(err, io.EOF) {
-			return off, nil
-		}
-		if err != nil {
-			return off, err
-		}
-	}
 }
 
 // Read returns the record of key with one more reader, and the spool
@@ -318,11 +279,10 @@ func (q *Queue) Read(key string) (*Record, *os.File) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.visibleLocked() {
+	if !r.s.Visible() {
 		return nil, nil
 	}
-	r.readers++
-	return r, r.data
+	return r, r.s.Bytes.Join(false)
 }
 
 // Shows reports whether the record of key has bytes the mount shows (as
@@ -334,7 +294,7 @@ func (q *Queue) Shows(key string) bool {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.visibleLocked()
+	return r.s.Visible()
 }
 
 // Release counts one reader or writer fewer. When the last writer goes,
@@ -344,13 +304,8 @@ func (q *Queue) Shows(key string) bool {
 func (r *Record) Release(writer bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if writer {
-		r.writers--
-		if r.writers == 0 {
-			r.closedLocked()
-		}
-	} else {
-		r.readers--
+	if r.s.Bytes.Leave(writer) == 0 && writer {
+		r.closedLocked()
 	}
 	r.finishLocked()
 }
@@ -359,43 +314,33 @@ func (r *Record) Release(writer bool) {
 func (r *Record) closedLocked() {
 	q := r.q
 	switch {
-	case r.state == stateRemoved || r.gone:
-	case r.failed != nil:
-		if r.rf.Content > r.rf.Uploaded {
+	case r.s.State == pending.Removed || r.s.Gone:
+	case r.s.Failed != nil:
+		if r.s.File.Content > r.s.File.Uploaded {
 			level := slog.LevelWarn
-			if errors.Is(r.failed, entry.ErrTooLarge) {
+			if errors.Is(r.s.Failed, entry.ErrTooLarge) {
 				level = slog.LevelInfo // the write past the limit said it
 			}
-			q.setAsideAt(level, r.dataPath(), r.rf.Name, r.id, "a write failed: "+r.failed.Error())
+			q.spool.SetAsideAt(level, r.id, r.s.File.Name, "a write failed: "+r.s.Failed.Error())
 		}
-		r.failed = nil
-		r.rf.Failed = ""
+		r.s.Failed = nil
+		r.s.File.Failed = ""
 		r.dataLessLocked()
-	case r.state == stateWriting:
+	case r.s.State == pending.Writing:
 		if err := r.completeLocked(q.clock.Now().Add(q.delay)); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not mark it complete (tried again later; unpublished until then): %v", r.rf.Name, err), "name", r.rf.Name)
-			r.tries++
-			r.scheduleLocked(q.clock.Now().Add(min(q.retry<<min(r.tries-1, 10), 10*time.Minute)))
+			q.log.Error(fmt.Sprintf("%s: could not mark it complete (tried again later; unpublished until then): %v", r.s.File.Name, err), "name", r.s.File.Name)
+			r.s.Tries++
+			r.scheduleLocked(q.clock.Now().Add(pending.Backoff(q.retry, r.s.Tries)))
 		}
 	}
 }
 
-// completeLocked moves a record from writing to complete, due at due. The
-// record keeps the size and a checksum of the bytes: a restart uploads
-// them only if they are still exactly these (after a power cut, say, the
-// disk may hold less than was written). That costs a read of the bytes,
-// far less than forcing them to the disk on every close.
+// completeLocked moves a record from writing to complete, due at due
+// (pending.Facts.Complete), and schedules it then.
 func (r *Record) completeLocked(due time.Time) error {
-	sum, err := checksum(r.data, r.size)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	r.rf.Size, r.rf.Sum = r.size, sum
-	r.rf.Due = due
-	if err := r.setLocked(stateComplete); err != nil {
+	if err := r.s.Complete(due); err != nil {
 		return err
 	}
-	crashPoint("complete", r.rf.Name)
 	r.scheduleLocked(due)
 	return nil
 }
@@ -407,33 +352,18 @@ func (r *Record) completeLocked(due time.Time) error {
 // reading the bytes they had, as with a file removed while open.
 func (r *Record) dataLessLocked() {
 	q := r.q
-	r.notifyLocked(fmt.Errorf("%w: %s was not uploaded (a write failed)", entry.ErrUnavailable, r.rf.Name))
-	r.aside = true
-	switch {
-	case r.rf.Attempt != nil:
-		// An earlier, complete version was sent, and its answer lost: if it
-		// landed, it owns the name. It is looked for first.
-		r.rf.Content = r.rf.Attempt.Content
-		if err := r.setLocked(stateUploading); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
-		}
-		r.scheduleLocked(time.Time{})
-	case r.rf.RemoteID != "" && (len(r.rf.Replaces) > 0 || r.rf.Name != r.rf.RemoteName):
-		r.rf.Content = r.rf.Uploaded
-		if err := r.setLocked(stateUploaded); err != nil {
-			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.rf.Name, err), "name", r.rf.Name)
-		}
-		r.scheduleLocked(time.Time{})
-	default:
+	r.s.Waiters.Notify(fmt.Errorf("%w: %s was not uploaded (a write failed)", entry.ErrUnavailable, r.s.File.Name))
+	switch state := r.s.DataLess(); state {
+	case pending.Idle:
 		// Nothing left to do: the key is free for the next change at once.
-		r.rf.Content = r.rf.Uploaded
-		r.state = stateIdle
-		r.unsaveLocked()
-		q.mu.Lock()
-		if q.byKey[r.key] == r {
-			delete(q.byKey, r.key)
+		r.s.State = pending.Idle
+		r.s.Unsave()
+		q.ix.Unkey(r.key, r)
+	default:
+		if err := r.s.Set(state); err != nil {
+			q.log.Error(fmt.Sprintf("%s: could not update its record: %v", r.s.File.Name, err), "name", r.s.File.Name)
 		}
-		q.mu.Unlock()
+		r.scheduleLocked(time.Time{})
 	}
 	r.publishLocked()
 }
@@ -441,96 +371,51 @@ func (r *Record) dataLessLocked() {
 // finishLocked drops the record once no one has it open and nothing
 // remains to do.
 func (r *Record) finishLocked() {
-	if r.writers+r.readers > 0 || r.sending {
+	if r.s.Bytes.InUse() {
 		return
 	}
-	for _, f := range r.kept {
-		f.Close()
-	}
-	r.kept = nil
-	if r.gone {
-		if r.data != nil { // the last open file of a record out of the queue
-			r.closeDataLocked()
+	r.s.Bytes.CloseKept()
+	if r.s.Gone {
+		if r.s.Bytes.Has() { // the last open file of a record out of the queue
+			r.s.CloseData()
 		}
 		return
 	}
-	if r.state == stateRemoved {
+	if r.s.State == pending.Removed {
 		// The bytes go now; the record stays until its copies are gone.
-		r.closeDataLocked()
+		r.s.CloseData()
 		return
 	}
-	if r.state != stateIdle {
+	if r.s.State != pending.Idle {
 		return
 	}
-	r.q.mu.Lock()
-	busy := r.busy
-	r.q.mu.Unlock()
-	if busy {
+	if r.q.ix.Busy(r) {
 		return // the worker drops it when it is done
 	}
-	r.closeDataLocked()
-	r.unsaveLocked()
+	r.s.CloseData()
+	r.s.Unsave()
 	r.dropLocked()
-}
-
-func (r *Record) closeDataLocked() {
-	if r.data != nil {
-		r.data.Close()
-		r.data = nil
-	}
-	if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		r.q.log.Warn("spool: could not delete a file's bytes", "name", r.rf.Name, "err", err)
-	}
 }
 
 // dropLocked takes the record out of the queue.
 func (r *Record) dropLocked() {
-	r.q.log.Debug("record out of the queue", "name", r.rf.Name, "key", r.key, "state", r.state, "remote", r.rf.RemoteID)
-	if !r.gone {
+	r.q.log.Debug("record out of the queue", "name", r.s.File.Name, "key", r.key, "state", r.s.State, "remote", r.s.File.RemoteID)
+	if !r.s.Gone {
 		close(r.left)
 	}
-	r.gone = true
+	r.s.Gone = true
 	r.cond.Broadcast()
-	if r.timer != nil {
-		r.timer.Stop()
-		r.timer = nil
-	}
-	for _, w := range r.waiters {
-		w.done <- nil
-	}
-	r.waiters = nil
+	r.stopTimerLocked()
+	r.s.Waiters.Notify(nil)
 	q := r.q
-	q.mu.Lock()
-	if q.byKey[r.key] == r {
-		delete(q.byKey, r.key)
-	}
-	delete(q.byID, r.id)
-	q.stepped()
-	q.mu.Unlock()
+	q.ix.Drop(r.id, r.key, r)
 	r.publishLocked()
 }
 
 // setAside moves a record's bytes, which must not be uploaded, to
 // recovered/, and says where in one log line.
 func (q *Queue) setAside(r *Record, why string) {
-	q.setAsidePath(r.dataPath(), r.rf.Name, r.id, why)
-}
-
-// safeFileName makes an API name usable as one local file name.
-func safeFileName(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		if c == '/' || c == 0 || c < 0x20 {
-			b[i] = '_'
-		}
-	}
-	if len(b) > 120 {
-		b = b[:120]
-	}
-	if len(b) == 0 || string(b) == "." || string(b) == ".." {
-		return "unnamed"
-	}
-	return string(b)
+	q.spool.SetAside(r.id, r.s.File.Name, why)
 }
 
 // Rename gives a record's file a new name in its folder. If it replaces
@@ -538,16 +423,31 @@ func safeFileName(name string) string {
 // trash once this file owns the name; another record (target) is dropped
 // and its API copies go the same way.
 func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) error {
-	return q.renameRecord(r, name, replace, target, "")
+	return q.renameRecord(r, name, replace, target, "", nil)
+}
+
+// Move puts a record's file in folder parentID under name, replacing
+// replace or target as Rename does. The record's folder changes at once
+// (saved in its file, as a rename is: the extended state "moved", with
+// RemoteParentID set while its copy in the API is still in the folder it
+// left); the worker then moves that copy (Backend.Move) before it
+// uploads anything. A record that shows no bytes of its own (set aside,
+// being copied in), or that still has copies to retire, answers
+// ErrCrossFolder: mv then copies the file, which the queue takes as any
+// new file, and removes it.
+func (q *Queue) Move(r *Record, parentID, name string, replace *Entry, target *Record) error {
+	return q.renameRecord(r, name, replace, target, "", &parentID)
 }
 
 // renameRecord is rename; idleTo, when not "", is the state an idle
 // record (nothing pending: its copy in the API holds its bytes) takes to
-// carry the rename out: stateUploaded, the rename is sent by the worker
-// (renameVia); stateCopying, the bytes are uploaded again under the new
+// carry the rename out: pending.Uploaded, the rename is sent by the worker
+// (renameVia); pending.Copying, the bytes are uploaded again under the new
 // name (recopy.go).
-func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Record, idleTo string) error {
-	toCopy := idleTo == stateCopying
+//
+// dest, when not nil, is the folder the file moves to (Move).
+func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Record, idleTo string, dest *string) error {
+	toCopy := idleTo == pending.Copying
 	var taken []string
 	var claims map[string]listing.Claim // of the ids in taken
 	held := false
@@ -557,11 +457,11 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 			// Its upload landed (and the record left) while the rename
 			// waited for it: that copy goes, as the file it was.
 			taken = append(taken, latest.ID)
-			claims = q.withClaim(claims, latest)
+			claims = q.loc.WithClaim(claims, latest)
 		}
 	}
 	r.mu.Lock()
-	for r.state == stateFilling && !r.gone {
+	for r.s.State == pending.Filling && !r.s.Gone {
 		r.cond.Wait()
 	}
 	fail := func(err error) error {
@@ -572,65 +472,76 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 		return err
 	}
 	switch {
-	case r.gone:
+	case r.s.Gone:
 		return fail(ErrNoRecord)
-	case r.state == stateIdle && idleTo != "" && r.rf.RemoteID != "":
-	case r.state == stateIdle:
+	case r.s.State == pending.Idle && idleTo != "" && r.s.File.RemoteID != "":
+	case r.s.State == pending.Idle:
 		return fail(ErrIdle)
-	case r.state == stateRemoved:
+	case r.s.State == pending.Removed:
 		return fail(entry.ErrNotFound)
 	}
-	fromIdle := idleTo != "" && r.state == stateIdle
-	if limit := q.LimitFor(name); r.size > limit && (r.rf.Content > r.rf.Uploaded || toCopy) {
-		// Bytes still to upload that the new name's type could not take.
-		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, name, r.size, limit, remote.IntendedType(name)))
+	fromIdle := idleTo != "" && r.s.State == pending.Idle
+	moving := dest != nil && *dest != r.s.File.ParentID
+	if moving {
+		// An upload, or a call to the API, under way ends first: its
+		// outcome says where the copy is.
+		for (r.s.Bytes.Sending() || r.s.Acting) && !r.s.Gone {
+			r.cond.Wait()
+		}
+		if r.s.Gone || !r.s.Visible() || fromIdle || r.s.Held || len(r.s.File.Replaces) > 0 || len(r.s.File.Claims) > 0 {
+			return fail(fmt.Errorf("%w: %s: the write-back queue has its last changes still to send", entry.ErrCrossFolder, r.s.File.Name))
+		}
 	}
-	prev, prevState := r.rf, r.state
+	if limit := q.LimitFor(name); r.s.Bytes.Size() > limit && (r.s.File.Content > r.s.File.Uploaded || toCopy) {
+		// Bytes still to upload that the new name's type could not take.
+		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, name, r.s.Bytes.Size(), limit, remote.IntendedType(name)))
+	}
+	prev, prevState := r.s.File, r.s.State
 	if fromIdle {
-		r.state = idleTo
+		r.s.State = idleTo
 		// Its bytes are those of its copy in the API (when it has them):
 		// a copy need not download them again.
-		r.copied = toCopy && r.data != nil && !r.aside
+		r.s.Copied = toCopy && r.s.Bytes.Has() && !r.s.Aside
 	}
-	r.rf.Replaces = slices.Clone(r.rf.Replaces)
-	r.rf.Name = name
 	if replace != nil {
 		taken = append(taken, replace.ID)
-		claims = q.withClaim(claims, *replace)
+		claims = q.loc.WithClaim(claims, *replace)
 	}
-	r.rf.Claims = maps.Clone(r.rf.Claims)
-	for _, id := range taken {
-		if id != "" && id != r.rf.RemoteID && !slices.Contains(r.rf.Replaces, id) {
-			r.rf.Replaces = append(r.rf.Replaces, id)
-			if c, ok := claims[id]; ok {
-				r.keepClaimLocked(id, c)
-			}
+	for _, id := range r.s.Rename(name, dest, taken) {
+		if c, ok := claims[id]; ok {
+			r.keepClaimLocked(id, c)
 		}
 	}
 	if held {
-		r.rf.Supersedes = append(slices.Clone(r.rf.Supersedes), target.id)
+		r.s.File.Supersedes = append(slices.Clone(r.s.File.Supersedes), target.id)
 	}
 	// A file the service refused goes again under its new name (another
 	// extension is another type), once quiet for the write-back delay.
-	retry := r.refusal != nil && r.state == stateComplete
+	retry := r.s.Refusal != nil && r.s.State == pending.Complete
 	if retry {
-		r.rf.Due = q.clock.Now().Add(q.delay)
+		r.s.File.Due = q.clock.Now().Add(q.delay)
 	}
-	if err := r.saveLocked(); err != nil {
-		r.rf, r.state = prev, prevState
-		r.copied = false
+	if err := r.s.Save(); err != nil {
+		r.s.File, r.s.State = prev, prevState
+		r.s.Copied = false
 		return fail(err)
 	}
 	if retry {
-		r.unparkLocked()
-		r.scheduleLocked(r.rf.Due)
+		r.s.Unpark()
+		r.scheduleLocked(r.s.File.Due)
 	}
-	if r.state == stateUploaded || r.state == stateRetiring {
+	if r.s.State == pending.Uploaded || r.s.State == pending.Retiring {
 		r.scheduleLocked(time.Time{})
 	}
-	if toCopy && r.state == stateCopying {
-		crashPoint("copying", name)
+	if toCopy && r.s.State == pending.Copying {
+		pending.CrashPoint("copying", name)
 		r.scheduleLocked(time.Time{})
+	}
+	if moving {
+		pending.CrashPoint("moving", name)
+		if r.s.Elsewhere() && r.s.State != pending.Writing {
+			r.scheduleLocked(time.Time{})
+		}
 	}
 	r.publishLocked()
 	r.mu.Unlock()
@@ -646,26 +557,17 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 func (r *Record) hold() ([]string, map[string]listing.Claim, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for (r.sending || r.acting || r.state == stateFilling) && !r.gone {
+	for (r.s.Bytes.Sending() || r.s.Acting || r.s.State == pending.Filling) && !r.s.Gone {
 		r.cond.Wait()
 	}
-	switch {
-	case r.aside && !r.gone:
-		// Its bytes were set aside; the copy in the API that holds the
-		// name goes too.
-		return []string{r.rf.RemoteID}, maps.Clone(r.rf.Claims), false
-	case r.gone || r.state == stateRemoved:
-		return nil, nil, false
-	}
-	r.held = true
-	return append(slices.Clone(r.rf.Replaces), r.rf.RemoteID), maps.Clone(r.rf.Claims), true
+	return r.s.Hold()
 }
 
 // unhold lets a held record act again (the rename over it failed).
 func (r *Record) unhold() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.held = false
+	r.s.Held = false
 	r.scheduleLocked(time.Time{})
 }
 
@@ -676,32 +578,23 @@ func (r *Record) unhold() {
 func (q *Queue) supersede(r *Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.held = false
-	for _, w := range r.waiters {
-		w.done <- nil
-	}
-	r.waiters = nil
-	r.rf.RemoteID, r.rf.Replaces = "", nil
-	if r.data != nil {
-		os.Remove(r.dataPath()) // open files keep their descriptor
-	}
-	if r.rf.Attempt != nil {
-		r.state = stateRemoved
-		if err := r.saveLocked(); err != nil {
-			q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
+	r.s.Held = false
+	r.s.Waiters.Notify(nil)
+	r.s.File.RemoteID, r.s.File.Replaces = "", nil
+	r.s.Unlink() // open files keep their descriptor
+	if r.s.File.Attempt != nil {
+		r.s.State = pending.Removed
+		if err := r.s.Save(); err != nil {
+			q.log.Warn("spool: could not update a record", "name", r.s.File.Name, "err", err)
 		}
-		q.mu.Lock()
-		if q.byKey[r.key] == r {
-			delete(q.byKey, r.key)
-		}
-		q.mu.Unlock()
+		q.ix.Unkey(r.key, r)
 		r.publishLocked()
 		r.scheduleLocked(time.Time{})
 		r.finishLocked()
 		return
 	}
-	r.state = stateIdle
-	r.unsaveLocked()
+	r.s.State = pending.Idle
+	r.s.Unsave()
 	r.dropLocked()
 	r.finishLocked()
 }
@@ -711,36 +604,21 @@ func (q *Queue) supersede(r *Record) {
 func (q *Queue) Remove(r *Record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.state == stateFilling && !r.gone {
+	for r.s.State == pending.Filling && !r.s.Gone {
 		r.cond.Wait()
 	}
 	switch {
-	case r.gone:
+	case r.s.Gone:
 		return ErrNoRecord
-	case r.state == stateIdle:
+	case r.s.State == pending.Idle:
 		return ErrIdle
-	case r.state == stateRemoved:
+	case r.s.State == pending.Removed:
 		return entry.ErrNotFound
 	}
-	for _, w := range r.waiters {
-		w.done <- nil
-	}
-	r.waiters = nil
-	nothingRemote := r.rf.RemoteID == "" && len(r.rf.Replaces) == 0 && r.rf.Attempt == nil && !r.sending
-	r.unparkLocked() // what the service refused is not to be sent any more
-	prevState := r.state
-	r.state = stateRemoved
+	nothingRemote, err := r.s.Remove()
 	r.cond.Broadcast() // a change waiting for a copy in
-	if nothingRemote {
-		r.unsaveLocked()
-	} else if err := r.saveLocked(); err != nil {
-		r.state = prevState
+	if err != nil {
 		return err
-	} else {
-		crashPoint("removed", r.rf.Name)
-	}
-	if r.data != nil && !r.sending {
-		os.Remove(r.dataPath()) // open files keep their descriptor
 	}
 	if nothingRemote {
 		r.dropLocked()
@@ -756,15 +634,24 @@ func (q *Queue) Remove(r *Record) error {
 // through the API: the record takes the name, also if a write through a
 // descriptor still open changed it meanwhile (its bytes then go up under
 // the new name).
-func (r *Record) APIRenamed(id, name string) {
+func (r *Record) APIRenamed(id, name string) { r.apiChanged(id, nil, name) }
+
+// APIMoved records that the API copy id of an idle record was moved
+// through the API to folder parentID under name, as APIRenamed.
+func (r *Record) APIMoved(id, parentID, name string) { r.apiChanged(id, &parentID, name) }
+
+func (r *Record) apiChanged(id string, parentID *string, name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.gone || r.rf.RemoteID != id {
+	if r.s.Gone || r.s.File.RemoteID != id {
 		return
 	}
-	r.rf.Name, r.rf.RemoteName = name, name
-	if r.saved {
-		if err := r.saveLocked(); err != nil {
+	if parentID != nil {
+		r.s.File.ParentID, r.s.File.RemoteParentID = *parentID, nil
+	}
+	r.s.File.Name, r.s.File.RemoteName = name, name
+	if r.s.Saved {
+		if err := r.s.Save(); err != nil {
 			r.q.log.Warn("spool: could not update a record", "name", name, "err", err)
 		}
 	}
@@ -778,14 +665,12 @@ func (r *Record) APIRenamed(id, name string) {
 func (r *Record) APIRemoved(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.gone || r.rf.RemoteID != id {
+	if r.s.Gone || r.s.File.RemoteID != id {
 		return
 	}
-	r.state = stateRemoved
-	r.unsaveLocked()
-	if r.data != nil {
-		os.Remove(r.dataPath()) // open files keep their descriptor
-	}
+	r.s.State = pending.Removed
+	r.s.Unsave()
+	r.s.Unlink() // open files keep their descriptor
 	r.dropLocked()
 	r.finishLocked()
 }
@@ -794,21 +679,21 @@ func (r *Record) APIRemoved(id string) {
 func (r *Record) SetModTime(t time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.state == stateFilling && !r.gone {
+	for r.s.State == pending.Filling && !r.s.Gone {
 		r.cond.Wait()
 	}
-	if r.gone || r.aside {
+	if r.s.Gone || r.s.Aside {
 		return ErrNoRecord
 	}
-	r.rf.ModTime = &t
-	if r.rf.RemoteID != "" && r.rf.Uploaded == r.rf.Content {
+	r.s.File.ModTime = &t
+	if r.s.File.RemoteID != "" && r.s.File.Uploaded == r.s.File.Content {
 		// The copy in the API holds these bytes: it keeps the time too.
-		if err := r.q.times.Set(r.rf.RemoteID, t); err != nil {
+		if err := r.q.times.Set(r.s.File.RemoteID, t); err != nil {
 			return err
 		}
 	}
-	if r.saved {
-		return r.saveLocked()
+	if r.s.Saved {
+		return r.s.Save()
 	}
 	return nil
 }
@@ -822,12 +707,12 @@ func (r *Record) SetModTime(t time.Time) error {
 func (q *Queue) Closing(r *Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.failed != nil || r.gone || r.state != stateWriting {
+	if r.s.Failed != nil || r.s.Gone || r.s.State != pending.Writing {
 		return
 	}
 	if err := r.completeLocked(q.clock.Now().Add(q.delay)); err != nil {
 		// The release tries again, and says so if it fails.
-		q.log.Debug("could not mark it complete at close", "name", r.rf.Name, "err", err)
+		q.log.Debug("could not mark it complete at close", "name", r.s.File.Name, "err", err)
 	}
 }
 
@@ -835,71 +720,43 @@ func (q *Queue) Closing(r *Record) {
 // the upload's result (fsync, or a close in sync mode).
 func (q *Queue) Sync(ctx context.Context, r *Record) error {
 	r.mu.Lock()
-	if r.failed != nil {
-		err := r.failed
+	if r.s.Failed != nil {
+		err := r.s.Failed
 		r.mu.Unlock()
 		return err
 	}
-	switch r.state {
-	case stateWriting:
+	switch r.s.State {
+	case pending.Writing:
 		if err := r.completeLocked(q.clock.Now()); err != nil {
 			r.mu.Unlock()
 			return err
 		}
-	case stateComplete:
-		if r.refusal != nil {
+	case pending.Complete:
+		if r.s.Refusal != nil {
 			// Refused as it is: sending it again would be refused again.
-			err := r.refusal
+			err := r.s.Refusal
 			r.mu.Unlock()
 			return err
 		}
-		r.rf.Due = q.clock.Now()
-	case stateRemoved, stateFilling:
+		r.s.File.Due = q.clock.Now()
+	case pending.Removed, pending.Filling:
 		r.mu.Unlock()
 		return nil
 	}
-	if r.gone || r.rf.Uploaded >= r.rf.Content {
+	if r.s.Gone || r.s.File.Uploaded >= r.s.File.Content {
 		r.mu.Unlock()
 		return nil
 	}
-	w := &waiter{content: r.rf.Content, done: make(chan error, 1)}
-	r.waiters = append(r.waiters, w)
+	w := r.s.Waiters.Add(r.s.File.Content)
 	r.scheduleLocked(time.Time{})
 	r.mu.Unlock()
 	select {
-	case err := <-w.done:
+	case err := <-w.Done():
 		return err
 	case <-ctx.Done():
 		r.mu.Lock()
-		r.waiters = slices.DeleteFunc(r.waiters, func(x *waiter) bool { return x == w })
+		r.s.Waiters.Remove(w)
 		r.mu.Unlock()
 		return ctx.Err()
 	}
-}
-
-// notifyLocked answers every waiter with err.
-func (r *Record) notifyLocked(err error) {
-	for _, w := range r.waiters {
-		w.done <- err
-	}
-	r.waiters = nil
-}
-
-// settleLocked answers the waiters a worker's step settled: those whose
-// version was uploaded (the copies it replaces go to the trash after, and
-// a failure to trash them is not theirs), and, when the step failed, those
-// whose version was not uploaded, with its error.
-func (r *Record) settleLocked(stepErr error) {
-	keep := r.waiters[:0]
-	for _, w := range r.waiters {
-		switch {
-		case w.content <= r.rf.Uploaded:
-			w.done <- nil
-		case w.content > r.rf.Uploaded && stepErr != nil:
-			w.done <- stepErr
-		default:
-			keep = append(keep, w)
-		}
-	}
-	r.waiters = keep
 }

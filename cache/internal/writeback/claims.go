@@ -2,59 +2,25 @@ package writeback
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"time"
 
-	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
+
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
-	"github.com/ghlfs/ghlfs/remote"
 )
 
 // The queue's side of the uploads whose answer's id no listing has shown
 // yet (internal/listing/claims.go tells the whole story): before the first
-// change to such a file, the change looks it up itself (confirmEntry,
-// confirmRecord); a record keeps its answers' claims (recordFile.Claims)
-// across restarts; and an adoption a listing found re-keys the listed id
-// as the file (adoptedAs).
+// change to such a file, the change looks it up itself (ConfirmEntry, in
+// internal/locate, and confirmRecord); a record keeps its answers' claims
+// (spool.RecordFile.Claims) across restarts; and an adoption a listing
+// found re-keys the listed id as the file (AdoptedAs).
 
 // ConfirmEntry returns the file e stands for as listed, when e's id is an
-// upload's answer no listing has shown: known already, or looked up in
-// its folder's listing (remote.Confirm: by id, by url, else by name, size
-// and time among the files no other upload or record accounts for). Not
-// found, it fails (entry.ErrUnavailable): the file is not known to be gone, and
-// a change must not act on a guessed id.
+// upload's answer no listing has shown (locate.Locator.Confirm).
 func (q *Queue) ConfirmEntry(ctx context.Context, e Entry) (Entry, error) {
-	if !e.Unconfirmed() {
-		return e, nil
-	}
-	if x, ok := q.folders.AdoptedOf(e.ID); ok {
-		x.Key = e.Key
-		return x, nil
-	}
-	claim := q.claimOf(e).Item(e.ID)
-	if name, ok := q.remoteName(e.Key, e.ID); ok {
-		// Renamed through the queue, not yet in the library: it is
-		// listed under the name it was uploaded with.
-		claim.Name = name
-	}
-	found, err := q.rc.Confirm(ctx, claim, q.folders.Rivals(claim.ParentID, e.ID), q.exclusions(e.ID, claim.URL))
-	if x, ok := q.folders.AdoptedOf(e.ID); ok {
-		// Found meanwhile (a listing, or another look-up): the listed id
-		// it was found as is among those a look-up begun since excludes.
-		x.Key = e.Key
-		return x, nil
-	}
-	if err != nil {
-		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, entry.Translate(err))
-	}
-	x := entry.Of(found)
-	x.ParentID = e.ParentID
-	q.folders.Adopt(e.ID, x)
-	x, _ = q.folders.AdoptedOf(e.ID)
-	x.Key = e.Key
-	return x, nil
+	return q.loc.Confirm(ctx, e)
 }
 
 // remoteName is the name the library has for the copy id of the file
@@ -67,24 +33,15 @@ func (q *Queue) remoteName(key, id string) (string, bool) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rf.RemoteID != id || r.rf.RemoteName == "" {
+	if r.s.File.RemoteID != id || r.s.File.RemoteName == "" {
 		return "", false
 	}
-	return r.rf.RemoteName, true
+	return r.s.File.RemoteName, true
 }
 
 // Known returns e with the id listings show for it, and false when e's
 // id is an upload's answer no listing has shown (nor adoption found).
-func (q *Queue) Known(e Entry) (Entry, bool) {
-	if !e.Unconfirmed() {
-		return e, true
-	}
-	if x, ok := q.folders.AdoptedOf(e.ID); ok {
-		x.Key = e.Key
-		return x, true
-	}
-	return e, false
-}
+func (q *Queue) Known(e Entry) (Entry, bool) { return q.loc.Known(e) }
 
 // exclusions are the ids and urls of the files the mount knows, less one
 // file's own: a lost upload, or an unconfirmed one, is none of them. They
@@ -92,15 +49,13 @@ func (q *Queue) Known(e Entry) (Entry, bool) {
 // listing has shown), the listed files uploads were found to be, and
 // every copy a record holds or is to trash.
 func (q *Queue) exclusions(id, url string) []string {
-	out := append(q.knownIDs(), q.folders.AdoptedIDs()...)
-	for _, r := range q.records() {
-		r.mu.Lock()
-		if r.rf.RemoteID != "" {
-			out = append(out, r.rf.RemoteID)
+	out := append(q.ix.KnownIDs(), q.folders.AdoptedIDs()...)
+	q.each(func(r *Record) {
+		if r.s.File.RemoteID != "" {
+			out = append(out, r.s.File.RemoteID)
 		}
-		out = append(out, r.rf.Replaces...)
-		r.mu.Unlock()
-	}
+		out = append(out, r.s.File.Replaces...)
+	})
 	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
 }
 
@@ -108,18 +63,7 @@ func (q *Queue) exclusions(id, url string) []string {
 // listed id holds that file's key from now on, and the file's time moves
 // to it.
 func (q *Queue) AdoptedAs(id string, x Entry) {
-	q.mu.Lock()
-	key, keyed := q.keys[id]
-	if keyed {
-		q.setKeyLocked(x.ID, key)
-	} else {
-		key = id
-	}
-	if e, ok := q.latest[key]; ok && e.ID == id {
-		x.Key, x.Name = key, e.Name
-		q.latest[key] = x
-	}
-	q.mu.Unlock()
+	q.ix.Adopted(id, x)
 	if x.ID == id {
 		return
 	}
@@ -137,7 +81,7 @@ func (q *Queue) AdoptedAs(id string, x Entry) {
 // A copy the record is to trash (one it replaces, or any copy of a file
 // removed) that its folder's listing does not show may not be listed yet
 // (an index behind the store, a listing that lags): it is looked for
-// again, as long as its upload is recent (unlistedGrace since its
+// again, as long as its upload is recent (locate.UnlistedGrace since its
 // answer). After that it is not in the library as far as a listing can
 // tell, which is what trashing it is for: it is dropped, as a trash
 // answered {"deleted": false} for an item no longer listed is
@@ -146,149 +90,40 @@ func (q *Queue) AdoptedAs(id string, x Entry) {
 // only ever renamed by a listed id: not found, the rename waits.
 func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	claims := make(map[string]listing.Claim)
-	for _, id := range r.toConfirmLocked() {
-		claims[id] = r.rf.Claims[id]
+	for _, id := range r.s.ToConfirm() {
+		claims[id] = r.s.File.Claims[id]
 	}
-	name, removed, remoteID := r.rf.Name, r.state == stateRemoved, r.rf.RemoteID
+	name, removed, remoteID := r.s.File.Name, r.s.State == pending.Removed, r.s.File.RemoteID
 	r.away()
-	found := make(map[string]Entry, len(claims))
-	var unlisted []string
-	var firstErr, quiet error // quiet: a copy not listed yet, said already
-	for id, c := range claims {
-		e := c.Entry(id)
-		ctx, cancel := q.opContext(0)
-		x, err := q.ConfirmEntry(ctx, e)
-		cancel()
-		toTrash := errors.Is(err, remote.ErrUnconfirmed) && (removed || id != remoteID)
-		switch {
-		case toTrash && q.clock.Since(c.At) >= unlistedGrace:
-			q.log.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
-				name, id, c.At.Format(time.RFC3339), err), "name", name)
-			unlisted = append(unlisted, id)
-		case toTrash:
-			q.log.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
-			quiet = cmpErr(quiet, err)
-		case err != nil:
-			firstErr = cmpErr(firstErr, err)
-		default:
-			found[id] = x
-		}
-	}
+	op := func() (context.Context, context.CancelFunc) { return q.opContext(0) }
+	c := q.loc.ConfirmAll(op, name, claims, func(id string) bool { return removed || id != remoteID })
 	alive := r.back()
 	defer r.mu.Unlock()
 	if !alive {
 		return false, nil
 	}
-	if len(found)+len(unlisted) > 0 {
-		for id, x := range found {
-			r.confirmedLocked(id, x.ID)
+	if len(c.Found)+len(c.Unlisted) > 0 {
+		for id, x := range c.Found {
+			r.s.Confirmed(id, x.ID)
 		}
-		for _, id := range unlisted {
-			r.unlistedLocked(id)
+		for _, id := range c.Unlisted {
+			r.s.Unlisted(id)
 			q.folders.Unclaim(id)
 		}
-		if err := r.saveLocked(); err != nil {
+		if err := r.s.Save(); err != nil {
 			return false, err
 		}
-		crashPoint("confirmed", name)
+		pending.CrashPoint("confirmed", name)
 		r.publishLocked()
 	}
-	if firstErr != nil {
-		q.log.Error(fmt.Sprintf("%s: could not find its upload in the library's listing; nothing is changed by a guessed id (will retry): %v", name, firstErr), "name", name)
-		return false, firstErr
+	if c.Err != nil {
+		q.log.Error(fmt.Sprintf("%s: could not find its upload in the library's listing; nothing is changed by a guessed id (will retry): %v", name, c.Err), "name", name)
+		return false, c.Err
 	}
-	if quiet != nil {
-		return false, quiet
+	if c.Quiet != nil {
+		return false, c.Quiet
 	}
 	return true, nil
-}
-
-// unlistedGrace is how long after its answer an upload its folder's
-// listing does not show is still looked for, as a copy to trash. A
-// folder's own listing shows an upload at once in every report (only
-// whole-library answers lag, and those are not asked here): half a minute
-// covers a slow index without holding a removal in the spool for long.
-const unlistedGrace = 30 * time.Second
-
-func cmpErr(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
-}
-
-// confirmedLocked replaces an answer's id by the listed one wherever the
-// record holds it. The caller holds r.mu.
-func (r *Record) confirmedLocked(id, listed string) {
-	delete(r.rf.Claims, id)
-	if len(r.rf.Claims) == 0 {
-		r.rf.Claims = nil
-	}
-	if r.rf.RemoteID == id {
-		r.rf.RemoteID = listed
-	}
-	for i, x := range r.rf.Replaces {
-		if x == id {
-			r.rf.Replaces[i] = listed
-		}
-	}
-	r.rf.Replaces = slices.Compact(r.rf.Replaces)
-}
-
-// needsConfirmLocked reports whether the record is about to act on an id
-// of an answer no listing has shown. The caller holds r.mu.
-func (r *Record) needsConfirmLocked() bool {
-	return len(r.toConfirmLocked()) > 0
-}
-
-// toConfirmLocked returns the ids of answers no listing has shown that the
-// record's next step acts on: every copy of a removed file; else the copy
-// to rename; else the copies to trash. The caller holds r.mu.
-func (r *Record) toConfirmLocked() []string {
-	if len(r.rf.Claims) == 0 {
-		return nil
-	}
-	var ids []string
-	switch {
-	case r.state == stateRemoved:
-		ids = append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
-		ids = []string{r.rf.RemoteID}
-	default:
-		ids = r.rf.Replaces
-	}
-	var out []string
-	for _, id := range ids {
-		if _, ok := r.rf.Claims[id]; ok {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// unlistedLocked drops an answer's id that no listing shows from the
-// copies the record is to trash. The caller holds r.mu.
-func (r *Record) unlistedLocked(id string) {
-	delete(r.rf.Claims, id)
-	if len(r.rf.Claims) == 0 {
-		r.rf.Claims = nil
-	}
-	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(x string) bool { return x == id })
-	if r.rf.RemoteID == id && r.state == stateRemoved {
-		r.rf.RemoteID = ""
-	}
-}
-
-// claimURLsLocked are the urls of the record's unconfirmed answers. The
-// caller holds r.mu.
-func (r *Record) claimURLsLocked() []string {
-	var out []string
-	for _, c := range r.rf.Claims {
-		if c.URL != "" {
-			out = append(out, c.URL)
-		}
-	}
-	return out
 }
 
 // AdoptID replaces an answer's id by the listed one in the record, if it
@@ -296,54 +131,32 @@ func (r *Record) claimURLsLocked() []string {
 func (r *Record) AdoptID(id, listed string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if id == listed || r.gone || (r.rf.RemoteID != id && !slices.Contains(r.rf.Replaces, id)) {
+	if id == listed || r.s.Gone || (r.s.File.RemoteID != id && !slices.Contains(r.s.File.Replaces, id)) {
 		return
 	}
-	r.confirmedLocked(id, listed)
-	if r.saved {
-		if err := r.saveLocked(); err != nil {
-			r.q.log.Warn("spool: could not update a record", "name", r.rf.Name, "err", err)
+	r.s.Confirmed(id, listed)
+	if r.s.Saved {
+		if err := r.s.Save(); err != nil {
+			r.q.log.Warn("spool: could not update a record", "name", r.s.File.Name, "err", err)
 		}
 	}
 	r.publishLocked()
-}
-
-// claimOf is an unconfirmed entry as a record keeps it: the claim noted
-// when its upload was answered, if this mount has it (with the times the
-// upload was under way), else as the entry shows it.
-func (q *Queue) claimOf(e Entry) listing.Claim {
-	if c, ok := q.folders.Claimed(e.ID); ok {
-		return c
-	}
-	return listing.Claim{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created()}
-}
-
-// withClaim adds e's claim to claims when e's id is unconfirmed.
-func (q *Queue) withClaim(claims map[string]listing.Claim, e Entry) map[string]listing.Claim {
-	if !e.Unconfirmed() || e.ID == "" {
-		return claims
-	}
-	if claims == nil {
-		claims = make(map[string]listing.Claim)
-	}
-	claims[e.ID] = q.claimOf(e)
-	return claims
 }
 
 // addClaimLocked keeps e's claim when the record holds e's id and it is
 // unconfirmed. The caller holds r.mu.
 func (r *Record) addClaimLocked(e Entry) {
 	if e.Unconfirmed() && e.ID != "" {
-		r.keepClaimLocked(e.ID, r.q.claimOf(e))
+		r.keepClaimLocked(e.ID, r.q.loc.ClaimOf(e))
 	}
 }
 
 // keepClaimLocked keeps the claim of an id the record holds, and has
 // listings look for it. The caller holds r.mu.
 func (r *Record) keepClaimLocked(id string, c listing.Claim) {
-	if r.rf.Claims == nil {
-		r.rf.Claims = make(map[string]listing.Claim)
+	if r.s.File.Claims == nil {
+		r.s.File.Claims = make(map[string]listing.Claim)
 	}
-	r.rf.Claims[id] = c
+	r.s.File.Claims[id] = c
 	r.q.folders.Claim(id, c)
 }

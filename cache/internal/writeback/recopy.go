@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"time"
+
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/remote"
@@ -19,7 +19,7 @@ import (
 // id and url change (the README says so). A file whose bytes are not in
 // the spool becomes a record in state copying first: the worker copies
 // its bytes from the old copy's url, through the content layer, into the
-// spool, and it is complete from then on (record.go has the states, and
+// spool, and it is complete from then on (internal/pending has the states, and
 // the crash points "copying" and "copied" name the two new moments).
 // Meanwhile the mount shows the old copy under the new name.
 
@@ -30,7 +30,7 @@ func (q *Queue) RenameByCopy(e Entry, name string, replace *Entry, target *Recor
 	if limit := q.LimitFor(name); e.Size > limit {
 		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it could not be uploaded again under that name", entry.ErrTooLarge, name, e.Size, limit, remote.IntendedType(name))
 	}
-	_, err := q.renameVia(e, name, replace, target, stateCopying)
+	_, err := q.renameVia(e, name, replace, target, pending.Copying)
 	return err
 }
 
@@ -42,22 +42,20 @@ func (q *Queue) RenameByCopy(e Entry, name string, replace *Entry, target *Recor
 // that state; one with changes pending takes the name, as rename does.
 func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, state string) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		q.mu.Unlock()
+		r := q.ix.Lookup(e.Key)
 		if r == nil {
 			var err error
 			// A copy needs a spool file to copy into; a rename, no bytes.
-			if r, err = q.recordOf(e, state, 0, state == stateCopying); err != nil {
+			if r, err = q.recordOf(e, state, 0, state == pending.Copying); err != nil {
 				return nil, err
 			}
 			if r == nil {
 				continue // another change got there first
 			}
-			if err := q.renameRecord(r, name, replace, target, state); err != nil {
+			if err := q.renameRecord(r, name, replace, target, state, nil); err != nil {
 				r.mu.Lock()
-				if r.data != nil {
-					r.closeDataLocked()
+				if r.s.Bytes.Has() {
+					r.s.CloseData()
 				}
 				r.dropLocked()
 				r.mu.Unlock()
@@ -66,7 +64,7 @@ func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, 
 			q.log.Debug("a file's rename goes through the queue", "name", e.Name, "to", name, "state", state)
 			return r, nil
 		}
-		err := q.renameRecord(r, name, replace, target, state)
+		err := q.renameRecord(r, name, replace, target, state, nil)
 		if err == ErrNoRecord {
 			continue // it left the queue meanwhile
 		}
@@ -79,20 +77,18 @@ func (q *Queue) renameVia(e Entry, name string, replace *Entry, target *Record, 
 // (claims.go), then renames the file. replace and target are as for
 // Rename.
 func (q *Queue) RenameVia(e Entry, name string, replace *Entry, target *Record) (*Record, error) {
-	return q.renameVia(e, name, replace, target, stateUploaded)
+	return q.renameVia(e, name, replace, target, pending.Uploaded)
 }
 
 // RemoveVia removes e, a file of the API, through a record the worker
 // carries out (claims.go: its id is looked up first).
 func (q *Queue) RemoveVia(e Entry) (*Record, error) {
 	for {
-		q.mu.Lock()
-		r := q.byKey[e.Key]
-		q.mu.Unlock()
+		r := q.ix.Lookup(e.Key)
 		made := false
 		if r == nil {
 			var err error
-			if r, err = q.recordOf(e, stateUploaded, 0, false); err != nil {
+			if r, err = q.recordOf(e, pending.Uploaded, 0, false); err != nil {
 				return nil, err
 			}
 			if r == nil {
@@ -106,7 +102,7 @@ func (q *Queue) RemoveVia(e Entry) (*Record, error) {
 			continue
 		case err == ErrIdle:
 			r.mu.Lock()
-			r.state = stateUploaded // nothing pending: its removal goes through it
+			r.s.State = pending.Uploaded // nothing pending: its removal goes through it
 			r.mu.Unlock()
 			continue
 		case err != nil && made:
@@ -125,9 +121,9 @@ func (q *Queue) RemoveVia(e Entry) (*Record, error) {
 func (q *Queue) Await(ctx context.Context, r *Record) error {
 	var result error
 	done := false
-	closed := q.watch(ctx, func() bool {
+	closed := q.ix.Watch(ctx, func() bool {
 		r.mu.Lock()
-		gone, failure, tries := r.gone, r.failure, r.tries
+		gone, failure, tries := r.s.Gone, r.s.Failure, r.s.Tries
 		r.mu.Unlock()
 		switch {
 		case gone:
@@ -150,46 +146,21 @@ func (q *Queue) Await(ctx context.Context, r *Record) error {
 // into a copying one: uploaded again under its name. The caller holds
 // r.mu.
 func (r *Record) recopyLocked() error {
-	if limit := r.q.LimitFor(r.rf.Name); r.size > limit && r.data != nil {
-		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name", entry.ErrTooLarge, r.rf.Name, r.size, limit, remote.IntendedType(r.rf.Name))
+	if limit := r.q.LimitFor(r.s.File.Name); r.s.Bytes.Size() > limit && r.s.Bytes.Has() {
+		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name", entry.ErrTooLarge, r.s.File.Name, r.s.Bytes.Size(), limit, remote.IntendedType(r.s.File.Name))
 	}
-	copied := r.data != nil && !r.aside && r.rf.Content == r.rf.Uploaded
-	if r.data != nil && !copied {
-		if err := r.keepAsideLocked(); err != nil {
+	copied := r.s.Bytes.Has() && !r.s.Aside && r.s.File.Content == r.s.File.Uploaded
+	if r.s.Bytes.Has() && !copied {
+		if err := r.s.KeepAside(); err != nil {
 			return err
 		}
 	}
-	if err := r.setLocked(stateCopying); err != nil {
+	if err := r.s.Set(pending.Copying); err != nil {
 		return err
 	}
-	r.copied, r.aside = copied, false
-	crashPoint("copying", r.rf.Name)
+	r.s.Copied, r.s.Aside = copied, false
+	pending.CrashPoint("copying", r.s.File.Name)
 	r.publishLocked()
-	return nil
-}
-
-// keepAsideLocked leaves the bytes of a record's spool file (set aside:
-// a write failed) to the open files that read them, and to recovered/,
-// where closedLocked moved them: the copy of its copy in the API goes into
-// a spool file of its own (copyIn), never into theirs. If the spool file
-// is still there (bytes never moved, or a move that failed), its name is
-// freed for the copy: bytes that are not the upload's are set aside
-// first, and if they cannot be, the copy waits (an error). The caller
-// holds r.mu.
-func (r *Record) keepAsideLocked() error {
-	fi, err := os.Stat(r.dataPath())
-	if cur, cerr := r.data.Stat(); err == nil && cerr == nil && os.SameFile(fi, cur) {
-		if r.damagedLocked() != "" {
-			r.q.setAsidePath(r.dataPath(), r.rf.Name, r.id, "its bytes were not uploaded, and the file is uploaded again from its copy in the library under its new name")
-			if _, err := os.Stat(r.dataPath()); err == nil {
-				return fmt.Errorf("%w: %s: its bytes set aside could not be moved out of the spool; its copy in the library is uploaded under its new name once they are", entry.ErrUnavailable, r.rf.Name)
-			}
-		} else if err := os.Remove(r.dataPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("spool: %w", err)
-		}
-	}
-	r.kept = append(r.kept, r.data)
-	r.data, r.size = nil, 0
 	return nil
 }
 
@@ -197,119 +168,72 @@ func (r *Record) keepAsideLocked() error {
 // the spool, and makes them complete: they are uploaded next. Called with
 // r.mu held; it lets go of it.
 func (q *Queue) copyIn(r *Record) (bool, error) {
-	name := r.rf.Name
-	if r.copied && r.data != nil {
+	name := r.s.File.Name
+	if r.s.Copied && r.s.Bytes.Has() {
 		// The spool holds them already.
-		r.copied = false
+		r.s.Copied = false
 		err := r.completeLocked(q.clock.Now())
 		r.cond.Broadcast()
 		r.mu.Unlock()
 		return err == nil, err
 	}
-	if r.data == nil {
-		f, err := os.OpenFile(r.dataPath(), os.O_CREATE|os.O_RDWR, 0o600)
-		if err != nil {
-			r.mu.Unlock()
-			return false, fmt.Errorf("spool: %w", err)
-		}
-		r.data = f
-	}
-	// The record's own spool file, never bytes set aside (recopyLocked):
-	// what an earlier try copied in goes.
-	if err := r.data.Truncate(0); err != nil {
+	// What an earlier try copied in goes.
+	src, answered, err := r.s.Refill()
+	if err != nil {
 		r.mu.Unlock()
-		return false, fmt.Errorf("spool: %w", err)
+		return false, err
 	}
-	r.size = 0
-	src := Entry{Key: r.key, ID: r.rf.RemoteID, ParentID: r.rf.ParentID, Name: r.rf.RemoteName, Size: -1}
-	src.SetURL(r.rf.RemoteURL)
-	var answered time.Time
-	if c, ok := r.rf.Claims[src.ID]; ok {
-		src = c.Entry(src.ID)
-		src.Key = r.key
-		answered = c.At
-	}
-	data := r.data
-	r.sending, r.copyErr = true, nil
+	data := r.s.Bytes.Send()
+	r.s.CopyErr = nil
 	r.away()
 
 	ctx, cancel := q.opContext(0)
-	size, err := q.download(ctx, src, data)
+	size, err := q.loc.Download(ctx, src, data)
 	cancel()
 	var gone bool
 	var moved string
 	if errors.Is(err, entry.ErrNotFound) {
-		gone, moved = q.copyGone(src, answered)
+		ctx, cancel := q.opContext(0)
+		gone, moved = q.loc.Gone(ctx, src, answered)
+		cancel()
 	}
 
 	r.back() // a record being read into never leaves the queue
 	defer r.mu.Unlock()
-	r.sending = false
+	r.s.Bytes.Sent()
 	r.cond.Broadcast()
-	if gone && r.state == stateCopying && r.rf.RemoteID == src.ID {
+	if gone && r.s.State == pending.Copying && r.s.File.RemoteID == src.ID {
 		return q.copyLostLocked(r, src)
 	}
-	if moved != "" && r.rf.RemoteID == src.ID {
+	if moved != "" && r.s.File.RemoteID == src.ID {
 		// Listed at another address: copied from there next time.
-		r.rf.RemoteURL = moved
+		r.s.File.RemoteURL = moved
 	}
 	if err != nil {
 		err = fmt.Errorf("renaming %s: could not copy its bytes from the library to upload them under the new name (the API cannot rename it; will retry): %w", name, err)
-		r.copyErr = err
+		r.s.CopyErr = err
 		if q.ctx.Err() == nil {
 			q.log.Error(err.Error(), "name", name)
 		}
 		return false, err
 	}
-	if r.state != stateCopying {
+	if r.s.State != pending.Copying {
 		return true, nil // removed meanwhile
 	}
-	r.size = size
-	if limit := q.LimitFor(r.rf.Name); size > limit {
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name; rename it back", entry.ErrTooLarge, r.rf.Name, size, limit, remote.IntendedType(r.rf.Name))
-		r.copyErr = err
-		r.parked = true
-		q.log.Error(err.Error(), "name", r.rf.Name)
+	r.s.Bytes.SetSize(size)
+	if limit := q.LimitFor(r.s.File.Name); size > limit {
+		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name; rename it back", entry.ErrTooLarge, r.s.File.Name, size, limit, remote.IntendedType(r.s.File.Name))
+		r.s.CopyErr = err
+		r.s.Parked = true
+		q.log.Error(err.Error(), "name", r.s.File.Name)
 		return false, err
 	}
-	crashPoint("copied", r.rf.Name)
+	pending.CrashPoint("copied", r.s.File.Name)
 	if err := r.completeLocked(q.clock.Now()); err != nil {
 		return false, err
 	}
 	r.cond.Broadcast()
 	return true, nil
-}
-
-// copyGone reports whether src, the copy a copying record copies from,
-// is gone from the library, after its bytes were not found: a fresh
-// listing of its folder does not show it. When the listing shows it at
-// another address, that is moved (the copy is tried again from there).
-// An upload no listing has shown yet (answered at answered) is not known
-// to be gone while it is recent (unlistedGrace): a listing may be late
-// to show it (claims.go). Called with no lock held.
-func (q *Queue) copyGone(src Entry, answered time.Time) (gone bool, moved string) {
-	if src.Unconfirmed() {
-		x, ok := q.folders.AdoptedOf(src.ID)
-		if !ok {
-			return q.clock.Since(answered) >= unlistedGrace, ""
-		}
-		src = x
-	}
-	ctx, cancel := q.opContext(0)
-	entries, _, err := q.folders.Fetch(ctx, src.ParentID)
-	cancel()
-	if err != nil {
-		return false, ""
-	}
-	for _, x := range entries {
-		if x.ID == src.ID {
-			if u := x.URL(); u != "" && u != src.URL() {
-				return false, u
-			}
-			return false, ""
-		}
-	}
-	return true, ""
 }
 
 // copyLostLocked ends a copying record whose copy in the library is gone
@@ -319,31 +243,31 @@ func (q *Queue) copyGone(src Entry, answered time.Time) (gone bool, moved string
 // own copy is not acted on, wherever it may be. One log line says so. The
 // caller holds r.mu.
 func (q *Queue) copyLostLocked(r *Record, src Entry) (bool, error) {
-	name := r.rf.Name
+	name := r.s.File.Name
 	q.log.Warn(fmt.Sprintf("%s: renamed from %s where the API cannot rename, but its copy in the library (id %s) is gone (removed elsewhere?), so there is nothing to upload under the new name: the file is gone",
 		name, src.Name, src.ID), "name", name, "id", src.ID)
 	q.folders.NoteDrop(src.ParentID, src.ID)
-	prev := r.rf
-	r.rf.RemoteID, r.rf.RemoteURL, r.rf.RemoteName = "", "", ""
-	r.state = stateRemoved
-	if err := r.saveLocked(); err != nil {
-		r.rf, r.state = prev, stateCopying
+	prev := r.s.File
+	r.s.File.RemoteID, r.s.File.RemoteURL, r.s.File.RemoteName = "", "", ""
+	r.s.State = pending.Removed
+	if err := r.s.Save(); err != nil {
+		r.s.File, r.s.State = prev, pending.Copying
 		return false, err
 	}
-	crashPoint("removed", name)
+	pending.CrashPoint("removed", name)
 	r.publishLocked()
 	r.cond.Broadcast() // a change waiting for the copy: the file is gone
-	return true, nil   // what it replaced goes next (retireAll)
+	return true, nil   // what it replaced goes next (retire, all)
 }
 
 // copyWaitLocked waits while a copying record's bytes are being copied in,
 // and returns why the last copy failed, if it did. The caller holds r.mu.
 func (r *Record) copyWaitLocked() error {
-	for r.state == stateCopying && r.copyErr == nil && !r.gone {
+	for r.s.State == pending.Copying && r.s.CopyErr == nil && !r.s.Gone {
 		r.cond.Wait()
 	}
-	if r.state == stateCopying && !r.gone {
-		return fmt.Errorf("%w: %v", entry.ErrUnavailable, r.copyErr)
+	if r.s.State == pending.Copying && !r.s.Gone {
+		return fmt.Errorf("%w: %v", entry.ErrUnavailable, r.s.CopyErr)
 	}
 	return nil
 }

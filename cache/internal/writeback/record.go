@@ -1,133 +1,15 @@
 package writeback
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"hash/crc32"
-	"io"
 	"os"
-	"path/filepath"
 	"sync"
-	"time"
 
-	"github.com/google/renameio/v2"
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
+
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
-	"github.com/ghlfs/ghlfs/cache/internal/fsync"
-	"github.com/ghlfs/ghlfs/cache/internal/listing"
-	"github.com/ghlfs/ghlfs/remote"
 )
-
-// The states of a pending file. Each is written to the record's file
-// before it is acted on; the table says what a restart does with a record
-// found in it.
-//
-//	writing    bytes changed and a writer may still be at it, or a write
-//	           failed: never uploaded on its own. On restart the bytes go
-//	           to recovered/ and the copy in the API stays as it was.
-//	complete   its last writer closed it (or fsynced it) without an error;
-//	           uploaded once quiet for the write-back delay. On restart:
-//	           uploaded.
-//	uploading  the upload may have been sent. On restart it is looked for
-//	           first (uploaded if found, else complete again).
-//	uploaded   the new copy is in the API and owns the name; a rename made
-//	           meanwhile is sent, then the copies it supersedes retire.
-//	retiring   the superseded copies are being sent to the trash; retried
-//	           with backoff, also across restarts, and hidden until done.
-//	removed    the user removed the file: its copies in the API go to the
-//	           trash, a possible upload is looked for first.
-//	copying    the file was renamed, and the API cannot rename it (no
-//	           route for this token): its bytes are copied from its copy
-//	           in the API (RemoteID, at RemoteURL) into the spool, to be
-//	           uploaded under the new name (complete next), after which
-//	           the old copy retires, as a replaced one does. Meanwhile the
-//	           mount shows the old copy under the new name. An old copy
-//	           a fresh listing no longer shows (removed elsewhere) ends
-//	           it: removed next, without that copy (copyLostLocked). On
-//	           restart: copied again from the start.
-//
-// Two states live in memory only: filling (its bytes are being copied in
-// from the API before a change) and idle (nothing left to do: the record
-// only lives on for the open files that read its bytes). A complete record
-// whose upload the service refused is parked (record.refusal, in memory
-// too): no timer sends it again, a change to its bytes or name does, and a
-// restart tries it once.
-const (
-	stateWriting   = "writing"
-	stateComplete  = "complete"
-	stateUploading = "uploading"
-	stateUploaded  = "uploaded"
-	stateRetiring  = "retiring"
-	stateRemoved   = "removed"
-	stateCopying   = "copying"
-	stateFilling   = "filling"
-	stateIdle      = "idle"
-)
-
-// recordFormat is the version of the record file's layout.
-const recordFormat = 2
-
-// recordFile is what a record's file holds.
-type recordFile struct {
-	Format int `json:"format"`
-	// Location and API name the library the record belongs to: it is
-	// never sent anywhere else.
-	Location string `json:"location"`
-	API      string `json:"api"`
-	Key      string `json:"key"`
-	State    string `json:"state"`
-	ParentID string `json:"parentId"`
-	Name     string `json:"name"`
-	// ModTime is a time the user set; nil means the time of the last write.
-	ModTime *time.Time `json:"modTime,omitempty"`
-	// Content is the version of the bytes in the spool, counted up by the
-	// first change after each upload.
-	Content uint64 `json:"content"`
-	// RemoteID is the copy in the API that owns the name while the record
-	// is pending: the file it changes, or its last upload. It holds version
-	// Uploaded of the bytes, under the name RemoteName.
-	RemoteID   string `json:"remoteId,omitempty"`
-	RemoteName string `json:"remoteName,omitempty"`
-	// RemoteURL is where RemoteID's bytes are, when known: a copying
-	// record reads them from there.
-	RemoteURL string `json:"remoteUrl,omitempty"`
-	Uploaded  uint64 `json:"uploaded"`
-	// Replaces lists other copies in the API the file supersedes (a file
-	// it was renamed over, an upload whose answer was lost): they go to
-	// the trash once a copy of this file owns the name, and are hidden
-	// until then.
-	Replaces []string `json:"replaces,omitempty"`
-	// Attempt is an upload that may have landed without its answer coming
-	// back: it is looked for before anything is sent again.
-	Attempt *attempt `json:"attempt,omitempty"`
-	// Claims are the ids among RemoteID and Replaces that came from an
-	// upload's answer and that no listing has shown yet (claims.go):
-	// nothing is renamed or trashed by them before they are looked up.
-	Claims map[string]listing.Claim `json:"claims,omitempty"`
-	// Size and Sum (CRC-32C) are the size and checksum of the bytes when
-	// they were complete.
-	Size int64  `json:"size"`
-	Sum  uint32 `json:"sum"`
-	// Due is when a complete record is uploaded (the write-back delay).
-	Due time.Time `json:"due,omitzero"`
-	// Failed says why a write failed; such bytes are never uploaded.
-	Failed string `json:"failed,omitempty"`
-	// Supersedes lists records (by spool id) this one was renamed over:
-	// if they are still there after a crash, they are dropped.
-	Supersedes []string  `json:"supersedes,omitempty"`
-	Created    time.Time `json:"created"`
-}
-
-// attempt is one upload whose outcome is not known.
-type attempt struct {
-	At       time.Time `json:"at"` // when it was sent, by this machine's clock
-	Name     string    `json:"name"`
-	ParentID string    `json:"parentId"`
-	Size     int64     `json:"size"`
-	Content  uint64    `json:"content"`
-}
 
 // record is one file with pending changes.
 type Record struct {
@@ -138,224 +20,31 @@ type Record struct {
 	mu   sync.Mutex
 	cond *sync.Cond // on mu: a send or a fill ended
 
-	rf       recordFile // guarded by mu; as saved, once saved
-	saved    bool       // guarded by mu: rf is on disk
-	state    string     // guarded by mu: rf.State, or filling or idle
-	data     *os.File   // guarded by mu: the bytes; nil when there are none
-	size     int64      // guarded by mu
-	writers  int        // guarded by mu: open files that changed it
-	readers  int        // guarded by mu: open files that read it
-	sending  bool       // guarded by mu: an upload reads the bytes; writes wait
-	acting   bool       // guarded by mu: a worker's call to the API is under way
-	fillErr  error      // guarded by mu: why filling failed
-	failed   error      // guarded by mu: a write failed
-	touched  time.Time  // guarded by mu: the last write
-	tries    int        // guarded by mu: failed attempts in a row
-	failedAt time.Time  // guarded by mu: when the last one failed
-	// For status (status.go): why the last step failed ("" once one
-	// succeeds), when the next try is due, and the upload under way.
-	failure  string           // guarded by mu
-	retryAt  time.Time        // guarded by mu
-	progress *remote.Progress // guarded by mu: set while sending
-	// refusal is set when the service refused the upload of these bytes
-	// under this name (refusedContent): the record is parked, sent again
-	// only once they or the name change (unparkLocked), or by the next
-	// mount. Not saved: a restart tries once more.
-	refusal error // guarded by mu
-	timer   clockwork.Timer
-	waiters []*waiter // guarded by mu: fsyncs waiting for an upload
-	gone    bool      // guarded by mu: out of the queue
-	// aside is set once the bytes are known never to be published (a write
-	// failed): the record no longer stands for the file, only does what
-	// remains to do in the API, and open files keep reading what they had.
-	aside bool // guarded by mu
-	// copyErr is why the last copy of a copying record's bytes failed
-	// (nil while one is under way or none failed): a change waiting for
-	// the copy hears it.
-	copyErr error // guarded by mu
-	// copied is set on a copying record whose spool file holds its copy's
-	// bytes already (an idle copy of them): nothing is downloaded.
-	copied bool // guarded by mu
-	// kept holds spool files a record no longer uses that open files
-	// still read: the bytes set aside when a write failed, once the
-	// record copies its copy in the API into a spool file of its own
-	// (recopyLocked). Each open file reads the file it had (Handle.data);
-	// these close with the last of them (finishLocked).
-	kept []*os.File // guarded by mu
-	// parked is set when the record's last step failed in a way only a
-	// new mount can change (the API refuses to trash): it is not tried
-	// again on its own, but at the unmount's drain and the next start.
-	parked bool // guarded by mu
-
+	s     *pending.Facts // guarded by mu: its file, state and bytes
+	timer clockwork.Timer
 	// left is closed when the record leaves the queue.
 	left chan struct{}
-
-	// held is set while another record is renamed over this one: it does
-	// nothing in the API meanwhile.
-	held bool // guarded by mu
-
-	// Guarded by queue.mu.
-	queued, busy, again bool
-}
-
-// waiter is an fsync (or a close in sync mode) waiting for the upload of
-// version content.
-type waiter struct {
-	content uint64
-	done    chan error // buffered
-}
-
-func (r *Record) jsonPath() string { return filepath.Join(r.q.spool, r.id+".json") }
-func (r *Record) dataPath() string { return filepath.Join(r.q.spool, r.id+".data") }
-
-// saveLocked writes the record's file, atomically and durably, as it is
-// now in memory.
-func (r *Record) saveLocked() error {
-	if r.gone {
-		return nil // out of the queue: its file must not come back
-	}
-	r.rf.State = r.state
-	b, err := json.Marshal(r.rf)
-	if err != nil {
-		return err
-	}
-	if err := renameio.WriteFile(r.jsonPath(), b, 0o600); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	if !r.saved {
-		if err := fsync.Dir(r.q.spool); err != nil {
-			return fmt.Errorf("spool: %w", err)
-		}
-	}
-	r.saved = true
-	return nil
-}
-
-// setLocked moves the record to state and saves it; on failure the state
-// in memory is what it was.
-func (r *Record) setLocked(state string) error {
-	r.q.log.Debug("record", "name", r.rf.Name, "key", r.key, "from", r.state, "to", state)
-	old := r.state
-	r.state = state
-	if err := r.saveLocked(); err != nil {
-		r.state = old
-		r.rf.State = old
-		return err
-	}
-	return nil
-}
-
-// unsaveLocked deletes the record's file: nothing is pending any more.
-func (r *Record) unsaveLocked() {
-	if !r.saved {
-		return
-	}
-	if err := os.Remove(r.jsonPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		r.q.log.Warn("spool: could not delete a record", "name", r.rf.Name, "err", err)
-	}
-	fsync.Dir(r.q.spool)
-	r.saved = false
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// checksum is the CRC-32C of the first size bytes of f.
-func checksum(f *os.File, size int64) (uint32, error) {
-	h := crc32.New(castagnoli)
-	// A buffer no larger than the file: a resume checks thousands of
-	// small files, and a 1 MiB buffer each was most of its time.
-	buf := make([]byte, min(max(size, 512), 1<<20))
-	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), buf); err != nil {
-		return 0, err
-	}
-	return h.Sum32(), nil
 }
 
 // InAPI reports whether the copy in the API holds the bytes the record's
-// file shows: the record shows none of its own (the API's copy shows
-// through), or its last upload landed and nothing changed since.
+// file shows (pending.Facts.InAPI).
 func (r *Record) InAPI() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.visibleLocked() {
-		return true
-	}
-	switch r.state {
-	case stateUploaded, stateRetiring:
-		return r.rf.RemoteID != "" && r.rf.Uploaded == r.rf.Content
-	}
-	return false
-}
-
-// visibleLocked reports whether the mount shows the record's bytes under
-// its name (rather than a copy in the API, or nothing). An idle record is
-// not shown: its copy in the API holds the same bytes, and stands for the
-// file (renames and removals go to it directly).
-func (r *Record) visibleLocked() bool {
-	switch {
-	case r.gone, r.aside, r.data == nil:
-		return false
-	}
-	switch r.state {
-	case stateRemoved, stateFilling, stateIdle, stateCopying:
-		return false
-	}
-	return true
-}
-
-// pendingLocked reports whether the record still has work to do in the
-// API (for counts and for draining).
-func (r *Record) pendingLocked() bool {
-	switch r.state {
-	case stateComplete, stateUploading, stateUploaded, stateRetiring, stateRemoved, stateCopying:
-		return true
-	case stateWriting:
-		// Closed by its last writer, but not marked complete yet (that
-		// failed, and is tried again).
-		return r.writers == 0 && r.failed == nil
-	}
-	return false
+	return r.s.InAPI()
 }
 
 // entryLocked is the record as a listing entry.
 func (r *Record) entryLocked() Entry {
-	return Entry{Key: r.key, Name: r.rf.Name, ParentID: r.rf.ParentID, Size: -1, Pending: true}
+	return Entry{Key: r.key, Name: r.s.File.Name, ParentID: r.s.File.ParentID, Size: -1, Pending: true}
 }
 
-// modTimeLocked is the time the user set, else the time of the last write.
-func (r *Record) modTimeLocked() time.Time {
-	if r.rf.ModTime != nil {
-		return *r.rf.ModTime
-	}
-	return r.touched
-}
-
-// changeLocked is called before the bytes change: the first change after
-// an upload (or ever) moves the record to writing, on disk first, so that
-// a crash from here on never uploads what was being written.
+// changeLocked readies the record for a change to its bytes
+// (pending.Facts.Change).
 func (r *Record) changeLocked() error {
-	if r.failed != nil {
-		return r.failed
-	}
-	r.unparkLocked() // new bytes: the service judges them afresh
-	switch r.state {
-	case stateWriting, stateRemoved:
-		return nil
-	case stateFilling, stateCopying:
-		return entry.ErrNotFound // cannot happen: writers wait for the fill, or the copy
-	}
-	prev := r.rf
-	r.rf.Content++
-	r.rf.Due = time.Time{}
-	r.rf.ModTime = nil // a write sets the time, as on any filesystem
-	if err := r.setLocked(stateWriting); err != nil {
-		r.rf = prev
+	if err := r.s.Change(); err != nil {
 		return err
 	}
-	crashPoint("writing", r.rf.Name)
-	// An fsync waiting for the bytes now being changed will not see them
-	// uploaded as they were.
-	r.notifyLocked(fmt.Errorf("%w: %s was changed by another open file before its upload", entry.ErrUnavailable, r.rf.Name))
 	r.publishLocked() // an idle record shows its bytes again
 	return nil
 }
@@ -364,76 +53,54 @@ func (r *Record) changeLocked() error {
 // being changed (writing) are then a fragment that is never uploaded; a
 // complete file, not changed yet, only refuses this one call.
 func (r *Record) tooLargeLocked() error {
-	err := TooLarge(r.rf.Name, r.q.LimitFor(r.rf.Name))
-	if r.state == stateWriting {
-		r.failLocked(err)
+	err := TooLarge(r.s.File.Name, r.q.LimitFor(r.s.File.Name))
+	if r.s.State == pending.Writing {
+		r.s.Fail(err)
 	}
 	return err
-}
-
-// failLocked marks the record as failed by err: its bytes will not be
-// uploaded.
-func (r *Record) failLocked(err error) {
-	r.failed = err
-	r.rf.Failed = err.Error()
-	if r.saved {
-		if serr := r.saveLocked(); serr != nil {
-			r.q.log.Debug("spool: could not record a failed write", "name", r.rf.Name, "err", serr)
-		}
-	}
 }
 
 // WriteAt writes b at off. It waits while an upload reads the bytes.
 func (r *Record) WriteAt(b []byte, off int64) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.sending {
-		r.cond.Wait()
-	}
-	if r.data == nil {
-		return 0, entry.ErrNotFound
-	}
-	if end := off + int64(len(b)); end > r.q.LimitFor(r.rf.Name) {
-		return 0, r.tooLargeLocked()
-	}
-	if err := r.changeLocked(); err != nil {
+	if err := r.changeableLocked(off + int64(len(b))); err != nil {
 		return 0, err
 	}
-	n, err := r.data.WriteAt(b, off)
-	r.size = max(r.size, off+int64(n))
-	r.touched = r.q.clock.Now()
+	n, err := r.s.Bytes.WriteAt(b, off, r.q.clock.Now())
 	if err != nil {
-		err = fmt.Errorf("spool: %w", err)
-		r.failLocked(err)
-		return n, err
+		r.s.Fail(err)
 	}
-	return n, nil
+	return n, err
 }
 
 // Truncate sets the size of the bytes.
 func (r *Record) Truncate(size int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.sending {
+	if err := r.changeableLocked(size); err != nil {
+		return err
+	}
+	err := r.s.Bytes.Truncate(size, r.q.clock.Now())
+	if err != nil {
+		r.s.Fail(err)
+	}
+	return err
+}
+
+// changeableLocked waits while an upload reads the bytes, and readies
+// them for a change that makes them end at end (changeLocked).
+func (r *Record) changeableLocked(end int64) error {
+	for r.s.Bytes.Sending() {
 		r.cond.Wait()
 	}
-	if r.data == nil {
+	if !r.s.Bytes.Has() {
 		return entry.ErrNotFound
 	}
-	if size > r.q.LimitFor(r.rf.Name) {
+	if end > r.q.LimitFor(r.s.File.Name) {
 		return r.tooLargeLocked()
 	}
-	if err := r.changeLocked(); err != nil {
-		return err
-	}
-	if err := r.data.Truncate(size); err != nil {
-		err = fmt.Errorf("spool: %w", err)
-		r.failLocked(err)
-		return err
-	}
-	r.size = size
-	r.touched = r.q.clock.Now()
-	return nil
+	return r.changeLocked()
 }
 
 // Scheduled reports whether a timer will hand the record to a worker (a
@@ -446,28 +113,24 @@ func (r *Record) Scheduled() bool {
 }
 
 // Writers counts the open files that changed the record's bytes.
-func (r *Record) Writers() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.writers
-}
+func (r *Record) Writers() int { return r.s.Bytes.Writers() }
 
 // File returns the spool file an open file of the record reads from now
-// on (see kept). It stays open as long as the caller is counted as a
-// reader or writer.
-func (r *Record) File() *os.File {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.data
-}
+// on (see pending.Bytes). It stays open as long as the caller is counted
+// as a reader or writer.
+func (r *Record) File() *os.File { return r.s.Bytes.File() }
 
 // Stat returns the record as an entry with its size and time.
 func (r *Record) Stat() Entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.statLocked()
+}
+
+func (r *Record) statLocked() Entry {
 	e := r.entryLocked()
-	e.Size = r.size
-	e.ModTime = r.modTimeLocked()
+	e.Size = r.s.Bytes.Size()
+	e.ModTime = r.s.ModTime()
 	return e
 }
 
@@ -475,23 +138,8 @@ func (r *Record) Stat() Entry {
 func (r *Record) StatShown() (Entry, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.visibleLocked() {
+	if !r.s.Visible() {
 		return Entry{}, false
 	}
-	e := r.entryLocked()
-	e.Size = r.size
-	e.ModTime = r.modTimeLocked()
-	return e, true
-}
-
-// unparkLocked takes up a record the service refused (refusal) once its
-// bytes or its name changed, and reports whether it was parked. The
-// caller schedules it.
-func (r *Record) unparkLocked() bool {
-	if r.refusal == nil {
-		return false
-	}
-	r.q.log.Debug("a refused file changed; it will be sent again", "name", r.rf.Name)
-	r.refusal, r.failure, r.retryAt, r.tries = nil, "", time.Time{}, 0
-	return true
+	return r.statLocked(), true
 }

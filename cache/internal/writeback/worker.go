@@ -8,8 +8,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
+
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -25,7 +28,7 @@ import (
 // growing delay.
 func (q *Queue) process(r *Record) {
 	r.mu.Lock()
-	r.parked = false
+	r.s.Parked = false
 	r.mu.Unlock()
 	for {
 		more, err := q.step(r)
@@ -35,34 +38,18 @@ func (q *Queue) process(r *Record) {
 		r.mu.Lock()
 		// An fsync waiting on this record hears now what it waited for, or
 		// of the failure, whichever step failed.
-		r.settleLocked(err)
-		if err == nil && r.refusal == nil {
-			r.failure = ""
+		r.s.Waiters.Settle(r.s.File.Uploaded, err)
+		if err == nil && r.s.Refusal == nil {
+			r.s.Failure = ""
 		}
 		r.mu.Unlock()
 		if err != nil {
 			r.mu.Lock()
-			r.tries++
-			r.failedAt = q.clock.Now()
-			if r.refusal != nil {
-				// Refused by the service: sent again only when the file
-				// changes (unparkLocked), never on a timer.
-				r.failure, r.retryAt = err.Error(), time.Time{}
-				if r.timer != nil {
-					r.timer.Stop()
-					r.timer = nil
-				}
-				r.mu.Unlock()
-				return
-			}
-			delay := min(q.retry<<min(r.tries-1, 10), 10*time.Minute)
-			r.failure, r.retryAt = err.Error(), r.failedAt.Add(delay)
-			if r.parked {
-				// Nothing will change before the next mount: tried again
-				// at the unmount's drain, and at the next start.
-				r.retryAt = time.Time{}
-			} else {
-				r.scheduleLocked(q.clock.Now().Add(delay))
+			switch at, stop := r.s.Failing(err, q.clock.Now(), q.retry); {
+			case stop:
+				r.stopTimerLocked()
+			case !at.IsZero():
+				r.scheduleLocked(at)
 			}
 			r.mu.Unlock()
 			return
@@ -77,56 +64,48 @@ func (q *Queue) process(r *Record) {
 // more to do at once.
 func (q *Queue) step(r *Record) (bool, error) {
 	r.mu.Lock()
-	switch {
-	case r.state == stateWriting && r.writers == 0 && r.failed == nil && !r.gone && !r.held:
+	switch r.s.Next(q.clock.Now(), q.isDraining(), q.caps) {
+	case pending.Recheck:
 		// Its last writer closed it, but it could not be marked complete
 		// then (a full disk, say): again now.
 		err := r.completeLocked(q.clock.Now().Add(q.delay))
 		r.mu.Unlock()
 		if err != nil {
-			return false, fmt.Errorf("%s: could not mark it complete: %w", r.rf.Name, err)
+			return false, fmt.Errorf("%s: could not mark it complete: %w", r.s.File.Name, err)
 		}
 		return true, nil
-	case r.gone, r.held, r.state == stateFilling, r.state == stateWriting, r.state == stateIdle:
-		r.mu.Unlock()
-		return false, nil
-	case r.rf.Attempt != nil:
+	case pending.Find:
 		return q.findAttempt(r)
-	case r.state == stateCopying:
+	case pending.Copy:
 		return q.copyIn(r)
-	case r.needsConfirmLocked():
+	case pending.Confirm:
 		return q.confirmRecord(r)
-	case r.state == stateRemoved:
-		return q.retireAll(r)
-	case r.state == stateComplete && r.refusal != nil:
-		// Parked: the service refused these bytes under this name.
-		r.mu.Unlock()
-		return false, nil
-	case r.state == stateComplete || r.state == stateUploading:
-		if r.state == stateComplete && q.clock.Now().Before(r.rf.Due) && !q.isDraining() {
-			r.scheduleLocked(r.rf.Due)
-			r.mu.Unlock()
-			return false, nil
-		}
+	case pending.Remove:
+		return q.retire(r, true)
+	case pending.Wait:
+		r.scheduleLocked(r.s.File.Due)
+	case pending.Send:
 		return q.upload(r)
-	case r.rf.RemoteID != "" && r.rf.Name != r.rf.RemoteName:
+	case pending.Move:
+		return q.moveRemote(r)
+	case pending.Rename:
 		return q.renameRemote(r)
-	case len(r.rf.Replaces) > 0:
-		return q.retire(r)
-	default: // uploaded or retiring, with nothing left
-		crashPoint("done", r.rf.Name)
-		r.state = stateIdle
-		r.unsaveLocked()
+	case pending.Retire:
+		return q.retire(r, false)
+	case pending.Done:
+		pending.CrashPoint("done", r.s.File.Name)
+		r.s.State = pending.Idle
+		r.s.Unsave()
 		r.publishLocked()
-		r.mu.Unlock()
-		return false, nil
 	}
+	r.mu.Unlock()
+	return false, nil
 }
 
 // away lets go of the record for a call to the API: meanwhile it is being
 // acted on, and a rename over it waits (hold).
 func (r *Record) away() {
-	r.acting = true
+	r.s.Acting = true
 	r.mu.Unlock()
 }
 
@@ -134,16 +113,12 @@ func (r *Record) away() {
 // whether it is still in the queue (the caller then unlocks it).
 func (r *Record) back() bool {
 	r.mu.Lock()
-	r.acting = false
+	r.s.Acting = false
 	r.cond.Broadcast()
-	return !r.gone
+	return !r.s.Gone
 }
 
-func (q *Queue) isDraining() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.draining
-}
+func (q *Queue) isDraining() bool { return q.ix.Draining() }
 
 // opContext bounds one call to the API made by a worker.
 func (q *Queue) opContext(extra time.Duration) (context.Context, context.CancelFunc) {
@@ -156,14 +131,14 @@ func (q *Queue) opContext(extra time.Duration) (context.Context, context.CancelF
 // the trash with the other superseded copies. Called with r.mu held; it
 // lets go of it.
 func (q *Queue) findAttempt(r *Record) (bool, error) {
-	a := *r.rf.Attempt
-	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	exclude = append(exclude, r.claimURLsLocked()...)
+	a := *r.s.File.Attempt
+	exclude := r.s.Exclude()
 	r.away()
-	exclude = append(exclude, q.knownIDs()...)
+	exclude = append(exclude, q.ix.KnownIDs()...)
 
 	ctx, cancel := q.opContext(0)
-	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude})
+	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude,
+		Into: a.Into, BaseRev: a.BaseRev})
 	cancel()
 
 	alive := r.back()
@@ -174,36 +149,18 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	if !alive {
 		return false, nil
 	}
-	if r.rf.Attempt == nil || *r.rf.Attempt != a {
+	switch r.s.Looked(a, found, ok) {
+	case pending.LookAgain:
 		return true, nil // changed meanwhile: look again
-	}
-	switch {
-	case !ok:
-		r.rf.Attempt = nil
-		if r.state == stateUploading {
-			r.state = stateComplete
-		}
-		if (r.data == nil || r.aside) && r.state != stateRemoved {
-			// Nothing to send (bytes set aside at a restart): what remains
-			// is the copy that owns the name.
-			r.dataLessLocked()
-			return true, nil
-		}
-	case a.Content == r.rf.Content && (r.state == stateComplete || r.state == stateUploading):
+	case pending.NoBytes:
+		r.dataLessLocked()
+		return true, nil
+	case pending.TheUpload:
 		q.log.Info("an earlier upload had landed; not sending it again", "name", a.Name, "id", found.ID)
 		r.landedLocked(found, a)
 		return true, nil
-	default:
-		// Bytes that were changed since, or a file removed since.
-		if !slices.Contains(r.rf.Replaces, found.ID) {
-			r.rf.Replaces = append(r.rf.Replaces, found.ID)
-		}
-		r.rf.Attempt = nil
-		if r.state == stateUploading {
-			r.state = stateComplete
-		}
 	}
-	if err := r.saveLocked(); err != nil {
+	if err := r.s.Save(); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -213,41 +170,44 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 // wait, so that what is sent is what was complete. Called with r.mu held;
 // it lets go of it.
 func (q *Queue) upload(r *Record) (bool, error) {
-	if r.data == nil || r.aside {
+	if !r.s.Bytes.Has() || r.s.Aside {
 		r.dataLessLocked()
 		r.mu.Unlock()
 		return true, nil
 	}
-	if limit := q.LimitFor(r.rf.Name); r.size > limit {
+	if limit := q.LimitFor(r.s.File.Name); r.s.Bytes.Size() > limit {
 		// Queued by a run with a larger --max-upload-size: the API would
 		// refuse it.
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, r.rf.Name, r.size, limit, uploadType(r.rf.Name))
+		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, r.s.File.Name, r.s.Bytes.Size(), limit, uploadType(r.s.File.Name))
 		q.stats.uploadErrors.Add(1)
-		r.notifyLocked(err)
+		r.s.Waiters.Notify(err)
 		q.setAside(r, err.Error())
 		r.dataLessLocked()
 		r.mu.Unlock()
 		return true, nil
 	}
-	a := attempt{At: q.clock.Now(), Name: r.rf.Name, ParentID: r.rf.ParentID, Size: r.size, Content: r.rf.Content}
-	r.rf.Attempt = &a
-	if err := r.setLocked(stateUploading); err != nil {
-		r.rf.Attempt = nil
+	a := spool.Attempt{At: q.clock.Now(), Name: r.s.File.Name, ParentID: r.s.File.ParentID, Size: r.s.Bytes.Size(), Content: r.s.File.Content}
+	if !q.caps.NewIDPerUpload && !r.s.Elsewhere() {
+		// The upload lands as a new version of the copy that holds the
+		// name (none for a new file): a lost answer is looked for as one.
+		a.Into, a.BaseRev = r.s.File.RemoteID, r.s.File.RemoteRev
+	}
+	r.s.File.Attempt = &a
+	if err := r.s.Set(pending.Uploading); err != nil {
+		r.s.File.Attempt = nil
 		r.mu.Unlock()
 		return false, err
 	}
-	crashPoint("uploading", a.Name)
+	pending.CrashPoint("uploading", a.Name)
 	// From now on a listing may hold the upload before its answer is in:
-	// the folder's overlay takes it for this file (overlay.isSent).
+	// the folder's overlay takes it for this file (index: overlay.isSent).
 	r.publishLocked()
-	r.sending = true
-	r.progress = remote.NewProgress(q.clock)
-	progress := r.progress
-	data := r.data
-	exclude := append(slices.Clone(r.rf.Replaces), r.rf.RemoteID)
-	exclude = append(exclude, r.claimURLsLocked()...)
+	data := r.s.Bytes.Send()
+	r.s.Progress = remote.NewProgress(q.clock)
+	progress := r.s.Progress
+	exclude := r.s.Exclude()
 	r.away()
-	exclude = append(exclude, q.knownIDs()...)
+	exclude = append(exclude, q.ix.KnownIDs()...)
 
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
@@ -268,41 +228,37 @@ func (q *Queue) upload(r *Record) (bool, error) {
 
 	r.back() // a record being sent never leaves the queue
 	defer r.mu.Unlock()
-	r.sending, r.progress = false, nil
+	r.s.Bytes.Sent()
+	r.s.Progress = nil
 	r.cond.Broadcast()
 	if err != nil {
 		if q.ctx.Err() == nil { // not an upload stopped by the unmount
 			q.stats.uploadErrors.Add(1)
 		}
-		if refused(err) {
-			r.rf.Attempt = nil // the API said no: nothing landed
-		}
-		if r.state == stateUploading {
-			r.state = stateComplete
-		}
-		if serr := r.saveLocked(); serr != nil {
+		r.s.SendFailed(err)
+		if serr := r.s.Save(); serr != nil {
 			q.log.Warn("spool: could not update a record", "name", a.Name, "err", serr)
 		}
 		// It waits now: let the bytes outlive the machine, not just ghlfs.
 		if serr := data.Sync(); serr != nil {
 			q.log.Warn("spool: could not flush a file's bytes to the disk", "name", a.Name, "err", serr)
 		}
-		if refusedContent(err) && r.state == stateComplete && r.rf.Name == a.Name && r.rf.Content == a.Content {
+		if pending.RefusedContent(err) && r.s.State == pending.Complete && r.s.File.Name == a.Name && r.s.File.Content == a.Content {
 			// Sending it again unchanged would be refused again: it waits
 			// for a change, its bytes in the spool (the README's
 			// semantics table names the place).
 			err = fmt.Errorf("uploading %s (sent as %s): %w; its bytes are kept in %s; not sent again until the file is changed or renamed, or at the next mount",
-				a.Name, ctype, entry.Translate(err), r.dataPath())
-			r.refusal = err
+				a.Name, ctype, entry.Translate(err), r.s.DataPath())
+			r.s.Refusal = err
 		} else {
 			err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, entry.Translate(err))
 		}
-		if q.ctx.Err() == nil && len(r.waiters) == 0 {
+		if q.ctx.Err() == nil && r.s.Waiters.Len() == 0 {
 			q.log.Error(err.Error(), "name", a.Name) // else the fsync or close waiting reports it
 		}
 		return false, err
 	}
-	crashPoint("upload-answered", a.Name)
+	pending.CrashPoint("upload-answered", a.Name)
 	q.stats.uploads.Add(1)
 	q.stats.uploadedBytes.Add(a.Size)
 	r.landedLocked(item, a)
@@ -311,19 +267,14 @@ func (q *Queue) upload(r *Record) (bool, error) {
 
 // landedLocked records that attempt a landed as item: the new copy owns
 // the name from now on, and the copies it supersedes retire.
-func (r *Record) landedLocked(item remote.Item, a attempt) {
+func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	q := r.q
 	e := entry.Of(item)
 	e.ParentID, e.Name = a.ParentID, a.Name
 	if e.Size < 0 {
 		e.Size = a.Size
 	}
-	if old := r.rf.RemoteID; old != "" && old != item.ID && !slices.Contains(r.rf.Replaces, old) {
-		r.rf.Replaces = append(r.rf.Replaces, old)
-	}
-	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return id == item.ID })
-	r.rf.RemoteID, r.rf.RemoteName, r.rf.RemoteURL, r.rf.Uploaded = item.ID, a.Name, item.URL, a.Content
-	r.rf.Attempt = nil
+	r.s.Landed(item, a)
 	if item.Unconfirmed {
 		// The answer's id: nothing is changed by it until a listing shows
 		// the file (claims.go).
@@ -332,35 +283,32 @@ func (r *Record) landedLocked(item remote.Item, a attempt) {
 			Sent: item.SentAt, Answered: item.CreatedAt}
 		r.keepClaimLocked(item.ID, c)
 	}
-	if r.state == stateUploading || r.state == stateComplete {
-		r.state = stateUploaded
-	}
 	// The time the user set goes with the upload before the landing is
 	// recorded: a crash in between finds the upload again, and sets it again.
-	if mt := r.rf.ModTime; mt != nil {
+	if mt := r.s.File.ModTime; mt != nil {
 		if err := q.times.Set(item.ID, *mt); err != nil {
 			q.log.Warn("could not keep a file time", "name", a.Name, "err", err)
 		}
 	}
-	if err := r.saveLocked(); err != nil {
+	if err := r.s.Save(); err != nil {
 		// A restart looks for the upload and finds it.
 		q.log.Warn("spool: could not record an upload", "name", a.Name, "err", err)
 	}
-	crashPoint("uploaded", a.Name)
+	pending.CrashPoint("uploaded", a.Name)
 	// The record hides the new copy (it shows its own bytes) before the
 	// copy is known as the file's and before the listings hold it. A view
 	// shows one entry per key whatever the order (Queue.View), but this
 	// keeps each step's overlay true on its own.
 	r.publishLocked()
-	q.setLatest(r.key, e, r.rf.Replaces)
+	q.setLatest(r.key, e, r.s.File.Replaces)
 	q.folders.NotePut(a.ParentID, e)
-	r.tries = 0
+	r.s.Tries = 0
 }
 
 // renameRemote gives the copy that owns the name the name the user gave
 // the file meanwhile. Called with r.mu held; it lets go of it.
 func (q *Queue) renameRemote(r *Record) (bool, error) {
-	id, name, parent := r.rf.RemoteID, r.rf.Name, r.rf.ParentID
+	id, name, parent := r.s.File.RemoteID, r.s.File.Name, r.s.File.ParentID
 	r.away()
 	ctx, cancel := q.opContext(0)
 	err := q.folders.Rename(ctx, parent, id, name)
@@ -370,11 +318,11 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 		err = nil
 	}
 	if err == nil {
-		q.Renamed(id, name)
+		q.ix.Renamed(id, name)
 	}
 	alive := r.back()
 	defer r.mu.Unlock()
-	if errors.Is(err, remote.ErrRouteMissing) && alive && r.rf.RemoteID == id && r.state != stateRemoved {
+	if errors.Is(err, remote.ErrRouteMissing) && alive && r.s.File.RemoteID == id && r.s.State != pending.Removed {
 		// The API cannot rename this file (no route for this token): it
 		// is uploaded again under its new name (recopy.go).
 		q.log.Info(fmt.Sprintf("%s: the API cannot rename it; uploading it again under its new name (its id and url change)", name), "name", name)
@@ -390,79 +338,123 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 	if !alive {
 		return false, nil
 	}
-	crashPoint("renamed", name)
-	if r.rf.RemoteID == id {
-		r.rf.RemoteName = name
-		if err := r.saveLocked(); err != nil {
+	pending.CrashPoint("renamed", name)
+	if r.s.File.RemoteID == id {
+		r.s.File.RemoteName = name
+		if err := r.s.Save(); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
 }
 
-// retire sends the copies a landed upload supersedes to the trash.
-// Called with r.mu held; it lets go of it.
-func (q *Queue) retire(r *Record) (bool, error) {
-	ids := slices.Clone(r.rf.Replaces)
-	if r.state != stateRetiring {
-		if err := r.setLocked(stateRetiring); err != nil {
-			r.mu.Unlock()
-			return false, err
+// moveRemote moves the copy that owns the name to the folder the file
+// was moved to, under its name (Backend.Move), as renameRemote renames
+// it. Called with r.mu held; it lets go of it.
+func (q *Queue) moveRemote(r *Record) (bool, error) {
+	id, name, parent, from := r.s.File.RemoteID, r.s.File.Name, r.s.File.ParentID, r.s.RemoteParent()
+	e := Entry{ID: id, Key: r.key, Name: r.s.File.RemoteName, ParentID: from, Size: -1}
+	if latest, ok := q.ix.Latest(r.key); ok && latest.ID == id {
+		e = latest
+	} else if st, ok := q.folders.Cached(from); ok {
+		if i := slices.IndexFunc(st.Entries(), func(x Entry) bool { return x.ID == id }); i >= 0 {
+			e = st.Entries()[i]
 		}
 	}
-	crashPoint("retiring", r.rf.Name)
-	name, parent := r.rf.Name, r.rf.ParentID
+	e.ParentID = from
 	r.away()
-	err := q.trash(name, parent, ids)
+	ctx, cancel := q.opContext(0)
+	err := q.folders.Move(ctx, e, parent, name)
+	cancel()
+	if errors.Is(err, entry.ErrNotFound) {
+		q.log.Warn(fmt.Sprintf("%s: its copy in the library is gone; nothing to move", name), "name", name, "id", id)
+		err = nil
+	}
+	if err == nil {
+		q.ix.Moved(id, parent, name)
+	}
 	alive := r.back()
 	defer r.mu.Unlock()
-	if err != nil && r.cannotTrashLocked(err) {
-		q.log.Warn(fmt.Sprintf("%s: uploaded; the copy it replaces stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, err), "name", name)
-		return false, err
-	}
 	if err != nil {
-		q.log.Error(fmt.Sprintf("%s: uploaded, but the copy it replaces could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
+		q.log.Error(fmt.Sprintf("%s: could not move it in the library (will retry): %v", name, err), "name", name)
 		return false, err
 	}
 	if !alive {
 		return false, nil
 	}
-	r.rf.Replaces = slices.DeleteFunc(r.rf.Replaces, func(id string) bool { return slices.Contains(ids, id) })
-	if err := r.saveLocked(); err != nil {
+	pending.CrashPoint("moved", name)
+	if r.s.File.RemoteID == id {
+		r.s.File.RemoteName = name
+		r.s.File.RemoteParentID = nil
+		if parent != r.s.File.ParentID { // moved on meanwhile
+			r.s.File.RemoteParentID = &parent
+		}
+		if err := r.s.Save(); err != nil {
+			return false, err
+		}
+		r.publishLocked()
+	}
+	return true, nil
+}
+
+// retire sends the copies a landed upload supersedes to the trash; with
+// all (a removed file), every copy of the file, and then drops the
+// record. Called with r.mu held; it lets go of it.
+func (q *Queue) retire(r *Record, all bool) (bool, error) {
+	ids := slices.Clone(r.s.File.Replaces)
+	// What stays, or could not be trashed yet, for the log line.
+	kept, failed := "uploaded; the copy it replaces", "uploaded, but the copy it replaces"
+	if all {
+		if r.s.File.RemoteID != "" {
+			ids = append(ids, r.s.File.RemoteID)
+		}
+		kept, failed = "removed here, but its copy", "removed, but its copy"
+	} else {
+		if r.s.State == pending.Uploaded {
+			if err := r.s.Set(pending.Retiring); err != nil {
+				r.mu.Unlock()
+				return false, err
+			}
+		}
+		pending.CrashPoint("retiring", r.s.File.Name)
+	}
+	name, parent := r.s.File.Name, r.s.File.ParentID
+	var away []string // the copy still in the folder the file was moved from
+	if all && r.s.File.RemoteParentID != nil && r.s.File.RemoteID != "" {
+		ids, away = slices.DeleteFunc(ids, func(id string) bool { return id == r.s.File.RemoteID }), []string{r.s.File.RemoteID}
+	}
+	from := r.s.RemoteParent()
+	r.away()
+	err := q.trash(name, from, away)
+	if err == nil {
+		err = q.trash(name, parent, ids)
+	}
+	alive := r.back()
+	defer r.mu.Unlock()
+	if err != nil && r.cannotTrashLocked(err) {
+		q.log.Warn(fmt.Sprintf("%s: %s stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, kept, err), "name", name)
+		return false, err
+	}
+	if err != nil {
+		q.log.Error(fmt.Sprintf("%s: %s could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, failed, err), "name", name)
+		return false, err
+	}
+	if !alive {
+		return false, nil
+	}
+	if all {
+		r.s.File.Replaces, r.s.File.RemoteID = nil, ""
+		r.s.Unsave()
+		r.dropLocked()
+		r.finishLocked()
+		return false, nil
+	}
+	r.s.File.Replaces = slices.DeleteFunc(r.s.File.Replaces, func(id string) bool { return slices.Contains(ids, id) })
+	if err := r.s.Save(); err != nil {
 		return false, err
 	}
 	r.publishLocked()
 	return true, nil
-}
-
-// retireAll sends every copy of a removed file to the trash and drops the
-// record. Called with r.mu held; it lets go of it.
-func (q *Queue) retireAll(r *Record) (bool, error) {
-	ids := slices.Clone(r.rf.Replaces)
-	if r.rf.RemoteID != "" {
-		ids = append(ids, r.rf.RemoteID)
-	}
-	name, parent := r.rf.Name, r.rf.ParentID
-	r.away()
-	err := q.trash(name, parent, ids)
-	alive := r.back()
-	defer r.mu.Unlock()
-	if err != nil && r.cannotTrashLocked(err) {
-		q.log.Warn(fmt.Sprintf("%s: removed here, but its copy stays in the library, hidden here, as the API has no route that removes it for this token (%v); tried again at the next mount", name, err), "name", name)
-		return false, err
-	}
-	if err != nil {
-		q.log.Error(fmt.Sprintf("%s: removed, but its copy could not be sent to the trash yet (hidden meanwhile; will retry): %v", name, err), "name", name)
-		return false, err
-	}
-	if !alive {
-		return false, nil
-	}
-	r.rf.Replaces, r.rf.RemoteID = nil, ""
-	r.unsaveLocked()
-	r.dropLocked()
-	r.finishLocked()
-	return false, nil
 }
 
 // trash removes ids from the library; ids already gone count as done.
@@ -471,32 +463,18 @@ func (q *Queue) trash(name, parentID string, ids []string) error {
 		return nil
 	}
 	ctx, cancel := q.opContext(0)
-	err := q.folders.Remove(ctx, parentID, ids...)
-	if errors.Is(err, entry.ErrNotFound) && len(ids) > 1 {
-		// Which of them is gone? One at a time tells.
-		err = nil
-		for _, id := range ids {
-			if e := q.folders.Remove(ctx, parentID, id); e != nil && !errors.Is(e, entry.ErrNotFound) {
-				err = e
-			} else if e != nil {
-				q.folders.NoteDrop(parentID, id)
-			}
-		}
-	} else if errors.Is(err, entry.ErrNotFound) {
-		q.folders.NoteDrop(parentID, ids[0])
-		err = nil
-	}
+	err := q.folders.RemoveGone(ctx, parentID, ids...)
 	cancel()
 	if err != nil {
 		return err
 	}
-	crashPoint("retire-answered", name)
+	pending.CrashPoint("retire-answered", name)
 	for _, id := range ids {
 		if err := q.times.Forget(id); err != nil {
 			q.log.Warn("could not update the file times", "err", err)
 		}
 	}
-	q.retired(ids)
+	q.ix.Retired(ids)
 	return nil
 }
 
@@ -508,43 +486,6 @@ func (r *Record) cannotTrashLocked(err error) bool {
 	if !errors.Is(err, entry.ErrNotPermitted) {
 		return false
 	}
-	r.parked = true
+	r.s.Parked = true
 	return true
-}
-
-// retired records that copies left the library: should one be listed
-// again (taken back out of the trash), it is another file.
-func (q *Queue) retired(ids []string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, id := range ids {
-		q.retireKeyLocked(id)
-	}
-}
-
-// refusedContent reports whether the API refused an upload for what was
-// sent (its type, its size, its form): a 4xx other than 401 and 403 (a new
-// token or scope may cure them), 404 and 410 (its folder is gone, and may
-// come back from the trash) and 408 and 429 (they ask to try later). The
-// same bytes under the same name would be refused again.
-func refusedContent(err error) bool {
-	var e *remote.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Status {
-	case 401, 403, 404, 408, 410, 429:
-		return false
-	}
-	return e.Status >= 400 && e.Status < 500
-}
-
-// refused reports whether the API answered a request with a definite no
-// (a 4xx other than 408 and 429): it was not carried out.
-func refused(err error) bool {
-	var e *remote.Error
-	if errors.Is(err, remote.ErrMisplaced) {
-		return true // nothing is where it was asked for; what landed elsewhere was taken back
-	}
-	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -224,19 +223,6 @@ func (s *Server) fileAt(p string) *node {
 		}
 	}
 	return nil
-}
-
-// children is the active items of folder path dir, the oldest first.
-// mu held.
-func (s *Server) children(dir string) []*node {
-	var out []*node
-	for _, n := range s.nodes {
-		if !n.deleted && n.dir == dir {
-			out = append(out, n)
-		}
-	}
-	slices.SortFunc(out, func(a, b *node) int { return int(a.seq) - int(b.seq) })
-	return out
 }
 
 // below is every active item under folder path p. mu held.

@@ -1,6 +1,6 @@
 //go:build ghlfscrash
 
-package writeback
+package pending
 
 import (
 	"os"
@@ -15,7 +15,10 @@ var (
 	crashName = os.Getenv("GHLFS_CRASH_NAME")
 )
 
-func crashPoint(point, name string) {
+// CrashPoint names a moment of the write path a test can stop the
+// process at (above).
+func CrashPoint(point, name string) {
+	testCrash(point, name)
 	if point != crashAt || (crashName != "" && crashName != name) {
 		return
 	}

@@ -1,0 +1,136 @@
+package locate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ghlfs/ghlfs/cache/internal/entry"
+	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// Uploads whose answer's id no listing has shown yet
+// (internal/listing/claims.go tells the whole story): before the first
+// change to such a file, the change looks it up itself (Confirm).
+
+// UnlistedGrace is how long after its answer an upload its folder's
+// listing does not show is still looked for, as a copy to trash. A
+// folder's own listing shows an upload at once in every report (only
+// whole-library answers lag, and those are not asked here): half a minute
+// covers a slow index without holding a removal in the spool for long.
+const UnlistedGrace = 30 * time.Second
+
+// Confirm returns the file e stands for as listed, when e's id is an
+// upload's answer no listing has shown: known already, or looked up in
+// its folder's listing (remote.Confirm: by id, by url, else by name, size
+// and time among the files no other upload or record accounts for). Not
+// found, it fails (entry.ErrUnavailable): the file is not known to be
+// gone, and a change must not act on a guessed id.
+func (l *Locator) Confirm(ctx context.Context, e Entry) (Entry, error) {
+	if !e.Unconfirmed() {
+		return e, nil
+	}
+	folders := l.cfg.Folders
+	if x, ok := folders.AdoptedOf(e.ID); ok {
+		x.Key = e.Key
+		return x, nil
+	}
+	claim := l.ClaimOf(e).Item(e.ID)
+	if name, ok := l.cfg.RemoteName(e.Key, e.ID); ok {
+		// Renamed through the queue, not yet in the library: it is
+		// listed under the name it was uploaded with.
+		claim.Name = name
+	}
+	found, err := l.cfg.Backend.Confirm(ctx, claim, folders.Rivals(claim.ParentID, e.ID), l.cfg.Exclusions(e.ID, claim.URL))
+	if x, ok := folders.AdoptedOf(e.ID); ok {
+		// Found meanwhile (a listing, or another look-up): the listed id
+		// it was found as is among those a look-up begun since excludes.
+		x.Key = e.Key
+		return x, nil
+	}
+	if err != nil {
+		return e, fmt.Errorf("%s: its id in the library is not known yet (no listing has shown it): %w", e.Name, entry.Translate(err))
+	}
+	x := entry.Of(found)
+	x.ParentID = e.ParentID
+	folders.Adopt(e.ID, x)
+	x, _ = folders.AdoptedOf(e.ID)
+	x.Key = e.Key
+	return x, nil
+}
+
+// Known returns e with the id listings show for it, and false when e's
+// id is an upload's answer no listing has shown (nor adoption found).
+func (l *Locator) Known(e Entry) (Entry, bool) {
+	if !e.Unconfirmed() {
+		return e, true
+	}
+	if x, ok := l.cfg.Folders.AdoptedOf(e.ID); ok {
+		x.Key = e.Key
+		return x, true
+	}
+	return e, false
+}
+
+// ClaimOf is an unconfirmed entry as a record keeps it: the claim noted
+// when its upload was answered, if this mount has it (with the times the
+// upload was under way), else as the entry shows it.
+func (l *Locator) ClaimOf(e Entry) listing.Claim {
+	if c, ok := l.cfg.Folders.Claimed(e.ID); ok {
+		return c
+	}
+	return listing.Claim{ParentID: e.ParentID, Name: e.Name, URL: e.URL(), Size: e.Size, At: e.Created()}
+}
+
+// WithClaim adds e's claim to claims when e's id is unconfirmed.
+func (l *Locator) WithClaim(claims map[string]listing.Claim, e Entry) map[string]listing.Claim {
+	if !e.Unconfirmed() || e.ID == "" {
+		return claims
+	}
+	if claims == nil {
+		claims = make(map[string]listing.Claim)
+	}
+	claims[e.ID] = l.ClaimOf(e)
+	return claims
+}
+
+// Confirmed is what ConfirmAll found of a record's unconfirmed answers.
+type Confirmed struct {
+	Found    map[string]Entry // an answer's id -> the file listed
+	Unlisted []string         // copies to trash no listing showed within UnlistedGrace: no longer looked for
+	Err      error            // the first look-up that failed
+	Quiet    error            // a copy to trash not listed yet, said already: looked for again later
+}
+
+// ConfirmAll looks up each answer of claims, a record's (of the file
+// name), each within a context of op (Confirm). A copy to trash
+// (toTrash) that its folder's listing does not show may not be listed
+// yet: it is looked for again, as long as its upload is recent
+// (UnlistedGrace since its answer), and after that it is Unlisted, with
+// one WARN line.
+func (l *Locator) ConfirmAll(op func() (context.Context, context.CancelFunc), name string, claims map[string]listing.Claim, toTrash func(id string) bool) Confirmed {
+	out := Confirmed{Found: make(map[string]Entry, len(claims))}
+	for id, c := range claims {
+		ctx, cancel := op()
+		x, err := l.Confirm(ctx, c.Entry(id))
+		cancel()
+		trash := errors.Is(err, remote.ErrUnconfirmed) && toTrash(id)
+		switch {
+		case trash && l.cfg.Clock.Since(c.At) >= UnlistedGrace:
+			l.cfg.Logger.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
+				name, id, c.At.Format(time.RFC3339), err), "name", name)
+			out.Unlisted = append(out.Unlisted, id)
+		case trash:
+			l.cfg.Logger.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
+			out.Quiet = cmp.Or(out.Quiet, err)
+		case err != nil:
+			out.Err = cmp.Or(out.Err, err)
+		default:
+			out.Found[id] = x
+		}
+	}
+	return out
+}

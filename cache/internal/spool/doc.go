@@ -1,0 +1,25 @@
+// Package spool is what the write-back queue keeps on disk, in the cache
+// directory: each pending change to a file is a record, its file
+// (spool/ID.json: RecordFile, written atomically and durably before the
+// change is acted on) and its bytes (spool/ID.data); bytes that must not
+// be uploaded go to recovered/, under a name that says when and which
+// file; owner.json names the library the directory is the cache of.
+//
+// It owns the record file's format (a spool an earlier ghlfs left must
+// still be read: Format counts its versions), the names of the files,
+// their fsyncs, the checksum of complete bytes, and the reading of the
+// spool at start (Recover): records half written, of another library, of
+// an earlier ghlfs, and bytes no record holds. What a record's state
+// means, and what a restart does with it, is the queue's
+// (internal/pending, facts.go): here a state is a string that is
+// saved and read back.
+//
+// It imports listing (the claims a record keeps are listing.Claim) and
+// fsync, and is imported by writeback alone.
+//
+// # Lock order
+//
+// It has no lock: a Spool is not changed after New, and the files of one
+// record are written by their record's owner, which holds that record's
+// lock (writeback.Record.mu) across each call.
+package spool
