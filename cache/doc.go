@@ -168,7 +168,9 @@
 //	                 disk, whole files for passthrough, sizes learnt, the
 //	                 kernel's page cache through Handle.ContentID); reads
 //	                 name the version (Entry.FileRef); the snapshot keeps
-//	                 it (snapRev)
+//	                 it (snapRev); an entry of a version the mount's own
+//	                 upload superseded stands for that upload
+//	                 (index.Index.Newer, Store.latest)
 //	PublicURL        an entry without a url is looked up in its folder's
 //	                 listing before a read, or before its bytes are
 //	                 copied in to change them, only where bytes come from

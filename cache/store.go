@@ -362,10 +362,11 @@ func (s *Store) resolve(e Entry) (Entry, *writeback.Record) {
 	return s.latest(e), r
 }
 
-// latest returns the upload that now holds e's key, if a file was
-// uploaded under it in this mount, else e.
+// latest returns the upload that now holds e's key, if one was uploaded
+// under it in this mount since e was listed (a new id, or a new version
+// of e's: Queue.Newer), else e.
 func (s *Store) latest(e Entry) Entry {
-	if latest, ok := s.q.Latest(e.Key); ok && latest.ID != e.ID {
+	if latest, ok := s.q.Newer(e); ok {
 		return latest
 	}
 	return e

@@ -300,7 +300,7 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	// shows one entry per key whatever the order (Queue.View), but this
 	// keeps each step's overlay true on its own.
 	r.publishLocked()
-	q.setLatest(r.key, e, r.s.File.Replaces)
+	q.setLatest(r.key, e, r.s.File.Replaces, a)
 	q.folders.NotePut(a.ParentID, e)
 	r.s.Tries = 0
 }
