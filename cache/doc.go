@@ -183,7 +183,9 @@
 //	CaseInsensitive  item holds (ignoring case, with CaseInsensitive) is
 //	                 ErrExists (checkName); look-ups stay exact; with
 //	                 UniqueNames a rename onto a file of the API removes
-//	                 that file first, then renames (Store.Rename)
+//	                 that file first, then renames (Store.Rename); onto
+//	                 one whose changes the queue holds, the queue renames
+//	                 once that file's copy is gone (Queue.RenameVia)
 //	Move,            a rename across folders of a file, of a folder, is
 //	MoveFolders      Backend.Move (Store.Move, which fs calls); else
 //	                 ErrCrossFolder (EXDEV: mv copies). A file with

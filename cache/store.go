@@ -480,7 +480,10 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	// id is not known yet is renamed by the queue, which looks it up first
 	// (the tool does not wait for that).
 	x, ok := s.q.Known(e)
-	if !ok {
+	if !ok || (s.caps.UniqueNames && target != nil) {
+		// Or the file replaced has changes the queue holds, and its copy
+		// in the API holds the name, which the service will not share:
+		// the queue renames e once that copy is gone (caps.go).
 		var api *Entry
 		if target == nil {
 			api = rep
