@@ -390,3 +390,58 @@ func TestReadAfterRename(t *testing.T) {
 		t.Errorf("a read of a file removed: %v, want ErrNotFound", err)
 	}
 }
+
+// TestUploadLostAnswer: an upload whose answer is lost is looked into
+// before its bytes go again. Answered 500 before anything was done (the
+// name holds no file, or the file it was sent over as it was), it is
+// sent again and lands once; carried out with its connection cut, it is
+// found, new file or new version (Upload.Into, BaseRev), and not sent
+// again: one version more, never two. (Before: every lost answer was
+// ErrAmbiguous, and the mount's fsync of it EIO under 5% of 500s:
+// integration TestFSRand/imagekit/faults.)
+func TestUploadLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name    string
+		replace bool
+		inject  func(*iktest.Server, ...string)
+		sent    int
+	}{
+		{"new-500", false, (*iktest.Server).FailNext, 2},
+		{"new-cut", false, (*iktest.Server).CutNext, 1},
+		{"version-500", true, (*iktest.Server).FailNext, 2},
+		{"version-cut", true, (*iktest.Server).CutNext, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv, b := start(t, iktest.Options{}, imagekit.Config{})
+			data := []byte("the new bytes")
+			up := remote.Upload{Name: "f.txt", Size: int64(len(data)),
+				Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
+			versions := 0
+			if c.replace {
+				id := srv.AddFile("", "f.txt", []byte("old"))
+				it := listAll(t, b, "")[0]
+				up.Into, up.BaseRev, up.Exclude = id, it.Rev, []string{id}
+				versions = 1
+			}
+			c.inject(srv, iktest.EndpointUpload)
+			it, err := b.Upload(ctx, up)
+			if err != nil {
+				t.Fatalf("Upload: %v, want it landed", err)
+			}
+			if n := srv.Calls(iktest.UploadsReceived); n != c.sent {
+				t.Errorf("%d uploads sent, want %d", n, c.sent)
+			}
+			x, ok := srv.ByPath("/f.txt")
+			if !ok || x.ID != it.ID {
+				t.Fatalf("the library holds %+v, the upload answered %s", x, it.ID)
+			}
+			if revs := srv.VersionIDs(it.ID); len(revs) != versions+1 || revs[len(revs)-1] != it.Rev {
+				t.Errorf("versions %v, want %d, the last %s", revs, versions+1, it.Rev)
+			}
+			if got, _ := srv.Content(it.ID, ""); !bytes.Equal(got, data) {
+				t.Errorf("the library holds %q", got)
+			}
+		})
+	}
+}

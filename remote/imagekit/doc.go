@@ -44,9 +44,12 @@
 //     (Caps.NewIDPerUpload false, Item.Rev = versionInfo.id). A name the
 //     service would rewrite is refused first (ValidName, remote.ErrInvalid);
 //     an answer naming another name or path than sent is an error, never
-//     shown under the wrong name. A lost answer is remote.ErrAmbiguous;
-//     FindLanded then looks up the exact name: a.Into at a version other
-//     than a.BaseRev, of the size sent, is the upload.
+//     shown under the wrong name. A lost answer (a 5xx, a cut) is looked
+//     into by the exact name before anything is sent again: a.Into at a
+//     version other than a.BaseRev, of the size sent, is the upload
+//     (FindLanded, and Upload with Upload.Into, BaseRev); no file there,
+//     or Into at BaseRev, proves it did not land, and Upload sends it
+//     again (four attempts in all); else it is remote.ErrAmbiguous.
 //   - Renames: PUT /v1/files/rename (409 is remote.ErrExists); a folder's
 //     by the renameFolder job. Moves: POST /v1/files/move, after a look
 //     at the destination: the service would append the moved file's

@@ -214,14 +214,15 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	ctx, cancel := q.opContext(time.Duration(a.Size>>16) * time.Second)
 	ctype := uploadType(a.Name)
 	item, err := q.rc.Upload(ctx, remote.Upload{
-		ParentID:    a.ParentID,
-		Name:        a.Name,
+		ParentID: a.ParentID, Name: a.Name,
 		ContentType: ctype,
 		Size:        a.Size,
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
 		},
-		Exclude:  exclude,
+		Exclude: exclude,
+		// A lost answer is looked for as findAttempt does.
+		Into: a.Into, BaseRev: a.BaseRev,
 		Progress: progress,
 	})
 	cancel()

@@ -143,7 +143,10 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 		writeJSON(w, http.StatusTooManyRequests, errBody("Too many requests", ""))
 		return
 	}
-	if draw(f.Fault500) {
+	s.mu.Lock()
+	failNow := take(&s.fails, endpoint)
+	s.mu.Unlock()
+	if failNow || draw(f.Fault500) {
 		s.count(endpoint)
 		writeJSON(w, http.StatusInternalServerError, errBody("Internal Server Error", ""))
 		return

@@ -77,11 +77,23 @@ func (s *Server) CutNext(endpoints ...string) {
 	s.cuts = append(s.cuts, endpoints)
 }
 
+// FailNext makes the next request to one of endpoints be answered 500
+// before anything is done, as Faults.Fault500 does by draw.
+func (s *Server) FailNext(endpoints ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails = append(s.fails, endpoints)
+}
+
 // takeCut uses up a CutNext of endpoint, if one waits. mu held.
-func (s *Server) takeCut(endpoint string) bool {
-	for i, eps := range s.cuts {
+func (s *Server) takeCut(endpoint string) bool { return take(&s.cuts, endpoint) }
+
+// take uses up the first of next (CutNext's or FailNext's) that names
+// endpoint, if any. mu held.
+func take(next *[][]string, endpoint string) bool {
+	for i, eps := range *next {
 		if slices.Contains(eps, endpoint) {
-			s.cuts = slices.Delete(s.cuts, i, i+1)
+			*next = slices.Delete(*next, i, i+1)
 			return true
 		}
 	}
