@@ -511,3 +511,29 @@ func TestVersionsOverwriteSeenByOldEntry(t *testing.T) {
 		}
 	})
 }
+
+// A new version made elsewhere of the same size and time as the one
+// listed (a service whose times are coarse, or a clock that did not
+// move) is a change all the same: a check of the folder tells OnChange,
+// for fs to drop what the kernel holds of the file. (Before: listings
+// were compared by id, name, size and time, and a version alone went
+// unseen.)
+func TestVersionsAloneAreAChange(t *testing.T) {
+	versionProfiles(t, func(t *testing.T, e *pEnv, _ *cutBackend) {
+		e.mt.AddFile("", "a.txt", []byte("one"))
+		first := e.lookup(t, "a.txt")
+		e.remount(t) // the listing saved is shown, and checked behind
+		changed := make(chan string, 4)
+		e.store.OnChange(func(folderID string, _, _ *Listing) { changed <- folderID })
+		e.mt.AddFile("", "a.txt", []byte("two"))
+		e.lookup(t, "a.txt")
+		select {
+		case <-changed:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the check of the saved listing told no change")
+		}
+		if x := e.lookup(t, "a.txt"); x.Rev == first.Rev || x.Size != first.Size || !x.ModTime.Equal(first.ModTime) {
+			t.Fatalf("listed %q %d %v after %q %d %v: want only the version changed", x.Rev, x.Size, x.ModTime, first.Rev, first.Size, first.ModTime)
+		}
+	})
+}
