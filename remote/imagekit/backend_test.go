@@ -445,3 +445,41 @@ func TestUploadLostAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestChangeLostAnswer: a rename or a move whose answer is lost is
+// looked into: answered 500 before anything was done (the file where it
+// was), it is sent again; carried out with its connection cut, it is
+// found done. (Before: a 500 was ErrAmbiguous, EIO to mv, under the
+// shared faults: integration TestFSRand/imagekit/faults.)
+func TestChangeLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		inject func(*iktest.Server, ...string)
+		sent   int
+	}{{"500", (*iktest.Server).FailNext, 2}, {"cut", (*iktest.Server).CutNext, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv, b := start(t, iktest.Options{}, imagekit.Config{})
+			id := srv.AddFile("", "a.txt", []byte("A"))
+			dir := srv.AddFolder("", "d")
+			listAll(t, b, "")
+			c.inject(srv, iktest.EndpointRename)
+			if err := b.Rename(ctx, id, "b.txt"); err != nil {
+				t.Fatalf("Rename: %v", err)
+			}
+			if n := srv.Calls(iktest.EndpointRename); n != c.sent {
+				t.Errorf("%d rename calls, want %d", n, c.sent)
+			}
+			c.inject(srv, iktest.EndpointMove)
+			if err := b.Move(ctx, id, dir, "b.txt"); err != nil {
+				t.Fatalf("Move: %v", err)
+			}
+			if n := srv.Calls(iktest.EndpointMove); n != c.sent {
+				t.Errorf("%d move calls, want %d", n, c.sent)
+			}
+			if x, ok := srv.ByPath("/d/b.txt"); !ok || x.ID != id {
+				t.Errorf("d/b.txt is %+v, want %s", x, id)
+			}
+		})
+	}
+}

@@ -251,14 +251,37 @@ func (b *Backend) renameFile(ctx context.Context, w wireItem, name string) error
 	if w.Name == name {
 		return nil
 	}
-	_, err := b.api.Do(ctx, remote.Call{Method: http.MethodPut, Endpoint: "/v1/files/rename", Path: "/v1/files/rename",
-		Body: jsonBody(map[string]any{"filePath": w.FilePath, "newFileName": name, "purgeCache": false})})
-	if errors.Is(err, remote.ErrAmbiguous) {
-		if now, derr := b.details(ctx, w.FileID); derr == nil && now.Name == name {
+	return b.doChecked(ctx, remote.Call{Method: http.MethodPut, Endpoint: "/v1/files/rename", Path: "/v1/files/rename",
+		Body: jsonBody(map[string]any{"filePath": w.FilePath, "newFileName": name, "purgeCache": false})},
+		w, func(now wireItem) bool { return now.Name == name })
+}
+
+// doChecked sends call, a change to the file w that is not idempotent. A
+// lost answer (a 5xx, a cut) is looked into by the file's details: the
+// change made (done) is success; the file where it was proves the call
+// was not carried out, and it is sent again (four attempts in all, as
+// the core retries an idempotent call); anything else is the call's
+// error (remote.ErrAmbiguous).
+func (b *Backend) doChecked(ctx context.Context, call remote.Call, w wireItem, done func(now wireItem) bool) error {
+	for attempt := 0; ; attempt++ {
+		_, err := b.api.Do(ctx, call)
+		if !errors.Is(err, remote.ErrAmbiguous) {
+			return err
+		}
+		now, derr := b.details(ctx, w.FileID)
+		switch {
+		case derr != nil:
+			return err
+		case done(now):
 			return nil
+		case now.FilePath != w.FilePath || attempt >= 3:
+			return err
+		}
+		b.log.Debug("a change was not carried out; sending it again", "call", call.Endpoint, "err", err)
+		if werr := remote.Sleep(ctx, b.clk, remote.Backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return err
 		}
 	}
-	return err
 }
 
 // Move puts a file or a folder in folder parentID under name ("" its
@@ -314,14 +337,9 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 
 // moveFile is POST /v1/files/move; a lost answer is looked into.
 func (b *Backend) moveFile(ctx context.Context, w wireItem, dest string) error {
-	_, err := b.api.Do(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/files/move", Path: "/v1/files/move",
-		Body: jsonBody(map[string]string{"sourceFilePath": w.FilePath, "destinationPath": dest + "/"})})
-	if errors.Is(err, remote.ErrAmbiguous) {
-		if now, derr := b.details(ctx, w.FileID); derr == nil && now.FilePath == dest+"/"+w.Name {
-			return nil
-		}
-	}
-	return err
+	return b.doChecked(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/files/move", Path: "/v1/files/move",
+		Body: jsonBody(map[string]string{"sourceFilePath": w.FilePath, "destinationPath": dest + "/"})},
+		w, func(now wireItem) bool { return now.FilePath == dest+"/"+w.Name })
 }
 
 // moveFolderAs moves the folder at p into dest under name ("" its own).
