@@ -483,3 +483,33 @@ func TestChangeLostAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestFolderJobLostStart: a folder job (rename, move) whose start is
+// answered 500 before anything was done is started again, since a look
+// shows the folder where it was; it then runs once. (Before: ErrAmbiguous,
+// EIO to mv: integration TestFSRand/imagekit/faults.)
+func TestFolderJobLostStart(t *testing.T) {
+	ctx := context.Background()
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	a := srv.AddFolder("", "a")
+	srv.AddFile(a, "f.txt", []byte("F")) // the service moves no empty folder
+	dst := srv.AddFolder("", "dst")
+	listAll(t, b, "")
+	srv.FailNext(iktest.EndpointRenameFolder)
+	if err := b.Rename(ctx, a, "b"); err != nil {
+		t.Fatalf("Rename: %v", err)
+	}
+	if n := srv.Calls(iktest.EndpointRenameFolder); n != 2 {
+		t.Errorf("%d renameFolder calls, want 2", n)
+	}
+	srv.FailNext(iktest.EndpointMoveFolder)
+	if err := b.Move(ctx, a, dst, ""); err != nil {
+		t.Fatalf("Move: %v", err)
+	}
+	if n := srv.Calls(iktest.EndpointMoveFolder); n != 2 {
+		t.Errorf("%d moveFolder calls, want 2", n)
+	}
+	if _, ok := srv.ByPath("/dst/b/f.txt"); !ok {
+		t.Errorf("no /dst/b/f.txt: %v", srv.Tree())
+	}
+}

@@ -65,7 +65,10 @@
 //     /v1/bulkJobs/{jobId} until Completed, from 250ms to 5s apart on the
 //     backend's clock, Config.JobTimeout in all (then ErrAmbiguous). They
 //     are documented as POST and rclone sends PUT: a route the service
-//     does not have for one method is tried with the other, once.
+//     does not have for one method is tried with the other, once. A
+//     start whose answer is lost is sent again while a look shows the
+//     folder where it was and nothing at its new path; a rename or a move
+//     of a file, while its details show it where it was (doChecked).
 //   - Removal is for good (Caps.Permanent; ImageKit has no trash): files
 //     by POST /v1/files/batch/deleteByFileIds, 100 ids a call at most
 //     (seed 003): 200 all gone; 207 the ids of errors[] stay; 404 with
