@@ -250,10 +250,18 @@ func TestImageKitStaleCDNNeverOldBytes(t *testing.T) {
 		}
 	}
 	// Another client's overwrite, seen once the listing is asked again.
+	// A remount shows the listing the last mount saved at once, and
+	// checks it in the background (README: remount): the read waits for
+	// that check, and then neither the disk cache (which holds v1 and v2)
+	// nor the CDN may give anything but v3.
 	v3 := randomBytes(60_000, 9)
 	srv.AddFile("", "doc.txt", v3)
 	m.stop()
 	m2 := mountService(t, ikService{srv: srv}, mountOpt{cacheDir: m.cacheDir})
+	sh(t, "ls", m2.dir)
+	waitFor(t, "the saved listing to be checked", func() bool {
+		return len(logLines(m2.log.String(), `msg="folder changed elsewhere"`, `folder=""`)) > 0
+	})
 	got, err := os.ReadFile(m2.path("doc.txt"))
 	if err == nil && !bytes.Equal(got, v3) {
 		t.Errorf("after another client's overwrite and a remount, the mount read %d bytes that are not v3 (v1: %v, v2: %v)", len(got), bytes.Equal(got, v1), bytes.Equal(got, v2))
