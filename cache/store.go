@@ -379,10 +379,11 @@ func (s *Store) resolve(e Entry) (Entry, *writeback.Record) {
 	return s.latest(e), r
 }
 
-// latest returns the upload that now holds e's key, if a file was
-// uploaded under it in this mount, else e.
+// latest returns the upload that now holds e's key, if one was uploaded
+// under it in this mount since e was listed (a new id, or a new version
+// of e's: Queue.Newer), else e.
 func (s *Store) latest(e Entry) Entry {
-	if latest, ok := s.q.Latest(e.Key); ok && latest.ID != e.ID {
+	if latest, ok := s.q.Newer(e); ok {
 		return latest
 	}
 	return e
@@ -496,7 +497,10 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	// id is not known yet is renamed by the queue, which looks it up first
 	// (the tool does not wait for that).
 	x, ok := s.q.Known(e)
-	if !ok {
+	if !ok || (s.caps.UniqueNames && target != nil) {
+		// Or the file replaced has changes the queue holds, and its copy
+		// in the API holds the name, which the service will not share:
+		// the queue renames e once that copy is gone (caps.go).
 		var api *Entry
 		if target == nil {
 			api = rep

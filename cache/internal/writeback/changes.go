@@ -59,8 +59,8 @@ var TestHookAsideWait func()
 // record.
 func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	for {
-		r, latest, ok := q.ix.LookupLatest(e.Key)
-		if ok && r == nil && latest.ID != e.ID {
+		r, latest, ok := q.ix.LookupNewer(e)
+		if ok && r == nil {
 			e = latest // uploaded, and out of the queue, since e was resolved
 		}
 		mine := false

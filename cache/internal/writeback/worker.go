@@ -214,14 +214,15 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	ctx, cancel := q.opContext(time.Duration(a.Size>>16) * time.Second)
 	ctype := uploadType(a.Name)
 	item, err := q.rc.Upload(ctx, remote.Upload{
-		ParentID:    a.ParentID,
-		Name:        a.Name,
+		ParentID: a.ParentID, Name: a.Name,
 		ContentType: ctype,
 		Size:        a.Size,
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
 		},
-		Exclude:  exclude,
+		Exclude: exclude,
+		// A lost answer is looked for as findAttempt does.
+		Into: a.Into, BaseRev: a.BaseRev,
 		Progress: progress,
 	})
 	cancel()
@@ -300,7 +301,7 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	// shows one entry per key whatever the order (Queue.View), but this
 	// keeps each step's overlay true on its own.
 	r.publishLocked()
-	q.setLatest(r.key, e, r.s.File.Replaces)
+	q.setLatest(r.key, e, r.s.File.Replaces, a)
 	q.folders.NotePut(a.ParentID, e)
 	r.s.Tries = 0
 }
