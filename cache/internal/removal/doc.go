@@ -40,7 +40,10 @@
 // drop. An id it refused (NotDoneError's IDs, still listed) reappears in
 // the mount, with one ERROR line naming the file and the service's
 // message, and shows as failed in the status until it is removed again:
-// it is never sent again by itself. A call that fails for a transient
+// it is never sent again by itself. Where the unlink still waits for the
+// answer (no write-back delay), it returns that error and the fs layer
+// logs it, the one line; the queue logs what no waiting unlink reports
+// (as the write-back queue leaves a failed upload to a waiting close). A call that fails for a transient
 // cause (after the request core's own retries) leaves a queued removal
 // queued, sent again after Config.RetryBase; one that waits (no
 // write-back delay) fails instead, and its file reappears.

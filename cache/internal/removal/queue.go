@@ -57,11 +57,15 @@ type Config struct {
 // item is one removal: queued, or in a batch being sent. Its fields
 // other than f and sid are guarded by Queue.mu.
 type item struct {
-	f      File
-	sid    string
-	sync   bool // the unlink itself waits for the answer (no write-back delay)
-	queued bool // written to the spool and queued (else being written)
-	wait   int  // how many wait for it (the unlink, an rmdir, a drain)
+	f    File
+	sid  string
+	sync bool // the unlink itself waits for the answer (no write-back delay)
+	// waiter: the unlink still waits, and reports what became of the
+	// removal (the fs layer logs the error it returns: the one line);
+	// told: apply has left that to it.
+	waiter, told bool
+	queued       bool // written to the spool and queued (else being written)
+	wait         int  // how many wait for it (the unlink, an rmdir, a drain)
 	// tries counts the batches it was sent in; sending is set while one
 	// is under way.
 	tries   int
@@ -200,7 +204,7 @@ func (q *Queue) Remove(ctx context.Context, e entry.Entry, permanent, wait bool)
 		ID: e.ID, ParentID: e.ParentID, Name: e.Name, Permanent: permanent, Queued: q.clock.Now(),
 	}}
 	if wait {
-		it.wait = 1
+		it.wait, it.waiter = 1, true
 	}
 	q.mu.Lock()
 	if _, ok := q.byID[e.ID]; ok {
@@ -229,7 +233,15 @@ func (q *Queue) Remove(ctx context.Context, e entry.Entry, permanent, wait bool)
 		return it.err
 	case <-ctx.Done():
 		q.mu.Lock()
+		if it.told {
+			// The answer is being applied, and left to this unlink to
+			// report: it is moments away.
+			q.mu.Unlock()
+			<-it.done
+			return it.err
+		}
 		it.wait--
+		it.waiter = false // the queue logs what becomes of it
 		q.mu.Unlock()
 		return fmt.Errorf("%w: waiting for the removal of %s (it is still sent): %w", entry.ErrTimeout, e.Name, ctx.Err())
 	}
@@ -567,6 +579,10 @@ func (q *Queue) apply(batch []*item, res map[string]outcome, why map[string]erro
 	var finished []*item
 	for _, it := range batch {
 		it.sending = false
+		// An unlink still waiting reports the outcome itself (as a
+		// waiting close or fsync reports an upload's); else it is logged
+		// here.
+		it.told = it.sync && it.waiter
 		switch res[it.f.ID] {
 		case again:
 			if !it.sync {
@@ -602,7 +618,7 @@ func (q *Queue) apply(batch []*item, res map[string]outcome, why map[string]erro
 			q.cfg.Forget(it.f.ID)
 		}
 		q.drop(it.sid, it.f.Name)
-		if e := why[it.f.ID]; e != nil {
+		if e := why[it.f.ID]; e != nil && !it.told {
 			q.log.Error(e.Error(), "name", it.f.Name)
 		}
 	}
