@@ -136,6 +136,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 	}
 	if api && draw(f.Fault429) {
 		s.count(endpoint)
+		s.count(RateLimited)
 		h := w.Header()
 		h.Set("X-RateLimit-Limit", "1")
 		h.Set("X-RateLimit-Interval", "1000")
@@ -198,6 +199,7 @@ func (s *Server) limited(w http.ResponseWriter, endpoint string) bool {
 	reset := win.start.Add(s.opts.RateInterval).Sub(now)
 	if over {
 		s.calls[endpoint]++
+		s.calls[RateLimited]++
 	}
 	s.mu.Unlock()
 	h := w.Header()

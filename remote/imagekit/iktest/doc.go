@@ -79,7 +79,7 @@
 // Items, Item, ByPath, Content, VersionIDs, Tree read the library;
 // AddFolder, AddFile, Remove change it as another client would;
 // RefuseRemoval, SetFaults, CutNext, FailNext, SetQuirks inject; Calls counts
-// requests by endpoint.
+// requests by endpoint, and the 429s answered (RateLimited).
 //
 // # Lock order
 //

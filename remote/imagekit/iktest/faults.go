@@ -53,6 +53,9 @@ const (
 	// UploadsReceived counts the uploads as they arrive, authorised,
 	// before anything is done (EndpointUpload counts them answered).
 	UploadsReceived = "uploads received"
+	// RateLimited counts the 429s answered (a spent window, Fault429),
+	// whatever the endpoint: each is counted under its endpoint too.
+	RateLimited = "429"
 )
 
 // SetFaults replaces the fault settings (fractions clamped to [0, 1]).

@@ -204,3 +204,24 @@ func TestFaults429AndUploads(t *testing.T) {
 		t.Error("the delayed upload was not stored")
 	}
 }
+
+// TestRateLimitedCounted: every 429 the fake answers, of a spent window
+// or of Fault429, is counted under RateLimited as well as its endpoint's.
+func TestRateLimitedCounted(t *testing.T) {
+	s := newServer(t, iktest.Options{RateLimit: 1, RateInterval: time.Hour})
+	get := func(s *iktest.Server) int { return do(t, s, http.MethodGet, "/v1/files", "", nil, nil) }
+	if a, b := get(s), get(s); a != http.StatusOK || b != http.StatusTooManyRequests {
+		t.Fatalf("two calls in a window of one: %d, %d", a, b)
+	}
+	if n := s.Calls(iktest.RateLimited); n != 1 {
+		t.Errorf("a spent window's 429: counted %d, want 1", n)
+	}
+	s = newServer(t, iktest.Options{})
+	s.SetFaults(iktest.Faults{Fault429: 1})
+	if st := get(s); st != http.StatusTooManyRequests {
+		t.Fatalf("under Fault429: %d", st)
+	}
+	if n := s.Calls(iktest.RateLimited); n != 1 {
+		t.Errorf("a Fault429: counted %d, want 1", n)
+	}
+}
