@@ -82,6 +82,11 @@ type Upload struct {
 	// A backend that looks for an attempt whose answer was lost before
 	// it sends the bytes again judges by them.
 	Into, BaseRev string
+	// Rivals are the uploads of its folder whose answers no listing has
+	// shown yet (their answers, as Backend.Confirm takes them): a file
+	// one of them may stand for is not taken for this upload by its name,
+	// size and time alone (Attempt.Rivals).
+	Rivals []Item
 	// Progress, when set, counts the file's bytes as they are sent
 	// (progress.go).
 	Progress *Progress
@@ -308,6 +313,14 @@ type Attempt struct {
 	// Exclude lists ids (and urls of files whose listed id is not known
 	// yet) of other copies, which are never taken for it.
 	Exclude []string
+	// Rivals are the uploads of its folder whose answers no listing has
+	// shown yet, with the times they were under way (as Backend.Confirm
+	// takes them). Where a service tells the upload only by name, size
+	// and time, a file that could be one of theirs is not taken for it
+	// unless the order the uploads were sent in tells them apart (an
+	// earlier upload of the same file, answered without the listed id,
+	// is listed beside it, or alone when it did not land).
+	Rivals []Item
 	// Into and BaseRev, on a service that keeps versions under one id
 	// (not Caps.NewIDPerUpload), name the file the name held when the
 	// upload was sent and its version then: the upload, landed, is a

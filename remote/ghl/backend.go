@@ -76,7 +76,7 @@ func (b backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, err
 // FindLanded looks for a new file of the attempt's name and size created
 // since it was sent (FindCreated).
 func (b backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item, bool, error) {
-	return b.c.FindCreated(ctx, a.ParentID, remote.TypeFile, a.Name, a.Size, a.At, a.Exclude)
+	return b.c.FindCreated(ctx, a.ParentID, remote.TypeFile, a.Name, a.Size, a.At, a.Exclude, a.Rivals)
 }
 
 func (b backend) Confirm(ctx context.Context, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {

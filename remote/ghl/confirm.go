@@ -14,41 +14,167 @@ import (
 // newest item named name under parentID that was created at or after since
 // (less a margin for clock skew), of the given size when size >= 0, and
 // not one of exclude (ids, or urls of files whose listed id is not known
-// yet).
+// yet). rivals are the uploads of the folder no listing has shown yet
+// (their answers, as Confirm takes them): where one of them could be a
+// file found, lostAmong decides, or fails with ErrAmbiguousUpload.
 //
 // since is a time of this machine; createdAt is the service's, so it is
 // compared on the service's clock (learnt from its Date headers).
-func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error) {
+func (c *Client) FindCreated(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string, rivals []remote.Item) (remote.Item, bool, error) {
 	items, err := c.named(ctx, parentID, typ, name)
 	if err != nil {
 		return remote.Item{}, false, err
 	}
-	best := c.newestCreated(items, parentID, name, size, since, exclude)
-	return best, best.ID != "", nil
+	if len(c.rivalGroup(items, parentID, name, size, since, exclude, rivals)) > 0 {
+		// Told apart from the rivals by count and order: that must see
+		// every file of its name, which a search may not (see Confirm).
+		if items, err = c.List(ctx, ListQuery{Type: typ, ParentID: parentID}); err != nil {
+			return remote.Item{}, false, err
+		}
+	}
+	return c.lostAmong(items, parentID, name, size, since, exclude, rivals)
 }
 
-// newestCreated is FindCreated's choice among the items of a listing.
-func (c *Client) newestCreated(items []remote.Item, parentID, name string, size int64, since time.Time, exclude []string) remote.Item {
-	since = c.core.ServerTime(since).Add(-30 * time.Second)
-	skip := newExclusion(exclude)
-	var best remote.Item
-	var bestAt time.Time
+// lostSkew is how much older than its sending time, by this machine's
+// clock made the service's, a lost create's item may be listed.
+const lostSkew = 30 * time.Second
+
+// createdSince are the items of a listing a lost create may have made:
+// named name under parentID, of the given size when size >= 0, created
+// at or after lo (the service's clock), none of skip; oldest first.
+func createdSince(items []remote.Item, parentID, name string, size int64, lo time.Time, skip exclusion) []remote.Item {
+	var out []remote.Item
 	for _, it := range items {
-		if it.Name != name || (it.ParentID != parentID && it.ParentID != "") || skip.has(it) {
+		if it.Name != name || it.Deleted || (it.ParentID != parentID && it.ParentID != "") || skip.has(it) {
 			continue
 		}
 		if size >= 0 && it.Size >= 0 && it.Size != size {
 			continue
 		}
-		created := createdOf(it)
-		if created.IsZero() || created.Before(since) {
-			continue
-		}
-		if best.ID == "" || created.After(bestAt) || (created.Equal(bestAt) && it.ID > best.ID) {
-			best, bestAt = it, created
+		if created := createdOf(it); !created.IsZero() && !created.Before(lo) {
+			out = append(out, it)
 		}
 	}
-	return best
+	slices.SortStableFunc(out, func(a, b remote.Item) int {
+		if d := createdOf(a).Compare(createdOf(b)); d != 0 {
+			return d
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// rivalGroup returns the spans of the rivals that could have made one of
+// the items a create sent at since may have made (createdSince), at one
+// or more removes: uploads of its name and a size that fits, whose answer
+// gave no url (an answer's url tells its file: it is excluded), whose
+// time of creation reaches the window; and the window's start then.
+func (c *Client) rivalGroup(items []remote.Item, parentID, name string, size int64, since time.Time, exclude []string, rivals []remote.Item) []uploadSpan {
+	var spans []uploadSpan
+	for _, r := range rivals {
+		if r.Name == name && r.ParentID == parentID && r.URL == "" && !r.CreatedAt.IsZero() && (size < 0 || r.Size < 0 || r.Size == size) {
+			spans = append(spans, c.spanOf(r))
+		}
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	skip := newExclusion(append(slices.Clone(exclude), rivalURLs(rivals)...))
+	lo := c.core.ServerTime(since).Add(-lostSkew)
+	var group []uploadSpan
+	for grown := true; grown; {
+		grown = false
+		cands := createdSince(items, parentID, name, size, lo, skip)
+		for i := 0; i < len(spans); i++ {
+			s := spans[i]
+			if !slices.ContainsFunc(cands, func(x remote.Item) bool { at := createdOf(x); return !at.Before(s.lo) && !at.After(s.hi) }) {
+				continue
+			}
+			group = append(group, s)
+			lo = minTime(lo, s.lo)
+			spans = slices.Delete(spans, i, i+1)
+			grown = true
+			break
+		}
+	}
+	return group
+}
+
+// rivalURLs are the urls rivals' answers gave: each tells its file.
+func rivalURLs(rivals []remote.Item) []string {
+	var out []string
+	for _, r := range rivals {
+		if r.URL != "" {
+			out = append(out, r.URL)
+		}
+	}
+	return out
+}
+
+// lostAmong is FindCreated's choice among the items of a listing: the
+// newest item the create may have made (createdSince), when no rival
+// could be one of them. Where rivals could (rivalGroup: say an earlier
+// upload of the same file, answered without the listed id or a url, and
+// of its size), the files are told apart as PickCreated tells uploads
+// sent one after the other: when the rivals were sent one after the
+// other, each answered before the next was sent and the last before the
+// create was, the service created their files in that order, and the
+// create's, if it landed, last. So with exactly as many files (created
+// at distinct times, each in its rival's span) as rivals, the create did
+// not land; with one more, the newest is its file. Anything else is
+// ErrAmbiguousUpload: taking a rival's file for the create would make the
+// file's old bytes its new ones, and sending it again unfounded could
+// leave a copy the mount does not know of; the caller waits.
+func (c *Client) lostAmong(items []remote.Item, parentID, name string, size int64, since time.Time, exclude []string, rivals []remote.Item) (remote.Item, bool, error) {
+	group := c.rivalGroup(items, parentID, name, size, since, exclude, rivals)
+	skip := newExclusion(append(slices.Clone(exclude), rivalURLs(rivals)...))
+	lo := c.core.ServerTime(since).Add(-lostSkew)
+	if len(group) == 0 {
+		cands := createdSince(items, parentID, name, size, lo, skip)
+		if len(cands) == 0 {
+			return remote.Item{}, false, nil
+		}
+		return cands[len(cands)-1], true, nil
+	}
+	ambiguous := func(why string) (remote.Item, bool, error) {
+		return remote.Item{}, false, fmt.Errorf("%w: %w: %s (a create whose answer was lost, sent at %s) %s; none is taken", remote.ErrUnconfirmed, remote.ErrAmbiguousUpload,
+			name, since.UTC().Format(time.RFC3339Nano), why)
+	}
+	for _, s := range group {
+		lo = minTime(lo, s.lo)
+	}
+	cands := createdSince(items, parentID, name, size, lo, skip)
+	slices.SortFunc(group, func(a, b uploadSpan) int { return a.it.SentAt.Compare(b.it.SentAt) })
+	for i, s := range group {
+		next := since
+		if i+1 < len(group) {
+			next = group[i+1].it.SentAt
+		}
+		if !s.exact || s.it.CreatedAt.After(next) {
+			return ambiguous(fmt.Sprintf("could be one of %d files of its name and size that uploads no listing has shown yet made, whose order is not known", len(cands)))
+		}
+	}
+	for i := 1; i < len(cands); i++ {
+		if !createdOf(cands[i-1]).Before(createdOf(cands[i])) {
+			return ambiguous("could be one of several files of its name and size listed with one time of creation")
+		}
+	}
+	if len(cands) != len(group) && len(cands) != len(group)+1 {
+		return ambiguous(fmt.Sprintf("and %d earlier uploads of its name and size no listing has shown yet, made close together, and the listing shows %d such files", len(group), len(cands)))
+	}
+	for i, s := range group {
+		if at := createdOf(cands[i]); at.Before(s.lo) || at.After(s.hi) {
+			return ambiguous("and earlier uploads of its name and size no listing has shown yet, whose files were not created in the order they were sent")
+		}
+	}
+	if len(cands) == len(group) {
+		return remote.Item{}, false, nil // each is a rival's: it did not land
+	}
+	x := cands[len(group)]
+	if createdOf(x).Before(c.core.ServerTime(since).Add(-createdSlack)) {
+		return ambiguous("and earlier uploads of its name and size no listing has shown yet, and the newest such file was created before it was sent")
+	}
+	return x, true, nil
 }
 
 // createdOf is when the service says it created the item: createdAt, else
@@ -317,14 +443,14 @@ func uploadIn(items []remote.Item, it remote.Item) (remote.Item, bool) {
 // findAnswerless finds a create the server answered with success but
 // without an id. Its listing may lag behind the create: it is looked for
 // a few times, a little longer apart each time.
-func (c *Client) findAnswerless(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool) {
+func (c *Client) findAnswerless(ctx context.Context, parentID, typ, name string, size int64, since time.Time, exclude []string, rivals []remote.Item) (remote.Item, bool) {
 	for attempt := 0; attempt < 4; attempt++ {
 		if attempt > 0 {
 			if remote.Sleep(ctx, c.clk, remote.Backoff(attempt-1, 500*time.Millisecond, 4*time.Second)) != nil {
 				return remote.Item{}, false
 			}
 		}
-		found, ok, err := c.FindCreated(ctx, parentID, typ, name, size, since, exclude)
+		found, ok, err := c.FindCreated(ctx, parentID, typ, name, size, since, exclude, rivals)
 		if err == nil && ok {
 			return found, true
 		}

@@ -124,11 +124,11 @@ func TestFindCreatedExcludesByURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, []string{first.ID})
+	got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, []string{first.ID}, nil)
 	if err != nil || !ok || got.URL != first.URL {
 		t.Fatalf("without the url: %+v %v %v, want the earlier upload", got, ok, err)
 	}
-	got, ok, err = c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, []string{first.ID, first.URL})
+	got, ok, err = c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, []string{first.ID, first.URL}, nil)
 	if err != nil || ok {
 		t.Fatalf("the earlier upload was taken for a new one: %+v (%v)", got, err)
 	}
@@ -225,19 +225,22 @@ func TestDeleteWithoutBulkRoute(t *testing.T) {
 // (which took the new copy for the old, and had it trashed). Where the
 // files listed are not as many as the uploads (one not listed yet, or
 // gone; or one uploaded elsewhere meanwhile), none is taken.
-func TestConfirmByTimeAmongRivals(t *testing.T) {
-	// The service's clock, a millisecond on at least at each reading: two
-	// uploads here may come within one (the service then lists them with
-	// one createdAt, and none would be taken).
+// tickingNow is a service's clock, a millisecond on at least at each
+// reading: two uploads here may come within one (the service then lists
+// them with one createdAt, and none would be taken by time).
+func tickingNow() func() time.Time {
 	var mu sync.Mutex
 	var last time.Time
-	now := func() time.Time {
+	return func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		last = maxTime(time.Now(), last.Add(time.Millisecond))
 		return last
 	}
-	c, srv := quirkClient(t, ghltest.Options{Now: now, Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}})
+}
+
+func TestConfirmByTimeAmongRivals(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{Now: tickingNow(), Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}})
 	ctx := context.Background()
 	one, err := uploadBytes(t, c, "", "a.txt", "one")
 	if err != nil {
@@ -335,5 +338,39 @@ func TestBulkRouteAskedOnceByConcurrentRemovals(t *testing.T) {
 	st := srv.Stats().ByEndpoint
 	if st[ghltest.EndpointDeleteMany] != 1 || st[ghltest.EndpointDelete] != n {
 		t.Fatalf("calls: %v", st)
+	}
+}
+
+// A lost answer is looked for while an earlier upload of the same name
+// and size, answered without the listed id or a url, is not listed yet
+// (a rival): alone in the listing, its file is the rival's, and the lost
+// upload did not land; beside a newer one, sent after the rival was
+// answered, the newer one is the lost upload's; a rival answered after
+// the lost upload was sent cannot be told from it, and none is taken.
+func TestFindCreatedToldFromRivals(t *testing.T) {
+	c, _ := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}, Now: tickingNow()})
+	ctx := context.Background()
+	first, err := uploadBytes(t, c, "", "a.txt", "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rivals := []remote.Item{first}
+	since := time.Now()
+	if got, ok, err := c.FindCreated(ctx, "", remote.TypeFile, "a.txt", 3, since, []string{first.ID}, nil); err != nil || !ok {
+		t.Fatalf("without rivals: %+v %v %v, want the earlier upload (the old rule)", got, ok, err)
+	}
+	if got, ok, err := c.FindCreated(ctx, "", remote.TypeFile, "a.txt", 3, since, []string{first.ID}, rivals); err != nil || ok {
+		t.Fatalf("the earlier upload's file was taken for the lost one: %+v %v %v", got, ok, err)
+	}
+	second, err := uploadBytes(t, c, "", "a.txt", "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := c.FindCreated(ctx, "", remote.TypeFile, "a.txt", 3, since, []string{first.ID}, rivals)
+	if err != nil || !ok || !strings.Contains(got.URL, second.ID) { // its url ends in the answer's id
+		t.Fatalf("landed: %+v %v %v, want the second upload (%s)", got, ok, err, second.ID)
+	}
+	if got, ok, err := c.FindCreated(ctx, "", remote.TypeFile, "a.txt", 3, first.SentAt, nil, rivals); !errors.Is(err, remote.ErrAmbiguousUpload) {
+		t.Fatalf("a rival answered after the lost upload was sent: %+v %v %v, want ErrAmbiguousUpload", got, ok, err)
 	}
 }

@@ -142,8 +142,8 @@ func (c *Client) rootBefore(ctx context.Context, parentID, typ, name string) ([]
 // misplaced create (moved to the trash again, a *MisplacedError) rather
 // than sent again to land in the root a second time. An error that is no
 // *MisplacedError is a listing's: whether the create landed is unknown.
-func (c *Client) findLost(ctx context.Context, call string, root []string, parentID, typ, name string, size int64, since time.Time, exclude []string) (remote.Item, bool, error) {
-	found, ok, err := c.FindCreated(ctx, parentID, typ, name, size, since, exclude)
+func (c *Client) findLost(ctx context.Context, call string, root []string, parentID, typ, name string, size int64, since time.Time, exclude []string, rivals []remote.Item) (remote.Item, bool, error) {
+	found, ok, err := c.FindCreated(ctx, parentID, typ, name, size, since, exclude, rivals)
 	if err != nil || ok || root == nil {
 		return found, ok, err
 	}
@@ -155,7 +155,7 @@ func (c *Client) findLost(ctx context.Context, call string, root []string, paren
 		// this name in the root is someone else's.
 		return remote.Item{}, false, nil
 	}
-	landed, ok, err := c.FindCreated(ctx, "", typ, name, size, since, append(slices.Clone(exclude), root...))
+	landed, ok, err := c.FindCreated(ctx, "", typ, name, size, since, append(slices.Clone(exclude), root...), nil)
 	if err != nil || !ok {
 		return remote.Item{}, false, err
 	}

@@ -191,7 +191,7 @@ func TestFindCreatedUnderQueryQuirks(t *testing.T) {
 				want[n] = srv.AddFile("", n, "", []byte(n))
 			}
 			for _, n := range names {
-				got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, n, int64(len(n)), since, nil)
+				got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, n, int64(len(n)), since, nil, nil)
 				if err != nil || !ok || got.ID != want[n] {
 					t.Errorf("%q: found %v %q (%v), want %s", n, ok, got.ID, err, want[n])
 				}
@@ -216,7 +216,7 @@ func TestFindCreatedUnderClockSkew(t *testing.T) {
 			}
 			since := time.Now()
 			fresh := srv.AddFile("", "a.txt", "", []byte("a"))
-			got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, nil)
+			got, ok, err := c.FindCreated(context.Background(), "", remote.TypeFile, "a.txt", 1, since, nil, nil)
 			if err != nil || !ok || got.ID != fresh {
 				t.Fatalf("found %v %q (%v), want %s (old %s)", ok, got.ID, err, fresh, old)
 			}

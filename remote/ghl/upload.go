@@ -63,11 +63,11 @@ func (c *Client) uploadFile(ctx context.Context, up remote.Upload) (remote.Item,
 			it := remote.Item{ID: cmp.Or(res.FileID, res.ID, res.AltID), Name: up.Name, Type: remote.TypeFile, ParentID: up.ParentID,
 				URL: res.URL, ContentType: up.ContentType, Size: up.Size, SentAt: start.UTC(), CreatedAt: c.clk.Now().UTC(), Unconfirmed: true}
 			if it.ID == "" {
-				if found, ok := c.findAnswerless(ctx, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude); ok {
+				if found, ok := c.findAnswerless(ctx, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude, up.Rivals); ok {
 					return found, nil
 				}
 				// Or in the root, where a service that ignores parentId put it.
-				if found, ok, ferr := c.findLost(ctx, "POST /medias/upload-file", root, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude); ok || errors.Is(ferr, remote.ErrMisplaced) {
+				if found, ok, ferr := c.findLost(ctx, "POST /medias/upload-file", root, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude, up.Rivals); ok || errors.Is(ferr, remote.ErrMisplaced) {
 					return found, ferr
 				}
 				return remote.Item{}, fmt.Errorf("POST /medias/upload-file: answer without a file id: %.200s", body)
@@ -78,7 +78,7 @@ func (c *Client) uploadFile(ctx context.Context, up remote.Upload) (remote.Item,
 			return remote.Item{}, err
 		}
 		// The first attempt may have landed: look before sending the bytes again.
-		found, ok, ferr := c.findLost(ctx, "POST /medias/upload-file", root, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude)
+		found, ok, ferr := c.findLost(ctx, "POST /medias/upload-file", root, up.ParentID, remote.TypeFile, up.Name, up.Size, start, up.Exclude, up.Rivals)
 		if errors.Is(ferr, remote.ErrMisplaced) {
 			return remote.Item{}, ferr
 		}

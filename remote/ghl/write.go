@@ -39,11 +39,11 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (remot
 			var it remote.Item
 			if jerr := json.Unmarshal(unwrapObject(body, "folder"), (*apiItem)(&it)); jerr != nil || it.ID == "" {
 				// Created, but the answer does not say as what: find it.
-				if found, ok := c.findAnswerless(ctx, parentID, remote.TypeFolder, name, -1, start, nil); ok {
+				if found, ok := c.findAnswerless(ctx, parentID, remote.TypeFolder, name, -1, start, nil, nil); ok {
 					return found, nil
 				}
 				// Or in the root, where a service that ignores parentId put it.
-				if found, ok, ferr := c.findLost(ctx, "POST /medias/folder", root, parentID, remote.TypeFolder, name, -1, start, nil); ok || errors.Is(ferr, remote.ErrMisplaced) {
+				if found, ok, ferr := c.findLost(ctx, "POST /medias/folder", root, parentID, remote.TypeFolder, name, -1, start, nil, nil); ok || errors.Is(ferr, remote.ErrMisplaced) {
 					return found, ferr
 				}
 				return remote.Item{}, fmt.Errorf("POST /medias/folder: answer without an id: %.200s", body)
@@ -61,7 +61,7 @@ func (c *Client) createFolder(ctx context.Context, parentID, name string) (remot
 		if !errors.Is(err, errAmbiguous) || attempt >= 4 {
 			return remote.Item{}, err
 		}
-		found, ok, ferr := c.findLost(ctx, "POST /medias/folder", root, parentID, remote.TypeFolder, name, -1, start, nil)
+		found, ok, ferr := c.findLost(ctx, "POST /medias/folder", root, parentID, remote.TypeFolder, name, -1, start, nil, nil)
 		if errors.Is(ferr, remote.ErrMisplaced) {
 			return remote.Item{}, ferr
 		}

@@ -41,6 +41,12 @@ import (
 //     newest match took a rewrite's new copy for the old one, and trashed
 //     it.) Listings apply the same rule as they come in (matchLocked,
 //     adoptGuesses), without a call.
+//   - A look-up for an upload whose answer was lost (a 5xx, a cut
+//     connection: writeback's upload and findAttempt) takes the uploads
+//     no listing has shown yet as rivals too (remote.Attempt.Rivals): the
+//     file an earlier upload of the same file made, of its name and size
+//     a moment before, is not taken for the lost one, which made the
+//     old bytes the file's new ones. (The look-up took the newest match.)
 //   - The mark lasts as long as the id: a record keeps its answers'
 //     claims (spool.RecordFile.Claims) across restarts, and the saved
 //     listings keep the flag (snapUnconfirmed).

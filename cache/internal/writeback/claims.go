@@ -8,6 +8,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache/internal/pending"
 
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/remote"
 )
 
 // The queue's side of the uploads whose answer's id no listing has shown
@@ -57,6 +58,19 @@ func (q *Queue) exclusions(id, url string) []string {
 		out = append(out, r.s.File.Replaces...)
 	})
 	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
+}
+
+// lostLookup is what a look-up for an upload of a record whose answer
+// was lost takes, with exclude the record's own (Facts.Exclude): the ids
+// and urls it is not (those, the copies the mount knows, and the listed
+// files uploads were found to be), and the uploads of its folder no
+// listing has shown yet, one of which an earlier upload of the same file
+// may be (rivals: remote.Attempt.Rivals). The rivals are read first: an
+// upload adopted meanwhile is among the adopted ids then.
+func (q *Queue) lostLookup(exclude []string, parentID string) ([]string, []remote.Item) {
+	rivals := q.folders.Rivals(parentID, "")
+	exclude = append(exclude, q.ix.KnownIDs()...)
+	return append(exclude, q.folders.AdoptedIDs()...), rivals
 }
 
 // AdoptedAs is told that the upload answered as id is listed as x: the

@@ -134,11 +134,11 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	a := *r.s.File.Attempt
 	exclude := r.s.Exclude()
 	r.away()
-	exclude = append(exclude, q.ix.KnownIDs()...)
+	exclude, rivals := q.lostLookup(exclude, a.ParentID)
 
 	ctx, cancel := q.opContext(0)
 	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude,
-		Into: a.Into, BaseRev: a.BaseRev})
+		Rivals: rivals, Into: a.Into, BaseRev: a.BaseRev})
 	cancel()
 
 	alive := r.back()
@@ -207,7 +207,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	progress := r.s.Progress
 	exclude := r.s.Exclude()
 	r.away()
-	exclude = append(exclude, q.ix.KnownIDs()...)
+	exclude, rivals := q.lostLookup(exclude, a.ParentID)
 
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
@@ -221,6 +221,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
 		},
 		Exclude: exclude,
+		Rivals:  rivals,
 		// A lost answer is looked for as findAttempt does.
 		Into: a.Into, BaseRev: a.BaseRev,
 		Progress: progress,
