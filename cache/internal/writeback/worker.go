@@ -178,7 +178,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	if limit := q.LimitFor(r.s.File.Name); r.s.Bytes.Size() > limit {
 		// Queued by a run with a larger --max-upload-size: the API would
 		// refuse it.
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, r.s.File.Name, r.s.Bytes.Size(), limit, uploadType(r.s.File.Name))
+		err := pending.OverLimit(r.s.File.Name, r.s.Bytes.Size(), limit, "")
 		q.stats.uploadErrors.Add(1)
 		r.s.Waiters.Notify(err)
 		q.setAside(r, err.Error())
@@ -212,7 +212,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
 	ctx, cancel := q.opContext(time.Duration(a.Size>>16) * time.Second)
-	ctype := uploadType(a.Name)
+	ctype := pending.UploadType(a.Name)
 	item, err := q.rc.Upload(ctx, remote.Upload{
 		ParentID: a.ParentID, Name: a.Name,
 		ContentType: ctype,
