@@ -32,6 +32,13 @@ func (s *Store) checkName(ctx context.Context, parentID, name string, dir bool, 
 	if err := s.caps.CheckName(name, dir); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
 	}
+	if s.caps.UniqueNames || !s.caps.NewIDPerUpload {
+		// A queued removal of a file of that name goes first: a new
+		// file must never join the removed one's versions, nor meet it.
+		if err := s.rm.WaitName(ctx, parentID, name); err != nil {
+			return err
+		}
+	}
 	if !s.caps.UniqueNames && !s.caps.CaseInsensitive {
 		return nil
 	}
@@ -171,8 +178,9 @@ func (s *Store) removeReplaced(ctx context.Context, rep Entry) error {
 	var err error
 	if rep.IsDir {
 		err = s.removeAPI(ctx, rep)
-	} else {
-		err = s.Remove(ctx, rep)
+	} else if err = s.Remove(ctx, rep); err == nil {
+		// A queued removal: the name is free once it is sent.
+		err = s.rm.WaitName(ctx, rep.ParentID, rep.Name)
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("the item to replace could not be removed first: %w", err)

@@ -168,7 +168,9 @@
 //	                 disk, whole files for passthrough, sizes learnt, the
 //	                 kernel's page cache through Handle.ContentID); reads
 //	                 name the version (Entry.FileRef); the snapshot keeps
-//	                 it (snapRev)
+//	                 it (snapRev); an entry of a version the mount's own
+//	                 upload superseded stands for that upload
+//	                 (index.Index.Newer, Store.latest)
 //	PublicURL        an entry without a url is looked up in its folder's
 //	                 listing before a read, or before its bytes are
 //	                 copied in to change them, only where bytes come from
@@ -181,7 +183,9 @@
 //	CaseInsensitive  item holds (ignoring case, with CaseInsensitive) is
 //	                 ErrExists (checkName); look-ups stay exact; with
 //	                 UniqueNames a rename onto a file of the API removes
-//	                 that file first, then renames (Store.Rename)
+//	                 that file first, then renames (Store.Rename); onto
+//	                 one whose changes the queue holds, the queue renames
+//	                 once that file's copy is gone (Queue.RenameVia)
 //	Move,            a rename across folders of a file, of a folder, is
 //	MoveFolders      Backend.Move (Store.Move, which fs calls); else
 //	                 ErrCrossFolder (EXDEV: mv copies). A file with

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ghlfs/ghlfs/cache/internal/writeback"
+	"github.com/ghlfs/ghlfs/cache/internal/pending"
 )
 
 // Upload limits follow the type of a file's name (writeback/limits.go):
@@ -44,7 +44,7 @@ func (h *Handle) checkGrowth(end int64) error {
 		name = now
 	}
 	if limit := h.s.q.LimitFor(name); end > limit {
-		return writeback.TooLarge(name, limit)
+		return pending.TooLarge(name, limit)
 	}
 	return nil
 }

@@ -838,3 +838,52 @@ func TestProfileMoveHeldFile(t *testing.T) {
 		})
 	}
 }
+
+// A file of the API renamed onto a file whose new bytes wait in the
+// write-back queue: the rename takes the name, the waiting bytes are
+// dropped with the file replaced, and the library ends with the renamed
+// file's bytes under the name. Where names are unique (ImageKit), the
+// copy of the file replaced holds the name until it is removed: the
+// rename waits for that. (Before: the rename was sent while that copy
+// held the name, and the service's 409 was EIO; fsrand write-back on
+// ImageKit failed at op 387.)
+func TestProfileRenameOntoAFileWaiting(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Minute} {
+		t.Run(fmt.Sprint(delay), func(t *testing.T) {
+			for _, p := range profiles {
+				t.Run(p.name, func(t *testing.T) {
+					e := newPEnv(t, p.of(), 0, func(o *Options) { o.WriteBackDelay = delay })
+					ctx := context.Background()
+					e.mt.AddFile("", "a.txt", []byte("A"))
+					e.mt.AddFile("", "c.txt", []byte("C"))
+					e.edit(t, "c.txt", []byte("C2")) // waits (delay) or is sent
+					c := e.lookup(t, "c.txt")
+					h, err := e.store.Open(ctx, c, false, nil) // c.txt changed again: waits either way
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := h.Write(ctx, []byte("3"), 2); err != nil {
+						t.Fatal(err)
+					}
+					if err := e.store.Rename(ctx, e.lookup(t, "a.txt"), "c.txt", &c); err != nil {
+						t.Fatalf("rename onto a file with waiting bytes: %v", err)
+					}
+					want(t, "the mount", e.names(t, ""), []string{"c.txt"})
+					if err := h.Flush(ctx); err != nil {
+						t.Logf("flush of the file replaced: %v", err)
+					}
+					h.Release()
+					e.drain(t)
+					want(t, "the library", e.paths(), []string{"c.txt"})
+					if got := e.content(t, "c.txt"); string(got) != "A" {
+						t.Fatalf("c.txt holds %q, want the renamed file's", got)
+					}
+					want(t, "the mount", e.names(t, ""), []string{"c.txt"})
+					if got := e.read(t, e.lookup(t, "c.txt"), 0, -1); string(got) != "A" {
+						t.Fatalf("the mount reads %q", got)
+					}
+				})
+			}
+		})
+	}
+}

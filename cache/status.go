@@ -32,7 +32,7 @@ type Upload = pending.Upload
 // Uploads reports every file with changes still to send, the uploads
 // under way first, then failed ones, then the rest, by name.
 func (s *Store) Uploads() []Upload {
-	out := s.q.Uploads()
+	out := append(s.q.Uploads(), s.rm.Status()...)
 	if len(out) == 0 {
 		return nil
 	}

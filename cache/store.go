@@ -16,6 +16,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache/internal/content"
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/removal"
 	"github.com/ghlfs/ghlfs/cache/internal/snapshot"
 	"github.com/ghlfs/ghlfs/cache/internal/times"
 	"github.com/ghlfs/ghlfs/cache/internal/writeback"
@@ -100,6 +101,7 @@ type Store struct {
 	content *content.Cache
 	times   *times.Log
 	q       *writeback.Queue
+	rm      *removal.Queue // unlinks of settled files, sent in batches
 
 	closing  context.Context // done when Close begins: content's fetches end
 	stop     context.CancelFunc
@@ -116,6 +118,7 @@ type Store struct {
 type view struct {
 	st   *listing.State
 	gen  writeback.ViewGen
+	rm   uint64 // the removal queue's generation of the folder
 	list *Listing
 }
 
@@ -211,7 +214,16 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 			s.log.Warn("could not drop the file times of the cache dir's former library", "err", err)
 		}
 	}
+	if s.rm, err = removal.New(rc, removal.Config{Dir: dir, Location: opts.Location, API: opts.API,
+		Clock: opts.Clock, Logger: opts.Logger, Permanent: opts.Delete, RetryBase: opts.RetryBase,
+		OpTimeout: opts.OpTimeout, Folders: s.folders, Forget: s.forgetTimes}); err != nil {
+		s.q.Close()
+		s.times.Close()
+		s.folders.Close()
+		return fail(err)
+	}
 	s.q.Start()
+	s.rm.Start()
 	s.folders.Start()
 	return s, nil
 }
@@ -238,7 +250,9 @@ func LockDir(dir string) (*os.File, error) {
 // how many still wait, and how many were still being written (those are
 // set aside at the next start, never uploaded).
 func (s *Store) Drain(ctx context.Context) (left, writing int) {
-	return s.q.Drain(ctx)
+	n := s.rm.Drain(ctx)
+	left, writing = s.q.Drain(ctx)
+	return left + n, writing
 }
 
 // Refused counts the files whose upload the service refused: they wait
@@ -255,6 +269,7 @@ func (s *Store) Close() error {
 	s.closeOne.Do(func() {
 		s.folders.Stop()
 		s.stop()
+		s.rm.Close()
 		s.q.Close()
 		if serr := s.folders.Close(); serr != nil {
 			s.log.Warn("could not save the listings for the next mount", "err", serr)
@@ -310,10 +325,11 @@ func (s *Store) knows(id string) bool {
 // DirTTL is how long listings are trusted.
 func (s *Store) DirTTL() time.Duration { return s.opts.DirTTL }
 
-// PendingCount is how many files have work left in the API.
+// PendingCount is how many files have work left in the API: changes to
+// their bytes, and removals queued.
 func (s *Store) PendingCount() int {
 	n, _ := s.q.Pending()
-	return n
+	return n + s.rm.Len()
 }
 
 // ListDir returns a folder's entries as the mount shows them: the API's,
@@ -328,20 +344,21 @@ func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) 
 
 // viewOf builds (or finds built) the view of a stored listing.
 func (s *Store) viewOf(folderID string, st *listing.State) *Listing {
-	gen := s.q.Gen(folderID)
+	gen, rmGen := s.q.Gen(folderID), s.rm.Gen(folderID)
 	s.mu.Lock()
 	v := s.views[folderID]
 	s.mu.Unlock()
-	if v != nil && v.st == st && v.gen == gen {
+	if v != nil && v.st == st && v.gen == gen && v.rm == rmGen {
 		return v.list
 	}
 	entries, st, gen := s.q.View(folderID, st)
+	entries = s.rm.Filter(folderID, entries) // removals queued: gone from the mount
 	if shown := st.Entries(); len(entries) == 0 || len(shown) == 0 || &entries[0] != &shown[0] {
 		entry.Sort(entries) // a new slice; the stored one is sorted already and shared
 	}
 	list := &Listing{FolderID: folderID, Entries: entries, Fetched: st.Fetched()}
 	s.mu.Lock()
-	s.views[folderID] = &view{st: st, gen: gen, list: list}
+	s.views[folderID] = &view{st: st, gen: gen, rm: rmGen, list: list}
 	s.mu.Unlock()
 	return list
 }
@@ -362,10 +379,11 @@ func (s *Store) resolve(e Entry) (Entry, *writeback.Record) {
 	return s.latest(e), r
 }
 
-// latest returns the upload that now holds e's key, if a file was
-// uploaded under it in this mount, else e.
+// latest returns the upload that now holds e's key, if one was uploaded
+// under it in this mount since e was listed (a new id, or a new version
+// of e's: Queue.Newer), else e.
 func (s *Store) latest(e Entry) Entry {
-	if latest, ok := s.q.Latest(e.Key); ok && latest.ID != e.ID {
+	if latest, ok := s.q.Newer(e); ok {
 		return latest
 	}
 	return e
@@ -479,7 +497,10 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	// id is not known yet is renamed by the queue, which looks it up first
 	// (the tool does not wait for that).
 	x, ok := s.q.Known(e)
-	if !ok {
+	if !ok || (s.caps.UniqueNames && target != nil) {
+		// Or the file replaced has changes the queue holds, and its copy
+		// in the API holds the name, which the service will not share:
+		// the queue renames e once that copy is gone (caps.go).
 		var api *Entry
 		if target == nil {
 			api = rep
@@ -556,6 +577,12 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 		return s.settled(ctx, r, err)
 	}
 	e = x
+	if !idle && !e.IsDir {
+		// Queued, and sent with others in one bulk call (removal's
+		// doc.go); the tool waits for the answer only without a
+		// write-back delay.
+		return s.rm.Remove(ctx, e, s.opts.Delete, s.opts.WriteBackDelay == 0)
+	}
 	if err := s.removeAPI(ctx, e); err != nil {
 		return err
 	}
@@ -615,10 +642,15 @@ func (s *Store) removeAPI(ctx context.Context, e Entry) error {
 	if e.IsDir {
 		s.folders.Invalidate(e.ID)
 	}
-	if err := s.times.Forget(e.ID); err != nil {
+	s.forgetTimes(e.ID)
+	return nil
+}
+
+// forgetTimes drops the time kept for a removed item.
+func (s *Store) forgetTimes(id string) {
+	if err := s.times.Forget(id); err != nil {
 		s.log.Warn("could not update the file times", "err", err)
 	}
-	return nil
 }
 
 // Rmdir removes an empty folder. Emptiness is judged on a fresh listing:
@@ -633,6 +665,10 @@ func (s *Store) Rmdir(ctx context.Context, e Entry) error {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
+	// Its files' removals first: a refused one is listed again below.
+	if err := s.rm.WaitFolder(ctx, e.ID); err != nil {
+		return err
+	}
 	if err := s.checkEmpty(ctx, e); err != nil {
 		return err
 	}
@@ -647,7 +683,8 @@ func (s *Store) checkEmpty(ctx context.Context, dir Entry) error {
 	if err != nil {
 		return err
 	}
-	if n := len(s.viewOf(dir.ID, st).Entries); n > 0 {
+	// A removal queued since is not sent yet: the folder holds its file.
+	if n := len(s.viewOf(dir.ID, st).Entries) + s.rm.Holds(dir.ID); n > 0 {
 		return fmt.Errorf("%w: %s holds %d items", ErrNotEmpty, dir.Name, n)
 	}
 	return nil

@@ -229,7 +229,7 @@ func (d *Dir) Create(ctx context.Context, name string, flags uint32, mode uint32
 	}
 	ch, e, err := d.fsys.store.Create(ctx, d.id(), remoteName)
 	if err != nil {
-		return nil, nil, 0, d.fsys.failAs("create", &d.Inode, name, err, writeErrno(err))
+		return nil, nil, 0, d.fsys.failAs("create", &d.Inode, name, err, createErrno(err))
 	}
 	node, errno := d.fsys.node(ctx, &d.Inode, e, &out.Attr)
 	if errno != 0 {

@@ -44,6 +44,12 @@ func toErrno(err error) syscall.Errno {
 		return syscall.ENOTSUP
 	case errors.Is(err, cache.ErrSystemFolder), errors.Is(err, cache.ErrNotPermitted):
 		return syscall.EPERM
+	case errors.Is(err, cache.ErrUnavailable), errors.Is(err, cache.ErrBadAnswer):
+		// The service out of reach, or an answer ghlfs will not take: a
+		// storage host that keeps serving a copy of another version than
+		// the one listed (a CDN's stale copy after an overwrite) is one,
+		// and is never served as the file.
+		return syscall.EIO
 	}
 	return syscall.EIO
 }

@@ -241,6 +241,17 @@ func (h *handle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
 	return h.file.Getattr(ctx, h, out)
 }
 
+// createErrno is the errno a failed create gives: a name the service
+// would not keep as given (one it would rewrite: EINVAL; one another
+// item holds: EEXIST) as it is, since nothing was written; else
+// writeErrno's.
+func createErrno(err error) syscall.Errno {
+	if errors.Is(err, cache.ErrInvalid) || errors.Is(err, cache.ErrExists) {
+		return toErrno(err)
+	}
+	return writeErrno(err)
+}
+
 // writeErrno is the errno a failed write, close or fsync gives: EIO,
 // whatever the API said (the log line has its words), unless the cause
 // tells the tool more (a file too large, a full disk, the quota used up).

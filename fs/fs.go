@@ -260,6 +260,8 @@ func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno sysc
 		level = slog.LevelDebug
 	case errno == syscall.EFBIG:
 		level = slog.LevelWarn // the user's doing: a file over the upload limit
+	case errno == syscall.EINVAL && errors.Is(err, cache.ErrInvalid):
+		level = slog.LevelWarn // the user's doing: a name the service would rewrite
 	case errors.Is(err, cache.ErrSystemFolder):
 		level = slog.LevelInfo // the user's doing, and nothing was sent
 	case errno == syscall.EPERM && errors.Is(err, cache.ErrNotPermitted):

@@ -43,7 +43,7 @@ func (f *FS) changed(folderID string, before, after *cache.Listing) {
 			} else {
 				d.NotifyEntry(name)
 			}
-		case n.Key != e.Key || n.ID != e.ID || n.Size != e.Size || !n.ModTime.Equal(e.ModTime):
+		case n.Key != e.Key || n.ID != e.ID || n.Rev != e.Rev || n.Size != e.Size || !n.ModTime.Equal(e.ModTime):
 			d.NotifyEntry(name)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 // backends are the media stores the tests that hold for every one run
 // against.
 func backends() []backendFixture {
-	return []backendFixture{ghlBackend{}}
+	return []backendFixture{ghlBackend{}, ikBackend{}}
 }
 
 // backendFixture is one media store as those tests drive it.
@@ -136,6 +136,16 @@ type traits struct {
 	// noRename: the service refuses renames, so a folder's rename in
 	// place is EXDEV too.
 	noRename bool
+	// versions: an upload onto a name is a new version of the file
+	// holding it (the same id); else every upload is a new item.
+	versions bool
+	// noTrash: a removal is for good (the mount runs --delete-mode
+	// delete).
+	noTrash bool
+	// validName says whether the service keeps a new name as given; a
+	// create, mkdir, rename or move to one it would rewrite is EINVAL.
+	// nil: every name is kept.
+	validName func(name string, dir bool) bool
 	// refusedName says whether the service refuses a file of this path
 	// (by the content type its name gives): its bytes stay in the spool.
 	// nil: none is refused.

@@ -38,11 +38,14 @@ func BenchmarkTable(b *testing.B) {
 			run func(*testing.B) []benchRow
 		}{
 			{"1", benchSequentialRead},
+			{"1i", benchIKSequentialRead},
 			{"3", func(b *testing.B) []benchRow { return []benchRow{benchHeads(b)} }},
 			{"4", benchWalk},
+			{"4i", benchIKWalk},
 			{"5", benchBigFolder},
 			{"6", func(b *testing.B) []benchRow { return []benchRow{benchUpload(b)} }},
 			{"7", benchCopyMany},
+			{"7i", benchIKCopyMany},
 			{"9", benchRsyncWriteBack},
 			{"8", benchMemory},
 			{"10", benchHugeFolder},

@@ -27,7 +27,11 @@ import (
 // mount and to a local directory; every operation must give the same errno
 // on both, and the two trees must stay the same. Across folders, on a
 // service that cannot move (traits.moves), the mount must say EXDEV where
-// the local rename works, and both sides then copy and remove, as mv does. At the end the mount is stopped and mounted again
+// the local rename works, and both sides then copy and remove, as mv does;
+// on one that moves, the mount may still say EXDEV where the service's
+// move cannot serve, and mv then copies the same way. A new name the
+// service would rewrite (traits.validName) is EINVAL on the mount, and
+// not done locally. At the end the mount is stopped and mounted again
 // from the same cache directory, and both the new mount and the fake's
 // library must hold exactly the local tree.
 //
@@ -815,7 +819,12 @@ func (r *fsrand) step() {
 	switch op {
 	case "mkdir":
 		p := r.newPath(true)
-		r.both(fmt.Sprintf("mkdir %s", p), func(root string) outcome { return doMkdir(root, p) })
+		desc, do := fmt.Sprintf("mkdir %s", p), func(root string) outcome { return doMkdir(root, p) }
+		if r.invalidName(p, true) {
+			r.rewritten(desc, do, r.mkdirWorks(p))
+		} else {
+			r.both(desc, do)
+		}
 		touched = []string{p}
 	case "create":
 		p := r.pickFile()
@@ -1011,13 +1020,34 @@ func (r *fsrand) rename(from, to string, across bool) {
 		r.refused(desc, func(root string) outcome { return doRename(root, from, to) })
 		return
 	}
+	if fi, _ := os.Lstat(filepath.Join(r.loc, from)); r.invalidName(to, fi != nil && fi.IsDir()) {
+		// A name the service would rewrite: EINVAL, whichever folder.
+		r.rewritten(desc, func(root string) outcome { return doRename(root, from, to) }, r.renameWorks(from, to))
+		return
+	}
 	// A folder over a non-empty folder: ENOTEMPTY or EEXIST, either.
 	also := map[syscall.Errno][]syscall.Errno{
 		syscall.ENOTEMPTY: {syscall.EEXIST},
 		syscall.EEXIST:    {syscall.ENOTEMPTY},
 	}
+	var got *outcome // the mount's, when it was asked already
 	if across && r.tr.moves {
-		across = false // the service moves: a rename as any other
+		// The service moves: a rename as any other, unless the mount
+		// says EXDEV, as it may where the service's move cannot serve (a
+		// file whose changes the write-back queue holds; an empty folder,
+		// which ImageKit's moveFolder job does not take): mv then copies
+		// and removes, as below.
+		t0 := time.Now()
+		o := doRename(r.mnt, from, to)
+		r.took[r.kind] += time.Since(t0)
+		if o.errno() != syscall.EXDEV {
+			want := doRename(r.loc, from, to)
+			r.record(fmt.Sprintf("%s: mount %v, local %v", desc, o, want))
+			r.agree(desc, o, want, also)
+			return
+		}
+		r.counts["move (EXDEV: mv copies)"]++
+		got = &o
 	}
 	if fi, err := os.Lstat(filepath.Join(r.loc, from)); !across && r.tr.noRename && from != to && err == nil && fi.IsDir() {
 		across = true // a folder the service cannot rename: EXDEV, as across folders
@@ -1032,25 +1062,69 @@ func (r *fsrand) rename(from, to string, across bool) {
 	// sees (a folder over a non-empty one).
 	also[syscall.ENOTEMPTY] = append(also[syscall.ENOTEMPTY], syscall.EXDEV)
 	also[syscall.EEXIST] = append(also[syscall.EEXIST], syscall.EXDEV)
-	t0 := time.Now()
-	got := doRename(r.mnt, from, to)
-	r.took[r.kind] += time.Since(t0)
+	if got == nil {
+		t0 := time.Now()
+		o := doRename(r.mnt, from, to)
+		r.took[r.kind] += time.Since(t0)
+		got = &o
+	}
 	if !r.renameWorks(from, to) {
 		want := doRename(r.loc, from, to)
-		r.record(fmt.Sprintf("%s: mount %v, local %v", desc, got, want))
+		r.record(fmt.Sprintf("%s: mount %v, local %v", desc, *got, want))
 		if want.err == nil {
 			r.failf("%s: the test expected the local rename to fail (a bug of the test)", desc)
 		}
-		r.agree(desc, got, want, also)
+		r.agree(desc, *got, want, also)
 		return
 	}
 	if got.errno() != syscall.EXDEV {
-		r.record(fmt.Sprintf("%s: mount %v, local would succeed", desc, got))
-		r.failf("%s: the mount gave %v, want EXDEV (a rename across folders)", desc, got)
+		r.record(fmt.Sprintf("%s: mount %v, local would succeed", desc, *got))
+		r.failf("%s: the mount gave %v, want EXDEV (a rename across folders)", desc, *got)
 	}
 	unlinkFirst := r.chance(0.5)
 	desc = fmt.Sprintf("%s: EXDEV, then copy and remove (unlink first %v)", desc, unlinkFirst)
 	r.both(desc, func(root string) outcome { return mvCopy(root, from, to, unlinkFirst) })
+}
+
+// invalidName says whether the service would rewrite the name of rel (a
+// folder's if dir): a change to it is EINVAL on the mount
+// (traits.validName).
+func (r *fsrand) invalidName(rel string, dir bool) bool {
+	return r.tr.validName != nil && !r.tr.validName(path.Base(rel), dir)
+}
+
+// rewritten runs an operation that gives an item a name the service
+// would rewrite: where the local tree would do it (works), the mount
+// must refuse it with EINVAL, and the local tree is left as it is; where
+// the local tree fails, the mount fails as it does, or with EINVAL.
+func (r *fsrand) rewritten(desc string, do func(root string) outcome, works bool) {
+	r.t.Helper()
+	t0 := time.Now()
+	got := do(r.mnt)
+	r.took[r.kind] += time.Since(t0)
+	if works {
+		r.record(fmt.Sprintf("%s: mount %v, local not run (a name the service rewrites)", desc, got))
+		if got.errno() != syscall.EINVAL {
+			r.failf("%s: the mount gave %v, want EINVAL (a name the service would rewrite)", desc, got)
+		}
+		r.counts[r.kind+" (EINVAL: a name the service rewrites)"]++
+		return
+	}
+	want := do(r.loc)
+	r.record(fmt.Sprintf("%s: mount %v, local %v", desc, got, want))
+	if want.err == nil {
+		r.failf("%s: the test expected the local operation to fail (a bug of the test)", desc)
+	}
+	r.agree(desc, got, want, map[syscall.Errno][]syscall.Errno{want.errno(): {syscall.EINVAL}})
+}
+
+// mkdirWorks says whether mkdir(rel) would succeed on the local tree.
+func (r *fsrand) mkdirWorks(rel string) bool {
+	if _, err := os.Lstat(filepath.Join(r.loc, rel)); err == nil {
+		return false
+	}
+	pi, err := os.Lstat(filepath.Dir(filepath.Join(r.loc, rel)))
+	return err == nil && pi.IsDir()
 }
 
 // renameWorks says whether rename(from, to) would succeed on the local

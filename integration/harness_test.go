@@ -275,6 +275,7 @@ func mountWith(t testing.TB, svcArgs, svcEnv []string, o mountOpt) *mount {
 		m.exitErr = m.cmd.Wait()
 		close(m.exited)
 	}()
+	go m.unstickCrash()
 	// Ready when ghlfs says so (it logs after the kernel accepted the mount).
 	ready := make(chan bool, 1)
 	go func() {
@@ -485,5 +486,56 @@ func apiList(t testing.TB, srv *ghltest.Server, parentID, typ string) []map[stri
 		}
 		all = append(all, body.Files...)
 		off += len(body.Files)
+	}
+}
+
+// unstickCrash aborts the FUSE connection of a ghlfs that stopped itself
+// at a crash point (kill -9) but does not exit: killed while one of its
+// own threads waited on its mount (go-fuse's poll of the mount as it
+// comes up), the process cannot end until the kernel answers that
+// request, which only the dead process could. An operator would do the
+// same (fusectl's abort); the state on disk is what the kill left.
+func (m *mount) unstickCrash() {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var since time.Time
+	for {
+		select {
+		case <-m.exited:
+			return
+		case <-tick.C:
+		}
+		if since.IsZero() {
+			if strings.Contains(m.log.String(), "ghlfs: crash point ") {
+				since = time.Now()
+			}
+			continue
+		}
+		if time.Since(since) > 5*time.Second {
+			abortFUSE(m.dir)
+			return
+		}
+	}
+}
+
+// abortFUSE aborts the FUSE connection mounted on dir, through fusectl
+// (mounted at /sys/fs/fuse/connections if it is not yet).
+func abortFUSE(dir string) {
+	const ctl = "/sys/fs/fuse/connections"
+	if ents, _ := os.ReadDir(ctl); len(ents) == 0 {
+		exec.Command("mount", "-t", "fusectl", "none", ctl).Run()
+	}
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(info), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[4] != dir {
+			continue
+		}
+		if _, minor, ok := strings.Cut(f[2], ":"); ok {
+			os.WriteFile(filepath.Join(ctl, minor, "abort"), []byte("1"), 0)
+		}
 	}
 }

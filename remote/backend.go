@@ -77,6 +77,11 @@ type Upload struct {
 	// answer is lost and the upload is looked for, they are never taken
 	// for it.
 	Exclude []string
+	// Into and BaseRev are as in Attempt: the file the name holds and its
+	// version, where the service keeps versions under one id ("": none).
+	// A backend that looks for an attempt whose answer was lost before
+	// it sends the bytes again judges by them.
+	Into, BaseRev string
 	// Rivals are the uploads of its folder whose answers no listing has
 	// shown yet (their answers, as Backend.Confirm takes them): a file
 	// one of them may stand for is not taken for this upload by its name,

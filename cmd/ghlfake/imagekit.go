@@ -76,6 +76,7 @@ func parseImageKitArgs(args []string, getenv func(string) string, stdout, stderr
 	fs.Int64Var(&cfg.opts.MaxVideo, "max-video", iktest.DefaultMaxVideo, "largest video upload")
 	fs.Float64Var(&cfg.faults.Fault500, "fault-500", 0, "fraction of API and upload requests answered 500")
 	fs.Float64Var(&cfg.faults.FaultCut, "fault-cut", 0, "fraction of API and upload requests carried out and then cut")
+	fs.Float64Var(&cfg.faults.Fault429, "fault-429", 0, "fraction of API requests answered 429 (X-RateLimit-Reset: 100 ms)")
 	fs.BoolVar(&cfg.faults.Down, "down", false, "answer every request with 503")
 	fs.Func("quirk", "turn on a quirk of the service's unknown behaviour; repeatable ("+strings.Join(iktest.KnownQuirks(), ", ")+")", func(v string) error {
 		cfg.opts.Quirks = append(cfg.opts.Quirks, v)

@@ -20,6 +20,10 @@ import (
 //	GHL_API_URL=https://services.leadconnectorhq.com
 //	GHL_STORAGE_HOSTS=cdn.example.com,files.example.com
 //
+// and for an ImageKit mount (imagekit.go) IMAGEKIT_PRIVATE_KEY (or
+// IMAGEKIT_PRIVATE_KEY_FILE), IMAGEKIT_URL_ENDPOINT, IMAGEKIT_API_URL and
+// IMAGEKIT_UPLOAD_URL.
+//
 // The token is never taken from the command line: a command line is
 // visible to every user of the machine.
 
@@ -33,7 +37,8 @@ func defaultConfigPath() string {
 
 // readConfig reads a KEY=VALUE file. A missing file at the default path
 // is no error. A file that other users may change is refused, and so is
-// one holding GHL_TOKEN or GHL_CLIENT_SECRET that they may read (internal/perms).
+// one holding GHL_TOKEN, GHL_CLIENT_SECRET or IMAGEKIT_PRIVATE_KEY that
+// they may read (internal/perms).
 func readConfig(path string, explicit bool) (map[string]string, error) {
 	conf := map[string]string{}
 	if path == "" {
@@ -65,7 +70,8 @@ func readConfig(path string, explicit bool) (map[string]string, error) {
 	}
 	_, token := conf["GHL_TOKEN"]
 	_, secret := conf["GHL_CLIENT_SECRET"]
-	if token || secret {
+	_, key := conf["IMAGEKIT_PRIVATE_KEY"]
+	if token || secret || key {
 		fi, err := f.Stat()
 		if err != nil {
 			return nil, fmt.Errorf("config file: %w", err)

@@ -20,13 +20,18 @@ import (
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/imagekit"
 )
 
 // mountFlags are the mount command's flags, as given: options makes them
 // into each layer's options, and nothing else reads them.
 type mountFlags struct {
+	backend      string // --backend: ghl (HighLevel) or imagekit
 	config       string
 	tokenFile    string
+	keyFile      string // --key-file (imagekit)
+	uploadURL    string // --upload-url (imagekit)
+	urlEndpoint  string // --url-endpoint (imagekit)
 	location     string
 	apiURL       string
 	readOnly     bool
@@ -57,18 +62,28 @@ type mountFlags struct {
 	storageHosts []string      // --storage-host, repeatable
 	maxWait      time.Duration // --max-retry-after
 	metricsAddr  string        // --metrics-addr
+
+	// flags are the flags as parsed: Changed tells a value given from a
+	// default (whose meaning is the backend's).
+	flags *pflag.FlagSet
 }
 
 func newMountCmd() *cobra.Command {
 	m := &mountFlags{}
 	cmd := &cobra.Command{
 		Use:   "mount [flags] MOUNTPOINT",
-		Short: "Mount a location's Media Storage and serve it until unmounted",
+		Short: "Mount a location's Media Storage (or an ImageKit media library) and serve it until unmounted",
 		Long: `Mounts a HighLevel location's Media Storage on MOUNTPOINT and serves it in the
 foreground until Ctrl-C, SIGTERM or "ghlfs unmount MOUNTPOINT".
 
 The API token is read from GHL_TOKEN, from --token-file, or from the config
-file; never from the command line.`,
+file; never from the command line.
+
+With --backend imagekit it mounts an ImageKit media library instead: the
+private key is read from IMAGEKIT_PRIVATE_KEY, from --key-file, or from the
+config file (never from the command line), --url-endpoint names the
+account's https://ik.imagekit.io/<id>, and since ImageKit has no trash a
+read-write mount needs --delete-mode delete.`,
 		Args:              oneMountpoint,
 		ValidArgsFunction: completeDirs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -86,14 +101,19 @@ file; never from the command line.`,
 // register defines the mount flags on fl.
 func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.SortFlags = false
+	m.flags = fl
+	fl.StringVar(&m.backend, "backend", backendGHL, "the media store: "+backendGHL+" (HighLevel Media Storage) or "+backendImageKit+" (an ImageKit media library)")
 	fl.StringVar(&m.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
 	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN)")
 	fl.StringVar(&m.location, "location", "", "location (sub-account) id (else $GHL_LOCATION_ID)")
-	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+")")
+	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+"; imagekit: $IMAGEKIT_API_URL, else "+imagekit.DefaultAPIURL+")")
+	fl.StringVar(&m.keyFile, "key-file", "", "imagekit: read the private API key from this file (else $IMAGEKIT_PRIVATE_KEY)")
+	fl.StringVar(&m.uploadURL, "upload-url", "", "imagekit: upload host's base URL (else $IMAGEKIT_UPLOAD_URL, else "+imagekit.DefaultUploadURL+")")
+	fl.StringVar(&m.urlEndpoint, "url-endpoint", "", "imagekit: the account's url endpoint, https://ik.imagekit.io/<id> (else $IMAGEKIT_URL_ENDPOINT); file bytes are read from it alone")
 	fl.BoolVar(&m.readOnly, "read-only", false, "mount read-only: every change fails with EROFS")
 	fl.DurationVar(&m.dirCacheTime, "dir-cache-time", time.Minute, "how long folder listings are trusted before being asked again")
 	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
-	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete")
+	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete (for good; the only way on imagekit, which has no trash)")
 	m.memCache = 256 << 20
 	fl.Var(&m.memCache, "cache-mem", "file content kept in memory")
 	fl.Var(&m.diskCache, "cache-max-size", "file content kept on disk under --cache-dir (0: none)")
@@ -157,8 +177,11 @@ func (m *mountFlags) check() error {
 	if m.deleteMode != "trash" && m.deleteMode != "delete" {
 		return fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
 	}
-	return nil
+	return m.checkBackend()
 }
+
+// changed reports whether flag name was given (not left at its default).
+func (m *mountFlags) changed(name string) bool { return m.flags != nil && m.flags.Changed(name) }
 
 // mountOptions are a mount's settings: each layer's options, made from
 // the flags once (mountFlags.options), and what the command does itself.
@@ -167,8 +190,12 @@ func (m *mountFlags) check() error {
 // mount, which reads them (mountPoint.readSettings); no layer reads a
 // flag or the environment.
 type mountOptions struct {
+	backend      string // backendGHL or backendImageKit
 	config       string // the config file; "" for the default one, which may be missing
 	tokenFile    string
+	keyFile      string // imagekit: --key-file
+	uploadURL    string // imagekit: --upload-url
+	urlEndpoint  string // imagekit: --url-endpoint
 	location     string
 	apiURL       string
 	storageHosts []string // --storage-host; none: the environment's, else the config file's
@@ -181,10 +208,12 @@ type mountOptions struct {
 	cpuProfile   string        // GHLFS_CPUPROFILE
 
 	// Each layer's options, less what each library sets (its location,
-	// credentials, cache dir, logger).
-	remote ghl.Config
-	cache  cache.Options
-	fs     fs.Options
+	// credentials, cache dir, logger): the backend's (remote for
+	// HighLevel, imagekit for ImageKit), the cache's and fs's.
+	remote   ghl.Config
+	imagekit imagekit.Config
+	cache    cache.Options
+	fs       fs.Options
 }
 
 // options makes the flags into each layer's options, once, having
@@ -198,8 +227,12 @@ func (m *mountFlags) options() (mountOptions, error) {
 		rate = -1
 	}
 	return mountOptions{
+		backend:      m.backend,
 		config:       m.config,
 		tokenFile:    m.tokenFile,
+		keyFile:      m.keyFile,
+		uploadURL:    m.uploadURL,
+		urlEndpoint:  m.urlEndpoint,
 		location:     m.location,
 		apiURL:       m.apiURL,
 		storageHosts: m.storageHosts,
@@ -221,6 +254,7 @@ func (m *mountFlags) options() (mountOptions, error) {
 			MaxRetryAfter: m.maxWait,
 			MaxUploadSize: int64(m.maxUpload),
 		},
+		imagekit: m.imageKitConfig(),
 		cache: cache.Options{
 			DirTTL:           m.dirCacheTime,
 			OpTimeout:        m.opTimeout,

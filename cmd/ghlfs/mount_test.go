@@ -80,3 +80,85 @@ func TestMountFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+// An ImageKit mount's flags reach its backend's options; those left at
+// their default leave the backend's own (its rate, page size, the plan's
+// limits), which are not HighLevel's.
+func TestMountFlagsImageKit(t *testing.T) {
+	o, err := mountOptionsOf(t, "--backend=imagekit", "--delete-mode=delete", "--url-endpoint=https://ik.imagekit.io/acme",
+		"--upload-url=https://up.example", "--key-file=/k", "--op-timeout=7s", "--max-retry-after=9s", "--list-max-items=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ik := o.imagekit
+	if o.backend != backendImageKit || o.urlEndpoint != "https://ik.imagekit.io/acme" || o.uploadURL != "https://up.example" || o.keyFile != "/k" {
+		t.Errorf("mount: %+v", o)
+	}
+	if ik.RetryTimeout != 7*time.Second || ik.MaxRetryAfter != 9*time.Second || ik.MaxListItems != 1000 ||
+		ik.RateLimit != 0 || ik.PageSize != 0 || ik.MaxUploadSize != 0 || !strings.HasPrefix(ik.UserAgent, "ghlfs/") {
+		t.Errorf("imagekit: %+v", ik)
+	}
+	if !o.cache.Delete {
+		t.Errorf("cache: %+v", o.cache)
+	}
+	o, err = mountOptionsOf(t, "--backend=imagekit", "--read-only", "--rate-limit=0", "--page-size=500", "--max-upload-size=1MB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ik := o.imagekit; ik.RateLimit != -1 || ik.PageSize != 500 || ik.MaxUploadSize != 1e6 {
+		t.Errorf("imagekit, flags given: %+v", ik)
+	}
+	o, err = mountOptionsOf(t, "--backend=imagekit", "--read-only", "--rate-limit=30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ik := o.imagekit; ik.RateLimit != 30 || ik.RateWindow != 10*time.Second {
+		t.Errorf("imagekit, --rate-limit=30: %+v", ik)
+	}
+}
+
+// ImageKit has no trash: a read-write mount with the default delete mode
+// is refused, saying what to choose; a flag of the other backend is
+// refused rather than ignored.
+func TestMountFlagsImageKitRefused(t *testing.T) {
+	_, err := mountOptionsOf(t, "--backend=imagekit", "--url-endpoint=https://ik.imagekit.io/acme")
+	if err == nil || !strings.Contains(err.Error(), "--delete-mode delete") || !strings.Contains(err.Error(), "--read-only") || !strings.Contains(err.Error(), "no trash") {
+		t.Errorf("read-write, --delete-mode trash: %v", err)
+	}
+	for _, args := range [][]string{
+		{"--backend=imagekit", "--delete-mode=trash"},
+		{"--backend=imagekit", "--delete-mode=delete", "--location=abc"},
+		{"--backend=imagekit", "--delete-mode=delete", "--token-file=/t"},
+		{"--backend=imagekit", "--delete-mode=delete", "--storage-host=cdn.example"},
+		{"--key-file=/k"},
+		{"--url-endpoint=https://ik.imagekit.io/acme"},
+		{"--backend=dropbox"},
+	} {
+		if _, err := mountOptionsOf(t, args...); err == nil {
+			t.Errorf("%v: taken", args)
+		}
+	}
+	for _, args := range [][]string{{"--backend=imagekit", "--read-only"}, {"--backend=highlevel"}, {"--backend=ghl", "--delete-mode=delete"}} {
+		if _, err := mountOptionsOf(t, args...); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// An ImageKit library's cache dir is one path element per account, and
+// the same for the same endpoint written another way.
+func TestImageKitCacheName(t *testing.T) {
+	a := imageKitCacheName("https://ik.imagekit.io/acme")
+	if a != "imagekit-ik.imagekit.io%2Facme" {
+		t.Errorf("got %q", a)
+	}
+	if b := imageKitCacheName("https://IK.imagekit.io:443/acme/"); b != a {
+		t.Errorf("the same endpoint: %q, %q", a, b)
+	}
+	if c := imageKitCacheName("https://ik.imagekit.io/other"); c == a || strings.Contains(c, "/") {
+		t.Errorf("another account: %q", c)
+	}
+	if l := imageKitLibrary("https://ik.imagekit.io/acme/"); l != "imagekit:https://ik.imagekit.io/acme" {
+		t.Errorf("library: %q", l)
+	}
+}

@@ -12,11 +12,14 @@ import (
 // for fstab lines and mount -t ghlfs:
 //
 //	mount.ghlfs LOCATION_ID MOUNTPOINT [-sfnv] [-N NS] [-o OPTIONS]
+//	mount.ghlfs URL_ENDPOINT MOUNTPOINT -o backend=imagekit[,OPTIONS]
 //
 // OPTIONS map to mount flags (token_file=F → --token-file=F, ro →
 // --read-only, allow_other → --allow-other); the ones mount(8) and systemd
-// add for themselves are accepted and ignored. The helper returns once the
-// mount is ready (a --daemon mount), as mount(8) expects.
+// add for themselves are accepted and ignored. With backend=imagekit the
+// first field is the account's url endpoint (--url-endpoint), as a
+// network filesystem's is its server. The helper returns once the mount
+// is ready (a --daemon mount), as mount(8) expects.
 
 // Exit codes of mount(8)'s helpers.
 const (
@@ -75,14 +78,25 @@ func helperArgs(argv []string) (args []string, fake, verbose bool, err error) {
 		}
 	}
 	if len(pos) != 2 {
-		return nil, false, false, errors.New("usage: mount.ghlfs LOCATION_ID MOUNTPOINT [-sfnv] [-o OPTIONS]")
+		return nil, false, false, errors.New("usage: mount.ghlfs LOCATION_ID MOUNTPOINT [-sfnv] [-o OPTIONS] (or URL_ENDPOINT MOUNTPOINT -o backend=imagekit,...)")
 	}
 	// The flags a mount takes, to tell an option ghlfs does not know.
 	fl := newMountCmd().Flags()
+	// The first field names the library: the backend says how.
+	device := "location"
 	args = []string{"mount", "--daemon", "--location", pos[0]}
 	for _, o := range opts {
+		if o == "backend="+backendImageKit {
+			device = "url-endpoint"
+			args = []string{"mount", "--daemon", "--backend", backendImageKit, "--url-endpoint", pos[0]}
+		}
+	}
+	for _, o := range opts {
 		switch {
-		case o == "" || ignoredOption(o):
+		case o == "" || ignoredOption(o) || strings.HasPrefix(o, "backend="):
+			if b, ok := strings.CutPrefix(o, "backend="); ok && b != backendImageKit && b != backendGHL {
+				return nil, false, false, fmt.Errorf("unknown backend %q", b)
+			}
 			continue
 		case o == "ro":
 			args = append(args, "--read-only")
@@ -92,7 +106,7 @@ func helperArgs(argv []string) (args []string, fake, verbose bool, err error) {
 		}
 		name, value, hasValue := strings.Cut(o, "=")
 		flag := strings.ReplaceAll(name, "_", "-")
-		if fl.Lookup(flag) == nil || flag == "location" {
+		if fl.Lookup(flag) == nil || flag == device {
 			if sloppy {
 				continue
 			}

@@ -28,6 +28,12 @@ func TestHelperArgs(t *testing.T) {
 		{[]string{"loc1"}, "", false},
 		{[]string{"loc1", "/mnt/ghl", "-o"}, "", false},
 		{[]string{"loc1", "/mnt/ghl", "-x"}, "", false},
+		// ImageKit: the first field is the url endpoint.
+		{[]string{"https://ik.imagekit.io/acme", "/mnt/ik", "-o", "backend=imagekit,key_file=/etc/ghlfs/ik.key,delete_mode=delete,_netdev"},
+			"mount --daemon --backend imagekit --url-endpoint https://ik.imagekit.io/acme --key-file=/etc/ghlfs/ik.key --delete-mode=delete /mnt/ik", false},
+		{[]string{"https://ik.imagekit.io/acme", "/mnt/ik", "-o", "backend=imagekit,url_endpoint=https://x"}, "", false},
+		{[]string{"loc1", "/mnt/ghl", "-o", "backend=ghl,ro"}, "mount --daemon --location loc1 --read-only /mnt/ghl", false},
+		{[]string{"loc1", "/mnt/ghl", "-o", "backend=dropbox"}, "", false},
 	} {
 		args, fake, _, err := helperArgs(c.argv)
 		if c.want == "" {

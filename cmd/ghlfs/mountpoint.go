@@ -35,8 +35,9 @@ type mountPoint struct {
 	// What the steps make, in their order.
 	conf     map[string]string // the config file's settings
 	apiURL   string            // "" for ghl.DefaultBaseURL
-	creds    *credentials
-	location string // "" for an agency's mount
+	creds    *credentials      // HighLevel's; nil for ImageKit
+	ik       *ikSettings       // ImageKit's; nil for HighLevel
+	location string            // "" for an agency's mount; ImageKit: imageKitLibrary
 	agency   bool
 	cacheDir string
 	log      *slog.Logger
@@ -123,7 +124,8 @@ func (mp *mountPoint) startProfile() error {
 
 // readSettings reads the config file, and settles from the flags, the
 // environment and the config file the API URL, the credentials, the
-// location (or an agency's mount) and the storage hosts.
+// location (or an agency's mount) and the storage hosts; for ImageKit,
+// its own (readImageKitSettings).
 func (mp *mountPoint) readSettings() error {
 	confPath, explicit := mp.opts.config, mp.opts.config != ""
 	if !explicit {
@@ -134,6 +136,9 @@ func (mp *mountPoint) readSettings() error {
 		return err
 	}
 	mp.conf = conf
+	if mp.opts.backend == backendImageKit {
+		return mp.readImageKitSettings()
+	}
 	mp.apiURL = setting(mp.opts.apiURL, "GHL_API_URL", conf)
 	if mp.creds, err = readCredentials(mp.opts.tokenFile, conf, rcBase(mp.apiURL)); err != nil {
 		return err
@@ -165,7 +170,8 @@ func (mp *mountPoint) checkMountpoint() (err error) {
 }
 
 // openCacheDir settles the cache dir (--cache-dir, else the user's cache
-// dir/ghlfs/LOCATION, or agency-COMPANY), and checks that it is safe.
+// dir/ghlfs/LOCATION, or agency-COMPANY, or for ImageKit
+// imagekit-ENDPOINT: imageKitCacheName), and checks that it is safe.
 func (mp *mountPoint) openCacheDir() (err error) {
 	cacheDir := mp.opts.cacheDir
 	if cacheDir == "" {
@@ -178,7 +184,10 @@ func (mp *mountPoint) openCacheDir() (err error) {
 			return fmt.Errorf("no cache dir (pass --cache-dir): %w", err)
 		}
 		name := mp.location
-		if mp.agency {
+		switch {
+		case mp.ik != nil:
+			name = imageKitCacheName(mp.ik.endpoint)
+		case mp.agency:
 			name = "agency-" + mp.creds.set.CompanyID
 		}
 		cacheDir = filepath.Join(base, "ghlfs", name)
@@ -267,7 +276,11 @@ func (mp *mountPoint) startControl() error {
 		mp.then(ctl.Close)
 	}
 	if mp.metrics != nil {
-		mp.metrics.setLibraries(mp.libs, mp.creds.app.Counts)
+		var oauth *remote.CallCounts
+		if mp.creds != nil {
+			oauth = mp.creds.app.Counts
+		}
+		mp.metrics.setLibraries(mp.libs, oauth)
 	}
 	return nil
 }
@@ -290,7 +303,10 @@ func (mp *mountPoint) logMounted() {
 		pending += l.store.PendingCount()
 	}
 	what := []any{"location", mp.location}
-	if mp.agency {
+	switch {
+	case mp.ik != nil:
+		what = []any{"backend", backendImageKit, "library", mp.location}
+	case mp.agency:
 		what = []any{"company", mp.creds.set.CompanyID, "locations", len(mp.libs)}
 	}
 	mp.log.Info("mounted", append([]any{"mountpoint", mp.path}, append(what, "api", apiIdentity(rcBase(mp.apiURL)), "cache", mp.cacheDir, "pending_uploads", pending)...)...)
@@ -380,30 +396,21 @@ type library struct {
 	store    *cache.Store
 }
 
-// openLibrary checks the token and location with one call, and opens the
-// location's store in cacheDir. An API out of reach is no reason not to
-// mount when the listings of an earlier mount are there to show (they are
-// checked once it is back).
+// openLibrary checks the credentials and the library with one call, and
+// opens the library's store in cacheDir (location is HighLevel's; an
+// ImageKit library is the mount's). An API out of reach is no reason not
+// to mount when the listings of an earlier mount are there to show (they
+// are checked once it is back).
 func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*library, error) {
 	log := mp.log
 	if !first {
 		log = log.With("location", location)
 	}
-	rcConf := mp.opts.remote
-	rcConf.BaseURL = mp.apiURL
-	rcConf.LocationID = location
-	rcConf.Logger = log.With("layer", "remote")
-	if err := mp.creds.config(&rcConf, location, log.With("layer", "remote")); err != nil {
-		return nil, err
-	}
-	client, err := ghl.New(rcConf)
+	rc, id, err := mp.backend(location, log.With("layer", "remote"))
 	if err != nil {
 		return nil, err
 	}
-	rc := client.Backend()
-	api := apiIdentity(rcBase(mp.apiURL))
-	earlier := earlierAPIIdentity(rcBase(mp.apiURL))
-	warm := cache.HasSavedListings(cacheDir, location, api) || earlier != "" && cache.HasSavedListings(cacheDir, location, earlier)
+	warm := cache.HasSavedListings(cacheDir, id.location, id.api) || id.earlier != "" && cache.HasSavedListings(cacheDir, id.location, id.earlier)
 	wait := 30 * time.Second
 	if warm {
 		wait = 5 * time.Second
@@ -412,7 +419,7 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	err = rc.Check(remote.Background(ctx)) // no user waits on it: it leaves them the reserve
 	cancel()
 	if err != nil && !(warm && unreachable(err)) {
-		return nil, fmt.Errorf("checking the token and location: %w", err)
+		return nil, fmt.Errorf("checking the %s: %w", id.checked, err)
 	}
 	if err != nil {
 		log.Warn("the API is out of reach: showing the listings saved by the last mount, and checking them once it is back", "err", err)
@@ -420,13 +427,46 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	cacheOpts := mp.opts.cache
 	cacheOpts.Logger = log.With("layer", "cache")
 	cacheOpts.CacheDir = cacheDir
-	cacheOpts.Location = location
-	cacheOpts.API = api
-	cacheOpts.LegacyAPI = legacyAPIIdentity(rcBase(mp.apiURL))
-	cacheOpts.EarlierAPI = earlier
+	cacheOpts.Location = id.location
+	cacheOpts.API = id.api
+	cacheOpts.LegacyAPI = id.legacy
+	cacheOpts.EarlierAPI = id.earlier
 	store, err := cache.New(rc, cacheOpts)
 	if err != nil {
 		return nil, err
 	}
-	return &library{id: location, obs: rc, store: store}, nil
+	return &library{id: id.location, obs: rc, store: store}, nil
+}
+
+// libraryID is what names a library in its cache dir (cache.Options'
+// Location, API, LegacyAPI, EarlierAPI), and what the first call checks.
+type libraryID struct {
+	location, api, legacy, earlier string
+	checked                        string // "token and location", ...
+}
+
+// backend makes the mount's backend for location (HighLevel's; ImageKit's
+// library is the mount's), and says how its library is named.
+func (mp *mountPoint) backend(location string, log *slog.Logger) (remote.Backend, libraryID, error) {
+	if mp.ik != nil {
+		b, err := mp.openImageKit(log)
+		if err != nil {
+			return nil, libraryID{}, err
+		}
+		return b, libraryID{location: mp.location, api: backendImageKit + ":" + apiIdentity(mp.ik.apiURL), checked: "private key and url endpoint"}, nil
+	}
+	rcConf := mp.opts.remote
+	rcConf.BaseURL = mp.apiURL
+	rcConf.LocationID = location
+	rcConf.Logger = log
+	if err := mp.creds.config(&rcConf, location, log); err != nil {
+		return nil, libraryID{}, err
+	}
+	client, err := ghl.New(rcConf)
+	if err != nil {
+		return nil, libraryID{}, err
+	}
+	base := rcBase(mp.apiURL)
+	return client.Backend(), libraryID{location: location, api: apiIdentity(base), legacy: legacyAPIIdentity(base),
+		earlier: earlierAPIIdentity(base), checked: "token and location"}, nil
 }

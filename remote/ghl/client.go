@@ -106,6 +106,11 @@ type Client struct {
 	// missingRoutes are the routes the service answered as unknown paths
 	// (routes.go), by route.
 	missingRoutes map[string]*RouteError
+	// bulkGate lets one removal at a time through to the bulk route until
+	// the service has answered one (routes.go, firstCall); bulkKnown is
+	// set, under mu, once it has.
+	bulkGate  chan struct{}
+	bulkKnown bool
 	// trashByDelete says once, at the first trash sent as DELETE
 	// /medias/{id} (routes.go), what that may do.
 	trashByDelete sync.Once
@@ -203,6 +208,7 @@ func New(cfg Config) (*Client, error) {
 		refusedOrders: make(map[int]bool),
 		unpaged:       make(map[string]bool),
 		missingRoutes: make(map[string]*RouteError),
+		bulkGate:      make(chan struct{}, 1),
 	}, nil
 }
 

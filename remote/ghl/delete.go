@@ -33,6 +33,16 @@ const (
 // removes with DELETE /medias/{id}, one item at a time, whatever status
 // asks for: that call may delete for good (deleteEach says so once).
 func (c *Client) DeleteMany(ctx context.Context, ids []string, status DeleteStatus) error {
+	release, err := c.firstBulkCall(ctx)
+	if err != nil {
+		return err
+	}
+	err = c.deleteMany(ctx, ids, status)
+	release(err)
+	return err
+}
+
+func (c *Client) deleteMany(ctx context.Context, ids []string, status DeleteStatus) error {
 	if err := c.refusedRoute(RouteDeleteMany); err != nil {
 		return c.deleteEach(ctx, ids, status, err)
 	}

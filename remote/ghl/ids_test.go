@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -312,6 +313,32 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// Removals that come at once, before the service has answered the bulk
+// route, ask it once between them: the first one's answer (no such
+// route) sends the others one by one. (Each asked it: a mount's first
+// rm -r asked the missing route once for each removal under way.)
+func TestBulkRouteAskedOnceByConcurrentRemovals(t *testing.T) {
+	c, srv := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkNoBulkRoutes}})
+	const n = 8
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = srv.AddFile("", fmt.Sprintf("f%d.txt", i), "", []byte("x"))
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			if err := c.DeleteMany(context.Background(), []string{id}, ghl.StatusDeleted); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	st := srv.Stats().ByEndpoint
+	if st[ghltest.EndpointDeleteMany] != 1 || st[ghltest.EndpointDelete] != n {
+		t.Fatalf("calls: %v", st)
+	}
 }
 
 // A lost answer is looked for while an earlier upload of the same name

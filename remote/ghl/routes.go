@@ -102,3 +102,33 @@ func (c *Client) deleteEach(ctx context.Context, ids []string, status DeleteStat
 	}
 	return nil
 }
+
+// firstBulkCall lets the removals that reach the bulk route before the
+// service has answered it through one at a time, so that a service
+// without the route is asked once, however many removals come at once
+// (the first answer teaches the others, which then go one by one); once
+// the service has answered, every call goes straight through. release
+// ends the call's turn with its outcome. The wait is for the first
+// call's answer, and ends with ctx.
+func (c *Client) firstBulkCall(ctx context.Context) (release func(error), err error) {
+	c.mu.Lock()
+	known := c.bulkKnown
+	c.mu.Unlock()
+	if known {
+		return func(error) {}, nil
+	}
+	select {
+	case c.bulkGate <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return func(err error) {
+		var apiErr *remote.Error
+		if err == nil || errors.As(err, &apiErr) || errors.Is(err, remote.ErrRouteMissing) {
+			c.mu.Lock()
+			c.bulkKnown = true // the service answered
+			c.mu.Unlock()
+		}
+		<-c.bulkGate
+	}, nil
+}

@@ -360,3 +360,156 @@ func TestRemoveUnseenFolder(t *testing.T) {
 		t.Errorf("%d listings to find one folder among 4 (a walk for each id?)", n)
 	}
 }
+
+// TestReadAfterRename: a file's url is its path; a read by the url listed
+// before a rename or a move (this client's, another's, its folder's)
+// finds the file where it is now, by one look at its details; a file
+// that is gone stays ErrNotFound.
+func TestReadAfterRename(t *testing.T) {
+	ctx := context.Background()
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	data := []byte("the bytes of a.png")
+	id := srv.AddFile("", "a.png", data)
+	it := listAll(t, b, "")[0]
+	ref := remote.FileRef{ID: id, Rev: it.Rev, URL: it.URL}
+	if err := b.Rename(ctx, id, "b.png"); err != nil {
+		t.Fatal(err)
+	}
+	dir := srv.AddFolder("", "d")
+	listAll(t, b, "")
+	if err := b.Move(ctx, id, dir, "b.png"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	n, err := b.ReadAt(ctx, ref, [][]byte{buf}, 0)
+	if err != io.EOF || !bytes.Equal(buf[:n], data) {
+		t.Errorf("a read by the url of before the rename and the move: %q, %v", buf[:n], err)
+	}
+	srv.Remove(id)
+	if _, err := b.ReadAt(ctx, ref, [][]byte{buf}, 0); !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("a read of a file removed: %v, want ErrNotFound", err)
+	}
+}
+
+// TestUploadLostAnswer: an upload whose answer is lost is looked into
+// before its bytes go again. Answered 500 before anything was done (the
+// name holds no file, or the file it was sent over as it was), it is
+// sent again and lands once; carried out with its connection cut, it is
+// found, new file or new version (Upload.Into, BaseRev), and not sent
+// again: one version more, never two. (Before: every lost answer was
+// ErrAmbiguous, and the mount's fsync of it EIO under 5% of 500s:
+// integration TestFSRand/imagekit/faults.)
+func TestUploadLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name    string
+		replace bool
+		inject  func(*iktest.Server, ...string)
+		sent    int
+	}{
+		{"new-500", false, (*iktest.Server).FailNext, 2},
+		{"new-cut", false, (*iktest.Server).CutNext, 1},
+		{"version-500", true, (*iktest.Server).FailNext, 2},
+		{"version-cut", true, (*iktest.Server).CutNext, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv, b := start(t, iktest.Options{}, imagekit.Config{})
+			data := []byte("the new bytes")
+			up := remote.Upload{Name: "f.txt", Size: int64(len(data)),
+				Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
+			versions := 0
+			if c.replace {
+				id := srv.AddFile("", "f.txt", []byte("old"))
+				it := listAll(t, b, "")[0]
+				up.Into, up.BaseRev, up.Exclude = id, it.Rev, []string{id}
+				versions = 1
+			}
+			c.inject(srv, iktest.EndpointUpload)
+			it, err := b.Upload(ctx, up)
+			if err != nil {
+				t.Fatalf("Upload: %v, want it landed", err)
+			}
+			if n := srv.Calls(iktest.UploadsReceived); n != c.sent {
+				t.Errorf("%d uploads sent, want %d", n, c.sent)
+			}
+			x, ok := srv.ByPath("/f.txt")
+			if !ok || x.ID != it.ID {
+				t.Fatalf("the library holds %+v, the upload answered %s", x, it.ID)
+			}
+			if revs := srv.VersionIDs(it.ID); len(revs) != versions+1 || revs[len(revs)-1] != it.Rev {
+				t.Errorf("versions %v, want %d, the last %s", revs, versions+1, it.Rev)
+			}
+			if got, _ := srv.Content(it.ID, ""); !bytes.Equal(got, data) {
+				t.Errorf("the library holds %q", got)
+			}
+		})
+	}
+}
+
+// TestChangeLostAnswer: a rename or a move whose answer is lost is
+// looked into: answered 500 before anything was done (the file where it
+// was), it is sent again; carried out with its connection cut, it is
+// found done. (Before: a 500 was ErrAmbiguous, EIO to mv, under the
+// shared faults: integration TestFSRand/imagekit/faults.)
+func TestChangeLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		inject func(*iktest.Server, ...string)
+		sent   int
+	}{{"500", (*iktest.Server).FailNext, 2}, {"cut", (*iktest.Server).CutNext, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv, b := start(t, iktest.Options{}, imagekit.Config{})
+			id := srv.AddFile("", "a.txt", []byte("A"))
+			dir := srv.AddFolder("", "d")
+			listAll(t, b, "")
+			c.inject(srv, iktest.EndpointRename)
+			if err := b.Rename(ctx, id, "b.txt"); err != nil {
+				t.Fatalf("Rename: %v", err)
+			}
+			if n := srv.Calls(iktest.EndpointRename); n != c.sent {
+				t.Errorf("%d rename calls, want %d", n, c.sent)
+			}
+			c.inject(srv, iktest.EndpointMove)
+			if err := b.Move(ctx, id, dir, "b.txt"); err != nil {
+				t.Fatalf("Move: %v", err)
+			}
+			if n := srv.Calls(iktest.EndpointMove); n != c.sent {
+				t.Errorf("%d move calls, want %d", n, c.sent)
+			}
+			if x, ok := srv.ByPath("/d/b.txt"); !ok || x.ID != id {
+				t.Errorf("d/b.txt is %+v, want %s", x, id)
+			}
+		})
+	}
+}
+
+// TestFolderJobLostStart: a folder job (rename, move) whose start is
+// answered 500 before anything was done is started again, since a look
+// shows the folder where it was; it then runs once. (Before: ErrAmbiguous,
+// EIO to mv: integration TestFSRand/imagekit/faults.)
+func TestFolderJobLostStart(t *testing.T) {
+	ctx := context.Background()
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	a := srv.AddFolder("", "a")
+	srv.AddFile(a, "f.txt", []byte("F")) // the service moves no empty folder
+	dst := srv.AddFolder("", "dst")
+	listAll(t, b, "")
+	srv.FailNext(iktest.EndpointRenameFolder)
+	if err := b.Rename(ctx, a, "b"); err != nil {
+		t.Fatalf("Rename: %v", err)
+	}
+	if n := srv.Calls(iktest.EndpointRenameFolder); n != 2 {
+		t.Errorf("%d renameFolder calls, want 2", n)
+	}
+	srv.FailNext(iktest.EndpointMoveFolder)
+	if err := b.Move(ctx, a, dst, ""); err != nil {
+		t.Fatalf("Move: %v", err)
+	}
+	if n := srv.Calls(iktest.EndpointMoveFolder); n != 2 {
+		t.Errorf("%d moveFolder calls, want 2", n)
+	}
+	if _, ok := srv.ByPath("/dst/b/f.txt"); !ok {
+		t.Errorf("no /dst/b/f.txt: %v", srv.Tree())
+	}
+}

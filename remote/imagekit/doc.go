@@ -44,9 +44,12 @@
 //     (Caps.NewIDPerUpload false, Item.Rev = versionInfo.id). A name the
 //     service would rewrite is refused first (ValidName, remote.ErrInvalid);
 //     an answer naming another name or path than sent is an error, never
-//     shown under the wrong name. A lost answer is remote.ErrAmbiguous;
-//     FindLanded then looks up the exact name: a.Into at a version other
-//     than a.BaseRev, of the size sent, is the upload.
+//     shown under the wrong name. A lost answer (a 5xx, a cut) is looked
+//     into by the exact name before anything is sent again: a.Into at a
+//     version other than a.BaseRev, of the size sent, is the upload
+//     (FindLanded, and Upload with Upload.Into, BaseRev); no file there,
+//     or Into at BaseRev, proves it did not land, and Upload sends it
+//     again (four attempts in all); else it is remote.ErrAmbiguous.
 //   - Renames: PUT /v1/files/rename (409 is remote.ErrExists); a folder's
 //     by the renameFolder job. Moves: POST /v1/files/move, after a look
 //     at the destination: the service would append the moved file's
@@ -62,7 +65,10 @@
 //     /v1/bulkJobs/{jobId} until Completed, from 250ms to 5s apart on the
 //     backend's clock, Config.JobTimeout in all (then ErrAmbiguous). They
 //     are documented as POST and rclone sends PUT: a route the service
-//     does not have for one method is tried with the other, once.
+//     does not have for one method is tried with the other, once. A
+//     start whose answer is lost is sent again while a look shows the
+//     folder where it was and nothing at its new path; a rename or a move
+//     of a file, while its details show it where it was (doChecked).
 //   - Removal is for good (Caps.Permanent; ImageKit has no trash): files
 //     by POST /v1/files/batch/deleteByFileIds, 100 ids a call at most
 //     (seed 003): 200 all gone; 207 the ids of errors[] stay; 404 with

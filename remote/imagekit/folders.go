@@ -249,8 +249,39 @@ const (
 // is done: backoff from 250ms to 5s on the client's clock, JobTimeout in
 // all. The jobs are documented as POST; rclone sends PUT: a 404 or 405
 // with no reason of the service's (no route) makes the backend try the
-// other method once, and keep to the one taken.
-func (b *Backend) job(ctx context.Context, name string, body any) error {
+// other method once, and keep to the one taken. A start whose answer is
+// lost (a 5xx, a cut) is sent again while a look shows the folder from
+// (a path) still there and to not (four attempts in all); else it stays
+// remote.ErrAmbiguous.
+func (b *Backend) job(ctx context.Context, name string, body any, from, to string) error {
+	for attempt := 0; ; attempt++ {
+		lost, err := b.jobOnce(ctx, name, body)
+		if !lost || attempt >= 3 || !b.undone(ctx, from, to) {
+			return err
+		}
+		b.log.Debug("a folder job was not started; sending it again", "job", name, "err", err)
+		if werr := remote.Sleep(ctx, b.clk, remote.Backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return err
+		}
+	}
+}
+
+// undone reports whether a look shows the folder at path from still there
+// and none at path to: a job from one to the other was not carried out.
+func (b *Backend) undone(ctx context.Context, from, to string) bool {
+	dir, name := split(from)
+	_, there, err := b.lookupFolder(ctx, dir, name)
+	if err != nil || !there {
+		return false
+	}
+	dir, name = split(to)
+	_, there, err = b.lookupFolder(ctx, dir, name)
+	return err == nil && !there
+}
+
+// jobOnce is one attempt of job; lost reports that the start's answer
+// was lost (remote.ErrAmbiguous).
+func (b *Backend) jobOnce(ctx context.Context, name string, body any) (lost bool, err error) {
 	route := "/v1/bulkJobs/" + name
 	b.mu.Lock()
 	method := b.jobMethod
@@ -260,7 +291,6 @@ func (b *Backend) job(ctx context.Context, name string, body any) error {
 		methods = []string{method}
 	}
 	var data []byte
-	var err error
 	for _, m := range methods {
 		data, err = b.api.Do(ctx, remote.Call{Method: m, Endpoint: route, Path: route, Body: jsonBody(body)})
 		var e *remote.Error
@@ -275,39 +305,39 @@ func (b *Backend) job(ctx context.Context, name string, body any) error {
 		break
 	}
 	if err != nil {
-		return err
+		return errors.Is(err, remote.ErrAmbiguous), err
 	}
 	var j struct {
 		JobID string `json:"jobId"`
 	}
 	if json.Unmarshal(data, &j) != nil || !validID(j.JobID) {
-		return fmt.Errorf("%s %s: the answer names no job", http.MethodPost, route)
+		return false, fmt.Errorf("%s %s: the answer names no job", http.MethodPost, route)
 	}
 	deadline := b.clk.Now().Add(b.jobWait)
 	wait := 250 * time.Millisecond
 	for {
 		data, err := b.api.Do(ctx, remote.Call{Method: http.MethodGet, Endpoint: "/v1/bulkJobs/{jobId}", Path: "/v1/bulkJobs/" + j.JobID, Idempotent: true})
 		if err != nil {
-			return err
+			return false, err
 		}
 		var st struct {
 			Status string `json:"status"`
 		}
 		if json.Unmarshal(data, &st) != nil {
-			return fmt.Errorf("GET /v1/bulkJobs/{jobId}: the answer is no job status")
+			return false, fmt.Errorf("GET /v1/bulkJobs/{jobId}: the answer is no job status")
 		}
 		switch st.Status {
 		case jobCompleted:
-			return nil
+			return false, nil
 		case jobPending:
 		default:
-			return fmt.Errorf("GET /v1/bulkJobs/{jobId}: job %s of %s: status %q", j.JobID, name, clean(st.Status, 64))
+			return false, fmt.Errorf("GET /v1/bulkJobs/{jobId}: job %s of %s: status %q", j.JobID, name, clean(st.Status, 64))
 		}
 		if b.clk.Now().Add(wait).After(deadline) {
-			return fmt.Errorf("%w: job %s of %s still pending after %v", remote.ErrAmbiguous, j.JobID, name, b.jobWait)
+			return false, fmt.Errorf("%w: job %s of %s still pending after %v", remote.ErrAmbiguous, j.JobID, name, b.jobWait)
 		}
 		if err := remote.Sleep(ctx, b.clk, wait); err != nil {
-			return err
+			return false, err
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
@@ -328,7 +358,7 @@ func (b *Backend) renameFolder(ctx context.Context, id, p, name string) error {
 	} else if taken {
 		return fmt.Errorf("imagekit: renaming folder %s to %s: %w", p, name, remote.ErrExists)
 	}
-	if err := b.job(ctx, "renameFolder", map[string]any{"folderPath": p + "/", "newFolderName": name, "purgeCache": false}); err != nil {
+	if err := b.job(ctx, "renameFolder", map[string]any{"folderPath": p + "/", "newFolderName": name, "purgeCache": false}, p, dir+"/"+name); err != nil {
 		return err
 	}
 	b.moved(p, dir+"/"+name)
@@ -346,7 +376,7 @@ func (b *Backend) moveFolder(ctx context.Context, p, dest string) error {
 	} else if taken {
 		return fmt.Errorf("imagekit: moving folder %s into %s/: %w", p, dest, remote.ErrExists)
 	}
-	err := b.job(ctx, "moveFolder", map[string]any{"sourceFolderPath": p + "/", "destinationPath": dest + "/"})
+	err := b.job(ctx, "moveFolder", map[string]any{"sourceFolderPath": p + "/", "destinationPath": dest + "/"}, p, dest+"/"+name)
 	var e *remote.Error
 	if errors.As(err, &e) && e.Kind == "NO_FILES_FOLDER" {
 		// The service moves no empty folder (doc [D]): mv copies it.

@@ -3,6 +3,7 @@ package imagekit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -63,7 +64,8 @@ func (b *Backend) Stat(ctx context.Context, f remote.FileRef) (remote.FileInfo, 
 // answers), and checks the answer's total length against the version's
 // size: a copy of another length (a CDN's stale copy) is never served
 // (remote.ErrStaleCopy). Bytes come only from the url endpoint, without
-// the key.
+// the key. A url the file left (renamed or moved since it was listed:
+// the url is its path) is found again by the file's details, once.
 func (b *Backend) ReadAt(ctx context.Context, f remote.FileRef, bufs [][]byte, off int64) (int, error) {
 	if !b.onEndpoint(f.URL) {
 		return 0, &remote.RefusedError{URL: remote.RedactURL(f.URL), Reason: "not under the url endpoint " + b.endpoint.String()}
@@ -86,5 +88,17 @@ func (b *Backend) ReadAt(ctx context.Context, f remote.FileRef, bufs [][]byte, o
 	if f.Rev != "" {
 		q.Set("ik-obj-version", f.Rev)
 	}
-	return b.api.ReadAtvSized(ctx, remote.BareURL(f.URL)+"?"+q.Encode(), bufs, off, size)
+	n, err := b.api.ReadAtvSized(ctx, remote.BareURL(f.URL)+"?"+q.Encode(), bufs, off, size)
+	if n == 0 && errors.Is(err, remote.ErrNotFound) && f.ID != "" {
+		// A file's url is its path: a rename or a move since the url
+		// was listed (by this mount, or by another client; a folder's
+		// too) leaves it behind. The file's details say where it is
+		// now; a file that is gone stays ErrNotFound.
+		w, derr := b.details(ctx, f.ID)
+		if derr != nil || !b.onEndpoint(w.URL) || remote.BareURL(w.URL) == remote.BareURL(f.URL) {
+			return n, err
+		}
+		return b.api.ReadAtvSized(ctx, remote.BareURL(w.URL)+"?"+q.Encode(), bufs, off, size)
+	}
+	return n, err
 }

@@ -25,9 +25,12 @@ import (
 // file (same fileId, a new versionInfo.id). A file over the plan's limit
 // is refused before its bytes are read; a name the service would rewrite,
 // and a folder no longer there (the service would make it anew), before
-// anything is sent. An answer lost after the bytes went is
-// remote.ErrAmbiguous (FindLanded looks for it): an upload is never sent
-// twice on its own.
+// anything is sent. An answer lost after the bytes went (a 5xx, a cut
+// connection) is looked into before the bytes are sent again: the file
+// the upload landed as (FindLanded, with up.Into and BaseRev) is the
+// answer; the name holding no file, or the file up.Into at BaseRev,
+// proves it did not land, and it is sent again (four attempts in all, as
+// HighLevel's uploads); else it is remote.ErrAmbiguous, never sent twice.
 func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, error) {
 	ctype := cmp.Or(up.ContentType, remote.TypeByName(up.Name))
 	if limit := b.uploadLimit(ctype); up.Size > limit {
@@ -40,6 +43,51 @@ func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, er
 	if err != nil {
 		return remote.Item{}, err
 	}
+	start := b.clk.Now()
+	for attempt := 0; ; attempt++ {
+		it, err := b.uploadOnce(ctx, up, dir, ctype)
+		if !errors.Is(err, remote.ErrAmbiguous) || attempt >= 3 {
+			return it, err
+		}
+		found, landed, again := b.lostUpload(ctx, up, dir, start)
+		switch {
+		case landed:
+			return found, nil
+		case !again:
+			return remote.Item{}, err
+		}
+		b.log.Debug("upload did not land; sending it again", "name", up.Name, "err", err)
+		if werr := remote.Sleep(ctx, b.clk, remote.Backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return remote.Item{}, err
+		}
+	}
+}
+
+// lostUpload looks for what an upload sent at start whose answer was
+// lost did: the file it landed as (landed), or proof that it did not
+// land (again): its name holds no file, or the file it was sent over as
+// it was (up.Into at BaseRev). Neither: nobody can tell.
+func (b *Backend) lostUpload(ctx context.Context, up remote.Upload, dir string, start time.Time) (it remote.Item, landed, again bool) {
+	w, ok, err := b.lookupFile(ctx, dir, up.Name)
+	switch {
+	case err != nil:
+		return remote.Item{}, false, false
+	case !ok:
+		return remote.Item{}, false, true
+	}
+	cur := b.item(w, up.ParentID, dir)
+	if up.Into != "" && cur.ID == up.Into && cur.Rev == up.BaseRev {
+		return remote.Item{}, false, true
+	}
+	a := remote.Attempt{ParentID: up.ParentID, Name: up.Name, Size: up.Size, At: start, Exclude: up.Exclude, Into: up.Into, BaseRev: up.BaseRev}
+	if found, ok := b.landedAs(cur, a); ok {
+		return found, true, false
+	}
+	return remote.Item{}, false, false
+}
+
+// uploadOnce sends the upload once, into folder path dir.
+func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, dir, ctype string) (remote.Item, error) {
 	head, tail, boundary := uploadForm(up.Name, dir, ctype)
 	call := remote.Call{Method: http.MethodPost, Endpoint: "/api/v1/files/upload", Path: "/api/v1/files/upload",
 		Body: func() (io.Reader, string, error) {
@@ -123,20 +171,26 @@ func (b *Backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item
 	if err != nil || !ok {
 		return remote.Item{}, false, err
 	}
-	it := b.item(w, a.ParentID, dir)
+	it, ok := b.landedAs(b.item(w, a.ParentID, dir), a)
+	return it, ok, nil
+}
+
+// landedAs reports whether it, the file a's name holds now, is the upload
+// a (FindLanded).
+func (b *Backend) landedAs(it remote.Item, a remote.Attempt) (remote.Item, bool) {
 	switch {
 	case a.Size >= 0 && it.Size != a.Size:
-		return remote.Item{}, false, nil
+		return remote.Item{}, false
 	case a.Into != "" && it.ID == a.Into && it.Rev == a.BaseRev:
-		return remote.Item{}, false, nil // the file as it was: the upload did not land
+		return remote.Item{}, false // the file as it was: the upload did not land
 	case a.Into != "" && it.ID == a.Into:
-		return it, true, nil
+		return it, true
 	case slices.Contains(a.Exclude, it.ID) || slices.ContainsFunc(a.Exclude, func(u string) bool { return remote.SameURL(u, it.URL) }):
-		return remote.Item{}, false, nil
+		return remote.Item{}, false
 	case !a.At.IsZero() && !it.UpdatedAt.IsZero() && it.UpdatedAt.Before(b.api.ServerTime(a.At).Add(-skew)):
-		return remote.Item{}, false, nil
+		return remote.Item{}, false
 	}
-	return it, true, nil
+	return it, true
 }
 
 // Confirm is the file as listed: an upload's answer carries the fileId
@@ -197,14 +251,37 @@ func (b *Backend) renameFile(ctx context.Context, w wireItem, name string) error
 	if w.Name == name {
 		return nil
 	}
-	_, err := b.api.Do(ctx, remote.Call{Method: http.MethodPut, Endpoint: "/v1/files/rename", Path: "/v1/files/rename",
-		Body: jsonBody(map[string]any{"filePath": w.FilePath, "newFileName": name, "purgeCache": false})})
-	if errors.Is(err, remote.ErrAmbiguous) {
-		if now, derr := b.details(ctx, w.FileID); derr == nil && now.Name == name {
+	return b.doChecked(ctx, remote.Call{Method: http.MethodPut, Endpoint: "/v1/files/rename", Path: "/v1/files/rename",
+		Body: jsonBody(map[string]any{"filePath": w.FilePath, "newFileName": name, "purgeCache": false})},
+		w, func(now wireItem) bool { return now.Name == name })
+}
+
+// doChecked sends call, a change to the file w that is not idempotent. A
+// lost answer (a 5xx, a cut) is looked into by the file's details: the
+// change made (done) is success; the file where it was proves the call
+// was not carried out, and it is sent again (four attempts in all, as
+// the core retries an idempotent call); anything else is the call's
+// error (remote.ErrAmbiguous).
+func (b *Backend) doChecked(ctx context.Context, call remote.Call, w wireItem, done func(now wireItem) bool) error {
+	for attempt := 0; ; attempt++ {
+		_, err := b.api.Do(ctx, call)
+		if !errors.Is(err, remote.ErrAmbiguous) {
+			return err
+		}
+		now, derr := b.details(ctx, w.FileID)
+		switch {
+		case derr != nil:
+			return err
+		case done(now):
 			return nil
+		case now.FilePath != w.FilePath || attempt >= 3:
+			return err
+		}
+		b.log.Debug("a change was not carried out; sending it again", "call", call.Endpoint, "err", err)
+		if werr := remote.Sleep(ctx, b.clk, remote.Backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return err
 		}
 	}
-	return err
 }
 
 // Move puts a file or a folder in folder parentID under name ("" its
@@ -260,14 +337,9 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 
 // moveFile is POST /v1/files/move; a lost answer is looked into.
 func (b *Backend) moveFile(ctx context.Context, w wireItem, dest string) error {
-	_, err := b.api.Do(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/files/move", Path: "/v1/files/move",
-		Body: jsonBody(map[string]string{"sourceFilePath": w.FilePath, "destinationPath": dest + "/"})})
-	if errors.Is(err, remote.ErrAmbiguous) {
-		if now, derr := b.details(ctx, w.FileID); derr == nil && now.FilePath == dest+"/"+w.Name {
-			return nil
-		}
-	}
-	return err
+	return b.doChecked(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/files/move", Path: "/v1/files/move",
+		Body: jsonBody(map[string]string{"sourceFilePath": w.FilePath, "destinationPath": dest + "/"})},
+		w, func(now wireItem) bool { return now.FilePath == dest+"/"+w.Name })
 }
 
 // moveFolderAs moves the folder at p into dest under name ("" its own).

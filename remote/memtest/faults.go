@@ -68,7 +68,8 @@ func (b *Backend) LoseAnswer(op Op, n int) {
 }
 
 // RefuseRemoval makes the service refuse to remove these ids (Remove
-// names them in its *remote.NotDoneError, and removes the others), until
+// names them in its *remote.NotDoneError, with RefusalReason as the
+// service's message, and removes the others), until
 // AllowRemoval.
 func (b *Backend) RefuseRemoval(ids ...string) {
 	b.mu.Lock()

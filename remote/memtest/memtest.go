@@ -455,6 +455,7 @@ func (b *Backend) Remove(ctx context.Context, ids []string, permanent bool) erro
 		return notDone
 	case errors.As(err, &nd):
 		notDone.IDs = append(notDone.IDs, nd.IDs...)
+		notDone.Reasons = nd.Reasons
 		return notDone
 	}
 	return err
@@ -495,10 +496,20 @@ func (b *Backend) removeLocked(ids []string, permanent bool) error {
 		b.removeTree(it, s)
 	}
 	if len(notDone) > 0 {
-		return &remote.NotDoneError{Call: "memtest Remove", IDs: notDone}
+		nd := &remote.NotDoneError{Call: "memtest Remove", IDs: notDone, Reasons: map[string]string{}}
+		for _, id := range notDone {
+			if b.refuse[id] {
+				nd.Reasons[id] = RefusalReason
+			}
+		}
+		return nd
 	}
 	return nil
 }
+
+// RefusalReason is the service's message for an id RefuseRemoval names
+// (NotDoneError.Reason), as ImageKit's errors[].error gives one.
+const RefusalReason = "Error in deleting tags"
 
 // Stats counts the calls by Op ("memtest Upload") and status (0: the
 // answer was lost).

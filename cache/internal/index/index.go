@@ -39,7 +39,11 @@ type Index[R comparable] struct {
 	keysGen uint64            // guarded by mu: counts the changes to keys (setKeyLocked)
 	retires uint64            // guarded by mu: counts the keys given to retired copies
 	latest  map[string]Entry  // guarded by mu: key -> the copy in the API that now holds it
-	work    []R               // guarded by mu: records to process
+	// superseded are the versions (Entry.ContentKey) that an upload of
+	// this mount replaced by a later version under the same id, where
+	// the service keeps versions (Newer). Guarded by mu.
+	superseded map[string]bool
+	work       []R // guarded by mu: records to process
 	// A record is queued while it is in work, busy while a worker has it,
 	// and again when it was queued while busy. Guarded by mu.
 	queued, busy, again map[R]bool
@@ -51,18 +55,19 @@ type Index[R comparable] struct {
 // from.
 func New[R comparable](folders *listing.Folders) *Index[R] {
 	ix := &Index[R]{
-		folders:  folders,
-		byKey:    make(map[string]R),
-		byID:     make(map[string]R),
-		overlays: make(map[string]*overlay),
-		parts:    make(map[R]Part),
-		byFolder: make(map[string]map[R]bool),
-		stale:    make(map[string]bool),
-		keys:     make(map[string]string),
-		latest:   make(map[string]Entry),
-		queued:   make(map[R]bool),
-		busy:     make(map[R]bool),
-		again:    make(map[R]bool),
+		folders:    folders,
+		byKey:      make(map[string]R),
+		byID:       make(map[string]R),
+		overlays:   make(map[string]*overlay),
+		parts:      make(map[R]Part),
+		byFolder:   make(map[string]map[R]bool),
+		stale:      make(map[string]bool),
+		keys:       make(map[string]string),
+		latest:     make(map[string]Entry),
+		superseded: make(map[string]bool),
+		queued:     make(map[R]bool),
+		busy:       make(map[R]bool),
+		again:      make(map[R]bool),
 	}
 	ix.cond = sync.NewCond(&ix.mu)
 	ix.progress = sync.NewCond(&ix.mu)
@@ -76,14 +81,14 @@ func (ix *Index[R]) Lookup(key string) R {
 	return ix.byKey[key]
 }
 
-// LookupLatest returns the record of a file key (the zero R if it has
+// LookupNewer returns the record of e's file key (the zero R if it has
 // none), and the copy in the API that now holds the key, if the mount
-// uploaded one, at one instant.
-func (ix *Index[R]) LookupLatest(key string) (R, Entry, bool) {
+// uploaded it since e was listed (Newer), at one instant.
+func (ix *Index[R]) LookupNewer(e Entry) (R, Entry, bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	latest, ok := ix.latest[key]
-	return ix.byKey[key], latest, ok
+	latest, ok := ix.newerLocked(e)
+	return ix.byKey[e.Key], latest, ok
 }
 
 // Add indexes the record r by its spool id and, unless key is "", by its

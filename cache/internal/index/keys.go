@@ -28,6 +28,31 @@ func (ix *Index[R]) Latest(key string) (Entry, bool) {
 	return e, ok
 }
 
+// Newer returns the copy in the API that now holds e's key, when the
+// mount uploaded it since e was listed: another copy (a service that
+// gives each upload a new id), or a later version under e's id, where e's
+// version is one an upload of this mount superseded. An entry listed
+// since (a version another client made after) is not older.
+func (ix *Index[R]) Newer(e Entry) (Entry, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.newerLocked(e)
+}
+
+// newerLocked is Newer; the caller holds ix.mu.
+func (ix *Index[R]) newerLocked(e Entry) (Entry, bool) {
+	latest, ok := ix.latest[e.Key]
+	switch {
+	case !ok:
+		return Entry{}, false
+	case latest.ID != e.ID:
+		return latest, true
+	case latest.Rev != e.Rev && ix.superseded[e.ContentKey()]:
+		return latest, true
+	}
+	return Entry{}, false
+}
+
 // KnownIDs returns every API id the mount has uploaded or retired, and
 // the urls of its uploads no listing has shown yet: an upload looked for
 // after its answer was lost is none of them.
@@ -58,12 +83,21 @@ func (ix *Index[R]) setKeyLocked(id, key string) {
 
 // SetLatest records that key is now held by the API copy e, and that the
 // copies in gone no longer hold anything: should one of them be listed
-// again (taken back out of the trash), it is another file.
-func (ix *Index[R]) SetLatest(key string, e Entry, gone []string) {
+// again (taken back out of the trash), it is another file. e was sent as
+// a new version of the copy into at version base, where the service
+// keeps versions under one id (remote.Attempt.Into, BaseRev; "": a new
+// file or a new id): an entry of that version, or of the one the key
+// held before, is older than e (Newer).
+func (ix *Index[R]) SetLatest(key string, e Entry, gone []string, into, base string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	e.Key = key
 	ix.setKeyLocked(e.ID, key)
+	for _, old := range []Entry{{ID: into, Rev: base}, ix.latest[key]} {
+		if old.ID == e.ID && old.Rev != "" && old.Rev != e.Rev {
+			ix.superseded[old.ContentKey()] = true
+		}
+	}
 	ix.latest[key] = e
 	for _, id := range gone {
 		if id != e.ID && id != "" {

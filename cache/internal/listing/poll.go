@@ -68,22 +68,23 @@ func (f *Folders) report(folderID string, before, after *State) {
 }
 
 // sameEntries reports whether two listings hold the same items, names,
-// sizes and times, in any order.
+// versions (where the service keeps them under one id), sizes and times,
+// in any order.
 func sameEntries(a, b []Entry) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	type sig struct {
-		name string
-		size int64
-		mod  time.Time
+		name, rev string
+		size      int64
+		mod       time.Time
 	}
 	m := make(map[string]sig, len(a))
 	for _, e := range a {
-		m[e.ID] = sig{e.Name, e.Size, e.ModTime.UTC()}
+		m[e.ID] = sig{e.Name, e.Rev, e.Size, e.ModTime.UTC()}
 	}
 	for _, e := range b {
-		if s, ok := m[e.ID]; !ok || s != (sig{e.Name, e.Size, e.ModTime.UTC()}) {
+		if s, ok := m[e.ID]; !ok || s != (sig{e.Name, e.Rev, e.Size, e.ModTime.UTC()}) {
 			return false
 		}
 	}

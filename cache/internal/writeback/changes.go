@@ -14,7 +14,6 @@ import (
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
 	"github.com/ghlfs/ghlfs/cache/internal/spool"
-	"github.com/ghlfs/ghlfs/remote"
 )
 
 // The changes made to files with pending bytes: what a user's create,
@@ -59,8 +58,8 @@ var TestHookAsideWait func()
 // record.
 func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, error) {
 	for {
-		r, latest, ok := q.ix.LookupLatest(e.Key)
-		if ok && r == nil && latest.ID != e.ID {
+		r, latest, ok := q.ix.LookupNewer(e)
+		if ok && r == nil {
 			e = latest // uploaded, and out of the queue, since e was resolved
 		}
 		mine := false
@@ -494,7 +493,7 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	}
 	if limit := q.LimitFor(name); r.s.Bytes.Size() > limit && (r.s.File.Content > r.s.File.Uploaded || toCopy) {
 		// Bytes still to upload that the new name's type could not take.
-		return fail(fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, name, r.s.Bytes.Size(), limit, remote.IntendedType(name)))
+		return fail(pending.OverLimit(name, r.s.Bytes.Size(), limit, ""))
 	}
 	prev, prevState := r.s.File, r.s.State
 	if fromIdle {

@@ -177,6 +177,10 @@ func (q *Queue) Knows(id string) bool { return q.ix.Knows(id) }
 // was uploaded under it in this mount.
 func (q *Queue) Latest(key string) (Entry, bool) { return q.ix.Latest(key) }
 
+// Newer returns the copy that now holds e's key, if the mount uploaded it
+// since e was listed (index.Index.Newer).
+func (q *Queue) Newer(e Entry) (Entry, bool) { return q.ix.Newer(e) }
+
 // Locate returns e with the address of its bytes
 // (locate.Locator.Locate).
 func (q *Queue) Locate(ctx context.Context, e Entry) (Entry, error) { return q.loc.Locate(ctx, e) }
@@ -215,9 +219,10 @@ func (r *Record) publishLocked() {
 
 // setLatest records that key is now held by the API copy e, and that the
 // copies in gone no longer hold anything: should one of them be listed
-// again (taken back out of the trash), it is another file.
-func (q *Queue) setLatest(key string, e Entry, gone []string) {
-	q.ix.SetLatest(key, e, gone)
+// again (taken back out of the trash), it is another file. a is the
+// attempt that landed as e: the version it was sent over is older.
+func (q *Queue) setLatest(key string, e Entry, gone []string, a spool.Attempt) {
+	q.ix.SetLatest(key, e, gone, a.Into, a.BaseRev)
 	if x, ok := q.folders.AdoptedOf(e.ID); ok && e.Unconfirmed() {
 		// A listing found the upload before its landing was recorded here
 		// (adoptedAs found no key then): the listed id takes the key now.

@@ -8,7 +8,6 @@ import (
 	"github.com/ghlfs/ghlfs/cache/internal/pending"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
-	"github.com/ghlfs/ghlfs/remote"
 )
 
 // Renames the API refuses. A field report found every rename route it
@@ -28,7 +27,7 @@ import (
 // rename. The file's key stays.
 func (q *Queue) RenameByCopy(e Entry, name string, replace *Entry, target *Record) error {
 	if limit := q.LimitFor(name); e.Size > limit {
-		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it could not be uploaded again under that name", entry.ErrTooLarge, name, e.Size, limit, remote.IntendedType(name))
+		return pending.OverLimit(name, e.Size, limit, "the API cannot rename it, and it could not be uploaded again under that name")
 	}
 	_, err := q.renameVia(e, name, replace, target, pending.Copying)
 	return err
@@ -147,7 +146,7 @@ func (q *Queue) Await(ctx context.Context, r *Record) error {
 // r.mu.
 func (r *Record) recopyLocked() error {
 	if limit := r.q.LimitFor(r.s.File.Name); r.s.Bytes.Size() > limit && r.s.Bytes.Has() {
-		return fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name", entry.ErrTooLarge, r.s.File.Name, r.s.Bytes.Size(), limit, remote.IntendedType(r.s.File.Name))
+		return pending.OverLimit(r.s.File.Name, r.s.Bytes.Size(), limit, "the API cannot rename it, and it cannot be uploaded again under that name")
 	}
 	copied := r.s.Bytes.Has() && !r.s.Aside && r.s.File.Content == r.s.File.Uploaded
 	if r.s.Bytes.Has() && !copied {
@@ -222,7 +221,7 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 	}
 	r.s.Bytes.SetSize(size)
 	if limit := q.LimitFor(r.s.File.Name); size > limit {
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s: the API cannot rename it, and it cannot be uploaded again under that name; rename it back", entry.ErrTooLarge, r.s.File.Name, size, limit, remote.IntendedType(r.s.File.Name))
+		err := pending.OverLimit(r.s.File.Name, size, limit, "the API cannot rename it, and it cannot be uploaded again under that name; rename it back")
 		r.s.CopyErr = err
 		r.s.Parked = true
 		q.log.Error(err.Error(), "name", r.s.File.Name)

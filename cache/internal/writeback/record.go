@@ -53,7 +53,7 @@ func (r *Record) changeLocked() error {
 // being changed (writing) are then a fragment that is never uploaded; a
 // complete file, not changed yet, only refuses this one call.
 func (r *Record) tooLargeLocked() error {
-	err := TooLarge(r.s.File.Name, r.q.LimitFor(r.s.File.Name))
+	err := pending.TooLarge(r.s.File.Name, r.q.LimitFor(r.s.File.Name))
 	if r.s.State == pending.Writing {
 		r.s.Fail(err)
 	}

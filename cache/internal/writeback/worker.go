@@ -178,7 +178,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	if limit := q.LimitFor(r.s.File.Name); r.s.Bytes.Size() > limit {
 		// Queued by a run with a larger --max-upload-size: the API would
 		// refuse it.
-		err := fmt.Errorf("%w: %s is %d bytes, over the upload limit of %d bytes for %s", entry.ErrTooLarge, r.s.File.Name, r.s.Bytes.Size(), limit, uploadType(r.s.File.Name))
+		err := pending.OverLimit(r.s.File.Name, r.s.Bytes.Size(), limit, "")
 		q.stats.uploadErrors.Add(1)
 		r.s.Waiters.Notify(err)
 		q.setAside(r, err.Error())
@@ -212,17 +212,18 @@ func (q *Queue) upload(r *Record) (bool, error) {
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
 	ctx, cancel := q.opContext(time.Duration(a.Size>>16) * time.Second)
-	ctype := uploadType(a.Name)
+	ctype := pending.UploadType(a.Name)
 	item, err := q.rc.Upload(ctx, remote.Upload{
-		ParentID:    a.ParentID,
-		Name:        a.Name,
+		ParentID: a.ParentID, Name: a.Name,
 		ContentType: ctype,
 		Size:        a.Size,
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(data, 0, a.Size)), nil
 		},
-		Exclude:  exclude,
-		Rivals:   rivals,
+		Exclude: exclude,
+		Rivals:  rivals,
+		// A lost answer is looked for as findAttempt does.
+		Into: a.Into, BaseRev: a.BaseRev,
 		Progress: progress,
 	})
 	cancel()
@@ -301,7 +302,7 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 	// shows one entry per key whatever the order (Queue.View), but this
 	// keeps each step's overlay true on its own.
 	r.publishLocked()
-	q.setLatest(r.key, e, r.s.File.Replaces)
+	q.setLatest(r.key, e, r.s.File.Replaces, a)
 	q.folders.NotePut(a.ParentID, e)
 	r.s.Tries = 0
 }

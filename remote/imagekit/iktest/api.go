@@ -128,17 +128,33 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 		writeJSON(w, http.StatusNotFound, errBody("Not Found", ""))
 		return
 	}
+	if endpoint == EndpointUpload {
+		s.count(UploadsReceived)
+	}
 	if api && s.limited(w, endpoint) {
 		return
 	}
-	if draw(f.Fault500) {
+	if api && draw(f.Fault429) {
+		s.count(endpoint)
+		s.count(RateLimited)
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", "1")
+		h.Set("X-RateLimit-Interval", "1000")
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(max(f.Reset429.Milliseconds(), 1), 10))
+		writeJSON(w, http.StatusTooManyRequests, errBody("Too many requests", ""))
+		return
+	}
+	s.mu.Lock()
+	failNow := take(&s.fails, endpoint)
+	s.mu.Unlock()
+	if failNow || draw(f.Fault500) {
 		s.count(endpoint)
 		writeJSON(w, http.StatusInternalServerError, errBody("Internal Server Error", ""))
 		return
 	}
 	var rep reply
 	if endpoint == EndpointUpload {
-		rep = s.handleUpload(r) // takes mu itself, once the body is read
+		rep = s.handleUpload(r, f.UploadDelay) // takes mu itself, once the body is read
 	} else {
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 		s.mu.Lock()
@@ -183,6 +199,7 @@ func (s *Server) limited(w http.ResponseWriter, endpoint string) bool {
 	reset := win.start.Add(s.opts.RateInterval).Sub(now)
 	if over {
 		s.calls[endpoint]++
+		s.calls[RateLimited]++
 	}
 	s.mu.Unlock()
 	h := w.Header()

@@ -68,16 +68,18 @@
 //
 // # Faults
 //
-// Faults (Fault500, FaultCut, Down) as ghltest's, and CutNext: the next
-// request of an endpoint is carried out and its connection cut before
-// any answer.
+// Faults (Fault500, Fault429, FaultCut, UploadDelay, Down) as ghltest's
+// (a 429 with ImageKit's rate-limit headers, X-RateLimit-Reset in ms),
+// CutNext: the next request of an endpoint is carried out and its
+// connection cut before any answer; and FailNext: the next one is
+// answered 500 before anything is done.
 //
 // # Test API
 //
 // Items, Item, ByPath, Content, VersionIDs, Tree read the library;
 // AddFolder, AddFile, Remove change it as another client would;
-// RefuseRemoval, SetFaults, CutNext, SetQuirks inject; Calls counts
-// requests by endpoint.
+// RefuseRemoval, SetFaults, CutNext, FailNext, SetQuirks inject; Calls counts
+// requests by endpoint, and the 429s answered (RateLimited).
 //
 // # Lock order
 //

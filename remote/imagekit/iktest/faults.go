@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // Faults are the failures the fake injects, as ghltest's do: read by
@@ -15,6 +16,15 @@ type Faults struct {
 	// FaultCut is the fraction of API and upload requests carried out
 	// in full whose connection is then cut before any answer.
 	FaultCut float64
+	// Fault429 is the fraction of API requests (uploads are not rate
+	// limited) answered 429 before anything is done, with the
+	// rate-limit headers and an X-RateLimit-Reset of Reset429 (default
+	// 100ms).
+	Fault429 float64
+	Reset429 time.Duration
+	// UploadDelay: an upload, its body read, waits this long before it
+	// is stored (UploadsReceived counts it when it arrives).
+	UploadDelay time.Duration
 	// Down answers every request, the CDN's too, 503.
 	Down bool
 }
@@ -40,12 +50,22 @@ const (
 	// CDNWithCredentials counts the CDN requests that carried an
 	// Authorization header: the private key must never go there.
 	CDNWithCredentials = "cdn with credentials"
+	// UploadsReceived counts the uploads as they arrive, authorised,
+	// before anything is done (EndpointUpload counts them answered).
+	UploadsReceived = "uploads received"
+	// RateLimited counts the 429s answered (a spent window, Fault429),
+	// whatever the endpoint: each is counted under its endpoint too.
+	RateLimited = "429"
 )
 
 // SetFaults replaces the fault settings (fractions clamped to [0, 1]).
 func (s *Server) SetFaults(f Faults) {
 	f.Fault500 = min(max(f.Fault500, 0), 1)
 	f.FaultCut = min(max(f.FaultCut, 0), 1)
+	f.Fault429 = min(max(f.Fault429, 0), 1)
+	if f.Reset429 <= 0 {
+		f.Reset429 = 100 * time.Millisecond
+	}
 	s.mu.Lock()
 	s.faults = f
 	s.mu.Unlock()
@@ -60,11 +80,23 @@ func (s *Server) CutNext(endpoints ...string) {
 	s.cuts = append(s.cuts, endpoints)
 }
 
+// FailNext makes the next request to one of endpoints be answered 500
+// before anything is done, as Faults.Fault500 does by draw.
+func (s *Server) FailNext(endpoints ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails = append(s.fails, endpoints)
+}
+
 // takeCut uses up a CutNext of endpoint, if one waits. mu held.
-func (s *Server) takeCut(endpoint string) bool {
-	for i, eps := range s.cuts {
+func (s *Server) takeCut(endpoint string) bool { return take(&s.cuts, endpoint) }
+
+// take uses up the first of next (CutNext's or FailNext's) that names
+// endpoint, if any. mu held.
+func take(next *[][]string, endpoint string) bool {
+	for i, eps := range *next {
 		if slices.Contains(eps, endpoint) {
-			s.cuts = slices.Delete(s.cuts, i, i+1)
+			*next = slices.Delete(*next, i, i+1)
 			return true
 		}
 	}

@@ -75,6 +75,7 @@ type Server struct {
 	refuse  map[string]string    // file ids a bulk delete refuses, with the error
 	faults  Faults
 	cuts    [][]string
+	fails   [][]string // FailNext's, as cuts
 	calls   map[string]int
 	windows map[string]*window
 	shifted map[string]bool // skip-shifts: the paths whose listing was shifted once

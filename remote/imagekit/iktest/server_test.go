@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ghlfs/ghlfs/remote/imagekit/iktest"
 )
@@ -162,5 +163,65 @@ func TestMoveMerges(t *testing.T) {
 				t.Errorf("409: %d, %d versions, source deleted %v", st, it.Versions, gone.Deleted)
 			}
 		}
+	}
+}
+
+// TestFaults429AndUploads: Fault429 answers API calls 429 with the
+// rate-limit headers, never an upload; UploadsReceived counts an upload
+// as it arrives, before UploadDelay ends.
+func TestFaults429AndUploads(t *testing.T) {
+	s := newServer(t, iktest.Options{})
+	s.SetFaults(iktest.Faults{Fault429: 1})
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/v1/files", nil)
+	req.SetBasicAuth(s.Key(), "")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("X-RateLimit-Reset") != "100" || res.Header.Get("X-RateLimit-Limit") == "" {
+		t.Errorf("GET /v1/files under Fault429: %d %v", res.StatusCode, res.Header)
+	}
+	if st, _ := upload(t, s, map[string]string{"fileName": "a.txt", "useUniqueFileName": "false"}, []byte("x")); st != http.StatusOK {
+		t.Errorf("an upload under Fault429: %d", st)
+	}
+	s.SetFaults(iktest.Faults{UploadDelay: 300 * time.Millisecond})
+	done := make(chan int)
+	go func() {
+		st, _ := upload(t, s, map[string]string{"fileName": "b.txt", "useUniqueFileName": "false"}, []byte("y"))
+		done <- st
+	}()
+	for s.Calls(iktest.UploadsReceived) < 2 {
+		time.Sleep(2 * time.Millisecond) // until the server has it
+	}
+	if _, ok := s.ByPath("/b.txt"); ok {
+		t.Error("the delayed upload was stored at once")
+	}
+	if st := <-done; st != http.StatusOK {
+		t.Errorf("the delayed upload: %d", st)
+	}
+	if _, ok := s.ByPath("/b.txt"); !ok {
+		t.Error("the delayed upload was not stored")
+	}
+}
+
+// TestRateLimitedCounted: every 429 the fake answers, of a spent window
+// or of Fault429, is counted under RateLimited as well as its endpoint's.
+func TestRateLimitedCounted(t *testing.T) {
+	s := newServer(t, iktest.Options{RateLimit: 1, RateInterval: time.Hour})
+	get := func(s *iktest.Server) int { return do(t, s, http.MethodGet, "/v1/files", "", nil, nil) }
+	if a, b := get(s), get(s); a != http.StatusOK || b != http.StatusTooManyRequests {
+		t.Fatalf("two calls in a window of one: %d, %d", a, b)
+	}
+	if n := s.Calls(iktest.RateLimited); n != 1 {
+		t.Errorf("a spent window's 429: counted %d, want 1", n)
+	}
+	s = newServer(t, iktest.Options{})
+	s.SetFaults(iktest.Faults{Fault429: 1})
+	if st := get(s); st != http.StatusTooManyRequests {
+		t.Fatalf("under Fault429: %d", st)
+	}
+	if n := s.Calls(iktest.RateLimited); n != 1 {
+		t.Errorf("a Fault429: counted %d, want 1", n)
 	}
 }

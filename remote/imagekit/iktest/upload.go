@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 )
 
 // handleUpload: POST upload-host/api/v1/files/upload, multipart (doc
@@ -15,7 +16,7 @@ import (
 // folder (made when missing), useUniqueFileName (default true: a suffix
 // is added), overwriteFile (default true: a name taken makes a new
 // version of its file, at most MaxVersions). 200 with the file.
-func (s *Server) handleUpload(r *http.Request) reply {
+func (s *Server) handleUpload(r *http.Request, delay time.Duration) reply {
 	s.mu.Lock()
 	limit, video, emptyRefused := s.opts.MaxUpload, s.opts.MaxVideo, s.quirks.has(QuirkEmptyRefused)
 	s.mu.Unlock()
@@ -91,6 +92,9 @@ func (s *Server) handleUpload(r *http.Request) reply {
 	if fields["useUniqueFileName"] != "false" {
 		ext := path.Ext(name)
 		name = strings.TrimSuffix(name, ext) + "_" + suffix() + ext
+	}
+	if delay > 0 {
+		time.Sleep(delay) // Faults.UploadDelay: a slow store, as a test asks
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

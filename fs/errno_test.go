@@ -1,0 +1,43 @@
+package fs
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+
+	"github.com/ghlfs/ghlfs/cache"
+)
+
+// A read the storage host keeps answering with a copy of another version
+// (the cache gives it the kind ErrUnavailable) is EIO: never the bytes,
+// never a retry the tool would loop on (EAGAIN), never ENOENT.
+func TestErrnoOfStaleCopy(t *testing.T) {
+	stale := fmt.Errorf("%w: read photo.png: the storage host served a copy of another version (12 bytes, not 10)", cache.ErrUnavailable)
+	if got := toErrno(stale); got != syscall.EIO {
+		t.Errorf("a stale copy: %v, want EIO", got)
+	}
+	if got := toErrno(fmt.Errorf("%w: a page too large", cache.ErrBadAnswer)); got != syscall.EIO {
+		t.Errorf("a refused answer: %v, want EIO", got)
+	}
+	if got := toErrno(fmt.Errorf("%w: %w", cache.ErrInvalid, fmt.Errorf("ImageKit would store the file name %q as %q", "a b", "a_b"))); got != syscall.EINVAL {
+		t.Errorf("a name the service would rewrite: %v, want EINVAL", got)
+	}
+}
+
+// A create refused for its name says so (EINVAL, EEXIST), not EIO as a
+// failed write does: nothing was written.
+func TestCreateErrno(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want syscall.Errno
+	}{
+		{fmt.Errorf("%w: a b.txt: ImageKit would store it as a_b.txt", cache.ErrInvalid), syscall.EINVAL},
+		{fmt.Errorf("%w: the folder holds A.txt", cache.ErrExists), syscall.EEXIST},
+		{fmt.Errorf("%w: 503", cache.ErrUnavailable), syscall.EIO},
+		{cache.ErrReadOnly, syscall.EROFS},
+	} {
+		if got := createErrno(c.err); got != c.want {
+			t.Errorf("%v: %v, want %v", c.err, got, c.want)
+		}
+	}
+}
