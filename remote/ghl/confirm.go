@@ -70,6 +70,7 @@ func createdSince(items []remote.Item, parentID, name string, size int64, lo tim
 // gave no url (an answer's url tells its file: it is excluded), whose
 // time of creation reaches the window; and the window's start then.
 func (c *Client) rivalGroup(items []remote.Item, parentID, name string, size int64, since time.Time, exclude []string, rivals []remote.Item) []uploadSpan {
+	rivals, exclude = unlistedRivals(items, rivals, exclude)
 	var spans []uploadSpan
 	for _, r := range rivals {
 		if r.Name == name && r.ParentID == parentID && r.URL == "" && !r.CreatedAt.IsZero() && (size < 0 || r.Size < 0 || r.Size == size) {
@@ -100,6 +101,24 @@ func (c *Client) rivalGroup(items []remote.Item, parentID, name string, size int
 	return group
 }
 
+// unlistedRivals are the rivals whose answer's id items do not show, and
+// exclude with the ids of those they do: a rival listed under its own id
+// (upload-no-url without upload-id-differs) is told by that id, and is
+// neither counted as a rival nor its file a candidate. (Counted, a lost
+// upload that landed within a rival's span was judged not landed, its
+// only candidate being the rival's "share", and sent again: two copies.)
+func unlistedRivals(items, rivals []remote.Item, exclude []string) ([]remote.Item, []string) {
+	var out []remote.Item
+	for _, r := range rivals {
+		if slices.ContainsFunc(items, func(x remote.Item) bool { return x.ID == r.ID }) {
+			exclude = append(slices.Clip(exclude), r.ID)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, exclude
+}
+
 // rivalURLs are the urls rivals' answers gave: each tells its file.
 func rivalURLs(rivals []remote.Item) []string {
 	var out []string
@@ -126,6 +145,7 @@ func rivalURLs(rivals []remote.Item) []string {
 // file's old bytes its new ones, and sending it again unfounded could
 // leave a copy the mount does not know of; the caller waits.
 func (c *Client) lostAmong(items []remote.Item, parentID, name string, size int64, since time.Time, exclude []string, rivals []remote.Item) (remote.Item, bool, error) {
+	rivals, exclude = unlistedRivals(items, rivals, exclude)
 	group := c.rivalGroup(items, parentID, name, size, since, exclude, rivals)
 	skip := newExclusion(append(slices.Clone(exclude), rivalURLs(rivals)...))
 	lo := c.core.ServerTime(since).Add(-lostSkew)

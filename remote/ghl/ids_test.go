@@ -374,3 +374,25 @@ func TestFindCreatedToldFromRivals(t *testing.T) {
 		t.Fatalf("a rival answered after the lost upload was sent: %+v %v %v, want ErrAmbiguousUpload", got, ok, err)
 	}
 }
+
+// A rival listed under its own id (upload-no-url alone: the answer's id
+// is the listed one) is told by that id: a lost upload that landed soon
+// after it is found, not judged "not landed" and sent again (which left
+// two copies of the file).
+func TestFindCreatedRivalListedUnderItsID(t *testing.T) {
+	c, _ := quirkClient(t, ghltest.Options{Quirks: []string{ghltest.QuirkUploadNoURL}, Now: tickingNow()})
+	ctx := context.Background()
+	first, err := uploadBytes(t, c, "", "a.txt", "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	second, err := uploadBytes(t, c, "", "a.txt", "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := c.FindCreated(ctx, "", remote.TypeFile, "a.txt", 3, since, []string{first.ID}, []remote.Item{first})
+	if err != nil || !ok || got.ID != second.ID {
+		t.Fatalf("landed: %+v %v %v, want the second upload (%s)", got, ok, err, second.ID)
+	}
+}
