@@ -94,22 +94,13 @@ func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replac
 	if err := s.checkName(ctx, parentID, name, e.IsDir, e.Key, rep.Key); err != nil {
 		return err
 	}
-	idle := false
-	if src != nil {
-		var api *Entry
-		if replace != nil && target == nil {
-			api = &rep
-		}
-		err := s.q.Move(src, parentID, name, api, target)
-		switch {
-		case errors.Is(err, writeback.ErrIdle):
-			idle = true
-		case !errors.Is(err, writeback.ErrNoRecord):
-			return err
-		}
-		// A file of the API: nothing pending for it, or it left the queue
-		// between the look and the move.
-		e, _ = s.resolve(e)
+	var api *Entry
+	if replace != nil && target == nil {
+		api = &rep
+	}
+	e, idle, handled, err := s.queued(e, src, func() error { return s.q.Move(src, parentID, name, api, target) })
+	if handled {
+		return err
 	}
 	if e.Pending {
 		return ErrNotFound
@@ -118,7 +109,7 @@ func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replac
 		return fmt.Errorf("%w: %s, which the move would replace, has changes the write-back queue holds", ErrCrossFolder, rep.Name)
 	}
 	// Never by an id that no listing has shown (claims.go).
-	e, err := s.confirm(ctx, e, src)
+	e, err = s.confirm(ctx, e, src)
 	if err != nil {
 		return err
 	}

@@ -473,22 +473,13 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 		}
 		rep = nil
 	}
-	idle := false
-	if src != nil {
-		var api *Entry
-		if target == nil {
-			api = rep
-		}
-		err := s.q.Rename(src, newName, api, target)
-		switch {
-		case errors.Is(err, writeback.ErrIdle):
-			idle = true
-		case !errors.Is(err, writeback.ErrNoRecord):
-			return err
-		}
-		// A file of the API: nothing pending for it, or it left the queue
-		// between the look and the rename.
-		e, _ = s.resolve(e)
+	var api *Entry
+	if target == nil {
+		api = rep
+	}
+	e, idle, handled, err := s.queued(e, src, func() error { return s.q.Rename(src, newName, api, target) })
+	if handled {
+		return err
 	}
 	if e.Pending {
 		return ErrNotFound
@@ -510,7 +501,7 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	}
 	e = x
 	// A route refused once is refused again without a call (remote).
-	err := s.folders.Rename(ctx, e.ParentID, e.ID, newName)
+	err = s.folders.Rename(ctx, e.ParentID, e.ID, newName)
 	if errors.Is(err, remote.ErrRouteMissing) {
 		return s.renameRefused(e, newName, rep, target, err)
 	}
@@ -721,4 +712,25 @@ func WithPath(ctx context.Context, path string) context.Context {
 // and ended cleanly (its header is read, not the whole).
 func HasSavedListings(dir, location, api string) bool {
 	return snapshot.HasSavedListings(dir, location, api)
+}
+
+// queued hands a rename or a move of e to the write-back queue when e has
+// a record (src; send is the queue's call). handled: the queue took the
+// change, or refused it with err, and nothing more is done here; idle:
+// e's record rests, so the change is sent here and the record told after.
+// e comes back as it stands now.
+func (s *Store) queued(e Entry, src *writeback.Record, send func() error) (_ Entry, idle, handled bool, err error) {
+	if src == nil {
+		return e, false, false, nil
+	}
+	switch err := send(); {
+	case errors.Is(err, writeback.ErrIdle):
+		idle = true
+	case !errors.Is(err, writeback.ErrNoRecord):
+		return e, false, true, err
+	}
+	// A file of the API: nothing pending for it, or it left the queue
+	// between the look and the change.
+	e, _ = s.resolve(e)
+	return e, idle, false, nil
 }
