@@ -177,6 +177,14 @@ type Backend interface {
 	// it did); after a retry they may have been removed by the first
 	// attempt: a listing decides.
 	Remove(ctx context.Context, ids []string, permanent bool) error
+	// Versions lists a file's versions, the oldest first and the current
+	// one last (Caps.Versions; else ErrNotSupported). ErrNotFound when
+	// the file is gone.
+	Versions(ctx context.Context, id string) ([]Version, error)
+	// RemoveVersion removes one version of a file, never its current one
+	// (ErrBusy: the caller removes the file instead). ErrNotFound when
+	// the version or the file is gone.
+	RemoveVersion(ctx context.Context, id, rev string) error
 	// FolderWrites is nil unless the service was seen putting a new item
 	// elsewhere than the folder asked for; then it is that error (every
 	// create into a folder fails with it, ErrMisplaced).
@@ -292,6 +300,22 @@ type ListQuery struct {
 	// Label names the listing in log lines (a folder's path, say); ""
 	// names it by its parent's id.
 	Label string
+}
+
+// Version is one version of a file, as Backend.Versions lists it.
+type Version struct {
+	// Rev is the version's token, as FileRef.Rev takes it.
+	Rev string
+	// Num is the version's number as the service shows it (OCM's
+	// version, ImageKit's "Version N"), 1 for the first: numbers stay
+	// with their versions when an earlier one is removed.
+	Num int
+	// Size is -1 when unknown.
+	Size int64
+	// ModTime is when the version was made (zero when unknown).
+	ModTime time.Time
+	// Current marks the file's current version: the one its name reads.
+	Current bool
 }
 
 // FileRef names a file's bytes: its id, its version (Rev, "" for the

@@ -58,6 +58,10 @@ var (
 	// reports say it has happened). Such a service cannot hold files in
 	// folders through the API; the root still works.
 	ErrMisplaced = errors.New("the service ignores the folder new items are created in")
+	// ErrBusy: the item is in a state the call cannot change (the current
+	// version of a file, which RemoveVersion never removes; a file
+	// another user reserved).
+	ErrBusy = errors.New("the item is in use")
 	// ErrNotSupported: the service has no way to do what was asked (a
 	// move, on a service that cannot move an item to another folder:
 	// Caps.Move).

@@ -104,3 +104,13 @@ func (b backend) Remove(ctx context.Context, ids []string, permanent bool) error
 	}
 	return b.c.DeleteMany(ctx, ids, status)
 }
+
+// Versions: HighLevel keeps no versions (every upload is a new file).
+func (b backend) Versions(ctx context.Context, id string) ([]remote.Version, error) {
+	return nil, fmt.Errorf("versions of %s: %w: HighLevel keeps no file versions", id, remote.ErrNotSupported)
+}
+
+// RemoveVersion: HighLevel keeps no versions.
+func (b backend) RemoveVersion(ctx context.Context, id, rev string) error {
+	return fmt.Errorf("removing a version of %s: %w: HighLevel keeps no file versions", id, remote.ErrNotSupported)
+}

@@ -533,3 +533,13 @@ func (b *Backend) Usage() remote.Usage {
 	}
 	return remote.Usage{Today: n, Total: n}
 }
+
+// Versions is not wired yet (issue 20: the .versions view).
+func (b *Backend) Versions(ctx context.Context, id string) ([]remote.Version, error) {
+	return nil, b.notSupported("versions")
+}
+
+// RemoveVersion is not wired yet (issue 20: the .versions view).
+func (b *Backend) RemoveVersion(ctx context.Context, id, rev string) error {
+	return b.notSupported("removing a version")
+}
