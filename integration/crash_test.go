@@ -196,7 +196,7 @@ func crashOnce(t *testing.T, fx backendFixture, c crashCase, point string) {
 	}
 	src := filepath.Join(t.TempDir(), "src")
 	writeFile(t, src, randomBytes(300_000, 7))
-	m := mountService(t, svc, mountOpt{args: c.args, env: []string{"GHLFS_CRASH_AT=" + point}})
+	m := mountService(t, svc, mountOpt{plain: true, args: c.args, env: []string{"GHLFS_CRASH_AT=" + point}})
 	want := c.run(t, m, svc, src)
 	// Whatever was still to do happens now, or ghlfs dies at the point.
 	crashed := false
@@ -220,7 +220,7 @@ func crashOnce(t *testing.T, fx backendFixture, c crashCase, point string) {
 	}
 
 	// Mount again, as a user would, and let it finish.
-	m2 := mountService(t, svc, mountOpt{cacheDir: m.cacheDir})
+	m2 := mountService(t, svc, mountOpt{plain: true, cacheDir: m.cacheDir})
 	waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, m2.cacheDir)) == 0 })
 
 	// The library as another client sees it, through the service's API.

@@ -57,11 +57,11 @@ func TestFSRand(t *testing.T) {
 			t.Parallel()
 			t.Run("plain", func(t *testing.T) {
 				t.Parallel()
-				runFSRand(t, fx, seed, nops, fakeOpts{}, nil)
+				runFSRand(t, fx, seed, nops, fakeOpts{}, mountOpt{plain: true})
 			})
 			t.Run("write-back", func(t *testing.T) {
 				t.Parallel()
-				runFSRand(t, fx, seed, nops, fakeOpts{}, []string{"--write-back-delay", "200ms"})
+				runFSRand(t, fx, seed, nops, fakeOpts{}, mountOpt{plain: true, args: []string{"--write-back-delay", "200ms"}})
 			})
 			t.Run("faults", func(t *testing.T) {
 				t.Parallel()
@@ -69,7 +69,7 @@ func TestFSRand(t *testing.T) {
 				// connection unanswered (and cuts a storage GET half way).
 				f := faultSet{fail500: 0.05, fail429: 0.01, cut: 0.01}
 				runFSRand(t, fx, seed, max(nops/2, 1), fakeOpts{faults: f},
-					[]string{"--dir-cache-time", "2s", "--write-back-delay", "200ms", "--upload-retry", "200ms"})
+					mountOpt{args: []string{"--dir-cache-time", "2s", "--write-back-delay", "200ms", "--upload-retry", "200ms"}})
 			})
 		})
 	}
@@ -140,18 +140,18 @@ type fsrand struct {
 	restores bool
 }
 
-func runFSRand(t *testing.T, fx backendFixture, seed uint64, nops int, o fakeOpts, args []string) {
-	runFSRandWith(t, fx, seed, nops, o, args, nil)
+func runFSRand(t *testing.T, fx backendFixture, seed uint64, nops int, o fakeOpts, mo mountOpt) {
+	runFSRandWith(t, fx, seed, nops, o, mo, nil)
 }
 
 // runFSRandWith is runFSRand with the run changed by with before the
 // first operation.
-func runFSRandWith(t *testing.T, fx backendFixture, seed uint64, nops int, o fakeOpts, args []string, with func(*fsrand)) {
+func runFSRandWith(t *testing.T, fx backendFixture, seed uint64, nops int, o fakeOpts, mo mountOpt, with func(*fsrand)) {
 	start := time.Now()
 	// The fake's fault draws follow the seed too (timing still varies).
 	o.rand = rand.New(rand.NewPCG(seed, 0x66616b65))
 	svc := fx.start(t, o)
-	m := mountService(t, svc, mountOpt{args: args})
+	m := mountService(t, svc, mo)
 	r := &fsrand{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x6673726e64)), checkRng: rand.New(rand.NewPCG(seed, 0x636865636b)), svc: svc, tr: svc.traits(), m: m,
 		mnt: m.dir, loc: t.TempDir(), counts: map[string]int{}, took: map[string]time.Duration{}, verbose: os.Getenv("FSRAND_VERBOSE") != "", batch: 50}
 	if n, err := strconv.Atoi(os.Getenv("FSRAND_BATCH")); err == nil && n > 0 {
@@ -165,7 +165,7 @@ func runFSRandWith(t *testing.T, fx backendFixture, seed uint64, nops int, o fak
 	if with != nil {
 		with(r)
 	}
-	t.Logf("seed %d, %d operations, mount args %q, faults %+v", seed, nops, args, o.faults)
+	t.Logf("seed %d, %d operations, mount args %q (race build %v), faults %+v", seed, nops, mo.args, raceEnabled && !mo.plain, o.faults)
 
 	for r.op = 0; r.op < nops; r.op++ {
 		r.scan()
@@ -197,7 +197,8 @@ func runFSRandWith(t *testing.T, fx backendFixture, seed uint64, nops int, o fak
 	}
 
 	// Mount again from the same cache directory: the same tree.
-	m2 := mountService(t, svc, mountOpt{args: args, cacheDir: m.cacheDir})
+	mo.cacheDir = m.cacheDir
+	m2 := mountService(t, svc, mo)
 	r.m = m2
 	r.compareTrees("after a remount", m2.dir)
 

@@ -29,6 +29,10 @@ const (
 
 var binDir string // where TestMain built ghlfs and ghlfake
 
+// plainDir holds ghlfs built without the race detector (binDir itself
+// when the tests run without it).
+var plainDir string
+
 func TestMain(m *testing.M) {
 	code, err := setup(m)
 	if err != nil {
@@ -48,15 +52,29 @@ func setup(m *testing.M) (int, error) {
 	binDir = dir
 	// Built with the crash points on: GHLFS_CRASH_AT, read only by such
 	// builds, stops ghlfs at a named step of the write path (crash_test.go).
-	args := []string{"build", "-tags", "ghlfscrash", "-o", dir}
+	// Under -race, ghlfs is built twice: with the race detector, for
+	// every test, and without, in plainDir, for the tables whose length
+	// is in their number of cases (mountOpt.plain), which the detector
+	// would make twice as long. The two builds run at once.
+	plainDir = dir
+	builds := [][]string{{"-o", dir}}
 	if raceEnabled {
-		args = append(args, "-race")
+		plainDir = filepath.Join(dir, "plain")
+		builds = [][]string{{"-race", "-o", dir}, {"-o", plainDir}}
 	}
-	args = append(args, "../cmd/ghlfs", "../cmd/ghlfake")
-	cmd := exec.Command("go", args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("building the binaries: %w", err)
+	errs := make(chan error, len(builds))
+	for _, b := range builds {
+		go func() {
+			args := append(append([]string{"build", "-tags", "ghlfscrash"}, b...), "../cmd/ghlfs", "../cmd/ghlfake")
+			cmd := exec.Command("go", args...)
+			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+			errs <- cmd.Run()
+		}()
+	}
+	for range builds {
+		if err := <-errs; err != nil {
+			return 0, fmt.Errorf("building the binaries: %w", err)
+		}
 	}
 	return m.Run(), nil
 }
@@ -206,6 +224,11 @@ type mountOpt struct {
 	hideMimeTables string
 	// dir is the mountpoint, made if missing; "" = a new temporary one.
 	dir string
+	// plain runs ghlfs built without the race detector (plainDir): for
+	// the tables of many cases (fsrand's plain and write-back modes, the
+	// quirk matrix, the crash table). fsrand's faults mode, the most
+	// concurrent, and every other test run the race build.
+	plain bool
 }
 
 // mimeTables are the files Go's mime package reads on Linux.
@@ -256,14 +279,18 @@ func mountWith(t testing.TB, svcArgs, svcEnv []string, o mountOpt) *mount {
 	args := append([]string{"mount"}, svcArgs...)
 	args = append(append(args, "--cache-dir", m.cacheDir, "--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"), o.args...)
 	args = append(args, m.dir)
-	m.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), args...)
+	bin := filepath.Join(binDir, "ghlfs")
+	if o.plain {
+		bin = filepath.Join(plainDir, "ghlfs")
+	}
+	m.cmd = exec.Command(bin, args...)
 	if o.hideMimeTables != "" {
 		// Each table that exists is covered, and must then read empty;
 		// the shell then becomes ghlfs (exec), so the pid is ghlfs's.
 		const script = `empty=$1; shift; for f in ` + "$MIME_TABLES" + `; do
 			if [ -e "$f" ]; then mount --bind "$empty" "$f" && ! [ -s "$f" ] || exit 70; fi
 		done; exec "$@"`
-		m.cmd = exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", o.hideMimeTables, filepath.Join(binDir, "ghlfs")}, args...)...)
+		m.cmd = exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", o.hideMimeTables, bin}, args...)...)
 		o.env = append(o.env, "MIME_TABLES="+strings.Join(mimeTables, " "))
 	}
 	m.cmd.Env = append(append(append(os.Environ(), svcEnv...), "XDG_CONFIG_HOME="+t.TempDir()), o.env...)

@@ -94,7 +94,7 @@ func TestQuirkMatrix(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			o := fakeOpts{quirks: append([]string{c.quirk}, c.also...), faults: faults, pageCap: c.pageCap}
-			runFSRandWith(t, ghlBackend{}, seed, nops, o, append(slices.Clone(args), c.args...), c.with)
+			runFSRandWith(t, ghlBackend{}, seed, nops, o, mountOpt{plain: true, args: append(slices.Clone(args), c.args...)}, c.with)
 		})
 	}
 }
