@@ -152,7 +152,7 @@ func (s ikService) setFaults(f faultSet) { s.srv.SetFaults(ikFaults(f)) }
 // ikAPIEndpoints are the fake's API endpoints (the upload host's and the
 // CDN's apart).
 var ikAPIEndpoints = []string{iktest.EndpointList, iktest.EndpointDetails, iktest.EndpointVersions, iktest.EndpointVersion,
-	iktest.EndpointDelete, iktest.EndpointRename, iktest.EndpointMove, iktest.EndpointBulkDelete, iktest.EndpointFolder,
+	iktest.EndpointDeleteVersion, iktest.EndpointRestoreVersion, iktest.EndpointDelete, iktest.EndpointRename, iktest.EndpointMove, iktest.EndpointBulkDelete, iktest.EndpointFolder,
 	iktest.EndpointFolderDelete, iktest.EndpointMoveFolder, iktest.EndpointRenameFolder, iktest.EndpointCopyFolder, iktest.EndpointJob}
 
 // counts reads the fake's counters: uploads as they arrive
