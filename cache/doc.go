@@ -10,11 +10,12 @@
 // which only this package can import, so that "fs talks to the front
 // alone" is a rule the compiler keeps:
 //
-//	cache (store.go, handle.go, passthrough.go, known.go, limits.go,
-//	      status.go, stats.go, errors.go, entry.go)
-//	      the front: views, Stat, changes, open files; Options; status,
-//	      stats and cache usage for cmd; the error kinds and Entry,
-//	      re-exported from entry; the cache dir's lock (LockDir)
+//	cache (store.go, handle.go, fileversions.go, passthrough.go, known.go,
+//	      limits.go, status.go, stats.go, errors.go, entry.go)
+//	      the front: views, Stat, changes, open files, a file's versions
+//	      (listed, read, removed one by one); Options; status, stats and
+//	      cache usage for cmd; the error kinds and Entry, re-exported from
+//	      entry; the cache dir's lock (LockDir)
 //	  └─ internal/writeback   the write-back queue: every pending change
 //	     │        to a file's bytes, as records; the workers that carry
 //	     │        them to the API; what a restart does with each; renames
@@ -115,7 +116,9 @@
 //	  └→ snapshot.Snapshot.mu (leaf: a listing stored or dropped is
 //	                    saved)
 //
-//	Store.mu            the views built, and OnChange's function (leaf)
+//	Store.mu            the views built, OnChange's function, and files'
+//	                    versions as last listed (leaf: fileversions.go
+//	                    takes it after asking the queue, never while)
 //	content's locks     Reader.mu, then fetchGroup.mu, then
 //	                    blockCache.mu or Disk.mu (internal/content/doc.go);
 //	                    taken with none of the locks above held
@@ -201,6 +204,16 @@
 //	                 the copy that held the name (Attempt.Into, BaseRev)
 //	UniqueNames      (writeback) the copies a pending file supersedes go
 //	                 before it takes their name
+//	Versions         a file's versions are listed (Store.Versions: the
+//	                 service's versions of the file's copy in the API,
+//	                 even where its newest bytes wait in the queue; kept
+//	                 10s on the clock, less than Options.DirTTL, asked
+//	                 again at once when the file's Rev changes or a
+//	                 version is removed through the mount), read through
+//	                 the content part by id and Rev (OpenVersion), and
+//	                 removed one by one (RemoveVersion; never the
+//	                 current one: ErrInUse, nothing sent). Without it,
+//	                 ErrNotSupported
 //	XattrPrefix      the xattr names fs shows (fs/xattr.go)
 //
 // # go-cache

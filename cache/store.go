@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/ghlfs/ghlfs/cache/internal/content"
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
@@ -111,6 +112,12 @@ type Store struct {
 	mu       sync.Mutex
 	views    map[string]*view                              // guarded by mu: folder id -> the view last built
 	onChange func(folderID string, before, after *Listing) // guarded by mu
+	// versions are files' versions as last listed, by file id, and
+	// versionsGen counts the removals made since the mount began
+	// (fileversions.go); guarded by mu.
+	versions    map[string]versionsSeen
+	versionsGen uint64
+	vflights    singleflight.Group // coalesces listings of a file's versions
 }
 
 // view is a folder's listing as shown, built from a stored listing and
@@ -165,7 +172,8 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{rc: rc, caps: rc.Caps(), opts: opts, log: opts.Logger, lock: lock, views: make(map[string]*view)}
+	s := &Store{rc: rc, caps: rc.Caps(), opts: opts, log: opts.Logger, lock: lock, views: make(map[string]*view),
+		versions: make(map[string]versionsSeen)}
 	s.closing, s.stop = context.WithCancel(context.Background())
 	fail := func(err error) (*Store, error) {
 		s.stop()

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -73,6 +74,9 @@ func (d *Dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gof
 	if len(name) > maxNameLen {
 		return nil, syscall.ENAMETOOLONG
 	}
+	if d.fsys.viewName(name) {
+		return d.lookupVersions(ctx, out)
+	}
 	e, errno := d.child(ctx, name)
 	if errno != 0 {
 		return nil, errno
@@ -132,11 +136,16 @@ func (d *Dir) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle,
 	return gofs.NewListDirStream(d.entries(v)), fl, 0
 }
 
-// entries lists a folder's view for the kernel.
+// entries lists a folder's view for the kernel. The versions view is
+// left out, and so is a real item of its name, hidden behind it.
 func (d *Dir) entries(v *dirView) []fuse.DirEntry {
 	list := make([]fuse.DirEntry, 0, len(v.names)+2)
 	list = append(list, fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR}, fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR})
 	for _, name := range v.names {
+		if d.fsys.viewName(name) {
+			d.fsys.hiddenByView(d)
+			continue
+		}
 		e, _ := v.lookup(name)
 		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.Key)})
 	}
@@ -153,6 +162,16 @@ func (d *Dir) OnForget() {
 	}
 	d.fsys.mu.Unlock()
 	d.fsys.forget(&d.Inode, d.st)
+}
+
+// newName is newName, and refuses the versions view's name where the
+// mount shows the view (EINVAL, one log line): an item of that name would
+// be hidden behind it.
+func (d *Dir) newName(op, name string) (string, syscall.Errno) {
+	if d.fsys.viewName(name) {
+		return "", d.fsys.fail(op, &d.Inode, name, fmt.Errorf("%w: %s is the name of the view of the files' versions in every folder of this mount", cache.ErrInvalid, versionsName))
+	}
+	return newName(name)
 }
 
 // newName checks a name given for a new or renamed item and returns the
@@ -181,7 +200,7 @@ func newName(name string) (string, syscall.Errno) {
 }
 
 func (d *Dir) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	remoteName, errno := newName(name)
+	remoteName, errno := d.newName("mkdir", name)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -200,7 +219,7 @@ func (d *Dir) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.Ent
 }
 
 func (d *Dir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	remoteName, errno := newName(name)
+	remoteName, errno := d.newName("create", name)
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
@@ -246,6 +265,9 @@ func (d *Dir) Create(ctx context.Context, name string, flags uint32, mode uint32
 }
 
 func (d *Dir) Unlink(ctx context.Context, name string) syscall.Errno {
+	if d.fsys.viewName(name) {
+		return readOnlyView // the view, or an item hidden behind it
+	}
 	e, errno := d.child(ctx, name)
 	if errno != 0 {
 		return errno
@@ -261,6 +283,9 @@ func (d *Dir) Unlink(ctx context.Context, name string) syscall.Errno {
 }
 
 func (d *Dir) Rmdir(ctx context.Context, name string) syscall.Errno {
+	if d.fsys.viewName(name) {
+		return readOnlyView
+	}
 	e, errno := d.child(ctx, name)
 	if errno != 0 {
 		return errno
@@ -281,6 +306,9 @@ func (d *Dir) Rmdir(ctx context.Context, name string) syscall.Errno {
 // instead; but a system folder, which could not be deleted after the
 // copy, is EPERM.
 func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName_ string, flags uint32) syscall.Errno {
+	if d.fsys.viewName(name) || isView(newParent) {
+		return readOnlyView // the view moves nowhere, and takes nothing in
+	}
 	to, same := d, newParent.EmbeddedInode() == &d.Inode
 	if !same {
 		nd, ok := newParent.EmbeddedInode().Operations().(*Dir)
@@ -299,7 +327,7 @@ func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbed
 	if flags&gofs.RENAME_EXCHANGE != 0 {
 		return syscall.ENOTSUP
 	}
-	remoteName, errno := newName(newName_)
+	remoteName, errno := d.newName("rename", newName_)
 	if errno != 0 {
 		return errno
 	}

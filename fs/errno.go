@@ -28,6 +28,8 @@ func toErrno(err error) syscall.Errno {
 		return syscall.EDQUOT
 	case errors.Is(err, cache.ErrBusy):
 		return syscall.EAGAIN
+	case errors.Is(err, cache.ErrInUse):
+		return syscall.EBUSY
 	case errors.Is(err, cache.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return syscall.ETIMEDOUT
 	case errors.Is(err, context.Canceled):

@@ -24,6 +24,17 @@ func TestErrnoOfStaleCopy(t *testing.T) {
 	}
 }
 
+// The current version of a file, which the service will not remove as a
+// version, is EBUSY; the rate limit stays EAGAIN (both were "busy").
+func TestErrnoOfCurrentVersion(t *testing.T) {
+	if got := toErrno(fmt.Errorf("version 3 of a.txt: %w: 400", cache.ErrInUse)); got != syscall.EBUSY {
+		t.Errorf("the current version: %v, want EBUSY", got)
+	}
+	if got := toErrno(fmt.Errorf("%w: 429", cache.ErrBusy)); got != syscall.EAGAIN {
+		t.Errorf("the rate limit: %v, want EAGAIN", got)
+	}
+}
+
 // A create refused for its name says so (EINVAL, EEXIST), not EIO as a
 // failed write does: nothing was written.
 func TestCreateErrno(t *testing.T) {

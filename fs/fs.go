@@ -5,6 +5,13 @@
 // (cache.Store, and cache.Handle for open files), and every failure comes
 // back as an errno.
 //
+// Where the service keeps a file's versions (remote.Caps.Versions), each
+// folder also holds a hidden .versions directory, out of readdir and
+// found by lookup: .versions/NAME/vN.ext reads version N of file NAME,
+// and rm of it removes that one version (cache.Store.Versions,
+// OpenVersion, RemoveVersion); the current version is EBUSY, every
+// other change inside EROFS (versions.go).
+//
 // Locks: FS.mu, nodeState.mu and readFailures.mu are leaves. None is held
 // while another is taken, nor across a call into the cache (which may reach the
 // API), nor across a call into go-fuse. mountGate.mu is taken with no other
@@ -86,6 +93,9 @@ type FS struct {
 	inos   map[string]uint64     // file key -> inode number; guarded by mu
 	states map[uint64]*nodeState // inode number -> what is known of it; guarded by mu
 	dirs   map[string]*Dir       // folder id -> the node go-fuse serves it by; guarded by mu
+	// hidden are the folders whose item named .versions the view hides,
+	// said once (versions.go); guarded by mu.
+	hidden map[string]bool
 }
 
 // New returns the filesystem over store; Root is its root node.
@@ -100,7 +110,7 @@ func newFS(store *cache.Store, opts Options, space *inoSpace, gate *mountGate, r
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	f := &FS{store: store, opts: opts, log: opts.Logger, started: time.Now(), space: space, gate: gate, inos: make(map[string]uint64),
-		states: make(map[uint64]*nodeState), dirs: make(map[string]*Dir),
+		states: make(map[uint64]*nodeState), dirs: make(map[string]*Dir), hidden: make(map[string]bool),
 		xattrPrefix: cmp.Or(store.Caps().XattrPrefix, defaultXattrPrefix)}
 	f.root = &Dir{fsys: f, st: &nodeState{entry: cache.Entry{IsDir: true, Size: 0}}}
 	f.inos[""] = rootIno
@@ -262,8 +272,8 @@ func (f *FS) failAs(op string, n *gofs.Inode, name string, err error, errno sysc
 		level = slog.LevelWarn // the user's doing: a file over the upload limit
 	case errno == syscall.EINVAL && errors.Is(err, cache.ErrInvalid):
 		level = slog.LevelWarn // the user's doing: a name the service would rewrite
-	case errors.Is(err, cache.ErrSystemFolder):
-		level = slog.LevelInfo // the user's doing, and nothing was sent
+	case errors.Is(err, cache.ErrSystemFolder), errors.Is(err, cache.ErrInUse):
+		level = slog.LevelInfo // the user's doing (a system folder, a file's current version), and nothing was changed
 	case errno == syscall.EPERM && errors.Is(err, cache.ErrNotPermitted):
 		level = slog.LevelWarn // what the API allows this token: a refusal, not a failure
 	}

@@ -95,10 +95,35 @@ func xattrValue(e cache.Entry, name string) string {
 	return ""
 }
 
-// getxattr answers GETXATTR for the node of st. A dest shorter than the
-// value gets the value's size and ERANGE; go-fuse answers a size probe
-// (a dest of length 0) with that size.
+// xattr is one extended attribute of a node: its name less the prefix,
+// and its value.
+type xattr struct{ name, value string }
+
+// entryXattrs are the attributes of the node of st with a value, in the
+// order listxattr gives them.
+func (f *FS) entryXattrs(st *nodeState) []xattr {
+	e, ok := f.store.Known(st.get())
+	if !ok {
+		return nil
+	}
+	var out []xattr
+	for _, name := range xattrNames {
+		if v := xattrValue(e, name); v != "" {
+			out = append(out, xattr{name, v})
+		}
+	}
+	return out
+}
+
+// getxattr answers GETXATTR for the node of st.
 func (f *FS) getxattr(st *nodeState, attr string, dest []byte) (uint32, syscall.Errno) {
+	return f.getxattrOf(func() []xattr { return f.entryXattrs(st) }, attr, dest)
+}
+
+// getxattrOf answers GETXATTR for a node whose attributes vals gives. A
+// dest shorter than the value gets the value's size and ERANGE; go-fuse
+// answers a size probe (a dest of length 0) with that size.
+func (f *FS) getxattrOf(vals func() []xattr, attr string, dest []byte) (uint32, syscall.Errno) {
 	if f.opts.NoXattr {
 		return 0, syscall.ENOSYS
 	}
@@ -109,47 +134,44 @@ func (f *FS) getxattr(st *nodeState, attr string, dest []byte) (uint32, syscall.
 		}
 		return 0, errNoAttr
 	}
-	e, ok := f.store.Known(st.get())
-	if !ok {
-		return 0, errNoAttr
+	for _, x := range vals() {
+		if x.name != name {
+			continue
+		}
+		if len(dest) < len(x.value) {
+			return uint32(len(x.value)), syscall.ERANGE
+		}
+		return uint32(copy(dest, x.value)), 0
 	}
-	v := xattrValue(e, name)
-	if v == "" {
-		return 0, errNoAttr
-	}
-	if len(dest) < len(v) {
-		return uint32(len(v)), syscall.ERANGE
-	}
-	return uint32(copy(dest, v)), 0
+	return 0, errNoAttr
 }
 
-// listxattr answers LISTXATTR: the names with a value, each followed by
-// a NUL; the size and ERANGE for a dest too short, as getxattr.
+// listxattr answers LISTXATTR for the node of st.
 func (f *FS) listxattr(st *nodeState, dest []byte) (uint32, syscall.Errno) {
+	return f.listxattrOf(func() []xattr { return f.entryXattrs(st) }, dest)
+}
+
+// listxattrOf answers LISTXATTR for a node whose attributes vals gives:
+// the names, each followed by a NUL; the size and ERANGE for a dest too
+// short, as getxattrOf.
+func (f *FS) listxattrOf(vals func() []xattr, dest []byte) (uint32, syscall.Errno) {
 	if f.opts.NoXattr {
 		return 0, syscall.ENOSYS
 	}
-	e, ok := f.store.Known(st.get())
-	if !ok {
-		return 0, 0
-	}
+	xs := vals()
 	n := 0
-	for _, name := range xattrNames {
-		if xattrValue(e, name) != "" {
-			n += len(f.xattrPrefix) + len(name) + 1
-		}
+	for _, x := range xs {
+		n += len(f.xattrPrefix) + len(x.name) + 1
 	}
 	if len(dest) < n {
 		return uint32(n), syscall.ERANGE
 	}
 	off := 0
-	for _, name := range xattrNames {
-		if xattrValue(e, name) != "" {
-			off += copy(dest[off:], f.xattrPrefix)
-			off += copy(dest[off:], name)
-			dest[off] = 0
-			off++
-		}
+	for _, x := range xs {
+		off += copy(dest[off:], f.xattrPrefix)
+		off += copy(dest[off:], x.name)
+		dest[off] = 0
+		off++
 	}
 	return uint32(off), 0
 }

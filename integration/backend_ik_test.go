@@ -152,7 +152,7 @@ func (s ikService) setFaults(f faultSet) { s.srv.SetFaults(ikFaults(f)) }
 // ikAPIEndpoints are the fake's API endpoints (the upload host's and the
 // CDN's apart).
 var ikAPIEndpoints = []string{iktest.EndpointList, iktest.EndpointDetails, iktest.EndpointVersions, iktest.EndpointVersion,
-	iktest.EndpointDelete, iktest.EndpointRename, iktest.EndpointMove, iktest.EndpointBulkDelete, iktest.EndpointFolder,
+	iktest.EndpointDeleteVersion, iktest.EndpointRestoreVersion, iktest.EndpointDelete, iktest.EndpointRename, iktest.EndpointMove, iktest.EndpointBulkDelete, iktest.EndpointFolder,
 	iktest.EndpointFolderDelete, iktest.EndpointMoveFolder, iktest.EndpointRenameFolder, iktest.EndpointCopyFolder, iktest.EndpointJob}
 
 // counts reads the fake's counters: uploads as they arrive
@@ -171,10 +171,11 @@ func (s ikService) counts(t testing.TB) callCounts {
 }
 
 // traits: files and folders move on the server; a replace is a new
-// version of the same file; names the service would rewrite are EINVAL;
+// version of the same file, and the earlier ones are kept (.versions);
+// names the service would rewrite are EINVAL;
 // there is no trash.
 func (s ikService) traits() traits {
-	return traits{moves: true, versions: true, noTrash: true, validName: func(name string, dir bool) bool {
+	return traits{moves: true, versions: true, keepsVersions: true, noTrash: true, validName: func(name string, dir bool) bool {
 		return imagekit.ValidName(name, dir) == nil
 	}}
 }

@@ -139,6 +139,10 @@ type traits struct {
 	// versions: an upload onto a name is a new version of the file
 	// holding it (the same id); else every upload is a new item.
 	versions bool
+	// keepsVersions: the service keeps a file's earlier versions, and
+	// the mount shows them in each folder's .versions view
+	// (Caps.Versions; versions_test.go); else there is no view.
+	keepsVersions bool
 	// noTrash: a removal is for good (the mount runs --delete-mode
 	// delete).
 	noTrash bool

@@ -178,8 +178,10 @@ type Backend interface {
 	// attempt: a listing decides.
 	Remove(ctx context.Context, ids []string, permanent bool) error
 	// Versions lists a file's versions, the oldest first and the current
-	// one last (Caps.Versions; else ErrNotSupported). ErrNotFound when
-	// the file is gone.
+	// one last (Caps.Versions; else ErrNotSupported), by Num: where the
+	// service can make an earlier version current again in place
+	// (ImageKit's restore), that one is marked Current where it stands.
+	// ErrNotFound when the file is gone.
 	Versions(ctx context.Context, id string) ([]Version, error)
 	// RemoveVersion removes one version of a file, never its current one
 	// (ErrBusy: the caller removes the file instead). ErrNotFound when

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -446,6 +449,15 @@ func TestUploadLostAnswer(t *testing.T) {
 	}
 }
 
+// lostAnswers are the ways a change's answer is lost: a 500 before the
+// service acted (the change is sent again: twice in all), a connection
+// cut after it acted (sent once).
+var lostAnswers = []struct {
+	name   string
+	inject func(*iktest.Server, ...string)
+	sent   int
+}{{"500", (*iktest.Server).FailNext, 2}, {"cut", (*iktest.Server).CutNext, 1}}
+
 // TestChangeLostAnswer: a rename or a move whose answer is lost is
 // looked into: answered 500 before anything was done (the file where it
 // was), it is sent again; carried out with its connection cut, it is
@@ -453,11 +465,7 @@ func TestUploadLostAnswer(t *testing.T) {
 // shared faults: integration TestFSRand/imagekit/faults.)
 func TestChangeLostAnswer(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range []struct {
-		name   string
-		inject func(*iktest.Server, ...string)
-		sent   int
-	}{{"500", (*iktest.Server).FailNext, 2}, {"cut", (*iktest.Server).CutNext, 1}} {
+	for _, c := range lostAnswers {
 		t.Run(c.name, func(t *testing.T) {
 			srv, b := start(t, iktest.Options{}, imagekit.Config{})
 			id := srv.AddFile("", "a.txt", []byte("A"))
@@ -511,5 +519,191 @@ func TestFolderJobLostStart(t *testing.T) {
 	}
 	if _, ok := srv.ByPath("/dst/b/f.txt"); !ok {
 		t.Errorf("no /dst/b/f.txt: %v", srv.Tree())
+	}
+}
+
+// versionsOf uploads data as versions of one file (through the fake, as
+// another client) and returns the file's id and its versions' ids.
+func versionsOf(t *testing.T, srv *iktest.Server, data ...string) (string, []string) {
+	t.Helper()
+	var id string
+	for _, d := range data {
+		id = srv.AddFile("", "v.txt", []byte(d))
+	}
+	return id, srv.VersionIDs(id)
+}
+
+// TestRemoveVersionLostAnswer: a version's removal whose answer was lost
+// is looked into: a 500 before anything was done is sent again, a cut
+// after it was done is success, sent once; the current version is
+// refused with no DELETE sent.
+func TestRemoveVersionLostAnswer(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range lostAnswers {
+		t.Run(c.name, func(t *testing.T) {
+			srv, b := start(t, iktest.Options{}, imagekit.Config{})
+			id, revs := versionsOf(t, srv, "one", "two", "three")
+			if err := b.RemoveVersion(ctx, id, revs[2]); !errors.Is(err, remote.ErrBusy) {
+				t.Errorf("removing the current version: %v, want ErrBusy", err)
+			}
+			if n := srv.Calls(iktest.EndpointDeleteVersion); n != 0 {
+				t.Errorf("the current version's removal sent %d DELETEs, want none", n)
+			}
+			c.inject(srv, iktest.EndpointDeleteVersion)
+			if err := b.RemoveVersion(ctx, id, revs[0]); err != nil {
+				t.Fatalf("RemoveVersion: %v", err)
+			}
+			if n := srv.Calls(iktest.EndpointDeleteVersion); n != c.sent {
+				t.Errorf("%d DELETEs, want %d", n, c.sent)
+			}
+			if got := srv.VersionIDs(id); !slices.Equal(got, revs[1:]) {
+				t.Errorf("versions left %v, want %v", got, revs[1:])
+			}
+		})
+	}
+}
+
+// rewriter is a transport that changes the fake's answers, or acts on
+// the fake before a request, as another client would.
+type rewriter struct {
+	before func(*http.Request)
+	body   func(*http.Request, []byte) []byte
+}
+
+func (r rewriter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if r.before != nil {
+		r.before(req)
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || r.body == nil {
+		return res, err
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	b = r.body(req, b)
+	res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	res.Header.Del("Content-Length")
+	return res, nil
+}
+
+// TestVersionsRestoredElsewhere: a version restored in the web UI is the
+// current one though not the newest: Versions marks it (by the file's
+// details), the versions come by number, and the newest can then be
+// removed; a version made current between the backend's look and its
+// DELETE is refused by the service (400), which is remote.ErrBusy.
+func TestVersionsRestoredElsewhere(t *testing.T) {
+	ctx := context.Background()
+	var srv *iktest.Server
+	var restoreFirst string
+	tr := rewriter{before: func(req *http.Request) {
+		if req.Method == http.MethodDelete && restoreFirst != "" {
+			// Another client restores the version meanwhile.
+			r, _ := http.NewRequest(http.MethodPut, req.URL.String()+"/restore", nil)
+			r.SetBasicAuth(srv.Key(), "")
+			res, err := http.DefaultTransport.RoundTrip(r)
+			if err == nil {
+				res.Body.Close()
+			}
+			restoreFirst = ""
+		}
+	}}
+	srv, b := start(t, iktest.Options{}, imagekit.Config{HTTPClient: &http.Client{Transport: tr}})
+	id, revs := versionsOf(t, srv, "one", "two", "three")
+	r, _ := http.NewRequest(http.MethodPut, srv.URL+"/v1/files/"+id+"/versions/"+revs[1]+"/restore", nil)
+	r.SetBasicAuth(srv.Key(), "")
+	if res, err := http.DefaultClient.Do(r); err != nil || res.StatusCode != 200 {
+		t.Fatalf("restore: %v %v", res, err)
+	}
+	vs, err := b.Versions(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vs {
+		got = append(got, fmt.Sprintf("%d %s %d %v", v.Num, v.Rev, v.Size, v.Current))
+	}
+	want := []string{"1 " + revs[0] + " 3 false", "2 " + revs[1] + " 3 true", "3 " + revs[2] + " 5 false"}
+	if !slices.Equal(got, want) {
+		t.Errorf("versions after a restore:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if err := b.RemoveVersion(ctx, id, revs[2]); err != nil {
+		t.Errorf("removing the newest, no longer current: %v", err)
+	}
+	restoreFirst = revs[0]
+	err = b.RemoveVersion(ctx, id, revs[0])
+	var e *remote.Error
+	if !errors.Is(err, remote.ErrBusy) || !errors.As(err, &e) || e.Status != 400 {
+		t.Errorf("removing a version restored meanwhile: %v, want ErrBusy from the service's 400", err)
+	}
+	if got := srv.VersionIDs(id); !slices.Equal(got, []string{revs[1], revs[0]}) {
+		t.Errorf("versions left %v", got)
+	}
+}
+
+// TestVersionsNumbered: "Version N" gives the number, which stays when an
+// earlier one is removed; names that do not read so number the versions
+// by their place in the list; an answer naming another file's version is
+// skipped; one of more than 1000 is refused.
+func TestVersionsNumbered(t *testing.T) {
+	ctx := context.Background()
+	var mode string
+	tr := rewriter{body: func(req *http.Request, b []byte) []byte {
+		if req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, "/versions") {
+			return b
+		}
+		switch mode {
+		case "unnamed":
+			return bytes.ReplaceAll(b, []byte(`"Version `), []byte(`"Rev `))
+		case "stranger":
+			var items []map[string]any
+			json.Unmarshal(b, &items)
+			x := maps.Clone(items[0])
+			x["fileId"] = "0123456789abcdef01234567"
+			x["versionInfo"] = map[string]any{"id": "fedcba9876543210fedcba98", "name": "Version 9"}
+			b, _ = json.Marshal(append(items, x))
+		case "many":
+			var items []map[string]any
+			json.Unmarshal(b, &items)
+			for len(items) <= 1000 {
+				items = append(items, items[0])
+			}
+			b, _ = json.Marshal(items)
+		}
+		return b
+	}}
+	srv, b := start(t, iktest.Options{}, imagekit.Config{HTTPClient: &http.Client{Transport: tr}})
+	id, revs := versionsOf(t, srv, "1", "22", "333")
+	if err := b.RemoveVersion(ctx, id, revs[0]); err != nil {
+		t.Fatal(err)
+	}
+	nums := func() string {
+		t.Helper()
+		vs, err := b.Versions(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range vs {
+			out = append(out, fmt.Sprintf("%d:%d", v.Num, v.Size))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := nums(); got != "2:2 3:3" {
+		t.Errorf("numbered by name: %s, want 2:2 3:3", got)
+	}
+	mode = "unnamed"
+	if got := nums(); got != "1:2 2:3" {
+		t.Errorf("numbered by place: %s, want 1:2 2:3", got)
+	}
+	mode = "stranger"
+	if got := nums(); got != "2:2 3:3" {
+		t.Errorf("with another file's version in the answer: %s, want it skipped", got)
+	}
+	mode = "many"
+	if _, err := b.Versions(ctx, id); !errors.Is(err, remote.ErrListTooLong) {
+		t.Errorf("1001 versions: %v, want ErrListTooLong", err)
 	}
 }

@@ -78,6 +78,15 @@
 //     those it does not hold in Missing. A folder goes by DELETE
 //     /v1/folder, with everything in it: the caller removes only a folder
 //     a fresh listing shows empty.
+//   - Versions (the mount's .versions view): GET
+//     /v1/files/{id}/versions, then the file's details, whose
+//     versionInfo.id is the current version (a restore in the web UI
+//     makes an earlier one current: not always the newest); numbered by
+//     versionInfo.name ("Version N"), else by their place in the list.
+//     One is removed by DELETE /v1/files/{id}/versions/{versionId}, never
+//     the current one (remote.ErrBusy, before any DELETE; the service's
+//     400 for it too); a lost answer is looked into by the version's
+//     details, as a rename's is.
 //   - Everything a server sends is bounded and checked: ids (letters,
 //     digits, '-', '_', at most remote.MaxIDBytes), names (UTF-8, no '/',
 //     no control character), a file's path (its folder's and its name),

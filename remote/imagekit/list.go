@@ -17,17 +17,17 @@ import (
 // wireItem is a listed item as the API writes it (doc
 // list-and-search-files.md, [O] File and Folder).
 type wireItem struct {
-	Type        string              `json:"type"`
-	FileID      string              `json:"fileId"`
-	FolderID    string              `json:"folderId"`
-	Name        string              `json:"name"`
-	FilePath    string              `json:"filePath"`
-	URL         string              `json:"url"`
-	Mime        string              `json:"mime"`
-	Size        json.Number         `json:"size"`
-	VersionInfo struct{ ID string } `json:"versionInfo"`
-	CreatedAt   string              `json:"createdAt"`
-	UpdatedAt   string              `json:"updatedAt"`
+	Type        string                    `json:"type"`
+	FileID      string                    `json:"fileId"`
+	FolderID    string                    `json:"folderId"`
+	Name        string                    `json:"name"`
+	FilePath    string                    `json:"filePath"`
+	URL         string                    `json:"url"`
+	Mime        string                    `json:"mime"`
+	Size        json.Number               `json:"size"`
+	VersionInfo struct{ ID, Name string } `json:"versionInfo"`
+	CreatedAt   string                    `json:"createdAt"`
+	UpdatedAt   string                    `json:"updatedAt"`
 }
 
 func (w wireItem) folder() bool { return w.Type == "folder" }

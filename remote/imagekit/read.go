@@ -102,13 +102,3 @@ func (b *Backend) ReadAt(ctx context.Context, f remote.FileRef, bufs [][]byte, o
 	}
 	return n, err
 }
-
-// Versions is not wired yet (issue 20: the .versions view).
-func (b *Backend) Versions(ctx context.Context, id string) ([]remote.Version, error) {
-	return nil, fmt.Errorf("imagekit: versions of %s: %w", id, remote.ErrNotSupported)
-}
-
-// RemoveVersion is not wired yet (issue 20: the .versions view).
-func (b *Backend) RemoveVersion(ctx context.Context, id, rev string) error {
-	return fmt.Errorf("imagekit: removing a version of %s: %w", id, remote.ErrNotSupported)
-}

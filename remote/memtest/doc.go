@@ -26,6 +26,11 @@
 //     at a Gate until the test opens it: no sleeps);
 //   - counts: Calls by Op, and the Observer's Stats and Usage.
 //
+// Where the profile keeps versions (Caps.Versions), a file's versions are
+// numbered from 1 (Version.Num), a number never taken again once its
+// version is removed; Versions lists them, RemoveVersion removes one but
+// never the current one (remote.ErrBusy, as a 400).
+//
 // Times come from Options.Clock, so a test moves time rather than
 // sleeping.
 //

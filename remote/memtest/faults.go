@@ -15,18 +15,20 @@ type Op string
 
 // The calls. A listing makes one call per page.
 const (
-	OpCheck        Op = "Check"
-	OpList         Op = "List"
-	OpListUpdated  Op = "ListUpdated"
-	OpReadAt       Op = "ReadAt"
-	OpStat         Op = "Stat"
-	OpCreateFolder Op = "CreateFolder"
-	OpUpload       Op = "Upload"
-	OpFindLanded   Op = "FindLanded"
-	OpConfirm      Op = "Confirm"
-	OpRename       Op = "Rename"
-	OpMove         Op = "Move"
-	OpRemove       Op = "Remove"
+	OpCheck         Op = "Check"
+	OpList          Op = "List"
+	OpListUpdated   Op = "ListUpdated"
+	OpReadAt        Op = "ReadAt"
+	OpStat          Op = "Stat"
+	OpCreateFolder  Op = "CreateFolder"
+	OpUpload        Op = "Upload"
+	OpFindLanded    Op = "FindLanded"
+	OpConfirm       Op = "Confirm"
+	OpRename        Op = "Rename"
+	OpMove          Op = "Move"
+	OpRemove        Op = "Remove"
+	OpVersions      Op = "Versions"
+	OpRemoveVersion Op = "RemoveVersion"
 )
 
 // faults are the failures a test asked for; guarded by Backend.mu.

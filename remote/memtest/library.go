@@ -33,7 +33,10 @@ type Item struct {
 
 // Version is one version of a file.
 type Version struct {
-	Rev         string
+	Rev string
+	// Num is the version's number, 1 for the first: it stays with the
+	// version when an earlier one is removed.
+	Num         int
 	Size        int64
 	ContentType string
 	At          time.Time // when it was made
@@ -46,10 +49,12 @@ type item struct {
 	status           Status
 	created, updated time.Time
 	versions         []version // files: the current one last
+	nums             int       // files: versions numbered so far
 }
 
 type version struct {
 	rev   string
+	num   int // 1 for the first; never reused
 	data  []byte
 	ctype string
 	at    time.Time
@@ -90,7 +95,7 @@ func (b *Backend) publicItem(it *item) Item {
 	out := Item{Item: b.remoteItem(it), Status: it.status}
 	out.Deleted = it.status != Active
 	for _, v := range it.versions {
-		out.Versions = append(out.Versions, Version{Rev: v.rev, Size: int64(len(v.data)), ContentType: v.ctype, At: v.at})
+		out.Versions = append(out.Versions, Version{Rev: v.rev, Num: v.num, Size: int64(len(v.data)), ContentType: v.ctype, At: v.at})
 	}
 	return out
 }
@@ -175,10 +180,11 @@ func (b *Backend) newItem(parent, name string, folder bool) *item {
 // addVersion makes data it's current version. mu held.
 func (b *Backend) addVersion(it *item, data []byte, ctype string) {
 	now := b.clk.Now()
-	v := version{data: data, ctype: ctype, at: now}
+	it.nums++
+	v := version{num: it.nums, data: data, ctype: ctype, at: now}
 	if !b.caps.NewIDPerUpload && b.prof.Rev != nil {
 		b.revs++
-		v.rev = b.prof.Rev(b.revs, len(it.versions)+1)
+		v.rev = b.prof.Rev(b.revs, v.num)
 	}
 	if !b.caps.Versions {
 		it.versions = it.versions[:0]

@@ -534,12 +534,59 @@ func (b *Backend) Usage() remote.Usage {
 	return remote.Usage{Today: n, Total: n}
 }
 
-// Versions is not wired yet (issue 20: the .versions view).
+// Versions lists an active file's versions, the oldest first (the
+// current one last), with their numbers, sizes and times: one call.
+// remote.ErrNotSupported, with no call, where the service keeps none
+// (Caps.Versions); 404 for a file not active.
 func (b *Backend) Versions(ctx context.Context, id string) ([]remote.Version, error) {
-	return nil, b.notSupported("versions")
+	if !b.caps.Versions {
+		return nil, b.notSupported("listing a file's versions")
+	}
+	var out []remote.Version
+	err := b.do(ctx, OpVersions, func() error {
+		it, err := b.activeFile(id)
+		if err != nil {
+			return err
+		}
+		for i, v := range it.versions {
+			out = append(out, remote.Version{Rev: v.rev, Num: v.num, Size: int64(len(v.data)), ModTime: v.at, Current: i == len(it.versions)-1})
+		}
+		return nil
+	})
+	return out, err
 }
 
-// RemoveVersion is not wired yet (issue 20: the .versions view).
+// RemoveVersion removes one version of an active file, for good: one
+// call. The current version is refused (remote.ErrBusy, as a 400); a
+// file not active, or a version it does not hold, is 404.
+// remote.ErrNotSupported, with no call, where the service keeps no
+// versions.
 func (b *Backend) RemoveVersion(ctx context.Context, id, rev string) error {
-	return b.notSupported("removing a version")
+	if !b.caps.Versions {
+		return b.notSupported("removing a version of a file")
+	}
+	return b.do(ctx, OpRemoveVersion, func() error {
+		it, err := b.activeFile(id)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(it.versions, func(v version) bool { return v.rev == rev })
+		switch {
+		case i < 0:
+			return errStatus(http.StatusNotFound, "file %s has no version %q", id, rev)
+		case i == len(it.versions)-1:
+			return fmt.Errorf("memtest RemoveVersion: %w: %w", remote.ErrBusy, errStatus(http.StatusBadRequest, "version %q is the current version of file %s", rev, id))
+		}
+		it.versions = slices.Delete(it.versions, i, i+1)
+		return nil
+	})
+}
+
+// activeFile is the active file id, or the service's 404. mu held.
+func (b *Backend) activeFile(id string) (*item, error) {
+	it := b.items[id]
+	if it == nil || it.folder || it.status != Active {
+		return nil, errStatus(http.StatusNotFound, "no file %s", id)
+	}
+	return it, nil
 }

@@ -25,7 +25,9 @@ type Profile struct {
 	// ID makes the id of the n-th item (from 1), made at t.
 	ID func(n uint64, folder bool, t time.Time) string
 	// Rev makes the version token of the v-th version (from 1) of a
-	// file, the n-th version made in the library. Not called where
+	// file, the n-th version made in the library: v is the version's
+	// number, which no later version of the file takes, even once it is
+	// removed. Not called where
 	// Caps.NewIDPerUpload: a file's bytes then never change, and Rev is
 	// empty.
 	Rev func(n uint64, v int) string

@@ -40,6 +40,7 @@ func Run(t *testing.T, fixture Fixture) {
 		{"LostRename", testLostRename},
 		{"LostRemove", testLostRemove},
 		{"ErrorKinds", testErrorKinds},
+		{"Versions", testVersions},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, fixture)
@@ -794,4 +795,133 @@ func testErrorKinds(e *env) {
 		}
 	}
 	e.unchanged("renaming a removed file", before)
+}
+
+// testVersions: a file uploaded three times under one name lists its
+// versions, the oldest first, each with its Rev, a number that grows, its
+// size, and the last alone current; an old version reads back by its Rev;
+// removing one removes it alone, the numbers of the others kept; the
+// current one is refused (remote.ErrBusy) and nothing changes; a version
+// or a file gone is remote.ErrNotFound. Without Caps.Versions both calls
+// are remote.ErrNotSupported.
+func testVersions(e *env) {
+	home := e.folder("", "Versions")
+	if !e.caps.Versions {
+		id := e.file(home, "doc.txt", pattern("only", 100))
+		_, err := e.Backend.Versions(e.ctx, id)
+		if !errors.Is(err, remote.ErrNotSupported) {
+			e.t.Errorf("Versions without Caps.Versions: %v, want ErrNotSupported", err)
+		}
+		if err := e.Backend.RemoveVersion(e.ctx, id, e.item(id).Rev); !errors.Is(err, remote.ErrNotSupported) {
+			e.t.Errorf("RemoveVersion without Caps.Versions: %v, want ErrNotSupported", err)
+		}
+		return
+	}
+	data := [][]byte{pattern("v1", 300), pattern("v2", 500), pattern("v3", 700)}
+	var ups []remote.Item
+	for i, d := range data {
+		var exclude []string
+		if i > 0 {
+			exclude = []string{ups[0].ID, ups[0].URL}
+		}
+		before := e.active()
+		it, err := e.upload(home, "doc.txt", d, exclude...)
+		if e.refused(OpUpload, err, before) {
+			return
+		}
+		if i > 0 && it.ID != ups[0].ID {
+			e.t.Fatalf("upload %d onto doc.txt made file %s, want a version of %s", i+1, it.ID, ups[0].ID)
+		}
+		ups = append(ups, it)
+		if i == 1 {
+			// Two uploads of one name: two versions.
+			e.checkVersions("after two uploads", it.ID, ups, data[:2])
+		}
+	}
+	id := ups[0].ID
+	vs := e.checkVersions("after three uploads", id, ups, data)
+	old := remote.FileRef{ID: id, Rev: vs[0].Rev, URL: ups[2].URL}
+	if got := e.readAll(old, len(data[0])); !bytes.Equal(got, data[0]) {
+		e.t.Errorf("the first version read by its Rev: %d other bytes", len(got))
+	}
+	if got, err := e.read(old, 100, 50); err != nil || !bytes.Equal(got, data[0][100:150]) {
+		e.t.Errorf("a range of the first version read by its Rev: %d other bytes, %v", len(got), err)
+	}
+
+	// The first one removed: it alone, the others keep their numbers.
+	if err := e.Backend.RemoveVersion(e.ctx, id, vs[0].Rev); err != nil {
+		e.t.Fatalf("removing the first version: %v", err)
+	}
+	// Where the removed version's bytes go (for good, or a trash) is the
+	// service's business: the file keeps two versions, and lists two.
+	if it := e.item(id); it.Status != Active || it.Versions != 2 || it.Rev != vs[2].Rev {
+		e.t.Errorf("after one version removed, the file is %+v; want active, 2 versions, at %s", it, vs[2].Rev)
+	}
+	for i := 1; i < 3; i++ {
+		if !bytes.Equal(e.content(id, vs[i].Rev), data[i]) {
+			e.t.Errorf("version %d lost its bytes when version 1 was removed", vs[i].Num)
+		}
+	}
+	left, err := e.Backend.Versions(e.ctx, id)
+	if err != nil {
+		e.t.Fatalf("versions after one removed: %v", err)
+	}
+	if len(left) != 2 || left[0].Rev != vs[1].Rev || left[0].Num != vs[1].Num || left[1].Rev != vs[2].Rev || left[1].Num != vs[2].Num || !left[1].Current {
+		e.t.Errorf("versions after the first removed: %+v; want %+v and %+v, numbers kept", left, vs[1], vs[2])
+	}
+
+	// The current one: refused, nothing changed.
+	before := e.active()
+	if err := e.Backend.RemoveVersion(e.ctx, id, vs[2].Rev); !errors.Is(err, remote.ErrBusy) {
+		e.t.Errorf("removing the current version: %v, want ErrBusy", err)
+	}
+	e.unchanged("removing the current version", before)
+	if !bytes.Equal(e.content(id, vs[1].Rev), data[1]) || !bytes.Equal(e.content(id, ""), data[2]) {
+		e.t.Errorf("a refused removal of the current version changed the file's bytes")
+	}
+
+	// Gone: the version, then the file.
+	if err := e.Backend.RemoveVersion(e.ctx, id, vs[0].Rev); !errors.Is(err, remote.ErrNotFound) {
+		e.t.Errorf("removing a version removed already: %v, want ErrNotFound", err)
+	}
+	e.Fake.Remove(id)
+	if _, err := e.Backend.Versions(e.ctx, id); !errors.Is(err, remote.ErrNotFound) {
+		e.t.Errorf("versions of a removed file: %v, want ErrNotFound", err)
+	}
+	if err := e.Backend.RemoveVersion(e.ctx, id, vs[1].Rev); !errors.Is(err, remote.ErrNotFound) {
+		e.t.Errorf("removing a version of a removed file: %v, want ErrNotFound", err)
+	}
+}
+
+// checkVersions lists file id's versions and checks them against the
+// uploads that made them (ups, as answered) and their bytes: one each,
+// in order, numbered upwards from 1 or more, sized, the last alone
+// current, readable by Rev as the service holds them.
+func (e *env) checkVersions(what, id string, ups []remote.Item, data [][]byte) []remote.Version {
+	e.t.Helper()
+	vs, err := e.Backend.Versions(e.ctx, id)
+	if err != nil {
+		e.t.Fatalf("versions %s: %v", what, err)
+	}
+	if len(vs) != len(ups) {
+		e.t.Fatalf("versions %s: %d (%+v), want %d", what, len(vs), vs, len(ups))
+	}
+	for i, v := range vs {
+		switch {
+		case v.Rev != ups[i].Rev:
+			e.t.Errorf("versions %s: #%d is %q, the upload made %q", what, i+1, v.Rev, ups[i].Rev)
+		case v.Num < 1 || (i > 0 && v.Num <= vs[i-1].Num):
+			e.t.Errorf("versions %s: #%d numbered %d after %+v", what, i+1, v.Num, vs[max(i-1, 0)])
+		case v.Size >= 0 && v.Size != int64(len(data[i])):
+			e.t.Errorf("versions %s: #%d of %d bytes, want %d", what, i+1, v.Size, len(data[i]))
+		case v.Current != (i == len(vs)-1):
+			e.t.Errorf("versions %s: #%d current %v", what, i+1, v.Current)
+		case !bytes.Equal(e.content(id, v.Rev), data[i]):
+			e.t.Errorf("versions %s: the service holds other bytes under #%d's Rev", what, i+1)
+		}
+	}
+	if vs[0].Num != 1 {
+		e.t.Errorf("versions %s: the first is numbered %d, want 1", what, vs[0].Num)
+	}
+	return vs
 }

@@ -71,4 +71,12 @@
 //     into a removed folder: remote.ErrNotFound, as an *remote.Error, and
 //     nothing made; a removed folder lists empty or not found; a rename
 //     of a removed file: not found, or not done.
+//   - Versions: three uploads of one name list three versions (two after
+//     the second), the oldest first, each with its Rev, a number from 1
+//     up, its size, the last alone current (Caps.Versions); an old one
+//     reads by FileRef.Rev, whole and in a range; removing one removes
+//     it alone, the others keeping their numbers; removing the current
+//     one is remote.ErrBusy and changes nothing; a version or a file gone
+//     is remote.ErrNotFound. Without Caps.Versions, both calls are
+//     remote.ErrNotSupported.
 package remotetest

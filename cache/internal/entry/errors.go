@@ -13,11 +13,15 @@ import (
 // together with the cause, so that errors.Is finds the kind and the
 // message keeps the API's own words.
 var (
-	ErrNotFound     = errors.New("no such file or folder")
-	ErrPermission   = errors.New("permission denied by the API")
-	ErrInvalid      = errors.New("rejected by the API")
-	ErrTooLarge     = errors.New("file too large")
-	ErrBusy         = errors.New("API rate limit reached")
+	ErrNotFound   = errors.New("no such file or folder")
+	ErrPermission = errors.New("permission denied by the API")
+	ErrInvalid    = errors.New("rejected by the API")
+	ErrTooLarge   = errors.New("file too large")
+	ErrBusy       = errors.New("API rate limit reached")
+	// ErrInUse: the service will not change the item as it is (the
+	// current version of a file, which is the file itself:
+	// remote.ErrBusy).
+	ErrInUse        = errors.New("in use")
 	ErrQuota        = errors.New("daily API quota used up")
 	ErrUnavailable  = errors.New("API unavailable")
 	ErrTimeout      = errors.New("timed out")
@@ -75,6 +79,9 @@ func Translate(err error) error {
 		kind = ErrPermission
 	case errors.Is(err, remote.ErrTooLarge):
 		kind = ErrTooLarge
+	case errors.Is(err, remote.ErrBusy):
+		// Before ErrInvalid: the service may refuse it with a 400.
+		kind = ErrInUse
 	case errors.Is(err, remote.ErrInvalid):
 		kind = ErrInvalid
 	case errors.Is(err, remote.ErrQuotaExhausted):

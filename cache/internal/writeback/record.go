@@ -34,6 +34,25 @@ func (r *Record) InAPI() bool {
 	return r.s.InAPI()
 }
 
+// APICopy is the copy in the API that owns the record's name while its
+// bytes are pending (spool.Record.RemoteID: the file it changes, or its
+// last upload), as an entry of its id, version, url and folder, under
+// the record's key; false when there is none (a file never uploaded). An
+// id no listing has shown yet comes marked unconfirmed.
+func (r *Record) APICopy() (Entry, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := &r.s.File
+	if f.RemoteID == "" {
+		return Entry{}, false
+	}
+	e := Entry{Key: r.key, ID: f.RemoteID, Rev: f.RemoteRev, Name: f.RemoteName, ParentID: r.s.RemoteParent(), Size: -1}
+	e.SetURL(f.RemoteURL)
+	_, claimed := f.Claims[f.RemoteID]
+	e.SetUnconfirmed(claimed)
+	return e, true
+}
+
 // entryLocked is the record as a listing entry.
 func (r *Record) entryLocked() Entry {
 	return Entry{Key: r.key, Name: r.s.File.Name, ParentID: r.s.File.ParentID, Size: -1, Pending: true}

@@ -98,6 +98,10 @@ func (s *Server) route(r *http.Request) (string, func(*http.Request) reply) {
 			return EndpointVersions, s.handleVersions
 		case len(parts) == 3 && parts[1] == "versions" && m == http.MethodGet:
 			return EndpointVersion, s.handleVersion
+		case len(parts) == 3 && parts[1] == "versions" && m == http.MethodDelete:
+			return EndpointDeleteVersion, s.handleDeleteVersion
+		case len(parts) == 4 && parts[1] == "versions" && parts[3] == "restore" && m == http.MethodPut:
+			return EndpointRestoreVersion, s.handleRestoreVersion
 		}
 	}
 	return "", nil
@@ -219,26 +223,24 @@ func readJSON(r *http.Request, v any) bool {
 }
 
 // fileJSON is a file as the API writes it (doc: list, details, upload),
-// at version v. mu held.
+// at version v: an earlier one than the current is of type
+// "file-version", its url names it (ik-obj-version), and every version is
+// named "Version N" by its number (doc get-file-versions.md). mu held.
 func (s *Server) fileJSON(n *node, v *version) map[string]any {
 	fileType := "non-image"
 	if strings.HasPrefix(v.mime, "image/") {
 		fileType = "image"
 	}
 	u := s.Endpoint + n.path()
+	typ := "file"
 	if v != n.current() {
 		u += "?ik-obj-version=" + v.id
-	}
-	num := 1
-	for i := range n.versions {
-		if n.versions[i].id == v.id {
-			num = i + 1
-		}
+		typ = "file-version"
 	}
 	return map[string]any{
-		"type": "file", "fileId": n.id, "name": n.name, "filePath": n.path(), "url": u,
+		"type": typ, "fileId": n.id, "name": n.name, "filePath": n.path(), "url": u,
 		"thumbnail": u, "mime": v.mime, "fileType": fileType, "size": len(v.data),
-		"versionInfo":   map[string]any{"id": v.id, "name": "Version " + strconv.Itoa(num)},
+		"versionInfo":   map[string]any{"id": v.id, "name": "Version " + strconv.Itoa(v.num)},
 		"isPrivateFile": false, "isPublished": true, "tags": nil, "AITags": nil, "customCoordinates": nil,
 		"customMetadata": map[string]any{}, "hasAlpha": false,
 		"createdAt": n.created.Format(timeFormat), "updatedAt": v.at.Format(timeFormat),

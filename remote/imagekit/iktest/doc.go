@@ -28,7 +28,16 @@
 //     effect happens when a poll finds them Completed. A moveFolder of a
 //     folder with nothing in it is 404 NO_FILES_FOLDER (doc [D]).
 //   - A file moved onto a name the destination holds joins that file's
-//     history, its own fileId gone (doc move-file.md).
+//     history, its own fileId gone (doc move-file.md); its versions are
+//     numbered on from that file's (the docs do not say).
+//   - Versions (doc get-file-versions.md, delete-file-version.md,
+//     restore-file-version.md): each named "Version N", N never taken
+//     again; listed with the current one of type "file", the others
+//     "file-version" with ik-obj-version in their url; DELETE of one 204,
+//     of the current one 400 "You cannot delete current version of a
+//     file.", of what it does not hold 404 "The requested asset does not
+//     exist."; PUT .../restore makes an earlier one current, keeping its
+//     id and name, listed last.
 //   - The CDN serves an "optimised" copy (other bytes, "ikopt:" and the
 //     file) unless tr holds orig-true (doc
 //     automatic-image-format-conversion.md: images; the fake does it to

@@ -31,22 +31,26 @@ type Faults struct {
 
 // Endpoints, as CutNext and Calls name them.
 const (
-	EndpointList         = "GET /v1/files"
-	EndpointDetails      = "GET /v1/files/{id}/details"
-	EndpointVersions     = "GET /v1/files/{id}/versions"
-	EndpointVersion      = "GET /v1/files/{id}/versions/{versionId}"
-	EndpointDelete       = "DELETE /v1/files/{id}"
-	EndpointUpload       = "POST /api/v1/files/upload"
-	EndpointRename       = "PUT /v1/files/rename"
-	EndpointMove         = "POST /v1/files/move"
-	EndpointBulkDelete   = "POST /v1/files/batch/deleteByFileIds"
-	EndpointFolder       = "POST /v1/folder"
-	EndpointFolderDelete = "DELETE /v1/folder"
-	EndpointMoveFolder   = "/v1/bulkJobs/moveFolder"
-	EndpointRenameFolder = "/v1/bulkJobs/renameFolder"
-	EndpointCopyFolder   = "/v1/bulkJobs/copyFolder"
-	EndpointJob          = "GET /v1/bulkJobs/{jobId}"
-	EndpointCDN          = "GET cdn"
+	EndpointList     = "GET /v1/files"
+	EndpointDetails  = "GET /v1/files/{id}/details"
+	EndpointVersions = "GET /v1/files/{id}/versions"
+	EndpointVersion  = "GET /v1/files/{id}/versions/{versionId}"
+	// EndpointDeleteVersion, EndpointRestoreVersion: one version of a
+	// file deleted, or made the current one again.
+	EndpointDeleteVersion  = "DELETE /v1/files/{id}/versions/{versionId}"
+	EndpointRestoreVersion = "PUT /v1/files/{id}/versions/{versionId}/restore"
+	EndpointDelete         = "DELETE /v1/files/{id}"
+	EndpointUpload         = "POST /api/v1/files/upload"
+	EndpointRename         = "PUT /v1/files/rename"
+	EndpointMove           = "POST /v1/files/move"
+	EndpointBulkDelete     = "POST /v1/files/batch/deleteByFileIds"
+	EndpointFolder         = "POST /v1/folder"
+	EndpointFolderDelete   = "DELETE /v1/folder"
+	EndpointMoveFolder     = "/v1/bulkJobs/moveFolder"
+	EndpointRenameFolder   = "/v1/bulkJobs/renameFolder"
+	EndpointCopyFolder     = "/v1/bulkJobs/copyFolder"
+	EndpointJob            = "GET /v1/bulkJobs/{jobId}"
+	EndpointCDN            = "GET cdn"
 	// CDNWithCredentials counts the CDN requests that carried an
 	// Authorization header: the private key must never go there.
 	CDNWithCredentials = "cdn with credentials"

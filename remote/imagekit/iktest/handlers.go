@@ -176,6 +176,63 @@ func (s *Server) handleVersion(r *http.Request) reply {
 	return fail(http.StatusNotFound, "The requested file version does not exist.", "")
 }
 
+// assetMissing is the 404 of the calls on one version (doc
+// delete-file-version.md, get-file-versions.md).
+var assetMissing = fail(http.StatusNotFound, "The requested asset does not exist.", "")
+
+// versionAt is the index of version id among n's; -1 when n has none of
+// that id. mu held.
+func versionAt(n *node, id string) int {
+	return slices.IndexFunc(n.versions, func(v version) bool { return v.id == id })
+}
+
+// handleDeleteVersion: DELETE /v1/files/{id}/versions/{versionId} (doc
+// delete-file-version.md): 204 with no body, the version gone for good;
+// the current version 400 "You cannot delete current version of a
+// file."; a file or a version it does not hold 404. The CDN keeps what it
+// served of it until a purge (cdn-stale), as for a file deleted.
+func (s *Server) handleDeleteVersion(r *http.Request) reply {
+	n := s.fileByID(segment(r, 0))
+	if n == nil {
+		return assetMissing
+	}
+	i := versionAt(n, segment(r, 2))
+	switch {
+	case i < 0:
+		return assetMissing
+	case i == len(n.versions)-1:
+		return fail(http.StatusBadRequest, "You cannot delete current version of a file.", "")
+	}
+	n.versions = slices.Delete(n.versions, i, i+1)
+	s.changed(n.path())
+	return reply{http.StatusNoContent, nil}
+}
+
+// handleRestoreVersion: PUT /v1/files/{id}/versions/{versionId}/restore
+// (doc restore-file-version.md): the version becomes the current one,
+// keeping its id and its name ("Version 2" stays "Version 2", as the
+// documented answer shows), and the answer is the file at it; 404 for a
+// file, or a version, it does not hold. The docs do not say where the
+// restored version then stands among the others: the fake lists it last,
+// as the current one.
+func (s *Server) handleRestoreVersion(r *http.Request) reply {
+	n := s.fileByID(segment(r, 0))
+	if n == nil {
+		return fileMissing
+	}
+	i := versionAt(n, segment(r, 2))
+	if i < 0 {
+		return fail(http.StatusNotFound, "The requested file version does not exist.", "")
+	}
+	if i != len(n.versions)-1 {
+		v := n.versions[i]
+		n.versions = append(slices.Delete(n.versions, i, i+1), v)
+		n.updated = s.now()
+		s.changed(n.path())
+	}
+	return reply{http.StatusOK, s.fileJSON(n, n.current())}
+}
+
 // handleDelete: DELETE /v1/files/{id}: for good, every version.
 func (s *Server) handleDelete(r *http.Request) reply {
 	n := s.fileByID(segment(r, 0))
@@ -264,7 +321,12 @@ func (s *Server) handleMove(r *http.Request) reply {
 		// fileId is gone.
 		s.changed(n.path())
 		s.changed(other.path())
-		other.versions = append(other.versions, n.versions...)
+		// Numbered on from the file's own (the docs do not say).
+		for _, v := range n.versions {
+			other.nums++
+			v.num = other.nums
+			other.versions = append(other.versions, v)
+		}
 		if len(other.versions) > s.opts.MaxVersions {
 			other.versions = other.versions[len(other.versions)-s.opts.MaxVersions:]
 		}

@@ -92,10 +92,12 @@ type node struct {
 	updated     time.Time
 	seq         uint64
 	versions    []version // files: the current one last
+	nums        int       // files: versions numbered so far
 }
 
 type version struct {
 	id   string
+	num  int // "Version <num>": 1 for the first, never taken again
 	data []byte
 	mime string
 	at   time.Time
@@ -265,7 +267,8 @@ func (s *Server) add(n *node) *node {
 
 // addVersion makes data n's current version. mu held.
 func (s *Server) addVersion(n *node, data []byte, mime string) {
-	v := version{id: s.newID(), data: data, mime: mime, at: s.now()}
+	n.nums++
+	v := version{id: s.newID(), num: n.nums, data: data, mime: mime, at: s.now()}
 	n.versions = append(n.versions, v)
 	n.updated = v.at
 	s.changed(n.path())

@@ -225,3 +225,101 @@ func TestRateLimitedCounted(t *testing.T) {
 		t.Errorf("a Fault429: counted %d, want 1", n)
 	}
 }
+
+// TestVersions: a file's versions are listed with their numbers ("Version
+// N", the earlier ones of type file-version and read by ik-obj-version);
+// DELETE of one removes it alone and its number is never taken again;
+// the current one is 400 with the documented message; a restore makes an
+// earlier one current, keeping its id and name; what a file or a version
+// does not hold is 404 (doc delete-file-version.md,
+// restore-file-version.md, get-file-versions.md).
+func TestVersions(t *testing.T) {
+	s := newServer(t, iktest.Options{})
+	for i := range 3 {
+		if st, _ := upload(t, s, map[string]string{"fileName": "v.txt", "useUniqueFileName": "false"}, []byte{'a' + byte(i)}); st != 200 {
+			t.Fatalf("upload %d: %d", i+1, st)
+		}
+	}
+	it, _ := s.ByPath("/v.txt")
+	type listed struct {
+		Type        string `json:"type"`
+		URL         string `json:"url"`
+		VersionInfo struct {
+			ID, Name string
+		} `json:"versionInfo"`
+	}
+	versions := func() []listed {
+		t.Helper()
+		var out []listed
+		if st := do(t, s, http.MethodGet, "/v1/files/"+it.ID+"/versions", "", nil, &out); st != 200 {
+			t.Fatalf("GET versions: %d", st)
+		}
+		return out
+	}
+	names := func(vs []listed) string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.Type+" "+v.VersionInfo.Name)
+		}
+		return strings.Join(out, ", ")
+	}
+	vs := versions()
+	if got := names(vs); got != "file-version Version 1, file-version Version 2, file Version 3" {
+		t.Fatalf("versions: %s", got)
+	}
+	if !strings.Contains(vs[0].URL, "ik-obj-version="+vs[0].VersionInfo.ID) {
+		t.Errorf("an earlier version's url %s does not name it", vs[0].URL)
+	}
+	del := func(id, rev string) (int, map[string]any) {
+		t.Helper()
+		var out map[string]any
+		st := do(t, s, http.MethodDelete, "/v1/files/"+id+"/versions/"+rev, "", nil, &out)
+		return st, out
+	}
+	if st, body := del(it.ID, vs[2].VersionInfo.ID); st != 400 || body["message"] != "You cannot delete current version of a file." {
+		t.Errorf("DELETE of the current version: %d %v", st, body)
+	}
+	if st, _ := del(it.ID, vs[0].VersionInfo.ID); st != 204 {
+		t.Fatalf("DELETE of version 1: %d", st)
+	}
+	if got := names(versions()); got != "file-version Version 2, file Version 3" {
+		t.Errorf("after version 1 deleted: %s", got)
+	}
+	if _, ok := s.Content(it.ID, vs[0].VersionInfo.ID); ok {
+		t.Errorf("the fake still holds version 1's bytes")
+	}
+	if st, body := del(it.ID, vs[0].VersionInfo.ID); st != 404 || body["message"] != "The requested asset does not exist." {
+		t.Errorf("DELETE of a version deleted: %d %v", st, body)
+	}
+	if st, _ := del("0123456789abcdef01234567", vs[1].VersionInfo.ID); st != 404 {
+		t.Errorf("DELETE of a version of no file: %d", st)
+	}
+	upload(t, s, map[string]string{"fileName": "v.txt", "useUniqueFileName": "false"}, []byte("d"))
+	if got := names(versions()); got != "file-version Version 2, file-version Version 3, file Version 4" {
+		t.Errorf("an upload after version 1 deleted: %s; its number is never taken again", got)
+	}
+
+	// Restore version 2: current again, as "Version 2"; version 4 can go.
+	var restored listed
+	if st := do(t, s, http.MethodPut, "/v1/files/"+it.ID+"/versions/"+vs[1].VersionInfo.ID+"/restore", "", nil, &restored); st != 200 ||
+		restored.VersionInfo.ID != vs[1].VersionInfo.ID || restored.VersionInfo.Name != "Version 2" || restored.Type != "file" {
+		t.Fatalf("restore of version 2: %d %+v", st, restored)
+	}
+	if b, _ := s.Content(it.ID, ""); string(b) != "b" {
+		t.Errorf("after the restore the file reads %q, want version 2's", b)
+	}
+	after := versions()
+	if got := names(after); got != "file-version Version 3, file-version Version 4, file Version 2" {
+		t.Fatalf("after the restore: %s; want version 2 current, listed last", got)
+	}
+	four := after[1].VersionInfo
+	if st, _ := del(it.ID, four.ID); st != 204 {
+		t.Errorf("DELETE of version 4, no longer current: %d", st)
+	}
+	if st, _ := del(it.ID, vs[1].VersionInfo.ID); st != 400 {
+		t.Errorf("DELETE of version 2, restored as the current one: %d", st)
+	}
+	if st := do(t, s, http.MethodPut, "/v1/files/"+it.ID+"/versions/"+four.ID+"/restore", "", nil, nil); st != 404 {
+		t.Errorf("restore of a version deleted: %d", st)
+	}
+}
