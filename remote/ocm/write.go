@@ -1,0 +1,312 @@
+package ocm
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+)
+
+// maxAttempts is how often an upload or a folder's creation whose
+// answer was lost, and that a look proved did not land, is sent in all.
+const maxAttempts = 4
+
+// Upload sends a file. The name is looked up first (filterName,
+// compared ignoring case): a file holding it gets the bytes as its next
+// version, by POST files/{id}/data, its id and name kept; a free name a
+// new file, by POST files/data. A folder of the name, or another file
+// than up.Into holding it in another case, is remote.ErrExists: the
+// service would make a version of the wrong file. Every answer is
+// checked: a new file answered under another name (name(2), where the
+// service turns a clash into a copy: upload-dup-suffix), or a version of
+// another file than the one looked up, is undone (removed) and the
+// upload fails with remote.ErrExists, never shown under a wrong name. A
+// lost answer is looked into before the bytes go again (lostUpload).
+func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, error) {
+	if err := ValidName(up.Name, false); err != nil {
+		return remote.Item{}, err
+	}
+	if b.maxSize > 0 && up.Size > b.maxSize {
+		return remote.Item{}, fmt.Errorf("ocm: upload of %s: %d bytes: %w: the instance takes at most %d", up.Name, up.Size, remote.ErrTooLarge, b.maxSize)
+	}
+	parent := b.folderID(up.ParentID)
+	start := b.clk.Now()
+	for attempt := 0; ; attempt++ {
+		holder, held, err := b.lookup(ctx, parent, up.Name)
+		if err != nil {
+			return remote.Item{}, err
+		}
+		if held && (holder.folder() || (holder.Name != up.Name && holder.ID != up.Into)) {
+			return remote.Item{}, fmt.Errorf("ocm: upload of %s: %w: %s %q holds the name", up.Name, remote.ErrExists, holder.Type, holder.Name)
+		}
+		var into *wireItem
+		if held {
+			into = &holder
+		}
+		it, err := b.uploadOnce(ctx, up, parent, into)
+		if !errors.Is(err, remote.ErrAmbiguous) || attempt >= maxAttempts-1 {
+			return it, err
+		}
+		found, landed, again := b.lostUpload(ctx, up, parent, into, start)
+		switch {
+		case landed:
+			return found, nil
+		case !again:
+			return remote.Item{}, err
+		}
+		b.api.CountRetry(http.MethodPost, "/files/data")
+		b.log.Debug("ocm: an upload did not land; sending it again", "name", up.Name, "err", err)
+		if werr := remote.Sleep(ctx, b.clk, remote.Backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+			return remote.Item{}, err
+		}
+	}
+}
+
+// uploadOnce sends the upload once: a version of into, or a new file in
+// folder parent.
+func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, parent string, into *wireItem) (remote.Item, error) {
+	endpoint, path, name := "/files/data", "/files/data", up.Name
+	var params []byte
+	if into != nil {
+		endpoint, path, name = "/files/{id}/data", filePath(into.ID)+"/data", into.Name
+	} else {
+		params, _ = json.Marshal(map[string]string{"parentID": parent})
+	}
+	head, tail, boundary := uploadForm(params, name, cmp.Or(up.ContentType, remote.TypeByName(up.Name)))
+	call := remote.Call{Method: http.MethodPost, Endpoint: endpoint, Path: path,
+		Body: func() (io.Reader, string, error) {
+			rc, err := up.Open()
+			if err != nil {
+				return nil, "", err
+			}
+			return &formBody{Reader: io.MultiReader(bytes.NewReader(head), up.Progress.Attempt(rc), bytes.NewReader(tail)), c: rc},
+				"multipart/form-data; boundary=" + boundary, nil
+		}}
+	if up.Size >= 0 {
+		call.Length = int64(len(head)) + up.Size + int64(len(tail))
+	}
+	body, err := b.do(ctx, call)
+	if err != nil {
+		return remote.Item{}, err
+	}
+	var w wireItem
+	if err := json.Unmarshal(body, &w); err != nil || !validID(w.ID) || !validListedName(w.Name) || !w.Version.set || w.Version.n < 1 {
+		return remote.Item{}, fmt.Errorf("POST %s: %s: the answer names no file", endpoint, up.Name)
+	}
+	w.Type = remote.TypeFile
+	switch {
+	case into != nil && (w.ID != into.ID || w.Name != into.Name || w.Version.n <= into.Version.n):
+		return remote.Item{}, b.undoUpload(ctx, w, into, endpoint, fmt.Sprintf("asked for a version of %s (%q, version %d), the service answered %s (%q, version %d)",
+			into.ID, into.Name, into.Version.n, w.ID, clean(w.Name, 256), w.Version.n))
+	case into == nil && w.Name != up.Name:
+		return remote.Item{}, b.undoUpload(ctx, w, nil, endpoint, fmt.Sprintf("stored as %q", clean(w.Name, 256)))
+	case w.ParentID != "" && !b.sameFolder(w.ParentID, parent):
+		return remote.Item{}, fmt.Errorf("POST %s: %s: the service put it in folder %s, not %s", endpoint, up.Name, clean(w.ParentID, 64), parent)
+	}
+	it := b.item(w, up.ParentID)
+	if up.Size >= 0 && it.Size != up.Size {
+		return remote.Item{}, fmt.Errorf("POST %s: %s: %d bytes sent, the service holds %d", endpoint, up.Name, up.Size, it.Size)
+	}
+	return it, nil
+}
+
+// undoUpload removes what an upload made that is not what was asked:
+// a new file under another name (the whole file), or a version of
+// another file than into (that version), and is the upload's error,
+// remote.ErrExists.
+func (b *Backend) undoUpload(ctx context.Context, w wireItem, into *wireItem, endpoint, what string) error {
+	err := fmt.Errorf("POST %s: %w: %s", endpoint, remote.ErrExists, what)
+	var uerr error
+	switch {
+	case w.Version.n > 1 && (into == nil || w.ID != into.ID):
+		// A version of a file that held the name in another case.
+		uerr = b.RemoveVersion(ctx, w.ID, revOf(w.Version.n))
+	case into != nil && w.ID == into.ID:
+		uerr = nil // the version landed on the file asked for, under a changed name: nothing to undo but the name
+		if w.Name != into.Name {
+			_, uerr = b.putName(ctx, w, into.Name)
+		}
+	default:
+		uerr = b.removeFile(ctx, w.ID)
+	}
+	if uerr != nil {
+		b.log.Error("ocm: an upload the service stored otherwise than asked could not be undone", "id", w.ID, "name", clean(w.Name, 256), "err", uerr)
+		return fmt.Errorf("%w; undoing it failed, %s (id %s) is left: %w", err, clean(w.Name, 256), w.ID, uerr)
+	}
+	return err
+}
+
+// lostUpload looks at what an upload sent at start whose answer was lost
+// did, by its name: the file it landed as (landed), or proof that it did
+// not land (again): into as it was, or, for a new file, no file of the
+// name. Neither: nobody can tell.
+func (b *Backend) lostUpload(ctx context.Context, up remote.Upload, parent string, into *wireItem, start time.Time) (it remote.Item, landed, again bool) {
+	w, ok, err := b.lookup(ctx, parent, up.Name)
+	switch {
+	case err != nil:
+		return remote.Item{}, false, false
+	case !ok:
+		return remote.Item{}, false, into == nil
+	case into != nil && w.ID == into.ID && w.Version.n == into.Version.n:
+		return remote.Item{}, false, true
+	}
+	a := remote.Attempt{ParentID: up.ParentID, Name: up.Name, Size: up.Size, At: start, Exclude: up.Exclude}
+	if into != nil {
+		a.Into, a.BaseRev = into.ID, revOf(into.Version.n)
+	}
+	found, ok := b.landedAs(b.item(w, up.ParentID), a)
+	return found, ok, false
+}
+
+// uploadForm is the multipart form around a file's bytes: the
+// jsonInputParameters field (when params is set), then the primaryFile
+// part's header (head), and the closing boundary (tail).
+func uploadForm(params []byte, name, ctype string) (head, tail []byte, boundary string) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if params != nil {
+		mw.WriteField("jsonInputParameters", string(params))
+	}
+	h := textproto.MIMEHeader{}
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	h.Set("Content-Disposition", `form-data; name="primaryFile"; filename="`+esc.Replace(name)+`"`)
+	h.Set("Content-Type", ctype)
+	mw.CreatePart(h)
+	head = bytes.Clone(buf.Bytes())
+	buf.Reset()
+	mw.Close()
+	return head, bytes.Clone(buf.Bytes()), mw.Boundary()
+}
+
+// formBody is an upload's body; closing it closes the file.
+type formBody struct {
+	io.Reader
+	c io.Closer
+}
+
+func (f *formBody) Close() error { return f.c.Close() }
+
+// skew is the margin FindLanded allows between this machine's clock and
+// the service's.
+const skew = 2 * time.Minute
+
+// FindLanded looks for an upload whose answer was lost by its name in
+// its folder: the file there now, of the size sent, is the upload when
+// it is a.Into at a version after a.BaseRev, or another file (not
+// excluded, under the exact name) changed since the upload was sent.
+func (b *Backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item, bool, error) {
+	w, ok, err := b.lookup(ctx, b.folderID(a.ParentID), a.Name)
+	if err != nil || !ok || w.folder() {
+		return remote.Item{}, false, err
+	}
+	it, ok := b.landedAs(b.item(w, a.ParentID), a)
+	return it, ok, nil
+}
+
+// landedAs reports whether it, the file a's name holds now, is the
+// upload a.
+func (b *Backend) landedAs(it remote.Item, a remote.Attempt) (remote.Item, bool) {
+	rev, _ := parseRev(it.Rev)
+	base, _ := parseRev(a.BaseRev)
+	switch {
+	case a.Size >= 0 && it.Size != a.Size:
+		return remote.Item{}, false
+	case a.Into != "" && it.ID == a.Into:
+		return it, rev > base // at BaseRev (or before): the file as it was
+	case it.Name != a.Name || slices.Contains(a.Exclude, it.ID):
+		return remote.Item{}, false
+	case !a.At.IsZero() && !it.UpdatedAt.IsZero() && it.UpdatedAt.Before(b.api.ServerTime(a.At).Add(-skew)):
+		return remote.Item{}, false
+	}
+	return it, true
+}
+
+// Confirm is the file as the API has it: an upload's answer carries the
+// id its listings use, so this is never needed.
+func (b *Backend) Confirm(ctx context.Context, it remote.Item, _ []remote.Item, _ []string) (remote.Item, error) {
+	w, err := b.fileInfo(ctx, it.ID, "")
+	if err != nil {
+		return remote.Item{}, fmt.Errorf("%w: %s: %w", remote.ErrUnconfirmed, it.Name, err)
+	}
+	return b.item(w, it.ParentID), nil
+}
+
+// PickCreated finds the item by its id, as Confirm does.
+func (b *Backend) PickCreated(all []remote.Item, it remote.Item, _ []remote.Item, _ []string) (remote.Item, error) {
+	for _, x := range all {
+		if x.ID == it.ID {
+			return x, nil
+		}
+	}
+	return remote.Item{}, fmt.Errorf("%w: %s (id %s) is not listed", remote.ErrUnconfirmed, it.Name, it.ID)
+}
+
+// CreateFolder makes folder name in parentID: POST folders/{parent}
+// {"name", "description"}, after a look that the name (ignoring case) is
+// free (else remote.ErrExists: the service would answer name(2)). An
+// answer under another name (a clash the look did not see) is undone
+// (the folder removed) and remote.ErrExists. A lost answer is looked
+// into: a folder of the name is the one made; none, the creation is sent
+// again.
+func (b *Backend) CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error) {
+	if err := ValidName(name, true); err != nil {
+		return remote.Item{}, err
+	}
+	parent := b.folderID(parentID)
+	if w, ok, err := b.lookup(ctx, parent, name); err != nil {
+		return remote.Item{}, err
+	} else if ok {
+		return remote.Item{}, fmt.Errorf("ocm: folder %s: %w: %s %q holds the name", name, remote.ErrExists, w.Type, w.Name)
+	}
+	for attempt := 0; ; attempt++ {
+		body, err := b.do(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/folders/{id}", Path: folderPath(parent),
+			Body: jsonBody(map[string]string{"name": name, "description": ""})})
+		if errors.Is(err, remote.ErrAmbiguous) && attempt < maxAttempts-1 {
+			w, ok, lerr := b.lookup(ctx, parent, name)
+			switch {
+			case lerr != nil:
+				return remote.Item{}, err
+			case ok && w.folder() && w.Name == name:
+				return b.item(w, parentID), nil
+			case ok:
+				return remote.Item{}, err
+			}
+			b.api.CountRetry(http.MethodPost, "/folders/{id}")
+			if werr := remote.Sleep(ctx, b.clk, remote.Backoff(attempt, 250*time.Millisecond, 5*time.Second)); werr != nil {
+				return remote.Item{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return remote.Item{}, err
+		}
+		var w wireItem
+		if err := json.Unmarshal(body, &w); err != nil || !validID(w.ID) || !validListedName(w.Name) || (w.Type != "" && !w.folder()) {
+			return remote.Item{}, fmt.Errorf("POST /folders/{id}: %s: the answer names no folder", name)
+		}
+		w.Type = remote.TypeFolder
+		if w.Name != name {
+			err := fmt.Errorf("POST /folders/{id}: %w: folder %s was made as %q", remote.ErrExists, name, clean(w.Name, 256))
+			if rerr := b.removeFolder(ctx, w.ID); rerr != nil {
+				b.log.Error("ocm: a folder the service made under another name could not be removed", "id", w.ID, "name", clean(w.Name, 256), "err", rerr)
+				return remote.Item{}, fmt.Errorf("%w; removing it failed, it is left: %w", err, rerr)
+			}
+			return remote.Item{}, err
+		}
+		if w.ParentID != "" && !b.sameFolder(w.ParentID, parent) {
+			return remote.Item{}, fmt.Errorf("POST /folders/{id}: folder %s was made in folder %s, not %s", name, clean(w.ParentID, 64), parent)
+		}
+		return b.item(w, parentID), nil
+	}
+}
