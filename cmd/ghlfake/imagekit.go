@@ -20,8 +20,8 @@ import (
 // host and the CDN on one address; the private key from
 // $IKFAKE_PRIVATE_KEY or --key-file, never the command line.
 
-// serviceOf reads --service from args: "highlevel" (the default) or
-// "imagekit", and the args less it.
+// serviceOf reads --service from args: "highlevel" (the default),
+// "imagekit" or "ocm", and the args less it.
 func serviceOf(args []string) (string, []string, error) {
 	service := "highlevel"
 	var rest []string
@@ -38,7 +38,7 @@ func serviceOf(args []string) (string, []string, error) {
 		}
 		if !hasVal {
 			if i+1 >= len(args) {
-				return "", nil, errors.New("--service needs a value: highlevel or imagekit")
+				return "", nil, errors.New("--service needs a value: highlevel, imagekit or ocm")
 			}
 			i++
 			val = args[i]
@@ -46,10 +46,10 @@ func serviceOf(args []string) (string, []string, error) {
 		service = val
 	}
 	switch service {
-	case "highlevel", "ghl", "imagekit":
+	case "highlevel", "ghl", "imagekit", "ocm":
 		return service, rest, nil
 	}
-	return "", nil, fmt.Errorf("--service %q: highlevel or imagekit", service)
+	return "", nil, fmt.Errorf("--service %q: highlevel, imagekit or ocm", service)
 }
 
 // ikConfig is what the command line asks of the ImageKit fake.
