@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -235,6 +236,17 @@ func (c *Core) readOnce(ctx context.Context, src *readSource, bufs [][]byte, siz
 			return 0, &StaleError{URL: RedactURL(fileURL), Want: want, Got: total}
 		}
 	case http.StatusOK:
+		if src.api != nil && c.hooks.AnswerError != nil && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+			// A whole answer in JSON from the API host: the file, or
+			// a failure the service wrote into a 200 (Hooks.AnswerError).
+			head, _ := io.ReadAll(io.LimitReader(body, maxPeek+1))
+			if len(head) <= maxPeek {
+				if e := c.hooks.AnswerError(http.MethodGet, src.api.Endpoint, resp, head); e != nil {
+					return 0, e
+				}
+			}
+			body = io.MultiReader(bytes.NewReader(head), body)
+		}
 		if want >= 0 && resp.ContentLength >= 0 && resp.ContentLength != want {
 			return 0, &StaleError{URL: RedactURL(fileURL), Want: want, Got: resp.ContentLength}
 		}
@@ -276,6 +288,10 @@ func (c *Core) readOnce(ctx context.Context, src *readSource, bufs [][]byte, siz
 	}
 	return n, nil
 }
+
+// maxPeek bounds the JSON answer a ranged read from the API host reads
+// for a failure written into a 200.
+const maxPeek = 64 << 10
 
 // skipped is how much of a 200 answer's declared length lies before off.
 func skipped(resp *http.Response, off int64) int64 {

@@ -23,7 +23,6 @@ type errorBody struct {
 
 // Error codes of the doc (Error-Messages.html) and seed 004.
 const (
-	codeGeneral     = -1  // general failure
 	codeNotFound    = -16 // no folder or file of that name or id (404)
 	codeExists      = -17 // the name is taken in the target folder
 	codeAccessCode  = -18 // the link's access code is missing (seed 004)
@@ -49,29 +48,31 @@ func errorCode(raw json.RawMessage) (int, bool) {
 }
 
 // statusOf is the HTTP status a failure is handled as: the answer's,
-// unless that says nothing more than "failed" (a 2xx under errorCode, a
-// bare 400 or 500) and the errorCode or errorKey says what.
+// unless that says no more than "failed" (a 2xx under errorCode, a bare
+// 400 or 500; a 403 for what is not a privilege) and the errorCode or
+// errorKey says what. A reservation by another user is a 423
+// (remote.ErrBusy); a link's missing access code a 401, so that the
+// code is read again (Config.AccessCodeSource). A failure of no known
+// code inside a 2xx is a 400: what the service refused for an unknown
+// reason is never sent again.
 func statusOf(status, code int, key string) int {
 	generic := status/100 == 2 || status == http.StatusBadRequest || status == http.StatusInternalServerError
-	if !generic {
-		return status
-	}
 	k := strings.ToLower(key)
 	switch {
+	case (generic || status == http.StatusForbidden) && strings.Contains(k, "reserved"):
+		return http.StatusLocked
+	case (generic || status == http.StatusForbidden) && code == codeAccessCode:
+		return http.StatusUnauthorized
+	case !generic:
+		return status
 	case code == codeNotFound:
 		return http.StatusNotFound
 	case code == codeExists:
 		return http.StatusConflict
-	case code == codeAccessCode:
-		return http.StatusUnauthorized
 	case code == codePrivilege, code == codeLinkInvalid:
 		return http.StatusForbidden
-	case strings.Contains(k, "reserv") || strings.Contains(k, "checkedout") || strings.Contains(k, "locked"):
-		return http.StatusLocked
 	case status/100 != 2:
 		return status
-	case code == codeGeneral:
-		return http.StatusInternalServerError
 	}
 	return http.StatusBadRequest
 }

@@ -34,7 +34,15 @@ func (w wireItem) folder() bool { return w.Type == remote.TypeFolder }
 // page is a listing's answer.
 type page struct {
 	HasMore flag       `json:"hasMore"`
+	Total   num        `json:"totalResults"`
 	Items   []wireItem `json:"items"`
+}
+
+// more reports whether items follow the page at offset: hasMore "1", or
+// a totalResults past it (hasmore-zero: what hasMore means in practice
+// is unverified).
+func (p page) more(offset int) bool {
+	return p.HasMore.v || p.Total.set && int64(offset+len(p.Items)) < p.Total.n
 }
 
 // pageOverlap is how many items of a page the next one asks for again:
@@ -103,11 +111,11 @@ func (b *Backend) listOnce(ctx context.Context, id, label string, add func(wireI
 			}
 			add(w)
 		}
-		if !p.HasMore.v {
+		if !p.more(offset) {
 			return true, nil
 		}
-		if n <= len(anchors) || n == 0 {
-			return false, fmt.Errorf("GET /folders/{id}/items: listing %s: hasMore is \"1\" after a page of nothing new", label)
+		if n <= len(anchors) {
+			return false, fmt.Errorf("GET /folders/{id}/items: listing %s: more items announced after a page of nothing new", label)
 		}
 		overlap := min(pageOverlap, n/2)
 		anchors = ids(p.Items[n-overlap:])
@@ -305,23 +313,22 @@ func (b *Backend) lookup(ctx context.Context, id, name string) (wireItem, bool, 
 				found = append(found, w)
 			}
 		}
-		if !p.HasMore.v || len(p.Items) == 0 {
+		if !p.more(offset) || len(p.Items) == 0 {
 			break
 		}
 		offset += len(p.Items)
 	}
-	// The exact name first, should the service hold two in another case.
-	slices.SortStableFunc(found, func(x, y wireItem) int {
-		if (x.Name == name) == (y.Name == name) {
-			return 0
-		}
-		if x.Name == name {
-			return -1
-		}
-		return 1
-	})
-	if len(found) == 0 {
-		return wireItem{}, false, nil
+	return pickName(found, name, nil)
+}
+
+// pickName is the item of found named name, else the first; ok false
+// when there is none, or err is set.
+func pickName(found []wireItem, name string, err error) (wireItem, bool, error) {
+	if err != nil || len(found) == 0 {
+		return wireItem{}, false, err
+	}
+	if i := slices.IndexFunc(found, func(w wireItem) bool { return w.Name == name }); i >= 0 {
+		return found[i], true, nil
 	}
 	return found[0], true, nil
 }

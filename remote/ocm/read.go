@@ -157,9 +157,7 @@ func (b *Backend) RemoveVersion(ctx context.Context, id, rev string) error {
 	case before[i].Current:
 		return fmt.Errorf("ocm: version %d of %s: %w: it is the file's current version (remove the file instead)", n, id, remote.ErrBusy)
 	}
-	_, err = b.do(ctx, remote.Call{Method: http.MethodDelete, Endpoint: "/files/{id}", Path: filePath(id),
-		Query: url.Values{"version": {rev}}, Body: jsonBody(map[string]string{"version": rev}), Idempotent: true})
-	if err != nil {
+	if err := b.deleteVersion(ctx, id, n); err != nil {
 		return err
 	}
 	after, err := b.Versions(ctx, id)
@@ -184,6 +182,15 @@ func (b *Backend) RemoveVersion(ctx context.Context, id, rev string) error {
 		return fmt.Errorf("ocm: removing version %d of %s: the service answered success and still lists it", n, id)
 	}
 	return nil
+}
+
+// deleteVersion is DELETE files/{id} of version n, the version in the
+// query and in the body (RemoveVersion).
+func (b *Backend) deleteVersion(ctx context.Context, id string, n int64) error {
+	rev := revOf(n)
+	_, err := b.do(ctx, remote.Call{Method: http.MethodDelete, Endpoint: "/files/{id}", Path: filePath(id),
+		Query: url.Values{"version": {rev}}, Body: jsonBody(map[string]string{"version": rev}), Idempotent: true})
+	return err
 }
 
 func (b *Backend) removedMore(id string, n int64, what string) error {

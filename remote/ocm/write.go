@@ -22,17 +22,18 @@ import (
 // answer was lost, and that a look proved did not land, is sent in all.
 const maxAttempts = 4
 
-// Upload sends a file. The name is looked up first (filterName,
-// compared ignoring case): a file holding it gets the bytes as its next
-// version, by POST files/{id}/data, its id and name kept; a free name a
-// new file, by POST files/data. A folder of the name, or another file
-// than up.Into holding it in another case, is remote.ErrExists: the
-// service would make a version of the wrong file. Every answer is
-// checked: a new file answered under another name (name(2), where the
-// service turns a clash into a copy: upload-dup-suffix), or a version of
-// another file than the one looked up, is undone (removed) and the
-// upload fails with remote.ErrExists, never shown under a wrong name. A
-// lost answer is looked into before the bytes go again (lostUpload).
+// Upload sends a file. The file holding the name (ignoring case) is
+// looked for first (holder): it gets the bytes as its next version, by
+// POST files/{id}/data, its id and name kept; a free name a new file, by
+// POST files/data. A folder of the name is remote.ErrExists. Every
+// answer is checked, never shown under a wrong name: a new file answered
+// under another name than sent (name(2): a file of the name in another
+// case, which the exact look-up does not see, and a service that turns a
+// clash into a copy, upload-dup-suffix) is removed, the file holding the
+// name found by a listing of the folder, and the bytes sent again as its
+// version; a version of another file than the one looked up is undone
+// (undoUpload) and remote.ErrExists. A lost answer is looked into before
+// the bytes go again (lostUpload).
 func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, error) {
 	if err := ValidName(up.Name, false); err != nil {
 		return remote.Item{}, err
@@ -41,20 +42,24 @@ func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, er
 		return remote.Item{}, fmt.Errorf("ocm: upload of %s: %d bytes: %w: the instance takes at most %d", up.Name, up.Size, remote.ErrTooLarge, b.maxSize)
 	}
 	parent := b.folderID(up.ParentID)
-	start := b.clk.Now()
+	into, err := b.holder(ctx, parent, up)
+	if err != nil {
+		return remote.Item{}, err
+	}
+	start, listed := b.clk.Now(), false
 	for attempt := 0; ; attempt++ {
-		holder, held, err := b.lookup(ctx, parent, up.Name)
-		if err != nil {
-			return remote.Item{}, err
-		}
-		if held && (holder.folder() || (holder.Name != up.Name && holder.ID != up.Into)) {
-			return remote.Item{}, fmt.Errorf("ocm: upload of %s: %w: %s %q holds the name", up.Name, remote.ErrExists, holder.Type, holder.Name)
-		}
-		var into *wireItem
-		if held {
-			into = &holder
-		}
 		it, err := b.uploadOnce(ctx, up, parent, into)
+		if errors.Is(err, errRenamed) && !listed {
+			// The service saw a file of the name that the look-up did
+			// not: the folder's listing finds it.
+			listed = true
+			w, ok, lerr := b.findFold(ctx, parent, up.Name)
+			if lerr != nil || !ok || w.folder() {
+				return remote.Item{}, cmp.Or(lerr, err)
+			}
+			into = &w
+			continue
+		}
 		if !errors.Is(err, remote.ErrAmbiguous) || attempt >= maxAttempts-1 {
 			return it, err
 		}
@@ -71,6 +76,48 @@ func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, er
 			return remote.Item{}, err
 		}
 	}
+}
+
+// errRenamed marks an upload the service stored under another name
+// than sent (removed since): it matches remote.ErrExists.
+var errRenamed = fmt.Errorf("%w: the service stored the upload under another name", remote.ErrExists)
+
+// holder is the file up's name holds in folder parent (ignoring case),
+// nil for none: up.Into when it is still there under the name (one
+// GET), else what an exact-name look-up finds. A folder of the name is
+// remote.ErrExists.
+func (b *Backend) holder(ctx context.Context, parent string, up remote.Upload) (*wireItem, error) {
+	if up.Into != "" {
+		w, err := b.fileInfo(ctx, up.Into, "")
+		switch {
+		case err == nil && b.sameFolder(w.ParentID, parent) && strings.EqualFold(w.Name, up.Name):
+			return &w, nil
+		case err != nil && !errors.Is(err, remote.ErrNotFound):
+			return nil, err
+		}
+	}
+	w, held, err := b.lookup(ctx, parent, up.Name)
+	switch {
+	case err != nil:
+		return nil, err
+	case !held:
+		return nil, nil
+	case w.folder():
+		return nil, fmt.Errorf("ocm: upload of %s: %w: folder %q holds the name", up.Name, remote.ErrExists, w.Name)
+	}
+	return &w, nil
+}
+
+// findFold is the item of folder id whose name is name ignoring case,
+// from a listing of the whole folder (the exact name first).
+func (b *Backend) findFold(ctx context.Context, id, name string) (wireItem, bool, error) {
+	var found []wireItem
+	err := b.listFolder(ctx, id, "folder "+id, func() { found = nil }, func(w wireItem) {
+		if strings.EqualFold(w.Name, name) {
+			found = append(found, w)
+		}
+	})
+	return pickName(found, name, err)
 }
 
 // uploadOnce sends the upload once: a version of into, or a new file in
@@ -109,7 +156,7 @@ func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, parent strin
 	case into != nil && (w.ID != into.ID || w.Name != into.Name || w.Version.n <= into.Version.n):
 		return remote.Item{}, b.undoUpload(ctx, w, into, endpoint, fmt.Sprintf("asked for a version of %s (%q, version %d), the service answered %s (%q, version %d)",
 			into.ID, into.Name, into.Version.n, w.ID, clean(w.Name, 256), w.Version.n))
-	case into == nil && w.Name != up.Name:
+	case into == nil && w.Name != up.Name && !(strings.EqualFold(w.Name, up.Name) && w.Version.n > 1):
 		return remote.Item{}, b.undoUpload(ctx, w, nil, endpoint, fmt.Sprintf("stored as %q", clean(w.Name, 256)))
 	case w.ParentID != "" && !b.sameFolder(w.ParentID, parent):
 		return remote.Item{}, fmt.Errorf("POST %s: %s: the service put it in folder %s, not %s", endpoint, up.Name, clean(w.ParentID, 64), parent)
@@ -130,15 +177,22 @@ func (b *Backend) undoUpload(ctx context.Context, w wireItem, into *wireItem, en
 	var uerr error
 	switch {
 	case w.Version.n > 1 && (into == nil || w.ID != into.ID):
-		// A version of a file that held the name in another case.
-		uerr = b.RemoveVersion(ctx, w.ID, revOf(w.Version.n))
+		// A version of a file that held the name in another case: that
+		// version goes, the one before is current again.
+		if uerr = b.deleteVersion(ctx, w.ID, w.Version.n); uerr == nil {
+			if now, ierr := b.fileInfo(ctx, w.ID, ""); ierr != nil || now.Version.n >= w.Version.n {
+				uerr = cmp.Or(ierr, fmt.Errorf("version %d is still current", w.Version.n))
+			}
+		}
 	case into != nil && w.ID == into.ID:
 		uerr = nil // the version landed on the file asked for, under a changed name: nothing to undo but the name
 		if w.Name != into.Name {
 			_, uerr = b.putName(ctx, w, into.Name)
 		}
 	default:
-		uerr = b.removeFile(ctx, w.ID)
+		if uerr = b.removeFile(ctx, w.ID); uerr == nil {
+			err = fmt.Errorf("POST %s: %w: %s", endpoint, errRenamed, what)
+		}
 	}
 	if uerr != nil {
 		b.log.Error("ocm: an upload the service stored otherwise than asked could not be undone", "id", w.ID, "name", clean(w.Name, 256), "err", uerr)
