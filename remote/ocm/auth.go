@@ -224,14 +224,14 @@ func (a *ccAuth) grantOnce(ctx context.Context) (string, time.Duration, error) {
 		return "", 0, fmt.Errorf("POST %s: the answer holds no usable access_token", route)
 	}
 	if t.TokenType != "" && !strings.EqualFold(t.TokenType, "bearer") {
-		return "", 0, fmt.Errorf("POST %s: a token of type %q, not a bearer token", route, clean(t.TokenType, 32))
+		return "", 0, fmt.Errorf("POST %s: a token of type %q, not a bearer token", route, remote.CleanText(t.TokenType, 32))
 	}
 	var life time.Duration
 	if len(t.ExpiresIn) > 0 && string(t.ExpiresIn) != "null" {
 		s := strings.Trim(string(t.ExpiresIn), `"`)
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n <= 0 || n > 10*365*86400 {
-			return "", 0, fmt.Errorf("POST %s: expires_in %q is not a number of seconds", route, clean(s, 32))
+			return "", 0, fmt.Errorf("POST %s: expires_in %q is not a number of seconds", route, remote.CleanText(s, 32))
 		}
 		life = time.Duration(n) * time.Second
 	}
@@ -248,8 +248,8 @@ func grantError(route string, resp *http.Response, body []byte) error {
 		Description string `json:"error_description"`
 	}
 	if json.Unmarshal(body, &o) == nil && o.Error != "" {
-		e.Kind = clean(o.Error, 64)
-		e.Message = clean(strings.TrimSuffix(o.Error+": "+o.Description, ": "), maxMessage)
+		e.Kind = remote.CleanText(o.Error, 64)
+		e.Message = remote.CleanText(strings.TrimSuffix(o.Error+": "+o.Description, ": "), maxMessage)
 	}
 	if e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized {
 		e.Status, e.Cause = http.StatusUnauthorized, ErrCredentials

@@ -50,7 +50,7 @@ func (b *Backend) putName(ctx context.Context, w wireItem, name string) (string,
 		return "", err
 	}
 	var a wireItem
-	if json.Unmarshal(body, &a) == nil && a.ID == w.ID && validListedName(a.Name) {
+	if json.Unmarshal(body, &a) == nil && a.ID == w.ID && remote.ValidListedName(a.Name) {
 		return a.Name, nil
 	}
 	now, err := b.itemOf(ctx, w.ID)
@@ -96,9 +96,9 @@ func (b *Backend) rename(ctx context.Context, w wireItem, name string) error {
 	case err != nil:
 		return err
 	}
-	ferr := fmt.Errorf("ocm: renaming %q to %q: %w: the service named it %q", w.Name, name, remote.ErrExists, clean(got, 256))
+	ferr := fmt.Errorf("ocm: renaming %q to %q: %w: the service named it %q", w.Name, name, remote.ErrExists, remote.CleanText(got, 256))
 	if _, berr := b.putName(ctx, w, w.Name); berr != nil {
-		b.log.Error("ocm: an item the service renamed otherwise than asked could not be named back", "id", w.ID, "name", clean(got, 256), "err", berr)
+		b.log.Error("ocm: an item the service renamed otherwise than asked could not be named back", "id", w.ID, "name", remote.CleanText(got, 256), "err", berr)
 		return fmt.Errorf("%w; naming it back failed: %w", ferr, berr)
 	}
 	return ferr
@@ -121,13 +121,13 @@ func (b *Backend) renameVia(ctx context.Context, w wireItem, name string) error 
 	}
 	tmp += suffix
 	if got, err := b.putName(ctx, w, tmp); err != nil || got != tmp {
-		return fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, cmp.Or(err, fmt.Errorf("the service named it %q", clean(got, 256))))
+		return fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, cmp.Or(err, fmt.Errorf("the service named it %q", remote.CleanText(got, 256))))
 	}
 	got, err := b.putName(ctx, w, name)
 	if err == nil && got == name {
 		return nil
 	}
-	err = fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, cmp.Or(err, fmt.Errorf("the service named it %q", clean(got, 256))))
+	err = fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, cmp.Or(err, fmt.Errorf("the service named it %q", remote.CleanText(got, 256))))
 	if _, berr := b.putName(ctx, w, w.Name); berr != nil {
 		b.log.Error("ocm: an item left under a temporary name", "id", w.ID, "name", tmp, "err", berr)
 		return fmt.Errorf("%w; naming it back failed, it is left as %q: %w", err, tmp, berr)
@@ -192,13 +192,13 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 		return err
 	}
 	if now.Name != w.Name {
-		err := fmt.Errorf("ocm: moving %q to %s: %w: the service named it %q there", w.Name, dest, remote.ErrExists, clean(now.Name, 256))
+		err := fmt.Errorf("ocm: moving %q to %s: %w: the service named it %q there", w.Name, dest, remote.ErrExists, remote.CleanText(now.Name, 256))
 		if _, berr := b.moveTo(ctx, now, src); berr != nil {
-			b.log.Error("ocm: an item the service moved under another name could not be moved back", "id", w.ID, "name", clean(now.Name, 256), "err", berr)
+			b.log.Error("ocm: an item the service moved under another name could not be moved back", "id", w.ID, "name", remote.CleanText(now.Name, 256), "err", berr)
 			return fmt.Errorf("%w; moving it back failed: %w", err, berr)
 		}
 		if got, berr := b.putName(ctx, now, w.Name); berr != nil || got != w.Name {
-			b.log.Error("ocm: an item the service moved under another name could not be named back", "id", w.ID, "name", clean(now.Name, 256), "err", berr)
+			b.log.Error("ocm: an item the service moved under another name could not be named back", "id", w.ID, "name", remote.CleanText(now.Name, 256), "err", berr)
 		}
 		return err
 	}
@@ -225,7 +225,7 @@ func (b *Backend) moveTo(ctx context.Context, w wireItem, dest string) (wireItem
 		case b.sameFolder(now.ParentID, dest):
 			return now, nil
 		case err == nil:
-			return wireItem{}, fmt.Errorf("POST %s/move: the service answered success, and %q is still in folder %s", endpoint, w.Name, clean(now.ParentID, 64))
+			return wireItem{}, fmt.Errorf("POST %s/move: the service answered success, and %q is still in folder %s", endpoint, w.Name, remote.CleanText(now.ParentID, 64))
 		case !b.sameFolder(now.ParentID, w.ParentID) || attempt >= maxAttempts-1:
 			return wireItem{}, err
 		}
@@ -284,10 +284,10 @@ func (b *Backend) Remove(ctx context.Context, ids []string, permanent bool) erro
 		case err == nil:
 		case errors.Is(err, remote.ErrNotFound):
 			nd.IDs, nd.Missing = append(nd.IDs, id), append(nd.Missing, id)
-			nd.Reasons[id] = clean(err.Error(), maxMessage)
+			nd.Reasons[id] = remote.CleanText(err.Error(), maxMessage)
 		case errors.As(err, &e) && e.Status/100 == 4 && e.Status != http.StatusTooManyRequests:
 			nd.IDs = append(nd.IDs, id)
-			nd.Reasons[id] = clean(cmp.Or(e.Message, e.Error()), maxMessage)
+			nd.Reasons[id] = remote.CleanText(cmp.Or(e.Message, e.Error()), maxMessage)
 		default:
 			return err
 		}

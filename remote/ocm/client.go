@@ -133,7 +133,7 @@ func New(cfg Config) (*Backend, error) {
 	}
 	cfg.RootID = cmp.Or(cfg.RootID, DefaultRoot)
 	if !validID(cfg.RootID) {
-		return nil, fmt.Errorf("ocm: root folder %q: not a folder id", clean(cfg.RootID, 64))
+		return nil, fmt.Errorf("ocm: root folder %q: not a folder id", remote.CleanText(cfg.RootID, 64))
 	}
 	if cfg.PageSize <= 0 || cfg.PageSize > MaxPageSize {
 		cfg.PageSize = DefaultPageSize

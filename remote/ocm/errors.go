@@ -85,7 +85,7 @@ func parseError(method, endpoint string, resp *http.Response, body []byte) *remo
 	var b errorBody
 	if body == nil || json.Unmarshal(body, &b) != nil {
 		if body != nil {
-			e.Message = clean(remote.ErrorOf(method, endpoint, resp, body).Message, maxMessage)
+			e.Message = remote.CleanText(remote.ErrorOf(method, endpoint, resp, body).Message, maxMessage)
 		}
 		return e
 	}
@@ -94,7 +94,7 @@ func parseError(method, endpoint string, resp *http.Response, body []byte) *remo
 		e.Kind = "errorCode " + strconv.Itoa(code)
 		e.Status = statusOf(resp.StatusCode, code, b.ErrorKey)
 	}
-	e.Message = clean(firstOf(b.Title, b.ErrorMessage), maxMessage)
+	e.Message = remote.CleanText(firstOf(b.Title, b.ErrorMessage), maxMessage)
 	return e
 }
 

@@ -149,7 +149,7 @@ func (b *Backend) listPage(ctx context.Context, id string, q url.Values) (page, 
 // id and name, a type, its folder's id; a file's version (1 or more) and
 // size.
 func (b *Backend) ownItem(w wireItem, id string) bool {
-	if !validID(w.ID) || !validListedName(w.Name) || !b.sameFolder(w.ParentID, id) {
+	if !validID(w.ID) || !remote.ValidListedName(w.Name) || !b.sameFolder(w.ParentID, id) {
 		return false
 	}
 	switch w.Type {
@@ -259,7 +259,7 @@ func (b *Backend) item(w wireItem, parentID string) remote.Item {
 		b.noteFolder(w.ID)
 		return it
 	}
-	it.ContentType = clean(w.MimeType, 128)
+	it.ContentType = remote.CleanText(w.MimeType, 128)
 	if w.Version.set && w.Version.n >= 1 {
 		it.Rev = revOf(w.Version.n)
 	}

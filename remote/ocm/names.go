@@ -71,34 +71,6 @@ func validID(id string) bool {
 // maxIDLen bounds an id: GUIDs are 44 characters.
 const maxIDLen = min(128, remote.MaxIDBytes)
 
-// validListedName reports whether a name the server listed can be shown:
-// valid UTF-8, no '/', no control character, not "." or "..", bounded.
-func validListedName(name string) bool {
-	if name == "" || name == "." || name == ".." || len(name) > remote.MaxNameBytes || !utf8.ValidString(name) {
-		return false
-	}
-	return !strings.ContainsFunc(name, func(r rune) bool { return r == '/' || unicode.IsControl(r) })
-}
-
-// clean keeps at most n bytes of s, control characters dropped: what a
-// server wrote goes into log lines.
-func clean(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > n {
-		i := n
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i] + "…"
-	}
-	return s
-}
-
 // num is a count or a size as the API writes it: a string of decimal
 // digits ("13"), a JSON number taken too; anything else (a sign, a
 // fraction, an exponent, more than 18 digits) is not one. set says the

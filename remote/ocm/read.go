@@ -23,7 +23,7 @@ func (b *Backend) fileInfo(ctx context.Context, id, rev string) (wireItem, error
 	var q url.Values
 	if rev != "" {
 		if _, ok := parseRev(rev); !ok {
-			return wireItem{}, notFound("/files/{id}", "no version "+clean(rev, 32))
+			return wireItem{}, notFound("/files/{id}", "no version "+remote.CleanText(rev, 32))
 		}
 		q = url.Values{"version": {rev}}
 	}
@@ -33,7 +33,7 @@ func (b *Backend) fileInfo(ctx context.Context, id, rev string) (wireItem, error
 	}
 	var w wireItem
 	if err := json.Unmarshal(body, &w); err != nil || w.ID != id || (w.Type != "" && w.Type != remote.TypeFile) ||
-		!validListedName(w.Name) || !w.Version.set || w.Version.n < 1 || !w.Size.set || w.Size.n > remote.MaxFileSize {
+		!remote.ValidListedName(w.Name) || !w.Version.set || w.Version.n < 1 || !w.Size.set || w.Size.n > remote.MaxFileSize {
 		return wireItem{}, fmt.Errorf("GET /files/{id}: the answer is not the file asked for (an id, a name, a version and a size)")
 	}
 	w.Type = remote.TypeFile
@@ -47,7 +47,7 @@ func (b *Backend) Stat(ctx context.Context, f remote.FileRef) (remote.FileInfo, 
 	if err != nil {
 		return remote.FileInfo{}, err
 	}
-	return remote.FileInfo{Size: w.Size.n, ModTime: parseTime(w.ModifiedTime), ContentType: clean(w.MimeType, 128)}, nil
+	return remote.FileInfo{Size: w.Size.n, ModTime: parseTime(w.ModifiedTime), ContentType: remote.CleanText(w.MimeType, 128)}, nil
 }
 
 // ReadAt reads a file's version from files/{id}/data?version=Rev, by
@@ -144,7 +144,7 @@ var errRemovedMore = errors.New("the service removed more than the version asked
 func (b *Backend) RemoveVersion(ctx context.Context, id, rev string) error {
 	n, ok := parseRev(rev)
 	if !ok {
-		return notFound("/files/{id}/versions", "no version "+clean(rev, 32))
+		return notFound("/files/{id}/versions", "no version "+remote.CleanText(rev, 32))
 	}
 	before, err := b.Versions(ctx, id)
 	if err != nil {

@@ -1,16 +1,12 @@
 package ocm
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -124,42 +120,32 @@ func (b *Backend) findFold(ctx context.Context, id, name string) (wireItem, bool
 // folder parent.
 func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, parent string, into *wireItem) (remote.Item, error) {
 	endpoint, path, name := "/files/data", "/files/data", up.Name
-	var params []byte
+	var fields [][2]string
 	if into != nil {
 		endpoint, path, name = "/files/{id}/data", filePath(into.ID)+"/data", into.Name
 	} else {
-		params, _ = json.Marshal(map[string]string{"parentID": parent})
+		params, _ := json.Marshal(map[string]string{"parentID": parent})
+		fields = [][2]string{{"jsonInputParameters", string(params)}}
 	}
-	head, tail, boundary := uploadForm(params, name, cmp.Or(up.ContentType, remote.TypeByName(up.Name)))
-	call := remote.Call{Method: http.MethodPost, Endpoint: endpoint, Path: path,
-		Body: func() (io.Reader, string, error) {
-			rc, err := up.Open()
-			if err != nil {
-				return nil, "", err
-			}
-			return &formBody{Reader: io.MultiReader(bytes.NewReader(head), up.Progress.Attempt(rc), bytes.NewReader(tail)), c: rc},
-				"multipart/form-data; boundary=" + boundary, nil
-		}}
-	if up.Size >= 0 {
-		call.Length = int64(len(head)) + up.Size + int64(len(tail))
-	}
+	form, length := remote.UploadForm(up, fields, "primaryFile", name, cmp.Or(up.ContentType, remote.TypeByName(up.Name)))
+	call := remote.Call{Method: http.MethodPost, Endpoint: endpoint, Path: path, Body: form, Length: length}
 	body, err := b.do(ctx, call)
 	if err != nil {
 		return remote.Item{}, err
 	}
 	var w wireItem
-	if err := json.Unmarshal(body, &w); err != nil || !validID(w.ID) || !validListedName(w.Name) || !w.Version.set || w.Version.n < 1 {
+	if err := json.Unmarshal(body, &w); err != nil || !validID(w.ID) || !remote.ValidListedName(w.Name) || !w.Version.set || w.Version.n < 1 {
 		return remote.Item{}, fmt.Errorf("POST %s: %s: the answer names no file", endpoint, up.Name)
 	}
 	w.Type = remote.TypeFile
 	switch {
 	case into != nil && (w.ID != into.ID || w.Name != into.Name || w.Version.n <= into.Version.n):
 		return remote.Item{}, b.undoUpload(ctx, w, into, endpoint, fmt.Sprintf("asked for a version of %s (%q, version %d), the service answered %s (%q, version %d)",
-			into.ID, into.Name, into.Version.n, w.ID, clean(w.Name, 256), w.Version.n))
+			into.ID, into.Name, into.Version.n, w.ID, remote.CleanText(w.Name, 256), w.Version.n))
 	case into == nil && w.Name != up.Name && !(strings.EqualFold(w.Name, up.Name) && w.Version.n > 1):
-		return remote.Item{}, b.undoUpload(ctx, w, nil, endpoint, fmt.Sprintf("stored as %q", clean(w.Name, 256)))
+		return remote.Item{}, b.undoUpload(ctx, w, nil, endpoint, fmt.Sprintf("stored as %q", remote.CleanText(w.Name, 256)))
 	case w.ParentID != "" && !b.sameFolder(w.ParentID, parent):
-		return remote.Item{}, fmt.Errorf("POST %s: %s: the service put it in folder %s, not %s", endpoint, up.Name, clean(w.ParentID, 64), parent)
+		return remote.Item{}, fmt.Errorf("POST %s: %s: the service put it in folder %s, not %s", endpoint, up.Name, remote.CleanText(w.ParentID, 64), parent)
 	}
 	it := b.item(w, up.ParentID)
 	if up.Size >= 0 && it.Size != up.Size {
@@ -195,8 +181,8 @@ func (b *Backend) undoUpload(ctx context.Context, w wireItem, into *wireItem, en
 		}
 	}
 	if uerr != nil {
-		b.log.Error("ocm: an upload the service stored otherwise than asked could not be undone", "id", w.ID, "name", clean(w.Name, 256), "err", uerr)
-		return fmt.Errorf("%w; undoing it failed, %s (id %s) is left: %w", err, clean(w.Name, 256), w.ID, uerr)
+		b.log.Error("ocm: an upload the service stored otherwise than asked could not be undone", "id", w.ID, "name", remote.CleanText(w.Name, 256), "err", uerr)
+		return fmt.Errorf("%w; undoing it failed, %s (id %s) is left: %w", err, remote.CleanText(w.Name, 256), w.ID, uerr)
 	}
 	return err
 }
@@ -222,34 +208,6 @@ func (b *Backend) lostUpload(ctx context.Context, up remote.Upload, parent strin
 	found, ok := b.landedAs(b.item(w, up.ParentID), a)
 	return found, ok, false
 }
-
-// uploadForm is the multipart form around a file's bytes: the
-// jsonInputParameters field (when params is set), then the primaryFile
-// part's header (head), and the closing boundary (tail).
-func uploadForm(params []byte, name, ctype string) (head, tail []byte, boundary string) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	if params != nil {
-		mw.WriteField("jsonInputParameters", string(params))
-	}
-	h := textproto.MIMEHeader{}
-	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	h.Set("Content-Disposition", `form-data; name="primaryFile"; filename="`+esc.Replace(name)+`"`)
-	h.Set("Content-Type", ctype)
-	mw.CreatePart(h)
-	head = bytes.Clone(buf.Bytes())
-	buf.Reset()
-	mw.Close()
-	return head, bytes.Clone(buf.Bytes()), mw.Boundary()
-}
-
-// formBody is an upload's body; closing it closes the file.
-type formBody struct {
-	io.Reader
-	c io.Closer
-}
-
-func (f *formBody) Close() error { return f.c.Close() }
 
 // skew is the margin FindLanded allows between this machine's clock and
 // the service's.
@@ -346,20 +304,20 @@ func (b *Backend) CreateFolder(ctx context.Context, parentID, name string) (remo
 			return remote.Item{}, err
 		}
 		var w wireItem
-		if err := json.Unmarshal(body, &w); err != nil || !validID(w.ID) || !validListedName(w.Name) || (w.Type != "" && !w.folder()) {
+		if err := json.Unmarshal(body, &w); err != nil || !validID(w.ID) || !remote.ValidListedName(w.Name) || (w.Type != "" && !w.folder()) {
 			return remote.Item{}, fmt.Errorf("POST /folders/{id}: %s: the answer names no folder", name)
 		}
 		w.Type = remote.TypeFolder
 		if w.Name != name {
-			err := fmt.Errorf("POST /folders/{id}: %w: folder %s was made as %q", remote.ErrExists, name, clean(w.Name, 256))
+			err := fmt.Errorf("POST /folders/{id}: %w: folder %s was made as %q", remote.ErrExists, name, remote.CleanText(w.Name, 256))
 			if rerr := b.removeFolder(ctx, w.ID); rerr != nil {
-				b.log.Error("ocm: a folder the service made under another name could not be removed", "id", w.ID, "name", clean(w.Name, 256), "err", rerr)
+				b.log.Error("ocm: a folder the service made under another name could not be removed", "id", w.ID, "name", remote.CleanText(w.Name, 256), "err", rerr)
 				return remote.Item{}, fmt.Errorf("%w; removing it failed, it is left: %w", err, rerr)
 			}
 			return remote.Item{}, err
 		}
 		if w.ParentID != "" && !b.sameFolder(w.ParentID, parent) {
-			return remote.Item{}, fmt.Errorf("POST /folders/{id}: folder %s was made in folder %s, not %s", name, clean(w.ParentID, 64), parent)
+			return remote.Item{}, fmt.Errorf("POST /folders/{id}: folder %s was made in folder %s, not %s", name, remote.CleanText(w.ParentID, 64), parent)
 		}
 		return b.item(w, parentID), nil
 	}
