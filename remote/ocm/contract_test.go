@@ -1,6 +1,8 @@
 package ocm_test
 
 import (
+	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -90,4 +92,9 @@ func contractFixture(quirk string) remotetest.Fixture {
 		return remotetest.Instance{Backend: b, Fake: ocmtest.ContractFake{Server: srv}, PageSize: contractPage,
 			MayFail: fallbacks[name], Known: knownBugs[name]}
 	}
+}
+
+// reader opens data.
+func reader(data []byte) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 }
