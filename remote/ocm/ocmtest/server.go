@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote/internal/fakenet"
 )
 
 // BasePath is the Documents API's base path: every API route is under it.
@@ -78,8 +80,8 @@ type Server struct {
 	tokens map[string]time.Time
 	links  map[string]*link // public links and applinks, by id
 	faults Faults
-	cuts   [][]string
-	fails  [][]string
+	cuts   fakenet.Next
+	fails  fakenet.Next
 	calls  map[string]int
 }
 
