@@ -126,7 +126,7 @@ func (s *Server) route(r *http.Request) (string, func(*call) reply, string) {
 		EndpointRenameFile: s.handleRename, EndpointDeleteFile: s.handleDeleteFile, EndpointDownload: s.handleDownload,
 		EndpointUpload: s.handleUpload, EndpointUploadVersion: s.handleUpload, EndpointVersions: s.handleVersions,
 		EndpointMoveFile: s.handleMove, EndpointCopyFile: s.handleCopy, EndpointReserve: s.handleReserve,
-		EndpointUnreserve: s.handleUnreserve, EndpointPublicLink: s.handlePublicLink,
+		EndpointUnreserve: s.handleUnreserve,
 	}[key]
 	if !found {
 		return "", nil, ""

@@ -284,15 +284,3 @@ func randHex(n int) string {
 	rand.Read(b)
 	return strings.ToUpper(hex.EncodeToString(b))[:n]
 }
-
-// handlePublicLink: GET publiclinks/{linkId} (shape unverified): the
-// linked item's id, the role. Answered to the owner and to the link
-// itself.
-func (s *Server) handlePublicLink(c *call) reply {
-	l := s.links[c.id]
-	if l == nil || l.app || c.acc.scope != nil && c.acc.scope != l.folder {
-		return notFound(c.id)
-	}
-	return ok(map[string]any{"linkID": l.id, "linkName": l.folder.name, "id": s.publicID(l.folder), "type": "folder",
-		"role": l.role, "assignedUsers": "@everybody", "accessCodeRequired": fmt.Sprint(l.code != "")})
-}

@@ -47,8 +47,10 @@
 //     spelling). Items outside the linked folder: 403 -20; the linked
 //     folder itself cannot be renamed, moved or deleted through it. A
 //     viewer lists and reads item information; a downloader also reads
-//     bytes; a contributor (and an applink's manager) also writes. GET
-//     publiclinks/{linkId} names the linked folder (shape unverified).
+//     bytes; a contributor (and an applink's manager) also writes. A
+//     request that names a link is the link's, whatever Authorization it
+//     carries. The link's folder id comes with the link (its url); no
+//     route to read a link is served.
 //   - Items: GUIDs (F... folders, D... files, 44 characters as the doc's
 //     D34A657B8723A96097F80926T0000000000100000001); the home folder is
 //     "self" (doc examples: its items' parentID is "self"). Names are

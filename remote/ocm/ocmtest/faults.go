@@ -50,7 +50,6 @@ const (
 	EndpointCopyFile      = "POST files/{id}/copy"
 	EndpointReserve       = "POST files/{id}/reserve"
 	EndpointUnreserve     = "POST files/{id}/unreserve"
-	EndpointPublicLink    = "GET publiclinks/{id}"
 	// UploadsReceived counts the uploads (both endpoints) as they
 	// arrive, authorised, before anything is done.
 	UploadsReceived = "uploads received"
@@ -65,7 +64,7 @@ func Endpoints() []string {
 	return []string{EndpointToken, EndpointHomeItems, EndpointList, EndpointFolder, EndpointCreateFolder,
 		EndpointRenameFolder, EndpointDeleteFolder, EndpointMoveFolder, EndpointCopyFolder, EndpointFile,
 		EndpointRenameFile, EndpointDeleteFile, EndpointDownload, EndpointUpload, EndpointUploadVersion,
-		EndpointVersions, EndpointMoveFile, EndpointCopyFile, EndpointReserve, EndpointUnreserve, EndpointPublicLink}
+		EndpointVersions, EndpointMoveFile, EndpointCopyFile, EndpointReserve, EndpointUnreserve}
 }
 
 // SetFaults replaces the fault settings (fractions clamped to [0, 1]).

@@ -228,7 +228,8 @@ func (s *Server) handleMove(c *call) reply {
 		}
 		name = s.freeName(dest, name, n.folder, n)
 	}
-	n.parent, n.name = dest, name
+	n.setParent(dest)
+	n.name = name
 	return ok(s.itemJSON(n))
 }
 
