@@ -187,8 +187,16 @@ func (s *Server) Close() {
 func (s *Server) ClientID() string     { return s.opts.ClientID }
 func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
 
-// Scope is a scope the token endpoint grants.
-func (s *Server) Scope() string { return s.URL + ":443/" + ScopeSuffix }
+// Scope is a scope the token endpoint grants, of the doc's form
+// https://<host>:443/urn:opc:cec:all (any ending in ScopeSuffix is
+// granted).
+func (s *Server) Scope() string {
+	host := strings.TrimPrefix(strings.TrimPrefix(s.URL, "http://"), "https://")
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return "https://" + host + ":443/" + ScopeSuffix
+}
 
 // ServeHTTP routes a request: the control API, the token endpoint, the
 // Documents API.
