@@ -111,20 +111,29 @@ func runImageKit(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.verbose)
 	s, err := iktest.New(cfg.opts)
 	if err != nil {
 		return err
 	}
 	s.SetFaults(cfg.faults)
-	l, err := net.Listen("tcp", cfg.listen)
+	return serveHandler(ctx, cfg.listen, s, newLogger(stderr, cfg.verbose), stdout, func(addr string) string {
+		s.SetAddr(addr)
+		return "ghlfake listening on " + s.URL + "\nurl endpoint " + s.Endpoint + "\n"
+	})
+}
+
+// serveHandler serves h (a fake of New, not yet serving) on listen until
+// ctx ends: ready, given the address, readies the fake and says the
+// banner serveUntil prints.
+func serveHandler(ctx context.Context, listen string, h http.Handler, log *slog.Logger, stdout io.Writer, ready func(addr string) string) error {
+	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: logged(s, log), ReadHeaderTimeout: 10 * time.Second}
-	s.SetAddr(l.Addr().String())
+	srv := &http.Server{Handler: logged(h, log), ReadHeaderTimeout: 10 * time.Second}
+	banner := ready(l.Addr().String())
 	go srv.Serve(l)
-	return serveUntil(ctx, stdout, "ghlfake listening on "+s.URL+"\nurl endpoint "+s.Endpoint+"\n", log, func() { srv.Close() }, srv.Shutdown)
+	return serveUntil(ctx, stdout, banner, log, func() { srv.Close() }, srv.Shutdown)
 }
 
 // logged logs each request at debug level (no header: the key is one).

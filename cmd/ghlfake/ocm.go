@@ -5,11 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/ghlfs/ghlfs/remote/ocm/ocmtest"
 )
@@ -124,23 +121,18 @@ func runOCM(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.verbose)
 	s, err := ocmtest.New(cfg.opts)
 	if err != nil {
 		return err
 	}
 	s.SetFaults(cfg.faults)
-	l, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: logged(s, log), ReadHeaderTimeout: 10 * time.Second}
-	s.SetAddr(l.Addr().String())
-	banner := "ghlfake listening on " + s.URL + "\napi " + s.URL + ocmtest.BasePath + "\ntoken endpoint " + s.URL + ocmtest.TokenPath + "\n"
-	if cfg.demo {
-		d := s.SeedDemo()
-		banner += "demo public link " + d.LinkID + " over folder " + d.SharedID + "\n"
-	}
-	go srv.Serve(l)
-	return serveUntil(ctx, stdout, banner, log, func() { srv.Close() }, srv.Shutdown)
+	return serveHandler(ctx, cfg.listen, s, newLogger(stderr, cfg.verbose), stdout, func(addr string) string {
+		s.SetAddr(addr)
+		banner := "ghlfake listening on " + s.URL + "\napi " + s.URL + ocmtest.BasePath + "\ntoken endpoint " + s.URL + ocmtest.TokenPath + "\n"
+		if cfg.demo {
+			d := s.SeedDemo()
+			banner += "demo public link " + d.LinkID + " over folder " + d.SharedID + "\n"
+		}
+		return banner
+	})
 }

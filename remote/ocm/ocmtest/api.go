@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote/internal/fakenet"
 )
 
 // The errorCode strings the fake answers. "0" is success; -18 and -20
@@ -124,7 +126,7 @@ func (s *Server) route(r *http.Request) (string, func(*call) reply, string) {
 		EndpointRenameFile: s.handleRename, EndpointDeleteFile: s.handleDeleteFile, EndpointDownload: s.handleDownload,
 		EndpointUpload: s.handleUpload, EndpointUploadVersion: s.handleUpload, EndpointVersions: s.handleVersions,
 		EndpointMoveFile: s.handleMove, EndpointCopyFile: s.handleCopy, EndpointReserve: s.handleReserve,
-		EndpointUnreserve: s.handleUnreserve, EndpointPublicLink: s.handlePublicLink,
+		EndpointUnreserve: s.handleUnreserve,
 	}[key]
 	if !found {
 		return "", nil, ""
@@ -161,7 +163,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if upload {
 		s.count(UploadsReceived)
 	}
-	if draw(f.Fault429) {
+	if fakenet.Draw(f.Fault429) {
 		s.count(endpoint)
 		s.count(RateLimited)
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
@@ -169,9 +171,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	failNow := take(&s.fails, endpoint)
+	failNow := s.fails.Take(endpoint)
 	s.mu.Unlock()
-	if failNow || draw(f.Fault500) {
+	if failNow || fakenet.Draw(f.Fault500) {
 		s.count(endpoint)
 		writeJSON(w, http.StatusInternalServerError, errBody(CodeBadRequest, "!csInternalError", "Internal Server Error", ""))
 		return
@@ -202,11 +204,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		rep = handle(c)
 	}
 	s.calls[endpoint]++
-	cutNow := take(&s.cuts, endpoint) || draw(f.FaultCut)
+	cutNow := s.cuts.Take(endpoint) || fakenet.Draw(f.FaultCut)
 	in200 := s.quirks.has(QuirkErrorIn200)
 	s.mu.Unlock()
 	if cutNow {
-		cut(w)
+		fakenet.Cut(w)
 		return
 	}
 	if in200 && rep.status >= 400 {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote/internal/fakenet"
 )
 
 // Link roles (doc: public links and applinks grant a role).
@@ -151,7 +153,7 @@ func (s *Server) unauthorized() *reply {
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	down := s.faults.Down
-	failNow := take(&s.fails, EndpointToken)
+	failNow := s.fails.Take(EndpointToken)
 	s.calls[EndpointToken]++
 	s.mu.Unlock()
 	oauthErr := func(status int, code, desc string) {
@@ -207,10 +209,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	life := s.opts.TokenLife
 	s.tokens[tok] = s.opts.Now().Add(life)
-	cutNow := take(&s.cuts, EndpointToken)
+	cutNow := s.cuts.Take(EndpointToken)
 	s.mu.Unlock()
 	if cutNow {
-		cut(w)
+		fakenet.Cut(w)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -281,16 +283,4 @@ func randHex(n int) string {
 	b := make([]byte, (n+1)/2)
 	rand.Read(b)
 	return strings.ToUpper(hex.EncodeToString(b))[:n]
-}
-
-// handlePublicLink: GET publiclinks/{linkId} (shape unverified): the
-// linked item's id, the role. Answered to the owner and to the link
-// itself.
-func (s *Server) handlePublicLink(c *call) reply {
-	l := s.links[c.id]
-	if l == nil || l.app || c.acc.scope != nil && c.acc.scope != l.folder {
-		return notFound(c.id)
-	}
-	return ok(map[string]any{"linkID": l.id, "linkName": l.folder.name, "id": s.publicID(l.folder), "type": "folder",
-		"role": l.role, "assignedUsers": "@everybody", "accessCodeRequired": fmt.Sprint(l.code != "")})
 }

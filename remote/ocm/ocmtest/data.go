@@ -17,10 +17,7 @@ import (
 // answers 206 with Content-Range, one it cannot satisfy 416; ETag names
 // the file and version. A viewer link may not download (403, -20).
 func (s *Server) handleDownload(c *call) reply {
-	n, rep := s.see(c.acc, c.id, "FLD_DOWNLOAD")
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
+	n, rep := s.target(c, "FLD_DOWNLOAD", false)
 	if rep == nil && c.acc.role == RoleViewer {
 		r := denied(c.acc.who, c.id, "FLD_DOWNLOAD")
 		rep = &r
@@ -195,12 +192,7 @@ func (s *Server) handleUpload(c *call) reply {
 		}
 	} else {
 		var rep *reply
-		n, rep = s.change(c.acc, c.id, "FLD_UPLOAD", false)
-		if rep == nil && n.folder {
-			r := notFound(c.id)
-			rep = &r
-		}
-		if rep != nil {
+		if n, rep = s.target(c, "FLD_UPLOAD", true); rep != nil {
 			return *rep
 		}
 	}

@@ -25,7 +25,10 @@
 //	FailNext(endpoints...), Calls(endpoint), AllCalls(), ResetCalls()
 //	SetQuirks([]string) error, Quirks(), KnownQuirks(), Endpoints()
 //	ContractFake{*Server}                 remotetest.Fake; ContractEndpoints
-//	SeedDemo()                            the demo library (ghlfake --demo)
+//	SeedDemo() Demo{SharedID, LinkID}     the demo library (ghlfake --demo), its
+//	                                      link's access code DemoAccessCode
+//	Item{ID, Name, ParentID, Folder, Trashed, Purged, Size, Version, Rev,
+//	     Mime, Versions []int, ReservedBy, Created, Modified}
 //	Constants: BasePath, TokenPath, Default*, ScopeSuffix, Role*,
 //	Code* (errorCode strings), Endpoint*, UploadsReceived, Unauthorized,
 //	RateLimited, Quirk*.
@@ -43,12 +46,16 @@
 //   - Links: a public link (linkID or LinkID, in the query or a header)
 //     over a folder with a role, and an access code sent as the cookie
 //     dAccessCode-<linkID>: missing or wrong, 403 errorCode -18 (seed 004).
-//     An applink: appLinkID and accessToken (query or header, either
-//     spelling). Items outside the linked folder: 403 -20; the linked
+//     An applink: appLinkID and accessToken (the doc lists them as
+//     headers; the query is taken too, as a browser's download url
+//     would carry them; either spelling). An unknown link: 403 -20; a
+//     wrong applink token: 401. Items outside the linked folder: 403 -20; the linked
 //     folder itself cannot be renamed, moved or deleted through it. A
 //     viewer lists and reads item information; a downloader also reads
-//     bytes; a contributor (and an applink's manager) also writes. GET
-//     publiclinks/{linkId} names the linked folder (shape unverified).
+//     bytes; a contributor (and an applink's manager) also writes. A
+//     request that names a link is the link's, whatever Authorization it
+//     carries. The link's folder id comes with the link (its url); no
+//     route to read a link is served.
 //   - Items: GUIDs (F... folders, D... files, 44 characters as the doc's
 //     D34A657B8723A96097F80926T0000000000100000001); the home folder is
 //     "self" (doc examples: its items' parentID is "self"). Names are
@@ -119,6 +126,8 @@
 //     (WWW-Authenticate: Bearer).
 //   - No rate limit is documented: no rate-limit header is sent, and a
 //     429 is only Fault429's (with Retry-After).
+//   - JSON only: an Accept of application/xml (the doc offers XML too) is
+//     answered JSON; the fake has no HEAD route.
 //
 // # Quirks
 //

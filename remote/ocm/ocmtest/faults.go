@@ -2,9 +2,6 @@ package ocmtest
 
 import (
 	"maps"
-	"math/rand/v2"
-	"net/http"
-	"slices"
 	"time"
 )
 
@@ -53,7 +50,6 @@ const (
 	EndpointCopyFile      = "POST files/{id}/copy"
 	EndpointReserve       = "POST files/{id}/reserve"
 	EndpointUnreserve     = "POST files/{id}/unreserve"
-	EndpointPublicLink    = "GET publiclinks/{id}"
 	// UploadsReceived counts the uploads (both endpoints) as they
 	// arrive, authorised, before anything is done.
 	UploadsReceived = "uploads received"
@@ -68,7 +64,7 @@ func Endpoints() []string {
 	return []string{EndpointToken, EndpointHomeItems, EndpointList, EndpointFolder, EndpointCreateFolder,
 		EndpointRenameFolder, EndpointDeleteFolder, EndpointMoveFolder, EndpointCopyFolder, EndpointFile,
 		EndpointRenameFile, EndpointDeleteFile, EndpointDownload, EndpointUpload, EndpointUploadVersion,
-		EndpointVersions, EndpointMoveFile, EndpointCopyFile, EndpointReserve, EndpointUnreserve, EndpointPublicLink}
+		EndpointVersions, EndpointMoveFile, EndpointCopyFile, EndpointReserve, EndpointUnreserve}
 }
 
 // SetFaults replaces the fault settings (fractions clamped to [0, 1]).
@@ -96,7 +92,7 @@ func (s *Server) CurrentFaults() Faults {
 func (s *Server) CutNext(endpoints ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cuts = append(s.cuts, endpoints)
+	s.cuts.Add(endpoints...)
 }
 
 // FailNext makes the next request to one of endpoints be answered 500
@@ -104,19 +100,7 @@ func (s *Server) CutNext(endpoints ...string) {
 func (s *Server) FailNext(endpoints ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fails = append(s.fails, endpoints)
-}
-
-// take uses up the first of next (CutNext's or FailNext's) that names
-// endpoint, if any. mu held.
-func take(next *[][]string, endpoint string) bool {
-	for i, eps := range *next {
-		if slices.Contains(eps, endpoint) {
-			*next = slices.Delete(*next, i, i+1)
-			return true
-		}
-	}
-	return false
+	s.fails.Add(endpoints...)
 }
 
 // Calls is how many requests endpoint was sent (every answer counted,
@@ -145,17 +129,4 @@ func (s *Server) count(endpoint string) {
 	s.mu.Lock()
 	s.calls[endpoint]++
 	s.mu.Unlock()
-}
-
-func draw(p float64) bool { return p > 0 && rand.Float64() < p }
-
-// cut closes the connection under w without an answer.
-func cut(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if c, _, err := hj.Hijack(); err == nil {
-			c.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }

@@ -12,12 +12,9 @@ import (
 // handleList: GET folders/{id}/items?limit=&offset=&orderby=&filterName=
 // (doc folders-folderid-items-get).
 func (s *Server) handleList(c *call) reply {
-	f, rep := s.see(c.acc, c.id, "FLD_BROWSE")
+	f, rep := s.target(c, "FLD_BROWSE", false)
 	if rep != nil {
 		return *rep
-	}
-	if !f.folder {
-		return notFound(c.id)
 	}
 	return s.listing(c, f, map[string]any{"id": s.publicID(f)})
 }
@@ -99,12 +96,9 @@ func (s *Server) listing(c *call, f *node, out map[string]any) reply {
 
 // handleFolder: GET folders/{id} (doc Get Folder).
 func (s *Server) handleFolder(c *call) reply {
-	f, rep := s.see(c.acc, c.id, "FLD_INFO")
+	f, rep := s.target(c, "FLD_INFO", false)
 	if rep != nil {
 		return *rep
-	}
-	if !f.folder {
-		return notFound(c.id)
 	}
 	return ok(s.itemJSON(f))
 }
@@ -132,13 +126,33 @@ func (s *Server) handleCreateFolder(c *call) reply {
 	return ok(s.itemJSON(f))
 }
 
-// fileOrFolder checks that n is of the kind the route names.
-func fileOrFolder(c *call, n *node) *reply {
-	if n.folder != strings.Contains(c.r.URL.Path, "/folders/") {
-		r := notFound(c.id)
-		return &r
+// target is the item of the call's path, of the kind its route names,
+// that a may read (write false), or change and another user did not
+// reserve (write true); or why not. mu held.
+func (s *Server) target(c *call, service string, write bool) (*node, *reply) {
+	n, rep := s.see(c.acc, c.id, service)
+	if rep == nil && write {
+		n, rep = s.change(c.acc, c.id, service, false)
 	}
-	return nil
+	if rep == nil && n.folder != strings.Contains(c.r.URL.Path, "/folders/") {
+		r := notFound(c.id)
+		return nil, &r
+	}
+	if rep == nil && write {
+		rep = reserved(c.acc, n)
+	}
+	return n, rep
+}
+
+// destination is the folder of id a may put an item in, or why not. mu
+// held.
+func (s *Server) destination(a *access, id, service string) (*node, *reply) {
+	d, rep := s.change(a, id, service, true)
+	if rep == nil && !d.folder {
+		r := badRequest("destinationID is not a folder: " + id)
+		return nil, &r
+	}
+	return d, rep
 }
 
 // reserved is the refusal of a change to a file another user reserved,
@@ -161,13 +175,7 @@ func (s *Server) handleRename(c *call) reply {
 	if !c.json(&b) {
 		return badRequest("The request body is not valid JSON.")
 	}
-	n, rep := s.change(c.acc, c.id, "FLD_EDIT", false)
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
-	if rep == nil {
-		rep = reserved(c.acc, n)
-	}
+	n, rep := s.target(c, "FLD_EDIT", true)
 	if rep != nil {
 		return *rep
 	}
@@ -200,22 +208,14 @@ func (s *Server) handleMove(c *call) reply {
 	if !c.json(&b) || b.DestinationID == "" {
 		return badRequest("destinationID is required.")
 	}
-	n, rep := s.change(c.acc, c.id, "FLD_MOVE", false)
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
-	if rep == nil {
-		rep = reserved(c.acc, n)
-	}
+	n, rep := s.target(c, "FLD_MOVE", true)
 	if rep != nil {
 		return *rep
 	}
-	dest, rep := s.change(c.acc, b.DestinationID, "FLD_MOVE", true)
+	dest, rep := s.destination(c.acc, b.DestinationID, "FLD_MOVE")
 	switch {
 	case rep != nil:
 		return *rep
-	case !dest.folder:
-		return badRequest("destinationID is not a folder: " + b.DestinationID)
 	case n.folder && below(dest, n):
 		return badRequest("A folder cannot be moved into itself.")
 	case dest == n.parent:
@@ -228,7 +228,8 @@ func (s *Server) handleMove(c *call) reply {
 		}
 		name = s.freeName(dest, name, n.folder, n)
 	}
-	n.parent, n.name = dest, name
+	n.setParent(dest)
+	n.name = name
 	return ok(s.itemJSON(n))
 }
 
@@ -245,19 +246,14 @@ func (s *Server) handleCopy(c *call) reply {
 	if !c.json(&b) || b.DestinationID == "" {
 		return badRequest("destinationID is required.")
 	}
-	n, rep := s.see(c.acc, c.id, "FLD_COPY")
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
+	n, rep := s.target(c, "FLD_COPY", false)
 	if rep != nil {
 		return *rep
 	}
-	dest, rep := s.change(c.acc, b.DestinationID, "FLD_COPY", true)
+	dest, rep := s.destination(c.acc, b.DestinationID, "FLD_COPY")
 	switch {
 	case rep != nil:
 		return *rep
-	case !dest.folder:
-		return badRequest("destinationID is not a folder: " + b.DestinationID)
 	case n.folder && below(dest, n):
 		return badRequest("A folder cannot be copied into itself.")
 	}
@@ -297,10 +293,7 @@ func (s *Server) copyInto(n, dest *node, name string, by *user) *node {
 // at version N (the latest when absent), with reservedBy and
 // reservationTime when it is reserved.
 func (s *Server) handleFile(c *call) reply {
-	n, rep := s.see(c.acc, c.id, "FLD_INFO")
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
+	n, rep := s.target(c, "FLD_INFO", false)
 	if rep != nil {
 		return *rep
 	}
@@ -340,10 +333,7 @@ func versionParam(c *call, n *node, p string) (*version, *reply) {
 // handleVersions: GET files/{id}/versions (doc files-fileid-versions-get):
 // every version, the oldest first, no paging.
 func (s *Server) handleVersions(c *call) reply {
-	n, rep := s.see(c.acc, c.id, "FLD_FILE_REVISIONS")
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
+	n, rep := s.target(c, "FLD_FILE_REVISIONS", false)
 	if rep != nil {
 		return *rep
 	}
@@ -366,13 +356,7 @@ func (s *Server) handleDeleteFile(c *call) reply {
 	if !c.json(&b) {
 		return badRequest("The request body is not valid JSON.")
 	}
-	n, rep := s.change(c.acc, c.id, "FLD_MOVE_TO_TRASH", false)
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
-	if rep == nil {
-		rep = reserved(c.acc, n)
-	}
+	n, rep := s.target(c, "FLD_MOVE_TO_TRASH", true)
 	if rep != nil {
 		return *rep
 	}
@@ -407,10 +391,7 @@ func (s *Server) handleDeleteFile(c *call) reply {
 // handleDeleteFolder: DELETE folders/{id} ([Tk]): the folder goes to the
 // trash with what it holds.
 func (s *Server) handleDeleteFolder(c *call) reply {
-	n, rep := s.change(c.acc, c.id, "FLD_MOVE_TO_TRASH", false)
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
+	n, rep := s.target(c, "FLD_MOVE_TO_TRASH", true)
 	if rep != nil {
 		return *rep
 	}
@@ -421,16 +402,10 @@ func (s *Server) handleDeleteFolder(c *call) reply {
 // handleReserve: POST files/{id}/reserve (doc Reserve File): the
 // reservation, refused when another user holds one.
 func (s *Server) handleReserve(c *call) reply {
-	n, rep := s.change(c.acc, c.id, "FLD_RESERVE", false)
-	if rep == nil {
-		rep = fileOrFolder(c, n)
-	}
+	n, rep := s.target(c, "FLD_RESERVE", true)
 	if rep == nil && c.acc.who == nil {
 		r := denied(nil, c.id, "FLD_RESERVE")
 		rep = &r
-	}
-	if rep == nil {
-		rep = reserved(c.acc, n)
 	}
 	if rep != nil {
 		return *rep
@@ -452,9 +427,10 @@ func (s *Server) handleUnreserve(c *call) reply {
 	if !c.json(&b) {
 		return badRequest("The request body is not valid JSON.")
 	}
-	n, rep := s.change(c.acc, c.id, "FLD_UNRESERVE", false)
-	if rep == nil {
-		rep = fileOrFolder(c, n)
+	n, rep := s.target(c, "FLD_UNRESERVE", false)
+	if rep == nil && !c.acc.canWrite() {
+		r := denied(c.acc.who, c.id, "FLD_UNRESERVE")
+		rep = &r
 	}
 	if rep == nil && n.reservedBy != nil && n.reservedBy != c.acc.who &&
 		!(c.acc.role == roleOwner && b.ReservedByUserID == n.reservedBy.id) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote/internal/fakenet"
 )
 
 // BasePath is the Documents API's base path: every API route is under it.
@@ -78,8 +80,8 @@ type Server struct {
 	tokens map[string]time.Time
 	links  map[string]*link // public links and applinks, by id
 	faults Faults
-	cuts   [][]string
-	fails  [][]string
+	cuts   fakenet.Next
+	fails  fakenet.Next
 	calls  map[string]int
 }
 
@@ -89,9 +91,10 @@ type node struct {
 	folder      bool
 	name        string
 	description string
-	parent      *node // nil: the home folder
-	trashed     bool  // put in the trash itself (what is below is hidden with it)
-	purged      bool  // gone for good (kept for Items)
+	parent      *node          // nil: the home folder
+	kids        map[*node]bool // a folder's items, trashed ones too (an index of parent)
+	trashed     bool           // put in the trash itself (what is below is hidden with it)
+	purged      bool           // gone for good (kept for Items)
 	seq         uint64
 	created     time.Time
 	modified    time.Time
@@ -184,8 +187,16 @@ func (s *Server) Close() {
 func (s *Server) ClientID() string     { return s.opts.ClientID }
 func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
 
-// Scope is a scope the token endpoint grants.
-func (s *Server) Scope() string { return s.URL + ":443/" + ScopeSuffix }
+// Scope is a scope the token endpoint grants, of the doc's form
+// https://<host>:443/urn:opc:cec:all (any ending in ScopeSuffix is
+// granted).
+func (s *Server) Scope() string {
+	host := strings.TrimPrefix(strings.TrimPrefix(s.URL, "http://"), "https://")
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return "https://" + host + ":443/" + ScopeSuffix
+}
 
 // ServeHTTP routes a request: the control API, the token endpoint, the
 // Documents API.
@@ -268,8 +279,8 @@ func inTrash(n *node) bool {
 // children is a folder's items outside the trash, in no order. mu held.
 func (s *Server) children(f *node) []*node {
 	var out []*node
-	for _, n := range s.nodes {
-		if n.parent == f && !n.trashed {
+	for n := range f.kids {
+		if !n.trashed {
 			out = append(out, n)
 		}
 	}
@@ -318,11 +329,23 @@ func below(n, f *node) bool {
 // held.
 func (s *Server) add(parent *node, name string, folder bool, by *user) *node {
 	by = cmp.Or(by, s.userNamed(linkUser))
-	n := &node{id: s.newID(folder), folder: folder, name: name, parent: parent, seq: s.seq, created: s.now(),
+	n := &node{id: s.newID(folder), folder: folder, name: name, seq: s.seq, created: s.now(),
 		createdBy: by, modifiedBy: by}
 	n.modified = n.created
 	s.nodes[n.id] = n
+	n.setParent(parent)
 	return n
+}
+
+// setParent puts n in folder p, out of the one it was in. mu held.
+func (n *node) setParent(p *node) {
+	if n.parent != nil {
+		delete(n.parent.kids, n)
+	}
+	if p.kids == nil {
+		p.kids = map[*node]bool{}
+	}
+	n.parent, p.kids[n] = p, true
 }
 
 // addVersion makes data n's current version, and keeps the version cap

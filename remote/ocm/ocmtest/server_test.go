@@ -351,3 +351,264 @@ func TestUploadDownload(t *testing.T) {
 	e.expect(e.upload("self", "", "a/b", []byte("x")), 400, ocmtest.CodeBadRequest)
 	e.expect(e.upload("FNOSUCHFOLDER0000000000T0000000000100000001", "", "x", []byte("x")), 404, ocmtest.CodeNotFound)
 }
+
+// TestNamesIgnoreCase: names are unique per folder ignoring case, files
+// and folders together: a folder made on a taken name is name(2)
+// silently (doc), a rename onto another item's name is 409 -17, a
+// case-only rename is allowed, an upload onto a folder's name is 409.
+func TestNamesIgnoreCase(t *testing.T) {
+	e := start(t, ocmtest.Options{})
+	a := e.send(http.MethodPost, "folders/self", `{"name":"Docs","description":"d"}`)
+	e.expect(a, 200, "0")
+	if a.str("name") != "Docs" || a.str("type") != "folder" || a.str("parentID") != "self" || a.str("childItemsCount") != "0" || a.str("description") != "d" {
+		t.Errorf("create folder: %s", a.raw)
+	}
+	for _, want := range []string{"DOCS(2)", "docs(3)"} {
+		name := strings.TrimSuffix(strings.TrimSuffix(want, "(2)"), "(3)")
+		if b := e.send(http.MethodPost, "folders/self", fmt.Sprintf(`{"name":%q}`, name)); b.str("name") != want {
+			t.Errorf("create folder %q on a taken name: %q, want %q", name, b.str("name"), want)
+		}
+	}
+	f := e.upload("self", "", "a.txt", []byte("a")).str("id")
+	g := e.upload("self", "", "b.txt", []byte("b")).str("id")
+	e.expect(e.send(http.MethodPut, "files/"+g, `{"name":"A.TXT"}`), 409, ocmtest.CodeClash)
+	e.expect(e.send(http.MethodPut, "folders/"+a.str("id"), `{"name":"a.txt"}`), 409, ocmtest.CodeClash)
+	e.expect(e.upload("self", "", "docs", []byte("x")), 409, ocmtest.CodeClash)
+	r := e.send(http.MethodPut, "files/"+f, `{"name":"A.txt"}`)
+	e.expect(r, 200, "0")
+	if r.str("name") != "A.txt" || r.str("id") != f {
+		t.Errorf("case-only rename: %s", r.raw)
+	}
+	e.expect(e.send(http.MethodPut, "files/"+a.str("id"), `{"name":"x"}`), 404, ocmtest.CodeNotFound)
+	e.expect(e.send(http.MethodPut, "files/"+f, `{"name":"x/y"}`), 400, ocmtest.CodeBadRequest)
+	e.expect(e.send(http.MethodPut, "folders/self", `{"name":"x"}`), 403, ocmtest.CodePrivilege)
+	if it, _ := e.s.ByPath("Docs"); it.Name != "Docs" {
+		t.Errorf("the refused rename changed the folder: %+v", it)
+	}
+}
+
+// TestMoveKeepsIdentity: a move keeps the GUID, the versions and the
+// dates; a name taken at the destination (ignoring case) is refused; a
+// folder cannot go into itself; a folder moves with what it holds.
+func TestMoveKeepsIdentity(t *testing.T) {
+	e := start(t, ocmtest.Options{TokenLife: 24 * time.Hour})
+	src, dst := e.s.AddFolder("", "src"), e.s.AddFolder("", "dst")
+	id := e.s.AddFile(src, "f.txt", []byte("v1"))
+	e.clk.add(time.Hour)
+	e.s.AddFile(src, "f.txt", []byte("v2"))
+	before, _ := e.s.Item(id)
+	e.clk.add(time.Hour)
+	m := e.send(http.MethodPost, "files/"+id+"/move", fmt.Sprintf(`{"destinationID":%q}`, dst))
+	e.expect(m, 200, "0")
+	after, _ := e.s.Item(id)
+	if m.str("id") != id || after.ParentID != dst || fmt.Sprint(after.Versions) != "[1 2]" || !after.Created.Equal(before.Created) || !after.Modified.Equal(before.Modified) {
+		t.Errorf("move: %s; before %+v after %+v", m.raw, before, after)
+	}
+	other := e.s.AddFile(src, "F.TXT", []byte("x"))
+	e.expect(e.send(http.MethodPost, "files/"+other+"/move", fmt.Sprintf(`{"destinationID":%q}`, dst)), 409, ocmtest.CodeClash)
+	sub := e.s.AddFolder(src, "sub")
+	inner := e.s.AddFile(sub, "in.txt", []byte("in"))
+	e.expect(e.send(http.MethodPost, "folders/"+src+"/move", fmt.Sprintf(`{"destinationID":%q}`, sub)), 400, ocmtest.CodeBadRequest)
+	e.expect(e.send(http.MethodPost, "folders/"+sub+"/move", fmt.Sprintf(`{"destinationID":%q}`, dst)), 200, "0")
+	if _, ok := e.s.ByPath("dst/sub/in.txt"); !ok {
+		t.Errorf("the folder's content did not move with it: %v", e.s.Tree())
+	}
+	if it, _ := e.s.Item(inner); it.ParentID != sub {
+		t.Errorf("inner file's parent %s", it.ParentID)
+	}
+	e.expect(e.send(http.MethodPost, "files/"+id+"/move", `{"destinationID":"`+id+`"}`), 400, ocmtest.CodeBadRequest)
+	e.expect(e.send(http.MethodPost, "files/"+id+"/move", `{}`), 400, ocmtest.CodeBadRequest)
+}
+
+// TestCopy: a copy is a new GUID holding the current version; a taken
+// name is refused unless TimeStampSuffix; a folder copies deep.
+func TestCopy(t *testing.T) {
+	e := start(t, ocmtest.Options{})
+	dst := e.s.AddFolder("", "dst")
+	id := e.s.AddFile("", "c.txt", []byte("one"))
+	e.s.AddFile("", "c.txt", []byte("two"))
+	c := e.send(http.MethodPost, "files/"+id+"/copy", fmt.Sprintf(`{"destinationID":%q}`, dst))
+	e.expect(c, 200, "0")
+	if c.str("id") == id || c.str("version") != "1" || c.str("parentID") != dst {
+		t.Errorf("copy: %s", c.raw)
+	}
+	if b, _ := e.s.Content(c.str("id"), ""); string(b) != "two" {
+		t.Errorf("copy holds %q", b)
+	}
+	e.expect(e.send(http.MethodPost, "files/"+id+"/copy", fmt.Sprintf(`{"destinationID":%q}`, dst)), 409, ocmtest.CodeClash)
+	if d := e.send(http.MethodPost, "files/"+id+"/copy", fmt.Sprintf(`{"destinationID":%q,"duplicateResolution":"TimeStampSuffix"}`, dst)); d.str("name") != "c_120000.txt" {
+		t.Errorf("TimeStampSuffix copy: %s", d.raw)
+	}
+	e.expect(e.send(http.MethodPost, "folders/"+dst+"/copy", `{"destinationID":"self"}`), 409, ocmtest.CodeClash)
+	sub := e.s.AddFolder("", "tree")
+	e.s.AddFile(sub, "leaf.txt", []byte("leaf"))
+	e.expect(e.send(http.MethodPost, "folders/"+sub+"/copy", fmt.Sprintf(`{"destinationID":%q}`, dst)), 200, "0")
+	if _, ok := e.s.ByPath("dst/tree/leaf.txt"); !ok {
+		t.Errorf("deep copy: %v", e.s.Tree())
+	}
+}
+
+// TestDeleteAndTrash: DELETE files/{id} with {"version":"N"} in the body
+// removes that version (?version= is ignored); without one the whole
+// file goes to the trash (hidden, its name free, Items says Trashed);
+// DELETE folders/{id} trashes what it holds; Restore and Purge.
+func TestDeleteAndTrash(t *testing.T) {
+	e := start(t, ocmtest.Options{})
+	id := e.s.AddFile("", "d.txt", []byte("1"))
+	e.s.AddFile("", "d.txt", []byte("22"))
+	e.s.AddFile("", "d.txt", []byte("333"))
+	d := e.send(http.MethodDelete, "files/"+id, `{"version":"2"}`)
+	e.expect(d, 200, "0")
+	if string(d.raw) != fmt.Sprintf(`{"errorCode":"0","idList":%q,"type":"file"}`+"\n", id) {
+		t.Errorf("delete answer %s", d.raw)
+	}
+	if it, _ := e.s.Item(id); fmt.Sprint(it.Versions) != "[1 3]" || it.Trashed {
+		t.Errorf("after deleting version 2: %+v", it)
+	}
+	e.expect(e.send(http.MethodDelete, "files/"+id+"?version=3", ``), 200, "0")
+	it, _ := e.s.Item(id)
+	if !it.Trashed || fmt.Sprint(it.Versions) != "[1 3]" {
+		t.Errorf("a DELETE with ?version= only (ignored by default): %+v, want the whole file trashed", it)
+	}
+	e.expect(e.get("files/"+id), 404, ocmtest.CodeNotFound)
+	e.expect(e.get("files/"+id+"/data"), 404, ocmtest.CodeNotFound)
+	if a := e.get("folders/self/items"); a.str("totalResults") != "0" {
+		t.Errorf("a trashed file listed: %s", a.raw)
+	}
+	again := e.upload("self", "", "D.TXT", []byte("new"))
+	if again.str("id") == id || again.str("version") != "1" {
+		t.Errorf("an upload on a trashed file's name: %s", again.raw)
+	}
+	if err := e.s.Restore(id); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := e.s.Item(id); it.Trashed || it.Name != "d(2).txt" {
+		t.Errorf("restored onto a name taken meanwhile: %+v", it)
+	}
+	dir := e.s.AddFolder("", "dir")
+	in := e.s.AddFile(dir, "in.txt", []byte("x"))
+	e.expect(e.send(http.MethodDelete, "folders/"+dir, ""), 200, "0")
+	if it, _ := e.s.Item(in); !it.Trashed {
+		t.Errorf("a file in a trashed folder: %+v", it)
+	}
+	e.expect(e.get("files/"+in), 404, ocmtest.CodeNotFound)
+	e.expect(e.send(http.MethodDelete, "folders/"+in, ""), 404, ocmtest.CodeNotFound)
+	e.expect(e.send(http.MethodDelete, "folders/self", ""), 403, ocmtest.CodePrivilege)
+	e.s.Purge(dir)
+	if it, _ := e.s.Item(in); !it.Purged {
+		t.Errorf("purge: %+v", it)
+	}
+	if err := e.s.Restore(dir); err == nil {
+		t.Errorf("a purged folder restored")
+	}
+	e.expect(e.send(http.MethodDelete, "files/"+again.str("id"), `{"version":"7"}`), 404, ocmtest.CodeNotFound)
+}
+
+// TestReservations: a file another user reserved refuses new versions,
+// renames, moves and deletes (403 -26); GET files/{id} shows the
+// reservation; the API's reserve and unreserve.
+func TestReservations(t *testing.T) {
+	e := start(t, ocmtest.Options{})
+	id := e.s.AddFile("", "r.txt", []byte("r"))
+	e.s.Reserve(id, "other@example.com")
+	f := e.get("files/" + id)
+	if by, _ := f.body["reservedBy"].(map[string]any); by["loginName"] != "other@example.com" || f.str("reservationTime") == "" {
+		t.Errorf("GET of a reserved file: %s", f.raw)
+	}
+	dir := e.s.AddFolder("", "elsewhere")
+	e.expect(e.upload("", id, "r.txt", []byte("x")), 403, ocmtest.CodeReserved)
+	e.expect(e.upload("self", "", "R.txt", []byte("x")), 403, ocmtest.CodeReserved)
+	e.expect(e.send(http.MethodPut, "files/"+id, `{"name":"s.txt"}`), 403, ocmtest.CodeReserved)
+	e.expect(e.send(http.MethodPost, "files/"+id+"/move", `{"destinationID":"`+dir+`"}`), 403, ocmtest.CodeReserved)
+	e.expect(e.send(http.MethodDelete, "files/"+id, ``), 403, ocmtest.CodeReserved)
+	e.expect(e.send(http.MethodPost, "files/"+id+"/reserve", ``), 403, ocmtest.CodeReserved)
+	e.expect(e.send(http.MethodPost, "files/"+id+"/unreserve", ``), 403, ocmtest.CodeReserved)
+	if it, _ := e.s.Item(id); it.Version != 1 || it.Name != "r.txt" || it.Trashed || it.ParentID != "self" {
+		t.Errorf("a refused change changed the file: %+v", it)
+	}
+	otherID := f.body["reservedBy"].(map[string]any)["id"].(string)
+	e.expect(e.send(http.MethodPost, "files/"+id+"/unreserve", `{"reservedByUserID":"`+otherID+`"}`), 200, "0")
+	r := e.send(http.MethodPost, "files/"+id+"/reserve", ``)
+	e.expect(r, 200, "0")
+	if by, _ := r.body["reservedBy"].(map[string]any); by["loginName"] != ocmtest.DefaultUser || r.str("reservationDate") == "" {
+		t.Errorf("reserve: %s", r.raw)
+	}
+	e.expect(e.upload("", id, "r.txt", []byte("mine")), 200, "0")
+	e.expect(e.send(http.MethodPost, "files/"+id+"/unreserve", ``), 200, "0")
+	if it, _ := e.s.Item(id); it.ReservedBy != "" || it.Version != 2 {
+		t.Errorf("after unreserve: %+v", it)
+	}
+}
+
+// TestPublicLinks: a link's access code goes in the cookie (missing or
+// wrong: 403 -18, seed 004's body); outside the linked folder 403 -20;
+// a viewer reads no bytes, a downloader writes nothing, a contributor
+// writes inside but cannot remove the linked folder; the home listing
+// is a token's only.
+func TestPublicLinks(t *testing.T) {
+	e := start(t, ocmtest.Options{})
+	shared := e.s.AddFolder("", "shared")
+	in := e.s.AddFile(shared, "in.txt", []byte("inside"))
+	out := e.s.AddFile("", "out.txt", []byte("outside"))
+	e.token = ""
+	e.link = e.s.AddLink(shared, ocmtest.RoleContributor, "s3cret")
+	a := e.get("folders/" + shared + "/items")
+	e.expect(a, 403, ocmtest.CodeAccessCode)
+	if a.str("errorKey") == "" || a.str("title") != a.str("errorMessage") || a.str("errorType") != "file" {
+		t.Errorf("access code required body: %s", a.raw)
+	}
+	e.code = "wrong"
+	e.expect(e.get("folders/"+shared+"/items"), 403, ocmtest.CodeAccessCode)
+	e.code = "s3cret"
+	if a := e.get("folders/" + shared + "/items"); a.str("totalResults") != "1" {
+		t.Errorf("through the link: %s", a.raw)
+	}
+	e.expect(e.get("files/"+out), 403, ocmtest.CodePrivilege)
+	e.expect(e.get("folders/self/items"), 403, ocmtest.CodePrivilege)
+	e.expect(e.get("folders/items"), 403, ocmtest.CodePrivilege)
+	e.expect(e.send(http.MethodPost, "files/"+in+"/move", `{"destinationID":"self"}`), 403, ocmtest.CodePrivilege)
+	e.expect(e.send(http.MethodDelete, "folders/"+shared, ``), 403, ocmtest.CodePrivilege)
+	e.expect(e.send(http.MethodPut, "folders/"+shared, `{"name":"x"}`), 403, ocmtest.CodePrivilege)
+	up := e.upload(shared, "", "new.txt", []byte("by link"))
+	e.expect(up, 200, "0")
+	if by, _ := up.body["createdBy"].(map[string]any); by == nil {
+		t.Errorf("an upload through a link has no createdBy: %s", up.raw)
+	}
+	e.expect(e.send(http.MethodDelete, "files/"+in, `{"version":"1"}`), 200, "0")
+	file := e.s.AddFile(shared, "read.txt", []byte("read me"))
+	e.link, e.code = e.s.AddLink(shared, ocmtest.RoleViewer, ""), ""
+	e.expect(e.get("files/"+file), 200, "0")
+	e.expect(e.get("files/"+file+"/data"), 403, ocmtest.CodePrivilege)
+	e.expect(e.upload(shared, "", "v.txt", []byte("x")), 403, ocmtest.CodePrivilege)
+	e.link = e.s.AddLink(shared, ocmtest.RoleDownloader, "")
+	if a := e.get("files/" + file + "/data"); a.status != 200 || string(a.raw) != "read me" {
+		t.Errorf("downloader read: %d %q", a.status, a.raw)
+	}
+	e.expect(e.upload("", file, "read.txt", []byte("x")), 403, ocmtest.CodePrivilege)
+	e.expect(e.send(http.MethodPut, "files/"+file, `{"name":"y"}`), 403, ocmtest.CodePrivilege)
+	e.link = "LFNOSUCHLINK"
+	e.expect(e.get("files/"+file), 403, ocmtest.CodePrivilege)
+}
+
+// TestAppLinks: appLinkID and accessToken, in headers or in the query,
+// scope requests to the folder with the link's role; a wrong token is
+// 401.
+func TestAppLinks(t *testing.T) {
+	e := start(t, ocmtest.Options{})
+	shared := e.s.AddFolder("", "app")
+	outside := e.s.AddFile("", "o.txt", []byte("o"))
+	e.token = ""
+	e.appID, e.appToken = e.s.AddAppLink(shared, ocmtest.RoleContributor)
+	e.expect(e.upload(shared, "", "a.txt", []byte("a")), 200, "0")
+	e.expect(e.get("files/"+outside), 403, ocmtest.CodePrivilege)
+	q := url.Values{"appLinkID": {e.appID}, "accessToken": {e.appToken}}.Encode()
+	e.appID = ""
+	if a := e.get("folders/" + shared + "/items?" + q); a.str("totalResults") != "1" {
+		t.Errorf("applink in the query: %s", a.raw)
+	}
+	e.appID, e.appToken = e.s.AddAppLink(shared, ocmtest.RoleContributor)
+	e.appToken = "wrong"
+	if a := e.get("folders/" + shared + "/items"); a.status != 401 {
+		t.Errorf("a wrong applink token: %d", a.status)
+	}
+}
