@@ -45,90 +45,36 @@ func (p page) more(offset int) bool {
 	return p.HasMore.v || p.Total.set && int64(offset+len(p.Items)) < p.Total.n
 }
 
-// pageOverlap is how many items of a page the next one asks for again:
-// they must come back in the same order, or the pages shifted (an item
-// added or removed while the listing ran) and the pass is read again.
-const pageOverlap = 4
-
-// maxListPasses bounds how often one listing is read from the start.
-const maxListPasses = 4
-
 // folderPath is a folder's path under the base.
 func folderPath(id string) string { return "/folders/" + id }
 
 func filePath(id string) string { return "/files/" + id }
 
-// listFolder reads folder id's items, page by page by offset while
-// hasMore is "1", ordered by name, and hands each well-formed one to add
-// once. Pages overlap by pageOverlap items, which must repeat in the same
-// order; a pass that does not is read again from the start (restart
-// first), and no clean pass in maxListPasses is remote.ErrListUnstable:
-// a folder shown without some of its files is worse than an error.
+// listFolder reads folder id's items, ordered by name, page by page by
+// offset while hasMore or totalResults says more, and hands each
+// well-formed one to add once: pages overlap, and are read again when
+// they do not line up (remote.ListOverlapped).
 func (b *Backend) listFolder(ctx context.Context, id, label string, restart func(), add func(wireItem)) error {
-	for pass := range maxListPasses {
-		if pass > 0 && restart != nil {
+	bad := 0
+	err := remote.ListOverlapped("GET /folders/{id}/items: listing "+label, b.maxItems, func(offset int) ([]wireItem, bool, error) {
+		p, err := b.listPage(ctx, id, url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(b.pageSize)}, "orderby": {"name:asc"}})
+		return p.Items, p.more(offset), err
+	}, func(w wireItem) string { return w.ID }, func() {
+		bad = 0
+		if restart != nil {
 			restart()
 		}
-		clean, err := b.listOnce(ctx, id, label, add)
-		if err != nil || clean {
-			return err
+	}, func(w wireItem) {
+		if !b.ownItem(w, id) {
+			bad++
+			return
 		}
-		b.log.Debug("ocm: pages of a listing did not line up; reading it again", "listing", label, "pass", pass+1)
+		add(w)
+	})
+	if bad > 0 {
+		b.log.Warn(fmt.Sprintf("ocm: listing %s: skipped %d items the server described badly (an id, a name, a folder, a version out of bounds)", label, bad))
 	}
-	return fmt.Errorf("GET /folders/{id}/items: listing %s: %w: its pages did not line up in %d passes (it kept changing while it was read)", label, remote.ErrListUnstable, maxListPasses)
-}
-
-func (b *Backend) listOnce(ctx context.Context, id, label string, add func(wireItem)) (bool, error) {
-	seen := map[string]bool{}
-	var anchors []string
-	received, bad := 0, 0
-	defer func() {
-		if bad > 0 {
-			b.log.Warn(fmt.Sprintf("ocm: listing %s: skipped %d items the server described badly (an id, a name, a folder, a version out of bounds)", label, bad))
-		}
-	}()
-	for offset := 0; ; {
-		p, err := b.listPage(ctx, id, url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(b.pageSize)}, "orderby": {"name:asc"}})
-		if err != nil {
-			return false, err
-		}
-		n := len(p.Items)
-		if offset > 0 && (n < len(anchors) || !slices.Equal(ids(p.Items[:len(anchors)]), anchors)) {
-			return false, nil
-		}
-		received += n - len(anchors)
-		if received > b.maxItems {
-			return false, fmt.Errorf("GET /folders/{id}/items: listing %s: %w: more than %d items", label, remote.ErrListTooLong, b.maxItems)
-		}
-		for _, w := range p.Items[len(anchors):] {
-			if seen[w.ID] {
-				continue
-			}
-			seen[w.ID] = true
-			if !b.ownItem(w, id) {
-				bad++
-				continue
-			}
-			add(w)
-		}
-		if !p.more(offset) {
-			return true, nil
-		}
-		if n <= len(anchors) {
-			return false, fmt.Errorf("GET /folders/{id}/items: listing %s: more items announced after a page of nothing new", label)
-		}
-		overlap := min(pageOverlap, n/2)
-		anchors = ids(p.Items[n-overlap:])
-		offset += n - overlap
-	}
-}
-
-func ids(items []wireItem) []string {
-	out := make([]string, len(items))
-	for i, w := range items {
-		out[i] = w.ID
-	}
-	return out
+	return err
 }
 
 // listPage is one GET folders/{id}/items. hasMore must be there, "0" or
