@@ -370,3 +370,25 @@ func TestHostileAnswers(t *testing.T) {
 		t.Errorf("an error in a 200 with a long message: %v", err)
 	}
 }
+
+// TestReserved: a file another user reserved takes no new version
+// (ErrBusy), and its removal is not done, the service's reason named.
+func TestReserved(t *testing.T) {
+	for _, q := range []string{"", ocmtest.QuirkErrorIn200} {
+		srv, b := quirked(t, q)
+		ctx := context.Background()
+		id := srv.AddFile("", "r.txt", []byte("one"))
+		srv.Reserve(id, "someone.else@example.com")
+		_, err := b.Upload(ctx, remote.Upload{Name: "r.txt", Into: id, Size: 3, Open: reader([]byte("two"))})
+		if !errors.Is(err, remote.ErrBusy) {
+			t.Errorf("%q: an upload onto a file another user reserved: %v, want ErrBusy", q, err)
+		}
+		var nd *remote.NotDoneError
+		if err := b.Remove(ctx, []string{id}, false); !errors.As(err, &nd) || !strings.Contains(nd.Reason(id), "reserved") {
+			t.Errorf("%q: removing a file another user reserved: %v, want it not done, the reason named", q, err)
+		}
+		if got := versions(srv, id); len(got) != 1 {
+			t.Errorf("%q: the reserved file has versions %v", q, got)
+		}
+	}
+}

@@ -96,12 +96,30 @@ func (b *Backend) rename(ctx context.Context, w wireItem, name string) error {
 	case err != nil:
 		return err
 	}
-	ferr := fmt.Errorf("ocm: renaming %q to %q: %w: the service named it %q", w.Name, name, remote.ErrExists, remote.CleanText(got, 256))
-	if _, berr := b.putName(ctx, w, w.Name); berr != nil {
-		b.log.Error("ocm: an item the service renamed otherwise than asked could not be named back", "id", w.ID, "name", remote.CleanText(got, 256), "err", berr)
-		return fmt.Errorf("%w; naming it back failed: %w", ferr, berr)
+	return b.undone(fmt.Errorf("ocm: renaming %q to %q: %w: the service named it %q", w.Name, name, remote.ErrExists, remote.CleanText(got, 256)),
+		w.ID, got, func() error { return b.nameBack(ctx, w, w.Name) })
+}
+
+// nameBack names w name, as the answer must say.
+func (b *Backend) nameBack(ctx context.Context, w wireItem, name string) error {
+	got, err := b.putName(ctx, w, name)
+	if err == nil && got != name {
+		err = fmt.Errorf("the service named it %q", remote.CleanText(got, 256))
 	}
-	return ferr
+	return err
+}
+
+// undone is err, the failure of a change the service made otherwise than
+// asked, once undo has put things back; an undo that fails is logged,
+// naming what is left, and said in the error.
+func (b *Backend) undone(err error, id, left string, undo func() error) error {
+	if uerr := undo(); uerr != nil {
+		left = remote.CleanText(left, 256)
+		b.log.Error("ocm: a change the service made otherwise than asked could not be undone", "id", id, "left", left, "err", uerr)
+		// No longer the clash it was: something is left to see to.
+		return fmt.Errorf("%s; undoing it failed, %q (id %s) is left: %w", err.Error(), left, id, uerr)
+	}
+	return err
 }
 
 // renameVia changes the case of w's name through a temporary name
@@ -115,33 +133,18 @@ func (b *Backend) renameVia(ctx context.Context, w wireItem, name string) error 
 	rand.Read(r[:])
 	suffix := ".ghlfs-case-" + hex.EncodeToString(r[:])
 	tmp := w.Name
-	for len(tmp)+len(suffix) > maxName {
-		_, size := lastRune(tmp)
-		tmp = tmp[:len(tmp)-size]
+	if len(tmp)+len(suffix) > maxName {
+		tmp = strings.ToValidUTF8(tmp[:maxName-len(suffix)], "") // a rune cut in two goes
 	}
 	tmp += suffix
-	if got, err := b.putName(ctx, w, tmp); err != nil || got != tmp {
-		return fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, cmp.Or(err, fmt.Errorf("the service named it %q", remote.CleanText(got, 256))))
+	if err := b.nameBack(ctx, w, tmp); err != nil {
+		return fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, err)
 	}
-	got, err := b.putName(ctx, w, name)
-	if err == nil && got == name {
-		return nil
+	if err := b.nameBack(ctx, w, name); err != nil {
+		return b.undone(fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, err),
+			w.ID, tmp, func() error { return b.nameBack(ctx, w, w.Name) })
 	}
-	err = fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, cmp.Or(err, fmt.Errorf("the service named it %q", remote.CleanText(got, 256))))
-	if _, berr := b.putName(ctx, w, w.Name); berr != nil {
-		b.log.Error("ocm: an item left under a temporary name", "id", w.ID, "name", tmp, "err", berr)
-		return fmt.Errorf("%w; naming it back failed, it is left as %q: %w", err, tmp, berr)
-	}
-	return err
-}
-
-func lastRune(s string) (rune, int) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i]&0xC0 != 0x80 {
-			return rune(s[i]), len(s) - i
-		}
-	}
-	return 0, len(s)
+	return nil
 }
 
 // Move puts a file or a folder in folder parentID under name ("" its
@@ -192,15 +195,13 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 		return err
 	}
 	if now.Name != w.Name {
-		err := fmt.Errorf("ocm: moving %q to %s: %w: the service named it %q there", w.Name, dest, remote.ErrExists, remote.CleanText(now.Name, 256))
-		if _, berr := b.moveTo(ctx, now, src); berr != nil {
-			b.log.Error("ocm: an item the service moved under another name could not be moved back", "id", w.ID, "name", remote.CleanText(now.Name, 256), "err", berr)
-			return fmt.Errorf("%w; moving it back failed: %w", err, berr)
-		}
-		if got, berr := b.putName(ctx, now, w.Name); berr != nil || got != w.Name {
-			b.log.Error("ocm: an item the service moved under another name could not be named back", "id", w.ID, "name", remote.CleanText(now.Name, 256), "err", berr)
-		}
-		return err
+		return b.undone(fmt.Errorf("ocm: moving %q to %s: %w: the service named it %q there", w.Name, dest, remote.ErrExists, remote.CleanText(now.Name, 256)),
+			w.ID, now.Name, func() error {
+				if _, err := b.moveTo(ctx, now, src); err != nil {
+					return err
+				}
+				return b.nameBack(ctx, now, w.Name)
+			})
 	}
 	return b.rename(ctx, now, name)
 }

@@ -80,7 +80,7 @@ type Config struct {
 	// PageSize is the limit a listing asks for (default DefaultPageSize).
 	PageSize int
 	// RateLimit requests per RateWindow is the client's own budget
-	// (default 10 a second: the service publishes none); negative: none.
+	// (default 20 a second: the service publishes none); negative: none.
 	RateLimit    int
 	RateWindow   time.Duration
 	RetryTimeout time.Duration // default 2m
@@ -139,7 +139,7 @@ func New(cfg Config) (*Backend, error) {
 		cfg.PageSize = DefaultPageSize
 	}
 	if cfg.RateLimit == 0 {
-		cfg.RateLimit, cfg.RateWindow = 10, time.Second
+		cfg.RateLimit, cfg.RateWindow = 20, time.Second
 	}
 	if cfg.RateWindow <= 0 {
 		cfg.RateWindow = time.Second
@@ -222,30 +222,16 @@ func (b *Backend) authOf(cfg Config) (remote.Authorizer, func(http.Header, strin
 		if !validSecret(tok) {
 			return nil, nil, errors.New("ocm: the bearer token is empty or holds spaces or control characters")
 		}
-		return remote.StaticToken(tok, checkedSource(cfg.TokenSource), cfg.Logger), bearer, nil
+		return remote.StaticToken(tok, checked(cfg.TokenSource, validSecret), cfg.Logger), bearer, nil
 	case cfg.LinkID != "":
-		if !validID(cfg.LinkID) || cfg.RootID == DefaultRoot {
-			return nil, nil, errors.New("ocm: a shared link needs its link id (letters and digits) and the shared folder's id as the root")
-		}
-		if cfg.AccessCode != "" && !validCookie(cfg.AccessCode) {
-			return nil, nil, errors.New("ocm: the access code holds characters a cookie cannot carry")
+		if !validID(cfg.LinkID) || cfg.RootID == DefaultRoot || cfg.AccessCode != "" && !validCookie(cfg.AccessCode) {
+			return nil, nil, errors.New("ocm: a shared link needs its id (letters and digits), the shared folder's id as the root, and an access code a cookie can carry")
 		}
 		b.linkID = cfg.LinkID
-		cookie := "dAccessCode-" + cfg.LinkID
-		src := cfg.AccessCodeSource
-		if src != nil {
-			src = func() (string, error) {
-				c, err := cfg.AccessCodeSource()
-				if err == nil && !validCookie(c) {
-					err = errors.New("the access code holds characters a cookie cannot carry")
-				}
-				return c, err
-			}
-		}
-		return remote.StaticToken(cfg.AccessCode, src, cfg.Logger), func(h http.Header, code string) {
+		return remote.StaticToken(cfg.AccessCode, checked(cfg.AccessCodeSource, validCookie), cfg.Logger), func(h http.Header, code string) {
 			h.Set("LinkID", cfg.LinkID)
 			if code != "" {
-				h.Set("Cookie", cookie+"="+code)
+				h.Set("Cookie", "dAccessCode-"+cfg.LinkID+"="+code)
 			}
 		}, nil
 	default:
@@ -259,17 +245,18 @@ func (b *Backend) authOf(cfg Config) (remote.Authorizer, func(http.Header, strin
 	}
 }
 
-// checkedSource is src, refusing a token a header cannot carry.
-func checkedSource(src func() (string, error)) func() (string, error) {
+// checked is src, refusing a credential valid does not pass (one a
+// header cannot carry).
+func checked(src func() (string, error), valid func(string) bool) func() (string, error) {
 	if src == nil {
 		return nil
 	}
 	return func() (string, error) {
-		tok, err := src()
-		if err == nil && !validSecret(tok) {
-			err = errors.New("the token is empty or holds spaces or control characters")
+		s, err := src()
+		if err == nil && !valid(s) {
+			err = errors.New("the credential read holds spaces, control characters or characters a cookie cannot carry")
 		}
-		return tok, err
+		return s, err
 	}
 }
 

@@ -155,36 +155,33 @@ func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, parent strin
 }
 
 // undoUpload removes what an upload made that is not what was asked:
-// a new file under another name (the whole file), or a version of
-// another file than into (that version), and is the upload's error,
-// remote.ErrExists.
+// a new file under another name (the whole file: errRenamed), or a
+// version of another file than into (that version); it is the upload's
+// error, remote.ErrExists.
 func (b *Backend) undoUpload(ctx context.Context, w wireItem, into *wireItem, endpoint, what string) error {
 	err := fmt.Errorf("POST %s: %w: %s", endpoint, remote.ErrExists, what)
-	var uerr error
+	var undo func() error
 	switch {
 	case w.Version.n > 1 && (into == nil || w.ID != into.ID):
 		// A version of a file that held the name in another case: that
 		// version goes, the one before is current again.
-		if uerr = b.deleteVersion(ctx, w.ID, w.Version.n); uerr == nil {
-			if now, ierr := b.fileInfo(ctx, w.ID, ""); ierr != nil || now.Version.n >= w.Version.n {
-				uerr = cmp.Or(ierr, fmt.Errorf("version %d is still current", w.Version.n))
+		undo = func() error {
+			if err := b.deleteVersion(ctx, w.ID, w.Version.n); err != nil {
+				return err
 			}
+			now, err := b.fileInfo(ctx, w.ID, "")
+			if err == nil && now.Version.n >= w.Version.n {
+				err = fmt.Errorf("version %d is still current", w.Version.n)
+			}
+			return err
 		}
 	case into != nil && w.ID == into.ID:
-		uerr = nil // the version landed on the file asked for, under a changed name: nothing to undo but the name
-		if w.Name != into.Name {
-			_, uerr = b.putName(ctx, w, into.Name)
-		}
+		undo = func() error { return b.nameBack(ctx, w, into.Name) }
 	default:
-		if uerr = b.removeFile(ctx, w.ID); uerr == nil {
-			err = fmt.Errorf("POST %s: %w: %s", endpoint, errRenamed, what)
-		}
+		err = fmt.Errorf("POST %s: %w: %s", endpoint, errRenamed, what)
+		undo = func() error { return b.removeFile(ctx, w.ID) }
 	}
-	if uerr != nil {
-		b.log.Error("ocm: an upload the service stored otherwise than asked could not be undone", "id", w.ID, "name", remote.CleanText(w.Name, 256), "err", uerr)
-		return fmt.Errorf("%w; undoing it failed, %s (id %s) is left: %w", err, remote.CleanText(w.Name, 256), w.ID, uerr)
-	}
-	return err
+	return b.undone(err, w.ID, w.Name, undo)
 }
 
 // lostUpload looks at what an upload sent at start whose answer was lost
@@ -309,12 +306,8 @@ func (b *Backend) CreateFolder(ctx context.Context, parentID, name string) (remo
 		}
 		w.Type = remote.TypeFolder
 		if w.Name != name {
-			err := fmt.Errorf("POST /folders/{id}: %w: folder %s was made as %q", remote.ErrExists, name, remote.CleanText(w.Name, 256))
-			if rerr := b.removeFolder(ctx, w.ID); rerr != nil {
-				b.log.Error("ocm: a folder the service made under another name could not be removed", "id", w.ID, "name", remote.CleanText(w.Name, 256), "err", rerr)
-				return remote.Item{}, fmt.Errorf("%w; removing it failed, it is left: %w", err, rerr)
-			}
-			return remote.Item{}, err
+			return remote.Item{}, b.undone(fmt.Errorf("POST /folders/{id}: %w: folder %s was made as %q", remote.ErrExists, name, remote.CleanText(w.Name, 256)),
+				w.ID, w.Name, func() error { return b.removeFolder(ctx, w.ID) })
 		}
 		if w.ParentID != "" && !b.sameFolder(w.ParentID, parent) {
 			return remote.Item{}, fmt.Errorf("POST /folders/{id}: folder %s was made in folder %s, not %s", name, remote.CleanText(w.ParentID, 64), parent)
