@@ -69,26 +69,41 @@ func TestRemoveEveryVersion(t *testing.T) {
 }
 
 // TestRemoveBounded: a service that answers every DELETE with success
-// and keeps the file is asked at most once per version it has, then the
-// removal fails: it never loops, and is never taken as done.
+// and keeps listing the file is asked at most once per version it has,
+// then the removal fails: it never loops, and is never taken as done. One
+// that still shows the file by its id but no longer lists it (the trash
+// seen through GET files/{id}) has removed it.
 func TestRemoveBounded(t *testing.T) {
-	deletes := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodDelete {
-			deletes++
-			io.WriteString(w, `{"errorCode":"0","idList":"D1","type":"file"}`)
-			return
+	for _, listed := range []bool{true, false} {
+		deletes := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			const file = `{"id":"D1","parentID":"self","type":"file","name":"a.txt","size":"3","version":"2"}`
+			switch {
+			case r.Method == http.MethodDelete:
+				deletes++
+				io.WriteString(w, `{"errorCode":"0","idList":"D1","type":"file"}`)
+			case strings.HasSuffix(r.URL.Path, "/folders/self"):
+				io.WriteString(w, `{"errorCode":"0","id":"self","type":"folder","name":"Home"}`)
+			case strings.HasSuffix(r.URL.Path, "/items") && listed:
+				io.WriteString(w, `{"errorCode":"0","hasMore":"0","items":[`+file+`]}`)
+			case strings.HasSuffix(r.URL.Path, "/items"):
+				io.WriteString(w, `{"errorCode":"0","hasMore":"0","items":[]}`)
+			default:
+				io.WriteString(w, file)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		b, err := ocm.New(ocm.Config{APIURL: srv.URL, Token: "t", RateLimit: -1})
+		if err != nil {
+			t.Fatal(err)
 		}
-		io.WriteString(w, `{"errorCode":"0","id":"D1","parentID":"self","type":"file","name":"a.txt","size":"3","version":"2"}`)
-	}))
-	t.Cleanup(srv.Close)
-	b, err := ocm.New(ocm.Config{APIURL: srv.URL, Token: "t", RateLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = b.Remove(context.Background(), []string{"D1"}, false)
-	if err == nil || deletes != 3 {
-		t.Errorf("a file that never goes: %v after %d deletes, want an error after 3", err, deletes)
+		err = b.Remove(context.Background(), []string{"D1"}, false)
+		if listed && (err == nil || deletes != 3) {
+			t.Errorf("a file that never goes: %v after %d deletes, want an error after 3", err, deletes)
+		}
+		if !listed && (err != nil || deletes != 1) {
+			t.Errorf("a file its folder no longer lists: %v after %d deletes, want success after 1", err, deletes)
+		}
 	}
 }
 
@@ -140,8 +155,9 @@ func TestRemoveVersionRemovedMore(t *testing.T) {
 		}
 		deaf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodDelete {
+				io.Copy(io.Discard, r.Body)
 				r.URL.RawQuery = ""
-				r.Body, r.ContentLength = io.NopCloser(strings.NewReader("")), 0
+				r.Body, r.ContentLength = http.NoBody, 0
 			}
 			fake.ServeHTTP(w, r)
 		}))

@@ -323,12 +323,13 @@ func (b *Backend) removeFolder(ctx context.Context, id string) error {
 	return err
 }
 
-// removeFile removes file id, every version: DELETE files/{id}, then
-// GET files/{id} until it is gone (404). Whether a DELETE without a
-// version removes them all or the latest only is contradictory in the
-// doc (seed 004; delete-latest-only): it is sent again while the file
-// is there, at most as often as it has versions left, so that no older
-// version is ever left showing under the name.
+// removeFile removes file id, every version: DELETE files/{id}, then a
+// look, until it is gone: GET files/{id} answers 404, or its folder no
+// longer lists it (a service that shows a trashed file by its id).
+// Whether a DELETE without a version removes them all or the latest only
+// is contradictory in the doc (seed 004; delete-latest-only): it is sent
+// again while the file is there, at most as often as it has versions
+// left, so that no older version is ever left showing under the name.
 func (b *Backend) removeFile(ctx context.Context, id string) error {
 	for sent, most := 0, 1; ; sent++ {
 		if sent >= most {
@@ -346,6 +347,11 @@ func (b *Backend) removeFile(ctx context.Context, id string) error {
 			return nil
 		} else if err != nil {
 			return err
+		}
+		if h, ok, err := b.lookup(ctx, w.ParentID, w.Name); err != nil && !errors.Is(err, remote.ErrNotFound) {
+			return err
+		} else if !ok || h.ID != id {
+			return nil // in the trash, its details still shown
 		}
 		if sent == 0 {
 			most = 1 + int(min(w.Version.n, MaxVersions))
