@@ -408,3 +408,22 @@ func TestReserved(t *testing.T) {
 		}
 	}
 }
+
+// TestRootOnce: the root's own id is asked once (GET folders/self),
+// whether the service writes the home folder as "self" or by its GUID
+// (home-guid); its items are handed on as the root's ("").
+func TestRootOnce(t *testing.T) {
+	for _, q := range []string{"", ocmtest.QuirkHomeGUID} {
+		srv, b := quirked(t, q)
+		srv.AddFile("", "a.txt", []byte("a"))
+		for range 3 {
+			var got []remote.Item
+			if err := b.List(context.Background(), remote.ListQuery{}, nil, func(it remote.Item) { got = append(got, it) }); err != nil || len(got) != 1 || got[0].ParentID != "" {
+				t.Fatalf("%q: the root lists %+v, %v", q, got, err)
+			}
+		}
+		if n := srv.Calls(ocmtest.EndpointFolder); n != 1 {
+			t.Errorf("%q: the root's folder asked %d times for 3 listings, want once", q, n)
+		}
+	}
+}

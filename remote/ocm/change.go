@@ -18,6 +18,9 @@ import (
 // itemOf is item id as it is now, a file or a folder: a folder seen
 // before is asked as one, else the file's route first.
 func (b *Backend) itemOf(ctx context.Context, id string) (wireItem, error) {
+	if err := b.resolveRoot(ctx); err != nil {
+		return wireItem{}, err
+	}
 	if b.knownFolder(id) {
 		return b.folderInfo(ctx, id)
 	}

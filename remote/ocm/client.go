@@ -112,7 +112,8 @@ type Backend struct {
 	mu sync.Mutex
 	// rootIDs are the ids the root answers to (RootID, and the id the
 	// service gives it: "self" is the home folder's alias).
-	rootIDs map[string]bool
+	rootIDs      map[string]bool
+	rootResolved bool // the root's own id was learnt
 	// folders holds the ids of the folders seen, so that a change is
 	// sent to the folder's route first; sizes the size of each file
 	// version seen, by id and version, which a read's answer is checked

@@ -131,9 +131,9 @@ func (b *Backend) folderID(parentID string) string {
 // their folder.
 func (b *Backend) resolveRoot(ctx context.Context) error {
 	b.mu.Lock()
-	n := len(b.rootIDs)
+	done := b.rootResolved
 	b.mu.Unlock()
-	if n > 1 {
+	if done {
 		return nil
 	}
 	_, err := b.folderInfo(ctx, b.root)
@@ -157,8 +157,8 @@ func (b *Backend) folderInfo(ctx context.Context, id string) (wireItem, error) {
 	w.Type = remote.TypeFolder
 	b.mu.Lock()
 	root := b.rootIDs[id]
-	if root && len(b.rootIDs) < 4 {
-		b.rootIDs[w.ID] = true
+	if root && !b.rootResolved {
+		b.rootIDs[w.ID], b.rootResolved = true, true
 	}
 	b.mu.Unlock()
 	if !root {

@@ -83,6 +83,9 @@ var errRenamed = fmt.Errorf("%w: the service stored the upload under another nam
 // GET), else what an exact-name look-up finds. A folder of the name is
 // remote.ErrExists.
 func (b *Backend) holder(ctx context.Context, parent string, up remote.Upload) (*wireItem, error) {
+	if err := b.resolveRoot(ctx); err != nil {
+		return nil, err
+	}
 	if up.Into != "" {
 		w, err := b.fileInfo(ctx, up.Into, "")
 		switch {
@@ -139,7 +142,9 @@ func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, parent strin
 	}
 	w.Type = remote.TypeFile
 	switch {
-	case into != nil && (w.ID != into.ID || w.Name != into.Name || w.Version.n <= into.Version.n):
+	case into != nil && w.ID == into.ID && w.Version.n <= into.Version.n:
+		return remote.Item{}, fmt.Errorf("POST %s: %s: the service answered version %d of %s, not one after %d", endpoint, up.Name, w.Version.n, w.ID, into.Version.n)
+	case into != nil && (w.ID != into.ID || w.Name != into.Name):
 		return remote.Item{}, b.undoUpload(ctx, w, into, endpoint, fmt.Sprintf("asked for a version of %s (%q, version %d), the service answered %s (%q, version %d)",
 			into.ID, into.Name, into.Version.n, w.ID, remote.CleanText(w.Name, 256), w.Version.n))
 	case into == nil && w.Name != up.Name && !(strings.EqualFold(w.Name, up.Name) && w.Version.n > 1):
