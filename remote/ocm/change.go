@@ -63,12 +63,10 @@ func (b *Backend) putName(ctx context.Context, w wireItem, name string) (string,
 	return now.Name, nil
 }
 
-// Rename gives item id a new name in its folder: PUT files/{id} or
-// folders/{id}, after a look that no other item holds the name (ignoring
-// case): remote.ErrExists. The answer's name is checked: one the service
-// rewrote (a clash the look did not see) is put back, and
-// remote.ErrExists. A change of case alone that the service refuses or
-// ignores goes through a temporary name (renameVia).
+// Rename gives item id a new name in its folder, after a look-up
+// (remote.ErrExists); a name the service answers otherwise is put back,
+// remote.ErrExists; a change of case it refuses goes through a
+// temporary name (renameVia).
 func (b *Backend) Rename(ctx context.Context, id, name string) error {
 	w, err := b.itemOf(ctx, id)
 	if err != nil {
@@ -151,14 +149,10 @@ func (b *Backend) renameVia(ctx context.Context, w wireItem, name string) error 
 }
 
 // Move puts a file or a folder in folder parentID under name ("" its
-// own): POST files/{id}/move or folders/{id}/move {"destinationID"}, the
-// id, versions and dates kept, then a rename when the name changes
-// (before the move when the destination holds the old name). The
-// destination is looked at first: a name taken there (ignoring case) is
-// remote.ErrExists. That look is no lock; the moved item is looked at
-// after: one the service put under another name (a clash met meanwhile,
-// move-clash-suffix) is moved back and named back, and remote.ErrExists.
-// A folder is never moved into itself or below (remote.ErrInvalid).
+// own), on the server (doc.go, Moves): the destination looked at first,
+// the item after; a rename before the move when the destination holds
+// the old name, else after. A folder is never moved into itself or
+// below (remote.ErrInvalid).
 func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 	w, err := b.itemOf(ctx, id)
 	if err != nil {
@@ -269,13 +263,10 @@ func (b *Backend) notBelow(ctx context.Context, dest, id string) error {
 	return fmt.Errorf("ocm: moving folder %s: %w: more than %d folders above the destination", id, remote.ErrInvalid, maxDepth)
 }
 
-// Remove removes items to the trash, one DELETE each (files/{id} or
-// folders/{id}; a folder with everything in it: the caller removes only
-// a folder a fresh listing shows empty). A file is looked at after each
-// DELETE until it is gone (removeFile). OCM removes nothing for good
-// over REST (remote.ErrNotSupported). A *remote.NotDoneError names the
-// ids not removed: Missing those the service does not hold, Reasons its
-// message for each it refused.
+// Remove removes items to the trash, one DELETE each (a folder with
+// what it holds: the caller removes only a folder a fresh listing shows
+// empty). A *remote.NotDoneError names the ids not removed: Missing those
+// the service does not hold, Reasons its message for each it refused.
 func (b *Backend) Remove(ctx context.Context, ids []string, permanent bool) error {
 	if permanent {
 		return fmt.Errorf("ocm: removing for good: %w: OCM's REST API removes to the trash", remote.ErrNotSupported)

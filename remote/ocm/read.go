@@ -50,14 +50,10 @@ func (b *Backend) Stat(ctx context.Context, f remote.FileRef) (remote.FileInfo, 
 	return remote.FileInfo{Size: w.Size.n, ModTime: parseTime(w.ModifiedTime), ContentType: remote.CleanText(w.MimeType, 128)}, nil
 }
 
-// ReadAt reads a file's version from files/{id}/data?version=Rev, by
-// ranges, from the API host with the credentials (no other host is ever
-// sent them); a read of the current version (Rev "") pins the version
-// the file's details give, so that no read mixes two. The answer's total
-// length must be the version's size (remote.Core.ReadAPIAtvSized): one
-// of another length is asked again, then is an error, never served; its
-// cause is then asked of the file's details (a failure written into a
-// 200's body, error-in-200, is read there).
+// ReadAt reads a file's version by ranges from the API host (doc.go,
+// Reads); a read of the current version (Rev "") pins the version the
+// file's details give. An answer of another total length than the
+// version's is an error, its cause asked of the file's details.
 func (b *Backend) ReadAt(ctx context.Context, f remote.FileRef, bufs [][]byte, off int64) (int, error) {
 	rev, size := f.Rev, int64(-1)
 	if rev != "" {
@@ -111,10 +107,12 @@ func (b *Backend) Versions(ctx context.Context, id string) ([]remote.Version, er
 		return nil, fmt.Errorf("GET /files/{id}/versions: %w: more than %d versions", remote.ErrListTooLong, MaxVersions)
 	}
 	var out []remote.Version
+	seen := map[int64]bool{}
 	for _, w := range a.Items {
-		if !w.Version.set || w.Version.n < 1 || slices.ContainsFunc(out, func(v remote.Version) bool { return int64(v.Num) == w.Version.n }) {
+		if !w.Version.set || w.Version.n < 1 || seen[w.Version.n] {
 			continue
 		}
+		seen[w.Version.n] = true
 		v := remote.Version{Rev: revOf(w.Version.n), Num: int(min(w.Version.n, 1<<31-1)), Size: -1, ModTime: parseTime(cmp.Or(w.ModifiedTime, w.CreatedTime))}
 		if w.Size.set && w.Size.n <= remote.MaxFileSize {
 			v.Size = w.Size.n

@@ -18,18 +18,9 @@ import (
 // answer was lost, and that a look proved did not land, is sent in all.
 const maxAttempts = 4
 
-// Upload sends a file. The file holding the name (ignoring case) is
-// looked for first (holder): it gets the bytes as its next version, by
-// POST files/{id}/data, its id and name kept; a free name a new file, by
-// POST files/data. A folder of the name is remote.ErrExists. Every
-// answer is checked, never shown under a wrong name: a new file answered
-// under another name than sent (name(2): a file of the name in another
-// case, which the exact look-up does not see, and a service that turns a
-// clash into a copy, upload-dup-suffix) is removed, the file holding the
-// name found by a listing of the folder, and the bytes sent again as its
-// version; a version of another file than the one looked up is undone
-// (undoUpload) and remote.ErrExists. A lost answer is looked into before
-// the bytes go again (lostUpload).
+// Upload sends a file: a version of the file holding the name (holder),
+// or a new file; an answer under another name is undone, and a lost one
+// looked into before the bytes go again (doc.go, Uploads).
 func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, error) {
 	if err := ValidName(up.Name, false); err != nil {
 		return remote.Item{}, err
@@ -266,13 +257,10 @@ func (b *Backend) PickCreated(all []remote.Item, it remote.Item, _ []remote.Item
 	return remote.Item{}, fmt.Errorf("%w: %s (id %s) is not listed", remote.ErrUnconfirmed, it.Name, it.ID)
 }
 
-// CreateFolder makes folder name in parentID: POST folders/{parent}
-// {"name", "description"}, after a look that the name (ignoring case) is
-// free (else remote.ErrExists: the service would answer name(2)). An
-// answer under another name (a clash the look did not see) is undone
-// (the folder removed) and remote.ErrExists. A lost answer is looked
-// into: a folder of the name is the one made; none, the creation is sent
-// again.
+// CreateFolder makes folder name in parentID after a look-up (the
+// service would answer name(2) for a taken name): an answer under
+// another name is removed, remote.ErrExists; a lost answer is looked
+// into (a folder of the name is the one made; none, it goes again).
 func (b *Backend) CreateFolder(ctx context.Context, parentID, name string) (remote.Item, error) {
 	if err := ValidName(name, true); err != nil {
 		return remote.Item{}, err
