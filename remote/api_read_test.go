@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,5 +137,20 @@ func TestAnswerError(t *testing.T) {
 	}
 	if _, err := c.Do(ctx, Call{Method: http.MethodGet, Endpoint: "/locked", Path: "/locked"}); !errors.Is(err, ErrBusy) {
 		t.Errorf("a 423 in a 200: %v, want ErrBusy", err)
+	}
+}
+
+// TestReadAPIRedirect: a read the API host redirects to another host is
+// refused, and nothing goes there: the credentials stay on the API host.
+func TestReadAPIRedirect(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	c, _ := newTestCore(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/bytes", http.StatusFound)
+	}))
+	_, err := c.ReadAPIAtvSized(context.Background(), Call{Endpoint: "/files/{id}/data", Path: "/files/x/data"}, [][]byte{make([]byte, 4)}, 0, 4)
+	if !errors.Is(err, ErrRefused) || elsewhere.Load() != 0 {
+		t.Errorf("a read redirected off the API host: %v, %d requests there; want ErrRefused and none", err, elsewhere.Load())
 	}
 }
