@@ -70,6 +70,11 @@ type Hooks struct {
 	// for the storage host's, whose body may echo a signed url). Default
 	// ErrorOf.
 	ParseError func(method, endpoint string, resp *http.Response, body []byte) *Error
+	// AnswerError reads a 2xx answer for a failure the service reports
+	// inside it (OCM's negative errorCode in a 200): non-nil is that
+	// failure, handled as a non-2xx answer of its Status would be
+	// (retried, a token renewed ...). Default: a 2xx is a success.
+	AnswerError func(method, endpoint string, resp *http.Response, body []byte) *Error
 	// Window reads an answer's rate-limit headers for the pacer: ok when
 	// they say how much of the server's window is left (default: none).
 	Window func(h http.Header) (w RateWindow, ok bool)
@@ -268,15 +273,10 @@ var ErrAmbiguous = errors.New("the request may have been carried out")
 // Do sends cl with pacing and retries, and returns the 2xx body.
 func (c *Core) Do(ctx context.Context, cl Call) ([]byte, error) {
 	deadline := c.clk.Now().Add(c.retryFor)
-	// cl.Path is escaped (an id in it may hold a '/'): keep it as it is.
-	u := *c.base
-	u.RawPath = c.base.EscapedPath() + cl.Path
-	p, err := url.PathUnescape(u.RawPath)
+	target, err := c.callURL(cl)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, err)
+		return nil, err
 	}
-	u.Path = p
-	u.RawQuery = cl.Query.Encode()
 	reauthed := false
 	for attempt := 0; ; attempt++ {
 		if err := c.pacer.wait(ctx); err != nil {
@@ -287,7 +287,7 @@ func (c *Core) Do(ctx context.Context, cl Call) ([]byte, error) {
 			c.reportIfIncurable(err) // a location token the agency's may not mint
 			return nil, fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, err)
 		}
-		body, status, err := c.send(ctx, cl, u.String(), token)
+		body, status, err := c.send(ctx, cl, target, token)
 		if err == nil {
 			return body, nil
 		}
@@ -369,6 +369,20 @@ func (c *Core) Do(ctx context.Context, cl Call) ([]byte, error) {
 	}
 }
 
+// callURL is the url of cl: the base's, cl.Path appended, cl.Query.
+func (c *Core) callURL(cl Call) (string, error) {
+	// cl.Path is escaped (an id in it may hold a '/'): keep it as it is.
+	u := *c.base
+	u.RawPath = c.base.EscapedPath() + cl.Path
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", cl.Method, cl.Endpoint, err)
+	}
+	u.Path = p
+	u.RawQuery = cl.Query.Encode()
+	return u.String(), nil
+}
+
 // send makes one attempt. status is the HTTP status when an answer began.
 func (c *Core) send(ctx context.Context, cl Call, target, token string) ([]byte, int, error) {
 	var rd io.Reader
@@ -434,6 +448,11 @@ func (c *Core) send(ctx context.Context, cl Call, target, token string) ([]byte,
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, resp.StatusCode, c.hooks.ParseError(cl.Method, cl.Endpoint, resp, body)
+	}
+	if c.hooks.AnswerError != nil {
+		if e := c.hooks.AnswerError(cl.Method, cl.Endpoint, resp, body); e != nil {
+			return nil, resp.StatusCode, e
+		}
 	}
 	return body, resp.StatusCode, nil
 }

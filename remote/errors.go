@@ -60,7 +60,7 @@ var (
 	ErrMisplaced = errors.New("the service ignores the folder new items are created in")
 	// ErrBusy: the item is in a state the call cannot change (the current
 	// version of a file, which RemoveVersion never removes; a file
-	// another user reserved).
+	// another user reserved: a 423 Locked).
 	ErrBusy = errors.New("the item is in use")
 	// ErrNotSupported: the service has no way to do what was asked (a
 	// move, on a service that cannot move an item to another folder:
@@ -183,6 +183,8 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusTooManyRequests && e.Daily
 	case ErrUnavailable:
 		return e.Status >= 500
+	case ErrBusy:
+		return e.Status == http.StatusLocked
 	case ErrIncurable:
 		return e.Cause != nil
 	}

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +32,7 @@ func (c *Core) ReadAt(ctx context.Context, fileURL string, p []byte, off int64) 
 // ReadAtv is ReadAt into several buffers, filled in turn from one range:
 // one request can fill buffers that are each kept on their own.
 func (c *Core) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off int64) (int, error) {
-	return c.readAtv(ctx, fileURL, bufs, off, -1)
+	return c.readAtv(ctx, &readSource{url: fileURL}, bufs, off, -1)
 }
 
 // ReadAtvSized is ReadAtv of a file whose size is known (a listing gave
@@ -40,8 +42,38 @@ func (c *Core) ReadAtv(ctx context.Context, fileURL string, bufs [][]byte, off i
 // asked again a few times, then the read fails with ErrStaleCopy. Nothing
 // is asked past size: a read from size on is io.EOF at once.
 func (c *Core) ReadAtvSized(ctx context.Context, fileURL string, bufs [][]byte, off, size int64) (int, error) {
+	return c.readSized(ctx, &readSource{url: fileURL}, bufs, off, size)
+}
+
+// ReadAPIAtvSized is ReadAtvSized of bytes the API host itself serves,
+// with the API's credentials (OCM's files/{id}/data): cl gives the path,
+// query and headers (the method is GET, the body none). Each request is
+// paced and authorised as Do's are, a 401 renews the token once, a 429
+// pauses the pacer, and redirects are followed only within the API's
+// origin: the token goes nowhere else. size < 0: not known.
+func (c *Core) ReadAPIAtvSized(ctx context.Context, cl Call, bufs [][]byte, off, size int64) (int, error) {
+	u, err := c.callURL(cl)
+	if err != nil {
+		return 0, err
+	}
+	cl.Method = http.MethodGet
+	return c.readSized(ctx, &readSource{url: u, api: &cl}, bufs, off, size)
+}
+
+// readSource is where a read's bytes come from: a storage url, without
+// credentials, or (api set) the API host, with them.
+type readSource struct {
+	url string
+	api *Call
+	// sent is the token the last API request carried, and reauthed
+	// whether a 401 renewed it already.
+	sent     string
+	reauthed bool
+}
+
+func (c *Core) readSized(ctx context.Context, src *readSource, bufs [][]byte, off, size int64) (int, error) {
 	if size < 0 {
-		return c.readAtv(ctx, fileURL, bufs, off, -1)
+		return c.readAtv(ctx, src, bufs, off, -1)
 	}
 	if off >= size {
 		return 0, io.EOF
@@ -58,7 +90,7 @@ func (c *Core) ReadAtvSized(ctx context.Context, fileURL string, bufs [][]byte, 
 		cut = append(cut, b)
 	}
 	short := left <= 0 && sum(cut) < sum(bufs)
-	n, err := c.readAtv(ctx, fileURL, cut, off, size)
+	n, err := c.readAtv(ctx, src, cut, off, size)
 	if err == nil && short {
 		err = io.EOF
 	}
@@ -77,16 +109,21 @@ func sum(bufs [][]byte) int {
 // version (ErrStaleCopy) asks again.
 const maxStaleReads = 4
 
-func (c *Core) readAtv(ctx context.Context, fileURL string, bufs [][]byte, off, size int64) (int, error) {
-	if err := c.policy.check(fileURL); err != nil {
-		return 0, err
+func (c *Core) readAtv(ctx context.Context, src *readSource, bufs [][]byte, off, size int64) (int, error) {
+	fileURL, route := src.url, storageRoute
+	if src.api == nil {
+		if err := c.policy.check(fileURL); err != nil {
+			return 0, err
+		}
+	} else {
+		route = src.api.Endpoint
 	}
 	deadline := c.clk.Now().Add(c.retryFor)
 	total := sum(bufs)
 	got, stale := 0, 0
 	for attempt := 0; got < total; {
 		rest := skipBytes(bufs, got)
-		n, err := c.readOnce(ctx, fileURL, rest, total-got, off+int64(got), size)
+		n, err := c.readOnce(ctx, src, rest, total-got, off+int64(got), size)
 		if errors.Is(err, ErrStaleCopy) {
 			if stale++; stale > maxStaleReads {
 				return got, err
@@ -102,6 +139,17 @@ func (c *Core) readAtv(ctx context.Context, fileURL string, bufs [][]byte, off, 
 		if ctx.Err() != nil {
 			return got, ctx.Err()
 		}
+		var apiErr *Error
+		if src.api != nil && errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && apiErr.Cause == nil && !src.reauthed {
+			// As Do: a token rotated or refreshed meanwhile, once.
+			src.reauthed = true
+			if renewed, rerr := c.auth.Refused(ctx, src.sent); rerr != nil {
+				return got, fmt.Errorf("GET %s: %w", route, rerr)
+			} else if renewed {
+				c.stats.retry(http.MethodGet, route)
+				continue
+			}
+		}
 		if final(err) {
 			return got, err
 		}
@@ -109,6 +157,10 @@ func (c *Core) readAtv(ctx context.Context, fileURL string, bufs [][]byte, off, 
 			attempt = 0 // progress: the next break starts a fresh count
 		}
 		wait := Backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		if src.api != nil && errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests {
+			wait = max(wait, min(apiErr.RetryAfter, c.maxWait))
+			c.pacer.pause(wait)
+		}
 		if c.clk.Now().Add(wait).After(deadline) {
 			return got, fmt.Errorf("reading %s: gave up: %w", RedactURL(fileURL), err)
 		}
@@ -116,7 +168,7 @@ func (c *Core) readAtv(ctx context.Context, fileURL string, bufs [][]byte, off, 
 		if err := Sleep(ctx, c.clk, wait); err != nil {
 			return got, err
 		}
-		c.stats.retry(http.MethodGet, storageRoute)
+		c.stats.retry(http.MethodGet, route)
 		attempt++
 	}
 	return got, nil
@@ -139,15 +191,37 @@ func skipBytes(bufs [][]byte, n int) [][]byte {
 // and reads as much of the body as arrives.
 // want, when not negative, is the file's whole size: an answer of
 // another total length is refused (ErrStaleCopy).
-func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size int, off, want int64) (int, error) {
+func (c *Core) readOnce(ctx context.Context, src *readSource, bufs [][]byte, size int, off, want int64) (int, error) {
+	fileURL := src.url
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
 	if err != nil {
 		return 0, &RefusedError{URL: RedactURL(fileURL), Reason: "not a url"}
 	}
+	client, route := c.storage, storageRoute
+	if cl := src.api; cl != nil {
+		if err := c.pacer.wait(ctx); err != nil {
+			return 0, err
+		}
+		token, err := c.auth.Token(ctx)
+		if err != nil {
+			c.reportIfIncurable(err)
+			return 0, fmt.Errorf("GET %s: %w", cl.Endpoint, err)
+		}
+		for k, v := range c.hooks.Header {
+			req.Header[k] = slices.Clone(v)
+		}
+		for k, v := range cl.Header {
+			req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(v)
+		}
+		c.hooks.Authorize(req.Header, token)
+		src.sent = token
+		client, route = c.http, cl.Endpoint
+		c.usage.sent(c.clk.Now())
+	}
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(size)-1))
-	resp, err := c.storage.Do(req)
-	c.stats.call(http.MethodGet, storageRoute, StatusOf(resp))
+	resp, err := client.Do(req)
+	c.stats.call(http.MethodGet, route, StatusOf(resp))
 	if err != nil {
 		return 0, RedactErr(err)
 	}
@@ -162,6 +236,17 @@ func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size
 			return 0, &StaleError{URL: RedactURL(fileURL), Want: want, Got: total}
 		}
 	case http.StatusOK:
+		if src.api != nil && c.hooks.AnswerError != nil && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+			// A whole answer in JSON from the API host: the file, or
+			// a failure the service wrote into a 200 (Hooks.AnswerError).
+			head, _ := io.ReadAll(io.LimitReader(body, maxPeek+1))
+			if len(head) <= maxPeek {
+				if e := c.hooks.AnswerError(http.MethodGet, src.api.Endpoint, resp, head); e != nil {
+					return 0, e
+				}
+			}
+			body = io.MultiReader(bytes.NewReader(head), body)
+		}
 		if want >= 0 && resp.ContentLength >= 0 && resp.ContentLength != want {
 			return 0, &StaleError{URL: RedactURL(fileURL), Want: want, Got: resp.ContentLength}
 		}
@@ -175,6 +260,11 @@ func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size
 	case http.StatusRequestedRangeNotSatisfiable:
 		return 0, io.EOF
 	default:
+		if src.api != nil {
+			// The API's own error body: no signed url to echo.
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+			return 0, c.hooks.ParseError(http.MethodGet, route, resp, b)
+		}
 		b, _ := io.ReadAll(io.LimitReader(body, 4096))
 		return 0, c.storageError("GET", fileURL, resp, b)
 	}
@@ -198,6 +288,10 @@ func (c *Core) readOnce(ctx context.Context, fileURL string, bufs [][]byte, size
 	}
 	return n, nil
 }
+
+// maxPeek bounds the JSON answer a ranged read from the API host reads
+// for a failure written into a 200.
+const maxPeek = 64 << 10
 
 // skipped is how much of a 200 answer's declared length lies before off.
 func skipped(resp *http.Response, off int64) int64 {

@@ -20,8 +20,8 @@ import (
 // host and the CDN on one address; the private key from
 // $IKFAKE_PRIVATE_KEY or --key-file, never the command line.
 
-// serviceOf reads --service from args: "highlevel" (the default) or
-// "imagekit", and the args less it.
+// serviceOf reads --service from args: "highlevel" (the default),
+// "imagekit" or "ocm", and the args less it.
 func serviceOf(args []string) (string, []string, error) {
 	service := "highlevel"
 	var rest []string
@@ -38,7 +38,7 @@ func serviceOf(args []string) (string, []string, error) {
 		}
 		if !hasVal {
 			if i+1 >= len(args) {
-				return "", nil, errors.New("--service needs a value: highlevel or imagekit")
+				return "", nil, errors.New("--service needs a value: highlevel, imagekit or ocm")
 			}
 			i++
 			val = args[i]
@@ -46,10 +46,10 @@ func serviceOf(args []string) (string, []string, error) {
 		service = val
 	}
 	switch service {
-	case "highlevel", "ghl", "imagekit":
+	case "highlevel", "ghl", "imagekit", "ocm":
 		return service, rest, nil
 	}
-	return "", nil, fmt.Errorf("--service %q: highlevel or imagekit", service)
+	return "", nil, fmt.Errorf("--service %q: highlevel, imagekit or ocm", service)
 }
 
 // ikConfig is what the command line asks of the ImageKit fake.
@@ -111,20 +111,29 @@ func runImageKit(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.verbose)
 	s, err := iktest.New(cfg.opts)
 	if err != nil {
 		return err
 	}
 	s.SetFaults(cfg.faults)
-	l, err := net.Listen("tcp", cfg.listen)
+	return serveHandler(ctx, cfg.listen, s, newLogger(stderr, cfg.verbose), stdout, func(addr string) string {
+		s.SetAddr(addr)
+		return "ghlfake listening on " + s.URL + "\nurl endpoint " + s.Endpoint + "\n"
+	})
+}
+
+// serveHandler serves h (a fake of New, not yet serving) on listen until
+// ctx ends: ready, given the address, readies the fake and says the
+// banner serveUntil prints.
+func serveHandler(ctx context.Context, listen string, h http.Handler, log *slog.Logger, stdout io.Writer, ready func(addr string) string) error {
+	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: logged(s, log), ReadHeaderTimeout: 10 * time.Second}
-	s.SetAddr(l.Addr().String())
+	srv := &http.Server{Handler: logged(h, log), ReadHeaderTimeout: 10 * time.Second}
+	banner := ready(l.Addr().String())
 	go srv.Serve(l)
-	return serveUntil(ctx, stdout, "ghlfake listening on "+s.URL+"\nurl endpoint "+s.Endpoint+"\n", log, func() { srv.Close() }, srv.Shutdown)
+	return serveUntil(ctx, stdout, banner, log, func() { srv.Close() }, srv.Shutdown)
 }
 
 // logged logs each request at debug level (no header: the key is one).

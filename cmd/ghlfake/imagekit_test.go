@@ -25,6 +25,7 @@ func TestServiceOf(t *testing.T) {
 		{[]string{"-service=imagekit"}, "imagekit", 0, false},
 		{[]string{"--token", "T"}, "highlevel", 2, false},
 		{[]string{"--service", "s3"}, "", 0, true},
+		{[]string{"--service=ocm"}, "ocm", 0, false},
 		{[]string{"--service"}, "", 0, true},
 	} {
 		s, rest, err := serviceOf(c.args)

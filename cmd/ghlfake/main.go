@@ -1,11 +1,14 @@
 // Command ghlfake serves a fake of the HighLevel Media Storage API (package
 // remote/ghl/ghltest) on a local port, for trying ghlfs without the real
 // service; with --service imagekit, a fake of ImageKit (package
-// remote/imagekit/iktest: imagekit.go).
+// remote/imagekit/iktest: imagekit.go); with --service ocm, a fake of
+// Oracle Content Management's Documents API (package remote/ocm/ocmtest:
+// ocm.go).
 //
 //	ghlfake --listen 127.0.0.1:0 --token T --location L --seed demo
 //	ghlfake --locations 3 --seed demo --token-ttl 20s --approve Company
 //	IKFAKE_PRIVATE_KEY=K ghlfake --service imagekit --quirk cdn-stale
+//	OCMFAKE_CLIENT_SECRET=S ghlfake --service ocm --demo --token-life 2m --quirk version-cap=3
 //
 // The first line it prints on stdout is "ghlfake listening on http://HOST:PORT".
 // Logs go to stderr. SIGINT or SIGTERM stops it gracefully.
@@ -95,7 +98,7 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 	fs.BoolVar(&cfg.verbose, "v", false, "log every request")
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API, and its OAuth endpoints (the authorize\npage stand-in is /v2/oauth/chooselocation, and /oauth/chooselocation).\nControl endpoints: GET /_ghlfake/stats, POST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks, POST /_ghlfake/restore, GET /_ghlfake/locations, POST /_ghlfake/locations/ID,\nPOST /_ghlfake/oauth/expire, POST /_ghlfake/oauth/revoke, GET and POST\n/_ghlfake/oauth/approval.\n\nFlags:\n")
+		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API, and its OAuth endpoints (the authorize\npage stand-in is /v2/oauth/chooselocation, and /oauth/chooselocation).\nControl endpoints: GET /_ghlfake/stats, POST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks, POST /_ghlfake/restore, GET /_ghlfake/locations, POST /_ghlfake/locations/ID,\nPOST /_ghlfake/oauth/expire, POST /_ghlfake/oauth/revoke, GET and POST\n/_ghlfake/oauth/approval.\n\nOther services, each with its own flags (--service NAME --help):\n  --service imagekit  a fake ImageKit (API, upload host, CDN)\n  --service ocm       a fake Oracle Content Management Documents API 1.2 and its\n                      identity domain token endpoint; --demo for a library\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
@@ -155,8 +158,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "ghlfake:", err)
 		return errUsage
 	}
-	if service == "imagekit" {
+	switch service {
+	case "imagekit":
 		return runImageKit(ctx, args, getenv, stdout, stderr)
+	case "ocm":
+		return runOCM(ctx, args, getenv, stdout, stderr)
 	}
 	cfg, err := parseArgs(args, getenv, stdout, stderr)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
 
@@ -231,24 +230,8 @@ func serverLimits(h http.Header) (remote.ServerLimits, bool) {
 	return l, true
 }
 
-// clean keeps at most n bytes of s, control characters dropped: what a
-// server wrote goes into log lines.
-func clean(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > n {
-		i := n
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i] + "…"
-	}
-	return s
-}
+// clean is remote.CleanText.
+func clean(s string, n int) string { return remote.CleanText(s, n) }
 
 // Caps says what ImageKit does (see doc.go): the same as
 // memtest.ImageKit's.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,91 +39,32 @@ func (w wireItem) id() string {
 	return w.FileID
 }
 
-// pageOverlap is how many items of a page the next one asks for again:
-// they must come back in the same order, or the pages shifted (skip-shifts)
-// and the pass is read again.
-const pageOverlap = 4
-
-// maxListPasses bounds how often one listing is read from the start.
-const maxListPasses = 4
-
 // listDir reads the items of type typ ("file", "folder", "all") of folder
-// path dir, page by page by skip, and hands each to add once. Pages
-// overlap: each starts pageOverlap items before the end of the one
-// before, and must repeat them in the same order; a pass that does not is
-// read again from the start (restart first), and a listing no pass of
-// which lines up fails with remote.ErrListUnstable: a folder shown
-// without some of its files is worse than an error. A page shorter than
-// asked for is the last (the API gives no total).
+// path dir, page by page by skip, and hands each to add once: pages
+// overlap, and are read again when they do not line up
+// (remote.ListOverlapped; skip-shifts). A page shorter than asked for is
+// the last (the API gives no total).
 func (b *Backend) listDir(ctx context.Context, dir, typ, label string, restart func(), add func(wireItem)) error {
-	started := false
-	for pass := 0; pass < maxListPasses; pass++ {
-		if started && restart != nil {
+	bad := 0
+	err := remote.ListOverlapped("GET /v1/files: listing "+label, b.maxItems, func(skip int) ([]wireItem, bool, error) {
+		page, err := b.listPage(ctx, url.Values{"type": {typ}, "path": {dir + "/"}, "skip": {strconv.Itoa(skip)}, "limit": {strconv.Itoa(b.pageSize)}})
+		return page, len(page) >= b.pageSize, err
+	}, wireItem.id, func() {
+		bad = 0
+		if restart != nil {
 			restart()
 		}
-		started = true
-		clean, err := b.listOnce(ctx, dir, typ, label, add)
-		if err != nil || clean {
-			return err
+	}, func(w wireItem) {
+		if !validID(w.id()) || !b.ownItem(w, dir) {
+			bad++
+			return
 		}
-		b.log.Debug("pages of a listing did not line up; reading it again", "listing", label, "pass", pass+1)
+		add(w)
+	})
+	if bad > 0 {
+		b.log.Warn(fmt.Sprintf("listing %s: skipped %d items the server described badly (an id, a name, a path or a url out of bounds)", label, bad))
 	}
-	return fmt.Errorf("GET /v1/files: listing %s: %w: its pages did not line up in %d passes (it kept changing while it was read)", label, remote.ErrListUnstable, maxListPasses)
-}
-
-func (b *Backend) listOnce(ctx context.Context, dir, typ, label string, add func(wireItem)) (bool, error) {
-	seen := map[string]bool{}
-	var anchors []string
-	received, bad := 0, 0
-	defer func() {
-		if bad > 0 {
-			b.log.Warn(fmt.Sprintf("listing %s: skipped %d items the server described badly (an id, a name, a path or a url out of bounds)", label, bad))
-		}
-	}()
-	for skip := 0; ; {
-		page, err := b.listPage(ctx, url.Values{"type": {typ}, "path": {dir + "/"}, "skip": {strconv.Itoa(skip)}, "limit": {strconv.Itoa(b.pageSize)}})
-		if err != nil {
-			return false, err
-		}
-		n := len(page)
-		if skip > 0 && (n < len(anchors) || !slices.Equal(ids(page[:len(anchors)]), anchors)) {
-			return false, nil
-		}
-		received += n - len(anchors)
-		if received > b.maxItems {
-			return false, fmt.Errorf("GET /v1/files: listing %s: %w: more than %d items", label, remote.ErrListTooLong, b.maxItems)
-		}
-		for _, w := range page[len(anchors):] {
-			id := w.id()
-			if !validID(id) {
-				bad++
-				continue
-			}
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			if !b.ownItem(w, dir) {
-				bad++
-				continue
-			}
-			add(w)
-		}
-		if n < b.pageSize {
-			return true, nil
-		}
-		overlap := min(pageOverlap, n/2)
-		anchors = ids(page[n-overlap:])
-		skip += n - overlap
-	}
-}
-
-func ids(page []wireItem) []string {
-	out := make([]string, len(page))
-	for i, w := range page {
-		out[i] = w.id()
-	}
-	return out
+	return err
 }
 
 // ownItem reports whether w is a well-formed item of folder dir: a name

@@ -75,11 +75,5 @@ func validID(id string) bool {
 	return true
 }
 
-// validListedName reports whether a name the server listed can be shown:
-// valid UTF-8, no '/', no control character, not "." or "..", bounded.
-func validListedName(name string) bool {
-	if name == "" || name == "." || name == ".." || len(name) > remote.MaxNameBytes || !utf8.ValidString(name) {
-		return false
-	}
-	return !strings.ContainsFunc(name, func(r rune) bool { return r == '/' || r < 0x20 || r == 0x7f })
-}
+// validListedName is remote.ValidListedName.
+func validListedName(name string) bool { return remote.ValidListedName(name) }

@@ -1,16 +1,12 @@
 package imagekit
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -88,19 +84,11 @@ func (b *Backend) lostUpload(ctx context.Context, up remote.Upload, dir string, 
 
 // uploadOnce sends the upload once, into folder path dir.
 func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, dir, ctype string) (remote.Item, error) {
-	head, tail, boundary := uploadForm(up.Name, dir, ctype)
-	call := remote.Call{Method: http.MethodPost, Endpoint: "/api/v1/files/upload", Path: "/api/v1/files/upload",
-		Body: func() (io.Reader, string, error) {
-			rc, err := up.Open()
-			if err != nil {
-				return nil, "", err
-			}
-			return &formBody{Reader: io.MultiReader(bytes.NewReader(head), up.Progress.Attempt(rc), bytes.NewReader(tail)), c: rc},
-				"multipart/form-data; boundary=" + boundary, nil
-		}}
-	if up.Size >= 0 {
-		call.Length = int64(len(head)) + up.Size + int64(len(tail))
-	}
+	// useUniqueFileName=false: the service's default would add a random
+	// suffix; overwriteFile=true: a taken name gets a new version.
+	form, length := remote.UploadForm(up, [][2]string{{"fileName", up.Name}, {"folder", dir + "/"}, {"useUniqueFileName", "false"}, {"overwriteFile", "true"}},
+		"file", up.Name, ctype)
+	call := remote.Call{Method: http.MethodPost, Endpoint: "/api/v1/files/upload", Path: "/api/v1/files/upload", Body: form, Length: length}
 	body, err := b.up.Do(ctx, call)
 	var e *remote.Error
 	if errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "size exceeds") {
@@ -127,32 +115,6 @@ func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, dir, ctype s
 	}
 	return it, nil
 }
-
-// uploadForm is the multipart form around a file's bytes: the fields,
-// then the file part's header (head), and the closing boundary (tail).
-func uploadForm(name, dir, ctype string) (head, tail []byte, boundary string) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for _, f := range [][2]string{{"fileName", name}, {"folder", dir + "/"}, {"useUniqueFileName", "false"}, {"overwriteFile", "true"}} {
-		mw.WriteField(f[0], f[1])
-	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename=%q`, name))
-	h.Set("Content-Type", ctype)
-	mw.CreatePart(h)
-	head = bytes.Clone(buf.Bytes())
-	buf.Reset()
-	mw.Close()
-	return head, bytes.Clone(buf.Bytes()), mw.Boundary()
-}
-
-// formBody is an upload's body; closing it closes the file.
-type formBody struct {
-	io.Reader
-	c io.Closer
-}
-
-func (f *formBody) Close() error { return f.c.Close() }
 
 // skew is the margin FindLanded allows between this machine's clock and
 // the service's.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote/internal/fakenet"
 )
 
 // help is the "help" every error body carries (doc).
@@ -138,7 +140,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 	if api && s.limited(w, endpoint) {
 		return
 	}
-	if api && draw(f.Fault429) {
+	if api && fakenet.Draw(f.Fault429) {
 		s.count(endpoint)
 		s.count(RateLimited)
 		h := w.Header()
@@ -149,9 +151,9 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 		return
 	}
 	s.mu.Lock()
-	failNow := take(&s.fails, endpoint)
+	failNow := s.fails.Take(endpoint)
 	s.mu.Unlock()
-	if failNow || draw(f.Fault500) {
+	if failNow || fakenet.Draw(f.Fault500) {
 		s.count(endpoint)
 		writeJSON(w, http.StatusInternalServerError, errBody("Internal Server Error", ""))
 		return
@@ -167,10 +169,10 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 	}
 	s.mu.Lock()
 	s.calls[endpoint]++
-	cutNow := s.takeCut(endpoint) || draw(f.FaultCut)
+	cutNow := s.cuts.Take(endpoint) || fakenet.Draw(f.FaultCut)
 	s.mu.Unlock()
 	if cutNow {
-		cut(w)
+		fakenet.Cut(w)
 		return
 	}
 	writeJSON(w, rep.status, rep.body)

@@ -1,9 +1,6 @@
 package iktest
 
 import (
-	"math/rand/v2"
-	"net/http"
-	"slices"
 	"time"
 )
 
@@ -81,7 +78,7 @@ func (s *Server) SetFaults(f Faults) {
 func (s *Server) CutNext(endpoints ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cuts = append(s.cuts, endpoints)
+	s.cuts.Add(endpoints...)
 }
 
 // FailNext makes the next request to one of endpoints be answered 500
@@ -89,22 +86,7 @@ func (s *Server) CutNext(endpoints ...string) {
 func (s *Server) FailNext(endpoints ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fails = append(s.fails, endpoints)
-}
-
-// takeCut uses up a CutNext of endpoint, if one waits. mu held.
-func (s *Server) takeCut(endpoint string) bool { return take(&s.cuts, endpoint) }
-
-// take uses up the first of next (CutNext's or FailNext's) that names
-// endpoint, if any. mu held.
-func take(next *[][]string, endpoint string) bool {
-	for i, eps := range *next {
-		if slices.Contains(eps, endpoint) {
-			*next = slices.Delete(*next, i, i+1)
-			return true
-		}
-	}
-	return false
+	s.fails.Add(endpoints...)
 }
 
 // Calls is how many requests endpoint was sent (every answer counted,
@@ -120,17 +102,4 @@ func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.calls)
-}
-
-func draw(p float64) bool { return p > 0 && rand.Float64() < p }
-
-// cut closes the connection under w without an answer.
-func cut(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if c, _, err := hj.Hijack(); err == nil {
-			c.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }

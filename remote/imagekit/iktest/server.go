@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ghlfs/ghlfs/remote/internal/fakenet"
 )
 
 // DefaultKey is the private key a Server takes when Options gives none.
@@ -74,8 +76,8 @@ type Server struct {
 	cdn     map[string]*cdnEntry // cdn-stale: the CDN's copies, by url (path and query)
 	refuse  map[string]string    // file ids a bulk delete refuses, with the error
 	faults  Faults
-	cuts    [][]string
-	fails   [][]string // FailNext's, as cuts
+	cuts    fakenet.Next
+	fails   fakenet.Next // FailNext's, as cuts
 	calls   map[string]int
 	windows map[string]*window
 	shifted map[string]bool // skip-shifts: the paths whose listing was shifted once
