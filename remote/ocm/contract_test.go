@@ -3,6 +3,7 @@ package ocm_test
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,8 +91,18 @@ func contractFixture(quirk string) remotetest.Fixture {
 		srv, b := start(t, ocmtest.Options{Quirks: quirks}, ocm.Config{})
 		name, _, _ := strings.Cut(quirk, "=")
 		return remotetest.Instance{Backend: b, Fake: ocmtest.ContractFake{Server: srv}, PageSize: contractPage,
-			MayFail: fallbacks[name], Known: knownBugs[name]}
+			MayFail: fallbacks[name], Known: knownBugs[name], VersionCap: versionCap(quirk)}
 	}
+}
+
+// versionCap is the cap a version-cap=N quirk sets (0: none).
+func versionCap(quirk string) int {
+	name, n, _ := strings.Cut(quirk, "=")
+	if name != ocmtest.QuirkVersionCap {
+		return 0
+	}
+	c, _ := strconv.Atoi(n)
+	return c
 }
 
 // reader opens data.

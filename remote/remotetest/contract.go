@@ -835,48 +835,61 @@ func testVersions(e *env) {
 		ups = append(ups, it)
 		if i == 1 {
 			// Two uploads of one name: two versions.
-			e.checkVersions("after two uploads", it.ID, ups, data[:2])
+			e.checkVersions("after two uploads", it.ID, 1, ups, data[:2])
 		}
 	}
-	id := ups[0].ID
-	vs := e.checkVersions("after three uploads", id, ups, data)
-	old := remote.FileRef{ID: id, Rev: vs[0].Rev, URL: ups[2].URL}
+	id, first := ups[0].ID, 1
+	if c := e.VersionCap; c > 0 && c < len(data) {
+		// The service keeps the newest c: the older ones are gone.
+		if c < 2 {
+			e.t.Fatalf("a version cap of %d leaves no old version to read or remove", c)
+		}
+		first += len(data) - c
+		ups, data = ups[len(ups)-c:], data[len(data)-c:]
+	}
+	vs := e.checkVersions("after three uploads", id, first, ups, data)
+	last := len(vs) - 1
+	old := remote.FileRef{ID: id, Rev: vs[0].Rev, URL: ups[last].URL}
 	if got := e.readAll(old, len(data[0])); !bytes.Equal(got, data[0]) {
-		e.t.Errorf("the first version read by its Rev: %d other bytes", len(got))
+		e.t.Errorf("the oldest version read by its Rev: %d other bytes", len(got))
 	}
 	if got, err := e.read(old, 100, 50); err != nil || !bytes.Equal(got, data[0][100:150]) {
-		e.t.Errorf("a range of the first version read by its Rev: %d other bytes, %v", len(got), err)
+		e.t.Errorf("a range of the oldest version read by its Rev: %d other bytes, %v", len(got), err)
 	}
 
-	// The first one removed: it alone, the others keep their numbers.
+	// The oldest one removed: it alone, the others keep their numbers.
 	if err := e.Backend.RemoveVersion(e.ctx, id, vs[0].Rev); err != nil {
-		e.t.Fatalf("removing the first version: %v", err)
+		e.t.Fatalf("removing the oldest version: %v", err)
 	}
 	// Where the removed version's bytes go (for good, or a trash) is the
-	// service's business: the file keeps two versions, and lists two.
-	if it := e.item(id); it.Status != Active || it.Versions != 2 || it.Rev != vs[2].Rev {
-		e.t.Errorf("after one version removed, the file is %+v; want active, 2 versions, at %s", it, vs[2].Rev)
+	// service's business: the file keeps the others, and lists them.
+	if it := e.item(id); it.Status != Active || it.Versions != last || it.Rev != vs[last].Rev {
+		e.t.Errorf("after one version removed, the file is %+v; want active, %d versions, at %s", it, last, vs[last].Rev)
 	}
-	for i := 1; i < 3; i++ {
+	for i := 1; i <= last; i++ {
 		if !bytes.Equal(e.content(id, vs[i].Rev), data[i]) {
-			e.t.Errorf("version %d lost its bytes when version 1 was removed", vs[i].Num)
+			e.t.Errorf("version %d lost its bytes when version %d was removed", vs[i].Num, vs[0].Num)
 		}
 	}
 	left, err := e.Backend.Versions(e.ctx, id)
 	if err != nil {
 		e.t.Fatalf("versions after one removed: %v", err)
 	}
-	if len(left) != 2 || left[0].Rev != vs[1].Rev || left[0].Num != vs[1].Num || left[1].Rev != vs[2].Rev || left[1].Num != vs[2].Num || !left[1].Current {
-		e.t.Errorf("versions after the first removed: %+v; want %+v and %+v, numbers kept", left, vs[1], vs[2])
+	kept := len(left) == last && left[last-1].Current
+	for i := 0; kept && i < last; i++ {
+		kept = left[i].Rev == vs[i+1].Rev && left[i].Num == vs[i+1].Num
+	}
+	if !kept {
+		e.t.Errorf("versions after the oldest removed: %+v; want %+v, numbers kept", left, vs[1:])
 	}
 
 	// The current one: refused, nothing changed.
 	before := e.active()
-	if err := e.Backend.RemoveVersion(e.ctx, id, vs[2].Rev); !errors.Is(err, remote.ErrBusy) {
+	if err := e.Backend.RemoveVersion(e.ctx, id, vs[last].Rev); !errors.Is(err, remote.ErrBusy) {
 		e.t.Errorf("removing the current version: %v, want ErrBusy", err)
 	}
 	e.unchanged("removing the current version", before)
-	if !bytes.Equal(e.content(id, vs[1].Rev), data[1]) || !bytes.Equal(e.content(id, ""), data[2]) {
+	if !bytes.Equal(e.content(id, vs[1].Rev), data[1]) || !bytes.Equal(e.content(id, ""), data[last]) {
 		e.t.Errorf("a refused removal of the current version changed the file's bytes")
 	}
 
@@ -895,9 +908,9 @@ func testVersions(e *env) {
 
 // checkVersions lists file id's versions and checks them against the
 // uploads that made them (ups, as answered) and their bytes: one each,
-// in order, numbered upwards from 1 or more, sized, the last alone
+// in order, numbered upwards from first, sized, the last alone
 // current, readable by Rev as the service holds them.
-func (e *env) checkVersions(what, id string, ups []remote.Item, data [][]byte) []remote.Version {
+func (e *env) checkVersions(what, id string, first int, ups []remote.Item, data [][]byte) []remote.Version {
 	e.t.Helper()
 	vs, err := e.Backend.Versions(e.ctx, id)
 	if err != nil {
@@ -920,8 +933,8 @@ func (e *env) checkVersions(what, id string, ups []remote.Item, data [][]byte) [
 			e.t.Errorf("versions %s: the service holds other bytes under #%d's Rev", what, i+1)
 		}
 	}
-	if vs[0].Num != 1 {
-		e.t.Errorf("versions %s: the first is numbered %d, want 1", what, vs[0].Num)
+	if vs[0].Num != first {
+		e.t.Errorf("versions %s: the first is numbered %d, want %d", what, vs[0].Num, first)
 	}
 	return vs
 }

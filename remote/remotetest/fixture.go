@@ -42,6 +42,9 @@ type Instance struct {
 	// DELETE /medias/{id} may delete for good). The contract then takes
 	// either status.
 	TrashMayDelete bool
+	// VersionCap is the most versions the fake keeps of a file, the
+	// oldest removed beyond it (an admin's cap); 0: no cap.
+	VersionCap int
 	// Settle, when set, lets what the service shows late catch up (an
 	// index fed behind its store): called before the whole library is
 	// listed.
