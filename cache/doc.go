@@ -11,10 +11,12 @@
 // alone" is a rule the compiler keeps:
 //
 //	cache (store.go, handle.go, passthrough.go, known.go, limits.go,
-//	      status.go, stats.go, errors.go, entry.go)
+//	      status.go, stats.go, errors.go, entry.go, socialcsv.go)
 //	      the front: views, Stat, changes, open files; Options; status,
 //	      stats and cache usage for cmd; the error kinds and Entry,
-//	      re-exported from entry; the cache dir's lock (LockDir)
+//	      re-exported from entry; the cache dir's lock (LockDir); the
+//	      social planner's CSV imports, where the backend has them
+//	      (remote.SocialCSV), apart from the rest
 //	  └─ internal/writeback   the write-back queue: every pending change
 //	     │        to a file's bytes, as records; the workers that carry
 //	     │        them to the API; what a restart does with each; renames
@@ -116,6 +118,7 @@
 //	                    saved)
 //
 //	Store.mu            the views built, and OnChange's function (leaf)
+//	SocialCSV.mu        the CSV imports listed and their contents (leaf)
 //	content's locks     Reader.mu, then fetchGroup.mu, then
 //	                    blockCache.mu or Disk.mu (internal/content/doc.go);
 //	                    taken with none of the locks above held

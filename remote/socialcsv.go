@@ -29,6 +29,13 @@ type SocialCSV interface {
 	DeleteCSVImport(ctx context.Context, id string) error
 }
 
+// The scopes a token needs for the imports, as the service names them:
+// to read them, and to make or remove one.
+const (
+	CSVReadScope  = "socialplanner/csv.readonly"
+	CSVWriteScope = "socialplanner/csv.write"
+)
+
 // Statuses of an import, as the service names them.
 const (
 	CSVPending    = "pending"

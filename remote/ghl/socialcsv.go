@@ -24,8 +24,8 @@ import (
 // The scopes of the CSV endpoints (the docs' scope list; the spec itself
 // names none on most of them).
 const (
-	ScopeCSVReadonly = "socialplanner/csv.readonly" // GET csv, GET csv/{id}
-	ScopeCSVWrite    = "socialplanner/csv.write"    // POST csv, set-accounts, PATCH and DELETE csv/{id}
+	ScopeCSVReadonly = remote.CSVReadScope  // GET csv, GET csv/{id}
+	ScopeCSVWrite    = remote.CSVWriteScope // POST csv, set-accounts, PATCH and DELETE csv/{id}
 )
 
 // CSVPageSize is the limit asked for on each page of the import listing
