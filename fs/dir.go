@@ -43,6 +43,9 @@ func (d *Dir) children(ctx context.Context) (*dirView, error) {
 // child returns the entry shown as name; ENOENT if there is none, and the
 // listing's own failure if it cannot be read.
 func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errno) {
+	if d.socialName(name) {
+		return cache.Entry{}, syscall.EROFS // the CSV imports' folder (socialcsv.go)
+	}
 	v, err := d.children(ctx)
 	if err != nil {
 		return cache.Entry{}, d.fsys.fail("list", &d.Inode, "", err)
@@ -72,6 +75,9 @@ func (d *Dir) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrI
 func (d *Dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	if len(name) > maxNameLen {
 		return nil, syscall.ENAMETOOLONG
+	}
+	if n, errno, ok := d.lookupSocial(ctx, name, out); ok {
+		return n, errno
 	}
 	e, errno := d.child(ctx, name)
 	if errno != 0 {
@@ -140,7 +146,7 @@ func (d *Dir) entries(v *dirView) []fuse.DirEntry {
 		e, _ := v.lookup(name)
 		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.Key)})
 	}
-	return list
+	return d.socialEntries(list)
 }
 
 // OnForget drops the folder from the nodes the poller may notify, and its
@@ -281,6 +287,9 @@ func (d *Dir) Rmdir(ctx context.Context, name string) syscall.Errno {
 // instead; but a system folder, which could not be deleted after the
 // copy, is EPERM.
 func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName_ string, flags uint32) syscall.Errno {
+	if errno := d.socialRename(name, newParent, newName_); errno != 0 {
+		return errno
+	}
 	to, same := d, newParent.EmbeddedInode() == &d.Inode
 	if !same {
 		nd, ok := newParent.EmbeddedInode().Operations().(*Dir)

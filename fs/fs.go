@@ -82,6 +82,8 @@ type FS struct {
 	space *inoSpace  // where inode numbers come from: this mount's
 	gate  *mountGate // orders the mount before notifications: this mount's
 
+	social socialState // the CSV imports' folder (socialcsv.go)
+
 	mu     sync.Mutex
 	inos   map[string]uint64     // file key -> inode number; guarded by mu
 	states map[uint64]*nodeState // inode number -> what is known of it; guarded by mu
