@@ -149,7 +149,11 @@ func (imp *csvImport) deleteRecord(loc string) object {
 
 func (imp *csvImport) state(loc string) CSVImportState {
 	rec, _ := marshalJSON(imp.record(loc))
-	return CSVImportState{ID: imp.id, Status: imp.status, Record: rec, Posts: slices.Clone(imp.posts)}
+	posts := slices.Clone(imp.posts)
+	if posts == nil {
+		posts = []json.RawMessage{} // as GET csv/{id} gives none
+	}
+	return CSVImportState{ID: imp.id, Status: imp.status, Record: rec, Posts: posts}
 }
 
 // SetCSVImportTime sets how long a finalized import is importing before
