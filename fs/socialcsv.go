@@ -337,16 +337,19 @@ func (f *csvFile) get() (cache.CSVImport, []byte) {
 }
 
 // Getattr makes the content again where the import changed since (or its
-// content is no longer kept), from the listing.
+// content is no longer kept), from the listing; an import the listing no
+// longer shows is ENOENT.
 func (f *csvFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	imp, data := f.get()
 	if h, ok := fh.(*csvHandle); ok {
 		data = h.data // an open file's own bytes
 	} else {
 		if all, err := f.v.Imports(ctx); err == nil {
-			if i := slices.IndexFunc(all, func(c cache.CSVImport) bool { return c.ID == imp.ID }); i >= 0 {
-				imp = all[i]
+			i := slices.IndexFunc(all, func(c cache.CSVImport) bool { return c.ID == imp.ID })
+			if i < 0 {
+				return syscall.ENOENT // removed since it was looked up
 			}
+			imp = all[i]
 		}
 		d, err := f.v.Content(ctx, imp)
 		if err != nil {
