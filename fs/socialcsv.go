@@ -340,7 +340,8 @@ func (f *csvFile) get() (cache.CSVImport, []byte) {
 // content is no longer kept), from the listing; an import the listing no
 // longer shows is ENOENT.
 func (f *csvFile) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	imp, data := f.get()
+	imp, _ := f.get()
+	var data []byte
 	if h, ok := fh.(*csvHandle); ok {
 		data = h.data // an open file's own bytes
 	} else {

@@ -220,16 +220,20 @@ func TestCSVDeleteAnswers(t *testing.T) {
 			}
 		})
 	}
-	var calls atomic.Int32
-	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			w.WriteHeader(503)
-			return
+	// A 429 and a 5xx are sent again, by the request core.
+	for _, status := range []int{429, 503} {
+		var calls atomic.Int32
+		c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(status)
+				return
+			}
+			fmt.Fprint(w, `{"success":true,"statusCode":200,"message":"Deleted Post","results":{"csv":{"status":"completed"}}}`)
+		}))
+		if err := c.DeleteCSVImport(context.Background(), "x"); err != nil || calls.Load() != 2 {
+			t.Fatalf("%d: err %v after %d calls", status, err, calls.Load())
 		}
-		fmt.Fprint(w, `{"success":true,"statusCode":200,"message":"Deleted Post","results":{"csv":{"status":"completed"}}}`)
-	}))
-	if err := c.DeleteCSVImport(context.Background(), "x"); err != nil || calls.Load() != 2 {
-		t.Fatalf("err %v after %d calls", err, calls.Load())
 	}
 }
 
