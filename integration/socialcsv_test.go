@@ -352,3 +352,39 @@ func TestSocialCSVAgency(t *testing.T) {
 		}
 	}
 }
+
+// Under each quirk of the CSV listings, a real mount shows every import
+// and each file's JSON holds every post.
+func TestSocialCSVQuirks(t *testing.T) {
+	t.Parallel()
+	for _, quirks := range [][]string{{ghltest.QuirkCSVsObject}, {ghltest.QuirkCountIsPage}, {"csv-limit-cap=3"},
+		{ghltest.QuirkCSVsObject, ghltest.QuirkCountIsPage, "csv-limit-cap=4"}} {
+		t.Run(strings.Join(quirks, ","), func(t *testing.T) {
+			t.Parallel()
+			needFUSE(t)
+			srv := fake(t, ghltest.Options{Quirks: quirks})
+			base := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+			for i := range 40 {
+				srv.AddCSVImport(ghltest.CSVImportSeed{FileName: fmt.Sprintf("plan %02d.csv", i), CreatedAt: base.Add(time.Duration(i) * time.Hour), Rows: i % 12})
+			}
+			m := mountFS(t, srv, mountOpt{args: []string{"--social-csv"}})
+			var want []string
+			byName := map[string]ghltest.CSVImportState{}
+			for _, st := range srv.CSVImports() {
+				n := csvName(t, st)
+				want = append(want, n)
+				byName[n] = st
+			}
+			slices.Sort(want)
+			if got := lsNames(t, m.path(csvFolder)); !slices.Equal(got, want) {
+				t.Fatalf("%d files listed, want %d: %q", len(got), len(want), got)
+			}
+			for _, n := range []string{want[0], want[11], want[39]} {
+				wantJSON, _ := json.Marshal(byName[n])
+				if got := sh(t, "cat", m.path(csvFolder, n)); !reflect.DeepEqual(parsed(t, []byte(got)), parsed(t, wantJSON)) {
+					t.Errorf("%s holds\n%s\nthe fake holds\n%s", n, got, wantJSON)
+				}
+			}
+		})
+	}
+}
