@@ -5,7 +5,8 @@
 // (cache.Store, and cache.Handle for open files), and every failure comes
 // back as an errno.
 //
-// Locks: FS.mu, nodeState.mu and readFailures.mu are leaves. None is held
+// Locks: FS.mu, nodeState.mu, readFailures.mu, and csvDir.mu and
+// csvFile.mu (the CSV imports' folder, socialcsv.go) are leaves. None is held
 // while another is taken, nor across a call into the cache (which may reach the
 // API), nor across a call into go-fuse. mountGate.mu is taken with no other
 // lock held, and held across go-fuse's mount and the notifications sent to
