@@ -450,24 +450,7 @@ var csvXattrNames = [...]string{xattrID, xattrCSVStatus, xattrCSVCount, xattrCSV
 // csvXattr answers GETXATTR for an import (the folder: imp nil), as
 // getxattr does for the library's files.
 func (f *FS) csvXattr(attr string, imp *cache.CSVImport, dest []byte) (uint32, syscall.Errno) {
-	if f.opts.NoXattr {
-		return 0, syscall.ENOSYS
-	}
-	name, ok := strings.CutPrefix(attr, f.xattrPrefix)
-	if !ok {
-		if !strings.HasPrefix(attr, "user.") {
-			return 0, syscall.ENOTSUP
-		}
-		return 0, errNoAttr
-	}
-	v := csvXattrValue(imp, name)
-	if v == "" {
-		return 0, errNoAttr
-	}
-	if len(dest) < len(v) {
-		return uint32(len(v)), syscall.ERANGE
-	}
-	return uint32(copy(dest, v)), 0
+	return f.answerXattr(attr, dest, func(name string) string { return csvXattrValue(imp, name) })
 }
 
 // csvXattrs answers LISTXATTR for an import (the folder: imp nil).
@@ -475,16 +458,7 @@ func (f *FS) csvXattrs(imp *cache.CSVImport, dest []byte) (uint32, syscall.Errno
 	if f.opts.NoXattr {
 		return 0, syscall.ENOSYS
 	}
-	var list []byte
-	for _, name := range csvXattrNames {
-		if csvXattrValue(imp, name) != "" {
-			list = append(append(append(list, f.xattrPrefix...), name...), 0)
-		}
-	}
-	if len(dest) < len(list) {
-		return uint32(len(list)), syscall.ERANGE
-	}
-	return uint32(copy(dest, list)), 0
+	return f.listXattrs(dest, csvXattrNames[:], func(name string) string { return csvXattrValue(imp, name) })
 }
 
 // The operations each node type of the imports serves.

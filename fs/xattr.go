@@ -95,10 +95,23 @@ func xattrValue(e cache.Entry, name string) string {
 	return ""
 }
 
-// getxattr answers GETXATTR for the node of st. A dest shorter than the
-// value gets the value's size and ERANGE; go-fuse answers a size probe
-// (a dest of length 0) with that size.
+// getxattr answers GETXATTR for the node of st.
 func (f *FS) getxattr(st *nodeState, attr string, dest []byte) (uint32, syscall.Errno) {
+	return f.answerXattr(attr, dest, func(name string) string {
+		e, ok := f.store.Known(st.get())
+		if !ok {
+			return ""
+		}
+		return xattrValue(e, name)
+	})
+}
+
+// answerXattr answers GETXATTR of attr with value's value of its name
+// less the prefix ("": none, ENODATA), asked only for a name of the
+// prefix. A dest shorter than the value gets the value's size and
+// ERANGE; go-fuse answers a size probe (a dest of length 0) with that
+// size.
+func (f *FS) answerXattr(attr string, dest []byte, value func(name string) string) (uint32, syscall.Errno) {
 	if f.opts.NoXattr {
 		return 0, syscall.ENOSYS
 	}
@@ -109,11 +122,7 @@ func (f *FS) getxattr(st *nodeState, attr string, dest []byte) (uint32, syscall.
 		}
 		return 0, errNoAttr
 	}
-	e, ok := f.store.Known(st.get())
-	if !ok {
-		return 0, errNoAttr
-	}
-	v := xattrValue(e, name)
+	v := value(name)
 	if v == "" {
 		return 0, errNoAttr
 	}
@@ -123,8 +132,7 @@ func (f *FS) getxattr(st *nodeState, attr string, dest []byte) (uint32, syscall.
 	return uint32(copy(dest, v)), 0
 }
 
-// listxattr answers LISTXATTR: the names with a value, each followed by
-// a NUL; the size and ERANGE for a dest too short, as getxattr.
+// listxattr answers LISTXATTR for the node of st.
 func (f *FS) listxattr(st *nodeState, dest []byte) (uint32, syscall.Errno) {
 	if f.opts.NoXattr {
 		return 0, syscall.ENOSYS
@@ -133,9 +141,16 @@ func (f *FS) listxattr(st *nodeState, dest []byte) (uint32, syscall.Errno) {
 	if !ok {
 		return 0, 0
 	}
+	return f.listXattrs(dest, xattrNames[:], func(name string) string { return xattrValue(e, name) })
+}
+
+// listXattrs answers LISTXATTR: the names (less the prefix) value gives
+// a value, in their order, each followed by a NUL; the size and ERANGE
+// for a dest too short, as answerXattr.
+func (f *FS) listXattrs(dest []byte, names []string, value func(name string) string) (uint32, syscall.Errno) {
 	n := 0
-	for _, name := range xattrNames {
-		if xattrValue(e, name) != "" {
+	for _, name := range names {
+		if value(name) != "" {
 			n += len(f.xattrPrefix) + len(name) + 1
 		}
 	}
@@ -143,8 +158,8 @@ func (f *FS) listxattr(st *nodeState, dest []byte) (uint32, syscall.Errno) {
 		return uint32(n), syscall.ERANGE
 	}
 	off := 0
-	for _, name := range xattrNames {
-		if xattrValue(e, name) != "" {
+	for _, name := range names {
+		if value(name) != "" {
 			off += copy(dest[off:], f.xattrPrefix)
 			off += copy(dest[off:], name)
 			dest[off] = 0
