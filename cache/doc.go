@@ -11,11 +11,13 @@
 // alone" is a rule the compiler keeps:
 //
 //	cache (store.go, handle.go, fileversions.go, passthrough.go, known.go,
-//	      limits.go, status.go, stats.go, errors.go, entry.go)
+//	      limits.go, status.go, stats.go, errors.go, entry.go, socialcsv.go)
 //	      the front: views, Stat, changes, open files, a file's versions
 //	      (listed, read, removed one by one); Options; status, stats and
 //	      cache usage for cmd; the error kinds and Entry, re-exported from
-//	      entry; the cache dir's lock (LockDir)
+//	      entry; the cache dir's lock (LockDir); the social planner's CSV
+//	      imports, where the backend has them (remote.SocialCSV), apart
+//	      from the rest
 //	  └─ internal/writeback   the write-back queue: every pending change
 //	     │        to a file's bytes, as records; the workers that carry
 //	     │        them to the API; what a restart does with each; renames
@@ -119,6 +121,7 @@
 //	Store.mu            the views built, OnChange's function, and files'
 //	                    versions as last listed (leaf: fileversions.go
 //	                    takes it after asking the queue, never while)
+//	SocialCSV.mu        the CSV imports listed and their contents (leaf)
 //	content's locks     Reader.mu, then fetchGroup.mu, then
 //	                    blockCache.mu or Disk.mu (internal/content/doc.go);
 //	                    taken with none of the locks above held

@@ -88,6 +88,9 @@ type Options struct {
 	// uploaded: a file written and then renamed uploads once, under its
 	// final name. Zero uploads at close, and close reports the result.
 	WriteBackDelay time.Duration
+	// SocialCSV shows the social planner's CSV imports, where the backend
+	// has them (Store.SocialCSV, socialcsv.go).
+	SocialCSV bool
 }
 
 // Store is the cached view of one location's Media Storage: the one front
@@ -103,6 +106,7 @@ type Store struct {
 	times   *times.Log
 	q       *writeback.Queue
 	rm      *removal.Queue // unlinks of settled files, sent in batches
+	social  *SocialCSV     // nil: no CSV imports shown (socialcsv.go)
 
 	closing  context.Context // done when Close begins: content's fetches end
 	stop     context.CancelFunc
@@ -230,6 +234,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		s.folders.Close()
 		return fail(err)
 	}
+	s.social = newSocialCSV(rc, opts)
 	s.q.Start()
 	s.rm.Start()
 	s.folders.Start()

@@ -44,6 +44,9 @@ func (d *Dir) children(ctx context.Context) (*dirView, error) {
 // child returns the entry shown as name; ENOENT if there is none, and the
 // listing's own failure if it cannot be read.
 func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errno) {
+	if d.socialName(name) {
+		return cache.Entry{}, syscall.EROFS // the CSV imports' folder (socialcsv.go)
+	}
 	v, err := d.children(ctx)
 	if err != nil {
 		return cache.Entry{}, d.fsys.fail("list", &d.Inode, "", err)
@@ -76,6 +79,9 @@ func (d *Dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gof
 	}
 	if d.fsys.viewName(name) {
 		return d.lookupVersions(ctx, out)
+	}
+	if n, errno, ok := d.lookupSocial(ctx, name, out); ok {
+		return n, errno
 	}
 	e, errno := d.child(ctx, name)
 	if errno != 0 {
@@ -149,7 +155,7 @@ func (d *Dir) entries(v *dirView) []fuse.DirEntry {
 		e, _ := v.lookup(name)
 		list = append(list, fuse.DirEntry{Name: name, Mode: modeOf(e), Ino: d.fsys.ino(e.Key)})
 	}
-	return list
+	return d.socialEntries(list)
 }
 
 // OnForget drops the folder from the nodes the poller may notify, and its
@@ -308,6 +314,9 @@ func (d *Dir) Rmdir(ctx context.Context, name string) syscall.Errno {
 func (d *Dir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName_ string, flags uint32) syscall.Errno {
 	if d.fsys.viewName(name) || isView(newParent) {
 		return readOnlyView // the view moves nowhere, and takes nothing in
+	}
+	if errno := d.socialRename(name, newParent, newName_); errno != 0 {
+		return errno
 	}
 	to, same := d, newParent.EmbeddedInode() == &d.Inode
 	if !same {

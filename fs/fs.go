@@ -12,7 +12,8 @@
 // OpenVersion, RemoveVersion); the current version is EBUSY, every
 // other change inside EROFS (versions.go).
 //
-// Locks: FS.mu, nodeState.mu and readFailures.mu are leaves. None is held
+// Locks: FS.mu, nodeState.mu, readFailures.mu, and csvDir.mu and
+// csvFile.mu (the CSV imports' folder, socialcsv.go) are leaves. None is held
 // while another is taken, nor across a call into the cache (which may reach the
 // API), nor across a call into go-fuse. mountGate.mu is taken with no other
 // lock held, and held across go-fuse's mount and the notifications sent to
@@ -88,6 +89,8 @@ type FS struct {
 
 	space *inoSpace  // where inode numbers come from: this mount's
 	gate  *mountGate // orders the mount before notifications: this mount's
+
+	social socialState // the CSV imports' folder (socialcsv.go)
 
 	mu     sync.Mutex
 	inos   map[string]uint64     // file key -> inode number; guarded by mu

@@ -43,7 +43,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-"$BIN/ghlfs" mount --api-url "$url" --cache-dir "$STATE/cache" "$MNT" &
+"$BIN/ghlfs" mount --api-url "$url" --cache-dir "$STATE/cache" --social-csv "$MNT" &
 ghlfs=$!
 for _ in $(seq 100); do
 	if mountpoint -q "$MNT" 2>/dev/null || grep -qs " $(realpath "$MNT") " /proc/self/mountinfo; then
@@ -56,6 +56,7 @@ cat <<MSG
 
   The demo library is mounted at $(realpath "$MNT") (fake API at $url).
   Try:  ls -la $MNT   find $MNT   cp $MNT/Logos/*.png /tmp/   mkdir $MNT/New
+        ls -l $MNT/.social-csv-imports   (the social planner's CSV imports: --social-csv)
   Ctrl-C to unmount and stop.
 
 MSG

@@ -83,6 +83,8 @@ type Hooks struct {
 	Limits func(h http.Header) (l ServerLimits, ok bool)
 	// Incurable is the log line of a 401 no new token cures (an *Error
 	// with a Cause): what it means and what to do (default e.Error()).
+	// "" logs nothing: the call's caller says what the refusal means for
+	// it (a part of the mount that is left out without the scope).
 	Incurable func(e *Error) string
 }
 
@@ -484,8 +486,11 @@ func (c *Core) reportIncurable(e *Error) {
 	first := !c.incurable[k]
 	c.incurable[k] = true
 	c.mu.Unlock()
-	if first {
-		c.log.Error(c.hooks.Incurable(e), "method", e.Method, "endpoint", e.Endpoint, "status", e.Status, "message", e.Message)
+	if !first {
+		return
+	}
+	if msg := c.hooks.Incurable(e); msg != "" {
+		c.log.Error(msg, "method", e.Method, "endpoint", e.Endpoint, "status", e.Status, "message", e.Message)
 	}
 }
 

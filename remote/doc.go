@@ -3,7 +3,9 @@
 // apart (ErrNotFound, ErrRouteMissing, *Error ...), and the request core
 // (Core) each backend's client sends its calls through. It knows nothing
 // of FUSE, nor of any one service: a backend (remote/ghl for HighLevel)
-// describes its service with Hooks. remote/memtest is an in-memory
+// describes its service with Hooks. What one service has beside its
+// library is an interface of its own that the cache finds with a type
+// assertion, not a method of Backend: SocialCSV (socialcsv.go). remote/memtest is an in-memory
 // Backend for tests, and remote/remotetest the contract every Backend
 // keeps against its own fake.
 //

@@ -90,7 +90,7 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 	fs.BoolVar(&f.Down, "down", false, "answer every request with 503")
 	fs.BoolVar(&f.RejectUploads, "reject-uploads", false, "answer every upload with 400")
 	fs.DurationVar(&upDelay, "upload-delay", 0, "delay before an upload is stored")
-	fs.Func("quirk", "turn on a quirk of the real service's undocumented behaviour; repeatable ("+strings.Join(ghltest.KnownQuirks(), ", ")+"; clock-skew=DURATION, fetchall-lag=DURATION, locations-page-cap=N)", func(v string) error {
+	fs.Func("quirk", "turn on a quirk of the real service's undocumented behaviour; repeatable ("+strings.Join(ghltest.KnownQuirks(), ", ")+"; clock-skew=DURATION, fetchall-lag=DURATION, locations-page-cap=N, csv-limit-cap=N)", func(v string) error {
 		cfg.opts.Quirks = append(cfg.opts.Quirks, v)
 		return nil
 	})
@@ -98,7 +98,7 @@ func parseArgs(args []string, getenv func(string) string, stdout, stderr io.Writ
 	fs.BoolVar(&cfg.verbose, "v", false, "log every request")
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API, and its OAuth endpoints (the authorize\npage stand-in is /v2/oauth/chooselocation, and /oauth/chooselocation).\nControl endpoints: GET /_ghlfake/stats, POST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks, POST /_ghlfake/restore, GET /_ghlfake/locations, POST /_ghlfake/locations/ID,\nPOST /_ghlfake/oauth/expire, POST /_ghlfake/oauth/revoke, GET and POST\n/_ghlfake/oauth/approval.\n\nOther services, each with its own flags (--service NAME --help):\n  --service imagekit  a fake ImageKit (API, upload host, CDN)\n  --service ocm       a fake Oracle Content Management Documents API 1.2 and its\n                      identity domain token endpoint; --demo for a library\n\nFlags:\n")
+		fmt.Fprintf(w, "Usage: ghlfake [flags]\n\nServes a fake HighLevel Media Storage API, and its OAuth endpoints (the authorize\npage stand-in is /v2/oauth/chooselocation, and /oauth/chooselocation).\nControl endpoints: GET /_ghlfake/stats, POST /_ghlfake/stats/reset, GET and POST /_ghlfake/faults, GET and POST\n/_ghlfake/quirks, POST /_ghlfake/restore, GET and POST /_ghlfake/social-csv, GET /_ghlfake/locations, POST /_ghlfake/locations/ID,\nPOST /_ghlfake/oauth/expire, POST /_ghlfake/oauth/revoke, GET and POST\n/_ghlfake/oauth/approval.\n\nOther services, each with its own flags (--service NAME --help):\n  --service imagekit  a fake ImageKit (API, upload host, CDN)\n  --service ocm       a fake Oracle Content Management Documents API 1.2 and its\n                      identity domain token endpoint; --demo for a library\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {

@@ -19,6 +19,7 @@ import (
 //	GHL_LOCATION_ID=...
 //	GHL_API_URL=https://services.leadconnectorhq.com
 //	GHL_STORAGE_HOSTS=cdn.example.com,files.example.com
+//	GHL_SOCIAL_CSV=true          # --social-csv; ghlfs login asks for its scopes
 //
 // and for an ImageKit mount (imagekit.go) IMAGEKIT_PRIVATE_KEY (or
 // IMAGEKIT_PRIVATE_KEY_FILE), IMAGEKIT_URL_ENDPOINT, IMAGEKIT_API_URL and

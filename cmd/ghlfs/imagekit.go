@@ -46,7 +46,7 @@ func (m *mountFlags) checkBackend() error {
 	default:
 		return fmt.Errorf("--backend must be %s or %s, not %q", backendGHL, backendImageKit, m.backend)
 	}
-	for _, f := range []string{"location", "token-file", "storage-host"} {
+	for _, f := range []string{"location", "token-file", "storage-host", "social-csv"} {
 		if m.changed(f) {
 			what := "HighLevel's"
 			if f == "storage-host" {

@@ -38,6 +38,8 @@ type loginFlags struct {
 	userType, scope, redirect               string
 	noBrowser                               bool
 	timeout                                 time.Duration
+	// scopeSet: --scope was given, and is asked for as it is.
+	scopeSet bool
 }
 
 func newLoginCmd() *cobra.Command {
@@ -58,7 +60,8 @@ code comes back to ghlfs on that loopback URI, or you paste the address the
 browser ended on (or just the code) here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.userType == "Company" && !cmd.Flags().Changed("scope") {
+			f.scopeSet = cmd.Flags().Changed("scope")
+			if f.userType == "Company" && !f.scopeSet {
 				// An agency's mount lists its locations and mints their
 				// tokens.
 				f.scope += " " + companyScopes
@@ -72,7 +75,7 @@ browser ended on (or just the code) here.`,
 	fl.StringVar(&f.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+")")
 	fl.StringVar(&f.authorizeURL, "authorize-url", DefaultAuthorizeURL, "the page where the app is approved")
 	fl.StringVar(&f.userType, "user-type", "Location", "Location (one sub-account) or Company (an agency: every sub-account where the app is installed)")
-	fl.StringVar(&f.scope, "scope", "medias.readonly medias.write", "scopes to ask for, space-separated (Company adds oauth.readonly oauth.write locations.readonly)")
+	fl.StringVar(&f.scope, "scope", "medias.readonly medias.write", "scopes to ask for, space-separated (Company adds oauth.readonly oauth.write locations.readonly; GHL_SOCIAL_CSV=true adds "+csvScopes+")")
 	fl.StringVar(&f.redirect, "redirect", "http://127.0.0.1:53682/callback", "the app's redirect URI: ghlfs listens on it (loopback only)")
 	fl.BoolVar(&f.noBrowser, "no-browser", false, "do not open a browser; print the address and wait for the code")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "how long to wait for the approval")
@@ -122,6 +125,12 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	app, err := oauthApp(conf, setting(f.apiURL, "GHL_API_URL", conf))
 	if err != nil {
 		return err
+	}
+	if csv, err := socialCSVSetting(conf); err != nil {
+		return err
+	} else if csv && !f.scopeSet {
+		// A mount of this config shows the social planner's CSV imports.
+		f.scope += " " + csvScopes
 	}
 	if _, err := authcode.CheckRedirect(f.redirect); err != nil {
 		return err

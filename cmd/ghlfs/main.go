@@ -3,6 +3,7 @@
 //	ghlfs mount [flags] MOUNTPOINT
 //	ghlfs unmount [--force] MOUNTPOINT
 //	ghlfs status [--watch] [--json] [MOUNTPOINT]
+//	ghlfs social-csv list [--json] | import FILE --accounts ID,...
 //	ghlfs version
 //
 // Called as mount.ghlfs (a link made by make install), it is the helper
@@ -53,7 +54,7 @@ rsync and file managers work on them.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newMountCmd(), newUnmountCmd(), newStatusCmd(), newLoginCmd(), &cobra.Command{
+	root.AddCommand(newMountCmd(), newUnmountCmd(), newStatusCmd(), newLoginCmd(), newSocialCSVCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,

@@ -62,6 +62,7 @@ type mountFlags struct {
 	storageHosts []string      // --storage-host, repeatable
 	maxWait      time.Duration // --max-retry-after
 	metricsAddr  string        // --metrics-addr
+	socialCSV    bool          // --social-csv
 
 	// flags are the flags as parsed: Changed tells a value given from a
 	// default (whose meaning is the backend's).
@@ -141,6 +142,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY. Off with --allow-other")
 	fl.StringArrayVar(&m.storageHosts, "storage-host", nil, "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)")
 	fl.DurationVar(&m.maxWait, "max-retry-after", time.Minute, "longest pause a server's Retry-After or rate-limit headers can impose")
+	fl.BoolVar(&m.socialCSV, "social-csv", false, "show the social planner's CSV imports in a read-only folder .social-csv-imports at the root (in each location's folder in an agency's mount); rm of one deletes the import (else $GHL_SOCIAL_CSV). Needs the token's scope socialplanner/csv.readonly, and csv.write for rm")
 	fl.StringVar(&m.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9464 (off when empty); an address other than loopback serves them to the network (counts only: no token, url or file name)")
 }
 
@@ -206,6 +208,9 @@ type mountOptions struct {
 	metricsAddr  string
 	grace        time.Duration // --unmount-grace
 	cpuProfile   string        // GHLFS_CPUPROFILE
+	// socialCSVSet: --social-csv was given; else GHL_SOCIAL_CSV says
+	// (mountPoint.readSettings).
+	socialCSVSet bool
 
 	// Each layer's options, less what each library sets (its location,
 	// credentials, cache dir, logger): the backend's (remote for
@@ -242,6 +247,7 @@ func (m *mountFlags) options() (mountOptions, error) {
 		daemon:       m.daemon,
 		metricsAddr:  m.metricsAddr,
 		grace:        m.grace,
+		socialCSVSet: m.changed("social-csv"),
 		// For profiling (go tool pprof): GHLFS_CPUPROFILE=FILE writes a
 		// CPU profile of the whole mount, until it exits.
 		cpuProfile: os.Getenv("GHLFS_CPUPROFILE"),
@@ -267,6 +273,7 @@ func (m *mountFlags) options() (mountOptions, error) {
 			PollInterval:     m.pollInterval,
 			FullSyncInterval: m.fullSync,
 			WriteBackDelay:   m.writeBack,
+			SocialCSV:        m.socialCSV,
 		},
 		// The kernel may keep names and attributes as long as the
 		// listings are trusted here; names that do not exist only

@@ -154,6 +154,11 @@ func (mp *mountPoint) readSettings() error {
 	// Storage hosts beyond the built-in ones: flags, else environment,
 	// else config file.
 	mp.opts.remote.StorageHosts = storageHosts(mp.opts.storageHosts, conf)
+	if !mp.opts.socialCSVSet {
+		if mp.opts.cache.SocialCSV, err = socialCSVSetting(conf); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -434,6 +439,13 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	store, err := cache.New(rc, cacheOpts)
 	if err != nil {
 		return nil, err
+	}
+	if sc := store.SocialCSV(); sc != nil {
+		// Whether the token may read the CSV imports, before the mount
+		// shows their folder (one INFO line when it may not).
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		sc.Probe(ctx)
+		cancel()
 	}
 	return &library{id: id.location, obs: rc, store: store}, nil
 }

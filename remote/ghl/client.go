@@ -185,7 +185,7 @@ func New(cfg Config) (*Client, error) {
 			ParseError: parseError,
 			Window:     rateWindow,
 			Limits:     serverLimits,
-			Incurable:  func(e *remote.Error) string { return IncurableAdvice(e, location) },
+			Incurable:  func(e *remote.Error) string { return incurableAdvice(e, location) },
 		},
 		Logger: cfg.Logger,
 		Clock:  cfg.Clock,

@@ -26,6 +26,7 @@ var quirkValues = map[string]string{
 	ghltest.QuirkClockSkew:        "-5m",
 	ghltest.QuirkFetchAllLag:      "2s",
 	ghltest.QuirkLocationsPageCap: "20",
+	ghltest.QuirkCSVLimitCap:      "3",
 }
 
 // fallbacks are, per quirk, the errors the backend documents for a call

@@ -19,7 +19,9 @@
 // (placement.go); routes the service does not have, remembered
 // (routes.go); the whole library by last change (updated.go); the item
 // parser, which reads a Mongo ObjectID's time as the item's creation
-// time when createdAt is missing (item.go). ghltest is its fake.
+// time when createdAt is missing (item.go); the social planner's CSV
+// imports, a remote.SocialCSV beside the Backend, and the calls that make
+// one (socialcsv.go, socialcsv_import.go). ghltest is its fake.
 //
 // Where requests may go, and the bounds on what a server may send, are the
 // core's (package remote).

@@ -204,4 +204,25 @@ func writeFormHead(mw *multipart.Writer, up remote.Upload, location string) erro
 
 var filenameEscaper = strings.NewReplacer("\\", "\\\\", `"`, "%22", "\r", "%0D", "\n", "%0A")
 
-func quoteFilename(s string) string { return filenameEscaper.Replace(s) }
+// quoteFilename is a name as a form part's filename parameter: a quote,
+// a backslash and every control character escaped (\r, \n and '"' as
+// browsers do, percent-encoded; the other control characters too), so
+// that a multipart parser reads the header. The file's name goes in the
+// form's name field as it is.
+func quoteFilename(s string) string {
+	s = filenameEscaper.Replace(s)
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; isControl(rune(c)) {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -73,6 +73,9 @@ func matchRoute(method, p string) (route, bool) {
 	case method == http.MethodGet && p == "/locations/search":
 		return route{key: EndpointSearchLocations, handle: (*Server).handleSearchLocations, auth: authAny, scope: ScopeLocationsReadonly}, true
 	}
+	if rt, ok := matchCSVRoute(method, p); ok {
+		return rt, true
+	}
 	// As in Express, the path is matched as it was sent, and the {id}
 	// segment is then unescaped: an id may hold an escaped '/'.
 	raw, ok := strings.CutPrefix(p, "/medias/")

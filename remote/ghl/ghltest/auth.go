@@ -16,12 +16,14 @@ const (
 	ScopeOAuthReadonly     = "oauth.readonly"     // GET /oauth/installedLocations
 	ScopeOAuthWrite        = "oauth.write"        // POST /oauth/locationToken
 	ScopeLocationsReadonly = "locations.readonly" // GET /locations/search
+	// The social planner's CSV scopes: ScopeCSVReadonly, ScopeCSVWrite
+	// (handlers_socialcsv.go).
 )
 
 // KnownScopes lists the scopes the fake's endpoints need; the app has them
 // all unless Options.AppScopes says otherwise.
 func KnownScopes() []string {
-	return []string{ScopeMediasReadonly, ScopeMediasWrite, ScopeOAuthReadonly, ScopeOAuthWrite, ScopeLocationsReadonly}
+	return []string{ScopeMediasReadonly, ScopeMediasWrite, ScopeOAuthReadonly, ScopeOAuthWrite, ScopeLocationsReadonly, ScopeCSVReadonly, ScopeCSVWrite}
 }
 
 // parseScopes checks a list of scope names. nil stays nil (every scope)

@@ -18,6 +18,8 @@ import (
 //	POST /_ghlfake/quirks       set them: {"quirks": ["name", ...]} ([] = all off)
 //	POST /_ghlfake/token        rotate the first location's token: {"token": "..."}
 //	POST /_ghlfake/restore      take an item out of the trash: {"id": "...", "location": "..."}
+//	GET  /_ghlfake/social-csv   the CSV imports of a location (?location=ID)
+//	POST /_ghlfake/social-csv   add CSV imports (socialcsv.go)
 //
 // and those of control_oauth.go (locations, OAuth).
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +39,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.postToken(w, r)
 	case "POST /_ghlfake/restore":
 		s.serveRestore(w, r)
+	case "GET /_ghlfake/social-csv", "POST /_ghlfake/social-csv":
+		s.serveCSVControl(w, r)
 	default:
 		if s.serveControlOAuth(w, r) {
 			return

@@ -8,12 +8,15 @@
 //     for the authorize page at URL+"/v2/oauth/chooselocation" (the docs'
 //     address since 2026-05) and URL+"/oauth/chooselocation" (the older
 //     one, which the official SDK still opens) (see OAuth below);
+//   - the social planner's CSV import endpoints, at
+//     URL+"/social-media-posting/{locationId}/..." (see Social planner CSV
+//     imports below);
 //   - the public storage host, at URL+"/storage/msgsndr/<location>/media/<id><ext>";
 //   - control endpoints for tests, at URL+"/_ghlfake/...": GET stats,
 //     POST stats/reset, GET faults, POST faults, GET quirks, POST quirks,
-//     POST token, POST restore, GET locations, POST locations/{id}, POST
-//     oauth/expire, POST oauth/revoke, GET oauth/approval, POST
-//     oauth/approval.
+//     POST token, POST restore, GET social-csv, POST social-csv, GET
+//     locations, POST locations/{id}, POST oauth/expire, POST
+//     oauth/revoke, GET oauth/approval, POST oauth/approval.
 //
 // It serves one or several locations (sub-accounts, Options.Locations) of
 // one agency (company), each with its own library, tokens and rate limit;
@@ -121,9 +124,10 @@
 //     paged with skip and limit (at most PageCap a page, or the
 //     locations-page-cap quirk's N).
 //   - Scopes: GET /medias/files needs medias.readonly, every media write
-//     medias.write; an agency's token on a media endpoint, or a token
-//     without the scope, gets 401 "The token is not authorized for this
-//     scope.". Options.AppScopes are the scopes the app may be granted
+//     medias.write; the CSV imports' reads socialplanner/csv.readonly,
+//     their changes socialplanner/csv.write; an agency's token on a media
+//     or CSV endpoint, or a token without the scope, gets 401 "The token
+//     is not authorized for this scope.". Options.AppScopes are the scopes the app may be granted
 //     (default KnownScopes); the authorize page grants those asked (none
 //     asked: all of them).
 //   - An expired, revoked or unknown access token gets the usual 401
@@ -296,6 +300,64 @@
 // of another location) and blobs/<id>. Blobs of deleted files are kept. A
 // failed write is logged, and the change stays in memory.
 //
+// # Social planner CSV imports
+//
+// Each location has its imports of CSV files of posts (socialcsv.go;
+// remote/API.md, "Social planner CSV imports", gives the wire format),
+// kept in memory only (not in DataDir: the demo seed gives each demo
+// location three at every start). Every answer is wrapped, {"success":
+// true, "statusCode", "message", "results"}; errors are NestJS's. The
+// path's locationId must be the token's location (403, or 401 under
+// location-401), judged after validation, as altId is.
+//
+//   - GET csv?skip=&limit=&includeUsers=&userId=: skip and limit are
+//     number strings (defaults "0" and "10"; limit "0" is no limit, as
+//     MongoDB's); the imports newest first (createdAt, then _id,
+//     descending), deleted ones among them with "status": "deleted" (a
+//     guess: the client must hide them either way); results:{csvs, count},
+//     csvs an array of CSVImportSchema records (_id, locationId, fileName,
+//     accountIds, file, status, count, createdBy, traceId, originId,
+//     approver when set, createdAt), count every import listed. userId
+//     keeps those it created.
+//   - GET csv/{id}?skip=&limit=: results:{csv, count, posts}, posts paged
+//     as above, count all of them. A deleted or unknown import: 404
+//     {"message": "CSV not found"}.
+//   - DELETE csv/{id}: the status becomes deleted; answered 200 "Deleted
+//     Post" with results:{csv} the record as it was (Mongoose's
+//     findOneAndUpdate returns the document before the change), less _id
+//     and createdAt (CsvResponse). Deleted or unknown: 404. An import
+//     still importing is deleted too, unless csv-delete-422-importing.
+//   - POST csv (multipart/form-data, the CSV in the part "file" with a
+//     filename, no other field: 422): staged at filePath
+//     "<locationId>/social-import/<uuid>.csv"; 201 "Uploaded CSV"
+//     results:{filePath, rowsCount, fileName}, rowsCount the rows after
+//     the header, blank ones left out. No file: 400 "File is required";
+//     not CSV: 400 "Invalid CSV file"; over 25 MB: 413.
+//   - POST set-accounts {accountIds, filePath, rowsCount, fileName,
+//     approver?, userId?} (422 as class-validator words it when a field is
+//     missing or of the wrong type; 400 for a filePath nothing was staged
+//     at, or a rowsCount outside 1 to the CSV's rows): makes the import,
+//     pending, of the first rowsCount rows, each a post (its columns
+//     postAtSpecificTime, content, link, imageUrls, videoUrl,
+//     followUpComment); its file is filePath; 201 "Accounts Set
+//     Successfully", without results (the answer names no import).
+//   - PATCH csv/{id} {userId?}: a pending import becomes importing, and
+//     completed CSVImportTime later (DefaultCSVImportTime, 2 s;
+//     SetCSVImportTime), on the fake's clock (Options.Now); any other is
+//     left as it is, with the same 200 "Updated Successfully".
+//
+// Statuses move on their own: an importing or in_progress import whose
+// time has come is completed whenever the imports are read. Tests seed
+// imports with AddCSVImport (any status, posts, time, and when it
+// completes) and read them with CSVImports and CSVImport (the record as
+// listed, and every post), on Server (the first location) or Location;
+// SetCSVStatus changes one. The control endpoints do the same over HTTP:
+// POST /_ghlfake/social-csv {"location": "ID" (default the first),
+// "imports": [{"fileName", "status", "accountIds", "createdAt", "posts",
+// "rows", "doneIn": "2s"}]} answers {"ids": [...]}; GET
+// /_ghlfake/social-csv?location=ID answers {"imports": [{"csv": <record
+// as listed>, "posts": [...]}]}, deleted ones too, newest first.
+//
 // # Quirks
 //
 // Where the real service's behaviour is unknown, the fake does the likely
@@ -420,6 +482,18 @@
 //   - pkce-ignored: the authorize page ignores code_challenge, as a
 //     server without PKCE does: the code's exchange takes any
 //     code_verifier, or none (HighLevel's docs say nothing of PKCE).
+//   - csvs-object: GET csv's csvs is an object holding the page's imports
+//     keyed by their index ("0", "1", ...), as the spec types csvs as an
+//     object (clients and examples have an array).
+//   - count-is-page: the count of GET csv and GET csv/{id} is the page's
+//     length, not the total (which the spec leaves unsaid).
+//   - csv-limit-cap=N (N from 1 to 1,000,000): GET csv and GET csv/{id}
+//     give at most N items a page, whatever limit asks (the largest limit
+//     the service takes is not documented).
+//   - csv-delete-422-importing: DELETE csv/{id} of an import still
+//     importing or in_progress is refused, 422 {"message": ["CSV import is
+//     in progress and cannot be deleted"], "error": "Unprocessable
+//     Entity"}, and nothing changes.
 //   - pkce-refused: as pkce-ignored, and POST /oauth/token holds its body
 //     to the published schema (GetAccessCodebodyDto: client_id,
 //     client_secret, grant_type, code, refresh_token, user_type,
@@ -439,8 +513,9 @@
 // The HighLevel backend's fake, as remote/ghl is its client: the wire
 // format (handlers_*.go, respond.go), the libraries (store.go, trash.go,
 // lag.go, listindex.go, persist.go), the OAuth app and an agency's
-// locations (oauth*.go, location.go), rate limits (ratelimit.go), faults
-// and quirks (faults.go, quirks.go), and the demo library (demo*.go). It
+// locations (oauth*.go, location.go), the social planner's CSV imports
+// (socialcsv.go), rate limits (ratelimit.go), faults and quirks
+// (faults.go, quirks.go), and the demo library (demo*.go). It
 // imports nothing of the client (remote, remote/ghl): a fake that shared
 // the client's code could share its mistakes.
 //
@@ -457,7 +532,8 @@
 //	oauthState.mu    the app's grants, codes and tokens
 //	  lockedRand.mu  random codes and tokens
 //
-// Server.mu, faultsMu, limiter.mu and stats.mu are leaves, taken with
-// none of the others held; so are quirksMu, idGen.mu and lockedRand.mu
-// elsewhere.
+// Server.mu, faultsMu, limiter.mu, stats.mu and socialCSV.mu (the CSV
+// imports: the quirks, the time and new ids are had before it is taken)
+// are leaves, taken with none of the others held; so are quirksMu,
+// idGen.mu and lockedRand.mu elsewhere.
 package ghltest

@@ -271,6 +271,7 @@ func TestStats(t *testing.T) {
 		EndpointList: 3, EndpointFolder: 1, EndpointUpload: 1, EndpointRename: 1,
 		EndpointUpdateMany: 1, EndpointDeleteMany: 1, EndpointDelete: 1,
 		EndpointOAuthToken: 0, EndpointLocationToken: 0, EndpointInstalledLocations: 0, EndpointSearchLocations: 0,
+		EndpointCSVList: 0, EndpointCSVUpload: 0, EndpointCSVAccounts: 0, EndpointCSVGet: 0, EndpointCSVFinalize: 0, EndpointCSVDelete: 0,
 	}
 	if st.APIRequests != 10 || !jsonEqual(st.ByEndpoint, want) || st.StorageRequests != 3 || st.RateLimited != 0 || st.MaxInWindow != 8 {
 		t.Errorf("stats %+v", st)

@@ -108,6 +108,23 @@ func readUploadForm(r *http.Request) (*uploadForm, error) {
 	}
 }
 
+// readMultipart is readUploadForm, answering a form it cannot read itself: ok
+// is false once it has.
+func readMultipart(w http.ResponseWriter, r *http.Request) (*uploadForm, bool) {
+	form, err := readUploadForm(r)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// The parser's (busboy's) word for a body that ends before its
+		// closing boundary (seen).
+		writeError(w, http.StatusBadRequest, "Unexpected end of form", "Bad Request")
+		return nil, false
+	case err != nil:
+		errBadRequest(w)
+		return nil, false
+	}
+	return form, true
+}
+
 // readPart reads a file part of up to limit+1 bytes. A body whose length
 // is announced is read into one buffer of about that size, rather than
 // one grown by doubling (a video may be hundreds of MB).
@@ -132,15 +149,8 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, cl call) {
 		writeError(w, http.StatusBadRequest, "Unsupported content type", "Bad Request")
 		return
 	}
-	form, err := readUploadForm(r)
-	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		// The parser's (busboy's) word for a body that ends before its
-		// closing boundary (seen).
-		writeError(w, http.StatusBadRequest, "Unexpected end of form", "Bad Request")
-		return
-	case err != nil:
-		errBadRequest(w)
+	form, ok := readMultipart(w, r)
+	if !ok {
 		return
 	}
 	quirks := s.quirkSet()

@@ -280,6 +280,9 @@ func (s *Server) newLocation(i int, lo LocationOptions, opts Options, limit int)
 			seedSystemFolders(l.store)
 		}
 	}
+	if lo.Seed == "demo" {
+		seedCSVDemo(l) // kept in memory only: seeded at every start
+	}
 	if l.disk != nil {
 		l.store.save = l.disk.saveState
 		if !loaded {

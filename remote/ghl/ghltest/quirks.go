@@ -54,6 +54,11 @@ const (
 	QuirkLocationsPageCap = "locations-page-cap" // takes a number: locations-page-cap=20
 	QuirkPKCEIgnored      = "pkce-ignored"
 	QuirkPKCERefused      = "pkce-refused"
+	// The social planner's CSV imports (issue 21).
+	QuirkCSVsObject            = "csvs-object"
+	QuirkCountIsPage           = "count-is-page"
+	QuirkCSVLimitCap           = "csv-limit-cap" // takes a number: csv-limit-cap=5
+	QuirkCSVDelete422Importing = "csv-delete-422-importing"
 )
 
 // maxLocationsPageCap bounds locations-page-cap's value.
@@ -61,7 +66,8 @@ const maxLocationsPageCap = 1_000_000
 
 // KnownQuirks lists every quirk name, in the order the documentation gives
 // them. clock-skew and fetchall-lag need a value (clock-skew=-5m,
-// fetchall-lag=2s), and so does locations-page-cap (locations-page-cap=20).
+// fetchall-lag=2s), and so do locations-page-cap (locations-page-cap=20)
+// and csv-limit-cap (csv-limit-cap=5).
 func KnownQuirks() []string {
 	return []string{
 		QuirkTrashListed, QuirkUnstableTies, QuirkUploadNoURL, QuirkCreate200,
@@ -74,6 +80,7 @@ func KnownQuirks() []string {
 		QuirkRefreshReuseRevokes, QuirkPKCEIgnored, QuirkPKCERefused, QuirkEssentialFolders,
 		QuirkRestoreKeepsUpdated, QuirkFetchAllUnpaged, QuirkFetchAllLag,
 		QuirkVersion401, QuirkLocation401, QuirkLocationsPageCap,
+		QuirkCSVsObject, QuirkCountIsPage, QuirkCSVLimitCap, QuirkCSVDelete422Importing,
 	}
 }
 
@@ -86,12 +93,15 @@ type quirks struct {
 	// page of a location listing holds; 0 when off.
 	locPageCap int
 	lag        time.Duration // fetchall-lag's value
+	// csvCap is csv-limit-cap's value: the most items one page of the
+	// CSV endpoints holds; 0 when off.
+	csvCap int
 }
 
 func (q quirks) has(name string) bool { return q.on[name] }
 
 // parseQuirks reads quirk names ("name" or, for clock-skew,
-// fetchall-lag and locations-page-cap, "name=value"). At most one of the
+// fetchall-lag, locations-page-cap and csv-limit-cap, "name=value"). At most one of the
 // query-* quirks may be on.
 func parseQuirks(names []string) (quirks, error) {
 	q := quirks{on: map[string]bool{}}
@@ -116,12 +126,20 @@ func parseQuirks(names []string) (quirks, error) {
 				return quirks{}, fmt.Errorf("quirk %s: the lag must be positive, not %v", name, d)
 			}
 			raw = name + "=" + d.String()
-		case name == QuirkLocationsPageCap:
+		case name == QuirkLocationsPageCap || name == QuirkCSVLimitCap:
+			what, example := "locations", "20"
+			if name == QuirkCSVLimitCap {
+				what, example = "items", "5"
+			}
 			n, err := strconv.Atoi(value)
 			if !hasValue || err != nil || n < 1 || n > maxLocationsPageCap {
-				return quirks{}, fmt.Errorf("quirk %s needs a number of locations from 1 to %d, such as %s=20", name, maxLocationsPageCap, name)
+				return quirks{}, fmt.Errorf("quirk %s needs a number of %s from 1 to %d, such as %s=%s", name, what, maxLocationsPageCap, name, example)
 			}
-			q.locPageCap = n
+			if name == QuirkCSVLimitCap {
+				q.csvCap = n
+			} else {
+				q.locPageCap = n
+			}
 			raw = name + "=" + strconv.Itoa(n)
 		case hasValue:
 			return quirks{}, fmt.Errorf("quirk %s takes no value", name)

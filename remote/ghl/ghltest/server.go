@@ -143,6 +143,8 @@ type Server struct {
 	quirksMu sync.RWMutex
 	quirks   quirks
 
+	csv socialCSV // the social planner's CSV imports (socialcsv.go)
+
 	mu       sync.Mutex // guards the fields below
 	base     string     // URL, for handlers
 	srv      *http.Server

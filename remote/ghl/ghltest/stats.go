@@ -59,6 +59,7 @@ var endpointKeys = []string{
 	EndpointUpdateMany, EndpointDeleteMany, EndpointDelete,
 	EndpointOAuthToken, EndpointLocationToken, EndpointInstalledLocations,
 	EndpointSearchLocations,
+	EndpointCSVList, EndpointCSVUpload, EndpointCSVAccounts, EndpointCSVGet, EndpointCSVFinalize, EndpointCSVDelete,
 }
 
 type stats struct {
