@@ -60,6 +60,9 @@ func setup(m *testing.M) (int, error) {
 	builds := [][]string{{"-o", dir}}
 	if raceEnabled {
 		plainDir = filepath.Join(dir, "plain")
+		if err := os.Mkdir(plainDir, 0o755); err != nil {
+			return 0, err
+		}
 		builds = [][]string{{"-race", "-o", dir}, {"-o", plainDir}}
 	}
 	errs := make(chan error, len(builds))
