@@ -161,7 +161,7 @@ func reserved(a *access, n *node) *reply {
 	if n.folder || n.reservedBy == nil || a.who != nil && n.reservedBy == a.who {
 		return nil
 	}
-	r := fail(http.StatusForbidden, CodeReserved, "!csFldUnableToProcess!csItemReservedByOtherUser,"+n.reservedBy.display+","+n.id,
+	r := fail(http.StatusForbidden, CodeReserved, "!csFldUnableToProcess!"+ReservedKey+","+n.reservedBy.display+","+n.id,
 		"The file is reserved by '"+n.reservedBy.display+"'.", n.id)
 	return &r
 }
