@@ -31,9 +31,11 @@
 //     failure), in a non-2xx answer and inside a 200 (error-in-200,
 //     remote.Hooks.AnswerError, a whole JSON answer to a read too), and
 //     mapped onto remote's kinds (errors.go): -16 not found, -17 name
-//     taken, -18 access code (401), -20 privilege (403), a reservation
-//     by another user (errorKey ...Reserved...) remote.ErrBusy. The
-//     message is title || errorMessage, cut and cleaned.
+//     taken, -18 access code (401), -20 privilege (403), -26 a link
+//     invalid or expired (a 401 of cause ErrLinkInvalid: incurable,
+//     logged once per endpoint), a reservation by another user (errorKey
+//     ...Reserved..., whatever the code) remote.ErrBusy. The message is
+//     title || errorMessage, cut and cleaned.
 //   - Listings: GET folders/{id}/items?orderby=name:asc, paged by offset
 //     while hasMore is "1" or totalResults says more (hasmore-zero),
 //     pages of whatever length the server gives (page-cap). Pages overlap
