@@ -111,7 +111,8 @@
 //     "folder"}). A version deleted is gone for good (no trash of
 //     versions is known).
 //   - Trash: items in it (and below a folder in it) are hidden from every
-//     call (404 -16); their names are free again. No REST route is known:
+//     call (404 -16; trash-visible shows them to reads of their
+//     details); their names are free again. No REST route is known:
 //     the test API (Items' Trashed, Restore, Purge) and /_ocmfake/ see it.
 //   - Reservations: POST files/{id}/reserve (doc: {id, reservationDate,
 //     reservedBy, type}), POST files/{id}/unreserve {"reservedByUserID"}
@@ -180,6 +181,18 @@
 //   - strict-names: names with \ / : * ? " < > | are refused (400 -1)
 //     ("name character rules: unknown"); by default only / and \, "", "."
 //     and "..", control characters and names over 255 bytes.
+//   - trash-visible: GET files/{id} (?version=N too), GET
+//     files/{id}/versions and GET folders/{id} answer an item in the
+//     trash, or below a folder in it, as if it were not: 200, its fields
+//     and its old parentID, no marker of the trash (the reference names
+//     none). Listings (the trashed folder's own too), the bytes (GET
+//     files/{id}/data) and every change (rename, move, copy, upload,
+//     delete, reserve) still answer 404 -16. The reference says nothing
+//     of REST and the trash ("Trash listing/restore/purge over REST:
+//     unknown"); the UI restores an item from the trash, so something
+//     reads a trashed item by its id: whether GET files/{id} does is the
+//     guess. A client that checks a removal, or an item's life, by its
+//     id alone is wrong under it.
 //
 // # Faults
 //

@@ -96,7 +96,7 @@ func (s *Server) listing(c *call, f *node, out map[string]any) reply {
 
 // handleFolder: GET folders/{id} (doc Get Folder).
 func (s *Server) handleFolder(c *call) reply {
-	f, rep := s.target(c, "FLD_INFO", false)
+	f, rep := s.details(c, "FLD_INFO")
 	if rep != nil {
 		return *rep
 	}
@@ -142,6 +142,20 @@ func (s *Server) target(c *call, service string, write bool) (*node, *reply) {
 		rep = reserved(c.acc, n)
 	}
 	return n, rep
+}
+
+// details is the item of the call's path for a read of its details (GET
+// files/{id}, its versions, GET folders/{id}): as target, but under
+// trash-visible an item in the trash is found too. mu held.
+func (s *Server) details(c *call, service string) (*node, *reply) {
+	n := s.lookup(c.id)
+	if s.quirks.has(QuirkTrashVisible) && n != nil && inTrash(n) && n.folder == strings.Contains(c.r.URL.Path, "/folders/") {
+		if rep := s.reach(c.acc, n, service); rep != nil {
+			return nil, rep
+		}
+		return n, nil
+	}
+	return s.target(c, service, false)
 }
 
 // destination is the folder of id a may put an item in, or why not. mu
@@ -293,7 +307,7 @@ func (s *Server) copyInto(n, dest *node, name string, by *user) *node {
 // at version N (the latest when absent), with reservedBy and
 // reservationTime when it is reserved.
 func (s *Server) handleFile(c *call) reply {
-	n, rep := s.target(c, "FLD_INFO", false)
+	n, rep := s.details(c, "FLD_INFO")
 	if rep != nil {
 		return *rep
 	}
@@ -333,7 +347,7 @@ func versionParam(c *call, n *node, p string) (*version, *reply) {
 // handleVersions: GET files/{id}/versions (doc files-fileid-versions-get):
 // every version, the oldest first, no paging.
 func (s *Server) handleVersions(c *call) reply {
-	n, rep := s.target(c, "FLD_FILE_REVISIONS", false)
+	n, rep := s.details(c, "FLD_FILE_REVISIONS")
 	if rep != nil {
 		return *rep
 	}

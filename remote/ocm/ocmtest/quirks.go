@@ -51,6 +51,11 @@ const (
 	// QuirkStrictNames: names holding one of \ / : * ? " < > | are
 	// refused (400, -1); by default only "/" and "\" are.
 	QuirkStrictNames = "strict-names"
+	// QuirkTrashVisible: GET files/{id}, GET files/{id}/versions and
+	// GET folders/{id} answer an item in the trash (or below a folder in
+	// it) as if it were not: 200, its old parentID, no marker. Listings,
+	// its bytes and every change still answer 404 -16.
+	QuirkTrashVisible = "trash-visible"
 )
 
 // KnownQuirks lists every quirk; the parameterised ones with their
@@ -58,7 +63,7 @@ const (
 func KnownQuirks() []string {
 	return []string{QuirkDeleteLatestOnly, QuirkDeleteVersionInQuery, QuirkErrorIn200, QuirkUploadDupSuffix,
 		QuirkMoveClashSuffix, QuirkCaseRenameRefused, QuirkVersionCap + "=N", QuirkHasMoreZero, QuirkPageCap + "=N",
-		QuirkFilterIgnoresCase, QuirkHomeGUID, QuirkStrictNames}
+		QuirkFilterIgnoresCase, QuirkHomeGUID, QuirkStrictNames, QuirkTrashVisible}
 }
 
 // quirkSet is the quirks turned on, with the parameterised ones' values.

@@ -246,3 +246,68 @@ func TestQuirkStrictNames(t *testing.T) {
 		e.expect(e.upload("self", "", `back\slash`, []byte("q")), 400, ocmtest.CodeBadRequest)
 	}
 }
+
+// TestQuirkTrashVisible: under trash-visible, GET files/{id}, its
+// versions and GET folders/{id} answer a trashed item (and a file below
+// a trashed folder) as a live one, its old parentID and no marker;
+// listings, bytes and changes do not see it. Off, all of them are 404.
+func TestQuirkTrashVisible(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		o := ocmtest.Options{}
+		if on {
+			o.Quirks = []string{ocmtest.QuirkTrashVisible}
+		}
+		e := start(t, o)
+		dir := e.s.AddFolder("", "dir")
+		in := e.s.AddFile(dir, "in.txt", []byte("inside"))
+		id := threeVersions(e)
+		e.expect(e.send(http.MethodDelete, "files/"+id, ""), 200, "0")
+		e.expect(e.send(http.MethodDelete, "folders/"+dir, ""), 200, "0")
+		// Each read, and the parentID it must answer.
+		shown := map[string]string{"files/" + id: "self", "files/" + id + "?version=2": "self", "files/" + id + "/versions": "self",
+			"files/" + in: dir, "folders/" + dir: "self"}
+		for path, parent := range shown {
+			a := e.get(path)
+			if !on {
+				e.expect(a, 404, ocmtest.CodeNotFound)
+				continue
+			}
+			e.expect(a, 200, "0")
+			if a.str("parentID") != parent {
+				t.Errorf("%s of a trashed item: parentID %q, want %q: %s", path, a.str("parentID"), parent, a.raw)
+			}
+			for _, marker := range []string{"trash", "Trash", "deleted"} {
+				if strings.Contains(string(a.raw), marker) {
+					t.Errorf("%s of a trashed item carries a marker %q: %s", path, marker, a.raw)
+				}
+			}
+		}
+		if on {
+			if a := e.get("files/" + id + "/versions"); len(a.items()) != 3 {
+				t.Errorf("versions of a trashed file: %s", a.raw)
+			}
+			if a := e.get("folders/" + dir); a.str("name") != "dir" || a.str("type") != "folder" {
+				t.Errorf("a trashed folder: %s", a.raw)
+			}
+		}
+		for _, a := range []answer{
+			e.get("files/" + id + "/data"),
+			e.get("folders/" + dir + "/items"),
+			e.send(http.MethodPut, "files/"+id, `{"name":"back.txt"}`),
+			e.send(http.MethodPost, "files/"+id+"/move", `{"destinationID":"self"}`),
+			e.send(http.MethodPost, "files/"+id+"/copy", `{"destinationID":"self"}`),
+			e.send(http.MethodDelete, "files/"+id, ""),
+			e.send(http.MethodDelete, "folders/"+dir, ""),
+			e.upload("", id, "v.txt", []byte("x")),
+			e.upload(dir, "", "new.txt", []byte("x")),
+		} {
+			e.expect(a, 404, ocmtest.CodeNotFound)
+		}
+		if a := e.get("folders/self/items"); a.str("totalResults") != "0" {
+			t.Errorf("on %v: the home listing shows the trash: %s", on, a.raw)
+		}
+		if it, _ := e.s.Item(id); !it.Trashed || it.Name != "v.txt" || len(it.Versions) != 3 {
+			t.Errorf("on %v: a change reached a trashed file: %+v", on, it)
+		}
+	}
+}
