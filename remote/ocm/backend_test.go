@@ -427,3 +427,71 @@ func TestRootOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestTrashVisible: a file another client removed is gone to every call
+// of the backend, whether the service hides the trash from GET
+// files/{id} or shows it there (trash-visible): Stat and Confirm are
+// ErrNotFound, a rename or a move of it is not done, its removal names
+// it missing, and an upload that meant to add a version to it makes a
+// new file under the name instead (the trashed one untouched). A live
+// file's removal is one DELETE.
+func TestTrashVisible(t *testing.T) {
+	for _, q := range []string{"", ocmtest.QuirkTrashVisible} {
+		srv, b := quirked(t, q)
+		ctx := context.Background()
+		dir := srv.AddFolder("", "D")
+		other := srv.AddFolder("", "E")
+		id := srv.AddFile(dir, "a.txt", []byte("old bytes"))
+		var listed remote.Item
+		if err := b.List(ctx, remote.ListQuery{ParentID: dir}, nil, func(it remote.Item) { listed = it }); err != nil || listed.ID != id {
+			t.Fatalf("%q: listing: %+v, %v", q, listed, err)
+		}
+		srv.Remove(id)
+		notFound := func(what string, err error) {
+			t.Helper()
+			var e *remote.Error
+			if !errors.Is(err, remote.ErrNotFound) || !errors.As(err, &e) {
+				t.Errorf("%q: %s of a trashed file: %v, want ErrNotFound from the API", q, what, err)
+			}
+		}
+		_, err := b.Stat(ctx, remote.FileRef{ID: id})
+		notFound("Stat", err)
+		_, err = b.Stat(ctx, remote.FileRef{ID: id, Rev: "1"})
+		notFound("Stat of version 1", err)
+		_, err = b.Confirm(ctx, listed, nil, nil)
+		notFound("Confirm", err)
+		_, err = b.ReadAt(ctx, remote.FileRef{ID: id, Rev: listed.Rev}, [][]byte{make([]byte, 4)}, 0)
+		notFound("a read", err)
+		notFound("a rename", b.Rename(ctx, id, "b.txt"))
+		notFound("a move", b.Move(ctx, id, other, ""))
+		var nd *remote.NotDoneError
+		if err := b.Remove(ctx, []string{id}, false); !errors.As(err, &nd) || len(nd.Missing) != 1 {
+			t.Errorf("%q: removing a trashed file: %v, want it named missing", q, err)
+		}
+		if it, _ := srv.Item(id); !it.Trashed || it.Name != "a.txt" || it.ParentID != dir || it.Version != 1 {
+			t.Errorf("%q: the trashed file changed: %+v", q, it)
+		}
+
+		up, err := b.Upload(ctx, remote.Upload{ParentID: dir, Name: "a.txt", Size: 9, Into: id, BaseRev: listed.Rev, Open: reader([]byte("new bytes"))})
+		if err != nil || up.ID == id || up.Rev != "1" {
+			t.Errorf("%q: an upload onto a file trashed meanwhile: %+v, %v; want a new file", q, up, err)
+		}
+		if it, ok := srv.ByPath("D/a.txt"); !ok || it.ID != up.ID {
+			t.Errorf("%q: D/a.txt is %+v, %v; want the upload %s", q, it, ok, up.ID)
+		}
+		if b, _ := srv.Content(id, ""); string(b) != "old bytes" {
+			t.Errorf("%q: the trashed file holds %q", q, b)
+		}
+
+		srv.ResetCalls()
+		if err := b.Remove(ctx, []string{up.ID}, false); err != nil {
+			t.Errorf("%q: removing a live file: %v", q, err)
+		}
+		if n := srv.Calls(ocmtest.EndpointDeleteFile); n != 1 {
+			t.Errorf("%q: %d deletes for one live file, want 1", q, n)
+		}
+		if got := active(srv); !slices.Equal(got, []string{"D", "E"}) {
+			t.Errorf("%q: the library holds %v", q, got)
+		}
+	}
+}

@@ -26,9 +26,7 @@ var quirkValue = map[string]string{ocmtest.QuirkVersionCap: "2", ocmtest.QuirkPa
 var fallbacks = map[string]map[remotetest.Op][]error{}
 
 // knownBugs are the cases the backend fails under a quirk, by quirk.
-var knownBugs = map[string]map[string]string{
-	ocmtest.QuirkTrashVisible: {"ErrorKinds": "Stat of a trashed file answers its details (GET files/{id} shows it)"},
-}
+var knownBugs = map[string]map[string]string{}
 
 // contractQuirks are the quirks the contract runs under: each known one,
 // its parameter set.

@@ -82,9 +82,17 @@
 //   - Removals go to the trash (Caps.Trash; nothing is removed for good
 //     over REST: Permanent is remote.ErrNotSupported), one DELETE an item
 //     (BulkRemove 1). A file's DELETE is sent again while GET files/{id}
-//     still finds it, at most once per version it has (delete-latest-only:
-//     no older version is ever left showing). Per-id results are a
-//     *remote.NotDoneError.
+//     still finds it and its folder still lists it, at most once per
+//     version it has (delete-latest-only: no older version is ever left
+//     showing). Per-id results are a *remote.NotDoneError.
+//   - The trash by id: whether GET files/{id} (and its versions, GET
+//     folders/{id}) answers a trashed item is unknown (trash-visible:
+//     as a live one, no marker). So a file is alive only when its
+//     folder lists it: a removal's check, Stat and Confirm ask the
+//     listing (by filterName) after the file's details; a version upload
+//     to a file gone (404) looks the name up again and makes a new file
+//     when none holds it. A rename, a move or a removal of a trashed
+//     item is refused by the service (404), as it is by default.
 //   - Versions: GET files/{id}/versions, the highest current.
 //     RemoveVersion never removes the current one (remote.ErrBusy,
 //     nothing sent), sends the version in the query and in the body
