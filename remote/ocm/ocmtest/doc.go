@@ -175,6 +175,11 @@
 //     (the doc's max of 10000 unverified), "limit" in the answer saying N.
 //   - filter-ignores-case: filterName matches ignoring case (doc: exact;
 //     names being case-insensitive, unverified).
+//   - filter-ignored: filterName is not applied at all: the listing is
+//     the whole folder, paged as any listing, count, totalResults and
+//     hasMore of the whole (the third reading of an unverified "exact";
+//     a service that took the parameter for another name, or an older
+//     version without it, answers so).
 //   - home-guid: the home folder is written by its GUID (items' parentID,
 //     GET folders/self's id) instead of "self" (doc examples show "self";
 //     one instance may differ).

@@ -32,7 +32,8 @@ func (s *Server) handleHomeItems(c *call) reply {
 // listing answers one page of folder f's items: limit (default 50, at
 // most 10000, or page-cap's N), offset, orderby name|createdTime|
 // modifiedTime :asc|:desc (default name:asc), filterName (exact, or
-// ignoring case under filter-ignores-case). mu held.
+// ignoring case under filter-ignores-case, or not at all under
+// filter-ignored). mu held.
 func (s *Server) listing(c *call, f *node, out map[string]any) reply {
 	q := c.r.URL.Query()
 	limit, offset := DefaultPageLimit, 0
@@ -63,7 +64,7 @@ func (s *Server) listing(c *call, f *node, out map[string]any) reply {
 		return badRequest("The orderby parameter is not valid: " + q.Get("orderby"))
 	}
 	var items []*node
-	filter, filtered := q.Get("filterName"), q.Has("filterName")
+	filter, filtered := q.Get("filterName"), q.Has("filterName") && !s.quirks.has(QuirkFilterIgnored)
 	for _, n := range s.children(f) {
 		if !filtered || n.name == filter || s.quirks.has(QuirkFilterIgnoresCase) && strings.EqualFold(n.name, filter) {
 			items = append(items, n)

@@ -44,6 +44,10 @@ const (
 	// QuirkFilterIgnoresCase: filterName matches names ignoring case
 	// (documented as exact).
 	QuirkFilterIgnoresCase = "filter-ignores-case"
+	// QuirkFilterIgnored: filterName is ignored: a listing that names
+	// one answers the whole folder, paged (count, totalResults and
+	// hasMore of the whole).
+	QuirkFilterIgnored = "filter-ignored"
 	// QuirkHomeGUID: the home folder is written by its GUID (the
 	// parentID of its items, the id of GET folders/self); "self" still
 	// names it in a request.
@@ -63,7 +67,7 @@ const (
 func KnownQuirks() []string {
 	return []string{QuirkDeleteLatestOnly, QuirkDeleteVersionInQuery, QuirkErrorIn200, QuirkUploadDupSuffix,
 		QuirkMoveClashSuffix, QuirkCaseRenameRefused, QuirkVersionCap + "=N", QuirkHasMoreZero, QuirkPageCap + "=N",
-		QuirkFilterIgnoresCase, QuirkHomeGUID, QuirkStrictNames, QuirkTrashVisible}
+		QuirkFilterIgnoresCase, QuirkFilterIgnored, QuirkHomeGUID, QuirkStrictNames, QuirkTrashVisible}
 }
 
 // quirkSet is the quirks turned on, with the parameterised ones' values.

@@ -30,6 +30,14 @@ func TestParseQuirks(t *testing.T) {
 	}
 }
 
+// quirkIf is the fake's options with quirk q on, or none.
+func quirkIf(on bool, q string) ocmtest.Options {
+	if !on {
+		return ocmtest.Options{}
+	}
+	return ocmtest.Options{Quirks: []string{q}}
+}
+
 // threeVersions is a file of three versions in the home folder.
 func threeVersions(e *env) string {
 	id := e.s.AddFile("", "v.txt", []byte("1"))
@@ -43,11 +51,7 @@ func threeVersions(e *env) string {
 // file goes.
 func TestQuirkDeleteLatestOnly(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		o := ocmtest.Options{}
-		if on {
-			o.Quirks = []string{ocmtest.QuirkDeleteLatestOnly}
-		}
-		e := start(t, o)
+		e := start(t, quirkIf(on, ocmtest.QuirkDeleteLatestOnly))
 		id := threeVersions(e)
 		e.expect(e.send(http.MethodDelete, "files/"+id, ""), 200, "0")
 		it, _ := e.s.Item(id)
@@ -204,6 +208,27 @@ func TestQuirkFilterIgnoresCase(t *testing.T) {
 	}
 }
 
+// TestQuirkFilterIgnored: filterName is ignored: the whole folder,
+// paged, whatever the filter; without the quirk, the exact match alone.
+func TestQuirkFilterIgnored(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		e := start(t, quirkIf(on, ocmtest.QuirkFilterIgnored))
+		for i := range 5 {
+			e.s.AddFile("", fmt.Sprintf("f%d.txt", i), []byte("x"))
+		}
+		a := e.get("folders/self/items?filterName=f3.txt&limit=2&offset=2")
+		switch {
+		case on && (a.str("totalResults") != "5" || a.str("count") != "2" || a.str("hasMore") != "1" || a.items()[0]["name"] != "f2.txt"):
+			t.Errorf("filter-ignored: %s, want f2.txt and f3.txt of 5", a.raw)
+		case !on && (a.str("totalResults") != "1" || a.str("count") != "0"):
+			t.Errorf("default, offset past the one match: %s", a.raw)
+		}
+		if a := e.get("folders/self/items?filterName=none.txt"); !on && a.str("totalResults") != "0" || on && a.str("totalResults") != "5" {
+			t.Errorf("on %v: a filter matching nothing: %s", on, a.raw)
+		}
+	}
+}
+
 // TestQuirkHomeGUID: the home folder is written by its GUID; self still
 // names it.
 func TestQuirkHomeGUID(t *testing.T) {
@@ -228,11 +253,7 @@ func TestQuirkHomeGUID(t *testing.T) {
 // default only / and \ are.
 func TestQuirkStrictNames(t *testing.T) {
 	for _, strict := range []bool{false, true} {
-		o := ocmtest.Options{}
-		if strict {
-			o.Quirks = []string{ocmtest.QuirkStrictNames}
-		}
-		e := start(t, o)
+		e := start(t, quirkIf(strict, ocmtest.QuirkStrictNames))
 		want := 200
 		if strict {
 			want = 400
@@ -253,11 +274,7 @@ func TestQuirkStrictNames(t *testing.T) {
 // listings, bytes and changes do not see it. Off, all of them are 404.
 func TestQuirkTrashVisible(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		o := ocmtest.Options{}
-		if on {
-			o.Quirks = []string{ocmtest.QuirkTrashVisible}
-		}
-		e := start(t, o)
+		e := start(t, quirkIf(on, ocmtest.QuirkTrashVisible))
 		dir := e.s.AddFolder("", "dir")
 		in := e.s.AddFile(dir, "in.txt", []byte("inside"))
 		id := threeVersions(e)
