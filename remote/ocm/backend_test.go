@@ -3,7 +3,9 @@ package ocm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -492,6 +494,55 @@ func TestTrashVisible(t *testing.T) {
 		}
 		if got := active(srv); !slices.Equal(got, []string{"D", "E"}) {
 			t.Errorf("%q: the library holds %v", q, got)
+		}
+	}
+}
+
+// TestFilterIgnored: a service that ignores filterName (filter-ignored)
+// answers a look-up with the whole folder: the backend finds the name
+// in a folder of more pages than a look-up reads, takes no other name
+// for it, and from then on reads the folder's listing at once (one
+// wasted page in all). By default a look-up is one call.
+func TestFilterIgnored(t *testing.T) {
+	for _, q := range []string{"", ocmtest.QuirkFilterIgnored} {
+		srv, b := quirked(t, q)
+		ctx := context.Background()
+		big := srv.AddFolder("", "Big")
+		ids := map[string]string{}
+		for i := range 12 * contractPage {
+			name := fmt.Sprintf("f%03d.txt", i)
+			ids[name] = srv.AddFile(big, name, []byte("v1"))
+		}
+		srv.ResetCalls()
+		it, err := b.Upload(ctx, remote.Upload{ParentID: big, Name: "F077.TXT", Size: 2, Open: reader([]byte("v2"))})
+		if err != nil || it.ID != ids["f077.txt"] || it.Name != "f077.txt" || it.Rev != "2" {
+			t.Errorf("%q: an upload onto a name held in another case, page 8 of 12: %+v, %v; want version 2 of f077.txt", q, it, err)
+		}
+		first := srv.Calls(ocmtest.EndpointList)
+		srv.ResetCalls()
+		nu, err := b.Upload(ctx, remote.Upload{ParentID: big, Name: "new.txt", Size: 2, Open: reader([]byte("nu"))})
+		if err != nil || nu.Name != "new.txt" || nu.Rev != "1" || slices.Contains(slices.Collect(maps.Values(ids)), nu.ID) {
+			t.Errorf("%q: an upload of a name no file holds: %+v, %v; want a new file", q, nu, err)
+		}
+		second := srv.Calls(ocmtest.EndpointList)
+		if err := b.Rename(ctx, ids["f000.txt"], "f119.txt"); !errors.Is(err, remote.ErrExists) {
+			t.Errorf("%q: a rename onto a name on the last page: %v, want ErrExists", q, err)
+		}
+		if _, err := b.CreateFolder(ctx, big, "F002.txt"); !errors.Is(err, remote.ErrExists) {
+			t.Errorf("%q: a folder made onto a file's name: %v, want ErrExists", q, err)
+		}
+		for name, id := range ids {
+			if it, _ := srv.Item(id); it.Name != name || it.Version != map[bool]int{true: 2, false: 1}[name == "f077.txt"] {
+				t.Errorf("%q: %s is now %+v", q, name, it)
+			}
+		}
+		srv.ResetCalls()
+		if err := b.List(ctx, remote.ListQuery{ParentID: big}, nil, func(remote.Item) {}); err != nil {
+			t.Fatal(err)
+		}
+		whole := srv.Calls(ocmtest.EndpointList)
+		if q == "" && (first != 1 || second != 1) || q != "" && (first != 1+whole || second != whole) {
+			t.Errorf("%q: %d and %d listing calls for the first two look-ups, a listing of the folder %d", q, first, second, whole)
 		}
 	}
 }

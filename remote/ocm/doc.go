@@ -49,7 +49,12 @@
 //   - Look-ups by name use filterName, and compare ignoring case
 //     themselves (filter-ignores-case); an exact filter does not see a
 //     name held in another case, which the service then meets as a
-//     clash: every create's answer is checked for it (below).
+//     clash: every create's answer is checked for it (below). An answer
+//     holding another name means the service ignores the filter
+//     (filter-ignored): the look-up, and every one after (logged once),
+//     reads the folder's whole listing, overlapped and bounded as a
+//     listing is, and takes only a name equal ignoring case (the exact
+//     one first). Else a look-up reads at most 10 pages.
 //   - Reads: files/{id}/data?version=Rev by ranges, the current version
 //     pinned by the file's details when no Rev is given; the answer's
 //     total must be the version's size (an answer of another length is

@@ -110,18 +110,6 @@ func (b *Backend) holder(ctx context.Context, parent string, up remote.Upload) (
 	return &w, nil
 }
 
-// findFold is the item of folder id whose name is name ignoring case,
-// from a listing of the whole folder (the exact name first).
-func (b *Backend) findFold(ctx context.Context, id, name string) (wireItem, bool, error) {
-	var found []wireItem
-	err := b.listFolder(ctx, id, "folder "+id, func() { found = nil }, func(w wireItem) {
-		if strings.EqualFold(w.Name, name) {
-			found = append(found, w)
-		}
-	})
-	return pickName(found, name, err)
-}
-
 // uploadOnce sends the upload once: a version of into, or a new file in
 // folder parent.
 func (b *Backend) uploadOnce(ctx context.Context, up remote.Upload, parent string, into *wireItem) (remote.Item, error) {
