@@ -63,7 +63,9 @@ const (
 )
 
 // KnownQuirks lists every quirk; the parameterised ones with their
-// parameter (version-cap=N, page-cap=N).
+// parameter as the letter N (version-cap=N, page-cap=N), which a caller
+// turning them on replaces by a whole number of 1 or more (SetQuirks
+// refuses the letter itself).
 func KnownQuirks() []string {
 	return []string{QuirkDeleteLatestOnly, QuirkDeleteVersionInQuery, QuirkErrorIn200, QuirkUploadDupSuffix,
 		QuirkMoveClashSuffix, QuirkCaseRenameRefused, QuirkVersionCap + "=N", QuirkHasMoreZero, QuirkPageCap + "=N",

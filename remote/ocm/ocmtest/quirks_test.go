@@ -19,7 +19,7 @@ func TestParseQuirks(t *testing.T) {
 			t.Errorf("quirk %s: %v", q, err)
 		}
 	}
-	for _, q := range []string{"version-cap", "version-cap=0", "version-cap=x", "page-cap=-1", "error-in-200=1", "nope"} {
+	for _, q := range []string{"version-cap", "version-cap=0", "version-cap=x", "page-cap=N", "page-cap=-1", "error-in-200=1", "nope"} {
 		if _, err := ocmtest.New(ocmtest.Options{Quirks: []string{q}}); err == nil {
 			t.Errorf("quirk %q taken", q)
 		}
