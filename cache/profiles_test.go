@@ -679,27 +679,40 @@ func TestCapsContentByVersion(t *testing.T) {
 	}
 }
 
-// Caps.ValidName: a name the service would rewrite is refused before
-// anything is sent (ErrInvalid, EINVAL in fs, which logs it once); the
-// cache logs nothing of its own.
+// Caps.ValidName: a name the service would refuse or rewrite is refused
+// before anything is sent (ErrInvalid, EINVAL in fs, which logs it
+// once), with ValidName's reason; the cache logs nothing of its own.
 func TestCapsNameRules(t *testing.T) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
 			e := newPEnv(t, p.of(), 0)
 			e.mt.AddFile("", "a.txt", []byte("A"))
 			ctx := context.Background()
-			_, _, errCreate := e.store.Create(ctx, "", "new file.txt")
-			_, errMkdir := e.store.Mkdir(ctx, "", "new folder")
-			errRename := e.store.Rename(ctx, e.lookup(t, "a.txt"), "a file.txt", nil)
-			if e.mt.Caps().ValidName == nil {
+			valid := e.mt.Caps().ValidName
+			// refused is a name ValidName refuses where it is set: with a
+			// space (ImageKit rewrites it), else with a colon (OCM).
+			refused := func(name string, dir bool) string {
+				for _, sep := range []string{" ", ":"} {
+					if n := strings.Replace(name, "_", sep, 1); valid == nil || valid(n, dir) != nil {
+						return n
+					}
+				}
+				t.Fatalf("%s: ValidName refuses no form of %q", p.name, name)
+				return ""
+			}
+			names := []string{refused("new_file.txt", false), refused("new_folder", true), refused("a_file.txt", false)}
+			_, _, errCreate := e.store.Create(ctx, "", names[0])
+			_, errMkdir := e.store.Mkdir(ctx, "", names[1])
+			errRename := e.store.Rename(ctx, e.lookup(t, "a.txt"), names[2], nil)
+			if valid == nil {
 				if errCreate != nil || errMkdir != nil || errRename != nil {
 					t.Fatalf("names kept as they are refused: %v, %v, %v", errCreate, errMkdir, errRename)
 				}
 				return
 			}
-			for _, err := range []error{errCreate, errMkdir, errRename} {
-				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "would store") {
-					t.Fatalf("a name the service rewrites: %v, want ErrInvalid with the service's rule", err)
+			for i, err := range []error{errCreate, errMkdir, errRename} {
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), valid(names[i], i == 1).Error()) {
+					t.Fatalf("a name the service refuses: %v, want ErrInvalid with the service's rule", err)
 				}
 			}
 			want(t, "the library", e.paths(), []string{"a.txt"})

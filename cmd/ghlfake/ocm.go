@@ -46,7 +46,7 @@ Control endpoints (no credentials): GET /_ocmfake/items, GET /_ocmfake/content?i
 GET /_ocmfake/calls, POST /_ocmfake/calls/reset, GET and POST /_ocmfake/faults, GET and
 POST /_ocmfake/quirks, POST /_ocmfake/folders, POST /_ocmfake/files?parentID=&name=,
 POST /_ocmfake/remove, /restore, /purge, /reserve, POST /_ocmfake/tokens/expire,
-POST /_ocmfake/links, POST /_ocmfake/applinks.
+POST /_ocmfake/links, /links/remove, POST /_ocmfake/applinks.
 
 Flags:
 `

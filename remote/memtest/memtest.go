@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -415,13 +416,34 @@ func (b *Backend) place(it *item, parent, name string) error {
 // left as it is, and a *remote.NotDoneError names them all; the others
 // are removed. Where the profile says MissingRefusesRemoval, a call
 // naming an id not held is refused whole (404) and the others are sent
-// again: two calls.
+// again: two calls. Where it says RemoveOneByOne, each id is one call,
+// their per-id results one *remote.NotDoneError; another failure ends
+// the removal.
 func (b *Backend) Remove(ctx context.Context, ids []string, permanent bool) error {
 	switch {
 	case permanent && !b.caps.Permanent:
 		return b.notSupported("removing for good")
 	case !permanent && !b.caps.Trash:
 		return b.notSupported("removing to the trash")
+	}
+	if b.prof.RemoveOneByOne && len(ids) > 1 {
+		all := &remote.NotDoneError{Call: "memtest Remove", Reasons: map[string]string{}}
+		for _, id := range ids {
+			err := b.Remove(ctx, []string{id}, permanent)
+			var nd *remote.NotDoneError
+			switch {
+			case err == nil:
+			case errors.As(err, &nd):
+				all.IDs, all.Missing = append(all.IDs, nd.IDs...), append(all.Missing, nd.Missing...)
+				maps.Copy(all.Reasons, nd.Reasons)
+			default:
+				return err
+			}
+		}
+		if len(all.IDs) == 0 {
+			return nil
+		}
+		return all
 	}
 	var missing []string
 	err := b.do(ctx, OpRemove, func() error {

@@ -205,6 +205,34 @@ func TestOCMNames(t *testing.T) {
 	}
 }
 
+// OCM removes one item a call (BulkRemove 1): a Remove of several ids
+// is sent one call each, as the OCM backend does, per-id results in one
+// *remote.NotDoneError; names are refused as ocm.ValidName refuses them.
+func TestOCMRemoveAndNames(t *testing.T) {
+	b := New(Options{Profile: OCM()})
+	a, c := b.AddFile("", "a.txt", []byte("a")), b.AddFile("", "c.txt", []byte("c"))
+	gone := b.AddFile("", "gone.txt", []byte("g"))
+	b.Delete(gone, false)
+	b.ResetCalls()
+	err := b.Remove(context.Background(), []string{a, gone, c}, false)
+	var nd *remote.NotDoneError
+	if !errors.As(err, &nd) || !slices.Equal(nd.IDs, []string{gone}) {
+		t.Errorf("removing three ids, one gone: %v, want it alone not done", err)
+	}
+	if n := b.Calls(OpRemove); n != 3 || b.Caps().BulkRemove != 1 {
+		t.Errorf("%d calls for three ids (BulkRemove %d), want one each", n, b.Caps().BulkRemove)
+	}
+	for _, id := range []string{a, c} {
+		if it, _ := b.Item(id); it.Status != Trashed {
+			t.Errorf("%s is %s", it.Name, it.Status)
+		}
+	}
+	valid := b.Caps().ValidName
+	if valid == nil || !errors.Is(valid("a:b.txt", false), remote.ErrInvalid) || valid("a b.txt", false) != nil {
+		t.Errorf("OCM's names: ValidName %v", valid != nil)
+	}
+}
+
 func errListOf(b *Backend, parent string) error {
 	return b.List(context.Background(), remote.ListQuery{ParentID: parent}, nil, func(remote.Item) {})
 }

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ocm"
 )
 
 // Profile is a kind of media store the backend behaves as: what it does
@@ -52,6 +53,12 @@ type Profile struct {
 	// and reports the missing ones per id (HighLevel's {"deleted":
 	// false}).
 	MissingRefusesRemoval bool
+	// RemoveOneByOne: the service removes one item a call (OCM's
+	// DELETE), and the backend sends a Remove of several ids one call
+	// each, as its client does: Caps.BulkRemove (1) is what the caller
+	// should send, not a bound a larger call is refused for. The result
+	// is per id, as one call's.
+	RemoveOneByOne bool
 }
 
 // Clash is a service's answer to a folder made onto a taken name.
@@ -132,14 +139,18 @@ func ImageKit() Profile {
 }
 
 // OCM behaves as Oracle Content Management's documents
-// (../shared/ocm-api.md): GUIDs, names unique per folder and compared
-// without case, an upload onto a taken name a new version (versions
-// numbered 1, 2 ...), the trash, files and folders moved server-side,
-// ranges read, one listing per folder; a folder made onto a taken name
-// becomes "name(2)"; a listing of a folder it does not hold is 404. Name
-// rules and upload limits are unknown: none. Bytes come from the API, not
-// from public urls. Unknown, and chosen: a move or a rename onto a taken
-// name is refused (409), as is a name a file and a folder would share.
+// (../shared/ocm-api.md), with the Caps remote/ocm claims: GUIDs, names
+// unique per folder and compared without case, an upload onto a taken
+// name a new version (versions numbered 1, 2 ...), the trash, files and
+// folders moved server-side, ranges read, one listing per folder, one id
+// a removal (BulkRemove 1: one DELETE an item, a Remove of more sent
+// one by one, RemoveOneByOne); a folder made onto a
+// taken name becomes "name(2)"; a listing of a folder it does not hold
+// is 404. Names are refused as the backend refuses them (ocm.ValidName:
+// the service's rules are unknown); upload limits are unknown: none.
+// Bytes come from the API, not from public urls. Unknown, and chosen: a
+// move or a rename onto a taken name is refused (409), as is a name a
+// file and a folder would share.
 func OCM() Profile {
 	return Profile{
 		Caps: remote.Caps{
@@ -153,11 +164,14 @@ func OCM() Profile {
 			MoveFolders:     true,
 			RenameFolders:   true,
 			Trash:           true,
+			BulkRemove:      1,
 			OneListing:      true,
+			ValidName:       ocm.ValidName,
 		},
-		ID:          guid,
-		Rev:         func(_ uint64, v int) string { return strconv.Itoa(v) },
-		FolderClash: ClashSuffix,
+		ID:             guid,
+		Rev:            func(_ uint64, v int) string { return strconv.Itoa(v) },
+		FolderClash:    ClashSuffix,
+		RemoveOneByOne: true,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -235,6 +236,71 @@ func TestSharedLink(t *testing.T) {
 	}
 	if _, err := ocm.New(ocm.Config{APIURL: srv.URL, LinkID: link}); err == nil {
 		t.Errorf("a link with the home folder as the root was taken")
+	}
+}
+
+// TestLinkRemoved: a shared link or an applink removed (or expired)
+// while the backend works through it answers -26 (doc: the link is
+// invalid or expired): every call fails as remote.ErrUnauthorized of
+// cause ErrLinkInvalid (incurable: the access code is not read again,
+// nothing is sent twice), logged once as a dead link, whether the
+// service says it with a 400 or inside a 200 (error-in-200).
+func TestLinkRemoved(t *testing.T) {
+	for _, q := range []string{"", ocmtest.QuirkErrorIn200} {
+		for _, app := range []bool{false, true} {
+			srv, err := ocmtest.NewServer(ocmtest.Options{Quirks: nonEmpty(q)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			shared := srv.AddFolder("", "Shared")
+			id := srv.AddFile(shared, "a.txt", []byte("shared bytes"))
+			var logs bytes.Buffer
+			reread := 0
+			cfg := ocm.Config{APIURL: srv.URL, RootID: shared, RateLimit: -1,
+				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			link := ""
+			if app {
+				link, cfg.AppLinkToken = srv.AddAppLink(shared, ocmtest.RoleContributor)
+				cfg.AppLinkID = link
+			} else {
+				link = srv.AddLink(shared, ocmtest.RoleContributor, "code-1")
+				cfg.LinkID, cfg.AccessCode = link, "code-1"
+				cfg.AccessCodeSource = func() (string, error) { reread++; return "code-1", nil }
+			}
+			b, err := ocm.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := b.Check(ctx); err != nil {
+				t.Fatalf("%q, applink %v: the live link: %v", q, app, err)
+			}
+			srv.RemoveLink(link)
+			srv.ResetCalls()
+			what := fmt.Sprintf("%q, applink %v", q, app)
+			for round := range 2 {
+				errs := map[string]error{"a listing": b.List(ctx, remote.ListQuery{}, nil, func(remote.Item) {})}
+				_, errs["a read"] = b.ReadAt(ctx, remote.FileRef{ID: id}, [][]byte{make([]byte, 4)}, 0)
+				_, errs["an upload"] = b.Upload(ctx, remote.Upload{Name: "b.txt", Size: 1, Open: reader([]byte("b"))})
+				for call, err := range errs {
+					if !errors.Is(err, remote.ErrUnauthorized) || !errors.Is(err, ocm.ErrLinkInvalid) || !errors.Is(err, remote.ErrIncurable) {
+						t.Errorf("%s: %s through a removed link: %v, want ErrUnauthorized of cause ErrLinkInvalid", what, call, err)
+					}
+				}
+				// One request each (the upload's is its look-up), none
+				// sent again, the code never read again.
+				calls := srv.AllCalls()
+				if calls[ocmtest.EndpointList] != 2*(round+1) || calls[ocmtest.EndpointFile] != round+1 || len(calls) != 2 || reread != 0 {
+					t.Errorf("%s: round %d: calls %v and %d reads of the code, want 2 listings and 1 file's details a round, no code read", what, round, calls, reread)
+				}
+			}
+			// Once per endpoint refused (the core's rule), in the link's
+			// words: two, for the two rounds of three calls.
+			if n := strings.Count(logs.String(), "the shared link is invalid or expired"); n != 2 || strings.Contains(logs.String(), "client credentials") {
+				t.Errorf("%s: the dead link logged %d times, want once per endpoint (2):\n%s", what, n, logs.String())
+			}
+		}
 	}
 }
 

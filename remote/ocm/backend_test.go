@@ -3,7 +3,9 @@ package ocm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -424,6 +426,123 @@ func TestRootOnce(t *testing.T) {
 		}
 		if n := srv.Calls(ocmtest.EndpointFolder); n != 1 {
 			t.Errorf("%q: the root's folder asked %d times for 3 listings, want once", q, n)
+		}
+	}
+}
+
+// TestTrashVisible: a file another client removed is gone to every call
+// of the backend, whether the service hides the trash from GET
+// files/{id} or shows it there (trash-visible): Stat and Confirm are
+// ErrNotFound, a rename or a move of it is not done, its removal names
+// it missing, and an upload that meant to add a version to it makes a
+// new file under the name instead (the trashed one untouched). A live
+// file's removal is one DELETE.
+func TestTrashVisible(t *testing.T) {
+	for _, q := range []string{"", ocmtest.QuirkTrashVisible} {
+		srv, b := quirked(t, q)
+		ctx := context.Background()
+		dir := srv.AddFolder("", "D")
+		other := srv.AddFolder("", "E")
+		id := srv.AddFile(dir, "a.txt", []byte("old bytes"))
+		var listed remote.Item
+		if err := b.List(ctx, remote.ListQuery{ParentID: dir}, nil, func(it remote.Item) { listed = it }); err != nil || listed.ID != id {
+			t.Fatalf("%q: listing: %+v, %v", q, listed, err)
+		}
+		srv.Remove(id)
+		notFound := func(what string, err error) {
+			t.Helper()
+			var e *remote.Error
+			if !errors.Is(err, remote.ErrNotFound) || !errors.As(err, &e) {
+				t.Errorf("%q: %s of a trashed file: %v, want ErrNotFound from the API", q, what, err)
+			}
+		}
+		_, err := b.Stat(ctx, remote.FileRef{ID: id})
+		notFound("Stat", err)
+		_, err = b.Stat(ctx, remote.FileRef{ID: id, Rev: "1"})
+		notFound("Stat of version 1", err)
+		_, err = b.Confirm(ctx, listed, nil, nil)
+		notFound("Confirm", err)
+		_, err = b.ReadAt(ctx, remote.FileRef{ID: id, Rev: listed.Rev}, [][]byte{make([]byte, 4)}, 0)
+		notFound("a read", err)
+		notFound("a rename", b.Rename(ctx, id, "b.txt"))
+		notFound("a move", b.Move(ctx, id, other, ""))
+		var nd *remote.NotDoneError
+		if err := b.Remove(ctx, []string{id}, false); !errors.As(err, &nd) || len(nd.Missing) != 1 {
+			t.Errorf("%q: removing a trashed file: %v, want it named missing", q, err)
+		}
+		if it, _ := srv.Item(id); !it.Trashed || it.Name != "a.txt" || it.ParentID != dir || it.Version != 1 {
+			t.Errorf("%q: the trashed file changed: %+v", q, it)
+		}
+
+		up, err := b.Upload(ctx, remote.Upload{ParentID: dir, Name: "a.txt", Size: 9, Into: id, BaseRev: listed.Rev, Open: reader([]byte("new bytes"))})
+		if err != nil || up.ID == id || up.Rev != "1" {
+			t.Errorf("%q: an upload onto a file trashed meanwhile: %+v, %v; want a new file", q, up, err)
+		}
+		if it, ok := srv.ByPath("D/a.txt"); !ok || it.ID != up.ID {
+			t.Errorf("%q: D/a.txt is %+v, %v; want the upload %s", q, it, ok, up.ID)
+		}
+		if b, _ := srv.Content(id, ""); string(b) != "old bytes" {
+			t.Errorf("%q: the trashed file holds %q", q, b)
+		}
+
+		srv.ResetCalls()
+		if err := b.Remove(ctx, []string{up.ID}, false); err != nil {
+			t.Errorf("%q: removing a live file: %v", q, err)
+		}
+		if n := srv.Calls(ocmtest.EndpointDeleteFile); n != 1 {
+			t.Errorf("%q: %d deletes for one live file, want 1", q, n)
+		}
+		if got := active(srv); !slices.Equal(got, []string{"D", "E"}) {
+			t.Errorf("%q: the library holds %v", q, got)
+		}
+	}
+}
+
+// TestFilterIgnored: a service that ignores filterName (filter-ignored)
+// answers a look-up with the whole folder: the backend finds the name
+// in a folder of more pages than a look-up reads, takes no other name
+// for it, and from then on reads the folder's listing at once (one
+// wasted page in all). By default a look-up is one call.
+func TestFilterIgnored(t *testing.T) {
+	for _, q := range []string{"", ocmtest.QuirkFilterIgnored} {
+		srv, b := quirked(t, q)
+		ctx := context.Background()
+		big := srv.AddFolder("", "Big")
+		ids := map[string]string{}
+		for i := range 12 * contractPage {
+			name := fmt.Sprintf("f%03d.txt", i)
+			ids[name] = srv.AddFile(big, name, []byte("v1"))
+		}
+		srv.ResetCalls()
+		it, err := b.Upload(ctx, remote.Upload{ParentID: big, Name: "F077.TXT", Size: 2, Open: reader([]byte("v2"))})
+		if err != nil || it.ID != ids["f077.txt"] || it.Name != "f077.txt" || it.Rev != "2" {
+			t.Errorf("%q: an upload onto a name held in another case, page 8 of 12: %+v, %v; want version 2 of f077.txt", q, it, err)
+		}
+		first := srv.Calls(ocmtest.EndpointList)
+		srv.ResetCalls()
+		nu, err := b.Upload(ctx, remote.Upload{ParentID: big, Name: "new.txt", Size: 2, Open: reader([]byte("nu"))})
+		if err != nil || nu.Name != "new.txt" || nu.Rev != "1" || slices.Contains(slices.Collect(maps.Values(ids)), nu.ID) {
+			t.Errorf("%q: an upload of a name no file holds: %+v, %v; want a new file", q, nu, err)
+		}
+		second := srv.Calls(ocmtest.EndpointList)
+		if err := b.Rename(ctx, ids["f000.txt"], "f119.txt"); !errors.Is(err, remote.ErrExists) {
+			t.Errorf("%q: a rename onto a name on the last page: %v, want ErrExists", q, err)
+		}
+		if _, err := b.CreateFolder(ctx, big, "F002.txt"); !errors.Is(err, remote.ErrExists) {
+			t.Errorf("%q: a folder made onto a file's name: %v, want ErrExists", q, err)
+		}
+		for name, id := range ids {
+			if it, _ := srv.Item(id); it.Name != name || it.Version != map[bool]int{true: 2, false: 1}[name == "f077.txt"] {
+				t.Errorf("%q: %s is now %+v", q, name, it)
+			}
+		}
+		srv.ResetCalls()
+		if err := b.List(ctx, remote.ListQuery{ParentID: big}, nil, func(remote.Item) {}); err != nil {
+			t.Fatal(err)
+		}
+		whole := srv.Calls(ocmtest.EndpointList)
+		if q == "" && (first != 1 || second != 1) || q != "" && (first != 1+whole || second != whole) {
+			t.Errorf("%q: %d and %d listing calls for the first two look-ups, a listing of the folder %d", q, first, second, whole)
 		}
 	}
 }

@@ -342,9 +342,9 @@ func (b *Backend) removeFile(ctx context.Context, id string) error {
 		} else if err != nil {
 			return err
 		}
-		if h, ok, err := b.lookup(ctx, w.ParentID, w.Name); err != nil && !errors.Is(err, remote.ErrNotFound) {
+		if live, err := b.listed(ctx, w); err != nil {
 			return err
-		} else if !ok || h.ID != id {
+		} else if !live {
 			return nil // in the trash, its details still shown
 		}
 		if sent == 0 {

@@ -120,6 +120,9 @@ type Backend struct {
 	// against. Both bounded.
 	folders map[string]bool
 	sizes   map[fileRev]int64
+	// filterIgnored: the service answered a look-up by filterName with
+	// other names (filter-ignored): look-ups read the whole listing.
+	filterIgnored bool
 }
 
 type fileRev struct{ id, rev string }

@@ -31,9 +31,11 @@
 //     failure), in a non-2xx answer and inside a 200 (error-in-200,
 //     remote.Hooks.AnswerError, a whole JSON answer to a read too), and
 //     mapped onto remote's kinds (errors.go): -16 not found, -17 name
-//     taken, -18 access code (401), -20 privilege (403), a reservation
-//     by another user (errorKey ...Reserved...) remote.ErrBusy. The
-//     message is title || errorMessage, cut and cleaned.
+//     taken, -18 access code (401), -20 privilege (403), -26 a link
+//     invalid or expired (a 401 of cause ErrLinkInvalid: incurable,
+//     logged once per endpoint), a reservation by another user (errorKey
+//     ...Reserved..., whatever the code) remote.ErrBusy. The message is
+//     title || errorMessage, cut and cleaned.
 //   - Listings: GET folders/{id}/items?orderby=name:asc, paged by offset
 //     while hasMore is "1" or totalResults says more (hasmore-zero),
 //     pages of whatever length the server gives (page-cap). Pages overlap
@@ -47,7 +49,12 @@
 //   - Look-ups by name use filterName, and compare ignoring case
 //     themselves (filter-ignores-case); an exact filter does not see a
 //     name held in another case, which the service then meets as a
-//     clash: every create's answer is checked for it (below).
+//     clash: every create's answer is checked for it (below). An answer
+//     holding another name means the service ignores the filter
+//     (filter-ignored): the look-up, and every one after (logged once),
+//     reads the folder's whole listing, overlapped and bounded as a
+//     listing is, and takes only a name equal ignoring case (the exact
+//     one first). Else a look-up reads at most 10 pages.
 //   - Reads: files/{id}/data?version=Rev by ranges, the current version
 //     pinned by the file's details when no Rev is given; the answer's
 //     total must be the version's size (an answer of another length is
@@ -80,9 +87,17 @@
 //   - Removals go to the trash (Caps.Trash; nothing is removed for good
 //     over REST: Permanent is remote.ErrNotSupported), one DELETE an item
 //     (BulkRemove 1). A file's DELETE is sent again while GET files/{id}
-//     still finds it, at most once per version it has (delete-latest-only:
-//     no older version is ever left showing). Per-id results are a
-//     *remote.NotDoneError.
+//     still finds it and its folder still lists it, at most once per
+//     version it has (delete-latest-only: no older version is ever left
+//     showing). Per-id results are a *remote.NotDoneError.
+//   - The trash by id: whether GET files/{id} (and its versions, GET
+//     folders/{id}) answers a trashed item is unknown (trash-visible:
+//     as a live one, no marker). So a file is alive only when its
+//     folder lists it: a removal's check, Stat and Confirm ask the
+//     listing (by filterName) after the file's details; a version upload
+//     to a file gone (404) looks the name up again and makes a new file
+//     when none holds it. A rename, a move or a removal of a trashed
+//     item is refused by the service (404), as it is by default.
 //   - Versions: GET files/{id}/versions, the highest current.
 //     RemoveVersion never removes the current one (remote.ErrBusy,
 //     nothing sent), sends the version in the query and in the body

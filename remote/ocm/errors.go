@@ -3,6 +3,7 @@ package ocm
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,6 +31,14 @@ const (
 	codeLinkInvalid = -26 // the link is invalid or expired (400)
 )
 
+// ErrLinkInvalid is the cause of a -26 (doc: "the link is invalid or
+// expired", typically 400): the shared link or applink the backend works
+// through was removed or has expired. It comes as a 401 no credential
+// read again cures (remote.ErrUnauthorized and remote.ErrIncurable
+// match it too): the core logs it once, and every call fails until the
+// mount is given a new link.
+var ErrLinkInvalid = errors.New("the shared link is invalid or expired")
+
 // maxMessage bounds the service's message as an error carries it.
 const maxMessage = 300
 
@@ -52,16 +61,18 @@ func errorCode(raw json.RawMessage) (int, bool) {
 // 400 or 500; a 403 for what is not a privilege) and the errorCode or
 // errorKey says what. A reservation by another user is a 423
 // (remote.ErrBusy); a link's missing access code a 401, so that the
-// code is read again (Config.AccessCodeSource). A failure of no known
-// code inside a 2xx is a 400: what the service refused for an unknown
-// reason is never sent again.
+// code is read again (Config.AccessCodeSource); a link invalid or
+// expired a 401 too (parseError gives it the cause ErrLinkInvalid: no
+// code read again cures it). A failure of no known code inside a 2xx is
+// a 400: what the service refused for an unknown reason is never sent
+// again.
 func statusOf(status, code int, key string) int {
 	generic := status/100 == 2 || status == http.StatusBadRequest || status == http.StatusInternalServerError
 	k := strings.ToLower(key)
 	switch {
 	case (generic || status == http.StatusForbidden) && strings.Contains(k, "reserved"):
 		return http.StatusLocked
-	case (generic || status == http.StatusForbidden) && code == codeAccessCode:
+	case (generic || status == http.StatusForbidden) && (code == codeAccessCode || code == codeLinkInvalid):
 		return http.StatusUnauthorized
 	case !generic:
 		return status
@@ -69,7 +80,7 @@ func statusOf(status, code int, key string) int {
 		return http.StatusNotFound
 	case code == codeExists:
 		return http.StatusConflict
-	case code == codePrivilege, code == codeLinkInvalid:
+	case code == codePrivilege:
 		return http.StatusForbidden
 	case status/100 != 2:
 		return status
@@ -93,6 +104,9 @@ func parseError(method, endpoint string, resp *http.Response, body []byte) *remo
 	if ok && code < 0 {
 		e.Kind = "errorCode " + strconv.Itoa(code)
 		e.Status = statusOf(resp.StatusCode, code, b.ErrorKey)
+		if code == codeLinkInvalid && e.Status == http.StatusUnauthorized {
+			e.Cause = ErrLinkInvalid
+		}
 	}
 	e.Message = remote.CleanText(firstOf(b.Title, b.ErrorMessage), maxMessage)
 	return e
@@ -116,8 +130,11 @@ func answerError(method, endpoint string, resp *http.Response, body []byte) *rem
 }
 
 // incurable is the log line of a 401 no new token cures: the identity
-// domain refused the client's credentials.
+// domain refused the client's credentials, or the link is dead.
 func incurable(e *remote.Error) string {
+	if errors.Is(e, ErrLinkInvalid) {
+		return "the shared link is invalid or expired (removed, or past its expiry date): ask its owner for a new link and mount with it: " + e.Message
+	}
 	return "the identity domain refused the client credentials: check the client id and secret (and the app's scope) and mount again: " + e.Message
 }
 

@@ -237,13 +237,22 @@ const maxLookupPages = 10
 
 // lookup finds the item of folder id whose name is name ignoring case
 // (names are unique that way), with filterName; the server's match is
-// checked here, whatever it takes filterName to mean. ok false: none.
+// checked here, whatever it takes filterName to mean. A server that
+// answers another name (filter-ignored: the whole folder) is read as a
+// listing instead (findFold: overlapped pages, bounded as any listing),
+// and, that learnt, every look-up after. ok false: none.
 func (b *Backend) lookup(ctx context.Context, id, name string) (wireItem, bool, error) {
 	if err := b.resolveRoot(ctx); err != nil {
 		return wireItem{}, false, err
 	}
 	if !validID(id) {
 		return wireItem{}, false, notFound("/folders/{id}/items", "no folder of that id")
+	}
+	b.mu.Lock()
+	unfiltered := b.filterIgnored
+	b.mu.Unlock()
+	if unfiltered {
+		return b.findFold(ctx, id, name)
 	}
 	var found []wireItem
 	for offset, pages := 0, 0; ; pages++ {
@@ -254,8 +263,18 @@ func (b *Backend) lookup(ctx context.Context, id, name string) (wireItem, bool, 
 		if err != nil {
 			return wireItem{}, false, err
 		}
+		if slices.ContainsFunc(p.Items, func(w wireItem) bool { return !strings.EqualFold(w.Name, name) }) {
+			b.mu.Lock()
+			first := !b.filterIgnored
+			b.filterIgnored = true
+			b.mu.Unlock()
+			if first {
+				b.log.Info("ocm: the service does not filter listings by filterName: a look-up by name reads the folder's whole listing")
+			}
+			return b.findFold(ctx, id, name)
+		}
 		for _, w := range p.Items {
-			if strings.EqualFold(w.Name, name) && b.ownItem(w, id) && !slices.ContainsFunc(found, func(x wireItem) bool { return x.ID == w.ID }) {
+			if b.ownItem(w, id) && !slices.ContainsFunc(found, func(x wireItem) bool { return x.ID == w.ID }) {
 				found = append(found, w)
 			}
 		}
@@ -265,6 +284,18 @@ func (b *Backend) lookup(ctx context.Context, id, name string) (wireItem, bool, 
 		offset += len(p.Items)
 	}
 	return pickName(found, name, nil)
+}
+
+// findFold is the item of folder id whose name is name ignoring case,
+// from a listing of the whole folder (the exact name first).
+func (b *Backend) findFold(ctx context.Context, id, name string) (wireItem, bool, error) {
+	var found []wireItem
+	err := b.listFolder(ctx, id, "folder "+id, func() { found = nil }, func(w wireItem) {
+		if strings.EqualFold(w.Name, name) {
+			found = append(found, w)
+		}
+	})
+	return pickName(found, name, err)
 }
 
 // pickName is the item of found named name, else the first; ok false

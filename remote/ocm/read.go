@@ -41,9 +41,45 @@ func (b *Backend) fileInfo(ctx context.Context, id, rev string) (wireItem, error
 	return w, nil
 }
 
-// Stat is the size, time and type of a file's version, from the API.
+// listed reports whether file w is listed in its folder under its name:
+// one its folder no longer lists is in the trash, or gone, whatever GET
+// files/{id} answers (trash-visible: the service may show a trashed item
+// by its id). A folder gone is a file gone. An answer naming no folder
+// cannot be checked: it is taken as listed.
+func (b *Backend) listed(ctx context.Context, w wireItem) (bool, error) {
+	if !validID(w.ParentID) {
+		return true, nil
+	}
+	h, ok, err := b.lookup(ctx, w.ParentID, w.Name)
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return ok && h.ID == w.ID, nil
+}
+
+// liveFile is fileInfo of a file its folder lists (listed): a trashed
+// one is remote.ErrNotFound, as an *remote.Error.
+func (b *Backend) liveFile(ctx context.Context, id, rev string) (wireItem, error) {
+	w, err := b.fileInfo(ctx, id, rev)
+	if err != nil {
+		return wireItem{}, err
+	}
+	if live, err := b.listed(ctx, w); err != nil {
+		return wireItem{}, err
+	} else if !live {
+		return wireItem{}, notFound("/files/{id}", "the file is in the trash: its folder no longer lists it")
+	}
+	return w, nil
+}
+
+// Stat is the size, time and type of a file's version, from the API:
+// its details, and its folder's listing showing it (liveFile; Stat is
+// for listings that carry no size, which OCM's do: it is rarely asked).
 func (b *Backend) Stat(ctx context.Context, f remote.FileRef) (remote.FileInfo, error) {
-	w, err := b.fileInfo(ctx, f.ID, f.Rev)
+	w, err := b.liveFile(ctx, f.ID, f.Rev)
 	if err != nil {
 		return remote.FileInfo{}, err
 	}

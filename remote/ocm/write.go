@@ -33,9 +33,21 @@ func (b *Backend) Upload(ctx context.Context, up remote.Upload) (remote.Item, er
 	if err != nil {
 		return remote.Item{}, err
 	}
-	start, listed := b.clk.Now(), false
+	start, listed, relooked := b.clk.Now(), false, false
 	for attempt := 0; ; attempt++ {
 		it, err := b.uploadOnce(ctx, up, parent, into)
+		if errors.Is(err, remote.ErrNotFound) && into != nil && !relooked {
+			// The file that held the name is gone (removed meanwhile,
+			// or in the trash and shown by its id: trash-visible):
+			// nothing was stored; the name is looked up again.
+			relooked = true
+			free := up
+			free.Into = ""
+			if into, err = b.holder(ctx, parent, free); err != nil {
+				return remote.Item{}, err
+			}
+			continue
+		}
 		if errors.Is(err, errRenamed) && !listed {
 			// The service saw a file of the name that the look-up did
 			// not: the folder's listing finds it.
@@ -96,18 +108,6 @@ func (b *Backend) holder(ctx context.Context, parent string, up remote.Upload) (
 		return nil, fmt.Errorf("ocm: upload of %s: %w: folder %q holds the name", up.Name, remote.ErrExists, w.Name)
 	}
 	return &w, nil
-}
-
-// findFold is the item of folder id whose name is name ignoring case,
-// from a listing of the whole folder (the exact name first).
-func (b *Backend) findFold(ctx context.Context, id, name string) (wireItem, bool, error) {
-	var found []wireItem
-	err := b.listFolder(ctx, id, "folder "+id, func() { found = nil }, func(w wireItem) {
-		if strings.EqualFold(w.Name, name) {
-			found = append(found, w)
-		}
-	})
-	return pickName(found, name, err)
 }
 
 // uploadOnce sends the upload once: a version of into, or a new file in
@@ -237,10 +237,11 @@ func (b *Backend) landedAs(it remote.Item, a remote.Attempt) (remote.Item, bool)
 	return it, true
 }
 
-// Confirm is the file as the API has it: an upload's answer carries the
-// id its listings use, so this is never needed.
+// Confirm is the file as the API has it, listed in its folder
+// (liveFile): an upload's answer carries the id its listings use, so
+// this is never needed.
 func (b *Backend) Confirm(ctx context.Context, it remote.Item, _ []remote.Item, _ []string) (remote.Item, error) {
-	w, err := b.fileInfo(ctx, it.ID, "")
+	w, err := b.liveFile(ctx, it.ID, "")
 	if err != nil {
 		return remote.Item{}, fmt.Errorf("%w: %s: %w", remote.ErrUnconfirmed, it.Name, err)
 	}

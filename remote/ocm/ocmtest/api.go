@@ -11,19 +11,32 @@ import (
 	"github.com/ghlfs/ghlfs/remote/internal/fakenet"
 )
 
-// The errorCode strings the fake answers. "0" is success; -18 and -20
-// are the seed's (seeds/004); the others are the fake's guesses (the
-// reference names no code for them), doc.go says so.
+// The errorCode strings the fake answers. "0" is success. -1, -16, -17,
+// -20 and -26 are the doc's (Error-Messages.html: general failure, no
+// such item (typically 404), the name taken, insufficient privileges
+// (typically 403), the link invalid or expired (typically 400)); -18 is
+// seed 004's. Where the doc gives no HTTP status, and where it names no
+// code at all (a reservation by another user, a range past the end),
+// the fake's choice is a guess: doc.go says which.
 const (
-	CodeOK         = "0"
-	CodeBadRequest = "-1"  // 400: a parameter missing or malformed (guess)
-	CodeNotFound   = "-16" // 404: no such item, or it is in the trash (guess)
-	CodeClash      = "-17" // 409: the name is taken, ignoring case (guess)
-	CodeAccessCode = "-18" // 403: the link needs its access code (seed 004)
-	CodePrivilege  = "-20" // 403: insufficient privilege (seed 004)
-	CodeReserved   = "-26" // 403: another user reserved the file (guess)
-	CodeRange      = "-1"  // 416: the range cannot be satisfied (guess)
+	CodeOK          = "0"
+	CodeBadRequest  = "-1"  // 400: a parameter missing or malformed (doc's -1, "general failure")
+	CodeNotFound    = "-16" // 404: no such item, or it is in the trash (doc)
+	CodeClash       = "-17" // 409: the name is taken, ignoring case (doc's code; 409 a guess)
+	CodeAccessCode  = "-18" // 403: the link needs its access code (seed 004)
+	CodePrivilege   = "-20" // 403: insufficient privilege (doc, seed 004)
+	CodeLinkInvalid = "-26" // 400: the link is unknown, removed, or its folder trashed (doc)
+	// CodeReserved is -1 with the errorKey ReservedKey (403): another
+	// user reserved the file. The doc names no code for it: a guess, -1
+	// being its "when a more specific code is not available".
+	CodeReserved = "-1"
+	CodeRange    = "-1" // 416: the range cannot be satisfied (guess)
 )
+
+// ReservedKey is in the errorKey of a refusal for a reservation by
+// another user (!csFldUnableToProcess!csItemReservedByOtherUser,...): a
+// guess in the form of seed 004's keys.
+const ReservedKey = "csItemReservedByOtherUser"
 
 // reply is a handler's answer, written (or cut) once the handler is
 // done, the lock let go.

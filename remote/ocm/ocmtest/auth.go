@@ -100,8 +100,11 @@ func param(r *http.Request, names ...string) string {
 func (s *Server) authorize(r *http.Request) (*access, *reply) {
 	if id := param(r, "appLinkID", "AppLinkID"); id != "" {
 		l := s.links[id]
+		if l == nil || !l.app || inTrash(l.folder) {
+			return nil, linkInvalid(id)
+		}
 		tok := param(r, "accessToken", "AccessToken")
-		if l == nil || !l.app || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(l.token)) != 1 {
+		if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(l.token)) != 1 {
 			return nil, s.unauthorized()
 		}
 		return &access{who: s.owner, role: l.role, scope: l.folder}, nil
@@ -109,8 +112,7 @@ func (s *Server) authorize(r *http.Request) (*access, *reply) {
 	if id := param(r, "linkID", "LinkID"); id != "" {
 		l := s.links[id]
 		if l == nil || l.app || inTrash(l.folder) {
-			r := denied(nil, id, "LINK_ACCESS")
-			return nil, &r
+			return nil, linkInvalid(id)
 		}
 		if l.code != "" {
 			c, err := r.Cookie("dAccessCode-" + id)
@@ -133,6 +135,16 @@ func (s *Server) authorize(r *http.Request) (*access, *reply) {
 		return &access{who: s.owner, role: roleOwner}, nil
 	}
 	return nil, s.unauthorized()
+}
+
+// linkInvalid is the refusal of a link the fake does not hold (never
+// made, removed: RemoveLink) or whose folder is in the trash: 400 -26,
+// "the link is invalid or expired" (doc Error-Messages; its errorKey a
+// guess).
+func linkInvalid(id string) *reply {
+	r := fail(http.StatusBadRequest, CodeLinkInvalid, "!csFldUnableToProcess!csLinkInvalidOrExpired,"+id,
+		"The link is invalid or has expired.", id)
+	return &r
 }
 
 // unauthorized is the 401 of missing, unknown or expired credentials.

@@ -27,6 +27,7 @@ const controlPrefix = "/_ocmfake/"
 //	POST /_ocmfake/tokens/expire    every token given expires (ExpireTokens)
 //	POST /_ocmfake/links            {"folderID", "role", "accessCode"} → {"linkID"} (AddLink)
 //	POST /_ocmfake/applinks         {"folderID", "role"} → {"appLinkID", "accessToken"} (AddAppLink)
+//	POST /_ocmfake/links/remove     {"id"}: a link or an applink ends (RemoveLink)
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ID, ParentID, Name, User string
@@ -128,6 +129,12 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			controlError(w, http.StatusConflict, err.Error())
 			return
 		}
+		writeJSON(w, http.StatusOK, map[string]string{"id": in.ID})
+	case "POST /links/remove":
+		if !decode() {
+			return
+		}
+		s.RemoveLink(in.ID)
 		writeJSON(w, http.StatusOK, map[string]string{"id": in.ID})
 	case "POST /tokens/expire":
 		s.ExpireTokens()

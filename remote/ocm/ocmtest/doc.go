@@ -30,8 +30,8 @@
 //	Item{ID, Name, ParentID, Folder, Trashed, Purged, Size, Version, Rev,
 //	     Mime, Versions []int, ReservedBy, Created, Modified}
 //	Constants: BasePath, TokenPath, Default*, ScopeSuffix, Role*,
-//	Code* (errorCode strings), Endpoint*, UploadsReceived, Unauthorized,
-//	RateLimited, Quirk*.
+//	Code* (errorCode strings), ReservedKey, Endpoint*, UploadsReceived,
+//	Unauthorized, RateLimited, Quirk*.
 //
 // # What it does (reference: doc, seed 004, [Tk])
 //
@@ -48,8 +48,12 @@
 //     dAccessCode-<linkID>: missing or wrong, 403 errorCode -18 (seed 004).
 //     An applink: appLinkID and accessToken (the doc lists them as
 //     headers; the query is taken too, as a browser's download url
-//     would carry them; either spelling). An unknown link: 403 -20; a
-//     wrong applink token: 401. Items outside the linked folder: 403 -20; the linked
+//     would carry them; either spelling). A link or applink the fake
+//     does not hold (never made, or ended: RemoveLink, which stands for
+//     an expiry too) or whose folder is in the trash: 400 -26, "the link
+//     is invalid or expired" (doc Error-Messages; its errorKey
+//     !csFldUnableToProcess!csLinkInvalidOrExpired a guess); a wrong
+//     applink token: 401. Items outside the linked folder: 403 -20; the linked
 //     folder itself cannot be renamed, moved or deleted through it. A
 //     viewer lists and reads item information; a downloader also reads
 //     bytes; a contributor (and an applink's manager) also writes. A
@@ -107,23 +111,29 @@
 //     "folder"}). A version deleted is gone for good (no trash of
 //     versions is known).
 //   - Trash: items in it (and below a folder in it) are hidden from every
-//     call (404 -16); their names are free again. No REST route is known:
+//     call (404 -16; trash-visible shows them to reads of their
+//     details); their names are free again. No REST route is known:
 //     the test API (Items' Trashed, Restore, Purge) and /_ocmfake/ see it.
 //   - Reservations: POST files/{id}/reserve (doc: {id, reservationDate,
 //     reservedBy, type}), POST files/{id}/unreserve {"reservedByUserID"}
 //     (doc; the holder, or the library's owner naming the holder). A new
 //     version, rename, move or delete of a file another user reserved:
-//     403 errorCode -26 (guess: the reference does not know).
+//     403, errorCode -1 and the errorKey
+//     !csFldUnableToProcess!csItemReservedByOtherUser,<user>,<id>
+//     (ReservedKey; status, code and key a guess: the reference does not
+//     know; -1 is the doc's code when no specific one exists).
 //     Server.Reserve reserves as another user.
 //   - Admin version cap (Options.VersionCap, quirk version-cap=N): an
 //     upload past N versions deletes the oldest.
 //   - Errors: {"errorCode", "errorKey", "errorMessage", "errorType":
 //     "file", "title", "idList", "type"} (seed 004) with 400, 403, 404,
-//     409, 416. Codes: 0 success; -18 access code required and -20
-//     insufficient privilege (seed); -1 bad request, -16 not found, -17
-//     name taken, -26 reserved by another user (guesses: Code*). A 401 is
-//     answered to missing, unknown or expired credentials
-//     (WWW-Authenticate: Bearer).
+//     409, 416. Codes (doc Error-Messages): 0 success; -1 general
+//     failure (a bad parameter, 400; a reservation, 403; a range, 416:
+//     those statuses guesses); -16 not found (404); -17 name taken (the
+//     doc gives no status: 409 a guess); -20 insufficient privilege
+//     (403, seed too); -26 link invalid or expired (400); and -18 access
+//     code required (seed 004, 403). A 401 is answered to missing,
+//     unknown or expired credentials (WWW-Authenticate: Bearer).
 //   - No rate limit is documented: no rate-limit header is sent, and a
 //     429 is only Fault429's (with Retry-After).
 //   - JSON only: an Accept of application/xml (the doc offers XML too) is
@@ -165,12 +175,29 @@
 //     (the doc's max of 10000 unverified), "limit" in the answer saying N.
 //   - filter-ignores-case: filterName matches ignoring case (doc: exact;
 //     names being case-insensitive, unverified).
+//   - filter-ignored: filterName is not applied at all: the listing is
+//     the whole folder, paged as any listing, count, totalResults and
+//     hasMore of the whole (the third reading of an unverified "exact";
+//     a service that took the parameter for another name, or an older
+//     version without it, answers so).
 //   - home-guid: the home folder is written by its GUID (items' parentID,
 //     GET folders/self's id) instead of "self" (doc examples show "self";
 //     one instance may differ).
 //   - strict-names: names with \ / : * ? " < > | are refused (400 -1)
 //     ("name character rules: unknown"); by default only / and \, "", "."
 //     and "..", control characters and names over 255 bytes.
+//   - trash-visible: GET files/{id} (?version=N too), GET
+//     files/{id}/versions and GET folders/{id} answer an item in the
+//     trash, or below a folder in it, as if it were not: 200, its fields
+//     and its old parentID, no marker of the trash (the reference names
+//     none). Listings (the trashed folder's own too), the bytes (GET
+//     files/{id}/data) and every change (rename, move, copy, upload,
+//     delete, reserve) still answer 404 -16. The reference says nothing
+//     of REST and the trash ("Trash listing/restore/purge over REST:
+//     unknown"); the UI restores an item from the trash, so something
+//     reads a trashed item by its id: whether GET files/{id} does is the
+//     guess. A client that checks a removal, or an item's life, by its
+//     id alone is wrong under it.
 //
 // # Faults
 //
@@ -184,7 +211,7 @@
 //
 // /_ocmfake/... (control.go) serves the test API over HTTP for ghlfake:
 // items, content, calls, faults, quirks, folders, files, remove, restore,
-// purge, reserve, tokens/expire, links, applinks.
+// purge, reserve, tokens/expire, links, links/remove, applinks.
 //
 // # Lock order
 //

@@ -128,6 +128,13 @@ func TestControlAPI(t *testing.T) {
 	if st := post("links", `{"folderID":"`+f.ID+`","role":"admin"}`, nil); st != 400 || l.LinkID == "" {
 		t.Errorf("links: %d, %q", st, l.LinkID)
 	}
+	e.token, e.link = "", l.LinkID
+	e.expect(e.get("folders/"+f.ID+"/items"), 200, "0")
+	if st := post("links/remove", `{"id":"`+l.LinkID+`"}`, nil); st != 200 {
+		t.Errorf("links/remove: %d", st)
+	}
+	e.expect(e.get("folders/"+f.ID+"/items"), 400, ocmtest.CodeLinkInvalid)
+	e.link = ""
 	post("faults", `{"fault_500":1}`, nil)
 	if e.s.CurrentFaults().Fault500 != 1 {
 		t.Errorf("faults: %+v", e.s.CurrentFaults())

@@ -32,7 +32,8 @@ func (s *Server) handleHomeItems(c *call) reply {
 // listing answers one page of folder f's items: limit (default 50, at
 // most 10000, or page-cap's N), offset, orderby name|createdTime|
 // modifiedTime :asc|:desc (default name:asc), filterName (exact, or
-// ignoring case under filter-ignores-case). mu held.
+// ignoring case under filter-ignores-case, or not at all under
+// filter-ignored). mu held.
 func (s *Server) listing(c *call, f *node, out map[string]any) reply {
 	q := c.r.URL.Query()
 	limit, offset := DefaultPageLimit, 0
@@ -63,7 +64,7 @@ func (s *Server) listing(c *call, f *node, out map[string]any) reply {
 		return badRequest("The orderby parameter is not valid: " + q.Get("orderby"))
 	}
 	var items []*node
-	filter, filtered := q.Get("filterName"), q.Has("filterName")
+	filter, filtered := q.Get("filterName"), q.Has("filterName") && !s.quirks.has(QuirkFilterIgnored)
 	for _, n := range s.children(f) {
 		if !filtered || n.name == filter || s.quirks.has(QuirkFilterIgnoresCase) && strings.EqualFold(n.name, filter) {
 			items = append(items, n)
@@ -96,7 +97,7 @@ func (s *Server) listing(c *call, f *node, out map[string]any) reply {
 
 // handleFolder: GET folders/{id} (doc Get Folder).
 func (s *Server) handleFolder(c *call) reply {
-	f, rep := s.target(c, "FLD_INFO", false)
+	f, rep := s.details(c, "FLD_INFO")
 	if rep != nil {
 		return *rep
 	}
@@ -144,6 +145,20 @@ func (s *Server) target(c *call, service string, write bool) (*node, *reply) {
 	return n, rep
 }
 
+// details is the item of the call's path for a read of its details (GET
+// files/{id}, its versions, GET folders/{id}): as target, but under
+// trash-visible an item in the trash is found too. mu held.
+func (s *Server) details(c *call, service string) (*node, *reply) {
+	n := s.lookup(c.id)
+	if s.quirks.has(QuirkTrashVisible) && n != nil && inTrash(n) && n.folder == strings.Contains(c.r.URL.Path, "/folders/") {
+		if rep := s.reach(c.acc, n, service); rep != nil {
+			return nil, rep
+		}
+		return n, nil
+	}
+	return s.target(c, service, false)
+}
+
 // destination is the folder of id a may put an item in, or why not. mu
 // held.
 func (s *Server) destination(a *access, id, service string) (*node, *reply) {
@@ -161,7 +176,7 @@ func reserved(a *access, n *node) *reply {
 	if n.folder || n.reservedBy == nil || a.who != nil && n.reservedBy == a.who {
 		return nil
 	}
-	r := fail(http.StatusForbidden, CodeReserved, "!csFldUnableToProcess!csItemReservedByOtherUser,"+n.reservedBy.display+","+n.id,
+	r := fail(http.StatusForbidden, CodeReserved, "!csFldUnableToProcess!"+ReservedKey+","+n.reservedBy.display+","+n.id,
 		"The file is reserved by '"+n.reservedBy.display+"'.", n.id)
 	return &r
 }
@@ -293,7 +308,7 @@ func (s *Server) copyInto(n, dest *node, name string, by *user) *node {
 // at version N (the latest when absent), with reservedBy and
 // reservationTime when it is reserved.
 func (s *Server) handleFile(c *call) reply {
-	n, rep := s.target(c, "FLD_INFO", false)
+	n, rep := s.details(c, "FLD_INFO")
 	if rep != nil {
 		return *rep
 	}
@@ -333,7 +348,7 @@ func versionParam(c *call, n *node, p string) (*version, *reply) {
 // handleVersions: GET files/{id}/versions (doc files-fileid-versions-get):
 // every version, the oldest first, no paging.
 func (s *Server) handleVersions(c *call) reply {
-	n, rep := s.target(c, "FLD_FILE_REVISIONS", false)
+	n, rep := s.details(c, "FLD_FILE_REVISIONS")
 	if rep != nil {
 		return *rep
 	}

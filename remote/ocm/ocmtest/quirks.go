@@ -44,6 +44,10 @@ const (
 	// QuirkFilterIgnoresCase: filterName matches names ignoring case
 	// (documented as exact).
 	QuirkFilterIgnoresCase = "filter-ignores-case"
+	// QuirkFilterIgnored: filterName is ignored: a listing that names
+	// one answers the whole folder, paged (count, totalResults and
+	// hasMore of the whole).
+	QuirkFilterIgnored = "filter-ignored"
 	// QuirkHomeGUID: the home folder is written by its GUID (the
 	// parentID of its items, the id of GET folders/self); "self" still
 	// names it in a request.
@@ -51,14 +55,21 @@ const (
 	// QuirkStrictNames: names holding one of \ / : * ? " < > | are
 	// refused (400, -1); by default only "/" and "\" are.
 	QuirkStrictNames = "strict-names"
+	// QuirkTrashVisible: GET files/{id}, GET files/{id}/versions and
+	// GET folders/{id} answer an item in the trash (or below a folder in
+	// it) as if it were not: 200, its old parentID, no marker. Listings,
+	// its bytes and every change still answer 404 -16.
+	QuirkTrashVisible = "trash-visible"
 )
 
 // KnownQuirks lists every quirk; the parameterised ones with their
-// parameter (version-cap=N, page-cap=N).
+// parameter as the letter N (version-cap=N, page-cap=N), which a caller
+// turning them on replaces by a whole number of 1 or more (SetQuirks
+// refuses the letter itself).
 func KnownQuirks() []string {
 	return []string{QuirkDeleteLatestOnly, QuirkDeleteVersionInQuery, QuirkErrorIn200, QuirkUploadDupSuffix,
 		QuirkMoveClashSuffix, QuirkCaseRenameRefused, QuirkVersionCap + "=N", QuirkHasMoreZero, QuirkPageCap + "=N",
-		QuirkFilterIgnoresCase, QuirkHomeGUID, QuirkStrictNames}
+		QuirkFilterIgnoresCase, QuirkFilterIgnored, QuirkHomeGUID, QuirkStrictNames, QuirkTrashVisible}
 }
 
 // quirkSet is the quirks turned on, with the parameterised ones' values.

@@ -19,7 +19,7 @@ func TestParseQuirks(t *testing.T) {
 			t.Errorf("quirk %s: %v", q, err)
 		}
 	}
-	for _, q := range []string{"version-cap", "version-cap=0", "version-cap=x", "page-cap=-1", "error-in-200=1", "nope"} {
+	for _, q := range []string{"version-cap", "version-cap=0", "version-cap=x", "page-cap=N", "page-cap=-1", "error-in-200=1", "nope"} {
 		if _, err := ocmtest.New(ocmtest.Options{Quirks: []string{q}}); err == nil {
 			t.Errorf("quirk %q taken", q)
 		}
@@ -28,6 +28,14 @@ func TestParseQuirks(t *testing.T) {
 	if err := s.SetQuirks([]string{"version-cap=2", ocmtest.QuirkHomeGUID}); err != nil || !slices.Equal(s.Quirks(), []string{"version-cap=2", "home-guid"}) {
 		t.Errorf("SetQuirks: %v %v", err, s.Quirks())
 	}
+}
+
+// quirkIf is the fake's options with quirk q on, or none.
+func quirkIf(on bool, q string) ocmtest.Options {
+	if !on {
+		return ocmtest.Options{}
+	}
+	return ocmtest.Options{Quirks: []string{q}}
 }
 
 // threeVersions is a file of three versions in the home folder.
@@ -43,11 +51,7 @@ func threeVersions(e *env) string {
 // file goes.
 func TestQuirkDeleteLatestOnly(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		o := ocmtest.Options{}
-		if on {
-			o.Quirks = []string{ocmtest.QuirkDeleteLatestOnly}
-		}
-		e := start(t, o)
+		e := start(t, quirkIf(on, ocmtest.QuirkDeleteLatestOnly))
 		id := threeVersions(e)
 		e.expect(e.send(http.MethodDelete, "files/"+id, ""), 200, "0")
 		it, _ := e.s.Item(id)
@@ -204,6 +208,27 @@ func TestQuirkFilterIgnoresCase(t *testing.T) {
 	}
 }
 
+// TestQuirkFilterIgnored: filterName is ignored: the whole folder,
+// paged, whatever the filter; without the quirk, the exact match alone.
+func TestQuirkFilterIgnored(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		e := start(t, quirkIf(on, ocmtest.QuirkFilterIgnored))
+		for i := range 5 {
+			e.s.AddFile("", fmt.Sprintf("f%d.txt", i), []byte("x"))
+		}
+		a := e.get("folders/self/items?filterName=f3.txt&limit=2&offset=2")
+		switch {
+		case on && (a.str("totalResults") != "5" || a.str("count") != "2" || a.str("hasMore") != "1" || a.items()[0]["name"] != "f2.txt"):
+			t.Errorf("filter-ignored: %s, want f2.txt and f3.txt of 5", a.raw)
+		case !on && (a.str("totalResults") != "1" || a.str("count") != "0"):
+			t.Errorf("default, offset past the one match: %s", a.raw)
+		}
+		if a := e.get("folders/self/items?filterName=none.txt"); !on && a.str("totalResults") != "0" || on && a.str("totalResults") != "5" {
+			t.Errorf("on %v: a filter matching nothing: %s", on, a.raw)
+		}
+	}
+}
+
 // TestQuirkHomeGUID: the home folder is written by its GUID; self still
 // names it.
 func TestQuirkHomeGUID(t *testing.T) {
@@ -228,11 +253,7 @@ func TestQuirkHomeGUID(t *testing.T) {
 // default only / and \ are.
 func TestQuirkStrictNames(t *testing.T) {
 	for _, strict := range []bool{false, true} {
-		o := ocmtest.Options{}
-		if strict {
-			o.Quirks = []string{ocmtest.QuirkStrictNames}
-		}
-		e := start(t, o)
+		e := start(t, quirkIf(strict, ocmtest.QuirkStrictNames))
 		want := 200
 		if strict {
 			want = 400
@@ -244,5 +265,66 @@ func TestQuirkStrictNames(t *testing.T) {
 			t.Errorf("strict %v: a folder with ':': %d", strict, a.status)
 		}
 		e.expect(e.upload("self", "", `back\slash`, []byte("q")), 400, ocmtest.CodeBadRequest)
+	}
+}
+
+// TestQuirkTrashVisible: under trash-visible, GET files/{id}, its
+// versions and GET folders/{id} answer a trashed item (and a file below
+// a trashed folder) as a live one, its old parentID and no marker;
+// listings, bytes and changes do not see it. Off, all of them are 404.
+func TestQuirkTrashVisible(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		e := start(t, quirkIf(on, ocmtest.QuirkTrashVisible))
+		dir := e.s.AddFolder("", "dir")
+		in := e.s.AddFile(dir, "in.txt", []byte("inside"))
+		id := threeVersions(e)
+		e.expect(e.send(http.MethodDelete, "files/"+id, ""), 200, "0")
+		e.expect(e.send(http.MethodDelete, "folders/"+dir, ""), 200, "0")
+		// Each read, and the parentID it must answer.
+		shown := map[string]string{"files/" + id: "self", "files/" + id + "?version=2": "self", "files/" + id + "/versions": "self",
+			"files/" + in: dir, "folders/" + dir: "self"}
+		for path, parent := range shown {
+			a := e.get(path)
+			if !on {
+				e.expect(a, 404, ocmtest.CodeNotFound)
+				continue
+			}
+			e.expect(a, 200, "0")
+			if a.str("parentID") != parent {
+				t.Errorf("%s of a trashed item: parentID %q, want %q: %s", path, a.str("parentID"), parent, a.raw)
+			}
+			for _, marker := range []string{"trash", "Trash", "deleted"} {
+				if strings.Contains(string(a.raw), marker) {
+					t.Errorf("%s of a trashed item carries a marker %q: %s", path, marker, a.raw)
+				}
+			}
+		}
+		if on {
+			if a := e.get("files/" + id + "/versions"); len(a.items()) != 3 {
+				t.Errorf("versions of a trashed file: %s", a.raw)
+			}
+			if a := e.get("folders/" + dir); a.str("name") != "dir" || a.str("type") != "folder" {
+				t.Errorf("a trashed folder: %s", a.raw)
+			}
+		}
+		for _, a := range []answer{
+			e.get("files/" + id + "/data"),
+			e.get("folders/" + dir + "/items"),
+			e.send(http.MethodPut, "files/"+id, `{"name":"back.txt"}`),
+			e.send(http.MethodPost, "files/"+id+"/move", `{"destinationID":"self"}`),
+			e.send(http.MethodPost, "files/"+id+"/copy", `{"destinationID":"self"}`),
+			e.send(http.MethodDelete, "files/"+id, ""),
+			e.send(http.MethodDelete, "folders/"+dir, ""),
+			e.upload("", id, "v.txt", []byte("x")),
+			e.upload(dir, "", "new.txt", []byte("x")),
+		} {
+			e.expect(a, 404, ocmtest.CodeNotFound)
+		}
+		if a := e.get("folders/self/items"); a.str("totalResults") != "0" {
+			t.Errorf("on %v: the home listing shows the trash: %s", on, a.raw)
+		}
+		if it, _ := e.s.Item(id); !it.Trashed || it.Name != "v.txt" || len(it.Versions) != 3 {
+			t.Errorf("on %v: a change reached a trashed file: %+v", on, it)
+		}
 	}
 }

@@ -505,8 +505,9 @@ func TestDeleteAndTrash(t *testing.T) {
 }
 
 // TestReservations: a file another user reserved refuses new versions,
-// renames, moves and deletes (403 -26); GET files/{id} shows the
-// reservation; the API's reserve and unreserve.
+// renames, moves and deletes (403 -1, the errorKey naming the
+// reservation); GET files/{id} shows the reservation; the API's reserve
+// and unreserve.
 func TestReservations(t *testing.T) {
 	e := start(t, ocmtest.Options{})
 	id := e.s.AddFile("", "r.txt", []byte("r"))
@@ -516,7 +517,11 @@ func TestReservations(t *testing.T) {
 		t.Errorf("GET of a reserved file: %s", f.raw)
 	}
 	dir := e.s.AddFolder("", "elsewhere")
-	e.expect(e.upload("", id, "r.txt", []byte("x")), 403, ocmtest.CodeReserved)
+	refused := e.upload("", id, "r.txt", []byte("x"))
+	e.expect(refused, 403, ocmtest.CodeReserved)
+	if !strings.Contains(refused.str("errorKey"), ocmtest.ReservedKey) || refused.str("errorCode") == ocmtest.CodeLinkInvalid {
+		t.Errorf("a reservation's refusal: %s", refused.raw)
+	}
 	e.expect(e.upload("self", "", "R.txt", []byte("x")), 403, ocmtest.CodeReserved)
 	e.expect(e.send(http.MethodPut, "files/"+id, `{"name":"s.txt"}`), 403, ocmtest.CodeReserved)
 	e.expect(e.send(http.MethodPost, "files/"+id+"/move", `{"destinationID":"`+dir+`"}`), 403, ocmtest.CodeReserved)
@@ -542,6 +547,7 @@ func TestReservations(t *testing.T) {
 
 // TestPublicLinks: a link's access code goes in the cookie (missing or
 // wrong: 403 -18, seed 004's body); outside the linked folder 403 -20;
+// a link unknown, removed, or over a trashed folder 400 -26 (doc);
 // a viewer reads no bytes, a downloader writes nothing, a contributor
 // writes inside but cannot remove the linked folder; the home listing
 // is a token's only.
@@ -587,12 +593,23 @@ func TestPublicLinks(t *testing.T) {
 	e.expect(e.upload("", file, "read.txt", []byte("x")), 403, ocmtest.CodePrivilege)
 	e.expect(e.send(http.MethodPut, "files/"+file, `{"name":"y"}`), 403, ocmtest.CodePrivilege)
 	e.link = "LFNOSUCHLINK"
-	e.expect(e.get("files/"+file), 403, ocmtest.CodePrivilege)
+	e.expect(e.get("files/"+file), 400, ocmtest.CodeLinkInvalid)
+	e.link = e.s.AddLink(shared, ocmtest.RoleDownloader, "")
+	e.expect(e.get("files/"+file), 200, "0")
+	e.s.RemoveLink(e.link)
+	a = e.get("files/" + file)
+	e.expect(a, 400, ocmtest.CodeLinkInvalid)
+	if a.str("errorKey") == "" || a.str("title") == "" {
+		t.Errorf("a removed link's answer: %s", a.raw)
+	}
+	e.link = e.s.AddLink(shared, ocmtest.RoleDownloader, "")
+	e.s.Remove(shared)
+	e.expect(e.get("files/"+file), 400, ocmtest.CodeLinkInvalid)
 }
 
 // TestAppLinks: appLinkID and accessToken, in headers or in the query,
 // scope requests to the folder with the link's role; a wrong token is
-// 401.
+// 401, a removed applink 400 -26.
 func TestAppLinks(t *testing.T) {
 	e := start(t, ocmtest.Options{})
 	shared := e.s.AddFolder("", "app")
@@ -611,4 +628,6 @@ func TestAppLinks(t *testing.T) {
 	if a := e.get("folders/" + shared + "/items"); a.status != 401 {
 		t.Errorf("a wrong applink token: %d", a.status)
 	}
+	e.s.RemoveLink(e.appID)
+	e.expect(e.get("folders/"+shared+"/items"), 400, ocmtest.CodeLinkInvalid)
 }
