@@ -126,10 +126,15 @@ type versionsAnswer struct {
 // Versions lists a file's versions (GET files/{id}/versions), the
 // oldest first; the highest number is the current one. At most
 // MaxVersions; a version listed without a number is left out, one
-// listed twice is taken once.
+// listed twice is taken once. A file its folder no longer lists is
+// remote.ErrNotFound, whatever the versions call answers (liveFile:
+// trash-visible).
 func (b *Backend) Versions(ctx context.Context, id string) ([]remote.Version, error) {
 	if !validID(id) {
 		return nil, notFound("/files/{id}/versions", "no file of that id")
+	}
+	if _, err := b.liveFile(ctx, id, ""); err != nil {
+		return nil, err
 	}
 	body, err := b.do(ctx, remote.Call{Method: http.MethodGet, Endpoint: "/files/{id}/versions", Path: filePath(id) + "/versions", Idempotent: true})
 	if err != nil {
