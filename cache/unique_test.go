@@ -200,3 +200,53 @@ func (f *failingRemoval) Remove(ctx context.Context, ids []string, permanent boo
 	}
 	return f.Backend.Remove(ctx, ids, permanent)
 }
+
+// A file created on the name of a file whose removal is queued, while
+// that removal fails (after the request core's retries): the name is the
+// old file's until the removal is sent, so the create fails (EIO) rather
+// than go on, to be taken by the removal once sent (where an upload onto
+// a taken name is a new version of the file there, the new file went
+// with it, silently: before, on ImageKit and OCM). Once the removal is
+// sent, the name is free.
+func TestUniqueCreateWhileRemovalFails(t *testing.T) {
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			e, down := newRemovalDownEnv(t, p.of(), withWriteBack)
+			ctx := context.Background()
+			e.mt.AddFile("", "e", []byte("E"))
+			if err := e.store.Remove(ctx, e.lookup(t, "e")); err != nil {
+				t.Fatal(err)
+			}
+			down.failing.Store(true)
+			h, _, err := e.store.Create(ctx, "", "e")
+			if err == nil {
+				e.write(t, h, []byte("new"))
+				e.clock.Advance(time.Hour) // the upload lands; the removal fails again
+				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				e.store.Drain(dctx)
+				cancel()
+			} else if !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("create while the name's removal fails: %v, want ErrUnavailable", err)
+			}
+			down.failing.Store(false)
+			e.clock.Advance(time.Hour) // the removal is sent
+			e.drain(t)
+			if err != nil {
+				// Refused at first: the name is free now.
+				if h, _, err = e.store.Create(ctx, "", "e"); err != nil {
+					t.Fatalf("create once the removal was sent: %v", err)
+				}
+				e.write(t, h, []byte("new"))
+				e.drain(t)
+			}
+			want(t, "the library", e.paths(), []string{"e"})
+			if got := e.content(t, "e"); string(got) != "new" {
+				t.Fatalf("e holds %q, want the new file's bytes", got)
+			}
+			e.expire()
+			if got := e.read(t, e.lookup(t, "e"), 0, -1); string(got) != "new" {
+				t.Fatalf("the mount reads %q", got)
+			}
+		})
+	}
+}
