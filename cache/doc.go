@@ -188,7 +188,9 @@
 //	                 removeReplaced; also when the renamed file's record
 //	                 left the queue during the rename); onto one whose
 //	                 changes the queue holds, the queue renames once that
-//	                 file's copy is gone (Queue.RenameVia)
+//	                 file's copy is gone (Queue.RenameVia). A 409 left
+//	                 (a name the mount did not show) is ErrExists
+//	                 (entry.Translate)
 //	Move,            a rename across folders of a file, of a folder, is
 //	MoveFolders      Backend.Move (Store.Move, which fs calls); else
 //	                 ErrCrossFolder (EXDEV: mv copies). A file with

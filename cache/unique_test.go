@@ -250,3 +250,29 @@ func TestUniqueCreateWhileRemovalFails(t *testing.T) {
 		})
 	}
 }
+
+// A rename onto a name another file holds that the mount does not show
+// (put there by another client since the folder was listed): the
+// service's 409 is ErrExists (EEXIST), and nothing changed. (Before: EIO,
+// as if the service were out of reach.)
+func TestUniqueRenameOntoUnseenFile(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.UniqueNames {
+			continue
+		}
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0)
+			e.mt.AddFile("", "a.bin", []byte("A"))
+			a := e.lookup(t, "a.bin")
+			e.mt.AddFile("", "e", []byte("E")) // the listing is still fresh
+			err := e.store.Rename(context.Background(), a, "e", nil)
+			if !errors.Is(err, ErrExists) || errors.Is(err, ErrUnavailable) {
+				t.Fatalf("rename onto an unseen file: %v, want ErrExists", err)
+			}
+			want(t, "the library", e.paths(), []string{"a.bin", "e"})
+			if got := e.content(t, "e"); string(got) != "E" {
+				t.Fatalf("e holds %q", got)
+			}
+		})
+	}
+}
