@@ -164,13 +164,20 @@ func keyOf(e *Entry) string {
 
 // removeReplaced removes rep, the item a rename replaces, before the
 // rename, where the service refuses a taken name (Caps.UniqueNames): a
-// folder (found empty by the caller) or a file of the API.
+// folder (found empty by the caller) or a file of the API. It returns
+// once the service answered, whatever the write-back delay: nil when the
+// name is free. A removal that failed (after the request core's retries)
+// fails the rename, which is not sent (the service would refuse it: 409);
+// a queued removal of rep would be dropped and rep shown again, so that
+// the rename that failed leaves both files as they were, rather than
+// lose rep later.
 func (s *Store) removeReplaced(ctx context.Context, rep Entry) error {
 	var err error
 	if rep.IsDir {
 		err = s.removeAPI(ctx, rep)
-	} else if err = s.Remove(ctx, rep); err == nil {
-		// A queued removal: the name is free once it is sent.
+	} else if err = s.remove(ctx, rep, true); err == nil || errors.Is(err, ErrNotFound) {
+		// Another removal of the name, queued before: the name is free
+		// once it is sent.
 		err = s.rm.WaitName(ctx, rep.ParentID, rep.Name)
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {

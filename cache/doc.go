@@ -189,9 +189,14 @@
 //	CaseInsensitive  item holds (ignoring case, with CaseInsensitive) is
 //	                 ErrExists (checkName); look-ups stay exact; with
 //	                 UniqueNames a rename onto a file of the API removes
-//	                 that file first, then renames (Store.Rename); onto
-//	                 one whose changes the queue holds, the queue renames
-//	                 once that file's copy is gone (Queue.RenameVia)
+//	                 that file first, its removal answered whatever the
+//	                 write-back delay, then renames (Store.Rename,
+//	                 removeReplaced; also when the renamed file's record
+//	                 left the queue during the rename); onto one whose
+//	                 changes the queue holds, the queue renames once that
+//	                 file's copy is gone (Queue.RenameVia). A 409 left
+//	                 (a name the mount did not show) is ErrExists
+//	                 (entry.Translate)
 //	Move,            a rename across folders of a file, of a folder, is
 //	MoveFolders      Backend.Move (Store.Move, which fs calls); else
 //	                 ErrCrossFolder (EXDEV: mv copies). A file with

@@ -444,7 +444,9 @@ func (s *Store) Mkdir(ctx context.Context, parentID, name string) (Entry, error)
 
 // Rename gives e the name newName in its folder. If replace is set, that
 // entry (of the same folder) is replaced: e is renamed first and the old
-// entry removed after, so that a failure never leaves neither. A folder
+// entry removed after, so that a failure never leaves neither; where the
+// service refuses a taken name (Caps.UniqueNames), the old entry goes
+// first, its removal answered before e is renamed (caps.go). A folder
 // can only replace an empty folder. A file with pending bytes is renamed
 // in the write-back queue: its copy in the API follows. A system folder
 // neither is renamed nor replaced.
@@ -478,14 +480,6 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if err := s.checkName(ctx, e.ParentID, newName, e.IsDir, e.Key, keyOf(rep)); err != nil {
 		return err
 	}
-	if s.caps.UniqueNames && rep != nil && src == nil && target == nil {
-		// The service refuses a taken name: what is replaced goes first
-		// (caps.go), and a failure between leaves e under its old name.
-		if err := s.removeReplaced(ctx, *rep); err != nil {
-			return err
-		}
-		rep = nil
-	}
 	var api *Entry
 	if target == nil {
 		api = rep
@@ -496,6 +490,17 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	}
 	if e.Pending {
 		return ErrNotFound
+	}
+	if s.caps.UniqueNames && rep != nil && target == nil {
+		// The service refuses a taken name: what is replaced goes first
+		// (caps.go), and a failure between leaves e under its old name.
+		// Also when e had a record as it was looked up: it left the
+		// queue, or rests, since (its upload landed meanwhile), and the
+		// queue, which retires what it replaces first, renames nothing.
+		if err := s.removeReplaced(ctx, *rep); err != nil {
+			return err
+		}
+		rep = nil
 	}
 	// Never by an id that no listing has shown (claims.go): a file whose
 	// id is not known yet is renamed by the queue, which looks it up first
@@ -510,7 +515,7 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 			api = rep
 		}
 		r, err := s.q.RenameVia(e, newName, api, target)
-		return s.settled(ctx, r, err)
+		return s.settled(ctx, r, err, s.opts.WriteBackDelay == 0)
 	}
 	e = x
 	// A route refused once is refused again without a call (remote).
@@ -558,6 +563,14 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
+	return s.remove(ctx, e, false)
+}
+
+// remove is Remove; with now, it returns once the API answered, whatever
+// the write-back delay: nil when e is gone from the library (a rename
+// onto its name, where names are unique, waits for that: removeReplaced).
+func (s *Store) remove(ctx context.Context, e Entry, now bool) error {
+	wait := now || s.opts.WriteBackDelay == 0
 	e, r := s.resolve(e)
 	idle := false
 	if r != nil {
@@ -565,6 +578,9 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 		switch {
 		case errors.Is(err, writeback.ErrIdle):
 			idle = true
+		case err == nil && now:
+			// Its copies go to the trash through the queue.
+			return s.q.Await(ctx, r)
 		case !errors.Is(err, writeback.ErrNoRecord):
 			return err
 		}
@@ -578,14 +594,14 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	x, ok := s.q.Known(e)
 	if !ok {
 		r, err := s.q.RemoveVia(e)
-		return s.settled(ctx, r, err)
+		return s.settled(ctx, r, err, wait)
 	}
 	e = x
 	if !idle && !e.IsDir {
 		// Queued, and sent with others in one bulk call (removal's
 		// doc.go); the tool waits for the answer only without a
 		// write-back delay.
-		return s.rm.Remove(ctx, e, s.opts.Delete, s.opts.WriteBackDelay == 0)
+		return s.rm.Remove(ctx, e, s.opts.Delete, wait)
 	}
 	if err := s.removeAPI(ctx, e); err != nil {
 		return err
@@ -596,11 +612,11 @@ func (s *Store) Remove(ctx context.Context, e Entry) error {
 	return nil
 }
 
-// settled returns err, or, when the tool waits for the API's answer
-// (--write-back-delay 0), the outcome of what record r now does in the
-// API.
-func (s *Store) settled(ctx context.Context, r *writeback.Record, err error) error {
-	if err != nil || r == nil || s.opts.WriteBackDelay > 0 {
+// settled returns err, or, when the caller waits for the API's answer
+// (wait: --write-back-delay 0, as a rule), the outcome of what record r
+// now does in the API.
+func (s *Store) settled(ctx context.Context, r *writeback.Record, err error, wait bool) error {
+	if err != nil || r == nil || !wait {
 		return err
 	}
 	return s.q.Await(ctx, r)

@@ -707,3 +707,42 @@ func TestVersionsNumbered(t *testing.T) {
 		t.Errorf("1001 versions: %v, want ErrListTooLong", err)
 	}
 }
+
+// TestMoveNameSwap: a move under a new name where the destination holds
+// the old name and the source folder the new one (legal on a disk) can
+// be made by neither order of a rename and a move: it is
+// remote.ErrNotSupported (EXDEV: mv copies, then removes), with nothing
+// changed. (Before: ErrExists from the rename made first, EEXIST or EIO
+// to mv: integration TestFSRand/imagekit/write-back, move b/a/a ->
+// b/d/c.)
+func TestMoveNameSwap(t *testing.T) {
+	ctx := context.Background()
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	src, dst := srv.AddFolder("", "s"), srv.AddFolder("", "d")
+	file := srv.AddFile(src, "a.txt", []byte("A"))
+	srv.AddFile(src, "c.txt", []byte("C"))
+	srv.AddFile(dst, "a.txt", []byte("D"))
+	folder := srv.AddFolder(src, "a")
+	srv.AddFile(folder, "f.txt", []byte("F"))
+	srv.AddFile(srv.AddFolder(src, "c"), "g.txt", []byte("G"))
+	srv.AddFile(srv.AddFolder(dst, "a"), "h.txt", []byte("H"))
+	listAll(t, b, "")
+	before := srv.Tree()
+	if err := b.Move(ctx, file, dst, "c.txt"); !errors.Is(err, remote.ErrNotSupported) {
+		t.Errorf("file: %v, want ErrNotSupported", err)
+	}
+	if err := b.Move(ctx, folder, dst, "c"); !errors.Is(err, remote.ErrNotSupported) {
+		t.Errorf("folder: %v, want ErrNotSupported", err)
+	}
+	after := srv.Tree()
+	for p := range before {
+		if _, ok := after[p]; !ok {
+			t.Errorf("%s is gone", p)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			t.Errorf("%s is new", p)
+		}
+	}
+}

@@ -60,7 +60,12 @@
 //     for a guarantee (nor make the race likelier: rename onto a name by
 //     removing the target first, as the README says). A folder moves by
 //     the moveFolder job; the service moves no empty folder
-//     (NO_FILES_FOLDER): remote.ErrNotSupported, and mv copies.
+//     (NO_FILES_FOLDER): remote.ErrNotSupported, and mv copies. A move
+//     under a new name is a move and a rename, the rename first where
+//     the destination holds the old name; where the source folder holds
+//     the new name too, no order works without a third name (a crash
+//     between would leave the item under it): remote.ErrNotSupported,
+//     with nothing changed (swapped).
 //   - Jobs (moveFolder, renameFolder) are polled at GET
 //     /v1/bulkJobs/{jobId} until Completed, from 250ms to 5s apart on the
 //     backend's clock, Config.JobTimeout in all (then ErrAmbiguous). They

@@ -252,7 +252,10 @@ func (b *Backend) doChecked(ctx context.Context, call remote.Call, w wireItem, d
 // looked at first, and a name taken there is remote.ErrExists. That
 // check is no lock: another client may take the name between it and the
 // move (doc.go). A new name is given by a rename, before the move when
-// the destination holds the old name, else after.
+// the destination holds the old name, else after; where the source
+// folder holds the new name too, neither order works without a third
+// name, and the move is remote.ErrNotSupported (swapped), with nothing
+// changed: mv copies it.
 func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 	dest, err := b.existingFolder(ctx, parentID)
 	if err != nil {
@@ -285,7 +288,7 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 		}
 		if oldTaken {
 			if err := b.renameFile(ctx, w, name); err != nil {
-				return err
+				return swapped(w.FilePath, dest, name, err)
 			}
 			w.FilePath, w.Name = src+"/"+name, name
 		}
@@ -295,6 +298,16 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 	}
 	w.FilePath = dest + "/" + w.Name
 	return b.renameFile(ctx, w, name)
+}
+
+// swapped is the error of the rename a move makes first (the
+// destination holds the item's old name), given its err: refused as the
+// item's folder holds the new name too, it is remote.ErrNotSupported.
+func swapped(p, dest, name string, err error) error {
+	if !errors.Is(err, remote.ErrExists) {
+		return err
+	}
+	return fmt.Errorf("imagekit: moving %s to %s/%s: %w: the destination holds its name and its folder the new one, so neither a rename nor a move can come first (%v)", p, dest, name, remote.ErrNotSupported, err)
 }
 
 // moveFile is POST /v1/files/move; a lost answer is looked into.
@@ -324,7 +337,7 @@ func (b *Backend) moveFolderAs(ctx context.Context, id, p, dest, name string) er
 			return err
 		} else if oldTaken {
 			if err := b.renameFolder(ctx, id, p, name); err != nil {
-				return err
+				return swapped(p, dest, name, err)
 			}
 			p, old = dir+"/"+name, name
 		}

@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -36,5 +37,24 @@ func TestOfTypeAndCreated(t *testing.T) {
 	b := Of(remote.Item{ID: "b", ContentType: strings.Clone("image/jpeg")})
 	if a.ctype != b.ctype {
 		t.Errorf("two entries of one content type do not share it")
+	}
+}
+
+// Translate gives a name taken where names are unique (409) the kind
+// ErrExists (EEXIST), not ErrUnavailable (EIO): the service refused the
+// change, and is not out of reach.
+func TestTranslateKinds(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		kind error
+	}{
+		{&remote.Error{Method: "PUT", Endpoint: "/v1/files/rename", Status: 409, Message: "File with name e already exists"}, ErrExists},
+		{&remote.Error{Method: "PUT", Endpoint: "/v1/files/rename", Status: 404}, ErrNotFound},
+		{&remote.Error{Method: "PUT", Endpoint: "/v1/files/rename", Status: 503}, ErrUnavailable},
+	} {
+		got := Translate(tc.err)
+		if !errors.Is(got, tc.kind) || !errors.Is(got, tc.err) {
+			t.Errorf("Translate(%v) = %v, want %v wrapping it", tc.err, got, tc.kind)
+		}
 	}
 }

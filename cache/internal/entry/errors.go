@@ -84,6 +84,11 @@ func Translate(err error) error {
 		kind = ErrInUse
 	case errors.Is(err, remote.ErrInvalid):
 		kind = ErrInvalid
+	case errors.Is(err, remote.ErrExists):
+		// A name another item holds, where names are unique (409): one
+		// the mount did not show, as a rename onto a file it shows
+		// removes that file first.
+		kind = ErrExists
 	case errors.Is(err, remote.ErrQuotaExhausted):
 		kind = ErrQuota
 	case errors.Is(err, remote.ErrRateLimited):

@@ -22,6 +22,11 @@
 // hides each at once and sends it; a removal is by id, and an id names
 // one file (an upload onto its name while the removal is queued waits
 // for it to be sent: Queue.WaitName), so it is never applied to another.
+// Should the removal fail for a transient cause and be queued again,
+// WaitName fails (ErrUnavailable): the create or rename onto the name is
+// refused until the removal is sent, rather than go on and put a file
+// there (a new version of the file being removed, where an upload onto a
+// taken name is one) that the removal would take when sent.
 //
 // # When a batch is sent
 //
@@ -46,7 +51,9 @@
 // (as the write-back queue leaves a failed upload to a waiting close). A call that fails for a transient
 // cause (after the request core's own retries) leaves a queued removal
 // queued, sent again after Config.RetryBase; one that waits (no
-// write-back delay) fails instead, and its file reappears.
+// write-back delay, or a rename onto the file's name where names are
+// unique: the front's removeReplaced) fails instead, and its file
+// reappears.
 //
 // # Lock order
 //

@@ -70,6 +70,7 @@ type item struct {
 	// is under way.
 	tries   int
 	sending bool
+	failed  error         // why its last batch failed, while it is queued again
 	done    chan struct{} // closed once applied (or failed, for a sync one)
 	err     error         // why it was not done, once done is closed
 }
@@ -309,13 +310,25 @@ func (q *Queue) WaitFolder(ctx context.Context, folderID string) error {
 // onto that name must never become a version of the removed one (where
 // an upload onto a name adds to the file holding it), nor be removed by
 // it. It returns ErrExists when the service refused the removal: the
-// name is the old file's again.
+// name is the old file's again; ErrUnavailable when it failed for a
+// transient cause, and is queued again: the name is the old file's
+// until it is sent, and a file put there meanwhile would go with it.
 func (q *Queue) WaitName(ctx context.Context, folderID, name string) error {
-	if err := q.await(ctx, func(f *File) bool { return f.ParentID == folderID && f.Name == name }); err != nil {
+	match := func(f *File) bool { return f.ParentID == folderID && f.Name == name }
+	if err := q.await(ctx, match); err != nil {
 		return err
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	for _, it := range q.byID {
+		if match(&it.f) {
+			why := "not sent yet"
+			if it.failed != nil {
+				why = it.failed.Error()
+			}
+			return fmt.Errorf("%w: the removal of %s, queued before, has not reached the service (%s; it is sent again later): the name is free once it has", entry.ErrUnavailable, name, why)
+		}
+	}
 	for _, r := range q.refused {
 		if r.parentID == folderID && r.name == name {
 			return fmt.Errorf("%w: the removal of %s was refused by the service (%s): the file is still there", entry.ErrExists, name, r.why)
@@ -587,6 +600,7 @@ func (q *Queue) apply(batch []*item, res map[string]outcome, why map[string]erro
 		case again:
 			if !it.sync {
 				it.tries++ // a waiter stops waiting for it now
+				it.failed = entry.Translate(err)
 				requeue = append(requeue, it)
 				continue
 			}

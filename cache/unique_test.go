@@ -1,0 +1,278 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/memtest"
+)
+
+// A rename onto a file of the library, where names are unique (ImageKit:
+// the service answers 409 to a rename onto a taken name), removes that
+// file first; these are the moments that went wrong.
+
+// The renamed file's upload lands, and its record leaves the queue,
+// while the rename is under way (looked up with a record, handed to the
+// queue without one): the file replaced still goes first. (Before: the
+// rename was sent while that file held the name, and the service's 409
+// was EIO; fsrand faults on ImageKit failed at op 86, rename a.bin -> e.)
+func TestUniqueRenameAsUploadLands(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.UniqueNames {
+			continue // no name to check: nothing is listed
+		}
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, func(o *Options) { o.WriteBackDelay = time.Minute })
+			ctx := context.Background()
+			e.mt.AddFile("", "e", []byte("E"))
+			h, x, err := e.store.Create(ctx, "", "a.bin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.write(t, h, []byte("A")) // waits out the write-back delay
+			rep := e.lookup(t, "e")
+			up := e.mt.Hold(memtest.OpUpload)
+			e.clock.Advance(time.Minute + time.Second) // the upload is due; the listing is stale
+			<-up.Reached()
+			// The rename finds the record uploading, then lists the folder
+			// to check the name: held there until the upload landed.
+			list := e.mt.Hold(memtest.OpList)
+			errc := make(chan error, 1)
+			go func() { errc <- e.store.Rename(ctx, x, "e", &rep) }()
+			select {
+			case <-list.Reached():
+			case err := <-errc:
+				t.Fatalf("the rename listed nothing: %v", err)
+			}
+			up.Open()
+			e.drain(t)
+			list.Open()
+			if err := <-errc; err != nil {
+				t.Fatalf("rename onto e as a.bin's upload landed: %v", err)
+			}
+			e.drain(t)
+			want(t, "the library", e.paths(), []string{"e"})
+			if got := e.content(t, "e"); string(got) != "A" {
+				t.Fatalf("e holds %q, want a.bin's bytes", got)
+			}
+			e.expire()
+			want(t, "the mount", e.names(t, ""), []string{"e"})
+			if got := e.read(t, e.lookup(t, "e"), 0, -1); string(got) != "A" {
+				t.Fatalf("the mount reads %q", got)
+			}
+		})
+	}
+}
+
+// A rename onto a file whose record rests (idle: its upload landed, and
+// it is still open), with the removal of that file or the rename
+// answered 500 or cut (after the service acted): the queue takes the
+// rename, removes the file first, and retries each step until done.
+// Never ErrExists: the rename is not sent while the file holds the name.
+// (With no write-back delay the tool hears of the failed step, EIO, as
+// a close does of an upload's: the change stays queued.)
+func TestUniqueRenameOntoIdleRecordFaults(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Minute} {
+		for _, f := range []struct {
+			name string
+			set  func(mt *memtest.Backend)
+		}{
+			{"none", func(*memtest.Backend) {}},
+			{"remove-500", func(mt *memtest.Backend) { mt.FailNext(memtest.OpRemove, 1, nil) }},
+			{"remove-cut", func(mt *memtest.Backend) { mt.LoseAnswer(memtest.OpRemove, 1) }},
+			{"rename-500", func(mt *memtest.Backend) { mt.FailNext(memtest.OpRename, 1, nil) }},
+			{"rename-cut", func(mt *memtest.Backend) { mt.LoseAnswer(memtest.OpRename, 1) }},
+		} {
+			t.Run(delay.String()+"/"+f.name, func(t *testing.T) {
+				e := newPEnv(t, memtest.ImageKit(), 0, func(o *Options) { o.WriteBackDelay = delay })
+				ctx := context.Background()
+				e.mt.AddFile("", "a.bin", []byte("A"))
+				h, x, err := e.store.Create(ctx, "", "e")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := h.Write(ctx, []byte("E"), 0); err != nil {
+					t.Fatal(err)
+				}
+				r, err := e.store.Open(ctx, x, false, nil) // keeps e's record once it rests
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Release()
+				if err := h.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				h.Release()
+				e.drain(t)
+				f.set(e.mt)
+				rep := e.lookup(t, "e")
+				err = e.store.Rename(ctx, e.lookup(t, "a.bin"), "e", &rep)
+				if err != nil && (delay > 0 || f.name == "none" || errors.Is(err, ErrExists)) {
+					t.Fatalf("rename: %v", err)
+				}
+				want(t, "the mount", e.names(t, ""), []string{"e"})
+				for range 3 { // a failed step is tried again
+					e.clock.Advance(time.Hour)
+					dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+					e.store.Drain(dctx) // returns once the step failed, or all is done
+					cancel()
+				}
+				e.drain(t)
+				want(t, "the library", e.paths(), []string{"e"})
+				if got := e.content(t, "e"); string(got) != "A" {
+					t.Fatalf("e holds %q, want a.bin's bytes", got)
+				}
+			})
+		}
+	}
+}
+
+// The removal of the file replaced fails for a while (after the request
+// core's retries): the rename is not sent while that file holds the
+// name. Either the rename is done, or it fails and both files stay as
+// they were, also once the removals queued are sent (never the file
+// replaced gone with the rename not done).
+func TestUniqueRenameRemovalFails(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Minute} {
+		t.Run(delay.String(), func(t *testing.T) {
+			for _, p := range profiles {
+				if !p.of().Caps.UniqueNames {
+					continue
+				}
+				t.Run(p.name, func(t *testing.T) {
+					e, down := newRemovalDownEnv(t, p.of(), func(o *Options) { o.WriteBackDelay = delay })
+					ctx := context.Background()
+					e.mt.AddFile("", "a.bin", []byte("A"))
+					e.mt.AddFile("", "e", []byte("E"))
+					rep := e.lookup(t, "e")
+					down.failing.Store(true)
+					err := e.store.Rename(ctx, e.lookup(t, "a.bin"), "e", &rep)
+					down.failing.Store(false)
+					e.clock.Advance(time.Hour) // any removal queued again is due
+					e.drain(t)
+					if err == nil {
+						want(t, "the library after the rename", e.paths(), []string{"e"})
+						if got := e.content(t, "e"); string(got) != "A" {
+							t.Fatalf("e holds %q, want a.bin's bytes", got)
+						}
+						return
+					}
+					if errors.Is(err, ErrExists) || e.mt.Calls(memtest.OpRename) != 0 {
+						t.Fatalf("the rename was sent while e held the name: %v", err)
+					}
+					want(t, "the library after the failed rename", e.paths(), []string{"a.bin", "e"})
+					if got := e.content(t, "e"); string(got) != "E" {
+						t.Fatalf("e holds %q", got)
+					}
+					e.expire()
+					want(t, "the mount after the failed rename", e.names(t, ""), []string{"a.bin", "e"})
+				})
+			}
+		})
+	}
+}
+
+// failingRemoval is a library whose removals fail (a 503, after the
+// request core's retries) while failing is set.
+type failingRemoval struct {
+	*memtest.Backend
+	failing atomic.Bool
+}
+
+// newRemovalDownEnv is newPEnv over a failingRemoval of the library.
+func newRemovalDownEnv(t *testing.T, p memtest.Profile, mod ...func(*Options)) (*pEnv, *failingRemoval) {
+	t.Helper()
+	down := &failingRemoval{}
+	e := newPEnvOver(t, p, 0, func(mt *memtest.Backend) remote.Backend {
+		down.Backend = mt
+		return down
+	}, mod...)
+	return e, down
+}
+
+func (f *failingRemoval) Remove(ctx context.Context, ids []string, permanent bool) error {
+	if f.failing.Load() {
+		return memtest.ErrFault
+	}
+	return f.Backend.Remove(ctx, ids, permanent)
+}
+
+// A file created on the name of a file whose removal is queued, while
+// that removal fails (after the request core's retries): the name is the
+// old file's until the removal is sent, so the create fails (EIO) rather
+// than go on, to be taken by the removal once sent (where an upload onto
+// a taken name is a new version of the file there, the new file went
+// with it, silently: before, on ImageKit and OCM). Once the removal is
+// sent, the name is free.
+func TestUniqueCreateWhileRemovalFails(t *testing.T) {
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			e, down := newRemovalDownEnv(t, p.of(), withWriteBack)
+			ctx := context.Background()
+			e.mt.AddFile("", "e", []byte("E"))
+			if err := e.store.Remove(ctx, e.lookup(t, "e")); err != nil {
+				t.Fatal(err)
+			}
+			down.failing.Store(true)
+			h, _, err := e.store.Create(ctx, "", "e")
+			if err == nil {
+				e.write(t, h, []byte("new"))
+				e.clock.Advance(time.Hour) // the upload lands; the removal fails again
+				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				e.store.Drain(dctx)
+				cancel()
+			} else if !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("create while the name's removal fails: %v, want ErrUnavailable", err)
+			}
+			down.failing.Store(false)
+			e.clock.Advance(time.Hour) // the removal is sent
+			e.drain(t)
+			if err != nil {
+				// Refused at first: the name is free now.
+				if h, _, err = e.store.Create(ctx, "", "e"); err != nil {
+					t.Fatalf("create once the removal was sent: %v", err)
+				}
+				e.write(t, h, []byte("new"))
+				e.drain(t)
+			}
+			want(t, "the library", e.paths(), []string{"e"})
+			if got := e.content(t, "e"); string(got) != "new" {
+				t.Fatalf("e holds %q, want the new file's bytes", got)
+			}
+			e.expire()
+			if got := e.read(t, e.lookup(t, "e"), 0, -1); string(got) != "new" {
+				t.Fatalf("the mount reads %q", got)
+			}
+		})
+	}
+}
+
+// A rename onto a name another file holds that the mount does not show
+// (put there by another client since the folder was listed): the
+// service's 409 is ErrExists (EEXIST), and nothing changed. (Before: EIO,
+// as if the service were out of reach.)
+func TestUniqueRenameOntoUnseenFile(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.UniqueNames {
+			continue
+		}
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0)
+			e.mt.AddFile("", "a.bin", []byte("A"))
+			a := e.lookup(t, "a.bin")
+			e.mt.AddFile("", "e", []byte("E")) // the listing is still fresh
+			err := e.store.Rename(context.Background(), a, "e", nil)
+			if !errors.Is(err, ErrExists) || errors.Is(err, ErrUnavailable) {
+				t.Fatalf("rename onto an unseen file: %v, want ErrExists", err)
+			}
+			want(t, "the library", e.paths(), []string{"a.bin", "e"})
+			if got := e.content(t, "e"); string(got) != "E" {
+				t.Fatalf("e holds %q", got)
+			}
+		})
+	}
+}
