@@ -459,6 +459,11 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
+	// The new name is judged in the folder the file is shown in. Resolved,
+	// a file with changes the queue holds is its latest upload, which
+	// follows a move or a rename only once the changes are sent: until
+	// then it is in the folder the file left, under its old name.
+	folderID := e.ParentID
 	e, src := s.resolve(e)
 	var target *writeback.Record
 	var rep *Entry
@@ -477,7 +482,7 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 			}
 		}
 	}
-	if err := s.checkName(ctx, e.ParentID, newName, e.IsDir, e.Key, keyOf(rep)); err != nil {
+	if err := s.checkName(ctx, folderID, newName, e.IsDir, e.Key, keyOf(rep)); err != nil {
 		return err
 	}
 	var api *Entry
