@@ -190,6 +190,27 @@ func (e *pEnv) drain(t *testing.T) {
 	}
 }
 
+// drainAdvancing is drain where the queue waits on the clock to try a
+// change again (a removal that failed): the clock moves an hour at a
+// time until the queue is empty, since a retry may be set just after a
+// move of the clock as well as before it.
+func (e *pEnv) drainAdvancing(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		e.clock.Advance(time.Hour)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		left, writing := e.store.Drain(ctx)
+		cancel()
+		if left == 0 && writing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drain: %d left, %d being written", left, writing)
+		}
+	}
+}
+
 // expire lets every listing's TTL pass, as time does between two looks.
 func (e *pEnv) expire() { e.clock.Advance(e.opts.DirTTL + time.Second) }
 

@@ -229,8 +229,7 @@ func TestUniqueCreateWhileRemovalFails(t *testing.T) {
 				t.Fatalf("create while the name's removal fails: %v, want ErrUnavailable", err)
 			}
 			down.failing.Store(false)
-			e.clock.Advance(time.Hour) // the removal is sent
-			e.drain(t)
+			e.drainAdvancing(t) // the removal is sent
 			if err != nil {
 				// Refused at first: the name is free now.
 				if h, _, err = e.store.Create(ctx, "", "e"); err != nil {
