@@ -200,7 +200,11 @@
 //	                 and a lost answer looked for as a later version of
 //	                 the copy that held the name (Attempt.Into, BaseRev)
 //	UniqueNames      (writeback) the copies a pending file supersedes go
-//	                 before it takes their name
+//	                 before it takes their name; a copy that still holds
+//	                 a name for a file renamed, moved or removed in the
+//	                 queue is renamed, moved or trashed before a new item
+//	                 takes the name (Queue.FreeName, from checkName; the
+//	                 record's change goes at once: Facts.Hurry)
 //	XattrPrefix      the xattr names fs shows (fs/xattr.go)
 //
 // # go-cache

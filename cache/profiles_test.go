@@ -887,3 +887,96 @@ func TestProfileRenameOntoAFileWaiting(t *testing.T) {
 		})
 	}
 }
+
+// A file whose bytes wait in the write-back queue is renamed, or moved,
+// and its copy in the API keeps the old name until the worker sends the
+// change. Where names are unique, a new file or folder given that name
+// meanwhile must not meet that copy: the change goes first. (Before: a
+// new file uploaded onto the name became a version of the renamed file,
+// whose history then held the other file's bytes; a folder made onto it
+// was the service's 409, EIO; fsrand write-back on OCM failed at op 137.)
+func TestProfileNameLeftByAQueuedChange(t *testing.T) {
+	for _, scenario := range []string{"rename", "move"} {
+		for _, p := range profiles {
+			t.Run(scenario+"/"+p.name, func(t *testing.T) {
+				e := newPEnv(t, p.of(), 0, func(o *Options) { o.WriteBackDelay = time.Minute })
+				nameLeftByAQueuedChange(t, e, scenario)
+			})
+		}
+	}
+}
+
+func nameLeftByAQueuedChange(t *testing.T, e *pEnv, scenario string) {
+	ctx := context.Background()
+	caps := e.mt.Caps()
+	e.mt.AddFile("", "a.txt", []byte("A"))
+	e.mt.AddFolder("", "Dst")
+	var wantTree []string
+	content := map[string]string{}
+	switch scenario {
+	case "rename":
+		oldID := e.tree()["a.txt"].ID
+		a, err := e.store.Open(ctx, e.lookup(t, "a.txt"), true, nil) // still open: being written
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Write(ctx, []byte("A2"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Rename(ctx, e.lookup(t, "a.txt"), "b.txt", nil); err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := e.store.Create(ctx, "", "a.txt")
+		if err != nil {
+			t.Fatalf("create onto the name a queued rename left: %v", err)
+		}
+		if caps.UniqueNames && e.tree()["a.txt"].ID == oldID {
+			// Its upload would become a version of the renamed file.
+			t.Fatalf("a.txt was created while the renamed file's copy in the library still held the name")
+		}
+		e.write(t, h, []byte("N"))
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a.Release()
+		wantTree, content = []string{"Dst/", "a.txt", "b.txt"}, map[string]string{"a.txt": "N", "b.txt": "A2"}
+	case "move":
+		if !caps.Move {
+			return
+		}
+		e.mt.AddFile("", "mm", []byte("M"))
+		m, err := e.store.Open(ctx, e.lookup(t, "mm"), true, nil) // still open: being written
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Write(ctx, []byte("M2"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Move(ctx, e.lookup(t, "mm"), e.lookup(t, "Dst").ID, "mm", nil); err != nil {
+			t.Fatal(err)
+		}
+		dir := "mm"
+		if caps.CaseInsensitive {
+			dir = "MM"
+		}
+		if _, err := e.store.Mkdir(ctx, "", dir); err != nil {
+			t.Fatalf("mkdir onto the name a queued move left: %v", err)
+		}
+		if err := m.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m.Release()
+		wantTree, content = []string{"Dst/", "Dst/mm", dir + "/", "a.txt"}, map[string]string{"Dst/mm": "M2", "a.txt": "A"}
+	}
+	e.drain(t)
+	slices.Sort(wantTree)
+	want(t, "the library", e.paths(), wantTree)
+	for path, data := range content {
+		if got := e.content(t, path); string(got) != data {
+			t.Errorf("%s holds %q, want %q", path, got, data)
+		}
+	}
+	if tr := e.tree(); scenario == "rename" && tr["a.txt"].ID == tr["b.txt"].ID {
+		t.Errorf("a.txt and b.txt are one file, %s", tr["a.txt"].ID)
+	}
+}

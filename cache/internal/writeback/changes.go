@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/pending"
@@ -436,6 +437,61 @@ func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) e
 // new file, and removes it.
 func (q *Queue) Move(r *Record, parentID, name string, replace *Entry, target *Record) error {
 	return q.renameRecord(r, name, replace, target, "", &parentID)
+}
+
+// FreeName waits until no record's copy in the API holds name (as the
+// service compares names) in folder parentID for a file that is no
+// longer there: renamed or moved, the change not sent yet
+// (Facts.Elsewhere), or removed, its copies not trashed yet. Where names
+// are unique, a new item given the name meanwhile would meet that copy:
+// the service refuses it, or makes an upload a version of the other
+// file. Each such record sends its change now (Facts.Hurry), whatever
+// its write-back delay and its writers. self is the key of the item
+// being renamed ("" none): its own copy is no clash. A step that failed
+// is the error, as Await's.
+func (q *Queue) FreeName(ctx context.Context, parentID, name, self string) error {
+	same := func(a string) bool { return a == name || q.caps.CaseInsensitive && strings.EqualFold(a, name) }
+	holds := func(r *Record) bool {
+		f := &r.s.File
+		return !r.s.Gone && f.RemoteID != "" && r.s.RemoteParent() == parentID && same(f.RemoteName) &&
+			(r.s.Elsewhere() || r.s.State == pending.Removed)
+	}
+	var held []*Record
+	for _, r := range q.ix.All() {
+		r.mu.Lock()
+		if r.key != self && holds(r) {
+			r.s.Hurry = true
+			r.scheduleLocked(time.Time{})
+			held = append(held, r)
+		}
+		r.mu.Unlock()
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	var result error
+	closed := q.ix.Watch(ctx, func() bool {
+		for _, r := range held {
+			r.mu.Lock()
+			still, failure, tries := holds(r), r.s.Failure, r.s.Tries
+			r.mu.Unlock()
+			switch {
+			case still && failure != "" && tries > 0:
+				result = fmt.Errorf("%w: %s: %s still holds the name (kept in the queue, will retry)", entry.ErrUnavailable, failure, name)
+				return true
+			case still:
+				return false
+			}
+		}
+		return true
+	})
+	switch {
+	case result != nil:
+		return result
+	case closed:
+		return fmt.Errorf("%w: ghlfs is stopping", entry.ErrUnavailable)
+	}
+	return ctx.Err()
 }
 
 // renameRecord is rename; idleTo, when not "", is the state an idle
