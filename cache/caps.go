@@ -103,6 +103,12 @@ func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replac
 	if err := s.checkName(ctx, parentID, name, e.IsDir, e.Key, rep.Key); err != nil {
 		return err
 	}
+	if target != nil {
+		// Its copy goes to the trash from its folder: it must be there.
+		if err := s.q.Follow(ctx, target); err != nil {
+			return err
+		}
+	}
 	var api *Entry
 	if replace != nil && target == nil {
 		api = &rep

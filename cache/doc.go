@@ -204,7 +204,10 @@
 //	                 a name for a file renamed, moved or removed in the
 //	                 queue is renamed, moved or trashed before a new item
 //	                 takes the name (Queue.FreeName, from checkName; the
-//	                 record's change goes at once: Facts.Hurry)
+//	                 record's change goes at once: Facts.Hurry); a file
+//	                 with pending bytes replaced by a rename or a move
+//	                 has its copy follow it to its folder first
+//	                 (Queue.Follow), whence it is trashed
 //	XattrPrefix      the xattr names fs shows (fs/xattr.go)
 //
 // # go-cache

@@ -980,3 +980,47 @@ func nameLeftByAQueuedChange(t *testing.T, e *pEnv, scenario string) {
 		t.Errorf("a.txt and b.txt are one file, %s", tr["a.txt"].ID)
 	}
 }
+
+// A file whose copy in the API has not followed its move yet (its
+// bytes wait in the queue) is replaced by another file moved onto it:
+// that copy goes to the trash from the folder it is still in, and the
+// mount shows it there no more. (Before: it was trashed as if in the
+// folder the file was moved to, and the listing of the folder it was in
+// kept showing it, with its old bytes; fsrand write-back on OCM failed
+// at op 199.)
+func TestProfileReplacedBeforeItsCopyFollowed(t *testing.T) {
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, func(o *Options) { o.WriteBackDelay = time.Minute })
+			if !e.mt.Caps().Move {
+				return
+			}
+			ctx := context.Background()
+			e.mt.AddFolder("", "A")
+			e.mt.AddFolder("", "B")
+			a, b := e.lookup(t, "A"), e.lookup(t, "B")
+			e.mt.AddFile(a.ID, "x", []byte("X"))
+			e.edit(t, "A/x", []byte("X2")) // waits the delay out
+			if err := e.store.Move(ctx, e.lookup(t, "A/x"), b.ID, "x", nil); err != nil {
+				t.Fatal(err)
+			}
+			h, _, err := e.store.Create(ctx, a.ID, "n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.write(t, h, []byte("N"))
+			x := e.lookup(t, "B/x")
+			if err := e.store.Move(ctx, e.lookup(t, "A/n"), b.ID, "x", &x); err != nil {
+				t.Fatal(err)
+			}
+			want(t, "the mount's A", e.names(t, "A"), nil)
+			e.drain(t)
+			want(t, "the library", e.paths(), []string{"A/", "B/", "B/x"})
+			if got := e.content(t, "B/x"); string(got) != "N" {
+				t.Fatalf("B/x holds %q", got)
+			}
+			want(t, "the mount's A", e.names(t, "A"), nil)
+			want(t, "the mount's B", e.names(t, "B"), []string{"x"})
+		})
+	}
+}

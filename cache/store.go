@@ -473,6 +473,12 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 		}
 		rep = nil
 	}
+	if target != nil {
+		// Its copy goes to the trash from its folder: it must be there.
+		if err := s.q.Follow(ctx, target); err != nil {
+			return err
+		}
+	}
 	var api *Entry
 	if target == nil {
 		api = rep

@@ -445,21 +445,39 @@ func (q *Queue) Move(r *Record, parentID, name string, replace *Entry, target *R
 // (Facts.Elsewhere), or removed, its copies not trashed yet. Where names
 // are unique, a new item given the name meanwhile would meet that copy:
 // the service refuses it, or makes an upload a version of the other
-// file. Each such record sends its change now (Facts.Hurry), whatever
-// its write-back delay and its writers. self is the key of the item
-// being renamed ("" none): its own copy is no clash. A step that failed
-// is the error, as Await's.
+// file. Each such record sends its change now (hurry). self is the key
+// of the item being renamed ("" none): its own copy is no clash.
 func (q *Queue) FreeName(ctx context.Context, parentID, name, self string) error {
 	same := func(a string) bool { return a == name || q.caps.CaseInsensitive && strings.EqualFold(a, name) }
-	holds := func(r *Record) bool {
+	return q.hurry(ctx, name, func(r *Record) bool {
 		f := &r.s.File
-		return !r.s.Gone && f.RemoteID != "" && r.s.RemoteParent() == parentID && same(f.RemoteName) &&
+		return r.key != self && f.RemoteID != "" && r.s.RemoteParent() == parentID && same(f.RemoteName) &&
 			(r.s.Elsewhere() || r.s.State == pending.Removed)
-	}
+	}, q.ix.All()...)
+}
+
+// Follow waits until the copy in the API of r's file is in the file's
+// folder (a move not sent yet is sent now: hurry): a record another is
+// renamed or moved over hands its copies over to be trashed from that
+// folder, where the other file hides them.
+func (q *Queue) Follow(ctx context.Context, r *Record) error {
+	r.mu.Lock()
+	name := r.s.File.Name
+	r.mu.Unlock()
+	return q.hurry(ctx, name, func(r *Record) bool { return r.s.File.RemoteID != "" && r.s.File.RemoteParentID != nil }, r)
+}
+
+// hurry has each of rs for which holds is true (under its lock) send its
+// rename or move now (Facts.Hurry: whatever its write-back delay and its
+// writers), and waits until holds is false for every one, or it left
+// the queue; a step that failed meanwhile is the error, as Await's.
+// name is what waits, for the error.
+func (q *Queue) hurry(ctx context.Context, name string, holds func(r *Record) bool, rs ...*Record) error {
+	still := func(r *Record) bool { return !r.s.Gone && holds(r) }
 	var held []*Record
-	for _, r := range q.ix.All() {
+	for _, r := range rs {
 		r.mu.Lock()
-		if r.key != self && holds(r) {
+		if still(r) {
 			r.s.Hurry = true
 			r.scheduleLocked(time.Time{})
 			held = append(held, r)
@@ -473,13 +491,13 @@ func (q *Queue) FreeName(ctx context.Context, parentID, name, self string) error
 	closed := q.ix.Watch(ctx, func() bool {
 		for _, r := range held {
 			r.mu.Lock()
-			still, failure, tries := holds(r), r.s.Failure, r.s.Tries
+			waits, failure, tries := still(r), r.s.Failure, r.s.Tries
 			r.mu.Unlock()
 			switch {
-			case still && failure != "" && tries > 0:
-				result = fmt.Errorf("%w: %s: %s still holds the name (kept in the queue, will retry)", entry.ErrUnavailable, failure, name)
+			case waits && failure != "" && tries > 0:
+				result = fmt.Errorf("%w: %s: waiting for %s (kept in the queue, will retry)", entry.ErrUnavailable, failure, name)
 				return true
-			case still:
+			case waits:
 				return false
 			}
 		}
