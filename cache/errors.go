@@ -12,6 +12,7 @@ var (
 	ErrInvalid      = entry.ErrInvalid
 	ErrTooLarge     = entry.ErrTooLarge
 	ErrBusy         = entry.ErrBusy
+	ErrInUse        = entry.ErrInUse
 	ErrQuota        = entry.ErrQuota
 	ErrUnavailable  = entry.ErrUnavailable
 	ErrTimeout      = entry.ErrTimeout

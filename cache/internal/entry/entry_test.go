@@ -1,6 +1,8 @@
 package entry
 
 import (
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,5 +38,14 @@ func TestOfTypeAndCreated(t *testing.T) {
 	b := Of(remote.Item{ID: "b", ContentType: strings.Clone("image/jpeg")})
 	if a.ctype != b.ctype {
 		t.Errorf("two entries of one content type do not share it")
+	}
+}
+
+// The service's "in use" (a file another user reserved: remote.ErrBusy,
+// a 423) is ErrInUse, not the rate limit's ErrBusy nor ErrUnavailable.
+func TestTranslateInUse(t *testing.T) {
+	err := Translate(&remote.Error{Status: http.StatusLocked, Message: "reserved by colleague"})
+	if !errors.Is(err, ErrInUse) || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnavailable) {
+		t.Errorf("a 423: %v", err)
 	}
 }

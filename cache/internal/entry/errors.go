@@ -13,11 +13,15 @@ import (
 // together with the cause, so that errors.Is finds the kind and the
 // message keeps the API's own words.
 var (
-	ErrNotFound     = errors.New("no such file or folder")
-	ErrPermission   = errors.New("permission denied by the API")
-	ErrInvalid      = errors.New("rejected by the API")
-	ErrTooLarge     = errors.New("file too large")
-	ErrBusy         = errors.New("API rate limit reached")
+	ErrNotFound   = errors.New("no such file or folder")
+	ErrPermission = errors.New("permission denied by the API")
+	ErrInvalid    = errors.New("rejected by the API")
+	ErrTooLarge   = errors.New("file too large")
+	ErrBusy       = errors.New("API rate limit reached")
+	// ErrInUse: the item is in use, so the service refuses the change:
+	// another user reserved (checked out) the file (remote.ErrBusy).
+	// Nothing was changed.
+	ErrInUse        = errors.New("in use: reserved or locked by another user")
 	ErrQuota        = errors.New("daily API quota used up")
 	ErrUnavailable  = errors.New("API unavailable")
 	ErrTimeout      = errors.New("timed out")
@@ -79,6 +83,8 @@ func Translate(err error) error {
 		kind = ErrInvalid
 	case errors.Is(err, remote.ErrQuotaExhausted):
 		kind = ErrQuota
+	case errors.Is(err, remote.ErrBusy):
+		kind = ErrInUse
 	case errors.Is(err, remote.ErrRateLimited):
 		kind = ErrBusy
 	case errors.Is(err, remote.ErrRefused):
