@@ -177,7 +177,10 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 		return fmt.Errorf("ocm: moving %q to %s as %q: %w: %s %q holds the name", w.Name, dest, name, remote.ErrExists, h.Type, h.Name)
 	}
 	if !strings.EqualFold(name, w.Name) {
-		if _, oldTaken, err := b.lookup(ctx, dest, w.Name); err != nil {
+		// The move is sent under the old name: taken in the destination,
+		// in any case (which the exact look-up cannot see: a listing of
+		// the folder can), the item takes its new name first.
+		if _, oldTaken, err := b.findFold(ctx, dest, w.Name); err != nil {
 			return err
 		} else if oldTaken {
 			if err := b.rename(ctx, w, name); err != nil {
