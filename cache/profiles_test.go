@@ -1024,3 +1024,36 @@ func TestProfileReplacedBeforeItsCopyFollowed(t *testing.T) {
 		})
 	}
 }
+
+// A file just uploaded, still open (its record idle: the copy in the API
+// holds its bytes), renamed over another file: where names are unique
+// the file replaced goes first, then the rename, as for any file of the
+// API. (Before: the rename was sent while the other file held the name,
+// and the service's 409 was EIO; fsrand write-back on OCM, op 1363.)
+func TestProfileRenameOpenFileOntoAFile(t *testing.T) {
+	forProfiles(t, "rename-open", func(t *testing.T, e *pEnv) {
+		ctx := context.Background()
+		e.mt.AddFile("", "a.txt", []byte("A"))
+		h, _, err := e.store.Create(ctx, "", "e.png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Write(ctx, []byte("E"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Flush(ctx); err != nil { // uploaded now (no write-back delay)
+			t.Fatal(err)
+		}
+		defer h.Release() // still open
+		a := e.lookup(t, "a.txt")
+		if err := e.store.Rename(ctx, e.lookup(t, "e.png"), "a.txt", &a); err != nil {
+			t.Fatalf("rename of an open file over a file: %v", err)
+		}
+		e.drain(t)
+		want(t, "the library", e.paths(), []string{"a.txt"})
+		if got := e.content(t, "a.txt"); string(got) != "E" {
+			t.Fatalf("a.txt holds %q", got)
+		}
+		want(t, "the mount", e.names(t, ""), []string{"a.txt"})
+	})
+}

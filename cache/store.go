@@ -490,6 +490,14 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if e.Pending {
 		return ErrNotFound
 	}
+	if s.caps.UniqueNames && rep != nil && target == nil {
+		// A file of the API after all (its record idle, or gone since):
+		// what is replaced goes first, as above.
+		if err := s.removeReplaced(ctx, *rep); err != nil {
+			return err
+		}
+		rep = nil
+	}
 	// Never by an id that no listing has shown (claims.go): a file whose
 	// id is not known yet is renamed by the queue, which looks it up first
 	// (the tool does not wait for that).
