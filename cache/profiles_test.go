@@ -1057,3 +1057,30 @@ func TestProfileRenameOpenFileOntoAFile(t *testing.T) {
 		want(t, "the mount", e.names(t, ""), []string{"a.txt"})
 	})
 }
+
+// A folder renamed over an empty folder whose last file's removal is
+// still queued (a write-back delay: removals wait to go in bulk): the
+// removal goes first, and the rename replaces the folder, as rmdir
+// would find it empty. (Before: ENOTEMPTY, where a disk would have done
+// it; fsrand write-back on ImageKit, op 956.)
+func TestProfileRenameOverFolderEmptied(t *testing.T) {
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, func(o *Options) { o.WriteBackDelay = time.Minute })
+			ctx := context.Background()
+			e.mt.AddFolder("", "src")
+			dst := e.mt.AddFolder("", "dst")
+			e.mt.AddFile(dst, "x", []byte("X"))
+			if err := e.store.Remove(ctx, e.lookup(t, "dst/x")); err != nil {
+				t.Fatal(err)
+			}
+			d := e.lookup(t, "dst")
+			if err := e.store.Rename(ctx, e.lookup(t, "src"), "dst", &d); err != nil {
+				t.Fatalf("rename over a folder emptied: %v", err)
+			}
+			e.drain(t)
+			want(t, "the library", e.paths(), []string{"dst/"})
+			want(t, "the mount", e.names(t, ""), []string{"dst/"})
+		})
+	}
+}
