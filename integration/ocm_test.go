@@ -96,6 +96,9 @@ func TestOCMSharedLinkReadOnly(t *testing.T) {
 	if n := srv.Calls(ocmtest.UploadsReceived); n != 0 {
 		t.Errorf("%d uploads reached the fake", n)
 	}
+	if strings.Contains(m.log.String(), "c0de-4711") {
+		t.Error("the access code is in the log")
+	}
 }
 
 // rm of a file with three versions, where a DELETE without a version
@@ -279,6 +282,9 @@ func TestOCMTokenRenewedDuringCopy(t *testing.T) {
 	if l := loudLines(m, "level=ERROR"); len(l) != 0 {
 		t.Errorf("errors logged:\n%s", strings.Join(l, "\n"))
 	}
+	if strings.Contains(m.log.String(), srv.ClientSecret()) {
+		t.Error("the client secret is in the log")
+	}
 }
 
 // A file another user reserved: a write into it fails at close with
@@ -326,5 +332,51 @@ func TestOCMReservedFileBusy(t *testing.T) {
 	}
 	if st := ghlfsStatus(t, m.dir); len(st.API) != 1 || !strings.HasPrefix(st.API[0].Location, "ocm:127.0.0.1:") || !strings.HasSuffix(st.API[0].Location, "/self") {
 		t.Errorf("ghlfs status names the library %+v", st.API)
+	}
+}
+
+// The other ways in: a bearer token in a file (OCM_TOKEN_FILE, private
+// to its owner) mounts the home folder read-write; an applink (its
+// token from the environment) mounts its folder, read-only unless asked.
+func TestOCMTokenFileAndAppLink(t *testing.T) {
+	t.Parallel()
+	svc := startOCM(t, ocmtest.Options{}, faultSet{})
+	srv := svc.srv
+	shared := srv.AddFolder("", "Team")
+	srv.AddFile(shared, "plan.txt", []byte("plan"))
+	srv.AddFile("", "home.txt", []byte("home"))
+
+	tokenFile := filepath.Join(t.TempDir(), "ocm.token")
+	if err := os.WriteFile(tokenFile, []byte(ocmFixtureToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := mountWith(t, []string{"--backend", "ocm", "--api-url", srv.URL}, []string{"OCM_TOKEN_FILE=" + tokenFile}, mountOpt{})
+	if got := lines(sh(t, "ls", m.dir)); !slices.Equal(got, []string{"Team", "home.txt"}) {
+		t.Errorf("a token file's mount shows %q", got)
+	}
+	writeFile(t, m.path("new.txt"), []byte("new"))
+	if it, ok := srv.ByPath("new.txt"); !ok || it.Size != 3 {
+		t.Errorf("new.txt did not reach the library: %+v", srv.Tree())
+	}
+	if n := srv.Calls(ocmtest.EndpointToken); n != 0 {
+		t.Errorf("a token file's mount asked the token endpoint %d times", n)
+	}
+
+	id, token := srv.AddAppLink(shared, ocmtest.RoleManager)
+	a := mountWith(t, []string{"--backend", "ocm", "--api-url", srv.URL, "--applink-id", id, "--root", shared},
+		[]string{"OCM_APPLINK_TOKEN=" + token}, mountOpt{})
+	if got := lines(sh(t, "ls", a.dir)); !slices.Equal(got, []string{"plan.txt"}) {
+		t.Errorf("the applink's mount shows %q", got)
+	}
+	if b := readFile(t, a.path("plan.txt")); string(b) != "plan" {
+		t.Errorf("plan.txt reads %q", b)
+	}
+	if err := os.WriteFile(a.path("x.txt"), []byte("x"), 0o644); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("a write through the applink: %v, want EROFS", err)
+	}
+	for _, l := range []string{token, ocmFixtureToken} {
+		if strings.Contains(m.log.String()+a.log.String(), l) {
+			t.Error("a secret is in the log")
+		}
 	}
 }
