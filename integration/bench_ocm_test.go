@@ -3,7 +3,6 @@ package integration
 import (
 	"cmp"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -85,29 +84,14 @@ func ocmColdRead(b *testing.B, pace string) (float64, string) {
 	}
 	m := mountService(b, svc, mountOpt{args: []string{"--log-level", "info", "--rate-limit", pace}, env: benchProfile(b)})
 	url := svc.srv.URL + ocmtest.BasePath + "files/" + ids[0] + "/data"
+	before := svc.srv.Calls(ocmtest.EndpointDownload)
 	// Medians of five, as row 1i.
-	direct := timeN(n, func() {
+	direct, cold := coldVsDirect(b, m, names, size, func() *http.Request {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		req.Header.Set("Authorization", "Bearer "+ocmFixtureToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		got, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || got != size {
-			b.Fatalf("direct GET: %d, read %d", resp.StatusCode, got)
-		}
+		return req
 	})
-	before := svc.srv.Calls(ocmtest.EndpointDownload)
-	i := 0
-	cold := timeN(n, func() { // a different file each time: nothing cached
-		if got := readWhole(b, m.path(names[i])); got != size {
-			b.Fatalf("read %d", got)
-		}
-		i++
-	})
-	reads := svc.srv.Calls(ocmtest.EndpointDownload) - before
+	reads := svc.srv.Calls(ocmtest.EndpointDownload) - before - n // the direct GETs too
 	r := direct.Seconds() / cold.Seconds()
 	return r, fmt.Sprintf("%.2f (%s vs %s; %.0f MB/s; %.1f ranged GETs a file)", r, cold.Round(time.Millisecond), direct.Round(time.Millisecond), size/cold.Seconds()/1e6, float64(reads)/n)
 }
@@ -118,12 +102,7 @@ func benchOCMCopyMany(b *testing.B) []benchRow {
 	svc := benchOCM(b)
 	m := mountService(b, svc, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
 	sh(b, "ls", m.dir) // the root's listing, outside the measure
-	src := b.TempDir()
-	for i := range 500 {
-		sub := filepath.Join(src, fmt.Sprintf("batch%d", i%5))
-		os.MkdirAll(sub, 0o755)
-		writeFile(b, filepath.Join(sub, fmt.Sprintf("note%03d.txt", i)), []byte(strconv.Itoa(i)))
-	}
+	src := smallFiles(b)
 	svc.srv.ResetCalls()
 	start := time.Now()
 	out, err := shErr("cp", "-r", src, m.path("notes"))
@@ -159,12 +138,7 @@ func ocmItem(t testing.TB, srv *ocmtest.Server, rel string) ocmtest.Item {
 // at the pacer's rate, and the warm walk against a local copy.
 func benchOCMWalk(b *testing.B) []benchRow {
 	svc := benchOCM(b)
-	for d := range 100 {
-		dir := svc.srv.AddFolder("", fmt.Sprintf("folder%03d", d))
-		for f := range 100 {
-			svc.srv.AddFile(dir, fmt.Sprintf("file%03d.txt", f), []byte(strconv.Itoa(d*100+f)))
-		}
-	}
+	walkLibrary(svc)
 	m := mountService(b, svc, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
 	svc.srv.ResetCalls()
 	walk := "find " + m.dir + " -exec stat -c '%s %Y' {} + > /dev/null"
@@ -190,13 +164,5 @@ func benchOCMWalk(b *testing.B) []benchRow {
 
 	// One page for the root (its 100 folders) and one for each folder (its
 	// 100 files): hasMore "0" says a page is the last.
-	const pages = 1 + 100
-	// The pacer's best for them: a burst of 10 at once, then 9 a second.
-	floor := (pages - 10) * time.Second / 9
-	paced := floor.Seconds() / coldTime.Seconds()
-	return []benchRow{
-		{"4o", "OCM: find + stat, 100 folders × 100 files: API calls cold / warm", fmt.Sprintf("%d / %d (the pages: %d; cold: %s)", cold, warm, pages, coldBy), "cold ≤ pages; warm 0", cold <= pages && warm == 0},
-		{"4o", "OCM: … the cold walk's time vs the pages at the pacer's rate (10 at once, then 9 a second)", fmt.Sprintf("%.2f (%s vs %s)", paced, coldTime.Round(time.Millisecond), floor.Round(time.Millisecond)), "≥ 0.80", paced >= 0.8},
-		{"4o", "OCM: find + stat, warm, vs the same walk on a local copy", fmt.Sprintf("%.2f (%s vs %s)", localTime.Seconds()/warmTime.Seconds(), warmTime.Round(time.Millisecond), localTime.Round(time.Millisecond)), "", false},
-	}
+	return pacedWalkRows("4o", "OCM", cold, warm, coldBy, coldTime, warmTime, localTime)
 }
