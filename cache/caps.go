@@ -24,7 +24,9 @@ func (s *Store) Caps() remote.Caps { return s.caps }
 // item of the folder holds where names are unique (Caps.UniqueNames), or
 // holds ignoring case where the service compares names without it
 // (Caps.CaseInsensitive): ErrExists, as a create onto a taken name is on
-// a disk. self is the item being renamed or moved (its own name, in
+// a disk. Where names are unique, a copy in the API that still holds the
+// name for a file renamed, moved or removed since is renamed, moved or
+// removed first (writeback.Queue.FreeName). self is the item being renamed or moved (its own name, in
 // another case, is no clash), replace the one the change replaces ("":
 // none). Look-ups stay exact: only changes are judged. HighLevel claims
 // none of these, and nothing is listed for it.
@@ -36,6 +38,13 @@ func (s *Store) checkName(ctx context.Context, parentID, name string, dir bool, 
 		// A queued removal of a file of that name goes first: a new
 		// file must never join the removed one's versions, nor meet it.
 		if err := s.rm.WaitName(ctx, parentID, name); err != nil {
+			return err
+		}
+	}
+	if s.caps.UniqueNames {
+		// A file renamed or moved (or removed) whose copy in the API
+		// still holds the name: that change goes first.
+		if err := s.q.FreeName(ctx, parentID, name, self); err != nil {
 			return err
 		}
 	}
@@ -93,6 +102,12 @@ func (s *Store) Move(ctx context.Context, e Entry, parentID, name string, replac
 	}
 	if err := s.checkName(ctx, parentID, name, e.IsDir, e.Key, rep.Key); err != nil {
 		return err
+	}
+	if target != nil {
+		// Its copy goes to the trash from its folder: it must be there.
+		if err := s.q.Follow(ctx, target); err != nil {
+			return err
+		}
 	}
 	var api *Entry
 	if replace != nil && target == nil {

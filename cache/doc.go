@@ -211,7 +211,14 @@
 //	                 and a lost answer looked for as a later version of
 //	                 the copy that held the name (Attempt.Into, BaseRev)
 //	UniqueNames      (writeback) the copies a pending file supersedes go
-//	                 before it takes their name
+//	                 before it takes their name; a copy that still holds
+//	                 a name for a file renamed, moved or removed in the
+//	                 queue is renamed, moved or trashed before a new item
+//	                 takes the name (Queue.FreeName, from checkName; the
+//	                 record's change goes at once: Facts.Hurry); a file
+//	                 with pending bytes replaced by a rename or a move
+//	                 has its copy follow it to its folder first
+//	                 (Queue.Follow), whence it is trashed
 //	Versions         a file's versions are listed (Store.Versions: the
 //	                 service's versions of the file's copy in the API,
 //	                 even where its newest bytes wait in the queue; kept

@@ -985,3 +985,200 @@ func TestProfileRenameOntoAFileWaiting(t *testing.T) {
 		})
 	}
 }
+
+// A file whose bytes wait in the write-back queue is renamed, or moved,
+// and its copy in the API keeps the old name until the worker sends the
+// change. Where names are unique, a new file or folder given that name
+// meanwhile must not meet that copy: the change goes first. (Before: a
+// new file uploaded onto the name became a version of the renamed file,
+// whose history then held the other file's bytes; a folder made onto it
+// was the service's 409, EIO; fsrand write-back on OCM failed at op 137.)
+func TestProfileNameLeftByAQueuedChange(t *testing.T) {
+	for _, scenario := range []string{"rename", "move"} {
+		for _, p := range profiles {
+			t.Run(scenario+"/"+p.name, func(t *testing.T) {
+				e := newPEnv(t, p.of(), 0, func(o *Options) { o.WriteBackDelay = time.Minute })
+				nameLeftByAQueuedChange(t, e, scenario)
+			})
+		}
+	}
+}
+
+func nameLeftByAQueuedChange(t *testing.T, e *pEnv, scenario string) {
+	ctx := context.Background()
+	caps := e.mt.Caps()
+	e.mt.AddFile("", "a.txt", []byte("A"))
+	e.mt.AddFolder("", "Dst")
+	var wantTree []string
+	content := map[string]string{}
+	switch scenario {
+	case "rename":
+		oldID := e.tree()["a.txt"].ID
+		a, err := e.store.Open(ctx, e.lookup(t, "a.txt"), true, nil) // still open: being written
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Write(ctx, []byte("A2"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Rename(ctx, e.lookup(t, "a.txt"), "b.txt", nil); err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := e.store.Create(ctx, "", "a.txt")
+		if err != nil {
+			t.Fatalf("create onto the name a queued rename left: %v", err)
+		}
+		if caps.UniqueNames && e.tree()["a.txt"].ID == oldID {
+			// Its upload would become a version of the renamed file.
+			t.Fatalf("a.txt was created while the renamed file's copy in the library still held the name")
+		}
+		e.write(t, h, []byte("N"))
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a.Release()
+		wantTree, content = []string{"Dst/", "a.txt", "b.txt"}, map[string]string{"a.txt": "N", "b.txt": "A2"}
+	case "move":
+		if !caps.Move {
+			return
+		}
+		e.mt.AddFile("", "mm", []byte("M"))
+		m, err := e.store.Open(ctx, e.lookup(t, "mm"), true, nil) // still open: being written
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Write(ctx, []byte("M2"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Move(ctx, e.lookup(t, "mm"), e.lookup(t, "Dst").ID, "mm", nil); err != nil {
+			t.Fatal(err)
+		}
+		dir := "mm"
+		if caps.CaseInsensitive {
+			dir = "MM"
+		}
+		if _, err := e.store.Mkdir(ctx, "", dir); err != nil {
+			t.Fatalf("mkdir onto the name a queued move left: %v", err)
+		}
+		if err := m.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m.Release()
+		wantTree, content = []string{"Dst/", "Dst/mm", dir + "/", "a.txt"}, map[string]string{"Dst/mm": "M2", "a.txt": "A"}
+	}
+	e.drain(t)
+	slices.Sort(wantTree)
+	want(t, "the library", e.paths(), wantTree)
+	for path, data := range content {
+		if got := e.content(t, path); string(got) != data {
+			t.Errorf("%s holds %q, want %q", path, got, data)
+		}
+	}
+	if tr := e.tree(); scenario == "rename" && tr["a.txt"].ID == tr["b.txt"].ID {
+		t.Errorf("a.txt and b.txt are one file, %s", tr["a.txt"].ID)
+	}
+}
+
+// A file whose copy in the API has not followed its move yet (its
+// bytes wait in the queue) is replaced by another file moved onto it:
+// that copy goes to the trash from the folder it is still in, and the
+// mount shows it there no more. (Before: it was trashed as if in the
+// folder the file was moved to, and the listing of the folder it was in
+// kept showing it, with its old bytes; fsrand write-back on OCM failed
+// at op 199.)
+func TestProfileReplacedBeforeItsCopyFollowed(t *testing.T) {
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, func(o *Options) { o.WriteBackDelay = time.Minute })
+			if !e.mt.Caps().Move {
+				return
+			}
+			ctx := context.Background()
+			e.mt.AddFolder("", "A")
+			e.mt.AddFolder("", "B")
+			a, b := e.lookup(t, "A"), e.lookup(t, "B")
+			e.mt.AddFile(a.ID, "x", []byte("X"))
+			e.edit(t, "A/x", []byte("X2")) // waits the delay out
+			if err := e.store.Move(ctx, e.lookup(t, "A/x"), b.ID, "x", nil); err != nil {
+				t.Fatal(err)
+			}
+			h, _, err := e.store.Create(ctx, a.ID, "n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.write(t, h, []byte("N"))
+			x := e.lookup(t, "B/x")
+			if err := e.store.Move(ctx, e.lookup(t, "A/n"), b.ID, "x", &x); err != nil {
+				t.Fatal(err)
+			}
+			want(t, "the mount's A", e.names(t, "A"), nil)
+			e.drain(t)
+			want(t, "the library", e.paths(), []string{"A/", "B/", "B/x"})
+			if got := e.content(t, "B/x"); string(got) != "N" {
+				t.Fatalf("B/x holds %q", got)
+			}
+			want(t, "the mount's A", e.names(t, "A"), nil)
+			want(t, "the mount's B", e.names(t, "B"), []string{"x"})
+		})
+	}
+}
+
+// A file just uploaded, still open (its record idle: the copy in the API
+// holds its bytes), renamed over another file: where names are unique
+// the file replaced goes first, then the rename, as for any file of the
+// API. (Before: the rename was sent while the other file held the name,
+// and the service's 409 was EIO; fsrand write-back on OCM, op 1363.)
+func TestProfileRenameOpenFileOntoAFile(t *testing.T) {
+	forProfiles(t, "rename-open", func(t *testing.T, e *pEnv) {
+		ctx := context.Background()
+		e.mt.AddFile("", "a.txt", []byte("A"))
+		h, _, err := e.store.Create(ctx, "", "e.png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Write(ctx, []byte("E"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Flush(ctx); err != nil { // uploaded now (no write-back delay)
+			t.Fatal(err)
+		}
+		defer h.Release() // still open
+		a := e.lookup(t, "a.txt")
+		if err := e.store.Rename(ctx, e.lookup(t, "e.png"), "a.txt", &a); err != nil {
+			t.Fatalf("rename of an open file over a file: %v", err)
+		}
+		e.drain(t)
+		want(t, "the library", e.paths(), []string{"a.txt"})
+		if got := e.content(t, "a.txt"); string(got) != "E" {
+			t.Fatalf("a.txt holds %q", got)
+		}
+		want(t, "the mount", e.names(t, ""), []string{"a.txt"})
+	})
+}
+
+// A folder renamed over an empty folder whose last file's removal is
+// still queued (a write-back delay: removals wait to go in bulk): the
+// removal goes first, and the rename replaces the folder, as rmdir
+// would find it empty. (Before: ENOTEMPTY, where a disk would have done
+// it; fsrand write-back on ImageKit, op 956.)
+func TestProfileRenameOverFolderEmptied(t *testing.T) {
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, func(o *Options) { o.WriteBackDelay = time.Minute })
+			ctx := context.Background()
+			e.mt.AddFolder("", "src")
+			dst := e.mt.AddFolder("", "dst")
+			e.mt.AddFile(dst, "x", []byte("X"))
+			if err := e.store.Remove(ctx, e.lookup(t, "dst/x")); err != nil {
+				t.Fatal(err)
+			}
+			d := e.lookup(t, "dst")
+			if err := e.store.Rename(ctx, e.lookup(t, "src"), "dst", &d); err != nil {
+				t.Fatalf("rename over a folder emptied: %v", err)
+			}
+			e.drain(t)
+			want(t, "the library", e.paths(), []string{"dst/"})
+			want(t, "the mount", e.names(t, ""), []string{"dst/"})
+		})
+	}
+}

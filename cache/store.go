@@ -485,6 +485,12 @@ func (s *Store) Rename(ctx context.Context, e Entry, newName string, replace *En
 	if err := s.checkName(ctx, folderID, newName, e.IsDir, e.Key, keyOf(rep)); err != nil {
 		return err
 	}
+	if target != nil {
+		// Its copy goes to the trash from its folder: it must be there.
+		if err := s.q.Follow(ctx, target); err != nil {
+			return err
+		}
+	}
 	var api *Entry
 	if target == nil {
 		api = rep
@@ -690,10 +696,6 @@ func (s *Store) Rmdir(ctx context.Context, e Entry) error {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	// Its files' removals first: a refused one is listed again below.
-	if err := s.rm.WaitFolder(ctx, e.ID); err != nil {
-		return err
-	}
 	if err := s.checkEmpty(ctx, e); err != nil {
 		return err
 	}
@@ -702,8 +704,13 @@ func (s *Store) Rmdir(ctx context.Context, e Entry) error {
 
 // checkEmpty lists the folder afresh, on its own (not from the cache, nor
 // from a whole-library listing), and fails if it shows anything, files
-// waiting for upload included.
+// waiting for upload included. The removals of its files still queued
+// go first (rmdir, and a rename over the folder, wait for them): one
+// refused is listed again.
 func (s *Store) checkEmpty(ctx context.Context, dir Entry) error {
+	if err := s.rm.WaitFolder(ctx, dir.ID); err != nil {
+		return err
+	}
 	st, err := s.folders.Load(ctx, dir.ID)
 	if err != nil {
 		return err

@@ -29,6 +29,8 @@ func toErrno(err error) syscall.Errno {
 	case errors.Is(err, cache.ErrBusy):
 		return syscall.EAGAIN
 	case errors.Is(err, cache.ErrInUse):
+		// Reserved by another user: busy until they let go of it (not
+		// EACCES, which says the mount's access would have to change).
 		return syscall.EBUSY
 	case errors.Is(err, cache.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return syscall.ETIMEDOUT

@@ -52,3 +52,16 @@ func TestCreateErrno(t *testing.T) {
 		}
 	}
 }
+
+// A change the service refuses because another user reserved the file
+// (remote.ErrBusy, which the cache calls ErrInUse) is EBUSY: not EIO, as
+// if the service were down, nor EAGAIN, which a tool may loop on.
+func TestErrnoOfReservedFile(t *testing.T) {
+	err := fmt.Errorf("uploading locked.txt: %w: reserved by colleague", cache.ErrInUse)
+	if got := toErrno(err); got != syscall.EBUSY {
+		t.Errorf("a file reserved by another user: %v, want EBUSY", got)
+	}
+	if got := writeErrno(err); got != syscall.EBUSY {
+		t.Errorf("its upload at close: %v, want EBUSY", got)
+	}
+}

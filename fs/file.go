@@ -254,10 +254,11 @@ func createErrno(err error) syscall.Errno {
 
 // writeErrno is the errno a failed write, close or fsync gives: EIO,
 // whatever the API said (the log line has its words), unless the cause
-// tells the tool more (a file too large, a full disk, the quota used up).
+// tells the tool more (a file too large, a full disk, the quota used up,
+// a file another user reserved).
 func writeErrno(err error) syscall.Errno {
 	switch errno := toErrno(err); errno {
-	case syscall.EFBIG, syscall.EDQUOT, syscall.ENOSPC, syscall.EROFS, syscall.ENOENT, syscall.EINTR, syscall.ETIMEDOUT:
+	case syscall.EFBIG, syscall.EDQUOT, syscall.ENOSPC, syscall.EROFS, syscall.ENOENT, syscall.EINTR, syscall.ETIMEDOUT, syscall.EBUSY:
 		return errno
 	}
 	return syscall.EIO

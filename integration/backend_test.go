@@ -17,7 +17,7 @@ import (
 // backends are the media stores the tests that hold for every one run
 // against.
 func backends() []backendFixture {
-	return []backendFixture{ghlBackend{}, ikBackend{}}
+	return []backendFixture{ghlBackend{}, ikBackend{}, ocmBackend{}}
 }
 
 // backendFixture is one media store as those tests drive it.
@@ -146,6 +146,11 @@ type traits struct {
 	// noTrash: a removal is for good (the mount runs --delete-mode
 	// delete).
 	noTrash bool
+	// caseInsensitive: names differing only in case are one name in a
+	// folder, files and folders together; a create, mkdir, rename or
+	// move onto a name another item of the folder holds in another case
+	// is EEXIST (look-ups stay exact).
+	caseInsensitive bool
 	// validName says whether the service keeps a new name as given; a
 	// create, mkdir, rename or move to one it would rewrite is EINVAL.
 	// nil: every name is kept.

@@ -31,7 +31,10 @@ import (
 // on one that moves, the mount may still say EXDEV where the service's
 // move cannot serve, and mv then copies the same way. A new name the
 // service would rewrite (traits.validName) is EINVAL on the mount, and
-// not done locally. At the end the mount is stopped and mounted again
+// not done locally; on a service whose names ignore case
+// (traits.caseInsensitive) names come in both cases, and a new name
+// that another item of its folder holds in another case is EEXIST on
+// the mount, and not done locally. At the end the mount is stopped and mounted again
 // from the same cache directory, and both the new mount and the fake's
 // library must hold exactly the local tree.
 //
@@ -420,6 +423,9 @@ func (r *fsrand) chance(p float64) bool { return r.rng.Float64() < p }
 
 func (r *fsrand) name(dirLike bool) string {
 	base := string(rune('a' + r.rng.IntN(5)))
+	if r.tr.caseInsensitive && r.chance(0.25) {
+		base = strings.ToUpper(base) // a name that may clash ignoring case
+	}
 	exts := []string{".txt", ".png", ".bin", ""}
 	if dirLike {
 		if r.chance(0.75) {
@@ -821,9 +827,12 @@ func (r *fsrand) step() {
 	case "mkdir":
 		p := r.newPath(true)
 		desc, do := fmt.Sprintf("mkdir %s", p), func(root string) outcome { return doMkdir(root, p) }
-		if r.invalidName(p, true) {
+		switch {
+		case r.invalidName(p, true):
 			r.rewritten(desc, do, r.mkdirWorks(p))
-		} else {
+		case r.clash(p, ""):
+			r.clashed(desc, do, r.mkdirWorks(p))
+		default:
 			r.both(desc, do)
 		}
 		touched = []string{p}
@@ -834,7 +843,12 @@ func (r *fsrand) step() {
 		}
 		data := r.bytes(r.size())
 		excl := r.chance(0.1)
-		r.both(fmt.Sprintf("create %s (%d bytes, excl %v)", p, len(data), excl), func(root string) outcome { return doCreate(root, p, data, excl) })
+		desc, do := fmt.Sprintf("create %s (%d bytes, excl %v)", p, len(data), excl), func(root string) outcome { return doCreate(root, p, data, excl) }
+		if r.clash(p, "") {
+			r.clashed(desc, do, r.mkdirWorks(p))
+		} else {
+			r.both(desc, do)
+		}
 		touched = []string{p}
 	case "pwrite":
 		p := r.pickFile()
@@ -947,12 +961,18 @@ func (r *fsrand) step() {
 		if r.refusedName(p) {
 			refused = &fsyncErr // the service refuses its type: fsync says so
 		}
-		r.both(desc, func(root string) outcome {
+		do := func(root string) outcome {
 			if root == r.mnt {
 				return doFsync(root, p, create, off, data, more, refused)
 			}
 			return doFsync(root, p, create, off, data, more, nil)
-		})
+		}
+		if create && r.clash(p, "") {
+			r.clashed(desc, do, r.mkdirWorks(p))
+			touched = []string{p}
+			return
+		}
+		r.both(desc, do)
 		if refused != nil && fsyncErr != nil && !isErrno(fsyncErr, syscall.EIO) {
 			r.failf("%s: the mount's fsync of a type the service refuses gave %v, want EIO", desc, fsyncErr)
 		}
@@ -1024,6 +1044,11 @@ func (r *fsrand) rename(from, to string, across bool) {
 	if fi, _ := os.Lstat(filepath.Join(r.loc, from)); r.invalidName(to, fi != nil && fi.IsDir()) {
 		// A name the service would rewrite: EINVAL, whichever folder.
 		r.rewritten(desc, func(root string) outcome { return doRename(root, from, to) }, r.renameWorks(from, to))
+		return
+	}
+	if r.clash(to, from) {
+		// A name another item of the folder holds in another case.
+		r.clashed(desc, func(root string) outcome { return doRename(root, from, to) }, r.renameWorks(from, to))
 		return
 	}
 	// A folder over a non-empty folder: ENOTEMPTY or EEXIST, either.
@@ -1100,15 +1125,51 @@ func (r *fsrand) invalidName(rel string, dir bool) bool {
 // the local tree fails, the mount fails as it does, or with EINVAL.
 func (r *fsrand) rewritten(desc string, do func(root string) outcome, works bool) {
 	r.t.Helper()
+	r.refusedAs(desc, do, works, syscall.EINVAL, "a name the service rewrites")
+}
+
+// clash says whether the new name of rel (for the item at self, "" for
+// a new one) is one another item of its folder holds in another case,
+// on a service whose names ignore case (traits.caseInsensitive).
+func (r *fsrand) clash(rel, self string) bool {
+	if !r.tr.caseInsensitive {
+		return false
+	}
+	kids, _ := os.ReadDir(filepath.Join(r.loc, parentOf(rel)))
+	base := path.Base(rel)
+	for _, k := range kids {
+		if k.Name() != base && strings.EqualFold(k.Name(), base) && path.Join(parentOf(rel), k.Name()) != self {
+			return true
+		}
+	}
+	return false
+}
+
+// clashed runs an operation that gives an item a name another item of
+// its folder holds in another case: the mount must refuse it with
+// EEXIST where the local tree would do it (works), and the local tree is
+// left as it is; where the local tree fails, the mount fails as it does,
+// or with EEXIST.
+func (r *fsrand) clashed(desc string, do func(root string) outcome, works bool) {
+	r.t.Helper()
+	r.refusedAs(desc, do, works, syscall.EEXIST, "a name taken in another case")
+}
+
+// refusedAs runs an operation the mount must refuse with errno, for why,
+// where the local tree would do it (works): the local tree is then left
+// as it is. Where the local tree fails, the mount fails as it does, or
+// with errno.
+func (r *fsrand) refusedAs(desc string, do func(root string) outcome, works bool, errno syscall.Errno, why string) {
+	r.t.Helper()
 	t0 := time.Now()
 	got := do(r.mnt)
 	r.took[r.kind] += time.Since(t0)
 	if works {
-		r.record(fmt.Sprintf("%s: mount %v, local not run (a name the service rewrites)", desc, got))
-		if got.errno() != syscall.EINVAL {
-			r.failf("%s: the mount gave %v, want EINVAL (a name the service would rewrite)", desc, got)
+		r.record(fmt.Sprintf("%s: mount %v, local not run (%s)", desc, got, why))
+		if got.errno() != errno {
+			r.failf("%s: the mount gave %v, want %s (%s)", desc, got, errnoName(errno), why)
 		}
-		r.counts[r.kind+" (EINVAL: a name the service rewrites)"]++
+		r.counts[r.kind+" ("+errnoName(errno)+": "+why+")"]++
 		return
 	}
 	want := do(r.loc)
@@ -1116,7 +1177,7 @@ func (r *fsrand) rewritten(desc string, do func(root string) outcome, works bool
 	if want.err == nil {
 		r.failf("%s: the test expected the local operation to fail (a bug of the test)", desc)
 	}
-	r.agree(desc, got, want, map[syscall.Errno][]syscall.Errno{want.errno(): {syscall.EINVAL}})
+	r.agree(desc, got, want, map[syscall.Errno][]syscall.Errno{want.errno(): {errno}})
 }
 
 // mkdirWorks says whether mkdir(rel) would succeed on the local tree.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
@@ -23,7 +24,7 @@ import (
 //
 // and for an ImageKit mount (imagekit.go) IMAGEKIT_PRIVATE_KEY (or
 // IMAGEKIT_PRIVATE_KEY_FILE), IMAGEKIT_URL_ENDPOINT, IMAGEKIT_API_URL and
-// IMAGEKIT_UPLOAD_URL.
+// IMAGEKIT_UPLOAD_URL; for an OCM mount, the OCM_ keys of ocm.go.
 //
 // The token is never taken from the command line: a command line is
 // visible to every user of the machine.
@@ -36,10 +37,13 @@ func defaultConfigPath() string {
 	return filepath.Join(dir, "ghlfs", "config")
 }
 
+// secretKeys are the config keys that hold a secret itself (not a file's
+// path): a config file holding one must be private to its owner.
+var secretKeys = []string{"GHL_TOKEN", "GHL_CLIENT_SECRET", "IMAGEKIT_PRIVATE_KEY", "OCM_CLIENT_SECRET", "OCM_ACCESS_CODE", "OCM_APPLINK_TOKEN"}
+
 // readConfig reads a KEY=VALUE file. A missing file at the default path
 // is no error. A file that other users may change is refused, and so is
-// one holding GHL_TOKEN, GHL_CLIENT_SECRET or IMAGEKIT_PRIVATE_KEY that
-// they may read (internal/perms).
+// one holding a secret (secretKeys) that they may read (internal/perms).
 func readConfig(path string, explicit bool) (map[string]string, error) {
 	conf := map[string]string{}
 	if path == "" {
@@ -69,10 +73,7 @@ func readConfig(path string, explicit bool) (map[string]string, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
-	_, token := conf["GHL_TOKEN"]
-	_, secret := conf["GHL_CLIENT_SECRET"]
-	_, key := conf["IMAGEKIT_PRIVATE_KEY"]
-	if token || secret || key {
+	if slices.ContainsFunc(secretKeys, func(k string) bool { _, ok := conf[k]; return ok }) {
 		fi, err := f.Stat()
 		if err != nil {
 			return nil, fmt.Errorf("config file: %w", err)
@@ -146,6 +147,29 @@ func readSecretFile(kind, path string) (string, error) {
 		return "", fmt.Errorf("%s %s is empty", kind, path)
 	}
 	return tok, nil
+}
+
+// readSecret returns a secret from a file (its first line: flagFile,
+// else fileKey's file from the environment, else from the config file
+// unless the environment gives key itself) or, failing that, key from
+// the environment or the config file; with a file, how to read it again
+// (after the service refused it). "" and no error when none is given.
+// kind names the file in errors ("key file").
+func readSecret(kind, flagFile, fileKey, key string, conf map[string]string) (string, func() (string, error), error) {
+	file := flagFile
+	if file == "" {
+		if file = os.Getenv(fileKey); file == "" && os.Getenv(key) == "" {
+			file = conf[fileKey]
+		}
+	}
+	if file != "" {
+		secret, err := readSecretFile(kind, file)
+		if err != nil {
+			return "", nil, err
+		}
+		return secret, func() (string, error) { return readSecretFile(kind, file) }, nil
+	}
+	return strings.TrimSpace(setting("", key, conf)), nil, nil
 }
 
 // storageHosts are the storage hosts added to the built-in ones: the

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +17,7 @@ import (
 const (
 	backendGHL      = "ghl"
 	backendImageKit = "imagekit"
+	backendOCM      = "ocm"
 )
 
 // An ImageKit mount (--backend imagekit) reads, from the flags, then the
@@ -29,38 +30,56 @@ const (
 //
 // The key is never taken from the command line, and never logged.
 
+// backendFlags are the flags that belong to some backends only, with
+// the backends that take each; a note says more where the flag's
+// absence there may surprise.
+var backendFlags = []struct {
+	flag     string
+	backends []string
+	note     string
+}{
+	{"location", []string{backendGHL}, ""},
+	{"storage-host", []string{backendGHL}, " (ImageKit's bytes come from --url-endpoint alone, OCM's from --api-url)"},
+	{"token-file", []string{backendGHL, backendOCM}, ""},
+	{"key-file", []string{backendImageKit}, ""},
+	{"upload-url", []string{backendImageKit}, ""},
+	{"url-endpoint", []string{backendImageKit}, ""},
+	{"root", []string{backendOCM}, ""},
+	{"token-url", []string{backendOCM}, ""},
+	{"scope", []string{backendOCM}, ""},
+	{"link-id", []string{backendOCM}, ""},
+	{"access-code-file", []string{backendOCM}, ""},
+	{"applink-id", []string{backendOCM}, ""},
+	{"applink-token-file", []string{backendOCM}, ""},
+}
+
 // checkBackend refuses a --backend ghlfs does not know, and flags that
-// belong to the other backend: a flag that would be silently ignored is a
+// belong to another backend: a flag that would be silently ignored is a
 // mount that does other than asked.
 func (m *mountFlags) checkBackend() error {
 	switch m.backend {
 	case backendGHL, "highlevel":
 		m.backend = backendGHL
-		for _, f := range []string{"key-file", "upload-url", "url-endpoint"} {
-			if m.changed(f) {
-				return fmt.Errorf("--%s is for --backend %s", f, backendImageKit)
-			}
-		}
-		return nil
-	case backendImageKit:
+	case backendImageKit, backendOCM:
 	default:
-		return fmt.Errorf("--backend must be %s or %s, not %q", backendGHL, backendImageKit, m.backend)
+		return fmt.Errorf("--backend must be %s, %s or %s, not %q", backendGHL, backendImageKit, backendOCM, m.backend)
 	}
-	for _, f := range []string{"location", "token-file", "storage-host", "social-csv"} {
-		if m.changed(f) {
-			what := "HighLevel's"
-			if f == "storage-host" {
-				what = "HighLevel's (ImageKit's bytes come from --url-endpoint alone)"
-			}
-			return fmt.Errorf("--%s is %s, not for --backend %s", f, what, backendImageKit)
+	for _, f := range backendFlags {
+		if m.changed(f.flag) && !slices.Contains(f.backends, m.backend) {
+			return fmt.Errorf("--%s is for --backend %s, not %s%s", f.flag, strings.Join(f.backends, " or "), m.backend, f.note)
 		}
 	}
-	if !m.readOnly && m.deleteMode != "delete" {
-		// The cache would make every removal permanent all the same
-		// (cache.followCaps); a user who left the default expects a trash,
-		// and must hear at once that there is none.
-		return errors.New("ImageKit has no trash: every removal (rm, rmdir, mv over a file) is permanent. " +
-			"Choose --delete-mode delete to mount it read-write, or --read-only")
+	switch m.backend {
+	case backendOCM:
+		return m.checkOCM()
+	case backendImageKit:
+		if !m.readOnly && m.deleteMode != "delete" {
+			// The cache would make every removal permanent all the same
+			// (cache.followCaps); a user who left the default expects a trash,
+			// and must hear at once that there is none.
+			return errors.New("ImageKit has no trash: every removal (rm, rmdir, mv over a file) is permanent. " +
+				"Choose --delete-mode delete to mount it read-write, or --read-only")
+		}
 	}
 	return nil
 }
@@ -69,26 +88,45 @@ func (m *mountFlags) checkBackend() error {
 // left at its default leaves the backend's own default (its rate, its
 // page size, the plan's upload limits), which are not HighLevel's.
 func (m *mountFlags) imageKitConfig() imagekit.Config {
-	c := imagekit.Config{
+	t := m.tuning()
+	return imagekit.Config{
 		UserAgent:     "ghlfs/" + version,
 		RetryTimeout:  m.opTimeout,
 		MaxRetryAfter: m.maxWait,
 		MaxListItems:  m.listMax,
+		RateLimit:     t.rate,
+		RateWindow:    t.window,
+		PageSize:      t.pageSize,
+		MaxUploadSize: t.maxUpload,
 	}
+}
+
+// tuning is what the flags ask of a backend whose defaults are not
+// HighLevel's (ImageKit, OCM): zero where a flag was left at its default,
+// which leaves the backend's own.
+type tuning struct {
+	rate      int // requests per window; -1: no pacing
+	window    time.Duration
+	pageSize  int
+	maxUpload int64
+}
+
+func (m *mountFlags) tuning() tuning {
+	var t tuning
 	if m.changed("rate-limit") {
 		// --rate-limit counts requests per 10 seconds; 0 turns pacing off.
-		c.RateLimit, c.RateWindow = m.rateLimit, 10*time.Second
+		t.rate, t.window = m.rateLimit, 10*time.Second
 		if m.rateLimit == 0 {
-			c.RateLimit = -1
+			t.rate = -1
 		}
 	}
 	if m.changed("page-size") {
-		c.PageSize = m.pageSize
+		t.pageSize = m.pageSize
 	}
 	if m.changed("max-upload-size") {
-		c.MaxUploadSize = int64(m.maxUpload)
+		t.maxUpload = int64(m.maxUpload)
 	}
-	return c
+	return t
 }
 
 // ikSettings are an ImageKit mount's settings once read.
@@ -136,23 +174,11 @@ func (mp *mountPoint) readImageKitSettings() error {
 // IMAGEKIT_PRIVATE_KEY in the environment or the config file; with a
 // file, how to read it again.
 func readKey(flagFile string, conf map[string]string) (string, func() (string, error), error) {
-	file := flagFile
-	if file == "" {
-		if file = os.Getenv("IMAGEKIT_PRIVATE_KEY_FILE"); file == "" && os.Getenv("IMAGEKIT_PRIVATE_KEY") == "" {
-			file = conf["IMAGEKIT_PRIVATE_KEY_FILE"]
-		}
+	key, source, err := readSecret("key file", flagFile, "IMAGEKIT_PRIVATE_KEY_FILE", "IMAGEKIT_PRIVATE_KEY", conf)
+	if err == nil && key == "" {
+		err = errors.New("no private key: set IMAGEKIT_PRIVATE_KEY, or pass --key-file FILE, or put IMAGEKIT_PRIVATE_KEY in the config file")
 	}
-	if file != "" {
-		key, err := readSecretFile("key file", file)
-		if err != nil {
-			return "", nil, err
-		}
-		return key, func() (string, error) { return readSecretFile("key file", file) }, nil
-	}
-	if key := strings.TrimSpace(setting("", "IMAGEKIT_PRIVATE_KEY", conf)); key != "" {
-		return key, nil, nil
-	}
-	return "", nil, errors.New("no private key: set IMAGEKIT_PRIVATE_KEY, or pass --key-file FILE, or put IMAGEKIT_PRIVATE_KEY in the config file")
+	return key, source, err
 }
 
 // imageKitLibrary names an ImageKit library: its url endpoint, normalised

@@ -21,17 +21,19 @@ import (
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/imagekit"
+	"github.com/ghlfs/ghlfs/remote/ocm"
 )
 
 // mountFlags are the mount command's flags, as given: options makes them
 // into each layer's options, and nothing else reads them.
 type mountFlags struct {
-	backend      string // --backend: ghl (HighLevel) or imagekit
+	backend      string // --backend: ghl (HighLevel), imagekit or ocm
 	config       string
-	tokenFile    string
+	tokenFile    string // HighLevel's token, or OCM's bearer token
 	keyFile      string // --key-file (imagekit)
 	uploadURL    string // --upload-url (imagekit)
 	urlEndpoint  string // --url-endpoint (imagekit)
+	ocm          ocmFlags
 	location     string
 	apiURL       string
 	readOnly     bool
@@ -73,7 +75,7 @@ func newMountCmd() *cobra.Command {
 	m := &mountFlags{}
 	cmd := &cobra.Command{
 		Use:   "mount [flags] MOUNTPOINT",
-		Short: "Mount a location's Media Storage (or an ImageKit media library) and serve it until unmounted",
+		Short: "Mount a location's Media Storage (or an ImageKit or OCM library) and serve it until unmounted",
 		Long: `Mounts a HighLevel location's Media Storage on MOUNTPOINT and serves it in the
 foreground until Ctrl-C, SIGTERM or "ghlfs unmount MOUNTPOINT".
 
@@ -84,7 +86,15 @@ With --backend imagekit it mounts an ImageKit media library instead: the
 private key is read from IMAGEKIT_PRIVATE_KEY, from --key-file, or from the
 config file (never from the command line), --url-endpoint names the
 account's https://ik.imagekit.io/<id>, and since ImageKit has no trash a
-read-write mount needs --delete-mode delete.`,
+read-write mount needs --delete-mode delete.
+
+With --backend ocm it mounts a folder of an Oracle Content Management
+instance (--api-url https://<instance>, --root FOLDER_ID, default the home
+folder): through an identity domain's client credentials (--token-url;
+OCM_CLIENT_ID and OCM_CLIENT_SECRET from the environment or the config
+file), a bearer token file (--token-file), a shared link (--link-id, its
+access code from OCM_ACCESS_CODE or --access-code-file; read-only unless
+--read-only=false) or an applink (--applink-id, OCM_APPLINK_TOKEN).`,
 		Args:              oneMountpoint,
 		ValidArgsFunction: completeDirs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -103,18 +113,19 @@ read-write mount needs --delete-mode delete.`,
 func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.SortFlags = false
 	m.flags = fl
-	fl.StringVar(&m.backend, "backend", backendGHL, "the media store: "+backendGHL+" (HighLevel Media Storage) or "+backendImageKit+" (an ImageKit media library)")
+	fl.StringVar(&m.backend, "backend", backendGHL, "the media store: "+backendGHL+" (HighLevel Media Storage), "+backendImageKit+" (an ImageKit media library) or "+backendOCM+" (an Oracle Content Management folder)")
 	fl.StringVar(&m.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
-	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN)")
+	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN; ocm: a bearer token, else $OCM_TOKEN_FILE)")
 	fl.StringVar(&m.location, "location", "", "location (sub-account) id (else $GHL_LOCATION_ID)")
-	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+"; imagekit: $IMAGEKIT_API_URL, else "+imagekit.DefaultAPIURL+")")
+	fl.StringVar(&m.apiURL, "api-url", "", "API base URL (else $GHL_API_URL, else "+ghl.DefaultBaseURL+"; imagekit: $IMAGEKIT_API_URL, else "+imagekit.DefaultAPIURL+"; ocm: the instance, https://<instance>, else $OCM_API_URL)")
 	fl.StringVar(&m.keyFile, "key-file", "", "imagekit: read the private API key from this file (else $IMAGEKIT_PRIVATE_KEY)")
 	fl.StringVar(&m.uploadURL, "upload-url", "", "imagekit: upload host's base URL (else $IMAGEKIT_UPLOAD_URL, else "+imagekit.DefaultUploadURL+")")
 	fl.StringVar(&m.urlEndpoint, "url-endpoint", "", "imagekit: the account's url endpoint, https://ik.imagekit.io/<id> (else $IMAGEKIT_URL_ENDPOINT); file bytes are read from it alone")
-	fl.BoolVar(&m.readOnly, "read-only", false, "mount read-only: every change fails with EROFS")
+	m.ocm.register(fl)
+	fl.BoolVar(&m.readOnly, "read-only", false, "mount read-only: every change fails with EROFS (ocm: the default through a shared link or an applink)")
 	fl.DurationVar(&m.dirCacheTime, "dir-cache-time", time.Minute, "how long folder listings are trusted before being asked again")
 	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
-	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete (for good; the only way on imagekit, which has no trash)")
+	fl.StringVar(&m.deleteMode, "delete-mode", "trash", "what rm does: trash (recoverable) or delete (for good; the only way on imagekit, which has no trash; ocm has the trash only)")
 	m.memCache = 256 << 20
 	fl.Var(&m.memCache, "cache-mem", "file content kept in memory")
 	fl.Var(&m.diskCache, "cache-max-size", "file content kept on disk under --cache-dir (0: none)")
@@ -192,12 +203,14 @@ func (m *mountFlags) changed(name string) bool { return m.flags != nil && m.flag
 // mount, which reads them (mountPoint.readSettings); no layer reads a
 // flag or the environment.
 type mountOptions struct {
-	backend      string // backendGHL or backendImageKit
+	backend      string // backendGHL, backendImageKit or backendOCM
 	config       string // the config file; "" for the default one, which may be missing
 	tokenFile    string
 	keyFile      string // imagekit: --key-file
 	uploadURL    string // imagekit: --upload-url
 	urlEndpoint  string // imagekit: --url-endpoint
+	ocmFlags     ocmFlags
+	readOnlySet  bool // --read-only was given (ocm: a link's mount is read-only unless it says otherwise)
 	location     string
 	apiURL       string
 	storageHosts []string // --storage-host; none: the environment's, else the config file's
@@ -214,9 +227,11 @@ type mountOptions struct {
 
 	// Each layer's options, less what each library sets (its location,
 	// credentials, cache dir, logger): the backend's (remote for
-	// HighLevel, imagekit for ImageKit), the cache's and fs's.
+	// HighLevel, imagekit for ImageKit, ocm for OCM), the cache's and
+	// fs's.
 	remote   ghl.Config
 	imagekit imagekit.Config
+	ocm      ocm.Config
 	cache    cache.Options
 	fs       fs.Options
 }
@@ -238,6 +253,8 @@ func (m *mountFlags) options() (mountOptions, error) {
 		keyFile:      m.keyFile,
 		uploadURL:    m.uploadURL,
 		urlEndpoint:  m.urlEndpoint,
+		ocmFlags:     m.ocm,
+		readOnlySet:  m.changed("read-only"),
 		location:     m.location,
 		apiURL:       m.apiURL,
 		storageHosts: m.storageHosts,
@@ -261,6 +278,7 @@ func (m *mountFlags) options() (mountOptions, error) {
 			MaxUploadSize: int64(m.maxUpload),
 		},
 		imagekit: m.imageKitConfig(),
+		ocm:      m.ocmConfig(),
 		cache: cache.Options{
 			DirTTL:           m.dirCacheTime,
 			OpTimeout:        m.opTimeout,

@@ -13,12 +13,14 @@ import (
 //
 //	mount.ghlfs LOCATION_ID MOUNTPOINT [-sfnv] [-N NS] [-o OPTIONS]
 //	mount.ghlfs URL_ENDPOINT MOUNTPOINT -o backend=imagekit[,OPTIONS]
+//	mount.ghlfs INSTANCE_URL MOUNTPOINT -o backend=ocm[,OPTIONS]
 //
 // OPTIONS map to mount flags (token_file=F → --token-file=F, ro →
 // --read-only, allow_other → --allow-other); the ones mount(8) and systemd
 // add for themselves are accepted and ignored. With backend=imagekit the
-// first field is the account's url endpoint (--url-endpoint), as a
-// network filesystem's is its server. The helper returns once the mount
+// first field is the account's url endpoint (--url-endpoint), with
+// backend=ocm the instance (--api-url), as a network filesystem's is its
+// server. The helper returns once the mount
 // is ready (a --daemon mount), as mount(8) expects.
 
 // Exit codes of mount(8)'s helpers.
@@ -78,7 +80,7 @@ func helperArgs(argv []string) (args []string, fake, verbose bool, err error) {
 		}
 	}
 	if len(pos) != 2 {
-		return nil, false, false, errors.New("usage: mount.ghlfs LOCATION_ID MOUNTPOINT [-sfnv] [-o OPTIONS] (or URL_ENDPOINT MOUNTPOINT -o backend=imagekit,...)")
+		return nil, false, false, errors.New("usage: mount.ghlfs LOCATION_ID MOUNTPOINT [-sfnv] [-o OPTIONS] (or URL_ENDPOINT MOUNTPOINT -o backend=imagekit,..., or INSTANCE_URL MOUNTPOINT -o backend=ocm,...)")
 	}
 	// The flags a mount takes, to tell an option ghlfs does not know.
 	fl := newMountCmd().Flags()
@@ -86,15 +88,19 @@ func helperArgs(argv []string) (args []string, fake, verbose bool, err error) {
 	device := "location"
 	args = []string{"mount", "--daemon", "--location", pos[0]}
 	for _, o := range opts {
-		if o == "backend="+backendImageKit {
+		switch o {
+		case "backend=" + backendImageKit:
 			device = "url-endpoint"
 			args = []string{"mount", "--daemon", "--backend", backendImageKit, "--url-endpoint", pos[0]}
+		case "backend=" + backendOCM:
+			device = "api-url"
+			args = []string{"mount", "--daemon", "--backend", backendOCM, "--api-url", pos[0]}
 		}
 	}
 	for _, o := range opts {
 		switch {
 		case o == "" || ignoredOption(o) || strings.HasPrefix(o, "backend="):
-			if b, ok := strings.CutPrefix(o, "backend="); ok && b != backendImageKit && b != backendGHL {
+			if b, ok := strings.CutPrefix(o, "backend="); ok && b != backendImageKit && b != backendGHL && b != backendOCM {
 				return nil, false, false, fmt.Errorf("unknown backend %q", b)
 			}
 			continue

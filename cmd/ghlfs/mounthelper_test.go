@@ -32,6 +32,10 @@ func TestHelperArgs(t *testing.T) {
 		{[]string{"https://ik.imagekit.io/acme", "/mnt/ik", "-o", "backend=imagekit,key_file=/etc/ghlfs/ik.key,delete_mode=delete,_netdev"},
 			"mount --daemon --backend imagekit --url-endpoint https://ik.imagekit.io/acme --key-file=/etc/ghlfs/ik.key --delete-mode=delete /mnt/ik", false},
 		{[]string{"https://ik.imagekit.io/acme", "/mnt/ik", "-o", "backend=imagekit,url_endpoint=https://x"}, "", false},
+		// OCM: the first field is the instance.
+		{[]string{"https://acme.cec.ocp.oraclecloud.com", "/mnt/ocm", "-o", "backend=ocm,root=F123,token_file=/etc/ghlfs/ocm.token,_netdev"},
+			"mount --daemon --backend ocm --api-url https://acme.cec.ocp.oraclecloud.com --root=F123 --token-file=/etc/ghlfs/ocm.token /mnt/ocm", false},
+		{[]string{"https://acme.cec.ocp.oraclecloud.com", "/mnt/ocm", "-o", "backend=ocm,api_url=https://x"}, "", false},
 		{[]string{"loc1", "/mnt/ghl", "-o", "backend=ghl,ro"}, "mount --daemon --location loc1 --read-only /mnt/ghl", false},
 		{[]string{"loc1", "/mnt/ghl", "-o", "backend=dropbox"}, "", false},
 	} {

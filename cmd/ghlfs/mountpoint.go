@@ -35,9 +35,10 @@ type mountPoint struct {
 	// What the steps make, in their order.
 	conf     map[string]string // the config file's settings
 	apiURL   string            // "" for ghl.DefaultBaseURL
-	creds    *credentials      // HighLevel's; nil for ImageKit
-	ik       *ikSettings       // ImageKit's; nil for HighLevel
-	location string            // "" for an agency's mount; ImageKit: imageKitLibrary
+	creds    *credentials      // HighLevel's; nil for ImageKit and OCM
+	ik       *ikSettings       // ImageKit's; nil for the others
+	ocm      *ocmSettings      // OCM's; nil for the others
+	location string            // "" for an agency's mount; ImageKit: imageKitLibrary; OCM: ocm.Library
 	agency   bool
 	cacheDir string
 	log      *slog.Logger
@@ -124,8 +125,8 @@ func (mp *mountPoint) startProfile() error {
 
 // readSettings reads the config file, and settles from the flags, the
 // environment and the config file the API URL, the credentials, the
-// location (or an agency's mount) and the storage hosts; for ImageKit,
-// its own (readImageKitSettings).
+// location (or an agency's mount) and the storage hosts; for ImageKit
+// and OCM, their own (readImageKitSettings, readOCMSettings).
 func (mp *mountPoint) readSettings() error {
 	confPath, explicit := mp.opts.config, mp.opts.config != ""
 	if !explicit {
@@ -136,8 +137,11 @@ func (mp *mountPoint) readSettings() error {
 		return err
 	}
 	mp.conf = conf
-	if mp.opts.backend == backendImageKit {
+	switch mp.opts.backend {
+	case backendImageKit:
 		return mp.readImageKitSettings()
+	case backendOCM:
+		return mp.readOCMSettings()
 	}
 	mp.apiURL = setting(mp.opts.apiURL, "GHL_API_URL", conf)
 	if mp.creds, err = readCredentials(mp.opts.tokenFile, conf, rcBase(mp.apiURL)); err != nil {
@@ -176,7 +180,8 @@ func (mp *mountPoint) checkMountpoint() (err error) {
 
 // openCacheDir settles the cache dir (--cache-dir, else the user's cache
 // dir/ghlfs/LOCATION, or agency-COMPANY, or for ImageKit
-// imagekit-ENDPOINT: imageKitCacheName), and checks that it is safe.
+// imagekit-ENDPOINT: imageKitCacheName, for OCM ocm-INSTANCE/ROOT:
+// ocmCacheName), and checks that it is safe.
 func (mp *mountPoint) openCacheDir() (err error) {
 	cacheDir := mp.opts.cacheDir
 	if cacheDir == "" {
@@ -192,6 +197,8 @@ func (mp *mountPoint) openCacheDir() (err error) {
 		switch {
 		case mp.ik != nil:
 			name = imageKitCacheName(mp.ik.endpoint)
+		case mp.ocm != nil:
+			name = ocmCacheName(mp.ocm.apiURL, mp.ocm.root)
 		case mp.agency:
 			name = "agency-" + mp.creds.set.CompanyID
 		}
@@ -311,6 +318,8 @@ func (mp *mountPoint) logMounted() {
 	switch {
 	case mp.ik != nil:
 		what = []any{"backend", backendImageKit, "library", mp.location}
+	case mp.ocm != nil:
+		what = []any{"backend", backendOCM, "library", mp.location, "by", mp.ocm.mode, "read_only", mp.opts.fs.ReadOnly}
 	case mp.agency:
 		what = []any{"company", mp.creds.set.CompanyID, "locations", len(mp.libs)}
 	}
@@ -458,8 +467,11 @@ type libraryID struct {
 }
 
 // backend makes the mount's backend for location (HighLevel's; ImageKit's
-// library is the mount's), and says how its library is named.
+// and OCM's library is the mount's), and says how its library is named.
 func (mp *mountPoint) backend(location string, log *slog.Logger) (remote.Backend, libraryID, error) {
+	if mp.ocm != nil {
+		return mp.openOCM(log)
+	}
 	if mp.ik != nil {
 		b, err := mp.openImageKit(log)
 		if err != nil {

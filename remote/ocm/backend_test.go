@@ -292,6 +292,40 @@ func TestMoveClash(t *testing.T) {
 	}
 }
 
+// TestMoveRenamedOldNameTaken: a move under a new name, into a folder
+// that holds the item's old name in another case, lands under the new
+// name: the item is renamed first, as where the old name is taken
+// exactly. (Before: the exact look-up did not see "E", the move under
+// the old name "e" was sent, and the service's 409 was the mount's EIO:
+// fsrand write-back on OCM, op 1183; and where the source held the new
+// name, the rename before the move was refused: op 1891.)
+func TestMoveRenamedOldNameTaken(t *testing.T) {
+	for _, folder := range []bool{false, true} {
+		srv, b := quirked(t)
+		src, dest := srv.AddFolder("", "Src"), srv.AddFolder("", "Dest")
+		var id string
+		if folder {
+			id = srv.AddFolder(src, "e")
+			srv.AddFolder(dest, "E")
+		} else {
+			id = srv.AddFile(src, "e.txt", []byte("mine"))
+			srv.AddFile(dest, "E.TXT", []byte("theirs"))
+		}
+		// The new name is taken in the source (in another case): the
+		// item goes through a temporary name.
+		srv.AddFile(src, "B", []byte("stays"))
+		if err := b.Move(context.Background(), id, dest, "b"); err != nil {
+			t.Errorf("folder %v: a move under a free name: %v", folder, err)
+		}
+		if it, _ := srv.Item(id); it.ParentID != dest || it.Name != "b" {
+			t.Errorf("folder %v: after the move: %+v", folder, it)
+		}
+		if n := len(srv.Tree()); n != 5 {
+			t.Errorf("folder %v: the library holds %v", folder, srv.Tree())
+		}
+	}
+}
+
 // TestMoveLost: a move whose answer was cut is looked into: done, the
 // id kept.
 func TestMoveLost(t *testing.T) {

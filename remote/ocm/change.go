@@ -130,14 +130,7 @@ func (b *Backend) undone(err error, id, left string, undo func() error) error {
 // under the temporary name, in the same folder, with its id, content and
 // versions; the next listing shows it so.
 func (b *Backend) renameVia(ctx context.Context, w wireItem, name string) error {
-	var r [4]byte
-	rand.Read(r[:])
-	suffix := ".ghlfs-case-" + hex.EncodeToString(r[:])
-	tmp := w.Name
-	if len(tmp)+len(suffix) > maxName {
-		tmp = strings.ToValidUTF8(tmp[:maxName-len(suffix)], "") // a rune cut in two goes
-	}
-	tmp += suffix
+	tmp := tempName(w.Name, "case")
 	if err := b.nameBack(ctx, w, tmp); err != nil {
 		return fmt.Errorf("ocm: renaming %q to %q through %q: %w", w.Name, name, tmp, err)
 	}
@@ -148,10 +141,23 @@ func (b *Backend) renameVia(ctx context.Context, w wireItem, name string) error 
 	return nil
 }
 
+// tempName is a name no item holds, made of name: NAME.ghlfs-WHY-XXXXXXXX
+// (cut to maxName bytes).
+func tempName(name, why string) string {
+	var r [4]byte
+	rand.Read(r[:])
+	suffix := ".ghlfs-" + why + "-" + hex.EncodeToString(r[:])
+	if len(name)+len(suffix) > maxName {
+		name = strings.ToValidUTF8(name[:maxName-len(suffix)], "") // a rune cut in two goes
+	}
+	return name + suffix
+}
+
 // Move puts a file or a folder in folder parentID under name ("" its
 // own), on the server (doc.go, Moves): the destination looked at first,
 // the item after; a rename before the move when the destination holds
-// the old name, else after. A folder is never moved into itself or
+// the old name (through a temporary name when the source holds the new
+// one), else after. A folder is never moved into itself or
 // below (remote.ErrInvalid).
 func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 	w, err := b.itemOf(ctx, id)
@@ -177,13 +183,25 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 		return fmt.Errorf("ocm: moving %q to %s as %q: %w: %s %q holds the name", w.Name, dest, name, remote.ErrExists, h.Type, h.Name)
 	}
 	if !strings.EqualFold(name, w.Name) {
-		if _, oldTaken, err := b.lookup(ctx, dest, w.Name); err != nil {
+		// The move is sent under the old name: taken in the destination,
+		// in any case (which the exact look-up cannot see: a listing of
+		// the folder can), the item takes its new name first.
+		if _, oldTaken, err := b.findFold(ctx, dest, w.Name); err != nil {
 			return err
 		} else if oldTaken {
-			if err := b.rename(ctx, w, name); err != nil {
+			// Where the source holds the new name (in any case), through
+			// a temporary name (a crash leaves the item under it, its id
+			// and versions kept; the next listing shows it so).
+			first := name
+			err := b.rename(ctx, w, first)
+			if errors.Is(err, remote.ErrExists) {
+				first = tempName(w.Name, "move")
+				err = b.nameBack(ctx, w, first)
+			}
+			if err != nil {
 				return err
 			}
-			w.Name = name
+			w.Name = first
 		}
 	}
 	src := w.ParentID

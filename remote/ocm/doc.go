@@ -83,7 +83,10 @@
 //     and dates kept (Caps.Move, MoveFolders: no EXDEV), then a rename;
 //     the destination is looked at first (remote.ErrExists), and the item
 //     after: one landed under another name (move-clash-suffix) is moved
-//     and named back, remote.ErrExists. A lost answer is looked into.
+//     and named back, remote.ErrExists. Where the destination holds the
+//     old name in any case (a listing of it: the exact filter cannot
+//     tell), the item is renamed first, through NAME.ghlfs-move-XXXXXXXX
+//     where the source holds the new name. A lost answer is looked into.
 //   - Removals go to the trash (Caps.Trash; nothing is removed for good
 //     over REST: Permanent is remote.ErrNotSupported), one DELETE an item
 //     (BulkRemove 1). A file's DELETE is sent again while GET files/{id}

@@ -2,6 +2,7 @@ package entry
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,14 @@ func TestTranslateKinds(t *testing.T) {
 		if !errors.Is(got, tc.kind) || !errors.Is(got, tc.err) {
 			t.Errorf("Translate(%v) = %v, want %v wrapping it", tc.err, got, tc.kind)
 		}
+	}
+}
+
+// The service's "in use" (a file another user reserved: remote.ErrBusy,
+// a 423) is ErrInUse, not the rate limit's ErrBusy nor ErrUnavailable.
+func TestTranslateInUse(t *testing.T) {
+	err := Translate(&remote.Error{Status: http.StatusLocked, Message: "reserved by colleague"})
+	if !errors.Is(err, ErrInUse) || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnavailable) {
+		t.Errorf("a 423: %v", err)
 	}
 }

@@ -18,9 +18,10 @@ var (
 	ErrInvalid    = errors.New("rejected by the API")
 	ErrTooLarge   = errors.New("file too large")
 	ErrBusy       = errors.New("API rate limit reached")
-	// ErrInUse: the service will not change the item as it is (the
-	// current version of a file, which is the file itself:
-	// remote.ErrBusy).
+	// ErrInUse: the service will not change the item as it is
+	// (remote.ErrBusy): another user reserved (checked out) the file, or
+	// it is the current version of a file, which is the file itself.
+	// Nothing was changed.
 	ErrInUse        = errors.New("in use")
 	ErrQuota        = errors.New("daily API quota used up")
 	ErrUnavailable  = errors.New("API unavailable")
@@ -91,6 +92,8 @@ func Translate(err error) error {
 		kind = ErrExists
 	case errors.Is(err, remote.ErrQuotaExhausted):
 		kind = ErrQuota
+	case errors.Is(err, remote.ErrBusy):
+		kind = ErrInUse
 	case errors.Is(err, remote.ErrRateLimited):
 		kind = ErrBusy
 	case errors.Is(err, remote.ErrRefused):

@@ -125,6 +125,11 @@ type Facts struct {
 	// Held is set while another record is renamed over this one: it does
 	// nothing in the API meanwhile.
 	Held bool
+	// Hurry is set while a new item waits for the name this record's
+	// copy in the API still holds (the queue's FreeName): its rename or
+	// move is sent now, before its write-back delay is out and while it
+	// is being written (Next). Not saved: nothing waits across a restart.
+	Hurry bool
 }
 
 // Visible reports whether the mount shows the record's bytes under its

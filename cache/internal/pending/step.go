@@ -35,6 +35,15 @@ func (f *Facts) Next(now time.Time, draining bool, caps remote.Caps) Step {
 	switch {
 	case f.State == Writing && f.Bytes.Writers() == 0 && f.Failed == nil && !f.Gone && !f.Held:
 		return Recheck
+	case f.State == Writing && f.hurried(caps) && rf.Attempt == nil && len(f.ToConfirm()) == 0 && !(caps.UniqueNames && len(rf.Replaces) > 0):
+		// Another item waits for the name its copy holds: the copy takes
+		// the file's name and folder now, whatever the writers do to the
+		// bytes (copies it supersedes hold the name first: not while it
+		// is being written).
+		if rf.RemoteParentID != nil {
+			return Move
+		}
+		return Rename
 	case f.Gone, f.Held, f.State == Filling, f.State == Writing, f.State == Idle:
 		return None
 	case rf.Attempt != nil:
@@ -47,7 +56,7 @@ func (f *Facts) Next(now time.Time, draining bool, caps remote.Caps) Step {
 		return Remove
 	case f.State == Complete && f.Refusal != nil:
 		return None // parked: the service refused these bytes under this name
-	case f.State == Complete && now.Before(rf.Due) && !draining:
+	case f.State == Complete && now.Before(rf.Due) && !draining && !f.hurried(caps):
 		return Wait
 	case f.State == Complete || f.State == Uploading:
 		switch {
@@ -78,6 +87,14 @@ func (f *Facts) Next(now time.Time, draining bool, caps remote.Caps) Step {
 		return Retire
 	}
 	return Done // uploaded or retiring, with nothing left
+}
+
+// hurried reports whether the record is to rename or move its copy in
+// the API now (Hurry): its copy is elsewhere, and follows the file
+// before any upload (a move; a rename where uploads are versions).
+func (f *Facts) hurried(caps remote.Caps) bool {
+	rf := &f.File
+	return f.Hurry && !f.Gone && !f.Held && f.Elsewhere() && (rf.RemoteParentID != nil || !caps.NewIDPerUpload)
 }
 
 // ToConfirm returns the ids of answers no listing has shown that the

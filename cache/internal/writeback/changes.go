@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/pending"
@@ -436,6 +437,79 @@ func (q *Queue) Rename(r *Record, name string, replace *Entry, target *Record) e
 // new file, and removes it.
 func (q *Queue) Move(r *Record, parentID, name string, replace *Entry, target *Record) error {
 	return q.renameRecord(r, name, replace, target, "", &parentID)
+}
+
+// FreeName waits until no record's copy in the API holds name (as the
+// service compares names) in folder parentID for a file that is no
+// longer there: renamed or moved, the change not sent yet
+// (Facts.Elsewhere), or removed, its copies not trashed yet. Where names
+// are unique, a new item given the name meanwhile would meet that copy:
+// the service refuses it, or makes an upload a version of the other
+// file. Each such record sends its change now (hurry). self is the key
+// of the item being renamed ("" none): its own copy is no clash.
+func (q *Queue) FreeName(ctx context.Context, parentID, name, self string) error {
+	same := func(a string) bool { return a == name || q.caps.CaseInsensitive && strings.EqualFold(a, name) }
+	return q.hurry(ctx, name, func(r *Record) bool {
+		f := &r.s.File
+		return r.key != self && f.RemoteID != "" && r.s.RemoteParent() == parentID && same(f.RemoteName) &&
+			(r.s.Elsewhere() || r.s.State == pending.Removed)
+	}, q.ix.All()...)
+}
+
+// Follow waits until the copy in the API of r's file is in the file's
+// folder (a move not sent yet is sent now: hurry): a record another is
+// renamed or moved over hands its copies over to be trashed from that
+// folder, where the other file hides them.
+func (q *Queue) Follow(ctx context.Context, r *Record) error {
+	r.mu.Lock()
+	name := r.s.File.Name
+	r.mu.Unlock()
+	return q.hurry(ctx, name, func(r *Record) bool { return r.s.File.RemoteID != "" && r.s.File.RemoteParentID != nil }, r)
+}
+
+// hurry has each of rs for which holds is true (under its lock) send its
+// rename or move now (Facts.Hurry: whatever its write-back delay and its
+// writers), and waits until holds is false for every one, or it left
+// the queue; a step that failed meanwhile is the error, as Await's.
+// name is what waits, for the error.
+func (q *Queue) hurry(ctx context.Context, name string, holds func(r *Record) bool, rs ...*Record) error {
+	still := func(r *Record) bool { return !r.s.Gone && holds(r) }
+	var held []*Record
+	for _, r := range rs {
+		r.mu.Lock()
+		if still(r) {
+			r.s.Hurry = true
+			r.scheduleLocked(time.Time{})
+			held = append(held, r)
+		}
+		r.mu.Unlock()
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	var result error
+	closed := q.ix.Watch(ctx, func() bool {
+		for _, r := range held {
+			r.mu.Lock()
+			waits, failure, tries := still(r), r.s.Failure, r.s.Tries
+			r.mu.Unlock()
+			switch {
+			case waits && failure != "" && tries > 0:
+				result = fmt.Errorf("%w: %s: waiting for %s (kept in the queue, will retry)", entry.ErrUnavailable, failure, name)
+				return true
+			case waits:
+				return false
+			}
+		}
+		return true
+	})
+	switch {
+	case result != nil:
+		return result
+	case closed:
+		return fmt.Errorf("%w: ghlfs is stopping", entry.ErrUnavailable)
+	}
+	return ctx.Err()
 }
 
 // renameRecord is rename; idleTo, when not "", is the state an idle

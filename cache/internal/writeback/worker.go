@@ -343,6 +343,7 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 	pending.CrashPoint("renamed", name)
 	if r.s.File.RemoteID == id {
 		r.s.File.RemoteName = name
+		r.s.Hurry = r.s.Hurry && r.s.Elsewhere()
 		if err := r.s.Save(); err != nil {
 			return false, err
 		}
@@ -391,6 +392,7 @@ func (q *Queue) moveRemote(r *Record) (bool, error) {
 		if parent != r.s.File.ParentID { // moved on meanwhile
 			r.s.File.RemoteParentID = &parent
 		}
+		r.s.Hurry = r.s.Hurry && r.s.Elsewhere()
 		if err := r.s.Save(); err != nil {
 			return false, err
 		}
