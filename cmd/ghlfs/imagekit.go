@@ -39,6 +39,7 @@ var backendFlags = []struct {
 	note     string
 }{
 	{"location", []string{backendGHL}, ""},
+	{"social-csv", []string{backendGHL}, " (the social planner is HighLevel's)"},
 	{"storage-host", []string{backendGHL}, " (ImageKit's bytes come from --url-endpoint alone, OCM's from --api-url)"},
 	{"token-file", []string{backendGHL, backendOCM}, ""},
 	{"key-file", []string{backendImageKit}, ""},
