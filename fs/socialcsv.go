@@ -28,6 +28,10 @@ import (
 //   - The folder is there only while the token may read the imports
 //     (cache.SocialCSV.Shown); it hides a folder of the library of the
 //     same name (one WARN line).
+//   - It is left out of the root's readdir and found by lookup (as the
+//     .versions view, and ZFS's .zfs): rm -r of the mount, rsync
+//     --delete into it and find -delete never walk into it, so only a
+//     path that names it deletes imports.
 //   - A file's size is that of its content, which is made when the file
 //     is looked up (its attributes are asked for): stat, ls -l, wc -c,
 //     cat, cp and cmp all see the same bytes. An open reads the content
@@ -92,8 +96,11 @@ func (d *Dir) lookupSocial(ctx context.Context, name string, out *fuse.EntryOut)
 	return ch, 0, true
 }
 
-// socialEntries adds the imports' folder to the entries of d, when it
-// shows it, in place of a folder of the library of that name.
+// socialEntries drops from the entries of d, when it shows the imports'
+// folder, a folder of the library of that name, which the imports'
+// folder hides. The imports' folder itself is not listed: a tool that
+// walks the mount (rm -r, rsync --delete, find -delete) would otherwise
+// unlink every import in it, one by one; it is reached by its name.
 func (d *Dir) socialEntries(list []fuse.DirEntry) []fuse.DirEntry {
 	if d.socialShown() == nil {
 		return list
@@ -104,7 +111,7 @@ func (d *Dir) socialEntries(list []fuse.DirEntry) []fuse.DirEntry {
 		})
 		list = slices.Delete(list, i, i+1)
 	}
-	return append(list, fuse.DirEntry{Name: socialCSVName, Mode: syscall.S_IFDIR, Ino: d.fsys.ino(csvKeyPrefix)})
+	return list
 }
 
 // socialName reports whether name in d is the imports' folder: nothing

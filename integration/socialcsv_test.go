@@ -71,8 +71,8 @@ func TestSocialCSVListsEveryImport(t *testing.T) {
 	srv.AddCSVImport(ghltest.CSVImportSeed{FileName: "gone.csv", Status: "deleted", CreatedAt: base})
 	m := mountFS(t, srv, mountOpt{args: []string{"--social-csv"}})
 
-	if root := lsNames(t, m.path()); !slices.Contains(root, csvFolder) {
-		t.Fatalf("ls -A of the root: %q", root)
+	if root := lsNames(t, m.path()); slices.Contains(root, csvFolder) {
+		t.Errorf("ls -A of the root lists the imports' folder: %q", root)
 	}
 	held := srv.CSVImports()
 	byName := map[string]ghltest.CSVImportState{}
@@ -222,6 +222,54 @@ func TestSocialCSVRemove(t *testing.T) {
 	}
 	if !strings.Contains(m.log.String(), "CSV import is in progress and cannot be deleted") {
 		t.Errorf("the service's message is not in the log:\n%s", m.log)
+	}
+}
+
+// Tools that walk the whole mount never reach the imports: rsync
+// --delete of an empty folder into the root, find -delete and rm -r of
+// everything at the root empty the library and leave every import on
+// the service and in the folder, which a path naming it still shows.
+func TestSocialCSVSurvivesRecursiveRemoval(t *testing.T) {
+	t.Parallel()
+	needFUSE(t)
+	srv := fake(t, ghltest.Options{})
+	for i := range 3 {
+		srv.AddCSVImport(ghltest.CSVImportSeed{FileName: fmt.Sprintf("plan %d.csv", i), Rows: 2})
+	}
+	m := mountFS(t, srv, mountOpt{args: []string{"--social-csv"}})
+	var want []string
+	for _, st := range srv.CSVImports() {
+		want = append(want, csvName(t, st))
+	}
+	slices.Sort(want)
+	deletes := func() int64 { return srv.Stats().ByEndpoint[ghltest.EndpointCSVDelete] }
+	if got := lsNames(t, m.path(csvFolder)); !slices.Equal(got, want) {
+		t.Fatalf("the folder: %q, want %q", got, want)
+	}
+	fill := func() {
+		sh(t, "mkdir", "-p", m.path("dir"))
+		sh(t, "sh", "-c", "echo a > "+m.path("a.txt")+" && echo b > "+m.path("dir", "b.txt"))
+	}
+	empty := t.TempDir()
+	fill()
+	sh(t, "rsync", "-r", "--delete", empty+"/", m.path()+"/")
+	fill()
+	sh(t, "find", m.path(), "-mindepth", "1", "-delete")
+	fill()
+	sh(t, "sh", "-c", "rm -rf "+m.path()+"/* "+m.path()+"/.[!.]*")
+	if root := lsNames(t, m.path()); len(root) != 0 {
+		t.Errorf("the root after the removals: %q", root)
+	}
+	if n := deletes(); n != 0 {
+		t.Errorf("%d imports deleted on the service", n)
+	}
+	for _, st := range srv.CSVImports() {
+		if st.Status == "deleted" {
+			t.Errorf("%s is deleted on the service", st.ID)
+		}
+	}
+	if got := lsNames(t, m.path(csvFolder)); !slices.Equal(got, want) {
+		t.Errorf("the folder after the removals: %q, want %q", got, want)
 	}
 }
 
