@@ -145,6 +145,14 @@ type Error struct {
 	NoRoute bool
 }
 
+// maxErrorText bounds each text of the server's an *Error shows (its
+// message, its trace id).
+const maxErrorText = 1024
+
+// Error names the call, the status and the server's message. What the
+// server wrote is shown cleaned (CleanText): the backends keep it as the
+// body had it, to read causes from, and an error ends in a log line or
+// on a terminal (a command's failure).
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %d", e.Method, e.Endpoint, e.Status)
@@ -152,10 +160,10 @@ func (e *Error) Error() string {
 		b.WriteString(" " + t)
 	}
 	if e.Message != "" {
-		b.WriteString(": " + e.Message)
+		b.WriteString(": " + CleanText(e.Message, maxErrorText))
 	}
 	if e.TraceID != "" {
-		b.WriteString(" (traceId " + e.TraceID + ")")
+		b.WriteString(" (traceId " + CleanText(e.TraceID, maxErrorText) + ")")
 	}
 	return b.String()
 }

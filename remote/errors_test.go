@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // The kinds an *Error matches, by its status and what the backend read
@@ -67,5 +68,24 @@ func TestErrorOf(t *testing.T) {
 	}
 	if e := ErrorOf("HEAD", "storage", &http.Response{StatusCode: 404, Header: http.Header{}}, nil); e.Message != "" || !errors.Is(e, ErrNotFound) {
 		t.Errorf("%+v", e)
+	}
+}
+
+// A message the server wrote reaches a log line or a terminal (ghlfs
+// social-csv import prints it) only cleaned: no control character (an
+// escape sequence would drive the terminal), invalid UTF-8 dropped, and
+// bounded, however the backend read it from the body.
+func TestErrorMessageIsCleaned(t *testing.T) {
+	e := &Error{Method: "GET", Endpoint: "/x", Status: 400,
+		Message: "bad\x1b]0;owned\x07 row\r\n" + strings.Repeat("m", 10_000) + "\xff", TraceID: "t\x1b[2J"}
+	s := e.Error()
+	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }) {
+		t.Errorf("control characters in %q", s)
+	}
+	if len(s) > 2*maxErrorText+100 {
+		t.Errorf("%d bytes", len(s))
+	}
+	if !strings.Contains(s, "bad]0;owned row") {
+		t.Errorf("the message is lost: %.80q", s)
 	}
 }
