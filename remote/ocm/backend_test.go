@@ -1,10 +1,12 @@
 package ocm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -165,8 +167,10 @@ func TestRemoveVersionRemovedMore(t *testing.T) {
 		}))
 		t.Cleanup(deaf.Close)
 		fake.SetAddr(strings.TrimPrefix(deaf.URL, "http://"))
+		var logged bytes.Buffer
 		b, err := ocm.New(ocm.Config{APIURL: deaf.URL, TokenURL: deaf.URL + ocmtest.TokenPath, ClientID: fake.ClientID(),
-			ClientSecret: fake.ClientSecret(), Scope: fake.Scope(), RateLimit: -1})
+			ClientSecret: fake.ClientSecret(), Scope: fake.Scope(), RateLimit: -1,
+			Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,6 +180,11 @@ func TestRemoveVersionRemovedMore(t *testing.T) {
 		err = b.RemoveVersion(context.Background(), id, "1")
 		if err == nil || !strings.Contains(err.Error(), "removed more than the version") {
 			t.Errorf("%q: a service that removed more than version 1: %v, want that said", q, err)
+		}
+		// The error is the caller's to log, once, naming the file (the
+		// filesystem's unlink): the backend adds no line of its own.
+		if logged.Len() != 0 {
+			t.Errorf("%q: the backend logged:\n%s", q, &logged)
 		}
 	}
 }

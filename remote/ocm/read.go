@@ -233,7 +233,5 @@ func (b *Backend) deleteVersion(ctx context.Context, id string, n int64) error {
 }
 
 func (b *Backend) removedMore(id string, n int64, what string) error {
-	err := fmt.Errorf("ocm: removing version %d of %s: %w: %s", n, id, errRemovedMore, what)
-	b.log.Error(err.Error())
-	return err
+	return fmt.Errorf("ocm: removing version %d of %s: %w: %s", n, id, errRemovedMore, what)
 }
