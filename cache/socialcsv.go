@@ -100,6 +100,12 @@ type SocialCSV struct {
 	listedAt time.Time   // guarded by mu; zero: not listed
 	contents map[string]*csvContent
 	held     int64 // guarded by mu: bytes in contents
+	// removals counts the imports removed through the mount, and removed
+	// holds each one's count: a listing that began before a removal
+	// leaves that import out (fetchList). Guarded by mu; one entry per
+	// rm that the service answered.
+	removals uint64
+	removed  map[string]uint64
 }
 
 // csvContent is an import's generated content, and what the import was
@@ -121,7 +127,7 @@ func newSocialCSV(rc remote.Backend, opts Options) *SocialCSV {
 		return nil
 	}
 	return &SocialCSV{rc: sc, clock: opts.Clock, ttl: opts.DirTTL, timeout: opts.OpTimeout, readOnly: opts.ReadOnly,
-		log: opts.Logger, contents: make(map[string]*csvContent)}
+		log: opts.Logger, contents: make(map[string]*csvContent), removed: make(map[string]uint64)}
 }
 
 // SocialCSV is the library's social planner CSV imports; nil when the
@@ -180,6 +186,9 @@ func (v *SocialCSV) list(ctx context.Context, fresh bool) ([]CSVImport, error) {
 // fetchList lists the imports from the service, and keeps them.
 func (v *SocialCSV) fetchList(ctx context.Context) ([]CSVImport, error) {
 	started := v.clock.Now()
+	v.mu.Lock()
+	before := v.removals
+	v.mu.Unlock()
 	all, err := v.rc.CSVImports(remote.Background(ctx))
 	if errors.Is(err, remote.ErrScope) {
 		v.mu.Lock()
@@ -196,16 +205,16 @@ func (v *SocialCSV) fetchList(ctx context.Context) ([]CSVImport, error) {
 		return nil, fmt.Errorf("listing the social planner's CSV imports: %w", entry.Translate(err))
 	}
 	shown := make([]CSVImport, 0, len(all))
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	for _, imp := range all {
-		if imp.Status == remote.CSVDeleted {
-			continue
+		if imp.Status == remote.CSVDeleted || v.removed[imp.ID] > before {
+			continue // deleted, or removed while this listing was on its way
 		}
 		shown = append(shown, CSVImport{ID: imp.ID, FileName: imp.FileName, Status: imp.Status, Count: imp.Count,
 			AccountIDs: imp.AccountIDs, CreatedAt: imp.CreatedAt})
 	}
-	v.mu.Lock()
 	v.imports, v.listedAt = shown, started
-	v.mu.Unlock()
 	return shown, nil
 }
 
@@ -338,6 +347,8 @@ func (v *SocialCSV) Remove(ctx context.Context, imp CSVImport) error {
 func (v *SocialCSV) forget(id string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.removals++
+	v.removed[id] = v.removals
 	v.imports = slices.DeleteFunc(slices.Clone(v.imports), func(c CSVImport) bool { return c.ID == id })
 	if c := v.contents[id]; c != nil {
 		v.held -= int64(len(c.data))

@@ -33,6 +33,9 @@ type csvStub struct {
 	remote.Backend
 	sc        remote.SocialCSV
 	deleteErr error // when set, DELETE answers this and removes nothing
+	// afterList, when set, runs once a listing has come from the fake,
+	// before the cache is handed it (what happens while it is on the way)
+	afterList func()
 	lists     atomic.Int32
 	gets      atomic.Int32
 	deletes   atomic.Int32
@@ -44,7 +47,12 @@ func (s *csvStub) CSVImports(ctx context.Context) ([]remote.CSVImport, error) {
 	if !remote.IsBackground(ctx) {
 		s.fg.Add(1)
 	}
-	return s.sc.CSVImports(ctx)
+	all, err := s.sc.CSVImports(ctx)
+	if f := s.afterList; f != nil {
+		s.afterList = nil
+		f()
+	}
+	return all, err
 }
 
 func (s *csvStub) CSVImport(ctx context.Context, id string) (remote.CSVDetail, error) {
@@ -229,6 +237,32 @@ func TestCSVRemove(t *testing.T) {
 	c, _ := find(ro.imports(t), id)
 	if err := ro.v.Remove(context.Background(), c); !errors.Is(err, ErrReadOnly) || ro.stub.deletes.Load() != 0 {
 		t.Errorf("read-only: %v", err)
+	}
+}
+
+// An import removed while a listing was on its way (read by the service
+// before the removal) is not shown again by that listing: ls after rm
+// never brings back what rm removed.
+func TestCSVRemoveDuringListing(t *testing.T) {
+	e := newCSVEnv(t, ghltest.Options{})
+	id := e.srv.AddCSVImport(ghltest.CSVImportSeed{FileName: "a.csv"})
+	other := e.srv.AddCSVImport(ghltest.CSVImportSeed{FileName: "b.csv"})
+	imp, _ := find(e.imports(t), id)
+	e.clock.Advance(2 * time.Minute) // the listing's TTL is over
+	e.stub.afterList = func() {
+		if err := e.v.Remove(context.Background(), imp); err != nil {
+			t.Error(err)
+		}
+	}
+	all := e.imports(t)
+	if _, ok := find(all, id); ok {
+		t.Error("the listing that was on its way shows the removed import")
+	}
+	if _, ok := find(e.imports(t), id); ok {
+		t.Error("the listing kept shows the removed import")
+	}
+	if _, ok := find(all, other); !ok || e.stub.lists.Load() != 2 {
+		t.Errorf("the other import is not shown, or %d listings", e.stub.lists.Load())
 	}
 }
 
