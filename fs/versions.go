@@ -209,6 +209,9 @@ func versionName(num int, ext string) string { return "v" + strconv.Itoa(num) + 
 func (fv *fileVersions) version(vs []cache.Version, name string) (cache.Version, bool) {
 	ext := fv.ext()
 	digits, ok := strings.CutSuffix(name, ext)
+	if !ok {
+		return cache.Version{}, false
+	}
 	if digits, ok = strings.CutPrefix(digits, "v"); !ok || digits == "" || digits[0] == '0' {
 		return cache.Version{}, false
 	}
