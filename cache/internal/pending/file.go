@@ -180,9 +180,13 @@ func (f *Facts) Remove() (nothingRemote bool, err error) {
 
 // Hold stops the record from acting in the API while another is renamed
 // over it (its upload or call under way ended: the caller waited), and
-// returns the copies in the API it holds, with their claims; false if it
-// is not held (gone, removed, or its bytes set aside: then the copy that
-// holds the name goes too).
+// returns the copies in the API it holds in its folder, with their
+// claims; false if it is not held (gone, removed, or its bytes set
+// aside: then the copy that holds the name goes too). The copy that
+// owns the name, while still in the folder the file was moved from
+// (RemoteParentID), is not among them: it is not in the folder of the
+// file renamed over this one, whose retiring trashes copies there; the
+// record, superseded, trashes it from where it is (Queue.supersede).
 func (f *Facts) Hold() ([]string, map[string]listing.Claim, bool) {
 	switch {
 	case f.Aside && !f.Gone:
@@ -191,7 +195,11 @@ func (f *Facts) Hold() ([]string, map[string]listing.Claim, bool) {
 		return nil, nil, false
 	}
 	f.Held = true
-	return append(slices.Clone(f.File.Replaces), f.File.RemoteID), maps.Clone(f.File.Claims), true
+	taken := slices.Clone(f.File.Replaces)
+	if f.File.RemoteParentID == nil {
+		taken = append(taken, f.File.RemoteID)
+	}
+	return taken, maps.Clone(f.File.Claims), true
 }
 
 // KeepAside leaves the bytes of the record's spool file (set aside: a

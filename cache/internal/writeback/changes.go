@@ -645,17 +645,23 @@ func (r *Record) unhold() {
 }
 
 // supersede drops a held record another was renamed over: its bytes are
-// not published, and its API copies are the other record's to retire now.
-// An upload of it whose answer was lost is still looked for, and trashed
-// if found.
+// not published, and its API copies are the other record's to retire now
+// (Hold), but for the copy that owns the name while it is still in the
+// folder the file was moved from: the record, removed, trashes it from
+// there, and hides it there meanwhile. An upload of it whose answer was
+// lost is still looked for, and trashed if found.
 func (q *Queue) supersede(r *Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.s.Held = false
 	r.s.Waiters.Notify(nil)
-	r.s.File.RemoteID, r.s.File.Replaces = "", nil
+	away := r.s.File.RemoteParentID != nil && r.s.File.RemoteID != ""
+	if !away {
+		r.s.File.RemoteID = ""
+	}
+	r.s.File.Replaces = nil
 	r.s.Unlink() // open files keep their descriptor
-	if r.s.File.Attempt != nil {
+	if r.s.File.Attempt != nil || away {
 		r.s.State = pending.Removed
 		if err := r.s.Save(); err != nil {
 			q.log.Warn("spool: could not update a record", "name", r.s.File.Name, "err", err)
