@@ -28,8 +28,11 @@ func (s *Store) Caps() remote.Caps { return s.caps }
 // name for a file renamed, moved or removed since is renamed, moved or
 // removed first (writeback.Queue.FreeName). self is the item being renamed or moved (its own name, in
 // another case, is no clash), replace the one the change replaces ("":
-// none). Look-ups stay exact: only changes are judged. HighLevel claims
-// none of these, and nothing is listed for it.
+// none). Where names are unique, a copy in the library that still holds
+// the name for a file renamed, moved or removed with its change queued
+// is moved, renamed or trashed first (writeback.Queue.Vacate). Look-ups
+// stay exact: only changes are judged. HighLevel claims none of these,
+// and nothing is listed for it.
 func (s *Store) checkName(ctx context.Context, parentID, name string, dir bool, self, replace string) error {
 	if err := s.caps.CheckName(name, dir); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
@@ -51,17 +54,30 @@ func (s *Store) checkName(ctx context.Context, parentID, name string, dir bool, 
 	if !s.caps.UniqueNames && !s.caps.CaseInsensitive {
 		return nil
 	}
+	if s.caps.UniqueNames {
+		// A copy in the library that a file renamed, moved or removed
+		// here left under that name (its change still queued) goes
+		// first: the mount shows the name free.
+		if err := s.q.Vacate(ctx, parentID, name, self, s.sameName); err != nil {
+			return err
+		}
+	}
 	l, err := s.ListDir(ctx, parentID)
 	if err != nil {
 		return err
 	}
 	for _, x := range l.Entries {
-		if x.Key == self || x.Key == replace || (x.Name != name && !(s.caps.CaseInsensitive && strings.EqualFold(x.Name, name))) {
+		if x.Key == self || x.Key == replace || !s.sameName(x.Name, name) {
 			continue
 		}
 		return fmt.Errorf("%w: %q: the folder holds %q, and the service takes them for one name", ErrExists, name, x.Name)
 	}
 	return nil
+}
+
+// sameName reports whether the service takes a and b for one name.
+func (s *Store) sameName(a, b string) bool {
+	return a == b || (s.caps.CaseInsensitive && strings.EqualFold(a, b))
 }
 
 // Move puts e in folder parentID under name (a rename across folders),

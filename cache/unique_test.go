@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -325,5 +326,83 @@ func TestUniqueRenameOntoMovedRecord(t *testing.T) {
 				t.Fatalf("the mount reads %q", got)
 			}
 		})
+	}
+}
+
+// A file with changes the queue holds is renamed, or moved to another
+// folder: its copy in the library keeps the old name, in the old
+// folder, until those changes are sent. Another file then takes that
+// name there, which the mount shows free: by a rename, or as a new file.
+// The copy leaves the name first, and neither file is lost. (Before: the
+// rename was sent while the copy held the name, and the service's 409
+// was EEXIST: fsrand write-back on ImageKit, seed 1, op 1502, rename
+// b/d.txt -> b/b.bin; a new file's upload raced the copy's rename.)
+func TestUniqueNameLeftByQueuedChange(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.UniqueNames {
+			continue
+		}
+		for _, how := range []string{"renamed", "moved"} {
+			for _, take := range []string{"rename", "create"} {
+				t.Run(p.name+"/"+how+"/"+take, func(t *testing.T) {
+					if how == "moved" && !p.of().Caps.Move {
+						t.Skip("the service moves no file")
+					}
+					e := newPEnv(t, p.of(), 0, withWriteBack)
+					ctx := context.Background()
+					b := e.mt.AddFolder("", "b")
+					c := e.mt.AddFolder("", "c")
+					e.mt.AddFile(b, "b.bin", []byte("B"))
+					e.mt.AddFile(b, "d.txt", []byte("D"))
+					h, err := e.store.Open(ctx, e.lookup(t, "b/b.bin"), true, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					e.write(t, h, []byte("B2")) // queued: the write-back delay holds it
+					gone := "b/x.bin"
+					if how == "moved" {
+						gone = "c/b.bin"
+						err = e.store.Move(ctx, e.lookup(t, "b/b.bin"), c, "b.bin", nil)
+					} else {
+						err = e.store.Rename(ctx, e.lookup(t, "b/b.bin"), "x.bin", nil)
+					}
+					if err != nil {
+						t.Fatalf("%s b/b.bin: %v", how, err)
+					}
+					wantB := []byte("D")
+					if take == "rename" {
+						err = e.store.Rename(ctx, e.lookup(t, "b/d.txt"), "b.bin", nil)
+					} else {
+						wantB = []byte("new")
+						var h *Handle
+						if h, _, err = e.store.Create(ctx, b, "b.bin"); err == nil {
+							e.write(t, h, wantB)
+						}
+					}
+					if err != nil {
+						t.Fatalf("%s onto b/b.bin: %v", take, err)
+					}
+					e.clock.Advance(time.Hour) // all is due
+					e.drain(t)
+					lib := []string{"b/", "b/b.bin", "c/"}
+					if take == "create" {
+						lib = append(lib, "b/d.txt")
+					}
+					lib = append(lib, gone)
+					slices.Sort(lib)
+					want(t, "the library", e.paths(), lib)
+					if got := e.content(t, "b/b.bin"); string(got) != string(wantB) {
+						t.Fatalf("b/b.bin holds %q, want %q", got, wantB)
+					}
+					if got := e.content(t, gone); string(got) != "B2" {
+						t.Fatalf("%s holds %q, want the file's new bytes", gone, got)
+					}
+					e.expire()
+					if got := e.read(t, e.lookup(t, "b/b.bin"), 0, -1); string(got) != string(wantB) {
+						t.Fatalf("the mount reads %q", got)
+					}
+				})
+			}
+		}
 	}
 }
