@@ -194,9 +194,15 @@
 //	                 removeReplaced; also when the renamed file's record
 //	                 left the queue during the rename); onto one whose
 //	                 changes the queue holds, the queue renames once that
-//	                 file's copy is gone (Queue.RenameVia). A 409 left
-//	                 (a name the mount did not show) is ErrExists
-//	                 (entry.Translate)
+//	                 file's copy is gone (Queue.RenameVia). A name that
+//	                 a copy still holds for a file renamed, moved or
+//	                 removed with its change queued is freed first: the
+//	                 record is made due, and the change waits for its
+//	                 copy to leave (checkName, writeback Queue.Vacate). A
+//	                 moved record renamed over keeps its copy left
+//	                 behind, and trashes it from that folder (Hold,
+//	                 supersede). A 409 left (a name the mount did not
+//	                 show) is ErrExists (entry.Translate)
 //	Move,            a rename across folders of a file, of a folder, is
 //	MoveFolders      Backend.Move (Store.Move, which fs calls); else
 //	                 ErrCrossFolder (EXDEV: mv copies). A file with
