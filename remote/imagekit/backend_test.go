@@ -734,7 +734,37 @@ func TestMoveNameSwap(t *testing.T) {
 	if err := b.Move(ctx, folder, dst, "c"); !errors.Is(err, remote.ErrNotSupported) {
 		t.Errorf("folder: %v, want ErrNotSupported", err)
 	}
-	after := srv.Tree()
+	samePaths(t, before, srv.Tree())
+}
+
+// TestMoveEmptyFolderRenamedBack: a move of an empty folder under a new
+// name where the destination holds its old name renames it first, in
+// its folder; the move job then refuses an empty folder (EXDEV: mv
+// copies it). The rename is undone: nothing changed, as the EXDEV says.
+// (Before: the folder stayed under its new name in its old folder, and
+// the mount's mv found it gone: integration TestFSRand/imagekit/faults,
+// seed 8380648126784137973, op 619, move c/b/b -> a/d/d.)
+func TestMoveEmptyFolderRenamedBack(t *testing.T) {
+	ctx := context.Background()
+	srv, b := start(t, iktest.Options{}, imagekit.Config{})
+	src, dst := srv.AddFolder("", "s"), srv.AddFolder("", "d")
+	folder := srv.AddFolder(src, "a") // empty
+	srv.AddFile(srv.AddFolder(dst, "a"), "h.txt", []byte("H"))
+	listAll(t, b, "")
+	before := srv.Tree()
+	if err := b.Move(ctx, folder, dst, "c"); !errors.Is(err, remote.ErrNotSupported) {
+		t.Fatalf("move of an empty folder: %v, want ErrNotSupported", err)
+	}
+	samePaths(t, before, srv.Tree())
+	if got := listAll(t, b, src); len(got) != 1 || got[0].Name != "a" {
+		t.Errorf("the source folder lists %v, want a", got)
+	}
+}
+
+// samePaths fails t for each path of before not in after, and of after
+// not in before.
+func samePaths[V any](t *testing.T, before, after map[string]V) {
+	t.Helper()
 	for p := range before {
 		if _, ok := after[p]; !ok {
 			t.Errorf("%s is gone", p)

@@ -290,7 +290,13 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 			if err := b.renameFile(ctx, w, name); err != nil {
 				return swapped(w.FilePath, dest, name, err)
 			}
+			old := w
 			w.FilePath, w.Name = src+"/"+name, name
+			if err := b.moveFile(ctx, w, dest); err != nil {
+				return renamedBack(w.FilePath, old.Name, err, b.renameFile(ctx, w, old.Name))
+			}
+			w.FilePath = dest + "/" + w.Name
+			return nil
 		}
 	}
 	if err := b.moveFile(ctx, w, dest); err != nil {
@@ -339,13 +345,31 @@ func (b *Backend) moveFolderAs(ctx context.Context, id, p, dest, name string) er
 			if err := b.renameFolder(ctx, id, p, name); err != nil {
 				return swapped(p, dest, name, err)
 			}
-			p, old = dir+"/"+name, name
+			renamed := dir + "/" + name
+			if err := b.moveFolder(ctx, renamed, dest); err != nil {
+				// An empty folder, say, which the job does not move.
+				return renamedBack(renamed, old, err, b.renameFolder(ctx, id, renamed, old))
+			}
+			return nil
 		}
 	}
 	if err := b.moveFolder(ctx, p, dest); err != nil {
 		return err
 	}
 	return b.renameFolder(ctx, id, dest+"/"+old, name)
+}
+
+// renamedBack is the error of a move that renamed the item at p in its
+// folder first (the destination holds its old name), then failed with
+// err: undo is the error of the rename back to old. Undone, the move is
+// err, nothing changed (an EXDEV stays true: mv copies the item from
+// where it was); else the item is left renamed, which no errno the
+// caller would act on can say: remote.ErrAmbiguous, naming both names.
+func renamedBack(p, old string, err, undo error) error {
+	if undo == nil {
+		return err
+	}
+	return fmt.Errorf("imagekit: moving %s: %w: renamed in its folder first, the move then failed (%v), and renaming it back to %s failed too (%v)", p, remote.ErrAmbiguous, err, old, undo)
 }
 
 // Remove deletes items for good (ImageKit has no trash): files by bulk
