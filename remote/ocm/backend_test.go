@@ -589,3 +589,24 @@ func TestFilterIgnored(t *testing.T) {
 		}
 	}
 }
+
+// TestMoveFailedRenamedBack: a move under a new name where the
+// destination holds the old name renames the item first, in its folder;
+// when the move then fails (after every attempt), the rename is undone:
+// the move's error, nothing changed.
+func TestMoveFailedRenamedBack(t *testing.T) {
+	srv, b := quirked(t)
+	src, dest := srv.AddFolder("", "Src"), srv.AddFolder("", "Dest")
+	id := srv.AddFile(src, "a.txt", []byte("a"))
+	srv.AddFile(dest, "a.txt", []byte("other"))
+	before := active(srv)
+	for range 20 {
+		srv.FailNext(ocmtest.EndpointMoveFile)
+	}
+	if err := b.Move(context.Background(), id, dest, "b.txt"); err == nil {
+		t.Fatal("a move answered 500 every time: no error")
+	}
+	if got := active(srv); !slices.Equal(got, before) {
+		t.Errorf("the library holds %v, want %v", got, before)
+	}
+}

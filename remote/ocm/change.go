@@ -157,8 +157,8 @@ func tempName(name, why string) string {
 // own), on the server (doc.go, Moves): the destination looked at first,
 // the item after; a rename before the move when the destination holds
 // the old name (through a temporary name when the source holds the new
-// one), else after. A folder is never moved into itself or
-// below (remote.ErrInvalid).
+// one; undone if the move then fails), else after. A folder is never
+// moved into itself or below (remote.ErrInvalid).
 func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 	w, err := b.itemOf(ctx, id)
 	if err != nil {
@@ -182,6 +182,7 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 	} else if ok {
 		return fmt.Errorf("ocm: moving %q to %s as %q: %w: %s %q holds the name", w.Name, dest, name, remote.ErrExists, h.Type, h.Name)
 	}
+	renamedFrom := "" // the name it had, when renamed before the move
 	if !strings.EqualFold(name, w.Name) {
 		// The move is sent under the old name: taken in the destination,
 		// in any case (which the exact look-up cannot see: a listing of
@@ -201,11 +202,16 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 			if err != nil {
 				return err
 			}
+			renamedFrom = w.Name
 			w.Name = first
 		}
 	}
 	src := w.ParentID
 	now, err := b.moveTo(ctx, w, dest)
+	if err != nil && renamedFrom != "" {
+		// Nothing moved: the rename made for it goes too.
+		return b.undone(err, w.ID, w.Name, func() error { return b.nameBack(ctx, w, renamedFrom) })
+	}
 	if err != nil {
 		return err
 	}
