@@ -727,10 +727,26 @@ func TestMoveNameSwap(t *testing.T) {
 	srv.AddFile(srv.AddFolder(src, "c"), "g.txt", []byte("G"))
 	srv.AddFile(srv.AddFolder(dst, "a"), "h.txt", []byte("H"))
 	listAll(t, b, "")
-	before := srv.Tree()
-	if err := b.Move(ctx, file, dst, "c.txt"); !errors.Is(err, remote.ErrNotSupported) {
-		t.Errorf("file: %v, want ErrNotSupported", err)
+	// A file goes through a name of its own: the swap is no clash.
+	if err := b.Move(ctx, file, dst, "c.txt"); err != nil {
+		t.Fatalf("file: %v", err)
 	}
+	for path, want := range map[string]string{"/s/c.txt": "C", "/d/a.txt": "D", "/d/c.txt": "A"} {
+		it, ok := srv.ByPath(path)
+		if !ok {
+			t.Fatalf("no %s after the move: %v", path, srv.Tree())
+		}
+		if got, _ := srv.Content(it.ID, ""); string(got) != want {
+			t.Errorf("%s holds %q, want %q", path, got, want)
+		}
+	}
+	if it, _ := srv.ByPath("/d/c.txt"); it.ID != file {
+		t.Errorf("the moved file is %s, want %s: its id kept", it.ID, file)
+	}
+	if _, ok := srv.ByPath("/s/a.txt"); ok {
+		t.Errorf("s/a.txt is still there")
+	}
+	before := srv.Tree()
 	if err := b.Move(ctx, folder, dst, "c"); !errors.Is(err, remote.ErrNotSupported) {
 		t.Errorf("folder: %v, want ErrNotSupported", err)
 	}

@@ -60,12 +60,16 @@
 //     for a guarantee (nor make the race likelier: rename onto a name by
 //     removing the target first, as the README says). A folder moves by
 //     the moveFolder job; the service moves no empty folder
-//     (NO_FILES_FOLDER): remote.ErrNotSupported, and mv copies. A move
-//     under a new name is a move and a rename, the rename first where
-//     the destination holds the old name; where the source folder holds
-//     the new name too, no order works without a third name (a crash
-//     between would leave the item under it): remote.ErrNotSupported,
-//     with nothing changed (swapped).
+//     (NO_FILES_FOLDER): remote.ErrNotSupported, and mv copies. A file
+//     moved under a new name goes through a third name of its own
+//     (NAME.ghlfs-move-XXXXXXXX): renamed to it, moved, renamed to the
+//     new name, so that no name of the destination (its old one, or one
+//     a new upload there takes as the move goes) ever meets it there; a
+//     crash between leaves the file under that name, id and versions
+//     kept. A folder under a new name is a move and a rename, the rename
+//     first where the destination holds the old name; where the source
+//     holds the new name too, remote.ErrNotSupported, with nothing
+//     changed (swapped).
 //   - Jobs (moveFolder, renameFolder) are polled at GET
 //     /v1/bulkJobs/{jobId} until Completed, from 250ms to 5s apart on the
 //     backend's clock, Config.JobTimeout in all (then ErrAmbiguous). They

@@ -3,6 +3,8 @@ package imagekit
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -251,10 +253,11 @@ func (b *Backend) doChecked(ctx context.Context, call remote.Call, w wireItem, d
 // holds into that file's history (doc move-file.md): the destination is
 // looked at first, and a name taken there is remote.ErrExists. That
 // check is no lock: another client may take the name between it and the
-// move (doc.go). A new name is given by a rename, before the move when
-// the destination holds the old name, else after; where the source
-// folder holds the new name too, neither order works without a third
-// name, and the move is remote.ErrNotSupported (swapped), with nothing
+// move (doc.go). A file under a new name goes through a name of its own
+// (tempName): renamed, moved, renamed. A folder's new name is given by a
+// rename, before the move when the destination holds the old name, else
+// after; where the source holds the new name too, neither order works,
+// and the move is remote.ErrNotSupported (swapped), with nothing
 // changed: mv copies it.
 func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 	dest, err := b.existingFolder(ctx, parentID)
@@ -282,22 +285,22 @@ func (b *Backend) Move(ctx context.Context, id, parentID, name string) error {
 		return fmt.Errorf("imagekit: moving %s to %s/%s: %w (the service would merge the two files' versions)", w.FilePath, dest, name, remote.ErrExists)
 	}
 	if name != w.Name {
-		_, oldTaken, err := b.lookupFile(ctx, dest, w.Name)
-		if err != nil {
+		// Under a name of its own on the way: the service moves a file
+		// under the name it has, and one of the destination's (its old
+		// one, or one a new upload there is taking as the move goes)
+		// would merge the two files' versions. A crash between the calls
+		// leaves it under that name, its id and versions kept.
+		tmp := tempName(w.Name)
+		if err := b.renameFile(ctx, w, tmp); err != nil {
 			return err
 		}
-		if oldTaken {
-			if err := b.renameFile(ctx, w, name); err != nil {
-				return swapped(w.FilePath, dest, name, err)
-			}
-			old := w
-			w.FilePath, w.Name = src+"/"+name, name
-			if err := b.moveFile(ctx, w, dest); err != nil {
-				return renamedBack(w.FilePath, old.Name, err, b.renameFile(ctx, w, old.Name))
-			}
-			w.FilePath = dest + "/" + w.Name
-			return nil
+		old := w
+		w.FilePath, w.Name = src+"/"+tmp, tmp
+		if err := b.moveFile(ctx, w, dest); err != nil {
+			return renamedBack(w.FilePath, old.Name, err, b.renameFile(ctx, w, old.Name))
 		}
+		w.FilePath = dest + "/" + tmp
+		return b.renameFile(ctx, w, name)
 	}
 	if err := b.moveFile(ctx, w, dest); err != nil {
 		return err
@@ -314,6 +317,19 @@ func swapped(p, dest, name string, err error) error {
 		return err
 	}
 	return fmt.Errorf("imagekit: moving %s to %s/%s: %w: the destination holds its name and its folder the new one, so neither a rename nor a move can come first (%v)", p, dest, name, remote.ErrNotSupported, err)
+}
+
+// tempName is a name of name's own for a file on its way to another
+// folder: the name, a dot and 8 random hex digits, within ImageKit's
+// rules.
+func tempName(name string) string {
+	var r [4]byte
+	rand.Read(r[:])
+	suffix := ".ghlfs-move-" + hex.EncodeToString(r[:])
+	if max := maxName - len(suffix); len(name) > max {
+		name = name[:max]
+	}
+	return name + suffix
 }
 
 // moveFile is POST /v1/files/move; a lost answer is looked into.
