@@ -53,7 +53,8 @@ func BenchmarkTable(b *testing.B) {
 			{"8", benchMemory},
 			{"10", benchHugeFolder},
 			{"11", benchWarmStart}, // and 12
-			{"13", benchPolls},     // and a row 8
+			{"12b", benchFirstWalk},
+			{"13", benchPolls}, // and a row 8
 			{"14", benchForeground},
 			{"15", benchDiskReRead},
 			{"16", benchReadSizes},
