@@ -67,7 +67,9 @@ type Options struct {
 	ListAll bool
 	// ListWait is how long after a pass over the library (ListAll) began
 	// a look-up of a folder not listed yet waits for it to end; after
-	// that, a look-up lists its folder on its own (default 1s).
+	// that, a look-up lists its folder on its own (default 1s), unless
+	// it is part of a walk of the tree, which waits for the pass
+	// (listing's awaitPass).
 	ListWait time.Duration
 	// FullSyncInterval is how often, with ListAll and PollInterval, a
 	// whole pass over the library runs (default 1h): the polls in between

@@ -278,9 +278,9 @@ func (f *Folders) Get(ctx context.Context, folderID string) (*State, error) {
 		f.revalidate(folderID)
 		return st, nil
 	}
-	// A pass over the whole library under way may be about to list this
-	// folder too: wait for it a little, then list the folder on its own.
-	if f.awaitPass(ctx) {
+	// A pass over the whole library under way will list this folder
+	// too: a walk, or a look-up while the pass is young, waits for it.
+	if f.awaitPass(ctx, folderID) {
 		if st, ok := f.fresh(folderID); ok {
 			return st, nil
 		}

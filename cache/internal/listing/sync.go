@@ -20,8 +20,11 @@ import (
 // background (fetchAll, two paged listings) as soon as it starts: every
 // call of it goes to the API client as a background call, which a call a
 // user waits on always overtakes. A look-up of a folder not listed yet
-// waits for that pass while the pass is young (Config.ListWait), and
-// otherwise lists its folder on its own.
+// waits for that pass while the pass is young (Config.ListWait), or when
+// it is part of a walk of the tree (awaitPass); otherwise it lists its
+// folder on its own. The pass stores what it found only as it ends: the
+// API pages the files of all folders in an order of its own (by time of
+// creation), so no folder is known whole before the last page.
 //
 // After that, with Config.PollInterval, each poll asks for the items
 // changed most recently (ListUpdated) and stops at the first one already
@@ -42,7 +45,15 @@ import (
 type libraryPass struct {
 	done  chan struct{} // closed when it ends
 	began time.Time
+	// own holds the folders look-ups listed on their own while it runs
+	// (guarded by Folders.mu).
+	own map[string]bool
 }
+
+// walkRun is how many folders in a row of one parent's listing, listed
+// on their own while a pass runs, make a look-up of the next one part of
+// a walk (awaitPass): one or two are a user's ls of neighbours.
+const walkRun = 2
 
 // maxRecent bounds the changes one poll applies item by item; more, and
 // a whole pass is cheaper than finding each one's folder.
@@ -60,34 +71,93 @@ func (f *Folders) wholeLibrary() bool {
 	return !f.allOff
 }
 
-// awaitPass waits for the pass over the library under way to end, if it
-// began less than listWait ago: a small library's pass ends within that
-// and saves every look-up its own listing (a first walk costs the pass's
-// pages and no more); a big library's does not, and a look-up lists its
-// folder on its own, without waiting (a walk of a big library while its
-// pass runs goes at the pace of listing folder by folder: a user's calls
-// go first, and the pass takes up when they stop). It reports whether a
-// pass ended.
-func (f *Folders) awaitPass(ctx context.Context) bool {
+// awaitPass waits for the pass over the library under way to end, and
+// reports whether one did, when a look-up of folderID (not listed yet)
+// had better be served by it than list the folder on its own:
+//
+//   - while the pass is young (it began less than listWait ago), for the
+//     rest of that time: a small library's pass ends within it, and
+//     saves every look-up its own listing (a first walk costs the
+//     pass's pages and no more);
+//   - for as long as it runs, when the look-up is part of a walk of the
+//     tree (find, du, ls -R, rsync, cp -r): the walkRun folders before
+//     folderID in its parent's listing were listed on their own during
+//     this pass. A walk goes through a folder's subfolders in the order
+//     of its listing, back to back, and would list every folder of the
+//     library on its own beside the pass, each listing overtaking the
+//     pass's pages: at least twice the pass's calls, and slower than the
+//     pass alone. Waiting, it ends as the pass does.
+//
+// Otherwise (a user's ls or stat of a folder here and there, as soon as
+// the mount is up or while a big library's pass runs for minutes) the
+// look-up lists its folder on its own, without waiting, and notes it for
+// the rule above. A pass stores nothing before its end (see the top of
+// this file), so what a look-up that waited finds is whole.
+func (f *Folders) awaitPass(ctx context.Context, folderID string) bool {
 	f.mu.Lock()
 	p := f.pass
 	f.mu.Unlock()
 	if p == nil {
 		return false
 	}
-	left := f.listWait - f.clock.Since(p.began)
-	if left <= 0 {
+	var timeout <-chan time.Time
+	switch left := f.listWait - f.clock.Since(p.began); {
+	case left > 0:
+		t := f.clock.NewTimer(left)
+		defer t.Stop()
+		timeout = t.Chan()
+	case f.walking(p, folderID):
+		f.log.Debug("a walk of the tree: waiting for the pass over the library", "folder", folderID)
+	default:
+		f.listsOwn(p, folderID)
 		return false
 	}
-	t := f.clock.NewTimer(left)
-	defer t.Stop()
 	select {
 	case <-p.done:
 		return true
-	case <-t.Chan():
+	case <-timeout:
+		f.listsOwn(p, folderID)
 	case <-ctx.Done():
 	}
 	return false
+}
+
+// listsOwn notes that a look-up lists folderID on its own during the
+// pass p.
+func (f *Folders) listsOwn(p *libraryPass, folderID string) {
+	f.mu.Lock()
+	p.own[folderID] = true
+	f.mu.Unlock()
+}
+
+// walking reports whether a look-up of folderID, during the pass p, is
+// part of a walk: the walkRun folders before it in its parent's stored
+// listing were listed on their own during p (awaitPass).
+func (f *Folders) walking(p *libraryPass, folderID string) bool {
+	var before []string // the folders before folderID in its parent's listing, nearest last
+	f.each(func(_ string, st *State) bool {
+		i := slices.IndexFunc(st.entries, func(e Entry) bool { return e.IsDir && e.ID == folderID })
+		if i < 0 {
+			return true
+		}
+		for _, e := range st.entries[:i] {
+			if e.IsDir {
+				before = append(before, e.ID)
+			}
+		}
+		return false
+	})
+	if len(before) < walkRun {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range before[len(before)-walkRun:] {
+		if !p.own[id] {
+			return false
+		}
+	}
+	return true
 }
 
 // revalidate lists a stale folder again in the background, unless a pass
@@ -223,7 +293,7 @@ func (f *Folders) passOverLibrary(ctx context.Context) error {
 		return nil
 	}
 	f.mu.Lock()
-	p := &libraryPass{done: make(chan struct{}), began: f.clock.Now()}
+	p := &libraryPass{done: make(chan struct{}), began: f.clock.Now(), own: make(map[string]bool)}
 	f.pass = p
 	f.mu.Unlock()
 	defer func() {
