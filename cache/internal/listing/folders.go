@@ -285,6 +285,9 @@ func (f *Folders) Get(ctx context.Context, folderID string) (*State, error) {
 			return st, nil
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // given up while waiting (EINTR): no listing of its own
+	}
 	return f.loadShared(ctx, folderID)
 }
 

@@ -3,6 +3,7 @@ package listing
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -102,6 +103,13 @@ func TestWalkDuringPassWaitsForIt(t *testing.T) {
 		if got := e.names(t, id); id != "" && !slices.Equal(got, want) {
 			t.Fatalf("a folder listed on its own shows %q, want %q", got, want)
 		}
+	}
+
+	// A look-up whose caller gave up (an interrupted ls) lists nothing.
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.Get(gone, folders[5]); !errors.Is(err, context.Canceled) {
+		t.Errorf("a look-up given up: %v, want context.Canceled", err)
 	}
 
 	// d2 follows d0 and d1: a walk. It waits for the pass, which has
