@@ -98,6 +98,10 @@ func (s *Spool) RemoveData(id string) error {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// Extend is the checksum (Checksum) of bytes whose first part had sum,
+// followed by p.
+func Extend(sum uint32, p []byte) uint32 { return crc32.Update(sum, castagnoli, p) }
+
 // Checksum is the CRC-32C of the first size bytes of f.
 func Checksum(f *os.File, size int64) (uint32, error) {
 	h := crc32.New(castagnoli)
