@@ -31,7 +31,7 @@ func queueAndKill(tb testing.TB, srv *ghltest.Server, n int) mountOpt {
 		}
 		for _, id := range ids {
 			var rec struct{ State string }
-			if json.Unmarshal(readFile(tb, filepath.Join(hold.cacheDir, "spool", id+".json")), &rec) != nil || rec.State != "complete" {
+			if json.Unmarshal(spoolRecord(tb, hold.cacheDir, id), &rec) != nil || rec.State != "complete" {
 				return false
 			}
 		}

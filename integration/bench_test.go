@@ -49,6 +49,7 @@ func BenchmarkTable(b *testing.B) {
 			{"7", benchCopyMany},
 			{"7i", benchIKCopyMany},
 			{"7o", benchOCMCopyMany},
+			{"7b", benchCopyManyLoopback},
 			{"9", benchRsyncWriteBack},
 			{"8", benchMemory},
 			{"10", benchHugeFolder},
@@ -60,6 +61,7 @@ func BenchmarkTable(b *testing.B) {
 			{"16", benchReadSizes},
 			{"17", benchXattrLs},
 			{"18", benchResume},
+			{"19", benchTarSmall},
 		} {
 			if want(r.n) {
 				rows = append(rows, r.run(b)...)

@@ -1502,10 +1502,7 @@ func (r *fsrand) spooledBytes(byID map[string]libItem) (map[string]node, map[str
 			RemoteID string   `json:"remoteId"`
 			Replaces []string `json:"replaces"`
 		}
-		b, err := os.ReadFile(filepath.Join(dir, id+".json"))
-		if err == nil {
-			err = json.Unmarshal(b, &rec)
-		}
+		err := json.Unmarshal(spoolRecord(r.t, r.m.cacheDir, id), &rec)
 		if err != nil {
 			r.failf("spool record %s: %v", id, err)
 		}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -91,14 +94,57 @@ func spoolFiles(t testing.TB, cacheDir string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One record (id.json) per file with work left; its bytes are id.data.
+	// One record per file with work left: its file, id.json, or a note on
+	// its bytes, id.data, or both (spoolRecord reads the newer).
 	var out []string
+	seen := map[string]bool{}
 	for _, e := range entries {
-		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && !strings.HasPrefix(id, ".") {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			if id, ok = strings.CutSuffix(e.Name(), ".data"); ok {
+				ok = spoolNote(filepath.Join(cacheDir, "spool", e.Name())) != nil
+			}
+		}
+		if ok && !strings.HasPrefix(id, ".") && !seen[id] {
+			seen[id] = true
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// spoolNote is the record noted on the bytes at path (ghlfs's
+// cache/internal/spool.NoteOn), nil if none.
+func spoolNote(path string) []byte {
+	buf := make([]byte, 1<<16)
+	n, err := unix.Lgetxattr(path, "user.ghlfs.record", buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+// spoolRecord is the record id of the spool of cacheDir as ghlfs would
+// read it at its next start: of its file and the note on its bytes, the
+// one written last (the higher seq).
+func spoolRecord(t testing.TB, cacheDir, id string) []byte {
+	t.Helper()
+	dir := filepath.Join(cacheDir, "spool")
+	b, err := os.ReadFile(filepath.Join(dir, id+".json"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if note := spoolNote(filepath.Join(dir, id+".data")); note != nil {
+		var a, n struct{ Seq uint64 }
+		json.Unmarshal(b, &a)
+		if json.Unmarshal(note, &n) == nil && (b == nil || n.Seq > a.Seq) {
+			b = note
+		}
+	}
+	if b == nil {
+		t.Fatalf("no record %s in the spool", id)
+	}
+	return b
 }
 
 func startCmd(t testing.TB, name string, args ...string) *exec.Cmd {

@@ -29,6 +29,12 @@ type Bytes struct {
 	// Each open file reads the file it had (the front's Handle.data);
 	// these close with the last of them (CloseKept).
 	kept []*os.File
+	// summed is how many bytes from the start sum is the checksum of
+	// (spool.Checksum), kept up as writes append: a file written from
+	// start to end is not read back at its close (Checksum). -1 when
+	// unknown: a write elsewhere, a copy into the file.
+	summed int64
+	sum    uint32
 }
 
 // Set makes f the bytes, size long and last written at touched.
@@ -36,6 +42,10 @@ func (b *Bytes) Set(f *os.File, size int64, touched time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.data, b.size, b.touched = f, size, touched
+	b.summed, b.sum = -1, 0
+	if size == 0 {
+		b.summed = 0
+	}
 }
 
 // File is the spool file an open file of the record reads from now on
@@ -61,6 +71,7 @@ func (b *Bytes) SetSize(size int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.size = size
+	b.summed = -1 // written past WriteAt
 }
 
 // Touched is the time of the last write.
@@ -75,6 +86,13 @@ func (b *Bytes) WriteAt(p []byte, off int64, now time.Time) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n, err := b.data.WriteAt(p, off)
+	switch {
+	case b.summed == off && off == b.size:
+		b.sum = spool.Extend(b.sum, p[:n])
+		b.summed += int64(n)
+	case b.summed >= 0 && off < b.summed:
+		b.summed = -1 // changed bytes already summed
+	}
 	b.size = max(b.size, off+int64(n))
 	b.touched = now
 	if err != nil {
@@ -89,7 +107,14 @@ func (b *Bytes) Truncate(size int64, now time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.data.Truncate(size); err != nil {
+		b.summed = -1
 		return fmt.Errorf("spool: %w", err)
+	}
+	if size < b.summed || (size > b.size && b.summed >= 0) {
+		b.summed = -1 // cut into the summed bytes, or zeros added past them
+	}
+	if size == 0 {
+		b.summed, b.sum = 0, 0
 	}
 	b.size, b.touched = size, now
 	return nil
@@ -205,10 +230,14 @@ func (b *Bytes) Is(path string) bool {
 func (b *Bytes) Checksum() (int64, uint32, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.summed == b.size {
+		return b.size, b.sum, nil
+	}
 	sum, err := spool.Checksum(b.data, b.size)
 	if err != nil {
 		return 0, 0, fmt.Errorf("spool: %w", err)
 	}
+	b.summed, b.sum = b.size, sum
 	return b.size, sum, nil
 }
 

@@ -18,8 +18,11 @@ import (
 //	           failed: never uploaded on its own. On restart the bytes go
 //	           to recovered/ and the copy in the API stays as it was.
 //	complete   its last writer closed it (or fsynced it) without an error;
-//	           uploaded once quiet for the write-back delay. On restart:
-//	           uploaded.
+//	           uploaded once quiet for the write-back delay. Noted at the
+//	           close, not durably (Note); the worker makes the bytes
+//	           durable before it sends them. On restart: uploaded if the
+//	           bytes are still those the checksum taken at the close
+//	           names, else set aside (a power cut took some back).
 //	uploading  the upload may have been sent. On restart it is looked for
 //	           first (uploaded if found, else complete again). Where the
 //	           service keeps versions under one id (not
@@ -86,8 +89,11 @@ type Facts struct {
 
 	File  spool.RecordFile // as saved, once saved
 	Saved bool             // File is on disk
-	State string           // File.State, or filling or idle
-	Bytes Bytes            // the bytes and their open files
+	// Durable is set while the file on disk was written durably, and the
+	// bytes synced since the last Note (MakeDurable).
+	Durable bool
+	State   string // File.State, or filling or idle
+	Bytes   Bytes  // the bytes and their open files
 	// Acting is set while a worker's call to the API is under way.
 	Acting   bool
 	FillErr  error     // why filling failed
@@ -184,6 +190,14 @@ func (f *Facts) UploadDue() bool {
 		return f.Bytes.Has() && !f.Aside
 	}
 	return false
+}
+
+// Fresh reports whether nothing of the record has reached the API: a new
+// file, being written or waiting for its upload, that owns no copy and
+// supersedes none.
+func (f *Facts) Fresh() bool {
+	return (f.State == Writing || f.State == Complete) && f.File.RemoteID == "" &&
+		len(f.File.Replaces) == 0 && len(f.File.Supersedes) == 0 && f.File.Attempt == nil && f.File.RemoteParentID == nil
 }
 
 // ModTime is the time the user set, else the time of the last write.

@@ -30,12 +30,72 @@ func (f *Facts) Save() error {
 		return nil // out of the queue: its file must not come back
 	}
 	f.File.State = f.State
-	if err := f.sp.Save(f.id, &f.File, !f.Saved); err != nil {
+	f.File.Seq++
+	if err := f.sp.Save(f.id, &f.File, !f.Durable); err != nil {
 		return err
 	}
-	f.Saved = true
+	f.Saved, f.Durable = true, true
 	return nil
 }
+
+// Note writes the record's file atomically but not durably, on its bytes
+// where it can (spool.NoteOn):
+// for a user's create, close and times, which the worker makes durable
+// (MakeDurable) before it acts on them in the API.
+func (f *Facts) Note() error {
+	if f.Gone {
+		return nil
+	}
+	f.File.State = f.State
+	f.File.Seq++
+	if err := f.sp.NoteOn(f.id, f.Bytes.File(), &f.File); err != nil {
+		return err
+	}
+	f.Saved, f.Durable = true, false
+	return nil
+}
+
+// MakeDurable makes the record's bytes and file durable, if a Note left
+// them otherwise: before the record is acted on in the API (an upload of
+// bytes a power cut could still take back would publish what the disk
+// does not hold), and at fsync.
+func (f *Facts) MakeDurable() error {
+	if !f.Saved || f.Durable {
+		return nil
+	}
+	if err := f.Bytes.Sync(); err != nil {
+		return err
+	}
+	return f.Save()
+}
+
+// SyncBytes makes the record's bytes durable if a Note left them
+// otherwise, and leaves its file to the Save that follows (an upload's,
+// which MakeDurable would make twice).
+func (f *Facts) SyncBytes() error {
+	if !f.Saved || f.Durable {
+		return nil
+	}
+	return f.Bytes.Sync()
+}
+
+// mark moves the record to state and notes it (Note); on failure the
+// state in memory is what it was.
+func (f *Facts) mark(state string) error {
+	f.log.Debug("record", "name", f.File.Name, "key", f.key, "from", f.State, "to", state)
+	old := f.State
+	f.State = state
+	if err := f.Note(); err != nil {
+		f.State = old
+		f.File.State = old
+		return err
+	}
+	return nil
+}
+
+// Begin moves a new record to writing, noted (Note): a crash before the
+// file's close sets its bytes aside, whether or not the note survived.
+func (f *Facts) Begin() error { return f.mark(Writing) }
 
 // Set moves the record to state and saves it; on failure the state in
 // memory is what it was.
@@ -125,7 +185,7 @@ func (f *Facts) Complete(due time.Time) error {
 	}
 	f.File.Size, f.File.Sum = size, sum
 	f.File.Due = due
-	if err := f.Set(Complete); err != nil {
+	if err := f.mark(Complete); err != nil {
 		return err
 	}
 	CrashPoint("complete", f.File.Name)

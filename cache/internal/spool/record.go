@@ -14,6 +14,10 @@ const Format = 2
 // that this one can no longer read.
 type RecordFile struct {
 	Format int `json:"format"`
+	// Seq counts the record's writes (Spool.Save, Note, NoteOn): of the
+	// file and a note on the bytes, the one with the higher is the
+	// record as last written.
+	Seq uint64 `json:"seq,omitempty"`
 	// Location and API name the library the record belongs to: it is
 	// never sent anywhere else.
 	Location string `json:"location"`

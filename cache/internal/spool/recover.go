@@ -3,6 +3,7 @@ package spool
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,10 +60,15 @@ func (s *Spool) Recover(dir string, lib Library) ([]*Found, error) {
 		switch {
 		case strings.HasPrefix(name, "."), strings.HasSuffix(name, ".tmp"):
 			os.Remove(filepath.Join(s.dir, name)) // a record half written
-		case strings.HasSuffix(name, ".json"):
-			id := strings.TrimSuffix(name, ".json")
-			jsons[id] = true
+		case strings.HasSuffix(name, ".json"), strings.HasSuffix(name, ".data"):
+			id := strings.TrimSuffix(strings.TrimSuffix(name, ".json"), ".data")
+			if jsons[id] {
+				continue // its other file was read first
+			}
 			r, ferr := s.load(id)
+			if r != nil || ferr != nil {
+				jsons[id] = true
+			}
 			switch {
 			case ferr != nil && strings.Contains(ferr.Error(), "newer than"):
 				return nil, fmt.Errorf("spool: %s: %w", filepath.Join(s.dir, name), ferr)
@@ -152,16 +158,29 @@ func claim(dir string, want Owner) error {
 	return nil
 }
 
-// load reads a record's file, and opens its bytes; nil if it was set
-// aside.
+// load reads a record's file, or the note on its bytes (NoteOn),
+// whichever was written last, and opens its bytes; nil if it was set
+// aside, or if there is neither.
 func (s *Spool) load(id string) (*Found, error) {
 	b, err := os.ReadFile(s.jsonPath(id))
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	var rf RecordFile
-	if err := json.Unmarshal(b, &rf); err != nil {
-		return nil, err
+	if err == nil {
+		if err := json.Unmarshal(b, &rf); err != nil {
+			return nil, err
+		}
+	}
+	// A note that cannot be read is no record: the file, if any, is.
+	if note, nerr := readNote(s.DataPath(id)); nerr == nil && note != nil {
+		var nf RecordFile
+		if json.Unmarshal(note, &nf) == nil && (b == nil || nf.Seq > rf.Seq) {
+			b, rf = note, nf
+		}
+	}
+	if b == nil {
+		return nil, nil // bytes no record holds
 	}
 	r := &Found{ID: id, File: rf}
 	if rf.Format > Format {

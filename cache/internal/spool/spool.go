@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/google/renameio/v2"
 	"github.com/jonboulle/clockwork"
@@ -44,8 +45,8 @@ func (s *Spool) jsonPath(id string) string { return filepath.Join(s.dir, id+".js
 func (s *Spool) DataPath(id string) string { return filepath.Join(s.dir, id+".data") }
 
 // Save writes the file of the record id, atomically and durably; first
-// says it is not on disk yet (the directory is synced too, so that the new
-// name survives a power cut).
+// says its name may not be durable yet (the directory is synced too, so
+// that the name survives a power cut).
 func (s *Spool) Save(id string, rf *RecordFile, first bool) error {
 	b, err := json.Marshal(rf)
 	if err != nil {
@@ -62,12 +63,65 @@ func (s *Spool) Save(id string, rf *RecordFile, first bool) error {
 	return nil
 }
 
+// Note writes the file of the record id atomically but not durably: it
+// outlives the process (a kill -9 finds it whole) but a power cut may
+// find the one before it, or none; the next Save makes it durable. It is
+// for the changes a user's calls make (a create, a close): a local
+// filesystem makes those durable at fsync, not at close, and so does the
+// queue, before it acts on the record in the API (a Save, with the bytes
+// synced first). What a power cut leaves is checked at the next start:
+// bytes are uploaded only if they are exactly those the record's
+// checksum was taken of.
+func (s *Spool) Note(id string, rf *RecordFile) error {
+	b, err := json.Marshal(rf)
+	if err != nil {
+		return err
+	}
+	// A name Recover passes over (a leading dot), and one per record: its
+	// files are written by one caller at a time.
+	tmp := filepath.Join(s.dir, "."+id+".json")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.jsonPath(id))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("spool: %w", err)
+	}
+	return nil
+}
+
+// NoteOn notes the file of the record id as Note does, on its bytes,
+// open as data, where it can (an extended attribute of id.data: one call,
+// no name made in the spool's directory), else as Note. The note with the
+// highest Seq, in either place, is the record's (Recover).
+func (s *Spool) NoteOn(id string, data *os.File, rf *RecordFile) error {
+	if data != nil {
+		b, err := json.Marshal(rf)
+		if err != nil {
+			return err
+		}
+		if setNote(data, b) == nil {
+			return nil
+		}
+	}
+	return s.Note(id, rf)
+}
+
 // Delete deletes the file of the record id (of the file name): nothing is
 // pending any more.
 func (s *Spool) Delete(id, name string) {
 	if err := os.Remove(s.jsonPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("spool: could not delete a record", "name", name, "err", err)
 	}
+	dropNote(s.DataPath(id)) // bytes kept for open files are no record
 	fsync.Dir(s.dir)
 }
 
@@ -97,6 +151,10 @@ func (s *Spool) RemoveData(id string) error {
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Extend is the checksum (Checksum) of bytes whose first part had sum,
+// followed by p.
+func Extend(sum uint32, p []byte) uint32 { return crc32.Update(sum, castagnoli, p) }
 
 // Checksum is the CRC-32C of the first size bytes of f.
 func Checksum(f *os.File, size int64) (uint32, error) {

@@ -90,3 +90,75 @@ func TestRecoverRefusesAnotherLibrary(t *testing.T) {
 		t.Fatal("the cache dir was claimed")
 	}
 }
+
+// A record only noted on its bytes (NoteOn) is found at the next start,
+// and of a note and a file, the one written last (the higher Seq) is the
+// record; bytes whose note was dropped (Delete) are no record.
+func TestRecoverTakesTheLatestNote(t *testing.T) {
+	s, dir, _ := newSpool(t)
+	if err := os.MkdirAll(filepath.Join(dir, "spool"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	open := func(id string) *os.File {
+		f, err := s.CreateData(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("bytes of " + id)
+		return f
+	}
+	record := func(state string, seq uint64) *RecordFile {
+		rf := RecordFile{Format: Format, Location: "loc1", API: "https://api.example", Key: "k", Name: "a.txt", State: state, Seq: seq}
+		return &rf
+	}
+	// Noted only.
+	a := open("a")
+	if err := s.NoteOn("a", a, record("complete", 1)); err != nil {
+		t.Fatal(err)
+	}
+	// Saved, then noted: the note is newer.
+	b := open("b")
+	if err := s.Save("b", record("uploaded", 1), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoteOn("b", b, record("writing", 2)); err != nil {
+		t.Fatal(err)
+	}
+	// Noted, then saved: the file is newer.
+	c := open("c")
+	if err := s.NoteOn("c", c, record("complete", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save("c", record("uploading", 2), true); err != nil {
+		t.Fatal(err)
+	}
+	// Noted, then done: nothing.
+	d := open("d")
+	if err := s.NoteOn("d", d, record("complete", 1)); err != nil {
+		t.Fatal(err)
+	}
+	s.Delete("d", "a.txt")
+	for _, f := range []*os.File{a, b, c, d} {
+		f.Close()
+	}
+	found, err := s.Recover(dir, Library{Location: "loc1", API: "https://api.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range found {
+		got[r.ID] = r.File.State
+		if r.Data == nil || r.Size != int64(len("bytes of "+r.ID)) {
+			t.Errorf("record %s found without its bytes", r.ID)
+		} else {
+			r.Data.Close()
+		}
+	}
+	want := map[string]string{"a": "complete", "b": "writing", "c": "uploading"}
+	if len(got) != len(want) || got["a"] != want["a"] || got["b"] != want["b"] || got["c"] != want["c"] {
+		t.Fatalf("found %v, want %v", got, want)
+	}
+	if _, err := os.Stat(s.DataPath("d")); !os.IsNotExist(err) {
+		t.Errorf("the bytes of a record done are still in the spool: %v", err)
+	}
+}

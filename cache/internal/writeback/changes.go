@@ -35,7 +35,7 @@ func (q *Queue) Create(parentID, name string) (*Record, error) {
 	r.s.Bytes.Set(f, 0, now)
 	r.s.Bytes.Join(true)
 	r.s.File = spool.RecordFile{Format: spool.Format, Location: q.location, API: q.api, Key: r.key, ParentID: parentID, Name: name, Content: 1, Created: now}
-	if err := r.s.Set(pending.Writing); err != nil {
+	if err := r.s.Begin(); err != nil {
 		f.Close()
 		q.spool.RemoveData(r.id)
 		return nil, err
@@ -594,7 +594,14 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	if retry {
 		r.s.File.Due = q.clock.Now().Add(q.delay)
 	}
-	if err := r.s.Save(); err != nil {
+	// A new file the API knows nothing of yet, renamed onto a free name
+	// (rsync's temporary files, an editor's): noted, as its close is; a
+	// power cut may lose the rename, as a local disk may.
+	save := r.s.Save
+	if replace == nil && !held && !moving && r.s.Fresh() {
+		save = r.s.Note
+	}
+	if err := save(); err != nil {
 		r.s.File, r.s.State = prev, prevState
 		r.s.Copied = false
 		return fail(err)
@@ -771,8 +778,13 @@ func (r *Record) SetModTime(t time.Time) error {
 			return err
 		}
 	}
-	if r.s.Saved {
-		return r.s.Save()
+	switch {
+	case !r.s.Saved:
+	case r.s.State == pending.Writing && r.s.Bytes.Writers() > 0:
+		// Noted at its close, with the rest: a crash before sets the bytes
+		// aside, whatever their time.
+	default:
+		return r.s.Note() // durable before the worker acts on it, as a close is
 	}
 	return nil
 }

@@ -109,7 +109,7 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	}
 	name, removed, remoteID := r.s.File.Name, r.s.State == pending.Removed, r.s.File.RemoteID
 	r.away()
-	op := func() (context.Context, context.CancelFunc) { return q.opContext(0) }
+	op := func() (context.Context, context.CancelFunc) { return q.opContext(r, 0) }
 	c := q.loc.ConfirmAll(op, name, claims, func(id string) bool { return removed || id != remoteID })
 	alive := r.back()
 	defer r.mu.Unlock()

@@ -366,6 +366,11 @@ func (q *Queue) Close() {
 		// An fsync still waiting gets an answer.
 		r.s.Waiters.Notify(fmt.Errorf("%w: ghlfs is stopping; the upload is done at the next mount", entry.ErrUnavailable))
 		r.stopTimerLocked()
+		// What is left for the next start outlives the machine too, as
+		// after an fsync: the unmount is the user's last word.
+		if err := r.s.MakeDurable(); err != nil {
+			q.log.Warn("spool: could not write a file's bytes to the disk", "name", r.s.File.Name, "err", err)
+		}
 		r.s.Bytes.Close()
 		r.s.Bytes.CloseKept()
 		r.mu.Unlock()

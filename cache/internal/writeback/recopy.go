@@ -186,13 +186,13 @@ func (q *Queue) copyIn(r *Record) (bool, error) {
 	r.s.CopyErr = nil
 	r.away()
 
-	ctx, cancel := q.opContext(0)
+	ctx, cancel := q.opContext(r, 0)
 	size, err := q.loc.Download(ctx, src, data)
 	cancel()
 	var gone bool
 	var moved string
 	if errors.Is(err, entry.ErrNotFound) {
-		ctx, cancel := q.opContext(0)
+		ctx, cancel := q.opContext(r, 0)
 		gone, moved = q.loc.Gone(ctx, src, answered)
 		cancel()
 	}

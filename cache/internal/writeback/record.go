@@ -22,6 +22,10 @@ type Record struct {
 
 	s     *pending.Facts // guarded by mu: its file, state and bytes
 	timer clockwork.Timer
+	// urgent is set while a user waits on the worker's step (step): its
+	// calls to the API go ahead of background work. Written and read only
+	// by the worker processing the record (one at a time: index busy).
+	urgent bool
 	// left is closed when the record leaves the queue.
 	left chan struct{}
 }

@@ -64,7 +64,24 @@ func (q *Queue) process(r *Record) {
 // more to do at once.
 func (q *Queue) step(r *Record) (bool, error) {
 	r.mu.Lock()
-	switch r.s.Next(q.clock.Now(), q.isDraining(), q.caps) {
+	// A user waits on this step: an fsync, a new file for the name the
+	// record's copy holds, or the unmount.
+	r.urgent = r.s.Waiters.Len() > 0 || r.s.Hurry || q.isDraining()
+	next := r.s.Next(q.clock.Now(), q.isDraining(), q.caps)
+	durable := r.s.MakeDurable
+	switch next {
+	case pending.Recheck, pending.Wait, pending.Done:
+	case pending.Send:
+		durable = r.s.SyncBytes // the upload saves its attempt durably next
+		fallthrough
+	default:
+		// What the user's calls noted (a create, a close) is made durable,
+		// bytes first, before the API hears of it.
+		if err := durable(); err != nil {
+			return q.notDurable(r, err)
+		}
+	}
+	switch next {
 	case pending.Recheck:
 		// Its last writer closed it, but it could not be marked complete
 		// then (a full disk, say): again now.
@@ -102,6 +119,24 @@ func (q *Queue) step(r *Record) (bool, error) {
 	return false, nil
 }
 
+// notDurable ends a step that could not make the record durable (err).
+// Bytes still to be sent are then as bytes whose write failed (a full
+// disk, say): never published, they go to recovered/ with their note
+// (which says what they were). Anything else is tried again, as a
+// failed call is. Called with r.mu held; it lets go of it.
+func (q *Queue) notDurable(r *Record, err error) (bool, error) {
+	err = fmt.Errorf("%s: could not write its bytes to the disk: %w", r.s.File.Name, err)
+	if !r.s.UploadDue() {
+		r.mu.Unlock()
+		return false, err
+	}
+	r.s.Waiters.Notify(err)
+	q.setAside(r, err.Error())
+	r.dataLessLocked()
+	r.mu.Unlock()
+	return true, nil
+}
+
 // away lets go of the record for a call to the API: meanwhile it is being
 // acted on, and a rename over it waits (hold).
 func (r *Record) away() {
@@ -120,9 +155,17 @@ func (r *Record) back() bool {
 
 func (q *Queue) isDraining() bool { return q.ix.Draining() }
 
-// opContext bounds one call to the API made by a worker.
-func (q *Queue) opContext(extra time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(q.ctx, q.timeout+extra)
+// opContext bounds one call to the API made by a worker for r. It is a
+// background call (remote.Background: sent only when no call a user waits
+// on is waiting for the pacer) unless someone waits on this one (urgent):
+// a folder made in the middle of a copy of many files goes ahead of the
+// uploads of the files copied before it.
+func (q *Queue) opContext(r *Record, extra time.Duration) (context.Context, context.CancelFunc) {
+	ctx := q.ctx
+	if !r.urgent {
+		ctx = remote.Background(ctx)
+	}
+	return context.WithTimeout(ctx, q.timeout+extra)
 }
 
 // findAttempt looks for an upload whose answer was lost, before anything
@@ -136,7 +179,7 @@ func (q *Queue) findAttempt(r *Record) (bool, error) {
 	r.away()
 	exclude, rivals := q.lostLookup(exclude, a.ParentID)
 
-	ctx, cancel := q.opContext(0)
+	ctx, cancel := q.opContext(r, 0)
 	found, ok, err := q.rc.FindLanded(ctx, remote.Attempt{ParentID: a.ParentID, Name: a.Name, Size: a.Size, At: a.At, Exclude: exclude,
 		Rivals: rivals, Into: a.Into, BaseRev: a.BaseRev})
 	cancel()
@@ -193,8 +236,12 @@ func (q *Queue) upload(r *Record) (bool, error) {
 		a.Into, a.BaseRev = r.s.File.RemoteID, r.s.File.RemoteRev
 	}
 	r.s.File.Attempt = &a
+	durable := r.s.Durable
 	if err := r.s.Set(pending.Uploading); err != nil {
 		r.s.File.Attempt = nil
+		if !durable {
+			return q.notDurable(r, err) // only ever noted: as in step
+		}
 		r.mu.Unlock()
 		return false, err
 	}
@@ -211,7 +258,7 @@ func (q *Queue) upload(r *Record) (bool, error) {
 
 	// The deadline grows with the size: a slow link must still be able to
 	// send a large file (64 KiB/s on top of the usual deadline).
-	ctx, cancel := q.opContext(time.Duration(a.Size>>16) * time.Second)
+	ctx, cancel := q.opContext(r, time.Duration(a.Size>>16)*time.Second)
 	ctype := pending.UploadType(a.Name)
 	item, err := q.rc.Upload(ctx, remote.Upload{
 		ParentID: a.ParentID, Name: a.Name,
@@ -312,7 +359,7 @@ func (r *Record) landedLocked(item remote.Item, a spool.Attempt) {
 func (q *Queue) renameRemote(r *Record) (bool, error) {
 	id, name, parent := r.s.File.RemoteID, r.s.File.Name, r.s.File.ParentID
 	r.away()
-	ctx, cancel := q.opContext(0)
+	ctx, cancel := q.opContext(r, 0)
 	err := q.folders.Rename(ctx, parent, id, name)
 	cancel()
 	if errors.Is(err, entry.ErrNotFound) {
@@ -366,7 +413,7 @@ func (q *Queue) moveRemote(r *Record) (bool, error) {
 	}
 	e.ParentID = from
 	r.away()
-	ctx, cancel := q.opContext(0)
+	ctx, cancel := q.opContext(r, 0)
 	err := q.folders.Move(ctx, e, parent, name)
 	cancel()
 	if errors.Is(err, entry.ErrNotFound) {
@@ -429,9 +476,9 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 	}
 	from := r.s.RemoteParent()
 	r.away()
-	err := q.trash(name, from, away)
+	err := q.trash(r, name, from, away)
 	if err == nil {
-		err = q.trash(name, parent, ids)
+		err = q.trash(r, name, parent, ids)
 	}
 	alive := r.back()
 	defer r.mu.Unlock()
@@ -462,11 +509,11 @@ func (q *Queue) retire(r *Record, all bool) (bool, error) {
 }
 
 // trash removes ids from the library; ids already gone count as done.
-func (q *Queue) trash(name, parentID string, ids []string) error {
+func (q *Queue) trash(r *Record, name, parentID string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	ctx, cancel := q.opContext(0)
+	ctx, cancel := q.opContext(r, 0)
 	err := q.folders.RemoveGone(ctx, parentID, ids...)
 	cancel()
 	if err != nil {

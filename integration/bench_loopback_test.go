@@ -1,0 +1,151 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
+)
+
+// The rows of issue 22 that hold ghlfs's small-file writes against the
+// floor of any FUSE filesystem on this machine: go-fuse's own
+// example/loopback, which passes every call through to a local folder,
+// mounted beside ghlfs and given the same work in the same run.
+
+var (
+	loopbackOnce sync.Once
+	loopbackBin  string
+	loopbackErr  error
+)
+
+// loopbackMount mounts go-fuse's example/loopback over a new local folder
+// and returns its mountpoint; it is unmounted when b ends. The binary is
+// built once, from the module cache (the go-fuse ghlfs is built with).
+func loopbackMount(b *testing.B) string {
+	b.Helper()
+	loopbackOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ghlfs-loopback-")
+		if err != nil {
+			loopbackErr = err
+			return
+		}
+		loopbackBin = filepath.Join(dir, "loopback")
+		out, err := exec.Command("go", "build", "-o", loopbackBin, "github.com/hanwen/go-fuse/v2/example/loopback").CombinedOutput()
+		if err != nil {
+			loopbackErr = fmt.Errorf("building go-fuse's example/loopback: %v\n%s", err, out)
+		}
+	})
+	if loopbackErr != nil {
+		b.Fatal(loopbackErr)
+	}
+	mnt, orig := b.TempDir(), b.TempDir()
+	cmd := exec.Command(loopbackBin, mnt, orig) // without -q, for its "Mounted!"
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	// It prints "Mounted!" once the mount is up.
+	up := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Mounted!") {
+				up <- true
+				break
+			}
+		}
+		close(up)
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case ok := <-up:
+		if !ok {
+			cmd.Wait()
+			b.Fatal("loopback exited before it mounted")
+		}
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		b.Fatal("loopback did not mount within a minute")
+	}
+	b.Cleanup(func() {
+		exec.Command("fusermount3", "-u", mnt).Run()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return mnt
+}
+
+// tarOfSmallFiles makes a tar of n files of size bytes in folders
+// folders, and returns its path.
+func tarOfSmallFiles(b *testing.B, n, size, folders int) string {
+	src := b.TempDir()
+	for i := range n {
+		sub := filepath.Join(src, "photos", fmt.Sprintf("album%02d", i%folders))
+		os.MkdirAll(sub, 0o755)
+		writeFile(b, filepath.Join(sub, fmt.Sprintf("img%04d.txt", i)), randomBytes(size, uint64(i)))
+	}
+	tarball := filepath.Join(b.TempDir(), "small.tar")
+	sh(b, "tar", "-cf", tarball, "-C", src, "photos")
+	return tarball
+}
+
+// smallWriteMount is ghlfs as rows 19 and 7b run it: the published rate
+// limit, the default write-back delay.
+func smallWriteMount(b *testing.B) (*ghltest.Server, *mount) {
+	srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
+	m.awaitListed(b) // the pass over the library at mount, outside the measure
+	return srv, m
+}
+
+// (19): tar -x of 2,000 files of 500 bytes in 20 folders, until tar
+// returns, against the same into the loopback; then until every file is
+// in the library.
+func benchTarSmall(b *testing.B) []benchRow {
+	tarball := tarOfSmallFiles(b, 2000, 500, 20)
+	loop := loopbackMount(b)
+	local := b.TempDir()
+	localTime := timeN(1, func() { sh(b, "tar", "-xf", tarball, "-C", local) })
+	loopTime := timeN(1, func() { sh(b, "tar", "-xf", tarball, "-C", loop) })
+	srv, m := smallWriteMount(b)
+	resetStats(b, srv)
+	start := time.Now()
+	sh(b, "tar", "-xf", tarball, "-C", m.dir)
+	took := time.Since(start)
+	waitFor(b, "every file in the library", func() bool {
+		return getStats(b, srv).ByEndpoint[ghltest.EndpointUpload] >= 2000 && len(spoolFiles(b, m.cacheDir)) == 0
+	})
+	all := time.Since(start)
+	sh(b, "diff", "-r", filepath.Join(loop, "photos"), m.path("photos"))
+	r := loopTime.Seconds() / took.Seconds()
+	return []benchRow{
+		{"19", "tar -x of 2,000 files of 500 bytes in 20 folders, vs the same into go-fuse's loopback", fmt.Sprintf("%.2f (%s vs %s; a local folder %s)", r, took.Round(time.Millisecond), loopTime.Round(time.Millisecond), localTime.Round(time.Millisecond)), "≥ 0.80", r >= 0.8},
+		{"19", "… until every file is in the library (paced at 100 per 10 s)", all.Round(time.Millisecond).String(), "", false},
+	}
+}
+
+// (7b): cp -r of the 500 small files of row 7, until cp returns, against
+// the same into the loopback.
+func benchCopyManyLoopback(b *testing.B) []benchRow {
+	src := smallFiles(b)
+	loop := loopbackMount(b)
+	loopTime := timeN(1, func() { sh(b, "cp", "-r", src, filepath.Join(loop, "notes")) })
+	_, m := smallWriteMount(b)
+	took := timeN(1, func() { sh(b, "cp", "-r", src, m.path("notes")) })
+	sh(b, "diff", "-r", src, m.path("notes"))
+	r := loopTime.Seconds() / took.Seconds()
+	return []benchRow{
+		{"7b", "cp -r of 500 small files, until cp returns, vs the same into go-fuse's loopback", fmt.Sprintf("%.2f (%s vs %s)", r, took.Round(time.Millisecond), loopTime.Round(time.Millisecond)), "≥ 0.80", r >= 0.8},
+	}
+}
