@@ -19,6 +19,7 @@ import (
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // An agency's mount (a Company OAuth token, no --location): the root holds
@@ -51,7 +52,7 @@ func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheD
 	if companyID == "" {
 		return nil, nil, errors.New("the agency's token set names no company id; run ghlfs login again")
 	}
-	list := func() ([]ghl.InstalledLocation, error) {
+	list := func() ([]oauth.InstalledLocation, error) {
 		tok, err := tf.Token(ctx)
 		if err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // credentials are what a mount authenticates with: a Private Integration
@@ -20,10 +21,10 @@ type credentials struct {
 	source func() (string, error)
 
 	oauthFile string
-	set       ghl.TokenSet
-	app       ghl.OAuthApp
-	appID     string         // the Marketplace app's id (agency mode)
-	tf        *ghl.TokenFile // made at the first use, then shared
+	set       oauth.TokenSet
+	app       oauth.App
+	appID     string           // the Marketplace app's id (agency mode)
+	tf        *oauth.TokenFile // made at the first use, then shared
 }
 
 // readCredentials finds the mount's credentials: --token-file, then the
@@ -31,12 +32,12 @@ type credentials struct {
 func readCredentials(flagFile string, conf map[string]string, apiURL string) (*credentials, error) {
 	file := tokenFileOf(flagFile, conf)
 	if file != "" {
-		oauth, err := isTokenSetFile(file)
+		isSet, err := isTokenSetFile(file)
 		if err != nil {
 			return nil, err
 		}
-		if oauth {
-			set, err := ghl.ReadTokenSet(file)
+		if isSet {
+			set, err := oauth.ReadTokenSet(file)
 			if err != nil {
 				return nil, err
 			}
@@ -99,9 +100,9 @@ func appIDOf(clientID string, conf map[string]string) string {
 func (c *credentials) company() bool { return c.oauthFile != "" && c.set.UserType == "Company" }
 
 // tokenFile is the OAuth token file, opened once for the whole mount.
-func (c *credentials) tokenFile(log *slog.Logger) (*ghl.TokenFile, error) {
+func (c *credentials) tokenFile(log *slog.Logger) (*oauth.TokenFile, error) {
 	if c.tf == nil {
-		tf, err := ghl.OpenTokenFile(c.oauthFile, c.app, 0, log)
+		tf, err := oauth.OpenTokenFile(c.oauthFile, c.app, 0, log)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +134,7 @@ func (c *credentials) config(cfg *ghl.Config, location string, log *slog.Logger)
 		if c.set.CompanyID == "" {
 			return errors.New("the agency's token set names no company id; run ghlfs login again")
 		}
-		cfg.Auth = ghl.NewLocationAuth(c.app, tf, c.set.CompanyID, location)
+		cfg.Auth = oauth.NewLocationAuth(c.app, tf, c.set.CompanyID, location)
 	case c.set.LocationID != "" && c.set.LocationID != location:
 		return fmt.Errorf("the OAuth tokens in %s are for location %s, not %s", c.oauthFile, c.set.LocationID, location)
 	default:

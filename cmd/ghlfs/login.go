@@ -14,6 +14,7 @@ import (
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/authcode"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // ghlfs login: the OAuth 2.0 authorization-code flow of a HighLevel
@@ -91,20 +92,20 @@ func defaultOAuthTokenFile() string {
 }
 
 // oauthApp reads the app's credentials from the environment or config.
-func oauthApp(conf map[string]string, apiURL string) (ghl.OAuthApp, error) {
+func oauthApp(conf map[string]string, apiURL string) (oauth.App, error) {
 	id := setting("", "GHL_CLIENT_ID", conf)
 	secret := setting("", "GHL_CLIENT_SECRET", conf)
 	if f := setting("", "GHL_CLIENT_SECRET_FILE", conf); secret == "" && f != "" {
 		s, err := readSecretFile("client secret file", f)
 		if err != nil {
-			return ghl.OAuthApp{}, err
+			return oauth.App{}, err
 		}
 		secret = s
 	}
 	if id == "" || secret == "" {
-		return ghl.OAuthApp{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
+		return oauth.App{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
 	}
-	return ghl.OAuthApp{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
+	return oauth.App{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
 }
 
 func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer) error {
@@ -154,7 +155,7 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	// The approval's wait is over: the exchange and the storing have a
 	// time of their own, long enough to outlast a mount's refresh that
 	// holds the lock (once the code is spent, the answer must be kept).
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ghl.StoreTimeout)
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), oauth.StoreTimeout)
 	defer scancel()
 	set, err := app.Exchange(sctx, code, f.redirect, f.userType, verifier)
 	if err != nil {
@@ -162,7 +163,7 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	}
 	// Under the lock a mount refreshing this file holds: its refresh of
 	// the old login cannot overwrite this one.
-	if err := ghl.StoreTokenSet(sctx, f.tokenFile, set); err != nil {
+	if err := oauth.StoreTokenSet(sctx, f.tokenFile, set); err != nil {
 		return fmt.Errorf("storing the tokens: %w", err)
 	}
 	who := "location " + set.LocationID
