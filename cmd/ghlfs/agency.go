@@ -42,13 +42,13 @@ func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheD
 	if err := lockAgencyDir(cacheDir); err != nil {
 		return nil, nil, err
 	}
-	tf, err := mp.creds.tokenFile(mp.log.With("layer", "remote"))
+	tf, err := mp.creds.TokenFile(mp.log.With("layer", "remote"))
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	companyID := mp.creds.set.CompanyID
+	companyID := mp.creds.Set.CompanyID
 	if companyID == "" {
 		return nil, nil, errors.New("the agency's token set names no company id; run ghlfs login again")
 	}
@@ -57,7 +57,7 @@ func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheD
 		if err != nil {
 			return nil, err
 		}
-		locs, err := mp.creds.app.InstalledLocations(ctx, tok, companyID, mp.creds.appID)
+		locs, err := mp.creds.App.InstalledLocations(ctx, tok, companyID, mp.creds.AppID)
 		var apiErr *remote.Error
 		if errors.As(err, &apiErr) && apiErr.Cause != nil {
 			// No refresh cures it (the scope, the Version header).
@@ -68,7 +68,7 @@ func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheD
 				return nil, rerr
 			} else if renewed {
 				if tok, err = tf.Token(ctx); err == nil {
-					locs, err = mp.creds.app.InstalledLocations(ctx, tok, companyID, mp.creds.appID)
+					locs, err = mp.creds.App.InstalledLocations(ctx, tok, companyID, mp.creds.AppID)
 				}
 			}
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/authcode"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
@@ -91,23 +91,6 @@ func defaultOAuthTokenFile() string {
 	return filepath.Join(dir, "ghlfs", "token.json")
 }
 
-// oauthApp reads the app's credentials from the environment or config.
-func oauthApp(conf map[string]string, apiURL string) (oauth.App, error) {
-	id := setting("", "GHL_CLIENT_ID", conf)
-	secret := setting("", "GHL_CLIENT_SECRET", conf)
-	if f := setting("", "GHL_CLIENT_SECRET_FILE", conf); secret == "" && f != "" {
-		s, err := readSecretFile("client secret file", f)
-		if err != nil {
-			return oauth.App{}, err
-		}
-		secret = s
-	}
-	if id == "" || secret == "" {
-		return oauth.App{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
-	}
-	return oauth.App{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
-}
-
 func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -123,11 +106,11 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	if err != nil {
 		return err
 	}
-	app, err := oauthApp(conf, setting(f.apiURL, "GHL_API_URL", conf))
+	app, err := backends.OAuthApp(conf, backends.Setting(f.apiURL, "GHL_API_URL", conf))
 	if err != nil {
 		return err
 	}
-	if csv, err := socialCSVSetting(conf); err != nil {
+	if csv, err := backends.SocialCSVSetting(conf); err != nil {
 		return err
 	} else if csv && !f.scopeSet {
 		// A mount of this config shows the social planner's CSV imports.

@@ -32,8 +32,8 @@ func FirstString(raws ...json.RawMessage) string {
 	return ""
 }
 
-// Int reads a number, or a numeric string (an integer, or a float
-// taken down to one); ok is false when raw is neither.
+// Int reads a number, or a numeric string (an integer, or a float not
+// below zero taken down to one); ok is false when raw is neither.
 func Int(raw json.RawMessage) (int64, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
