@@ -15,6 +15,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cache"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/metrics"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
@@ -42,7 +43,7 @@ type mountPoint struct {
 	agency   bool
 	cacheDir string
 	log      *slog.Logger
-	metrics  *metricsServer // nil without --metrics-addr
+	metrics  *metrics.Server // nil without --metrics-addr
 	guard    *mounts.Guard
 	libs     []*library
 	server   *fuse.Server
@@ -256,11 +257,11 @@ func (mp *mountPoint) startMetrics() (err error) {
 	if mp.opts.metricsAddr == "" {
 		return nil
 	}
-	if mp.metrics, err = startMetrics(mp.opts.metricsAddr, mp.log.With("layer", "metrics")); err != nil {
+	if mp.metrics, err = metrics.Start(mp.opts.metricsAddr, mp.log.With("layer", "metrics")); err != nil {
 		return err
 	}
 	mp.then(mp.metrics.Close)
-	mp.log.Info("serving metrics", "url", "http://"+mp.metrics.addr+"/metrics")
+	mp.log.Info("serving metrics", "url", "http://"+mp.metrics.Addr+"/metrics")
 	return nil
 }
 
@@ -320,7 +321,7 @@ func (mp *mountPoint) startControl() error {
 		if mp.creds != nil {
 			oauth = mp.creds.App.Counts
 		}
-		mp.metrics.setLibraries(mp.libs, oauth)
+		mp.metrics.SetSources(metricsSources(mp.libs, oauth))
 	}
 	return nil
 }
@@ -501,4 +502,17 @@ func (mp *mountPoint) backend(location string, log *slog.Logger) (remote.Backend
 		return nil, id, err
 	}
 	return client.Backend(), id, nil
+}
+
+// metricsSources are the counters of libs, and of the OAuth app's
+// requests as counted by oauth (nil: a token without an app).
+func metricsSources(libs []*library, oauth *remote.CallCounts) []metrics.Source {
+	out := make([]metrics.Source, 0, len(libs)+1)
+	for _, l := range libs {
+		out = append(out, metrics.Source{Remote: l.obs.Stats, Cache: l.store.Stats})
+	}
+	if oauth != nil {
+		out = append(out, metrics.Source{Remote: oauth.Stats, Cache: func() cache.Stats { return cache.Stats{} }})
+	}
+	return out
 }
