@@ -277,8 +277,8 @@ func (m *mountFlags) options() (mountOptions, error) {
 			MaxRetryAfter: m.maxWait,
 			MaxUploadSize: int64(m.maxUpload),
 		},
-		imagekit: m.imageKitConfig(),
-		ocm:      m.ocmConfig(),
+		imagekit: imagekit.Config{ClientOptions: m.clientOptions()},
+		ocm:      ocm.Config{ClientOptions: m.clientOptions()},
 		cache: cache.Options{
 			DirTTL:           m.dirCacheTime,
 			OpTimeout:        m.opTimeout,
@@ -364,64 +364,25 @@ func unreachable(err error) bool {
 	return true
 }
 
-// imageKitConfig is the ImageKit backend's options of the flags. A flag
-// left at its default leaves the backend's own default (its rate, its
-// page size, the plan's upload limits), which are not HighLevel's.
-func (m *mountFlags) imageKitConfig() imagekit.Config {
-	t := m.tuning()
-	return imagekit.Config{
-		UserAgent:     "ghlfs/" + version,
-		RetryTimeout:  m.opTimeout,
-		MaxRetryAfter: m.maxWait,
-		MaxListItems:  m.listMax,
-		RateLimit:     t.rate,
-		RateWindow:    t.window,
-		PageSize:      t.pageSize,
-		MaxUploadSize: t.maxUpload,
-	}
-}
-
-// tuning is what the flags ask of a backend whose defaults are not
-// HighLevel's (ImageKit, OCM): zero where a flag was left at its default,
-// which leaves the backend's own.
-type tuning struct {
-	rate      int // requests per window; -1: no pacing
-	window    time.Duration
-	pageSize  int
-	maxUpload int64
-}
-
-func (m *mountFlags) tuning() tuning {
-	var t tuning
+// clientOptions are the options of the flags for a backend whose
+// defaults are not HighLevel's (ImageKit, OCM). A flag left at its
+// default leaves the backend's own default (its rate, its page size;
+// its upload limits: ImageKit's plan's, none for OCM, whose instance's
+// is an admin setting), which are not HighLevel's.
+func (m *mountFlags) clientOptions() remote.ClientOptions {
+	o := remote.ClientOptions{UserAgent: "ghlfs/" + version, RetryTimeout: m.opTimeout, MaxRetryAfter: m.maxWait, MaxListItems: m.listMax}
 	if m.changed("rate-limit") {
 		// --rate-limit counts requests per 10 seconds; 0 turns pacing off.
-		t.rate, t.window = m.rateLimit, 10*time.Second
+		o.RateLimit, o.RateWindow = m.rateLimit, 10*time.Second
 		if m.rateLimit == 0 {
-			t.rate = -1
+			o.RateLimit = -1
 		}
 	}
 	if m.changed("page-size") {
-		t.pageSize = m.pageSize
+		o.PageSize = m.pageSize
 	}
 	if m.changed("max-upload-size") {
-		t.maxUpload = int64(m.maxUpload)
+		o.MaxUploadSize = int64(m.maxUpload)
 	}
-	return t
-}
-
-// ocmConfig is the OCM backend's options of the flags. A flag left at
-// its default leaves the backend's own default (its rate, its page size;
-// no upload limit, the instance's being an admin setting).
-func (m *mountFlags) ocmConfig() ocm.Config {
-	t := m.tuning()
-	return ocm.Config{
-		UserAgent:     "ghlfs/" + version,
-		RetryTimeout:  m.opTimeout,
-		MaxRetryAfter: m.maxWait,
-		MaxListItems:  m.listMax,
-		RateLimit:     t.rate,
-		RateWindow:    t.window,
-		PageSize:      t.pageSize,
-		MaxUploadSize: t.maxUpload,
-	}
+	return o
 }
