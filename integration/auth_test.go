@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // Authorisation as field reports describe the live service (issue 16,
@@ -104,12 +104,12 @@ func TestIncurable401(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		app := ghl.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
+		app := oauth.App{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
 		set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", "Location", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ghl.SaveTokenSet(tokenFile, set); err != nil {
+		if err := oauth.SaveTokenSet(tokenFile, set); err != nil {
 			t.Fatal(err)
 		}
 		for range 3 {

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // OAuth (issue 11): ghlfs login against the fake's authorize page and
@@ -123,9 +123,9 @@ func login(t *testing.T, srv *ghltest.Server, userType string, paste bool, extra
 	return tokenFile
 }
 
-func readTokenSet(t *testing.T, path string) ghl.TokenSet {
+func readTokenSet(t *testing.T, path string) oauth.TokenSet {
 	t.Helper()
-	var set ghl.TokenSet
+	var set oauth.TokenSet
 	if err := json.Unmarshal(readFile(t, path), &set); err != nil {
 		t.Fatal(err)
 	}

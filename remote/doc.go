@@ -16,6 +16,11 @@
 //     an idempotent call (else ErrAmbiguous), a 401 once with a renewed
 //     token (Authorizer, authorizer.go), never for a cause no new token
 //     cures (Error.Cause);
+//   - options.go: the options every backend built on the core takes the
+//     same way (ClientOptions, which ImageKit's and OCM's Config embed),
+//     their defaults, and the core's config of them;
+//   - form.go: request bodies (a multipart upload, JSON) and the cleaning
+//     of a server's text;
 //   - pacer.go: the client's own rate limit, foreground calls before
 //     background ones (Background), pauses the server asks for;
 //   - stats.go, usage.go: what was sent, by endpoint and status; the

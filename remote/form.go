@@ -2,6 +2,7 @@ package remote
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/textproto"
@@ -9,6 +10,18 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
+
+// JSONBody is a Call body of v, marshalled once: the same bytes at each
+// attempt. An error marshalling it is the body's error, at the first.
+func JSONBody(v any) func() (io.Reader, string, error) {
+	data, err := json.Marshal(v)
+	return func() (io.Reader, string, error) {
+		if err != nil {
+			return nil, "", err
+		}
+		return bytes.NewReader(data), "application/json", nil
+	}
+}
 
 // UploadForm is a Call's Body and Length for a multipart upload of up:
 // the fields, then the file part fileField (its file name filename, its

@@ -77,7 +77,7 @@ func (c *Core) Stats() Stats {
 	return out
 }
 
-// CallCounts counts the requests sent outside a Client: an OAuthApp's.
+// CallCounts counts the requests sent outside a Client: an oauth.App's.
 // Its zero value is ready; a nil one counts nothing.
 type CallCounts struct{ s clientStats }
 

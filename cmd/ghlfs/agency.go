@@ -19,6 +19,7 @@ import (
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // An agency's mount (a Company OAuth token, no --location): the root holds
@@ -41,22 +42,22 @@ func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheD
 	if err := lockAgencyDir(cacheDir); err != nil {
 		return nil, nil, err
 	}
-	tf, err := mp.creds.tokenFile(mp.log.With("layer", "remote"))
+	tf, err := mp.creds.TokenFile(mp.log.With("layer", "remote"))
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	companyID := mp.creds.set.CompanyID
+	companyID := mp.creds.Set.CompanyID
 	if companyID == "" {
 		return nil, nil, errors.New("the agency's token set names no company id; run ghlfs login again")
 	}
-	list := func() ([]ghl.InstalledLocation, error) {
+	list := func() ([]oauth.InstalledLocation, error) {
 		tok, err := tf.Token(ctx)
 		if err != nil {
 			return nil, err
 		}
-		locs, err := mp.creds.app.InstalledLocations(ctx, tok, companyID, mp.creds.appID)
+		locs, err := mp.creds.App.InstalledLocations(ctx, tok, companyID, mp.creds.AppID)
 		var apiErr *remote.Error
 		if errors.As(err, &apiErr) && apiErr.Cause != nil {
 			// No refresh cures it (the scope, the Version header).
@@ -67,7 +68,7 @@ func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheD
 				return nil, rerr
 			} else if renewed {
 				if tok, err = tf.Token(ctx); err == nil {
-					locs, err = mp.creds.app.InstalledLocations(ctx, tok, companyID, mp.creds.appID)
+					locs, err = mp.creds.App.InstalledLocations(ctx, tok, companyID, mp.creds.AppID)
 				}
 			}
 		}

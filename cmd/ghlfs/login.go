@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +11,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/authcode"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // ghlfs login: the OAuth 2.0 authorization-code flow of a HighLevel
@@ -90,23 +91,6 @@ func defaultOAuthTokenFile() string {
 	return filepath.Join(dir, "ghlfs", "token.json")
 }
 
-// oauthApp reads the app's credentials from the environment or config.
-func oauthApp(conf map[string]string, apiURL string) (ghl.OAuthApp, error) {
-	id := setting("", "GHL_CLIENT_ID", conf)
-	secret := setting("", "GHL_CLIENT_SECRET", conf)
-	if f := setting("", "GHL_CLIENT_SECRET_FILE", conf); secret == "" && f != "" {
-		s, err := readSecretFile("client secret file", f)
-		if err != nil {
-			return ghl.OAuthApp{}, err
-		}
-		secret = s
-	}
-	if id == "" || secret == "" {
-		return ghl.OAuthApp{}, errors.New("no OAuth app: set GHL_CLIENT_ID and GHL_CLIENT_SECRET (or GHL_CLIENT_SECRET_FILE) in the environment or the config file")
-	}
-	return ghl.OAuthApp{ClientID: id, ClientSecret: secret, BaseURL: rcBase(apiURL)}, nil
-}
-
 func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -122,11 +106,11 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	if err != nil {
 		return err
 	}
-	app, err := oauthApp(conf, setting(f.apiURL, "GHL_API_URL", conf))
+	app, err := backends.OAuthApp(conf, backends.Setting(f.apiURL, "GHL_API_URL", conf))
 	if err != nil {
 		return err
 	}
-	if csv, err := socialCSVSetting(conf); err != nil {
+	if csv, err := backends.SocialCSVSetting(conf); err != nil {
 		return err
 	} else if csv && !f.scopeSet {
 		// A mount of this config shows the social planner's CSV imports.
@@ -154,7 +138,7 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	// The approval's wait is over: the exchange and the storing have a
 	// time of their own, long enough to outlast a mount's refresh that
 	// holds the lock (once the code is spent, the answer must be kept).
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ghl.StoreTimeout)
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), oauth.StoreTimeout)
 	defer scancel()
 	set, err := app.Exchange(sctx, code, f.redirect, f.userType, verifier)
 	if err != nil {
@@ -162,7 +146,7 @@ func runLogin(ctx context.Context, f *loginFlags, stdin io.Reader, out io.Writer
 	}
 	// Under the lock a mount refreshing this file holds: its refresh of
 	// the old login cannot overwrite this one.
-	if err := ghl.StoreTokenSet(sctx, f.tokenFile, set); err != nil {
+	if err := oauth.StoreTokenSet(sctx, f.tokenFile, set); err != nil {
 		return fmt.Errorf("storing the tokens: %w", err)
 	}
 	who := "location " + set.LocationID

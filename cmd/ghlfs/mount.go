@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
@@ -33,7 +31,7 @@ type mountFlags struct {
 	keyFile      string // --key-file (imagekit)
 	uploadURL    string // --upload-url (imagekit)
 	urlEndpoint  string // --url-endpoint (imagekit)
-	ocm          ocmFlags
+	ocm          backends.OCMFlags
 	location     string
 	apiURL       string
 	readOnly     bool
@@ -113,7 +111,7 @@ access code from OCM_ACCESS_CODE or --access-code-file; read-only unless
 func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.SortFlags = false
 	m.flags = fl
-	fl.StringVar(&m.backend, "backend", backendGHL, "the media store: "+backendGHL+" (HighLevel Media Storage), "+backendImageKit+" (an ImageKit media library) or "+backendOCM+" (an Oracle Content Management folder)")
+	fl.StringVar(&m.backend, "backend", backends.GHL, "the media store: "+backends.GHL+" (HighLevel Media Storage), "+backends.ImageKit+" (an ImageKit media library) or "+backends.OCM+" (an Oracle Content Management folder)")
 	fl.StringVar(&m.config, "config", "", "config file of KEY=VALUE lines (default "+defaultConfigPath()+")")
 	fl.StringVar(&m.tokenFile, "token-file", "", "read the API token from this file (else $GHL_TOKEN; ocm: a bearer token, else $OCM_TOKEN_FILE)")
 	fl.StringVar(&m.location, "location", "", "location (sub-account) id (else $GHL_LOCATION_ID)")
@@ -121,7 +119,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&m.keyFile, "key-file", "", "imagekit: read the private API key from this file (else $IMAGEKIT_PRIVATE_KEY)")
 	fl.StringVar(&m.uploadURL, "upload-url", "", "imagekit: upload host's base URL (else $IMAGEKIT_UPLOAD_URL, else "+imagekit.DefaultUploadURL+")")
 	fl.StringVar(&m.urlEndpoint, "url-endpoint", "", "imagekit: the account's url endpoint, https://ik.imagekit.io/<id> (else $IMAGEKIT_URL_ENDPOINT); file bytes are read from it alone")
-	m.ocm.register(fl)
+	m.ocm.Register(fl)
 	fl.BoolVar(&m.readOnly, "read-only", false, "mount read-only: every change fails with EROFS (ocm: the default through a shared link or an applink)")
 	fl.DurationVar(&m.dirCacheTime, "dir-cache-time", time.Minute, "how long folder listings are trusted before being asked again")
 	fl.StringVar(&m.cacheDir, "cache-dir", "", "where files waiting for upload and local file times are kept (default: user cache dir/ghlfs/LOCATION)")
@@ -190,7 +188,9 @@ func (m *mountFlags) check() error {
 	if m.deleteMode != "trash" && m.deleteMode != "delete" {
 		return fmt.Errorf("--delete-mode must be trash or delete, not %q", m.deleteMode)
 	}
-	return m.checkBackend()
+	b, err := backends.Check(m.backend, m.changed, m.readOnly, m.deleteMode)
+	m.backend = b
+	return err
 }
 
 // changed reports whether flag name was given (not left at its default).
@@ -203,13 +203,13 @@ func (m *mountFlags) changed(name string) bool { return m.flags != nil && m.flag
 // mount, which reads them (mountPoint.readSettings); no layer reads a
 // flag or the environment.
 type mountOptions struct {
-	backend      string // backendGHL, backendImageKit or backendOCM
+	backend      string // backends.GHL, backends.ImageKit or backends.OCM
 	config       string // the config file; "" for the default one, which may be missing
 	tokenFile    string
 	keyFile      string // imagekit: --key-file
 	uploadURL    string // imagekit: --upload-url
 	urlEndpoint  string // imagekit: --url-endpoint
-	ocmFlags     ocmFlags
+	ocmFlags     backends.OCMFlags
 	readOnlySet  bool // --read-only was given (ocm: a link's mount is read-only unless it says otherwise)
 	location     string
 	apiURL       string
@@ -277,8 +277,8 @@ func (m *mountFlags) options() (mountOptions, error) {
 			MaxRetryAfter: m.maxWait,
 			MaxUploadSize: int64(m.maxUpload),
 		},
-		imagekit: m.imageKitConfig(),
-		ocm:      m.ocmConfig(),
+		imagekit: imagekit.Config{ClientOptions: m.clientOptions()},
+		ocm:      ocm.Config{ClientOptions: m.clientOptions()},
 		cache: cache.Options{
 			DirTTL:           m.dirCacheTime,
 			OpTimeout:        m.opTimeout,
@@ -353,72 +353,6 @@ func drainAll(ctx context.Context, libs []*library) (left, writing int) {
 	return left, writing
 }
 
-// apiIdentity names the service behind an API URL: the library's
-// identity, with the location, in its saved listings, the write-back
-// queue's records (never uploaded to another service) and the cache dir's
-// owner. It is the URL's scheme, host, port and path: two services on one
-// host (two fakes on loopback, say) are two libraries. It is normalised
-// as a URL's authority is compared: the host in lower case, a default
-// port (443 for https, 80 for http) left out, so that https://HOST:443
-// and https://host are one library. Credentials and a query stay out: it
-// is logged.
-func apiIdentity(apiURL string) string {
-	u, err := url.Parse(apiURL)
-	if err != nil {
-		return "(unparsable API URL)" // ghl.New refuses it first
-	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if u.Scheme == "https" && port == "443" || u.Scheme == "http" && port == "80" {
-		port = ""
-	}
-	switch {
-	case port != "":
-		host = net.JoinHostPort(host, port)
-	case strings.Contains(host, ":"):
-		host = "[" + host + "]" // an IPv6 address
-	}
-	return strings.TrimRight(u.Scheme+"://"+host+u.Path, "/")
-}
-
-// earlierAPIIdentity is the identity the previous ghlfs gave this very
-// API URL, before identities were normalised (its host as written, a
-// default port kept), when it differs from apiIdentity's; "" otherwise.
-// It names the same service: what a cache dir holds under it is this
-// library's.
-func earlierAPIIdentity(apiURL string) string {
-	u, err := url.Parse(apiURL)
-	if err != nil {
-		return ""
-	}
-	if id := strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"); id != apiIdentity(apiURL) {
-		return id
-	}
-	return ""
-}
-
-// legacyAPIIdentity is the identity ghlfs gave a service on loopback
-// before it kept the port (issue 16): its scheme and host alone; "" for
-// any other service, whose identity did not change. What a cache dir
-// holds under it may be another server's: records are set aside, never
-// uploaded, and saved listings are not shown.
-func legacyAPIIdentity(apiURL string) string {
-	u, err := url.Parse(apiURL)
-	if err != nil {
-		return ""
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()) {
-		return u.Scheme + "://" + u.Hostname()
-	}
-	return ""
-}
-
-func rcBase(u string) string {
-	if u == "" {
-		return ghl.DefaultBaseURL
-	}
-	return u
-}
-
 // unreachable tells a failure of the API to answer (down, overloaded,
 // out of reach) from an answer that the token or location is wrong.
 func unreachable(err error) bool {
@@ -428,4 +362,27 @@ func unreachable(err error) bool {
 		}
 	}
 	return true
+}
+
+// clientOptions are the options of the flags for a backend whose
+// defaults are not HighLevel's (ImageKit, OCM). A flag left at its
+// default leaves the backend's own default (its rate, its page size;
+// its upload limits: ImageKit's plan's, none for OCM, whose instance's
+// is an admin setting), which are not HighLevel's.
+func (m *mountFlags) clientOptions() remote.ClientOptions {
+	o := remote.ClientOptions{UserAgent: "ghlfs/" + version, RetryTimeout: m.opTimeout, MaxRetryAfter: m.maxWait, MaxListItems: m.listMax}
+	if m.changed("rate-limit") {
+		// --rate-limit counts requests per 10 seconds; 0 turns pacing off.
+		o.RateLimit, o.RateWindow = m.rateLimit, 10*time.Second
+		if m.rateLimit == 0 {
+			o.RateLimit = -1
+		}
+	}
+	if m.changed("page-size") {
+		o.PageSize = m.pageSize
+	}
+	if m.changed("max-upload-size") {
+		o.MaxUploadSize = int64(m.maxUpload)
+	}
+	return o
 }

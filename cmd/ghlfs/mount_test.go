@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
 	"github.com/spf13/pflag"
 )
 
@@ -91,7 +92,7 @@ func TestMountFlagsImageKit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ik := o.imagekit
-	if o.backend != backendImageKit || o.urlEndpoint != "https://ik.imagekit.io/acme" || o.uploadURL != "https://up.example" || o.keyFile != "/k" {
+	if o.backend != backends.ImageKit || o.urlEndpoint != "https://ik.imagekit.io/acme" || o.uploadURL != "https://up.example" || o.keyFile != "/k" {
 		t.Errorf("mount: %+v", o)
 	}
 	if ik.RetryTimeout != 7*time.Second || ik.MaxRetryAfter != 9*time.Second || ik.MaxListItems != 1000 ||
@@ -148,17 +149,17 @@ func TestMountFlagsImageKitRefused(t *testing.T) {
 // An ImageKit library's cache dir is one path element per account, and
 // the same for the same endpoint written another way.
 func TestImageKitCacheName(t *testing.T) {
-	a := imageKitCacheName("https://ik.imagekit.io/acme")
+	a := backends.ImageKitCacheName("https://ik.imagekit.io/acme")
 	if a != "imagekit-ik.imagekit.io%2Facme" {
 		t.Errorf("got %q", a)
 	}
-	if b := imageKitCacheName("https://IK.imagekit.io:443/acme/"); b != a {
+	if b := backends.ImageKitCacheName("https://IK.imagekit.io:443/acme/"); b != a {
 		t.Errorf("the same endpoint: %q, %q", a, b)
 	}
-	if c := imageKitCacheName("https://ik.imagekit.io/other"); c == a || strings.Contains(c, "/") {
+	if c := backends.ImageKitCacheName("https://ik.imagekit.io/other"); c == a || strings.Contains(c, "/") {
 		t.Errorf("another account: %q", c)
 	}
-	if l := imageKitLibrary("https://ik.imagekit.io/acme/"); l != "imagekit:https://ik.imagekit.io/acme" {
+	if l := backends.ImageKitLibrary("https://ik.imagekit.io/acme/"); l != "imagekit:https://ik.imagekit.io/acme" {
 		t.Errorf("library: %q", l)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
 	"os"
 	"slices"
 	"strings"
@@ -89,18 +90,18 @@ func helperArgs(argv []string) (args []string, fake, verbose bool, err error) {
 	args = []string{"mount", "--daemon", "--location", pos[0]}
 	for _, o := range opts {
 		switch o {
-		case "backend=" + backendImageKit:
+		case "backend=" + backends.ImageKit:
 			device = "url-endpoint"
-			args = []string{"mount", "--daemon", "--backend", backendImageKit, "--url-endpoint", pos[0]}
-		case "backend=" + backendOCM:
+			args = []string{"mount", "--daemon", "--backend", backends.ImageKit, "--url-endpoint", pos[0]}
+		case "backend=" + backends.OCM:
 			device = "api-url"
-			args = []string{"mount", "--daemon", "--backend", backendOCM, "--api-url", pos[0]}
+			args = []string{"mount", "--daemon", "--backend", backends.OCM, "--api-url", pos[0]}
 		}
 	}
 	for _, o := range opts {
 		switch {
 		case o == "" || ignoredOption(o) || strings.HasPrefix(o, "backend="):
-			if b, ok := strings.CutPrefix(o, "backend="); ok && b != backendImageKit && b != backendGHL && b != backendOCM {
+			if b, ok := strings.CutPrefix(o, "backend="); ok && b != backends.ImageKit && b != backends.GHL && b != backends.OCM {
 				return nil, false, false, fmt.Errorf("unknown backend %q", b)
 			}
 			continue

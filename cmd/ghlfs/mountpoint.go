@@ -14,12 +14,13 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/metrics"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/pidfile"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
-	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // A mountPoint is one mount from its start to its end, as rclone's
@@ -33,16 +34,16 @@ type mountPoint struct {
 	note *notifier // hears when the mount is ready, or why it failed
 
 	// What the steps make, in their order.
-	conf     map[string]string // the config file's settings
-	apiURL   string            // "" for ghl.DefaultBaseURL
-	creds    *credentials      // HighLevel's; nil for ImageKit and OCM
-	ik       *ikSettings       // ImageKit's; nil for the others
-	ocm      *ocmSettings      // OCM's; nil for the others
-	location string            // "" for an agency's mount; ImageKit: imageKitLibrary; OCM: ocm.Library
+	conf     map[string]string          // the config file's settings
+	apiURL   string                     // "" for ghl.DefaultBaseURL
+	creds    *backends.Credentials      // HighLevel's; nil for ImageKit and OCM
+	ik       *backends.ImageKitSettings // ImageKit's; nil for the others
+	ocm      *backends.OCMSettings      // OCM's; nil for the others
+	location string                     // "" for an agency's mount; ImageKit: backends.ImageKitLibrary; OCM: ocm.Library
 	agency   bool
 	cacheDir string
 	log      *slog.Logger
-	metrics  *metricsServer // nil without --metrics-addr
+	metrics  *metrics.Server // nil without --metrics-addr
 	guard    *mounts.Guard
 	libs     []*library
 	server   *fuse.Server
@@ -126,7 +127,8 @@ func (mp *mountPoint) startProfile() error {
 // readSettings reads the config file, and settles from the flags, the
 // environment and the config file the API URL, the credentials, the
 // location (or an agency's mount) and the storage hosts; for ImageKit
-// and OCM, their own (readImageKitSettings, readOCMSettings).
+// and OCM, their own (readImageKitSettings, readOCMSettings), each as
+// package backends reads them.
 func (mp *mountPoint) readSettings() error {
 	confPath, explicit := mp.opts.config, mp.opts.config != ""
 	if !explicit {
@@ -138,31 +140,58 @@ func (mp *mountPoint) readSettings() error {
 	}
 	mp.conf = conf
 	switch mp.opts.backend {
-	case backendImageKit:
+	case backends.ImageKit:
 		return mp.readImageKitSettings()
-	case backendOCM:
+	case backends.OCM:
 		return mp.readOCMSettings()
 	}
-	mp.apiURL = setting(mp.opts.apiURL, "GHL_API_URL", conf)
-	if mp.creds, err = readCredentials(mp.opts.tokenFile, conf, rcBase(mp.apiURL)); err != nil {
+	mp.apiURL = backends.Setting(mp.opts.apiURL, "GHL_API_URL", conf)
+	if mp.creds, err = backends.ReadCredentials(mp.opts.tokenFile, conf, backends.GHLBase(mp.apiURL)); err != nil {
 		return err
 	}
-	mp.location = setting(mp.opts.location, "GHL_LOCATION_ID", conf)
+	mp.location = backends.Setting(mp.opts.location, "GHL_LOCATION_ID", conf)
 	if mp.location == "" {
-		mp.location = mp.creds.location()
+		mp.location = mp.creds.Location()
 	}
-	mp.agency = mp.location == "" && mp.creds.company()
+	mp.agency = mp.location == "" && mp.creds.Company()
 	if mp.location == "" && !mp.agency {
 		return errors.New("no location: pass --location or set GHL_LOCATION_ID")
 	}
 	// Storage hosts beyond the built-in ones: flags, else environment,
 	// else config file.
-	mp.opts.remote.StorageHosts = storageHosts(mp.opts.storageHosts, conf)
+	mp.opts.remote.StorageHosts = backends.StorageHosts(mp.opts.storageHosts, conf)
 	if !mp.opts.socialCSVSet {
-		if mp.opts.cache.SocialCSV, err = socialCSVSetting(conf); err != nil {
+		if mp.opts.cache.SocialCSV, err = backends.SocialCSVSetting(conf); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// readImageKitSettings settles an ImageKit mount's key, hosts and url
+// endpoint.
+func (mp *mountPoint) readImageKitSettings() (err error) {
+	o := mp.opts
+	f := backends.ImageKitFlags{APIURL: o.apiURL, UploadURL: o.uploadURL, URLEndpoint: o.urlEndpoint, KeyFile: o.keyFile}
+	if mp.ik, err = backends.ReadImageKit(f, mp.conf); err != nil {
+		return err
+	}
+	mp.apiURL = mp.ik.APIURL
+	mp.location = backends.ImageKitLibrary(mp.ik.Endpoint)
+	return nil
+}
+
+// readOCMSettings settles an OCM mount's instance, root folder and
+// credentials. A link's mount is read-only unless --read-only was given.
+func (mp *mountPoint) readOCMSettings() (err error) {
+	if mp.ocm, err = backends.ReadOCM(mp.opts.ocmFlags, mp.opts.apiURL, mp.opts.tokenFile, mp.conf); err != nil {
+		return err
+	}
+	if mp.ocm.ByLink() && !mp.opts.readOnlySet {
+		mp.opts.cache.ReadOnly, mp.opts.fs.ReadOnly = true, true
+	}
+	mp.apiURL = mp.ocm.APIURL
+	mp.location = mp.ocm.Library()
 	return nil
 }
 
@@ -180,8 +209,8 @@ func (mp *mountPoint) checkMountpoint() (err error) {
 
 // openCacheDir settles the cache dir (--cache-dir, else the user's cache
 // dir/ghlfs/LOCATION, or agency-COMPANY, or for ImageKit
-// imagekit-ENDPOINT: imageKitCacheName, for OCM ocm-INSTANCE/ROOT:
-// ocmCacheName), and checks that it is safe.
+// imagekit-ENDPOINT: backends.ImageKitCacheName, for OCM
+// ocm-INSTANCE/ROOT: backends.OCMCacheName), and checks that it is safe.
 func (mp *mountPoint) openCacheDir() (err error) {
 	cacheDir := mp.opts.cacheDir
 	if cacheDir == "" {
@@ -196,11 +225,11 @@ func (mp *mountPoint) openCacheDir() (err error) {
 		name := mp.location
 		switch {
 		case mp.ik != nil:
-			name = imageKitCacheName(mp.ik.endpoint)
+			name = backends.ImageKitCacheName(mp.ik.Endpoint)
 		case mp.ocm != nil:
-			name = ocmCacheName(mp.ocm.apiURL, mp.ocm.root)
+			name = backends.OCMCacheName(mp.ocm.APIURL, mp.ocm.Root)
 		case mp.agency:
-			name = "agency-" + mp.creds.set.CompanyID
+			name = "agency-" + mp.creds.Set.CompanyID
 		}
 		cacheDir = filepath.Join(base, "ghlfs", name)
 	}
@@ -228,11 +257,11 @@ func (mp *mountPoint) startMetrics() (err error) {
 	if mp.opts.metricsAddr == "" {
 		return nil
 	}
-	if mp.metrics, err = startMetrics(mp.opts.metricsAddr, mp.log.With("layer", "metrics")); err != nil {
+	if mp.metrics, err = metrics.Start(mp.opts.metricsAddr, mp.log.With("layer", "metrics")); err != nil {
 		return err
 	}
 	mp.then(mp.metrics.Close)
-	mp.log.Info("serving metrics", "url", "http://"+mp.metrics.addr+"/metrics")
+	mp.log.Info("serving metrics", "url", "http://"+mp.metrics.Addr+"/metrics")
 	return nil
 }
 
@@ -290,9 +319,9 @@ func (mp *mountPoint) startControl() error {
 	if mp.metrics != nil {
 		var oauth *remote.CallCounts
 		if mp.creds != nil {
-			oauth = mp.creds.app.Counts
+			oauth = mp.creds.App.Counts
 		}
-		mp.metrics.setLibraries(mp.libs, oauth)
+		mp.metrics.SetSources(metricsSources(mp.libs, oauth))
 	}
 	return nil
 }
@@ -317,13 +346,13 @@ func (mp *mountPoint) logMounted() {
 	what := []any{"location", mp.location}
 	switch {
 	case mp.ik != nil:
-		what = []any{"backend", backendImageKit, "library", mp.location}
+		what = []any{"backend", backends.ImageKit, "library", mp.location}
 	case mp.ocm != nil:
-		what = []any{"backend", backendOCM, "library", mp.location, "by", mp.ocm.mode, "read_only", mp.opts.fs.ReadOnly}
+		what = []any{"backend", backends.OCM, "library", mp.location, "by", mp.ocm.Mode, "read_only", mp.opts.fs.ReadOnly}
 	case mp.agency:
-		what = []any{"company", mp.creds.set.CompanyID, "locations", len(mp.libs)}
+		what = []any{"company", mp.creds.Set.CompanyID, "locations", len(mp.libs)}
 	}
-	mp.log.Info("mounted", append([]any{"mountpoint", mp.path}, append(what, "api", apiIdentity(rcBase(mp.apiURL)), "cache", mp.cacheDir, "pending_uploads", pending)...)...)
+	mp.log.Info("mounted", append([]any{"mountpoint", mp.path}, append(what, "api", backends.APIIdentity(backends.GHLBase(mp.apiURL)), "cache", mp.cacheDir, "pending_uploads", pending)...)...)
 }
 
 // serve tells the notifier the mount is ready, and unmounts it when a
@@ -424,7 +453,7 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	if err != nil {
 		return nil, err
 	}
-	warm := cache.HasSavedListings(cacheDir, id.location, id.api) || id.earlier != "" && cache.HasSavedListings(cacheDir, id.location, id.earlier)
+	warm := cache.HasSavedListings(cacheDir, id.Location, id.API) || id.Earlier != "" && cache.HasSavedListings(cacheDir, id.Location, id.Earlier)
 	wait := 30 * time.Second
 	if warm {
 		wait = 5 * time.Second
@@ -433,7 +462,7 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	err = rc.Check(remote.Background(ctx)) // no user waits on it: it leaves them the reserve
 	cancel()
 	if err != nil && !(warm && unreachable(err)) {
-		return nil, fmt.Errorf("checking the %s: %w", id.checked, err)
+		return nil, fmt.Errorf("checking the %s: %w", id.Checked, err)
 	}
 	if err != nil {
 		log.Warn("the API is out of reach: showing the listings saved by the last mount, and checking them once it is back", "err", err)
@@ -441,10 +470,10 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	cacheOpts := mp.opts.cache
 	cacheOpts.Logger = log.With("layer", "cache")
 	cacheOpts.CacheDir = cacheDir
-	cacheOpts.Location = id.location
-	cacheOpts.API = id.api
-	cacheOpts.LegacyAPI = id.legacy
-	cacheOpts.EarlierAPI = id.earlier
+	cacheOpts.Location = id.Location
+	cacheOpts.API = id.API
+	cacheOpts.LegacyAPI = id.Legacy
+	cacheOpts.EarlierAPI = id.Earlier
 	store, err := cache.New(rc, cacheOpts)
 	if err != nil {
 		return nil, err
@@ -456,41 +485,34 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 		sc.Probe(ctx)
 		cancel()
 	}
-	return &library{id: id.location, obs: rc, store: store}, nil
-}
-
-// libraryID is what names a library in its cache dir (cache.Options'
-// Location, API, LegacyAPI, EarlierAPI), and what the first call checks.
-type libraryID struct {
-	location, api, legacy, earlier string
-	checked                        string // "token and location", ...
+	return &library{id: id.Location, obs: rc, store: store}, nil
 }
 
 // backend makes the mount's backend for location (HighLevel's; ImageKit's
 // and OCM's library is the mount's), and says how its library is named.
-func (mp *mountPoint) backend(location string, log *slog.Logger) (remote.Backend, libraryID, error) {
-	if mp.ocm != nil {
-		return mp.openOCM(log)
+func (mp *mountPoint) backend(location string, log *slog.Logger) (remote.Backend, backends.ID, error) {
+	switch {
+	case mp.ocm != nil:
+		return mp.ocm.Open(mp.opts.ocm, log)
+	case mp.ik != nil:
+		return mp.ik.Open(mp.opts.imagekit, log)
 	}
-	if mp.ik != nil {
-		b, err := mp.openImageKit(log)
-		if err != nil {
-			return nil, libraryID{}, err
-		}
-		return b, libraryID{location: mp.location, api: backendImageKit + ":" + apiIdentity(mp.ik.apiURL), checked: "private key and url endpoint"}, nil
-	}
-	rcConf := mp.opts.remote
-	rcConf.BaseURL = mp.apiURL
-	rcConf.LocationID = location
-	rcConf.Logger = log
-	if err := mp.creds.config(&rcConf, location, log); err != nil {
-		return nil, libraryID{}, err
-	}
-	client, err := ghl.New(rcConf)
+	client, id, err := mp.creds.Open(mp.opts.remote, mp.apiURL, location, log)
 	if err != nil {
-		return nil, libraryID{}, err
+		return nil, id, err
 	}
-	base := rcBase(mp.apiURL)
-	return client.Backend(), libraryID{location: location, api: apiIdentity(base), legacy: legacyAPIIdentity(base),
-		earlier: earlierAPIIdentity(base), checked: "token and location"}, nil
+	return client.Backend(), id, nil
+}
+
+// metricsSources are the counters of libs, and of the OAuth app's
+// requests as counted by oauth (nil: a token without an app).
+func metricsSources(libs []*library, oauth *remote.CallCounts) []metrics.Source {
+	out := make([]metrics.Source, 0, len(libs)+1)
+	for _, l := range libs {
+		out = append(out, metrics.Source{Remote: l.obs.Stats, Cache: l.store.Stats})
+	}
+	if oauth != nil {
+		out = append(out, metrics.Source{Remote: oauth.Stats, Cache: func() cache.Stats { return cache.Stats{} }})
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,7 @@ func TestMountFlagsOCM(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := o.ocm
-	if o.backend != backendOCM || o.ocmFlags.root != "F1" || o.ocmFlags.tokenURL != "https://idcs.example.com/oauth2/v1/token" || o.ocmFlags.scope == "" {
+	if o.backend != backends.OCM || o.ocmFlags.Root != "F1" || o.ocmFlags.TokenURL != "https://idcs.example.com/oauth2/v1/token" || o.ocmFlags.Scope == "" {
 		t.Errorf("mount: %+v", o)
 	}
 	if c.RetryTimeout != 7*time.Second || c.MaxRetryAfter != 9*time.Second || c.MaxListItems != 1000 ||
@@ -117,12 +118,12 @@ func TestOCMSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := mp.ocm
-	if s.mode != ocmClient || s.clientID != "cid" || s.clientSecret != "csecret" || s.root != "self" ||
-		s.scope != "https://acme.example.com:443/urn:opc:cec:all" || mp.location != "ocm:acme.example.com/self" || mp.opts.fs.ReadOnly {
+	if s.Mode != backends.OCMClient || s.ClientID != "cid" || s.ClientSecret != "csecret" || s.Root != "self" ||
+		s.Scope != "https://acme.example.com:443/urn:opc:cec:all" || mp.location != "ocm:acme.example.com/self" || mp.opts.fs.ReadOnly {
 		t.Errorf("client credentials from the config file: %+v, %s", s, mp.location)
 	}
-	b, id, err := mp.openOCM(nil)
-	if err != nil || b == nil || id.location != mp.location || id.api != "ocm:https://acme.example.com" {
+	b, id, err := mp.ocm.Open(mp.opts.ocm, nil)
+	if err != nil || b == nil || id.Location != mp.location || id.API != "ocm:https://acme.example.com" {
 		t.Errorf("backend: %v %+v", err, id)
 	}
 
@@ -130,12 +131,12 @@ func TestOCMSettings(t *testing.T) {
 	// before both.
 	t.Setenv("OCM_TOKEN_FILE", privateFile(t, "token", "bearer-1"))
 	mp, err = ocmSettingsOf(t, conf, "--root=F9")
-	if err != nil || mp.ocm.mode != ocmToken || mp.ocm.secret != "bearer-1" || mp.ocm.source == nil || mp.location != "ocm:acme.example.com/F9" {
+	if err != nil || mp.ocm.Mode != backends.OCMToken || mp.ocm.Secret != "bearer-1" || mp.ocm.Source == nil || mp.location != "ocm:acme.example.com/F9" {
 		t.Errorf("token file from the environment: %v %+v", err, mp.ocm)
 	}
 	code := privateFile(t, "code", "c0de")
 	mp, err = ocmSettingsOf(t, conf, "--link-id=L1", "--root=F2", "--access-code-file="+code)
-	if err != nil || mp.ocm.mode != ocmLink || mp.ocm.linkID != "L1" || mp.ocm.secret != "c0de" {
+	if err != nil || mp.ocm.Mode != backends.OCMLink || mp.ocm.LinkID != "L1" || mp.ocm.Secret != "c0de" {
 		t.Fatalf("link from the flags: %v %+v", err, mp.ocm)
 	}
 	// A link's mount is read-only unless --read-only says.
@@ -148,7 +149,7 @@ func TestOCMSettings(t *testing.T) {
 	}
 	t.Setenv("OCM_APPLINK_TOKEN", "apptok")
 	mp, err = ocmSettingsOf(t, conf, "--applink-id=A1", "--root=F3")
-	if err != nil || mp.ocm.mode != ocmAppLink || mp.ocm.secret != "apptok" || !mp.opts.fs.ReadOnly {
+	if err != nil || mp.ocm.Mode != backends.OCMAppLink || mp.ocm.Secret != "apptok" || !mp.opts.fs.ReadOnly {
 		t.Errorf("applink: %v %+v", err, mp.ocm)
 	}
 }
@@ -188,14 +189,14 @@ func TestOCMSettingsRefused(t *testing.T) {
 // An OCM library's cache dir is one path element per instance and root,
 // the same for the same instance written another way.
 func TestOCMCacheName(t *testing.T) {
-	a := ocmCacheName("https://acme.example.com", "self")
+	a := backends.OCMCacheName("https://acme.example.com", "self")
 	if a != "ocm-acme.example.com%2Fself" {
 		t.Errorf("got %q", a)
 	}
-	if b := ocmCacheName("https://ACME.example.com:443/", "self"); b != a {
+	if b := backends.OCMCacheName("https://ACME.example.com:443/", "self"); b != a {
 		t.Errorf("the same library: %q, %q", a, b)
 	}
-	for _, c := range []string{ocmCacheName("https://acme.example.com", "F1"), ocmCacheName("https://other.example.com", "self")} {
+	for _, c := range []string{backends.OCMCacheName("https://acme.example.com", "F1"), backends.OCMCacheName("https://other.example.com", "self")} {
 		if c == a || strings.Contains(c, "/") {
 			t.Errorf("another library: %q", c)
 		}

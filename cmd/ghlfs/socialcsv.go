@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
 	"github.com/ghlfs/ghlfs/fs"
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
@@ -31,21 +32,6 @@ import (
 // csvScopes are the scopes of the imports, which ghlfs login asks for
 // when the config enables them (GHL_SOCIAL_CSV).
 const csvScopes = remote.CSVReadScope + " " + remote.CSVWriteScope
-
-// socialCSVSetting reads GHL_SOCIAL_CSV (the environment, else the config
-// file): whether the mount shows the imports, and login asks for their
-// scopes. Unset is false.
-func socialCSVSetting(conf map[string]string) (bool, error) {
-	v := setting("", "GHL_SOCIAL_CSV", conf)
-	if v == "" {
-		return false, nil
-	}
-	on, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("GHL_SOCIAL_CSV must be true or false, not %q", v)
-	}
-	return on, nil
-}
 
 // csvFlags are the flags that name the library, as the mount's.
 type csvFlags struct {
@@ -143,22 +129,22 @@ func (f *csvFlags) client() (*ghl.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	apiURL := setting(f.apiURL, "GHL_API_URL", conf)
-	creds, err := readCredentials(f.tokenFile, conf, rcBase(apiURL))
+	apiURL := backends.Setting(f.apiURL, "GHL_API_URL", conf)
+	creds, err := backends.ReadCredentials(f.tokenFile, conf, backends.GHLBase(apiURL))
 	if err != nil {
 		return nil, err
 	}
-	location := setting(f.location, "GHL_LOCATION_ID", conf)
+	location := backends.Setting(f.location, "GHL_LOCATION_ID", conf)
 	if location == "" {
-		location = creds.location()
+		location = creds.Location()
 	}
 	if location == "" {
 		return nil, errors.New("no location: pass --location or set GHL_LOCATION_ID")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := ghl.Config{BaseURL: apiURL, LocationID: location, UserAgent: "ghlfs/" + version, Logger: log,
-		StorageHosts: storageHosts(nil, conf)}
-	if err := creds.config(&cfg, location, log); err != nil {
+		StorageHosts: backends.StorageHosts(nil, conf)}
+	if err := creds.Config(&cfg, location, log); err != nil {
 		return nil, err
 	}
 	return ghl.New(cfg)

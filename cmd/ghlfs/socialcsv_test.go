@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/backends"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -30,12 +31,12 @@ func TestMountFlagSocialCSV(t *testing.T) {
 		t.Error("imagekit took --social-csv")
 	}
 	for v, want := range map[string]bool{"": false, "true": true, "1": true, "false": false} {
-		got, err := socialCSVSetting(map[string]string{"GHL_SOCIAL_CSV": v})
+		got, err := backends.SocialCSVSetting(map[string]string{"GHL_SOCIAL_CSV": v})
 		if err != nil || got != want {
 			t.Errorf("GHL_SOCIAL_CSV=%q: %v, %v", v, got, err)
 		}
 	}
-	if _, err := socialCSVSetting(map[string]string{"GHL_SOCIAL_CSV": "sometimes"}); err == nil {
+	if _, err := backends.SocialCSVSetting(map[string]string{"GHL_SOCIAL_CSV": "sometimes"}); err == nil {
 		t.Error("GHL_SOCIAL_CSV=sometimes taken")
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/internal/wire"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // logLinesWith counts the lines of logs that hold every word, whatever
@@ -39,18 +41,18 @@ func oauthClient(t *testing.T, srv *ghltest.Server, location string, scopes ...s
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
+	app := oauth.App{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
 	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", "Location", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "token.json")
-	if err := SaveTokenSet(path, set); err != nil {
+	if err := oauth.SaveTokenSet(path, set); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	tf, err := OpenTokenFile(path, app, 0, log)
+	tf, err := oauth.OpenTokenFile(path, app, 0, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,20 +177,20 @@ func TestLocationAuthScopeSpendsNoRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
+	app := oauth.App{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
 	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", ghltest.UserTypeCompany, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "token.json")
-	if err := SaveTokenSet(path, set); err != nil {
+	if err := oauth.SaveTokenSet(path, set); err != nil {
 		t.Fatal(err)
 	}
-	tf, err := OpenTokenFile(path, app, 0, nil)
+	tf, err := oauth.OpenTokenFile(path, app, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := NewLocationAuth(app, tf, srv.CompanyID(), ghltest.DefaultLocationID)
+	a := oauth.NewLocationAuth(app, tf, srv.CompanyID(), ghltest.DefaultLocationID)
 	for range 2 {
 		if _, err := a.Token(context.Background()); !errors.Is(err, remote.ErrScope) {
 			t.Fatalf("a location token without oauth.write: %v", err)
@@ -239,7 +241,7 @@ func TestAuthCauseOf401(t *testing.T) {
 		{401, strings.Repeat("x", 2000) + " scope", nil},          // too long to be the service's words
 	} {
 		body, _ := json.Marshal(map[string]any{"statusCode": c.status, "message": c.msg})
-		e := parseError("GET", "/medias/files", &http.Response{StatusCode: c.status, Header: http.Header{}}, body)
+		e := wire.ParseError("GET", "/medias/files", &http.Response{StatusCode: c.status, Header: http.Header{}}, body)
 		if e.Cause != c.want {
 			t.Errorf("%d %q: cause %v, want %v", c.status, c.msg, e.Cause, c.want)
 		}
@@ -249,11 +251,5 @@ func TestAuthCauseOf401(t *testing.T) {
 		if c.want == nil && errors.Is(e, remote.ErrIncurable) {
 			t.Errorf("%d %q: matches remote.ErrIncurable", c.status, c.msg)
 		}
-	}
-	// The OAuth shape of a grant's refusal is read too.
-	body := []byte(`{"error":"unauthorized","error_description":"The token is not authorized for this scope."}`)
-	e := grantError("/oauth/locationToken", &http.Response{StatusCode: 401, Header: http.Header{}}, body)
-	if !errors.Is(e, remote.ErrScope) {
-		t.Errorf("a grant refused for its scope: %v", e)
 	}
 }

@@ -18,12 +18,13 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl/internal/wire"
 )
 
 // Defaults of the real service.
 const (
-	DefaultBaseURL = "https://services.leadconnectorhq.com"
-	APIVersion     = "2021-07-28"
+	DefaultBaseURL = wire.DefaultBaseURL
+	APIVersion     = wire.APIVersion
 )
 
 // DefaultStorageHosts are the hosts HighLevel serves file bytes from.
@@ -182,9 +183,9 @@ func New(cfg Config) (*Client, error) {
 		Hooks: remote.Hooks{
 			Authorize:  func(h http.Header, token string) { h.Set("Authorization", "Bearer "+token) },
 			Header:     http.Header{"Version": {APIVersion}, "Accept": {"application/json"}},
-			ParseError: parseError,
-			Window:     rateWindow,
-			Limits:     serverLimits,
+			ParseError: wire.ParseError,
+			Window:     wire.RateWindow,
+			Limits:     wire.ServerLimits,
 			Incurable:  func(e *remote.Error) string { return incurableAdvice(e, location) },
 		},
 		Logger: cfg.Logger,

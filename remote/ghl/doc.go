@@ -1,8 +1,8 @@
 // Package ghl is the HighLevel (GoHighLevel) Media Storage backend: its
-// client (Client), the OAuth grants of a Marketplace app (OAuthApp,
-// oauth.go) and the token file they keep (TokenFile, tokenfile.go), and
-// an agency's location tokens (LocationAuth, locationauth.go) and list of
-// locations (locations.go). Its requests go through the request core of
+// client (Client). The OAuth grants of a Marketplace app, the token file
+// they keep, an agency's location tokens and list of locations are
+// package oauth's (remote/ghl/oauth); a Client takes one of its
+// Authorizers in its Config. Its requests go through the request core of
 // package remote; what it tells the core of HighLevel (its hooks) is its
 // auth header and Version header, its NestJS error bodies and
 // X-RateLimit-* headers (errors.go), its storage hosts and published
@@ -29,9 +29,6 @@
 // # Lock order
 //
 // Client.mu and placement.mu are leaves, never held across a request nor
-// while the core runs. LocationAuth.mu is a leaf; a location token is
-// minted with none held. A TokenFile's refresh holds the token file's lock
-// (FILE.lock, an flock) across the grant, by design (it is what makes a
-// refresh token be used once across processes), and takes TokenFile.mu,
-// a leaf, inside it, never across I/O; see tokenfile.go.
+// while the core runs. An Authorizer's locks are package oauth's, below
+// these: the core asks it for a token with none of these held.
 package ghl

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl/internal/wire"
 )
 
 // The daily quota ends a call at once, whether the header or the message
@@ -40,19 +41,19 @@ func TestRateHeaders(t *testing.T) {
 	h := http.Header{}
 	h.Set("X-RateLimit-Max", "100")
 	h.Set("X-RateLimit-Remaining", "-3")
-	if _, ok := rateWindow(h); ok {
+	if _, ok := wire.RateWindow(h); ok {
 		t.Error("a window without its interval")
 	}
 	h.Set("X-RateLimit-Interval-Milliseconds", "10000")
-	if w, ok := rateWindow(h); !ok || w != (remote.RateWindow{Max: 100, Remaining: -3, IntervalMS: 10000}) {
+	if w, ok := wire.RateWindow(h); !ok || w != (remote.RateWindow{Max: 100, Remaining: -3, IntervalMS: 10000}) {
 		t.Errorf("window %+v, %v", w, ok)
 	}
 	h.Set("X-RateLimit-Daily-Reset", "1767225600000")
-	l, ok := serverLimits(h)
+	l, ok := wire.ServerLimits(h)
 	if !ok || l.Max != 100 || l.Interval != 10*time.Second || !l.DailyReset.Equal(time.UnixMilli(1767225600000)) {
 		t.Errorf("limits %+v, %v", l, ok)
 	}
-	if _, ok := serverLimits(http.Header{"X-Ratelimit-Remaining": {"x"}}); ok {
+	if _, ok := wire.ServerLimits(http.Header{"X-Ratelimit-Remaining": {"x"}}); ok {
 		t.Error("limits from a header that is no count")
 	}
 }

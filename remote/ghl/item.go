@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/internal/loosejson"
 )
 
 // apiItem is an Item as the API writes it: its UnmarshalJSON is the
@@ -63,123 +62,35 @@ func (it *apiItem) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*it = apiItem{Size: -1}
-	it.ID = firstString(r.ID, r.AltID, r.FileID)
-	it.Name = cutName(firstString(r.Name))
-	it.Type = strings.ToLower(firstString(r.Type))
-	it.ParentID = firstString(r.ParentID)
-	it.URL = firstString(r.URL)
-	it.Path = firstString(r.Path)
-	it.ContentType = firstString(r.ContentType)
-	if n, ok := jsonInt(r.Size); ok && n >= 0 && n <= remote.MaxFileSize {
+	it.ID = loosejson.FirstString(r.ID, r.AltID, r.FileID)
+	it.Name = loosejson.CutName(loosejson.FirstString(r.Name))
+	it.Type = strings.ToLower(loosejson.FirstString(r.Type))
+	it.ParentID = loosejson.FirstString(r.ParentID)
+	it.URL = loosejson.FirstString(r.URL)
+	it.Path = loosejson.FirstString(r.Path)
+	it.ContentType = loosejson.FirstString(r.ContentType)
+	if n, ok := loosejson.Int(r.Size); ok && n >= 0 && n <= remote.MaxFileSize {
 		it.Size = n
 	}
-	it.CreatedAt = jsonTime(r.CreatedAt)
+	it.CreatedAt = loosejson.Time(r.CreatedAt)
 	if it.CreatedAt.IsZero() {
 		it.CreatedAt = IDTime(it.ID) // the API's own clock, in the id
 	}
-	it.UpdatedAt = jsonTime(r.UpdatedAt)
+	it.UpdatedAt = loosejson.Time(r.UpdatedAt)
 	if len(r.Deleted) > 0 {
 		_ = json.Unmarshal(r.Deleted, &it.Deleted)
 	}
 	// A trashed item may stay in listings with "deleted": false; its
 	// status says it is gone.
-	switch strings.ToLower(firstString(r.Status)) {
+	switch strings.ToLower(loosejson.FirstString(r.Status)) {
 	case "trashed", "deleted", "trash":
 		it.Deleted = true
 	}
 	if it.Type != remote.TypeFile && it.Type != remote.TypeFolder {
 		it.Type = "" // the caller knows what it asked for
 	}
-	it.System = jsonTrue(r.Essential) || jsonTrue(r.AppFolder)
+	it.System = loosejson.True(r.Essential) || loosejson.True(r.AppFolder)
 	return nil
-}
-
-// jsonTrue reports whether raw is true, as a JSON boolean or the string
-// "true" (any case).
-func jsonTrue(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	switch {
-	case string(raw) == "true":
-		return true
-	case len(raw) > 0 && raw[0] == '"':
-		var s string
-		return json.Unmarshal(raw, &s) == nil && strings.EqualFold(strings.TrimSpace(s), "true")
-	}
-	return false
-}
-
-// cutName bounds a name to remote.MaxNameBytes, cut at a character boundary.
-func cutName(s string) string {
-	if len(s) <= remote.MaxNameBytes {
-		return s
-	}
-	n := remote.MaxNameBytes
-	for i := 0; i < utf8.UTFMax-1 && !utf8.RuneStart(s[n]); i++ {
-		n-- // a character's start is at most 3 bytes back (else invalid)
-	}
-	return s[:n]
-}
-
-// firstString returns the first of raws that holds a non-empty JSON
-// string. Absent values, null, numbers and other shapes do not count.
-func firstString(raws ...json.RawMessage) string {
-	for _, raw := range raws {
-		if len(raw) == 0 || raw[0] != '"' {
-			continue
-		}
-		var s string
-		if json.Unmarshal(raw, &s) == nil && s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func jsonInt(raw json.RawMessage) (int64, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return 0, false
-	}
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return 0, false
-		}
-		raw = []byte(strings.TrimSpace(s))
-	}
-	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-		return n, true
-	}
-	if f, err := strconv.ParseFloat(string(raw), 64); err == nil && f >= 0 && f < 1<<62 {
-		return int64(f), true
-	}
-	return 0, false
-}
-
-func jsonTime(raw json.RawMessage) time.Time {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return time.Time{}
-	}
-	if raw[0] != '"' {
-		if ms, ok := jsonInt(raw); ok && ms > 0 {
-			return time.UnixMilli(ms).UTC()
-		}
-		return time.Time{}
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil || s == "" {
-		return time.Time{}
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
-		}
-	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
-		return time.UnixMilli(ms).UTC()
-	}
-	return time.Time{}
 }
 
 // decodeItems reads a listing body: {"files": [...]} as documented, and

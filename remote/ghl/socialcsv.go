@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/internal/loosejson"
 )
 
 // The social planner's CSV imports (remote.SocialCSV), under
@@ -76,10 +77,10 @@ func unwrap(method, endpoint string, body []byte) (json.RawMessage, error) {
 	}
 	if w.Success != nil && !*w.Success {
 		e := &remote.Error{Method: method, Endpoint: endpoint, Status: 400}
-		if n, ok := jsonInt(w.StatusCode); ok && n >= 400 && n < 600 {
+		if n, ok := loosejson.Int(w.StatusCode); ok && n >= 400 && n < 600 {
 			e.Status = int(n)
 		}
-		e.Message = firstString(w.Message)
+		e.Message = loosejson.FirstString(w.Message)
 		var list []string
 		if e.Message == "" && json.Unmarshal(w.Message, &list) == nil {
 			e.Messages, e.Message = list, strings.Join(list, "; ")
@@ -319,7 +320,7 @@ func csvItems(raw json.RawMessage) ([]json.RawMessage, error) {
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, err
 	}
-	if firstString(probe.ID) != "" {
+	if loosejson.FirstString(probe.ID) != "" {
 		return []json.RawMessage{raw}, nil // one import
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -345,7 +346,7 @@ func csvItems(raw json.RawMessage) ([]json.RawMessage, error) {
 // countOf reads a count (a number, or a numeric string); -1 when absent
 // or unreadable.
 func countOf(raw json.RawMessage) int64 {
-	if n, ok := jsonInt(raw); ok && n >= 0 {
+	if n, ok := loosejson.Int(raw); ok && n >= 0 {
 		return n
 	}
 	return -1
@@ -361,7 +362,7 @@ func csvRecordKey(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &r) != nil {
 		return string(raw)
 	}
-	if id := firstString(r.ID, r.AltID); id != "" {
+	if id := loosejson.FirstString(r.ID, r.AltID); id != "" {
 		return id
 	}
 	return string(raw)
@@ -390,12 +391,12 @@ func parseCSVImport(raw json.RawMessage) (remote.CSVImport, bool) {
 		return remote.CSVImport{}, false
 	}
 	imp := remote.CSVImport{
-		ID:        firstString(r.ID, r.AltID),
-		FileName:  cutName(firstString(r.FileName)),
-		File:      cutName(firstString(r.File)),
-		Status:    strings.ToLower(strings.TrimSpace(firstString(r.Status))),
+		ID:        loosejson.FirstString(r.ID, r.AltID),
+		FileName:  loosejson.CutName(loosejson.FirstString(r.FileName)),
+		File:      loosejson.CutName(loosejson.FirstString(r.File)),
+		Status:    strings.ToLower(strings.TrimSpace(loosejson.FirstString(r.Status))),
 		Count:     countOf(r.Count),
-		CreatedAt: jsonTime(r.CreatedAt),
+		CreatedAt: loosejson.Time(r.CreatedAt),
 		Record:    raw,
 	}
 	if imp.ID == "" || len(imp.ID) > remote.MaxIDBytes {
@@ -410,7 +411,7 @@ func parseCSVImport(raw json.RawMessage) (remote.CSVImport, bool) {
 	var ids []json.RawMessage
 	if json.Unmarshal(r.AccountIDs, &ids) == nil {
 		for _, v := range ids {
-			if id := firstString(v); id != "" && len(id) <= remote.MaxIDBytes && len(imp.AccountIDs) < maxCSVAccounts {
+			if id := loosejson.FirstString(v); id != "" && len(id) <= remote.MaxIDBytes && len(imp.AccountIDs) < maxCSVAccounts {
 				imp.AccountIDs = append(imp.AccountIDs, id)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/internal/loosejson"
 )
 
 // Making a CSV import, as ghlfs social-csv import does it: the CSV is
@@ -77,7 +78,7 @@ func (c *Client) UploadCSV(ctx context.Context, name string, data []byte) (CSVUp
 			return CSVUpload{}, fmt.Errorf("POST %s: reading the answer: %w", endpoint, err)
 		}
 	}
-	up := CSVUpload{FilePath: firstString(r.FilePath), RowsCount: countOf(r.RowsCount), FileName: cutName(firstString(r.FileName))}
+	up := CSVUpload{FilePath: loosejson.FirstString(r.FilePath), RowsCount: countOf(r.RowsCount), FileName: loosejson.CutName(loosejson.FirstString(r.FileName))}
 	if up.FilePath == "" {
 		return CSVUpload{}, fmt.Errorf("POST %s: the answer names no filePath for the CSV: %.200s", endpoint, answer)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // byEndpoint sums the calls of s by endpoint, whatever their status.
@@ -152,7 +153,7 @@ func TestOAuthAppCountsItsRequests(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	counts := &remote.CallCounts{}
-	app := ghl.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
+	app := oauth.App{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
 	const redirect = "http://127.0.0.1:1/callback"
 	code, err := srv.AuthCode(redirect)
 	if err != nil {
@@ -200,14 +201,14 @@ func TestExchangeWithPKCE(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(srv.Close)
-		app := ghl.OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
+		app := oauth.App{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL}
 		const redirect = "http://127.0.0.1:1/callback"
-		verifier := ghl.NewPKCEVerifier()
-		if len(verifier) != 43 || ghl.NewPKCEVerifier() == verifier {
+		verifier := oauth.NewPKCEVerifier()
+		if len(verifier) != 43 || oauth.NewPKCEVerifier() == verifier {
 			t.Fatalf("verifier %q", verifier)
 		}
 		q := url.Values{"response_type": {"code"}, "client_id": {srv.ClientID()}, "redirect_uri": {redirect},
-			"code_challenge": {ghl.PKCEChallenge(verifier)}, "code_challenge_method": {"S256"}}
+			"code_challenge": {oauth.PKCEChallenge(verifier)}, "code_challenge_method": {"S256"}}
 		hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		res, err := hc.Get(srv.URL + "/oauth/chooselocation?" + q.Encode())
 		if err != nil {
@@ -224,7 +225,7 @@ func TestExchangeWithPKCE(t *testing.T) {
 			// code stays good), and the code is not sent again without
 			// one.
 			before := srv.Stats().ByEndpoint[ghltest.EndpointOAuthToken]
-			if _, err := app.Exchange(context.Background(), code, redirect, "Location", ghl.NewPKCEVerifier()); err == nil {
+			if _, err := app.Exchange(context.Background(), code, redirect, "Location", oauth.NewPKCEVerifier()); err == nil {
 				t.Errorf("another verifier was taken")
 			}
 			if n := srv.Stats().ByEndpoint[ghltest.EndpointOAuthToken] - before; n != 1 {

@@ -206,7 +206,7 @@ func TestJobPolling(t *testing.T) {
 	}{{4, true}, {1000, false}} {
 		t.Run(fmt.Sprint(c.polls), func(t *testing.T) {
 			clk := clockwork.NewFakeClock()
-			srv, b := start(t, iktest.Options{JobPolls: c.polls}, imagekit.Config{Clock: clk, JobTimeout: time.Minute})
+			srv, b := start(t, iktest.Options{JobPolls: c.polls}, imagekit.Config{JobTimeout: time.Minute, ClientOptions: remote.ClientOptions{Clock: clk}})
 			f := srv.AddFolder("", "Old")
 			srv.AddFile(f, "in.txt", []byte("in"))
 			listAll(t, b, "")
@@ -235,7 +235,7 @@ func TestJobPolling(t *testing.T) {
 // uploads are not limited.
 func TestRateLimit(t *testing.T) {
 	clk := clockwork.NewFakeClock()
-	_, b := start(t, iktest.Options{RateLimit: 2, RateInterval: 3 * time.Second, Now: clk.Now}, imagekit.Config{Clock: clk, MaxRetryAfter: time.Minute})
+	_, b := start(t, iktest.Options{RateLimit: 2, RateInterval: 3 * time.Second, Now: clk.Now}, imagekit.Config{ClientOptions: remote.ClientOptions{Clock: clk, MaxRetryAfter: time.Minute}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	start := clk.Now()
@@ -303,7 +303,7 @@ func TestSecrets(t *testing.T) {
 	var errs []error
 	for _, k := range []string{key, key + "-wrong"} {
 		b, err := imagekit.New(imagekit.Config{PrivateKey: k, APIURL: srv.URL, UploadURL: srv.URL, URLEndpoint: srv.Endpoint,
-			RateLimit: -1, Logger: log, RetryTimeout: time.Second, PageSize: 10})
+			ClientOptions: remote.ClientOptions{RateLimit: -1, Logger: log, RetryTimeout: time.Second, PageSize: 10}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -610,7 +610,7 @@ func TestVersionsRestoredElsewhere(t *testing.T) {
 			restoreFirst = ""
 		}
 	}}
-	srv, b := start(t, iktest.Options{}, imagekit.Config{HTTPClient: &http.Client{Transport: tr}})
+	srv, b := start(t, iktest.Options{}, imagekit.Config{ClientOptions: remote.ClientOptions{HTTPClient: &http.Client{Transport: tr}}})
 	id, revs := versionsOf(t, srv, "one", "two", "three")
 	r, _ := http.NewRequest(http.MethodPut, srv.URL+"/v1/files/"+id+"/versions/"+revs[1]+"/restore", nil)
 	r.SetBasicAuth(srv.Key(), "")
@@ -674,7 +674,7 @@ func TestVersionsNumbered(t *testing.T) {
 		}
 		return b
 	}}
-	srv, b := start(t, iktest.Options{}, imagekit.Config{HTTPClient: &http.Client{Transport: tr}})
+	srv, b := start(t, iktest.Options{}, imagekit.Config{ClientOptions: remote.ClientOptions{HTTPClient: &http.Client{Transport: tr}}})
 	id, revs := versionsOf(t, srv, "1", "22", "333")
 	if err := b.RemoveVersion(ctx, id, revs[0]); err != nil {
 		t.Fatal(err)

@@ -1,14 +1,12 @@
 package imagekit
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -52,29 +50,18 @@ type Config struct {
 	// (https://ik.imagekit.io/<id>): every file's url must be under it,
 	// and bytes are read from it alone.
 	URLEndpoint string
-	UserAgent   string
-	HTTPClient  *http.Client
-	// PageSize is the limit a listing asks for (default DefaultPageSize).
-	PageSize int
-	// RateLimit requests per RateWindow is the client's own budget for
-	// API calls (default 20 per second: the one report's write rate;
-	// the service publishes none); negative: none. Uploads are not
-	// limited (doc rate-limits.md).
-	RateLimit    int
-	RateWindow   time.Duration
-	RetryTimeout time.Duration // default 2m
-	// MaxRetryAfter caps the pause a 429's X-RateLimit-Reset imposes
-	// (default 60s).
-	MaxRetryAfter time.Duration
-	// MaxUploadSize and MaxVideoSize are the plan's upload limits
-	// (default the free plan's).
-	MaxUploadSize, MaxVideoSize int64
-	// MaxListItems bounds one listing (default remote.DefaultMaxListItems).
-	MaxListItems int
+	// ClientOptions: PageSize defaults to DefaultPageSize; the rate
+	// (default 20 a second: the one report's write rate; the service
+	// publishes none) is the API's, uploads are not limited (doc
+	// rate-limits.md); MaxRetryAfter caps a 429's X-RateLimit-Reset;
+	// MaxUploadSize is the plan's upload limit (default the free
+	// plan's).
+	remote.ClientOptions
+	// MaxVideoSize is the plan's upload limit of a video (default the
+	// free plan's).
+	MaxVideoSize int64
 	// JobTimeout bounds the wait for a folder job (default 5m).
 	JobTimeout time.Duration
-	Logger     *slog.Logger
-	Clock      clockwork.Clock
 }
 
 // Backend is ImageKit's media library as a remote.Backend.
@@ -121,25 +108,10 @@ func New(cfg Config) (*Backend, error) {
 	}
 	cfg.APIURL = cmp.Or(cfg.APIURL, DefaultAPIURL)
 	cfg.UploadURL = cmp.Or(cfg.UploadURL, DefaultUploadURL)
-	if cfg.PageSize <= 0 || cfg.PageSize > 1000 {
-		cfg.PageSize = DefaultPageSize
-	}
-	if cfg.RateLimit == 0 {
-		cfg.RateLimit, cfg.RateWindow = 20, time.Second
-	}
-	if cfg.RateWindow <= 0 {
-		cfg.RateWindow = time.Second
-	}
+	cfg.Defaults(DefaultPageSize, 1000)
 	cfg.MaxUploadSize = cmp.Or(cfg.MaxUploadSize, MaxUploadSize)
 	cfg.MaxVideoSize = cmp.Or(cfg.MaxVideoSize, MaxVideoSize)
-	cfg.MaxListItems = cmp.Or(cfg.MaxListItems, remote.DefaultMaxListItems)
 	cfg.JobTimeout = cmp.Or(cfg.JobTimeout, 5*time.Minute)
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = clockwork.NewRealClock()
-	}
 	auth := remote.StaticToken(cfg.PrivateKey, cfg.KeySource, cfg.Logger)
 	hooks := remote.Hooks{
 		Authorize:  basicAuth,
@@ -152,9 +124,9 @@ func New(cfg Config) (*Backend, error) {
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("imagekit: %s: not a url", remote.RedactURL(base))
 		}
-		return remote.NewCore(remote.CoreConfig{Base: u, UserAgent: cfg.UserAgent, HTTPClient: cfg.HTTPClient,
-			RateLimit: limit, RateWindow: cfg.RateWindow, RetryTimeout: cfg.RetryTimeout, MaxRetryAfter: cfg.MaxRetryAfter,
-			StorageHosts: []string{ep.Host}, Auth: auth, Hooks: hooks, Logger: cfg.Logger, Clock: cfg.Clock})
+		cc := cfg.CoreConfig(u)
+		cc.RateLimit, cc.StorageHosts, cc.Auth, cc.Hooks = limit, []string{ep.Host}, auth, hooks
+		return remote.NewCore(cc)
 	}
 	api, err := core(cfg.APIURL, cfg.RateLimit)
 	if err != nil {
@@ -291,14 +263,3 @@ func (b *Backend) Stats() remote.Stats {
 
 // Usage is the API's: uploads are not rate limited.
 func (b *Backend) Usage() remote.Usage { return b.api.Usage() }
-
-// jsonBody is a Call body of v.
-func jsonBody(v any) func() (io.Reader, string, error) {
-	data, err := json.Marshal(v)
-	return func() (io.Reader, string, error) {
-		if err != nil {
-			return nil, "", err
-		}
-		return bytes.NewReader(data), "application/json", nil
-	}
-}

@@ -225,7 +225,7 @@ func (b *Backend) CreateFolder(ctx context.Context, parentID, name string) (remo
 		return remote.Item{}, fmt.Errorf("imagekit: folder %s/%s: %w", dir, name, remote.ErrExists)
 	}
 	_, err = b.api.Do(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/folder", Path: "/v1/folder",
-		Body: jsonBody(map[string]string{"folderName": name, "parentFolderPath": dir + "/"}), Idempotent: true})
+		Body: remote.JSONBody(map[string]string{"folderName": name, "parentFolderPath": dir + "/"}), Idempotent: true})
 	if err != nil {
 		return remote.Item{}, err
 	}
@@ -292,7 +292,7 @@ func (b *Backend) jobOnce(ctx context.Context, name string, body any) (lost bool
 	}
 	var data []byte
 	for _, m := range methods {
-		data, err = b.api.Do(ctx, remote.Call{Method: m, Endpoint: route, Path: route, Body: jsonBody(body)})
+		data, err = b.api.Do(ctx, remote.Call{Method: m, Endpoint: route, Path: route, Body: remote.JSONBody(body)})
 		var e *remote.Error
 		if errors.As(err, &e) && (e.Status == http.StatusNotFound || e.Status == http.StatusMethodNotAllowed) && e.Kind == "" {
 			continue // no such route for this method

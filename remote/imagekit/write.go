@@ -216,7 +216,7 @@ func (b *Backend) renameFile(ctx context.Context, w wireItem, name string) error
 		return nil
 	}
 	return b.doChecked(ctx, remote.Call{Method: http.MethodPut, Endpoint: "/v1/files/rename", Path: "/v1/files/rename",
-		Body: jsonBody(map[string]any{"filePath": w.FilePath, "newFileName": name, "purgeCache": false})},
+		Body: remote.JSONBody(map[string]any{"filePath": w.FilePath, "newFileName": name, "purgeCache": false})},
 		w, func(now wireItem) bool { return now.Name == name })
 }
 
@@ -335,7 +335,7 @@ func tempName(name string) string {
 // moveFile is POST /v1/files/move; a lost answer is looked into.
 func (b *Backend) moveFile(ctx context.Context, w wireItem, dest string) error {
 	return b.doChecked(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/files/move", Path: "/v1/files/move",
-		Body: jsonBody(map[string]string{"sourceFilePath": w.FilePath, "destinationPath": dest + "/"})},
+		Body: remote.JSONBody(map[string]string{"sourceFilePath": w.FilePath, "destinationPath": dest + "/"})},
 		w, func(now wireItem) bool { return now.FilePath == dest+"/"+w.Name })
 }
 
@@ -452,7 +452,7 @@ func (b *Backend) Remove(ctx context.Context, ids []string, permanent bool) erro
 // removeFolder is DELETE /v1/folder: 404 is a folder gone already.
 func (b *Backend) removeFolder(ctx context.Context, id, p string, nd *remote.NotDoneError) error {
 	_, err := b.api.Do(ctx, remote.Call{Method: http.MethodDelete, Endpoint: "/v1/folder", Path: "/v1/folder",
-		Body: jsonBody(map[string]string{"folderPath": p + "/"}), Idempotent: true})
+		Body: remote.JSONBody(map[string]string{"folderPath": p + "/"}), Idempotent: true})
 	switch {
 	case errors.Is(err, remote.ErrNotFound):
 		nd.IDs, nd.Missing = append(nd.IDs, id), append(nd.Missing, id)
@@ -480,7 +480,7 @@ func (b *Backend) removeFiles(ctx context.Context, batch []string, nd *remote.No
 	rest := slices.Clone(batch)
 	for len(rest) > 0 {
 		body, err := b.api.Do(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/v1/files/batch/deleteByFileIds",
-			Path: "/v1/files/batch/deleteByFileIds", Body: jsonBody(map[string][]string{"fileIds": rest}), Idempotent: true})
+			Path: "/v1/files/batch/deleteByFileIds", Body: remote.JSONBody(map[string][]string{"fileIds": rest}), Idempotent: true})
 		var e *remote.Error
 		if errors.As(err, &e) && e.Status == http.StatusNotFound {
 			// Nothing was deleted: the missing ones are gone, the others

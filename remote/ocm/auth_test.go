@@ -78,7 +78,7 @@ func TestClientCredentials(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, b := start(t, ocmtest.Options{TokenLife: 100 * time.Second, Now: clk.Now},
-		ocm.Config{Clock: clk, Logger: log, HTTPClient: &http.Client{Transport: rec}})
+		ocm.Config{ClientOptions: remote.ClientOptions{Clock: clk, Logger: log, HTTPClient: &http.Client{Transport: rec}}})
 	ctx := context.Background()
 	grants := func() int { return srv.Calls(ocmtest.EndpointToken) }
 	check := func(what string) {
@@ -144,9 +144,8 @@ func TestClientCredentialsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	b, err := ocm.New(ocm.Config{APIURL: srv.URL, TokenURL: srv.URL + ocmtest.TokenPath, ClientID: srv.ClientID(),
-		ClientSecret: "wrong-secret-42", Scope: srv.Scope(), RateLimit: -1, HTTPClient: &http.Client{Transport: rec},
-		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	b, err := ocm.New(ocm.Config{APIURL: srv.URL, TokenURL: srv.URL + ocmtest.TokenPath, ClientID: srv.ClientID(), ClientSecret: "wrong-secret-42", Scope: srv.Scope(),
+		ClientOptions: remote.ClientOptions{RateLimit: -1, HTTPClient: &http.Client{Transport: rec}, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,8 +175,8 @@ func TestTokenFile(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	reads := 0
-	b, err := ocm.New(ocm.Config{APIURL: srv.URL, Token: "file-token-1", RateLimit: -1,
-		TokenSource: func() (string, error) { reads++; return "file-token-2", nil }})
+	b, err := ocm.New(ocm.Config{APIURL: srv.URL, Token: "file-token-1", TokenSource: func() (string, error) { reads++; return "file-token-2", nil },
+		ClientOptions: remote.ClientOptions{RateLimit: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +203,8 @@ func TestSharedLink(t *testing.T) {
 	srv.AddFile("", "private.txt", []byte("not shared"))
 	link := srv.AddLink(shared, ocmtest.RoleContributor, "code-123")
 	rec := newRecorder()
-	b, err := ocm.New(ocm.Config{APIURL: srv.URL, RootID: shared, LinkID: link, AccessCode: "stale-code",
-		AccessCodeSource: func() (string, error) { return "code-123", nil }, RateLimit: -1, HTTPClient: &http.Client{Transport: rec}})
+	b, err := ocm.New(ocm.Config{APIURL: srv.URL, RootID: shared, LinkID: link, AccessCode: "stale-code", AccessCodeSource: func() (string, error) { return "code-123", nil },
+		ClientOptions: remote.ClientOptions{RateLimit: -1, HTTPClient: &http.Client{Transport: rec}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +226,7 @@ func TestSharedLink(t *testing.T) {
 		t.Errorf("credentials sent: %q, want the stale cookie and the right one", got)
 	}
 
-	nocode, err := ocm.New(ocm.Config{APIURL: srv.URL, RootID: shared, LinkID: link, RateLimit: -1})
+	nocode, err := ocm.New(ocm.Config{APIURL: srv.URL, RootID: shared, LinkID: link, ClientOptions: remote.ClientOptions{RateLimit: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,8 +256,8 @@ func TestLinkRemoved(t *testing.T) {
 			id := srv.AddFile(shared, "a.txt", []byte("shared bytes"))
 			var logs bytes.Buffer
 			reread := 0
-			cfg := ocm.Config{APIURL: srv.URL, RootID: shared, RateLimit: -1,
-				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+			cfg := ocm.Config{APIURL: srv.URL, RootID: shared,
+				ClientOptions: remote.ClientOptions{RateLimit: -1, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}}
 			link := ""
 			if app {
 				link, cfg.AppLinkToken = srv.AddAppLink(shared, ocmtest.RoleContributor)
@@ -314,7 +313,8 @@ func TestAppLink(t *testing.T) {
 	shared := srv.AddFolder("", "App")
 	id := srv.AddFile(shared, "a.txt", []byte("app bytes"))
 	appID, tok := srv.AddAppLink(shared, ocmtest.RoleManager)
-	b, err := ocm.New(ocm.Config{APIURL: srv.URL, RootID: shared, AppLinkID: appID, AppLinkToken: tok, RateLimit: -1})
+	b, err := ocm.New(ocm.Config{APIURL: srv.URL, RootID: shared, AppLinkID: appID, AppLinkToken: tok,
+		ClientOptions: remote.ClientOptions{RateLimit: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,8 @@ func TestAppLink(t *testing.T) {
 	if n, err := b.ReadAt(context.Background(), remote.FileRef{ID: id}, [][]byte{buf}, 0); err != nil || string(buf[:n]) != "app bytes" {
 		t.Errorf("a read through an applink: %q, %v", buf[:n], err)
 	}
-	bad, _ := ocm.New(ocm.Config{APIURL: srv.URL, RootID: shared, AppLinkID: appID, AppLinkToken: "wrong", RateLimit: -1})
+	bad, _ := ocm.New(ocm.Config{APIURL: srv.URL, RootID: shared, AppLinkID: appID, AppLinkToken: "wrong",
+		ClientOptions: remote.ClientOptions{RateLimit: -1}})
 	if err := bad.Check(context.Background()); !errors.Is(err, remote.ErrUnauthorized) {
 		t.Errorf("an applink with a wrong token: %v, want ErrUnauthorized", err)
 	}

@@ -97,7 +97,7 @@ func TestRemoveBounded(t *testing.T) {
 			}
 		}))
 		t.Cleanup(srv.Close)
-		b, err := ocm.New(ocm.Config{APIURL: srv.URL, Token: "t", RateLimit: -1})
+		b, err := ocm.New(ocm.Config{APIURL: srv.URL, Token: "t", ClientOptions: remote.ClientOptions{RateLimit: -1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,9 +168,8 @@ func TestRemoveVersionRemovedMore(t *testing.T) {
 		t.Cleanup(deaf.Close)
 		fake.SetAddr(strings.TrimPrefix(deaf.URL, "http://"))
 		var logged bytes.Buffer
-		b, err := ocm.New(ocm.Config{APIURL: deaf.URL, TokenURL: deaf.URL + ocmtest.TokenPath, ClientID: fake.ClientID(),
-			ClientSecret: fake.ClientSecret(), Scope: fake.Scope(), RateLimit: -1,
-			Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		b, err := ocm.New(ocm.Config{APIURL: deaf.URL, TokenURL: deaf.URL + ocmtest.TokenPath, ClientID: fake.ClientID(), ClientSecret: fake.ClientSecret(), Scope: fake.Scope(),
+			ClientOptions: remote.ClientOptions{RateLimit: -1, Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +393,7 @@ func TestHostileAnswers(t *testing.T) {
 		io.WriteString(w, body)
 	}))
 	t.Cleanup(srv.Close)
-	b, err := ocm.New(ocm.Config{APIURL: srv.URL, Token: "t", RateLimit: -1, MaxListItems: 8, RetryTimeout: 1})
+	b, err := ocm.New(ocm.Config{APIURL: srv.URL, Token: "t", ClientOptions: remote.ClientOptions{RateLimit: -1, MaxListItems: 8, RetryTimeout: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

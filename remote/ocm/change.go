@@ -48,7 +48,7 @@ func itemPath(w wireItem) (endpoint, path string) {
 func (b *Backend) putName(ctx context.Context, w wireItem, name string) (string, error) {
 	endpoint, path := itemPath(w)
 	body, err := b.do(ctx, remote.Call{Method: http.MethodPut, Endpoint: endpoint, Path: path,
-		Body: jsonBody(map[string]string{"name": name}), Idempotent: true})
+		Body: remote.JSONBody(map[string]string{"name": name}), Idempotent: true})
 	if err != nil {
 		return "", err
 	}
@@ -234,7 +234,7 @@ func (b *Backend) moveTo(ctx context.Context, w wireItem, dest string) (wireItem
 	endpoint, path := itemPath(w)
 	for attempt := 0; ; attempt++ {
 		_, err := b.do(ctx, remote.Call{Method: http.MethodPost, Endpoint: endpoint + "/move", Path: path + "/move",
-			Body: jsonBody(map[string]string{"destinationID": dest})})
+			Body: remote.JSONBody(map[string]string{"destinationID": dest})})
 		if err != nil && !errors.Is(err, remote.ErrAmbiguous) {
 			return wireItem{}, err
 		}

@@ -1,19 +1,15 @@
 package ocm
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -75,25 +71,11 @@ type Config struct {
 	// sent as the appLinkID and accessToken headers.
 	AppLinkID, AppLinkToken string
 
-	UserAgent  string
-	HTTPClient *http.Client
-	// PageSize is the limit a listing asks for (default DefaultPageSize).
-	PageSize int
-	// RateLimit requests per RateWindow is the client's own budget
-	// (default 20 a second: the service publishes none); negative: none.
-	RateLimit    int
-	RateWindow   time.Duration
-	RetryTimeout time.Duration // default 2m
-	// MaxRetryAfter caps the pause a 429's Retry-After imposes (default
-	// 60s).
-	MaxRetryAfter time.Duration
+	// ClientOptions: PageSize defaults to DefaultPageSize (at most
+	// MaxPageSize); MaxRetryAfter caps a 429's Retry-After;
 	// MaxUploadSize is the instance's "Maximum upload size" (an admin
-	// setting); 0: not known.
-	MaxUploadSize int64
-	// MaxListItems bounds one listing (default remote.DefaultMaxListItems).
-	MaxListItems int
-	Logger       *slog.Logger
-	Clock        clockwork.Clock
+	// setting), 0: not known.
+	remote.ClientOptions
 }
 
 // Backend is an Oracle Content Management library (its Documents API)
@@ -139,38 +121,22 @@ func New(cfg Config) (*Backend, error) {
 	if !validID(cfg.RootID) {
 		return nil, fmt.Errorf("ocm: root folder %q: not a folder id", remote.CleanText(cfg.RootID, 64))
 	}
-	if cfg.PageSize <= 0 || cfg.PageSize > MaxPageSize {
-		cfg.PageSize = DefaultPageSize
-	}
-	if cfg.RateLimit == 0 {
-		cfg.RateLimit, cfg.RateWindow = 20, time.Second
-	}
-	if cfg.RateWindow <= 0 {
-		cfg.RateWindow = time.Second
-	}
-	cfg.MaxListItems = cmp.Or(cfg.MaxListItems, remote.DefaultMaxListItems)
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = clockwork.NewRealClock()
-	}
+	cfg.Defaults(DefaultPageSize, MaxPageSize)
 	b := &Backend{root: cfg.RootID, pageSize: cfg.PageSize, maxItems: cfg.MaxListItems, maxSize: cfg.MaxUploadSize,
 		log: cfg.Logger, clk: cfg.Clock, rootIDs: map[string]bool{cfg.RootID: true}, folders: map[string]bool{}, sizes: map[fileRev]int64{}}
 	auth, authorize, err := b.authOf(cfg)
 	if err != nil {
 		return nil, err
 	}
-	b.api, err = remote.NewCore(remote.CoreConfig{Base: base, UserAgent: cfg.UserAgent, HTTPClient: cfg.HTTPClient,
-		RateLimit: cfg.RateLimit, RateWindow: cfg.RateWindow, RetryTimeout: cfg.RetryTimeout, MaxRetryAfter: cfg.MaxRetryAfter,
-		Auth: auth, Logger: cfg.Logger, Clock: cfg.Clock,
-		Hooks: remote.Hooks{
-			Authorize:   authorize,
-			Header:      http.Header{"Accept": {"application/json"}},
-			ParseError:  parseError,
-			AnswerError: answerError,
-			Incurable:   incurable,
-		}})
+	cc := cfg.CoreConfig(base)
+	cc.Auth, cc.Hooks = auth, remote.Hooks{
+		Authorize:   authorize,
+		Header:      http.Header{"Accept": {"application/json"}},
+		ParseError:  parseError,
+		AnswerError: answerError,
+		Incurable:   incurable,
+	}
+	b.api, err = remote.NewCore(cc)
 	if err != nil {
 		return nil, err
 	}
@@ -353,17 +319,6 @@ func (b *Backend) withLink(call remote.Call) remote.Call {
 		call.Query = q
 	}
 	return call
-}
-
-// jsonBody is a Call body of v.
-func jsonBody(v any) func() (io.Reader, string, error) {
-	data, err := json.Marshal(v)
-	return func() (io.Reader, string, error) {
-		if err != nil {
-			return nil, "", err
-		}
-		return bytes.NewReader(data), "application/json", nil
-	}
 }
 
 // noteFolder remembers that id is a folder (bounded).

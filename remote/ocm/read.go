@@ -228,7 +228,7 @@ func (b *Backend) RemoveVersion(ctx context.Context, id, rev string) error {
 func (b *Backend) deleteVersion(ctx context.Context, id string, n int64) error {
 	rev := revOf(n)
 	_, err := b.do(ctx, remote.Call{Method: http.MethodDelete, Endpoint: "/files/{id}", Path: filePath(id),
-		Query: url.Values{"version": {rev}}, Body: jsonBody(map[string]string{"version": rev}), Idempotent: true})
+		Query: url.Values{"version": {rev}}, Body: remote.JSONBody(map[string]string{"version": rev}), Idempotent: true})
 	return err
 }
 

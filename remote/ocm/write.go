@@ -274,7 +274,7 @@ func (b *Backend) CreateFolder(ctx context.Context, parentID, name string) (remo
 	}
 	for attempt := 0; ; attempt++ {
 		body, err := b.do(ctx, remote.Call{Method: http.MethodPost, Endpoint: "/folders/{id}", Path: folderPath(parent),
-			Body: jsonBody(map[string]string{"name": name, "description": ""})})
+			Body: remote.JSONBody(map[string]string{"name": name, "description": ""})})
 		if errors.Is(err, remote.ErrAmbiguous) && attempt < maxAttempts-1 {
 			w, ok, lerr := b.lookup(ctx, parent, name)
 			switch {

@@ -151,7 +151,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 		return
 	}
 	s.mu.Lock()
-	failNow := s.fails.Take(endpoint)
+	failNow := s.net.Fails.Take(endpoint)
 	s.mu.Unlock()
 	if failNow || fakenet.Draw(f.Fault500) {
 		s.count(endpoint)
@@ -168,8 +168,8 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
-	s.calls[endpoint]++
-	cutNow := s.cuts.Take(endpoint) || fakenet.Draw(f.FaultCut)
+	s.net.Calls[endpoint]++
+	cutNow := s.net.Cuts.Take(endpoint) || fakenet.Draw(f.FaultCut)
 	s.mu.Unlock()
 	if cutNow {
 		fakenet.Cut(w)
@@ -180,7 +180,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, api bool) {
 
 func (s *Server) count(endpoint string) {
 	s.mu.Lock()
-	s.calls[endpoint]++
+	s.net.Calls[endpoint]++
 	s.mu.Unlock()
 }
 
@@ -204,8 +204,8 @@ func (s *Server) limited(w http.ResponseWriter, endpoint string) bool {
 	over := win.count > s.opts.RateLimit
 	reset := win.start.Add(s.opts.RateInterval).Sub(now)
 	if over {
-		s.calls[endpoint]++
-		s.calls[RateLimited]++
+		s.net.Calls[endpoint]++
+		s.net.Calls[RateLimited]++
 	}
 	s.mu.Unlock()
 	h := w.Header()

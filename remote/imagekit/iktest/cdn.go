@@ -32,9 +32,9 @@ func (s *Server) changed(p string) {
 // ranges answered 206, or ignored (range-ignored). No credentials.
 func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request, p string) {
 	s.mu.Lock()
-	s.calls[EndpointCDN]++
+	s.net.Calls[EndpointCDN]++
 	if r.Header.Get("Authorization") != "" {
-		s.calls[CDNWithCredentials]++
+		s.net.Calls[CDNWithCredentials]++
 	}
 	down := s.faults.Down
 	data, mt, found := s.cdnBytes(p, r.URL.Query(), r.URL.RawQuery)

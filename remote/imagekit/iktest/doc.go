@@ -93,5 +93,6 @@
 // # Lock order
 //
 // Server.mu is the only lock, a leaf: never held while a request's body
-// is read or an answer written.
+// is read or an answer written. It guards the fault queues and the
+// counts too (a fakenet.Plumbing, whose methods take it).
 package iktest

@@ -75,31 +75,15 @@ func (s *Server) SetFaults(f Faults) {
 // CutNext makes the next request to one of endpoints be carried out and
 // its connection cut before any answer. The job endpoints are named
 // without their method (EndpointMoveFolder ...).
-func (s *Server) CutNext(endpoints ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cuts.Add(endpoints...)
-}
+func (s *Server) CutNext(endpoints ...string) { s.net.CutNext(endpoints...) }
 
 // FailNext makes the next request to one of endpoints be answered 500
 // before anything is done, as Faults.Fault500 does by draw.
-func (s *Server) FailNext(endpoints ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails.Add(endpoints...)
-}
+func (s *Server) FailNext(endpoints ...string) { s.net.FailNext(endpoints...) }
 
 // Calls is how many requests endpoint was sent (every answer counted,
 // faults too).
-func (s *Server) Calls(endpoint string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[endpoint]
-}
+func (s *Server) Calls(endpoint string) int { return s.net.Count(endpoint) }
 
 // ResetCalls sets every count of Calls to zero.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.calls)
-}
+func (s *Server) ResetCalls() { s.net.ResetCalls() }

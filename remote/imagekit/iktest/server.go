@@ -76,9 +76,7 @@ type Server struct {
 	cdn     map[string]*cdnEntry // cdn-stale: the CDN's copies, by url (path and query)
 	refuse  map[string]string    // file ids a bulk delete refuses, with the error
 	faults  Faults
-	cuts    fakenet.Next
-	fails   fakenet.Next // FailNext's, as cuts
-	calls   map[string]int
+	net     *fakenet.Plumbing // CutNext's, FailNext's and Calls' (guarded by mu)
 	windows map[string]*window
 	shifted map[string]bool // skip-shifts: the paths whose listing was shifted once
 }
@@ -158,8 +156,10 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opts: o, quirks: q, nodes: map[string]*node{}, jobs: map[string]*job{}, cdn: map[string]*cdnEntry{},
-		refuse: map[string]string{}, calls: map[string]int{}, windows: map[string]*window{}, shifted: map[string]bool{}}, nil
+	s := &Server{opts: o, quirks: q, nodes: map[string]*node{}, jobs: map[string]*job{}, cdn: map[string]*cdnEntry{},
+		refuse: map[string]string{}, windows: map[string]*window{}, shifted: map[string]bool{}}
+	s.net = fakenet.NewPlumbing(&s.mu)
+	return s, nil
 }
 
 // SetAddr sets URL and Endpoint from the address ("host:port") a

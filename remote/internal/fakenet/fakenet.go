@@ -1,13 +1,68 @@
 // Package fakenet holds what the fakes of the services (iktest,
-// ocmtest) share of their faults: the queues of CutNext and FailNext, the
-// draw of a fault's fraction, and the cut of a connection.
+// ocmtest) share of their faults: the queues of CutNext and FailNext and
+// the count of each endpoint's requests (Plumbing), the draw of a fault's
+// fraction, and the cut of a connection.
+//
+// It has no lock of its own: a Plumbing is guarded by its fake's lock,
+// which its methods take, and which a fake's handler holds while it
+// reads the fields.
 package fakenet
 
 import (
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"sync"
 )
+
+// Plumbing is a fake's queues of CutNext and FailNext and its count of
+// requests by endpoint. Every field is guarded by L, the fake's lock:
+// the methods take it, a handler holds it to use the fields.
+type Plumbing struct {
+	L     sync.Locker
+	Cuts  Next           // CutNext's
+	Fails Next           // FailNext's
+	Calls map[string]int // requests by endpoint, and what else the fake counts
+}
+
+// NewPlumbing returns a Plumbing guarded by l.
+func NewPlumbing(l sync.Locker) *Plumbing { return &Plumbing{L: l, Calls: map[string]int{}} }
+
+// CutNext queues a cut of the next request to one of endpoints.
+func (p *Plumbing) CutNext(endpoints ...string) {
+	p.L.Lock()
+	defer p.L.Unlock()
+	p.Cuts.Add(endpoints...)
+}
+
+// FailNext queues a 500 for the next request to one of endpoints.
+func (p *Plumbing) FailNext(endpoints ...string) {
+	p.L.Lock()
+	defer p.L.Unlock()
+	p.Fails.Add(endpoints...)
+}
+
+// Count is how many requests endpoint was sent.
+func (p *Plumbing) Count(endpoint string) int {
+	p.L.Lock()
+	defer p.L.Unlock()
+	return p.Calls[endpoint]
+}
+
+// AllCalls is every count that is not zero.
+func (p *Plumbing) AllCalls() map[string]int {
+	p.L.Lock()
+	defer p.L.Unlock()
+	return maps.Clone(p.Calls)
+}
+
+// ResetCalls sets every count to zero.
+func (p *Plumbing) ResetCalls() {
+	p.L.Lock()
+	defer p.L.Unlock()
+	clear(p.Calls)
+}
 
 // Next is a fake's queue of CutNext (or FailNext) calls: each names the
 // endpoints whose next request it takes. Not safe for concurrent use:

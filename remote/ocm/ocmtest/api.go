@@ -184,7 +184,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	failNow := s.fails.Take(endpoint)
+	failNow := s.net.Fails.Take(endpoint)
 	s.mu.Unlock()
 	if failNow || fakenet.Draw(f.Fault500) {
 		s.count(endpoint)
@@ -216,8 +216,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	} else {
 		rep = handle(c)
 	}
-	s.calls[endpoint]++
-	cutNow := s.cuts.Take(endpoint) || fakenet.Draw(f.FaultCut)
+	s.net.Calls[endpoint]++
+	cutNow := s.net.Cuts.Take(endpoint) || fakenet.Draw(f.FaultCut)
 	in200 := s.quirks.has(QuirkErrorIn200)
 	s.mu.Unlock()
 	if cutNow {

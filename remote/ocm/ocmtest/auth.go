@@ -150,7 +150,7 @@ func linkInvalid(id string) *reply {
 // unauthorized is the 401 of missing, unknown or expired credentials.
 // mu held.
 func (s *Server) unauthorized() *reply {
-	s.calls[Unauthorized]++
+	s.net.Calls[Unauthorized]++
 	return &reply{status: http.StatusUnauthorized, header: http.Header{"Www-Authenticate": {`Bearer realm="ocm"`}},
 		body: errBody(CodeBadRequest, "!csUserNotAuthenticated", "The user is not authenticated.", "")}
 }
@@ -165,8 +165,8 @@ func (s *Server) unauthorized() *reply {
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	down := s.faults.Down
-	failNow := s.fails.Take(EndpointToken)
-	s.calls[EndpointToken]++
+	failNow := s.net.Fails.Take(EndpointToken)
+	s.net.Calls[EndpointToken]++
 	s.mu.Unlock()
 	oauthErr := func(status int, code, desc string) {
 		writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
@@ -221,7 +221,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	life := s.opts.TokenLife
 	s.tokens[tok] = s.opts.Now().Add(life)
-	cutNow := s.cuts.Take(EndpointToken)
+	cutNow := s.net.Cuts.Take(EndpointToken)
 	s.mu.Unlock()
 	if cutNow {
 		fakenet.Cut(w)

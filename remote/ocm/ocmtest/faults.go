@@ -1,7 +1,6 @@
 package ocmtest
 
 import (
-	"maps"
 	"time"
 )
 
@@ -89,44 +88,24 @@ func (s *Server) CurrentFaults() Faults {
 
 // CutNext makes the next request to one of endpoints be carried out and
 // its connection cut before any answer.
-func (s *Server) CutNext(endpoints ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cuts.Add(endpoints...)
-}
+func (s *Server) CutNext(endpoints ...string) { s.net.CutNext(endpoints...) }
 
 // FailNext makes the next request to one of endpoints be answered 500
 // before anything is done.
-func (s *Server) FailNext(endpoints ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails.Add(endpoints...)
-}
+func (s *Server) FailNext(endpoints ...string) { s.net.FailNext(endpoints...) }
 
 // Calls is how many requests endpoint was sent (every answer counted,
 // faults and refusals too).
-func (s *Server) Calls(endpoint string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[endpoint]
-}
+func (s *Server) Calls(endpoint string) int { return s.net.Count(endpoint) }
 
 // AllCalls is every count of Calls that is not zero.
-func (s *Server) AllCalls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.calls)
-}
+func (s *Server) AllCalls() map[string]int { return s.net.AllCalls() }
 
 // ResetCalls sets every count of Calls to zero.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.calls)
-}
+func (s *Server) ResetCalls() { s.net.ResetCalls() }
 
 func (s *Server) count(endpoint string) {
 	s.mu.Lock()
-	s.calls[endpoint]++
+	s.net.Calls[endpoint]++
 	s.mu.Unlock()
 }

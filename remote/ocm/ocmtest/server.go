@@ -80,9 +80,7 @@ type Server struct {
 	tokens map[string]time.Time
 	links  map[string]*link // public links and applinks, by id
 	faults Faults
-	cuts   fakenet.Next
-	fails  fakenet.Next
-	calls  map[string]int
+	net    *fakenet.Plumbing // CutNext's, FailNext's and Calls' (guarded by mu)
 }
 
 // node is a file or a folder (or the home folder).
@@ -163,7 +161,8 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o, quirks: q, nodes: map[string]*node{}, users: map[string]*user{},
-		tokens: map[string]time.Time{}, links: map[string]*link{}, calls: map[string]int{}}
+		tokens: map[string]time.Time{}, links: map[string]*link{}}
+	s.net = fakenet.NewPlumbing(&s.mu)
 	s.owner = s.userNamed(o.User)
 	s.home = &node{id: s.newID(true), folder: true, name: "Home", created: s.now(), createdBy: s.owner, modifiedBy: s.owner}
 	s.home.modified = s.home.created

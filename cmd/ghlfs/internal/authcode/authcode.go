@@ -22,7 +22,7 @@ import (
 
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/peercred"
 	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/perms"
-	"github.com/ghlfs/ghlfs/remote/ghl"
+	"github.com/ghlfs/ghlfs/remote/ghl/oauth"
 )
 
 // Request is one approval to ask the user for.
@@ -78,8 +78,8 @@ func Get(ctx context.Context, r Request) (string, string, error) {
 	q.Set("scope", r.Scope)
 	q.Set("state", state)
 	// PKCE: a code that reaches anyone else is of no use to them.
-	verifier := ghl.NewPKCEVerifier()
-	q.Set("code_challenge", ghl.PKCEChallenge(verifier))
+	verifier := oauth.NewPKCEVerifier()
+	q.Set("code_challenge", oauth.PKCEChallenge(verifier))
 	q.Set("code_challenge_method", "S256")
 	authURL.RawQuery = q.Encode()
 

@@ -1,4 +1,4 @@
-package ghl
+package oauth
 
 import (
 	"cmp"
@@ -107,7 +107,7 @@ const DefaultRefreshMargin = 5 * time.Minute
 // expires, or once when the API refuses its access token.
 type TokenFile struct {
 	path   string
-	app    OAuthApp
+	app    App
 	clk    clockwork.Clock
 	margin time.Duration
 	log    *slog.Logger
@@ -123,7 +123,7 @@ type TokenFile struct {
 
 // OpenTokenFile reads the token set at path. margin 0 means
 // DefaultRefreshMargin.
-func OpenTokenFile(path string, app OAuthApp, margin time.Duration, log *slog.Logger) (*TokenFile, error) {
+func OpenTokenFile(path string, app App, margin time.Duration, log *slog.Logger) (*TokenFile, error) {
 	set, err := ReadTokenSet(path)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package ghl
+package oauth
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // (Company) token, at POST /oauth/locationToken. They come without refresh
 // token: a new one is minted when one nears its expiry or is refused.
 type LocationAuth struct {
-	app        OAuthApp
+	app        App
 	company    remote.Authorizer
 	companyID  string
 	locationID string
@@ -32,7 +32,7 @@ type LocationAuth struct {
 }
 
 // NewLocationAuth mints location tokens with company's tokens.
-func NewLocationAuth(app OAuthApp, company remote.Authorizer, companyID, locationID string) *LocationAuth {
+func NewLocationAuth(app App, company remote.Authorizer, companyID, locationID string) *LocationAuth {
 	return &LocationAuth{app: app, company: company, companyID: companyID, locationID: locationID, clk: app.clock()}
 }
 
@@ -99,7 +99,7 @@ func (a *LocationAuth) mint(callerCtx context.Context, stale string) (string, er
 // calls would read and write that location's library in this one's name.
 // (The spec does not require locationId in the answer: one without it is
 // taken.)
-func (a OAuthApp) LocationToken(ctx context.Context, companyToken, companyID, locationID string) (TokenSet, error) {
+func (a App) LocationToken(ctx context.Context, companyToken, companyID, locationID string) (TokenSet, error) {
 	set, err := a.grant(ctx, "/oauth/locationToken", companyToken, url.Values{
 		"companyId":  {companyID},
 		"locationId": {locationID},

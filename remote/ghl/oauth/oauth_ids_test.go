@@ -1,8 +1,10 @@
-package ghl
+package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/ghlfs/ghlfs/remote"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -18,7 +20,7 @@ func TestInstalledLocationsRefusesIDsThatAreNotPlain(t *testing.T) {
 		fmt.Fprint(w, `{"locations":[{"_id":".."},{"_id":"../../etc"},{"_id":"a/b"},{"_id":"."},{"_id":"x\u0000y"},{"_id":"good-1","name":"Good"},{"_id":"Good_2"}]}`)
 	}))
 	t.Cleanup(srv.Close)
-	locs, err := OAuthApp{BaseURL: srv.URL}.InstalledLocations(context.Background(), "tok", "co", "app")
+	locs, err := App{BaseURL: srv.URL}.InstalledLocations(context.Background(), "tok", "co", "app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +51,18 @@ func TestInstalledLocationsPagesPastUninstalled(t *testing.T) {
 		fmt.Fprint(w, `]}`)
 	}))
 	t.Cleanup(srv.Close)
-	locs, err := OAuthApp{BaseURL: srv.URL}.InstalledLocations(context.Background(), "tok", "co", "app")
+	locs, err := App{BaseURL: srv.URL}.InstalledLocations(context.Background(), "tok", "co", "app")
 	if err != nil || len(locs) != 50 || locs[0].ID != "loc100" {
 		t.Fatalf("%d locations (%v), first %+v; want the 50 installed ones", len(locs), err, locs[:min(1, len(locs))])
+	}
+}
+
+// The OAuth shape of a grant's refusal is read for its cause, as a media
+// endpoint's 401 is (wire.AuthCause).
+func TestGrantErrorOfScope(t *testing.T) {
+	body := []byte(`{"error":"unauthorized","error_description":"The token is not authorized for this scope."}`)
+	e := grantError("/oauth/locationToken", &http.Response{StatusCode: 401, Header: http.Header{}}, body)
+	if !errors.Is(e, remote.ErrScope) {
+		t.Errorf("a grant refused for its scope: %v", e)
 	}
 }

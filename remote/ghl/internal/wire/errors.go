@@ -1,4 +1,4 @@
-package ghl
+package wire
 
 import (
 	"bytes"
@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/internal/loosejson"
 )
 
 // The hooks the request core reads this service by (remote.Hooks): its
 // error bodies (NestJS's shape), and its rate-limit headers.
 
-// parseError builds an *Error from a failed response and its body: the
+// ParseError builds an *Error from a failed response and its body: the
 // NestJS shape, {"statusCode":..,"message":..,"error":..}, with a message
 // that may be an array; anything else is kept as a short excerpt.
-func parseError(method, endpoint string, resp *http.Response, body []byte) *remote.Error {
+func ParseError(method, endpoint string, resp *http.Response, body []byte) *remote.Error {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		// Not JSON (a proxy's page, a storage host's XML): the core keeps
@@ -40,8 +41,8 @@ func parseError(method, endpoint string, resp *http.Response, body []byte) *remo
 			e.Message = string(bytes.TrimSpace(raw))
 		}
 	}
-	e.Kind = firstString(m["error"])
-	e.TraceID = firstString(m["traceId"])
+	e.Kind = loosejson.FirstString(m["error"])
+	e.TraceID = loosejson.FirstString(m["traceId"])
 	if e.Message == "" {
 		e.Message = e.Kind
 	}
@@ -59,7 +60,7 @@ func readCauses(e *remote.Error, resp *http.Response) {
 	if e.Status == http.StatusTooManyRequests && strings.Contains(strings.ToLower(e.Message), "daily") {
 		e.Daily = true
 	}
-	e.Cause = authCause(e.Status, e.Message)
+	e.Cause = AuthCause(e.Status, e.Message)
 	e.NoRoute = routeMissing(e)
 }
 
@@ -67,13 +68,13 @@ func readCauses(e *remote.Error, resp *http.Response) {
 // service's are one sentence.
 const maxCauseMessage = 1024
 
-// authCause reads a 401's message for a cause a new token cannot cure
+// AuthCause reads a 401's message for a cause a new token cannot cure
 // (remote.ErrScope, remote.ErrWrongLocation, remote.ErrVersion), loosely, without regard to
 // case: the service's words are known from field reports only, and may
 // change. A message that names none (an expired, revoked or unknown
 // token: "Invalid JWT", "Invalid token: access token is invalid") gives
 // nil, and the token is renewed as before.
-func authCause(status int, msg string) error {
+func AuthCause(status int, msg string) error {
 	if status != http.StatusUnauthorized || len(msg) > maxCauseMessage {
 		return nil
 	}
@@ -107,10 +108,10 @@ func routeMissing(e *remote.Error) bool {
 	return e.Status == http.StatusNotFound && e.Method != "" && strings.HasPrefix(e.Message, "Cannot "+e.Method+" /")
 }
 
-// rateWindow reads the burst limit's headers for the pacer:
+// RateWindow reads the burst limit's headers for the pacer:
 // X-RateLimit-Remaining of X-RateLimit-Max requests are left in a window
 // of X-RateLimit-Interval-Milliseconds.
-func rateWindow(h http.Header) (remote.RateWindow, bool) {
+func RateWindow(h http.Header) (remote.RateWindow, bool) {
 	remaining, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
 	maxReq, err2 := strconv.Atoi(h.Get("X-RateLimit-Max"))
 	intervalMS, err3 := strconv.ParseInt(h.Get("X-RateLimit-Interval-Milliseconds"), 10, 64)
@@ -120,11 +121,11 @@ func rateWindow(h http.Header) (remote.RateWindow, bool) {
 	return remote.RateWindow{Remaining: remaining, Max: maxReq, IntervalMS: intervalMS}, true
 }
 
-// serverLimits reads every rate-limit header of an answer, for a status
+// ServerLimits reads every rate-limit header of an answer, for a status
 // display: the burst limit's (X-RateLimit-Max, -Remaining,
 // -Interval-Milliseconds) and the daily one's (X-RateLimit-Limit-Daily,
 // -Daily-Remaining, -Daily-Reset, in epoch milliseconds).
-func serverLimits(h http.Header) (remote.ServerLimits, bool) {
+func ServerLimits(h http.Header) (remote.ServerLimits, bool) {
 	num := func(name string) (int64, bool) {
 		v, err := strconv.ParseInt(h.Get(name), 10, 64)
 		return v, err == nil && v >= 0

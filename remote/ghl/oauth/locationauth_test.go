@@ -1,4 +1,4 @@
-package ghl
+package oauth
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestLocationAuthShortLivedToken(t *testing.T) {
 	if err := SaveTokenSet(path, TokenSet{AccessToken: "co", RefreshToken: "r", ExpiresAt: clk.Now().Add(24 * time.Hour), UserType: "Company", CompanyID: "C"}); err != nil {
 		t.Fatal(err)
 	}
-	app := OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: srv.URL, Clock: clk}
+	app := App{ClientID: "app", ClientSecret: "secret", BaseURL: srv.URL, Clock: clk}
 	tf, err := OpenTokenFile(path, app, 0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestLocationTokenForTheLocationAsked(t *testing.T) {
 		json.NewEncoder(w).Encode(answer)
 	}))
 	t.Cleanup(srv.Close)
-	app := OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: srv.URL}
+	app := App{ClientID: "app", ClientSecret: "secret", BaseURL: srv.URL}
 	if _, err := app.LocationToken(context.Background(), "co", "C", "L"); err == nil || !strings.Contains(err.Error(), "OTHER") {
 		t.Errorf("a token of another location: %v", err)
 	}

@@ -1,4 +1,4 @@
-package ghl
+package oauth
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"context"
@@ -21,23 +21,16 @@ import (
 	"github.com/ghlfs/ghlfs/remote"
 )
 
-// Metrics (--metrics-addr): Prometheus's text format at /metrics, read at
-// each scrape from the counters remote and cache keep themselves
-// (remote.Observer.Stats, cache.Store.Stats); neither package knows of
-// Prometheus. A mount of several locations (agency mode) reports their
-// sum. No label holds an id, a name, a url or a token: endpoints are
-// route templates ("GET /medias/files", "POST /medias/{id}").
-
-// metricsSource is one library's counters.
-type metricsSource struct {
-	remote func() remote.Stats
-	cache  func() cache.Stats
+// Source is one library's counters.
+type Source struct {
+	Remote func() remote.Stats
+	Cache  func() cache.Stats
 }
 
 // ghlfsCollector turns the sources' counters into const metrics at each
 // scrape.
 type ghlfsCollector struct {
-	sources func() []metricsSource
+	sources func() []Source
 
 	apiCalls, storageRequests, retries, throttled, storageBytes *prometheus.Desc
 	pacerWait, pacerGrants, pacerWaiting                        *prometheus.Desc
@@ -46,7 +39,7 @@ type ghlfsCollector struct {
 	uploads, uploadedBytes, uploadErrors                        *prometheus.Desc
 }
 
-func newGhlfsCollector(sources func() []metricsSource) *ghlfsCollector {
+func newGhlfsCollector(sources func() []Source) *ghlfsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("ghlfs_"+name, help, labels, nil)
 	}
@@ -89,7 +82,7 @@ func (c *ghlfsCollector) Collect(ch chan<- prometheus.Metric) {
 	var fg, bg remote.PriorityStats
 	var cs cache.Stats
 	for _, src := range c.sources() {
-		rs := src.remote()
+		rs := src.Remote()
 		for k, v := range rs.Calls {
 			status := "error"
 			if k.Status != 0 {
@@ -109,7 +102,7 @@ func (c *ghlfsCollector) Collect(ch chan<- prometheus.Metric) {
 		storageBytes += rs.StorageBytes
 		addPriority(&fg, rs.Pacer.Foreground)
 		addPriority(&bg, rs.Pacer.Background)
-		s := src.cache()
+		s := src.Cache()
 		cs.MemoryHits += s.MemoryHits
 		cs.DiskHits += s.DiskHits
 		cs.Misses += s.Misses
@@ -164,22 +157,13 @@ func addPriority(sum *remote.PriorityStats, s remote.PriorityStats) {
 	sum.Waiting += s.Waiting
 }
 
-// setLibraries makes the metrics those of libs, and of the OAuth app's
-// requests as counted by oauth (nil: a token without an app).
-func (s *metricsServer) setLibraries(libs []*library, oauth *remote.CallCounts) {
-	out := make([]metricsSource, 0, len(libs)+1)
-	for _, l := range libs {
-		out = append(out, metricsSource{remote: l.obs.Stats, cache: l.store.Stats})
-	}
-	if oauth != nil {
-		out = append(out, metricsSource{remote: oauth.Stats, cache: func() cache.Stats { return cache.Stats{} }})
-	}
-	s.sources.Store(&out)
-}
+// SetSources makes the metrics those of sources (each library's, and
+// the OAuth app's requests).
+func (s *Server) SetSources(sources []Source) { s.sources.Store(&sources) }
 
-// metricsHandler serves the ghlfs metrics of the sources, and the Go
+// Handler serves the ghlfs metrics of the sources, and the Go
 // runtime's and the process's, in a registry of its own.
-func metricsHandler(sources func() []metricsSource, log *slog.Logger) (http.Handler, error) {
+func Handler(sources func() []Source, log *slog.Logger) (http.Handler, error) {
 	reg := prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{
 		newGhlfsCollector(sources),
@@ -197,7 +181,7 @@ func metricsHandler(sources func() []metricsSource, log *slog.Logger) (http.Hand
 		// A scrape reads every library's counters: more at once than a
 		// few scrapers send (a client flooding an address open to the
 		// network) get 503 rather than the mount's CPU and memory.
-		MaxRequestsInFlight: metricsMaxInFlight,
+		MaxRequestsInFlight: maxInFlight,
 	}))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ghlfs: metrics at /metrics")
@@ -205,30 +189,30 @@ func metricsHandler(sources func() []metricsSource, log *slog.Logger) (http.Hand
 	return mux, nil
 }
 
-// metricsMaxInFlight is how many scrapes are served at once.
-const metricsMaxInFlight = 4
+// maxInFlight is how many scrapes are served at once.
+const maxInFlight = 4
 
-// metricsMaxConns is how many connections the metrics server holds at
+// maxConns is how many connections the metrics server holds at
 // once (a scraper keeps one, idle between scrapes): more wait in the
 // listen queue, rather than cost the mount a goroutine and buffers each
 // (a client opening thousands, on an address open to the network).
-const metricsMaxConns = 16
+const maxConns = 16
 
-// metricsServer serves /metrics until Close.
-type metricsServer struct {
-	addr    string // the address listened on
+// Server serves /metrics until Close.
+type Server struct {
+	Addr    string // the address listened on
 	srv     *http.Server
 	done    chan struct{} // closed when Serve has returned
-	sources atomic.Pointer[[]metricsSource]
+	sources atomic.Pointer[[]Source]
 }
 
-// startMetrics listens on addr (--metrics-addr) and serves the metrics
+// Start listens on addr (--metrics-addr) and serves the metrics
 // there, in one goroutine that Close stops. It is called before anything
 // is mounted, so that an address that cannot be had fails the mount; the
-// libraries' counters are shown once setLibraries is told of them.
-func startMetrics(addr string, log *slog.Logger) (*metricsServer, error) {
-	s := &metricsServer{done: make(chan struct{})}
-	h, err := metricsHandler(func() []metricsSource {
+// libraries' counters are shown once SetSources is told of them.
+func Start(addr string, log *slog.Logger) (*Server, error) {
+	s := &Server{done: make(chan struct{})}
+	h, err := Handler(func() []Source {
 		if p := s.sources.Load(); p != nil {
 			return *p
 		}
@@ -241,8 +225,8 @@ func startMetrics(addr string, log *slog.Logger) (*metricsServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr: %w", err)
 	}
-	s.addr = ln.Addr().String()
-	ln = netutil.LimitListener(ln, metricsMaxConns)
+	s.Addr = ln.Addr().String()
+	ln = netutil.LimitListener(ln, maxConns)
 	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -261,7 +245,7 @@ func startMetrics(addr string, log *slog.Logger) (*metricsServer, error) {
 }
 
 // Close stops the server: scrapes under way get a few seconds to finish.
-func (s *metricsServer) Close() {
+func (s *Server) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil {

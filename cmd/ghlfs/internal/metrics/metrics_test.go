@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"bufio"
@@ -20,17 +20,17 @@ import (
 // requests in their own metrics, names a call with no answer "error", and
 // gives counters and gauges their types.
 func TestMetricsCollectorSumsLibraries(t *testing.T) {
-	lib := func(calls map[remote.CallKey]int64, cs cache.Stats) metricsSource {
-		return metricsSource{
-			remote: func() remote.Stats {
+	lib := func(calls map[remote.CallKey]int64, cs cache.Stats) Source {
+		return Source{
+			Remote: func() remote.Stats {
 				return remote.Stats{Calls: calls, Retries: map[string]int64{"GET /medias/files": 1}, Throttled: 1, StorageBytes: 100,
 					Pacer: remote.PacerStats{Foreground: remote.PriorityStats{Granted: 3, Waited: 1500 * time.Millisecond, Waiting: 1}}}
 			},
-			cache: func() cache.Stats { return cs },
+			Cache: func() cache.Stats { return cs },
 		}
 	}
-	h, err := metricsHandler(func() []metricsSource {
-		return []metricsSource{
+	h, err := Handler(func() []Source {
+		return []Source{
 			lib(map[remote.CallKey]int64{{Endpoint: "GET /medias/files", Status: 200}: 5, {Endpoint: "GET /medias/files", Status: 0}: 1, {Endpoint: remote.StorageGet, Status: 206}: 2},
 				cache.Stats{MemoryHits: 4, Misses: 2, PendingUploads: 1, PendingBytes: 10, PendingFiles: 1, Uploads: 3}),
 			lib(map[remote.CallKey]int64{{Endpoint: "GET /medias/files", Status: 200}: 2, {Endpoint: remote.StorageHead, Status: 200}: 1},
@@ -76,12 +76,12 @@ func TestMetricsCollectorSumsLibraries(t *testing.T) {
 	}
 }
 
-// At most metricsMaxInFlight scrapes are served at once: one more gets
+// At most maxInFlight scrapes are served at once: one more gets
 // 503 at once, rather than the mount's CPU and memory.
 func TestMetricsLimitsScrapesInFlight(t *testing.T) {
-	entered := make(chan struct{}, 2*metricsMaxInFlight)
+	entered := make(chan struct{}, 2*maxInFlight)
 	release := make(chan struct{})
-	h, err := metricsHandler(func() []metricsSource {
+	h, err := Handler(func() []Source {
 		entered <- struct{}{}
 		<-release
 		return nil
@@ -92,7 +92,7 @@ func TestMetricsLimitsScrapesInFlight(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	defer close(release)
-	codes := make(chan int, 2*metricsMaxInFlight)
+	codes := make(chan int, 2*maxInFlight)
 	get := func() {
 		resp, err := http.Get(srv.URL + "/metrics")
 		if err != nil {
@@ -102,10 +102,10 @@ func TestMetricsLimitsScrapesInFlight(t *testing.T) {
 		resp.Body.Close()
 		codes <- resp.StatusCode
 	}
-	for range metricsMaxInFlight {
+	for range maxInFlight {
 		go get()
 	}
-	for range metricsMaxInFlight {
+	for range maxInFlight {
 		<-entered // each scrape is under way, held
 	}
 	go get()
@@ -115,14 +115,14 @@ func TestMetricsLimitsScrapesInFlight(t *testing.T) {
 			t.Errorf("a scrape beyond the limit: %d, want 503", code)
 		}
 	case <-entered:
-		t.Errorf("a scrape beyond the limit of %d was served", metricsMaxInFlight)
+		t.Errorf("a scrape beyond the limit of %d was served", maxInFlight)
 	}
 }
 
-// At most metricsMaxConns connections are held at once: with that many
+// At most maxConns connections are held at once: with that many
 // open (idle between scrapes), one more is not served until one closes.
 func TestMetricsLimitsConnections(t *testing.T) {
-	s, err := startMetrics("127.0.0.1:0", slog.New(slog.DiscardHandler))
+	s, err := Start("127.0.0.1:0", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +147,8 @@ func TestMetricsLimitsConnections(t *testing.T) {
 		return nil
 	}
 	var held []net.Conn
-	for range metricsMaxConns {
-		c, err := net.Dial("tcp", s.addr)
+	for range maxConns {
+		c, err := net.Dial("tcp", s.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,16 +158,16 @@ func TestMetricsLimitsConnections(t *testing.T) {
 		}
 		held = append(held, c)
 	}
-	extra, err := net.Dial("tcp", s.addr) // the kernel's listen queue takes it
+	extra, err := net.Dial("tcp", s.Addr) // the kernel's listen queue takes it
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer extra.Close()
 	if err := scrape(extra, 500*time.Millisecond); err == nil {
-		t.Fatalf("a connection beyond %d was served", metricsMaxConns)
+		t.Fatalf("a connection beyond %d was served", maxConns)
 	}
 	held[0].Close()
-	late, err := net.Dial("tcp", s.addr)
+	late, err := net.Dial("tcp", s.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package ghl
+package oauth
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl"
 )
 
 // oauthServer stands in for /oauth/token with single-use refresh tokens,
@@ -102,7 +103,7 @@ func (s *oauthServer) storeFirst(t *testing.T, path string) TokenSet {
 
 func testTokenFile(t *testing.T, path, base string, clk clockwork.Clock) *TokenFile {
 	t.Helper()
-	tf, err := OpenTokenFile(path, OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: base, Clock: clk}, time.Minute, nil)
+	tf, err := OpenTokenFile(path, App{ClientID: "app", ClientSecret: "secret", BaseURL: base, Clock: clk}, time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestClientRefreshesOn401(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token.json")
 	first := s.storeFirst(t, path)
 	tf := testTokenFile(t, path, srv.URL, clk)
-	c, err := New(Config{BaseURL: srv.URL, Auth: tf, LocationID: "loc1", RateLimit: -1})
+	c, err := ghl.New(ghl.Config{BaseURL: srv.URL, Auth: tf, LocationID: "loc1", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestClientRefreshesOn401(t *testing.T) {
 	s.mu.Lock()
 	delete(s.live, first.AccessToken)
 	s.mu.Unlock()
-	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); err != nil {
+	if _, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile}); err != nil {
 		t.Fatalf("after a 401 and a refresh: %v", err)
 	}
 	if s.refreshN != 1 {
@@ -203,12 +204,12 @@ func TestClientRefreshesOn401(t *testing.T) {
 	s.live = map[string]time.Time{}
 	s.mu.Unlock()
 	for range 3 {
-		if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) || !errors.Is(err, remote.ErrUnauthorized) {
+		if _, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) || !errors.Is(err, remote.ErrUnauthorized) {
 			t.Fatalf("with a dead refresh token: %v", err)
 		}
 	}
 	clk.Advance(2 * time.Hour)
-	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) {
+	if _, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile}); !errors.Is(err, remote.ErrLoginNeeded) {
 		t.Fatalf("expired, with a dead refresh token: %v", err)
 	}
 	if s.reused != 1 {
@@ -216,7 +217,7 @@ func TestClientRefreshesOn401(t *testing.T) {
 	}
 	// ghlfs login writes a new set: calls work again.
 	s.storeFirst(t, path)
-	if _, err := c.List(context.Background(), ListQuery{Type: remote.TypeFile}); err != nil {
+	if _, err := c.List(context.Background(), ghl.ListQuery{Type: remote.TypeFile}); err != nil {
 		t.Fatalf("after a new login: %v", err)
 	}
 }
@@ -285,7 +286,7 @@ func TestOAuthOverHTTPSOnly(t *testing.T) {
 	})}
 	ctx := context.Background()
 	for _, base := range []string{"http://services.leadconnectorhq.com", "http://10.0.0.1:8080", "ftp://example.com"} {
-		app := OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: base, HTTP: hc}
+		app := App{ClientID: "app", ClientSecret: "secret", BaseURL: base, HTTP: hc}
 		calls := map[string]error{}
 		_, calls["Exchange"] = app.Exchange(ctx, "code", "http://127.0.0.1:1/cb", "Location", "v")
 		_, calls["Refresh"] = app.Refresh(ctx, "rt", "Location")
@@ -303,7 +304,7 @@ func TestOAuthOverHTTPSOnly(t *testing.T) {
 	// https, and plain http on loopback, are asked.
 	for _, base := range []string{"https://services.leadconnectorhq.com", "http://127.0.0.1:1", "http://localhost:1"} {
 		sent = nil
-		app := OAuthApp{ClientID: "app", ClientSecret: "secret", BaseURL: base, HTTP: hc}
+		app := App{ClientID: "app", ClientSecret: "secret", BaseURL: base, HTTP: hc}
 		if _, err := app.Refresh(ctx, "rt", "Location"); err == nil || len(sent) != 1 {
 			t.Errorf("%s: %v, %d requests", base, err, len(sent))
 		}

@@ -1,4 +1,4 @@
-package main
+package backends
 
 import "testing"
 
@@ -24,20 +24,20 @@ func TestAPIIdentity(t *testing.T) {
 		{"https://example.com:80", "https://example.com:80", "", ""},
 		{"http://[::1]:80", "http://[::1]", "http://::1", "http://[::1]:80"},
 	} {
-		if got := apiIdentity(c.url); got != c.id {
-			t.Errorf("apiIdentity(%q) = %q, want %q", c.url, got, c.id)
+		if got := APIIdentity(c.url); got != c.id {
+			t.Errorf("APIIdentity(%q) = %q, want %q", c.url, got, c.id)
 		}
-		if got := legacyAPIIdentity(c.url); got != c.legacy {
-			t.Errorf("legacyAPIIdentity(%q) = %q, want %q", c.url, got, c.legacy)
+		if got := LegacyAPIIdentity(c.url); got != c.legacy {
+			t.Errorf("LegacyAPIIdentity(%q) = %q, want %q", c.url, got, c.legacy)
 		}
-		if got := earlierAPIIdentity(c.url); got != c.earlier {
-			t.Errorf("earlierAPIIdentity(%q) = %q, want %q", c.url, got, c.earlier)
+		if got := EarlierAPIIdentity(c.url); got != c.earlier {
+			t.Errorf("EarlierAPIIdentity(%q) = %q, want %q", c.url, got, c.earlier)
 		}
 	}
-	if apiIdentity("http://127.0.0.1:8080") == apiIdentity("http://127.0.0.1:8081") {
+	if APIIdentity("http://127.0.0.1:8080") == APIIdentity("http://127.0.0.1:8081") {
 		t.Error("two ports of one host are one library")
 	}
-	if apiIdentity("https://HOST.example.com:443") != apiIdentity("https://host.example.com") {
+	if APIIdentity("https://HOST.example.com:443") != APIIdentity("https://host.example.com") {
 		t.Error("https://HOST.example.com:443 and https://host.example.com are two libraries")
 	}
 }

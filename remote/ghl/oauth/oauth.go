@@ -1,4 +1,4 @@
-package ghl
+package oauth
 
 import (
 	"cmp"
@@ -19,6 +19,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl/internal/wire"
 )
 
 // OAuth 2.0 for a HighLevel Marketplace app (../shared/ghl-api.md, OAuth):
@@ -41,10 +42,10 @@ type TokenSet struct {
 	UserID       string    `json:"user_id,omitempty"`
 }
 
-// OAuthApp is a Marketplace app's client credentials, and where to ask.
-type OAuthApp struct {
+// App is a Marketplace app's client credentials, and where to ask.
+type App struct {
 	ClientID, ClientSecret string
-	BaseURL                string       // default DefaultBaseURL
+	BaseURL                string       // default wire.DefaultBaseURL
 	HTTP                   *http.Client // default: a client with sane timeouts
 	Clock                  clockwork.Clock
 	// Counts counts the requests the app sends (token grants, location
@@ -53,11 +54,11 @@ type OAuthApp struct {
 	Counts *remote.CallCounts
 }
 
-// base is where the app's requests go: BaseURL (default DefaultBaseURL),
+// base is where the app's requests go: BaseURL (default wire.DefaultBaseURL),
 // which must be https, as the API client's (plain http only on loopback):
 // they carry the client secret, codes and tokens.
-func (a OAuthApp) base() (string, error) {
-	base := cmp.Or(a.BaseURL, DefaultBaseURL)
+func (a App) base() (string, error) {
+	base := cmp.Or(a.BaseURL, wire.DefaultBaseURL)
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("remote: bad OAuth base URL %q", remote.RedactURL(base))
@@ -68,7 +69,7 @@ func (a OAuthApp) base() (string, error) {
 	return base, nil
 }
 
-func (a OAuthApp) clock() clockwork.Clock {
+func (a App) clock() clockwork.Clock {
 	if a.Clock == nil {
 		return clockwork.NewRealClock()
 	}
@@ -80,7 +81,7 @@ func (a OAuthApp) clock() clockwork.Clock {
 // PKCE code_verifier whose challenge the authorize page was given ("" for
 // none); a server that refuses the field itself (pkceFieldRefused) is
 // asked once more without it.
-func (a OAuthApp) Exchange(ctx context.Context, code, redirectURI, userType, verifier string) (TokenSet, error) {
+func (a App) Exchange(ctx context.Context, code, redirectURI, userType, verifier string) (TokenSet, error) {
 	form := url.Values{
 		"grant_type":   {"authorization_code"},
 		"code":         {code},
@@ -151,7 +152,7 @@ func PKCEChallenge(verifier string) string {
 
 // Refresh trades a refresh token for a new set. The refresh token is used
 // up by the call, whatever becomes of the answer.
-func (a OAuthApp) Refresh(ctx context.Context, refreshToken, userType string) (TokenSet, error) {
+func (a App) Refresh(ctx context.Context, refreshToken, userType string) (TokenSet, error) {
 	return a.grant(ctx, "/oauth/token", "", url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
@@ -162,7 +163,7 @@ func (a OAuthApp) Refresh(ctx context.Context, refreshToken, userType string) (T
 // maxGrantAnswer bounds a token endpoint's answer.
 const maxGrantAnswer = 64 << 10
 
-func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Values) (TokenSet, error) {
+func (a App) grant(ctx context.Context, path, bearer string, form url.Values) (TokenSet, error) {
 	base, err := a.base()
 	if err != nil {
 		return TokenSet{}, err
@@ -177,7 +178,7 @@ func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Value
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Version", APIVersion)
+	req.Header.Set("Version", wire.APIVersion)
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
@@ -213,7 +214,7 @@ func (a OAuthApp) grant(ctx context.Context, path, bearer string, form url.Value
 // {"error":"invalid_grant","error_description":"..."}; the API's own as
 // {"statusCode":..,"message":..}: both are read.
 func grantError(path string, resp *http.Response, body []byte) error {
-	e := parseError(http.MethodPost, path, resp, body)
+	e := wire.ParseError(http.MethodPost, path, resp, body)
 	var o struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
@@ -225,7 +226,7 @@ func grantError(path string, resp *http.Response, body []byte) error {
 		} else if e.Message == "" {
 			e.Message = o.Error
 		}
-		e.Cause = authCause(e.Status, e.Message)
+		e.Cause = wire.AuthCause(e.Status, e.Message)
 	}
 	return e
 }

@@ -1,4 +1,4 @@
-package ghl
+package oauth
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func TestInstalledLocationsPagedByWhatTheServerGives(t *testing.T) {
 		t.Fatal(err)
 	}
 	counts := &remote.CallCounts{}
-	app := OAuthApp{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
+	app := App{ClientID: srv.ClientID(), ClientSecret: ghltest.DefaultClientSecret, BaseURL: srv.URL, Counts: counts}
 	set, err := app.Exchange(context.Background(), code, "http://127.0.0.1:1/cb", ghltest.UserTypeCompany, "")
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestInstalledLocationsBoundedAgainstLies(t *testing.T) {
 				w.Write([]byte(c.page(skip)))
 			}))
 			t.Cleanup(ts.Close)
-			app := OAuthApp{ClientID: "app-x", ClientSecret: "s", BaseURL: ts.URL}
+			app := App{ClientID: "app-x", ClientSecret: "s", BaseURL: ts.URL}
 			got, err := app.InstalledLocations(context.Background(), "tok", "co", "app")
 			if c.ok && err != nil {
 				t.Fatalf("%v", err)

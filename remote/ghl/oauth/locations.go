@@ -1,4 +1,4 @@
-package ghl
+package oauth
 
 import (
 	"cmp"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ghlfs/ghlfs/remote"
+	"github.com/ghlfs/ghlfs/remote/ghl/internal/wire"
+	"github.com/ghlfs/ghlfs/remote/internal/loosejson"
 )
 
 // InstalledLocation is a sub-account of an agency where the app is
@@ -39,7 +41,7 @@ const locationsPageSize = 100
 // installed (GET /oauth/installedLocations, paged), with a Company token.
 // appID "" (or a server that refuses the call, other than for the token)
 // lists them by GET /locations/search instead.
-func (a OAuthApp) InstalledLocations(ctx context.Context, companyToken, companyID, appID string) ([]InstalledLocation, error) {
+func (a App) InstalledLocations(ctx context.Context, companyToken, companyID, appID string) ([]InstalledLocation, error) {
 	if appID != "" {
 		locs, err := a.pagedLocations(ctx, companyToken, "/oauth/installedLocations", url.Values{"companyId": {companyID}, "appId": {appID}, "isInstalled": {"true"}})
 		var refused *remote.Error
@@ -71,7 +73,7 @@ type locationsPage struct {
 // server that ignores skip), or, without a count, a page is shorter than
 // the longest so far. Bounds: maxLocations locations, maxLocationPages
 // pages, whatever count says.
-func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.Values) ([]InstalledLocation, error) {
+func (a App) pagedLocations(ctx context.Context, token, path string, q url.Values) ([]InstalledLocation, error) {
 	base, err := a.base()
 	if err != nil {
 		return nil, err
@@ -107,7 +109,7 @@ func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.
 			if l.IsInstalled != nil && !*l.IsInstalled {
 				continue
 			}
-			out = append(out, InstalledLocation{ID: id, Name: cutName(l.Name)})
+			out = append(out, InstalledLocation{ID: id, Name: loosejson.CutName(l.Name)})
 		}
 		n := len(page.Locations)
 		skip += n
@@ -126,7 +128,7 @@ func (a OAuthApp) pagedLocations(ctx context.Context, token, path string, q url.
 }
 
 // locationsPage asks for one page of a location listing.
-func (a OAuthApp) locationsPage(ctx context.Context, hc *http.Client, base, token, path string, q url.Values) (locationsPage, error) {
+func (a App) locationsPage(ctx context.Context, hc *http.Client, base, token, path string, q url.Values) (locationsPage, error) {
 	var page locationsPage
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path+"?"+q.Encode(), nil)
 	if err != nil {
@@ -134,7 +136,7 @@ func (a OAuthApp) locationsPage(ctx context.Context, hc *http.Client, base, toke
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Version", APIVersion)
+	req.Header.Set("Version", wire.APIVersion)
 	resp, err := hc.Do(req)
 	a.Counts.Count(http.MethodGet, path, remote.StatusOf(resp))
 	if err != nil {
@@ -146,7 +148,7 @@ func (a OAuthApp) locationsPage(ctx context.Context, hc *http.Client, base, toke
 		return page, fmt.Errorf("GET %s: %w", path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return page, parseError(http.MethodGet, path, resp, body)
+		return page, wire.ParseError(http.MethodGet, path, resp, body)
 	}
 	if len(body) > remote.MaxAnswerBytes {
 		return page, fmt.Errorf("GET %s: %w", path, remote.ErrAnswerTooLarge)
