@@ -33,7 +33,11 @@ type Options struct {
 	OpTimeout time.Duration
 	// MemoryBytes caps the in-memory cache of file contents (default 256 MiB).
 	MemoryBytes int64
-	Logger      *slog.Logger
+	// WarmMemory makes the spare buffers of file contents ready as the
+	// Store opens, in the background, so that the first large read does
+	// not pay for fresh memory (content.Config.Warm): for a mount.
+	WarmMemory bool
+	Logger     *slog.Logger
 	// Clock is the one clock of every TTL, delay and backoff (default the
 	// real one); tests move it instead of sleeping.
 	Clock clockwork.Clock
@@ -198,7 +202,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 	// The parts, each once those it calls are made: the links between
 	// them are methods of the Store (see the package comment).
 	s.content = content.New(rc, content.Config{Timeout: opts.OpTimeout, MemoryBytes: opts.MemoryBytes, Logger: opts.Logger,
-		Closing: s.closing, Disk: disk, Relist: s.relisted})
+		Closing: s.closing, Disk: disk, Relist: s.relisted, Warm: opts.WarmMemory})
 	s.folders = listing.New(rc, listing.Config{
 		TTL: opts.DirTTL, Clock: opts.Clock, Logger: opts.Logger, Delete: opts.Delete,
 		ListAll: opts.ListAll, ListWait: opts.ListWait,

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -156,79 +157,125 @@ func readWhole(b testing.TB, name string) int64 {
 	return n
 }
 
-// (1) and (2): a 25 MB file read through the mount, cold, against a direct
-// GET of its URL; then read again, warm, against a local copy.
+// firstReaders are the ways row 1 reads a file: its worst is the row's.
+var firstReaders = []struct {
+	name string
+	args []string // the command, with the file's path appended; none: readWhole
+}{
+	{"1 MiB reads", nil},
+	{"cat", []string{"cat"}},
+	{"cp", []string{"cp", "--"}}, // and /dev/null after the path
+	{"dd bs=1M", []string{"dd", "of=/dev/null", "bs=1M", "status=none"}},
+	{"dd bs=4k", []string{"dd", "of=/dev/null", "bs=4k", "status=none"}},
+}
+
+// readWith reads name to its end the way r says, its output discarded.
+func readWith(b *testing.B, args []string, name string) {
+	if args == nil {
+		readWhole(b, name)
+		return
+	}
+	switch args[0] {
+	case "dd":
+		args = append(append([]string{}, args...), "if="+name)
+	case "cp":
+		args = append(append([]string{}, args...), name, "/dev/null")
+	default:
+		args = append(append([]string{}, args...), name)
+	}
+	cmd := exec.Command(args[0], args[1:]...) // stdout: /dev/null
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+}
+
+// firstGET times a GET of url on a new connection, read to its end: the
+// best the first read of a fresh mount could do.
+func firstGET(b *testing.B, url string, size int64) time.Duration {
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	start := time.Now()
+	resp, err := (&http.Client{Transport: tr}).Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
+	resp.Body.Close()
+	took := time.Since(start)
+	if resp.StatusCode != http.StatusOK || (size >= 0 && n != size) {
+		b.Fatalf("direct GET: %d, read %d", resp.StatusCode, n)
+	}
+	return took
+}
+
+// firstReads times, as medians of samples, the first read of a file on a
+// fresh mount (each sample its own ghlfs, started with args, and its own
+// file, added to srv: nothing cached, nothing warmed up) with read, and
+// beside each a GET of the same file's url on a new connection.
+func firstReads(b *testing.B, srv *ghltest.Server, args []string, samples int, size int64, seed uint64, read func(string)) (direct, cold time.Duration) {
+	var ds, cs []time.Duration
+	for i := range samples {
+		name := fmt.Sprintf("first%d-%d.mp4", seed, i)
+		id := srv.AddFile("", name, "video/mp4", randomBytes(int(size), seed+uint64(i)))
+		url := readLibrary(srv).byID[id].URL
+		m := mountFS(b, srv, mountOpt{args: args})
+		ds = append(ds, firstGET(b, url, size))
+		start := time.Now()
+		read(m.path(name))
+		cs = append(cs, time.Since(start))
+		if err := m.stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return medianOf(ds), medianOf(cs)
+}
+
+func medianOf(ds []time.Duration) time.Duration {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// (1) and (2): a 25 MB file read through the mount, the first read of a
+// fresh mount (the worst case: the process has fetched nothing yet), by
+// each of the usual tools, against a direct GET of its URL made just
+// before on a new connection; then read again, warm, against a local copy.
 func benchSequentialRead(b *testing.B) []benchRow {
 	srv := fake(b, ghltest.Options{})
 	const size = 25 << 20
-	var names []string
-	for i := range 3 {
-		name := fmt.Sprintf("video%d.mp4", i)
-		srv.AddFile("", name, "video/mp4", randomBytes(size, uint64(i)))
-		names = append(names, name)
+	args := []string{"--log-level", "info", "--rate-limit", "100"}
+	worst, worstName := 0.0, ""
+	var each []string
+	for i, r := range firstReaders {
+		direct, cold := firstReads(b, srv, args, 3, size, uint64(100+10*i), func(p string) { readWith(b, r.args, p) })
+		ratio := direct.Seconds() / cold.Seconds()
+		each = append(each, fmt.Sprintf("%s %.2f (%s vs %s)", r.name, ratio, cold.Round(time.Millisecond), direct.Round(time.Millisecond)))
+		if worstName == "" || ratio < worst {
+			worst, worstName = ratio, r.name
+		}
 	}
-	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
-	lib := readLibrary(srv)
-	url := lib.files[0].URL
 
-	direct := timeIt(func() {
-		resp, err := http.Get(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, _ := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
-		resp.Body.Close()
-		if n != size {
-			b.Fatalf("direct GET read %d", n)
-		}
-	})
-	i := 0
-	cold := timeIt(func() { // a different file each time: nothing cached
-		if n := readWhole(b, m.path(names[i])); n != size {
-			b.Fatalf("read %d", n)
-		}
-		i++
-	})
-	warm := timeN(15, func() { readWhole(b, m.path(names[0])) })
+	srv.AddFile("", "video.mp4", "video/mp4", randomBytes(size, 0))
+	m := mountFS(b, srv, mountOpt{args: args})
+	readWhole(b, m.path("video.mp4"))
+	warm := timeN(15, func() { readWhole(b, m.path("video.mp4")) })
 	local := filepath.Join(b.TempDir(), "local.mp4")
 	writeFile(b, local, randomBytes(size, 0))
 	readWhole(b, local) // in the page cache, as the warm mount file is
 	disk := timeN(15, func() { readWhole(b, local) })
-
-	r1 := direct.Seconds() / cold.Seconds()
 	r2 := disk.Seconds() / warm.Seconds()
 
 	// The same over a storage host as far away as a real one: 20 ms to
 	// answer, 40 MB/s per connection. ghlfs reads ahead in parallel ranges.
 	srv.SetFaults(ghltest.Faults{StorageLatency: ghltest.Duration(20 * time.Millisecond), StorageRate: 40 << 20})
-	for i := range 3 {
-		srv.AddFile("", fmt.Sprintf("far%d.mp4", i), "video/mp4", randomBytes(size, uint64(10+i)))
-	}
-	m2 := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
-	farURL := ""
-	for _, f := range readLibrary(srv).files {
-		if f.Name == "far0.mp4" {
-			farURL = f.URL
-		}
-	}
-	farDirect := timeIt(func() {
-		resp, err := http.Get(farURL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
-		resp.Body.Close()
-	})
-	j := 0
-	farCold := timeIt(func() {
-		readWhole(b, m2.path(fmt.Sprintf("far%d.mp4", j)))
-		j++
-	})
+	farDirect, farCold := firstReads(b, srv, args, 3, size, 200, func(p string) { readWhole(b, p) })
 	srv.SetFaults(ghltest.Faults{})
 	r1b := farDirect.Seconds() / farCold.Seconds()
 	return []benchRow{
-		{"1", "sequential read of 25 MB, cold, vs a direct GET of its URL", fmt.Sprintf("%.2f (%s vs %s; %.0f MB/s)", r1, cold.Round(time.Millisecond), direct.Round(time.Millisecond), size/cold.Seconds()/1e6), "≥ 0.80", r1 >= 0.8},
-		{"1b", "the same, storage 20 ms away at 40 MB/s a connection", fmt.Sprintf("%.2f (%s vs %s)", r1b, farCold.Round(time.Millisecond), farDirect.Round(time.Millisecond)), "≥ 0.80", r1b >= 0.8},
+		{"1", "sequential read of 25 MB, the first read of a fresh mount, vs a direct GET of its URL on a new connection (medians of 3 mounts; the worst of 5 ways of reading)", fmt.Sprintf("%.2f (%s; %s)", worst, worstName, strings.Join(each, ", ")), "≥ 0.80", worst >= 0.8},
+		{"1b", "the same (1 MiB reads), storage 20 ms away at 40 MB/s a connection", fmt.Sprintf("%.2f (%s vs %s)", r1b, farCold.Round(time.Millisecond), farDirect.Round(time.Millisecond)), "≥ 0.80", r1b >= 0.8},
 		{"2", "re-read of the same file from the page cache, vs a local copy (the kernel's FUSE path bounds it)", fmt.Sprintf("%.2f (%s vs %s)", r2, warm.Round(time.Microsecond), disk.Round(time.Microsecond)), "", false},
 	}
 }

@@ -283,6 +283,7 @@ func (m *mountFlags) options() (mountOptions, error) {
 			DirTTL:           m.dirCacheTime,
 			OpTimeout:        m.opTimeout,
 			MemoryBytes:      int64(m.memCache),
+			WarmMemory:       true,
 			DiskBytes:        int64(m.diskCache),
 			Delete:           m.deleteMode == "delete",
 			ReadOnly:         m.readOnly,

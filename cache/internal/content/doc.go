@@ -38,6 +38,7 @@
 //
 // Fetches run detached from the reader that asked (fetchRun: a reader
 // that gives up does not fail the others), with their disk copies; size
-// look-ups run in the background (LearnSizes). Each ends when
+// look-ups run in the background (LearnSizes), and so does the filling of
+// the spare buffers at the start (Config.Warm). Each ends when
 // Config.Closing is done, and Wait waits for them.
 package content

@@ -139,3 +139,28 @@ func TestSizeLearntOnceAndKeptForAWhile(t *testing.T) {
 		t.Fatal("knownSize gave a size past its keep")
 	}
 }
+
+// A warmed pool holds the spare buffers, as many as the memory budget
+// allows, and hands them out without allocating.
+func TestWarmFillsTheSparePool(t *testing.T) {
+	b := newBlockCache(256 << 20)
+	b.warm(context.Background())
+	if len(b.free) != maxFree {
+		t.Fatalf("warmed %d spare buffers, want %d", len(b.free), maxFree)
+	}
+	if n := testing.AllocsPerRun(maxFree-1, func() { b.buffer() }); n != 0 {
+		t.Errorf("taking a warmed buffer allocated %v times", n)
+	}
+	small := newBlockCache(3 * ChunkSize)
+	small.warm(context.Background())
+	if len(small.free) != 3 {
+		t.Errorf("a budget of 3 chunks warmed %d buffers", len(small.free))
+	}
+	closed, cancel := context.WithCancel(context.Background())
+	cancel()
+	none := newBlockCache(256 << 20)
+	none.warm(closed)
+	if len(none.free) != 0 {
+		t.Errorf("warmed %d buffers after closing", len(none.free))
+	}
+}
