@@ -54,7 +54,7 @@ rsync and file managers work on them.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newMountCmd(), newUnmountCmd(), newStatusCmd(), newLoginCmd(), newSocialCSVCmd(), &cobra.Command{
+	root.AddCommand(newMountCmd(), newServeCmd(), newUnmountCmd(), newStatusCmd(), newLoginCmd(), newSocialCSVCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
