@@ -17,6 +17,7 @@ import (
 // cache.Handle (writes to the write-back queue's spool, never to memory),
 // at a position of its own.
 type file struct {
+	propsOf
 	fs   *FS
 	ctx  context.Context // the request's
 	path string
@@ -121,6 +122,7 @@ func (f *file) Stat() (os.FileInfo, error) {
 
 // dirFile is an open folder: it lists.
 type dirFile struct {
+	propsOf
 	fs   *FS
 	ctx  context.Context
 	path string

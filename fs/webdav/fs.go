@@ -33,6 +33,7 @@ type FS struct {
 	opts  Options
 	log   *slog.Logger
 	local webdav.Dir // the files kept off the library (local.go)
+	props deadProps  // properties clients set (props.go)
 }
 
 var _ webdav.FileSystem = (*FS)(nil)
@@ -160,7 +161,7 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 		if write {
 			return nil, f.pathErr("open", name, syscall.EISDIR)
 		}
-		return &dirFile{fs: f, ctx: ctx, path: name, e: e}, nil
+		return &dirFile{propsOf: propsOf{f, e.Key}, fs: f, ctx: ctx, path: name, e: e}, nil
 	case err == nil:
 		if flag&(os.O_CREATE|os.O_EXCL) == os.O_CREATE|os.O_EXCL {
 			return nil, f.pathErr("open", name, syscall.EEXIST)
@@ -169,14 +170,14 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 		if err != nil {
 			return nil, f.pathErr("open", name, err)
 		}
-		return &file{fs: f, ctx: ctx, path: name, h: h, e: e}, nil
+		return &file{propsOf: propsOf{f, e.Key}, fs: f, ctx: ctx, path: name, h: h, e: e}, nil
 	case fs.Errno(err) == syscall.ENOENT && flag&os.O_CREATE != 0 && parent.IsDir:
 		_, base := split(name)
 		h, e, err := f.store.Create(ctx, parent.ID, base)
 		if err != nil {
 			return nil, f.pathErr("create", name, err)
 		}
-		return &file{fs: f, ctx: ctx, path: name, h: h, e: e}, nil
+		return &file{propsOf: propsOf{f, e.Key}, fs: f, ctx: ctx, path: name, h: h, e: e}, nil
 	}
 	return nil, f.pathErr("open", name, err)
 }
@@ -202,7 +203,11 @@ func (f *FS) RemoveAll(ctx context.Context, name string) error {
 
 func (f *FS) removeAll(ctx context.Context, name string, e cache.Entry) error {
 	if !e.IsDir {
-		return f.store.Remove(ctx, e)
+		if err := f.store.Remove(ctx, e); err != nil {
+			return err
+		}
+		f.props.forget(e.Key)
+		return nil
 	}
 	l, err := f.store.ListDir(ctx, e.ID)
 	if err != nil {
@@ -216,7 +221,11 @@ func (f *FS) removeAll(ctx context.Context, name string, e cache.Entry) error {
 	if err := f.localRemoveDir(ctx, name); err != nil {
 		return err
 	}
-	return f.store.Rmdir(ctx, e)
+	if err := f.store.Rmdir(ctx, e); err != nil {
+		return err
+	}
+	f.props.forget(e.Key)
+	return nil
 }
 
 // Rename renames within a folder, moves across folders where the service
