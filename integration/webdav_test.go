@@ -1,0 +1,601 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
+)
+
+// davServer is one running ghlfs serve webdav.
+type davServer struct {
+	url      string // http://127.0.0.1:PORT/
+	cacheDir string
+	cmd      *exec.Cmd
+	log      *logFile
+	exited   chan struct{}
+	exitErr  error
+}
+
+// serveDAV runs ghlfs serve webdav against srv, on a free loopback port
+// unless args say otherwise, and returns once it serves.
+func serveDAV(t testing.TB, srv *ghltest.Server, args ...string) *davServer {
+	t.Helper()
+	d, err := startDAV(t, srv, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// startDAV is serveDAV that returns why ghlfs did not serve.
+func startDAV(t testing.TB, srv *ghltest.Server, args ...string) (*davServer, error) {
+	d := &davServer{cacheDir: t.TempDir(), log: newLogFile(t), exited: make(chan struct{})}
+	all := []string{"serve", "webdav", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", d.cacheDir,
+		"--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--addr") }) {
+		all = append(all, "--addr", "127.0.0.1:0")
+	}
+	d.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), append(all, args...)...)
+	d.cmd.Env = append(os.Environ(), "GHL_TOKEN="+testToken, "XDG_CONFIG_HOME="+t.TempDir())
+	d.cmd.Stderr = d.log.w
+	if err := d.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		d.exitErr = d.cmd.Wait()
+		close(d.exited)
+	}()
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("ghlfs serve webdav logged:\n%s", d.log)
+		}
+	})
+	re := regexp.MustCompile(`msg="serving WebDAV" url=(\S+)`)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for off := 0; ; {
+		var s string
+		s, off = d.log.from(off)
+		if m := re.FindStringSubmatch(s); m != nil {
+			d.url = m[1]
+			return d, nil
+		}
+		select {
+		case <-d.exited:
+			s, _ = d.log.from(0)
+			return nil, fmt.Errorf("ghlfs serve webdav exited (%v):\n%s", d.exitErr, s)
+		case <-deadline:
+			d.cmd.Process.Kill()
+			return nil, fmt.Errorf("ghlfs serve webdav did not serve within 30s")
+		case <-tick.C:
+		}
+	}
+}
+
+// stop stops the server with SIGTERM and waits for it to exit.
+func (d *davServer) stop() error {
+	select {
+	case <-d.exited:
+		return d.exitErr
+	default:
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(30 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+		return fmt.Errorf("ghlfs serve webdav did not exit within 30s of SIGTERM")
+	}
+	return d.exitErr
+}
+
+// needTool fails under CI=true, and skips elsewhere, when prog is missing.
+func needTool(t testing.TB, prog string) string {
+	t.Helper()
+	p, err := exec.LookPath(prog)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is needed and missing (integration/tools.txt): %v", prog, err)
+	}
+	t.Skipf("no %s here: %v", prog, err)
+	return ""
+}
+
+// dav sends one request to the server.
+func (d *davServer) dav(t testing.TB, method, p string, body io.Reader, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, strings.TrimSuffix(d.url, "/")+p, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, p, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// libraryTree is the fake's library as paths: its active items, each
+// file with its bytes' size and sum.
+func libraryTree(t testing.TB, srv *ghltest.Server) map[string]node {
+	t.Helper()
+	byID := map[string]ghltest.Item{}
+	for _, it := range srv.Items() {
+		if it.Status == "active" {
+			byID[it.ID] = it
+		}
+	}
+	out := map[string]node{}
+	for _, it := range byID {
+		var parts []string
+		for id := it.ID; id != ""; {
+			p, ok := byID[id]
+			if !ok {
+				t.Fatalf("%s (%s): active in a folder that is not", it.Name, it.ID)
+			}
+			parts = append([]string{p.Name}, parts...)
+			id = p.ParentID
+		}
+		rel := path.Join(parts...)
+		n := node{dir: it.Type == "folder"}
+		if !n.dir {
+			data, _ := srv.Content(it.ID)
+			n.size, n.sum = int64(len(data)), sha(data)
+		}
+		if prev, dup := out[rel]; dup {
+			t.Fatalf("%s: twice in the library (%v and %v)", rel, prev, n)
+		}
+		out[rel] = n
+	}
+	return out
+}
+
+// under is the part of tree under dir, its paths relative to dir.
+func under(tree map[string]node, dir string) map[string]node {
+	out := map[string]node{}
+	for p, n := range tree {
+		if rel, ok := strings.CutPrefix(p, dir+"/"); ok {
+			out[rel] = n
+		}
+	}
+	return out
+}
+
+// TestWebDAVSemantics checks what the server adds to x/net/webdav: an
+// ETag that changes with the content, a PUT in chunks, MOVE without
+// Overwrite taken as T, PROPFIND of depth infinity refused, Finder's
+// dotfiles kept out of the library (and sent with --upload-dotfiles).
+func TestWebDAVSemantics(t *testing.T) {
+	t.Parallel()
+	srv := fake(t, ghltest.Options{})
+	d := serveDAV(t, srv)
+
+	// A PUT of unknown length: chunked transfer encoding.
+	put := func(p string, data []byte) *http.Response {
+		pr, pw := io.Pipe()
+		go func() {
+			for b := data; len(b) > 0; b = b[min(len(b), 7000):] {
+				pw.Write(b[:min(len(b), 7000)])
+			}
+			pw.Close()
+		}()
+		resp, _ := d.dav(t, "PUT", p, pr)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT %s: %s", p, resp.Status)
+		}
+		if len(resp.TransferEncoding) > 0 {
+			t.Logf("answered with %v", resp.TransferEncoding)
+		}
+		return resp
+	}
+	one := bytes.Repeat([]byte("first version "), 10000)
+	two := bytes.Repeat([]byte("second, longer version "), 10000)
+	// A file's ETag names its copy in the library once its bytes left
+	// the write-back queue (before, its pending bytes: "p-..."); it
+	// changes once then, and whenever the content does.
+	settled := func(p string) (string, []byte) {
+		var etag string
+		var body []byte
+		waitFor(t, "the ETag of "+p+" to name its uploaded copy", func() bool {
+			var resp *http.Response
+			resp, body = d.dav(t, "GET", p, nil)
+			etag = resp.Header.Get("ETag")
+			return !strings.HasPrefix(etag, `"p-`)
+		})
+		return etag, body
+	}
+	put("/a.txt", one)
+	e1, got := settled("/a.txt")
+	if !bytes.Equal(got, one) || e1 == "" {
+		t.Fatalf("GET after PUT: %d bytes, ETag %q", len(got), e1)
+	}
+	if lib := libraryTree(t, srv); lib["a.txt"].sum != sha(one) {
+		t.Fatalf("the library holds %v for a.txt, want the PUT's bytes", lib["a.txt"])
+	}
+	put("/a.txt", two)
+	e2, got := settled("/a.txt")
+	if !bytes.Equal(got, two) || e2 == "" || e2 == e1 {
+		t.Fatalf("GET after a second PUT: %d bytes, ETag %q (was %q): the ETag must change with the content", len(got), e2, e1)
+	}
+	if resp, _ := d.dav(t, "GET", "/a.txt", nil, "If-None-Match", e2); resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("GET If-None-Match the current ETag: %s, want 304", resp.Status)
+	}
+
+	// MOVE without Overwrite onto an existing file replaces it.
+	put("/b.txt", []byte("to be replaced"))
+	resp, _ := d.dav(t, "MOVE", "/a.txt", nil, "Destination", d.url+"b.txt")
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("MOVE without Overwrite onto an existing file: %s, want 204 (Overwrite: T)", resp.Status)
+	}
+	if lib := libraryTree(t, srv); lib["b.txt"].sum != sha(two) || lib["a.txt"] != (node{}) {
+		t.Fatalf("after the MOVE the library holds a.txt %v, b.txt %v", lib["a.txt"], lib["b.txt"])
+	}
+	// With Overwrite: F it is refused, as the RFC says.
+	put("/c.txt", []byte("c"))
+	if resp, _ := d.dav(t, "MOVE", "/c.txt", nil, "Destination", d.url+"b.txt", "Overwrite", "F"); resp.StatusCode != http.StatusPreconditionFailed {
+		t.Fatalf("MOVE with Overwrite: F onto an existing file: %s, want 412", resp.Status)
+	}
+
+	// PROPFIND: depth infinity (or no Depth, which means it) refused.
+	for _, depth := range []string{"", "infinity"} {
+		var hdr []string
+		if depth != "" {
+			hdr = []string{"Depth", depth}
+		}
+		resp, body := d.dav(t, "PROPFIND", "/", nil, hdr...)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "propfind-finite-depth") {
+			t.Fatalf("PROPFIND Depth %q: %s %s, want 403 with DAV:propfind-finite-depth", depth, resp.Status, body)
+		}
+	}
+	if resp, body := d.dav(t, "PROPFIND", "/", nil, "Depth", "1"); resp.StatusCode != http.StatusMultiStatus || !strings.Contains(string(body), "/b.txt") {
+		t.Fatalf("PROPFIND Depth 1: %s %s", resp.Status, body)
+	}
+
+	// Finder's files stay local.
+	if resp, _ := d.dav(t, "MKCOL", "/photos", nil); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCOL: %s", resp.Status)
+	}
+	put("/photos/._x.jpg", []byte("appledouble"))
+	put("/photos/.DS_Store", []byte("view settings"))
+	if _, got := d.dav(t, "GET", "/photos/._x.jpg", nil); string(got) != "appledouble" {
+		t.Fatalf("GET of a local dotfile: %q", got)
+	}
+	if _, body := d.dav(t, "PROPFIND", "/photos/", nil, "Depth", "1"); !strings.Contains(string(body), ".DS_Store") || !strings.Contains(string(body), "._x.jpg") {
+		t.Fatalf("PROPFIND does not list the local dotfiles: %s", body)
+	}
+	for p := range libraryTree(t, srv) {
+		if strings.Contains(p, ".DS_Store") || strings.Contains(p, "._") {
+			t.Fatalf("%s was uploaded to the library", p)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(d.cacheDir, "webdav-local", "photos", ".DS_Store")); err != nil || string(b) != "view settings" {
+		t.Fatalf("the local .DS_Store under the cache dir: %q, %v", b, err)
+	}
+	// A folder removed takes its local files along.
+	if resp, _ := d.dav(t, "DELETE", "/photos/", nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE of a folder holding only local dotfiles: %s", resp.Status)
+	}
+	if _, err := os.Stat(filepath.Join(d.cacheDir, "webdav-local", "photos")); !os.IsNotExist(err) {
+		t.Fatalf("the folder's local files outlived it: %v", err)
+	}
+
+	// With --upload-dotfiles they go up like any other file.
+	srv2 := fake(t, ghltest.Options{})
+	d2 := serveDAV(t, srv2, "--upload-dotfiles")
+	resp, _ = d2.dav(t, "PUT", "/.DS_Store", strings.NewReader("up"))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT .DS_Store with --upload-dotfiles: %s", resp.Status)
+	}
+	if lib := libraryTree(t, srv2); lib[".DS_Store"].sum != sha([]byte("up")) {
+		t.Fatalf("with --upload-dotfiles the library holds %v for .DS_Store", lib[".DS_Store"])
+	}
+}
+
+// TestWebDAVSafeByDefault checks that off loopback the server needs
+// authentication and TLS, or --insecure-no-tls, and then refuses a
+// request without good credentials.
+func TestWebDAVSafeByDefault(t *testing.T) {
+	t.Parallel()
+	srv := fake(t, ghltest.Options{})
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("s3cret-pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	addr := "--addr=0.0.0.0:" + port
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{addr}, "authentication is needed"},
+		{[]string{addr, "--user", "ann", "--password-file", pw}, "TLS is needed"},
+	} {
+		if _, err := startDAV(t, srv, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("serve webdav %v: %v, want a refusal saying %q", c.args, err, c.want)
+		}
+	}
+	d := serveDAV(t, srv, addr, "--user", "ann", "--password-file", pw, "--insecure-no-tls")
+	if !strings.Contains(d.log.String(), "insecure-no-tls") || !strings.Contains(d.log.String(), "level=WARN") {
+		t.Fatalf("no warning logged for --insecure-no-tls:\n%s", d.log)
+	}
+	if strings.Contains(d.log.String(), "s3cret-pass") {
+		t.Fatal("the password was logged")
+	}
+	u := "http://127.0.0.1:" + port + "/"
+	req, _ := http.NewRequest("PROPFIND", u, nil)
+	req.Header.Set("Depth", "0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "Basic") {
+		t.Fatalf("PROPFIND without credentials: %s, want 401 asking for Basic", resp.Status)
+	}
+	for _, c := range []struct {
+		pass string
+		want int
+	}{{"wrong", http.StatusUnauthorized}, {"s3cret-pass", http.StatusMultiStatus}} {
+		req, _ := http.NewRequest("PROPFIND", u, nil)
+		req.Header.Set("Depth", "0")
+		req.SetBasicAuth("ann", c.pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Fatalf("PROPFIND with password %q: %s, want %d", c.pass, resp.Status, c.want)
+		}
+	}
+}
+
+// litmusKnown are the litmus tests the server fails, each for a reason
+// the README gives (x/net/webdav's, or what a media library cannot hold).
+var litmusKnown = map[string]bool{
+	"propfind_invalid2":     true, // x/net/webdav's XML parser takes an undeclared namespace prefix
+	"fail_complex_cond_put": true, // x/net/webdav's If header evaluation
+	"lock_shared":           true, // x/net/webdav's lock system has exclusive locks only
+}
+
+// TestWebDAVLitmus runs litmus's basic, copymove, props and locks groups
+// against the server, and logs the counts; every failure must be one
+// litmusKnown explains.
+func TestWebDAVLitmus(t *testing.T) {
+	t.Parallel()
+	litmus := needTool(t, "litmus")
+	srv := fake(t, ghltest.Options{})
+	d := serveDAV(t, srv)
+	if resp, _ := d.dav(t, "MKCOL", "/litmus/", nil); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCOL /litmus/: %s", resp.Status)
+	}
+	summary := regexp.MustCompile(`summary for .(\w+).: of (\d+) tests run: (\d+) passed, (\d+) failed`)
+	failed := regexp.MustCompile(`(?m)^\s*\d+\. (\w+)\.*\s+FAIL`)
+	for _, group := range []string{"basic", "copymove", "props", "locks"} {
+		cmd := exec.Command(litmus, d.url+"litmus/")
+		cmd.Env = append(os.Environ(), "TESTS="+group)
+		cmd.Dir = t.TempDir() // its debug.log
+		out, _ := cmd.CombinedOutput()
+		m := summary.FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("litmus %s gave no summary:\n%s", group, out)
+		}
+		t.Logf("litmus %s: of %s tests run, %s passed, %s failed", group, m[2], m[3], m[4])
+		for _, f := range failed.FindAllStringSubmatch(string(out), -1) {
+			if !litmusKnown[f[1]] {
+				t.Errorf("litmus %s: %s failed, and the README does not explain it:\n%s", group, f[1], out)
+			}
+		}
+	}
+}
+
+// TestWebDAVRclone copies a folder to the server with rclone, as a
+// WebDAV client configured by its environment alone, and back: the
+// library holds it and the copy back is byte for byte the original.
+func TestWebDAVRclone(t *testing.T) {
+	t.Parallel()
+	rclone := needTool(t, "rclone")
+	srv := fake(t, ghltest.Options{})
+	d := serveDAV(t, srv)
+	src := t.TempDir()
+	rng := rand.New(rand.NewPCG(23, 1))
+	for i := range 12 {
+		rel := filepath.Join([]string{"", "sub", "sub/deeper"}[i%3], fmt.Sprintf("f%02d.bin", i))
+		data := make([]byte, rng.IntN(600<<10))
+		for j := range data {
+			data[j] = byte(rng.Uint32())
+		}
+		os.MkdirAll(filepath.Join(src, filepath.Dir(rel)), 0o755)
+		if err := os.WriteFile(filepath.Join(src, rel), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) {
+		cmd := exec.Command(rclone, append(args, "--config", filepath.Join(t.TempDir(), "none.conf"))...)
+		cmd.Env = append(os.Environ(), "RCLONE_WEBDAV_URL="+d.url, "RCLONE_WEBDAV_VENDOR=other")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("rclone %v: %v\n%s", args, err, out)
+		}
+	}
+	run("copy", src, ":webdav:trip")
+	want, err := walkTree(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := under(libraryTree(t, srv), "trip"); !maps2Equal(got, want) {
+		t.Fatalf("the library after rclone copy:\n%s", diffTrees(got, want))
+	}
+	back := t.TempDir()
+	run("copy", ":webdav:trip", back)
+	got, err := walkTree(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps2Equal(got, want) {
+		t.Fatalf("rclone's copy back:\n%s", diffTrees(got, want))
+	}
+}
+
+func maps2Equal(a, b map[string]node) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestWebDAVDavfs2 mounts the served library with davfs2 and applies
+// one seeded random sequence of operations (fsrand's, those a WebDAV
+// client can carry: mkdir, create, overwrite, rename and move, unlink,
+// rm -r) to it and to a local tree; once davfs2 is unmounted (it sends
+// what it cached) the library, read through the fake's API, must hold
+// exactly the local tree.
+func TestWebDAVDavfs2(t *testing.T) {
+	t.Parallel()
+	needFUSE(t)
+	needTool(t, "mount.davfs")
+	srv := fake(t, ghltest.Options{})
+	d := serveDAV(t, srv)
+	conf := filepath.Join(t.TempDir(), "davfs2.conf")
+	// mount.davfs runs as the user davfs2, which must reach its cache.
+	cache, err := os.MkdirTemp("", "davfs2-cache-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(cache) })
+	if err := os.Chmod(cache, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("ask_auth 0\nuse_locks 1\ncache_dir "+cache+"\ndelay_upload 0\nfile_refresh 0\ndir_refresh 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "davfs", "-o", "conf="+conf, d.url, mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount -t davfs: %v\n%s", err, out)
+	}
+	mounted := true
+	unmount := func() {
+		if mounted {
+			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v\n%s", mnt, err, out)
+				syscall.Unmount(mnt, syscall.MNT_DETACH)
+			}
+			mounted = false
+		}
+	}
+	t.Cleanup(unmount)
+	local := t.TempDir()
+
+	seed, _ := fsrandParams(t)
+	rng := rand.New(rand.NewPCG(seed, 23))
+	var dirs, files []string
+	dirs = append(dirs, "")
+	name := func() string { return fmt.Sprintf("n%03d", rng.IntN(1000)) }
+	pick := func(s []string) string { return s[rng.IntN(len(s))] }
+	both := func(desc string, do func(root string) outcome) {
+		want := do(local)
+		got := do(mnt)
+		if want.errno() != got.errno() {
+			t.Fatalf("seed %d: %s: davfs2 gave %v, the local tree %v", seed, desc, got, want)
+		}
+	}
+	const nops = 150
+	for i := range nops {
+		switch op := rng.IntN(10); {
+		case op < 2 && len(dirs) < 12:
+			rel := path.Join(pick(dirs), "d"+name())
+			if _, err := os.Lstat(filepath.Join(local, rel)); err == nil {
+				continue
+			}
+			both(fmt.Sprintf("%d mkdir %s", i, rel), func(root string) outcome { return doMkdir(root, rel) })
+			dirs = append(dirs, rel)
+		case op < 5 || len(files) == 0:
+			rel := path.Join(pick(dirs), "f"+name()+".bin")
+			if fi, err := os.Lstat(filepath.Join(local, rel)); err == nil && fi.IsDir() {
+				continue
+			}
+			data := make([]byte, rng.IntN(300<<10))
+			for j := range data {
+				data[j] = byte(rng.Uint32())
+			}
+			both(fmt.Sprintf("%d write %s (%d bytes)", i, rel, len(data)), func(root string) outcome { return doCreate(root, rel, data, false) })
+			if !slices.Contains(files, rel) {
+				files = append(files, rel)
+			}
+		case op < 7:
+			from := pick(files)
+			to := path.Join(pick(dirs), "f"+name()+".bin")
+			if _, err := os.Lstat(filepath.Join(local, to)); err == nil || from == to {
+				continue
+			}
+			both(fmt.Sprintf("%d rename %s %s", i, from, to), func(root string) outcome { return doRename(root, from, to) })
+			files = slices.DeleteFunc(files, func(s string) bool { return s == from })
+			files = append(files, to)
+		case op < 9:
+			rel := pick(files)
+			both(fmt.Sprintf("%d unlink %s", i, rel), func(root string) outcome { return doUnlink(root, rel) })
+			files = slices.DeleteFunc(files, func(s string) bool { return s == rel })
+		default:
+			if len(dirs) < 2 {
+				continue
+			}
+			rel := dirs[1+rng.IntN(len(dirs)-1)]
+			both(fmt.Sprintf("%d rm -r %s", i, rel), func(root string) outcome { return removeTree(root, rel) })
+			gone := func(s string) bool { return s == rel || strings.HasPrefix(s, rel+"/") }
+			dirs = slices.DeleteFunc(dirs, gone)
+			files = slices.DeleteFunc(files, gone)
+		}
+	}
+	got, err := walkTree(mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(got, "lost+found") // davfs2's own
+	want, err := walkTree(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps2Equal(got, want) {
+		t.Fatalf("seed %d: the davfs2 mount after %d operations:\n%s", seed, nops, diffTrees(got, want))
+	}
+	unmount()
+	lib := libraryTree(t, srv)
+	t.Logf("seed %d: %d operations through davfs2; the library holds %d items, as the local tree", seed, nops, len(lib))
+	if !maps2Equal(lib, want) {
+		t.Fatalf("seed %d: the library after %d operations through davfs2:\n%s", seed, nops, diffTrees(lib, want))
+	}
+}
