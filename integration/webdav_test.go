@@ -599,3 +599,25 @@ func TestWebDAVDavfs2(t *testing.T) {
 		t.Fatalf("seed %d: the library after %d operations through davfs2:\n%s", seed, nops, diffTrees(lib, want))
 	}
 }
+
+// TestWebDAVStatusUnmount checks that ghlfs status shows a served
+// library by its URL, and ghlfs unmount URL stops it.
+func TestWebDAVStatusUnmount(t *testing.T) {
+	t.Parallel()
+	srv := fake(t, ghltest.Options{})
+	d := serveDAV(t, srv)
+	bin := filepath.Join(binDir, "ghlfs")
+	out := sh(t, bin, "status", d.url)
+	if !strings.Contains(out, d.url) || !strings.Contains(out, "uploads:") {
+		t.Fatalf("ghlfs status %s:\n%s", d.url, out)
+	}
+	if out := sh(t, bin, "status"); !strings.Contains(out, d.url) {
+		t.Fatalf("ghlfs status does not list the served library:\n%s", out)
+	}
+	sh(t, bin, "unmount", d.url)
+	select {
+	case <-d.exited:
+	default:
+		t.Fatal("ghlfs unmount returned with the server still running")
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ghlfs/ghlfs/cmd/ghlfs/internal/mounts"
 	"github.com/ghlfs/ghlfs/fs/webdav"
 )
 
@@ -226,4 +227,27 @@ func (mp *mountPoint) serveWebDAV(w *webdavFlags, sigs <-chan os.Signal) error {
 func hostOf(addr string) string {
 	h, _, _ := net.SplitHostPort(addr)
 	return h
+}
+
+// mountpointArg is the mountpoint a command names, absolute; or the URL
+// of a served library (ghlfs status URL, ghlfs unmount URL), as it is.
+func mountpointArg(arg string) (string, error) {
+	if servedURL(arg) {
+		return arg, nil
+	}
+	return filepath.Abs(arg)
+}
+
+// isGhlfsMount reports whether mp is a ghlfs mount; a served library's
+// URL is none (its pid file says whether it is served).
+func isGhlfsMount(mp string) (bool, error) {
+	if servedURL(mp) {
+		return false, nil
+	}
+	return mounts.IsGhlfs(mp)
+}
+
+// servedURL reports whether a mountpoint is a served library's URL.
+func servedURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
