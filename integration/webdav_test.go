@@ -384,7 +384,7 @@ func TestWebDAVSafeByDefault(t *testing.T) {
 // the README gives (x/net/webdav's, or what a media library cannot hold).
 var litmusKnown = map[string]bool{
 	"propfind_invalid2":     true, // x/net/webdav's XML parser takes an undeclared namespace prefix
-	"fail_complex_cond_put": true, // x/net/webdav's If header evaluation
+	"fail_complex_cond_put": true, // x/net/webdav checks no entity tag in an If header
 	"lock_shared":           true, // x/net/webdav's lock system has exclusive locks only
 }
 
