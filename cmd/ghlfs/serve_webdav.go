@@ -180,7 +180,7 @@ func (mp *mountPoint) serveWebDAV(w *webdavFlags, sigs <-chan os.Signal) error {
 		}
 		mp.path = scheme + "://" + ln.Addr().String() + "/"
 		log := mp.log.With("layer", "webdav")
-		fsys := webdav.New(lib.store, webdav.Options{LocalDir: filepath.Join(mp.cacheDir, "webdav-local"), UploadDotfiles: w.uploadDotfiles, Logger: log})
+		fsys := webdav.New(lib.store, webdav.Options{LocalDir: filepath.Join(mp.cacheDir, "webdav-local"), UploadDotfiles: w.uploadDotfiles, ReadOnly: mp.opts.cache.ReadOnly, Logger: log})
 		srv = &http.Server{Handler: fsys.Handler(auth), ReadHeaderTimeout: time.Minute, ErrorLog: nil}
 		if !loopback(hostOf(w.addr)) && w.cert == "" {
 			mp.log.Warn("serving WebDAV over plain http off loopback (--insecure-no-tls): passwords and files cross the network readable", "addr", ln.Addr().String())

@@ -79,7 +79,7 @@ func (a *Auth) check(user, password string) bool {
 	h, known := a.users[user]
 	if !known {
 		// As long as for a known name: the answer's time tells nothing.
-		h = dummyHash
+		h = dummyHash()
 	}
 	if bcrypt.CompareHashAndPassword(h, []byte(password)) != nil || !known {
 		return false
@@ -93,7 +93,12 @@ func (a *Auth) check(user, password string) bool {
 	return true
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("ghlfs"), bcrypt.DefaultCost)
+// dummyHash is compared against for an unknown name; made at the first
+// need, not at every start of the program.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("ghlfs"), bcrypt.DefaultCost)
+	return h
+})
 
 // wrap answers 401 to a request without good credentials.
 func (a *Auth) wrap(next http.Handler, log *slog.Logger) http.Handler {

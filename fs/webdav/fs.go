@@ -24,7 +24,11 @@ type Options struct {
 	LocalDir string
 	// UploadDotfiles sends those files to the library like any other.
 	UploadDotfiles bool
-	Logger         *slog.Logger
+	// ReadOnly answers every change 403 before it reaches the library
+	// (which would refuse it too, as EROFS, that x/net/webdav answers
+	// less plainly).
+	ReadOnly bool
+	Logger   *slog.Logger
 }
 
 // FS is a library as a webdav.FileSystem.

@@ -16,6 +16,10 @@ import (
 func (f *FS) Handler(auth *Auth) http.Handler {
 	h := &webdav.Handler{FileSystem: f, LockSystem: webdav.NewMemLS(), Logger: f.logRequest}
 	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.opts.ReadOnly && changes[r.Method] {
+			http.Error(w, "read-only", http.StatusForbidden)
+			return
+		}
 		switch r.Method {
 		case "COPY", "MOVE":
 			// RFC 4918 10.6: no Overwrite header is Overwrite: T.
@@ -38,6 +42,10 @@ func (f *FS) Handler(auth *Auth) http.Handler {
 	}
 	return next
 }
+
+// changes are the methods that change the library (LOCK and UNLOCK
+// change nothing in it).
+var changes = map[string]bool{"PUT": true, "DELETE": true, "MKCOL": true, "COPY": true, "MOVE": true, "PROPPATCH": true}
 
 // refuseInfinity answers a PROPFIND of depth infinity (RFC 4918 9.1):
 // a walk of the whole library in one request is not served.
