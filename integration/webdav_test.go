@@ -246,6 +246,26 @@ func TestWebDAVSemantics(t *testing.T) {
 		t.Fatalf("GET If-None-Match the current ETag: %s, want 304", resp.Status)
 	}
 
+	// A PUT cut half way leaves the file as it was, and uploads nothing.
+	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(d.url, "http://"), "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 1<<20)
+	conn.Write(bytes.Repeat([]byte("half"), 1<<17))
+	conn.Close()
+	waitFor(t, "the cut PUT to end", func() bool {
+		return strings.Contains(d.log.String(), "PUT cut short")
+	})
+	if _, got := d.dav(t, "GET", "/a.txt", nil); !bytes.Equal(got, two) {
+		t.Fatalf("after a PUT cut half way, GET gives %d bytes, want the %d of before", len(got), len(two))
+	}
+	for _, it := range srv.Items() {
+		if strings.HasPrefix(it.Name, ".ghlfs-put-") || (it.Name == "a.txt" && it.Status == "active" && it.Size != int64(len(two))) {
+			t.Fatalf("a PUT cut half way reached the library: %+v", it)
+		}
+	}
+
 	// MOVE without Overwrite onto an existing file replaces it.
 	put("/b.txt", []byte("to be replaced"))
 	resp, _ := d.dav(t, "MOVE", "/a.txt", nil, "Destination", d.url+"b.txt")
@@ -556,7 +576,28 @@ func TestWebDAVDavfs2(t *testing.T) {
 			if !slices.Contains(files, rel) {
 				files = append(files, rel)
 			}
-		case op < 7:
+		case (op < 7 || op == 8) && len(dirs) > 1 && rng.IntN(4) == 0:
+			// A folder renamed or moved, with all it holds.
+			from := dirs[1+rng.IntN(len(dirs)-1)]
+			into := pick(dirs)
+			if into == from || strings.HasPrefix(into, from+"/") {
+				continue
+			}
+			to := path.Join(into, "d"+name())
+			if _, err := os.Lstat(filepath.Join(local, to)); err == nil {
+				continue
+			}
+			both(fmt.Sprintf("%d rename folder %s %s", i, from, to), func(root string) outcome { return doRename(root, from, to) })
+			moved := func(s []string) {
+				for k, p := range s {
+					if p == from || strings.HasPrefix(p, from+"/") {
+						s[k] = to + strings.TrimPrefix(p, from)
+					}
+				}
+			}
+			moved(dirs)
+			moved(files)
+		case op < 7 || op == 8:
 			from := pick(files)
 			to := path.Join(pick(dirs), "f"+name()+".bin")
 			if _, err := os.Lstat(filepath.Join(local, to)); err == nil || from == to {
@@ -565,7 +606,7 @@ func TestWebDAVDavfs2(t *testing.T) {
 			both(fmt.Sprintf("%d rename %s %s", i, from, to), func(root string) outcome { return doRename(root, from, to) })
 			files = slices.DeleteFunc(files, func(s string) bool { return s == from })
 			files = append(files, to)
-		case op < 9:
+		case op < 8 || (op == 9 && rng.IntN(3) > 0):
 			rel := pick(files)
 			both(fmt.Sprintf("%d unlink %s", i, rel), func(root string) outcome { return doUnlink(root, rel) })
 			files = slices.DeleteFunc(files, func(s string) bool { return s == rel })

@@ -18,6 +18,10 @@
 //     (Options.LocalDir) under the same path and never uploaded, unless
 //     Options.UploadDotfiles; a listing shows them beside the library's
 //     items (local.go).
+//   - A PUT writes a new file under a name of its own (".ghlfs-put-...",
+//     never listed) that takes the file's name once the whole body has
+//     come, in the write-back queue, before the upload: a PUT cut short
+//     leaves the file as it was and uploads nothing (put.go).
 //   - A MOVE across folders the service cannot move (HighLevel), or of a
 //     file whose bytes wait in the write-back queue, copies the file
 //     through the queue and removes the source (fs.go: Rename).
@@ -29,8 +33,9 @@
 //     changes when the content does (info.go); Basic authentication,
 //     when set, is checked against bcrypt hashes (auth.go).
 //
-// Locks: FS holds none of its own; an open File's position is guarded
-// by File.mu, a leaf, never held across a call into the cache. Open files
+// Locks: FS holds none of its own but deadProps.mu (props.go), a leaf;
+// an open file's position is guarded by file.mu, a PUT's count of bytes
+// by putBody.mu, leaves too, none held across a call into the cache. Open files
 // keep their state in cache.Handle, which has its own lock. No goroutine
 // is started.
 package webdav

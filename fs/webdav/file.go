@@ -187,7 +187,7 @@ func (f *FS) list(ctx context.Context, name string, d cache.Entry) ([]os.FileInf
 	}
 	out := make([]os.FileInfo, 0, len(l.Entries))
 	for i, e := range l.Entries {
-		if e.Name == "" || e.Name == "." || e.Name == ".." || containsSlash(e.Name) {
+		if e.Name == "" || e.Name == "." || e.Name == ".." || containsSlash(e.Name) || isPutName(e.Name) {
 			continue
 		}
 		if i > 0 && l.Entries[i-1].Name == e.Name {

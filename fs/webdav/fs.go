@@ -158,6 +158,9 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 	if f.isLocal(name) {
 		return f.localOpen(ctx, name, flag, perm)
 	}
+	if b := putOf(ctx); b != nil && flag&os.O_TRUNC != 0 {
+		return f.openPut(ctx, name, b)
+	}
 	parent, e, err := f.lookup(ctx, name)
 	write := flag&(os.O_WRONLY|os.O_RDWR|os.O_APPEND|os.O_TRUNC) != 0
 	switch {

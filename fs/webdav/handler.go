@@ -21,6 +21,10 @@ func (f *FS) Handler(auth *Auth) http.Handler {
 			return
 		}
 		switch r.Method {
+		case "PUT":
+			b := &putBody{ReadCloser: r.Body, want: r.ContentLength}
+			r.Body = b
+			r = r.WithContext(context.WithValue(r.Context(), putKey{}, b))
 		case "COPY", "MOVE":
 			// RFC 4918 10.6: no Overwrite header is Overwrite: T.
 			// x/net/webdav takes it so for a COPY, and as F for a

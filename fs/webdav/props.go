@@ -40,6 +40,16 @@ func (d *deadProps) forget(key string) {
 	d.mu.Unlock()
 }
 
+// move gives to's properties those of from, which has none left.
+func (d *deadProps) move(from, to string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p, ok := d.m[from]; ok {
+		delete(d.m, from)
+		d.m[to] = p
+	}
+}
+
 // patch applies patches to key's properties, all or none.
 func (d *deadProps) patch(key string, patches []webdav.Proppatch) []webdav.Propstat {
 	d.mu.Lock()
