@@ -2,8 +2,16 @@ package integration
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -346,12 +354,7 @@ func TestWebDAVSafeByDefault(t *testing.T) {
 	if err := os.WriteFile(pw, []byte("s3cret-pass\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := freePort(t)
 	addr := "--addr=0.0.0.0:" + port
 	for _, c := range []struct {
 		args []string
@@ -371,6 +374,33 @@ func TestWebDAVSafeByDefault(t *testing.T) {
 	if strings.Contains(d.log.String(), "s3cret-pass") {
 		t.Fatal("the password was logged")
 	}
+	// With TLS, the same: https, credentials asked.
+	certFile, keyFile, pool := selfSigned(t)
+	tlsPort := freePort(t)
+	dt := serveDAV(t, srv, "--addr=0.0.0.0:"+tlsPort, "--user", "ann", "--password-file", pw, "--cert", certFile, "--key", keyFile)
+	if !strings.HasPrefix(dt.url, "https://") || strings.Contains(dt.log.String(), "insecure") {
+		t.Fatalf("served with --cert at %s, log:\n%s", dt.url, dt.log)
+	}
+	tc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for _, c := range []struct {
+		pass string
+		want int
+	}{{"", http.StatusUnauthorized}, {"s3cret-pass", http.StatusMultiStatus}} {
+		req, _ := http.NewRequest("PROPFIND", "https://127.0.0.1:"+tlsPort+"/", nil)
+		req.Header.Set("Depth", "0")
+		if c.pass != "" {
+			req.SetBasicAuth("ann", c.pass)
+		}
+		resp, err := tc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Fatalf("PROPFIND over https with password %q: %s, want %d", c.pass, resp.Status, c.want)
+		}
+	}
+
 	u := "http://127.0.0.1:" + port + "/"
 	req, _ := http.NewRequest("PROPFIND", u, nil)
 	req.Header.Set("Depth", "0")
@@ -661,4 +691,57 @@ func TestWebDAVStatusUnmount(t *testing.T) {
 	default:
 		t.Fatal("ghlfs unmount returned with the server still running")
 	}
+}
+
+// freePort is a TCP port free on every address, at the time asked.
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its
+// key, and returns their files and a pool that trusts it.
+func selfSigned(t testing.TB) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "ghlfs test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }
