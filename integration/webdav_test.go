@@ -50,16 +50,35 @@ func serveDAV(t testing.TB, srv *ghltest.Server, args ...string) *davServer {
 	return d
 }
 
+// davOpt are the ways a test runs the server beyond its flags.
+type davOpt struct {
+	cacheDir string   // "": a new one
+	env      []string // GHLFS_CRASH_AT=...
+	plain    bool     // built without the race detector (plainDir)
+}
+
 // startDAV is serveDAV that returns why ghlfs did not serve.
 func startDAV(t testing.TB, srv *ghltest.Server, args ...string) (*davServer, error) {
-	d := &davServer{cacheDir: t.TempDir(), log: newLogFile(t), exited: make(chan struct{})}
+	return startDAVWith(t, srv, davOpt{}, args...)
+}
+
+// startDAVWith is startDAV with o.
+func startDAVWith(t testing.TB, srv *ghltest.Server, o davOpt, args ...string) (*davServer, error) {
+	d := &davServer{cacheDir: o.cacheDir, log: newLogFile(t), exited: make(chan struct{})}
+	if d.cacheDir == "" {
+		d.cacheDir = t.TempDir()
+	}
 	all := []string{"serve", "webdav", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", d.cacheDir,
 		"--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"}
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--addr") }) {
 		all = append(all, "--addr", "127.0.0.1:0")
 	}
-	d.cmd = exec.Command(filepath.Join(binDir, "ghlfs"), append(all, args...)...)
-	d.cmd.Env = append(os.Environ(), "GHL_TOKEN="+testToken, "XDG_CONFIG_HOME="+t.TempDir())
+	bin := filepath.Join(binDir, "ghlfs")
+	if o.plain {
+		bin = filepath.Join(plainDir, "ghlfs")
+	}
+	d.cmd = exec.Command(bin, append(all, args...)...)
+	d.cmd.Env = append(append(os.Environ(), "GHL_TOKEN="+testToken, "XDG_CONFIG_HOME="+t.TempDir()), o.env...)
 	d.cmd.Stderr = d.log.w
 	if err := d.cmd.Start(); err != nil {
 		return nil, err
@@ -744,4 +763,96 @@ func selfSigned(t testing.TB) (certFile, keyFile string, pool *x509.CertPool) {
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// TestWebDAVCrashAtEveryPoint is the crash-point table's new file and
+// replace through a WebDAV PUT: the server is killed at every point of
+// the write path, started again on the same cache dir, and the library,
+// read through the fake's API, must hold the original (killed while the
+// body was being written) or the PUT's bytes, once, and never a
+// fragment nor the name a PUT writes under.
+func TestWebDAVCrashAtEveryPoint(t *testing.T) {
+	t.Parallel()
+	data := randomBytes(300_000, 7)
+	old := randomBytes(120_000, 8)
+	for _, c := range []struct {
+		name string
+		orig []byte // the file as it was; nil: none
+	}{{"new", nil}, {"replace", old}} {
+		for _, point := range crashPoints {
+			t.Run(c.name+"/"+point, func(t *testing.T) {
+				t.Parallel()
+				srv := fake(t, ghltest.Options{})
+				if c.orig != nil {
+					srv.AddFile("", "f.bin", "application/octet-stream", c.orig)
+				}
+				d, err := startDAVWith(t, srv, davOpt{plain: true, env: []string{"GHLFS_CRASH_AT=" + point}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				req, _ := http.NewRequest("PUT", d.url+"f.bin", bytes.NewReader(data))
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+				crashed := false
+				waitFor(t, "the server to crash or finish", func() bool {
+					select {
+					case <-d.exited:
+						crashed = true
+						return true
+					default:
+					}
+					return len(spoolFiles(t, d.cacheDir)) == 0
+				})
+				t.Logf("crashed at %s: %v", point, crashed)
+				if crashed && !strings.Contains(d.log.String(), "crash point "+point) {
+					t.Fatalf("ghlfs died, but not at %s:\n%s", point, d.log)
+				}
+				d.stop()
+				d2, err := startDAVWith(t, srv, davOpt{plain: true, cacheDir: d.cacheDir})
+				if err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, "the queue to empty", func() bool { return len(spoolFiles(t, d2.cacheDir)) == 0 })
+				want := data
+				if crashed && point == "writing" {
+					want = c.orig
+				}
+				var active [][]byte
+				uploads := map[string]int{}
+				for _, it := range srv.Items() {
+					b, _ := srv.Content(it.ID)
+					if strings.HasPrefix(it.Name, ".ghlfs-put-") {
+						t.Errorf("a PUT's own name reached the library: %s (%s)", it.Name, it.Status)
+					}
+					if !bytes.Equal(b, data) && !bytes.Equal(b, c.orig) {
+						t.Errorf("a fragment reached the library: %s (%s, %d bytes)", it.Name, it.Status, len(b))
+					}
+					if bytes.Equal(b, data) {
+						uploads[it.ID]++
+					}
+					if it.Status == "active" && it.Type == "file" {
+						active = append(active, b)
+					}
+				}
+				if len(uploads) > 1 {
+					t.Errorf("the PUT's bytes were uploaded %d times", len(uploads))
+				}
+				switch {
+				case want == nil && len(active) != 0:
+					t.Errorf("crashed=%v at %s: the library holds %d files, want none", crashed, point, len(active))
+				case want != nil && (len(active) != 1 || !bytes.Equal(active[0], want)):
+					t.Errorf("crashed=%v at %s: the library holds %d files, want f.bin with %d bytes", crashed, point, len(active), len(want))
+				}
+				if want != nil {
+					if _, got := d2.dav(t, "GET", "/f.bin", nil); !bytes.Equal(got, want) {
+						t.Errorf("GET after the restart: %d bytes, want %d", len(got), len(want))
+					}
+				}
+				if t.Failed() {
+					t.Logf("first server:\n%s", d.log)
+				}
+			})
+		}
+	}
 }
