@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -88,10 +89,10 @@ func (f *FS) child(ctx context.Context, d cache.Entry, name string) (cache.Entry
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	for _, e := range l.Entries {
-		if e.Name == name {
-			return e, nil
-		}
+	// Sorted by name, then key: the first of the name is found by halves.
+	i := sort.Search(len(l.Entries), func(i int) bool { return l.Entries[i].Name >= name })
+	if i < len(l.Entries) && l.Entries[i].Name == name {
+		return l.Entries[i], nil
 	}
 	return cache.Entry{}, syscall.ENOENT
 }
