@@ -55,6 +55,9 @@ type davOpt struct {
 	cacheDir string   // "": a new one
 	env      []string // GHLFS_CRASH_AT=...
 	plain    bool     // built without the race detector (plainDir)
+	// svc, when set, is the service served instead of srv (the flags
+	// and environment that name it and its library: backend_test.go).
+	svc service
 }
 
 // startDAV is serveDAV that returns why ghlfs did not serve.
@@ -68,8 +71,14 @@ func startDAVWith(t testing.TB, srv *ghltest.Server, o davOpt, args ...string) (
 	if d.cacheDir == "" {
 		d.cacheDir = t.TempDir()
 	}
-	all := []string{"serve", "webdav", "--location", testLocation, "--api-url", srv.URL, "--cache-dir", d.cacheDir,
-		"--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0"}
+	svcArgs, svcEnv := []string{"--location", testLocation}, []string{"GHL_TOKEN=" + testToken}
+	if o.svc != nil {
+		svcArgs, svcEnv = o.svc.mountArgs(), o.svc.mountEnv()
+	} else {
+		svcArgs = append(svcArgs, "--api-url", srv.URL)
+	}
+	all := append(append([]string{"serve", "webdav"}, svcArgs...), "--cache-dir", d.cacheDir,
+		"--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0")
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--addr") }) {
 		all = append(all, "--addr", "127.0.0.1:0")
 	}
@@ -78,7 +87,7 @@ func startDAVWith(t testing.TB, srv *ghltest.Server, o davOpt, args ...string) (
 		bin = filepath.Join(plainDir, "ghlfs")
 	}
 	d.cmd = exec.Command(bin, append(all, args...)...)
-	d.cmd.Env = append(append(os.Environ(), "GHL_TOKEN="+testToken, "XDG_CONFIG_HOME="+t.TempDir()), o.env...)
+	d.cmd.Env = append(append(append(os.Environ(), svcEnv...), "XDG_CONFIG_HOME="+t.TempDir()), o.env...)
 	d.cmd.Stderr = d.log.w
 	if err := d.cmd.Start(); err != nil {
 		return nil, err
@@ -854,5 +863,67 @@ func TestWebDAVCrashAtEveryPoint(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWebDAVBackends serves each backend's fake and makes folders,
+// writes, moves across folders (a move where the service moves, a copy
+// and a removal on HighLevel), replaces and removes through WebDAV: the
+// library, read through the service's own API, holds the result.
+func TestWebDAVBackends(t *testing.T) {
+	t.Parallel()
+	for _, fx := range backends() {
+		t.Run(fx.name(), func(t *testing.T) {
+			t.Parallel()
+			svc := fx.start(t, fakeOpts{})
+			d, err := startDAVWith(t, nil, davOpt{svc: svc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, y := randomBytes(200_000, 31), randomBytes(90_000, 32)
+			for _, s := range []struct {
+				method, path string
+				body         []byte
+				hdr          []string
+				want         int
+			}{
+				{"MKCOL", "/inbox", nil, nil, http.StatusCreated},
+				{"MKCOL", "/done", nil, nil, http.StatusCreated},
+				{"PUT", "/inbox/x.bin", x, nil, http.StatusCreated},
+				{"PUT", "/inbox/gone.bin", y, nil, http.StatusCreated},
+				{"MOVE", "/inbox/x.bin", nil, []string{"Destination", d.url + "done/x.bin"}, http.StatusCreated},
+				{"PUT", "/done/y.bin", x, nil, http.StatusCreated},
+				{"PUT", "/done/y.bin", y, nil, http.StatusCreated},
+				{"DELETE", "/inbox/gone.bin", nil, nil, http.StatusNoContent},
+			} {
+				var body io.Reader
+				if s.body != nil {
+					body = bytes.NewReader(s.body)
+				}
+				if resp, msg := d.dav(t, s.method, s.path, body, s.hdr...); resp.StatusCode != s.want {
+					t.Fatalf("%s %s: %s %s, want %d", s.method, s.path, resp.Status, msg, s.want)
+				}
+			}
+			want := map[string][]byte{"inbox": nil, "done": nil, "done/x.bin": x, "done/y.bin": y}
+			got := map[string][]byte{}
+			for p, f := range svc.tree(t) {
+				if f.Type == "folder" {
+					got[p] = nil
+					continue
+				}
+				got[p], _ = svc.content(f.ID, "")
+			}
+			if !sameTree(got, want) {
+				t.Fatalf("the library holds %s, want %s", describe(got), describe(want))
+			}
+			for p, b := range want {
+				if b == nil {
+					continue
+				}
+				if _, body := d.dav(t, "GET", "/"+p, nil); !bytes.Equal(body, b) {
+					t.Fatalf("GET /%s: %d bytes, want %d", p, len(body), len(b))
+				}
+			}
+		})
 	}
 }
