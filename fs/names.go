@@ -338,3 +338,10 @@ func dupName(name, tag string) string {
 	ext := extOf(name)
 	return fitName(strings.TrimSuffix(name, ext), " ("+tag+")", ext)
 }
+
+// EncodeName and DecodeName are the mapping between API names and the
+// names shown (encodeName, decodeName), for the WebDAV server
+// (fs/webdav), which shows the same names in its paths.
+func EncodeName(name string) string { return encodeName(name) }
+
+func DecodeName(shown string) string { return decodeName(shown) }

@@ -11,9 +11,10 @@
 // What is the server's own:
 //
 //   - Paths are walked from the root, one folder listing a step
-//     (Store.ListDir). A name the API holds twice is reached as the first
-//     of them (by key); a name holding '/' cannot be addressed and is left
-//     out of listings.
+//     (Store.ListDir), names found by halves. Names are shown as the
+//     mount shows them (fs.EncodeName: a '/' in a name is '／'). A name
+//     the API holds twice is reached as the first of them (by key), the
+//     others not shown (the mount tags them; WebDAV does not yet).
 //   - Finder's "._*" files and ".DS_Store" are kept in a local folder
 //     (Options.LocalDir) under the same path and never uploaded, unless
 //     Options.UploadDotfiles; a listing shows them beside the library's

@@ -187,7 +187,7 @@ func (f *FS) list(ctx context.Context, name string, d cache.Entry) ([]os.FileInf
 	}
 	out := make([]os.FileInfo, 0, len(l.Entries))
 	for i, e := range l.Entries {
-		if e.Name == "" || e.Name == "." || e.Name == ".." || containsSlash(e.Name) || isPutName(e.Name) {
+		if e.Name == "" || isPutName(e.Name) {
 			continue
 		}
 		if i > 0 && l.Entries[i-1].Name == e.Name {
@@ -208,13 +208,4 @@ func (f *FS) list(ctx context.Context, name string, d cache.Entry) ([]os.FileInf
 		out = append(out, newInfo(e))
 	}
 	return append(out, f.localList(ctx, name)...), nil
-}
-
-func containsSlash(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return true
-		}
-	}
-	return false
 }

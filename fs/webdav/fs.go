@@ -62,6 +62,9 @@ func split(name string) ([]string, string) {
 		return nil, ""
 	}
 	parts := strings.Split(p, "/")
+	for i, n := range parts {
+		parts[i] = fs.DecodeName(n) // a '/' in a name is shown as '／' (fs/names.go)
+	}
 	return parts[:len(parts)-1], parts[len(parts)-1]
 }
 
@@ -222,7 +225,7 @@ func (f *FS) removeAll(ctx context.Context, name string, e cache.Entry) error {
 		return err
 	}
 	for _, c := range l.Entries {
-		if err := f.removeAll(ctx, path.Join(name, c.Name), c); err != nil {
+		if err := f.removeAll(ctx, path.Join(name, fs.EncodeName(c.Name)), c); err != nil {
 			return err
 		}
 	}
@@ -294,7 +297,7 @@ func (f *FS) copyTree(ctx context.Context, oldName, newName string, e, to cache.
 		return err
 	}
 	for _, c := range l.Entries {
-		if err := f.copyTree(ctx, path.Join(oldName, c.Name), path.Join(newName, c.Name), c, d, c.Name); err != nil {
+		if err := f.copyTree(ctx, path.Join(oldName, fs.EncodeName(c.Name)), path.Join(newName, fs.EncodeName(c.Name)), c, d, c.Name); err != nil {
 			return err
 		}
 	}

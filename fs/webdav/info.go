@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/webdav"
 
 	"github.com/ghlfs/ghlfs/cache"
+	"github.com/ghlfs/ghlfs/fs"
 )
 
 // info is an item as WebDAV shows it.
@@ -26,10 +27,10 @@ var (
 func newInfo(e cache.Entry) os.FileInfo { return info{e: e} }
 
 func (i info) Name() string {
-	if i.e.Name == "" {
+	if i.e.Name == "" && i.e.Key == "" {
 		return "/"
 	}
-	return i.e.Name
+	return fs.EncodeName(i.e.Name)
 }
 
 func (i info) Size() int64 {

@@ -53,14 +53,15 @@ func (f *FS) localOpen(ctx context.Context, name string, flag int, perm os.FileM
 		if !d.IsDir {
 			return nil, f.pathErr("create", name, syscall.ENOTDIR)
 		}
-		if err := os.MkdirAll(f.localPath(path.Join(dirs...)), 0o700); err != nil {
+		if err := os.MkdirAll(f.localPath(path.Dir(path.Clean("/"+name))), 0o700); err != nil {
 			return nil, err
 		}
 	}
 	return f.local.OpenFile(ctx, name, flag, perm&0o600)
 }
 
-// localPath is where the local files of folder name are.
+// localPath is where the local files of folder name (a request's path,
+// of names as shown) are.
 func (f *FS) localPath(name string) string {
 	return filepath.Join(f.opts.LocalDir, filepath.FromSlash(path.Clean("/"+name)))
 }
@@ -117,8 +118,7 @@ func (f *FS) localRename(ctx context.Context, oldName, newName string) error {
 	if !f.isLocal(oldName) || !f.isLocal(newName) {
 		return f.pathErr("rename", oldName, syscall.EPERM)
 	}
-	dirs, _ := split(newName)
-	if err := os.MkdirAll(f.localPath(path.Join(dirs...)), 0o700); err != nil {
+	if err := os.MkdirAll(f.localPath(path.Dir(path.Clean("/"+newName))), 0o700); err != nil {
 		return err
 	}
 	err := f.local.Rename(ctx, oldName, newName)
