@@ -1,6 +1,7 @@
 // Command ghlfs mounts a HighLevel location's Media Storage as a directory.
 //
 //	ghlfs mount [flags] MOUNTPOINT
+//	ghlfs serve webdav [--addr 127.0.0.1:8080] [flags]
 //	ghlfs unmount [--force] MOUNTPOINT
 //	ghlfs status [--watch] [--json] [MOUNTPOINT]
 //	ghlfs social-csv list [--json] | import FILE --accounts ID,...
