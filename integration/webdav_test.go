@@ -509,14 +509,27 @@ func TestWebDAVLitmus(t *testing.T) {
 	}
 }
 
-// TestWebDAVRclone copies a folder to the server with rclone, as a
-// WebDAV client configured by its environment alone, and back: the
-// library holds it and the copy back is byte for byte the original.
+// TestWebDAVRclone copies a folder to the server, which asks for a
+// user, with rclone, as a WebDAV client configured by its environment
+// alone (no secret on a command line), and back: the library holds it
+// and the copy back is byte for byte the original.
 func TestWebDAVRclone(t *testing.T) {
 	t.Parallel()
 	rclone := needTool(t, "rclone")
 	srv := fake(t, ghltest.Options{})
-	d := serveDAV(t, srv)
+	// With a user: the password reaches rclone through its environment,
+	// obscured by rclone itself from its standard input.
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("rclone-pass"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := serveDAV(t, srv, "--user", "rc", "--password-file", pwFile)
+	ob := exec.Command(rclone, "obscure", "-")
+	ob.Stdin = strings.NewReader("rclone-pass")
+	obscured, err := ob.Output()
+	if err != nil {
+		t.Fatalf("rclone obscure: %v", err)
+	}
 	src := t.TempDir()
 	rng := rand.New(rand.NewPCG(23, 1))
 	for i := range 12 {
@@ -532,7 +545,8 @@ func TestWebDAVRclone(t *testing.T) {
 	}
 	run := func(args ...string) {
 		cmd := exec.Command(rclone, append(args, "--config", filepath.Join(t.TempDir(), "none.conf"))...)
-		cmd.Env = append(os.Environ(), "RCLONE_WEBDAV_URL="+d.url, "RCLONE_WEBDAV_VENDOR=other")
+		cmd.Env = append(os.Environ(), "RCLONE_WEBDAV_URL="+d.url, "RCLONE_WEBDAV_VENDOR=other",
+			"RCLONE_WEBDAV_USER=rc", "RCLONE_WEBDAV_PASS="+strings.TrimSpace(string(obscured)))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("rclone %v: %v\n%s", args, err, out)
 		}
@@ -541,6 +555,9 @@ func TestWebDAVRclone(t *testing.T) {
 	want, err := walkTree(src)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(d.log.String(), "rclone-pass") {
+		t.Fatal("the password was logged")
 	}
 	if got := under(libraryTree(t, srv), "trip"); !maps2Equal(got, want) {
 		t.Fatalf("the library after rclone copy:\n%s", diffTrees(got, want))
