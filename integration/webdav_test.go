@@ -230,7 +230,6 @@ func under(tree map[string]node, dir string) map[string]node {
 func TestWebDAVSemantics(t *testing.T) {
 	t.Parallel()
 	srv := fake(t, ghltest.Options{})
-	srv.AddFile("", "a/b.png", "image/png", []byte("slash"))
 	d := serveDAV(t, srv)
 
 	// A PUT of unknown length: chunked transfer encoding.
@@ -362,14 +361,31 @@ func TestWebDAVSemantics(t *testing.T) {
 		t.Fatalf("the folder's local files outlived it: %v", err)
 	}
 
-	// A name holding '/' is shown, and reached, as the mount shows it:
-	// with '／' (U+FF0F) in its place (put there before the server
-	// started: a listing is trusted for a minute).
-	if _, body := d.dav(t, "PROPFIND", "/", nil, "Depth", "1"); !strings.Contains(string(body), url.PathEscape("a／b.png")) {
+	// Names as a mount shows them (put in the library before the server
+	// starts: a listing is trusted for a minute). A name holding '/' is
+	// shown, and reached, with '／' (U+FF0F) in its place.
+	names := fake(t, ghltest.Options{})
+	names.AddFile("", "a/b.png", "image/png", []byte("slash"))
+	names.AddFile("", "dup.png", "image/png", []byte("one"))
+	names.AddFile("", "dup.png", "image/png", []byte("two"))
+	dn := serveDAV(t, names)
+	if _, body := dn.dav(t, "PROPFIND", "/", nil, "Depth", "1"); !strings.Contains(string(body), url.PathEscape("a／b.png")) {
 		t.Fatalf("PROPFIND does not list a/b.png as a／b.png: %s", body)
 	}
-	if resp, got := d.dav(t, "GET", "/"+url.PathEscape("a／b.png"), nil); string(got) != "slash" {
+	if resp, got := dn.dav(t, "GET", "/"+url.PathEscape("a／b.png"), nil); string(got) != "slash" {
 		t.Fatalf("GET of a／b.png: %s %q", resp.Status, got)
+	}
+	// Two items of one name are both shown, one of them tagged; each is
+	// reached by its name.
+	_, body := dn.dav(t, "PROPFIND", "/", nil, "Depth", "1")
+	hrefs := regexp.MustCompile(`<D:href>(/dup[^<]*)</D:href>`).FindAllStringSubmatch(string(body), -1)
+	var dups []string
+	for _, h := range hrefs {
+		_, got := dn.dav(t, "GET", h[1], nil)
+		dups = append(dups, string(got))
+	}
+	if slices.Sort(dups); len(hrefs) != 2 || !slices.Equal(dups, []string{"one", "two"}) {
+		t.Fatalf("two files named dup.png are shown as %v, holding %q", hrefs, dups)
 	}
 
 	// With --upload-dotfiles they go up like any other file.

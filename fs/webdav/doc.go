@@ -11,10 +11,10 @@
 // What is the server's own:
 //
 //   - Paths are walked from the root, one folder listing a step
-//     (Store.ListDir), names found by halves. Names are shown as the
-//     mount shows them (fs.EncodeName: a '/' in a name is '／'). A name
-//     the API holds twice is reached as the first of them (by key), the
-//     others not shown (the mount tags them; WebDAV does not yet).
+//     (Store.ListDir). Names are those the mount shows (fs.View, built
+//     once per listing and kept by folder under FS.mu): escaped (a '/'
+//     in a name is '／'), cut to fit, tagged where items share a name;
+//     a new item's name is the API's for the name given (fs.DecodeName).
 //   - Finder's "._*" files and ".DS_Store" are kept in a local folder
 //     (Options.LocalDir) under the same path and never uploaded, unless
 //     Options.UploadDotfiles; a listing shows them beside the library's
@@ -34,7 +34,7 @@
 //     changes when the content does (info.go); Basic authentication,
 //     when set, is checked against bcrypt hashes (auth.go).
 //
-// Locks: FS holds none of its own but deadProps.mu (props.go), a leaf;
+// Locks: FS.mu (the views) and deadProps.mu (props.go) are leaves;
 // an open file's position is guarded by file.mu, a PUT's count of bytes
 // by putBody.mu, leaves too, none held across a call into the cache. Open files
 // keep their state in cache.Handle, which has its own lock. No goroutine

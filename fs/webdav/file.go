@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path"
 	"sync"
 	"syscall"
 
@@ -117,7 +118,8 @@ func (f *file) Stat() (os.FileInfo, error) {
 	if err != nil {
 		return nil, f.fs.pathErr("stat", f.path, err)
 	}
-	return newInfo(e), nil
+	_, base := split(f.path)
+	return newInfo(e, base), nil
 }
 
 // dirFile is an open folder: it lists.
@@ -146,7 +148,10 @@ func (d *dirFile) Write([]byte) (int, error) {
 func (d *dirFile) Seek(int64, int) (int64, error) { return 0, nil }
 func (d *dirFile) Close() error                   { return nil }
 
-func (d *dirFile) Stat() (os.FileInfo, error) { return newInfo(d.e), nil }
+func (d *dirFile) Stat() (os.FileInfo, error) {
+	_, base := split(d.path)
+	return newInfo(d.e, base), nil
+}
 
 // Readdir lists the folder: the library's items (less a name no path
 // can hold), then the files kept off the library.
@@ -179,33 +184,31 @@ func (d *dirFile) Readdir(count int) ([]os.FileInfo, error) {
 	return out, nil
 }
 
-// list is what a folder shows.
+// list is what a folder shows: the library's items under the names the
+// mount shows, less those a PUT writes under and, unless uploaded,
+// Finder's files (the local ones are shown instead).
 func (f *FS) list(ctx context.Context, name string, d cache.Entry) ([]os.FileInfo, error) {
-	l, err := f.store.ListDir(ctx, d.ID)
+	v, err := f.view(ctx, d.ID)
 	if err != nil {
 		return nil, f.pathErr("readdir", name, err)
 	}
-	out := make([]os.FileInfo, 0, len(l.Entries))
-	for i, e := range l.Entries {
-		if e.Name == "" || isPutName(e.Name) {
+	names, entries := v.Names()
+	out := make([]os.FileInfo, 0, len(entries))
+	for i, e := range entries {
+		if isPutName(e.Name) || (!f.opts.UploadDotfiles && isDotfile(e.Name)) {
 			continue
 		}
-		if i > 0 && l.Entries[i-1].Name == e.Name {
-			continue // reached as the first of them (FS.child)
-		}
-		if !f.opts.UploadDotfiles && isDotfile(e.Name) {
-			continue // the local one is shown
-		}
 		if !e.IsDir && e.Size < 0 {
-			if s, err := f.store.Stat(ctx, e); err == nil {
-				e = s
-			} else if !errors.Is(err, cache.ErrNotFound) {
-				return nil, f.pathErr("stat", name+"/"+e.Name, err)
-			} else {
+			s, err := f.store.Stat(ctx, e)
+			switch {
+			case errors.Is(err, cache.ErrNotFound):
 				continue
+			case err != nil:
+				return nil, f.pathErr("stat", path.Join(name, names[i]), err)
 			}
+			e = s
 		}
-		out = append(out, newInfo(e))
+		out = append(out, newInfo(e, names[i]))
 	}
 	return append(out, f.localList(ctx, name)...), nil
 }

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path"
-	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/net/webdav"
@@ -39,6 +39,9 @@ type FS struct {
 	log   *slog.Logger
 	local webdav.Dir // the files kept off the library (local.go)
 	props deadProps  // properties clients set (props.go)
+
+	mu    sync.Mutex          // a leaf, held across no call
+	views map[string]*fs.View // guarded by mu: folder id -> its view
 }
 
 var _ webdav.FileSystem = (*FS)(nil)
@@ -48,23 +51,21 @@ func New(store *cache.Store, opts Options) *FS {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &FS{store: store, opts: opts, log: opts.Logger, local: webdav.Dir(opts.LocalDir)}
+	return &FS{store: store, opts: opts, log: opts.Logger, local: webdav.Dir(opts.LocalDir), views: make(map[string]*fs.View)}
 }
 
 // root is the library's root folder.
 var root = cache.Entry{IsDir: true, Size: 0}
 
 // split cleans a request's path into its folders' names and its last
-// name ("" for the root).
+// name ("" for the root), as shown (fs.View; fs.DecodeName gives the
+// API's name of a new item).
 func split(name string) ([]string, string) {
 	p := strings.Trim(path.Clean("/"+name), "/")
 	if p == "" {
 		return nil, ""
 	}
 	parts := strings.Split(p, "/")
-	for i, n := range parts {
-		parts[i] = fs.DecodeName(n) // a '/' in a name is shown as '／' (fs/names.go)
-	}
 	return parts[:len(parts)-1], parts[len(parts)-1]
 }
 
@@ -84,20 +85,43 @@ func (f *FS) walk(ctx context.Context, dirs []string) (cache.Entry, error) {
 	return d, nil
 }
 
-// child returns the item named name in folder d: the first of them by
-// key where the API holds the name twice (the listing is sorted by name,
-// then key).
+// child returns the item shown as name in folder d: names as the mount
+// shows them (fs.View: escaped, tagged where items share a name).
 func (f *FS) child(ctx context.Context, d cache.Entry, name string) (cache.Entry, error) {
-	l, err := f.store.ListDir(cache.WithPath(ctx, "/"+name), d.ID)
+	v, err := f.view(cache.WithPath(ctx, "/"+name), d.ID)
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	// Sorted by name, then key: the first of the name is found by halves.
-	i := sort.Search(len(l.Entries), func(i int) bool { return l.Entries[i].Name >= name })
-	if i < len(l.Entries) && l.Entries[i].Name == name {
-		return l.Entries[i], nil
+	if e, ok := v.Lookup(name); ok {
+		return e, nil
 	}
 	return cache.Entry{}, syscall.ENOENT
+}
+
+// maxViews bounds the folders' views kept: past it they are all made
+// again as asked.
+const maxViews = 4096
+
+// view returns folder id's view: the one built before when its listing
+// has not changed (a Listing is never changed once made), else a new one
+// that keeps the names the last one gave.
+func (f *FS) view(ctx context.Context, id string) (*fs.View, error) {
+	l, err := f.store.ListDir(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := f.views[id]
+	if v != nil && v.Listing() == l {
+		return v, nil
+	}
+	if len(f.views) >= maxViews {
+		clear(f.views)
+	}
+	v = fs.NewView(l, v)
+	f.views[id] = v
+	return v, nil
 }
 
 // lookup returns the folder holding name and, unless name is the root,
@@ -154,7 +178,7 @@ func (f *FS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
 	if _, err := f.child(ctx, parent, base); err == nil {
 		return f.pathErr("mkdir", name, syscall.EEXIST)
 	}
-	_, err = f.store.Mkdir(ctx, parent.ID, base)
+	_, err = f.store.Mkdir(ctx, parent.ID, fs.DecodeName(base))
 	return f.pathErr("mkdir", name, err)
 }
 
@@ -184,7 +208,7 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 		return &file{propsOf: propsOf{f, e.Key}, fs: f, ctx: ctx, path: name, h: h, e: e}, nil
 	case fs.Errno(err) == syscall.ENOENT && flag&os.O_CREATE != 0 && parent.IsDir:
 		_, base := split(name)
-		h, e, err := f.store.Create(ctx, parent.ID, base)
+		h, e, err := f.store.Create(ctx, parent.ID, fs.DecodeName(base))
 		if err != nil {
 			return nil, f.pathErr("create", name, err)
 		}
@@ -220,12 +244,13 @@ func (f *FS) removeAll(ctx context.Context, name string, e cache.Entry) error {
 		f.props.forget(e.Key)
 		return nil
 	}
-	l, err := f.store.ListDir(ctx, e.ID)
+	v, err := f.view(ctx, e.ID)
 	if err != nil {
 		return err
 	}
-	for _, c := range l.Entries {
-		if err := f.removeAll(ctx, path.Join(name, fs.EncodeName(c.Name)), c); err != nil {
+	names, kids := v.Names()
+	for i, c := range kids {
+		if err := f.removeAll(ctx, path.Join(name, names[i]), c); err != nil {
 			return err
 		}
 	}
@@ -266,12 +291,12 @@ func (f *FS) Rename(ctx context.Context, oldName, newName string) error {
 		return f.pathErr("rename", newName, syscall.EINVAL) // into itself
 	}
 	if to.ID == e.ParentID {
-		err = f.store.Rename(ctx, e, base, nil)
+		err = f.store.Rename(ctx, e, fs.DecodeName(base), nil)
 	} else {
-		err = f.store.Move(ctx, e, to.ID, base, nil)
+		err = f.store.Move(ctx, e, to.ID, fs.DecodeName(base), nil)
 	}
 	if errors.Is(err, cache.ErrCrossFolder) {
-		err = f.copyTree(ctx, oldName, newName, e, to, base)
+		err = f.copyTree(ctx, oldName, newName, e, to, fs.DecodeName(base))
 		if err == nil {
 			err = f.removeAll(ctx, oldName, e)
 		}
@@ -292,12 +317,13 @@ func (f *FS) copyTree(ctx context.Context, oldName, newName string, e, to cache.
 	if err != nil {
 		return err
 	}
-	l, err := f.store.ListDir(ctx, e.ID)
+	v, err := f.view(ctx, e.ID)
 	if err != nil {
 		return err
 	}
-	for _, c := range l.Entries {
-		if err := f.copyTree(ctx, path.Join(oldName, fs.EncodeName(c.Name)), path.Join(newName, fs.EncodeName(c.Name)), c, d, c.Name); err != nil {
+	names, kids := v.Names()
+	for i, c := range kids {
+		if err := f.copyTree(ctx, path.Join(oldName, names[i]), path.Join(newName, names[i]), c, d, fs.DecodeName(names[i])); err != nil {
 			return err
 		}
 	}
@@ -339,5 +365,6 @@ func (f *FS) Stat(ctx context.Context, name string) (os.FileInfo, error) {
 			return nil, f.pathErr("stat", name, err)
 		}
 	}
-	return newInfo(e), nil
+	_, base := split(name)
+	return newInfo(e, base), nil
 }

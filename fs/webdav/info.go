@@ -11,12 +11,12 @@ import (
 	"golang.org/x/net/webdav"
 
 	"github.com/ghlfs/ghlfs/cache"
-	"github.com/ghlfs/ghlfs/fs"
 )
 
 // info is an item as WebDAV shows it.
 type info struct {
-	e cache.Entry
+	e    cache.Entry
+	name string // as shown; "" for the root
 }
 
 var (
@@ -24,13 +24,13 @@ var (
 	_ webdav.ContentTyper = info{}
 )
 
-func newInfo(e cache.Entry) os.FileInfo { return info{e: e} }
+func newInfo(e cache.Entry, name string) os.FileInfo { return info{e: e, name: name} }
 
 func (i info) Name() string {
-	if i.e.Name == "" && i.e.Key == "" {
+	if i.name == "" {
 		return "/"
 	}
-	return fs.EncodeName(i.e.Name)
+	return i.name
 }
 
 func (i info) Size() int64 {

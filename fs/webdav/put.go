@@ -127,7 +127,7 @@ func (p *putFile) Close() error {
 		err = nil
 	}
 	if err == nil {
-		err = f.store.Rename(ctx, p.e, p.base, rep)
+		err = f.store.Rename(ctx, p.e, fs.DecodeName(p.base), rep)
 	}
 	if err != nil {
 		if rerr := f.store.Remove(ctx, p.e); rerr != nil {
