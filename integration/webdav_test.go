@@ -972,3 +972,39 @@ func TestWebDAVBackends(t *testing.T) {
 		})
 	}
 }
+
+// TestWebDAVLockThenPut is what Finder does with a new file: LOCK its
+// name (x/net/webdav makes an empty file there), PUT, UNLOCK. With a
+// write-back delay the empty file never reaches the library: one upload,
+// of the PUT's bytes.
+func TestWebDAVLockThenPut(t *testing.T) {
+	t.Parallel()
+	srv := fake(t, ghltest.Options{})
+	d := serveDAV(t, srv, "--write-back-delay", "2s")
+	lockBody := `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>test</D:owner></D:lockinfo>`
+	resp, _ := d.dav(t, "LOCK", "/new.bin", strings.NewReader(lockBody), "Timeout", "Second-60", "Content-Type", "application/xml")
+	token := resp.Header.Get("Lock-Token")
+	if resp.StatusCode != http.StatusCreated || token == "" {
+		t.Fatalf("LOCK of a new name: %s, token %q", resp.Status, token)
+	}
+	data := randomBytes(100_000, 41)
+	if resp, _ := d.dav(t, "PUT", "/new.bin", bytes.NewReader(data)); resp.StatusCode != http.StatusLocked {
+		t.Fatalf("PUT without the lock's token: %s, want 423", resp.Status)
+	}
+	if resp, _ := d.dav(t, "PUT", "/new.bin", bytes.NewReader(data), "If", "("+token+")"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT with the lock's token: %s", resp.Status)
+	}
+	if resp, _ := d.dav(t, "UNLOCK", "/new.bin", nil, "Lock-Token", token); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("UNLOCK: %s", resp.Status)
+	}
+	waitFor(t, "new.bin to be uploaded", func() bool { return libraryTree(t, srv)["new.bin"].sum == sha(data) })
+	var items []ghltest.Item
+	for _, it := range srv.Items() {
+		if it.Type == "file" {
+			items = append(items, it)
+		}
+	}
+	if len(items) != 1 {
+		t.Fatalf("the library holds %d files, removed ones too, want the one PUT: %+v", len(items), items)
+	}
+}
