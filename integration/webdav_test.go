@@ -1008,3 +1008,27 @@ func TestWebDAVLockThenPut(t *testing.T) {
 		t.Fatalf("the library holds %d files, removed ones too, want the one PUT: %+v", len(items), items)
 	}
 }
+
+// TestWebDAVReadOnly serves with --read-only: reads work, every change
+// is 403 and nothing reaches the library.
+func TestWebDAVReadOnly(t *testing.T) {
+	t.Parallel()
+	srv := fake(t, ghltest.Options{})
+	srv.AddFile("", "keep.png", "image/png", []byte("kept"))
+	d := serveDAV(t, srv, "--read-only")
+	if _, got := d.dav(t, "GET", "/keep.png", nil); string(got) != "kept" {
+		t.Fatalf("GET on a read-only server: %q", got)
+	}
+	for _, c := range [][]string{{"PUT", "/new.png"}, {"MKCOL", "/dir"}, {"DELETE", "/keep.png"}, {"MOVE", "/keep.png", d.url + "moved.png"}} {
+		var hdr []string
+		if len(c) == 3 {
+			hdr = []string{"Destination", c[2]}
+		}
+		if resp, _ := d.dav(t, c[0], c[1], strings.NewReader(""), hdr...); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("%s %s on a read-only server: %s, want 403", c[0], c[1], resp.Status)
+		}
+	}
+	if lib := libraryTree(t, srv); len(lib) != 1 || lib["keep.png"].sum != sha([]byte("kept")) {
+		t.Fatalf("the library after refused changes: %v", lib)
+	}
+}
