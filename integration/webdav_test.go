@@ -911,6 +911,12 @@ func TestWebDAVCrashAtEveryPoint(t *testing.T) {
 	}
 }
 
+// propSet and propGet set and ask a client's own property.
+const (
+	propSet = `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:test"><D:set><D:prop><Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>`
+	propGet = `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:test"><D:prop><Z:colour/></D:prop></D:propfind>`
+)
+
 // TestWebDAVBackends serves each backend's fake and makes folders,
 // writes, moves across folders (a move where the service moves, a copy
 // and a removal on HighLevel), replaces and removes through WebDAV: the
@@ -936,6 +942,7 @@ func TestWebDAVBackends(t *testing.T) {
 				{"MKCOL", "/done", nil, nil, http.StatusCreated},
 				{"PUT", "/inbox/x.bin", x, nil, http.StatusCreated},
 				{"PUT", "/inbox/gone.bin", y, nil, http.StatusCreated},
+				{"PROPPATCH", "/inbox/x.bin", []byte(propSet), nil, http.StatusMultiStatus},
 				{"MOVE", "/inbox/x.bin", nil, []string{"Destination", d.url + "done/x.bin"}, http.StatusCreated},
 				{"PUT", "/done/y.bin", x, nil, http.StatusCreated},
 				{"PUT", "/done/y.bin", y, nil, http.StatusCreated},
@@ -948,6 +955,10 @@ func TestWebDAVBackends(t *testing.T) {
 				if resp, msg := d.dav(t, s.method, s.path, body, s.hdr...); resp.StatusCode != s.want {
 					t.Fatalf("%s %s: %s %s, want %d", s.method, s.path, resp.Status, msg, s.want)
 				}
+			}
+			// A client's property moves with its file, moved or copied.
+			if _, body := d.dav(t, "PROPFIND", "/done/x.bin", strings.NewReader(propGet), "Depth", "0"); !strings.Contains(string(body), "blue") {
+				t.Fatalf("the property set on x.bin did not follow it across folders: %s", body)
 			}
 			want := map[string][]byte{"inbox": nil, "done": nil, "done/x.bin": x, "done/y.bin": y}
 			got := map[string][]byte{}

@@ -317,6 +317,7 @@ func (f *FS) copyTree(ctx context.Context, oldName, newName string, e, to cache.
 	if err != nil {
 		return err
 	}
+	f.props.move(e.Key, d.Key) // the copy is the item now
 	v, err := f.view(ctx, e.ID)
 	if err != nil {
 		return err
@@ -338,10 +339,11 @@ func (f *FS) copyFile(ctx context.Context, e, to cache.Entry, name string) error
 		return err
 	}
 	defer src.Release()
-	dst, _, err := f.store.Create(ctx, to.ID, name)
+	dst, de, err := f.store.Create(ctx, to.ID, name)
 	if err != nil {
 		return err
 	}
+	f.props.move(e.Key, de.Key) // the copy is the file now
 	r := &file{fs: f, ctx: ctx, h: src, e: e}
 	w := &file{fs: f, ctx: ctx, h: dst}
 	_, err = io.Copy(w, r)
