@@ -8,6 +8,10 @@ import (
 	"github.com/ghlfs/ghlfs/cache"
 )
 
+// Errno maps an error of the cache layer to what a tool sees: the one
+// mapping, which the WebDAV server (fs/webdav) serves too.
+func Errno(err error) syscall.Errno { return toErrno(err) }
+
 // toErrno maps an error of the cache layer to what a tool sees.
 func toErrno(err error) syscall.Errno {
 	var errno syscall.Errno
@@ -57,3 +61,7 @@ func toErrno(err error) syscall.Errno {
 	}
 	return syscall.EIO
 }
+
+// Normal reports whether errno answers a question (ENOENT, EEXIST...)
+// rather than reports a failure: such an answer is logged at debug level.
+func Normal(errno syscall.Errno) bool { return normal[errno] }

@@ -338,3 +338,36 @@ func dupName(name, tag string) string {
 	ext := extOf(name)
 	return fitName(strings.TrimSuffix(name, ext), " ("+tag+")", ext)
 }
+
+// View is a folder's listing under the names the mount shows (escaped,
+// cut to fit, tagged where items share a name: newDirView), for the
+// WebDAV server (fs/webdav), which shows the same names in its paths.
+type View struct{ v *dirView }
+
+// NewView builds the view of a listing; prev, the folder's view shown
+// before (nil: none), keeps the names it gave.
+func NewView(l *cache.Listing, prev *View) *View {
+	var p *dirView
+	if prev != nil {
+		p = prev.v
+	}
+	return &View{newDirView(l, p)}
+}
+
+// Lookup returns the entry shown as name.
+func (v *View) Lookup(name string) (cache.Entry, bool) { return v.v.lookup(name) }
+
+// Names are the names shown, sorted, each with its entry.
+func (v *View) Names() ([]string, []cache.Entry) {
+	out := make([]cache.Entry, len(v.v.names))
+	for i, n := range v.v.names {
+		out[i] = v.v.listing.Entries[v.v.byName[n]]
+	}
+	return v.v.names, out
+}
+
+// Listing is the listing the view was built from.
+func (v *View) Listing() *cache.Listing { return v.v.listing }
+
+// DecodeName returns the API name for a name shown.
+func DecodeName(shown string) string { return decodeName(shown) }

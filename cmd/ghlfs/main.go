@@ -1,6 +1,7 @@
 // Command ghlfs mounts a HighLevel location's Media Storage as a directory.
 //
 //	ghlfs mount [flags] MOUNTPOINT
+//	ghlfs serve webdav [--addr 127.0.0.1:8080] [flags]
 //	ghlfs unmount [--force] MOUNTPOINT
 //	ghlfs status [--watch] [--json] [MOUNTPOINT]
 //	ghlfs social-csv list [--json] | import FILE --accounts ID,...
@@ -54,7 +55,7 @@ rsync and file managers work on them.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newMountCmd(), newUnmountCmd(), newStatusCmd(), newLoginCmd(), newSocialCSVCmd(), &cobra.Command{
+	root.AddCommand(newMountCmd(), newServeCmd(), newUnmountCmd(), newStatusCmd(), newLoginCmd(), newSocialCSVCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,

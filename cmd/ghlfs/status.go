@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,7 +46,7 @@ place; with --json, one object per line).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			mp := ""
 			if len(args) == 1 {
-				abs, err := filepath.Abs(args[0])
+				abs, err := mountpointArg(args[0])
 				if err != nil {
 					return err
 				}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,11 +36,11 @@ uploads, which stay queued in its cache dir and go up at the next mount.`,
 }
 
 func runUnmount(mountpoint string, wait time.Duration, force bool) error {
-	mp, err := filepath.Abs(mountpoint)
+	mp, err := mountpointArg(mountpoint)
 	if err != nil {
 		return err
 	}
-	mounted, err := mounts.IsGhlfs(mp)
+	mounted, err := isGhlfsMount(mp)
 	if err != nil {
 		return err
 	}
