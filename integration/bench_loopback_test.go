@@ -101,10 +101,11 @@ func tarOfSmallFiles(b *testing.B, n, size, folders int) string {
 }
 
 // smallWriteMount is ghlfs as rows 19 and 7b run it: the published rate
-// limit, the default write-back delay.
+// limit, and the write-back delay a user's mount has (5 s; the harness
+// uploads at close unless told).
 func smallWriteMount(b *testing.B) (*ghltest.Server, *mount) {
 	srv := fake(b, ghltest.Options{RateLimit: 100, RateWindow: 10 * time.Second})
-	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100"}})
+	m := mountFS(b, srv, mountOpt{args: []string{"--log-level", "info", "--rate-limit", "100", "--write-back-delay", "5s"}})
 	m.awaitListed(b) // the pass over the library at mount, outside the measure
 	return srv, m
 }

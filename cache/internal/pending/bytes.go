@@ -230,6 +230,9 @@ func (b *Bytes) Is(path string) bool {
 func (b *Bytes) Checksum() (int64, uint32, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.data == nil {
+		return 0, 0, fmt.Errorf("spool: %w", os.ErrClosed) // closed: nothing to vouch for
+	}
 	if b.summed == b.size {
 		return b.size, b.sum, nil
 	}

@@ -89,9 +89,10 @@ type Facts struct {
 
 	File  spool.RecordFile // as saved, once saved
 	Saved bool             // File is on disk
-	// Durable is set while the file on disk was written durably, and the
-	// bytes synced since the last Note (MakeDurable).
+	// Durable is set while nothing was noted (Note) since the last durable
+	// Save, which MakeDurable makes with the bytes synced first.
 	Durable bool
+	seq     uint64 // the last write's RecordFile.Seq (stamp)
 	State   string // File.State, or filling or idle
 	Bytes   Bytes  // the bytes and their open files
 	// Acting is set while a worker's call to the API is under way.
@@ -190,14 +191,6 @@ func (f *Facts) UploadDue() bool {
 		return f.Bytes.Has() && !f.Aside
 	}
 	return false
-}
-
-// Fresh reports whether nothing of the record has reached the API: a new
-// file, being written or waiting for its upload, that owns no copy and
-// supersedes none.
-func (f *Facts) Fresh() bool {
-	return (f.State == Writing || f.State == Complete) && f.File.RemoteID == "" &&
-		len(f.File.Replaces) == 0 && len(f.File.Supersedes) == 0 && f.File.Attempt == nil && f.File.RemoteParentID == nil
 }
 
 // ModTime is the time the user set, else the time of the last write.

@@ -30,12 +30,21 @@ func (f *Facts) Save() error {
 		return nil // out of the queue: its file must not come back
 	}
 	f.File.State = f.State
-	f.File.Seq++
+	f.stamp()
 	if err := f.sp.Save(f.id, &f.File, !f.Durable); err != nil {
 		return err
 	}
 	f.Saved, f.Durable = true, true
 	return nil
+}
+
+// stamp numbers the write about to be made (RecordFile.Seq), above every
+// write before it: a File put back after a failed write (Change, a
+// rename) keeps its old number, and the next write must still outrank
+// the one that may have reached the disk.
+func (f *Facts) stamp() {
+	f.seq = max(f.seq, f.File.Seq) + 1
+	f.File.Seq = f.seq
 }
 
 // Note writes the record's file atomically but not durably, on its bytes
@@ -47,7 +56,7 @@ func (f *Facts) Note() error {
 		return nil
 	}
 	f.File.State = f.State
-	f.File.Seq++
+	f.stamp()
 	if err := f.sp.NoteOn(f.id, f.Bytes.File(), &f.File); err != nil {
 		return err
 	}
@@ -58,7 +67,7 @@ func (f *Facts) Note() error {
 // MakeDurable makes the record's bytes and file durable, if a Note left
 // them otherwise: before the record is acted on in the API (an upload of
 // bytes a power cut could still take back would publish what the disk
-// does not hold), and at fsync.
+// does not hold; an fsync waits for that upload), and at the unmount.
 func (f *Facts) MakeDurable() error {
 	if !f.Saved || f.Durable {
 		return nil
@@ -94,7 +103,9 @@ func (f *Facts) mark(state string) error {
 }
 
 // Begin moves a new record to writing, noted (Note): a crash before the
-// file's close sets its bytes aside, whether or not the note survived.
+// file's close sets its bytes aside; a power cut that took the note too
+// leaves bytes no record names, which the next start deletes, as a local
+// disk may lose a file created since its last sync.
 func (f *Facts) Begin() error { return f.mark(Writing) }
 
 // Set moves the record to state and saves it; on failure the state in
@@ -117,7 +128,7 @@ func (f *Facts) Unsave() {
 		return
 	}
 	f.sp.Delete(f.id, f.File.Name)
-	f.Saved = false
+	f.Saved, f.Durable = false, false // a new file's name is synced again
 }
 
 // CloseData closes the bytes and takes them out of the spool (open files

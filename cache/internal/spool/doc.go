@@ -1,8 +1,8 @@
 // Package spool is what the write-back queue keeps on disk, in the cache
 // directory: each pending change to a file is a record, its file
 // (spool/ID.json: RecordFile, written atomically and durably before the
-// change is acted on) and its bytes (spool/ID.data). A user's create or
-// close is only noted, atomically but not durably: as an extended
+// change is acted on) and its bytes (spool/ID.data). A user's create, time
+// set or close is only noted, atomically but not durably: as an extended
 // attribute of the bytes where the filesystem takes one (NoteOn,
 // note_linux.go), else as the record's file (Note); of the two, the one
 // with the higher RecordFile.Seq is the record. Bytes that must not

@@ -43,6 +43,10 @@ func readNote(path string) ([]byte, error) {
 }
 
 // dropNote removes the note on the bytes at path, if any.
-func dropNote(path string) {
-	unix.Lremovexattr(path, noteAttr)
+func dropNote(path string) error {
+	err := unix.Lremovexattr(path, noteAttr)
+	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTSUP) {
+		return nil
+	}
+	return err
 }

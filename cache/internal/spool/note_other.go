@@ -11,4 +11,4 @@ import (
 // (Spool.Note).
 func setNote(*os.File, []byte) error  { return errors.ErrUnsupported }
 func readNote(string) ([]byte, error) { return nil, nil }
-func dropNote(string)                 {}
+func dropNote(string) error           { return nil }

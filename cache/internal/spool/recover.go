@@ -172,8 +172,11 @@ func (s *Spool) load(id string) (*Found, error) {
 			return nil, err
 		}
 	}
-	// A note that cannot be read is no record: the file, if any, is.
-	if note, nerr := readNote(s.DataPath(id)); nerr == nil && note != nil {
+	note, nerr := readNote(s.DataPath(id))
+	if nerr != nil {
+		return nil, nerr // left as it is, bytes and all: it may be the record
+	}
+	if note != nil {
 		var nf RecordFile
 		if json.Unmarshal(note, &nf) == nil && (b == nil || nf.Seq > rf.Seq) {
 			b, rf = note, nf

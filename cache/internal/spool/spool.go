@@ -118,10 +118,14 @@ func (s *Spool) NoteOn(id string, data *os.File, rf *RecordFile) error {
 // Delete deletes the file of the record id (of the file name): nothing is
 // pending any more.
 func (s *Spool) Delete(id, name string) {
+	// The note first: a crash between the two leaves the file, which
+	// outranks no note, never a note that would bring the record back.
+	if err := dropNote(s.DataPath(id)); err != nil {
+		s.log.Warn("spool: could not delete a record noted on its bytes", "name", name, "err", err)
+	}
 	if err := os.Remove(s.jsonPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("spool: could not delete a record", "name", name, "err", err)
 	}
-	dropNote(s.DataPath(id)) // bytes kept for open files are no record
 	fsync.Dir(s.dir)
 }
 

@@ -120,13 +120,15 @@ func (q *Queue) step(r *Record) (bool, error) {
 }
 
 // notDurable ends a step that could not make the record durable (err).
-// Bytes still to be sent are then as bytes whose write failed (a full
-// disk, say): never published, they go to recovered/ with their note
-// (which says what they were). Anything else is tried again, as a
-// failed call is. Called with r.mu held; it lets go of it.
+// A complete record's bytes, not sent yet, are then as bytes whose write
+// failed (a full cache dir, say): never published, they go to recovered/
+// with their note (which says what they were), as the README's row on a
+// full --cache-dir says. Anything else (an upload that may have landed)
+// is tried again, as a failed call is. Called with r.mu held; it lets go
+// of it.
 func (q *Queue) notDurable(r *Record, err error) (bool, error) {
 	err = fmt.Errorf("%s: could not write its bytes to the disk: %w", r.s.File.Name, err)
-	if !r.s.UploadDue() {
+	if r.s.State != pending.Complete || !r.s.UploadDue() {
 		r.mu.Unlock()
 		return false, err
 	}
