@@ -174,7 +174,9 @@ func TestDiskFullKeepsOriginal(t *testing.T) {
 	}
 	checkLibrary("after the failed cp")
 	// The mount shows the original, through the kernel's caches and
-	// without them.
+	// without them, once the failed bytes are set aside: at the release
+	// of cp's descriptor, which the kernel sends after its close returned.
+	waitFor(t, "welcome.png released", func() bool { return len(logLines(m.log.String(), `msg="release /welcome.png"`)) > 0 })
 	sh(t, "cmp", origCopy, m.path("welcome.png"))
 	wbDropCaches(t)
 	sh(t, "cmp", origCopy, m.path("welcome.png"))
