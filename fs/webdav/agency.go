@@ -82,7 +82,8 @@ func (a *Agency) Handler(auth *Auth) http.Handler {
 }
 
 // refuse answers a change at the root (of the root itself, or of a
-// location's folder, or a new item there) 403, and a MOVE or COPY from one location to
+// location's folder, or a new item there) or in a location that failed
+// to open 403, and a MOVE or COPY from one location to
 // another 502, before x/net/webdav, which would answer a MKCOL refused
 // 405, and remove an overwritten destination before the move fails.
 func (a *Agency) refuse(w http.ResponseWriter, r *http.Request) bool {
@@ -101,20 +102,24 @@ func (a *Agency) refuse(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "the locations are HighLevel's to make, remove and rename", http.StatusForbidden)
 		return true
 	}
-	if r.Method != "MOVE" && r.Method != "COPY" {
-		return false
+	if r.Method == "MOVE" || r.Method == "COPY" {
+		u, err := url.Parse(r.Header.Get("Destination"))
+		if err != nil {
+			return false // x/net/webdav answers it
+		}
+		to, depth := topOf(u.Path)
+		switch {
+		case depth <= 1:
+			http.Error(w, "the locations are HighLevel's to make, remove and rename", http.StatusForbidden)
+			return true
+		case to != top:
+			http.Error(w, "a move or copy from one location to another is not served", http.StatusBadGateway)
+			return true
+		}
 	}
-	u, err := url.Parse(r.Header.Get("Destination"))
-	if err != nil {
-		return false // x/net/webdav answers it
-	}
-	to, depth := topOf(u.Path)
-	switch {
-	case depth <= 1:
-		http.Error(w, "the locations are HighLevel's to make, remove and rename", http.StatusForbidden)
-		return true
-	case to != top:
-		http.Error(w, "a move or copy from one location to another is not served", http.StatusBadGateway)
+	if _, sub, _, err := a.route(r.URL.Path); err == nil && sub == nil {
+		// x/net/webdav would answer a PUT refused (EACCES) 404.
+		http.Error(w, "this location could not be opened: it takes no change", http.StatusForbidden)
 		return true
 	}
 	return false

@@ -178,6 +178,10 @@ func TestAgencyRoot(t *testing.T) {
 		{"MOVE", "/Shop/a", "/A%EF%BC%8FB/a", http.StatusBadGateway},
 		{"COPY", "/Shop/a", "/A%EF%BC%8FB/a", http.StatusBadGateway},
 		{"GET", "/Nowhere/a", "", http.StatusNotFound},
+		{"PUT", "/Shop/a", "", http.StatusForbidden},
+		{"MKCOL", "/Shop/d", "", http.StatusForbidden},
+		{"GET", "/Shop/a", "", http.StatusNotFound},
+		{"MOVE", "/Shop/a", "/Shop/b", http.StatusForbidden},
 	} {
 		var hdr []string
 		if c.dest != "" {
