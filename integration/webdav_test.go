@@ -1052,13 +1052,15 @@ func TestWebDAVReadOnly(t *testing.T) {
 
 // An agency's token serves every location, as its mount shows them: the
 // root lists one folder per location, a PUT below one lands in that
-// location's library alone, and the root takes no change.
+// location's library alone, and the root takes no change; a location
+// down at the start is an empty folder that takes none either.
 func TestWebDAVAgency(t *testing.T) {
 	t.Parallel()
-	locs := ghltest.DemoLocations(2)
+	locs := ghltest.DemoLocations(3)
 	locs[0].ID = testLocation
 	srv := fake(t, ghltest.Options{Seed: "demo", Locations: locs, Approve: "Company"})
 	tokenFile := login(t, srv, "Company", false)
+	srv.Location(locs[2].ID).SetDown(true)
 	d, err := startDAVWith(t, srv, davOpt{agency: true, env: appEnv(t, srv)}, "--token-file", tokenFile)
 	if err != nil {
 		t.Fatal(err)
@@ -1106,6 +1108,13 @@ func TestWebDAVAgency(t *testing.T) {
 		t.Errorf("GET %s/a.txt: %q", loc2, got)
 	}
 	loc1 := "/" + url.PathEscape(locs[0].Name)
+	loc3 := "/" + url.PathEscape(locs[2].Name)
+	if resp, body := d.dav(t, "PROPFIND", loc3+"/", nil, "Depth", "1"); resp.StatusCode != http.StatusMultiStatus || strings.Count(string(body), "<D:href>") != 1 {
+		t.Errorf("PROPFIND of the location that was down: %s\n%s", resp.Status, body)
+	}
+	if l := logLines(d.log.String(), locs[2].ID, "empty folder"); len(l) != 1 {
+		t.Errorf("%d log lines about the location that was down, want 1", len(l))
+	}
 	for _, c := range []struct {
 		method, path, dest string
 		want               int
@@ -1117,6 +1126,7 @@ func TestWebDAVAgency(t *testing.T) {
 		{"MOVE", loc2 + "/a.txt", "/a.txt", http.StatusForbidden},
 		{"MOVE", loc2 + "/a.txt", loc1 + "/a.txt", http.StatusBadGateway},
 		{"COPY", loc2 + "/a.txt", loc1 + "/a.txt", http.StatusBadGateway},
+		{"PUT", loc3 + "/b.txt", "", http.StatusForbidden},
 	} {
 		var hdr []string
 		if c.dest != "" {
