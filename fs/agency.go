@@ -72,26 +72,47 @@ func NewAgency(locs []Location, opts Options) *Agency {
 	}
 	a := &Agency{opts: opts, space: &inoSpace{next: 2}, gate: &mountGate{}}
 	r := &agencyRoot{a: a, subs: map[string]*Dir{}, empty: map[string]*emptyDir{}, inos: map[string]uint64{}}
-	l := &cache.Listing{}
 	for _, loc := range locs {
 		if _, dup := r.inos[loc.ID]; dup || loc.ID == "" {
 			continue
 		}
 		ino := a.space.alloc()
 		r.inos[loc.ID] = ino
-		l.Entries = append(l.Entries, cache.Entry{Key: loc.ID, ID: loc.ID, Name: loc.Name, IsDir: true})
 		if loc.Store == nil {
 			r.empty[loc.ID] = &emptyDir{a: a}
 			continue
 		}
 		r.subs[loc.ID] = newFS(loc.Store, opts, a.space, a.gate, ino).root
 	}
+	r.view = newDirView(locationListing(locs), nil)
+	a.root = r
+	return a
+}
+
+// locationListing is an agency's root as a listing: a folder per
+// location, keyed by its id (the first of an id given twice; none
+// without one), sorted by name.
+func locationListing(locs []Location) *cache.Listing {
+	l := &cache.Listing{}
+	seen := make(map[string]bool, len(locs))
+	for _, loc := range locs {
+		if seen[loc.ID] || loc.ID == "" {
+			continue
+		}
+		seen[loc.ID] = true
+		l.Entries = append(l.Entries, cache.Entry{Key: loc.ID, ID: loc.ID, Name: loc.Name, IsDir: true})
+	}
 	slices.SortFunc(l.Entries, func(x, y cache.Entry) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Key, y.Key))
 	})
-	r.view = newDirView(l, nil)
-	a.root = r
-	return a
+	return l
+}
+
+// LocationsView is an agency's root under the names its mount shows
+// (each entry's Key is a location's id), for the WebDAV server
+// (fs/webdav), which shows the same folders.
+func LocationsView(locs []Location) *View {
+	return &View{newDirView(locationListing(locs), nil)}
 }
 
 // Mount mounts the agency's locations on mountpoint.

@@ -59,6 +59,9 @@ type davOpt struct {
 	// svc, when set, is the service served instead of srv (the flags
 	// and environment that name it and its library: backend_test.go).
 	svc service
+	// agency leaves --location out: an agency's token (--token-file in
+	// args, the app in env) serves every location.
+	agency bool
 }
 
 // startDAV is serveDAV that returns why ghlfs did not serve.
@@ -73,9 +76,12 @@ func startDAVWith(t testing.TB, srv *ghltest.Server, o davOpt, args ...string) (
 		d.cacheDir = t.TempDir()
 	}
 	svcArgs, svcEnv := []string{"--location", testLocation}, []string{"GHL_TOKEN=" + testToken}
-	if o.svc != nil {
+	switch {
+	case o.svc != nil:
 		svcArgs, svcEnv = o.svc.mountArgs(), o.svc.mountEnv()
-	} else {
+	case o.agency:
+		svcArgs, svcEnv = []string{"--api-url", srv.URL}, []string{"GHL_TOKEN=not-this-one"}
+	default:
 		svcArgs = append(svcArgs, "--api-url", srv.URL)
 	}
 	all := append(append([]string{"serve", "webdav"}, svcArgs...), "--cache-dir", d.cacheDir,
@@ -1041,5 +1047,106 @@ func TestWebDAVReadOnly(t *testing.T) {
 	}
 	if lib := libraryTree(t, srv); len(lib) != 1 || lib["keep.png"].sum != sha([]byte("kept")) {
 		t.Fatalf("the library after refused changes: %v", lib)
+	}
+}
+
+// An agency's token serves every location, as its mount shows them: the
+// root lists one folder per location, a PUT below one lands in that
+// location's library alone, and the root takes no change; a location
+// down at the start is an empty folder that takes none either.
+func TestWebDAVAgency(t *testing.T) {
+	t.Parallel()
+	locs := ghltest.DemoLocations(3)
+	locs[0].ID = testLocation
+	srv := fake(t, ghltest.Options{Seed: "demo", Locations: locs, Approve: "Company"})
+	tokenFile := login(t, srv, "Company", false)
+	srv.Location(locs[2].ID).SetDown(true)
+	d, err := startDAVWith(t, srv, davOpt{agency: true, env: appEnv(t, srv)}, "--token-file", tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := d.dav(t, "PROPFIND", "/", nil, "Depth", "1")
+	if resp.StatusCode != http.StatusMultiStatus {
+		t.Fatalf("PROPFIND / answered %s", resp.Status)
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`<D:href>([^<]*)</D:href>`).FindAllStringSubmatch(string(body), -1) {
+		p, err := url.PathUnescape(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	want := []string{"/"}
+	for _, l := range locs {
+		want = append(want, "/"+l.Name+"/")
+	}
+	if slices.Sort(got); !slices.Equal(got, want) {
+		t.Fatalf("PROPFIND / lists %q, want %q", got, want)
+	}
+	loc2 := "/" + url.PathEscape(locs[1].Name)
+	if resp, _ := d.dav(t, "PUT", loc2+"/a.txt", strings.NewReader("for location 2\n")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT %s/a.txt answered %s", loc2, resp.Status)
+	}
+	for i, l := range locs {
+		var found []string
+		loc := srv.Location(l.ID)
+		for _, it := range loc.Items() {
+			if it.Name == "a.txt" && it.Status == "active" {
+				b, _ := loc.Content(it.ID)
+				found = append(found, string(b))
+			}
+		}
+		if i == 1 && (len(found) != 1 || found[0] != "for location 2\n") {
+			t.Errorf("a.txt in %s: %q, want it once with the bytes put", l.Name, found)
+		}
+		if i != 1 && len(found) != 0 {
+			t.Errorf("a.txt landed in %s too: %q", l.Name, found)
+		}
+	}
+	if _, got := d.dav(t, "GET", loc2+"/a.txt", nil); string(got) != "for location 2\n" {
+		t.Errorf("GET %s/a.txt: %q", loc2, got)
+	}
+	loc1 := "/" + url.PathEscape(locs[0].Name)
+	loc3 := "/" + url.PathEscape(locs[2].Name)
+	if resp, body := d.dav(t, "PROPFIND", loc3+"/", nil, "Depth", "1"); resp.StatusCode != http.StatusMultiStatus || strings.Count(string(body), "<D:href>") != 1 {
+		t.Errorf("PROPFIND of the location that was down: %s\n%s", resp.Status, body)
+	}
+	if l := logLines(d.log.String(), locs[2].ID, "empty folder"); len(l) != 1 {
+		t.Errorf("%d log lines about the location that was down, want 1", len(l))
+	}
+	for _, c := range []struct {
+		method, path, dest string
+		want               int
+	}{
+		{"PUT", "/a.txt", "", http.StatusForbidden},
+		{"MKCOL", "/New Client", "", http.StatusForbidden},
+		{"DELETE", loc1, "", http.StatusForbidden},
+		{"MOVE", loc1, "/Renamed", http.StatusForbidden},
+		{"MOVE", loc2 + "/a.txt", "/a.txt", http.StatusForbidden},
+		{"MOVE", loc2 + "/a.txt", loc1 + "/a.txt", http.StatusBadGateway},
+		{"COPY", loc2 + "/a.txt", loc1 + "/a.txt", http.StatusBadGateway},
+		{"PUT", loc3 + "/b.txt", "", http.StatusForbidden},
+	} {
+		var hdr []string
+		if c.dest != "" {
+			hdr = []string{"Destination", strings.TrimSuffix(d.url, "/") + strings.ReplaceAll(c.dest, " ", "%20")}
+		}
+		if resp, _ := d.dav(t, c.method, strings.ReplaceAll(c.path, " ", "%20"), strings.NewReader("x"), hdr...); resp.StatusCode != c.want {
+			t.Errorf("%s %s %s answered %s, want %d", c.method, c.path, c.dest, resp.Status, c.want)
+		}
+	}
+	for _, l := range locs {
+		for _, it := range srv.Location(l.ID).Items() {
+			if it.Status == "active" && it.ParentID == "" && it.Name == "a.txt" && l.ID != locs[1].ID {
+				t.Errorf("a refused change left a.txt in %s", l.Name)
+			}
+		}
+	}
+	if _, got := d.dav(t, "GET", loc2+"/a.txt", nil); string(got) != "for location 2\n" {
+		t.Errorf("GET %s/a.txt after the refused moves: %q", loc2, got)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
 	}
 }

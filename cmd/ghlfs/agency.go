@@ -35,6 +35,22 @@ const locationOpeners = 4
 // mountAgency opens an agency's locations, and mounts them on mountpoint
 // through guard.
 func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheDir string, opts fs.Options) ([]*library, *fuse.Server, error) {
+	libs, locs, err := mp.openAgency(cacheDir)
+	if err != nil {
+		return libs, nil, err
+	}
+	server, err := guard.Mount(fs.NewAgency(locs, opts).MountVia)
+	if err != nil {
+		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	return libs, server, nil
+}
+
+// openAgency locks the agency's cache dir, lists the locations where the
+// app is installed and opens each one's library in its folder of
+// cacheDir (locationCacheDir): the libraries opened, and every location,
+// with its store or none (the mount and serve webdav show it empty).
+func (mp *mountPoint) openAgency(cacheDir string) ([]*library, []fs.Location, error) {
 	// One ghlfs per agency cache dir, as per location: a second would
 	// find every location's queue locked and show them all empty, and
 	// take the first's control socket (ghlfs status and unmount of the
@@ -101,11 +117,7 @@ func (mp *mountPoint) mountAgency(mountpoint string, guard *mounts.Guard, cacheD
 		})
 	}
 	g.Wait()
-	server, err := guard.Mount(fs.NewAgency(locs, opts).MountVia)
-	if err != nil {
-		return libs, nil, fmt.Errorf("mount %s: %w", mountpoint, err)
-	}
-	return libs, server, nil
+	return libs, locs, nil
 }
 
 // agencyFiles are the names of what ghlfs keeps in an agency's cache dir

@@ -48,6 +48,8 @@ func newServeWebDAVCmd() *cobra.Command {
 		Short: "Serve a library over WebDAV (Finder, Windows Explorer, davfs2, rclone)",
 		Long: `Serves a library over WebDAV, with the same cache, write-back queue and
 backends as "ghlfs mount", until Ctrl-C, SIGTERM or "ghlfs unmount URL".
+With an agency's token and no --location it serves every location, as
+an agency's mount does: a folder per location at the root.
 
 It listens on --addr (default 127.0.0.1:8080). Off loopback it needs
 authentication (--user with --password-file, or --htpasswd with bcrypt
@@ -162,15 +164,15 @@ func (mp *mountPoint) serveWebDAV(w *webdavFlags, sigs <-chan os.Signal) error {
 	var srv *http.Server
 	var ln net.Listener
 	listen := func() error {
-		if mp.agency {
-			return errors.New("serve webdav serves one location: pass --location")
-		}
-		lib, err := mp.openLibrary(mp.location, mp.cacheDir, true)
+		mp.then(func() {
+			for _, l := range mp.libs {
+				l.store.Close()
+			}
+		})
+		handler, err := mp.webdavHandler(w, auth)
 		if err != nil {
 			return err
 		}
-		mp.libs = []*library{lib}
-		mp.then(func() { lib.store.Close() })
 		if ln, err = net.Listen("tcp", w.addr); err != nil {
 			return err
 		}
@@ -179,9 +181,7 @@ func (mp *mountPoint) serveWebDAV(w *webdavFlags, sigs <-chan os.Signal) error {
 			scheme = "https"
 		}
 		mp.path = scheme + "://" + ln.Addr().String() + "/"
-		log := mp.log.With("layer", "webdav")
-		fsys := webdav.New(lib.store, webdav.Options{LocalDir: filepath.Join(mp.cacheDir, "webdav-local"), UploadDotfiles: w.uploadDotfiles, ReadOnly: mp.opts.cache.ReadOnly, Logger: log})
-		srv = &http.Server{Handler: fsys.Handler(auth), ReadHeaderTimeout: time.Minute, ErrorLog: nil}
+		srv = &http.Server{Handler: handler, ReadHeaderTimeout: time.Minute, ErrorLog: nil}
 		if !loopback(hostOf(w.addr)) && w.cert == "" {
 			mp.log.Warn("serving WebDAV over plain http off loopback (--insecure-no-tls): passwords and files cross the network readable", "addr", ln.Addr().String())
 		}
@@ -200,7 +200,15 @@ func (mp *mountPoint) serveWebDAV(w *webdavFlags, sigs <-chan os.Signal) error {
 			served <- srv.Serve(ln)
 		}
 	}()
-	mp.log.Info("serving WebDAV", "url", mp.path, "location", mp.location, "cache", mp.cacheDir, "pending_uploads", mp.libs[0].store.PendingCount())
+	pending := 0
+	for _, l := range mp.libs {
+		pending += l.store.PendingCount()
+	}
+	what := []any{"location", mp.location}
+	if mp.agency {
+		what = []any{"company", mp.creds.Set.CompanyID, "locations", len(mp.libs)}
+	}
+	mp.log.Info("serving WebDAV", append(append([]any{"url", mp.path}, what...), "cache", mp.cacheDir, "pending_uploads", pending)...)
 	mp.note.ready("serving " + mp.path)
 	var why string
 	select {
@@ -214,7 +222,9 @@ func (mp *mountPoint) serveWebDAV(w *webdavFlags, sigs <-chan os.Signal) error {
 	mp.log.Info("stopping the WebDAV server", "signal", why)
 	mp.note.stopping("stopping " + mp.path)
 	if mp.forced.Err() != nil {
-		mp.libs[0].store.Close()
+		for _, l := range mp.libs {
+			l.store.Close()
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	srv.Shutdown(ctx)
@@ -222,6 +232,32 @@ func (mp *mountPoint) serveWebDAV(w *webdavFlags, sigs <-chan os.Signal) error {
 	srv.Close()
 	mp.drain()
 	return nil
+}
+
+// webdavHandler opens the library, or an agency's locations (as an
+// agency's mount does: openAgency, each location a folder at the root),
+// and serves it.
+func (mp *mountPoint) webdavHandler(w *webdavFlags, auth *webdav.Auth) (http.Handler, error) {
+	opts := webdav.Options{UploadDotfiles: w.uploadDotfiles, ReadOnly: mp.opts.cache.ReadOnly, Logger: mp.log.With("layer", "webdav")}
+	if !mp.agency {
+		lib, err := mp.openLibrary(mp.location, mp.cacheDir, true)
+		if err != nil {
+			return nil, err
+		}
+		mp.libs = []*library{lib}
+		opts.LocalDir = filepath.Join(mp.cacheDir, "webdav-local")
+		return webdav.New(lib.store, opts).Handler(auth), nil
+	}
+	libs, locs, err := mp.openAgency(mp.cacheDir)
+	mp.libs = libs
+	if err != nil {
+		return nil, err
+	}
+	served := make([]webdav.Location, len(locs))
+	for i, l := range locs {
+		served[i] = webdav.Location{Location: l, LocalDir: filepath.Join(locationCacheDir(mp.cacheDir, l.ID), "webdav-local")}
+	}
+	return webdav.NewAgency(served, opts).Handler(auth), nil
 }
 
 func hostOf(addr string) string {

@@ -33,10 +33,17 @@
 //     version and size, or a pending file's key, size and time), so it
 //     changes when the content does (info.go); Basic authentication,
 //     when set, is checked against bcrypt hashes (auth.go).
+//   - An agency's locations are one tree (agency.go: Agency, a
+//     webdav.FileSystem over one FS per location, as fs.NewAgency over
+//     one fs.FS each): the root lists a folder per location under the
+//     names the mount gives them (fs.LocationsView) and takes no change
+//     (403); a MOVE or COPY from one location to another is answered
+//     502. One lock system serves the whole tree.
 //
 // Locks: FS.mu (the views) and deadProps.mu (props.go) are leaves;
 // an open file's position is guarded by file.mu, a PUT's count of bytes
-// by putBody.mu, leaves too, none held across a call into the cache. Open files
-// keep their state in cache.Handle, which has its own lock. No goroutine
-// is started.
+// by putBody.mu, and the agency root's listing by rootFile.mu, leaves
+// too, none held across a call into the cache; Agency has no lock (it is
+// not changed once made). Open files keep their state in cache.Handle,
+// which has its own lock. No goroutine is started.
 package webdav

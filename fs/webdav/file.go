@@ -150,7 +150,7 @@ func (d *dirFile) Close() error                   { return nil }
 
 func (d *dirFile) Stat() (os.FileInfo, error) {
 	_, base := split(d.path)
-	return newInfo(d.e, base), nil
+	return newInfo(d.e, d.fs.shownAs(base)), nil
 }
 
 // Readdir lists the folder: the library's items (less a name no path
@@ -170,17 +170,23 @@ func (d *dirFile) Readdir(count int) ([]os.FileInfo, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return readdir(&d.left, count)
+}
+
+// readdir is File.Readdir of what *left holds: count of them (all when
+// count <= 0), which it takes off.
+func readdir(left *[]os.FileInfo, count int) ([]os.FileInfo, error) {
 	if count <= 0 {
-		out := d.left
-		d.left = nil
+		out := *left
+		*left = nil
 		return out, nil
 	}
-	if len(d.left) == 0 {
+	if len(*left) == 0 {
 		return nil, io.EOF
 	}
-	n := min(count, len(d.left))
-	out := d.left[:n:n]
-	d.left = d.left[n:]
+	n := min(count, len(*left))
+	out := (*left)[:n:n]
+	*left = (*left)[n:]
 	return out, nil
 }
 

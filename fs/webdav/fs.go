@@ -40,6 +40,11 @@ type FS struct {
 	local webdav.Dir // the files kept off the library (local.go)
 	props deadProps  // properties clients set (props.go)
 
+	// at is where the library is served in an agency's tree ("/" and
+	// the location's folder, agency.go); "" alone. Set once, by
+	// NewAgency.
+	at string
+
 	mu    sync.Mutex          // a leaf, held across no call
 	views map[string]*fs.View // guarded by mu: folder id -> its view
 }
@@ -158,7 +163,7 @@ func (f *FS) pathErr(op, name string, err error) error {
 	if fs.Normal(errno) || errors.Is(err, context.Canceled) {
 		level = slog.LevelDebug
 	}
-	p := path.Clean("/" + name)
+	p := path.Join(f.at, path.Clean("/"+name))
 	f.log.Log(context.Background(), level, fmt.Sprintf("%s %s: %v", op, p, err), "op", op, "path", p, "errno", errno.Error())
 	return &os.PathError{Op: op, Path: p, Err: errno}
 }
@@ -368,5 +373,14 @@ func (f *FS) Stat(ctx context.Context, name string) (os.FileInfo, error) {
 		}
 	}
 	_, base := split(name)
-	return newInfo(e, base), nil
+	return newInfo(e, f.shownAs(base)), nil
+}
+
+// shownAs is the name an item's info gives for base, its last name: the
+// root's is its location's folder's in an agency's tree.
+func (f *FS) shownAs(base string) string {
+	if base == "" {
+		return path.Base(f.at + "/")
+	}
+	return base
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -14,10 +15,19 @@ import (
 // Finder mounts read-write only where it can lock), behind auth when not
 // nil.
 func (f *FS) Handler(auth *Auth) http.Handler {
-	h := &webdav.Handler{FileSystem: f, LockSystem: webdav.NewMemLS(), Logger: f.logRequest}
+	return handler(f, f.opts.ReadOnly, f.log, auth, nil)
+}
+
+// handler serves fsys (an FS, or an Agency's tree of them) with one
+// lock system; refuse, when not nil, answers a request it refuses.
+func handler(fsys webdav.FileSystem, readOnly bool, log *slog.Logger, auth *Auth, refuse func(http.ResponseWriter, *http.Request) bool) http.Handler {
+	h := &webdav.Handler{FileSystem: fsys, LockSystem: webdav.NewMemLS(), Logger: func(r *http.Request, err error) { logRequest(log, r, err) }}
 	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.opts.ReadOnly && changes[r.Method] {
+		if readOnly && changes[r.Method] {
 			http.Error(w, "read-only", http.StatusForbidden)
+			return
+		}
+		if refuse != nil && refuse(w, r) {
 			return
 		}
 		switch r.Method {
@@ -35,14 +45,14 @@ func (f *FS) Handler(auth *Auth) http.Handler {
 		case "PROPFIND":
 			if d := strings.TrimSpace(r.Header.Get("Depth")); d == "" || strings.EqualFold(d, "infinity") {
 				refuseInfinity(w)
-				f.log.Debug("PROPFIND of depth infinity refused", "path", r.URL.Path)
+				log.Debug("PROPFIND of depth infinity refused", "path", r.URL.Path)
 				return
 			}
 		}
 		h.ServeHTTP(w, r)
 	})
 	if auth != nil {
-		next = auth.wrap(next, f.log)
+		next = auth.wrap(next, log)
 	}
 	return next
 }
@@ -62,9 +72,9 @@ func refuseInfinity(w http.ResponseWriter) {
 // logRequest logs a request's failure at debug level: a failure of
 // the library was logged where it came back (FS.pathErr); the rest are
 // the protocol's own refusals (a lock held, a bad header).
-func (f *FS) logRequest(r *http.Request, err error) {
+func logRequest(log *slog.Logger, r *http.Request, err error) {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return
 	}
-	f.log.Debug(fmt.Sprintf("%s %s: %v", r.Method, r.URL.Path, err), "method", r.Method, "path", r.URL.Path)
+	log.Debug(fmt.Sprintf("%s %s: %v", r.Method, r.URL.Path, err), "method", r.Method, "path", r.URL.Path)
 }

@@ -1,13 +1,19 @@
 package webdav
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ghlfs/ghlfs/fs"
 )
 
 func TestSplit(t *testing.T) {
@@ -111,5 +117,78 @@ func TestRefuseInfinity(t *testing.T) {
 	ro.Handler(nil).ServeHTTP(w, httptest.NewRequest("PUT", "/x", strings.NewReader("x")))
 	if w.Code != http.StatusForbidden {
 		t.Errorf("PUT read-only: %d, want 403", w.Code)
+	}
+}
+
+// An agency's root lists its locations under the mount's names (a '/'
+// escaped, a shared name tagged) and takes no change; locations that
+// failed to open (no store) are empty folders.
+func TestAgencyRoot(t *testing.T) {
+	locs := []Location{
+		{Location: fs.Location{ID: "l1", Name: "Shop"}},
+		{Location: fs.Location{ID: "l2", Name: "Shop"}},
+		{Location: fs.Location{ID: "l3", Name: "A/B"}},
+		{Location: fs.Location{ID: "l1", Name: "again"}},
+	}
+	h := NewAgency(locs, Options{}).Handler(nil)
+	serve := func(method, p string, hdr ...string) *httptest.ResponseRecorder {
+		var body io.Reader
+		if method == "PUT" {
+			body = strings.NewReader("x")
+		}
+		r := httptest.NewRequest(method, p, body)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := serve("PROPFIND", "/", "Depth", "1")
+	if w.Code != http.StatusMultiStatus {
+		t.Fatalf("PROPFIND /: %d", w.Code)
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`<D:href>([^<]*)</D:href>`).FindAllStringSubmatch(w.Body.String(), -1) {
+		p, err := url.PathUnescape(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	want := []string{"/", "/A／B/", "/Shop (l2)/", "/Shop/"}
+	if slices.Sort(got); !slices.Equal(got, want) {
+		t.Errorf("PROPFIND / lists %q, want %q", got, want)
+	}
+	if w := serve("PROPFIND", "/Shop", "Depth", "1"); w.Code != http.StatusMultiStatus || strings.Count(w.Body.String(), "<D:href>") != 1 {
+		t.Errorf("PROPFIND of a failed location: %d %s", w.Code, w.Body)
+	}
+	for _, c := range []struct {
+		method, path, dest string
+		want               int
+	}{
+		{"PUT", "/a.txt", "", http.StatusForbidden},
+		{"MKCOL", "/New", "", http.StatusForbidden},
+		{"MKCOL", "/Shop", "", http.StatusForbidden},
+		{"DELETE", "/Shop", "", http.StatusForbidden},
+		{"DELETE", "/", "", http.StatusForbidden},
+		{"LOCK", "/new.txt", "", http.StatusForbidden},
+		{"MOVE", "/Shop", "/Other", http.StatusForbidden},
+		{"MOVE", "/Shop/a", "/a", http.StatusForbidden},
+		{"MOVE", "/Shop/a", "/A%EF%BC%8FB/a", http.StatusBadGateway},
+		{"COPY", "/Shop/a", "/A%EF%BC%8FB/a", http.StatusBadGateway},
+		{"GET", "/Nowhere/a", "", http.StatusNotFound},
+		{"PUT", "/Shop/a", "", http.StatusForbidden},
+		{"MKCOL", "/Shop/d", "", http.StatusForbidden},
+		{"GET", "/Shop/a", "", http.StatusNotFound},
+		{"MOVE", "/Shop/a", "/Shop/b", http.StatusForbidden},
+	} {
+		var hdr []string
+		if c.dest != "" {
+			hdr = []string{"Destination", "http://example.com" + c.dest}
+		}
+		if w := serve(c.method, c.path, hdr...); w.Code != c.want {
+			t.Errorf("%s %s %s: %d, want %d", c.method, c.path, c.dest, w.Code, c.want)
+		}
 	}
 }
