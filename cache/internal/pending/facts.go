@@ -193,6 +193,14 @@ func (f *Facts) UploadDue() bool {
 	return false
 }
 
+// Fresh reports whether nothing of the record has reached the API, nor
+// will but its upload: a new file, being written or waiting for its
+// upload, that owns no copy, supersedes none and was never sent.
+func (f *Facts) Fresh() bool {
+	return (f.State == Writing || f.State == Complete) && f.File.RemoteID == "" &&
+		len(f.File.Replaces) == 0 && len(f.File.Supersedes) == 0 && f.File.Attempt == nil && f.File.RemoteParentID == nil
+}
+
 // ModTime is the time the user set, else the time of the last write.
 func (f *Facts) ModTime() time.Time {
 	if f.File.ModTime != nil {

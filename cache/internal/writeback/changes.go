@@ -594,7 +594,14 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 	if retry {
 		r.s.File.Due = q.clock.Now().Add(q.delay)
 	}
-	if err := r.s.Save(); err != nil {
+	// A new file the API knows nothing of yet, renamed onto a free name
+	// (rsync's temporary files, an editor's): noted, as its close is; a
+	// power cut may lose the rename, as a local disk's may.
+	save := r.s.Save
+	if replace == nil && target == nil && !moving && r.s.Fresh() {
+		save = r.s.Note
+	}
+	if err := save(); err != nil {
 		r.s.File, r.s.State = prev, prevState
 		r.s.Copied = false
 		return fail(err)
