@@ -301,6 +301,11 @@ func (q *Queue) upload(r *Record) (bool, error) {
 			err = fmt.Errorf("uploading %s (sent as %s): %w; its bytes are kept in %s; not sent again until the file is changed or renamed, or at the next mount",
 				a.Name, ctype, entry.Translate(err), r.s.DataPath())
 			r.s.Refusal = err
+		} else if errors.Is(err, remote.ErrMisplaced) {
+			// The account's API puts what is made where it likes: no retry
+			// before the next mount can do better (one line, no loop).
+			r.s.Parked = true
+			err = fmt.Errorf("uploading %s: %w (kept in the spool; tried again at the unmount and the next mount)", a.Name, entry.Translate(err))
 		} else {
 			err = fmt.Errorf("uploading %s: %w (kept in the spool, will retry)", a.Name, entry.Translate(err))
 		}
