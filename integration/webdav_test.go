@@ -537,7 +537,7 @@ func TestWebDAVLitmus(t *testing.T) {
 // and the copy back is byte for byte the original.
 func TestWebDAVRclone(t *testing.T) {
 	t.Parallel()
-	rclone := needTool(t, "rclone")
+	rcloneBin := needTool(t, "rclone")
 	srv := fake(t, ghltest.Options{})
 	// With a user: the password reaches rclone through its environment,
 	// obscured by rclone itself from its standard input.
@@ -546,7 +546,7 @@ func TestWebDAVRclone(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := serveDAV(t, srv, "--user", "rc", "--password-file", pwFile)
-	ob := exec.Command(rclone, "obscure", "-")
+	ob := exec.Command(rcloneBin, "obscure", "-")
 	ob.Stdin = strings.NewReader("rclone-pass")
 	obscured, err := ob.Output()
 	if err != nil {
@@ -565,15 +565,15 @@ func TestWebDAVRclone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run := func(args ...string) {
-		cmd := exec.Command(rclone, append(args, "--config", filepath.Join(t.TempDir(), "none.conf"))...)
+	rcloneRun := func(args ...string) {
+		cmd := exec.Command(rcloneBin, append(args, "--config", filepath.Join(t.TempDir(), "none.conf"))...)
 		cmd.Env = append(os.Environ(), "RCLONE_WEBDAV_URL="+d.url, "RCLONE_WEBDAV_VENDOR=other",
 			"RCLONE_WEBDAV_USER=rc", "RCLONE_WEBDAV_PASS="+strings.TrimSpace(string(obscured)))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("rclone %v: %v\n%s", args, err, out)
 		}
 	}
-	run("copy", src, ":webdav:trip")
+	rcloneRun("copy", src, ":webdav:trip")
 	want, err := walkTree(src)
 	if err != nil {
 		t.Fatal(err)
@@ -585,7 +585,7 @@ func TestWebDAVRclone(t *testing.T) {
 		t.Fatalf("the library after rclone copy:\n%s", diffTrees(got, want))
 	}
 	back := t.TempDir()
-	run("copy", ":webdav:trip", back)
+	rcloneRun("copy", ":webdav:trip", back)
 	got, err := walkTree(back)
 	if err != nil {
 		t.Fatal(err)
