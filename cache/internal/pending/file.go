@@ -48,9 +48,9 @@ func (f *Facts) stamp() {
 }
 
 // Note writes the record's file atomically but not durably, on its bytes
-// where it can (spool.NoteOn):
-// for a user's create, close and times, which the worker makes durable
-// (MakeDurable) before it acts on them in the API.
+// where it can (spool.NoteOn): for a user's create, close, time set and
+// rename of a new file, which the worker makes durable (MakeDurable)
+// before it acts on them in the API.
 func (f *Facts) Note() error {
 	if f.Gone {
 		return nil
@@ -72,7 +72,7 @@ func (f *Facts) MakeDurable() error {
 	if !f.Saved || f.Durable {
 		return nil
 	}
-	if err := f.Bytes.Sync(); err != nil {
+	if err := f.SyncBytes(); err != nil {
 		return err
 	}
 	return f.Save()
@@ -90,17 +90,7 @@ func (f *Facts) SyncBytes() error {
 
 // mark moves the record to state and notes it (Note); on failure the
 // state in memory is what it was.
-func (f *Facts) mark(state string) error {
-	f.log.Debug("record", "name", f.File.Name, "key", f.key, "from", f.State, "to", state)
-	old := f.State
-	f.State = state
-	if err := f.Note(); err != nil {
-		f.State = old
-		f.File.State = old
-		return err
-	}
-	return nil
-}
+func (f *Facts) mark(state string) error { return f.move(state, f.Note) }
 
 // Begin moves a new record to writing, noted (Note): a crash before the
 // file's close sets its bytes aside; a power cut that took the note too
@@ -110,11 +100,15 @@ func (f *Facts) Begin() error { return f.mark(Writing) }
 
 // Set moves the record to state and saves it; on failure the state in
 // memory is what it was.
-func (f *Facts) Set(state string) error {
+func (f *Facts) Set(state string) error { return f.move(state, f.Save) }
+
+// move moves the record to state and writes its file with write (Save or
+// Note); on failure the state in memory is what it was.
+func (f *Facts) move(state string, write func() error) error {
 	f.log.Debug("record", "name", f.File.Name, "key", f.key, "from", f.State, "to", state)
 	old := f.State
 	f.State = state
-	if err := f.Save(); err != nil {
+	if err := write(); err != nil {
 		f.State = old
 		f.File.State = old
 		return err
