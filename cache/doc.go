@@ -111,7 +111,9 @@
 //	index.Index.mu      the records' index, keys and latest copies,
 //	  │                 overlays, the work list, and the records' busy,
 //	  │                 queued and again (the queue's, in a package of
-//	  │                 its own below it; spool and locate have no lock)
+//	  │                 its own below it; locate has no lock, and
+//	  │                 spool's one is spool.Spares.mu, a leaf taken
+//	  │                 with none of these held)
 //	  ↓
 //	listing.Folders.mu  the journal, claims and adoptions, the passes
 //	  ├→ listing.Folders.lmu (leaf: the stored listings, a RWMutex)

@@ -51,7 +51,7 @@ func TestLegacyRecordSetAsideNotUploaded(t *testing.T) {
 	if l := logs.Lines("WARN"); len(l) != 1 || !strings.Contains(l[0], "queued.txt was not uploaded") {
 		t.Errorf("WARN lines %q, want one about queued.txt", l)
 	}
-	if left, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*")); len(left) != 0 {
+	if left := spoolHolds(e.dir); len(left) != 0 {
 		t.Errorf("the spool still holds %v", left)
 	}
 	e.store.Close()

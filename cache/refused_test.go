@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +39,7 @@ func TestRefusedUploadParkedUntilItChanges(t *testing.T) {
 	if n := uploads(e.srv); n != 1 {
 		t.Fatalf("%d upload calls, want 1", n)
 	}
-	spooled, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*.data"))
+	spooled := spooledBytes(e.dir)
 	if len(spooled) != 1 {
 		t.Fatalf("the spool holds %v", spooled)
 	}
@@ -143,7 +142,7 @@ func TestRefusedUploadRetriedOnWriteAndRestart(t *testing.T) {
 	if got := e.read(t, e.entry(t, "data.bin")); got != "two" {
 		t.Fatalf("the mount reads %q", got)
 	}
-	spooled, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*.data"))
+	spooled := spooledBytes(e.dir)
 	if len(spooled) != 1 {
 		t.Fatalf("the spool holds %v", spooled)
 	}

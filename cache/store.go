@@ -37,6 +37,11 @@ type Options struct {
 	// Store opens, in the background, so that the first large read does
 	// not pay for fresh memory (content.Config.Warm): for a mount.
 	WarmMemory bool
+	// SpareFiles is how many empty files for new pending files are made
+	// ahead in the cache directory, in the background, so that a create
+	// does not wait for the disk to make one (writeback.Config.Spares):
+	// for a mount; 0, none.
+	SpareFiles int
 	Logger     *slog.Logger
 	// Clock is the one clock of every TTL, delay and backoff (default the
 	// real one); tests move it instead of sleeping.
@@ -214,7 +219,7 @@ func New(rc remote.Backend, opts Options) (*Store, error) {
 		Folders: s.folders, Content: s.content, Times: s.times,
 		Dir: dir, Clock: opts.Clock, Logger: opts.Logger,
 		Location: opts.Location, API: opts.API, LegacyAPI: opts.LegacyAPI, EarlierAPI: opts.EarlierAPI,
-		WriteBackDelay: opts.WriteBackDelay, RetryBase: opts.RetryBase, OpTimeout: opts.OpTimeout,
+		WriteBackDelay: opts.WriteBackDelay, RetryBase: opts.RetryBase, OpTimeout: opts.OpTimeout, Spares: opts.SpareFiles,
 	}); err != nil {
 		s.times.Close()
 		s.folders.Close()

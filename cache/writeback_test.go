@@ -19,6 +19,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ghlfs/ghlfs/cache/internal/spool"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -198,8 +199,10 @@ func newWBLimit(t *testing.T, maxUpload int64, mod ...func(*Options)) *wbEnv {
 	t.Cleanup(srv.Close)
 	e := &wbEnv{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir(), maxUpload: maxUpload}
 	e.rt = &breakable{rt: http.DefaultTransport}
+	// A few spare files, as a mount has (cmd: spareFiles): restarts and
+	// crashes find them in the spool beside the records.
 	e.opts = Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir, WriteBackDelay: delay, RetryBase: time.Minute,
-		OpTimeout: 10 * time.Second, Location: "loc", API: srv.URL}
+		OpTimeout: 10 * time.Second, Location: "loc", API: srv.URL, SpareFiles: 4}
 	for _, m := range mod {
 		m(&e.opts)
 	}
@@ -617,7 +620,7 @@ func TestRemovedWhileOpen(t *testing.T) {
 	if got := live(e.srv, "keep.txt"); len(got) != 0 {
 		t.Errorf("still in the library: %q", got)
 	}
-	left, _ := filepath.Glob(filepath.Join(e.dir, "spool", "*"))
+	left := spoolHolds(e.dir)
 	if len(left) != 0 {
 		t.Errorf("spool holds %v", left)
 	}
@@ -822,3 +825,17 @@ func TestRemovedWhileItsUploadMayHaveLanded(t *testing.T) {
 		t.Errorf("the landed copy is still in the library: %q", got)
 	}
 }
+
+// spoolHolds is what the spool of the cache directory dir holds, less its
+// spares (empty bytes made ahead for new files): the records' files and
+// the bytes they hold.
+func spoolHolds(dir string) []string {
+	all, _ := filepath.Glob(filepath.Join(dir, "spool", "*"))
+	held := spool.HeldBytes(dir)
+	return slices.DeleteFunc(all, func(p string) bool {
+		return strings.HasSuffix(p, ".data") && !slices.Contains(held, p)
+	})
+}
+
+// spooledBytes are the bytes in the spool of dir that records hold.
+func spooledBytes(dir string) []string { return spool.HeldBytes(dir) }

@@ -284,6 +284,7 @@ func (m *mountFlags) options() (mountOptions, error) {
 			OpTimeout:        m.opTimeout,
 			MemoryBytes:      int64(m.memCache),
 			WarmMemory:       true,
+			SpareFiles:       spareFiles,
 			DiskBytes:        int64(m.diskCache),
 			Delete:           m.deleteMode == "delete",
 			ReadOnly:         m.readOnly,
@@ -316,6 +317,12 @@ func (m *mountFlags) options() (mountOptions, error) {
 // invocation is the command line that ran this mount (less the program
 // name): a --daemon parent runs it again for its child.
 var invocation = os.Args[1:]
+
+// spareFiles is how many empty spool files a mount may keep made ahead
+// for new files (cache.Options.SpareFiles): a tar or cp -r of small files
+// takes one per file, faster than a second core makes them, and the pool
+// grows to this during such a burst.
+const spareFiles = 1024
 
 func runMount(opts mountOptions, mountpoint string) error {
 	n := newNotifier()

@@ -8,6 +8,9 @@
 // with the higher RecordFile.Seq is the record. Bytes that must not
 // be uploaded go to recovered/, under a name that says when and which
 // file; owner.json names the library the directory is the cache of.
+// Spares (spares.go) are empty bytes made ahead, under new ids, for the
+// records of new files: a create takes one rather than wait for the disk
+// to make a file.
 //
 // It owns the record file's format (a spool an earlier ghlfs left must
 // still be read: Format counts its versions), the names of the files,
@@ -23,7 +26,9 @@
 //
 // # Lock order
 //
-// It has no lock: a Spool is not changed after New, and the files of one
+// A Spool has no lock: it is not changed after New, and the files of one
 // record are written by their record's owner, which holds that record's
-// lock (writeback.Record.mu) across each call.
+// lock (writeback.Record.mu) across each call. Spares.mu guards the
+// spares made ahead; it is a leaf, never held across a file system call,
+// and may be taken under a record's lock.
 package spool

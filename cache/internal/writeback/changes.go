@@ -24,11 +24,11 @@ import (
 // Create makes a new, empty file named name in folder parentID, with one
 // writer: the caller.
 func (q *Queue) Create(parentID, name string) (*Record, error) {
-	r := q.newRecord(newID(), "n:"+newID())
-	f, err := q.spool.CreateData(r.id)
+	id, f, err := q.spares.Take()
 	if err != nil {
 		return nil, err
 	}
+	r := q.newRecord(id, "n:"+newID())
 	now := q.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -152,11 +152,11 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 // on it, which writes to it now: a copy of its bytes (or empty, with
 // truncate) that lives as long as the descriptors, and is never uploaded.
 func (q *Queue) Scratch(ctx context.Context, e Entry, truncate bool) (*Record, error) {
-	r := q.newRecord(newID(), "removed:"+e.Key)
-	f, err := q.spool.CreateData(r.id)
+	id, f, err := q.spares.Take()
 	if err != nil {
 		return nil, err
 	}
+	r := q.newRecord(id, "removed:"+e.Key)
 	q.spool.RemoveData(r.id) // never seen by a restart
 	var size int64
 	if !truncate && !e.Pending {
@@ -213,14 +213,15 @@ func (q *Queue) reserve(e Entry) (*Record, error) {
 // file, as for a record whose bytes were set aside); nil if e has a
 // record already.
 func (q *Queue) recordOf(e Entry, state string, writers int, data bool) (*Record, error) {
-	r := q.newRecord(newID(), e.Key)
+	id := newID()
 	var f *os.File
 	if data {
 		var err error
-		if f, err = q.spool.CreateData(r.id); err != nil {
+		if id, f, err = q.spares.Take(); err != nil {
 			return nil, err
 		}
 	}
+	r := q.newRecord(id, e.Key)
 	r.s.State, r.s.Aside = state, !data
 	r.s.Bytes.Set(f, 0, e.ModTime)
 	for range writers {

@@ -2,8 +2,6 @@ package writeback
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +34,7 @@ type Queue struct {
 	clock    clockwork.Clock
 	log      *slog.Logger
 	spool    *spool.Spool // records and their bytes, on disk
+	spares   *spool.Spares
 	location string
 	api      string
 	delay    time.Duration // the write-back delay
@@ -85,6 +84,10 @@ type Config struct {
 	// uploaded; RetryBase the first delay before a failed step is tried
 	// again; OpTimeout bounds each call to the API.
 	WriteBackDelay, RetryBase, OpTimeout time.Duration
+	// Spares is how many empty files for new records are made ahead, in
+	// the background, from Start (spool.Spares); 0: each is made when
+	// needed.
+	Spares int
 }
 
 // New returns the queue of the backend rc, with the records a previous
@@ -108,6 +111,7 @@ func New(rc remote.Backend, cfg Config) (*Queue, error) {
 		caps:     rc.Caps(),
 		ix:       index.New[*Record](cfg.Folders),
 	}
+	q.spares = q.spool.NewSpares(cfg.Spares)
 	q.loc = locate.New(locate.Config{Backend: rc, Folders: cfg.Folders, Content: cfg.Content, Clock: cfg.Clock, Logger: cfg.Logger,
 		Exclusions: q.exclusions, RemoteName: q.remoteName, Located: q.ix.Located})
 	q.ctx, q.cancel = context.WithCancel(context.Background())
@@ -137,19 +141,14 @@ func (q *Queue) TakenOver() (spool.Owner, bool) {
 
 // Start runs the workers.
 func (q *Queue) Start() {
+	q.spares.Start()
 	for range workers {
 		q.workers.Add(1)
 		go q.worker()
 	}
 }
 
-func newID() string {
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b[:])
-}
+func newID() string { return spool.NewID() }
 
 func (q *Queue) newRecord(id, key string) *Record {
 	r := &Record{q: q, id: id, key: key, s: pending.New(q.spool, id, key, q.log), left: make(chan struct{})}
@@ -361,6 +360,7 @@ func (q *Queue) Close() {
 	all := q.ix.All()
 	q.cancel() // an upload under way stops; it is looked for at the next start
 	q.workers.Wait()
+	q.spares.Close()
 	for _, r := range all {
 		r.mu.Lock()
 		// An fsync still waiting gets an answer.

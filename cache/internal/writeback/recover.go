@@ -22,7 +22,14 @@ func (q *Queue) recoverSpool(dir string, lib spool.Library) error {
 	for _, f := range found {
 		r := q.newRecord(f.ID, f.File.Key)
 		r.s.File, r.s.State, r.s.Saved = f.File, f.File.State, true
-		r.s.Bytes.Set(f.Data, f.Size, f.ModTime)
+		// Bytes never written since their record began keep the time
+		// their file was made, which for a spare (spool.Spares) is
+		// before the record: the record's start is the later.
+		touched := f.ModTime
+		if f.File.Created.After(touched) {
+			touched = f.File.Created
+		}
+		r.s.Bytes.Set(f.Data, f.Size, touched)
 		records = append(records, r)
 	}
 	// A record another was renamed over is dropped (its copies in the API

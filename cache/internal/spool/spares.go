@@ -1,0 +1,176 @@
+package spool
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// NewID returns a new record id: 24 hex digits, unguessable, never
+// reused.
+func NewID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Spares are empty record bytes (ID.data) made ahead of need, each under
+// a new record id, so that a create in the mount takes one instead of
+// waiting for the disk to make a file. Making a file (an inode) can cost
+// half a millisecond of kernel time on an ext4 disk, the largest part of
+// what a small file's copy into the mount costs (issue 22's row 19); a
+// goroutine makes the spares on the other core meanwhile.
+//
+// The pool starts with firstSpares (a quarter of a second of a slow
+// disk's time, in the background, as the mount starts) and
+// doubles, up to its cap, each time a create finds it empty: during a
+// burst of creates the goroutine makes files beside the creates that
+// could not wait.
+//
+// A spare holds no record: one that a crash leaves behind is bytes no
+// record holds, deleted by the next Recover; Close removes those left.
+type Spares struct {
+	s    *Spool
+	most int           // the cap of want
+	kick chan struct{} // a Take emptied a place; cap 1
+	done chan struct{} // closed by Close
+	wg   sync.WaitGroup
+
+	mu     sync.Mutex // a leaf: held for no file system call
+	free   []spare
+	want   int // how many to keep made
+	closed bool
+}
+
+// firstSpares is how many spares a pool keeps before its first burst.
+const firstSpares = 256
+
+type spare struct {
+	id string
+	f  *os.File
+}
+
+// NewSpares returns the spares of s, up to most of them at a time; none
+// are made before Start.
+func (s *Spool) NewSpares(most int) *Spares {
+	return &Spares{s: s, most: most, want: min(most, firstSpares), kick: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// Start begins making spares, in a goroutine that Close stops.
+func (p *Spares) Start() {
+	if p.most <= 0 {
+		return
+	}
+	p.wg.Add(1)
+	go p.fill()
+	p.wake()
+}
+
+func (p *Spares) wake() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Take returns a new record id and its empty bytes, open: a spare made
+// ahead when there is one, else made now (an error is then the disk's).
+func (p *Spares) Take() (string, *os.File, error) {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		sp := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		p.wake()
+		return sp.id, sp.f, nil
+	}
+	p.want = min(p.want*2, p.most)
+	p.mu.Unlock()
+	p.wake()
+	id := NewID()
+	f, err := p.s.CreateData(id)
+	return id, f, err
+}
+
+// fill makes spares until there are want of them, each time a Take
+// wakes it. A file it cannot make (a full disk) ends the round: Take
+// makes its own then, and reports the error to its caller.
+func (p *Spares) fill() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-p.kick:
+		}
+		for {
+			p.mu.Lock()
+			need := !p.closed && len(p.free) < p.want
+			p.mu.Unlock()
+			if !need {
+				break
+			}
+			id := NewID()
+			f, err := p.s.CreateData(id)
+			if err != nil {
+				p.s.log.Debug("spool: no spare file made", "err", err)
+				break
+			}
+			p.mu.Lock()
+			if p.closed {
+				p.mu.Unlock()
+				p.s.drop(id, f)
+				return
+			}
+			p.free = append(p.free, spare{id, f})
+			p.mu.Unlock()
+		}
+	}
+}
+
+// Close stops the making of spares and removes those not taken. A Take
+// after Close makes its file itself.
+func (p *Spares) Close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	free := p.free
+	p.free = nil
+	p.mu.Unlock()
+	close(p.done)
+	p.wg.Wait()
+	for _, sp := range free {
+		p.s.drop(sp.id, sp.f)
+	}
+}
+
+// drop closes and removes the unused bytes f of the record id.
+func (s *Spool) drop(id string, f *os.File) {
+	f.Close()
+	s.RemoveData(id)
+}
+
+// HeldBytes are the paths of the bytes (ID.data) in the spool of the cache
+// directory dir that a record holds, by its file (ID.json) or a note on
+// them: the spool less its spares.
+func HeldBytes(dir string) []string {
+	s := New(dir, nil, nil)
+	paths, _ := filepath.Glob(filepath.Join(s.dir, "*.data"))
+	return slices.DeleteFunc(paths, func(p string) bool {
+		id := strings.TrimSuffix(filepath.Base(p), ".data")
+		if _, err := os.Stat(s.jsonPath(id)); err == nil {
+			return false
+		}
+		note, _ := readNote(p)
+		return note == nil
+	})
+}
