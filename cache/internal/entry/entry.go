@@ -226,14 +226,43 @@ func (l *Listing) Find(key string) (Entry, bool) {
 	return Entry{}, false
 }
 
-// Sort sorts entries as a Listing holds them: by Name, then Key.
+// Sort sorts entries as a Listing holds them: by Name, then Key. A view
+// of a folder is its sorted listing with the pending files appended
+// (index: overlay.apply), rebuilt at each change to one of them: a
+// sorted head is kept, and the tail sorted and merged into it, in time
+// linear in the head.
 func Sort(entries []Entry) {
-	slices.SortFunc(entries, func(a, b Entry) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
+	head := 1
+	for head < len(entries) && compareEntries(entries[head-1], entries[head]) <= 0 {
+		head++
+	}
+	if head >= len(entries) {
+		return
+	}
+	if head < len(entries)/2 {
+		slices.SortFunc(entries, compareEntries)
+		return
+	}
+	tail := slices.Clone(entries[head:])
+	slices.SortFunc(tail, compareEntries)
+	// Merged from the back: each place written is one already read.
+	i, j := head-1, len(tail)-1
+	for k := len(entries) - 1; j >= 0; k-- {
+		if i >= 0 && compareEntries(entries[i], tail[j]) > 0 {
+			entries[k] = entries[i]
+			i--
+		} else {
+			entries[k] = tail[j]
+			j--
 		}
-		return strings.Compare(a.Key, b.Key)
-	})
+	}
+}
+
+func compareEntries(a, b Entry) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Key, b.Key)
 }
 
 // Without returns entries less those with the given ids.

@@ -2,7 +2,10 @@ package entry
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +69,31 @@ func TestTranslateInUse(t *testing.T) {
 	err := Translate(&remote.Error{Status: http.StatusLocked, Message: "reserved by colleague"})
 	if !errors.Is(err, ErrInUse) || errors.Is(err, ErrBusy) || errors.Is(err, ErrUnavailable) {
 		t.Errorf("a 423: %v", err)
+	}
+}
+
+// Sort orders by name, then key, whatever the input: sorted, a sorted
+// head with a tail appended (a folder's view), or in no order at all.
+func TestSortMergesATail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := func(es []Entry) []Entry {
+		out := slices.Clone(es)
+		slices.SortStableFunc(out, compareEntries)
+		return out
+	}
+	for round := range 500 {
+		n := rng.IntN(40)
+		es := make([]Entry, n)
+		for i := range es {
+			es[i] = Entry{Name: fmt.Sprint(rng.IntN(20)), Key: fmt.Sprint(rng.IntN(5))}
+		}
+		if head := rng.IntN(n + 1); round%2 == 0 {
+			slices.SortFunc(es[:head], compareEntries) // a listing, then new files
+		}
+		w := want(es)
+		Sort(es)
+		if !slices.EqualFunc(es, w, func(a, b Entry) bool { return a.Name == b.Name && a.Key == b.Key }) {
+			t.Fatalf("round %d: %v, want %v", round, es, w)
+		}
 	}
 }
