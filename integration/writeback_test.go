@@ -1034,3 +1034,61 @@ func TestRenameOverAFileBeingUploaded(t *testing.T) {
 		t.Errorf("the mount shows %q", got)
 	}
 }
+
+// Spare files (--spare-files: empty spool files made ahead for new files)
+// are never uploaded and never outlive the mount: a clean unmount removes
+// them; after kill -9 the next mount does, and the files written before
+// the kill are the only ones that reach the library.
+func TestSpareFilesLeaveNoTrace(t *testing.T) {
+	srv := fake(t, ghltest.Options{})
+	spares := func(m *mount) int {
+		n := 0
+		entries, _ := os.ReadDir(filepath.Join(m.cacheDir, "spool"))
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".data") && spoolNote(filepath.Join(m.cacheDir, "spool", e.Name())) == nil {
+				n++
+			}
+		}
+		return n
+	}
+	m := mountFS(t, srv, mountOpt{args: []string{"--spare-files", "16", "--write-back-delay", "1h"}})
+	waitFor(t, "16 spare files", func() bool { return spares(m) == 16 })
+	for i := range 40 { // more than the pool holds: it grows, and creates make their own
+		writeFile(t, m.path(fmt.Sprintf("f%02d.txt", i)), []byte(fmt.Sprint("file ", i)))
+	}
+	if got := len(spoolFiles(t, m.cacheDir)); got != 40 {
+		t.Fatalf("%d records in the spool, want 40", got)
+	}
+	m.kill()
+	if n := spares(m); n == 0 {
+		t.Fatal("kill -9 left no spare files: the test proves nothing")
+	}
+	m2 := mountFS(t, srv, mountOpt{cacheDir: m.cacheDir, args: []string{"--spare-files", "16"}})
+	if err := m2.stop(); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(m.cacheDir, "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("after the unmount the spool holds %v", names)
+	}
+	items := srv.Items()
+	if len(items) != 40 {
+		t.Fatalf("the library holds %d items, want the 40 files:%s", len(items), wbItems(srv))
+	}
+	for _, it := range items {
+		var i int
+		if _, err := fmt.Sscanf(it.Name, "f%02d.txt", &i); err != nil {
+			t.Fatalf("unexpected item %q", it.Name)
+		}
+		if data, _ := srv.Content(it.ID); string(data) != fmt.Sprint("file ", i) {
+			t.Errorf("%s holds %q", it.Name, data)
+		}
+	}
+}

@@ -50,6 +50,7 @@ type mountFlags struct {
 	listAll      bool
 	pageSize     int
 	listMax      int
+	spareFiles   int
 	rateLimit    int
 	allowOther   bool
 	uid, gid     int
@@ -132,6 +133,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation (or one page of a listing) may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.DurationVar(&m.writeBack, "write-back-delay", 5*time.Second, "how long a closed file stays quiet before it is uploaded (0: upload at close, and close reports the result)")
+	fl.IntVar(&m.spareFiles, "spare-files", 256, "empty spool files made ahead in --cache-dir, so that a new file does not wait for the disk to make one; up to 4 times as many during a large copy (0: none)")
 	fl.DurationVar(&m.grace, "unmount-grace", time.Minute, "at unmount, how long to wait for the uploads that are due")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
 	fl.IntVar(&m.listMax, "list-max-items", remote.DefaultMaxListItems, "most items one listing (a folder's files, or its folders) may bring; past it the listing fails with EIO")
@@ -176,8 +178,8 @@ func (m *mountFlags) check() error {
 	if m.maxWait <= 0 {
 		return errors.New("--max-retry-after must be positive")
 	}
-	if m.writeBack < 0 || m.grace < 0 {
-		return errors.New("--write-back-delay and --unmount-grace must not be negative")
+	if m.writeBack < 0 || m.grace < 0 || m.spareFiles < 0 {
+		return errors.New("--write-back-delay, --unmount-grace and --spare-files must not be negative")
 	}
 	if m.maxUpload <= 0 {
 		return errors.New("--max-upload-size must be positive")
@@ -284,7 +286,7 @@ func (m *mountFlags) options() (mountOptions, error) {
 			OpTimeout:        m.opTimeout,
 			MemoryBytes:      int64(m.memCache),
 			WarmMemory:       true,
-			SpareFiles:       spareFiles,
+			SpareFiles:       sparesWithin(m.spareFiles),
 			DiskBytes:        int64(m.diskCache),
 			Delete:           m.deleteMode == "delete",
 			ReadOnly:         m.readOnly,
@@ -318,11 +320,16 @@ func (m *mountFlags) options() (mountOptions, error) {
 // name): a --daemon parent runs it again for its child.
 var invocation = os.Args[1:]
 
-// spareFiles is how many empty spool files a mount may keep made ahead
-// for new files (cache.Options.SpareFiles): a tar or cp -r of small files
-// takes one per file, faster than a second core makes them, and the pool
-// grows to this during such a burst.
-const spareFiles = 1024
+// sparesWithin is the --spare-files a mount starts with, within what
+// this process may open: a spare is an open descriptor, and a pool grows
+// to four times its start during a burst of creates (spool.Spares).
+func sparesWithin(n int) int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0
+	}
+	return int(min(uint64(max(n, 0)), rl.Cur/32))
+}
 
 func runMount(opts mountOptions, mountpoint string) error {
 	n := newNotifier()

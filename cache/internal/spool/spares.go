@@ -27,11 +27,9 @@ func NewID() string {
 // what a small file's copy into the mount costs (issue 22's row 19); a
 // goroutine makes the spares on the other core meanwhile.
 //
-// The pool starts with firstSpares (a quarter of a second of a slow
-// disk's time, in the background, as the mount starts) and
-// doubles, up to its cap, each time a create finds it empty: during a
-// burst of creates the goroutine makes files beside the creates that
-// could not wait.
+// The pool is filled as the mount starts, and doubles, up to four times
+// that, each time a create finds it empty: during a burst of creates the
+// goroutine makes files beside the creates that could not wait.
 //
 // A spare holds no record: one that a crash leaves behind is bytes no
 // record holds, deleted by the next Recover; Close removes those left.
@@ -48,18 +46,15 @@ type Spares struct {
 	closed bool
 }
 
-// firstSpares is how many spares a pool keeps before its first burst.
-const firstSpares = 256
-
 type spare struct {
 	id string
 	f  *os.File
 }
 
-// NewSpares returns the spares of s, up to most of them at a time; none
-// are made before Start.
-func (s *Spool) NewSpares(most int) *Spares {
-	return &Spares{s: s, most: most, want: min(most, firstSpares), kick: make(chan struct{}, 1), done: make(chan struct{})}
+// NewSpares returns the spares of s: n of them at first, up to 4n during
+// a burst of creates; none are made before Start.
+func (s *Spool) NewSpares(n int) *Spares {
+	return &Spares{s: s, most: 4 * n, want: n, kick: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Start begins making spares, in a goroutine that Close stops.

@@ -49,7 +49,7 @@ func TestSparesTakeAndClose(t *testing.T) {
 	}
 	p := s.NewSpares(8)
 	p.Start()
-	awaitSpares(t, p, min(8, firstSpares))
+	awaitSpares(t, p, 8)
 	var taken []string
 	for range 20 { // more than the pool holds: some are made by Take
 		id, f, err := p.Take()
@@ -110,16 +110,17 @@ func TestSparesLeftByACrashAreDeleted(t *testing.T) {
 	}
 }
 
-// The pool doubles each time a Take finds it empty, up to its cap.
+// The pool doubles each time a Take finds it empty, up to four times its
+// start.
 func TestSparesGrowInABurst(t *testing.T) {
 	s, dir, _ := newSpool(t)
 	if _, err := s.Recover(dir, Library{Location: "l", API: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	p := s.NewSpares(2 * firstSpares)
+	p := s.NewSpares(8)
 	defer p.Close()
 	// Not started: every Take finds the pool empty.
-	for range 2 {
+	for range 3 {
 		_, f, err := p.Take()
 		if err != nil {
 			t.Fatal(err)
@@ -129,9 +130,9 @@ func TestSparesGrowInABurst(t *testing.T) {
 	p.mu.Lock()
 	want := p.want
 	p.mu.Unlock()
-	if want != 2*firstSpares {
-		t.Fatalf("want %d after 2 empty takes, expected the cap %d", want, 2*firstSpares)
+	if want != 32 {
+		t.Fatalf("want %d after 3 empty takes, expected the cap 32", want)
 	}
 	p.Start()
-	awaitSpares(t, p, 2*firstSpares)
+	awaitSpares(t, p, 32)
 }
