@@ -98,6 +98,7 @@ func (p *Spares) Take() (string, *os.File, error) {
 // makes its own then, and reports the error to its caller.
 func (p *Spares) fill() {
 	defer p.wg.Done()
+	lowerPriority()
 	for {
 		select {
 		case <-p.done:
