@@ -39,8 +39,8 @@ type Options struct {
 	WarmMemory bool
 	// SpareFiles is how many empty files for new pending files are made
 	// ahead in the cache directory, in the background, so that a create
-	// does not wait for the disk to make one; up to four times as many
-	// during a burst of creates (writeback.Config.Spares). 0: none.
+	// does not wait for the disk to make one (writeback.Config.Spares).
+	// 0: none.
 	SpareFiles int
 	Logger     *slog.Logger
 	// Clock is the one clock of every TTL, delay and backoff (default the

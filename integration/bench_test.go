@@ -518,7 +518,7 @@ func benchRsyncWriteBack(b *testing.B) []benchRow {
 	var calls, uploads int64
 	var all time.Duration
 	var tools []time.Duration
-	loopTime, _ := sideBySide(3,
+	loopTime, _ := sideBySide(3, func() { m.awaitSpares(b) },
 		func(i int) { sh(b, "rsync", "-a", src+"/", filepath.Join(loop, fmt.Sprint("copy", i))+"/") },
 		func(i int) {
 			c, u, t, a := rsyncInto(srv, m, fmt.Sprint("site", i))
@@ -531,9 +531,9 @@ func benchRsyncWriteBack(b *testing.B) []benchRow {
 	srv0, m0 := mountWith("0")
 	syncCalls, _, syncTool, _ := rsyncInto(srv0, m0, "site")
 	return []benchRow{
-		{"9", "rsync -a of 200 files, write-back delay 5 s: API calls per file", fmt.Sprintf("%.2f (%d uploads; with uploads at close: %.2f)", float64(calls)/200, uploads, float64(syncCalls)/200), "", false},
+		{"9", "rsync -a of 200 files, write-back delay 5 s: API calls per file (the first turn; with uploads at close: one run)", fmt.Sprintf("%.2f (%d uploads; with uploads at close: %.2f)", float64(calls)/200, uploads, float64(syncCalls)/200), "", false},
 		{"9", "… rsync's own time vs rsync into go-fuse's loopback (medians of 3 turns)", fmt.Sprintf("%.2f (%s vs %s; a local directory %s; with uploads at close %s)", loopTime.Seconds()/tool.Seconds(), tool.Round(time.Millisecond), loopTime.Round(time.Millisecond), local.Round(time.Millisecond), syncTool.Round(time.Millisecond)), "≥ 0.80", loopTime.Seconds()/tool.Seconds() >= 0.8},
-		{"9", "… until every file is in the library", all.Round(time.Millisecond).String(), "", false},
+		{"9", "… until every file is in the library (the first turn)", all.Round(time.Millisecond).String(), "", false},
 	}
 }
 

@@ -113,6 +113,28 @@ func spoolFiles(t testing.TB, cacheDir string) []string {
 	return out
 }
 
+// spareFiles counts the spares in the spool of cacheDir: empty bytes a
+// mount makes ahead for new files, which no record holds (no ID.json, no
+// note on them).
+func spareFiles(cacheDir string) int {
+	dir := filepath.Join(cacheDir, "spool")
+	entries, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".data")
+		if !ok || spoolNote(filepath.Join(dir, e.Name())) != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, id+".json")); err == nil {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.Size() == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // spoolNote is the record noted on the bytes at path (ghlfs's
 // cache/internal/spool.NoteOn), nil if none.
 func spoolNote(path string) []byte {

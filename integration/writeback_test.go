@@ -1041,19 +1041,10 @@ func TestRenameOverAFileBeingUploaded(t *testing.T) {
 // the kill are the only ones that reach the library.
 func TestSpareFilesLeaveNoTrace(t *testing.T) {
 	srv := fake(t, ghltest.Options{})
-	spares := func(m *mount) int {
-		n := 0
-		entries, _ := os.ReadDir(filepath.Join(m.cacheDir, "spool"))
-		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), ".data") && spoolNote(filepath.Join(m.cacheDir, "spool", e.Name())) == nil {
-				n++
-			}
-		}
-		return n
-	}
+	spares := func(m *mount) int { return spareFiles(m.cacheDir) }
 	m := mountFS(t, srv, mountOpt{args: []string{"--spare-files", "16", "--write-back-delay", "1h"}})
 	waitFor(t, "16 spare files", func() bool { return spares(m) == 16 })
-	for i := range 40 { // more than the pool holds: it grows, and creates make their own
+	for i := range 40 { // more than the pool holds: some creates make their own
 		writeFile(t, m.path(fmt.Sprintf("f%02d.txt", i)), []byte(fmt.Sprint("file ", i)))
 	}
 	if got := len(spoolFiles(t, m.cacheDir)); got != 40 {

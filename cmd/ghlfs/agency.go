@@ -99,6 +99,7 @@ func (mp *mountPoint) openAgency(cacheDir string) ([]*library, []fs.Location, er
 	locs := make([]fs.Location, len(installed))
 	var g errgroup.Group
 	g.SetLimit(locationOpeners)
+	mp.libCount = len(installed)
 	for i, loc := range installed {
 		locs[i] = fs.Location{ID: loc.ID, Name: loc.Name}
 		g.Go(func() error {

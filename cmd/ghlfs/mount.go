@@ -133,7 +133,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation (or one page of a listing) may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.DurationVar(&m.writeBack, "write-back-delay", 5*time.Second, "how long a closed file stays quiet before it is uploaded (0: upload at close, and close reports the result)")
-	fl.IntVar(&m.spareFiles, "spare-files", 256, "empty spool files made ahead in --cache-dir, so that a new file does not wait for the disk to make one; up to 4 times as many during a large copy (0: none)")
+	fl.IntVar(&m.spareFiles, "spare-files", 256, "empty spool files made ahead in --cache-dir, so that a new file does not wait for the disk to make one (0: none); an agency's mount shares them among its locations")
 	fl.DurationVar(&m.grace, "unmount-grace", time.Minute, "at unmount, how long to wait for the uploads that are due")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
 	fl.IntVar(&m.listMax, "list-max-items", remote.DefaultMaxListItems, "most items one listing (a folder's files, or its folders) may bring; past it the listing fails with EIO")
@@ -320,15 +320,15 @@ func (m *mountFlags) options() (mountOptions, error) {
 // name): a --daemon parent runs it again for its child.
 var invocation = os.Args[1:]
 
-// sparesWithin is the --spare-files a mount starts with, within what
-// this process may open: a spare is an open descriptor, and a pool grows
-// to four times its start during a burst of creates (spool.Spares).
+// sparesWithin is the --spare-files a mount keeps, within what this
+// process may open: a spare is an open descriptor, and they may take an
+// eighth of them (spool.Spares).
 func sparesWithin(n int) int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return 0
 	}
-	return int(min(uint64(max(n, 0)), rl.Cur/32))
+	return int(min(uint64(max(n, 0)), rl.Cur/8))
 }
 
 func runMount(opts mountOptions, mountpoint string) error {

@@ -41,6 +41,7 @@ type mountPoint struct {
 	ocm      *backends.OCMSettings      // OCM's; nil for the others
 	location string                     // "" for an agency's mount; ImageKit: backends.ImageKitLibrary; OCM: ocm.Library
 	agency   bool
+	libCount int // the libraries opened: their stores share the spare files
 	cacheDir string
 	log      *slog.Logger
 	metrics  *metrics.Server // nil without --metrics-addr
@@ -474,6 +475,10 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	cacheOpts.API = id.API
 	cacheOpts.LegacyAPI = id.Legacy
 	cacheOpts.EarlierAPI = id.Earlier
+	cacheOpts.SpareFiles /= max(mp.libCount, 1)
+	if cacheOpts.ReadOnly {
+		cacheOpts.SpareFiles = 0 // no file is ever made
+	}
 	store, err := cache.New(rc, cacheOpts)
 	if err != nil {
 		return nil, err

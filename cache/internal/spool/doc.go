@@ -30,5 +30,5 @@
 // record are written by their record's owner, which holds that record's
 // lock (writeback.Record.mu) across each call. Spares.mu guards the
 // spares made ahead; it is a leaf, never held across a file system call,
-// and may be taken under a record's lock.
+// and taken with no other lock held.
 package spool

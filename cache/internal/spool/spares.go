@@ -27,22 +27,17 @@ func NewID() string {
 // what a small file's copy into the mount costs (issue 22's row 19); a
 // goroutine makes the spares on the other core meanwhile.
 //
-// The pool is filled as the mount starts, and doubles, up to four times
-// that, each time a create finds it empty: during a burst of creates the
-// goroutine makes files beside the creates that could not wait.
-//
 // A spare holds no record: one that a crash leaves behind is bytes no
 // record holds, deleted by the next Recover; Close removes those left.
 type Spares struct {
 	s    *Spool
-	most int           // the cap of want
+	want int           // how many to keep made
 	kick chan struct{} // a Take emptied a place; cap 1
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
 
 	mu     sync.Mutex // a leaf: held for no file system call
 	free   []spare
-	want   int // how many to keep made
 	closed bool
 }
 
@@ -51,15 +46,16 @@ type spare struct {
 	f  *os.File
 }
 
-// NewSpares returns the spares of s: n of them at first, up to 4n during
-// a burst of creates; none are made before Start.
+// NewSpares returns the spares of s, n of them kept made; none are made
+// before Start. During a burst of creates that outruns them, the goroutine
+// keeps making files beside the creates that could not wait.
 func (s *Spool) NewSpares(n int) *Spares {
-	return &Spares{s: s, most: 4 * n, want: n, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	return &Spares{s: s, want: n, kick: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Start begins making spares, in a goroutine that Close stops.
 func (p *Spares) Start() {
-	if p.most <= 0 {
+	if p.want <= 0 {
 		return
 	}
 	p.wg.Add(1)
@@ -85,7 +81,6 @@ func (p *Spares) Take() (string, *os.File, error) {
 		p.wake()
 		return sp.id, sp.f, nil
 	}
-	p.want = min(p.want*2, p.most)
 	p.mu.Unlock()
 	p.wake()
 	id := NewID()
@@ -156,8 +151,8 @@ func (s *Spool) drop(id string, f *os.File) {
 }
 
 // HeldBytes are the paths of the bytes (ID.data) in the spool of the cache
-// directory dir that a record holds, by its file (ID.json) or a note on
-// them: the spool less its spares.
+// directory dir that are not spares: a spare is empty, and no record
+// holds it (by its file, ID.json, or a note on it).
 func HeldBytes(dir string) []string {
 	s := New(dir, nil, nil)
 	paths, _ := filepath.Glob(filepath.Join(s.dir, "*.data"))
@@ -165,6 +160,9 @@ func HeldBytes(dir string) []string {
 		id := strings.TrimSuffix(filepath.Base(p), ".data")
 		if _, err := os.Stat(s.jsonPath(id)); err == nil {
 			return false
+		}
+		if fi, err := os.Stat(p); err != nil || fi.Size() != 0 {
+			return err != nil // bytes no record holds are no spare
 		}
 		note, _ := readNote(p)
 		return note == nil

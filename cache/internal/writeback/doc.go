@@ -65,7 +65,8 @@
 // Record.back). The listing part calls AdoptedAs and Knows with none of
 // its own locks held, and they take Index.mu, then times.Log.mu after it
 // is let go. spool.Spares.mu (the spares made ahead) is a leaf, taken
-// by a create before its record exists, with none of these held. The
+// before a new record exists (Create, Scratch, and recordOf for a copy
+// to change) and at Close, with none of these held. The
 // rest of the spool, locate and pending.Facts have no lock: a
 // record's files are written holding its Record.mu (Facts.Save); locate calls the queue back (Exclusions,
 // RemoteName: Index.mu, let go, then each record's Record.mu) with no

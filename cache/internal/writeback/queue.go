@@ -84,9 +84,9 @@ type Config struct {
 	// uploaded; RetryBase the first delay before a failed step is tried
 	// again; OpTimeout bounds each call to the API.
 	WriteBackDelay, RetryBase, OpTimeout time.Duration
-	// Spares is how many empty files for new records are made ahead, in
-	// the background, from Start; up to four times as many in a burst of
-	// creates (spool.Spares). 0: each is made when needed.
+	// Spares is how many empty files for new records are kept made
+	// ahead, in the background, from Start (spool.Spares). 0: each is
+	// made when needed.
 	Spares int
 }
 
