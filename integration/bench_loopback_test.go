@@ -112,7 +112,7 @@ func smallWriteMount(b *testing.B) (*ghltest.Server, *mount) {
 }
 
 // defaultSpares is a mount's --spare-files when not told.
-const defaultSpares = 256
+const defaultSpares = 2048
 
 // awaitSpares waits until m keeps its spare files made: what a mount does
 // as it starts, and again after a burst of creates, in the background.

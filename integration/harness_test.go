@@ -280,8 +280,8 @@ func mountWith(t testing.TB, svcArgs, svcEnv []string, o mountOpt) *mount {
 	// close (--write-back-delay 0), so that a tool's exit means its files
 	// are in the library; the tests of the write-back delay set their own.
 	//
-	// Tests keep 8 spare files (--spare-files) where a mount keeps 256:
-	// each of the run's hundreds of mounts would make 256 files as it
+	// Tests keep 8 spare files (--spare-files) where a mount keeps 2,048:
+	// each of the run's hundreds of mounts would make 2,048 files as it
 	// starts, at half a millisecond of kernel time a file on this disk.
 	// Benchmarks keep the default.
 	args := append([]string{"mount"}, svcArgs...)

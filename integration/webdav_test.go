@@ -86,6 +86,9 @@ func startDAVWith(t testing.TB, srv *ghltest.Server, o davOpt, args ...string) (
 	}
 	all := append(append([]string{"serve", "webdav"}, svcArgs...), "--cache-dir", d.cacheDir,
 		"--log-level", "debug", "--rate-limit", "0", "--write-back-delay", "0")
+	if _, bench := t.(*testing.B); !bench {
+		all = append(all, "--spare-files", "8") // as mountFS's
+	}
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--addr") }) {
 		all = append(all, "--addr", "127.0.0.1:0")
 	}

@@ -133,7 +133,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&m.opTimeout, "op-timeout", 2*time.Minute, "longest an operation (or one page of a listing) may wait on the API before failing")
 	fl.DurationVar(&m.uploadRetry, "upload-retry", 30*time.Second, "first wait before a failed upload is tried again in the background (it doubles, up to 10m)")
 	fl.DurationVar(&m.writeBack, "write-back-delay", 5*time.Second, "how long a closed file stays quiet before it is uploaded (0: upload at close, and close reports the result)")
-	fl.IntVar(&m.spareFiles, "spare-files", 256, "empty spool files made ahead in --cache-dir, so that a new file does not wait for the disk to make one (0: none); an agency's mount shares them among its locations")
+	fl.IntVar(&m.spareFiles, "spare-files", 2048, "empty spool files made ahead in --cache-dir, so that a new file does not wait for the disk to make one (0: none); an agency's mount shares them among its locations")
 	fl.DurationVar(&m.grace, "unmount-grace", time.Minute, "at unmount, how long to wait for the uploads that are due")
 	fl.IntVar(&m.pageSize, "page-size", 100, "items asked for per list page")
 	fl.IntVar(&m.listMax, "list-max-items", remote.DefaultMaxListItems, "most items one listing (a folder's files, or its folders) may bring; past it the listing fails with EIO")
