@@ -534,7 +534,10 @@ func TestUnlinkedOpenFileKeepsItsBytes(t *testing.T) {
 	t.Run("existing", func(t *testing.T) {
 		srv := fake(t, ghltest.Options{})
 		id := srv.AddFile("", "a.txt", "text/plain", []byte("remote content"))
-		m := mountFS(t, srv, mountOpt{})
+		// Not uploads at close: a parallel test's fork while f is open
+		// gives its child a copy of f, closed at the child's exec, and
+		// that close is a flush, which would upload what f wrote so far.
+		m := mountFS(t, srv, mountOpt{args: []string{"--write-back-delay", "5s"}})
 		f, err := os.OpenFile(m.path("a.txt"), os.O_RDWR, 0)
 		if err != nil {
 			t.Fatal(err)
