@@ -307,6 +307,61 @@ func TestRenameRefusedSourceGone(t *testing.T) {
 // the file it made, not from the copy resolved before it landed (a
 // truncate after mv uploaded the file again under its old name).
 func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
+	e, ent := renameUnderWay(t)
+	ctx := context.Background()
+	waiting := make(chan struct{})
+	writeback.TestHookAsideWait = func() { close(waiting) }
+	t.Cleanup(func() { writeback.TestHookAsideWait = nil })
+	done := make(chan error, 1)
+	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
+	<-waiting
+	close(e.rt.renamesHeld)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if got := live(e.srv, "a.bin"); len(got) != 1 || got[0] != "fir" {
+		t.Fatalf("a.bin in the library: %q", got)
+	}
+	if got := live(e.srv, "a.png"); len(got) != 0 {
+		t.Fatalf("a.png in the library: %q", got)
+	}
+}
+
+// A change waiting for a rename on its way, whose call is interrupted (a
+// signal to the tool: FUSE cancels the call's context), ends with that
+// interruption, which the mount answers EINTR (the kernel restarts the
+// call), not with the busy error a wait too long gets (EIO for a
+// truncate); the file is unchanged, and changes once the rename landed.
+func TestChangeInterruptedDuringARename(t *testing.T) {
+	e, ent := renameUnderWay(t)
+	waiting := make(chan struct{})
+	writeback.TestHookAsideWait = func() { close(waiting) }
+	t.Cleanup(func() { writeback.TestHookAsideWait = nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
+	<-waiting
+	cancel()
+	err := <-done
+	close(e.rt.renamesHeld)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrBusy) {
+		t.Fatalf("truncate interrupted while it waits: %v, want context.Canceled", err)
+	}
+	writeback.TestHookAsideWait = nil
+	if err := e.store.Truncate(context.Background(), ent, 3); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	if got := live(e.srv, "a.bin"); len(got) != 1 || got[0] != "fir" {
+		t.Fatalf("a.bin in the library: %q", got)
+	}
+}
+
+// renameUnderWay uploads a.png and renames it to a.bin, the rename held
+// at the API (close e.rt.renamesHeld to let it go); it returns the entry
+// as the mount's node holds it, under its new name.
+func renameUnderWay(t *testing.T) (*wbEnv, Entry) {
 	e := newWB(t)
 	ctx := context.Background()
 	h, ent, err := e.store.Create(ctx, "", "a.png")
@@ -336,21 +391,5 @@ func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
 		}
 	})
 	ent.Name = "a.bin"
-	waiting := make(chan struct{})
-	writeback.TestHookAsideWait = func() { close(waiting) }
-	t.Cleanup(func() { writeback.TestHookAsideWait = nil })
-	done := make(chan error, 1)
-	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
-	<-waiting
-	close(e.rt.renamesHeld)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	e.settle(t)
-	if got := live(e.srv, "a.bin"); len(got) != 1 || got[0] != "fir" {
-		t.Fatalf("a.bin in the library: %q", got)
-	}
-	if got := live(e.srv, "a.png"); len(got) != 0 {
-		t.Fatalf("a.png in the library: %q", got)
-	}
+	return e, ent
 }

@@ -122,6 +122,12 @@ func (q *Queue) Modify(ctx context.Context, e Entry, truncate bool) (*Record, er
 				continue
 			case <-wait.Done():
 				cancel()
+				if err := ctx.Err(); err != nil {
+					// The caller's own call was interrupted (a signal to
+					// the tool: the kernel then restarts it, or the tool
+					// sees EINTR), not kept waiting too long.
+					return nil, fmt.Errorf("%s: waiting for its last changes to be sent: %w", e.Name, err)
+				}
 				return nil, fmt.Errorf("%w: %s: its last changes are still being sent (%v)", entry.ErrBusy, e.Name, wait.Err())
 			}
 		case r.s.State == pending.Removed:
