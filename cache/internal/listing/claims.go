@@ -267,6 +267,11 @@ func (f *Folders) matchLocked(folderID string, entries []Entry) (done, guesses [
 	for name, files := range listed {
 		ids := slices.Clone(byName[name])
 		slices.Sort(ids)
+		// A claim told here is no rival of the next ones, as its file is
+		// no candidate: counted with its file gone, two uploads and one
+		// file left were "ambiguous", and the other upload's file showed
+		// as a second file of the name until a look-up of the queue's.
+		told := make(map[string]bool)
 		for _, id := range ids {
 			c, open := claims[id]
 			if !open || c.URL != "" {
@@ -274,7 +279,7 @@ func (f *Folders) matchLocked(folderID string, entries []Entry) (done, guesses [
 			}
 			var rivals []remote.Item
 			for _, other := range byName[name] {
-				if rc, ok := claims[other]; ok && other != id {
+				if rc, ok := claims[other]; ok && other != id && !told[other] {
 					rivals = append(rivals, rc.Item(other))
 				}
 			}
@@ -285,6 +290,7 @@ func (f *Folders) matchLocked(folderID string, entries []Entry) (done, guesses [
 			if i := slices.IndexFunc(entries, func(e Entry) bool { return e.ID == x.ID }); i >= 0 {
 				guesses = append(guesses, adoption{answer: id, listed: entries[i]})
 				taken = append(taken, x.ID)
+				told[id] = true
 			}
 		}
 	}
