@@ -32,10 +32,15 @@ const ChunkSize = 256 << 10
 // (the kernel sends a sequential reader's requests a few at a time and not
 // always in order), the Reader fetches ahead of that point, in parallel
 // requests of segmentChunks chunks, with a window that doubles up to
-// maxReadAhead. Reads elsewhere fetch only the chunks they touch.
+// maxReadAhead. Reads elsewhere fetch only the chunks they touch. "Near"
+// is up to nearFront ahead, and up to behindFront behind: the kernel's
+// own read-ahead (fs sets it to 4 MiB) has that many requests under way,
+// and one answered late is no jump (taken for one, it restarted the
+// read-ahead behind the front, and fetched again chunks already read).
 const (
 	seqThreshold     = 2
 	nearFront        = 1 << 20
+	behindFront      = 8 << 20
 	initialReadAhead = 2 << 20
 	maxReadAhead     = 16 << 20
 	segmentChunks    = 8 // chunks per read-ahead request (2 MiB)
@@ -416,7 +421,7 @@ func (r *Reader) readAt(ctx context.Context, e Entry, p []byte, off int64) (int,
 // reads sequentially.
 func (r *Reader) planReadAhead(e Entry, off, n int64) bool {
 	r.mu.Lock()
-	if off <= r.front+nearFront && off+n >= r.front-nearFront {
+	if off <= r.front+nearFront && off+n >= r.front-behindFront {
 		r.streak++
 		r.front = max(r.front, off+n)
 	} else {

@@ -164,3 +164,38 @@ func TestWarmFillsTheSparePool(t *testing.T) {
 		t.Errorf("warmed %d buffers after closing", len(none.free))
 	}
 }
+
+// A sequential reader as the kernel reads for it: 1 MiB requests, a few
+// at a time, answered out of order, some several MiB behind the furthest
+// one (the order is one logged under cat of a 20 MiB file). Each byte
+// crosses the wire once. (A request more than 1 MiB behind the front was
+// taken for a jump: the read-ahead started again from it, and fetched
+// again the chunks the reader had already had and given back, 1 to 4 MiB
+// of 20.)
+func TestReadAheadOutOfOrderFetchesOnce(t *testing.T) {
+	srv, c := newTestCache(t)
+	data := make([]byte, 20<<20)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	id := srv.AddFile("", "clip.mp4", "video/mp4", data)
+	ent := listed(t, c, id)
+	ctx := context.Background()
+	r := c.Reader(ent)
+	for _, mib := range []int64{0, 1, 3, 4, 2, 5, 6, 8, 7, 9, 10, 11, 14, 15, 16, 17, 18, 19, 12, 13} {
+		off := mib << 20
+		parts, done, err := r.Read(ctx, 1<<20, off)
+		if err != nil {
+			t.Fatalf("read at %d MiB: %v", mib, err)
+		}
+		if got := bytes.Join(parts, nil); !bytes.Equal(got, data[off:off+1<<20]) {
+			t.Fatalf("read at %d MiB: wrong bytes", mib)
+		}
+		done()
+	}
+	c.fetching.Wait()
+	if got := srv.Stats().StorageBytes; got != int64(len(data)) {
+		t.Errorf("fetched %.2f MiB for a file of 20 MiB", float64(got)/(1<<20))
+	}
+}
