@@ -366,6 +366,24 @@ func (s *Store) ListDir(ctx context.Context, folderID string) (*Listing, error) 
 	return s.viewOf(folderID, st), nil
 }
 
+// MayShow reports whether the folder's view (ListDir) may hold an entry
+// named name; false is sure. It builds no view: a tool that makes many
+// files in a folder looks each new name up first, and a view built again
+// at each (the records changed since the last) cost a look-up as much as
+// the whole folder. The records are asked first, then the listing, as
+// View takes them: a record that lands has its upload in the listing
+// before it stops showing its own entry.
+func (s *Store) MayShow(ctx context.Context, folderID, name string) (bool, error) {
+	st, err := s.folders.Get(ctx, folderID)
+	if err != nil {
+		return false, err
+	}
+	if s.q.ShowsName(folderID, name) {
+		return true, nil
+	}
+	return s.folders.Refresh(folderID, st).Has(name), nil
+}
+
 // viewOf builds (or finds built) the view of a stored listing.
 func (s *Store) viewOf(folderID string, st *listing.State) *Listing {
 	gen, rmGen := s.q.Gen(folderID), s.rm.Gen(folderID)

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -22,13 +23,7 @@ func (d *Dir) id() string { return d.st.get().ID }
 
 // children returns the folder's current names.
 func (d *Dir) children(ctx context.Context) (*dirView, error) {
-	id := d.id()
-	// go-fuse calls only the node it keeps: this is the one to notify.
-	d.fsys.mu.Lock()
-	if d.fsys.dirs[id] != d {
-		d.fsys.dirs[id] = d
-	}
-	d.fsys.mu.Unlock()
+	id := d.register()
 	l, err := d.fsys.store.ListDir(cache.WithPath(ctx, "/"+d.Path(nil)), id)
 	if err != nil {
 		return nil, err
@@ -41,11 +36,26 @@ func (d *Dir) children(ctx context.Context) (*dirView, error) {
 	return d.st.view, nil
 }
 
+// register notes d as the folder's node, and returns the folder's id:
+// go-fuse calls only the node it keeps, so this is the one to notify.
+func (d *Dir) register() string {
+	id := d.id()
+	d.fsys.mu.Lock()
+	if d.fsys.dirs[id] != d {
+		d.fsys.dirs[id] = d
+	}
+	d.fsys.mu.Unlock()
+	return id
+}
+
 // child returns the entry shown as name; ENOENT if there is none, and the
 // listing's own failure if it cannot be read.
 func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errno) {
 	if d.socialName(name) {
 		return cache.Entry{}, syscall.EROFS // the CSV imports' folder (socialcsv.go)
+	}
+	if d.surelyAbsent(ctx, name) {
+		return cache.Entry{}, syscall.ENOENT
 	}
 	v, err := d.children(ctx)
 	if err != nil {
@@ -56,6 +66,24 @@ func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errn
 		return cache.Entry{}, syscall.ENOENT
 	}
 	return e, 0
+}
+
+// surelyAbsent reports whether name is surely not shown in the folder,
+// without building its view (cache.Store.MayShow): a tool that makes
+// files looks each new name up first. Only a name the view could give
+// nothing but the item of that API name is told so: one newDirView may
+// have made up (a tag in parentheses, a name cut with "…") takes the
+// view, as does one no API name escapes to (encodeName).
+func (d *Dir) surelyAbsent(ctx context.Context, name string) bool {
+	if strings.ContainsAny(name, "(…") {
+		return false
+	}
+	api := decodeName(name)
+	if encodeName(api) != name {
+		return false
+	}
+	may, err := d.fsys.store.MayShow(cache.WithPath(ctx, "/"+d.Path(nil)), d.register(), api)
+	return err == nil && !may
 }
 
 func (d *Dir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {

@@ -60,6 +60,7 @@ type overlay struct {
 	renamed map[string]string // API id -> the name shown for it
 	shown   []Entry           // records shown with their own bytes
 	sent    []Sent            // uploads under way (or whose answer was lost)
+	names   map[string]bool   // the names shown and renamed give
 }
 
 // ViewGen tells whether a folder's view is still what its records and the
@@ -123,6 +124,16 @@ func (ix *Index[R]) overlayLocked(folderID string) (*overlay, ViewGen) {
 	return o, ViewGen{o.gen, ix.keysGen}
 }
 
+// Shows reports whether the records of a folder show an entry named
+// name in it (their own, or a listed file under the name they give it):
+// the only names a view holds that its listing does not.
+func (ix *Index[R]) Shows(folderID, name string) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	o, _ := ix.overlayLocked(folderID)
+	return o != nil && o.names[name]
+}
+
 // View returns a folder's listing st as the mount shows it, the listing
 // it was built from and the generation of the records' part. The records
 // are taken first, and then the listing (Folders.Refresh) and the keys of
@@ -159,7 +170,7 @@ func (ix *Index[R]) View(folderID string, st *listing.State) ([]Entry, *listing.
 }
 
 func (ix *Index[R]) reindexLocked(folderID string) {
-	o := &overlay{hidden: map[string]bool{}, renamed: map[string]string{}}
+	o := &overlay{hidden: map[string]bool{}, renamed: map[string]string{}, names: map[string]bool{}}
 	if prev := ix.overlays[folderID]; prev != nil {
 		o.gen = prev.gen
 	}
@@ -173,9 +184,11 @@ func (ix *Index[R]) reindexLocked(folderID string) {
 		}
 		for id, name := range p.Rename {
 			o.renamed[id] = name
+			o.names[name] = true
 		}
 		if p.Entry != nil {
 			o.shown = append(o.shown, *p.Entry)
+			o.names[p.Entry.Name] = true
 		}
 		if p.Sent != nil {
 			o.sent = append(o.sent, *p.Sent)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -163,6 +164,13 @@ type State struct {
 // changes made through the mount applied, sorted (entry.Sort). They are
 // shared: the caller changes none.
 func (st *State) Entries() []Entry { return st.entries }
+
+// Has reports whether an entry is named name: a binary search, as the
+// entries are sorted by name first.
+func (st *State) Has(name string) bool {
+	_, found := slices.BinarySearchFunc(st.entries, name, func(e Entry, name string) int { return strings.Compare(e.Name, name) })
+	return found
+}
 
 // Fetched is when the listing ended: its TTL runs from then.
 func (st *State) Fetched() time.Time { return st.fetched }

@@ -203,6 +203,10 @@ type ViewGen = index.ViewGen
 // does.
 func (q *Queue) Gen(folderID string) ViewGen { return q.ix.Gen(folderID) }
 
+// ShowsName reports whether the records of a folder show an entry named
+// name in it (index.Index.Shows).
+func (q *Queue) ShowsName(folderID, name string) bool { return q.ix.Shows(folderID, name) }
+
 // View returns a folder's listing st as the mount shows it, the listing
 // it was built from and the generation of the records' part
 // (index.Index.View).
