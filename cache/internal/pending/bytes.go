@@ -35,14 +35,25 @@ type Bytes struct {
 	// unknown: a write elsewhere, a copy into the file.
 	summed int64
 	sum    uint32
+	// started is how many bytes from the start the disk was asked to
+	// write already (spool.StartWriteback), each writebackStep.
+	started int64
 }
+
+// writebackStep is how many bytes written past the last start of their
+// writeback start the next: a large file's bytes go to the disk while it
+// is written, and the fsync before its upload (or a user's) waits for the
+// last few MiB alone, not the whole file (20 MB: some 12 ms on this
+// project's test machine). A small file is left to the fsync, or to the
+// kernel: a file removed soon after costs the disk nothing.
+const writebackStep = 4 << 20
 
 // Set makes f the bytes, size long and last written at touched.
 func (b *Bytes) Set(f *os.File, size int64, touched time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.data, b.size, b.touched = f, size, touched
-	b.summed, b.sum = -1, 0
+	b.summed, b.sum, b.started = -1, 0, 0
 	if size == 0 {
 		b.summed = 0
 	}
@@ -98,6 +109,10 @@ func (b *Bytes) WriteAt(p []byte, off int64, now time.Time) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("spool: %w", err)
 	}
+	if b.size-b.started >= writebackStep {
+		spool.StartWriteback(b.data, b.started, b.size-b.started)
+		b.started = b.size
+	}
 	return n, nil
 }
 
@@ -117,6 +132,7 @@ func (b *Bytes) Truncate(size int64, now time.Time) error {
 		b.summed, b.sum = 0, 0
 	}
 	b.size, b.touched = size, now
+	b.started = min(b.started, size)
 	return nil
 }
 
