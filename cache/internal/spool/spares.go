@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // NewID returns a new record id: 24 hex digits, unguessable, never
@@ -25,7 +26,8 @@ func NewID() string {
 // waiting for the disk to make a file. Making a file (an inode) can cost
 // half a millisecond of kernel time on an ext4 disk, the largest part of
 // what a small file's copy into the mount costs (issue 22's row 19); a
-// goroutine makes the spares on the other core meanwhile.
+// goroutine makes the spares at the start, and again in the pauses
+// between the bursts of creates that take them (sparesQuiet).
 //
 // A spare holds no record: one that a crash leaves behind is bytes no
 // record holds, deleted by the next Recover; Close removes those left.
@@ -47,8 +49,7 @@ type spare struct {
 }
 
 // NewSpares returns the spares of s, n of them kept made; none are made
-// before Start. During a burst of creates that outruns them, the goroutine
-// keeps making files beside the creates that could not wait.
+// before Start. A burst of creates that outruns them makes its own files.
 func (s *Spool) NewSpares(n int) *Spares {
 	return &Spares{s: s, want: n, kick: make(chan struct{}, 1), done: make(chan struct{})}
 }
@@ -88,24 +89,45 @@ func (p *Spares) Take() (string, *os.File, error) {
 	return id, f, err
 }
 
-// fill makes spares until there are want of them, each time a Take
-// wakes it. A file it cannot make (a full disk) ends the round: Take
-// makes its own then, and reports the error to its caller.
+// sparesQuiet is how long the Takes must have stopped before the spares
+// taken are made again. Made while the creates still came, they took the
+// kernel's time (and, on two cores, a core) from the very creates they
+// were made for: a quarter of ghlfs's CPU during a tar -x of 2,000
+// files. A burst that outruns the spares makes its own files, as it
+// would without them.
+const sparesQuiet = 50 * time.Millisecond
+
+// fill makes spares until there are want of them: at Start, and once the
+// Takes that woke it have stopped for sparesQuiet (a Take meanwhile waits
+// again). A file it cannot make (a full disk) ends the round: Take makes
+// its own then, and reports the error to its caller.
 func (p *Spares) fill() {
 	defer p.wg.Done()
 	lowerPriority()
+	first := true
 	for {
 		select {
 		case <-p.done:
 			return
 		case <-p.kick:
 		}
+		if !first && !p.quiet() {
+			return
+		}
+		first = false
 		for {
 			p.mu.Lock()
 			need := !p.closed && len(p.free) < p.want
 			p.mu.Unlock()
 			if !need {
 				break
+			}
+			select {
+			case <-p.kick: // creates are coming again: leave them the disk
+				if !p.quiet() {
+					return
+				}
+			default:
 			}
 			id := NewID()
 			f, err := p.s.CreateData(id)
@@ -121,6 +143,20 @@ func (p *Spares) fill() {
 			}
 			p.free = append(p.free, spare{id, f})
 			p.mu.Unlock()
+		}
+	}
+}
+
+// quiet waits until no Take has woken the goroutine for sparesQuiet;
+// false when Close came first.
+func (p *Spares) quiet() bool {
+	for {
+		select {
+		case <-p.done:
+			return false
+		case <-p.kick: // another Take: the wait starts again
+		case <-p.s.clock.After(sparesQuiet):
+			return true
 		}
 	}
 }

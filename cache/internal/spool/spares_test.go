@@ -1,11 +1,14 @@
 package spool
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // dataFiles are the names of the bytes in the spool.
@@ -114,4 +117,39 @@ func TestSparesLeftByACrashAreDeleted(t *testing.T) {
 	if len(found) != 0 || len(dataFiles(t, dir)) != 0 {
 		t.Fatalf("recovered %v, spool holds %v; want nothing", found, dataFiles(t, dir))
 	}
+}
+
+// Spares taken are made again once the Takes have stopped for a while,
+// not while they still come: made beside the creates, they took the disk
+// and a core from the creates they were made for.
+func TestSparesRefillOnceTakesStop(t *testing.T) {
+	s, dir, _ := newSpool(t)
+	if _, err := s.Recover(dir, Library{Location: "l", API: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	p := s.NewSpares(4)
+	p.Start()
+	defer p.Close()
+	awaitSpares(t, p, 4)
+	for range 3 {
+		_, f, err := p.Take()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	clk := s.clock.(*clockwork.FakeClock)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := clk.BlockUntilContext(ctx, 1); err != nil { // the goroutine waits for a pause
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	have := len(p.free)
+	p.mu.Unlock()
+	if have != 1 {
+		t.Fatalf("%d spares while the creates may still come, want the 1 left", have)
+	}
+	clk.Advance(sparesQuiet)
+	awaitSpares(t, p, 4)
 }
