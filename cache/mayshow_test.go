@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -77,8 +78,15 @@ func TestMayShowNeverHidesAShownName(t *testing.T) {
 		}
 		for _, f := range folders {
 			for _, x := range shown(f) {
-				if may, err := e.store.MayShow(ctx, f, x.Name); err != nil || !may {
-					t.Fatalf("step %d: %q is shown in folder %q, and MayShow says %v, %v", step, x.Name, f, may, err)
+				may, err := e.store.MayShow(ctx, f, x.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The queue changes the view meanwhile (a move sent shows
+				// the file in its new folder): "surely not" is wrong only
+				// of a name still shown after it was said.
+				if !may && slices.ContainsFunc(shown(f), func(y Entry) bool { return y.Name == x.Name }) {
+					t.Fatalf("step %d: %q (key %s) is shown in folder %q before and after MayShow said surely not", step, x.Name, x.Key, f)
 				}
 			}
 			if may, err := e.store.MayShow(ctx, f, "never-made.txt"); err != nil || may {

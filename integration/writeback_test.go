@@ -1053,6 +1053,8 @@ func TestSpareFilesLeaveNoTrace(t *testing.T) {
 	if got := len(spoolFiles(t, m.cacheDir)); got != 40 {
 		t.Fatalf("%d records in the spool, want 40", got)
 	}
+	// Taken, they are made again once the creates pause.
+	waitFor(t, "the spare files made again", func() bool { return spares(m) == 16 })
 	m.kill()
 	if n := spares(m); n == 0 {
 		t.Fatal("kill -9 left no spare files: the test proves nothing")
