@@ -267,11 +267,6 @@ func (f *Folders) matchLocked(folderID string, entries []Entry) (done, guesses [
 	for name, files := range listed {
 		ids := slices.Clone(byName[name])
 		slices.Sort(ids)
-		// A claim told here is no rival of the next ones, as its file is
-		// no candidate: counted with its file gone, two uploads and one
-		// file left were "ambiguous", and the other upload's file showed
-		// as a second file of the name until a look-up of the queue's.
-		told := make(map[string]bool)
 		for _, id := range ids {
 			c, open := claims[id]
 			if !open || c.URL != "" {
@@ -279,18 +274,23 @@ func (f *Folders) matchLocked(folderID string, entries []Entry) (done, guesses [
 			}
 			var rivals []remote.Item
 			for _, other := range byName[name] {
-				if rc, ok := claims[other]; ok && other != id && !told[other] {
+				if rc, ok := claims[other]; ok && other != id {
 					rivals = append(rivals, rc.Item(other))
 				}
 			}
+			// Each claim is told among all the files and all its rivals,
+			// the files guessed for the others in this pass included: the
+			// ranks give each its own (and Adopt refuses a file taken
+			// twice). (A guessed file left out of the candidates while
+			// its claim still counted as a rival made "two uploads, one
+			// file": the other upload's copy showed as a second file of
+			// the name until a look-up of the queue's.)
 			x, err := f.rc.PickCreated(files, c.Item(id), rivals, taken)
 			if err != nil {
 				continue
 			}
 			if i := slices.IndexFunc(entries, func(e Entry) bool { return e.ID == x.ID }); i >= 0 {
 				guesses = append(guesses, adoption{answer: id, listed: entries[i]})
-				taken = append(taken, x.ID)
-				told[id] = true
 			}
 		}
 	}
