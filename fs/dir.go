@@ -54,7 +54,11 @@ func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errn
 	if d.socialName(name) {
 		return cache.Entry{}, syscall.EROFS // the CSV imports' folder (socialcsv.go)
 	}
-	if d.surelyAbsent(ctx, name) {
+	absent, err := d.surelyAbsent(ctx, name)
+	if err != nil {
+		return cache.Entry{}, d.fsys.fail("list", &d.Inode, "", err)
+	}
+	if absent {
 		return cache.Entry{}, syscall.ENOENT
 	}
 	v, err := d.children(ctx)
@@ -73,17 +77,18 @@ func (d *Dir) child(ctx context.Context, name string) (cache.Entry, syscall.Errn
 // files looks each new name up first. Only a name the view could give
 // nothing but the item of that API name is told so: one newDirView may
 // have made up (a tag in parentheses, a name cut with "…") takes the
-// view, as does one no API name escapes to (encodeName).
-func (d *Dir) surelyAbsent(ctx context.Context, name string) bool {
+// view, as does one no API name escapes to (encodeName). An error is the
+// listing's, which the view would have met too.
+func (d *Dir) surelyAbsent(ctx context.Context, name string) (bool, error) {
 	if strings.ContainsAny(name, "(…") {
-		return false
+		return false, nil
 	}
 	api := decodeName(name)
 	if encodeName(api) != name {
-		return false
+		return false, nil
 	}
 	may, err := d.fsys.store.MayShow(cache.WithPath(ctx, "/"+d.Path(nil)), d.register(), api)
-	return err == nil && !may
+	return err == nil && !may, err
 }
 
 func (d *Dir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
