@@ -35,13 +35,13 @@ type Bytes struct {
 	// unknown: a write elsewhere, a copy into the file.
 	summed int64
 	sum    uint32
-	// started is how many bytes from the start the disk was asked to
-	// write already (spool.StartWriteback), each writebackStep.
-	started int64
+	// unstarted counts the bytes written since the disk was last asked
+	// to write them (spool.StartWriteback), and lo, hi bound where.
+	unstarted, lo, hi int64
 }
 
-// writebackStep is how many bytes written past the last start of their
-// writeback start the next: a large file's bytes go to the disk while it
+// writebackStep is how many bytes written since the disk was last asked
+// to write them ask it again: a large file's bytes go to the disk while it
 // is written, and the fsync before its upload (or a user's) waits for the
 // last few MiB alone, not the whole file (20 MB: some 12 ms on this
 // project's test machine). A small file is left to the fsync, or to the
@@ -53,7 +53,8 @@ func (b *Bytes) Set(f *os.File, size int64, touched time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.data, b.size, b.touched = f, size, touched
-	b.summed, b.sum, b.started = -1, 0, 0
+	b.summed, b.sum = -1, 0
+	b.unstarted, b.lo, b.hi = 0, 0, 0
 	if size == 0 {
 		b.summed = 0
 	}
@@ -95,7 +96,21 @@ func (b *Bytes) Touched() time.Time {
 // WriteAt writes p at off, at time now; an error is the spool's.
 func (b *Bytes) WriteAt(p []byte, off int64, now time.Time) (int, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	n, err := b.writeAtLocked(p, off, now)
+	f, lo, hi := b.data, b.lo, b.hi
+	start := err == nil && b.unstarted >= writebackStep
+	if start {
+		b.unstarted, b.lo, b.hi = 0, 0, 0
+	}
+	b.mu.Unlock()
+	if start {
+		// Outside mu: it may wait for room in the disk's queue.
+		spool.StartWriteback(f, lo, hi-lo)
+	}
+	return n, err
+}
+
+func (b *Bytes) writeAtLocked(p []byte, off int64, now time.Time) (int, error) {
 	n, err := b.data.WriteAt(p, off)
 	switch {
 	case b.summed == off && off == b.size:
@@ -109,10 +124,11 @@ func (b *Bytes) WriteAt(p []byte, off int64, now time.Time) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("spool: %w", err)
 	}
-	if b.size-b.started >= writebackStep {
-		spool.StartWriteback(b.data, b.started, b.size-b.started)
-		b.started = b.size
+	if b.unstarted == 0 || off < b.lo {
+		b.lo = off
 	}
+	b.hi = max(b.hi, off+int64(n))
+	b.unstarted += int64(n)
 	return n, nil
 }
 
@@ -132,7 +148,6 @@ func (b *Bytes) Truncate(size int64, now time.Time) error {
 		b.summed, b.sum = 0, 0
 	}
 	b.size, b.touched = size, now
-	b.started = min(b.started, size)
 	return nil
 }
 
