@@ -38,9 +38,10 @@ type Spares struct {
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
 
-	mu     sync.Mutex // a leaf: held for no file system call
-	free   []spare
-	closed bool
+	mu       sync.Mutex // a leaf: held for no file system call
+	free     []spare
+	closed   bool
+	lastTake time.Time // on the spool's clock
 }
 
 type spare struct {
@@ -75,6 +76,7 @@ func (p *Spares) wake() {
 // ahead when there is one, else made now (an error is then the disk's).
 func (p *Spares) Take() (string, *os.File, error) {
 	p.mu.Lock()
+	p.lastTake = p.s.clock.Now()
 	if n := len(p.free); n > 0 {
 		sp := p.free[n-1]
 		p.free = p.free[:n-1]
@@ -98,23 +100,19 @@ func (p *Spares) Take() (string, *os.File, error) {
 const sparesQuiet = 50 * time.Millisecond
 
 // fill makes spares until there are want of them: at Start, and once the
-// Takes that woke it have stopped for sparesQuiet (a Take meanwhile waits
-// again). A file it cannot make (a full disk) ends the round: Take makes
-// its own then, and reports the error to its caller.
+// Takes that woke it have stopped for sparesQuiet (each file waits for
+// that: a Take meanwhile puts the rest off). A file it cannot make (a
+// full disk) ends the round: Take makes its own then, and reports the
+// error to its caller.
 func (p *Spares) fill() {
 	defer p.wg.Done()
 	lowerPriority()
-	first := true
 	for {
 		select {
 		case <-p.done:
 			return
 		case <-p.kick:
 		}
-		if !first && !p.quiet() {
-			return
-		}
-		first = false
 		for {
 			p.mu.Lock()
 			need := !p.closed && len(p.free) < p.want
@@ -122,12 +120,8 @@ func (p *Spares) fill() {
 			if !need {
 				break
 			}
-			select {
-			case <-p.kick: // creates are coming again: leave them the disk
-				if !p.quiet() {
-					return
-				}
-			default:
+			if !p.quiet() { // creates are coming again: leave them the disk
+				return
 			}
 			id := NewID()
 			f, err := p.s.CreateData(id)
@@ -147,16 +141,21 @@ func (p *Spares) fill() {
 	}
 }
 
-// quiet waits until no Take has woken the goroutine for sparesQuiet;
-// false when Close came first.
+// quiet waits until sparesQuiet has passed since the last Take (at once
+// when it has); false when Close came first.
 func (p *Spares) quiet() bool {
 	for {
+		p.mu.Lock()
+		due := p.lastTake.Add(sparesQuiet)
+		p.mu.Unlock()
+		wait := due.Sub(p.s.clock.Now())
+		if wait <= 0 {
+			return true
+		}
 		select {
 		case <-p.done:
 			return false
-		case <-p.kick: // another Take: the wait starts again
-		case <-p.s.clock.After(sparesQuiet):
-			return true
+		case <-p.s.clock.After(wait):
 		}
 	}
 }
