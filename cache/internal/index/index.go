@@ -34,7 +34,11 @@ type Index[R comparable] struct {
 	// parts: rebuilt when next asked for (overlayLocked), so that many
 	// records changing at once (a resume of thousands, a cp -r) cost one
 	// rebuild a read, not one a change. Guarded by mu.
-	stale   map[string]bool
+	stale map[string]bool
+	// names counts, by folder, the records' parts that show each name
+	// there (Part.names), kept up as parts are set: Shows needs no
+	// rebuild. Guarded by mu.
+	names   map[string]map[string]int
 	keys    map[string]string // guarded by mu: API id -> key, for copies made, changed or retired in this mount
 	keysGen uint64            // guarded by mu: counts the changes to keys (setKeyLocked)
 	retires uint64            // guarded by mu: counts the keys given to retired copies
@@ -62,6 +66,7 @@ func New[R comparable](folders *listing.Folders) *Index[R] {
 		parts:      make(map[R]Part),
 		byFolder:   make(map[string]map[R]bool),
 		stale:      make(map[string]bool),
+		names:      make(map[string]map[string]int),
 		keys:       make(map[string]string),
 		latest:     make(map[string]Entry),
 		superseded: make(map[string]bool),

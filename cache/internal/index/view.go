@@ -60,7 +60,6 @@ type overlay struct {
 	renamed map[string]string // API id -> the name shown for it
 	shown   []Entry           // records shown with their own bytes
 	sent    []Sent            // uploads under way (or whose answer was lost)
-	names   map[string]bool   // the names shown and renamed give
 }
 
 // ViewGen tells whether a folder's view is still what its records and the
@@ -74,6 +73,7 @@ func (ix *Index[R]) SetPart(r R, p Part) {
 	defer ix.mu.Unlock()
 	old, had := ix.parts[r]
 	if had {
+		ix.countNamesLocked(old, -1)
 		for _, f := range old.folders() {
 			delete(ix.byFolder[f], r)
 			if len(ix.byFolder[f]) == 0 {
@@ -93,6 +93,7 @@ func (ix *Index[R]) SetPart(r R, p Part) {
 		return
 	}
 	ix.parts[r] = p
+	ix.countNamesLocked(p, 1)
 	for _, f := range p.folders() {
 		if ix.byFolder[f] == nil {
 			ix.byFolder[f] = make(map[R]bool)
@@ -130,8 +131,39 @@ func (ix *Index[R]) overlayLocked(folderID string) (*overlay, ViewGen) {
 func (ix *Index[R]) Shows(folderID, name string) bool {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	o, _ := ix.overlayLocked(folderID)
-	return o != nil && o.names[name]
+	return ix.names[folderID][name] > 0
+}
+
+// names are the names a part shows in its folder: its record's entry's,
+// and those it gives listed files. (What it changes in the folder it
+// was moved from, Left, only hides.)
+func (p Part) names() []string {
+	var out []string
+	if p.Entry != nil {
+		out = append(out, p.Entry.Name)
+	}
+	for _, name := range p.Rename {
+		out = append(out, name)
+	}
+	return out
+}
+
+// countNamesLocked adds d to the counts of the names p shows. The caller
+// holds mu.
+func (ix *Index[R]) countNamesLocked(p Part, d int) {
+	for _, name := range p.names() {
+		m := ix.names[p.ParentID]
+		if m == nil {
+			m = make(map[string]int)
+			ix.names[p.ParentID] = m
+		}
+		if m[name] += d; m[name] <= 0 {
+			delete(m, name)
+			if len(m) == 0 {
+				delete(ix.names, p.ParentID)
+			}
+		}
+	}
 }
 
 // View returns a folder's listing st as the mount shows it, the listing
@@ -170,7 +202,7 @@ func (ix *Index[R]) View(folderID string, st *listing.State) ([]Entry, *listing.
 }
 
 func (ix *Index[R]) reindexLocked(folderID string) {
-	o := &overlay{hidden: map[string]bool{}, renamed: map[string]string{}, names: map[string]bool{}}
+	o := &overlay{hidden: map[string]bool{}, renamed: map[string]string{}}
 	if prev := ix.overlays[folderID]; prev != nil {
 		o.gen = prev.gen
 	}
@@ -184,11 +216,9 @@ func (ix *Index[R]) reindexLocked(folderID string) {
 		}
 		for id, name := range p.Rename {
 			o.renamed[id] = name
-			o.names[name] = true
 		}
 		if p.Entry != nil {
 			o.shown = append(o.shown, *p.Entry)
-			o.names[p.Entry.Name] = true
 		}
 		if p.Sent != nil {
 			o.sent = append(o.sent, *p.Sent)
