@@ -32,11 +32,12 @@ func NewID() string {
 // A spare holds no record: one that a crash leaves behind is bytes no
 // record holds, deleted by the next Recover; Close removes those left.
 type Spares struct {
-	s    *Spool
-	want int           // how many to keep made
-	kick chan struct{} // a Take emptied a place; cap 1
-	done chan struct{} // closed by Close
-	wg   sync.WaitGroup
+	s      *Spool
+	want   int           // how many to keep made
+	settle time.Duration // how long after Start the first are made
+	kick   chan struct{} // a Take emptied a place; cap 1
+	done   chan struct{} // closed by Close
+	wg     sync.WaitGroup
 
 	mu       sync.Mutex // a leaf: held for no file system call
 	free     []spare
@@ -50,16 +51,21 @@ type spare struct {
 }
 
 // NewSpares returns the spares of s, n of them kept made; none are made
-// before Start. A burst of creates that outruns them makes its own files.
-func (s *Spool) NewSpares(n int) *Spares {
-	return &Spares{s: s, want: n, kick: make(chan struct{}, 1), done: make(chan struct{})}
+// before Start, nor until settle has passed since. A burst of creates
+// that outruns them makes its own files.
+func (s *Spool) NewSpares(n int, settle time.Duration) *Spares {
+	return &Spares{s: s, want: n, settle: settle, kick: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// Start begins making spares, in a goroutine that Close stops.
+// Start begins making spares, in a goroutine that Close stops, once
+// settle has passed (as if a Take came then).
 func (p *Spares) Start() {
 	if p.want <= 0 {
 		return
 	}
+	p.mu.Lock()
+	p.lastTake = p.s.clock.Now().Add(p.settle - sparesQuiet)
+	p.mu.Unlock()
 	p.wg.Add(1)
 	go p.fill()
 	p.wake()

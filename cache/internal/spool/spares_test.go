@@ -50,7 +50,7 @@ func TestSparesTakeAndClose(t *testing.T) {
 	if _, err := s.Recover(dir, Library{Location: "l", API: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	p := s.NewSpares(8)
+	p := s.NewSpares(8, 0)
 	p.Start()
 	awaitSpares(t, p, 8)
 	if held := HeldBytes(dir); len(held) != 0 {
@@ -94,7 +94,7 @@ func TestSparesLeftByACrashAreDeleted(t *testing.T) {
 	if _, err := s.Recover(dir, Library{Location: "l", API: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	p := s.NewSpares(4)
+	p := s.NewSpares(4, 0)
 	p.Start()
 	awaitSpares(t, p, 4)
 	// As kill -9 would: the goroutine stops, nothing is removed.
@@ -127,7 +127,7 @@ func TestSparesRefillOnceTakesStop(t *testing.T) {
 	if _, err := s.Recover(dir, Library{Location: "l", API: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	p := s.NewSpares(4)
+	p := s.NewSpares(4, 0)
 	p.Start()
 	defer p.Close()
 	awaitSpares(t, p, 4)
