@@ -308,13 +308,7 @@ func TestRenameRefusedSourceGone(t *testing.T) {
 // truncate after mv uploaded the file again under its old name).
 func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
 	e, ent := renameUnderWay(t)
-	ctx := context.Background()
-	waiting := make(chan struct{})
-	writeback.TestHookAsideWait = func() { close(waiting) }
-	t.Cleanup(func() { writeback.TestHookAsideWait = nil })
-	done := make(chan error, 1)
-	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
-	<-waiting
+	done := truncateWaiting(t, e, context.Background(), ent)
 	close(e.rt.renamesHeld)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -335,13 +329,8 @@ func TestChangeDuringARenameKeepsTheNewName(t *testing.T) {
 // truncate); the file is unchanged, and changes once the rename landed.
 func TestChangeInterruptedDuringARename(t *testing.T) {
 	e, ent := renameUnderWay(t)
-	waiting := make(chan struct{})
-	writeback.TestHookAsideWait = func() { close(waiting) }
-	t.Cleanup(func() { writeback.TestHookAsideWait = nil })
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
-	<-waiting
+	done := truncateWaiting(t, e, ctx, ent)
 	cancel()
 	err := <-done
 	close(e.rt.renamesHeld)
@@ -356,6 +345,20 @@ func TestChangeInterruptedDuringARename(t *testing.T) {
 	if got := live(e.srv, "a.bin"); len(got) != 1 || got[0] != "fir" {
 		t.Fatalf("a.bin in the library: %q", got)
 	}
+}
+
+// truncateWaiting starts a truncate of ent to 3 bytes with ctx, and
+// returns once it waits for the rename under way (renameUnderWay); its
+// result comes on the channel.
+func truncateWaiting(t *testing.T, e *wbEnv, ctx context.Context, ent Entry) <-chan error {
+	t.Helper()
+	waiting := make(chan struct{})
+	writeback.TestHookAsideWait = func() { close(waiting) }
+	t.Cleanup(func() { writeback.TestHookAsideWait = nil })
+	done := make(chan error, 1)
+	go func() { done <- e.store.Truncate(ctx, ent, 3) }()
+	<-waiting
+	return done
 }
 
 // renameUnderWay uploads a.png and renames it to a.bin, the rename held
