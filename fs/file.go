@@ -167,7 +167,7 @@ type handle struct {
 	reads, readBytes atomic.Int64 // READs that reached ghlfs, for the debug log
 
 	mu       sync.Mutex
-	reported error // guarded by mu: a failed write, logged already
+	reported error // guarded by mu: a failed write or close, logged already
 }
 
 func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
@@ -211,9 +211,13 @@ func (h *handle) Flush(ctx context.Context) syscall.Errno {
 	if err := h.h.Flush(ctx); err != nil {
 		h.mu.Lock()
 		again := err == h.reported
+		h.reported = err
 		h.mu.Unlock()
 		if again {
-			// The write that failed was logged; close only repeats it.
+			// The write that failed was logged, or the upload another
+			// close of this open file waited for (a forked child's copy
+			// of the descriptor, closed at its exec): this close only
+			// repeats it.
 			h.file.fsys.log.Debug("close: "+err.Error(), "op", "close", "errno", writeErrno(err).Error())
 			return writeErrno(err)
 		}
