@@ -144,12 +144,13 @@ func (b *Bytes) Directs() int {
 // writers it reports false.
 func (b *Bytes) Refresh() (bool, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.direct == 0 || b.data == nil {
+		b.mu.Unlock()
 		return false, nil
 	}
 	fi, err := b.data.Stat()
 	if err != nil {
+		b.mu.Unlock()
 		return false, fmt.Errorf("spool: %w", err)
 	}
 	now := fileState{fi.Size(), fi.ModTime()}
@@ -158,6 +159,14 @@ func (b *Bytes) Refresh() (bool, error) {
 	if changed {
 		b.touched, b.summed = now.mod, -1
 		b.changes++
+	}
+	f := b.data
+	b.mu.Unlock()
+	if changed && now.size >= writebackStep {
+		// The disk starts on the bytes while the checksum reads them
+		// back: the fsync before an upload then waits for less. (Writes
+		// that pass ghlfs by are never asked for as they come.)
+		spool.StartWriteback(f, 0, now.size)
 	}
 	return changed, nil
 }
