@@ -30,8 +30,6 @@ type Handle struct {
 	flushed uint64            // guarded by mu: the changes a finished flush answered for
 	err     error             // guarded by mu: the first write that failed
 	gone    bool              // guarded by mu: released
-	direct  bool              // guarded by mu: the kernel writes rec's spool file itself (Direct)
-	changes uint64            // guarded by mu: with direct, the changes to rec's bytes counted as its writes
 }
 
 // Open opens the file e. With truncate, its bytes are emptied at once (as
@@ -253,9 +251,6 @@ func (h *Handle) Truncate(ctx context.Context, size int64) error {
 // finds the upload begun by another waits for it too, rather than return
 // before the file is in the library.
 func (h *Handle) Flush(ctx context.Context) error {
-	if err := h.refresh(); err != nil {
-		return err
-	}
 	h.mu.Lock()
 	err, writes, writer, r := h.err, h.writes, h.writer, h.rec
 	changed := writes > h.flushed
@@ -286,9 +281,6 @@ func (h *Handle) Flush(ctx context.Context) error {
 // Fsync uploads the file's pending bytes now and returns the upload's
 // result.
 func (h *Handle) Fsync(ctx context.Context) error {
-	if err := h.refresh(); err != nil {
-		return err
-	}
 	h.mu.Lock()
 	err, r := h.err, h.rec
 	h.mu.Unlock()
@@ -306,36 +298,12 @@ func (h *Handle) Fsync(ctx context.Context) error {
 // write-back delay.
 func (h *Handle) Release() {
 	h.mu.Lock()
-	r, writer, gone, direct := h.rec, h.writer, h.gone, h.direct
+	r, writer, gone := h.rec, h.writer, h.gone
 	h.gone = true
 	h.mu.Unlock()
 	if r != nil && !gone {
-		if direct {
-			r.Direct(false)
-		}
 		r.Release(writer)
 	}
-}
-
-// refresh learns, for a file the kernel writes itself (Direct), what its
-// writes did: a change since this open file's last look (by whichever
-// look found it: a stat, a time set, another open file) counts as a write
-// made through it.
-func (h *Handle) refresh() error {
-	h.mu.Lock()
-	r, direct := h.rec, h.direct
-	h.mu.Unlock()
-	if !direct {
-		return nil
-	}
-	changes, err := r.Refresh()
-	h.mu.Lock()
-	if changes != h.changes {
-		h.changes = changes
-		h.writes++
-	}
-	h.mu.Unlock()
-	return h.failed(err)
 }
 
 // Stat returns the open file as it stands now: the size of its pending

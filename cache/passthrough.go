@@ -1,10 +1,6 @@
 package cache
 
-import (
-	"context"
-	"os"
-	"syscall"
-)
+import "os"
 
 // LocalCopy returns the whole content of the open file as a local file,
 // for the kernel to read directly (FUSE passthrough), when the handle
@@ -32,60 +28,4 @@ func (h *Handle) LocalCopy() (*os.File, bool) {
 // passthrough; nil when the disk cache is off. The caller closes it.
 func (s *Store) ProbeFile() (*os.File, error) {
 	return s.content.ProbeFile()
-}
-
-// Direct readies the open file for the kernel to write and read its
-// pending bytes in the spool file itself (FUSE passthrough): no WRITE
-// reaches ghlfs then, and the queue learns what was written from the
-// file, at each close, fsync, time set and release (writeback's
-// direct.go). It returns a new descriptor of that file, which the caller
-// closes, and a name for those bytes: the same name, the same file. A
-// writer (write) is counted one at once, as its first write would count
-// it, since none reaches ghlfs. false when the bytes are not wholly in
-// the spool file (the file's copy in the API is read, or is still being
-// copied in).
-func (h *Handle) Direct(ctx context.Context, write bool) (*os.File, string, bool) {
-	if write {
-		if err := h.modify(ctx, false); err != nil {
-			return nil, "", false
-		}
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.rec == nil || h.data == nil || h.data != h.rec.File() || h.direct || h.gone || !h.rec.Whole() {
-		return nil, "", false
-	}
-	f, err := dupFile(h.data)
-	if err != nil {
-		return nil, "", false
-	}
-	h.direct = true
-	h.rec.Direct(true)
-	h.changes = h.rec.DirectChanges()
-	return f, "spool:" + h.data.Name(), true
-}
-
-// dupFile returns a new descriptor of f.
-func dupFile(f *os.File) (*os.File, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var fd int
-	var derr error
-	if err := rc.Control(func(x uintptr) { fd, derr = syscall.Dup(int(x)) }); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, derr
-	}
-	syscall.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), f.Name()), nil
-}
-
-// ProbeSpool returns an empty file in the write-back queue's folder,
-// already removed, to learn whether the kernel takes files from there for
-// passthrough (Direct). The caller closes it.
-func (s *Store) ProbeSpool() (*os.File, error) {
-	return s.q.ProbeFile()
 }

@@ -66,7 +66,7 @@ type agencyRoot struct {
 func NewAgency(locs []Location, opts Options) *Agency {
 	// Passthrough is offered per mount, and probed with one store: an
 	// agency's mount reads every file through ghlfs.
-	opts.NoPassthrough, opts.NoWritePassthrough = true, true
+	opts.NoPassthrough = true
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

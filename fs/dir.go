@@ -3,7 +3,6 @@ package fs
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 	"syscall"
 
@@ -296,9 +295,6 @@ func (d *Dir) Create(ctx context.Context, name string, flags uint32, mode uint32
 		return nil, nil, 0, errno
 	}
 	file := node.Operations().(*File)
-	if fh, fuseFlags, ok := file.openDirect(ctx, ch, true, path.Join("/", d.Path(nil), name)); ok {
-		return node, fh, fuseFlags, 0
-	}
 	if file.st.admit("", false) == modeBusy {
 		ch.Release()
 		return nil, nil, 0, d.fsys.busy("create", node)

@@ -52,10 +52,6 @@ func (f *File) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 		var err error
 		if h := asHandle(fh); h != nil {
 			err = h.h.Truncate(ctx, int64(size))
-		} else if f.st.passingSpool() {
-			// The bytes writers pass through: they may change (the
-			// kernel opens no file for a truncate).
-			err = f.fsys.store.Truncate(ctx, f.st.get(), int64(size))
 		} else {
 			// A truncate(2) changes the bytes as a writer would.
 			if f.st.admit("", false) == modeBusy {
@@ -99,11 +95,6 @@ func (f *File) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 			return nil, 0, f.fsys.failAs("open", &f.Inode, "", err, writeErrno(err))
 		}
 	}
-	if f.st.passingSpool() {
-		// A new file the kernel writes itself: every open of it passes
-		// through the same spool file, or none could.
-		return f.openPassingSpool(ctx, flags)
-	}
 	if flags&writeFlags != 0 {
 		// A writer is counted before its open changes anything (O_TRUNC).
 		if f.st.admit("", false) == modeBusy {
@@ -142,21 +133,16 @@ func (f *File) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 // one id; new content is a new file in the API, under the same inode). A
 // passthrough file is read from local.
 func (f *File) handle(ch *cache.Handle, mode ioMode, local *os.File) (gofs.FileHandle, uint32, syscall.Errno) {
-	return f.handleAt(ch, mode, local, "/"+f.Path(nil))
-}
-
-// handleAt is handle for a file at path (a new one is in no folder yet).
-func (f *File) handleAt(ch *cache.Handle, mode ioMode, local *os.File, path string) (gofs.FileHandle, uint32, syscall.Errno) {
 	var flags uint32
 	if f.st.keepCache(ch.ContentID()) {
 		flags = fuse.FOPEN_KEEP_CACHE
 	}
 	h := &handle{file: f, h: ch, mode: mode}
 	if mode == modePass {
-		f.fsys.log.Debug("open "+path+": passthrough", "path", path)
+		f.fsys.log.Debug("open /"+f.Path(nil)+": passthrough", "path", "/"+f.Path(nil))
 		return &passHandle{handle: h, local: local}, flags, 0
 	}
-	f.fsys.log.Debug("open "+path, "path", path)
+	f.fsys.log.Debug("open /"+f.Path(nil), "path", "/"+f.Path(nil))
 	return h, flags, 0
 }
 

@@ -68,9 +68,6 @@ type Options struct {
 	// file open by passthrough would make the owner's writes to it fail
 	// (ETXTBSY) for as long as they chose.
 	NoPassthrough bool
-	// NoWritePassthrough has every write of a new file reach ghlfs, rather
-	// than the kernel writing it into the spool file itself (passthrough.go).
-	NoWritePassthrough bool
 	// NoXattr answers every extended attribute call ENOSYS, as ghlfs did
 	// before it showed any (xattr.go): the kernel then stops asking. For
 	// measuring what they cost (bench row 17).
@@ -89,7 +86,6 @@ type FS struct {
 
 	started time.Time   // the time shown when an item has none
 	pass    atomic.Bool // files wholly in the disk cache are read by passthrough
-	passNew atomic.Bool // new files are written by passthrough of their spool file
 
 	space *inoSpace  // where inode numbers come from: this mount's
 	gate  *mountGate // orders the mount before notifications: this mount's
@@ -148,7 +144,6 @@ func (f *FS) MountVia(target string, reach func() (string, error)) (*fuse.Server
 		return nil, err
 	}
 	f.probePassthrough(server)
-	f.probeWritePassthrough(server)
 	f.setReadAhead(at)
 	return server, nil
 }
@@ -229,7 +224,7 @@ func mountOptions(opts Options) *gofs.Options {
 	if opts.ReadOnly {
 		o.MountOptions.Options = append(o.MountOptions.Options, "ro")
 	}
-	if (opts.NoPassthrough || opts.AllowOther) && opts.NoWritePassthrough {
+	if opts.NoPassthrough || opts.AllowOther {
 		o.MountOptions.DisabledCapabilities |= fuse.CAP_PASSTHROUGH
 	}
 	return o

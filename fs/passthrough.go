@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
-
-	"github.com/ghlfs/ghlfs/cache"
 )
 
 // Passthrough. A file opened read-only whose whole content the disk cache
@@ -119,82 +116,4 @@ func (h *handle) logRelease(m ioMode) {
 	}
 	p := "/" + h.file.Path(nil)
 	l.Debug("release "+p, "path", p, "passthrough", m == modePass, "reads", h.reads.Load(), "read_bytes", h.readBytes.Load())
-}
-
-// Writes of new files. A file made by CREATE is written by the kernel
-// straight into its spool file (cache.Handle.Direct), as go-fuse's own
-// loopback writes its files: no WRITE reaches ghlfs, which learns what was
-// written from the file at each close, fsync, time set and release. While
-// such an open lasts, every other open of the inode passes through the
-// same spool file (readers read what the writers wrote), and counts as
-// one more; once the last is released the inode is read and written the
-// ordinary way, and never passes other bytes through (admit).
-//
-// Writes past the upload limit are not refused one by one then: the
-// close that learns of them fails with EFBIG, and the bytes, all of them,
-// are set aside in recovered/.
-
-// spoolPrefix starts the names passthrough of a spool file gives its
-// bytes (cache.Handle.Direct), which no disk cache copy's name does.
-const spoolPrefix = "spool:"
-
-// passingSpool reports whether opens of a new file's spool file by
-// passthrough last.
-func (st *nodeState) passingSpool() bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.passes > 0 && strings.HasPrefix(st.passID, spoolPrefix)
-}
-
-// openDirect opens by passthrough of its spool file a file whose bytes
-// are all there (a new one, or one a passthrough open of which lasts); ok
-// false, with nothing counted, when it cannot.
-func (f *File) openDirect(ctx context.Context, ch *cache.Handle, write bool, path string) (gofs.FileHandle, uint32, bool) {
-	if !f.fsys.passNew.Load() {
-		return nil, 0, false
-	}
-	local, id, ok := ch.Direct(ctx, write)
-	if !ok {
-		return nil, 0, false
-	}
-	switch f.st.admit(id, true) {
-	case modePass:
-		fh, flags, _ := f.handleAt(ch, modePass, local, path)
-		return fh, flags, true
-	case modeOrdinary:
-		f.st.done(modeOrdinary)
-	}
-	// Not taken after all (ordinary opens came first): the handle, told
-	// its writes pass ghlfs by, still learns of any that do not at its
-	// close.
-	local.Close()
-	return nil, 0, false
-}
-
-// openPassingSpool opens a file whose spool file other opens pass
-// through: by passthrough of that same file, as the kernel takes no
-// other kind of open meanwhile. Where the bytes are no longer all in
-// that file (uploaded at a close and out of the queue, or being copied
-// in again), those opens are closed, and only their release is on its
-// way (the kernel sends it after close(2) returns): the open is then an
-// ordinary one, whatever the counts say. (Should a reader by passthrough
-// still hold the file after all, the kernel refuses it: ETXTBSY.)
-func (f *File) openPassingSpool(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	ch, err := f.fsys.store.Open(ctx, f.st.get(), flags&syscall.O_TRUNC != 0, f.st.now)
-	if err != nil {
-		return nil, 0, f.fsys.failAs("open", &f.Inode, "", err, writeErrno(err))
-	}
-	if fh, fuseFlags, ok := f.openDirect(ctx, ch, flags&writeFlags != 0, "/"+f.Path(nil)); ok {
-		return fh, fuseFlags, 0
-	}
-	f.st.admitOrdinary()
-	return f.handle(ch, modeOrdinary, nil)
-}
-
-// admitOrdinary counts an ordinary open that passthrough opens, closed
-// but not yet released, would refuse (openPassingSpool).
-func (st *nodeState) admitOrdinary() {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.opens++
 }

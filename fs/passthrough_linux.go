@@ -3,9 +3,6 @@
 package fs
 
 import (
-	"os"
-	"syscall"
-
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
@@ -37,46 +34,12 @@ func (f *FS) probePassthrough(server *fuse.Server) {
 		f.log.Info("passthrough off: the kernel does not offer it; reads go through ghlfs")
 		return
 	}
-	if errno := takesBacking(server, probe); errno != 0 {
+	id, errno := server.RegisterBackingFd(&fuse.BackingMap{Fd: int32(probe.Fd())})
+	if errno != 0 {
 		f.log.Info("passthrough off: the kernel refused a file of the disk cache; reads go through ghlfs", "err", errno.Error())
 		return
 	}
+	server.UnregisterBackingFd(id)
 	f.pass.Store(true)
 	f.log.Debug("passthrough on: files wholly in the disk cache are read by the kernel directly")
-}
-
-// probeWritePassthrough learns whether the kernel takes spool files for
-// passthrough, as it does files of the disk cache: new files are then
-// written by the kernel straight into them (openDirect).
-func (f *FS) probeWritePassthrough(server *fuse.Server) {
-	if f.opts.NoWritePassthrough || f.opts.ReadOnly {
-		return
-	}
-	if server.KernelSettings().Flags64()&fuse.CAP_PASSTHROUGH == 0 {
-		f.log.Debug("new files are written through ghlfs: the kernel offers no passthrough")
-		return
-	}
-	probe, err := f.store.ProbeSpool()
-	if err != nil {
-		f.log.Debug("new files are written through ghlfs: no file could be made in the spool", "err", err)
-		return
-	}
-	defer probe.Close()
-	if errno := takesBacking(server, probe); errno != 0 {
-		f.log.Debug("new files are written through ghlfs: the kernel refused a spool file for passthrough", "err", errno.Error())
-		return
-	}
-	f.passNew.Store(true)
-	f.log.Debug("passthrough on for new files: the kernel writes them into the spool itself")
-}
-
-// takesBacking asks the kernel whether it takes file for passthrough: it
-// registers it, as go-fuse will at an open, and unregisters it.
-func takesBacking(server *fuse.Server, file *os.File) syscall.Errno {
-	id, errno := server.RegisterBackingFd(&fuse.BackingMap{Fd: int32(file.Fd())})
-	if errno != 0 {
-		return errno
-	}
-	server.UnregisterBackingFd(id)
-	return 0
 }

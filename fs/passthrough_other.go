@@ -12,6 +12,3 @@ func (f *FS) probePassthrough(server *fuse.Server) {
 		f.log.Info("passthrough off: this system has no FUSE passthrough; reads go through ghlfs")
 	}
 }
-
-// probeWritePassthrough leaves new files written through ghlfs.
-func (f *FS) probeWritePassthrough(*fuse.Server) {}

@@ -60,7 +60,6 @@ type mountFlags struct {
 	daemon       bool
 	debugFUSE    bool
 	pass         bool          // --passthrough
-	writePass    bool          // --write-passthrough
 	storageHosts []string      // --storage-host, repeatable
 	maxWait      time.Duration // --max-retry-after
 	metricsAddr  string        // --metrics-addr
@@ -152,7 +151,6 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&m.daemon, "daemon", false, "return once the mount is ready (exit 0) or has failed (non-zero, with the reason), and serve it in the background")
 	fl.BoolVar(&m.debugFUSE, "debug-fuse", false, "log every FUSE request")
 	fl.BoolVar(&m.pass, "passthrough", false, "let the kernel read a file wholly in the disk cache (--cache-max-size) straight from disk (FUSE passthrough, Linux 6.9+, as root); while such a reader holds a file open, opening it to write fails with ETXTBSY. Off with --allow-other")
-	fl.BoolVar(&m.writePass, "write-passthrough", true, "let the kernel write a new file straight into its file in the write-back queue (FUSE passthrough, Linux 6.9+, as root), where it allows: no write reaches ghlfs, which learns what was written at each close; a file past the upload limit then fails at its close (EFBIG) rather than at the write that crossed it")
 	fl.StringArrayVar(&m.storageHosts, "storage-host", nil, "also fetch file bytes from this host (host or host:port, over https); repeatable (else $GHL_STORAGE_HOSTS, comma-separated)")
 	fl.DurationVar(&m.maxWait, "max-retry-after", time.Minute, "longest pause a server's Retry-After or rate-limit headers can impose")
 	fl.BoolVar(&m.socialCSV, "social-csv", false, "show the social planner's CSV imports in a read-only folder .social-csv-imports at the root (in each location's folder in an agency's mount); rm of one deletes the import (else $GHL_SOCIAL_CSV). Needs the token's scope socialplanner/csv.readonly, and csv.write for rm")
@@ -304,17 +302,16 @@ func (m *mountFlags) options() (mountOptions, error) {
 		// briefly, so that a file made elsewhere shows up soon after the
 		// listing is asked again.
 		fs: fs.Options{
-			ReadOnly:           m.readOnly,
-			AttrTimeout:        m.dirCacheTime,
-			EntryTimeout:       m.dirCacheTime,
-			NegativeTimeout:    min(m.dirCacheTime, 5*time.Second),
-			UID:                uint32(m.uid),
-			GID:                uint32(m.gid),
-			Umask:              uint32(m.umask),
-			AllowOther:         m.allowOther,
-			Debug:              m.debugFUSE,
-			NoPassthrough:      !m.pass,
-			NoWritePassthrough: !m.writePass,
+			ReadOnly:        m.readOnly,
+			AttrTimeout:     m.dirCacheTime,
+			EntryTimeout:    m.dirCacheTime,
+			NegativeTimeout: min(m.dirCacheTime, 5*time.Second),
+			UID:             uint32(m.uid),
+			GID:             uint32(m.gid),
+			Umask:           uint32(m.umask),
+			AllowOther:      m.allowOther,
+			Debug:           m.debugFUSE,
+			NoPassthrough:   !m.pass,
 		},
 	}, nil
 }

@@ -38,19 +38,6 @@ type Bytes struct {
 	// unstarted counts the bytes written since the disk was last asked
 	// to write them (spool.StartWriteback), and lo, hi bound where.
 	unstarted, lo, hi int64
-	// direct counts the open files the kernel writes straight into data
-	// (FUSE passthrough): their writes pass ghlfs by, and size and
-	// touched are read from the file itself while any lasts (Refresh).
-	// seen is the file's size and time when last read, to tell a change.
-	direct  int
-	seen    fileState
-	changes uint64 // the changes Refresh found
-}
-
-// fileState is what a stat of the spool file says of its bytes.
-type fileState struct {
-	size int64
-	mod  time.Time
 }
 
 // writebackStep is how many bytes written since the disk was last asked
@@ -88,7 +75,6 @@ func (b *Bytes) Has() bool { return b.File() != nil }
 func (b *Bytes) Size() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.statLocked()
 	return b.size
 }
 
@@ -104,92 +90,7 @@ func (b *Bytes) SetSize(size int64) {
 func (b *Bytes) Touched() time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.statLocked()
 	return b.touched
-}
-
-// Direct counts an open file the kernel writes straight into the spool
-// file (on), or one fewer (!on). From the first, the bytes are known from
-// the file itself: the checksum kept as writes append is dropped, and the
-// file's size and time now are what a change is told from (Refresh).
-func (b *Bytes) Direct(on bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !on {
-		b.direct--
-		return
-	}
-	if b.direct == 0 && b.data != nil {
-		if fi, err := b.data.Stat(); err == nil {
-			b.seen = fileState{fi.Size(), fi.ModTime()}
-		}
-	}
-	b.direct++
-	b.summed = -1
-}
-
-// Directs counts the open files the kernel writes straight into the
-// spool file.
-func (b *Bytes) Directs() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.direct
-}
-
-// Refresh reads the size and time of the bytes from the spool file,
-// which writes that passed ghlfs by (Direct) changed, and reports whether
-// they differ from when it last looked: a write came (or a truncate, or
-// a write at the same size whose time the file's clock told apart). A
-// change drops the checksum kept, and is counted (Changes). Without such
-// writers it reports false.
-func (b *Bytes) Refresh() (bool, error) {
-	b.mu.Lock()
-	if b.direct == 0 || b.data == nil {
-		b.mu.Unlock()
-		return false, nil
-	}
-	fi, err := b.data.Stat()
-	if err != nil {
-		b.mu.Unlock()
-		return false, fmt.Errorf("spool: %w", err)
-	}
-	now := fileState{fi.Size(), fi.ModTime()}
-	changed := now != b.seen
-	b.seen, b.size = now, now.size
-	if changed {
-		b.touched, b.summed = now.mod, -1
-		b.changes++
-	}
-	f := b.data
-	b.mu.Unlock()
-	if changed && now.size >= writebackStep {
-		// The disk starts on the bytes while the checksum reads them
-		// back: the fsync before an upload then waits for less. (Writes
-		// that pass ghlfs by are never asked for as they come.)
-		spool.StartWriteback(f, 0, now.size)
-	}
-	return changed, nil
-}
-
-// Changes counts the changes Refresh found: an open file that passes
-// ghlfs by tells from it whether anything was written since its last
-// close (another look, a time set, may have found it first).
-func (b *Bytes) Changes() uint64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.changes
-}
-
-// statLocked takes the size and time of the bytes from the spool file
-// while writes may pass ghlfs by (Direct), for a stat. The caller holds
-// mu.
-func (b *Bytes) statLocked() {
-	if b.direct == 0 || b.data == nil {
-		return
-	}
-	if fi, err := b.data.Stat(); err == nil && (fi.Size() != b.seen.size || !fi.ModTime().Equal(b.seen.mod)) {
-		b.size, b.touched, b.summed = fi.Size(), fi.ModTime(), -1
-	}
 }
 
 // WriteAt writes p at off, at time now; an error is the spool's.
@@ -363,7 +264,6 @@ func (b *Bytes) Checksum() (int64, uint32, error) {
 	if b.data == nil {
 		return 0, 0, fmt.Errorf("spool: %w", os.ErrClosed) // closed: nothing to vouch for
 	}
-	b.statLocked()
 	if b.summed == b.size {
 		return b.size, b.sum, nil
 	}
@@ -380,7 +280,6 @@ func (b *Bytes) Checksum() (int64, uint32, error) {
 func (b *Bytes) Damaged(rf *spool.RecordFile) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.statLocked()
 	return spool.Damaged(b.data, b.size, rf)
 }
 

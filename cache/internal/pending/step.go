@@ -56,10 +56,6 @@ func (f *Facts) Next(now time.Time, draining bool, caps remote.Caps) Step {
 		return Remove
 	case f.State == Complete && f.Refusal != nil:
 		return None // parked: the service refused these bytes under this name
-	case f.State == Complete && f.Bytes.Directs() > 0 && f.Waiters.Len() == 0 && !draining:
-		// Open files the kernel writes straight into the spool: a write
-		// may still come, learnt at their close. Only an fsync sends it.
-		return None
 	case f.State == Complete && now.Before(rf.Due) && !draining && !f.hurried(caps):
 		return Wait
 	case f.State == Complete || f.State == Uploading:

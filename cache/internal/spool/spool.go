@@ -190,16 +190,3 @@ func Damaged(data *os.File, size int64, rf *RecordFile) string {
 	}
 	return ""
 }
-
-// ProbeFile returns an empty file in the spool's directory, already
-// removed: the kernel is asked with it whether it takes spool files for
-// passthrough. (A crash before the removal leaves a dot file, which
-// Recover removes.) The caller closes it.
-func (s *Spool) ProbeFile() (*os.File, error) {
-	f, err := os.CreateTemp(s.dir, ".probe-")
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	os.Remove(f.Name())
-	return f, nil
-}

@@ -778,11 +778,6 @@ func (r *Record) SetModTime(t time.Time) error {
 	if r.s.Gone || r.s.Aside {
 		return ErrNoRecord
 	}
-	// A write that passed the queue by came before this time: learnt
-	// later, it would clear it.
-	if _, err := r.refreshLocked(); err != nil {
-		return err
-	}
 	r.s.File.ModTime = &t
 	if r.s.File.RemoteID != "" && r.s.File.Uploaded == r.s.File.Content {
 		// The copy in the API holds these bytes: it keeps the time too.

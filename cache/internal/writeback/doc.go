@@ -5,9 +5,8 @@
 // workers (worker.go), and taken up again at the next start (recover.go).
 // It also keeps the changes users make to files with pending bytes
 // (changes.go), the renames the API refuses (recopy.go), the upload
-// limits (limits.go), its side of the uploads whose answer's id no
-// listing has shown yet (claims.go), and the writes the kernel makes into
-// a spool file itself, learnt from the file (direct.go).
+// limits (limits.go), and its side of the uploads whose answer's id no
+// listing has shown yet (claims.go).
 //
 // Four parts of it are packages of their own, below it:
 //

@@ -26,10 +26,6 @@ type Record struct {
 	// calls to the API go ahead of background work. Written and read only
 	// by the worker processing the record (one at a time: index busy).
 	urgent bool
-	// heldOpen is set (guarded by mu) when the worker left a complete
-	// record for open files the kernel writes itself (direct.go): the
-	// last one's release schedules it again.
-	heldOpen bool
 	// left is closed when the record leaves the queue.
 	left chan struct{}
 }

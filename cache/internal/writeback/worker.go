@@ -68,9 +68,6 @@ func (q *Queue) step(r *Record) (bool, error) {
 	// record's copy holds, or the unmount.
 	r.urgent = r.s.Waiters.Len() > 0 || r.s.Hurry || q.isDraining()
 	next := r.s.Next(q.clock.Now(), q.isDraining(), q.caps)
-	if next == pending.None && r.s.State == pending.Complete && r.s.Bytes.Directs() > 0 {
-		r.heldOpen = true // until the last of those files is released (Direct)
-	}
 	durable := r.s.MakeDurable
 	switch next {
 	case pending.Recheck, pending.Wait, pending.Done:
