@@ -13,12 +13,9 @@ package cache
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/locate"
 	"github.com/ghlfs/ghlfs/cache/internal/testlog"
@@ -52,24 +49,11 @@ func newClaimsWB(t *testing.T, now func() time.Time) *wbEnv {
 			}
 		}
 	})
-	return newClaimsWBLog(t, now, slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo})))
-}
-
-func newClaimsWBLog(t *testing.T, now func() time.Time, logger *slog.Logger) *wbEnv {
-	t.Helper()
-	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Now: now})
-	if err != nil {
+	logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e := newWBAt(t, now, 0, func(o *Options) { o.Logger = logger })
+	if err := e.srv.SetQuirks([]string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Close)
-	if err := srv.SetQuirks([]string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}); err != nil {
-		t.Fatal(err)
-	}
-	e := &wbEnv{srv: srv, clock: clockwork.NewFakeClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), dir: t.TempDir()}
-	e.rt = &breakable{rt: http.DefaultTransport}
-	e.opts = Options{DirTTL: time.Minute, Clock: e.clock, CacheDir: e.dir, WriteBackDelay: delay, RetryBase: time.Minute,
-		OpTimeout: 10 * time.Second, Location: "loc", API: srv.URL, SpareFiles: 4, Logger: logger}
-	e.open(t)
 	return e
 }
 

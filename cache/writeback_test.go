@@ -192,7 +192,13 @@ func newWB(t *testing.T, mod ...func(*Options)) *wbEnv {
 // other files is maxUpload bytes (0: the default).
 func newWBLimit(t *testing.T, maxUpload int64, mod ...func(*Options)) *wbEnv {
 	t.Helper()
-	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Now: tickingNow()})
+	return newWBAt(t, tickingNow(), maxUpload, mod...)
+}
+
+// newWBAt is newWBLimit over a fake whose clock is now.
+func newWBAt(t *testing.T, now func() time.Time, maxUpload int64, mod ...func(*Options)) *wbEnv {
+	t.Helper()
+	srv, err := ghltest.NewServer(ghltest.Options{Token: "tok", LocationID: "loc", RateLimit: -1, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
