@@ -195,6 +195,16 @@ type Backend interface {
 	Observer
 }
 
+// GroupConfirmer is a Backend that can find the files of several uploads
+// of one name, size and folder taken together, where Confirm cannot tell
+// them apart one by one (ErrAmbiguousUpload): those files, all of them,
+// paired with its in an order that is arbitrary, fit only for a caller
+// that does the same to each (sends them all to the trash). Its failures
+// are Confirm's.
+type GroupConfirmer interface {
+	ConfirmGroup(ctx context.Context, its []Item, rivals []Item, exclude []string) ([]Item, error)
+}
+
 // Observer is what a backend's client has sent, against the service's
 // limits: what status and metrics show, read at any time.
 type Observer interface {

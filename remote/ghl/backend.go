@@ -19,7 +19,10 @@ func (c *Client) Backend() remote.Backend { return backend{c} }
 // keep the names and forms its tests and fake grew with.
 type backend struct{ c *Client }
 
-var _ remote.Backend = backend{}
+var (
+	_ remote.Backend        = backend{}
+	_ remote.GroupConfirmer = backend{}
+)
 
 // Caps is what HighLevel does.
 func (c *Client) Caps() remote.Caps {
@@ -81,6 +84,10 @@ func (b backend) FindLanded(ctx context.Context, a remote.Attempt) (remote.Item,
 
 func (b backend) Confirm(ctx context.Context, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {
 	return b.c.Confirm(ctx, it, rivals, exclude)
+}
+
+func (b backend) ConfirmGroup(ctx context.Context, its []remote.Item, rivals []remote.Item, exclude []string) ([]remote.Item, error) {
+	return b.c.ConfirmGroup(ctx, its, rivals, exclude)
 }
 
 func (b backend) PickCreated(all []remote.Item, it remote.Item, rivals []remote.Item, exclude []string) (remote.Item, error) {

@@ -361,29 +361,7 @@ func (c *Client) PickCreated(all []remote.Item, it remote.Item, rivals []remote.
 	if it.CreatedAt.IsZero() {
 		return fail("has no known time of upload")
 	}
-	sizeFits := func(a, b int64) bool { return a < 0 || b < 0 || a == b }
-	spans := []uploadSpan{c.spanOf(it)}
-	for _, r := range rivals {
-		if r.ID != it.ID && r.Name == it.Name && r.ParentID == it.ParentID && sizeFits(r.Size, it.Size) && !r.CreatedAt.IsZero() {
-			spans = append(spans, c.spanOf(r))
-		}
-	}
-	// The group: spans that overlap, at one or more removes.
-	group := []uploadSpan{spans[0]}
-	lo, hi := spans[0].lo, spans[0].hi
-	for grown := true; grown; {
-		grown = false
-		for i := 1; i < len(spans); i++ {
-			s := spans[i]
-			if s.it.ID == "" || s.hi.Before(lo) || s.lo.After(hi) {
-				continue
-			}
-			group = append(group, s)
-			lo, hi = minTime(lo, s.lo), maxTime(hi, s.hi)
-			spans[i].it.ID = "" // taken
-			grown = true
-		}
-	}
+	group, lo, hi := c.groupOf(it, rivals)
 	skip := newExclusion(exclude)
 	var cands []remote.Item
 	named, sized := 0, 0 // files of its name; of another size
@@ -434,6 +412,101 @@ func (c *Client) PickCreated(all []remote.Item, it remote.Item, rivals []remote.
 		return ambiguous("is one of several uploads of its name and size whose files were not created in the order they were sent")
 	}
 	return x, nil
+}
+
+func sizeFits(a, b int64) bool { return a < 0 || b < 0 || a == b }
+
+// groupOf is the group of uploads it belongs to among rivals (PickCreated):
+// it and the uploads of its name, size and folder whose spans overlap its
+// own, at one or more removes; and the span they cover.
+func (c *Client) groupOf(it remote.Item, rivals []remote.Item) (group []uploadSpan, lo, hi time.Time) {
+	spans := []uploadSpan{c.spanOf(it)}
+	for _, r := range rivals {
+		if r.ID != it.ID && r.Name == it.Name && r.ParentID == it.ParentID && sizeFits(r.Size, it.Size) && !r.CreatedAt.IsZero() {
+			spans = append(spans, c.spanOf(r))
+		}
+	}
+	group = []uploadSpan{spans[0]}
+	lo, hi = spans[0].lo, spans[0].hi
+	taken := make([]bool, len(spans))
+	for grown := true; grown; {
+		grown = false
+		for i := 1; i < len(spans); i++ {
+			s := spans[i]
+			if taken[i] || s.hi.Before(lo) || s.lo.After(hi) {
+				continue
+			}
+			group = append(group, s)
+			lo, hi = minTime(lo, s.lo), maxTime(hi, s.hi)
+			taken[i], grown = true, true
+		}
+	}
+	return group, lo, hi
+}
+
+// ConfirmGroup finds the files of several uploads taken together, where
+// Confirm cannot tell them apart one by one (ErrAmbiguousUpload: say two
+// uploads of a file rewritten at one size, listed with one time of
+// creation). its are the answers, of one name, size and folder, without
+// a url, as Confirm takes them; rivals and exclude are as Confirm's. The
+// files are found when the uploads' spans form one group (groupOf) that
+// holds every one of its and no rival, and the folder's listing shows
+// exactly as many files of their name and size in the span they cover,
+// none of exclude: those files are the uploads', all of them. Which is
+// which is not known: the result pairs them in sending order with the
+// files in creation order, an arbitrary pairing, fit only for a caller
+// that does the same to each (a file removed: all go to the trash).
+// Anything else is ErrUnconfirmed with ErrAmbiguousUpload.
+func (c *Client) ConfirmGroup(ctx context.Context, its []remote.Item, rivals []remote.Item, exclude []string) ([]remote.Item, error) {
+	if len(its) == 0 {
+		return nil, nil
+	}
+	first := its[0]
+	ambiguous := func(why string) ([]remote.Item, error) {
+		return nil, fmt.Errorf("%w: %w: %d uploads of %s (answered without the listing's id or url) %s; none is taken", remote.ErrUnconfirmed, remote.ErrAmbiguousUpload,
+			len(its), first.Name, why)
+	}
+	mine := make(map[string]bool, len(its))
+	for _, it := range its {
+		if it.CreatedAt.IsZero() || it.URL != "" || it.Name != first.Name || it.ParentID != first.ParentID || it.Size != first.Size {
+			return ambiguous("are not of one name, size and folder, each with its time of upload and without a url")
+		}
+		mine[it.ID] = true
+	}
+	all, err := c.List(ctx, ListQuery{Type: remote.TypeFile, ParentID: first.ParentID})
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range its {
+		if _, ok := uploadIn(all, it); ok {
+			return ambiguous("include one listed by its own id: each is looked up on its own")
+		}
+	}
+	rivals, exclude = unlistedRivals(all, rivals, exclude)
+	group, lo, hi := c.groupOf(first, append(slices.Clone(rivals), its[1:]...))
+	for _, s := range group {
+		if !mine[s.it.ID] {
+			return ambiguous(fmt.Sprintf("were sent while another upload of its name and size was (answered as id %s)", s.it.ID))
+		}
+	}
+	if len(group) != len(its) {
+		return ambiguous("were not sent close together")
+	}
+	skip := newExclusion(append(slices.Clone(exclude), rivalURLs(rivals)...))
+	cands := slices.DeleteFunc(createdSince(all, first.ParentID, first.Name, first.Size, lo, skip), func(x remote.Item) bool { return createdOf(x).After(hi) })
+	if len(cands) != len(its) {
+		return ambiguous(fmt.Sprintf("while the listing shows %d such files created between %s and %s", len(cands), lo.Format(time.RFC3339Nano), hi.Format(time.RFC3339Nano)))
+	}
+	order := make([]int, len(its))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return its[a].SentAt.Compare(its[b].SentAt) })
+	out := make([]remote.Item, len(its))
+	for rank, i := range order {
+		out[i] = cands[rank] // createdSince sorts them oldest first
+	}
+	return out, nil
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -239,17 +240,25 @@ func tickingNow() func() time.Time {
 	}
 }
 
+// uploadRewrite is a.txt uploaded twice, holding "one" then "two", over
+// a fake whose clock is now and whose answers give neither the listed id
+// nor a url.
+func uploadRewrite(t *testing.T, now func() time.Time) (c *ghl.Client, srv *ghltest.Server, one, two remote.Item) {
+	t.Helper()
+	c, srv = quirkClient(t, ghltest.Options{Now: now, Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}})
+	var err error
+	if one, err = uploadBytes(t, c, "", "a.txt", "one"); err != nil {
+		t.Fatal(err)
+	}
+	if two, err = uploadBytes(t, c, "", "a.txt", "two"); err != nil {
+		t.Fatal(err)
+	}
+	return c, srv, one, two
+}
+
 func TestConfirmByTimeAmongRivals(t *testing.T) {
-	c, srv := quirkClient(t, ghltest.Options{Now: tickingNow(), Quirks: []string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}})
+	c, srv, one, two := uploadRewrite(t, tickingNow())
 	ctx := context.Background()
-	one, err := uploadBytes(t, c, "", "a.txt", "one")
-	if err != nil {
-		t.Fatal(err)
-	}
-	two, err := uploadBytes(t, c, "", "a.txt", "two")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if one.URL != "" || one.SentAt.IsZero() || one.CreatedAt.Before(one.SentAt) {
 		t.Fatalf("the answer %+v: want no url, and the times it was under way", one)
 	}
@@ -283,6 +292,44 @@ func TestConfirmByTimeAmongRivals(t *testing.T) {
 	srv.AddFile("", "a.txt", "", []byte("zzz"))
 	if got, err := c.Confirm(ctx, one, []remote.Item{two}, nil); !errors.Is(err, remote.ErrUnconfirmed) {
 		t.Fatalf("with a third file, the first confirmed as %+v holding %q (%v)", got, content(got), err)
+	}
+}
+
+// Two uploads of one name and size created at one instant cannot be told
+// apart one by one; together, they are found when the listing shows
+// exactly their files, and nothing else could be one of them.
+func TestConfirmGroupAtOneInstant(t *testing.T) {
+	at := time.Now()
+	c, srv, one, two := uploadRewrite(t, func() time.Time { return at })
+	ctx := context.Background()
+	if got, err := c.Confirm(ctx, one, []remote.Item{two}, nil); !errors.Is(err, remote.ErrAmbiguousUpload) {
+		t.Fatalf("one by one, the first confirmed as %+v (%v): want ErrAmbiguousUpload", got, err)
+	}
+	held := func(items []remote.Item) string {
+		var out []string
+		for _, it := range items {
+			b, _ := srv.Content(it.ID)
+			out = append(out, string(b))
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	got, err := c.ConfirmGroup(ctx, []remote.Item{one, two}, nil, nil)
+	if err != nil || held(got) != "one,two" || got[0].ID == got[1].ID {
+		t.Fatalf("together, confirmed as %+v holding %q (%v): want both files", got, held(got), err)
+	}
+	// A rival in the group: one of the files may be its.
+	if got, err := c.ConfirmGroup(ctx, []remote.Item{one}, []remote.Item{two}, nil); !errors.Is(err, remote.ErrAmbiguousUpload) {
+		t.Fatalf("with the other upload a rival, confirmed as %+v holding %q (%v)", got, held(got), err)
+	}
+	// A third file of the name and size, made elsewhere at that instant.
+	third := srv.AddFile("", "a.txt", "", []byte("zzz"))
+	if got, err := c.ConfirmGroup(ctx, []remote.Item{one, two}, nil, nil); !errors.Is(err, remote.ErrAmbiguousUpload) {
+		t.Fatalf("with a third file, confirmed as %+v holding %q (%v)", got, held(got), err)
+	}
+	// Known to be another file: the two are theirs again.
+	if got, err := c.ConfirmGroup(ctx, []remote.Item{one, two}, nil, []string{third}); err != nil || held(got) != "one,two" {
+		t.Fatalf("with the third excluded, confirmed as %+v holding %q (%v)", got, held(got), err)
 	}
 }
 

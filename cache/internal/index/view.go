@@ -17,7 +17,7 @@ type Part struct {
 	Hides    []string          // API ids not shown
 	Rename   map[string]string // API id -> the name shown for it
 	Entry    *Entry            // the record, shown with its own bytes
-	Sent     *Sent             // its upload under way (or whose answer was lost)
+	Sent     []Sent            // its uploads under way (or whose answer was lost)
 	// Left is what the record still changes in the folder it was moved
 	// from, while its copy in the API (Hides), or an upload it sent
 	// there (Sent), has not followed it: nil when there is none. Its
@@ -42,15 +42,20 @@ func (p Part) in(folderID string) Part {
 }
 
 // Sent is an upload under way: until its answer is in, a listing may
-// hold it as a file the mount does not know yet.
+// hold it as a file the mount does not know yet. It is also a removed
+// file's upload whose answer's id no listing has shown: a listing may
+// hold it under another id until the removal finds it.
 type Sent struct {
 	Name string
 	Size int64
 	At   time.Time // when it was sent, by this machine's clock
+	// Until is when its answer came, by this machine's clock: a file
+	// created later is another. Zero while no answer is in.
+	Until time.Time
 }
 
 func (p Part) empty() bool {
-	return p.Entry == nil && len(p.Hides) == 0 && len(p.Rename) == 0 && p.Sent == nil
+	return p.Entry == nil && len(p.Hides) == 0 && len(p.Rename) == 0 && len(p.Sent) == 0
 }
 
 // overlay is what the records of one folder change in its listing.
@@ -220,9 +225,7 @@ func (ix *Index[R]) reindexLocked(folderID string) {
 		if p.Entry != nil {
 			o.shown = append(o.shown, *p.Entry)
 		}
-		if p.Sent != nil {
-			o.sent = append(o.sent, *p.Sent)
-		}
+		o.sent = append(o.sent, p.Sent...)
 	}
 	ix.overlays[folderID] = o
 }
@@ -235,7 +238,10 @@ const sentSkew = 10 * time.Minute
 // under way: same name, same size, created since it was sent.
 func (o *overlay) isSent(e Entry) bool {
 	for _, a := range o.sent {
-		if e.Name == a.Name && (e.Size < 0 || e.Size == a.Size) && (e.ModTime.IsZero() || !e.ModTime.Before(a.At.Add(-sentSkew))) {
+		if e.Name != a.Name || (e.Size >= 0 && e.Size != a.Size) {
+			continue
+		}
+		if e.ModTime.IsZero() || (!e.ModTime.Before(a.At.Add(-sentSkew)) && (a.Until.IsZero() || !e.ModTime.After(a.Until.Add(sentSkew)))) {
 			return true
 		}
 	}

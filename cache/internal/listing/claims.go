@@ -41,6 +41,17 @@ import (
 //     newest match took a rewrite's new copy for the old one, and trashed
 //     it.) Listings apply the same rule as they come in (matchLocked,
 //     adoptGuesses), without a call.
+//   - A removed file's copies that no look-up one by one can tell apart
+//     (two uploads of a rewrite of one size, listed with one time of
+//     creation) are looked up together (locate.Locator.ConfirmAll with
+//     all, remote.GroupConfirmer): when the listing shows exactly as many
+//     files of their name and size in the time they were sent, and no
+//     other upload's span reaches it, those files are all the removed
+//     file's, and all go to the trash; which was which does not matter.
+//     Meanwhile the mount hides them by name, size and time
+//     (pending.Facts.hideClaims), as it hides an upload under way. (Each
+//     was dropped as unlisted after locate.UnlistedGrace: both copies
+//     stayed, and the file came back, twice.)
 //   - A look-up for an upload whose answer was lost (a 5xx, a cut
 //     connection: writeback's upload and findAttempt) takes the uploads
 //     no listing has shown yet as rivals too (remote.Attempt.Rivals): the

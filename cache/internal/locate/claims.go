@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/entry"
@@ -106,29 +107,41 @@ func (l *Locator) WithClaim(claims map[string]listing.Claim, e Entry) map[string
 // Confirmed is what ConfirmAll found of a record's unconfirmed answers.
 type Confirmed struct {
 	Found    map[string]Entry // an answer's id -> the file listed
-	Unlisted []string         // copies to trash no listing showed within UnlistedGrace: no longer looked for
+	Unlisted map[string]error // copies to trash no listing showed within UnlistedGrace, with why: no longer looked for (UnlistedWarning)
 	Err      error            // the first look-up that failed
 	Quiet    error            // a copy to trash not listed yet, said already: looked for again later
+}
+
+// UnlistedWarning is the one WARN line of a copy to trash (answered as
+// id, claim c) that is no longer looked for, found Unlisted (err).
+func UnlistedWarning(name, id string, c listing.Claim, err error) string {
+	return fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
+		name, id, c.At.Format(time.RFC3339), err)
 }
 
 // ConfirmAll looks up each answer of claims, a record's (of the file
 // name), each within a context of op (Confirm). A copy to trash
 // (toTrash) that its folder's listing does not show may not be listed
 // yet: it is looked for again, as long as its upload is recent
-// (UnlistedGrace since its answer), and after that it is Unlisted, with
-// one WARN line.
-func (l *Locator) ConfirmAll(op func() (context.Context, context.CancelFunc), name string, claims map[string]listing.Claim, toTrash func(id string) bool) Confirmed {
+// (UnlistedGrace since its answer), and after that it is Unlisted (the
+// caller logs one WARN line when it drops it: UnlistedWarning).
+//
+// all says that every copy of claims is to go (the file was removed):
+// then the copies a look-up could not tell apart (ErrAmbiguousUpload, say
+// a rewrite of one size, both uploads listed with one time of creation)
+// are looked up together (confirmGroups), and found when the listing
+// shows exactly their files: which is which does not matter when all go.
+func (l *Locator) ConfirmAll(op func() (context.Context, context.CancelFunc), name string, claims map[string]listing.Claim, toTrash func(id string) bool, all bool) Confirmed {
 	out := Confirmed{Found: make(map[string]Entry, len(claims))}
-	for id, c := range claims {
-		ctx, cancel := op()
-		x, err := l.Confirm(ctx, c.Entry(id))
-		cancel()
+	settle := func(id string, x Entry, err error) {
+		c := claims[id]
 		trash := errors.Is(err, remote.ErrUnconfirmed) && toTrash(id)
 		switch {
 		case trash && l.cfg.Clock.Since(c.At) >= UnlistedGrace:
-			l.cfg.Logger.Warn(fmt.Sprintf("%s: a copy to trash (answered as id %s at %s) is still not in its folder's listing; it is no longer looked for, and should the library hold it after all, it shows as a file of its own: %v",
-				name, id, c.At.Format(time.RFC3339), err), "name", name)
-			out.Unlisted = append(out.Unlisted, id)
+			if out.Unlisted == nil {
+				out.Unlisted = make(map[string]error)
+			}
+			out.Unlisted[id] = err
 		case trash:
 			l.cfg.Logger.Info(fmt.Sprintf("%s: a copy to trash is not in its folder's listing yet; looked for again later: %v", name, err), "name", name)
 			out.Quiet = cmp.Or(out.Quiet, err)
@@ -136,6 +149,79 @@ func (l *Locator) ConfirmAll(op func() (context.Context, context.CancelFunc), na
 			out.Err = cmp.Or(out.Err, err)
 		default:
 			out.Found[id] = x
+		}
+	}
+	ambiguous := make(map[string]error)
+	for id, c := range claims {
+		ctx, cancel := op()
+		x, err := l.Confirm(ctx, c.Entry(id))
+		cancel()
+		if all && errors.Is(err, remote.ErrAmbiguousUpload) {
+			ambiguous[id] = err
+			continue
+		}
+		settle(id, x, err)
+	}
+	found := l.confirmGroups(op, claims, ambiguous)
+	for id, err := range ambiguous {
+		x, ok := found[id]
+		if ok {
+			err = nil
+		}
+		settle(id, x, err)
+	}
+	return out
+}
+
+// confirmGroups looks up together the copies of a removed file that
+// look-ups one by one could not tell apart (ambiguous: their ids, with the
+// failures), by groups of one folder, name and size
+// (remote.GroupConfirmer). It returns the files found, adopted as the
+// uploads' (the pairing arbitrary, see ConfirmGroup); a group's failure
+// leaves its ids out, as they were.
+func (l *Locator) confirmGroups(op func() (context.Context, context.CancelFunc), claims map[string]listing.Claim, ambiguous map[string]error) map[string]Entry {
+	gc, ok := l.cfg.Backend.(remote.GroupConfirmer)
+	if !ok || len(ambiguous) < 2 {
+		return nil
+	}
+	type kind struct {
+		parentID, name string
+		size           int64
+	}
+	groups := make(map[kind][]string)
+	for id := range ambiguous {
+		c := claims[id]
+		k := kind{c.ParentID, c.Name, c.Size}
+		groups[k] = append(groups[k], id)
+	}
+	out := make(map[string]Entry)
+	for k, ids := range groups {
+		if len(ids) < 2 {
+			continue
+		}
+		slices.Sort(ids)
+		its := make([]remote.Item, len(ids))
+		for i, id := range ids {
+			its[i] = claims[id].Item(id)
+		}
+		rivals := slices.DeleteFunc(l.cfg.Folders.Rivals(k.parentID, ""), func(r remote.Item) bool { return slices.Contains(ids, r.ID) })
+		exclude := slices.DeleteFunc(l.cfg.Exclusions("", ""), func(s string) bool { return slices.Contains(ids, s) })
+		ctx, cancel := op()
+		files, err := gc.ConfirmGroup(ctx, its, rivals, exclude)
+		cancel()
+		if err != nil {
+			for _, id := range ids {
+				ambiguous[id] = fmt.Errorf("%w (looked up with the other %d copies of the file: %w)", ambiguous[id], len(ids)-1, err)
+			}
+			continue
+		}
+		for i, id := range ids {
+			x := entry.Of(files[i])
+			x.ParentID = k.parentID
+			l.cfg.Folders.Adopt(id, x)
+			if x, ok := l.cfg.Folders.AdoptedOf(id); ok {
+				out[id] = x
+			}
 		}
 	}
 	return out

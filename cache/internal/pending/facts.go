@@ -1,6 +1,7 @@
 package pending
 
 import (
+	"cmp"
 	"log/slog"
 	"slices"
 	"time"
@@ -237,9 +238,10 @@ func (f *Facts) Part(e index.Entry) index.Part {
 			// Removed while its upload was under way: should that land, a
 			// listing may hold it before the answer is in; the file stays
 			// gone (the upload is trashed once its answer is in).
-			v.Sent = &index.Sent{Name: a.Name, Size: a.Size, At: a.At}
+			v.Sent = []index.Sent{{Name: a.Name, Size: a.Size, At: a.At}}
 		}
 		f.leave(&v)
+		f.hideClaims(&v)
 	case f.Visible():
 		v.Entry = &e
 		v.Hides = append(slices.Clone(f.File.Replaces), f.File.RemoteID)
@@ -247,7 +249,7 @@ func (f *Facts) Part(e index.Entry) index.Part {
 			// An upload that may have landed: until its answer is in (or
 			// it is found), a listing may hold it as a file ghlfs does not
 			// know yet. It is this file, shown by the record already.
-			v.Sent = &index.Sent{Name: a.Name, Size: a.Size, At: a.At}
+			v.Sent = []index.Sent{{Name: a.Name, Size: a.Size, At: a.At}}
 		}
 		f.leave(&v)
 	default:
@@ -269,10 +271,38 @@ func (f *Facts) leave(v *index.Part) {
 	if p := f.File.RemoteParentID; p != nil && f.File.RemoteID != "" {
 		left.ParentID, left.Hides = *p, []string{f.File.RemoteID}
 	}
-	if a := f.File.Attempt; a != nil && v.Sent != nil && a.ParentID != f.File.ParentID && (left.Hides == nil || left.ParentID == a.ParentID) {
+	if a := f.File.Attempt; a != nil && len(v.Sent) > 0 && a.ParentID != f.File.ParentID && (left.Hides == nil || left.ParentID == a.ParentID) {
 		left.ParentID, left.Sent, v.Sent = a.ParentID, v.Sent, nil
 	}
 	if left.Hides != nil || left.Sent != nil {
 		v.Left = &left
+	}
+}
+
+// hideClaims adds to v, a removed record's part, its copies that no
+// listing has shown by the id their answers gave (File.Claims): a listing
+// may hold them under other ids, by which the removal has not found them
+// yet (a look-up cannot tell two uploads of one name and size apart, say).
+// They are hidden as uploads under way are, by name and size, created
+// while they were sent; the file stays gone, and once the removal finds
+// them their listed ids are hidden instead.
+func (f *Facts) hideClaims(v *index.Part) {
+	for _, id := range f.ToConfirm() {
+		c := f.File.Claims[id]
+		s := index.Sent{Name: c.Name, Size: c.Size, At: c.At}
+		if !c.Answered.IsZero() {
+			// The times the upload was under way, on the API client's
+			// clock (this machine's, but in tests, where it is the
+			// fake's): created between them.
+			s.At, s.Until = cmp.Or(c.Sent, c.Answered), c.Answered
+		}
+		switch {
+		case c.ParentID == v.ParentID:
+			v.Sent = append(v.Sent, s)
+		case v.Left != nil && c.ParentID == v.Left.ParentID:
+			v.Left.Sent = append(v.Left.Sent, s)
+		case v.Left == nil:
+			v.Left = &index.Part{ParentID: c.ParentID, Sent: []index.Sent{s}}
+		}
 	}
 }

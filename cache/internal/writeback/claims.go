@@ -8,6 +8,7 @@ import (
 	"github.com/ghlfs/ghlfs/cache/internal/pending"
 
 	"github.com/ghlfs/ghlfs/cache/internal/listing"
+	"github.com/ghlfs/ghlfs/cache/internal/locate"
 	"github.com/ghlfs/ghlfs/remote"
 )
 
@@ -110,17 +111,24 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 	name, removed, remoteID := r.s.File.Name, r.s.State == pending.Removed, r.s.File.RemoteID
 	r.away()
 	op := func() (context.Context, context.CancelFunc) { return q.opContext(r, 0) }
-	c := q.loc.ConfirmAll(op, name, claims, func(id string) bool { return removed || id != remoteID })
+	c := q.loc.ConfirmAll(op, name, claims, func(id string) bool { return removed || id != remoteID }, removed)
 	alive := r.back()
 	defer r.mu.Unlock()
 	if !alive {
 		return false, nil
 	}
+	if (r.s.State == pending.Removed) != removed {
+		// Removed while it was looked up (or brought back): a copy not
+		// told apart from the others may be found with them now
+		// (ConfirmAll's all), and is not dropped as unlisted.
+		c.Unlisted = nil
+	}
 	if len(c.Found)+len(c.Unlisted) > 0 {
 		for id, x := range c.Found {
 			r.s.Confirmed(id, x.ID)
 		}
-		for _, id := range c.Unlisted {
+		for id, err := range c.Unlisted {
+			q.log.Warn(locate.UnlistedWarning(name, id, claims[id], err), "name", name)
 			r.s.Unlisted(id)
 			q.folders.Unclaim(id)
 		}
