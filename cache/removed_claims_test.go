@@ -2,13 +2,17 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ghlfs/ghlfs/cache/internal/locate"
 	"github.com/ghlfs/ghlfs/cache/internal/testlog"
+	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
 
@@ -33,7 +37,13 @@ func frozenNow() func() time.Time {
 }
 
 // newClaimsWB is quirkWB over a fake whose clock is now.
-func newClaimsWB(t *testing.T, now func() time.Time) *wbEnv {
+func newClaimsWB(t *testing.T, now func() time.Time, mod ...func(*Options)) *wbEnv {
+	e, _ := newClaimsLogged(t, now, mod...)
+	return e
+}
+
+// newClaimsLogged is newClaimsWB, and what it logs.
+func newClaimsLogged(t *testing.T, now func() time.Time, mod ...func(*Options)) (*wbEnv, *testlog.Buf) {
 	t.Helper()
 	log := &testlog.Buf{}
 	t.Cleanup(func() {
@@ -44,11 +54,11 @@ func newClaimsWB(t *testing.T, now func() time.Time) *wbEnv {
 		}
 	})
 	logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	e := newWBAt(t, now, 0, func(o *Options) { o.Logger = logger })
+	e := newWBAt(t, now, 0, append(mod, func(o *Options) { o.Logger = logger })...)
 	if err := e.srv.SetQuirks([]string{ghltest.QuirkUploadIDDiffers, ghltest.QuirkUploadNoURL}); err != nil {
 		t.Fatal(err)
 	}
-	return e
+	return e, log
 }
 
 // removedGone removes name through the store and checks the mount and,
@@ -153,4 +163,76 @@ func TestRemovedWhileRewriteAnswerHeldLeavesNoCopy(t *testing.T) {
 			t.Errorf("once settled the library holds %q", got)
 		}
 	})
+}
+
+// groupFails is a backend whose look-up of copies together gets no
+// answer (a 503, a cut connection) while fail is set.
+type groupFails struct {
+	remote.Backend
+	fail  atomic.Bool
+	asked atomic.Int32
+}
+
+func (b *groupFails) ConfirmGroup(ctx context.Context, its []remote.Item, rivals []remote.Item, exclude []string) ([]remote.Item, error) {
+	b.asked.Add(1)
+	if b.fail.Load() {
+		return nil, fmt.Errorf("%w: 503 Service Unavailable (test)", remote.ErrUnavailable)
+	}
+	return b.Backend.(remote.GroupConfirmer).ConfirmGroup(ctx, its, rivals, exclude)
+}
+
+// The look-up together fails past the time a copy is looked for: the
+// copies are not dropped as unlisted, and stay hidden, while a file of
+// their name and size made an hour later shows; once the look-up gets an
+// answer, both go, and the later file stays.
+func TestRemovedCopiesKeptThroughAFailedLookUp(t *testing.T) {
+	var mu sync.Mutex
+	at := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	gf := &groupFails{}
+	gf.fail.Store(true)
+	e, log := newClaimsLogged(t, now)
+	e.wrap = func(b remote.Backend) remote.Backend { gf.Backend = b; return gf }
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.open(t)
+	e.shownKeys(t)
+	e.rt.failLists.Store(true)
+	e.uploaded(t, "c", "one")
+	e.write(t, "c", "two")
+	e.clock.Advance(delay)
+	eventually(t, "the rewrite to land", func() bool { return len(live(e.srv, "c")) == 2 })
+	if err := e.store.Remove(context.Background(), e.entry(t, "c")); err != nil {
+		t.Fatal(err)
+	}
+	e.rt.failLists.Store(false)
+	e.clock.Advance(locate.UnlistedGrace)
+	eventually(t, "the look-up together, past the grace", func() bool {
+		e.clock.Advance(time.Minute)
+		return gf.asked.Load() >= 2
+	})
+	if got := log.Lines("WARN"); len(got) != 0 {
+		t.Errorf("a failed look-up dropped copies: %q", got)
+	}
+	mu.Lock()
+	at = at.Add(time.Hour)
+	mu.Unlock()
+	later := e.srv.AddFile("", "c", "", []byte("new"))
+	e.store.Invalidate("")
+	if got := e.shownKeys(t)["c"]; !slices.Equal(got, []string{later}) {
+		t.Errorf("while the removal waits, c is shown as %q: want the file made since (%s) alone", got, later)
+	}
+	if got := live(e.srv, "c"); len(got) != 3 {
+		t.Errorf("while the removal waits, the library holds %q", got)
+	}
+	gf.fail.Store(false)
+	e.settle(t)
+	if got := live(e.srv, "c"); !slices.Equal(got, []string{"new"}) {
+		t.Errorf("once settled the library holds %q: want the later file alone", got)
+	}
+	e.store.Invalidate("")
+	if got := e.shownKeys(t)["c"]; !slices.Equal(got, []string{later}) {
+		t.Errorf("once settled c is shown as %q", got)
+	}
 }

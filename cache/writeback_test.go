@@ -20,6 +20,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ghlfs/ghlfs/cache/internal/spool"
+	"github.com/ghlfs/ghlfs/remote"
 	"github.com/ghlfs/ghlfs/remote/ghl"
 	"github.com/ghlfs/ghlfs/remote/ghl/ghltest"
 )
@@ -65,6 +66,8 @@ type wbEnv struct {
 	opts  Options
 	// maxUpload is the client's --max-upload-size (0: the default).
 	maxUpload int64
+	// wrap, if set, is what the store gets for the client's backend.
+	wrap func(remote.Backend) remote.Backend
 }
 
 // breakable is a transport that can fail requests as a broken proxy
@@ -237,7 +240,20 @@ func tickingNow() func() time.Time {
 // open starts a Store on the env's cache dir (again, after a close).
 func (e *wbEnv) open(t *testing.T) {
 	t.Helper()
-	e.store = startStore(t, ghl.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}, MaxUploadSize: e.maxUpload}, e.opts)
+	conf := ghl.Config{BaseURL: e.srv.URL, RetryTimeout: 5 * time.Second, HTTPClient: &http.Client{Transport: e.rt}, MaxUploadSize: e.maxUpload}
+	if e.wrap == nil {
+		e.store = startStore(t, conf, e.opts)
+		return
+	}
+	conf.Token, conf.LocationID, conf.RateLimit = "tok", "loc", -1
+	rc, err := ghl.New(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.store, err = New(e.wrap(rc.Backend()), e.opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.store.Close() })
 }
 
 // idle waits until the queue has nothing left to do in the API.

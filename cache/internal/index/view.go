@@ -48,9 +48,9 @@ func (p Part) in(folderID string) Part {
 type Sent struct {
 	Name string
 	Size int64
-	At   time.Time // when it was sent, by this machine's clock
-	// Until is when its answer came, by this machine's clock: a file
-	// created later is another. Zero while no answer is in.
+	At   time.Time // when it was sent (this machine's clock; a claim's: the API client's)
+	// Until is when its answer came, on At's clock: a file created later
+	// is another. Zero while no answer is in.
 	Until time.Time
 }
 
@@ -241,7 +241,13 @@ func (o *overlay) isSent(e Entry) bool {
 		if e.Name != a.Name || (e.Size >= 0 && e.Size != a.Size) {
 			continue
 		}
-		if e.ModTime.IsZero() || (!e.ModTime.Before(a.At.Add(-sentSkew)) && (a.Until.IsZero() || !e.ModTime.After(a.Until.Add(sentSkew)))) {
+		// When it was created, on the service's clock: as listed, else
+		// its last change (the same, for a file just made).
+		at := e.Created()
+		if at.IsZero() {
+			at = e.ModTime
+		}
+		if at.IsZero() || (!at.Before(a.At.Add(-sentSkew)) && (a.Until.IsZero() || !at.After(a.Until.Add(sentSkew)))) {
 			return true
 		}
 	}

@@ -110,6 +110,19 @@ type Confirmed struct {
 	Unlisted map[string]error // copies to trash no listing showed within UnlistedGrace, with why: no longer looked for (UnlistedWarning)
 	Err      error            // the first look-up that failed
 	Quiet    error            // a copy to trash not listed yet, said already: looked for again later
+	// Together are the copies of a removed file found together (all):
+	// an answer's id -> one of the files listed, the pairing arbitrary.
+	// Not adopted yet: the caller adopts them (AdoptTogether) only while
+	// the file is still removed, and else drops them.
+	Together map[string]Entry
+}
+
+// AdoptTogether adopts x, found together with the other copies of a
+// removed file, as the upload answered as id (ConfirmAll's Together),
+// and returns it as adopted; false if it is another upload's file now.
+func (l *Locator) AdoptTogether(id string, x Entry) (Entry, bool) {
+	l.cfg.Folders.Adopt(id, x)
+	return l.cfg.Folders.AdoptedOf(id)
 }
 
 // UnlistedWarning is the one WARN line of a copy to trash (answered as
@@ -162,23 +175,31 @@ func (l *Locator) ConfirmAll(op func() (context.Context, context.CancelFunc), na
 		}
 		settle(id, x, err)
 	}
-	found := l.confirmGroups(op, claims, ambiguous)
+	out.Together = l.confirmGroups(op, claims, ambiguous)
 	for id, err := range ambiguous {
-		x, ok := found[id]
-		if ok {
-			err = nil
+		if _, ok := out.Together[id]; !ok {
+			settle(id, Entry{}, err)
 		}
-		settle(id, x, err)
 	}
 	return out
 }
 
+// groupAfter is how long after the newest of its answers a group of
+// copies is looked up together: a listing that lags (which no report
+// says a folder's own does) has shown them all by then, and the look-up
+// is not taken for "exactly their files" while one is missing and
+// another file stands in its place.
+const groupAfter = UnlistedGrace / 2
+
 // confirmGroups looks up together the copies of a removed file that
 // look-ups one by one could not tell apart (ambiguous: their ids, with the
 // failures), by groups of one folder, name and size
-// (remote.GroupConfirmer). It returns the files found, adopted as the
-// uploads' (the pairing arbitrary, see ConfirmGroup); a group's failure
-// leaves its ids out, as they were.
+// (remote.GroupConfirmer), each once its newest answer is groupAfter old
+// and while no upload of that name and size to that folder is under way
+// (Config.Sending: its file could be among them). It returns the files
+// found (the pairing arbitrary, see ConfirmGroup), not adopted; a group's
+// failure leaves its ids out, with why: the look-up's own failure, when
+// it did not get an answer (retried as a failed look-up is).
 func (l *Locator) confirmGroups(op func() (context.Context, context.CancelFunc), claims map[string]listing.Claim, ambiguous map[string]error) map[string]Entry {
 	gc, ok := l.cfg.Backend.(remote.GroupConfirmer)
 	if !ok || len(ambiguous) < 2 {
@@ -196,7 +217,11 @@ func (l *Locator) confirmGroups(op func() (context.Context, context.CancelFunc),
 	}
 	out := make(map[string]Entry)
 	for k, ids := range groups {
-		if len(ids) < 2 {
+		newest := time.Time{}
+		for _, id := range ids {
+			newest = maxTime(newest, claims[id].At)
+		}
+		if len(ids) < 2 || l.cfg.Clock.Since(newest) < groupAfter || l.cfg.Sending(k.parentID, k.name, k.size) {
 			continue
 		}
 		slices.Sort(ids)
@@ -211,18 +236,26 @@ func (l *Locator) confirmGroups(op func() (context.Context, context.CancelFunc),
 		cancel()
 		if err != nil {
 			for _, id := range ids {
-				ambiguous[id] = fmt.Errorf("%w (looked up with the other %d copies of the file: %w)", ambiguous[id], len(ids)-1, err)
+				if errors.Is(err, remote.ErrUnconfirmed) {
+					ambiguous[id] = fmt.Errorf("%w (and with the file's other copies: %w)", ambiguous[id], err)
+				} else {
+					ambiguous[id] = err // no answer: retried as a failed look-up is
+				}
 			}
 			continue
 		}
 		for i, id := range ids {
 			x := entry.Of(files[i])
 			x.ParentID = k.parentID
-			l.cfg.Folders.Adopt(id, x)
-			if x, ok := l.cfg.Folders.AdoptedOf(id); ok {
-				out[id] = x
-			}
+			out[id] = x
 		}
 	}
 	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -6,7 +6,7 @@
 // bytes copied down into the spool (Download).
 //
 // It imports listing, content and entry, and holds no lock of its own.
-// Its links up to the queue (Config.Exclusions, RemoteName, Located) are
+// Its links up to the queue (Config.Exclusions, Sending, RemoteName, Located) are
 // functions passed at construction, and it calls them with no lock held
 // (each takes the queue's locks: a record's, the index's).
 package locate

@@ -36,6 +36,9 @@ type Config struct {
 	// copy (a rename of it may be pending in the queue). Located notes
 	// where the bytes of the copy id are, once a listing said so.
 	Exclusions func(id, url string) []string
+	// Sending reports whether an upload of a file of that name and size
+	// to that folder is under way (or its answer was lost).
+	Sending    func(parentID, name string, size int64) bool
 	RemoteName func(key, id string) (string, bool)
 	Located    func(id, url string)
 }

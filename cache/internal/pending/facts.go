@@ -279,6 +279,10 @@ func (f *Facts) leave(v *index.Part) {
 	}
 }
 
+// claimSent is how long before its answer an upload whose sending time a
+// claim does not hold may have been sent (the upload of a large file).
+const claimSent = 10 * time.Minute
+
 // hideClaims adds to v, a removed record's part, its copies that no
 // listing has shown by the id their answers gave (File.Claims): a listing
 // may hold them under other ids, by which the removal has not found them
@@ -286,14 +290,18 @@ func (f *Facts) leave(v *index.Part) {
 // They are hidden as uploads under way are, by name and size, created
 // while they were sent; the file stays gone, and once the removal finds
 // them their listed ids are hidden instead.
+//
+// A claim in a third folder is not hidden: none is made (a file with
+// unconfirmed copies is not moved).
 func (f *Facts) hideClaims(v *index.Part) {
 	for _, id := range f.ToConfirm() {
 		c := f.File.Claims[id]
-		s := index.Sent{Name: c.Name, Size: c.Size, At: c.At}
+		// Created while the upload was under way: between the times the
+		// claim holds, on the API client's clock (this machine's, but in
+		// tests, where it is the fake's), else up to its answer, on this
+		// machine's, sent at most claimSent before it.
+		s := index.Sent{Name: c.Name, Size: c.Size, At: c.At.Add(-claimSent), Until: c.At}
 		if !c.Answered.IsZero() {
-			// The times the upload was under way, on the API client's
-			// clock (this machine's, but in tests, where it is the
-			// fake's): created between them.
 			s.At, s.Until = cmp.Or(c.Sent, c.Answered), c.Answered
 		}
 		switch {

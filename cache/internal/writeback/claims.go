@@ -61,6 +61,18 @@ func (q *Queue) exclusions(id, url string) []string {
 	return slices.DeleteFunc(out, func(s string) bool { return s == id || (url != "" && s == url) })
 }
 
+// sending reports whether a record's upload of a file of that name and
+// size to that folder is under way, or its answer was lost.
+func (q *Queue) sending(parentID, name string, size int64) bool {
+	found := false
+	q.each(func(r *Record) {
+		if a := r.s.File.Attempt; a != nil && a.ParentID == parentID && a.Name == name && a.Size == size {
+			found = true
+		}
+	})
+	return found
+}
+
 // lostLookup is what a look-up for an upload of a record whose answer
 // was lost takes, with exclude the record's own (Facts.Exclude): the ids
 // and urls it is not (those, the copies the mount knows, and the listed
@@ -118,10 +130,20 @@ func (q *Queue) confirmRecord(r *Record) (bool, error) {
 		return false, nil
 	}
 	if (r.s.State == pending.Removed) != removed {
-		// Removed while it was looked up (or brought back): a copy not
-		// told apart from the others may be found with them now
-		// (ConfirmAll's all), and is not dropped as unlisted.
+		// Removed while it was looked up: a copy not told apart from the
+		// others may be found with them now (ConfirmAll's all), and is
+		// not dropped as unlisted.
 		c.Unlisted = nil
+	}
+	for id, x := range c.Together {
+		// Found together with the file's other copies, which is which
+		// not known: fit only for a file all of whose copies go.
+		if r.s.State != pending.Removed {
+			break
+		}
+		if x, ok := q.loc.AdoptTogether(id, x); ok {
+			c.Found[id] = x
+		}
 	}
 	if len(c.Found)+len(c.Unlisted) > 0 {
 		for id, x := range c.Found {

@@ -51,7 +51,8 @@
 //	  │  ├→ times.Log.mu (a leaf: a time set on a pending file, an
 //	  │  │        upload that landed)
 //	  │  └→ the listing part's locks (an upload noted as it lands, a
-//	  │           claim kept: Folders.NotePut, Folders.Claim)
+//	  │           claim kept, a removed file's copies found together:
+//	  │           Folders.NotePut, Folders.Claim, Folders.Adopt)
 //	  ↓
 //	index.Index.mu  the records' index, keys and copies, overlays, the
 //	  │           work list, and the records' busy, queued and again

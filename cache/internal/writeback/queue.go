@@ -121,7 +121,7 @@ func New(rc remote.Backend, cfg Config) (*Queue, error) {
 	}
 	q.spares = q.spool.NewSpares(cfg.Spares, sparesSettle)
 	q.loc = locate.New(locate.Config{Backend: rc, Folders: cfg.Folders, Content: cfg.Content, Clock: cfg.Clock, Logger: cfg.Logger,
-		Exclusions: q.exclusions, RemoteName: q.remoteName, Located: q.ix.Located})
+		Exclusions: q.exclusions, Sending: q.sending, RemoteName: q.remoteName, Located: q.ix.Located})
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	// Whose cache the directory was, before it is claimed (recoverSpool).
 	if prev, owned := spool.ReadOwner(cfg.Dir); owned && prev != (spool.Owner{Location: cfg.Location, API: cfg.API}) &&
