@@ -380,3 +380,55 @@ func TestOCMTokenFileAndAppLink(t *testing.T) {
 		}
 	}
 }
+
+// A file moved into a folder holds its name there at once: a new file of
+// that name in another case is EEXIST, as it is for a file listed there,
+// whether the moved file's bytes were still waiting for their upload or
+// not. (fsrand saw the new file's upload land as a version of the moved
+// one, which then read the new file's bytes.)
+func TestOCMCaseClashAfterMove(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"uploaded", "pending", "uploaded-after-the-move"} {
+		t.Run(mode, func(t *testing.T) {
+			pending := mode != "uploaded"
+			args := []string{"--write-back-delay", "0"}
+			if mode == "pending" {
+				args = []string{"--write-back-delay", "1h"}
+			} else if mode == "uploaded-after-the-move" {
+				args = []string{"--write-back-delay", "300ms"}
+			}
+			svc, m := startOCMMount(t, ocmtest.Options{}, func(srv *ocmtest.Server) {
+				srv.AddFolder("", "A")
+				srv.AddFolder("", "B")
+			}, args...)
+			srv := svc.srv
+			sh(t, "ls", "-R", m.dir)
+			writeFile(t, m.path("A", "c.txt"), []byte("moved"))
+			if !pending {
+				waitFor(t, "the upload", func() bool { _, ok := srv.ByPath("A/c.txt"); return ok })
+			}
+			sh(t, "ls", m.path("B"))
+			sh(t, "mv", m.path("A", "c.txt"), m.path("B", "c.txt"))
+			if mode == "uploaded-after-the-move" {
+				waitFor(t, "the upload", func() bool { _, ok := srv.ByPath("B/c.txt"); return ok })
+				waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
+			}
+			err := os.WriteFile(m.path("B", "C.txt"), []byte("new file"), 0o644)
+			if !errors.Is(err, syscall.EEXIST) {
+				t.Errorf("create B/C.txt after the move: %v, want EEXIST", err)
+			}
+			if got := string(readFile(t, m.path("B", "c.txt"))); got != "moved" {
+				t.Errorf("B/c.txt reads %q", got)
+			}
+			// The other way round: a new file first, then the move.
+			writeFile(t, m.path("B", "D.txt"), []byte("new file"))
+			writeFile(t, m.path("A", "d.txt"), []byte("to move"))
+			if !pending {
+				waitFor(t, "the uploads", func() bool { _, ok := srv.ByPath("A/d.txt"); return ok })
+			}
+			if err := syscall.Rename(m.path("A", "d.txt"), m.path("B", "d.txt")); !errors.Is(err, syscall.EEXIST) {
+				t.Errorf("move A/d.txt to B/d.txt beside B/D.txt: %v, want EEXIST", err)
+			}
+		})
+	}
+}
