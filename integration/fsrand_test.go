@@ -106,8 +106,9 @@ func fsrandParams(t *testing.T) (uint64, int) {
 }
 
 const (
-	fsrandMaxDepth = 3  // path components, at most
-	fsrandHistory  = 20 // operations logged on failure
+	fsrandMaxDepth = 3   // path components, at most
+	fsrandHistory  = 20  // operations logged on failure
+	fsrandNaming   = 120 // operations naming a path that differs, logged on failure
 )
 
 // fsrand is one run: the mount, the local twin, and where the run is.
@@ -124,6 +125,7 @@ type fsrand struct {
 	loc      string // root of the local twin
 	op       int    // index of the operation under way
 	hist     []string
+	all      []string // every operation, for the ones naming a path that differs
 	counts   map[string]int
 	took     map[string]time.Duration // time spent on the mount, by operation
 	kind     string                   // the operation under way
@@ -255,6 +257,7 @@ func (r *fsrand) record(s string) {
 		r.t.Log(s)
 	}
 	r.hist = append(r.hist, s)
+	r.all = append(r.all, s)
 	if len(r.hist) > fsrandHistory {
 		r.hist = r.hist[len(r.hist)-fsrandHistory:]
 	}
@@ -1324,8 +1327,32 @@ func (r *fsrand) compareTrees(when, dir string) {
 		for p := range want {
 			paths[p] = paths[p] || got[p] != want[p]
 		}
-		r.failf("%s: the mount differs from the local tree (- local, + mount):\n%s\nthe library's items at those paths, of any status:\n%s", when, diff, r.itemsAt(paths))
+		r.failf("%s: the mount differs from the local tree (- local, + mount):\n%s\nthe library's items at those paths, of any status:\n%s\nthe operations that named those paths or their folders:\n%s",
+			when, diff, r.itemsAt(paths), r.opsNaming(paths))
 	}
+}
+
+// opsNaming are the operations of the run that named one of the paths
+// or its folder (the last fsrandNaming of them): a change that went
+// wrong may show only batches after it was made.
+func (r *fsrand) opsNaming(paths map[string]bool) string {
+	var names []string
+	for p := range paths {
+		names = append(names, p)
+		if d := path.Dir(p); d != "." {
+			names = append(names, d)
+		}
+	}
+	var out []string
+	for _, op := range r.all {
+		if slices.ContainsFunc(names, func(n string) bool { return strings.Contains(op, n) }) {
+			out = append(out, op)
+		}
+	}
+	if len(out) > fsrandNaming {
+		out = append([]string{fmt.Sprintf("(%d earlier ones left out)", len(out)-fsrandNaming)}, out[len(out)-fsrandNaming:]...)
+	}
+	return strings.Join(out, "\n")
 }
 
 func diffTrees(got, want map[string]node) string {
