@@ -27,12 +27,24 @@ func (f *FS) changed(folderID string, before, after *cache.Listing) {
 	}
 	// The names the kernel was given are those of the view it was shown.
 	d.st.mu.Lock()
-	old := d.st.view
+	seen := d.st.view
 	d.st.mu.Unlock()
+	old := seen
 	if old == nil || old.listing != before {
 		old = newDirView(before, old)
 	}
 	now := newDirView(after, old)
+	// The folder's view is now this one, unless a newer one was built
+	// meanwhile: names are kept from view to view, and one built later
+	// from the view seen before (older than before: say from before a
+	// file was removed and another made under its name through the
+	// mount, which builds no view) would give the name back to the
+	// removed file once it is restored.
+	d.st.mu.Lock()
+	if d.st.view == seen {
+		d.st.view = now
+	}
+	d.st.mu.Unlock()
 	for _, name := range old.names {
 		e, _ := old.lookup(name)
 		n, ok := now.lookup(name)
