@@ -388,13 +388,13 @@ func TestOCMTokenFileAndAppLink(t *testing.T) {
 // one, which then read the new file's bytes.)
 func TestOCMCaseClashAfterMove(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"uploaded", "pending", "uploaded-after-the-move"} {
+	for _, mode := range []string{"uploaded", "pending", "uploaded-after-the-move", "moved-while-uploading"} {
 		t.Run(mode, func(t *testing.T) {
 			pending := mode != "uploaded"
 			args := []string{"--write-back-delay", "0"}
 			if mode == "pending" {
 				args = []string{"--write-back-delay", "1h"}
-			} else if mode == "uploaded-after-the-move" {
+			} else if mode == "uploaded-after-the-move" || mode == "moved-while-uploading" {
 				args = []string{"--write-back-delay", "300ms"}
 			}
 			svc, m := startOCMMount(t, ocmtest.Options{}, func(srv *ocmtest.Server) {
@@ -403,13 +403,20 @@ func TestOCMCaseClashAfterMove(t *testing.T) {
 			}, args...)
 			srv := svc.srv
 			sh(t, "ls", "-R", m.dir)
+			if mode == "moved-while-uploading" {
+				svc.setFaults(faultSet{uploadDelay: 700 * time.Millisecond})
+			}
 			writeFile(t, m.path("A", "c.txt"), []byte("moved"))
 			if !pending {
 				waitFor(t, "the upload", func() bool { _, ok := srv.ByPath("A/c.txt"); return ok })
 			}
 			sh(t, "ls", m.path("B"))
+			if mode == "moved-while-uploading" {
+				waitFor(t, "the upload to begin", func() bool { return svc.counts(t).uploads > 0 })
+			}
 			sh(t, "mv", m.path("A", "c.txt"), m.path("B", "c.txt"))
-			if mode == "uploaded-after-the-move" {
+			svc.setFaults(faultSet{})
+			if mode == "uploaded-after-the-move" || mode == "moved-while-uploading" {
 				waitFor(t, "the upload", func() bool { _, ok := srv.ByPath("B/c.txt"); return ok })
 				waitFor(t, "the spool to empty", func() bool { return len(spoolFiles(t, m.cacheDir)) == 0 })
 			}
@@ -428,6 +435,18 @@ func TestOCMCaseClashAfterMove(t *testing.T) {
 			}
 			if err := syscall.Rename(m.path("A", "d.txt"), m.path("B", "d.txt")); !errors.Is(err, syscall.EEXIST) {
 				t.Errorf("move A/d.txt to B/d.txt beside B/D.txt: %v, want EEXIST", err)
+			}
+			// And beside a new file still open for writing.
+			w, err := os.Create(m.path("B", "E.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			if _, err := w.Write([]byte("being written")); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Rename(m.path("A", "d.txt"), m.path("B", "e.txt")); !errors.Is(err, syscall.EEXIST) {
+				t.Errorf("move A/d.txt to B/e.txt beside B/E.txt, open: %v, want EEXIST", err)
 			}
 		})
 	}
