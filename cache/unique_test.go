@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -403,6 +404,98 @@ func TestUniqueNameLeftByQueuedChange(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// A file with changes the queue holds is renamed, and another client
+// takes the new name in the library before the queue renames the file's
+// copy: the service refuses the rename (409). The record waits, its bytes
+// kept, with one ERROR line naming the file and the service's message,
+// not one a retry; a new change of the user's (a rename to a free name)
+// sends it on, and nothing is lost.
+func TestUniqueQueuedRenameRefused(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.UniqueNames {
+			continue
+		}
+		for _, how := range []string{"renamed", "moved"} {
+			t.Run(p.name+"/"+how, func(t *testing.T) {
+				if how == "moved" && !p.of().Caps.Move {
+					t.Skip("the service moves no file")
+				}
+				e := newPEnv(t, p.of(), 0, withWriteBack)
+				ctx := context.Background()
+				e.mt.AddFile("", "b.bin", []byte("B"))
+				dir, at := "", ""
+				if how == "moved" {
+					dir, at = e.mt.AddFolder("", "c"), "c/"
+				}
+				key := e.lookup(t, "b.bin").Key
+				h, err := e.store.Open(ctx, e.lookup(t, "b.bin"), true, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.write(t, h, []byte("B2"))
+				if how == "moved" {
+					err = e.store.Move(ctx, e.lookup(t, "b.bin"), dir, "x.bin", nil)
+				} else {
+					err = e.store.Rename(ctx, e.lookup(t, "b.bin"), "x.bin", nil)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The user's file, as the mount shows it (fs tags the other
+				// one of the name).
+				mine := func() Entry {
+					t.Helper()
+					l, err := e.store.ListDir(ctx, dir)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, x := range l.Entries {
+						if x.Key == key {
+							return x
+						}
+					}
+					t.Fatalf("the file is not shown: %+v", l.Entries)
+					return Entry{}
+				}
+				e.mt.AddFile(dir, "x.bin", []byte("theirs"))
+				for range 12 {
+					e.clock.Advance(time.Hour)
+					ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+					e.store.Drain(ctx)
+					cancel()
+				}
+				var failed []string
+				for _, l := range e.log.Lines("ERROR") {
+					if strings.Contains(l, "x.bin") {
+						failed = append(failed, l)
+					}
+				}
+				if len(failed) != 1 {
+					t.Errorf("%d ERROR lines name x.bin over 12 hours, want 1: %q", len(failed), failed)
+				}
+				if got := e.content(t, at+"x.bin"); string(got) != "theirs" {
+					t.Errorf("x.bin holds %q", got)
+				}
+				if x := mine(); x.Name != "x.bin" || string(e.read(t, x, 0, -1)) != "B2" {
+					t.Errorf("the mount shows the file as %q, reading %q", x.Name, e.read(t, x, 0, -1))
+				}
+				if err := e.store.Rename(ctx, mine(), "y.bin", nil); err != nil {
+					t.Fatal(err)
+				}
+				e.drainAdvancing(t)
+				if got := e.content(t, at+"y.bin"); string(got) != "B2" {
+					t.Errorf("after a rename to y.bin the library's y.bin holds %q", got)
+				}
+				lib := []string{at + "x.bin", at + "y.bin"}
+				if how == "moved" {
+					lib = append([]string{"c/"}, lib...)
+				}
+				want(t, "the library", e.paths(), lib)
+			})
 		}
 	}
 }

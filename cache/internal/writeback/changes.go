@@ -596,9 +596,10 @@ func (q *Queue) renameRecord(r *Record, name string, replace *Entry, target *Rec
 		r.s.File.Supersedes = append(slices.Clone(r.s.File.Supersedes), target.id)
 	}
 	// A file the service refused goes again under its new name (another
-	// extension is another type), once quiet for the write-back delay.
-	retry := r.s.Refusal != nil && r.s.State == pending.Complete
-	if retry {
+	// extension is another type), once quiet for the write-back delay; a
+	// rename or move of its copy refused (the name taken), at once.
+	retry := r.s.Refusal != nil
+	if retry && r.s.State == pending.Complete {
 		r.s.File.Due = q.clock.Now().Add(q.delay)
 	}
 	// A new file the API knows nothing of yet, renamed onto a free name

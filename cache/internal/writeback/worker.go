@@ -387,6 +387,9 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 		}
 		return true, nil
 	}
+	if err != nil && alive && r.nameTakenLocked(err, "rename", id, parent, name) {
+		return false, r.s.Refusal
+	}
 	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: could not rename it in the library (will retry): %v", name, err), "name", name)
 		return false, err
@@ -403,6 +406,26 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// nameTakenLocked reports whether err, the failure of a rename or move
+// (what) of the record's copy id to name in folder parent, is the
+// service's refusal of a name another item holds there (a 409 where
+// names are unique: another client took it since the mount showed it
+// free). Sending it again would be refused again: the record is parked
+// as a refused upload is (Facts.Refusal), with one ERROR line, until the
+// user renames or moves the file, or the next mount; its bytes stay in
+// the spool, and the mount shows the file as the user left it. The
+// caller holds r.mu.
+func (r *Record) nameTakenLocked(err error, what, id, parent, name string) bool {
+	f := &r.s.File
+	if !errors.Is(err, remote.ErrExists) || f.RemoteID != id || f.Name != name || f.ParentID != parent {
+		return false
+	}
+	r.s.Refusal = fmt.Errorf("%s: could not %s it in the library: %w; another item holds the name there; not tried again until the file is renamed or moved, or at the next mount (its bytes, if not sent yet, stay in %s)",
+		name, what, entry.Translate(err), r.s.DataPath())
+	r.q.log.Error(r.s.Refusal.Error(), "name", name)
+	return true
 }
 
 // moveRemote moves the copy that owns the name to the folder the file
@@ -432,6 +455,9 @@ func (q *Queue) moveRemote(r *Record) (bool, error) {
 	}
 	alive := r.back()
 	defer r.mu.Unlock()
+	if err != nil && alive && r.nameTakenLocked(err, "move", id, parent, name) {
+		return false, r.s.Refusal
+	}
 	if err != nil {
 		q.log.Error(fmt.Sprintf("%s: could not move it in the library (will retry): %v", name, err), "name", name)
 		return false, err
