@@ -142,7 +142,8 @@
 // the library, polls and revalidations of saved listings, and the
 // snapshot's writer (listing and snapshot: Folders.Close), and content
 // fetches with their disk copies and the size look-ups (content:
-// Cache.Wait).
+// Cache.Wait). Last, it closes its backend when that is an io.Closer
+// (OCM's stops a token grant under way).
 //
 // # Time
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -303,6 +304,11 @@ func (s *Store) Close() error {
 		s.content.Wait()
 		err = s.times.Close()
 		s.lock.Close()
+		if c, ok := s.rc.(io.Closer); ok {
+			// The backend's own goroutines (OCM's token grant), once
+			// nothing here calls it.
+			c.Close()
+		}
 	})
 	return err
 }

@@ -49,7 +49,8 @@ const (
 // token is kept until a fifth of its life (5 minutes at most) before
 // expires_in, then renewed; a 401 of the API renews it once (Refused).
 // Grants are one at a time (a single flight), bounded by tokenTimeout,
-// not by the call that started one; no lock is held across one.
+// not by the call that started one, and stopped by Close, which waits
+// for the one under way; no lock is held across one.
 type ccAuth struct {
 	tokenURL string
 	basic    string // the Authorization header's value: the secret
@@ -60,7 +61,14 @@ type ccAuth struct {
 	counts   *remote.CallCounts
 	sf       singleflight.Group
 
+	// base bounds every grant; stop ends it (Close). grants counts the
+	// one under way, added to under mu while not closed.
+	base   context.Context
+	stop   context.CancelFunc
+	grants sync.WaitGroup
+
 	mu      sync.Mutex
+	closed  bool      // guarded by mu
 	token   string    // guarded by mu
 	renewAt time.Time // guarded by mu; zero: at a 401 only
 	refused error     // guarded by mu: the last refusal, until refusedUntil
@@ -84,8 +92,23 @@ func newCCAuth(cfg Config) (*ccAuth, error) {
 		hc = &c
 	}
 	hc.CheckRedirect = remote.APIRedirect // the secret goes to the token host alone
+	base, stop := context.WithCancel(context.Background())
 	return &ccAuth{tokenURL: cfg.TokenURL, scope: cfg.Scope, hc: hc, clk: cfg.Clock, log: cfg.Logger, counts: &remote.CallCounts{},
+		base: base, stop: stop,
 		basic: "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.ClientID+":"+cfg.ClientSecret))}, nil
+}
+
+// errAuthClosed is a grant asked for once the backend was closed.
+var errAuthClosed = errors.New("ocm: the client is closed")
+
+// Close stops a grant under way and waits for it to end; none begins
+// after.
+func (a *ccAuth) Close() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.stop()
+	a.grants.Wait()
 }
 
 // Token is the token held, renewed first when it is near its end.
@@ -119,6 +142,12 @@ func (a *ccAuth) Refused(ctx context.Context, sent string) (bool, error) {
 func (a *ccAuth) renew(ctx context.Context, old string) (string, error) {
 	ch := a.sf.DoChan("grant", func() (any, error) {
 		a.mu.Lock()
+		if a.closed {
+			a.mu.Unlock()
+			return nil, errAuthClosed
+		}
+		a.grants.Add(1)
+		defer a.grants.Done()
 		tok, at, refused, until := a.token, a.renewAt, a.refused, a.until
 		a.mu.Unlock()
 		now := a.clk.Now()
@@ -128,7 +157,7 @@ func (a *ccAuth) renew(ctx context.Context, old string) (string, error) {
 		if refused != nil && now.Before(until) {
 			return nil, refused
 		}
-		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenTimeout)
+		gctx, cancel := context.WithTimeout(a.base, tokenTimeout)
 		defer cancel()
 		return a.grant(gctx)
 	})

@@ -346,3 +346,51 @@ func TestConfig(t *testing.T) {
 		t.Errorf("Library = %q", got)
 	}
 }
+
+// hangingGrant is a transport whose token requests hang until their
+// context ends: a grant under way, the identity domain silent.
+type hangingGrant struct {
+	entered, left chan struct{}
+}
+
+func (h *hangingGrant) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.URL.Path, ocmtest.TokenPath) {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	h.entered <- struct{}{}
+	<-r.Context().Done()
+	h.left <- struct{}{}
+	return nil, r.Context().Err()
+}
+
+// A grant under way outlives the call that began it (it is bounded by
+// its own deadline), but not the backend: Close stops it, and returns
+// once it has ended.
+func TestCloseStopsAGrant(t *testing.T) {
+	h := &hangingGrant{entered: make(chan struct{}, 1), left: make(chan struct{}, 1)}
+	_, b := start(t, ocmtest.Options{}, ocm.Config{ClientOptions: remote.ClientOptions{HTTPClient: &http.Client{Transport: h}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Check(ctx) }()
+	<-h.entered
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the call whose context ended: %v", err)
+	}
+	select {
+	case <-h.left:
+		t.Fatal("the grant ended with the call that began it")
+	default:
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.left:
+	default:
+		t.Fatal("Close returned while the grant was still under way")
+	}
+	if err := b.Check(context.Background()); err == nil {
+		t.Fatal("a call after Close got a token")
+	}
+}

@@ -107,6 +107,16 @@ type Backend struct {
 	filterIgnored bool
 }
 
+// Close stops the backend's work of its own: a token grant under way
+// (client credentials). The cache's Store closes its backend last
+// (io.Closer).
+func (b *Backend) Close() error {
+	if b.tokens != nil {
+		b.tokens.Close()
+	}
+	return nil
+}
+
 type fileRev struct{ id, rev string }
 
 var _ remote.Backend = (*Backend)(nil)

@@ -115,5 +115,6 @@
 //
 // Backend.mu and ccAuth.mu are leaves: never held across a request, nor
 // while a caller's function runs. A token grant runs in one goroutine
-// of a single flight, bounded by 30s, with no lock held.
+// of a single flight, bounded by 30s, with no lock held; Backend.Close
+// stops it and waits for it (the cache's Store closes its backend).
 package ocm
