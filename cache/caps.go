@@ -42,7 +42,7 @@ func (s *Store) checkName(ctx context.Context, parentID, name string, dir bool, 
 	if s.caps.UniqueNames || !s.caps.NewIDPerUpload {
 		// A queued removal of a file of that name goes first: a new
 		// file must never join the removed one's versions, nor meet it.
-		if err := s.rm.WaitName(ctx, parentID, name); err != nil {
+		if err := s.rm.WaitName(ctx, parentID, name, s.sameName); err != nil {
 			return err
 		}
 	}
@@ -211,7 +211,7 @@ func (s *Store) removeReplaced(ctx context.Context, rep Entry) error {
 	} else if err = s.remove(ctx, rep, true); err == nil || errors.Is(err, ErrNotFound) {
 		// Another removal of the name, queued before: the name is free
 		// once it is sent.
-		err = s.rm.WaitName(ctx, rep.ParentID, rep.Name)
+		err = s.rm.WaitName(ctx, rep.ParentID, rep.Name, s.sameName)
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("the item to replace could not be removed first: %w", err)

@@ -499,3 +499,42 @@ func TestUniqueQueuedRenameRefused(t *testing.T) {
 		}
 	}
 }
+
+// Where the service takes names without case (OCM), a file's removal,
+// queued, holds the name in every case until it is sent: a folder made
+// as A.png once a.png is removed waits for a.png's removal, and is made
+// under its own name. (fsrand on OCM with faults, seed 1, op 746: mkdir
+// C/A.png right after unlink C/a.png was EEXIST: the service had made
+// the folder as "A.png(2)", a.png being still there.)
+func TestCaseFoldedNameWaitsForItsRemoval(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.CaseInsensitive {
+			continue
+		}
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, withWriteBack) // the removal is queued
+			ctx := context.Background()
+			e.mt.AddFile("", "a.png", []byte("A"))
+			gate := e.mt.Hold(memtest.OpRemove)
+			defer gate.Open()
+			if err := e.store.Remove(ctx, e.lookup(t, "a.png")); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := e.store.Mkdir(ctx, "", "A.png")
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				t.Fatalf("mkdir A.png returned before a.png's removal was answered: %v", err)
+			case <-gate.Reached():
+			}
+			gate.Open()
+			if err := <-done; err != nil {
+				t.Fatalf("mkdir A.png: %v", err)
+			}
+			want(t, "the library", e.paths(), []string{"A.png/"})
+		})
+	}
+}

@@ -313,8 +313,10 @@ func (q *Queue) WaitFolder(ctx context.Context, folderID string) error {
 // name is the old file's again; ErrUnavailable when it failed for a
 // transient cause, and is queued again: the name is the old file's
 // until it is sent, and a file put there meanwhile would go with it.
-func (q *Queue) WaitName(ctx context.Context, folderID, name string) error {
-	match := func(f *File) bool { return f.ParentID == folderID && f.Name == name }
+// same says whether the service takes two names for one (it may ignore
+// case: a removal of a.png holds A.png too until it is sent).
+func (q *Queue) WaitName(ctx context.Context, folderID, name string, same func(a, b string) bool) error {
+	match := func(f *File) bool { return f.ParentID == folderID && same(f.Name, name) }
 	if err := q.await(ctx, match); err != nil {
 		return err
 	}
@@ -330,7 +332,7 @@ func (q *Queue) WaitName(ctx context.Context, folderID, name string) error {
 		}
 	}
 	for _, r := range q.refused {
-		if r.parentID == folderID && r.name == name {
+		if r.parentID == folderID && same(r.name, name) {
 			return fmt.Errorf("%w: the removal of %s was refused by the service (%s): the file is still there", entry.ErrExists, name, r.why)
 		}
 	}
