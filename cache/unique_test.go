@@ -538,3 +538,39 @@ func TestCaseFoldedNameWaitsForItsRemoval(t *testing.T) {
 		})
 	}
 }
+
+// The same with a file, while a.png's removal failed once (a 503) and
+// waits to be sent again: A.png is EIO for now, as a.png would be (it
+// must not become a version of a.png, an upload onto a taken name being
+// one on OCM, which the removal would then send to the trash); once the
+// removal is through, A.png is made with its bytes.
+func TestCaseFoldedFileAfterARemovalKeepsItsBytes(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.CaseInsensitive {
+			continue
+		}
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, withWriteBack)
+			ctx := context.Background()
+			e.mt.AddFile("", "a.png", []byte("old"))
+			e.mt.FailNext(memtest.OpRemove, 1, nil)
+			if err := e.store.Remove(ctx, e.lookup(t, "a.png")); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.store.Create(ctx, "", "A.png"); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("create A.png while a.png's removal waits to be sent again: %v, want ErrUnavailable", err)
+			}
+			e.drainAdvancing(t)
+			h, _, err := e.store.Create(ctx, "", "A.png")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.write(t, h, []byte("new bytes"))
+			e.drainAdvancing(t)
+			want(t, "the library", e.paths(), []string{"A.png"})
+			if got := e.content(t, "A.png"); string(got) != "new bytes" {
+				t.Fatalf("A.png holds %q", got)
+			}
+		})
+	}
+}
