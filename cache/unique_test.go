@@ -574,3 +574,114 @@ func TestCaseFoldedFileAfterARemovalKeepsItsBytes(t *testing.T) {
 		})
 	}
 }
+
+// The rename of a file still open for writing is refused (the name taken
+// by another client, found when a new file wants the old name and hurries
+// the rename): an fsync of it then answers the refusal at once, rather
+// than wait for an upload a parked record never sends; and a removal of
+// a file whose rename was refused goes on, retried as any removal is.
+func TestUniqueRenameRefusedWhileOpen(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.UniqueNames || p.of().Caps.NewIDPerUpload {
+			continue // the rename goes first only where uploads are versions
+		}
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, withWriteBack)
+			ctx := context.Background()
+			e.mt.AddFile("", "b.bin", []byte("B"))
+			h, err := e.store.Open(ctx, e.lookup(t, "b.bin"), true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.Write(ctx, []byte("B2"), 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.Rename(ctx, e.lookup(t, "b.bin"), "x.bin", nil); err != nil {
+				t.Fatal(err)
+			}
+			e.mt.AddFile("", "x.bin", []byte("theirs"))
+			if _, _, err := e.store.Create(ctx, "", "b.bin"); err == nil {
+				t.Fatal("a new b.bin was made while the library's b.bin is the renamed file's")
+			}
+			done := make(chan error, 1)
+			go func() { done <- h.Fsync(ctx) }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrExists) {
+					t.Errorf("fsync: %v, want the refusal (ErrExists)", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("fsync of a file whose rename was refused still waits after 10s")
+			}
+			h.Release()
+			var x Entry
+			l, err := e.store.ListDir(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, y := range l.Entries {
+				if y.Name == "x.bin" && y.Pending {
+					x = y
+				}
+			}
+			e.mt.FailNext(memtest.OpRemove, 1, nil)
+			if err := e.store.Remove(ctx, x); err != nil {
+				t.Fatal(err)
+			}
+			e.drainAdvancing(t)
+			want(t, "the library", e.paths(), []string{"x.bin"})
+			if got := e.content(t, "x.bin"); string(got) != "theirs" {
+				t.Errorf("x.bin holds %q", got)
+			}
+		})
+	}
+}
+
+// The file is removed while its copy's refused rename is under way: the
+// refusal, coming after, does not park the removal, which goes on (and
+// is retried when it fails once).
+func TestUniqueRemovedDuringRefusedRename(t *testing.T) {
+	for _, p := range profiles {
+		if !p.of().Caps.UniqueNames || p.of().Caps.NewIDPerUpload {
+			continue
+		}
+		t.Run(p.name, func(t *testing.T) {
+			e := newPEnv(t, p.of(), 0, withWriteBack)
+			ctx := context.Background()
+			e.mt.AddFile("", "b.bin", []byte("B"))
+			h, err := e.store.Open(ctx, e.lookup(t, "b.bin"), true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.write(t, h, []byte("B2"))
+			if err := e.store.Rename(ctx, e.lookup(t, "b.bin"), "x.bin", nil); err != nil {
+				t.Fatal(err)
+			}
+			e.mt.AddFile("", "x.bin", []byte("theirs"))
+			gate := e.mt.Hold(memtest.OpRename)
+			defer gate.Open()
+			e.clock.Advance(time.Hour)
+			<-gate.Reached()
+			var x Entry
+			l, err := e.store.ListDir(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, y := range l.Entries {
+				if y.Name == "x.bin" && y.Pending {
+					x = y
+				}
+			}
+			if err := e.store.Remove(ctx, x); err != nil {
+				t.Fatal(err)
+			}
+			e.mt.FailNext(memtest.OpRemove, 1, nil)
+			gate.Open()
+			e.drainAdvancing(t)
+			want(t, "the library", e.paths(), []string{"x.bin"})
+			if got := e.content(t, "x.bin"); string(got) != "theirs" {
+				t.Errorf("x.bin holds %q", got)
+			}
+		})
+	}
+}

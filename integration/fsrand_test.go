@@ -1337,7 +1337,10 @@ func (r *fsrand) compareTrees(when, dir string) {
 // wrong may show only batches after it was made.
 func (r *fsrand) opsNaming(paths map[string]bool) string {
 	var names []string
-	for p := range paths {
+	for p, differs := range paths {
+		if !differs {
+			continue
+		}
 		names = append(names, p)
 		if d := path.Dir(p); d != "." {
 			names = append(names, d)

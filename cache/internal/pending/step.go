@@ -31,6 +31,17 @@ const (
 // Next is the step the record needs now; draining: the queue drains, and
 // nothing waits out the write-back delay; caps: the service's.
 func (f *Facts) Next(now time.Time, draining bool, caps remote.Caps) Step {
+	s := f.next(now, draining, caps)
+	if f.Refusal != nil && (s == Send || s == Rename || s == Move) {
+		// Parked: the service refused it as it is (its bytes under this
+		// name, or its copy's rename or move onto a name another item
+		// holds); a change of the user's takes it up again (Unpark).
+		return None
+	}
+	return s
+}
+
+func (f *Facts) next(now time.Time, draining bool, caps remote.Caps) Step {
 	rf := &f.File
 	switch {
 	case f.State == Writing && f.Bytes.Writers() == 0 && f.Failed == nil && !f.Gone && !f.Held:

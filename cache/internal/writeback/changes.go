@@ -498,9 +498,12 @@ func (q *Queue) hurry(ctx context.Context, name string, holds func(r *Record) bo
 	closed := q.ix.Watch(ctx, func() bool {
 		for _, r := range held {
 			r.mu.Lock()
-			waits, failure, tries := still(r), r.s.Failure, r.s.Tries
+			waits, failure, tries, refusal, file := still(r), r.s.Failure, r.s.Tries, r.s.Refusal, r.s.File.Name
 			r.mu.Unlock()
 			switch {
+			case waits && refusal != nil:
+				result = fmt.Errorf("%w: %q: the library holds that name for %s, which the service refused to send on (%v)", entry.ErrExists, name, file, refusal)
+				return true
 			case waits && failure != "" && tries > 0:
 				result = fmt.Errorf("%w: %s: waiting for %s (kept in the queue, will retry)", entry.ErrUnavailable, failure, name)
 				return true
@@ -841,6 +844,12 @@ func (q *Queue) Sync(ctx context.Context, r *Record) error {
 	case pending.Removed, pending.Filling:
 		r.mu.Unlock()
 		return nil
+	}
+	if err := r.s.Refusal; err != nil && !r.s.Gone {
+		// Parked (a rename of its copy refused, say): nothing is sent
+		// until the user changes the file, so nothing would answer.
+		r.mu.Unlock()
+		return err
 	}
 	if r.s.Gone || r.s.File.Uploaded >= r.s.File.Content {
 		r.mu.Unlock()

@@ -43,8 +43,9 @@ func (q *Queue) Vacate(ctx context.Context, parentID, name, self string, same fu
 		case r.s.State == pending.Writing || r.s.State == pending.Filling:
 			stuck = fmt.Errorf("%w: %q: the library holds that name for %s, renamed while open for writing; it takes its new name once closed", entry.ErrExists, name, r.s.File.Name)
 			return
-		case r.s.State == pending.Complete && r.s.Refusal != nil:
-			stuck = fmt.Errorf("%w: %q: the library holds that name for %s, whose bytes the service refused (%v)", entry.ErrExists, name, r.s.File.Name, r.s.Refusal)
+		case r.s.Refusal != nil:
+			// Parked: it sends nothing until the user changes it.
+			stuck = fmt.Errorf("%w: %q: the library holds that name for %s, which the service refused to send on (%v)", entry.ErrExists, name, r.s.File.Name, r.s.Refusal)
 			return
 		case r.s.State == pending.Complete && r.s.File.Due.After(now):
 			r.s.File.Due = now

@@ -413,16 +413,17 @@ func (q *Queue) renameRemote(r *Record) (bool, error) {
 // service's refusal of a name another item holds there (a 409 where
 // names are unique: another client took it since the mount showed it
 // free). Sending it again would be refused again: the record is parked
-// as a refused upload is (Facts.Refusal), with one ERROR line, until the
-// user renames or moves the file, or the next mount; its bytes stay in
-// the spool, and the mount shows the file as the user left it. The
-// caller holds r.mu.
+// as a refused upload is (Facts.Refusal: Next sends nothing, an fsync
+// hears the refusal), with one ERROR line, until the user renames, moves
+// or changes the file, or the next mount; its bytes stay in the spool,
+// and the mount shows the file as the user left it. Not for a file
+// removed meanwhile: its removal goes on. The caller holds r.mu.
 func (r *Record) nameTakenLocked(err error, what, id, parent, name string) bool {
 	f := &r.s.File
-	if !errors.Is(err, remote.ErrExists) || f.RemoteID != id || f.Name != name || f.ParentID != parent {
-		return false
+	if !errors.Is(err, remote.ErrExists) || r.s.State == pending.Removed || f.RemoteID != id || f.Name != name || f.ParentID != parent {
+		return false // no longer wanted: the file was removed, renamed or moved on meanwhile
 	}
-	r.s.Refusal = fmt.Errorf("%s: could not %s it in the library: %w; another item holds the name there; not tried again until the file is renamed or moved, or at the next mount (its bytes, if not sent yet, stay in %s)",
+	r.s.Refusal = fmt.Errorf("%s: could not %s it in the library: %w; another item holds the name there; not tried again until the file is renamed, moved or changed, or at the next mount (its bytes, if not sent yet, stay in %s)",
 		name, what, entry.Translate(err), r.s.DataPath())
 	r.q.log.Error(r.s.Refusal.Error(), "name", name)
 	return true
