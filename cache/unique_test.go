@@ -614,16 +614,7 @@ func TestUniqueRenameRefusedWhileOpen(t *testing.T) {
 				t.Fatal("fsync of a file whose rename was refused still waits after 10s")
 			}
 			h.Release()
-			var x Entry
-			l, err := e.store.ListDir(ctx, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, y := range l.Entries {
-				if y.Name == "x.bin" && y.Pending {
-					x = y
-				}
-			}
+			x := e.pendingNamed(t, "", "x.bin")
 			e.mt.FailNext(memtest.OpRemove, 1, nil)
 			if err := e.store.Remove(ctx, x); err != nil {
 				t.Fatal(err)
@@ -662,16 +653,7 @@ func TestUniqueRemovedDuringRefusedRename(t *testing.T) {
 			defer gate.Open()
 			e.clock.Advance(time.Hour)
 			<-gate.Reached()
-			var x Entry
-			l, err := e.store.ListDir(ctx, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, y := range l.Entries {
-				if y.Name == "x.bin" && y.Pending {
-					x = y
-				}
-			}
+			x := e.pendingNamed(t, "", "x.bin")
 			if err := e.store.Remove(ctx, x); err != nil {
 				t.Fatal(err)
 			}
@@ -684,4 +666,21 @@ func TestUniqueRemovedDuringRefusedRename(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pendingNamed is the file of folder dir shown as name with bytes of its
+// own (a record's), beside another of that name in the library.
+func (e *pEnv) pendingNamed(t *testing.T, dir, name string) Entry {
+	t.Helper()
+	l, err := e.store.ListDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range l.Entries {
+		if x.Name == name && x.Pending {
+			return x
+		}
+	}
+	t.Fatalf("no file of its own shown as %s: %+v", name, l.Entries)
+	return Entry{}
 }
