@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -445,7 +446,7 @@ type library struct {
 // ImageKit library is the mount's). An API out of reach is no reason not
 // to mount when the listings of an earlier mount are there to show (they
 // are checked once it is back).
-func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*library, error) {
+func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (_ *library, err error) {
 	log := mp.log
 	if !first {
 		log = log.With("location", location)
@@ -454,6 +455,13 @@ func (mp *mountPoint) openLibrary(location, cacheDir string, first bool) (*libra
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		// No Store took the backend (which closes it): its own
+		// goroutines stop here (OCM's token grant).
+		if c, ok := rc.(io.Closer); ok && err != nil {
+			c.Close()
+		}
+	}()
 	warm := cache.HasSavedListings(cacheDir, id.Location, id.API) || id.Earlier != "" && cache.HasSavedListings(cacheDir, id.Location, id.Earlier)
 	wait := 30 * time.Second
 	if warm {
