@@ -614,16 +614,7 @@ func TestUniqueRenameRefusedWhileOpen(t *testing.T) {
 				t.Fatal("fsync of a file whose rename was refused still waits after 10s")
 			}
 			h.Release()
-			x := e.pendingNamed(t, "", "x.bin")
-			e.mt.FailNext(memtest.OpRemove, 1, nil)
-			if err := e.store.Remove(ctx, x); err != nil {
-				t.Fatal(err)
-			}
-			e.drainAdvancing(t)
-			want(t, "the library", e.paths(), []string{"x.bin"})
-			if got := e.content(t, "x.bin"); string(got) != "theirs" {
-				t.Errorf("x.bin holds %q", got)
-			}
+			e.removeFailingOnce(t, e.pendingNamed(t, "", "x.bin"))
 		})
 	}
 }
@@ -653,17 +644,7 @@ func TestUniqueRemovedDuringRefusedRename(t *testing.T) {
 			defer gate.Open()
 			e.clock.Advance(time.Hour)
 			<-gate.Reached()
-			x := e.pendingNamed(t, "", "x.bin")
-			if err := e.store.Remove(ctx, x); err != nil {
-				t.Fatal(err)
-			}
-			e.mt.FailNext(memtest.OpRemove, 1, nil)
-			gate.Open()
-			e.drainAdvancing(t)
-			want(t, "the library", e.paths(), []string{"x.bin"})
-			if got := e.content(t, "x.bin"); string(got) != "theirs" {
-				t.Errorf("x.bin holds %q", got)
-			}
+			e.removeFailingOnce(t, e.pendingNamed(t, "", "x.bin"), gate.Open)
 		})
 	}
 }
@@ -683,4 +664,24 @@ func (e *pEnv) pendingNamed(t *testing.T, dir, name string) Entry {
 	}
 	t.Fatalf("no file of its own shown as %s: %+v", name, l.Entries)
 	return Entry{}
+}
+
+// removeFailingOnce removes x, the user's x.bin, its first trash failing
+// (a 503); then (after calls each of after: say a held rename let go)
+// the queue settles, and the library holds the other client's x.bin
+// alone.
+func (e *pEnv) removeFailingOnce(t *testing.T, x Entry, after ...func()) {
+	t.Helper()
+	e.mt.FailNext(memtest.OpRemove, 1, nil)
+	if err := e.store.Remove(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range after {
+		f()
+	}
+	e.drainAdvancing(t)
+	want(t, "the library", e.paths(), []string{"x.bin"})
+	if got := e.content(t, "x.bin"); string(got) != "theirs" {
+		t.Errorf("x.bin holds %q", got)
+	}
 }
